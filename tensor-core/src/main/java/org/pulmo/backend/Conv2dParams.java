@@ -1,0 +1,23 @@
+package org.pulmo.backend;
+
+/**
+ * Geometry of a 2-D convolution over NCHW input with an OIHW weight ([Cout, Cin/groups, kH, kW]).
+ * Output size per axis: (in + 2*pad - dilation*(k-1) - 1) / stride + 1, as in PyTorch.
+ */
+public record Conv2dParams(int strideH, int strideW, int padH, int padW, int dilationH, int dilationW, int groups) {
+
+    public Conv2dParams {
+        if (strideH < 1 || strideW < 1) throw new IllegalArgumentException("conv2d: stride must be >= 1, got " + strideH + "x" + strideW);
+        if (padH < 0 || padW < 0) throw new IllegalArgumentException("conv2d: padding must be >= 0, got " + padH + "x" + padW);
+        if (dilationH < 1 || dilationW < 1) throw new IllegalArgumentException("conv2d: dilation must be >= 1, got " + dilationH + "x" + dilationW);
+        if (groups < 1) throw new IllegalArgumentException("conv2d: groups must be >= 1, got " + groups);
+    }
+
+    public static Conv2dParams of(int stride, int padding, int dilation, int groups) {
+        return new Conv2dParams(stride, stride, padding, padding, dilation, dilation, groups);
+    }
+
+    public int outH(int inH, int kH) { return (inH + 2 * padH - dilationH * (kH - 1) - 1) / strideH + 1; }
+
+    public int outW(int inW, int kW) { return (inW + 2 * padW - dilationW * (kW - 1) - 1) / strideW + 1; }
+}
