@@ -1,0 +1,89 @@
+package org.pulmo.autograd;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import org.pulmo.tensor.Tensor;
+
+/**
+ * Reverse-mode walk: orders the graph behind a tensor topologically (iteratively: DPN-92's graph is
+ * thousands of nodes deep), then hands each node the sum of the gradients of its output, in reverse order.
+ * Leaves (tensors that require grad and were not computed) accumulate into {@code .grad}.
+ */
+public final class Engine {
+    private Engine() {}
+
+    public static void backward(Tensor root, Tensor seed, boolean retainGraph) {
+        if (!root.requiresGrad())
+            throw new IllegalStateException("backward() on a tensor that does not require grad (shape "
+                + Arrays.toString(root.shape()) + "): no input of it had requiresGrad(true), or it was computed under noGrad()");
+        if (seed == null) {
+            if (root.numel() != 1)
+                throw new IllegalArgumentException("backward() without a seed needs a scalar, but the tensor has shape "
+                    + Arrays.toString(root.shape()) + "; pass a gradient of that shape");
+            seed = Tensor.full(1f, root.shape()).to(root.device());
+        } else if (!Arrays.equals(seed.shape(), root.shape())) {
+            throw new IllegalArgumentException("backward(): seed shape " + Arrays.toString(seed.shape())
+                + " differs from the tensor's shape " + Arrays.toString(root.shape()));
+        }
+        try (var ignored = GradMode.noGrad()) {
+            if (root.gradFn() == null) { accumulateLeaf(root, seed); return; }
+            List<Node> order = topologicalOrder(root.gradFn());
+            Map<Node, Tensor> pending = new IdentityHashMap<>();
+            pending.put(root.gradFn(), seed);
+            for (Node node : order) {
+                Tensor g = pending.remove(node);
+                if (g == null) continue;
+                if (node.retainedBy != null) node.retainedBy.setGrad(g);
+                Tensor[] inputs = node.inputs();
+                Tensor[] grads = node.apply(g);
+                if (!retainGraph) node.release();
+                for (int i = 0; i < inputs.length; i++) {
+                    Tensor in = inputs[i];
+                    if (in == null || !in.requiresGrad() || grads[i] == null) continue;
+                    Tensor gi = grads[i];
+                    if (!Arrays.equals(gi.shape(), in.shape()))
+                        throw new IllegalStateException("backward of '" + node.op() + "' produced a gradient of shape "
+                            + Arrays.toString(gi.shape()) + " for input " + i + " of shape " + Arrays.toString(in.shape()));
+                    if (in.gradFn() == null) accumulateLeaf(in, gi);
+                    else pending.merge(in.gradFn(), gi, Tensor::add);
+                }
+            }
+        }
+    }
+
+    private static void accumulateLeaf(Tensor leaf, Tensor g) {
+        if (leaf.grad() == null) leaf.setGrad(g.copy());
+        else leaf.grad().addInPlace(g, 1f);
+    }
+
+    /** Nodes in an order where every node comes before the nodes of its inputs. */
+    static List<Node> topologicalOrder(Node root) {
+        List<Node> post = new ArrayList<>();
+        Map<Node, Boolean> seen = new IdentityHashMap<>();
+        ArrayDeque<Object[]> stack = new ArrayDeque<>(); // {node, next input index}
+        stack.push(new Object[] {root, 0});
+        seen.put(root, Boolean.TRUE);
+        while (!stack.isEmpty()) {
+            Object[] top = stack.peek();
+            Node n = (Node) top[0];
+            int i = (Integer) top[1];
+            Tensor[] ins = n.inputs();
+            if (i < ins.length) {
+                top[1] = i + 1;
+                Tensor in = ins[i];
+                if (in != null && in.requiresGrad() && in.gradFn() != null && seen.put(in.gradFn(), Boolean.TRUE) == null)
+                    stack.push(new Object[] {in.gradFn(), 0});
+            } else {
+                stack.pop();
+                post.add(n);
+            }
+        }
+        Collections.reverse(post);
+        return post;
+    }
+}

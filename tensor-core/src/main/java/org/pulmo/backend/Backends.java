@@ -1,0 +1,54 @@
+package org.pulmo.backend;
+
+import java.util.Map;
+import java.util.ServiceLoader;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.logging.Logger;
+import org.pulmo.backend.cpu.CpuBackend;
+import org.pulmo.tensor.Device;
+
+/**
+ * Finds the backend of a device. The CPU backend is built in; other devices come from
+ * {@link BackendProvider}s on the class path (the CUDA backend in {@code cuda-kernels}).
+ */
+public final class Backends {
+    private static final Logger LOG = Logger.getLogger(Backends.class.getName());
+    private static final Backend CPU = new CpuBackend();
+    private static final Map<Device, Backend> CACHE = new ConcurrentHashMap<>();
+
+    private Backends() {}
+
+    public static Backend cpu() { return CPU; }
+
+    public static Backend of(Device device) {
+        if (device.isCpu()) return CPU;
+        return CACHE.computeIfAbsent(device, d -> {
+            for (BackendProvider p : ServiceLoader.load(BackendProvider.class)) {
+                Backend b = p.create(d);
+                if (b != null) return b;
+            }
+            throw new IllegalStateException("no backend for device " + d + ": " + unavailableReason(d));
+        });
+    }
+
+    /** Why {@code device} cannot be used, or null when it can. */
+    public static String unavailableReason(Device device) {
+        if (device.isCpu()) return null;
+        String reason = "no provider for " + device.kind() + " on the class path (add pulmo-cuda-kernels)";
+        for (BackendProvider p : ServiceLoader.load(BackendProvider.class)) {
+            String r = p.unavailableReason(device);
+            if (r == null) return null;
+            reason = r;
+        }
+        return reason;
+    }
+
+    /** CUDA when it is usable, else the CPU, with one log line saying why. */
+    public static Device bestAvailable() {
+        Device cuda = Device.cuda(0);
+        String why = unavailableReason(cuda);
+        if (why == null) return cuda;
+        LOG.info("using the CPU: CUDA is not usable (" + why + ")");
+        return Device.CPU;
+    }
+}

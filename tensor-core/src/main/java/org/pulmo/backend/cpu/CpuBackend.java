@@ -1,0 +1,127 @@
+package org.pulmo.backend.cpu;
+
+import static org.pulmo.backend.cpu.Strided.array;
+
+import org.pulmo.backend.Backend;
+import org.pulmo.backend.BinaryOp;
+import org.pulmo.backend.Conv2dParams;
+import org.pulmo.backend.Pool2dParams;
+import org.pulmo.backend.ReduceOp;
+import org.pulmo.backend.UnaryOp;
+import org.pulmo.tensor.CpuStorage;
+import org.pulmo.tensor.Device;
+import org.pulmo.tensor.Shapes;
+import org.pulmo.tensor.Storage;
+import org.pulmo.tensor.Tensor;
+
+/**
+ * The pure-Java backend: multi-threaded over all cores, GEMM and convolution on packed Vector API kernels
+ * ({@link Sgemm}, {@link CpuConv}), the rest in the Cpu* kernel classes beside this one.
+ */
+public final class CpuBackend implements Backend {
+
+    @Override public Device device() { return Device.CPU; }
+
+    @Override public Storage allocate(long numel) {
+        if (numel > Integer.MAX_VALUE - 16) throw new IllegalArgumentException("CPU tensors hold at most 2^31 elements, asked for " + numel);
+        return new CpuStorage((int) numel);
+    }
+
+    @Override public Tensor fromArray(float[] data, int[] shape) { return Tensor.of(data, shape); }
+
+    @Override public float[] toArray(Tensor t) {
+        if (t.isContiguous()) {
+            float[] a = array(t);
+            int n = (int) t.numel();
+            if (t.offset() == 0 && a.length == n) return a.clone();
+            return java.util.Arrays.copyOfRange(a, t.offset(), t.offset() + n);
+        }
+        Tensor out = Tensor.wrap(new CpuStorage((int) t.numel()), t.shape());
+        CpuElementwise.copy(t, out);
+        return array(out);
+    }
+
+    @Override public void copy(Tensor src, Tensor dst) { CpuElementwise.copy(src, dst); }
+
+    @Override public void fill(Tensor dst, float value) { CpuElementwise.fill(dst, value); }
+
+    @Override public void addInPlace(Tensor dst, Tensor src, float alpha) { CpuElementwise.addInPlace(dst, src, alpha); }
+
+    @Override public Tensor unary(UnaryOp op, Tensor x, float alpha) { return CpuElementwise.unary(op, x, alpha); }
+
+    @Override public Tensor binary(BinaryOp op, Tensor a, Tensor b) { return CpuElementwise.binary(op, a, b); }
+
+    @Override public Tensor reduce(ReduceOp op, Tensor x, int[] dims, boolean keepdim) { return CpuReduce.reduce(op, x, dims, keepdim); }
+
+    @Override public Tensor argReduce(ReduceOp op, Tensor x, int dim, boolean keepdim) { return CpuReduce.argReduce(op, x, dim, keepdim); }
+
+    @Override public Tensor matmul(Tensor a, Tensor b, boolean transA, boolean transB) {
+        int[] as = a.shape(), bs = b.shape();
+        int r = as.length;
+        int m = transA ? as[r - 1] : as[r - 2], k = transA ? as[r - 2] : as[r - 1];
+        int n = transB ? bs[r - 2] : bs[r - 1];
+        int batch = (int) (Shapes.numel(as) / ((long) as[r - 1] * as[r - 2]));
+        Tensor ac = a.contiguous(), bc = b.contiguous();
+        float[] ad = array(ac), bd = array(bc);
+        int[] outShape = as.clone();
+        outShape[r - 2] = m;
+        outShape[r - 1] = n;
+        float[] c = new float[(int) Shapes.numel(outShape)];
+        int lda = as[r - 1], ldb = bs[r - 1];
+        for (int i = 0; i < batch; i++)
+            Sgemm.sgemm(transA, transB, m, n, k, ad, ac.offset() + i * m * k, lda, bd, bc.offset() + i * k * n, ldb,
+                0f, c, i * m * n, n);
+        return Tensor.wrap(new CpuStorage(c), outShape);
+    }
+
+    @Override public Tensor conv2d(Tensor x, Tensor w, Conv2dParams p) {
+        int[] xs = x.shape(), ws = w.shape();
+        float[] y = CpuConv.forward(dense(x), xs[0], xs[1], xs[2], xs[3], dense(w), ws[0], ws[2], ws[3], p);
+        return Tensor.wrap(new CpuStorage(y), xs[0], ws[0], p.outH(xs[2], ws[2]), p.outW(xs[3], ws[3]));
+    }
+
+    @Override public Tensor conv2dBackwardInput(Tensor dy, Tensor w, int[] xShape, Conv2dParams p) {
+        int[] ws = w.shape();
+        float[] dx = CpuConv.backwardInput(dense(dy), xShape[0], xShape[1], xShape[2], xShape[3], dense(w), ws[0], ws[2], ws[3], p);
+        return Tensor.wrap(new CpuStorage(dx), xShape.clone());
+    }
+
+    @Override public Tensor conv2dBackwardWeight(Tensor x, Tensor dy, int[] wShape, Conv2dParams p) {
+        int[] xs = x.shape();
+        float[] dw = CpuConv.backwardWeight(dense(x), dense(dy), xs[0], xs[1], xs[2], xs[3], wShape[0], wShape[2], wShape[3], p);
+        return Tensor.wrap(new CpuStorage(dw), wShape.clone());
+    }
+
+    /** The values as an exactly-sized row-major array (no copy when the tensor already is one). */
+    private static float[] dense(Tensor t) {
+        float[] a = array(t);
+        if (t.isContiguous() && t.offset() == 0 && a.length == t.numel()) return a;
+        return new CpuBackend().toArray(t);
+    }
+
+    @Override public Tensor[] maxPool2d(Tensor x, Pool2dParams p) { return CpuPool.maxPool2d(x, p); }
+
+    @Override public Tensor maxPool2dBackward(Tensor dy, Tensor argmax, int[] xShape) { return CpuPool.maxPool2dBackward(dy, argmax, xShape); }
+
+    @Override public Tensor avgPool2d(Tensor x, Pool2dParams p) { return CpuPool.avgPool2d(x, p); }
+
+    @Override public Tensor avgPool2dBackward(Tensor dy, int[] xShape, Pool2dParams p) { return CpuPool.avgPool2dBackward(dy, xShape, p); }
+
+    @Override public Tensor softmax(Tensor x, int dim, boolean log) { return CpuSoftmax.softmax(x, dim, log); }
+
+    @Override public Tensor softmaxBackward(Tensor y, Tensor dy, int dim, boolean log) { return CpuSoftmax.backward(y, dy, dim, log); }
+
+    @Override public Tensor[] batchNormStats(Tensor x) { return CpuNorm.stats(x); }
+
+    @Override public Tensor batchNormApply(Tensor x, Tensor mean, Tensor invStd, Tensor weight, Tensor bias) {
+        return CpuNorm.apply(x, mean, invStd, weight, bias);
+    }
+
+    @Override public Tensor[] batchNormBackward(Tensor dy, Tensor x, Tensor mean, Tensor invStd, Tensor weight) {
+        return CpuNorm.backward(dy, x, mean, invStd, weight);
+    }
+
+    @Override public Tensor gather(Tensor x, int dim, Tensor index) { return CpuIndex.gather(x, dim, index); }
+
+    @Override public Tensor scatterAdd(int[] shape, int dim, Tensor index, Tensor src) { return CpuIndex.scatterAdd(shape, dim, index, src); }
+}

@@ -1,0 +1,163 @@
+package org.pulmo.backend.cpu;
+
+import static org.pulmo.backend.cpu.Strided.array;
+
+import org.pulmo.backend.BinaryOp;
+import org.pulmo.backend.UnaryOp;
+import org.pulmo.tensor.CpuStorage;
+import org.pulmo.tensor.Shapes;
+import org.pulmo.tensor.Tensor;
+
+/**
+ * Elementwise kernels over strided rows. Each op has its own tight loop (the switch sits outside the loop),
+ * with stride-1 and broadcast-scalar cases that the JIT vectorises.
+ */
+final class CpuElementwise {
+    private CpuElementwise() {}
+
+    static Tensor unary(UnaryOp op, Tensor x, float alpha) {
+        int[] shape = x.shape();
+        float[] out = new float[(int) Shapes.numel(shape)];
+        float[] xs = array(x);
+        int[][] strides = {x.strides(), Shapes.contiguousStrides(shape)};
+        int sx = Strided.innerStrides(shape, strides)[0];
+        Strided.forEachRow(shape, strides, new int[] {x.offset(), 0},
+            (off, len) -> {
+                float[] src = xs; // a strided row of x is gathered first, so each op keeps one stride-1 loop
+                int xo = off[0];
+                if (sx != 1) {
+                    float[] tmp = new float[len];
+                    for (int i = 0; i < len; i++) tmp[i] = xs[xo + i * sx];
+                    src = tmp;
+                    xo = 0;
+                }
+                unaryRow(op, alpha, src, xo, out, off[1], len);
+            });
+        return Tensor.wrap(new CpuStorage(out), shape);
+    }
+
+    static void unaryRow(UnaryOp op, float alpha, float[] x, int xo, float[] y, int yo, int n) {
+        switch (op) {
+            case NEG -> { for (int i = 0; i < n; i++) y[yo + i] = -x[xo + i]; }
+            case EXP -> { for (int i = 0; i < n; i++) y[yo + i] = (float) Math.exp(x[xo + i]); }
+            case LOG -> { for (int i = 0; i < n; i++) y[yo + i] = (float) Math.log(x[xo + i]); }
+            case SQRT -> { for (int i = 0; i < n; i++) y[yo + i] = (float) Math.sqrt(x[xo + i]); }
+            case ABS -> { for (int i = 0; i < n; i++) y[yo + i] = Math.abs(x[xo + i]); }
+            case RELU -> { for (int i = 0; i < n; i++) y[yo + i] = Math.max(x[xo + i], 0f); }
+            case SIGMOID -> {
+                for (int i = 0; i < n; i++) {
+                    float v = x[xo + i]; // stable on both sides: never exp of a large positive number
+                    y[yo + i] = v >= 0 ? (float) (1.0 / (1.0 + Math.exp(-v))) : (float) (Math.exp(v) / (1.0 + Math.exp(v)));
+                }
+            }
+            case TANH -> { for (int i = 0; i < n; i++) y[yo + i] = (float) Math.tanh(x[xo + i]); }
+            case SQUARE -> { for (int i = 0; i < n; i++) { float v = x[xo + i]; y[yo + i] = v * v; } }
+            case RECIPROCAL -> { for (int i = 0; i < n; i++) y[yo + i] = 1f / x[xo + i]; }
+            case STEP -> { for (int i = 0; i < n; i++) y[yo + i] = x[xo + i] > 0 ? 1f : 0f; }
+            case SIGN -> { for (int i = 0; i < n; i++) y[yo + i] = Math.signum(x[xo + i]); }
+            case POW -> { for (int i = 0; i < n; i++) y[yo + i] = (float) Math.pow(x[xo + i], alpha); }
+            case SCALE -> { for (int i = 0; i < n; i++) y[yo + i] = alpha * x[xo + i]; }
+            case ADD_SCALAR -> { for (int i = 0; i < n; i++) y[yo + i] = x[xo + i] + alpha; }
+        }
+    }
+
+    static Tensor binary(BinaryOp op, Tensor a, Tensor b) {
+        int[] shape = Shapes.broadcast(a.shape(), b.shape(), op.name().toLowerCase());
+        float[] out = new float[(int) Shapes.numel(shape)];
+        int[][] strides = {Shapes.broadcastStrides(a.shape(), a.strides(), shape),
+            Shapes.broadcastStrides(b.shape(), b.strides(), shape), Shapes.contiguousStrides(shape)};
+        int[] inner = Strided.innerStrides(shape, strides);
+        float[] as = array(a), bs = array(b);
+        Strided.forEachRow(shape, strides, new int[] {a.offset(), b.offset(), 0},
+            (off, len) -> binaryRow(op, as, off[0], inner[0], bs, off[1], inner[1], out, off[2], len));
+        return Tensor.wrap(new CpuStorage(out), shape);
+    }
+
+    static void binaryRow(BinaryOp op, float[] a, int ao, int sa, float[] b, int bo, int sb, float[] c, int co, int n) {
+        if (sa == 1 && sb == 1) {
+            switch (op) {
+                case ADD -> { for (int i = 0; i < n; i++) c[co + i] = a[ao + i] + b[bo + i]; return; }
+                case SUB -> { for (int i = 0; i < n; i++) c[co + i] = a[ao + i] - b[bo + i]; return; }
+                case MUL -> { for (int i = 0; i < n; i++) c[co + i] = a[ao + i] * b[bo + i]; return; }
+                case DIV -> { for (int i = 0; i < n; i++) c[co + i] = a[ao + i] / b[bo + i]; return; }
+                default -> { }
+            }
+        } else if (sa == 1 && sb == 0) {
+            float s = b[bo];
+            switch (op) {
+                case ADD -> { for (int i = 0; i < n; i++) c[co + i] = a[ao + i] + s; return; }
+                case SUB -> { for (int i = 0; i < n; i++) c[co + i] = a[ao + i] - s; return; }
+                case MUL -> { for (int i = 0; i < n; i++) c[co + i] = a[ao + i] * s; return; }
+                case DIV -> { for (int i = 0; i < n; i++) c[co + i] = a[ao + i] / s; return; }
+                default -> { }
+            }
+        } else if (sa == 0 && sb == 1) {
+            float s = a[ao];
+            switch (op) {
+                case ADD -> { for (int i = 0; i < n; i++) c[co + i] = s + b[bo + i]; return; }
+                case SUB -> { for (int i = 0; i < n; i++) c[co + i] = s - b[bo + i]; return; }
+                case MUL -> { for (int i = 0; i < n; i++) c[co + i] = s * b[bo + i]; return; }
+                case DIV -> { for (int i = 0; i < n; i++) c[co + i] = s / b[bo + i]; return; }
+                default -> { }
+            }
+        }
+        switch (op) {
+            case ADD -> { for (int i = 0; i < n; i++) c[co + i] = a[ao + i * sa] + b[bo + i * sb]; }
+            case SUB -> { for (int i = 0; i < n; i++) c[co + i] = a[ao + i * sa] - b[bo + i * sb]; }
+            case MUL -> { for (int i = 0; i < n; i++) c[co + i] = a[ao + i * sa] * b[bo + i * sb]; }
+            case DIV -> { for (int i = 0; i < n; i++) c[co + i] = a[ao + i * sa] / b[bo + i * sb]; }
+            case MAX -> { for (int i = 0; i < n; i++) c[co + i] = Math.max(a[ao + i * sa], b[bo + i * sb]); }
+            case MIN -> { for (int i = 0; i < n; i++) c[co + i] = Math.min(a[ao + i * sa], b[bo + i * sb]); }
+            case POW -> { for (int i = 0; i < n; i++) c[co + i] = (float) Math.pow(a[ao + i * sa], b[bo + i * sb]); }
+            case GT -> { for (int i = 0; i < n; i++) c[co + i] = a[ao + i * sa] > b[bo + i * sb] ? 1f : 0f; }
+            case GE -> { for (int i = 0; i < n; i++) c[co + i] = a[ao + i * sa] >= b[bo + i * sb] ? 1f : 0f; }
+            case EQ -> { for (int i = 0; i < n; i++) c[co + i] = a[ao + i * sa] == b[bo + i * sb] ? 1f : 0f; }
+        }
+    }
+
+    /** dst = src (src broadcasts). */
+    static void copy(Tensor src, Tensor dst) {
+        int[] shape = dst.shape();
+        Shapes.broadcast(src.shape(), shape, "copy");
+        int[][] strides = {Shapes.broadcastStrides(src.shape(), src.strides(), shape), dst.strides()};
+        checkBroadcastTarget(src.shape(), shape, "copy");
+        int[] inner = Strided.innerStrides(shape, strides);
+        float[] s = array(src), d = array(dst);
+        Strided.forEachRow(shape, strides, new int[] {src.offset(), dst.offset()}, (off, len) -> {
+            int si = inner[0], di = inner[1];
+            if (si == 1 && di == 1) System.arraycopy(s, off[0], d, off[1], len);
+            else for (int i = 0; i < len; i++) d[off[1] + i * di] = s[off[0] + i * si];
+        });
+    }
+
+    static void fill(Tensor dst, float v) {
+        int[] shape = dst.shape();
+        int[][] strides = {dst.strides()};
+        int si = Strided.innerStrides(shape, strides)[0];
+        float[] d = array(dst);
+        Strided.forEachRow(shape, strides, new int[] {dst.offset()}, (off, len) -> {
+            if (si == 1) java.util.Arrays.fill(d, off[0], off[0] + len, v);
+            else for (int i = 0; i < len; i++) d[off[0] + i * si] = v;
+        });
+    }
+
+    /** dst += alpha * src (src broadcasts to dst). */
+    static void addInPlace(Tensor dst, Tensor src, float alpha) {
+        int[] shape = dst.shape();
+        checkBroadcastTarget(src.shape(), shape, "addInPlace");
+        int[][] strides = {Shapes.broadcastStrides(src.shape(), src.strides(), shape), dst.strides()};
+        int[] inner = Strided.innerStrides(shape, strides);
+        float[] s = array(src), d = array(dst);
+        Strided.forEachRow(shape, strides, new int[] {src.offset(), dst.offset()}, (off, len) -> {
+            int si = inner[0], di = inner[1], so = off[0], dof = off[1];
+            if (si == 1 && di == 1) for (int i = 0; i < len; i++) d[dof + i] += alpha * s[so + i];
+            else for (int i = 0; i < len; i++) d[dof + i * di] += alpha * s[so + i * si];
+        });
+    }
+
+    private static void checkBroadcastTarget(int[] src, int[] dst, String op) {
+        int[] b = Shapes.broadcast(src, dst, op);
+        if (!java.util.Arrays.equals(b, dst))
+            throw new IllegalArgumentException(op + ": source of shape " + Shapes.str(src) + " does not broadcast to destination shape " + Shapes.str(dst));
+    }
+}

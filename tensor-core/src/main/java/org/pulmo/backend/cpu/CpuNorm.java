@@ -1,0 +1,114 @@
+package org.pulmo.backend.cpu;
+
+import static org.pulmo.backend.cpu.Strided.array;
+
+import org.pulmo.tensor.CpuStorage;
+import org.pulmo.tensor.Tensor;
+
+/**
+ * Batch normalisation over [N, C, S...] per channel c, with M = N * S values per channel.
+ * Statistics are accumulated in double (one pass of sum and sum of squares would lose digits).
+ */
+final class CpuNorm {
+    private CpuNorm() {}
+
+    private record Dims(int n, int c, int s) {
+        static Dims of(int[] shape) {
+            int s = 1;
+            for (int i = 2; i < shape.length; i++) s *= shape[i];
+            return new Dims(shape[0], shape[1], s);
+        }
+    }
+
+    /** {mean[C], biased variance[C]}. */
+    static Tensor[] stats(Tensor x) {
+        Dims d = Dims.of(x.shape());
+        Tensor xc = x.contiguous();
+        float[] xs = array(xc);
+        int xb = xc.offset();
+        float[] mean = new float[d.c], var = new float[d.c];
+        long m = (long) d.n * d.s;
+        Parallel.forRange(d.c, 2 * m, (s0, e0) -> {
+            for (int c = s0; c < e0; c++) {
+                double sum = 0;
+                for (int n = 0; n < d.n; n++) {
+                    int p = xb + (n * d.c + c) * d.s;
+                    for (int i = 0; i < d.s; i++) sum += xs[p + i];
+                }
+                double mu = sum / m, sq = 0;
+                for (int n = 0; n < d.n; n++) {
+                    int p = xb + (n * d.c + c) * d.s;
+                    for (int i = 0; i < d.s; i++) { double v = xs[p + i] - mu; sq += v * v; }
+                }
+                mean[c] = (float) mu;
+                var[c] = (float) (sq / m);
+            }
+        });
+        return new Tensor[] {Tensor.wrap(new CpuStorage(mean), d.c), Tensor.wrap(new CpuStorage(var), d.c)};
+    }
+
+    private static float[] perChannel(Tensor t, int c, float dflt) {
+        if (t == null) { float[] a = new float[c]; java.util.Arrays.fill(a, dflt); return a; }
+        return t.toArray();
+    }
+
+    /** y = (x - mean) * invStd * weight + bias, as one scale and shift per channel. */
+    static Tensor apply(Tensor x, Tensor mean, Tensor invStd, Tensor weight, Tensor bias) {
+        int[] shape = x.shape();
+        Dims d = Dims.of(shape);
+        float[] mu = mean.toArray(), is = invStd.toArray(), w = perChannel(weight, d.c, 1f), b = perChannel(bias, d.c, 0f);
+        float[] scale = new float[d.c], shift = new float[d.c];
+        for (int c = 0; c < d.c; c++) { scale[c] = is[c] * w[c]; shift[c] = b[c] - mu[c] * scale[c]; }
+        Tensor xc = x.contiguous();
+        float[] xs = array(xc), y = new float[d.n * d.c * d.s];
+        int xb = xc.offset();
+        Parallel.forRange(d.n * d.c, d.s, (s0, e0) -> {
+            for (int r = s0; r < e0; r++) {
+                int c = r % d.c, p = r * d.s;
+                float k = scale[c], t = shift[c];
+                for (int i = 0; i < d.s; i++) y[p + i] = xs[xb + p + i] * k + t;
+            }
+        });
+        return Tensor.wrap(new CpuStorage(y), shape);
+    }
+
+    /**
+     * With xhat = (x - mean) * invStd: dbias = sum(dy), dweight = sum(dy * xhat),
+     * dx = weight * invStd / M * (M * dy - dbias - xhat * dweight).
+     */
+    static Tensor[] backward(Tensor dy, Tensor x, Tensor mean, Tensor invStd, Tensor weight) {
+        int[] shape = x.shape();
+        Dims d = Dims.of(shape);
+        float[] mu = mean.toArray(), is = invStd.toArray(), w = perChannel(weight, d.c, 1f);
+        Tensor xc = x.contiguous(), gc = dy.contiguous();
+        float[] xs = array(xc), gs = array(gc);
+        int xb = xc.offset(), gb = gc.offset();
+        float[] dw = new float[d.c], db = new float[d.c], dx = new float[d.n * d.c * d.s];
+        long m = (long) d.n * d.s;
+        Parallel.forRange(d.c, 3 * m, (s0, e0) -> {
+            for (int c = s0; c < e0; c++) {
+                double sg = 0, sgx = 0;
+                for (int n = 0; n < d.n; n++) {
+                    int p = (n * d.c + c) * d.s;
+                    for (int i = 0; i < d.s; i++) {
+                        float g = gs[gb + p + i];
+                        sg += g;
+                        sgx += g * (xs[xb + p + i] - mu[c]);
+                    }
+                }
+                float dbias = (float) sg, dweight = (float) (sgx * is[c]);
+                db[c] = dbias;
+                dw[c] = dweight;
+                float k = w[c] * is[c] / m, mf = m;
+                for (int n = 0; n < d.n; n++) {
+                    int p = (n * d.c + c) * d.s;
+                    for (int i = 0; i < d.s; i++) {
+                        float xhat = (xs[xb + p + i] - mu[c]) * is[c];
+                        dx[p + i] = k * (mf * gs[gb + p + i] - dbias - xhat * dweight);
+                    }
+                }
+            }
+        });
+        return new Tensor[] {Tensor.wrap(new CpuStorage(dx), shape), Tensor.wrap(new CpuStorage(dw), d.c), Tensor.wrap(new CpuStorage(db), d.c)};
+    }
+}

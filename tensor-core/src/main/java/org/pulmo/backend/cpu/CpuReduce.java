@@ -1,0 +1,101 @@
+package org.pulmo.backend.cpu;
+
+import static org.pulmo.backend.cpu.Strided.array;
+
+import org.pulmo.backend.ReduceOp;
+import org.pulmo.tensor.CpuStorage;
+import org.pulmo.tensor.Shapes;
+import org.pulmo.tensor.Tensor;
+
+/** Reductions: one output element per combination of kept indices, summed in double for accuracy. */
+final class CpuReduce {
+    private CpuReduce() {}
+
+    static Tensor reduce(ReduceOp op, Tensor x, int[] dims, boolean keepdim) {
+        int[] shape = x.shape(), strides = x.strides();
+        int r = shape.length;
+        boolean[] red = new boolean[r];
+        for (int d : dims) red[d] = true;
+        int nk = 0;
+        for (int d = 0; d < r; d++) if (!red[d]) nk++;
+        int[] kShape = new int[nk], kStr = new int[nk], rShape = new int[r - nk], rStr = new int[r - nk];
+        for (int d = 0, k = 0, q = 0; d < r; d++) {
+            if (red[d]) { rShape[q] = shape[d]; rStr[q++] = strides[d]; }
+            else { kShape[k] = shape[d]; kStr[k++] = strides[d]; }
+        }
+        int outN = (int) Shapes.numel(kShape);
+        long redN = Shapes.numel(rShape);
+        if (redN == 0 && op != ReduceOp.SUM)
+            throw new IllegalArgumentException(op.name().toLowerCase() + ": reduction over an empty dimension of shape " + Shapes.str(shape));
+        float[] out = new float[outN];
+        float[] xs = array(x);
+        Strided.Layout inner = new Strided.Layout(rShape, new int[][] {rStr});
+        int innerLen = inner.inner(), innerStride = inner.innerStride(0);
+        long rows = inner.rows();
+        Strided.Layout outer = new Strided.Layout(kShape, new int[][] {kStr});
+        int oInner = outer.inner(), oStride = outer.innerStride(0);
+        int base = x.offset();
+        Parallel.forRange(outN, redN, (s, e) -> {
+            for (int o = s; o < e; o++) {
+                int ob = base + outer.rowOffset(0, o / oInner) + (o % oInner) * oStride;
+                double acc = op == ReduceOp.SUM ? 0 : op == ReduceOp.MAX ? Double.NEGATIVE_INFINITY : Double.POSITIVE_INFINITY;
+                for (long row = 0; row < rows; row++) {
+                    int p = ob + inner.rowOffset(0, row);
+                    switch (op) {
+                        case SUM -> {
+                            float part = 0f;
+                            for (int i = 0; i < innerLen; i++) part += xs[p + i * innerStride];
+                            acc += part;
+                        }
+                        case MAX -> { for (int i = 0; i < innerLen; i++) acc = Math.max(acc, xs[p + i * innerStride]); }
+                        case MIN -> { for (int i = 0; i < innerLen; i++) acc = Math.min(acc, xs[p + i * innerStride]); }
+                    }
+                }
+                out[o] = (float) acc;
+            }
+        });
+        return Tensor.wrap(new CpuStorage(out), reducedShape(shape, red, keepdim));
+    }
+
+    static int[] reducedShape(int[] shape, boolean[] red, boolean keepdim) {
+        int n = 0;
+        for (int d = 0; d < shape.length; d++) if (keepdim || !red[d]) n++;
+        int[] s = new int[n];
+        for (int d = 0, k = 0; d < shape.length; d++) {
+            if (!red[d]) s[k++] = shape[d];
+            else if (keepdim) s[k++] = 1;
+        }
+        return s;
+    }
+
+    static Tensor argReduce(ReduceOp op, Tensor x, int dim, boolean keepdim) {
+        int[] shape = x.shape();
+        int len = shape[dim];
+        if (len == 0) throw new IllegalArgumentException("arg" + op.name().toLowerCase() + ": empty dimension " + dim + " of shape " + Shapes.str(shape));
+        boolean[] red = new boolean[shape.length];
+        red[dim] = true;
+        int[] outShape = reducedShape(shape, red, keepdim);
+        int outer = 1, inner = 1;
+        for (int d = 0; d < dim; d++) outer *= shape[d];
+        for (int d = dim + 1; d < shape.length; d++) inner *= shape[d];
+        Tensor c = x.isContiguous() ? x : x.copy();
+        float[] xs = array(c);
+        int base = c.offset();
+        float[] out = new float[outer * inner];
+        boolean max = op == ReduceOp.MAX;
+        int fi = inner;
+        Parallel.forRange(outer * inner, len, (s, e) -> {
+            for (int o = s; o < e; o++) {
+                int p = base + (o / fi) * len * fi + o % fi;
+                int best = 0;
+                float bv = xs[p];
+                for (int i = 1; i < len; i++) {
+                    float v = xs[p + i * fi];
+                    if (max ? v > bv : v < bv) { bv = v; best = i; }
+                }
+                out[o] = best;
+            }
+        });
+        return Tensor.wrap(new CpuStorage(out), outShape);
+    }
+}

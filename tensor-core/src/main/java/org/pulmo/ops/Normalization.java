@@ -1,0 +1,110 @@
+package org.pulmo.ops;
+
+import org.pulmo.autograd.GradMode;
+import org.pulmo.autograd.Graph;
+import org.pulmo.backend.BinaryOp;
+import org.pulmo.backend.UnaryOp;
+import org.pulmo.tensor.Shapes;
+import org.pulmo.tensor.Tensor;
+
+/**
+ * Batch normalisation (Ioffe and Szegedy, 2015) over [N, C, *] per channel, as one fused op with its own
+ * backward, plus the per-channel statistics as a differentiable op of their own.
+ */
+public final class Normalization {
+    private Normalization() {}
+
+    private static void check(Tensor x, String op) {
+        if (x.dim() < 2) throw new IllegalArgumentException(op + " needs [N, C, ...] input, got " + Shapes.str(x.shape()));
+    }
+
+    /** [1, C, 1, ...] so that a per-channel vector broadcasts against x. */
+    static int[] channelShape(Tensor x) {
+        int[] s = new int[x.dim()];
+        java.util.Arrays.fill(s, 1);
+        s[1] = x.shape()[1];
+        return s;
+    }
+
+    /**
+     * {mean[C], var[C]} (biased) over every axis but 1. With M values per channel:
+     * d mean / dx = 1/M;  d var / dx = 2 (x - mean) / M  (the path through the mean vanishes: sum(x - mean) = 0).
+     */
+    public static Tensor[] batchNormStats(Tensor x) {
+        check(x, "batchNormStats");
+        var be = x.backend();
+        Tensor[] mv = be.batchNormStats(x);
+        int[] xs = x.shape(), cs = channelShape(x);
+        float invM = (float) (x.shape()[1] / (double) x.numel());
+        Tensor meanV = mv[0].detach();
+        Tensor mean = Graph.record("bnMean", mv[0], g -> new Tensor[] {
+            Views.expand(Views.reshape(Elementwise.scale(g, invM), cs), xs)}, x);
+        Tensor var = Graph.record("bnVar", mv[1], g -> new Tensor[] {
+            Elementwise.mul(Elementwise.sub(x, Views.reshape(meanV, cs)), Views.reshape(Elementwise.scale(g, 2 * invM), cs))}, x);
+        return new Tensor[] {mean, var};
+    }
+
+    /**
+     * y = (x - mean) / sqrt(var + eps) * weight + bias per channel. In training the batch statistics are used
+     * and the running ones move towards them in place: running = (1 - momentum) * running + momentum * batch,
+     * with the unbiased variance (times M / (M - 1)), as PyTorch does. In evaluation the running statistics
+     * are used and are constants for backward. weight and bias may be null (no affine part).
+     */
+    public static Tensor batchNorm(Tensor x, Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar,
+                                   boolean training, float momentum, float eps) {
+        check(x, "batchNorm");
+        int c = x.shape()[1];
+        for (Tensor t : new Tensor[] {weight, bias, runningMean, runningVar})
+            if (t != null && (t.dim() != 1 || t.shape()[0] != c))
+                throw new IllegalArgumentException("batchNorm: per-channel tensor of shape " + Shapes.str(t.shape())
+                    + " does not match input " + Shapes.str(x.shape()) + " with " + c + " channels");
+        var be = x.backend();
+        Tensor mean, invStd;
+        if (training) {
+            long m = x.numel() / c;
+            if (m < 2) throw new IllegalArgumentException("batchNorm in training needs more than one value per channel, got input " + Shapes.str(x.shape()));
+            Tensor[] mv = be.batchNormStats(x);
+            mean = mv[0];
+            invStd = be.unary(UnaryOp.POW, be.unary(UnaryOp.ADD_SCALAR, mv[1], eps), -0.5f);
+            if (runningMean != null && runningVar != null) {
+                try (var ignored = GradMode.noGrad()) {
+                    float unbias = (float) (m / (double) (m - 1));
+                    be.addInPlace(runningMean, runningMean, -momentum);
+                    be.addInPlace(runningMean, mv[0], momentum);
+                    be.addInPlace(runningVar, runningVar, -momentum);
+                    be.addInPlace(runningVar, mv[1], momentum * unbias);
+                }
+            }
+        } else {
+            if (runningMean == null || runningVar == null) {
+                throw new IllegalArgumentException("batchNorm in evaluation needs running statistics");
+            }
+            mean = runningMean.detach();
+            invStd = be.unary(UnaryOp.POW, be.unary(UnaryOp.ADD_SCALAR, runningVar, eps), -0.5f);
+        }
+        Tensor y = be.batchNormApply(x, mean, invStd, weight, bias);
+        Tensor meanS = mean, invStdS = invStd;
+        int[] cs = channelShape(x);
+        int[] redDims = new int[x.dim() - 1];
+        for (int i = 0, k = 0; i < x.dim(); i++) if (i != 1) redDims[k++] = i;
+        Tensor[] inputs = {x, weight, bias};
+        if (training) {
+            return Graph.record("batchNorm", y, g -> {
+                Tensor[] d = be.batchNormBackward(g, x, meanS, invStdS, weight);
+                return new Tensor[] {d[0], weight != null ? d[1] : null, bias != null ? d[2] : null};
+            }, inputs);
+        }
+        // evaluation: y = x * k + t with constants k = invStd * weight, so dx = g * k
+        return Graph.record("batchNormEval", y, g -> {
+            Tensor k = Views.reshape(weight == null ? invStdS : be.binary(BinaryOp.MUL, invStdS, weight), cs);
+            Tensor dx = be.binary(BinaryOp.MUL, g, k);
+            Tensor dbias = bias != null ? Reductions.sum(g, redDims, false) : null;
+            Tensor dweight = null;
+            if (weight != null) {
+                Tensor xhat = be.binary(BinaryOp.MUL, be.binary(BinaryOp.SUB, x, Views.reshape(meanS, cs)), Views.reshape(invStdS, cs));
+                dweight = Reductions.sum(be.binary(BinaryOp.MUL, g, xhat), redDims, false);
+            }
+            return new Tensor[] {dx, dweight, dbias};
+        }, inputs);
+    }
+}

@@ -1,0 +1,49 @@
+package org.pulmo.ops;
+
+import org.pulmo.autograd.Graph;
+import org.pulmo.backend.Pool2dParams;
+import org.pulmo.tensor.Shapes;
+import org.pulmo.tensor.Tensor;
+
+/** Max and average pooling over NCHW, and the global pools that end a CNN and feed SE / FAB. */
+public final class Pooling {
+    private Pooling() {}
+
+    private static void check4d(Tensor x, String op) {
+        if (x.dim() != 4) throw new IllegalArgumentException(op + " needs [N, C, H, W] input, got " + Shapes.str(x.shape()));
+    }
+
+    // y = max over each window; forward keeps argmax (where each max came from) so backward routes g there
+    public static Tensor maxPool2d(Tensor x, Pool2dParams p) {
+        check4d(x, "maxPool2d");
+        int[] xs = x.shape();
+        var be = x.backend();
+        Tensor[] ya = be.maxPool2d(x, p);
+        Tensor argmax = ya[1];
+        return Graph.record("maxPool2d", ya[0], g -> new Tensor[] {be.maxPool2dBackward(g, argmax, xs)}, x);
+    }
+
+    public static Tensor maxPool2d(Tensor x, int kernel, int stride, int padding) { return maxPool2d(x, Pool2dParams.of(kernel, stride, padding)); }
+
+    // y = window mean;  each input receives g / divisor from every window that covers it
+    public static Tensor avgPool2d(Tensor x, Pool2dParams p) {
+        check4d(x, "avgPool2d");
+        int[] xs = x.shape();
+        var be = x.backend();
+        return Graph.record("avgPool2d", be.avgPool2d(x, p), g -> new Tensor[] {be.avgPool2dBackward(g, xs, p)}, x);
+    }
+
+    public static Tensor avgPool2d(Tensor x, int kernel, int stride, int padding) { return avgPool2d(x, Pool2dParams.of(kernel, stride, padding)); }
+
+    /** [N, C, H, W] -> [N, C]: the mean of each channel plane. */
+    public static Tensor globalAvgPool(Tensor x) {
+        check4d(x, "globalAvgPool");
+        return Reductions.mean(x, new int[] {2, 3}, false);
+    }
+
+    /** [N, C, H, W] -> [N, C]: the max of each channel plane (the gradient is shared among ties). */
+    public static Tensor globalMaxPool(Tensor x) {
+        check4d(x, "globalMaxPool");
+        return Reductions.max(x, new int[] {2, 3}, false);
+    }
+}

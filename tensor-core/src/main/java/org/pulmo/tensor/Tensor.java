@@ -1,0 +1,390 @@
+package org.pulmo.tensor;
+
+import java.util.Arrays;
+import java.util.List;
+import org.pulmo.autograd.Engine;
+import org.pulmo.autograd.GradMode;
+import org.pulmo.autograd.Node;
+import org.pulmo.backend.Backend;
+import org.pulmo.backend.Backends;
+import org.pulmo.ops.Convolution;
+import org.pulmo.ops.Elementwise;
+import org.pulmo.ops.Indexing;
+import org.pulmo.ops.LinearAlgebra;
+import org.pulmo.ops.Normalization;
+import org.pulmo.ops.Pooling;
+import org.pulmo.ops.Reductions;
+import org.pulmo.ops.Softmax;
+import org.pulmo.ops.Views;
+
+/**
+ * An N-dimensional float32 array: a shape, strides and an offset over a {@link Storage} that views share.
+ * Views (reshape of a contiguous tensor, permute, transpose, narrow, squeeze, unsqueeze, expand) never copy;
+ * writing through a view changes its base. Every op records its backward when grad mode is on and an input
+ * requires grad; {@link #backward()} then fills {@link #grad()} of the leaves.
+ *
+ * <p>The methods here are the public surface; each op family lives in one class of {@code org.pulmo.ops}
+ * with its forward and backward side by side.
+ */
+public final class Tensor {
+    private final Storage storage;
+    private final int[] shape;
+    private final int[] strides;
+    private final int offset;
+    private boolean requiresGrad;
+    private Tensor grad;
+    private Node gradFn;
+
+    private Tensor(Storage storage, int[] shape, int[] strides, int offset) {
+        this.storage = storage;
+        this.shape = shape;
+        this.strides = strides;
+        this.offset = offset;
+    }
+
+    /** A tensor viewing {@code storage} with the given layout (no copy, no graph). */
+    public static Tensor view(Storage storage, int[] shape, int[] strides, int offset) {
+        if (shape.length != strides.length)
+            throw new IllegalArgumentException("shape " + Shapes.str(shape) + " and strides " + Shapes.str(strides) + " differ in rank");
+        for (int s : shape) if (s < 0) throw new IllegalArgumentException("negative size in shape " + Shapes.str(shape));
+        return new Tensor(storage, shape.clone(), strides.clone(), offset);
+    }
+
+    /** A contiguous tensor over {@code storage}. */
+    public static Tensor wrap(Storage storage, int... shape) {
+        if (Shapes.numel(shape) > storage.size())
+            throw new IllegalArgumentException("shape " + Shapes.str(shape) + " needs " + Shapes.numel(shape) + " elements, storage has " + storage.size());
+        return view(storage, shape, Shapes.contiguousStrides(shape), 0);
+    }
+
+    // ------------------------------------------------------------------ creation (on the CPU)
+
+    public static Tensor zeros(int... shape) { return wrap(new CpuStorage(checkedSize(shape)), shape); }
+
+    public static Tensor ones(int... shape) { return full(1f, shape); }
+
+    public static Tensor full(float value, int... shape) {
+        float[] d = new float[checkedSize(shape)];
+        if (value != 0f) Arrays.fill(d, value);
+        return wrap(new CpuStorage(d), shape);
+    }
+
+    public static Tensor scalar(float value) { return full(value); }
+
+    /** 0, 1, ..., n-1. */
+    public static Tensor arange(int n) { return arange(0, n, 1); }
+
+    /** start, start+step, ... below end (above end for a negative step). */
+    public static Tensor arange(float start, float end, float step) {
+        if (step == 0) throw new IllegalArgumentException("arange: step must not be 0");
+        int n = (int) Math.max(0, Math.ceil((end - start) / step));
+        float[] d = new float[n];
+        for (int i = 0; i < n; i++) d[i] = start + i * step;
+        return wrap(new CpuStorage(d), n);
+    }
+
+    /** Copies {@code data} (row-major) into a tensor of {@code shape}. */
+    public static Tensor of(float[] data, int... shape) {
+        if (shape.length == 0 && data.length != 1) shape = new int[] {data.length};
+        if (Shapes.numel(shape) != data.length)
+            throw new IllegalArgumentException("Tensor.of: " + data.length + " values do not fill shape " + Shapes.str(shape));
+        return wrap(new CpuStorage(data.clone()), shape);
+    }
+
+    public static Tensor randn(Rng rng, int... shape) {
+        float[] d = new float[checkedSize(shape)];
+        for (int i = 0; i < d.length; i++) d[i] = (float) rng.nextGaussian();
+        return wrap(new CpuStorage(d), shape);
+    }
+
+    /** Uniform in [lo, hi). */
+    public static Tensor rand(Rng rng, float lo, float hi, int... shape) {
+        float[] d = new float[checkedSize(shape)];
+        for (int i = 0; i < d.length; i++) d[i] = lo + (hi - lo) * rng.nextFloat();
+        return wrap(new CpuStorage(d), shape);
+    }
+
+    private static int checkedSize(int[] shape) {
+        long n = Shapes.numel(shape);
+        for (int s : shape) if (s < 0) throw new IllegalArgumentException("negative size in shape " + Shapes.str(shape));
+        if (n > Integer.MAX_VALUE - 16) throw new IllegalArgumentException("shape " + Shapes.str(shape) + " has " + n + " elements, more than one CPU array holds");
+        return (int) n;
+    }
+
+    // ------------------------------------------------------------------ layout
+
+    public int[] shape() { return shape.clone(); }
+
+    public int size(int dim) { return shape[Shapes.dim(dim, shape.length, "size")]; }
+
+    public int[] strides() { return strides.clone(); }
+
+    public int offset() { return offset; }
+
+    public int dim() { return shape.length; }
+
+    public long numel() { return Shapes.numel(shape); }
+
+    public Storage storage() { return storage; }
+
+    public Device device() { return storage.device(); }
+
+    public Backend backend() { return Backends.of(storage.device()); }
+
+    public boolean isContiguous() {
+        int s = 1;
+        for (int i = shape.length - 1; i >= 0; i--) {
+            if (shape[i] != 1 && strides[i] != s) return false;
+            s *= shape[i];
+        }
+        return true;
+    }
+
+    // ------------------------------------------------------------------ reading back
+
+    /** The values in row-major order of the shape (a copy). */
+    public float[] toArray() { return backend().toArray(this); }
+
+    /** The value of a one-element tensor. */
+    public float item() {
+        if (numel() != 1) throw new IllegalStateException("item() needs a tensor with one element, got shape " + Shapes.str(shape));
+        return toArray()[0];
+    }
+
+    /** One element by index (for tests and small reads; slow on a device). */
+    public float get(int... index) { return Views.select(this, index).item(); }
+
+    // ------------------------------------------------------------------ devices and copies
+
+    public Tensor to(Device device) {
+        if (device.equals(device())) return this;
+        return Views.toDevice(this, device);
+    }
+
+    /** This tensor if contiguous, else a contiguous copy (differentiable). */
+    public Tensor contiguous() { return isContiguous() ? this : Views.copy(this); }
+
+    /** A contiguous copy (differentiable). */
+    public Tensor copy() { return Views.copy(this); }
+
+    /** In place: this[...] = src[...] (src broadcasts). Not recorded; the tensor must not need grad in grad mode. */
+    public Tensor copyFrom(Tensor src) {
+        checkInPlace("copyFrom");
+        backend().copy(src.to(device()), this);
+        return this;
+    }
+
+    /** In place: every element = value. */
+    public Tensor fill(float value) {
+        checkInPlace("fill");
+        backend().fill(this, value);
+        return this;
+    }
+
+    /** In place: this += alpha * other (other broadcasts). */
+    public Tensor addInPlace(Tensor other, float alpha) {
+        checkInPlace("addInPlace");
+        backend().addInPlace(this, other.to(device()), alpha);
+        return this;
+    }
+
+    /** In place: one element. */
+    public Tensor set(float value, int... index) {
+        checkInPlace("set");
+        backend().fill(Views.select(this, index), value);
+        return this;
+    }
+
+    private void checkInPlace(String op) {
+        if (requiresGrad && GradMode.isEnabled())
+            throw new IllegalStateException(op + ": in-place change of a tensor that requires grad (shape "
+                + Shapes.str(shape) + ") would corrupt its graph; do it inside GradMode.noGrad()");
+    }
+
+    // ------------------------------------------------------------------ autograd
+
+    public boolean requiresGrad() { return requiresGrad; }
+
+    /** Marks a leaf as a variable to differentiate with respect to. Returns this. */
+    public Tensor requiresGrad(boolean value) {
+        if (gradFn != null && !value)
+            throw new IllegalStateException("requiresGrad(false) on a computed tensor; use detach()");
+        this.requiresGrad = value;
+        return this;
+    }
+
+    public Tensor grad() { return grad; }
+
+    public void setGrad(Tensor g) { this.grad = g; }
+
+    public void zeroGrad() { this.grad = null; }
+
+    public Node gradFn() { return gradFn; }
+
+    /** Used by {@link org.pulmo.autograd.Graph#record}. */
+    public void attachGradFn(Node node) {
+        this.gradFn = node;
+        this.requiresGrad = true;
+    }
+
+    /** Keep the gradient of this computed tensor in {@link #grad()} during backward. */
+    public Tensor retainGrad() {
+        if (gradFn != null) gradFn.retain(this);
+        return this;
+    }
+
+    /** Same storage, no graph. */
+    public Tensor detach() { return new Tensor(storage, shape, strides, offset); }
+
+    /** Backward from a one-element tensor. */
+    public void backward() { Engine.backward(this, null, false); }
+
+    public void backward(Tensor seed) { Engine.backward(this, seed, false); }
+
+    public void backward(Tensor seed, boolean retainGraph) { Engine.backward(this, seed, retainGraph); }
+
+    // ------------------------------------------------------------------ views
+
+    public Tensor reshape(int... newShape) { return Views.reshape(this, newShape); }
+
+    public Tensor view(int... newShape) { return Views.view(this, newShape); }
+
+    public Tensor flatten(int startDim) { return Views.flatten(this, startDim); }
+
+    public Tensor permute(int... dims) { return Views.permute(this, dims); }
+
+    public Tensor transpose(int d0, int d1) { return Views.transpose(this, d0, d1); }
+
+    public Tensor narrow(int dim, int start, int length) { return Views.narrow(this, dim, start, length); }
+
+    /** Elements start, start+step, ... below end along dim. */
+    public Tensor slice(int dim, int start, int end, int step) { return Views.slice(this, dim, start, end, step); }
+
+    public Tensor squeeze(int dim) { return Views.squeeze(this, dim); }
+
+    public Tensor unsqueeze(int dim) { return Views.unsqueeze(this, dim); }
+
+    public Tensor expand(int... newShape) { return Views.expand(this, newShape); }
+
+    public static Tensor cat(List<Tensor> parts, int dim) { return Views.cat(parts, dim); }
+
+    public static Tensor cat(int dim, Tensor... parts) { return Views.cat(List.of(parts), dim); }
+
+    public List<Tensor> split(int dim, int... sizes) { return Views.split(this, dim, sizes); }
+
+    // ------------------------------------------------------------------ elementwise
+
+    public Tensor add(Tensor o) { return Elementwise.add(this, o); }
+
+    public Tensor sub(Tensor o) { return Elementwise.sub(this, o); }
+
+    public Tensor mul(Tensor o) { return Elementwise.mul(this, o); }
+
+    public Tensor div(Tensor o) { return Elementwise.div(this, o); }
+
+    public Tensor add(float c) { return Elementwise.addScalar(this, c); }
+
+    public Tensor sub(float c) { return Elementwise.addScalar(this, -c); }
+
+    public Tensor mul(float c) { return Elementwise.scale(this, c); }
+
+    public Tensor div(float c) { return Elementwise.scale(this, 1f / c); }
+
+    public Tensor neg() { return Elementwise.neg(this); }
+
+    public Tensor pow(float p) { return Elementwise.pow(this, p); }
+
+    public Tensor pow(Tensor p) { return Elementwise.pow(this, p); }
+
+    public Tensor exp() { return Elementwise.exp(this); }
+
+    public Tensor log() { return Elementwise.log(this); }
+
+    public Tensor sqrt() { return Elementwise.sqrt(this); }
+
+    public Tensor abs() { return Elementwise.abs(this); }
+
+    public Tensor square() { return Elementwise.square(this); }
+
+    public Tensor maximum(Tensor o) { return Elementwise.maximum(this, o); }
+
+    public Tensor minimum(Tensor o) { return Elementwise.minimum(this, o); }
+
+    public Tensor relu() { return Elementwise.relu(this); }
+
+    public Tensor sigmoid() { return Elementwise.sigmoid(this); }
+
+    public Tensor tanh() { return Elementwise.tanh(this); }
+
+    // ------------------------------------------------------------------ reductions
+
+    public Tensor sum() { return Reductions.sum(this, all(), false); }
+
+    public Tensor sum(int dim, boolean keepdim) { return Reductions.sum(this, new int[] {dim}, keepdim); }
+
+    public Tensor sum(int[] dims, boolean keepdim) { return Reductions.sum(this, dims, keepdim); }
+
+    public Tensor mean() { return Reductions.mean(this, all(), false); }
+
+    public Tensor mean(int dim, boolean keepdim) { return Reductions.mean(this, new int[] {dim}, keepdim); }
+
+    public Tensor mean(int[] dims, boolean keepdim) { return Reductions.mean(this, dims, keepdim); }
+
+    public Tensor max() { return Reductions.max(this, all(), false); }
+
+    public Tensor max(int dim, boolean keepdim) { return Reductions.max(this, new int[] {dim}, keepdim); }
+
+    public Tensor max(int[] dims, boolean keepdim) { return Reductions.max(this, dims, keepdim); }
+
+    public Tensor min() { return Reductions.min(this, all(), false); }
+
+    public Tensor min(int dim, boolean keepdim) { return Reductions.min(this, new int[] {dim}, keepdim); }
+
+    public Tensor min(int[] dims, boolean keepdim) { return Reductions.min(this, dims, keepdim); }
+
+    public Tensor argmax(int dim, boolean keepdim) { return Reductions.argmax(this, dim, keepdim); }
+
+    public Tensor argmin(int dim, boolean keepdim) { return Reductions.argmin(this, dim, keepdim); }
+
+    private int[] all() {
+        int[] d = new int[shape.length];
+        for (int i = 0; i < d.length; i++) d[i] = i;
+        return d;
+    }
+
+    // ------------------------------------------------------------------ networks
+
+    public Tensor matmul(Tensor o) { return LinearAlgebra.matmul(this, o); }
+
+    public Tensor softmax(int dim) { return Softmax.softmax(this, dim); }
+
+    public Tensor logSoftmax(int dim) { return Softmax.logSoftmax(this, dim); }
+
+    public Tensor conv2d(Tensor w, Tensor bias, int stride, int padding, int dilation, int groups) {
+        return Convolution.conv2d(this, w, bias, org.pulmo.backend.Conv2dParams.of(stride, padding, dilation, groups));
+    }
+
+    public Tensor maxPool2d(int kernel, int stride, int padding) { return Pooling.maxPool2d(this, kernel, stride, padding); }
+
+    public Tensor avgPool2d(int kernel, int stride, int padding) { return Pooling.avgPool2d(this, kernel, stride, padding); }
+
+    public Tensor globalAvgPool() { return Pooling.globalAvgPool(this); }
+
+    public Tensor globalMaxPool() { return Pooling.globalMaxPool(this); }
+
+    public Tensor gather(int dim, Tensor index) { return Indexing.gather(this, dim, index); }
+
+    public static Tensor oneHot(Tensor labels, int numClasses) { return Indexing.oneHot(labels, numClasses); }
+
+    /** {mean, biased variance} per channel of [N, C, *] (differentiable). */
+    public Tensor[] batchNormStats() { return Normalization.batchNormStats(this); }
+
+    // ------------------------------------------------------------------ printing
+
+    @Override public String toString() {
+        StringBuilder sb = new StringBuilder("Tensor").append(Shapes.str(shape)).append(" on ").append(device());
+        if (requiresGrad) sb.append(gradFn != null ? ", grad_fn=" + gradFn.op() : ", requires_grad");
+        if (numel() <= 16) sb.append(' ').append(Arrays.toString(toArray()));
+        return sb.toString();
+    }
+}
