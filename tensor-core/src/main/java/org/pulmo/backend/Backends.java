@@ -34,7 +34,7 @@ public final class Backends {
     /** Why {@code device} cannot be used, or null when it can. */
     public static String unavailableReason(Device device) {
         if (device.isCpu()) return null;
-        String reason = "no provider for " + device.kind() + " on the class path (add pulmo-cuda-kernels)";
+        String reason = "no " + device.kind() + " backend on the class path";
         for (BackendProvider p : ServiceLoader.load(BackendProvider.class)) {
             String r = p.unavailableReason(device);
             if (r == null) return null;
