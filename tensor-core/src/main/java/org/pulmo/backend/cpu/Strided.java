@@ -78,11 +78,18 @@ final class Strided {
         Layout l = new Layout(shape, strides);
         int ops = strides.length;
         int rows = (int) l.rows(), inner = l.inner();
-        Parallel.forRange(rows, inner, (s, e) -> {
+        // Few long rows (a whole contiguous tensor is one row): cut each row into pieces so all cores work.
+        int pieces = rows >= 4 * Parallel.threads() ? 1 : Math.max(1, Math.min(4 * Parallel.threads() / rows, inner / 4096));
+        int chunk = (inner + pieces - 1) / pieces;
+        int[] innerStride = new int[ops];
+        for (int o = 0; o < ops; o++) innerStride[o] = l.innerStride(o);
+        Parallel.forRange(rows * pieces, chunk, (s, e) -> {
             int[] offs = new int[ops];
-            for (int r = s; r < e; r++) {
-                for (int o = 0; o < ops; o++) offs[o] = baseOffsets[o] + l.rowOffset(o, r);
-                body.row(offs, inner);
+            for (int t = s; t < e; t++) {
+                int r = t / pieces, start = (t % pieces) * chunk, len = Math.min(chunk, inner - start);
+                if (len <= 0) continue;
+                for (int o = 0; o < ops; o++) offs[o] = baseOffsets[o] + l.rowOffset(o, r) + start * innerStride[o];
+                body.row(offs, len);
             }
         });
     }

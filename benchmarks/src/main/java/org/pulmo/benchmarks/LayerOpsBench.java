@@ -1,0 +1,93 @@
+package org.pulmo.benchmarks;
+
+import java.util.concurrent.TimeUnit;
+import org.pulmo.backend.Backend;
+import org.pulmo.backend.BinaryOp;
+import org.pulmo.backend.Pool2dParams;
+import org.pulmo.backend.UnaryOp;
+import org.pulmo.backend.Backends;
+import org.pulmo.tensor.Rng;
+import org.pulmo.tensor.Tensor;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * The memory-bound ops of a CNN training step on the CPU backend, at ResNet-50 layer1's activation shape
+ * [8, 64, 56, 56] (6.4 MB per tensor): ReLU and its backward, a residual add, a per-channel broadcast add,
+ * batch-norm forward/backward and 3x3/2 max-pool forward/backward. GB/s = minimum bytes moved / time;
+ * {@link #bytesPerOp} lists the bytes of each.
+ *
+ * <p>{@code java --add-modules jdk.incubator.vector -jar benchmarks/target/benchmarks.jar LayerOpsBench -f 3 -wi 3 -i 5}
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MICROSECONDS)
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 5, time = 1)
+@Fork(value = 3, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector"})
+public class LayerOpsBench {
+
+    @Param({"8x64x56x56"})
+    public String shape;
+
+    private final Backend cpu = Backends.cpu();
+    private Tensor x, y, dy, dyPooled, bias, mean, invStd, weight, beta, argmax;
+    private int[] xShape;
+    private final Pool2dParams pool = Pool2dParams.of(3, 2, 1);
+
+    @Setup
+    public void setup() {
+        String[] p = shape.split("x");
+        xShape = new int[] {Integer.parseInt(p[0]), Integer.parseInt(p[1]), Integer.parseInt(p[2]), Integer.parseInt(p[3])};
+        Rng rng = new Rng(7);
+        x = Tensor.randn(rng, xShape);
+        y = Tensor.randn(rng, xShape);
+        dy = Tensor.randn(rng, xShape);
+        int c = xShape[1];
+        bias = Tensor.randn(rng, 1, c, 1, 1);
+        weight = Tensor.rand(rng, 0.5f, 1.5f, c);
+        beta = Tensor.randn(rng, c);
+        Tensor[] mv = cpu.batchNormStats(x);
+        mean = mv[0];
+        invStd = cpu.unary(UnaryOp.POW, cpu.unary(UnaryOp.ADD_SCALAR, mv[1], 1e-5f), -0.5f);
+        argmax = cpu.maxPool2d(x, pool)[1];
+        dyPooled = Tensor.randn(rng, argmax.shape());
+    }
+
+    /** Minimum bytes each benchmark must read and write, for one [N, C, H, W] tensor of B bytes. */
+    public static String bytesPerOp() {
+        return "relu 2B, reluBackward 3B, add 3B, addChannelBias 2B, batchNormForward 3B (stats read x twice + write y),"
+            + " batchNormBackward 5B (read x, dy twice, write dx), maxPoolForward 1.5B (read x, write y+argmax at 1/4 size each),"
+            + " maxPoolBackward 1.5B (read dy+argmax at 1/4, write dx)";
+    }
+
+    @Benchmark public Tensor relu() { return cpu.unary(UnaryOp.RELU, x, 0); }
+
+    @Benchmark public Tensor reluBackward() { return cpu.binary(BinaryOp.MUL, dy, cpu.unary(UnaryOp.STEP, y, 0)); }
+
+    @Benchmark public Tensor add() { return cpu.binary(BinaryOp.ADD, x, y); }
+
+    @Benchmark public Tensor addChannelBias() { return cpu.binary(BinaryOp.ADD, x, bias); }
+
+    @Benchmark public Tensor batchNormForward() {
+        Tensor[] mv = cpu.batchNormStats(x);
+        return cpu.batchNormApply(x, mv[0], invStd, weight, beta);
+    }
+
+    @Benchmark public Tensor[] batchNormBackward() { return cpu.batchNormBackward(dy, x, mean, invStd, weight); }
+
+    @Benchmark public Tensor[] maxPoolForward() { return cpu.maxPool2d(x, pool); }
+
+    @Benchmark public Tensor maxPoolBackward() {
+        return cpu.maxPool2dBackward(dyPooled, argmax, xShape);
+    }
+}
