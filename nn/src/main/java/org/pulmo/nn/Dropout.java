@@ -1,0 +1,30 @@
+package org.pulmo.nn;
+
+import org.pulmo.tensor.Rng;
+import org.pulmo.tensor.Tensor;
+
+/**
+ * In training, zeroes each element with probability p and scales the rest by 1 / (1 - p) (inverted dropout,
+ * so evaluation is the identity). The mask is drawn from the given {@link Rng}: save that generator's state
+ * with a checkpoint and resumed training draws the same masks.
+ */
+public final class Dropout extends Module {
+    public final float p;
+    private final Rng rng;
+
+    public Dropout(float p, Rng rng) {
+        if (!(p >= 0f && p < 1f)) throw new IllegalArgumentException("Dropout probability must be in [0, 1), got " + p);
+        this.p = p;
+        this.rng = rng;
+    }
+
+    @Override public Tensor forward(Tensor x) {
+        if (!isTraining() || p == 0f) return x;
+        float keep = 1f / (1f - p);
+        float[] mask = new float[Math.toIntExact(x.numel())];
+        for (int i = 0; i < mask.length; i++) mask[i] = rng.nextFloat() < p ? 0f : keep;
+        return x.mul(Tensor.of(mask, x.shape()).to(x.device()));
+    }
+
+    @Override protected String extraRepr() { return "p=" + p; }
+}

@@ -1,0 +1,8 @@
+package org.pulmo.nn;
+
+import org.pulmo.tensor.Tensor;
+
+/** [N, C, H, W] -> [N, C]: the max of each channel plane (ties share the gradient). */
+public final class GlobalMaxPool extends Module {
+    @Override public Tensor forward(Tensor x) { return x.globalMaxPool(); }
+}

@@ -1,0 +1,60 @@
+package org.pulmo.nn.loss;
+
+import org.pulmo.tensor.Tensor;
+
+/**
+ * MA-Net's adaptive weight multi-loss (eq. 15-16): L = a1 * L_CE + a2 * L_CS with
+ * a1 = e^(1/L_CE) / (e^(1/L_CE) + e^(1/L_CS)) and a2 = 1 - a1, so the smaller loss (larger 1/L) gets the
+ * larger weight. The weights are recomputed from the current values every step and treated as constants in
+ * backward (they are computed from detached values), so dL/dθ = a1 dL_CE/dθ + a2 dL_CS/dθ.
+ *
+ * <p>Numerics. Dividing numerator and denominator by e^(1/L_CE) gives a1 = 1 / (1 + e^(1/L_CS - 1/L_CE))
+ * = sigmoid(1/L_CE - 1/L_CS), which never overflows (e^(1/L) alone overflows float for L < ~0.011 and
+ * double for L < ~0.0014). Computed in double:
+ * <ul>
+ *   <li>Both 1/L finite: a1 = sigmoid(d), d = 1/L_CE - 1/L_CS; sigmoid is evaluated as 1/(1+e^-d) for d >= 0
+ *       and e^d/(1+e^d) otherwise, so it saturates to exactly 0 or 1 instead of producing inf/inf.</li>
+ *   <li>A loss of exactly 0 (1/L = +inf): its weight is the limit, 1 (if both are 0, a1 = a2 = 0.5, the
+ *       symmetric limit). The total is then 0 from that term, the loss that is solved.</li>
+ *   <li>A negative loss (a cosine-similarity term can be negative): the formula still applies as written
+ *       (1/L negative pushes that weight towards 0); the same stable sigmoid keeps it finite.</li>
+ *   <li>NaN in either loss: a1 is NaN, which surfaces the upstream problem rather than hiding it.</li>
+ * </ul>
+ */
+public final class AdaptiveWeightedLoss {
+    private AdaptiveWeightedLoss() {}
+
+    /** a1 of eq. 16 from the two loss values (a2 = 1 - a1). */
+    public static double weightOfFirst(double lossCe, double lossCs) {
+        if (Double.isNaN(lossCe) || Double.isNaN(lossCs)) return Double.NaN;
+        double inv1 = 1.0 / lossCe, inv2 = 1.0 / lossCs; // +-inf at a loss of exactly +-0
+        if (Double.isInfinite(inv1) && Double.isInfinite(inv2)) {
+            if (inv1 == inv2) return 0.5;              // both losses 0: symmetric limit
+            return inv1 > inv2 ? 1.0 : 0.0;
+        }
+        double d = inv1 - inv2;                        // +-inf when exactly one is infinite: sigmoid -> 1 or 0
+        if (d >= 0) return 1.0 / (1.0 + Math.exp(-d));
+        double e = Math.exp(d);
+        return e / (1.0 + e);
+    }
+
+    /** {a1, a2} as floats. */
+    public static float[] weights(Tensor lossCe, Tensor lossCs) {
+        double a1 = weightOfFirst(lossCe.item(), lossCs.item());
+        return new float[] {(float) a1, (float) (1.0 - a1)};
+    }
+
+    /** L = a1 * lossCe + a2 * lossCs (eq. 15), a1 and a2 constants for backward (eq. 16). Both inputs are scalars. */
+    public static Tensor combine(Tensor lossCe, Tensor lossCs) {
+        float[] a = weights(lossCe, lossCs);
+        return combine(lossCe, lossCs, a[0], a[1]);
+    }
+
+    /** L = a1 * lossCe + a2 * lossCs with given constant weights. */
+    public static Tensor combine(Tensor lossCe, Tensor lossCs, float a1, float a2) {
+        if (lossCe.numel() != 1 || lossCs.numel() != 1)
+            throw new IllegalArgumentException("AdaptiveWeightedLoss combines two scalar losses, got shapes "
+                + java.util.Arrays.toString(lossCe.shape()) + " and " + java.util.Arrays.toString(lossCs.shape()));
+        return lossCe.mul(a1).add(lossCs.mul(a2));
+    }
+}

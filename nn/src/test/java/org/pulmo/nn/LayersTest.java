@@ -1,0 +1,125 @@
+package org.pulmo.nn;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import org.junit.jupiter.api.Test;
+import org.pulmo.tensor.Rng;
+import org.pulmo.tensor.Tensor;
+
+/** Small examples checked by hand, shapes, and initialisation statistics. */
+class LayersTest {
+
+    @Test void linearComputesXTimesWeightTransposedPlusBias() {
+        Linear fc = new Linear(2, 2, new Rng(0));
+        try (var s = org.pulmo.autograd.GradMode.noGrad()) {
+            fc.weight.copyFrom(Tensor.of(new float[] {1, 2, 3, 4}, 2, 2));
+            fc.bias.copyFrom(Tensor.of(new float[] {10, 20}, 2));
+        }
+        // [1, 1] · [[1, 3], [2, 4]] + [10, 20] = [13, 27]
+        assertArrayEquals(new float[] {13, 27}, fc.forward(Tensor.of(new float[] {1, 1}, 1, 2)).toArray());
+    }
+
+    @Test void batchNormTrainUsesBatchStatsAndUpdatesRunningWithUnbiasedVariance() {
+        BatchNorm1d bn = new BatchNorm1d(1);
+        Tensor x = Tensor.of(new float[] {1, 2, 3, 6}, 4, 1); // mean 3, biased var 3.5, unbiased 14/3
+        float[] y = bn.forward(x).toArray();
+        double inv = 1 / Math.sqrt(3.5 + 1e-5);
+        assertArrayEquals(new float[] {(float) (-2 * inv), (float) (-1 * inv), 0f, (float) (3 * inv)}, y, 1e-5f);
+        assertEquals(0.1f * 3, bn.runningMean.item(), 1e-6f);
+        assertEquals(0.9f + 0.1f * 14 / 3f, bn.runningVar.item(), 1e-6f);
+        assertEquals(1f, bn.numBatchesTracked.item());
+        bn.eval();
+        float[] e = bn.forward(Tensor.of(new float[] {0.3f}, 1, 1)).toArray();
+        assertEquals((0.3 - 0.3) / Math.sqrt(bn.runningVar.item() + 1e-5), e[0], 1e-6);
+        assertEquals(1f, bn.numBatchesTracked.item(), "eval does not count batches");
+    }
+
+    @Test void batchNorm2dShapesAndChecks() {
+        BatchNorm2d bn = new BatchNorm2d(3);
+        assertArrayEquals(new int[] {2, 3, 4, 4}, bn.forward(Tensor.randn(new Rng(1), 2, 3, 4, 4)).shape());
+        assertThrows(IllegalArgumentException.class, () -> bn.forward(Tensor.zeros(2, 4, 4, 4)));
+        assertThrows(IllegalArgumentException.class, () -> bn.forward(Tensor.zeros(2, 3)));
+        assertFalse(new BatchNorm2d(3, 1e-3f, 0.01f, false).stateDict().containsKey("num_batches_tracked"));
+    }
+
+    @Test void convShapesAndInit() {
+        Conv2d conv = new Conv2d(16, 64, 3, 2, 1, 1, 1, false, new Rng(7));
+        assertArrayEquals(new int[] {2, 64, 8, 8}, conv.forward(Tensor.randn(new Rng(1), 2, 16, 16, 16)).shape());
+        float[] w = conv.weight.toArray();
+        double mean = 0, sq = 0;
+        for (float v : w) { mean += v; sq += v * v; }
+        mean /= w.length;
+        double std = Math.sqrt(sq / w.length - mean * mean);
+        double expected = Math.sqrt(2.0 / (64 * 9)); // Kaiming normal, fan_out = 64 * 3 * 3
+        assertEquals(expected, std, expected * 0.05);
+        assertEquals(0, mean, expected * 0.05);
+        Conv2d grouped = new Conv2d(4, 8, 3, 1, 1, 1, 2, true, new Rng(1));
+        assertArrayEquals(new int[] {8, 2, 3, 3}, grouped.weight.shape());
+        assertArrayEquals(new float[8], grouped.bias.toArray());
+        assertArrayEquals(new int[] {1, 8, 5, 5}, grouped.forward(Tensor.randn(new Rng(2), 1, 4, 5, 5)).shape());
+    }
+
+    @Test void linearInitIsUniformWithinOneOverSqrtIn() {
+        Linear fc = new Linear(100, 50, new Rng(3));
+        float bound = 0.1f;
+        for (float v : fc.weight.toArray()) assertTrue(Math.abs(v) <= bound);
+        for (float v : fc.bias.toArray()) assertTrue(Math.abs(v) <= bound);
+        float max = 0;
+        for (float v : fc.weight.toArray()) max = Math.max(max, Math.abs(v));
+        assertTrue(max > 0.09f, "spread over the whole range");
+        float[] again = new Linear(100, 50, new Rng(3)).weight.toArray();
+        assertArrayEquals(fc.weight.toArray(), again, "seeded");
+    }
+
+    @Test void poolsAndFlatten() {
+        Tensor x = Tensor.arange(16).reshape(1, 1, 4, 4);
+        assertArrayEquals(new float[] {5, 7, 13, 15}, new MaxPool2d(2).forward(x).toArray());
+        assertArrayEquals(new float[] {2.5f, 4.5f, 10.5f, 12.5f}, new AvgPool2d(2).forward(x).toArray());
+        assertArrayEquals(new float[] {7.5f}, new GlobalAvgPool().forward(x).toArray());
+        assertArrayEquals(new float[] {15f}, new GlobalMaxPool().forward(x).toArray());
+        assertArrayEquals(new int[] {1, 16}, new Flatten().forward(x).shape());
+        assertArrayEquals(new int[] {1, 1, 2, 2}, new MaxPool2d(3, 2, 1).forward(x).shape());
+    }
+
+    @Test void dropoutIsSeededScaledAndOffInEval() {
+        Tensor x = Tensor.ones(1000);
+        float[] a = new Dropout(0.25f, new Rng(5)).forward(x).toArray();
+        float[] b = new Dropout(0.25f, new Rng(5)).forward(x).toArray();
+        assertArrayEquals(a, b);
+        int zeros = 0;
+        for (float v : a) {
+            if (v == 0) zeros++;
+            else assertEquals(1f / 0.75f, v, 1e-6f);
+        }
+        assertTrue(zeros > 200 && zeros < 300, "about p of the values dropped: " + zeros);
+        Dropout d = new Dropout(0.5f, new Rng(5));
+        d.eval();
+        assertSame(x, d.forward(x));
+        assertThrows(IllegalArgumentException.class, () -> new Dropout(1f, new Rng(1)));
+    }
+
+    @Test void squeezeExcitationWidthAndShape() {
+        assertEquals(4, new SqueezeExcitation(64, new Rng(1)).reduced);
+        assertEquals(1, new SqueezeExcitation(8, new Rng(1)).reduced, "floor(8/16) = 0, kept at 1");
+        assertEquals(2, new SqueezeExcitation(47, new Rng(1)).reduced, "floor(47/16)");
+        SqueezeExcitation se = new SqueezeExcitation(32, new Rng(1));
+        assertArrayEquals(new int[] {2, 32}, se.fc1.weight.shape());
+        assertArrayEquals(new int[] {32, 2}, se.fc2.weight.shape());
+        Tensor x = Tensor.randn(new Rng(2), 2, 32, 3, 3);
+        Tensor y = se.forward(x);
+        assertArrayEquals(x.shape(), y.shape());
+        // each channel is scaled by one factor in (0, 1)
+        float[] xv = x.toArray(), yv = y.toArray();
+        for (int c = 0; c < 64; c++) {
+            float k = yv[c * 9] / xv[c * 9];
+            assertTrue(k > 0 && k < 1);
+            for (int i = 1; i < 9; i++) assertEquals(k * xv[c * 9 + i], yv[c * 9 + i], 1e-5f);
+        }
+    }
+
+    @Test void sequentialAppliesInOrder() {
+        Sequential s = new Sequential(new ReLU(), new Sigmoid());
+        assertArrayEquals(new float[] {0.5f, (float) (1 / (1 + Math.exp(-2)))}, s.forward(Tensor.of(new float[] {-1, 2}, 2)).toArray(), 1e-6f);
+        assertEquals(2, s.size());
+    }
+}
