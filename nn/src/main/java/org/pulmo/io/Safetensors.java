@@ -1,0 +1,253 @@
+package org.pulmo.io;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+import org.pulmo.nn.Module;
+import org.pulmo.nn.StateDictException;
+import org.pulmo.tensor.Tensor;
+
+/**
+ * The safetensors format (huggingface/safetensors), which PyTorch, timm and Hugging Face read and write:
+ * <pre>
+ *   8 bytes   N, unsigned little-endian: length of the header
+ *   N bytes   UTF-8 JSON: {"name": {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]}, ...,
+ *                          "__metadata__": {"key": "value", ...}}   (padded with spaces to a multiple of 8)
+ *   rest      the tensors' bytes, row-major, little-endian; offsets count from the start of this part
+ * </pre>
+ * Pulmo writes F32; it reads F32, F64, F16, BF16 and the integer types (I64 for PyTorch's
+ * num_batches_tracked) and converts them to float32. Reading validates everything (header length, JSON,
+ * dtypes, shapes, offsets inside the file, no overlaps, no missing or trailing bytes) before any tensor is
+ * returned; every problem is a {@link SafetensorsException} naming the file.
+ */
+public final class Safetensors {
+    private Safetensors() {}
+
+    /** The spec's cap on the header (100 MB); a larger length means a corrupt or foreign file. */
+    public static final long MAX_HEADER_BYTES = 100L * 1024 * 1024;
+
+    /** Tensors in file order and the "__metadata__" strings. */
+    public record Contents(Map<String, Tensor> tensors, Map<String, String> metadata) {}
+
+    private record Dtype(String name, int bytes) {}
+
+    private static final Map<String, Dtype> DTYPES = Map.ofEntries(
+        Map.entry("F32", new Dtype("F32", 4)), Map.entry("F64", new Dtype("F64", 8)),
+        Map.entry("F16", new Dtype("F16", 2)), Map.entry("BF16", new Dtype("BF16", 2)),
+        Map.entry("I64", new Dtype("I64", 8)), Map.entry("I32", new Dtype("I32", 4)),
+        Map.entry("I16", new Dtype("I16", 2)), Map.entry("I8", new Dtype("I8", 1)),
+        Map.entry("U8", new Dtype("U8", 1)), Map.entry("BOOL", new Dtype("BOOL", 1)));
+
+    // ------------------------------------------------------------------ writing
+
+    /** The whole file as bytes: header then float32 data, tensors in map order. */
+    public static byte[] encode(Map<String, Tensor> tensors, Map<String, String> metadata) {
+        StringBuilder h = new StringBuilder("{");
+        boolean first = true;
+        if (metadata != null && !metadata.isEmpty()) {
+            h.append("\"__metadata__\":{");
+            boolean f = true;
+            for (var e : metadata.entrySet()) {
+                if (!f) h.append(',');
+                f = false;
+                h.append(Json.quote(e.getKey())).append(':').append(Json.quote(e.getValue()));
+            }
+            h.append('}');
+            first = false;
+        }
+        long offset = 0;
+        List<float[]> data = new ArrayList<>();
+        for (var e : tensors.entrySet()) {
+            if (e.getKey().equals("__metadata__")) throw new IllegalArgumentException("a tensor may not be named __metadata__");
+            Tensor t = e.getValue();
+            float[] v = t.toArray();
+            data.add(v);
+            if (!first) h.append(',');
+            first = false;
+            h.append(Json.quote(e.getKey())).append(":{\"dtype\":\"F32\",\"shape\":[");
+            int[] shape = t.shape();
+            for (int i = 0; i < shape.length; i++) h.append(i == 0 ? "" : ",").append(shape[i]);
+            long end = offset + 4L * v.length;
+            h.append("],\"data_offsets\":[").append(offset).append(',').append(end).append("]}");
+            offset = end;
+        }
+        h.append('}');
+        byte[] header = h.toString().getBytes(StandardCharsets.UTF_8);
+        int padded = (header.length + 7) / 8 * 8; // keep the data 8-byte aligned, as the reference writer does
+        long total = 8L + padded + offset;
+        if (total > Integer.MAX_VALUE - 16) throw new IllegalArgumentException("safetensors: " + total + " bytes is more than one array holds");
+        ByteBuffer buf = ByteBuffer.allocate((int) total).order(ByteOrder.LITTLE_ENDIAN);
+        buf.putLong(padded);
+        buf.put(header);
+        for (int i = header.length; i < padded; i++) buf.put((byte) ' ');
+        for (float[] v : data) for (float x : v) buf.putFloat(x);
+        return buf.array();
+    }
+
+    /** Writes tensors (as F32) and metadata to {@code file} atomically. */
+    public static void write(Path file, Map<String, Tensor> tensors, Map<String, String> metadata) throws IOException {
+        AtomicFiles.write(file, encode(tensors, metadata));
+    }
+
+    /** A module's state dict, names as they are (PyTorch's names when the module uses them). */
+    public static void save(Path file, Module module, Map<String, String> metadata) throws IOException {
+        write(file, module.stateDict(), metadata);
+    }
+
+    // ------------------------------------------------------------------ reading
+
+    public static Contents read(Path file) throws IOException {
+        String name = file.toString();
+        if (!Files.isRegularFile(file)) throw new SafetensorsException(name, "no such file");
+        long size = Files.size(file);
+        if (size > Integer.MAX_VALUE - 16)
+            throw new SafetensorsException(name, "file of " + size + " bytes is larger than Pulmo reads in one piece (2 GB)");
+        return decode(Files.readAllBytes(file), name);
+    }
+
+    /** Parses a whole file's bytes; {@code name} is used in error messages. */
+    public static Contents decode(byte[] bytes, String name) throws SafetensorsException {
+        if (bytes.length < 8)
+            throw new SafetensorsException(name, "truncated: " + bytes.length + " bytes, fewer than the 8-byte header length");
+        long n = ByteBuffer.wrap(bytes, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+        if (n < 2 || n > MAX_HEADER_BYTES)
+            throw new SafetensorsException(name, "not a safetensors file: header length " + Long.toUnsignedString(n)
+                + " is outside [2, " + MAX_HEADER_BYTES + "]");
+        if (n > bytes.length - 8L)
+            throw new SafetensorsException(name, "truncated: header length " + n + " but only " + (bytes.length - 8) + " bytes follow");
+        if (bytes[8] != '{') throw new SafetensorsException(name, "not a safetensors file: header does not start with '{'");
+        String json;
+        try {
+            json = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes, 8, (int) n)).toString();
+        } catch (CharacterCodingException e) {
+            throw new SafetensorsException(name, "corrupt header: not valid UTF-8");
+        }
+        Object root;
+        try {
+            root = Json.parse(json);
+        } catch (Json.JsonException e) {
+            throw new SafetensorsException(name, "corrupt header: invalid JSON: " + e.getMessage());
+        }
+        if (!(root instanceof Map<?, ?> entries)) throw new SafetensorsException(name, "corrupt header: not a JSON object");
+        long dataStart = 8 + n, dataSize = bytes.length - dataStart;
+
+        Map<String, String> metadata = new LinkedHashMap<>();
+        record Entry(String name, Dtype dtype, int[] shape, long begin, long end) {}
+        List<Entry> list = new ArrayList<>();
+        for (var e : entries.entrySet()) {
+            String key = (String) e.getKey();
+            if (key.equals("__metadata__")) {
+                if (!(e.getValue() instanceof Map<?, ?> meta)) throw new SafetensorsException(name, "corrupt header: __metadata__ is not an object");
+                for (var m : meta.entrySet()) {
+                    if (!(m.getValue() instanceof String v))
+                        throw new SafetensorsException(name, "corrupt header: metadata value of '" + m.getKey() + "' is not a string");
+                    metadata.put((String) m.getKey(), v);
+                }
+                continue;
+            }
+            String where = "tensor '" + key + "'";
+            if (!(e.getValue() instanceof Map<?, ?> info)) throw new SafetensorsException(name, "corrupt header: " + where + " is not an object");
+            if (!(info.get("dtype") instanceof String dt)) throw new SafetensorsException(name, "corrupt header: " + where + " has no dtype string");
+            Dtype dtype = DTYPES.get(dt);
+            if (dtype == null) throw new SafetensorsException(name, where + " has dtype " + dt + ", which Pulmo does not read (it reads " + DTYPES.keySet() + ")");
+            if (!(info.get("shape") instanceof List<?> shapeList)) throw new SafetensorsException(name, "corrupt header: " + where + " has no shape array");
+            if (shapeList.size() > 8) throw new SafetensorsException(name, "corrupt header: " + where + " has rank " + shapeList.size() + " (more than 8)");
+            int[] shape = new int[shapeList.size()];
+            long numel = 1;
+            for (int i = 0; i < shape.length; i++) {
+                if (!(shapeList.get(i) instanceof Long d) || d < 0 || d > Integer.MAX_VALUE)
+                    throw new SafetensorsException(name, "corrupt header: " + where + " has an invalid size " + shapeList.get(i) + " in its shape");
+                shape[i] = (int) (long) d;
+                numel *= d; // both factors < 2^31: no overflow; bounded again on the next line
+                if (numel > Integer.MAX_VALUE - 16L)
+                    throw new SafetensorsException(name, where + " with shape " + shapeList + " has more elements than Pulmo holds in one tensor");
+            }
+            if (!(info.get("data_offsets") instanceof List<?> offs) || offs.size() != 2
+                || !(offs.get(0) instanceof Long begin) || !(offs.get(1) instanceof Long end))
+                throw new SafetensorsException(name, "corrupt header: " + where + " needs data_offsets [begin, end] of integers");
+            if (begin < 0 || end < begin)
+                throw new SafetensorsException(name, "corrupt header: " + where + " has invalid data_offsets [" + begin + ", " + end + "]");
+            if (end > dataSize)
+                throw new SafetensorsException(name, "truncated: " + where + " ends at data byte " + end + " but the file has only " + dataSize + " data bytes");
+            if (end - begin != numel * dtype.bytes())
+                throw new SafetensorsException(name, "corrupt header: " + where + " of shape " + Arrays.toString(shape) + " and dtype " + dt
+                    + " needs " + numel * dtype.bytes() + " bytes but data_offsets span " + (end - begin));
+            if (info.size() != 3)
+                throw new SafetensorsException(name, "corrupt header: " + where + " has fields other than dtype, shape and data_offsets: " + info.keySet());
+            list.add(new Entry(key, dtype, shape, begin, end));
+        }
+        // the tensors must tile the data part: sorted by offset, each starts where the last ended
+        List<Entry> sorted = new ArrayList<>(list);
+        sorted.sort((a, b) -> Long.compare(a.begin(), b.begin()));
+        long at = 0;
+        for (Entry en : sorted) {
+            if (en.begin() != at)
+                throw new SafetensorsException(name, "corrupt header: tensor '" + en.name() + "' starts at data byte " + en.begin()
+                    + (en.begin() < at ? ", overlapping the tensor before it" : ", leaving a gap") + " (expected " + at + ")");
+            at = en.end();
+        }
+        if (at != dataSize)
+            throw new SafetensorsException(name, "corrupt: " + (dataSize - at) + " bytes after the last tensor (header describes " + at
+                + " data bytes, file has " + dataSize + ")");
+
+        Map<String, Tensor> tensors = new LinkedHashMap<>();
+        for (Entry en : list) {
+            ByteBuffer b = ByteBuffer.wrap(bytes, (int) (dataStart + en.begin()), (int) (en.end() - en.begin())).order(ByteOrder.LITTLE_ENDIAN);
+            float[] v = new float[(int) ((en.end() - en.begin()) / en.dtype().bytes())];
+            for (int i = 0; i < v.length; i++) {
+                v[i] = switch (en.dtype().name()) {
+                    case "F32" -> b.getFloat();
+                    case "F64" -> (float) b.getDouble();
+                    case "F16" -> Float.float16ToFloat(b.getShort());
+                    case "BF16" -> Float.intBitsToFloat((b.getShort() & 0xffff) << 16);
+                    case "I64" -> (float) b.getLong();
+                    case "I32" -> (float) b.getInt();
+                    case "I16" -> (float) b.getShort();
+                    case "I8" -> (float) b.get();
+                    case "U8", "BOOL" -> (float) (b.get() & 0xff);
+                    default -> throw new AssertionError(en.dtype());
+                };
+            }
+            tensors.put(en.name(), Tensor.of(v, en.shape()));
+        }
+        return new Contents(tensors, metadata);
+    }
+
+    // ------------------------------------------------------------------ into a module
+
+    /**
+     * Loads a file's tensors into a module after renaming them with {@code nameMap} (file name -> module
+     * name; return null to skip a tensor, e.g. a classifier head being replaced). Strict: every module entry
+     * must be provided and every kept file tensor must be used, shapes equal; a mismatch lists every problem
+     * and loads nothing.
+     */
+    public static void load(Path file, Module module, Function<String, String> nameMap, boolean strict) throws IOException {
+        Contents c = read(file);
+        Map<String, Tensor> renamed = new LinkedHashMap<>();
+        for (var e : c.tensors().entrySet()) {
+            String to = nameMap.apply(e.getKey());
+            if (to == null) continue;
+            if (renamed.put(to, e.getValue()) != null)
+                throw new SafetensorsException(file.toString(), "the name map sends two tensors to '" + to + "'");
+        }
+        try {
+            module.loadStateDict(renamed, strict);
+        } catch (StateDictException e) {
+            throw new SafetensorsException(file.toString(), e.getMessage(), e);
+        }
+    }
+
+    public static void load(Path file, Module module) throws IOException { load(file, module, Function.identity(), true); }
+}

@@ -1,0 +1,23 @@
+package org.pulmo.io;
+
+import java.io.IOException;
+
+/**
+ * A weights or checkpoint file that cannot be read: truncated, corrupt, not a safetensors file, or one that
+ * does not fit the model. The message starts with the file and says what is wrong; nothing was loaded.
+ */
+public final class SafetensorsException extends IOException {
+    private final String file;
+
+    public SafetensorsException(String file, String problem) {
+        super(file + ": " + problem);
+        this.file = file;
+    }
+
+    public SafetensorsException(String file, String problem, Throwable cause) {
+        super(file + ": " + problem, cause);
+        this.file = file;
+    }
+
+    public String file() { return file; }
+}

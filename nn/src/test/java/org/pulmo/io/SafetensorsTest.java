@@ -1,0 +1,184 @@
+package org.pulmo.io;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.pulmo.nn.BatchNorm2d;
+import org.pulmo.nn.Conv2d;
+import org.pulmo.nn.Sequential;
+import org.pulmo.tensor.Rng;
+import org.pulmo.tensor.Tensor;
+
+class SafetensorsTest {
+    @TempDir Path dir;
+
+    private static Map<String, Tensor> sample() {
+        Map<String, Tensor> m = new LinkedHashMap<>();
+        m.put("layer1.0.conv1.weight", Tensor.randn(new Rng(1), 2, 3, 3, 3));
+        m.put("bn.num_batches_tracked", Tensor.scalar(7f));
+        m.put("empty", Tensor.zeros(0, 4));
+        m.put("名前 \"quoted\"\n", Tensor.of(new float[] {-0f, Float.MIN_VALUE, Float.MAX_VALUE, 1.5f}, 4));
+        return m;
+    }
+
+    private static void assertSameTensors(Map<String, Tensor> a, Map<String, Tensor> b) {
+        assertEquals(List.copyOf(a.keySet()), List.copyOf(b.keySet()));
+        for (var e : a.entrySet()) {
+            assertArrayEquals(e.getValue().shape(), b.get(e.getKey()).shape(), e.getKey());
+            float[] x = e.getValue().toArray(), y = b.get(e.getKey()).toArray();
+            for (int i = 0; i < x.length; i++) assertEquals(Float.floatToRawIntBits(x[i]), Float.floatToRawIntBits(y[i]), e.getKey());
+        }
+    }
+
+    @Test void roundTripsBitForBitWithMetadata() throws IOException {
+        Path f = dir.resolve("w.safetensors");
+        Map<String, String> meta = Map.of("epoch", "3", "note", "tab\there \\ \"q\" ü");
+        Safetensors.write(f, sample(), meta);
+        Safetensors.Contents c = Safetensors.read(f);
+        assertSameTensors(sample(), c.tensors());
+        assertEquals(meta, c.metadata());
+        try (var s = Files.list(dir)) { assertEquals(1, s.count(), "no temporary file left behind"); }
+    }
+
+    @Test void layoutIsTheSafetensorsFormat() {
+        byte[] b = Safetensors.encode(Map.of("x", Tensor.of(new float[] {1f, 2f}, 2)), Map.of());
+        ByteBuffer buf = ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN);
+        long n = buf.getLong();
+        assertEquals(0, n % 8, "header padded to 8 bytes");
+        String header = new String(b, 8, (int) n, StandardCharsets.UTF_8).strip();
+        assertEquals("{\"x\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", header);
+        buf.position(8 + (int) n);
+        assertEquals(1f, buf.getFloat());
+        assertEquals(2f, buf.getFloat());
+        assertFalse(buf.hasRemaining());
+    }
+
+    /** A file as PyTorch/safetensors would write it, with other dtypes. */
+    private static byte[] foreign(String header, byte[] data) {
+        byte[] h = header.getBytes(StandardCharsets.UTF_8);
+        ByteBuffer b = ByteBuffer.allocate(8 + h.length + data.length).order(ByteOrder.LITTLE_ENDIAN);
+        b.putLong(h.length).put(h).put(data);
+        return b.array();
+    }
+
+    @Test void readsOtherDtypesAsFloat() throws IOException {
+        ByteBuffer d = ByteBuffer.allocate(8 + 2 + 2 + 8).order(ByteOrder.LITTLE_ENDIAN);
+        d.putLong(12345L);                                          // I64 num_batches_tracked
+        d.putShort(Float.floatToFloat16(1.5f));                      // F16
+        d.putShort((short) (Float.floatToRawIntBits(-2.25f) >>> 16)); // BF16
+        d.putDouble(0.125);                                          // F64
+        String h = "{\"n\":{\"dtype\":\"I64\",\"shape\":[],\"data_offsets\":[0,8]},"
+            + "\"h\":{\"dtype\":\"F16\",\"shape\":[1],\"data_offsets\":[8,10]},"
+            + "\"b\":{\"dtype\":\"BF16\",\"shape\":[1,1],\"data_offsets\":[10,12]},"
+            + "\"d\":{\"dtype\":\"F64\",\"shape\":[1],\"data_offsets\":[12,20]}}";
+        Safetensors.Contents c = Safetensors.decode(foreign(h, d.array()), "foreign.safetensors");
+        assertEquals(12345f, c.tensors().get("n").item());
+        assertEquals(1.5f, c.tensors().get("h").item());
+        assertEquals(-2.25f, c.tensors().get("b").item());
+        assertEquals(0.125f, c.tensors().get("d").item());
+    }
+
+    private static String errorOf(byte[] bytes) {
+        SafetensorsException e = assertThrows(SafetensorsException.class, () -> Safetensors.decode(bytes, "bad.safetensors"));
+        assertTrue(e.getMessage().startsWith("bad.safetensors: "), e.getMessage());
+        return e.getMessage();
+    }
+
+    @Test void clearErrors() {
+        byte[] good = Safetensors.encode(sample(), Map.of("k", "v"));
+        assertTrue(errorOf(new byte[3]).contains("truncated"));
+        assertTrue(errorOf(java.util.Arrays.copyOf(good, good.length - 1)).contains("truncated"));
+        byte[] longer = java.util.Arrays.copyOf(good, good.length + 4);
+        assertTrue(errorOf(longer).contains("bytes after the last tensor"));
+        byte[] huge = good.clone();
+        huge[7] = 0x7f;
+        assertTrue(errorOf(huge).contains("not a safetensors file"));
+        assertTrue(errorOf("PK\3\4 this is a zip file, not weights".getBytes(StandardCharsets.ISO_8859_1)).contains("not a safetensors file"));
+        assertTrue(errorOf(foreign("{\"x\":{\"dtype\":\"C64\",\"shape\":[1],\"data_offsets\":[0,8]}}", new byte[8])).contains("dtype C64"));
+        assertTrue(errorOf(foreign("{\"x\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", new byte[8])).contains("needs 12 bytes"));
+        assertTrue(errorOf(foreign("{\"x\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+            + "\"y\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", new byte[8])).contains("overlapping"));
+        assertTrue(errorOf(foreign("{\"x\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}", new byte[8])).contains("invalid JSON"));
+        assertTrue(errorOf(foreign("{\"x\":1, \"x\":2}", new byte[0])).contains("duplicate key"));
+        assertTrue(errorOf(foreign("{\"x\":{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[0,0]}}", new byte[0])).contains("invalid size"));
+        assertTrue(errorOf(foreign("{\"x\":{\"dtype\":\"F32\",\"shape\":[99999999999999],\"data_offsets\":[0,0]}}", new byte[0])).contains("invalid size"));
+        assertTrue(errorOf(foreign("{\"x\":{\"dtype\":\"F32\",\"shape\":[2000000000,2000000000],\"data_offsets\":[0,8]}}", new byte[8])).contains("more elements"));
+    }
+
+    @Test void missingFileNamesTheFile() {
+        Path f = dir.resolve("nope.safetensors");
+        SafetensorsException e = assertThrows(SafetensorsException.class, () -> Safetensors.read(f));
+        assertTrue(e.getMessage().contains("nope.safetensors") && e.getMessage().contains("no such file"));
+    }
+
+    /** Every prefix of a valid file, random bytes and random corruptions: only SafetensorsException, never another. */
+    @Test void fuzzTheParser() {
+        byte[] good = Safetensors.encode(sample(), Map.of("epoch", "1", "rng.data", "1,0,0"));
+        for (int len = 0; len < good.length; len++) {
+            byte[] cut = java.util.Arrays.copyOf(good, len);
+            assertThrows(SafetensorsException.class, () -> Safetensors.decode(cut, "cut"), "prefix of " + len + " bytes");
+        }
+        Rng rng = new Rng(2024);
+        int headerEnd = 8 + (int) ByteBuffer.wrap(good).order(ByteOrder.LITTLE_ENDIAN).getLong();
+        for (int trial = 0; trial < 20000; trial++) {
+            byte[] b;
+            switch (trial % 4) {
+                case 0 -> { // random bytes behind a plausible length
+                    b = new byte[8 + rng.nextInt(200)];
+                    for (int i = 8; i < b.length; i++) b[i] = (byte) rng.nextInt(256);
+                    ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).putLong(rng.nextInt(b.length));
+                    if (rng.nextInt(2) == 0) b[8 % b.length] = '{';
+                }
+                case 1 -> { // a few bytes of the header changed
+                    b = good.clone();
+                    for (int k = 0, n = 1 + rng.nextInt(4); k < n; k++) b[8 + rng.nextInt(headerEnd - 8)] = (byte) rng.nextInt(256);
+                }
+                case 2 -> { // a header character replaced by a JSON-significant one
+                    b = good.clone();
+                    byte[] alphabet = "{}[]\",:0123456789-eE.tfn \\u".getBytes(StandardCharsets.US_ASCII);
+                    b[8 + rng.nextInt(headerEnd - 8)] = alphabet[rng.nextInt(alphabet.length)];
+                }
+                default -> { // the length field changed
+                    b = good.clone();
+                    b[rng.nextInt(8)] = (byte) rng.nextInt(256);
+                }
+            }
+            byte[] input = b;
+            try {
+                Safetensors.decode(input, "fuzz");
+            } catch (SafetensorsException expected) {
+                // the only acceptable failure
+            } catch (Throwable t) {
+                fail("trial " + trial + ": " + t + " for input " + java.util.HexFormat.of().formatHex(input), t);
+            }
+        }
+    }
+
+    @Test void loadsIntoAModuleThroughANameMapOrLoadsNothing() throws IOException {
+        Sequential a = new Sequential(new Conv2d(1, 2, 3, new Rng(1)), new BatchNorm2d(2));
+        // PyTorch-style names, as timm would write them
+        Map<String, Tensor> torchNames = new LinkedHashMap<>();
+        for (var e : a.stateDict().entrySet()) torchNames.put("features." + e.getKey(), e.getValue());
+        torchNames.put("classifier.weight", Tensor.zeros(5, 2));
+        Path f = dir.resolve("timm.safetensors");
+        Safetensors.write(f, torchNames, Map.of());
+        Sequential b = new Sequential(new Conv2d(1, 2, 3, new Rng(2)), new BatchNorm2d(2));
+        float[] before = b.stateDict().get("0.weight").toArray();
+        SafetensorsException e = assertThrows(SafetensorsException.class,
+            () -> Safetensors.load(f, b, n -> n.startsWith("features.") ? n.substring(9) : n, true));
+        assertTrue(e.getMessage().contains("timm.safetensors") && e.getMessage().contains("classifier.weight"), e.getMessage());
+        assertArrayEquals(before, b.stateDict().get("0.weight").toArray(), "nothing loaded");
+        Safetensors.load(f, b, n -> n.startsWith("features.") ? n.substring(9) : null, true);
+        assertSameTensors(a.stateDict(), b.stateDict());
+    }
+}
