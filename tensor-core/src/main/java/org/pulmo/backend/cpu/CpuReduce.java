@@ -43,9 +43,13 @@ final class CpuReduce {
                     int p = ob + inner.rowOffset(0, row);
                     switch (op) {
                         case SUM -> {
-                            float part = 0f;
-                            for (int i = 0; i < innerLen; i++) part += xs[p + i * innerStride];
-                            acc += part;
+                            // float partials over blocks of 256, added in double: after coalescing a row can be
+                            // the whole tensor, and one float running sum over millions of values drifts by %
+                            for (int i0 = 0; i0 < innerLen; i0 += 256) {
+                                float part = 0f;
+                                for (int i = i0, e1 = Math.min(innerLen, i0 + 256); i < e1; i++) part += xs[p + i * innerStride];
+                                acc += part;
+                            }
                         }
                         case MAX -> { for (int i = 0; i < innerLen; i++) acc = Math.max(acc, xs[p + i * innerStride]); }
                         case MIN -> { for (int i = 0; i < innerLen; i++) acc = Math.min(acc, xs[p + i * innerStride]); }
