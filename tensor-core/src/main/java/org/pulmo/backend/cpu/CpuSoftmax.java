@@ -29,8 +29,10 @@ final class CpuSoftmax {
                     sum += e;
                 }
                 if (log) {
-                    float lse = m + (float) Math.log(sum);
-                    for (int k = 0; k < d; k++) y[base + k * in] = xs[xb + base + k * in] - lse;
+                    // (x - max) - log(sum), not x - (max + log(sum)): the float max + log(sum) would round
+                    // log(sum) to the coarse spacing of large logits
+                    float logSum = (float) Math.log(sum);
+                    for (int k = 0; k < d; k++) y[base + k * in] = (xs[xb + base + k * in] - m) - logSum;
                 } else {
                     float inv = (float) (1.0 / sum);
                     for (int k = 0; k < d; k++) y[base + k * in] *= inv;
