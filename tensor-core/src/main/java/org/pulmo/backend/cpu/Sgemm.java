@@ -1,0 +1,324 @@
+package org.pulmo.backend.cpu;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Single-precision matrix multiply, row-major: {@code C = op(A) * op(B) + beta * C}, with op(A) m x k,
+ * op(B) k x n and C m x n. {@code op(X)} is X or its transpose; element (i, j) of a row-major X with
+ * leading dimension ld is {@code x[off + i * ld + j]}.
+ *
+ * <p>FLOPs: 2*m*n*k. Design (Goto / BLIS): the k x n B block and the m x k A block are copied ("packed")
+ * into contiguous panels, kc rows of k at a time, so that the micro-kernel reads both with unit stride;
+ * packing also absorbs the transposes. The micro-kernel keeps an MR x NR tile of C in 24 vector registers
+ * (MR = 6 rows, NR = 4 vectors: 6 x 64 with 512-bit vectors) and per step of k does 4 vector loads of B,
+ * 6 broadcasts of A and 24 FMAs. Loop order, outermost first: jc (NC columns of B, packed block fits L2),
+ * pc (KC of k), ic (MC rows of A), ir (MR rows: the A micro-panel stays in L1), jr (NR columns: B
+ * micro-panels stream from L2).
+ *
+ * <p>Threads: C is cut into one column (or row) strip per thread; each strip is an independent GEMM with
+ * its own packing buffers, so the threads never synchronise inside a call.
+ */
+public final class Sgemm {
+    private Sgemm() {}
+
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final int L = S.length();
+    static final int MR = 6;
+    static final int NR = 4 * L;
+    private static final int KC = 256;
+    private static final int MC = MR * 24;
+    private static final int NC = NR * 8;
+    /** Below this many multiply-adds a call runs on one thread. */
+    private static final long MIN_PARALLEL_MACS = 1L << 18;
+
+    private static final class Buffers {
+        final float[] a = new float[MC * KC];
+        final float[] b = new float[KC * NC];
+        final float[] tile = new float[MR * NR];
+    }
+
+    private static final ThreadLocal<Buffers> BUFFERS = ThreadLocal.withInitial(Buffers::new);
+
+    /** C = op(A) * op(B) + beta * C, split over Parallel.threads(). beta == 0 ignores what C held (NaN too). */
+    public static void sgemm(boolean transA, boolean transB, int m, int n, int k,
+                             float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                             float beta, float[] c, int cOff, int ldc) {
+        gemm(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, true);
+    }
+
+    /** As {@link #sgemm} but on the calling thread only: for callers that already parallelise outside. */
+    public static void sgemmSerial(boolean transA, boolean transB, int m, int n, int k,
+                                   float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                                   float beta, float[] c, int cOff, int ldc) {
+        gemm(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, false);
+    }
+
+    private static void gemm(boolean transA, boolean transB, int m, int n, int k,
+                             float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                             float beta, float[] c, int cOff, int ldc, boolean parallel) {
+        if (m < 0 || n < 0 || k < 0) throw new IllegalArgumentException("sgemm: negative size " + m + "x" + n + "x" + k);
+        if (m == 0 || n == 0) return;
+        if (k == 0 || (beta != 0f && beta != 1f)) {
+            scale(m, n, beta, c, cOff, ldc);
+            if (k == 0) return;
+            beta = 1f;
+        }
+        boolean overwrite = beta == 0f;
+        long macs = (long) m * n * k;
+        int threads = parallel && macs >= MIN_PARALLEL_MACS ? Parallel.threads() : 1;
+        if (threads == 1) {
+            strip(transA, transB, 0, m, 0, n, k, a, aOff, lda, b, bOff, ldb, overwrite, c, cOff, ldc);
+            return;
+        }
+        // Cut along n in whole NR panels when there are enough of them, else along m in MR panels.
+        boolean byCols = (n + NR - 1) / NR >= threads || n >= m;
+        int unit = byCols ? NR : MR;
+        int extent = byCols ? n : m;
+        int units = (extent + unit - 1) / unit;
+        int parts = Math.min(threads, units);
+        Parallel.forRange(parts, Long.MAX_VALUE / parts, (s, e) -> {
+            for (int t = s; t < e; t++) {
+                int lo = Math.min(extent, (int) ((long) units * t / parts) * unit);
+                int hi = Math.min(extent, (int) ((long) units * (t + 1) / parts) * unit);
+                if (lo >= hi) continue;
+                if (byCols) strip(transA, transB, 0, m, lo, hi, k, a, aOff, lda, b, bOff, ldb, overwrite, c, cOff, ldc);
+                else strip(transA, transB, lo, hi, 0, n, k, a, aOff, lda, b, bOff, ldb, overwrite, c, cOff, ldc);
+            }
+        });
+    }
+
+    private static void scale(int m, int n, float beta, float[] c, int cOff, int ldc) {
+        for (int i = 0; i < m; i++) {
+            int row = cOff + i * ldc;
+            if (beta == 0f) java.util.Arrays.fill(c, row, row + n, 0f);
+            else for (int j = 0; j < n; j++) c[row + j] *= beta;
+        }
+    }
+
+    /** C[m0:m1, n0:n1] (+)= op(A)[m0:m1, :] * op(B)[:, n0:n1] on the calling thread. */
+    private static void strip(boolean transA, boolean transB, int m0, int m1, int n0, int n1, int k,
+                              float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                              boolean overwrite, float[] c, int cOff, int ldc) {
+        Buffers buf = BUFFERS.get();
+        float[] ap = buf.a, bp = buf.b, tile = buf.tile;
+        for (int jc = n0; jc < n1; jc += NC) {
+            int nc = Math.min(NC, n1 - jc);
+            for (int pc = 0; pc < k; pc += KC) {
+                int kc = Math.min(KC, k - pc);
+                boolean first = overwrite && pc == 0;
+                packB(transB, b, bOff, ldb, pc, kc, jc, nc, bp);
+                for (int ic = m0; ic < m1; ic += MC) {
+                    int mc = Math.min(MC, m1 - ic);
+                    packA(transA, a, aOff, lda, ic, mc, pc, kc, ap);
+                    for (int ir = 0; ir < mc; ir += MR) {
+                        int mr = Math.min(MR, mc - ir);
+                        int aPanel = ir * kc;
+                        for (int jr = 0; jr < nc; jr += NR) {
+                            int nr = Math.min(NR, nc - jr);
+                            int bPanel = jr * kc;
+                            int cAt = cOff + (ic + ir) * ldc + jc + jr;
+                            if (mr == MR && nr == NR) {
+                                kernel(kc, ap, aPanel, bp, bPanel, c, cAt, ldc, first);
+                            } else {
+                                kernel(kc, ap, aPanel, bp, bPanel, tile, 0, NR, true);
+                                for (int i = 0; i < mr; i++) {
+                                    int row = cAt + i * ldc;
+                                    for (int j = 0; j < nr; j++) {
+                                        c[row + j] = first ? tile[i * NR + j] : c[row + j] + tile[i * NR + j];
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * Packs op(A)[i0:i0+mc, p0:p0+kc] into MR-row panels: panel r holds, for each p, the MR values of
+     * column p (rows past mc are zero).
+     */
+    private static void packA(boolean transA, float[] a, int aOff, int lda, int i0, int mc, int p0, int kc, float[] ap) {
+        for (int ir = 0; ir < mc; ir += MR) {
+            int mr = Math.min(MR, mc - ir);
+            int dst = ir * kc;
+            if (transA) {
+                // op(A)[i][p] = a[p * lda + i]: the MR values of column p are contiguous.
+                int src = aOff + p0 * lda + i0 + ir;
+                for (int p = 0; p < kc; p++, src += lda, dst += MR) {
+                    int i = 0;
+                    for (; i < mr; i++) ap[dst + i] = a[src + i];
+                    for (; i < MR; i++) ap[dst + i] = 0f;
+                }
+            } else if (mr == MR) {
+                int r0 = aOff + (i0 + ir) * lda + p0;
+                int r1 = r0 + lda, r2 = r1 + lda, r3 = r2 + lda, r4 = r3 + lda, r5 = r4 + lda;
+                for (int p = 0; p < kc; p++, dst += MR) {
+                    ap[dst] = a[r0 + p];
+                    ap[dst + 1] = a[r1 + p];
+                    ap[dst + 2] = a[r2 + p];
+                    ap[dst + 3] = a[r3 + p];
+                    ap[dst + 4] = a[r4 + p];
+                    ap[dst + 5] = a[r5 + p];
+                }
+            } else {
+                for (int p = 0; p < kc; p++, dst += MR) {
+                    int i = 0;
+                    for (; i < mr; i++) ap[dst + i] = a[aOff + (i0 + ir + i) * lda + p0 + p];
+                    for (; i < MR; i++) ap[dst + i] = 0f;
+                }
+            }
+        }
+    }
+
+    /**
+     * Packs op(B)[p0:p0+kc, j0:j0+nc] into NR-column panels: panel j holds, for each p, the NR values of
+     * row p (columns past nc are zero).
+     */
+    private static void packB(boolean transB, float[] b, int bOff, int ldb, int p0, int kc, int j0, int nc, float[] bp) {
+        for (int jr = 0; jr < nc; jr += NR) {
+            int nr = Math.min(NR, nc - jr);
+            int dst = jr * kc;
+            if (!transB && nr == NR) {
+                // Row p of op(B) is contiguous: copy NR floats per row with vector moves.
+                int src = bOff + p0 * ldb + j0 + jr;
+                for (int p = 0; p < kc; p++, src += ldb, dst += NR) {
+                    FloatVector.fromArray(S, b, src).intoArray(bp, dst);
+                    FloatVector.fromArray(S, b, src + 1 * L).intoArray(bp, dst + 1 * L);
+                    FloatVector.fromArray(S, b, src + 2 * L).intoArray(bp, dst + 2 * L);
+                    FloatVector.fromArray(S, b, src + 3 * L).intoArray(bp, dst + 3 * L);
+                }
+            } else if (!transB) {
+                int src = bOff + p0 * ldb + j0 + jr;
+                for (int p = 0; p < kc; p++, src += ldb, dst += NR) {
+                    int j = 0;
+                    for (; j < nr; j++) bp[dst + j] = b[src + j];
+                    for (; j < NR; j++) bp[dst + j] = 0f;
+                }
+            } else {
+                // op(B)[p][j] = b[j * ldb + p]: read each source row contiguously, write with stride NR.
+                for (int j = 0; j < nr; j++) {
+                    int src = bOff + (j0 + jr + j) * ldb + p0;
+                    for (int p = 0, d = dst + j; p < kc; p++, d += NR) bp[d] = b[src + p];
+                }
+                for (int j = nr; j < NR; j++) {
+                    for (int p = 0, d = dst + j; p < kc; p++, d += NR) bp[d] = 0f;
+                }
+            }
+        }
+    }
+
+    /**
+     * The MR x NR micro-kernel: C[0:MR, 0:NR] (+)= Apanel (kc x MR, packed) * Bpanel (kc x NR, packed).
+     * 24 accumulators, 4 B vectors and one broadcast live in registers.
+     */
+    static void kernel(int kc, float[] ap, int aAt, float[] bp, int bAt, float[] c, int cAt, int ldc, boolean overwrite) {
+        FloatVector c00 = FloatVector.zero(S), c01 = c00, c02 = c00, c03 = c00;
+        FloatVector c10 = c00, c11 = c00, c12 = c00, c13 = c00;
+        FloatVector c20 = c00, c21 = c00, c22 = c00, c23 = c00;
+        FloatVector c30 = c00, c31 = c00, c32 = c00, c33 = c00;
+        FloatVector c40 = c00, c41 = c00, c42 = c00, c43 = c00;
+        FloatVector c50 = c00, c51 = c00, c52 = c00, c53 = c00;
+        for (int p = 0; p < kc; p++) {
+            int bi = bAt + p * NR, ai = aAt + p * MR;
+            FloatVector b0 = FloatVector.fromArray(S, bp, bi);
+            FloatVector b1 = FloatVector.fromArray(S, bp, bi + L);
+            FloatVector b2 = FloatVector.fromArray(S, bp, bi + 2 * L);
+            FloatVector b3 = FloatVector.fromArray(S, bp, bi + 3 * L);
+            FloatVector x = FloatVector.broadcast(S, ap[ai]);
+            c00 = b0.fma(x, c00); c01 = b1.fma(x, c01); c02 = b2.fma(x, c02); c03 = b3.fma(x, c03);
+            x = FloatVector.broadcast(S, ap[ai + 1]);
+            c10 = b0.fma(x, c10); c11 = b1.fma(x, c11); c12 = b2.fma(x, c12); c13 = b3.fma(x, c13);
+            x = FloatVector.broadcast(S, ap[ai + 2]);
+            c20 = b0.fma(x, c20); c21 = b1.fma(x, c21); c22 = b2.fma(x, c22); c23 = b3.fma(x, c23);
+            x = FloatVector.broadcast(S, ap[ai + 3]);
+            c30 = b0.fma(x, c30); c31 = b1.fma(x, c31); c32 = b2.fma(x, c32); c33 = b3.fma(x, c33);
+            x = FloatVector.broadcast(S, ap[ai + 4]);
+            c40 = b0.fma(x, c40); c41 = b1.fma(x, c41); c42 = b2.fma(x, c42); c43 = b3.fma(x, c43);
+            x = FloatVector.broadcast(S, ap[ai + 5]);
+            c50 = b0.fma(x, c50); c51 = b1.fma(x, c51); c52 = b2.fma(x, c52); c53 = b3.fma(x, c53);
+        }
+        // Stores written out in full: a helper method taking a FloatVector would box it when not inlined.
+        if (overwrite) {
+            c00.intoArray(c, cAt);
+            c01.intoArray(c, cAt + L);
+            c02.intoArray(c, cAt + 2 * L);
+            c03.intoArray(c, cAt + 3 * L);
+            cAt += ldc;
+            c10.intoArray(c, cAt);
+            c11.intoArray(c, cAt + L);
+            c12.intoArray(c, cAt + 2 * L);
+            c13.intoArray(c, cAt + 3 * L);
+            cAt += ldc;
+            c20.intoArray(c, cAt);
+            c21.intoArray(c, cAt + L);
+            c22.intoArray(c, cAt + 2 * L);
+            c23.intoArray(c, cAt + 3 * L);
+            cAt += ldc;
+            c30.intoArray(c, cAt);
+            c31.intoArray(c, cAt + L);
+            c32.intoArray(c, cAt + 2 * L);
+            c33.intoArray(c, cAt + 3 * L);
+            cAt += ldc;
+            c40.intoArray(c, cAt);
+            c41.intoArray(c, cAt + L);
+            c42.intoArray(c, cAt + 2 * L);
+            c43.intoArray(c, cAt + 3 * L);
+            cAt += ldc;
+            c50.intoArray(c, cAt);
+            c51.intoArray(c, cAt + L);
+            c52.intoArray(c, cAt + 2 * L);
+            c53.intoArray(c, cAt + 3 * L);
+        } else {
+            c00.add(FloatVector.fromArray(S, c, cAt)).intoArray(c, cAt);
+            c01.add(FloatVector.fromArray(S, c, cAt + L)).intoArray(c, cAt + L);
+            c02.add(FloatVector.fromArray(S, c, cAt + 2 * L)).intoArray(c, cAt + 2 * L);
+            c03.add(FloatVector.fromArray(S, c, cAt + 3 * L)).intoArray(c, cAt + 3 * L);
+            cAt += ldc;
+            c10.add(FloatVector.fromArray(S, c, cAt)).intoArray(c, cAt);
+            c11.add(FloatVector.fromArray(S, c, cAt + L)).intoArray(c, cAt + L);
+            c12.add(FloatVector.fromArray(S, c, cAt + 2 * L)).intoArray(c, cAt + 2 * L);
+            c13.add(FloatVector.fromArray(S, c, cAt + 3 * L)).intoArray(c, cAt + 3 * L);
+            cAt += ldc;
+            c20.add(FloatVector.fromArray(S, c, cAt)).intoArray(c, cAt);
+            c21.add(FloatVector.fromArray(S, c, cAt + L)).intoArray(c, cAt + L);
+            c22.add(FloatVector.fromArray(S, c, cAt + 2 * L)).intoArray(c, cAt + 2 * L);
+            c23.add(FloatVector.fromArray(S, c, cAt + 3 * L)).intoArray(c, cAt + 3 * L);
+            cAt += ldc;
+            c30.add(FloatVector.fromArray(S, c, cAt)).intoArray(c, cAt);
+            c31.add(FloatVector.fromArray(S, c, cAt + L)).intoArray(c, cAt + L);
+            c32.add(FloatVector.fromArray(S, c, cAt + 2 * L)).intoArray(c, cAt + 2 * L);
+            c33.add(FloatVector.fromArray(S, c, cAt + 3 * L)).intoArray(c, cAt + 3 * L);
+            cAt += ldc;
+            c40.add(FloatVector.fromArray(S, c, cAt)).intoArray(c, cAt);
+            c41.add(FloatVector.fromArray(S, c, cAt + L)).intoArray(c, cAt + L);
+            c42.add(FloatVector.fromArray(S, c, cAt + 2 * L)).intoArray(c, cAt + 2 * L);
+            c43.add(FloatVector.fromArray(S, c, cAt + 3 * L)).intoArray(c, cAt + 3 * L);
+            cAt += ldc;
+            c50.add(FloatVector.fromArray(S, c, cAt)).intoArray(c, cAt);
+            c51.add(FloatVector.fromArray(S, c, cAt + L)).intoArray(c, cAt + L);
+            c52.add(FloatVector.fromArray(S, c, cAt + 2 * L)).intoArray(c, cAt + 2 * L);
+            c53.add(FloatVector.fromArray(S, c, cAt + 3 * L)).intoArray(c, cAt + 3 * L);
+        }
+    }
+
+    /** Reference: the triple loop with a double accumulator. Used by tests. */
+    public static void sgemmReference(boolean transA, boolean transB, int m, int n, int k,
+                                      float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                                      float beta, float[] c, int cOff, int ldc) {
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) {
+                double s = 0;
+                for (int p = 0; p < k; p++) {
+                    float x = transA ? a[aOff + p * lda + i] : a[aOff + i * lda + p];
+                    float y = transB ? b[bOff + j * ldb + p] : b[bOff + p * ldb + j];
+                    s += (double) x * y;
+                }
+                int at = cOff + i * ldc + j;
+                c[at] = beta == 0f ? (float) s : (float) (s + (double) beta * c[at]);
+            }
+        }
+    }
+}

@@ -1,0 +1,116 @@
+package org.pulmo.backend.cpu;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/** Sgemm against the triple-loop reference: every transpose pair, edge sizes, offsets, leading dims, beta. */
+class SgemmTest {
+
+    /** Fails with the first element where |actual - expected| > atol + rtol * |expected|. */
+    static void assertClose(float[] expected, float[] actual, float atol, float rtol, String what) {
+        if (expected.length != actual.length) fail(what + ": length " + actual.length + " != " + expected.length);
+        for (int i = 0; i < expected.length; i++) {
+            float e = expected[i], a = actual[i];
+            if (!(Math.abs(a - e) <= atol + rtol * Math.abs(e))) {
+                fail(what + ": first mismatch at index " + i + ": expected " + e + ", actual " + a);
+            }
+        }
+    }
+
+    static float[] random(Random rng, int size) {
+        float[] x = new float[size];
+        for (int i = 0; i < size; i++) x[i] = rng.nextFloat() * 2 - 1;
+        return x;
+    }
+
+    /**
+     * Runs sgemm and the reference on the same random data, with op(A) stored at an offset inside a larger
+     * array and every leading dimension padded by pad columns, and compares all of C, padding included.
+     */
+    private static void check(Random rng, boolean transA, boolean transB, int m, int n, int k, int pad, float beta, boolean nanInC) {
+        int aRows = transA ? k : m, aCols = transA ? m : k;
+        int bRows = transB ? n : k, bCols = transB ? k : n;
+        int lda = aCols + pad, ldb = bCols + pad, ldc = n + pad;
+        int aOff = 3, bOff = 5, cOff = 7;
+        float[] a = random(rng, aOff + Math.max(1, aRows * lda));
+        float[] b = random(rng, bOff + Math.max(1, bRows * ldb));
+        float[] c = random(rng, cOff + Math.max(1, m * ldc) + 2);
+        if (nanInC) for (int i = 0; i < m; i++) for (int j = 0; j < n; j++) c[cOff + i * ldc + j] = Float.NaN;
+        float[] expected = c.clone();
+        Sgemm.sgemmReference(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, beta, expected, cOff, ldc);
+        float[] actual = c.clone();
+        Sgemm.sgemm(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, beta, actual, cOff, ldc);
+        String what = "sgemm transA=" + transA + " transB=" + transB + " m=" + m + " n=" + n + " k=" + k
+                + " pad=" + pad + " beta=" + beta;
+        assertClose(expected, actual, 1e-4f * Math.max(1, k), 1e-4f, what);
+        float[] serial = c.clone();
+        Sgemm.sgemmSerial(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, beta, serial, cOff, ldc);
+        assertClose(expected, serial, 1e-4f * Math.max(1, k), 1e-4f, "serial " + what);
+    }
+
+    @Test
+    void handExample() {
+        // [1 2 3]   [ 7  8]   [ 58  64]
+        // [4 5 6] * [ 9 10] = [139 154]
+        //           [11 12]
+        float[] a = {1, 2, 3, 4, 5, 6};
+        float[] b = {7, 8, 9, 10, 11, 12};
+        float[] c = new float[4];
+        Sgemm.sgemm(false, false, 2, 2, 3, a, 0, 3, b, 0, 2, 0f, c, 0, 2);
+        assertArrayEquals(new float[] {58, 64, 139, 154}, c);
+    }
+
+    @Test
+    void allTransposesOddSizes() {
+        Random rng = new Random(42);
+        int[][] shapes = {
+            {1, 1, 1}, {1, 7, 3}, {7, 1, 3}, {3, 5, 1}, {5, 3, 2}, {13, 17, 19}, {6, 64, 8}, {7, 65, 9},
+            {31, 97, 41}, {64, 64, 64}, {97, 130, 257}, {130, 67, 300}, {2, 300, 5}, {300, 2, 5}, {37, 211, 520},
+        };
+        for (boolean transA : new boolean[] {false, true}) {
+            for (boolean transB : new boolean[] {false, true}) {
+                for (int[] s : shapes) {
+                    check(rng, transA, transB, s[0], s[1], s[2], 0, 0f, false);
+                    check(rng, transA, transB, s[0], s[1], s[2], 3, 1f, false);
+                }
+            }
+        }
+    }
+
+    @Test
+    void largeEnoughToRunOnEveryThread() {
+        Random rng = new Random(7);
+        for (boolean transA : new boolean[] {false, true}) {
+            for (boolean transB : new boolean[] {false, true}) {
+                check(rng, transA, transB, 150, 200, 270, 1, 0f, false);
+                check(rng, transA, transB, 400, 30, 100, 0, 1f, false);
+            }
+        }
+    }
+
+    @Test
+    void betaZeroIgnoresNaNInC() {
+        Random rng = new Random(3);
+        check(rng, false, false, 9, 70, 11, 2, 0f, true);
+        check(rng, true, true, 100, 100, 300, 0, 0f, true);
+    }
+
+    @Test
+    void betaOneAccumulatesAndOtherBetaScales() {
+        Random rng = new Random(5);
+        check(rng, false, false, 20, 33, 17, 1, 1f, false);
+        check(rng, false, true, 20, 33, 17, 1, 0.5f, false);
+        check(rng, true, false, 70, 129, 300, 0, -2f, false);
+    }
+
+    @Test
+    void emptyK() {
+        Random rng = new Random(9);
+        check(rng, false, false, 4, 5, 0, 1, 0f, true);
+        check(rng, false, false, 4, 5, 0, 1, 1f, false);
+        check(rng, true, false, 4, 5, 0, 0, 3f, false);
+    }
+}
