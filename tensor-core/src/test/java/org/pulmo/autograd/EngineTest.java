@@ -1,0 +1,162 @@
+package org.pulmo.autograd;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.pulmo.tensor.Rng;
+import org.pulmo.tensor.Tensor;
+
+/** The backward walk: accumulation, shared inputs, detach, no-grad, freed graphs and error messages. */
+class EngineTest {
+
+    private static final float TOL = 1e-6f;
+
+    @Test void gradientsAccumulateAcrossTwoBackwardCalls() {
+        Tensor x = Tensor.of(new float[] {1, 2, 3}, 3).requiresGrad(true);
+        x.mul(2f).sum().backward();
+        assertArrayEquals(new float[] {2, 2, 2}, x.grad().toArray(), TOL);
+        x.square().sum().backward(); // a fresh graph; its gradient 2x adds to the first
+        assertArrayEquals(new float[] {4, 6, 8}, x.grad().toArray(), TOL);
+        x.zeroGrad();
+        assertNull(x.grad());
+    }
+
+    @Test void tensorUsedTwiceGetsTheSummedGradient() {
+        Tensor x = Tensor.of(new float[] {1.5f, -2f, 3f}, 3).requiresGrad(true);
+        x.mul(x).sum().backward(); // d(x*x)/dx = 2x: both operands contribute x
+        assertArrayEquals(new float[] {3f, -4f, 6f}, x.grad().toArray(), TOL);
+    }
+
+    @Test void dualPathLikeBranchesThenCatSumTheirGradients() {
+        // as in a DPN block: x feeds a residual branch and a dense branch, their outputs are concatenated
+        Tensor x = Tensor.of(new float[] {1, 2, 3, 4}, 1, 4).requiresGrad(true);
+        Tensor residual = x.mul(3f);                    // d/dx = 3
+        Tensor dense = x.square();                      // d/dx = 2x
+        Tensor out = Tensor.cat(1, residual, dense, x); // and x itself passes straight on: d/dx = 1
+        Tensor w = Tensor.of(new float[] {1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2}, 1, 12);
+        out.mul(w).sum().backward();
+        assertArrayEquals(new float[] {3 + 2 + 2, 3 + 4 + 2, 3 + 6 + 2, 3 + 8 + 2}, x.grad().toArray(), TOL);
+    }
+
+    @Test void diamondGraphReachesEveryNodeOnce() {
+        // y = (a + b) * (a - b) with a = 2x, b = x^2: dy/dx = 2a*2 - 2b*2x = 8x - 4x^3
+        Tensor x = Tensor.of(new float[] {0.5f, 1f, 2f}, 3).requiresGrad(true);
+        Tensor a = x.mul(2f), b = x.square();
+        a.add(b).mul(a.sub(b)).sum().backward();
+        float[] g = x.grad().toArray(), xs = {0.5f, 1f, 2f};
+        for (int i = 0; i < 3; i++) assertEquals(8 * xs[i] - 4 * xs[i] * xs[i] * xs[i], g[i], 1e-5f);
+    }
+
+    @Test void detachStopsTheGradient() {
+        Tensor x = Tensor.of(new float[] {1, 2}, 2).requiresGrad(true);
+        Tensor d = x.mul(3f).detach();
+        assertFalse(d.requiresGrad());
+        assertNull(d.gradFn());
+        x.mul(d).sum().backward(); // d is a constant: dx = d = 3x
+        assertArrayEquals(new float[] {3, 6}, x.grad().toArray(), TOL);
+        // detach shares storage
+        assertTrue(x.detach().storage() == x.storage());
+    }
+
+    @Test void noGradRecordsNothing() {
+        Tensor x = Tensor.randn(new Rng(1), 2, 3).requiresGrad(true);
+        Tensor y;
+        try (var s = GradMode.noGrad()) {
+            assertFalse(GradMode.isEnabled());
+            try (var inner = GradMode.noGrad()) { assertFalse(GradMode.isEnabled()); }
+            assertFalse(GradMode.isEnabled(), "nested scopes: closing the inner one keeps recording off");
+            y = x.mul(2f).exp().sum(0, false);
+        }
+        assertTrue(GradMode.isEnabled());
+        assertNull(y.gradFn());
+        assertFalse(y.requiresGrad());
+        IllegalStateException e = assertThrows(IllegalStateException.class, y::backward);
+        assertTrue(e.getMessage().contains("does not require grad"), e.getMessage());
+    }
+
+    @Test void backwardTwiceThroughAFreedGraphThrowsAndRetainGraphAllowsIt() {
+        Tensor x = Tensor.of(new float[] {1, 2}, 2).requiresGrad(true);
+        Tensor y = x.exp().sum();
+        y.backward();
+        IllegalStateException e = assertThrows(IllegalStateException.class, y::backward);
+        assertTrue(e.getMessage().contains("retainGraph"), e.getMessage());
+
+        Tensor x2 = Tensor.of(new float[] {1, 2}, 2).requiresGrad(true);
+        Tensor y2 = x2.exp().sum();
+        y2.backward(Tensor.scalar(1f), true);
+        y2.backward(Tensor.scalar(1f), true);
+        assertArrayEquals(new float[] {2 * (float) Math.E, 2 * (float) Math.exp(2)}, x2.grad().toArray(), 1e-5f);
+    }
+
+    @Test void backwardOnNonScalarWithoutSeedNamesTheShape() {
+        Tensor x = Tensor.randn(new Rng(2), 2, 3).requiresGrad(true);
+        Tensor y = x.mul(2f);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, y::backward);
+        assertTrue(e.getMessage().contains("[2, 3]"), e.getMessage());
+        // with a seed of the right shape it works
+        y.backward(Tensor.ones(2, 3));
+        assertArrayEquals(new float[] {2, 2, 2, 2, 2, 2}, x.grad().toArray(), TOL);
+        // a seed of the wrong shape names both
+        Tensor z = x.mul(2f);
+        IllegalArgumentException e2 = assertThrows(IllegalArgumentException.class, () -> z.backward(Tensor.ones(3, 2)));
+        assertTrue(e2.getMessage().contains("[3, 2]") && e2.getMessage().contains("[2, 3]"), e2.getMessage());
+    }
+
+    @Test void shapeMismatchNamesBothShapesAndTheOp() {
+        Tensor a = Tensor.zeros(2, 3), b = Tensor.zeros(4);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> a.add(b));
+        assertTrue(e.getMessage().contains("[2, 3]") && e.getMessage().contains("[4]") && e.getMessage().contains("add"), e.getMessage());
+        IllegalArgumentException m = assertThrows(IllegalArgumentException.class, () -> a.matmul(Tensor.zeros(2, 3)));
+        assertTrue(m.getMessage().contains("matmul") && m.getMessage().contains("[2, 3]"), m.getMessage());
+        IllegalArgumentException c = assertThrows(IllegalArgumentException.class, () -> Tensor.cat(0, a, Tensor.zeros(2, 4)));
+        assertTrue(c.getMessage().contains("cat") && c.getMessage().contains("[2, 4]"), c.getMessage());
+        IllegalArgumentException mu = assertThrows(IllegalArgumentException.class, () -> a.mul(Tensor.zeros(3, 3)));
+        assertTrue(mu.getMessage().contains("mul") && mu.getMessage().contains("[3, 3]"), mu.getMessage());
+    }
+
+    @Test void leafBackwardAndRetainGrad() {
+        Tensor x = Tensor.scalar(3f).requiresGrad(true);
+        x.backward();
+        assertEquals(1f, x.grad().item());
+        Tensor y = Tensor.of(new float[] {1, 2}, 2).requiresGrad(true);
+        Tensor h = y.mul(2f).retainGrad();
+        h.square().sum().backward();
+        assertArrayEquals(new float[] {4, 8}, h.grad().toArray(), TOL); // d(h^2)/dh = 2h
+        assertArrayEquals(new float[] {8, 16}, y.grad().toArray(), TOL);
+    }
+
+    @Test void onlyInputsThatRequireGradGetAGradient() {
+        Tensor x = Tensor.of(new float[] {1, 2}, 2).requiresGrad(true), c = Tensor.of(new float[] {5, 7}, 2);
+        x.mul(c).sum().backward();
+        assertNull(c.grad());
+        assertArrayEquals(new float[] {5, 7}, x.grad().toArray(), TOL);
+    }
+
+    @Test void inPlaceChangeOfAVariableIsRefusedInGradMode() {
+        Tensor x = Tensor.zeros(2).requiresGrad(true);
+        assertThrows(IllegalStateException.class, () -> x.fill(1f));
+        try (var s = GradMode.noGrad()) { x.fill(1f); }
+        assertArrayEquals(new float[] {1, 1}, x.toArray());
+    }
+
+    @Test void deepChainDoesNotOverflowTheStack() {
+        Tensor x = Tensor.of(new float[] {1f}, 1).requiresGrad(true);
+        Tensor y = x;
+        for (int i = 0; i < 20_000; i++) y = y.add(0f);
+        y.sum().backward();
+        assertArrayEquals(new float[] {1f}, x.grad().toArray());
+    }
+
+    @Test void splitPiecesGetTheirGradientsBack() {
+        Tensor x = Tensor.of(new float[] {1, 2, 3, 4, 5}, 5).requiresGrad(true);
+        List<Tensor> parts = x.split(0, 2, 3);
+        parts.get(0).mul(10f).sum().add(parts.get(1).mul(100f).sum()).backward();
+        assertArrayEquals(new float[] {10, 10, 100, 100, 100}, x.grad().toArray(), TOL);
+    }
+}
