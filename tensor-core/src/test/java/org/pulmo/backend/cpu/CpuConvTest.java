@@ -1,0 +1,108 @@
+package org.pulmo.backend.cpu;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.pulmo.backend.cpu.SgemmTest.assertClose;
+import static org.pulmo.backend.cpu.SgemmTest.random;
+
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.pulmo.backend.Conv2dParams;
+
+/** CpuConv's fast paths (im2col + SGEMM, direct grouped kernels) against the direct-loop references. */
+class CpuConvTest {
+
+    @Test
+    void handExample() {
+        // x (1x1x3x3)   w (1x1x2x2)   y = valid correlation, 2x2
+        // 1 2 3         1 0           1*1 + 5*1 = 6    2 + 6 = 8
+        // 4 5 6         0 1           4 + 8 = 12       5 + 9 = 14
+        // 7 8 9
+        float[] x = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+        float[] w = {1, 0, 0, 1};
+        Conv2dParams p = Conv2dParams.of(1, 0, 1, 1);
+        assertArrayEquals(new float[] {6, 8, 12, 14}, CpuConv.forward(x, 1, 1, 3, 3, w, 1, 2, 2, p));
+        assertArrayEquals(new float[] {6, 8, 12, 14}, CpuConv.forwardReference(x, 1, 1, 3, 3, w, 1, 2, 2, p));
+        // dy = ones: dx[i, j] counts the kernel taps covering (i, j): w[0,0] and w[1,1] are 1.
+        float[] dy = {1, 1, 1, 1};
+        assertArrayEquals(new float[] {1, 1, 0, 1, 2, 1, 0, 1, 1}, CpuConv.backwardInput(dy, 1, 1, 3, 3, w, 1, 2, 2, p));
+        // dW[a, b] = sum of the 2x2 window of x starting at (a, b): 1+2+4+5, 2+3+5+6, 4+5+7+8, 5+6+8+9.
+        assertArrayEquals(new float[] {12, 16, 24, 28}, CpuConv.backwardWeight(x, dy, 1, 1, 3, 3, 1, 2, 2, p));
+    }
+
+    /** One configuration: n, cIn, h, w, cOut, kH, kW, params. */
+    private record Case(int n, int cIn, int h, int w, int cOut, int kH, int kW, Conv2dParams p) {
+        @Override public String toString() {
+            return "n=" + n + " c=" + cIn + " " + h + "x" + w + " -> " + cOut + " k=" + kH + "x" + kW + " " + p;
+        }
+    }
+
+    private static void check(Random rng, Case c) {
+        int oh = c.p.outH(c.h, c.kH), ow = c.p.outW(c.w, c.kW);
+        if (oh < 1 || ow < 1) return;
+        float[] x = random(rng, c.n * c.cIn * c.h * c.w);
+        float[] wt = random(rng, c.cOut * (c.cIn / c.p.groups()) * c.kH * c.kW);
+        float[] dy = random(rng, c.n * c.cOut * oh * ow);
+        float atol = 1e-4f * (c.cIn / c.p.groups()) * c.kH * c.kW, rtol = 1e-4f;
+        assertClose(CpuConv.forwardReference(x, c.n, c.cIn, c.h, c.w, wt, c.cOut, c.kH, c.kW, c.p),
+                CpuConv.forward(x, c.n, c.cIn, c.h, c.w, wt, c.cOut, c.kH, c.kW, c.p), atol, rtol, "forward " + c);
+        assertClose(CpuConv.backwardInputReference(dy, c.n, c.cIn, c.h, c.w, wt, c.cOut, c.kH, c.kW, c.p),
+                CpuConv.backwardInput(dy, c.n, c.cIn, c.h, c.w, wt, c.cOut, c.kH, c.kW, c.p), atol, rtol, "backwardInput " + c);
+        float atolW = 1e-4f * c.n * oh * ow;
+        assertClose(CpuConv.backwardWeightReference(x, dy, c.n, c.cIn, c.h, c.w, c.cOut, c.kH, c.kW, c.p),
+                CpuConv.backwardWeight(x, dy, c.n, c.cIn, c.h, c.w, c.cOut, c.kH, c.kW, c.p), atolW, rtol, "backwardWeight " + c);
+    }
+
+    @Test
+    void gridOfStridesPadsDilationsGroups() {
+        Random rng = new Random(11);
+        int[][] kernels = {{1, 1}, {3, 3}, {2, 3}};
+        for (int[] k : kernels)
+            for (int stride = 1; stride <= 2; stride++)
+                for (int pad = 0; pad <= 2; pad++)
+                    for (int dil = 1; dil <= 2; dil++)
+                        for (int groups : new int[] {1, 2, 4}) {
+                            Conv2dParams p = new Conv2dParams(stride, stride == 1 ? 1 : 2, pad, pad == 2 ? 1 : pad, dil, dil, groups);
+                            check(rng, new Case(2, 4, 7, 9, 8, k[0], k[1], p));
+                        }
+    }
+
+    @Test
+    void depthwise() {
+        Random rng = new Random(12);
+        for (int stride = 1; stride <= 2; stride++)
+            for (int pad = 0; pad <= 2; pad++) {
+                check(rng, new Case(2, 6, 9, 8, 6, 3, 3, Conv2dParams.of(stride, pad, 1, 6)));
+                check(rng, new Case(1, 4, 6, 11, 8, 3, 3, Conv2dParams.of(stride, pad, 2, 4))); // channel multiplier 2
+            }
+    }
+
+    @Test
+    void sevenBySevenStemAndLargePads() {
+        Random rng = new Random(13);
+        check(rng, new Case(2, 3, 20, 17, 5, 7, 7, Conv2dParams.of(2, 3, 1, 1)));
+        check(rng, new Case(1, 3, 12, 13, 4, 7, 7, Conv2dParams.of(1, 3, 1, 1)));
+        // Padding larger than dilation*(k-1): the transposed-conv shortcut does not apply.
+        check(rng, new Case(1, 4, 5, 6, 4, 3, 3, new Conv2dParams(1, 1, 3, 2, 1, 1, 2)));
+    }
+
+    @Test
+    void dpnStyleGroupedShapes() {
+        Random rng = new Random(14);
+        // 3 and 6 channels per group, as in DPN-92's grouped 3x3 (scaled down: 8 groups, 14x14).
+        check(rng, new Case(2, 24, 14, 14, 24, 3, 3, Conv2dParams.of(1, 1, 1, 8)));
+        check(rng, new Case(2, 48, 10, 12, 48, 3, 3, Conv2dParams.of(1, 1, 1, 8)));
+        check(rng, new Case(2, 48, 10, 12, 48, 3, 3, Conv2dParams.of(2, 1, 1, 8)));
+        // Wide images: the flattened output spans several 64-position chunks per row.
+        check(rng, new Case(1, 10, 5, 70, 10, 3, 3, Conv2dParams.of(1, 1, 1, 5)));
+    }
+
+    @Test
+    void denseLargerThanOneTile() {
+        Random rng = new Random(15);
+        // Single sample (the GEMM is split across threads) and a batch (samples split across threads).
+        check(rng, new Case(1, 16, 15, 13, 70, 3, 3, Conv2dParams.of(1, 1, 1, 1)));
+        check(rng, new Case(3, 20, 9, 9, 33, 3, 3, Conv2dParams.of(1, 1, 1, 1)));
+        check(rng, new Case(3, 40, 8, 8, 24, 1, 1, Conv2dParams.of(1, 0, 1, 1)));
+        check(rng, new Case(3, 12, 8, 8, 24, 1, 1, Conv2dParams.of(2, 0, 1, 1)));
+    }
+}
