@@ -231,9 +231,9 @@ public final class Safetensors {
      * Loads a file's tensors into a module after renaming them with {@code nameMap} (file name -> module
      * name; return null to skip a tensor, e.g. a classifier head being replaced). Strict: every module entry
      * must be provided and every kept file tensor must be used, shapes equal; a mismatch lists every problem
-     * and loads nothing.
+     * and loads nothing. Without strict, returns the names that were missing and unused.
      */
-    public static void load(Path file, Module module, Function<String, String> nameMap, boolean strict) throws IOException {
+    public static Module.LoadResult load(Path file, Module module, Function<String, String> nameMap, boolean strict) throws IOException {
         Contents c = read(file);
         Map<String, Tensor> renamed = new LinkedHashMap<>();
         for (var e : c.tensors().entrySet()) {
@@ -243,7 +243,7 @@ public final class Safetensors {
                 throw new SafetensorsException(file.toString(), "the name map sends two tensors to '" + to + "'");
         }
         try {
-            module.loadStateDict(renamed, strict);
+            return module.loadStateDict(renamed, strict);
         } catch (StateDictException e) {
             throw new SafetensorsException(file.toString(), e.getMessage(), e);
         }
