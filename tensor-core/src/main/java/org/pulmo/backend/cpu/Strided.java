@@ -53,7 +53,8 @@ final class Strided {
 
         int innerStride(int op) { return strides[op][rank - 1]; }
 
-        long rows() { return Shapes.numel(shape) / inner(); }
+        /** 0 for an empty tensor (a size-0 dim may be the inner one). */
+        long rows() { return inner() == 0 ? 0 : Shapes.numel(shape) / inner(); }
 
         /** Element offset of operand {@code op} at the start of row {@code row}. */
         int rowOffset(int op, long row) {
@@ -78,6 +79,7 @@ final class Strided {
         Layout l = new Layout(shape, strides);
         int ops = strides.length;
         int rows = (int) l.rows(), inner = l.inner();
+        if (rows == 0) return; // an empty tensor: nothing to visit (and no division by zero below)
         // Few long rows (a whole contiguous tensor is one row): cut each row into pieces so all cores work.
         int pieces = rows >= 4 * Parallel.threads() ? 1 : Math.max(1, Math.min(4 * Parallel.threads() / rows, inner / 4096));
         int chunk = (inner + pieces - 1) / pieces;
