@@ -124,6 +124,26 @@ class TensorTest {
         assertEquals(exact / 2, rows[1], exact * 1e-5);
     }
 
+    @Test void emptyTensorsWork() {
+        // a size-0 dim (an empty split piece, an empty batch) must not divide by zero in the strided loops
+        assertEquals(0, Tensor.zeros(2, 0).add(1f).numel());
+        assertEquals(0, Tensor.zeros(0, 3).add(Tensor.ones(3)).numel());
+        assertEquals(0f, Tensor.zeros(2, 0).sum().item());
+        assertArrayEquals(new float[] {0, 0}, Tensor.zeros(2, 0).sum(1, false).toArray());
+        assertArrayEquals(new float[] {1, 1, 1, 1}, Tensor.cat(1, Tensor.ones(2, 2), Tensor.zeros(2, 0)).toArray());
+        assertEquals(0, Tensor.zeros(3, 0).transpose(0, 1).copy().numel());
+        assertThrows(IllegalArgumentException.class, () -> Tensor.zeros(2, 0).max());
+    }
+
+    @Test void tiesInMaxShareTheGradientAndMaxPoolPicksTheFirst() {
+        Tensor x = Tensor.of(new float[] {1, 3, 3}, 3).requiresGrad(true);
+        x.max().backward();
+        assertArrayEquals(new float[] {0, 0.5f, 0.5f}, x.grad().toArray());
+        Tensor y = Tensor.of(new float[] {1, 3, 3, 0}, 1, 1, 2, 2).requiresGrad(true);
+        y.maxPool2d(2, 2, 0).sum().backward();
+        assertArrayEquals(new float[] {0, 1, 0, 0}, y.grad().toArray());
+    }
+
     @Test void toStringShowsShapeAndGrad() {
         Tensor x = Tensor.ones(2).requiresGrad(true);
         assertTrue(x.toString().contains("[2]"), x.toString());
