@@ -1,0 +1,30 @@
+package org.pulmo.models;
+
+import org.pulmo.tensor.Tensor;
+
+/**
+ * A classification network seen as five stages and a head, the way MA-Net (Zheng et al. 2022, eq. 1) reads a
+ * backbone: stage 0 is the stem ("Res-Layer0": conv, BN, ReLU, max-pool) and stages 1..4 are the four
+ * resolution levels; {@link #head} turns the last stage's feature map into logits (global average pool and
+ * the classifier). {@code forward(x)} of the implementing module equals {@code head(stage(4, ... stage(0, x)))}.
+ *
+ * <p>Shapes at 224 x 224 input: ResNet-50 [N, 64, 56, 56], [N, 256, 56, 56], [N, 512, 28, 28],
+ * [N, 1024, 14, 14], [N, 2048, 7, 7]; DenseNet-169 [N, 64, 56, 56], [N, 128, 28, 28], [N, 256, 14, 14],
+ * [N, 640, 7, 7], [N, 1664, 7, 7].
+ */
+public interface Backbone {
+    /** Number of stages: 5 (stem + four levels). */
+    default int stageCount() { return 5; }
+
+    /** Channels of each stage's output, stem first. */
+    int[] stageChannels();
+
+    /** Applies stage i (0 = stem) to the previous stage's output. */
+    Tensor stage(int i, Tensor x);
+
+    /** [N, C, h, w] last feature map -> [N, numClasses] logits. */
+    Tensor head(Tensor features);
+
+    /** Width of the logits. */
+    int numClasses();
+}

@@ -1,0 +1,59 @@
+package org.pulmo.models;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+import org.pulmo.nn.Module;
+import org.pulmo.tensor.Rng;
+import org.pulmo.tensor.Tensor;
+
+/** Checks shared by the model tests. */
+final class ModelChecks {
+    private ModelChecks() {}
+
+    static void assertFinite(Tensor t, String what) {
+        for (float v : t.toArray()) if (!Float.isFinite(v)) fail(what + " has a non-finite value " + v);
+    }
+
+    /**
+     * One training step's forward and backward: L = sum(out * R) with a fixed random R (so every output element
+     * matters), then every parameter must have a gradient that is finite and not identically zero.
+     */
+    static Tensor assertGradientReachesEveryParameter(Module model, Function<Tensor, Tensor> forward, Tensor x) {
+        model.train();
+        model.zeroGrad();
+        Tensor out = forward.apply(x);
+        assertFinite(out, "output");
+        Tensor r = Tensor.randn(new Rng(99), out.shape());
+        out.mul(r).sum().backward();
+        assertGradients(model);
+        return out;
+    }
+
+    static void assertGradients(Module model) {
+        List<String> missing = new ArrayList<>(), zero = new ArrayList<>();
+        for (Map.Entry<String, Tensor> e : model.namedParameters().entrySet()) {
+            Tensor g = e.getValue().grad();
+            if (g == null) { missing.add(e.getKey()); continue; }
+            assertArrayEquals(e.getValue().shape(), g.shape(), e.getKey());
+            boolean any = false;
+            for (float v : g.toArray()) {
+                if (!Float.isFinite(v)) fail("gradient of " + e.getKey() + " has " + v);
+                if (v != 0) any = true;
+            }
+            if (!any) zero.add(e.getKey());
+        }
+        assertTrue(missing.isEmpty(), "no gradient reached " + missing);
+        assertTrue(zero.isEmpty(), "gradient identically zero for " + zero);
+    }
+
+    static void assertShape(int[] expected, Tensor t) { assertArrayEquals(expected, t.shape(), () -> java.util.Arrays.toString(t.shape())); }
+
+    static void assertCount(long expected, Module m) { assertEquals(expected, m.parameterCount(), m.getClass().getSimpleName()); }
+}
