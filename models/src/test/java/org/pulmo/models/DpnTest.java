@@ -1,0 +1,80 @@
+package org.pulmo.models;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.pulmo.models.ModelChecks.assertCount;
+import static org.pulmo.models.ModelChecks.assertShape;
+
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.pulmo.autograd.GradMode;
+import org.pulmo.models.Dpn.SePlacement;
+import org.pulmo.tensor.Rng;
+import org.pulmo.tensor.Tensor;
+
+class DpnTest {
+
+    @Test void dpn92CountsEqualTheReference() {
+        assertCount(37_668_392, new Dpn(Dpn.DPN92, SePlacement.NONE, 1000, new Rng(1)));
+        assertCount(34_990_148, new Dpn(Dpn.DPN92, SePlacement.NONE, 4, new Rng(1)));
+        Dpn se = new Dpn(Dpn.DPN92, SePlacement.ALL, 1000, new Rng(1));
+        assertCount(42_376_895, se);
+        long seParams = se.namedParameters().entrySet().stream().filter(e -> e.getKey().contains(".se.")).mapToLong(e -> e.getValue().numel()).sum();
+        assertEquals(4_708_503, seParams);
+        assertCount(39_698_651, Dpn.dpn92se(4, new Rng(1)));
+    }
+
+    @Test void familyCountsEqualTimm() {
+        assertCount(12_611_602, new Dpn(Dpn.DPN68, SePlacement.NONE, 1000, new Rng(1)));
+        assertCount(61_570_728, new Dpn(Dpn.DPN98, SePlacement.NONE, 1000, new Rng(1)));
+        assertCount(86_917_800, new Dpn(Dpn.DPN107, SePlacement.NONE, 1000, new Rng(1)));
+        assertCount(79_254_504, new Dpn(Dpn.DPN131, SePlacement.NONE, 1000, new Rng(1)));
+    }
+
+    @Test void namesAreTimms() {
+        Map<String, Tensor> sd = new Dpn(Dpn.DPN92, SePlacement.ALL, 4, new Rng(1)).stateDict();
+        for (String k : List.of("features.conv1_1.conv.weight", "features.conv1_1.bn.running_mean", "features.conv2_1.c1x1_w_s1.bn.weight",
+                "features.conv2_1.c1x1_w_s1.conv.weight", "features.conv3_1.c1x1_w_s2.conv.weight", "features.conv4_20.c3x3_b.conv.weight",
+                "features.conv5_3.c1x1_c.conv.weight", "features.conv2_2.se.fc1.weight", "features.conv2_2.se.fc2.bias",
+                "features.conv5_bn_ac.bn.weight", "classifier.weight", "classifier.bias"))
+            assertTrue(sd.containsKey(k), k);
+        assertEquals(4 * 2688, sd.get("classifier.weight").numel());
+        assertEquals(1e-3f, new Dpn(Dpn.DPN92, SePlacement.NONE, 4, new Rng(1)).features.conv1_1.bn.eps);
+    }
+
+    @Test void dpn92StageShapesAt224() {
+        Dpn d = new Dpn(Dpn.DPN92, SePlacement.ALL, 4, new Rng(1));
+        d.eval();
+        try (var g = GradMode.noGrad()) {
+            Tensor x = Tensor.randn(new Rng(2), 1, 3, 224, 224);
+            List<Tensor> s = d.stages(x);
+            assertShape(new int[] {1, 64, 56, 56}, s.get(0));
+            assertShape(new int[] {1, 336, 56, 56}, s.get(1));
+            assertShape(new int[] {1, 704, 28, 28}, s.get(2));
+            assertShape(new int[] {1, 1552, 14, 14}, s.get(3));
+            assertShape(new int[] {1, 2688, 7, 7}, s.get(4));
+        }
+    }
+
+    @Test void seResidPlacementGatesTheResidualPartOnly() {
+        Dpn d = new Dpn(Dpn.DPN92, SePlacement.RESID, 4, new Rng(1));
+        assertEquals(256, d.features.stages.get(0).get(0).se.channels);
+        Dpn a = new Dpn(Dpn.DPN92, SePlacement.ALL, 4, new Rng(1));
+        assertEquals(256 + 16, a.features.stages.get(0).get(0).se.channels);
+        // both train on a tiny input
+        ModelChecks.assertGradientReachesEveryParameter(d, d::forward, Tensor.randn(new Rng(5), 2, 3, 32, 32));
+    }
+
+    @Test void blockOnConcatenatedInputEqualsPairForm() {
+        Dpn.DualPathBlock b = new Dpn.DualPathBlock(48, 8, 32, 4, 4, Dpn.BlockType.NORMAL, SePlacement.ALL, new Rng(3));
+        b.eval();
+        Tensor resid = Tensor.randn(new Rng(4), 1, 32, 5, 5), dense = Tensor.randn(new Rng(5), 1, 16, 5, 5);
+        try (var g = GradMode.noGrad()) {
+            Tensor viaPair = b.forward(new Dpn.DualPath(resid, dense)).cat();
+            Tensor viaCat = b.forward(Tensor.cat(1, resid, dense));
+            assertShape(new int[] {1, 32 + 20, 5, 5}, viaPair);
+            org.junit.jupiter.api.Assertions.assertArrayEquals(viaPair.toArray(), viaCat.toArray());
+        }
+    }
+}
