@@ -313,14 +313,28 @@ public final class CpuConv {
             return new Padded(hp, wp, plane, positions, taps, Math.max(d.cg * plane, chunks * CHUNK + maxTap));
         }
 
-        /** Copies group channels x[xOff ..] = [cg, h, w] into the zeroed interior of xp. */
+        /**
+         * Copies group channels x[xOff ..] = [cg, h, w] into the interior of xp. Only the interior is ever
+         * written, so the border and the slack stay zero from the buffer's allocation.
+         */
         void fill(Geom d, float[] x, int xOff, float[] xp) {
-            Arrays.fill(xp, 0f);
             int pH = d.p.padH(), pW = d.p.padW();
             for (int c = 0; c < d.cg; c++)
                 for (int i = 0; i < d.h; i++)
-                    System.arraycopy(x, xOff + (c * d.h + i) * d.w, xp, c * plane + (i + pH) * wp + pW, d.w);
+                    copyRow(x, xOff + (c * d.h + i) * d.w, xp, c * plane + (i + pH) * wp + pW, d.w);
         }
+    }
+
+    /** dst[t .. t+len) = src[s .. s+len). Short rows are the norm here, where System.arraycopy's call cost shows. */
+    private static void copyRow(float[] src, int s, float[] dst, int t, int len) {
+        if (len < L) {
+            for (int i = 0; i < len; i++) dst[t + i] = src[s + i];
+            return;
+        }
+        int i = 0;
+        for (; i + L <= len; i += L) FloatVector.fromArray(S, src, s + i).intoArray(dst, t + i);
+        // The last, partial vector overlaps the previous one: rewriting equal values is harmless.
+        if (i < len) FloatVector.fromArray(S, src, s + len - L).intoArray(dst, t + len - L);
     }
 
     private static void directForward(Geom d, float[] x, float[] wt, float[] y) {
@@ -350,7 +364,7 @@ public final class CpuConv {
                 int yOff = (b * d.cOut + g * d.og) * d.outPlane();
                 for (int o = 0; o < d.og; o++)
                     for (int i = 0; i < d.oh; i++)
-                        System.arraycopy(yp, o * ypStride + i * pad.wp, y, yOff + (o * d.oh + i) * d.ow, d.ow);
+                        copyRow(yp, o * ypStride + i * pad.wp, y, yOff + (o * d.oh + i) * d.ow, d.ow);
             }
         });
     }
@@ -370,12 +384,11 @@ public final class CpuConv {
             for (int g = s; g < e; g++) {
                 for (int b = 0; b < d.n; b++) {
                     pad.fill(d, x, (b * d.c + g * d.cg) * d.inPlane(), xp);
-                    // dy rows laid out at the padded width, zero in the extra columns.
-                    Arrays.fill(dyp, 0f);
+                    // dy rows laid out at the padded width; the extra columns are never written and stay zero.
                     int dyOff = (b * d.cOut + g * d.og) * d.outPlane();
                     for (int o = 0; o < d.og; o++)
                         for (int i = 0; i < d.oh; i++)
-                            System.arraycopy(dy, dyOff + (o * d.oh + i) * d.ow, dyp, o * vecs * L + i * pad.wp, d.ow);
+                            copyRow(dy, dyOff + (o * d.oh + i) * d.ow, dyp, o * vecs * L + i * pad.wp, d.ow);
                     for (int o = 0; o < d.og; o += 4) {
                         int cb = Math.min(4, d.og - o);
                         for (int tb = 0; tb < tapBlocks; tb++) {
@@ -399,7 +412,7 @@ public final class CpuConv {
 
     // Generated kernels: fwdN computes N output channels x CHUNK flattened positions;
     // bwwN reduces N dy rows against 3 shifted input runs.
-    private static void fwd4(float[] xp, int q, int[] tapOff, int taps, float[] wt, int w0, float[] yp, int y0, int ys) {
+    static void fwd4(float[] xp, int q, int[] tapOff, int taps, float[] wt, int w0, float[] yp, int y0, int ys) {
         FloatVector a00 = FloatVector.zero(S), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00, a20 = a00, a21 = a00, a22 = a00, a23 = a00, a30 = a00, a31 = a00, a32 = a00, a33 = a00;
         int w1 = w0 + 1 * taps;
         int w2 = w0 + 2 * taps;
@@ -437,7 +450,7 @@ public final class CpuConv {
         a33.intoArray(yp, y0 + 3 * ys + 3 * L);
     }
 
-    private static void fwd3(float[] xp, int q, int[] tapOff, int taps, float[] wt, int w0, float[] yp, int y0, int ys) {
+    static void fwd3(float[] xp, int q, int[] tapOff, int taps, float[] wt, int w0, float[] yp, int y0, int ys) {
         FloatVector a00 = FloatVector.zero(S), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00, a20 = a00, a21 = a00, a22 = a00, a23 = a00;
         int w1 = w0 + 1 * taps;
         int w2 = w0 + 2 * taps;
@@ -468,7 +481,7 @@ public final class CpuConv {
         a23.intoArray(yp, y0 + 2 * ys + 3 * L);
     }
 
-    private static void fwd2(float[] xp, int q, int[] tapOff, int taps, float[] wt, int w0, float[] yp, int y0, int ys) {
+    static void fwd2(float[] xp, int q, int[] tapOff, int taps, float[] wt, int w0, float[] yp, int y0, int ys) {
         FloatVector a00 = FloatVector.zero(S), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00;
         int w1 = w0 + 1 * taps;
         for (int t = 0; t < taps; t++) {
@@ -492,7 +505,7 @@ public final class CpuConv {
         a13.intoArray(yp, y0 + 1 * ys + 3 * L);
     }
 
-    private static void fwd1(float[] xp, int q, int[] tapOff, int taps, float[] wt, int w0, float[] yp, int y0, int ys) {
+    static void fwd1(float[] xp, int q, int[] tapOff, int taps, float[] wt, int w0, float[] yp, int y0, int ys) {
         FloatVector a00 = FloatVector.zero(S), a01 = a00, a02 = a00, a03 = a00;
         for (int t = 0; t < taps; t++) {
             int at = q + tapOff[t];
@@ -509,7 +522,7 @@ public final class CpuConv {
         a03.intoArray(yp, y0 + 3 * L);
     }
 
-    private static void bww4(float[] xp, int o0, int o1, int o2, float[] dyp, int d0, int ds, int vecs, float[] sums) {
+    static void bww4(float[] xp, int o0, int o1, int o2, float[] dyp, int d0, int ds, int vecs, float[] sums) {
         FloatVector s00 = FloatVector.zero(S), s01 = s00, s02 = s00, s10 = s00, s11 = s00, s12 = s00, s20 = s00, s21 = s00, s22 = s00, s30 = s00, s31 = s00, s32 = s00;
         for (int v = 0, q = 0; v < vecs; v++, q += L) {
             FloatVector x0 = FloatVector.fromArray(S, xp, o0 + q);
@@ -538,7 +551,7 @@ public final class CpuConv {
         sums[11] = s32.reduceLanes(VectorOperators.ADD);
     }
 
-    private static void bww3(float[] xp, int o0, int o1, int o2, float[] dyp, int d0, int ds, int vecs, float[] sums) {
+    static void bww3(float[] xp, int o0, int o1, int o2, float[] dyp, int d0, int ds, int vecs, float[] sums) {
         FloatVector s00 = FloatVector.zero(S), s01 = s00, s02 = s00, s10 = s00, s11 = s00, s12 = s00, s20 = s00, s21 = s00, s22 = s00;
         for (int v = 0, q = 0; v < vecs; v++, q += L) {
             FloatVector x0 = FloatVector.fromArray(S, xp, o0 + q);
@@ -562,7 +575,7 @@ public final class CpuConv {
         sums[8] = s22.reduceLanes(VectorOperators.ADD);
     }
 
-    private static void bww2(float[] xp, int o0, int o1, int o2, float[] dyp, int d0, int ds, int vecs, float[] sums) {
+    static void bww2(float[] xp, int o0, int o1, int o2, float[] dyp, int d0, int ds, int vecs, float[] sums) {
         FloatVector s00 = FloatVector.zero(S), s01 = s00, s02 = s00, s10 = s00, s11 = s00, s12 = s00;
         for (int v = 0, q = 0; v < vecs; v++, q += L) {
             FloatVector x0 = FloatVector.fromArray(S, xp, o0 + q);
@@ -581,7 +594,7 @@ public final class CpuConv {
         sums[5] = s12.reduceLanes(VectorOperators.ADD);
     }
 
-    private static void bww1(float[] xp, int o0, int o1, int o2, float[] dyp, int d0, int ds, int vecs, float[] sums) {
+    static void bww1(float[] xp, int o0, int o1, int o2, float[] dyp, int d0, int ds, int vecs, float[] sums) {
         FloatVector s00 = FloatVector.zero(S), s01 = s00, s02 = s00;
         for (int v = 0, q = 0; v < vecs; v++, q += L) {
             FloatVector x0 = FloatVector.fromArray(S, xp, o0 + q);
