@@ -1,0 +1,192 @@
+package org.pulmo.data;
+
+import java.awt.color.ColorSpace;
+import java.awt.image.BufferedImage;
+import java.awt.image.ColorModel;
+import java.awt.image.DataBuffer;
+import java.awt.image.IndexColorModel;
+import java.awt.image.Raster;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
+import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
+import javax.imageio.stream.ImageInputStream;
+
+/**
+ * Decodes an image file into a 3-channel {@link Image} [3, H, W] with values in [0, 1].
+ *
+ * <ul>
+ *   <li>The format is chosen by the file's first bytes, never by its extension: PNG, JPEG, BMP, GIF and TIFF
+ *       are recognised (a JPEG saved as {@code .png} decodes as JPEG).</li>
+ *   <li>Samples are read from the raster, not through {@code BufferedImage.getRGB()}: {@code getRGB()} treats
+ *       Java's grey colour space as linear and brightens grey pictures (64 becomes 137). No colour management
+ *       is applied; a sample of {@code v} out of {@code 2^bits - 1} becomes {@code v / (2^bits - 1)}, so 8-bit
+ *       and 16-bit files of the same picture give the same floats (16-bit is not cut to its high byte).</li>
+ *   <li>Grey (1 band) is replicated to 3 channels; RGB keeps its channels; palette images go through their
+ *       palette. An alpha channel is dropped (the colour samples are kept as stored, not composited over a
+ *       background; premultiplied samples are divided by alpha first). The medical sets this library targets
+ *       carry only opaque alpha, for which dropping and compositing agree.</li>
+ *   <li>An empty file, an unknown format, truncated data (a PNG whose data stops early, a JPEG that ends
+ *       before its end marker) and any decoder failure throw an {@link ImageDecodeException} naming the file:
+ *       a half-decoded picture is never passed on.</li>
+ * </ul>
+ */
+public final class ImageDecoder {
+    private ImageDecoder() {}
+
+    /** File name extensions that data sets consider images (the content still decides the decoder). */
+    public static final List<String> IMAGE_EXTENSIONS = List.of("png", "jpg", "jpeg", "bmp");
+
+    /** True when the file name ends in one of {@link #IMAGE_EXTENSIONS}, ignoring case. */
+    public static boolean hasImageExtension(Path file) {
+        String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
+        int dot = name.lastIndexOf('.');
+        return dot >= 0 && IMAGE_EXTENSIONS.contains(name.substring(dot + 1));
+    }
+
+    /** Decodes {@code file} to [3, H, W] in [0, 1]. */
+    public static Image decode(Path file) throws ImageDecodeException {
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(file);
+        } catch (NoSuchFileException e) {
+            throw new ImageDecodeException(file, "no such file", e);
+        } catch (IOException e) {
+            throw new ImageDecodeException(file, "cannot read: " + e, e);
+        }
+        return decode(bytes, file);
+    }
+
+    /** Decodes the bytes of an image file; {@code name} is used in error messages only. */
+    public static Image decode(byte[] bytes, Path name) throws ImageDecodeException {
+        return toImage(read(bytes, name), name);
+    }
+
+    /**
+     * The format the first bytes announce: "png", "jpeg", "bmp", "gif" or "tiff", or null. These are the
+     * format names {@link ImageIO#getImageReadersByFormatName} knows.
+     */
+    public static String sniffFormat(byte[] b) {
+        if (startsWith(b, 0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A)) return "png";
+        if (startsWith(b, 0xFF, 0xD8, 0xFF)) return "jpeg";
+        if (startsWith(b, 'B', 'M')) return "bmp";
+        if (startsWith(b, 'G', 'I', 'F', '8')) return "gif";
+        if (startsWith(b, 'I', 'I', 42, 0) || startsWith(b, 'M', 'M', 0, 42)) return "tiff";
+        return null;
+    }
+
+    private static boolean startsWith(byte[] b, int... magic) {
+        if (b.length < magic.length) return false;
+        for (int i = 0; i < magic.length; i++) if ((b[i] & 0xFF) != magic[i]) return false;
+        return true;
+    }
+
+    /** Decodes with the reader the magic bytes name; warnings that mean missing data become errors. */
+    static BufferedImage read(byte[] bytes, Path name) throws ImageDecodeException {
+        if (bytes.length == 0) throw new ImageDecodeException(name, "empty file (0 bytes)");
+        String format = sniffFormat(bytes);
+        if (format == null) throw new ImageDecodeException(name, "not an image: unknown format, file starts with " + describeStart(bytes));
+        Iterator<ImageReader> readers = ImageIO.getImageReadersByFormatName(format);
+        if (!readers.hasNext()) throw new ImageDecodeException(name, "no decoder for " + format.toUpperCase(Locale.ROOT) + " data in this JDK");
+        ImageReader reader = readers.next();
+        List<String> warnings = new ArrayList<>();
+        try (ImageInputStream in = ImageIO.createImageInputStream(new ByteArrayInputStream(bytes))) {
+            reader.setInput(in, true, true);
+            reader.addIIOReadWarningListener((source, warning) -> warnings.add(warning));
+            BufferedImage img = reader.read(0);
+            for (String w : warnings) {
+                String lw = w.toLowerCase(Locale.ROOT);
+                // libjpeg's JWRN_JPEG_EOF: the data ended early and the rest of the picture was filled with grey.
+                if (lw.contains("premature end") || lw.contains("truncat"))
+                    throw new ImageDecodeException(name, "truncated " + format.toUpperCase(Locale.ROOT) + " data (" + w + ")");
+            }
+            if (img == null) throw new ImageDecodeException(name, "the " + format.toUpperCase(Locale.ROOT) + " decoder returned no image");
+            if (img.getWidth() <= 0 || img.getHeight() <= 0)
+                throw new ImageDecodeException(name, "image has no pixels (" + img.getWidth() + "x" + img.getHeight() + ")");
+            return img;
+        } catch (ImageDecodeException e) {
+            throw e;
+        } catch (IOException | RuntimeException e) {
+            // The PNG reader throws IIOException("Error reading PNG image data") when IDAT stops early.
+            String why = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+            Throwable c = e.getCause();
+            if (c != null && c.getMessage() != null) why += " (" + c.getMessage() + ")";
+            throw new ImageDecodeException(name, "corrupt or truncated " + format.toUpperCase(Locale.ROOT) + " data: " + why, e);
+        } finally {
+            reader.dispose();
+        }
+    }
+
+    private static String describeStart(byte[] b) {
+        StringBuilder hex = new StringBuilder(), text = new StringBuilder();
+        for (int i = 0; i < Math.min(8, b.length); i++) {
+            int v = b[i] & 0xFF;
+            hex.append(String.format(Locale.ROOT, "%02X ", v));
+            text.append(v >= 32 && v < 127 ? (char) v : '.');
+        }
+        return hex.toString().trim() + " (\"" + text + "\")";
+    }
+
+    /** Raster samples -> [3, H, W] in [0, 1]; see the class comment for the rules. */
+    static Image toImage(BufferedImage img, Path name) throws ImageDecodeException {
+        int w = img.getWidth(), h = img.getHeight(), plane = w * h;
+        ColorModel cm = img.getColorModel();
+        Raster r = img.getRaster();
+        float[] out = new float[3 * plane];
+        if (cm instanceof IndexColorModel icm) {
+            int[] idx = r.getSamples(0, 0, w, h, 0, (int[]) null);
+            for (int i = 0; i < plane; i++) {
+                out[i] = icm.getRed(idx[i]) / 255f;
+                out[plane + i] = icm.getGreen(idx[i]) / 255f;
+                out[2 * plane + i] = icm.getBlue(idx[i]) / 255f;
+            }
+            return new Image(3, h, w, out);
+        }
+        ColorSpace cs = cm.getColorSpace();
+        int colours = cs.getNumComponents();
+        boolean grey = cs.getType() == ColorSpace.TYPE_GRAY && colours == 1;
+        boolean rgb = cs.getType() == ColorSpace.TYPE_RGB && colours == 3;
+        if (!grey && !rgb) return viaRgb(img); // CMYK, YCCK, ...: let Java convert to sRGB
+        boolean floating = r.getTransferType() == DataBuffer.TYPE_FLOAT || r.getTransferType() == DataBuffer.TYPE_DOUBLE;
+        int alphaBand = cm.hasAlpha() ? colours : -1;
+        float[] alpha = null;
+        if (alphaBand >= 0 && cm.isAlphaPremultiplied()) {
+            alpha = r.getSamples(0, 0, w, h, alphaBand, (float[]) null);
+            float amax = floating ? 1f : (float) ((1L << cm.getComponentSize(alphaBand)) - 1);
+            for (int i = 0; i < plane; i++) alpha[i] /= amax;
+        }
+        for (int c = 0; c < colours; c++) {
+            float[] s = r.getSamples(0, 0, w, h, c, (float[]) null); // unsigned sample values as floats
+            float scale = floating ? 1f : (float) (1.0 / ((1L << cm.getComponentSize(c)) - 1));
+            for (int i = 0; i < plane; i++) {
+                float v = s[i] * scale;
+                if (alpha != null) v = alpha[i] > 0 ? v / alpha[i] : 0f;
+                out[c * plane + i] = Math.clamp(v, 0f, 1f);
+            }
+        }
+        if (grey) {
+            System.arraycopy(out, 0, out, plane, plane);
+            System.arraycopy(out, 0, out, 2 * plane, plane);
+        }
+        return new Image(3, h, w, out);
+    }
+
+    private static Image viaRgb(BufferedImage img) {
+        int w = img.getWidth(), h = img.getHeight(), plane = w * h;
+        int[] argb = img.getRGB(0, 0, w, h, null, 0, w);
+        float[] out = new float[3 * plane];
+        for (int i = 0; i < plane; i++) {
+            out[i] = ((argb[i] >> 16) & 0xFF) / 255f;
+            out[plane + i] = ((argb[i] >> 8) & 0xFF) / 255f;
+            out[2 * plane + i] = (argb[i] & 0xFF) / 255f;
+        }
+        return new Image(3, h, w, out);
+    }
+}

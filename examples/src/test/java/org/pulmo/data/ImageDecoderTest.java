@@ -1,0 +1,134 @@
+package org.pulmo.data;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.awt.image.BufferedImage;
+import java.awt.image.IndexColorModel;
+import java.awt.image.WritableRaster;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Decoding by content, grey/16-bit/RGBA/palette inputs, and clear errors for broken files. */
+class ImageDecoderTest {
+    @TempDir Path dir;
+
+    /** A 4x3 grey ramp whose sample at (x, y) is {@code 64 * ((x + y) % 4)} (0, 64, 128, 192). */
+    static BufferedImage grey8() {
+        BufferedImage img = new BufferedImage(4, 3, BufferedImage.TYPE_BYTE_GRAY);
+        for (int y = 0; y < 3; y++) for (int x = 0; x < 4; x++) img.getRaster().setSample(x, y, 0, 64 * ((x + y) % 4));
+        return img;
+    }
+
+    static byte[] encode(BufferedImage img, String format) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        assertTrue(ImageIO.write(img, format, out), "no writer for " + format);
+        return out.toByteArray();
+    }
+
+    Path write(String name, byte[] bytes) throws IOException {
+        Path p = dir.resolve(name);
+        Files.write(p, bytes);
+        return p;
+    }
+
+    @Test void greyPngReadsSamplesNotGetRgb() throws IOException {
+        Image im = ImageDecoder.decode(write("g.png", encode(grey8(), "png")));
+        assertEquals(3, im.channels());
+        assertEquals(3, im.height());
+        assertEquals(4, im.width());
+        for (int c = 0; c < 3; c++)
+            for (int y = 0; y < 3; y++)
+                for (int x = 0; x < 4; x++)
+                    assertEquals(64 * ((x + y) % 4) / 255f, im.get(c, y, x), 1e-7f, "c=" + c + " y=" + y + " x=" + x);
+        // getRGB() would have given 137/255 for the 64 sample: make sure that pitfall exists and is avoided.
+        assertEquals(137, grey8().getRGB(1, 0) & 0xFF);
+    }
+
+    @Test void sixteenBitGreyScalesFullRange() throws IOException {
+        BufferedImage img = new BufferedImage(3, 1, BufferedImage.TYPE_USHORT_GRAY);
+        int[] v = {1000, 40000, 65535};
+        for (int x = 0; x < 3; x++) img.getRaster().setSample(x, 0, 0, v[x]);
+        Path p = write("g16.png", encode(img, "png"));
+        assertEquals(16, ImageIO.read(p.toFile()).getColorModel().getComponentSize(0)); // really a 16-bit file
+        Image im = ImageDecoder.decode(p);
+        for (int x = 0; x < 3; x++) assertEquals(v[x] / 65535f, im.get(1, 0, x), 1e-6f);
+    }
+
+    @Test void rgbaDropsAlphaAndKeepsChannels() throws IOException {
+        BufferedImage img = new BufferedImage(2, 1, BufferedImage.TYPE_INT_ARGB);
+        img.setRGB(0, 0, 0xFF_FF_80_00); // opaque orange
+        img.setRGB(1, 0, 0x80_10_20_30); // half transparent: colour kept as stored
+        Image im = ImageDecoder.decode(write("a.png", encode(img, "png")));
+        assertArrayEquals(new float[] {255 / 255f, 0x10 / 255f, 0x80 / 255f, 0x20 / 255f, 0, 0x30 / 255f}, im.pixels(), 1e-6f);
+    }
+
+    @Test void paletteImageGoesThroughPalette() throws IOException {
+        byte[] r = {0, (byte) 200}, g = {0, 100}, b = {0, 50};
+        BufferedImage img = new BufferedImage(2, 1, BufferedImage.TYPE_BYTE_INDEXED, new IndexColorModel(1, 2, r, g, b));
+        img.getRaster().setSample(1, 0, 0, 1);
+        Image im = ImageDecoder.decode(write("p.png", encode(img, "png")));
+        assertArrayEquals(new float[] {0, 200 / 255f, 0, 100 / 255f, 0, 50 / 255f}, im.pixels(), 1e-6f);
+    }
+
+    @Test void formatComesFromBytesNotExtension() throws IOException {
+        BufferedImage rgb = new BufferedImage(16, 16, BufferedImage.TYPE_3BYTE_BGR);
+        for (int y = 0; y < 16; y++) for (int x = 0; x < 16; x++) rgb.setRGB(x, y, x < 8 ? 0x2060A0 : 0xE0C080);
+        Image jpegAsPng = ImageDecoder.decode(write("jpeg.png", encode(rgb, "jpeg")));
+        assertEquals(0x20 / 255f, jpegAsPng.get(0, 4, 2), 0.05f);      // lossy, but close
+        assertEquals(0xC0 / 255f, jpegAsPng.get(1, 4, 13), 0.05f);
+        Image pngAsJpg = ImageDecoder.decode(write("png.jpg", encode(grey8(), "png")));
+        assertEquals(192 / 255f, pngAsJpg.get(2, 0, 3), 1e-7f);
+        Image bmpAsJpeg = ImageDecoder.decode(write("bmp.jpeg", encode(grey8(), "bmp")));
+        assertEquals(128 / 255f, bmpAsJpeg.get(0, 1, 1), 1e-7f);
+        assertEquals("png", ImageDecoder.sniffFormat(encode(grey8(), "png")));
+        assertEquals("jpeg", ImageDecoder.sniffFormat(encode(rgb, "jpeg")));
+    }
+
+    @Test void brokenFilesFailWithTheirPath() throws IOException {
+        byte[] png = encode(noise(64, 64), "png");
+        byte[] jpeg = encode(noise(64, 64), "jpeg");
+        Path[] bad = {
+            write("empty.png", new byte[0]),
+            write("text.jpg", "covid/1.png\ncovid/2.png\n".getBytes(StandardCharsets.US_ASCII)),
+            write("cut.png", Arrays.copyOf(png, png.length * 2 / 5)),
+            write("cut.jpg", Arrays.copyOf(jpeg, jpeg.length * 2 / 5)),
+            write("header-only.png", Arrays.copyOf(png, 8)),
+            dir.resolve("missing.png"),
+        };
+        String[] why = {"empty", "not an image", "truncated", "truncated", "", "no such file"};
+        for (int i = 0; i < bad.length; i++) {
+            Path p = bad[i];
+            ImageDecodeException e = assertThrows(ImageDecodeException.class, () -> ImageDecoder.decode(p), p.toString());
+            assertEquals(p, e.path());
+            assertTrue(e.getMessage().startsWith(p.toString()), e.getMessage());
+            assertTrue(e.reason().contains(why[i]), p + ": " + e.reason());
+        }
+    }
+
+    /** A seeded noise picture: it compresses badly, so cutting the file really cuts image data. */
+    static BufferedImage noise(int w, int h) {
+        BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_BYTE_GRAY);
+        WritableRaster r = img.getRaster();
+        java.util.Random rnd = new java.util.Random(3);
+        for (int y = 0; y < h; y++) for (int x = 0; x < w; x++) r.setSample(x, y, 0, rnd.nextInt(256));
+        return img;
+    }
+
+    @Test void writePngRoundTrips() throws IOException {
+        Image im = new Image(3, 2, 2, new float[] {0, 1, 0.5f, 0.25f, 0, 1, 0.5f, 0.25f, 0, 1, 0.5f, 0.25f});
+        Path p = dir.resolve("sub/rt.png");
+        im.writePng(p);
+        assertEquals(BufferedImage.TYPE_BYTE_GRAY, ImageIO.read(p.toFile()).getType()); // equal channels -> grey
+        assertArrayEquals(new float[] {0, 1, 128 / 255f, 64 / 255f}, Arrays.copyOf(ImageDecoder.decode(p).pixels(), 4), 1e-6f);
+    }
+}
