@@ -1,0 +1,200 @@
+package org.pulmo.models;
+
+import org.pulmo.nn.BatchNorm1d;
+import org.pulmo.nn.Linear;
+import org.pulmo.nn.Module;
+import org.pulmo.nn.loss.AdaptiveWeightedLoss;
+import org.pulmo.nn.loss.Losses;
+import org.pulmo.tensor.Rng;
+import org.pulmo.tensor.Tensor;
+
+/**
+ * Zheng, Wang, Yu et al., "MA-Net: Mutex attention network for COVID-19 diagnosis on CT images" (Applied
+ * Intelligence, 2022), Fig. 2-4 and eq. 1-16. Ablations: Table 8 (MAB, FAB on/off), Table 7 (loss); backbones
+ * ResNet-50 and DenseNet-169 (Tables 5, 6).
+ *
+ * <p>Training reads a pair: an image x and a "mutex" image m of another class. The backbone's stages
+ * (Res-Layer0 = stem, Res-Layer1..4) run on both with shared weights (eq. 1). After each stage the mutex
+ * attention block (MAB) highlights where the two feature maps differ, and the fusion attention block (FAB)
+ * mixes that attended map back into the mutex path (eq. 2); the main path continues unchanged. One
+ * classifier head serves both paths. So at inference (no mutex image) MA-Net is exactly its backbone.
+ *
+ * <p>Shapes (ResNet-50, 224 x 224): stage outputs [N, 64, 56, 56], [N, 256, 56, 56], [N, 512, 28, 28],
+ * [N, 1024, 14, 14], [N, 2048, 7, 7] on both paths; MAB and FAB keep the shape. Parameters: backbone
+ * ({@code backbone.*}, torchvision names) + one FAB per stage ({@code fab.0} .. {@code fab.4}); on ResNet-50
+ * with 2 classes 23,512,130 + 6,640,156 = 30,152,286.
+ */
+public final class MaNet extends Module {
+
+    /** Table 7: cross-entropy only (eq. 12-13), CE + cosine similarity 1:1, or adaptive weights (eq. 15-16). */
+    public enum LossMode { CE, CE_CS, ADAPTIVE }
+
+    /**
+     * The paper's ablation switches and the FAB reduction ratio r (C' = C / r; the paper gives no value, 16 is
+     * our choice, as in SE). MAB off: FAB fuses the main path's map F_rei with F_rem (no mutex attention).
+     * FAB off: the mutex path continues with F_am + F_rem (the unweighted F_mix of eq. 6). Both off: two
+     * plain backbone passes with shared weights, joined only by the loss.
+     */
+    public record Options(boolean mab, boolean fab, LossMode loss, int reduction) {
+        public static final Options DEFAULT = new Options(true, true, LossMode.ADAPTIVE, 16);
+
+        public Options withMab(boolean on) { return new Options(on, fab, loss, reduction); }
+
+        public Options withFab(boolean on) { return new Options(mab, on, loss, reduction); }
+
+        public Options withLoss(LossMode l) { return new Options(mab, fab, l, reduction); }
+    }
+
+    // ------------------------------------------------------------------ MAB
+
+    /**
+     * Mutex attention block (Fig. 3, eq. 3-5): F_rei, F_rem [N, C, H, W] -> F_am [N, C, H, W]. No parameters.
+     * The softmax runs over the H*W positions of each channel of each sample, so the attention of a channel sums
+     * to 1 and is largest where the two images differ most.
+     */
+    public static final class MutexAttention extends Module {
+        public Tensor forward(Tensor fRei, Tensor fRem) {
+            int[] s = fRei.shape();
+            int n = s[0], c = s[1], h = s[2], w = s[3];
+            Tensor d = fRei.sub(fRem).square();                                    // eq. 3: D = (F_rei - F_rem)^2
+            Tensor aD = d.reshape(n, c, h * w).softmax(2).reshape(n, c, h, w);    // eq. 4: A_D = softmax_HW(D)
+            return aD.mul(fRem);                                                   // eq. 5: F_am = A_D (.) F_rem
+        }
+
+        @Override public Tensor forward(Tensor x) {
+            throw new UnsupportedOperationException("MutexAttention takes two feature maps: forward(fRei, fRem)");
+        }
+    }
+
+    // ------------------------------------------------------------------ FAB
+
+    /**
+     * Fusion attention block (Fig. 4, eq. 6-11): F_am, F_rem [N, C, H, W] -> F_fm [N, C, H, W]. A per-channel
+     * gate a in (0, 1), computed from both maps, decides how much of the attended map F_am and how much of the
+     * mutex map F_rem the mutex path carries on. Parameters: fc1 (C -> C), bn1, fc2 (C -> C' = C / r), bn2,
+     * fc_a and fc_b (C' -> C), Linear layers with bias, BatchNorm1d with eps 1e-5.
+     */
+    public static final class FusionAttention extends Module {
+        public final int channels, reduced;
+        final Linear fc1, fc2, fcA, fcB;
+        final BatchNorm1d bn1, bn2;
+
+        public FusionAttention(int channels, int reduction, Rng rng) {
+            this.channels = channels;
+            this.reduced = Math.max(1, channels / reduction);
+            fc1 = registerModule("fc1", new Linear(channels, channels, rng));
+            bn1 = registerModule("bn1", new BatchNorm1d(channels));
+            fc2 = registerModule("fc2", new Linear(channels, reduced, rng));
+            bn2 = registerModule("bn2", new BatchNorm1d(reduced));
+            fcA = registerModule("fc_a", new Linear(reduced, channels, rng));
+            fcB = registerModule("fc_b", new Linear(reduced, channels, rng));
+        }
+
+        public Tensor forward(Tensor fAm, Tensor fRem) {
+            int n = fAm.shape()[0];
+            Tensor fMix = fAm.add(fRem);                                  // eq. 6:  F_mix = F_am + F_rem
+            Tensor v = fMix.globalAvgPool().add(fMix.globalMaxPool());    // eq. 7:  V = avg(F_mix) + max(F_mix), [N, C]
+            Tensor z = bn1.forward(fc1.forward(v)).relu();                // eq. 8:  f_C,  C -> C
+            z = bn2.forward(fc2.forward(z)).relu();                       //         f_C', C -> C', Z [N, C']
+            Tensor mLogit = fcA.forward(z), nLogit = fcB.forward(z);   // eq. 9:  M = FC_a(Z), N = FC_b(Z), [N, C]
+            // eq. 10: a = e^M / (e^M + e^N) = sigmoid(M - N), which cannot overflow
+            Tensor a = mLogit.sub(nLogit).sigmoid().reshape(n, channels, 1, 1);
+            return a.mul(fAm).add(a.neg().add(1f).mul(fRem));             // eq. 11: F_fm = a F_am + (1 - a) F_rem
+        }
+
+        @Override public Tensor forward(Tensor x) {
+            throw new UnsupportedOperationException("FusionAttention takes two feature maps: forward(fAm, fRem)");
+        }
+
+        @Override protected String extraRepr() { return channels + ", reduced=" + reduced; }
+    }
+
+    /** Holds the per-stage FABs under the names "0".."4" (as PyTorch's ModuleDict). */
+    static final class FabList extends Module {
+        final FusionAttention[] fabs;
+
+        FabList(int[] channels, int reduction, Rng rng) {
+            fabs = new FusionAttention[channels.length];
+            for (int i = 0; i < channels.length; i++) fabs[i] = registerModule(Integer.toString(i), new FusionAttention(channels[i], reduction, rng));
+        }
+
+        @Override public Tensor forward(Tensor x) { throw new UnsupportedOperationException("FabList is a container"); }
+    }
+
+    // ------------------------------------------------------------------ network
+
+    /** What the loss needs from a training pair: both paths' logits [N, classes] and last feature maps [N, C, h, w]. */
+    public record PairOutput(Tensor logitsX, Tensor logitsM, Tensor featX, Tensor featM) {}
+
+    /** The total loss to call backward on, and its parts as numbers (a1, a2: the weights used, eq. 15-16). */
+    public record LossValue(Tensor total, float ce, float cs, float a1, float a2) {}
+
+    public final Options options;
+    final Module backboneModule;
+    final Backbone backbone;
+    final MutexAttention mab;
+    final FabList fab; // null when FAB is off
+
+    /** Wraps a backbone (its parameters are registered as {@code backbone.*}). */
+    public <B extends Module & Backbone> MaNet(B backbone, Options options, Rng rng) {
+        this.options = options;
+        this.backboneModule = registerModule("backbone", backbone);
+        this.backbone = backbone;
+        this.mab = new MutexAttention(); // parameterless, not registered (nothing to save)
+        this.fab = options.fab() ? registerModule("fab", new FabList(backbone.stageChannels(), options.reduction(), rng)) : null;
+    }
+
+    public static MaNet resnet50(int numClasses, Options options, Rng rng) {
+        return new MaNet(new ResNet(ResNet.RESNET50, numClasses, rng), options, rng);
+    }
+
+    public static MaNet densenet169(int numClasses, Options options, Rng rng) {
+        return new MaNet(new DenseNet(DenseNet.DENSENET169, numClasses, rng), options, rng);
+    }
+
+    /** The wrapped backbone as a module (for loading weights into it, or comparing with a plain one). */
+    public Module backbone() { return backboneModule; }
+
+    /** One FAB per stage, or null with FAB off. */
+    public FusionAttention fab(int stage) { return fab == null ? null : fab.fabs[stage]; }
+
+    /** Training forward on a pair (eq. 1-2): the main path is the plain backbone, the mutex path goes through MAB and FAB. */
+    public PairOutput forwardPair(Tensor x, Tensor m) {
+        Tensor fRei = x, fRem = m;
+        for (int i = 0; i < backbone.stageCount(); i++) {
+            fRei = backbone.stage(i, fRei);              // eq. 1: Res-Layer i, shared weights on both paths
+            fRem = backbone.stage(i, fRem);
+            fRem = mutexPath(i, fRei, fRem);             // eq. 2: the mutex path continues with F_fm
+        }                                                // ResNet-50: [N, 2048, 7, 7] on both paths
+        return new PairOutput(backbone.head(fRei), backbone.head(fRem), fRei, fRem);
+    }
+
+    private Tensor mutexPath(int i, Tensor fRei, Tensor fRem) {
+        Tensor fAm = options.mab() ? mab.forward(fRei, fRem) : fRei; // MAB off: fuse the main map itself
+        if (fab != null) return fab.fabs[i].forward(fAm, fRem);
+        return options.mab() ? fAm.add(fRem) : fRem;                  // FAB off: unweighted F_mix (eq. 6)
+    }
+
+    /** Inference: the main path only, which is exactly the backbone (no mutex image needed). */
+    @Override public Tensor forward(Tensor x) { return backboneModule.forward(x); }
+
+    /**
+     * The loss of {@link Options#loss()} for a pair with labels yX, yM [N] (class indices as floats).
+     * L_CE = CE(logits_x, y_x) + CE(logits_m, y_m) (eq. 12-13); L_CS = batch mean of the cosine similarity of the
+     * two final feature maps (eq. 14); adaptive: L = a1 L_CE + a2 L_CS with a1 = e^(1/L_CE) / (e^(1/L_CE) +
+     * e^(1/L_CS)), a2 = 1 - a1, treated as constants (eq. 15-16).
+     */
+    public LossValue loss(PairOutput out, Tensor yX, Tensor yM) {
+        Tensor lCe = Losses.crossEntropy(out.logitsX(), yX).add(Losses.crossEntropy(out.logitsM(), yM)); // eq. 12-13
+        Tensor lCs = Losses.cosineSimilarity(out.featX(), out.featM());                                   // eq. 14
+        float ce = lCe.item(), cs = lCs.item();
+        return switch (options.loss()) {
+            case CE -> new LossValue(lCe, ce, cs, 1f, 0f);
+            case CE_CS -> new LossValue(lCe.add(lCs), ce, cs, 1f, 1f);
+            case ADAPTIVE -> {
+                float[] a = AdaptiveWeightedLoss.weights(lCe, lCs);                                       // eq. 16
+                yield new LossValue(AdaptiveWeightedLoss.combine(lCe, lCs, a[0], a[1]), ce, cs, a[0], a[1]); // eq. 15
+            }
+        };
+    }
+}

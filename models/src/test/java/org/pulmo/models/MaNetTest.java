@@ -1,0 +1,244 @@
+package org.pulmo.models;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.pulmo.models.ModelChecks.assertCount;
+import static org.pulmo.models.ModelChecks.assertShape;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.pulmo.autograd.GradCheck;
+import org.pulmo.autograd.GradMode;
+import org.pulmo.models.MaNet.FusionAttention;
+import org.pulmo.models.MaNet.LossMode;
+import org.pulmo.models.MaNet.MutexAttention;
+import org.pulmo.models.MaNet.Options;
+import org.pulmo.nn.BatchNorm;
+import org.pulmo.tensor.Rng;
+import org.pulmo.tensor.Tensor;
+
+class MaNetTest {
+
+    @Test void parameterCountOnResNet50EqualsTheReference() {
+        MaNet m = MaNet.resnet50(2, Options.DEFAULT, new Rng(1));
+        assertCount(30_152_286, m);
+        assertEquals(23_512_130, m.backbone().parameterCount());
+        long fab = m.namedParameters().entrySet().stream().filter(e -> e.getKey().startsWith("fab.")).mapToLong(e -> e.getValue().numel()).sum();
+        assertEquals(6_640_156, fab);
+        assertTrue(m.stateDict().containsKey("backbone.layer1.0.conv1.weight"));
+        assertTrue(m.stateDict().containsKey("fab.4.fc_b.bias"));
+        assertTrue(m.stateDict().containsKey("fab.0.bn2.running_var"));
+        assertEquals(2048 / 16, m.fab(4).reduced);
+        // FAB off (Table 8): the backbone alone
+        assertCount(23_512_130, MaNet.resnet50(2, Options.DEFAULT.withFab(false), new Rng(1)));
+    }
+
+    @Test void mabByHand() {
+        // one channel, three positions: D = (1, 1, 4), A_D = softmax(D), F_am = A_D * F_rem
+        Tensor fRei = Tensor.of(new float[] {1, 2, 3}, 1, 1, 1, 3), fRem = Tensor.of(new float[] {0, 1, 1}, 1, 1, 1, 3);
+        float[] out = new MutexAttention().forward(fRei, fRem).toArray();
+        double e1 = Math.E, e4 = Math.exp(4), z = 2 * e1 + e4;
+        assertArrayEquals(new float[] {0f, (float) (e1 / z), (float) (e4 / z)}, out, 1e-6f);
+    }
+
+    @Test void mabSoftmaxIsPerChannelOverPositions() {
+        Tensor fRei = Tensor.randn(new Rng(1), 2, 3, 4, 5), fRem = Tensor.ones(2, 3, 4, 5);
+        Tensor aD = new MutexAttention().forward(fRei, fRem); // with F_rem = 1, F_am is the attention itself
+        float[] sums = aD.sum(new int[] {2, 3}, false).toArray();
+        for (float s : sums) assertEquals(1f, s, 1e-5f);
+    }
+
+    @Test void mabGradientCheck() {
+        Rng rng = new Rng(7);
+        Tensor fRei = GradCheck.spaced(rng, 2, 3, 3, 4).requiresGrad(true);
+        Tensor fRem = GradCheck.spaced(rng, 2, 3, 3, 4).requiresGrad(true);
+        MutexAttention mab = new MutexAttention();
+        GradCheck.assertGradients(in -> mab.forward(in.get(0), in.get(1)), fRei, fRem);
+    }
+
+    /** F_am and F_rem whose sum F_mix has well separated values in each plane, so the global max has no near-ties. */
+    private static Tensor[] fabInputs(Rng rng, int... shape) {
+        Tensor mix = GradCheck.spacedBy(rng, 0.05f, shape);
+        Tensor fAm = Tensor.randn(rng, shape);
+        Tensor fRem = mix.sub(fAm).copy();
+        return new Tensor[] {fAm.requiresGrad(true), fRem.requiresGrad(true)};
+    }
+
+    private static void randomizeRunningStats(FusionAttention fab, Rng rng) {
+        try (var g = GradMode.noGrad()) {
+            for (var m : fab.namedModules().values())
+                if (m instanceof BatchNorm bn) {
+                    bn.runningMean.copyFrom(Tensor.randn(rng, bn.numFeatures).mul(0.3f));
+                    bn.runningVar.copyFrom(Tensor.rand(rng, 0.5f, 2f, bn.numFeatures));
+                    bn.weight.copyFrom(Tensor.rand(rng, 0.5f, 1.5f, bn.numFeatures));
+                    bn.bias.copyFrom(Tensor.randn(rng, bn.numFeatures).mul(0.5f));
+                }
+        }
+    }
+
+    @Test void fabEqualsTheEquationsComputedByHand() {
+        Rng rng = new Rng(3);
+        int n = 2, c = 32, h = 3, w = 3;
+        FusionAttention fab = new FusionAttention(c, 16, rng);
+        randomizeRunningStats(fab, rng);
+        fab.eval();
+        Tensor[] in = fabInputs(rng, n, c, h, w);
+        float[] got;
+        try (var g = GradMode.noGrad()) { got = fab.forward(in[0], in[1]).toArray(); }
+        float[] am = in[0].toArray(), rem = in[1].toArray();
+        int cr = fab.reduced;
+        for (int s = 0; s < n; s++) {
+            double[] v = new double[c];
+            for (int ch = 0; ch < c; ch++) {                                  // eq. 6-7
+                double sum = 0, max = Double.NEGATIVE_INFINITY;
+                for (int p = 0; p < h * w; p++) {
+                    int i = (s * c + ch) * h * w + p;
+                    double mix = am[i] + rem[i];
+                    sum += mix;
+                    max = Math.max(max, mix);
+                }
+                v[ch] = sum / (h * w) + max;
+            }
+            double[] z1 = bnRelu(fab.bn1, linear(fab.fc1.weight.toArray(), fab.fc1.bias.toArray(), v, c));   // eq. 8
+            double[] z = bnRelu(fab.bn2, linear(fab.fc2.weight.toArray(), fab.fc2.bias.toArray(), z1, cr));
+            double[] mm = linear(fab.fcA.weight.toArray(), fab.fcA.bias.toArray(), z, c);                     // eq. 9
+            double[] nn = linear(fab.fcB.weight.toArray(), fab.fcB.bias.toArray(), z, c);
+            for (int ch = 0; ch < c; ch++) {
+                double a = Math.exp(mm[ch]) / (Math.exp(mm[ch]) + Math.exp(nn[ch]));                         // eq. 10
+                for (int p = 0; p < h * w; p++) {
+                    int i = (s * c + ch) * h * w + p;
+                    assertEquals(a * am[i] + (1 - a) * rem[i], got[i], 1e-5, "element " + i);                 // eq. 11
+                }
+            }
+        }
+    }
+
+    private static double[] linear(float[] w, float[] b, double[] x, int out) {
+        double[] y = new double[out];
+        for (int o = 0; o < out; o++) {
+            double s = b[o];
+            for (int i = 0; i < x.length; i++) s += w[o * x.length + i] * x[i];
+            y[o] = s;
+        }
+        return y;
+    }
+
+    private static double[] bnRelu(BatchNorm bn, double[] x) {
+        float[] rm = bn.runningMean.toArray(), rv = bn.runningVar.toArray(), g = bn.weight.toArray(), b = bn.bias.toArray();
+        double[] y = new double[x.length];
+        for (int i = 0; i < x.length; i++) y[i] = Math.max(0, (x[i] - rm[i]) / Math.sqrt(rv[i] + bn.eps) * g[i] + b[i]);
+        return y;
+    }
+
+    @Test void fabGradientCheckEvalMode() {
+        Rng rng = new Rng(11);
+        FusionAttention fab = new FusionAttention(32, 16, rng);
+        randomizeRunningStats(fab, rng);
+        fab.eval();
+        Tensor[] in = fabInputs(rng, 2, 32, 2, 3);
+        List<Tensor> all = new ArrayList<>(List.of(in));
+        all.addAll(fab.parameters());
+        GradCheck.assertGradients(GradCheck.Options.DEFAULT.allowingZeroGradient(), x -> fab.forward(x.get(0), x.get(1)), all.toArray(Tensor[]::new));
+    }
+
+    @Test void fabGradientCheckTrainModeInDirections() {
+        Rng rng = new Rng(12);
+        FusionAttention fab = new FusionAttention(16, 4, rng);
+        fab.train();
+        Tensor[] in = fabInputs(rng, 6, 16, 2, 2);
+        List<Tensor> all = new ArrayList<>(List.of(in));
+        all.addAll(fab.parameters());
+        GradCheck.checkDirections(x -> fab.forward(x.get(0), x.get(1)), GradCheck.Options.DEFAULT.withTolerance(2e-2, 2e-3), 8,
+            all.toArray(Tensor[]::new)).assertOk();
+    }
+
+    @Test void gradientCheckHasTeeth() {
+        // A FAB whose gate is used the wrong way round in backward only: forward as eq. 11, but the gradient flows
+        // through (1 - a) F_am + a F_rem. The check must fail.
+        Rng rng = new Rng(13);
+        FusionAttention fab = new FusionAttention(16, 4, rng);
+        randomizeRunningStats(fab, rng);
+        fab.eval();
+        Tensor[] in = fabInputs(rng, 2, 16, 2, 2);
+        var r = GradCheck.check(x -> {
+            Tensor right = fab.forward(x.get(0), x.get(1)), wrong = fab.forward(x.get(1), x.get(0));
+            return wrong.add(right.detach().sub(wrong.detach())); // value of right, gradient of wrong
+        }, in);
+        assertFalse(r.ok());
+    }
+
+    @Test void inferenceEqualsThePlainBackbone() {
+        ResNet resnet = new ResNet(ResNet.RESNET50, 2, new Rng(21));
+        MaNet manet = MaNet.resnet50(2, Options.DEFAULT, new Rng(22));
+        Tensor x = Tensor.randn(new Rng(23), 1, 3, 64, 64);
+        resnet.eval();
+        manet.eval();
+        try (var g = GradMode.noGrad()) {
+            assertNotEquals(resnet.forward(x).toArray()[0], manet.forward(x).toArray()[0]); // different weights so far
+            manet.backbone().loadStateDict(resnet.stateDict());                               // same weights, strict
+            assertArrayEquals(resnet.forward(x).toArray(), manet.forward(x).toArray());
+            // and the pair forward's main path gives the same logits, whatever the mutex image
+            var out = manet.forwardPair(x, Tensor.randn(new Rng(24), 1, 3, 64, 64));
+            assertArrayEquals(resnet.forward(x).toArray(), out.logitsX().toArray());
+        }
+    }
+
+    @Test void pairForwardBackwardOnResNet50() {
+        MaNet m = MaNet.resnet50(2, Options.DEFAULT, new Rng(31));
+        Tensor x = Tensor.randn(new Rng(32), 2, 3, 64, 64), mu = Tensor.randn(new Rng(33), 2, 3, 64, 64);
+        m.train();
+        var out = m.forwardPair(x, mu);
+        assertShape(new int[] {2, 2}, out.logitsX());
+        assertShape(new int[] {2, 2}, out.logitsM());
+        assertShape(new int[] {2, 2048, 2, 2}, out.featM());
+        var loss = m.loss(out, Tensor.of(new float[] {0, 1}, 2), Tensor.of(new float[] {1, 0}, 2));
+        assertEquals(1f, loss.a1() + loss.a2(), 1e-6f);
+        assertEquals(loss.a1() * loss.ce() + loss.a2() * loss.cs(), loss.total().item(), 1e-5f);
+        loss.total().backward();
+        ModelChecks.assertGradients(m);
+    }
+
+    @Test void pairForwardBackwardOnDenseNet169() {
+        MaNet m = MaNet.densenet169(2, Options.DEFAULT.withLoss(LossMode.CE_CS), new Rng(41));
+        Tensor x = Tensor.randn(new Rng(42), 2, 3, 64, 64), mu = Tensor.randn(new Rng(43), 2, 3, 64, 64);
+        m.train();
+        var out = m.forwardPair(x, mu);
+        assertShape(new int[] {2, 1664, 2, 2}, out.featX());
+        var loss = m.loss(out, Tensor.of(new float[] {0, 1}, 2), Tensor.of(new float[] {1, 0}, 2));
+        assertEquals(loss.ce() + loss.cs(), loss.total().item(), 1e-5f);
+        loss.total().backward();
+        ModelChecks.assertGradients(m);
+    }
+
+    @Test void ablationSwitches() {
+        // 64 x 64: the last map is 2 x 2 (at 1 x 1 with N = 2 every training-mode BN output is +-1 and gradients vanish)
+        Tensor x = Tensor.randn(new Rng(52), 2, 3, 64, 64), mu = Tensor.randn(new Rng(53), 2, 3, 64, 64);
+        Tensor yx = Tensor.of(new float[] {0, 1}, 2), ym = Tensor.of(new float[] {1, 0}, 2);
+        for (boolean mab : new boolean[] {false, true})
+            for (boolean fab : new boolean[] {false, true}) {
+                MaNet m = new MaNet(new ResNet(ResNet.RESNET18, 2, new Rng(51)), new Options(mab, fab, LossMode.CE, 16), new Rng(54));
+                if (!fab) assertNull(m.fab(0));
+                m.train();
+                var loss = m.loss(m.forwardPair(x, mu), yx, ym);
+                assertEquals(loss.ce(), loss.total().item(), 1e-6f);
+                loss.total().backward();
+                ModelChecks.assertGradients(m);
+            }
+        // with both off the mutex path is the plain backbone on m
+        MaNet plain = new MaNet(new ResNet(ResNet.RESNET18, 2, new Rng(51)), new Options(false, false, LossMode.CE, 16), new Rng(54));
+        plain.eval();
+        try (var g = GradMode.noGrad()) {
+            assertArrayEquals(plain.forward(mu).toArray(), plain.forwardPair(x, mu).logitsM().toArray());
+        }
+    }
+
+    @Test void singleInputForwardOfTheBlocksIsRefused() {
+        assertThrows(UnsupportedOperationException.class, () -> new MutexAttention().forward(Tensor.ones(1, 1, 1, 1)));
+    }
+}
