@@ -4,7 +4,10 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.pulmo.autograd.GradMode;
 import org.pulmo.backend.Backends;
-import org.pulmo.examples.demo.DemoChestImages;
+import org.pulmo.data.DataLoader;
+import org.pulmo.data.DemoChestDataset;
+import org.pulmo.data.Transform;
+import org.pulmo.data.Transforms;
 import org.pulmo.ops.Normalization;
 import org.pulmo.tensor.Device;
 import org.pulmo.tensor.Rng;
@@ -58,33 +61,38 @@ final class DemoTrain implements Callable<Integer> {
             if (why != null) { System.err.println("pulmo train: device " + dev + " is not usable: " + why); return 2; }
         }
         Rng rng = new Rng(seed);
-        Tensor[] train = DemoChestImages.generate(trainImages, imageSize, rng);
-        Tensor[] val = DemoChestImages.generate(Math.max(trainImages / 4, 64), imageSize, rng);
-        int classes = DemoChestImages.CLASSES.length;
+        DemoChestDataset train = new DemoChestDataset(trainImages, imageSize, seed);
+        DemoChestDataset val = new DemoChestDataset(Math.max(trainImages / 4, 64), imageSize, seed + 1);
+        int classes = train.numClasses();
         SmallCnn model = new SmallCnn(classes, rng, dev);
         System.out.printf(Locale.ROOT, "Demo: %d training and %d validation images of %dx%d, %d classes %s, on %s%n",
-            trainImages, val[1].shape()[0], imageSize, imageSize, classes, String.join("/", DemoChestImages.CLASSES), dev);
-        for (int epoch = 1; epoch <= epochs; epoch++) {
-            long t0 = System.nanoTime();
-            double lossSum = 0;
-            int correct = 0, seen = 0;
-            int n = train[1].shape()[0];
-            int[] order = permutation(n, rng);
-            for (int start = 0; start + batchSize <= n; start += batchSize) {
-                Tensor[] batch = take(train, order, start, batchSize, dev);
-                Tensor logits = model.forward(batch[0], true);
-                Tensor loss = crossEntropy(logits, batch[1]);
-                model.zeroGrad();
-                loss.backward();
-                model.sgdStep(lr, momentum);
-                lossSum += loss.item() * batchSize;
-                correct += countCorrect(logits, batch[1]);
-                seen += batchSize;
+            trainImages, val.size(), imageSize, imageSize, classes, String.join("/", train.classes()), dev);
+        // [0, 1] -> [-1, 1]: the demo images need no ImageNet statistics.
+        Transform toInput = Transforms.normalize(new float[] {0.5f, 0.5f, 0.5f}, new float[] {0.5f, 0.5f, 0.5f});
+        try (DataLoader trainLoader = new DataLoader(train, toInput, DataLoader.Options.training(batchSize, seed).withDropLast(true));
+             DataLoader valLoader = new DataLoader(val, toInput, DataLoader.Options.evaluation(256))) {
+            for (int epoch = 1; epoch <= epochs; epoch++) {
+                long t0 = System.nanoTime();
+                double lossSum = 0;
+                int correct = 0, seen = 0;
+                try (DataLoader.Epoch batches = trainLoader.epoch(epoch)) {
+                    for (DataLoader.Batch batch : batches) {
+                        Tensor x = batch.images().to(dev), y = batch.labels().to(dev);
+                        Tensor logits = model.forward(x, true);
+                        Tensor loss = crossEntropy(logits, y);
+                        model.zeroGrad();
+                        loss.backward();
+                        model.sgdStep(lr, momentum);
+                        lossSum += loss.item() * batch.size();
+                        correct += countCorrect(logits, y);
+                        seen += batch.size();
+                    }
+                }
+                double secs = (System.nanoTime() - t0) / 1e9;
+                double valAcc = evaluate(model, valLoader, dev);
+                System.out.printf(Locale.ROOT, "epoch %d/%d  loss %.4f  train acc %5.1f%%  val acc %5.1f%%  %.0f img/s%n",
+                    epoch, epochs, lossSum / seen, 100.0 * correct / seen, 100 * valAcc, seen / secs);
             }
-            double secs = (System.nanoTime() - t0) / 1e9;
-            double valAcc = evaluate(model, val, dev);
-            System.out.printf(Locale.ROOT, "epoch %d/%d  loss %.4f  train acc %5.1f%%  val acc %5.1f%%  %.0f img/s%n",
-                epoch, epochs, lossSum / seen, 100.0 * correct / seen, 100 * valAcc, seen / secs);
         }
         return 0;
     }
@@ -102,37 +110,25 @@ final class DemoTrain implements Callable<Integer> {
         return c;
     }
 
-    static double evaluate(SmallCnn model, Tensor[] set, Device dev) {
-        try (var ignored = GradMode.noGrad()) {
-            Tensor logits = model.forward(set[0].to(dev), false);
-            return countCorrect(logits, set[1].to(dev)) / (double) set[1].shape()[0];
+    static double evaluate(SmallCnn model, DataLoader loader, Device dev) {
+        int correct = 0, seen = 0;
+        try (var ignored = GradMode.noGrad(); DataLoader.Epoch batches = loader.epoch(0)) {
+            for (DataLoader.Batch batch : batches) {
+                correct += countCorrect(model.forward(batch.images().to(dev), false), batch.labels().to(dev));
+                seen += batch.size();
+            }
         }
+        return correct / (double) seen;
     }
 
-    static int[] permutation(int n, Rng rng) {
-        int[] p = new int[n];
-        for (int i = 0; i < n; i++) p[i] = i;
-        for (int i = n - 1; i > 0; i--) { int j = rng.nextInt(i + 1); int t = p[i]; p[i] = p[j]; p[j] = t; }
-        return p;
-    }
-
-    static Tensor[] take(Tensor[] set, int[] order, int start, int count, Device dev) {
-        Tensor[] parts = new Tensor[count], labels = new Tensor[count];
-        for (int i = 0; i < count; i++) {
-            parts[i] = set[0].narrow(0, order[start + i], 1);
-            labels[i] = set[1].narrow(0, order[start + i], 1);
-        }
-        return new Tensor[] {Tensor.cat(0, parts).to(dev), Tensor.cat(0, labels).to(dev)};
-    }
-
-    /** conv3x3(1->8)-BN-ReLU-pool, conv3x3(8->16)-BN-ReLU-pool, global average pool, linear 16->classes. */
+    /** conv3x3(3->8)-BN-ReLU-pool, conv3x3(8->16)-BN-ReLU-pool, global average pool, linear 16->classes. */
     static final class SmallCnn {
         final Tensor w1, g1, b1, rm1, rv1, w2, g2, b2, rm2, rv2, fcW, fcB;
         final Tensor[] params;
         final Tensor[] velocity;
 
         SmallCnn(int classes, Rng rng, Device dev) {
-            w1 = kaiming(rng, 8, 1, 3, 3).to(dev).requiresGrad(true);
+            w1 = kaiming(rng, 8, 3, 3, 3).to(dev).requiresGrad(true);
             w2 = kaiming(rng, 16, 8, 3, 3).to(dev).requiresGrad(true);
             g1 = Tensor.ones(8).to(dev).requiresGrad(true);
             b1 = Tensor.zeros(8).to(dev).requiresGrad(true);

@@ -1,0 +1,59 @@
+package org.pulmo.data;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** A small CSV reader: a header row, commas, double-quoted fields with "" for a quote, one record per line. */
+final class Csv {
+    private Csv() {}
+
+    static List<Map<String, String>> read(Path csv) {
+        List<String> lines;
+        try {
+            lines = Files.readAllLines(csv, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new DatasetException("cannot read CSV " + csv + ": " + e, e);
+        }
+        List<Map<String, String>> rows = new ArrayList<>();
+        List<String> header = null;
+        for (int n = 0; n < lines.size(); n++) {
+            String line = lines.get(n);
+            if (n == 0 && line.startsWith("\uFEFF")) line = line.substring(1);
+            if (line.isBlank()) continue;
+            List<String> fields = split(line, csv, n + 1);
+            if (header == null) { header = fields.stream().map(String::strip).toList(); continue; }
+            if (fields.size() != header.size())
+                throw new DatasetException(csv + " line " + (n + 1) + ": " + fields.size() + " fields, the header has " + header.size());
+            Map<String, String> row = new LinkedHashMap<>();
+            for (int i = 0; i < header.size(); i++) row.put(header.get(i), fields.get(i));
+            rows.add(row);
+        }
+        if (header == null) throw new DatasetException("CSV " + csv + " is empty");
+        return rows;
+    }
+
+    static List<String> split(String line, Path csv, int lineNo) {
+        List<String> out = new ArrayList<>();
+        StringBuilder f = new StringBuilder();
+        boolean quoted = false;
+        for (int i = 0; i < line.length(); i++) {
+            char ch = line.charAt(i);
+            if (quoted) {
+                if (ch == '"' && i + 1 < line.length() && line.charAt(i + 1) == '"') { f.append('"'); i++; }
+                else if (ch == '"') quoted = false;
+                else f.append(ch);
+            } else if (ch == '"') quoted = true;
+            else if (ch == ',') { out.add(f.toString()); f.setLength(0); }
+            else f.append(ch);
+        }
+        if (quoted) throw new DatasetException(csv + " line " + lineNo + ": unclosed quote");
+        out.add(f.toString());
+        return out;
+    }
+}
