@@ -170,8 +170,18 @@ public final class Tensor {
     /** In place: this[...] = src[...] (src broadcasts). Not recorded; the tensor must not need grad in grad mode. */
     public Tensor copyFrom(Tensor src) {
         checkInPlace("copyFrom");
-        backend().copy(src.to(device()), this);
+        backend().copy(unaliased(src.to(device())), this);
         return this;
+    }
+
+    /**
+     * src itself when reading it while writing this cannot go wrong (other storage, or exactly this view,
+     * element for element); else a copy, so that b.copyFrom(b.transpose(0, 1)) reads the old values.
+     */
+    private Tensor unaliased(Tensor src) {
+        if (src.storage != storage) return src;
+        if (src.offset == offset && Arrays.equals(src.shape, shape) && Arrays.equals(src.strides, strides)) return src;
+        try (var ignored = GradMode.noGrad()) { return src.copy(); }
     }
 
     /** In place: every element = value. */
@@ -184,7 +194,7 @@ public final class Tensor {
     /** In place: this += alpha * other (other broadcasts). */
     public Tensor addInPlace(Tensor other, float alpha) {
         checkInPlace("addInPlace");
-        backend().addInPlace(this, other.to(device()), alpha);
+        backend().addInPlace(this, unaliased(other.to(device())), alpha);
         return this;
     }
 

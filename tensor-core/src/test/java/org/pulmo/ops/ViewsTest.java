@@ -60,6 +60,15 @@ class ViewsTest {
         assertArrayEquals(Tensor.full(3, 24).toArray(), p.toArray());
     }
 
+    @Test void copyFromAnOverlappingViewReadsTheOldValues() {
+        Tensor b = Tensor.of(new float[] {0, 1, 2, 3}, 2, 2);
+        b.copyFrom(b.transpose(0, 1)); // reading and writing the same storage in another order
+        assertArrayEquals(new float[] {0, 2, 1, 3}, b.toArray());
+        Tensor c = Tensor.of(new float[] {1, 2, 3, 4}, 4);
+        c.narrow(0, 1, 3).addInPlace(c.narrow(0, 0, 3), 1f); // shifted overlap: each element adds its old left neighbour
+        assertArrayEquals(new float[] {1, 3, 5, 7}, c.toArray());
+    }
+
     @Test void sliceWithStepAliases() {
         Tensor b = Tensor.arange(10);
         Tensor s = b.slice(0, 1, 10, 3); // 1, 4, 7
