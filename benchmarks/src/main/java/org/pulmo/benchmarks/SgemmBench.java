@@ -1,0 +1,164 @@
+package org.pulmo.benchmarks;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import java.util.function.ToDoubleFunction;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.results.BenchmarkResult;
+import org.openjdk.jmh.results.RunResult;
+import org.openjdk.jmh.runner.Runner;
+import org.openjdk.jmh.runner.RunnerException;
+import org.openjdk.jmh.runner.options.CommandLineOptionException;
+import org.openjdk.jmh.runner.options.CommandLineOptions;
+import org.openjdk.jmh.runner.options.OptionsBuilder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+import org.pulmo.backend.cpu.Parallel;
+import org.pulmo.backend.cpu.Sgemm;
+
+/**
+ * Square single-precision GEMM, C = A * B (beta 0), on all cores. One op = 2 * size^3 FLOPs, so
+ * GFLOP/s = ops/s * 2 * size^3 / 1e9. {@link #fmaPeak} measures the attainable FMA rate alongside. Baseline: libtorch (MKL/oneDNN) on the same machine, ~205 GFLOP/s
+ * at 1024.
+ *
+ * <p>JMH's own report (ops/s): {@code java --add-modules jdk.incubator.vector -jar benchmarks/target/benchmarks.jar SgemmBench -f 3 -wi 3 -i 5}
+ * <br>GFLOP/s, median of forks: {@code java --add-modules jdk.incubator.vector -cp benchmarks/target/benchmarks.jar org.pulmo.benchmarks.SgemmBench -f 3 -wi 3 -i 5}
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.Throughput)
+@OutputTimeUnit(TimeUnit.SECONDS)
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 5, time = 1)
+@Fork(value = 3, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector"})
+public class SgemmBench {
+
+    @State(Scope.Benchmark)
+    public static class Matrices {
+        @Param({"256", "512", "1024"})
+        public int size;
+
+        float[] a, b, c;
+
+        @Setup
+        public void setup() {
+            Random rng = new Random(1);
+            a = new float[size * size];
+            b = new float[size * size];
+            c = new float[size * size];
+            for (int i = 0; i < a.length; i++) {
+                a[i] = rng.nextFloat() - 0.5f;
+                b[i] = rng.nextFloat() - 0.5f;
+            }
+        }
+    }
+
+    @Benchmark
+    public float[] sgemm(Matrices m) {
+        int n = m.size;
+        Sgemm.sgemm(false, false, n, n, n, m.a, 0, n, m.b, 0, n, 0f, m.c, 0, n);
+        return m.c;
+    }
+
+    /** FMA steps per thread in {@link #fmaPeak}. */
+    static final int PEAK_STEPS = 1 << 20;
+
+    /**
+     * Control: the machine's FMA throughput right now, every thread running 12 independent chains of
+     * vector FMAs (no memory traffic). A shared or throttled host shows up here first; read the GEMM and
+     * conv figures against this number. FLOPs per op: threads * PEAK_STEPS * 12 * 2 * lanes.
+     */
+    @Benchmark
+    public float fmaPeak() {
+        float[] sums = new float[Parallel.threads()];
+        Parallel.forRange(sums.length, Long.MAX_VALUE / sums.length, (s, e) -> {
+            for (int t = s; t < e; t++) sums[t] = fmaChains(PEAK_STEPS, 1e-7f * t);
+        });
+        float total = 0;
+        for (float v : sums) total += v;
+        return total;
+    }
+
+    private static float fmaChains(int steps, float seed) {
+        VectorSpecies<Float> s = FloatVector.SPECIES_PREFERRED;
+        FloatVector x = FloatVector.broadcast(s, 0.999999f), y = FloatVector.broadcast(s, seed);
+        FloatVector c0 = y, c1 = y, c2 = y, c3 = y, c4 = y, c5 = y, c6 = y, c7 = y, c8 = y, c9 = y, c10 = y, c11 = y;
+        for (int i = 0; i < steps; i++) {
+            c0 = c0.fma(x, y); c1 = c1.fma(x, y); c2 = c2.fma(x, y); c3 = c3.fma(x, y);
+            c4 = c4.fma(x, y); c5 = c5.fma(x, y); c6 = c6.fma(x, y); c7 = c7.fma(x, y);
+            c8 = c8.fma(x, y); c9 = c9.fma(x, y); c10 = c10.fma(x, y); c11 = c11.fma(x, y);
+        }
+        return c0.add(c1).add(c2).add(c3).add(c4).add(c5).add(c6).add(c7).add(c8).add(c9).add(c10).add(c11)
+                .reduceLanes(VectorOperators.ADD);
+    }
+
+    static double fmaPeakFlops() {
+        return (double) Parallel.threads() * PEAK_STEPS * 12 * 2 * FloatVector.SPECIES_PREFERRED.length();
+    }
+
+    public static void main(String[] args) throws RunnerException, CommandLineOptionException {
+        printGflops(SgemmBench.class, args, r -> r.getParams().getBenchmark().endsWith("fmaPeak") ? fmaPeakFlops()
+                : 2.0 * Math.pow(Integer.parseInt(r.getParams().getParam("size")), 3));
+    }
+
+    /**
+     * Runs the benchmarks of {@code bench} with JMH command-line options and prints, per parameter set,
+     * GFLOP/s of each fork and their median. {@code flopsPerOp} maps a result (its @Params) to FLOPs per op.
+     */
+    static void printGflops(Class<?> bench, String[] args, ToDoubleFunction<RunResult> flopsPerOp)
+            throws RunnerException, CommandLineOptionException {
+        CommandLineOptions cli = new CommandLineOptions(args);
+        OptionsBuilder opts = new OptionsBuilder();
+        opts.parent(cli);
+        if (cli.getIncludes().isEmpty()) opts.include(bench.getSimpleName());
+        Collection<RunResult> results = new Runner(opts.build()).run();
+        System.out.println();
+        System.out.println("GFLOP/s per fork and median of forks:");
+        for (RunResult r : results) {
+            double flops = flopsPerOp.applyAsDouble(r);
+            List<Double> perFork = new ArrayList<>();
+            for (BenchmarkResult fork : r.getBenchmarkResults()) {
+                double opsPerSecond = toOpsPerSecond(fork.getPrimaryResult().getScore(), r);
+                perFork.add(opsPerSecond * flops / 1e9);
+            }
+            double[] sorted = perFork.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+            double median = sorted.length % 2 == 1 ? sorted[sorted.length / 2]
+                    : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+            System.out.printf("%s %s: median %.1f GFLOP/s, forks %s%n", r.getParams().getBenchmark(),
+                    paramsOf(r), median, Arrays.toString(perFork.stream().map(g -> String.format("%.1f", g)).toArray()));
+        }
+    }
+
+    private static double toOpsPerSecond(double score, RunResult r) {
+        String unit = r.getPrimaryResult().getScoreUnit();
+        return switch (unit) {
+            case "ops/s" -> score;
+            case "ops/ms" -> score * 1e3;
+            case "ops/us" -> score * 1e6;
+            case "s/op" -> 1 / score;
+            case "ms/op" -> 1e3 / score;
+            case "us/op" -> 1e6 / score;
+            default -> throw new IllegalStateException("unexpected score unit " + unit);
+        };
+    }
+
+    private static String paramsOf(RunResult r) {
+        StringBuilder s = new StringBuilder();
+        for (String key : r.getParams().getParamsKeys()) s.append(key).append('=').append(r.getParams().getParam(key)).append(' ');
+        return s.toString().trim();
+    }
+}
