@@ -1,0 +1,125 @@
+package org.pulmo.data;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The three layouts, group ids, and the layout errors that must stop a run before training. */
+class ImageFileDatasetTest {
+    @TempDir Path root;
+
+    /** Writes a small grey PNG with every pixel {@code value / 255}. */
+    static Path png(Path file, int value) throws IOException {
+        Image im = Image.zeros(1, 4, 5);
+        java.util.Arrays.fill(im.pixels(), value / 255f);
+        im.writePng(file);
+        return file;
+    }
+
+    @Test void folderSortsClassesAndFindsImagesByExtension() throws IOException {
+        png(root.resolve("normal/b.png"), 10);
+        png(root.resolve("normal/a.jpg"), 20); // PNG bytes under .jpg: still an image file
+        png(root.resolve("covid/p1/x.PNG"), 30); // nested folder, upper-case extension
+        Files.writeString(root.resolve("covid/notes.txt"), "not an image");
+        Files.writeString(root.resolve("split.csv"), "path,label,split\n");
+        ImageFileDataset d = ImageFileDataset.folder(root);
+        assertEquals(List.of("covid", "normal"), d.classes());
+        assertEquals(3, d.size());
+        assertEquals(root.resolve("covid/p1/x.PNG"), d.path(0));
+        assertEquals(root.resolve("normal/a.jpg"), d.path(1));
+        assertArrayEquals(new int[] {0, 1, 1}, new int[] {d.label(0), d.label(1), d.label(2)});
+        assertEquals(20 / 255f, d.image(1).get(2, 3, 4), 1e-6f);
+        assertNull(d.group(0));
+
+        ImageFileDataset explicit = ImageFileDataset.folder(root, List.of("normal", "covid"));
+        assertEquals(0, explicit.label(0)); // normal first now
+        assertEquals("p1", explicit.withGroups(GroupIds.parentFolder()).group(2));
+    }
+
+    @Test void layoutErrorsAreClear() throws IOException {
+        DatasetException missing = assertThrows(DatasetException.class, () -> ImageFileDataset.folder(root.resolve("nope")));
+        assertTrue(missing.getMessage().contains("does not exist") && missing.getMessage().contains("nope"), missing.getMessage());
+        assertThrows(DatasetException.class, () -> ImageFileDataset.folder(root), "no class folders");
+        png(root.resolve("covid/1.png"), 1);
+        Files.createDirectories(root.resolve("normal"));
+        Files.writeString(root.resolve("normal/readme.txt"), "x");
+        DatasetException empty = assertThrows(DatasetException.class, () -> ImageFileDataset.folder(root));
+        assertTrue(empty.getMessage().contains("'normal' is empty"), empty.getMessage());
+        DatasetException noFolder = assertThrows(DatasetException.class, () -> ImageFileDataset.folder(root, List.of("covid", "viral")));
+        assertTrue(noFolder.getMessage().contains("viral"), noFolder.getMessage());
+
+        ImageFileDataset one = ImageFileDataset.folder(root, List.of("covid"));
+        DatasetException count = assertThrows(DatasetException.class, () -> one.requireClassCount(4));
+        assertTrue(count.getMessage().contains("4 output classes") && count.getMessage().contains("1 [covid]"), count.getMessage());
+        one.requireClassCount(1);
+    }
+
+    @Test void listFilesPerClassWithCommentsAndMissingFiles() throws IOException {
+        png(root.resolve("imgs/Covid (1).png"), 1);
+        png(root.resolve("imgs/Covid (2).png"), 2);
+        png(root.resolve("imgs/n1.png"), 3);
+        Path covid = Files.writeString(root.resolve("covid.txt"), "# COVID\nimgs/Covid (1).png\n\nimgs/Covid (2).png\n");
+        Path normal = Files.writeString(root.resolve("normal.txt"), "imgs/n1.png\nimgs/gone.png\n");
+        Map<String, Path> lists = new LinkedHashMap<>();
+        lists.put("covid", covid);
+        lists.put("normal", normal);
+        ImageFileDataset d = ImageFileDataset.listFiles(root, lists);
+        assertEquals(List.of("covid", "normal"), d.classes());
+        assertEquals(4, d.size());
+        assertArrayEquals(new int[] {2, 2}, d.classCounts());
+        // The missing file is not an error yet: it is reported (and skipped) when read.
+        List<BadImage> bad = d.verify(2);
+        assertEquals(1, bad.size());
+        assertEquals(3, bad.getFirst().index());
+        assertTrue(bad.getFirst().toString().contains("gone.png"), bad.toString());
+        assertEquals(3, d.withoutImages(bad).size());
+        // A list none of whose files exists means a wrong root.
+        Path wrong = Files.writeString(root.resolve("wrong.txt"), "elsewhere/1.png\n");
+        DatasetException e = assertThrows(DatasetException.class, () -> ImageFileDataset.listFiles(root, Map.of("covid", wrong)));
+        assertTrue(e.getMessage().contains("none of the 1 files"), e.getMessage());
+        assertThrows(DatasetException.class, () -> ImageFileDataset.listFiles(root, Map.of("covid", root.resolve("absent.txt"))));
+    }
+
+    @Test void splitCsvKeepsClassIndicesAcrossSplitsAndReadsGroups() throws IOException {
+        png(root.resolve("a/1.jpg"), 1);
+        png(root.resolve("b/2.jpg"), 2);
+        png(root.resolve("b/3 (x).jpg"), 3);
+        Files.writeString(root.resolve("split.csv"),
+            "path,label,split,patient\na/1.jpg,covid,train,p1\n\"b/2.jpg\",normal,train,p2\nb/3 (x).jpg,normal,test,p2\n");
+        ImageFileDataset train = ImageFileDataset.splitCsv(root, "train"), test;
+        assertEquals(List.of("covid", "normal"), train.classes());
+        assertEquals(2, train.size());
+        assertEquals("p2", train.group(1));
+        DatasetException e = assertThrows(DatasetException.class, () -> ImageFileDataset.splitCsv(root, "test"));
+        assertTrue(e.getMessage().contains("'covid' is empty"), e.getMessage());
+        assertThrows(DatasetException.class, () -> ImageFileDataset.splitCsv(root, "val"));
+        Files.writeString(root.resolve("split.csv"), "path,label,split\na/1.jpg,covid,test\nb/3 (x).jpg,normal,test\n", java.nio.file.StandardOpenOption.TRUNCATE_EXISTING);
+        test = ImageFileDataset.splitCsv(root, "test");
+        assertEquals(1, test.label(1));
+        assertEquals(root.resolve("b/3 (x).jpg"), test.path(1));
+    }
+
+    @Test void groupIdsFromPatternAndCsv() throws IOException {
+        png(root.resolve("viral/person12_virus_33.jpeg"), 1);
+        png(root.resolve("viral/person12_virus_34.jpeg"), 1);
+        png(root.resolve("viral/person7_virus_1.jpeg"), 1);
+        ImageFileDataset d = ImageFileDataset.folder(root).withGroups(GroupIds.fileNamePattern("^(person\\d+)_"));
+        assertEquals(List.of("person12", "person12", "person7"), List.of(d.group(0), d.group(1), d.group(2)));
+        assertTrue(d.hasGroups());
+        Files.writeString(root.resolve("groups.csv"), "path,group\nviral/person12_virus_33.jpeg,A\nperson12_virus_34.jpeg,A\n");
+        DatasetException e = assertThrows(DatasetException.class, () -> ImageFileDataset.folder(root).withGroups(GroupIds.csv(root.resolve("groups.csv"))));
+        assertTrue(e.getMessage().contains("person7_virus_1.jpeg"), e.getMessage());
+        assertThrows(DatasetException.class, () -> d.withGroups(GroupIds.fileNamePattern("^(patient\\d+)")));
+    }
+}
