@@ -1,0 +1,510 @@
+package org.pulmo.cuda;
+
+import java.util.Arrays;
+import jcuda.driver.CUdeviceptr;
+import org.pulmo.backend.Backend;
+import org.pulmo.backend.BinaryOp;
+import org.pulmo.backend.Conv2dParams;
+import org.pulmo.backend.Pool2dParams;
+import org.pulmo.backend.ReduceOp;
+import org.pulmo.backend.UnaryOp;
+import org.pulmo.tensor.Device;
+import org.pulmo.tensor.Shapes;
+import org.pulmo.tensor.Tensor;
+
+/**
+ * The CUDA backend of device 0: cuDNN for convolutions, cuBLAS (or the sgemm kernel) for matmul, the
+ * hand-written kernels of src/main/cuda for everything else, all on the runtime's one stream. Nothing here
+ * synchronises the host except reads ({@link #toArray}) and uploads.
+ *
+ * <p>Beyond {@link Backend}, the fused kernels of the two papers ({@link #mabForward}, SE, FAB, softmax
+ * cross-entropy, cosine similarity) are public methods here; {@link FusedSgd} updates all parameters in one
+ * launch. {@link #setStrictFp32} switches cuDNN and cuBLAS between TF32 (default) and strict FP32.
+ */
+public final class CudaBackend implements Backend {
+    private final Device device;
+    private final CudaRuntime rt;
+    private final Cudnn cudnn;
+    private final Gemm gemm;
+    private boolean strictFp32;
+
+    public CudaBackend(Device device) {
+        if (device.index() != 0) throw new IllegalArgumentException("only cuda:0 is supported, got " + device);
+        this.device = device;
+        this.rt = CudaRuntime.get();
+        this.cudnn = new Cudnn(CudaRuntime.address(rt.stream()));
+        this.gemm = new Gemm(rt, false);
+    }
+
+    public CudaRuntime runtime() { return rt; }
+
+    public Gemm gemm() { return gemm; }
+
+    public Cudnn cudnn() { return cudnn; }
+
+    /** Strict FP32 (parity tests) or TF32 tensor-core math in cuDNN and cuBLAS (the default). */
+    public void setStrictFp32(boolean strict) {
+        strictFp32 = strict;
+        cudnn.setStrictFp32(strict);
+        gemm.setStrictFp32(strict);
+    }
+
+    public boolean strictFp32() { return strictFp32; }
+
+    public CudaAllocator.Stats memoryStats() { return rt.allocator().stats(); }
+
+    public void emptyCache() { rt.allocator().emptyCache(); }
+
+    // ------------------------------------------------------------------ helpers
+
+    @Override public Device device() { return device; }
+
+    @Override public CudaStorage allocate(long numel) {
+        CudaStorage s = new CudaStorage(numel, device, rt.allocator());
+        rt.memsetZero(s.pointer(), numel);
+        return s;
+    }
+
+    /** Uninitialised storage (every kernel that uses this writes all of it). */
+    CudaStorage raw(long numel) { return new CudaStorage(numel, device, rt.allocator()); }
+
+    Tensor empty(int... shape) { return Tensor.wrap(raw(Math.max(1, Shapes.numel(shape))), shape); }
+
+    static CudaStorage storage(Tensor t) {
+        if (!(t.storage() instanceof CudaStorage s)) throw new IllegalArgumentException("CUDA backend given a tensor on " + t.device());
+        return s;
+    }
+
+    /** Device address of the tensor's first element. */
+    static CUdeviceptr ptr(Tensor t) { return CudaRuntime.offset(storage(t).pointer(), t.offset()); }
+
+    static long addr(Tensor t) { return CudaRuntime.address(ptr(t)); }
+
+    /** The tensor itself when dense row-major, else a contiguous copy. */
+    Tensor dense(Tensor t) {
+        if (t.isContiguous()) return t;
+        Tensor out = empty(t.shape());
+        copy(t, out);
+        return out;
+    }
+
+    // ------------------------------------------------------------------ memory
+
+    @Override public Tensor fromArray(float[] data, int[] shape) {
+        Tensor t = empty(shape);
+        if (data.length > 0) rt.copyToDevice(data, ptr(t), data.length);
+        return t;
+    }
+
+    @Override public float[] toArray(Tensor t) {
+        Tensor d = dense(t);
+        float[] out = new float[(int) t.numel()];
+        if (out.length > 0) rt.copyToHost(ptr(d), out, out.length);
+        return out;
+    }
+
+    @Override public void copy(Tensor src, Tensor dst) {
+        long n = dst.numel();
+        if (n == 0) return;
+        if (src.isContiguous() && dst.isContiguous() && Arrays.equals(src.shape(), dst.shape())) {
+            rt.launchElements("ew_copy_contiguous", n, n, ptr(src), ptr(dst));
+            return;
+        }
+        int[] L = StridedArgs.of(dst.shape(), src, dst);
+        rt.launchElements("ew_copy", n, n, L, storage(src).pointer(), storage(dst).pointer());
+    }
+
+    @Override public void fill(Tensor dst, float value) {
+        long n = dst.numel();
+        if (n == 0) return;
+        rt.launchElements("ew_fill", n, n, StridedArgs.of(dst.shape(), dst), value, storage(dst).pointer());
+    }
+
+    @Override public void addInPlace(Tensor dst, Tensor src, float alpha) {
+        long n = dst.numel();
+        if (n == 0) return;
+        rt.launchElements("ew_axpy", n, n, StridedArgs.of(dst.shape(), dst, src), alpha, storage(dst).pointer(), storage(src).pointer());
+    }
+
+    // ------------------------------------------------------------------ elementwise
+
+    @Override public Tensor unary(UnaryOp op, Tensor x, float alpha) {
+        Tensor y = empty(x.shape());
+        long n = y.numel();
+        if (n > 0) rt.launchElements("ew_unary", n, op.ordinal(), alpha, n, StridedArgs.of(x.shape(), x, y), storage(x).pointer(), storage(y).pointer());
+        return y;
+    }
+
+    @Override public Tensor binary(BinaryOp op, Tensor a, Tensor b) {
+        int[] shape = Shapes.broadcast(a.shape(), b.shape(), "binary " + op);
+        Tensor y = empty(shape);
+        long n = y.numel();
+        if (n > 0) rt.launchElements("ew_binary", n, op.ordinal(), n, StridedArgs.of(shape, a, b, y),
+            storage(a).pointer(), storage(b).pointer(), storage(y).pointer());
+        return y;
+    }
+
+    // ------------------------------------------------------------------ reductions
+
+    /** x with the kept dims first and the reduced ones last, dense: rows = kept numel, cols = reduced numel. */
+    private Tensor keptFirst(Tensor x, int[] dims) {
+        int r = x.dim();
+        boolean[] red = new boolean[r];
+        for (int d : dims) red[d] = true;
+        int[] perm = new int[r];
+        int k = 0;
+        for (int i = 0; i < r; i++) if (!red[i]) perm[k++] = i;
+        for (int i = 0; i < r; i++) if (red[i]) perm[k++] = i;
+        return dense(x.detach().permute(perm));
+    }
+
+    private static int[] reducedShape(int[] shape, int[] dims, boolean keepdim) {
+        boolean[] red = new boolean[shape.length];
+        for (int d : dims) red[d] = true;
+        return keepdim ? java.util.stream.IntStream.range(0, shape.length).map(i -> red[i] ? 1 : shape[i]).toArray()
+            : java.util.stream.IntStream.range(0, shape.length).filter(i -> !red[i]).map(i -> shape[i]).toArray();
+    }
+
+    @Override public Tensor reduce(ReduceOp op, Tensor x, int[] dims, boolean keepdim) {
+        int[] out = reducedShape(x.shape(), dims, keepdim);
+        long rows = Shapes.numel(out), cols = rows == 0 ? 0 : x.numel() / Math.max(rows, 1);
+        Tensor y = empty(out);
+        if (rows == 0) return y;
+        Tensor xp = keptFirst(x, dims);
+        rt.launch("reduce_rows", (int) rows, 1, 1, 256, 0, op.ordinal(), cols, ptr(xp), ptr(y));
+        return y;
+    }
+
+    @Override public Tensor argReduce(ReduceOp op, Tensor x, int dim, boolean keepdim) {
+        int[] out = reducedShape(x.shape(), new int[] {dim}, keepdim);
+        Tensor y = empty(out);
+        long rows = Shapes.numel(out);
+        if (rows == 0) return y;
+        Tensor xp = keptFirst(x, new int[] {dim});
+        rt.launch("arg_reduce_rows", (int) rows, 1, 1, 256, 0, op == ReduceOp.MAX ? 1 : 0, (long) x.shape()[dim], ptr(xp), ptr(y));
+        return y;
+    }
+
+    // ------------------------------------------------------------------ linear algebra
+
+    @Override public Tensor matmul(Tensor a, Tensor b, boolean transA, boolean transB) {
+        int[] as = a.shape(), bs = b.shape();
+        int r = as.length;
+        int m = transA ? as[r - 1] : as[r - 2], k = transA ? as[r - 2] : as[r - 1], n = transB ? bs[r - 2] : bs[r - 1];
+        int batch = (int) (Shapes.numel(as) / Math.max(1, (long) as[r - 1] * as[r - 2]));
+        int[] os = as.clone();
+        os[r - 2] = m;
+        os[r - 1] = n;
+        Tensor c = empty(os);
+        if (c.numel() == 0) return c;
+        if (k == 0) { fill(c, 0f); return c; }
+        gemm.sgemm(transA, transB, m, n, k, batch, ptr(dense(a)), ptr(dense(b)), ptr(c));
+        return c;
+    }
+
+    // ------------------------------------------------------------------ convolution (cuDNN)
+
+    private CudaStorage workspace(long bytes) { return bytes == 0 ? null : raw((bytes + 3) / 4); }
+
+    private static long addr(CudaStorage s) { return s == null ? 0L : s.address(); }
+
+    private static void free(CudaStorage s) { if (s != null) s.release(); }
+
+    @Override public Tensor conv2d(Tensor x, Tensor w, Conv2dParams p) {
+        int[] xs = x.shape(), ws = w.shape();
+        int[] ys = {xs[0], ws[0], p.outH(xs[2], ws[2]), p.outW(xs[3], ws[3])};
+        Tensor y = empty(ys), xd = dense(x), wd = dense(w);
+        Cudnn.ConvPlan pl = cudnn.plan(xs, ws, ys, p);
+        CudaStorage wsp = workspace(pl.fwdWs);
+        cudnn.convForward(pl, addr(xd), addr(wd), addr(wsp), addr(y));
+        free(wsp); // stream-ordered reuse: see CudaAllocator
+        return y;
+    }
+
+    @Override public Tensor conv2dBackwardInput(Tensor dy, Tensor w, int[] xShape, Conv2dParams p) {
+        int[] ws = w.shape(), ys = dy.shape();
+        Tensor dx = empty(xShape), gd = dense(dy), wd = dense(w);
+        Cudnn.ConvPlan pl = cudnn.plan(xShape, ws, ys, p);
+        CudaStorage wsp = workspace(pl.bwdDataWs);
+        cudnn.convBackwardData(pl, addr(wd), addr(gd), addr(wsp), addr(dx));
+        free(wsp);
+        return dx;
+    }
+
+    @Override public Tensor conv2dBackwardWeight(Tensor x, Tensor dy, int[] wShape, Conv2dParams p) {
+        int[] xs = x.shape(), ys = dy.shape();
+        Tensor dw = empty(wShape), xd = dense(x), gd = dense(dy);
+        Cudnn.ConvPlan pl = cudnn.plan(xs, wShape, ys, p);
+        CudaStorage wsp = workspace(pl.bwdFilterWs);
+        cudnn.convBackwardFilter(pl, addr(xd), addr(gd), addr(wsp), addr(dw));
+        free(wsp);
+        return dw;
+    }
+
+    // ------------------------------------------------------------------ pooling (kernels: Backend's max-pool backward takes argmax)
+
+    @Override public Tensor[] maxPool2d(Tensor x, Pool2dParams p) {
+        int[] s = x.shape();
+        int oh = p.outH(s[2]), ow = p.outW(s[3]);
+        Tensor xd = dense(x), y = empty(s[0], s[1], oh, ow), arg = empty(s[0], s[1], oh, ow);
+        long n = y.numel();
+        if (n > 0) rt.launchElements("maxpool_forward", n, n, s[2], s[3], oh, ow, p.kH(), p.kW(), p.strideH(), p.strideW(),
+            p.padH(), p.padW(), ptr(xd), ptr(y), ptr(arg));
+        return new Tensor[] {y, arg};
+    }
+
+    @Override public Tensor maxPool2dBackward(Tensor dy, Tensor argmax, int[] xShape) {
+        Tensor dx = Tensor.wrap(allocate(Shapes.numel(xShape)), xShape.clone());
+        int[] ys = dy.shape();
+        long n = dy.numel();
+        if (n > 0) rt.launchElements("maxpool_backward", n, n, xShape[2] * xShape[3], ys[2] * ys[3], ptr(dense(dy)), ptr(dense(argmax)), ptr(dx));
+        return dx;
+    }
+
+    @Override public Tensor avgPool2d(Tensor x, Pool2dParams p) {
+        int[] s = x.shape();
+        int oh = p.outH(s[2]), ow = p.outW(s[3]);
+        Tensor xd = dense(x), y = empty(s[0], s[1], oh, ow);
+        long n = y.numel();
+        if (n > 0) rt.launchElements("avgpool_forward", n, n, s[2], s[3], oh, ow, p.kH(), p.kW(), p.strideH(), p.strideW(),
+            p.padH(), p.padW(), p.countIncludePad() ? 1 : 0, ptr(xd), ptr(y));
+        return y;
+    }
+
+    @Override public Tensor avgPool2dBackward(Tensor dy, int[] xShape, Pool2dParams p) {
+        Tensor dx = empty(xShape);
+        int[] ys = dy.shape();
+        long n = dx.numel();
+        if (n > 0) rt.launchElements("avgpool_backward", n, n, xShape[2], xShape[3], ys[2], ys[3], p.kH(), p.kW(), p.strideH(), p.strideW(),
+            p.padH(), p.padW(), p.countIncludePad() ? 1 : 0, ptr(dense(dy)), ptr(dx));
+        return dx;
+    }
+
+    // ------------------------------------------------------------------ softmax
+
+    private static int[] outerDimInner(int[] s, int dim) {
+        int outer = 1, inner = 1;
+        for (int i = 0; i < dim; i++) outer *= s[i];
+        for (int i = dim + 1; i < s.length; i++) inner *= s[i];
+        return new int[] {outer, s[dim], inner};
+    }
+
+    @Override public Tensor softmax(Tensor x, int dim, boolean log) {
+        int[] odi = outerDimInner(x.shape(), dim);
+        Tensor y = empty(x.shape());
+        long lines = (long) odi[0] * odi[2];
+        if (lines > 0 && odi[1] > 0)
+            rt.launch("softmax_forward", (int) ((lines + 255) / 256), 1, 1, 256, 0, log ? 1 : 0, odi[0], odi[1], odi[2], ptr(dense(x)), ptr(y));
+        return y;
+    }
+
+    @Override public Tensor softmaxBackward(Tensor y, Tensor dy, int dim, boolean log) {
+        int[] odi = outerDimInner(y.shape(), dim);
+        Tensor dx = empty(y.shape());
+        long lines = (long) odi[0] * odi[2];
+        if (lines > 0 && odi[1] > 0)
+            rt.launch("softmax_backward", (int) ((lines + 255) / 256), 1, 1, 256, 0, log ? 1 : 0, odi[0], odi[1], odi[2],
+                ptr(dense(y)), ptr(dense(dy)), ptr(dx));
+        return dx;
+    }
+
+    // ------------------------------------------------------------------ batch norm (kernels: Backend splits stats and apply)
+
+    private static int spatial(int[] s) {
+        int n = 1;
+        for (int i = 2; i < s.length; i++) n *= s[i];
+        return n;
+    }
+
+    @Override public Tensor[] batchNormStats(Tensor x) {
+        int[] s = x.shape();
+        Tensor mean = empty(s[1]), var = empty(s[1]);
+        rt.launch("bn_stats", s[1], 1, 1, 256, 0, s[0], s[1], spatial(s), ptr(dense(x)), ptr(mean), ptr(var));
+        return new Tensor[] {mean, var};
+    }
+
+    private static CUdeviceptr ptrOrNull(Tensor t) { return t == null ? null : ptr(t); }
+
+    @Override public Tensor batchNormApply(Tensor x, Tensor mean, Tensor invStd, Tensor weight, Tensor bias) {
+        int[] s = x.shape();
+        Tensor y = empty(s);
+        long n = y.numel();
+        if (n > 0) rt.launchElements("bn_apply", n, n, s[1], spatial(s), ptr(dense(x)), ptr(dense(mean)), ptr(dense(invStd)),
+            weight == null ? null : ptr(dense(weight)), bias == null ? null : ptr(dense(bias)), ptr(y));
+        return y;
+    }
+
+    @Override public Tensor[] batchNormBackward(Tensor dy, Tensor x, Tensor mean, Tensor invStd, Tensor weight) {
+        int[] s = x.shape();
+        int S = spatial(s);
+        Tensor dx = empty(s), dw = empty(s[1]), db = empty(s[1]);
+        Tensor g = dense(dy), xd = dense(x), mu = dense(mean), is = dense(invStd), w = weight == null ? null : dense(weight);
+        rt.launch("bn_backward_reduce", s[1], 1, 1, 256, 0, s[0], s[1], S, ptr(g), ptr(xd), ptr(mu), ptr(is), ptr(dw), ptr(db));
+        long n = dx.numel();
+        if (n > 0) rt.launchElements("bn_backward_dx", n, n, s[1], S, (long) s[0] * S, ptr(g), ptr(xd), ptr(mu), ptr(is),
+            ptrOrNull(w), ptr(dw), ptr(db), ptr(dx));
+        return new Tensor[] {dx, dw, db};
+    }
+
+    // ------------------------------------------------------------------ indexing
+
+    private static void requireSameOuter(int[] a, int[] b, int dim, String op) {
+        for (int i = 0; i < a.length; i++)
+            if (i != dim && a[i] != b[i])
+                throw new UnsupportedOperationException(op + " on CUDA needs index and data shapes equal outside dim " + dim
+                    + ", got " + Arrays.toString(a) + " and " + Arrays.toString(b));
+    }
+
+    @Override public Tensor gather(Tensor x, int dim, Tensor index) {
+        requireSameOuter(x.shape(), index.shape(), dim, "gather");
+        int[] odi = outerDimInner(x.shape(), dim);
+        Tensor out = empty(index.shape());
+        long n = out.numel();
+        if (n > 0) rt.launchElements("gather_dim", n, n, odi[1], index.shape()[dim], odi[2], ptr(dense(x)), ptr(dense(index)), ptr(out));
+        return out;
+    }
+
+    @Override public Tensor scatterAdd(int[] shape, int dim, Tensor index, Tensor src) {
+        requireSameOuter(shape, index.shape(), dim, "scatterAdd");
+        int[] odi = outerDimInner(shape, dim);
+        Tensor out = Tensor.wrap(allocate(Shapes.numel(shape)), shape.clone());
+        long n = index.numel();
+        if (n > 0) rt.launchElements("scatter_add_dim", n, n, odi[1], index.shape()[dim], odi[2], ptr(dense(index)), ptr(dense(src)), ptr(out));
+        return out;
+    }
+
+    // ------------------------------------------------------------------ the papers' fused ops (not in Backend)
+
+    /** MAB fused forward (mab.cu): {F_am, lse}; lse [N, C] is what the backward needs. a, b [N, C, H, W]. */
+    public Tensor[] mabForward(Tensor a, Tensor b, MabVersion version) {
+        int[] s = a.shape();
+        int hw = s[2] * s[3], planes = s[0] * s[1];
+        Tensor ad = dense(a), bd = dense(b), y = empty(s), lse = empty(s[0], s[1]);
+        long n = y.numel();
+        if (version == MabVersion.NAIVE) {
+            Tensor d = empty(s);
+            rt.launchElements("mab_naive_sqdiff", n, n, ptr(ad), ptr(bd), ptr(d));
+            rt.launch("mab_naive_softmax", planes, 1, 1, 256, 0, hw, ptr(d), ptr(lse));
+            rt.launchElements("mab_naive_mul", n, n, ptr(d), ptr(bd), ptr(y));
+        } else {
+            int smem = 2 * hw * Float.BYTES;
+            boolean cache = smem <= 48 * 1024;
+            rt.launch("mab_fused_forward", planes, 1, 1, hw >= 2048 ? 512 : 256, cache ? smem : 0, hw, cache ? 1 : 0, ptr(ad), ptr(bd), ptr(y), ptr(lse));
+        }
+        return new Tensor[] {y, lse};
+    }
+
+    /** MAB fused backward: {da, db} from a, b, dF_am and the forward's lse. */
+    public Tensor[] mabBackward(Tensor a, Tensor b, Tensor dy, Tensor lse) {
+        int[] s = a.shape();
+        int hw = s[2] * s[3];
+        Tensor da = empty(s), db = empty(s);
+        int smem = 3 * hw * Float.BYTES;
+        boolean cache = smem <= 48 * 1024;
+        rt.launch("mab_fused_backward", s[0] * s[1], 1, 1, hw >= 2048 ? 512 : 256, cache ? smem : 0, hw, cache ? 1 : 0,
+            ptr(dense(a)), ptr(dense(b)), ptr(dense(dy)), ptr(dense(lse)), ptr(da), ptr(db));
+        return new Tensor[] {da, db};
+    }
+
+    public enum MabVersion { NAIVE, FUSED }
+
+    /** SE squeeze: [N, C, H, W] -> channel means [N, C]. */
+    public Tensor seSqueeze(Tensor x) {
+        int[] s = x.shape();
+        Tensor out = empty(s[0], s[1]);
+        rt.launch("se_squeeze", s[0] * s[1], 1, 1, 256, 0, s[2] * s[3], ptr(dense(x)), ptr(out));
+        return out;
+    }
+
+    /** SE scale: y = x * s[n, c]. */
+    public Tensor seScale(Tensor x, Tensor scale) {
+        int[] s = x.shape();
+        Tensor y = empty(s);
+        long n = y.numel();
+        rt.launchElements("se_scale_forward", n, n, s[2] * s[3], ptr(dense(x)), ptr(dense(scale)), ptr(y));
+        return y;
+    }
+
+    /** {dx, dscale [N, C]}. */
+    public Tensor[] seScaleBackward(Tensor x, Tensor scale, Tensor dy) {
+        int[] s = x.shape();
+        Tensor dx = empty(s), ds = empty(s[0], s[1]);
+        rt.launch("se_scale_backward", s[0] * s[1], 1, 1, 256, 0, s[2] * s[3], ptr(dense(x)), ptr(dense(scale)), ptr(dense(dy)), ptr(dx), ptr(ds));
+        return new Tensor[] {dx, ds};
+    }
+
+    /** FAB squeeze (eq. 7's two poolings in one read): {avg [N, C], max [N, C], argmax [N, C]}. */
+    public Tensor[] fabSqueeze(Tensor u) {
+        int[] s = u.shape();
+        Tensor avg = empty(s[0], s[1]), mx = empty(s[0], s[1]), arg = empty(s[0], s[1]);
+        rt.launch("fab_squeeze", s[0] * s[1], 1, 1, 256, 0, s[2] * s[3], ptr(dense(u)), ptr(avg), ptr(mx), ptr(arg));
+        return new Tensor[] {avg, mx, arg};
+    }
+
+    public Tensor fabSqueezeBackward(int[] uShape, Tensor dAvg, Tensor dMax, Tensor arg) {
+        Tensor du = empty(uShape);
+        long n = du.numel();
+        rt.launchElements("fab_squeeze_backward", n, n, uShape[2] * uShape[3], ptr(dense(dAvg)), ptr(dense(dMax)), ptr(dense(arg)), ptr(du));
+        return du;
+    }
+
+    /** FAB fusion (eq. 10-11): y = a x1 + (1 - a) x2 with a = e^z1 / (e^z1 + e^z2) per (n, c). */
+    public Tensor fabFuse(Tensor x1, Tensor x2, Tensor z1, Tensor z2) {
+        int[] s = x1.shape();
+        Tensor y = empty(s);
+        long n = y.numel();
+        rt.launchElements("fab_fuse_forward", n, n, s[2] * s[3], ptr(dense(x1)), ptr(dense(x2)), ptr(dense(z1)), ptr(dense(z2)), ptr(y));
+        return y;
+    }
+
+    /** {dx1, dx2, dz1, dz2}. */
+    public Tensor[] fabFuseBackward(Tensor x1, Tensor x2, Tensor z1, Tensor z2, Tensor dy) {
+        int[] s = x1.shape();
+        Tensor dx1 = empty(s), dx2 = empty(s), dz1 = empty(s[0], s[1]), dz2 = empty(s[0], s[1]);
+        rt.launch("fab_fuse_backward", s[0] * s[1], 1, 1, 256, 0, s[2] * s[3], ptr(dense(x1)), ptr(dense(x2)), ptr(dense(z1)),
+            ptr(dense(z2)), ptr(dense(dy)), ptr(dx1), ptr(dx2), ptr(dz1), ptr(dz2));
+        return new Tensor[] {dx1, dx2, dz1, dz2};
+    }
+
+    /** Softmax cross-entropy: {loss [] (device scalar), wsum []} from logits [N, C], labels [N], weights [C] or null. */
+    public Tensor[] crossEntropy(Tensor logits, Tensor labels, Tensor weights) {
+        int n = logits.shape()[0], c = logits.shape()[1];
+        Tensor rowLoss = empty(n), rowW = empty(n), loss = empty(), wsum = empty();
+        rt.launch("ce_forward", (n + 7) / 8, 1, 1, 256, 0, n, c, ptr(dense(logits)), ptr(dense(labels)),
+            weights == null ? null : ptr(dense(weights)), ptr(rowLoss), ptr(rowW));
+        rt.launch("ce_finish", 1, 1, 1, 256, 0, n, ptr(rowLoss), ptr(rowW), ptr(loss), ptr(wsum));
+        return new Tensor[] {loss, wsum};
+    }
+
+    public Tensor crossEntropyBackward(Tensor logits, Tensor labels, Tensor weights, Tensor wsum, Tensor dLoss) {
+        int n = logits.shape()[0], c = logits.shape()[1];
+        Tensor dx = empty(n, c);
+        rt.launch("ce_backward", (n + 7) / 8, 1, 1, 256, 0, n, c, ptr(dense(logits)), ptr(dense(labels)),
+            weights == null ? null : ptr(dense(weights)), ptr(wsum), ptr(dense(dLoss)), ptr(dx));
+        return dx;
+    }
+
+    /** Batch-mean cosine similarity of rows of a, b [N, ...]: {c [] (as mean of cosRow), stats [N, 3], cosRow [N]}. */
+    public Tensor[] cosine(Tensor a, Tensor b, float eps) {
+        int n = a.shape()[0];
+        long d = a.numel() / n;
+        Tensor stats = empty(n, 3), cosRow = empty(n);
+        rt.launch("cosine_forward", n, 1, 1, 256, 0, d, eps, ptr(dense(a)), ptr(dense(b)), ptr(stats), ptr(cosRow));
+        Tensor mean = reduce(ReduceOp.SUM, cosRow, new int[] {0}, false);
+        return new Tensor[] {unary(UnaryOp.SCALE, mean, 1f / n), stats, cosRow};
+    }
+
+    public Tensor[] cosineBackward(Tensor a, Tensor b, Tensor stats, Tensor dc, float eps) {
+        int n = a.shape()[0];
+        long d = a.numel() / n;
+        Tensor da = empty(a.shape()), db = empty(a.shape());
+        rt.launch("cosine_backward", n, 1, 1, 256, 0, n, d, eps, ptr(dense(a)), ptr(dense(b)), ptr(stats), ptr(dense(dc)), ptr(da), ptr(db));
+        return new Tensor[] {da, db};
+    }
+
+    @Override public String toString() {
+        return "CudaBackend[" + rt.deviceName() + ", GEMM " + (gemm.usingCublas() ? "cuBLAS" : "sgemm kernel") + ", cuDNN " + Cudnn.version()
+            + (strictFp32 ? ", strict FP32" : ", TF32") + "]";
+    }
+
+}

@@ -1,0 +1,28 @@
+package org.pulmo.cuda;
+
+import java.util.logging.Logger;
+import org.pulmo.backend.Backend;
+import org.pulmo.backend.BackendProvider;
+import org.pulmo.tensor.Device;
+
+/** ServiceLoader entry: the CUDA backend when {@link CudaRuntime#probe()} finds driver, device, cuDNN and kernels. */
+public final class CudaBackendProvider implements BackendProvider {
+    private static final Logger LOG = Logger.getLogger(CudaBackendProvider.class.getName());
+    private static volatile boolean logged;
+
+    @Override public String unavailableReason(Device device) {
+        if (device.kind() != Device.Kind.CUDA) return "not a CUDA device: " + device;
+        String why = CudaRuntime.probe();
+        if (why == null && device.index() != 0) return "only cuda:0 is supported";
+        if (why != null && !logged) {
+            logged = true;
+            LOG.info("CUDA backend unavailable: " + why);
+        }
+        return why;
+    }
+
+    @Override public Backend create(Device device) {
+        if (unavailableReason(device) != null) return null;
+        return new CudaBackend(device);
+    }
+}

@@ -1,0 +1,291 @@
+package org.pulmo.cuda;
+
+import static jcuda.driver.JCudaDriver.*;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.SymbolLookup;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.logging.Logger;
+import jcuda.NativePointerObject;
+import jcuda.Pointer;
+import jcuda.driver.CUcontext;
+import jcuda.driver.CUdevice;
+import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUfunction;
+import jcuda.driver.CUmodule;
+import jcuda.driver.CUresult;
+import jcuda.driver.CUstream;
+import jcuda.driver.JCudaDriver;
+
+/**
+ * The CUDA driver-API runtime of device 0 through JCuda: the primary context, one compute stream (cuDNN and
+ * cuBLAS are bound to it too), the kernel module loaded from the fatbin resource, kernel launches and
+ * host/device copies. Created once, on first use, after {@link #probe()} found everything in place.
+ *
+ * <p>Probing is cheap and cannot crash the JVM: it looks for libcuda.so.1 and libcudnn.so.9 with
+ * {@link SymbolLookup#libraryLookup} (which only dlopens them) before any JCuda native is loaded, and catches
+ * every Throwable from loading JCuda's natives.
+ */
+public final class CudaRuntime {
+    private static final Logger LOG = Logger.getLogger(CudaRuntime.class.getName());
+    public static final String FATBIN = "/org/pulmo/cuda/pulmo_kernels.fatbin";
+    public static final String MANIFEST = "/org/pulmo/cuda/pulmo_kernels.txt";
+    public static final String ABSENT = "/org/pulmo/cuda/pulmo_kernels.absent";
+
+    private static volatile String probeResult;
+    private static volatile boolean probed;
+    private static volatile CudaRuntime instance;
+
+    private final CUdevice device = new CUdevice();
+    private final CUcontext context = new CUcontext();
+    private final CUstream stream = new CUstream();
+    private final CUmodule module = new CUmodule();
+    private final Map<String, CUfunction> functions = new ConcurrentHashMap<>();
+    private final CudaAllocator allocator = new CudaAllocator();
+    private final String deviceName;
+    private final int smCount;
+
+    // ------------------------------------------------------------------ probing
+
+    /** Null when CUDA is usable (driver, device, cuDNN, kernels), else the reason. Cached after the first call. */
+    public static String probe() {
+        if (!probed) {
+            synchronized (CudaRuntime.class) {
+                if (!probed) {
+                    String r;
+                    try { r = probeOnce(); }
+                    catch (Throwable t) { r = "CUDA probe failed: " + t; }
+                    probeResult = r;
+                    probed = true;
+                }
+            }
+        }
+        return probeResult;
+    }
+
+    /** Whether the shared library can be dlopened (no JCuda involved). */
+    static boolean libraryPresent(String name) {
+        try (Arena a = Arena.ofConfined()) {
+            SymbolLookup.libraryLookup(name, a);
+            return true;
+        } catch (Throwable t) {
+            return false;
+        }
+    }
+
+    /** Null when the kernels resource is there, else why not (from the build's .absent note). */
+    public static String kernelsReason() {
+        if (CudaRuntime.class.getResource(FATBIN) != null) return null;
+        try (InputStream in = CudaRuntime.class.getResourceAsStream(ABSENT)) {
+            if (in != null) return "kernels not built: " + new String(in.readAllBytes()).trim();
+        } catch (IOException e) { /* fall through */ }
+        return "kernels not built: no " + FATBIN + " resource on the class path";
+    }
+
+    private static String probeOnce() {
+        if (!libraryPresent("libcuda.so.1")) return "no driver: libcuda.so.1 not found (no NVIDIA driver installed)";
+        String kernels = kernelsReason();
+        if (kernels != null) return kernels;
+        if (!libraryPresent("libcudnn.so.9")) return "cuDNN missing: libcudnn.so.9 not found on the library path";
+        try {
+            JCudaDriver.setExceptionsEnabled(false);
+            int st = cuInit(0);
+            if (st != CUresult.CUDA_SUCCESS) return "no driver: cuInit failed with " + CUresult.stringFor(st);
+            int[] n = {0};
+            st = cuDeviceGetCount(n);
+            if (st != CUresult.CUDA_SUCCESS) return "no device: cuDeviceGetCount failed with " + CUresult.stringFor(st);
+            if (n[0] == 0) return "no device: the driver reports 0 CUDA devices";
+        } catch (Throwable t) {
+            return "no driver: JCuda natives failed to load (" + t + ")";
+        }
+        String cudnn = Cudnn.probe();
+        if (cudnn != null) return "cuDNN missing: " + cudnn;
+        return null;
+    }
+
+    /** The runtime; throws with the probe's reason when CUDA is not usable. */
+    public static CudaRuntime get() {
+        CudaRuntime r = instance;
+        if (r != null) return r;
+        synchronized (CudaRuntime.class) {
+            if (instance == null) {
+                String why = probe();
+                if (why != null) throw new IllegalStateException("CUDA is not usable: " + why);
+                instance = new CudaRuntime();
+            }
+            return instance;
+        }
+    }
+
+    // ------------------------------------------------------------------ set-up
+
+    private CudaRuntime() {
+        check(cuInit(0), "cuInit");
+        check(cuDeviceGet(device, 0), "cuDeviceGet(0)");
+        check(cuDevicePrimaryCtxRetain(context, device), "cuDevicePrimaryCtxRetain");
+        check(cuCtxSetCurrent(context), "cuCtxSetCurrent");
+        check(cuStreamCreate(stream, 0), "cuStreamCreate");
+        byte[] image;
+        try (InputStream in = CudaRuntime.class.getResourceAsStream(FATBIN)) {
+            image = in.readAllBytes();
+        } catch (IOException | NullPointerException e) {
+            throw new CudaException("cannot read " + FATBIN, e);
+        }
+        check(cuModuleLoadData(module, image), "cuModuleLoadData(" + FATBIN + ")");
+        byte[] name = new byte[256];
+        check(cuDeviceGetName(name, name.length, device), "cuDeviceGetName");
+        int end = 0;
+        while (end < name.length && name[end] != 0) end++;
+        deviceName = new String(name, 0, end);
+        int[] v = {0};
+        check(cuDeviceGetAttribute(v, jcuda.driver.CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, device), "cuDeviceGetAttribute(SM count)");
+        smCount = v[0];
+        LOG.info("CUDA device 0: " + deviceName + ", " + smCount + " SMs; kernels from " + FATBIN);
+    }
+
+    public String deviceName() { return deviceName; }
+
+    public int smCount() { return smCount; }
+
+    public CUstream stream() { return stream; }
+
+    public CudaAllocator allocator() { return allocator; }
+
+    /** Makes the context current on the calling thread (CUDA contexts are per thread). */
+    public void makeCurrent() {
+        check(cuCtxSetCurrent(context), "cuCtxSetCurrent");
+    }
+
+    public void synchronize() { check(cuStreamSynchronize(stream), "cuStreamSynchronize"); }
+
+    // ------------------------------------------------------------------ kernels
+
+    public CUfunction function(String name) {
+        return functions.computeIfAbsent(name, n -> {
+            CUfunction f = new CUfunction();
+            check(cuModuleGetFunction(f, module, n), "cuModuleGetFunction(" + n + ")");
+            return f;
+        });
+    }
+
+    /**
+     * Launches kernel {@code name} on the stream. Arguments: Integer, Long, Float, a CUdeviceptr (or null for a
+     * null pointer), a CudaStorage, or an int[] passed by value as a struct ({@link StridedArgs}).
+     */
+    public void launch(String name, int gridX, int gridY, int gridZ, int block, int sharedBytes, Object... args) {
+        Pointer[] ps = new Pointer[args.length];
+        for (int i = 0; i < args.length; i++) ps[i] = argPointer(args[i]);
+        makeCurrent();
+        check(cuLaunchKernel(function(name), gridX, gridY, gridZ, block, 1, 1, sharedBytes, stream, Pointer.to(ps), null),
+            "cuLaunchKernel(" + name + ", grid " + gridX + "x" + gridY + "x" + gridZ + ", block " + block + ")");
+    }
+
+    public void launch2d(String name, int gridX, int gridY, int gridZ, int blockX, int blockY, Object... args) {
+        Pointer[] ps = new Pointer[args.length];
+        for (int i = 0; i < args.length; i++) ps[i] = argPointer(args[i]);
+        makeCurrent();
+        check(cuLaunchKernel(function(name), gridX, gridY, gridZ, blockX, blockY, 1, 0, stream, Pointer.to(ps), null),
+            "cuLaunchKernel(" + name + ")");
+    }
+
+    /** A grid-stride launch over n elements: 256 threads, enough blocks to fill the GPU a few times over. */
+    public void launchElements(String name, long n, Object... args) {
+        int blocks = (int) Math.max(1, Math.min((n + 255) / 256, (long) smCount * 32));
+        launch(name, blocks, 1, 1, 256, 0, args);
+    }
+
+    private static Pointer argPointer(Object a) {
+        return switch (a) {
+            case null -> Pointer.to(new CUdeviceptr());
+            case Integer i -> Pointer.to(new int[] {i});
+            case Long l -> Pointer.to(new long[] {l});
+            case Float f -> Pointer.to(new float[] {f});
+            case Boolean b -> Pointer.to(new int[] {b ? 1 : 0});
+            case CUdeviceptr p -> Pointer.to(p);
+            case CudaStorage s -> Pointer.to(s.pointer());
+            case int[] struct -> Pointer.to(struct);
+            default -> throw new IllegalArgumentException("unsupported kernel argument " + a.getClass());
+        };
+    }
+
+    // ------------------------------------------------------------------ copies
+
+    public void copyToDevice(float[] src, CUdeviceptr dst, long count) {
+        makeCurrent();
+        check(cuMemcpyHtoDAsync(dst, Pointer.to(src), count * Float.BYTES, stream), "cuMemcpyHtoDAsync");
+        synchronize(); // src is a Java array the GC may move once we return
+    }
+
+    public void copyToHost(CUdeviceptr src, float[] dst, long count) {
+        makeCurrent();
+        synchronize();
+        check(cuMemcpyDtoH(Pointer.to(dst), src, count * Float.BYTES), "cuMemcpyDtoH");
+    }
+
+    public void copyToDevice(long[] src, CUdeviceptr dst) {
+        makeCurrent();
+        check(cuMemcpyHtoDAsync(dst, Pointer.to(src), (long) src.length * Long.BYTES, stream), "cuMemcpyHtoDAsync");
+        synchronize();
+    }
+
+    public void copyToDevice(int[] src, CUdeviceptr dst) {
+        makeCurrent();
+        check(cuMemcpyHtoDAsync(dst, Pointer.to(src), (long) src.length * Integer.BYTES, stream), "cuMemcpyHtoDAsync");
+        synchronize();
+    }
+
+    public void memsetZero(CUdeviceptr p, long floats) {
+        makeCurrent();
+        check(cuMemsetD32Async(p, 0, floats, stream), "cuMemsetD32Async");
+    }
+
+    /** ptr + elements * 4, as a new pointer object (views with an offset). */
+    public static CUdeviceptr offset(CUdeviceptr p, long elements) {
+        return elements == 0 ? p : (CUdeviceptr) p.withByteOffset(elements * Float.BYTES);
+    }
+
+    /** The numeric device address (for cuDNN through the FFM binding and the SGD parameter table). */
+    public static long address(NativePointerObject p) {
+        return NativeAddress.of(p);
+    }
+
+    static void check(int status, String call) {
+        if (status != CUresult.CUDA_SUCCESS) throw CudaException.of("CUDA", call, status, CUresult.stringFor(status));
+    }
+
+    /** The kernel names the build validated into the fatbin (from its manifest); empty when not built. */
+    public static List<String> builtKernelNames() {
+        List<String> out = new ArrayList<>();
+        try (InputStream in = CudaRuntime.class.getResourceAsStream(MANIFEST)) {
+            if (in == null) return out;
+            for (String line : new String(in.readAllBytes()).split("\n"))
+                if (!line.isBlank() && !line.startsWith("#")) out.add(line.trim());
+        } catch (IOException e) { throw new CudaException("cannot read " + MANIFEST, e); }
+        return out;
+    }
+
+    /** Reads a JCuda pointer's native address plus byte offset (both protected in JCuda, so by reflection). */
+    static final class NativeAddress {
+        private static final java.lang.reflect.Method NATIVE, OFFSET;
+        static {
+            try {
+                NATIVE = NativePointerObject.class.getDeclaredMethod("getNativePointer");
+                OFFSET = Pointer.class.getDeclaredMethod("getByteOffset");
+                NATIVE.setAccessible(true);
+                OFFSET.setAccessible(true);
+            } catch (ReflectiveOperationException e) { throw new ExceptionInInitializerError(e); }
+        }
+
+        private NativeAddress() {}
+
+        static long of(NativePointerObject p) {
+            try { return (long) NATIVE.invoke(p) + (p instanceof Pointer q ? (long) OFFSET.invoke(q) : 0L); }
+            catch (ReflectiveOperationException e) { throw new CudaException("cannot read a JCuda pointer's address", e); }
+        }
+    }
+}

@@ -1,0 +1,91 @@
+package org.pulmo.cuda;
+
+import java.util.logging.Logger;
+import jcuda.Pointer;
+import jcuda.driver.CUdeviceptr;
+import jcuda.jcublas.JCublas2;
+import jcuda.jcublas.cublasHandle;
+import jcuda.jcublas.cublasMath;
+import jcuda.jcublas.cublasOperation;
+import jcuda.jcublas.cublasStatus;
+import jcuda.runtime.cudaStream_t;
+
+/**
+ * Row-major batched SGEMM, C = op(A) op(B): cuBLAS through JCublas2 when its native loads (it needs
+ * libcublas.so.12; ../shared/gpu's shim forwards to cuBLAS 13), else the hand-written {@code sgemm_tiled}
+ * kernel (sgemm.cu). Which one is active is logged once and readable via {@link #usingCublas()}.
+ * cuBLAS is column-major: row-major C = A B is column-major C^T = B^T A^T, so the operands swap.
+ */
+public final class Gemm {
+    private static final Logger LOG = Logger.getLogger(Gemm.class.getName());
+    private final CudaRuntime rt;
+    private final cublasHandle handle;
+    private final String why;
+    private boolean forceKernel;
+
+    Gemm(CudaRuntime rt, boolean strictFp32) {
+        this.rt = rt;
+        cublasHandle h = null;
+        String reason = null;
+        try {
+            JCublas2.setExceptionsEnabled(false);
+            cublasHandle c = new cublasHandle();
+            int st = JCublas2.cublasCreate(c);
+            if (st != cublasStatus.CUBLAS_STATUS_SUCCESS) reason = "cublasCreate returned " + cublasStatus.stringFor(st);
+            else {
+                check(JCublas2.cublasSetStream(c, new cudaStream_t(rt.stream())), "cublasSetStream");
+                h = c;
+            }
+        } catch (Throwable t) {
+            reason = "JCublas2 did not load (" + t + ")";
+        }
+        this.handle = h;
+        this.why = reason;
+        if (h != null) setStrictFp32(strictFp32);
+        LOG.info(h != null ? "GEMM: cuBLAS (JCublas2)" : "GEMM: hand-written sgemm_tiled kernel; cuBLAS unavailable: " + reason);
+    }
+
+    public boolean usingCublas() { return handle != null && !forceKernel; }
+
+    /** Why cuBLAS is not used (null when it is). */
+    public String cublasUnavailableReason() { return handle == null ? why : forceKernel ? "forced to the kernel" : null; }
+
+    /** Tests and benchmarks: run the hand-written kernel even where cuBLAS loads. */
+    public void forceKernel(boolean force) { forceKernel = force; }
+
+    void setStrictFp32(boolean strict) {
+        if (handle != null)
+            check(JCublas2.cublasSetMathMode(handle, strict ? cublasMath.CUBLAS_PEDANTIC_MATH : cublasMath.CUBLAS_TF32_TENSOR_OP_MATH), "cublasSetMathMode");
+    }
+
+    /**
+     * For z in [0, batch): C_z = op(A_z) op(B_z), op(A) [m, k], op(B) [k, n], C [m, n], all row-major and dense
+     * (lda = transA ? m : k, ldb = transB ? k : n, ldc = n).
+     */
+    public void sgemm(boolean transA, boolean transB, int m, int n, int k, int batch, CUdeviceptr a, CUdeviceptr b, CUdeviceptr c) {
+        int lda = transA ? m : k, ldb = transB ? k : n;
+        long sa = (long) m * k, sb = (long) k * n, sc = (long) m * n;
+        if (usingCublas()) {
+            rt.makeCurrent();
+            Pointer one = Pointer.to(new float[] {1f}), zero = Pointer.to(new float[] {0f});
+            int opA = transA ? cublasOperation.CUBLAS_OP_T : cublasOperation.CUBLAS_OP_N;
+            int opB = transB ? cublasOperation.CUBLAS_OP_T : cublasOperation.CUBLAS_OP_N;
+            check(JCublas2.cublasSgemmStridedBatched(handle, opB, opA, n, m, k, one, b, ldb, sb, a, lda, sa, zero, c, n, sc, batch),
+                "cublasSgemmStridedBatched");
+        } else {
+            rt.launch("sgemm_tiled", (n + 63) / 64, (m + 63) / 64, batch, 256, 0,
+                transA ? 1 : 0, transB ? 1 : 0, m, n, k, 1f, a, lda, sa, b, ldb, sb, 0f, c, n, sc);
+        }
+    }
+
+    /** The naive kernel (sgemm.cu version 1), for the kernel-version test and benchmark. */
+    public void sgemmNaive(boolean transA, boolean transB, int m, int n, int k, int batch, CUdeviceptr a, CUdeviceptr b, CUdeviceptr c) {
+        int lda = transA ? m : k, ldb = transB ? k : n;
+        rt.launch2d("sgemm_naive", (n + 15) / 16, (m + 15) / 16, batch, 16, 16,
+            transA ? 1 : 0, transB ? 1 : 0, m, n, k, 1f, a, lda, (long) m * k, b, ldb, (long) k * n, 0f, c, n, (long) m * n);
+    }
+
+    private static void check(int st, String call) {
+        if (st != cublasStatus.CUBLAS_STATUS_SUCCESS) throw CudaException.of("cuBLAS", call, st, cublasStatus.stringFor(st));
+    }
+}
