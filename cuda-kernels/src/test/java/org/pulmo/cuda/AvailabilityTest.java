@@ -1,0 +1,75 @@
+package org.pulmo.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.InputStream;
+import java.util.List;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.pulmo.backend.Backends;
+import org.pulmo.tensor.Device;
+
+/** No GPU needed: the fatbin resource, and availability reporting with its fall-back to the CPU. */
+class AvailabilityTest {
+    /** Every kernel the Java side launches by name. */
+    static final List<String> EXPECTED = List.of(
+        "ew_unary", "ew_binary", "ew_copy", "ew_copy_contiguous", "ew_fill", "ew_axpy",
+        "mab_naive_sqdiff", "mab_naive_softmax", "mab_naive_mul", "mab_fused_forward", "mab_fused_backward",
+        "se_squeeze", "se_scale_forward", "se_scale_backward", "fab_squeeze", "fab_squeeze_backward", "fab_fuse_forward", "fab_fuse_backward",
+        "reduce_rows", "arg_reduce_rows", "softmax_forward", "softmax_backward", "ce_forward", "ce_finish", "ce_backward",
+        "cosine_forward", "cosine_backward", "sgd_momentum_multi", "sgemm_naive", "sgemm_tiled",
+        "maxpool_forward", "maxpool_backward", "avgpool_forward", "avgpool_backward",
+        "bn_stats", "bn_apply", "bn_backward_reduce", "bn_backward_dx", "gather_dim", "scatter_add_dim");
+
+    @Test void fatbinHoldsEveryKernel() throws Exception {
+        String why = CudaRuntime.kernelsReason();
+        Assumptions.assumeTrue(why == null, () -> "skipped: " + why);
+        byte[] fatbin;
+        try (InputStream in = CudaRuntime.class.getResourceAsStream(CudaRuntime.FATBIN)) { fatbin = in.readAllBytes(); }
+        String text = new String(fatbin, java.nio.charset.StandardCharsets.ISO_8859_1);
+        List<String> manifest = CudaRuntime.builtKernelNames();
+        for (String k : EXPECTED) {
+            assertTrue(manifest.contains(k), "the build's manifest lacks kernel " + k);
+            assertTrue(text.contains(".entry " + k + "("), "no PTX entry for " + k + " in the fatbin");
+            assertTrue(text.contains(".text." + k + "\0"), "no SASS section for " + k + " in the fatbin");
+        }
+        assertTrue(text.contains(".target sm_90"), "the PTX targets compute_90");
+    }
+
+    @Test void providerGivesAReasonOrTheBackend() {
+        String why = Backends.unavailableReason(Device.cuda(0));
+        if (why != null) {
+            assertTrue(why.startsWith("no driver") || why.startsWith("no device") || why.startsWith("cuDNN missing")
+                || why.startsWith("kernels not built") || why.startsWith("CUDA probe failed"), "unclear reason: " + why);
+            assertEquals(Device.CPU, Backends.bestAvailable(), "falls back to the CPU");
+        } else {
+            assertEquals(Device.cuda(0), Backends.bestAvailable());
+            assertNotNull(Backends.of(Device.cuda(0)));
+        }
+    }
+
+    @Test void probeIsCachedAndCheap() {
+        long t0 = System.nanoTime();
+        String a = CudaRuntime.probe(), b = CudaRuntime.probe();
+        assertEquals(a, b);
+        assertTrue(System.nanoTime() - t0 < 30_000_000_000L);
+    }
+
+    @Test void sizeClasses() {
+        assertEquals(512, CudaAllocator.roundUp(1));
+        assertEquals(1024, CudaAllocator.roundUp(513));
+        assertEquals(2L << 20, CudaAllocator.roundUp((1L << 20) + 1));
+        assertEquals(4L << 20, CudaAllocator.roundUp((2L << 20) + 1));
+    }
+
+    @Test void stridedArgsCoalesceABroadcastBias() {
+        // [2, 3, 4, 5] + [1, 3, 1, 1]: x coalesces to 1 dim? No: the bias's strides break the merge at C.
+        org.pulmo.tensor.Tensor x = org.pulmo.tensor.Tensor.zeros(2, 3, 4, 5), bias = org.pulmo.tensor.Tensor.zeros(1, 3, 1, 1);
+        int[] a = StridedArgs.of(x.shape(), x, bias);
+        assertEquals(3, a[0], "rank after coalescing: N, C, H*W");
+        assertEquals(20, a[3]);
+        assertEquals(0, a[1 + 8 + 8 + 2], "bias stride over H*W is 0");
+    }
+}

@@ -1,0 +1,168 @@
+package org.pulmo.cuda;
+
+import static org.pulmo.cuda.ReferenceTest.close;
+
+import java.util.List;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.pulmo.backend.Backends;
+import org.pulmo.backend.BinaryOp;
+import org.pulmo.backend.UnaryOp;
+import org.pulmo.cuda.reference.Reference;
+import org.pulmo.tensor.Device;
+import org.pulmo.tensor.Rng;
+import org.pulmo.tensor.Tensor;
+
+/**
+ * Every hand-written kernel against its CPU reference on random inputs, strict FP32. Tolerances: elementwise
+ * 1e-6 abs + 1e-5 rel; reductions, softmax, MAB, FAB, SE, CE, cosine 1e-5 abs + 1e-4 rel (float sums in a
+ * different order); SGEMM 1e-4 abs + 1e-4 rel. Skips with the probe's reason where no device is usable.
+ */
+@Tag("gpu")
+class GpuParityTest {
+    static CudaBackend be;
+
+    // Assumed per test (not in @BeforeAll) so each test reports itself skipped with the reason.
+    @BeforeEach void device() {
+        String why = CudaRuntime.probe();
+        Assumptions.assumeTrue(why == null, () -> "no usable GPU: " + why);
+        if (be == null) {
+            be = (CudaBackend) Backends.of(Device.cuda(0));
+            be.setStrictFp32(true);
+        }
+    }
+
+    static Tensor dev(Tensor t) { return be.fromArray(t.toArray(), t.shape()); }
+
+    @Test void mabVersionsMatchTheReference() {
+        for (int[] s : List.of(new int[] {2, 3, 7, 9}, new int[] {2, 4, 56, 56}, new int[] {1, 2, 80, 80})) {
+            Rng rng = new Rng(21);
+            Tensor a = Tensor.randn(rng, s), b = Tensor.randn(rng, s), g = Tensor.randn(rng, s);
+            int planes = s[0] * s[1], hw = s[2] * s[3];
+            float[][] ref = Reference.mabForward(a.toArray(), b.toArray(), planes, hw);
+            for (CudaBackend.MabVersion v : CudaBackend.MabVersion.values()) {
+                Tensor[] out = be.mabForward(dev(a), dev(b), v);
+                close(ref[0], out[0].toArray(), 1e-5, 1e-4, "MAB " + v + " forward " + java.util.Arrays.toString(s));
+                close(ref[1], out[1].toArray(), 1e-5, 1e-4, "MAB " + v + " lse");
+            }
+            Tensor[] fwd = be.mabForward(dev(a), dev(b), CudaBackend.MabVersion.FUSED);
+            float[][] gr = Reference.mabBackward(a.toArray(), b.toArray(), g.toArray(), planes, hw);
+            Tensor[] d = be.mabBackward(dev(a), dev(b), dev(g), fwd[1]);
+            close(gr[0], d[0].toArray(), 1e-5, 1e-4, "MAB da");
+            close(gr[1], d[1].toArray(), 1e-5, 1e-4, "MAB db");
+        }
+    }
+
+    @Test void seAndFabMatchTheReference() {
+        Rng rng = new Rng(22);
+        int n = 2, c = 5, h = 6, w = 7, hw = h * w, planes = n * c;
+        Tensor x = Tensor.randn(rng, n, c, h, w), x2 = Tensor.randn(rng, n, c, h, w), s = Tensor.rand(rng, 0f, 1f, n, c);
+        Tensor z1 = Tensor.randn(rng, n, c), z2 = Tensor.randn(rng, n, c), g = Tensor.randn(rng, n, c, h, w);
+        close(Reference.seSqueeze(x.toArray(), planes, hw), be.seSqueeze(dev(x)).toArray(), 1e-5, 1e-4, "SE squeeze");
+        close(Reference.seScale(x.toArray(), s.toArray(), hw), be.seScale(dev(x), dev(s)).toArray(), 1e-6, 1e-5, "SE scale");
+        float[][] sb = Reference.seScaleBackward(x.toArray(), s.toArray(), g.toArray(), hw);
+        Tensor[] sbd = be.seScaleBackward(dev(x), dev(s), dev(g));
+        close(sb[0], sbd[0].toArray(), 1e-6, 1e-5, "SE dx");
+        close(sb[1], sbd[1].toArray(), 1e-5, 1e-4, "SE ds");
+        float[][] sq = Reference.fabSqueeze(x.toArray(), planes, hw);
+        Tensor[] sqd = be.fabSqueeze(dev(x));
+        for (int i = 0; i < 3; i++) close(sq[i], sqd[i].toArray(), 1e-5, 1e-4, "FAB squeeze output " + i);
+        close(Reference.fabSqueezeBackward(s.toArray(), z1.toArray(), sq[2], hw),
+            be.fabSqueezeBackward(x.shape(), dev(s), dev(z1), sqd[2]).toArray(), 1e-6, 1e-5, "FAB squeeze backward");
+        close(Reference.fabFuse(x.toArray(), x2.toArray(), z1.toArray(), z2.toArray(), hw),
+            be.fabFuse(dev(x), dev(x2), dev(z1), dev(z2)).toArray(), 1e-6, 1e-5, "FAB fuse");
+        float[][] fb = Reference.fabFuseBackward(x.toArray(), x2.toArray(), z1.toArray(), z2.toArray(), g.toArray(), hw);
+        Tensor[] fbd = be.fabFuseBackward(dev(x), dev(x2), dev(z1), dev(z2), dev(g));
+        for (int i = 0; i < 4; i++) close(fb[i], fbd[i].toArray(), 1e-5, 1e-4, "FAB fuse backward output " + i);
+    }
+
+    @Test void crossEntropyAndCosineMatchTheReference() {
+        Rng rng = new Rng(23);
+        int n = 37, c = 3;
+        Tensor x = Tensor.randn(rng, n, c);
+        float[] labels = new float[n];
+        for (int i = 0; i < n; i++) labels[i] = i % c;
+        float[] w = {0.7f, 1.3f, 2f};
+        float[] ref = Reference.crossEntropy(x.toArray(), labels, w, n, c);
+        Tensor[] out = be.crossEntropy(dev(x), be.fromArray(labels, new int[] {n}), be.fromArray(w, new int[] {c}));
+        close(new float[] {ref[0], ref[1]}, new float[] {out[0].toArray()[0], out[1].toArray()[0]}, 1e-5, 1e-4, "CE loss, wsum");
+        Tensor dx = be.crossEntropyBackward(dev(x), be.fromArray(labels, new int[] {n}), be.fromArray(w, new int[] {c}), out[1],
+            be.fromArray(new float[] {1f}, new int[0]));
+        close(Reference.crossEntropyBackward(x.toArray(), labels, w, n, c, 1f), dx.toArray(), 1e-6, 1e-4, "CE dx");
+
+        Tensor a = Tensor.randn(rng, 4, 3, 5, 5), b = Tensor.randn(rng, 4, 3, 5, 5);
+        Tensor[] cs = be.cosine(dev(a), dev(b), 1e-8f);
+        close(new float[] {Reference.cosine(a.toArray(), b.toArray(), 4, 75, 1e-8f)}, cs[0].toArray(), 1e-5, 1e-4, "cosine");
+        Tensor[] cg = be.cosineBackward(dev(a), dev(b), cs[1], be.fromArray(new float[] {1f}, new int[0]), 1e-8f);
+        float[][] cr = Reference.cosineBackward(a.toArray(), b.toArray(), 4, 75, 1e-8f, 1f);
+        close(cr[0], cg[0].toArray(), 1e-6, 1e-4, "cosine da");
+        close(cr[1], cg[1].toArray(), 1e-6, 1e-4, "cosine db");
+    }
+
+    @Test void fusedSgdMatchesTheReferenceOverSeveralSteps() {
+        Rng rng = new Rng(24);
+        int[][] shapes = {{70000}, {3, 5}, {130001}};
+        Tensor[] p = new Tensor[shapes.length];
+        float[][] host = new float[shapes.length][], buf = new float[shapes.length][];
+        float[] wd = {0.1f, 0f, 5e-4f};
+        for (int i = 0; i < shapes.length; i++) {
+            Tensor t = Tensor.randn(rng, shapes[i]);
+            host[i] = t.toArray();
+            buf[i] = new float[host[i].length];
+            p[i] = dev(t);
+        }
+        try (FusedSgd sgd = new FusedSgd(be, List.of(p), wd, 0.05f, 0.9f, 0f, true)) {
+            for (int step = 0; step < 3; step++) {
+                for (int i = 0; i < p.length; i++) {
+                    Tensor g = Tensor.randn(rng, shapes[i]);
+                    p[i].setGrad(dev(g));
+                    Reference.sgdStep(host[i], g.toArray(), buf[i], 0.05f, 0.9f, 0f, true, wd[i], step == 0);
+                }
+                sgd.step();
+            }
+            for (int i = 0; i < p.length; i++) close(host[i], p[i].toArray(), 1e-6, 1e-5, "SGD parameter " + i);
+        }
+    }
+
+    @Test void sgemmKernelsMatchTheCpu() {
+        Rng rng = new Rng(25);
+        for (boolean ta : new boolean[] {false, true})
+            for (boolean tb : new boolean[] {false, true}) {
+                int m = 67, n = 45, k = 131;
+                Tensor a = Tensor.randn(rng, 2, ta ? k : m, ta ? m : k), b = Tensor.randn(rng, 2, tb ? n : k, tb ? k : n);
+                float[] cpu = Backends.cpu().matmul(a, b, ta, tb).toArray();
+                Tensor c = be.empty(2, m, n);
+                be.gemm().sgemmNaive(ta, tb, m, n, k, 2, CudaBackend.ptr(dev(a)), CudaBackend.ptr(dev(b)), CudaBackend.ptr(c));
+                close(cpu, c.toArray(), 1e-4, 1e-4, "sgemm_naive " + ta + tb);
+                boolean was = be.gemm().usingCublas();
+                be.gemm().forceKernel(true);
+                close(cpu, be.matmul(dev(a), dev(b), ta, tb).toArray(), 1e-4, 1e-4, "sgemm_tiled " + ta + tb);
+                be.gemm().forceKernel(false);
+                if (was) close(cpu, be.matmul(dev(a), dev(b), ta, tb).toArray(), 1e-4, 1e-4, "cuBLAS " + ta + tb);
+            }
+    }
+
+    @Test void elementwiseOnStridedViewsMatchesTheCpu() {
+        Rng rng = new Rng(26);
+        Tensor x = Tensor.rand(rng, 0.1f, 2f, 3, 4, 5).permute(2, 0, 1), bias = Tensor.randn(rng, 5, 1, 4);
+        Tensor xd = dev(Tensor.rand(rng, 0.1f, 2f, 3, 4, 5)).permute(2, 0, 1);
+        for (UnaryOp op : UnaryOp.values())
+            close(Backends.cpu().unary(op, Tensor.of(xd.toArray(), 5, 3, 4), 1.5f).toArray(), be.unary(op, xd, 1.5f).toArray(), 1e-6, 1e-5, "unary " + op);
+        for (BinaryOp op : BinaryOp.values())
+            close(Backends.cpu().binary(op, x, bias).toArray(), be.binary(op, dev(x.contiguous()).permute(0, 1, 2), dev(bias)).toArray(),
+                1e-6, 1e-5, "binary " + op);
+    }
+
+    @Test void scopeReturnsMemoryEveryStep() {
+        long before = be.memoryStats().inUseBytes();
+        for (int step = 0; step < 20; step++) {
+            try (CudaScope s = CudaScope.open()) {
+                Tensor a = be.fromArray(new float[4096], new int[] {64, 64});
+                be.matmul(a, a, false, true);
+            }
+            org.junit.jupiter.api.Assertions.assertEquals(before, be.memoryStats().inUseBytes(), "in-use bytes after step " + step);
+        }
+    }
+}
