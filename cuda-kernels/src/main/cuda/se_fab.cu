@@ -7,10 +7,10 @@
 //              grid-stride, one thread per element: 8 B and 1 FLOP per element.
 // SE scale bwd dx = dy * s[n,c];  ds[n,c] = sum_hw dy * x     one block per plane: 12 B, 3 FLOPs.
 //
-// FAB squeeze  avg[n,c] = mean_hw u,  max[n,c] = max_hw u,  arg[n,c] = its flat index h*W + w (first of ties)
+// FAB squeeze  (MA-Net eq. 7: V = avg + max of u = F_mix, eq. 6)  avg[n,c] = mean_hw u,  max[n,c] = max_hw u,  arg[n,c] = its flat index h*W + w (first of ties)
 //              one block per plane, one read of u: 4 B, 2 FLOPs per element.
 // FAB squeeze bwd  du = dAvg / HW + (i == arg) * dMax         one thread per element: 4 B written.
-// FAB fusion   two-way channel softmax of the branch logits z1, z2 [N, C]:
+// FAB fusion   (MA-Net eq. 10-11) two-way channel softmax of the branch logits z1, z2 [N, C]:
 //                alpha = e^z1 / (e^z1 + e^z2) = 1 / (1 + e^(z2 - z1)),  1 - alpha for the second branch
 //              y = alpha[n,c] * x1 + (1 - alpha[n,c]) * x2      one thread per element: 12 B, 3 FLOPs.
 // FAB fusion bwd  dx1 = alpha dy,  dx2 = (1 - alpha) dy,
