@@ -1,0 +1,148 @@
+package org.pulmo.metrics;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The papers' result tables for one set of {@link Predictions}, as plain text and as named numbers.
+ * <ul>
+ *   <li>Per class (DPN-SENet paper's layout): precision, recall (sensitivity), specificity, F1, one-vs-rest
+ *       AUC and support, then the macro averages and the accuracy;</li>
+ *   <li>for two classes, one summary line (MA-Net paper's layout): accuracy, precision, recall
+ *       (sensitivity), specificity, F1 and AUC of the positive class;</li>
+ *   <li>the confusion matrix, rows actual, columns predicted;</li>
+ *   <li>the same again per patient, when every image has a group id (MA-Net Table 3).</li>
+ * </ul>
+ * Values are printed as percentages with two decimals, as the papers print them.
+ */
+public final class ClassificationReport {
+    private final Predictions predictions;
+    private final ConfusionMatrix matrix;
+    private final double[] auc;
+    private final int positive;
+    private final boolean patientLevel;
+
+    /** {@code positiveClass} is the class the binary line is about (ignored for more than two classes). */
+    public ClassificationReport(Predictions predictions, int positiveClass) { this(predictions, positiveClass, false); }
+
+    private ClassificationReport(Predictions predictions, int positiveClass, boolean patientLevel) {
+        this.patientLevel = patientLevel;
+        this.predictions = predictions;
+        this.matrix = predictions.confusionMatrix();
+        this.auc = new double[predictions.numClasses()];
+        for (int k = 0; k < auc.length; k++) auc[k] = predictions.auc(k);
+        if (positiveClass < 0 || positiveClass >= predictions.numClasses())
+            throw new IllegalArgumentException("positive class " + positiveClass + " outside " + predictions.numClasses() + " classes");
+        this.positive = positiveClass;
+    }
+
+    /** With the positive class chosen by {@link #defaultPositiveClass}. */
+    public ClassificationReport(Predictions predictions) { this(predictions, defaultPositiveClass(predictions.classes())); }
+
+    /** The first class whose name contains "covid" (any case), else the last class (class 1 of two). */
+    public static int defaultPositiveClass(List<String> classes) {
+        for (int k = 0; k < classes.size(); k++) {
+            String c = classes.get(k).toLowerCase(Locale.ROOT);
+            if (c.contains("covid") && !c.startsWith("non") && !c.startsWith("no-") && !c.startsWith("no_")) return k;
+        }
+        return classes.size() - 1;
+    }
+
+    public Predictions predictions() { return predictions; }
+
+    public ConfusionMatrix confusionMatrix() { return matrix; }
+
+    public double auc(int k) { return auc[k]; }
+
+    public double macroAuc() { return predictions.macroAuc(); }
+
+    public int positiveClass() { return positive; }
+
+    /** The patient-level report, or null when the predictions have no group ids or already are per patient. */
+    public ClassificationReport patientLevel() {
+        return predictions.hasGroups() && !patientLevel ? new ClassificationReport(predictions.byGroup(), positive, true) : null;
+    }
+
+    /**
+     * The numbers by name, as fractions (not percentages), in table order: {@code accuracy}, {@code
+     * macro_precision}, ..., {@code <class>_precision}, ..., and for two classes {@code binary_*}; for a JSON
+     * or CSV file.
+     */
+    public Map<String, Double> values() {
+        Map<String, Double> v = new LinkedHashMap<>();
+        v.put("accuracy", matrix.accuracy());
+        v.put("macro_precision", matrix.macroPrecision());
+        v.put("macro_recall", matrix.macroRecall());
+        v.put("macro_specificity", matrix.macroSpecificity());
+        v.put("macro_f1", matrix.macroF1());
+        v.put("macro_auc", macroAuc());
+        for (int k = 0; k < matrix.classes(); k++) {
+            String c = predictions.classes().get(k);
+            v.put(c + "_precision", matrix.precision(k));
+            v.put(c + "_recall", matrix.recall(k));
+            v.put(c + "_specificity", matrix.specificity(k));
+            v.put(c + "_f1", matrix.f1(k));
+            v.put(c + "_auc", auc[k]);
+            v.put(c + "_support", (double) matrix.support(k));
+        }
+        if (matrix.classes() == 2) {
+            v.put("binary_precision", matrix.precision(positive));
+            v.put("binary_recall", matrix.recall(positive));
+            v.put("binary_specificity", matrix.specificity(positive));
+            v.put("binary_f1", matrix.f1(positive));
+            v.put("binary_auc", auc[positive]);
+        }
+        return v;
+    }
+
+    /** The tables as text (see the class comment); {@code title} heads them ("Test set", "DPN-92-SE", ...). */
+    public String format(String title) {
+        StringBuilder s = new StringBuilder();
+        List<String> classes = predictions.classes();
+        int w = Math.max(9, classes.stream().mapToInt(String::length).max().orElse(0));
+        s.append(String.format(Locale.ROOT, "%s: %d %s, %d classes (values in %%)%n%n", title, matrix.total(),
+            patientLevel ? "patients" : "images", matrix.classes()));
+        String head = "%-" + w + "s  %9s  %20s  %11s  %8s  %8s  %7s%n";
+        String row = "%-" + w + "s  %9s  %20s  %11s  %8s  %8s  %7s%n";
+        s.append(String.format(Locale.ROOT, head, "class", "precision", "recall (sensitivity)", "specificity", "F1", "AUC", "support"));
+        for (int k = 0; k < classes.size(); k++)
+            s.append(String.format(Locale.ROOT, row, classes.get(k), pct(matrix.precision(k)), pct(matrix.recall(k)),
+                pct(matrix.specificity(k)), pct(matrix.f1(k)), pct(auc[k]), matrix.support(k)));
+        s.append(String.format(Locale.ROOT, row, "macro avg", pct(matrix.macroPrecision()), pct(matrix.macroRecall()),
+            pct(matrix.macroSpecificity()), pct(matrix.macroF1()), pct(macroAuc()), matrix.total()));
+        s.append(String.format(Locale.ROOT, "%-" + w + "s  %9s%n", "accuracy", pct(matrix.accuracy())));
+        if (matrix.classes() == 2) {
+            s.append(String.format(Locale.ROOT, "%nbinary, positive class '%s':%n", classes.get(positive)));
+            s.append(String.format(Locale.ROOT, "%9s  %9s  %20s  %11s  %8s  %8s%n", "accuracy", "precision", "recall (sensitivity)", "specificity", "F1", "AUC"));
+            s.append(String.format(Locale.ROOT, "%9s  %9s  %20s  %11s  %8s  %8s%n", pct(matrix.accuracy()), pct(matrix.precision(positive)),
+                pct(matrix.recall(positive)), pct(matrix.specificity(positive)), pct(matrix.f1(positive)), pct(auc[positive])));
+        }
+        s.append(String.format(Locale.ROOT, "%nconfusion matrix (rows: actual, columns: predicted)%n"));
+        s.append(formatMatrix(matrix, classes));
+        ClassificationReport patients = patientLevel();
+        if (patients != null) s.append(String.format(Locale.ROOT, "%n")).append(patients.format(title + ", patient level (mean probability per patient)"));
+        return s.toString();
+    }
+
+    /** The confusion matrix as a text table with class names on both axes. */
+    public static String formatMatrix(ConfusionMatrix m, List<String> classes) {
+        int w = Math.max(6, classes.stream().mapToInt(String::length).max().orElse(0));
+        for (long[] r : m.table()) for (long c : r) w = Math.max(w, Long.toString(c).length());
+        StringBuilder s = new StringBuilder(String.format(Locale.ROOT, "%-" + w + "s", "actual"));
+        for (String c : classes) s.append(String.format(Locale.ROOT, "  %" + w + "s", c));
+        s.append(System.lineSeparator());
+        for (int a = 0; a < classes.size(); a++) {
+            s.append(String.format(Locale.ROOT, "%-" + w + "s", classes.get(a)));
+            for (int p = 0; p < classes.size(); p++) s.append(String.format(Locale.ROOT, "  %" + w + "d", m.count(a, p)));
+            s.append(System.lineSeparator());
+        }
+        return s.toString();
+    }
+
+    /** A fraction as a percentage with two decimals; "n/a" for NaN (an AUC with one class absent). */
+    static String pct(double v) { return Double.isNaN(v) ? "n/a" : String.format(Locale.ROOT, "%.2f", 100 * v); }
+
+    @Override public String toString() { return format("Results"); }
+}
