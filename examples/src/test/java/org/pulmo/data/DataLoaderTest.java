@@ -94,6 +94,11 @@ class DataLoaderTest {
         }
     }
 
+    static void awaitAtLeast(AtomicInteger n, int target) throws InterruptedException {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (n.get() < target && System.nanoTime() < deadline) Thread.sleep(5);
+    }
+
     /** Counts the images read through it. */
     record Counting(Dataset inner, AtomicInteger reads) implements Dataset {
         @Override public List<String> classes() { return inner.classes(); }
@@ -128,9 +133,11 @@ class DataLoaderTest {
         Dataset d = new Counting(new DemoChestDataset(200, 16, 1), made);
         DataLoader loader = new DataLoader(d, Transform.identity(), DataLoader.Options.evaluation(5).withWorkers(2).withPrefetch(3));
         DataLoader.Epoch ep = loader.epoch(0);
-        Thread.sleep(300);
+        awaitAtLeast(made, 15);
+        Thread.sleep(200); // room for a loader that ignored its bound to overshoot
         assertEquals(15, made.get(), "3 batches of 5 made ahead, no more");
         ep.next();
+        awaitAtLeast(made, 20);
         Thread.sleep(200);
         assertEquals(20, made.get(), "taking one batch lets one more be made");
         ep.close();
