@@ -38,11 +38,10 @@ class ComparisonNetsTest {
                 "features.denseblock1.denselayer6.conv2.weight", "features.transition3.conv.weight", "features.denseblock4.denselayer16.norm2.bias",
                 "features.norm5.weight", "classifier.weight"))
             assertTrue(dn.containsKey(k), k);
-        Map<String, Tensor> vgg = new Vgg(Vgg.VGG16, false, 10, new Rng(1)).stateDict();
-        for (String k : List.of("features.0.weight", "features.28.bias", "classifier.0.weight", "classifier.3.bias", "classifier.6.weight"))
-            assertTrue(vgg.containsKey(k), k);
+        // (plain VGG-16's features.0 .. features.28 are checked by vggFeatureMapAt224)
         Map<String, Tensor> vggBn = new Vgg(Vgg.VGG16, true, 10, new Rng(1)).stateDict();
-        for (String k : List.of("features.1.running_mean", "features.40.weight", "features.41.bias"))
+        for (String k : List.of("features.0.weight", "features.1.running_mean", "features.40.weight", "features.41.bias",
+                "classifier.0.weight", "classifier.3.bias", "classifier.6.weight"))
             assertTrue(vggBn.containsKey(k), k);
         InceptionV3 inc = new InceptionV3(10, true, new Rng(1));
         Map<String, Tensor> in = inc.stateDict();
@@ -82,6 +81,9 @@ class ComparisonNetsTest {
 
     @Test void vggFeatureMapAt224() {
         Vgg v = new Vgg(Vgg.VGG16, false, 3, new Rng(1));
+        Map<String, Tensor> sd = v.stateDict();
+        for (String k : List.of("features.0.weight", "features.2.weight", "features.28.bias", "classifier.6.weight"))
+            assertTrue(sd.containsKey(k), k);
         v.eval();
         try (var g = GradMode.noGrad()) {
             assertShape(new int[] {1, 512, 7, 7}, v.features.forward(Tensor.randn(new Rng(2), 1, 3, 224, 224)));
