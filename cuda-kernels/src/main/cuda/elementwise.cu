@@ -48,6 +48,7 @@ __device__ __forceinline__ float binary_op(int op, float a, float b) {
         case 7: return a > b ? 1.f : 0.f;
         case 8: return a >= b ? 1.f : 0.f;
         case 9: return a == b ? 1.f : 0.f;
+        case 10: return b > 0.f ? a : 0.f;                        // RELU_BACKWARD
     }
     return __int_as_float(0x7fc00000);
 }

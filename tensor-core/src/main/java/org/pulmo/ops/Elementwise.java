@@ -142,11 +142,11 @@ public final class Elementwise {
         }, a, b);
     }
 
-    // y = max(x, 0);  dx = g * [y > 0]  (y saved; the mask is rebuilt from it)
+    // y = max(x, 0);  dx = g * [y > 0]  (y saved; one fused pass instead of a mask and a product)
     public static Tensor relu(Tensor x) {
         Tensor y = un(UnaryOp.RELU, x, 0);
         Tensor yv = y.detach();
-        return Graph.record("relu", y, g -> new Tensor[] {mul(g, un(UnaryOp.STEP, yv, 0))}, x);
+        return Graph.record("relu", y, g -> new Tensor[] {backend("relu", g, yv).binary(BinaryOp.RELU_BACKWARD, g, yv)}, x);
     }
 
     // y = 1 / (1 + e^-x);  dx = g * y * (1 - y)

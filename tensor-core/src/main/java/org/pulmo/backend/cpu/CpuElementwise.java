@@ -112,6 +112,7 @@ final class CpuElementwise {
             case GT -> { for (int i = 0; i < n; i++) c[co + i] = a[ao + i * sa] > b[bo + i * sb] ? 1f : 0f; }
             case GE -> { for (int i = 0; i < n; i++) c[co + i] = a[ao + i * sa] >= b[bo + i * sb] ? 1f : 0f; }
             case EQ -> { for (int i = 0; i < n; i++) c[co + i] = a[ao + i * sa] == b[bo + i * sb] ? 1f : 0f; }
+            case RELU_BACKWARD -> { for (int i = 0; i < n; i++) c[co + i] = b[bo + i * sb] > 0f ? a[ao + i * sa] : 0f; }
         }
     }
 
