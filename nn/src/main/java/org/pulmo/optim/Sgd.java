@@ -103,20 +103,14 @@ public final class Sgd {
                 Tensor p = e.getValue();
                 Tensor g = p.grad();
                 if (g == null) continue;
-                float wd = weightDecay.get(e.getKey());
-                if (wd != 0f) g = g.add(p.mul(wd));
-                if (momentum != 0f) {
-                    Tensor buf = momentumBuffers.get(e.getKey());
-                    if (buf == null) {
-                        buf = g.copy();
-                        momentumBuffers.put(e.getKey(), buf);
-                    } else {
-                        buf.copyFrom(buf.mul(momentum));
-                        buf.addInPlace(g, 1f - dampening);
-                    }
-                    g = nesterov ? g.add(buf.mul(momentum)) : buf;
+                Tensor buf = momentumBuffers.get(e.getKey());
+                boolean first = buf == null;
+                if (first && momentum != 0f) {
+                    buf = Tensor.wrap(p.backend().allocate(p.numel()), p.shape());
+                    momentumBuffers.put(e.getKey(), buf);
                 }
-                p.addInPlace(g, -lr);
+                // d = g + wd*p; buf = momentum*buf + (1-dampening)*d (d on the first step); p -= lr*(buf or Nesterov's d + momentum*buf)
+                p.backend().sgdUpdate(p, g, buf, first, lr, momentum, dampening, weightDecay.get(e.getKey()), nesterov);
             }
         }
     }

@@ -85,6 +85,27 @@ public interface Backend {
     /** {dx, dweight, dbias} of batchNormApply with batch statistics (mean and invStd depend on x). */
     Tensor[] batchNormBackward(Tensor dy, Tensor x, Tensor mean, Tensor invStd, Tensor weight);
 
+    // ---- optimiser ----
+    /**
+     * One SGD step on one parameter, in place, by PyTorch's rule: d = g + weightDecay * p; with momentum,
+     * buf = d on the first step, else buf = momentum * buf + (1 - dampening) * d, and the direction is
+     * d + momentum * buf (Nesterov) or buf; finally p -= lr * direction. buf is unused (may be null) when
+     * momentum is 0. This default composes other methods; a backend may fuse it into one pass.
+     */
+    default void sgdUpdate(Tensor p, Tensor g, Tensor buf, boolean firstStep, float lr, float momentum, float dampening,
+                           float weightDecay, boolean nesterov) {
+        Tensor d = weightDecay != 0f ? binary(BinaryOp.ADD, g, unary(UnaryOp.SCALE, p, weightDecay)) : g;
+        if (momentum != 0f) {
+            if (firstStep) copy(d, buf);
+            else {
+                copy(unary(UnaryOp.SCALE, buf, momentum), buf);
+                addInPlace(buf, d, 1f - dampening);
+            }
+            d = nesterov ? binary(BinaryOp.ADD, d, unary(UnaryOp.SCALE, buf, momentum)) : buf;
+        }
+        addInPlace(p, d, -lr);
+    }
+
     // ---- indexing ----
     /** out[i][j][k] = x[i][index[i][j][k]][k] for dim 1, and so on (PyTorch's gather). */
     Tensor gather(Tensor x, int dim, Tensor index);

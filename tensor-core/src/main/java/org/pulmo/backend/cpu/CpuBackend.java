@@ -121,6 +121,31 @@ public final class CpuBackend implements Backend {
         return CpuNorm.backward(dy, x, mean, invStd, weight);
     }
 
+    /** The same float operations as the default, in the same order, fused into one pass per element. */
+    @Override public void sgdUpdate(Tensor p, Tensor g, Tensor buf, boolean firstStep, float lr, float momentum,
+                                    float dampening, float weightDecay, boolean nesterov) {
+        boolean withBuf = momentum != 0f;
+        if (!p.isContiguous() || !g.isContiguous() || (withBuf && !buf.isContiguous())
+            || !java.util.Arrays.equals(p.shape(), g.shape())) {
+            Backend.super.sgdUpdate(p, g, buf, firstStep, lr, momentum, dampening, weightDecay, nesterov);
+            return;
+        }
+        float[] ps = array(p), gs = array(g), bs = withBuf ? array(buf) : null;
+        int po = p.offset(), go = g.offset(), bo = withBuf ? buf.offset() : 0;
+        float keep = 1f - dampening, step = -lr;
+        Parallel.forRange((int) p.numel(), 8, (s, e) -> {
+            for (int i = s; i < e; i++) {
+                float d = weightDecay != 0f ? gs[go + i] + weightDecay * ps[po + i] : gs[go + i];
+                if (withBuf) {
+                    float b = firstStep ? d : bs[bo + i] * momentum + keep * d;
+                    bs[bo + i] = b;
+                    d = nesterov ? d + momentum * b : b;
+                }
+                ps[po + i] = ps[po + i] + step * d;
+            }
+        });
+    }
+
     @Override public Tensor gather(Tensor x, int dim, Tensor index) { return CpuIndex.gather(x, dim, index); }
 
     @Override public Tensor scatterAdd(int[] shape, int dim, Tensor index, Tensor src) { return CpuIndex.scatterAdd(shape, dim, index, src); }
