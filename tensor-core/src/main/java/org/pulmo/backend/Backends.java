@@ -14,14 +14,27 @@ import org.pulmo.tensor.Device;
 public final class Backends {
     private static final Logger LOG = Logger.getLogger(Backends.class.getName());
     private static final Backend CPU = new CpuBackend();
+    private static volatile Backend cpuActive = CPU; // CPU, or a ProfilingBackend around it
     private static final Map<Device, Backend> CACHE = new ConcurrentHashMap<>();
 
     private Backends() {}
 
-    public static Backend cpu() { return CPU; }
+    public static Backend cpu() { return cpuActive; }
+
+    /**
+     * Routes every CPU op through a {@link ProfilingBackend} until {@link #stopCpuProfile()}; for
+     * benchmarks that ask where a training step spends its time.
+     */
+    public static synchronized ProfilingBackend startCpuProfile() {
+        ProfilingBackend p = new ProfilingBackend(CPU);
+        cpuActive = p.proxy();
+        return p;
+    }
+
+    public static synchronized void stopCpuProfile() { cpuActive = CPU; }
 
     public static Backend of(Device device) {
-        if (device.isCpu()) return CPU;
+        if (device.isCpu()) return cpuActive;
         return CACHE.computeIfAbsent(device, d -> {
             for (BackendProvider p : ServiceLoader.load(BackendProvider.class)) {
                 Backend b = p.create(d);

@@ -1,0 +1,67 @@
+package org.pulmo.backend;
+
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * Wraps a backend and adds up wall time and calls per backend method (conv2d, batchNormBackward, ...),
+ * counting only the outermost call on each thread, so that a kernel which reads a small tensor back through
+ * the backend is not counted twice. Started with {@link Backends#startCpuProfile()}.
+ */
+public final class ProfilingBackend {
+    private final Backend target;
+    private final Map<String, LongAdder[]> stats = new ConcurrentHashMap<>();
+    private final ThreadLocal<int[]> depth = ThreadLocal.withInitial(() -> new int[1]);
+
+    ProfilingBackend(Backend target) { this.target = target; }
+
+    Backend proxy() {
+        return (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(), new Class<?>[] {Backend.class}, (p, m, args) -> {
+            int[] d = depth.get();
+            long t0 = d[0] == 0 ? System.nanoTime() : 0;
+            d[0]++;
+            try {
+                return m.invoke(target, args);
+            } catch (InvocationTargetException e) {
+                throw e.getCause();
+            } finally {
+                d[0]--;
+                if (d[0] == 0) {
+                    LongAdder[] s = stats.computeIfAbsent(m.getName(), k -> new LongAdder[] {new LongAdder(), new LongAdder()});
+                    s[0].add(System.nanoTime() - t0);
+                    s[1].increment();
+                }
+            }
+        });
+    }
+
+    public record Entry(String method, long nanos, long calls) {}
+
+    /** Methods by total time, largest first. */
+    public List<Entry> entries() {
+        List<Entry> list = new ArrayList<>();
+        stats.forEach((k, v) -> list.add(new Entry(k, v[0].sum(), v[1].sum())));
+        list.sort((a, b) -> Long.compare(b.nanos, a.nanos));
+        return list;
+    }
+
+    public void reset() { stats.clear(); }
+
+    /** A table: method, total ms, share of the backend's total, calls, mean microseconds per call. */
+    public String table() {
+        List<Entry> es = entries();
+        long total = es.stream().mapToLong(Entry::nanos).sum();
+        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "%-24s %10s %7s %8s %10s%n", "backend method", "total ms", "share", "calls", "us/call"));
+        for (Entry e : es)
+            sb.append(String.format(Locale.ROOT, "%-24s %10.1f %6.1f%% %8d %10.1f%n", e.method, e.nanos / 1e6,
+                100.0 * e.nanos / Math.max(total, 1), e.calls, e.nanos / 1e3 / Math.max(e.calls, 1)));
+        sb.append(String.format(Locale.ROOT, "%-24s %10.1f%n", "all backend calls", total / 1e6));
+        return sb.toString();
+    }
+}
