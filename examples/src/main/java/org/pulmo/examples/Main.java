@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 /** Pulmo's command line: {@code ./pulmo <command> [options]}; with no command it runs {@code train}. */
 @Command(name = "pulmo", mixinStandardHelpOptions = true, version = "Pulmo 0.1.0",
     description = "Train and inspect Pulmo's COVID-19 models.",
-    subcommands = {DemoTrain.class})
+    subcommands = {TrainCommand.class, EvaluateCommand.class, PredictCommand.class, ExplainCommand.class, SummaryCommand.class})
 public final class Main implements Callable<Integer> {
 
     public static void main(String[] args) {
@@ -15,6 +15,15 @@ public final class Main implements Callable<Integer> {
         if (System.getProperty("java.util.logging.SimpleFormatter.format") == null)
             System.setProperty("java.util.logging.SimpleFormatter.format", "%4$s: %5$s%6$s%n");
         CommandLine cli = new CommandLine(new Main());
+        // Errors people make (a missing folder, a bad option value) get one line, not a stack trace.
+        cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            if (e instanceof org.pulmo.data.DatasetException || e instanceof IllegalArgumentException || e instanceof java.io.IOException
+                    || e instanceof org.pulmo.data.DataLoadException) {
+                cmd.getErr().println("pulmo " + cmd.getCommandName() + ": " + e.getMessage());
+                return 2;
+            }
+            throw e;
+        });
         if (args.length == 0 || args[0].startsWith("-") && !isTopLevelOption(args[0])) {
             String[] withTrain = new String[args.length + 1];
             withTrain[0] = "train";

@@ -1,0 +1,55 @@
+package org.pulmo.examples;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+import org.pulmo.data.Dataset;
+import org.pulmo.data.ImageFileDataset;
+import org.pulmo.train.Predictions;
+import org.pulmo.train.TrainedModel;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code pulmo predict --checkpoint C <image or folder>}: class probabilities per image (printed, and as CSV with --csv). */
+@Command(name = "predict", mixinStandardHelpOptions = true, description = "Class probabilities for one image or every image under a folder.")
+public final class PredictCommand implements Callable<Integer> {
+    @Option(names = {"-c", "--checkpoint"}, required = true, description = "A checkpoint written by 'pulmo train'.") Path checkpoint;
+    @Parameters(index = "0", description = "An image file or a folder (searched recursively).") Path input;
+    @Option(names = "--csv", description = "Also write the probabilities to this CSV file.") Path csv;
+
+    static final List<String> EXTENSIONS = List.of(".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff");
+
+    @Override public Integer call() throws Exception {
+        if (!Files.exists(input)) { System.err.println("pulmo predict: no such file or folder: " + input); return 2; }
+        TrainedModel tm = TrainedModel.load(checkpoint);
+        List<Path> files = new ArrayList<>();
+        if (Files.isDirectory(input)) {
+            try (Stream<Path> s = Files.walk(input)) {
+                s.filter(Files::isRegularFile).filter(p -> EXTENSIONS.stream().anyMatch(e -> p.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(e)))
+                    .sorted().forEach(files::add);
+            }
+        } else files.add(input);
+        if (files.isEmpty()) { System.err.println("pulmo predict: no images under " + input); return 2; }
+        List<ImageFileDataset.Entry> entries = files.stream().map(p -> new ImageFileDataset.Entry(p, 0, null)).toList();
+        Dataset data = new ImageFileDataset(tm.classes(), entries, null);
+        Predictions p = Predictions.run(tm.model(), data, tm.evalTransform(), 16, false);
+        StringBuilder out = new StringBuilder("path,predicted," + String.join(",", tm.classes()) + "\n");
+        System.out.printf("%-50s %-12s %s%n", "image", "predicted", String.join("  ", tm.classes()));
+        for (int i = 0; i < p.size(); i++) {
+            StringBuilder probs = new StringBuilder();
+            for (float v : p.probabilities()[i]) probs.append(String.format(Locale.ROOT, "%.4f  ", v));
+            String cls = tm.classes().get(p.predicted(i));
+            System.out.printf("%-50s %-12s %s%n", p.sources()[i], cls, probs.toString().trim());
+            out.append('"').append(p.sources()[i].replace("\"", "\"\"")).append("\",").append(cls).append(',')
+                .append(probs.toString().trim().replaceAll("\\s+", ",")).append('\n');
+        }
+        if (p.size() < files.size()) System.err.printf("pulmo predict: %d image(s) could not be read (see above)%n", files.size() - p.size());
+        if (csv != null) Files.writeString(csv, out);
+        return p.size() == files.size() ? 0 : 1;
+    }
+}

@@ -1,0 +1,116 @@
+package org.pulmo.examples;
+
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.pulmo.data.Augmentation;
+import org.pulmo.data.Splits;
+import org.pulmo.models.MaNet;
+import org.pulmo.nn.Module;
+import org.pulmo.tensor.Device;
+import org.pulmo.train.Models;
+import org.pulmo.train.Trainer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code pulmo train}: trains a model on an image folder or the demo data. Options left out follow the paper of
+ * the model ({@link Models#defaults}); on the demo data on a CPU they are scaled down to run in minutes.
+ */
+@Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
+    description = {"Train a model on an image folder or the built-in demo data.",
+        "Options left out follow the model's paper (DPN-92-SE: 100 epochs; MA-Net: lr 0.01, momentum 0.9, x0.5 every 30 epochs, batch 16, 120 epochs).",
+        "On the demo data on a CPU the defaults shrink to a few minutes (5 epochs at 32x32, lr 0.05)."})
+public final class TrainCommand implements Callable<Integer> {
+
+    /** The demo run of {@code ./pulmo} on a CPU: small images and few epochs so that it ends in minutes. */
+    static final int DEMO_CPU_EPOCHS = 5, DEMO_CPU_SIZE = 32;
+    static final float DEMO_LR = 0.05f;
+
+    @Option(names = {"-m", "--model"}, defaultValue = "dpn92-se", description = "Model name (see 'pulmo summary --list'; default: ${DEFAULT-VALUE}).")
+    String model;
+
+    @Mixin DataOptions data;
+
+    @Option(names = "--epochs", description = "Epochs (paper default per model).") Integer epochs;
+    @Option(names = "--batch-size", description = "Batch size (default 16).") Integer batchSize;
+    @Option(names = "--lr", description = "Base learning rate (default 0.01).") Float lr;
+    @Option(names = "--momentum", description = "SGD momentum (default 0.9).") Float momentum;
+    @Option(names = "--weight-decay", description = "L2 weight decay on conv/linear weights (default 1e-4).") Float weightDecay;
+    @Option(names = "--schedule", description = "step (x0.5 every 30 epochs), step:PERIOD:FACTOR, cosine, exp or constant (default step).") String schedule;
+    @Option(names = "--image-size", description = "Input side in pixels (default 224; demo on CPU: " + DEMO_CPU_SIZE + ").") Integer imageSize;
+    @Option(names = "--augmentation", description = "dpn-senet, ma-net or none (default: the model's paper).") String augmentation;
+    @Option(names = "--seed", defaultValue = "42", description = "Seed of initialisation, batch order and augmentation (default: ${DEFAULT-VALUE}).") long seed;
+    @Option(names = "--device", defaultValue = "auto", description = "auto, cpu or cuda (default: ${DEFAULT-VALUE}).") String device;
+    @Option(names = {"-o", "--out"}, defaultValue = "runs/train", description = "Output folder (default: ${DEFAULT-VALUE}).") Path out;
+    @Option(names = "--resume", description = "Continue from <out>/last.safetensors (same options; --epochs may grow).") boolean resume;
+    @Option(names = "--workers", defaultValue = "0", description = "Image decoding threads (0: half the cores).") int workers;
+    @Option(names = "--no-mab", description = "MA-Net ablation: no mutex attention block (Table 8).") boolean noMab;
+    @Option(names = "--no-fab", description = "MA-Net ablation: no fusion attention block (Table 8).") boolean noFab;
+    @Option(names = "--manet-loss", defaultValue = "adaptive", description = "MA-Net loss: ce, ce-cs or adaptive (Table 7; default: ${DEFAULT-VALUE}).") String maNetLoss;
+    @Option(names = "--no-evaluate", description = "Skip the test-set evaluation after training.") boolean noEvaluate;
+
+    @Override public Integer call() throws Exception {
+        Device dev = Cli.device(device);
+        Models.Defaults d = Models.defaults(model);
+        boolean demoCpu = data.isDemo() && dev.isCpu();
+        int size = imageSize != null ? imageSize : demoCpu ? DEMO_CPU_SIZE : d.imageSize();
+        Trainer.Settings s = new Trainer.Settings(model, null,
+            epochs != null ? epochs : demoCpu ? DEMO_CPU_EPOCHS : d.epochs(),
+            batchSize != null ? batchSize : d.batchSize(),
+            lr != null ? lr : data.isDemo() ? DEMO_LR : d.lr(),
+            momentum != null ? momentum : d.momentum(),
+            weightDecay != null ? weightDecay : d.weightDecay(),
+            schedule != null ? schedule : d.schedule(), size,
+            augmentation != null ? Augmentation.parse(augmentation) : d.augmentation(),
+            seed, out, resume, workers, data.strict,
+            Models.isMaNet(model) ? new MaNet.Options(!noMab, !noFab, Models.lossMode(maNetLoss), 16) : null);
+        Models.schedule(s.schedule(), s.lr(), s.epochs()); // a bad --schedule fails before any image is read
+
+        Splits.Split split = data.load(size);
+        split.train().requireClassCount(split.train().numClasses());
+        s = withClasses(s, split);
+        Module net = Models.create(model, split.train().numClasses(), size, seed, s.maNet());
+        System.out.printf(Locale.ROOT, "Training %s (%,d parameters) on %s: %d training, %d validation, %d test images, classes %s%n",
+            model, net.parameterCount(), data.isDemo() ? "the demo data" : data.data, split.train().size(), split.val().size(),
+            split.test().size(), split.train().classes());
+        System.out.printf(Locale.ROOT, "  %d epochs, batch %d, SGD lr %s momentum %s weight decay %s, schedule %s, %dx%d, augmentation %s, seed %d, %s -> %s%n",
+            s.epochs(), s.batchSize(), s.lr(), s.momentum(), s.weightDecay(), s.schedule(), size, size, s.augmentation().label(), seed,
+            dev, out);
+
+        Trainer trainer = new Trainer(s, net, split.train(), split.val(), System.out, System.console() != null);
+        CountDownLatch finished = new CountDownLatch(1);
+        Thread hook = new Thread(() -> {     // Ctrl-C: stop after this batch, save, and let the JVM go
+            trainer.requestStop();
+            try { finished.await(120, TimeUnit.SECONDS); } catch (InterruptedException ignored) { }
+        }, "pulmo-ctrl-c");
+        Runtime.getRuntime().addShutdownHook(hook);
+        Trainer.Result r;
+        try {
+            r = trainer.run();
+        } catch (Trainer.DivergedException e) {
+            System.err.println("pulmo train: " + e.getMessage());
+            return 3;
+        } finally {
+            finished.countDown();
+            try { Runtime.getRuntime().removeShutdownHook(hook); } catch (IllegalStateException shuttingDown) { }
+        }
+        if (r.interrupted()) return 130;
+        System.out.printf(Locale.ROOT, "Done: %d epochs; best validation accuracy %.2f%% at epoch %d (chance: %.1f%%). Files in %s: "
+            + "last.safetensors, best.safetensors, metrics.csv, metrics.json, loss.png, accuracy.png%n",
+            r.epochsDone(), 100 * r.bestValAcc(), r.bestEpoch(), 100.0 / split.train().numClasses(), out);
+        if (!noEvaluate && split.test().size() > 0) {
+            System.out.println("Test set, best checkpoint:");
+            EvaluateCommand.evaluate(out.resolve(Trainer.BEST), split.test(), out.resolve("test"), s.batchSize(), System.out);
+        }
+        return 0;
+    }
+
+    private static Trainer.Settings withClasses(Trainer.Settings s, Splits.Split split) {
+        return new Trainer.Settings(s.model(), split.train().classes(), s.epochs(), s.batchSize(), s.lr(), s.momentum(), s.weightDecay(),
+            s.schedule(), s.imageSize(), s.augmentation(), s.seed(), s.out(), s.resume(), s.workers(), s.strict(), s.maNet());
+    }
+}

@@ -1,0 +1,71 @@
+package org.pulmo.train;
+
+import java.util.Locale;
+import org.pulmo.data.Augmentation;
+import org.pulmo.models.MaNet;
+import org.pulmo.models.ModelRegistry;
+import org.pulmo.nn.Module;
+import org.pulmo.optim.LrSchedule;
+import org.pulmo.tensor.Rng;
+
+/**
+ * Builds models by name for the CLI ({@link ModelRegistry}, plus MA-Net's ablation switches of Tables 7-8) and
+ * knows each paper's training defaults.
+ */
+public final class Models {
+    private Models() {}
+
+    /**
+     * The training defaults of the paper a model comes from.
+     * <ul>
+     *   <li>MA-Net (Zheng et al. 2022, Sec. 4.2): SGD, lr 0.01, momentum 0.9, lr x0.5 every 30 epochs, batch 16,
+     *       120 epochs, MA-Net's augmentation. Weight decay is not given; 1e-4 is our choice.</li>
+     *   <li>DPN-SENet (and the other comparison networks): 100 epochs and the DPN-SENet augmentation as the
+     *       paper gives; lr 0.01, momentum 0.9, step x0.5/30, batch 16, weight decay 1e-4 are our choice (the
+     *       paper does not list them).</li>
+     * </ul>
+     */
+    public record Defaults(int epochs, int batchSize, float lr, float momentum, float weightDecay, String schedule,
+                           Augmentation augmentation, int imageSize) {}
+
+    public static Defaults defaults(String model) {
+        int size = ModelRegistry.entry(model).defaultSize();
+        if (isMaNet(model)) return new Defaults(120, 16, 0.01f, 0.9f, 1e-4f, "step", Augmentation.MA_NET, size);
+        return new Defaults(100, 16, 0.01f, 0.9f, 1e-4f, "step", Augmentation.DPN_SENET, size);
+    }
+
+    public static boolean isMaNet(String model) { return model.startsWith("manet-"); }
+
+    /** A fresh model; for MA-Net with the given ablation switches (null: the paper's full model). */
+    public static Module create(String model, int classes, int imageSize, long seed, MaNet.Options maNet) {
+        ModelRegistry.Entry e = ModelRegistry.entry(model); // unknown names fail here with the list of known ones
+        if (isMaNet(model) && maNet != null && !maNet.equals(MaNet.Options.DEFAULT)) {
+            if (imageSize < e.minSize()) throw new IllegalArgumentException(model + " needs inputs of at least " + e.minSize() + " pixels");
+            Rng rng = new Rng(seed);
+            return model.equals("manet-densenet169") ? MaNet.densenet169(classes, maNet, rng) : MaNet.resnet50(classes, maNet, rng);
+        }
+        return ModelRegistry.create(model, classes, imageSize, seed);
+    }
+
+    /** "step" (x0.5 every 30 epochs), "step:P:F", "cosine", "exp" or "constant", from base lr {@code lr}. */
+    public static LrSchedule schedule(String spec, double lr, int epochs) {
+        String[] p = spec.toLowerCase(Locale.ROOT).split(":");
+        return switch (p[0]) {
+            case "step" -> p.length == 3 ? new LrSchedule.Step(lr, Integer.parseInt(p[1]), Double.parseDouble(p[2])) : new LrSchedule.Step(lr);
+            case "cosine" -> new LrSchedule.Cosine(lr, Math.max(1, epochs), 0);
+            case "exp", "exponential" -> new LrSchedule.Exponential(lr);
+            case "constant", "none" -> new LrSchedule.Constant(lr);
+            default -> throw new IllegalArgumentException("unknown schedule '" + spec + "'; choose step, step:PERIOD:FACTOR, cosine, exp or constant");
+        };
+    }
+
+    /** MA-Net's loss switch by name: ce, ce-cs, adaptive. */
+    public static MaNet.LossMode lossMode(String name) {
+        return switch (name.toLowerCase(Locale.ROOT).replace('_', '-')) {
+            case "ce" -> MaNet.LossMode.CE;
+            case "ce-cs", "cecs" -> MaNet.LossMode.CE_CS;
+            case "adaptive" -> MaNet.LossMode.ADAPTIVE;
+            default -> throw new IllegalArgumentException("unknown MA-Net loss '" + name + "'; choose ce, ce-cs or adaptive");
+        };
+    }
+}

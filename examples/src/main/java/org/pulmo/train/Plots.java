@@ -1,0 +1,86 @@
+package org.pulmo.train;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.knowm.xchart.BitmapEncoder;
+import org.knowm.xchart.HeatMapChart;
+import org.knowm.xchart.HeatMapChartBuilder;
+import org.knowm.xchart.XYChart;
+import org.knowm.xchart.XYChartBuilder;
+import org.knowm.xchart.XYSeries;
+import org.knowm.xchart.internal.chartpart.Chart;
+import org.knowm.xchart.style.markers.SeriesMarkers;
+
+/** PNG plots with XChart: loss and accuracy per epoch, ROC curves, the confusion matrix. */
+public final class Plots {
+    private Plots() {}
+
+    static { System.setProperty("java.awt.headless", "true"); }
+
+    /** {@code loss.png} and {@code accuracy.png}: training and validation per epoch. */
+    public static void curves(History h, Path dir) throws IOException {
+        List<Double> ep = new ArrayList<>(), tl = new ArrayList<>(), vl = new ArrayList<>(), ta = new ArrayList<>(), va = new ArrayList<>();
+        for (History.Row r : h.rows()) {
+            ep.add((double) r.epoch());
+            tl.add(r.trainLoss());
+            vl.add(r.valLoss());
+            ta.add(100 * r.trainAcc());
+            va.add(100 * r.valAcc());
+        }
+        save(lines("Loss", "epoch", "cross-entropy", ep, List.of("train", "validation"), List.of(tl, vl)), dir.resolve("loss.png"));
+        save(lines("Accuracy", "epoch", "accuracy (%)", ep, List.of("train", "validation"), List.of(ta, va)), dir.resolve("accuracy.png"));
+    }
+
+    private static XYChart lines(String title, String x, String y, List<Double> xs, List<String> names, List<List<Double>> ys) {
+        XYChart c = new XYChartBuilder().width(640).height(420).title(title).xAxisTitle(x).yAxisTitle(y).build();
+        c.getStyler().setMarkerSize(5);
+        if (xs.isEmpty()) return c;
+        for (int i = 0; i < names.size(); i++) {
+            List<Double> clean = new ArrayList<>();
+            for (Double v : ys.get(i)) clean.add(Double.isFinite(v) ? v : null);
+            if (clean.stream().allMatch(v -> v == null)) continue;
+            List<Double> fx = new ArrayList<>(), fy = new ArrayList<>();
+            for (int k = 0; k < xs.size(); k++) if (clean.get(k) != null) { fx.add(xs.get(k)); fy.add(clean.get(k)); }
+            c.addSeries(names.get(i), fx, fy).setMarker(SeriesMarkers.CIRCLE);
+        }
+        return c;
+    }
+
+    /**
+     * {@code roc.png}: one curve per class (one-vs-rest), or one for a binary task. {@code fpr[k]}, {@code tpr[k]}
+     * are the points of class k's curve, {@code auc[k]} its area.
+     */
+    public static void roc(List<String> names, List<double[]> fpr, List<double[]> tpr, double[] auc, Path file) throws IOException {
+        XYChart c = new XYChartBuilder().width(560).height(520).title("ROC").xAxisTitle("false positive rate (1 - specificity)")
+            .yAxisTitle("true positive rate (sensitivity)").build();
+        c.getStyler().setXAxisMin(0.0).setXAxisMax(1.0).setYAxisMin(0.0).setYAxisMax(1.0);
+        for (int k = 0; k < names.size(); k++) {
+            XYSeries sr = c.addSeries(String.format(java.util.Locale.ROOT, "%s (AUC %.3f)", names.get(k), auc[k]), fpr.get(k), tpr.get(k));
+            sr.setMarker(SeriesMarkers.NONE);
+        }
+        XYSeries chance = c.addSeries("chance", new double[] {0, 1}, new double[] {0, 1});
+        chance.setMarker(SeriesMarkers.NONE);
+        save(c, file);
+    }
+
+    /** {@code confusion_matrix.png}: rows = true class, columns = predicted class, cell = count. */
+    public static void confusion(List<String> classes, long[][] m, Path file) throws IOException {
+        int k = classes.size();
+        HeatMapChart c = new HeatMapChartBuilder().width(140 + 110 * k).height(120 + 90 * k).title("Confusion matrix (rows: true, columns: predicted)").build();
+        c.getStyler().setShowValue(true).setPlotContentSize(1.0);
+        c.getStyler().setRangeColors(new java.awt.Color[] {new java.awt.Color(247, 251, 255), new java.awt.Color(8, 48, 107)});
+        List<Number[]> cells = new ArrayList<>();
+        // HeatMapChart puts y index 0 at the bottom; draw the first true class on top as tables do.
+        for (int t = 0; t < k; t++) for (int p = 0; p < k; p++) cells.add(new Number[] {p, k - 1 - t, m[t][p]});
+        List<String> yNames = new ArrayList<>(classes);
+        java.util.Collections.reverse(yNames);
+        c.addSeries("count", classes, yNames, cells);
+        save(c, file);
+    }
+
+    private static void save(Chart<?, ?> chart, Path file) throws IOException {
+        BitmapEncoder.saveBitmap(chart, file.toString(), BitmapEncoder.BitmapFormat.PNG);
+    }
+}

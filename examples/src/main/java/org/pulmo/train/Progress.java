@@ -1,0 +1,67 @@
+package org.pulmo.train;
+
+import java.io.PrintStream;
+import java.util.Locale;
+
+/**
+ * A progress bar for one epoch: {@code epoch 3/10 [=========>     ] 12/20  loss 0.6931  acc 51.2%  38.5 img/s  ETA 0:04}.
+ * On a terminal it redraws one line; otherwise (a log file, a test) it prints only the finished line.
+ */
+public final class Progress {
+    private final PrintStream out;
+    private final boolean live;
+    private final String label;
+    private final int total;
+    private final long start = System.nanoTime();
+    private long lastDraw;
+    private int done;
+    private long images;
+    private double lossSum;
+    private long correct;
+
+    public Progress(PrintStream out, boolean live, String label, int totalBatches) {
+        this.out = out;
+        this.live = live;
+        this.label = label;
+        this.total = Math.max(totalBatches, 1);
+    }
+
+    public void step(int batchImages, double batchLoss, int batchCorrect) {
+        done++;
+        images += batchImages;
+        lossSum += batchLoss * batchImages;
+        correct += batchCorrect;
+        long now = System.nanoTime();
+        if (live && (now - lastDraw > 200_000_000L || done == total)) {
+            lastDraw = now;
+            out.print("\r" + line());
+            out.flush();
+        }
+    }
+
+    public double loss() { return images == 0 ? Double.NaN : lossSum / images; }
+
+    public double accuracy() { return images == 0 ? Double.NaN : correct / (double) images; }
+
+    public long images() { return images; }
+
+    public double seconds() { return (System.nanoTime() - start) / 1e9; }
+
+    public double imagesPerSecond() { return images / Math.max(seconds(), 1e-9); }
+
+    /** Ends the bar's line, adding {@code suffix} (validation results). */
+    public void finish(String suffix) {
+        out.print((live ? "\r" : "") + line() + suffix + System.lineSeparator());
+        out.flush();
+    }
+
+    String line() {
+        int width = 20, filled = (int) Math.round(width * done / (double) total);
+        String bar = "=".repeat(Math.max(filled - 1, 0)) + (filled > 0 ? (done == total ? "=" : ">") : "") + " ".repeat(width - filled);
+        double secs = seconds();
+        long eta = done == 0 ? 0 : Math.round(secs / done * (total - done));
+        return String.format(Locale.ROOT, "%s [%s] %d/%d  loss %.4f  acc %5.1f%%  %.1f img/s  %s %d:%02d", label, bar, done, total,
+            loss(), 100 * accuracy(), imagesPerSecond(), done == total ? "took" : "ETA", done == total ? Math.round(secs) / 60 : eta / 60,
+            done == total ? Math.round(secs) % 60 : eta % 60);
+    }
+}

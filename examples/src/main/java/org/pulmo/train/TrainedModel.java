@@ -1,0 +1,40 @@
+package org.pulmo.train;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import org.pulmo.data.Augmentation;
+import org.pulmo.data.Transform;
+import org.pulmo.io.Checkpoint;
+import org.pulmo.io.Safetensors;
+import org.pulmo.models.MaNet;
+import org.pulmo.nn.Module;
+
+/**
+ * A model rebuilt from a training checkpoint alone: the checkpoint's metadata names the model, classes, input
+ * size and preprocessing ({@link Trainer#describe}), its tensors hold the weights.
+ */
+public record TrainedModel(String name, Module model, List<String> classes, int imageSize, Augmentation augmentation, int epoch) {
+
+    public static TrainedModel load(Path checkpoint) throws IOException {
+        if (!Files.exists(checkpoint)) throw new IOException("checkpoint does not exist: " + checkpoint);
+        Map<String, String> meta = Safetensors.read(checkpoint).metadata();
+        String name = meta.get("model"), classes = meta.get("classes"), size = meta.get("image_size");
+        if (name == null || classes == null || size == null)
+            throw new IOException(checkpoint + " is not a checkpoint written by 'pulmo train' (no model/classes/image_size metadata)");
+        List<String> cls = Arrays.asList(classes.split("\n"));
+        int s = Integer.parseInt(size);
+        MaNet.Options mo = meta.containsKey("manet_mab") ? new MaNet.Options(Boolean.parseBoolean(meta.get("manet_mab")),
+            Boolean.parseBoolean(meta.get("manet_fab")), MaNet.LossMode.valueOf(meta.get("manet_loss")), 16) : null;
+        Module m = Models.create(name, cls.size(), s, 0, mo);
+        Checkpoint.Info info = Checkpoint.load(checkpoint, m, null, Map.of());
+        m.eval();
+        return new TrainedModel(name, m, cls, s, Augmentation.parse(meta.getOrDefault("augmentation", "none")), info.epoch());
+    }
+
+    /** The deterministic preprocessing the model was validated with. */
+    public Transform evalTransform() { return augmentation.eval(imageSize); }
+}

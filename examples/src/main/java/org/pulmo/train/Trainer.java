@@ -1,0 +1,223 @@
+package org.pulmo.train;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.pulmo.autograd.GradMode;
+import org.pulmo.data.Augmentation;
+import org.pulmo.data.DataLoader;
+import org.pulmo.data.Dataset;
+import org.pulmo.data.Transform;
+import org.pulmo.io.Checkpoint;
+import org.pulmo.models.MaNet;
+import org.pulmo.models.MutexPairSampler;
+import org.pulmo.nn.Module;
+import org.pulmo.nn.loss.Losses;
+import org.pulmo.optim.LrSchedule;
+import org.pulmo.optim.Sgd;
+import org.pulmo.tensor.Tensor;
+
+/**
+ * The training loop: epochs of shuffled, augmented batches through the model, cross-entropy (or MA-Net's pair
+ * loss), backward and SGD; after each epoch a validation pass, a metrics row ({@code metrics.csv},
+ * {@code metrics.json}), the curves ({@code loss.png}, {@code accuracy.png}) and two checkpoints:
+ * {@code last.safetensors} (every epoch) and {@code best.safetensors} (best validation accuracy).
+ *
+ * <p>Resuming is exact: the batch order and every augmentation are functions of (seed, epoch, image) in the
+ * {@link DataLoader}, MA-Net's mutex partners are drawn from a generator seeded by (seed, epoch), and the
+ * checkpoint holds weights, BatchNorm statistics, momentum buffers and the epoch (the schedule's position).
+ *
+ * <p>{@link #requestStop()} (Ctrl-C) ends training after the current batch; the weights of that moment go to
+ * {@code interrupted.safetensors}, and {@code last.safetensors} keeps the last finished epoch to resume from.
+ * A NaN or infinite loss ends training with a {@link DivergedException}; no checkpoint is written after it.
+ */
+public final class Trainer {
+
+    /** What a run is; the paper defaults are filled in by the CLI. */
+    public record Settings(String model, List<String> classes, int epochs, int batchSize, float lr, float momentum,
+                           float weightDecay, String schedule, int imageSize, Augmentation augmentation, long seed,
+                           Path out, boolean resume, int workers, boolean strict, MaNet.Options maNet) {}
+
+    public record Result(int epochsDone, double bestValAcc, int bestEpoch, boolean interrupted, History history) {}
+
+    /** The loss stopped being a finite number. */
+    public static final class DivergedException extends RuntimeException {
+        public DivergedException(String message) { super(message); }
+    }
+
+    public static final String LAST = "last.safetensors", BEST = "best.safetensors", INTERRUPTED = "interrupted.safetensors";
+
+    private final Settings s;
+    private final Module model;
+    private final Dataset train, val;
+    private final PrintStream out;
+    private final boolean liveProgress;
+    private final AtomicBoolean stop = new AtomicBoolean();
+
+    public Trainer(Settings settings, Module model, Dataset train, Dataset val, PrintStream out, boolean liveProgress) {
+        this.s = settings;
+        this.model = model;
+        this.train = train;
+        this.val = val;
+        this.out = out;
+        this.liveProgress = liveProgress;
+    }
+
+    /** Asks the loop to stop after the current batch (safe from any thread, e.g. a shutdown hook). */
+    public void requestStop() { stop.set(true); }
+
+    /** The checkpoint metadata that lets evaluate/predict/explain rebuild the model without options. */
+    public static Map<String, String> describe(Settings s, int bestEpoch, double bestValAcc) {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("model", s.model());
+        m.put("classes", String.join("\n", s.classes()));
+        m.put("image_size", Integer.toString(s.imageSize()));
+        m.put("augmentation", s.augmentation().label());
+        m.put("seed", Long.toString(s.seed()));
+        if (s.maNet() != null) {
+            m.put("manet_mab", Boolean.toString(s.maNet().mab()));
+            m.put("manet_fab", Boolean.toString(s.maNet().fab()));
+            m.put("manet_loss", s.maNet().loss().name());
+        }
+        m.put("best_epoch", Integer.toString(bestEpoch));
+        m.put("best_val_acc", Double.toString(bestValAcc));
+        return m;
+    }
+
+    public Result run() throws IOException {
+        Files.createDirectories(s.out());
+        LrSchedule schedule = Models.schedule(s.schedule(), s.lr(), s.epochs());
+        Sgd sgd = Sgd.forModule(model, s.lr(), s.momentum(), s.weightDecay(), false, false);
+        Path last = s.out().resolve(LAST), best = s.out().resolve(BEST);
+        int start = 0, bestEpoch = 0;
+        long step = 0;
+        double bestAcc = -1;
+        History history = new History();
+        if (s.resume()) {
+            if (!Files.exists(last)) throw new IOException("--resume: no checkpoint " + last + " to resume from");
+            Checkpoint.Info info = Checkpoint.load(last, model, sgd, Map.of());
+            checkSame(info.metadata(), "model", s.model());
+            checkSame(info.metadata(), "classes", String.join("\n", s.classes()));
+            start = info.epoch();
+            step = info.step();
+            bestEpoch = Integer.parseInt(info.metadata().getOrDefault("best_epoch", "0"));
+            bestAcc = Double.parseDouble(info.metadata().getOrDefault("best_val_acc", "-1"));
+            history = History.read(s.out().resolve("metrics.csv"), start);
+            out.printf(Locale.ROOT, "Resuming from %s: %d epochs done, best validation accuracy %.2f%% (epoch %d)%n",
+                last, start, 100 * bestAcc, bestEpoch);
+        }
+        MaNet maNet = model instanceof MaNet m ? m : null;
+        Transform trainTf = s.augmentation().train(s.imageSize()), evalTf = s.augmentation().eval(s.imageSize());
+        DataLoader.Options opts = DataLoader.Options.training(s.batchSize(), s.seed()).withDropLast(true).withStrict(s.strict());
+        if (s.workers() > 0) opts = opts.withWorkers(s.workers());
+        int[] labels = new int[train.size()];
+        for (int i = 0; i < labels.length; i++) labels[i] = train.label(i);
+        boolean interrupted = false;
+        try (DataLoader trainLoader = new DataLoader(train, trainTf, opts);
+             DataLoader valLoader = new DataLoader(val, evalTf, DataLoader.Options.evaluation(Math.max(s.batchSize(), 32)).withStrict(s.strict()))) {
+            for (int epoch = start; epoch < s.epochs() && !interrupted; epoch++) {
+                float lr = (float) schedule.lr(epoch);
+                sgd.setLr(lr);
+                model.train();
+                Progress bar = new Progress(out, liveProgress, String.format(Locale.ROOT, "epoch %d/%d", epoch + 1, s.epochs()),
+                    trainLoader.batchesPerEpoch());
+                // MA-Net: the mutex partner of every training image for this epoch, from a generator of (seed, epoch),
+                // read by a second loader in the same shuffled order, so batch b of both loaders are pairs.
+                DataLoader mutexLoader = null;
+                if (maNet != null) {
+                    MutexPairSampler sampler = new MutexPairSampler(labels, s.seed() * 1_000_003L + epoch);
+                    int[] partner = new int[labels.length];
+                    for (int i = 0; i < partner.length; i++) partner[i] = sampler.mutexOf(i);
+                    mutexLoader = new DataLoader(train.subset(partner), trainTf, opts.withSeed(s.seed()));
+                }
+                try (DataLoader.Epoch batches = trainLoader.epoch(epoch);
+                     DataLoader.Epoch mutexBatches = mutexLoader == null ? null : mutexLoader.epoch(epoch)) {
+                    for (DataLoader.Batch b : batches) {
+                        Tensor loss, logits;
+                        if (maNet != null) {
+                            DataLoader.Batch mb = mutexBatches.next();
+                            if (mb.size() != b.size()) continue; // an unreadable image broke the pairing of this batch
+                            MaNet.PairOutput po = maNet.forwardPair(b.images(), mb.images());
+                            loss = maNet.loss(po, b.labels(), mb.labels()).total();
+                            logits = po.logitsX();
+                        } else {
+                            logits = model.forward(b.images());
+                            loss = Losses.crossEntropy(logits, b.labels());
+                        }
+                        float l = loss.item();
+                        if (!Float.isFinite(l)) {
+                            bar.finish("");
+                            throw new DivergedException(String.format(Locale.ROOT,
+                                "the loss became %s at epoch %d, batch %d (lr %g); training stopped. The last good checkpoint is %s%s",
+                                l, epoch + 1, b.number() + 1, lr, last, Files.exists(last) ? "" : " (none was written yet)"));
+                        }
+                        sgd.zeroGrad();
+                        loss.backward();
+                        sgd.step();
+                        step++;
+                        bar.step(b.size(), l, correct(logits, b.labelArray()));
+                        if (stop.get()) { interrupted = true; break; }
+                    }
+                } finally {
+                    if (mutexLoader != null) mutexLoader.close();
+                }
+                if (interrupted) {
+                    bar.finish("  (interrupted)");
+                    Checkpoint.save(s.out().resolve(INTERRUPTED), model, sgd, epoch, step, Map.of(), describe(s, bestEpoch, bestAcc));
+                    out.printf("Interrupted: the weights of this moment are in %s; %s keeps the last finished epoch (%d); "
+                        + "continue with the same command and --resume.%n", s.out().resolve(INTERRUPTED), last, epoch);
+                    break;
+                }
+                double[] v = validate(valLoader, epoch);
+                bar.finish(String.format(Locale.ROOT, "  | val loss %.4f  val acc %5.1f%%", v[0], 100 * v[1]));
+                history.add(new History.Row(epoch + 1, lr, bar.loss(), bar.accuracy(), v[0], v[1], bar.imagesPerSecond(), bar.seconds()));
+                boolean improved = v[1] > bestAcc;
+                if (improved) { bestAcc = v[1]; bestEpoch = epoch + 1; }
+                Map<String, String> meta = describe(s, bestEpoch, bestAcc);
+                Checkpoint.save(last, model, sgd, epoch + 1, step, Map.of(), meta);
+                if (improved) Checkpoint.save(best, model, sgd, epoch + 1, step, Map.of(), meta);
+                history.write(s.out());
+                Plots.curves(history, s.out());
+            }
+        }
+        return new Result(history.rows().isEmpty() ? start : history.rows().getLast().epoch(), bestAcc, bestEpoch, interrupted, history);
+    }
+
+    private static void checkSame(Map<String, String> meta, String key, String expected) throws IOException {
+        String got = meta.get(key);
+        if (got != null && !got.equals(expected))
+            throw new IOException("--resume: the checkpoint was trained with " + key + " '" + got.replace("\n", ",") + "', not '"
+                + expected.replace("\n", ",") + "'; use the same options as the first run");
+    }
+
+    /** {mean loss, accuracy} over the validation set in evaluation mode. */
+    private double[] validate(DataLoader loader, int epoch) {
+        if (val.size() == 0) return new double[] {Double.NaN, Double.NaN};
+        model.eval();
+        double lossSum = 0;
+        long n = 0, ok = 0;
+        try (var ignored = GradMode.noGrad(); DataLoader.Epoch batches = loader.epoch(epoch)) {
+            for (DataLoader.Batch b : batches) {
+                Tensor logits = model.forward(b.images());
+                lossSum += Losses.crossEntropy(logits, b.labels()).item() * b.size();
+                ok += correct(logits, b.labelArray());
+                n += b.size();
+            }
+        }
+        model.train();
+        return new double[] {lossSum / Math.max(n, 1), ok / (double) Math.max(n, 1)};
+    }
+
+    static int correct(Tensor logits, int[] labels) {
+        float[] p = logits.argmax(1, false).toArray();
+        int c = 0;
+        for (int i = 0; i < labels.length; i++) if ((int) p[i] == labels[i]) c++;
+        return c;
+    }
+}
