@@ -1,20 +1,96 @@
 package org.pulmo.examples;
 
 import java.io.PrintStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import org.pulmo.data.Dataset;
+import org.pulmo.data.Splits;
+import org.pulmo.metrics.ClassificationReport;
+import org.pulmo.metrics.RocCurve;
+import org.pulmo.train.Plots;
+import org.pulmo.train.Predictions;
+import org.pulmo.train.TrainedModel;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
-@Command(name = "evaluate", mixinStandardHelpOptions = true, description = "Evaluate a checkpoint on a test set.")
+/**
+ * {@code pulmo evaluate -c C --data D}: the papers' tables on the test part (accuracy; per class precision,
+ * recall/sensitivity, specificity, F1, ROC AUC; macro averages; the confusion matrix; per patient when the
+ * images have group ids), printed and written to the output folder with {@code roc.png},
+ * {@code confusion_matrix.png}, {@code report.txt}, {@code metrics.json} and {@code predictions.csv}.
+ */
+@Command(name = "evaluate", mixinStandardHelpOptions = true, sortOptions = false,
+    description = "Evaluate a checkpoint on the test part of a data set: the papers' tables, ROC and confusion-matrix plots.")
 public final class EvaluateCommand implements Callable<Integer> {
-    @Override public Integer call() { return 1; }
+    @Option(names = {"-c", "--checkpoint"}, required = true, description = "A checkpoint written by 'pulmo train'.") Path checkpoint;
+    @Mixin DataOptions data;
+    @Option(names = "--split", defaultValue = "test", description = "test, val or train (default: ${DEFAULT-VALUE}).") String split;
+    @Option(names = "--batch-size", defaultValue = "32", description = "Batch size (default: ${DEFAULT-VALUE}).") int batchSize;
+    @Option(names = {"-o", "--out"}, defaultValue = "runs/evaluate", description = "Output folder (default: ${DEFAULT-VALUE}).") Path out;
 
-    static void evaluate(Path checkpoint, Dataset data, Path outDir, int batchSize, PrintStream out) throws Exception {
-        var tm = org.pulmo.train.TrainedModel.load(checkpoint);
-        var p = org.pulmo.train.Predictions.run(tm.model(), data, tm.evalTransform(), batchSize, false);
-        int ok = 0;
-        for (int i = 0; i < p.size(); i++) if (p.predicted(i) == p.labels()[i]) ok++;
-        out.printf("accuracy %.2f%%%n", 100.0 * ok / p.size());
+    @Override public Integer call() throws Exception {
+        TrainedModel tm = TrainedModel.load(checkpoint);
+        Splits.Split s = data.load(tm.imageSize());
+        Dataset d = switch (split) {
+            case "test" -> s.test().size() > 0 ? s.test() : s.val();
+            case "val" -> s.val();
+            case "train" -> s.train();
+            default -> throw new IllegalArgumentException("--split must be test, val or train, not '" + split + "'");
+        };
+        d.requireClassCount(tm.classes().size());
+        evaluate(tm, d, out, batchSize, data.strict, System.out);
+        return 0;
+    }
+
+    static ClassificationReport evaluate(Path checkpoint, Dataset d, Path out, int batchSize, PrintStream ps) throws Exception {
+        return evaluate(TrainedModel.load(checkpoint), d, out, batchSize, false, ps);
+    }
+
+    static ClassificationReport evaluate(TrainedModel tm, Dataset d, Path out, int batchSize, boolean strict, PrintStream ps) throws Exception {
+        Predictions p = Predictions.run(tm.model(), d, tm.evalTransform(), batchSize, strict);
+        var mp = new org.pulmo.metrics.Predictions(tm.classes(), p.probabilities(), p.labels(), p.hasGroups() ? p.groups() : null);
+        ClassificationReport report = new ClassificationReport(mp);
+        String text = report.format(tm.name() + ", " + p.size() + " images");
+        ps.print(text);
+        Files.createDirectories(out);
+        Files.writeString(out.resolve("report.txt"), text);
+        StringBuilder json = new StringBuilder("{\n");
+        List<Map.Entry<String, Double>> vals = new ArrayList<>(report.values().entrySet());
+        for (int i = 0; i < vals.size(); i++) {
+            double v = vals.get(i).getValue();
+            json.append(String.format(Locale.ROOT, "  \"%s\": %s%s%n", vals.get(i).getKey(), Double.isFinite(v) ? String.format(Locale.ROOT, "%.6g", v) : "null",
+                i + 1 < vals.size() ? "," : ""));
+        }
+        Files.writeString(out.resolve("metrics.json"), json.append("}\n"));
+        StringBuilder csv = new StringBuilder("source,label,predicted," + String.join(",", tm.classes()) + "\n");
+        for (int i = 0; i < p.size(); i++) {
+            csv.append('"').append(p.sources()[i].replace("\"", "\"\"")).append("\",").append(tm.classes().get(p.labels()[i])).append(',')
+                .append(tm.classes().get(p.predicted(i)));
+            for (float v : p.probabilities()[i]) csv.append(String.format(Locale.ROOT, ",%.5f", v));
+            csv.append('\n');
+        }
+        Files.writeString(out.resolve("predictions.csv"), csv);
+        int k = tm.classes().size();
+        List<String> names = new ArrayList<>();
+        List<double[]> fpr = new ArrayList<>(), tpr = new ArrayList<>();
+        List<Double> aucs = new ArrayList<>();
+        for (int c = 0; c < k; c++) {
+            if (k == 2 && c != report.positiveClass()) continue;  // binary: one curve, for the positive class
+            RocCurve r = mp.roc(c);
+            names.add(tm.classes().get(c));
+            fpr.add(r.fpr());
+            tpr.add(r.tpr());
+            aucs.add(r.auc());
+        }
+        Plots.roc(names, fpr, tpr, aucs.stream().mapToDouble(Double::doubleValue).toArray(), out.resolve("roc.png"));
+        Plots.confusion(tm.classes(), mp.confusionMatrix().table(), out.resolve("confusion_matrix.png"));
+        ps.println("Written to " + out + ": report.txt, metrics.json, predictions.csv, roc.png, confusion_matrix.png");
+        return report;
     }
 }

@@ -1,0 +1,98 @@
+package org.pulmo.explain;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.pulmo.models.Backbone;
+import org.pulmo.models.Dpn;
+import org.pulmo.models.MaNet;
+import org.pulmo.nn.Module;
+import org.pulmo.tensor.Tensor;
+
+/**
+ * Grad-CAM (Selvaraju et al., ICCV 2017), as the MA-Net paper shows its attention: for a target class c and a
+ * feature map A [1, K, h, w] of a chosen layer,
+ * <pre>
+ *   alpha_k = mean over (i, j) of d y_c / d A_k(i, j)        (the channel's importance)
+ *   L_c     = ReLU( sum_k alpha_k A_k )                       [h, w], then scaled to [0, 1]
+ * </pre>
+ * and upsampled to the input size. Layers: for backbones (ResNet, DenseNet, MA-Net's main path) the stage
+ * outputs {@code stage0} (stem) .. {@code stage4}; for DPN {@code conv5_bn_ac} (the last stage after its
+ * BN-ReLU: DPN's inner stages feed the next stage as two tensors, so their concatenation has no gradient).
+ * The default is the last stage.
+ */
+public final class GradCam {
+    private GradCam() {}
+
+    /** The map [h, w] (values in [0, 1], at the layer's resolution) and the class it explains. */
+    public record Result(float[] map, int height, int width, int targetClass, float[] probabilities) {}
+
+    /** The layer names {@link #compute} accepts for a model. */
+    public static List<String> layers(Module model) {
+        if (model instanceof Dpn) return List.of("conv5_bn_ac");
+        if (backbone(model) != null) {
+            List<String> l = new ArrayList<>();
+            for (int i = 0; i < backbone(model).stageCount(); i++) l.add("stage" + i);
+            return l;
+        }
+        return List.of();
+    }
+
+    public static String defaultLayer(Module model) {
+        List<String> l = layers(model);
+        if (l.isEmpty()) throw new IllegalArgumentException("Grad-CAM does not know the stages of " + model.getClass().getSimpleName());
+        return l.getLast();
+    }
+
+    private static Backbone backbone(Module model) {
+        if (model instanceof MaNet m) return (Backbone) m.backbone();
+        return model instanceof Backbone b ? b : null;
+    }
+
+    /**
+     * Grad-CAM of {@code x} [1, 3, H, W] for class {@code target} (-1: the predicted class) at {@code layer}
+     * (null: the default). The model runs in evaluation mode.
+     */
+    public static Result compute(Module model, Tensor x, String layer, int target) {
+        if (layer == null) layer = defaultLayer(model);
+        if (!layers(model).contains(layer))
+            throw new IllegalArgumentException("unknown Grad-CAM layer '" + layer + "' for " + model.getClass().getSimpleName() + "; choose one of " + layers(model));
+        model.eval();
+        Tensor a, logits;
+        if (model instanceof Dpn dpn) {
+            Tensor last = dpn.stages(x).getLast();                                        // [1, 2688, h, w] for DPN-92
+            a = model.namedModules().get("features.conv5_bn_ac").forward(last).retainGrad();
+            int n = a.shape()[0], c = a.shape()[1];
+            logits = dpn.classifier.forward(a.globalAvgPool().reshape(n, c, 1, 1)).reshape(n, dpn.numClasses);
+        } else {
+            Backbone b = backbone(model);
+            int stage = Integer.parseInt(layer.substring("stage".length()));
+            Tensor h = x;
+            a = null;
+            for (int i = 0; i < b.stageCount(); i++) {
+                h = b.stage(i, h);
+                if (i == stage) a = h = h.retainGrad();
+            }
+            logits = b.head(h);
+        }
+        float[] probs = logits.softmax(1).toArray();
+        int c = target;
+        if (c < 0) { c = 0; for (int k = 1; k < probs.length; k++) if (probs[k] > probs[c]) c = k; }
+        model.zeroGrad();
+        logits.narrow(1, c, 1).sum().backward();                                         // d y_c / d everything
+        Tensor grad = a.grad();
+        int k = a.shape()[1], h = a.shape()[2], w = a.shape()[3];
+        float[] act = a.detach().contiguous().toArray(), g = grad == null ? new float[act.length] : grad.contiguous().toArray();
+        float[] map = new float[h * w];
+        for (int ch = 0; ch < k; ch++) {
+            double alpha = 0;
+            for (int p = 0; p < h * w; p++) alpha += g[ch * h * w + p];
+            alpha /= h * w;                                                               // alpha_k: global average of the gradient
+            for (int p = 0; p < h * w; p++) map[p] += (float) (alpha * act[ch * h * w + p]);
+        }
+        float max = 0;
+        for (int p = 0; p < map.length; p++) { map[p] = Math.max(map[p], 0); max = Math.max(max, map[p]); } // ReLU: only evidence for c
+        if (max > 0) for (int p = 0; p < map.length; p++) map[p] /= max;
+        model.zeroGrad();
+        return new Result(map, h, w, c, probs);
+    }
+}
