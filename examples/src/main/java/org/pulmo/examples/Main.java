@@ -11,6 +11,11 @@ import picocli.CommandLine.Command;
 public final class Main implements Callable<Integer> {
 
     public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    /** Runs one command line and returns its exit code (0 ok, 2 usage or data error, 3 diverged, 130 interrupted). */
+    public static int run(String... args) {
         // One line per log record ("INFO: using the CPU: ..."), not java.util.logging's two.
         if (System.getProperty("java.util.logging.SimpleFormatter.format") == null)
             System.setProperty("java.util.logging.SimpleFormatter.format", "%4$s: %5$s%6$s%n");
@@ -30,7 +35,7 @@ public final class Main implements Callable<Integer> {
             System.arraycopy(args, 0, withTrain, 1, args.length);
             args = withTrain;
         }
-        System.exit(cli.execute(args));
+        return cli.execute(args);
     }
 
     private static boolean isTopLevelOption(String a) {
