@@ -1,0 +1,57 @@
+package org.pulmo.examples;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code pulmo table --row "DPN-92=runs/dpn92/test" ...}: one results table in a paper's layout from the
+ * {@code metrics.json} files that {@code evaluate} wrote. {@code --binary} takes the positive class's numbers
+ * (MA-Net, Tables 7-8); otherwise the macro averages (DPN-SENet, Tables 1-3). Printed as Markdown, and written
+ * with {@code --out}.
+ */
+@Command(name = "table", mixinStandardHelpOptions = true, description = "Collect evaluate results (metrics.json) into one table in a paper's layout.")
+public final class TableCommand implements Callable<Integer> {
+    @Option(names = "--row", required = true, description = "LABEL=FOLDER with metrics.json; repeat, in table order.") List<String> rows;
+    @Option(names = "--title", defaultValue = "Results", description = "Table caption.") String title;
+    @Option(names = "--binary", description = "Positive-class numbers (binary task) instead of macro averages.") boolean binary;
+    @Option(names = "--out", description = "Also write the table to this file.") Path out;
+
+    @Override public Integer call() throws Exception {
+        String p = binary ? "binary_" : "macro_";
+        StringBuilder sb = new StringBuilder("**" + title + "** (test set, %)\n\n")
+            .append("| Model | Accuracy | Precision | Recall (sensitivity) | Specificity | F1 | AUC |\n|---|---:|---:|---:|---:|---:|---:|\n");
+        for (String row : rows) {
+            int eq = row.lastIndexOf('=');
+            if (eq < 0) throw new IllegalArgumentException("--row must be LABEL=FOLDER, got '" + row + "'");
+            Path json = Path.of(row.substring(eq + 1)).resolve("metrics.json");
+            if (!Files.exists(json)) throw new IllegalArgumentException("no " + json + " (run 'pulmo evaluate' for that row first)");
+            Map<String, Double> m = read(Files.readString(json));
+            sb.append("| ").append(row, 0, eq);
+            for (String k : List.of("accuracy", p + "precision", p + "recall", p + "specificity", p + "f1", p + "auc")) {
+                Double v = k.equals("accuracy") ? m.get(k) : m.get(k);
+                sb.append(" | ").append(v == null || v.isNaN() ? "n/a" : String.format(Locale.ROOT, "%.2f", 100 * v));
+            }
+            sb.append(" |\n");
+        }
+        System.out.print(sb);
+        if (out != null) Files.writeString(out, sb);
+        return 0;
+    }
+
+    /** The flat {"name": number} objects that evaluate writes. */
+    static Map<String, Double> read(String json) {
+        Map<String, Double> m = new LinkedHashMap<>();
+        Matcher mt = Pattern.compile("\"([^\"]+)\"\\s*:\\s*(null|[-+0-9.eE]+)").matcher(json);
+        while (mt.find()) m.put(mt.group(1), mt.group(2).equals("null") ? Double.NaN : Double.parseDouble(mt.group(2)));
+        return m;
+    }
+}
