@@ -81,6 +81,7 @@ public final class CpuConv {
         d.checkLengths(x, "x", (long) n * cIn * h * w, wt, null, null, 0);
         float[] y = new float[n * cOut * d.outPlane()];
         if (useDirect(d)) directForward(d, x, wt, y);
+        else if (useBatched(d)) batchedForward(d, x, wt, y);
         else gemmForward(d, x, wt, y);
         return y;
     }
@@ -99,7 +100,7 @@ public final class CpuConv {
         boolean perItemThreads = items >= Parallel.threads();
         int rows = d.colRows(), plane = d.outPlane();
         Parallel.RangeBody body = (s, e) -> {
-            float[] col = isPointwise(d) ? null : new float[rows * plane];
+            float[] col = isPointwise(d) ? null : scratch(SLOT_COL, rows * plane);
             for (int it = s; it < e; it++) {
                 int b = it / d.groups, g = it % d.groups;
                 int xOff = (b * d.c + g * d.cg) * d.inPlane();
@@ -130,17 +131,31 @@ public final class CpuConv {
      * col[(c*kH + a)*kW + b, i*outW + j] = x[c, i*sH - pH + a*dH, j*sW - pW + b*dW], zero outside.
      */
     static void im2col(Geom d, float[] x, int xOff, float[] col) {
+        im2col(d, x, xOff, col, 0, d.outPlane());
+    }
+
+    /**
+     * As above, into the columns [colOff, colOff + outH*outW) of a col matrix with row length ldCol: the
+     * batched path puts the samples side by side, sample b at column b*outH*outW of [Cg*kH*kW, N*outH*outW].
+     */
+    static void im2col(Geom d, float[] x, int xOff, float[] col, int colOff, int ldCol) {
         Conv2dParams p = d.p;
         int oh = d.oh, ow = d.ow, h = d.h, w = d.w;
-        int dst = 0;
+        if (isPointwise(d)) {
+            // 1x1, stride 1, no padding: each row of col is one input plane.
+            for (int c = 0; c < d.cg; c++) copyRow(x, xOff + c * h * w, col, colOff + c * ldCol, h * w);
+            return;
+        }
+        int r = 0;
         for (int c = 0; c < d.cg; c++) {
             for (int a = 0; a < d.kH; a++) {
-                for (int b = 0; b < d.kW; b++) {
+                for (int b = 0; b < d.kW; b++, r++) {
                     int iw0 = b * p.dilationW() - p.padW();
                     // Output columns j whose input column j*sW + iw0 lies inside [0, w).
                     int jLo = iw0 >= 0 ? 0 : Math.min(ow, (-iw0 + p.strideW() - 1) / p.strideW());
                     int jHi = Math.max(jLo, Math.min(ow, (w - 1 - iw0) / p.strideW() + 1));
                     if (w - 1 - iw0 < 0) jHi = jLo;
+                    int dst = colOff + r * ldCol;
                     for (int i = 0; i < oh; i++, dst += ow) {
                         int ih = i * p.strideH() - p.padH() + a * p.dilationH();
                         if (ih < 0 || ih >= h) {
@@ -150,7 +165,7 @@ public final class CpuConv {
                         int row = xOff + (c * h + ih) * w + iw0;
                         Arrays.fill(col, dst, dst + jLo, 0f);
                         if (p.strideW() == 1) {
-                            System.arraycopy(x, row + jLo, col, dst + jLo, jHi - jLo);
+                            copyRow(x, row + jLo, col, dst + jLo, jHi - jLo);
                         } else {
                             for (int j = jLo; j < jHi; j++) col[dst + j] = x[row + j * p.strideW()];
                         }
@@ -163,16 +178,22 @@ public final class CpuConv {
 
     /** The adjoint of im2col: dx[xOff ..] += fold(col). */
     static void col2im(Geom d, float[] col, float[] dx, int xOff) {
+        col2im(d, col, 0, d.outPlane(), dx, xOff);
+    }
+
+    /** The adjoint of the offset im2col: dx[xOff ..] += fold(col[:, colOff .. colOff + outH*outW)). */
+    static void col2im(Geom d, float[] col, int colOff, int ldCol, float[] dx, int xOff) {
         Conv2dParams p = d.p;
         int oh = d.oh, ow = d.ow, h = d.h, w = d.w;
-        int src = 0;
+        int r = 0;
         for (int c = 0; c < d.cg; c++) {
             for (int a = 0; a < d.kH; a++) {
-                for (int b = 0; b < d.kW; b++) {
+                for (int b = 0; b < d.kW; b++, r++) {
                     int iw0 = b * p.dilationW() - p.padW();
                     int jLo = iw0 >= 0 ? 0 : Math.min(ow, (-iw0 + p.strideW() - 1) / p.strideW());
                     int jHi = Math.max(jLo, Math.min(ow, (w - 1 - iw0) / p.strideW() + 1));
                     if (w - 1 - iw0 < 0) jHi = jLo;
+                    int src = colOff + r * ldCol;
                     for (int i = 0; i < oh; i++, src += ow) {
                         int ih = i * p.strideH() - p.padH() + a * p.dilationH();
                         if (ih < 0 || ih >= h) continue;
@@ -203,6 +224,8 @@ public final class CpuConv {
             Geom t = Geom.of(n, cOut, d.oh, d.ow, cIn, kH, kW,
                     new Conv2dParams(1, 1, padH2, padW2, p.dilationH(), p.dilationW(), d.groups));
             directForward(t, dy, flipTranspose(d, wt), dx);
+        } else if (useBatched(d)) {
+            batchedBackwardInput(d, dy, wt, dx);
         } else {
             gemmBackwardInput(d, dy, wt, dx);
         }
@@ -227,7 +250,7 @@ public final class CpuConv {
         boolean perItemThreads = items >= Parallel.threads();
         int rows = d.colRows(), plane = d.outPlane();
         Parallel.RangeBody body = (s, e) -> {
-            float[] col = isPointwise(d) ? null : new float[rows * plane];
+            float[] col = isPointwise(d) ? null : scratch(SLOT_COL, rows * plane);
             for (int it = s; it < e; it++) {
                 int b = it / d.groups, g = it % d.groups;
                 int xOff = (b * d.c + g * d.cg) * d.inPlane();
@@ -255,6 +278,7 @@ public final class CpuConv {
         float[] dw = new float[cOut * d.colRows()];
         if (n == 0) return dw;
         if (useDirect(d)) directBackwardWeight(d, x, dy, dw);
+        else if (useBatched(d)) batchedBackwardWeight(d, x, dy, dw);
         else gemmBackwardWeight(d, x, dy, dw);
         return dw;
     }
@@ -267,7 +291,7 @@ public final class CpuConv {
         float[][] partial = new float[perSampleThreads ? threads : 1][];
         AtomicInteger slots = new AtomicInteger();
         Parallel.RangeBody body = (s, e) -> {
-            float[] col = isPointwise(d) ? null : new float[rows * plane];
+            float[] col = isPointwise(d) ? null : scratch(SLOT_COL, rows * plane);
             float[] acc = s == 0 ? dw : new float[dw.length];
             if (s != 0) partial[slots.incrementAndGet()] = acc;
             for (int b = s; b < e; b++) {
@@ -292,6 +316,99 @@ public final class CpuConv {
             if (partial[t] == null) continue;
             for (int i = 0; i < dw.length; i++) dw[i] += partial[t][i];
         }
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Batched im2col + one SGEMM, for small output planes
+
+    /**
+     * Dense convs whose output plane is small (ResNet layer3/4: 14x14, 7x7, 4x4) run one GEMM for the whole
+     * batch instead of one per sample: the samples' unfolded columns sit side by side in
+     * col [C*kH*kW, N*P] (P = outH*outW), so the GEMM's n is N*P instead of P. A per-sample GEMM with
+     * P = 16 or 49 fills a quarter to three quarters of the 64-wide micro-tile and repacks the whole
+     * weight matrix for every sample; the batched one packs it once per thread. The price is gathering dy
+     * into [Cout, N*P] and scattering y back to NCHW (copies of the output, small next to the GEMM).
+     */
+    static final int BATCH_MAX_PLANE = Integer.getInteger("pulmo.conv.batchPlane", 784);
+    /** Largest batched col buffer, in floats (per thread that calls conv; kept for the next call). */
+    private static final long BATCH_MAX_COL = 1L << 23;
+
+    private static boolean useBatched(Geom d) {
+        return d.groups == 1 && d.n > 1 && d.outPlane() <= BATCH_MAX_PLANE
+                && (long) d.colRows() * d.n * d.outPlane() <= BATCH_MAX_COL
+                && (long) Math.max(d.cOut, d.c) * d.n * d.outPlane() <= BATCH_MAX_COL;
+    }
+
+    private static final int SLOT_COL = 0, SLOT_ROWS = 1;
+    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[2][0]);
+
+    /**
+     * A per-thread buffer of at least len floats, reused across calls: the unfolded matrices are fully
+     * overwritten before they are read, so they need neither a fresh allocation nor zeroing.
+     */
+    private static float[] scratch(int slot, int len) {
+        float[][] s = SCRATCH.get();
+        if (s[slot].length < len) s[slot] = new float[len];
+        return s[slot];
+    }
+
+    /** col [rows, N*P] with sample b's columns at b*P: im2col of every sample, samples split over threads. */
+    private static void unfoldBatch(Geom d, float[] x, float[] col) {
+        int plane = d.outPlane(), np = d.n * plane;
+        Parallel.forRange(d.n, (long) d.colRows() * plane, (s, e) -> {
+            for (int b = s; b < e; b++) im2col(d, x, b * d.c * d.inPlane(), col, b * plane, np);
+        });
+    }
+
+    /** [N, R, P] (NCHW with R channels) -> [R, N*P]: sample b's rows to columns b*P; toBatch false goes back. */
+    private static void regroup(float[] nrp, float[] rnp, int n, int rows, int plane, boolean toBatch) {
+        int np = n * plane;
+        Parallel.forRange(n, (long) rows * plane / 8, (s, e) -> {
+            for (int b = s; b < e; b++)
+                for (int r = 0; r < rows; r++) {
+                    if (toBatch) copyRow(nrp, (b * rows + r) * plane, rnp, r * np + b * plane, plane);
+                    else copyRow(rnp, r * np + b * plane, nrp, (b * rows + r) * plane, plane);
+                }
+        });
+    }
+
+    private static void batchedForward(Geom d, float[] x, float[] wt, float[] y) {
+        int rows = d.colRows(), np = d.n * d.outPlane();
+        float[] col = scratch(SLOT_COL, rows * np);
+        unfoldBatch(d, x, col);
+        float[] yb = scratch(SLOT_ROWS, d.cOut * np);
+        // Y [Cout, N*P] = W [Cout, C*kk] * col [C*kk, N*P]
+        Sgemm.sgemm(false, false, d.cOut, np, rows, wt, 0, rows, col, 0, np, 0f, yb, 0, np);
+        regroup(y, yb, d.n, d.cOut, d.outPlane(), false);
+    }
+
+    private static void batchedBackwardInput(Geom d, float[] dy, float[] wt, float[] dx) {
+        int rows = d.colRows(), plane = d.outPlane(), np = d.n * plane;
+        float[] dyb = scratch(SLOT_ROWS, d.cOut * np);
+        regroup(dy, dyb, d.n, d.cOut, plane, true);
+        if (isPointwise(d)) {
+            // dcol [C, N*P] is dx with the batch regrouped.
+            float[] dxb = scratch(SLOT_COL, d.c * np);
+            Sgemm.sgemm(true, false, rows, np, d.cOut, wt, 0, rows, dyb, 0, np, 0f, dxb, 0, np);
+            regroup(dx, dxb, d.n, d.c, plane, false);
+            return;
+        }
+        float[] dcol = scratch(SLOT_COL, rows * np);
+        // dcol [C*kk, N*P] = W^T [C*kk, Cout] * dY [Cout, N*P], folded back per sample.
+        Sgemm.sgemm(true, false, rows, np, d.cOut, wt, 0, rows, dyb, 0, np, 0f, dcol, 0, np);
+        Parallel.forRange(d.n, (long) rows * plane, (s, e) -> {
+            for (int b = s; b < e; b++) col2im(d, dcol, b * plane, np, dx, b * d.c * d.inPlane());
+        });
+    }
+
+    private static void batchedBackwardWeight(Geom d, float[] x, float[] dy, float[] dw) {
+        int rows = d.colRows(), plane = d.outPlane(), np = d.n * plane;
+        float[] col = scratch(SLOT_COL, rows * np);
+        unfoldBatch(d, x, col);
+        float[] dyb = scratch(SLOT_ROWS, d.cOut * np);
+        regroup(dy, dyb, d.n, d.cOut, plane, true);
+        // dW [Cout, C*kk] = dY [Cout, N*P] * col^T [N*P, C*kk]: the batch sum is the GEMM's k.
+        Sgemm.sgemm(false, true, d.cOut, rows, np, dyb, 0, np, col, 0, np, 0f, dw, 0, rows);
     }
 
     // ------------------------------------------------------------------------------------------------

@@ -118,10 +118,15 @@ public final class Sgemm {
                             int nr = Math.min(NR, nc - jr);
                             int bPanel = jr * kc;
                             int cAt = cOff + (ic + ir) * ldc + jc + jr;
+                            // A tail panel narrower than NR runs a kernel of as many vectors as it needs
+                            // (small conv planes give n = 49, 196, ...: a 64-wide tile for 4 columns wastes 94%).
+                            int nv = (nr + L - 1) / L;
                             if (mr == MR && nr == NR) {
                                 kernel(kc, ap, aPanel, bp, bPanel, c, cAt, ldc, first);
+                            } else if (mr == MR && nr == nv * L) {
+                                narrow(nv, kc, ap, aPanel, bp, bPanel, c, cAt, ldc, first);
                             } else {
-                                kernel(kc, ap, aPanel, bp, bPanel, tile, 0, NR, true);
+                                narrow(nv, kc, ap, aPanel, bp, bPanel, tile, 0, NR, true);
                                 for (int i = 0; i < mr; i++) {
                                     int row = cAt + i * ldc;
                                     for (int j = 0; j < nr; j++) {
@@ -303,6 +308,193 @@ public final class Sgemm {
             c51.add(FloatVector.fromArray(S, c, cAt + L)).intoArray(c, cAt + L);
             c52.add(FloatVector.fromArray(S, c, cAt + 2 * L)).intoArray(c, cAt + 2 * L);
             c53.add(FloatVector.fromArray(S, c, cAt + 3 * L)).intoArray(c, cAt + 3 * L);
+        }
+    }
+
+    /** MR x nv*L tile, nv = 1..4 vectors (4 is the full kernel). */
+    private static void narrow(int nv, int kc, float[] ap, int aAt, float[] bp, int bAt, float[] c, int cAt, int ldc, boolean overwrite) {
+        switch (nv) {
+            case 1 -> kernel1(kc, ap, aAt, bp, bAt, c, cAt, ldc, overwrite);
+            case 2 -> kernel2(kc, ap, aAt, bp, bAt, c, cAt, ldc, overwrite);
+            case 3 -> kernel3(kc, ap, aAt, bp, bAt, c, cAt, ldc, overwrite);
+            default -> kernel(kc, ap, aAt, bp, bAt, c, cAt, ldc, overwrite);
+        }
+    }
+
+    /** The MR x 1L tail kernel: as {@link #kernel} on the first 1 vector(s) of each packed B row. */
+    static void kernel1(int kc, float[] ap, int aAt, float[] bp, int bAt, float[] c, int cAt, int ldc, boolean overwrite) {
+        FloatVector c00 = FloatVector.zero(S), c10 = c00, c20 = c00, c30 = c00, c40 = c00, c50 = c00;
+        for (int p = 0; p < kc; p++) {
+            int bi = bAt + p * NR, ai = aAt + p * MR;
+            FloatVector b0 = FloatVector.fromArray(S, bp, bi);
+            FloatVector x = FloatVector.broadcast(S, ap[ai]);
+            c00 = b0.fma(x, c00);
+            x = FloatVector.broadcast(S, ap[ai + 1]);
+            c10 = b0.fma(x, c10);
+            x = FloatVector.broadcast(S, ap[ai + 2]);
+            c20 = b0.fma(x, c20);
+            x = FloatVector.broadcast(S, ap[ai + 3]);
+            c30 = b0.fma(x, c30);
+            x = FloatVector.broadcast(S, ap[ai + 4]);
+            c40 = b0.fma(x, c40);
+            x = FloatVector.broadcast(S, ap[ai + 5]);
+            c50 = b0.fma(x, c50);
+        }
+        if (overwrite) {
+            c00.intoArray(c, cAt);
+            cAt += ldc;
+            c10.intoArray(c, cAt);
+            cAt += ldc;
+            c20.intoArray(c, cAt);
+            cAt += ldc;
+            c30.intoArray(c, cAt);
+            cAt += ldc;
+            c40.intoArray(c, cAt);
+            cAt += ldc;
+            c50.intoArray(c, cAt);
+        } else {
+            c00.add(FloatVector.fromArray(S, c, cAt)).intoArray(c, cAt);
+            cAt += ldc;
+            c10.add(FloatVector.fromArray(S, c, cAt)).intoArray(c, cAt);
+            cAt += ldc;
+            c20.add(FloatVector.fromArray(S, c, cAt)).intoArray(c, cAt);
+            cAt += ldc;
+            c30.add(FloatVector.fromArray(S, c, cAt)).intoArray(c, cAt);
+            cAt += ldc;
+            c40.add(FloatVector.fromArray(S, c, cAt)).intoArray(c, cAt);
+            cAt += ldc;
+            c50.add(FloatVector.fromArray(S, c, cAt)).intoArray(c, cAt);
+        }
+    }
+
+    /** The MR x 2L tail kernel: as {@link #kernel} on the first 2 vector(s) of each packed B row. */
+    static void kernel2(int kc, float[] ap, int aAt, float[] bp, int bAt, float[] c, int cAt, int ldc, boolean overwrite) {
+        FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+        for (int p = 0; p < kc; p++) {
+            int bi = bAt + p * NR, ai = aAt + p * MR;
+            FloatVector b0 = FloatVector.fromArray(S, bp, bi);
+            FloatVector b1 = FloatVector.fromArray(S, bp, bi + 1 * L);
+            FloatVector x = FloatVector.broadcast(S, ap[ai]);
+            c00 = b0.fma(x, c00); c01 = b1.fma(x, c01);
+            x = FloatVector.broadcast(S, ap[ai + 1]);
+            c10 = b0.fma(x, c10); c11 = b1.fma(x, c11);
+            x = FloatVector.broadcast(S, ap[ai + 2]);
+            c20 = b0.fma(x, c20); c21 = b1.fma(x, c21);
+            x = FloatVector.broadcast(S, ap[ai + 3]);
+            c30 = b0.fma(x, c30); c31 = b1.fma(x, c31);
+            x = FloatVector.broadcast(S, ap[ai + 4]);
+            c40 = b0.fma(x, c40); c41 = b1.fma(x, c41);
+            x = FloatVector.broadcast(S, ap[ai + 5]);
+            c50 = b0.fma(x, c50); c51 = b1.fma(x, c51);
+        }
+        if (overwrite) {
+            c00.intoArray(c, cAt);
+            c01.intoArray(c, cAt + 1 * L);
+            cAt += ldc;
+            c10.intoArray(c, cAt);
+            c11.intoArray(c, cAt + 1 * L);
+            cAt += ldc;
+            c20.intoArray(c, cAt);
+            c21.intoArray(c, cAt + 1 * L);
+            cAt += ldc;
+            c30.intoArray(c, cAt);
+            c31.intoArray(c, cAt + 1 * L);
+            cAt += ldc;
+            c40.intoArray(c, cAt);
+            c41.intoArray(c, cAt + 1 * L);
+            cAt += ldc;
+            c50.intoArray(c, cAt);
+            c51.intoArray(c, cAt + 1 * L);
+        } else {
+            c00.add(FloatVector.fromArray(S, c, cAt)).intoArray(c, cAt);
+            c01.add(FloatVector.fromArray(S, c, cAt + 1 * L)).intoArray(c, cAt + 1 * L);
+            cAt += ldc;
+            c10.add(FloatVector.fromArray(S, c, cAt)).intoArray(c, cAt);
+            c11.add(FloatVector.fromArray(S, c, cAt + 1 * L)).intoArray(c, cAt + 1 * L);
+            cAt += ldc;
+            c20.add(FloatVector.fromArray(S, c, cAt)).intoArray(c, cAt);
+            c21.add(FloatVector.fromArray(S, c, cAt + 1 * L)).intoArray(c, cAt + 1 * L);
+            cAt += ldc;
+            c30.add(FloatVector.fromArray(S, c, cAt)).intoArray(c, cAt);
+            c31.add(FloatVector.fromArray(S, c, cAt + 1 * L)).intoArray(c, cAt + 1 * L);
+            cAt += ldc;
+            c40.add(FloatVector.fromArray(S, c, cAt)).intoArray(c, cAt);
+            c41.add(FloatVector.fromArray(S, c, cAt + 1 * L)).intoArray(c, cAt + 1 * L);
+            cAt += ldc;
+            c50.add(FloatVector.fromArray(S, c, cAt)).intoArray(c, cAt);
+            c51.add(FloatVector.fromArray(S, c, cAt + 1 * L)).intoArray(c, cAt + 1 * L);
+        }
+    }
+
+    /** The MR x 3L tail kernel: as {@link #kernel} on the first 3 vector(s) of each packed B row. */
+    static void kernel3(int kc, float[] ap, int aAt, float[] bp, int bAt, float[] c, int cAt, int ldc, boolean overwrite) {
+        FloatVector c00 = FloatVector.zero(S), c01 = c00, c02 = c00, c10 = c00, c11 = c00, c12 = c00, c20 = c00, c21 = c00, c22 = c00, c30 = c00, c31 = c00, c32 = c00, c40 = c00, c41 = c00, c42 = c00, c50 = c00, c51 = c00, c52 = c00;
+        for (int p = 0; p < kc; p++) {
+            int bi = bAt + p * NR, ai = aAt + p * MR;
+            FloatVector b0 = FloatVector.fromArray(S, bp, bi);
+            FloatVector b1 = FloatVector.fromArray(S, bp, bi + 1 * L);
+            FloatVector b2 = FloatVector.fromArray(S, bp, bi + 2 * L);
+            FloatVector x = FloatVector.broadcast(S, ap[ai]);
+            c00 = b0.fma(x, c00); c01 = b1.fma(x, c01); c02 = b2.fma(x, c02);
+            x = FloatVector.broadcast(S, ap[ai + 1]);
+            c10 = b0.fma(x, c10); c11 = b1.fma(x, c11); c12 = b2.fma(x, c12);
+            x = FloatVector.broadcast(S, ap[ai + 2]);
+            c20 = b0.fma(x, c20); c21 = b1.fma(x, c21); c22 = b2.fma(x, c22);
+            x = FloatVector.broadcast(S, ap[ai + 3]);
+            c30 = b0.fma(x, c30); c31 = b1.fma(x, c31); c32 = b2.fma(x, c32);
+            x = FloatVector.broadcast(S, ap[ai + 4]);
+            c40 = b0.fma(x, c40); c41 = b1.fma(x, c41); c42 = b2.fma(x, c42);
+            x = FloatVector.broadcast(S, ap[ai + 5]);
+            c50 = b0.fma(x, c50); c51 = b1.fma(x, c51); c52 = b2.fma(x, c52);
+        }
+        if (overwrite) {
+            c00.intoArray(c, cAt);
+            c01.intoArray(c, cAt + 1 * L);
+            c02.intoArray(c, cAt + 2 * L);
+            cAt += ldc;
+            c10.intoArray(c, cAt);
+            c11.intoArray(c, cAt + 1 * L);
+            c12.intoArray(c, cAt + 2 * L);
+            cAt += ldc;
+            c20.intoArray(c, cAt);
+            c21.intoArray(c, cAt + 1 * L);
+            c22.intoArray(c, cAt + 2 * L);
+            cAt += ldc;
+            c30.intoArray(c, cAt);
+            c31.intoArray(c, cAt + 1 * L);
+            c32.intoArray(c, cAt + 2 * L);
+            cAt += ldc;
+            c40.intoArray(c, cAt);
+            c41.intoArray(c, cAt + 1 * L);
+            c42.intoArray(c, cAt + 2 * L);
+            cAt += ldc;
+            c50.intoArray(c, cAt);
+            c51.intoArray(c, cAt + 1 * L);
+            c52.intoArray(c, cAt + 2 * L);
+        } else {
+            c00.add(FloatVector.fromArray(S, c, cAt)).intoArray(c, cAt);
+            c01.add(FloatVector.fromArray(S, c, cAt + 1 * L)).intoArray(c, cAt + 1 * L);
+            c02.add(FloatVector.fromArray(S, c, cAt + 2 * L)).intoArray(c, cAt + 2 * L);
+            cAt += ldc;
+            c10.add(FloatVector.fromArray(S, c, cAt)).intoArray(c, cAt);
+            c11.add(FloatVector.fromArray(S, c, cAt + 1 * L)).intoArray(c, cAt + 1 * L);
+            c12.add(FloatVector.fromArray(S, c, cAt + 2 * L)).intoArray(c, cAt + 2 * L);
+            cAt += ldc;
+            c20.add(FloatVector.fromArray(S, c, cAt)).intoArray(c, cAt);
+            c21.add(FloatVector.fromArray(S, c, cAt + 1 * L)).intoArray(c, cAt + 1 * L);
+            c22.add(FloatVector.fromArray(S, c, cAt + 2 * L)).intoArray(c, cAt + 2 * L);
+            cAt += ldc;
+            c30.add(FloatVector.fromArray(S, c, cAt)).intoArray(c, cAt);
+            c31.add(FloatVector.fromArray(S, c, cAt + 1 * L)).intoArray(c, cAt + 1 * L);
+            c32.add(FloatVector.fromArray(S, c, cAt + 2 * L)).intoArray(c, cAt + 2 * L);
+            cAt += ldc;
+            c40.add(FloatVector.fromArray(S, c, cAt)).intoArray(c, cAt);
+            c41.add(FloatVector.fromArray(S, c, cAt + 1 * L)).intoArray(c, cAt + 1 * L);
+            c42.add(FloatVector.fromArray(S, c, cAt + 2 * L)).intoArray(c, cAt + 2 * L);
+            cAt += ldc;
+            c50.add(FloatVector.fromArray(S, c, cAt)).intoArray(c, cAt);
+            c51.add(FloatVector.fromArray(S, c, cAt + 1 * L)).intoArray(c, cAt + 1 * L);
+            c52.add(FloatVector.fromArray(S, c, cAt + 2 * L)).intoArray(c, cAt + 2 * L);
         }
     }
 

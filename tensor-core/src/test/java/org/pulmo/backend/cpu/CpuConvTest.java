@@ -105,4 +105,30 @@ class CpuConvTest {
         check(rng, new Case(3, 40, 8, 8, 24, 1, 1, Conv2dParams.of(1, 0, 1, 1)));
         check(rng, new Case(3, 12, 8, 8, 24, 1, 1, Conv2dParams.of(2, 0, 1, 1)));
     }
+
+    @Test
+    void batchedSmallPlanes() {
+        // Output planes up to CpuConv.BATCH_MAX_PLANE with batch > 1 run one GEMM over the whole batch:
+        // ResNet layer3/4 shapes scaled down (7x7 and 4x4 planes, 3x3, 1x1 and 1x1 stride-2 downsample).
+        Random rng = new Random(16);
+        check(rng, new Case(4, 16, 7, 7, 32, 3, 3, Conv2dParams.of(1, 1, 1, 1)));
+        check(rng, new Case(4, 16, 7, 7, 24, 3, 3, Conv2dParams.of(2, 1, 1, 1)));   // 7x7 -> 4x4
+        check(rng, new Case(4, 32, 4, 4, 70, 1, 1, Conv2dParams.of(1, 0, 1, 1)));
+        check(rng, new Case(4, 70, 4, 4, 16, 1, 1, Conv2dParams.of(1, 0, 1, 1)));
+        check(rng, new Case(4, 24, 7, 7, 40, 1, 1, Conv2dParams.of(2, 0, 1, 1)));   // downsample 7x7 -> 4x4
+        check(rng, new Case(2, 8, 14, 14, 12, 3, 3, new Conv2dParams(1, 2, 1, 0, 1, 1, 1)));
+        check(rng, new Case(3, 5, 6, 9, 7, 2, 3, new Conv2dParams(2, 1, 2, 1, 2, 1, 1)));
+        // Larger planes than the batched limit: per-sample GEMMs, batch split over threads.
+        check(rng, new Case(2, 6, 32, 32, 8, 3, 3, Conv2dParams.of(1, 1, 1, 1)));
+        check(rng, new Case(2, 6, 32, 32, 8, 1, 1, Conv2dParams.of(1, 0, 1, 1)));
+    }
+
+    @Test
+    void repeatedCallsReuseScratchBuffers() {
+        // A large call then a small one: the per-thread buffers are longer than needed and hold stale values.
+        Random rng = new Random(17);
+        check(rng, new Case(4, 32, 14, 14, 32, 3, 3, Conv2dParams.of(1, 1, 1, 1)));
+        check(rng, new Case(2, 3, 5, 5, 4, 3, 3, Conv2dParams.of(1, 1, 1, 1)));
+        check(rng, new Case(1, 3, 5, 5, 4, 3, 3, Conv2dParams.of(1, 1, 1, 1)));
+    }
 }

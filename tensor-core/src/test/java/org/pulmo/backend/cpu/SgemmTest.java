@@ -81,6 +81,21 @@ class SgemmTest {
     }
 
     @Test
+    void narrowTailPanels() {
+        // n past the last full 64-wide panel: 1, 2 or 3 whole vectors (written straight to C when m is a
+        // multiple of 6) and partial vectors (through the tile), as small conv planes give (49, 196, 4x16).
+        Random rng = new Random(8);
+        int[][] shapes = {{12, 16, 20}, {12, 32, 7}, {6, 48, 9}, {18, 112, 30}, {12, 196, 40}, {64, 49, 33},
+            {7, 17, 5}, {6, 40, 300}, {130, 64 + 48, 70}};
+        for (boolean transA : new boolean[] {false, true})
+            for (boolean transB : new boolean[] {false, true})
+                for (int[] s : shapes) {
+                    check(rng, transA, transB, s[0], s[1], s[2], 0, 0f, false);
+                    check(rng, transA, transB, s[0], s[1], s[2], 2, 1f, false);
+                }
+    }
+
+    @Test
     void largeEnoughToRunOnEveryThread() {
         Random rng = new Random(7);
         for (boolean transA : new boolean[] {false, true}) {

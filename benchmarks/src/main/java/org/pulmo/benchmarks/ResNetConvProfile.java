@@ -1,0 +1,105 @@
+package org.pulmo.benchmarks;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+import org.pulmo.backend.Conv2dParams;
+import org.pulmo.backend.cpu.CpuConv;
+
+/**
+ * Every distinct convolution of ResNet-50 (He et al. 2016, Table 1; stride on the 3x3 as in torchvision)
+ * at a given batch and input size, each pass timed on its own: shows which layer shapes (small planes,
+ * 1x1, stride-2 downsample) lose GFLOP/s in a training step. Not JMH: best of {@code reps} wall-clock
+ * calls after as many warm-up calls, so read it against {@code SgemmBench.fmaPeak} taken at the same time.
+ *
+ * <p>{@code java --add-modules jdk.incubator.vector -cp benchmarks/target/benchmarks.jar
+ * org.pulmo.benchmarks.ResNetConvProfile [batch] [size] [reps]} (default 4 112 5)
+ */
+public final class ResNetConvProfile {
+    private ResNetConvProfile() {}
+
+    /** One conv shape: input [n, c, h, h], cOut filters k x k, stride, padding k/2; count = uses per step. */
+    record Conv(String name, int c, int h, int cOut, int k, int stride, int count) {
+        Conv2dParams params() { return Conv2dParams.of(stride, k / 2, 1, 1); }
+        int outH() { return params().outH(h, k); }
+        double flops(int n) { return 2.0 * n * cOut * outH() * outH() * c * k * k; }
+    }
+
+    /** The 53 convs of ResNet-50 as distinct shapes with their multiplicity, for input size s. */
+    static List<Conv> resnet50(int s) {
+        List<Conv> list = new ArrayList<>();
+        list.add(new Conv("stem 7x7/2", 3, s, 64, 7, 2, 1));
+        int[] blocks = {3, 4, 6, 3};
+        int in = 64, h = s / 4;
+        for (int st = 0; st < 4; st++) {
+            int width = 64 << st, out = width * 4, stride = st == 0 ? 1 : 2;
+            String l = "layer" + (st + 1) + " ";
+            int ho = (h + 2 - 3) / stride + 1;   // the 3x3's output, pad 1
+            list.add(new Conv(l + "b0 1x1 reduce", in, h, width, 1, 1, 1));
+            list.add(new Conv(l + "b0 3x3/" + stride, width, h, width, 3, stride, 1));
+            list.add(new Conv(l + "1x1 expand", width, ho, out, 1, 1, blocks[st]));
+            list.add(new Conv(l + "downsample 1x1/" + stride, in, h, out, 1, stride, 1));
+            if (blocks[st] > 1) {
+                list.add(new Conv(l + "1x1 reduce", out, ho, width, 1, 1, blocks[st] - 1));
+                list.add(new Conv(l + "3x3", width, ho, width, 3, 1, blocks[st] - 1));
+            }
+            in = out;
+            h = ho;
+        }
+        return list;
+    }
+
+    public static void main(String[] args) {
+        int n = args.length > 0 ? Integer.parseInt(args[0]) : 4;
+        int size = args.length > 1 ? Integer.parseInt(args[1]) : 112;
+        int reps = args.length > 2 ? Integer.parseInt(args[2]) : 5;
+        Random rng = new Random(1);
+        double[] total = new double[3];
+        double totalFlops = 0;
+        System.out.printf(Locale.ROOT, "ResNet-50 convs, batch %d, %dx%d, best of %d calls (ms and GFLOP/s per call)%n", n, size, size, reps);
+        for (int round = 0; round < 2; round++) {
+        boolean print = round == 1;   // round 0 warms the JIT on every shape
+        if (print) System.out.printf(Locale.ROOT, "%-28s %5s %4s %5s %3s | %8s %6s | %8s %6s | %8s %6s%n",
+                "layer", "C", "HxW", "Cout", "x", "fwd ms", "GF/s", "bwdIn ms", "GF/s", "bwdW ms", "GF/s");
+        Arrays.fill(total, 0);
+        totalFlops = 0;
+        for (Conv cv : resnet50(size)) {
+            Conv2dParams p = cv.params();
+            float[] x = random(rng, n * cv.c * cv.h * cv.h);
+            float[] w = random(rng, cv.cOut * cv.c * cv.k * cv.k);
+            float[] dy = random(rng, n * cv.cOut * cv.outH() * cv.outH());
+            double[] ms = new double[3];
+            for (int pass = 0; pass < 3; pass++) {
+                long best = Long.MAX_VALUE;
+                for (int r = 0; r < 2 * reps; r++) {
+                    long t0 = System.nanoTime();
+                    switch (pass) {
+                        case 0 -> CpuConv.forward(x, n, cv.c, cv.h, cv.h, w, cv.cOut, cv.k, cv.k, p);
+                        case 1 -> CpuConv.backwardInput(dy, n, cv.c, cv.h, cv.h, w, cv.cOut, cv.k, cv.k, p);
+                        default -> CpuConv.backwardWeight(x, dy, n, cv.c, cv.h, cv.h, cv.cOut, cv.k, cv.k, p);
+                    }
+                    long t = System.nanoTime() - t0;
+                    if (r >= reps) best = Math.min(best, t);
+                }
+                ms[pass] = best / 1e6;
+                total[pass] += ms[pass] * cv.count;
+            }
+            double f = cv.flops(n);
+            totalFlops += f * cv.count;
+            if (print) System.out.printf(Locale.ROOT, "%-28s %5d %4d %5d %3d | %8.3f %6.1f | %8.3f %6.1f | %8.3f %6.1f%n",
+                    cv.name, cv.c, cv.h, cv.cOut, cv.count, ms[0], f / ms[0] / 1e6, ms[1], f / ms[1] / 1e6, ms[2], f / ms[2] / 1e6);
+        }
+        }
+        System.out.printf(Locale.ROOT, "total per step (x count) ms: fwd %.1f (%.1f GF/s), bwdIn %.1f, bwdW %.1f; all %.1f ms, %.1f GFLOP/s%n",
+                total[0], totalFlops / total[0] / 1e6, total[1], total[2], Arrays.stream(total).sum(),
+                3 * totalFlops / Arrays.stream(total).sum() / 1e6);
+    }
+
+    static float[] random(Random rng, int len) {
+        float[] a = new float[len];
+        for (int i = 0; i < len; i++) a[i] = (float) rng.nextGaussian();
+        return a;
+    }
+}
