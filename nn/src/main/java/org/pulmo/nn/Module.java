@@ -118,6 +118,16 @@ public abstract class Module {
     public final boolean isTraining() { return training; }
 
     /** Drops the gradient of every parameter (the next backward starts from zero). */
+    /**
+     * Moves every parameter and buffer of this module and its descendants to {@code device}, in place (the
+     * tensors stay the same objects, so layers' fields follow). Returns this.
+     */
+    public final Module to(org.pulmo.tensor.Device device) {
+        for (Tensor t : namedParameters().values()) t.moveTo(device);
+        for (Tensor t : namedBuffers().values()) t.moveTo(device);
+        return this;
+    }
+
     public final void zeroGrad() { for (Tensor p : parameters()) p.zeroGrad(); }
 
     // ------------------------------------------------------------------ state dict

@@ -49,6 +49,18 @@ class ModuleTest {
         assertFalse(net.namedBuffers().values().stream().anyMatch(Tensor::requiresGrad));
     }
 
+    @Test void toDeviceMovesEveryTensorInPlace() {
+        Net net = new Net(new Rng(1));
+        Map<String, Tensor> before = new LinkedHashMap<>(net.stateDict());
+        net.to(org.pulmo.tensor.Device.CPU);
+        Map<String, Tensor> after = net.stateDict();
+        assertEquals(before.keySet(), after.keySet());
+        for (var e : before.entrySet()) {
+            assertSame(e.getValue(), after.get(e.getKey()), e.getKey() + " must stay the same object: layers hold it in a field");
+            assertEquals(org.pulmo.tensor.Device.CPU, after.get(e.getKey()).device());
+        }
+    }
+
     @Test void trainAndEvalReachEveryDescendant() {
         Net net = new Net(new Rng(1));
         assertTrue(net.isTraining());

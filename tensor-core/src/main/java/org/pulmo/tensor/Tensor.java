@@ -27,10 +27,10 @@ import org.pulmo.ops.Views;
  * with its forward and backward side by side.
  */
 public final class Tensor {
-    private final Storage storage;
+    private Storage storage; // replaced only by moveTo, which moves a leaf (a parameter) to another device
     private final int[] shape;
-    private final int[] strides;
-    private final int offset;
+    private int[] strides;
+    private int offset;
     private boolean requiresGrad;
     private Tensor grad;
     private Node gradFn;
@@ -159,6 +159,24 @@ public final class Tensor {
     public Tensor to(Device device) {
         if (device.equals(device())) return this;
         return Views.toDevice(this, device);
+    }
+
+    /**
+     * Moves this leaf's values to {@code device} in place: the same Tensor object gets new storage there,
+     * so that layers holding their parameters in fields follow a {@code Module.to(device)}. Its gradient
+     * moves too. Views of the old storage keep the old values.
+     */
+    public Tensor moveTo(Device device) {
+        if (gradFn != null)
+            throw new IllegalStateException("moveTo: a computed tensor (shape " + Shapes.str(shape) + ", from '" + gradFn.op()
+                + "') cannot move in place; use to(device), which records the move in the graph");
+        if (device.equals(device())) return this;
+        Tensor moved = Backends.of(device).fromArray(toArray(), shape);
+        storage = moved.storage;
+        strides = moved.strides;
+        offset = moved.offset;
+        if (grad != null) grad = grad.to(device);
+        return this;
     }
 
     /** This tensor if contiguous, else a contiguous copy (differentiable). */

@@ -3,6 +3,7 @@ package org.pulmo.tensor;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -22,6 +23,15 @@ class TensorTest {
         assertArrayEquals(new float[] {1, 0, 2, 1}, x.argmax(0, false).toArray());
         assertArrayEquals(new float[] {2, 2, 1, 2}, x.argmin(0, false).toArray());
         assertArrayEquals(new float[] {1, 0, 2}, x.argmax(-1, false).toArray());
+    }
+
+    @Test void moveToKeepsTheObjectAndRefusesComputedTensors() {
+        Tensor leaf = Tensor.of(new float[] {1, 2, 3}, 3).requiresGrad(true);
+        assertSame(leaf, leaf.moveTo(Device.CPU));
+        assertArrayEquals(new float[] {1, 2, 3}, leaf.toArray());
+        Tensor computed = leaf.mul(2f);
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> computed.moveTo(Device.CPU));
+        assertTrue(e.getMessage().contains("[3]") && e.getMessage().contains("to(device)"), e.getMessage());
     }
 
     @Test void oneHot() {
