@@ -65,7 +65,7 @@ public class LayerOpsBench {
 
     /** Minimum bytes each benchmark must read and write, for one [N, C, H, W] tensor of B bytes. */
     public static String bytesPerOp() {
-        return "relu 2B, reluBackward 3B, add 3B, addChannelBias 2B, batchNormForward 3B (stats read x twice + write y),"
+        return "relu 2B, reluBackward 3B, reluBackwardFused 3B, add 3B, addChannelBias 2B, batchNormForward 3B (stats read x twice + write y),"
             + " batchNormBackward 5B (read x, dy twice, write dx), maxPoolForward 1.5B (read x, write y+argmax at 1/4 size each),"
             + " maxPoolBackward 1.5B (read dy+argmax at 1/4, write dx)";
     }
@@ -73,6 +73,9 @@ public class LayerOpsBench {
     @Benchmark public Tensor relu() { return cpu.unary(UnaryOp.RELU, x, 0); }
 
     @Benchmark public Tensor reluBackward() { return cpu.binary(BinaryOp.MUL, dy, cpu.unary(UnaryOp.STEP, y, 0)); }
+
+    /** The fused form autograd uses: dx = y > 0 ? dy : 0 in one binary op (3B). */
+    @Benchmark public Tensor reluBackwardFused() { return cpu.binary(BinaryOp.RELU_BACKWARD, dy, y); }
 
     @Benchmark public Tensor add() { return cpu.binary(BinaryOp.ADD, x, y); }
 

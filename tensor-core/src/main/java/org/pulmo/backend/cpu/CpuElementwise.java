@@ -2,6 +2,10 @@ package org.pulmo.backend.cpu;
 
 import static org.pulmo.backend.cpu.Strided.array;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 import org.pulmo.backend.BinaryOp;
 import org.pulmo.backend.UnaryOp;
 import org.pulmo.tensor.CpuStorage;
@@ -14,6 +18,8 @@ import org.pulmo.tensor.Tensor;
  */
 final class CpuElementwise {
     private CpuElementwise() {}
+
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
 
     static Tensor unary(UnaryOp op, Tensor x, float alpha) {
         int[] shape = x.shape();
@@ -80,6 +86,9 @@ final class CpuElementwise {
                 case SUB -> { for (int i = 0; i < n; i++) c[co + i] = a[ao + i] - b[bo + i]; return; }
                 case MUL -> { for (int i = 0; i < n; i++) c[co + i] = a[ao + i] * b[bo + i]; return; }
                 case DIV -> { for (int i = 0; i < n; i++) c[co + i] = a[ao + i] / b[bo + i]; return; }
+                case MAX -> { for (int i = 0; i < n; i++) c[co + i] = Math.max(a[ao + i], b[bo + i]); return; }
+                case MIN -> { for (int i = 0; i < n; i++) c[co + i] = Math.min(a[ao + i], b[bo + i]); return; }
+                case RELU_BACKWARD -> { reluBackwardRow(a, ao, b, bo, c, co, n); return; }
                 default -> { }
             }
         } else if (sa == 1 && sb == 0) {
@@ -114,6 +123,21 @@ final class CpuElementwise {
             case EQ -> { for (int i = 0; i < n; i++) c[co + i] = a[ao + i * sa] == b[bo + i * sb] ? 1f : 0f; }
             case RELU_BACKWARD -> { for (int i = 0; i < n; i++) c[co + i] = b[bo + i * sb] > 0f ? a[ao + i * sa] : 0f; }
         }
+    }
+
+    /**
+     * c = b > 0 ? a : 0 (a = dy, b = the ReLU's output), stride 1: a masked blend per vector. The general
+     * strided loop keeps i*stride indexing, which the JIT leaves scalar; this op runs once per ReLU per step.
+     */
+    private static void reluBackwardRow(float[] a, int ao, float[] b, int bo, float[] c, int co, int n) {
+        FloatVector zero = FloatVector.zero(S);
+        int i = 0;
+        for (int end = S.loopBound(n); i < end; i += S.length()) {
+            FloatVector g = FloatVector.fromArray(S, a, ao + i);
+            VectorMask<Float> on = FloatVector.fromArray(S, b, bo + i).compare(VectorOperators.GT, 0f);
+            zero.blend(g, on).intoArray(c, co + i);
+        }
+        for (; i < n; i++) c[co + i] = b[bo + i] > 0f ? a[ao + i] : 0f;
     }
 
     /** dst = src (src broadcasts). */

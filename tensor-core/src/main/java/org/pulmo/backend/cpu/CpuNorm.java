@@ -2,15 +2,70 @@ package org.pulmo.backend.cpu;
 
 import static org.pulmo.backend.cpu.Strided.array;
 
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 import org.pulmo.tensor.CpuStorage;
 import org.pulmo.tensor.Tensor;
 
 /**
  * Batch normalisation over [N, C, S...] per channel c, with M = N * S values per channel.
- * Statistics are accumulated in double (one pass of sum and sum of squares would lose digits).
+ * Statistics are accumulated in double (one pass of sum and sum of squares would lose digits): 8 floats
+ * at a time are widened exactly to doubles (256-bit float load, 512-bit double add), since a scalar double
+ * sum is one dependent add per element and the JIT does not vectorise reductions.
  */
 final class CpuNorm {
     private CpuNorm() {}
+
+    private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
+    private static final VectorSpecies<Double> D8 = DoubleVector.SPECIES_512;
+
+    private static DoubleVector widen(float[] x, int at) {
+        return (DoubleVector) FloatVector.fromArray(F8, x, at).convertShape(VectorOperators.F2D, D8, 0);
+    }
+
+    /** sum of x[p .. p+len) in double. */
+    static double sum(float[] x, int p, int len) {
+        DoubleVector a0 = DoubleVector.zero(D8), a1 = a0;
+        int i = 0;
+        for (; i + 16 <= len; i += 16) {
+            a0 = a0.add(widen(x, p + i));
+            a1 = a1.add(widen(x, p + i + 8));
+        }
+        double s = a0.add(a1).reduceLanes(VectorOperators.ADD);
+        for (; i < len; i++) s += x[p + i];
+        return s;
+    }
+
+    /** sum of (x - mu)^2 over x[p .. p+len) in double. */
+    static double sumSquaredDeviations(float[] x, int p, int len, double mu) {
+        DoubleVector a0 = DoubleVector.zero(D8), a1 = a0;
+        int i = 0;
+        for (; i + 16 <= len; i += 16) {
+            DoubleVector v0 = widen(x, p + i).sub(mu), v1 = widen(x, p + i + 8).sub(mu);
+            a0 = v0.fma(v0, a0);
+            a1 = v1.fma(v1, a1);
+        }
+        double s = a0.add(a1).reduceLanes(VectorOperators.ADD);
+        for (; i < len; i++) { double v = x[p + i] - mu; s += v * v; }
+        return s;
+    }
+
+    /** {sum of g, sum of g * (x - mu)} over g[gp ..], x[xp ..] of length len, in double. */
+    static void sumsForBackward(float[] g, int gp, float[] x, int xp, int len, double mu, double[] out) {
+        DoubleVector sg = DoubleVector.zero(D8), sgx = sg;
+        int i = 0;
+        for (; i + 8 <= len; i += 8) {
+            DoubleVector gv = widen(g, gp + i);
+            sg = sg.add(gv);
+            sgx = gv.fma(widen(x, xp + i).sub(mu), sgx);
+        }
+        double a = sg.reduceLanes(VectorOperators.ADD), b = sgx.reduceLanes(VectorOperators.ADD);
+        for (; i < len; i++) { a += g[gp + i]; b += g[gp + i] * (x[xp + i] - mu); }
+        out[0] += a;
+        out[1] += b;
+    }
 
     private record Dims(int n, int c, int s) {
         static Dims of(int[] shape) {
@@ -31,15 +86,9 @@ final class CpuNorm {
         Parallel.forRange(d.c, 2 * m, (s0, e0) -> {
             for (int c = s0; c < e0; c++) {
                 double sum = 0;
-                for (int n = 0; n < d.n; n++) {
-                    int p = xb + (n * d.c + c) * d.s;
-                    for (int i = 0; i < d.s; i++) sum += xs[p + i];
-                }
+                for (int n = 0; n < d.n; n++) sum += sum(xs, xb + (n * d.c + c) * d.s, d.s);
                 double mu = sum / m, sq = 0;
-                for (int n = 0; n < d.n; n++) {
-                    int p = xb + (n * d.c + c) * d.s;
-                    for (int i = 0; i < d.s; i++) { double v = xs[p + i] - mu; sq += v * v; }
-                }
+                for (int n = 0; n < d.n; n++) sq += sumSquaredDeviations(xs, xb + (n * d.c + c) * d.s, d.s, mu);
                 mean[c] = (float) mu;
                 var[c] = (float) (sq / m);
             }
@@ -86,16 +135,15 @@ final class CpuNorm {
         float[] dw = new float[d.c], db = new float[d.c], dx = new float[d.n * d.c * d.s];
         long m = (long) d.n * d.s;
         Parallel.forRange(d.c, 3 * m, (s0, e0) -> {
+            double[] sums = new double[2];
             for (int c = s0; c < e0; c++) {
-                double sg = 0, sgx = 0;
+                sums[0] = 0;
+                sums[1] = 0;
                 for (int n = 0; n < d.n; n++) {
                     int p = (n * d.c + c) * d.s;
-                    for (int i = 0; i < d.s; i++) {
-                        float g = gs[gb + p + i];
-                        sg += g;
-                        sgx += g * (xs[xb + p + i] - mu[c]);
-                    }
+                    sumsForBackward(gs, gb + p, xs, xb + p, d.s, mu[c], sums);
                 }
+                double sg = sums[0], sgx = sums[1];
                 float dbias = (float) sg, dweight = (float) (sgx * is[c]);
                 db[c] = dbias;
                 dw[c] = dweight;

@@ -2,6 +2,11 @@ package org.pulmo.backend.cpu;
 
 import static org.pulmo.backend.cpu.Strided.array;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
+import jdk.incubator.vector.VectorSpecies;
 import org.pulmo.backend.Pool2dParams;
 import org.pulmo.tensor.CpuStorage;
 import org.pulmo.tensor.Tensor;
@@ -10,7 +15,27 @@ import org.pulmo.tensor.Tensor;
 final class CpuPool {
     private CpuPool() {}
 
-    /** {y, argmax}; argmax = flat index h*W + w inside the input plane (kept for backward). */
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final int L = S.length();
+    /** Lanes 0, 2, 4, ... and 1, 3, 5, ... of two consecutive vectors: a stride-2 load. */
+    private static final VectorShuffle<Float> EVEN = VectorShuffle.iota(S, 0, 2, false);
+    private static final VectorShuffle<Float> ODD = VectorShuffle.iota(S, 1, 2, false);
+    /** 0, 2, 4, ...: the column offsets of L stride-2 outputs, as floats (argmax is stored as float). */
+    private static final FloatVector EVEN_OFFSETS = FloatVector.fromArray(S, evenOffsets(), 0);
+
+    private static float[] evenOffsets() {
+        float[] o = new float[L];
+        for (int i = 0; i < L; i++) o[i] = 2 * i;
+        return o;
+    }
+
+    /**
+     * {y, argmax}; argmax = flat index h*W + w inside the input plane (kept for backward). The window
+     * keeps the first maximum in row-major order, and a NaN wins (the last NaN seen).
+     *
+     * <p>Output positions whose window lies wholly inside the plane (all but a one-wide frame for 3x3/2
+     * pad 1) take a loop without bounds checks; a 3x3 window is unrolled. The frame runs the general loop.
+     */
     static Tensor[] maxPool2d(Tensor x, Pool2dParams p) {
         int[] s = x.shape();
         int n = s[0], c = s[1], h = s[2], w = s[3], oh = p.outH(h), ow = p.outW(w);
@@ -18,17 +43,29 @@ final class CpuPool {
         float[] xs = array(xc);
         int xb = xc.offset();
         float[] y = new float[n * c * oh * ow], arg = new float[y.length];
-        Parallel.forRange(n * c, (long) oh * ow * p.kH() * p.kW(), (s0, e0) -> {
+        int kH = p.kH(), kW = p.kW(), sH = p.strideH(), sW = p.strideW(), pH = p.padH(), pW = p.padW();
+        // Interior outputs: i in [iLo, iHi), j in [jLo, jHi) have h0 >= 0, h0 + kH <= h (and the same in w).
+        int iLo = Math.min(oh, (pH + sH - 1) / sH), iHi = Math.max(iLo, Math.min(oh, h - kH + pH < 0 ? 0 : (h - kH + pH) / sH + 1));
+        int jLo = Math.min(ow, (pW + sW - 1) / sW), jHi = Math.max(jLo, Math.min(ow, w - kW + pW < 0 ? 0 : (w - kW + pW) / sW + 1));
+        Parallel.forRange(n * c, (long) oh * ow * kH * kW, (s0, e0) -> {
             for (int pl = s0; pl < e0; pl++) {
                 int xo = xb + pl * h * w, yo = pl * oh * ow;
                 for (int i = 0; i < oh; i++) {
-                    int h0 = i * p.strideH() - p.padH();
+                    boolean rowInside = i >= iLo && i < iHi;
+                    int h0 = i * sH - pH;
                     for (int j = 0; j < ow; j++) {
-                        int w0 = j * p.strideW() - p.padW();
+                        if (rowInside && j == jLo && jHi > jLo) {
+                            if (kH == 3 && kW == 3 && sW == 2 && jHi - jLo >= L) maxPool3x3s2Row(xs, xo, w, h0, jLo, jHi, pW, y, arg, yo + i * ow);
+                            else if (kH == 3 && kW == 3) maxPool3x3Row(xs, xo, w, h0, jLo, jHi, sW, pW, y, arg, yo + i * ow);
+                            else maxPoolRow(xs, xo, w, h0, jLo, jHi, sW, pW, kH, kW, y, arg, yo + i * ow);
+                            j = jHi - 1;
+                            continue;
+                        }
+                        int w0 = j * sW - pW;
                         float best = Float.NEGATIVE_INFINITY;
                         int bi = -1;
-                        for (int a = Math.max(h0, 0); a < Math.min(h0 + p.kH(), h); a++)
-                            for (int b = Math.max(w0, 0); b < Math.min(w0 + p.kW(), w); b++) {
+                        for (int a = Math.max(h0, 0); a < Math.min(h0 + kH, h); a++)
+                            for (int b = Math.max(w0, 0); b < Math.min(w0 + kW, w); b++) {
                                 float v = xs[xo + a * w + b];
                                 if (v > best || bi < 0 || Float.isNaN(v)) { best = v; bi = a * w + b; }
                             }
@@ -40,6 +77,94 @@ final class CpuPool {
         });
         int[] os = {n, c, oh, ow};
         return new Tensor[] {Tensor.wrap(new CpuStorage(y), os), Tensor.wrap(new CpuStorage(arg), os)};
+    }
+
+    /**
+     * Interior outputs [jLo, jHi) of one row, 3x3 window, stride 2 (ResNet's stem pool), L outputs per step:
+     * each window tap is a stride-2 run, built from two loads and one two-vector shuffle, and the running
+     * maximum and its index are updated with compare and blend. Random data makes the scalar loop's
+     * "v > best" branch unpredictable, which cost more than the loads. The last step overlaps the previous
+     * one (recomputing equal outputs) so that no scalar tail remains.
+     */
+    private static void maxPool3x3s2Row(float[] xs, int xo, int w, int h0, int jLo, int jHi, int pW,
+                                        float[] y, float[] arg, int yRow) {
+        for (int j0 = jLo; j0 < jHi; j0 += L) {
+            int j = Math.min(j0, jHi - L);
+            int b0 = 2 * j - pW;                  // first window column of output j
+            // The +2 tap's second load reads one column past the window's last: stay inside the array.
+            if (xo + (h0 + 2) * w + b0 + 2 + 2 * L > xs.length) {
+                maxPool3x3Row(xs, xo, w, h0, j, jHi, 2, pW, y, arg, yRow);
+                return;
+            }
+            FloatVector best = null, bi = null;
+            for (int a = 0; a < 3; a++) {
+                int q = (h0 + a) * w + b0;        // plane index of tap (a, 0) for output j
+                FloatVector lo = FloatVector.fromArray(S, xs, xo + q), hi = FloatVector.fromArray(S, xs, xo + q + L);
+                FloatVector lo2 = FloatVector.fromArray(S, xs, xo + q + 2), hi2 = FloatVector.fromArray(S, xs, xo + q + 2 + L);
+                FloatVector t0 = lo.rearrange(EVEN, hi), t1 = lo.rearrange(ODD, hi), t2 = lo2.rearrange(EVEN, hi2);
+                FloatVector i0 = EVEN_OFFSETS.add(q);
+                if (a == 0) {
+                    best = t0;
+                    bi = i0;
+                } else {
+                    VectorMask<Float> m = t0.compare(VectorOperators.GT, best).or(t0.compare(VectorOperators.NE, t0));
+                    best = best.blend(t0, m);
+                    bi = bi.blend(i0, m);
+                }
+                VectorMask<Float> m1 = t1.compare(VectorOperators.GT, best).or(t1.compare(VectorOperators.NE, t1));
+                best = best.blend(t1, m1);
+                bi = bi.blend(i0.add(1f), m1);
+                VectorMask<Float> m2 = t2.compare(VectorOperators.GT, best).or(t2.compare(VectorOperators.NE, t2));
+                best = best.blend(t2, m2);
+                bi = bi.blend(i0.add(2f), m2);
+            }
+            best.intoArray(y, yRow + j);
+            bi.intoArray(arg, yRow + j);
+        }
+    }
+
+    /** Interior outputs [jLo, jHi) of one row, 3x3 window; same comparison order as the general loop. */
+    private static void maxPool3x3Row(float[] xs, int xo, int w, int h0, int jLo, int jHi, int sW, int pW,
+                                      float[] y, float[] arg, int yRow) {
+        int r0 = h0 * w, r1 = r0 + w, r2 = r1 + w;
+        for (int j = jLo; j < jHi; j++) {
+            int b = j * sW - pW;
+            int q = r0 + b;
+            float best = xs[xo + q];
+            int bi = q;
+            float v;
+            v = xs[xo + q + 1]; if (v > best || v != v) { best = v; bi = q + 1; }
+            v = xs[xo + q + 2]; if (v > best || v != v) { best = v; bi = q + 2; }
+            q = r1 + b;
+            v = xs[xo + q]; if (v > best || v != v) { best = v; bi = q; }
+            v = xs[xo + q + 1]; if (v > best || v != v) { best = v; bi = q + 1; }
+            v = xs[xo + q + 2]; if (v > best || v != v) { best = v; bi = q + 2; }
+            q = r2 + b;
+            v = xs[xo + q]; if (v > best || v != v) { best = v; bi = q; }
+            v = xs[xo + q + 1]; if (v > best || v != v) { best = v; bi = q + 1; }
+            v = xs[xo + q + 2]; if (v > best || v != v) { best = v; bi = q + 2; }
+            y[yRow + j] = best;
+            arg[yRow + j] = bi;
+        }
+    }
+
+    /** Interior outputs [jLo, jHi) of one row, any window: no bounds checks. */
+    private static void maxPoolRow(float[] xs, int xo, int w, int h0, int jLo, int jHi, int sW, int pW, int kH, int kW,
+                                   float[] y, float[] arg, int yRow) {
+        for (int j = jLo; j < jHi; j++) {
+            int b0 = j * sW - pW;
+            int bi = h0 * w + b0;
+            float best = xs[xo + bi];
+            for (int a = 0; a < kH; a++) {
+                int q = (h0 + a) * w + b0;
+                for (int b = 0; b < kW; b++, q++) {
+                    float v = xs[xo + q];
+                    if (v > best || v != v) { best = v; bi = q; }
+                }
+            }
+            y[yRow + j] = best;
+            arg[yRow + j] = bi;
+        }
     }
 
     static Tensor maxPool2dBackward(Tensor dy, Tensor argmax, int[] xShape) {

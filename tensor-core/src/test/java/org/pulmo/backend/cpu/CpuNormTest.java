@@ -1,0 +1,48 @@
+package org.pulmo.backend.cpu;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.pulmo.tensor.Tensor;
+
+/** Batch-norm statistics and backward sums (widened-vector double sums) against scalar double loops. */
+class CpuNormTest {
+
+    @Test
+    void statsAndBackwardMatchScalarDoubleLoops() {
+        Random rng = new Random(41);
+        int[][] shapes = {{3, 4, 5, 7}, {2, 3, 16, 16}, {4, 2, 1, 1}, {1, 5, 9, 13}};
+        for (int[] s : shapes) {
+            int n = s[0], c = s[1], sp = s[2] * s[3];
+            float[] x = new float[n * c * sp], g = new float[x.length];
+            for (int i = 0; i < x.length; i++) { x[i] = 100f + (float) rng.nextGaussian(); g[i] = (float) rng.nextGaussian(); }
+            Tensor xt = Tensor.of(x, s), gt = Tensor.of(g, s);
+            Tensor[] mv = CpuNorm.stats(xt);
+            float[] mean = mv[0].toArray(), var = mv[1].toArray();
+            float[] invStd = new float[c];
+            for (int ch = 0; ch < c; ch++) {
+                double sum = 0, sq = 0;
+                for (int b = 0; b < n; b++) for (int i = 0; i < sp; i++) sum += x[(b * c + ch) * sp + i];
+                double mu = sum / (n * sp);
+                for (int b = 0; b < n; b++) for (int i = 0; i < sp; i++) { double v = x[(b * c + ch) * sp + i] - mu; sq += v * v; }
+                assertEquals((float) mu, mean[ch], 1e-5f * 100, "mean");
+                assertEquals((float) (sq / (n * sp)), var[ch], 1e-5f, "variance");
+                invStd[ch] = (float) (1 / Math.sqrt(var[ch] + 1e-5));
+            }
+            Tensor[] back = CpuNorm.backward(gt, xt, mv[0], Tensor.of(invStd, c), null);
+            float[] dw = back[1].toArray(), db = back[2].toArray();
+            for (int ch = 0; ch < c; ch++) {
+                double sg = 0, sgx = 0;
+                for (int b = 0; b < n; b++)
+                    for (int i = 0; i < sp; i++) {
+                        int at = (b * c + ch) * sp + i;
+                        sg += g[at];
+                        sgx += (double) g[at] * (x[at] - mean[ch]);
+                    }
+                assertEquals((float) sg, db[ch], 1e-4f * Math.max(1, Math.abs((float) sg)), "dbias");
+                assertEquals((float) (sgx * invStd[ch]), dw[ch], 1e-4f * Math.max(1, Math.abs((float) (sgx * invStd[ch]))), "dweight");
+            }
+        }
+    }
+}
