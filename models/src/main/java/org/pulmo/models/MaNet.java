@@ -5,6 +5,7 @@ import org.pulmo.nn.Linear;
 import org.pulmo.nn.Module;
 import org.pulmo.nn.loss.AdaptiveWeightedLoss;
 import org.pulmo.nn.loss.Losses;
+import org.pulmo.ops.Attention;
 import org.pulmo.tensor.Rng;
 import org.pulmo.tensor.Tensor;
 
@@ -54,11 +55,11 @@ public final class MaNet extends Module {
      */
     public static final class MutexAttention extends Module {
         public Tensor forward(Tensor fRei, Tensor fRem) {
-            int[] s = fRei.shape();
-            int n = s[0], c = s[1], h = s[2], w = s[3];
-            Tensor d = fRei.sub(fRem).square();                                    // eq. 3: D = (F_rei - F_rem)^2
-            Tensor aD = d.reshape(n, c, h * w).softmax(2).reshape(n, c, h, w);    // eq. 4: A_D = softmax_HW(D)
-            return aD.mul(fRem);                                                   // eq. 5: F_am = A_D (.) F_rem
+            // eq. 3: D = (F_rei - F_rem)^2;  eq. 4: A_D = softmax_HW(D);  eq. 5: F_am = A_D (.) F_rem.
+            // One fused op with its own backward (org.pulmo.ops.Attention): the same values as
+            // fRei.sub(fRem).square().reshape(n, c, h * w).softmax(2).reshape(n, c, h, w).mul(fRem), without
+            // keeping D and A_D for backward (mab.cu on the GPU).
+            return Attention.mutexAttention(fRei, fRem);
         }
 
         @Override public Tensor forward(Tensor x) {
@@ -91,15 +92,14 @@ public final class MaNet extends Module {
         }
 
         public Tensor forward(Tensor fAm, Tensor fRem) {
-            int n = fAm.shape()[0];
             Tensor fMix = fAm.add(fRem);                                  // eq. 6:  F_mix = F_am + F_rem
             Tensor v = fMix.globalAvgPool().add(fMix.globalMaxPool());    // eq. 7:  V = avg(F_mix) + max(F_mix), [N, C]
             Tensor z = bn1.forward(fc1.forward(v)).relu();                // eq. 8:  f_C,  C -> C
             z = bn2.forward(fc2.forward(z)).relu();                       //         f_C', C -> C', Z [N, C']
             Tensor mLogit = fcA.forward(z), nLogit = fcB.forward(z);   // eq. 9:  M = FC_a(Z), N = FC_b(Z), [N, C]
-            // eq. 10: a = e^M / (e^M + e^N) = sigmoid(M - N), which cannot overflow
-            Tensor a = mLogit.sub(nLogit).sigmoid().reshape(n, channels, 1, 1);
-            return a.mul(fAm).add(a.neg().add(1f).mul(fRem));             // eq. 11: F_fm = a F_am + (1 - a) F_rem
+            // eq. 10: a = e^M / (e^M + e^N) = sigmoid(M - N), which cannot overflow;
+            // eq. 11: F_fm = a F_am + (1 - a) F_rem. One fused op (se_fab.cu's fab_fuse on the GPU).
+            return Attention.fabFuse(fAm, fRem, mLogit, nLogit);
         }
 
         @Override public Tensor forward(Tensor x) {

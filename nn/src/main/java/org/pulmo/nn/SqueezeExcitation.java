@@ -1,5 +1,6 @@
 package org.pulmo.nn;
 
+import org.pulmo.ops.Attention;
 import org.pulmo.tensor.Rng;
 import org.pulmo.tensor.Tensor;
 
@@ -27,11 +28,10 @@ public final class SqueezeExcitation extends Module {
     @Override public Tensor forward(Tensor x) {
         if (x.dim() != 4 || x.shape()[1] != channels)
             throw new IllegalArgumentException("SqueezeExcitation(" + channels + ") needs [N, " + channels + ", H, W] input, got " + java.util.Arrays.toString(x.shape()));
-        int n = x.shape()[0];
         Tensor s = x.globalAvgPool();          // [N, C]     squeeze
         s = fc1.forward(s).relu();             // [N, C/r]   excitation, bottleneck
         s = fc2.forward(s).sigmoid();          // [N, C]     per-channel gate in (0, 1)
-        return x.mul(s.reshape(n, channels, 1, 1)); // [N, C, H, W] scale
+        return Attention.channelScale(x, s);   // [N, C, H, W] scale: x * s[n, c] (se_scale on the GPU)
     }
 
     @Override protected String extraRepr() { return channels + ", reduced=" + reduced; }

@@ -106,6 +106,83 @@ public interface Backend {
         addInPlace(p, d, -lr);
     }
 
+    // ---- the papers' fused ops ----
+    // Each default composes the methods above, so every backend has them; a backend overrides them with one
+    // pass (the CPU backend with fused loops, the CUDA backend with mab.cu and se_fab.cu). Shapes are
+    // [N, C, H, W] for maps and [N, C] for per-channel values, both any view.
+
+    /**
+     * MA-Net's mutex attention block (eq. 3-5), per (sample, channel) plane: D = (a - b)^2, P = softmax of D
+     * over the H*W positions, F_am = P (.) b. Returns {F_am [N, C, H, W], lse [N, C]}, lse = log sum_hw e^D,
+     * which is all that {@link #mutexAttentionBackward} needs besides a and b (P = e^(D - lse)), so the
+     * [N, C, H, W] softmax is never kept.
+     */
+    default Tensor[] mutexAttention(Tensor a, Tensor b) {
+        int[] s = a.shape();
+        Tensor d = unary(UnaryOp.SQUARE, binary(BinaryOp.SUB, a, b), 0f);                  // eq. 3
+        Tensor m = reduce(ReduceOp.MAX, d, new int[] {2, 3}, true);                        // max-subtracted softmax
+        Tensor e = unary(UnaryOp.EXP, binary(BinaryOp.SUB, d, m), 0f);
+        Tensor sum = reduce(ReduceOp.SUM, e, new int[] {2, 3}, true);
+        Tensor y = binary(BinaryOp.MUL, binary(BinaryOp.DIV, e, sum), b);                 // eq. 4 and 5
+        Tensor lse = binary(BinaryOp.ADD, m, unary(UnaryOp.LOG, sum, 0f));
+        return new Tensor[] {y, Tensor.wrap(lse.storage(), s[0], s[1])};
+    }
+
+    /**
+     * {da, db} of {@link #mutexAttention} from dF_am = dy: with P = e^(D - lse) and dP = dy (.) b,
+     * dD = P (.) (dP - sum_hw P (.) dP), da = 2 (a - b) (.) dD, db = dy (.) P - da.
+     */
+    default Tensor[] mutexAttentionBackward(Tensor a, Tensor b, Tensor lse, Tensor dy) {
+        int[] s = a.shape();
+        Tensor t = binary(BinaryOp.SUB, a, b);
+        Tensor lse4 = lse.detach().reshape(s[0], s[1], 1, 1);
+        Tensor p = unary(UnaryOp.EXP, binary(BinaryOp.SUB, unary(UnaryOp.SQUARE, t, 0f), lse4), 0f);
+        Tensor dP = binary(BinaryOp.MUL, dy, b);
+        Tensor dot = reduce(ReduceOp.SUM, binary(BinaryOp.MUL, p, dP), new int[] {2, 3}, true);
+        Tensor dD = binary(BinaryOp.MUL, p, binary(BinaryOp.SUB, dP, dot));
+        Tensor da = binary(BinaryOp.MUL, dD, unary(UnaryOp.SCALE, t, 2f));
+        Tensor db = binary(BinaryOp.SUB, binary(BinaryOp.MUL, dy, p), da);
+        return new Tensor[] {da, db};
+    }
+
+    /** y = x (.) s[n, c]: SE's F_scale (Hu et al. eq. 4), x [N, C, H, W], s [N, C]. */
+    default Tensor channelScale(Tensor x, Tensor s) {
+        int[] xs = x.shape();
+        return binary(BinaryOp.MUL, x, s.detach().reshape(xs[0], xs[1], 1, 1));
+    }
+
+    /** {dx = dy (.) s[n, c], ds [N, C] = sum_hw dy (.) x} of {@link #channelScale}. */
+    default Tensor[] channelScaleBackward(Tensor x, Tensor s, Tensor dy) {
+        int[] xs = x.shape();
+        Tensor dx = binary(BinaryOp.MUL, dy, s.detach().reshape(xs[0], xs[1], 1, 1));
+        Tensor ds = reduce(ReduceOp.SUM, binary(BinaryOp.MUL, dy, x), new int[] {2, 3}, false);
+        return new Tensor[] {dx, ds};
+    }
+
+    /**
+     * MA-Net's FAB fusion (eq. 10-11): alpha = e^z1 / (e^z1 + e^z2) = sigmoid(z1 - z2) per (n, c), and
+     * y = alpha x1 + (1 - alpha) x2. x1, x2 [N, C, H, W]; z1, z2 [N, C].
+     */
+    default Tensor fabFuse(Tensor x1, Tensor x2, Tensor z1, Tensor z2) {
+        int[] s = x1.shape();
+        Tensor al = unary(UnaryOp.SIGMOID, binary(BinaryOp.SUB, z1, z2), 0f);
+        Tensor al4 = Tensor.wrap(al.storage(), s[0], s[1], 1, 1);
+        Tensor rest = Tensor.wrap(unary(UnaryOp.ADD_SCALAR, unary(UnaryOp.NEG, al, 0f), 1f).storage(), s[0], s[1], 1, 1);
+        return binary(BinaryOp.ADD, binary(BinaryOp.MUL, al4, x1), binary(BinaryOp.MUL, rest, x2));
+    }
+
+    /** {dx1 = alpha dy, dx2 = (1 - alpha) dy, dz1 = alpha (1 - alpha) sum_hw dy (x1 - x2), dz2 = -dz1}. */
+    default Tensor[] fabFuseBackward(Tensor x1, Tensor x2, Tensor z1, Tensor z2, Tensor dy) {
+        int[] s = x1.shape();
+        Tensor al = unary(UnaryOp.SIGMOID, binary(BinaryOp.SUB, z1, z2), 0f);
+        Tensor rest = unary(UnaryOp.ADD_SCALAR, unary(UnaryOp.NEG, al, 0f), 1f);
+        Tensor dx1 = binary(BinaryOp.MUL, dy, Tensor.wrap(al.storage(), s[0], s[1], 1, 1));
+        Tensor dx2 = binary(BinaryOp.MUL, dy, Tensor.wrap(rest.storage(), s[0], s[1], 1, 1));
+        Tensor dAlpha = reduce(ReduceOp.SUM, binary(BinaryOp.MUL, dy, binary(BinaryOp.SUB, x1, x2)), new int[] {2, 3}, false);
+        Tensor dz1 = binary(BinaryOp.MUL, dAlpha, binary(BinaryOp.MUL, al, rest));
+        return new Tensor[] {dx1, dx2, dz1, unary(UnaryOp.NEG, dz1, 0f)};
+    }
+
     // ---- indexing ----
     /** out[i][j][k] = x[i][index[i][j][k]][k] for dim 1, and so on (PyTorch's gather). */
     Tensor gather(Tensor x, int dim, Tensor index);

@@ -146,6 +146,21 @@ public final class CpuBackend implements Backend {
         });
     }
 
+    // The papers' fused ops: one or two passes per plane instead of the composed defaults (CpuFused).
+    @Override public Tensor[] mutexAttention(Tensor a, Tensor b) { return CpuFused.mutexAttention(a, b); }
+
+    @Override public Tensor[] mutexAttentionBackward(Tensor a, Tensor b, Tensor lse, Tensor dy) {
+        return CpuFused.mutexAttentionBackward(a, b, lse, dy);
+    }
+
+    @Override public Tensor[] channelScaleBackward(Tensor x, Tensor s, Tensor dy) { return CpuFused.channelScaleBackward(x, s, dy); }
+
+    @Override public Tensor fabFuse(Tensor x1, Tensor x2, Tensor z1, Tensor z2) { return CpuFused.fabFuse(x1, x2, z1, z2); }
+
+    @Override public Tensor[] fabFuseBackward(Tensor x1, Tensor x2, Tensor z1, Tensor z2, Tensor dy) {
+        return CpuFused.fabFuseBackward(x1, x2, z1, z2, dy);
+    }
+
     @Override public Tensor gather(Tensor x, int dim, Tensor index) { return CpuIndex.gather(x, dim, index); }
 
     @Override public Tensor scatterAdd(int[] shape, int dim, Tensor index, Tensor src) { return CpuIndex.scatterAdd(shape, dim, index, src); }

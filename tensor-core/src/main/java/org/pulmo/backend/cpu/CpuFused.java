@@ -1,0 +1,162 @@
+package org.pulmo.backend.cpu;
+
+import static org.pulmo.backend.cpu.Strided.array;
+
+import org.pulmo.tensor.CpuStorage;
+import org.pulmo.tensor.Tensor;
+
+/**
+ * The papers' fused ops on the CPU, one loop per (sample, channel) plane of H*W values, planes spread over
+ * the cores. Each replaces five to ten passes of the composed {@link org.pulmo.backend.Backend} defaults
+ * (and their temporaries) by one or two passes over the inputs. Maps are [N, C, H, W], per-channel values
+ * [N, C]; inputs are made dense first, outputs are new and contiguous. The formulas are the Backend
+ * methods' Javadoc, and the same as cuda-kernels' mab.cu and se_fab.cu.
+ */
+final class CpuFused {
+    private CpuFused() {}
+
+    /** t itself when contiguous, else a contiguous copy (no graph). */
+    private static Tensor dense(Tensor t) { return t.isContiguous() ? t : t.detach().contiguous(); }
+
+    private static Tensor out(int... shape) {
+        long n = 1;
+        for (int s : shape) n *= s;
+        return Tensor.wrap(new CpuStorage((int) n), shape);
+    }
+
+    // ------------------------------------------------------------------ MAB (MA-Net eq. 3-5)
+
+    /** {F_am, lse}. Pass 1: D = (a-b)^2 and its max; pass 2: e^(D - max) into y and its sum; pass 3: y = y / sum * b. */
+    static Tensor[] mutexAttention(Tensor a, Tensor b) {
+        int[] s = a.shape();
+        int planes = s[0] * s[1], hw = s[2] * s[3];
+        Tensor ad = dense(a), bd = dense(b), y = out(s), lse = out(s[0], s[1]);
+        float[] A = array(ad), B = array(bd), Y = array(y), L = array(lse);
+        int ao = ad.offset(), bo = bd.offset();
+        Parallel.forRange(planes, 12L * hw, (p0, p1) -> {
+            for (int p = p0; p < p1; p++) {
+                int o = p * hw;
+                float m = Float.NEGATIVE_INFINITY;
+                for (int i = 0; i < hw; i++) {
+                    float t = A[ao + o + i] - B[bo + o + i], d = t * t;   // eq. 3
+                    Y[o + i] = d;
+                    if (d > m) m = d;
+                }
+                double sum = 0;                                           // eq. 4, max-subtracted
+                for (int i = 0; i < hw; i++) {
+                    float e = (float) Math.exp(Y[o + i] - m);
+                    Y[o + i] = e;
+                    sum += e;
+                }
+                float inv = (float) (1 / sum);
+                for (int i = 0; i < hw; i++) Y[o + i] = Y[o + i] * inv * B[bo + o + i]; // eq. 5
+                L[p] = m + (float) Math.log(sum);
+            }
+        });
+        return new Tensor[] {y, lse};
+    }
+
+    /** {da, db}. Pass 1: P = e^(D - lse) into da and dot = sum P dy b; pass 2: dD, da and db. */
+    static Tensor[] mutexAttentionBackward(Tensor a, Tensor b, Tensor lse, Tensor dy) {
+        int[] s = a.shape();
+        int planes = s[0] * s[1], hw = s[2] * s[3];
+        Tensor ad = dense(a), bd = dense(b), gd = dense(dy), ld = dense(lse), da = out(s), db = out(s);
+        float[] A = array(ad), B = array(bd), G = array(gd), L = array(ld), DA = array(da), DB = array(db);
+        int ao = ad.offset(), bo = bd.offset(), go = gd.offset(), lo = ld.offset();
+        Parallel.forRange(planes, 20L * hw, (p0, p1) -> {
+            for (int p = p0; p < p1; p++) {
+                int o = p * hw;
+                float lsep = L[lo + p];
+                double dot = 0;
+                for (int i = 0; i < hw; i++) {
+                    float t = A[ao + o + i] - B[bo + o + i];
+                    float pr = (float) Math.exp(t * t - lsep);
+                    DA[o + i] = pr;
+                    dot += pr * G[go + o + i] * B[bo + o + i];
+                }
+                float dt = (float) dot;
+                for (int i = 0; i < hw; i++) {
+                    float bv = B[bo + o + i], gv = G[go + o + i], t = A[ao + o + i] - bv, pr = DA[o + i];
+                    float dd = 2f * t * pr * (gv * bv - dt);
+                    DA[o + i] = dd;
+                    DB[o + i] = gv * pr - dd;
+                }
+            }
+        });
+        return new Tensor[] {da, db};
+    }
+
+    // ------------------------------------------------------------------ SE scale (Hu et al. eq. 4)
+
+    /** {dx = dy s, ds = sum_hw dy x} in one pass. */
+    static Tensor[] channelScaleBackward(Tensor x, Tensor scale, Tensor dy) {
+        int[] s = x.shape();
+        int planes = s[0] * s[1], hw = s[2] * s[3];
+        Tensor xd = dense(x), sd = dense(scale), gd = dense(dy), dx = out(s), ds = out(s[0], s[1]);
+        float[] X = array(xd), S = array(sd), G = array(gd), DX = array(dx), DS = array(ds);
+        int xo = xd.offset(), so = sd.offset(), go = gd.offset();
+        Parallel.forRange(planes, 3L * hw, (p0, p1) -> {
+            for (int p = p0; p < p1; p++) {
+                int o = p * hw;
+                float sc = S[so + p];
+                double acc = 0;
+                for (int i = 0; i < hw; i++) {
+                    float g = G[go + o + i];
+                    DX[o + i] = g * sc;
+                    acc += g * X[xo + o + i];
+                }
+                DS[p] = (float) acc;
+            }
+        });
+        return new Tensor[] {dx, ds};
+    }
+
+    // ------------------------------------------------------------------ FAB fusion (MA-Net eq. 10-11)
+
+    /** alpha = 1 / (1 + e^(z2 - z1)), as sigmoid(z1 - z2): never overflows to inf / inf. */
+    private static float alpha(float z1, float z2) { return (float) (1 / (1 + Math.exp((double) z2 - z1))); }
+
+    static Tensor fabFuse(Tensor x1, Tensor x2, Tensor z1, Tensor z2) {
+        int[] s = x1.shape();
+        int planes = s[0] * s[1], hw = s[2] * s[3];
+        Tensor ad = dense(x1), bd = dense(x2), z1d = dense(z1), z2d = dense(z2), y = out(s);
+        float[] A = array(ad), B = array(bd), Z1 = array(z1d), Z2 = array(z2d), Y = array(y);
+        int ao = ad.offset(), bo = bd.offset(), o1 = z1d.offset(), o2 = z2d.offset();
+        Parallel.forRange(planes, 3L * hw, (p0, p1) -> {
+            for (int p = p0; p < p1; p++) {
+                int o = p * hw;
+                float al = alpha(Z1[o1 + p], Z2[o2 + p]), rest = 1f - al;
+                for (int i = 0; i < hw; i++) Y[o + i] = al * A[ao + o + i] + rest * B[bo + o + i];
+            }
+        });
+        return y;
+    }
+
+    /** {dx1, dx2, dz1, dz2} in one pass: dAlpha = sum_hw dy (x1 - x2), dz1 = alpha (1 - alpha) dAlpha, dz2 = -dz1. */
+    static Tensor[] fabFuseBackward(Tensor x1, Tensor x2, Tensor z1, Tensor z2, Tensor dy) {
+        int[] s = x1.shape();
+        int planes = s[0] * s[1], hw = s[2] * s[3];
+        Tensor ad = dense(x1), bd = dense(x2), z1d = dense(z1), z2d = dense(z2), gd = dense(dy);
+        Tensor dx1 = out(s), dx2 = out(s), dz1 = out(s[0], s[1]), dz2 = out(s[0], s[1]);
+        float[] A = array(ad), B = array(bd), Z1 = array(z1d), Z2 = array(z2d), G = array(gd);
+        float[] D1 = array(dx1), D2 = array(dx2), DZ1 = array(dz1), DZ2 = array(dz2);
+        int ao = ad.offset(), bo = bd.offset(), o1 = z1d.offset(), o2 = z2d.offset(), go = gd.offset();
+        Parallel.forRange(planes, 6L * hw, (p0, p1) -> {
+            for (int p = p0; p < p1; p++) {
+                int o = p * hw;
+                float al = alpha(Z1[o1 + p], Z2[o2 + p]), rest = 1f - al;
+                double acc = 0;
+                for (int i = 0; i < hw; i++) {
+                    float g = G[go + o + i];
+                    D1[o + i] = al * g;
+                    D2[o + i] = rest * g;
+                    acc += g * (A[ao + o + i] - B[bo + o + i]);
+                }
+                float dz = al * rest * (float) acc;
+                DZ1[p] = dz;
+                DZ2[p] = -dz;
+            }
+        });
+        return new Tensor[] {dx1, dx2, dz1, dz2};
+    }
+}
