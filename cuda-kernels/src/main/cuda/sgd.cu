@@ -34,3 +34,21 @@ extern "C" __global__ void sgd_momentum_multi(const long long* __restrict__ para
         p[i] -= lr * gi;
     }
 }
+
+// One parameter per launch, the same rule: what Backend.sgdUpdate asks of a backend (nn's Sgd steps each
+// parameter through it). p, g, b contiguous with n elements; b may be null when momentum is 0.
+// Traffic as above (20 B per element with momentum, 12 B without); grid-stride, 256 threads.
+extern "C" __global__ void sgd_momentum_one(long long n, float* __restrict__ p, const float* __restrict__ g,
+                                            float* __restrict__ b, float lr, float momentum, float dampening,
+                                            float weightDecay, int nesterov, int firstStep) {
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x) {
+        float gi = g[i];
+        if (weightDecay != 0.f) gi += weightDecay * p[i];
+        if (momentum != 0.f) {
+            float bi = firstStep ? gi : momentum * b[i] + (1.f - dampening) * gi;
+            b[i] = bi;
+            gi = nesterov ? gi + momentum * bi : bi;
+        }
+        p[i] -= lr * gi;
+    }
+}

@@ -17,9 +17,10 @@ import org.pulmo.tensor.Tensor;
  * hand-written kernels of src/main/cuda for everything else, all on the runtime's one stream. Nothing here
  * synchronises the host except reads ({@link #toArray}) and uploads.
  *
- * <p>Beyond {@link Backend}, the fused kernels of the two papers ({@link #mabForward}, SE, FAB, softmax
- * cross-entropy, cosine similarity) are public methods here; {@link FusedSgd} updates all parameters in one
- * launch. {@link #setStrictFp32} switches cuDNN and cuBLAS between TF32 (default) and strict FP32.
+ * <p>The papers' fused ops of {@link Backend} (mutex attention, channel scale, FAB fusion) and
+ * {@link #sgdUpdate} run hand-written kernels. Beyond Backend, the MAB versions ({@link #mabForward}), the SE
+ * and FAB squeezes, softmax cross-entropy and cosine similarity are public methods here; {@link FusedSgd}
+ * updates all parameters in one launch. {@link #setStrictFp32} switches cuDNN and cuBLAS between TF32 (default) and strict FP32.
  */
 public final class CudaBackend implements Backend {
     private final Device device;
@@ -67,6 +68,9 @@ public final class CudaBackend implements Backend {
 
     /** Uninitialised storage (every kernel that uses this writes all of it). */
     CudaStorage raw(long numel) { return new CudaStorage(numel, device, rt.allocator()); }
+
+    /** Uninitialised storage that no MemoryScope takes over: the caller releases it (workspaces, FusedSgd's state). */
+    CudaStorage rawUnscoped(long numel) { return new CudaStorage(numel, device, rt.allocator(), false); }
 
     Tensor empty(int... shape) { return Tensor.wrap(raw(Math.max(1, Shapes.numel(shape))), shape); }
 
@@ -204,7 +208,7 @@ public final class CudaBackend implements Backend {
 
     // ------------------------------------------------------------------ convolution (cuDNN)
 
-    private CudaStorage workspace(long bytes) { return bytes == 0 ? null : raw((bytes + 3) / 4); }
+    private CudaStorage workspace(long bytes) { return bytes == 0 ? null : rawUnscoped((bytes + 3) / 4); }
 
     private static long addr(CudaStorage s) { return s == null ? 0L : s.address(); }
 
@@ -346,6 +350,21 @@ public final class CudaBackend implements Backend {
         return new Tensor[] {dx, dw, db};
     }
 
+    // ------------------------------------------------------------------ optimiser
+
+    /** One launch of sgd.cu's sgd_momentum_one per parameter; strided or mismatched operands take the composed default. */
+    @Override public void sgdUpdate(Tensor p, Tensor g, Tensor buf, boolean firstStep, float lr, float momentum, float dampening,
+                                    float weightDecay, boolean nesterov) {
+        boolean withBuf = momentum != 0f;
+        if (!p.isContiguous() || !g.isContiguous() || (withBuf && !buf.isContiguous()) || !Arrays.equals(p.shape(), g.shape())) {
+            Backend.super.sgdUpdate(p, g, buf, firstStep, lr, momentum, dampening, weightDecay, nesterov);
+            return;
+        }
+        long n = p.numel();
+        if (n > 0) rt.launchElements("sgd_momentum_one", n, n, ptr(p), ptr(g), withBuf ? ptr(buf) : null, lr, momentum, dampening,
+            weightDecay, nesterov ? 1 : 0, firstStep ? 1 : 0);
+    }
+
     // ------------------------------------------------------------------ indexing
 
     private static void requireSameOuter(int[] a, int[] b, int dim, String op) {
@@ -373,7 +392,17 @@ public final class CudaBackend implements Backend {
         return out;
     }
 
-    // ------------------------------------------------------------------ the papers' fused ops (not in Backend)
+    // ------------------------------------------------------------------ the papers' fused ops
+    // Backend's mutexAttention, channelScale and fabFuse (forward and backward) run the kernels below, so that
+    // org.pulmo.ops.Attention (and MaNet, SqueezeExcitation through it) use them without naming the device.
+
+    @Override public Tensor[] mutexAttention(Tensor a, Tensor b) { return mabForward(a, b, MabVersion.FUSED); }
+
+    @Override public Tensor[] mutexAttentionBackward(Tensor a, Tensor b, Tensor lse, Tensor dy) { return mabBackward(a, b, dy, lse); }
+
+    @Override public Tensor channelScale(Tensor x, Tensor s) { return seScale(x, s); }
+
+    @Override public Tensor[] channelScaleBackward(Tensor x, Tensor s, Tensor dy) { return seScaleBackward(x, s, dy); }
 
     /** MAB fused forward (mab.cu): {F_am, lse}; lse [N, C] is what the backward needs. a, b [N, C, H, W]. */
     public Tensor[] mabForward(Tensor a, Tensor b, MabVersion version) {
@@ -449,7 +478,7 @@ public final class CudaBackend implements Backend {
     }
 
     /** FAB fusion (eq. 10-11): y = a x1 + (1 - a) x2 with a = e^z1 / (e^z1 + e^z2) per (n, c). */
-    public Tensor fabFuse(Tensor x1, Tensor x2, Tensor z1, Tensor z2) {
+    @Override public Tensor fabFuse(Tensor x1, Tensor x2, Tensor z1, Tensor z2) {
         int[] s = x1.shape();
         Tensor y = empty(s);
         long n = y.numel();
@@ -458,7 +487,7 @@ public final class CudaBackend implements Backend {
     }
 
     /** {dx1, dx2, dz1, dz2}. */
-    public Tensor[] fabFuseBackward(Tensor x1, Tensor x2, Tensor z1, Tensor z2, Tensor dy) {
+    @Override public Tensor[] fabFuseBackward(Tensor x1, Tensor x2, Tensor z1, Tensor z2, Tensor dy) {
         int[] s = x1.shape();
         Tensor dx1 = empty(s), dx2 = empty(s), dz1 = empty(s[0], s[1]), dz2 = empty(s[0], s[1]);
         rt.launch("fab_fuse_backward", s[0] * s[1], 1, 1, 256, 0, s[2] * s[3], ptr(dense(x1)), ptr(dense(x2)), ptr(dense(z1)),

@@ -2,6 +2,7 @@ package org.pulmo.cuda;
 
 import jcuda.driver.CUdeviceptr;
 import org.pulmo.tensor.Device;
+import org.pulmo.tensor.MemoryScope;
 import org.pulmo.tensor.Storage;
 
 /**
@@ -9,10 +10,12 @@ import org.pulmo.tensor.Storage;
  *
  * <p>Release is deterministic, by reference counting: a storage starts with one reference, {@link #retain()}
  * adds one, {@link #release()} drops one and gives the block back to the allocator's cache at zero. Nobody
- * calls release from a finaliser or Cleaner. A {@link CudaScope} open on the allocating thread takes over
- * that first reference and releases it when the scope closes, so one scope around a training step frees
- * every intermediate of the step; what must outlive the step (parameters, gradients, optimizer state,
- * the logged loss) is {@link CudaScope#keep kept}, or allocated outside any scope.
+ * calls release from a finaliser or Cleaner. A {@link MemoryScope} (tensor-core) open on the allocating
+ * thread takes over that first reference and releases it when the scope closes, so one scope around a
+ * training step frees every intermediate of the step; what must outlive the step (parameters, gradients,
+ * optimiser state) is kept by the scope ({@link MemoryScope.Steps} keeps the training state), or allocated
+ * outside any scope. Storages the backend frees itself (cuDNN workspaces, FusedSgd's tables) are created
+ * unscoped.
  */
 public final class CudaStorage extends Storage {
     private final CUdeviceptr ptr;
@@ -20,12 +23,15 @@ public final class CudaStorage extends Storage {
     private final CudaAllocator allocator;
     private int refs = 1;
 
-    CudaStorage(long size, Device device, CudaAllocator allocator) {
+    CudaStorage(long size, Device device, CudaAllocator allocator) { this(size, device, allocator, true); }
+
+    /** {@code scoped}: whether an open {@link MemoryScope} takes this storage over (false: the creator releases it). */
+    CudaStorage(long size, Device device, CudaAllocator allocator, boolean scoped) {
         super(size);
         this.device = device;
         this.allocator = allocator;
         this.ptr = allocator.allocate(size * Float.BYTES);
-        CudaScope.register(this);
+        if (scoped) MemoryScope.register(this);
     }
 
     @Override public Device device() { return device; }
@@ -45,10 +51,10 @@ public final class CudaStorage extends Storage {
         return this;
     }
 
-    public synchronized void release() {
+    @Override public synchronized void release() {
         if (refs <= 0) throw new IllegalStateException("CUDA storage released more often than retained");
         if (--refs == 0) allocator.free(ptr);
     }
 
-    public synchronized boolean isReleased() { return refs <= 0; }
+    @Override public synchronized boolean isReleased() { return refs <= 0; }
 }

@@ -8,8 +8,8 @@ import org.pulmo.tensor.Tensor;
  * SGD with momentum over many parameters in one kernel launch per step (sgd.cu, torch.optim.SGD's rule).
  * The parameter table (addresses of each parameter, gradient and momentum buffer, sizes, weight decays, and
  * the chunk map) is uploaded when the set of (parameter, gradient) storages changes, so a steady training
- * loop only pays the launch. Momentum buffers are allocated here, outside any {@link CudaScope}, and
- * freed by {@link #close()}.
+ * loop only pays the launch. Momentum buffers and the table are allocated here, outside any
+ * {@link org.pulmo.tensor.MemoryScope}, and freed by {@link #close()}.
  */
 public final class FusedSgd implements AutoCloseable {
     static final int CHUNK = 65536; // SGD_CHUNK in sgd.cu
@@ -37,7 +37,11 @@ public final class FusedSgd implements AutoCloseable {
         this.nesterov = nesterov;
         this.buffers = new Tensor[params.size()];
         if (momentum != 0)
-            for (int i = 0; i < buffers.length; i++) buffers[i] = Tensor.wrap(be.allocate(params.get(i).numel()), params.get(i).shape());
+            for (int i = 0; i < buffers.length; i++) {
+                CudaStorage b = be.rawUnscoped(params.get(i).numel());
+                be.runtime().memsetZero(b.pointer(), params.get(i).numel());
+                buffers[i] = Tensor.wrap(b, params.get(i).shape());
+            }
     }
 
     /** One update of every parameter that has a gradient (dense, same shape). No host synchronisation. */
@@ -99,7 +103,7 @@ public final class FusedSgd implements AutoCloseable {
             host[(int) sectionSlots[6] + k] = chunkList.get(k)[1];
         }
         if (table != null) table.release();
-        table = be.raw(totalSlots * 2);
+        table = be.rawUnscoped(totalSlots * 2);
         be.runtime().copyToDevice(host, table.pointer());
         tableKey = key;
     }

@@ -11,7 +11,11 @@ import org.pulmo.backend.Backends;
 import org.pulmo.backend.BinaryOp;
 import org.pulmo.backend.UnaryOp;
 import org.pulmo.cuda.reference.Reference;
+import org.pulmo.autograd.GradMode;
+import org.pulmo.backend.Backend;
+import org.pulmo.ops.Attention;
 import org.pulmo.tensor.Device;
+import org.pulmo.tensor.MemoryScope;
 import org.pulmo.tensor.Rng;
 import org.pulmo.tensor.Tensor;
 
@@ -126,6 +130,65 @@ class GpuParityTest {
         }
     }
 
+    /** The fused ops through the Backend interface (what ops.Attention calls) against the CPU backend's fused loops. */
+    @Test void backendFusedOpsMatchTheCpu() {
+        Backend cpu = Backends.cpu();
+        for (int[] s : List.of(new int[] {2, 3, 7, 9}, new int[] {2, 8, 56, 56}, new int[] {2, 16, 7, 7})) {
+            Rng rng = new Rng(27);
+            Tensor a = Tensor.randn(rng, s), b = Tensor.randn(rng, s), g = Tensor.randn(rng, s);
+            Tensor z1 = Tensor.randn(rng, s[0], s[1]), z2 = Tensor.randn(rng, s[0], s[1]);
+            String at = " " + java.util.Arrays.toString(s);
+            Tensor[] mc = cpu.mutexAttention(a, b), mg = be.mutexAttention(dev(a), dev(b));
+            close(mc[0].toArray(), mg[0].toArray(), 1e-5, 1e-4, "mutexAttention" + at);
+            close(mc[1].toArray(), mg[1].toArray(), 1e-5, 1e-4, "mutexAttention lse" + at);
+            Tensor[] mbc = cpu.mutexAttentionBackward(a, b, mc[1], g), mbg = be.mutexAttentionBackward(dev(a), dev(b), mg[1], dev(g));
+            close(mbc[0].toArray(), mbg[0].toArray(), 1e-5, 1e-4, "mutexAttention da" + at);
+            close(mbc[1].toArray(), mbg[1].toArray(), 1e-5, 1e-4, "mutexAttention db" + at);
+            close(cpu.channelScale(a, z1).toArray(), be.channelScale(dev(a), dev(z1)).toArray(), 1e-6, 1e-5, "channelScale" + at);
+            Tensor[] sc = cpu.channelScaleBackward(a, z1, g), sg = be.channelScaleBackward(dev(a), dev(z1), dev(g));
+            close(sc[0].toArray(), sg[0].toArray(), 1e-6, 1e-5, "channelScale dx" + at);
+            close(sc[1].toArray(), sg[1].toArray(), 1e-5, 1e-4, "channelScale ds" + at);
+            close(cpu.fabFuse(a, b, z1, z2).toArray(), be.fabFuse(dev(a), dev(b), dev(z1), dev(z2)).toArray(), 1e-6, 1e-5, "fabFuse" + at);
+            Tensor[] fc = cpu.fabFuseBackward(a, b, z1, z2, g), fg = be.fabFuseBackward(dev(a), dev(b), dev(z1), dev(z2), dev(g));
+            for (int i = 0; i < 4; i++) close(fc[i].toArray(), fg[i].toArray(), 1e-5, 1e-4, "fabFuse backward output " + i + at);
+        }
+    }
+
+    /** ops.Attention on device tensors: forward and autograd gradients equal the CPU's; strided inputs too. */
+    @Test void attentionOpsWithAutogradMatchTheCpu() {
+        Rng rng = new Rng(28);
+        Tensor a = Tensor.randn(rng, 2, 4, 6, 5), b = Tensor.randn(rng, 2, 4, 5, 6).transpose(2, 3), g = Tensor.randn(rng, 2, 4, 6, 5);
+        Tensor ac = a.detach().requiresGrad(true), bc = b.contiguous().requiresGrad(true);
+        Tensor ag = dev(a).requiresGrad(true), bg = dev(b.contiguous()).requiresGrad(true);
+        Tensor yc = Attention.mutexAttention(ac, bc), yg = Attention.mutexAttention(ag, bg);
+        yc.backward(g);
+        yg.backward(dev(g));
+        close(yc.toArray(), yg.toArray(), 1e-5, 1e-4, "Attention.mutexAttention");
+        close(ac.grad().toArray(), ag.grad().toArray(), 1e-5, 1e-4, "Attention.mutexAttention dF_rei");
+        close(bc.grad().toArray(), bg.grad().toArray(), 1e-5, 1e-4, "Attention.mutexAttention dF_rem");
+        try (var ignored = GradMode.noGrad()) {
+            Tensor s = Tensor.randn(rng, 2, 4);
+            close(Attention.channelScale(a, s).toArray(), Attention.channelScale(dev(a).transpose(2, 3).transpose(2, 3), dev(s)).toArray(),
+                1e-6, 1e-5, "Attention.channelScale");
+        }
+    }
+
+    @Test void sgdUpdateMatchesTheCpuBackend() {
+        Rng rng = new Rng(29);
+        for (boolean nesterov : new boolean[] {false, true})
+            for (float momentum : new float[] {0f, 0.9f}) {
+                Tensor p = Tensor.randn(rng, 3, 70001), buf = Tensor.zeros(3, 70001);
+                Tensor pg = dev(p), bufg = be.fromArray(new float[3 * 70001], new int[] {3, 70001});
+                for (int step = 0; step < 3; step++) {
+                    Tensor g = Tensor.randn(rng, 3, 70001);
+                    Backends.cpu().sgdUpdate(p, g, momentum == 0 ? null : buf, step == 0, 0.05f, momentum, 0.1f, 5e-4f, nesterov && momentum != 0);
+                    be.sgdUpdate(pg, dev(g), momentum == 0 ? null : bufg, step == 0, 0.05f, momentum, 0.1f, 5e-4f, nesterov && momentum != 0);
+                }
+                close(p.toArray(), pg.toArray(), 1e-6, 1e-5, "sgdUpdate momentum " + momentum + " nesterov " + nesterov);
+                if (momentum != 0) close(buf.toArray(), bufg.toArray(), 1e-6, 1e-5, "sgdUpdate buffer");
+            }
+    }
+
     @Test void sgemmKernelsMatchTheCpu() {
         Rng rng = new Rng(25);
         for (boolean ta : new boolean[] {false, true})
@@ -158,7 +221,7 @@ class GpuParityTest {
     @Test void scopeReturnsMemoryEveryStep() {
         long before = be.memoryStats().inUseBytes();
         for (int step = 0; step < 20; step++) {
-            try (CudaScope s = CudaScope.open()) {
+            try (MemoryScope s = MemoryScope.open()) {
                 Tensor a = be.fromArray(new float[4096], new int[] {64, 64});
                 be.matmul(a, a, false, true);
             }

@@ -12,4 +12,14 @@ public abstract class Storage {
     public long size() { return size; }
 
     public abstract Device device();
+
+    /**
+     * Gives the memory back now; the storage must not be used afterwards. Only device storages hold memory
+     * the garbage collector cannot see (CUDA's return their block to the caching allocator); for them a
+     * {@link MemoryScope} calls this at a known point. Host storage: does nothing, the GC reclaims arrays.
+     */
+    public void release() {}
+
+    /** Whether {@link #release()} has given the memory back (always false for host storage). */
+    public boolean isReleased() { return false; }
 }

@@ -1,0 +1,82 @@
+package org.pulmo.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.pulmo.backend.Backends;
+import org.pulmo.nn.BatchNorm2d;
+import org.pulmo.nn.Conv2d;
+import org.pulmo.nn.GlobalAvgPool;
+import org.pulmo.nn.Linear;
+import org.pulmo.nn.MaxPool2d;
+import org.pulmo.nn.Module;
+import org.pulmo.nn.ReLU;
+import org.pulmo.nn.Sequential;
+import org.pulmo.nn.SqueezeExcitation;
+import org.pulmo.nn.loss.Losses;
+import org.pulmo.optim.Sgd;
+import org.pulmo.tensor.Device;
+import org.pulmo.tensor.MemoryScope;
+import org.pulmo.tensor.Rng;
+import org.pulmo.tensor.Tensor;
+
+/**
+ * The issue's memory criterion: 200 SGD steps of a small CNN (convolutions, batch norm, max-pool, SE, linear,
+ * cross-entropy, momentum) on the GPU, each step in a {@link MemoryScope.Steps} scope that keeps the training
+ * state; the allocator's in-use bytes after every step equal those after the first, and exceed the bytes
+ * before training by exactly the gradients and momentum buffers that the first step created.
+ */
+@Tag("gpu")
+class SteadyMemoryTest {
+
+    /** Everything that outlives a step: parameters and buffers, gradients, momentum buffers. */
+    static List<Tensor> trainingState(Module model, Sgd sgd) {
+        List<Tensor> state = new ArrayList<>(model.stateDict().values());
+        for (Tensor p : model.parameters()) if (p.grad() != null) state.add(p.grad());
+        state.addAll(sgd.stateDict().values());
+        return state;
+    }
+
+    @Test void twoHundredTrainingStepsHoldSteadyMemory() {
+        String why = CudaRuntime.probe();
+        Assumptions.assumeTrue(why == null, () -> "no usable GPU: " + why);
+        CudaBackend be = (CudaBackend) Backends.of(Device.cuda(0));
+        Rng rng = new Rng(41);
+        Module model = new Sequential(
+            new Conv2d(3, 8, 3, 1, 1, false, rng), new BatchNorm2d(8), new ReLU(), new MaxPool2d(2),   // [8, 8, 8, 8]
+            new Conv2d(8, 16, 3, 1, 1, false, rng), new BatchNorm2d(16), new ReLU(),                     // [8, 16, 8, 8]
+            new SqueezeExcitation(16, 4, rng), new GlobalAvgPool(), new Linear(16, 4, rng));            // [8, 4]
+        model.to(be.device());
+        model.train();
+        Sgd sgd = Sgd.forModule(model, 0.05f, 0.9f, 5e-4f, false, false);
+        Tensor x = Tensor.randn(rng, 8, 3, 16, 16).to(be.device());
+        Tensor y = Tensor.of(new float[] {0, 1, 2, 3, 0, 1, 2, 3}, 8).to(be.device());
+
+        long before = be.memoryStats().inUseBytes(), afterFirst = -1;
+        MemoryScope.Steps steps = new MemoryScope.Steps(() -> trainingState(model, sgd));
+        float firstLoss = 0, lastLoss = 0;
+        for (int step = 0; step < 200; step++) {
+            try (MemoryScope s = steps.open()) {
+                sgd.zeroGrad();
+                Tensor loss = Losses.crossEntropy(model.forward(x), y);
+                loss.backward();
+                sgd.step();
+                if (step == 0) firstLoss = loss.item();
+                if (step == 199) lastLoss = loss.item();
+            }
+            long inUse = be.memoryStats().inUseBytes();
+            if (step == 0) afterFirst = inUse;
+            else assertEquals(afterFirst, inUse, "in-use bytes after step " + step + " (" + be.memoryStats() + ")");
+        }
+        long stateBytes = 0;
+        for (Tensor p : model.parameters()) stateBytes += 2 * CudaAllocator.roundUp(p.numel() * Float.BYTES); // gradient + momentum
+        assertEquals(before + stateBytes, afterFirst, "after the first step: what was there, plus gradients and momentum buffers");
+        assertTrue(lastLoss < firstLoss, "the loss falls (" + firstLoss + " -> " + lastLoss + "), so the steps did train");
+        System.out.println("steady memory: " + be.memoryStats() + "; loss " + firstLoss + " -> " + lastLoss);
+    }
+}

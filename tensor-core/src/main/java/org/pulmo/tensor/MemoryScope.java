@@ -1,0 +1,130 @@
+package org.pulmo.tensor;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Supplier;
+
+/**
+ * Frees device memory at a known point, without finalisers and without reference counts on tensors.
+ *
+ * <p><b>Why a scope.</b> A training step creates hundreds of device tensors (activations, the tensors the
+ * graph saves for backward, gradients on their way to the leaves, optimiser temporaries) and keeps only a few
+ * (new gradients, momentum buffers). The Java graph may hold the others long after the step, and the GC does
+ * not see device memory, so they must be released explicitly. Reference counting every tensor through every
+ * op and node would touch all of tensor-core; releasing what the autograd engine saved after backward would
+ * miss activations still referenced by user code and free inputs that others hold. A scope needs neither:
+ * every device storage created on this thread while a scope is open is released when it closes, except what
+ * is kept. A device storage registers itself at creation ({@link #register}); host storages never do, so on
+ * the CPU a scope does nothing and costs nothing.
+ *
+ * <p><b>What survives.</b> A plain scope keeps what {@link #keep} names (they move to the enclosing scope,
+ * or, at the outermost one, to nobody: their owner frees them). A training loop uses {@link Steps}: its
+ * scopes keep whatever belongs to the training state at the end of each step (parameters, gradients,
+ * buffers, momentum buffers, as a supplier lists them), and also free state created by an earlier step that
+ * the state no longer holds (last step's gradients after {@code zeroGrad()} dropped them). So memory in use
+ * after every step is the state alone and stays the same from step to step.
+ * <pre>
+ *   MemoryScope.Steps steps = new MemoryScope.Steps(() -&gt; trainingState(model, sgd));
+ *   for (batch : loader) try (MemoryScope s = steps.open()) {
+ *       sgd.zeroGrad(); Tensor loss = lossOf(model, batch); loss.backward(); sgd.step();
+ *       log(loss.item());
+ *   }   // every activation and temporary of the step is back in the device allocator here
+ * </pre>
+ * Using a tensor whose storage a scope released fails loudly on the device (a CUDA storage throws on use);
+ * keep, or list in the state, anything that must outlive the step. Scopes are per thread and nest.
+ */
+public final class MemoryScope implements AutoCloseable {
+    private static final ThreadLocal<MemoryScope> CURRENT = new ThreadLocal<>();
+
+    private final MemoryScope parent;
+    private final Steps steps; // null for a plain scope
+    private final Map<Storage, Boolean> owned = new IdentityHashMap<>();
+    private boolean closed;
+
+    private MemoryScope(MemoryScope parent, Steps steps) {
+        this.parent = parent;
+        this.steps = steps;
+    }
+
+    /** Opens a plain scope on this thread. */
+    public static MemoryScope open() { return push(null); }
+
+    private static MemoryScope push(Steps steps) {
+        MemoryScope s = new MemoryScope(CURRENT.get(), steps);
+        CURRENT.set(s);
+        return s;
+    }
+
+    /** Called by device storages when created: the innermost open scope of this thread takes them over. */
+    public static void register(Storage s) {
+        MemoryScope c = CURRENT.get();
+        if (c != null) c.owned.put(s, Boolean.TRUE);
+    }
+
+    /** Whether a scope is open on this thread. */
+    public static boolean isOpen() { return CURRENT.get() != null; }
+
+    /** Storages created in this scope and not yet released or kept. */
+    public int ownedCount() { return owned.size(); }
+
+    /** Keeps these tensors' storages past this scope (they move to the enclosing scope). Returns the first tensor. */
+    public Tensor keep(Tensor... tensors) {
+        for (Tensor t : tensors) if (t != null) keepStorage(t.storage());
+        return tensors.length > 0 ? tensors[0] : null;
+    }
+
+    public void keepAll(Iterable<Tensor> tensors) { for (Tensor t : tensors) if (t != null) keepStorage(t.storage()); }
+
+    private void keepStorage(Storage s) {
+        if (owned.remove(s) != null && parent != null) parent.owned.put(s, Boolean.TRUE);
+    }
+
+    @Override public void close() {
+        if (closed) return;
+        if (CURRENT.get() != this) throw new IllegalStateException("MemoryScopes must close in the reverse order of opening, on their thread");
+        closed = true;
+        CURRENT.set(parent);
+        List<Storage> list = new ArrayList<>(owned.keySet());
+        owned.clear();
+        if (steps != null) steps.finish(list);
+        else for (Storage s : list) release(s);
+    }
+
+    private static void release(Storage s) { if (!s.isReleased()) s.release(); }
+
+    /**
+     * Scopes for a loop of training steps, keeping the training state. {@code state} lists, at the end of each
+     * step, every tensor that must outlive it: typically the model's state dict, each parameter's gradient
+     * and the optimiser's momentum buffers. A storage created in a step survives it iff a state tensor views
+     * it; one that survived an earlier step is freed once no state tensor views it any more.
+     */
+    public static final class Steps {
+        private final Supplier<? extends Iterable<Tensor>> state;
+        private final Set<Storage> held = Collections.newSetFromMap(new IdentityHashMap<>());
+
+        public Steps(Supplier<? extends Iterable<Tensor>> state) { this.state = state; }
+
+        /** Opens the scope of one step on this thread. */
+        public MemoryScope open() { return push(this); }
+
+        /** Storages kept from earlier steps because the state holds them. */
+        public int heldCount() { return held.size(); }
+
+        private void finish(List<Storage> created) {
+            Set<Storage> live = Collections.newSetFromMap(new IdentityHashMap<>());
+            for (Tensor t : state.get()) if (t != null) live.add(t.storage());
+            for (Storage s : created) {
+                if (live.contains(s)) held.add(s);
+                else release(s);
+            }
+            for (var it = held.iterator(); it.hasNext(); ) {
+                Storage s = it.next();
+                if (!live.contains(s)) { release(s); it.remove(); }
+            }
+        }
+    }
+}

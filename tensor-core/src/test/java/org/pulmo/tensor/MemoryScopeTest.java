@@ -1,0 +1,118 @@
+package org.pulmo.tensor;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * MemoryScope's bookkeeping on the CPU, with a stand-in device storage that registers itself and counts its
+ * releases (the CUDA storage does the same against the real allocator; its test is gpu-tagged).
+ */
+class MemoryScopeTest {
+
+    /** A device-like storage: registers with the open scope, counts live instances. */
+    static final class FakeDeviceStorage extends Storage {
+        static int live;
+        private boolean released;
+
+        FakeDeviceStorage(long size) {
+            super(size);
+            live++;
+            MemoryScope.register(this);
+        }
+
+        static Tensor tensor(int... shape) { return Tensor.wrap(new FakeDeviceStorage(Shapes.numel(shape)), shape); }
+
+        @Override public Device device() { return Device.CPU; }
+
+        @Override public void release() {
+            if (released) throw new IllegalStateException("released twice");
+            released = true;
+            live--;
+        }
+
+        @Override public boolean isReleased() { return released; }
+    }
+
+    @Test void plainScopeReleasesAllButKept() {
+        FakeDeviceStorage.live = 0;
+        Tensor outside = FakeDeviceStorage.tensor(3);
+        Tensor kept;
+        try (MemoryScope s = MemoryScope.open()) {
+            FakeDeviceStorage.tensor(4);
+            Tensor t = FakeDeviceStorage.tensor(5);
+            kept = s.keep(FakeDeviceStorage.tensor(2));
+            s.keep(t.reshape(5)); // a view keeps its storage
+            assertEquals(1, s.ownedCount());
+        }
+        assertEquals(3, FakeDeviceStorage.live); // outside, t, kept
+        assertFalse(outside.storage().isReleased());
+        assertFalse(kept.storage().isReleased());
+    }
+
+    @Test void nestedScopesHandKeptStoragesOutward() {
+        FakeDeviceStorage.live = 0;
+        try (MemoryScope outer = MemoryScope.open()) {
+            try (MemoryScope inner = MemoryScope.open()) {
+                inner.keep(FakeDeviceStorage.tensor(1));
+                FakeDeviceStorage.tensor(1);
+            }
+            assertEquals(1, FakeDeviceStorage.live);
+            assertEquals(1, outer.ownedCount());
+        }
+        assertEquals(0, FakeDeviceStorage.live);
+    }
+
+    @Test void scopesMustCloseInOrderAndSkipWhatWasReleasedEarly() {
+        MemoryScope outer = MemoryScope.open();
+        MemoryScope inner = MemoryScope.open();
+        assertThrows(IllegalStateException.class, outer::close);
+        Tensor early = FakeDeviceStorage.tensor(1);
+        early.storage().release(); // freed by its creator (a workspace): the scope does not free it again
+        inner.close();
+        outer.close();
+        assertFalse(MemoryScope.isOpen());
+    }
+
+    @Test void hostStoragesAreNotTracked() {
+        try (MemoryScope s = MemoryScope.open()) {
+            Tensor.randn(new Rng(1), 4, 4).matmul(Tensor.ones(4, 4));
+            assertEquals(0, s.ownedCount());
+        }
+    }
+
+    /**
+     * A training loop in miniature: a parameter, a gradient replaced every step, a momentum buffer made in
+     * the first step, temporaries. Live storages after every step: the state alone.
+     */
+    @Test void stepsKeepTheStateAndFreeLastStepsGradients() {
+        FakeDeviceStorage.live = 0;
+        Tensor param = FakeDeviceStorage.tensor(8);             // made before the loop, as Module.to(device) does
+        Tensor[] grad = new Tensor[1], buf = new Tensor[1];
+        MemoryScope.Steps steps = new MemoryScope.Steps(() -> {
+            List<Tensor> state = new ArrayList<>(List.of(param));
+            if (grad[0] != null) state.add(grad[0]);
+            if (buf[0] != null) state.add(buf[0]);
+            return state;
+        });
+        List<Integer> liveAfter = new ArrayList<>();
+        for (int step = 0; step < 5; step++) {
+            try (MemoryScope s = steps.open()) {
+                grad[0] = null;                                  // zeroGrad drops last step's gradient
+                for (int i = 0; i < 3; i++) FakeDeviceStorage.tensor(8); // activations, saved tensors
+                grad[0] = FakeDeviceStorage.tensor(8);           // backward's new gradient
+                if (buf[0] == null) buf[0] = FakeDeviceStorage.tensor(8);
+            }
+            liveAfter.add(FakeDeviceStorage.live);
+        }
+        assertEquals(List.of(3, 3, 3, 3, 3), liveAfter);        // param, grad, buf
+        assertEquals(2, steps.heldCount());                      // grad and buf came from steps
+        assertFalse(grad[0].storage().isReleased());
+        assertTrue(!param.storage().isReleased() && !buf[0].storage().isReleased());
+    }
+}
