@@ -71,8 +71,13 @@ public final class Sgemm {
             strip(transA, transB, 0, m, 0, n, k, a, aOff, lda, b, bOff, ldb, overwrite, c, cOff, ldc);
             return;
         }
-        // Cut along n in whole NR panels when there are enough of them, else along m in MR panels.
-        boolean byCols = (n + NR - 1) / NR >= threads || n >= m;
+        // Cut along n in whole NR panels or along m in MR panels, whichever leaves the busiest thread the
+        // least work: n = 196 (a batch of 7x7 conv planes) in 64-wide panels splits 128 + 68, so there
+        // rows balance better; n = 3136 splits evenly by columns.
+        int nUnits = (n + NR - 1) / NR, mUnits = (m + MR - 1) / MR;
+        long busiestByCols = (long) Math.min(n, (nUnits + threads - 1) / threads * NR) * m;
+        long busiestByRows = (long) Math.min(m, (mUnits + threads - 1) / threads * MR) * n;
+        boolean byCols = busiestByCols <= busiestByRows;
         int unit = byCols ? NR : MR;
         int extent = byCols ? n : m;
         int units = (extent + unit - 1) / unit;

@@ -102,6 +102,8 @@ class SgemmTest {
             for (boolean transB : new boolean[] {false, true}) {
                 check(rng, transA, transB, 150, 200, 270, 1, 0f, false);
                 check(rng, transA, transB, 400, 30, 100, 0, 1f, false);
+                check(rng, transA, transB, 64, 196, 90, 0, 0f, false);    // rows balance better than 128 + 68 columns
+                check(rng, transA, transB, 20, 700, 40, 1, 1f, false);
             }
         }
     }
