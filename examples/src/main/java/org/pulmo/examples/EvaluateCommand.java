@@ -32,10 +32,11 @@ public final class EvaluateCommand implements Callable<Integer> {
     @Mixin DataOptions data;
     @Option(names = "--split", defaultValue = "test", description = "test, val or train (default: ${DEFAULT-VALUE}).") String split;
     @Option(names = "--batch-size", defaultValue = "32", description = "Batch size (default: ${DEFAULT-VALUE}).") int batchSize;
+    @Option(names = "--device", defaultValue = "auto", description = "auto (a usable GPU, else the CPU), cpu or cuda[:N] (default: ${DEFAULT-VALUE}).") String device;
     @Option(names = {"-o", "--out"}, defaultValue = "runs/evaluate", description = "Output folder (default: ${DEFAULT-VALUE}).") Path out;
 
     @Override public Integer call() throws Exception {
-        TrainedModel tm = TrainedModel.load(checkpoint);
+        TrainedModel tm = TrainedModel.load(checkpoint, Cli.device(device));
         Splits.Split s = data.load(tm.imageSize());
         Dataset d = switch (split) {
             case "test" -> s.test().size() > 0 ? s.test() : s.val();
@@ -46,10 +47,6 @@ public final class EvaluateCommand implements Callable<Integer> {
         d.requireClassCount(tm.classes().size());
         evaluate(tm, d, out, batchSize, data.strict, System.out);
         return 0;
-    }
-
-    static ClassificationReport evaluate(Path checkpoint, Dataset d, Path out, int batchSize, PrintStream ps) throws Exception {
-        return evaluate(TrainedModel.load(checkpoint), d, out, batchSize, false, ps);
     }
 
     static ClassificationReport evaluate(TrainedModel tm, Dataset d, Path out, int batchSize, boolean strict, PrintStream ps) throws Exception {

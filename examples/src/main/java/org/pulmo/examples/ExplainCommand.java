@@ -14,6 +14,7 @@ import org.pulmo.explain.Heatmaps;
 import org.pulmo.explain.Lime;
 import org.pulmo.tensor.Rng;
 import org.pulmo.tensor.Tensor;
+import org.pulmo.train.Predictions;
 import org.pulmo.train.TrainedModel;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -35,10 +36,11 @@ public final class ExplainCommand implements Callable<Integer> {
     @Option(names = "--samples", defaultValue = "500", description = "LIME perturbed samples (default: ${DEFAULT-VALUE}).") int samples;
     @Option(names = "--superpixels", defaultValue = "40", description = "LIME superpixels, about (default: ${DEFAULT-VALUE}).") int superpixels;
     @Option(names = "--seed", defaultValue = "0", description = "LIME sampling seed (default: ${DEFAULT-VALUE}).") long seed;
+    @Option(names = "--device", defaultValue = "auto", description = "auto (a usable GPU, else the CPU), cpu or cuda[:N] (default: ${DEFAULT-VALUE}).") String device;
     @Option(names = {"-o", "--out"}, defaultValue = "runs/explain", description = "Output folder (default: ${DEFAULT-VALUE}).") Path out;
 
     @Override public Integer call() throws Exception {
-        TrainedModel tm = TrainedModel.load(checkpoint);
+        TrainedModel tm = TrainedModel.load(checkpoint, Cli.device(device));
         if ("list".equals(layer)) { System.out.println(String.join("\n", GradCam.layers(tm.model()))); return 0; }
         boolean cam = method.equals("both") || method.equals("gradcam"), lime = method.equals("both") || method.equals("lime");
         if (!cam && !lime) throw new IllegalArgumentException("--method must be gradcam, lime or both, not '" + method + "'");
@@ -61,7 +63,8 @@ public final class ExplainCommand implements Callable<Integer> {
         Files.createDirectories(out);
         shown.writePng(out.resolve(name + "_input.png"));
         int cls = classIndex(tm);
-        Tensor x = normalize.apply(shown, none).toTensor().reshape(1, shown.channels(), shown.height(), shown.width());
+        Tensor x = normalize.apply(shown, none).toTensor().reshape(1, shown.channels(), shown.height(), shown.width())
+            .to(Predictions.deviceOf(tm.model()));
         if (cam) {
             GradCam.Result r = GradCam.compute(tm.model(), x, layer, cls);
             cls = r.targetClass();
@@ -111,7 +114,7 @@ public final class ExplainCommand implements Callable<Integer> {
             parts[i] = n.toTensor().reshape(1, n.channels(), n.height(), n.width());
         }
         try (var ignored = GradMode.noGrad()) {
-            Tensor p = tm.model().forward(Tensor.cat(0, parts)).softmax(1);
+            Tensor p = tm.model().forward(Tensor.cat(0, parts).to(Predictions.deviceOf(tm.model()))).softmax(1);
             int k = p.shape()[1];
             float[] flat = p.toArray();
             float[][] out = new float[imgs.length][k];

@@ -20,13 +20,14 @@ import picocli.CommandLine.Parameters;
 public final class PredictCommand implements Callable<Integer> {
     @Option(names = {"-c", "--checkpoint"}, required = true, description = "A checkpoint written by 'pulmo train'.") Path checkpoint;
     @Parameters(index = "0", description = "An image file or a folder (searched recursively).") Path input;
+    @Option(names = "--device", defaultValue = "auto", description = "auto (a usable GPU, else the CPU), cpu or cuda[:N] (default: ${DEFAULT-VALUE}).") String device;
     @Option(names = "--csv", description = "Also write the probabilities to this CSV file.") Path csv;
 
     static final List<String> EXTENSIONS = List.of(".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff");
 
     @Override public Integer call() throws Exception {
         if (!Files.exists(input)) { System.err.println("pulmo predict: no such file or folder: " + input); return 2; }
-        TrainedModel tm = TrainedModel.load(checkpoint);
+        TrainedModel tm = TrainedModel.load(checkpoint, Cli.device(device));
         List<Path> files = new ArrayList<>();
         if (Files.isDirectory(input)) {
             try (Stream<Path> s = Files.walk(input)) {

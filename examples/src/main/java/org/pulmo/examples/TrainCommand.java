@@ -3,8 +3,6 @@ package org.pulmo.examples;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import org.pulmo.data.Augmentation;
 import org.pulmo.data.Splits;
 import org.pulmo.models.MaNet;
@@ -12,6 +10,7 @@ import org.pulmo.nn.Module;
 import org.pulmo.tensor.Device;
 import org.pulmo.train.Models;
 import org.pulmo.train.Trainer;
+import org.pulmo.train.TrainedModel;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -23,7 +22,7 @@ import picocli.CommandLine.Option;
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
     description = {"Train a model on an image folder or the built-in demo data.",
         "Options left out follow the model's paper (DPN-92-SE: 100 epochs; MA-Net: lr 0.01, momentum 0.9, x0.5 every 30 epochs, batch 16, 120 epochs).",
-        "On the demo data on a CPU the defaults shrink to a few minutes (5 epochs at 32x32, lr 0.05)."})
+        "On the demo data on a CPU the defaults shrink to a few minutes (5 epochs at 32x32, lr 0.05); on a GPU the demo runs at 224x224."})
 public final class TrainCommand implements Callable<Integer> {
 
     /** The demo run of {@code ./pulmo} on a CPU: small images and few epochs so that it ends in minutes. */
@@ -44,7 +43,7 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--image-size", description = "Input side in pixels (default 224; demo on CPU: " + DEMO_CPU_SIZE + ").") Integer imageSize;
     @Option(names = "--augmentation", description = "dpn-senet, ma-net or none (default: the model's paper).") String augmentation;
     @Option(names = "--seed", defaultValue = "42", description = "Seed of initialisation, batch order and augmentation (default: ${DEFAULT-VALUE}).") long seed;
-    @Option(names = "--device", defaultValue = "auto", description = "auto, cpu or cuda (default: ${DEFAULT-VALUE}).") String device;
+    @Option(names = "--device", defaultValue = "auto", description = "auto (a usable GPU, else the CPU), cpu or cuda[:N] (default: ${DEFAULT-VALUE}).") String device;
     @Option(names = {"-o", "--out"}, defaultValue = "runs/train", description = "Output folder (default: ${DEFAULT-VALUE}).") Path out;
     @Option(names = "--resume", description = "Continue from <out>/last.safetensors (same options; --epochs may grow).") boolean resume;
     @Option(names = "--workers", defaultValue = "0", description = "Image decoding threads (0: half the cores).") int workers;
@@ -67,13 +66,13 @@ public final class TrainCommand implements Callable<Integer> {
             schedule != null ? schedule : d.schedule(), size,
             augmentation != null ? Augmentation.parse(augmentation) : d.augmentation(),
             seed, out, resume, workers, data.strict,
-            Models.isMaNet(model) ? new MaNet.Options(!noMab, !noFab, Models.lossMode(maNetLoss), 16) : null);
+            Models.isMaNet(model) ? new MaNet.Options(!noMab, !noFab, Models.lossMode(maNetLoss), 16) : null, dev);
         Models.schedule(s.schedule(), s.lr(), s.epochs()); // a bad --schedule fails before any image is read
 
         Splits.Split split = data.load(size);
         split.train().requireClassCount(split.train().numClasses());
         s = withClasses(s, split);
-        Module net = Models.create(model, split.train().numClasses(), size, seed, s.maNet());
+        Module net = Models.create(model, split.train().numClasses(), size, seed, s.maNet()).to(dev); // initialised on the CPU, then moved
         System.out.printf(Locale.ROOT, "Training %s (%,d parameters) on %s: %d training, %d validation, %d test images, classes %s%n",
             model, net.parameterCount(), data.isDemo() ? "the demo data" : data.data, split.train().size(), split.val().size(),
             split.test().size(), split.train().classes());
@@ -82,35 +81,31 @@ public final class TrainCommand implements Callable<Integer> {
             dev, out);
 
         Trainer trainer = new Trainer(s, net, split.train(), split.val(), System.out, System.console() != null);
-        CountDownLatch finished = new CountDownLatch(1);
-        Thread hook = new Thread(() -> {     // Ctrl-C: stop after this batch, save, and let the JVM go
-            trainer.requestStop();
-            try { finished.await(120, TimeUnit.SECONDS); } catch (InterruptedException ignored) { }
-        }, "pulmo-ctrl-c");
-        Runtime.getRuntime().addShutdownHook(hook);
         Trainer.Result r;
-        try {
+        try (AutoCloseable ctrlC = Cli.onInterrupt(trainer::requestStop)) {  // Ctrl-C: stop after this batch and save
             r = trainer.run();
         } catch (Trainer.DivergedException e) {
             System.err.println("pulmo train: " + e.getMessage());
             return 3;
-        } finally {
-            finished.countDown();
-            try { Runtime.getRuntime().removeShutdownHook(hook); } catch (IllegalStateException shuttingDown) { }
         }
         if (r.interrupted()) return 130;
+        if (trainer.stopRequested()) { // Ctrl-C during the last validation: training is complete, skip the test set
+            System.out.println("Interrupted after the last epoch: training is complete; evaluate later with 'pulmo evaluate'.");
+            return 130;
+        }
         System.out.printf(Locale.ROOT, "Done: %d epochs; best validation accuracy %.2f%% at epoch %d (chance: %.1f%%). Files in %s: "
             + "last.safetensors, best.safetensors, metrics.csv, metrics.json, loss.png, accuracy.png%n",
             r.epochsDone(), 100 * r.bestValAcc(), r.bestEpoch(), 100.0 / split.train().numClasses(), out);
         if (!noEvaluate && split.test().size() > 0) {
             System.out.println("Test set, best checkpoint:");
-            EvaluateCommand.evaluate(out.resolve(Trainer.BEST), split.test(), out.resolve("test"), s.batchSize(), System.out);
+            EvaluateCommand.evaluate(TrainedModel.load(out.resolve(Trainer.BEST), dev), split.test(), out.resolve("test"), s.batchSize(),
+                data.strict, System.out);
         }
         return 0;
     }
 
     private static Trainer.Settings withClasses(Trainer.Settings s, Splits.Split split) {
         return new Trainer.Settings(s.model(), split.train().classes(), s.epochs(), s.batchSize(), s.lr(), s.momentum(), s.weightDecay(),
-            s.schedule(), s.imageSize(), s.augmentation(), s.seed(), s.out(), s.resume(), s.workers(), s.strict(), s.maNet());
+            s.schedule(), s.imageSize(), s.augmentation(), s.seed(), s.out(), s.resume(), s.workers(), s.strict(), s.maNet(), s.device());
     }
 }

@@ -7,6 +7,7 @@ import org.pulmo.data.DataLoader;
 import org.pulmo.data.Dataset;
 import org.pulmo.data.Transform;
 import org.pulmo.nn.Module;
+import org.pulmo.tensor.Device;
 import org.pulmo.tensor.Tensor;
 
 /**
@@ -19,11 +20,12 @@ public record Predictions(List<String> classes, float[][] probabilities, int[] l
         List<float[]> probs = new ArrayList<>();
         List<Integer> idx = new ArrayList<>();
         model.eval();
+        Device device = deviceOf(model);
         try (var ignored = GradMode.noGrad();
              DataLoader loader = new DataLoader(data, transform, DataLoader.Options.evaluation(batchSize).withStrict(strict));
              DataLoader.Epoch batches = loader.epoch(0)) {
             for (DataLoader.Batch b : batches) {
-                Tensor p = model.forward(b.images()).softmax(1);
+                Tensor p = model.forward(b.images().to(device)).softmax(1);
                 int k = p.shape()[1];
                 float[] flat = p.toArray();
                 for (int i = 0; i < b.size(); i++) {
@@ -44,6 +46,12 @@ public record Predictions(List<String> classes, float[][] probabilities, int[] l
             sources[i] = data.source(index[i]);
         }
         return new Predictions(data.classes(), probs.toArray(new float[0][]), labels, index, groups, sources);
+    }
+
+    /** Where the model's parameters are (the CPU for a model without any). */
+    public static Device deviceOf(Module model) {
+        var ps = model.parameters();
+        return ps.isEmpty() ? Device.CPU : ps.getFirst().device();
     }
 
     public int size() { return labels.length; }

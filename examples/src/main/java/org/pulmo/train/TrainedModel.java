@@ -12,6 +12,7 @@ import org.pulmo.io.Checkpoint;
 import org.pulmo.io.Safetensors;
 import org.pulmo.models.MaNet;
 import org.pulmo.nn.Module;
+import org.pulmo.tensor.Device;
 
 /**
  * A model rebuilt from a training checkpoint alone: the checkpoint's metadata names the model, classes, input
@@ -19,7 +20,11 @@ import org.pulmo.nn.Module;
  */
 public record TrainedModel(String name, Module model, List<String> classes, int imageSize, Augmentation augmentation, int epoch) {
 
-    public static TrainedModel load(Path checkpoint) throws IOException {
+    /** On the CPU. */
+    public static TrainedModel load(Path checkpoint) throws IOException { return load(checkpoint, Device.CPU); }
+
+    /** The model rebuilt on the CPU, loaded, then moved to {@code device}. */
+    public static TrainedModel load(Path checkpoint, Device device) throws IOException {
         if (!Files.exists(checkpoint)) throw new IOException("checkpoint does not exist: " + checkpoint);
         Map<String, String> meta = Safetensors.read(checkpoint).metadata();
         String name = meta.get("model"), classes = meta.get("classes"), size = meta.get("image_size");
@@ -31,7 +36,7 @@ public record TrainedModel(String name, Module model, List<String> classes, int 
             Boolean.parseBoolean(meta.get("manet_fab")), MaNet.LossMode.valueOf(meta.get("manet_loss")), 16) : null;
         Module m = Models.create(name, cls.size(), s, 0, mo);
         Checkpoint.Info info = Checkpoint.load(checkpoint, m, null, Map.of());
-        m.eval();
+        m.to(device).eval();
         return new TrainedModel(name, m, cls, s, Augmentation.parse(meta.getOrDefault("augmentation", "none")), info.epoch());
     }
 

@@ -21,6 +21,7 @@ import org.pulmo.nn.Module;
 import org.pulmo.nn.loss.Losses;
 import org.pulmo.optim.LrSchedule;
 import org.pulmo.optim.Sgd;
+import org.pulmo.tensor.Device;
 import org.pulmo.tensor.Tensor;
 
 /**
@@ -36,13 +37,17 @@ import org.pulmo.tensor.Tensor;
  * <p>{@link #requestStop()} (Ctrl-C) ends training after the current batch; the weights of that moment go to
  * {@code interrupted.safetensors}, and {@code last.safetensors} keeps the last finished epoch to resume from.
  * A NaN or infinite loss ends training with a {@link DivergedException}; no checkpoint is written after it.
+ *
+ * <p>Device: the model must already be on {@code Settings.device} ({@code Module.to}); batches are moved there
+ * before the forward, and what the loop reads back (loss, predictions) comes back with {@code item()} and
+ * {@code toArray()}. Checkpoints are written from the device tensors (Safetensors copies them to the host).
  */
 public final class Trainer {
 
     /** What a run is; the paper defaults are filled in by the CLI. */
     public record Settings(String model, List<String> classes, int epochs, int batchSize, float lr, float momentum,
                            float weightDecay, String schedule, int imageSize, Augmentation augmentation, long seed,
-                           Path out, boolean resume, int workers, boolean strict, MaNet.Options maNet) {}
+                           Path out, boolean resume, int workers, boolean strict, MaNet.Options maNet, Device device) {}
 
     public record Result(int epochsDone, double bestValAcc, int bestEpoch, boolean interrupted, History history) {}
 
@@ -71,6 +76,8 @@ public final class Trainer {
 
     /** Asks the loop to stop after the current batch (safe from any thread, e.g. a shutdown hook). */
     public void requestStop() { stop.set(true); }
+
+    public boolean stopRequested() { return stop.get(); }
 
     /** The checkpoint metadata that lets evaluate/predict/explain rebuild the model without options. */
     public static Map<String, String> describe(Settings s, int bestEpoch, double bestValAcc) {
@@ -118,10 +125,18 @@ public final class Trainer {
         if (s.workers() > 0) opts = opts.withWorkers(s.workers());
         int[] labels = new int[train.size()];
         for (int i = 0; i < labels.length; i++) labels[i] = train.label(i);
+        Device dev = s.device();   // the model is already there (Module.to); each batch follows it before the forward
         boolean interrupted = false;
         try (DataLoader trainLoader = new DataLoader(train, trainTf, opts);
              DataLoader valLoader = new DataLoader(val, evalTf, DataLoader.Options.evaluation(Math.max(s.batchSize(), 32)).withStrict(s.strict()))) {
             for (int epoch = start; epoch < s.epochs() && !interrupted; epoch++) {
+                if (stop.get()) { // asked between epochs (during validation or saving): the last checkpoint is this moment
+                    interrupted = true;
+                    Checkpoint.save(s.out().resolve(INTERRUPTED), model, sgd, epoch, step, Map.of(), describe(s, bestEpoch, bestAcc));
+                    out.printf("Interrupted: the weights of this moment are in %s; %s keeps the last finished epoch (%d); "
+                        + "continue with the same command and --resume.%n", s.out().resolve(INTERRUPTED), last, epoch);
+                    break;
+                }
                 float lr = (float) schedule.lr(epoch);
                 sgd.setLr(lr);
                 model.train();
@@ -143,12 +158,12 @@ public final class Trainer {
                         if (maNet != null) {
                             DataLoader.Batch mb = mutexBatches.next();
                             if (mb.size() != b.size()) continue; // an unreadable image broke the pairing of this batch
-                            MaNet.PairOutput po = maNet.forwardPair(b.images(), mb.images());
-                            loss = maNet.loss(po, b.labels(), mb.labels()).total();
+                            MaNet.PairOutput po = maNet.forwardPair(b.images().to(dev), mb.images().to(dev));
+                            loss = maNet.loss(po, b.labels().to(dev), mb.labels().to(dev)).total();
                             logits = po.logitsX();
                         } else {
-                            logits = model.forward(b.images());
-                            loss = Losses.crossEntropy(logits, b.labels());
+                            logits = model.forward(b.images().to(dev));
+                            loss = Losses.crossEntropy(logits, b.labels().to(dev));
                         }
                         float l = loss.item();
                         if (!Float.isFinite(l)) {
@@ -204,8 +219,8 @@ public final class Trainer {
         long n = 0, ok = 0;
         try (var ignored = GradMode.noGrad(); DataLoader.Epoch batches = loader.epoch(epoch)) {
             for (DataLoader.Batch b : batches) {
-                Tensor logits = model.forward(b.images());
-                lossSum += Losses.crossEntropy(logits, b.labels()).item() * b.size();
+                Tensor logits = model.forward(b.images().to(s.device()));
+                lossSum += Losses.crossEntropy(logits, b.labels().to(s.device())).item() * b.size();
                 ok += correct(logits, b.labelArray());
                 n += b.size();
             }

@@ -1,0 +1,67 @@
+package org.pulmo.examples;
+
+import static org.junit.jupiter.api.Assertions.*;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.pulmo.io.Safetensors;
+
+/**
+ * Ctrl-C for real: {@code pulmo train} runs in a child JVM, gets SIGINT once its first epoch's checkpoint is on
+ * disk, and must exit by itself with 130, having written {@code interrupted.safetensors} and left
+ * {@code last.safetensors} loadable; {@code --resume} then finishes the run. Tiny ResNet-18 at 32 x 32 so that
+ * it takes seconds. Needs {@code kill} (POSIX), so it skips itself on Windows.
+ */
+class CtrlCTest {
+
+    @Test void sigintSavesExitsCleanlyAndTheRunResumes(@TempDir Path dir) throws Exception {
+        assumeTrue(!System.getProperty("os.name").toLowerCase().contains("win"), "SIGINT needs a POSIX kill");
+        Path out = dir.resolve("run"), log = dir.resolve("child.log");
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+            "--add-modules", "jdk.incubator.vector", "-Xmx1g", "-cp", System.getProperty("java.class.path"), Main.class.getName()));
+        cmd.addAll(List.of(CliEndToEndTest.tinyTrain(out, "--epochs", "200", "--no-evaluate")));
+        Process child = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        try {
+            Path last = out.resolve("last.safetensors");
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(40);
+            while (!Files.exists(last) && child.isAlive() && System.nanoTime() < deadline) Thread.sleep(50);
+            assertTrue(Files.exists(last), "no checkpoint after the first epoch; child output:\n" + read(log));
+            Thread.sleep(300);  // into the next epoch's batches (an earlier SIGINT stops after the next epoch's first batch)
+
+            Process kill = new ProcessBuilder("kill", "-INT", Long.toString(child.pid())).inheritIO().start();
+            assertEquals(0, kill.waitFor(), "kill -INT failed");
+            assertTrue(child.waitFor(30, TimeUnit.SECONDS), "the child did not exit within 30 s of SIGINT; output:\n" + read(log));
+            String text = read(log);
+            assertEquals(130, child.exitValue(), "exit code after Ctrl-C; output:\n" + text);
+            assertTrue(text.contains("Interrupted: the weights of this moment are in"), text);
+            assertFalse(text.contains("Exception"), text);
+
+            Map<String, String> interrupted = Safetensors.read(out.resolve("interrupted.safetensors")).metadata();
+            Map<String, String> kept = Safetensors.read(last).metadata();   // loads: written whole, never torn
+            int done = Integer.parseInt(kept.get("epoch"));
+            assertTrue(done >= 1, "last.safetensors epoch " + done);
+            assertEquals(kept.get("epoch"), interrupted.get("epoch"), "interrupted.safetensors records the epoch it stopped in");
+
+            CliEndToEndTest.Run r = CliEndToEndTest.pulmo(CliEndToEndTest.tinyTrain(out, "--epochs", Integer.toString(done + 1), "--no-evaluate", "--resume"));
+            assertEquals(0, r.code(), r.out() + r.err());
+            assertTrue(r.out().contains("Resuming from"), r.out());
+            assertEquals(Integer.toString(done + 1), Safetensors.read(last).metadata().get("epoch"));
+            assertEquals(done + 2, Files.readAllLines(out.resolve("metrics.csv")).size(), "header + one row per finished epoch");
+        } finally {
+            child.destroyForcibly();
+        }
+    }
+
+    private static String read(Path log) throws IOException {
+        return Files.exists(log) ? Files.readString(log, StandardCharsets.UTF_8) : "";
+    }
+}
