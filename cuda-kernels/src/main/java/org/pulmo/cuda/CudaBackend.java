@@ -17,9 +17,9 @@ import org.pulmo.tensor.Tensor;
  * hand-written kernels of src/main/cuda for everything else, all on the runtime's one stream. Nothing here
  * synchronises the host except reads ({@link #toArray}) and uploads.
  *
- * <p>The papers' fused ops of {@link Backend} (mutex attention, channel scale, FAB fusion) and
- * {@link #sgdUpdate} run hand-written kernels. Beyond Backend, the MAB versions ({@link #mabForward}), the SE
- * and FAB squeezes, softmax cross-entropy and cosine similarity are public methods here; {@link FusedSgd}
+ * <p>The papers' fused ops of {@link Backend} (mutex attention, channel scale, FAB fusion, softmax
+ * cross-entropy, cosine similarity) and {@link #sgdUpdate} run hand-written kernels. Beyond Backend, the MAB
+ * versions ({@link #mabForward}) and the SE and FAB squeezes are public methods here; {@link FusedSgd}
  * updates all parameters in one launch. {@link #setStrictFp32} switches cuDNN and cuBLAS between TF32 (default) and strict FP32.
  */
 public final class CudaBackend implements Backend {
@@ -496,7 +496,7 @@ public final class CudaBackend implements Backend {
     }
 
     /** Softmax cross-entropy: {loss [] (device scalar), wsum []} from logits [N, C], labels [N], weights [C] or null. */
-    public Tensor[] crossEntropy(Tensor logits, Tensor labels, Tensor weights) {
+    @Override public Tensor[] crossEntropy(Tensor logits, Tensor labels, Tensor weights) {
         int n = logits.shape()[0], c = logits.shape()[1];
         Tensor rowLoss = empty(n), rowW = empty(n), loss = empty(), wsum = empty();
         rt.launch("ce_forward", (n + 7) / 8, 1, 1, 256, 0, n, c, ptr(dense(logits)), ptr(dense(labels)),
@@ -505,7 +505,7 @@ public final class CudaBackend implements Backend {
         return new Tensor[] {loss, wsum};
     }
 
-    public Tensor crossEntropyBackward(Tensor logits, Tensor labels, Tensor weights, Tensor wsum, Tensor dLoss) {
+    @Override public Tensor crossEntropyBackward(Tensor logits, Tensor labels, Tensor weights, Tensor wsum, Tensor dLoss) {
         int n = logits.shape()[0], c = logits.shape()[1];
         Tensor dx = empty(n, c);
         rt.launch("ce_backward", (n + 7) / 8, 1, 1, 256, 0, n, c, ptr(dense(logits)), ptr(dense(labels)),
@@ -514,7 +514,7 @@ public final class CudaBackend implements Backend {
     }
 
     /** Batch-mean cosine similarity of rows of a, b [N, ...]: {c [] (as mean of cosRow), stats [N, 3], cosRow [N]}. */
-    public Tensor[] cosine(Tensor a, Tensor b, float eps) {
+    @Override public Tensor[] cosine(Tensor a, Tensor b, float eps) {
         int n = a.shape()[0];
         long d = a.numel() / n;
         Tensor stats = empty(n, 3), cosRow = empty(n);
@@ -523,7 +523,7 @@ public final class CudaBackend implements Backend {
         return new Tensor[] {unary(UnaryOp.SCALE, mean, 1f / n), stats, cosRow};
     }
 
-    public Tensor[] cosineBackward(Tensor a, Tensor b, Tensor stats, Tensor dc, float eps) {
+    @Override public Tensor[] cosineBackward(Tensor a, Tensor b, Tensor stats, Tensor dc, float eps) {
         int n = a.shape()[0];
         long d = a.numel() / n;
         Tensor da = empty(a.shape()), db = empty(a.shape());

@@ -173,6 +173,26 @@ class GpuParityTest {
         }
     }
 
+    /** ops.Objectives (what nn's Losses call) on device tensors: loss and gradients equal the CPU's. */
+    @Test void objectivesWithAutogradMatchTheCpu() {
+        Rng rng = new Rng(30);
+        Tensor x = Tensor.randn(rng, 37, 3), labels = Tensor.of(new float[37], 37), w = Tensor.of(new float[] {0.7f, 1.3f, 2f}, 3);
+        for (int i = 0; i < 37; i++) labels.set(i % 3, i);
+        Tensor xc = x.detach().requiresGrad(true), xg = dev(x).requiresGrad(true);
+        Tensor lc = org.pulmo.ops.Objectives.crossEntropy(xc, labels, w), lg = org.pulmo.ops.Objectives.crossEntropy(xg, dev(labels), dev(w));
+        lc.backward();
+        lg.backward();
+        close(lc.toArray(), lg.toArray(), 1e-5, 1e-4, "Objectives.crossEntropy");
+        close(xc.grad().toArray(), xg.grad().toArray(), 1e-6, 1e-4, "Objectives.crossEntropy dx");
+        Tensor a = Tensor.randn(rng, 4, 8, 7, 7), b = Tensor.randn(rng, 4, 8, 7, 7);
+        Tensor ac = a.detach().requiresGrad(true), ag = dev(a).requiresGrad(true);
+        Tensor cc = org.pulmo.ops.Objectives.cosineSimilarity(ac, b, 1e-8f), cg = org.pulmo.ops.Objectives.cosineSimilarity(ag, dev(b), 1e-8f);
+        cc.backward();
+        cg.backward();
+        close(cc.toArray(), cg.toArray(), 1e-5, 1e-4, "Objectives.cosineSimilarity");
+        close(ac.grad().toArray(), ag.grad().toArray(), 1e-6, 1e-4, "Objectives.cosineSimilarity da");
+    }
+
     @Test void sgdUpdateMatchesTheCpuBackend() {
         Rng rng = new Rng(29);
         for (boolean nesterov : new boolean[] {false, true})

@@ -183,6 +183,86 @@ public interface Backend {
         return new Tensor[] {dx1, dx2, dz1, unary(UnaryOp.NEG, dz1, 0f)};
     }
 
+    /**
+     * Softmax cross-entropy with PyTorch's weighted mean: loss = sum_i w[y_i] (log sum_j e^x[i, j] - x[i, y_i])
+     * / sum_i w[y_i], for logits [N, C], labels [N] (class indices as exact floats) and class weights [C]
+     * (null: w = 1, the plain batch mean). Returns {loss [], wsum [] = sum_i w[y_i]}, both on this device, so
+     * that nothing comes to the host.
+     */
+    default Tensor[] crossEntropy(Tensor logits, Tensor labels, Tensor weights) {
+        int n = logits.shape()[0];
+        Tensor logP = gather(softmax(logits, 1, true), 1, labels.detach().reshape(n, 1));     // log p_i[y_i], max-subtracted
+        Tensor wi = classWeightPerRow(labels, weights);
+        Tensor wsum = reduce(ReduceOp.SUM, wi, new int[] {0}, false);
+        Tensor num = reduce(ReduceOp.SUM, binary(BinaryOp.MUL, Tensor.wrap(logP.storage(), n), wi), new int[] {0}, false);
+        return new Tensor[] {unary(UnaryOp.NEG, binary(BinaryOp.DIV, num, wsum), 0f), wsum};
+    }
+
+    /** dlogits [N, C] = dLoss * w[y_i] / wsum * (softmax(x_i) - onehot(y_i)); dLoss a [] tensor of this device. */
+    default Tensor crossEntropyBackward(Tensor logits, Tensor labels, Tensor weights, Tensor wsum, Tensor dLoss) {
+        int n = logits.shape()[0], c = logits.shape()[1];
+        Tensor idx = labels.detach().reshape(n, 1);
+        Tensor ones = Tensor.wrap(allocate(n), n, 1);
+        fill(ones, 1f);
+        Tensor diff = binary(BinaryOp.SUB, softmax(logits, 1, false), scatterAdd(new int[] {n, c}, 1, idx, ones));
+        Tensor rowScale = binary(BinaryOp.DIV, binary(BinaryOp.MUL, classWeightPerRow(labels, weights), dLoss), wsum);
+        return binary(BinaryOp.MUL, diff, Tensor.wrap(rowScale.storage(), n, 1));
+    }
+
+    /** w[y_i] per row [N] (ones without weights). */
+    private Tensor classWeightPerRow(Tensor labels, Tensor weights) {
+        int n = labels.shape()[0];
+        if (weights != null) return gather(weights, 0, labels);
+        Tensor ones = Tensor.wrap(allocate(n), n);
+        fill(ones, 1f);
+        return ones;
+    }
+
+    /**
+     * Batch mean of the cosine similarity of a_n and b_n, each sample flattened (MA-Net eq. 14):
+     * c = (1/N) sum_n <a_n, b_n> / (max(|a_n|, eps) max(|b_n|, eps)), a and b [N, ...] of one shape.
+     * Returns {c [], stats [N, 3] = (<a_n, b_n>, max(|a_n|, eps), max(|b_n|, eps)) for backward, cos [N]}.
+     */
+    default Tensor[] cosine(Tensor a, Tensor b, float eps) {
+        int n = a.shape()[0];
+        Tensor af = a.detach().reshape(n, -1), bf = b.detach().reshape(n, -1);
+        Tensor floor = Tensor.wrap(allocate(1));
+        fill(floor, eps * eps);
+        int[] rows = {1};
+        Tensor dot = reduce(ReduceOp.SUM, binary(BinaryOp.MUL, af, bf), rows, false);
+        // max(|a|, eps) as sqrt(max(|a|^2, eps^2)), as nn's Losses.cosineSimilarity composes it
+        Tensor na = unary(UnaryOp.SQRT, binary(BinaryOp.MAX, reduce(ReduceOp.SUM, unary(UnaryOp.SQUARE, af, 0f), rows, false), floor), 0f);
+        Tensor nb = unary(UnaryOp.SQRT, binary(BinaryOp.MAX, reduce(ReduceOp.SUM, unary(UnaryOp.SQUARE, bf, 0f), rows, false), floor), 0f);
+        Tensor cos = binary(BinaryOp.DIV, dot, binary(BinaryOp.MUL, na, nb));
+        Tensor stats = Tensor.wrap(allocate(3L * n), n, 3);
+        Tensor[] parts = {dot, na, nb};
+        for (int k = 0; k < 3; k++) copy(Tensor.wrap(parts[k].storage(), n, 1), stats.narrow(1, k, 1));
+        Tensor c = unary(UnaryOp.SCALE, reduce(ReduceOp.SUM, cos, new int[] {0}, false), 1f / n);
+        return new Tensor[] {c, stats, cos};
+    }
+
+    /**
+     * {da, db} of {@link #cosine} from dc [] with c_n = <a_n, b_n> / (na nb):
+     * da_n = dc/N (b_n / (na nb) - c_n a_n / na^2), the second term only where |a_n| > eps (else na is the
+     * constant eps); db symmetrically.
+     */
+    default Tensor[] cosineBackward(Tensor a, Tensor b, Tensor stats, Tensor dc, float eps) {
+        int[] shape = a.shape();
+        int n = shape[0];
+        Tensor af = a.detach().reshape(n, -1), bf = b.detach().reshape(n, -1);
+        Tensor dot = stats.narrow(1, 0, 1), na = stats.narrow(1, 1, 1), nb = stats.narrow(1, 2, 1); // [N, 1] views
+        Tensor epsT = Tensor.wrap(allocate(1));
+        fill(epsT, eps);
+        Tensor g = unary(UnaryOp.SCALE, dc, 1f / n);
+        Tensor inv = unary(UnaryOp.RECIPROCAL, binary(BinaryOp.MUL, na, nb), 0f);
+        Tensor c = binary(BinaryOp.MUL, dot, inv);
+        Tensor ka = binary(BinaryOp.MUL, binary(BinaryOp.GT, na, epsT), binary(BinaryOp.DIV, c, unary(UnaryOp.SQUARE, na, 0f)));
+        Tensor kb = binary(BinaryOp.MUL, binary(BinaryOp.GT, nb, epsT), binary(BinaryOp.DIV, c, unary(UnaryOp.SQUARE, nb, 0f)));
+        Tensor da = binary(BinaryOp.MUL, binary(BinaryOp.SUB, binary(BinaryOp.MUL, bf, inv), binary(BinaryOp.MUL, af, ka)), g);
+        Tensor db = binary(BinaryOp.MUL, binary(BinaryOp.SUB, binary(BinaryOp.MUL, af, inv), binary(BinaryOp.MUL, bf, kb)), g);
+        return new Tensor[] {Tensor.wrap(da.storage(), shape), Tensor.wrap(db.storage(), shape)};
+    }
+
     // ---- indexing ----
     /** out[i][j][k] = x[i][index[i][j][k]][k] for dim 1, and so on (PyTorch's gather). */
     Tensor gather(Tensor x, int dim, Tensor index);

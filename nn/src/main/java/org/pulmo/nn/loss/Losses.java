@@ -1,11 +1,12 @@
 package org.pulmo.nn.loss;
 
 import java.util.Arrays;
+import org.pulmo.ops.Objectives;
 import org.pulmo.tensor.Tensor;
 
 /**
- * The losses of the two papers, built from differentiable tensor ops (so their backward is the ops' backward,
- * checked by the gradient tests). Labels are class indices stored as exact floats, shape [N].
+ * The losses of the two papers: argument checks here, the computation in tensor-core's
+ * {@link Objectives} (one op each with its own backward, checked by the gradient tests). Labels are class indices stored as exact floats, shape [N].
  */
 public final class Losses {
     private Losses() {}
@@ -28,13 +29,12 @@ public final class Losses {
         for (float y : labels.toArray())
             if (!(y >= 0 && y < c && y == Math.rint(y)))
                 throw new IllegalArgumentException("crossEntropy: label " + y + " is not a class index in [0, " + c + ")");
-        Tensor idx = labels.detach().to(logits.device());
-        Tensor picked = logits.logSoftmax(1).gather(1, idx.reshape(n, 1)).reshape(n); // log p_i[y_i], [N]
-        if (classWeights == null) return picked.mean().neg();
-        if (classWeights.dim() != 1 || classWeights.shape()[0] != c)
+        if (classWeights != null && (classWeights.dim() != 1 || classWeights.shape()[0] != c))
             throw new IllegalArgumentException("crossEntropy: class weights must be [" + c + "], got " + Arrays.toString(classWeights.shape()));
-        Tensor w = classWeights.detach().to(logits.device()).gather(0, idx); // w[y_i], [N], constants
-        return picked.mul(w).sum().neg().div(w.sum());
+        // one op with its own backward: -(1/sum w) sum_i w[y_i] log_softmax(x_i)[y_i] (ce kernels on the GPU)
+        Tensor idx = labels.detach().to(logits.device());
+        Tensor w = classWeights == null ? null : classWeights.detach().to(logits.device()); // constants
+        return Objectives.crossEntropy(logits, idx, w);
     }
 
     /** The eps that keeps a zero vector's norm from dividing by zero (PyTorch's cosine_similarity uses 1e-8). */
@@ -51,14 +51,9 @@ public final class Losses {
         if (!Arrays.equals(a.shape(), b.shape()) || a.dim() < 1)
             throw new IllegalArgumentException("cosineSimilarity needs two tensors of the same shape [N, ...], got "
                 + Arrays.toString(a.shape()) + " and " + Arrays.toString(b.shape()));
-        int n = a.shape()[0];
-        Tensor af = a.reshape(n, -1), bf = b.reshape(n, -1);                    // [N, D]
-        Tensor dot = af.mul(bf).sum(1, false);                                   // [N]
-        // max(|a_n|, eps) as sqrt(max(|a_n|^2, eps^2)): clamping before the sqrt keeps backward finite for a
-        // zero vector (sqrt'(0) is infinite, and 0 * inf would be NaN).
-        Tensor floor = Tensor.full(eps * eps, n).to(a.device());
-        Tensor na = af.square().sum(1, false).maximum(floor).sqrt();           // [N]
-        Tensor nb = bf.square().sum(1, false).maximum(floor).sqrt();
-        return dot.div(na.mul(nb)).mean();
+        // one op with its own backward (cosine kernels on the GPU). max(|a_n|, eps) is computed as
+        // sqrt(max(|a_n|^2, eps^2)), and its derivative is zero where the clamp holds, so a zero vector gives
+        // a finite gradient (sqrt'(0) is infinite, and 0 * inf would be NaN).
+        return Objectives.cosineSimilarity(a, b, eps);
     }
 }

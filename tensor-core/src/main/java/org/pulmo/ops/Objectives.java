@@ -1,0 +1,46 @@
+package org.pulmo.ops;
+
+import org.pulmo.autograd.Graph;
+import org.pulmo.backend.Backend;
+import org.pulmo.tensor.Tensor;
+
+/**
+ * The papers' loss terms as single differentiable ops, one backend call forward and one backward (fused
+ * kernels on CUDA, composed from primitives elsewhere): softmax cross-entropy (MA-Net eq. 12-13, and the
+ * classification loss of every model) and the batch-mean cosine similarity (MA-Net eq. 14). nn's
+ * {@code Losses} checks the arguments and calls these. The loss stays on the device: reading it is the
+ * caller's choice (and the only host synchronisation of a training step).
+ */
+public final class Objectives {
+    private Objectives() {}
+
+    /**
+     * Cross-entropy of logits [N, C] against labels [N] (class indices as exact floats, on the logits'
+     * device), weighted by classWeights [C] or not (null), with PyTorch's weighted mean. Saves the logits,
+     * labels, weights and the weight sum (a scalar); backward recomputes the softmax.
+     */
+    public static Tensor crossEntropy(Tensor logits, Tensor labels, Tensor classWeights) {
+        Backend be = logits.backend();
+        Tensor[] out = be.crossEntropy(logits, labels, classWeights);
+        Tensor wsum = out[1];
+        // dx = g * w[y_i] / sum w * (softmax(x_i) - onehot(y_i))
+        return Graph.record("crossEntropy", out[0], g -> new Tensor[] {be.crossEntropyBackward(logits, labels, classWeights, wsum, g)}, logits);
+    }
+
+    /**
+     * Batch mean of the per-sample cosine similarity of a and b [N, ...] (each sample flattened), each norm
+     * clamped at eps as torch.nn.functional.cosine_similarity does. Saves a, b and per-sample stats [N, 3].
+     */
+    public static Tensor cosineSimilarity(Tensor a, Tensor b, float eps) {
+        if (!a.device().equals(b.device()))
+            throw new IllegalArgumentException("cosineSimilarity: tensors on different devices: " + a.device() + " and " + b.device());
+        Backend be = a.backend();
+        Tensor[] out = be.cosine(a, b, eps);
+        Tensor stats = out[1];
+        // da_n = g/N (b_n / (|a_n| |b_n|) - c_n a_n / |a_n|^2), db symmetrically
+        return Graph.record("cosineSimilarity", out[0], g -> {
+            Tensor[] d = be.cosineBackward(a, b, stats, g, eps);
+            return new Tensor[] {a.requiresGrad() ? d[0] : null, b.requiresGrad() ? d[1] : null};
+        }, a, b);
+    }
+}

@@ -1,0 +1,92 @@
+package org.pulmo.ops;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.pulmo.autograd.GradCheck.assertGradients;
+import static org.pulmo.ops.AttentionTest.close;
+
+import org.junit.jupiter.api.Test;
+import org.pulmo.autograd.GradCheck;
+import org.pulmo.autograd.Graph;
+import org.pulmo.backend.Backend;
+import org.pulmo.tensor.Rng;
+import org.pulmo.tensor.Tensor;
+
+/** Cross-entropy and cosine similarity as single ops: by hand, gradient checks, equal to their compositions. */
+class ObjectivesTest {
+
+    private static final Tensor LABELS = Tensor.of(new float[] {2, 0, 1, 2, 1}, 5);
+
+    @Test void crossEntropyByHand() {
+        // two classes, equal logits: -log(1/2) per row
+        assertEquals((float) Math.log(2), Objectives.crossEntropy(Tensor.zeros(3, 2), Tensor.of(new float[] {0, 1, 1}, 3), null).item(), 1e-6f);
+        // weights 1 and 3, rows of class 0 and 1 with losses log 2 each: weighted mean is still log 2
+        Tensor w = Tensor.of(new float[] {1, 3}, 2);
+        assertEquals((float) Math.log(2), Objectives.crossEntropy(Tensor.zeros(2, 2), Tensor.of(new float[] {0, 1}, 2), w).item(), 1e-6f);
+    }
+
+    @Test void crossEntropyGradientsAndComposition() {
+        Rng rng = new Rng(51);
+        Tensor w = Tensor.of(new float[] {0.5f, 2f, 1.25f}, 3);
+        assertGradients(in -> Objectives.crossEntropy(in.get(0), LABELS, null), Tensor.randn(rng, 5, 3).requiresGrad(true));
+        assertGradients(in -> Objectives.crossEntropy(in.get(0), LABELS, w), Tensor.randn(rng, 5, 3).requiresGrad(true));
+        assertGradients(in -> Objectives.crossEntropy(in.get(0), LABELS, w), Tensor.randn(rng, 3, 5).transpose(0, 1).requiresGrad(true));
+        // the composition nn's Losses used before: -(sum_i w[y_i] log_softmax(x_i)[y_i]) / sum_i w[y_i]
+        Tensor x = Tensor.randn(rng, 5, 3).requiresGrad(true);
+        Tensor l = Objectives.crossEntropy(x, LABELS, w);
+        l.backward();
+        Tensor dx = x.grad();
+        x.zeroGrad();
+        Tensor wy = w.gather(0, LABELS);
+        Tensor lc = x.logSoftmax(1).gather(1, LABELS.reshape(5, 1)).reshape(5).mul(wy).sum().neg().div(wy.sum());
+        lc.backward();
+        close(lc, l, 1e-6, 1e-5, "cross-entropy");
+        close(x.grad(), dx, 1e-6, 1e-5, "cross-entropy dx");
+    }
+
+    @Test void cosineGradientsAndComposition() {
+        Rng rng = new Rng(52);
+        assertGradients(in -> Objectives.cosineSimilarity(in.get(0), in.get(1), 1e-8f),
+            Tensor.randn(rng, 3, 2, 2, 2).requiresGrad(true), Tensor.randn(rng, 3, 2, 2, 2).requiresGrad(true));
+        assertGradients(in -> Objectives.cosineSimilarity(in.get(0), in.get(1), 1e-8f),
+            Tensor.randn(rng, 4, 3).transpose(0, 1).requiresGrad(true), Tensor.randn(rng, 3, 4));
+        Tensor a = Tensor.randn(rng, 3, 5).requiresGrad(true), b = Tensor.randn(rng, 3, 5).requiresGrad(true);
+        Tensor c = Objectives.cosineSimilarity(a, b, 1e-8f);
+        c.backward();
+        Tensor da = a.grad(), db = b.grad();
+        a.zeroGrad();
+        b.zeroGrad();
+        Tensor floor = Tensor.full(1e-16f, 3);
+        Tensor cc = a.mul(b).sum(1, false).div(a.square().sum(1, false).maximum(floor).sqrt().mul(b.square().sum(1, false).maximum(floor).sqrt())).mean();
+        cc.backward();
+        close(cc, c, 1e-6, 1e-5, "cosine");
+        close(a.grad(), da, 1e-6, 1e-5, "cosine da");
+        close(b.grad(), db, 1e-6, 1e-5, "cosine db");
+    }
+
+    /** A zero sample: the clamped norm is a constant, so the gradient is finite (zero for the clamped side's own term). */
+    @Test void cosineOfAZeroVectorHasAFiniteGradient() {
+        Tensor a = Tensor.zeros(2, 3).requiresGrad(true), b = Tensor.of(new float[] {1, 2, 3, 4, 5, 6}, 2, 3).requiresGrad(true);
+        Tensor c = Objectives.cosineSimilarity(a, b, 1e-8f);
+        assertEquals(0f, c.item());
+        c.backward();
+        for (float v : a.grad().toArray()) assertTrue(Float.isFinite(v));
+        for (float v : b.grad().toArray()) assertEquals(0f, v);
+    }
+
+    @Test void aWrongCosineBackwardFailsTheCheck() {
+        Rng rng = new Rng(53);
+        // the backward without the -c a / |a|^2 term
+        GradCheck.Fn wrong = in -> {
+            Tensor a = in.get(0), b = in.get(1);
+            Backend be = a.backend();
+            Tensor[] out = be.cosine(a, b, 1e-8f);
+            return Graph.record("cosine_wrong", out[0], g -> {
+                Tensor nanb = out[1].narrow(1, 1, 1).mul(out[1].narrow(1, 2, 1));
+                return new Tensor[] {b.div(nanb).mul(g).div(a.shape()[0]), null};
+            }, a, b);
+        };
+        assertFalse(GradCheck.check(wrong, Tensor.randn(rng, 2, 3).requiresGrad(true), Tensor.randn(rng, 2, 3)).ok());
+    }
+}
