@@ -2,6 +2,7 @@ package org.pulmo.explain;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.pulmo.models.Backbone;
 import org.pulmo.models.Dpn;
 import org.pulmo.models.MaNet;
@@ -16,9 +17,15 @@ import org.pulmo.tensor.Tensor;
  *   L_c     = ReLU( sum_k alpha_k A_k )                       [h, w], then scaled to [0, 1]
  * </pre>
  * and upsampled to the input size. Layers: for backbones (ResNet, DenseNet, MA-Net's main path) the stage
- * outputs {@code stage0} (stem) .. {@code stage4}; for DPN {@code conv5_bn_ac} (the last stage after its
- * BN-ReLU: DPN's inner stages feed the next stage as two tensors, so their concatenation has no gradient).
- * The default is the last stage.
+ * outputs {@code stage0} (stem) .. {@code stage4}; for DPN the same five ({@code stage0} the stem, {@code stage1}
+ * .. {@code stage4} the outputs of conv2 .. conv5 as the concatenation [resid, dense] that the next block reads,
+ * as {@link Dpn#stages} returns them) plus {@code conv5_bn_ac} (the last stage after its BN-ReLU). The default
+ * is the last: {@code stage4}, or {@code conv5_bn_ac} for DPN.
+ *
+ * <p>DPN's blocks pass the two paths on as two tensors, so the concatenation of a stage's output is not part
+ * of the model's graph and has no gradient. Here the blocks run one by one on the concatenated tensor instead
+ * (a block's {@code forward(Tensor)} splits it back into the two paths), which computes the same logits and
+ * makes each stage output a tensor in the graph whose gradient can be kept.
  */
 public final class GradCam {
     private GradCam() {}
@@ -28,7 +35,7 @@ public final class GradCam {
 
     /** The layer names {@link #compute} accepts for a model. */
     public static List<String> layers(Module model) {
-        if (model instanceof Dpn) return List.of("conv5_bn_ac");
+        if (model instanceof Dpn) return List.of("stage0", "stage1", "stage2", "stage3", "stage4", "conv5_bn_ac");
         if (backbone(model) != null) {
             List<String> l = new ArrayList<>();
             for (int i = 0; i < backbone(model).stageCount(); i++) l.add("stage" + i);
@@ -59,10 +66,18 @@ public final class GradCam {
         model.eval();
         Tensor a, logits;
         if (model instanceof Dpn dpn) {
-            Tensor last = dpn.stages(x).getLast();                                        // [1, 2688, h, w] for DPN-92
-            a = model.namedModules().get("features.conv5_bn_ac").forward(last).retainGrad();
-            int n = a.shape()[0], c = a.shape()[1];
-            logits = dpn.classifier.forward(a.globalAvgPool().reshape(n, c, 1, 1)).reshape(n, dpn.numClasses);
+            Map<String, Module> m = model.namedModules();
+            Tensor h = m.get("features.conv1_pool").forward(m.get("features.conv1_1").forward(x)); // stem
+            a = null;
+            if (layer.equals("stage0")) a = h = h.retainGrad();
+            for (int s = 0; s < 4; s++) {
+                for (int b = 1; b <= dpn.config.kSec()[s]; b++) h = m.get("features.conv" + (s + 2) + "_" + b).forward(h); // [N, resid + dense, h, w]
+                if (layer.equals("stage" + (s + 1))) a = h = h.retainGrad();
+            }
+            h = m.get("features.conv5_bn_ac").forward(h);                                  // [1, 2688, h, w] for DPN-92
+            if (layer.equals("conv5_bn_ac")) a = h = h.retainGrad();
+            int n = h.shape()[0], c = h.shape()[1];
+            logits = dpn.classifier.forward(h.globalAvgPool().reshape(n, c, 1, 1)).reshape(n, dpn.numClasses);
         } else {
             Backbone b = backbone(model);
             int stage = Integer.parseInt(layer.substring("stage".length()));
