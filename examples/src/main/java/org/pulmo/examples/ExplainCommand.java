@@ -31,7 +31,7 @@ public final class ExplainCommand implements Callable<Integer> {
     @Option(names = {"-c", "--checkpoint"}, required = true, description = "A checkpoint written by 'pulmo train'.") Path checkpoint;
     @Parameters(index = "0", description = "The image, or 'demo:N' for demo image N.") String input;
     @Option(names = "--method", defaultValue = "both", description = "gradcam, lime or both (default: ${DEFAULT-VALUE}).") String method;
-    @Option(names = "--layer", description = "Grad-CAM target layer (default: the last stage; 'list' prints the choices).") String layer;
+    @Option(names = "--layer", description = "Grad-CAM target layer: stage0 (stem) .. stage4 (last stage), for DPN also conv5_bn_ac (default: the last; 'list' prints the choices).") String layer;
     @Option(names = "--class", defaultValue = "-1", description = "Class to explain, by index or name (default: the predicted class).") String target;
     @Option(names = "--samples", defaultValue = "500", description = "LIME perturbed samples (default: ${DEFAULT-VALUE}).") int samples;
     @Option(names = "--superpixels", defaultValue = "40", description = "LIME superpixels, about (default: ${DEFAULT-VALUE}).") int superpixels;
