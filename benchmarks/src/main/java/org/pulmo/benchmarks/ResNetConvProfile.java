@@ -15,7 +15,8 @@ import org.pulmo.backend.cpu.CpuConv;
  * calls after as many warm-up calls, so read it against {@code SgemmBench.fmaPeak} taken at the same time.
  *
  * <p>{@code java --add-modules jdk.incubator.vector -cp benchmarks/target/benchmarks.jar
- * org.pulmo.benchmarks.ResNetConvProfile [batch] [size] [reps]} (default 4 112 5)
+ * org.pulmo.benchmarks.ResNetConvProfile [batch] [size] [reps] [layer-name filter]} (default 4 112 5,
+ * all layers; {@code -Dpulmo.conv.batchPlane=P} moves CpuConv's batched-GEMM threshold)
  */
 public final class ResNetConvProfile {
     private ResNetConvProfile() {}
@@ -55,6 +56,7 @@ public final class ResNetConvProfile {
         int n = args.length > 0 ? Integer.parseInt(args[0]) : 4;
         int size = args.length > 1 ? Integer.parseInt(args[1]) : 112;
         int reps = args.length > 2 ? Integer.parseInt(args[2]) : 5;
+        String only = args.length > 3 ? args[3] : "";   // e.g. "layer2": only layers whose name contains it
         Random rng = new Random(1);
         double[] total = new double[3];
         double totalFlops = 0;
@@ -66,6 +68,7 @@ public final class ResNetConvProfile {
         Arrays.fill(total, 0);
         totalFlops = 0;
         for (Conv cv : resnet50(size)) {
+            if (!cv.name.contains(only)) continue;
             Conv2dParams p = cv.params();
             float[] x = random(rng, n * cv.c * cv.h * cv.h);
             float[] w = random(rng, cv.cOut * cv.c * cv.k * cv.k);

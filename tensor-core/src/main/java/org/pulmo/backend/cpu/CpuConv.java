@@ -322,14 +322,16 @@ public final class CpuConv {
     // Batched im2col + one SGEMM, for small output planes
 
     /**
-     * Dense convs whose output plane is small (ResNet layer3/4: 14x14, 7x7, 4x4) run one GEMM for the whole
-     * batch instead of one per sample: the samples' unfolded columns sit side by side in
-     * col [C*kH*kW, N*P] (P = outH*outW), so the GEMM's n is N*P instead of P. A per-sample GEMM with
-     * P = 16 or 49 fills a quarter to three quarters of the 64-wide micro-tile and repacks the whole
-     * weight matrix for every sample; the batched one packs it once per thread. The price is gathering dy
-     * into [Cout, N*P] and scattering y back to NCHW (copies of the output, small next to the GEMM).
+     * Dense convs whose output plane is small (ResNet-50 layer4 at 224 input: 7x7; layer3/4 at 112: 7x7,
+     * 4x4) run one GEMM for the whole batch instead of one per sample: the samples' unfolded columns sit
+     * side by side in col [C*kH*kW, N*P] (P = outH*outW), so the GEMM's n is N*P instead of P. A per-sample
+     * GEMM with P = 16 or 49 fills a quarter to three quarters of the 64-wide micro-tile and repacks the
+     * whole weight matrix for every sample; the batched one packs it once per thread. The price is gathering
+     * dy into [Cout, N*P] and scattering y back to NCHW, and a col buffer N times larger. Measured
+     * (ResNetConvProfile, RESULTS.md): batched is 18-45% faster per layer group at P <= 49, but 5-20% slower
+     * at P = 196 and 784, where the per-sample GEMM already fills its tiles and its buffers stay in cache.
      */
-    static final int BATCH_MAX_PLANE = Integer.getInteger("pulmo.conv.batchPlane", 784);
+    static final int BATCH_MAX_PLANE = Integer.getInteger("pulmo.conv.batchPlane", 64);
     /** Largest batched col buffer, in floats (per thread that calls conv; kept for the next call). */
     private static final long BATCH_MAX_COL = 1L << 23;
 

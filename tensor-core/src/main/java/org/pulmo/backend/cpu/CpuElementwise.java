@@ -49,7 +49,7 @@ final class CpuElementwise {
             case LOG -> { for (int i = 0; i < n; i++) y[yo + i] = (float) Math.log(x[xo + i]); }
             case SQRT -> { for (int i = 0; i < n; i++) y[yo + i] = (float) Math.sqrt(x[xo + i]); }
             case ABS -> { for (int i = 0; i < n; i++) y[yo + i] = Math.abs(x[xo + i]); }
-            case RELU -> { for (int i = 0; i < n; i++) y[yo + i] = Math.max(x[xo + i], 0f); }
+            case RELU -> reluRow(x, xo, y, yo, n);
             case SIGMOID -> {
                 for (int i = 0; i < n; i++) {
                     float v = x[xo + i]; // stable on both sides: never exp of a large positive number
@@ -123,6 +123,14 @@ final class CpuElementwise {
             case EQ -> { for (int i = 0; i < n; i++) c[co + i] = a[ao + i * sa] == b[bo + i * sb] ? 1f : 0f; }
             case RELU_BACKWARD -> { for (int i = 0; i < n; i++) c[co + i] = b[bo + i * sb] > 0f ? a[ao + i * sa] : 0f; }
         }
+    }
+
+    /** y = max(x, 0) with Math.max's NaN rule (NaN stays NaN), one vector at a time. */
+    private static void reluRow(float[] x, int xo, float[] y, int yo, int n) {
+        int i = 0;
+        for (int end = S.loopBound(n); i < end; i += S.length())
+            FloatVector.fromArray(S, x, xo + i).max(0f).intoArray(y, yo + i);
+        for (; i < n; i++) y[yo + i] = Math.max(x[xo + i], 0f);
     }
 
     /**

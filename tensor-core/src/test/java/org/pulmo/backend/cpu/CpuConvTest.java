@@ -116,9 +116,11 @@ class CpuConvTest {
         check(rng, new Case(4, 32, 4, 4, 70, 1, 1, Conv2dParams.of(1, 0, 1, 1)));
         check(rng, new Case(4, 70, 4, 4, 16, 1, 1, Conv2dParams.of(1, 0, 1, 1)));
         check(rng, new Case(4, 24, 7, 7, 40, 1, 1, Conv2dParams.of(2, 0, 1, 1)));   // downsample 7x7 -> 4x4
-        check(rng, new Case(2, 8, 14, 14, 12, 3, 3, new Conv2dParams(1, 2, 1, 0, 1, 1, 1)));
+        check(rng, new Case(2, 8, 10, 10, 12, 3, 3, new Conv2dParams(1, 2, 1, 0, 1, 1, 1)));
         check(rng, new Case(3, 5, 6, 9, 7, 2, 3, new Conv2dParams(2, 1, 2, 1, 2, 1, 1)));
-        // Larger planes than the batched limit: per-sample GEMMs, batch split over threads.
+        // Larger planes than the batched limit: per-sample GEMMs, batch split over threads (14x14 = 196
+        // columns: three full panels and a narrow tail panel per sample).
+        check(rng, new Case(4, 16, 14, 14, 24, 3, 3, Conv2dParams.of(1, 1, 1, 1)));
         check(rng, new Case(2, 6, 32, 32, 8, 3, 3, Conv2dParams.of(1, 1, 1, 1)));
         check(rng, new Case(2, 6, 32, 32, 8, 1, 1, Conv2dParams.of(1, 0, 1, 1)));
     }

@@ -10,6 +10,18 @@ import org.pulmo.backend.BinaryOp;
 class CpuElementwiseTest {
 
     @Test
+    void vectorReluMatchesMathMax() {
+        Random rng = new Random(32);
+        for (int n : new int[] {0, 3, 16, 33, 100}) {
+            float[] x = new float[n + 1];
+            for (int i = 0; i < x.length; i++) x[i] = i % 9 == 4 ? Float.NaN : i % 7 == 0 ? -0f : (float) rng.nextGaussian();
+            float[] y = new float[n];
+            CpuElementwise.unaryRow(org.pulmo.backend.UnaryOp.RELU, 0f, x, 1, y, 0, n);
+            for (int i = 0; i < n; i++) assertEquals(Math.max(x[1 + i], 0f), y[i], "relu at " + i);
+        }
+    }
+
+    @Test
     void strideOneRowsMatchTheStridedLoop() {
         Random rng = new Random(31);
         for (BinaryOp op : new BinaryOp[] {BinaryOp.RELU_BACKWARD, BinaryOp.MAX, BinaryOp.MIN, BinaryOp.ADD}) {
