@@ -7,17 +7,22 @@
 # DATA: an image folder (split.csv, train/ + test/, or <class>/ folders; see the README's "Data sets"), default
 # "demo" (the built-in synthetic images, at 32x32 so it finishes on a CPU). EPOCHS: default 100 (the paper's),
 # 5 on the demo data. Every other option is the model's paper default (pulmo train --help).
+# Knobs from the environment: EPOCHS, IMAGE_SIZE (default: the model's 224; 32 on the demo data), DEMO_IMAGES
+# (demo training images, default 384), OUT (default runs/dpn-senet). A smoke run of the whole recipe:
+#   EPOCHS=1 DEMO_IMAGES=32 examples/recipes/dpn-senet-tables-1-3.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 data="${1:-demo}"
-if [ "$data" = demo ]; then epochs="${2:-5}"; extra=(--image-size 32); else epochs="${2:-100}"; extra=(); fi
-out=runs/dpn-senet
+if [ "$data" = demo ]; then epochs="${2:-${EPOCHS:-5}}"; size="${IMAGE_SIZE:-32}"; else epochs="${2:-${EPOCHS:-100}}"; size="${IMAGE_SIZE:-}"; fi
+extra=(); [ -n "$size" ] && extra+=(--image-size "$size")
+dataopts=(--data "$data"); [ "$data" = demo ] && dataopts+=(--demo-images "${DEMO_IMAGES:-384}")
+out="${OUT:-runs/dpn-senet}"
 rows=()
 for model in dpn92 dpn92-se; do
   for aug in none dpn-senet; do
     run="$out/$model-$aug"
-    ./pulmo train --model "$model" --data "$data" --augmentation "$aug" --epochs "$epochs" "${extra[@]}" --no-evaluate --out "$run"
-    ./pulmo evaluate --checkpoint "$run/best.safetensors" --data "$data" --out "$run/test"
+    ./pulmo train --model "$model" "${dataopts[@]}" --augmentation "$aug" --epochs "$epochs" "${extra[@]}" --no-evaluate --out "$run"
+    ./pulmo evaluate --checkpoint "$run/best.safetensors" "${dataopts[@]}" --out "$run/test"
     label="$model"; [ "$model" = dpn92-se ] && label="DPN-92-SE" || label="DPN-92"
     [ "$aug" = none ] && label="$label, no augmentation" || label="$label, augmentation"
     rows+=(--row "$label=$run/test")

@@ -8,16 +8,21 @@
 # DATA: an image folder (e.g. the SARS-CoV-2 CT-scan set with its split.csv; see the README's "Data sets"),
 # default "demo" (the demo data has four classes, so the demo run shows the pipeline, not a binary task).
 # EPOCHS: default 120 (the paper's: SGD lr 0.01, momentum 0.9, x0.5 every 30 epochs, batch 16), 3 on the demo data.
+# Knobs from the environment: EPOCHS, IMAGE_SIZE (default: 224; 32 on the demo data), DEMO_IMAGES (demo training
+# images, default 128), OUT (default runs/manet). A smoke run of the whole recipe:
+#   EPOCHS=1 DEMO_IMAGES=32 examples/recipes/manet-tables-7-8.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 data="${1:-demo}"
-if [ "$data" = demo ]; then epochs="${2:-3}"; extra=(--image-size 32 --demo-images 128); else epochs="${2:-120}"; extra=(); fi
-out=runs/manet
+if [ "$data" = demo ]; then epochs="${2:-${EPOCHS:-3}}"; size="${IMAGE_SIZE:-32}"; else epochs="${2:-${EPOCHS:-120}}"; size="${IMAGE_SIZE:-}"; fi
+extra=(); [ -n "$size" ] && extra+=(--image-size "$size")
+dataopts=(--data "$data"); [ "$data" = demo ] && dataopts+=(--demo-images "${DEMO_IMAGES:-128}")
+out="${OUT:-runs/manet}"
 binary=(); [ "$data" = demo ] || binary=(--binary)
 run() { # name, options...
   local name="$1"; shift
-  ./pulmo train --model manet-resnet50 --data "$data" --epochs "$epochs" "${extra[@]}" --no-evaluate --out "$out/$name" "$@"
-  ./pulmo evaluate --checkpoint "$out/$name/best.safetensors" --data "$data" --out "$out/$name/test"
+  ./pulmo train --model manet-resnet50 "${dataopts[@]}" --epochs "$epochs" "${extra[@]}" --no-evaluate --out "$out/$name" "$@"
+  ./pulmo evaluate --checkpoint "$out/$name/best.safetensors" "${dataopts[@]}" --out "$out/$name/test"
 }
 run loss-ce --manet-loss ce
 run loss-ce-cs --manet-loss ce-cs
