@@ -27,10 +27,12 @@ final class Cli {
      * at once (exit code 130). Closing restores the previous handlers.
      *
      * <p>Why a signal handler and not a shutdown hook: a hook runs after the JVM has begun to shut down, and
-     * the training thread it waits for may still need what shutdown forbids (the first plot initialises fonts,
-     * which registers a shutdown hook: IllegalStateException), while the JVM halts as soon as the hook
-     * returns, before the error can even be printed. With the handler the JVM keeps running, the trainer
-     * saves and returns, and the command exits normally.
+     * the JVM halts as soon as the hook returns. With the hook, a SIGINT that came right after an epoch's
+     * checkpoint ended the child JVM of {@code CtrlCTest} with 130 but without the trainer's "Interrupted"
+     * line or {@code interrupted.safetensors}: whatever the training thread then needs that shutdown forbids
+     * (registering a shutdown hook, as first-time font set-up for the plots may) fails, and the JVM halts before
+     * the error is printed. With the handler the JVM keeps running, the trainer saves and returns, and the
+     * command exits normally.
      */
     @SuppressWarnings("sunapi")
     static AutoCloseable onInterrupt(Runnable stop) {
