@@ -2,8 +2,10 @@ package org.pulmo.models;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.pulmo.autograd.GradMode;
 import org.pulmo.nn.BatchNorm2d;
 import org.pulmo.nn.Conv2d;
+import org.pulmo.nn.Init;
 import org.pulmo.nn.MaxPool2d;
 import org.pulmo.nn.Module;
 import org.pulmo.nn.SqueezeExcitation;
@@ -219,6 +221,15 @@ public final class Dpn extends Module {
         this.numClasses = numClasses;
         features = registerModule("features", new Features(config, sePlacement, rng));
         classifier = registerModule("classifier", new Conv2d(features.outChannels, numClasses, 1, 1, 0, true, rng));
+        // The classifier is a linear layer in 1x1-conv form, so it starts as one (and as timm's DPN, whose
+        // classifier keeps PyTorch's default conv init): uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weight
+        // and bias. The torchvision conv init (Kaiming normal, fan_out = numClasses) would give std ~0.7 for
+        // 4 classes and first logits of about +-50.
+        float bound = (float) (1 / Math.sqrt(features.outChannels));
+        try (var ignored = GradMode.noGrad()) {
+            classifier.weight.copyFrom(Init.uniform(rng, bound, numClasses, features.outChannels, 1, 1));
+            classifier.bias.copyFrom(Init.uniform(rng, bound, numClasses));
+        }
     }
 
     /** DPN-92-SE of the DPN-SENet paper (SE on the whole block output, r = 16). */

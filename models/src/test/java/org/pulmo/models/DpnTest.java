@@ -25,6 +25,16 @@ class DpnTest {
         assertCount(39_698_651, Dpn.dpn92se(4, new Rng(1)));
     }
 
+    @Test void classifierStartsAsALinearLayer() {
+        Dpn m = new Dpn(Dpn.DPN68, SePlacement.NONE, 4, new Rng(5));
+        float bound = (float) (1 / Math.sqrt(m.numFeatures()));
+        float max = 0;
+        for (float v : m.classifier.weight.toArray()) max = Math.max(max, Math.abs(v));
+        for (float v : m.classifier.bias.toArray()) max = Math.max(max, Math.abs(v));
+        assertTrue(max <= bound, "classifier values must lie in +-1/sqrt(fan_in) = " + bound + ", max |w| = " + max);
+        assertTrue(max > bound / 2, "classifier looks uninitialised: max |w| = " + max);
+    }
+
     @Test void namesAreTimms() {
         Map<String, Tensor> sd = new Dpn(Dpn.DPN92, SePlacement.ALL, 4, new Rng(1)).stateDict();
         for (String k : List.of("features.conv1_1.conv.weight", "features.conv1_1.bn.running_mean", "features.conv2_1.c1x1_w_s1.bn.weight",
