@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -22,6 +23,7 @@ import org.pulmo.nn.loss.Losses;
 import org.pulmo.optim.LrSchedule;
 import org.pulmo.optim.Sgd;
 import org.pulmo.tensor.Device;
+import org.pulmo.tensor.MemoryScope;
 import org.pulmo.tensor.Tensor;
 
 /**
@@ -101,6 +103,7 @@ public final class Trainer {
         Files.createDirectories(s.out());
         LrSchedule schedule = Models.schedule(s.schedule(), s.lr(), s.epochs());
         Sgd sgd = Sgd.forModule(model, s.lr(), s.momentum(), s.weightDecay(), false, false);
+        MemoryScope.Steps steps = new MemoryScope.Steps(() -> trainingState(sgd));
         Path last = s.out().resolve(LAST), best = s.out().resolve(BEST);
         int start = 0, bestEpoch = 0;
         long step = 0;
@@ -153,7 +156,8 @@ public final class Trainer {
                 }
                 try (DataLoader.Epoch batches = trainLoader.epoch(epoch);
                      DataLoader.Epoch mutexBatches = mutexLoader == null ? null : mutexLoader.epoch(epoch)) {
-                    for (DataLoader.Batch b : batches) {
+                    for (DataLoader.Batch b : batches) try (MemoryScope ignored = steps.open()) {
+                        // on a device, the scope frees every tensor the step made except the training state
                         Tensor loss, logits;
                         if (maNet != null) {
                             DataLoader.Batch mb = mutexBatches.next();
@@ -218,7 +222,7 @@ public final class Trainer {
         double lossSum = 0;
         long n = 0, ok = 0;
         try (var ignored = GradMode.noGrad(); DataLoader.Epoch batches = loader.epoch(epoch)) {
-            for (DataLoader.Batch b : batches) {
+            for (DataLoader.Batch b : batches) try (MemoryScope scope = MemoryScope.open()) {
                 Tensor logits = model.forward(b.images().to(s.device()));
                 lossSum += Losses.crossEntropy(logits, b.labels().to(s.device())).item() * b.size();
                 ok += correct(logits, b.labelArray());
@@ -227,6 +231,14 @@ public final class Trainer {
         }
         model.train();
         return new double[] {lossSum / Math.max(n, 1), ok / (double) Math.max(n, 1)};
+    }
+
+    /** What outlives a training step: parameters and buffers, gradients, momentum buffers. */
+    private List<Tensor> trainingState(Sgd sgd) {
+        List<Tensor> state = new ArrayList<>(model.stateDict().values());
+        for (Tensor p : model.parameters()) if (p.grad() != null) state.add(p.grad());
+        state.addAll(sgd.stateDict().values());
+        return state;
     }
 
     static int correct(Tensor logits, int[] labels) {
