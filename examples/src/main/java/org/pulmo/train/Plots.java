@@ -29,7 +29,13 @@ public final class Plots {
             ta.add(100 * r.trainAcc());
             va.add(100 * r.valAcc());
         }
-        save(lines("Loss", "epoch", "cross-entropy", ep, List.of("train", "validation"), List.of(tl, vl)), dir.resolve("loss.png"));
+        XYChart loss = lines("Loss", "epoch", "cross-entropy", ep, List.of("train", "validation"), List.of(tl, vl));
+        // an early validation loss far above the rest (batch-norm running statistics still settling) would flatten
+        // every other point to the axis: plot on a log scale when the positive values span more than 100x
+        double lo = Double.POSITIVE_INFINITY, hi = 0;
+        for (List<Double> l : List.of(tl, vl)) for (Double v : l) if (v != null && Double.isFinite(v) && v > 0) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+        if (hi / lo > 100 && lo > 0) loss.getStyler().setYAxisLogarithmic(true);
+        save(loss, dir.resolve("loss.png"));
         save(lines("Accuracy", "epoch", "accuracy (%)", ep, List.of("train", "validation"), List.of(ta, va)), dir.resolve("accuracy.png"));
     }
 
