@@ -14,10 +14,13 @@ import org.pulmo.backend.Conv2dParams;
  * <pre>  y[n, o, i, j] = sum_{c in group(o), a, b} w[o, c, a, b] * x[n, c, i*sH - pH + a*dH, j*sW - pW + b*dW]</pre>
  *
  * FLOPs: 2 * N * Cout * outH * outW * (C/groups) * kH * kW for each of forward, backwardInput and
- * backwardWeight. Two implementations, picked per call:
+ * backwardWeight. Three implementations, picked per call:
  * <ul>
+ * <li><b>Batched im2col + one SGEMM</b> (groups = 1, batch > 1, output planes of at most 64 positions,
+ *   e.g. ResNet-50 layer4): the whole batch is unfolded into col [C*kH*kW, N*outH*outW] so that one GEMM
+ *   with n = N*outH*outW replaces N GEMMs with n = 16 or 49 (see {@link #BATCH_MAX_PLANE}).</li>
  * <li><b>im2col + SGEMM</b> (dense and wide-group convs). Per sample and group the input patches are
- *   unfolded into col [Cg*kH*kW, outH*outW] (one buffer per thread, never the whole batch), then
+ *   unfolded into col [Cg*kH*kW, outH*outW] (one reused buffer per thread, not the whole batch), then
  *   y_g = W_g * col, dcol = W_g^T * dy_g (folded back by col2im), dW_g += dy_g * col^T. A 1x1 stride-1
  *   unpadded conv needs no unfolding: the input plane already is col. Work is split over samples and
  *   groups, each GEMM on one thread; with fewer items than threads the GEMM itself is split.</li>
