@@ -43,7 +43,7 @@ import org.pulmo.tensor.Tensor;
  * <pre>
  * mvn -B -ntp -P djl -pl benchmarks -am -DskipTests compile dependency:build-classpath -Dmdep.outputFile=$PWD/djl-cp.txt
  * java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Dai.djl.offline=true \
- *   -cp benchmarks/target/classes:$(cat djl-cp.txt) org.pulmo.benchmarks.DjlSideBySide [resnet steps, 0 to skip]
+ *   -cp benchmarks/target/classes:$(cat djl-cp.txt) org.pulmo.benchmarks.DjlSideBySide [resnet steps, 0 to skip] [resnet warm-up steps]
  * </pre>
  */
 public final class DjlSideBySide {
@@ -51,6 +51,7 @@ public final class DjlSideBySide {
 
     public static void main(String[] args) throws Exception {
         int trainSteps = args.length > 0 ? Integer.parseInt(args[0]) : 3;
+        int trainWarm = args.length > 1 ? Integer.parseInt(args[1]) : 2;
         System.out.printf(Locale.ROOT, "threads %d, load %s%n", Runtime.getRuntime().availableProcessors(), load());
         control("before");
         Engine engine = Engine.getEngine("PyTorch");
@@ -60,7 +61,7 @@ public final class DjlSideBySide {
             conv(mgr, "dense 3x3 fwd N=8 128->128 56x56", 8, 128, 56, 128, 1, 5, 11);
             conv(mgr, "grouped 3x3 fwd N=8 C=96 g=32 56x56", 8, 96, 56, 96, 32, 20, 11);
         }
-        if (trainSteps > 0) resnet50(trainSteps);
+        if (trainSteps > 0) resnet50(trainSteps, trainWarm);
         control("after");
         System.out.printf(Locale.ROOT, "load %s%n", load());
     }
@@ -89,7 +90,7 @@ public final class DjlSideBySide {
         compare(name, flops, pulmo, djl, calls, rounds);
     }
 
-    private static void resnet50(int steps) {
+    private static void resnet50(int steps, int warmSteps) {
         int batch = 8, size = 224, classes = 4;
         // Pulmo: as TrainingStepProfile
         Module model = ModelRegistry.create("resnet50", classes, size, 1L);
@@ -126,8 +127,11 @@ public final class DjlSideBySide {
                     }
                     trainer.step();
                 };
-                double[][] t = rounds(pulmo, djl, 1, steps, 2);
+                double[][] t = rounds(pulmo, djl, 1, steps, warmSteps);
                 report("resnet50 train step b8 224x224", 0, t, batch);
+                System.out.printf(Locale.ROOT, "  per round after %d warm-up, Pulmo s: %s%n  per round, DJL s:   %s%n", warmSteps,
+                    Arrays.toString(Arrays.stream(t[0]).mapToObj(v -> String.format(Locale.ROOT, "%.3f", v)).toArray()),
+                    Arrays.toString(Arrays.stream(t[1]).mapToObj(v -> String.format(Locale.ROOT, "%.3f", v)).toArray()));
             }
         }
     }
