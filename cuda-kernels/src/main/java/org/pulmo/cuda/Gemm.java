@@ -12,7 +12,7 @@ import jcuda.runtime.cudaStream_t;
 
 /**
  * Row-major batched SGEMM, C = op(A) op(B): cuBLAS through JCublas2 when its native loads (it needs
- * libcublas.so.12; ../shared/gpu's shim forwards to cuBLAS 13), else the hand-written {@code sgemm_tiled}
+ * libcublas.so.12; on a CUDA 13 system a small libcublas.so.12 shim forwarding to cuBLAS 13 provides it), else the hand-written {@code sgemm_tiled}
  * kernel (sgemm.cu). Which one is active is logged once and readable via {@link #usingCublas()}.
  * cuBLAS is column-major: row-major C = A B is column-major C^T = B^T A^T, so the operands swap.
  */
