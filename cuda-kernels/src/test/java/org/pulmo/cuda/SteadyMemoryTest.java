@@ -3,8 +3,6 @@ package org.pulmo.cuda;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.util.ArrayList;
-import java.util.List;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -34,14 +32,6 @@ import org.pulmo.tensor.Tensor;
 @Tag("gpu")
 class SteadyMemoryTest {
 
-    /** Everything that outlives a step: parameters and buffers, gradients, momentum buffers. */
-    static List<Tensor> trainingState(Module model, Sgd sgd) {
-        List<Tensor> state = new ArrayList<>(model.stateDict().values());
-        for (Tensor p : model.parameters()) if (p.grad() != null) state.add(p.grad());
-        state.addAll(sgd.stateDict().values());
-        return state;
-    }
-
     @Test void twoHundredTrainingStepsHoldSteadyMemory() {
         String why = CudaRuntime.probe();
         Assumptions.assumeTrue(why == null, () -> "no usable GPU: " + why);
@@ -58,7 +48,7 @@ class SteadyMemoryTest {
         Tensor y = Tensor.of(new float[] {0, 1, 2, 3, 0, 1, 2, 3}, 8).to(be.device());
 
         long before = be.memoryStats().inUseBytes(), afterFirst = -1;
-        MemoryScope.Steps steps = new MemoryScope.Steps(() -> trainingState(model, sgd));
+        MemoryScope.Steps steps = new MemoryScope.Steps(() -> sgd.trainingState(model));
         float firstLoss = 0, lastLoss = 0;
         for (int step = 0; step < 200; step++) {
             try (MemoryScope s = steps.open()) {

@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -103,7 +102,7 @@ public final class Trainer {
         Files.createDirectories(s.out());
         LrSchedule schedule = Models.schedule(s.schedule(), s.lr(), s.epochs());
         Sgd sgd = Sgd.forModule(model, s.lr(), s.momentum(), s.weightDecay(), false, false);
-        MemoryScope.Steps steps = new MemoryScope.Steps(() -> trainingState(sgd));
+        MemoryScope.Steps steps = new MemoryScope.Steps(() -> sgd.trainingState(model));
         Path last = s.out().resolve(LAST), best = s.out().resolve(BEST);
         int start = 0, bestEpoch = 0;
         long step = 0;
@@ -231,14 +230,6 @@ public final class Trainer {
         }
         model.train();
         return new double[] {lossSum / Math.max(n, 1), ok / (double) Math.max(n, 1)};
-    }
-
-    /** What outlives a training step: parameters and buffers, gradients, momentum buffers. */
-    private List<Tensor> trainingState(Sgd sgd) {
-        List<Tensor> state = new ArrayList<>(model.stateDict().values());
-        for (Tensor p : model.parameters()) if (p.grad() != null) state.add(p.grad());
-        state.addAll(sgd.stateDict().values());
-        return state;
     }
 
     static int correct(Tensor logits, int[] labels) {

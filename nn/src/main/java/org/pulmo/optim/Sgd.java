@@ -115,6 +115,17 @@ public final class Sgd {
         }
     }
 
+    /**
+     * Every tensor that outlives a training step of {@code model} under this optimiser: the model's parameters
+     * and buffers, the parameters' gradients and the momentum buffers (what a MemoryScope.Steps must keep).
+     */
+    public List<Tensor> trainingState(Module model) {
+        List<Tensor> state = new ArrayList<>(model.stateDict().values());
+        for (Tensor p : model.parameters()) if (p.grad() != null) state.add(p.grad());
+        state.addAll(momentumBuffers.values());
+        return state;
+    }
+
     // ------------------------------------------------------------------ state
 
     /** The momentum buffers by parameter name (live tensors). Parameters not yet stepped have none. */

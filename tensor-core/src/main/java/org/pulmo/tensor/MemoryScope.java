@@ -28,7 +28,7 @@ import java.util.function.Supplier;
  * the state no longer holds (last step's gradients after {@code zeroGrad()} dropped them). So memory in use
  * after every step is the state alone and stays the same from step to step.
  * <pre>
- *   MemoryScope.Steps steps = new MemoryScope.Steps(() -&gt; trainingState(model, sgd));
+ *   MemoryScope.Steps steps = new MemoryScope.Steps(() -&gt; sgd.trainingState(model));
  *   for (batch : loader) try (MemoryScope s = steps.open()) {
  *       sgd.zeroGrad(); Tensor loss = lossOf(model, batch); loss.backward(); sgd.step();
  *       log(loss.item());
