@@ -93,10 +93,10 @@ public final class CpuBackend implements Backend {
     }
 
     /** The values as an exactly-sized row-major array (no copy when the tensor already is one). */
-    private static float[] dense(Tensor t) {
+    private float[] dense(Tensor t) {
         float[] a = array(t);
         if (t.isContiguous() && t.offset() == 0 && a.length == t.numel()) return a;
-        return new CpuBackend().toArray(t);
+        return toArray(t);
     }
 
     @Override public Tensor[] maxPool2d(Tensor x, Pool2dParams p) { return CpuPool.maxPool2d(x, p); }
