@@ -3,6 +3,7 @@ package org.pulmo.tensor;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -114,7 +115,11 @@ class TensorTest {
         assertArrayEquals(next, Tensor.randn(r1, 4, 4).toArray());
         assertThrows(IllegalArgumentException.class, () -> r1.setState(new long[2]));
         // forks are reproducible and differ from the parent
-        assertEquals(new Rng(9).fork().nextLong(), new Rng(9).fork().nextLong());
+        Rng parentA = new Rng(9), parentB = new Rng(9);
+        Rng forkA = parentA.fork(), forkB = parentB.fork();
+        long[] a = {forkA.nextLong(), forkA.nextLong(), forkA.nextLong()}, b = {forkB.nextLong(), forkB.nextLong(), forkB.nextLong()};
+        assertArrayEquals(a, b, "forks of equally seeded generators must draw the same");
+        assertNotEquals(a[0], parentA.nextLong(), "a fork must not repeat its parent's stream");
         for (int i = 0; i < 1000; i++) { int k = rng.nextInt(7); assertTrue(k >= 0 && k < 7); }
     }
 
