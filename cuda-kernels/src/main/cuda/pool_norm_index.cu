@@ -1,12 +1,12 @@
-// Pooling, batch normalisation and gather/scatter kernels that match the Backend interface where cuDNN's
-// API does not: Backend.maxPool2dBackward gets (dy, argmax) rather than cuDNN's (x, y, dy), and
-// batchNormStats / Apply / Backward are separate steps with the biased variance, not cuDNN's fused
-// training call. NCHW, contiguous. Semantics are those of the CPU reference (org.pulmo.backend.cpu).
+// Max-pool, batch-normalisation and gather/scatter kernels for the Backend methods cuDNN's API does not
+// fit: Backend.maxPool2d / maxPool2dBackward(dy, argmax) keep an argmax rather than cuDNN's (x, y, dy), and
+// batchNormStats / Apply / Backward are separate steps with the biased variance, not cuDNN's fused training
+// call. The training path runs cuDNN (max and average pooling, batch norm) and falls back to the bn_*
+// kernels where cuDNN cannot run (eps below CUDNN_BN_MIN_EPSILON). NCHW, contiguous. Semantics are those of
+// the CPU reference (org.pulmo.backend.cpu).
 //   maxpool_forward   one thread per output: y and argmax (flat h*W + w in the input plane, first max,
 //                     NaN wins). Reads kH*kW inputs per output.
 //   maxpool_backward  one thread per output, atomicAdd into dx at argmax (windows may overlap).
-//   avgpool_forward   one thread per output; avgpool_backward one thread per INPUT (gathers the windows
-//                     that cover it: no atomics, deterministic).
 //   bn_stats          one block per channel: mean, then biased variance around it (two passes, double
 //                     accumulators). 8 B per element read.
 //   bn_apply          y = x * scale[c] + shift[c], one thread per element. 8 B, 2 FLOPs.
@@ -44,51 +44,6 @@ extern "C" __global__ void maxpool_backward(long long total, int planeIn, int pl
     GS(o, total) {
         long long pl = o / planeOut;
         atomicAdd(dx + pl * planeIn + (int)arg[o], dy[o]);
-    }
-}
-
-__device__ __forceinline__ int pool_divisor(int includePad, int h0, int w0, int kH, int kW, int H, int W, int pH, int pW) {
-    if (includePad) {
-        // the window clipped to the padded input (PyTorch: padding counts, overhang past it does not)
-        int h1 = min(h0 + kH, H + pH), w1 = min(w0 + kW, W + pW);
-        return (h1 - h0) * (w1 - w0);
-    }
-    return (min(h0 + kH, H) - max(h0, 0)) * (min(w0 + kW, W) - max(w0, 0));
-}
-
-extern "C" __global__ void avgpool_forward(long long total, int H, int W, int OH, int OW, int kH, int kW, int sH, int sW,
-                                           int pH, int pW, int includePad, const float* __restrict__ x, float* __restrict__ y) {
-    GS(o, total) {
-        int j = (int)(o % OW), i = (int)((o / OW) % OH);
-        long long pl = o / ((long long)OW * OH);
-        const float* xp = x + pl * H * W;
-        int h0 = i * sH - pH, w0 = j * sW - pW;
-        float s = 0.f;
-        for (int a = max(h0, 0); a < min(h0 + kH, H); a++)
-            for (int b = max(w0, 0); b < min(w0 + kW, W); b++) s += xp[a * W + b];
-        y[o] = s / pool_divisor(includePad, h0, w0, kH, kW, H, W, pH, pW);
-    }
-}
-
-extern "C" __global__ void avgpool_backward(long long total, int H, int W, int OH, int OW, int kH, int kW, int sH, int sW,
-                                            int pH, int pW, int includePad, const float* __restrict__ dy, float* __restrict__ dx) {
-    GS(e, total) {
-        int w = (int)(e % W), h = (int)((e / W) % H);
-        long long pl = e / ((long long)W * H);
-        const float* gp = dy + pl * OH * OW;
-        // outputs i whose window [i*sH - pH, i*sH - pH + kH) contains h
-        int iLo = max(0, (h + pH - kH + sH) / sH), iHi = min(OH - 1, (h + pH) / sH);
-        int jLo = max(0, (w + pW - kW + sW) / sW), jHi = min(OW - 1, (w + pW) / sW);
-        if (h + pH - kH + 1 < 0) iLo = 0;
-        if (w + pW - kW + 1 < 0) jLo = 0;
-        float s = 0.f;
-        for (int i = iLo; i <= iHi; i++)
-            for (int j = jLo; j <= jHi; j++) {
-                int h0 = i * sH - pH, w0 = j * sW - pW;
-                if (h < h0 || h >= h0 + kH || w < w0 || w >= w0 + kW) continue;
-                s += gp[i * OW + j] / pool_divisor(includePad, h0, w0, kH, kW, H, W, pH, pW);
-            }
-        dx[e] = s;
     }
 }
 

@@ -13,7 +13,8 @@ import org.pulmo.tensor.Shapes;
 import org.pulmo.tensor.Tensor;
 
 /**
- * The CUDA backend of device 0: cuDNN for convolutions, cuBLAS (or the sgemm kernel) for matmul, the
+ * The CUDA backend of device 0: cuDNN for convolutions (algorithms found once per shape and cached), batch
+ * norm (training, inference, backward) and pooling, cuBLAS (or the sgemm kernel) for matmul, the
  * hand-written kernels of src/main/cuda for everything else, all on the runtime's one stream. Nothing here
  * synchronises the host except reads ({@link #toArray}) and uploads.
  *
@@ -208,44 +209,35 @@ public final class CudaBackend implements Backend {
 
     // ------------------------------------------------------------------ convolution (cuDNN)
 
+    /** Workspaces of cuDNN calls: unscoped blocks from the caching allocator that Cudnn releases after the call. */
     private CudaStorage workspace(long bytes) { return bytes == 0 ? null : rawUnscoped((bytes + 3) / 4); }
-
-    private static long addr(CudaStorage s) { return s == null ? 0L : s.address(); }
-
-    private static void free(CudaStorage s) { if (s != null) s.release(); }
 
     @Override public Tensor conv2d(Tensor x, Tensor w, Conv2dParams p) {
         int[] xs = x.shape(), ws = w.shape();
         int[] ys = {xs[0], ws[0], p.outH(xs[2], ws[2]), p.outW(xs[3], ws[3])};
         Tensor y = empty(ys), xd = dense(x), wd = dense(w);
-        Cudnn.ConvPlan pl = cudnn.plan(xs, ws, ys, p);
-        CudaStorage wsp = workspace(pl.fwdWs);
-        cudnn.convForward(pl, addr(xd), addr(wd), addr(wsp), addr(y));
-        free(wsp); // stream-ordered reuse: see CudaAllocator
+        cudnn.convForward(cudnn.plan(xs, ws, ys, p), addr(xd), addr(wd), addr(y), this::workspace);
         return y;
     }
 
     @Override public Tensor conv2dBackwardInput(Tensor dy, Tensor w, int[] xShape, Conv2dParams p) {
-        int[] ws = w.shape(), ys = dy.shape();
         Tensor dx = empty(xShape), gd = dense(dy), wd = dense(w);
-        Cudnn.ConvPlan pl = cudnn.plan(xShape, ws, ys, p);
-        CudaStorage wsp = workspace(pl.bwdDataWs);
-        cudnn.convBackwardData(pl, addr(wd), addr(gd), addr(wsp), addr(dx));
-        free(wsp);
+        cudnn.convBackwardData(cudnn.plan(xShape, w.shape(), dy.shape(), p), addr(wd), addr(gd), addr(dx), this::workspace);
         return dx;
     }
 
     @Override public Tensor conv2dBackwardWeight(Tensor x, Tensor dy, int[] wShape, Conv2dParams p) {
-        int[] xs = x.shape(), ys = dy.shape();
         Tensor dw = empty(wShape), xd = dense(x), gd = dense(dy);
-        Cudnn.ConvPlan pl = cudnn.plan(xs, wShape, ys, p);
-        CudaStorage wsp = workspace(pl.bwdFilterWs);
-        cudnn.convBackwardFilter(pl, addr(xd), addr(gd), addr(wsp), addr(dw));
-        free(wsp);
+        cudnn.convBackwardFilter(cudnn.plan(x.shape(), wShape, dy.shape(), p), addr(xd), addr(gd), addr(dw), this::workspace);
         return dw;
     }
 
-    // ------------------------------------------------------------------ pooling (kernels: Backend's max-pool backward takes argmax)
+    /** The convolution algorithms chosen so far, one line per shape, math mode and direction (for benchmarks and logs). */
+    public java.util.List<String> convolutionAlgorithms() { return cudnn.describePlans(); }
+
+    // ------------------------------------------------------------------ pooling
+    // cuDNN for the training path (max-pool forward without argmax and backward from x and y; average pooling);
+    // pool_norm_index.cu's maxpool kernels for Backend's argmax form (maxPool2d, maxPool2dBackward(dy, argmax)).
 
     @Override public Tensor[] maxPool2d(Tensor x, Pool2dParams p) {
         int[] s = x.shape();
@@ -265,22 +257,44 @@ public final class CudaBackend implements Backend {
         return dx;
     }
 
-    @Override public Tensor avgPool2d(Tensor x, Pool2dParams p) {
+    private static int[] pooledShape(int[] s, Pool2dParams p) { return new int[] {s[0], s[1], p.outH(s[2]), p.outW(s[3])}; }
+
+    /** cudnnPoolingForward in deterministic max mode: {y, null} (the backward finds the max again from x and y). */
+    @Override public Tensor[] maxPool2dTraining(Tensor x, Pool2dParams p) {
+        int[] s = x.shape(), ys = pooledShape(s, p);
+        Tensor y = empty(ys);
+        if (y.numel() > 0) cudnn.poolForward(Cudnn.POOLING_MAX_DETERMINISTIC, p, s, ys, addr(dense(x)), addr(y));
+        return new Tensor[] {y, null};
+    }
+
+    /** cudnnPoolingBackward: dx from x, y, dy (the argmax, if any, is not needed). */
+    @Override public Tensor maxPool2dBackward(Tensor dy, Tensor x, Tensor y, Tensor argmax, Pool2dParams p) {
         int[] s = x.shape();
-        int oh = p.outH(s[2]), ow = p.outW(s[3]);
-        Tensor xd = dense(x), y = empty(s[0], s[1], oh, ow);
-        long n = y.numel();
-        if (n > 0) rt.launchElements("avgpool_forward", n, n, s[2], s[3], oh, ow, p.kH(), p.kW(), p.strideH(), p.strideW(),
-            p.padH(), p.padW(), p.countIncludePad() ? 1 : 0, ptr(xd), ptr(y));
+        Tensor dx = empty(s);
+        if (dx.numel() > 0) cudnn.poolBackward(Cudnn.POOLING_MAX_DETERMINISTIC, p, s, y.shape(), addr(dense(y)), addr(dense(dy)),
+            addr(dense(x)), addr(dx));
+        else fill(dx, 0f);
+        return dx;
+    }
+
+    private static int avgMode(Pool2dParams p) { return p.countIncludePad() ? Cudnn.POOLING_AVG_INCLUDE_PAD : Cudnn.POOLING_AVG_EXCLUDE_PAD; }
+
+    /** cudnnPoolingForward; with floor-mode windows (Pool2dParams) cuDNN's divisors equal the CPU backend's in both pad modes. */
+    @Override public Tensor avgPool2d(Tensor x, Pool2dParams p) {
+        int[] s = x.shape(), ys = pooledShape(s, p);
+        Tensor y = empty(ys);
+        if (y.numel() > 0) cudnn.poolForward(avgMode(p), p, s, ys, addr(dense(x)), addr(y));
         return y;
     }
 
+    /**
+     * cudnnPoolingBackward in average mode reads neither x nor y, but the call takes both: dy stands in for y
+     * (same shape) and dx for x (same shape; written after, never read).
+     */
     @Override public Tensor avgPool2dBackward(Tensor dy, int[] xShape, Pool2dParams p) {
-        Tensor dx = empty(xShape);
-        int[] ys = dy.shape();
-        long n = dx.numel();
-        if (n > 0) rt.launchElements("avgpool_backward", n, n, xShape[2], xShape[3], ys[2], ys[3], p.kH(), p.kW(), p.strideH(), p.strideW(),
-            p.padH(), p.padW(), p.countIncludePad() ? 1 : 0, ptr(dense(dy)), ptr(dx));
+        Tensor dx = empty(xShape), g = dense(dy);
+        if (dx.numel() > 0 && g.numel() > 0) cudnn.poolBackward(avgMode(p), p, xShape, dy.shape(), addr(g), addr(g), addr(dx), addr(dx));
+        else fill(dx, 0f);
         return dx;
     }
 
@@ -312,7 +326,10 @@ public final class CudaBackend implements Backend {
         return dx;
     }
 
-    // ------------------------------------------------------------------ batch norm (kernels: Backend splits stats and apply)
+    // ------------------------------------------------------------------ batch norm
+    // cuDNN (spatial mode, [N, C, S, 1] views of [N, C, *]) for the training forward, its backward and the
+    // inference forward; pool_norm_index.cu's bn_* kernels for Backend's split form (batchNormStats, Apply,
+    // Backward) and wherever cuDNN cannot run: eps below CUDNN_BN_MIN_EPSILON, or strided running statistics.
 
     private static int spatial(int[] s) {
         int n = 1;
@@ -348,6 +365,62 @@ public final class CudaBackend implements Backend {
         if (n > 0) rt.launchElements("bn_backward_dx", n, n, s[1], S, (long) s[0] * S, ptr(g), ptr(xd), ptr(mu), ptr(is),
             ptrOrNull(w), ptr(dw), ptr(db), ptr(dx));
         return new Tensor[] {dx, dw, db};
+    }
+
+    /** Whether cuDNN's batch norm can take this call: eps at least CUDNN_BN_MIN_EPSILON, statistics dense. */
+    static boolean cudnnBatchNorm(Tensor x, float eps, Tensor... perChannel) {
+        if (eps < Cudnn.BN_MIN_EPSILON || x.dim() < 2 || x.numel() == 0) return false;
+        for (Tensor t : perChannel) if (t != null && !t.isContiguous()) return false;
+        return true;
+    }
+
+    /** [N, C, *] as the 4-d shape cuDNN's spatial batch norm takes: [N, C, S, 1]. */
+    private static int[] bn4d(int[] s) { return new int[] {s[0], s[1], spatial(s), 1}; }
+
+    /** The per-channel scale (weight) or shift (bias) as cuDNN needs it: the tensor, or a filled one when absent. */
+    private Tensor perChannelOr(Tensor t, int c, float absent) {
+        if (t != null) return dense(t);
+        Tensor f = empty(c);
+        fill(f, absent);
+        return f;
+    }
+
+    /**
+     * cudnnBatchNormalizationForwardTraining: y, the saved mean and inverse std, and, when both running
+     * statistics are given, their update with exponentialAverageFactor = momentum (cuDNN uses the unbiased
+     * variance there, as PyTorch and the default do). The update happens here and nowhere else.
+     */
+    @Override public Tensor[] batchNormTraining(Tensor x, Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar,
+                                                float momentum, float eps) {
+        if (!cudnnBatchNorm(x, eps, runningMean, runningVar))
+            return Backend.super.batchNormTraining(x, weight, bias, runningMean, runningVar, momentum, eps);
+        int c = x.shape()[1];
+        boolean track = runningMean != null && runningVar != null;
+        Tensor y = empty(x.shape()), mean = empty(c), invStd = empty(c);
+        cudnn.batchNormTraining(bn4d(x.shape()), addr(dense(x)), addr(y), addr(perChannelOr(weight, c, 1f)), addr(perChannelOr(bias, c, 0f)),
+            track ? momentum : 0.0, track ? addr(runningMean) : 0L, track ? addr(runningVar) : 0L, eps, addr(mean), addr(invStd));
+        return new Tensor[] {y, mean, invStd};
+    }
+
+    /** cudnnBatchNormalizationBackward from the saved mean and inverse std (or the kernels where the forward used them). */
+    @Override public Tensor[] batchNormTrainingBackward(Tensor dy, Tensor x, Tensor mean, Tensor invStd, Tensor weight, float eps) {
+        if (!cudnnBatchNorm(x, eps)) return batchNormBackward(dy, x, mean, invStd, weight);
+        int c = x.shape()[1];
+        Tensor dx = empty(x.shape()), dw = empty(c), db = empty(c);
+        cudnn.batchNormBackward(bn4d(x.shape()), addr(dense(x)), addr(dense(dy)), addr(dx), addr(perChannelOr(weight, c, 1f)),
+            addr(dw), addr(db), eps, addr(dense(mean)), addr(dense(invStd)));
+        return new Tensor[] {dx, dw, db};
+    }
+
+    /** cudnnBatchNormalizationForwardInference for y; invStd (for the backward) as the default computes it. */
+    @Override public Tensor[] batchNormInference(Tensor x, Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar, float eps) {
+        if (!cudnnBatchNorm(x, eps)) return Backend.super.batchNormInference(x, weight, bias, runningMean, runningVar, eps);
+        int c = x.shape()[1];
+        Tensor y = empty(x.shape());
+        Tensor invStd = unary(UnaryOp.POW, unary(UnaryOp.ADD_SCALAR, runningVar, eps), -0.5f);
+        cudnn.batchNormInference(bn4d(x.shape()), addr(dense(x)), addr(y), addr(perChannelOr(weight, c, 1f)), addr(perChannelOr(bias, c, 0f)),
+            addr(dense(runningMean)), addr(dense(runningVar)), eps);
+        return new Tensor[] {y, invStd};
     }
 
     // ------------------------------------------------------------------ optimiser

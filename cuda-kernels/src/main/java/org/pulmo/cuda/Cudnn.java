@@ -13,26 +13,36 @@ import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
  * A small binding of cuDNN 9 on Java's Foreign Function &amp; Memory API: only the functions Pulmo calls
  * (handle and stream, tensor/filter/convolution/pooling/activation descriptors, convolution forward and
- * both backwards with heuristically chosen and cached algorithms, batch-norm training/inference/backward,
- * pooling and activation forward/backward). JCudnn's Java classes stop at cuDNN 8, hence this.
+ * both backwards, batch-norm training/inference/backward, pooling and activation forward/backward). JCudnn's
+ * Java classes stop at cuDNN 8, hence this.
+ *
+ * <p>Convolution algorithms are chosen once per shape and math mode and cached ({@link ConvPlan}): by
+ * cudnnFindConvolution*AlgorithmEx, which runs the candidates on the first call's operands with a workspace
+ * from the caching allocator, or by the v7 heuristics (system property {@code pulmo.cudnn.algo=find|heuristic},
+ * default find; a failed find falls back to the heuristics). {@link #describePlans} lists what was chosen.
  *
  * <p>Every call's status is checked; a failure throws {@link CudaException} naming the call and
  * cudnnGetErrorString's text. Device pointers are raw addresses of allocator blocks. All data is NCHW
- * float32; {@link #setStrictFp32} picks CUDNN_FMA_MATH (no TF32 tensor cores) or CUDNN_DEFAULT_MATH (TF32
- * allowed on Ampere and newer).
+ * float32; {@link #setStrictFp32} picks CUDNN_FMA_MATH (no TF32 tensor cores; algorithms that report
+ * tensor-op math are rejected) or CUDNN_DEFAULT_MATH (TF32 allowed on Ampere and newer).
  */
 public final class Cudnn implements AutoCloseable {
     // cudnn.h constants (cuDNN 9)
     static final int DATA_FLOAT = 0, TENSOR_NCHW = 0, CROSS_CORRELATION = 1;
-    static final int DEFAULT_MATH = 0, FMA_MATH = 3;
+    static final int DEFAULT_MATH = 0, TENSOR_OP_MATH = 1, TENSOR_OP_MATH_ALLOW_CONVERSION = 2, FMA_MATH = 3;
     static final int BATCHNORM_SPATIAL = 1;
-    static final int POOLING_MAX = 0, POOLING_AVG_INCLUDE_PAD = 1, POOLING_AVG_EXCLUDE_PAD = 2, PROPAGATE_NAN = 1;
+    static final int POOLING_MAX = 0, POOLING_AVG_INCLUDE_PAD = 1, POOLING_AVG_EXCLUDE_PAD = 2, POOLING_MAX_DETERMINISTIC = 3, PROPAGATE_NAN = 1;
+    /** CUDNN_BN_MIN_EPSILON: cuDNN's batch norm rejects a smaller epsilon. */
+    public static final double BN_MIN_EPSILON = 1e-5;
     static final int ACTIVATION_SIGMOID = 0, ACTIVATION_RELU = 1, ACTIVATION_TANH = 2;
     /** cudnnConvolution*AlgoPerf_t: {int algo; int status; float time; size_t memory; int determinism; int mathType; int reserved[3]}. */
     static final MemoryLayout PERF = MemoryLayout.structLayout(JAVA_INT.withName("algo"), JAVA_INT.withName("status"),
@@ -104,7 +114,8 @@ public final class Cudnn implements AutoCloseable {
     private final Arena arena = Arena.ofShared();
     private final MemorySegment handle;
     private boolean strictFp32;
-    private final Map<String, ConvPlan> plans = new HashMap<>();
+    private final Map<String, ConvPlan> plans = new LinkedHashMap<>();
+    private AlgoSearch algoSearch = AlgoSearch.fromProperty();
 
     /** A handle bound to {@code stream} (a CUstream address; 0 = the default stream). */
     public Cudnn(long stream) {
@@ -114,10 +125,8 @@ public final class Cudnn implements AutoCloseable {
         if (stream != 0) call("cudnnSetStream", sig(ADDRESS, ADDRESS), handle, ptr(stream));
     }
 
-    /** Strict FP32 (parity tests) or TF32 tensor-core math (default, training speed). Clears the plan cache. */
-    public synchronized void setStrictFp32(boolean strict) {
-        if (strict != strictFp32) { strictFp32 = strict; for (ConvPlan p : plans.values()) p.destroy(); plans.clear(); }
-    }
+    /** Strict FP32 (parity tests) or TF32 tensor-core math (default, training speed); plans are cached per mode. */
+    public synchronized void setStrictFp32(boolean strict) { strictFp32 = strict; }
 
     public boolean strictFp32() { return strictFp32; }
 
@@ -156,79 +165,301 @@ public final class Cudnn implements AutoCloseable {
 
     // ------------------------------------------------------------------ convolution
 
-    /** Descriptors and algorithms of one convolution shape, chosen once by cuDNN's heuristics and cached. */
-    final class ConvPlan {
-        final MemorySegment x, w, y, conv;
-        final int fwdAlgo, bwdDataAlgo, bwdFilterAlgo;
-        final long fwdWs, bwdDataWs, bwdFilterWs;
+    /** How convolution algorithms are chosen: measured by cuDNN's find (default) or taken from its heuristics. */
+    public enum AlgoSearch {
+        /** cudnnFindConvolution*AlgorithmEx: every applicable algorithm is run once on the real operands and timed. */
+        FIND,
+        /** cudnnGetConvolution*Algorithm_v7: cuDNN's heuristics rank the algorithms without running them. */
+        HEURISTIC;
 
-        ConvPlan(int[] xs, int[] ws, int[] ys, org.pulmo.backend.Conv2dParams p) {
+        /** The system property {@code pulmo.cudnn.algo} ({@code find} or {@code heuristic}), default find. */
+        public static AlgoSearch fromProperty() {
+            String v = System.getProperty("pulmo.cudnn.algo", "find").trim();
+            return switch (v.toLowerCase(java.util.Locale.ROOT)) {
+                case "find", "" -> FIND;
+                case "heuristic", "heuristics" -> HEURISTIC;
+                default -> throw new IllegalArgumentException("system property pulmo.cudnn.algo must be find or heuristic, got '" + v + "'");
+            };
+        }
+    }
+
+    /** The upper bound on the workspace a convolution algorithm may use: {@code pulmo.cudnn.workspaceMiB}, default 1024 MiB. */
+    static long workspaceLimitBytes() {
+        String v = System.getProperty("pulmo.cudnn.workspaceMiB", "1024").trim();
+        try {
+            long mib = Long.parseLong(v);
+            if (mib < 0) throw new NumberFormatException();
+            return mib << 20;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("system property pulmo.cudnn.workspaceMiB must be a non-negative number of MiB, got '" + v + "'");
+        }
+    }
+
+    /** The three passes of a convolution, with cudnn.h's algorithm names (enum order) for each. */
+    public enum Direction {
+        FORWARD("forward", "IMPLICIT_GEMM", "IMPLICIT_PRECOMP_GEMM", "GEMM", "DIRECT", "FFT", "FFT_TILING", "WINOGRAD", "WINOGRAD_NONFUSED"),
+        BACKWARD_DATA("backward data", "ALGO_0", "ALGO_1", "FFT", "FFT_TILING", "WINOGRAD", "WINOGRAD_NONFUSED"),
+        BACKWARD_FILTER("backward filter", "ALGO_0", "ALGO_1", "FFT", "ALGO_3", "WINOGRAD", "WINOGRAD_NONFUSED", "FFT_TILING");
+
+        final String label;
+        final String[] algoNames;
+
+        Direction(String label, String... algoNames) { this.label = label; this.algoNames = algoNames; }
+
+        /** CUDNN_CONVOLUTION_*_ALGO_COUNT: how many results to ask for. */
+        int algoCount() { return algoNames.length; }
+
+        public String algoName(int algo) { return algo >= 0 && algo < algoNames.length ? algoNames[algo] : "ALGO_" + algo; }
+    }
+
+    /** One row of cudnnConvolution{Fwd,BwdData,BwdFilter}AlgoPerf_t (the three structs share this layout). */
+    record Perf(int algo, int status, float timeMs, long memory, int determinism, int mathType) {}
+
+    /** The first {@code n} rows of a perf-result array as written by cuDNN. */
+    static List<Perf> readPerf(MemorySegment perf, int n) {
+        List<Perf> out = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            MemorySegment r = perf.asSlice(i * PERF.byteSize(), PERF.byteSize());
+            out.add(new Perf(r.get(JAVA_INT, 0), r.get(JAVA_INT, 4), r.get(JAVA_FLOAT, 8), r.get(JAVA_LONG, 16),
+                r.get(JAVA_INT, 24), r.get(JAVA_INT, 28)));
+        }
+        return out;
+    }
+
+    /** Whether a cudnnMathType_t lets cuDNN use tensor cores (TF32 for float data). */
+    static boolean tensorOpMath(int mathType) { return mathType == TENSOR_OP_MATH || mathType == TENSOR_OP_MATH_ALLOW_CONVERSION; }
+
+    /**
+     * The algorithm to use from cuDNN's results (both find and heuristics sort them best first): the first one
+     * that succeeded, fits in {@code workspaceLimit} bytes, and, in strict FP32, does not use tensor-op math.
+     * Null when none qualifies.
+     */
+    static Perf choose(List<Perf> results, boolean strictFp32, long workspaceLimit) {
+        for (Perf r : results)
+            if (r.status() == 0 && r.memory() <= workspaceLimit && !(strictFp32 && tensorOpMath(r.mathType()))) return r;
+        return null;
+    }
+
+    /** Gives out a device block of at least {@code bytes} (null for 0); the caller releases it. */
+    @FunctionalInterface
+    interface Workspaces { CudaStorage allocate(long bytes); }
+
+    /** The algorithm chosen for one direction of one convolution shape, with its own convolution descriptor (math type as chosen). */
+    public final class Choice {
+        public final Direction direction;
+        public final int algo, mathType;
+        public final long workspaceBytes;
+        /** cuDNN's measured time in ms (find), or -1 (heuristics do not measure). */
+        public final float timeMs;
+        /** "find", "heuristic", or "heuristic (find failed: ...)". */
+        public final String how;
+        final MemorySegment conv;
+
+        Choice(Direction direction, Perf perf, long workspaceBytes, MemorySegment conv, String how) {
+            this.direction = direction;
+            this.algo = perf.algo();
+            this.mathType = perf.mathType();
+            this.workspaceBytes = workspaceBytes;
+            this.timeMs = how.equals("find") ? perf.timeMs() : -1f;
+            this.conv = conv;
+            this.how = how;
+        }
+
+        @Override public String toString() {
+            return direction.label + " " + direction.algoName(algo) + " (" + how + (timeMs >= 0 ? String.format(", %.3f ms", timeMs) : "")
+                + ", workspace " + CudaAllocator.human(workspaceBytes) + ", " + (tensorOpMath(mathType) ? "tensor-op math" : "FMA math") + ")";
+        }
+    }
+
+    /**
+     * Descriptors of one convolution shape in one math mode, and the algorithm of each direction, chosen the
+     * first time that direction runs (find needs the real operands, which only that call has) and kept.
+     */
+    final class ConvPlan {
+        final String key;
+        final MemorySegment x, w, y;
+        final org.pulmo.backend.Conv2dParams params;
+        final boolean strict;
+        final Choice[] choices = new Choice[3];
+
+        ConvPlan(String key, int[] xs, int[] ws, int[] ys, org.pulmo.backend.Conv2dParams p, boolean strict) {
+            this.key = key;
+            this.params = p;
+            this.strict = strict;
             x = tensor4d(xs[0], xs[1], xs[2], xs[3]);
             w = filter4d(ws[0], ws[1], ws[2], ws[3]);
             y = tensor4d(ys[0], ys[1], ys[2], ys[3]);
-            conv = create("cudnnCreateConvolutionDescriptor");
+        }
+
+        /** A convolution descriptor of this plan's geometry with {@code mathType}. */
+        MemorySegment convDesc(int mathType) {
+            MemorySegment conv = create("cudnnCreateConvolutionDescriptor");
+            org.pulmo.backend.Conv2dParams p = params;
             call("cudnnSetConvolution2dDescriptor", sig(ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT),
                 conv, p.padH(), p.padW(), p.strideH(), p.strideW(), p.dilationH(), p.dilationW(), CROSS_CORRELATION, DATA_FLOAT);
             call("cudnnSetConvolutionGroupCount", sig(ADDRESS, JAVA_INT), conv, p.groups());
-            call("cudnnSetConvolutionMathType", sig(ADDRESS, JAVA_INT), conv, strictFp32 ? FMA_MATH : DEFAULT_MATH);
-            MemorySegment perf = arena.allocate(PERF, 8), count = arena.allocate(JAVA_INT), ws1 = arena.allocate(JAVA_LONG);
-            call("cudnnGetConvolutionForwardAlgorithm_v7", sig(ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS),
-                handle, x, w, conv, y, 8, count, perf);
-            fwdAlgo = pick(perf, count.get(JAVA_INT, 0), "forward");
-            call("cudnnGetConvolutionForwardWorkspaceSize", sig(ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS),
-                handle, x, w, conv, y, fwdAlgo, ws1);
-            fwdWs = ws1.get(JAVA_LONG, 0);
-            call("cudnnGetConvolutionBackwardDataAlgorithm_v7", sig(ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS),
-                handle, w, y, conv, x, 8, count, perf);
-            bwdDataAlgo = pick(perf, count.get(JAVA_INT, 0), "backward data");
-            call("cudnnGetConvolutionBackwardDataWorkspaceSize", sig(ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS),
-                handle, w, y, conv, x, bwdDataAlgo, ws1);
-            bwdDataWs = ws1.get(JAVA_LONG, 0);
-            call("cudnnGetConvolutionBackwardFilterAlgorithm_v7", sig(ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS),
-                handle, x, y, conv, w, 8, count, perf);
-            bwdFilterAlgo = pick(perf, count.get(JAVA_INT, 0), "backward filter");
-            call("cudnnGetConvolutionBackwardFilterWorkspaceSize", sig(ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS),
-                handle, x, y, conv, w, bwdFilterAlgo, ws1);
-            bwdFilterWs = ws1.get(JAVA_LONG, 0);
-        }
-
-        /** The first algorithm (heuristics sort by expected speed) whose status is success. */
-        private int pick(MemorySegment perf, int n, String what) {
-            for (int i = 0; i < n; i++) {
-                MemorySegment r = perf.asSlice(i * PERF.byteSize(), PERF.byteSize());
-                if (r.get(JAVA_INT, 4) == 0) return r.get(JAVA_INT, 0);
-            }
-            throw new CudaException("cuDNN found no usable convolution " + what + " algorithm");
+            call("cudnnSetConvolutionMathType", sig(ADDRESS, JAVA_INT), conv, mathType);
+            return conv;
         }
 
         void destroy() {
             destroyTensor(x);
             destroyTensor(y);
             call("cudnnDestroyFilterDescriptor", sig(ADDRESS), w);
-            call("cudnnDestroyConvolutionDescriptor", sig(ADDRESS), conv);
+            for (Choice c : choices) if (c != null) call("cudnnDestroyConvolutionDescriptor", sig(ADDRESS), c.conv);
         }
     }
 
+    /** The plan of this shape in the current math mode (cached per shape and mode; algorithms chosen on first use). */
     synchronized ConvPlan plan(int[] xs, int[] ws, int[] ys, org.pulmo.backend.Conv2dParams p) {
-        String key = java.util.Arrays.toString(xs) + java.util.Arrays.toString(ws) + p;
-        return plans.computeIfAbsent(key, k -> new ConvPlan(xs, ws, ys, p));
+        String key = "x " + java.util.Arrays.toString(xs) + " w " + java.util.Arrays.toString(ws) + " " + p + (strictFp32 ? " strict FP32" : " TF32");
+        boolean strict = strictFp32;
+        return plans.computeIfAbsent(key, k -> new ConvPlan(k, xs, ws, ys, p, strict));
     }
 
-    /** y = conv(x, w); workspace: a device block of at least plan.fwdWs bytes (0 when none is needed). */
-    void convForward(ConvPlan pl, long x, long w, long workspace, long y) {
-        call("cudnnConvolutionForward", sig(ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS, ADDRESS),
-            handle, ONE, pl.x, ptr(x), pl.w, ptr(w), pl.conv, pl.fwdAlgo, ptr(workspace), pl.fwdWs, ZERO, pl.y, ptr(y));
+    /** How algorithms are chosen for plans made from now on (plans already made keep theirs). */
+    public synchronized void setAlgoSearch(AlgoSearch search) { algoSearch = search; }
+
+    public synchronized AlgoSearch algoSearch() { return algoSearch; }
+
+    /** One line per cached plan and direction that has run: the shape, mode, algorithm, how it was chosen, workspace. */
+    public synchronized List<String> describePlans() {
+        List<String> out = new ArrayList<>();
+        for (ConvPlan pl : plans.values())
+            for (Choice c : pl.choices) if (c != null) out.add(pl.key + ": " + c);
+        return out;
     }
 
-    void convBackwardData(ConvPlan pl, long w, long dy, long workspace, long dx) {
-        call("cudnnConvolutionBackwardData", sig(ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS, ADDRESS),
-            handle, ONE, pl.w, ptr(w), pl.y, ptr(dy), pl.conv, pl.bwdDataAlgo, ptr(workspace), pl.bwdDataWs, ZERO, pl.x, ptr(dx));
+    /** The choice of {@code d} for {@code pl}, made now (find on the given operands, else heuristics) when it is the first call. */
+    private synchronized Choice choice(ConvPlan pl, Direction d, long a, long b, long out, Workspaces workspaces) {
+        Choice c = pl.choices[d.ordinal()];
+        if (c == null) c = pl.choices[d.ordinal()] = choose(pl, d, a, b, out, workspaces);
+        return c;
     }
 
-    void convBackwardFilter(ConvPlan pl, long x, long dy, long workspace, long dw) {
-        call("cudnnConvolutionBackwardFilter", sig(ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS, ADDRESS),
-            handle, ONE, pl.x, ptr(x), pl.y, ptr(dy), pl.conv, pl.bwdFilterAlgo, ptr(workspace), pl.bwdFilterWs, ZERO, pl.w, ptr(dw));
+    /**
+     * Heuristics first (cheap; they also say how much workspace each candidate wants); then, in find mode,
+     * cuDNN runs and times the candidates on the real operands with a workspace from the allocator as large
+     * as the largest qualifying candidate needs (at most the limit). A find that fails in any way (a status,
+     * no workspace memory, no qualifying result) falls back to the heuristic choice and says so.
+     */
+    private Choice choose(ConvPlan pl, Direction d, long a, long b, long out, Workspaces workspaces) {
+        long limit = workspaceLimitBytes();
+        int requestMath = pl.strict ? FMA_MATH : DEFAULT_MATH;
+        MemorySegment probe = pl.convDesc(requestMath);
+        List<Perf> heuristic;
+        try (Arena tmp = Arena.ofConfined()) {
+            MemorySegment perf = tmp.allocate(PERF, d.algoCount()), count = tmp.allocate(JAVA_INT);
+            String fn = switch (d) {
+                case FORWARD -> "cudnnGetConvolutionForwardAlgorithm_v7";
+                case BACKWARD_DATA -> "cudnnGetConvolutionBackwardDataAlgorithm_v7";
+                case BACKWARD_FILTER -> "cudnnGetConvolutionBackwardFilterAlgorithm_v7";
+            };
+            MemorySegment[] descs = descriptorsInCallOrder(pl, d, probe);
+            call(fn, sig(ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS),
+                handle, descs[0], descs[1], descs[2], descs[3], d.algoCount(), count, perf);
+            heuristic = readPerf(perf, count.get(JAVA_INT, 0));
+        }
+        Perf best = null;
+        String how = "heuristic";
+        if (algoSearch == AlgoSearch.FIND) {
+            try {
+                best = find(pl, d, probe, heuristic, limit, a, b, out, workspaces);
+                how = "find";
+                if (best == null) how = "heuristic (find returned no usable algorithm)";
+            } catch (RuntimeException e) {
+                how = "heuristic (find failed: " + e.getMessage() + ")";
+            }
+        }
+        if (best == null) best = choose(heuristic, pl.strict, limit);
+        if (best == null) {
+            call("cudnnDestroyConvolutionDescriptor", sig(ADDRESS), probe);
+            throw new CudaException("cuDNN offers no usable convolution " + d.label + " algorithm for " + pl.key
+                + (pl.strict ? " without tensor-op math" : "") + " within a workspace of " + CudaAllocator.human(limit) + "; heuristics returned " + heuristic);
+        }
+        call("cudnnDestroyConvolutionDescriptor", sig(ADDRESS), probe);
+        // Strict FP32 runs with CUDNN_FMA_MATH whatever the result reports (CUDNN_DEFAULT_MATH would permit TF32 on Ampere+).
+        MemorySegment conv = pl.convDesc(pl.strict ? FMA_MATH : best.mathType());
+        long ws = workspaceSize(pl, d, conv, best.algo());
+        return new Choice(d, best, ws, conv, how);
     }
+
+    /** The descriptors in the order the heuristic, find and workspace-size calls of {@code d} take them. */
+    private static MemorySegment[] descriptorsInCallOrder(ConvPlan pl, Direction d, MemorySegment conv) {
+        return switch (d) {
+            case FORWARD -> new MemorySegment[] {pl.x, pl.w, conv, pl.y};
+            case BACKWARD_DATA -> new MemorySegment[] {pl.w, pl.y, conv, pl.x};
+            case BACKWARD_FILTER -> new MemorySegment[] {pl.x, pl.y, conv, pl.w};
+        };
+    }
+
+    private Perf find(ConvPlan pl, Direction d, MemorySegment conv, List<Perf> heuristic, long limit, long a, long b, long out,
+                      Workspaces workspaces) {
+        long wsBytes = 0;
+        for (Perf h : heuristic)
+            if (h.status() == 0 && h.memory() <= limit && !(pl.strict && tensorOpMath(h.mathType()))) wsBytes = Math.max(wsBytes, h.memory());
+        CudaStorage ws = workspaces.allocate(wsBytes);
+        try (Arena tmp = Arena.ofConfined()) {
+            MemorySegment perf = tmp.allocate(PERF, d.algoCount()), count = tmp.allocate(JAVA_INT);
+            long wsAddr = ws == null ? 0L : ws.address();
+            MemoryLayout[] s = sig(ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG);
+            switch (d) {
+                case FORWARD -> call("cudnnFindConvolutionForwardAlgorithmEx", s,
+                    handle, pl.x, ptr(a), pl.w, ptr(b), conv, pl.y, ptr(out), d.algoCount(), count, perf, ptr(wsAddr), wsBytes);
+                case BACKWARD_DATA -> call("cudnnFindConvolutionBackwardDataAlgorithmEx", s,
+                    handle, pl.w, ptr(a), pl.y, ptr(b), conv, pl.x, ptr(out), d.algoCount(), count, perf, ptr(wsAddr), wsBytes);
+                case BACKWARD_FILTER -> call("cudnnFindConvolutionBackwardFilterAlgorithmEx", s,
+                    handle, pl.x, ptr(a), pl.y, ptr(b), conv, pl.w, ptr(out), d.algoCount(), count, perf, ptr(wsAddr), wsBytes);
+            }
+            return choose(readPerf(perf, count.get(JAVA_INT, 0)), pl.strict, wsBytes);
+        } finally {
+            if (ws != null) ws.release(); // stream-ordered reuse: see CudaAllocator
+        }
+    }
+
+    private long workspaceSize(ConvPlan pl, Direction d, MemorySegment conv, int algo) {
+        String fn = switch (d) {
+            case FORWARD -> "cudnnGetConvolutionForwardWorkspaceSize";
+            case BACKWARD_DATA -> "cudnnGetConvolutionBackwardDataWorkspaceSize";
+            case BACKWARD_FILTER -> "cudnnGetConvolutionBackwardFilterWorkspaceSize";
+        };
+        MemorySegment[] descs = descriptorsInCallOrder(pl, d, conv);
+        try (Arena tmp = Arena.ofConfined()) {
+            MemorySegment size = tmp.allocate(JAVA_LONG);
+            call(fn, sig(ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS), handle, descs[0], descs[1], descs[2], descs[3], algo, size);
+            return size.get(JAVA_LONG, 0);
+        }
+    }
+
+    /** y = conv(x, w), the algorithm chosen on first use of this plan; workspace from {@code workspaces}. */
+    void convForward(ConvPlan pl, long x, long w, long y, Workspaces workspaces) {
+        Choice c = choice(pl, Direction.FORWARD, x, w, y, workspaces);
+        CudaStorage ws = workspaces.allocate(c.workspaceBytes);
+        try {
+            call("cudnnConvolutionForward", sig(ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS, ADDRESS),
+                handle, ONE, pl.x, ptr(x), pl.w, ptr(w), c.conv, c.algo, ptr(addr(ws)), c.workspaceBytes, ZERO, pl.y, ptr(y));
+        } finally { if (ws != null) ws.release(); }
+    }
+
+    void convBackwardData(ConvPlan pl, long w, long dy, long dx, Workspaces workspaces) {
+        Choice c = choice(pl, Direction.BACKWARD_DATA, w, dy, dx, workspaces);
+        CudaStorage ws = workspaces.allocate(c.workspaceBytes);
+        try {
+            call("cudnnConvolutionBackwardData", sig(ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS, ADDRESS),
+                handle, ONE, pl.w, ptr(w), pl.y, ptr(dy), c.conv, c.algo, ptr(addr(ws)), c.workspaceBytes, ZERO, pl.x, ptr(dx));
+        } finally { if (ws != null) ws.release(); }
+    }
+
+    void convBackwardFilter(ConvPlan pl, long x, long dy, long dw, Workspaces workspaces) {
+        Choice c = choice(pl, Direction.BACKWARD_FILTER, x, dy, dw, workspaces);
+        CudaStorage ws = workspaces.allocate(c.workspaceBytes);
+        try {
+            call("cudnnConvolutionBackwardFilter", sig(ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS, ADDRESS),
+                handle, ONE, pl.x, ptr(x), pl.y, ptr(dy), c.conv, c.algo, ptr(addr(ws)), c.workspaceBytes, ZERO, pl.w, ptr(dw));
+        } finally { if (ws != null) ws.release(); }
+    }
+
+    private static long addr(CudaStorage s) { return s == null ? 0L : s.address(); }
 
     // ------------------------------------------------------------------ batch normalisation (spatial, [N, C, H, W])
 

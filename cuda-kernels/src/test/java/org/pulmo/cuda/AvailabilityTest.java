@@ -20,7 +20,7 @@ class AvailabilityTest {
         "se_squeeze", "se_scale_forward", "se_scale_backward", "fab_squeeze", "fab_squeeze_backward", "fab_fuse_forward", "fab_fuse_backward",
         "reduce_rows", "arg_reduce_rows", "softmax_forward", "softmax_backward", "ce_forward", "ce_finish", "ce_backward",
         "cosine_forward", "cosine_backward", "sgd_momentum_multi", "sgemm_naive", "sgemm_tiled",
-        "maxpool_forward", "maxpool_backward", "avgpool_forward", "avgpool_backward",
+        "maxpool_forward", "maxpool_backward",
         "bn_stats", "bn_apply", "bn_backward_reduce", "bn_backward_dx", "gather_dim", "scatter_add_dim");
 
     @Test void fatbinHoldsEveryKernel() throws Exception {

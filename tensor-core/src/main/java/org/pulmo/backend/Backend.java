@@ -68,6 +68,18 @@ public interface Backend {
 
     Tensor avgPool2dBackward(Tensor dy, int[] xShape, Pool2dParams p);
 
+    /**
+     * The max-pool forward of a training step: {y, argmax or null}, where the second element is whatever
+     * {@link #maxPool2dBackward(Tensor, Tensor, Tensor, Tensor, Pool2dParams)} needs besides x and y. The
+     * default is {@link #maxPool2d}; a backend whose backward works from x and y (cuDNN) returns null there.
+     */
+    default Tensor[] maxPool2dTraining(Tensor x, Pool2dParams p) { return maxPool2d(x, p); }
+
+    /** dx of {@link #maxPool2dTraining} from dy, the input x, the output y and its argmax (may be null, see there). */
+    default Tensor maxPool2dBackward(Tensor dy, Tensor x, Tensor y, Tensor argmax, Pool2dParams p) {
+        return maxPool2dBackward(dy, argmax, x.shape());
+    }
+
     // ---- softmax ----
     /** softmax (or log-softmax) along dim, max-subtracted. */
     Tensor softmax(Tensor x, int dim, boolean log);
@@ -84,6 +96,44 @@ public interface Backend {
 
     /** {dx, dweight, dbias} of batchNormApply with batch statistics (mean and invStd depend on x). */
     Tensor[] batchNormBackward(Tensor dy, Tensor x, Tensor mean, Tensor invStd, Tensor weight);
+
+    /**
+     * The training forward of batch norm over [N, C, *]: {y, mean[C], invStd[C] = (biased var + eps)^-1/2},
+     * the last two kept for {@link #batchNormTrainingBackward}. When runningMean and runningVar are both given
+     * they move towards the batch in place, once: running = (1 - momentum) running + momentum batch, with the
+     * unbiased variance (times M / (M - 1), M values per channel), as PyTorch does. weight and bias may be
+     * null. The default composes {@link #batchNormStats} and {@link #batchNormApply}; a backend may do it in
+     * one call (cuDNN's forward training).
+     */
+    default Tensor[] batchNormTraining(Tensor x, Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar,
+                                       float momentum, float eps) {
+        Tensor[] mv = batchNormStats(x);
+        Tensor invStd = unary(UnaryOp.POW, unary(UnaryOp.ADD_SCALAR, mv[1], eps), -0.5f);
+        if (runningMean != null && runningVar != null) {
+            long m = x.numel() / x.shape()[1];
+            float unbias = (float) (m / (double) (m - 1));
+            addInPlace(runningMean, runningMean, -momentum);
+            addInPlace(runningMean, mv[0], momentum);
+            addInPlace(runningVar, runningVar, -momentum);
+            addInPlace(runningVar, mv[1], momentum * unbias);
+        }
+        return new Tensor[] {batchNormApply(x, mv[0], invStd, weight, bias), mv[0], invStd};
+    }
+
+    /** {dx, dweight, dbias} of {@link #batchNormTraining} run with {@code eps}; the default is {@link #batchNormBackward}. */
+    default Tensor[] batchNormTrainingBackward(Tensor dy, Tensor x, Tensor mean, Tensor invStd, Tensor weight, float eps) {
+        return batchNormBackward(dy, x, mean, invStd, weight);
+    }
+
+    /**
+     * The evaluation forward of batch norm with the running statistics: {y, invStd[C] = (runningVar + eps)^-1/2}
+     * (invStd for the backward, where the statistics are constants). The default composes {@link #unary} and
+     * {@link #batchNormApply}.
+     */
+    default Tensor[] batchNormInference(Tensor x, Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar, float eps) {
+        Tensor invStd = unary(UnaryOp.POW, unary(UnaryOp.ADD_SCALAR, runningVar, eps), -0.5f);
+        return new Tensor[] {batchNormApply(x, runningMean.detach(), invStd, weight, bias), invStd};
+    }
 
     // ---- optimiser ----
     /**

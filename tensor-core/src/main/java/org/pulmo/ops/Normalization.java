@@ -3,7 +3,6 @@ package org.pulmo.ops;
 import org.pulmo.autograd.GradMode;
 import org.pulmo.autograd.Graph;
 import org.pulmo.backend.BinaryOp;
-import org.pulmo.backend.UnaryOp;
 import org.pulmo.tensor.Shapes;
 import org.pulmo.tensor.Tensor;
 
@@ -46,7 +45,7 @@ public final class Normalization {
 
     /**
      * y = (x - mean) / sqrt(var + eps) * weight + bias per channel. In training the batch statistics are used
-     * and the running ones move towards them in place: running = (1 - momentum) * running + momentum * batch,
+     * ({@code Backend.batchNormTraining}) and the running ones move towards them in place: running = (1 - momentum) * running + momentum * batch,
      * with the unbiased variance (times M / (M - 1)), as PyTorch does. In evaluation the running statistics
      * are used and are constants for backward. weight and bias may be null (no affine part).
      */
@@ -59,30 +58,26 @@ public final class Normalization {
                 throw new IllegalArgumentException("batchNorm: per-channel tensor of shape " + Shapes.str(t.shape())
                     + " does not match input " + Shapes.str(x.shape()) + " with " + c + " channels");
         var be = x.backend();
-        Tensor mean, invStd;
+        Tensor y, mean, invStd;
         if (training) {
             long m = x.numel() / c;
             if (m < 2) throw new IllegalArgumentException("batchNorm in training needs more than one value per channel, got input " + Shapes.str(x.shape()));
-            Tensor[] mv = be.batchNormStats(x);
-            mean = mv[0];
-            invStd = be.unary(UnaryOp.POW, be.unary(UnaryOp.ADD_SCALAR, mv[1], eps), -0.5f);
-            if (runningMean != null && runningVar != null) {
-                try (var ignored = GradMode.noGrad()) {
-                    float unbias = (float) (m / (double) (m - 1));
-                    be.addInPlace(runningMean, runningMean, -momentum);
-                    be.addInPlace(runningMean, mv[0], momentum);
-                    be.addInPlace(runningVar, runningVar, -momentum);
-                    be.addInPlace(runningVar, mv[1], momentum * unbias);
-                }
+            Tensor[] out;
+            try (var ignored = GradMode.noGrad()) {   // the running statistics move in place, outside the graph
+                out = be.batchNormTraining(x, weight, bias, runningMean, runningVar, momentum, eps);
             }
+            y = out[0];
+            mean = out[1];
+            invStd = out[2];
         } else {
             if (runningMean == null || runningVar == null) {
                 throw new IllegalArgumentException("batchNorm in evaluation needs running statistics");
             }
+            Tensor[] out = be.batchNormInference(x, weight, bias, runningMean, runningVar, eps);
+            y = out[0];
             mean = runningMean.detach();
-            invStd = be.unary(UnaryOp.POW, be.unary(UnaryOp.ADD_SCALAR, runningVar, eps), -0.5f);
+            invStd = out[1];
         }
-        Tensor y = be.batchNormApply(x, mean, invStd, weight, bias);
         Tensor meanS = mean, invStdS = invStd;
         int[] cs = channelShape(x);
         int[] redDims = new int[x.dim() - 1];
@@ -90,7 +85,7 @@ public final class Normalization {
         Tensor[] inputs = {x, weight, bias};
         if (training) {
             return Graph.record("batchNorm", y, g -> {
-                Tensor[] d = be.batchNormBackward(g, x, meanS, invStdS, weight);
+                Tensor[] d = be.batchNormTrainingBackward(g, x, meanS, invStdS, weight, eps);
                 return new Tensor[] {d[0], weight != null ? d[1] : null, bias != null ? d[2] : null};
             }, inputs);
         }

@@ -14,13 +14,13 @@ public final class Pooling {
     }
 
     // y = max over each window; forward keeps argmax (where each max came from) so backward routes g there
+    // (a backend that finds the max again from x and y, as cuDNN does, keeps no argmax: see Backend.maxPool2dTraining)
     public static Tensor maxPool2d(Tensor x, Pool2dParams p) {
         check4d(x, "maxPool2d");
-        int[] xs = x.shape();
         var be = x.backend();
-        Tensor[] ya = be.maxPool2d(x, p);
-        Tensor argmax = ya[1];
-        return Graph.record("maxPool2d", ya[0], g -> new Tensor[] {be.maxPool2dBackward(g, argmax, xs)}, x);
+        Tensor[] ya = be.maxPool2dTraining(x, p);
+        Tensor y = ya[0].detach(), argmax = ya[1];
+        return Graph.record("maxPool2d", ya[0], g -> new Tensor[] {be.maxPool2dBackward(g, x.detach(), y, argmax, p)}, x);
     }
 
     public static Tensor maxPool2d(Tensor x, int kernel, int stride, int padding) { return maxPool2d(x, Pool2dParams.of(kernel, stride, padding)); }

@@ -1,0 +1,122 @@
+package org.pulmo.backend;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+
+import java.util.Arrays;
+import org.junit.jupiter.api.Test;
+import org.pulmo.ops.Normalization;
+import org.pulmo.ops.Pooling;
+import org.pulmo.tensor.Rng;
+import org.pulmo.tensor.Tensor;
+
+/**
+ * The training-path methods of {@link Backend} (batchNormTraining / TrainingBackward / Inference,
+ * maxPool2dTraining and the max-pool backward from x and y) that a device may implement in one library call:
+ * their default bodies, which the CPU backend uses, give bit for bit what the composed methods give, and the
+ * ops built on them (Normalization.batchNorm, Pooling.maxPool2d) give what the composition of the primitives
+ * gave before, running statistics included.
+ */
+class TrainingPathDefaultsTest {
+    private final Backend cpu = Backends.cpu();
+
+    private static void same(Tensor expected, Tensor actual, String what) {
+        assertArrayEquals(expected.shape(), actual.shape(), what + " shape");
+        assertArrayEquals(expected.toArray(), actual.toArray(), what); // exact: the same float operations in the same order
+    }
+
+    /** What Normalization.batchNorm did in training before the fused method: stats, invStd, running update, apply. */
+    private Tensor[] composedTraining(Tensor x, Tensor w, Tensor b, Tensor rm, Tensor rv, float momentum, float eps) {
+        Tensor[] mv = cpu.batchNormStats(x);
+        Tensor invStd = cpu.unary(UnaryOp.POW, cpu.unary(UnaryOp.ADD_SCALAR, mv[1], eps), -0.5f);
+        if (rm != null && rv != null) {
+            long m = x.numel() / x.shape()[1];
+            float unbias = (float) (m / (double) (m - 1));
+            cpu.addInPlace(rm, rm, -momentum);
+            cpu.addInPlace(rm, mv[0], momentum);
+            cpu.addInPlace(rv, rv, -momentum);
+            cpu.addInPlace(rv, mv[1], momentum * unbias);
+        }
+        return new Tensor[] {cpu.batchNormApply(x, mv[0], invStd, w, b), mv[0], invStd};
+    }
+
+    @Test void batchNormTrainingEqualsStatsThenApply() {
+        Rng rng = new Rng(71);
+        for (int[] s : new int[][] {{3, 4, 5, 6}, {7, 3}, {2, 5, 3, 2, 2}}) {
+            int c = s[1];
+            Tensor x = Tensor.randn(rng, s), w = Tensor.randn(rng, c), b = Tensor.randn(rng, c);
+            for (boolean affine : new boolean[] {true, false})
+                for (boolean track : new boolean[] {true, false}) {
+                    String at = Arrays.toString(s) + (affine ? " affine" : "") + (track ? " tracked" : "");
+                    Tensor rm1 = track ? Tensor.randn(rng, c) : null, rv1 = track ? Tensor.rand(rng, 0.5f, 2f, c) : null;
+                    Tensor rm2 = track ? rm1.mul(1f) : null, rv2 = track ? rv1.mul(1f) : null;
+                    float[] rmBefore = track ? rm1.toArray() : null;
+                    Tensor[] got = cpu.batchNormTraining(x, affine ? w : null, affine ? b : null, rm1, rv1, 0.1f, 1e-3f);
+                    Tensor[] want = composedTraining(x, affine ? w : null, affine ? b : null, rm2, rv2, 0.1f, 1e-3f);
+                    for (int i = 0; i < 3; i++) same(want[i], got[i], "batchNormTraining output " + i + " " + at);
+                    if (track) {
+                        same(rm2, rm1, "running mean " + at);
+                        same(rv2, rv1, "running var " + at);
+                        assertFalse(Arrays.equals(rmBefore, rm1.toArray()), "the running mean moved " + at);
+                    }
+                    Tensor dy = Tensor.randn(rng, s);
+                    Tensor[] d = cpu.batchNormTrainingBackward(dy, x, got[1], got[2], affine ? w : null, 1e-3f);
+                    Tensor[] dWant = cpu.batchNormBackward(dy, x, want[1], want[2], affine ? w : null);
+                    for (int i = 0; i < 3; i++) same(dWant[i], d[i], "batchNormTrainingBackward output " + i + " " + at);
+                }
+        }
+    }
+
+    @Test void batchNormInferenceEqualsInvStdThenApply() {
+        Rng rng = new Rng(72);
+        Tensor x = Tensor.randn(rng, 2, 3, 4, 5), w = Tensor.randn(rng, 3), b = Tensor.randn(rng, 3);
+        Tensor rm = Tensor.randn(rng, 3), rv = Tensor.rand(rng, 0.5f, 2f, 3);
+        Tensor[] got = cpu.batchNormInference(x, w, b, rm, rv, 1e-5f);
+        Tensor invStd = cpu.unary(UnaryOp.POW, cpu.unary(UnaryOp.ADD_SCALAR, rv, 1e-5f), -0.5f);
+        same(cpu.batchNormApply(x, rm, invStd, w, b), got[0], "batchNormInference y");
+        same(invStd, got[1], "batchNormInference invStd");
+    }
+
+    @Test void maxPoolTrainingFormEqualsTheArgmaxForm() {
+        Rng rng = new Rng(73);
+        Tensor x = Tensor.randn(rng, 2, 3, 9, 8);
+        Pool2dParams p = new Pool2dParams(3, 3, 2, 2, 1, 1, true);
+        Tensor[] ya = cpu.maxPool2d(x, p), yt = cpu.maxPool2dTraining(x, p);
+        same(ya[0], yt[0], "maxPool2dTraining y");
+        assertNotNull(yt[1], "the CPU backend keeps the argmax");
+        same(ya[1], yt[1], "maxPool2dTraining argmax");
+        Tensor dy = Tensor.randn(rng, ya[0].shape());
+        same(cpu.maxPool2dBackward(dy, ya[1], x.shape()), cpu.maxPool2dBackward(dy, x, yt[0], yt[1], p), "maxPool2dBackward from x and y");
+    }
+
+    /** The ops on the fused methods: forward, gradients and running statistics as the primitives composed give them. */
+    @Test void opsGiveWhatThePrimitivesGave() {
+        Rng rng = new Rng(74);
+        Tensor x = Tensor.randn(rng, 4, 3, 5, 5), w = Tensor.randn(rng, 3), b = Tensor.randn(rng, 3), g = Tensor.randn(rng, 4, 3, 5, 5);
+        Tensor rm = Tensor.randn(rng, 3), rv = Tensor.rand(rng, 0.5f, 2f, 3), rm2 = rm.mul(1f), rv2 = rv.mul(1f);
+        Tensor xg = x.detach().requiresGrad(true), wg = w.detach().requiresGrad(true), bg = b.detach().requiresGrad(true);
+        Tensor y = Normalization.batchNorm(xg, wg, bg, rm, rv, true, 0.1f, 1e-3f);
+        y.backward(g);
+        Tensor[] want = composedTraining(x, w, b, rm2, rv2, 0.1f, 1e-3f);
+        same(want[0], y, "batchNorm train y");
+        same(rm2, rm, "batchNorm running mean");
+        same(rv2, rv, "batchNorm running var");
+        Tensor[] d = cpu.batchNormBackward(g, x, want[1], want[2], w);
+        same(d[0], xg.grad(), "batchNorm dx");
+        same(d[1], wg.grad(), "batchNorm dweight");
+        same(d[2], bg.grad(), "batchNorm dbias");
+
+        Tensor ye = Normalization.batchNorm(x, w, b, rm, rv, false, 0.1f, 1e-3f);
+        same(cpu.batchNormApply(x, rm, cpu.unary(UnaryOp.POW, cpu.unary(UnaryOp.ADD_SCALAR, rv, 1e-3f), -0.5f), w, b), ye, "batchNorm eval y");
+
+        Pool2dParams p = new Pool2dParams(3, 3, 2, 2, 1, 1, true);
+        Tensor xp = x.detach().requiresGrad(true);
+        Tensor yp = Pooling.maxPool2d(xp, p);
+        Tensor gp = Tensor.randn(rng, yp.shape());
+        yp.backward(gp);
+        Tensor[] ya = cpu.maxPool2d(x, p);
+        same(ya[0], yp, "maxPool2d y");
+        same(cpu.maxPool2dBackward(gp, ya[1], x.shape()), xp.grad(), "maxPool2d dx");
+    }
+}
