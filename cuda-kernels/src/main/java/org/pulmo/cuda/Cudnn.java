@@ -226,6 +226,16 @@ public final class Cudnn implements AutoCloseable {
         return out;
     }
 
+    static String mathName(int mathType) {
+        return switch (mathType) {
+            case DEFAULT_MATH -> "default math (TF32 allowed)";
+            case TENSOR_OP_MATH -> "tensor-op math";
+            case TENSOR_OP_MATH_ALLOW_CONVERSION -> "tensor-op math (conversion allowed)";
+            case FMA_MATH -> "FMA math";
+            default -> "math type " + mathType;
+        };
+    }
+
     /** Whether a cudnnMathType_t lets cuDNN use tensor cores (TF32 for float data). */
     static boolean tensorOpMath(int mathType) { return mathType == TENSOR_OP_MATH || mathType == TENSOR_OP_MATH_ALLOW_CONVERSION; }
 
@@ -247,6 +257,7 @@ public final class Cudnn implements AutoCloseable {
     /** The algorithm chosen for one direction of one convolution shape, with its own convolution descriptor (math type as chosen). */
     public final class Choice {
         public final Direction direction;
+        /** The algorithm (cudnn.h enum of its direction) and the cudnnMathType_t set on this choice's descriptor. */
         public final int algo, mathType;
         public final long workspaceBytes;
         /** cuDNN's measured time in ms (find), or -1 (heuristics do not measure). */
@@ -255,10 +266,10 @@ public final class Cudnn implements AutoCloseable {
         public final String how;
         final MemorySegment conv;
 
-        Choice(Direction direction, Perf perf, long workspaceBytes, MemorySegment conv, String how) {
+        Choice(Direction direction, Perf perf, int mathType, long workspaceBytes, MemorySegment conv, String how) {
             this.direction = direction;
             this.algo = perf.algo();
-            this.mathType = perf.mathType();
+            this.mathType = mathType;
             this.workspaceBytes = workspaceBytes;
             this.timeMs = how.equals("find") ? perf.timeMs() : -1f;
             this.conv = conv;
@@ -267,7 +278,7 @@ public final class Cudnn implements AutoCloseable {
 
         @Override public String toString() {
             return direction.label + " " + direction.algoName(algo) + " (" + how + (timeMs >= 0 ? String.format(", %.3f ms", timeMs) : "")
-                + ", workspace " + CudaAllocator.human(workspaceBytes) + ", " + (tensorOpMath(mathType) ? "tensor-op math" : "FMA math") + ")";
+                + ", workspace " + CudaAllocator.human(workspaceBytes) + ", " + mathName(mathType) + ")";
         }
     }
 
@@ -379,9 +390,10 @@ public final class Cudnn implements AutoCloseable {
         }
         call("cudnnDestroyConvolutionDescriptor", sig(ADDRESS), probe);
         // Strict FP32 runs with CUDNN_FMA_MATH whatever the result reports (CUDNN_DEFAULT_MATH would permit TF32 on Ampere+).
-        MemorySegment conv = pl.convDesc(pl.strict ? FMA_MATH : best.mathType());
+        int math = pl.strict ? FMA_MATH : best.mathType();
+        MemorySegment conv = pl.convDesc(math);
         long ws = workspaceSize(pl, d, conv, best.algo());
-        return new Choice(d, best, ws, conv, how);
+        return new Choice(d, best, math, ws, conv, how);
     }
 
     /** The descriptors in the order the heuristic, find and workspace-size calls of {@code d} take them. */

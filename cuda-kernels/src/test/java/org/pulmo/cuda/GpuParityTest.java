@@ -20,9 +20,10 @@ import org.pulmo.tensor.Rng;
 import org.pulmo.tensor.Tensor;
 
 /**
- * Every hand-written kernel against its CPU reference on random inputs, strict FP32. Tolerances: elementwise
- * 1e-6 abs + 1e-5 rel; reductions, softmax, MAB, FAB, SE, CE, cosine 1e-5 abs + 1e-4 rel (float sums in a
- * different order); SGEMM 1e-4 abs + 1e-4 rel. Skips with the probe's reason where no device is usable.
+ * Every hand-written kernel against its CPU reference on random inputs, strict FP32, and cuDNN's batch norm,
+ * pooling and find-chosen convolutions against the CPU backend. Tolerances: elementwise and pooling 1e-6 abs +
+ * 1e-5 rel (max pooling exact); reductions, softmax, MAB, FAB, SE, CE, cosine, batch norm 1e-5 abs + 1e-4 rel
+ * (float sums in a different order); SGEMM and convolutions 1e-4 abs + 1e-4 rel (weight gradients 1e-3 abs). Skips with the probe's reason where no device is usable.
  */
 @Tag("gpu")
 class GpuParityTest {
@@ -236,6 +237,155 @@ class GpuParityTest {
         for (BinaryOp op : BinaryOp.values())
             close(Backends.cpu().binary(op, x, bias).toArray(), be.binary(op, dev(x.contiguous()).permute(0, 1, 2), dev(bias)).toArray(),
                 1e-6, 1e-5, "binary " + op);
+    }
+
+    // ------------------------------------------------------------------ cuDNN: batch norm, pooling, convolutions
+
+    /** Per-channel BN tolerances: statistics are sums over N*H*W values in a different order. */
+    static void closeAll(Tensor[] want, Tensor[] got, double atol, double rtol, String what) {
+        for (int i = 0; i < want.length; i++)
+            if (want[i] != null) close(want[i].toArray(), got[i].toArray(), atol, rtol, what + " output " + i);
+    }
+
+    /**
+     * Backend.batchNormTraining / TrainingBackward / Inference on the GPU (cuDNN for eps >= 1e-5, the bn_*
+     * kernels below it) against the CPU defaults, with and without affine parameters and running statistics,
+     * 4-d and 2-d inputs; the running statistics are updated once, as the CPU updates them.
+     */
+    @Test void cudnnBatchNormMatchesTheCpu() {
+        Backend cpu = Backends.cpu();
+        Rng rng = new Rng(31);
+        for (int[] s : List.of(new int[] {4, 8, 7, 7}, new int[] {2, 16, 5, 3}, new int[] {6, 5}))
+            for (float eps : new float[] {1e-3f, 1e-5f, 1e-6f})
+                for (boolean affine : new boolean[] {true, false}) {
+                    int c = s[1];
+                    String at = java.util.Arrays.toString(s) + " eps " + eps + (affine ? " affine" : "");
+                    Tensor x = Tensor.randn(rng, s).mul(2f).add(0.5f), dy = Tensor.randn(rng, s);
+                    Tensor w = affine ? Tensor.rand(rng, 0.5f, 1.5f, c) : null, b = affine ? Tensor.randn(rng, c) : null;
+                    Tensor rm = Tensor.randn(rng, c), rv = Tensor.rand(rng, 0.5f, 2f, c);
+                    Tensor rmg = dev(rm), rvg = dev(rv);
+                    Tensor[] want = cpu.batchNormTraining(x, w, b, rm, rv, 0.1f, eps);
+                    Tensor[] got = be.batchNormTraining(dev(x), affine ? dev(w) : null, affine ? dev(b) : null, rmg, rvg, 0.1f, eps);
+                    closeAll(want, got, 1e-5, 1e-4, "batchNormTraining " + at);
+                    close(rm.toArray(), rmg.toArray(), 1e-6, 1e-5, "running mean after batchNormTraining " + at);
+                    close(rv.toArray(), rvg.toArray(), 1e-6, 1e-5, "running var (unbiased) after batchNormTraining " + at);
+                    Tensor[] dWant = cpu.batchNormTrainingBackward(dy, x, want[1], want[2], w, eps);
+                    Tensor[] dGot = be.batchNormTrainingBackward(dev(dy), dev(x), got[1], got[2], affine ? dev(w) : null, eps);
+                    closeAll(dWant, dGot, 1e-5, 1e-4, "batchNormTrainingBackward " + at);
+                    closeAll(cpu.batchNormInference(x, w, b, rm, rv, eps),
+                        be.batchNormInference(dev(x), affine ? dev(w) : null, affine ? dev(b) : null, rmg, rvg, eps), 1e-5, 1e-4, "batchNormInference " + at);
+                    Tensor[] noTrack = be.batchNormTraining(dev(x), null, null, null, null, 0.1f, eps);
+                    close(cpu.batchNormTraining(x, null, null, null, null, 0.1f, eps)[0].toArray(), noTrack[0].toArray(), 1e-5, 1e-4,
+                        "batchNormTraining without running statistics " + at);
+                }
+    }
+
+    /** Normalization.batchNorm with autograd on the GPU (cuDNN, eps 1e-3 as DPN uses) against the CPU: y, gradients, running stats. */
+    @Test void batchNormOpWithAutogradMatchesTheCpu() {
+        Rng rng = new Rng(32);
+        for (boolean training : new boolean[] {true, false}) {
+            Tensor x = Tensor.randn(rng, 4, 6, 5, 5), w = Tensor.rand(rng, 0.5f, 1.5f, 6), b = Tensor.randn(rng, 6), g = Tensor.randn(rng, 4, 6, 5, 5);
+            Tensor rm = Tensor.randn(rng, 6), rv = Tensor.rand(rng, 0.5f, 2f, 6), rmg = dev(rm), rvg = dev(rv);
+            Tensor xc = x.detach().requiresGrad(true), wc = w.detach().requiresGrad(true), bc = b.detach().requiresGrad(true);
+            Tensor xg = dev(x).requiresGrad(true), wg = dev(w).requiresGrad(true), bg = dev(b).requiresGrad(true);
+            Tensor yc = org.pulmo.ops.Normalization.batchNorm(xc, wc, bc, rm, rv, training, 0.1f, 1e-3f);
+            Tensor yg = org.pulmo.ops.Normalization.batchNorm(xg, wg, bg, rmg, rvg, training, 0.1f, 1e-3f);
+            yc.backward(g);
+            yg.backward(dev(g));
+            String m = training ? " train" : " eval";
+            close(yc.toArray(), yg.toArray(), 1e-5, 1e-4, "batchNorm y" + m);
+            close(xc.grad().toArray(), xg.grad().toArray(), 1e-5, 1e-4, "batchNorm dx" + m);
+            close(wc.grad().toArray(), wg.grad().toArray(), 1e-5, 1e-4, "batchNorm dweight" + m);
+            close(bc.grad().toArray(), bg.grad().toArray(), 1e-5, 1e-4, "batchNorm dbias" + m);
+            close(rm.toArray(), rmg.toArray(), 1e-6, 1e-5, "batchNorm running mean" + m);
+            close(rv.toArray(), rvg.toArray(), 1e-6, 1e-5, "batchNorm running var" + m);
+        }
+    }
+
+    /**
+     * Pooling on the GPU against the CPU: cuDNN max pooling (training form, backward from x and y), the
+     * argmax kernels (Backend.maxPool2d and its backward), cuDNN average pooling counting padding or not, and
+     * Pooling.maxPool2d / avgPool2d with autograd. Random inputs: no ties in a max window.
+     */
+    @Test void poolingMatchesTheCpu() {
+        Backend cpu = Backends.cpu();
+        Rng rng = new Rng(33);
+        List<org.pulmo.backend.Pool2dParams> params = List.of(org.pulmo.backend.Pool2dParams.of(3, 2, 1), org.pulmo.backend.Pool2dParams.of(2, 2, 0),
+            new org.pulmo.backend.Pool2dParams(3, 2, 1, 2, 1, 1, true), new org.pulmo.backend.Pool2dParams(3, 3, 2, 2, 1, 1, false));
+        for (org.pulmo.backend.Pool2dParams p : params) {
+            Tensor x = Tensor.randn(rng, 2, 5, 13, 11);
+            String at = " " + p;
+            Tensor[] want = cpu.maxPool2d(x, p);
+            Tensor dy = Tensor.randn(rng, want[0].shape());
+            Tensor xg = dev(x);
+            Tensor[] got = be.maxPool2dTraining(xg, p);
+            close(want[0].toArray(), got[0].toArray(), 0, 0, "cuDNN max-pool y" + at);
+            Tensor dxWant = cpu.maxPool2dBackward(dy, want[1], x.shape());
+            close(dxWant.toArray(), be.maxPool2dBackward(dev(dy), xg, got[0], got[1], p).toArray(), 1e-6, 1e-6, "cuDNN max-pool dx" + at);
+            Tensor[] k = be.maxPool2d(xg, p);
+            close(want[0].toArray(), k[0].toArray(), 0, 0, "maxpool_forward y" + at);
+            close(want[1].toArray(), k[1].toArray(), 0, 0, "maxpool_forward argmax" + at);
+            close(dxWant.toArray(), be.maxPool2dBackward(dev(dy), k[1], x.shape()).toArray(), 1e-6, 1e-6, "maxpool_backward dx" + at);
+            Tensor ya = cpu.avgPool2d(x, p);
+            close(ya.toArray(), be.avgPool2d(xg, p).toArray(), 1e-6, 1e-5, "cuDNN avg-pool y" + at);
+            Tensor dya = Tensor.randn(rng, ya.shape());
+            close(cpu.avgPool2dBackward(dya, x.shape(), p).toArray(), be.avgPool2dBackward(dev(dya), x.shape(), p).toArray(), 1e-6, 1e-5,
+                "cuDNN avg-pool dx" + at);
+            for (boolean max : new boolean[] {true, false}) {
+                Tensor xc = x.detach().requiresGrad(true), xd = dev(x).requiresGrad(true);
+                Tensor yc = max ? org.pulmo.ops.Pooling.maxPool2d(xc, p) : org.pulmo.ops.Pooling.avgPool2d(xc, p);
+                Tensor yd = max ? org.pulmo.ops.Pooling.maxPool2d(xd, p) : org.pulmo.ops.Pooling.avgPool2d(xd, p);
+                Tensor gy = Tensor.randn(rng, yc.shape());
+                yc.backward(gy);
+                yd.backward(dev(gy));
+                close(yc.toArray(), yd.toArray(), 1e-6, 1e-5, (max ? "Pooling.maxPool2d" : "Pooling.avgPool2d") + at);
+                close(xc.grad().toArray(), xd.grad().toArray(), 1e-6, 1e-5, (max ? "Pooling.maxPool2d dx" : "Pooling.avgPool2d dx") + at);
+            }
+        }
+    }
+
+    /**
+     * Convolutions with algorithms chosen by cuDNN's find and by its heuristics, strict FP32, against the CPU:
+     * forward, backward data and backward filter, on the models' kinds of layer (DPN-92's grouped 3x3 with 32
+     * groups of 3 channels and of 8, ResNet's 7x7 stride-2 stem, a 1x1 stride-2 projection, a dilated 3x3). In
+     * find mode every direction must report that find chose it (a silent fall-back to the heuristics fails).
+     */
+    @Test void findAndHeuristicConvolutionsMatchTheCpu() {
+        Backend cpu = Backends.cpu();
+        org.pulmo.backend.Conv2dParams g32 = org.pulmo.backend.Conv2dParams.of(1, 1, 1, 32);
+        record Case(int c, int k, int kh, org.pulmo.backend.Conv2dParams p) {}
+        List<Case> cases = List.of(new Case(96, 96, 3, g32), new Case(256, 256, 3, org.pulmo.backend.Conv2dParams.of(2, 1, 1, 32)),
+            new Case(3, 16, 7, org.pulmo.backend.Conv2dParams.of(2, 3, 1, 1)), new Case(32, 64, 1, org.pulmo.backend.Conv2dParams.of(2, 0, 1, 1)),
+            new Case(8, 8, 3, org.pulmo.backend.Conv2dParams.of(1, 2, 2, 1)));
+        Cudnn.AlgoSearch was = be.cudnn().algoSearch();
+        List<String> findKeys = new java.util.ArrayList<>();
+        try {
+            for (Cudnn.AlgoSearch search : Cudnn.AlgoSearch.values()) {
+                be.cudnn().setAlgoSearch(search);
+                int n = search == Cudnn.AlgoSearch.FIND ? 2 : 3; // a new shape per mode, so that each mode makes its own plans
+                Rng rng = new Rng(34);
+                for (Case cs : cases) {
+                    Tensor x = Tensor.randn(rng, n, cs.c(), 15, 14), w = Tensor.randn(rng, cs.k(), cs.c() / cs.p().groups(), cs.kh(), cs.kh()).mul(0.1f);
+                    String at = " " + search + " x " + java.util.Arrays.toString(x.shape()) + " w " + java.util.Arrays.toString(w.shape()) + " " + cs.p();
+                    if (search == Cudnn.AlgoSearch.FIND)
+                        findKeys.add("x " + java.util.Arrays.toString(x.shape()) + " w " + java.util.Arrays.toString(w.shape()) + " " + cs.p() + " strict FP32: ");
+                    Tensor y = cpu.conv2d(x, w, cs.p());
+                    Tensor dy = Tensor.randn(rng, y.shape());
+                    close(y.toArray(), be.conv2d(dev(x), dev(w), cs.p()).toArray(), 1e-4, 1e-4, "conv2d" + at);
+                    close(cpu.conv2dBackwardInput(dy, w, x.shape(), cs.p()).toArray(),
+                        be.conv2dBackwardInput(dev(dy), dev(w), x.shape(), cs.p()).toArray(), 1e-4, 1e-4, "conv2dBackwardInput" + at);
+                    close(cpu.conv2dBackwardWeight(x, dy, w.shape(), cs.p()).toArray(),
+                        be.conv2dBackwardWeight(dev(x), dev(dy), w.shape(), cs.p()).toArray(), 1e-3, 1e-4, "conv2dBackwardWeight" + at);
+                }
+            }
+        } finally { be.cudnn().setAlgoSearch(was); }
+        List<String> plans = be.convolutionAlgorithms();
+        System.out.println("convolution algorithms:\n  " + String.join("\n  ", plans));
+        for (String key : findKeys)
+            org.junit.jupiter.api.Assertions.assertEquals(3L, plans.stream().filter(l -> l.startsWith(key) && l.contains("(find,")).count(),
+                "all three directions of " + key + "chosen by find:\n" + String.join("\n", plans));
+        org.junit.jupiter.api.Assertions.assertTrue(plans.stream().filter(l -> l.contains("strict FP32")).allMatch(l -> l.endsWith(", FMA math)")),
+            "strict FP32 convolutions run with CUDNN_FMA_MATH");
     }
 
     @Test void scopeReturnsMemoryEveryStep() {

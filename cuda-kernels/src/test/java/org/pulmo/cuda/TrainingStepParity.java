@@ -1,0 +1,147 @@
+package org.pulmo.cuda;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+import org.pulmo.models.MaNet;
+import org.pulmo.nn.BatchNorm;
+import org.pulmo.nn.Module;
+import org.pulmo.nn.loss.Losses;
+import org.pulmo.optim.Sgd;
+import org.pulmo.tensor.Device;
+import org.pulmo.tensor.Tensor;
+
+/**
+ * Whole-model parity of one training step on two devices: the same weights (the model built twice from one
+ * seed), the same batch, forward, loss, backward and one SGD step (lr 0.01, momentum 0.9, weight decay 1e-4)
+ * on each; then every observable, compared by relative L2 error ||a - b|| / max(||b||, 1e-7 sqrt(n)) (the
+ * floor keeps a gradient that is zero up to rounding, as a bias before batch norm has, from dividing by
+ * zero). Observables: the model's outputs and loss, each parameter's gradient, each batch norm's running
+ * statistics after the forward, and each parameter after the SGD step.
+ *
+ * <p>Used by {@link WholeModelParityTest} (CPU against GPU) and, on the CPU alone, to prove that the
+ * comparison catches a deliberately wrong gradient.
+ */
+final class TrainingStepParity {
+    private TrainingStepParity() {}
+
+    static final float LR = 0.01f, MOMENTUM = 0.9f, WEIGHT_DECAY = 1e-4f;
+
+    /** What one step left behind, as host arrays by name (insertion order: outputs, gradients, statistics, parameters). */
+    record StepResult(String label, Map<String, float[]> outputs, Map<String, float[]> grads, Map<String, float[]> stats,
+                      Map<String, float[]> paramsAfter) {}
+
+    /** Relative L2 tolerances per kind of observable. */
+    record Tolerances(double outputs, double grads, double stats, double params) {}
+
+    /** The comparison's table (one line per observable) and its failures. */
+    record Comparison(List<String> table, List<String> failures, double worstGrad) {
+        boolean passed() { return failures.isEmpty(); }
+
+        String report(String title) {
+            StringBuilder sb = new StringBuilder(title).append('\n');
+            for (String l : table) sb.append("  ").append(l).append('\n');
+            sb.append(String.format("  worst gradient relL2 %.2e; %d failure(s)", worstGrad, failures.size()));
+            return sb.toString();
+        }
+    }
+
+    /** The forward of one model kind: from the model, the batch on the device, to named outputs and the loss to call backward on. */
+    interface Forward {
+        /** Returns the outputs by name; the entry "loss" is the scalar to differentiate. */
+        Map<String, Tensor> run(Module model, List<Tensor> batch);
+    }
+
+    /** A classifier (DPN-92-SE): batch = {x, labels}; outputs logits and mean cross-entropy. */
+    static final Forward CLASSIFIER = (model, b) -> {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        Tensor logits = model.forward(b.get(0));
+        out.put("logits", logits);
+        out.put("loss", Losses.crossEntropy(logits, b.get(1)));
+        return out;
+    };
+
+    /** MA-Net on a pair: batch = {x, m, yX, yM}; outputs both paths' logits, L_CE, L_CS and the adaptive total. */
+    static final Forward MANET_PAIR = (model, b) -> {
+        MaNet net = (MaNet) model;
+        MaNet.PairOutput o = net.forwardPair(b.get(0), b.get(1));
+        MaNet.LossValue l = net.loss(o, b.get(2), b.get(3));
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        out.put("logits_x", o.logitsX());
+        out.put("logits_m", o.logitsM());
+        out.put("l_ce", Tensor.scalar(l.ce()));
+        out.put("l_cs", Tensor.scalar(l.cs()));
+        out.put("loss", l.total());
+        return out;
+    };
+
+    /**
+     * One step of {@code model} (already on {@code device}) in train or eval mode on the host {@code batch}
+     * (copied to the device). {@code beforeStep} may change the gradients before the SGD step (null: none).
+     */
+    static StepResult step(String label, Module model, Device device, boolean train, List<Tensor> batch, Forward forward,
+                           Consumer<Module> beforeStep) {
+        model.train(train);
+        Sgd sgd = Sgd.forModule(model, LR, MOMENTUM, WEIGHT_DECAY, false, false);
+        sgd.zeroGrad();
+        List<Tensor> onDevice = new ArrayList<>();
+        for (Tensor t : batch) onDevice.add(t.to(device));
+        Map<String, Tensor> out = forward.run(model, onDevice);
+        out.get("loss").backward();
+        if (beforeStep != null) beforeStep.accept(model);
+        Map<String, float[]> outputs = new LinkedHashMap<>(), grads = new LinkedHashMap<>(), stats = new LinkedHashMap<>(),
+            after = new LinkedHashMap<>();
+        out.forEach((k, v) -> outputs.put(k, v.toArray()));
+        model.namedParameters().forEach((k, p) -> {
+            if (p.grad() == null) throw new AssertionError(label + ": no gradient reached " + k);
+            grads.put(k, p.grad().toArray());
+        });
+        model.namedModules().forEach((k, m) -> {
+            if (m instanceof BatchNorm bn) {
+                stats.put(k + ".running_mean", bn.runningMean.toArray());
+                stats.put(k + ".running_var", bn.runningVar.toArray());
+            }
+        });
+        sgd.step();
+        model.namedParameters().forEach((k, p) -> after.put(k, p.toArray()));
+        return new StepResult(label, outputs, grads, stats, after);
+    }
+
+    static double relL2(float[] actual, float[] expected) {
+        if (actual.length != expected.length) return Double.POSITIVE_INFINITY;
+        double num = 0, den = 0;
+        for (int i = 0; i < actual.length; i++) {
+            double d = (double) actual[i] - expected[i];
+            num += d * d;
+            den += (double) expected[i] * expected[i];
+        }
+        double floor = 1e-7 * Math.sqrt(Math.max(1, actual.length));
+        return Math.sqrt(num) / Math.max(Math.sqrt(den), floor); // NaN stays NaN and fails below
+    }
+
+    /** Every observable of {@code expected} against {@code actual}; a missing name is a failure. */
+    static Comparison compare(StepResult expected, StepResult actual, Tolerances tol) {
+        List<String> table = new ArrayList<>(), failures = new ArrayList<>();
+        double[] worstGrad = {0};
+        record Kind(String name, Map<String, float[]> want, Map<String, float[]> got, double tol) {}
+        for (Kind k : List.of(new Kind("output", expected.outputs(), actual.outputs(), tol.outputs()),
+                new Kind("grad", expected.grads(), actual.grads(), tol.grads()),
+                new Kind("running", expected.stats(), actual.stats(), tol.stats()),
+                new Kind("after SGD", expected.paramsAfter(), actual.paramsAfter(), tol.params()))) {
+            if (!k.want().keySet().equals(k.got().keySet())) {
+                failures.add(k.name() + ": names differ: " + k.want().keySet() + " vs " + k.got().keySet());
+                continue;
+            }
+            k.want().forEach((name, want) -> {
+                double err = relL2(k.got().get(name), want);
+                boolean ok = err <= k.tol(); // NaN fails
+                if (k.name().equals("grad")) worstGrad[0] = Math.max(worstGrad[0], Double.isNaN(err) ? Double.POSITIVE_INFINITY : err);
+                table.add(String.format("%-10s %-60s relL2 %.2e tol %.0e %s", k.name(), name, err, k.tol(), ok ? "ok" : "FAIL"));
+                if (!ok) failures.add(k.name() + " " + name + ": relL2 " + err + " > " + k.tol());
+            });
+        }
+        return new Comparison(table, failures, worstGrad[0]);
+    }
+}
