@@ -1,0 +1,209 @@
+package org.pulmo.benchmarks;
+
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.runner.RunnerException;
+import org.openjdk.jmh.runner.options.CommandLineOptionException;
+import org.pulmo.autograd.GradMode;
+import org.pulmo.backend.Backend;
+import org.pulmo.backend.Backends;
+import org.pulmo.tensor.Rng;
+import org.pulmo.tensor.Tensor;
+
+/**
+ * The attention ops of the two papers on the CPU backend, forward and backward, on the models' real shapes:
+ * MA-Net's mutex attention (MAB, eq. 3-5: softmax over H*W of (a - b)^2 per sample and channel, times b) and
+ * FAB fusion (eq. 10-11) on the ResNet-50 stage outputs [16, 256, 56, 56] .. [16, 2048, 7, 7], and
+ * Squeeze-and-Excitation's squeeze (channel mean) and channel scale on DPN-92-SE's block outputs
+ * [32, 272, 56, 56] .. [32, 2176, 7, 7] (bw + inc channels; batch 32, 224 x 224). {@code batch} "paper" is the
+ * papers' batch (16 pairs for MA-Net, 32 for DPN-92-SE), "small" is 2 (MA-Net) or 4 (DPN), which a 2-core CPU
+ * finishes quickly. {@code impl}: FUSED is the CPU backend's one-pass kernel, COMPOSED the same computation from
+ * primitive elementwise, reduction and exp ops (Backend's default methods, {@link ComposedBackend}).
+ *
+ * <p>GB/s = minimum traffic / time, the inputs read once and the outputs written once ({@link Traffic});
+ * e.g. MAB forward reads a, b and writes F_am and lse [N, C]: 4 (3 N C H W + N C) bytes.
+ *
+ * <p>JMH's own report: {@code java --add-modules jdk.incubator.vector -jar benchmarks/target/benchmarks.jar AttentionBench -f 3 -wi 3 -i 5}
+ * <br>GB/s, median of forks: {@code java --add-modules jdk.incubator.vector -cp benchmarks/target/benchmarks.jar org.pulmo.benchmarks.AttentionBench -f 3 -wi 3 -i 5 -p batch=small}
+ */
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MICROSECONDS)
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 5, time = 1)
+@Fork(value = 3, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Xmx6g"})
+public class AttentionBench {
+
+    /** A feature map's channels and side at 224 x 224 input; the batch comes from the {@code batch} parameter. */
+    public enum MapShape {
+        /** MA-Net on ResNet-50: the outputs of Res-Layer1..4, where MAB and FAB run. */
+        MANET_STAGE1(256, 56, 16), MANET_STAGE2(512, 28, 16), MANET_STAGE3(1024, 14, 16), MANET_STAGE4(2048, 7, 16),
+        /** DPN-92-SE: the last 1x1 conv's output of a block (bw + inc channels), where SE runs, per stage conv2..conv5. */
+        DPN92SE_CONV2(272, 56, 32), DPN92SE_CONV3(544, 28, 32), DPN92SE_CONV4(1048, 14, 32), DPN92SE_CONV5(2176, 7, 32);
+
+        final int c, hw, paperBatch;
+
+        MapShape(int c, int hw, int paperBatch) { this.c = c; this.hw = hw; this.paperBatch = paperBatch; }
+
+        /** "paper": the paper's batch; "small": 2 pairs for MA-Net, 4 images for DPN-92-SE; or a number. */
+        int batch(String batch) {
+            return switch (batch) {
+                case "paper" -> paperBatch;
+                case "small" -> paperBatch == 16 ? 2 : 4;
+                default -> Integer.parseInt(batch);
+            };
+        }
+
+        int[] shape(String batch) { return new int[] {batch(batch), c, hw, hw}; }
+    }
+
+    /**
+     * Minimum bytes of each op: {@code maps} tensors of N*C*H*W floats and {@code perChannel} tensors of N*C
+     * floats, each read or written once. MAB_FORWARD_BACKWARD is the whole training use of MAB as one op (read
+     * a, b, dF_am; write F_am, da, db), the count PyTorch's reference benchmark uses for its "fwd+bwd".
+     */
+    public enum Traffic {
+        MAB_FORWARD(3, 1), MAB_BACKWARD(5, 1), MAB_FORWARD_BACKWARD(6, 0),
+        SE_SQUEEZE(1, 1), SE_SCALE_FORWARD(2, 1), SE_SCALE_BACKWARD(3, 2),
+        FAB_FORWARD(3, 2), FAB_BACKWARD(5, 4);
+
+        final int maps, perChannel;
+
+        Traffic(int maps, int perChannel) { this.maps = maps; this.perChannel = perChannel; }
+
+        long bytes(int n, int c, int h, int w) {
+            long planes = (long) n * c;
+            return Float.BYTES * (maps * planes * h * w + perChannel * planes);
+        }
+
+        long bytes(int[] s) { return bytes(s[0], s[1], s[2], s[3]); }
+
+        /** The traffic of a benchmark method of this class or of GpuKernelsBench, by its name. */
+        static Traffic ofBenchmark(String method) {
+            return switch (method) {
+                case "mabForward" -> MAB_FORWARD;
+                case "mabBackward" -> MAB_BACKWARD;
+                case "mabForwardBackward" -> MAB_FORWARD_BACKWARD;
+                case "seSqueeze" -> SE_SQUEEZE;
+                case "seScaleForward" -> SE_SCALE_FORWARD;
+                case "seScaleBackward" -> SE_SCALE_BACKWARD;
+                case "fabForward" -> FAB_FORWARD;
+                case "fabBackward" -> FAB_BACKWARD;
+                default -> throw new IllegalArgumentException("no traffic model for benchmark " + method);
+            };
+        }
+    }
+
+    static Backend backend(String impl) {
+        Backend cpu = Backends.cpu();
+        return switch (impl) {
+            case "FUSED" -> cpu;
+            case "COMPOSED" -> ComposedBackend.of(cpu);
+            default -> throw new IllegalArgumentException("impl must be FUSED or COMPOSED, got " + impl);
+        };
+    }
+
+    @State(Scope.Benchmark)
+    public static class Mab {
+        @Param({"MANET_STAGE1", "MANET_STAGE2", "MANET_STAGE3", "MANET_STAGE4"}) public MapShape shape;
+        @Param({"paper", "small"}) public String batch;
+        @Param({"FUSED", "COMPOSED"}) public String impl;
+        Backend be;
+        Tensor a, b, dy, lse;
+
+        @Setup(Level.Trial) public void setup() {
+            be = backend(impl);
+            Rng rng = new Rng(1);
+            int[] s = shape.shape(batch);
+            a = Tensor.randn(rng, s);
+            b = Tensor.randn(rng, s);
+            dy = Tensor.randn(rng, s);
+            lse = Backends.cpu().mutexAttention(a, b)[1];
+        }
+    }
+
+    @Benchmark public Tensor[] mabForward(Mab st) { return st.be.mutexAttention(st.a, st.b); }
+
+    @Benchmark public Tensor[] mabBackward(Mab st) { return st.be.mutexAttentionBackward(st.a, st.b, st.lse, st.dy); }
+
+    @State(Scope.Benchmark)
+    public static class Squeeze {
+        @Param({"DPN92SE_CONV2", "DPN92SE_CONV3", "DPN92SE_CONV4", "DPN92SE_CONV5"}) public MapShape shape;
+        @Param({"paper", "small"}) public String batch;
+        Tensor x;
+
+        @Setup(Level.Trial) public void setup() { x = Tensor.randn(new Rng(2), shape.shape(batch)); }
+    }
+
+    /** SE's squeeze as SqueezeExcitation runs it: the mean of each channel plane, [N, C, H, W] -> [N, C]. */
+    @Benchmark public Tensor seSqueeze(Squeeze st) {
+        try (var ignored = GradMode.noGrad()) {
+            return st.x.globalAvgPool();
+        }
+    }
+
+    @State(Scope.Benchmark)
+    public static class Se {
+        @Param({"DPN92SE_CONV2", "DPN92SE_CONV3", "DPN92SE_CONV4", "DPN92SE_CONV5"}) public MapShape shape;
+        @Param({"paper", "small"}) public String batch;
+        @Param({"FUSED", "COMPOSED"}) public String impl;
+        Backend be;
+        Tensor x, s, dy;
+
+        @Setup(Level.Trial) public void setup() {
+            be = backend(impl);
+            Rng rng = new Rng(3);
+            int[] xs = shape.shape(batch);
+            x = Tensor.randn(rng, xs);
+            s = Tensor.rand(rng, 0.05f, 0.95f, xs[0], xs[1]);   // a sigmoid gate
+            dy = Tensor.randn(rng, xs);
+        }
+    }
+
+    @Benchmark public Tensor seScaleForward(Se st) { return st.be.channelScale(st.x, st.s); }
+
+    @Benchmark public Tensor[] seScaleBackward(Se st) { return st.be.channelScaleBackward(st.x, st.s, st.dy); }
+
+    @State(Scope.Benchmark)
+    public static class Fab {
+        @Param({"MANET_STAGE1", "MANET_STAGE2", "MANET_STAGE3", "MANET_STAGE4"}) public MapShape shape;
+        @Param({"paper", "small"}) public String batch;
+        @Param({"FUSED", "COMPOSED"}) public String impl;
+        Backend be;
+        Tensor x1, x2, z1, z2, dy;
+
+        @Setup(Level.Trial) public void setup() {
+            be = backend(impl);
+            Rng rng = new Rng(4);
+            int[] s = shape.shape(batch);
+            x1 = Tensor.randn(rng, s);
+            x2 = Tensor.randn(rng, s);
+            z1 = Tensor.randn(rng, s[0], s[1]);
+            z2 = Tensor.randn(rng, s[0], s[1]);
+            dy = Tensor.randn(rng, s);
+        }
+    }
+
+    @Benchmark public Tensor fabForward(Fab st) { return st.be.fabFuse(st.x1, st.x2, st.z1, st.z2); }
+
+    @Benchmark public Tensor[] fabBackward(Fab st) { return st.be.fabFuseBackward(st.x1, st.x2, st.z1, st.z2, st.dy); }
+
+    /** Runs JMH with the given options and prints GB/s of minimum traffic per fork and their median. */
+    public static void main(String[] args) throws RunnerException, CommandLineOptionException {
+        Rates.run(AttentionBench.class, args, "GB/s", r -> {
+            String name = r.getParams().getBenchmark();
+            Traffic t = Traffic.ofBenchmark(name.substring(name.lastIndexOf('.') + 1));
+            return t.bytes(MapShape.valueOf(r.getParams().getParam("shape")).shape(r.getParams().getParam("batch"))) / 1e9;
+        });
+    }
+}

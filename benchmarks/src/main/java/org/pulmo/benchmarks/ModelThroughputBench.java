@@ -1,0 +1,117 @@
+package org.pulmo.benchmarks;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.results.RunResult;
+import org.openjdk.jmh.runner.RunnerException;
+import org.openjdk.jmh.runner.options.CommandLineOptionException;
+import org.openjdk.jmh.runner.options.CommandLineOptions;
+import org.pulmo.backend.Backends;
+import org.pulmo.tensor.Device;
+
+/**
+ * End-to-end throughput: a training step (forward + loss + backward + SGD step) and inference of DPN-92-SE
+ * (4 classes), MA-Net on ResNet-50 (pairs, 2 classes) and ResNet-50 (1000 classes), through the library's
+ * own training code path ({@link ModelWorkload}: ModelRegistry, Losses or MA-Net's loss, Sgd,
+ * MemoryScope.Steps). One op = one step or one forward of the whole batch; images/s = images per step / time,
+ * where an MA-Net pair counts as two images (both pass through the backbone; pairs/s is half of it).
+ *
+ * <p>Parameters: {@code model}; {@code device} cpu or cuda; {@code size} "small" (batch 4 at 112 x 112, for a
+ * CPU) or "paper" (GPU: training batch 32 for DPN-92-SE and ResNet-50, 16 pairs for MA-Net; inference batch
+ * 64; 224 x 224), or "BxS"; {@code precision} tf32 (the CUDA backend's default) or fp32 (strict), ignored on
+ * the CPU. Each op ends with a result read back to the host, so device time is all in.
+ *
+ * <p>images/s: {@code java --add-modules jdk.incubator.vector -cp benchmarks/target/benchmarks.jar org.pulmo.benchmarks.ModelThroughputBench}
+ * <br>GPU: {@code ... ModelThroughputBench -p device=cuda -p size=paper} (without a usable GPU the cuda runs are skipped with the reason)
+ */
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Warmup(iterations = 2, time = 5)
+@Measurement(iterations = 3, time = 10)
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xss4m", "-Xmx8g"})
+public class ModelThroughputBench {
+
+    @State(Scope.Benchmark)
+    public abstract static class Workload {
+        @Param({"dpn92-se", "manet-resnet50", "resnet50"}) public String model;
+        @Param({"cpu"}) public String device;
+        @Param({"small"}) public String size;
+        @Param({"tf32"}) public String precision;
+        ModelWorkload w;
+
+        abstract ModelWorkload.Pass pass();
+
+        @Setup(Level.Trial) public void setup() {
+            if (!precision.equals("tf32") && !precision.equals("fp32"))
+                throw new IllegalArgumentException("precision must be tf32 or fp32, got " + precision);
+            w = new ModelWorkload(model, pass(), ModelWorkload.Size.of(size, model, pass()), device, precision.equals("fp32"));
+            System.out.println(w.describe());
+        }
+
+        @TearDown(Level.Trial) public void tearDown() { w.close(); }
+    }
+
+    public static class Train extends Workload {
+        @Override ModelWorkload.Pass pass() { return ModelWorkload.Pass.TRAIN; }
+    }
+
+    public static class Infer extends Workload {
+        @Override ModelWorkload.Pass pass() { return ModelWorkload.Pass.INFER; }
+    }
+
+    @Benchmark public float trainStep(Train st) { return st.w.trainStep(); }
+
+    @Benchmark public float inference(Infer st) { return st.w.infer(); }
+
+    /** Images per op of a JMH result of this class (its benchmark method and @Params). */
+    static double imagesPerOp(RunResult r) {
+        var p = r.getParams();
+        ModelWorkload.Pass pass = p.getBenchmark().endsWith("inference") ? ModelWorkload.Pass.INFER : ModelWorkload.Pass.TRAIN;
+        String model = p.getParam("model");
+        return ModelWorkload.imagesPerStep(model, ModelWorkload.Size.of(p.getParam("size"), model, pass).batch());
+    }
+
+    /**
+     * Runs JMH with the given options and prints images/s per fork and their median. A cuda run without a
+     * usable GPU is skipped with the reason (the cpu runs still go).
+     */
+    public static void main(String[] args) throws RunnerException, CommandLineOptionException {
+        CommandLineOptions cli = new CommandLineOptions(args);
+        List<String> devices = new ArrayList<>(cli.getParameter("device").orElse(List.of("cpu")));
+        String why = Backends.unavailableReason(Device.cuda(0));
+        if (devices.contains("cuda") && why != null) {
+            System.out.println("ModelThroughputBench: cuda runs skipped, no usable GPU: " + why);
+            devices.remove("cuda");
+            if (devices.isEmpty()) return;
+            args = withDevices(args, devices);
+        }
+        Rates.run(ModelThroughputBench.class, args, "images/s", ModelThroughputBench::imagesPerOp);
+    }
+
+    /** The arguments with every "-p device=..." replaced by one listing {@code devices}. */
+    static String[] withDevices(String[] args, Collection<String> devices) {
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i < args.length; i++) {
+            if (args[i].equals("-p") && i + 1 < args.length && args[i + 1].startsWith("device=")) { i++; continue; }
+            out.add(args[i]);
+        }
+        out.add("-p");
+        out.add("device=" + String.join(",", devices));
+        return out.toArray(String[]::new);
+    }
+}

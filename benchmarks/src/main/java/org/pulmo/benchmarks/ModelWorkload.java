@@ -1,0 +1,161 @@
+package org.pulmo.benchmarks;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import org.pulmo.autograd.GradMode;
+import org.pulmo.backend.Backend;
+import org.pulmo.backend.Backends;
+import org.pulmo.cuda.CudaBackend;
+import org.pulmo.models.MaNet;
+import org.pulmo.models.ModelRegistry;
+import org.pulmo.nn.Module;
+import org.pulmo.nn.loss.Losses;
+import org.pulmo.optim.Sgd;
+import org.pulmo.tensor.Device;
+import org.pulmo.tensor.MemoryScope;
+import org.pulmo.tensor.Rng;
+import org.pulmo.tensor.Tensor;
+
+/**
+ * One registered model's training step or inference on a fixed random batch, run the way the CLI's
+ * {@code Trainer} runs it: the model from {@link ModelRegistry} with its default class count (DPN-92-SE 4,
+ * MA-Net 2, ResNet-50 1000, as PyTorch's reference benchmark), {@link Sgd} (lr 0.01, momentum 0.9, weight
+ * decay 1e-4), {@link Losses#crossEntropy} or MA-Net's own pair loss (adaptive CE + cosine), and a
+ * {@link MemoryScope.Steps} per step so device memory stays at the training state. The batch sits on the
+ * device before the first step (no host-to-device copy is timed, as in the reference).
+ *
+ * <p><b>How images are counted.</b> For MA-Net the batch is a number of <em>pairs</em> (an image and its mutex
+ * image of another class); both go through the backbone, so a step of batch B processes 2 B images
+ * ({@link #imagesPerStep}). The papers' MA-Net batch of 16 is 16 pairs = 32 images; PyTorch's reference
+ * counts it the same way and also reports pairs/s. MA-Net inference here is the pair forward in evaluation
+ * mode (both paths, MAB and FAB; what the reference times), also 2 images per pair; used on single images
+ * MA-Net is exactly its ResNet-50 backbone.
+ *
+ * <p>Each call ends by bringing a result to the host (the loss, or the logits), so on a device it waits for
+ * all the work of the step.
+ */
+final class ModelWorkload implements AutoCloseable {
+
+    enum Pass { TRAIN, INFER }
+
+    /** The models of the two papers and the common baseline, by registry name. */
+    static final List<String> MODELS = List.of("dpn92-se", "manet-resnet50", "resnet50");
+
+    /** Batch (pairs for MA-Net) and square image side of a run. */
+    record Size(int batch, int image) {
+        /**
+         * "small": batch 4 at 112 x 112, a size two CPU cores finish; "paper": the GPU sizes of the papers and
+         * the reference (training: DPN-92-SE and ResNet-50 batch 32, MA-Net 16 pairs; inference batch 64;
+         * all 224 x 224); or "BxS" such as "8x224".
+         */
+        static Size of(String size, String model, Pass pass) {
+            return switch (size) {
+                case "small" -> new Size(4, 112);
+                case "paper" -> new Size(pass == Pass.INFER ? 64 : isPairModel(model) ? 16 : 32, 224);
+                default -> {
+                    String[] p = size.split("x");
+                    if (p.length != 2) throw new IllegalArgumentException("size must be small, paper or BATCHxSIDE (e.g. 8x224), got " + size);
+                    yield new Size(Integer.parseInt(p[0]), Integer.parseInt(p[1]));
+                }
+            };
+        }
+    }
+
+    static boolean isPairModel(String model) { return model.startsWith("manet"); }
+
+    /** Images through the network per step: the batch, or two per pair for MA-Net. */
+    static int imagesPerStep(String model, int batch) { return isPairModel(model) ? 2 * batch : batch; }
+
+    final String model;
+    final Pass pass;
+    final Size size;
+    final Device device;
+    private final Module net;
+    private final MaNet maNet;
+    private final Sgd sgd;
+    private final MemoryScope.Steps steps;
+    private final Tensor x, m, y, yM;
+
+    /**
+     * Builds the model on {@code device} ("cpu" or "cuda"; {@code strictFp32} chooses strict FP32 over TF32 in
+     * cuDNN and cuBLAS there). Throws with the reason when the device is not usable.
+     */
+    ModelWorkload(String model, Pass pass, Size size, String device, boolean strictFp32) {
+        this.model = model;
+        this.pass = pass;
+        this.size = size;
+        this.device = Device.parse(device);
+        String why = Backends.unavailableReason(this.device);
+        if (why != null) throw new IllegalStateException(model + " on " + device + ": the device is not usable: " + why);
+        Backend be = Backends.of(this.device);
+        if (be instanceof CudaBackend cuda) cuda.setStrictFp32(strictFp32);
+        int classes = ModelRegistry.entry(model).defaultClasses();
+        net = ModelRegistry.create(model, classes, size.image(), 1L).to(this.device);
+        maNet = net instanceof MaNet mn ? mn : null;
+        if (pass == Pass.TRAIN) net.train();
+        else net.eval();
+        sgd = Sgd.forModule(net, 0.01f, 0.9f, 1e-4f, false, false);
+        steps = new MemoryScope.Steps(() -> sgd.trainingState(net));
+        Rng rng = new Rng(3);
+        int n = size.batch();
+        x = Tensor.randn(rng, n, 3, size.image(), size.image()).to(this.device);
+        m = maNet != null ? Tensor.randn(rng, n, 3, size.image(), size.image()).to(this.device) : null;
+        float[] labels = new float[n], mutexLabels = new float[n];
+        for (int i = 0; i < n; i++) {
+            labels[i] = i % classes;
+            mutexLabels[i] = (i + 1) % classes;   // the mutex image is of another class
+        }
+        y = Tensor.of(labels, n).to(this.device);
+        yM = Tensor.of(mutexLabels, n).to(this.device);
+    }
+
+    int imagesPerStep() { return imagesPerStep(model, size.batch()); }
+
+    /** The training step or the inference of this workload; returns a value read back from the device. */
+    float run() { return pass == Pass.TRAIN ? trainStep() : infer(); }
+
+    /** Forward, loss, backward and SGD step; returns the loss (on a device: after the whole step has run). */
+    float trainStep() {
+        try (MemoryScope ignored = steps.open()) {
+            Tensor loss;
+            if (maNet != null) {
+                MaNet.PairOutput po = maNet.forwardPair(x, m);
+                loss = maNet.loss(po, y, yM).total();
+            } else {
+                loss = Losses.crossEntropy(net.forward(x), y);
+            }
+            sgd.zeroGrad();
+            loss.backward();
+            sgd.step();
+            return loss.item();
+        }
+    }
+
+    /** Forward in evaluation mode without a graph; returns the first logit after the logits reached the host. */
+    float infer() {
+        try (var noGrad = GradMode.noGrad(); MemoryScope ignored = MemoryScope.open()) {
+            if (maNet != null) {
+                MaNet.PairOutput po = maNet.forwardPair(x, m);
+                float[] lm = po.logitsM().toArray();
+                return po.logitsX().toArray()[0] + lm[0];
+            }
+            return net.forward(x).toArray()[0];
+        }
+    }
+
+    String describe() {
+        return String.format(Locale.ROOT, "%s %s on %s, batch %d%s at %dx%d (%d images per step)", model,
+            pass == Pass.TRAIN ? "training step" : "inference", device, size.batch(), isPairModel(model) ? " pairs" : "",
+            size.image(), size.image(), imagesPerStep());
+    }
+
+    /** Gives the device memory of the model, its optimiser state and the batch back (nothing to do on the CPU). */
+    @Override public void close() {
+        if (device.isCpu()) return;
+        List<Tensor> all = new ArrayList<>(sgd.trainingState(net));
+        for (Tensor t : new Tensor[] {x, m, y, yM}) if (t != null) all.add(t);
+        for (Tensor t : all) if (!t.storage().isReleased()) t.storage().release();
+        if (Backends.of(device) instanceof CudaBackend cuda) cuda.emptyCache();
+    }
+}

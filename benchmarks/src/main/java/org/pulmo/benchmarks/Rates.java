@@ -1,0 +1,94 @@
+package org.pulmo.benchmarks;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Locale;
+import java.util.function.ToDoubleFunction;
+import org.openjdk.jmh.results.BenchmarkResult;
+import org.openjdk.jmh.results.RunResult;
+import org.openjdk.jmh.runner.Runner;
+import org.openjdk.jmh.runner.RunnerException;
+import org.openjdk.jmh.runner.options.CommandLineOptionException;
+import org.openjdk.jmh.runner.options.CommandLineOptions;
+import org.openjdk.jmh.runner.options.OptionsBuilder;
+
+/**
+ * Work rates beside JMH's times: runs a benchmark class with JMH command-line options and prints, per
+ * parameter set, the time per op and a rate (GB/s of minimum traffic, images/s) for each fork and their median.
+ * The same role as {@code SgemmBench.printGflops} for the benchmarks whose rate is not in FLOPs.
+ */
+final class Rates {
+    private Rates() {}
+
+    /** Work per op of one result (its @Params and benchmark name), in the rate's unit times {@code perSecond}. */
+    @FunctionalInterface
+    interface Work {
+        double perOp(RunResult r);
+    }
+
+    /**
+     * Runs {@code bench} (all its methods unless the options name others) and prints "name params: time, median
+     * rate, forks" lines. {@code unit} names the rate ("GB/s", "images/s"); {@code work} gives work per op in that
+     * unit's numerator (bytes / 1e9 for GB/s, images for images/s).
+     */
+    static Collection<RunResult> run(Class<?> bench, String[] args, String unit, Work work)
+            throws RunnerException, CommandLineOptionException {
+        CommandLineOptions cli = new CommandLineOptions(args);
+        OptionsBuilder opts = new OptionsBuilder();
+        opts.parent(cli);
+        if (cli.getIncludes().isEmpty()) opts.include(bench.getSimpleName());
+        Collection<RunResult> results = new Runner(opts.build()).run();
+        System.out.println();
+        System.out.println("Time per op and " + unit + " (median of forks; forks in brackets):");
+        for (RunResult r : results) System.out.println(line(r, unit, work::perOp));
+        return results;
+    }
+
+    static String line(RunResult r, String unit, ToDoubleFunction<RunResult> work) {
+        double perOp = work.applyAsDouble(r);
+        List<Double> rates = new ArrayList<>(), secs = new ArrayList<>();
+        for (BenchmarkResult fork : r.getBenchmarkResults()) {
+            double s = secondsPerOp(fork.getPrimaryResult().getScore(), fork.getPrimaryResult().getScoreUnit());
+            secs.add(s);
+            rates.add(perOp / s);
+        }
+        StringBuilder forks = new StringBuilder();
+        for (double v : rates) forks.append(forks.isEmpty() ? "" : ", ").append(String.format(Locale.ROOT, "%.1f", v));
+        String name = r.getParams().getBenchmark();
+        return String.format(Locale.ROOT, "%-22s %-44s %12s/op  %10.1f %s  [%s]", name.substring(name.lastIndexOf('.') + 1),
+            params(r), formatSeconds(median(secs)), median(rates), unit, forks);
+    }
+
+    /** Seconds per op from a JMH score and its unit (throughput or average-time modes). */
+    static double secondsPerOp(double score, String unit) {
+        return switch (unit) {
+            case "ops/s" -> 1 / score;
+            case "ops/ms" -> 1e-3 / score;
+            case "ops/us" -> 1e-6 / score;
+            case "s/op" -> score;
+            case "ms/op" -> score * 1e-3;
+            case "us/op" -> score * 1e-6;
+            case "ns/op" -> score * 1e-9;
+            default -> throw new IllegalArgumentException("unexpected JMH score unit " + unit);
+        };
+    }
+
+    static double median(List<Double> values) {
+        double[] s = values.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        if (s.length == 0) return Double.NaN;
+        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    }
+
+    static String formatSeconds(double s) {
+        if (s >= 1) return String.format(Locale.ROOT, "%.3f s", s);
+        if (s >= 1e-3) return String.format(Locale.ROOT, "%.3f ms", s * 1e3);
+        return String.format(Locale.ROOT, "%.1f us", s * 1e6);
+    }
+
+    static String params(RunResult r) {
+        StringBuilder s = new StringBuilder();
+        for (String key : r.getParams().getParamsKeys()) s.append(key).append('=').append(r.getParams().getParam(key)).append(' ');
+        return s.toString().trim();
+    }
+}
