@@ -1,9 +1,11 @@
 package org.pulmo.benchmarks;
 
-import java.lang.reflect.InvocationHandler;
-import java.lang.reflect.InvocationTargetException;
-import java.lang.reflect.Proxy;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import jcuda.driver.JCudaDriver;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -17,31 +19,48 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.results.RunResult;
 import org.openjdk.jmh.runner.Runner;
 import org.openjdk.jmh.runner.RunnerException;
+import org.openjdk.jmh.runner.options.CommandLineOptionException;
+import org.openjdk.jmh.runner.options.CommandLineOptions;
 import org.openjdk.jmh.runner.options.OptionsBuilder;
 import org.pulmo.backend.Backend;
 import org.pulmo.backend.Backends;
+import org.pulmo.backend.Conv2dParams;
 import org.pulmo.cuda.CudaBackend;
 import org.pulmo.cuda.CudaRuntime;
+import org.pulmo.cuda.CudaStorage;
 import org.pulmo.tensor.Device;
 import org.pulmo.tensor.MemoryScope;
 import org.pulmo.tensor.Rng;
 import org.pulmo.tensor.Tensor;
 
 /**
- * The CUDA backend's showcase kernels on MA-Net's shapes (batch 16, ResNet-50 stages 1-4):
- * MAB forward and backward as mab.cu's fused kernel, its three-launch naive version, and Backend's default
- * composed from primitive kernels; and GEMM as cuBLAS against the hand-written tiled SGEMM. Every
- * benchmark method synchronises the stream before returning, so the time is the GPU's work, not the launch;
- * outputs go back to the allocator through a {@link MemoryScope} per call. Inputs are allocated once per trial.
+ * The CUDA backend's showcase kernels on MA-Net's shapes (batch 16, ResNet-50 stages 1-4), against baselines:
+ * <ul>
+ * <li>MAB forward, backward and forward + backward as mab.cu's fused kernel (FUSED), its three-launch naive
+ *     version (NAIVE; its backward is the composed one), and Backend's default composed from the primitive
+ *     elementwise, reduction and exp kernels (COMPOSED, {@link ComposedBackend});
+ * <li>the GPU's copy bandwidth on the same element counts: a device-to-device {@code cuMemcpyDtoDAsync}
+ *     (MEMCPY) and the backend's own copy kernel (KERNEL); the MAB target is at least 80 % of MEMCPY's GB/s;
+ * <li>GEMM as cuBLAS against the hand-written tiled SGEMM (2 m n k FLOPs);
+ * <li>cuDNN convolution forward and both backwards on {@link Conv2dBench.Layer}'s layer shapes, printing the
+ *     algorithms cuDNN's heuristics chose where the Cudnn binding can describe them.
+ * </ul>
+ * Every benchmark method synchronises the stream before returning, so the time is the GPU's work, not the
+ * launch; outputs go back to the allocator through a {@link MemoryScope} per call. Inputs are allocated once
+ * per trial and freed in the teardown. Strict FP32 throughout (cuBLAS and cuDNN without TF32).
  *
- * <p>Useful traffic (what each version must at least move): MAB forward 12 B per element (read a, b, write
- * F_am), backward 20 B (read a, b, dF_am, write da, db); GB/s below is that traffic over the time, so the
- * versions compare on the same work (the issue's target: 80% of the GPU's copy bandwidth for FUSED).
- * GEMM: 2 m n k FLOPs. Without a usable GPU the trial setup fails with the probe's reason; {@link #main}
- * prints it and runs nothing.
- * <p>{@code java -cp benchmarks/target/benchmarks.jar org.pulmo.benchmarks.GpuKernelsBench} (GB/s and GFLOP/s)
+ * <p>Useful traffic (what each version must at least move, {@link AttentionBench.Traffic}): MAB forward reads
+ * a, b and writes F_am and lse, 4 (3 E + N C) bytes for E elements; backward 4 (5 E + N C); forward +
+ * backward as one op 4 * 6 E (PyTorch's reference counts the same); copy 2 * 4 E. GB/s is that traffic over the
+ * time, so the versions compare on the same work.
+ *
+ * <p>Without a usable GPU {@link #main} prints the probe's reason and runs nothing (under plain JMH the trial
+ * setups fail with that reason).
+ * <p>{@code java --enable-native-access=ALL-UNNAMED -cp benchmarks/target/benchmarks.jar org.pulmo.benchmarks.GpuKernelsBench [JMH options]}
+ * (GB/s, % of copy bandwidth, GFLOP/s)
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
@@ -58,18 +77,6 @@ public class GpuKernelsBench {
         return be;
     }
 
-    /** Backend's composed defaults on the CUDA backend's primitive kernels (what a backend without fused kernels runs). */
-    static Backend composed(CudaBackend be) {
-        return (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(), new Class<?>[] {Backend.class},
-            (InvocationHandler) (p, m, args) -> {
-                try {
-                    return m.isDefault() ? InvocationHandler.invokeDefault(p, m, args) : m.invoke(be, args);
-                } catch (InvocationTargetException e) {
-                    throw e.getCause();
-                }
-            });
-    }
-
     public enum MabShape {
         STAGE1(16, 256, 56), STAGE2(16, 512, 28), STAGE3(16, 1024, 14), STAGE4(16, 2048, 7);
 
@@ -78,6 +85,8 @@ public class GpuKernelsBench {
         MabShape(int n, int c, int hw) { this.n = n; this.c = c; this.hw = hw; }
 
         long elements() { return (long) n * c * hw * hw; }
+
+        int[] dims() { return new int[] {n, c, hw, hw}; }
     }
 
     @State(Scope.Benchmark)
@@ -90,12 +99,11 @@ public class GpuKernelsBench {
 
         @Setup(Level.Trial) public void setup() {
             be = device();
-            composed = composed(be);
+            composed = ComposedBackend.of(be);
             Rng rng = new Rng(1);
-            int[] s = {shape.n, shape.c, shape.hw, shape.hw};
-            a = Tensor.randn(rng, s).to(be.device());
-            b = Tensor.randn(rng, s).to(be.device());
-            g = Tensor.randn(rng, s).to(be.device());
+            a = Tensor.randn(rng, shape.dims()).to(be.device());
+            b = Tensor.randn(rng, shape.dims()).to(be.device());
+            g = Tensor.randn(rng, shape.dims()).to(be.device());
             lse = be.mutexAttention(a, b)[1];
             be.runtime().synchronize();
         }
@@ -104,15 +112,24 @@ public class GpuKernelsBench {
             for (Tensor t : new Tensor[] {a, b, g, lse}) t.storage().release();
             be.emptyCache();
         }
+
+        Tensor[] forward() {
+            return switch (version) {
+                case "FUSED" -> be.mabForward(a, b, CudaBackend.MabVersion.FUSED);
+                case "NAIVE" -> be.mabForward(a, b, CudaBackend.MabVersion.NAIVE);
+                default -> composed.mutexAttention(a, b);
+            };
+        }
+
+        /** The naive version has no backward of its own; it is timed as the composed one. */
+        Tensor[] backward(Tensor lse) {
+            return "FUSED".equals(version) ? be.mutexAttentionBackward(a, b, lse, g) : composed.mutexAttentionBackward(a, b, lse, g);
+        }
     }
 
     @Benchmark public Object mabForward(Mab st) {
         try (MemoryScope s = MemoryScope.open()) {
-            Tensor[] y = switch (st.version) {
-                case "FUSED" -> st.be.mabForward(st.a, st.b, CudaBackend.MabVersion.FUSED);
-                case "NAIVE" -> st.be.mabForward(st.a, st.b, CudaBackend.MabVersion.NAIVE);
-                default -> st.composed.mutexAttention(st.a, st.b);
-            };
+            Tensor[] y = st.forward();
             st.be.runtime().synchronize();
             return y;
         }
@@ -120,12 +137,55 @@ public class GpuKernelsBench {
 
     @Benchmark public Object mabBackward(Mab st) {
         try (MemoryScope s = MemoryScope.open()) {
-            // the naive version has no backward of its own; it is timed as the composed one
-            Tensor[] d = "FUSED".equals(st.version) ? st.be.mutexAttentionBackward(st.a, st.b, st.lse, st.g)
-                : st.composed.mutexAttentionBackward(st.a, st.b, st.lse, st.g);
+            Tensor[] d = st.backward(st.lse);
             st.be.runtime().synchronize();
             return d;
         }
+    }
+
+    /** What a training step runs for one MAB: the forward, then the backward from its lse (PyTorch's "fwd+bwd"). */
+    @Benchmark public Object mabForwardBackward(Mab st) {
+        try (MemoryScope s = MemoryScope.open()) {
+            Tensor[] y = st.forward();
+            Tensor[] d = st.backward(y[1]);
+            st.be.runtime().synchronize();
+            return d;
+        }
+    }
+
+    @State(Scope.Benchmark)
+    public static class Copy {
+        @Param({"MEMCPY", "KERNEL"}) public String version;
+        @Param({"STAGE1", "STAGE2", "STAGE3", "STAGE4"}) public MabShape shape;
+        CudaBackend be;
+        Tensor src, dst;
+
+        @Setup(Level.Trial) public void setup() {
+            be = device();
+            src = Tensor.randn(new Rng(5), shape.dims()).to(be.device());
+            dst = Tensor.zeros(shape.dims()).to(be.device());
+            be.runtime().synchronize();
+        }
+
+        @TearDown(Level.Trial) public void tearDown() {
+            src.storage().release();
+            dst.storage().release();
+            be.emptyCache();
+        }
+    }
+
+    /** Device-to-device copy of one MAB-sized map: the bandwidth the MAB kernels are measured against. */
+    @Benchmark public Object copy(Copy st) {
+        if (st.version.equals("MEMCPY")) {
+            long bytes = st.shape.elements() * Float.BYTES;
+            int rc = JCudaDriver.cuMemcpyDtoDAsync(((CudaStorage) st.dst.storage()).pointer(), ((CudaStorage) st.src.storage()).pointer(),
+                bytes, st.be.runtime().stream());
+            if (rc != 0) throw new IllegalStateException("cuMemcpyDtoDAsync of " + bytes + " bytes failed: CUDA error " + rc);
+        } else {
+            st.be.copy(st.src, st.dst);
+        }
+        st.be.runtime().synchronize();
+        return st.dst;
     }
 
     @State(Scope.Benchmark)
@@ -162,26 +222,99 @@ public class GpuKernelsBench {
         }
     }
 
-    /** Runs the benchmarks and prints GB/s (MAB) and GFLOP/s (GEMM) beside the times; without a GPU says why and stops. */
-    public static void main(String[] args) throws RunnerException {
+    @State(Scope.Benchmark)
+    public static class Conv {
+        @Param({"RESNET50_LAYER1_3X3", "DENSE_128_56", "DPN92_G32_C96_56", "DPN92_G32_C192_28"}) public Conv2dBench.Layer layer;
+        @Param({"forward", "backwardInput", "backwardWeight"}) public String pass;
+        CudaBackend be;
+        Tensor x, w, dy;
+        Conv2dParams p;
+
+        @Setup(Level.Trial) public void setup() {
+            be = device();
+            Conv2dBench.Layer l = layer;
+            p = l.params();
+            Rng rng = new Rng(6);
+            x = Tensor.randn(rng, l.n, l.c, l.h, l.w).to(be.device());
+            w = Tensor.randn(rng, l.cOut, l.c / l.groups, l.k, l.k).to(be.device());
+            dy = Tensor.randn(rng, l.n, l.cOut, p.outH(l.h, l.k), p.outW(l.w, l.k)).to(be.device());
+        }
+
+        @TearDown(Level.Trial) public void tearDown() {
+            System.out.println(convPlans(be, layer));
+            for (Tensor t : new Tensor[] {x, w, dy}) t.storage().release();
+            be.emptyCache();
+        }
+    }
+
+    @Benchmark public Object conv(Conv st) {
+        try (MemoryScope s = MemoryScope.open()) {
+            Tensor y = switch (st.pass) {
+                case "forward" -> st.be.conv2d(st.x, st.w, st.p);
+                case "backwardInput" -> st.be.conv2dBackwardInput(st.dy, st.w, st.x.shape(), st.p);
+                case "backwardWeight" -> st.be.conv2dBackwardWeight(st.x, st.dy, st.w.shape(), st.p);
+                default -> throw new IllegalArgumentException("pass " + st.pass);
+            };
+            st.be.runtime().synchronize();
+            return y;
+        }
+    }
+
+    /**
+     * The cuDNN algorithms chosen for a benchmarked layer, as one line. This build's Cudnn binding keeps its
+     * chosen algorithms private (Cudnn.ConvPlan), so the line names the layer and says so.
+     */
+    static String convPlans(CudaBackend be, Conv2dBench.Layer layer) {
+        return "cuDNN plans for " + layer + ": algorithm choice not reported by this build's Cudnn binding";
+    }
+
+    /** Work per op of one result: bytes / 1e9 (MAB, copy) or FLOPs / 1e9 (GEMM, conv). */
+    static double gigaWork(RunResult r) {
+        var p = r.getParams();
+        String name = p.getBenchmark().substring(p.getBenchmark().lastIndexOf('.') + 1);
+        return switch (name) {
+            case "copy" -> 2.0 * MabShape.valueOf(p.getParam("shape")).elements() * Float.BYTES / 1e9;
+            case "sgemm" -> 2 * Math.pow(Integer.parseInt(p.getParam("size")), 3) / 1e9;
+            case "conv" -> Conv2dBench.Layer.valueOf(p.getParam("layer")).flops() / 1e9;
+            default -> AttentionBench.Traffic.ofBenchmark(name).bytes(MabShape.valueOf(p.getParam("shape")).dims()) / 1e9;
+        };
+    }
+
+    /**
+     * Runs the benchmarks (JMH options as usual, e.g. {@code -rf json -rff kernels.json}) and prints the time,
+     * GB/s (MAB, copy; MAB also as a share of MEMCPY's GB/s on the same shape) or GFLOP/s (GEMM, conv) of each;
+     * without a GPU says why and stops.
+     */
+    public static void main(String[] args) throws RunnerException, CommandLineOptionException {
         String why = CudaRuntime.probe();
         if (why != null) {
             System.out.println("GpuKernelsBench skipped: no usable GPU: " + why);
             return;
         }
-        var results = new Runner(new OptionsBuilder().include(GpuKernelsBench.class.getName() + ".*").build()).run();
-        for (var r : results) {
+        CommandLineOptions cli = new CommandLineOptions(args);
+        OptionsBuilder opts = new OptionsBuilder();
+        opts.parent(cli);
+        if (cli.getIncludes().isEmpty()) opts.include(GpuKernelsBench.class.getName() + ".*");
+        Collection<RunResult> results = new Runner(opts.build()).run();
+        Map<String, Double> copyGbs = new HashMap<>();
+        for (RunResult r : results)
+            if (r.getParams().getBenchmark().endsWith(".copy") && "MEMCPY".equals(r.getParams().getParam("version")))
+                copyGbs.put(r.getParams().getParam("shape"), gigaWork(r) / secondsPerOp(r));
+        System.out.println();
+        for (RunResult r : results) {
             var p = r.getParams();
-            double us = r.getPrimaryResult().getScore();
             String name = p.getBenchmark().substring(p.getBenchmark().lastIndexOf('.') + 1);
-            if (name.startsWith("mab")) {
-                long elems = MabShape.valueOf(p.getParam("shape")).elements();
-                double bytes = elems * (name.equals("mabForward") ? 12.0 : 20.0);
-                System.out.printf("%-12s %-9s %-7s %10.1f us %8.1f GB/s%n", name, p.getParam("version"), p.getParam("shape"), us, bytes / us / 1e3);
-            } else {
-                double n = Integer.parseInt(p.getParam("size"));
-                System.out.printf("%-12s %-9s %-7s %10.1f us %8.1f GFLOP/s%n", name, p.getParam("version"), p.getParam("size"), us, 2 * n * n * n / us / 1e3);
-            }
+            double s = secondsPerOp(r), rate = gigaWork(r) / s;
+            boolean flops = name.equals("sgemm") || name.equals("conv");
+            String share = "";
+            Double copy = name.startsWith("mab") ? copyGbs.get(p.getParam("shape")) : null;
+            if (copy != null) share = String.format(Locale.ROOT, "  %5.1f%% of copy (%.0f GB/s)", 100 * rate / copy, copy);
+            System.out.printf(Locale.ROOT, "%-19s %-44s %10.1f us %9.1f %s%s%n", name, Rates.params(r), s * 1e6, rate,
+                flops ? "GFLOP/s" : "GB/s", share);
         }
+    }
+
+    private static double secondsPerOp(RunResult r) {
+        return Rates.secondsPerOp(r.getPrimaryResult().getScore(), r.getPrimaryResult().getScoreUnit());
     }
 }

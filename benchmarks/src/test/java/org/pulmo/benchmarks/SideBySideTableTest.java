@@ -1,0 +1,83 @@
+package org.pulmo.benchmarks;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class SideBySideTableTest {
+
+    private static String jmh(String method, String params, double score, String unit) {
+        return "{\"benchmark\": \"org.pulmo.benchmarks." + method + "\", \"mode\": \"avgt\", \"params\": {" + params + "},"
+            + " \"primaryResult\": {\"score\": " + score + ", \"scoreError\": \"NaN\", \"scoreUnit\": \"" + unit + "\"}}";
+    }
+
+    private static final String PULMO = "[" + String.join(",\n",
+        jmh("ModelThroughputBench.trainStep", "\"model\": \"dpn92-se\", \"device\": \"cuda\", \"size\": \"paper\", \"precision\": \"tf32\"", 200, "ms/op"),
+        jmh("ModelThroughputBench.trainStep", "\"model\": \"manet-resnet50\", \"device\": \"cuda\", \"size\": \"paper\", \"precision\": \"tf32\"", 100, "ms/op"),
+        jmh("ModelThroughputBench.trainStep", "\"model\": \"resnet50\", \"device\": \"cpu\", \"size\": \"small\", \"precision\": \"tf32\"", 900, "ms/op"),
+        jmh("ModelThroughputBench.inference", "\"model\": \"dpn92-se\", \"device\": \"cuda\", \"size\": \"paper\", \"precision\": \"tf32\"", 128, "ms/op"),
+        jmh("GpuKernelsBench.mabForward", "\"version\": \"FUSED\", \"shape\": \"STAGE1\"", 100, "us/op"),
+        jmh("GpuKernelsBench.mabForward", "\"version\": \"NAIVE\", \"shape\": \"STAGE1\"", 50, "us/op"),
+        jmh("GpuKernelsBench.copy", "\"version\": \"MEMCPY\", \"shape\": \"STAGE1\"", 40, "us/op")) + "]";
+
+    private static final String TORCH = """
+        {"env": {"torch": "2.11.0", "cuda": "13.0", "cudnn": 91000, "gpu": "NVIDIA H100"},
+         "train": [{"model": "dpn92se", "mode": "tf32", "batch": 32, "images_per_step": 32, "images_per_s": 320.0, "median_ms": 100.0},
+                   {"model": "manet", "mode": "tf32", "batch": 16, "images_per_step": 32, "images_per_s": 640.0, "pairs_per_s": 320.0},
+                   {"model": "dpn92se", "mode": "fp32", "batch": 32, "images_per_s": 100.0}],
+         "infer": [{"model": "dpn92se", "mode": "tf32", "batch": 64, "images_per_s": 1000.0}],
+         "mab": [{"shape": [16, 256, 56, 56], "impl": "eager", "kind": "fwd", "median_ms": 0.2, "gb_per_s": NaN},
+                 {"shape": [16, 256, 56, 56], "impl": "compile", "kind": "fwd", "median_ms": 0.05},
+                 {"shape": [16, 512, 28, 28], "impl": "eager", "kind": "fwd", "error": "RuntimeError()"}]}
+        """;
+
+    @Test void ratiosArePulmoSpeedOverPyTorchs() {
+        List<SideBySideTable.Row> rows = SideBySideTable.rows(SideBySideTable.readJmh(PULMO), (Map<?, ?>) JsonReader.parse(TORCH));
+        // training and inference for tf32 (both sides) and fp32 (PyTorch only), three models each; MAB 2 x 4 shapes
+        assertEquals(2 * 2 * 3 + 8, rows.size());
+        // DPN-92-SE training: 32 images / 0.2 s = 160 images/s against 320
+        assertEquals(0.5, rows.get(0).ratio(), 1e-12);
+        assertTrue(rows.get(0).pulmo().startsWith("160.0 images/s (batch 32)"), rows.get(0).pulmo());
+        // MA-Net: 16 pairs = 32 images / 0.1 s = 320 images/s against the reference's 640 (also 2 images per pair)
+        assertEquals(0.5, rows.get(1).ratio(), 1e-12);
+        assertTrue(rows.get(1).pulmo().contains("320.0 images/s (batch 16 pairs)"), rows.get(1).pulmo());
+        // ResNet-50: the CPU result does not count, PyTorch has none: missing on both sides
+        assertTrue(Double.isNaN(rows.get(2).ratio()));
+        assertEquals("missing", rows.get(2).pulmo());
+        // fp32 training: PyTorch only
+        assertEquals("fp32", rows.get(3).precision());
+        assertEquals("missing", rows.get(3).pulmo());
+        assertTrue(rows.get(3).torch().startsWith("100.0 images/s"), rows.get(3).torch());
+        assertTrue(Double.isNaN(rows.get(3).ratio()));
+        // DPN-92-SE inference: 64 / 0.128 s = 500 images/s against 1000
+        assertEquals(0.5, rows.get(6).ratio(), 1e-12);
+        // MAB forward stage 1: fused 100 us against eager 200 us (not the compiled 50 us, not NAIVE's 50 us)
+        SideBySideTable.Row mab = rows.get(12);
+        assertTrue(mab.what().contains("[16, 256, 56, 56]"), mab.what());
+        assertEquals(2.0, mab.ratio(), 1e-12);
+        // 4 (3 E + N C) bytes in 100 us = 1542 GB/s; copy 2 * 4 E bytes in 40 us = 2569 GB/s: 60 %
+        assertTrue(mab.pulmo().contains("1542 GB/s (60% of copy 2569 GB/s)"), mab.pulmo());
+        // stage 2: PyTorch's row is an error, Pulmo has none
+        assertTrue(Double.isNaN(rows.get(13).ratio()));
+        assertEquals("missing", rows.get(13).torch());
+    }
+
+    @Test void mainWritesTheMarkdownTable(@TempDir Path dir) throws Exception {
+        Path pulmo = dir.resolve("pulmo.json"), torch = dir.resolve("torch_ref.json"), out = dir.resolve("table.md");
+        Files.writeString(pulmo, PULMO);
+        Files.writeString(torch, TORCH);
+        SideBySideTable.main(new String[] {"--torch", torch.toString(), "--pulmo", pulmo.toString(), "--pulmo", dir.resolve("absent.json").toString(),
+            "--out", out.toString()});
+        String md = Files.readString(out);
+        assertTrue(md.startsWith("PyTorch 2.11.0, CUDA 13.0, cuDNN 91000 on NVIDIA H100"), md);
+        assertTrue(md.contains("| training step DPN-92-SE | tf32 | 160.0 images/s (batch 32) | 320.0 images/s (batch 32) | 0.50 |"), md);
+        assertTrue(md.contains("| training step ResNet-50 | tf32 | missing | missing | - |"), md);
+        assertEquals(2 + 20, md.lines().filter(l -> l.startsWith("|")).count());
+    }
+}
