@@ -36,6 +36,7 @@ import java.util.Map;
  * tensor-op math are rejected) or CUDNN_DEFAULT_MATH (TF32 allowed on Ampere and newer).
  */
 public final class Cudnn implements AutoCloseable {
+    private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger(Cudnn.class.getName());
     // cudnn.h constants (cuDNN 9)
     static final int DATA_FLOAT = 0, TENSOR_NCHW = 0, CROSS_CORRELATION = 1;
     static final int DEFAULT_MATH = 0, TENSOR_OP_MATH = 1, TENSOR_OP_MATH_ALLOW_CONVERSION = 2, FMA_MATH = 3;
@@ -381,6 +382,7 @@ public final class Cudnn implements AutoCloseable {
             } catch (RuntimeException e) {
                 how = "heuristic (find failed: " + e.getMessage() + ")";
             }
+            if (best == null) LOG.warning("cuDNN " + d.label + " algorithm for " + pl.key + ": " + how);
         }
         if (best == null) best = choose(heuristic, pl.strict, limit);
         if (best == null) {
@@ -407,9 +409,15 @@ public final class Cudnn implements AutoCloseable {
 
     private Perf find(ConvPlan pl, Direction d, MemorySegment conv, List<Perf> heuristic, long limit, long a, long b, long out,
                       Workspaces workspaces) {
+        // As much workspace as the most demanding candidate wants (by the heuristics' report and by asking), within the limit.
         long wsBytes = 0;
-        for (Perf h : heuristic)
-            if (h.status() == 0 && h.memory() <= limit && !(pl.strict && tensorOpMath(h.mathType()))) wsBytes = Math.max(wsBytes, h.memory());
+        for (Perf h : heuristic) {
+            if (h.status() != 0 || (pl.strict && tensorOpMath(h.mathType()))) continue;
+            long need = h.memory();
+            try { need = Math.max(need, workspaceSize(pl, d, conv, h.algo())); }
+            catch (CudaException e) { continue; } // not supported for this shape: find will say so too
+            if (need <= limit) wsBytes = Math.max(wsBytes, need);
+        }
         CudaStorage ws = workspaces.allocate(wsBytes);
         try (Arena tmp = Arena.ofConfined()) {
             MemorySegment perf = tmp.allocate(PERF, d.algoCount()), count = tmp.allocate(JAVA_INT);
