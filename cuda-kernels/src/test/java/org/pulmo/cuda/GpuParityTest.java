@@ -388,6 +388,30 @@ class GpuParityTest {
             "strict FP32 convolutions run with CUDNN_FMA_MATH");
     }
 
+    /**
+     * TF32 mode (the training default): find may pick tensor-op algorithms, whose 10-bit mantissas put the
+     * result within about 1e-3 relative L2 of the FP32 CPU; asserted at 1e-2. The plans carry the mode in their key.
+     */
+    @Test void tf32ConvolutionsStayCloseToTheCpu() {
+        Backend cpu = Backends.cpu();
+        Rng rng = new Rng(35);
+        org.pulmo.backend.Conv2dParams p = org.pulmo.backend.Conv2dParams.of(1, 1, 1, 32);
+        Tensor x = Tensor.randn(rng, 4, 128, 14, 14), w = Tensor.randn(rng, 128, 4, 3, 3).mul(0.1f);
+        Tensor y = cpu.conv2d(x, w, p), dy = Tensor.randn(rng, y.shape());
+        be.setStrictFp32(false);
+        try {
+            float[][] got = {be.conv2d(dev(x), dev(w), p).toArray(), be.conv2dBackwardInput(dev(dy), dev(w), x.shape(), p).toArray(),
+                be.conv2dBackwardWeight(dev(x), dev(dy), w.shape(), p).toArray()};
+            float[][] want = {y.toArray(), cpu.conv2dBackwardInput(dy, w, x.shape(), p).toArray(), cpu.conv2dBackwardWeight(x, dy, w.shape(), p).toArray()};
+            for (int i = 0; i < 3; i++) {
+                double err = TrainingStepParity.relL2(got[i], want[i]);
+                org.junit.jupiter.api.Assertions.assertTrue(err <= 1e-2, "TF32 convolution direction " + i + ": relL2 " + err);
+            }
+        } finally { be.setStrictFp32(true); }
+        org.junit.jupiter.api.Assertions.assertEquals(3L, be.convolutionAlgorithms().stream()
+            .filter(l -> l.startsWith("x [4, 128, 14, 14] w [128, 4, 3, 3]") && l.contains(" TF32: ")).count(), "three TF32 plans");
+    }
+
     @Test void scopeReturnsMemoryEveryStep() {
         long before = be.memoryStats().inUseBytes();
         for (int step = 0; step < 20; step++) {
