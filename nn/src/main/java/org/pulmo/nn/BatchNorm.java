@@ -40,7 +40,7 @@ public abstract sealed class BatchNorm extends Module permits BatchNorm1d, Batch
             throw new IllegalArgumentException(getClass().getSimpleName() + "(" + numFeatures + ") got input with "
                 + x.shape()[1] + " channels, shape " + java.util.Arrays.toString(x.shape()));
         if (isTraining() && numBatchesTracked != null)
-            try (var ignored = GradMode.noGrad()) { numBatchesTracked.addInPlace(Tensor.scalar(1f), 1f); }
+            try (var ignored = GradMode.noGrad()) { numBatchesTracked.addInPlace(Tensor.full(1f, numBatchesTracked.device()), 1f); }
         return Normalization.batchNorm(x, weight, bias, runningMean, runningVar, isTraining(), momentum, eps);
     }
 

@@ -25,7 +25,7 @@ public final class Engine {
             if (root.numel() != 1)
                 throw new IllegalArgumentException("backward() without a seed needs a scalar, but the tensor has shape "
                     + Arrays.toString(root.shape()) + "; pass a gradient of that shape");
-            seed = Tensor.full(1f, root.shape()).to(root.device());
+            seed = Tensor.full(1f, root.device(), root.shape());
         } else if (!Arrays.equals(seed.shape(), root.shape())) {
             throw new IllegalArgumentException("backward(): seed shape " + Arrays.toString(seed.shape())
                 + " differs from the tensor's shape " + Arrays.toString(root.shape()));

@@ -71,6 +71,18 @@ public final class Tensor {
 
     public static Tensor scalar(float value) { return full(value); }
 
+    /**
+     * A tensor of {@code value} made on {@code device} itself: the device fills it, so no host buffer is copied
+     * over (a host-to-device copy would make the host wait for the device's queued work).
+     */
+    public static Tensor full(float value, Device device, int... shape) {
+        if (device.isCpu()) return full(value, shape);
+        Backend b = Backends.of(device);
+        Tensor t = wrap(b.allocate(checkedSize(shape)), shape);
+        if (value != 0f) b.fill(t, value);
+        return t;
+    }
+
     /** 0, 1, ..., n-1. */
     public static Tensor arange(int n) { return arange(0, n, 1); }
 
