@@ -16,7 +16,9 @@ import org.pulmo.backend.cpu.CpuConv;
  *
  * <p>{@code java --add-modules jdk.incubator.vector -cp benchmarks/target/benchmarks.jar
  * org.pulmo.benchmarks.ResNetConvProfile [batch] [size] [reps] [layer-name filter]} (default 4 112 5,
- * all layers; {@code -Dpulmo.conv.batchPlane=P} moves CpuConv's batched-GEMM threshold)
+ * all layers; {@code -Dpulmo.conv.batchPlane=P} moves CpuConv's batched-GEMM threshold).
+ * {@code -Dprofile.ab=T} (T = 2 or 4) times every stride-1 3x3 call twice, interleaved in the same JVM:
+ * first with CpuConv's Winograd path off (A), then with output tile T (B), and prints both and B/A per pass.
  */
 public final class ResNetConvProfile {
     private ResNetConvProfile() {}
@@ -58,6 +60,10 @@ public final class ResNetConvProfile {
         int reps = args.length > 2 ? Integer.parseInt(args[2]) : 5;
         String only = args.length > 3 ? args[3] : "";   // e.g. "layer2": only layers whose name contains it
         Random rng = new Random(1);
+        if (System.getProperty("profile.ab") != null) {
+            abWinograd(Integer.getInteger("profile.ab"), n, size, reps, only, rng);
+            return;
+        }
         double[] total = new double[3];
         double totalFlops = 0;
         System.out.printf(Locale.ROOT, "ResNet-50 convs, batch %d, %dx%d, best of %d calls (ms and GFLOP/s per call)%n", n, size, size, reps);
@@ -98,6 +104,56 @@ public final class ResNetConvProfile {
         System.out.printf(Locale.ROOT, "total per step (x count) ms: fwd %.1f (%.1f GF/s), bwdIn %.1f, bwdW %.1f; all %.1f ms, %.1f GFLOP/s%n",
                 total[0], totalFlops / total[0] / 1e6, total[1], total[2], Arrays.stream(total).sum(),
                 3 * totalFlops / Arrays.stream(total).sum() / 1e6);
+    }
+
+    private static void call(int pass, Conv cv, int n, float[] x, float[] w, float[] dy) {
+        Conv2dParams p = cv.params();
+        switch (pass) {
+            case 0 -> CpuConv.forward(x, n, cv.c, cv.h, cv.h, w, cv.cOut, cv.k, cv.k, p);
+            case 1 -> CpuConv.backwardInput(dy, n, cv.c, cv.h, cv.h, w, cv.cOut, cv.k, cv.k, p);
+            default -> CpuConv.backwardWeight(x, dy, n, cv.c, cv.h, cv.h, cv.cOut, cv.k, cv.k, p);
+        }
+    }
+
+    /** A/B of the Winograd path on the stride-1 3x3 convs: best of reps per variant, calls alternating A, B. */
+    private static void abWinograd(int tile, int n, int size, int reps, String only, Random rng) {
+        System.out.printf(Locale.ROOT, "ResNet-50 3x3 stride-1 convs, batch %d, %dx%d: A = Winograd off, B = F(%dx%d, 3x3); best of %d alternating calls%n",
+                n, size, size, tile, tile, reps);
+        System.out.printf(Locale.ROOT, "%-16s %4s %4s %3s | %-26s | %-26s | %-26s%n", "layer", "C", "HxW", "x",
+                "fwd A / B ms (B/A)", "bwdIn A / B ms (B/A)", "bwdW A / B ms (B/A)");
+        double[][] total = new double[2][3];
+        double flops = 0;
+        for (int round = 0; round < 2; round++) {
+            boolean print = round == 1;
+            for (double[] t : total) Arrays.fill(t, 0);
+            flops = 0;
+            for (Conv cv : resnet50(size)) {
+                if (cv.k != 3 || cv.stride != 1 || !cv.name.contains(only)) continue;
+                float[] x = random(rng, n * cv.c * cv.h * cv.h), w = random(rng, cv.cOut * cv.c * 9), dy = random(rng, n * cv.cOut * cv.outH() * cv.outH());
+                StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "%-16s %4d %4d %3d", cv.name.replace(" 3x3", ""), cv.c, cv.h, cv.count));
+                for (int pass = 0; pass < 3; pass++) {
+                    long[] best = {Long.MAX_VALUE, Long.MAX_VALUE};
+                    for (int r = 0; r < 2 * reps; r++)
+                        for (int v = 0; v < 2; v++) {
+                            CpuConv.setWinograd(v == 1 ? tile : 0);
+                            long t0 = System.nanoTime();
+                            call(pass, cv, n, x, w, dy);
+                            long t = System.nanoTime() - t0;
+                            if (r >= reps) best[v] = Math.min(best[v], t);
+                        }
+                    for (int v = 0; v < 2; v++) total[v][pass] += best[v] / 1e6 * cv.count;
+                    line.append(String.format(Locale.ROOT, " | %7.3f / %7.3f (%.2f)   ", best[0] / 1e6, best[1] / 1e6, (double) best[1] / best[0]));
+                }
+                flops += cv.flops(n) * cv.count;
+                if (print) System.out.println(line);
+            }
+        }
+        CpuConv.setWinograd(Integer.getInteger("pulmo.conv.winograd", 2));
+        for (int v = 0; v < 2; v++) {
+            double all = Arrays.stream(total[v]).sum();
+            System.out.printf(Locale.ROOT, "%s total per step (x count) ms: fwd %.1f, bwdIn %.1f, bwdW %.1f; all %.1f ms, %.1f GFLOP/s at the direct-conv FLOP count%n",
+                    v == 0 ? "A (off)" : "B (on) ", total[v][0], total[v][1], total[v][2], all, 3 * flops / all / 1e6);
+        }
     }
 
     static float[] random(Random rng, int len) {

@@ -14,8 +14,13 @@ import org.pulmo.backend.Conv2dParams;
  * <pre>  y[n, o, i, j] = sum_{c in group(o), a, b} w[o, c, a, b] * x[n, c, i*sH - pH + a*dH, j*sW - pW + b*dW]</pre>
  *
  * FLOPs: 2 * N * Cout * outH * outW * (C/groups) * kH * kW for each of forward, backwardInput and
- * backwardWeight. Three implementations, picked per call:
+ * backwardWeight. Four implementations, picked per call:
  * <ul>
+ * <li><b>Winograd F(2x2, 3x3)</b> ({@link Winograd}; dense 3x3, stride 1, dilation 1, padding at most 2,
+ *   at least {@link #WINOGRAD_MIN_CHANNELS} channels in and out and {@link #WINOGRAD_MIN_TILES} output
+ *   tiles over the batch: ResNet's stride-1 3x3s): 16 GEMMs over all tiles of the batch, 4 multiplies per
+ *   output and input channel instead of 9, plus transforms that are linear in the channel counts. All
+ *   three passes. F(4x4, 3x3) (2.25 multiplies) is kept beside it, selectable with {@link #setWinograd}.</li>
  * <li><b>Batched im2col + one SGEMM</b> (groups = 1, batch > 1, output planes of at most 64 positions,
  *   e.g. ResNet-50 layer4): the whole batch is unfolded into col [C*kH*kW, N*outH*outW] so that one GEMM
  *   with n = N*outH*outW replaces N GEMMs with n = 16 or 49 (see {@link #BATCH_MAX_PLANE}).</li>
@@ -83,10 +88,57 @@ public final class CpuConv {
         Geom d = Geom.of(n, cIn, h, w, cOut, kH, kW, p);
         d.checkLengths(x, "x", (long) n * cIn * h * w, wt, null, null, 0);
         float[] y = new float[n * cOut * d.outPlane()];
-        if (useDirect(d)) directForward(d, x, wt, y);
+        Winograd.Variant wv = winograd(d);
+        if (wv != null) Winograd.forward(wv, x, n, cIn, h, w, wt, false, cOut, p.padH(), p.padW(), y);
+        else if (useDirect(d)) directForward(d, x, wt, y);
         else if (useBatched(d)) batchedForward(d, x, wt, y);
         else gemmForward(d, x, wt, y);
         return y;
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Winograd F(4x4, 3x3) for dense 3x3 stride-1 convs (see Winograd)
+
+    /** Output tile of the Winograd path: 2 (F(2x2, 3x3)), 4 (F(4x4, 3x3)) or 0 (off). */
+    private static volatile int winogradTile = Integer.getInteger("pulmo.conv.winograd", 2);
+    /**
+     * Winograd pays only when its GEMMs (m = Cout, k = C, n = N*tiles) outweigh its transforms, which move
+     * alpha^2 / tile^2 = 4 (F(2x2)) floats per input and output value through memory: the GEMM does ~C
+     * multiply-adds per transformed value, so few channels leave it bound by the transforms (ResNet-50 layer1,
+     * 64 channels: measured slower, RESULTS.md), and few tiles leave the GEMM's 64-column tiles empty.
+     */
+    static final int WINOGRAD_MIN_CHANNELS = Integer.getInteger("pulmo.conv.winogradChannels", 128);
+    static final int WINOGRAD_MIN_TILES = Integer.getInteger("pulmo.conv.winogradTiles", 128);
+
+    /**
+     * Selects the Winograd version for dense 3x3 stride-1 convs: output tile 2 or 4, or 0 for none (the
+     * im2col + SGEMM path then serves those shapes); for A/B measurements in one JVM. Default 2;
+     * {@code -Dpulmo.conv.winograd=T} sets it at start-up.
+     */
+    public static void setWinograd(int outputTile) {
+        if (outputTile != 0 && outputTile != 2 && outputTile != 4) throw new IllegalArgumentException("conv2d: Winograd output tile " + outputTile + " is not 0, 2 or 4");
+        winogradTile = outputTile;
+    }
+
+    static int winogradTile() { return winogradTile; }
+
+    /** Whether a conv of these sizes runs on the Winograd path (for tests). */
+    static boolean useWinograd(int n, int cIn, int h, int w, int cOut, int kH, int kW, Conv2dParams p) {
+        return winograd(Geom.of(n, cIn, h, w, cOut, kH, kW, p)) != null;
+    }
+
+    /** The Winograd version for this conv, or null when it takes another path. */
+    private static Winograd.Variant winograd(Geom d) {
+        int tile = winogradTile;
+        if (tile == 0) return null;
+        Winograd.Variant v = Winograd.Variant.ofTile(tile);
+        Conv2dParams p = d.p;
+        boolean fits = d.n > 0 && d.groups == 1 && d.kH == 3 && d.kW == 3
+                && p.strideH() == 1 && p.strideW() == 1 && p.dilationH() == 1 && p.dilationW() == 1
+                && p.padH() <= 2 && p.padW() <= 2
+                && Math.min(d.c, d.cOut) >= WINOGRAD_MIN_CHANNELS
+                && (long) d.n * Winograd.tilesH(v, d.oh) * Winograd.tilesH(v, d.ow) >= WINOGRAD_MIN_TILES;
+        return fits ? v : null;
     }
 
     private static boolean useDirect(Geom d) {
@@ -221,7 +273,11 @@ public final class CpuConv {
         d.checkLengths(dy, "dy", (long) n * cOut * d.outPlane(), wt, null, null, 0);
         float[] dx = new float[n * cIn * h * w];
         int padH2 = p.dilationH() * (kH - 1) - p.padH(), padW2 = p.dilationW() * (kW - 1) - p.padW();
-        if (useDirect(d) && padH2 >= 0 && padW2 >= 0) {
+        Winograd.Variant wv = winograd(d);
+        if (wv != null) {
+            // The same transposed conv as below (dy padded by 2 - pad, flipped and transposed weight), by Winograd.
+            Winograd.forward(wv, dy, n, cOut, d.oh, d.ow, wt, true, cIn, padH2, padW2, dx);
+        } else if (useDirect(d) && padH2 >= 0 && padW2 >= 0) {
             // Stride 1: dx[c, i, j] = sum_{o, a, b} dy[o, i + pH - a*dH, j + pW - b*dW] * w[o, c, a, b]
             // = a conv of dy (padding d*(k-1) - p) with w flipped in a, b and transposed in (o, c).
             Geom t = Geom.of(n, cOut, d.oh, d.ow, cIn, kH, kW,
@@ -280,7 +336,9 @@ public final class CpuConv {
         d.checkLengths(x, "x", (long) n * cIn * h * w, null, dy, "dy", (long) n * cOut * d.outPlane());
         float[] dw = new float[cOut * d.colRows()];
         if (n == 0) return dw;
-        if (useDirect(d)) directBackwardWeight(d, x, dy, dw);
+        Winograd.Variant wv = winograd(d);
+        if (wv != null) Winograd.backwardWeight(wv, x, dy, n, cIn, h, w, cOut, p.padH(), p.padW(), dw);
+        else if (useDirect(d)) directBackwardWeight(d, x, dy, dw);
         else if (useBatched(d)) batchedBackwardWeight(d, x, dy, dw);
         else gemmBackwardWeight(d, x, dy, dw);
         return dw;
