@@ -7,6 +7,12 @@ import java.util.Locale;
 import java.util.Random;
 import org.pulmo.backend.Conv2dParams;
 import org.pulmo.backend.cpu.CpuConv;
+import org.pulmo.models.ModelRegistry;
+import org.pulmo.nn.Module;
+import org.pulmo.nn.loss.Losses;
+import org.pulmo.optim.Sgd;
+import org.pulmo.tensor.Rng;
+import org.pulmo.tensor.Tensor;
 
 /**
  * Every distinct convolution of ResNet-50 (He et al. 2016, Table 1; stride on the 3x3 as in torchvision)
@@ -19,6 +25,9 @@ import org.pulmo.backend.cpu.CpuConv;
  * all layers; {@code -Dpulmo.conv.batchPlane=P} moves CpuConv's batched-GEMM threshold).
  * {@code -Dprofile.ab=T} (T = 2 or 4) times every stride-1 3x3 call twice, interleaved in the same JVM:
  * first with CpuConv's Winograd path off (A), then with output tile T (B), and prints both and B/A per pass.
+ * {@code -Dprofile.step=T} does the same for whole ResNet-50 training steps (as TrainingStepProfile: forward,
+ * cross-entropy, backward, SGD), alternating A and B steps in one JVM after {@code reps} warm-up steps of each,
+ * for {@code reps} rounds; it prints every round and the median s/step and images/s per variant.
  */
 public final class ResNetConvProfile {
     private ResNetConvProfile() {}
@@ -60,6 +69,10 @@ public final class ResNetConvProfile {
         int reps = args.length > 2 ? Integer.parseInt(args[2]) : 5;
         String only = args.length > 3 ? args[3] : "";   // e.g. "layer2": only layers whose name contains it
         Random rng = new Random(1);
+        if (System.getProperty("profile.step") != null) {
+            abStep(Integer.getInteger("profile.step"), n, size, reps);
+            return;
+        }
         if (System.getProperty("profile.ab") != null) {
             abWinograd(Integer.getInteger("profile.ab"), n, size, reps, only, rng);
             return;
@@ -153,6 +166,39 @@ public final class ResNetConvProfile {
             double all = Arrays.stream(total[v]).sum();
             System.out.printf(Locale.ROOT, "%s total per step (x count) ms: fwd %.1f, bwdIn %.1f, bwdW %.1f; all %.1f ms, %.1f GFLOP/s at the direct-conv FLOP count%n",
                     v == 0 ? "A (off)" : "B (on) ", total[v][0], total[v][1], total[v][2], all, 3 * flops / all / 1e6);
+        }
+    }
+
+    /** Interleaved A/B of whole training steps: A = Winograd off, B = output tile {@code tile}. */
+    private static void abStep(int tile, int batch, int size, int rounds) {
+        int classes = 4;
+        Module model = ModelRegistry.create("resnet50", classes, size, 1L);
+        model.train();
+        Sgd sgd = Sgd.forModule(model, 0.01f, 0.9f, 1e-4f, false, false);
+        Tensor x = Tensor.randn(new Rng(3), batch, 3, size, size);
+        float[] y = new float[batch];
+        for (int i = 0; i < batch; i++) y[i] = i % classes;
+        Tensor labels = Tensor.of(y, batch);
+        double[][] secs = new double[2][rounds];
+        for (int r = -rounds; r < rounds; r++)   // the first rounds warm up both variants
+            for (int v = 0; v < 2; v++) {
+                CpuConv.setWinograd(v == 1 ? tile : 0);
+                long t0 = System.nanoTime();
+                Tensor loss = Losses.crossEntropy(model.forward(x), labels);
+                sgd.zeroGrad();
+                loss.backward();
+                sgd.step();
+                double s = (System.nanoTime() - t0) / 1e9;
+                if (r >= 0) secs[v][r] = s;
+                System.out.printf(Locale.ROOT, "%s round %d %s: %.3f s%n", r < 0 ? "warm-up" : "", r, v == 0 ? "A (off)" : "B (F" + tile + ")", s);
+            }
+        CpuConv.setWinograd(Integer.getInteger("pulmo.conv.winograd", 2));
+        for (int v = 0; v < 2; v++) {
+            double[] t = secs[v].clone();
+            Arrays.sort(t);
+            double med = t[t.length / 2];
+            System.out.printf(Locale.ROOT, "%s: median %.3f s/step, %.2f images/s (batch %d, %dx%d, %d rounds)%n",
+                    v == 0 ? "A (off)" : "B (F" + tile + ")", med, batch / med, batch, size, size, rounds);
         }
     }
 

@@ -17,8 +17,8 @@ import org.pulmo.backend.Conv2dParams;
  * backwardWeight. Four implementations, picked per call:
  * <ul>
  * <li><b>Winograd F(2x2, 3x3)</b> ({@link Winograd}; dense 3x3, stride 1, dilation 1, padding at most 2,
- *   at least {@link #WINOGRAD_MIN_CHANNELS} channels in and out and {@link #WINOGRAD_MIN_TILES} output
- *   tiles over the batch: ResNet's stride-1 3x3s): 16 GEMMs over all tiles of the batch, 4 multiplies per
+ *   enough channels and output tiles over the batch, see {@link #WINOGRAD_MIN_WORK}: ResNet's stride-1
+ *   3x3s at batch 8, 224x224): 16 GEMMs over all tiles of the batch, 4 multiplies per
  *   output and input channel instead of 9, plus transforms that are linear in the channel counts. All
  *   three passes. F(4x4, 3x3) (2.25 multiplies) is kept beside it, selectable with {@link #setWinograd}.</li>
  * <li><b>Batched im2col + one SGEMM</b> (groups = 1, batch > 1, output planes of at most 64 positions,
@@ -103,12 +103,14 @@ public final class CpuConv {
     private static volatile int winogradTile = Integer.getInteger("pulmo.conv.winograd", 2);
     /**
      * Winograd pays only when its GEMMs (m = Cout, k = C, n = N*tiles) outweigh its transforms, which move
-     * alpha^2 / tile^2 = 4 (F(2x2)) floats per input and output value through memory: the GEMM does ~C
-     * multiply-adds per transformed value, so few channels leave it bound by the transforms (ResNet-50 layer1,
-     * 64 channels: measured slower, RESULTS.md), and few tiles leave the GEMM's 64-column tiles empty.
+     * alpha^2 / tile^2 = 4 (F(2x2)) floats per input and output value through memory and are linear in the
+     * channels: fewer channels leave little GEMM work per transformed value, fewer tiles leave GEMMs too small
+     * to run near peak. Measured with ResNetConvProfile (RESULTS.md) per ResNet-50 layer: faster at
+     * (C, tiles) = (64, 6272), (128, 1568), (256, 392), (512, 128); slower at (64, 784), (512, 16); about even
+     * at (128, 196), (256, 64). Hence min(C, Cout) >= 64 and min(C, Cout) * tiles >= 65536.
      */
-    static final int WINOGRAD_MIN_CHANNELS = Integer.getInteger("pulmo.conv.winogradChannels", 128);
-    static final int WINOGRAD_MIN_TILES = Integer.getInteger("pulmo.conv.winogradTiles", 128);
+    static final int WINOGRAD_MIN_CHANNELS = Integer.getInteger("pulmo.conv.winogradChannels", 64);
+    static final long WINOGRAD_MIN_WORK = Long.getLong("pulmo.conv.winogradWork", 65536);
 
     /**
      * Selects the Winograd version for dense 3x3 stride-1 convs: output tile 2 or 4, or 0 for none (the
@@ -137,7 +139,7 @@ public final class CpuConv {
                 && p.strideH() == 1 && p.strideW() == 1 && p.dilationH() == 1 && p.dilationW() == 1
                 && p.padH() <= 2 && p.padW() <= 2
                 && Math.min(d.c, d.cOut) >= WINOGRAD_MIN_CHANNELS
-                && (long) d.n * Winograd.tilesH(v, d.oh) * Winograd.tilesH(v, d.ow) >= WINOGRAD_MIN_TILES;
+                && (long) Math.min(d.c, d.cOut) * d.n * Winograd.tilesH(v, d.oh) * Winograd.tilesH(v, d.ow) >= WINOGRAD_MIN_WORK;
         return fits ? v : null;
     }
 

@@ -25,8 +25,8 @@ import jdk.incubator.vector.VectorSpecies;
  * formula above: dU_e [Cout, C] = Z_e [Cout, T] * V_e^T with Z_t[o] = A dy_t[o] A^T (dy's 4x4 tile, zero past
  * the output), then dW[o, c] = G^T dU[o, c] G.
  *
- * <p>Transforms run on vectors of 16 tiles (input, output, dy) or 16 channels (filter, weight gradient); the
- * tiles are gathered 16 at a time into a small buffer and transformed there. Accuracy: the transform
+ * <p>Transforms run on vectors of 16 tiles of a tile row (input, output, dy) or 16 channels (filter, weight
+ * gradient). Accuracy: the transform
  * matrices hold 4, 5, 8 and 1/24, so FP32 rounding is larger than the direct conv's; CpuConvTest measures the
  * error on ResNet-50 shapes (max relative error a few 1e-6 of the largest output).
  */
@@ -78,22 +78,15 @@ final class Winograd {
     }
 
     /**
-     * The tiles of images b0 .. b0+nb in order (b, ti, tj): image, first row and first column of each tile's
-     * output (the input patch starts pH, pW before); entries from tiles to tp are padding (image -1).
+     * The tiles of images b0 .. b0+nb in order (b, ti, tj): tile t = (b - b0)*tH*tW + ti*tW + tj. Each row of
+     * a transformed matrix holds the count tiles and L padding entries plus rounding (padded): the transforms
+     * store whole vectors of 16 tiles from the start of a tile row, so a row's last vector spills into the next
+     * tile row (rewritten right after, in order) or, at the end, into the padding, which no GEMM reads.
      */
-    private record Tiles(int count, int padded, int[] image, int[] row, int[] col) {
+    private record Tiles(int b0, int nb, int count, int padded) {
         static Tiles of(Plan pl, int b0, int nb) {
-            int count = nb * pl.tilesPerImage(), padded = roundUp(count);
-            int[] image = new int[padded], row = new int[padded], col = new int[padded];
-            java.util.Arrays.fill(image, -1);
-            for (int b = 0, t = 0; b < nb; b++)
-                for (int ti = 0; ti < pl.tH; ti++)
-                    for (int tj = 0; tj < pl.tW; tj++, t++) {
-                        image[t] = b0 + b;
-                        row[t] = ti * pl.v.tile;
-                        col[t] = tj * pl.v.tile;
-                    }
-            return new Tiles(count, padded, image, row, col);
+            int count = nb * pl.tilesPerImage();
+            return new Tiles(b0, nb, count, roundUp(count) + L);
         }
     }
 
@@ -167,81 +160,89 @@ final class Winograd {
         });
     }
 
-    /** Input transform: V[c, e, t] = (B^T d_t[c] B)[e], 16 tiles at a time, channels split over threads. */
+    /**
+     * Input transform: V[c, e, t] = (B^T d_t[c] B)[e], channels split over threads. Each input plane is first
+     * split into tile phase planes, P[ph][i][j] = x[i - pH, j*tile + ph - pW] (zero outside): column k of
+     * tile tj is then column j = tj + k / tile of phase k % tile, so the 16 tiles tj .. tj+15 of a tile row are
+     * one vector load per patch element, and both 1-D transforms run on whole vectors.
+     */
     private static void inputTransform(Plan pl, Tiles tl, float[] x, float[] v) {
         Variant var = pl.v;
-        int c = pl.c, tp = tl.padded, alpha = var.alpha, el = var.elems;
-        Parallel.forRange(c, 150L * tp, (s, e) -> {
-            float[] buf = scratch(3, 2L * el * L);
-            int wA = el * L;
+        int c = pl.c, tp = tl.padded, alpha = var.alpha, tile = var.tile, el = var.elems;
+        int hp = pl.tH * tile + 2, rl = roundUp(pl.tW + 1);
+        Parallel.forRange(c, 20L * tp, (s, e) -> {
+            float[] buf = scratch(3, (long) tile * hp * rl + (long) el * L);
+            int wA = tile * hp * rl;
             for (int ci = s; ci < e; ci++) {
                 int vc = ci * el * tp;
-                for (int tv = 0; tv < tp; tv += L) {
-                    gatherInput(pl, tl, x, ci, tv, buf);
-                    for (int k = 0; k < alpha; k++) inputRows(var, buf, k * L, alpha * L, buf, wA + k * L, alpha * L);
-                    for (int r = 0; r < alpha; r++) inputRows(var, buf, wA + r * alpha * L, L, v, vc + r * alpha * tp + tv, tp);
+                for (int b = tl.b0; b < tl.b0 + tl.nb; b++) {
+                    splitPhases(x, (b * c + ci) * pl.h * pl.w, pl.h, pl.w, pl.pH, pl.pW, tile, hp, pl.tW + 1, rl, buf);
+                    for (int ti = 0; ti < pl.tH; ti++) {
+                        int t0 = ((b - tl.b0) * pl.tH + ti) * pl.tW;
+                        for (int jv = 0; jv < pl.tW; jv += L) {
+                            // Columns k (alpha rows each, stride rl) -> B^T, then rows r -> B^T into V.
+                            for (int k = 0; k < alpha; k++)
+                                inputRows(var, buf, ((k % tile) * hp + ti * tile) * rl + k / tile + jv, rl, buf, wA + k * L, alpha * L);
+                            for (int r = 0; r < alpha; r++)
+                                inputRows(var, buf, wA + r * alpha * L, L, v, vc + r * alpha * tp + t0 + jv, tp);
+                        }
+                    }
                 }
             }
         });
     }
 
-    /** buf[(i*alpha + k)*L + l] = x[b, ci, row - pH + i, col - pW + k] of tile tv + l, zero outside the plane. */
-    private static void gatherInput(Plan pl, Tiles tl, float[] x, int ci, int tv, float[] buf) {
-        int h = pl.h, w = pl.w, alpha = pl.v.alpha;
-        for (int l = 0; l < L; l++) {
-            int t = tv + l, b = tl.image[t];
-            if (b < 0) {
-                for (int j = 0; j < alpha * alpha; j++) buf[j * L + l] = 0f;
-                continue;
-            }
-            int r0 = tl.row[t] - pl.pH, c0 = tl.col[t] - pl.pW;
-            int plane = (b * pl.c + ci) * h * w;
-            if (r0 >= 0 && r0 + alpha <= h && c0 >= 0 && c0 + alpha <= w) {
-                for (int i = 0, at = plane + r0 * w + c0; i < alpha; i++, at += w)
-                    for (int k = 0; k < alpha; k++) buf[(i * alpha + k) * L + l] = x[at + k];
-            } else {
-                for (int i = 0; i < alpha; i++) {
-                    int ih = r0 + i;
-                    boolean rowIn = ih >= 0 && ih < h;
-                    for (int k = 0; k < alpha; k++) {
-                        int iw = c0 + k;
-                        buf[(i * alpha + k) * L + l] = rowIn && iw >= 0 && iw < w ? x[plane + ih * w + iw] : 0f;
-                    }
+    /**
+     * P[ph][i][j] (ph < tile, i < hp, j < jn, rows rl apart) = plane[i - pH, j*tile + ph - pW] of the h x w
+     * plane at x[off ..], zero outside it (or past its last row/column, for the tiles' overhang).
+     */
+    private static void splitPhases(float[] x, int off, int h, int w, int pH, int pW, int tile, int hp, int jn, int rl, float[] p) {
+        for (int ph = 0; ph < tile; ph++) {
+            // Columns j with j*tile + ph - pW inside [0, w).
+            int jLo = Math.max(0, (pW - ph + tile - 1) / tile), jHi = Math.min(jn, (w - 1 + pW - ph) / tile + 1);
+            if (w - 1 + pW - ph < 0) jHi = 0;
+            for (int i = 0; i < hp; i++) {
+                int row = (ph * hp + i) * rl, ih = i - pH;
+                if (ih < 0 || ih >= h || jHi <= jLo) {
+                    for (int j = 0; j < jn; j++) p[row + j] = 0f;
+                    continue;
                 }
+                for (int j = 0; j < jLo; j++) p[row + j] = 0f;
+                for (int j = jLo, at = off + ih * w + jLo * tile + ph - pW; j < jHi; j++, at += tile) p[row + j] = x[at];
+                for (int j = Math.max(jLo, jHi); j < jn; j++) p[row + j] = 0f;
             }
         }
     }
 
-    /** Output transform: y[b, o] tiles = A^T M_t[o] A, cropped to oh x ow, output channels split over threads. */
+    /** Output transform: y[b, o] tiles = A^T M_t[o] A, cropped to oh x ow, on vectors of 16 tiles of a tile row. */
     private static void outputTransform(Plan pl, Tiles tl, float[] m, float[] y) {
         Variant var = pl.v;
         int cOut = pl.cOut, tp = tl.padded, alpha = var.alpha, tile = var.tile;
-        Parallel.forRange(cOut, 150L * tp, (s, e) -> {
+        int oh = pl.oh, ow = pl.ow;
+        Parallel.forRange(cOut, 20L * tp, (s, e) -> {
             float[] buf = scratch(3, (long) tile * tile * L + (long) tile * alpha * L);
             int wA = tile * tile * L;
             for (int o = s; o < e; o++) {
                 int mo = o * var.elems * tp;
-                for (int tv = 0; tv < tp; tv += L) {
-                    for (int k = 0; k < alpha; k++) outputRows(var, m, mo + k * tp + tv, alpha * tp, buf, wA + k * L, alpha * L);
-                    for (int r = 0; r < tile; r++) outputRows(var, buf, wA + r * alpha * L, L, buf, r * tile * L, L);
-                    scatterOutput(pl, tl, buf, tv, o, y);
+                for (int b = tl.b0; b < tl.b0 + tl.nb; b++) {
+                    int plane = (b * cOut + o) * oh * ow;
+                    for (int ti = 0; ti < pl.tH; ti++) {
+                        int t0 = ((b - tl.b0) * pl.tH + ti) * pl.tW;
+                        int rows = Math.min(tile, oh - ti * tile);
+                        for (int jv = 0; jv < pl.tW; jv += L) {
+                            for (int k = 0; k < alpha; k++) outputRows(var, m, mo + k * tp + t0 + jv, alpha * tp, buf, wA + k * L, alpha * L);
+                            for (int r = 0; r < tile; r++) outputRows(var, buf, wA + r * alpha * L, L, buf, r * tile * L, L);
+                            // buf[(r*tile + q)*L + l] is output (ti*tile + r, (jv + l)*tile + q).
+                            int x0 = jv * tile, cols = Math.min(L * tile, ow - x0);
+                            for (int r = 0; r < rows; r++) {
+                                int at = plane + (ti * tile + r) * ow + x0;
+                                for (int xx = 0; xx < cols; xx++) y[at + xx] = buf[(r * tile + xx % tile) * L + xx / tile];
+                            }
+                        }
+                    }
                 }
             }
         });
-    }
-
-    /** y[b, o, row + r, col + s] = buf[(r*tile + s)*L + l] of tile tv + l, inside the output plane. */
-    private static void scatterOutput(Plan pl, Tiles tl, float[] buf, int tv, int o, float[] y) {
-        int oh = pl.oh, ow = pl.ow, tile = pl.v.tile;
-        for (int l = 0; l < L; l++) {
-            int t = tv + l, b = tl.image[t];
-            if (b < 0) return;
-            int r0 = tl.row[t], c0 = tl.col[t];
-            int rows = Math.min(tile, oh - r0), cols = Math.min(tile, ow - c0);
-            int at = (b * pl.cOut + o) * oh * ow + r0 * ow + c0;
-            for (int r = 0; r < rows; r++, at += ow)
-                for (int q = 0; q < cols; q++) y[at + q] = buf[(r * tile + q) * L + l];
-        }
     }
 
     // ------------------------------------------------------------------------------------------------
@@ -272,35 +273,33 @@ final class Winograd {
         weightTransform(var, du, c, cOut, cp, dw);
     }
 
-    /** Z[o, e, t] = (A dy_t[o] A^T)[e], dy's tile zero past the output plane; output channels split over threads. */
+    /**
+     * Z[o, e, t] = (A dy_t[o] A^T)[e], dy's tile zero past the output plane; output channels split over threads.
+     * As in the input transform, dy's plane is split into tile phases first (tiles do not overlap here).
+     */
     private static void gradTransform(Plan pl, Tiles tl, float[] dy, float[] z) {
         Variant var = pl.v;
         int cOut = pl.cOut, tp = tl.padded, alpha = var.alpha, tile = var.tile;
-        Parallel.forRange(cOut, 100L * tp, (s, e) -> {
-            float[] buf = scratch(3, (long) tile * tile * L + (long) tile * alpha * L);
-            int wA = tile * tile * L;
+        int hq = pl.tH * tile, rl = roundUp(pl.tW);
+        Parallel.forRange(cOut, 20L * tp, (s, e) -> {
+            float[] buf = scratch(3, (long) tile * hq * rl + (long) tile * alpha * L);
+            int wA = tile * hq * rl;
             for (int o = s; o < e; o++) {
                 int zo = o * var.elems * tp;
-                for (int tv = 0; tv < tp; tv += L) {
-                    gatherGrad(pl, tl, dy, o, tv, buf);
-                    for (int q = 0; q < tile; q++) gradRows(var, buf, q * L, tile * L, buf, wA + q * L, tile * L);
-                    for (int i = 0; i < alpha; i++) gradRows(var, buf, wA + i * tile * L, L, z, zo + i * alpha * tp + tv, tp);
+                for (int b = tl.b0; b < tl.b0 + tl.nb; b++) {
+                    splitPhases(dy, (b * cOut + o) * pl.oh * pl.ow, pl.oh, pl.ow, 0, 0, tile, hq, pl.tW, rl, buf);
+                    for (int ti = 0; ti < pl.tH; ti++) {
+                        int t0 = ((b - tl.b0) * pl.tH + ti) * pl.tW;
+                        for (int jv = 0; jv < pl.tW; jv += L) {
+                            for (int q = 0; q < tile; q++)
+                                gradRows(var, buf, (q * hq + ti * tile) * rl + jv, rl, buf, wA + q * L, tile * L);
+                            for (int i = 0; i < alpha; i++)
+                                gradRows(var, buf, wA + i * tile * L, L, z, zo + i * alpha * tp + t0 + jv, tp);
+                        }
+                    }
                 }
             }
         });
-    }
-
-    /** buf[(r*tile + s)*L + l] = dy[b, o, row + r, col + s] of tile tv + l, zero past the output plane. */
-    private static void gatherGrad(Plan pl, Tiles tl, float[] dy, int o, int tv, float[] buf) {
-        int oh = pl.oh, ow = pl.ow, tile = pl.v.tile;
-        for (int l = 0; l < L; l++) {
-            int t = tv + l, b = tl.image[t];
-            int r0 = tl.row[t], c0 = tl.col[t];
-            int rows = b < 0 ? 0 : Math.min(tile, oh - r0), cols = b < 0 ? 0 : Math.min(tile, ow - c0);
-            int at = b < 0 ? 0 : (b * pl.cOut + o) * oh * ow + r0 * ow + c0;
-            for (int r = 0; r < tile; r++, at += ow)
-                for (int q = 0; q < tile; q++) buf[(r * tile + q) * L + l] = r < rows && q < cols ? dy[at + q] : 0f;
-        }
     }
 
     /** dw[o, c] = G^T dU[o, c] G (3x3 from alpha x alpha), vectorised over 16 input channels, output channels split over threads. */

@@ -93,6 +93,9 @@ class WinogradTest {
     void cpuConvPicksWinogradForResNetShapes() {
         assertTrue(CpuConv.useWinograd(8, 128, 28, 28, 128, 3, 3, Conv2dParams.of(1, 1, 1, 1)), "ResNet layer2 3x3 at 224");
         assertTrue(CpuConv.useWinograd(8, 512, 7, 7, 512, 3, 3, Conv2dParams.of(1, 1, 1, 1)), "ResNet layer4 3x3 at 224");
+        assertTrue(CpuConv.useWinograd(8, 64, 56, 56, 64, 3, 3, Conv2dParams.of(1, 1, 1, 1)), "ResNet layer1 3x3 at 224");
+        assertTrue(!CpuConv.useWinograd(4, 64, 28, 28, 64, 3, 3, Conv2dParams.of(1, 1, 1, 1)), "ResNet layer1 3x3 at 112, batch 4");
+        assertTrue(!CpuConv.useWinograd(4, 512, 4, 4, 512, 3, 3, Conv2dParams.of(1, 1, 1, 1)), "ResNet layer4 3x3 at 112, batch 4");
         assertTrue(!CpuConv.useWinograd(8, 128, 28, 28, 128, 3, 3, Conv2dParams.of(2, 1, 1, 1)), "stride 2 is not Winograd");
         assertTrue(!CpuConv.useWinograd(8, 128, 28, 28, 128, 3, 3, Conv2dParams.of(1, 1, 1, 2)), "groups are not Winograd");
         assertTrue(!CpuConv.useWinograd(8, 128, 28, 28, 128, 3, 3, Conv2dParams.of(1, 1, 2, 1)), "dilation is not Winograd");
@@ -147,12 +150,15 @@ class WinogradTest {
 
     @Test
     void gradientsThroughTheOpOnANonContiguousInput() {
-        // A shape CpuConv sends to Winograd (128 channels, 4 x 5x6 tiles of 9x11 outputs), x a permuted view.
-        assertTrue(CpuConv.useWinograd(5, 128, 9, 11, 128, 3, 3, Conv2dParams.of(1, 1, 1, 1)));
+        // A shape CpuConv sends to Winograd (64 channels, 4 x 16x16 tiles of 31x32 outputs), x a permuted view.
+        assertTrue(CpuConv.useWinograd(4, 64, 31, 32, 64, 3, 3, Conv2dParams.of(1, 1, 1, 1)));
         Rng rng = new Rng(24);
-        Tensor x = Tensor.randn(rng, 128, 5, 9, 11).permute(1, 0, 2, 3).requiresGrad(true);
-        Tensor w = Tensor.randn(rng, 128, 128, 3, 3).mul(0.05f).detach().requiresGrad(true);
-        Tensor b = Tensor.randn(rng, 128).requiresGrad(true);
-        GradCheck.assertDirections(4, in -> Convolution.conv2d(in.get(0), in.get(1), in.get(2), Conv2dParams.of(1, 1, 1, 1)), x, w, b);
+        Tensor x = Tensor.randn(rng, 64, 4, 31, 32).permute(1, 0, 2, 3).requiresGrad(true);
+        Tensor w = Tensor.randn(rng, 64, 64, 3, 3).mul(0.05f).detach().requiresGrad(true);
+        Tensor b = Tensor.randn(rng, 64).requiresGrad(true);
+        // The loss is quadratic along a direction (x and w both move), so central differences are exact up to
+        // rounding; a large step keeps the float rounding of the 254k-output sum below the tolerance.
+        GradCheck.checkDirections(in -> Convolution.conv2d(in.get(0), in.get(1), in.get(2), Conv2dParams.of(1, 1, 1, 1)),
+                GradCheck.Options.DEFAULT.withEps(0.25), 4, x, w, b).assertOk();
     }
 }
