@@ -45,8 +45,9 @@ import org.pulmo.tensor.Tensor;
  * <li>the GPU's copy bandwidth on the same element counts: a device-to-device {@code cuMemcpyDtoDAsync}
  *     (MEMCPY) and the backend's own copy kernel (KERNEL); the MAB target is at least 80 % of MEMCPY's GB/s;
  * <li>GEMM as cuBLAS against the hand-written tiled SGEMM (2 m n k FLOPs);
- * <li>cuDNN convolution forward and both backwards on {@link Conv2dBench.Layer}'s layer shapes, printing the
- *     algorithms cuDNN's heuristics chose where the Cudnn binding can describe them.
+ * <li>cuDNN convolution forward and both backwards on {@link Conv2dBench.Layer}'s layer shapes (GFLOP/s), printing
+ *     the algorithm cuDNN chose for each direction (by find or heuristics, {@code -Dpulmo.cudnn.algo}) at the end of
+ *     each trial.
  * </ul>
  * Every benchmark method synchronises the stream before returning, so the time is the GPU's work, not the
  * launch; outputs go back to the allocator through a {@link MemoryScope} per call. Inputs are allocated once
@@ -261,11 +262,16 @@ public class GpuKernelsBench {
     }
 
     /**
-     * The cuDNN algorithms chosen for a benchmarked layer, as one line. This build's Cudnn binding keeps its
-     * chosen algorithms private (Cudnn.ConvPlan), so the line names the layer and says so.
+     * The cuDNN algorithms chosen for a benchmarked layer ({@link CudaBackend#convolutionAlgorithms}: algorithm,
+     * how it was chosen, workspace, math), one line per direction that has run, under a heading naming the layer.
      */
     static String convPlans(CudaBackend be, Conv2dBench.Layer layer) {
-        return "cuDNN plans for " + layer + ": algorithm choice not reported by this build's Cudnn binding";
+        Conv2dBench.Layer l = layer;
+        String shape = "x " + java.util.Arrays.toString(new int[] {l.n, l.c, l.h, l.w}) + " w "
+            + java.util.Arrays.toString(new int[] {l.cOut, l.c / l.groups, l.k, l.k});
+        StringBuilder b = new StringBuilder("cuDNN algorithms for " + layer + ":");
+        for (String plan : be.convolutionAlgorithms()) if (plan.startsWith(shape)) b.append("\n  ").append(plan);
+        return b.toString();
     }
 
     /** Work per op of one result: bytes / 1e9 (MAB, copy) or FLOPs / 1e9 (GEMM, conv). */

@@ -22,6 +22,7 @@ import org.openjdk.jmh.runner.RunnerException;
 import org.openjdk.jmh.runner.options.CommandLineOptionException;
 import org.openjdk.jmh.runner.options.CommandLineOptions;
 import org.pulmo.backend.Backends;
+import org.pulmo.cuda.CudaBackend;
 import org.pulmo.tensor.Device;
 
 /**
@@ -101,6 +102,11 @@ public class ModelThroughputBench {
             args = withDevices(args, devices);
         }
         Rates.run(ModelThroughputBench.class, args, "images/s", ModelThroughputBench::imagesPerOp);
+        if (devices.contains("cuda") && Backends.of(Device.cuda(0)) instanceof CudaBackend cuda) {
+            // with -f 0 the models ran in this JVM: the algorithms cuDNN chose for their convolutions (forked runs leave none here)
+            var plans = cuda.convolutionAlgorithms();
+            if (!plans.isEmpty()) System.out.println("cuDNN convolution algorithms chosen (" + plans.size() + "):\n  " + String.join("\n  ", plans));
+        }
     }
 
     /** The arguments with every "-p device=..." replaced by one listing {@code devices}. */
