@@ -1,6 +1,10 @@
 package org.pulmo.benchmarks;
 
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -36,6 +40,7 @@ import org.pulmo.tensor.Tensor;
  *
  * <p>JMH's own report: {@code java --add-modules jdk.incubator.vector -jar benchmarks/target/benchmarks.jar AttentionBench -f 3 -wi 3 -i 5}
  * <br>GB/s, median of forks: {@code java --add-modules jdk.incubator.vector -cp benchmarks/target/benchmarks.jar org.pulmo.benchmarks.AttentionBench -f 3 -wi 3 -i 5 -p batch=small}
+ * <br>fused vs composed interleaved in one JVM (a busy host): {@code ... org.pulmo.benchmarks.AttentionBench --interleaved small 15}
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
@@ -198,8 +203,79 @@ public class AttentionBench {
 
     @Benchmark public Tensor[] fabBackward(Fab st) { return st.be.fabFuseBackward(st.x1, st.x2, st.z1, st.z2, st.dy); }
 
-    /** Runs JMH with the given options and prints GB/s of minimum traffic per fork and their median. */
+    /**
+     * FUSED against COMPOSED interleaved in one JVM, for a host too busy for separate JMH runs to compare:
+     * after {@code rounds / 3 + 2} unmeasured calls of each, {@code rounds} rounds each call both once (order
+     * alternating); prints the median ms of each, the ratio composed / fused (above 1: fused faster) and the
+     * fused GB/s.
+     */
+    static void interleaved(String batch, int rounds) {
+        AttentionBench bench = new AttentionBench();
+        System.out.printf(Locale.ROOT, "%-16s %-14s %-18s %10s %10s %8s %8s%n", "op", "shape", "[N, C, H, W]", "fused ms", "composed", "ratio", "GB/s");
+        for (String op : List.of("mabForward", "mabBackward", "fabForward", "fabBackward", "seScaleForward", "seScaleBackward")) {
+            for (MapShape shape : MapShape.values()) {
+                boolean maNet = shape.name().startsWith("MANET");
+                if (maNet == op.startsWith("se")) continue;
+                Supplier<Object>[] calls = pair(bench, op, shape, batch);
+                int warm = rounds / 3 + 2;
+                for (int i = 0; i < warm; i++) { calls[0].get(); calls[1].get(); }
+                double[][] ms = new double[2][rounds];
+                for (int r = 0; r < rounds; r++) {
+                    for (int k = 0; k < 2; k++) {
+                        int v = (r + k) % 2;
+                        long t0 = System.nanoTime();
+                        calls[v].get();
+                        ms[v][r] = (System.nanoTime() - t0) / 1e6;
+                    }
+                }
+                double f = median(ms[0]), c = median(ms[1]);
+                int[] dims = shape.shape(batch);
+                System.out.printf(Locale.ROOT, "%-16s %-14s %-18s %10.3f %10.3f %8.2f %8.1f%n", op, shape, Arrays.toString(dims), f, c, c / f,
+                    Traffic.ofBenchmark(op).bytes(dims) / (f * 1e-3) / 1e9);
+            }
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Supplier<Object>[] pair(AttentionBench b, String op, MapShape shape, String batch) {
+        Supplier<Object>[] calls = new Supplier[2];
+        for (int v = 0; v < 2; v++) {
+            String impl = v == 0 ? "FUSED" : "COMPOSED";
+            if (op.startsWith("mab")) {
+                Mab st = new Mab();
+                st.shape = shape; st.batch = batch; st.impl = impl;
+                st.setup();
+                calls[v] = op.equals("mabForward") ? () -> b.mabForward(st) : () -> b.mabBackward(st);
+            } else if (op.startsWith("fab")) {
+                Fab st = new Fab();
+                st.shape = shape; st.batch = batch; st.impl = impl;
+                st.setup();
+                calls[v] = op.equals("fabForward") ? () -> b.fabForward(st) : () -> b.fabBackward(st);
+            } else {
+                Se st = new Se();
+                st.shape = shape; st.batch = batch; st.impl = impl;
+                st.setup();
+                calls[v] = op.equals("seScaleForward") ? () -> b.seScaleForward(st) : () -> b.seScaleBackward(st);
+            }
+        }
+        return calls;
+    }
+
+    private static double median(double[] v) {
+        double[] s = v.clone();
+        Arrays.sort(s);
+        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    }
+
+    /**
+     * Runs JMH with the given options and prints GB/s of minimum traffic per fork and their median; or, with
+     * {@code --interleaved [batch] [rounds]} (default small 15), {@link #interleaved}.
+     */
     public static void main(String[] args) throws RunnerException, CommandLineOptionException {
+        if (args.length > 0 && args[0].equals("--interleaved")) {
+            interleaved(args.length > 1 ? args[1] : "small", args.length > 2 ? Integer.parseInt(args[2]) : 15);
+            return;
+        }
         Rates.run(AttentionBench.class, args, "GB/s", r -> {
             String name = r.getParams().getBenchmark();
             Traffic t = Traffic.ofBenchmark(name.substring(name.lastIndexOf('.') + 1));
