@@ -4,31 +4,32 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Winograd's minimal filtering F(4x4, 3x3) (Lavin and Gray 2016, "Fast Algorithms for Convolutional Neural
- * Networks", eq. 8) for dense 3x3, stride-1, dilation-1 convolutions, NCHW, batched over tiles so that the
- * element-wise stage is 36 GEMMs through {@link Sgemm}.
+ * Winograd's minimal filtering F(m x m, 3x3) (Lavin and Gray 2016, "Fast Algorithms for Convolutional Neural
+ * Networks", eq. 8), in two versions, m = 2 and m = 4 ({@link Variant}), for dense 3x3, stride-1, dilation-1
+ * convolutions, NCHW, batched over tiles so that the element-wise stage is alpha^2 GEMMs through {@link Sgemm}
+ * (alpha = m + 2: 16 GEMMs for F(2x2), 36 for F(4x4)).
  *
- * <p>The output is cut into 4x4 tiles; tile t of channel o needs the 6x6 input patch d (rows 4*ti - padH ..,
- * columns 4*tj - padW .., zero outside the input) of every input channel c:
+ * <p>The output is cut into m x m tiles; tile t of channel o needs the alpha x alpha input patch d (rows
+ * m*ti - padH .., columns m*tj - padW .., zero outside the input) of every input channel c:
  *
  * <pre>  Y_t[o] = A^T [ sum_c U[o, c] (.) V_t[c] ] A,   U[o, c] = G g[o, c] G^T,   V_t[c] = B^T d_t[c] B</pre>
  *
- * with (.) the element-wise product of 6x6 matrices. For each of the 36 elements e the sum over c is a
- * matrix product M_e [Cout, T] = U_e [Cout, C] * V_e [C, T] over all T = N * tilesH * tilesW tiles. The
- * direct convolution does 9 multiply-adds per output and input channel; this does 36 per 16 outputs, 2.25
- * per output (4x fewer), plus the transforms, which are O(C + Cout) per tile instead of O(C * Cout).
- * Layouts (row-major, rows padded to whole vectors): U [Cout, 36, Cp], V [C, 36, Tp], M [Cout, 36, Tp]: a
- * channel's 36 transformed elements lie together, and the GEMM for element e reads a strided matrix.
+ * with (.) the element-wise product of alpha x alpha matrices. For each element e the sum over c is a matrix
+ * product M_e [Cout, T] = U_e [Cout, C] * V_e [C, T] over all T = N * tilesH * tilesW tiles. The direct
+ * convolution does 9 multiply-adds per output and input channel; F(2x2) does 16 per 4 outputs (4 per output),
+ * F(4x4) 36 per 16 (2.25), plus the transforms, which are O(C + Cout) per tile instead of O(C * Cout).
+ * Layouts (row-major, rows padded to whole vectors): U [Cout, E, Cp], V [C, E, Tp], M [Cout, E, Tp] with
+ * E = alpha^2: a channel's transformed elements lie together, and the GEMM for element e reads a strided matrix.
  *
  * <p>Backward input is the same algorithm on dy with the weight flipped in (a, b) and transposed in (o, c)
  * (a stride-1 transposed convolution is a convolution, padding 2 - pad). Backward weight differentiates the
- * formula above: dU_e [Cout, C] = Z_e [Cout, T] * V_e^T with Z_t[o] = A dy_t[o] A^T (dy's 4x4 tile, zero past
+ * formula above: dU_e [Cout, C] = Z_e [Cout, T] * V_e^T with Z_t[o] = A dy_t[o] A^T (dy's m x m tile, zero past
  * the output), then dW[o, c] = G^T dU[o, c] G.
  *
  * <p>Transforms run on vectors of 16 tiles of a tile row (input, output, dy) or 16 channels (filter, weight
- * gradient). Accuracy: the transform
- * matrices hold 4, 5, 8 and 1/24, so FP32 rounding is larger than the direct conv's; CpuConvTest measures the
- * error on ResNet-50 shapes (max relative error a few 1e-6 of the largest output).
+ * gradient). Accuracy: F(4x4)'s transform matrices hold 4, 5, 8 and 1/24, so its FP32 rounding is larger than
+ * the direct conv's; WinogradTest measures the error on ResNet-50 shapes (max error over max output: F(2x2)
+ * 3e-7 .. 7e-7, like im2col's 2e-7 .. 5e-7; F(4x4) 2e-6 .. 1.3e-5), which is why CpuConv uses F(2x2).
  */
 final class Winograd {
     private Winograd() {}
