@@ -29,6 +29,8 @@ public final class Sgemm {
     private static final int KC = 256;
     private static final int MC = MR * 24;
     private static final int NC = NR * 8;
+    /** Transposed B packed in blocks of 16 rows of k (false: the column-by-column copy); for A/B measurements. */
+    static boolean TRANSPOSED_PACK_BLOCKED = !"false".equals(System.getProperty("pulmo.sgemm.blockedPack"));
     /** Below this many multiply-adds a call runs on one thread. */
     private static final long MIN_PARALLEL_MACS = 1L << 18;
 
@@ -206,6 +208,20 @@ public final class Sgemm {
                     int j = 0;
                     for (; j < nr; j++) bp[dst + j] = b[src + j];
                     for (; j < NR; j++) bp[dst + j] = 0f;
+                }
+            } else if (TRANSPOSED_PACK_BLOCKED) {
+                // op(B)[p][j] = b[j * ldb + p]: a transpose. In blocks of 16 values of p, so that the 16 panel
+                // rows being written (4 KB) stay in L1 while every source row gives one 64-byte run; column
+                // by column over all of kc would evict each panel line 15 times before it is full.
+                for (int p0b = 0; p0b < kc; p0b += 16) {
+                    int pn = Math.min(16, kc - p0b);
+                    int d0 = dst + p0b * NR;
+                    for (int j = 0; j < nr; j++) {
+                        int src = bOff + (j0 + jr + j) * ldb + p0 + p0b;
+                        for (int p = 0, d = d0 + j; p < pn; p++, d += NR) bp[d] = b[src + p];
+                    }
+                    for (int j = nr; j < NR; j++)
+                        for (int p = 0, d = d0 + j; p < pn; p++, d += NR) bp[d] = 0f;
                 }
             } else {
                 // op(B)[p][j] = b[j * ldb + p]: read each source row contiguously, write with stride NR.
