@@ -2,6 +2,9 @@ package org.pulmo.backend.cpu;
 
 import static org.pulmo.backend.cpu.Strided.array;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 import org.pulmo.tensor.CpuStorage;
 import org.pulmo.tensor.Tensor;
 
@@ -14,6 +17,11 @@ import org.pulmo.tensor.Tensor;
  */
 final class CpuFused {
     private CpuFused() {}
+
+    /** 16 floats per vector on AVX-512; {@code exp} of a vector is one vectorised call instead of 16 Math.exp. */
+    private static final VectorSpecies<Float> V = FloatVector.SPECIES_PREFERRED;
+    /** Vectors summed in float lanes before the partial sum moves to a double (bounds float rounding of long sums). */
+    private static final int BLOCK = 64;
 
     /** t itself when contiguous, else a contiguous copy (no graph). */
     private static Tensor dense(Tensor t) { return t.isContiguous() ? t : t.detach().contiguous(); }
@@ -33,23 +41,44 @@ final class CpuFused {
         Tensor ad = dense(a), bd = dense(b), y = out(s), lse = out(s[0], s[1]);
         float[] A = array(ad), B = array(bd), Y = array(y), L = array(lse);
         int ao = ad.offset(), bo = bd.offset();
+        int L16 = V.length(), vec = V.loopBound(hw);
         Parallel.forRange(planes, 12L * hw, (p0, p1) -> {
             for (int p = p0; p < p1; p++) {
                 int o = p * hw;
-                float m = Float.NEGATIVE_INFINITY;
-                for (int i = 0; i < hw; i++) {
-                    float t = A[ao + o + i] - B[bo + o + i], d = t * t;   // eq. 3
+                FloatVector vm = FloatVector.broadcast(V, Float.NEGATIVE_INFINITY);
+                int i = 0;
+                for (; i < vec; i += L16) {                                  // eq. 3: D = (a - b)^2
+                    FloatVector t = FloatVector.fromArray(V, A, ao + o + i).sub(FloatVector.fromArray(V, B, bo + o + i));
+                    FloatVector d = t.mul(t);
+                    d.intoArray(Y, o + i);
+                    vm = vm.max(d);
+                }
+                float m = vm.reduceLanes(VectorOperators.MAX);
+                for (; i < hw; i++) {
+                    float t = A[ao + o + i] - B[bo + o + i], d = t * t;
                     Y[o + i] = d;
                     if (d > m) m = d;
                 }
-                double sum = 0;                                           // eq. 4, max-subtracted
-                for (int i = 0; i < hw; i++) {
+                double sum = 0;                                              // eq. 4, max-subtracted
+                FloatVector vs = FloatVector.zero(V);
+                i = 0;
+                for (int k = 0; i < vec; i += L16) {
+                    FloatVector e = FloatVector.fromArray(V, Y, o + i).sub(m).lanewise(VectorOperators.EXP);
+                    e.intoArray(Y, o + i);
+                    vs = vs.add(e);
+                    if (++k == BLOCK) { sum += vs.reduceLanes(VectorOperators.ADD); vs = FloatVector.zero(V); k = 0; }
+                }
+                sum += vs.reduceLanes(VectorOperators.ADD);
+                for (; i < hw; i++) {
                     float e = (float) Math.exp(Y[o + i] - m);
                     Y[o + i] = e;
                     sum += e;
                 }
                 float inv = (float) (1 / sum);
-                for (int i = 0; i < hw; i++) Y[o + i] = Y[o + i] * inv * B[bo + o + i]; // eq. 5
+                i = 0;
+                for (; i < vec; i += L16)                                    // eq. 5: F_am = softmax(D) (.) b
+                    FloatVector.fromArray(V, Y, o + i).mul(inv).mul(FloatVector.fromArray(V, B, bo + o + i)).intoArray(Y, o + i);
+                for (; i < hw; i++) Y[o + i] = Y[o + i] * inv * B[bo + o + i];
                 L[p] = m + (float) Math.log(sum);
             }
         });
@@ -63,19 +92,39 @@ final class CpuFused {
         Tensor ad = dense(a), bd = dense(b), gd = dense(dy), ld = dense(lse), da = out(s), db = out(s);
         float[] A = array(ad), B = array(bd), G = array(gd), L = array(ld), DA = array(da), DB = array(db);
         int ao = ad.offset(), bo = bd.offset(), go = gd.offset(), lo = ld.offset();
+        int L16 = V.length(), vec = V.loopBound(hw);
         Parallel.forRange(planes, 20L * hw, (p0, p1) -> {
             for (int p = p0; p < p1; p++) {
                 int o = p * hw;
                 float lsep = L[lo + p];
-                double dot = 0;
-                for (int i = 0; i < hw; i++) {
+                double dot = 0;                                              // sum_i P_i dy_i b_i
+                FloatVector vd = FloatVector.zero(V);
+                int i = 0;
+                for (int k = 0; i < vec; i += L16) {
+                    FloatVector bv = FloatVector.fromArray(V, B, bo + o + i);
+                    FloatVector t = FloatVector.fromArray(V, A, ao + o + i).sub(bv);
+                    FloatVector pr = t.mul(t).sub(lsep).lanewise(VectorOperators.EXP); // P = softmax(D), from lse
+                    pr.intoArray(DA, o + i);
+                    vd = pr.mul(FloatVector.fromArray(V, G, go + o + i)).fma(bv, vd);
+                    if (++k == BLOCK) { dot += vd.reduceLanes(VectorOperators.ADD); vd = FloatVector.zero(V); k = 0; }
+                }
+                dot += vd.reduceLanes(VectorOperators.ADD);
+                for (; i < hw; i++) {
                     float t = A[ao + o + i] - B[bo + o + i];
                     float pr = (float) Math.exp(t * t - lsep);
                     DA[o + i] = pr;
                     dot += pr * G[go + o + i] * B[bo + o + i];
                 }
                 float dt = (float) dot;
-                for (int i = 0; i < hw; i++) {
+                i = 0;
+                for (; i < vec; i += L16) {                                  // dD = P (dy b - dot); da = 2 t dD; db = dy P - da
+                    FloatVector bv = FloatVector.fromArray(V, B, bo + o + i), gv = FloatVector.fromArray(V, G, go + o + i);
+                    FloatVector t = FloatVector.fromArray(V, A, ao + o + i).sub(bv), pr = FloatVector.fromArray(V, DA, o + i);
+                    FloatVector dd = t.mul(2f).mul(pr).mul(gv.mul(bv).sub(dt));
+                    dd.intoArray(DA, o + i);
+                    gv.mul(pr).sub(dd).intoArray(DB, o + i);
+                }
+                for (; i < hw; i++) {
                     float bv = B[bo + o + i], gv = G[go + o + i], t = A[ao + o + i] - bv, pr = DA[o + i];
                     float dd = 2f * t * pr * (gv * bv - dt);
                     DA[o + i] = dd;
