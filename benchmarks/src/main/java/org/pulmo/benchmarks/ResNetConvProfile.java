@@ -7,6 +7,7 @@ import java.util.Locale;
 import java.util.Random;
 import org.pulmo.backend.Conv2dParams;
 import org.pulmo.backend.cpu.CpuConv;
+import org.pulmo.backend.cpu.Sgemm;
 import org.pulmo.models.ModelRegistry;
 import org.pulmo.nn.Module;
 import org.pulmo.nn.loss.Losses;
@@ -71,6 +72,10 @@ public final class ResNetConvProfile {
         Random rng = new Random(1);
         if (System.getProperty("profile.step") != null) {
             abStep(Integer.getInteger("profile.step"), n, size, reps);
+            return;
+        }
+        if (System.getProperty("profile.pack") != null) {
+            abPack(System.getProperty("profile.pack"), n, size, reps, only, rng);
             return;
         }
         if (System.getProperty("profile.ab") != null) {
@@ -169,8 +174,77 @@ public final class ResNetConvProfile {
         }
     }
 
+    /**
+     * Interleaved A/B of Sgemm's operand packing: A = scalar copies, B = vector gathers
+     * ({@code Sgemm.setGatherPack}). {@code what}: "gemm" (serial GEMMs of conv shapes), "conv" (every
+     * conv of ResNet-50, all three passes), "step" (whole training steps).
+     */
+    private static void abPack(String what, int n, int size, int reps, String only, Random rng) {
+        if (what.equals("step")) {
+            abStep(n, size, reps, v -> Sgemm.setGatherPack(v == 1), "A (scalar pack)", "B (gather pack)");
+        } else if (what.equals("gemm")) {
+            // m, n, k, transA, transB: conv backward-weight (Winograd and im2col), forward and backward-input shapes
+            int[][] shapes = {{64, 64, 6272, 0, 1}, {64, 64, 3136, 0, 1}, {128, 128, 1568, 0, 1}, {64, 576, 3136, 0, 1},
+                {256, 64, 3136, 0, 1}, {512, 512, 128, 0, 1}, {64, 6272, 64, 0, 0}, {256, 3136, 64, 0, 0}, {64, 3136, 256, 1, 0}};
+            System.out.printf(Locale.ROOT, "Sgemm serial, best of %d alternating calls: A = scalar pack, B = gather pack%n", reps);
+            for (int round = 0; round < 2; round++)
+                for (int[] sh : shapes) {
+                    int m = sh[0], nn = sh[1], k = sh[2];
+                    boolean ta = sh[3] == 1, tb = sh[4] == 1;
+                    float[] a = random(rng, m * k), b = random(rng, k * nn), c = new float[m * nn];
+                    long[] best = {Long.MAX_VALUE, Long.MAX_VALUE};
+                    for (int r = 0; r < 2 * reps; r++)
+                        for (int v = 0; v < 2; v++) {
+                            Sgemm.setGatherPack(v == 1);
+                            long t0 = System.nanoTime();
+                            Sgemm.sgemmSerial(ta, tb, m, nn, k, a, 0, ta ? m : k, b, 0, tb ? k : nn, 0f, c, 0, nn);
+                            long t = System.nanoTime() - t0;
+                            if (r >= reps) best[v] = Math.min(best[v], t);
+                        }
+                    double f = 2.0 * m * nn * k;
+                    if (round == 1) System.out.printf(Locale.ROOT, "%4d x %4d x %5d transA=%-5b transB=%-5b  %7.3f / %7.3f ms (%.2f)  %6.1f -> %6.1f GFLOP/s%n",
+                            m, nn, k, ta, tb, best[0] / 1e6, best[1] / 1e6, (double) best[1] / best[0], f / best[0], f / best[1]);
+                }
+        } else {
+            System.out.printf(Locale.ROOT, "ResNet-50 convs, batch %d, %dx%d: A = scalar pack, B = gather pack; best of %d alternating calls%n", n, size, size, reps);
+            double[][] total = new double[2][3];
+            for (int round = 0; round < 2; round++) {
+                for (double[] t : total) Arrays.fill(t, 0);
+                for (Conv cv : resnet50(size)) {
+                    if (!cv.name.contains(only)) continue;
+                    float[] x = random(rng, n * cv.c * cv.h * cv.h), w = random(rng, cv.cOut * cv.c * cv.k * cv.k), dy = random(rng, n * cv.cOut * cv.outH() * cv.outH());
+                    StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "%-28s %4d %4d %4d %3d", cv.name, cv.c, cv.h, cv.cOut, cv.count));
+                    for (int pass = 0; pass < 3; pass++) {
+                        long[] best = {Long.MAX_VALUE, Long.MAX_VALUE};
+                        for (int r = 0; r < 2 * reps; r++)
+                            for (int v = 0; v < 2; v++) {
+                                Sgemm.setGatherPack(v == 1);
+                                long t0 = System.nanoTime();
+                                call(pass, cv, n, x, w, dy);
+                                long t = System.nanoTime() - t0;
+                                if (r >= reps) best[v] = Math.min(best[v], t);
+                            }
+                        for (int v = 0; v < 2; v++) total[v][pass] += best[v] / 1e6 * cv.count;
+                        line.append(String.format(Locale.ROOT, " | %7.3f / %7.3f (%.2f)", best[0] / 1e6, best[1] / 1e6, (double) best[1] / best[0]));
+                    }
+                    if (round == 1) System.out.println(line);
+                }
+            }
+            for (int v = 0; v < 2; v++)
+                System.out.printf(Locale.ROOT, "%s total per step (x count) ms: fwd %.1f, bwdIn %.1f, bwdW %.1f; all %.1f ms%n",
+                        v == 0 ? "A (scalar)" : "B (gather)", total[v][0], total[v][1], total[v][2], Arrays.stream(total[v]).sum());
+        }
+        Sgemm.setGatherPack(!"false".equals(System.getProperty("pulmo.sgemm.gatherPack")));
+    }
+
     /** Interleaved A/B of whole training steps: A = Winograd off, B = output tile {@code tile}. */
     private static void abStep(int tile, int batch, int size, int rounds) {
+        abStep(batch, size, rounds, v -> CpuConv.setWinograd(v == 1 ? tile : 0), "A (off)", "B (F" + tile + ")");
+        CpuConv.setWinograd(Integer.getInteger("pulmo.conv.winograd", 2));
+    }
+
+    /** Interleaved A/B of whole training steps; {@code variant} switches the code under test to A (0) or B (1). */
+    private static void abStep(int batch, int size, int rounds, java.util.function.IntConsumer variant, String nameA, String nameB) {
         int classes = 4;
         Module model = ModelRegistry.create("resnet50", classes, size, 1L);
         model.train();
@@ -182,7 +256,7 @@ public final class ResNetConvProfile {
         double[][] secs = new double[2][rounds];
         for (int r = -rounds; r < rounds; r++)   // the first rounds warm up both variants
             for (int v = 0; v < 2; v++) {
-                CpuConv.setWinograd(v == 1 ? tile : 0);
+                variant.accept(v);
                 long t0 = System.nanoTime();
                 Tensor loss = Losses.crossEntropy(model.forward(x), labels);
                 sgd.zeroGrad();
@@ -190,15 +264,14 @@ public final class ResNetConvProfile {
                 sgd.step();
                 double s = (System.nanoTime() - t0) / 1e9;
                 if (r >= 0) secs[v][r] = s;
-                System.out.printf(Locale.ROOT, "%s round %d %s: %.3f s%n", r < 0 ? "warm-up" : "", r, v == 0 ? "A (off)" : "B (F" + tile + ")", s);
+                System.out.printf(Locale.ROOT, "%s round %d %s: %.3f s%n", r < 0 ? "warm-up" : "", r, v == 0 ? nameA : nameB, s);
             }
-        CpuConv.setWinograd(Integer.getInteger("pulmo.conv.winograd", 2));
         for (int v = 0; v < 2; v++) {
             double[] t = secs[v].clone();
             Arrays.sort(t);
             double med = t[t.length / 2];
             System.out.printf(Locale.ROOT, "%s: median %.3f s/step, %.2f images/s (batch %d, %dx%d, %d rounds)%n",
-                    v == 0 ? "A (off)" : "B (F" + tile + ")", med, batch / med, batch, size, size, rounds);
+                    v == 0 ? nameA : nameB, med, batch / med, batch, size, size, rounds);
         }
     }
 

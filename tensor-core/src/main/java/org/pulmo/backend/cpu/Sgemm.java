@@ -31,6 +31,11 @@ public final class Sgemm {
     private static final int NC = NR * 8;
     /** Transposed B packed in blocks of 16 rows of k (false: the column-by-column copy); for A/B measurements. */
     static boolean TRANSPOSED_PACK_BLOCKED = !"false".equals(System.getProperty("pulmo.sgemm.blockedPack"));
+    /**
+     * Pack the strided operands (a transposed B, a non-transposed A) with vector gathers instead of scalar
+     * copies (false: the scalar copies); for A/B measurements.
+     */
+    static boolean GATHER_PACK = !"false".equals(System.getProperty("pulmo.sgemm.gatherPack"));
     /** Below this many multiply-adds a call runs on one thread. */
     private static final long MIN_PARALLEL_MACS = 1L << 18;
 
@@ -38,6 +43,12 @@ public final class Sgemm {
         final float[] a = new float[MC * KC];
         final float[] b = new float[KC * NC];
         final float[] tile = new float[MR * NR];
+        /** Gather offsets for a transposed B panel row: j * ldb for j < NR, valid for ldb == bLd. */
+        final int[] bIdx = new int[NR];
+        int bLd = -1;
+        /** Gather offsets for L columns of an MR-row A panel: element f is row f % MR, column f / MR. */
+        final int[] aIdx = new int[MR * L];
+        int aLd = -1;
     }
 
     private static final ThreadLocal<Buffers> BUFFERS = ThreadLocal.withInitial(Buffers::new);
@@ -95,6 +106,11 @@ public final class Sgemm {
         });
     }
 
+    /** Turns the gather packing on or off (see {@link #GATHER_PACK}); for benchmarks comparing the two. */
+    public static void setGatherPack(boolean on) {
+        GATHER_PACK = on;
+    }
+
     private static void scale(int m, int n, float beta, float[] c, int cOff, int ldc) {
         for (int i = 0; i < m; i++) {
             int row = cOff + i * ldc;
@@ -109,15 +125,26 @@ public final class Sgemm {
                               boolean overwrite, float[] c, int cOff, int ldc) {
         Buffers buf = BUFFERS.get();
         float[] ap = buf.a, bp = buf.b, tile = buf.tile;
+        boolean gather = GATHER_PACK;
+        if (gather && transB && buf.bLd != ldb) {
+            for (int j = 0; j < NR; j++) buf.bIdx[j] = j * ldb;
+            buf.bLd = ldb;
+        }
+        if (gather && !transA && buf.aLd != lda) {
+            for (int f = 0; f < MR * L; f++) buf.aIdx[f] = (f % MR) * lda + f / MR;
+            buf.aLd = lda;
+        }
+        int[] bIdx = gather && transB ? buf.bIdx : null;
+        int[] aIdx = gather && !transA ? buf.aIdx : null;
         for (int jc = n0; jc < n1; jc += NC) {
             int nc = Math.min(NC, n1 - jc);
             for (int pc = 0; pc < k; pc += KC) {
                 int kc = Math.min(KC, k - pc);
                 boolean first = overwrite && pc == 0;
-                packB(transB, b, bOff, ldb, pc, kc, jc, nc, bp);
+                packB(transB, b, bOff, ldb, pc, kc, jc, nc, bp, bIdx);
                 for (int ic = m0; ic < m1; ic += MC) {
                     int mc = Math.min(MC, m1 - ic);
-                    packA(transA, a, aOff, lda, ic, mc, pc, kc, ap);
+                    packA(transA, a, aOff, lda, ic, mc, pc, kc, ap, aIdx);
                     for (int ir = 0; ir < mc; ir += MR) {
                         int mr = Math.min(MR, mc - ir);
                         int aPanel = ir * kc;
@@ -150,9 +177,10 @@ public final class Sgemm {
 
     /**
      * Packs op(A)[i0:i0+mc, p0:p0+kc] into MR-row panels: panel r holds, for each p, the MR values of
-     * column p (rows past mc are zero).
+     * column p (rows past mc are zero). With aIdx (non-transposed A only; see {@link Buffers#aIdx}) a full
+     * panel is filled L columns at a time by MR gathers, each assembling one vector of the interleaved output.
      */
-    private static void packA(boolean transA, float[] a, int aOff, int lda, int i0, int mc, int p0, int kc, float[] ap) {
+    private static void packA(boolean transA, float[] a, int aOff, int lda, int i0, int mc, int p0, int kc, float[] ap, int[] aIdx) {
         for (int ir = 0; ir < mc; ir += MR) {
             int mr = Math.min(MR, mc - ir);
             int dst = ir * kc;
@@ -167,7 +195,15 @@ public final class Sgemm {
             } else if (mr == MR) {
                 int r0 = aOff + (i0 + ir) * lda + p0;
                 int r1 = r0 + lda, r2 = r1 + lda, r3 = r2 + lda, r4 = r3 + lda, r5 = r4 + lda;
-                for (int p = 0; p < kc; p++, dst += MR) {
+                int p = 0;
+                if (aIdx != null) {
+                    for (; p + L <= kc; p += L, dst += MR * L) {
+                        for (int q = 0; q < MR; q++) {
+                            FloatVector.fromArray(S, a, r0 + p, aIdx, q * L).intoArray(ap, dst + q * L);
+                        }
+                    }
+                }
+                for (; p < kc; p++, dst += MR) {
                     ap[dst] = a[r0 + p];
                     ap[dst + 1] = a[r1 + p];
                     ap[dst + 2] = a[r2 + p];
@@ -187,9 +223,10 @@ public final class Sgemm {
 
     /**
      * Packs op(B)[p0:p0+kc, j0:j0+nc] into NR-column panels: panel j holds, for each p, the NR values of
-     * row p (columns past nc are zero).
+     * row p (columns past nc are zero). With bIdx (transposed B only; see {@link Buffers#bIdx}) each row of
+     * a full panel is NR / L gathers, one per vector.
      */
-    private static void packB(boolean transB, float[] b, int bOff, int ldb, int p0, int kc, int j0, int nc, float[] bp) {
+    private static void packB(boolean transB, float[] b, int bOff, int ldb, int p0, int kc, int j0, int nc, float[] bp, int[] bIdx) {
         for (int jr = 0; jr < nc; jr += NR) {
             int nr = Math.min(NR, nc - jr);
             int dst = jr * kc;
@@ -208,6 +245,16 @@ public final class Sgemm {
                     int j = 0;
                     for (; j < nr; j++) bp[dst + j] = b[src + j];
                     for (; j < NR; j++) bp[dst + j] = 0f;
+                }
+            } else if (bIdx != null && nr == NR) {
+                // op(B)[p][j] = b[j * ldb + p]: row p of the panel gathers element p of NR source rows. The NR
+                // source lines (4 KB) stay in L1 across the 16 consecutive p that use each of them.
+                int src = bOff + (j0 + jr) * ldb + p0;
+                for (int p = 0; p < kc; p++, src++, dst += NR) {
+                    FloatVector.fromArray(S, b, src, bIdx, 0).intoArray(bp, dst);
+                    FloatVector.fromArray(S, b, src, bIdx, L).intoArray(bp, dst + L);
+                    FloatVector.fromArray(S, b, src, bIdx, 2 * L).intoArray(bp, dst + 2 * L);
+                    FloatVector.fromArray(S, b, src, bIdx, 3 * L).intoArray(bp, dst + 3 * L);
                 }
             } else if (TRANSPOSED_PACK_BLOCKED) {
                 // op(B)[p][j] = b[j * ldb + p]: a transpose. In blocks of 16 values of p, so that the 16 panel

@@ -109,6 +109,28 @@ class SgemmTest {
     }
 
     @Test
+    void gatherAndScalarPackingAgree() {
+        // The gathered panels (full 64-column panels of a transposed B, full 6-row panels of A in 16-column
+        // blocks) beside the scalar tails: k not a multiple of 16 or of KC, n past the last full panel, m not a
+        // multiple of 6, and leading dimensions changing between calls (the gather offsets are cached per ld).
+        Random rng = new Random(11);
+        int[][] shapes = {{64, 64, 300}, {64, 64, 17}, {66, 128, 15}, {13, 64 + 33, 531}, {6, 64, 16}, {64, 576, 90},
+            {130, 192, 257}, {5, 70, 40}};
+        boolean saved = Sgemm.GATHER_PACK;
+        try {
+            for (boolean gather : new boolean[] {true, false}) {
+                Sgemm.GATHER_PACK = gather;
+                for (boolean transA : new boolean[] {false, true})
+                    for (boolean transB : new boolean[] {false, true})
+                        for (int[] s : shapes)
+                            for (int pad : new int[] {0, 5, 1}) check(rng, transA, transB, s[0], s[1], s[2], pad, pad == 1 ? 1f : 0f, false);
+            }
+        } finally {
+            Sgemm.GATHER_PACK = saved;
+        }
+    }
+
+    @Test
     void betaZeroIgnoresNaNInC() {
         Random rng = new Random(3);
         check(rng, false, false, 9, 70, 11, 2, 0f, true);
