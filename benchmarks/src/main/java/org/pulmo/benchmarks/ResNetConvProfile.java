@@ -175,17 +175,19 @@ public final class ResNetConvProfile {
     }
 
     /**
-     * Interleaved A/B of Sgemm's operand packing: A = scalar copies, B = vector gathers
+     * Interleaved A/B of Sgemm's packing of a transposed B: A = scalar copies, B = vector gathers
      * ({@code Sgemm.setGatherPack}). {@code what}: "gemm" (serial GEMMs of conv shapes), "conv" (every
      * conv of ResNet-50, all three passes), "step" (whole training steps).
      */
     private static void abPack(String what, int n, int size, int reps, String only, Random rng) {
+        java.util.function.IntConsumer set = v -> Sgemm.setGatherPack(v == 1);
         if (what.equals("step")) {
-            abStep(n, size, reps, v -> Sgemm.setGatherPack(v == 1), "A (scalar pack)", "B (gather pack)");
+            abStep(n, size, reps, set, "A (scalar pack)", "B (gather pack)");
         } else if (what.equals("gemm")) {
             // m, n, k, transA, transB: conv backward-weight (Winograd and im2col), forward and backward-input shapes
             int[][] shapes = {{64, 64, 6272, 0, 1}, {64, 64, 3136, 0, 1}, {128, 128, 1568, 0, 1}, {64, 576, 3136, 0, 1},
-                {256, 64, 3136, 0, 1}, {512, 512, 128, 0, 1}, {64, 6272, 64, 0, 0}, {256, 3136, 64, 0, 0}, {64, 3136, 256, 1, 0}};
+                {256, 64, 3136, 0, 1}, {512, 512, 128, 0, 1}, {64, 6272, 64, 0, 0}, {256, 3136, 64, 0, 0}, {64, 3136, 256, 1, 0},
+                {64, 147, 25088, 0, 1}, {1024, 512, 1568, 0, 1}, {256, 2304, 1568, 0, 1}, {256, 1568, 1024, 0, 0}, {512, 6272, 256, 0, 0}};
             System.out.printf(Locale.ROOT, "Sgemm serial, best of %d alternating calls: A = scalar pack, B = gather pack%n", reps);
             for (int round = 0; round < 2; round++)
                 for (int[] sh : shapes) {
@@ -195,7 +197,7 @@ public final class ResNetConvProfile {
                     long[] best = {Long.MAX_VALUE, Long.MAX_VALUE};
                     for (int r = 0; r < 2 * reps; r++)
                         for (int v = 0; v < 2; v++) {
-                            Sgemm.setGatherPack(v == 1);
+                            set.accept(v);
                             long t0 = System.nanoTime();
                             Sgemm.sgemmSerial(ta, tb, m, nn, k, a, 0, ta ? m : k, b, 0, tb ? k : nn, 0f, c, 0, nn);
                             long t = System.nanoTime() - t0;
@@ -218,7 +220,7 @@ public final class ResNetConvProfile {
                         long[] best = {Long.MAX_VALUE, Long.MAX_VALUE};
                         for (int r = 0; r < 2 * reps; r++)
                             for (int v = 0; v < 2; v++) {
-                                Sgemm.setGatherPack(v == 1);
+                                set.accept(v);
                                 long t0 = System.nanoTime();
                                 call(pass, cv, n, x, w, dy);
                                 long t = System.nanoTime() - t0;

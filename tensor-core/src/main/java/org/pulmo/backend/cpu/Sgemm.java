@@ -32,10 +32,12 @@ public final class Sgemm {
     /** Transposed B packed in blocks of 16 rows of k (false: the column-by-column copy); for A/B measurements. */
     static boolean TRANSPOSED_PACK_BLOCKED = !"false".equals(System.getProperty("pulmo.sgemm.blockedPack"));
     /**
-     * Pack the strided operands (a transposed B, a non-transposed A) with vector gathers instead of scalar
-     * copies (false: the scalar copies); for A/B measurements.
+     * Pack a transposed B with vector gathers instead of scalar copies where its leading dimension allows
+     * (see {@link Buffers#bGather}); false: always the scalar copies. For A/B measurements.
      */
     static boolean GATHER_PACK = !"false".equals(System.getProperty("pulmo.sgemm.gatherPack"));
+    /** At most this many of a gathered panel's NR source lines may share one of L1's 64 sets (48 KB, 12 ways). */
+    private static final int MAX_LINES_PER_SET = 8;
     /** Below this many multiply-adds a call runs on one thread. */
     private static final long MIN_PARALLEL_MACS = 1L << 18;
 
@@ -46,9 +48,13 @@ public final class Sgemm {
         /** Gather offsets for a transposed B panel row: j * ldb for j < NR, valid for ldb == bLd. */
         final int[] bIdx = new int[NR];
         int bLd = -1;
-        /** Gather offsets for L columns of an MR-row A panel: element f is row f % MR, column f / MR. */
-        final int[] aIdx = new int[MR * L];
-        int aLd = -1;
+        /**
+         * Whether ldb == bLd spreads the NR source lines of a panel over enough L1 sets for the gathers: each
+         * line serves 16 consecutive rows of the panel, so all NR must stay resident. A stride of a multiple
+         * of 4 KB (k = 8 x 112 x 112 in the stem's backward weight) puts all in one set and misses on every
+         * gather; there the scalar copy, which reads 16 values of one line at once, is faster.
+         */
+        boolean bGather;
     }
 
     private static final ThreadLocal<Buffers> BUFFERS = ThreadLocal.withInitial(Buffers::new);
@@ -106,7 +112,7 @@ public final class Sgemm {
         });
     }
 
-    /** Turns the gather packing on or off (see {@link #GATHER_PACK}); for benchmarks comparing the two. */
+    /** Turns the gather packing of a transposed B on or off; for benchmarks comparing the two. */
     public static void setGatherPack(boolean on) {
         GATHER_PACK = on;
     }
@@ -125,17 +131,17 @@ public final class Sgemm {
                               boolean overwrite, float[] c, int cOff, int ldc) {
         Buffers buf = BUFFERS.get();
         float[] ap = buf.a, bp = buf.b, tile = buf.tile;
-        boolean gather = GATHER_PACK;
-        if (gather && transB && buf.bLd != ldb) {
-            for (int j = 0; j < NR; j++) buf.bIdx[j] = j * ldb;
+        if (GATHER_PACK && transB && buf.bLd != ldb) {
+            int[] perSet = new int[64];
+            int most = 0;
+            for (int j = 0; j < NR; j++) {
+                buf.bIdx[j] = j * ldb;
+                most = Math.max(most, ++perSet[(int) (((long) j * ldb >> 4) & 63)]);
+            }
+            buf.bGather = most <= MAX_LINES_PER_SET;
             buf.bLd = ldb;
         }
-        if (gather && !transA && buf.aLd != lda) {
-            for (int f = 0; f < MR * L; f++) buf.aIdx[f] = (f % MR) * lda + f / MR;
-            buf.aLd = lda;
-        }
-        int[] bIdx = gather && transB ? buf.bIdx : null;
-        int[] aIdx = gather && !transA ? buf.aIdx : null;
+        int[] bIdx = GATHER_PACK && transB && buf.bGather ? buf.bIdx : null;
         for (int jc = n0; jc < n1; jc += NC) {
             int nc = Math.min(NC, n1 - jc);
             for (int pc = 0; pc < k; pc += KC) {
@@ -144,7 +150,7 @@ public final class Sgemm {
                 packB(transB, b, bOff, ldb, pc, kc, jc, nc, bp, bIdx);
                 for (int ic = m0; ic < m1; ic += MC) {
                     int mc = Math.min(MC, m1 - ic);
-                    packA(transA, a, aOff, lda, ic, mc, pc, kc, ap, aIdx);
+                    packA(transA, a, aOff, lda, ic, mc, pc, kc, ap);
                     for (int ir = 0; ir < mc; ir += MR) {
                         int mr = Math.min(MR, mc - ir);
                         int aPanel = ir * kc;
@@ -177,10 +183,9 @@ public final class Sgemm {
 
     /**
      * Packs op(A)[i0:i0+mc, p0:p0+kc] into MR-row panels: panel r holds, for each p, the MR values of
-     * column p (rows past mc are zero). With aIdx (non-transposed A only; see {@link Buffers#aIdx}) a full
-     * panel is filled L columns at a time by MR gathers, each assembling one vector of the interleaved output.
+     * column p (rows past mc are zero).
      */
-    private static void packA(boolean transA, float[] a, int aOff, int lda, int i0, int mc, int p0, int kc, float[] ap, int[] aIdx) {
+    private static void packA(boolean transA, float[] a, int aOff, int lda, int i0, int mc, int p0, int kc, float[] ap) {
         for (int ir = 0; ir < mc; ir += MR) {
             int mr = Math.min(MR, mc - ir);
             int dst = ir * kc;
@@ -195,15 +200,7 @@ public final class Sgemm {
             } else if (mr == MR) {
                 int r0 = aOff + (i0 + ir) * lda + p0;
                 int r1 = r0 + lda, r2 = r1 + lda, r3 = r2 + lda, r4 = r3 + lda, r5 = r4 + lda;
-                int p = 0;
-                if (aIdx != null) {
-                    for (; p + L <= kc; p += L, dst += MR * L) {
-                        for (int q = 0; q < MR; q++) {
-                            FloatVector.fromArray(S, a, r0 + p, aIdx, q * L).intoArray(ap, dst + q * L);
-                        }
-                    }
-                }
-                for (; p < kc; p++, dst += MR) {
+                for (int p = 0; p < kc; p++, dst += MR) {
                     ap[dst] = a[r0 + p];
                     ap[dst + 1] = a[r1 + p];
                     ap[dst + 2] = a[r2 + p];
@@ -224,7 +221,8 @@ public final class Sgemm {
     /**
      * Packs op(B)[p0:p0+kc, j0:j0+nc] into NR-column panels: panel j holds, for each p, the NR values of
      * row p (columns past nc are zero). With bIdx (transposed B only; see {@link Buffers#bIdx}) each row of
-     * a full panel is NR / L gathers, one per vector.
+     * a full panel is NR / L gathers, one per vector: 4 instructions for 64 values instead of 64 strided
+     * scalar stores.
      */
     private static void packB(boolean transB, float[] b, int bOff, int ldb, int p0, int kc, int j0, int nc, float[] bp, int[] bIdx) {
         for (int jr = 0; jr < nc; jr += NR) {

@@ -110,23 +110,23 @@ class SgemmTest {
 
     @Test
     void gatherAndScalarPackingAgree() {
-        // The gathered panels (full 64-column panels of a transposed B, full 6-row panels of A in 16-column
-        // blocks) beside the scalar tails: k not a multiple of 16 or of KC, n past the last full panel, m not a
-        // multiple of 6, and leading dimensions changing between calls (the gather offsets are cached per ld).
+        // The gathered panels (full 64-column panels of a transposed B) beside the scalar tails: k not a multiple
+        // of KC, n past the last full panel, leading dimensions changing between calls (the gather offsets are
+        // cached per ldb), and k = 1024 + pad, where a stride of 4 KB turns the gathers off.
         Random rng = new Random(11);
         int[][] shapes = {{64, 64, 300}, {64, 64, 17}, {66, 128, 15}, {13, 64 + 33, 531}, {6, 64, 16}, {64, 576, 90},
-            {130, 192, 257}, {5, 70, 40}};
+            {130, 192, 257}, {5, 70, 40}, {12, 64, 1024}};
         boolean saved = Sgemm.GATHER_PACK;
         try {
             for (boolean gather : new boolean[] {true, false}) {
-                Sgemm.GATHER_PACK = gather;
+                Sgemm.setGatherPack(gather);
                 for (boolean transA : new boolean[] {false, true})
                     for (boolean transB : new boolean[] {false, true})
                         for (int[] s : shapes)
                             for (int pad : new int[] {0, 5, 1}) check(rng, transA, transB, s[0], s[1], s[2], pad, pad == 1 ? 1f : 0f, false);
             }
         } finally {
-            Sgemm.GATHER_PACK = saved;
+            Sgemm.setGatherPack(saved);
         }
     }
 
