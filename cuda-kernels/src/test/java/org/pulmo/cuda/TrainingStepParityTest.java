@@ -15,13 +15,13 @@ import org.pulmo.tensor.Tensor;
 
 /**
  * No GPU needed: the whole-model parity harness ({@link TrainingStepParity}) run CPU against CPU on the two
- * papers' models at 32 x 32, batch 2. Two builds from one seed give the same step (up to the rounding of
+ * papers' models at small sizes (DPN-92-SE 2 images at 32 x 32, MA-Net 4 pairs at 64 x 64). Two builds from one seed give the same step (up to the rounding of
  * multi-threaded sums, ~1e-8), so the comparison passes; a gradient changed by 1 % in one parameter before the SGD step must fail it, on that
  * gradient (and at most its updated parameter), and nothing else. This is what makes a passing CPU/GPU run
  * ({@link WholeModelParityTest}) mean something.
  */
 class TrainingStepParityTest {
-    static final TrainingStepParity.Tolerances TIGHT = new TrainingStepParity.Tolerances(1e-4, 1e-3, 1e-4, 1e-5);
+    static final TrainingStepParity.Tolerances TIGHT = new TrainingStepParity.Tolerances(1e-4, 1e-3, 1e-4, 1e-3); // updates: as close as the gradients they come from
 
     /** Scales one parameter's gradient by 1.01 (a 1e-2 relative error: ten times the gradient tolerance). */
     static Consumer<Module> perturb(String name) {
@@ -40,8 +40,9 @@ class TrainingStepParityTest {
             TrainingStepParity.StepResult b = TrainingStepParity.step(model + " b", build.get(), cpu, train, batch, fwd, null);
             TrainingStepParity.Comparison same = TrainingStepParity.compare(a, b, TIGHT);
             assertTrue(same.passed(), same.report(model + " " + mode + ": CPU against CPU"));
-            // the multi-threaded CPU backend may split sums differently from run to run: ~1e-8, far below the tolerance
-            assertTrue(same.worstGrad() <= 1e-6, model + " " + mode + ": two CPU steps agree to rounding, worst gradient relL2 " + same.worstGrad());
+            // the multi-threaded CPU backend may split sums differently from run to run: 1e-8 .. a few 1e-6 on the
+            // smallest gradients of MA-Net, still a hundred times below the gradient tolerance
+            assertTrue(same.worstGrad() <= 1e-5, model + " " + mode + ": two CPU steps agree to rounding, worst gradient relL2 " + same.worstGrad());
             assertTrue(a.grads().containsKey(victim), model + " has a parameter " + victim);
             assertFalse(a.stats().isEmpty(), model + " has batch norms");
 
@@ -52,8 +53,8 @@ class TrainingStepParityTest {
             assertFalse(c.passed(), model + " " + mode + ": a 1 % gradient error must fail the comparison");
             List<String> failed = c.failures().stream().map(f -> f.substring(0, f.indexOf(':'))).toList();
             assertTrue(failed.contains("grad " + victim), model + " " + mode + ": the perturbed gradient fails, got " + failed);
-            assertTrue(failed.stream().allMatch(f -> f.equals("grad " + victim) || f.equals("after SGD " + victim)),
-                model + " " + mode + ": nothing but the perturbed gradient and its updated parameter fails, got " + failed);
+            assertTrue(failed.stream().allMatch(f -> f.equals("grad " + victim) || f.equals("SGD step " + victim)),
+                model + " " + mode + ": nothing but the perturbed gradient and its parameter's update fails, got " + failed);
         }
     }
 
@@ -65,8 +66,10 @@ class TrainingStepParityTest {
 
     @Test void manetHarnessCatchesAWrongGradient() {
         Rng rng = new Rng(82);
-        List<Tensor> batch = List.of(Tensor.randn(rng, 2, 3, 32, 32), Tensor.randn(rng, 2, 3, 32, 32),
-            Tensor.of(new float[] {1, 0}, 2), Tensor.of(new float[] {0, 1}, 2));
+        // 4 pairs at 64 x 64, not 2 at 32 x 32: there layer4 is 1 x 1, so every training-mode batch norm there (and
+        // FAB's BatchNorm1d) normalises 2 values to +-1 and turns rounding differences into sign flips
+        List<Tensor> batch = List.of(Tensor.randn(rng, 4, 3, 64, 64), Tensor.randn(rng, 4, 3, 64, 64),
+            Tensor.of(new float[] {1, 0, 1, 0}, 4), Tensor.of(new float[] {0, 1, 0, 1}, 4));
         check("MA-Net", () -> MaNet.resnet50(2, MaNet.Options.DEFAULT, new Rng(8)), batch, TrainingStepParity.MANET_PAIR,
             "backbone.layer2.0.conv2.weight");
     }

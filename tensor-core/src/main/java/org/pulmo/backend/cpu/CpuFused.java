@@ -3,6 +3,7 @@ package org.pulmo.backend.cpu;
 import static org.pulmo.backend.cpu.Strided.array;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 import org.pulmo.tensor.CpuStorage;
@@ -22,6 +23,36 @@ final class CpuFused {
     private static final VectorSpecies<Float> V = FloatVector.SPECIES_PREFERRED;
     /** Vectors summed in float lanes before the partial sum moves to a double (bounds float rounding of long sums). */
     private static final int BLOCK = 64;
+
+    /**
+     * e^x on a vector from add, multiply and fma only (Cephes' expf: x = n ln2 + r with |r| <= ln2 / 2, a degree-5
+     * polynomial for e^r, 2^n put into the exponent bits; about 1 ulp). Not {@code lanewise(EXP)}: the Vector API
+     * computes that with one library before the JIT compiles the loop and another after, so the same step could
+     * give different last bits within one run. Arguments below -87.3 give e^-87.3 (~1e-38) instead of 0.
+     */
+    static FloatVector exp(FloatVector x) {
+        x = x.max(-87.3f).min(88.3f);
+        FloatVector t = x.mul(1.44269504088896341f).add(0.5f);                  // x log2(e) + 1/2
+        FloatVector n = (FloatVector) ((IntVector) t.convert(VectorOperators.F2I, 0)).convert(VectorOperators.I2F, 0);
+        n = n.sub(1f, n.compare(VectorOperators.GT, t));                         // truncation -> floor
+        FloatVector r = n.fma(FloatVector.broadcast(V, -0.693359375f), x).add(n.mul(2.12194440e-4f));     // x - n ln2, ln2 split in two
+        FloatVector p = r.fma(1.9875691500e-4f, 1.3981999507e-3f);
+        p = p.fma(r, FloatVector.broadcast(V, 8.3334519073e-3f));
+        p = p.fma(r, FloatVector.broadcast(V, 4.1665795894e-2f));
+        p = p.fma(r, FloatVector.broadcast(V, 1.6666665459e-1f));
+        p = p.fma(r, FloatVector.broadcast(V, 5.0000001201e-1f));
+        FloatVector y = p.mul(r.mul(r)).add(r).add(1f);                         // e^r
+        IntVector bits = ((IntVector) n.convert(VectorOperators.F2I, 0)).add(127).lanewise(VectorOperators.LSHL, 23);
+        return y.mul(bits.reinterpretAsFloats());                                // * 2^n
+    }
+
+    /** The lanes of v added in lane order (reduceLanes(ADD) may add in any order: a different sum per run). */
+    private static double sumLanes(FloatVector v, float[] scratch) {
+        v.intoArray(scratch, 0);
+        double s = 0;
+        for (int l = 0; l < scratch.length; l++) s += scratch[l];
+        return s;
+    }
 
     /** t itself when contiguous, else a contiguous copy (no graph). */
     private static Tensor dense(Tensor t) { return t.isContiguous() ? t : t.detach().contiguous(); }
@@ -43,6 +74,7 @@ final class CpuFused {
         int ao = ad.offset(), bo = bd.offset();
         int L16 = V.length(), vec = V.loopBound(hw);
         Parallel.forRange(planes, 12L * hw, (p0, p1) -> {
+            float[] lanes = new float[L16];
             for (int p = p0; p < p1; p++) {
                 int o = p * hw;
                 FloatVector vm = FloatVector.broadcast(V, Float.NEGATIVE_INFINITY);
@@ -63,12 +95,12 @@ final class CpuFused {
                 FloatVector vs = FloatVector.zero(V);
                 i = 0;
                 for (int k = 0; i < vec; i += L16) {
-                    FloatVector e = FloatVector.fromArray(V, Y, o + i).sub(m).lanewise(VectorOperators.EXP);
+                    FloatVector e = exp(FloatVector.fromArray(V, Y, o + i).sub(m));
                     e.intoArray(Y, o + i);
                     vs = vs.add(e);
-                    if (++k == BLOCK) { sum += vs.reduceLanes(VectorOperators.ADD); vs = FloatVector.zero(V); k = 0; }
+                    if (++k == BLOCK) { sum += sumLanes(vs, lanes); vs = FloatVector.zero(V); k = 0; }
                 }
-                sum += vs.reduceLanes(VectorOperators.ADD);
+                sum += sumLanes(vs, lanes);
                 for (; i < hw; i++) {
                     float e = (float) Math.exp(Y[o + i] - m);
                     Y[o + i] = e;
@@ -94,6 +126,7 @@ final class CpuFused {
         int ao = ad.offset(), bo = bd.offset(), go = gd.offset(), lo = ld.offset();
         int L16 = V.length(), vec = V.loopBound(hw);
         Parallel.forRange(planes, 20L * hw, (p0, p1) -> {
+            float[] lanes = new float[L16];
             for (int p = p0; p < p1; p++) {
                 int o = p * hw;
                 float lsep = L[lo + p];
@@ -103,12 +136,12 @@ final class CpuFused {
                 for (int k = 0; i < vec; i += L16) {
                     FloatVector bv = FloatVector.fromArray(V, B, bo + o + i);
                     FloatVector t = FloatVector.fromArray(V, A, ao + o + i).sub(bv);
-                    FloatVector pr = t.mul(t).sub(lsep).lanewise(VectorOperators.EXP); // P = softmax(D), from lse
+                    FloatVector pr = exp(t.mul(t).sub(lsep));                     // P = softmax(D), from lse
                     pr.intoArray(DA, o + i);
                     vd = pr.mul(FloatVector.fromArray(V, G, go + o + i)).fma(bv, vd);
-                    if (++k == BLOCK) { dot += vd.reduceLanes(VectorOperators.ADD); vd = FloatVector.zero(V); k = 0; }
+                    if (++k == BLOCK) { dot += sumLanes(vd, lanes); vd = FloatVector.zero(V); k = 0; }
                 }
-                dot += vd.reduceLanes(VectorOperators.ADD);
+                dot += sumLanes(vd, lanes);
                 for (; i < hw; i++) {
                     float t = A[ao + o + i] - B[bo + o + i];
                     float pr = (float) Math.exp(t * t - lsep);
