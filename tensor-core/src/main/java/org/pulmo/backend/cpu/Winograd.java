@@ -91,9 +91,12 @@ final class Winograd {
         }
     }
 
-    // Layouts, each channel's elements together (one block per channel; the GEMM for element e reads a
-    // strided matrix with leading dimension elems * row length), E = alpha^2:
-    //   U [Cout, E, cp]  V [C, E, tp]  M and Z [Cout, E, tp]  dU [Cout, E, cp]
+    // Layouts, E = alpha^2. U, M, Z and dU keep each channel's elements together (one block per channel; the
+    // GEMM for element e reads a strided matrix with leading dimension elems * row length); V is element-major,
+    // so that its rows are tp apart: backward weight's GEMM reads V transposed, and Sgemm gathers a transposed
+    // operand's 64 rows only when they spread over L1's sets, which rows elems * tp apart (a multiple of 1 KB)
+    // do not:
+    //   U [Cout, E, cp]  V [E, C, tp]  M and Z [Cout, E, tp]  dU [Cout, E, cp]
 
     // ------------------------------------------------------------------------------------------------
     // Forward (and backward input)
@@ -119,7 +122,7 @@ final class Winograd {
             // M_e [Cout, T] = U_e [Cout, C] * V_e [C, T], one GEMM per element e, elements split over threads.
             Parallel.forRange(el, 2L * cOut * c * tiles, (s, e) -> {
                 for (int k = s; k < e; k++)
-                    Sgemm.sgemmSerial(false, false, cOut, tiles, c, u, k * cp, el * cp, v, k * tp, el * tp,
+                    Sgemm.sgemmSerial(false, false, cOut, tiles, c, u, k * cp, el * cp, v, k * c * tp, tp,
                             0f, m, k * tp, el * tp);
             });
             outputTransform(pl, tl, m, y);
@@ -162,20 +165,20 @@ final class Winograd {
     }
 
     /**
-     * Input transform: V[c, e, t] = (B^T d_t[c] B)[e], channels split over threads. Each input plane is first
+     * Input transform: V[e, c, t] = (B^T d_t[c] B)[e], channels split over threads. Each input plane is first
      * split into tile phase planes, P[ph][i][j] = x[i - pH, j*tile + ph - pW] (zero outside): column k of
      * tile tj is then column j = tj + k / tile of phase k % tile, so the 16 tiles tj .. tj+15 of a tile row are
      * one vector load per patch element, and both 1-D transforms run on whole vectors.
      */
     private static void inputTransform(Plan pl, Tiles tl, float[] x, float[] v) {
         Variant var = pl.v;
-        int c = pl.c, tp = tl.padded, alpha = var.alpha, tile = var.tile, el = var.elems;
+        int c = pl.c, tp = tl.padded, alpha = var.alpha, tile = var.tile, el = var.elems, ct = c * tp;
         int hp = pl.tH * tile + 2, rl = roundUp(pl.tW + 1);
         Parallel.forRange(c, 20L * tp, (s, e) -> {
             float[] buf = scratch(3, (long) tile * hp * rl + (long) el * L);
             int wA = tile * hp * rl;
             for (int ci = s; ci < e; ci++) {
-                int vc = ci * el * tp;
+                int vc = ci * tp;
                 for (int b = tl.b0; b < tl.b0 + tl.nb; b++) {
                     splitPhases(x, (b * c + ci) * pl.h * pl.w, pl.h, pl.w, pl.pH, pl.pW, tile, hp, pl.tW + 1, rl, buf);
                     for (int ti = 0; ti < pl.tH; ti++) {
@@ -185,7 +188,7 @@ final class Winograd {
                             for (int k = 0; k < alpha; k++)
                                 inputRows(var, buf, ((k % tile) * hp + ti * tile) * rl + k / tile + jv, rl, buf, wA + k * L, alpha * L);
                             for (int r = 0; r < alpha; r++)
-                                inputRows(var, buf, wA + r * alpha * L, L, v, vc + r * alpha * tp + t0 + jv, tp);
+                                inputRows(var, buf, wA + r * alpha * L, L, v, vc + r * alpha * ct + t0 + jv, ct);
                         }
                     }
                 }
@@ -267,7 +270,7 @@ final class Winograd {
             // dU_e [Cout, C] (+)= Z_e [Cout, T] * V_e^T [T, C]: the sum over tiles (and the batch) is the GEMM's k.
             Parallel.forRange(el, 2L * cOut * c * tiles, (s, e) -> {
                 for (int k = s; k < e; k++)
-                    Sgemm.sgemmSerial(false, true, cOut, c, tiles, z, k * tp, el * tp, v, k * tp, el * tp,
+                    Sgemm.sgemmSerial(false, true, cOut, c, tiles, z, k * tp, el * tp, v, k * c * tp, tp,
                             beta, du, k * cp, el * cp);
             });
         }
