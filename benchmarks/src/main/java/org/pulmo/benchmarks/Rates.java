@@ -16,7 +16,7 @@ import org.openjdk.jmh.runner.options.OptionsBuilder;
 /**
  * Work rates beside JMH's times: runs a benchmark class with JMH command-line options and prints, per
  * parameter set, the time per op and a rate (GB/s of minimum traffic, images/s) for each fork and their median.
- * The same role as {@code SgemmBench.printGflops} for the benchmarks whose rate is not in FLOPs.
+ * {@code SgemmBench.printGflops} uses it with GFLOP/s.
  */
 final class Rates {
     private Rates() {}

@@ -1,9 +1,5 @@
 package org.pulmo.benchmarks;
 
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.Collection;
-import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import java.util.function.ToDoubleFunction;
@@ -18,13 +14,9 @@ import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
-import org.openjdk.jmh.results.BenchmarkResult;
 import org.openjdk.jmh.results.RunResult;
-import org.openjdk.jmh.runner.Runner;
 import org.openjdk.jmh.runner.RunnerException;
 import org.openjdk.jmh.runner.options.CommandLineOptionException;
-import org.openjdk.jmh.runner.options.CommandLineOptions;
-import org.openjdk.jmh.runner.options.OptionsBuilder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -116,49 +108,12 @@ public class SgemmBench {
     }
 
     /**
-     * Runs the benchmarks of {@code bench} with JMH command-line options and prints, per parameter set,
-     * GFLOP/s of each fork and their median. {@code flopsPerOp} maps a result (its @Params) to FLOPs per op.
+     * Runs the benchmarks of {@code bench} with JMH command-line options and prints, per parameter set, the time
+     * per op and GFLOP/s of each fork and their median ({@link Rates}). {@code flopsPerOp} maps a result (its
+     * @Params) to FLOPs per op.
      */
     static void printGflops(Class<?> bench, String[] args, ToDoubleFunction<RunResult> flopsPerOp)
             throws RunnerException, CommandLineOptionException {
-        CommandLineOptions cli = new CommandLineOptions(args);
-        OptionsBuilder opts = new OptionsBuilder();
-        opts.parent(cli);
-        if (cli.getIncludes().isEmpty()) opts.include(bench.getSimpleName());
-        Collection<RunResult> results = new Runner(opts.build()).run();
-        System.out.println();
-        System.out.println("GFLOP/s per fork and median of forks:");
-        for (RunResult r : results) {
-            double flops = flopsPerOp.applyAsDouble(r);
-            List<Double> perFork = new ArrayList<>();
-            for (BenchmarkResult fork : r.getBenchmarkResults()) {
-                double opsPerSecond = toOpsPerSecond(fork.getPrimaryResult().getScore(), r);
-                perFork.add(opsPerSecond * flops / 1e9);
-            }
-            double[] sorted = perFork.stream().mapToDouble(Double::doubleValue).sorted().toArray();
-            double median = sorted.length % 2 == 1 ? sorted[sorted.length / 2]
-                    : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
-            System.out.printf("%s %s: median %.1f GFLOP/s, forks %s%n", r.getParams().getBenchmark(),
-                    paramsOf(r), median, Arrays.toString(perFork.stream().map(g -> String.format("%.1f", g)).toArray()));
-        }
-    }
-
-    private static double toOpsPerSecond(double score, RunResult r) {
-        String unit = r.getPrimaryResult().getScoreUnit();
-        return switch (unit) {
-            case "ops/s" -> score;
-            case "ops/ms" -> score * 1e3;
-            case "ops/us" -> score * 1e6;
-            case "s/op" -> 1 / score;
-            case "ms/op" -> 1e3 / score;
-            case "us/op" -> 1e6 / score;
-            default -> throw new IllegalStateException("unexpected score unit " + unit);
-        };
-    }
-
-    private static String paramsOf(RunResult r) {
-        StringBuilder s = new StringBuilder();
-        for (String key : r.getParams().getParamsKeys()) s.append(key).append('=').append(r.getParams().getParam(key)).append(' ');
-        return s.toString().trim();
+        Rates.run(bench, args, "GFLOP/s", r -> flopsPerOp.applyAsDouble(r) / 1e9);
     }
 }
