@@ -453,29 +453,29 @@ public final class Cudnn implements AutoCloseable {
 
     /** y = conv(x, w), the algorithm chosen on first use of this plan; workspace from {@code workspaces}. */
     void convForward(ConvPlan pl, long x, long w, long y, Workspaces workspaces) {
-        Choice c = choice(pl, Direction.FORWARD, x, w, y, workspaces);
-        CudaStorage ws = workspaces.allocate(c.workspaceBytes);
-        try {
-            call("cudnnConvolutionForward", sig(ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS, ADDRESS),
-                handle, ONE, pl.x, ptr(x), pl.w, ptr(w), c.conv, c.algo, ptr(addr(ws)), c.workspaceBytes, ZERO, pl.y, ptr(y));
-        } finally { if (ws != null) ws.release(); }
+        convolve("cudnnConvolutionForward", pl, Direction.FORWARD, pl.x, x, pl.w, w, pl.y, y, workspaces);
     }
 
     void convBackwardData(ConvPlan pl, long w, long dy, long dx, Workspaces workspaces) {
-        Choice c = choice(pl, Direction.BACKWARD_DATA, w, dy, dx, workspaces);
-        CudaStorage ws = workspaces.allocate(c.workspaceBytes);
-        try {
-            call("cudnnConvolutionBackwardData", sig(ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS, ADDRESS),
-                handle, ONE, pl.w, ptr(w), pl.y, ptr(dy), c.conv, c.algo, ptr(addr(ws)), c.workspaceBytes, ZERO, pl.x, ptr(dx));
-        } finally { if (ws != null) ws.release(); }
+        convolve("cudnnConvolutionBackwardData", pl, Direction.BACKWARD_DATA, pl.w, w, pl.y, dy, pl.x, dx, workspaces);
     }
 
     void convBackwardFilter(ConvPlan pl, long x, long dy, long dw, Workspaces workspaces) {
-        Choice c = choice(pl, Direction.BACKWARD_FILTER, x, dy, dw, workspaces);
+        convolve("cudnnConvolutionBackwardFilter", pl, Direction.BACKWARD_FILTER, pl.x, x, pl.y, dy, pl.w, dw, workspaces);
+    }
+
+    /**
+     * One of the three convolution calls, which share a signature: (handle, 1, aDesc, a, bDesc, b, conv, algo,
+     * workspace, bytes, 0, outDesc, out). The direction's algorithm is chosen on first use; the workspace is held
+     * only for the call.
+     */
+    private void convolve(String fn, ConvPlan pl, Direction d, MemorySegment aDesc, long a, MemorySegment bDesc, long b,
+                          MemorySegment outDesc, long out, Workspaces workspaces) {
+        Choice c = choice(pl, d, a, b, out, workspaces);
         CudaStorage ws = workspaces.allocate(c.workspaceBytes);
         try {
-            call("cudnnConvolutionBackwardFilter", sig(ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS, ADDRESS),
-                handle, ONE, pl.x, ptr(x), pl.y, ptr(dy), c.conv, c.algo, ptr(addr(ws)), c.workspaceBytes, ZERO, pl.w, ptr(dw));
+            call(fn, sig(ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS, ADDRESS),
+                handle, ONE, aDesc, ptr(a), bDesc, ptr(b), c.conv, c.algo, ptr(addr(ws)), c.workspaceBytes, ZERO, outDesc, ptr(out));
         } finally { if (ws != null) ws.release(); }
     }
 
