@@ -150,15 +150,8 @@ public final class ResNetConvProfile {
                 float[] x = random(rng, n * cv.c * cv.h * cv.h), w = random(rng, cv.cOut * cv.c * 9), dy = random(rng, n * cv.cOut * cv.outH() * cv.outH());
                 StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "%-16s %4d %4d %3d", cv.name.replace(" 3x3", ""), cv.c, cv.h, cv.count));
                 for (int pass = 0; pass < 3; pass++) {
-                    long[] best = {Long.MAX_VALUE, Long.MAX_VALUE};
-                    for (int r = 0; r < 2 * reps; r++)
-                        for (int v = 0; v < 2; v++) {
-                            CpuConv.setWinograd(v == 1 ? tile : 0);
-                            long t0 = System.nanoTime();
-                            call(pass, cv, n, x, w, dy);
-                            long t = System.nanoTime() - t0;
-                            if (r >= reps) best[v] = Math.min(best[v], t);
-                        }
+                    int p = pass;
+                    long[] best = bestOfAlternating(reps, v -> CpuConv.setWinograd(v == 1 ? tile : 0), () -> call(p, cv, n, x, w, dy));
                     for (int v = 0; v < 2; v++) total[v][pass] += best[v] / 1e6 * cv.count;
                     line.append(String.format(Locale.ROOT, " | %7.3f / %7.3f (%.2f)   ", best[0] / 1e6, best[1] / 1e6, (double) best[1] / best[0]));
                 }
@@ -194,15 +187,8 @@ public final class ResNetConvProfile {
                     int m = sh[0], nn = sh[1], k = sh[2];
                     boolean ta = sh[3] == 1, tb = sh[4] == 1;
                     float[] a = random(rng, m * k), b = random(rng, k * nn), c = new float[m * nn];
-                    long[] best = {Long.MAX_VALUE, Long.MAX_VALUE};
-                    for (int r = 0; r < 2 * reps; r++)
-                        for (int v = 0; v < 2; v++) {
-                            set.accept(v);
-                            long t0 = System.nanoTime();
-                            Sgemm.sgemmSerial(ta, tb, m, nn, k, a, 0, ta ? m : k, b, 0, tb ? k : nn, 0f, c, 0, nn);
-                            long t = System.nanoTime() - t0;
-                            if (r >= reps) best[v] = Math.min(best[v], t);
-                        }
+                    long[] best = bestOfAlternating(reps, set,
+                        () -> Sgemm.sgemmSerial(ta, tb, m, nn, k, a, 0, ta ? m : k, b, 0, tb ? k : nn, 0f, c, 0, nn));
                     double f = 2.0 * m * nn * k;
                     if (round == 1) System.out.printf(Locale.ROOT, "%4d x %4d x %5d transA=%-5b transB=%-5b  %7.3f / %7.3f ms (%.2f)  %6.1f -> %6.1f GFLOP/s%n",
                             m, nn, k, ta, tb, best[0] / 1e6, best[1] / 1e6, (double) best[1] / best[0], f / best[0], f / best[1]);
@@ -217,15 +203,8 @@ public final class ResNetConvProfile {
                     float[] x = random(rng, n * cv.c * cv.h * cv.h), w = random(rng, cv.cOut * cv.c * cv.k * cv.k), dy = random(rng, n * cv.cOut * cv.outH() * cv.outH());
                     StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "%-28s %4d %4d %4d %3d", cv.name, cv.c, cv.h, cv.cOut, cv.count));
                     for (int pass = 0; pass < 3; pass++) {
-                        long[] best = {Long.MAX_VALUE, Long.MAX_VALUE};
-                        for (int r = 0; r < 2 * reps; r++)
-                            for (int v = 0; v < 2; v++) {
-                                set.accept(v);
-                                long t0 = System.nanoTime();
-                                call(pass, cv, n, x, w, dy);
-                                long t = System.nanoTime() - t0;
-                                if (r >= reps) best[v] = Math.min(best[v], t);
-                            }
+                        int p = pass;
+                        long[] best = bestOfAlternating(reps, set, () -> call(p, cv, n, x, w, dy));
                         for (int v = 0; v < 2; v++) total[v][pass] += best[v] / 1e6 * cv.count;
                         line.append(String.format(Locale.ROOT, " | %7.3f / %7.3f (%.2f)", best[0] / 1e6, best[1] / 1e6, (double) best[1] / best[0]));
                     }
@@ -275,6 +254,23 @@ public final class ResNetConvProfile {
             System.out.printf(Locale.ROOT, "%s: median %.3f s/step, %.2f images/s (batch %d, %dx%d, %d rounds)%n",
                     v == 0 ? nameA : nameB, med, batch / med, batch, size, size, rounds);
         }
+    }
+
+    /**
+     * Best nanoseconds of {@code reps} calls of {@code work} for variant 0 (A) and 1 (B), {@code select} switching
+     * between them before every call so both see the same host load; the first {@code reps} rounds only warm up.
+     */
+    private static long[] bestOfAlternating(int reps, java.util.function.IntConsumer select, Runnable work) {
+        long[] best = {Long.MAX_VALUE, Long.MAX_VALUE};
+        for (int r = 0; r < 2 * reps; r++)
+            for (int v = 0; v < 2; v++) {
+                select.accept(v);
+                long t0 = System.nanoTime();
+                work.run();
+                long t = System.nanoTime() - t0;
+                if (r >= reps) best[v] = Math.min(best[v], t);
+            }
+        return best;
     }
 
     static float[] random(Random rng, int len) {
