@@ -9,7 +9,8 @@ import java.util.Set;
 import java.util.function.Supplier;
 
 /**
- * Frees device memory at a known point, without finalisers and without reference counts on tensors.
+ * Frees device memory (and recycles the CPU backend's output arrays) at a known point, without finalisers and
+ * without reference counts on tensors.
  *
  * <p><b>Why a scope.</b> A training step creates hundreds of device tensors (activations, the tensors the
  * graph saves for backward, gradients on their way to the leaves, optimiser temporaries) and keeps only a few
@@ -18,8 +19,10 @@ import java.util.function.Supplier;
  * op and node would touch all of tensor-core; releasing what the autograd engine saved after backward would
  * miss activations still referenced by user code and free inputs that others hold. A scope needs neither:
  * every device storage created on this thread while a scope is open is released when it closes, except what
- * is kept. A device storage registers itself at creation ({@link #register}); host storages never do, so on
- * the CPU a scope does nothing and costs nothing.
+ * is kept. A device storage registers itself at creation ({@link #register}), and so does a host storage
+ * holding a CPU op's output ({@link CpuStorage#pooled}): released, its array goes back to {@link HostArrays}
+ * and the next step's ops reuse it instead of faulting in fresh heap pages. Host storages made from a
+ * caller's array never register.
  *
  * <p><b>What survives.</b> A plain scope keeps what {@link #keep} names (they move to the enclosing scope,
  * or, at the outermost one, to nobody: their owner frees them). A training loop uses {@link Steps}: its
@@ -125,6 +128,7 @@ public final class MemoryScope implements AutoCloseable {
                 Storage s = it.next();
                 if (!live.contains(s)) { release(s); it.remove(); }
             }
+            HostArrays.endStep();
         }
     }
 }

@@ -14,12 +14,13 @@ public abstract class Storage {
     public abstract Device device();
 
     /**
-     * Gives the memory back now; the storage must not be used afterwards. Only device storages hold memory
-     * the garbage collector cannot see (CUDA's return their block to the caching allocator); for them a
-     * {@link MemoryScope} calls this at a known point. Host storage: does nothing, the GC reclaims arrays.
+     * Gives the memory back now; the storage must not be used afterwards. Device storages hold memory the
+     * garbage collector cannot see (CUDA's return their block to the caching allocator); a pooled host storage
+     * returns its array to {@link HostArrays}. A {@link MemoryScope} calls this at a known point. Other host
+     * storages: does nothing, the GC reclaims their arrays.
      */
     public void release() {}
 
-    /** Whether {@link #release()} has given the memory back (always false for host storage). */
+    /** Whether {@link #release()} has given the memory back (always false for a host storage that is not pooled). */
     public boolean isReleased() { return false; }
 }

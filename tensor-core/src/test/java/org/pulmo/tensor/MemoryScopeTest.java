@@ -1,5 +1,6 @@
 package org.pulmo.tensor;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -79,11 +80,24 @@ class MemoryScopeTest {
         assertFalse(MemoryScope.isOpen());
     }
 
-    @Test void hostStoragesAreNotTracked() {
+    /**
+     * On the CPU the scope tracks op outputs (their arrays go back to HostArrays) but never a tensor made from
+     * the caller's data; a released output refuses use with a message saying why, a kept one stays valid.
+     */
+    @Test void hostOpOutputsAreReleasedCallerTensorsAreNot() {
+        Tensor a = Tensor.randn(new Rng(1), 4, 4), b = Tensor.ones(4, 4), y, kept;
+        float[] expected = a.matmul(b).toArray();
         try (MemoryScope s = MemoryScope.open()) {
-            Tensor.randn(new Rng(1), 4, 4).matmul(Tensor.ones(4, 4));
-            assertEquals(0, s.ownedCount());
+            y = a.matmul(b);
+            kept = s.keep(a.add(b).matmul(b));
+            assertEquals(2, s.ownedCount()); // y and a + b; the kept product left the list
+            assertArrayEquals(expected, y.toArray());
         }
+        assertFalse(a.storage().isReleased() || b.storage().isReleased() || kept.storage().isReleased());
+        assertTrue(y.storage().isReleased());
+        IllegalStateException e = assertThrows(IllegalStateException.class, y::toArray);
+        assertTrue(e.getMessage().contains("released when the MemoryScope"), e.getMessage());
+        assertEquals(16, kept.toArray().length);
     }
 
     /**

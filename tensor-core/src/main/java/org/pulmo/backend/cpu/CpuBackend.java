@@ -9,6 +9,7 @@ import org.pulmo.backend.Pool2dParams;
 import org.pulmo.backend.ReduceOp;
 import org.pulmo.backend.UnaryOp;
 import org.pulmo.tensor.CpuStorage;
+import org.pulmo.tensor.HostArrays;
 import org.pulmo.tensor.Device;
 import org.pulmo.tensor.Shapes;
 import org.pulmo.tensor.Storage;
@@ -24,7 +25,7 @@ public final class CpuBackend implements Backend {
 
     @Override public Storage allocate(long numel) {
         if (numel > Integer.MAX_VALUE - 16) throw new IllegalArgumentException("CPU tensors hold at most 2^31 elements, asked for " + numel);
-        return new CpuStorage((int) numel);
+        return CpuStorage.zeroed((int) numel);
     }
 
     @Override public Tensor fromArray(float[] data, int[] shape) { return Tensor.of(data, shape); }
@@ -66,30 +67,30 @@ public final class CpuBackend implements Backend {
         int[] outShape = as.clone();
         outShape[r - 2] = m;
         outShape[r - 1] = n;
-        float[] c = new float[(int) Shapes.numel(outShape)];
+        float[] c = HostArrays.zeroed((int) Shapes.numel(outShape));
         int lda = as[r - 1], ldb = bs[r - 1];
         for (int i = 0; i < batch; i++)
             Sgemm.sgemm(transA, transB, m, n, k, ad, ac.offset() + i * m * k, lda, bd, bc.offset() + i * k * n, ldb,
                 0f, c, i * m * n, n);
-        return Tensor.wrap(new CpuStorage(c), outShape);
+        return Tensor.wrap(CpuStorage.pooled(c), outShape);
     }
 
     @Override public Tensor conv2d(Tensor x, Tensor w, Conv2dParams p) {
         int[] xs = x.shape(), ws = w.shape();
         float[] y = CpuConv.forward(dense(x), xs[0], xs[1], xs[2], xs[3], dense(w), ws[0], ws[2], ws[3], p);
-        return Tensor.wrap(new CpuStorage(y), xs[0], ws[0], p.outH(xs[2], ws[2]), p.outW(xs[3], ws[3]));
+        return Tensor.wrap(CpuStorage.pooled(y), xs[0], ws[0], p.outH(xs[2], ws[2]), p.outW(xs[3], ws[3]));
     }
 
     @Override public Tensor conv2dBackwardInput(Tensor dy, Tensor w, int[] xShape, Conv2dParams p) {
         int[] ws = w.shape();
         float[] dx = CpuConv.backwardInput(dense(dy), xShape[0], xShape[1], xShape[2], xShape[3], dense(w), ws[0], ws[2], ws[3], p);
-        return Tensor.wrap(new CpuStorage(dx), xShape.clone());
+        return Tensor.wrap(CpuStorage.pooled(dx), xShape.clone());
     }
 
     @Override public Tensor conv2dBackwardWeight(Tensor x, Tensor dy, int[] wShape, Conv2dParams p) {
         int[] xs = x.shape();
         float[] dw = CpuConv.backwardWeight(dense(x), dense(dy), xs[0], xs[1], xs[2], xs[3], wShape[0], wShape[2], wShape[3], p);
-        return Tensor.wrap(new CpuStorage(dw), wShape.clone());
+        return Tensor.wrap(CpuStorage.pooled(dw), wShape.clone());
     }
 
     /** The values as an exactly-sized row-major array (no copy when the tensor already is one). */

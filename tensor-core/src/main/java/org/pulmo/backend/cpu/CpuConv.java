@@ -1,5 +1,6 @@
 package org.pulmo.backend.cpu;
 
+import org.pulmo.tensor.HostArrays;
 import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicInteger;
 import jdk.incubator.vector.FloatVector;
@@ -87,7 +88,7 @@ public final class CpuConv {
     public static float[] forward(float[] x, int n, int cIn, int h, int w, float[] wt, int cOut, int kH, int kW, Conv2dParams p) {
         Geom d = Geom.of(n, cIn, h, w, cOut, kH, kW, p);
         d.checkLengths(x, "x", (long) n * cIn * h * w, wt, null, null, 0);
-        float[] y = new float[n * cOut * d.outPlane()];
+        float[] y = HostArrays.zeroed(n * cOut * d.outPlane());
         Winograd.Variant wv = winograd(d);
         if (wv != null) Winograd.forward(wv, x, n, cIn, h, w, wt, false, cOut, p.padH(), p.padW(), y);
         else if (useDirect(d)) directForward(d, x, wt, y);
@@ -273,7 +274,7 @@ public final class CpuConv {
     public static float[] backwardInput(float[] dy, int n, int cIn, int h, int w, float[] wt, int cOut, int kH, int kW, Conv2dParams p) {
         Geom d = Geom.of(n, cIn, h, w, cOut, kH, kW, p);
         d.checkLengths(dy, "dy", (long) n * cOut * d.outPlane(), wt, null, null, 0);
-        float[] dx = new float[n * cIn * h * w];
+        float[] dx = HostArrays.zeroed(n * cIn * h * w);
         int padH2 = p.dilationH() * (kH - 1) - p.padH(), padW2 = p.dilationW() * (kW - 1) - p.padW();
         Winograd.Variant wv = winograd(d);
         if (wv != null) {
@@ -336,7 +337,7 @@ public final class CpuConv {
     public static float[] backwardWeight(float[] x, float[] dy, int n, int cIn, int h, int w, int cOut, int kH, int kW, Conv2dParams p) {
         Geom d = Geom.of(n, cIn, h, w, cOut, kH, kW, p);
         d.checkLengths(x, "x", (long) n * cIn * h * w, null, dy, "dy", (long) n * cOut * d.outPlane());
-        float[] dw = new float[cOut * d.colRows()];
+        float[] dw = HostArrays.zeroed(cOut * d.colRows());
         if (n == 0) return dw;
         Winograd.Variant wv = winograd(d);
         if (wv != null) Winograd.backwardWeight(wv, x, dy, n, cIn, h, w, cOut, p.padH(), p.padW(), dw);
@@ -795,7 +796,7 @@ public final class CpuConv {
 
     public static float[] forwardReference(float[] x, int n, int cIn, int h, int w, float[] wt, int cOut, int kH, int kW, Conv2dParams p) {
         Geom d = Geom.of(n, cIn, h, w, cOut, kH, kW, p);
-        float[] y = new float[n * cOut * d.outPlane()];
+        float[] y = HostArrays.zeroed(n * cOut * d.outPlane());
         for (int b = 0; b < n; b++)
             for (int o = 0; o < cOut; o++) {
                 int g = o / d.og;
@@ -839,14 +840,14 @@ public final class CpuConv {
                             }
                     }
             }
-        float[] out = new float[dx.length];
+        float[] out = HostArrays.zeroed(dx.length);
         for (int i = 0; i < dx.length; i++) out[i] = (float) dx[i];
         return out;
     }
 
     public static float[] backwardWeightReference(float[] x, float[] dy, int n, int cIn, int h, int w, int cOut, int kH, int kW, Conv2dParams p) {
         Geom d = Geom.of(n, cIn, h, w, cOut, kH, kW, p);
-        float[] dw = new float[cOut * d.colRows()];
+        float[] dw = HostArrays.zeroed(cOut * d.colRows());
         for (int o = 0; o < cOut; o++) {
             int g = o / d.og;
             for (int c = 0; c < d.cg; c++)

@@ -9,6 +9,7 @@ import jdk.incubator.vector.VectorSpecies;
 import org.pulmo.backend.BinaryOp;
 import org.pulmo.backend.UnaryOp;
 import org.pulmo.tensor.CpuStorage;
+import org.pulmo.tensor.HostArrays;
 import org.pulmo.tensor.Shapes;
 import org.pulmo.tensor.Tensor;
 
@@ -23,7 +24,7 @@ final class CpuElementwise {
 
     static Tensor unary(UnaryOp op, Tensor x, float alpha) {
         int[] shape = x.shape();
-        float[] out = new float[(int) Shapes.numel(shape)];
+        float[] out = HostArrays.zeroed((int) Shapes.numel(shape));
         float[] xs = array(x);
         int[][] strides = {x.strides(), Shapes.contiguousStrides(shape)};
         int sx = Strided.innerStrides(shape, strides)[0];
@@ -39,7 +40,7 @@ final class CpuElementwise {
                 }
                 unaryRow(op, alpha, src, xo, out, off[1], len);
             });
-        return Tensor.wrap(new CpuStorage(out), shape);
+        return Tensor.wrap(CpuStorage.pooled(out), shape);
     }
 
     static void unaryRow(UnaryOp op, float alpha, float[] x, int xo, float[] y, int yo, int n) {
@@ -69,14 +70,14 @@ final class CpuElementwise {
 
     static Tensor binary(BinaryOp op, Tensor a, Tensor b) {
         int[] shape = Shapes.broadcast(a.shape(), b.shape(), op.name().toLowerCase());
-        float[] out = new float[(int) Shapes.numel(shape)];
+        float[] out = HostArrays.zeroed((int) Shapes.numel(shape));
         int[][] strides = {Shapes.broadcastStrides(a.shape(), a.strides(), shape),
             Shapes.broadcastStrides(b.shape(), b.strides(), shape), Shapes.contiguousStrides(shape)};
         int[] inner = Strided.innerStrides(shape, strides);
         float[] as = array(a), bs = array(b);
         Strided.forEachRow(shape, strides, new int[] {a.offset(), b.offset(), 0},
             (off, len) -> binaryRow(op, as, off[0], inner[0], bs, off[1], inner[1], out, off[2], len));
-        return Tensor.wrap(new CpuStorage(out), shape);
+        return Tensor.wrap(CpuStorage.pooled(out), shape);
     }
 
     static void binaryRow(BinaryOp op, float[] a, int ao, int sa, float[] b, int bo, int sb, float[] c, int co, int n) {

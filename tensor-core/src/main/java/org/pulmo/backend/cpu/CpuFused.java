@@ -60,7 +60,7 @@ final class CpuFused {
     private static Tensor out(int... shape) {
         long n = 1;
         for (int s : shape) n *= s;
-        return Tensor.wrap(new CpuStorage((int) n), shape);
+        return Tensor.wrap(CpuStorage.zeroed((int) n), shape);
     }
 
     // ------------------------------------------------------------------ MAB (MA-Net eq. 3-5)

@@ -3,6 +3,7 @@ package org.pulmo.backend.cpu;
 import static org.pulmo.backend.cpu.Strided.array;
 
 import org.pulmo.tensor.CpuStorage;
+import org.pulmo.tensor.HostArrays;
 import org.pulmo.tensor.Shapes;
 import org.pulmo.tensor.Tensor;
 
@@ -23,7 +24,7 @@ final class CpuIndex {
         for (int i = 0; i < dim; i++) outer *= is[i];
         for (int i = dim + 1; i < is.length; i++) inner *= is[i];
         Tensor xc = x.contiguous(), ic = index.contiguous();
-        float[] xs = array(xc), ix = array(ic), out = new float[outer * di * inner];
+        float[] xs = array(xc), ix = array(ic), out = HostArrays.zeroed(outer * di * inner);
         int xb = xc.offset(), ib = ic.offset();
         for (int o = 0; o < outer; o++)
             for (int k = 0; k < di; k++)
@@ -31,7 +32,7 @@ final class CpuIndex {
                     int p = (o * di + k) * inner + j;
                     out[p] = xs[xb + (o * dx + checkedIndex(ix[ib + p], dx, dim, p)) * inner + j];
                 }
-        return Tensor.wrap(new CpuStorage(out), is);
+        return Tensor.wrap(CpuStorage.pooled(out), is);
     }
 
     static Tensor scatterAdd(int[] shape, int dim, Tensor index, Tensor src) {
@@ -40,7 +41,7 @@ final class CpuIndex {
         for (int i = 0; i < dim; i++) outer *= is[i];
         for (int i = dim + 1; i < is.length; i++) inner *= is[i];
         Tensor sc = src.contiguous(), ic = index.contiguous();
-        float[] ss = array(sc), ix = array(ic), out = new float[(int) Shapes.numel(shape)];
+        float[] ss = array(sc), ix = array(ic), out = HostArrays.zeroed((int) Shapes.numel(shape));
         int sb = sc.offset(), ib = ic.offset();
         for (int o = 0; o < outer; o++)
             for (int k = 0; k < di; k++)
@@ -48,6 +49,6 @@ final class CpuIndex {
                     int p = (o * di + k) * inner + j;
                     out[(o * dx + checkedIndex(ix[ib + p], dx, dim, p)) * inner + j] += ss[sb + p];
                 }
-        return Tensor.wrap(new CpuStorage(out), shape.clone());
+        return Tensor.wrap(CpuStorage.pooled(out), shape.clone());
     }
 }

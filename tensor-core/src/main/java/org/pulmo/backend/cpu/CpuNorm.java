@@ -7,6 +7,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 import org.pulmo.tensor.CpuStorage;
+import org.pulmo.tensor.HostArrays;
 import org.pulmo.tensor.Tensor;
 
 /**
@@ -93,7 +94,7 @@ final class CpuNorm {
                 var[c] = (float) (sq / m);
             }
         });
-        return new Tensor[] {Tensor.wrap(new CpuStorage(mean), d.c), Tensor.wrap(new CpuStorage(var), d.c)};
+        return new Tensor[] {Tensor.wrap(CpuStorage.pooled(mean), d.c), Tensor.wrap(CpuStorage.pooled(var), d.c)};
     }
 
     private static float[] perChannel(Tensor t, int c, float dflt) {
@@ -109,7 +110,7 @@ final class CpuNorm {
         float[] scale = new float[d.c], shift = new float[d.c];
         for (int c = 0; c < d.c; c++) { scale[c] = is[c] * w[c]; shift[c] = b[c] - mu[c] * scale[c]; }
         Tensor xc = x.contiguous();
-        float[] xs = array(xc), y = new float[d.n * d.c * d.s];
+        float[] xs = array(xc), y = HostArrays.zeroed(d.n * d.c * d.s);
         int xb = xc.offset();
         Parallel.forRange(d.n * d.c, d.s, (s0, e0) -> {
             for (int r = s0; r < e0; r++) {
@@ -118,7 +119,7 @@ final class CpuNorm {
                 for (int i = 0; i < d.s; i++) y[p + i] = xs[xb + p + i] * k + t;
             }
         });
-        return Tensor.wrap(new CpuStorage(y), shape);
+        return Tensor.wrap(CpuStorage.pooled(y), shape);
     }
 
     /**
@@ -132,7 +133,7 @@ final class CpuNorm {
         Tensor xc = x.contiguous(), gc = dy.contiguous();
         float[] xs = array(xc), gs = array(gc);
         int xb = xc.offset(), gb = gc.offset();
-        float[] dw = new float[d.c], db = new float[d.c], dx = new float[d.n * d.c * d.s];
+        float[] dw = HostArrays.zeroed(d.c), db = HostArrays.zeroed(d.c), dx = HostArrays.zeroed(d.n * d.c * d.s);
         long m = (long) d.n * d.s;
         Parallel.forRange(d.c, 3 * m, (s0, e0) -> {
             double[] sums = new double[2];
@@ -157,6 +158,6 @@ final class CpuNorm {
                 }
             }
         });
-        return new Tensor[] {Tensor.wrap(new CpuStorage(dx), shape), Tensor.wrap(new CpuStorage(dw), d.c), Tensor.wrap(new CpuStorage(db), d.c)};
+        return new Tensor[] {Tensor.wrap(CpuStorage.pooled(dx), shape), Tensor.wrap(CpuStorage.pooled(dw), d.c), Tensor.wrap(CpuStorage.pooled(db), d.c)};
     }
 }

@@ -9,6 +9,7 @@ import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 import org.pulmo.backend.Pool2dParams;
 import org.pulmo.tensor.CpuStorage;
+import org.pulmo.tensor.HostArrays;
 import org.pulmo.tensor.Tensor;
 
 /** Max and average pooling over NCHW planes, one plane per task. */
@@ -42,7 +43,7 @@ final class CpuPool {
         Tensor xc = x.contiguous();
         float[] xs = array(xc);
         int xb = xc.offset();
-        float[] y = new float[n * c * oh * ow], arg = new float[y.length];
+        float[] y = HostArrays.zeroed(n * c * oh * ow), arg = HostArrays.zeroed(y.length);
         int kH = p.kH(), kW = p.kW(), sH = p.strideH(), sW = p.strideW(), pH = p.padH(), pW = p.padW();
         // Interior outputs: i in [iLo, iHi), j in [jLo, jHi) have h0 >= 0, h0 + kH <= h (and the same in w).
         int iLo = Math.min(oh, (pH + sH - 1) / sH), iHi = Math.max(iLo, Math.min(oh, h - kH + pH < 0 ? 0 : (h - kH + pH) / sH + 1));
@@ -76,7 +77,7 @@ final class CpuPool {
             }
         });
         int[] os = {n, c, oh, ow};
-        return new Tensor[] {Tensor.wrap(new CpuStorage(y), os), Tensor.wrap(new CpuStorage(arg), os)};
+        return new Tensor[] {Tensor.wrap(CpuStorage.pooled(y), os), Tensor.wrap(CpuStorage.pooled(arg), os)};
     }
 
     /**
@@ -172,14 +173,14 @@ final class CpuPool {
         int[] ys = dy.shape();
         int plane = ys[2] * ys[3];
         Tensor g = dy.contiguous(), a = argmax.contiguous();
-        float[] gs = array(g), as = array(a), dx = new float[n * c * h * w];
+        float[] gs = array(g), as = array(a), dx = HostArrays.zeroed(n * c * h * w);
         int gb = g.offset(), ab = a.offset();
         Parallel.forRange(n * c, plane, (s0, e0) -> {
             for (int pl = s0; pl < e0; pl++)
                 for (int k = 0; k < plane; k++)
                     dx[pl * h * w + (int) as[ab + pl * plane + k]] += gs[gb + pl * plane + k];
         });
-        return Tensor.wrap(new CpuStorage(dx), xShape.clone());
+        return Tensor.wrap(CpuStorage.pooled(dx), xShape.clone());
     }
 
     private static int divisor(Pool2dParams p, int h0, int w0, int h, int w) {
@@ -196,7 +197,7 @@ final class CpuPool {
         Tensor xc = x.contiguous();
         float[] xs = array(xc);
         int xb = xc.offset();
-        float[] y = new float[n * c * oh * ow];
+        float[] y = HostArrays.zeroed(n * c * oh * ow);
         Parallel.forRange(n * c, (long) oh * ow * p.kH() * p.kW(), (s0, e0) -> {
             for (int pl = s0; pl < e0; pl++) {
                 int xo = xb + pl * h * w, yo = pl * oh * ow;
@@ -212,14 +213,14 @@ final class CpuPool {
                 }
             }
         });
-        return Tensor.wrap(new CpuStorage(y), new int[] {n, c, oh, ow});
+        return Tensor.wrap(CpuStorage.pooled(y), new int[] {n, c, oh, ow});
     }
 
     static Tensor avgPool2dBackward(Tensor dy, int[] xShape, Pool2dParams p) {
         int n = xShape[0], c = xShape[1], h = xShape[2], w = xShape[3];
         int oh = p.outH(h), ow = p.outW(w);
         Tensor g = dy.contiguous();
-        float[] gs = array(g), dx = new float[n * c * h * w];
+        float[] gs = array(g), dx = HostArrays.zeroed(n * c * h * w);
         int gb = g.offset();
         Parallel.forRange(n * c, (long) oh * ow * p.kH() * p.kW(), (s0, e0) -> {
             for (int pl = s0; pl < e0; pl++) {
@@ -235,6 +236,6 @@ final class CpuPool {
                 }
             }
         });
-        return Tensor.wrap(new CpuStorage(dx), xShape.clone());
+        return Tensor.wrap(CpuStorage.pooled(dx), xShape.clone());
     }
 }

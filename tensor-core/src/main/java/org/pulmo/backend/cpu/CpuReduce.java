@@ -4,6 +4,7 @@ import static org.pulmo.backend.cpu.Strided.array;
 
 import org.pulmo.backend.ReduceOp;
 import org.pulmo.tensor.CpuStorage;
+import org.pulmo.tensor.HostArrays;
 import org.pulmo.tensor.Shapes;
 import org.pulmo.tensor.Tensor;
 
@@ -27,7 +28,7 @@ final class CpuReduce {
         long redN = Shapes.numel(rShape);
         if (redN == 0 && op != ReduceOp.SUM)
             throw new IllegalArgumentException(op.name().toLowerCase() + ": reduction over an empty dimension of shape " + Shapes.str(shape));
-        float[] out = new float[outN];
+        float[] out = HostArrays.zeroed(outN);
         float[] xs = array(x);
         Strided.Layout inner = new Strided.Layout(rShape, new int[][] {rStr});
         int innerLen = inner.inner(), innerStride = inner.innerStride(0);
@@ -58,7 +59,7 @@ final class CpuReduce {
                 out[o] = (float) acc;
             }
         });
-        return Tensor.wrap(new CpuStorage(out), reducedShape(shape, red, keepdim));
+        return Tensor.wrap(CpuStorage.pooled(out), reducedShape(shape, red, keepdim));
     }
 
     static int[] reducedShape(int[] shape, boolean[] red, boolean keepdim) {
@@ -85,7 +86,7 @@ final class CpuReduce {
         Tensor c = x.isContiguous() ? x : x.copy();
         float[] xs = array(c);
         int base = c.offset();
-        float[] out = new float[outer * inner];
+        float[] out = HostArrays.zeroed(outer * inner);
         boolean max = op == ReduceOp.MAX;
         int fi = inner;
         Parallel.forRange(outer * inner, len, (s, e) -> {
@@ -100,6 +101,6 @@ final class CpuReduce {
                 out[o] = best;
             }
         });
-        return Tensor.wrap(new CpuStorage(out), outShape);
+        return Tensor.wrap(CpuStorage.pooled(out), outShape);
     }
 }

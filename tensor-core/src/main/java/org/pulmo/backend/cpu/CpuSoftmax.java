@@ -3,6 +3,7 @@ package org.pulmo.backend.cpu;
 import static org.pulmo.backend.cpu.Strided.array;
 
 import org.pulmo.tensor.CpuStorage;
+import org.pulmo.tensor.HostArrays;
 import org.pulmo.tensor.Tensor;
 
 /** Softmax and log-softmax along one dim, seen as [outer, D, inner]; the max is subtracted before exp. */
@@ -15,7 +16,7 @@ final class CpuSoftmax {
         for (int i = 0; i < dim; i++) outer *= s[i];
         for (int i = dim + 1; i < s.length; i++) inner *= s[i];
         Tensor xc = x.contiguous();
-        float[] xs = array(xc), y = new float[outer * d * inner];
+        float[] xs = array(xc), y = HostArrays.zeroed(outer * d * inner);
         int xb = xc.offset(), in = inner;
         Parallel.forRange(outer * inner, 3L * d, (s0, e0) -> {
             for (int o = s0; o < e0; o++) {
@@ -39,7 +40,7 @@ final class CpuSoftmax {
                 }
             }
         });
-        return Tensor.wrap(new CpuStorage(y), s);
+        return Tensor.wrap(CpuStorage.pooled(y), s);
     }
 
     /** softmax: dx = y * (dy - sum(dy*y)); log-softmax: dx = dy - exp(y) * sum(dy). */
@@ -49,7 +50,7 @@ final class CpuSoftmax {
         for (int i = 0; i < dim; i++) outer *= s[i];
         for (int i = dim + 1; i < s.length; i++) inner *= s[i];
         Tensor yc = y.contiguous(), gc = dy.contiguous();
-        float[] ys = array(yc), gs = array(gc), dx = new float[outer * d * inner];
+        float[] ys = array(yc), gs = array(gc), dx = HostArrays.zeroed(outer * d * inner);
         int yb = yc.offset(), gb = gc.offset(), in = inner;
         Parallel.forRange(outer * inner, 3L * d, (s0, e0) -> {
             for (int o = s0; o < e0; o++) {
@@ -66,6 +67,6 @@ final class CpuSoftmax {
                 }
             }
         });
-        return Tensor.wrap(new CpuStorage(dx), s);
+        return Tensor.wrap(CpuStorage.pooled(dx), s);
     }
 }

@@ -1,0 +1,96 @@
+package org.pulmo.tensor;
+
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.Map;
+
+/**
+ * Float arrays for CPU tensors, reused from one training step to the next.
+ *
+ * <p><b>Why.</b> A ResNet-50 step at batch 8, 224x224 creates about 700 MB of activations and gradients,
+ * arrays of up to 25 MB each. A fresh {@code new float[n]} of that size is a humongous object the heap
+ * often has to commit again: the kernel faults its pages in one 4 KiB page at a time (about 110 000 page
+ * faults, 0.27 s of system time per step on the 2-core reference host, 15 % of the step), then Java zeroes
+ * it, and only then does the op write its result. A step creates the same sizes as the one before, so the
+ * arrays it gave back are exactly the ones the next step needs.
+ *
+ * <p><b>How.</b> Backend ops take their output arrays here ({@link #zeroed}, {@link #uninitialized}) and
+ * wrap them in a pooled {@link CpuStorage}, which registers with the open {@link MemoryScope} exactly as a
+ * device storage does. When a training step's scope closes, the storages it does not keep are released and
+ * their arrays come back here ({@link #giveBack}); using such a tensor afterwards throws. Outside a scope
+ * nothing is ever given back and the garbage collector reclaims arrays as before.
+ *
+ * <p><b>Bounds.</b> An array that waits through two whole steps without being asked for (the shapes
+ * changed: a smaller last batch, evaluation at another size) is dropped for the garbage collector
+ * ({@link #endStep}), and the pool never holds more than {@code pulmo.cpu.poolMiB} (default: half the maximum
+ * heap). Thread-safe; ops take arrays on the calling thread, a few hundred per step.
+ */
+public final class HostArrays {
+    private HostArrays() {}
+
+    private static final long CAP_BYTES = Long.getLong("pulmo.cpu.poolMiB", Runtime.getRuntime().maxMemory() / 2 >> 20) << 20;
+
+    /** One pooled array and the step count when it came back. */
+    private record Entry(float[] array, long step) {}
+
+    private static final Map<Integer, ArrayDeque<Entry>> FREE = new HashMap<>();
+    private static long pooledBytes, step, reused, created;
+
+    /** An array of {@code n} zeros: from the pool, zero-filled, when one of that length waits there. */
+    public static float[] zeroed(int n) {
+        float[] a = take(n);
+        if (a == null) return fresh(n);
+        java.util.Arrays.fill(a, 0f);
+        return a;
+    }
+
+    /** An array of {@code n} floats with arbitrary contents, for an op that writes every element. */
+    public static float[] uninitialized(int n) {
+        float[] a = take(n);
+        return a != null ? a : fresh(n);
+    }
+
+    private static float[] fresh(int n) {
+        synchronized (FREE) { created++; }
+        return new float[n];
+    }
+
+    private static float[] take(int n) {
+        synchronized (FREE) {
+            ArrayDeque<Entry> q = FREE.get(n);
+            if (q == null || q.isEmpty()) return null;
+            Entry e = q.pollLast(); // the most recently returned: likeliest still in cache
+            pooledBytes -= 4L * n;
+            reused++;
+            return e.array();
+        }
+    }
+
+    /** Takes back an array no tensor uses any more (a released pooled storage's). */
+    static void giveBack(float[] a) {
+        synchronized (FREE) {
+            if (pooledBytes + 4L * a.length > CAP_BYTES) return; // over the cap: the GC takes it
+            FREE.computeIfAbsent(a.length, k -> new ArrayDeque<>()).addLast(new Entry(a, step));
+            pooledBytes += 4L * a.length;
+        }
+    }
+
+    /** Called when a training step ends: drops the arrays that no step asked for since the one before. */
+    static void endStep() {
+        synchronized (FREE) {
+            step++;
+            for (Iterator<ArrayDeque<Entry>> it = FREE.values().iterator(); it.hasNext(); ) {
+                ArrayDeque<Entry> q = it.next();
+                while (!q.isEmpty() && q.peekFirst().step() < step - 1) pooledBytes -= 4L * q.pollFirst().array().length;
+                if (q.isEmpty()) it.remove();
+            }
+        }
+    }
+
+    /** Bytes waiting in the pool now. */
+    public static long pooledBytes() { synchronized (FREE) { return pooledBytes; } }
+
+    /** Arrays handed out from the pool and arrays newly created since the JVM started (for tests and logs). */
+    public static long[] counts() { synchronized (FREE) { return new long[] {reused, created}; } }
+}

@@ -1,0 +1,62 @@
+package org.pulmo.tensor;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The CPU array pool behind MemoryScope: reuse, zeroing, and dropping what no step asks for. */
+class HostArraysTest {
+
+    @Test void aReturnedArrayComesBackZeroedOrAsIs() {
+        int n = 1237; // a length no other test in this JVM uses
+        float[] a = HostArrays.uninitialized(n);
+        java.util.Arrays.fill(a, 3f);
+        HostArrays.giveBack(a);
+        float[] b = HostArrays.zeroed(n);
+        assertSame(a, b);
+        for (float v : b) assertEquals(0f, v);
+        b[5] = 7f;
+        HostArrays.giveBack(b);
+        float[] c = HostArrays.uninitialized(n);
+        assertSame(a, c);
+        assertEquals(7f, c[5]); // not cleared: for ops that write every element
+    }
+
+    @Test void arraysNoStepAskedForAreDropped() {
+        int n = 1291;
+        float[] a = HostArrays.uninitialized(n);
+        HostArrays.giveBack(a);
+        HostArrays.endStep(); // the step it came back in ends
+        HostArrays.endStep(); // a whole step passes without asking for length n
+        assertNotSame(a, HostArrays.uninitialized(n));
+    }
+
+    /**
+     * Training steps on the CPU inside MemoryScope.Steps: from the second step on the ops' outputs come from the
+     * pool, the results are the same as the first step's, and the state (parameter, gradient) is never released.
+     */
+    @Test void stepsReuseTheirOwnArraysAndComputeTheSame() {
+        Tensor w = Tensor.randn(new Rng(2), 6, 5).requiresGrad(true), x = Tensor.randn(new Rng(3), 7, 6);
+        MemoryScope.Steps steps = new MemoryScope.Steps(() -> w.grad() == null ? List.of(w) : List.of(w, w.grad()));
+        float[][] grads = new float[3][];
+        long[] before = null;
+        for (int step = 0; step < 3; step++) {
+            if (step == 1) before = HostArrays.counts();
+            try (MemoryScope s = steps.open()) {
+                w.zeroGrad();
+                x.matmul(w).relu().mul(x.matmul(w)).sum().backward();
+                grads[step] = w.grad().toArray();
+            }
+            assertTrue(!w.storage().isReleased() && !w.grad().storage().isReleased());
+        }
+        long[] after = HostArrays.counts();
+        assertTrue(after[0] - before[0] >= 8, "reused " + (after[0] - before[0]) + " arrays in two steps");
+        assertArrayEquals(grads[0], grads[1]);
+        assertArrayEquals(grads[0], grads[2]);
+    }
+}
