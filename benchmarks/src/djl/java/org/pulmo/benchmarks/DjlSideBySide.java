@@ -37,6 +37,7 @@ import org.pulmo.models.ModelRegistry;
 import org.pulmo.nn.Module;
 import org.pulmo.nn.loss.Losses;
 import org.pulmo.optim.Sgd;
+import org.pulmo.tensor.MemoryScope;
 import org.pulmo.tensor.Rng;
 import org.pulmo.tensor.Tensor;
 
@@ -282,11 +283,15 @@ public final class DjlSideBySide {
         Tensor x = Tensor.randn(new Rng(3), BATCH, 3, SIZE, SIZE);
         Tensor labels = Tensor.of(labels(), BATCH);
         System.out.printf(Locale.ROOT, "Pulmo resnet50, pool threads %d, load %s%n", Parallel.threads(), load());
+        // each step in its own MemoryScope, as the Trainer runs it: the step's arrays are reused by the next
+        MemoryScope.Steps scopes = new MemoryScope.Steps(() -> sgd.trainingState(model));
         timeSteps(() -> {
-            Tensor loss = Losses.crossEntropy(model.forward(x), labels);
-            sgd.zeroGrad();
-            loss.backward();
-            sgd.step();
+            try (MemoryScope ignored = scopes.open()) {
+                Tensor loss = Losses.crossEntropy(model.forward(x), labels);
+                sgd.zeroGrad();
+                loss.backward();
+                sgd.step();
+            }
         }, steps, warm);
     }
 

@@ -67,7 +67,7 @@ public final class CpuBackend implements Backend {
         int[] outShape = as.clone();
         outShape[r - 2] = m;
         outShape[r - 1] = n;
-        float[] c = HostArrays.zeroed((int) Shapes.numel(outShape));
+        float[] c = HostArrays.uninitialized((int) Shapes.numel(outShape)); // beta = 0 overwrites
         int lda = as[r - 1], ldb = bs[r - 1];
         for (int i = 0; i < batch; i++)
             Sgemm.sgemm(transA, transB, m, n, k, ad, ac.offset() + i * m * k, lda, bd, bc.offset() + i * k * n, ldb,

@@ -88,8 +88,10 @@ public final class CpuConv {
     public static float[] forward(float[] x, int n, int cIn, int h, int w, float[] wt, int cOut, int kH, int kW, Conv2dParams p) {
         Geom d = Geom.of(n, cIn, h, w, cOut, kH, kW, p);
         d.checkLengths(x, "x", (long) n * cIn * h * w, wt, null, null, 0);
-        float[] y = HostArrays.zeroed(n * cOut * d.outPlane());
         Winograd.Variant wv = winograd(d);
+        // Every path but the direct one assigns each output once (GEMM with beta = 0, Winograd's output transform).
+        int len = n * cOut * d.outPlane();
+        float[] y = useDirect(d) && wv == null ? HostArrays.zeroed(len) : HostArrays.uninitialized(len);
         if (wv != null) Winograd.forward(wv, x, n, cIn, h, w, wt, false, cOut, p.padH(), p.padW(), y);
         else if (useDirect(d)) directForward(d, x, wt, y);
         else if (useBatched(d)) batchedForward(d, x, wt, y);
@@ -274,9 +276,11 @@ public final class CpuConv {
     public static float[] backwardInput(float[] dy, int n, int cIn, int h, int w, float[] wt, int cOut, int kH, int kW, Conv2dParams p) {
         Geom d = Geom.of(n, cIn, h, w, cOut, kH, kW, p);
         d.checkLengths(dy, "dy", (long) n * cOut * d.outPlane(), wt, null, null, 0);
-        float[] dx = HostArrays.zeroed(n * cIn * h * w);
         int padH2 = p.dilationH() * (kH - 1) - p.padH(), padW2 = p.dilationW() * (kW - 1) - p.padW();
         Winograd.Variant wv = winograd(d);
+        // Winograd and the pointwise GEMMs (beta = 0) assign every dx; col2im and the direct kernel add into it.
+        boolean assigns = wv != null || (isPointwise(d) && !useDirect(d));
+        float[] dx = assigns ? HostArrays.uninitialized(n * cIn * h * w) : HostArrays.zeroed(n * cIn * h * w);
         if (wv != null) {
             // The same transposed conv as below (dy padded by 2 - pad, flipped and transposed weight), by Winograd.
             Winograd.forward(wv, dy, n, cOut, d.oh, d.ow, wt, true, cIn, padH2, padW2, dx);
@@ -796,7 +800,7 @@ public final class CpuConv {
 
     public static float[] forwardReference(float[] x, int n, int cIn, int h, int w, float[] wt, int cOut, int kH, int kW, Conv2dParams p) {
         Geom d = Geom.of(n, cIn, h, w, cOut, kH, kW, p);
-        float[] y = HostArrays.zeroed(n * cOut * d.outPlane());
+        float[] y = new float[n * cOut * d.outPlane()];
         for (int b = 0; b < n; b++)
             for (int o = 0; o < cOut; o++) {
                 int g = o / d.og;
@@ -840,14 +844,14 @@ public final class CpuConv {
                             }
                     }
             }
-        float[] out = HostArrays.zeroed(dx.length);
+        float[] out = new float[dx.length];
         for (int i = 0; i < dx.length; i++) out[i] = (float) dx[i];
         return out;
     }
 
     public static float[] backwardWeightReference(float[] x, float[] dy, int n, int cIn, int h, int w, int cOut, int kH, int kW, Conv2dParams p) {
         Geom d = Geom.of(n, cIn, h, w, cOut, kH, kW, p);
-        float[] dw = HostArrays.zeroed(cOut * d.colRows());
+        float[] dw = new float[cOut * d.colRows()];
         for (int o = 0; o < cOut; o++) {
             int g = o / d.og;
             for (int c = 0; c < d.cg; c++)

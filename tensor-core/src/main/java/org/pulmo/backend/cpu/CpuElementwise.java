@@ -24,7 +24,7 @@ final class CpuElementwise {
 
     static Tensor unary(UnaryOp op, Tensor x, float alpha) {
         int[] shape = x.shape();
-        float[] out = HostArrays.zeroed((int) Shapes.numel(shape));
+        float[] out = HostArrays.uninitialized((int) Shapes.numel(shape)); // every element is written
         float[] xs = array(x);
         int[][] strides = {x.strides(), Shapes.contiguousStrides(shape)};
         int sx = Strided.innerStrides(shape, strides)[0];
@@ -70,7 +70,7 @@ final class CpuElementwise {
 
     static Tensor binary(BinaryOp op, Tensor a, Tensor b) {
         int[] shape = Shapes.broadcast(a.shape(), b.shape(), op.name().toLowerCase());
-        float[] out = HostArrays.zeroed((int) Shapes.numel(shape));
+        float[] out = HostArrays.uninitialized((int) Shapes.numel(shape)); // every element is written
         int[][] strides = {Shapes.broadcastStrides(a.shape(), a.strides(), shape),
             Shapes.broadcastStrides(b.shape(), b.strides(), shape), Shapes.contiguousStrides(shape)};
         int[] inner = Strided.innerStrides(shape, strides);

@@ -110,7 +110,7 @@ final class CpuNorm {
         float[] scale = new float[d.c], shift = new float[d.c];
         for (int c = 0; c < d.c; c++) { scale[c] = is[c] * w[c]; shift[c] = b[c] - mu[c] * scale[c]; }
         Tensor xc = x.contiguous();
-        float[] xs = array(xc), y = HostArrays.zeroed(d.n * d.c * d.s);
+        float[] xs = array(xc), y = HostArrays.uninitialized(d.n * d.c * d.s);
         int xb = xc.offset();
         Parallel.forRange(d.n * d.c, d.s, (s0, e0) -> {
             for (int r = s0; r < e0; r++) {
@@ -133,7 +133,7 @@ final class CpuNorm {
         Tensor xc = x.contiguous(), gc = dy.contiguous();
         float[] xs = array(xc), gs = array(gc);
         int xb = xc.offset(), gb = gc.offset();
-        float[] dw = HostArrays.zeroed(d.c), db = HostArrays.zeroed(d.c), dx = HostArrays.zeroed(d.n * d.c * d.s);
+        float[] dw = HostArrays.zeroed(d.c), db = HostArrays.zeroed(d.c), dx = HostArrays.uninitialized(d.n * d.c * d.s);
         long m = (long) d.n * d.s;
         Parallel.forRange(d.c, 3 * m, (s0, e0) -> {
             double[] sums = new double[2];
