@@ -68,6 +68,26 @@ final class CpuNorm {
         out[1] += b;
     }
 
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+
+    /**
+     * dx = k * (M * g - dbias - xhat * dweight) with xhat = (x - mean) * invStd, over one run of len values:
+     * the same operations in the same order as the scalar tail (no fused multiply-add), so every element
+     * rounds alike whichever loop computes it.
+     */
+    private static void dxRow(float[] x, int xp, float[] g, int gp, float[] dx, int dp, int len,
+                              float mu, float invStd, float k, float mf, float dbias, float dweight) {
+        int i = 0;
+        for (int vl = F.length(); i + vl <= len; i += vl) {
+            FloatVector xhat = FloatVector.fromArray(F, x, xp + i).sub(mu).mul(invStd);
+            FloatVector.fromArray(F, g, gp + i).mul(mf).sub(dbias).sub(xhat.mul(dweight)).mul(k).intoArray(dx, dp + i);
+        }
+        for (; i < len; i++) {
+            float xhat = (x[xp + i] - mu) * invStd;
+            dx[dp + i] = k * (mf * g[gp + i] - dbias - xhat * dweight);
+        }
+    }
+
     private record Dims(int n, int c, int s) {
         static Dims of(int[] shape) {
             int s = 1;
@@ -116,7 +136,10 @@ final class CpuNorm {
             for (int r = s0; r < e0; r++) {
                 int c = r % d.c, p = r * d.s;
                 float k = scale[c], t = shift[c];
-                for (int i = 0; i < d.s; i++) y[p + i] = xs[xb + p + i] * k + t;
+                int i = 0, xp = xb + p;
+                for (int vl = F.length(); i + vl <= d.s; i += vl)
+                    FloatVector.fromArray(F, xs, xp + i).mul(k).add(t).intoArray(y, p + i); // mul, add: rounds as the tail
+                for (; i < d.s; i++) y[p + i] = xs[xp + i] * k + t;
             }
         });
         return Tensor.wrap(CpuStorage.pooled(y), shape);
@@ -148,13 +171,10 @@ final class CpuNorm {
                 float dbias = (float) sg, dweight = (float) (sgx * is[c]);
                 db[c] = dbias;
                 dw[c] = dweight;
-                float k = w[c] * is[c] / m, mf = m;
+                float k = w[c] * is[c] / m, mf = m, muc = mu[c], isc = is[c];
                 for (int n = 0; n < d.n; n++) {
                     int p = (n * d.c + c) * d.s;
-                    for (int i = 0; i < d.s; i++) {
-                        float xhat = (xs[xb + p + i] - mu[c]) * is[c];
-                        dx[p + i] = k * (mf * gs[gb + p + i] - dbias - xhat * dweight);
-                    }
+                    dxRow(xs, xb + p, gs, gb + p, dx, p, d.s, muc, isc, k, mf, dbias, dweight);
                 }
             }
         });
