@@ -24,6 +24,9 @@ class LayerOpsGradTest {
         // strided operands (the transposed weight of a Linear layer)
         Tensor a = Tensor.randn(rng, 4, 3).transpose(0, 1).requiresGrad(true), b = Tensor.randn(rng, 5, 4).transpose(0, 1).requiresGrad(true);
         assertGradients(in -> in.get(0).matmul(in.get(1)), a, b);
+        // the same with 20 rows: past the dot-product path for a few rows, into the packed GEMM
+        assertGradients(in -> in.get(0).matmul(in.get(1)), Tensor.randn(rng, 6, 20).transpose(0, 1).requiresGrad(true),
+                Tensor.randn(rng, 7, 6).transpose(0, 1).requiresGrad(true));
         // one operand constant
         Tensor w = Tensor.randn(rng, 4, 2);
         assertGradients(in -> in.get(0).matmul(w), randn(rng, 3, 4));

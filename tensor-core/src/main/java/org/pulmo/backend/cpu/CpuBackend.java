@@ -62,17 +62,27 @@ public final class CpuBackend implements Backend {
         int m = transA ? as[r - 1] : as[r - 2], k = transA ? as[r - 2] : as[r - 1];
         int n = transB ? bs[r - 2] : bs[r - 1];
         int batch = (int) (Shapes.numel(as) / ((long) as[r - 1] * as[r - 2]));
-        Tensor ac = a.contiguous(), bc = b.contiguous();
+        // A 2-D operand that is the transpose of a dense matrix (Linear's weight.transpose(0, 1), and the same
+        // view again in its backward) is read where it is stored, with its transpose flag flipped: copying
+        // ResNet-50's 1000 x 2048 fc weight into the transposed layout cost more than the multiply.
+        boolean aFlip = r == 2 && transposedDense(a), bFlip = r == 2 && transposedDense(b);
+        Tensor ac = aFlip ? a : a.contiguous(), bc = bFlip ? b : b.contiguous();
         float[] ad = array(ac), bd = array(bc);
         int[] outShape = as.clone();
         outShape[r - 2] = m;
         outShape[r - 1] = n;
         float[] c = HostArrays.uninitialized((int) Shapes.numel(outShape)); // beta = 0 overwrites
-        int lda = as[r - 1], ldb = bs[r - 1];
+        int lda = aFlip ? as[0] : as[r - 1], ldb = bFlip ? bs[0] : bs[r - 1];
         for (int i = 0; i < batch; i++)
-            Sgemm.sgemm(transA, transB, m, n, k, ad, ac.offset() + i * m * k, lda, bd, bc.offset() + i * k * n, ldb,
+            Sgemm.sgemm(transA != aFlip, transB != bFlip, m, n, k, ad, ac.offset() + i * m * k, lda, bd, bc.offset() + i * k * n, ldb,
                 0f, c, i * m * n, n);
         return Tensor.wrap(CpuStorage.pooled(c), outShape);
+    }
+
+    /** Whether a 2-D tensor [R, C] is the transpose of a dense row-major [C, R] matrix (strides 1 and R). */
+    private static boolean transposedDense(Tensor t) {
+        int[] sh = t.shape(), st = t.strides();
+        return sh[0] > 1 && sh[1] > 1 && st[0] == 1 && st[1] == sh[0];
     }
 
     @Override public Tensor conv2d(Tensor x, Tensor w, Conv2dParams p) {

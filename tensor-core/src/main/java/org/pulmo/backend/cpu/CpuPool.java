@@ -97,21 +97,21 @@ final class CpuPool {
                 maxPool3x3Row(xs, xo, w, h0, j, jHi, 2, pW, y, arg, yRow);
                 return;
             }
-            FloatVector best = null, bi = null;
+            // Start from tap (0, 0) rather than from null: a vector variable that may be null cannot stay in a
+            // register, and boxing every vector here allocated ~40 MB per call. Comparing tap (0, 0) with
+            // itself below changes nothing (a NaN replaces itself).
+            int q0 = h0 * w + b0;
+            FloatVector best = FloatVector.fromArray(S, xs, xo + q0).rearrange(EVEN, FloatVector.fromArray(S, xs, xo + q0 + L));
+            FloatVector bi = EVEN_OFFSETS.add(q0);
             for (int a = 0; a < 3; a++) {
                 int q = (h0 + a) * w + b0;        // plane index of tap (a, 0) for output j
                 FloatVector lo = FloatVector.fromArray(S, xs, xo + q), hi = FloatVector.fromArray(S, xs, xo + q + L);
                 FloatVector lo2 = FloatVector.fromArray(S, xs, xo + q + 2), hi2 = FloatVector.fromArray(S, xs, xo + q + 2 + L);
                 FloatVector t0 = lo.rearrange(EVEN, hi), t1 = lo.rearrange(ODD, hi), t2 = lo2.rearrange(EVEN, hi2);
                 FloatVector i0 = EVEN_OFFSETS.add(q);
-                if (a == 0) {
-                    best = t0;
-                    bi = i0;
-                } else {
-                    VectorMask<Float> m = t0.compare(VectorOperators.GT, best).or(t0.compare(VectorOperators.NE, t0));
-                    best = best.blend(t0, m);
-                    bi = bi.blend(i0, m);
-                }
+                VectorMask<Float> m = t0.compare(VectorOperators.GT, best).or(t0.compare(VectorOperators.NE, t0));
+                best = best.blend(t0, m);
+                bi = bi.blend(i0, m);
                 VectorMask<Float> m1 = t1.compare(VectorOperators.GT, best).or(t1.compare(VectorOperators.NE, t1));
                 best = best.blend(t1, m1);
                 bi = bi.blend(i0.add(1f), m1);
