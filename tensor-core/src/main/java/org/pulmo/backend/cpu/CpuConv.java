@@ -159,6 +159,8 @@ public final class CpuConv {
         int items = d.n * d.groups;
         boolean perItemThreads = items >= Parallel.threads();
         int rows = d.colRows(), plane = d.outPlane();
+        // One weight matrix serves every sample: packed once for all of their GEMMs.
+        Sgemm.PackedA wp = d.groups == 1 ? Sgemm.pack(false, d.og, rows, wt, 0, rows, scratch(SLOT_PACKED, Sgemm.packedSize(d.og, rows))) : null;
         Parallel.RangeBody body = (s, e) -> {
             float[] col = isPointwise(d) ? null : scratch(SLOT_COL, rows * plane);
             for (int it = s; it < e; it++) {
@@ -171,12 +173,19 @@ public final class CpuConv {
                     src = col;
                     srcOff = 0;
                 }
-                gemm(perItemThreads, false, false, d.og, plane, rows, wt, g * d.og * rows, rows, src, srcOff, plane,
+                if (wp != null) gemm(perItemThreads, wp, src, srcOff, plane, 0f, y, b * d.cOut * plane, plane);
+                else gemm(perItemThreads, false, false, d.og, plane, rows, wt, g * d.og * rows, rows, src, srcOff, plane,
                         0f, y, (b * d.cOut + g * d.og) * plane, plane);
             }
         };
         if (perItemThreads) Parallel.forRange(items, d.flopsPerItem(), body);
         else body.run(0, items);
+    }
+
+    /** C = A * B (n = ldb columns) with A packed: on this thread, or on all of them (as below). */
+    private static void gemm(boolean serial, Sgemm.PackedA a, float[] b, int bOff, int ldb, float beta, float[] c, int cOff, int ldc) {
+        if (serial) Sgemm.sgemmSerial(a, false, ldb, b, bOff, ldb, beta, c, cOff, ldc);
+        else Sgemm.sgemm(a, false, ldb, b, bOff, ldb, beta, c, cOff, ldc);
     }
 
     /** Sgemm on this thread when the caller already split the work over threads, else on all of them. */
@@ -315,6 +324,8 @@ public final class CpuConv {
         int items = d.n * d.groups;
         boolean perItemThreads = items >= Parallel.threads();
         int rows = d.colRows(), plane = d.outPlane();
+        Sgemm.PackedA wtp = d.groups == 1 // W^T, for every sample
+                ? Sgemm.pack(true, rows, d.og, wt, 0, rows, scratch(SLOT_PACKED, Sgemm.packedSize(rows, d.og))) : null;
         Parallel.RangeBody body = (s, e) -> {
             float[] col = isPointwise(d) ? null : scratch(SLOT_COL, rows * plane);
             for (int it = s; it < e; it++) {
@@ -322,12 +333,11 @@ public final class CpuConv {
                 int xOff = (b * d.c + g * d.cg) * d.inPlane();
                 int dyOff = (b * d.cOut + g * d.og) * plane;
                 // dcol [Cg*kk, P] = W_g^T [Cg*kk, og] * dy_g [og, P]; a pointwise conv writes dx directly.
-                if (col == null) {
-                    gemm(perItemThreads, true, false, rows, plane, d.og, wt, g * d.og * rows, rows, dy, dyOff, plane, 0f, dx, xOff, plane);
-                } else {
-                    gemm(perItemThreads, true, false, rows, plane, d.og, wt, g * d.og * rows, rows, dy, dyOff, plane, 0f, col, 0, plane);
-                    col2im(d, col, dx, xOff);
-                }
+                float[] out = col == null ? dx : col;
+                int outOff = col == null ? xOff : 0;
+                if (wtp != null) gemm(perItemThreads, wtp, dy, dyOff, plane, 0f, out, outOff, plane);
+                else gemm(perItemThreads, true, false, rows, plane, d.og, wt, g * d.og * rows, rows, dy, dyOff, plane, 0f, out, outOff, plane);
+                if (col != null) col2im(d, col, dx, xOff);
             }
         };
         if (perItemThreads) Parallel.forRange(items, d.flopsPerItem(), body);
@@ -409,8 +419,9 @@ public final class CpuConv {
                 && (long) Math.max(d.cOut, d.c) * d.n * d.outPlane() <= BATCH_MAX_COL;
     }
 
-    private static final int SLOT_COL = 0, SLOT_ROWS = 1;
-    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[2][0]);
+    /** Per-thread buffers: unfolded columns, regrouped rows, and (calling thread only) the packed weights. */
+    private static final int SLOT_COL = 0, SLOT_ROWS = 1, SLOT_PACKED = 2;
+    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[3][0]);
 
     /**
      * A per-thread buffer of at least len floats, reused across calls: the unfolded matrices are fully

@@ -54,9 +54,9 @@ final class Winograd {
 
     private static int roundUp(int v) { return (v + L - 1) / L * L; }
 
-    // Scratch: the caller's transformed matrices (slots 0-2, reused across calls) and each thread's
-    // gather buffer (slot 3).
-    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[4][0]);
+    // Scratch: the caller's transformed matrices (slots 0-2, reused across calls), each thread's gather
+    // buffer (slot 3) and the caller's packed U (slot 4).
+    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[5][0]);
 
     private static float[] scratch(int slot, long len) {
         float[][] s = SCRATCH.get();
@@ -111,6 +111,13 @@ final class Winograd {
         int cp = roundUp(c), el = var.elems;
         float[] u = scratch(0, (long) el * cOut * cp);
         filterTransform(var, wt, flipped, c, cOut, cp, u);
+        // Each U_e serves every chunk of the batch and every block of tiles: packed for the GEMM once per call.
+        int packed = Sgemm.packedSize(cOut, c);
+        float[] up = scratch(4, (long) el * packed);
+        Sgemm.PackedA[] ue = new Sgemm.PackedA[el];
+        Parallel.forRange(el, (long) cOut * c, (s, e) -> {
+            for (int k = s; k < e; k++) ue[k] = Sgemm.packInto(false, cOut, c, u, k * cp, el * cp, up, k * packed);
+        });
         int chunk = pl.chunk();
         for (int b0 = 0; b0 < n; b0 += chunk) {
             int nb = Math.min(chunk, n - b0);
@@ -122,8 +129,7 @@ final class Winograd {
             // M_e [Cout, T] = U_e [Cout, C] * V_e [C, T], one GEMM per element e, elements split over threads.
             Parallel.forRange(el, 2L * cOut * c * tiles, (s, e) -> {
                 for (int k = s; k < e; k++)
-                    Sgemm.sgemmSerial(false, false, cOut, tiles, c, u, k * cp, el * cp, v, k * c * tp, tp,
-                            0f, m, k * tp, el * tp);
+                    Sgemm.sgemmSerial(ue[k], false, tiles, v, k * c * tp, tp, 0f, m, k * tp, el * tp);
             });
             outputTransform(pl, tl, m, y);
         }

@@ -51,6 +51,36 @@ class SgemmTest {
         assertClose(expected, serial, 1e-4f * Math.max(1, k), 1e-4f, "serial " + what);
     }
 
+    /**
+     * A packed once and reused gives exactly the bits of the plain call (the same panels reach the same
+     * kernels), serial and split over threads, with beta 0 (over NaN) and 1, at sizes with partial MR panels,
+     * several KC blocks of k and several NC blocks of n.
+     */
+    @Test
+    void prePackedAMatchesThePlainCall() {
+        Random rng = new Random(7);
+        int[][] shapes = {{1, 1, 1}, {5, 9, 3}, {13, 70, 300}, {64, 600, 64}, {100, 1100, 530}, {256, 196, 257}};
+        for (boolean transA : new boolean[] {false, true})
+            for (boolean transB : new boolean[] {false, true})
+                for (int[] s : shapes) {
+                    int m = s[0], n = s[1], k = s[2], lda = (transA ? m : k) + 2, ldb = (transB ? k : n) + 1, ldc = n + 3;
+                    float[] a = random(rng, 4 + (transA ? k : m) * lda), b = random(rng, (transB ? n : k) * ldb);
+                    Sgemm.PackedA pa = Sgemm.pack(transA, m, k, a, 4, lda);
+                    for (float beta : new float[] {0f, 1f}) {
+                        float[] c0 = random(rng, m * ldc);
+                        if (beta == 0f) for (int i = 0; i < m; i++) java.util.Arrays.fill(c0, i * ldc, i * ldc + n, Float.NaN);
+                        float[] plain = c0.clone(), packed = c0.clone(), packedSerial = c0.clone();
+                        Sgemm.sgemm(transA, transB, m, n, k, a, 4, lda, b, 0, ldb, beta, plain, 0, ldc);
+                        Sgemm.sgemm(pa, transB, n, b, 0, ldb, beta, packed, 0, ldc);
+                        Sgemm.sgemmSerial(pa, transB, n, b, 0, ldb, beta, packedSerial, 0, ldc);
+                        String what = "transA=" + transA + " transB=" + transB + " " + m + "x" + n + "x" + k + " beta=" + beta;
+                        if (m > Sgemm.SKINNY_MAX_M || transA || !transB) assertArrayEquals(plain, packed, what);
+                        else assertClose(plain, packed, 1e-4f * k, 1e-4f, what); // the plain call took the dot-product path
+                        assertArrayEquals(packed, packedSerial, "serial " + what);
+                    }
+                }
+    }
+
     @Test
     void handExample() {
         // [1 2 3]   [ 7  8]   [ 58  64]
