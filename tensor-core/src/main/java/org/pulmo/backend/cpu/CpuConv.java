@@ -5,6 +5,7 @@ import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicInteger;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 import org.pulmo.backend.Conv2dParams;
 
@@ -235,6 +236,8 @@ public final class CpuConv {
                         Arrays.fill(col, dst, dst + jLo, 0f);
                         if (p.strideW() == 1) {
                             copyRow(x, row + jLo, col, dst + jLo, jHi - jLo);
+                        } else if (p.strideW() == 2) {
+                            everyOther(x, row, col, dst, jLo, jHi);
                         } else {
                             for (int j = jLo; j < jHi; j++) col[dst + j] = x[row + j * p.strideW()];
                         }
@@ -243,6 +246,22 @@ public final class CpuConv {
                 }
             }
         }
+    }
+
+    /** Lanes 0, 2, 4, ... of two consecutive vectors (indices past L pick from the second). */
+    private static final VectorShuffle<Float> EVEN = VectorShuffle.iota(S, 0, 2, false);
+
+    /**
+     * col[dst + j] = x[row + 2 * j] for j in [jLo, jHi): a stride-2 row of im2col (the stem, the stride-2 3x3s
+     * and 1x1 downsamples), L values from two loads and one two-vector shuffle instead of L scalar copies.
+     */
+    private static void everyOther(float[] x, int row, float[] col, int dst, int jLo, int jHi) {
+        int j = jLo;
+        for (; j + L <= jHi && row + 2 * j + 2 * L <= x.length; j += L) {
+            FloatVector lo = FloatVector.fromArray(S, x, row + 2 * j), hi = FloatVector.fromArray(S, x, row + 2 * j + L);
+            lo.rearrange(EVEN, hi).intoArray(col, dst + j);
+        }
+        for (; j < jHi; j++) col[dst + j] = x[row + 2 * j];
     }
 
     /** The adjoint of im2col: dx[xOff ..] += fold(col). */

@@ -96,6 +96,10 @@ class CpuConvTest {
         Random rng = new Random(13);
         check(rng, new Case(2, 3, 20, 17, 5, 7, 7, Conv2dParams.of(2, 3, 1, 1)));
         check(rng, new Case(1, 3, 12, 13, 4, 7, 7, Conv2dParams.of(1, 3, 1, 1)));
+        // stride-2 rows of 20 to 36 outputs: im2col's vector path, its tail, and its guard at the array's end
+        check(rng, new Case(2, 3, 30, 45, 4, 7, 7, Conv2dParams.of(2, 3, 1, 1)));
+        check(rng, new Case(2, 5, 9, 71, 6, 1, 1, Conv2dParams.of(2, 0, 1, 1)));
+        check(rng, new Case(1, 4, 11, 64, 5, 3, 3, Conv2dParams.of(2, 1, 1, 1)));
         // Padding larger than dilation*(k-1): the transposed-conv shortcut does not apply.
         check(rng, new Case(1, 4, 5, 6, 4, 3, 3, new Conv2dParams(1, 1, 3, 2, 1, 1, 2)));
     }
