@@ -128,6 +128,10 @@ public final class Sgemm {
             skinnyTransB(m, n, k, a, aOff, lda, b, bOff, ldb, overwrite, c, cOff, ldc, threads > 1);
             return;
         }
+        if (pa == null && !transA && transB && DOT_TILES && k >= DOT_MIN_K && (long) m * n <= DOT_MAX_MN) {
+            dotTiles(m, n, k, a, aOff, lda, b, bOff, ldb, overwrite, c, cOff, ldc, threads > 1);
+            return;
+        }
         if (threads == 1) {
             strip(transA, transB, 0, m, 0, n, k, a, aOff, lda, pa, b, bOff, ldb, overwrite, c, cOff, ldc);
             return;
@@ -201,6 +205,86 @@ public final class Sgemm {
         };
         if (parallel) Parallel.forRange(n, 2L * m * k, body);
         else body.run(0, n);
+    }
+
+    /** Whether {@link #dotTiles} serves its shapes (false: the packed path); for A/B measurements. */
+    static boolean DOT_TILES = !"false".equals(System.getProperty("pulmo.sgemm.dotTiles"));
+    /** {@link #dotTiles} takes A * B^T with k at least this long and m * n at most DOT_MAX_MN. */
+    static final int DOT_MIN_K = 2048;
+    static final long DOT_MAX_MN = 16384;
+
+    /**
+     * C (+)= A * B^T with a long k and a small C: a convolution's weight gradient over a large plane (dW [64, 64]
+     * = dy [64, 3136] * x^T for ResNet-50's first 1x1s, [64, 147] over 12544 positions for the stem, Winograd's
+     * per-element sums over all tiles). Both operands run along k with unit stride, so each 4 x 4 tile of C is
+     * 16 dot products: 4 rows of A and 4 of B loaded per step of L values, 16 FMAs, no packing. The packed path
+     * copies (m + n) * k values to do 2 m n k FLOPs; with m, n = 64 that copying took a third of the time.
+     * Measured alone on one core (quiet host): 64 x 64 x 3136 62 -> 95 GFLOP/s, 256 x 64 x 3136 79 -> 89,
+     * 64 x 147 x 12544 56 -> 78; but 512 x 256 x 784 100 -> 85 and k = 196 three times slower, hence the
+     * bounds. k runs in blocks that keep n rows of B in L2; each tile's 16 vector sums carry over between
+     * blocks in a buffer and are added across lanes, in lane order, only at the end, so the result does not
+     * depend on the blocking, the threads or JIT compilation.
+     */
+    private static void dotTiles(int m, int n, int k, float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                                 boolean overwrite, float[] c, int cOff, int ldc, boolean parallel) {
+        int kv = k - k % L, jTiles = (n + 3) / 4, iTiles = (m + 3) / 4;
+        int kb = Math.max(32 * L, Math.min(kv, (131072 / n) / L * L)); // n rows x kb floats ~ 512 KB of L2
+        Parallel.RangeBody body = (t0, t1) -> {
+            float[] acc = new float[jTiles * 16 * L];
+            for (int it = t0; it < t1; it++) {
+                int i0 = it * 4;
+                // Rows and columns past the edge repeat the last one (computed, not stored): no branches inside.
+                int a0 = aOff + i0 * lda, a1 = aOff + Math.min(i0 + 1, m - 1) * lda;
+                int a2 = aOff + Math.min(i0 + 2, m - 1) * lda, a3 = aOff + Math.min(i0 + 3, m - 1) * lda;
+                java.util.Arrays.fill(acc, 0f);
+                for (int p0 = 0; p0 < kv; p0 += kb) {
+                    int p1 = Math.min(kv, p0 + kb);
+                    for (int jt = 0; jt < jTiles; jt++) {
+                        int j0 = jt * 4, s = jt * 16 * L;
+                        int b0 = bOff + j0 * ldb, b1 = bOff + Math.min(j0 + 1, n - 1) * ldb;
+                        int b2 = bOff + Math.min(j0 + 2, n - 1) * ldb, b3 = bOff + Math.min(j0 + 3, n - 1) * ldb;
+                        FloatVector c00 = FloatVector.fromArray(S, acc, s), c01 = FloatVector.fromArray(S, acc, s + L);
+                        FloatVector c02 = FloatVector.fromArray(S, acc, s + 2 * L), c03 = FloatVector.fromArray(S, acc, s + 3 * L);
+                        FloatVector c10 = FloatVector.fromArray(S, acc, s + 4 * L), c11 = FloatVector.fromArray(S, acc, s + 5 * L);
+                        FloatVector c12 = FloatVector.fromArray(S, acc, s + 6 * L), c13 = FloatVector.fromArray(S, acc, s + 7 * L);
+                        FloatVector c20 = FloatVector.fromArray(S, acc, s + 8 * L), c21 = FloatVector.fromArray(S, acc, s + 9 * L);
+                        FloatVector c22 = FloatVector.fromArray(S, acc, s + 10 * L), c23 = FloatVector.fromArray(S, acc, s + 11 * L);
+                        FloatVector c30 = FloatVector.fromArray(S, acc, s + 12 * L), c31 = FloatVector.fromArray(S, acc, s + 13 * L);
+                        FloatVector c32 = FloatVector.fromArray(S, acc, s + 14 * L), c33 = FloatVector.fromArray(S, acc, s + 15 * L);
+                        for (int p = p0; p < p1; p += L) {
+                            FloatVector x0 = FloatVector.fromArray(S, a, a0 + p), x1 = FloatVector.fromArray(S, a, a1 + p);
+                            FloatVector x2 = FloatVector.fromArray(S, a, a2 + p), x3 = FloatVector.fromArray(S, a, a3 + p);
+                            FloatVector y = FloatVector.fromArray(S, b, b0 + p);
+                            c00 = x0.fma(y, c00); c10 = x1.fma(y, c10); c20 = x2.fma(y, c20); c30 = x3.fma(y, c30);
+                            y = FloatVector.fromArray(S, b, b1 + p);
+                            c01 = x0.fma(y, c01); c11 = x1.fma(y, c11); c21 = x2.fma(y, c21); c31 = x3.fma(y, c31);
+                            y = FloatVector.fromArray(S, b, b2 + p);
+                            c02 = x0.fma(y, c02); c12 = x1.fma(y, c12); c22 = x2.fma(y, c22); c32 = x3.fma(y, c32);
+                            y = FloatVector.fromArray(S, b, b3 + p);
+                            c03 = x0.fma(y, c03); c13 = x1.fma(y, c13); c23 = x2.fma(y, c23); c33 = x3.fma(y, c33);
+                        }
+                        // acc[s + (4 r + q) L ..]: row i0 + r, column j0 + q.
+                        c00.intoArray(acc, s); c01.intoArray(acc, s + L); c02.intoArray(acc, s + 2 * L); c03.intoArray(acc, s + 3 * L);
+                        c10.intoArray(acc, s + 4 * L); c11.intoArray(acc, s + 5 * L); c12.intoArray(acc, s + 6 * L); c13.intoArray(acc, s + 7 * L);
+                        c20.intoArray(acc, s + 8 * L); c21.intoArray(acc, s + 9 * L); c22.intoArray(acc, s + 10 * L); c23.intoArray(acc, s + 11 * L);
+                        c30.intoArray(acc, s + 12 * L); c31.intoArray(acc, s + 13 * L); c32.intoArray(acc, s + 14 * L); c33.intoArray(acc, s + 15 * L);
+                    }
+                }
+                for (int r = 0; r < 4 && i0 + r < m; r++) {
+                    int ar = aOff + (i0 + r) * lda, row = cOff + (i0 + r) * ldc;
+                    for (int j = 0; j < n; j++) {
+                        int at = ((j >> 2) * 16 + r * 4 + (j & 3)) * L;
+                        float sum = 0f;
+                        for (int l = 0; l < L; l++) sum += acc[at + l];
+                        int bj = bOff + j * ldb;
+                        for (int p = kv; p < k; p++) sum += a[ar + p] * b[bj + p];
+                        c[row + j] = overwrite ? sum : c[row + j] + sum;
+                    }
+                }
+            }
+        };
+        if (parallel) Parallel.forRange(iTiles, 8L * n * k, body);
+        else body.run(0, iTiles);
     }
 
     /** Turns the gather packing of a transposed B on or off; for benchmarks comparing the two. */

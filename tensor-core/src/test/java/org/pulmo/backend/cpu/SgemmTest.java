@@ -100,6 +100,7 @@ class SgemmTest {
             {1, 1, 1}, {1, 7, 3}, {7, 1, 3}, {3, 5, 1}, {5, 3, 2}, {13, 17, 19}, {6, 64, 8}, {7, 65, 9},
             {31, 97, 41}, {64, 64, 64}, {97, 130, 257}, {130, 67, 300}, {2, 300, 5}, {300, 2, 5}, {37, 211, 520},
             {8, 100, 2051}, {16, 33, 700}, {17, 40, 300}, // up to 16 rows with transposed B take the dot-product path
+            {18, 66, 2049}, {64, 147, 4100}, // long k and small C with transposed B: 4 x 4 dot-product tiles, k in blocks
         };
         for (boolean transA : new boolean[] {false, true}) {
             for (boolean transB : new boolean[] {false, true}) {
