@@ -754,18 +754,18 @@ public final class CpuConv {
             g = FloatVector.fromArray(S, dyp, d0 + 3 * ds + q);
             s30 = x0.fma(g, s30); s31 = x1.fma(g, s31); s32 = x2.fma(g, s32);
         }
-        sums[0] = s00.reduceLanes(VectorOperators.ADD);
-        sums[1] = s01.reduceLanes(VectorOperators.ADD);
-        sums[2] = s02.reduceLanes(VectorOperators.ADD);
-        sums[3] = s10.reduceLanes(VectorOperators.ADD);
-        sums[4] = s11.reduceLanes(VectorOperators.ADD);
-        sums[5] = s12.reduceLanes(VectorOperators.ADD);
-        sums[6] = s20.reduceLanes(VectorOperators.ADD);
-        sums[7] = s21.reduceLanes(VectorOperators.ADD);
-        sums[8] = s22.reduceLanes(VectorOperators.ADD);
-        sums[9] = s30.reduceLanes(VectorOperators.ADD);
-        sums[10] = s31.reduceLanes(VectorOperators.ADD);
-        sums[11] = s32.reduceLanes(VectorOperators.ADD);
+        sums[0] = Lanes.sum(s00);
+        sums[1] = Lanes.sum(s01);
+        sums[2] = Lanes.sum(s02);
+        sums[3] = Lanes.sum(s10);
+        sums[4] = Lanes.sum(s11);
+        sums[5] = Lanes.sum(s12);
+        sums[6] = Lanes.sum(s20);
+        sums[7] = Lanes.sum(s21);
+        sums[8] = Lanes.sum(s22);
+        sums[9] = Lanes.sum(s30);
+        sums[10] = Lanes.sum(s31);
+        sums[11] = Lanes.sum(s32);
     }
 
     static void bww3(float[] xp, int o0, int o1, int o2, float[] dyp, int d0, int ds, int vecs, float[] sums) {
@@ -781,15 +781,15 @@ public final class CpuConv {
             g = FloatVector.fromArray(S, dyp, d0 + 2 * ds + q);
             s20 = x0.fma(g, s20); s21 = x1.fma(g, s21); s22 = x2.fma(g, s22);
         }
-        sums[0] = s00.reduceLanes(VectorOperators.ADD);
-        sums[1] = s01.reduceLanes(VectorOperators.ADD);
-        sums[2] = s02.reduceLanes(VectorOperators.ADD);
-        sums[3] = s10.reduceLanes(VectorOperators.ADD);
-        sums[4] = s11.reduceLanes(VectorOperators.ADD);
-        sums[5] = s12.reduceLanes(VectorOperators.ADD);
-        sums[6] = s20.reduceLanes(VectorOperators.ADD);
-        sums[7] = s21.reduceLanes(VectorOperators.ADD);
-        sums[8] = s22.reduceLanes(VectorOperators.ADD);
+        sums[0] = Lanes.sum(s00);
+        sums[1] = Lanes.sum(s01);
+        sums[2] = Lanes.sum(s02);
+        sums[3] = Lanes.sum(s10);
+        sums[4] = Lanes.sum(s11);
+        sums[5] = Lanes.sum(s12);
+        sums[6] = Lanes.sum(s20);
+        sums[7] = Lanes.sum(s21);
+        sums[8] = Lanes.sum(s22);
     }
 
     static void bww2(float[] xp, int o0, int o1, int o2, float[] dyp, int d0, int ds, int vecs, float[] sums) {
@@ -803,12 +803,12 @@ public final class CpuConv {
             g = FloatVector.fromArray(S, dyp, d0 + 1 * ds + q);
             s10 = x0.fma(g, s10); s11 = x1.fma(g, s11); s12 = x2.fma(g, s12);
         }
-        sums[0] = s00.reduceLanes(VectorOperators.ADD);
-        sums[1] = s01.reduceLanes(VectorOperators.ADD);
-        sums[2] = s02.reduceLanes(VectorOperators.ADD);
-        sums[3] = s10.reduceLanes(VectorOperators.ADD);
-        sums[4] = s11.reduceLanes(VectorOperators.ADD);
-        sums[5] = s12.reduceLanes(VectorOperators.ADD);
+        sums[0] = Lanes.sum(s00);
+        sums[1] = Lanes.sum(s01);
+        sums[2] = Lanes.sum(s02);
+        sums[3] = Lanes.sum(s10);
+        sums[4] = Lanes.sum(s11);
+        sums[5] = Lanes.sum(s12);
     }
 
     static void bww1(float[] xp, int o0, int o1, int o2, float[] dyp, int d0, int ds, int vecs, float[] sums) {
@@ -820,9 +820,9 @@ public final class CpuConv {
             FloatVector g = FloatVector.fromArray(S, dyp, d0 + q);
             s00 = x0.fma(g, s00); s01 = x1.fma(g, s01); s02 = x2.fma(g, s02);
         }
-        sums[0] = s00.reduceLanes(VectorOperators.ADD);
-        sums[1] = s01.reduceLanes(VectorOperators.ADD);
-        sums[2] = s02.reduceLanes(VectorOperators.ADD);
+        sums[0] = Lanes.sum(s00);
+        sums[1] = Lanes.sum(s01);
+        sums[2] = Lanes.sum(s02);
     }
 
     // ------------------------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ final class CpuNorm {
             a0 = a0.add(widen(x, p + i));
             a1 = a1.add(widen(x, p + i + 8));
         }
-        double s = a0.add(a1).reduceLanes(VectorOperators.ADD);
+        double s = Lanes.sum(a0.add(a1));
         for (; i < len; i++) s += x[p + i];
         return s;
     }
@@ -48,7 +48,7 @@ final class CpuNorm {
             a0 = v0.fma(v0, a0);
             a1 = v1.fma(v1, a1);
         }
-        double s = a0.add(a1).reduceLanes(VectorOperators.ADD);
+        double s = Lanes.sum(a0.add(a1));
         for (; i < len; i++) { double v = x[p + i] - mu; s += v * v; }
         return s;
     }
@@ -62,7 +62,7 @@ final class CpuNorm {
             sg = sg.add(gv);
             sgx = gv.fma(widen(x, xp + i).sub(mu), sgx);
         }
-        double a = sg.reduceLanes(VectorOperators.ADD), b = sgx.reduceLanes(VectorOperators.ADD);
+        double a = Lanes.sum(sg), b = Lanes.sum(sgx);
         for (; i < len; i++) { a += g[gp + i]; b += g[gp + i] * (x[xp + i] - mu); }
         out[0] += a;
         out[1] += b;

@@ -1,0 +1,64 @@
+package org.pulmo.backend.cpu;
+
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorShuffle;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The sum of a vector's lanes in one fixed order: a butterfly that adds lane i to lane i ^ h for h = L/2, ...,
+ * 2, 1 and returns lane 0. {@code reduceLanes(ADD)} promises no order, and the interpreter, C1 and C2 do add
+ * in different orders, so a sum could change in its last bits once the JIT compiles the caller: the same
+ * training step gave different weights early and late in a run. With explicit shuffles and adds every
+ * compiler computes the same thing.
+ */
+final class Lanes {
+    private Lanes() {}
+
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Double> D = DoubleVector.SPECIES_512;
+    private static final VectorShuffle<Float>[] F_SWAPS = swaps(F);
+    private static final VectorShuffle<Double>[] D_SWAPS = swaps(D);
+
+    @SuppressWarnings("unchecked")
+    private static <E> VectorShuffle<E>[] swaps(VectorSpecies<E> species) {
+        int n = Integer.numberOfTrailingZeros(species.length());
+        VectorShuffle<E>[] out = new VectorShuffle[n];
+        for (int k = 0, h = species.length() / 2; h >= 1; k++, h /= 2) {
+            int step = h;
+            out[k] = VectorShuffle.fromOp(species, i -> i ^ step);
+        }
+        return out;
+    }
+
+    static float sum(FloatVector v) {
+        for (VectorShuffle<Float> s : F_SWAPS) v = v.add(v.rearrange(s));
+        return v.lane(0);
+    }
+
+    static double sum(DoubleVector v) {
+        for (VectorShuffle<Double> s : D_SWAPS) v = v.add(v.rearrange(s));
+        return v.lane(0);
+    }
+
+    /** The same order in scalar code, for tests: x[0 .. L) with L a power of two. */
+    static double butterfly(double[] x) {
+        double[] a = x.clone();
+        for (int h = a.length / 2; h >= 1; h /= 2) {
+            double[] b = new double[a.length];
+            for (int i = 0; i < a.length; i++) b[i] = a[i] + a[i ^ h];
+            a = b;
+        }
+        return a[0];
+    }
+
+    static float butterfly(float[] x) {
+        float[] a = x.clone();
+        for (int h = a.length / 2; h >= 1; h /= 2) {
+            float[] b = new float[a.length];
+            for (int i = 0; i < a.length; i++) b[i] = a[i] + a[i ^ h];
+            a = b;
+        }
+        return a[0];
+    }
+}

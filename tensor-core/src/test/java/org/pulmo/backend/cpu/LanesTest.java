@@ -1,0 +1,30 @@
+package org.pulmo.backend.cpu;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.Random;
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.FloatVector;
+import org.junit.jupiter.api.Test;
+
+/** Lanes.sum adds in the documented butterfly order, bit for bit, whatever compiles it. */
+class LanesTest {
+
+    @Test void floatAndDoubleSumsFollowTheButterflyOrder() {
+        Random rng = new Random(5);
+        int lf = FloatVector.SPECIES_PREFERRED.length(), ld = DoubleVector.SPECIES_512.length();
+        for (int rep = 0; rep < 20_000; rep++) { // enough calls for C2 to compile Lanes.sum part way through
+            float[] f = new float[lf];
+            double[] d = new double[ld];
+            // magnitudes spread over 2^-20 .. 2^20 so that a different order rounds differently
+            for (int i = 0; i < lf; i++) f[i] = (float) ((rng.nextDouble() - 0.5) * Math.scalb(1.0, rng.nextInt(41) - 20));
+            for (int i = 0; i < ld; i++) d[i] = (rng.nextDouble() - 0.5) * Math.scalb(1.0, rng.nextInt(81) - 40);
+            float fs = Lanes.sum(FloatVector.fromArray(FloatVector.SPECIES_PREFERRED, f, 0));
+            double ds = Lanes.sum(DoubleVector.fromArray(DoubleVector.SPECIES_512, d, 0));
+            if (Float.floatToIntBits(fs) != Float.floatToIntBits(Lanes.butterfly(f)))
+                assertEquals(Lanes.butterfly(f), fs, 0f, "float lanes, call " + rep);
+            if (Double.doubleToLongBits(ds) != Double.doubleToLongBits(Lanes.butterfly(d)))
+                assertEquals(Lanes.butterfly(d), ds, 0.0, "double lanes, call " + rep);
+        }
+    }
+}
