@@ -253,9 +253,10 @@ public final class CpuConv {
 
     /**
      * col[dst + j] = x[row + 2 * j] for j in [jLo, jHi): a stride-2 row of im2col (the stem, the stride-2 3x3s
-     * and 1x1 downsamples), L values from two loads and one two-vector shuffle instead of L scalar copies.
+     * and 1x1 downsamples; Winograd F(2x2)'s phase split), L values from two loads and one two-vector shuffle
+     * instead of L scalar copies. row + 2 * jLo must be a valid index (row itself may be negative).
      */
-    private static void everyOther(float[] x, int row, float[] col, int dst, int jLo, int jHi) {
+    static void everyOther(float[] x, int row, float[] col, int dst, int jLo, int jHi) {
         int j = jLo;
         for (; j + L <= jHi && row + 2 * j + 2 * L <= x.length; j += L) {
             FloatVector lo = FloatVector.fromArray(S, x, row + 2 * j), hi = FloatVector.fromArray(S, x, row + 2 * j + L);

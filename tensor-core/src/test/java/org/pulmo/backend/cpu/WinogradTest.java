@@ -57,6 +57,8 @@ class WinogradTest {
         check(rng, 2, 33, 9, 10, 17, 1, 0);
         check(rng, 1, 8, 3, 3, 8, 2, 1);      // the input smaller than a tile
         check(rng, 5, 20, 7, 7, 40, 1, 1);    // ResNet layer4-like 7x7 planes, 2x2 tiles per image, batch 5
+        check(rng, 2, 3, 5, 40, 4, 1, 1);     // rows of 20 tiles: the phase split's vector path
+        check(rng, 1, 4, 4, 45, 3, 1, 2);
     }
 
     @Test
