@@ -53,8 +53,8 @@ public final class DenseNet extends Module implements Backbone {
         }
 
         @Override public Tensor forward(Tensor x) {
-            Tensor bottleneck = conv1.forward(norm1.forward(x).relu());
-            return conv2.forward(norm2.forward(bottleneck).relu());
+            Tensor bottleneck = conv1.forward(norm1.forwardRelu(x));
+            return conv2.forward(norm2.forwardRelu(bottleneck));
         }
     }
 
@@ -86,7 +86,7 @@ public final class DenseNet extends Module implements Backbone {
             pool = registerModule("pool", new AvgPool2d(2, 2, 0));
         }
 
-        @Override public Tensor forward(Tensor x) { return pool.forward(conv.forward(norm.forward(x).relu())); }
+        @Override public Tensor forward(Tensor x) { return pool.forward(conv.forward(norm.forwardRelu(x))); }
     }
 
     /** {@code features}: conv0, norm0, relu0, pool0, denseblock1, transition1, ..., denseblock4, norm5. */
@@ -119,7 +119,7 @@ public final class DenseNet extends Module implements Backbone {
 
         /** Stem, then (block + transition) x 3, then block 4 + norm5; the ReLU after norm5 is in {@link #stage}. */
         @Override public Tensor forward(Tensor x) {
-            x = pool0.forward(norm0.forward(conv0.forward(x)).relu());
+            x = pool0.forward(norm0.forwardRelu(conv0.forward(x)));
             for (int i = 0; i < 3; i++) x = transitions[i].forward(blocks[i].forward(x));
             return norm5.forward(blocks[3].forward(x));
         }
@@ -145,9 +145,9 @@ public final class DenseNet extends Module implements Backbone {
     @Override public Tensor stage(int i, Tensor x) {
         Features f = features;
         return switch (i) {
-            case 0 -> f.pool0.forward(f.norm0.forward(f.conv0.forward(x)).relu());
+            case 0 -> f.pool0.forward(f.norm0.forwardRelu(f.conv0.forward(x)));
             case 1, 2, 3 -> f.transitions[i - 1].forward(f.blocks[i - 1].forward(x));
-            case 4 -> f.norm5.forward(f.blocks[3].forward(x)).relu();
+            case 4 -> f.norm5.forwardRelu(f.blocks[3].forward(x));
             default -> throw new IllegalArgumentException("DenseNet has stages 0..4, got " + i);
         };
     }

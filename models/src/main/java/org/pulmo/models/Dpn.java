@@ -74,7 +74,7 @@ public final class Dpn extends Module {
             bn = registerModule("bn", bn(out));
         }
 
-        @Override public Tensor forward(Tensor x) { return bn.forward(conv.forward(x)).relu(); }
+        @Override public Tensor forward(Tensor x) { return bn.forwardRelu(conv.forward(x)); }
     }
 
     /** Pre-activation unit (timm BnActConv2d): BN -> ReLU -> conv (no bias, padding k/2). */
@@ -87,7 +87,7 @@ public final class Dpn extends Module {
             conv = registerModule("conv", new Conv2d(in, out, k, stride, k / 2, 1, groups, false, rng));
         }
 
-        @Override public Tensor forward(Tensor x) { return conv.forward(bn.forward(x).relu()); }
+        @Override public Tensor forward(Tensor x) { return conv.forward(bn.forwardRelu(x)); }
     }
 
     /** Final unit {@code conv5_bn_ac}: concat(resid, dense) -> BN -> ReLU. */
@@ -96,7 +96,7 @@ public final class Dpn extends Module {
 
         CatBnAct(int in) { bn = registerModule("bn", bn(in)); }
 
-        @Override public Tensor forward(Tensor x) { return bn.forward(x).relu(); }
+        @Override public Tensor forward(Tensor x) { return bn.forwardRelu(x); }
     }
 
     /** The two paths between blocks: residual [N, bw, H, W] and dense [N, k * inc, H, W] (null before conv2_1). */

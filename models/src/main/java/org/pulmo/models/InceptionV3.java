@@ -51,7 +51,7 @@ public final class InceptionV3 extends Module {
             bn = registerModule("bn", new BatchNorm2d(out, 1e-3f, 0.1f, true));
         }
 
-        @Override public Tensor forward(Tensor x) { return bn.forward(conv.forward(x)).relu(); }
+        @Override public Tensor forward(Tensor x) { return bn.forwardRelu(conv.forward(x)); }
     }
 
     /** Square kernel k, stride s, padding p. */

@@ -94,8 +94,8 @@ public final class MaNet extends Module {
         public Tensor forward(Tensor fAm, Tensor fRem) {
             Tensor fMix = fAm.add(fRem);                                  // eq. 6:  F_mix = F_am + F_rem
             Tensor v = fMix.globalAvgPool().add(fMix.globalMaxPool());    // eq. 7:  V = avg(F_mix) + max(F_mix), [N, C]
-            Tensor z = bn1.forward(fc1.forward(v)).relu();                // eq. 8:  f_C,  C -> C
-            z = bn2.forward(fc2.forward(z)).relu();                       //         f_C', C -> C', Z [N, C']
+            Tensor z = bn1.forwardRelu(fc1.forward(v));                   // eq. 8:  f_C,  C -> C (FC, BN, ReLU)
+            z = bn2.forwardRelu(fc2.forward(z));                          //         f_C', C -> C', Z [N, C']
             Tensor mLogit = fcA.forward(z), nLogit = fcB.forward(z);   // eq. 9:  M = FC_a(Z), N = FC_b(Z), [N, C]
             // eq. 10: a = e^M / (e^M + e^N) = sigmoid(M - N), which cannot overflow;
             // eq. 11: F_fm = a F_am + (1 - a) F_rem. One fused op (se_fab.cu's fab_fuse on the GPU).

@@ -62,7 +62,7 @@ public final class ResNet extends Module implements Backbone {
 
         @Override public Tensor forward(Tensor x) {
             Tensor identity = downsample == null ? x : downsample.forward(x);
-            Tensor out = bn1.forward(conv1.forward(x)).relu();
+            Tensor out = bn1.forwardRelu(conv1.forward(x));
             out = bn2.forward(conv2.forward(out));
             return out.add(identity).relu();
         }
@@ -92,8 +92,8 @@ public final class ResNet extends Module implements Backbone {
 
         @Override public Tensor forward(Tensor x) {
             Tensor identity = downsample == null ? x : downsample.forward(x);
-            Tensor out = bn1.forward(conv1.forward(x)).relu();
-            out = bn2.forward(conv2.forward(out)).relu();
+            Tensor out = bn1.forwardRelu(conv1.forward(x));
+            out = bn2.forwardRelu(conv2.forward(out));
             out = bn3.forward(conv3.forward(out));
             return out.add(identity).relu();
         }
@@ -143,7 +143,7 @@ public final class ResNet extends Module implements Backbone {
 
     @Override public Tensor stage(int i, Tensor x) {
         return switch (i) {
-            case 0 -> maxpool.forward(bn1.forward(conv1.forward(x)).relu()); // stem ("layer0")
+            case 0 -> maxpool.forward(bn1.forwardRelu(conv1.forward(x))); // stem ("layer0")
             case 1 -> layer1.forward(x);
             case 2 -> layer2.forward(x);
             case 3 -> layer3.forward(x);

@@ -35,13 +35,28 @@ public abstract sealed class BatchNorm extends Module permits BatchNorm1d, Batch
     protected abstract void checkInput(Tensor x);
 
     @Override public Tensor forward(Tensor x) {
+        countBatch(x);
+        return Normalization.batchNorm(x, weight, bias, runningMean, runningVar, isTraining(), momentum, eps);
+    }
+
+    /**
+     * relu(forward(x)) as one op: the same values and gradients as {@code forward(x).relu()}, but in training
+     * the CPU backend applies the ReLU inside batch norm's passes instead of two passes of its own per direction.
+     * For the conv-bn-relu and bn-relu-conv pairs of ResNet and DPN.
+     */
+    public Tensor forwardRelu(Tensor x) {
+        countBatch(x);
+        return Normalization.batchNormRelu(x, weight, bias, runningMean, runningVar, isTraining(), momentum, eps);
+    }
+
+    /** Checks x against this layer and, in training, counts the batch in num_batches_tracked. */
+    private void countBatch(Tensor x) {
         checkInput(x);
         if (x.shape()[1] != numFeatures)
             throw new IllegalArgumentException(getClass().getSimpleName() + "(" + numFeatures + ") got input with "
                 + x.shape()[1] + " channels, shape " + java.util.Arrays.toString(x.shape()));
         if (isTraining() && numBatchesTracked != null)
             try (var ignored = GradMode.noGrad()) { numBatchesTracked.addInPlace(Tensor.full(1f, numBatchesTracked.device()), 1f); }
-        return Normalization.batchNorm(x, weight, bias, runningMean, runningVar, isTraining(), momentum, eps);
     }
 
     @Override protected String extraRepr() { return numFeatures + ", eps=" + eps + ", momentum=" + momentum; }

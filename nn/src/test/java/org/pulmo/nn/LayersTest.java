@@ -42,6 +42,28 @@ class LayersTest {
         assertFalse(new BatchNorm2d(3, 1e-3f, 0.01f, false).stateDict().containsKey("num_batches_tracked"));
     }
 
+    /** forwardRelu is forward(x).relu() in training and evaluation: values, running statistics, batch count, gradients. */
+    @Test void batchNormForwardReluIsForwardThenRelu() {
+        BatchNorm2d fused = new BatchNorm2d(3), plain = new BatchNorm2d(3);
+        Tensor x = Tensor.randn(new Rng(4), 2, 3, 5, 5);
+        Tensor xa = x.detach().requiresGrad(true), xb = x.detach().requiresGrad(true);
+        Tensor ya = fused.forwardRelu(xa), yb = plain.forward(xb).relu();
+        assertArrayEquals(yb.toArray(), ya.toArray());
+        Tensor g = Tensor.randn(new Rng(5), 2, 3, 5, 5);
+        ya.mul(g).sum().backward();
+        yb.mul(g).sum().backward();
+        assertArrayEquals(xb.grad().toArray(), xa.grad().toArray());
+        assertArrayEquals(plain.weight.grad().toArray(), fused.weight.grad().toArray());
+        assertArrayEquals(plain.bias.grad().toArray(), fused.bias.grad().toArray());
+        assertArrayEquals(plain.runningMean.toArray(), fused.runningMean.toArray());
+        assertArrayEquals(plain.runningVar.toArray(), fused.runningVar.toArray());
+        assertEquals(1f, fused.numBatchesTracked.item());
+        fused.eval();
+        plain.eval();
+        assertArrayEquals(plain.forward(x).relu().toArray(), fused.forwardRelu(x).toArray());
+        assertThrows(IllegalArgumentException.class, () -> fused.forwardRelu(Tensor.zeros(2, 4, 4, 4)));
+    }
+
     @Test void convShapesAndInit() {
         Conv2d conv = new Conv2d(16, 64, 3, 2, 1, 1, 1, false, new Rng(7));
         assertArrayEquals(new int[] {2, 64, 8, 8}, conv.forward(Tensor.randn(new Rng(1), 2, 16, 16, 16)).shape());

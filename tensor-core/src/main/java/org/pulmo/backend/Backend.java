@@ -107,6 +107,15 @@ public interface Backend {
      */
     default Tensor[] batchNormTraining(Tensor x, Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar,
                                        float momentum, float eps) {
+        Tensor[] mi = batchNormTrainingStats(x, runningMean, runningVar, momentum, eps);
+        return new Tensor[] {batchNormApply(x, mi[0], mi[1], weight, bias), mi[0], mi[1]};
+    }
+
+    /**
+     * The statistics half of {@link #batchNormTraining}: {mean[C], invStd[C]} of the batch, with the running
+     * statistics moved as described there (when both are given).
+     */
+    default Tensor[] batchNormTrainingStats(Tensor x, Tensor runningMean, Tensor runningVar, float momentum, float eps) {
         Tensor[] mv = batchNormStats(x);
         Tensor invStd = unary(UnaryOp.POW, unary(UnaryOp.ADD_SCALAR, mv[1], eps), -0.5f);
         if (runningMean != null && runningVar != null) {
@@ -117,7 +126,28 @@ public interface Backend {
             addInPlace(runningVar, runningVar, -momentum);
             addInPlace(runningVar, mv[1], momentum * unbias);
         }
-        return new Tensor[] {batchNormApply(x, mv[0], invStd, weight, bias), mv[0], invStd};
+        return new Tensor[] {mv[0], invStd};
+    }
+
+    /**
+     * {@link #batchNormTraining} followed by ReLU, the pair that opens most convolution blocks: {max(y, 0), mean,
+     * invStd}. The default runs the two ops; the CPU backend applies the ReLU in batch norm's own pass.
+     */
+    default Tensor[] batchNormReluTraining(Tensor x, Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar,
+                                           float momentum, float eps) {
+        Tensor[] out = batchNormTraining(x, weight, bias, runningMean, runningVar, momentum, eps);
+        out[0] = unary(UnaryOp.RELU, out[0], 0f);
+        return out;
+    }
+
+    /**
+     * {dx, dweight, dbias} of {@link #batchNormReluTraining} from dy and its output y: ReLU's backward (dy where
+     * y > 0, else 0) then {@link #batchNormTrainingBackward}, which the default runs as two ops. A backend that
+     * fuses them may recompute the mask from x, weight and bias instead of reading y.
+     */
+    default Tensor[] batchNormReluTrainingBackward(Tensor dy, Tensor x, Tensor y, Tensor mean, Tensor invStd,
+                                                   Tensor weight, Tensor bias, float eps) {
+        return batchNormTrainingBackward(binary(BinaryOp.RELU_BACKWARD, dy, y), x, mean, invStd, weight, eps);
     }
 
     /** {dx, dweight, dbias} of {@link #batchNormTraining} run with {@code eps}; the default is {@link #batchNormBackward}. */

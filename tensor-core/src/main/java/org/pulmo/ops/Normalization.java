@@ -17,6 +17,18 @@ public final class Normalization {
         if (x.dim() < 2) throw new IllegalArgumentException(op + " needs [N, C, ...] input, got " + Shapes.str(x.shape()));
     }
 
+    /** x is [N, C, ...], every per-channel tensor is [C], and training has more than one value per channel. */
+    private static void checkArguments(String op, Tensor x, boolean training, Tensor... perChannel) {
+        check(x, op);
+        int c = x.shape()[1];
+        for (Tensor t : perChannel)
+            if (t != null && (t.dim() != 1 || t.shape()[0] != c))
+                throw new IllegalArgumentException(op + ": per-channel tensor of shape " + Shapes.str(t.shape())
+                    + " does not match input " + Shapes.str(x.shape()) + " with " + c + " channels");
+        if (training && x.numel() / c < 2)
+            throw new IllegalArgumentException(op + " in training needs more than one value per channel, got input " + Shapes.str(x.shape()));
+    }
+
     /** [1, C, 1, ...] so that a per-channel vector broadcasts against x. */
     static int[] channelShape(Tensor x) {
         int[] s = new int[x.dim()];
@@ -51,17 +63,10 @@ public final class Normalization {
      */
     public static Tensor batchNorm(Tensor x, Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar,
                                    boolean training, float momentum, float eps) {
-        check(x, "batchNorm");
-        int c = x.shape()[1];
-        for (Tensor t : new Tensor[] {weight, bias, runningMean, runningVar})
-            if (t != null && (t.dim() != 1 || t.shape()[0] != c))
-                throw new IllegalArgumentException("batchNorm: per-channel tensor of shape " + Shapes.str(t.shape())
-                    + " does not match input " + Shapes.str(x.shape()) + " with " + c + " channels");
+        checkArguments("batchNorm", x, training, weight, bias, runningMean, runningVar);
         var be = x.backend();
         Tensor y, mean, invStd;
         if (training) {
-            long m = x.numel() / c;
-            if (m < 2) throw new IllegalArgumentException("batchNorm in training needs more than one value per channel, got input " + Shapes.str(x.shape()));
             Tensor[] out;
             try (var ignored = GradMode.noGrad()) {   // the running statistics move in place, outside the graph
                 out = be.batchNormTraining(x, weight, bias, runningMean, runningVar, momentum, eps);
@@ -101,5 +106,28 @@ public final class Normalization {
             }
             return new Tensor[] {dx, dweight, dbias};
         }, inputs);
+    }
+
+    /**
+     * relu(batchNorm(x, ...)), the pair most convolution blocks open with (ResNet's conv-bn-relu, DPN's bn-relu-
+     * conv). In training it is one op with one backward ({@code Backend.batchNormReluTraining}): on the CPU the
+     * ReLU costs no pass of its own in either direction, and the gradients are bit for bit those of the two ops
+     * run one after the other. In evaluation it is simply the two ops.
+     */
+    public static Tensor batchNormRelu(Tensor x, Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar,
+                                       boolean training, float momentum, float eps) {
+        if (!training) return Elementwise.relu(batchNorm(x, weight, bias, runningMean, runningVar, false, momentum, eps));
+        checkArguments("batchNormRelu", x, true, weight, bias, runningMean, runningVar);
+        var be = x.backend();
+        Tensor[] out;
+        try (var ignored = GradMode.noGrad()) {   // the running statistics move in place, outside the graph
+            out = be.batchNormReluTraining(x, weight, bias, runningMean, runningVar, momentum, eps);
+        }
+        Tensor y = out[0], yv = y.detach(), mean = out[1], invStd = out[2];
+        Tensor wv = weight == null ? null : weight.detach(), bv = bias == null ? null : bias.detach();
+        return Graph.record("batchNormRelu", y, g -> {
+            Tensor[] d = be.batchNormReluTrainingBackward(g, x, yv, mean, invStd, wv, bv, eps);
+            return new Tensor[] {d[0], weight != null ? d[1] : null, bias != null ? d[2] : null};
+        }, x, weight, bias);
     }
 }

@@ -68,6 +68,38 @@ class TrainingPathDefaultsTest {
         }
     }
 
+    /**
+     * The CPU's fused batch norm + ReLU against the two ops run one after the other (batchNormTraining, ReLU,
+     * ReLU's backward, batchNormTrainingBackward): the same bits forward and backward, running statistics
+     * included, with planes that leave vector tails, x values exactly at the ReLU's kink and a NaN.
+     */
+    @Test void batchNormReluEqualsBatchNormThenRelu() {
+        Rng rng = new Rng(73);
+        for (int[] s : new int[][] {{3, 4, 5, 7}, {2, 3, 17, 19}, {9, 6}}) {
+            int c = s[1];
+            Tensor w = Tensor.randn(rng, c), b = Tensor.randn(rng, c);
+            float[] xv = Tensor.randn(rng, s).toArray();
+            xv[1] = 0f;
+            if (s.length == 4 && s[3] == 19) xv[xv.length - 2] = Float.NaN;
+            Tensor x = Tensor.of(xv, s), dy = Tensor.randn(rng, s);
+            for (boolean affine : new boolean[] {true, false}) {
+                String at = Arrays.toString(s) + (affine ? " affine" : "");
+                Tensor rm1 = Tensor.randn(rng, c), rv1 = Tensor.rand(rng, 0.5f, 2f, c), rm2 = rm1.mul(1f), rv2 = rv1.mul(1f);
+                Tensor wa = affine ? w : null, ba = affine ? b : null;
+                Tensor[] got = cpu.batchNormReluTraining(x, wa, ba, rm1, rv1, 0.1f, 1e-3f);
+                Tensor[] bn = cpu.batchNormTraining(x, wa, ba, rm2, rv2, 0.1f, 1e-3f);
+                Tensor y = cpu.unary(UnaryOp.RELU, bn[0], 0f);
+                same(y, got[0], "y " + at);
+                for (int i = 1; i < 3; i++) same(bn[i], got[i], "statistics " + i + " " + at);
+                same(rm2, rm1, "running mean " + at);
+                same(rv2, rv1, "running var " + at);
+                Tensor[] d = cpu.batchNormReluTrainingBackward(dy, x, got[0], got[1], got[2], wa, ba, 1e-3f);
+                Tensor[] dWant = cpu.batchNormTrainingBackward(cpu.binary(BinaryOp.RELU_BACKWARD, dy, y), x, bn[1], bn[2], wa, 1e-3f);
+                for (int i = 0; i < 3; i++) same(dWant[i], d[i], "backward output " + i + " " + at);
+            }
+        }
+    }
+
     @Test void batchNormInferenceEqualsInvStdThenApply() {
         Rng rng = new Rng(72);
         Tensor x = Tensor.randn(rng, 2, 3, 4, 5), w = Tensor.randn(rng, 3), b = Tensor.randn(rng, 3);

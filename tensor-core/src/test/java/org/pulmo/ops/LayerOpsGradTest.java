@@ -148,6 +148,22 @@ class LayerOpsGradTest {
         assertGradients(in -> Normalization.batchNorm(in.get(0), in.get(1), in.get(2), null, null, true, 0.1f, 1e-5f), xt, w, b);
     }
 
+    /** relu(batchNorm(x)) as one op, training and evaluation; inputs whose normalised values stay off the kink. */
+    @Test void batchNormRelu() {
+        Rng rng = new Rng(42);
+        for (int[] xs : new int[][] {{3, 2, 2, 3}, {5, 3}}) {
+            int c = xs[1];
+            Tensor x = randn(rng, xs), w = GradCheck.uniform(rng, 0.5f, 1.5f, c).requiresGrad(true), b = randn(rng, c);
+            Tensor v = Normalization.batchNorm(x.detach(), w.detach(), b.detach(), null, null, true, 0.1f, 1e-5f);
+            for (float e : v.toArray()) org.junit.jupiter.api.Assertions.assertTrue(Math.abs(e) > 0.02f, "an input at the ReLU's kink: " + e);
+            assertGradients(in -> Normalization.batchNormRelu(in.get(0), in.get(1), in.get(2), null, null, true, 0.1f, 1e-5f), x, w, b);
+            assertGradients(in -> Normalization.batchNormRelu(in.get(0), null, null, null, null, true, 0.1f, 1e-5f), x);
+        }
+        Tensor rm = Tensor.randn(rng, 3), rv = GradCheck.uniform(rng, 0.5f, 2f, 3);
+        Tensor x = randn(rng, 2, 3, 2, 2), w = randn(rng, 3), b = randn(rng, 3);
+        assertGradients(in -> Normalization.batchNormRelu(in.get(0), in.get(1), in.get(2), rm, rv, false, 0.1f, 1e-5f), x, w, b);
+    }
+
     @Test void batchNormEval() {
         Rng rng = new Rng(41);
         Tensor rm = Tensor.randn(rng, 3), rv = GradCheck.uniform(rng, 0.5f, 2f, 3);

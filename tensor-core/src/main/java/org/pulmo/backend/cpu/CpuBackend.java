@@ -132,6 +132,19 @@ public final class CpuBackend implements Backend {
         return CpuNorm.backward(dy, x, mean, invStd, weight);
     }
 
+    /** The default's statistics, then the normalisation and the ReLU in one pass (bit for bit the default's y). */
+    @Override public Tensor[] batchNormReluTraining(Tensor x, Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar,
+                                                    float momentum, float eps) {
+        Tensor[] mi = batchNormTrainingStats(x, runningMean, runningVar, momentum, eps);
+        return new Tensor[] {CpuNorm.apply(x, mi[0], mi[1], weight, bias, true), mi[0], mi[1]};
+    }
+
+    /** ReLU's mask recomputed from x inside batch norm's backward (bit for bit the default's gradients); y is not read. */
+    @Override public Tensor[] batchNormReluTrainingBackward(Tensor dy, Tensor x, Tensor y, Tensor mean, Tensor invStd,
+                                                            Tensor weight, Tensor bias, float eps) {
+        return CpuNorm.backward(dy, x, mean, invStd, weight, bias, true);
+    }
+
     /** The same float operations as the default, in the same order, fused into one pass per element. */
     @Override public void sgdUpdate(Tensor p, Tensor g, Tensor buf, boolean firstStep, float lr, float momentum,
                                     float dampening, float weightDecay, boolean nesterov) {

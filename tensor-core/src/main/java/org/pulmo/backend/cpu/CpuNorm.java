@@ -4,6 +4,7 @@ import static org.pulmo.backend.cpu.Strided.array;
 
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 import org.pulmo.tensor.CpuStorage;
@@ -88,6 +89,26 @@ final class CpuNorm {
         }
     }
 
+    private static final ThreadLocal<float[][]> MASKED = ThreadLocal.withInitial(() -> new float[1][0]);
+
+    /** This thread's buffer for one channel's masked dy, at least len floats, reused across calls. */
+    private static float[] masked(int len) {
+        float[][] b = MASKED.get();
+        if (b[0].length < len) b[0] = new float[len];
+        return b[0];
+    }
+
+    /** gm = g where x * scale + shift > 0, else 0: ReLU's backward from batch norm's input (as reluBackwardRow). */
+    private static void reluMaskRow(float[] x, int xp, float[] g, int gp, float[] gm, int mp, int len, float scale, float shift) {
+        FloatVector zero = FloatVector.zero(F);
+        int i = 0;
+        for (int vl = F.length(); i + vl <= len; i += vl) {
+            VectorMask<Float> on = FloatVector.fromArray(F, x, xp + i).mul(scale).add(shift).compare(VectorOperators.GT, 0f);
+            zero.blend(FloatVector.fromArray(F, g, gp + i), on).intoArray(gm, mp + i);
+        }
+        for (; i < len; i++) gm[mp + i] = x[xp + i] * scale + shift > 0f ? g[gp + i] : 0f;
+    }
+
     private record Dims(int n, int c, int s) {
         static Dims of(int[] shape) {
             int s = 1;
@@ -124,11 +145,23 @@ final class CpuNorm {
 
     /** y = (x - mean) * invStd * weight + bias, as one scale and shift per channel. */
     static Tensor apply(Tensor x, Tensor mean, Tensor invStd, Tensor weight, Tensor bias) {
+        return apply(x, mean, invStd, weight, bias, false);
+    }
+
+    /** {scale[C], shift[C]} with y = x * scale + shift: the one computation both apply and the fused backward use. */
+    private static float[][] scaleShift(int channels, Tensor mean, Tensor invStd, Tensor weight, Tensor bias) {
+        float[] mu = mean.toArray(), is = invStd.toArray(), w = perChannel(weight, channels, 1f), b = perChannel(bias, channels, 0f);
+        float[] scale = new float[channels], shift = new float[channels];
+        for (int c = 0; c < channels; c++) { scale[c] = is[c] * w[c]; shift[c] = b[c] - mu[c] * scale[c]; }
+        return new float[][] {scale, shift};
+    }
+
+    /** As above, then max(y, 0) when relu: batch norm and the ReLU after it in one pass over x. */
+    static Tensor apply(Tensor x, Tensor mean, Tensor invStd, Tensor weight, Tensor bias, boolean relu) {
         int[] shape = x.shape();
         Dims d = Dims.of(shape);
-        float[] mu = mean.toArray(), is = invStd.toArray(), w = perChannel(weight, d.c, 1f), b = perChannel(bias, d.c, 0f);
-        float[] scale = new float[d.c], shift = new float[d.c];
-        for (int c = 0; c < d.c; c++) { scale[c] = is[c] * w[c]; shift[c] = b[c] - mu[c] * scale[c]; }
+        float[][] ss = scaleShift(d.c, mean, invStd, weight, bias);
+        float[] scale = ss[0], shift = ss[1];
         Tensor xc = x.contiguous();
         float[] xs = array(xc), y = HostArrays.uninitialized(d.n * d.c * d.s);
         int xb = xc.offset();
@@ -137,9 +170,16 @@ final class CpuNorm {
                 int c = r % d.c, p = r * d.s;
                 float k = scale[c], t = shift[c];
                 int i = 0, xp = xb + p;
-                for (int vl = F.length(); i + vl <= d.s; i += vl)
-                    FloatVector.fromArray(F, xs, xp + i).mul(k).add(t).intoArray(y, p + i); // mul, add: rounds as the tail
-                for (; i < d.s; i++) y[p + i] = xs[xp + i] * k + t;
+                if (relu) {
+                    // max(v, 0) as ReLU computes it (a NaN stays NaN), on the v the plain apply would store
+                    for (int vl = F.length(); i + vl <= d.s; i += vl)
+                        FloatVector.fromArray(F, xs, xp + i).mul(k).add(t).max(0f).intoArray(y, p + i);
+                    for (; i < d.s; i++) y[p + i] = Math.max(xs[xp + i] * k + t, 0f);
+                } else {
+                    for (int vl = F.length(); i + vl <= d.s; i += vl)
+                        FloatVector.fromArray(F, xs, xp + i).mul(k).add(t).intoArray(y, p + i); // mul, add: rounds as the tail
+                    for (; i < d.s; i++) y[p + i] = xs[xp + i] * k + t;
+                }
             }
         });
         return Tensor.wrap(CpuStorage.pooled(y), shape);
@@ -150,8 +190,19 @@ final class CpuNorm {
      * dx = weight * invStd / M * (M * dy - dbias - xhat * dweight).
      */
     static Tensor[] backward(Tensor dy, Tensor x, Tensor mean, Tensor invStd, Tensor weight) {
+        return backward(dy, x, mean, invStd, weight, null, false);
+    }
+
+    /**
+     * As above for batch norm followed by ReLU (relu true): dy first passes ReLU's backward, dy where the
+     * forward's v = x * scale + shift was > 0, else 0. v is recomputed from x with the forward's own scale and
+     * shift (the same float operations), so the mask is exactly the forward's and y need not be read; the
+     * masked dy of one channel (N * H * W values) is built once in a per-thread buffer and both passes read it.
+     */
+    static Tensor[] backward(Tensor dy, Tensor x, Tensor mean, Tensor invStd, Tensor weight, Tensor bias, boolean relu) {
         int[] shape = x.shape();
         Dims d = Dims.of(shape);
+        float[][] ss = relu ? scaleShift(d.c, mean, invStd, weight, bias) : null;
         float[] mu = mean.toArray(), is = invStd.toArray(), w = perChannel(weight, d.c, 1f);
         Tensor xc = x.contiguous(), gc = dy.contiguous();
         float[] xs = array(xc), gs = array(gc);
@@ -160,12 +211,19 @@ final class CpuNorm {
         long m = (long) d.n * d.s;
         Parallel.forRange(d.c, 3 * m, (s0, e0) -> {
             double[] sums = new double[2];
+            float[] gm = relu ? masked(d.n * d.s) : null;
             for (int c = s0; c < e0; c++) {
                 sums[0] = 0;
                 sums[1] = 0;
+                if (relu)
+                    for (int n = 0; n < d.n; n++) {
+                        int p = (n * d.c + c) * d.s;
+                        reluMaskRow(xs, xb + p, gs, gb + p, gm, n * d.s, d.s, ss[0][c], ss[1][c]);
+                    }
                 for (int n = 0; n < d.n; n++) {
                     int p = (n * d.c + c) * d.s;
-                    sumsForBackward(gs, gb + p, xs, xb + p, d.s, mu[c], sums);
+                    if (relu) sumsForBackward(gm, n * d.s, xs, xb + p, d.s, mu[c], sums);
+                    else sumsForBackward(gs, gb + p, xs, xb + p, d.s, mu[c], sums);
                 }
                 double sg = sums[0], sgx = sums[1];
                 float dbias = (float) sg, dweight = (float) (sgx * is[c]);
@@ -174,7 +232,8 @@ final class CpuNorm {
                 float k = w[c] * is[c] / m, mf = m, muc = mu[c], isc = is[c];
                 for (int n = 0; n < d.n; n++) {
                     int p = (n * d.c + c) * d.s;
-                    dxRow(xs, xb + p, gs, gb + p, dx, p, d.s, muc, isc, k, mf, dbias, dweight);
+                    if (relu) dxRow(xs, xb + p, gm, n * d.s, dx, p, d.s, muc, isc, k, mf, dbias, dweight);
+                    else dxRow(xs, xb + p, gs, gb + p, dx, p, d.s, muc, isc, k, mf, dbias, dweight);
                 }
             }
         });
