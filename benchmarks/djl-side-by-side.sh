@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export JAVA_HOME="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
 export PATH="$JAVA_HOME/bin:$PATH"
-mvn -B -q -ntp -P djl -pl benchmarks -am -DskipTests compile dependency:build-classpath \
+mvn -B -q -ntp -P djl -pl benchmarks -am -DskipTests package dependency:build-classpath \
   -Dmdep.outputFile="$PWD/benchmarks/target/djl-cp.txt"
 run() {
   java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Dai.djl.offline=true \
