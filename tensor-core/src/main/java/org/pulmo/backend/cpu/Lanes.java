@@ -40,25 +40,4 @@ final class Lanes {
         for (VectorShuffle<Double> s : D_SWAPS) v = v.add(v.rearrange(s));
         return v.lane(0);
     }
-
-    /** The same order in scalar code, for tests: x[0 .. L) with L a power of two. */
-    static double butterfly(double[] x) {
-        double[] a = x.clone();
-        for (int h = a.length / 2; h >= 1; h /= 2) {
-            double[] b = new double[a.length];
-            for (int i = 0; i < a.length; i++) b[i] = a[i] + a[i ^ h];
-            a = b;
-        }
-        return a[0];
-    }
-
-    static float butterfly(float[] x) {
-        float[] a = x.clone();
-        for (int h = a.length / 2; h >= 1; h /= 2) {
-            float[] b = new float[a.length];
-            for (int i = 0; i < a.length; i++) b[i] = a[i] + a[i ^ h];
-            a = b;
-        }
-        return a[0];
-    }
 }
