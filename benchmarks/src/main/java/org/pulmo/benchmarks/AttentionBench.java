@@ -137,9 +137,9 @@ public class AttentionBench {
         }
     }
 
-    @Benchmark public Tensor[] mabForward(Mab st) { return st.be.mutexAttention(st.a, st.b); }
+    @Benchmark public Tensor[] mabForward(Mab st) { return Recycled.op(() -> st.be.mutexAttention(st.a, st.b)); }
 
-    @Benchmark public Tensor[] mabBackward(Mab st) { return st.be.mutexAttentionBackward(st.a, st.b, st.lse, st.dy); }
+    @Benchmark public Tensor[] mabBackward(Mab st) { return Recycled.op(() -> st.be.mutexAttentionBackward(st.a, st.b, st.lse, st.dy)); }
 
     @State(Scope.Benchmark)
     public static class Squeeze {
@@ -153,7 +153,7 @@ public class AttentionBench {
     /** SE's squeeze as SqueezeExcitation runs it: the mean of each channel plane, [N, C, H, W] -> [N, C]. */
     @Benchmark public Tensor seSqueeze(Squeeze st) {
         try (var ignored = GradMode.noGrad()) {
-            return st.x.globalAvgPool();
+            return Recycled.op(st.x::globalAvgPool);
         }
     }
 
@@ -175,9 +175,9 @@ public class AttentionBench {
         }
     }
 
-    @Benchmark public Tensor seScaleForward(Se st) { return st.be.channelScale(st.x, st.s); }
+    @Benchmark public Tensor seScaleForward(Se st) { return Recycled.op(() -> st.be.channelScale(st.x, st.s)); }
 
-    @Benchmark public Tensor[] seScaleBackward(Se st) { return st.be.channelScaleBackward(st.x, st.s, st.dy); }
+    @Benchmark public Tensor[] seScaleBackward(Se st) { return Recycled.op(() -> st.be.channelScaleBackward(st.x, st.s, st.dy)); }
 
     @State(Scope.Benchmark)
     public static class Fab {
@@ -199,9 +199,9 @@ public class AttentionBench {
         }
     }
 
-    @Benchmark public Tensor fabForward(Fab st) { return st.be.fabFuse(st.x1, st.x2, st.z1, st.z2); }
+    @Benchmark public Tensor fabForward(Fab st) { return Recycled.op(() -> st.be.fabFuse(st.x1, st.x2, st.z1, st.z2)); }
 
-    @Benchmark public Tensor[] fabBackward(Fab st) { return st.be.fabFuseBackward(st.x1, st.x2, st.z1, st.z2, st.dy); }
+    @Benchmark public Tensor[] fabBackward(Fab st) { return Recycled.op(() -> st.be.fabFuseBackward(st.x1, st.x2, st.z1, st.z2, st.dy)); }
 
     /**
      * FUSED against COMPOSED interleaved in one JVM, for a host too busy for separate JMH runs to compare:

@@ -87,12 +87,12 @@ public class Conv2dBench {
     @Benchmark
     public float[] conv() {
         Layer l = layer;
-        return switch (pass) {
+        return Recycled.array(switch (pass) {
             case "forward" -> CpuConv.forward(x, l.n, l.c, l.h, l.w, w, l.cOut, l.k, l.k, p);
             case "backwardInput" -> CpuConv.backwardInput(dy, l.n, l.c, l.h, l.w, w, l.cOut, l.k, l.k, p);
             case "backwardWeight" -> CpuConv.backwardWeight(x, dy, l.n, l.c, l.h, l.w, l.cOut, l.k, l.k, p);
             default -> throw new IllegalArgumentException("pass " + pass);
-        };
+        });
     }
 
     public static void main(String[] args) throws RunnerException, CommandLineOptionException {

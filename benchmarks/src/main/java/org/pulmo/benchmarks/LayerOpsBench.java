@@ -70,27 +70,26 @@ public class LayerOpsBench {
             + " maxPoolBackward 1.5B (read dy+argmax at 1/4, write dx)";
     }
 
-    @Benchmark public Tensor relu() { return cpu.unary(UnaryOp.RELU, x, 0); }
+    @Benchmark public Tensor relu() { return Recycled.op(() -> cpu.unary(UnaryOp.RELU, x, 0)); }
 
-    @Benchmark public Tensor reluBackward() { return cpu.binary(BinaryOp.MUL, dy, cpu.unary(UnaryOp.STEP, y, 0)); }
+    @Benchmark public Tensor reluBackward() { return Recycled.op(() -> cpu.binary(BinaryOp.MUL, dy, cpu.unary(UnaryOp.STEP, y, 0))); }
 
     /** The fused form autograd uses: dx = y > 0 ? dy : 0 in one binary op (3B). */
-    @Benchmark public Tensor reluBackwardFused() { return cpu.binary(BinaryOp.RELU_BACKWARD, dy, y); }
+    @Benchmark public Tensor reluBackwardFused() { return Recycled.op(() -> cpu.binary(BinaryOp.RELU_BACKWARD, dy, y)); }
 
-    @Benchmark public Tensor add() { return cpu.binary(BinaryOp.ADD, x, y); }
+    @Benchmark public Tensor add() { return Recycled.op(() -> cpu.binary(BinaryOp.ADD, x, y)); }
 
-    @Benchmark public Tensor addChannelBias() { return cpu.binary(BinaryOp.ADD, x, bias); }
+    @Benchmark public Tensor addChannelBias() { return Recycled.op(() -> cpu.binary(BinaryOp.ADD, x, bias)); }
 
     @Benchmark public Tensor batchNormForward() {
-        Tensor[] mv = cpu.batchNormStats(x);
-        return cpu.batchNormApply(x, mv[0], invStd, weight, beta);
+        return Recycled.op(() -> cpu.batchNormApply(x, cpu.batchNormStats(x)[0], invStd, weight, beta));
     }
 
-    @Benchmark public Tensor[] batchNormBackward() { return cpu.batchNormBackward(dy, x, mean, invStd, weight); }
+    @Benchmark public Tensor[] batchNormBackward() { return Recycled.op(() -> cpu.batchNormBackward(dy, x, mean, invStd, weight)); }
 
-    @Benchmark public Tensor[] maxPoolForward() { return cpu.maxPool2d(x, pool); }
+    @Benchmark public Tensor[] maxPoolForward() { return Recycled.op(() -> cpu.maxPool2d(x, pool)); }
 
     @Benchmark public Tensor maxPoolBackward() {
-        return cpu.maxPool2dBackward(dyPooled, argmax, xShape);
+        return Recycled.op(() -> cpu.maxPool2dBackward(dyPooled, argmax, xShape));
     }
 }
