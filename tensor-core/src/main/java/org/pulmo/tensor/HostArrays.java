@@ -24,7 +24,9 @@ import java.util.Map;
  * <p><b>Bounds.</b> An array that waits through two whole steps without being asked for (the shapes
  * changed: a smaller last batch, evaluation at another size) is dropped for the garbage collector
  * ({@link #endStep}), and the pool never holds more than {@code pulmo.cpu.poolMiB} (default: half the maximum
- * heap). Thread-safe; ops take arrays on the calling thread, a few hundred per step.
+ * heap). When the heap cannot hold a new array, the pool is emptied and the allocation tried once more, so
+ * pooled arrays never cause an OutOfMemoryError that the same run without the pool would not have had.
+ * Thread-safe; ops take arrays on the calling thread, a few hundred per step.
  */
 public final class HostArrays {
     private HostArrays() {}
@@ -53,7 +55,24 @@ public final class HostArrays {
 
     private static float[] fresh(int n) {
         synchronized (FREE) { created++; }
-        return new float[n];
+        try {
+            return new float[n];
+        } catch (OutOfMemoryError e) {
+            // The pool may hold the memory this needs (arrays of other sizes, from a batch or image size no
+            // longer in use): hand all of it to the garbage collector and try once more before giving up.
+            if (clear() == 0) throw e;
+            return new float[n];
+        }
+    }
+
+    /** Drops every pooled array for the garbage collector; returns the bytes dropped. */
+    public static long clear() {
+        synchronized (FREE) {
+            long dropped = pooledBytes;
+            FREE.clear();
+            pooledBytes = 0;
+            return dropped;
+        }
     }
 
     private static float[] take(int n) {

@@ -37,6 +37,32 @@ class HostArraysTest {
     }
 
     /**
+     * A small heap (-Xmx64m, pool cap 48 MB) in a child JVM: 40 MB of arrays wait in the pool, then a step asks for 36 MB of
+     * another size. That only fits once the pool lets go of its arrays, which it must do rather than fail.
+     */
+    @Test void aFullPoolGivesWayInsteadOfRunningOutOfMemory() throws Exception {
+        List<String> cmd = List.of(java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+            "-Xmx64m", "-XX:+UseSerialGC", "-Dpulmo.cpu.poolMiB=48", "-cp", System.getProperty("java.class.path"), SmallHeap.class.getName());
+        Process child = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(child.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(child.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "child JVM did not finish");
+        assertEquals(0, child.exitValue(), out);
+        assertTrue(out.contains("allocated 9000000 floats with 0 bytes pooled"), out);
+    }
+
+    /** The child of the test above. */
+    public static final class SmallHeap {
+        public static void main(String[] args) {
+            try (MemoryScope s = MemoryScope.open()) {
+                for (int i = 0; i < 4; i++) CpuStorage.zeroed(2_500_000); // 4 x 10 MB, released into the pool below
+            }
+            if (HostArrays.pooledBytes() < 40_000_000L) throw new AssertionError("pool holds " + HostArrays.pooledBytes());
+            float[] big = HostArrays.uninitialized(9_000_000);            // 36 MB: fits only without the pooled 40 MB
+            System.out.println("allocated " + big.length + " floats with " + HostArrays.pooledBytes() + " bytes pooled");
+        }
+    }
+
+    /**
      * Training steps on the CPU inside MemoryScope.Steps: from the second step on the ops' outputs come from the
      * pool, the results are the same as the first step's, and the state (parameter, gradient) is never released.
      */
