@@ -64,36 +64,17 @@ public final class Normalization {
     public static Tensor batchNorm(Tensor x, Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar,
                                    boolean training, float momentum, float eps) {
         checkArguments("batchNorm", x, training, weight, bias, runningMean, runningVar);
-        var be = x.backend();
-        Tensor y, mean, invStd;
-        if (training) {
-            Tensor[] out;
-            try (var ignored = GradMode.noGrad()) {   // the running statistics move in place, outside the graph
-                out = be.batchNormTraining(x, weight, bias, runningMean, runningVar, momentum, eps);
-            }
-            y = out[0];
-            mean = out[1];
-            invStd = out[2];
-        } else {
-            if (runningMean == null || runningVar == null) {
-                throw new IllegalArgumentException("batchNorm in evaluation needs running statistics");
-            }
-            Tensor[] out = be.batchNormInference(x, weight, bias, runningMean, runningVar, eps);
-            y = out[0];
-            mean = runningMean.detach();
-            invStd = out[1];
+        if (training) return trainingOp("batchNorm", false, x, weight, bias, runningMean, runningVar, momentum, eps);
+        if (runningMean == null || runningVar == null) {
+            throw new IllegalArgumentException("batchNorm in evaluation needs running statistics");
         }
-        Tensor meanS = mean, invStdS = invStd;
+        var be = x.backend();
+        Tensor[] out = be.batchNormInference(x, weight, bias, runningMean, runningVar, eps);
+        Tensor y = out[0], meanS = runningMean.detach(), invStdS = out[1];
         int[] cs = channelShape(x);
         int[] redDims = new int[x.dim() - 1];
         for (int i = 0, k = 0; i < x.dim(); i++) if (i != 1) redDims[k++] = i;
         Tensor[] inputs = {x, weight, bias};
-        if (training) {
-            return Graph.record("batchNorm", y, g -> {
-                Tensor[] d = be.batchNormTrainingBackward(g, x, meanS, invStdS, weight, eps);
-                return new Tensor[] {d[0], weight != null ? d[1] : null, bias != null ? d[2] : null};
-            }, inputs);
-        }
         // evaluation: y = x * k + t with constants k = invStd * weight, so dx = g * k
         return Graph.record("batchNormEval", y, g -> {
             Tensor k = Views.reshape(weight == null ? invStdS : be.binary(BinaryOp.MUL, invStdS, weight), cs);
@@ -118,15 +99,25 @@ public final class Normalization {
                                        boolean training, float momentum, float eps) {
         if (!training) return Elementwise.relu(batchNorm(x, weight, bias, runningMean, runningVar, false, momentum, eps));
         checkArguments("batchNormRelu", x, true, weight, bias, runningMean, runningVar);
+        return trainingOp("batchNormRelu", true, x, weight, bias, runningMean, runningVar, momentum, eps);
+    }
+
+    /**
+     * The training op of batchNorm (relu false) and batchNormRelu: the backend's forward with batch statistics
+     * (the running ones move in place, outside the graph) and its backward from the saved mean and invStd.
+     */
+    private static Tensor trainingOp(String name, boolean relu, Tensor x, Tensor weight, Tensor bias, Tensor runningMean,
+                                     Tensor runningVar, float momentum, float eps) {
         var be = x.backend();
         Tensor[] out;
-        try (var ignored = GradMode.noGrad()) {   // the running statistics move in place, outside the graph
-            out = be.batchNormReluTraining(x, weight, bias, runningMean, runningVar, momentum, eps);
+        try (var ignored = GradMode.noGrad()) {
+            out = relu ? be.batchNormReluTraining(x, weight, bias, runningMean, runningVar, momentum, eps)
+                       : be.batchNormTraining(x, weight, bias, runningMean, runningVar, momentum, eps);
         }
         Tensor y = out[0], yv = y.detach(), mean = out[1], invStd = out[2];
-        Tensor wv = weight == null ? null : weight.detach(), bv = bias == null ? null : bias.detach();
-        return Graph.record("batchNormRelu", y, g -> {
-            Tensor[] d = be.batchNormReluTrainingBackward(g, x, yv, mean, invStd, wv, bv, eps);
+        return Graph.record(name, y, g -> {
+            Tensor[] d = relu ? be.batchNormReluTrainingBackward(g, x, yv, mean, invStd, weight, bias, eps)
+                              : be.batchNormTrainingBackward(g, x, mean, invStd, weight, eps);
             return new Tensor[] {d[0], weight != null ? d[1] : null, bias != null ? d[2] : null};
         }, x, weight, bias);
     }

@@ -211,7 +211,7 @@ final class CpuNorm {
         long m = (long) d.n * d.s;
         Parallel.forRange(d.c, 3 * m, (s0, e0) -> {
             double[] sums = new double[2];
-            float[] gm = relu ? masked(d.n * d.s) : null;
+            float[] gm = relu ? masked(d.n * d.s) : null, g = relu ? gm : gs; // dy of sample n: gm[n*s ..] or gs[gb + p ..]
             for (int c = s0; c < e0; c++) {
                 sums[0] = 0;
                 sums[1] = 0;
@@ -222,8 +222,7 @@ final class CpuNorm {
                     }
                 for (int n = 0; n < d.n; n++) {
                     int p = (n * d.c + c) * d.s;
-                    if (relu) sumsForBackward(gm, n * d.s, xs, xb + p, d.s, mu[c], sums);
-                    else sumsForBackward(gs, gb + p, xs, xb + p, d.s, mu[c], sums);
+                    sumsForBackward(g, relu ? n * d.s : gb + p, xs, xb + p, d.s, mu[c], sums);
                 }
                 double sg = sums[0], sgx = sums[1];
                 float dbias = (float) sg, dweight = (float) (sgx * is[c]);
@@ -232,8 +231,7 @@ final class CpuNorm {
                 float k = w[c] * is[c] / m, mf = m, muc = mu[c], isc = is[c];
                 for (int n = 0; n < d.n; n++) {
                     int p = (n * d.c + c) * d.s;
-                    if (relu) dxRow(xs, xb + p, gm, n * d.s, dx, p, d.s, muc, isc, k, mf, dbias, dweight);
-                    else dxRow(xs, xb + p, gs, gb + p, dx, p, d.s, muc, isc, k, mf, dbias, dweight);
+                    dxRow(xs, xb + p, g, relu ? n * d.s : gb + p, dx, p, d.s, muc, isc, k, mf, dbias, dweight);
                 }
             }
         });
