@@ -417,7 +417,7 @@ public final class CudaBackend implements Backend {
         if (!cudnnBatchNorm(x, eps)) return Backend.super.batchNormInference(x, weight, bias, runningMean, runningVar, eps);
         int c = x.shape()[1];
         Tensor y = empty(x.shape());
-        Tensor invStd = unary(UnaryOp.POW, unary(UnaryOp.ADD_SCALAR, runningVar, eps), -0.5f);
+        Tensor invStd = batchNormInvStd(runningVar, eps);
         cudnn.batchNormInference(bn4d(x.shape()), addr(dense(x)), addr(y), addr(perChannelOr(weight, c, 1f)), addr(perChannelOr(bias, c, 0f)),
             addr(dense(runningMean)), addr(dense(runningVar)), eps);
         return new Tensor[] {y, invStd};

@@ -117,7 +117,7 @@ public interface Backend {
      */
     default Tensor[] batchNormTrainingStats(Tensor x, Tensor runningMean, Tensor runningVar, float momentum, float eps) {
         Tensor[] mv = batchNormStats(x);
-        Tensor invStd = unary(UnaryOp.POW, unary(UnaryOp.ADD_SCALAR, mv[1], eps), -0.5f);
+        Tensor invStd = batchNormInvStd(mv[1], eps);
         if (runningMean != null && runningVar != null) {
             long m = x.numel() / x.shape()[1];
             float unbias = (float) (m / (double) (m - 1));
@@ -161,8 +161,13 @@ public interface Backend {
      * {@link #batchNormApply}.
      */
     default Tensor[] batchNormInference(Tensor x, Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar, float eps) {
-        Tensor invStd = unary(UnaryOp.POW, unary(UnaryOp.ADD_SCALAR, runningVar, eps), -0.5f);
+        Tensor invStd = batchNormInvStd(runningVar, eps);
         return new Tensor[] {batchNormApply(x, runningMean.detach(), invStd, weight, bias), invStd};
+    }
+
+    /** invStd[C] = (var + eps)^-1/2, as every batch-norm method here computes it from a variance. */
+    default Tensor batchNormInvStd(Tensor var, float eps) {
+        return unary(UnaryOp.POW, unary(UnaryOp.ADD_SCALAR, var, eps), -0.5f);
     }
 
     // ---- optimiser ----

@@ -46,14 +46,6 @@ final class CpuFused {
         return y.mul(bits.reinterpretAsFloats());                                // * 2^n
     }
 
-    /** The lanes of v added in lane order (reduceLanes(ADD) may add in any order: a different sum per run). */
-    private static double sumLanes(FloatVector v, float[] scratch) {
-        v.intoArray(scratch, 0);
-        double s = 0;
-        for (int l = 0; l < scratch.length; l++) s += scratch[l];
-        return s;
-    }
-
     /** t itself when contiguous, else a contiguous copy (no graph). */
     private static Tensor dense(Tensor t) { return t.isContiguous() ? t : t.detach().contiguous(); }
 
@@ -98,9 +90,9 @@ final class CpuFused {
                     FloatVector e = exp(FloatVector.fromArray(V, Y, o + i).sub(m));
                     e.intoArray(Y, o + i);
                     vs = vs.add(e);
-                    if (++k == BLOCK) { sum += sumLanes(vs, lanes); vs = FloatVector.zero(V); k = 0; }
+                    if (++k == BLOCK) { sum += Lanes.sumInLaneOrder(vs, lanes); vs = FloatVector.zero(V); k = 0; }
                 }
-                sum += sumLanes(vs, lanes);
+                sum += Lanes.sumInLaneOrder(vs, lanes);
                 for (; i < hw; i++) {
                     float e = (float) Math.exp(Y[o + i] - m);
                     Y[o + i] = e;
@@ -139,9 +131,9 @@ final class CpuFused {
                     FloatVector pr = exp(t.mul(t).sub(lsep));                     // P = softmax(D), from lse
                     pr.intoArray(DA, o + i);
                     vd = pr.mul(FloatVector.fromArray(V, G, go + o + i)).fma(bv, vd);
-                    if (++k == BLOCK) { dot += sumLanes(vd, lanes); vd = FloatVector.zero(V); k = 0; }
+                    if (++k == BLOCK) { dot += Lanes.sumInLaneOrder(vd, lanes); vd = FloatVector.zero(V); k = 0; }
                 }
-                dot += sumLanes(vd, lanes);
+                dot += Lanes.sumInLaneOrder(vd, lanes);
                 for (; i < hw; i++) {
                     float t = A[ao + o + i] - B[bo + o + i];
                     float pr = (float) Math.exp(t * t - lsep);

@@ -6,11 +6,12 @@ import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The sum of a vector's lanes in one fixed order: a butterfly that adds lane i to lane i ^ h for h = L/2, ...,
- * 2, 1 and returns lane 0. {@code reduceLanes(ADD)} promises no order, and the interpreter, C1 and C2 do add
- * in different orders, so a sum could change in its last bits once the JIT compiles the caller: the same
- * training step gave different weights early and late in a run. With explicit shuffles and adds every
- * compiler computes the same thing.
+ * The sum of a vector's lanes in one fixed order: {@link #sum} is a butterfly that adds lane i to lane i ^ h for
+ * h = L/2, ..., 2, 1 and returns lane 0; {@link #sumInLaneOrder} adds lane after lane in double (MAB's long
+ * softmax sums). {@code reduceLanes(ADD)} promises no order, and the interpreter, C1 and C2 do add in
+ * different orders, so a sum could change in its last bits once the JIT compiles the caller: the same
+ * training step gave different weights early and late in a run. With explicit operations every compiler
+ * computes the same thing.
  */
 final class Lanes {
     private Lanes() {}
@@ -39,5 +40,13 @@ final class Lanes {
     static double sum(DoubleVector v) {
         for (VectorShuffle<Double> s : D_SWAPS) v = v.add(v.rearrange(s));
         return v.lane(0);
+    }
+
+    /** The lanes of v added one after another in lane order, in double; scratch holds one vector's floats. */
+    static double sumInLaneOrder(FloatVector v, float[] scratch) {
+        v.intoArray(scratch, 0);
+        double s = 0;
+        for (int l = 0; l < scratch.length; l++) s += scratch[l];
+        return s;
     }
 }
