@@ -1,7 +1,7 @@
 package org.pulmo.benchmarks;
 
 import java.util.function.Supplier;
-import org.pulmo.tensor.CpuStorage;
+import org.pulmo.tensor.HostArrays;
 import org.pulmo.tensor.MemoryScope;
 
 /**
@@ -22,7 +22,7 @@ final class Recycled {
 
     /** Gives an output array of a kernel called directly (CpuConv) back to the pool; returns it for the Blackhole. */
     static float[] array(float[] out) {
-        CpuStorage.pooled(out).release();
+        HostArrays.giveBack(out);
         return out;
     }
 }

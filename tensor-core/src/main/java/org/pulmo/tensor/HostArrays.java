@@ -86,8 +86,11 @@ public final class HostArrays {
         }
     }
 
-    /** Takes back an array no tensor uses any more (a released pooled storage's). */
-    static void giveBack(float[] a) {
+    /**
+     * Takes back an array no tensor uses any more: a released pooled storage's, or an output a caller of a
+     * kernel (CpuConv) is done with. The caller must not touch it afterwards.
+     */
+    public static void giveBack(float[] a) {
         synchronized (FREE) {
             if (pooledBytes + 4L * a.length > CAP_BYTES) return; // over the cap: the GC takes it
             FREE.computeIfAbsent(a.length, k -> new ArrayDeque<>()).addLast(new Entry(a, step));
