@@ -1,6 +1,5 @@
 package org.pulmo.backend.cpu;
 
-import org.pulmo.tensor.HostArrays;
 import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicInteger;
 import jdk.incubator.vector.FloatVector;
@@ -8,6 +7,7 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 import org.pulmo.backend.Conv2dParams;
+import org.pulmo.tensor.HostArrays;
 
 /**
  * 2-D convolution on raw arrays, no bias: x [N, C, H, W] (NCHW), weight [Cout, C/groups, kH, kW] (OIHW),
@@ -101,7 +101,7 @@ public final class CpuConv {
     }
 
     // ------------------------------------------------------------------------------------------------
-    // Winograd F(4x4, 3x3) for dense 3x3 stride-1 convs (see Winograd)
+    // Winograd F(2x2, 3x3) (or F(4x4, 3x3)) for dense 3x3 stride-1 convs (see Winograd)
 
     /** Output tile of the Winograd path: 2 (F(2x2, 3x3)), 4 (F(4x4, 3x3)) or 0 (off). */
     private static volatile int winogradTile = Integer.getInteger("pulmo.conv.winograd", 2);
@@ -309,7 +309,8 @@ public final class CpuConv {
         Winograd.Variant wv = winograd(d);
         // Winograd and the pointwise GEMMs (beta = 0) assign every dx; col2im and the direct kernel add into it.
         boolean assigns = wv != null || (isPointwise(d) && !useDirect(d));
-        float[] dx = assigns ? HostArrays.uninitialized(n * cIn * h * w) : HostArrays.zeroed(n * cIn * h * w);
+        int len = n * cIn * h * w;
+        float[] dx = assigns ? HostArrays.uninitialized(len) : HostArrays.zeroed(len);
         if (wv != null) {
             // The same transposed conv as below (dy padded by 2 - pad, flipped and transposed weight), by Winograd.
             Winograd.forward(wv, dy, n, cOut, d.oh, d.ow, wt, true, cIn, padH2, padW2, dx);
