@@ -2,6 +2,7 @@ package org.pulmo.cuda;
 
 import static jcuda.driver.JCudaDriver.cuMemAlloc;
 import static jcuda.driver.JCudaDriver.cuMemFree;
+import static jcuda.driver.JCudaDriver.cuMemsetD32Async;
 
 import java.util.ArrayDeque;
 import java.util.Map;
@@ -18,6 +19,11 @@ import jcuda.driver.CUresult;
  *
  * <p>Blocks are only reused in stream order: every kernel runs on the runtime's single stream, so a block
  * freed by the host after enqueuing its last use may be handed to a later kernel on the same stream safely.
+ *
+ * <p>Every driver call first makes the runtime's context current on the calling thread (a tensor may be freed
+ * by a thread that never launched a kernel). For tests, {@link #poisonWithNaN} (or
+ * {@code -Dpulmo.cuda.poison=true}) fills every block handed out with NaN, so that a kernel that leaves part
+ * of its output unwritten shows NaN instead of the zeros of fresh memory or a previous op's values.
  */
 public final class CudaAllocator {
     static final long SMALL_ROUND = 512, LARGE_ROUND = 2L << 20, LARGE = 1L << 20;
@@ -33,6 +39,17 @@ public final class CudaAllocator {
     private final Map<Long, ArrayDeque<CUdeviceptr>> free = new TreeMap<>();
     private final Map<CUdeviceptr, Long> live = new java.util.IdentityHashMap<>();
     private long inUse, cached, peak, blocksCached, driverAllocs;
+    private final CudaRuntime rt;
+    private volatile boolean poison = Boolean.getBoolean("pulmo.cuda.poison");
+    /** A quiet NaN as the 32-bit pattern cuMemsetD32 writes. */
+    static final int NAN_BITS = 0x7fc00000;
+
+    CudaAllocator(CudaRuntime rt) { this.rt = rt; }
+
+    /** Test switch: fill every block handed out from now on with NaN (see the class comment). */
+    public void poisonWithNaN(boolean on) { poison = on; }
+
+    public boolean poisoning() { return poison; }
 
     /** The size class of a request (bytes actually reserved). */
     public static long roundUp(long bytes) {
@@ -49,6 +66,7 @@ public final class CudaAllocator {
             cached -= size;
             blocksCached--;
         } else {
+            rt.makeCurrent();
             p = new CUdeviceptr();
             int st = cuMemAlloc(p, size);
             if (st == CUresult.CUDA_ERROR_OUT_OF_MEMORY) {
@@ -63,6 +81,10 @@ public final class CudaAllocator {
         live.put(p, size);
         inUse += size;
         peak = Math.max(peak, inUse);
+        if (poison) {
+            rt.makeCurrent();
+            CudaRuntime.check(cuMemsetD32Async(p, NAN_BITS, size / Float.BYTES, rt.stream()), "cuMemsetD32Async(NaN poison)");
+        }
         return p;
     }
 
@@ -79,7 +101,8 @@ public final class CudaAllocator {
     /** Gives every cached block back to the driver (after the stream has finished with them). */
     public synchronized void emptyCache() {
         if (cached == 0) return;
-        CudaRuntime.get().synchronize();
+        rt.makeCurrent();
+        rt.synchronize();
         for (ArrayDeque<CUdeviceptr> list : free.values())
             for (CUdeviceptr p : list) CudaRuntime.check(cuMemFree(p), "cuMemFree");
         free.clear();

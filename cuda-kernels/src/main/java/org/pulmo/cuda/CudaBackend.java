@@ -27,6 +27,7 @@ public final class CudaBackend implements Backend {
     private final Device device;
     private final CudaRuntime rt;
     private final Cudnn cudnn;
+    private final String cudnnMissing;
     private final Gemm gemm;
     private boolean strictFp32;
 
@@ -34,7 +35,11 @@ public final class CudaBackend implements Backend {
         if (device.index() != 0) throw new IllegalArgumentException("only cuda:0 is supported, got " + device);
         this.device = device;
         this.rt = CudaRuntime.get();
-        this.cudnn = new Cudnn(CudaRuntime.address(rt.stream()));
+        rt.makeCurrent();
+        // Without cuDNN (allowed only by CudaRuntime.WITHOUT_CUDNN_ALLOWED, for kernel tests) batch norm runs on the
+        // hand-written kernels and convolution and pooling refuse with the reason.
+        this.cudnnMissing = CudaRuntime.cudnnReason();
+        this.cudnn = cudnnMissing == null ? new Cudnn(CudaRuntime.address(rt.stream())) : null;
         this.gemm = new Gemm(rt, false);
     }
 
@@ -42,12 +47,21 @@ public final class CudaBackend implements Backend {
 
     public Gemm gemm() { return gemm; }
 
-    public Cudnn cudnn() { return cudnn; }
+    /** cuDNN, with the context current on this thread; throws naming the reason when it could not be loaded. */
+    public Cudnn cudnn() {
+        if (cudnn == null)
+            throw new CudaException("cuDNN is not loaded (" + cudnnMissing + "): convolution and pooling on cuda need libcudnn.so.9 on the library path");
+        rt.makeCurrent();
+        return cudnn;
+    }
+
+    /** Whether cuDNN is loaded (it always is unless -Dpulmo.cuda.allowWithoutCudnn=true let the backend start without it). */
+    public boolean hasCudnn() { return cudnn != null; }
 
     /** Strict FP32 (parity tests) or TF32 tensor-core math in cuDNN and cuBLAS (the default). */
     public void setStrictFp32(boolean strict) {
         strictFp32 = strict;
-        cudnn.setStrictFp32(strict);
+        if (cudnn != null) cudnn.setStrictFp32(strict);
         gemm.setStrictFp32(strict);
     }
 
@@ -216,24 +230,27 @@ public final class CudaBackend implements Backend {
         int[] xs = x.shape(), ws = w.shape();
         int[] ys = {xs[0], ws[0], p.outH(xs[2], ws[2]), p.outW(xs[3], ws[3])};
         Tensor y = empty(ys), xd = dense(x), wd = dense(w);
-        cudnn.convForward(cudnn.plan(xs, ws, ys, p), addr(xd), addr(wd), addr(y), this::workspace);
+        Cudnn dnn = cudnn();
+        dnn.convForward(dnn.plan(xs, ws, ys, p), addr(xd), addr(wd), addr(y), this::workspace);
         return y;
     }
 
     @Override public Tensor conv2dBackwardInput(Tensor dy, Tensor w, int[] xShape, Conv2dParams p) {
         Tensor dx = empty(xShape), gd = dense(dy), wd = dense(w);
-        cudnn.convBackwardData(cudnn.plan(xShape, w.shape(), dy.shape(), p), addr(wd), addr(gd), addr(dx), this::workspace);
+        Cudnn dnn = cudnn();
+        dnn.convBackwardData(dnn.plan(xShape, w.shape(), dy.shape(), p), addr(wd), addr(gd), addr(dx), this::workspace);
         return dx;
     }
 
     @Override public Tensor conv2dBackwardWeight(Tensor x, Tensor dy, int[] wShape, Conv2dParams p) {
         Tensor dw = empty(wShape), xd = dense(x), gd = dense(dy);
-        cudnn.convBackwardFilter(cudnn.plan(x.shape(), wShape, dy.shape(), p), addr(xd), addr(gd), addr(dw), this::workspace);
+        Cudnn dnn = cudnn();
+        dnn.convBackwardFilter(dnn.plan(x.shape(), wShape, dy.shape(), p), addr(xd), addr(gd), addr(dw), this::workspace);
         return dw;
     }
 
     /** The convolution algorithms chosen so far, one line per shape, math mode and direction (for benchmarks and logs). */
-    public java.util.List<String> convolutionAlgorithms() { return cudnn.describePlans(); }
+    public java.util.List<String> convolutionAlgorithms() { return cudnn == null ? java.util.List.of() : cudnn.describePlans(); }
 
     // ------------------------------------------------------------------ pooling
     // cuDNN for the training path (max-pool forward without argmax and backward from x and y; average pooling);
@@ -263,7 +280,7 @@ public final class CudaBackend implements Backend {
     @Override public Tensor[] maxPool2dTraining(Tensor x, Pool2dParams p) {
         int[] s = x.shape(), ys = pooledShape(s, p);
         Tensor y = empty(ys);
-        if (y.numel() > 0) cudnn.poolForward(Cudnn.POOLING_MAX_DETERMINISTIC, p, s, ys, addr(dense(x)), addr(y));
+        if (y.numel() > 0) cudnn().poolForward(Cudnn.POOLING_MAX_DETERMINISTIC, p, s, ys, addr(dense(x)), addr(y));
         return new Tensor[] {y, null};
     }
 
@@ -271,7 +288,7 @@ public final class CudaBackend implements Backend {
     @Override public Tensor maxPool2dBackward(Tensor dy, Tensor x, Tensor y, Tensor argmax, Pool2dParams p) {
         int[] s = x.shape();
         Tensor dx = empty(s);
-        if (dx.numel() > 0) cudnn.poolBackward(Cudnn.POOLING_MAX_DETERMINISTIC, p, s, y.shape(), addr(dense(y)), addr(dense(dy)),
+        if (dx.numel() > 0) cudnn().poolBackward(Cudnn.POOLING_MAX_DETERMINISTIC, p, s, y.shape(), addr(dense(y)), addr(dense(dy)),
             addr(dense(x)), addr(dx));
         else fill(dx, 0f);
         return dx;
@@ -283,7 +300,7 @@ public final class CudaBackend implements Backend {
     @Override public Tensor avgPool2d(Tensor x, Pool2dParams p) {
         int[] s = x.shape(), ys = pooledShape(s, p);
         Tensor y = empty(ys);
-        if (y.numel() > 0) cudnn.poolForward(avgMode(p), p, s, ys, addr(dense(x)), addr(y));
+        if (y.numel() > 0) cudnn().poolForward(avgMode(p), p, s, ys, addr(dense(x)), addr(y));
         return y;
     }
 
@@ -293,7 +310,7 @@ public final class CudaBackend implements Backend {
      */
     @Override public Tensor avgPool2dBackward(Tensor dy, int[] xShape, Pool2dParams p) {
         Tensor dx = empty(xShape), g = dense(dy);
-        if (dx.numel() > 0 && g.numel() > 0) cudnn.poolBackward(avgMode(p), p, xShape, dy.shape(), addr(g), addr(g), addr(dx), addr(dx));
+        if (dx.numel() > 0 && g.numel() > 0) cudnn().poolBackward(avgMode(p), p, xShape, dy.shape(), addr(g), addr(g), addr(dx), addr(dx));
         else fill(dx, 0f);
         return dx;
     }
@@ -367,8 +384,13 @@ public final class CudaBackend implements Backend {
         return new Tensor[] {dx, dw, db};
     }
 
-    /** Whether cuDNN's batch norm can take this call: eps at least CUDNN_BN_MIN_EPSILON, statistics dense. */
-    static boolean cudnnBatchNorm(Tensor x, float eps, Tensor... perChannel) {
+    /** Whether cuDNN's batch norm can take this call: cuDNN loaded, eps at least CUDNN_BN_MIN_EPSILON, statistics dense. */
+    private boolean cudnnBatchNorm(Tensor x, float eps, Tensor... perChannel) {
+        return cudnn != null && cudnnCanNormalize(x, eps, perChannel);
+    }
+
+    /** The shape and epsilon conditions of cuDNN's spatial batch norm (the statistics must be dense). */
+    static boolean cudnnCanNormalize(Tensor x, float eps, Tensor... perChannel) {
         if (eps < Cudnn.BN_MIN_EPSILON || x.dim() < 2 || x.numel() == 0) return false;
         for (Tensor t : perChannel) if (t != null && !t.isContiguous()) return false;
         return true;
@@ -397,7 +419,7 @@ public final class CudaBackend implements Backend {
         int c = x.shape()[1];
         boolean track = runningMean != null && runningVar != null;
         Tensor y = empty(x.shape()), mean = empty(c), invStd = empty(c);
-        cudnn.batchNormTraining(bn4d(x.shape()), addr(dense(x)), addr(y), addr(perChannelOr(weight, c, 1f)), addr(perChannelOr(bias, c, 0f)),
+        cudnn().batchNormTraining(bn4d(x.shape()), addr(dense(x)), addr(y), addr(perChannelOr(weight, c, 1f)), addr(perChannelOr(bias, c, 0f)),
             track ? momentum : 0.0, track ? addr(runningMean) : 0L, track ? addr(runningVar) : 0L, eps, addr(mean), addr(invStd));
         return new Tensor[] {y, mean, invStd};
     }
@@ -407,7 +429,7 @@ public final class CudaBackend implements Backend {
         if (!cudnnBatchNorm(x, eps)) return batchNormBackward(dy, x, mean, invStd, weight);
         int c = x.shape()[1];
         Tensor dx = empty(x.shape()), dw = empty(c), db = empty(c);
-        cudnn.batchNormBackward(bn4d(x.shape()), addr(dense(x)), addr(dense(dy)), addr(dx), addr(perChannelOr(weight, c, 1f)),
+        cudnn().batchNormBackward(bn4d(x.shape()), addr(dense(x)), addr(dense(dy)), addr(dx), addr(perChannelOr(weight, c, 1f)),
             addr(dw), addr(db), eps, addr(dense(mean)), addr(dense(invStd)));
         return new Tensor[] {dx, dw, db};
     }
@@ -418,7 +440,7 @@ public final class CudaBackend implements Backend {
         int c = x.shape()[1];
         Tensor y = empty(x.shape());
         Tensor invStd = batchNormInvStd(runningVar, eps);
-        cudnn.batchNormInference(bn4d(x.shape()), addr(dense(x)), addr(y), addr(perChannelOr(weight, c, 1f)), addr(perChannelOr(bias, c, 0f)),
+        cudnn().batchNormInference(bn4d(x.shape()), addr(dense(x)), addr(y), addr(perChannelOr(weight, c, 1f)), addr(perChannelOr(bias, c, 0f)),
             addr(dense(runningMean)), addr(dense(runningVar)), eps);
         return new Tensor[] {y, invStd};
     }
@@ -477,6 +499,16 @@ public final class CudaBackend implements Backend {
 
     @Override public Tensor[] channelScaleBackward(Tensor x, Tensor s, Tensor dy) { return seScaleBackward(x, s, dy); }
 
+    /** Shared memory a block may use without opting in (dynamic + static), on every CUDA device. */
+    static final int DEFAULT_SHARED_LIMIT = 48 * 1024;
+    /** mab.cu's static shared arrays: the forward's sm[32], ss[32] and the backward's ss[32] floats. */
+    static final int MAB_FORWARD_STATIC_SHARED = 64 * Float.BYTES, MAB_BACKWARD_STATIC_SHARED = 32 * Float.BYTES;
+
+    /** Whether the fused MAB kernels cache their planes in shared memory at this plane size (else they re-read global memory). */
+    static boolean mabCaches(int hw, boolean backward) {
+        return (backward ? 3 : 2) * hw * Float.BYTES + (backward ? MAB_BACKWARD_STATIC_SHARED : MAB_FORWARD_STATIC_SHARED) <= DEFAULT_SHARED_LIMIT;
+    }
+
     /** MAB fused forward (mab.cu): {F_am, lse}; lse [N, C] is what the backward needs. a, b [N, C, H, W]. */
     public Tensor[] mabForward(Tensor a, Tensor b, MabVersion version) {
         int[] s = a.shape();
@@ -490,7 +522,7 @@ public final class CudaBackend implements Backend {
             rt.launchElements("mab_naive_mul", n, n, ptr(d), ptr(bd), ptr(y));
         } else {
             int smem = 2 * hw * Float.BYTES;
-            boolean cache = smem <= 48 * 1024;
+            boolean cache = mabCaches(hw, false);
             rt.launch("mab_fused_forward", planes, 1, 1, hw >= 2048 ? 512 : 256, cache ? smem : 0, hw, cache ? 1 : 0, ptr(ad), ptr(bd), ptr(y), ptr(lse));
         }
         return new Tensor[] {y, lse};
@@ -502,7 +534,7 @@ public final class CudaBackend implements Backend {
         int hw = s[2] * s[3];
         Tensor da = empty(s), db = empty(s);
         int smem = 3 * hw * Float.BYTES;
-        boolean cache = smem <= 48 * 1024;
+        boolean cache = mabCaches(hw, true);
         rt.launch("mab_fused_backward", s[0] * s[1], 1, 1, hw >= 2048 ? 512 : 256, cache ? smem : 0, hw, cache ? 1 : 0,
             ptr(dense(a)), ptr(dense(b)), ptr(dense(dy)), ptr(dense(lse)), ptr(da), ptr(db));
         return new Tensor[] {da, db};

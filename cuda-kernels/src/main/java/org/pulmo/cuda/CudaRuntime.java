@@ -46,7 +46,7 @@ public final class CudaRuntime {
     private final CUstream stream = new CUstream();
     private final CUmodule module = new CUmodule();
     private final Map<String, CUfunction> functions = new ConcurrentHashMap<>();
-    private final CudaAllocator allocator = new CudaAllocator();
+    private final CudaAllocator allocator = new CudaAllocator(this);
     private final String deviceName;
     private final int smCount;
 
@@ -91,7 +91,7 @@ public final class CudaRuntime {
         if (!libraryPresent("libcuda.so.1")) return "no driver: libcuda.so.1 not found (no NVIDIA driver installed)";
         String kernels = kernelsReason();
         if (kernels != null) return kernels;
-        if (!libraryPresent("libcudnn.so.9")) return "cuDNN missing: libcudnn.so.9 not found on the library path";
+        if (!libraryPresent("libcudnn.so.9") && !WITHOUT_CUDNN_ALLOWED) return "cuDNN missing: libcudnn.so.9 not found on the library path";
         try {
             JCudaDriver.setExceptionsEnabled(false);
             int st = cuInit(0);
@@ -103,9 +103,35 @@ public final class CudaRuntime {
         } catch (Throwable t) {
             return "no driver: JCuda natives failed to load (" + t + ")";
         }
-        String cudnn = Cudnn.probe();
-        if (cudnn != null) return "cuDNN missing: " + cudnn;
+        String cudnn = cudnnReason();
+        if (cudnn != null && !WITHOUT_CUDNN_ALLOWED) return "cuDNN missing: " + cudnn;
         return null;
+    }
+
+    /**
+     * {@code -Dpulmo.cuda.allowWithoutCudnn=true}: the backend starts even where cuDNN cannot be loaded, so that the
+     * hand-written kernels can be tested on their own; convolution and pooling then fail with a message naming
+     * the reason, and batch norm runs on the hand-written kernels. Off by default: training needs cuDNN.
+     */
+    public static final boolean WITHOUT_CUDNN_ALLOWED = Boolean.getBoolean("pulmo.cuda.allowWithoutCudnn");
+
+    private static volatile String cudnnReason;
+    private static volatile boolean cudnnProbed;
+
+    /** Null when cuDNN 9 loads and a handle can be made, else why not (cached; needs the driver initialised). */
+    public static String cudnnReason() {
+        if (!cudnnProbed) {
+            synchronized (CudaRuntime.class) {
+                if (!cudnnProbed) {
+                    String r;
+                    try { r = libraryPresent("libcudnn.so.9") ? Cudnn.probe() : "libcudnn.so.9 not found on the library path"; }
+                    catch (Throwable t) { r = t.toString(); }
+                    cudnnReason = r;
+                    cudnnProbed = true;
+                }
+            }
+        }
+        return cudnnReason;
     }
 
     /** The runtime; throws with the probe's reason when CUDA is not usable. */
@@ -156,12 +182,23 @@ public final class CudaRuntime {
 
     public CudaAllocator allocator() { return allocator; }
 
-    /** Makes the context current on the calling thread (CUDA contexts are per thread). */
+    /**
+     * Makes the context current on the calling thread. CUDA contexts are current per thread: a driver call on a
+     * thread that never made it current fails with CUDA_ERROR_INVALID_CONTEXT (JMH's forked benchmark threads,
+     * a data-loader thread freeing a tensor). Cheap after the first call on a thread (one ThreadLocal read).
+     */
     public void makeCurrent() {
+        if (currentOnThisThread.get()) return;
         check(cuCtxSetCurrent(context), "cuCtxSetCurrent");
+        currentOnThisThread.set(Boolean.TRUE);
     }
 
-    public void synchronize() { check(cuStreamSynchronize(stream), "cuStreamSynchronize"); }
+    private final ThreadLocal<Boolean> currentOnThisThread = ThreadLocal.withInitial(() -> Boolean.FALSE);
+
+    public void synchronize() {
+        makeCurrent();
+        check(cuStreamSynchronize(stream), "cuStreamSynchronize");
+    }
 
     // ------------------------------------------------------------------ kernels
 
@@ -183,6 +220,21 @@ public final class CudaRuntime {
         makeCurrent();
         check(cuLaunchKernel(function(name), gridX, gridY, gridZ, block, 1, 1, sharedBytes, stream, Pointer.to(ps), null),
             "cuLaunchKernel(" + name + ", grid " + gridX + "x" + gridY + "x" + gridZ + ", block " + block + ")");
+        if (SYNC_LAUNCHES) afterLaunch(name, gridX + "x" + gridY + "x" + gridZ, String.valueOf(block), sharedBytes);
+    }
+
+    /**
+     * Debug switch: {@code -Dpulmo.cuda.syncLaunches=true} (or {@code CUDA_LAUNCH_BLOCKING=1} in the environment)
+     * synchronises after every kernel launch, so that a fault is reported by the launch that caused it, naming the
+     * kernel and its launch shape, instead of surfacing at the next unrelated synchronisation.
+     */
+    static final boolean SYNC_LAUNCHES = Boolean.getBoolean("pulmo.cuda.syncLaunches") || "1".equals(System.getenv("CUDA_LAUNCH_BLOCKING"));
+
+    private void afterLaunch(String name, String grid, String block, int sharedBytes) {
+        int st = cuStreamSynchronize(stream);
+        if (st != CUresult.CUDA_SUCCESS)
+            throw CudaException.of("CUDA", "kernel " + name + " (grid " + grid + ", block " + block + ", " + sharedBytes
+                + " B dynamic shared memory) failed during execution", st, CUresult.stringFor(st));
     }
 
     public void launch2d(String name, int gridX, int gridY, int gridZ, int blockX, int blockY, Object... args) {
@@ -190,7 +242,8 @@ public final class CudaRuntime {
         for (int i = 0; i < args.length; i++) ps[i] = argPointer(args[i]);
         makeCurrent();
         check(cuLaunchKernel(function(name), gridX, gridY, gridZ, blockX, blockY, 1, 0, stream, Pointer.to(ps), null),
-            "cuLaunchKernel(" + name + ")");
+            "cuLaunchKernel(" + name + ", grid " + gridX + "x" + gridY + "x" + gridZ + ", block " + blockX + "x" + blockY + ")");
+        if (SYNC_LAUNCHES) afterLaunch(name, gridX + "x" + gridY + "x" + gridZ, blockX + "x" + blockY, 0);
     }
 
     /** A grid-stride launch over n elements: 256 threads, enough blocks to fill the GPU a few times over. */

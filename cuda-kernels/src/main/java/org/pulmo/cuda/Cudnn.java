@@ -42,8 +42,12 @@ public final class Cudnn implements AutoCloseable {
     static final int DEFAULT_MATH = 0, TENSOR_OP_MATH = 1, TENSOR_OP_MATH_ALLOW_CONVERSION = 2, FMA_MATH = 3;
     static final int BATCHNORM_SPATIAL = 1;
     static final int POOLING_MAX = 0, POOLING_AVG_INCLUDE_PAD = 1, POOLING_AVG_EXCLUDE_PAD = 2, POOLING_MAX_DETERMINISTIC = 3, PROPAGATE_NAN = 1;
-    /** CUDNN_BN_MIN_EPSILON: cuDNN's batch norm rejects a smaller epsilon. */
-    public static final double BN_MIN_EPSILON = 1e-5;
+    /**
+     * CUDNN_BN_MIN_EPSILON: cuDNN's batch norm rejects a smaller epsilon. It was 1e-5 before cuDNN 7.5 and is 0
+     * since (cudnn_ops.h of cuDNN 9); as 1e-5 a float eps of 1e-5f (ResNet, DenseNet, VGG, MA-Net) compared
+     * below it and cuDNN's batch norm was never used.
+     */
+    public static final double BN_MIN_EPSILON = 0.0;
     static final int ACTIVATION_SIGMOID = 0, ACTIVATION_RELU = 1, ACTIVATION_TANH = 2;
     /** cudnnConvolution*AlgoPerf_t: {int algo; int status; float time; size_t memory; int determinism; int mathType; int reserved[3]}. */
     static final MemoryLayout PERF = MemoryLayout.structLayout(JAVA_INT.withName("algo"), JAVA_INT.withName("status"),

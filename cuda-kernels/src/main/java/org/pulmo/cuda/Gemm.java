@@ -29,20 +29,27 @@ public final class Gemm {
         String reason = null;
         try {
             JCublas2.setExceptionsEnabled(false);
+            rt.makeCurrent();
             cublasHandle c = new cublasHandle();
             int st = JCublas2.cublasCreate(c);
             if (st != cublasStatus.CUBLAS_STATUS_SUCCESS) reason = "cublasCreate returned " + cublasStatus.stringFor(st);
             else {
                 check(JCublas2.cublasSetStream(c, new cudaStream_t(rt.stream())), "cublasSetStream");
+                check(JCublas2.cublasSetMathMode(c, mathMode(strictFp32)), "cublasSetMathMode");
                 h = c;
             }
         } catch (Throwable t) {
-            reason = "JCublas2 did not load (" + t + ")";
+            // Any failure while setting cuBLAS up (the native, the shim, the stream or the math mode) leaves the
+            // hand-written kernel in charge instead of taking the backend down.
+            reason = "JCublas2 could not be set up (" + t + ")";
         }
         this.handle = h;
         this.why = reason;
-        if (h != null) setStrictFp32(strictFp32);
         LOG.info(h != null ? "GEMM: cuBLAS (JCublas2)" : "GEMM: hand-written sgemm_tiled kernel; cuBLAS unavailable: " + reason);
+    }
+
+    private static int mathMode(boolean strict) {
+        return strict ? cublasMath.CUBLAS_PEDANTIC_MATH : cublasMath.CUBLAS_TF32_TENSOR_OP_MATH;
     }
 
     public boolean usingCublas() { return handle != null && !forceKernel; }
@@ -54,8 +61,10 @@ public final class Gemm {
     public void forceKernel(boolean force) { forceKernel = force; }
 
     void setStrictFp32(boolean strict) {
-        if (handle != null)
-            check(JCublas2.cublasSetMathMode(handle, strict ? cublasMath.CUBLAS_PEDANTIC_MATH : cublasMath.CUBLAS_TF32_TENSOR_OP_MATH), "cublasSetMathMode");
+        if (handle != null) {
+            rt.makeCurrent();
+            check(JCublas2.cublasSetMathMode(handle, mathMode(strict)), "cublasSetMathMode");
+        }
     }
 
     /**

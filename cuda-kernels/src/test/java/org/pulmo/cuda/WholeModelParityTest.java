@@ -11,6 +11,7 @@ import org.junit.jupiter.api.Test;
 import org.pulmo.backend.Backends;
 import org.pulmo.models.Dpn;
 import org.pulmo.models.MaNet;
+import org.pulmo.models.ResNet;
 import org.pulmo.nn.Module;
 import org.pulmo.tensor.Device;
 import org.pulmo.tensor.MemoryScope;
@@ -18,7 +19,7 @@ import org.pulmo.tensor.Rng;
 import org.pulmo.tensor.Tensor;
 
 /**
- * One training step of DPN-92-SE (4 classes) and of MA-Net (ResNet-50 backbone, on pairs), batch 2 at
+ * One training step of DPN-92-SE (4 classes), of ResNet-50 (2 classes, batch 4) and of MA-Net (ResNet-50 backbone, on pairs), batch 2 at
  * 64 x 64, on the CPU and on the GPU in strict FP32 from the same weights: outputs and loss, every parameter's
  * gradient, the running statistics and the parameters after one SGD step agree ({@link TrainingStepParity}).
  *
@@ -62,6 +63,12 @@ class WholeModelParityTest {
         Rng rng = new Rng(91);
         List<Tensor> batch = List.of(Tensor.randn(rng, 2, 3, 64, 64), Tensor.of(new float[] {0, 3}, 2));
         parity("DPN-92-SE", () -> Dpn.dpn92se(4, new Rng(9)), batch, TrainingStepParity.CLASSIFIER);
+    }
+
+    @Test void resnet50TrainingStepMatchesTheCpu() {
+        Rng rng = new Rng(93);
+        List<Tensor> batch = List.of(Tensor.randn(rng, 4, 3, 64, 64), Tensor.of(new float[] {0, 1, 1, 0}, 4));
+        parity("ResNet-50", () -> new ResNet(ResNet.RESNET50, 2, new Rng(11)), batch, TrainingStepParity.CLASSIFIER);
     }
 
     @Test void manetTrainingStepMatchesTheCpu() {
