@@ -24,6 +24,7 @@ import org.pulmo.tensor.Tensor;
  * pooling and find-chosen convolutions against the CPU backend. Tolerances: elementwise and pooling 1e-6 abs +
  * 1e-5 rel (max pooling exact); reductions, softmax, MAB, FAB, SE, CE, cosine, batch norm 1e-5 abs + 1e-4 rel
  * (float sums in a different order); SGEMM and convolutions 1e-4 abs + 1e-4 rel (weight gradients 1e-3 abs). Skips with the probe's reason where no device is usable.
+ * Tests that call cuDNN carry the tag "cudnn" as well, so that the hand-written kernels can be run in a JVM of their own.
  */
 @Tag("gpu")
 class GpuParityTest {
@@ -252,7 +253,7 @@ class GpuParityTest {
      * kernels below it) against the CPU defaults, with and without affine parameters and running statistics,
      * 4-d and 2-d inputs; the running statistics are updated once, as the CPU updates them.
      */
-    @Test void cudnnBatchNormMatchesTheCpu() {
+    @Test @Tag("cudnn") void cudnnBatchNormMatchesTheCpu() {
         Backend cpu = Backends.cpu();
         Rng rng = new Rng(31);
         for (int[] s : List.of(new int[] {4, 8, 7, 7}, new int[] {2, 16, 5, 3}, new int[] {6, 5}))
@@ -281,7 +282,7 @@ class GpuParityTest {
     }
 
     /** Normalization.batchNorm with autograd on the GPU (cuDNN, eps 1e-3 as DPN uses) against the CPU: y, gradients, running stats. */
-    @Test void batchNormOpWithAutogradMatchesTheCpu() {
+    @Test @Tag("cudnn") void batchNormOpWithAutogradMatchesTheCpu() {
         Rng rng = new Rng(32);
         for (boolean training : new boolean[] {true, false}) {
             Tensor x = Tensor.randn(rng, 4, 6, 5, 5), w = Tensor.rand(rng, 0.5f, 1.5f, 6), b = Tensor.randn(rng, 6), g = Tensor.randn(rng, 4, 6, 5, 5);
@@ -307,7 +308,7 @@ class GpuParityTest {
      * argmax kernels (Backend.maxPool2d and its backward), cuDNN average pooling counting padding or not, and
      * Pooling.maxPool2d / avgPool2d with autograd. Random inputs: no ties in a max window.
      */
-    @Test void poolingMatchesTheCpu() {
+    @Test @Tag("cudnn") void poolingMatchesTheCpu() {
         Backend cpu = Backends.cpu();
         Rng rng = new Rng(33);
         List<org.pulmo.backend.Pool2dParams> params = List.of(org.pulmo.backend.Pool2dParams.of(3, 2, 1), org.pulmo.backend.Pool2dParams.of(2, 2, 0),
@@ -350,7 +351,7 @@ class GpuParityTest {
      * groups of 3 channels and of 8, ResNet's 7x7 stride-2 stem, a 1x1 stride-2 projection, a dilated 3x3). In
      * find mode every direction must report that find chose it (a silent fall-back to the heuristics fails).
      */
-    @Test void findAndHeuristicConvolutionsMatchTheCpu() {
+    @Test @Tag("cudnn") void findAndHeuristicConvolutionsMatchTheCpu() {
         Backend cpu = Backends.cpu();
         org.pulmo.backend.Conv2dParams g32 = org.pulmo.backend.Conv2dParams.of(1, 1, 1, 32);
         record Case(int c, int k, int kh, org.pulmo.backend.Conv2dParams p) {}
@@ -392,7 +393,7 @@ class GpuParityTest {
      * TF32 mode (the training default): find may pick tensor-op algorithms, whose 10-bit mantissas put the
      * result within about 1e-3 relative L2 of the FP32 CPU; asserted at 1e-2. The plans carry the mode in their key.
      */
-    @Test void tf32ConvolutionsStayCloseToTheCpu() {
+    @Test @Tag("cudnn") void tf32ConvolutionsStayCloseToTheCpu() {
         Backend cpu = Backends.cpu();
         Rng rng = new Rng(35);
         org.pulmo.backend.Conv2dParams p = org.pulmo.backend.Conv2dParams.of(1, 1, 1, 32);

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Pulmo's staged GPU check: everything a GPU machine must tell about the CUDA backend, as ONE command, in
+# priority order, each step under its own time limit inside one overall budget, going on after a failed step.
+#
+#   Here:        ../shared/gpu/bundle.sh                      (builds, packs .gpu/ with the JVM options)
+#                scripts/gpu-data.sh                           (optional: packs .gpu-data/ for the training step)
+#   Mock dry run: ../shared/gpu/mock-driver/build.sh && GPU_LIB_DIRS=/tmp/pulmo-mock-gpu scripts/gpu-verify.sh
+#   GPU machine: bash scripts/gpu-verify.sh, with .gpu (and .gpu-data) carried; OUT is where reports go.
+#
+# Knobs: BUDGET_S (default 450), STEPS (space-separated step names to run, default all), GPU_LIB_DIRS (see
+# cuda-env.sh). Per-step logs go to $W; after every step they are packed into $OUT/logs.tgz and the files worth
+# reading first are copied beside it (a device run returns at most 8 files). SUMMARY.txt (exit status, test
+# counts, first failures and the mock's violations of every step) is printed last.
+set -u
+cd "$(dirname "$0")/.."
+OUT=${OUT:-/tmp/pulmo-gpu-verify-out}
+W=${TMPDIR:-/tmp}/pulmo-gpu-verify
+rm -rf "$W"; mkdir -p "$W" "$OUT"
+BUDGET_S=${BUDGET_S:-450}
+STEPS=${STEPS:-}
+T0=$(date +%s)
+S=$W/SUMMARY.txt
+# The mock driver's log, when the libraries are the mock's: VIOLATION lines are counted per step.
+export MOCK_CUDA_LOG=$W/mock-cuda.log
+
+elapsed() { echo $(( $(date +%s) - T0 )); }
+save() {
+  tar -C "$W" -czf "$OUT/logs.tgz.part" . 2>/dev/null && mv "$OUT/logs.tgz.part" "$OUT/logs.tgz"
+  for f in SUMMARY.txt 01-probe.log 02-kernels.log 03-cudnn.log 05-wholemodel.log 07-train-xray.log; do
+    [ -f "$W/$f" ] && cp "$W/$f" "$OUT/$f"
+  done
+}
+trap 'save; echo; cat "$S"' EXIT
+
+# step NAME LIMIT_S CMD...: runs CMD with OUT=$W/NAME (test.sh's reports, java.sh's hs_err), output to
+# $W/NAME.log, under min(LIMIT_S, what is left of the budget); skipped when under 20 s are left.
+step() {
+  local name=$1 limit=$2; shift 2
+  if [ -n "$STEPS" ] && ! grep -qw -- "$name" <<<"$STEPS"; then return; fi
+  local left=$(( BUDGET_S - $(elapsed) ))
+  if [ "$left" -lt 20 ]; then echo "== $name SKIPPED (budget spent at t+$(elapsed)s)" | tee -a "$S"; return; fi
+  [ "$limit" -gt "$left" ] && limit=$left
+  local t=$(date +%s) v0
+  v0=$(grep -c VIOLATION "$MOCK_CUDA_LOG" 2>/dev/null || true)
+  echo "== $name (limit ${limit}s, start t+$(elapsed)s)" | tee -a "$S"
+  mkdir -p "$W/$name"
+  OUT=$W/$name timeout --kill-after=10 "$limit" "$@" >"$W/$name.log" 2>&1
+  local rc=$?
+  { [ "$rc" = 124 ] || [ "$rc" = 137 ]; } && rc="$rc (TIMED OUT)"
+  echo "   exit $rc after $(( $(date +%s) - t ))s" | tee -a "$S"
+  grep -E '^\[ +[0-9]+ tests (found|successful|failed|aborted) +\]' "$W/$name.log" | tr -s ' ' | paste -sd' ' | sed 's/^/   /' | tee -a "$S"
+  grep -E '✘|Caused by|CudaException|UnsatisfiedLinkError|NoClassDefFoundError|OutOfMemory|cublas12-shim\] .*not found|FAILED|hs_err|^pulmo: |Error:' \
+    "$W/$name.log" | grep -v '^\s*at ' | head -n 14 | cut -c1-300 | sed 's/^/   | /' | tee -a "$S"
+  grep -E '^(PARITY|MEMORY|THROUGHPUT|TRAIN|steady memory|GEMM:|CUDA device)' "$W/$name.log" | head -n 12 | cut -c1-300 | sed 's/^/   > /' | tee -a "$S"
+  local v1; v1=$(grep -c VIOLATION "$MOCK_CUDA_LOG" 2>/dev/null || true)
+  [ "${v1:-0}" != "${v0:-0}" ] && grep VIOLATION "$MOCK_CUDA_LOG" | tail -n +$(( ${v0:-0} + 1 )) | head -n 5 | sed 's/^/   ! /' | tee -a "$S"
+  ls "$W/$name"/hs_err* >/dev/null 2>&1 && echo "   JVM CRASH: $(ls "$W/$name"/hs_err*)" | tee -a "$S"
+  save
+}
+
+echo "pulmo gpu-verify $(date -u +%FT%TZ), commit $(git rev-parse --short HEAD 2>/dev/null || cat .gpu/commit.txt 2>/dev/null || echo '?'), budget ${BUDGET_S}s" | tee "$S"
+echo "bundle: $(tr '\n' ' ' <.gpu/bundle.txt 2>/dev/null)" | cut -c1-300 | tee -a "$S"
+[ -f .gpu/jvm.args ] && grep -q jdk.incubator.vector .gpu/jvm.args || echo "WARNING: .gpu/jvm.args lacks --add-modules jdk.incubator.vector: CPU comparisons will fail" | tee -a "$S"
+
+# 00: the machine (driver, libraries, torch); no Java.
+step 00-env 40 bash -c '
+  set -x
+  uname -a; nproc; free -g | head -2
+  nvidia-smi --query-gpu=name,memory.total,driver_version,compute_cap,clocks.max.sm --format=csv
+  ls /opt/torch/.venv/lib/python3*/site-packages/nvidia/*/lib 2>/dev/null | head -40
+  /opt/torch/.venv/bin/python3 -c "import torch; print(\"torch\", torch.__version__, \"cuda\", torch.version.cuda, \"cudnn\", torch.backends.cudnn.version(), torch.cuda.get_device_name(0))"
+  command -v compute-sanitizer'
+
+# 01: bundled JRE, cuBLAS 13 through the libcublas.so.12 shim, JCuda + JCublas2.
+step 01-probe 90 env CUBLAS_SHIM_DEBUG=1 bash .gpu/probe.sh
+
+CK=org.pulmo.cuda
+# 02: every hand-written kernel against its CPU reference, strict FP32, launches synchronous (CUDA_LAUNCH_BLOCKING=1
+# also turns on CudaRuntime's per-launch check, which names the kernel that faulted). cuDNN tests (tag "cudnn") run
+# in their own JVM next: a sticky CUDA error poisons the JVM it happens in.
+step 02-kernels 100 env CUDA_LAUNCH_BLOCKING=1 bash .gpu/test.sh --strict --exclude-tag cudnn \
+  --select-class $CK.GpuParityTest --select-class $CK.ThreadContextTest --select-class $CK.AvailabilityTest
+step 03-cudnn 100 env CUDA_LAUNCH_BLOCKING=1 bash .gpu/test.sh --strict --include-tag cudnn --select-class $CK.GpuParityTest
+step 04-steady-memory 60 bash .gpu/test.sh --strict --select-class $CK.SteadyMemoryTest
+step 05-wholemodel 150 env CUDA_LAUNCH_BLOCKING=1 bash .gpu/test.sh --strict --select-class $CK.WholeModelParityTest
+step 06-cli 90 bash .gpu/test.sh --strict --select-class org.pulmo.examples.CliGpuTest
+
+# 07: a short real training on the X-ray set at the paper's size (when .gpu-data/xray-4class travelled), then
+# evaluate and explain on cuda.
+if [ -f .gpu-data/xray-4class/split.csv ]; then
+  step 07-train-xray 150 bash -c '
+    set -e; r=$OUT/run
+    bash .gpu/java.sh org.pulmo.examples.Main train --model dpn92-se --data .gpu-data/xray-4class --device auto \
+      --image-size 224 --batch-size 32 --epochs ${TRAIN_EPOCHS:-4} --out "$r"
+    echo "TRAIN metrics:"; cat "$r/metrics.csv"
+    bash .gpu/java.sh org.pulmo.examples.Main evaluate -c "$r/best.safetensors" --data .gpu-data/xray-4class --device cuda --out "$OUT/eval"
+    img=$(ls .gpu-data/xray-4class/covid/*.jpg | head -n 1)
+    bash .gpu/java.sh org.pulmo.examples.Main explain -c "$r/best.safetensors" "$img" --samples 64 --device cuda --out "$OUT/explain"
+    ls -la "$OUT/explain"'
+fi
+
+# 08: one throughput figure (ResNet-50 training step, batch 32 at 224, TF32) in a forked JVM.
+step 08-throughput 80 bash .gpu/java.sh org.openjdk.jmh.Main 'ModelThroughputBench.trainStep' \
+  -p device=cuda -p size=paper -p model=resnet50 -f 1 -wi 1 -w 3s -i 2 -r 3s -rf json -rff "$W/08-throughput.json"
+
+# 09: out-of-bounds and race-free memory access of the hand-written kernels.
+if command -v compute-sanitizer >/dev/null; then
+  step 09-memcheck 100 compute-sanitizer --tool memcheck --target-processes all --print-limit 20 \
+    bash .gpu/test.sh --exclude-tag cudnn --select-class $CK.GpuParityTest
+fi
+echo "== done at t+$(elapsed)s" | tee -a "$S"
