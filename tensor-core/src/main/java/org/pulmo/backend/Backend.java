@@ -216,19 +216,35 @@ public interface Backend {
     /**
      * {da, db} of {@link #mutexAttention} from dF_am = dy: with P = e^(D - lse) and dP = dy (.) b,
      * dD = P (.) (dP - sum_hw P (.) dP), da = 2 (a - b) (.) dD, db = dy (.) P - da.
+     *
+     * <p>In a peaked plane, where one position k holds nearly all of P (P_k > 3/4; at most one position can),
+     * dP_k - sum_hw P (.) dP cancels and float32 keeps few of its bits; since sum_hw P = 1 it equals
+     * dP_k sum_{j != k} P_j - sum_{j != k} P_j dP_j, which is what position k uses here (and in every fused kernel).
      */
     default Tensor[] mutexAttentionBackward(Tensor a, Tensor b, Tensor lse, Tensor dy) {
         int[] s = a.shape();
+        int[] hw = {2, 3};
         Tensor t = binary(BinaryOp.SUB, a, b);
         Tensor lse4 = lse.detach().reshape(s[0], s[1], 1, 1);
         Tensor p = unary(UnaryOp.EXP, binary(BinaryOp.SUB, unary(UnaryOp.SQUARE, t, 0f), lse4), 0f);
         Tensor dP = binary(BinaryOp.MUL, dy, b);
-        Tensor dot = reduce(ReduceOp.SUM, binary(BinaryOp.MUL, p, dP), new int[] {2, 3}, true);
-        Tensor dD = binary(BinaryOp.MUL, p, binary(BinaryOp.SUB, dP, dot));
+        Tensor pdP = binary(BinaryOp.MUL, p, dP);
+        Tensor dot = reduce(ReduceOp.SUM, pdP, hw, true);
+        Tensor dominant = unary(UnaryOp.STEP, unary(UnaryOp.ADD_SCALAR, p, -MUTEX_DOMINANT), 0f); // 1 at P_k > 3/4, else 0
+        Tensor others = unary(UnaryOp.ADD_SCALAR, unary(UnaryOp.SCALE, dominant, -1f), 1f); // 1 - dominant
+        Tensor rest = reduce(ReduceOp.SUM, binary(BinaryOp.MUL, p, others), hw, true);
+        Tensor restDot = reduce(ReduceOp.SUM, binary(BinaryOp.MUL, pdP, others), hw, true);
+        Tensor diff = binary(BinaryOp.ADD,
+            binary(BinaryOp.MUL, others, binary(BinaryOp.SUB, dP, dot)),
+            binary(BinaryOp.MUL, dominant, binary(BinaryOp.SUB, binary(BinaryOp.MUL, dP, rest), restDot)));
+        Tensor dD = binary(BinaryOp.MUL, p, diff);
         Tensor da = binary(BinaryOp.MUL, dD, unary(UnaryOp.SCALE, t, 2f));
         Tensor db = binary(BinaryOp.SUB, binary(BinaryOp.MUL, dy, p), da);
         return new Tensor[] {da, db};
     }
+
+    /** The softmax weight above which a position is its plane's one dominant position in {@link #mutexAttentionBackward}. */
+    float MUTEX_DOMINANT = 0.75f;
 
     /** y = x (.) s[n, c]: SE's F_scale (Hu et al. eq. 4), x [N, C, H, W], s [N, C]. */
     default Tensor channelScale(Tensor x, Tensor s) {

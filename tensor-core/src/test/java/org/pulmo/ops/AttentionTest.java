@@ -143,6 +143,62 @@ class AttentionTest {
         assertArrayEquals(y, COMPOSED.mutexAttention(a, b)[0].toArray(), 1e-6f);
     }
 
+    /**
+     * {da, db} of MAB in float64 from float inputs, with dy_i b_i - sum_j P_j dy_j b_j written as
+     * sum_j P_j (dy_i b_i - dy_j b_j) (equal since sum_j P_j = 1): no term for j = i, so even float64 does not
+     * cancel on a position that holds all of P (there the plain formula keeps one bit of a 1e-16 difference).
+     */
+    static double[][] mabBackwardInDouble(float[] a, float[] b, float[] g, int planes, int hw) {
+        double[] da = new double[a.length], db = new double[a.length];
+        for (int p = 0; p < planes; p++) {
+            int o = p * hw;
+            double m = Double.NEGATIVE_INFINITY, s = 0;
+            double[] pr = new double[hw];
+            for (int i = 0; i < hw; i++) { double t = (double) a[o + i] - b[o + i]; m = Math.max(m, t * t); }
+            for (int i = 0; i < hw; i++) { double t = (double) a[o + i] - b[o + i]; pr[i] = Math.exp(t * t - m); s += pr[i]; }
+            for (int i = 0; i < hw; i++) pr[i] /= s;
+            for (int i = 0; i < hw; i++) {
+                double gbi = (double) g[o + i] * b[o + i], diff = 0;
+                for (int j = 0; j < hw; j++) if (j != i) diff += pr[j] * (gbi - (double) g[o + j] * b[o + j]);
+                double t = (double) a[o + i] - b[o + i], dd = 2 * t * pr[i] * diff;
+                da[o + i] = dd;
+                db[o + i] = g[o + i] * pr[i] - dd;
+            }
+        }
+        return new double[][] {da, db};
+    }
+
+    /**
+     * Peaked planes (one position holds nearly all of the softmax, as in the last stage's 2 x 2 maps): the
+     * dominant position's gradient dy_k b_k - sum_j P_j dy_j b_j cancels, and computed that way in float32 it keeps
+     * only a few bits (relative errors of 1e-2 and worse). The fused backward must stay within 1e-3 of float64 there.
+     */
+    @Test void mutexAttentionBackwardIsAccurateOnPeakedPlanes() {
+        Rng rng = new Rng(37);
+        for (int[] s : List.of(new int[] {2, 3, 2, 2}, new int[] {1, 4, 7, 7}, new int[] {1, 2, 20, 20})) {
+            int planes = s[0] * s[1], hw = s[2] * s[3];
+            float[] a = Tensor.randn(rng, s).toArray(), b = Tensor.randn(rng, s).toArray(), g = Tensor.randn(rng, s).toArray();
+            for (int p = 0; p < planes; p++) a[p * hw + (p * 7) % hw] += 3.5f + p % 3;   // one far position per plane
+            Tensor at = Tensor.of(a, s), bt = Tensor.of(b, s), gt = Tensor.of(g, s);
+            Backend cpu = Backends.cpu();
+            Tensor[] d = cpu.mutexAttentionBackward(at, bt, cpu.mutexAttention(at, bt)[1], gt);
+            double[][] want = mabBackwardInDouble(a, b, g, planes, hw);
+            for (int k = 0; k < 2; k++) {
+                float[] got = d[k].toArray();
+                for (int p = 0; p < planes; p++) {
+                    double scale = 0;
+                    for (int i = 0; i < hw; i++) scale = Math.max(scale, Math.abs(want[k][p * hw + i]));
+                    for (int i = 0; i < hw; i++) {
+                        double w = want[k][p * hw + i], err = Math.abs(got[p * hw + i] - w);
+                        if (!(err <= 1e-3 * Math.abs(w) + 1e-6 * scale))
+                            throw new AssertionError((k == 0 ? "da" : "db") + " of plane " + p + " at " + i + " of " + java.util.Arrays.toString(s)
+                                + ": float64 " + w + ", fused " + got[p * hw + i]);
+                    }
+                }
+            }
+        }
+    }
+
     // ------------------------------------------------------------------ the check has teeth
 
     @Test void aWrongBackwardFailsTheCheck() {

@@ -27,17 +27,24 @@ public final class Reference {
     }
 
     /** {da, db}: dP = g b, dD = P (dP - sum P dP), da = 2 (a-b) dD, db = g P - 2 (a-b) dD. */
+    /**
+     * {da, db} in float64. dP_i - sum_j P_j dP_j is summed as sum_{j != i} P_j (dP_i - dP_j) (equal since
+     * sum_j P_j = 1): O(hw^2), but free of the cancellation that costs even float64 its bits on a position holding
+     * nearly all of P, so it is the truth the fused kernels' peaked-plane path is judged against.
+     */
     public static float[][] mabBackward(float[] a, float[] b, float[] g, int planes, int hw) {
         float[] da = new float[a.length], db = new float[a.length];
+        double[] pr = new double[hw], dp = new double[hw];
         for (int p = 0; p < planes; p++) {
             int o = p * hw;
-            double m = Double.NEGATIVE_INFINITY, s = 0, dot = 0;
-            for (int i = 0; i < hw; i++) { double t = a[o + i] - b[o + i]; m = Math.max(m, t * t); }
-            double[] pr = new double[hw];
-            for (int i = 0; i < hw; i++) { double t = a[o + i] - b[o + i]; pr[i] = Math.exp(t * t - m); s += pr[i]; }
-            for (int i = 0; i < hw; i++) { pr[i] /= s; dot += pr[i] * g[o + i] * b[o + i]; }
+            double m = Double.NEGATIVE_INFINITY, s = 0;
+            for (int i = 0; i < hw; i++) { double t = (double) a[o + i] - b[o + i]; m = Math.max(m, t * t); }
+            for (int i = 0; i < hw; i++) { double t = (double) a[o + i] - b[o + i]; pr[i] = Math.exp(t * t - m); s += pr[i]; }
+            for (int i = 0; i < hw; i++) { pr[i] /= s; dp[i] = (double) g[o + i] * b[o + i]; }
             for (int i = 0; i < hw; i++) {
-                double t = a[o + i] - b[o + i], dD = pr[i] * (g[o + i] * b[o + i] - dot), dd = 2 * t * dD;
+                double diff = 0;
+                for (int j = 0; j < hw; j++) if (j != i) diff += pr[j] * (dp[i] - dp[j]);
+                double t = (double) a[o + i] - b[o + i], dd = 2 * t * pr[i] * diff;
                 da[o + i] = (float) dd;
                 db[o + i] = (float) (g[o + i] * pr[i] - dd);
             }

@@ -109,7 +109,15 @@ final class CpuFused {
         return new Tensor[] {y, lse};
     }
 
-    /** {da, db}. Pass 1: P = e^(D - lse) into da and dot = sum P dy b; pass 2: dD, da and db. */
+    /** Above this softmax weight a position is its plane's one dominant position (two cannot both exceed 1/2). */
+    static final float DOMINANT = org.pulmo.backend.Backend.MUTEX_DOMINANT;
+
+    /**
+     * {da, db}. Pass 1: P = e^(D - lse) into da, dot = sum P dy b and the largest P; pass 2: dD, da and db.
+     * In a peaked plane (one P_k > 3/4; the last stage's 2 x 2 or 7 x 7 maps often are) dy_k b_k - dot cancels
+     * and float32 keeps few of its bits, so position k is redone from the sums over the other positions:
+     * dy_k b_k - dot = dy_k b_k sum_{j != k} P_j - sum_{j != k} P_j dy_j b_j (as sum_j P_j = 1), no cancellation.
+     */
     static Tensor[] mutexAttentionBackward(Tensor a, Tensor b, Tensor lse, Tensor dy) {
         int[] s = a.shape();
         int planes = s[0] * s[1], hw = s[2] * s[3];
@@ -123,22 +131,36 @@ final class CpuFused {
                 int o = p * hw;
                 float lsep = L[lo + p];
                 double dot = 0;                                              // sum_i P_i dy_i b_i
-                FloatVector vd = FloatVector.zero(V);
+                FloatVector vd = FloatVector.zero(V), vmax = FloatVector.zero(V);
                 int i = 0;
                 for (int k = 0; i < vec; i += L16) {
                     FloatVector bv = FloatVector.fromArray(V, B, bo + o + i);
                     FloatVector t = FloatVector.fromArray(V, A, ao + o + i).sub(bv);
                     FloatVector pr = exp(t.mul(t).sub(lsep));                     // P = softmax(D), from lse
                     pr.intoArray(DA, o + i);
+                    vmax = vmax.max(pr);
                     vd = pr.mul(FloatVector.fromArray(V, G, go + o + i)).fma(bv, vd);
                     if (++k == BLOCK) { dot += Lanes.sumInLaneOrder(vd, lanes); vd = FloatVector.zero(V); k = 0; }
                 }
                 dot += Lanes.sumInLaneOrder(vd, lanes);
+                float maxP = vmax.reduceLanes(VectorOperators.MAX);
                 for (; i < hw; i++) {
                     float t = A[ao + o + i] - B[bo + o + i];
                     float pr = (float) Math.exp(t * t - lsep);
                     DA[o + i] = pr;
+                    maxP = Math.max(maxP, pr);
                     dot += pr * G[go + o + i] * B[bo + o + i];
+                }
+                int dominant = -1;
+                float pk = 0;
+                double rest = 0, restDot = 0;                                // sums over j != dominant
+                if (maxP > DOMINANT) {
+                    for (int j = 0; j < hw; j++) {
+                        float pj = DA[o + j];
+                        if (pj > DOMINANT) { dominant = j; pk = pj; continue; }
+                        rest += pj;
+                        restDot += (double) pj * G[go + o + j] * B[bo + o + j];
+                    }
                 }
                 float dt = (float) dot;
                 i = 0;
@@ -154,6 +176,13 @@ final class CpuFused {
                     float dd = 2f * t * pr * (gv * bv - dt);
                     DA[o + i] = dd;
                     DB[o + i] = gv * pr - dd;
+                }
+                if (dominant >= 0) {                                          // the peaked plane's dominant position
+                    int j = dominant;
+                    float bv = B[bo + o + j], gv = G[go + o + j], t = A[ao + o + j] - bv;
+                    float dd = 2f * t * pk * (float) (gv * bv * rest - restDot);
+                    DA[o + j] = dd;
+                    DB[o + j] = gv * pk - dd;
                 }
             }
         });
