@@ -33,6 +33,7 @@ public final class CudaAllocator {
     private final Map<Long, ArrayDeque<CUdeviceptr>> free = new TreeMap<>();
     private final Map<CUdeviceptr, Long> live = new java.util.IdentityHashMap<>();
     private long inUse, cached, peak, blocksCached, driverAllocs;
+    private volatile boolean poison = Boolean.getBoolean("pulmo.cuda.poison");
 
     /** The size class of a request (bytes actually reserved). */
     public static long roundUp(long bytes) {
@@ -90,6 +91,11 @@ public final class CudaAllocator {
     public synchronized Stats stats() { return new Stats(inUse, cached, peak, live.size(), blocksCached, driverAllocs); }
 
     public synchronized void resetPeak() { peak = inUse; }
+
+    /** Test switch: fill every block handed out with NaN, so that a kernel that skips part of its output shows. */
+    public void poisonWithNaN(boolean on) { poison = on; }
+
+    public boolean poisoning() { return poison; }
 
     static String human(long b) {
         if (b < 1024) return b + " B";
