@@ -1,34 +1,49 @@
 package org.pulmo.cuda;
 
-import static org.pulmo.cuda.ReferenceTest.close;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 
+import java.util.Arrays;
 import java.util.List;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import org.pulmo.backend.Backends;
-import org.pulmo.backend.BinaryOp;
-import org.pulmo.backend.UnaryOp;
-import org.pulmo.cuda.reference.Reference;
 import org.pulmo.autograd.GradMode;
 import org.pulmo.backend.Backend;
+import org.pulmo.backend.Backends;
+import org.pulmo.backend.BinaryOp;
+import org.pulmo.backend.Pool2dParams;
+import org.pulmo.backend.ReduceOp;
+import org.pulmo.backend.UnaryOp;
+import org.pulmo.cuda.reference.Reference;
 import org.pulmo.ops.Attention;
 import org.pulmo.tensor.Device;
 import org.pulmo.tensor.MemoryScope;
 import org.pulmo.tensor.Rng;
+import org.pulmo.tensor.Shapes;
 import org.pulmo.tensor.Tensor;
 
 /**
- * Every hand-written kernel against its CPU reference on random inputs, strict FP32, and cuDNN's batch norm,
- * pooling and find-chosen convolutions against the CPU backend. Tolerances: elementwise and pooling 1e-6 abs +
- * 1e-5 rel (max pooling exact); reductions, softmax, MAB, FAB, SE, CE, cosine, batch norm 1e-5 abs + 1e-4 rel
- * (float sums in a different order); SGEMM and convolutions 1e-4 abs + 1e-4 rel (weight gradients 1e-3 abs). Skips with the probe's reason where no device is usable.
- * Tests that call cuDNN carry the tag "cudnn" as well, so that the hand-written kernels can be run in a JVM of their own.
+ * Every hand-written kernel against its CPU reference or the CPU backend on random inputs (never all zeros),
+ * strict FP32, and cuDNN's batch norm, pooling and find-chosen convolutions against the CPU backend.
+ * Tolerances (|expected - actual| <= abs + rel |expected|): elementwise, copies and pooling 1e-6 abs + 1e-5 rel
+ * (max pooling, fill, copy and gather exact); max and min reductions, argmax and argmin exact (inputs without
+ * ties); sums, means, softmax and log-softmax, scatter-add, MAB, FAB, SE, CE, cosine, batch norm 1e-5 abs +
+ * 1e-4 rel (float sums in a different order); SGEMM and convolutions 1e-4 abs + 1e-4 rel (weight gradients
+ * 1e-3 abs).
+ *
+ * <p>Every block the caching allocator hands out during these tests is filled with NaN
+ * ({@link CudaAllocator#poisonWithNaN}), so a kernel that leaves part of its output unwritten fails. Each
+ * test collects its failing cases ({@link Mismatches}) and fails once with all of them. Strided inputs are
+ * views made on the CPU tensor (checked non-contiguous) and the same views of the device copy. The kernel
+ * tests above the cuDNN section need no cuDNN; those that call cuDNN also carry the tag "cudnn", so that a
+ * staged run can put them in a JVM of their own. Skips with the probe's reason where no device is usable.
  */
 @Tag("gpu")
 class GpuParityTest {
     static CudaBackend be;
+    private boolean poisoned;
 
     // Assumed per test (not in @BeforeAll) so each test reports itself skipped with the reason.
     @BeforeEach void device() {
@@ -38,53 +53,96 @@ class GpuParityTest {
             be = (CudaBackend) Backends.of(Device.cuda(0));
             be.setStrictFp32(true);
         }
+        poisoned = be.runtime().allocator().poisoning();
+        be.runtime().allocator().poisonWithNaN(true);
+    }
+
+    @AfterEach void restorePoisoning() {
+        if (be != null) be.runtime().allocator().poisonWithNaN(poisoned);
     }
 
     static Tensor dev(Tensor t) { return be.fromArray(t.toArray(), t.shape()); }
 
+    /** A shuffled ramp of multiples of 1/8 (exact in float): no two values equal, so arg-reductions have no ties. */
+    static Tensor distinct(Rng rng, int... shape) {
+        int n = (int) Shapes.numel(shape);
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) v[i] = (i - n / 2) / 8f;
+        for (int i = n - 1; i > 0; i--) {
+            int j = rng.nextInt(i + 1);
+            float t = v[i];
+            v[i] = v[j];
+            v[j] = t;
+        }
+        return Tensor.of(v, shape);
+    }
+
+    /** Random indices in [0, bound) as floats, the index form of gather and scatterAdd. */
+    static Tensor indices(Rng rng, int bound, int... shape) {
+        float[] v = new float[(int) Shapes.numel(shape)];
+        for (int i = 0; i < v.length; i++) v[i] = rng.nextInt(bound);
+        return Tensor.of(v, shape);
+    }
+
+    /**
+     * Both MAB versions over plane sizes that take each launch path: 256 or 512 threads (hw >= 2048), and the
+     * fused kernels' shared-memory cache on or off (forward 2 hw floats, backward 3 hw floats, cached up to 48 KiB):
+     * [2, 3, 7, 9] caches both; [2, 4, 56, 56] caches both with 512 threads; [1, 1, 64, 64] caches the forward
+     * and puts exactly 48 KiB into the backward's; [1, 1, 64, 96] exactly 48 KiB into the forward's and not
+     * the backward; [1, 2, 80, 80] and [1, 2, 112, 112] cache neither.
+     */
     @Test void mabVersionsMatchTheReference() {
-        for (int[] s : List.of(new int[] {2, 3, 7, 9}, new int[] {2, 4, 56, 56}, new int[] {1, 2, 80, 80})) {
+        Mismatches m = new Mismatches("mabVersionsMatchTheReference");
+        for (int[] s : List.of(new int[] {2, 3, 7, 9}, new int[] {2, 4, 56, 56}, new int[] {1, 2, 80, 80}, new int[] {1, 1, 64, 64},
+                new int[] {1, 1, 64, 96}, new int[] {1, 2, 112, 112})) {
             Rng rng = new Rng(21);
             Tensor a = Tensor.randn(rng, s), b = Tensor.randn(rng, s), g = Tensor.randn(rng, s);
             int planes = s[0] * s[1], hw = s[2] * s[3];
+            String at = " " + Arrays.toString(s);
             float[][] ref = Reference.mabForward(a.toArray(), b.toArray(), planes, hw);
-            for (CudaBackend.MabVersion v : CudaBackend.MabVersion.values()) {
-                Tensor[] out = be.mabForward(dev(a), dev(b), v);
-                close(ref[0], out[0].toArray(), 1e-5, 1e-4, "MAB " + v + " forward " + java.util.Arrays.toString(s));
-                close(ref[1], out[1].toArray(), 1e-5, 1e-4, "MAB " + v + " lse");
-            }
-            Tensor[] fwd = be.mabForward(dev(a), dev(b), CudaBackend.MabVersion.FUSED);
-            float[][] gr = Reference.mabBackward(a.toArray(), b.toArray(), g.toArray(), planes, hw);
-            Tensor[] d = be.mabBackward(dev(a), dev(b), dev(g), fwd[1]);
-            close(gr[0], d[0].toArray(), 1e-5, 1e-4, "MAB da");
-            close(gr[1], d[1].toArray(), 1e-5, 1e-4, "MAB db");
+            for (CudaBackend.MabVersion v : CudaBackend.MabVersion.values())
+                m.run("MAB " + v + " forward" + at, () -> {
+                    Tensor[] out = be.mabForward(dev(a), dev(b), v);
+                    m.close(ref[0], out[0].toArray(), 1e-5, 1e-4, "MAB " + v + " forward" + at);
+                    m.close(ref[1], out[1].toArray(), 1e-5, 1e-4, "MAB " + v + " lse" + at);
+                });
+            m.run("MAB FUSED backward" + at, () -> {
+                float[][] gr = Reference.mabBackward(a.toArray(), b.toArray(), g.toArray(), planes, hw);
+                Tensor[] d = be.mabBackward(dev(a), dev(b), dev(g), dev(Tensor.of(ref[1], s[0], s[1])));
+                m.close(gr[0], d[0].toArray(), 1e-5, 1e-4, "MAB da" + at);
+                m.close(gr[1], d[1].toArray(), 1e-5, 1e-4, "MAB db" + at);
+            });
         }
+        m.assertNone();
     }
 
     @Test void seAndFabMatchTheReference() {
+        Mismatches m = new Mismatches("seAndFabMatchTheReference");
         Rng rng = new Rng(22);
         int n = 2, c = 5, h = 6, w = 7, hw = h * w, planes = n * c;
         Tensor x = Tensor.randn(rng, n, c, h, w), x2 = Tensor.randn(rng, n, c, h, w), s = Tensor.rand(rng, 0f, 1f, n, c);
         Tensor z1 = Tensor.randn(rng, n, c), z2 = Tensor.randn(rng, n, c), g = Tensor.randn(rng, n, c, h, w);
-        close(Reference.seSqueeze(x.toArray(), planes, hw), be.seSqueeze(dev(x)).toArray(), 1e-5, 1e-4, "SE squeeze");
-        close(Reference.seScale(x.toArray(), s.toArray(), hw), be.seScale(dev(x), dev(s)).toArray(), 1e-6, 1e-5, "SE scale");
+        m.close(Reference.seSqueeze(x.toArray(), planes, hw), be.seSqueeze(dev(x)).toArray(), 1e-5, 1e-4, "SE squeeze");
+        m.close(Reference.seScale(x.toArray(), s.toArray(), hw), be.seScale(dev(x), dev(s)).toArray(), 1e-6, 1e-5, "SE scale");
         float[][] sb = Reference.seScaleBackward(x.toArray(), s.toArray(), g.toArray(), hw);
         Tensor[] sbd = be.seScaleBackward(dev(x), dev(s), dev(g));
-        close(sb[0], sbd[0].toArray(), 1e-6, 1e-5, "SE dx");
-        close(sb[1], sbd[1].toArray(), 1e-5, 1e-4, "SE ds");
+        m.close(sb[0], sbd[0].toArray(), 1e-6, 1e-5, "SE dx");
+        m.close(sb[1], sbd[1].toArray(), 1e-5, 1e-4, "SE ds");
         float[][] sq = Reference.fabSqueeze(x.toArray(), planes, hw);
         Tensor[] sqd = be.fabSqueeze(dev(x));
-        for (int i = 0; i < 3; i++) close(sq[i], sqd[i].toArray(), 1e-5, 1e-4, "FAB squeeze output " + i);
-        close(Reference.fabSqueezeBackward(s.toArray(), z1.toArray(), sq[2], hw),
+        for (int i = 0; i < 3; i++) m.close(sq[i], sqd[i].toArray(), 1e-5, 1e-4, "FAB squeeze output " + i);
+        m.close(Reference.fabSqueezeBackward(s.toArray(), z1.toArray(), sq[2], hw),
             be.fabSqueezeBackward(x.shape(), dev(s), dev(z1), sqd[2]).toArray(), 1e-6, 1e-5, "FAB squeeze backward");
-        close(Reference.fabFuse(x.toArray(), x2.toArray(), z1.toArray(), z2.toArray(), hw),
+        m.close(Reference.fabFuse(x.toArray(), x2.toArray(), z1.toArray(), z2.toArray(), hw),
             be.fabFuse(dev(x), dev(x2), dev(z1), dev(z2)).toArray(), 1e-6, 1e-5, "FAB fuse");
         float[][] fb = Reference.fabFuseBackward(x.toArray(), x2.toArray(), z1.toArray(), z2.toArray(), g.toArray(), hw);
         Tensor[] fbd = be.fabFuseBackward(dev(x), dev(x2), dev(z1), dev(z2), dev(g));
-        for (int i = 0; i < 4; i++) close(fb[i], fbd[i].toArray(), 1e-5, 1e-4, "FAB fuse backward output " + i);
+        for (int i = 0; i < 4; i++) m.close(fb[i], fbd[i].toArray(), 1e-5, 1e-4, "FAB fuse backward output " + i);
+        m.assertNone();
     }
 
     @Test void crossEntropyAndCosineMatchTheReference() {
+        Mismatches m = new Mismatches("crossEntropyAndCosineMatchTheReference");
         Rng rng = new Rng(23);
         int n = 37, c = 3;
         Tensor x = Tensor.randn(rng, n, c);
@@ -93,21 +151,23 @@ class GpuParityTest {
         float[] w = {0.7f, 1.3f, 2f};
         float[] ref = Reference.crossEntropy(x.toArray(), labels, w, n, c);
         Tensor[] out = be.crossEntropy(dev(x), be.fromArray(labels, new int[] {n}), be.fromArray(w, new int[] {c}));
-        close(new float[] {ref[0], ref[1]}, new float[] {out[0].toArray()[0], out[1].toArray()[0]}, 1e-5, 1e-4, "CE loss, wsum");
+        m.close(new float[] {ref[0], ref[1]}, new float[] {out[0].toArray()[0], out[1].toArray()[0]}, 1e-5, 1e-4, "CE loss, wsum");
         Tensor dx = be.crossEntropyBackward(dev(x), be.fromArray(labels, new int[] {n}), be.fromArray(w, new int[] {c}), out[1],
             be.fromArray(new float[] {1f}, new int[0]));
-        close(Reference.crossEntropyBackward(x.toArray(), labels, w, n, c, 1f), dx.toArray(), 1e-6, 1e-4, "CE dx");
+        m.close(Reference.crossEntropyBackward(x.toArray(), labels, w, n, c, 1f), dx.toArray(), 1e-6, 1e-4, "CE dx");
 
         Tensor a = Tensor.randn(rng, 4, 3, 5, 5), b = Tensor.randn(rng, 4, 3, 5, 5);
         Tensor[] cs = be.cosine(dev(a), dev(b), 1e-8f);
-        close(new float[] {Reference.cosine(a.toArray(), b.toArray(), 4, 75, 1e-8f)}, cs[0].toArray(), 1e-5, 1e-4, "cosine");
+        m.close(new float[] {Reference.cosine(a.toArray(), b.toArray(), 4, 75, 1e-8f)}, cs[0].toArray(), 1e-5, 1e-4, "cosine");
         Tensor[] cg = be.cosineBackward(dev(a), dev(b), cs[1], be.fromArray(new float[] {1f}, new int[0]), 1e-8f);
         float[][] cr = Reference.cosineBackward(a.toArray(), b.toArray(), 4, 75, 1e-8f, 1f);
-        close(cr[0], cg[0].toArray(), 1e-6, 1e-4, "cosine da");
-        close(cr[1], cg[1].toArray(), 1e-6, 1e-4, "cosine db");
+        m.close(cr[0], cg[0].toArray(), 1e-6, 1e-4, "cosine da");
+        m.close(cr[1], cg[1].toArray(), 1e-6, 1e-4, "cosine db");
+        m.assertNone();
     }
 
     @Test void fusedSgdMatchesTheReferenceOverSeveralSteps() {
+        Mismatches m = new Mismatches("fusedSgdMatchesTheReferenceOverSeveralSteps");
         Rng rng = new Rng(24);
         int[][] shapes = {{70000}, {3, 5}, {130001}};
         Tensor[] p = new Tensor[shapes.length];
@@ -128,55 +188,68 @@ class GpuParityTest {
                 }
                 sgd.step();
             }
-            for (int i = 0; i < p.length; i++) close(host[i], p[i].toArray(), 1e-6, 1e-5, "SGD parameter " + i);
+            for (int i = 0; i < p.length; i++) m.close(host[i], p[i].toArray(), 1e-6, 1e-5, "SGD parameter " + i);
         }
+        m.assertNone();
     }
 
     /** The fused ops through the Backend interface (what ops.Attention calls) against the CPU backend's fused loops. */
     @Test void backendFusedOpsMatchTheCpu() {
+        Mismatches m = new Mismatches("backendFusedOpsMatchTheCpu");
         Backend cpu = Backends.cpu();
         for (int[] s : List.of(new int[] {2, 3, 7, 9}, new int[] {2, 8, 56, 56}, new int[] {2, 16, 7, 7})) {
             Rng rng = new Rng(27);
             Tensor a = Tensor.randn(rng, s), b = Tensor.randn(rng, s), g = Tensor.randn(rng, s);
             Tensor z1 = Tensor.randn(rng, s[0], s[1]), z2 = Tensor.randn(rng, s[0], s[1]);
-            String at = " " + java.util.Arrays.toString(s);
+            String at = " " + Arrays.toString(s);
             Tensor[] mc = cpu.mutexAttention(a, b), mg = be.mutexAttention(dev(a), dev(b));
-            close(mc[0].toArray(), mg[0].toArray(), 1e-5, 1e-4, "mutexAttention" + at);
-            close(mc[1].toArray(), mg[1].toArray(), 1e-5, 1e-4, "mutexAttention lse" + at);
+            m.close(mc[0].toArray(), mg[0].toArray(), 1e-5, 1e-4, "mutexAttention" + at);
+            m.close(mc[1].toArray(), mg[1].toArray(), 1e-5, 1e-4, "mutexAttention lse" + at);
             Tensor[] mbc = cpu.mutexAttentionBackward(a, b, mc[1], g), mbg = be.mutexAttentionBackward(dev(a), dev(b), mg[1], dev(g));
-            close(mbc[0].toArray(), mbg[0].toArray(), 1e-5, 1e-4, "mutexAttention da" + at);
-            close(mbc[1].toArray(), mbg[1].toArray(), 1e-5, 1e-4, "mutexAttention db" + at);
-            close(cpu.channelScale(a, z1).toArray(), be.channelScale(dev(a), dev(z1)).toArray(), 1e-6, 1e-5, "channelScale" + at);
+            m.close(mbc[0].toArray(), mbg[0].toArray(), 1e-5, 1e-4, "mutexAttention da" + at);
+            m.close(mbc[1].toArray(), mbg[1].toArray(), 1e-5, 1e-4, "mutexAttention db" + at);
+            m.close(cpu.channelScale(a, z1).toArray(), be.channelScale(dev(a), dev(z1)).toArray(), 1e-6, 1e-5, "channelScale" + at);
             Tensor[] sc = cpu.channelScaleBackward(a, z1, g), sg = be.channelScaleBackward(dev(a), dev(z1), dev(g));
-            close(sc[0].toArray(), sg[0].toArray(), 1e-6, 1e-5, "channelScale dx" + at);
-            close(sc[1].toArray(), sg[1].toArray(), 1e-5, 1e-4, "channelScale ds" + at);
-            close(cpu.fabFuse(a, b, z1, z2).toArray(), be.fabFuse(dev(a), dev(b), dev(z1), dev(z2)).toArray(), 1e-6, 1e-5, "fabFuse" + at);
+            m.close(sc[0].toArray(), sg[0].toArray(), 1e-6, 1e-5, "channelScale dx" + at);
+            m.close(sc[1].toArray(), sg[1].toArray(), 1e-5, 1e-4, "channelScale ds" + at);
+            m.close(cpu.fabFuse(a, b, z1, z2).toArray(), be.fabFuse(dev(a), dev(b), dev(z1), dev(z2)).toArray(), 1e-6, 1e-5, "fabFuse" + at);
             Tensor[] fc = cpu.fabFuseBackward(a, b, z1, z2, g), fg = be.fabFuseBackward(dev(a), dev(b), dev(z1), dev(z2), dev(g));
-            for (int i = 0; i < 4; i++) close(fc[i].toArray(), fg[i].toArray(), 1e-5, 1e-4, "fabFuse backward output " + i + at);
+            for (int i = 0; i < 4; i++) m.close(fc[i].toArray(), fg[i].toArray(), 1e-5, 1e-4, "fabFuse backward output " + i + at);
         }
+        m.assertNone();
     }
 
-    /** ops.Attention on device tensors: forward and autograd gradients equal the CPU's; strided inputs too. */
+    /**
+     * ops.Attention on device tensors: forward and autograd gradients equal the CPU's. F_rem and channelScale's
+     * x are transposed views (strided on both sides, built from the same host values), so the backend's dense
+     * copies and the gradients of strided leaves are exercised.
+     */
     @Test void attentionOpsWithAutogradMatchTheCpu() {
+        Mismatches m = new Mismatches("attentionOpsWithAutogradMatchTheCpu");
         Rng rng = new Rng(28);
-        Tensor a = Tensor.randn(rng, 2, 4, 6, 5), b = Tensor.randn(rng, 2, 4, 5, 6).transpose(2, 3), g = Tensor.randn(rng, 2, 4, 6, 5);
-        Tensor ac = a.detach().requiresGrad(true), bc = b.contiguous().requiresGrad(true);
-        Tensor ag = dev(a).requiresGrad(true), bg = dev(b.contiguous()).requiresGrad(true);
+        Tensor a = Tensor.randn(rng, 2, 4, 6, 5), bh = Tensor.randn(rng, 2, 4, 5, 6), g = Tensor.randn(rng, 2, 4, 6, 5);
+        Tensor ac = a.detach().requiresGrad(true), bc = bh.transpose(2, 3).requiresGrad(true);
+        Tensor ag = dev(a).requiresGrad(true), bg = dev(bh).transpose(2, 3).requiresGrad(true);
+        assertFalse(bc.isContiguous(), "F_rem [2, 4, 6, 5] is a transposed view");
         Tensor yc = Attention.mutexAttention(ac, bc), yg = Attention.mutexAttention(ag, bg);
         yc.backward(g);
         yg.backward(dev(g));
-        close(yc.toArray(), yg.toArray(), 1e-5, 1e-4, "Attention.mutexAttention");
-        close(ac.grad().toArray(), ag.grad().toArray(), 1e-5, 1e-4, "Attention.mutexAttention dF_rei");
-        close(bc.grad().toArray(), bg.grad().toArray(), 1e-5, 1e-4, "Attention.mutexAttention dF_rem");
+        m.close(yc, yg, 1e-5, 1e-4, "Attention.mutexAttention [2, 4, 6, 5], F_rem transposed");
+        m.close(ac.grad(), ag.grad(), 1e-5, 1e-4, "Attention.mutexAttention dF_rei");
+        m.close(bc.grad(), bg.grad(), 1e-5, 1e-4, "Attention.mutexAttention dF_rem");
         try (var ignored = GradMode.noGrad()) {
-            Tensor s = Tensor.randn(rng, 2, 4);
-            close(Attention.channelScale(a, s).toArray(), Attention.channelScale(dev(a).transpose(2, 3).transpose(2, 3), dev(s)).toArray(),
-                1e-6, 1e-5, "Attention.channelScale");
+            Tensor xh = Tensor.randn(rng, 2, 4, 5, 6), s = Tensor.randn(rng, 2, 4);
+            Tensor x = xh.transpose(2, 3);
+            assertFalse(x.isContiguous(), "channelScale's x [2, 4, 6, 5] is a transposed view");
+            m.close(Attention.channelScale(x, s), Attention.channelScale(dev(xh).transpose(2, 3), dev(s)), 1e-6, 1e-5,
+                "Attention.channelScale [2, 4, 6, 5], x transposed");
         }
+        m.assertNone();
     }
 
     /** ops.Objectives (what nn's Losses call) on device tensors: loss and gradients equal the CPU's. */
     @Test void objectivesWithAutogradMatchTheCpu() {
+        Mismatches m = new Mismatches("objectivesWithAutogradMatchTheCpu");
         Rng rng = new Rng(30);
         Tensor x = Tensor.randn(rng, 37, 3), labels = Tensor.of(new float[37], 37), w = Tensor.of(new float[] {0.7f, 1.3f, 2f}, 3);
         for (int i = 0; i < 37; i++) labels.set(i % 3, i);
@@ -184,18 +257,20 @@ class GpuParityTest {
         Tensor lc = org.pulmo.ops.Objectives.crossEntropy(xc, labels, w), lg = org.pulmo.ops.Objectives.crossEntropy(xg, dev(labels), dev(w));
         lc.backward();
         lg.backward();
-        close(lc.toArray(), lg.toArray(), 1e-5, 1e-4, "Objectives.crossEntropy");
-        close(xc.grad().toArray(), xg.grad().toArray(), 1e-6, 1e-4, "Objectives.crossEntropy dx");
+        m.close(lc.toArray(), lg.toArray(), 1e-5, 1e-4, "Objectives.crossEntropy");
+        m.close(xc.grad().toArray(), xg.grad().toArray(), 1e-6, 1e-4, "Objectives.crossEntropy dx");
         Tensor a = Tensor.randn(rng, 4, 8, 7, 7), b = Tensor.randn(rng, 4, 8, 7, 7);
         Tensor ac = a.detach().requiresGrad(true), ag = dev(a).requiresGrad(true);
         Tensor cc = org.pulmo.ops.Objectives.cosineSimilarity(ac, b, 1e-8f), cg = org.pulmo.ops.Objectives.cosineSimilarity(ag, dev(b), 1e-8f);
         cc.backward();
         cg.backward();
-        close(cc.toArray(), cg.toArray(), 1e-5, 1e-4, "Objectives.cosineSimilarity");
-        close(ac.grad().toArray(), ag.grad().toArray(), 1e-6, 1e-4, "Objectives.cosineSimilarity da");
+        m.close(cc.toArray(), cg.toArray(), 1e-5, 1e-4, "Objectives.cosineSimilarity");
+        m.close(ac.grad().toArray(), ag.grad().toArray(), 1e-6, 1e-4, "Objectives.cosineSimilarity da");
+        m.assertNone();
     }
 
     @Test void sgdUpdateMatchesTheCpuBackend() {
+        Mismatches m = new Mismatches("sgdUpdateMatchesTheCpuBackend");
         Rng rng = new Rng(29);
         for (boolean nesterov : new boolean[] {false, true})
             for (float momentum : new float[] {0f, 0.9f}) {
@@ -206,12 +281,14 @@ class GpuParityTest {
                     Backends.cpu().sgdUpdate(p, g, momentum == 0 ? null : buf, step == 0, 0.05f, momentum, 0.1f, 5e-4f, nesterov && momentum != 0);
                     be.sgdUpdate(pg, dev(g), momentum == 0 ? null : bufg, step == 0, 0.05f, momentum, 0.1f, 5e-4f, nesterov && momentum != 0);
                 }
-                close(p.toArray(), pg.toArray(), 1e-6, 1e-5, "sgdUpdate momentum " + momentum + " nesterov " + nesterov);
-                if (momentum != 0) close(buf.toArray(), bufg.toArray(), 1e-6, 1e-5, "sgdUpdate buffer");
+                m.close(p.toArray(), pg.toArray(), 1e-6, 1e-5, "sgdUpdate momentum " + momentum + " nesterov " + nesterov);
+                if (momentum != 0) m.close(buf.toArray(), bufg.toArray(), 1e-6, 1e-5, "sgdUpdate buffer");
             }
+        m.assertNone();
     }
 
     @Test void sgemmKernelsMatchTheCpu() {
+        Mismatches mis = new Mismatches("sgemmKernelsMatchTheCpu");
         Rng rng = new Rng(25);
         for (boolean ta : new boolean[] {false, true})
             for (boolean tb : new boolean[] {false, true}) {
@@ -220,32 +297,262 @@ class GpuParityTest {
                 float[] cpu = Backends.cpu().matmul(a, b, ta, tb).toArray();
                 Tensor c = be.empty(2, m, n);
                 be.gemm().sgemmNaive(ta, tb, m, n, k, 2, CudaBackend.ptr(dev(a)), CudaBackend.ptr(dev(b)), CudaBackend.ptr(c));
-                close(cpu, c.toArray(), 1e-4, 1e-4, "sgemm_naive " + ta + tb);
+                mis.close(cpu, c.toArray(), 1e-4, 1e-4, "sgemm_naive " + ta + tb);
                 boolean was = be.gemm().usingCublas();
                 be.gemm().forceKernel(true);
-                close(cpu, be.matmul(dev(a), dev(b), ta, tb).toArray(), 1e-4, 1e-4, "sgemm_tiled " + ta + tb);
+                mis.close(cpu, be.matmul(dev(a), dev(b), ta, tb).toArray(), 1e-4, 1e-4, "sgemm_tiled " + ta + tb);
                 be.gemm().forceKernel(false);
-                if (was) close(cpu, be.matmul(dev(a), dev(b), ta, tb).toArray(), 1e-4, 1e-4, "cuBLAS " + ta + tb);
+                if (was) mis.close(cpu, be.matmul(dev(a), dev(b), ta, tb).toArray(), 1e-4, 1e-4, "cuBLAS " + ta + tb);
             }
+        mis.assertNone();
     }
 
+    /**
+     * ew_unary, ew_binary, ew_copy(_contiguous), ew_fill and ew_axpy on strided views: each view is made on the
+     * CPU tensor and the same view on the device copy of the same host values, so the expected values never
+     * come from the device. Permuted inputs, a broadcast operand that is itself permuted, a stepped slice with
+     * an offset, and strided destinations for the in-place ops.
+     */
     @Test void elementwiseOnStridedViewsMatchesTheCpu() {
+        Mismatches m = new Mismatches("elementwiseOnStridedViewsMatchesTheCpu");
+        Backend cpu = Backends.cpu();
         Rng rng = new Rng(26);
-        Tensor x = Tensor.rand(rng, 0.1f, 2f, 3, 4, 5).permute(2, 0, 1), bias = Tensor.randn(rng, 5, 1, 4);
-        Tensor xd = dev(Tensor.rand(rng, 0.1f, 2f, 3, 4, 5)).permute(2, 0, 1);
-        for (UnaryOp op : UnaryOp.values())
-            close(Backends.cpu().unary(op, Tensor.of(xd.toArray(), 5, 3, 4), 1.5f).toArray(), be.unary(op, xd, 1.5f).toArray(), 1e-6, 1e-5, "unary " + op);
-        for (BinaryOp op : BinaryOp.values())
-            close(Backends.cpu().binary(op, x, bias).toArray(), be.binary(op, dev(x.contiguous()).permute(0, 1, 2), dev(bias)).toArray(),
-                1e-6, 1e-5, "binary " + op);
+        Tensor xh = Tensor.rand(rng, 0.1f, 2f, 3, 4, 5), bh = Tensor.randn(rng, 4, 1, 5);
+        Tensor xhd = dev(xh), bhd = dev(bh);
+        Tensor x = xh.permute(2, 0, 1), xd = xhd.permute(2, 0, 1);                 // [5, 3, 4], strides (1, 20, 5)
+        Tensor bias = bh.permute(2, 1, 0), biasd = bhd.permute(2, 1, 0);           // [5, 1, 4], broadcast over dim 1
+        Tensor sl = xh.slice(2, 1, 5, 2), sld = xhd.slice(2, 1, 5, 2);             // [3, 4, 2], offset 1, stride 2
+        assertFalse(x.isContiguous() || bias.isContiguous() || sl.isContiguous(), "the views are strided");
+        for (UnaryOp op : UnaryOp.values()) {
+            m.close(cpu.unary(op, x, 1.5f), be.unary(op, xd, 1.5f), 1e-6, 1e-5, "unary " + op + " [5, 3, 4] permuted");
+            m.close(cpu.unary(op, sl, 1.5f), be.unary(op, sld, 1.5f), 1e-6, 1e-5, "unary " + op + " [3, 4, 2] sliced");
+        }
+        for (BinaryOp op : BinaryOp.values()) {
+            m.close(cpu.binary(op, x, bias), be.binary(op, xd, biasd), 1e-6, 1e-5, "binary " + op + " [5, 3, 4] permuted, [5, 1, 4] permuted");
+            m.close(cpu.binary(op, bias, x), be.binary(op, biasd, xd), 1e-6, 1e-5, "binary " + op + " [5, 1, 4] permuted, [5, 3, 4] permuted");
+        }
+        // In place into every other column of [6, 8]: fill, axpy from a broadcast row, copy from a transposed source.
+        Tensor dh = Tensor.randn(rng, 6, 8), dd = dev(dh), src = Tensor.randn(rng, 4), th = Tensor.randn(rng, 4, 6);
+        Tensor dst = dh.slice(1, 0, 8, 2), dstd = dd.slice(1, 0, 8, 2);
+        cpu.fill(dst, 2.5f);
+        be.fill(dstd, 2.5f);
+        m.close(dh, dd, 0, 0, "fill of [6, 4] every other column of [6, 8]");
+        cpu.addInPlace(dst, src, -0.5f);
+        be.addInPlace(dstd, dev(src), -0.5f);
+        m.close(dh, dd, 1e-6, 1e-5, "addInPlace of [4] broadcast into [6, 4] every other column");
+        cpu.copy(th.transpose(0, 1), dst);
+        be.copy(dev(th).transpose(0, 1), dstd);
+        m.close(dh, dd, 0, 0, "copy of [4, 6] transposed into [6, 4] every other column");
+        Tensor cd = be.empty(3, 4, 5);
+        be.copy(xhd, cd);
+        m.close(xh, cd, 0, 0, "contiguous copy [3, 4, 5]");
+        m.assertNone();
+    }
+
+    // ------------------------------------------------------------------ reduce_softmax.cu and the index kernels (no cuDNN)
+
+    /**
+     * softmax_forward and softmax_backward, plain and log, along a middle, the last and the first dim: one thread
+     * per (outer, inner) line, so the cases include more than 256 lines (a second, partial block) and lines of
+     * 1000. The backward takes the CPU's y, so it is judged on its own. Last, an input, y and dy that are
+     * transposed views.
+     */
+    @Test void softmaxAndLogSoftmaxMatchTheCpu() {
+        Mismatches m = new Mismatches("softmaxAndLogSoftmaxMatchTheCpu");
+        Backend cpu = Backends.cpu();
+        Rng rng = new Rng(36);
+        record Case(int[] shape, int dim) {}
+        List<Case> cases = List.of(new Case(new int[] {3, 37, 5}, 1), new Case(new int[] {7, 50, 41}, 1), new Case(new int[] {600, 10}, 1),
+            new Case(new int[] {4, 1000}, 1), new Case(new int[] {2, 3, 4, 300}, 3), new Case(new int[] {9, 4, 6}, 0));
+        for (Case c : cases)
+            for (boolean log : new boolean[] {false, true}) {
+                String at = (log ? "logSoftmax " : "softmax ") + Arrays.toString(c.shape()) + " dim " + c.dim();
+                Tensor x = Tensor.randn(rng, c.shape()).mul(3f), dy = Tensor.randn(rng, c.shape());
+                m.run(at, () -> {
+                    Tensor y = cpu.softmax(x, c.dim(), log);
+                    m.close(y, be.softmax(dev(x), c.dim(), log), 1e-5, 1e-4, at + " forward");
+                    m.close(cpu.softmaxBackward(y, dy, c.dim(), log), be.softmaxBackward(dev(y), dev(dy), c.dim(), log), 1e-5, 1e-4,
+                        at + " backward");
+                });
+            }
+        Tensor xh = Tensor.randn(rng, 3, 5, 37).mul(3f), dyh = Tensor.randn(rng, 3, 5, 37);
+        Tensor x = xh.transpose(1, 2), dy = dyh.transpose(1, 2);
+        assertFalse(x.isContiguous() || dy.isContiguous(), "x and dy [3, 37, 5] are transposed views");
+        for (boolean log : new boolean[] {false, true}) {
+            String at = (log ? "logSoftmax " : "softmax ") + "[3, 37, 5] dim 1 of transposed views";
+            m.run(at, () -> {
+                Tensor yh = cpu.softmax(xh, 2, log), y = yh.transpose(1, 2);
+                m.close(cpu.softmax(x, 1, log), be.softmax(dev(xh).transpose(1, 2), 1, log), 1e-5, 1e-4, at + " forward");
+                m.close(cpu.softmaxBackward(y, dy, 1, log), be.softmaxBackward(dev(yh).transpose(1, 2), dev(dyh).transpose(1, 2), 1, log),
+                    1e-5, 1e-4, at + " backward");
+            });
+        }
+        m.assertNone();
+    }
+
+    /**
+     * gather_dim and scatter_add_dim along the first, a middle and the last dim, with fewer index entries than
+     * the dim and more (repeated targets: scatter-add's atomics meet), one case past the grid-stride launch's
+     * first sweep (over 132 SMs x 32 blocks x 256 threads), and strided x, index and src.
+     */
+    @Test void gatherAndScatterAddMatchTheCpu() {
+        Mismatches m = new Mismatches("gatherAndScatterAddMatchTheCpu");
+        Backend cpu = Backends.cpu();
+        Rng rng = new Rng(37);
+        record Case(int[] shape, int dim, int di) {}
+        List<Case> cases = List.of(new Case(new int[] {4, 7, 5}, 1, 3), new Case(new int[] {4, 7, 5}, 1, 9), new Case(new int[] {6, 4}, 0, 10),
+            new Case(new int[] {3, 5, 8}, 2, 8), new Case(new int[] {2, 600, 1000}, 1, 700));
+        for (Case c : cases) {
+            int[] is = c.shape().clone();
+            is[c.dim()] = c.di();
+            String at = " x " + Arrays.toString(c.shape()) + " dim " + c.dim() + " index " + Arrays.toString(is);
+            Tensor x = Tensor.randn(rng, c.shape()), index = indices(rng, c.shape()[c.dim()], is), src = Tensor.randn(rng, is);
+            m.run("gather" + at, () -> m.close(cpu.gather(x, c.dim(), index), be.gather(dev(x), c.dim(), dev(index)), 0, 0, "gather" + at));
+            m.run("scatterAdd" + at, () -> m.close(cpu.scatterAdd(c.shape(), c.dim(), index, src),
+                be.scatterAdd(c.shape(), c.dim(), dev(index), dev(src)), 1e-5, 1e-4, "scatterAdd" + at));
+        }
+        // x [4, 7, 5] and index, src [4, 3, 5] as permuted views of [5, 7, 4] and [5, 3, 4]
+        Tensor xh = Tensor.randn(rng, 5, 7, 4), ih = indices(rng, 7, 5, 3, 4), sh = Tensor.randn(rng, 5, 3, 4);
+        Tensor x = xh.permute(2, 1, 0), index = ih.permute(2, 1, 0), src = sh.permute(2, 1, 0);
+        assertFalse(x.isContiguous() || index.isContiguous() || src.isContiguous(), "x, index and src are permuted views");
+        String at = " x [4, 7, 5] dim 1 index [4, 3, 5], all permuted views";
+        m.run("gather" + at, () -> m.close(cpu.gather(x, 1, index), be.gather(dev(xh).permute(2, 1, 0), 1, dev(ih).permute(2, 1, 0)), 0, 0,
+            "gather" + at));
+        m.run("scatterAdd" + at, () -> m.close(cpu.scatterAdd(new int[] {4, 7, 5}, 1, index, src),
+            be.scatterAdd(new int[] {4, 7, 5}, 1, dev(ih).permute(2, 1, 0), dev(sh).permute(2, 1, 0)), 1e-5, 1e-4, "scatterAdd" + at));
+        m.assertNone();
+    }
+
+    /**
+     * arg_reduce_rows (argmax, argmin) over a last, a middle and a first dim, rows shorter and longer than the
+     * block of 256, keepdim or not, on values without ties; then one row with ties placed in the same thread
+     * and across warps, where the first index must win (Backend.argReduce's contract).
+     */
+    @Test void argmaxAndArgminMatchTheCpu() {
+        Mismatches m = new Mismatches("argmaxAndArgminMatchTheCpu");
+        Backend cpu = Backends.cpu();
+        Rng rng = new Rng(38);
+        record Case(int[] shape, int dim) {}
+        List<Case> cases = List.of(new Case(new int[] {5, 300}, 1), new Case(new int[] {3, 1000, 4}, 1), new Case(new int[] {7, 3}, 0),
+            new Case(new int[] {2, 3, 5000}, 2), new Case(new int[] {4, 6, 7, 9}, 3), new Case(new int[] {40, 33}, 1));
+        for (Case c : cases) {
+            Tensor x = distinct(rng, c.shape());
+            for (ReduceOp op : new ReduceOp[] {ReduceOp.MAX, ReduceOp.MIN})
+                for (boolean keepdim : new boolean[] {false, true}) {
+                    String at = (op == ReduceOp.MAX ? "argmax " : "argmin ") + Arrays.toString(c.shape()) + " dim " + c.dim() + (keepdim ? " keepdim" : "");
+                    m.run(at, () -> m.close(cpu.argReduce(op, x, c.dim(), keepdim), be.argReduce(op, dev(x), c.dim(), keepdim), 0, 0, at));
+                }
+        }
+        // Ties in a row of 1000 (thread t of 256 reads t, t + 256, ...): the max at 300, 556 (both thread 44) and
+        // 700 (thread 188); the min at 557 and 801 (threads 45 and 33).
+        float[] v = distinct(rng, 1, 1000).toArray();
+        for (int i : new int[] {300, 556, 700}) v[i] = 1000f;
+        for (int i : new int[] {557, 801}) v[i] = -1000f;
+        Tensor tied = Tensor.of(v, 1, 1000);
+        m.check(cpu.argReduce(ReduceOp.MAX, tied, 1, false).item() == 300 && cpu.argReduce(ReduceOp.MIN, tied, 1, false).item() == 557,
+            "the CPU backend's ties go to the first index");
+        for (ReduceOp op : new ReduceOp[] {ReduceOp.MAX, ReduceOp.MIN}) {
+            String at = (op == ReduceOp.MAX ? "argmax " : "argmin ") + "[1, 1000] dim 1 with ties";
+            m.run(at, () -> m.close(cpu.argReduce(op, tied, 1, false), be.argReduce(op, dev(tied), 1, false), 0, 0, at));
+        }
+        m.assertNone();
+    }
+
+    /**
+     * reduce_rows with SUM, MAX and MIN, and the mean (a sum scaled), over one dim, several non-adjacent dims and
+     * all dims, keepdim or not: rows shorter and longer than the block, many short rows, a reduced dim of size
+     * 1, and a permuted input.
+     */
+    @Test void reductionsMatchTheCpu() {
+        Mismatches m = new Mismatches("reductionsMatchTheCpu");
+        Backend cpu = Backends.cpu();
+        Rng rng = new Rng(39);
+        record Case(int[] shape, int[] dims) {}
+        List<Case> cases = List.of(new Case(new int[] {6, 500}, new int[] {1}), new Case(new int[] {4, 6, 7, 9}, new int[] {0, 2}),
+            new Case(new int[] {4, 6, 7, 9}, new int[] {1, 3}), new Case(new int[] {4, 6, 7, 9}, new int[] {0, 1, 2, 3}),
+            new Case(new int[] {3, 100000}, new int[] {1}), new Case(new int[] {1000, 3}, new int[] {0}), new Case(new int[] {5, 1, 3}, new int[] {1}),
+            new Case(new int[] {5000, 7}, new int[] {1}));
+        for (Case c : cases) {
+            Tensor x = Tensor.randn(rng, c.shape()).add(0.25f);
+            for (boolean keepdim : new boolean[] {false, true}) {
+                String at = Arrays.toString(c.shape()) + " dims " + Arrays.toString(c.dims()) + (keepdim ? " keepdim" : "");
+                for (ReduceOp op : ReduceOp.values()) {
+                    double tol = op == ReduceOp.SUM ? 1 : 0;
+                    m.run(op + " " + at, () -> m.close(cpu.reduce(op, x, c.dims(), keepdim), be.reduce(op, dev(x), c.dims(), keepdim),
+                        1e-5 * tol, 1e-4 * tol, op + " " + at));
+                }
+                m.run("mean " + at, () -> m.close(x.mean(c.dims(), keepdim), dev(x).mean(c.dims(), keepdim), 1e-5, 1e-4, "mean " + at));
+            }
+        }
+        Tensor xh = Tensor.randn(rng, 9, 7, 6, 4), x = xh.permute(3, 1, 2, 0);
+        assertFalse(x.isContiguous(), "x [4, 7, 6, 9] is a permuted view");
+        int[] dims = {0, 2};
+        for (ReduceOp op : ReduceOp.values()) {
+            String at = op + " [4, 7, 6, 9] dims [0, 2] of a permuted view";
+            double tol = op == ReduceOp.SUM ? 1 : 0;
+            m.run(at, () -> m.close(cpu.reduce(op, x, dims, false), be.reduce(op, dev(xh).permute(3, 1, 2, 0), dims, false), 1e-5 * tol, 1e-4 * tol, at));
+        }
+        m.assertNone();
+    }
+
+    /**
+     * pool_norm_index.cu's maxpool_forward / maxpool_backward (Backend's argmax form) and bn_stats, bn_apply,
+     * bn_backward_reduce, bn_backward_dx (Backend's split batch norm), without cuDNN: overlapping and
+     * non-overlapping windows, one pooling input past the grid-stride launch's first sweep, 4-d and 2-d batch
+     * norm with and without affine parameters. Apply and backward take the CPU's statistics, so each kernel is
+     * judged on its own.
+     */
+    @Test void maxPoolAndBatchNormKernelsMatchTheCpu() {
+        Mismatches m = new Mismatches("maxPoolAndBatchNormKernelsMatchTheCpu");
+        Backend cpu = Backends.cpu();
+        Rng rng = new Rng(40);
+        for (int[] s : List.of(new int[] {2, 5, 13, 11}, new int[] {3, 32, 112, 112}))
+            for (Pool2dParams p : List.of(Pool2dParams.of(3, 2, 1), Pool2dParams.of(2, 2, 0), Pool2dParams.of(3, 1, 1),
+                    new Pool2dParams(3, 3, 2, 2, 1, 1, false))) {
+                String at = " x " + Arrays.toString(s) + " " + p;
+                Tensor x = Tensor.randn(rng, s);
+                Tensor[] want = cpu.maxPool2d(x, p);
+                Tensor dy = Tensor.randn(rng, want[0].shape());
+                m.run("maxpool_forward" + at, () -> {
+                    Tensor[] got = be.maxPool2d(dev(x), p);
+                    m.close(want[0], got[0], 0, 0, "maxpool_forward y" + at);
+                    m.close(want[1], got[1], 0, 0, "maxpool_forward argmax" + at);
+                });
+                m.run("maxpool_backward" + at, () -> m.close(cpu.maxPool2dBackward(dy, want[1], s), be.maxPool2dBackward(dev(dy), dev(want[1]), s),
+                    1e-6, 1e-5, "maxpool_backward dx" + at));
+            }
+        for (int[] s : List.of(new int[] {4, 8, 7, 7}, new int[] {6, 5}, new int[] {8, 4, 64, 64}))
+            for (boolean affine : new boolean[] {true, false}) {
+                int c = s[1];
+                String at = " " + Arrays.toString(s) + (affine ? " affine" : "");
+                Tensor x = Tensor.randn(rng, s).mul(2f).add(0.5f), dy = Tensor.randn(rng, s);
+                Tensor w = affine ? Tensor.rand(rng, 0.5f, 1.5f, c) : null, b = affine ? Tensor.randn(rng, c) : null;
+                Tensor[] stats = cpu.batchNormStats(x);
+                Tensor mean = stats[0], invStd = cpu.batchNormInvStd(stats[1], 1e-5f);
+                m.run("bn_stats" + at, () -> {
+                    Tensor[] got = be.batchNormStats(dev(x));
+                    m.close(stats[0], got[0], 1e-5, 1e-4, "bn_stats mean" + at);
+                    m.close(stats[1], got[1], 1e-5, 1e-4, "bn_stats biased variance" + at);
+                });
+                m.run("bn_apply" + at, () -> m.close(cpu.batchNormApply(x, mean, invStd, w, b),
+                    be.batchNormApply(dev(x), dev(mean), dev(invStd), affine ? dev(w) : null, affine ? dev(b) : null), 1e-5, 1e-4, "bn_apply" + at));
+                m.run("bn_backward" + at, () -> {
+                    Tensor[] want = cpu.batchNormBackward(dy, x, mean, invStd, w);
+                    Tensor[] got = be.batchNormBackward(dev(dy), dev(x), dev(mean), dev(invStd), affine ? dev(w) : null);
+                    m.close(want[0], got[0], 1e-5, 1e-4, "bn_backward_dx" + at);
+                    m.close(want[1], got[1], 1e-5, 1e-4, "bn_backward_reduce dweight" + at);
+                    m.close(want[2], got[2], 1e-5, 1e-4, "bn_backward_reduce dbias" + at);
+                });
+            }
+        m.assertNone();
     }
 
     // ------------------------------------------------------------------ cuDNN: batch norm, pooling, convolutions
 
     /** Per-channel BN tolerances: statistics are sums over N*H*W values in a different order. */
-    static void closeAll(Tensor[] want, Tensor[] got, double atol, double rtol, String what) {
+    static void closeAll(Mismatches m, Tensor[] want, Tensor[] got, double atol, double rtol, String what) {
         for (int i = 0; i < want.length; i++)
-            if (want[i] != null) close(want[i].toArray(), got[i].toArray(), atol, rtol, what + " output " + i);
+            if (want[i] != null) m.close(want[i].toArray(), got[i].toArray(), atol, rtol, what + " output " + i);
     }
 
     /**
@@ -254,35 +561,38 @@ class GpuParityTest {
      * 4-d and 2-d inputs; the running statistics are updated once, as the CPU updates them.
      */
     @Test @Tag("cudnn") void cudnnBatchNormMatchesTheCpu() {
+        Mismatches m = new Mismatches("cudnnBatchNormMatchesTheCpu");
         Backend cpu = Backends.cpu();
         Rng rng = new Rng(31);
         for (int[] s : List.of(new int[] {4, 8, 7, 7}, new int[] {2, 16, 5, 3}, new int[] {6, 5}))
             for (float eps : new float[] {1e-3f, 1e-5f, 1e-6f})
                 for (boolean affine : new boolean[] {true, false}) {
                     int c = s[1];
-                    String at = java.util.Arrays.toString(s) + " eps " + eps + (affine ? " affine" : "");
+                    String at = Arrays.toString(s) + " eps " + eps + (affine ? " affine" : "");
                     Tensor x = Tensor.randn(rng, s).mul(2f).add(0.5f), dy = Tensor.randn(rng, s);
                     Tensor w = affine ? Tensor.rand(rng, 0.5f, 1.5f, c) : null, b = affine ? Tensor.randn(rng, c) : null;
                     Tensor rm = Tensor.randn(rng, c), rv = Tensor.rand(rng, 0.5f, 2f, c);
                     Tensor rmg = dev(rm), rvg = dev(rv);
                     Tensor[] want = cpu.batchNormTraining(x, w, b, rm, rv, 0.1f, eps);
                     Tensor[] got = be.batchNormTraining(dev(x), affine ? dev(w) : null, affine ? dev(b) : null, rmg, rvg, 0.1f, eps);
-                    closeAll(want, got, 1e-5, 1e-4, "batchNormTraining " + at);
-                    close(rm.toArray(), rmg.toArray(), 1e-6, 1e-5, "running mean after batchNormTraining " + at);
-                    close(rv.toArray(), rvg.toArray(), 1e-6, 1e-5, "running var (unbiased) after batchNormTraining " + at);
+                    closeAll(m, want, got, 1e-5, 1e-4, "batchNormTraining " + at);
+                    m.close(rm.toArray(), rmg.toArray(), 1e-6, 1e-5, "running mean after batchNormTraining " + at);
+                    m.close(rv.toArray(), rvg.toArray(), 1e-6, 1e-5, "running var (unbiased) after batchNormTraining " + at);
                     Tensor[] dWant = cpu.batchNormTrainingBackward(dy, x, want[1], want[2], w, eps);
                     Tensor[] dGot = be.batchNormTrainingBackward(dev(dy), dev(x), got[1], got[2], affine ? dev(w) : null, eps);
-                    closeAll(dWant, dGot, 1e-5, 1e-4, "batchNormTrainingBackward " + at);
-                    closeAll(cpu.batchNormInference(x, w, b, rm, rv, eps),
+                    closeAll(m, dWant, dGot, 1e-5, 1e-4, "batchNormTrainingBackward " + at);
+                    closeAll(m, cpu.batchNormInference(x, w, b, rm, rv, eps),
                         be.batchNormInference(dev(x), affine ? dev(w) : null, affine ? dev(b) : null, rmg, rvg, eps), 1e-5, 1e-4, "batchNormInference " + at);
                     Tensor[] noTrack = be.batchNormTraining(dev(x), null, null, null, null, 0.1f, eps);
-                    close(cpu.batchNormTraining(x, null, null, null, null, 0.1f, eps)[0].toArray(), noTrack[0].toArray(), 1e-5, 1e-4,
+                    m.close(cpu.batchNormTraining(x, null, null, null, null, 0.1f, eps)[0].toArray(), noTrack[0].toArray(), 1e-5, 1e-4,
                         "batchNormTraining without running statistics " + at);
                 }
+        m.assertNone();
     }
 
     /** Normalization.batchNorm with autograd on the GPU (cuDNN, eps 1e-3 as DPN uses) against the CPU: y, gradients, running stats. */
     @Test @Tag("cudnn") void batchNormOpWithAutogradMatchesTheCpu() {
+        Mismatches m = new Mismatches("batchNormOpWithAutogradMatchesTheCpu");
         Rng rng = new Rng(32);
         for (boolean training : new boolean[] {true, false}) {
             Tensor x = Tensor.randn(rng, 4, 6, 5, 5), w = Tensor.rand(rng, 0.5f, 1.5f, 6), b = Tensor.randn(rng, 6), g = Tensor.randn(rng, 4, 6, 5, 5);
@@ -293,14 +603,15 @@ class GpuParityTest {
             Tensor yg = org.pulmo.ops.Normalization.batchNorm(xg, wg, bg, rmg, rvg, training, 0.1f, 1e-3f);
             yc.backward(g);
             yg.backward(dev(g));
-            String m = training ? " train" : " eval";
-            close(yc.toArray(), yg.toArray(), 1e-5, 1e-4, "batchNorm y" + m);
-            close(xc.grad().toArray(), xg.grad().toArray(), 1e-5, 1e-4, "batchNorm dx" + m);
-            close(wc.grad().toArray(), wg.grad().toArray(), 1e-5, 1e-4, "batchNorm dweight" + m);
-            close(bc.grad().toArray(), bg.grad().toArray(), 1e-5, 1e-4, "batchNorm dbias" + m);
-            close(rm.toArray(), rmg.toArray(), 1e-6, 1e-5, "batchNorm running mean" + m);
-            close(rv.toArray(), rvg.toArray(), 1e-6, 1e-5, "batchNorm running var" + m);
+            String mode = training ? " train" : " eval";
+            m.close(yc.toArray(), yg.toArray(), 1e-5, 1e-4, "batchNorm y" + mode);
+            m.close(xc.grad().toArray(), xg.grad().toArray(), 1e-5, 1e-4, "batchNorm dx" + mode);
+            m.close(wc.grad().toArray(), wg.grad().toArray(), 1e-5, 1e-4, "batchNorm dweight" + mode);
+            m.close(bc.grad().toArray(), bg.grad().toArray(), 1e-5, 1e-4, "batchNorm dbias" + mode);
+            m.close(rm.toArray(), rmg.toArray(), 1e-6, 1e-5, "batchNorm running mean" + mode);
+            m.close(rv.toArray(), rvg.toArray(), 1e-6, 1e-5, "batchNorm running var" + mode);
         }
+        m.assertNone();
     }
 
     /**
@@ -309,28 +620,29 @@ class GpuParityTest {
      * Pooling.maxPool2d / avgPool2d with autograd. Random inputs: no ties in a max window.
      */
     @Test @Tag("cudnn") void poolingMatchesTheCpu() {
+        Mismatches m = new Mismatches("poolingMatchesTheCpu");
         Backend cpu = Backends.cpu();
         Rng rng = new Rng(33);
-        List<org.pulmo.backend.Pool2dParams> params = List.of(org.pulmo.backend.Pool2dParams.of(3, 2, 1), org.pulmo.backend.Pool2dParams.of(2, 2, 0),
-            new org.pulmo.backend.Pool2dParams(3, 2, 1, 2, 1, 1, true), new org.pulmo.backend.Pool2dParams(3, 3, 2, 2, 1, 1, false));
-        for (org.pulmo.backend.Pool2dParams p : params) {
+        List<Pool2dParams> params = List.of(Pool2dParams.of(3, 2, 1), Pool2dParams.of(2, 2, 0),
+            new Pool2dParams(3, 2, 1, 2, 1, 1, true), new Pool2dParams(3, 3, 2, 2, 1, 1, false));
+        for (Pool2dParams p : params) {
             Tensor x = Tensor.randn(rng, 2, 5, 13, 11);
             String at = " " + p;
             Tensor[] want = cpu.maxPool2d(x, p);
             Tensor dy = Tensor.randn(rng, want[0].shape());
             Tensor xg = dev(x);
             Tensor[] got = be.maxPool2dTraining(xg, p);
-            close(want[0].toArray(), got[0].toArray(), 0, 0, "cuDNN max-pool y" + at);
+            m.close(want[0].toArray(), got[0].toArray(), 0, 0, "cuDNN max-pool y" + at);
             Tensor dxWant = cpu.maxPool2dBackward(dy, want[1], x.shape());
-            close(dxWant.toArray(), be.maxPool2dBackward(dev(dy), xg, got[0], got[1], p).toArray(), 1e-6, 1e-6, "cuDNN max-pool dx" + at);
+            m.close(dxWant.toArray(), be.maxPool2dBackward(dev(dy), xg, got[0], got[1], p).toArray(), 1e-6, 1e-6, "cuDNN max-pool dx" + at);
             Tensor[] k = be.maxPool2d(xg, p);
-            close(want[0].toArray(), k[0].toArray(), 0, 0, "maxpool_forward y" + at);
-            close(want[1].toArray(), k[1].toArray(), 0, 0, "maxpool_forward argmax" + at);
-            close(dxWant.toArray(), be.maxPool2dBackward(dev(dy), k[1], x.shape()).toArray(), 1e-6, 1e-6, "maxpool_backward dx" + at);
+            m.close(want[0].toArray(), k[0].toArray(), 0, 0, "maxpool_forward y" + at);
+            m.close(want[1].toArray(), k[1].toArray(), 0, 0, "maxpool_forward argmax" + at);
+            m.close(dxWant.toArray(), be.maxPool2dBackward(dev(dy), k[1], x.shape()).toArray(), 1e-6, 1e-6, "maxpool_backward dx" + at);
             Tensor ya = cpu.avgPool2d(x, p);
-            close(ya.toArray(), be.avgPool2d(xg, p).toArray(), 1e-6, 1e-5, "cuDNN avg-pool y" + at);
+            m.close(ya.toArray(), be.avgPool2d(xg, p).toArray(), 1e-6, 1e-5, "cuDNN avg-pool y" + at);
             Tensor dya = Tensor.randn(rng, ya.shape());
-            close(cpu.avgPool2dBackward(dya, x.shape(), p).toArray(), be.avgPool2dBackward(dev(dya), x.shape(), p).toArray(), 1e-6, 1e-5,
+            m.close(cpu.avgPool2dBackward(dya, x.shape(), p).toArray(), be.avgPool2dBackward(dev(dya), x.shape(), p).toArray(), 1e-6, 1e-5,
                 "cuDNN avg-pool dx" + at);
             for (boolean max : new boolean[] {true, false}) {
                 Tensor xc = x.detach().requiresGrad(true), xd = dev(x).requiresGrad(true);
@@ -339,10 +651,11 @@ class GpuParityTest {
                 Tensor gy = Tensor.randn(rng, yc.shape());
                 yc.backward(gy);
                 yd.backward(dev(gy));
-                close(yc.toArray(), yd.toArray(), 1e-6, 1e-5, (max ? "Pooling.maxPool2d" : "Pooling.avgPool2d") + at);
-                close(xc.grad().toArray(), xd.grad().toArray(), 1e-6, 1e-5, (max ? "Pooling.maxPool2d dx" : "Pooling.avgPool2d dx") + at);
+                m.close(yc.toArray(), yd.toArray(), 1e-6, 1e-5, (max ? "Pooling.maxPool2d" : "Pooling.avgPool2d") + at);
+                m.close(xc.grad().toArray(), xd.grad().toArray(), 1e-6, 1e-5, (max ? "Pooling.maxPool2d dx" : "Pooling.avgPool2d dx") + at);
             }
         }
+        m.assertNone();
     }
 
     /**
@@ -352,6 +665,7 @@ class GpuParityTest {
      * find mode every direction must report that find chose it (a silent fall-back to the heuristics fails).
      */
     @Test @Tag("cudnn") void findAndHeuristicConvolutionsMatchTheCpu() {
+        Mismatches m = new Mismatches("findAndHeuristicConvolutionsMatchTheCpu");
         Backend cpu = Backends.cpu();
         org.pulmo.backend.Conv2dParams g32 = org.pulmo.backend.Conv2dParams.of(1, 1, 1, 32);
         record Case(int c, int k, int kh, org.pulmo.backend.Conv2dParams p) {}
@@ -367,26 +681,27 @@ class GpuParityTest {
                 Rng rng = new Rng(34);
                 for (Case cs : cases) {
                     Tensor x = Tensor.randn(rng, n, cs.c(), 15, 14), w = Tensor.randn(rng, cs.k(), cs.c() / cs.p().groups(), cs.kh(), cs.kh()).mul(0.1f);
-                    String at = " " + search + " x " + java.util.Arrays.toString(x.shape()) + " w " + java.util.Arrays.toString(w.shape()) + " " + cs.p();
+                    String at = " " + search + " x " + Arrays.toString(x.shape()) + " w " + Arrays.toString(w.shape()) + " " + cs.p();
                     if (search == Cudnn.AlgoSearch.FIND)
-                        findKeys.add("x " + java.util.Arrays.toString(x.shape()) + " w " + java.util.Arrays.toString(w.shape()) + " " + cs.p() + " strict FP32: ");
+                        findKeys.add("x " + Arrays.toString(x.shape()) + " w " + Arrays.toString(w.shape()) + " " + cs.p() + " strict FP32: ");
                     Tensor y = cpu.conv2d(x, w, cs.p());
                     Tensor dy = Tensor.randn(rng, y.shape());
-                    close(y.toArray(), be.conv2d(dev(x), dev(w), cs.p()).toArray(), 1e-4, 1e-4, "conv2d" + at);
-                    close(cpu.conv2dBackwardInput(dy, w, x.shape(), cs.p()).toArray(),
-                        be.conv2dBackwardInput(dev(dy), dev(w), x.shape(), cs.p()).toArray(), 1e-4, 1e-4, "conv2dBackwardInput" + at);
-                    close(cpu.conv2dBackwardWeight(x, dy, w.shape(), cs.p()).toArray(),
-                        be.conv2dBackwardWeight(dev(x), dev(dy), w.shape(), cs.p()).toArray(), 1e-3, 1e-4, "conv2dBackwardWeight" + at);
+                    m.run("conv2d" + at, () -> m.close(y.toArray(), be.conv2d(dev(x), dev(w), cs.p()).toArray(), 1e-4, 1e-4, "conv2d" + at));
+                    m.run("conv2dBackwardInput" + at, () -> m.close(cpu.conv2dBackwardInput(dy, w, x.shape(), cs.p()).toArray(),
+                        be.conv2dBackwardInput(dev(dy), dev(w), x.shape(), cs.p()).toArray(), 1e-4, 1e-4, "conv2dBackwardInput" + at));
+                    m.run("conv2dBackwardWeight" + at, () -> m.close(cpu.conv2dBackwardWeight(x, dy, w.shape(), cs.p()).toArray(),
+                        be.conv2dBackwardWeight(dev(x), dev(dy), w.shape(), cs.p()).toArray(), 1e-3, 1e-4, "conv2dBackwardWeight" + at));
                 }
             }
         } finally { be.cudnn().setAlgoSearch(was); }
         List<String> plans = be.convolutionAlgorithms();
         System.out.println("convolution algorithms:\n  " + String.join("\n  ", plans));
         for (String key : findKeys)
-            org.junit.jupiter.api.Assertions.assertEquals(3L, plans.stream().filter(l -> l.startsWith(key) && l.contains("(find,")).count(),
+            m.check(plans.stream().filter(l -> l.startsWith(key) && l.contains("(find,")).count() == 3,
                 "all three directions of " + key + "chosen by find:\n" + String.join("\n", plans));
-        org.junit.jupiter.api.Assertions.assertTrue(plans.stream().filter(l -> l.contains("strict FP32")).allMatch(l -> l.endsWith(", FMA math)")),
+        m.check(plans.stream().filter(l -> l.contains("strict FP32")).allMatch(l -> l.endsWith(", FMA math)")),
             "strict FP32 convolutions run with CUDNN_FMA_MATH");
+        m.assertNone();
     }
 
     /**
@@ -394,6 +709,7 @@ class GpuParityTest {
      * result within about 1e-3 relative L2 of the FP32 CPU; asserted at 1e-2. The plans carry the mode in their key.
      */
     @Test @Tag("cudnn") void tf32ConvolutionsStayCloseToTheCpu() {
+        Mismatches m = new Mismatches("tf32ConvolutionsStayCloseToTheCpu");
         Backend cpu = Backends.cpu();
         Rng rng = new Rng(35);
         org.pulmo.backend.Conv2dParams p = org.pulmo.backend.Conv2dParams.of(1, 1, 1, 32);
@@ -406,21 +722,26 @@ class GpuParityTest {
             float[][] want = {y.toArray(), cpu.conv2dBackwardInput(dy, w, x.shape(), p).toArray(), cpu.conv2dBackwardWeight(x, dy, w.shape(), p).toArray()};
             for (int i = 0; i < 3; i++) {
                 double err = TrainingStepParity.relL2(got[i], want[i]);
-                org.junit.jupiter.api.Assertions.assertTrue(err <= 1e-2, "TF32 convolution direction " + i + ": relL2 " + err);
+                m.check(err <= 1e-2, "TF32 convolution direction " + i + " x [4, 128, 14, 14] w [128, 4, 3, 3]: relL2 " + err);
             }
         } finally { be.setStrictFp32(true); }
-        org.junit.jupiter.api.Assertions.assertEquals(3L, be.convolutionAlgorithms().stream()
-            .filter(l -> l.startsWith("x [4, 128, 14, 14] w [128, 4, 3, 3]") && l.contains(" TF32: ")).count(), "three TF32 plans");
+        long tf32Plans = be.convolutionAlgorithms().stream()
+            .filter(l -> l.startsWith("x [4, 128, 14, 14] w [128, 4, 3, 3]") && l.contains(" TF32: ")).count();
+        m.check(tf32Plans == 3, "three TF32 plans, found " + tf32Plans);
+        m.assertNone();
     }
 
     @Test void scopeReturnsMemoryEveryStep() {
+        Mismatches m = new Mismatches("scopeReturnsMemoryEveryStep");
         long before = be.memoryStats().inUseBytes();
         for (int step = 0; step < 20; step++) {
             try (MemoryScope s = MemoryScope.open()) {
                 Tensor a = be.fromArray(new float[4096], new int[] {64, 64});
                 be.matmul(a, a, false, true);
             }
-            org.junit.jupiter.api.Assertions.assertEquals(before, be.memoryStats().inUseBytes(), "in-use bytes after step " + step);
+            long now = be.memoryStats().inUseBytes();
+            m.check(now == before, "in-use bytes after step " + step + ": " + now + ", expected " + before);
         }
+        m.assertNone();
     }
 }
