@@ -25,8 +25,9 @@ export MOCK_CUDA_LOG=$W/mock-cuda.log
 
 elapsed() { echo $(( $(date +%s) - T0 )); }
 save() {
-  tar -C "$W" -czf "$OUT/logs.tgz.part" . 2>/dev/null && mv "$OUT/logs.tgz.part" "$OUT/logs.tgz"
-  for f in SUMMARY.txt 01-probe.log 02-kernels.log 03-cudnn.log 05-wholemodel.log 07-train-xray.log; do
+  # checkpoints stay out of the tarball (a device run returns at most 16 MiB a file)
+  tar -C "$W" --exclude='*.safetensors' -czf "$OUT/logs.tgz.part" . 2>/dev/null && mv "$OUT/logs.tgz.part" "$OUT/logs.tgz"
+  for f in SUMMARY.txt 02-kernels.log 03-cudnn.log 05-wholemodel.log 06-cli.log 07-train-xray.log 08-throughput.log; do
     [ -f "$W/$f" ] && cp "$W/$f" "$OUT/$f"
   done
 }
@@ -51,7 +52,7 @@ step() {
   grep -E '^\[ +[0-9]+ tests (found|successful|failed|aborted) +\]' "$W/$name.log" | tr -s ' ' | paste -sd' ' | sed 's/^/   /' | tee -a "$S"
   grep -E '✘|Caused by|CudaException|UnsatisfiedLinkError|NoClassDefFoundError|OutOfMemory|cublas12-shim\] .*not found|FAILED|hs_err|^pulmo: |Error:' \
     "$W/$name.log" | grep -v '^\s*at ' | head -n 14 | cut -c1-300 | sed 's/^/   | /' | tee -a "$S"
-  grep -E '^(PARITY|MEMORY|THROUGHPUT|TRAIN|steady memory|GEMM:|CUDA device)' "$W/$name.log" | head -n 12 | cut -c1-300 | sed 's/^/   > /' | tee -a "$S"
+  grep -E '^(PARITY|MEMORY|THROUGHPUT|TRAIN|steady memory|GEMM:|CUDA device|epoch |  cuda:0 memory|Done:|Benchmark|ModelThroughputBench|Accuracy|accuracy)|plots skipped|worst gradient' "$W/$name.log" | head -n 16 | cut -c1-300 | sed 's/^/   > /' | tee -a "$S"
   local v1; v1=$(grep -c VIOLATION "$MOCK_CUDA_LOG" 2>/dev/null || true)
   [ "${v1:-0}" != "${v0:-0}" ] && grep VIOLATION "$MOCK_CUDA_LOG" | tail -n +$(( ${v0:-0} + 1 )) | head -n 5 | sed 's/^/   ! /' | tee -a "$S"
   ls "$W/$name"/hs_err* >/dev/null 2>&1 && echo "   JVM CRASH: $(ls "$W/$name"/hs_err*)" | tee -a "$S"

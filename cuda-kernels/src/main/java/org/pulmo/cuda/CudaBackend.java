@@ -71,6 +71,12 @@ public final class CudaBackend implements Backend {
 
     public void emptyCache() { rt.allocator().emptyCache(); }
 
+    @Override public String memorySummary() {
+        CudaAllocator.Stats st = memoryStats();
+        return "in use " + CudaAllocator.human(st.inUseBytes()) + " (" + st.inUseBytes() + " B), peak " + CudaAllocator.human(st.peakInUseBytes())
+            + ", cached " + CudaAllocator.human(st.cachedBytes());
+    }
+
     // ------------------------------------------------------------------ helpers
 
     @Override public Device device() { return device; }

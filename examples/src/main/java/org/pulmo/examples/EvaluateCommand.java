@@ -87,7 +87,7 @@ public final class EvaluateCommand implements Callable<Integer> {
         }
         Plots.roc(names, fpr, tpr, aucs.stream().mapToDouble(Double::doubleValue).toArray(), out.resolve("roc.png"));
         Plots.confusion(tm.classes(), mp.confusionMatrix().table(), out.resolve("confusion_matrix.png"));
-        ps.println("Written to " + out + ": report.txt, metrics.json, predictions.csv, roc.png, confusion_matrix.png");
+        ps.println("Written to " + out + ": report.txt, metrics.json, predictions.csv, " + Plots.listed("roc.png", "confusion_matrix.png"));
         return report;
     }
 }

@@ -94,8 +94,9 @@ public final class TrainCommand implements Callable<Integer> {
             return 130;
         }
         System.out.printf(Locale.ROOT, "Done: %d epochs; best validation accuracy %.2f%% at epoch %d (chance: %.1f%%). Files in %s: "
-            + "last.safetensors, best.safetensors, metrics.csv, metrics.json, loss.png, accuracy.png%n",
-            r.epochsDone(), 100 * r.bestValAcc(), r.bestEpoch(), 100.0 / split.train().numClasses(), out);
+            + "last.safetensors, best.safetensors, metrics.csv, metrics.json, %s%n",
+            r.epochsDone(), 100 * r.bestValAcc(), r.bestEpoch(), 100.0 / split.train().numClasses(), out,
+            org.pulmo.train.Plots.listed("loss.png", "accuracy.png"));
         if (!noEvaluate && split.test().size() > 0) {
             System.out.println("Test set, best checkpoint:");
             EvaluateCommand.evaluate(TrainedModel.load(out.resolve(Trainer.BEST), dev), split.test(), out.resolve("test"), s.batchSize(),

@@ -13,9 +13,34 @@ import org.knowm.xchart.XYSeries;
 import org.knowm.xchart.internal.chartpart.Chart;
 import org.knowm.xchart.style.markers.SeriesMarkers;
 
-/** PNG plots with XChart: loss and accuracy per epoch, ROC curves, the confusion matrix. */
+/**
+ * PNG plots with XChart: loss and accuracy per epoch, ROC curves, the confusion matrix. Plots are a convenience
+ * beside the numbers (metrics.csv, metrics.json, report.txt): where Java cannot draw text (a server without
+ * fontconfig or any font), a plot is skipped with one line saying why, and training or evaluation goes on.
+ */
 public final class Plots {
     private Plots() {}
+
+    private static volatile String unavailable;
+
+    /** Writes one chart as PNG; a field so that a test can stand in a machine whose Java cannot draw text. */
+    interface Encoder { void write(Chart<?, ?> chart, Path file) throws IOException; }
+
+    static volatile Encoder encoder = (chart, file) -> BitmapEncoder.saveBitmap(chart, file.toString(), BitmapEncoder.BitmapFormat.PNG);
+
+    /** Tests: back to the real encoder and a clean slate. */
+    static void reset() {
+        encoder = (chart, file) -> BitmapEncoder.saveBitmap(chart, file.toString(), BitmapEncoder.BitmapFormat.PNG);
+        unavailable = null;
+    }
+
+    /** Null while plots can be drawn; else why they cannot (set by the first failed plot). */
+    public static String unavailableReason() { return unavailable; }
+
+    /** "loss.png, accuracy.png" or the note that plots were skipped, for a command's list of written files. */
+    public static String listed(String... files) {
+        return unavailable == null ? String.join(", ", files) : "no plots (" + unavailable + ")";
+    }
 
     static { System.setProperty("java.awt.headless", "true"); }
 
@@ -87,6 +112,17 @@ public final class Plots {
     }
 
     private static void save(Chart<?, ?> chart, Path file) throws IOException {
-        BitmapEncoder.saveBitmap(chart, file.toString(), BitmapEncoder.BitmapFormat.PNG);
+        if (unavailable != null) return;
+        try {
+            encoder.write(chart, file);
+        } catch (IOException e) {
+            throw e;
+        } catch (RuntimeException | LinkageError | InternalError e) {
+            // Java 2D text needs fontconfig and at least one font; headless servers and containers often have neither
+            // ("Fontconfig head is null"). The plots are not worth a failed run: say so once and go on.
+            unavailable = "Java cannot draw text on this machine: " + e + "; install fontconfig and a font package"
+                + " (e.g. fonts-dejavu-core) for the PNG plots";
+            System.err.println("pulmo: plots skipped: " + unavailable + ". The numbers are in the CSV/JSON files.");
+        }
     }
 }

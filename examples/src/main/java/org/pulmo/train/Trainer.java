@@ -194,6 +194,8 @@ public final class Trainer {
                 }
                 double[] v = validate(valLoader, epoch);
                 bar.finish(String.format(Locale.ROOT, "  | val loss %.4f  val acc %5.1f%%", v[0], 100 * v[1]));
+                String memory = org.pulmo.backend.Backends.of(dev).memorySummary();
+                if (memory != null) out.println("  " + dev + " memory after epoch " + (epoch + 1) + ": " + memory);
                 history.add(new History.Row(epoch + 1, lr, bar.loss(), bar.accuracy(), v[0], v[1], bar.imagesPerSecond(), bar.seconds()));
                 boolean improved = v[1] > bestAcc;
                 if (improved) { bestAcc = v[1]; bestEpoch = epoch + 1; }

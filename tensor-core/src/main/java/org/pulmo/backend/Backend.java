@@ -18,6 +18,9 @@ public interface Backend {
     Device device();
 
     // ---- memory ----
+    /** One line on the device memory this backend holds (in use, peak, cached), or null where it keeps no account (the CPU). */
+    default String memorySummary() { return null; }
+
     /** Zero-filled storage of {@code numel} floats. */
     Storage allocate(long numel);
 

@@ -1,0 +1,42 @@
+package org.pulmo.train;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The curves are written as PNG; where Java cannot draw text they are skipped with the reason, and nothing fails. */
+class PlotsTest {
+    @AfterEach void realEncoder() { Plots.reset(); }
+
+    static History twoEpochs() {
+        History h = new History();
+        h.add(new History.Row(1, 0.01, 1.3, 0.4, 1.2, 0.45, 100, 3));
+        h.add(new History.Row(2, 0.01, 0.9, 0.6, 1.0, 0.55, 100, 3));
+        return h;
+    }
+
+    @Test void curvesAreWritten(@TempDir Path dir) throws Exception {
+        Plots.curves(twoEpochs(), dir);
+        assertTrue(Files.size(dir.resolve("loss.png")) > 0);
+        assertTrue(Files.size(dir.resolve("accuracy.png")) > 0);
+        assertNull(Plots.unavailableReason());
+        assertEquals("loss.png, accuracy.png", Plots.listed("loss.png", "accuracy.png"));
+    }
+
+    /** What a GPU server without fontconfig throws from XChart's first text: the run must go on without plots. */
+    @Test void aMachineWithoutFontsSkipsThePlotsAndSaysWhy(@TempDir Path dir) throws Exception {
+        Plots.encoder = (chart, file) -> { throw new RuntimeException("Fontconfig head is null, check your fonts or fonts configuration"); };
+        Plots.curves(twoEpochs(), dir);
+        Plots.confusion(java.util.List.of("a", "b"), new long[][] {{1, 2}, {3, 4}}, dir.resolve("confusion_matrix.png"));
+        assertFalse(Files.exists(dir.resolve("loss.png")));
+        assertTrue(Plots.unavailableReason().contains("Fontconfig head is null"), Plots.unavailableReason());
+        assertTrue(Plots.listed("loss.png", "accuracy.png").startsWith("no plots (Java cannot draw text"), Plots.listed("loss.png"));
+    }
+}
