@@ -9,7 +9,9 @@
 #   4. SideBySideTable: speed ratios Pulmo/PyTorch                                           -> side_by_side.md
 # Everything goes to $OUT (default benchmarks/target/gpu-side-by-side) with a .log per part.
 # Knobs: PRECISIONS (tf32 | fp32 | tf32,fp32; default tf32), PYTHON, and per-part limits in seconds
-# E2E_S (default 200), TORCH_S (200), KERNELS_S (120). JMH runs in-process (-f 0) to save JVM and CUDA start-ups.
+# E2E_S (default 200), TORCH_S (200), KERNELS_S (120; 0 skips a part). JMH runs in-process (-f 0) to save JVM and CUDA
+# start-ups. Shorter runs: E2E_JMH (default "-wi 1 -w 3s -i 3 -r 3s") and TORCH_ARGS (extra bench_train.py options, e.g.
+# "--warmup 5 --steps 20 --sections train,infer").
 set -uo pipefail
 out=${OUT:-benchmarks/target/gpu-side-by-side}
 mkdir -p "$out"
@@ -23,6 +25,7 @@ java=(bash "$gpu/java.sh" --add-modules jdk.incubator.vector --enable-native-acc
 rc=0
 part() {   # part NAME SECONDS COMMAND...: runs it with a time limit, logs to $out/NAME.log, remembers a failure
   local name=$1 limit=$2; shift 2
+  [ "$limit" -gt 0 ] || { echo "== $name skipped (limit 0)"; return; }
   echo "== $name ($(date -u +%H:%M:%S), limit ${limit}s): $*"
   timeout --kill-after=10 "$limit" "$@" >"$out/$name.log" 2>&1
   local r=$?
@@ -31,8 +34,8 @@ part() {   # part NAME SECONDS COMMAND...: runs it with a time limit, logs to $o
 }
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null | sed 's/^/GPU: /'
 part pulmo_e2e "${E2E_S:-200}" "${java[@]}" org.pulmo.benchmarks.ModelThroughputBench -p device=cuda -p size=paper -p precision="$prec" \
-  -f 0 -wi 1 -w 3s -i 3 -r 3s -rf json -rff "$out/pulmo_e2e.json"
-part torch "${TORCH_S:-200}" "$py" "$anchors/bench_train.py" --extra --no-compile --modes "$prec" --json "$out/torch_ref.json"
+  -f 0 ${E2E_JMH:--wi 1 -w 3s -i 3 -r 3s} -rf json -rff "$out/pulmo_e2e.json"
+part torch "${TORCH_S:-200}" "$py" "$anchors/bench_train.py" --extra --no-compile --modes "$prec" ${TORCH_ARGS:-} --json "$out/torch_ref.json"
 part pulmo_kernels "${KERNELS_S:-120}" "${java[@]}" org.pulmo.benchmarks.GpuKernelsBench \
   -f 0 -wi 1 -w 300ms -i 3 -r 300ms -rf json -rff "$out/pulmo_kernels.json"
 echo "== table"
