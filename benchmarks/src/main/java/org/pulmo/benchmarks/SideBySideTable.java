@@ -35,7 +35,7 @@ public final class SideBySideTable {
     static final String[][] MODELS = {{"dpn92-se", "dpn92se", "DPN-92-SE"}, {"manet-resnet50", "manet", "MA-Net (ResNet-50)"},
         {"resnet50", "resnet50", "ResNet-50"}};
 
-    /** Reads JMH's result JSON (an array of results). */
+    /** Reads JMH's result JSON (an array of results, each with its "primaryMetric"; a result without one is skipped). */
     static List<PulmoResult> readJmh(String json) {
         List<PulmoResult> out = new ArrayList<>();
         for (Object o : (List<?>) JsonReader.parse(json)) {
@@ -43,7 +43,7 @@ public final class SideBySideTable {
             String bench = (String) r.get("benchmark");
             Map<String, String> params = new java.util.LinkedHashMap<>();
             if (r.get("params") instanceof Map<?, ?> p) for (var e : p.entrySet()) params.put((String) e.getKey(), String.valueOf(e.getValue()));
-            Map<?, ?> primary = (Map<?, ?>) r.get("primaryResult");
+            if (!(r.get("primaryMetric") instanceof Map<?, ?> primary)) continue;
             double seconds = Rates.secondsPerOp(num(primary.get("score")), (String) primary.get("scoreUnit"));
             out.add(new PulmoResult(bench.substring(bench.lastIndexOf('.') + 1), params, seconds));
         }

@@ -14,7 +14,7 @@ class SideBySideTableTest {
 
     private static String jmh(String method, String params, double score, String unit) {
         return "{\"benchmark\": \"org.pulmo.benchmarks." + method + "\", \"mode\": \"avgt\", \"params\": {" + params + "},"
-            + " \"primaryResult\": {\"score\": " + score + ", \"scoreError\": \"NaN\", \"scoreUnit\": \"" + unit + "\"}}";
+            + " \"primaryMetric\": {\"score\": " + score + ", \"scoreError\": \"NaN\", \"scoreUnit\": \"" + unit + "\"}}";
     }
 
     private static final String PULMO = "[" + String.join(",\n",
@@ -36,6 +36,24 @@ class SideBySideTableTest {
                  {"shape": [16, 256, 56, 56], "impl": "compile", "kind": "fwd", "median_ms": 0.05},
                  {"shape": [16, 512, 28, 28], "impl": "eager", "kind": "fwd", "error": "RuntimeError()"}]}
         """;
+
+    /** One result exactly as JMH 1.37 wrote it on the GPU machine (ResNet-50 training step, H200): its key names. */
+    @Test void readsTheJsonJmhWrites() {
+        String real = """
+            [{"jmhVersion": "1.37", "benchmark": "org.pulmo.benchmarks.ModelThroughputBench.trainStep", "mode": "avgt", "threads": 1,
+              "forks": 1, "warmupIterations": 1, "warmupTime": "3 s", "measurementIterations": 2, "measurementTime": "3 s",
+              "params": {"device": "cuda", "model": "resnet50", "precision": "tf32", "size": "paper"},
+              "primaryMetric": {"score": 26.491997091717124, "scoreError": "NaN", "scoreConfidence": ["NaN", "NaN"],
+                                "scoreUnit": "ms/op", "rawData": [[26.590648911504424, 26.393345271929824]]},
+              "secondaryMetrics": {}},
+             {"benchmark": "org.pulmo.benchmarks.ModelThroughputBench.inference", "mode": "avgt", "params": {"model": "dpn92-se"}}]
+            """;
+        List<SideBySideTable.PulmoResult> r = SideBySideTable.readJmh(real);
+        assertEquals(1, r.size(), "the result cut short (no primaryMetric) is skipped");
+        assertEquals("trainStep", r.get(0).method());
+        assertEquals(0.026491997091717124, r.get(0).seconds(), 1e-12);
+        assertEquals("resnet50", r.get(0).params().get("model"));
+    }
 
     @Test void ratiosArePulmoSpeedOverPyTorchs() {
         List<SideBySideTable.Row> rows = SideBySideTable.rows(SideBySideTable.readJmh(PULMO), (Map<?, ?>) JsonReader.parse(TORCH));

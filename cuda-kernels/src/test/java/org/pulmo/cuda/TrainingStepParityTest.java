@@ -58,6 +58,16 @@ class TrainingStepParityTest {
         }
     }
 
+    /** A bias gradient that is zero in exact arithmetic compares by its weight's scale: noise passes, a real error fails. */
+    @Test void zeroBiasGradientsCompareAgainstTheirWeightsScale() {
+        float[] w = {0.5f, -0.25f, 0.125f, 1f};
+        java.util.function.Function<float[], TrainingStepParity.StepResult> result = bias -> new TrainingStepParity.StepResult("x",
+            java.util.Map.of(), new java.util.LinkedHashMap<>(java.util.Map.of("fc1.weight", w, "fc1.bias", bias)), java.util.Map.of(), java.util.Map.of());
+        TrainingStepParity.StepResult cpu = result.apply(new float[] {3e-9f, -1e-9f});
+        assertTrue(TrainingStepParity.compare(cpu, result.apply(new float[] {-2e-9f, 4e-9f}), TIGHT).passed(), "rounding noise of a zero gradient");
+        assertFalse(TrainingStepParity.compare(cpu, result.apply(new float[] {3e-3f, -1e-9f}), TIGHT).passed(), "a bias gradient of 1e-3 x its weight's is an error");
+    }
+
     @Test void dpn92seHarnessCatchesAWrongGradient() {
         Rng rng = new Rng(81);
         List<Tensor> batch = List.of(Tensor.randn(rng, 2, 3, 32, 32), Tensor.of(new float[] {0, 3}, 2));
