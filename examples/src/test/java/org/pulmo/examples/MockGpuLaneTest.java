@@ -1,0 +1,203 @@
+package org.pulmo.examples;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.pulmo.backend.Backends;
+import org.pulmo.cuda.CudaRuntime;
+import org.pulmo.tensor.Device;
+
+/**
+ * The CUDA backend's host code on a machine without a GPU: training steps of DPN-92-SE, MA-Net and ResNet-50
+ * ({@link MockGpuSteps}) and a one-epoch CLI training, each in a child JVM whose library path holds the mock
+ * CUDA driver, cuDNN 9 and cuBLAS 13 of {@code ../shared/gpu/mock-driver} (built here from this repository's
+ * kernels). Kernels do not run there, so every number is garbage and nothing here reads one; the mock checks
+ * every driver, cuDNN and cuBLAS call (contexts, launch shapes, pointer extents, descriptors, workspaces) and
+ * reports each breach as a {@code [mock-cuda] VIOLATION} line. Asserted: both children exit with 0, no
+ * violation is reported, and each model's device memory in use is the same after its second and third steps.
+ *
+ * <p>Not tagged {@code gpu}: it runs in the normal test command, and skips itself, with the reason, where the
+ * mock, gcc, nvcc, ptxas, python3 or the built kernels are missing, or where a real GPU is usable (the gpu-tagged
+ * tests run there instead).
+ */
+class MockGpuLaneTest {
+    /** Wall-clock limits; the children take seconds, these only keep a hung one from stalling the build. */
+    private static final long BUILD_TIMEOUT_S = 120, STEPS_TIMEOUT_S = 150, CLI_TIMEOUT_S = 120;
+    private static final List<String> JVM_OPTIONS =
+        List.of("--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xss4m", "-Xmx2g");
+    private static final Pattern STEP = Pattern.compile("^STEP model=(\\S+) step=(\\d+) inUse=(\\d+)$", Pattern.MULTILINE);
+    private static final Pattern SUMMARY = Pattern.compile("^\\[mock-cuda] summary: .*?(\\d+) violations$", Pattern.MULTILINE);
+    private static final List<String> MODELS = List.of("dpn92-se", "ma-net-resnet50", "resnet50");
+
+    @TempDir static Path tmp;
+    private static Path mockLibs;
+    private static String skipReason, buildFailure;
+
+    /** Decides once whether the lane runs here, and builds the mock when it does (about 10 s). */
+    @BeforeAll static void buildTheMock() throws Exception {
+        Path root = projectRoot();
+        skipReason = whyNot(root);
+        if (skipReason != null) {
+            System.out.println("mock-GPU lane skipped: " + skipReason);
+            return;
+        }
+        mockLibs = tmp.resolve("mock-gpu");
+        Child build = run(List.of("bash", root.resolve("../shared/gpu/mock-driver/build.sh").normalize().toString(),
+            root.resolve("cuda-kernels/src/main/cuda").toString(), mockLibs.toString()), Map.of(), BUILD_TIMEOUT_S, "build");
+        if (build.code() != 0) buildFailure = "building the mock failed:\n" + build.tail();
+    }
+
+    /** Null when the lane can run here, else why not. */
+    private static String whyNot(Path root) {
+        if (root == null) return "no pulmo root pom above " + System.getProperty("user.dir");
+        Path mock = root.resolve("../shared/gpu/mock-driver").normalize();
+        if (!Files.isRegularFile(mock.resolve("build.sh"))) return "no mock driver at " + mock;
+        for (String tool : List.of("gcc", "nvcc", "ptxas", "python3"))
+            if (!onPath(tool)) return tool + " is not on PATH (building the mock needs it)";
+        String kernels = CudaRuntime.kernelsReason();
+        if (kernels != null) return kernels;
+        if (Backends.unavailableReason(Device.cuda(0)) == null) return "a real GPU is usable here, so the gpu-tagged tests run on it instead";
+        return null;
+    }
+
+    @BeforeEach void laneRunsHere() {
+        assumeTrue(skipReason == null, () -> "mock-GPU lane skipped: " + skipReason);
+        assertNull(buildFailure, buildFailure);
+    }
+
+    @Test void trainingStepsOfEveryModelCallTheDriverCorrectlyAndKeepMemoryFlat() throws Exception {
+        Path log = tmp.resolve("steps-mock.log");
+        Child c = java(List.of(MockGpuSteps.class.getName(), "3", "64", "4"), log, STEPS_TIMEOUT_S, "steps");
+        String why = cleanRun(c, log);
+        if (why != null) fail(why);
+        Map<String, Map<Integer, Long>> inUse = new LinkedHashMap<>();
+        Matcher m = STEP.matcher(c.output());
+        while (m.find()) inUse.computeIfAbsent(m.group(1), k -> new LinkedHashMap<>()).put(Integer.parseInt(m.group(2)), Long.parseLong(m.group(3)));
+        for (String model : MODELS) {
+            Map<Integer, Long> s = inUse.getOrDefault(model, Map.of());
+            assertTrue(s.containsKey(2) && s.containsKey(3), () -> model + ": no STEP lines for steps 2 and 3\n" + c.tail());
+            assertEquals(s.get(2), s.get(3), () -> model + ": device memory in use grew from step 2 to step 3 (" + s + ")\n" + c.tail());
+        }
+    }
+
+    @Test void cliTrainingCallsTheDriverCorrectly() throws Exception {
+        Path log = tmp.resolve("cli-mock.log");
+        Child c = java(List.of(Main.class.getName(), "train", "-m", "resnet18", "--device", "cuda", "--epochs", "1",
+            "--demo-images", "32", "--image-size", "32", "--batch-size", "8", "--out", tmp.resolve("run").toString(), "--no-evaluate"),
+            log, CLI_TIMEOUT_S, "cli");
+        String why = cleanRun(c, log);
+        if (why != null) fail(why);
+    }
+
+    // ------------------------------------------------------------------ children
+
+    /** What a child printed (stdout and stderr together), its exit code (-1: killed at the time limit) and wall time. */
+    record Child(String name, int code, String output, long millis) {
+        String tail() {
+            String t = output.length() > 6000 ? "..." + output.substring(output.length() - 6000) : output;
+            return "---- " + name + " (exit " + code + ", " + millis + " ms), last output ----\n" + t;
+        }
+    }
+
+    /** Null when the child exited with 0 on the mock and the mock saw no violation; else why not, with the evidence. */
+    private static String cleanRun(Child c, Path log) throws IOException {
+        String logText = Files.exists(log) ? new String(Files.readAllBytes(log), StandardCharsets.UTF_8) : "";
+        List<String> violations = new ArrayList<>();
+        for (String l : logText.split("\n")) if (l.contains("VIOLATION")) violations.add(l);
+        // the mock writes each violation to its log and to stderr; the output counts only where the log has none
+        if (violations.isEmpty()) for (String l : c.output().split("\n")) if (l.contains("VIOLATION")) violations.add(l);
+        List<Long> counts = new ArrayList<>();
+        Matcher m = SUMMARY.matcher(logText);
+        while (m.find()) counts.add(Long.parseLong(m.group(1)));
+        String problem = null;
+        if (c.code() != 0) problem = c.name() + " exited with " + c.code();
+        else if (!c.output().contains("MOCK GPU")) problem = c.name() + " did not run on the mock GPU";
+        else if (!violations.isEmpty()) problem = c.name() + ": " + violations.size() + " mock-cuda violation(s)";
+        else if (counts.isEmpty()) problem = c.name() + ": no mock-cuda summary in " + log + " (the mock was not loaded or did not exit)";
+        else if (counts.stream().anyMatch(n -> n != 0)) problem = c.name() + ": mock-cuda summaries count violations " + counts;
+        if (problem == null) {
+            System.out.println("mock-GPU lane, " + c.name() + " (" + c.millis() + " ms):");
+            for (String l : (c.output() + "\n" + logText).split("\n"))
+                if (l.startsWith("STEP ") || l.startsWith("FREED ") || l.startsWith("[mock-cuda] summary")) System.out.println("  " + l);
+            return null;
+        }
+        StringBuilder sb = new StringBuilder(problem).append('\n');
+        for (String l : logText.split("\n")) if (l.contains("summary")) sb.append(l).append('\n');
+        for (String v : violations.subList(0, Math.min(violations.size(), 40))) sb.append(v).append('\n');
+        if (violations.size() > 40) sb.append("... ").append(violations.size() - 40).append(" more\n");
+        return sb.append(c.tail()).toString();
+    }
+
+    /** A child JVM on this test's java and class path, with the mock libraries first on the library path. */
+    private static Child java(List<String> mainAndArgs, Path log, long timeoutS, String name) throws Exception {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.addAll(JVM_OPTIONS);
+        // surefire's own class path property lists the test class path even when java.class.path is its booter jar
+        String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+        cmd.addAll(List.of("-cp", cp));
+        cmd.addAll(mainAndArgs);
+        return run(cmd, Map.of("LD_LIBRARY_PATH", mockLibs.toString(), "MOCK_CUDA_LOG", log.toString()), timeoutS, name);
+    }
+
+    /** Runs a command to its end or its time limit (then kills it and its children), output to a file, not a pipe. */
+    private static Child run(List<String> cmd, Map<String, String> env, long timeoutS, String name) throws Exception {
+        Path out = tmp.resolve(name + ".out");
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile());
+        pb.environment().putAll(env);
+        long t0 = System.nanoTime();
+        Process p = pb.start();
+        int code;
+        if (p.waitFor(timeoutS, TimeUnit.SECONDS)) code = p.exitValue();
+        else {
+            p.descendants().forEach(ProcessHandle::destroyForcibly);
+            p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            code = -1;
+        }
+        long ms = (System.nanoTime() - t0) / 1_000_000;
+        String text = new String(Files.readAllBytes(out), StandardCharsets.UTF_8); // lenient: a crash may print any bytes
+        if (code == -1) text += "\n[killed after " + timeoutS + " s]";
+        return new Child(name, code, text, ms);
+    }
+
+    // ------------------------------------------------------------------ locating things
+
+    /** The folder of pulmo's root pom: maven.multiModuleProjectDirectory, else the first one above user.dir. */
+    private static Path projectRoot() throws IOException {
+        String mm = System.getProperty("maven.multiModuleProjectDirectory");
+        if (mm != null && isRoot(Path.of(mm))) return Path.of(mm).toAbsolutePath();
+        for (Path d = Path.of(System.getProperty("user.dir")).toAbsolutePath(); d != null; d = d.getParent())
+            if (isRoot(d)) return d;
+        return null;
+    }
+
+    private static boolean isRoot(Path d) throws IOException {
+        Path pom = d.resolve("pom.xml");
+        return Files.isRegularFile(pom) && Files.readString(pom).contains("<module>cuda-kernels</module>");
+    }
+
+    private static boolean onPath(String tool) {
+        for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator))
+            if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, tool))) return true;
+        return false;
+    }
+}
