@@ -108,6 +108,29 @@ class MockGpuLaneTest {
         if (why != null) fail(why);
     }
 
+    /**
+     * Without cuDNN the backend is refused with the reason, unless -Dpulmo.cuda.allowWithoutCudnn=true asks to test the
+     * hand-written kernels on their own: then they run, and a convolution is refused with a message naming cuDNN.
+     */
+    @Test void withoutCudnnTheBackendIsRefusedOrRunsItsKernelsOnly() throws Exception {
+        Path libs = Files.createDirectories(tmp.resolve("mock-without-cudnn"));
+        for (String lib : List.of("libcuda.so.1", "libcublas.so.13"))
+            if (!Files.exists(libs.resolve(lib))) Files.createSymbolicLink(libs.resolve(lib), mockLibs.resolve(lib));
+        Path log = tmp.resolve("no-cudnn-mock.log");
+        Child refused = java(List.of(), libs, List.of(MockGpuWithoutCudnn.class.getName()), log, CLI_TIMEOUT_S, "no-cudnn");
+        assumeTrue(!refused.output().contains("CUDNN null"), "a libcudnn.so.9 outside the mock folder was found: " + refused.output());
+        assertEquals(0, refused.code(), refused.tail());
+        assertTrue(refused.output().contains("PROBE cuDNN missing: "), refused.tail());
+
+        Child kernels = java(List.of("-Dpulmo.cuda.allowWithoutCudnn=true"), libs, List.of(MockGpuWithoutCudnn.class.getName()), log,
+            CLI_TIMEOUT_S, "no-cudnn-allowed");
+        String why = cleanRun(kernels, log);
+        if (why != null) fail(why);
+        assertTrue(kernels.output().contains("PROBE null"), kernels.tail());
+        assertTrue(kernels.output().contains("KERNELS RAN false"), kernels.tail());
+        assertTrue(kernels.output().contains("CONV REFUSED cuDNN is not loaded"), kernels.tail());
+    }
+
     // ------------------------------------------------------------------ children
 
     /** What a child printed (stdout and stderr together), its exit code (-1: killed at the time limit) and wall time. */
@@ -149,14 +172,19 @@ class MockGpuLaneTest {
 
     /** A child JVM on this test's java and class path, with the mock libraries first on the library path. */
     private static Child java(List<String> mainAndArgs, Path log, long timeoutS, String name) throws Exception {
+        return java(List.of(), mockLibs, mainAndArgs, log, timeoutS, name);
+    }
+
+    private static Child java(List<String> jvmOptions, Path libs, List<String> mainAndArgs, Path log, long timeoutS, String name) throws Exception {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.addAll(JVM_OPTIONS);
+        cmd.addAll(jvmOptions);
         // surefire's own class path property lists the test class path even when java.class.path is its booter jar
         String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
         cmd.addAll(List.of("-cp", cp));
         cmd.addAll(mainAndArgs);
-        return run(cmd, Map.of("LD_LIBRARY_PATH", mockLibs.toString(), "MOCK_CUDA_LOG", log.toString()), timeoutS, name);
+        return run(cmd, Map.of("LD_LIBRARY_PATH", libs.toString(), "MOCK_CUDA_LOG", log.toString()), timeoutS, name);
     }
 
     /** Runs a command to its end or its time limit (then kills it and its children), output to a file, not a pipe. */
