@@ -81,6 +81,10 @@ class ReferenceTest {
         close(u.globalAvgPool().toArray(), sq[0], 1e-6, 1e-5, "FAB avg");
         close(u.globalMaxPool().toArray(), sq[1], 0, 0, "FAB max");
         close(u.reshape(N, C, HW).argmax(2, false).toArray(), sq[2], 0, 0, "FAB argmax");
+        // the squeeze's backward against autograd through the same two pools
+        Tensor ul = leaf(Tensor.of(u.toArray(), N, C, H, W)), dAvg = Tensor.randn(rng, N, C), dMax = Tensor.randn(rng, N, C);
+        ul.globalAvgPool().mul(dAvg).sum().add(ul.globalMaxPool().mul(dMax).sum()).backward();
+        close(ul.grad().toArray(), Reference.fabSqueezeBackward(dAvg.toArray(), dMax.toArray(), sq[2], HW), 1e-6, 1e-5, "FAB squeeze backward");
 
         Tensor x1 = leaf(Tensor.randn(rng, N, C, H, W)), x2 = leaf(Tensor.randn(rng, N, C, H, W));
         Tensor z1 = leaf(Tensor.randn(rng, N, C)), z2 = leaf(Tensor.randn(rng, N, C)), g = Tensor.randn(rng, N, C, H, W);

@@ -119,7 +119,7 @@ class ModuleTest {
             { registerParameter("w", Tensor.zeros(1)); }
             @Override public Tensor forward(Tensor x) { return x; }
         };
-        assertNotNull(m);
+        assertEquals(java.util.List.of("w"), java.util.List.copyOf(m.namedParameters().keySet()), "one parameter, named once");
         assertThrows(IllegalArgumentException.class, () -> new Module() {
             { registerParameter("w", Tensor.zeros(1)); registerBuffer("w", Tensor.zeros(1)); }
             @Override public Tensor forward(Tensor x) { return x; }
