@@ -25,6 +25,8 @@ class AvailabilityTest {
 
     @Test void fatbinHoldsEveryKernel() throws Exception {
         String why = CudaRuntime.kernelsReason();
+        // every CI machine has nvcc: there a missing fatbin is a broken build, not a reason to skip
+        if ("true".equals(System.getenv("CI")) && why != null) org.junit.jupiter.api.Assertions.fail("CI must build the kernels: " + why);
         Assumptions.assumeTrue(why == null, () -> "skipped: " + why);
         byte[] fatbin;
         try (InputStream in = CudaRuntime.class.getResourceAsStream(CudaRuntime.FATBIN)) { fatbin = in.readAllBytes(); }
