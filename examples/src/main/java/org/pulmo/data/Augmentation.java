@@ -21,7 +21,10 @@ import java.util.Locale;
 public enum Augmentation {
     DPN_SENET, MA_NET, NONE;
 
+    // Departure: DPN-SENet (Fig. 1, Sec. 3.1) names flip, rotate and scale without ranges; these are our choice.
     public static final double DPN_DEGREES = 10, DPN_MIN_SCALE = 0.9, DPN_MAX_SCALE = 1.1;
+    // Departure: MA-Net (Sec. 4.1) flips and rotates only its small dataset-C, with no rotation range given; the
+    // preset applies them to any data set (choose --augmentation none for the other data sets) and picks 15 degrees.
     public static final double MA_NET_DEGREES = 15;
 
     /** The training transform at {@code size}, normalised with ImageNet's mean and std. */

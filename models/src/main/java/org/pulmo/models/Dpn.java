@@ -130,6 +130,7 @@ public final class Dpn extends Module {
             c1x1_c = registerModule("c1x1_c", new BnActConv(r, bw + inc, 1, 1, 1, rng));              // 1x1 expand
             se = switch (sePlacement) {
                 case NONE -> null;
+                // Departure: the DPN-SENet paper gives no reduction ratio; r = 16 is Hu et al.'s default.
                 case ALL -> registerModule("se", new SqueezeExcitation(bw + inc, 16, rng));
                 case RESID -> registerModule("se", new SqueezeExcitation(bw, 16, rng));
             };

@@ -185,15 +185,18 @@ public final class MaNet extends Module {
      * e^(1/L_CS)), a2 = 1 - a1, treated as constants (eq. 15-16).
      */
     public LossValue loss(PairOutput out, Tensor yX, Tensor yM) {
+        // Departure: eq. (12) prints binary cross-entropy on y' (with a sign typo: "-y log y' + (1 - y) log(1 - y')");
+        // we use the two-class softmax cross-entropy of the logits, equal to the correctly signed BCE of softmax's p.
         Tensor lCe = Losses.crossEntropy(out.logitsX(), yX).add(Losses.crossEntropy(out.logitsM(), yM)); // eq. 12-13
+        // Departure: eq. (14) is the cosine of one pair; the batch's pairs are averaged (the paper names no reduction).
         Tensor lCs = Losses.cosineSimilarity(out.featX(), out.featM());                                   // eq. 14
         float ce = lCe.item(), cs = lCs.item();
         return switch (options.loss()) {
             case CE -> new LossValue(lCe, ce, cs, 1f, 0f);
             case CE_CS -> new LossValue(lCe.add(lCs), ce, cs, 1f, 1f);
             case ADAPTIVE -> {
-                float[] a = AdaptiveWeightedLoss.weights(lCe, lCs);                                       // eq. 16
-                yield new LossValue(AdaptiveWeightedLoss.combine(lCe, lCs, a[0], a[1]), ce, cs, a[0], a[1]); // eq. 15
+                float[] a = AdaptiveWeightedLoss.weights(lCe, lCs);                                       // eq. 15
+                yield new LossValue(AdaptiveWeightedLoss.combine(lCe, lCs, a[0], a[1]), ce, cs, a[0], a[1]); // eq. 16
             }
         };
     }

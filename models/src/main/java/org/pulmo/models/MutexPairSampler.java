@@ -7,7 +7,7 @@ import java.util.TreeMap;
 import org.pulmo.tensor.Rng;
 
 /**
- * MA-Net's pairing (Zheng et al. 2022, Sec. 3.1): for each training sample, a mutex sample drawn uniformly at
+ * MA-Net's pairing (Zheng et al. 2022, Sec. 3.2 and 4.1): for each training sample, a mutex sample drawn uniformly at
  * random from all training samples of any other class. Seeded; {@link #state()} and {@link #setState} let a
  * checkpoint resume the same sequence of pairs.
  */

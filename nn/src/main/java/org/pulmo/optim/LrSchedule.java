@@ -21,6 +21,8 @@ public sealed interface LrSchedule {
 
         public Step(double base) { this(base, 30, 0.5); }
 
+        // Departure: eq. (17) prints 0.5^(epoch/30) (a smooth decay, LrSchedule.Exponential); "halved every 30
+        // epochs" and PyTorch's StepLR floor epoch/30, which is what this step schedule does.
         @Override public double lr(int epoch) { return base * Math.pow(factor, Math.floorDiv(epoch, period)); }
     }
 

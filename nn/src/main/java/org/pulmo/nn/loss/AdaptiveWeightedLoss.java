@@ -3,10 +3,11 @@ package org.pulmo.nn.loss;
 import org.pulmo.tensor.Tensor;
 
 /**
- * MA-Net's adaptive weight multi-loss (eq. 15-16): L = a1 * L_CE + a2 * L_CS with
- * a1 = e^(1/L_CE) / (e^(1/L_CE) + e^(1/L_CS)) and a2 = 1 - a1, so the smaller loss (larger 1/L) gets the
+ * MA-Net's adaptive weight multi-loss: L = a1 * L_CE + a2 * L_CS (eq. 16) with
+ * a1 = e^(1/L_CE) / (e^(1/L_CE) + e^(1/L_CS)) and a2 = 1 - a1 (eq. 15), so the smaller loss (larger 1/L) gets the
  * larger weight. The weights are recomputed from the current values every step and treated as constants in
  * backward (they are computed from detached values), so dL/dθ = a1 dL_CE/dθ + a2 dL_CS/dθ.
+ * Departure: the paper does not say whether a1 and a2 are differentiated; we treat them as constants.
  *
  * <p>Numerics. Dividing numerator and denominator by e^(1/L_CE) gives a1 = 1 / (1 + e^(1/L_CS - 1/L_CE))
  * = sigmoid(1/L_CE - 1/L_CS), which never overflows (e^(1/L) alone overflows float for L < ~0.011 and
@@ -24,7 +25,7 @@ import org.pulmo.tensor.Tensor;
 public final class AdaptiveWeightedLoss {
     private AdaptiveWeightedLoss() {}
 
-    /** a1 of eq. 16 from the two loss values (a2 = 1 - a1). */
+    /** a1 of eq. 15 from the two loss values (a2 = 1 - a1). */
     public static double weightOfFirst(double lossCe, double lossCs) {
         if (Double.isNaN(lossCe) || Double.isNaN(lossCs)) return Double.NaN;
         double inv1 = 1.0 / lossCe, inv2 = 1.0 / lossCs; // +-inf at a loss of exactly +-0
@@ -44,7 +45,7 @@ public final class AdaptiveWeightedLoss {
         return new float[] {(float) a1, (float) (1.0 - a1)};
     }
 
-    /** L = a1 * lossCe + a2 * lossCs (eq. 15), a1 and a2 constants for backward (eq. 16). Both inputs are scalars. */
+    /** L = a1 * lossCe + a2 * lossCs (eq. 16), a1 and a2 (eq. 15) constants for backward. Both inputs are scalars. */
     public static Tensor combine(Tensor lossCe, Tensor lossCs) {
         float[] a = weights(lossCe, lossCs);
         return combine(lossCe, lossCs, a[0], a[1]);
