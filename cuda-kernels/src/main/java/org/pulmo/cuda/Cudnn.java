@@ -21,8 +21,8 @@ import java.util.Map;
 
 /**
  * A small binding of cuDNN 9 on Java's Foreign Function &amp; Memory API: only the functions Pulmo calls
- * (handle and stream, tensor/filter/convolution/pooling/activation descriptors, convolution forward and
- * both backwards, batch-norm training/inference/backward, pooling and activation forward/backward). JCudnn's
+ * (handle and stream, tensor/filter/convolution/pooling descriptors, convolution forward and
+ * both backwards, batch-norm training/inference/backward, pooling forward/backward). JCudnn's
  * Java classes stop at cuDNN 8, hence this.
  *
  * <p>Convolution algorithms are chosen once per shape and math mode and cached ({@link ConvPlan}): by
@@ -48,7 +48,6 @@ public final class Cudnn implements AutoCloseable {
      * below it and cuDNN's batch norm was never used.
      */
     public static final double BN_MIN_EPSILON = 0.0;
-    static final int ACTIVATION_SIGMOID = 0, ACTIVATION_RELU = 1, ACTIVATION_TANH = 2;
     /** cudnnConvolution*AlgoPerf_t: {int algo; int status; float time; size_t memory; int determinism; int mathType; int reserved[3]}. */
     static final MemoryLayout PERF = MemoryLayout.structLayout(JAVA_INT.withName("algo"), JAVA_INT.withName("status"),
         JAVA_FLOAT.withName("time"), MemoryLayout.paddingLayout(4), JAVA_LONG.withName("memory"), JAVA_INT.withName("determinism"),
@@ -519,7 +518,7 @@ public final class Cudnn implements AutoCloseable {
         } finally { destroyTensor(xd); destroyTensor(bn); }
     }
 
-    // ------------------------------------------------------------------ pooling and activation
+    // ------------------------------------------------------------------ pooling
 
     private MemorySegment poolDesc(int mode, int kH, int kW, int pH, int pW, int sH, int sW) {
         MemorySegment d = create("cudnnCreatePoolingDescriptor");
@@ -551,28 +550,5 @@ public final class Cudnn implements AutoCloseable {
             destroyTensor(xd); destroyTensor(yd);
             call("cudnnDestroyPoolingDescriptor", sig(ADDRESS), pd);
         }
-    }
-
-    private MemorySegment activationDesc(int mode) {
-        MemorySegment d = create("cudnnCreateActivationDescriptor");
-        call("cudnnSetActivationDescriptor", sig(ADDRESS, JAVA_INT, JAVA_INT, JAVA_DOUBLE), d, mode, PROPAGATE_NAN, 0.0);
-        return d;
-    }
-
-    /** y = act(x) over n floats (viewed as [1, 1, 1, n]). */
-    public void activationForward(int mode, long n, long x, long y) {
-        MemorySegment ad = activationDesc(mode), td = tensor4d(1, 1, 1, Math.toIntExact(n));
-        try {
-            call("cudnnActivationForward", sig(ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS),
-                handle, ad, ONE, td, ptr(x), ZERO, td, ptr(y));
-        } finally { destroyTensor(td); call("cudnnDestroyActivationDescriptor", sig(ADDRESS), ad); }
-    }
-
-    public void activationBackward(int mode, long n, long y, long dy, long x, long dx) {
-        MemorySegment ad = activationDesc(mode), td = tensor4d(1, 1, 1, Math.toIntExact(n));
-        try {
-            call("cudnnActivationBackward", sig(ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS),
-                handle, ad, ONE, td, ptr(y), td, ptr(dy), td, ptr(x), ZERO, td, ptr(dx));
-        } finally { destroyTensor(td); call("cudnnDestroyActivationDescriptor", sig(ADDRESS), ad); }
     }
 }

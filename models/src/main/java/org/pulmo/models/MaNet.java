@@ -39,8 +39,6 @@ public final class MaNet extends Module {
     public record Options(boolean mab, boolean fab, LossMode loss, int reduction) {
         public static final Options DEFAULT = new Options(true, true, LossMode.ADAPTIVE, 16);
 
-        public Options withMab(boolean on) { return new Options(on, fab, loss, reduction); }
-
         public Options withFab(boolean on) { return new Options(mab, on, loss, reduction); }
 
         public Options withLoss(LossMode l) { return new Options(mab, fab, l, reduction); }

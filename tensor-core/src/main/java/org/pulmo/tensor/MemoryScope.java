@@ -80,8 +80,6 @@ public final class MemoryScope implements AutoCloseable {
         return tensors.length > 0 ? tensors[0] : null;
     }
 
-    public void keepAll(Iterable<Tensor> tensors) { for (Tensor t : tensors) if (t != null) keepStorage(t.storage()); }
-
     private void keepStorage(Storage s) {
         if (owned.remove(s) != null && parent != null) parent.owned.put(s, Boolean.TRUE);
     }
