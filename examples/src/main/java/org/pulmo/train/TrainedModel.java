@@ -26,18 +26,27 @@ public record TrainedModel(String name, Module model, List<String> classes, int 
     /** The model rebuilt on the CPU, loaded, then moved to {@code device}. */
     public static TrainedModel load(Path checkpoint, Device device) throws IOException {
         if (!Files.exists(checkpoint)) throw new IOException("checkpoint does not exist: " + checkpoint);
-        Map<String, String> meta = Safetensors.read(checkpoint).metadata();
+        Map<String, String> meta = Safetensors.readMetadata(checkpoint); // the header only; Checkpoint.load reads and checks the rest
         String name = meta.get("model"), classes = meta.get("classes"), size = meta.get("image_size");
         if (name == null || classes == null || size == null)
             throw new IOException(checkpoint + " is not a checkpoint written by 'pulmo train' (no model/classes/image_size metadata)");
         List<String> cls = Arrays.asList(classes.split("\n"));
-        int s = Integer.parseInt(size);
-        MaNet.Options mo = meta.containsKey("manet_mab") ? new MaNet.Options(Boolean.parseBoolean(meta.get("manet_mab")),
-            Boolean.parseBoolean(meta.get("manet_fab")), MaNet.LossMode.valueOf(meta.get("manet_loss")), 16) : null;
-        Module m = Models.create(name, cls.size(), s, 0, mo);
+        int s;
+        MaNet.Options mo;
+        Module m;
+        Augmentation aug;
+        try {
+            s = Integer.parseInt(size);
+            mo = meta.containsKey("manet_mab") ? new MaNet.Options(Boolean.parseBoolean(meta.get("manet_mab")),
+                Boolean.parseBoolean(meta.get("manet_fab")), MaNet.LossMode.valueOf(meta.get("manet_loss")), 16) : null;
+            m = Models.create(name, cls.size(), s, 0, mo);
+            aug = Augmentation.parse(meta.getOrDefault("augmentation", "none"));
+        } catch (IllegalArgumentException | NullPointerException e) { // a damaged or hand-edited metadata value
+            throw new IOException(checkpoint + ": corrupt metadata, the model cannot be rebuilt: " + e.getMessage());
+        }
         Checkpoint.Info info = Checkpoint.load(checkpoint, m, null, Map.of());
         m.to(device).eval();
-        return new TrainedModel(name, m, cls, s, Augmentation.parse(meta.getOrDefault("augmentation", "none")), info.epoch());
+        return new TrainedModel(name, m, cls, s, aug, info.epoch());
     }
 
     /** The deterministic preprocessing the model was validated with. */

@@ -113,6 +113,8 @@ public final class Trainer {
             Checkpoint.Info info = Checkpoint.load(last, model, sgd, Map.of());
             checkSame(info.metadata(), "model", s.model());
             checkSame(info.metadata(), "classes", String.join("\n", s.classes()));
+            String repaired = Checkpoint.recoverBest(last, info, best);   // a crash between writing last and best
+            if (repaired != null) out.println(repaired);
             start = info.epoch();
             step = info.step();
             bestEpoch = Integer.parseInt(info.metadata().getOrDefault("best_epoch", "0"));
@@ -200,8 +202,7 @@ public final class Trainer {
                 boolean improved = v[1] > bestAcc;
                 if (improved) { bestAcc = v[1]; bestEpoch = epoch + 1; }
                 Map<String, String> meta = describe(s, bestEpoch, bestAcc);
-                Checkpoint.save(last, model, sgd, epoch + 1, step, Map.of(), meta);
-                if (improved) Checkpoint.save(best, model, sgd, epoch + 1, step, Map.of(), meta);
+                Checkpoint.saveEpoch(last, best, bestEpoch, model, sgd, epoch + 1, step, Map.of(), meta); // best too when improved
                 history.write(s.out());
                 Plots.curves(history, s.out());
             }

@@ -1,6 +1,7 @@
 package org.pulmo.io;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -23,8 +24,14 @@ import org.pulmo.tensor.Tensor;
  *       {@code rng.<name>} (each generator's full state: data shuffling, dropout, augmentation), and any
  *       extra strings the caller adds.</li>
  * </ul>
- * The file is written atomically ({@link AtomicFiles}). Loading checks the whole file against the model,
- * the optimiser and the generators before it changes any of them, so a bad file loads nothing.
+ * The file is written atomically ({@link AtomicFiles}) with a digest of every tensor ({@link Safetensors}),
+ * and never holds NaN or infinite values: saving refuses them and keeps the previous file. Loading checks the
+ * whole file (digests, finite values) against the model, the optimiser and the generators before it changes
+ * any of them, so a bad file loads nothing.
+ *
+ * <p>A training run keeps two files, {@code last} and {@code best}; {@link #saveEpoch} writes them in the order
+ * that keeps them consistent whatever moment the process dies at, and {@link #recoverBest} completes the pair
+ * on resuming.
  */
 public final class Checkpoint {
     private Checkpoint() {}
@@ -33,11 +40,87 @@ public final class Checkpoint {
     public static final String VERSION = "1";
     private static final String MODEL = "model.", MOMENTUM = "optimizer.momentum_buffer.", RNG = "rng.";
 
+    /** Metadata of a run's {@code last} file: the epoch whose weights {@code best} holds (0: none yet). */
+    public static final String BEST_EPOCH = "best_epoch";
+
+    /** Runs between the two writes of {@link #saveEpoch}; tests make it throw to stand for a crash there. */
+    static Runnable betweenLastAndBest = () -> {};
+
     /** What a checkpoint records besides the tensors. */
     public record Info(int epoch, long step, float lr, Map<String, String> metadata) {}
 
     public static void save(Path file, Module model, Sgd optimizer, int epoch, long step, Map<String, Rng> rngs, Map<String, String> extra)
             throws IOException {
+        AtomicFiles.write(file, encode(file, model, optimizer, epoch, step, rngs, extra));
+    }
+
+    public static void save(Path file, Module model, Sgd optimizer, int epoch, long step, Map<String, Rng> rngs) throws IOException {
+        save(file, model, optimizer, epoch, step, rngs, Map.of());
+    }
+
+    /**
+     * The end of an epoch: {@code last} always, and {@code best} too when {@code bestEpoch == epoch} (the same
+     * bytes: best is last at the epoch it was best). {@code last} records {@code bestEpoch} ({@link #BEST_EPOCH}).
+     *
+     * <p>Order: last, then best, each atomically. Dying at any point leaves each file either the old or the new
+     * complete file, with best's epoch &lt;= last's epoch. The one inconsistent moment, between the two renames,
+     * leaves a new last that names its own epoch as best beside the old best; {@link #recoverBest} sees this and
+     * copies last to best. (Writing best first would instead leave a best newer than last.)
+     */
+    public static void saveEpoch(Path last, Path best, int bestEpoch, Module model, Sgd optimizer, int epoch, long step,
+                                 Map<String, Rng> rngs, Map<String, String> extra) throws IOException {
+        Map<String, String> meta = extra == null ? new LinkedHashMap<>() : new LinkedHashMap<>(extra);
+        meta.put(BEST_EPOCH, Integer.toString(bestEpoch)); // this value, whatever extra says
+        byte[] bytes = encode(last, model, optimizer, epoch, step, rngs, meta);
+        AtomicFiles.write(last, bytes);
+        betweenLastAndBest.run();
+        if (bestEpoch == epoch) AtomicFiles.write(best, bytes);
+        else AtomicFiles.removeStale(best);
+    }
+
+    /**
+     * On resuming from {@code last} (already loaded, {@code lastInfo}): checks that {@code best} holds the epoch
+     * last names as best and removes temporary files of interrupted writes of either. When best is missing,
+     * unreadable or holds another epoch and the best epoch is last's own (the process died between the two
+     * writes of {@link #saveEpoch}), best is rewritten from last and a one-line note saying so is returned;
+     * when all is well, null. When best cannot be rebuilt (its epoch is older than last's and the file is gone
+     * or damaged), a {@link SafetensorsException} names the file and what is missing.
+     */
+    public static String recoverBest(Path last, Info lastInfo, Path best) throws IOException {
+        AtomicFiles.removeStale(last);
+        AtomicFiles.removeStale(best);
+        String recorded = lastInfo.metadata().get(BEST_EPOCH);
+        if (recorded == null) return null; // not written by saveEpoch: nothing to check against
+        int bestEpoch;
+        try {
+            bestEpoch = Integer.parseInt(recorded);
+        } catch (NumberFormatException e) {
+            throw new SafetensorsException(last.toString(), "corrupt metadata: " + BEST_EPOCH + " is '" + recorded + "'");
+        }
+        if (bestEpoch <= 0) return null; // no epoch was best yet (e.g. no validation images)
+        String problem;
+        if (!Files.exists(best)) problem = "is missing";
+        else {
+            try {
+                String e = Safetensors.read(best).metadata().get("epoch");
+                problem = Integer.toString(bestEpoch).equals(e) ? null : "holds epoch " + e;
+            } catch (SafetensorsException e) {
+                problem = "cannot be read (" + e.getMessage().substring(best.toString().length() + 2) + ")";
+            }
+        }
+        if (problem == null) return null;
+        if (bestEpoch == lastInfo.epoch()) {
+            AtomicFiles.write(best, Files.readAllBytes(last));
+            return best + " " + problem + " but " + last + " names its own epoch " + bestEpoch
+                + " as the best (training stopped between writing the two); rewrote " + best + " from it";
+        }
+        throw new SafetensorsException(best.toString(), problem + ", but " + last + " (epoch " + lastInfo.epoch() + ") records epoch "
+            + bestEpoch + " as the best, whose weights only this file held; put the file back, or train again into a new folder");
+    }
+
+    /** The checkpoint's bytes; non-finite values refused with the file, tensor and index named. */
+    private static byte[] encode(Path file, Module model, Sgd optimizer, int epoch, long step, Map<String, Rng> rngs,
+                                 Map<String, String> extra) throws SafetensorsException {
         Map<String, Tensor> tensors = new LinkedHashMap<>();
         for (var e : model.stateDict().entrySet()) tensors.put(MODEL + e.getKey(), e.getValue());
         if (optimizer != null) for (var e : optimizer.stateDict().entrySet()) tensors.put(MOMENTUM + e.getKey(), e.getValue());
@@ -52,11 +135,12 @@ public final class Checkpoint {
             meta.put(RNG + e.getKey(), s[0] + "," + s[1] + "," + s[2]);
         }
         if (extra != null) for (var e : extra.entrySet()) meta.putIfAbsent(e.getKey(), e.getValue());
-        Safetensors.write(file, tensors, meta);
-    }
-
-    public static void save(Path file, Module model, Sgd optimizer, int epoch, long step, Map<String, Rng> rngs) throws IOException {
-        save(file, model, optimizer, epoch, step, rngs, Map.of());
+        try {
+            return Safetensors.encode(tensors, meta, true);
+        } catch (Safetensors.NonFiniteException e) {
+            throw new SafetensorsException(file.toString(), "not written: " + e.getMessage()
+                + " (the weights diverged); the previous file, if any, is kept");
+        }
     }
 
     /**
@@ -75,6 +159,13 @@ public final class Checkpoint {
         if (!VERSION.equals(meta.get("version")))
             throw new SafetensorsException(name, "checkpoint version " + meta.get("version") + " is not supported (expected " + VERSION + ")");
 
+        for (var e : c.tensors().entrySet()) { // a finite loss is not enough: a diverged step can leave NaN weights
+            float[] v = e.getValue().toArray();
+            for (int i = 0; i < v.length; i++)
+                if (!Float.isFinite(v[i]))
+                    throw new SafetensorsException(name, "tensor " + e.getKey() + " holds " + v[i] + " at index " + i
+                        + ": the weights had diverged when this file was written; nothing was loaded");
+        }
         Map<String, Tensor> modelState = new LinkedHashMap<>(), momentum = new LinkedHashMap<>();
         List<String> problems = new ArrayList<>();
         for (var e : c.tensors().entrySet()) {

@@ -3,17 +3,20 @@ package org.pulmo.io;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
+import java.util.zip.CRC32C;
 import org.pulmo.nn.Module;
 import org.pulmo.nn.StateDictException;
 import org.pulmo.tensor.Tensor;
@@ -30,12 +33,23 @@ import org.pulmo.tensor.Tensor;
  * num_batches_tracked) and converts them to float32. Reading validates everything (header length, JSON,
  * dtypes, shapes, offsets inside the file, no overlaps, no missing or trailing bytes) before any tensor is
  * returned; every problem is a {@link SafetensorsException} naming the file.
+ *
+ * <p>Integrity: Pulmo records a CRC32C of every tensor's bytes in the metadata ({@value #DIGEST_KEY}: one
+ * 8-hex-digit digest per tensor, in data-offset order) and checks it on reading, so a flipped bit or a
+ * truncated copy is caught and the error names the first tensor that differs. CRC32C, not SHA-256: the digest
+ * guards against accidents (bad disks, partial copies, editing), not tampering, and the JDK computes it with the
+ * CPU's CRC instructions at several GB/s, about 0.05 s for a 160 MB checkpoint, where SHA-256 takes several
+ * times longer. Files without the key (older Pulmo, PyTorch) are read unchecked. The key is not returned in
+ * {@link Contents#metadata()}.
  */
 public final class Safetensors {
     private Safetensors() {}
 
     /** The spec's cap on the header (100 MB); a larger length means a corrupt or foreign file. */
     public static final long MAX_HEADER_BYTES = 100L * 1024 * 1024;
+
+    /** The metadata key of the per-tensor CRC32C digests. */
+    public static final String DIGEST_KEY = "pulmo.crc32c";
 
     /** Tensors in file order and the "__metadata__" strings. */
     public record Contents(Map<String, Tensor> tensors, Map<String, String> metadata) {}
@@ -51,48 +65,93 @@ public final class Safetensors {
 
     // ------------------------------------------------------------------ writing
 
-    /** The whole file as bytes: header then float32 data, tensors in map order. */
+    /** The whole file as bytes: header then float32 data, tensors in map order, with their digests. */
     public static byte[] encode(Map<String, Tensor> tensors, Map<String, String> metadata) {
-        StringBuilder h = new StringBuilder("{");
-        boolean first = true;
-        if (metadata != null && !metadata.isEmpty()) {
-            h.append("\"__metadata__\":{");
-            boolean f = true;
-            for (var e : metadata.entrySet()) {
-                if (!f) h.append(',');
-                f = false;
-                h.append(Json.quote(e.getKey())).append(':').append(Json.quote(e.getValue()));
-            }
-            h.append('}');
-            first = false;
-        }
-        long offset = 0;
+        return encode(tensors, metadata, false);
+    }
+
+    /** A tensor holds NaN or an infinity where the caller asked for finite values only. */
+    static final class NonFiniteException extends IllegalArgumentException {
+        NonFiniteException(String message) { super(message); }
+    }
+
+    /**
+     * As {@link #encode(Map, Map)}; with {@code finiteOnly} a NaN or infinite value anywhere is a
+     * {@link NonFiniteException} naming the tensor and the index of the first one.
+     */
+    static byte[] encode(Map<String, Tensor> tensors, Map<String, String> metadata, boolean finiteOnly) {
         List<float[]> data = new ArrayList<>();
+        List<int[]> shapes = new ArrayList<>();
         for (var e : tensors.entrySet()) {
             if (e.getKey().equals("__metadata__")) throw new IllegalArgumentException("a tensor may not be named __metadata__");
-            Tensor t = e.getValue();
-            float[] v = t.toArray();
+            float[] v = e.getValue().toArray();
+            if (finiteOnly) {
+                for (int i = 0; i < v.length; i++)
+                    if (!Float.isFinite(v[i])) throw new NonFiniteException("tensor " + e.getKey() + " holds " + v[i] + " at index " + i);
+            }
             data.add(v);
-            if (!first) h.append(',');
-            first = false;
-            h.append(Json.quote(e.getKey())).append(":{\"dtype\":\"F32\",\"shape\":[");
-            int[] shape = t.shape();
-            for (int i = 0; i < shape.length; i++) h.append(i == 0 ? "" : ",").append(shape[i]);
-            long end = offset + 4L * v.length;
-            h.append("],\"data_offsets\":[").append(offset).append(',').append(end).append("]}");
-            offset = end;
+            shapes.add(e.getValue().shape());
         }
-        h.append('}');
-        byte[] header = h.toString().getBytes(StandardCharsets.UTF_8);
+        // The digests come after the data is laid out, but their text has a fixed width (8 hex digits each), so
+        // the header is built once with zeros to size the file and again, same length, with the real values.
+        String[] digests = new String[data.size()];
+        Arrays.fill(digests, "00000000");
+        byte[] header = header(tensors.keySet(), shapes, data, metadata, digests);
         int padded = (header.length + 7) / 8 * 8; // keep the data 8-byte aligned, as the reference writer does
-        long total = 8L + padded + offset;
+        long dataBytes = 0;
+        for (float[] v : data) dataBytes += 4L * v.length;
+        long total = 8L + padded + dataBytes;
         if (total > Integer.MAX_VALUE - 16) throw new IllegalArgumentException("safetensors: " + total + " bytes is more than one array holds");
         ByteBuffer buf = ByteBuffer.allocate((int) total).order(ByteOrder.LITTLE_ENDIAN);
+        buf.position(8 + padded);
+        CRC32C crc = new CRC32C();
+        for (int t = 0; t < data.size(); t++) {
+            int begin = buf.position();
+            for (float x : data.get(t)) buf.putFloat(x);
+            crc.reset();
+            crc.update(buf.array(), begin, buf.position() - begin);
+            digests[t] = hex8(crc.getValue());
+        }
+        byte[] finalHeader = header(tensors.keySet(), shapes, data, metadata, digests);
+        if (finalHeader.length != header.length) throw new AssertionError("digest text changed the header length");
+        buf.position(0);
         buf.putLong(padded);
-        buf.put(header);
-        for (int i = header.length; i < padded; i++) buf.put((byte) ' ');
-        for (float[] v : data) for (float x : v) buf.putFloat(x);
+        buf.put(finalHeader);
+        for (int i = finalHeader.length; i < padded; i++) buf.put((byte) ' ');
         return buf.array();
+    }
+
+    /** The JSON header: metadata (with the digests, in data order) first, then the tensors in map order. */
+    private static byte[] header(Iterable<String> names, List<int[]> shapes, List<float[]> data, Map<String, String> metadata,
+                                 String[] digests) {
+        Map<String, String> meta = new LinkedHashMap<>();
+        if (metadata != null) meta.putAll(metadata);
+        meta.put(DIGEST_KEY, String.join(",", digests));
+        StringBuilder h = new StringBuilder("{\"__metadata__\":{");
+        boolean f = true;
+        for (var e : meta.entrySet()) {
+            if (!f) h.append(',');
+            f = false;
+            h.append(Json.quote(e.getKey())).append(':').append(Json.quote(e.getValue()));
+        }
+        h.append('}');
+        long offset = 0;
+        int t = 0;
+        for (String name : names) {
+            h.append(',').append(Json.quote(name)).append(":{\"dtype\":\"F32\",\"shape\":[");
+            int[] shape = shapes.get(t);
+            for (int i = 0; i < shape.length; i++) h.append(i == 0 ? "" : ",").append(shape[i]);
+            long end = offset + 4L * data.get(t).length;
+            h.append("],\"data_offsets\":[").append(offset).append(',').append(end).append("]}");
+            offset = end;
+            t++;
+        }
+        return h.append('}').toString().getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static String hex8(long crc) {
+        String s = Long.toHexString(crc);
+        return "0".repeat(8 - s.length()) + s;
     }
 
     /** Writes tensors (as F32) and metadata to {@code file} atomically. */
@@ -107,25 +166,75 @@ public final class Safetensors {
 
     // ------------------------------------------------------------------ reading
 
+    /** Reads and checks a whole file (header, layout and, where recorded, the digests). */
     public static Contents read(Path file) throws IOException {
         String name = file.toString();
-        if (!Files.isRegularFile(file)) throw new SafetensorsException(name, "no such file");
-        long size = Files.size(file);
+        long size = size(file);
+        readHeader(file, size); // a bogus header length is refused before the file is read whole
         if (size > Integer.MAX_VALUE - 16)
             throw new SafetensorsException(name, "file of " + size + " bytes is larger than Pulmo reads in one piece (2 GB)");
-        return decode(Files.readAllBytes(file), name);
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(file);
+        } catch (OutOfMemoryError e) {
+            throw new SafetensorsException(name, "file of " + size + " bytes does not fit in the Java heap; raise it with -Xmx");
+        }
+        return decode(bytes, name);
+    }
+
+    /**
+     * The metadata alone, reading only the header: the header and the tensors' layout are checked against the
+     * file's size, the data and its digests are not (that is {@link #read}'s work).
+     */
+    public static Map<String, String> readMetadata(Path file) throws IOException {
+        long size = size(file);
+        byte[] header = readHeader(file, size);
+        return decode(header, file.toString(), size - header.length, false).metadata();
+    }
+
+    private static long size(Path file) throws IOException {
+        if (!Files.isRegularFile(file)) throw new SafetensorsException(file.toString(), "no such file");
+        return Files.size(file);
+    }
+
+    /** The first 8 + N bytes of the file: the length field and the header it announces, after checking N. */
+    private static byte[] readHeader(Path file, long size) throws IOException {
+        String name = file.toString();
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+            while (len.hasRemaining() && ch.read(len) >= 0) {}
+            long n = headerLength(len.array(), len.position(), size, name);
+            ByteBuffer all = ByteBuffer.allocate((int) (8 + n));
+            all.put(len.flip());
+            while (all.hasRemaining()) if (ch.read(all) < 0) throw new SafetensorsException(name, "truncated while reading the header");
+            return all.array();
+        }
+    }
+
+    /** N from the first 8 bytes, checked against the cap and against the {@code size} bytes of the file. */
+    private static long headerLength(byte[] first, int available, long size, String name) throws SafetensorsException {
+        if (available < 8) throw new SafetensorsException(name, "truncated: " + size + " bytes, fewer than the 8-byte header length");
+        long n = ByteBuffer.wrap(first, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+        if (n < 2 || n > MAX_HEADER_BYTES)
+            throw new SafetensorsException(name, "not a safetensors file: header length " + Long.toUnsignedString(n)
+                + " is outside [2, " + MAX_HEADER_BYTES + "]");
+        if (n > size - 8)
+            throw new SafetensorsException(name, "truncated: header length " + n + " but only " + (size - 8) + " bytes follow");
+        return n;
     }
 
     /** Parses a whole file's bytes; {@code name} is used in error messages. */
     public static Contents decode(byte[] bytes, String name) throws SafetensorsException {
-        if (bytes.length < 8)
-            throw new SafetensorsException(name, "truncated: " + bytes.length + " bytes, fewer than the 8-byte header length");
-        long n = ByteBuffer.wrap(bytes, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
-        if (n < 2 || n > MAX_HEADER_BYTES)
-            throw new SafetensorsException(name, "not a safetensors file: header length " + Long.toUnsignedString(n)
-                + " is outside [2, " + MAX_HEADER_BYTES + "]");
-        if (n > bytes.length - 8L)
-            throw new SafetensorsException(name, "truncated: header length " + n + " but only " + (bytes.length - 8) + " bytes follow");
+        long n = headerLength(bytes, bytes.length, bytes.length, name);
+        return decode(bytes, name, bytes.length - 8 - n, true);
+    }
+
+    /**
+     * {@code bytes} holds the length field and header, followed (when {@code withData}) by the
+     * {@code dataSize} data bytes; without data the layout is checked against {@code dataSize} alone.
+     */
+    private static Contents decode(byte[] bytes, String name, long dataSize, boolean withData) throws SafetensorsException {
+        long n = headerLength(bytes, bytes.length, bytes.length + (withData ? 0 : dataSize), name);
         if (bytes[8] != '{') throw new SafetensorsException(name, "not a safetensors file: header does not start with '{'");
         String json;
         try {
@@ -141,7 +250,7 @@ public final class Safetensors {
             throw new SafetensorsException(name, "corrupt header: invalid JSON: " + e.getMessage());
         }
         if (!(root instanceof Map<?, ?> entries)) throw new SafetensorsException(name, "corrupt header: not a JSON object");
-        long dataStart = 8 + n, dataSize = bytes.length - dataStart;
+        long dataStart = 8 + n;
 
         Map<String, String> metadata = new LinkedHashMap<>();
         record Entry(String name, Dtype dtype, int[] shape, long begin, long end) {}
@@ -188,9 +297,10 @@ public final class Safetensors {
                 throw new SafetensorsException(name, "corrupt header: " + where + " has fields other than dtype, shape and data_offsets: " + info.keySet());
             list.add(new Entry(key, dtype, shape, begin, end));
         }
-        // the tensors must tile the data part: sorted by offset, each starts where the last ended
+        // the tensors must tile the data part: sorted by offset, each starts where the last ended (an empty
+        // tensor sorts before a non-empty one at the same offset, whatever the header's order)
         List<Entry> sorted = new ArrayList<>(list);
-        sorted.sort((a, b) -> Long.compare(a.begin(), b.begin()));
+        sorted.sort((a, b) -> a.begin() != b.begin() ? Long.compare(a.begin(), b.begin()) : Long.compare(a.end(), b.end()));
         long at = 0;
         for (Entry en : sorted) {
             if (en.begin() != at)
@@ -201,6 +311,23 @@ public final class Safetensors {
         if (at != dataSize)
             throw new SafetensorsException(name, "corrupt: " + (dataSize - at) + " bytes after the last tensor (header describes " + at
                 + " data bytes, file has " + dataSize + ")");
+
+        String recorded = metadata.remove(DIGEST_KEY);
+        if (!withData) return new Contents(Map.of(), metadata);
+        if (recorded != null) {
+            String[] digests = recorded.isEmpty() ? new String[0] : recorded.split(",", -1);
+            if (digests.length != sorted.size())
+                throw new SafetensorsException(name, "corrupt header: " + digests.length + " recorded digests for " + sorted.size() + " tensors");
+            CRC32C crc = new CRC32C();
+            for (int t = 0; t < digests.length; t++) {
+                Entry en = sorted.get(t);
+                crc.reset();
+                crc.update(bytes, (int) (dataStart + en.begin()), (int) (en.end() - en.begin()));
+                if (!digests[t].equals(hex8(crc.getValue())))
+                    throw new SafetensorsException(name, "tensor data does not match its recorded digest (first at tensor '" + en.name()
+                        + "'): the file is corrupt (truncated or modified)");
+            }
+        }
 
         Map<String, Tensor> tensors = new LinkedHashMap<>();
         for (Entry en : list) {

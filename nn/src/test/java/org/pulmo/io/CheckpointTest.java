@@ -149,4 +149,156 @@ class CheckpointTest {
         assertEquals(2, Checkpoint.load(f, b.model, b.sgd, b.rngs()).epoch());
         try (var s = Files.list(dir)) { assertEquals(1, s.count()); }
     }
+
+    /** The offset of the data section: 8 + the header length. */
+    private static int dataStart(byte[] file) {
+        return 8 + (int) java.nio.ByteBuffer.wrap(file).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong();
+    }
+
+    @Test void aCorruptedTensorByteIsCaughtByTheDigest() throws IOException {
+        Run a = new Run(1);
+        Path f = dir.resolve("best.safetensors");
+        Checkpoint.save(f, a.model, a.sgd, 1, 1, a.rngs());
+        byte[] bytes = Files.readAllBytes(f);
+        bytes[dataStart(bytes) + 5] ^= 0x01; // one flipped bit in the first tensor: still a finite float
+        Files.write(f, bytes);
+        Run b = new Run(2);
+        float[] before = b.model.stateDict().get("0.weight").toArray();
+        SafetensorsException e = assertThrows(SafetensorsException.class, () -> Checkpoint.load(f, b.model, b.sgd, b.rngs()));
+        assertEquals(f + ": tensor data does not match its recorded digest (first at tensor 'model.0.weight'): "
+            + "the file is corrupt (truncated or modified)", e.getMessage());
+        assertArrayEquals(before, b.model.stateDict().get("0.weight").toArray(), "nothing loaded");
+    }
+
+    @Test void nonFiniteWeightsAreRefusedOnLoadNamingTheTensorAndIndex() throws IOException {
+        Run a = new Run(1);
+        Map<String, Tensor> tensors = new java.util.LinkedHashMap<>();
+        for (var e : a.model.stateDict().entrySet()) {
+            float[] v = e.getValue().toArray();
+            if (e.getKey().equals("5.weight")) v[7] = Float.NaN;
+            tensors.put("model." + e.getKey(), Tensor.of(v, e.getValue().shape()));
+        }
+        Path f = dir.resolve("nan.safetensors");  // as an older version wrote it after a diverged epoch
+        Safetensors.write(f, tensors, Map.of("format", Checkpoint.FORMAT, "version", Checkpoint.VERSION, "epoch", "1", "step", "4"));
+        Run b = new Run(2);
+        SafetensorsException e = assertThrows(SafetensorsException.class, () -> Checkpoint.load(f, b.model, null, Map.of()));
+        assertTrue(e.getMessage().startsWith(f + ": tensor model.5.weight holds NaN at index 7"), e.getMessage());
+        assertFalse(e.getMessage().contains("\n"), "one line");
+    }
+
+    @Test void aCheckpointOfNonFiniteWeightsIsNotWrittenAndTheOldFileIsKept() throws IOException {
+        Run a = new Run(1);
+        Path f = dir.resolve("last.safetensors");
+        Checkpoint.save(f, a.model, a.sgd, 1, 1, a.rngs());
+        byte[] good = Files.readAllBytes(f);
+        Map<String, Tensor> sd = a.model.stateDict();
+        float[] w = sd.get("0.weight").toArray();
+        w[3] = Float.POSITIVE_INFINITY;
+        Map<String, Tensor> diverged = new java.util.LinkedHashMap<>(sd);
+        diverged.put("0.weight", Tensor.of(w, sd.get("0.weight").shape()));
+        a.model.loadStateDict(diverged, true);
+        SafetensorsException e = assertThrows(SafetensorsException.class, () -> Checkpoint.save(f, a.model, a.sgd, 2, 2, a.rngs()));
+        assertTrue(e.getMessage().startsWith(f + ": not written: tensor model.0.weight holds Infinity at index 3"), e.getMessage());
+        assertArrayEquals(good, Files.readAllBytes(f), "the previous checkpoint is kept");
+        try (var s = Files.list(dir)) { assertEquals(1, s.count(), "no temporary file"); }
+    }
+
+    @Test void aStaleTemporaryFileOfAKilledWriteIsRemovedOnTheNextSave() throws IOException {
+        Run a = new Run(1);
+        Path f = dir.resolve("last.safetensors");
+        Path stale = dir.resolve(".last.safetensors.8123456789012345678.tmp"); // what a kill during a write leaves
+        Files.write(stale, new byte[1000]);
+        Path foreign = dir.resolve(".last.safetensors.notes.tmp");            // not ours: kept
+        Files.write(foreign, new byte[3]);
+        Checkpoint.save(f, a.model, a.sgd, 1, 1, a.rngs());
+        assertFalse(Files.exists(stale), "stale temporary file removed");
+        assertTrue(Files.exists(foreign), "a file of another pattern is left alone");
+    }
+
+    @Test void aTruncatedOrGarbageFileIsOneLineNamingTheFile() throws IOException {
+        Run a = new Run(1);
+        Path f = dir.resolve("c.safetensors");
+        Checkpoint.save(f, a.model, a.sgd, 1, 1, a.rngs());
+        byte[] good = Files.readAllBytes(f);
+        Path bad = dir.resolve("bad.safetensors");
+        byte[][] inputs = {
+            java.util.Arrays.copyOf(good, dataStart(good) + 10),       // cut inside the data
+            java.util.Arrays.copyOf(good, 20),                          // cut inside the header
+            new byte[0],
+            "garbage that is not a checkpoint at all".getBytes(java.nio.charset.StandardCharsets.US_ASCII),
+        };
+        for (byte[] in : inputs) {
+            Files.write(bad, in);
+            SafetensorsException e = assertThrows(SafetensorsException.class, () -> Checkpoint.load(bad, a.model, null, Map.of()));
+            assertTrue(e.getMessage().startsWith(bad + ": ") && !e.getMessage().contains("\n"), e.getMessage());
+        }
+        // a header length just under the cap on a small file: refused before anything that large is allocated
+        byte[] bogus = good.clone();
+        java.nio.ByteBuffer.wrap(bogus).order(java.nio.ByteOrder.LITTLE_ENDIAN).putLong(Safetensors.MAX_HEADER_BYTES - 8);
+        Files.write(bad, bogus);
+        SafetensorsException e = assertThrows(SafetensorsException.class, () -> Checkpoint.load(bad, a.model, null, Map.of()));
+        assertTrue(e.getMessage().contains("truncated"), e.getMessage());
+    }
+
+    /** Two epochs of a run: epoch 1 best, epoch 2 best again and the process dies between the two writes. */
+    @Test void aCrashBetweenLastAndBestIsRepairedOnResume() throws IOException {
+        Run a = new Run(1);
+        Path last = dir.resolve("last.safetensors"), best = dir.resolve("best.safetensors");
+        Checkpoint.saveEpoch(last, best, 1, a.model, a.sgd, 1, 3, a.rngs(), Map.of("model", "tiny"));
+        assertEquals("1", Safetensors.readMetadata(best).get("epoch"));
+        Checkpoint.betweenLastAndBest = () -> { throw new IllegalStateException("killed"); };
+        try {
+            assertThrows(IllegalStateException.class, () -> Checkpoint.saveEpoch(last, best, 2, a.model, a.sgd, 2, 6, a.rngs(), Map.of()));
+        } finally {
+            Checkpoint.betweenLastAndBest = () -> {};
+        }
+        // each file whole; best no newer than last
+        assertEquals("2", Safetensors.read(last).metadata().get("epoch"));
+        assertEquals("1", Safetensors.read(best).metadata().get("epoch"));
+
+        Run b = new Run(2);
+        Checkpoint.Info info = Checkpoint.load(last, b.model, b.sgd, b.rngs());
+        String note = Checkpoint.recoverBest(last, info, best);
+        assertTrue(note != null && note.contains("holds epoch 1") && note.contains("rewrote"), note);
+        assertArrayEquals(Files.readAllBytes(last), Files.readAllBytes(best), "best is last at its best epoch");
+        assertNull(Checkpoint.recoverBest(last, info, best), "consistent now");
+
+        // the same crash before any best was written: best missing
+        Files.delete(best);
+        assertTrue(Checkpoint.recoverBest(last, info, best).contains("is missing"));
+        assertTrue(Files.exists(best));
+    }
+
+    @Test void aBestThatCannotBeRebuiltIsNamedWithWhatIsMissing() throws IOException {
+        Run a = new Run(1);
+        Path last = dir.resolve("last.safetensors"), best = dir.resolve("best.safetensors");
+        Checkpoint.saveEpoch(last, best, 1, a.model, a.sgd, 1, 3, a.rngs(), Map.of());
+        Checkpoint.saveEpoch(last, best, 1, a.model, a.sgd, 2, 6, a.rngs(), Map.of()); // epoch 2 not better
+        Checkpoint.Info info = Checkpoint.load(last, new Run(2).model, null, Map.of());
+        assertNull(Checkpoint.recoverBest(last, info, best));
+        byte[] b = Files.readAllBytes(best);
+        Files.write(best, java.util.Arrays.copyOf(b, b.length - 100));
+        SafetensorsException e = assertThrows(SafetensorsException.class, () -> Checkpoint.recoverBest(last, info, best));
+        assertTrue(e.getMessage().startsWith(best + ": cannot be read (truncated") && e.getMessage().contains("records epoch 1 as the best"),
+            e.getMessage());
+        Files.delete(best);
+        e = assertThrows(SafetensorsException.class, () -> Checkpoint.recoverBest(last, info, best));
+        assertTrue(e.getMessage().startsWith(best + ": is missing, but " + last + " (epoch 2) records epoch 1"), e.getMessage());
+    }
+
+    @Test void aKillDuringAWriteLeavesTheOldFileAndItsTemporaryFileGoesOnResume() throws IOException {
+        Run a = new Run(1);
+        Path last = dir.resolve("last.safetensors"), best = dir.resolve("best.safetensors");
+        Checkpoint.saveEpoch(last, best, 1, a.model, a.sgd, 1, 3, a.rngs(), Map.of());
+        byte[] full = Files.readAllBytes(last);
+        // what a kill halfway through writing best of epoch 2 leaves: last of epoch 2 and best's temporary file, cut
+        Checkpoint.saveEpoch(last, best, 2, a.model, a.sgd, 2, 6, a.rngs(), Map.of());
+        Files.write(best, full);
+        Path tmp = dir.resolve(".best.safetensors.4242424242.tmp");
+        Files.write(tmp, java.util.Arrays.copyOf(full, full.length / 2));
+        Checkpoint.Info info = Checkpoint.load(last, new Run(3).model, null, Map.of());
+        assertNotNull(Checkpoint.recoverBest(last, info, best));
+        assertFalse(Files.exists(tmp));
+        assertEquals("2", Safetensors.readMetadata(best).get("epoch"));
+    }
 }

@@ -56,11 +56,56 @@ class SafetensorsTest {
         long n = buf.getLong();
         assertEquals(0, n % 8, "header padded to 8 bytes");
         String header = new String(b, 8, (int) n, StandardCharsets.UTF_8).strip();
-        assertEquals("{\"x\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", header);
+        String crc = String.format("%08x", crcOf(1f, 2f));
+        assertEquals("{\"__metadata__\":{\"pulmo.crc32c\":\"" + crc + "\"},\"x\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", header);
         buf.position(8 + (int) n);
         assertEquals(1f, buf.getFloat());
         assertEquals(2f, buf.getFloat());
         assertFalse(buf.hasRemaining());
+    }
+
+    private static long crcOf(float... v) {
+        ByteBuffer b = ByteBuffer.allocate(4 * v.length).order(ByteOrder.LITTLE_ENDIAN);
+        for (float x : v) b.putFloat(x);
+        java.util.zip.CRC32C c = new java.util.zip.CRC32C();
+        c.update(b.array());
+        return c.getValue();
+    }
+
+    @Test void everyTensorsDigestIsCheckedAndFilesWithoutDigestsStillLoad() throws IOException {
+        byte[] good = Safetensors.encode(sample(), Map.of("k", "v"));
+        int dataStart = 8 + (int) ByteBuffer.wrap(good).order(ByteOrder.LITTLE_ENDIAN).getLong();
+        assertFalse(Safetensors.decode(good, "good").metadata().containsKey(Safetensors.DIGEST_KEY), "the digest is not caller metadata");
+        // a flipped bit in the last tensor's data (a finite float either way) names that tensor
+        byte[] flipped = good.clone();
+        flipped[good.length - 2] ^= 0x10;
+        assertTrue(errorOf(flipped).endsWith("tensor data does not match its recorded digest (first at tensor '名前 \"quoted\"\n'): "
+            + "the file is corrupt (truncated or modified)"), errorOf(flipped));
+        // the same file with the digests removed from the header, as an older Pulmo or PyTorch writes it: read unchecked
+        String header = new String(good, 8, dataStart - 8, StandardCharsets.UTF_8);
+        String noDigest = header.replaceFirst(",?\"pulmo\\.crc32c\":\"[0-9a-f,]*\"", "");
+        assertNotEquals(header, noDigest);
+        byte[] old = foreign(noDigest, java.util.Arrays.copyOfRange(flipped, dataStart, flipped.length));
+        assertEquals(Map.of("k", "v"), Safetensors.decode(old, "old").metadata());
+        // a digest list that does not fit the tensors is a corrupt header, not a crash
+        String fewer = header.replaceFirst("\"pulmo\\.crc32c\":\"[0-9a-f]{8},", "\"pulmo.crc32c\":\"");
+        assertTrue(errorOf(foreign(fewer, java.util.Arrays.copyOfRange(good, dataStart, good.length))).contains("recorded digests for"));
+    }
+
+    @Test void anEmptyTensorMayShareItsOffsetWithTheNextWhateverTheHeaderOrder() throws IOException {
+        String h = "{\"x\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+            + "\"e\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]}}";
+        assertEquals(2, Safetensors.decode(foreign(h, new byte[4]), "order.safetensors").tensors().size());
+    }
+
+    @Test void readingTheMetadataAloneChecksTheHeaderAgainstTheFile() throws IOException {
+        Path f = dir.resolve("m.safetensors");
+        Safetensors.write(f, sample(), Map.of("epoch", "4"));
+        assertEquals(Map.of("epoch", "4"), Safetensors.readMetadata(f));
+        byte[] b = Files.readAllBytes(f);
+        Files.write(f, java.util.Arrays.copyOf(b, b.length - 3));
+        SafetensorsException e = assertThrows(SafetensorsException.class, () -> Safetensors.readMetadata(f));
+        assertTrue(e.getMessage().startsWith(f + ": truncated"), e.getMessage());
     }
 
     /** A file as PyTorch/safetensors would write it, with other dtypes. */

@@ -1,0 +1,101 @@
+package org.pulmo.examples;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.awt.image.BufferedImage;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.pulmo.io.Checkpoint;
+import org.pulmo.io.Safetensors;
+import org.pulmo.nn.Module;
+import org.pulmo.tensor.Tensor;
+import org.pulmo.train.Models;
+
+/**
+ * predict (and so evaluate and explain, which load through the same {@code TrainedModel}) on damaged
+ * checkpoints: exit code 2 and one line naming the file and what is wrong, never predictions; and --resume
+ * after a crash that lost best.safetensors.
+ */
+class BadCheckpointCliTest {
+    @TempDir Path dir;
+
+    private static Map<String, String> describe() {
+        return Map.of("model", "resnet18", "classes", "covid\nnormal", "image_size", "32", "augmentation", "none");
+    }
+
+    private Path image() throws Exception {
+        Path png = dir.resolve("x.png");
+        ImageIO.write(new BufferedImage(32, 32, BufferedImage.TYPE_INT_RGB), "png", png.toFile());
+        return png;
+    }
+
+    private static void assertOneLineError(CliEndToEndTest.Run r, String... parts) {
+        assertEquals(2, r.code(), r.out() + r.err());
+        assertFalse(r.out().contains("predicted"), "no predictions: " + r.out());
+        assertEquals(1, r.err().strip().lines().count(), r.err());
+        for (String p : parts) assertTrue(r.err().contains(p), r.err());
+    }
+
+    @Test void predictRefusesNaNWeightsCorruptBytesAndTruncatedFiles() throws Exception {
+        Module m = Models.create("resnet18", 2, 32, 5, null);
+        Path good = dir.resolve("best.safetensors"), png = image();
+        Checkpoint.save(good, m, null, 1, 4, Map.of(), describe());
+        assertEquals(0, CliEndToEndTest.pulmo("predict", "-c", good.toString(), png.toString()).code());
+        byte[] bytes = Files.readAllBytes(good);
+        int dataStart = 8 + (int) ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).getLong();
+
+        // NaN weights, as an older version saved them after a diverged step
+        Map<String, Tensor> tensors = new LinkedHashMap<>(Safetensors.read(good).tensors());
+        String first = tensors.keySet().iterator().next();
+        float[] w = tensors.get(first).toArray();
+        w[17] = Float.NaN;
+        tensors.put(first, Tensor.of(w, tensors.get(first).shape()));
+        Map<String, String> meta = new LinkedHashMap<>(Safetensors.read(good).metadata());
+        Path nan = dir.resolve("nan.safetensors");
+        Safetensors.write(nan, tensors, meta);
+        assertOneLineError(CliEndToEndTest.pulmo("predict", "-c", nan.toString(), png.toString()),
+            nan.toString(), "tensor " + first + " holds NaN at index 17");
+
+        // one flipped bit in the tensor data
+        byte[] flipped = bytes.clone();
+        flipped[dataStart + 1000] ^= 0x04;
+        Path corrupt = dir.resolve("corrupt.safetensors");
+        Files.write(corrupt, flipped);
+        assertOneLineError(CliEndToEndTest.pulmo("predict", "-c", corrupt.toString(), png.toString()),
+            corrupt + ": tensor data does not match its recorded digest");
+
+        // cut short, and garbage
+        Path cut = dir.resolve("cut.safetensors");
+        Files.write(cut, java.util.Arrays.copyOf(bytes, bytes.length / 2));
+        assertOneLineError(CliEndToEndTest.pulmo("predict", "-c", cut.toString(), png.toString()), cut + ": truncated");
+        Files.writeString(cut, "not a checkpoint");
+        assertOneLineError(CliEndToEndTest.pulmo("predict", "-c", cut.toString(), png.toString()), cut + ": not a safetensors file");
+
+        // a damaged metadata value names the file
+        Map<String, String> badMeta = new LinkedHashMap<>(meta);
+        badMeta.put("image_size", "3x2");
+        Path edited = dir.resolve("edited.safetensors");
+        Safetensors.write(edited, Safetensors.read(good).tensors(), badMeta);
+        assertOneLineError(CliEndToEndTest.pulmo("predict", "-c", edited.toString(), png.toString()), edited + ": corrupt metadata");
+    }
+
+    /** A crash after last.safetensors of epoch 1 was renamed into place and before best.safetensors was. */
+    @Test void resumeRebuildsABestLostBetweenTheTwoWrites() throws Exception {
+        Path out = dir.resolve("run");
+        assertEquals(0, CliEndToEndTest.pulmo(CliEndToEndTest.tinyTrain(out, "--epochs", "1", "--no-evaluate")).code());
+        Files.delete(out.resolve("best.safetensors"));
+        Files.write(out.resolve(".best.safetensors.1234567.tmp"), new byte[4096]); // the interrupted write of best
+        CliEndToEndTest.Run r = CliEndToEndTest.pulmo(CliEndToEndTest.tinyTrain(out, "--epochs", "2", "--resume"));
+        assertEquals(0, r.code(), r.out() + r.err());
+        assertTrue(r.out().contains("best.safetensors is missing") && r.out().contains("rewrote"), r.out());
+        assertTrue(r.out().contains("Test set, best checkpoint"), r.out());
+        assertFalse(Files.exists(out.resolve(".best.safetensors.1234567.tmp")));
+    }
+}
