@@ -25,6 +25,22 @@ import picocli.CommandLine.Option;
  *   <li>{@code <class>/*} only: then a seeded stratified split (by patient with {@code --group-pattern}).</li>
  * </ol>
  * A validation part that the folder does not give is cut from the training images ({@code --val-fraction}).
+ *
+ * <p>What is checked before any image is decoded:
+ * <ul>
+ *   <li>{@code split.csv} as a whole ({@link ImageFileDataset#splitCsvParts}): a split other than train, val or
+ *       test, a file listed twice (in one split or in two) and listed files that do not exist are errors naming
+ *       the lines.</li>
+ *   <li>Validation rows or a {@code val/} folder that lack a class are kept as given, with a warning naming the
+ *       class (validation accuracy then covers the other classes); they are never replaced by a cut of the
+ *       training images. A test part may lack classes too. A class with no training image is an error.</li>
+ *   <li>The parts are matched by class name, never by position: {@code test/} and {@code val/} may hold a subset
+ *       of {@code train/}'s class folders; a class folder that {@code train/} lacks is an error naming both lists.
+ *       Commands that read data against a checkpoint ({@code evaluate}) match the checkpoint's class names the
+ *       same way ({@link ClassMap}).</li>
+ *   <li>An image in two parts (the same file, or identical bytes under another name; see {@link Leakage}) is an
+ *       error naming both files, or a warning with {@code --allow-leakage}.</li>
+ * </ul>
  */
 final class DataOptions {
     @Option(names = "--data", defaultValue = "demo", description = "An image folder, or 'demo' for the built-in synthetic chest images (default: ${DEFAULT-VALUE}).")

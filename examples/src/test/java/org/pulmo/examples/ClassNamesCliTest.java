@@ -154,4 +154,28 @@ class ClassNamesCliTest {
         DatasetException e = assertThrows(DatasetException.class, () -> options(dir).load(32));
         assertTrue(e.getMessage().contains("lines 2 and 11 both list covid/0.png (in train and in test"), e.getMessage());
     }
+
+    static Path metrics(Path dir, String... classes) throws IOException {
+        StringBuilder j = new StringBuilder("{\n  \"accuracy\": 0.5,\n  \"macro_precision\": 0.5");
+        for (String c : classes) j.append(",\n  \"").append(c).append("_recall\": 0.5,\n  \"").append(c).append("_support\": 3");
+        if (classes.length == 2) j.append(",\n  \"binary_precision\": 0.5");
+        Files.createDirectories(dir);
+        Files.writeString(dir.resolve("metrics.json"), j.append("\n}\n"));
+        return dir;
+    }
+
+    @Test void tableRefusesRowsOnDifferentClassesAndBinaryRowsWithoutBinaryNumbers(@TempDir Path dir) throws IOException {
+        Path a = metrics(dir.resolve("a"), "covid", "normal", "viral"), b = metrics(dir.resolve("b"), "covid", "normal"),
+            c = metrics(dir.resolve("c"), "covid", "normal", "viral");
+        assertEquals(0, pulmo("table", "--row", "A=" + a, "--row", "C=" + c).code());
+        // Before: both printed side by side, exit 0.
+        Run r = pulmo("table", "--row", "A=" + a, "--row", "B=" + b);
+        assertEquals(2, r.code(), r.out() + r.err());
+        assertTrue(r.err().contains("has classes [covid, normal] but") && r.err().contains("[covid, normal, viral]"), r.err());
+        // Before: a row of n/a, exit 0.
+        Run bin = pulmo("table", "--binary", "--row", "A=" + a);
+        assertEquals(2, bin.code(), bin.out() + bin.err());
+        assertTrue(bin.err().contains("--binary:") && bin.err().contains("no positive-class numbers"), bin.err());
+        assertEquals(0, pulmo("table", "--binary", "--row", "B=" + b).code());
+    }
 }
