@@ -13,14 +13,23 @@ import java.util.Map;
 final class Csv {
     private Csv() {}
 
+    /** One record and the line of the file it is on (1-based, the header is line 1), for messages. */
+    record Row(int line, Map<String, String> fields) {
+        String get(String column) { return fields.get(column); }
+    }
+
     static List<Map<String, String>> read(Path csv) {
+        return rows(csv).stream().map(Row::fields).toList();
+    }
+
+    static List<Row> rows(Path csv) {
         List<String> lines;
         try {
             lines = Files.readAllLines(csv, StandardCharsets.UTF_8);
         } catch (IOException e) {
             throw new DatasetException("cannot read CSV " + csv + ": " + e, e);
         }
-        List<Map<String, String>> rows = new ArrayList<>();
+        List<Row> rows = new ArrayList<>();
         List<String> header = null;
         for (int n = 0; n < lines.size(); n++) {
             String line = lines.get(n);
@@ -32,7 +41,7 @@ final class Csv {
                 throw new DatasetException(csv + " line " + (n + 1) + ": " + fields.size() + " fields, the header has " + header.size());
             Map<String, String> row = new LinkedHashMap<>();
             for (int i = 0; i < header.size(); i++) row.put(header.get(i), fields.get(i));
-            rows.add(row);
+            rows.add(new Row(n + 1, row));
         }
         if (header == null) throw new DatasetException("CSV " + csv + " is empty");
         return rows;

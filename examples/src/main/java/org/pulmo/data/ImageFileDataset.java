@@ -6,6 +6,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -130,30 +131,84 @@ public final class ImageFileDataset implements Dataset {
     /**
      * The rows of a {@code path,label,split} CSV (header required, any column order, extra columns ignored;
      * a {@code group} or {@code patient} column, when present, gives the group ids) whose split is
-     * {@code split}; paths are relative to {@code root}.
+     * {@code split}; paths are relative to {@code root}. The whole file is checked first ({@link #splitCsvParts});
+     * a class with no row in {@code split} is an error here.
      */
     public static ImageFileDataset splitCsv(Path csv, Path root, String split) {
-        requireDirectory(root, "data folder");
-        List<Map<String, String>> rows = Csv.read(csv);
-        for (String col : List.of("path", "label", "split"))
-            if (!rows.isEmpty() && !rows.getFirst().containsKey(col)) throw new DatasetException(csv + ": no '" + col + "' column");
-        String groupCol = rows.isEmpty() ? null : rows.getFirst().containsKey("group") ? "group" : rows.getFirst().containsKey("patient") ? "patient" : null;
-        List<String> classes = new ArrayList<>(new TreeSet<>(rows.stream().map(r -> r.get("label")).toList()));
-        Map<String, Integer> index = new LinkedHashMap<>();
-        for (int k = 0; k < classes.size(); k++) index.put(classes.get(k), k);
-        List<Entry> entries = new ArrayList<>();
-        TreeSet<String> splits = new TreeSet<>();
-        for (Map<String, String> r : rows) {
-            splits.add(r.get("split"));
-            if (r.get("split").equals(split))
-                entries.add(new Entry(root.resolve(r.get("path")), index.get(r.get("label")), groupCol == null ? null : r.get(groupCol)));
-        }
-        if (entries.isEmpty()) throw new DatasetException(csv + " has no rows with split '" + split + "' (splits found: " + splits + ")");
-        ImageFileDataset d = new ImageFileDataset(classes, entries, root);
+        Map<String, ImageFileDataset> parts = splitCsvParts(csv, root);
+        ImageFileDataset d = parts.get(split);
+        if (d == null) throw new DatasetException(csv + " has no rows with split '" + split + "' (splits found: " + parts.keySet() + ")");
         int[] n = d.classCounts();
         for (int k = 0; k < n.length; k++)
-            if (n[k] == 0) throw new DatasetException("class '" + classes.get(k) + "' is empty in split '" + split + "' of " + csv);
+            if (n[k] == 0) throw new DatasetException("class '" + d.classes.get(k) + "' is empty in split '" + split + "' of " + csv);
         return d;
+    }
+
+    /** The split names a {@code split.csv} may use, in this order. */
+    public static final List<String> SPLIT_NAMES = List.of("train", "val", "test");
+
+    /**
+     * Every split of a {@code path,label,split} CSV (see {@link #splitCsv}), keyed train, val, test (those with
+     * rows only, in that order), all with the same classes: the sorted labels of the whole file. The file is
+     * checked before anything is returned, and each error names the line at fault:
+     * <ul>
+     *   <li>a split other than {@code train}, {@code val} or {@code test}, or an empty path or label;</li>
+     *   <li>a file listed twice, in one split or in two (two spellings of one path count as one file): listed
+     *       in train and test it would leak test images into training;</li>
+     *   <li>a listed file that does not exist (all such lines are counted, the first few named).</li>
+     * </ul>
+     */
+    public static Map<String, ImageFileDataset> splitCsvParts(Path csv, Path root) {
+        requireDirectory(root, "data folder");
+        List<Csv.Row> rows = Csv.rows(csv);
+        if (rows.isEmpty()) throw new DatasetException(csv + " has a header but no rows");
+        for (String col : List.of("path", "label", "split"))
+            if (!rows.getFirst().fields().containsKey(col)) throw new DatasetException(csv + ": no '" + col + "' column (columns: "
+                + rows.getFirst().fields().keySet() + ")");
+        String groupCol = rows.getFirst().fields().containsKey("group") ? "group" : rows.getFirst().fields().containsKey("patient") ? "patient" : null;
+        Map<Path, Csv.Row> seen = new HashMap<>();
+        List<Csv.Row> missing = new ArrayList<>();
+        for (Csv.Row r : rows) {
+            String where = csv + " line " + r.line();
+            String split = r.get("split").strip(), path = r.get("path").strip(), label = r.get("label").strip();
+            if (!SPLIT_NAMES.contains(split))
+                throw new DatasetException(where + ": unknown split '" + split + "' (allowed: " + String.join(", ", SPLIT_NAMES) + ")");
+            if (path.isEmpty()) throw new DatasetException(where + ": empty path");
+            if (label.isEmpty()) throw new DatasetException(where + ": empty label for " + path);
+            Path file = root.resolve(path).normalize();
+            if (!Files.isRegularFile(file)) missing.add(r);
+            Csv.Row before = seen.put(sameFile(file), r);
+            if (before != null) {
+                String a = before.get("split").strip();
+                throw new DatasetException(csv + " lines " + before.line() + " and " + r.line() + " both list " + path
+                    + (a.equals(split) ? " (twice in " + split + ")"
+                        : " (in " + a + " and in " + split + ": an image must be in one split only, or the model is tested on what it trained on)"));
+            }
+        }
+        if (!missing.isEmpty()) {
+            List<String> lines = missing.stream().limit(5).map(r -> String.valueOf(r.line())).toList();
+            throw new DatasetException(csv + " line " + missing.getFirst().line() + ": no such file " + root.resolve(missing.getFirst().get("path").strip())
+                + " (" + missing.size() + " of " + rows.size() + " listed files are missing, lines " + String.join(", ", lines)
+                + (missing.size() > lines.size() ? ", ..." : "") + "; paths are relative to " + root + ")");
+        }
+        List<String> classes = new ArrayList<>(new TreeSet<>(rows.stream().map(r -> r.get("label").strip()).toList()));
+        Map<String, List<Entry>> bySplit = new LinkedHashMap<>();
+        for (String split : SPLIT_NAMES) bySplit.put(split, new ArrayList<>());
+        for (Csv.Row r : rows)
+            bySplit.get(r.get("split").strip()).add(new Entry(root.resolve(r.get("path").strip()), classes.indexOf(r.get("label").strip()),
+                groupCol == null ? null : r.get(groupCol)));
+        Map<String, ImageFileDataset> parts = new LinkedHashMap<>();
+        bySplit.forEach((split, entries) -> { if (!entries.isEmpty()) parts.put(split, new ImageFileDataset(classes, entries, root)); });
+        return parts;
+    }
+
+    /** One key per file however it is spelled: the real path (symbolic links resolved) where it exists. */
+    static Path sameFile(Path file) {
+        try {
+            return file.toRealPath();
+        } catch (IOException | SecurityException e) {
+            return file.toAbsolutePath().normalize();
+        }
     }
 
     private static void requireDirectory(Path dir, String what) {

@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import org.pulmo.data.ClassMap;
 import org.pulmo.data.Dataset;
 import org.pulmo.data.Splits;
 import org.pulmo.metrics.ClassificationReport;
@@ -33,18 +34,32 @@ public final class EvaluateCommand implements Callable<Integer> {
     @Option(names = "--split", defaultValue = "test", description = "test, val or train (default: ${DEFAULT-VALUE}).") String split;
     @Option(names = "--batch-size", defaultValue = "32", description = "Batch size (default: ${DEFAULT-VALUE}).") int batchSize;
     @Option(names = "--device", defaultValue = "auto", description = "auto (a usable GPU, else the CPU), cpu or cuda[:N] (default: ${DEFAULT-VALUE}).") String device;
+    @Option(names = "--class-map", description = "DATA_CLASS=CHECKPOINT_CLASS,...: data folders or labels named otherwise than the checkpoint's classes "
+        + "(e.g. pneumonia_bac=bacterial,pneumonia_vir=viral). Classes are matched by name, never by position.") String classMap;
     @Option(names = {"-o", "--out"}, defaultValue = "runs/evaluate", description = "Output folder (default: ${DEFAULT-VALUE}).") Path out;
 
     @Override public Integer call() throws Exception {
+        if (!List.of("test", "val", "train").contains(split))
+            throw new IllegalArgumentException("--split must be test, val or train, not '" + split + "'");
+        Map<String, String> map = ClassMap.parse(classMap);
         TrainedModel tm = TrainedModel.load(checkpoint, Cli.device(device));
-        Splits.Split s = data.load(tm.imageSize());
-        Dataset d = switch (split) {
-            case "test" -> s.test().size() > 0 ? s.test() : s.val();
+        Splits.Split s = data.loadParts(tm.imageSize());
+        String part = split;
+        if (part.equals("test") && s.test().size() == 0) {
+            System.out.println("No test part in " + data.data + ": evaluating on the validation part.");
+            part = "val";
+        }
+        Dataset d = switch (part) {
+            case "test" -> s.test();
             case "val" -> s.val();
-            case "train" -> s.train();
-            default -> throw new IllegalArgumentException("--split must be test, val or train, not '" + split + "'");
+            default -> s.train();
         };
-        d.requireClassCount(tm.classes().size());
+        if (d.size() == 0) throw new org.pulmo.data.DatasetException(data.where(part) + " has no images");
+        d = ClassMap.onto(d, data.where(part), tm.classes(), "the checkpoint " + checkpoint, map);
+        List<String> absent = ClassMap.missing(d);
+        if (!absent.isEmpty())
+            System.out.println("Note: no image of class " + ClassMap.quotedNames(absent) + " in " + data.where(part)
+                + ": its AUC is n/a and left out of the macro AUC; its precision, recall and F1 count as 0 in the other macro averages (as scikit-learn's do).");
         evaluate(tm, d, out, batchSize, data.strict, System.out);
         return 0;
     }

@@ -29,12 +29,23 @@ public final class TableCommand implements Callable<Integer> {
         String p = binary ? "binary_" : "macro_";
         StringBuilder sb = new StringBuilder("**" + title + "** (test set, %)\n\n")
             .append("| Model | Accuracy | Precision | Recall (sensitivity) | Specificity | F1 | AUC |\n|---|---:|---:|---:|---:|---:|---:|\n");
+        List<String> firstClasses = null;
+        String firstJson = null;
         for (String row : rows) {
             int eq = row.lastIndexOf('=');
             if (eq < 0) throw new IllegalArgumentException("--row must be LABEL=FOLDER, got '" + row + "'");
             Path json = Path.of(row.substring(eq + 1)).resolve("metrics.json");
             if (!Files.exists(json)) throw new IllegalArgumentException("no " + json + " (run 'pulmo evaluate' for that row first)");
             Map<String, Double> m = read(Files.readString(json));
+            // Rows are comparable only over the same classes; a binary row needs evaluate's binary_* numbers.
+            List<String> classes = classes(m);
+            if (firstClasses == null) { firstClasses = classes; firstJson = json.toString(); }
+            else if (!classes.equals(firstClasses))
+                throw new IllegalArgumentException(json + " has classes " + classes + " but " + firstJson + " has " + firstClasses
+                    + "; one table compares models on the same classes");
+            if (binary && !m.containsKey("binary_precision"))
+                throw new IllegalArgumentException("--binary: " + json + " has no positive-class numbers (" + classes.size()
+                    + " classes " + classes + "; evaluate writes binary_* for two classes only)");
             sb.append("| ").append(row, 0, eq);
             for (String k : List.of("accuracy", p + "precision", p + "recall", p + "specificity", p + "f1", p + "auc")) {
                 Double v = k.equals("accuracy") ? m.get(k) : m.get(k);
@@ -45,6 +56,11 @@ public final class TableCommand implements Callable<Integer> {
         System.out.print(sb);
         if (out != null) Files.writeString(out, sb);
         return 0;
+    }
+
+    /** The class names of an evaluate result, in its order: the {@code <class>_support} keys. */
+    static List<String> classes(Map<String, Double> metrics) {
+        return metrics.keySet().stream().filter(k -> k.endsWith("_support")).map(k -> k.substring(0, k.length() - "_support".length())).toList();
     }
 
     /** The flat {"name": number} objects that evaluate writes. */

@@ -110,6 +110,35 @@ class ImageFileDatasetTest {
         assertEquals(root.resolve("b/3 (x).jpg"), test.path(1));
     }
 
+    static String splitCsvError(Path root, String csv) throws IOException {
+        Files.writeString(root.resolve("split.csv"), csv);
+        return assertThrows(DatasetException.class, () -> ImageFileDataset.splitCsvParts(root.resolve("split.csv"), root)).getMessage();
+    }
+
+    @Test void splitCsvIsCheckedUpFrontWithLineNumbers() throws IOException {
+        png(root.resolve("a/1.png"), 1);
+        png(root.resolve("a/2.png"), 2);
+        png(root.resolve("b/3.png"), 3);
+        String head = "path,label,split\n";
+        // An unknown split name: the line, the value and the allowed names (it used to drop the row).
+        String m = splitCsvError(root, head + "a/1.png,covid,train\nb/3.png,normal,train\na/2.png,covid,valid\n");
+        assertTrue(m.contains("split.csv line 4: unknown split 'valid' (allowed: train, val, test)"), m);
+        // The same image in train and test (also spelled differently): both lines (it used to be accepted).
+        m = splitCsvError(root, head + "a/1.png,covid,train\nb/3.png,normal,train\n./a/../a/1.png,covid,test\n");
+        assertTrue(m.contains("lines 2 and 4 both list ./a/../a/1.png (in train and in test"), m);
+        m = splitCsvError(root, head + "a/1.png,covid,train\na/1.png,covid,train\n");
+        assertTrue(m.contains("lines 2 and 3 both list a/1.png (twice in train)"), m);
+        // Missing files: the first line, and how many.
+        m = splitCsvError(root, head + "a/1.png,covid,train\na/gone.png,covid,train\nb/gone.png,normal,test\n");
+        assertTrue(m.contains("split.csv line 3: no such file") && m.contains("gone.png") && m.contains("2 of 3 listed files are missing, lines 3, 4"), m);
+        m = splitCsvError(root, head + "a/1.png,,train\n");
+        assertTrue(m.contains("line 2: empty label"), m);
+        Files.writeString(root.resolve("split.csv"), head + "a/1.png,covid,train\nb/3.png,normal,train\na/2.png,covid,val\n");
+        Map<String, ImageFileDataset> parts = ImageFileDataset.splitCsvParts(root.resolve("split.csv"), root);
+        assertEquals(List.of("train", "val"), List.copyOf(parts.keySet()));
+        assertEquals(List.of("covid", "normal"), parts.get("val").classes());
+    }
+
     @Test void groupIdsFromPatternAndCsv() throws IOException {
         png(root.resolve("viral/person12_virus_33.jpeg"), 1);
         png(root.resolve("viral/person12_virus_34.jpeg"), 1);
