@@ -44,7 +44,7 @@ class MockGpuLaneTest {
     private static final long BUILD_TIMEOUT_S = 120, STEPS_TIMEOUT_S = 150, CLI_TIMEOUT_S = 120;
     private static final List<String> JVM_OPTIONS =
         List.of("--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xss4m", "-Xmx2g");
-    private static final Pattern STEP = Pattern.compile("^STEP model=(\\S+) step=(\\d+) inUse=(\\d+)$", Pattern.MULTILINE);
+    private static final Pattern STEP = Pattern.compile("^STEP model=(\\S+) step=(\\d+) inUse=(\\d+)\\b.*$", Pattern.MULTILINE);
     private static final Pattern SUMMARY = Pattern.compile("^\\[mock-cuda] summary: .*?(\\d+) violations$", Pattern.MULTILINE);
     private static final List<String> MODELS = List.of("dpn92-se", "ma-net-resnet50", "resnet50");
 

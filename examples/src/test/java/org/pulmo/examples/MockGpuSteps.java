@@ -45,9 +45,11 @@ public final class MockGpuSteps {
         int batch = args.length > 2 ? Integer.parseInt(args[2]) : 4;
         Device dev = Device.cuda(0);
         CudaBackend be = (CudaBackend) Backends.of(dev);
-        run("dpn92-se", Dpn.dpn92se(4, new Rng(1)), 4, CLASSIFIER, be, steps, size, batch);
-        run("ma-net-resnet50", MaNet.resnet50(2, MaNet.Options.DEFAULT, new Rng(2)), 2, MANET_PAIR, be, steps, size, batch);
-        run("resnet50", new ResNet(ResNet.RESNET50, 2, new Rng(3)), 2, CLASSIFIER, be, steps, size, batch);
+        String only = args.length > 3 ? args[3] : "";   // one model by name, for measuring it alone
+        if (only.isEmpty() || only.equals("dpn92-se")) run("dpn92-se", Dpn.dpn92se(4, new Rng(1)), 4, CLASSIFIER, be, steps, size, batch);
+        if (only.isEmpty() || only.equals("ma-net-resnet50"))
+            run("ma-net-resnet50", MaNet.resnet50(2, MaNet.Options.DEFAULT, new Rng(2)), 2, MANET_PAIR, be, steps, size, batch);
+        if (only.isEmpty() || only.equals("resnet50")) run("resnet50", new ResNet(ResNet.RESNET50, 2, new Rng(3)), 2, CLASSIFIER, be, steps, size, batch);
         System.out.println("DONE " + be.memoryStats());
     }
 
@@ -73,7 +75,10 @@ public final class MockGpuSteps {
                 loss.backward();
                 sgd.step();
             }
-            System.out.printf("STEP model=%s step=%d inUse=%d%n", name, k, be.memoryStats().inUseBytes());
+            var st = be.memoryStats();
+            // reserved: what the driver holds for the allocator (in use + cached), the figure a GPU's memory must fit
+            System.out.printf("STEP model=%s step=%d inUse=%d peak=%d reserved=%d%n", name, k, st.inUseBytes(), st.peakInUseBytes(),
+                st.inUseBytes() + st.cachedBytes());
         }
         // Give the model's memory back (weights, buffers, gradients, momentum), so that the next model starts from
         // an empty allocator and the mock sees every block freed once.
