@@ -3,6 +3,7 @@ package org.pulmo.examples;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.regex.PatternSyntaxException;
 import org.pulmo.data.Dataset;
 import org.pulmo.data.DatasetException;
 import org.pulmo.data.DemoChestDataset;
@@ -85,6 +86,18 @@ final class DataOptions {
     }
 
     private ImageFileDataset groups(ImageFileDataset d) {
-        return groupPattern == null ? d : d.withGroups(GroupIds.fileNamePattern(groupPattern));
+        return groupPattern == null ? d : d.withGroups(groupIds());
+    }
+
+    /** The --group-pattern as GroupIds; a pattern that does not compile or has no capture group names the option. */
+    GroupIds groupIds() {
+        try {
+            return GroupIds.fileNamePattern(groupPattern);
+        } catch (PatternSyntaxException e) {
+            throw new IllegalArgumentException("--group-pattern '" + groupPattern + "' is not a valid regular expression: "
+                + e.getDescription() + (e.getIndex() >= 0 ? " at index " + e.getIndex() : ""), e);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--group-pattern '" + groupPattern + "' needs one capture group, as in '^(person\\d+)_'", e);
+        }
     }
 }
