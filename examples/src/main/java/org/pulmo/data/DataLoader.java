@@ -218,6 +218,7 @@ public final class DataLoader implements AutoCloseable {
                     close();
                     Throwable c = e.getCause();
                     if (c instanceof DataLoadException d) throw new DataLoadException(d.getMessage(), d.getCause());
+                    if (c instanceof OutOfMemoryError oom) throw oom;              // the heap, not the data: no "bad batch"
                     throw new DataLoadException("making a batch failed: " + c, c);
                 } catch (CancellationException e) {
                     throw new IllegalStateException("epoch " + epoch + " was closed", e);
@@ -332,6 +333,7 @@ public final class DataLoader implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new DataLoadException("interrupted while checking images", e);
         } catch (ExecutionException e) {
+            if (e.getCause() instanceof OutOfMemoryError oom) throw oom;
             throw new DataLoadException("checking images failed: " + e.getCause(), e.getCause());
         } finally {
             ex.shutdownNow();

@@ -35,7 +35,9 @@ import javax.imageio.stream.ImageInputStream;
  *       carry only opaque alpha, for which dropping and compositing agree.</li>
  *   <li>An empty file, an unknown format, truncated data (a PNG whose data stops early, a JPEG that ends
  *       before its end marker) and any decoder failure throw an {@link ImageDecodeException} naming the file:
- *       a half-decoded picture is never passed on.</li>
+ *       a half-decoded picture is never passed on. Running out of memory is not a decoder failure: it stays
+ *       an {@link OutOfMemoryError} (naming the file and its size), so that no loader skips a good image as
+ *       corrupt.</li>
  * </ul>
  */
 public final class ImageDecoder {
@@ -114,6 +116,10 @@ public final class ImageDecoder {
         } catch (ImageDecodeException e) {
             throw e;
         } catch (IOException | RuntimeException e) {
+            // The JDK's PNG reader catches every Throwable and wraps it ("Caught exception during read"), so a heap
+            // too small for a large picture arrives here as an IIOException: that is not a corrupt file.
+            for (Throwable t = e; t != null; t = t.getCause())
+                if (t instanceof OutOfMemoryError oom) throw outOfMemory(name, reader, oom);
             // The PNG reader throws IIOException("Error reading PNG image data") when IDAT stops early.
             String why = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
             Throwable c = e.getCause();
@@ -122,6 +128,19 @@ public final class ImageDecoder {
         } finally {
             reader.dispose();
         }
+    }
+
+    /** The error, passed on as an error (never a skipped "bad image"), with the file and its size in its message. */
+    private static OutOfMemoryError outOfMemory(Path name, ImageReader reader, OutOfMemoryError cause) {
+        String size;
+        try {
+            size = reader.getWidth(0) + "x" + reader.getHeight(0) + " pixels";
+        } catch (IOException | RuntimeException unknown) {
+            size = "size unknown";
+        }
+        OutOfMemoryError e = new OutOfMemoryError("decoding " + name + " (" + size + "): " + cause.getMessage());
+        e.initCause(cause);
+        return e;
     }
 
     private static String describeStart(byte[] b) {

@@ -1,7 +1,18 @@
 package org.pulmo.examples;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.stream.Collectors;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.pulmo.backend.Backends;
 import org.pulmo.tensor.Device;
@@ -20,6 +31,85 @@ final class Cli {
         String why = Backends.unavailableReason(want);
         if (why != null) throw new IllegalArgumentException("device " + want + " is not usable: " + why);
         return want;
+    }
+
+    /** "pulmo train: Unknown option: '--epoch'; see pulmo train --help": one line, never the whole help. */
+    static String usageError(String command, String commandPath, String message) {
+        return "pulmo " + command + ": " + oneLine(message) + "; see " + commandPath + " --help";
+    }
+
+    /** Errors a user can fix (bad input, a missing or unwritable file): exit code 2. Anything else is ours: 1. */
+    static boolean isUserError(Throwable e) {
+        return e instanceof org.pulmo.data.DatasetException || e instanceof IllegalArgumentException || e instanceof IOException
+            || e instanceof UncheckedIOException || e instanceof org.pulmo.data.DataLoadException;
+    }
+
+    /**
+     * One line for an error: its message, or for a file-system error the path and what went wrong (Java's
+     * {@code AccessDeniedException} and friends carry only the path as their message). An error that is not
+     * the user's (a bug) is named by its class; {@code PULMO_STACKTRACE=1} adds the stack trace for a report.
+     */
+    static String describe(Throwable e) {
+        if (e instanceof UncheckedIOException u && u.getCause() != null) return describe(u.getCause());
+        if (e instanceof FileSystemException f) {
+            String what = f.getReason() != null ? f.getReason() : switch (f) {
+                case NoSuchFileException x -> "no such file or folder";
+                case AccessDeniedException x -> "permission denied";
+                case FileAlreadyExistsException x -> "already exists";
+                case NotDirectoryException x -> "not a folder";
+                case DirectoryNotEmptyException x -> "folder not empty";
+                default -> f.getClass().getSimpleName();
+            };
+            return f.getFile() + ": " + what + (f.getOtherFile() != null ? " (" + f.getOtherFile() + ")" : "");
+        }
+        String msg = e.getMessage() == null || e.getMessage().isBlank() ? e.getClass().getSimpleName() : oneLine(e.getMessage());
+        if (isUserError(e)) return msg;
+        if ("1".equals(System.getenv("PULMO_STACKTRACE"))) e.printStackTrace();
+        return "internal error: " + e.getClass().getName() + ": " + msg + " (PULMO_STACKTRACE=1 prints the stack trace for a bug report)";
+    }
+
+    /** The advice for a JVM that ran out of heap: how much it had and how to give it more. */
+    static String outOfMemory(OutOfMemoryError e) {
+        long mb = Runtime.getRuntime().maxMemory() >> 20;
+        return "out of memory (" + oneLine(String.valueOf(e.getMessage())) + ", Java may use " + mb + " MB): give it more with"
+            + " PULMO_JAVA_OPTS=-Xmx<size> (e.g. -Xmx16g), or use smaller images or a smaller --batch-size";
+    }
+
+    /** Several lines ("Unclosed group near index 1", the pattern, a caret) as one. */
+    static String oneLine(String s) {
+        return s.lines().map(String::strip).filter(l -> !l.isEmpty()).collect(Collectors.joining("; "));
+    }
+
+    /**
+     * The output folder of an {@code option} such as {@code --out}, created if missing: a path naming an existing
+     * file, or a folder that cannot be created or written to, is an error naming the option, the path and why.
+     */
+    static Path outputFolder(Path dir, String option) {
+        if (Files.exists(dir) && !Files.isDirectory(dir))
+            throw new IllegalArgumentException(option + " " + dir + " is a file, not a folder (give a folder; it is created if missing)");
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new IllegalArgumentException(option + " " + dir + ": cannot create the folder: " + describe(e), e);
+        }
+        if (!Files.isWritable(dir)) throw new IllegalArgumentException(option + " " + dir + ": the folder is not writable");
+        return dir;
+    }
+
+    /** Something that writes one file. */
+    interface FileWriter { void write(Path file) throws IOException; }
+
+    /**
+     * Runs {@code writer} on {@code file}; a failure (disk full, permission denied) becomes an IOException naming
+     * the file and the cause: "cannot write runs/x/a.csv: No space left on device".
+     */
+    static void write(Path file, FileWriter writer) throws IOException {
+        try {
+            writer.write(file);
+        } catch (IOException | UncheckedIOException e) {
+            String why = describe(e);
+            throw new IOException("cannot write " + file + ": " + (why.startsWith(file.toString()) ? why.substring(file.toString().length() + 2) : why), e);
+        }
     }
 
     /**

@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.PatternSyntaxException;
 import org.pulmo.data.ClassMap;
 import org.pulmo.data.Dataset;
 import org.pulmo.data.DatasetException;
@@ -165,6 +166,18 @@ final class DataOptions {
     }
 
     private ImageFileDataset groups(ImageFileDataset d) {
-        return groupPattern == null ? d : d.withGroups(GroupIds.fileNamePattern(groupPattern));
+        return groupPattern == null ? d : d.withGroups(groupIds());
+    }
+
+    /** The --group-pattern as GroupIds; a pattern that does not compile or has no capture group names the option. */
+    GroupIds groupIds() {
+        try {
+            return GroupIds.fileNamePattern(groupPattern);
+        } catch (PatternSyntaxException e) {
+            throw new IllegalArgumentException("--group-pattern '" + groupPattern + "' is not a valid regular expression: "
+                + e.getDescription() + (e.getIndex() >= 0 ? " at index " + e.getIndex() : ""), e);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--group-pattern '" + groupPattern + "' needs one capture group, as in '^(person\\d+)_'", e);
+        }
     }
 }

@@ -2,6 +2,8 @@ package org.pulmo.examples;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.pulmo.autograd.GradMode;
@@ -9,6 +11,7 @@ import org.pulmo.data.Image;
 import org.pulmo.data.ImageDecoder;
 import org.pulmo.data.Transform;
 import org.pulmo.data.Transforms;
+import org.pulmo.explain.CropGeometry;
 import org.pulmo.explain.GradCam;
 import org.pulmo.explain.Heatmaps;
 import org.pulmo.explain.Lime;
@@ -22,70 +25,134 @@ import picocli.CommandLine.Parameters;
 
 /**
  * {@code pulmo explain -c C image}: Grad-CAM (MA-Net paper) and LIME (DPN-SENet paper) for one image. Writes
- * {@code <name>_input.png}, {@code <name>_gradcam.png} and {@code _gradcam.csv} (the map at the layer's
- * resolution), {@code <name>_lime.png}, {@code _lime.csv} (per pixel) and {@code _lime_segments.csv}.
+ * {@code <name>_input.png} (what the model sees), {@code <name>_gradcam.png} and {@code _gradcam.csv} (the map at
+ * the layer's resolution), {@code <name>_lime.png}, {@code _lime.csv} (per model-input pixel) and
+ * {@code _lime_segments.csv}. The PNGs show the whole original image at its own resolution, with the map mapped
+ * back through the evaluation transform's resize and centre crop; what the crop cut off is dimmed ("not seen by
+ * the model"). A title names the explained class and its probability (and the predicted class when they
+ * differ), a colour bar gives the scale, and a Grad-CAM map of fewer than {@value #COARSE} x {@value #COARSE}
+ * cells is flagged as too coarse to localise anything.
  */
 @Command(name = "explain", mixinStandardHelpOptions = true, sortOptions = false,
-    description = "Grad-CAM and LIME heatmaps for one image, as PNG overlays and raw maps (CSV).")
+    description = "Grad-CAM and LIME heatmaps for one image, as PNG overlays on the whole image and raw maps (CSV).")
 public final class ExplainCommand implements Callable<Integer> {
+    /** A Grad-CAM map with fewer cells than this on a side says little about where the evidence lies. */
+    static final int COARSE = 7;
+
     @Option(names = {"-c", "--checkpoint"}, required = true, description = "A checkpoint written by 'pulmo train'.") Path checkpoint;
     @Parameters(index = "0", description = "The image, or 'demo:N' for demo image N.") String input;
     @Option(names = "--method", defaultValue = "both", description = "gradcam, lime or both (default: ${DEFAULT-VALUE}).") String method;
     @Option(names = "--layer", description = "Grad-CAM target layer: stage0 (stem) .. stage4 (last stage), for DPN also conv5_bn_ac (default: the last; 'list' prints the choices).") String layer;
     @Option(names = "--class", defaultValue = "-1", description = "Class to explain, by index or name (default: the predicted class).") String target;
-    @Option(names = "--samples", defaultValue = "500", description = "LIME perturbed samples (default: ${DEFAULT-VALUE}).") int samples;
-    @Option(names = "--superpixels", defaultValue = "40", description = "LIME superpixels, about (default: ${DEFAULT-VALUE}).") int superpixels;
+    @Option(names = "--samples", defaultValue = "1000", description = "LIME perturbed samples, at least 1 (default: ${DEFAULT-VALUE}, as the lime package).") int samples;
+    @Option(names = "--superpixels", defaultValue = "40", description = "LIME superpixels, about; at least 1 (default: ${DEFAULT-VALUE}). "
+        + "Departure from the lime package: SLIC superpixels of a chosen count instead of its quickshift segmentation.") int superpixels;
     @Option(names = "--seed", defaultValue = "0", description = "LIME sampling seed (default: ${DEFAULT-VALUE}).") long seed;
     @Option(names = "--device", defaultValue = "auto", description = "auto (a usable GPU, else the CPU), cpu or cuda[:N] (default: ${DEFAULT-VALUE}).") String device;
-    @Option(names = {"-o", "--out"}, defaultValue = "runs/explain", description = "Output folder (default: ${DEFAULT-VALUE}).") Path out;
+    @Option(names = {"-o", "--out"}, defaultValue = "runs/explain", description = "Output folder, created if missing (default: ${DEFAULT-VALUE}).") Path out;
 
     @Override public Integer call() throws Exception {
-        TrainedModel tm = TrainedModel.load(checkpoint, Cli.device(device));
-        if ("list".equals(layer)) { System.out.println(String.join("\n", GradCam.layers(tm.model()))); return 0; }
+        // Everything a user typed is checked before the model loads: one line naming the option, never a stack trace.
         boolean cam = method.equals("both") || method.equals("gradcam"), lime = method.equals("both") || method.equals("lime");
         if (!cam && !lime) throw new IllegalArgumentException("--method must be gradcam, lime or both, not '" + method + "'");
-        String name;
-        Image raw;
+        if (lime && samples < 1) throw new IllegalArgumentException("--samples must be at least 1, not " + samples);
+        if (lime && superpixels < 1) throw new IllegalArgumentException("--superpixels must be at least 1, not " + superpixels);
+        Integer demo = null;
         if (input.startsWith("demo:")) {
-            int idx = Integer.parseInt(input.substring(5));
-            raw = new org.pulmo.data.DemoChestDataset(Math.max(idx + 1, 4), tm.imageSize(), 3003).image(idx);
-            name = "demo" + idx;
+            try {
+                demo = Integer.parseInt(input.substring(5));
+            } catch (NumberFormatException e) {
+                demo = -1;
+            }
+            if (demo < 0) throw new IllegalArgumentException("image 'demo:N' needs a demo image number N >= 0, not '" + input + "'");
         } else {
             Path p = Path.of(input);
             if (!Files.exists(p)) throw new IllegalArgumentException("no such image: " + p);
+            if (Files.isDirectory(p)) throw new IllegalArgumentException("the image " + p + " is a folder; give one image file");
+        }
+        if (!"list".equals(layer)) Cli.outputFolder(out, "--out");
+
+        TrainedModel tm = TrainedModel.load(checkpoint, Cli.device(device));
+        if ("list".equals(layer)) { System.out.println(String.join("\n", GradCam.layers(tm.model()))); return 0; }
+        int cls = classIndex(tm);
+        String name;
+        Image raw;
+        if (demo != null) {
+            raw = new org.pulmo.data.DemoChestDataset(Math.max(demo + 1, 4), tm.imageSize(), 3003).image(demo);
+            name = "demo" + demo;
+        } else {
+            Path p = Path.of(input);
             raw = ImageDecoder.decode(p);
             String f = p.getFileName().toString();
             name = f.contains(".") ? f.substring(0, f.lastIndexOf('.')) : f;
         }
         Rng none = new Rng(0);
         Image shown = tm.augmentation().eval(tm.imageSize(), false).apply(raw, none);   // what the model sees, before normalising
+        CropGeometry geometry = CropGeometry.of(tm.augmentation(), tm.imageSize(), raw.height(), raw.width());
         Transform normalize = Transforms.imagenetNormalize();
-        Files.createDirectories(out);
-        shown.writePng(out.resolve(name + "_input.png"));
-        int cls = classIndex(tm);
-        Tensor x = normalize.apply(shown, none).toTensor().reshape(1, shown.channels(), shown.height(), shown.width())
-            .to(Predictions.deviceOf(tm.model()));
+        Path inputPng = out.resolve(name + "_input.png");
+        Cli.write(inputPng, shown::writePng);
+        float[] probs = predict(tm, new Image[] {shown}, normalize)[0];
+        int predicted = argmax(probs);
+        if (cls < 0) cls = predicted;
+        String cut = geometry.seesAll() ? null
+            : "dimmed: not seen by the model (its " + tm.augmentation().label() + " input is the centre " + tm.imageSize() + "x" + tm.imageSize()
+                + " after resizing the short side)";
         if (cam) {
-            GradCam.Result r = GradCam.compute(tm.model(), x, layer, cls);
-            cls = r.targetClass();
-            float[] up = Heatmaps.upsample(r.map(), r.height(), r.width(), shown.height(), shown.width());
-            Heatmaps.overlay(shown, up, false, out.resolve(name + "_gradcam.png"));
-            Heatmaps.writeCsv(r.map(), r.height(), r.width(), out.resolve(name + "_gradcam.csv"));
-            System.out.printf(Locale.ROOT, "Grad-CAM (%s) for class %s (p = %.3f): %s%n", layer != null ? layer : GradCam.defaultLayer(tm.model()),
-                tm.classes().get(cls), r.probabilities()[cls], out.resolve(name + "_gradcam.png"));
+            String l = layer != null ? layer : GradCam.defaultLayer(tm.model());
+            Tensor x = normalize.apply(shown, none).toTensor().reshape(1, shown.channels(), shown.height(), shown.width())
+                .to(Predictions.deviceOf(tm.model()));
+            GradCam.Result r = GradCam.compute(tm.model(), x, l, cls);
+            List<String> title = new ArrayList<>();
+            title.add("Grad-CAM (" + l + ") " + what(tm, cls, predicted, probs));
+            String note = null;
+            if (r.height() < COARSE || r.width() < COARSE)
+                note = "coarse: the " + l + " map has only " + r.height() + "x" + r.width() + " cells, too few to show where the evidence lies;"
+                    + " an earlier --layer gives a finer map (--layer list)";
+            else if (isFlat(r.map()))
+                note = "flat: the map is the same everywhere" + (r.map()[0] == 0 ? " (zero: no positive evidence for the class at " + l + ")" : "");
+            if (note != null) { title.add(note); System.out.println("note: Grad-CAM " + note); }
+            if (cut != null) title.add(cut);
+            title.add("colour: weight relative to the map's maximum");
+            Path png = out.resolve(name + "_gradcam.png");
+            float[] heat = geometry.toOriginal(r.map(), r.height(), r.width(), false);
+            Cli.write(png, f -> Heatmaps.overlay(raw, heat, false, title, f));
+            Cli.write(out.resolve(name + "_gradcam.csv"), f -> Heatmaps.writeCsv(r.map(), r.height(), r.width(), f));
+            System.out.println(String.join(" | ", title) + ": " + png);
         }
         if (lime) {
-            if (cls < 0) cls = predicted(tm, x);
             Lime.Result r = Lime.explain(shown, imgs -> predict(tm, imgs, normalize), cls, samples, superpixels, seed);
-            Heatmaps.overlay(shown, r.map(), true, out.resolve(name + "_lime.png"));
-            Heatmaps.writeCsv(r.map(), shown.height(), shown.width(), out.resolve(name + "_lime.csv"));
+            List<String> title = new ArrayList<>();
+            title.add("LIME (" + r.count() + " superpixels, " + samples + " samples, seed " + seed + ") " + what(tm, cls, predicted, probs));
+            if (cut != null) title.add(cut);
+            title.add("green: supports " + tm.classes().get(cls) + ", red: speaks against it");
+            Path png = out.resolve(name + "_lime.png");
+            float[] heat = geometry.toOriginal(r.map(), shown.height(), shown.width(), true);
+            Cli.write(png, f -> Heatmaps.overlay(raw, heat, true, title, f));
+            Cli.write(out.resolve(name + "_lime.csv"), f -> Heatmaps.writeCsv(r.map(), shown.height(), shown.width(), f));
             float[] segs = new float[r.segments().length];
             for (int i = 0; i < segs.length; i++) segs[i] = r.segments()[i];
-            Heatmaps.writeCsv(segs, shown.height(), shown.width(), out.resolve(name + "_lime_segments.csv"));
-            System.out.printf(Locale.ROOT, "LIME (%d superpixels, %d samples, seed %d) for class %s: %s%n", r.count(), samples, seed,
-                tm.classes().get(cls), out.resolve(name + "_lime.png"));
+            Cli.write(out.resolve(name + "_lime_segments.csv"), f -> Heatmaps.writeCsv(segs, shown.height(), shown.width(), f));
+            System.out.println(String.join(" | ", title) + ": " + png);
         }
         return 0;
+    }
+
+    /** "for COVID (p = 0.912, predicted)" or "for normal (p = 0.088; predicted: COVID, p = 0.912)". */
+    private static String what(TrainedModel tm, int cls, int predicted, float[] probs) {
+        String s = String.format(Locale.ROOT, "for %s (p = %.3f", tm.classes().get(cls), probs[cls]);
+        return s + (cls == predicted ? ", predicted)" : String.format(Locale.ROOT, "; predicted: %s, p = %.3f)", tm.classes().get(predicted), probs[predicted]));
+    }
+
+    private static boolean isFlat(float[] map) {
+        for (float v : map) if (v != map[0]) return false;
+        return true;
+    }
+
+    private static int argmax(float[] p) {
+        int k = 0;
+        for (int i = 1; i < p.length; i++) if (p[i] > p[k]) k = i;
+        return k;
     }
 
     private int classIndex(TrainedModel tm) {
@@ -93,16 +160,10 @@ public final class ExplainCommand implements Callable<Integer> {
         if (i >= 0) return i;
         try {
             int k = Integer.parseInt(target);
-            if (k >= tm.classes().size()) throw new IllegalArgumentException("--class " + k + ": the model has classes " + tm.classes());
+            if (k < -1 || k >= tm.classes().size()) throw new IllegalArgumentException("--class " + k + ": the model has classes " + tm.classes());
             return k;
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("--class '" + target + "' is not one of " + tm.classes());
-        }
-    }
-
-    private static int predicted(TrainedModel tm, Tensor x) {
-        try (var ignored = GradMode.noGrad()) {
-            return (int) tm.model().forward(x).argmax(1, false).item();
         }
     }
 

@@ -14,20 +14,25 @@ public final class Main implements Callable<Integer> {
         System.exit(run(args));
     }
 
-    /** Runs one command line and returns its exit code (0 ok, 2 usage or data error, 3 diverged, 130 interrupted). */
+    /** Runs one command line and returns its exit code (0 ok, 1 out of memory or an internal error, 2 usage or data error, 3 diverged, 130 interrupted). */
     public static int run(String... args) {
         // One line per log record ("INFO: using the CPU: ..."), not java.util.logging's two.
         if (System.getProperty("java.util.logging.SimpleFormatter.format") == null)
             System.setProperty("java.util.logging.SimpleFormatter.format", "%4$s: %5$s%6$s%n");
         CommandLine cli = new CommandLine(new Main());
-        // Errors people make (a missing folder, a bad option value) get one line, not a stack trace.
+        // A usage error (unknown option, missing or malformed value) is one line and a hint, not the whole help.
+        cli.setParameterExceptionHandler((e, a) -> {
+            CommandLine cmd = e.getCommandLine();
+            String msg = e.getMessage();
+            if (e instanceof CommandLine.UnmatchedArgumentException u && !u.getSuggestions().isEmpty())
+                msg += " (did you mean " + String.join(" or ", u.getSuggestions()) + "?)";
+            cmd.getErr().println(Cli.usageError(cmd.getCommandName(), commandPath(cmd), msg));
+            return 2;
+        });
+        // Errors people make (a missing folder, a bad option value, an unwritable --out) get one line, not a stack trace.
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
-            if (e instanceof org.pulmo.data.DatasetException || e instanceof IllegalArgumentException || e instanceof java.io.IOException
-                    || e instanceof org.pulmo.data.DataLoadException) {
-                cmd.getErr().println("pulmo " + cmd.getCommandName() + ": " + e.getMessage());
-                return 2;
-            }
-            throw e;
+            cmd.getErr().println("pulmo " + cmd.getCommandName() + ": " + Cli.describe(e));
+            return Cli.isUserError(e) ? 2 : 1;
         });
         if (args.length == 0 || args[0].startsWith("-") && !isTopLevelOption(args[0])) {
             String[] withTrain = new String[args.length + 1];
@@ -35,7 +40,20 @@ public final class Main implements Callable<Integer> {
             System.arraycopy(args, 0, withTrain, 1, args.length);
             args = withTrain;
         }
-        return cli.execute(args);
+        try {
+            return cli.execute(args);
+        } catch (OutOfMemoryError e) {
+            // picocli passes Errors through; a stack trace here would say nothing that the next line does not.
+            System.err.println("pulmo: " + Cli.outOfMemory(e));
+            return 1;
+        }
+    }
+
+    /** "pulmo train" for the train command's parser. */
+    private static String commandPath(CommandLine cmd) {
+        StringBuilder sb = new StringBuilder();
+        for (CommandLine c = cmd; c != null; c = c.getParent()) sb.insert(0, c.getCommandName() + (sb.isEmpty() ? "" : " "));
+        return sb.toString();
     }
 
     private static boolean isTopLevelOption(String a) {

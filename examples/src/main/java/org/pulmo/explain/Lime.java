@@ -6,16 +6,19 @@ import org.pulmo.tensor.Rng;
 
 /**
  * LIME (Ribeiro et al., KDD 2016) for images, as the DPN-SENet paper uses it: split the image into superpixels,
- * show the model many copies with random superpixels greyed out, and fit a weighted linear model from "which
+ * show the model many copies with random superpixels hidden, and fit a weighted linear model from "which
  * superpixels were on" to the class probability. Its coefficients say how much each superpixel supports the
  * class.
  * <ol>
  *   <li>z_s in {0,1}^d, each superpixel on with probability 1/2 (the first sample keeps all on);</li>
- *   <li>perturbed image: superpixels with z = 0 replaced by the image's mean colour;</li>
- *   <li>weight pi(z) = exp(-D(z)^2 / sigma^2), D = cosine distance from the all-on vector, sigma = 0.25
- *       (LIME's default kernel width for images);</li>
- *   <li>ridge fit: minimise sum_s pi_s (f_c(z_s) - b - w.z_s)^2 + lambda |w|^2, lambda = 1.</li>
+ *   <li>perturbed image: each superpixel with z = 0 filled with its own mean colour (the reference
+ *       {@code lime} package's {@code hide_color=None});</li>
+ *   <li>weight pi(z) = sqrt(exp(-D(z)^2 / sigma^2)), D = cosine distance from the all-on vector, sigma = 0.25
+ *       ({@code lime}'s kernel and its default kernel width for images);</li>
+ *   <li>ridge fit: minimise sum_s pi_s (f_c(z_s) - b - w.z_s)^2 + lambda |w|^2, lambda = 1 ({@code lime}'s
+ *       {@code Ridge(alpha=1)} on every superpixel).</li>
  * </ol>
+ * The sample count is the caller's; {@code lime}'s default is 1000 ({@code pulmo explain}'s too).
  */
 public final class Lime {
     private Lime() {}
@@ -31,16 +34,15 @@ public final class Lime {
      * @param target    the class to explain
      */
     public static Result explain(Image image, Function<Image[], float[][]> predict, int target, int samples, int superpixels, long seed) {
+        if (samples < 1) throw new IllegalArgumentException("LIME needs at least 1 sample, got " + samples);
+        if (superpixels < 1) throw new IllegalArgumentException("LIME needs at least 1 superpixel, got " + superpixels);
         int h = image.height(), w = image.width(), c = image.channels();
+        // Departure: lime_image segments with quickshift (kernel_size 4, max_dist 200, ratio 0.2); we use SLIC with
+        // about `superpixels` segments, so that the count is chosen and the same on every image size.
         int[] seg = Superpixels.slic(image, superpixels, 10, 8);
         int d = 0;
         for (int s : seg) d = Math.max(d, s + 1);
-        float[] mean = new float[c];
-        for (int ch = 0; ch < c; ch++) {
-            double m = 0;
-            for (int p = 0; p < h * w; p++) m += image.pixels()[ch * h * w + p];
-            mean[ch] = (float) (m / (h * w));
-        }
+        float[][] mean = segmentMeans(image, seg, d);                                    // [d][C]: what a hidden superpixel shows
         Rng rng = new Rng(seed);
         boolean[][] z = new boolean[samples][d];
         for (int s = 0; s < samples; s++) for (int j = 0; j < d; j++) z[s][j] = s == 0 || rng.nextFloat() < 0.5f;
@@ -53,7 +55,7 @@ public final class Lime {
                 float[] px = image.pixels().clone();
                 boolean[] on = z[s0 + b];
                 for (int p = 0; p < h * w; p++)
-                    if (!on[seg[p]]) for (int ch = 0; ch < c; ch++) px[ch * h * w + p] = mean[ch];
+                    if (!on[seg[p]]) for (int ch = 0; ch < c; ch++) px[ch * h * w + p] = mean[seg[p]][ch];
                 imgs[b] = new Image(c, h, w, px);
             }
             float[][] probs = predict.apply(imgs);
@@ -65,7 +67,7 @@ public final class Lime {
             for (boolean v : z[s]) if (v) on++;
             double cos = on == 0 ? 0 : on / Math.sqrt((double) on * d);  // cosine similarity to the all-on vector
             double dist = 1 - cos;
-            pi[s] = Math.exp(-dist * dist / (KERNEL_WIDTH * KERNEL_WIDTH));
+            pi[s] = kernel(dist);
         }
         double[] coef = weightedRidge(z, y, pi, RIDGE);
         double[] weights = new double[d];
@@ -73,6 +75,25 @@ public final class Lime {
         float[] map = new float[h * w];
         for (int p = 0; p < h * w; p++) map[p] = (float) weights[seg[p]];
         return new Result(seg, d, weights, map, target);
+    }
+
+    /** lime's kernel: sqrt(exp(-d^2 / width^2)) at width {@link #KERNEL_WIDTH}. */
+    static double kernel(double d) {
+        return Math.sqrt(Math.exp(-d * d / (KERNEL_WIDTH * KERNEL_WIDTH)));
+    }
+
+    /** The mean colour of each superpixel, [count][C]. */
+    static float[][] segmentMeans(Image image, int[] seg, int count) {
+        int c = image.channels(), plane = image.height() * image.width();
+        double[][] sum = new double[count][c];
+        int[] n = new int[count];
+        for (int p = 0; p < plane; p++) {
+            n[seg[p]]++;
+            for (int ch = 0; ch < c; ch++) sum[seg[p]][ch] += image.pixels()[ch * plane + p];
+        }
+        float[][] mean = new float[count][c];
+        for (int s = 0; s < count; s++) for (int ch = 0; ch < c; ch++) mean[s][ch] = n[s] == 0 ? 0 : (float) (sum[s][ch] / n[s]);
+        return mean;
     }
 
     /**

@@ -1,0 +1,89 @@
+package org.pulmo.examples;
+
+import static org.junit.jupiter.api.Assertions.*;
+import static org.pulmo.examples.CliEndToEndTest.pulmo;
+
+import java.awt.image.BufferedImage;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.pulmo.data.Image;
+import org.pulmo.examples.CliEndToEndTest.Run;
+
+/**
+ * {@code pulmo explain} on a ResNet-18 trained for one epoch at 32 x 32: overlays on the whole original picture,
+ * with what the centre crop cut off dimmed, and one-line errors for bad options and unwritable outputs.
+ */
+class ExplainCommandTest {
+    @TempDir static Path shared;
+    static Path checkpoint, wide;
+
+    @BeforeAll static void trainATinyModel() throws Exception {
+        Path run = shared.resolve("run");
+        Run r = pulmo("train", "--model", "resnet18", "--data", "demo", "--demo-images", "8", "--image-size", "32", "--batch-size", "8",
+            "--workers", "1", "--epochs", "1", "--no-evaluate", "--augmentation", "dpn-senet", "--out", run.toString());
+        assertEquals(0, r.code(), r.out() + r.err());
+        checkpoint = run.resolve("last.safetensors");
+        // A wide "film", 40 x 96: the model sees its centre 40 x 40 (at 32 x 32); a quarter of each side is cut off.
+        int h = 40, w = 96;
+        float[] px = new float[3 * h * w];
+        for (int c = 0; c < 3; c++) for (int y = 0; y < h; y++) for (int x = 0; x < w; x++) px[(c * h + y) * w + x] = 0.5f + 0.4f * (float) Math.sin(x / 5.0 + y / 7.0);
+        wide = shared.resolve("wide.png");
+        new Image(3, h, w, px).writePng(wide);
+    }
+
+    /** Before: the overlays were 32 x 32, the centre crop only, no title or colour bar. */
+    @Test void overlaysCoverTheWholeFilmAndDimWhatTheModelDidNotSee(@TempDir Path dir) throws Exception {
+        Run r = pulmo("explain", "-c", checkpoint.toString(), wide.toString(), "--samples", "8", "--superpixels", "9", "--layer", "stage2",
+            "--device", "cpu", "--out", dir.toString());
+        assertEquals(0, r.code(), r.out() + r.err());
+        assertTrue(r.out().contains("p = "), r.out());
+        assertTrue(r.out().contains("not seen by the model"), r.out());
+        for (String f : List.of("wide_gradcam.png", "wide_lime.png")) {
+            BufferedImage png = ImageIO.read(dir.resolve(f).toFile());
+            assertTrue(png.getWidth() > 96 && png.getHeight() >= 40, f + " is " + png.getWidth() + "x" + png.getHeight());
+        }
+        assertTrue(Files.readAllLines(dir.resolve("wide_gradcam.csv")).size() >= 1);
+        assertEquals(32, Files.readAllLines(dir.resolve("wide_lime.csv")).size(), "the raw LIME map stays at the model's resolution");
+    }
+
+    /** Before: a 1 x 1 map at stage4 of a 32 x 32 input was a uniform red wash without a word. */
+    @Test void aCoarseMapIsFlagged(@TempDir Path dir) {
+        Run r = pulmo("explain", "-c", checkpoint.toString(), "demo:0", "--method", "gradcam", "--device", "cpu", "--out", dir.toString());
+        assertEquals(0, r.code(), r.out() + r.err());
+        assertTrue(r.out().contains("note: Grad-CAM coarse: the stage4 map has only 1x1 cells"), r.out());
+    }
+
+    /** Before: --samples 0 ended in ArrayIndexOutOfBoundsException, -5 in NegativeArraySizeException, both with stack traces. */
+    @Test void badOptionValuesAreOneLineNamingTheOption(@TempDir Path dir) throws Exception {
+        for (String n : List.of("0", "-5")) {
+            Run r = pulmo("explain", "-c", checkpoint.toString(), "demo:0", "--samples", n, "--device", "cpu", "--out", dir.toString());
+            assertEquals(2, r.code(), r.out() + r.err());
+            assertEquals("pulmo explain: --samples must be at least 1, not " + n, r.err().strip());
+        }
+        Run r = pulmo("explain", "-c", checkpoint.toString(), "demo:x", "--out", dir.toString());
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("demo:N") && r.err().lines().count() == 1, r.err());
+    }
+
+    /** Before: "pulmo explain: /tmp/.../file.txt", the path without what was wrong with it. */
+    @Test void outNamingAFileSaysSo(@TempDir Path dir) throws Exception {
+        Path file = Files.writeString(dir.resolve("file.txt"), "x");
+        Run r = pulmo("explain", "-c", checkpoint.toString(), "demo:0", "--out", file.toString());
+        assertEquals(2, r.code(), r.out() + r.err());
+        assertEquals("pulmo explain: --out " + file + " is a file, not a folder (give a folder; it is created if missing)", r.err().strip());
+    }
+
+    /** Before: "pulmo explain: No space left on device", without the file. (/dev/full fails every write with ENOSPC.) */
+    @Test void aFullDiskNamesTheFileAndTheCause(@TempDir Path dir) throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(Path.of("/dev/full")), "needs /dev/full");
+        Files.createSymbolicLink(dir.resolve("demo0_gradcam.csv"), Path.of("/dev/full"));
+        Run r = pulmo("explain", "-c", checkpoint.toString(), "demo:0", "--method", "gradcam", "--device", "cpu", "--out", dir.toString());
+        assertEquals(2, r.code(), r.out() + r.err());
+        assertEquals("pulmo explain: cannot write " + dir.resolve("demo0_gradcam.csv") + ": No space left on device", r.err().strip());
+    }
+}

@@ -1,0 +1,59 @@
+package org.pulmo.examples;
+
+import static org.junit.jupiter.api.Assertions.*;
+import static org.pulmo.examples.CliEndToEndTest.pulmo;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.pulmo.examples.CliEndToEndTest.Run;
+
+/** Usage errors are one line and a hint, in every command; no stack trace, no page of help. */
+class UsageErrorTest {
+
+    /** Before: the message and then the command's whole help (60 lines for train). */
+    @Test void anUnknownOptionIsOneLineWithAHint() {
+        Run r = pulmo("train", "--epoch", "3");
+        assertEquals(2, r.code());
+        assertEquals(1, r.err().strip().lines().count(), r.err());
+        assertTrue(r.err().startsWith("pulmo train: Unknown options: '--epoch', '3'"), r.err());
+        assertTrue(r.err().strip().endsWith("see pulmo train --help"), r.err());
+        assertTrue(r.err().contains("did you mean --epochs"), r.err());
+    }
+
+    @Test void aMissingValueIsOneLineWithAHint() {
+        for (String cmd : new String[] {"predict", "evaluate", "explain"}) {
+            Run r = pulmo(cmd, "-c");
+            assertEquals(2, r.code(), cmd);
+            assertEquals(1, r.err().strip().lines().count(), cmd + ": " + r.err());
+            assertTrue(r.err().strip().endsWith("see pulmo " + cmd + " --help"), r.err());
+        }
+        Run r = pulmo("summary", "resnet18", "--classes", "two");
+        assertEquals(2, r.code());
+        assertEquals("pulmo summary: Invalid value for option '--classes': 'two' is not an int; see pulmo summary --help", r.err().strip());
+    }
+
+    /** Before: PatternSyntaxException's three lines (description, pattern, caret), not naming the option. */
+    @Test void aBadGroupPatternNamesTheOption(@TempDir Path dir) throws Exception {
+        for (String c : new String[] {"a", "b"}) {
+            Files.createDirectories(dir.resolve(c));
+            for (int i = 0; i < 3; i++) Files.writeString(dir.resolve(c).resolve("p" + i + "_" + c + ".png"), "not read");
+        }
+        Run r = pulmo("train", "--data", dir.toString(), "--group-pattern", "(p\\d+", "--epochs", "1", "--out", dir.resolve("o").toString());
+        assertEquals(2, r.code(), r.out() + r.err());
+        String last = r.err().strip().lines().toList().getLast();   // after the log line naming the device
+        assertTrue(last.startsWith("pulmo train: --group-pattern '(p\\d+' is not a valid regular expression: Unclosed group"), r.err());
+        assertFalse(r.err().contains("^"), "no caret line: " + r.err());
+        r = pulmo("train", "--data", dir.toString(), "--group-pattern", "p\\d+", "--epochs", "1", "--out", dir.resolve("o").toString());
+        assertEquals(2, r.code(), r.out() + r.err());
+        assertTrue(r.err().contains("--group-pattern 'p\\d+' needs one capture group"), r.err());
+    }
+
+    /** Before: an unexpected error printed picocli's stack trace. */
+    @Test void describeGivesFileSystemErrorsTheirCause() {
+        assertEquals("/x/y: permission denied", Cli.describe(new java.nio.file.AccessDeniedException("/x/y")));
+        assertEquals("/x/y: already exists", Cli.describe(new java.nio.file.FileAlreadyExistsException("/x/y")));
+        assertTrue(Cli.describe(new NullPointerException("boom")).startsWith("internal error: java.lang.NullPointerException: boom"));
+    }
+}
