@@ -110,7 +110,7 @@ public final class TrainCommand implements Callable<Integer> {
         Trainer.Result r;
         try (AutoCloseable ctrlC = Cli.onInterrupt(trainer::requestStop)) {  // Ctrl-C: stop after this batch and save
             r = trainer.run();
-        } catch (Trainer.DivergedException e) {
+        } catch (Trainer.DivergedException | Trainer.NoStepException e) { // training ran but learned nothing usable: not a success
             System.err.println("pulmo train: " + e.getMessage());
             return 3;
         }
