@@ -21,7 +21,7 @@ rows=()
 for model in dpn92 dpn92-se; do
   for aug in none dpn-senet; do
     run="$out/$model-$aug"
-    ./pulmo train --model "$model" "${dataopts[@]}" --augmentation "$aug" --epochs "$epochs" "${extra[@]}" --no-evaluate --out "$run"
+    ./pulmo train --model "$model" "${dataopts[@]}" --augmentation "$aug" --epochs "$epochs" "${extra[@]}" --no-evaluate --overwrite --out "$run"
     ./pulmo evaluate --checkpoint "$run/best.safetensors" "${dataopts[@]}" --out "$run/test"
     label="$model"; [ "$model" = dpn92-se ] && label="DPN-92-SE" || label="DPN-92"
     [ "$aug" = none ] && label="$label, no augmentation" || label="$label, augmentation"

@@ -21,7 +21,7 @@ out="${OUT:-runs/manet}"
 binary=(); [ "$data" = demo ] || binary=(--binary)
 run() { # name, options...
   local name="$1"; shift
-  ./pulmo train --model manet-resnet50 "${dataopts[@]}" --epochs "$epochs" "${extra[@]}" --no-evaluate --out "$out/$name" "$@"
+  ./pulmo train --model manet-resnet50 "${dataopts[@]}" --epochs "$epochs" "${extra[@]}" --no-evaluate --overwrite --out "$out/$name" "$@"
   ./pulmo evaluate --checkpoint "$out/$name/best.safetensors" "${dataopts[@]}" --out "$out/$name/test"
 }
 run loss-ce --manet-loss ce

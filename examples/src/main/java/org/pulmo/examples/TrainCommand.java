@@ -1,14 +1,21 @@
 package org.pulmo.examples;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import org.pulmo.data.Augmentation;
 import org.pulmo.data.Splits;
+import org.pulmo.io.Safetensors;
 import org.pulmo.models.MaNet;
+import org.pulmo.models.ModelRegistry;
 import org.pulmo.nn.Module;
 import org.pulmo.tensor.Device;
 import org.pulmo.train.Models;
+import org.pulmo.train.RunFolder;
 import org.pulmo.train.Trainer;
 import org.pulmo.train.TrainedModel;
 import picocli.CommandLine.Command;
@@ -22,7 +29,9 @@ import picocli.CommandLine.Option;
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
     description = {"Train a model on an image folder or the built-in demo data.",
         "Options left out follow the model's paper (DPN-92-SE: 100 epochs; MA-Net: lr 0.01, momentum 0.9, x0.5 every 30 epochs, batch 16, 120 epochs).",
-        "On the demo data on a CPU the defaults shrink to a few minutes (5 epochs at 32x32, lr 0.02); on a GPU the demo runs at 224x224."})
+        "On the demo data on a CPU the defaults shrink to a few minutes (5 epochs at 32x32, lr 0.02); on a GPU the demo runs at 224x224.",
+        "A finished run is never overwritten: if --out holds one, the next free <out>2, <out>3, ... is used (--resume continues it, --overwrite replaces it).",
+        "MA-Net on more than two classes draws each image's mutex partner uniformly from the training images of all other classes."})
 public final class TrainCommand implements Callable<Integer> {
 
     /** The demo run of {@code ./pulmo} on a CPU: small images and few epochs so that it ends in minutes. */
@@ -44,8 +53,9 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--augmentation", description = "dpn-senet, ma-net or none (default: the model's paper).") String augmentation;
     @Option(names = "--seed", defaultValue = "42", description = "Seed of initialisation, batch order and augmentation (default: ${DEFAULT-VALUE}).") long seed;
     @Option(names = "--device", defaultValue = "auto", description = "auto (a usable GPU, else the CPU), cpu or cuda[:N] (default: ${DEFAULT-VALUE}).") String device;
-    @Option(names = {"-o", "--out"}, defaultValue = "runs/train", description = "Output folder (default: ${DEFAULT-VALUE}).") Path out;
-    @Option(names = "--resume", description = "Continue from <out>/last.safetensors (same options; --epochs may grow).") boolean resume;
+    @Option(names = {"-o", "--out"}, defaultValue = "runs/train", description = "Output folder (default: ${DEFAULT-VALUE}); if it holds an earlier run, the next free <out>2, <out>3, ... is used instead.") Path out;
+    @Option(names = "--resume", description = "Continue the run in <out> from its last.safetensors (same options; --epochs may grow, --device may change).") boolean resume;
+    @Option(names = "--overwrite", description = "Replace the run in <out>: its checkpoints, metrics, plots and test/ report are removed first.") boolean overwrite;
     @Option(names = "--workers", defaultValue = "0", description = "Image decoding threads (0: half the cores).") int workers;
     @Option(names = "--no-mab", description = "MA-Net ablation: no mutex attention block (Table 8).") boolean noMab;
     @Option(names = "--no-fab", description = "MA-Net ablation: no fusion attention block (Table 8).") boolean noFab;
@@ -53,10 +63,14 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--no-evaluate", description = "Skip the test-set evaluation after training.") boolean noEvaluate;
 
     @Override public Integer call() throws Exception {
+        checkOptions();                          // bad numbers fail before the device, the data or the output folder is touched
         Device dev = Cli.device(device);
         Models.Defaults d = Models.defaults(model);
         boolean demoCpu = data.isDemo() && dev.isCpu();
         int size = imageSize != null ? imageSize : demoCpu ? DEMO_CPU_SIZE : d.imageSize();
+        int minSize = ModelRegistry.entry(model).minSize();
+        if (size < minSize)
+            throw new IllegalArgumentException("--image-size " + size + " is too small for " + model + ": it needs at least " + minSize + " pixels");
         Trainer.Settings s = new Trainer.Settings(model, null,
             epochs != null ? epochs : demoCpu ? DEMO_CPU_EPOCHS : d.epochs(),
             batchSize != null ? batchSize : d.batchSize(),
@@ -68,23 +82,35 @@ public final class TrainCommand implements Callable<Integer> {
             seed, out, resume, workers, data.strict,
             Models.isMaNet(model) ? new MaNet.Options(!noMab, !noFab, Models.lossMode(maNetLoss), 16) : null, dev);
         Models.schedule(s.schedule(), s.lr(), s.epochs()); // a bad --schedule fails before any image is read
+        RunFolder.Choice folder = RunFolder.choose(out, resume, overwrite);
 
         Splits.Split split = data.load(size);
+        checkData(s, split);
         split.train().requireClassCount(split.train().numClasses());
-        s = withClasses(s, split);
+        s = withClasses(s, split, folder.dir());
+        if (resume) { // the checkpoint records the first run's options: refuse a different run before building the model
+            Map<String, String> meta = Safetensors.read(folder.dir().resolve(Trainer.LAST)).metadata();
+            for (String note : Trainer.checkResume(s, meta)) System.out.println(note);
+        }
+        for (String note : folder.notes()) System.out.println(note);
+        folder.clear();                          // --overwrite: the old run's files go only now, when nothing can fail on the options
+        Path dir = folder.dir();
         Module net = Models.create(model, split.train().numClasses(), size, seed, s.maNet()).to(dev); // initialised on the CPU, then moved
         System.out.printf(Locale.ROOT, "Training %s (%,d parameters) on %s: %d training, %d validation, %d test images, classes %s%n",
             model, net.parameterCount(), data.isDemo() ? "the demo data" : data.data, split.train().size(), split.val().size(),
             split.test().size(), split.train().classes());
         System.out.printf(Locale.ROOT, "  %d epochs, batch %d, SGD lr %s momentum %s weight decay %s, schedule %s, %dx%d, augmentation %s, seed %d, %s -> %s%n",
             s.epochs(), s.batchSize(), s.lr(), s.momentum(), s.weightDecay(), s.schedule(), size, size, s.augmentation().label(), seed,
-            dev, out);
+            dev, dir);
+        if (s.maNet() != null && split.train().numClasses() > 2)
+            System.out.printf("  MA-Net on %d classes: each image's mutex partner is drawn uniformly from the training images of all"
+                + " other classes (the paper pairs two classes, COVID-19 and non-COVID-19)%n", split.train().numClasses());
 
         Trainer trainer = new Trainer(s, net, split.train(), split.val(), System.out, System.console() != null);
         Trainer.Result r;
         try (AutoCloseable ctrlC = Cli.onInterrupt(trainer::requestStop)) {  // Ctrl-C: stop after this batch and save
             r = trainer.run();
-        } catch (Trainer.DivergedException e) {
+        } catch (Trainer.DivergedException | Trainer.NoStepException e) { // training ran but learned nothing usable: not a success
             System.err.println("pulmo train: " + e.getMessage());
             return 3;
         }
@@ -93,20 +119,59 @@ public final class TrainCommand implements Callable<Integer> {
             System.out.println("Interrupted after the last epoch: training is complete; evaluate later with 'pulmo evaluate'.");
             return 130;
         }
+        if (r.bestEpoch() < 1 || !Files.exists(dir.resolve(Trainer.BEST))) { // a guard: checkData should make this unreachable
+            System.err.println("pulmo train: no epoch produced a validation accuracy, so there is no best.safetensors in " + dir);
+            return 3;
+        }
         System.out.printf(Locale.ROOT, "Done: %d epochs; best validation accuracy %.2f%% at epoch %d (chance: %.1f%%). Files in %s: "
             + "last.safetensors, best.safetensors, metrics.csv, metrics.json, %s%n",
-            r.epochsDone(), 100 * r.bestValAcc(), r.bestEpoch(), 100.0 / split.train().numClasses(), out,
+            r.epochsDone(), 100 * r.bestValAcc(), r.bestEpoch(), 100.0 / split.train().numClasses(), dir,
             org.pulmo.train.Plots.listed("loss.png", "accuracy.png"));
         if (!noEvaluate && split.test().size() > 0) {
             System.out.println("Test set, best checkpoint:");
-            EvaluateCommand.evaluate(TrainedModel.load(out.resolve(Trainer.BEST), dev), split.test(), out.resolve("test"), s.batchSize(),
+            EvaluateCommand.evaluate(TrainedModel.load(dir.resolve(Trainer.BEST), dev), split.test(), dir.resolve("test"), s.batchSize(),
                 data.strict, System.out);
+        } else if (!noEvaluate) {
+            System.out.println("No test images, so no test-set evaluation.");
         }
         return 0;
     }
 
-    private static Trainer.Settings withClasses(Trainer.Settings s, Splits.Split split) {
+    /** Numbers that cannot give a training run, refused with the option and the value. */
+    private void checkOptions() {
+        if (resume && overwrite) throw new IllegalArgumentException("--resume continues the run in " + out + " and --overwrite replaces it: give one of them");
+        if (epochs != null && epochs < 1) throw new IllegalArgumentException("--epochs must be at least 1, got " + epochs);
+        if (batchSize != null && batchSize < 1) throw new IllegalArgumentException("--batch-size must be at least 1, got " + batchSize);
+        if (lr != null && !(lr > 0 && Float.isFinite(lr))) throw new IllegalArgumentException("--lr must be a positive number, got " + lr);
+        if (momentum != null && !(momentum >= 0 && momentum < 1))
+            throw new IllegalArgumentException("--momentum must be in [0, 1), got " + momentum);
+        if (weightDecay != null && !(weightDecay >= 0 && Float.isFinite(weightDecay)))
+            throw new IllegalArgumentException("--weight-decay must be 0 or more, got " + weightDecay);
+        if (imageSize != null && imageSize < 1) throw new IllegalArgumentException("--image-size must be at least 1, got " + imageSize);
+        if (workers < 0) throw new IllegalArgumentException("--workers must be 0 (half the cores) or more, got " + workers);
+    }
+
+    /** A data set that would train nothing, or nothing worth reporting, is refused with the reason. */
+    static void checkData(Trainer.Settings s, Splits.Split split) {
+        int n = split.train().size();
+        if (n == 0) throw new IllegalArgumentException("there are no training images");
+        List<String> present = new ArrayList<>();
+        int[] counts = split.train().classCounts();
+        for (int k = 0; k < counts.length; k++) if (counts[k] > 0) present.add(split.train().classes().get(k));
+        if (present.size() < 2)
+            throw new IllegalArgumentException("the training images hold only one class (" + String.join(", ", present)
+                + "): a classifier needs at least two");
+        // the training loader drops the last partial batch (BatchNorm needs more than one image; every step sees a full batch)
+        if (n < s.batchSize())
+            throw new IllegalArgumentException(n + " training images but batch size " + s.batchSize() + ": no full batch, so no optimiser step;"
+                + " use --batch-size " + n + " or fewer, or more images");
+        if (split.val().size() == 0)
+            throw new IllegalArgumentException("there are no validation images, and best.safetensors is chosen by validation accuracy;"
+                + " give a val/ folder or a larger --val-fraction");
+    }
+
+    private static Trainer.Settings withClasses(Trainer.Settings s, Splits.Split split, Path dir) {
         return new Trainer.Settings(s.model(), split.train().classes(), s.epochs(), s.batchSize(), s.lr(), s.momentum(), s.weightDecay(),
-            s.schedule(), s.imageSize(), s.augmentation(), s.seed(), s.out(), s.resume(), s.workers(), s.strict(), s.maNet(), s.device());
+            s.schedule(), s.imageSize(), s.augmentation(), s.seed(), dir, s.resume(), s.workers(), s.strict(), s.maNet(), s.device());
     }
 }

@@ -8,13 +8,27 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
-/** One metrics row per finished epoch, written as {@code metrics.csv} and {@code metrics.json} after every epoch. */
+/**
+ * One metrics row per finished epoch, written as {@code metrics.csv} and {@code metrics.json} after every epoch.
+ * The first eight columns are the same for every model. An MA-Net run adds four more at the end (so readers of
+ * the first eight work unchanged): the epoch's training means of L_CE (eq. 12-13), L_CS (eq. 14) and the
+ * adaptive weights a1, a2 (eq. 16), {@code train_l_ce,train_l_cs,train_a1,train_a2}. For MA-Net
+ * {@code train_loss} is the total a1 L_CE + a2 L_CS that was minimised.
+ */
 public final class History {
 
+    /** MA-Net's loss parts, training means over one epoch (null for other models). */
+    public record MaNetLosses(double ce, double cs, double a1, double a2) {}
+
     public record Row(int epoch, double lr, double trainLoss, double trainAcc, double valLoss, double valAcc,
-                      double imagesPerSecond, double seconds) {}
+                      double imagesPerSecond, double seconds, MaNetLosses maNet) {
+        public Row(int epoch, double lr, double trainLoss, double trainAcc, double valLoss, double valAcc, double imagesPerSecond, double seconds) {
+            this(epoch, lr, trainLoss, trainAcc, valLoss, valAcc, imagesPerSecond, seconds, null);
+        }
+    }
 
     static final String HEADER = "epoch,lr,train_loss,train_acc,val_loss,val_acc,images_per_s,seconds";
+    static final String MANET_HEADER = ",train_l_ce,train_l_cs,train_a1,train_a2";
 
     private final List<Row> rows = new ArrayList<>();
 
@@ -28,9 +42,10 @@ public final class History {
         if (!Files.exists(csv)) return h;
         List<String> lines = Files.readAllLines(csv, StandardCharsets.UTF_8);
         for (int i = 1; i < lines.size(); i++) {
-            String[] f = lines.get(i).split(",");
+            String[] f = lines.get(i).split(",", -1);
             if (f.length < 8) continue;
-            Row r = new Row(Integer.parseInt(f[0]), d(f[1]), d(f[2]), d(f[3]), d(f[4]), d(f[5]), d(f[6]), d(f[7]));
+            MaNetLosses m = f.length >= 12 && !f[8].isEmpty() ? new MaNetLosses(d(f[8]), d(f[9]), d(f[10]), d(f[11])) : null;
+            Row r = new Row(Integer.parseInt(f[0]), d(f[1]), d(f[2]), d(f[3]), d(f[4]), d(f[5]), d(f[6]), d(f[7]), m);
             if (r.epoch <= upTo) h.add(r);
         }
         return h;
@@ -39,15 +54,22 @@ public final class History {
     private static double d(String s) { return s.isEmpty() ? Double.NaN : Double.parseDouble(s); }
 
     public void write(Path dir) throws IOException {
-        StringBuilder csv = new StringBuilder(HEADER).append('\n');
+        boolean maNet = rows.stream().anyMatch(r -> r.maNet != null);
+        StringBuilder csv = new StringBuilder(HEADER).append(maNet ? MANET_HEADER : "").append('\n');
         StringBuilder json = new StringBuilder("[\n");
         for (int i = 0; i < rows.size(); i++) {
             Row r = rows.get(i);
-            csv.append(String.format(Locale.ROOT, "%d,%s,%s,%s,%s,%s,%.2f,%.2f%n", r.epoch, g(r.lr), g(r.trainLoss), g(r.trainAcc),
+            MaNetLosses m = r.maNet;
+            csv.append(String.format(Locale.ROOT, "%d,%s,%s,%s,%s,%s,%.2f,%.2f", r.epoch, g(r.lr), g(r.trainLoss), g(r.trainAcc),
                 g(r.valLoss), g(r.valAcc), r.imagesPerSecond, r.seconds));
+            if (maNet) csv.append(m == null ? ",,,," : "," + g(m.ce) + "," + g(m.cs) + "," + g(m.a1) + "," + g(m.a2));
+            csv.append('\n');
             json.append(String.format(Locale.ROOT,
-                "  {\"epoch\": %d, \"lr\": %s, \"train_loss\": %s, \"train_acc\": %s, \"val_loss\": %s, \"val_acc\": %s, \"images_per_s\": %.2f, \"seconds\": %.2f}%s%n",
-                r.epoch, j(r.lr), j(r.trainLoss), j(r.trainAcc), j(r.valLoss), j(r.valAcc), r.imagesPerSecond, r.seconds, i + 1 < rows.size() ? "," : ""));
+                "  {\"epoch\": %d, \"lr\": %s, \"train_loss\": %s, \"train_acc\": %s, \"val_loss\": %s, \"val_acc\": %s, \"images_per_s\": %.2f, \"seconds\": %.2f",
+                r.epoch, j(r.lr), j(r.trainLoss), j(r.trainAcc), j(r.valLoss), j(r.valAcc), r.imagesPerSecond, r.seconds));
+            if (m != null) json.append(String.format(Locale.ROOT, ", \"train_l_ce\": %s, \"train_l_cs\": %s, \"train_a1\": %s, \"train_a2\": %s",
+                j(m.ce), j(m.cs), j(m.a1), j(m.a2)));
+            json.append('}').append(i + 1 < rows.size() ? "," : "").append('\n');
         }
         json.append("]\n");
         Files.writeString(dir.resolve("metrics.csv"), csv, StandardCharsets.UTF_8);

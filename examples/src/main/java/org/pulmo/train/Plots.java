@@ -44,22 +44,36 @@ public final class Plots {
 
     static { System.setProperty("java.awt.headless", "true"); }
 
-    /** {@code loss.png} and {@code accuracy.png}: training and validation per epoch. */
+    /**
+     * {@code loss.png} and {@code accuracy.png}: training and validation per epoch. For MA-Net the loss plot also
+     * shows the training means of L_CE and L_CS (train is then the total a1 L_CE + a2 L_CS that was minimised).
+     */
     public static void curves(History h, Path dir) throws IOException {
         List<Double> ep = new ArrayList<>(), tl = new ArrayList<>(), vl = new ArrayList<>(), ta = new ArrayList<>(), va = new ArrayList<>();
+        List<Double> ce = new ArrayList<>(), cs = new ArrayList<>();
+        boolean maNet = false;
         for (History.Row r : h.rows()) {
             ep.add((double) r.epoch());
             tl.add(r.trainLoss());
             vl.add(r.valLoss());
             ta.add(100 * r.trainAcc());
             va.add(100 * r.valAcc());
+            ce.add(r.maNet() == null ? Double.NaN : r.maNet().ce());
+            cs.add(r.maNet() == null ? Double.NaN : r.maNet().cs());
+            maNet |= r.maNet() != null;
         }
-        XYChart loss = lines("Loss", "epoch", "cross-entropy", ep, List.of("train", "validation"), List.of(tl, vl));
+        List<String> names = maNet ? List.of("train", "validation", "train L_CE", "train L_CS") : List.of("train", "validation");
+        List<List<Double>> series = maNet ? List.of(tl, vl, ce, cs) : List.of(tl, vl);
+        XYChart loss = lines("Loss", "epoch", maNet ? "loss" : "cross-entropy", ep, names, series);
         // an early validation loss far above the rest (batch-norm running statistics still settling) would flatten
-        // every other point to the axis: plot on a log scale when the positive values span more than 100x
+        // every other point to the axis: plot on a log scale when the positive values span more than 100x (and
+        // none is at or below zero, as L_CS, a cosine similarity, can be: a log axis cannot show those)
         double lo = Double.POSITIVE_INFINITY, hi = 0;
-        for (List<Double> l : List.of(tl, vl)) for (Double v : l) if (v != null && Double.isFinite(v) && v > 0) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
-        if (hi / lo > 100 && lo > 0) loss.getStyler().setYAxisLogarithmic(true);
+        boolean nonPositive = false;
+        for (List<Double> l : series) for (Double v : l) if (v != null && Double.isFinite(v)) {
+            if (v > 0) { lo = Math.min(lo, v); hi = Math.max(hi, v); } else nonPositive = true;
+        }
+        if (hi / lo > 100 && lo > 0 && !nonPositive) loss.getStyler().setYAxisLogarithmic(true);
         save(loss, dir.resolve("loss.png"));
         save(lines("Accuracy", "epoch", "accuracy (%)", ep, List.of("train", "validation"), List.of(ta, va)), dir.resolve("accuracy.png"));
     }

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -28,8 +29,12 @@ import org.pulmo.tensor.Tensor;
 /**
  * The training loop: epochs of shuffled, augmented batches through the model, cross-entropy (or MA-Net's pair
  * loss), backward and SGD; after each epoch a validation pass, a metrics row ({@code metrics.csv},
- * {@code metrics.json}), the curves ({@code loss.png}, {@code accuracy.png}) and two checkpoints:
+ * {@code metrics.json}; for MA-Net also the training means of L_CE, L_CS, a1 and a2), the curves ({@code loss.png}, {@code accuracy.png}) and two checkpoints:
  * {@code last.safetensors} (every epoch) and {@code best.safetensors} (best validation accuracy).
+ *
+ * <p>MA-Net on more than two classes: the mutex partner of an image is drawn uniformly from the training images
+ * of all other classes ({@link MutexPairSampler}); the paper pairs two classes (COVID-19, non-COVID-19), so with
+ * two classes this is exactly its pairing. A training part with a single class is refused before training.
  *
  * <p>Resuming is exact: the batch order and every augmentation are functions of (seed, epoch, image) in the
  * {@link DataLoader}, MA-Net's mutex partners are drawn from a generator seeded by (seed, epoch), and the
@@ -55,6 +60,11 @@ public final class Trainer {
     /** The loss stopped being a finite number. */
     public static final class DivergedException extends RuntimeException {
         public DivergedException(String message) { super(message); }
+    }
+
+    /** An epoch ended without a single optimiser step (every batch was short of images): nothing was learned. */
+    public static final class NoStepException extends RuntimeException {
+        public NoStepException(String message) { super(message); }
     }
 
     public static final String LAST = "last.safetensors", BEST = "best.safetensors", INTERRUPTED = "interrupted.safetensors";
@@ -88,6 +98,14 @@ public final class Trainer {
         m.put("image_size", Integer.toString(s.imageSize()));
         m.put("augmentation", s.augmentation().label());
         m.put("seed", Long.toString(s.seed()));
+        // the rest of the options, so that --resume can refuse a different run (checkResume)
+        m.put("batch_size", Integer.toString(s.batchSize()));
+        m.put("base_lr", Float.toString(s.lr()));        // "lr" is the checkpoint's own key: the rate of the last epoch
+        m.put("momentum", Float.toString(s.momentum()));
+        m.put("weight_decay", Float.toString(s.weightDecay()));
+        m.put("schedule", s.schedule().toLowerCase(Locale.ROOT));
+        m.put("epochs", Integer.toString(s.epochs()));
+        if (s.device() != null) m.put("device", s.device().toString());
         if (s.maNet() != null) {
             m.put("manet_mab", Boolean.toString(s.maNet().mab()));
             m.put("manet_fab", Boolean.toString(s.maNet().fab()));
@@ -111,8 +129,7 @@ public final class Trainer {
         if (s.resume()) {
             if (!Files.exists(last)) throw new IOException("--resume: no checkpoint " + last + " to resume from");
             Checkpoint.Info info = Checkpoint.load(last, model, sgd, Map.of());
-            checkSame(info.metadata(), "model", s.model());
-            checkSame(info.metadata(), "classes", String.join("\n", s.classes()));
+            checkResume(s, info.metadata()); // the CLI calls it before building the model; here for other callers
             String repaired = Checkpoint.recoverBest(last, info, best);   // a crash between writing last and best
             if (repaired != null) out.println(repaired);
             start = info.epoch();
@@ -149,6 +166,8 @@ public final class Trainer {
                 // MA-Net: the mutex partner of every training image for this epoch, from a generator of (seed, epoch),
                 // read by a second loader in the same shuffled order, so batch b of both loaders are pairs.
                 DataLoader mutexLoader = null;
+                double[] maNetSums = new double[4]; // image-weighted sums of L_CE, L_CS, a1, a2 (MA-Net's LossValue)
+                long maNetImages = 0, epochSteps = 0;
                 if (maNet != null) {
                     MutexPairSampler sampler = new MutexPairSampler(labels, s.seed() * 1_000_003L + epoch);
                     int[] partner = new int[labels.length];
@@ -164,8 +183,14 @@ public final class Trainer {
                             DataLoader.Batch mb = mutexBatches.next();
                             if (mb.size() != b.size()) continue; // an unreadable image broke the pairing of this batch
                             MaNet.PairOutput po = maNet.forwardPair(b.images().to(dev), mb.images().to(dev));
-                            loss = maNet.loss(po, b.labels().to(dev), mb.labels().to(dev)).total();
+                            MaNet.LossValue lv = maNet.loss(po, b.labels().to(dev), mb.labels().to(dev));
+                            loss = lv.total();
                             logits = po.logitsX();
+                            maNetSums[0] += lv.ce() * (double) b.size();
+                            maNetSums[1] += lv.cs() * (double) b.size();
+                            maNetSums[2] += lv.a1() * (double) b.size();
+                            maNetSums[3] += lv.a2() * (double) b.size();
+                            maNetImages += b.size();
                         } else {
                             logits = model.forward(b.images().to(dev));
                             loss = Losses.crossEntropy(logits, b.labels().to(dev));
@@ -181,6 +206,7 @@ public final class Trainer {
                         loss.backward();
                         sgd.step();
                         step++;
+                        epochSteps++;
                         bar.step(b.size(), l, correct(logits, b.labelArray()));
                         if (stop.get()) { interrupted = true; break; }
                     }
@@ -194,11 +220,19 @@ public final class Trainer {
                         + "continue with the same command and --resume.%n", s.out().resolve(INTERRUPTED), last, epoch);
                     break;
                 }
+                if (epochSteps == 0) {
+                    bar.finish("");
+                    throw new NoStepException(String.format(Locale.ROOT, "epoch %d made no optimiser step: %d training images in batches of %d%s;"
+                        + " nothing was learned and no checkpoint was written for it", epoch + 1, train.size(), s.batchSize(),
+                        maNet != null ? " (MA-Net needs every image of a batch and of its mutex batch readable)" : " (unreadable images are skipped)"));
+                }
                 double[] v = validate(valLoader, epoch);
                 bar.finish(String.format(Locale.ROOT, "  | val loss %.4f  val acc %5.1f%%", v[0], 100 * v[1]));
                 String memory = org.pulmo.backend.Backends.of(dev).memorySummary();
                 if (memory != null) out.println("  " + dev + " memory after epoch " + (epoch + 1) + ": " + memory);
-                history.add(new History.Row(epoch + 1, lr, bar.loss(), bar.accuracy(), v[0], v[1], bar.imagesPerSecond(), bar.seconds()));
+                History.MaNetLosses ml = maNetImages == 0 ? null : new History.MaNetLosses(maNetSums[0] / maNetImages,
+                    maNetSums[1] / maNetImages, maNetSums[2] / maNetImages, maNetSums[3] / maNetImages);
+                history.add(new History.Row(epoch + 1, lr, bar.loss(), bar.accuracy(), v[0], v[1], bar.imagesPerSecond(), bar.seconds(), ml));
                 boolean improved = v[1] > bestAcc;
                 if (improved) { bestAcc = v[1]; bestEpoch = epoch + 1; }
                 Map<String, String> meta = describe(s, bestEpoch, bestAcc);
@@ -210,11 +244,53 @@ public final class Trainer {
         return new Result(history.rows().isEmpty() ? start : history.rows().getLast().epoch(), bestAcc, bestEpoch, interrupted, history);
     }
 
-    private static void checkSame(Map<String, String> meta, String key, String expected) throws IOException {
-        String got = meta.get(key);
-        if (got != null && !got.equals(expected))
-            throw new IOException("--resume: the checkpoint was trained with " + key + " '" + got.replace("\n", ",") + "', not '"
-                + expected.replace("\n", ",") + "'; use the same options as the first run");
+    /**
+     * Whether {@code s} may continue the run whose {@code last.safetensors} has metadata {@code meta}
+     * ({@link #describe}). Everything that shapes the weights must be the same: model, MA-Net switches, classes,
+     * image size, augmentation, seed, batch size, lr, momentum, weight decay, schedule; else one line saying what
+     * differs. {@code --epochs} may grow (not below the epochs done) and the device may change; those come back
+     * as notes. Keys an older checkpoint lacks are not checked.
+     */
+    public static List<String> checkResume(Settings s, Map<String, String> meta) {
+        List<String> asked = new ArrayList<>(), notes = new ArrayList<>();
+        String model = meta.getOrDefault("model", "?"), size = meta.getOrDefault("image_size", "?");
+        if (!model.equals(s.model())) asked.add(s.model());
+        if (!size.equals(Integer.toString(s.imageSize()))) asked.add(s.imageSize() + " px");
+        if (s.classes() != null && meta.containsKey("classes") && !meta.get("classes").equals(String.join("\n", s.classes())))
+            asked.add("the classes " + String.join(", ", s.classes()) + " instead of " + meta.get("classes").replace("\n", ", "));
+        differs(meta, "augmentation", "--augmentation", s.augmentation().label(), asked);
+        differs(meta, "seed", "--seed", Long.toString(s.seed()), asked);
+        differs(meta, "batch_size", "--batch-size", Integer.toString(s.batchSize()), asked);
+        differs(meta, "base_lr", "--lr", Float.toString(s.lr()), asked);
+        differs(meta, "momentum", "--momentum", Float.toString(s.momentum()), asked);
+        differs(meta, "weight_decay", "--weight-decay", Float.toString(s.weightDecay()), asked);
+        differs(meta, "schedule", "--schedule", s.schedule().toLowerCase(Locale.ROOT), asked);
+        if (model.equals(s.model()) && s.maNet() != null) {
+            differs(meta, "manet_mab", "MAB (--no-mab)", Boolean.toString(s.maNet().mab()), asked);
+            differs(meta, "manet_fab", "FAB (--no-fab)", Boolean.toString(s.maNet().fab()), asked);
+            differs(meta, "manet_loss", "--manet-loss", s.maNet().loss().name(), asked);
+        }
+        if (!asked.isEmpty())
+            throw new IllegalArgumentException("--resume: the checkpoint is " + model + " at " + size + " px; this run asks for "
+                + String.join(", ", asked) + " (use the first run's options, or start a new run)");
+        int done = Integer.parseInt(meta.getOrDefault("epoch", "0"));
+        if (s.epochs() < done)
+            throw new IllegalArgumentException("--resume: the checkpoint has " + done + " epochs done; --epochs " + s.epochs()
+                + " asks for fewer (give --epochs " + done + " or more to continue, or start a new run)");
+        String planned = meta.get("epochs");
+        if (planned != null && !planned.equals(Integer.toString(s.epochs())))
+            notes.add("--resume: the first run planned " + planned + " epochs; this one goes on to " + s.epochs()
+                + (s.schedule().toLowerCase(Locale.ROOT).startsWith("cosine") ? " (the cosine schedule is stretched to the new length from here on)" : ""));
+        if (s.epochs() == done) notes.add("--resume: all " + done + " epochs are done; nothing to train");
+        String dev = meta.get("device");
+        if (dev != null && s.device() != null && !dev.equals(s.device().toString()))
+            notes.add("--resume: the first run trained on " + dev + ", this one on " + s.device() + " (the last bits of the results may differ)");
+        return notes;
+    }
+
+    private static void differs(Map<String, String> meta, String key, String option, String asked, List<String> out) {
+        String had = meta.get(key);
+        if (had != null && !had.equalsIgnoreCase(asked)) out.add(option + " " + asked + " instead of " + had);
     }
 
     /** {mean loss, accuracy} over the validation set in evaluation mode. */

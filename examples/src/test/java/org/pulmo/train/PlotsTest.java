@@ -39,4 +39,23 @@ class PlotsTest {
         assertTrue(Plots.unavailableReason().contains("Fontconfig head is null"), Plots.unavailableReason());
         assertTrue(Plots.listed("loss.png", "accuracy.png").startsWith("no plots (Java cannot draw text"), Plots.listed("loss.png"));
     }
+
+    /** MA-Net: L_CE and L_CS are drawn; a negative L_CS must not ask for a log axis (which XChart refuses, and the refusal would read as "no fonts"). */
+    @Test void maNetLossPartsAreDrawn(@TempDir Path dir) throws Exception {
+        java.util.List<String> series = new java.util.ArrayList<>();
+        Plots.encoder = (chart, file) -> {
+            if (file.getFileName().toString().equals("loss.png")) series.addAll(((org.knowm.xchart.XYChart) chart).getSeriesMap().keySet());
+            org.knowm.xchart.BitmapEncoder.saveBitmap(chart, file.toString(), org.knowm.xchart.BitmapEncoder.BitmapFormat.PNG);
+        };
+        History h = new History();
+        h.add(new History.Row(1, 0.01, 2.6, 0.4, 300, 0.45, 100, 3, new History.MaNetLosses(2.7, -0.2, 0.6, 0.4)));
+        h.add(new History.Row(2, 0.01, 1.2, 0.6, 1.0, 0.55, 100, 3, new History.MaNetLosses(1.3, -0.4, 0.7, 0.3)));
+        Plots.curves(h, dir);
+        assertNull(Plots.unavailableReason());
+        assertEquals(java.util.List.of("train", "validation", "train L_CE", "train L_CS"), series);
+        assertTrue(Files.size(dir.resolve("loss.png")) > 0);
+        h.write(dir);
+        History back = History.read(dir.resolve("metrics.csv"), 2);
+        assertEquals(h.rows().get(1).maNet().cs(), back.rows().get(1).maNet().cs(), 1e-6, "the MA-Net columns survive --resume");
+    }
 }

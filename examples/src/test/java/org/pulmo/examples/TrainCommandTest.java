@@ -1,0 +1,210 @@
+package org.pulmo.examples;
+
+import static org.junit.jupiter.api.Assertions.*;
+import static org.pulmo.examples.CliEndToEndTest.pulmo;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.pulmo.data.DemoChestDataset;
+import org.pulmo.examples.CliEndToEndTest.Run;
+
+/**
+ * {@code pulmo train} refuses what cannot give a useful run, before any training, with one line naming the
+ * option, value or file at fault; it never overwrites a finished run; {@code --resume} refuses a run that
+ * differs from the checkpoint's; MA-Net's loss parts reach the metrics. Tiny ResNet-18 at 32 x 32 on 8 or 32
+ * demo images, so that the trainings here take seconds.
+ */
+class TrainCommandTest {
+
+    /** A 2-epoch run for the --resume cases (none of them changes it). */
+    @TempDir static Path shared;
+    static Path finished;
+
+    @BeforeAll static void trainOnce() {
+        finished = shared.resolve("finished");
+        Run r = pulmo(train(finished, "--epochs", "2", "--no-evaluate"));
+        assertEquals(0, r.code(), r.out() + r.err());
+    }
+
+    /** Exit code 2, a single line on stderr that contains every one of {@code parts}, and no checkpoint written. */
+    static void refused(Run r, Path out, String... parts) {
+        assertEquals(2, r.code(), r.out() + r.err());
+        String err = r.err().strip();
+        assertFalse(err.contains("\n"), "one line, got:\n" + err);
+        assertTrue(err.length() < 400, "a short line, got " + err.length() + " characters");
+        for (String p : parts) assertTrue(err.contains(p), "'" + p + "' missing from: " + err);
+        assertFalse(r.out().contains("epoch 1/"), "refused only after training began:\n" + r.out());
+        if (out != null) assertFalse(Files.exists(out.resolve("last.safetensors")), "a checkpoint was written");
+    }
+
+    // ---- 1. the output folder
+
+    @Test void anExistingRunIsNeverOverwrittenTheNextFreeFolderIsUsed(@TempDir Path dir) throws IOException {
+        Path out = dir.resolve("train"), test = out.resolve("test");
+        Files.createDirectories(test);
+        Files.writeString(out.resolve("last.safetensors"), "an earlier run");
+        Files.writeString(out.resolve("metrics.csv"), "an earlier run");
+        Files.writeString(test.resolve("report.txt"), "an earlier report");
+        Files.createDirectories(dir.resolve("train2"));
+        Files.writeString(dir.resolve("train2").resolve("metrics.json"), "[]");   // train2 holds a run too: train3
+        Run r = pulmo(train(out, "--epochs", "1", "--demo-images", "8", "--batch-size", "4", "--no-evaluate"));
+        assertEquals(0, r.code(), r.out() + r.err());
+        assertEquals("an earlier run", Files.readString(out.resolve("last.safetensors")));
+        assertEquals("an earlier run", Files.readString(out.resolve("metrics.csv")));
+        assertEquals("an earlier report", Files.readString(test.resolve("report.txt")));
+        assertEquals("[]", Files.readString(dir.resolve("train2").resolve("metrics.json")));
+        Path train3 = dir.resolve("train3");
+        assertTrue(Files.size(train3.resolve("last.safetensors")) > 100, r.out());
+        assertTrue(r.out().contains(out + " holds an earlier run, so this one goes to " + train3), r.out());
+        assertTrue(r.out().contains("Files in " + train3), r.out());
+    }
+
+    @Test void overwriteRemovesTheOldRunsFilesFirst(@TempDir Path dir) throws IOException {
+        Path out = dir.resolve("run");
+        Files.createDirectories(out.resolve("test"));
+        Files.writeString(out.resolve("test").resolve("report.txt"), "an earlier report");
+        Files.writeString(out.resolve("interrupted.safetensors"), "an earlier run");
+        Files.writeString(out.resolve("notes.txt"), "the user's own file");
+        Run r = pulmo(train(out, "--epochs", "1", "--demo-images", "8", "--batch-size", "4", "--no-evaluate", "--overwrite"));
+        assertEquals(0, r.code(), r.out() + r.err());
+        assertFalse(Files.exists(out.resolve("test")), "the old test/ report was left beside the new run");
+        assertFalse(Files.exists(out.resolve("interrupted.safetensors")));
+        assertTrue(Files.size(out.resolve("last.safetensors")) > 100);
+        assertEquals("the user's own file", Files.readString(out.resolve("notes.txt")));
+    }
+
+    @Test void anEmptyExistingFolderIsUsedAsItIs(@TempDir Path dir) throws IOException {
+        Path out = Files.createDirectories(dir.resolve("empty"));
+        Run r = pulmo(train(out, "--epochs", "1", "--demo-images", "8", "--batch-size", "4", "--no-evaluate"));
+        assertEquals(0, r.code(), r.out() + r.err());
+        assertTrue(Files.exists(out.resolve("last.safetensors")));
+        assertFalse(Files.exists(dir.resolve("empty2")));
+    }
+
+    @Test void outNamingAFileIsRefused(@TempDir Path dir) throws IOException {
+        Path file = Files.writeString(dir.resolve("results.txt"), "not a folder");
+        refused(pulmo(train(file, "--epochs", "1")), null, "--out", "results.txt", "is a file");
+        assertEquals("not a folder", Files.readString(file));
+    }
+
+    @Test void resumeAndOverwriteTogetherAreRefused(@TempDir Path dir) {
+        refused(pulmo(train(dir.resolve("o"), "--epochs", "1", "--resume", "--overwrite")), dir.resolve("o"), "--resume", "--overwrite");
+    }
+
+    // ---- 2. runs that would learn nothing
+
+    @Test void numbersThatCannotTrainAreRefusedWithTheOptionAndValue(@TempDir Path dir) {
+        Path o = dir.resolve("o");
+        refused(pulmo(train(o, "--epochs", "0")), o, "--epochs must be at least 1, got 0");
+        refused(pulmo(train(o, "--epochs", "-1")), o, "--epochs must be at least 1, got -1");
+        refused(pulmo(train(o, "--epochs", "1", "--batch-size", "0")), o, "--batch-size must be at least 1, got 0");
+        refused(pulmo(train(o, "--epochs", "1", "--lr", "-0.1")), o, "--lr must be a positive number, got -0.1");
+        refused(pulmo(train(o, "--epochs", "1", "--lr", "0")), o, "--lr must be a positive number, got 0.0");
+        refused(pulmo(train(o, "--epochs", "1", "--momentum", "1")), o, "--momentum must be in [0, 1), got 1.0");
+        refused(pulmo(train(o, "--epochs", "1", "--momentum", "-0.5")), o, "--momentum must be in [0, 1), got -0.5");
+        refused(pulmo(train(o, "--epochs", "1", "--weight-decay", "-1e-4")), o, "--weight-decay must be 0 or more");
+        refused(pulmo(train(o, "--epochs", "1", "--image-size", "16")), o, "--image-size 16 is too small for resnet18", "at least 32");
+        refused(pulmo(train(o, "--epochs", "1", "--workers", "-2")), o, "--workers", "-2");
+        assertFalse(Files.exists(o), "the output folder was made for a refused run");
+    }
+
+    @Test void fewerTrainingImagesThanTheBatchSizeAreRefused(@TempDir Path dir) {
+        Path o = dir.resolve("o");
+        refused(pulmo(train(o, "--epochs", "1", "--demo-images", "8", "--batch-size", "16")), o,
+            "8 training images but batch size 16: no full batch, so no optimiser step; use --batch-size 8 or fewer, or more images");
+    }
+
+    @Test void aTrainingPartWithOneClassIsRefused(@TempDir Path dir) throws IOException {
+        Path data = dir.resolve("data");
+        new DemoChestDataset(16, 32, 1).writeTo(data);
+        for (String c : List.of("normal", "bacterial", "viral")) deleteTree(data.resolve(c));
+        Path o = dir.resolve("o");
+        refused(pulmo("train", "--model", "resnet18", "--data", data.toString(), "--image-size", "32", "--batch-size", "2",
+            "--epochs", "1", "--out", o.toString()), o, "the training images hold only one class (covid19): a classifier needs at least two");
+    }
+
+    @Test void anEmptyValidationPartIsRefused(@TempDir Path dir) throws IOException {
+        Path data = dir.resolve("data");
+        new DemoChestDataset(16, 32, 1).writeTo(data);
+        Path o = dir.resolve("o");
+        refused(pulmo("train", "--model", "resnet18", "--data", data.toString(), "--image-size", "32", "--batch-size", "2",
+            "--epochs", "1", "--val-fraction", "0", "--out", o.toString()), o, "no validation images", "--val-fraction");
+    }
+
+    // ---- 3. --resume with other options
+
+    @Test void resumeWithOtherOptionsIsRefusedInOneLine() throws IOException {
+        byte[] before = Files.readAllBytes(finished.resolve("last.safetensors"));
+        String tail = " (use the first run's options, or start a new run)";
+        Run r = pulmo(train(finished, "--epochs", "3", "--resume", "--image-size", "64"));
+        refused(r, null, "--resume: the checkpoint is resnet18 at 32 px; this run asks for 64 px" + tail);
+        assertEquals("pulmo train: --resume: the checkpoint is resnet18 at 32 px; this run asks for 64 px" + tail, r.err().strip());
+        refused(pulmo(train(finished, "--epochs", "3", "--resume", "--lr", "0.05")), null, "this run asks for --lr 0.05 instead of 0.02");
+        refused(pulmo(train(finished, "--epochs", "3", "--resume", "--batch-size", "4")), null, "--batch-size 4 instead of 8");
+        refused(pulmo(train(finished, "--epochs", "3", "--resume", "--seed", "6")), null, "--seed 6 instead of 5");
+        refused(pulmo(train(finished, "--epochs", "3", "--resume", "--momentum", "0.5")), null, "--momentum 0.5 instead of 0.9");
+        refused(pulmo(train(finished, "--epochs", "3", "--resume", "--weight-decay", "0")), null, "--weight-decay 0.0 instead of 1.0E-4");
+        refused(pulmo(train(finished, "--epochs", "3", "--resume", "--augmentation", "none")), null, "--augmentation none instead of");
+        refused(pulmo(train(finished, "--epochs", "3", "--resume", "--schedule", "cosine")), null, "--schedule cosine instead of step");
+        refused(pulmo(train(finished, "--epochs", "1", "--resume")), null,
+            "--resume: the checkpoint has 2 epochs done; --epochs 1 asks for fewer");
+        // another model: one line, not the checkpoint's list of layer names
+        refused(pulmo(train(finished, "--epochs", "3", "--resume", "--model", "resnet34")), null, "--resume: the checkpoint is resnet18 at 32 px; this run asks for resnet34" + tail);
+        assertArrayEquals(before, Files.readAllBytes(finished.resolve("last.safetensors")), "a refused --resume changed the checkpoint");
+    }
+
+    @Test void resumeWithTheSameOptionsAndNothingLeftSaysSo() {
+        Run r = pulmo(train(finished, "--epochs", "2", "--resume", "--no-evaluate", "--device", "cpu"));
+        assertEquals(0, r.code(), r.out() + r.err());
+        assertTrue(r.out().contains("all 2 epochs are done; nothing to train"), r.out());
+        assertFalse(r.out().contains("epoch 3/"), r.out());
+    }
+
+    // ---- 4. MA-Net's loss parts
+
+    @Test void maNetRecordsItsLossPartsPerEpoch(@TempDir Path dir) throws IOException {
+        Path out = dir.resolve("manet");
+        Run r = pulmo(train(out, "--model", "manet-resnet50", "--epochs", "1", "--demo-images", "8", "--batch-size", "4", "--no-evaluate"));
+        assertEquals(0, r.code(), r.out() + r.err());
+        assertTrue(r.out().contains("MA-Net on 4 classes: each image's mutex partner is drawn uniformly"), r.out());
+        List<String> csv = Files.readAllLines(out.resolve("metrics.csv"));
+        assertEquals("epoch,lr,train_loss,train_acc,val_loss,val_acc,images_per_s,seconds,train_l_ce,train_l_cs,train_a1,train_a2", csv.get(0));
+        String[] f = csv.get(1).split(",", -1);
+        assertEquals(12, f.length, csv.get(1));
+        double ce = Double.parseDouble(f[8]), cs = Double.parseDouble(f[9]), a1 = Double.parseDouble(f[10]), a2 = Double.parseDouble(f[11]);
+        assertTrue(ce > 0 && Double.isFinite(ce), "L_CE " + ce);
+        assertTrue(cs >= -1 && cs <= 1, "L_CS is a mean cosine similarity: " + cs);
+        assertEquals(1.0, a1 + a2, 1e-5, "a1 + a2");
+        String json = Files.readString(out.resolve("metrics.json"), StandardCharsets.UTF_8);
+        for (String k : List.of("\"train_l_ce\": ", "\"train_l_cs\": ", "\"train_a1\": ", "\"train_a2\": ")) assertTrue(json.contains(k), json);
+        // other models keep the eight columns readers know
+        assertEquals("epoch,lr,train_loss,train_acc,val_loss,val_acc,images_per_s,seconds", Files.readAllLines(finished.resolve("metrics.csv")).get(0));
+    }
+
+    /** {@link CliEndToEndTest#tinyTrain} with some of its options given other values and others added. */
+    static String[] train(Path out, String... options) {
+        List<String> a = new java.util.ArrayList<>(List.of(CliEndToEndTest.tinyTrain(out)));
+        for (int i = 0; i < options.length; i++) {
+            int at = a.indexOf(options[i]);
+            boolean valued = i + 1 < options.length && !options[i + 1].startsWith("--") || i + 1 < options.length && options[i + 1].matches("-\\d.*");
+            if (at >= 0 && valued) { a.set(at + 1, options[++i]); continue; }
+            a.add(options[i]);
+            if (valued) a.add(options[++i]);
+        }
+        return a.toArray(String[]::new);
+    }
+
+    static void deleteTree(Path p) throws IOException {
+        try (Stream<Path> all = Files.walk(p)) {
+            for (Path q : all.sorted(Comparator.reverseOrder()).toList()) Files.delete(q);
+        }
+    }
+}

@@ -1,0 +1,47 @@
+package org.pulmo.train;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Where a run writes: a folder holding a run is never reused unless asked (--resume, --overwrite). */
+class RunFolderTest {
+
+    @Test void aMissingOrEmptyFolderIsUsedAndARunsFolderIsNumbered(@TempDir Path dir) throws Exception {
+        Path out = dir.resolve("train");
+        assertEquals(out, RunFolder.choose(out, false, false).dir());
+        Files.createDirectories(out);
+        Files.writeString(out.resolve("unrelated.txt"), "x");
+        assertEquals(out, RunFolder.choose(out, false, false).dir(), "no run files: the folder is free");
+        Files.writeString(out.resolve("metrics.csv"), "x");
+        assertEquals(dir.resolve("train2"), RunFolder.choose(out, false, false).dir());
+        Files.writeString(dir.resolve("train2"), "a file, not a folder");
+        assertEquals(dir.resolve("train3"), RunFolder.choose(out, false, false).dir());
+    }
+
+    @Test void overwriteClearsOnlyTheRunsFilesAndOnlyWhenAsked(@TempDir Path dir) throws Exception {
+        Path out = Files.createDirectories(dir.resolve("run").resolve("test"));
+        out = out.getParent();
+        Files.writeString(out.resolve("best.safetensors"), "x");
+        Files.writeString(out.resolve("test").resolve("report.txt"), "x");
+        Files.writeString(out.resolve("mine.txt"), "x");
+        RunFolder.Choice c = RunFolder.choose(out, false, true);
+        assertEquals(out, c.dir());
+        assertTrue(Files.exists(out.resolve("best.safetensors")), "choose must not remove anything");
+        c.clear();
+        assertFalse(Files.exists(out.resolve("best.safetensors")));
+        assertFalse(Files.exists(out.resolve("test")));
+        assertTrue(Files.exists(out.resolve("mine.txt")));
+    }
+
+    @Test void resumeNeedsACheckpointAndAFileIsNoFolder(@TempDir Path dir) throws Exception {
+        Exception e = assertThrows(java.io.IOException.class, () -> RunFolder.choose(dir.resolve("none"), true, false));
+        assertTrue(e.getMessage().contains("no checkpoint"), e.getMessage());
+        Path file = Files.writeString(dir.resolve("f"), "x");
+        e = assertThrows(IllegalArgumentException.class, () -> RunFolder.choose(file, false, false));
+        assertTrue(e.getMessage().contains("is a file"), e.getMessage());
+    }
+}
