@@ -5,7 +5,9 @@ import java.util.Locale;
 
 /**
  * A progress bar for one epoch: {@code epoch 3/10 [=========>     ] 12/20  loss 0.6931  acc 51.2%  38.5 img/s  ETA 0:04}.
- * On a terminal it redraws one line; otherwise (a log file, a test) it prints only the finished line.
+ * On a terminal it redraws one line, kept narrower than the terminal (the {@code COLUMNS} variable, else 80
+ * columns: a line that wraps cannot be redrawn with a carriage return and would print a new line per batch); otherwise
+ * (a log file, a test) it prints only the finished line.
  */
 public final class Progress {
     private final PrintStream out;
@@ -34,7 +36,7 @@ public final class Progress {
         long now = System.nanoTime();
         if (live && (now - lastDraw > 200_000_000L || done == total)) {
             lastDraw = now;
-            out.print("\r" + line());
+            out.print("\r" + liveLine(COLUMNS));
             out.flush();
         }
     }
@@ -55,8 +57,28 @@ public final class Progress {
         out.flush();
     }
 
-    String line() {
-        int width = 20, filled = (int) Math.round(width * done / (double) total);
+    /** The terminal's width from {@code COLUMNS} (exported by most shells for their children only when asked), else 80. */
+    static final int COLUMNS = columns(System.getenv("COLUMNS"));
+
+    static int columns(String env) {
+        try {
+            int n = Integer.parseInt(env == null ? "" : env.trim());
+            if (n >= 20) return n;
+        } catch (NumberFormatException e) { /* not set or not a number */ }
+        return 80;
+    }
+
+    String line() { return line(20); }
+
+    /** The bar for a terminal of {@code columns}: the bar shrinks (down to 5) and the line is cut to columns - 1. */
+    String liveLine(int columns) {
+        int rest = line(0).length();
+        String l = line(Math.max(5, Math.min(20, columns - 1 - rest)));
+        return l.length() < columns ? l : l.substring(0, columns - 1);
+    }
+
+    private String line(int width) {
+        int filled = (int) Math.round(width * done / (double) total);
         String bar = "=".repeat(Math.max(filled - 1, 0)) + (filled > 0 ? (done == total ? "=" : ">") : "") + " ".repeat(width - filled);
         double secs = seconds();
         long eta = done == 0 ? 0 : Math.round(secs / done * (total - done));

@@ -236,7 +236,12 @@ public final class Trainer {
                 boolean improved = v[1] > bestAcc;
                 if (improved) { bestAcc = v[1]; bestEpoch = epoch + 1; }
                 Map<String, String> meta = describe(s, bestEpoch, bestAcc);
-                Checkpoint.saveEpoch(last, best, bestEpoch, model, sgd, epoch + 1, step, Map.of(), meta); // best too when improved
+                try {
+                    Checkpoint.saveEpoch(last, best, bestEpoch, model, sgd, epoch + 1, step, Map.of(), meta); // best too when improved
+                } catch (org.pulmo.io.SafetensorsException.NonFiniteWeights e) { // finite loss, but the last step broke the weights
+                    throw new DivergedException(e.getMessage() + ". The last good checkpoint is " + last
+                        + (Files.exists(last) ? "" : " (none was written yet)"));
+                }
                 history.write(s.out());
                 Plots.curves(history, s.out());
             }

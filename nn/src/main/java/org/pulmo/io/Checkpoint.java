@@ -138,7 +138,7 @@ public final class Checkpoint {
         try {
             return Safetensors.encode(tensors, meta, true);
         } catch (Safetensors.NonFiniteException e) {
-            throw new SafetensorsException(file.toString(), "not written: " + e.getMessage()
+            throw new SafetensorsException.NonFiniteWeights(file.toString(), "not written: " + e.getMessage()
                 + " (the weights diverged); the previous file, if any, is kept");
         }
     }
