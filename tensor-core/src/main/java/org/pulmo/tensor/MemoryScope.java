@@ -66,6 +66,27 @@ public final class MemoryScope implements AutoCloseable {
     public static void register(Storage s) {
         MemoryScope c = CURRENT.get();
         if (c != null) c.owned.put(s, Boolean.TRUE);
+        Set<Storage> r = RECORDING.get();
+        if (r != null) r.add(s);
+    }
+
+    private static final ThreadLocal<Set<Storage>> RECORDING = new ThreadLocal<>();
+
+    /**
+     * While open, every releasable storage created on this thread (device storages, pooled host arrays) is also
+     * added to {@code into}: the backward walk uses it to tell the gradients it made, which it may free as soon as
+     * they are consumed, from tensors that existed before it (activations, parameters), which it never frees.
+     * Recordings do not nest: the previous one is restored on close.
+     */
+    public static Recording recordAllocations(Set<Storage> into) {
+        Set<Storage> previous = RECORDING.get();
+        RECORDING.set(into);
+        return () -> RECORDING.set(previous);
+    }
+
+    /** An open recording of {@link #recordAllocations}. */
+    public interface Recording extends AutoCloseable {
+        @Override void close();
     }
 
     /** Whether a scope is open on this thread. */

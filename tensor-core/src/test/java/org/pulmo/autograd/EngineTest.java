@@ -53,6 +53,37 @@ class EngineTest {
         for (int i = 0; i < 3; i++) assertEquals(8 * xs[i] - 4 * xs[i] * xs[i] * xs[i], g[i], 1e-5f);
     }
 
+    /** "times two" as a recorded op whose backward hands out a fresh 2 g and remembers it for the test. */
+    static Tensor doubled(Tensor x, List<Tensor> gradsMade) {
+        return Graph.record("double", x.detach().mul(2f), g -> {
+            Tensor d = g.mul(2f);
+            gradsMade.add(d);
+            return new Tensor[] {d};
+        }, x);
+    }
+
+    /**
+     * The walk releases each gradient it made once consumed (so a backward holds its frontier, not every gradient
+     * at once), never a retained one, and the result is unchanged; inside a scope, as training runs it.
+     */
+    @Test void consumedGradientsAreReleasedDuringTheWalk() {
+        try (org.pulmo.tensor.MemoryScope scope = org.pulmo.tensor.MemoryScope.open()) {
+            List<Tensor> made = new java.util.ArrayList<>();
+            Tensor x = Tensor.of(new float[] {1, -2, 3}, 3).requiresGrad(true);
+            Tensor h = x;
+            for (int i = 0; i < 6; i++) h = doubled(h, made);
+            Tensor kept = h.retainGrad();
+            Tensor y = doubled(kept, made);
+            y.backward(Tensor.of(new float[] {1, 1, 1}, 3));
+            assertArrayEquals(new float[] {128, 128, 128}, x.grad().toArray(), 0f, "2^7, unchanged by the releases");
+            assertEquals(7, made.size());
+            // made in walk order: y's backward first (its output is h's gradient, retained), x's last (copied into x.grad)
+            assertFalse(made.get(0).storage().isReleased(), "the gradient retained for h stays");
+            for (Tensor d : made.subList(1, 7)) assertTrue(d.storage().isReleased(), "a consumed gradient is released");
+            assertArrayEquals(new float[] {2, 2, 2}, kept.grad().toArray(), 0f);
+        }
+    }
+
     @Test void detachStopsTheGradient() {
         Tensor x = Tensor.of(new float[] {1, 2}, 2).requiresGrad(true);
         Tensor d = x.mul(3f).detach();
