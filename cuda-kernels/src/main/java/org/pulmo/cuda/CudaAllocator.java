@@ -13,9 +13,11 @@ import jcuda.driver.CUresult;
 /**
  * A caching allocator of device memory, so that a training step does not call cuMemAlloc/cuMemFree per op.
  * Requests are rounded up to a size class: multiples of 512 B below 1 MiB, multiples of 2 MiB above. Freed
- * blocks go onto their class's free list and are handed out again to requests of the same class; nothing is
- * returned to the driver until {@link #emptyCache()} (or an allocation that fails, which empties the cache
- * and retries once before throwing {@link CudaOutOfMemoryException}).
+ * blocks go onto their size's free list and are handed out again to requests of the same class, or, from 1 MiB
+ * on, of a class at least half their size; nothing is returned to the driver until {@link #emptyCache()} (or an
+ * allocation that fails, which empties the cache and retries once before throwing {@link CudaOutOfMemoryException};
+ * or a one-off block given back by {@link #freeToDriver}). In-use bytes count requests by class, so they do not
+ * depend on which block served them; {@link Stats#reservedBytes} counts what the driver holds.
  *
  * <p>Blocks are only reused in stream order: every kernel runs on the runtime's single stream, so a block
  * freed by the host after enqueuing its last use may be handed to a later kernel on the same stream safely.
@@ -28,17 +30,24 @@ import jcuda.driver.CUresult;
 public final class CudaAllocator {
     static final long SMALL_ROUND = 512, LARGE_ROUND = 2L << 20, LARGE = 1L << 20;
 
-    /** Bytes handed out and not yet freed; bytes held in free lists; the most ever in use. */
-    public record Stats(long inUseBytes, long cachedBytes, long peakInUseBytes, long blocksInUse, long blocksCached, long driverAllocs) {
+    /**
+     * Bytes handed out and not yet freed (by size class of the request), bytes held in free lists, the most ever in
+     * use, and {@code reservedBytes}: all the driver holds for this allocator (live blocks, which may be up to twice
+     * their request, plus the cache), the figure a device's memory must fit.
+     */
+    public record Stats(long inUseBytes, long cachedBytes, long peakInUseBytes, long blocksInUse, long blocksCached, long driverAllocs,
+                        long reservedBytes) {
         @Override public String toString() {
             return "in use " + human(inUseBytes) + " in " + blocksInUse + " blocks, cached " + human(cachedBytes) + " in "
-                + blocksCached + " blocks, peak in use " + human(peakInUseBytes) + ", " + driverAllocs + " cuMemAlloc calls";
+                + blocksCached + " blocks, peak in use " + human(peakInUseBytes) + ", reserved " + human(reservedBytes) + ", "
+                + driverAllocs + " cuMemAlloc calls";
         }
     }
 
-    private final Map<Long, ArrayDeque<CUdeviceptr>> free = new TreeMap<>();
-    private final Map<CUdeviceptr, Long> live = new java.util.IdentityHashMap<>();
-    private long inUse, cached, peak, blocksCached, driverAllocs;
+    private final TreeMap<Long, ArrayDeque<CUdeviceptr>> free = new TreeMap<>();
+    /** Live block -> {its size, the size class of the request it serves}. */
+    private final Map<CUdeviceptr, long[]> live = new java.util.IdentityHashMap<>();
+    private long inUse, liveBytes, cached, peak, blocksCached, driverAllocs;
     private final CudaRuntime rt;
     private volatile boolean poison = Boolean.getBoolean("pulmo.cuda.poison");
     /** A quiet NaN as the 32-bit pattern cuMemsetD32 writes. */
@@ -58,12 +67,23 @@ public final class CudaAllocator {
         return (b + r - 1) / r * r;
     }
 
+    /**
+     * A block for {@code bytes}: a cached one of its size class; for large requests (1 MiB and more) else the smallest
+     * cached block of at most twice the class (shapes that vary by a few rows reuse each other's blocks instead of each
+     * keeping its own); else a new one from the driver.
+     */
     public synchronized CUdeviceptr allocate(long bytes) {
-        long size = roundUp(bytes);
+        long size = roundUp(bytes), block = size;
         ArrayDeque<CUdeviceptr> list = free.get(size);
         CUdeviceptr p = list == null ? null : list.poll();
+        if (p == null && size >= LARGE) {
+            for (var e : free.subMap(size, false, 2 * size, true).entrySet()) {
+                p = e.getValue().poll();
+                if (p != null) { block = e.getKey(); break; }
+            }
+        }
         if (p != null) {
-            cached -= size;
+            cached -= block;
             blocksCached--;
         } else {
             rt.makeCurrent();
@@ -78,24 +98,43 @@ public final class CudaAllocator {
             CudaRuntime.check(st, "cuMemAlloc(" + size + ")");
             driverAllocs++;
         }
-        live.put(p, size);
+        live.put(p, new long[] {block, size});
         inUse += size;
+        liveBytes += block;
         peak = Math.max(peak, inUse);
         if (poison) {
             rt.makeCurrent();
-            CudaRuntime.check(cuMemsetD32Async(p, NAN_BITS, size / Float.BYTES, rt.stream()), "cuMemsetD32Async(NaN poison)");
+            CudaRuntime.check(cuMemsetD32Async(p, NAN_BITS, block / Float.BYTES, rt.stream()), "cuMemsetD32Async(NaN poison)");
         }
         return p;
     }
 
     /** Returns a block to its free list (no driver call). */
     public synchronized void free(CUdeviceptr p) {
-        Long size = live.remove(p);
-        if (size == null) throw new IllegalStateException("free of a device pointer this allocator does not hold (double free?)");
-        inUse -= size;
-        cached += size;
+        long block = forget(p);
+        cached += block;
         blocksCached++;
-        free.computeIfAbsent(size, k -> new ArrayDeque<>()).push(p);
+        free.computeIfAbsent(block, k -> new ArrayDeque<>()).push(p);
+    }
+
+    /** Drops a live block from the accounts; returns its size. */
+    private long forget(CUdeviceptr p) {
+        long[] b = live.remove(p);
+        if (b == null) throw new IllegalStateException("free of a device pointer this allocator does not hold (double free?)");
+        inUse -= b[1];
+        liveBytes -= b[0];
+        return b[0];
+    }
+
+    /**
+     * Gives one block straight back to the driver instead of caching it, after the stream has finished with it: for
+     * one-off sizes that no later request will match (cuDNN's algorithm search workspaces), which cached would only pile up.
+     */
+    public synchronized void freeToDriver(CUdeviceptr p) {
+        forget(p);
+        rt.makeCurrent();
+        rt.synchronize();
+        CudaRuntime.check(cuMemFree(p), "cuMemFree");
     }
 
     /** Gives every cached block back to the driver (after the stream has finished with them). */
@@ -110,7 +149,7 @@ public final class CudaAllocator {
         blocksCached = 0;
     }
 
-    public synchronized Stats stats() { return new Stats(inUse, cached, peak, live.size(), blocksCached, driverAllocs); }
+    public synchronized Stats stats() { return new Stats(inUse, cached, peak, live.size(), blocksCached, driverAllocs, liveBytes + cached); }
 
     public synchronized void resetPeak() { peak = inUse; }
 

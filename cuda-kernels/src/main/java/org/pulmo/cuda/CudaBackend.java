@@ -74,7 +74,7 @@ public final class CudaBackend implements Backend {
     @Override public String memorySummary() {
         CudaAllocator.Stats st = memoryStats();
         return "in use " + CudaAllocator.human(st.inUseBytes()) + " (" + st.inUseBytes() + " B), peak " + CudaAllocator.human(st.peakInUseBytes())
-            + ", cached " + CudaAllocator.human(st.cachedBytes());
+            + ", held from the driver " + CudaAllocator.human(st.reservedBytes());
     }
 
     // ------------------------------------------------------------------ helpers

@@ -57,4 +57,11 @@ public final class CudaStorage extends Storage {
     }
 
     @Override public synchronized boolean isReleased() { return refs <= 0; }
+
+    /** Releases the last reference and gives the block straight back to the driver (see {@link CudaAllocator#freeToDriver}). */
+    public synchronized void releaseToDriver() {
+        if (refs != 1) throw new IllegalStateException("releaseToDriver needs the only reference, found " + refs);
+        refs = 0;
+        allocator.freeToDriver(ptr);
+    }
 }

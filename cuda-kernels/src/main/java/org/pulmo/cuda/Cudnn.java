@@ -436,7 +436,10 @@ public final class Cudnn implements AutoCloseable {
             }
             return choose(readPerf(perf, count.get(JAVA_INT, 0)), pl.strict, wsBytes);
         } finally {
-            if (ws != null) ws.release(); // stream-ordered reuse: see CudaAllocator
+            // Not cached: each search's workspace is sized for its shape's most demanding candidate (up to the 1 GiB
+            // limit), so later requests never match it and, cached, these blocks piled up (54.7 GiB held after
+            // DPN-92-SE's first epoch on an H200).
+            if (ws != null) ws.releaseToDriver();
         }
     }
 

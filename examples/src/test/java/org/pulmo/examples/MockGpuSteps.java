@@ -78,7 +78,7 @@ public final class MockGpuSteps {
             var st = be.memoryStats();
             // reserved: what the driver holds for the allocator (in use + cached), the figure a GPU's memory must fit
             System.out.printf("STEP model=%s step=%d inUse=%d peak=%d reserved=%d%n", name, k, st.inUseBytes(), st.peakInUseBytes(),
-                st.inUseBytes() + st.cachedBytes());
+                st.reservedBytes());
         }
         // Give the model's memory back (weights, buffers, gradients, momentum), so that the next model starts from
         // an empty allocator and the mock sees every block freed once.
