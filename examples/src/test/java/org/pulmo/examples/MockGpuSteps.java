@@ -66,19 +66,22 @@ public final class MockGpuSteps {
         }
         MemoryScope.Steps scopes = new MemoryScope.Steps(() -> sgd.trainingState(model));
         for (int k = 1; k <= steps; k++) {
+            be.runtime().allocator().resetPeak();
+            long forwardPeak;
             try (MemoryScope ignored = scopes.open()) {
                 Tensor x = Tensor.randn(rng, batch, 3, size, size).to(dev), m = Tensor.randn(rng, batch, 3, size, size).to(dev);
                 Tensor yX = Tensor.of(labelsX, batch).to(dev), yM = Tensor.of(labelsM, batch).to(dev);
                 Tensor loss = step.loss(model, x, m, yX, yM);
                 loss.item();   // the host read the Trainer makes each step (its value is garbage under the mock)
+                forwardPeak = be.memoryStats().peakInUseBytes();
                 sgd.zeroGrad();
                 loss.backward();
                 sgd.step();
             }
             var st = be.memoryStats();
             // reserved: what the driver holds for the allocator (in use + cached), the figure a GPU's memory must fit
-            System.out.printf("STEP model=%s step=%d inUse=%d peak=%d reserved=%d%n", name, k, st.inUseBytes(), st.peakInUseBytes(),
-                st.reservedBytes());
+            System.out.printf("STEP model=%s step=%d inUse=%d peak=%d reserved=%d forwardPeak=%d%n", name, k, st.inUseBytes(),
+                st.peakInUseBytes(), st.reservedBytes(), forwardPeak);
         }
         // Give the model's memory back (weights, buffers, gradients, momentum), so that the next model starts from
         // an empty allocator and the mock sees every block freed once.
