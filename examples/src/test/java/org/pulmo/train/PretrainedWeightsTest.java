@@ -24,10 +24,10 @@ import org.pulmo.tensor.Tensor;
  * PyTorch state dicts in and out, without PyTorch: the files are written here as PyTorch writes them (torchvision
  * names, F32 tensors, I64 num_batches_tracked, no Pulmo metadata) from a Pulmo model of another seed.
  */
-class PretrainedWeightsTest {
+public class PretrainedWeightsTest {
 
     /** A safetensors file as {@code safetensors.torch.save_file(model.state_dict())} writes it: no Pulmo digests. */
-    static void writeAsPyTorch(Map<String, Tensor> state, Path file) throws IOException {
+    public static void writeAsPyTorch(Map<String, Tensor> state, Path file) throws IOException {
         StringBuilder h = new StringBuilder("{\"__metadata__\":{\"format\":\"pt\"}");
         long offset = 0;
         for (var e : state.entrySet()) {
