@@ -7,7 +7,8 @@ import picocli.CommandLine.Command;
 /** Pulmo's command line: {@code ./pulmo <command> [options]}; with no command it runs {@code train}. */
 @Command(name = "pulmo", mixinStandardHelpOptions = true, version = "Pulmo 0.1.0",
     description = "Train and inspect Pulmo's COVID-19 models.",
-    subcommands = {TrainCommand.class, EvaluateCommand.class, PredictCommand.class, ExplainCommand.class, SummaryCommand.class, TableCommand.class})
+    subcommands = {TrainCommand.class, EvaluateCommand.class, PredictCommand.class, ExplainCommand.class, ExportCommand.class,
+        SummaryCommand.class, TableCommand.class})
 public final class Main implements Callable<Integer> {
 
     public static void main(String[] args) {

@@ -15,6 +15,7 @@ import org.pulmo.models.ModelRegistry;
 import org.pulmo.nn.Module;
 import org.pulmo.tensor.Device;
 import org.pulmo.train.Models;
+import org.pulmo.train.PretrainedWeights;
 import org.pulmo.train.RunFolder;
 import org.pulmo.train.Trainer;
 import org.pulmo.train.TrainedModel;
@@ -55,6 +56,8 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--device", defaultValue = "auto", description = "auto (a usable GPU, else the CPU), cpu or cuda[:N] (default: ${DEFAULT-VALUE}).") String device;
     @Option(names = {"-o", "--out"}, defaultValue = "runs/train", description = "Output folder (default: ${DEFAULT-VALUE}); if it holds an earlier run, the next free <out>2, <out>3, ... is used instead.") Path out;
     @Option(names = "--resume", description = "Continue the run in <out> from its last.safetensors (same options; --epochs may grow, --device may change).") boolean resume;
+    @Option(names = "--init-from", paramLabel = "FILE", description = "Start from PyTorch weights: a torchvision or timm state dict saved as safetensors"
+        + " (MA-Net: a ResNet-50 or DenseNet-169 file for its backbone); a classifier of another class count starts afresh.") Path initFrom;
     @Option(names = "--overwrite", description = "Replace the run in <out>: its checkpoints, metrics, plots and test/ report are removed first.") boolean overwrite;
     @Option(names = "--workers", defaultValue = "0", description = "Image decoding threads (0: half the cores).") int workers;
     @Option(names = "--no-mab", description = "MA-Net ablation: no mutex attention block (Table 8).") boolean noMab;
@@ -80,7 +83,8 @@ public final class TrainCommand implements Callable<Integer> {
             schedule != null ? schedule : d.schedule(), size,
             augmentation != null ? Augmentation.parse(augmentation) : d.augmentation(),
             seed, out, resume, workers, data.strict,
-            Models.isMaNet(model) ? new MaNet.Options(!noMab, !noFab, Models.lossMode(maNetLoss), 16) : null, dev);
+            Models.isMaNet(model) ? new MaNet.Options(!noMab, !noFab, Models.lossMode(maNetLoss), 16) : null, dev,
+            initFrom == null ? null : initFrom.getFileName().toString());
         Models.schedule(s.schedule(), s.lr(), s.epochs()); // a bad --schedule fails before any image is read
         RunFolder.Choice folder = RunFolder.choose(out, resume, overwrite);
 
@@ -92,10 +96,14 @@ public final class TrainCommand implements Callable<Integer> {
             Map<String, String> meta = Safetensors.read(folder.dir().resolve(Trainer.LAST)).metadata();
             for (String note : Trainer.checkResume(s, meta)) System.out.println(note);
         }
+        Module net = Models.create(model, split.train().numClasses(), size, seed, s.maNet()); // initialised on the CPU, then moved
+        // weights that do not fit are refused before the output folder is touched
+        String initSummary = initFrom == null ? null : PretrainedWeights.load(initFrom, net, model).summary();
         for (String note : folder.notes()) System.out.println(note);
         folder.clear();                          // --overwrite: the old run's files go only now, when nothing can fail on the options
         Path dir = folder.dir();
-        Module net = Models.create(model, split.train().numClasses(), size, seed, s.maNet()).to(dev); // initialised on the CPU, then moved
+        if (initSummary != null) System.out.print(initSummary);
+        net = net.to(dev);
         System.out.printf(Locale.ROOT, "Training %s (%,d parameters) on %s: %d training, %d validation, %d test images, classes %s%n",
             model, net.parameterCount(), data.isDemo() ? "the demo data" : data.data, split.train().size(), split.val().size(),
             split.test().size(), split.train().classes());
@@ -139,6 +147,9 @@ public final class TrainCommand implements Callable<Integer> {
 
     /** Numbers that cannot give a training run, refused with the option and the value. */
     private void checkOptions() {
+        if (resume && initFrom != null)
+            throw new IllegalArgumentException("--init-from starts a run from other weights and --resume continues one from its checkpoint: give one of them");
+        if (initFrom != null && !Files.isRegularFile(initFrom)) throw new IllegalArgumentException("--init-from " + initFrom + ": no such file");
         if (resume && overwrite) throw new IllegalArgumentException("--resume continues the run in " + out + " and --overwrite replaces it: give one of them");
         if (epochs != null && epochs < 1) throw new IllegalArgumentException("--epochs must be at least 1, got " + epochs);
         if (batchSize != null && batchSize < 1) throw new IllegalArgumentException("--batch-size must be at least 1, got " + batchSize);
@@ -172,6 +183,7 @@ public final class TrainCommand implements Callable<Integer> {
 
     private static Trainer.Settings withClasses(Trainer.Settings s, Splits.Split split, Path dir) {
         return new Trainer.Settings(s.model(), split.train().classes(), s.epochs(), s.batchSize(), s.lr(), s.momentum(), s.weightDecay(),
-            s.schedule(), s.imageSize(), s.augmentation(), s.seed(), dir, s.resume(), s.workers(), s.strict(), s.maNet(), s.device());
+            s.schedule(), s.imageSize(), s.augmentation(), s.seed(), dir, s.resume(), s.workers(), s.strict(), s.maNet(), s.device(),
+            s.initFrom());
     }
 }

@@ -50,10 +50,11 @@ import org.pulmo.tensor.Tensor;
  */
 public final class Trainer {
 
-    /** What a run is; the paper defaults are filled in by the CLI. */
+    /** What a run is; the paper defaults are filled in by the CLI. {@code initFrom}: the file name of the starting weights, or null. */
     public record Settings(String model, List<String> classes, int epochs, int batchSize, float lr, float momentum,
                            float weightDecay, String schedule, int imageSize, Augmentation augmentation, long seed,
-                           Path out, boolean resume, int workers, boolean strict, MaNet.Options maNet, Device device) {}
+                           Path out, boolean resume, int workers, boolean strict, MaNet.Options maNet, Device device,
+                           String initFrom) {}
 
     public record Result(int epochsDone, double bestValAcc, int bestEpoch, boolean interrupted, History history) {}
 
@@ -106,6 +107,7 @@ public final class Trainer {
         m.put("schedule", s.schedule().toLowerCase(Locale.ROOT));
         m.put("epochs", Integer.toString(s.epochs()));
         if (s.device() != null) m.put("device", s.device().toString());
+        if (s.initFrom() != null) m.put("init_from", s.initFrom()); // the PyTorch weights training started from (file name)
         if (s.maNet() != null) {
             m.put("manet_mab", Boolean.toString(s.maNet().mab()));
             m.put("manet_fab", Boolean.toString(s.maNet().fab()));

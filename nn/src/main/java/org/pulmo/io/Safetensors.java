@@ -16,6 +16,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
+import java.util.function.Predicate;
 import java.util.zip.CRC32C;
 import org.pulmo.nn.Module;
 import org.pulmo.nn.StateDictException;
@@ -29,8 +30,8 @@ import org.pulmo.tensor.Tensor;
  *                          "__metadata__": {"key": "value", ...}}   (padded with spaces to a multiple of 8)
  *   rest      the tensors' bytes, row-major, little-endian; offsets count from the start of this part
  * </pre>
- * Pulmo writes F32; it reads F32, F64, F16, BF16 and the integer types (I64 for PyTorch's
- * num_batches_tracked) and converts them to float32. Reading validates everything (header length, JSON,
+ * Pulmo writes F32, and I64 where a caller asks (PyTorch's num_batches_tracked); it reads F32, F64, F16, BF16
+ * and the integer types and converts them to float32. Reading validates everything (header length, JSON,
  * dtypes, shapes, offsets inside the file, no overlaps, no missing or trailing bytes) before any tensor is
  * returned; every problem is a {@link SafetensorsException} naming the file.
  *
@@ -80,7 +81,20 @@ public final class Safetensors {
      * {@link NonFiniteException} naming the tensor and the index of the first one.
      */
     static byte[] encode(Map<String, Tensor> tensors, Map<String, String> metadata, boolean finiteOnly) {
+        return encode(tensors, metadata, finiteOnly, name -> false);
+    }
+
+    /**
+     * As {@link #encode(Map, Map)}, but the tensors {@code int64} accepts are written as I64 (their values
+     * rounded), as PyTorch stores BatchNorm's {@code num_batches_tracked}; the rest as F32.
+     */
+    public static byte[] encode(Map<String, Tensor> tensors, Map<String, String> metadata, Predicate<String> int64) {
+        return encode(tensors, metadata, false, int64);
+    }
+
+    private static byte[] encode(Map<String, Tensor> tensors, Map<String, String> metadata, boolean finiteOnly, Predicate<String> int64) {
         List<float[]> data = new ArrayList<>();
+        List<Boolean> wide = new ArrayList<>(); // I64 (8 bytes) rather than F32 (4)
         List<int[]> shapes = new ArrayList<>();
         for (var e : tensors.entrySet()) {
             if (e.getKey().equals("__metadata__")) throw new IllegalArgumentException("a tensor may not be named __metadata__");
@@ -91,15 +105,16 @@ public final class Safetensors {
             }
             data.add(v);
             shapes.add(e.getValue().shape());
+            wide.add(int64.test(e.getKey()));
         }
         // The digests come after the data is laid out, but their text has a fixed width (8 hex digits each), so
         // the header is built once with zeros to size the file and again, same length, with the real values.
         String[] digests = new String[data.size()];
         Arrays.fill(digests, "00000000");
-        byte[] header = header(tensors.keySet(), shapes, data, metadata, digests);
+        byte[] header = header(tensors.keySet(), shapes, data, wide, metadata, digests);
         int padded = (header.length + 7) / 8 * 8; // keep the data 8-byte aligned, as the reference writer does
         long dataBytes = 0;
-        for (float[] v : data) dataBytes += 4L * v.length;
+        for (int t = 0; t < data.size(); t++) dataBytes += (wide.get(t) ? 8L : 4L) * data.get(t).length;
         long total = 8L + padded + dataBytes;
         if (total > Integer.MAX_VALUE - 16) throw new IllegalArgumentException("safetensors: " + total + " bytes is more than one array holds");
         ByteBuffer buf = ByteBuffer.allocate((int) total).order(ByteOrder.LITTLE_ENDIAN);
@@ -107,12 +122,13 @@ public final class Safetensors {
         CRC32C crc = new CRC32C();
         for (int t = 0; t < data.size(); t++) {
             int begin = buf.position();
-            for (float x : data.get(t)) buf.putFloat(x);
+            if (wide.get(t)) for (float x : data.get(t)) buf.putLong(Math.round((double) x));
+            else for (float x : data.get(t)) buf.putFloat(x);
             crc.reset();
             crc.update(buf.array(), begin, buf.position() - begin);
             digests[t] = hex8(crc.getValue());
         }
-        byte[] finalHeader = header(tensors.keySet(), shapes, data, metadata, digests);
+        byte[] finalHeader = header(tensors.keySet(), shapes, data, wide, metadata, digests);
         if (finalHeader.length != header.length) throw new AssertionError("digest text changed the header length");
         buf.position(0);
         buf.putLong(padded);
@@ -122,8 +138,8 @@ public final class Safetensors {
     }
 
     /** The JSON header: metadata (with the digests, in data order) first, then the tensors in map order. */
-    private static byte[] header(Iterable<String> names, List<int[]> shapes, List<float[]> data, Map<String, String> metadata,
-                                 String[] digests) {
+    private static byte[] header(Iterable<String> names, List<int[]> shapes, List<float[]> data, List<Boolean> wide,
+                                 Map<String, String> metadata, String[] digests) {
         Map<String, String> meta = new LinkedHashMap<>();
         if (metadata != null) meta.putAll(metadata);
         meta.put(DIGEST_KEY, String.join(",", digests));
@@ -138,10 +154,10 @@ public final class Safetensors {
         long offset = 0;
         int t = 0;
         for (String name : names) {
-            h.append(',').append(Json.quote(name)).append(":{\"dtype\":\"F32\",\"shape\":[");
+            h.append(',').append(Json.quote(name)).append(":{\"dtype\":\"").append(wide.get(t) ? "I64" : "F32").append("\",\"shape\":[");
             int[] shape = shapes.get(t);
             for (int i = 0; i < shape.length; i++) h.append(i == 0 ? "" : ",").append(shape[i]);
-            long end = offset + 4L * data.get(t).length;
+            long end = offset + (wide.get(t) ? 8L : 4L) * data.get(t).length;
             h.append("],\"data_offsets\":[").append(offset).append(',').append(end).append("]}");
             offset = end;
             t++;

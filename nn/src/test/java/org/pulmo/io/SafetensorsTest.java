@@ -133,6 +133,21 @@ class SafetensorsTest {
         assertEquals(0.125f, c.tensors().get("d").item());
     }
 
+    @Test void writesChosenTensorsAsInt64AsPyTorchStoresBatchNormCounters() throws IOException {
+        Map<String, Tensor> t = new LinkedHashMap<>();
+        t.put("bn.weight", Tensor.of(new float[] {0.5f, -1f}, 2));
+        t.put("bn.num_batches_tracked", Tensor.scalar(1234f));
+        byte[] bytes = Safetensors.encode(t, Map.of("format", "pt"), name -> name.endsWith("num_batches_tracked"));
+        String header = new String(bytes, 8, (int) ByteBuffer.wrap(bytes, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong(),
+            StandardCharsets.UTF_8);
+        assertTrue(header.contains("\"bn.num_batches_tracked\":{\"dtype\":\"I64\",\"shape\":[],\"data_offsets\":[8,16]}"), header);
+        assertTrue(header.contains("\"bn.weight\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}"), header);
+        assertEquals(1234L, ByteBuffer.wrap(bytes, bytes.length - 8, 8).order(ByteOrder.LITTLE_ENDIAN).getLong());
+        Safetensors.Contents c = Safetensors.decode(bytes, "int64.safetensors"); // digests checked over the 8-byte values
+        assertEquals(1234f, c.tensors().get("bn.num_batches_tracked").item());
+        assertArrayEquals(new float[] {0.5f, -1f}, c.tensors().get("bn.weight").toArray());
+    }
+
     private static String errorOf(byte[] bytes) {
         SafetensorsException e = assertThrows(SafetensorsException.class, () -> Safetensors.decode(bytes, "bad.safetensors"));
         assertTrue(e.getMessage().startsWith("bad.safetensors: "), e.getMessage());

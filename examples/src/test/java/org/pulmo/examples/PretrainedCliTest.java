@@ -1,0 +1,63 @@
+package org.pulmo.examples;
+
+import static org.junit.jupiter.api.Assertions.*;
+import static org.pulmo.examples.CliEndToEndTest.pulmo;
+import static org.pulmo.examples.CliEndToEndTest.tinyTrain;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.pulmo.examples.CliEndToEndTest.Run;
+import org.pulmo.io.Safetensors;
+import org.pulmo.models.ModelRegistry;
+import org.pulmo.nn.Module;
+import org.pulmo.train.PretrainedWeightsTest;
+import org.pulmo.train.TrainedModel;
+
+/**
+ * {@code pulmo train --init-from} and {@code pulmo export} end to end on a tiny ResNet-18 at 32 x 32: an
+ * ImageNet-shaped torchvision file (1000 classes) starts a 2-class run, the checkpoint names it, the export is
+ * the checkpoint's model bit for bit, and the refusals are one line.
+ */
+class PretrainedCliTest {
+
+    @Test void initFromTrainExportAndRefusals(@TempDir Path dir) throws Exception {
+        Path weights = dir.resolve("resnet18-imagenet.safetensors");
+        PretrainedWeightsTest.writeAsPyTorch(ModelRegistry.create("resnet18", 1000, 32, 3).stateDict(), weights);
+        Path out = dir.resolve("run");
+        Run r = pulmo(tinyTrain(out, "--epochs", "1", "--no-evaluate", "--init-from", weights.toString()));
+        assertEquals(0, r.code(), r.out() + r.err());
+        assertTrue(r.out().contains("Initialised resnet18 from resnet18-imagenet.safetensors"), r.out());
+        assertTrue(r.out().contains("re-initialised      2: fc 2 (the file has 1000 classes, this model 4"), r.out());
+        assertEquals("resnet18-imagenet.safetensors", Safetensors.readMetadata(out.resolve("last.safetensors")).get("init_from"));
+
+        Run both = pulmo(tinyTrain(out, "--epochs", "2", "--resume", "--init-from", weights.toString()));
+        assertEquals(2, both.code(), both.out() + both.err());
+        assertEquals(1, both.err().strip().lines().count(), both.err());
+        assertTrue(both.err().contains("--init-from") && both.err().contains("--resume"), both.err());
+
+        Path r50 = dir.resolve("resnet50.safetensors");
+        PretrainedWeightsTest.writeAsPyTorch(ModelRegistry.create("resnet50", 1000, 32, 3).stateDict(), r50);
+        Run foreign = pulmo("train", "--model", "dpn92", "--data", "demo", "--demo-images", "16", "--image-size", "32", "--batch-size", "4",
+            "--epochs", "1", "--out", dir.resolve("dpn").toString(), "--init-from", r50.toString());
+        assertEquals(2, foreign.code(), foreign.out() + foreign.err());
+        assertEquals(1, foreign.err().strip().lines().count(), foreign.err());
+        assertTrue(foreign.err().contains("holds no tensor of dpn92"), foreign.err());
+        assertFalse(Files.exists(dir.resolve("dpn").resolve("last.safetensors")));
+
+        Path exported = dir.resolve("model.safetensors");
+        Run e = pulmo("export", "-c", out.resolve("best.safetensors").toString(), "-o", exported.toString());
+        assertEquals(0, e.code(), e.out() + e.err());
+        assertTrue(e.out().contains("torchvision.models.resnet18(num_classes=4)"), e.out());
+        Module ckpt = TrainedModel.load(out.resolve("best.safetensors")).model();
+        Safetensors.Contents c = Safetensors.read(exported);
+        assertEquals(ckpt.stateDict().keySet(), c.tensors().keySet());
+        for (var t : ckpt.stateDict().entrySet()) assertArrayEquals(t.getValue().toArray(), c.tensors().get(t.getKey()).toArray(), t.getKey());
+
+        Run again = pulmo("export", "-c", out.resolve("best.safetensors").toString(), "-o", exported.toString());
+        assertEquals(2, again.code(), again.out() + again.err());
+        assertTrue(again.err().contains("--overwrite"), again.err());
+        assertEquals(0, pulmo("export", "-c", out.resolve("best.safetensors").toString(), "-o", exported.toString(), "--overwrite").code());
+    }
+}

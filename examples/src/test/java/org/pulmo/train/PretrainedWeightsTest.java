@@ -1,0 +1,146 @@
+package org.pulmo.train;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.pulmo.autograd.GradMode;
+import org.pulmo.io.Safetensors;
+import org.pulmo.models.MaNet;
+import org.pulmo.models.ModelRegistry;
+import org.pulmo.nn.Module;
+import org.pulmo.tensor.Rng;
+import org.pulmo.tensor.Tensor;
+
+/**
+ * PyTorch state dicts in and out, without PyTorch: the files are written here as PyTorch writes them (torchvision
+ * names, F32 tensors, I64 num_batches_tracked, no Pulmo metadata) from a Pulmo model of another seed.
+ */
+public class PretrainedWeightsTest {
+
+    /** A safetensors file as {@code safetensors.torch.save_file(model.state_dict())} writes it: no Pulmo digests. */
+    public static void writeAsPyTorch(Map<String, Tensor> state, Path file) throws IOException {
+        StringBuilder h = new StringBuilder("{\"__metadata__\":{\"format\":\"pt\"}");
+        long offset = 0;
+        for (var e : state.entrySet()) {
+            boolean counter = e.getKey().endsWith("num_batches_tracked");
+            long end = offset + (counter ? 8L : 4L) * e.getValue().toArray().length;
+            String shape = java.util.Arrays.toString(e.getValue().shape()).replace(" ", "");
+            h.append(",\"").append(e.getKey()).append("\":{\"dtype\":\"").append(counter ? "I64" : "F32").append("\",\"shape\":")
+                .append(shape).append(",\"data_offsets\":[").append(offset).append(',').append(end).append("]}");
+            offset = end;
+        }
+        byte[] header = h.append('}').toString().getBytes(StandardCharsets.UTF_8);
+        ByteBuffer b = ByteBuffer.allocate((int) (8 + header.length + offset)).order(ByteOrder.LITTLE_ENDIAN);
+        b.putLong(header.length).put(header);
+        for (var e : state.entrySet()) {
+            boolean counter = e.getKey().endsWith("num_batches_tracked");
+            for (float v : e.getValue().toArray()) if (counter) b.putLong((long) v); else b.putFloat(v);
+        }
+        Files.write(file, b.array());
+    }
+
+    /** A model whose BatchNorm statistics are not the initial ones, so that an eval forward depends on them. */
+    static Module trainedLooking(String name, int classes, long seed) {
+        Module m = ModelRegistry.create(name, classes, 32, seed);
+        Rng rng = new Rng(seed + 100);
+        try (var ignored = GradMode.noGrad()) {
+            for (var e : m.stateDict().entrySet()) {
+                Tensor t = e.getValue();
+                if (e.getKey().endsWith("running_mean")) t.copyFrom(Tensor.rand(rng, -0.2f, 0.2f, t.shape()));
+                if (e.getKey().endsWith("running_var")) t.copyFrom(Tensor.rand(rng, 0.5f, 1.5f, t.shape()));
+                if (e.getKey().endsWith("num_batches_tracked")) t.copyFrom(Tensor.scalar(1234));
+            }
+        }
+        return m;
+    }
+
+    static Tensor evalForward(Module m, Tensor x) {
+        m.eval();
+        try (var ignored = GradMode.noGrad()) { return m.forward(x); }
+    }
+
+    @Test void aTorchvisionFileGivesTheSameOutputsAsTheSourceModel(@TempDir Path dir) throws IOException {
+        Module source = trainedLooking("resnet18", 3, 7);
+        Path file = dir.resolve("resnet18.safetensors");
+        writeAsPyTorch(source.stateDict(), file);
+        Module target = ModelRegistry.create("resnet18", 3, 32, 8);
+        PretrainedWeights.Report r = PretrainedWeights.load(file, target, "resnet18");
+        assertEquals(source.stateDict().size(), r.loaded().size());
+        assertTrue(r.reinitialised().isEmpty() && r.missing().isEmpty() && r.unexpected().isEmpty(), r.summary());
+        Tensor x = Tensor.randn(new Rng(1), 2, 3, 32, 32);
+        assertArrayEquals(evalForward(source, x).toArray(), evalForward(target, x).toArray());
+        assertEquals(1234f, target.stateDict().get("bn1.num_batches_tracked").item());
+    }
+
+    @Test void aClassifierOfAnotherSizeStartsAfreshAndEverythingElseLoads(@TempDir Path dir) throws IOException {
+        Module source = trainedLooking("resnet18", 1000, 7);
+        Path file = dir.resolve("imagenet.safetensors");
+        writeAsPyTorch(source.stateDict(), file);
+        Module target = ModelRegistry.create("resnet18", 2, 32, 8), fresh = ModelRegistry.create("resnet18", 2, 32, 8);
+        PretrainedWeights.Report r = PretrainedWeights.load(file, target, "resnet18");
+        assertEquals(java.util.List.of("fc.weight", "fc.bias"), r.reinitialised());
+        String summary = r.summary();
+        assertTrue(summary.contains("re-initialised") && summary.contains("1000 classes") && summary.contains("fc.weight"), summary);
+        assertTrue(summary.lines().count() <= 24, summary);
+        for (var e : target.stateDict().entrySet()) {
+            Tensor want = e.getKey().startsWith("fc.") ? fresh.stateDict().get(e.getKey()) : source.stateDict().get(e.getKey());
+            assertArrayEquals(want.toArray(), e.getValue().toArray(), e.getKey());
+        }
+    }
+
+    @Test void aResNet50FileIntoDpn92IsRefusedWithOneLineAndLoadsNothing(@TempDir Path dir) throws IOException {
+        Path file = dir.resolve("resnet50.safetensors");
+        writeAsPyTorch(ModelRegistry.create("resnet50", 1000, 32, 1).stateDict(), file);
+        Module dpn = ModelRegistry.create("dpn92", 4, 32, 2);
+        float[] before = dpn.stateDict().get("features.conv1_1.conv.weight").toArray();
+        PretrainedWeights.MismatchException e = assertThrows(PretrainedWeights.MismatchException.class,
+            () -> PretrainedWeights.load(file, dpn, "dpn92"));
+        assertFalse(e.getMessage().contains("\n"), e.getMessage());
+        assertTrue(e.getMessage().contains("holds no tensor of dpn92") && e.getMessage().contains("another architecture"), e.getMessage());
+        assertArrayEquals(before, dpn.stateDict().get("features.conv1_1.conv.weight").toArray());
+
+        Path r18 = dir.resolve("resnet18.safetensors"); // same names, other shapes
+        writeAsPyTorch(ModelRegistry.create("resnet18", 1000, 32, 1).stateDict(), r18);
+        Module r50 = ModelRegistry.create("resnet50", 2, 32, 2);
+        e = assertThrows(PretrainedWeights.MismatchException.class, () -> PretrainedWeights.load(r18, r50, "resnet50"));
+        assertFalse(e.getMessage().contains("\n"), e.getMessage());
+        assertTrue(e.getMessage().contains("layer1.0.conv1.weight: model [64, 64, 1, 1], file [64, 64, 3, 3]"), e.getMessage());
+    }
+
+    @Test void exportThenImportRoundTripsBitExactlyAndMaNetTradesItsBackbone(@TempDir Path dir) throws IOException {
+        Module a = trainedLooking("resnet50", 2, 3);
+        Path plain = dir.resolve("resnet50.safetensors");
+        writeAsPyTorch(a.stateDict(), plain);
+        MaNet manet = (MaNet) ModelRegistry.create("manet-resnet50", 2, 32, 4);
+        Map<String, float[]> fabBefore = new LinkedHashMap<>();
+        for (var e : manet.stateDict().entrySet()) if (e.getKey().startsWith("fab.")) fabBefore.put(e.getKey(), e.getValue().toArray());
+        PretrainedWeights.Report r = PretrainedWeights.load(plain, manet, "manet-resnet50");
+        assertEquals(a.stateDict().size(), r.loaded().size());
+        assertTrue(r.loaded().stream().allMatch(k -> k.startsWith("backbone.")), r.summary());
+        assertEquals(fabBefore.keySet(), new java.util.LinkedHashSet<>(r.ownInit()));
+        for (var e : fabBefore.entrySet()) assertArrayEquals(e.getValue(), manet.stateDict().get(e.getKey()).toArray(), e.getKey());
+
+        Path exported = dir.resolve("exported.safetensors");
+        PretrainedWeights.export(manet, exported);   // the backbone, "backbone." stripped
+        Safetensors.Contents c = Safetensors.read(exported);
+        assertEquals(a.stateDict().keySet(), c.tensors().keySet());
+        assertTrue(new String(Files.readAllBytes(exported), StandardCharsets.ISO_8859_1)
+            .contains("\"layer1.0.bn1.num_batches_tracked\":{\"dtype\":\"I64\""));
+        Module b = ModelRegistry.create("resnet50", 2, 32, 9);
+        PretrainedWeights.load(exported, b, "resnet50");
+        for (var e : a.stateDict().entrySet()) {
+            float[] want = e.getValue().toArray(), got = b.stateDict().get(e.getKey()).toArray();
+            for (int i = 0; i < want.length; i++)
+                assertEquals(Float.floatToRawIntBits(want[i]), Float.floatToRawIntBits(got[i]), e.getKey() + "[" + i + "]");
+        }
+    }
+}
