@@ -42,6 +42,7 @@ class TrainingStepParityTest {
         return (step, m, sgd) -> {
             if (step != 2) return;
             Tensor b = sgd.stateDict().get(name);
+            if (b == null) throw new AssertionError("no momentum buffer of " + name + " after step 1: the steps must share one optimiser");
             b.backend().addInPlace(b, b, factor - 1);
         };
     }
