@@ -96,7 +96,8 @@ class CliEndToEndTest {
         Run p = pulmo("predict", "-c", out.resolve("best.safetensors").toString(), ex.toString());
         assertEquals(0, p.code(), p.out() + p.err());
         List<String> lines = p.out().lines().filter(l -> !l.isBlank()).toList();
-        List<String> classes = List.of(lines.getFirst().trim().split("\\s+")).subList(2, lines.getFirst().trim().split("\\s+").length);
+        List<String> header = List.of(lines.getFirst().trim().split("\\s+"));   // image predicted <class>...
+        List<String> classes = header.subList(2, header.size());
         List<String> rows = lines.stream().filter(l -> l.contains(".png")).toList();
         assertEquals(3, rows.size(), p.out());
         for (String row : rows) {
