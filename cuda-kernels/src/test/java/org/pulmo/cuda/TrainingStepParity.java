@@ -14,20 +14,24 @@ import org.pulmo.tensor.Device;
 import org.pulmo.tensor.Tensor;
 
 /**
- * Whole-model parity of one training step on two devices: the same weights (the model built twice from one
- * seed), the same batch, forward, loss, backward and one SGD step (lr 0.01, momentum 0.9, weight decay 1e-4)
- * on each; then every observable, compared by relative L2 error ||a - b|| / max(||b||, 1e-7 sqrt(n)) (the
+ * Whole-model parity of a few training steps on two devices: the same weights (the model built twice from one
+ * seed), the same batch, and {@link #STEPS} steps of forward, loss, backward and SGD (lr 0.01, momentum 0.9,
+ * weight decay 1e-4) with ONE optimiser on each, so that the momentum buffers and the weight decay of the steps
+ * after the first are compared too (a fresh optimiser per step would compare only the first step's {@code b = g}).
+ * After every step, every observable, compared by relative L2 error ||a - b|| / max(||b||, 1e-7 sqrt(n)) (the
  * floor keeps a gradient that is zero up to rounding, as a bias before batch norm has, from dividing by
  * zero). Observables: the model's outputs and loss, each parameter's gradient, each batch norm's running
- * statistics after the forward, and each parameter after the SGD step.
+ * statistics after the forward, and what the SGD step changed in each parameter.
  *
  * <p>Used by {@link WholeModelParityTest} (CPU against GPU) and, on the CPU alone, to prove that the
- * comparison catches a deliberately wrong gradient.
+ * comparison catches a deliberately wrong gradient or momentum buffer ({@link TrainingStepParityTest}).
  */
 final class TrainingStepParity {
     private TrainingStepParity() {}
 
     static final float LR = 0.01f, MOMENTUM = 0.9f, WEIGHT_DECAY = 1e-4f;
+    /** Steps per comparison: the second is the first to use a momentum buffer, the third one built from two steps. */
+    static final int STEPS = 3;
 
     /**
      * What one step left behind, as host arrays by name (insertion order: outputs, gradients, statistics, updates).
@@ -41,7 +45,15 @@ final class TrainingStepParity {
     /** Relative L2 tolerances per kind of observable. */
     record Tolerances(double outputs, double grads, double stats, double params) {}
 
-    /** The comparison's table (one line per observable) and its failures. */
+    /**
+     * A deliberate bug, applied in step {@code step} (1-based) after backward and before the SGD step: it may
+     * change the gradients or the optimiser's momentum buffers (those left by the steps before).
+     */
+    interface Plant {
+        void apply(int step, Module model, Sgd sgd);
+    }
+
+    /** The comparison's table (one line per observable and step, each line starting "step k") and its failures (likewise). */
     record Comparison(List<String> table, List<String> failures, double worstGrad) {
         boolean passed() { return failures.isEmpty(); }
 
@@ -83,41 +95,47 @@ final class TrainingStepParity {
     };
 
     /**
-     * One step of {@code model} (already on {@code device}) in train or eval mode on the host {@code batch}
-     * (copied to the device). {@code beforeStep} may change the gradients before the SGD step (null: none).
+     * {@code steps} training steps of {@code model} (already on {@code device}) in train or eval mode on the host
+     * {@code batch} (copied to the device once), with one optimiser; one result per step. {@code plant} may
+     * change gradients or momentum before each SGD step (null: none).
      */
-    static StepResult step(String label, Module model, Device device, boolean train, List<Tensor> batch, Forward forward,
-                           Consumer<Module> beforeStep) {
+    static List<StepResult> run(String label, Module model, Device device, boolean train, List<Tensor> batch, Forward forward,
+                                int steps, Plant plant) {
         model.train(train);
         Sgd sgd = Sgd.forModule(model, LR, MOMENTUM, WEIGHT_DECAY, false, false);
-        sgd.zeroGrad();
         List<Tensor> onDevice = new ArrayList<>();
         for (Tensor t : batch) onDevice.add(t.to(device));
-        Map<String, Tensor> out = forward.run(model, onDevice);
-        out.get("loss").backward();
-        if (beforeStep != null) beforeStep.accept(model);
-        Map<String, float[]> outputs = new LinkedHashMap<>(), grads = new LinkedHashMap<>(), stats = new LinkedHashMap<>(),
-            after = new LinkedHashMap<>();
-        out.forEach((k, v) -> outputs.put(k, v.toArray()));
-        model.namedParameters().forEach((k, p) -> {
-            if (p.grad() == null) throw new AssertionError(label + ": no gradient reached " + k);
-            grads.put(k, p.grad().toArray());
-        });
-        model.namedModules().forEach((k, m) -> {
-            if (m instanceof BatchNorm bn) {
-                stats.put(k + ".running_mean", bn.runningMean.toArray());
-                stats.put(k + ".running_var", bn.runningVar.toArray());
-            }
-        });
-        Map<String, float[]> before = new LinkedHashMap<>();
-        model.namedParameters().forEach((k, p) -> before.put(k, p.toArray()));
-        sgd.step();
-        model.namedParameters().forEach((k, p) -> {
-            float[] v = p.toArray(), b = before.get(k);
-            for (int i = 0; i < v.length; i++) v[i] -= b[i];
-            after.put(k, v);
-        });
-        return new StepResult(label, outputs, grads, stats, after);
+        List<StepResult> results = new ArrayList<>();
+        for (int step = 1; step <= steps; step++) {
+            String at = label + " step " + step;
+            sgd.zeroGrad();
+            Map<String, Tensor> out = forward.run(model, onDevice);
+            out.get("loss").backward();
+            if (plant != null) plant.apply(step, model, sgd);
+            Map<String, float[]> outputs = new LinkedHashMap<>(), grads = new LinkedHashMap<>(), stats = new LinkedHashMap<>(),
+                after = new LinkedHashMap<>();
+            out.forEach((k, v) -> outputs.put(k, v.toArray()));
+            model.namedParameters().forEach((k, p) -> {
+                if (p.grad() == null) throw new AssertionError(at + ": no gradient reached " + k);
+                grads.put(k, p.grad().toArray());
+            });
+            model.namedModules().forEach((k, m) -> {
+                if (m instanceof BatchNorm bn) {
+                    stats.put(k + ".running_mean", bn.runningMean.toArray());
+                    stats.put(k + ".running_var", bn.runningVar.toArray());
+                }
+            });
+            Map<String, float[]> before = new LinkedHashMap<>();
+            model.namedParameters().forEach((k, p) -> before.put(k, p.toArray()));
+            sgd.step();
+            model.namedParameters().forEach((k, p) -> {
+                float[] v = p.toArray(), b = before.get(k);
+                for (int i = 0; i < v.length; i++) v[i] -= b[i];
+                after.put(k, v);
+            });
+            results.add(new StepResult(at, outputs, grads, stats, after));
+        }
+        return results;
     }
 
     static double relL2(float[] actual, float[] expected) { return relL2(actual, expected, 1e-7); }
@@ -157,6 +175,21 @@ final class TrainingStepParity {
         if (!name.endsWith(".bias")) return 0;
         float[] w = want.get(name.substring(0, name.length() - ".bias".length()) + ".weight");
         return w == null ? 0 : 1e-4 * rms(w);
+    }
+
+    /** Step by step, every observable of {@code expected} against {@code actual}; a missing step or name is a failure. */
+    static Comparison compare(List<StepResult> expected, List<StepResult> actual, Tolerances tol) {
+        List<String> table = new ArrayList<>(), failures = new ArrayList<>();
+        double worstGrad = 0;
+        if (expected.size() != actual.size()) failures.add("steps: " + expected.size() + " vs " + actual.size());
+        for (int i = 0; i < Math.min(expected.size(), actual.size()); i++) {
+            Comparison c = compare(expected.get(i), actual.get(i), tol);
+            String step = "step " + (i + 1) + " ";
+            c.table().forEach(l -> table.add(step + l));
+            c.failures().forEach(f -> failures.add(step + f));
+            worstGrad = Math.max(worstGrad, c.worstGrad());
+        }
+        return new Comparison(table, failures, worstGrad);
     }
 
     /** Every observable of {@code expected} against {@code actual}; a missing name is a failure. */

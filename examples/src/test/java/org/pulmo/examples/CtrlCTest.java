@@ -18,7 +18,7 @@ import org.pulmo.io.Safetensors;
 /**
  * Ctrl-C for real: {@code pulmo train} runs in a child JVM, gets SIGINT once its first epoch's checkpoint is on
  * disk, and must exit by itself with 130, having written {@code interrupted.safetensors} and left
- * {@code last.safetensors} loadable; {@code --resume} then finishes the run. Tiny ResNet-18 at 32 x 32 so that
+ * {@code last.safetensors} loadable; {@code --resume} then finishes the run without redoing the finished epochs. Tiny ResNet-18 at 32 x 32 so that
  * it takes seconds. Needs {@code kill} (POSIX), so it skips itself on Windows.
  */
 class CtrlCTest {
@@ -65,9 +65,15 @@ class CtrlCTest {
             assertTrue(done >= 1, "last.safetensors epoch " + done);
             assertEquals(kept.get("epoch"), interrupted.get("epoch"), "interrupted.safetensors records the epoch it stopped in");
 
+            List<String> before = Files.readAllLines(out.resolve("metrics.csv"));
+            assertEquals(done + 1, before.size(), "header + one row per finished epoch before resuming: " + before);
             CliEndToEndTest.Run r = CliEndToEndTest.pulmo(CliEndToEndTest.tinyTrain(out, "--epochs", Integer.toString(done + 1), "--no-evaluate", "--resume"));
             assertEquals(0, r.code(), r.out() + r.err());
             assertTrue(r.out().contains("Resuming from"), r.out());
+            // the finished epochs are not trained again: only the last one runs, and their rows (timing included) stay
+            for (int e = 1; e <= done; e++) assertFalse(r.out().contains("epoch " + e + "/"), "the resumed run redid epoch " + e + ":\n" + r.out());
+            assertTrue(r.out().contains("epoch " + (done + 1) + "/" + (done + 1)), r.out());
+            assertEquals(before, Files.readAllLines(out.resolve("metrics.csv")).subList(0, done + 1), "the finished epochs' rows after resuming");
             assertEquals(Integer.toString(done + 1), Safetensors.read(last).metadata().get("epoch"));
             assertEquals(done + 2, Files.readAllLines(out.resolve("metrics.csv")).size(), "header + one row per finished epoch");
         } finally {

@@ -5,12 +5,72 @@ import static org.junit.jupiter.api.Assertions.*;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.pulmo.autograd.GradMode;
+import org.pulmo.models.Backbone;
 import org.pulmo.models.ModelRegistry;
+import org.pulmo.nn.Conv2d;
+import org.pulmo.nn.Linear;
 import org.pulmo.nn.Module;
 import org.pulmo.tensor.Rng;
 import org.pulmo.tensor.Tensor;
 
 class GradCamTest {
+
+    /**
+     * A network with hand-set weights whose evidence sits where the test puts it: one stage, a 1 x 1 convolution
+     * [N, 2, H, W] -> [N, 2, H, W] that copies its input (channel k is the evidence for class k), then the head:
+     * global average pool and a linear layer without bias, logits y_0 = mean(A_0) - mean(A_1), y_1 = mean(A_1) -
+     * mean(A_0). So for class 0, alpha = (+1, -1) / (H W) and Grad-CAM is ReLU(A_0 - A_1) normalised: exactly where
+     * channel 0 outweighs channel 1.
+     */
+    static final class TwoRegions extends Module implements Backbone {
+        final Conv2d conv = registerModule("conv", new Conv2d(2, 2, 1, new Rng(1)));
+        final Linear fc = registerModule("fc", new Linear(2, 2, false, new Rng(2)));
+
+        TwoRegions() {
+            try (var ignored = GradMode.noGrad()) {
+                conv.weight.copyFrom(Tensor.of(new float[] {1, 0, 0, 1}, 2, 2, 1, 1));
+                fc.weight.copyFrom(Tensor.of(new float[] {1, -1, -1, 1}, 2, 2));
+            }
+        }
+
+        @Override public int stageCount() { return 1; }
+        @Override public int[] stageChannels() { return new int[] {2}; }
+        @Override public Tensor stage(int i, Tensor x) { return conv.forward(x); }
+        @Override public Tensor head(Tensor features) { return fc.forward(features.globalAvgPool()); }
+        @Override public int numClasses() { return 2; }
+        @Override public Tensor forward(Tensor x) { return head(stage(0, x)); }
+    }
+
+    /**
+     * The map must show where the target class's evidence is: class 0's channel is bright in the top-left quarter
+     * of an 8 x 8 image, class 1's in the bottom-right, both dim (0.1) elsewhere. Class 0's map is 1 on the
+     * top-left quarter and 0 everywhere else, class 1's the mirror. (Any ReLU'd, normalised map has values in [0,
+     * 1]; only the place tells a right map from a wrong one, such as one built with the gradient's sign flipped.)
+     */
+    @Test void mapPeaksWhereTheTargetClassEvidenceIs() {
+        int s = 8;
+        float[] px = new float[2 * s * s];
+        for (int y = 0; y < s; y++)
+            for (int x = 0; x < s; x++) {
+                px[y * s + x] = (y < 4 && x < 4) ? 1f : 0.1f;              // channel 0: class 0's evidence, top left
+                px[(s + y) * s + x] = (y >= 4 && x >= 4) ? 1f : 0.1f;      // channel 1: class 1's evidence, bottom right
+            }
+        Tensor img = Tensor.of(px, 1, 2, s, s);
+        TwoRegions net = new TwoRegions();
+        assertEquals(List.of("stage0"), GradCam.layers(net));
+        for (int target = 0; target < 2; target++) {
+            GradCam.Result r = GradCam.compute(net, img, null, target);
+            assertEquals(s, r.height());
+            assertEquals(s, r.width());
+            assertEquals(target, r.targetClass());
+            for (int y = 0; y < s; y++)
+                for (int x = 0; x < s; x++) {
+                    boolean inside = target == 0 ? y < 4 && x < 4 : y >= 4 && x >= 4;
+                    assertEquals(inside ? 1f : 0f, r.map()[y * s + x], 1e-5f,
+                        "class " + target + " at (" + y + ", " + x + "): " + (inside ? "its evidence" : "no evidence for it"));
+                }
+        }
+    }
 
     /**
      * DPN at every layer: Grad-CAM runs the blocks on the concatenated stage outputs, which must give the
