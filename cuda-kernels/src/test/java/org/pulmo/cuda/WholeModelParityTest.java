@@ -20,8 +20,8 @@ import org.pulmo.tensor.Rng;
 import org.pulmo.tensor.Tensor;
 
 /**
- * Three training steps with one SGD optimiser (momentum 0.9, weight decay 1e-4, so the later steps use the momentum
- * buffers of the earlier ones) of DPN-92-SE (4 classes, batch 2 at 64 x 64), of ResNet-50 (2 classes, batch 4 at 64 x 64) and
+ * Training steps with one SGD optimiser (momentum 0.9, weight decay 1e-4; three in eval mode, so the later steps use
+ * the momentum buffers of the earlier ones, one in train mode, see below) of DPN-92-SE (4 classes, batch 2 at 64 x 64), of ResNet-50 (2 classes, batch 4 at 64 x 64) and
  * of MA-Net (ResNet-50 backbone, 4 pairs at 224 x 224 on the PyTorch anchor's weights and inputs), on the CPU and on the GPU in strict FP32 from the same weights: after every step, outputs and loss, every parameter's
  * gradient, the running statistics and what the SGD step changed in each parameter agree ({@link TrainingStepParity}).
  *
@@ -48,12 +48,16 @@ class WholeModelParityTest {
     static void parity(String name, Supplier<Module> build, List<Tensor> batch, TrainingStepParity.Forward fwd) {
         for (boolean train : new boolean[] {false, true}) {
             String mode = train ? "train" : "eval";
+            // train mode: one step. At these batch sizes a train-mode step is chaotic (batch norm over a handful of
+            // values; after one step conv1's gradient RMS grows by orders of magnitude), so float32 rounding differences
+            // grow without bound over further steps; momentum and weight decay across steps are compared in eval mode.
+            int steps = train ? 1 : TrainingStepParity.STEPS;
             List<TrainingStepParity.StepResult> cpu = TrainingStepParity.run(name + " CPU", build.get(), Device.CPU, train, batch, fwd,
-                TrainingStepParity.STEPS, null);
+                steps, null);
             List<TrainingStepParity.StepResult> gpu;
             try (MemoryScope s = MemoryScope.open()) {
                 Module m = build.get().to(be.device());
-                gpu = TrainingStepParity.run(name + " GPU", m, be.device(), train, batch, fwd, TrainingStepParity.STEPS, null);
+                gpu = TrainingStepParity.run(name + " GPU", m, be.device(), train, batch, fwd, steps, null);
             }
             TrainingStepParity.Comparison c = TrainingStepParity.compare(cpu, gpu, train ? TRAIN : EVAL);
             System.out.println(c.report(name + " " + mode + " mode, CPU vs " + be));
