@@ -5,7 +5,6 @@ import java.awt.image.WritableRaster;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import javax.imageio.ImageIO;
 import org.pulmo.tensor.Tensor;
 
@@ -35,14 +34,6 @@ public record Image(int channels, int height, int width, float[] pixels) {
 
     /** [channels, height, width] as a CPU tensor (copies). */
     public Tensor toTensor() { return Tensor.of(pixels.clone(), channels, height, width); }
-
-    /** The image as the [C, H, W] or [1, C, H, W] tensor {@code t} holds (copies). */
-    public static Image fromTensor(Tensor t) {
-        int[] s = t.shape();
-        if (s.length == 4 && s[0] == 1) s = new int[] {s[1], s[2], s[3]};
-        if (s.length != 3) throw new IllegalArgumentException("expected a [C, H, W] tensor, got " + Arrays.toString(t.shape()));
-        return new Image(s[0], s[1], s[2], t.contiguous().toArray());
-    }
 
     /** This image with every channel replaced by the mean of its channels: [1, H, W]. */
     public Image grey() {

@@ -17,7 +17,7 @@ import org.pulmo.data.Dataset;
 import org.pulmo.data.Transform;
 import org.pulmo.io.Checkpoint;
 import org.pulmo.models.MaNet;
-import org.pulmo.models.MutexPairSampler;
+import org.pulmo.data.MutexPairSampler;
 import org.pulmo.nn.Module;
 import org.pulmo.nn.loss.Losses;
 import org.pulmo.optim.LrSchedule;

@@ -64,14 +64,14 @@ final class CpuFused {
         Tensor ad = dense(a), bd = dense(b), y = out(s), lse = out(s[0], s[1]);
         float[] A = array(ad), B = array(bd), Y = array(y), L = array(lse);
         int ao = ad.offset(), bo = bd.offset();
-        int L16 = V.length(), vec = V.loopBound(hw);
+        int lanesPerVector = V.length(), vec = V.loopBound(hw);
         Parallel.forRange(planes, 12L * hw, (p0, p1) -> {
-            float[] lanes = new float[L16];
+            float[] lanes = new float[lanesPerVector];
             for (int p = p0; p < p1; p++) {
                 int o = p * hw;
                 FloatVector vm = FloatVector.broadcast(V, Float.NEGATIVE_INFINITY);
                 int i = 0;
-                for (; i < vec; i += L16) {                                  // eq. 3: D = (a - b)^2
+                for (; i < vec; i += lanesPerVector) {                                  // eq. 3: D = (a - b)^2
                     FloatVector t = FloatVector.fromArray(V, A, ao + o + i).sub(FloatVector.fromArray(V, B, bo + o + i));
                     FloatVector d = t.mul(t);
                     d.intoArray(Y, o + i);
@@ -86,7 +86,7 @@ final class CpuFused {
                 double sum = 0;                                              // eq. 4, max-subtracted
                 FloatVector vs = FloatVector.zero(V);
                 i = 0;
-                for (int k = 0; i < vec; i += L16) {
+                for (int k = 0; i < vec; i += lanesPerVector) {
                     FloatVector e = exp(FloatVector.fromArray(V, Y, o + i).sub(m));
                     e.intoArray(Y, o + i);
                     vs = vs.add(e);
@@ -100,7 +100,7 @@ final class CpuFused {
                 }
                 float inv = (float) (1 / sum);
                 i = 0;
-                for (; i < vec; i += L16)                                    // eq. 5: F_am = softmax(D) (.) b
+                for (; i < vec; i += lanesPerVector)                                    // eq. 5: F_am = softmax(D) (.) b
                     FloatVector.fromArray(V, Y, o + i).mul(inv).mul(FloatVector.fromArray(V, B, bo + o + i)).intoArray(Y, o + i);
                 for (; i < hw; i++) Y[o + i] = Y[o + i] * inv * B[bo + o + i];
                 L[p] = m + (float) Math.log(sum);
@@ -124,16 +124,16 @@ final class CpuFused {
         Tensor ad = dense(a), bd = dense(b), gd = dense(dy), ld = dense(lse), da = out(s), db = out(s);
         float[] A = array(ad), B = array(bd), G = array(gd), L = array(ld), DA = array(da), DB = array(db);
         int ao = ad.offset(), bo = bd.offset(), go = gd.offset(), lo = ld.offset();
-        int L16 = V.length(), vec = V.loopBound(hw);
+        int lanesPerVector = V.length(), vec = V.loopBound(hw);
         Parallel.forRange(planes, 20L * hw, (p0, p1) -> {
-            float[] lanes = new float[L16];
+            float[] lanes = new float[lanesPerVector];
             for (int p = p0; p < p1; p++) {
                 int o = p * hw;
                 float lsep = L[lo + p];
                 double dot = 0;                                              // sum_i P_i dy_i b_i
                 FloatVector vd = FloatVector.zero(V), vmax = FloatVector.zero(V);
                 int i = 0;
-                for (int k = 0; i < vec; i += L16) {
+                for (int k = 0; i < vec; i += lanesPerVector) {
                     FloatVector bv = FloatVector.fromArray(V, B, bo + o + i);
                     FloatVector t = FloatVector.fromArray(V, A, ao + o + i).sub(bv);
                     FloatVector pr = exp(t.mul(t).sub(lsep));                     // P = softmax(D), from lse
@@ -164,7 +164,7 @@ final class CpuFused {
                 }
                 float dt = (float) dot;
                 i = 0;
-                for (; i < vec; i += L16) {                                  // dD = P (dy b - dot); da = 2 t dD; db = dy P - da
+                for (; i < vec; i += lanesPerVector) {                                  // dD = P (dy b - dot); da = 2 t dD; db = dy P - da
                     FloatVector bv = FloatVector.fromArray(V, B, bo + o + i), gv = FloatVector.fromArray(V, G, go + o + i);
                     FloatVector t = FloatVector.fromArray(V, A, ao + o + i).sub(bv), pr = FloatVector.fromArray(V, DA, o + i);
                     FloatVector dd = t.mul(2f).mul(pr).mul(gv.mul(bv).sub(dt));

@@ -1,4 +1,4 @@
-package org.pulmo.models;
+package org.pulmo.data;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;

@@ -1,4 +1,4 @@
-package org.pulmo.models;
+package org.pulmo.data;
 
 import java.util.ArrayList;
 import java.util.List;
