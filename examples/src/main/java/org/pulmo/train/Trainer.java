@@ -139,8 +139,8 @@ public final class Trainer {
             bestEpoch = Integer.parseInt(info.metadata().getOrDefault("best_epoch", "0"));
             bestAcc = Double.parseDouble(info.metadata().getOrDefault("best_val_acc", "-1"));
             history = History.read(s.out().resolve("metrics.csv"), start);
-            out.printf(Locale.ROOT, "Resuming from %s: %d epochs done, best validation accuracy %.2f%% (epoch %d)%n",
-                last, start, 100 * bestAcc, bestEpoch);
+            out.printf(Locale.ROOT, "Resuming from %s: %d epoch%s done, best validation accuracy %.2f%% (epoch %d)%n",
+                last, start, start == 1 ? "" : "s", 100 * bestAcc, bestEpoch);
         }
         MaNet maNet = model instanceof MaNet m ? m : null;
         Transform trainTf = s.augmentation().train(s.imageSize()), evalTf = s.augmentation().eval(s.imageSize());
@@ -286,7 +286,7 @@ public final class Trainer {
                 + " asks for fewer (give --epochs " + done + " or more to continue, or start a new run)");
         String planned = meta.get("epochs");
         if (planned != null && !planned.equals(Integer.toString(s.epochs())))
-            notes.add("--resume: the first run planned " + planned + " epochs; this one goes on to " + s.epochs()
+            notes.add("--resume: the first run planned " + planned + (planned.equals("1") ? " epoch" : " epochs") + "; this one goes on to " + s.epochs()
                 + (s.schedule().toLowerCase(Locale.ROOT).startsWith("cosine") ? " (the cosine schedule is stretched to the new length from here on)" : ""));
         if (s.epochs() == done) notes.add("--resume: all " + done + " epochs are done; nothing to train");
         String dev = meta.get("device");
