@@ -29,6 +29,8 @@ public final class CudaBackend implements Backend {
     private final Cudnn cudnn;
     private final String cudnnMissing;
     private final Gemm gemm;
+    private final MabKernels mab;
+    private final SeFabKernels seFab;
     private boolean strictFp32;
 
     public CudaBackend(Device device) {
@@ -41,6 +43,8 @@ public final class CudaBackend implements Backend {
         this.cudnnMissing = CudaRuntime.cudnnReason();
         this.cudnn = cudnnMissing == null ? new Cudnn(CudaRuntime.address(rt.stream())) : null;
         this.gemm = new Gemm(rt, false);
+        this.mab = new MabKernels(this, rt);
+        this.seFab = new SeFabKernels(this, rt);
     }
 
     public CudaRuntime runtime() { return rt; }
@@ -505,106 +509,38 @@ public final class CudaBackend implements Backend {
 
     @Override public Tensor[] channelScaleBackward(Tensor x, Tensor s, Tensor dy) { return seScaleBackward(x, s, dy); }
 
-    /** Shared memory a block may use without opting in (dynamic + static), on every CUDA device. */
-    static final int DEFAULT_SHARED_LIMIT = 48 * 1024;
-    /** mab.cu's static shared arrays: the forward's sm[32], ss[32] and the backward's ss[32] floats. */
-    static final int MAB_FORWARD_STATIC_SHARED = 64 * Float.BYTES, MAB_BACKWARD_STATIC_SHARED = 32 * Float.BYTES;
+    /** Whether the fused MAB kernels cache their planes in shared memory at this plane size (see {@link MabKernels}). */
+    static boolean mabCaches(int hw, boolean backward) { return MabKernels.mabCaches(hw, backward); }
 
-    /** Whether the fused MAB kernels cache their planes in shared memory at this plane size (else they re-read global memory). */
-    static boolean mabCaches(int hw, boolean backward) {
-        return (backward ? 3 : 2) * hw * Float.BYTES + (backward ? MAB_BACKWARD_STATIC_SHARED : MAB_FORWARD_STATIC_SHARED) <= DEFAULT_SHARED_LIMIT;
-    }
-
-    /** MAB fused forward (mab.cu): {F_am, lse}; lse [N, C] is what the backward needs. a, b [N, C, H, W]. */
-    public Tensor[] mabForward(Tensor a, Tensor b, MabVersion version) {
-        int[] s = a.shape();
-        int hw = s[2] * s[3], planes = s[0] * s[1];
-        Tensor ad = dense(a), bd = dense(b), y = empty(s), lse = empty(s[0], s[1]);
-        long n = y.numel();
-        if (version == MabVersion.NAIVE) {
-            Tensor d = empty(s);
-            rt.launchElements("mab_naive_sqdiff", n, n, ptr(ad), ptr(bd), ptr(d));
-            rt.launch("mab_naive_softmax", planes, 1, 1, 256, 0, hw, ptr(d), ptr(lse));
-            rt.launchElements("mab_naive_mul", n, n, ptr(d), ptr(bd), ptr(y));
-        } else {
-            int smem = 2 * hw * Float.BYTES;
-            boolean cache = mabCaches(hw, false);
-            rt.launch("mab_fused_forward", planes, 1, 1, hw >= 2048 ? 512 : 256, cache ? smem : 0, hw, cache ? 1 : 0, ptr(ad), ptr(bd), ptr(y), ptr(lse));
-        }
-        return new Tensor[] {y, lse};
-    }
+    /** MAB fused forward (mab.cu, {@link MabKernels}): {F_am, lse}; lse [N, C] is what the backward needs. a, b [N, C, H, W]. */
+    public Tensor[] mabForward(Tensor a, Tensor b, MabVersion version) { return mab.forward(a, b, version); }
 
     /** MAB fused backward: {da, db} from a, b, dF_am and the forward's lse. */
-    public Tensor[] mabBackward(Tensor a, Tensor b, Tensor dy, Tensor lse) {
-        int[] s = a.shape();
-        int hw = s[2] * s[3];
-        Tensor da = empty(s), db = empty(s);
-        int smem = 3 * hw * Float.BYTES;
-        boolean cache = mabCaches(hw, true);
-        rt.launch("mab_fused_backward", s[0] * s[1], 1, 1, hw >= 2048 ? 512 : 256, cache ? smem : 0, hw, cache ? 1 : 0,
-            ptr(dense(a)), ptr(dense(b)), ptr(dense(dy)), ptr(dense(lse)), ptr(da), ptr(db));
-        return new Tensor[] {da, db};
-    }
+    public Tensor[] mabBackward(Tensor a, Tensor b, Tensor dy, Tensor lse) { return mab.backward(a, b, dy, lse); }
 
     public enum MabVersion { NAIVE, FUSED }
 
+    // se_fab.cu, launched by SeFabKernels
+
     /** SE squeeze: [N, C, H, W] -> channel means [N, C]. */
-    public Tensor seSqueeze(Tensor x) {
-        int[] s = x.shape();
-        Tensor out = empty(s[0], s[1]);
-        rt.launch("se_squeeze", s[0] * s[1], 1, 1, 256, 0, s[2] * s[3], ptr(dense(x)), ptr(out));
-        return out;
-    }
+    public Tensor seSqueeze(Tensor x) { return seFab.seSqueeze(x); }
 
     /** SE scale: y = x * s[n, c]. */
-    public Tensor seScale(Tensor x, Tensor scale) {
-        int[] s = x.shape();
-        Tensor y = empty(s);
-        long n = y.numel();
-        rt.launchElements("se_scale_forward", n, n, s[2] * s[3], ptr(dense(x)), ptr(dense(scale)), ptr(y));
-        return y;
-    }
+    public Tensor seScale(Tensor x, Tensor scale) { return seFab.seScale(x, scale); }
 
     /** {dx, dscale [N, C]}. */
-    public Tensor[] seScaleBackward(Tensor x, Tensor scale, Tensor dy) {
-        int[] s = x.shape();
-        Tensor dx = empty(s), ds = empty(s[0], s[1]);
-        rt.launch("se_scale_backward", s[0] * s[1], 1, 1, 256, 0, s[2] * s[3], ptr(dense(x)), ptr(dense(scale)), ptr(dense(dy)), ptr(dx), ptr(ds));
-        return new Tensor[] {dx, ds};
-    }
+    public Tensor[] seScaleBackward(Tensor x, Tensor scale, Tensor dy) { return seFab.seScaleBackward(x, scale, dy); }
 
     /** FAB squeeze (eq. 7's two poolings in one read): {avg [N, C], max [N, C], argmax [N, C]}. */
-    public Tensor[] fabSqueeze(Tensor u) {
-        int[] s = u.shape();
-        Tensor avg = empty(s[0], s[1]), mx = empty(s[0], s[1]), arg = empty(s[0], s[1]);
-        rt.launch("fab_squeeze", s[0] * s[1], 1, 1, 256, 0, s[2] * s[3], ptr(dense(u)), ptr(avg), ptr(mx), ptr(arg));
-        return new Tensor[] {avg, mx, arg};
-    }
+    public Tensor[] fabSqueeze(Tensor u) { return seFab.fabSqueeze(u); }
 
-    public Tensor fabSqueezeBackward(int[] uShape, Tensor dAvg, Tensor dMax, Tensor arg) {
-        Tensor du = empty(uShape);
-        long n = du.numel();
-        rt.launchElements("fab_squeeze_backward", n, n, uShape[2] * uShape[3], ptr(dense(dAvg)), ptr(dense(dMax)), ptr(dense(arg)), ptr(du));
-        return du;
-    }
+    public Tensor fabSqueezeBackward(int[] uShape, Tensor dAvg, Tensor dMax, Tensor arg) { return seFab.fabSqueezeBackward(uShape, dAvg, dMax, arg); }
 
     /** FAB fusion (eq. 10-11): y = a x1 + (1 - a) x2 with a = e^z1 / (e^z1 + e^z2) per (n, c). */
-    @Override public Tensor fabFuse(Tensor x1, Tensor x2, Tensor z1, Tensor z2) {
-        int[] s = x1.shape();
-        Tensor y = empty(s);
-        long n = y.numel();
-        rt.launchElements("fab_fuse_forward", n, n, s[2] * s[3], ptr(dense(x1)), ptr(dense(x2)), ptr(dense(z1)), ptr(dense(z2)), ptr(y));
-        return y;
-    }
+    @Override public Tensor fabFuse(Tensor x1, Tensor x2, Tensor z1, Tensor z2) { return seFab.fabFuse(x1, x2, z1, z2); }
 
     /** {dx1, dx2, dz1, dz2}. */
-    @Override public Tensor[] fabFuseBackward(Tensor x1, Tensor x2, Tensor z1, Tensor z2, Tensor dy) {
-        int[] s = x1.shape();
-        Tensor dx1 = empty(s), dx2 = empty(s), dz1 = empty(s[0], s[1]), dz2 = empty(s[0], s[1]);
-        rt.launch("fab_fuse_backward", s[0] * s[1], 1, 1, 256, 0, s[2] * s[3], ptr(dense(x1)), ptr(dense(x2)), ptr(dense(z1)),
-            ptr(dense(z2)), ptr(dense(dy)), ptr(dx1), ptr(dx2), ptr(dz1), ptr(dz2));
-        return new Tensor[] {dx1, dx2, dz1, dz2};
-    }
+    @Override public Tensor[] fabFuseBackward(Tensor x1, Tensor x2, Tensor z1, Tensor z2, Tensor dy) { return seFab.fabFuseBackward(x1, x2, z1, z2, dy); }
 
     /** Softmax cross-entropy: {loss [] (device scalar), wsum []} from logits [N, C], labels [N], weights [C] or null. */
     @Override public Tensor[] crossEntropy(Tensor logits, Tensor labels, Tensor weights) {

@@ -218,7 +218,7 @@ final class Winograd {
                     continue;
                 }
                 for (int j = 0; j < jLo; j++) p[row + j] = 0f;
-                if (tile == 2) CpuConv.everyOther(x, off + ih * w + ph - pW, p, row, jLo, jHi); // F(2x2): by vector shuffles
+                if (tile == 2) GemmConv.everyOther(x, off + ih * w + ph - pW, p, row, jLo, jHi); // F(2x2): by vector shuffles
                 else for (int j = jLo, at = off + ih * w + jLo * tile + ph - pW; j < jHi; j++, at += tile) p[row + j] = x[at];
                 for (int j = Math.max(jLo, jHi); j < jn; j++) p[row + j] = 0f;
             }

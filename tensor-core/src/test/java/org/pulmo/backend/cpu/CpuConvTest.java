@@ -22,7 +22,7 @@ class CpuConvTest {
         float[] w = {1, 0, 0, 1};
         Conv2dParams p = Conv2dParams.of(1, 0, 1, 1);
         assertArrayEquals(new float[] {6, 8, 12, 14}, CpuConv.forward(x, 1, 1, 3, 3, w, 1, 2, 2, p));
-        assertArrayEquals(new float[] {6, 8, 12, 14}, CpuConv.forwardReference(x, 1, 1, 3, 3, w, 1, 2, 2, p));
+        assertArrayEquals(new float[] {6, 8, 12, 14}, ConvReference.forward(x, 1, 1, 3, 3, w, 1, 2, 2, p));
         // dy = ones: dx[i, j] counts the kernel taps covering (i, j): w[0,0] and w[1,1] are 1.
         float[] dy = {1, 1, 1, 1};
         assertArrayEquals(new float[] {1, 1, 0, 1, 2, 1, 0, 1, 1}, CpuConv.backwardInput(dy, 1, 1, 3, 3, w, 1, 2, 2, p));
@@ -45,14 +45,14 @@ class CpuConvTest {
         float[] dy = random(rng, c.n * c.cOut * oh * ow);
         float atol = 1e-4f * (c.cIn / c.p.groups()) * c.kH * c.kW, rtol = 1e-4f;
         poisonPool(dy.length);
-        assertClose(CpuConv.forwardReference(x, c.n, c.cIn, c.h, c.w, wt, c.cOut, c.kH, c.kW, c.p),
+        assertClose(ConvReference.forward(x, c.n, c.cIn, c.h, c.w, wt, c.cOut, c.kH, c.kW, c.p),
                 CpuConv.forward(x, c.n, c.cIn, c.h, c.w, wt, c.cOut, c.kH, c.kW, c.p), atol, rtol, "forward " + c);
         poisonPool(x.length);
-        assertClose(CpuConv.backwardInputReference(dy, c.n, c.cIn, c.h, c.w, wt, c.cOut, c.kH, c.kW, c.p),
+        assertClose(ConvReference.backwardInput(dy, c.n, c.cIn, c.h, c.w, wt, c.cOut, c.kH, c.kW, c.p),
                 CpuConv.backwardInput(dy, c.n, c.cIn, c.h, c.w, wt, c.cOut, c.kH, c.kW, c.p), atol, rtol, "backwardInput " + c);
         float atolW = 1e-4f * c.n * oh * ow;
         poisonPool(wt.length);
-        assertClose(CpuConv.backwardWeightReference(x, dy, c.n, c.cIn, c.h, c.w, c.cOut, c.kH, c.kW, c.p),
+        assertClose(ConvReference.backwardWeight(x, dy, c.n, c.cIn, c.h, c.w, c.cOut, c.kH, c.kW, c.p),
                 CpuConv.backwardWeight(x, dy, c.n, c.cIn, c.h, c.w, c.cOut, c.kH, c.kW, c.p), atolW, rtol, "backwardWeight " + c);
     }
 
@@ -126,7 +126,7 @@ class CpuConvTest {
 
     @Test
     void batchedSmallPlanes() {
-        // Output planes up to CpuConv.BATCH_MAX_PLANE with batch > 1 run one GEMM over the whole batch:
+        // Output planes up to BatchedGemmConv.BATCH_MAX_PLANE with batch > 1 run one GEMM over the whole batch:
         // ResNet layer3/4 shapes scaled down (7x7 and 4x4 planes, 3x3, 1x1 and 1x1 stride-2 downsample).
         Random rng = new Random(16);
         check(rng, new Case(4, 16, 7, 7, 32, 3, 3, Conv2dParams.of(1, 1, 1, 1)));

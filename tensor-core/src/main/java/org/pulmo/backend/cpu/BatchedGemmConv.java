@@ -1,0 +1,92 @@
+package org.pulmo.backend.cpu;
+
+import static org.pulmo.backend.cpu.ConvGeom.copyRow;
+
+/**
+ * The batched im2col + one SGEMM strategy of {@link CpuConv} (groups = 1, batch > 1, output planes of at
+ * most {@link #BATCH_MAX_PLANE} positions, e.g. ResNet-50 layer4): the whole batch is unfolded into
+ * col [C*kH*kW, N*outH*outW] so that one GEMM with n = N*outH*outW replaces N GEMMs with n = 16 or 49.
+ * The unfolding and the per-thread buffers are {@link GemmConv}'s.
+ */
+final class BatchedGemmConv {
+    private BatchedGemmConv() {}
+
+    /**
+     * Dense convs whose output plane is small (ResNet-50 layer4 at 224 input: 7x7; layer3/4 at 112: 7x7,
+     * 4x4) run one GEMM for the whole batch instead of one per sample: the samples' unfolded columns sit
+     * side by side in col [C*kH*kW, N*P] (P = outH*outW), so the GEMM's n is N*P instead of P. A per-sample
+     * GEMM with P = 16 or 49 fills a quarter to three quarters of the 64-wide micro-tile and repacks the
+     * whole weight matrix for every sample; the batched one packs it once per thread. The price is gathering
+     * dy into [Cout, N*P] and scattering y back to NCHW, and a col buffer N times larger. Measured
+     * (ResNetConvProfile, RESULTS.md): batched is 18-45% faster per layer group at P <= 49, but 5-20% slower
+     * at P = 196 and 784, where the per-sample GEMM already fills its tiles and its buffers stay in cache.
+     */
+    static final int BATCH_MAX_PLANE = Integer.getInteger("pulmo.conv.batchPlane", 64);
+    /** Largest batched col buffer, in floats (per thread that calls conv; kept for the next call). */
+    private static final long BATCH_MAX_COL = 1L << 23;
+
+    static boolean fits(ConvGeom d) {
+        return d.groups() == 1 && d.n() > 1 && d.outPlane() <= BATCH_MAX_PLANE
+                && (long) d.colRows() * d.n() * d.outPlane() <= BATCH_MAX_COL
+                && (long) Math.max(d.cOut(), d.c()) * d.n() * d.outPlane() <= BATCH_MAX_COL;
+    }
+
+    /** col [rows, N*P] with sample b's columns at b*P: im2col of every sample, samples split over threads. */
+    private static void unfoldBatch(ConvGeom d, float[] x, float[] col) {
+        int plane = d.outPlane(), np = d.n() * plane;
+        Parallel.forRange(d.n(), (long) d.colRows() * plane, (s, e) -> {
+            for (int b = s; b < e; b++) GemmConv.im2col(d, x, b * d.c() * d.inPlane(), col, b * plane, np);
+        });
+    }
+
+    /** [N, R, P] (NCHW with R channels) -> [R, N*P]: sample b's rows to columns b*P; toBatch false goes back. */
+    private static void regroup(float[] nrp, float[] rnp, int n, int rows, int plane, boolean toBatch) {
+        int np = n * plane;
+        Parallel.forRange(n, (long) rows * plane / 8, (s, e) -> {
+            for (int b = s; b < e; b++)
+                for (int r = 0; r < rows; r++) {
+                    if (toBatch) copyRow(nrp, (b * rows + r) * plane, rnp, r * np + b * plane, plane);
+                    else copyRow(rnp, r * np + b * plane, nrp, (b * rows + r) * plane, plane);
+                }
+        });
+    }
+
+    static void forward(ConvGeom d, float[] x, float[] wt, float[] y) {
+        int rows = d.colRows(), np = d.n() * d.outPlane();
+        float[] col = GemmConv.scratch(GemmConv.SLOT_COL, rows * np);
+        unfoldBatch(d, x, col);
+        float[] yb = GemmConv.scratch(GemmConv.SLOT_ROWS, d.cOut() * np);
+        // Y [Cout, N*P] = W [Cout, C*kk] * col [C*kk, N*P]
+        Sgemm.sgemm(false, false, d.cOut(), np, rows, wt, 0, rows, col, 0, np, 0f, yb, 0, np);
+        regroup(y, yb, d.n(), d.cOut(), d.outPlane(), false);
+    }
+
+    static void backwardInput(ConvGeom d, float[] dy, float[] wt, float[] dx) {
+        int rows = d.colRows(), plane = d.outPlane(), np = d.n() * plane;
+        float[] dyb = GemmConv.scratch(GemmConv.SLOT_ROWS, d.cOut() * np);
+        regroup(dy, dyb, d.n(), d.cOut(), plane, true);
+        if (GemmConv.isPointwise(d)) {
+            // dcol [C, N*P] is dx with the batch regrouped.
+            float[] dxb = GemmConv.scratch(GemmConv.SLOT_COL, d.c() * np);
+            Sgemm.sgemm(true, false, rows, np, d.cOut(), wt, 0, rows, dyb, 0, np, 0f, dxb, 0, np);
+            regroup(dx, dxb, d.n(), d.c(), plane, false);
+            return;
+        }
+        float[] dcol = GemmConv.scratch(GemmConv.SLOT_COL, rows * np);
+        // dcol [C*kk, N*P] = W^T [C*kk, Cout] * dY [Cout, N*P], folded back per sample.
+        Sgemm.sgemm(true, false, rows, np, d.cOut(), wt, 0, rows, dyb, 0, np, 0f, dcol, 0, np);
+        Parallel.forRange(d.n(), (long) rows * plane, (s, e) -> {
+            for (int b = s; b < e; b++) GemmConv.col2im(d, dcol, b * plane, np, dx, b * d.c() * d.inPlane());
+        });
+    }
+
+    static void backwardWeight(ConvGeom d, float[] x, float[] dy, float[] dw) {
+        int rows = d.colRows(), plane = d.outPlane(), np = d.n() * plane;
+        float[] col = GemmConv.scratch(GemmConv.SLOT_COL, rows * np);
+        unfoldBatch(d, x, col);
+        float[] dyb = GemmConv.scratch(GemmConv.SLOT_ROWS, d.cOut() * np);
+        regroup(dy, dyb, d.n(), d.cOut(), plane, true);
+        // dW [Cout, C*kk] = dY [Cout, N*P] * col^T [N*P, C*kk]: the batch sum is the GEMM's k.
+        Sgemm.sgemm(false, true, d.cOut(), rows, np, dyb, 0, np, col, 0, np, 0f, dw, 0, rows);
+    }
+}

@@ -1,0 +1,161 @@
+package org.pulmo.backend.cpu;
+
+import static org.pulmo.backend.cpu.ConvGeom.copyRow;
+
+import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+import org.pulmo.backend.Conv2dParams;
+
+/**
+ * The direct strategy of {@link CpuConv}, for groups > 1 with at most {@link #DIRECT_MAX_COUT_PER_GROUP}
+ * output channels per group and stride 1: the DPN grouped 3x3, depthwise convs. One tiny GEMM per group would
+ * waste the 6 x 64 SGEMM tile, so instead the group's input is copied into a zero-padded buffer with row width
+ * Wp = W + 2*pW and the output is computed at every position of that padded width ("flattened" output of
+ * outH rows x Wp). A tap (c, a, b) then is a constant shift of c*plane + a*dH*Wp + b*dW, so the kernel runs
+ * along one contiguous run of 64 outputs, up to 4 output channels in 16 registers, one vector load per tap and
+ * 16 FMAs; the columns past outW are computed and dropped (2*pW / Wp extra work). backwardInput is the same
+ * kernel on dy with the flipped, transposed weight (a stride-1 transposed conv is a conv); backwardWeight uses
+ * the same shifts, reducing dy * shifted x over positions, 3 taps x up to 4 output channels per pass. The
+ * unrolled kernels are in {@link DirectConvKernels}.
+ */
+final class DirectConv {
+    private DirectConv() {}
+
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final int L = S.length();
+    /** Output positions per direct-kernel step: 4 vectors. */
+    static final int CHUNK = 4 * L;
+    /** The direct kernels serve groups with at most this many output channels. */
+    static final int DIRECT_MAX_COUT_PER_GROUP = 8;
+
+    static boolean fits(ConvGeom d) {
+        return d.groups() > 1 && d.og() <= DIRECT_MAX_COUT_PER_GROUP && d.p().strideH() == 1 && d.p().strideW() == 1;
+    }
+
+    /** Layout of one group's zero-padded input: cg planes of hp rows x wp columns, plus read-ahead slack. */
+    private record Padded(int hp, int wp, int plane, int positions, int[] tapOffsets, int length) {
+        static Padded of(ConvGeom d) {
+            Conv2dParams p = d.p();
+            int hp = d.h() + 2 * p.padH(), wp = d.w() + 2 * p.padW();
+            int plane = hp * wp;
+            int positions = d.oh() * wp;                    // flattened outputs, padded width
+            int[] taps = new int[d.colRows()];
+            for (int c = 0, t = 0; c < d.cg(); c++)
+                for (int a = 0; a < d.kH(); a++)
+                    for (int b = 0; b < d.kW(); b++) taps[t++] = c * plane + a * p.dilationH() * wp + b * p.dilationW();
+            int maxTap = taps[taps.length - 1];
+            int chunks = (positions + CHUNK - 1) / CHUNK;
+            return new Padded(hp, wp, plane, positions, taps, Math.max(d.cg() * plane, chunks * CHUNK + maxTap));
+        }
+
+        /**
+         * Copies group channels x[xOff ..] = [cg, h, w] into the interior of xp. Only the interior is ever
+         * written, so the border and the slack stay zero from the buffer's allocation.
+         */
+        void fill(ConvGeom d, float[] x, int xOff, float[] xp) {
+            int pH = d.p().padH(), pW = d.p().padW();
+            for (int c = 0; c < d.cg(); c++)
+                for (int i = 0; i < d.h(); i++)
+                    copyRow(x, xOff + (c * d.h() + i) * d.w(), xp, c * plane + (i + pH) * wp + pW, d.w());
+        }
+    }
+
+    /**
+     * Stride 1: dx[c, i, j] = sum_{o, a, b} dy[o, i + pH - a*dH, j + pW - b*dW] * w[o, c, a, b]
+     * = a conv of dy (padding d*(k-1) - p, here padH2 and padW2, both >= 0) with w flipped in a, b and
+     * transposed in (o, c).
+     */
+    static void backwardInput(ConvGeom d, float[] dy, float[] wt, float[] dx, int padH2, int padW2) {
+        Conv2dParams p = d.p();
+        ConvGeom t = ConvGeom.of(d.n(), d.cOut(), d.oh(), d.ow(), d.c(), d.kH(), d.kW(),
+                new Conv2dParams(1, 1, padH2, padW2, p.dilationH(), p.dilationW(), d.groups()));
+        forward(t, dy, flipTranspose(d, wt), dx);
+    }
+
+    /** w [G*og, cg, kH, kW] -> wT [G*cg, og, kH, kW] with wT[g*cg + c, o, a, b] = w[g*og + o, c, kH-1-a, kW-1-b]. */
+    private static float[] flipTranspose(ConvGeom d, float[] wt) {
+        float[] t = new float[wt.length];
+        for (int g = 0; g < d.groups(); g++)
+            for (int o = 0; o < d.og(); o++)
+                for (int c = 0; c < d.cg(); c++)
+                    for (int a = 0; a < d.kH(); a++)
+                        for (int b = 0; b < d.kW(); b++)
+                            t[(((g * d.cg() + c) * d.og() + o) * d.kH() + a) * d.kW() + b] =
+                                    wt[(((g * d.og() + o) * d.cg() + c) * d.kH() + (d.kH() - 1 - a)) * d.kW() + (d.kW() - 1 - b)];
+        return t;
+    }
+
+    static void forward(ConvGeom d, float[] x, float[] wt, float[] y) {
+        Padded pad = Padded.of(d);
+        int chunks = (pad.positions + CHUNK - 1) / CHUNK;
+        int ypStride = chunks * CHUNK;
+        int taps = d.colRows();
+        Parallel.forRange(d.n() * d.groups(), d.flopsPerItem(), (s, e) -> {
+            float[] xp = new float[pad.length];
+            float[] yp = new float[d.og() * ypStride];
+            for (int it = s; it < e; it++) {
+                int b = it / d.groups(), g = it % d.groups();
+                pad.fill(d, x, (b * d.c() + g * d.cg()) * d.inPlane(), xp);
+                for (int o = 0; o < d.og(); o += 4) {
+                    int cb = Math.min(4, d.og() - o);
+                    int w0 = (g * d.og() + o) * taps;
+                    for (int q = 0; q < chunks * CHUNK; q += CHUNK) {
+                        switch (cb) {
+                            case 4 -> DirectConvKernels.fwd4(xp, q, pad.tapOffsets, taps, wt, w0, yp, o * ypStride + q, ypStride);
+                            case 3 -> DirectConvKernels.fwd3(xp, q, pad.tapOffsets, taps, wt, w0, yp, o * ypStride + q, ypStride);
+                            case 2 -> DirectConvKernels.fwd2(xp, q, pad.tapOffsets, taps, wt, w0, yp, o * ypStride + q, ypStride);
+                            default -> DirectConvKernels.fwd1(xp, q, pad.tapOffsets, taps, wt, w0, yp, o * ypStride + q, ypStride);
+                        }
+                    }
+                }
+                // Keep the valid columns of the padded-width rows.
+                int yOff = (b * d.cOut() + g * d.og()) * d.outPlane();
+                for (int o = 0; o < d.og(); o++)
+                    for (int i = 0; i < d.oh(); i++)
+                        copyRow(yp, o * ypStride + i * pad.wp, y, yOff + (o * d.oh() + i) * d.ow(), d.ow());
+            }
+        });
+    }
+
+    static void backwardWeight(ConvGeom d, float[] x, float[] dy, float[] dw) {
+        Padded pad = Padded.of(d);
+        int taps = d.colRows();
+        int vecs = (pad.positions + L - 1) / L;
+        // Taps in blocks of 3; the padded tail repeats tap 0 and its sums are dropped.
+        int tapBlocks = (taps + 2) / 3;
+        int[] tapOff = Arrays.copyOf(pad.tapOffsets, tapBlocks * 3);
+        // Each group's slice of dW belongs to one thread, so no partial sums are needed.
+        Parallel.forRange(d.groups(), d.flopsPerItem() * d.n(), (s, e) -> {
+            float[] xp = new float[pad.length];
+            float[] dyp = new float[d.og() * vecs * L];
+            float[] sums = new float[12];
+            for (int g = s; g < e; g++) {
+                for (int b = 0; b < d.n(); b++) {
+                    pad.fill(d, x, (b * d.c() + g * d.cg()) * d.inPlane(), xp);
+                    // dy rows laid out at the padded width; the extra columns are never written and stay zero.
+                    int dyOff = (b * d.cOut() + g * d.og()) * d.outPlane();
+                    for (int o = 0; o < d.og(); o++)
+                        for (int i = 0; i < d.oh(); i++)
+                            copyRow(dy, dyOff + (o * d.oh() + i) * d.ow(), dyp, o * vecs * L + i * pad.wp, d.ow());
+                    for (int o = 0; o < d.og(); o += 4) {
+                        int cb = Math.min(4, d.og() - o);
+                        for (int tb = 0; tb < tapBlocks; tb++) {
+                            int t = tb * 3;
+                            int o0 = tapOff[t], o1 = tapOff[t + 1], o2 = tapOff[t + 2];
+                            switch (cb) {
+                                case 4 -> DirectConvKernels.bww4(xp, o0, o1, o2, dyp, o * vecs * L, vecs * L, vecs, sums);
+                                case 3 -> DirectConvKernels.bww3(xp, o0, o1, o2, dyp, o * vecs * L, vecs * L, vecs, sums);
+                                case 2 -> DirectConvKernels.bww2(xp, o0, o1, o2, dyp, o * vecs * L, vecs * L, vecs, sums);
+                                default -> DirectConvKernels.bww1(xp, o0, o1, o2, dyp, o * vecs * L, vecs * L, vecs, sums);
+                            }
+                            for (int oo = 0; oo < cb; oo++)
+                                for (int k = 0; k < 3 && t + k < taps; k++)
+                                    dw[(g * d.og() + o + oo) * taps + t + k] += sums[oo * 3 + k];
+                        }
+                    }
+                }
+            }
+        });
+    }
+}
