@@ -80,7 +80,8 @@ CK=org.pulmo.cuda
 # also turns on CudaRuntime's per-launch check, which names the kernel that faulted). cuDNN tests (tag "cudnn") run
 # in their own JVM next: a sticky CUDA error poisons the JVM it happens in.
 step 02-kernels 100 env CUDA_LAUNCH_BLOCKING=1 bash .gpu/test.sh --strict --exclude-tag cudnn \
-  --select-class $CK.GpuParityTest --select-class $CK.ThreadContextTest --select-class $CK.AvailabilityTest
+  --select-class $CK.GpuParityTest --select-class $CK.ThreadContextTest --select-class $CK.AvailabilityTest \
+  --select-class $CK.DeviceTransferGradTest
 step 03-cudnn 100 env CUDA_LAUNCH_BLOCKING=1 bash .gpu/test.sh --strict --include-tag cudnn --select-class $CK.GpuParityTest
 step 04-steady-memory 60 bash .gpu/test.sh --strict --select-class $CK.SteadyMemoryTest
 step 05-wholemodel 150 env CUDA_LAUNCH_BLOCKING=1 bash .gpu/test.sh --strict --select-class $CK.WholeModelParityTest
