@@ -14,7 +14,7 @@ import org.pulmo.data.Splits;
 import org.pulmo.metrics.ClassificationReport;
 import org.pulmo.metrics.RocCurve;
 import org.pulmo.train.Plots;
-import org.pulmo.train.Predictions;
+import org.pulmo.train.Inference;
 import org.pulmo.train.TrainedModel;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -65,10 +65,11 @@ public final class EvaluateCommand implements Callable<Integer> {
     }
 
     static ClassificationReport evaluate(TrainedModel tm, Dataset d, Path out, int batchSize, boolean strict, PrintStream ps) throws Exception {
-        Predictions p = Predictions.run(tm.model(), d, tm.evalTransform(), batchSize, strict);
-        var mp = new org.pulmo.metrics.Predictions(tm.classes(), p.probabilities(), p.labels(), p.hasGroups() ? p.groups() : null);
+        Inference.Result inference = Inference.run(tm.model(), d, tm.classes(), tm.evalTransform(), batchSize, strict);
+        var mp = inference.predictions();
+        int[] predicted = mp.predicted();
         ClassificationReport report = new ClassificationReport(mp);
-        String text = report.format(tm.name() + ", " + p.size() + " images");
+        String text = report.format(tm.name() + ", " + mp.size() + " images");
         ps.print(text);
         Files.createDirectories(out);
         Files.writeString(out.resolve("report.txt"), text);
@@ -81,10 +82,10 @@ public final class EvaluateCommand implements Callable<Integer> {
         }
         Files.writeString(out.resolve("metrics.json"), json.append("}\n"));
         StringBuilder csv = new StringBuilder("source,label,predicted," + String.join(",", tm.classes()) + "\n");
-        for (int i = 0; i < p.size(); i++) {
-            csv.append('"').append(p.sources()[i].replace("\"", "\"\"")).append("\",").append(tm.classes().get(p.labels()[i])).append(',')
-                .append(tm.classes().get(p.predicted(i)));
-            for (float v : p.probabilities()[i]) csv.append(String.format(Locale.ROOT, ",%.5f", v));
+        for (int i = 0; i < mp.size(); i++) {
+            csv.append('"').append(inference.sources()[i].replace("\"", "\"\"")).append("\",").append(tm.classes().get(mp.labels()[i])).append(',')
+                .append(tm.classes().get(predicted[i]));
+            for (float v : mp.probabilities()[i]) csv.append(String.format(Locale.ROOT, ",%.5f", v));
             csv.append('\n');
         }
         Files.writeString(out.resolve("predictions.csv"), csv);

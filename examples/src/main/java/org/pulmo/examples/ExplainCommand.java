@@ -17,7 +17,7 @@ import org.pulmo.explain.Heatmaps;
 import org.pulmo.explain.Lime;
 import org.pulmo.tensor.Rng;
 import org.pulmo.tensor.Tensor;
-import org.pulmo.train.Predictions;
+import org.pulmo.train.Inference;
 import org.pulmo.train.TrainedModel;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -101,7 +101,7 @@ public final class ExplainCommand implements Callable<Integer> {
         if (cam) {
             String l = layer != null ? layer : GradCam.defaultLayer(tm.model());
             Tensor x = normalize.apply(shown, none).toTensor().reshape(1, shown.channels(), shown.height(), shown.width())
-                .to(Predictions.deviceOf(tm.model()));
+                .to(Inference.deviceOf(tm.model()));
             GradCam.Result r = GradCam.compute(tm.model(), x, l, cls);
             List<String> title = new ArrayList<>();
             title.add("Grad-CAM (" + l + ") " + what(tm, cls, predicted, probs));
@@ -175,7 +175,7 @@ public final class ExplainCommand implements Callable<Integer> {
             parts[i] = n.toTensor().reshape(1, n.channels(), n.height(), n.width());
         }
         try (var ignored = GradMode.noGrad()) {
-            Tensor p = tm.model().forward(Tensor.cat(0, parts).to(Predictions.deviceOf(tm.model()))).softmax(1);
+            Tensor p = tm.model().forward(Tensor.cat(0, parts).to(Inference.deviceOf(tm.model()))).softmax(1);
             int k = p.shape()[1];
             float[] flat = p.toArray();
             float[][] out = new float[imgs.length][k];

@@ -9,7 +9,7 @@ import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import org.pulmo.data.Dataset;
 import org.pulmo.data.ImageFileDataset;
-import org.pulmo.train.Predictions;
+import org.pulmo.train.Inference;
 import org.pulmo.train.TrainedModel;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -38,15 +38,17 @@ public final class PredictCommand implements Callable<Integer> {
         if (files.isEmpty()) { System.err.println("pulmo predict: no images under " + input); return 2; }
         List<ImageFileDataset.Entry> entries = files.stream().map(p -> new ImageFileDataset.Entry(p, 0, null)).toList();
         Dataset data = new ImageFileDataset(tm.classes(), entries, null);
-        Predictions p = Predictions.run(tm.model(), data, tm.evalTransform(), 16, false);
+        Inference.Result r = Inference.run(tm.model(), data, tm.classes(), tm.evalTransform(), 16, false);
+        var p = r.predictions();
+        int[] predicted = p.predicted();
         StringBuilder out = new StringBuilder("path,predicted," + String.join(",", tm.classes()) + "\n");
         System.out.printf("%-50s %-12s %s%n", "image", "predicted", String.join("  ", tm.classes()));
         for (int i = 0; i < p.size(); i++) {
             StringBuilder probs = new StringBuilder();
             for (float v : p.probabilities()[i]) probs.append(String.format(Locale.ROOT, "%.4f  ", v));
-            String cls = tm.classes().get(p.predicted(i));
-            System.out.printf("%-50s %-12s %s%n", p.sources()[i], cls, probs.toString().trim());
-            out.append('"').append(p.sources()[i].replace("\"", "\"\"")).append("\",").append(cls).append(',')
+            String cls = tm.classes().get(predicted[i]);
+            System.out.printf("%-50s %-12s %s%n", r.sources()[i], cls, probs.toString().trim());
+            out.append('"').append(r.sources()[i].replace("\"", "\"\"")).append("\",").append(cls).append(',')
                 .append(probs.toString().trim().replaceAll("\\s+", ",")).append('\n');
         }
         if (p.size() < files.size()) System.err.printf("pulmo predict: %d image(s) could not be read (see above)%n", files.size() - p.size());

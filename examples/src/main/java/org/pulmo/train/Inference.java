@@ -6,17 +6,23 @@ import org.pulmo.autograd.GradMode;
 import org.pulmo.data.DataLoader;
 import org.pulmo.data.Dataset;
 import org.pulmo.data.Transform;
+import org.pulmo.metrics.Predictions;
 import org.pulmo.nn.Module;
 import org.pulmo.tensor.Device;
 import org.pulmo.tensor.Tensor;
 
-/**
- * Softmax probabilities of a model over a data set, in data set order (unreadable images are left out, so
- * {@code index[i]} says which image row i is).
- */
-public record Predictions(List<String> classes, float[][] probabilities, int[] labels, int[] index, String[] groups, String[] sources) {
+/** Runs a model over a data set in eval mode: its softmax {@link Predictions}, and which image each row is. */
+public final class Inference {
+    private Inference() {}
 
-    public static Predictions run(Module model, Dataset data, Transform transform, int batchSize, boolean strict) {
+    /**
+     * {@code predictions} in data set order without the unreadable images, which are left out: row i is image
+     * {@code index[i]} of the data set, read from {@code sources[i]}.
+     */
+    public record Result(Predictions predictions, int[] index, String[] sources) {}
+
+    /** Class probabilities of {@code model} on {@code data}, labelled with {@code classes} (the model's outputs, in order). */
+    public static Result run(Module model, Dataset data, List<String> classes, Transform transform, int batchSize, boolean strict) {
         List<float[]> probs = new ArrayList<>();
         List<Integer> idx = new ArrayList<>();
         model.eval();
@@ -39,31 +45,20 @@ public record Predictions(List<String> classes, float[][] probabilities, int[] l
         int n = probs.size();
         int[] labels = new int[n], index = new int[n];
         String[] groups = new String[n], sources = new String[n];
+        boolean allGroups = n > 0;
         for (int i = 0; i < n; i++) {
             index[i] = idx.get(i);
             labels[i] = data.label(index[i]);
             groups[i] = data.group(index[i]);
             sources[i] = data.source(index[i]);
+            allGroups &= groups[i] != null;
         }
-        return new Predictions(data.classes(), probs.toArray(new float[0][]), labels, index, groups, sources);
+        return new Result(new Predictions(classes, probs.toArray(new float[0][]), labels, allGroups ? groups : null), index, sources);
     }
 
     /** Where the model's parameters are (the CPU for a model without any). */
     public static Device deviceOf(Module model) {
         var ps = model.parameters();
         return ps.isEmpty() ? Device.CPU : ps.getFirst().device();
-    }
-
-    public int size() { return labels.length; }
-
-    public int predicted(int i) {
-        int best = 0;
-        for (int k = 1; k < probabilities[i].length; k++) if (probabilities[i][k] > probabilities[i][best]) best = k;
-        return best;
-    }
-
-    public boolean hasGroups() {
-        for (String g : groups) if (g == null) return false;
-        return groups.length > 0;
     }
 }
