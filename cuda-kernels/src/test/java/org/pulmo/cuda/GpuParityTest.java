@@ -16,7 +16,7 @@ import org.pulmo.backend.BinaryOp;
 import org.pulmo.backend.Pool2dParams;
 import org.pulmo.backend.ReduceOp;
 import org.pulmo.backend.UnaryOp;
-import org.pulmo.cuda.reference.Reference;
+import org.pulmo.ops.reference.Reference;
 import org.pulmo.ops.Attention;
 import org.pulmo.tensor.Device;
 import org.pulmo.tensor.MemoryScope;

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
-import org.pulmo.cuda.reference.Reference;
+import org.pulmo.ops.reference.Reference;
 import org.pulmo.tensor.Rng;
 import org.pulmo.tensor.Tensor;
 

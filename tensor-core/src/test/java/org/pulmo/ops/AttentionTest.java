@@ -14,6 +14,7 @@ import org.pulmo.autograd.GradCheck;
 import org.pulmo.autograd.Graph;
 import org.pulmo.backend.Backend;
 import org.pulmo.backend.Backends;
+import org.pulmo.ops.reference.Reference;
 import org.pulmo.tensor.Rng;
 import org.pulmo.tensor.Tensor;
 
@@ -144,31 +145,6 @@ class AttentionTest {
     }
 
     /**
-     * {da, db} of MAB in float64 from float inputs, with dy_i b_i - sum_j P_j dy_j b_j written as
-     * sum_j P_j (dy_i b_i - dy_j b_j) (equal since sum_j P_j = 1): no term for j = i, so even float64 does not
-     * cancel on a position that holds all of P (there the plain formula keeps one bit of a 1e-16 difference).
-     */
-    static double[][] mabBackwardInDouble(float[] a, float[] b, float[] g, int planes, int hw) {
-        double[] da = new double[a.length], db = new double[a.length];
-        for (int p = 0; p < planes; p++) {
-            int o = p * hw;
-            double m = Double.NEGATIVE_INFINITY, s = 0;
-            double[] pr = new double[hw];
-            for (int i = 0; i < hw; i++) { double t = (double) a[o + i] - b[o + i]; m = Math.max(m, t * t); }
-            for (int i = 0; i < hw; i++) { double t = (double) a[o + i] - b[o + i]; pr[i] = Math.exp(t * t - m); s += pr[i]; }
-            for (int i = 0; i < hw; i++) pr[i] /= s;
-            for (int i = 0; i < hw; i++) {
-                double gbi = (double) g[o + i] * b[o + i], diff = 0;
-                for (int j = 0; j < hw; j++) if (j != i) diff += pr[j] * (gbi - (double) g[o + j] * b[o + j]);
-                double t = (double) a[o + i] - b[o + i], dd = 2 * t * pr[i] * diff;
-                da[o + i] = dd;
-                db[o + i] = g[o + i] * pr[i] - dd;
-            }
-        }
-        return new double[][] {da, db};
-    }
-
-    /**
      * Peaked planes (one position holds nearly all of the softmax, as in the last stage's 2 x 2 maps): the
      * dominant position's gradient dy_k b_k - sum_j P_j dy_j b_j cancels, and computed that way in float32 it keeps
      * only a few bits (relative errors of 1e-2 and worse). The fused backward must stay within 1e-3 of float64 there.
@@ -182,7 +158,7 @@ class AttentionTest {
             Tensor at = Tensor.of(a, s), bt = Tensor.of(b, s), gt = Tensor.of(g, s);
             Backend cpu = Backends.cpu();
             Tensor[] d = cpu.mutexAttentionBackward(at, bt, cpu.mutexAttention(at, bt)[1], gt);
-            double[][] want = mabBackwardInDouble(a, b, g, planes, hw);
+            float[][] want = Reference.mabBackward(a, b, g, planes, hw);   // float64 sums, pairwise differences
             for (int k = 0; k < 2; k++) {
                 float[] got = d[k].toArray();
                 for (int p = 0; p < planes; p++) {

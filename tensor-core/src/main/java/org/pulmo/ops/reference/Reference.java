@@ -1,10 +1,10 @@
-package org.pulmo.cuda.reference;
+package org.pulmo.ops.reference;
 
 /**
- * Plain-Java references of the hand-written CUDA kernels, loop for loop what each kernel computes, on
- * row-major float arrays ([N, C, H, W] with hw = H*W, per-channel arrays [N, C]). Sums in double. The GPU
- * parity tests compare every kernel against these; the CPU tests check these against compositions of
- * tensor-core ops and their autograd.
+ * Plain-loop references of the papers' fused ops and the hand-written CUDA kernels, on row-major float arrays
+ * ([N, C, H, W] with hw = H*W, per-channel arrays [N, C]), sums in double: the one ground truth that the CPU's fused
+ * loops (AttentionTest) and the GPU kernels (GpuParityTest) are compared with; ReferenceTest checks these against
+ * compositions of tensor-core ops and their autograd.
  */
 public final class Reference {
     private Reference() {}
