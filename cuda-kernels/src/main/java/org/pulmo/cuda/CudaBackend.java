@@ -43,8 +43,8 @@ public final class CudaBackend implements Backend {
         this.cudnnMissing = CudaRuntime.cudnnReason();
         this.cudnn = cudnnMissing == null ? new Cudnn(CudaRuntime.address(rt.stream())) : null;
         this.gemm = new Gemm(rt, false);
-        this.mab = new MabKernels(this, rt);
-        this.seFab = new SeFabKernels(this, rt);
+        this.mab = new MabKernels(this);
+        this.seFab = new SeFabKernels(this);
     }
 
     public CudaRuntime runtime() { return rt; }
@@ -508,9 +508,6 @@ public final class CudaBackend implements Backend {
     @Override public Tensor channelScale(Tensor x, Tensor s) { return seScale(x, s); }
 
     @Override public Tensor[] channelScaleBackward(Tensor x, Tensor s, Tensor dy) { return seScaleBackward(x, s, dy); }
-
-    /** Whether the fused MAB kernels cache their planes in shared memory at this plane size (see {@link MabKernels}). */
-    static boolean mabCaches(int hw, boolean backward) { return MabKernels.mabCaches(hw, backward); }
 
     /** MAB fused forward (mab.cu, {@link MabKernels}): {F_am, lse}; lse [N, C] is what the backward needs. a, b [N, C, H, W]. */
     public Tensor[] mabForward(Tensor a, Tensor b, MabVersion version) { return mab.forward(a, b, version); }

@@ -14,9 +14,9 @@ final class MabKernels {
     private final CudaBackend be;
     private final CudaRuntime rt;
 
-    MabKernels(CudaBackend be, CudaRuntime rt) {
+    MabKernels(CudaBackend be) {
         this.be = be;
-        this.rt = rt;
+        this.rt = be.runtime();
     }
 
     /** Shared memory a block may use without opting in (dynamic + static), on every CUDA device. */

@@ -13,9 +13,9 @@ final class SeFabKernels {
     private final CudaBackend be;
     private final CudaRuntime rt;
 
-    SeFabKernels(CudaBackend be, CudaRuntime rt) {
+    SeFabKernels(CudaBackend be) {
         this.be = be;
-        this.rt = rt;
+        this.rt = be.runtime();
     }
 
     /** SE squeeze: [N, C, H, W] -> channel means [N, C]. */

@@ -11,12 +11,12 @@ class HostRulesTest {
 
     /** The fused MAB kernels also hold 256 B (forward) and 128 B (backward) of static shared memory. */
     @Test void mabCachesOnlyWhereDynamicPlusStaticSharedMemoryFitsIn48KiB() {
-        assertTrue(CudaBackend.mabCaches(56 * 56, false), "56 x 56 forward caches");
-        assertTrue(CudaBackend.mabCaches(56 * 56, true), "56 x 56 backward caches");
-        assertFalse(CudaBackend.mabCaches(64 * 64, true), "64 x 64 backward: 48 KiB dynamic + 128 B static is over the limit");
-        assertTrue(CudaBackend.mabCaches(64 * 64, false), "64 x 64 forward: 32 KiB + 256 B");
-        assertFalse(CudaBackend.mabCaches(64 * 96, false), "64 x 96 forward: 48 KiB dynamic + 256 B static is over the limit");
-        assertTrue(CudaBackend.mabCaches(64 * 96 - 64, false), "just under the limit");
+        assertTrue(MabKernels.mabCaches(56 * 56, false), "56 x 56 forward caches");
+        assertTrue(MabKernels.mabCaches(56 * 56, true), "56 x 56 backward caches");
+        assertFalse(MabKernels.mabCaches(64 * 64, true), "64 x 64 backward: 48 KiB dynamic + 128 B static is over the limit");
+        assertTrue(MabKernels.mabCaches(64 * 64, false), "64 x 64 forward: 32 KiB + 256 B");
+        assertFalse(MabKernels.mabCaches(64 * 96, false), "64 x 96 forward: 48 KiB dynamic + 256 B static is over the limit");
+        assertTrue(MabKernels.mabCaches(64 * 96 - 64, false), "just under the limit");
     }
 
     /** CUDNN_BN_MIN_EPSILON is 0 since cuDNN 7.5: the models' eps of 1e-5f must reach cuDNN. */

@@ -77,8 +77,7 @@ public final class Heatmaps {
             try {
                 return render(img, heat, signed, title, true);
             } catch (RuntimeException | LinkageError | InternalError e) {
-                // Java 2D text needs fontconfig and a font; headless servers often have neither ("Fontconfig head is null").
-                textUnavailable = "Java cannot draw text on this machine: " + e + "; install fontconfig and a font package (e.g. fonts-dejavu-core)";
+                textUnavailable = org.pulmo.train.Plots.cannotDrawText(e);
                 System.err.println("pulmo: heatmaps written without titles and colour-bar labels: " + textUnavailable
                     + ". The title lines are printed here instead, the raw maps are in the CSV files.");
             }

@@ -26,12 +26,22 @@ public final class Plots {
     /** Writes one chart as PNG; a field so that a test can stand in a machine whose Java cannot draw text. */
     interface Encoder { void write(Chart<?, ?> chart, Path file) throws IOException; }
 
-    static volatile Encoder encoder = (chart, file) -> BitmapEncoder.saveBitmap(chart, file.toString(), BitmapEncoder.BitmapFormat.PNG);
+    private static final Encoder XCHART = (chart, file) -> BitmapEncoder.saveBitmap(chart, file.toString(), BitmapEncoder.BitmapFormat.PNG);
+
+    static volatile Encoder encoder = XCHART;
 
     /** Tests: back to the real encoder and a clean slate. */
     static void reset() {
-        encoder = (chart, file) -> BitmapEncoder.saveBitmap(chart, file.toString(), BitmapEncoder.BitmapFormat.PNG);
+        encoder = XCHART;
         unavailable = null;
+    }
+
+    /**
+     * Why Java 2D could not draw text, from what it threw: it needs fontconfig and at least one font, which
+     * headless servers and containers often lack ("Fontconfig head is null"). Plots and explanation overlays say so.
+     */
+    public static String cannotDrawText(Throwable e) {
+        return "Java cannot draw text on this machine: " + e + "; install fontconfig and a font package (e.g. fonts-dejavu-core)";
     }
 
     /** Null while plots can be drawn; else why they cannot (set by the first failed plot). */
@@ -132,10 +142,8 @@ public final class Plots {
         } catch (IOException e) {
             throw e;
         } catch (RuntimeException | LinkageError | InternalError e) {
-            // Java 2D text needs fontconfig and at least one font; headless servers and containers often have neither
-            // ("Fontconfig head is null"). The plots are not worth a failed run: say so once and go on.
-            unavailable = "Java cannot draw text on this machine: " + e + "; install fontconfig and a font package"
-                + " (e.g. fonts-dejavu-core) for the PNG plots";
+            // no fonts (see cannotDrawText): the plots are not worth a failed run, so say so once and go on
+            unavailable = cannotDrawText(e) + " for the PNG plots";
             System.err.println("pulmo: plots skipped: " + unavailable + ". The numbers are in the CSV/JSON files.");
         }
     }

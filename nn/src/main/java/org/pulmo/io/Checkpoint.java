@@ -160,11 +160,9 @@ public final class Checkpoint {
             throw new SafetensorsException(name, "checkpoint version " + meta.get("version") + " is not supported (expected " + VERSION + ")");
 
         for (var e : c.tensors().entrySet()) { // a finite loss is not enough: a diverged step can leave NaN weights
-            float[] v = e.getValue().toArray();
-            for (int i = 0; i < v.length; i++)
-                if (!Float.isFinite(v[i]))
-                    throw new SafetensorsException(name, "tensor " + e.getKey() + " holds " + v[i] + " at index " + i
-                        + ": the weights had diverged when this file was written; nothing was loaded");
+            String nonFinite = Safetensors.firstNonFinite(e.getKey(), e.getValue().toArray());
+            if (nonFinite != null)
+                throw new SafetensorsException(name, nonFinite + ": the weights had diverged when this file was written; nothing was loaded");
         }
         Map<String, Tensor> modelState = new LinkedHashMap<>(), momentum = new LinkedHashMap<>();
         List<String> problems = new ArrayList<>();

@@ -76,6 +76,12 @@ public final class Safetensors {
         NonFiniteException(String message) { super(message); }
     }
 
+    /** "tensor NAME holds NaN at index I" for the first value of {@code v} that is not finite, or null when all are. */
+    static String firstNonFinite(String tensor, float[] v) {
+        for (int i = 0; i < v.length; i++) if (!Float.isFinite(v[i])) return "tensor " + tensor + " holds " + v[i] + " at index " + i;
+        return null;
+    }
+
     /**
      * As {@link #encode(Map, Map)}; with {@code finiteOnly} a NaN or infinite value anywhere is a
      * {@link NonFiniteException} naming the tensor and the index of the first one.
@@ -99,10 +105,8 @@ public final class Safetensors {
         for (var e : tensors.entrySet()) {
             if (e.getKey().equals("__metadata__")) throw new IllegalArgumentException("a tensor may not be named __metadata__");
             float[] v = e.getValue().toArray();
-            if (finiteOnly) {
-                for (int i = 0; i < v.length; i++)
-                    if (!Float.isFinite(v[i])) throw new NonFiniteException("tensor " + e.getKey() + " holds " + v[i] + " at index " + i);
-            }
+            String nonFinite = finiteOnly ? firstNonFinite(e.getKey(), v) : null;
+            if (nonFinite != null) throw new NonFiniteException(nonFinite);
             data.add(v);
             shapes.add(e.getValue().shape());
             wide.add(int64.test(e.getKey()));
@@ -165,10 +169,7 @@ public final class Safetensors {
         return h.append('}').toString().getBytes(StandardCharsets.UTF_8);
     }
 
-    private static String hex8(long crc) {
-        String s = Long.toHexString(crc);
-        return "0".repeat(8 - s.length()) + s;
-    }
+    private static String hex8(long crc) { return java.util.HexFormat.of().toHexDigits((int) crc); }
 
     /** Writes tensors (as F32) and metadata to {@code file} atomically. */
     public static void write(Path file, Map<String, Tensor> tensors, Map<String, String> metadata) throws IOException {

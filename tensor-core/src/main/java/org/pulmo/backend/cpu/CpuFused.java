@@ -71,7 +71,7 @@ final class CpuFused {
                 int o = p * hw;
                 FloatVector vm = FloatVector.broadcast(V, Float.NEGATIVE_INFINITY);
                 int i = 0;
-                for (; i < vec; i += lanesPerVector) {                                  // eq. 3: D = (a - b)^2
+                for (; i < vec; i += lanesPerVector) {                       // eq. 3: D = (a - b)^2
                     FloatVector t = FloatVector.fromArray(V, A, ao + o + i).sub(FloatVector.fromArray(V, B, bo + o + i));
                     FloatVector d = t.mul(t);
                     d.intoArray(Y, o + i);
@@ -100,7 +100,7 @@ final class CpuFused {
                 }
                 float inv = (float) (1 / sum);
                 i = 0;
-                for (; i < vec; i += lanesPerVector)                                    // eq. 5: F_am = softmax(D) (.) b
+                for (; i < vec; i += lanesPerVector)                         // eq. 5: F_am = softmax(D) (.) b
                     FloatVector.fromArray(V, Y, o + i).mul(inv).mul(FloatVector.fromArray(V, B, bo + o + i)).intoArray(Y, o + i);
                 for (; i < hw; i++) Y[o + i] = Y[o + i] * inv * B[bo + o + i];
                 L[p] = m + (float) Math.log(sum);
@@ -164,7 +164,7 @@ final class CpuFused {
                 }
                 float dt = (float) dot;
                 i = 0;
-                for (; i < vec; i += lanesPerVector) {                                  // dD = P (dy b - dot); da = 2 t dD; db = dy P - da
+                for (; i < vec; i += lanesPerVector) {                       // dD = P (dy b - dot); da = 2 t dD; db = dy P - da
                     FloatVector bv = FloatVector.fromArray(V, B, bo + o + i), gv = FloatVector.fromArray(V, G, go + o + i);
                     FloatVector t = FloatVector.fromArray(V, A, ao + o + i).sub(bv), pr = FloatVector.fromArray(V, DA, o + i);
                     FloatVector dd = t.mul(2f).mul(pr).mul(gv.mul(bv).sub(dt));
