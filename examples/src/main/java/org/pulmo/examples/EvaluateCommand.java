@@ -36,6 +36,9 @@ public final class EvaluateCommand implements Callable<Integer> {
     @Option(names = "--device", defaultValue = "auto", description = "auto (a usable GPU, else the CPU), cpu or cuda[:N] (default: ${DEFAULT-VALUE}).") String device;
     @Option(names = "--class-map", description = "DATA_CLASS=CHECKPOINT_CLASS,...: data folders or labels named otherwise than the checkpoint's classes "
         + "(e.g. pneumonia_bac=bacterial,pneumonia_vir=viral). Classes are matched by name, never by position.") String classMap;
+    @Option(names = "--recompute-bn", description = "First re-estimate every batch norm's running mean and variance from one pass over the "
+        + "training part (shuffled, without augmentation; for MA-Net the main path): a check of whether the stored statistics "
+        + "fit the images the model is evaluated on. The checkpoint is not changed.") boolean recomputeBn;
     @Option(names = {"-o", "--out"}, defaultValue = "runs/evaluate", description = "Output folder (default: ${DEFAULT-VALUE}).") Path out;
 
     @Override public Integer call() throws Exception {
@@ -60,8 +63,25 @@ public final class EvaluateCommand implements Callable<Integer> {
         if (!absent.isEmpty())
             System.out.println("Note: no image of class " + ClassMap.quotedNames(absent) + " in " + data.where(part)
                 + ": its AUC is n/a and left out of the macro AUC; its precision, recall and F1 count as 0 in the other macro averages (as scikit-learn's do).");
+        if (recomputeBn) recomputeRunningStatistics(tm, ClassMap.onto(s.train(), data.where("train"), tm.classes(), "the checkpoint " + checkpoint, map));
         evaluate(tm, d, out, batchSize, data.strict, System.out);
         return 0;
+    }
+
+    /** --recompute-bn: one shuffled pass over {@code train} (evaluation transform) re-estimates the running statistics. */
+    private void recomputeRunningStatistics(TrainedModel tm, Dataset train) {
+        if (train.size() < 2) throw new org.pulmo.data.DatasetException("--recompute-bn needs training images; " + data.where("train") + " has " + train.size());
+        var opts = org.pulmo.data.DataLoader.Options.training(Math.min(batchSize, train.size()), 0).withDropLast(true).withStrict(data.strict);
+        var dev = tm.model().parameters().getFirst().device();
+        try (var loader = new org.pulmo.data.DataLoader(train, tm.evalTransform(), opts); var batches = loader.epoch(0)) {
+            Iterable<org.pulmo.tensor.Tensor> images = () -> new java.util.Iterator<>() {
+                @Override public boolean hasNext() { return batches.hasNext(); }
+                @Override public org.pulmo.tensor.Tensor next() { return batches.next().images().to(dev); }
+            };
+            int k = org.pulmo.nn.BatchNorm.recomputeRunningStatistics(tm.model(), images, tm.model()::forward);
+            System.out.printf(Locale.ROOT, "Batch-norm running statistics re-estimated from %d training images (%d batches of %d%s); the checkpoint is unchanged.%n",
+                k * opts.batchSize(), k, opts.batchSize(), tm.model() instanceof org.pulmo.models.MaNet ? ", main path" : "");
+        }
     }
 
     static ClassificationReport evaluate(TrainedModel tm, Dataset d, Path out, int batchSize, boolean strict, PrintStream ps) throws Exception {

@@ -62,7 +62,10 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--workers", defaultValue = "0", description = "Image decoding threads (0: half the cores).") int workers;
     @Option(names = "--no-mab", description = "MA-Net ablation: no mutex attention block (Table 8).") boolean noMab;
     @Option(names = "--no-fab", description = "MA-Net ablation: no fusion attention block (Table 8).") boolean noFab;
-    @Option(names = "--manet-loss", defaultValue = "adaptive", description = "MA-Net loss: ce, ce-cs or adaptive (Table 7; default: ${DEFAULT-VALUE}).") String maNetLoss;
+    @Option(names = "--manet-loss", defaultValue = "adaptive", description = "MA-Net loss: ce, ce-cs or adaptive (Table 7; default: ${DEFAULT-VALUE}); "
+        + "adaptive-grad: the adaptive weights differentiated too.") String maNetLoss;
+    @Option(names = "--manet-bn-stats", defaultValue = "main", description = "MA-Net: which path's activations the backbone's batch-norm running "
+        + "statistics follow: main (the path inference runs; default) or both (each forward moves them, the framework default).") String maNetBnStats;
     @Option(names = "--no-evaluate", description = "Skip the test-set evaluation after training.") boolean noEvaluate;
 
     @Override public Integer call() throws Exception {
@@ -83,7 +86,7 @@ public final class TrainCommand implements Callable<Integer> {
             schedule != null ? schedule : d.schedule(), size,
             augmentation != null ? Augmentation.parse(augmentation) : d.augmentation(),
             seed, out, resume, workers, data.strict,
-            Models.isMaNet(model) ? new MaNet.Options(!noMab, !noFab, Models.lossMode(maNetLoss), 16) : null, dev,
+            Models.isMaNet(model) ? new MaNet.Options(!noMab, !noFab, Models.lossMode(maNetLoss), 16, Models.mutexRunningStats(maNetBnStats)) : null, dev,
             initFrom == null ? null : initFrom.getFileName().toString());
         Models.schedule(s.schedule(), s.lr(), s.epochs()); // a bad --schedule fails before any image is read
         RunFolder.Choice folder = RunFolder.choose(out, resume, overwrite);
@@ -110,6 +113,10 @@ public final class TrainCommand implements Callable<Integer> {
         System.out.printf(Locale.ROOT, "  %d epochs, batch %d, SGD lr %s momentum %s weight decay %s, schedule %s, %dx%d, augmentation %s, seed %d, %s -> %s%n",
             s.epochs(), s.batchSize(), s.lr(), s.momentum(), s.weightDecay(), s.schedule(), size, size, s.augmentation().label(), seed,
             dev, dir);
+        if (s.maNet() != null)
+            System.out.printf(Locale.ROOT, "  MA-Net variant: MAB %s, FAB %s, loss %s, batch-norm running statistics from %s%n",
+                s.maNet().mab() ? "on" : "off", s.maNet().fab() ? "on" : "off", s.maNet().loss().name().toLowerCase(Locale.ROOT).replace('_', '-'),
+                s.maNet().mutexRunningStats() ? "both paths" : "the main path");
         if (s.maNet() != null && split.train().numClasses() > 2)
             System.out.printf("  MA-Net on %d classes: each image's mutex partner is drawn uniformly from the training images of all"
                 + " other classes (the paper pairs two classes, COVID-19 and non-COVID-19)%n", split.train().numClasses());

@@ -59,13 +59,23 @@ public final class Models {
         };
     }
 
-    /** MA-Net's loss switch by name: ce, ce-cs, adaptive. */
+    /** MA-Net's --manet-bn-stats by name: main (false: the mutex path leaves the running statistics alone) or both (true). */
+    public static boolean mutexRunningStats(String name) {
+        return switch (name.toLowerCase(Locale.ROOT)) {
+            case "main" -> false;
+            case "both" -> true;
+            default -> throw new IllegalArgumentException("unknown --manet-bn-stats '" + name + "'; choose main or both");
+        };
+    }
+
+    /** MA-Net's loss switch by name: ce, ce-cs, adaptive, adaptive-grad. */
     public static MaNet.LossMode lossMode(String name) {
         return switch (name.toLowerCase(Locale.ROOT).replace('_', '-')) {
             case "ce" -> MaNet.LossMode.CE;
             case "ce-cs", "cecs" -> MaNet.LossMode.CE_CS;
             case "adaptive" -> MaNet.LossMode.ADAPTIVE;
-            default -> throw new IllegalArgumentException("unknown MA-Net loss '" + name + "'; choose ce, ce-cs or adaptive");
+            case "adaptive-grad" -> MaNet.LossMode.ADAPTIVE_GRAD;
+            default -> throw new IllegalArgumentException("unknown MA-Net loss '" + name + "'; choose ce, ce-cs, adaptive or adaptive-grad");
         };
     }
 }

@@ -112,6 +112,7 @@ public final class Trainer {
             m.put("manet_mab", Boolean.toString(s.maNet().mab()));
             m.put("manet_fab", Boolean.toString(s.maNet().fab()));
             m.put("manet_loss", s.maNet().loss().name());
+            m.put("manet_mutex_running_stats", Boolean.toString(s.maNet().mutexRunningStats()));
         }
         m.put("best_epoch", Integer.toString(bestEpoch));
         m.put("best_val_acc", Double.toString(bestValAcc));
@@ -165,25 +166,18 @@ public final class Trainer {
                 model.train();
                 Progress bar = new Progress(out, liveProgress, String.format(Locale.ROOT, "epoch %d/%d", epoch + 1, s.epochs()),
                     trainLoader.batchesPerEpoch());
-                // MA-Net: the mutex partner of every training image for this epoch, from a generator of (seed, epoch),
-                // read by a second loader in the same shuffled order, so batch b of both loaders are pairs.
-                DataLoader mutexLoader = null;
+                // MA-Net: the mutex partner of every training image for this epoch, read in step with the main loader
+                // (MutexBatches checks every pair's labels).
                 double[] maNetSums = new double[4]; // image-weighted sums of L_CE, L_CS, a1, a2 (MA-Net's LossValue)
                 long maNetImages = 0, epochSteps = 0;
-                if (maNet != null) {
-                    MutexPairSampler sampler = new MutexPairSampler(labels, s.seed() * 1_000_003L + epoch);
-                    int[] partner = new int[labels.length];
-                    for (int i = 0; i < partner.length; i++) partner[i] = sampler.mutexOf(i);
-                    mutexLoader = new DataLoader(train.subset(partner), trainTf, opts.withSeed(s.seed()));
-                }
                 try (DataLoader.Epoch batches = trainLoader.epoch(epoch);
-                     DataLoader.Epoch mutexBatches = mutexLoader == null ? null : mutexLoader.epoch(epoch)) {
+                     MutexBatches mutexBatches = maNet == null ? null : new MutexBatches(train, labels, trainTf, opts, s.seed(), epoch)) {
                     for (DataLoader.Batch b : batches) try (MemoryScope ignored = steps.open()) {
                         // on a device, the scope frees every tensor the step made except the training state
                         Tensor loss, logits;
                         if (maNet != null) {
-                            DataLoader.Batch mb = mutexBatches.next();
-                            if (mb.size() != b.size()) continue; // an unreadable image broke the pairing of this batch
+                            DataLoader.Batch mb = mutexBatches.next(b);
+                            if (mb == null) continue; // an unreadable image broke the pairing of this batch
                             MaNet.PairOutput po = maNet.forwardPair(b.images().to(dev), mb.images().to(dev));
                             MaNet.LossValue lv = maNet.loss(po, b.labels().to(dev), mb.labels().to(dev));
                             loss = lv.total();
@@ -212,8 +206,6 @@ public final class Trainer {
                         bar.step(b.size(), l, correct(logits, b.labelArray()));
                         if (stop.get()) { interrupted = true; break; }
                     }
-                } finally {
-                    if (mutexLoader != null) mutexLoader.close();
                 }
                 if (interrupted) {
                     bar.finish("  (interrupted)");
@@ -276,6 +268,7 @@ public final class Trainer {
             differs(meta, "manet_mab", "MAB (--no-mab)", Boolean.toString(s.maNet().mab()), asked);
             differs(meta, "manet_fab", "FAB (--no-fab)", Boolean.toString(s.maNet().fab()), asked);
             differs(meta, "manet_loss", "--manet-loss", s.maNet().loss().name(), asked);
+            differs(meta, "manet_mutex_running_stats", "--manet-bn-stats", Boolean.toString(s.maNet().mutexRunningStats()), asked);
         }
         if (!asked.isEmpty())
             throw new IllegalArgumentException("--resume: the checkpoint is " + model + " at " + size + " px; this run asks for "

@@ -187,6 +187,33 @@ class TrainCommandTest {
         for (String k : List.of("\"train_l_ce\": ", "\"train_l_cs\": ", "\"train_a1\": ", "\"train_a2\": ")) assertTrue(json.contains(k), json);
         // other models keep the eight columns readers know
         assertEquals("epoch,lr,train_loss,train_acc,val_loss,val_acc,images_per_s,seconds", Files.readAllLines(finished.resolve("metrics.csv")).get(0));
+        assertTrue(r.out().contains("MA-Net variant: MAB on, FAB on, loss adaptive, batch-norm running statistics from the main path"), r.out());
+
+        // probe: the step's loss terms, weights, per-term backbone gradients and attention peakedness, all finite
+        Path ckpt = out.resolve("last.safetensors");
+        byte[] before = Files.readAllBytes(ckpt);
+        Run p = pulmo("probe", "-c", ckpt.toString(), "--data", "demo", "--demo-images", "8", "--batches", "1", "--batch-size", "2");
+        assertEquals(0, p.code(), p.out() + p.err());
+        var terms = java.util.regex.Pattern.compile("(L_CE main|L_CE mutex|L_CS) +(\\S+) +(\\S+) +([-+]\\S+) \\(").matcher(p.out());
+        int found = 0;
+        while (terms.find()) {
+            found++;
+            double norm = Double.parseDouble(terms.group(2)), cos = Double.parseDouble(terms.group(4));
+            assertTrue(norm > 0 && Double.isFinite(norm), terms.group());
+            assertTrue(Math.abs(cos) <= 1.0001, terms.group());
+        }
+        assertEquals(3, found, p.out());
+        var weights = java.util.regex.Pattern.compile("a1 (\\S+) +a2 (\\S+)").matcher(p.out());
+        assertTrue(weights.find(), p.out());
+        assertEquals(1.0, Double.parseDouble(weights.group(1)) + Double.parseDouble(weights.group(2)), 2e-3, p.out());
+        assertEquals(5, p.out().lines().filter(l -> l.trim().startsWith("stage ")).count(), p.out());
+
+        // evaluate --recompute-bn re-estimates the statistics in memory only
+        Run e = pulmo("evaluate", "-c", ckpt.toString(), "--data", "demo", "--demo-images", "8", "--recompute-bn", "--out", dir.resolve("eval").toString());
+        assertEquals(0, e.code(), e.out() + e.err());
+        assertTrue(e.out().contains("Batch-norm running statistics re-estimated from 8 training images (1 batches of 8, main path)"), e.out());
+        assertArrayEquals(before, Files.readAllBytes(ckpt), "the checkpoint is unchanged");
+        assertEquals(2, pulmo("probe", "-c", finished.resolve("last.safetensors").toString(), "--data", "demo").code(), "probe refuses a model that is not MA-Net");
     }
 
     /** {@link CliEndToEndTest#tinyTrain} with some of its options given other values and others added. */

@@ -27,21 +27,34 @@ import org.pulmo.tensor.Tensor;
  */
 public final class MaNet extends Module {
 
-    /** Table 7: cross-entropy only (eq. 12-13), CE + cosine similarity 1:1, or adaptive weights (eq. 15-16). */
-    public enum LossMode { CE, CE_CS, ADAPTIVE }
+    /**
+     * Table 7: cross-entropy only (eq. 12-13), CE + cosine similarity 1:1, or adaptive weights (eq. 15-16) taken as
+     * constants in backward; ADAPTIVE_GRAD is the adaptive loss with gradients flowing through a1 and a2 as well
+     * (what autograd does when nothing is detached; the paper does not say which it means).
+     */
+    public enum LossMode { CE, CE_CS, ADAPTIVE, ADAPTIVE_GRAD }
 
     /**
-     * The paper's ablation switches and the FAB reduction ratio r (C' = C / r; the paper gives no value, 16 is
-     * our choice, as in SE). MAB off: FAB fuses the main path's map F_rei with F_rem (no mutex attention).
-     * FAB off: the mutex path continues with F_am + F_rem (the unweighted F_mix of eq. 6). Both off: two
-     * plain backbone passes with shared weights, joined only by the loss.
+     * The paper's ablation switches, the FAB reduction ratio r (C' = C / r; the paper gives no value, 16 is
+     * our choice, as in SE) and whether the mutex path's batch norms update the running statistics. MAB off: FAB
+     * fuses the main path's map F_rei with F_rem (no mutex attention). FAB off: the mutex path continues with
+     * F_am + F_rem (the unweighted F_mix of eq. 6). Both off: two plain backbone passes with shared weights,
+     * joined only by the loss.
+     *
+     * <p>{@code mutexRunningStats} false (the default) keeps the backbone's running mean and variance those of
+     * the main path alone; true lets both paths move them, which is what running one set of modules on both
+     * paths does in a framework unless told otherwise (the paper says nothing about it).
      */
-    public record Options(boolean mab, boolean fab, LossMode loss, int reduction) {
-        public static final Options DEFAULT = new Options(true, true, LossMode.ADAPTIVE, 16);
+    public record Options(boolean mab, boolean fab, LossMode loss, int reduction, boolean mutexRunningStats) {
+        public static final Options DEFAULT = new Options(true, true, LossMode.ADAPTIVE, 16, false);
 
-        public Options withFab(boolean on) { return new Options(mab, on, loss, reduction); }
+        public Options(boolean mab, boolean fab, LossMode loss, int reduction) { this(mab, fab, loss, reduction, false); }
 
-        public Options withLoss(LossMode l) { return new Options(mab, fab, l, reduction); }
+        public Options withFab(boolean on) { return new Options(mab, on, loss, reduction, mutexRunningStats); }
+
+        public Options withLoss(LossMode l) { return new Options(mab, fab, l, reduction, mutexRunningStats); }
+
+        public Options withMutexRunningStats(boolean on) { return new Options(mab, fab, loss, reduction, on); }
     }
 
     // ------------------------------------------------------------------ MAB
@@ -161,10 +174,25 @@ public final class MaNet extends Module {
         Tensor fRei = x, fRem = m;
         for (int i = 0; i < backbone.stageCount(); i++) {
             fRei = backbone.stage(i, fRei);              // eq. 1: Res-Layer i, shared weights on both paths
-            fRem = backbone.stage(i, fRem);
+            fRem = mutexStage(i, fRem);
             fRem = mutexPath(i, fRei, fRem);             // eq. 2: the mutex path continues with F_fm
         }                                                // ResNet-50: [N, 2048, 7, 7] on both paths
-        return new PairOutput(backbone.head(fRei), backbone.head(fRem), fRei, fRem);
+        return new PairOutput(backbone.head(fRei), mutexHead(fRem), fRei, fRem);
+    }
+
+    // Departure: the paper does not say which path's activations the shared backbone's batch-norm running statistics
+    // describe. Inference runs the main path alone, so by default the mutex path (whose input after stage 0 is FAB's
+    // F_fm, another distribution) normalises with its batch statistics but does not move the running ones
+    // (docs/FIDELITY.md, docs/REPRODUCTION.md "MA-Net on the CPU" for the measurements). Options.mutexRunningStats
+    // restores the framework-default behaviour of both paths moving them.
+    private Tensor mutexStage(int i, Tensor fRem) {
+        if (options.mutexRunningStats()) return backbone.stage(i, fRem);
+        try (var frozen = org.pulmo.nn.BatchNorm.freezeRunningStatistics()) { return backbone.stage(i, fRem); }
+    }
+
+    private Tensor mutexHead(Tensor fRem) {
+        if (options.mutexRunningStats()) return backbone.head(fRem);
+        try (var frozen = org.pulmo.nn.BatchNorm.freezeRunningStatistics()) { return backbone.head(fRem); }
     }
 
     private Tensor mutexPath(int i, Tensor fRei, Tensor fRem) {
@@ -180,7 +208,7 @@ public final class MaNet extends Module {
      * The loss of {@link Options#loss()} for a pair with labels yX, yM [N] (class indices as floats).
      * L_CE = CE(logits_x, y_x) + CE(logits_m, y_m) (eq. 12-13); L_CS = batch mean of the cosine similarity of the
      * two final feature maps (eq. 14); adaptive: L = a1 L_CE + a2 L_CS with a1 = e^(1/L_CE) / (e^(1/L_CE) +
-     * e^(1/L_CS)), a2 = 1 - a1, treated as constants (eq. 15-16).
+     * e^(1/L_CS)), a2 = 1 - a1, treated as constants (eq. 15-16), or differentiated (ADAPTIVE_GRAD).
      */
     public LossValue loss(PairOutput out, Tensor yX, Tensor yM) {
         // Departure: eq. (12) prints binary cross-entropy on y' (with a sign typo: "-y log y' + (1 - y) log(1 - y')");
@@ -195,6 +223,11 @@ public final class MaNet extends Module {
             case ADAPTIVE -> {
                 float[] a = AdaptiveWeightedLoss.weights(lCe, lCs);                                       // eq. 15
                 yield new LossValue(AdaptiveWeightedLoss.combine(lCe, lCs, a[0], a[1]), ce, cs, a[0], a[1]); // eq. 16
+            }
+            case ADAPTIVE_GRAD -> {
+                Tensor a1 = AdaptiveWeightedLoss.weightOfFirst(lCe, lCs);                                 // eq. 15, differentiable
+                float w = a1.item();
+                yield new LossValue(AdaptiveWeightedLoss.combine(lCe, lCs, a1), ce, cs, w, 1f - w);        // eq. 16
             }
         };
     }

@@ -238,6 +238,32 @@ class MaNetTest {
         }
     }
 
+    @Test void runningStatisticsFollowTheMainPathUnlessAsked() {
+        // inference runs the main path alone: by default the pair forward moves the backbone's running statistics
+        // exactly as a plain training forward of x alone does; with mutexRunningStats both paths move them
+        Tensor x = Tensor.randn(new Rng(55), 2, 3, 64, 64), mu = Tensor.randn(new Rng(56), 2, 3, 64, 64).mul(2f);
+        MaNet pairOnly = new MaNet(new ResNet(ResNet.RESNET18, 2, new Rng(51)), Options.DEFAULT, new Rng(54));
+        MaNet both = new MaNet(new ResNet(ResNet.RESNET18, 2, new Rng(51)), Options.DEFAULT.withMutexRunningStats(true), new Rng(54));
+        ResNet plain = new ResNet(ResNet.RESNET18, 2, new Rng(51));
+        pairOnly.train();
+        both.train();
+        plain.train();
+        try (var g = GradMode.noGrad()) {
+            pairOnly.forwardPair(x, mu);
+            both.forwardPair(x, mu);
+            plain.forward(x);
+        }
+        var expected = plain.namedBuffers();
+        var got = pairOnly.backbone().namedBuffers();
+        var moved = both.backbone().namedBuffers();
+        int differing = 0;
+        for (var e : expected.entrySet()) {
+            assertArrayEquals(e.getValue().toArray(), got.get(e.getKey()).toArray(), e.getKey());
+            if (!java.util.Arrays.equals(e.getValue().toArray(), moved.get(e.getKey()).toArray())) differing++;
+        }
+        assertTrue(differing > expected.size() / 2, "with mutexRunningStats the mutex path moves the statistics too (" + differing + " buffers differ)");
+    }
+
     @Test void singleInputForwardOfTheBlocksIsRefused() {
         assertThrows(UnsupportedOperationException.class, () -> new MutexAttention().forward(Tensor.ones(1, 1, 1, 1)));
     }

@@ -36,7 +36,7 @@ public abstract sealed class BatchNorm extends Module permits BatchNorm1d, Batch
 
     @Override public Tensor forward(Tensor x) {
         countBatch(x);
-        return Normalization.batchNorm(x, weight, bias, runningMean, runningVar, isTraining(), momentum, eps);
+        return Normalization.batchNorm(x, weight, bias, trackedMean(), trackedVar(), isTraining(), momentumNow(), eps);
     }
 
     /**
@@ -46,7 +46,7 @@ public abstract sealed class BatchNorm extends Module permits BatchNorm1d, Batch
      */
     public Tensor forwardRelu(Tensor x) {
         countBatch(x);
-        return Normalization.batchNormRelu(x, weight, bias, runningMean, runningVar, isTraining(), momentum, eps);
+        return Normalization.batchNormRelu(x, weight, bias, trackedMean(), trackedVar(), isTraining(), momentumNow(), eps);
     }
 
     /** Checks x against this layer and, in training, counts the batch in num_batches_tracked. */
@@ -55,8 +55,83 @@ public abstract sealed class BatchNorm extends Module permits BatchNorm1d, Batch
         if (x.shape()[1] != numFeatures)
             throw new IllegalArgumentException(getClass().getSimpleName() + "(" + numFeatures + ") got input with "
                 + x.shape()[1] + " channels, shape " + java.util.Arrays.toString(x.shape()));
-        if (isTraining() && numBatchesTracked != null)
+        if (isTraining() && numBatchesTracked != null && MOMENTUM.get()[0] != FROZEN)
             try (var ignored = GradMode.noGrad()) { numBatchesTracked.addInPlace(Tensor.full(1f, numBatchesTracked.device()), 1f); }
+    }
+
+    // ------------------------------------------------------------------ running statistics, per thread
+
+    private static final float OWN = Float.NaN, FROZEN = 0f;
+    /** The running-statistics rule of training-mode batch norm on this thread: OWN (each layer's momentum), FROZEN, or a momentum. */
+    private static final ThreadLocal<float[]> MOMENTUM = ThreadLocal.withInitial(() -> new float[] {OWN});
+
+    /**
+     * While the returned scope is open, training-mode batch norm on this thread still normalises with the batch's
+     * statistics (and backpropagates through them) but leaves running_mean, running_var and num_batches_tracked
+     * as they are. MA-Net's mutex path runs in one: inference runs the main path alone, so the running estimates
+     * must describe the main path's activations only (see {@code MaNet.forwardPair}).
+     */
+    public static RunningStatistics freezeRunningStatistics() { return RunningStatistics.set(FROZEN); }
+
+    /** Restores the thread's previous running-statistics rule when closed. */
+    public static final class RunningStatistics implements AutoCloseable {
+        private final float previous;
+        private boolean closed;
+
+        private RunningStatistics(float previous) { this.previous = previous; }
+
+        static RunningStatistics set(float momentum) {
+            float[] m = MOMENTUM.get();
+            RunningStatistics r = new RunningStatistics(m[0]);
+            m[0] = momentum;
+            return r;
+        }
+
+        @Override public void close() {
+            if (closed) return;
+            closed = true;
+            MOMENTUM.get()[0] = previous;
+        }
+    }
+
+    /** The running mean to normalise with (evaluation) or to move (training); null in training while frozen. */
+    private Tensor trackedMean() { return isTraining() && MOMENTUM.get()[0] == FROZEN ? null : runningMean; }
+
+    private Tensor trackedVar() { return isTraining() && MOMENTUM.get()[0] == FROZEN ? null : runningVar; }
+
+    private float momentumNow() {
+        float m = MOMENTUM.get()[0];
+        return Float.isNaN(m) || m == FROZEN ? momentum : m;
+    }
+
+    /**
+     * Re-estimates the running mean and variance of every batch norm in {@code model} as the plain average of the
+     * batch statistics of {@code batches} (the unbiased variance, as training keeps it), each batch run through
+     * {@code forward} in training mode without gradients: the k-th batch enters with momentum 1/k, PyTorch's
+     * {@code momentum=None}. Weights and num_batches_tracked are unchanged; the model is left in evaluation mode.
+     * Returns the number of batches used. For diagnosis (are the running estimates those of the data the model is
+     * evaluated on?) and for "precise BN" after training.
+     */
+    public static int recomputeRunningStatistics(Module model, Iterable<Tensor> batches, java.util.function.Function<Tensor, Tensor> forward) {
+        java.util.List<BatchNorm> layers = new java.util.ArrayList<>();
+        model.apply(m -> { if (m instanceof BatchNorm bn) layers.add(bn); });
+        if (layers.isEmpty()) throw new IllegalArgumentException("recomputeRunningStatistics: the model has no batch norm layer");
+        float[] tracked = new float[layers.size()];
+        for (int i = 0; i < tracked.length; i++) if (layers.get(i).numBatchesTracked != null) tracked[i] = layers.get(i).numBatchesTracked.item();
+        model.train();
+        int k = 0;
+        try (var ignored = GradMode.noGrad()) {
+            for (BatchNorm bn : layers) { bn.runningMean.fill(0f); bn.runningVar.fill(0f); }
+            for (Tensor x : batches) {
+                k++;
+                try (var rule = RunningStatistics.set(1f / k)) { forward.apply(x); }
+            }
+        } finally {
+            for (int i = 0; i < tracked.length; i++) if (layers.get(i).numBatchesTracked != null) layers.get(i).numBatchesTracked.fill(tracked[i]);
+            model.eval();
+        }
+        if (k == 0) throw new IllegalArgumentException("recomputeRunningStatistics: no batches");
+        return k;
     }
 
     @Override protected String extraRepr() { return numFeatures + ", eps=" + eps + ", momentum=" + momentum; }

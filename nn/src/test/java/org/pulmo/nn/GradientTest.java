@@ -123,6 +123,28 @@ class GradientTest {
         assertArrayEquals(logits.grad().toArray(), g1, 1e-7f);
     }
 
+    @Test void differentiatedAdaptiveWeights() {
+        // ADAPTIVE_GRAD: L = a1 L_CE + (1 - a1) L_CS with a1 = sigmoid(1/L_CE - 1/L_CS) differentiated too; the check
+        // lets a1 vary with the inputs (unlike the constant-weight loss above, whose gradient would fail it)
+        Tensor logits = Tensor.randn(rng, 3, 2).requiresGrad(true);
+        Tensor labels = Tensor.of(new float[] {0, 1, 1}, 3);
+        Tensor a = Tensor.randn(rng, 3, 4).requiresGrad(true), b = Tensor.randn(rng, 3, 4).requiresGrad(true);
+        GradCheck.Fn f = in -> {
+            Tensor ce = Losses.crossEntropy(in.get(0), labels), cs = Losses.cosineSimilarity(in.get(1), in.get(2)).neg().add(1.5f);
+            return AdaptiveWeightedLoss.combine(ce, cs, AdaptiveWeightedLoss.weightOfFirst(ce, cs));
+        };
+        GradCheck.check(f, logits, a, b).assertOk();
+        // the same value as the constant-weight loss, and a different gradient (the weights' own derivative)
+        Tensor ce = Losses.crossEntropy(logits, labels), cs = Losses.cosineSimilarity(a, b).neg().add(1.5f);
+        Tensor a1 = AdaptiveWeightedLoss.weightOfFirst(ce, cs);
+        assertEquals(AdaptiveWeightedLoss.weightOfFirst(ce.item(), cs.item()), a1.item(), 1e-6);
+        GradCheck.Result constant = GradCheck.check(in -> {
+            Tensor c = Losses.crossEntropy(in.get(0), labels), s2 = Losses.cosineSimilarity(in.get(1), in.get(2)).neg().add(1.5f);
+            return AdaptiveWeightedLoss.combine(c, s2);
+        }, logits, a, b);
+        assertFalse(constant.ok(), "a loss whose weights are constants in backward must not pass the check of the differentiated one");
+    }
+
     @Test void theCheckHasTeeth() {
         // y = x^2 with a backward that forgets the factor 2: the check must fail
         Tensor x = Tensor.randn(rng, 5).requiresGrad(true);

@@ -144,4 +144,52 @@ class LayersTest {
         assertArrayEquals(new float[] {0.5f, (float) (1 / (1 + Math.exp(-2)))}, s.forward(Tensor.of(new float[] {-1, 2}, 2)).toArray(), 1e-6f);
         assertEquals(2, s.size());
     }
+
+    @Test void frozenRunningStatisticsNormaliseByTheBatchAndMoveNothing() {
+        Tensor x = Tensor.randn(new Rng(61), 4, 3, 5, 5).mul(2f).add(0.7f);
+        BatchNorm2d frozen = new BatchNorm2d(3), free = new BatchNorm2d(3);
+        frozen.runningMean.fill(0.3f);
+        frozen.runningVar.fill(2f);
+        float[] out;
+        try (var f = BatchNorm.freezeRunningStatistics()) {
+            out = frozen.forward(x).toArray();
+            assertArrayEquals(new float[] {0.3f, 0.3f, 0.3f}, frozen.runningMean.toArray());
+            assertArrayEquals(new float[] {2f, 2f, 2f}, frozen.runningVar.toArray());
+            assertEquals(0f, frozen.numBatchesTracked.item(), "a frozen batch is not counted");
+        }
+        assertArrayEquals(free.forward(x).toArray(), out, "the output is still normalised by the batch statistics");
+        assertEquals(1f, free.numBatchesTracked.item());
+        frozen.forward(x); // the scope is closed: the running statistics move again
+        assertNotEquals(0.3f, frozen.runningMean.toArray()[0]);
+        assertEquals(1f, frozen.numBatchesTracked.item());
+    }
+
+    @Test void recomputedRunningStatisticsAreThePlainAverageOfTheBatches() {
+        Rng rng = new Rng(62);
+        java.util.List<Tensor> batches = java.util.List.of(Tensor.randn(rng, 3, 2, 4, 4).add(1f), Tensor.randn(rng, 5, 2, 4, 4).mul(3f),
+            Tensor.randn(rng, 2, 2, 4, 4).sub(2f));
+        BatchNorm2d bn = new BatchNorm2d(2);
+        bn.runningMean.fill(9f);
+        bn.numBatchesTracked.fill(7f);
+        assertEquals(3, BatchNorm.recomputeRunningStatistics(bn, batches, bn::forward));
+        double[] mean = new double[2], var = new double[2];
+        for (Tensor b : batches) {
+            float[] v = b.toArray();
+            int n = b.shape()[0], hw = 16, m = n * hw;
+            for (int c = 0; c < 2; c++) {
+                double s = 0, ss = 0;
+                for (int i = 0; i < n; i++) for (int p = 0; p < hw; p++) s += v[(i * 2 + c) * hw + p];
+                double mu = s / m;
+                for (int i = 0; i < n; i++) for (int p = 0; p < hw; p++) { double d = v[(i * 2 + c) * hw + p] - mu; ss += d * d; }
+                mean[c] += mu / batches.size();
+                var[c] += ss / (m - 1) / batches.size(); // unbiased, as the running variance is kept
+            }
+        }
+        for (int c = 0; c < 2; c++) {
+            assertEquals(mean[c], bn.runningMean.toArray()[c], 1e-5);
+            assertEquals(var[c], bn.runningVar.toArray()[c], 1e-4);
+        }
+        assertEquals(7f, bn.numBatchesTracked.item(), "the batch count is left as it was");
+        assertFalse(bn.isTraining(), "left in evaluation mode");
+    }
 }

@@ -51,11 +51,31 @@ public final class AdaptiveWeightedLoss {
         return combine(lossCe, lossCs, a[0], a[1]);
     }
 
-    /** L = a1 * lossCe + a2 * lossCs with given constant weights. */
-    public static Tensor combine(Tensor lossCe, Tensor lossCs, float a1, float a2) {
+    /**
+     * a1 of eq. 15 as a differentiable scalar tensor: sigmoid(1/L_CE - 1/L_CS), the overflow-free form above, so that
+     * gradients flow through the weights too. Both losses must be nonzero (1/L); a zero loss ends in inf or NaN, which
+     * the training loop reports as a diverged loss.
+     */
+    public static Tensor weightOfFirst(Tensor lossCe, Tensor lossCs) {
+        checkScalars(lossCe, lossCs);
+        return lossCe.pow(-1f).sub(lossCs.pow(-1f)).sigmoid();
+    }
+
+    /** L = a1 * lossCe + (1 - a1) * lossCs (eq. 16) with a1 a tensor (differentiated, from {@link #weightOfFirst(Tensor, Tensor)}). */
+    public static Tensor combine(Tensor lossCe, Tensor lossCs, Tensor a1) {
+        checkScalars(lossCe, lossCs);
+        return a1.mul(lossCe).add(a1.neg().add(1f).mul(lossCs));
+    }
+
+    private static void checkScalars(Tensor lossCe, Tensor lossCs) {
         if (lossCe.numel() != 1 || lossCs.numel() != 1)
             throw new IllegalArgumentException("AdaptiveWeightedLoss combines two scalar losses, got shapes "
                 + java.util.Arrays.toString(lossCe.shape()) + " and " + java.util.Arrays.toString(lossCs.shape()));
+    }
+
+    /** L = a1 * lossCe + a2 * lossCs with given constant weights. */
+    public static Tensor combine(Tensor lossCe, Tensor lossCs, float a1, float a2) {
+        checkScalars(lossCe, lossCs);
         return lossCe.mul(a1).add(lossCs.mul(a2));
     }
 }

@@ -1,0 +1,112 @@
+package org.pulmo.train;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.io.IOException;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.pulmo.data.DataLoader;
+import org.pulmo.data.Dataset;
+import org.pulmo.data.Image;
+import org.pulmo.data.ImageDecodeException;
+import org.pulmo.data.Transform;
+
+/** MA-Net's pairing, checked batch by batch against the images the batches really hold. */
+class MutexBatchesTest {
+
+    /** Image i is a 1 x 1 x 1 picture of the number i, so a batch tells which images it holds; class = i mod 3. */
+    record Numbered(int size, int unreadable) implements Dataset {
+        @Override public List<String> classes() { return List.of("a", "b", "c"); }
+        @Override public int label(int index) { return index % 3; }
+        @Override public Image image(int index) throws IOException {
+            if (index == unreadable) throw new ImageDecodeException(java.nio.file.Path.of("numbered-" + index), "planted bad image");
+            return new Image(1, 1, 1, new float[] {index});
+        }
+        @Override public String source(int index) { return "numbered image " + index; }
+    }
+
+    private static int[] labels(Dataset d) {
+        int[] y = new int[d.size()];
+        for (int i = 0; i < y.length; i++) y[i] = d.label(i);
+        return y;
+    }
+
+    @Test void everyBatchHoldsTruePairsInStepWithTheMainLoader() {
+        Dataset train = new Numbered(50, -1);
+        DataLoader.Options opts = DataLoader.Options.training(8, 42).withDropLast(true).withWorkers(2);
+        int[] labels = labels(train);
+        try (DataLoader main = new DataLoader(train, Transform.identity(), opts)) {
+            for (int epoch = 0; epoch < 3; epoch++) {
+                int pairs = 0;
+                try (var batches = main.epoch(epoch); var mutex = new MutexBatches(train, labels, Transform.identity(), opts, 42, epoch)) {
+                    for (DataLoader.Batch b : batches) {
+                        DataLoader.Batch mb = mutex.next(b);
+                        assertNotNull(mb, "no image is unreadable, so no batch is skipped");
+                        float[] x = b.images().toArray(), m = mb.images().toArray();
+                        int[] y = b.labelArray(), ym = mb.labelArray();
+                        for (int k = 0; k < b.size(); k++, pairs++) {
+                            int i = (int) x[k], j = (int) m[k];            // the images themselves say which they are
+                            assertEquals(b.indices()[k], i);
+                            assertEquals(mutex.partnerOf(i), j, "position " + k + " of batch " + b.number() + " holds image " + i + "'s partner");
+                            assertEquals(labels[i], y[k]);
+                            assertEquals(labels[j], ym[k], "the mutex label is the partner's true label");
+                            assertNotEquals(y[k], ym[k], "a pair has different classes");
+                        }
+                    }
+                    assertEquals(0, mutex.skipped());
+                }
+                assertEquals(48, pairs, "every image of the full batches was paired");
+            }
+        }
+    }
+
+    @Test void aLoaderOutOfStepIsCaughtNotTrained() {
+        // the mutex loader shuffling with another seed than the main one: no batch may pass as pairs
+        Dataset train = new Numbered(40, -1);
+        DataLoader.Options opts = DataLoader.Options.training(8, 42).withDropLast(true);
+        int[] labels = labels(train);
+        try (DataLoader main = new DataLoader(train, Transform.identity(), opts);
+             var batches = main.epoch(0); var mutex = new MutexBatches(train, labels, Transform.identity(), opts.withSeed(43), 42, 0)) {
+            for (DataLoader.Batch b : batches) assertNull(mutex.next(b));
+            assertEquals(5, mutex.skipped());
+        }
+    }
+
+    @Test void aWrongLabelStopsTraining() {
+        Dataset train = new Numbered(16, -1);
+        DataLoader.Options opts = DataLoader.Options.training(4, 1).withDropLast(true);
+        int[] labels = labels(train);
+        try (DataLoader main = new DataLoader(train, Transform.identity(), opts);
+             var batches = main.epoch(0); var mutex = new MutexBatches(train, labels, Transform.identity(), opts, 1, 0)) {
+            DataLoader.Batch b = batches.next(), mb = mutex.next(b);
+            assertNull(mutex.pairingError(b, mb));
+            // a partner batch carrying the main batch's own labels (a same-class "pair")
+            DataLoader.Batch same = new DataLoader.Batch(mb.number(), mb.images(), b.labels(), mb.indices(), mb.groups());
+            String error = mutex.pairingError(b, same);
+            assertNotNull(error);
+            assertTrue(error.contains("partner"), error);
+        }
+    }
+
+    @Test void aBatchThatLostAnImageIsSkipped() {
+        // image 5 cannot be read: a main batch holding it is one smaller, and so is a mutex batch holding it as a
+        // partner; either way the two batches differ and the step is skipped instead of mispairing the rest
+        Dataset train = new Numbered(60, 5);
+        DataLoader.Options opts = DataLoader.Options.training(6, 3).withDropLast(true);
+        int[] labels = labels(train);
+        int expectSkipped = 0, skippedHere = 0;
+        try (DataLoader main = new DataLoader(train, Transform.identity(), opts);
+             var batches = main.epoch(0); var mutex = new MutexBatches(train, labels, Transform.identity(), opts, 3, 0)) {
+            for (DataLoader.Batch b : batches) {
+                DataLoader.Batch mb = mutex.next(b);
+                boolean lost = b.size() < 6 || Arrays.stream(b.indices()).anyMatch(i -> mutex.partnerOf(i) == 5);
+                if (lost) expectSkipped++;
+                assertEquals(lost, mb == null, "batch " + b.number() + " " + Arrays.toString(b.indices()));
+                if (mb == null) skippedHere++;
+            }
+            assertEquals(expectSkipped, mutex.skipped());
+        }
+        assertTrue(skippedHere >= 1 && skippedHere < 10, skippedHere + " of 10 batches skipped");
+    }
+}
