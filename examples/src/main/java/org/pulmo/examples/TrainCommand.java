@@ -141,7 +141,7 @@ public final class TrainCommand implements Callable<Integer> {
         System.out.printf(Locale.ROOT, "Done: %d epochs; best validation accuracy %.2f%% at epoch %d (chance: %.1f%%). Files in %s: "
             + "last.safetensors, best.safetensors, metrics.csv, metrics.json, %s%n",
             r.epochsDone(), 100 * r.bestValAcc(), r.bestEpoch(), 100.0 / split.train().numClasses(), dir,
-            org.pulmo.train.Plots.listed("loss.png", "accuracy.png"));
+            s.maNet() != null ? org.pulmo.train.Plots.listed("loss.png", "accuracy.png", "manet_weights.png") : org.pulmo.train.Plots.listed("loss.png", "accuracy.png"));
         if (!noEvaluate && split.test().size() > 0) {
             System.out.println("Test set, best checkpoint:");
             EvaluateCommand.evaluate(TrainedModel.load(dir.resolve(Trainer.BEST), dev), split.test(), dir.resolve("test"), s.batchSize(),

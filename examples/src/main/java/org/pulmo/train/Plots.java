@@ -56,7 +56,8 @@ public final class Plots {
 
     /**
      * {@code loss.png} and {@code accuracy.png}: training and validation per epoch. For MA-Net the loss plot also
-     * shows the training means of L_CE and L_CS (train is then the total a1 L_CE + a2 L_CS that was minimised).
+     * shows the training means of L_CE and L_CS (train is then the total a1 L_CE + a2 L_CS that was minimised), and
+     * {@code manet_weights.png} the means of the weights a1 and a2.
      */
     public static void curves(History h, Path dir) throws IOException {
         List<Double> ep = new ArrayList<>(), tl = new ArrayList<>(), vl = new ArrayList<>(), ta = new ArrayList<>(), va = new ArrayList<>();
@@ -86,6 +87,15 @@ public final class Plots {
         if (hi / lo > 100 && lo > 0 && !nonPositive) loss.getStyler().setYAxisLogarithmic(true);
         save(loss, dir.resolve("loss.png"));
         save(lines("Accuracy", "epoch", "accuracy (%)", ep, List.of("train", "validation"), List.of(ta, va)), dir.resolve("accuracy.png"));
+        if (maNet) {
+            List<Double> a1 = new ArrayList<>(), a2 = new ArrayList<>();
+            for (History.Row r : h.rows()) {
+                a1.add(r.maNet() == null ? Double.NaN : r.maNet().a1());
+                a2.add(r.maNet() == null ? Double.NaN : r.maNet().a2());
+            }
+            save(lines("MA-Net loss weights (eq. 15)", "epoch", "training mean", ep, List.of("a1 (L_CE)", "a2 (L_CS)"), List.of(a1, a2)),
+                dir.resolve("manet_weights.png"));
+        }
     }
 
     private static XYChart lines(String title, String x, String y, List<Double> xs, List<String> names, List<List<Double>> ys) {

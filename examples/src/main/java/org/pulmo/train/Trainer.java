@@ -29,7 +29,7 @@ import org.pulmo.tensor.Tensor;
 /**
  * The training loop: epochs of shuffled, augmented batches through the model, cross-entropy (or MA-Net's pair
  * loss), backward and SGD; after each epoch a validation pass, a metrics row ({@code metrics.csv},
- * {@code metrics.json}; for MA-Net also the training means of L_CE, L_CS, a1 and a2), the curves ({@code loss.png}, {@code accuracy.png}) and two checkpoints:
+ * {@code metrics.json}; for MA-Net also the training means of L_CE, L_CS, a1 and a2), the curves ({@code loss.png}, {@code accuracy.png}; MA-Net: {@code manet_weights.png}) and two checkpoints:
  * {@code last.safetensors} (every epoch) and {@code best.safetensors} (best validation accuracy).
  *
  * <p>MA-Net on more than two classes: the mutex partner of an image is drawn uniformly from the training images

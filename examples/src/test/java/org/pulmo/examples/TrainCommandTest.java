@@ -188,6 +188,8 @@ class TrainCommandTest {
         // other models keep the eight columns readers know
         assertEquals("epoch,lr,train_loss,train_acc,val_loss,val_acc,images_per_s,seconds", Files.readAllLines(finished.resolve("metrics.csv")).get(0));
         assertTrue(r.out().contains("MA-Net variant: MAB on, FAB on, loss adaptive, batch-norm running statistics from the main path"), r.out());
+        assertTrue(Files.size(out.resolve("manet_weights.png")) > 0 || r.out().contains("no plots"), "the a1/a2 curve");
+        assertFalse(Files.exists(finished.resolve("manet_weights.png")), "only MA-Net plots loss weights");
 
         // probe: the step's loss terms, weights, per-term backbone gradients and attention peakedness, all finite
         Path ckpt = out.resolve("last.safetensors");
