@@ -40,8 +40,14 @@ public final class ExportCommand implements Callable<Integer> {
         if (py != null)
             System.out.printf("  In PyTorch: m = %s; m.load_state_dict(safetensors.torch.load_file(\"%s\"))%n", py, out.getFileName());
         else
-            System.out.println("  " + tm.name() + " has no torchvision or timm counterpart (its SE layers): timm's dpn92 loads the"
-                + " shared tensors with load_state_dict(..., strict=False)");
+            System.out.println("  " + tm.name() + " has no PyTorch definition at hand; timm's dpn92 takes all but the SE tensors"
+                + " (strict=False) and computes another function");
+        if (tm.name().equals("dpn92-se"))
+            System.out.println("  torch_roundtrip is scripts/torch_roundtrip.py of Pulmo's repository (no torchvision or timm model has"
+                + " DPN-92-SE's SE layers; timm's dpn92 takes the other tensors with strict=False, and computes another function)");
+        else if (tm.name().matches("dpn\\d+"))
+            System.out.println("  fc_act_layer=\"relu\": Pulmo's conv5_bn_ac ends in ReLU, timm's default in ELU (same tensors,"
+                + " other logits); older timm releases call the option fc_act");
         System.out.println("  Inputs as in training: RGB in [0, 1], normalised with ImageNet's mean (0.485, 0.456, 0.406) and std"
             + " (0.229, 0.224, 0.225), " + tm.imageSize() + " x " + tm.imageSize());
         return 0;

@@ -177,14 +177,21 @@ public final class PretrainedWeights {
         return sd.size();
     }
 
-    /** The Python that builds the PyTorch model of this name with {@code classes} outputs, or null when there is none. */
+    /**
+     * The Python that builds the PyTorch model of this name with {@code classes} outputs, computing what Pulmo's
+     * computes, or null when there is none. timm's DPNs end {@code conv5_bn_ac} in ELU unless told
+     * {@code fc_act_layer="relu"} (Pulmo's, as the original DPN; older timm releases call the option
+     * {@code fc_act}); with timm's default the state dict loads all the same, strictly, but the logits differ.
+     * DPN-92-SE has no published counterpart: {@code DPN92} of Pulmo's {@code scripts/torch_roundtrip.py} is one.
+     */
     public static String pytorchModel(String name, int classes) {
         String n = name.startsWith("manet-") ? name.substring("manet-".length()) : name;
         if (n.matches("resnet\\d+|densenet\\d+|vgg16")) return "torchvision.models." + n + "(num_classes=" + classes + ")";
         if (n.equals("vgg16-bn")) return "torchvision.models.vgg16_bn(num_classes=" + classes + ")";
         if (n.equals("inception-v3"))
             return "torchvision.models.inception_v3(num_classes=" + classes + ", aux_logits=True, init_weights=False)";
-        if (n.matches("dpn\\d+")) return "timm.create_model(\"" + n + "\", num_classes=" + classes + ")";
-        return null; // dpn92-se, dpn92-se-resid: no published counterpart
+        if (n.matches("dpn\\d+")) return "timm.create_model(\"" + n + "\", num_classes=" + classes + ", fc_act_layer=\"relu\")";
+        if (n.equals("dpn92-se")) return "torch_roundtrip.DPN92(num_classes=" + classes + ", se=True)";
+        return null; // dpn92-se-resid: SE on the residual part only, no PyTorch definition
     }
 }

@@ -6,12 +6,15 @@ import static org.pulmo.examples.CliEndToEndTest.tinyTrain;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.pulmo.examples.CliEndToEndTest.Run;
 import org.pulmo.io.Safetensors;
 import org.pulmo.models.ModelRegistry;
 import org.pulmo.nn.Module;
+import org.pulmo.tensor.Rng;
+import org.pulmo.tensor.Tensor;
 import org.pulmo.train.PretrainedWeightsTest;
 import org.pulmo.train.TrainedModel;
 
@@ -54,6 +57,19 @@ class PretrainedCliTest {
         Safetensors.Contents c = Safetensors.read(exported);
         assertEquals(ckpt.stateDict().keySet(), c.tensors().keySet());
         for (var t : ckpt.stateDict().entrySet()) assertArrayEquals(t.getValue().toArray(), c.tensors().get(t.getKey()).toArray(), t.getKey());
+
+        // The Java side of scripts/torch-roundtrip.sh: the checkpoint's eval logits, and the same from its export.
+        Path input = dir.resolve("input.safetensors"), fromCkpt = dir.resolve("ckpt-logits.safetensors"), fromExport = dir.resolve("export-logits.safetensors");
+        Tensor x = Tensor.randn(new Rng(5), 2, 3, 32, 32);
+        Safetensors.write(input, Map.of("input", x), Map.of());
+        assertEquals(0, TorchRoundTrip.run("-c", out.resolve("best.safetensors").toString(), "--input", input.toString(), "--out", fromCkpt.toString()));
+        assertEquals(0, TorchRoundTrip.run("--model", "resnet18", "--init-from", exported.toString(), "--input", input.toString(),
+            "--out", fromExport.toString()));
+        float[] want = PretrainedWeightsTest.evalForward(ckpt, x).toArray();
+        assertArrayEquals(want, Safetensors.read(fromCkpt).tensors().get("logits").toArray());
+        assertArrayEquals(want, Safetensors.read(fromExport).tensors().get("logits").toArray());
+        assertEquals(2, TorchRoundTrip.run("--model", "resnet18", "--init-from", exported.toString(), "--input", exported.toString(),
+            "--out", fromExport.toString()), "an input file without 'input'");
 
         Run again = pulmo("export", "-c", out.resolve("best.safetensors").toString(), "-o", exported.toString());
         assertEquals(2, again.code(), again.out() + again.err());

@@ -63,7 +63,7 @@ public class PretrainedWeightsTest {
         return m;
     }
 
-    static Tensor evalForward(Module m, Tensor x) {
+    public static Tensor evalForward(Module m, Tensor x) {
         m.eval();
         try (var ignored = GradMode.noGrad()) { return m.forward(x); }
     }
@@ -142,5 +142,20 @@ public class PretrainedWeightsTest {
             for (int i = 0; i < want.length; i++)
                 assertEquals(Float.floatToRawIntBits(want[i]), Float.floatToRawIntBits(got[i]), e.getKey() + "[" + i + "]");
         }
+    }
+
+    /**
+     * The PyTorch model {@code pulmo export} names must compute Pulmo's function, not only take its tensors: timm's
+     * DPNs end {@code conv5_bn_ac} in ELU by default where Pulmo's end in ReLU (on the DPN-92s of
+     * {@code scripts/torch-roundtrip.sh} the logits move by 0.4 to 0.9 of the largest one), and DPN-92-SE's counterpart is the one in {@code scripts/torch_roundtrip.py}.
+     */
+    @Test void theSuggestedPyTorchModelComputesPulmosFunction() {
+        assertEquals("torchvision.models.resnet50(num_classes=2)", PretrainedWeights.pytorchModel("manet-resnet50", 2));
+        for (String dpn : new String[] {"dpn68", "dpn92", "dpn131"})
+            assertEquals("timm.create_model(\"" + dpn + "\", num_classes=4, fc_act_layer=\"relu\")", PretrainedWeights.pytorchModel(dpn, 4));
+        String se = PretrainedWeights.pytorchModel("dpn92-se", 4);
+        assertNotNull(se, "dpn92-se has a PyTorch counterpart");
+        assertTrue(se.contains("DPN92(num_classes=4, se=True)"), se);
+        assertNull(PretrainedWeights.pytorchModel("dpn92-se-resid", 4));
     }
 }

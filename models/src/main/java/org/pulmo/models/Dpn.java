@@ -27,7 +27,9 @@ import org.pulmo.tensor.Tensor;
  * <p>Names follow timm's {@code dpn} ({@code features.conv1_1.conv}, {@code features.conv2_1.c1x1_w_s1.bn},
  * {@code features.conv3_1.c1x1_w_s2}, {@code features.conv5_bn_ac.bn}, {@code classifier}) so timm weights
  * load by name; the classifier is a 1x1 conv with bias. Departure from timm: {@code conv5_bn_ac} ends in ReLU,
- * as the original DPN, where timm uses ELU (the parameters are the same).
+ * as the original DPN, where timm uses ELU. The parameters are the same, so state dicts go both ways strictly, but
+ * timm's default model computes other logits from them; {@code timm.create_model("dpn92", fc_act_layer="relu")}
+ * computes this network's.
  *
  * <p>Shapes for DPN-92 at 224 x 224: stem [N, 64, 56, 56]; after conv2 (resid + dense concatenated)
  * [N, 256 + 80, 56, 56]; conv3 [N, 512 + 192, 28, 28]; conv4 [N, 1024 + 528, 14, 14]; conv5
