@@ -150,19 +150,19 @@ class GpuParityTest {
         for (int i = 0; i < n; i++) labels[i] = i % c;
         float[] w = {0.7f, 1.3f, 2f};
         float[] ref = Reference.crossEntropy(x.toArray(), labels, w, n, c);
-        Tensor[] out = be.crossEntropy(dev(x), be.fromArray(labels, new int[] {n}), be.fromArray(w, new int[] {c}));
-        m.close(new float[] {ref[0], ref[1]}, new float[] {out[0].toArray()[0], out[1].toArray()[0]}, 1e-5, 1e-4, "CE loss, wsum");
-        Tensor dx = be.crossEntropyBackward(dev(x), be.fromArray(labels, new int[] {n}), be.fromArray(w, new int[] {c}), out[1],
+        Backend.CrossEntropyOut out = be.crossEntropy(dev(x), be.fromArray(labels, new int[] {n}), be.fromArray(w, new int[] {c}));
+        m.close(new float[] {ref[0], ref[1]}, new float[] {out.loss().toArray()[0], out.wsum().toArray()[0]}, 1e-5, 1e-4, "CE loss, wsum");
+        Tensor dx = be.crossEntropyBackward(dev(x), be.fromArray(labels, new int[] {n}), be.fromArray(w, new int[] {c}), out.wsum(),
             be.fromArray(new float[] {1f}, new int[0]));
         m.close(Reference.crossEntropyBackward(x.toArray(), labels, w, n, c, 1f), dx.toArray(), 1e-6, 1e-4, "CE dx");
 
         Tensor a = Tensor.randn(rng, 4, 3, 5, 5), b = Tensor.randn(rng, 4, 3, 5, 5);
-        Tensor[] cs = be.cosine(dev(a), dev(b), 1e-8f);
-        m.close(new float[] {Reference.cosine(a.toArray(), b.toArray(), 4, 75, 1e-8f)}, cs[0].toArray(), 1e-5, 1e-4, "cosine");
-        Tensor[] cg = be.cosineBackward(dev(a), dev(b), cs[1], be.fromArray(new float[] {1f}, new int[0]), 1e-8f);
+        Backend.CosineOut cs = be.cosine(dev(a), dev(b), 1e-8f);
+        m.close(new float[] {Reference.cosine(a.toArray(), b.toArray(), 4, 75, 1e-8f)}, cs.c().toArray(), 1e-5, 1e-4, "cosine");
+        Backend.Grads cg = be.cosineBackward(dev(a), dev(b), cs.stats(), be.fromArray(new float[] {1f}, new int[0]), 1e-8f);
         float[][] cr = Reference.cosineBackward(a.toArray(), b.toArray(), 4, 75, 1e-8f, 1f);
-        m.close(cr[0], cg[0].toArray(), 1e-6, 1e-4, "cosine da");
-        m.close(cr[1], cg[1].toArray(), 1e-6, 1e-4, "cosine db");
+        m.close(cr[0], cg.dA().toArray(), 1e-6, 1e-4, "cosine da");
+        m.close(cr[1], cg.dB().toArray(), 1e-6, 1e-4, "cosine db");
         m.assertNone();
     }
 
@@ -511,14 +511,14 @@ class GpuParityTest {
                     new Pool2dParams(3, 3, 2, 2, 1, 1, false))) {
                 String at = " x " + Arrays.toString(s) + " " + p;
                 Tensor x = Tensor.randn(rng, s);
-                Tensor[] want = cpu.maxPool2d(x, p);
-                Tensor dy = Tensor.randn(rng, want[0].shape());
+                Backend.MaxPoolOut want = cpu.maxPool2d(x, p);
+                Tensor dy = Tensor.randn(rng, want.y().shape());
                 m.run("maxpool_forward" + at, () -> {
-                    Tensor[] got = be.maxPool2d(dev(x), p);
-                    m.close(want[0], got[0], 0, 0, "maxpool_forward y" + at);
-                    m.close(want[1], got[1], 0, 0, "maxpool_forward argmax" + at);
+                    Backend.MaxPoolOut got = be.maxPool2d(dev(x), p);
+                    m.close(want.y(), got.y(), 0, 0, "maxpool_forward y" + at);
+                    m.close(want.argmax(), got.argmax(), 0, 0, "maxpool_forward argmax" + at);
                 });
-                m.run("maxpool_backward" + at, () -> m.close(cpu.maxPool2dBackward(dy, want[1], s), be.maxPool2dBackward(dev(dy), dev(want[1]), s),
+                m.run("maxpool_backward" + at, () -> m.close(cpu.maxPool2dBackward(dy, want.argmax(), s), be.maxPool2dBackward(dev(dy), dev(want.argmax()), s),
                     1e-6, 1e-5, "maxpool_backward dx" + at));
             }
         for (int[] s : List.of(new int[] {4, 8, 7, 7}, new int[] {6, 5}, new int[] {8, 4, 64, 64}))
@@ -527,21 +527,21 @@ class GpuParityTest {
                 String at = " " + Arrays.toString(s) + (affine ? " affine" : "");
                 Tensor x = Tensor.randn(rng, s).mul(2f).add(0.5f), dy = Tensor.randn(rng, s);
                 Tensor w = affine ? Tensor.rand(rng, 0.5f, 1.5f, c) : null, b = affine ? Tensor.randn(rng, c) : null;
-                Tensor[] stats = cpu.batchNormStats(x);
-                Tensor mean = stats[0], invStd = cpu.batchNormInvStd(stats[1], 1e-5f);
+                Backend.Moments stats = cpu.batchNormStats(x);
+                Tensor mean = stats.mean(), invStd = cpu.batchNormInvStd(stats.var(), 1e-5f);
                 m.run("bn_stats" + at, () -> {
-                    Tensor[] got = be.batchNormStats(dev(x));
-                    m.close(stats[0], got[0], 1e-5, 1e-4, "bn_stats mean" + at);
-                    m.close(stats[1], got[1], 1e-5, 1e-4, "bn_stats biased variance" + at);
+                    Backend.Moments got = be.batchNormStats(dev(x));
+                    m.close(stats.mean(), got.mean(), 1e-5, 1e-4, "bn_stats mean" + at);
+                    m.close(stats.var(), got.var(), 1e-5, 1e-4, "bn_stats biased variance" + at);
                 });
                 m.run("bn_apply" + at, () -> m.close(cpu.batchNormApply(x, mean, invStd, w, b),
                     be.batchNormApply(dev(x), dev(mean), dev(invStd), affine ? dev(w) : null, affine ? dev(b) : null), 1e-5, 1e-4, "bn_apply" + at));
                 m.run("bn_backward" + at, () -> {
-                    Tensor[] want = cpu.batchNormBackward(dy, x, mean, invStd, w);
-                    Tensor[] got = be.batchNormBackward(dev(dy), dev(x), dev(mean), dev(invStd), affine ? dev(w) : null);
-                    m.close(want[0], got[0], 1e-5, 1e-4, "bn_backward_dx" + at);
-                    m.close(want[1], got[1], 1e-5, 1e-4, "bn_backward_reduce dweight" + at);
-                    m.close(want[2], got[2], 1e-5, 1e-4, "bn_backward_reduce dbias" + at);
+                    Backend.BatchNormGrads want = cpu.batchNormBackward(dy, x, mean, invStd, w);
+                    Backend.BatchNormGrads got = be.batchNormBackward(dev(dy), dev(x), dev(mean), dev(invStd), affine ? dev(w) : null);
+                    m.close(want.dx(), got.dx(), 1e-5, 1e-4, "bn_backward_dx" + at);
+                    m.close(want.dWeight(), got.dWeight(), 1e-5, 1e-4, "bn_backward_reduce dweight" + at);
+                    m.close(want.dBias(), got.dBias(), 1e-5, 1e-4, "bn_backward_reduce dbias" + at);
                 });
             }
         m.assertNone();
@@ -550,9 +550,19 @@ class GpuParityTest {
     // ------------------------------------------------------------------ cuDNN: batch norm, pooling, convolutions
 
     /** Per-channel BN tolerances: statistics are sums over N*H*W values in a different order. */
-    static void closeAll(Mismatches m, Tensor[] want, Tensor[] got, double atol, double rtol, String what) {
+    static void closeAll(Mismatches m, Tensor[] want, Tensor[] got, String[] names, double atol, double rtol, String what) {
         for (int i = 0; i < want.length; i++)
-            if (want[i] != null) m.close(want[i].toArray(), got[i].toArray(), atol, rtol, what + " output " + i);
+            if (want[i] != null) m.close(want[i].toArray(), got[i].toArray(), atol, rtol, what + " " + names[i]);
+    }
+
+    static void closeAll(Mismatches m, Backend.BatchNormOut want, Backend.BatchNormOut got, double atol, double rtol, String what) {
+        closeAll(m, new Tensor[] {want.y(), want.mean(), want.invStd()}, new Tensor[] {got.y(), got.mean(), got.invStd()},
+            new String[] {"y", "mean", "invStd"}, atol, rtol, what);
+    }
+
+    static void closeAll(Mismatches m, Backend.BatchNormGrads want, Backend.BatchNormGrads got, double atol, double rtol, String what) {
+        closeAll(m, new Tensor[] {want.dx(), want.dWeight(), want.dBias()}, new Tensor[] {got.dx(), got.dWeight(), got.dBias()},
+            new String[] {"dx", "dWeight", "dBias"}, atol, rtol, what);
     }
 
     /**
@@ -573,18 +583,18 @@ class GpuParityTest {
                     Tensor w = affine ? Tensor.rand(rng, 0.5f, 1.5f, c) : null, b = affine ? Tensor.randn(rng, c) : null;
                     Tensor rm = Tensor.randn(rng, c), rv = Tensor.rand(rng, 0.5f, 2f, c);
                     Tensor rmg = dev(rm), rvg = dev(rv);
-                    Tensor[] want = cpu.batchNormTraining(x, w, b, rm, rv, 0.1f, eps);
-                    Tensor[] got = be.batchNormTraining(dev(x), affine ? dev(w) : null, affine ? dev(b) : null, rmg, rvg, 0.1f, eps);
+                    Backend.BatchNormOut want = cpu.batchNormTraining(x, w, b, rm, rv, 0.1f, eps);
+                    Backend.BatchNormOut got = be.batchNormTraining(dev(x), affine ? dev(w) : null, affine ? dev(b) : null, rmg, rvg, 0.1f, eps);
                     closeAll(m, want, got, 1e-5, 1e-4, "batchNormTraining " + at);
                     m.close(rm.toArray(), rmg.toArray(), 1e-6, 1e-5, "running mean after batchNormTraining " + at);
                     m.close(rv.toArray(), rvg.toArray(), 1e-6, 1e-5, "running var (unbiased) after batchNormTraining " + at);
-                    Tensor[] dWant = cpu.batchNormTrainingBackward(dy, x, want[1], want[2], w, eps);
-                    Tensor[] dGot = be.batchNormTrainingBackward(dev(dy), dev(x), got[1], got[2], affine ? dev(w) : null, eps);
+                    Backend.BatchNormGrads dWant = cpu.batchNormTrainingBackward(dy, x, want.mean(), want.invStd(), w, eps);
+                    Backend.BatchNormGrads dGot = be.batchNormTrainingBackward(dev(dy), dev(x), got.mean(), got.invStd(), affine ? dev(w) : null, eps);
                     closeAll(m, dWant, dGot, 1e-5, 1e-4, "batchNormTrainingBackward " + at);
                     closeAll(m, cpu.batchNormInference(x, w, b, rm, rv, eps),
                         be.batchNormInference(dev(x), affine ? dev(w) : null, affine ? dev(b) : null, rmg, rvg, eps), 1e-5, 1e-4, "batchNormInference " + at);
-                    Tensor[] noTrack = be.batchNormTraining(dev(x), null, null, null, null, 0.1f, eps);
-                    m.close(cpu.batchNormTraining(x, null, null, null, null, 0.1f, eps)[0].toArray(), noTrack[0].toArray(), 1e-5, 1e-4,
+                    Backend.BatchNormOut noTrack = be.batchNormTraining(dev(x), null, null, null, null, 0.1f, eps);
+                    m.close(cpu.batchNormTraining(x, null, null, null, null, 0.1f, eps).y().toArray(), noTrack.y().toArray(), 1e-5, 1e-4,
                         "batchNormTraining without running statistics " + at);
                 }
         m.assertNone();
@@ -628,17 +638,17 @@ class GpuParityTest {
         for (Pool2dParams p : params) {
             Tensor x = Tensor.randn(rng, 2, 5, 13, 11);
             String at = " " + p;
-            Tensor[] want = cpu.maxPool2d(x, p);
-            Tensor dy = Tensor.randn(rng, want[0].shape());
+            Backend.MaxPoolOut want = cpu.maxPool2d(x, p);
+            Tensor dy = Tensor.randn(rng, want.y().shape());
             Tensor xg = dev(x);
-            Tensor[] got = be.maxPool2dTraining(xg, p);
-            m.close(want[0].toArray(), got[0].toArray(), 0, 0, "cuDNN max-pool y" + at);
-            Tensor dxWant = cpu.maxPool2dBackward(dy, want[1], x.shape());
-            m.close(dxWant.toArray(), be.maxPool2dBackward(dev(dy), xg, got[0], got[1], p).toArray(), 1e-6, 1e-6, "cuDNN max-pool dx" + at);
-            Tensor[] k = be.maxPool2d(xg, p);
-            m.close(want[0].toArray(), k[0].toArray(), 0, 0, "maxpool_forward y" + at);
-            m.close(want[1].toArray(), k[1].toArray(), 0, 0, "maxpool_forward argmax" + at);
-            m.close(dxWant.toArray(), be.maxPool2dBackward(dev(dy), k[1], x.shape()).toArray(), 1e-6, 1e-6, "maxpool_backward dx" + at);
+            Backend.MaxPoolOut got = be.maxPool2dTraining(xg, p);
+            m.close(want.y().toArray(), got.y().toArray(), 0, 0, "cuDNN max-pool y" + at);
+            Tensor dxWant = cpu.maxPool2dBackward(dy, want.argmax(), x.shape());
+            m.close(dxWant.toArray(), be.maxPool2dBackward(dev(dy), xg, got.y(), got.argmax(), p).toArray(), 1e-6, 1e-6, "cuDNN max-pool dx" + at);
+            Backend.MaxPoolOut k = be.maxPool2d(xg, p);
+            m.close(want.y().toArray(), k.y().toArray(), 0, 0, "maxpool_forward y" + at);
+            m.close(want.argmax().toArray(), k.argmax().toArray(), 0, 0, "maxpool_forward argmax" + at);
+            m.close(dxWant.toArray(), be.maxPool2dBackward(dev(dy), k.argmax(), x.shape()).toArray(), 1e-6, 1e-6, "maxpool_backward dx" + at);
             Tensor ya = cpu.avgPool2d(x, p);
             m.close(ya.toArray(), be.avgPool2d(xg, p).toArray(), 1e-6, 1e-5, "cuDNN avg-pool y" + at);
             Tensor dya = Tensor.randn(rng, ya.shape());

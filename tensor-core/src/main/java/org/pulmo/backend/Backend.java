@@ -15,6 +15,32 @@ import org.pulmo.tensor.Tensor;
  */
 public interface Backend {
 
+    // ---- what the multi-output methods return (named fields instead of positional arrays) ----
+
+    /** Max pooling's output y and argmax, the flat index (h*W + w) within each input plane of each max; argmax is null where a backend's backward needs none (see {@link #maxPool2dTraining}). */
+    record MaxPoolOut(Tensor y, Tensor argmax) {}
+
+    /** Per-channel mean [C] and biased variance [C] over every axis but 1. */
+    record Moments(Tensor mean, Tensor var) {}
+
+    /** The per-channel statistics batch norm normalises with and keeps for backward: mean [C] and invStd [C] = (var + eps)^-1/2. */
+    record BatchStats(Tensor mean, Tensor invStd) {}
+
+    /** Batch norm's output y and the statistics it used ({@link BatchStats}): the batch's in training, the running ones in evaluation. */
+    record BatchNormOut(Tensor y, Tensor mean, Tensor invStd) {}
+
+    /** Batch norm's gradients: dx, dWeight [C] and dBias [C]. */
+    record BatchNormGrads(Tensor dx, Tensor dWeight, Tensor dBias) {}
+
+    /** Cross-entropy's loss [] and the weight sum wsum [] = sum_i w[y_i] its backward needs. */
+    record CrossEntropyOut(Tensor loss, Tensor wsum) {}
+
+    /** The batch-mean cosine c [], per-sample stats [N, 3] = (dot, max(|a_n|, eps), max(|b_n|, eps)) for backward, and cos [N]. */
+    record CosineOut(Tensor c, Tensor stats, Tensor cos) {}
+
+    /** The gradients of a two-input op: dA and dB. */
+    record Grads(Tensor dA, Tensor dB) {}
+
     Device device();
 
     // ---- memory ----
@@ -62,8 +88,8 @@ public interface Backend {
     Tensor conv2dBackwardWeight(Tensor x, Tensor dy, int[] wShape, Conv2dParams p);
 
     // ---- pooling ----
-    /** {y, argmax}: argmax holds the flat index (h*W + w) within each input plane of the chosen element. */
-    Tensor[] maxPool2d(Tensor x, Pool2dParams p);
+    /** y and argmax: argmax holds the flat index (h*W + w) within each input plane of the chosen element. */
+    MaxPoolOut maxPool2d(Tensor x, Pool2dParams p);
 
     Tensor maxPool2dBackward(Tensor dy, Tensor argmax, int[] xShape);
 
@@ -72,11 +98,11 @@ public interface Backend {
     Tensor avgPool2dBackward(Tensor dy, int[] xShape, Pool2dParams p);
 
     /**
-     * The max-pool forward of a training step: {y, argmax or null}, where the second element is whatever
+     * The max-pool forward of a training step: y, and as argmax whatever
      * {@link #maxPool2dBackward(Tensor, Tensor, Tensor, Tensor, Pool2dParams)} needs besides x and y. The
-     * default is {@link #maxPool2d}; a backend whose backward works from x and y (cuDNN) returns null there.
+     * default is {@link #maxPool2d}; a backend whose backward works from x and y (cuDNN) returns a null argmax.
      */
-    default Tensor[] maxPool2dTraining(Tensor x, Pool2dParams p) { return maxPool2d(x, p); }
+    default MaxPoolOut maxPool2dTraining(Tensor x, Pool2dParams p) { return maxPool2d(x, p); }
 
     /** dx of {@link #maxPool2dTraining} from dy, the input x, the output y and its argmax (may be null, see there). */
     default Tensor maxPool2dBackward(Tensor dy, Tensor x, Tensor y, Tensor argmax, Pool2dParams p) {
@@ -91,81 +117,80 @@ public interface Backend {
     Tensor softmaxBackward(Tensor y, Tensor dy, int dim, boolean log);
 
     // ---- batch normalisation over [N, C, *] per channel ----
-    /** {mean[C], biased var[C]} over every axis but 1. */
-    Tensor[] batchNormStats(Tensor x);
+    /** mean [C] and biased var [C] over every axis but 1. */
+    Moments batchNormStats(Tensor x);
 
     /** y = (x - mean[c]) * invStd[c] * weight[c] + bias[c]. */
     Tensor batchNormApply(Tensor x, Tensor mean, Tensor invStd, Tensor weight, Tensor bias);
 
-    /** {dx, dweight, dbias} of batchNormApply with batch statistics (mean and invStd depend on x). */
-    Tensor[] batchNormBackward(Tensor dy, Tensor x, Tensor mean, Tensor invStd, Tensor weight);
+    /** dx, dWeight, dBias of batchNormApply with batch statistics (mean and invStd depend on x). */
+    BatchNormGrads batchNormBackward(Tensor dy, Tensor x, Tensor mean, Tensor invStd, Tensor weight);
 
     /**
-     * The training forward of batch norm over [N, C, *]: {y, mean[C], invStd[C] = (biased var + eps)^-1/2},
+     * The training forward of batch norm over [N, C, *]: y, mean [C] and invStd [C] = (biased var + eps)^-1/2,
      * the last two kept for {@link #batchNormTrainingBackward}. When runningMean and runningVar are both given
      * they move towards the batch in place, once: running = (1 - momentum) running + momentum batch, with the
      * unbiased variance (times M / (M - 1), M values per channel), as PyTorch does. weight and bias may be
      * null. The default composes {@link #batchNormStats} and {@link #batchNormApply}; a backend may do it in
      * one call (cuDNN's forward training).
      */
-    default Tensor[] batchNormTraining(Tensor x, Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar,
-                                       float momentum, float eps) {
-        Tensor[] mi = batchNormTrainingStats(x, runningMean, runningVar, momentum, eps);
-        return new Tensor[] {batchNormApply(x, mi[0], mi[1], weight, bias), mi[0], mi[1]};
+    default BatchNormOut batchNormTraining(Tensor x, Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar,
+                                           float momentum, float eps) {
+        BatchStats st = batchNormTrainingStats(x, runningMean, runningVar, momentum, eps);
+        return new BatchNormOut(batchNormApply(x, st.mean(), st.invStd(), weight, bias), st.mean(), st.invStd());
     }
 
     /**
-     * The statistics half of {@link #batchNormTraining}: {mean[C], invStd[C]} of the batch, with the running
+     * The statistics half of {@link #batchNormTraining}: mean [C] and invStd [C] of the batch, with the running
      * statistics moved as described there (when both are given).
      */
-    default Tensor[] batchNormTrainingStats(Tensor x, Tensor runningMean, Tensor runningVar, float momentum, float eps) {
-        Tensor[] mv = batchNormStats(x);
-        Tensor invStd = batchNormInvStd(mv[1], eps);
+    default BatchStats batchNormTrainingStats(Tensor x, Tensor runningMean, Tensor runningVar, float momentum, float eps) {
+        Moments mv = batchNormStats(x);
+        Tensor invStd = batchNormInvStd(mv.var(), eps);
         if (runningMean != null && runningVar != null) {
             long m = x.numel() / x.shape()[1];
             float unbias = (float) (m / (double) (m - 1));
             addInPlace(runningMean, runningMean, -momentum);
-            addInPlace(runningMean, mv[0], momentum);
+            addInPlace(runningMean, mv.mean(), momentum);
             addInPlace(runningVar, runningVar, -momentum);
-            addInPlace(runningVar, mv[1], momentum * unbias);
+            addInPlace(runningVar, mv.var(), momentum * unbias);
         }
-        return new Tensor[] {mv[0], invStd};
+        return new BatchStats(mv.mean(), invStd);
     }
 
     /**
-     * {@link #batchNormTraining} followed by ReLU, the pair that opens most convolution blocks: {max(y, 0), mean,
-     * invStd}. The default runs the two ops; the CPU backend applies the ReLU in batch norm's own pass.
+     * {@link #batchNormTraining} followed by ReLU, the pair that opens most convolution blocks: y = max(bn, 0),
+     * mean, invStd. The default runs the two ops; the CPU backend applies the ReLU in batch norm's own pass.
      */
-    default Tensor[] batchNormReluTraining(Tensor x, Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar,
-                                           float momentum, float eps) {
-        Tensor[] out = batchNormTraining(x, weight, bias, runningMean, runningVar, momentum, eps);
-        out[0] = unary(UnaryOp.RELU, out[0], 0f);
-        return out;
+    default BatchNormOut batchNormReluTraining(Tensor x, Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar,
+                                               float momentum, float eps) {
+        BatchNormOut out = batchNormTraining(x, weight, bias, runningMean, runningVar, momentum, eps);
+        return new BatchNormOut(unary(UnaryOp.RELU, out.y(), 0f), out.mean(), out.invStd());
     }
 
     /**
-     * {dx, dweight, dbias} of {@link #batchNormReluTraining} from dy and its output y: ReLU's backward (dy where
+     * dx, dWeight, dBias of {@link #batchNormReluTraining} from dy and its output y: ReLU's backward (dy where
      * y > 0, else 0) then {@link #batchNormTrainingBackward}, which the default runs as two ops. A backend that
      * fuses them may recompute the mask from x, weight and bias instead of reading y.
      */
-    default Tensor[] batchNormReluTrainingBackward(Tensor dy, Tensor x, Tensor y, Tensor mean, Tensor invStd,
-                                                   Tensor weight, Tensor bias, float eps) {
+    default BatchNormGrads batchNormReluTrainingBackward(Tensor dy, Tensor x, Tensor y, Tensor mean, Tensor invStd,
+                                                         Tensor weight, Tensor bias, float eps) {
         return batchNormTrainingBackward(binary(BinaryOp.RELU_BACKWARD, dy, y), x, mean, invStd, weight, eps);
     }
 
-    /** {dx, dweight, dbias} of {@link #batchNormTraining} run with {@code eps}; the default is {@link #batchNormBackward}. */
-    default Tensor[] batchNormTrainingBackward(Tensor dy, Tensor x, Tensor mean, Tensor invStd, Tensor weight, float eps) {
+    /** dx, dWeight, dBias of {@link #batchNormTraining} run with {@code eps}; the default is {@link #batchNormBackward}. */
+    default BatchNormGrads batchNormTrainingBackward(Tensor dy, Tensor x, Tensor mean, Tensor invStd, Tensor weight, float eps) {
         return batchNormBackward(dy, x, mean, invStd, weight);
     }
 
     /**
-     * The evaluation forward of batch norm with the running statistics: {y, invStd[C] = (runningVar + eps)^-1/2}
-     * (invStd for the backward, where the statistics are constants). The default composes {@link #unary} and
-     * {@link #batchNormApply}.
+     * The evaluation forward of batch norm with the running statistics: y, mean = runningMean (detached) and
+     * invStd [C] = (runningVar + eps)^-1/2 (for the backward, where the statistics are constants). The default
+     * composes {@link #unary} and {@link #batchNormApply}.
      */
-    default Tensor[] batchNormInference(Tensor x, Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar, float eps) {
-        Tensor invStd = batchNormInvStd(runningVar, eps);
-        return new Tensor[] {batchNormApply(x, runningMean.detach(), invStd, weight, bias), invStd};
+    default BatchNormOut batchNormInference(Tensor x, Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar, float eps) {
+        Tensor invStd = batchNormInvStd(runningVar, eps), mean = runningMean.detach();
+        return new BatchNormOut(batchNormApply(x, mean, invStd, weight, bias), mean, invStd);
     }
 
     /** invStd[C] = (var + eps)^-1/2, as every batch-norm method here computes it from a variance. */
@@ -290,16 +315,16 @@ public interface Backend {
     /**
      * Softmax cross-entropy with PyTorch's weighted mean: loss = sum_i w[y_i] (log sum_j e^x[i, j] - x[i, y_i])
      * / sum_i w[y_i], for logits [N, C], labels [N] (class indices as exact floats) and class weights [C]
-     * (null: w = 1, the plain batch mean). Returns {loss [], wsum [] = sum_i w[y_i]}, both on this device, so
+     * (null: w = 1, the plain batch mean). Returns loss [] and wsum [] = sum_i w[y_i], both on this device, so
      * that nothing comes to the host.
      */
-    default Tensor[] crossEntropy(Tensor logits, Tensor labels, Tensor weights) {
+    default CrossEntropyOut crossEntropy(Tensor logits, Tensor labels, Tensor weights) {
         int n = logits.shape()[0];
         Tensor logP = gather(softmax(logits, 1, true), 1, labels.detach().reshape(n, 1));     // log p_i[y_i], max-subtracted
         Tensor wi = classWeightPerRow(labels, weights);
         Tensor wsum = reduce(ReduceOp.SUM, wi, new int[] {0}, false);
         Tensor num = reduce(ReduceOp.SUM, binary(BinaryOp.MUL, Tensor.wrap(logP.storage(), n), wi), new int[] {0}, false);
-        return new Tensor[] {unary(UnaryOp.NEG, binary(BinaryOp.DIV, num, wsum), 0f), wsum};
+        return new CrossEntropyOut(unary(UnaryOp.NEG, binary(BinaryOp.DIV, num, wsum), 0f), wsum);
     }
 
     /** dlogits [N, C] = dLoss * w[y_i] / wsum * (softmax(x_i) - onehot(y_i)); dLoss a [] tensor of this device. */
@@ -325,9 +350,9 @@ public interface Backend {
     /**
      * Batch mean of the cosine similarity of a_n and b_n, each sample flattened (MA-Net eq. 14):
      * c = (1/N) sum_n <a_n, b_n> / (max(|a_n|, eps) max(|b_n|, eps)), a and b [N, ...] of one shape.
-     * Returns {c [], stats [N, 3] = (<a_n, b_n>, max(|a_n|, eps), max(|b_n|, eps)) for backward, cos [N]}.
+     * Returns c [], stats [N, 3] = (<a_n, b_n>, max(|a_n|, eps), max(|b_n|, eps)) for backward, and cos [N].
      */
-    default Tensor[] cosine(Tensor a, Tensor b, float eps) {
+    default CosineOut cosine(Tensor a, Tensor b, float eps) {
         int n = a.shape()[0];
         Tensor af = a.detach().reshape(n, -1), bf = b.detach().reshape(n, -1);
         Tensor floor = Tensor.wrap(allocate(1));
@@ -342,15 +367,15 @@ public interface Backend {
         Tensor[] parts = {dot, na, nb};
         for (int k = 0; k < 3; k++) copy(Tensor.wrap(parts[k].storage(), n, 1), stats.narrow(1, k, 1));
         Tensor c = unary(UnaryOp.SCALE, reduce(ReduceOp.SUM, cos, new int[] {0}, false), 1f / n);
-        return new Tensor[] {c, stats, cos};
+        return new CosineOut(c, stats, cos);
     }
 
     /**
-     * {da, db} of {@link #cosine} from dc [] with c_n = <a_n, b_n> / (na nb):
+     * da and db of {@link #cosine} from dc [] with c_n = <a_n, b_n> / (na nb):
      * da_n = dc/N (b_n / (na nb) - c_n a_n / na^2), the second term only where |a_n| > eps (else na is the
      * constant eps); db symmetrically.
      */
-    default Tensor[] cosineBackward(Tensor a, Tensor b, Tensor stats, Tensor dc, float eps) {
+    default Grads cosineBackward(Tensor a, Tensor b, Tensor stats, Tensor dc, float eps) {
         int[] shape = a.shape();
         int n = shape[0];
         Tensor af = a.detach().reshape(n, -1), bf = b.detach().reshape(n, -1);
@@ -364,7 +389,7 @@ public interface Backend {
         Tensor kb = binary(BinaryOp.MUL, binary(BinaryOp.GT, nb, epsT), binary(BinaryOp.DIV, c, unary(UnaryOp.SQUARE, nb, 0f)));
         Tensor da = binary(BinaryOp.MUL, binary(BinaryOp.SUB, binary(BinaryOp.MUL, bf, inv), binary(BinaryOp.MUL, af, ka)), g);
         Tensor db = binary(BinaryOp.MUL, binary(BinaryOp.SUB, binary(BinaryOp.MUL, af, inv), binary(BinaryOp.MUL, bf, kb)), g);
-        return new Tensor[] {Tensor.wrap(da.storage(), shape), Tensor.wrap(db.storage(), shape)};
+        return new Grads(Tensor.wrap(da.storage(), shape), Tensor.wrap(db.storage(), shape));
     }
 
     // ---- indexing ----

@@ -81,9 +81,9 @@ class ObjectivesTest {
         GradCheck.Fn wrong = in -> {
             Tensor a = in.get(0), b = in.get(1);
             Backend be = a.backend();
-            Tensor[] out = be.cosine(a, b, 1e-8f);
-            return Graph.record("cosine_wrong", out[0], g -> {
-                Tensor nanb = out[1].narrow(1, 1, 1).mul(out[1].narrow(1, 2, 1));
+            Backend.CosineOut out = be.cosine(a, b, 1e-8f);
+            return Graph.record("cosine_wrong", out.c(), g -> {
+                Tensor nanb = out.stats().narrow(1, 1, 1).mul(out.stats().narrow(1, 2, 1));
                 return new Tensor[] {b.div(nanb).mul(g).div(a.shape()[0]), null};
             }, a, b);
         };

@@ -110,7 +110,7 @@ public final class CpuBackend implements Backend {
         return toArray(t);
     }
 
-    @Override public Tensor[] maxPool2d(Tensor x, Pool2dParams p) { return CpuPool.maxPool2d(x, p); }
+    @Override public MaxPoolOut maxPool2d(Tensor x, Pool2dParams p) { return CpuPool.maxPool2d(x, p); }
 
     @Override public Tensor maxPool2dBackward(Tensor dy, Tensor argmax, int[] xShape) { return CpuPool.maxPool2dBackward(dy, argmax, xShape); }
 
@@ -122,26 +122,26 @@ public final class CpuBackend implements Backend {
 
     @Override public Tensor softmaxBackward(Tensor y, Tensor dy, int dim, boolean log) { return CpuSoftmax.backward(y, dy, dim, log); }
 
-    @Override public Tensor[] batchNormStats(Tensor x) { return CpuNorm.stats(x); }
+    @Override public Moments batchNormStats(Tensor x) { return CpuNorm.stats(x); }
 
     @Override public Tensor batchNormApply(Tensor x, Tensor mean, Tensor invStd, Tensor weight, Tensor bias) {
         return CpuNorm.apply(x, mean, invStd, weight, bias);
     }
 
-    @Override public Tensor[] batchNormBackward(Tensor dy, Tensor x, Tensor mean, Tensor invStd, Tensor weight) {
+    @Override public BatchNormGrads batchNormBackward(Tensor dy, Tensor x, Tensor mean, Tensor invStd, Tensor weight) {
         return CpuNorm.backward(dy, x, mean, invStd, weight);
     }
 
     /** The default's statistics, then the normalisation and the ReLU in one pass (bit for bit the default's y). */
-    @Override public Tensor[] batchNormReluTraining(Tensor x, Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar,
-                                                    float momentum, float eps) {
-        Tensor[] mi = batchNormTrainingStats(x, runningMean, runningVar, momentum, eps);
-        return new Tensor[] {CpuNorm.apply(x, mi[0], mi[1], weight, bias, true), mi[0], mi[1]};
+    @Override public BatchNormOut batchNormReluTraining(Tensor x, Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar,
+                                                        float momentum, float eps) {
+        BatchStats st = batchNormTrainingStats(x, runningMean, runningVar, momentum, eps);
+        return new BatchNormOut(CpuNorm.apply(x, st.mean(), st.invStd(), weight, bias, true), st.mean(), st.invStd());
     }
 
     /** ReLU's mask recomputed from x inside batch norm's backward (bit for bit the default's gradients); y is not read. */
-    @Override public Tensor[] batchNormReluTrainingBackward(Tensor dy, Tensor x, Tensor y, Tensor mean, Tensor invStd,
-                                                            Tensor weight, Tensor bias, float eps) {
+    @Override public BatchNormGrads batchNormReluTrainingBackward(Tensor dy, Tensor x, Tensor y, Tensor mean, Tensor invStd,
+                                                                 Tensor weight, Tensor bias, float eps) {
         return CpuNorm.backward(dy, x, mean, invStd, weight, bias, true);
     }
 

@@ -7,6 +7,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
+import org.pulmo.backend.Backend;
 import org.pulmo.tensor.CpuStorage;
 import org.pulmo.tensor.HostArrays;
 import org.pulmo.tensor.Tensor;
@@ -117,8 +118,8 @@ final class CpuNorm {
         }
     }
 
-    /** {mean[C], biased variance[C]}. */
-    static Tensor[] stats(Tensor x) {
+    /** mean [C] and biased variance [C]. */
+    static Backend.Moments stats(Tensor x) {
         Dims d = Dims.of(x.shape());
         Tensor xc = x.contiguous();
         float[] xs = array(xc);
@@ -135,7 +136,7 @@ final class CpuNorm {
                 var[c] = (float) (sq / m);
             }
         });
-        return new Tensor[] {Tensor.wrap(CpuStorage.pooled(mean), d.c), Tensor.wrap(CpuStorage.pooled(var), d.c)};
+        return new Backend.Moments(Tensor.wrap(CpuStorage.pooled(mean), d.c), Tensor.wrap(CpuStorage.pooled(var), d.c));
     }
 
     private static float[] perChannel(Tensor t, int c, float dflt) {
@@ -189,7 +190,7 @@ final class CpuNorm {
      * With xhat = (x - mean) * invStd: dbias = sum(dy), dweight = sum(dy * xhat),
      * dx = weight * invStd / M * (M * dy - dbias - xhat * dweight).
      */
-    static Tensor[] backward(Tensor dy, Tensor x, Tensor mean, Tensor invStd, Tensor weight) {
+    static Backend.BatchNormGrads backward(Tensor dy, Tensor x, Tensor mean, Tensor invStd, Tensor weight) {
         return backward(dy, x, mean, invStd, weight, null, false);
     }
 
@@ -199,7 +200,7 @@ final class CpuNorm {
      * shift (the same float operations), so the mask is exactly the forward's and y need not be read; the
      * masked dy of one channel (N * H * W values) is built once in a per-thread buffer and both passes read it.
      */
-    static Tensor[] backward(Tensor dy, Tensor x, Tensor mean, Tensor invStd, Tensor weight, Tensor bias, boolean relu) {
+    static Backend.BatchNormGrads backward(Tensor dy, Tensor x, Tensor mean, Tensor invStd, Tensor weight, Tensor bias, boolean relu) {
         int[] shape = x.shape();
         Dims d = Dims.of(shape);
         float[][] ss = relu ? scaleShift(d.c, mean, invStd, weight, bias) : null;
@@ -235,6 +236,6 @@ final class CpuNorm {
                 }
             }
         });
-        return new Tensor[] {Tensor.wrap(CpuStorage.pooled(dx), shape), Tensor.wrap(CpuStorage.pooled(dw), d.c), Tensor.wrap(CpuStorage.pooled(db), d.c)};
+        return new Backend.BatchNormGrads(Tensor.wrap(CpuStorage.pooled(dx), shape), Tensor.wrap(CpuStorage.pooled(dw), d.c), Tensor.wrap(CpuStorage.pooled(db), d.c));
     }
 }

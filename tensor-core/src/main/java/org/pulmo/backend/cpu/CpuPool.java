@@ -7,6 +7,7 @@ import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
+import org.pulmo.backend.Backend;
 import org.pulmo.backend.Pool2dParams;
 import org.pulmo.tensor.CpuStorage;
 import org.pulmo.tensor.HostArrays;
@@ -31,13 +32,13 @@ final class CpuPool {
     }
 
     /**
-     * {y, argmax}; argmax = flat index h*W + w inside the input plane (kept for backward). The window
+     * y and argmax; argmax = flat index h*W + w inside the input plane (kept for backward). The window
      * keeps the first maximum in row-major order, and a NaN wins (the last NaN seen).
      *
      * <p>Output positions whose window lies wholly inside the plane (all but a one-wide frame for 3x3/2
      * pad 1) take a loop without bounds checks; a 3x3 window is unrolled. The frame runs the general loop.
      */
-    static Tensor[] maxPool2d(Tensor x, Pool2dParams p) {
+    static Backend.MaxPoolOut maxPool2d(Tensor x, Pool2dParams p) {
         int[] s = x.shape();
         int n = s[0], c = s[1], h = s[2], w = s[3], oh = p.outH(h), ow = p.outW(w);
         Tensor xc = x.contiguous();
@@ -77,7 +78,7 @@ final class CpuPool {
             }
         });
         int[] os = {n, c, oh, ow};
-        return new Tensor[] {Tensor.wrap(CpuStorage.pooled(y), os), Tensor.wrap(CpuStorage.pooled(arg), os)};
+        return new Backend.MaxPoolOut(Tensor.wrap(CpuStorage.pooled(y), os), Tensor.wrap(CpuStorage.pooled(arg), os));
     }
 
     /**
