@@ -498,46 +498,48 @@ public final class CudaBackend implements Backend {
     }
 
     // ------------------------------------------------------------------ the papers' fused ops
-    // Backend's mutexAttention, channelScale and fabFuse (forward and backward) run the kernels below, so that
-    // org.pulmo.ops.Attention (and MaNet, SqueezeExcitation through it) use them without naming the device.
+    // Backend's mab*, seScale* and fabFuse* methods (op pages org.pulmo.ops.Mab, SeScale, FabFuse) run the kernels
+    // of mab.cu (MabKernels) and se_fab.cu (SeFabKernels), so that MaNet and SqueezeExcitation use them without
+    // naming the device.
 
-    @Override public Tensor[] mutexAttention(Tensor a, Tensor b) { return mabForward(a, b, MabVersion.FUSED); }
+    /** MAB forward (mab.cu's fused kernel): F_am and lse [N, C], what the backward needs. */
+    @Override public MabOut mabForward(Tensor fRei, Tensor fRem) { return mabForward(fRei, fRem, MabVersion.FUSED); }
 
-    @Override public Tensor[] mutexAttentionBackward(Tensor a, Tensor b, Tensor lse, Tensor dy) { return mabBackward(a, b, dy, lse); }
+    /** MAB forward in the given version (the naive three launches are the fused kernel's baseline). */
+    public MabOut mabForward(Tensor fRei, Tensor fRem, MabVersion version) { return mab.forward(fRei, fRem, version); }
 
-    @Override public Tensor channelScale(Tensor x, Tensor s) { return seScale(x, s); }
-
-    @Override public Tensor[] channelScaleBackward(Tensor x, Tensor s, Tensor dy) { return seScaleBackward(x, s, dy); }
-
-    /** MAB fused forward (mab.cu, {@link MabKernels}): {F_am, lse}; lse [N, C] is what the backward needs. a, b [N, C, H, W]. */
-    public Tensor[] mabForward(Tensor a, Tensor b, MabVersion version) { return mab.forward(a, b, version); }
-
-    /** MAB fused backward: {da, db} from a, b, dF_am and the forward's lse. */
-    public Tensor[] mabBackward(Tensor a, Tensor b, Tensor dy, Tensor lse) { return mab.backward(a, b, dy, lse); }
+    /** MAB fused backward: dF_rei and dF_rem from F_rei, F_rem, dF_am and the forward's lse. */
+    @Override public MabGrads mabBackward(Tensor fRei, Tensor fRem, Tensor dFAm, Tensor lse) { return mab.backward(fRei, fRem, dFAm, lse); }
 
     public enum MabVersion { NAIVE, FUSED }
 
-    // se_fab.cu, launched by SeFabKernels
+    /** SE scale (se_scale_forward): y = u * s[n, c]. */
+    @Override public Tensor seScaleForward(Tensor u, Tensor s) { return seFab.seScaleForward(u, s); }
 
-    /** SE squeeze: [N, C, H, W] -> channel means [N, C]. */
+    /** SE scale backward (se_scale_backward): du and ds [N, C]. */
+    @Override public SeScaleGrads seScaleBackward(Tensor u, Tensor s, Tensor dy) { return seFab.seScaleBackward(u, s, dy); }
+
+    /** FAB fusion (fab_fuse_forward, eq. 10-11): F_fm = a F_am + (1 - a) F_rem with a = e^M / (e^M + e^N) per (n, c). */
+    @Override public Tensor fabFuseForward(Tensor fAm, Tensor fRem, Tensor m, Tensor n) { return seFab.fabFuseForward(fAm, fRem, m, n); }
+
+    /** FAB fusion backward (fab_fuse_backward): dF_am, dF_rem, dM, dN. */
+    @Override public FabGrads fabFuseBackward(Tensor fAm, Tensor fRem, Tensor m, Tensor n, Tensor dFFm) {
+        return seFab.fabFuseBackward(fAm, fRem, m, n, dFFm);
+    }
+
+    // The squeezes of SE and FAB, kernels without a Backend method (SqueezeExcitation and MaNet pool with the
+    // reductions); GpuParityTest holds them to org.pulmo.ops.reference.Reference.
+
+    /** SE squeeze (se_squeeze): [N, C, H, W] -> channel means [N, C]. */
     public Tensor seSqueeze(Tensor x) { return seFab.seSqueeze(x); }
 
-    /** SE scale: y = x * s[n, c]. */
-    public Tensor seScale(Tensor x, Tensor scale) { return seFab.seScale(x, scale); }
+    /** FAB squeeze's outputs [N, C]: the plane means, maxima and the flat index h*W + w of each maximum (first of ties). */
+    public record FabSqueezeOut(Tensor avg, Tensor max, Tensor argmax) {}
 
-    /** {dx, dscale [N, C]}. */
-    public Tensor[] seScaleBackward(Tensor x, Tensor scale, Tensor dy) { return seFab.seScaleBackward(x, scale, dy); }
-
-    /** FAB squeeze (eq. 7's two poolings in one read): {avg [N, C], max [N, C], argmax [N, C]}. */
-    public Tensor[] fabSqueeze(Tensor u) { return seFab.fabSqueeze(u); }
+    /** FAB squeeze (fab_squeeze, eq. 7's two poolings in one read). */
+    public FabSqueezeOut fabSqueeze(Tensor u) { return seFab.fabSqueeze(u); }
 
     public Tensor fabSqueezeBackward(int[] uShape, Tensor dAvg, Tensor dMax, Tensor arg) { return seFab.fabSqueezeBackward(uShape, dAvg, dMax, arg); }
-
-    /** FAB fusion (eq. 10-11): y = a x1 + (1 - a) x2 with a = e^z1 / (e^z1 + e^z2) per (n, c). */
-    @Override public Tensor fabFuse(Tensor x1, Tensor x2, Tensor z1, Tensor z2) { return seFab.fabFuse(x1, x2, z1, z2); }
-
-    /** {dx1, dx2, dz1, dz2}. */
-    @Override public Tensor[] fabFuseBackward(Tensor x1, Tensor x2, Tensor z1, Tensor z2, Tensor dy) { return seFab.fabFuseBackward(x1, x2, z1, z2, dy); }
 
     /** Softmax cross-entropy: loss [] (device scalar) and wsum [] from logits [N, C], labels [N], weights [C] or null. */
     @Override public CrossEntropyOut crossEntropy(Tensor logits, Tensor labels, Tensor weights) {

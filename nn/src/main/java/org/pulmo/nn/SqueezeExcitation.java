@@ -1,6 +1,6 @@
 package org.pulmo.nn;
 
-import org.pulmo.ops.Attention;
+import org.pulmo.ops.SeScale;
 import org.pulmo.tensor.Rng;
 import org.pulmo.tensor.Tensor;
 
@@ -31,7 +31,7 @@ public final class SqueezeExcitation extends Module {
         Tensor s = x.globalAvgPool();          // [N, C]     squeeze
         s = fc1.forward(s).relu();             // [N, C/r]   excitation, bottleneck
         s = fc2.forward(s).sigmoid();          // [N, C]     per-channel gate in (0, 1)
-        return Attention.channelScale(x, s);   // [N, C, H, W] scale: x * s[n, c] (se_scale on the GPU)
+        return SeScale.seScale(x, s);          // [N, C, H, W] scale: x * s[n, c], eq. 4's F_scale (page: org.pulmo.ops.SeScale)
     }
 
     @Override protected String extraRepr() { return channels + ", reduced=" + reduced; }

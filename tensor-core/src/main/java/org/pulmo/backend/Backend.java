@@ -6,8 +6,9 @@ import org.pulmo.tensor.Tensor;
 
 /**
  * The raw compute of one device: no graph, no gradients. The ops in {@code org.pulmo.ops} pair each forward
- * with its backward and call only this interface, so nothing above it branches on the device. The CPU
- * backend is the reference every other backend is tested against.
+ * with its backward and call only this interface, so nothing above it branches on the device. Every backend is
+ * tested against the plain-loop references on the op pages ({@link org.pulmo.ops.Mab}, {@link org.pulmo.ops.SeScale},
+ * {@link org.pulmo.ops.FabFuse}, {@link org.pulmo.ops.Convolution}) and, for the other ops, against the CPU backend.
  *
  * <p>Inputs may be any view (strided, offset, broadcast with zero strides); outputs are new contiguous
  * tensors on this backend's device unless a method says it writes in place. Shapes are NCHW for images and
@@ -220,45 +221,60 @@ public interface Backend {
     }
 
     // ---- the papers' fused ops ----
-    // Each default composes the methods above, so every backend has them; a backend overrides them with one
-    // pass (the CPU backend with fused loops, the CUDA backend with mab.cu and se_fab.cu). Shapes are
-    // [N, C, H, W] for maps and [N, C] for per-channel values, both any view.
+    // Each op's page in org.pulmo.ops (Mab, SeScale, FabFuse) has its equations, its plain-loop reference (the
+    // ground truth of every test) and where its kernels live. The defaults below compose the primitives above:
+    // they are the execution path of a backend without a fused kernel, not references. The CPU backend overrides
+    // them with one-pass loops (CpuFused), the CUDA backend with mab.cu and se_fab.cu. Maps are [N, C, H, W],
+    // per-channel values [N, C], both any view. Arguments are the op's inputs, then the output's gradient, then
+    // what the forward kept.
+
+    /** MAB's output F_am [N, C, H, W] and lse [N, C] = log sum_hw e^D per plane, all its backward needs besides the inputs. */
+    record MabOut(Tensor fAm, Tensor lse) {}
+
+    /** MAB's input gradients dF_rei, dF_rem [N, C, H, W]. */
+    record MabGrads(Tensor dFRei, Tensor dFRem) {}
+
+    /** SE scale's input gradients du [N, C, H, W] and ds [N, C]. */
+    record SeScaleGrads(Tensor du, Tensor ds) {}
+
+    /** FAB fusion's input gradients dF_am, dF_rem [N, C, H, W] and dM, dN [N, C]. */
+    record FabGrads(Tensor dFAm, Tensor dFRem, Tensor dM, Tensor dN) {}
 
     /**
-     * MA-Net's mutex attention block (eq. 3-5), per (sample, channel) plane: D = (a - b)^2, P = softmax of D
-     * over the H*W positions, F_am = P (.) b. Returns {F_am [N, C, H, W], lse [N, C]}, lse = log sum_hw e^D,
-     * which is all that {@link #mutexAttentionBackward} needs besides a and b (P = e^(D - lse)), so the
-     * [N, C, H, W] softmax is never kept.
+     * MA-Net's mutex attention block ({@link org.pulmo.ops.Mab}, eq. 3-5), per (sample, channel) plane:
+     * D = (F_rei - F_rem)^2, P = softmax of D over the H*W positions, F_am = P (.) F_rem; lse = log sum_hw e^D, so
+     * that {@link #mabBackward} rebuilds P = e^(D - lse) and the [N, C, H, W] softmax is never kept. The default
+     * composes primitives (max-subtracted softmax).
      */
-    default Tensor[] mutexAttention(Tensor a, Tensor b) {
-        int[] s = a.shape();
-        Tensor d = unary(UnaryOp.SQUARE, binary(BinaryOp.SUB, a, b), 0f);                  // eq. 3
+    default MabOut mabForward(Tensor fRei, Tensor fRem) {
+        int[] s = fRei.shape();
+        Tensor d = unary(UnaryOp.SQUARE, binary(BinaryOp.SUB, fRei, fRem), 0f);             // eq. 3
         Tensor m = reduce(ReduceOp.MAX, d, new int[] {2, 3}, true);                        // max-subtracted softmax
         Tensor e = unary(UnaryOp.EXP, binary(BinaryOp.SUB, d, m), 0f);
         Tensor sum = reduce(ReduceOp.SUM, e, new int[] {2, 3}, true);
-        Tensor y = binary(BinaryOp.MUL, binary(BinaryOp.DIV, e, sum), b);                 // eq. 4 and 5
+        Tensor fAm = binary(BinaryOp.MUL, binary(BinaryOp.DIV, e, sum), fRem);            // eq. 4 and 5
         Tensor lse = binary(BinaryOp.ADD, m, unary(UnaryOp.LOG, sum, 0f));
-        return new Tensor[] {y, Tensor.wrap(lse.storage(), s[0], s[1])};
+        return new MabOut(fAm, Tensor.wrap(lse.storage(), s[0], s[1]));
     }
 
     /**
-     * {da, db} of {@link #mutexAttention} from dF_am = dy: with P = e^(D - lse) and dP = dy (.) b,
-     * dD = P (.) (dP - sum_hw P (.) dP), da = 2 (a - b) (.) dD, db = dy (.) P - da.
+     * dF_rei and dF_rem of {@link #mabForward} from dF_am and its lse: with P = e^(D - lse) and dP = dF_am (.) F_rem,
+     * dD = P (.) (dP - sum_hw P (.) dP), dF_rei = 2 (F_rei - F_rem) (.) dD, dF_rem = dF_am (.) P - dF_rei.
      *
-     * <p>In a peaked plane, where one position k holds nearly all of P (P_k > 3/4; at most one position can),
-     * dP_k - sum_hw P (.) dP cancels and float32 keeps few of its bits; since sum_hw P = 1 it equals
+     * <p>In a peaked plane, where one position k holds nearly all of P (P_k > {@link #MAB_DOMINANT}; at most one
+     * position can), dP_k - sum_hw P (.) dP cancels and float32 keeps few of its bits; since sum_hw P = 1 it equals
      * dP_k sum_{j != k} P_j - sum_{j != k} P_j dP_j, which is what position k uses here (and in every fused kernel).
      */
-    default Tensor[] mutexAttentionBackward(Tensor a, Tensor b, Tensor lse, Tensor dy) {
-        int[] s = a.shape();
+    default MabGrads mabBackward(Tensor fRei, Tensor fRem, Tensor dFAm, Tensor lse) {
+        int[] s = fRei.shape();
         int[] hw = {2, 3};
-        Tensor t = binary(BinaryOp.SUB, a, b);
+        Tensor t = binary(BinaryOp.SUB, fRei, fRem);
         Tensor lse4 = lse.detach().reshape(s[0], s[1], 1, 1);
         Tensor p = unary(UnaryOp.EXP, binary(BinaryOp.SUB, unary(UnaryOp.SQUARE, t, 0f), lse4), 0f);
-        Tensor dP = binary(BinaryOp.MUL, dy, b);
+        Tensor dP = binary(BinaryOp.MUL, dFAm, fRem);
         Tensor pdP = binary(BinaryOp.MUL, p, dP);
         Tensor dot = reduce(ReduceOp.SUM, pdP, hw, true);
-        Tensor dominant = unary(UnaryOp.STEP, unary(UnaryOp.ADD_SCALAR, p, -MUTEX_DOMINANT), 0f); // 1 at P_k > 3/4, else 0
+        Tensor dominant = unary(UnaryOp.STEP, unary(UnaryOp.ADD_SCALAR, p, -MAB_DOMINANT), 0f); // 1 at P_k > 3/4, else 0
         Tensor others = unary(UnaryOp.ADD_SCALAR, unary(UnaryOp.SCALE, dominant, -1f), 1f); // 1 - dominant
         Tensor rest = reduce(ReduceOp.SUM, binary(BinaryOp.MUL, p, others), hw, true);
         Tensor restDot = reduce(ReduceOp.SUM, binary(BinaryOp.MUL, pdP, others), hw, true);
@@ -266,50 +282,53 @@ public interface Backend {
             binary(BinaryOp.MUL, others, binary(BinaryOp.SUB, dP, dot)),
             binary(BinaryOp.MUL, dominant, binary(BinaryOp.SUB, binary(BinaryOp.MUL, dP, rest), restDot)));
         Tensor dD = binary(BinaryOp.MUL, p, diff);
-        Tensor da = binary(BinaryOp.MUL, dD, unary(UnaryOp.SCALE, t, 2f));
-        Tensor db = binary(BinaryOp.SUB, binary(BinaryOp.MUL, dy, p), da);
-        return new Tensor[] {da, db};
+        Tensor dFRei = binary(BinaryOp.MUL, dD, unary(UnaryOp.SCALE, t, 2f));
+        Tensor dFRem = binary(BinaryOp.SUB, binary(BinaryOp.MUL, dFAm, p), dFRei);
+        return new MabGrads(dFRei, dFRem);
     }
 
-    /** The softmax weight above which a position is its plane's one dominant position in {@link #mutexAttentionBackward}. */
-    float MUTEX_DOMINANT = 0.75f;
+    /** The softmax weight above which a position is its plane's one dominant position in {@link #mabBackward}. */
+    float MAB_DOMINANT = 0.75f;
 
-    /** y = x (.) s[n, c]: SE's F_scale (Hu et al. eq. 4), x [N, C, H, W], s [N, C]. */
-    default Tensor channelScale(Tensor x, Tensor s) {
-        int[] xs = x.shape();
-        return binary(BinaryOp.MUL, x, s.detach().reshape(xs[0], xs[1], 1, 1));
+    /**
+     * SE's channel scale ({@link org.pulmo.ops.SeScale}, Hu et al. eq. 4): y = u (.) s[n, c], u [N, C, H, W],
+     * s [N, C]. The default, one broadcasting multiply, is already a single pass.
+     */
+    default Tensor seScaleForward(Tensor u, Tensor s) {
+        int[] us = u.shape();
+        return binary(BinaryOp.MUL, u, s.detach().reshape(us[0], us[1], 1, 1));
     }
 
-    /** {dx = dy (.) s[n, c], ds [N, C] = sum_hw dy (.) x} of {@link #channelScale}. */
-    default Tensor[] channelScaleBackward(Tensor x, Tensor s, Tensor dy) {
-        int[] xs = x.shape();
-        Tensor dx = binary(BinaryOp.MUL, dy, s.detach().reshape(xs[0], xs[1], 1, 1));
-        Tensor ds = reduce(ReduceOp.SUM, binary(BinaryOp.MUL, dy, x), new int[] {2, 3}, false);
-        return new Tensor[] {dx, ds};
+    /** du = dy (.) s[n, c] and ds [N, C] = sum_hw dy (.) u of {@link #seScaleForward}. */
+    default SeScaleGrads seScaleBackward(Tensor u, Tensor s, Tensor dy) {
+        int[] us = u.shape();
+        Tensor du = binary(BinaryOp.MUL, dy, s.detach().reshape(us[0], us[1], 1, 1));
+        Tensor ds = reduce(ReduceOp.SUM, binary(BinaryOp.MUL, dy, u), new int[] {2, 3}, false);
+        return new SeScaleGrads(du, ds);
     }
 
     /**
-     * MA-Net's FAB fusion (eq. 10-11): alpha = e^z1 / (e^z1 + e^z2) = sigmoid(z1 - z2) per (n, c), and
-     * y = alpha x1 + (1 - alpha) x2. x1, x2 [N, C, H, W]; z1, z2 [N, C].
+     * MA-Net's FAB fusion ({@link org.pulmo.ops.FabFuse}, eq. 10-11): a = e^M / (e^M + e^N) = sigmoid(M - N) per
+     * (n, c), and F_fm = a F_am + (1 - a) F_rem. F_am, F_rem [N, C, H, W]; M, N [N, C].
      */
-    default Tensor fabFuse(Tensor x1, Tensor x2, Tensor z1, Tensor z2) {
-        int[] s = x1.shape();
-        Tensor al = unary(UnaryOp.SIGMOID, binary(BinaryOp.SUB, z1, z2), 0f);
-        Tensor al4 = Tensor.wrap(al.storage(), s[0], s[1], 1, 1);
-        Tensor rest = Tensor.wrap(unary(UnaryOp.ADD_SCALAR, unary(UnaryOp.NEG, al, 0f), 1f).storage(), s[0], s[1], 1, 1);
-        return binary(BinaryOp.ADD, binary(BinaryOp.MUL, al4, x1), binary(BinaryOp.MUL, rest, x2));
+    default Tensor fabFuseForward(Tensor fAm, Tensor fRem, Tensor m, Tensor n) {
+        int[] s = fAm.shape();
+        Tensor a = unary(UnaryOp.SIGMOID, binary(BinaryOp.SUB, m, n), 0f);
+        Tensor a4 = Tensor.wrap(a.storage(), s[0], s[1], 1, 1);
+        Tensor rest = Tensor.wrap(unary(UnaryOp.ADD_SCALAR, unary(UnaryOp.NEG, a, 0f), 1f).storage(), s[0], s[1], 1, 1);
+        return binary(BinaryOp.ADD, binary(BinaryOp.MUL, a4, fAm), binary(BinaryOp.MUL, rest, fRem));
     }
 
-    /** {dx1 = alpha dy, dx2 = (1 - alpha) dy, dz1 = alpha (1 - alpha) sum_hw dy (x1 - x2), dz2 = -dz1}. */
-    default Tensor[] fabFuseBackward(Tensor x1, Tensor x2, Tensor z1, Tensor z2, Tensor dy) {
-        int[] s = x1.shape();
-        Tensor al = unary(UnaryOp.SIGMOID, binary(BinaryOp.SUB, z1, z2), 0f);
-        Tensor rest = unary(UnaryOp.ADD_SCALAR, unary(UnaryOp.NEG, al, 0f), 1f);
-        Tensor dx1 = binary(BinaryOp.MUL, dy, Tensor.wrap(al.storage(), s[0], s[1], 1, 1));
-        Tensor dx2 = binary(BinaryOp.MUL, dy, Tensor.wrap(rest.storage(), s[0], s[1], 1, 1));
-        Tensor dAlpha = reduce(ReduceOp.SUM, binary(BinaryOp.MUL, dy, binary(BinaryOp.SUB, x1, x2)), new int[] {2, 3}, false);
-        Tensor dz1 = binary(BinaryOp.MUL, dAlpha, binary(BinaryOp.MUL, al, rest));
-        return new Tensor[] {dx1, dx2, dz1, unary(UnaryOp.NEG, dz1, 0f)};
+    /** dF_am = a dF_fm, dF_rem = (1 - a) dF_fm, dM = a (1 - a) sum_hw dF_fm (F_am - F_rem), dN = -dM of {@link #fabFuseForward}. */
+    default FabGrads fabFuseBackward(Tensor fAm, Tensor fRem, Tensor m, Tensor n, Tensor dFFm) {
+        int[] s = fAm.shape();
+        Tensor a = unary(UnaryOp.SIGMOID, binary(BinaryOp.SUB, m, n), 0f);
+        Tensor rest = unary(UnaryOp.ADD_SCALAR, unary(UnaryOp.NEG, a, 0f), 1f);
+        Tensor dFAm = binary(BinaryOp.MUL, dFFm, Tensor.wrap(a.storage(), s[0], s[1], 1, 1));
+        Tensor dFRem = binary(BinaryOp.MUL, dFFm, Tensor.wrap(rest.storage(), s[0], s[1], 1, 1));
+        Tensor dA = reduce(ReduceOp.SUM, binary(BinaryOp.MUL, dFFm, binary(BinaryOp.SUB, fAm, fRem)), new int[] {2, 3}, false);
+        Tensor dM = binary(BinaryOp.MUL, dA, binary(BinaryOp.MUL, a, rest));
+        return new FabGrads(dFAm, dFRem, dM, unary(UnaryOp.NEG, dM, 0f));
     }
 
     /**

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.pulmo.autograd.GradCheck.assertGradients;
-import static org.pulmo.ops.AttentionTest.close;
+import static org.pulmo.ops.OpPageChecks.close;
 
 import org.junit.jupiter.api.Test;
 import org.pulmo.autograd.GradCheck;

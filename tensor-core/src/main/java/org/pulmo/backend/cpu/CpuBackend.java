@@ -170,19 +170,54 @@ public final class CpuBackend implements Backend {
         });
     }
 
-    // The papers' fused ops: one or two passes per plane instead of the composed defaults (CpuFused).
-    @Override public Tensor[] mutexAttention(Tensor a, Tensor b) { return CpuFused.mutexAttention(a, b); }
+    // The papers' fused ops (pages: org.pulmo.ops.Mab, SeScale, FabFuse): CpuFused's one- or two-pass loops on
+    // dense arrays instead of the composed defaults. Strided inputs are copied dense first; outputs are new.
 
-    @Override public Tensor[] mutexAttentionBackward(Tensor a, Tensor b, Tensor lse, Tensor dy) {
-        return CpuFused.mutexAttentionBackward(a, b, lse, dy);
+    /** t itself when contiguous, else a contiguous copy (no graph). */
+    private static Tensor contiguous(Tensor t) { return t.isContiguous() ? t : t.detach().contiguous(); }
+
+    /** A new zero-filled tensor (pooled, as every op output). */
+    private static Tensor zeros(int... shape) { return Tensor.wrap(CpuStorage.zeroed((int) Shapes.numel(shape)), shape); }
+
+    @Override public MabOut mabForward(Tensor fRei, Tensor fRem) {
+        int[] s = fRei.shape();
+        Tensor a = contiguous(fRei), b = contiguous(fRem), fAm = zeros(s), lse = zeros(s[0], s[1]);
+        CpuFused.mabForward(array(a), a.offset(), array(b), b.offset(), s[0] * s[1], s[2] * s[3], array(fAm), array(lse));
+        return new MabOut(fAm, lse);
     }
 
-    @Override public Tensor[] channelScaleBackward(Tensor x, Tensor s, Tensor dy) { return CpuFused.channelScaleBackward(x, s, dy); }
+    @Override public MabGrads mabBackward(Tensor fRei, Tensor fRem, Tensor dFAm, Tensor lse) {
+        int[] s = fRei.shape();
+        Tensor a = contiguous(fRei), b = contiguous(fRem), g = contiguous(dFAm), l = contiguous(lse);
+        Tensor dFRei = zeros(s), dFRem = zeros(s);
+        CpuFused.mabBackward(array(a), a.offset(), array(b), b.offset(), array(g), g.offset(), array(l), l.offset(),
+            s[0] * s[1], s[2] * s[3], array(dFRei), array(dFRem));
+        return new MabGrads(dFRei, dFRem);
+    }
 
-    @Override public Tensor fabFuse(Tensor x1, Tensor x2, Tensor z1, Tensor z2) { return CpuFused.fabFuse(x1, x2, z1, z2); }
+    @Override public SeScaleGrads seScaleBackward(Tensor u, Tensor s, Tensor dy) {
+        int[] us = u.shape();
+        Tensor ud = contiguous(u), sd = contiguous(s), g = contiguous(dy), du = zeros(us), ds = zeros(us[0], us[1]);
+        CpuFused.seScaleBackward(array(ud), ud.offset(), array(sd), sd.offset(), array(g), g.offset(), us[0] * us[1], us[2] * us[3],
+            array(du), array(ds));
+        return new SeScaleGrads(du, ds);
+    }
 
-    @Override public Tensor[] fabFuseBackward(Tensor x1, Tensor x2, Tensor z1, Tensor z2, Tensor dy) {
-        return CpuFused.fabFuseBackward(x1, x2, z1, z2, dy);
+    @Override public Tensor fabFuseForward(Tensor fAm, Tensor fRem, Tensor m, Tensor n) {
+        int[] s = fAm.shape();
+        Tensor a = contiguous(fAm), b = contiguous(fRem), md = contiguous(m), nd = contiguous(n), fFm = zeros(s);
+        CpuFused.fabFuseForward(array(a), a.offset(), array(b), b.offset(), array(md), md.offset(), array(nd), nd.offset(),
+            s[0] * s[1], s[2] * s[3], array(fFm));
+        return fFm;
+    }
+
+    @Override public FabGrads fabFuseBackward(Tensor fAm, Tensor fRem, Tensor m, Tensor n, Tensor dFFm) {
+        int[] s = fAm.shape();
+        Tensor a = contiguous(fAm), b = contiguous(fRem), md = contiguous(m), nd = contiguous(n), g = contiguous(dFFm);
+        Tensor dFAm = zeros(s), dFRem = zeros(s), dM = zeros(s[0], s[1]), dN = zeros(s[0], s[1]);
+        CpuFused.fabFuseBackward(array(a), a.offset(), array(b), b.offset(), array(md), md.offset(), array(nd), nd.offset(),
+            array(g), g.offset(), s[0] * s[1], s[2] * s[3], array(dFAm), array(dFRem), array(dM), array(dN));
+        return new FabGrads(dFAm, dFRem, dM, dN);
     }
 
     @Override public Tensor gather(Tensor x, int dim, Tensor index) { return CpuIndex.gather(x, dim, index); }
