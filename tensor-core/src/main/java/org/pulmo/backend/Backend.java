@@ -244,7 +244,8 @@ public interface Backend {
      * MA-Net's mutex attention block ({@link org.pulmo.ops.Mab}, eq. 3-5), per (sample, channel) plane:
      * D = (F_rei - F_rem)^2, P = softmax of D over the H*W positions, F_am = P (.) F_rem; lse = log sum_hw e^D, so
      * that {@link #mabBackward} rebuilds P = e^(D - lse) and the [N, C, H, W] softmax is never kept. The default
-     * composes primitives (max-subtracted softmax).
+     * composes primitives (max-subtracted softmax): the path of a backend without a fused kernel, not a reference
+     * (that is {@link org.pulmo.ops.Mab#referenceForward}).
      */
     default MabOut mabForward(Tensor fRei, Tensor fRem) {
         int[] s = fRei.shape();
@@ -264,6 +265,8 @@ public interface Backend {
      * <p>In a peaked plane, where one position k holds nearly all of P (P_k > {@link #MAB_DOMINANT}; at most one
      * position can), dP_k - sum_hw P (.) dP cancels and float32 keeps few of its bits; since sum_hw P = 1 it equals
      * dP_k sum_{j != k} P_j - sum_{j != k} P_j dP_j, which is what position k uses here (and in every fused kernel).
+     * The default composes primitives, for a backend without a fused kernel; the reference is
+     * {@link org.pulmo.ops.Mab#referenceBackward}.
      */
     default MabGrads mabBackward(Tensor fRei, Tensor fRem, Tensor dFAm, Tensor lse) {
         int[] s = fRei.shape();
@@ -299,7 +302,10 @@ public interface Backend {
         return binary(BinaryOp.MUL, u, s.detach().reshape(us[0], us[1], 1, 1));
     }
 
-    /** du = dy (.) s[n, c] and ds [N, C] = sum_hw dy (.) u of {@link #seScaleForward}. */
+    /**
+     * du = dy (.) s[n, c] and ds [N, C] = sum_hw dy (.) u of {@link #seScaleForward}. The default composes primitives,
+     * for a backend without a fused kernel; the reference is {@link org.pulmo.ops.SeScale#referenceBackward}.
+     */
     default SeScaleGrads seScaleBackward(Tensor u, Tensor s, Tensor dy) {
         int[] us = u.shape();
         Tensor du = binary(BinaryOp.MUL, dy, s.detach().reshape(us[0], us[1], 1, 1));
@@ -309,7 +315,8 @@ public interface Backend {
 
     /**
      * MA-Net's FAB fusion ({@link org.pulmo.ops.FabFuse}, eq. 10-11): a = e^M / (e^M + e^N) = sigmoid(M - N) per
-     * (n, c), and F_fm = a F_am + (1 - a) F_rem. F_am, F_rem [N, C, H, W]; M, N [N, C].
+     * (n, c), and F_fm = a F_am + (1 - a) F_rem. F_am, F_rem [N, C, H, W]; M, N [N, C]. The default composes
+     * primitives, for a backend without a fused kernel; the reference is {@link org.pulmo.ops.FabFuse#referenceForward}.
      */
     default Tensor fabFuseForward(Tensor fAm, Tensor fRem, Tensor m, Tensor n) {
         int[] s = fAm.shape();
@@ -319,7 +326,11 @@ public interface Backend {
         return binary(BinaryOp.ADD, binary(BinaryOp.MUL, a4, fAm), binary(BinaryOp.MUL, rest, fRem));
     }
 
-    /** dF_am = a dF_fm, dF_rem = (1 - a) dF_fm, dM = a (1 - a) sum_hw dF_fm (F_am - F_rem), dN = -dM of {@link #fabFuseForward}. */
+    /**
+     * dF_am = a dF_fm, dF_rem = (1 - a) dF_fm, dM = a (1 - a) sum_hw dF_fm (F_am - F_rem), dN = -dM of
+     * {@link #fabFuseForward}. The default composes primitives, for a backend without a fused kernel; the reference
+     * is {@link org.pulmo.ops.FabFuse#referenceBackward}.
+     */
     default FabGrads fabFuseBackward(Tensor fAm, Tensor fRem, Tensor m, Tensor n, Tensor dFFm) {
         int[] s = fAm.shape();
         Tensor a = unary(UnaryOp.SIGMOID, binary(BinaryOp.SUB, m, n), 0f);

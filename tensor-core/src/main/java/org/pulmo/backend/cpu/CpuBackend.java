@@ -26,7 +26,7 @@ public final class CpuBackend implements Backend {
     // ---- the adapter between tensors and the array kernels ----
 
     /** The float array behind a CPU tensor (a view's elements start at its offset). */
-    static float[] array(Tensor t) {
+    private static float[] array(Tensor t) {
         if (!(t.storage() instanceof CpuStorage s))
             throw new IllegalArgumentException("CPU backend given a tensor on " + t.device());
         return s.data();
