@@ -72,7 +72,8 @@ public final class MaNet extends Module {
      * Fusion attention block (Sec. 3.4, Fig. 5, eq. 6-11): F_am, F_rem [N, C, H, W] -> F_fm [N, C, H, W]. A per-channel
      * gate a in (0, 1), computed from both maps, decides how much of the attended map F_am and how much of the
      * mutex map F_rem the mutex path carries on. Parameters: fc1 (C -> C), bn1, fc2 (C -> C' = C / r), bn2,
-     * fc_a and fc_b (C' -> C), Linear layers with bias, BatchNorm1d with eps 1e-5.
+     * fc_a and fc_b (C' -> C), Linear layers with bias, BatchNorm1d with eps 1e-5. The fusion's page (eq. 10-11):
+     * {@link FabFuse}.
      */
     public static final class FusionAttention extends Module {
         public final int channels, reduced;
