@@ -1,4 +1,5 @@
 // Mutex attention block (MA-Net), the paper's new op, per (sample n, channel c) plane of H*W values:
+// (The op's page, with the plain-loop reference, tests and benchmarks: tensor-core's org.pulmo.ops.Mab.)
 //   D    = (a - b)^2                                   (eq. 3, the mutex distance of the two feature maps)
 //   P    = softmax over the H*W positions of D          (eq. 4, computed as exp(D - max D) / sum, max-subtracted)
 //   F_am = P (.) b                                     (eq. 5, attention applied to the second input)

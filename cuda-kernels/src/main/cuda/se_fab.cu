@@ -1,5 +1,7 @@
 // Squeeze-and-Excitation (Hu et al. 2018, Fig. 2) and MA-Net's fusion attention block (FAB): the
 // per-channel parts. The small fully connected layers between squeeze and scale go through GEMM.
+// (Op pages, with the plain-loop references, tests and benchmarks: tensor-core's org.pulmo.ops.SeScale for
+// se_scale_*, org.pulmo.ops.FabFuse for fab_fuse_*; the squeezes' references are in org.pulmo.ops.reference.Reference.)
 //
 // SE squeeze   s[n,c] = mean_hw x[n,c,h,w]                    (the paper's eq. 2, F_sq)
 //              one block per plane, reads H*W floats, writes 1: 4 B and 1 FLOP per element.

@@ -27,9 +27,9 @@ import org.pulmo.tensor.Tensor;
 
 /**
  * The attention ops of the two papers on the CPU backend, forward and backward, on the models' real shapes:
- * MA-Net's mutex attention (MAB, eq. 3-5: softmax over H*W of (a - b)^2 per sample and channel, times b) and
- * FAB fusion (eq. 10-11) on the ResNet-50 stage outputs [16, 256, 56, 56] .. [16, 2048, 7, 7], and
- * Squeeze-and-Excitation's squeeze (channel mean) and channel scale on DPN-92-SE's block outputs
+ * MA-Net's mutex attention (MAB, {@link org.pulmo.ops.Mab}, eq. 3-5: softmax over H*W of (F_rei - F_rem)^2 per
+ * sample and channel, times F_rem) and FAB fusion ({@link org.pulmo.ops.FabFuse}, eq. 10-11) on the ResNet-50 stage outputs [16, 256, 56, 56] .. [16, 2048, 7, 7], and
+ * Squeeze-and-Excitation's squeeze (channel mean) and channel scale ({@link org.pulmo.ops.SeScale}) on DPN-92-SE's block outputs
  * [32, 272, 56, 56] .. [32, 2176, 7, 7] (bw + inc channels; batch 32, 224 x 224). {@code batch} "paper" is the
  * papers' batch (16 pairs for MA-Net, 32 for DPN-92-SE), "small" is 2 (MA-Net) or 4 (DPN), which a 2-core CPU
  * finishes quickly. {@code impl}: FUSED is the CPU backend's one-pass kernel, COMPOSED the same computation from
@@ -133,13 +133,13 @@ public class AttentionBench {
             a = Tensor.randn(rng, s);
             b = Tensor.randn(rng, s);
             dy = Tensor.randn(rng, s);
-            lse = Backends.cpu().mutexAttention(a, b)[1];
+            lse = Backends.cpu().mabForward(a, b).lse();
         }
     }
 
-    @Benchmark public Tensor[] mabForward(Mab st) { return Recycled.op(() -> st.be.mutexAttention(st.a, st.b)); }
+    @Benchmark public Backend.MabOut mabForward(Mab st) { return Recycled.op(() -> st.be.mabForward(st.a, st.b)); }
 
-    @Benchmark public Tensor[] mabBackward(Mab st) { return Recycled.op(() -> st.be.mutexAttentionBackward(st.a, st.b, st.lse, st.dy)); }
+    @Benchmark public Backend.MabGrads mabBackward(Mab st) { return Recycled.op(() -> st.be.mabBackward(st.a, st.b, st.dy, st.lse)); }
 
     @State(Scope.Benchmark)
     public static class Squeeze {
@@ -175,9 +175,9 @@ public class AttentionBench {
         }
     }
 
-    @Benchmark public Tensor seScaleForward(Se st) { return Recycled.op(() -> st.be.channelScale(st.x, st.s)); }
+    @Benchmark public Tensor seScaleForward(Se st) { return Recycled.op(() -> st.be.seScaleForward(st.x, st.s)); }
 
-    @Benchmark public Tensor[] seScaleBackward(Se st) { return Recycled.op(() -> st.be.channelScaleBackward(st.x, st.s, st.dy)); }
+    @Benchmark public Backend.SeScaleGrads seScaleBackward(Se st) { return Recycled.op(() -> st.be.seScaleBackward(st.x, st.s, st.dy)); }
 
     @State(Scope.Benchmark)
     public static class Fab {
@@ -199,9 +199,9 @@ public class AttentionBench {
         }
     }
 
-    @Benchmark public Tensor fabForward(Fab st) { return Recycled.op(() -> st.be.fabFuse(st.x1, st.x2, st.z1, st.z2)); }
+    @Benchmark public Tensor fabForward(Fab st) { return Recycled.op(() -> st.be.fabFuseForward(st.x1, st.x2, st.z1, st.z2)); }
 
-    @Benchmark public Tensor[] fabBackward(Fab st) { return Recycled.op(() -> st.be.fabFuseBackward(st.x1, st.x2, st.z1, st.z2, st.dy)); }
+    @Benchmark public Backend.FabGrads fabBackward(Fab st) { return Recycled.op(() -> st.be.fabFuseBackward(st.x1, st.x2, st.z1, st.z2, st.dy)); }
 
     /**
      * FUSED against COMPOSED interleaved in one JVM, for a host too busy for separate JMH runs to compare:

@@ -105,7 +105,7 @@ public class GpuKernelsBench {
             a = Tensor.randn(rng, shape.dims()).to(be.device());
             b = Tensor.randn(rng, shape.dims()).to(be.device());
             g = Tensor.randn(rng, shape.dims()).to(be.device());
-            lse = be.mutexAttention(a, b)[1];
+            lse = be.mabForward(a, b).lse();
             be.runtime().synchronize();
         }
 
@@ -114,23 +114,23 @@ public class GpuKernelsBench {
             be.emptyCache();
         }
 
-        Tensor[] forward() {
+        Backend.MabOut forward() {
             return switch (version) {
                 case "FUSED" -> be.mabForward(a, b, CudaBackend.MabVersion.FUSED);
                 case "NAIVE" -> be.mabForward(a, b, CudaBackend.MabVersion.NAIVE);
-                default -> composed.mutexAttention(a, b);
+                default -> composed.mabForward(a, b);
             };
         }
 
         /** The naive version has no backward of its own; it is timed as the composed one. */
-        Tensor[] backward(Tensor lse) {
-            return "FUSED".equals(version) ? be.mutexAttentionBackward(a, b, lse, g) : composed.mutexAttentionBackward(a, b, lse, g);
+        Backend.MabGrads backward(Tensor lse) {
+            return "FUSED".equals(version) ? be.mabBackward(a, b, g, lse) : composed.mabBackward(a, b, g, lse);
         }
     }
 
     @Benchmark public Object mabForward(Mab st) {
         try (MemoryScope s = MemoryScope.open()) {
-            Tensor[] y = st.forward();
+            Backend.MabOut y = st.forward();
             st.be.runtime().synchronize();
             return y;
         }
@@ -138,7 +138,7 @@ public class GpuKernelsBench {
 
     @Benchmark public Object mabBackward(Mab st) {
         try (MemoryScope s = MemoryScope.open()) {
-            Tensor[] d = st.backward(st.lse);
+            Backend.MabGrads d = st.backward(st.lse);
             st.be.runtime().synchronize();
             return d;
         }
@@ -147,8 +147,8 @@ public class GpuKernelsBench {
     /** What a training step runs for one MAB: the forward, then the backward from its lse (PyTorch's "fwd+bwd"). */
     @Benchmark public Object mabForwardBackward(Mab st) {
         try (MemoryScope s = MemoryScope.open()) {
-            Tensor[] y = st.forward();
-            Tensor[] d = st.backward(y[1]);
+            Backend.MabOut y = st.forward();
+            Backend.MabGrads d = st.backward(y.lse());
             st.be.runtime().synchronize();
             return d;
         }

@@ -56,10 +56,10 @@ public class LayerOpsBench {
         bias = Tensor.randn(rng, 1, c, 1, 1);
         weight = Tensor.rand(rng, 0.5f, 1.5f, c);
         beta = Tensor.randn(rng, c);
-        Tensor[] mv = cpu.batchNormStats(x);
-        mean = mv[0];
-        invStd = cpu.unary(UnaryOp.POW, cpu.unary(UnaryOp.ADD_SCALAR, mv[1], 1e-5f), -0.5f);
-        argmax = cpu.maxPool2d(x, pool)[1];
+        Backend.Moments mv = cpu.batchNormStats(x);
+        mean = mv.mean();
+        invStd = cpu.unary(UnaryOp.POW, cpu.unary(UnaryOp.ADD_SCALAR, mv.var(), 1e-5f), -0.5f);
+        argmax = cpu.maxPool2d(x, pool).argmax();
         dyPooled = Tensor.randn(rng, argmax.shape());
     }
 
@@ -82,12 +82,12 @@ public class LayerOpsBench {
     @Benchmark public Tensor addChannelBias() { return Recycled.op(() -> cpu.binary(BinaryOp.ADD, x, bias)); }
 
     @Benchmark public Tensor batchNormForward() {
-        return Recycled.op(() -> cpu.batchNormApply(x, cpu.batchNormStats(x)[0], invStd, weight, beta));
+        return Recycled.op(() -> cpu.batchNormApply(x, cpu.batchNormStats(x).mean(), invStd, weight, beta));
     }
 
-    @Benchmark public Tensor[] batchNormBackward() { return Recycled.op(() -> cpu.batchNormBackward(dy, x, mean, invStd, weight)); }
+    @Benchmark public Backend.BatchNormGrads batchNormBackward() { return Recycled.op(() -> cpu.batchNormBackward(dy, x, mean, invStd, weight)); }
 
-    @Benchmark public Tensor[] maxPoolForward() { return Recycled.op(() -> cpu.maxPool2d(x, pool)); }
+    @Benchmark public Backend.MaxPoolOut maxPoolForward() { return Recycled.op(() -> cpu.maxPool2d(x, pool)); }
 
     @Benchmark public Tensor maxPoolBackward() {
         return Recycled.op(() -> cpu.maxPool2dBackward(dyPooled, argmax, xShape));

@@ -9,6 +9,9 @@ import org.junit.jupiter.api.Test;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.pulmo.backend.Backend;
 import org.pulmo.backend.Backends;
+import org.pulmo.ops.FabFuse;
+import org.pulmo.ops.Mab;
+import org.pulmo.ops.SeScale;
 import org.pulmo.tensor.Rng;
 import org.pulmo.tensor.Tensor;
 
@@ -48,30 +51,36 @@ class AttentionBenchTest {
         assertArrayEquals(new int[] {8, 544, 28, 28}, AttentionBench.MapShape.DPN92SE_CONV3.shape("8"));
     }
 
-    /** FUSED and COMPOSED time the same computation: their results agree on a small random input. */
+    /** FUSED and COMPOSED time the same computation: both give the op pages' references on a small random input. */
     @Test void fusedAndComposedCompute() {
         Backend fused = AttentionBench.backend("FUSED"), composed = AttentionBench.backend("COMPOSED");
         assertEquals(Backends.cpu(), fused);
         Rng rng = new Rng(11);
         Tensor a = Tensor.randn(rng, 2, 3, 4, 5), b = Tensor.randn(rng, 2, 3, 4, 5), dy = Tensor.randn(rng, 2, 3, 4, 5);
         Tensor z1 = Tensor.randn(rng, 2, 3), z2 = Tensor.randn(rng, 2, 3), s = Tensor.rand(rng, 0.1f, 0.9f, 2, 3);
-        Tensor[] mf = fused.mutexAttention(a, b), mc = composed.mutexAttention(a, b);
-        close(mf[0], mc[0]);
-        close(mf[1], mc[1]);
-        Tensor[] bf = fused.mutexAttentionBackward(a, b, mf[1], dy), bc = composed.mutexAttentionBackward(a, b, mf[1], dy);
-        close(bf[0], bc[0]);
-        close(bf[1], bc[1]);
-        close(fused.channelScale(a, s), composed.channelScale(a, s));
-        Tensor[] sf = fused.channelScaleBackward(a, s, dy), sc = composed.channelScaleBackward(a, s, dy);
-        close(sf[0], sc[0]);
-        close(sf[1], sc[1]);
-        close(fused.fabFuse(a, b, z1, z2), composed.fabFuse(a, b, z1, z2));
-        Tensor[] ff = fused.fabFuseBackward(a, b, z1, z2, dy), fc = composed.fabFuseBackward(a, b, z1, z2, dy);
-        for (int i = 0; i < 4; i++) close(ff[i], fc[i]);
+        float[] av = a.toArray(), bv = b.toArray(), gv = dy.toArray(), z1v = z1.toArray(), z2v = z2.toArray(), sv = s.toArray();
+        float[][] mab = Mab.referenceForward(av, bv, 6, 20), dMab = Mab.referenceBackward(av, bv, gv, 6, 20);
+        float[][] dSe = SeScale.referenceBackward(av, sv, gv, 20), dFab = FabFuse.referenceBackward(av, bv, z1v, z2v, gv, 20);
+        for (Backend be : new Backend[] {fused, composed}) {
+            Backend.MabOut m = be.mabForward(a, b);
+            close(mab[0], m.fAm());
+            close(mab[1], m.lse());
+            Backend.MabGrads dm = be.mabBackward(a, b, dy, m.lse());
+            close(dMab[0], dm.dFRei());
+            close(dMab[1], dm.dFRem());
+            close(SeScale.referenceForward(av, sv, 20), be.seScaleForward(a, s));
+            Backend.SeScaleGrads ds = be.seScaleBackward(a, s, dy);
+            close(dSe[0], ds.du());
+            close(dSe[1], ds.ds());
+            close(FabFuse.referenceForward(av, bv, z1v, z2v, 20), be.fabFuseForward(a, b, z1, z2));
+            Backend.FabGrads df = be.fabFuseBackward(a, b, z1, z2, dy);
+            Tensor[] dfParts = {df.dFAm(), df.dFRem(), df.dM(), df.dN()};
+            for (int i = 0; i < 4; i++) close(dFab[i], dfParts[i]);
+        }
     }
 
-    private static void close(Tensor x, Tensor y) {
-        float[] p = x.toArray(), q = y.toArray();
+    private static void close(float[] q, Tensor x) {
+        float[] p = x.toArray();
         assertEquals(q.length, p.length);
         for (int i = 0; i < p.length; i++) assertEquals(q[i], p[i], 1e-5f + 1e-4f * Math.abs(q[i]), "element " + i);
     }

@@ -266,14 +266,14 @@ public final class CudaBackend implements Backend {
     // cuDNN for the training path (max-pool forward without argmax and backward from x and y; average pooling);
     // pool_norm_index.cu's maxpool kernels for Backend's argmax form (maxPool2d, maxPool2dBackward(dy, argmax)).
 
-    @Override public Tensor[] maxPool2d(Tensor x, Pool2dParams p) {
+    @Override public MaxPoolOut maxPool2d(Tensor x, Pool2dParams p) {
         int[] s = x.shape();
         int oh = p.outH(s[2]), ow = p.outW(s[3]);
         Tensor xd = dense(x), y = empty(s[0], s[1], oh, ow), arg = empty(s[0], s[1], oh, ow);
         long n = y.numel();
         if (n > 0) rt.launchElements("maxpool_forward", n, n, s[2], s[3], oh, ow, p.kH(), p.kW(), p.strideH(), p.strideW(),
             p.padH(), p.padW(), ptr(xd), ptr(y), ptr(arg));
-        return new Tensor[] {y, arg};
+        return new MaxPoolOut(y, arg);
     }
 
     @Override public Tensor maxPool2dBackward(Tensor dy, Tensor argmax, int[] xShape) {
@@ -286,12 +286,12 @@ public final class CudaBackend implements Backend {
 
     private static int[] pooledShape(int[] s, Pool2dParams p) { return new int[] {s[0], s[1], p.outH(s[2]), p.outW(s[3])}; }
 
-    /** cudnnPoolingForward in deterministic max mode: {y, null} (the backward finds the max again from x and y). */
-    @Override public Tensor[] maxPool2dTraining(Tensor x, Pool2dParams p) {
+    /** cudnnPoolingForward in deterministic max mode: y and no argmax (the backward finds the max again from x and y). */
+    @Override public MaxPoolOut maxPool2dTraining(Tensor x, Pool2dParams p) {
         int[] s = x.shape(), ys = pooledShape(s, p);
         Tensor y = empty(ys);
         if (y.numel() > 0) cudnn().poolForward(Cudnn.POOLING_MAX_DETERMINISTIC, p, s, ys, addr(dense(x)), addr(y));
-        return new Tensor[] {y, null};
+        return new MaxPoolOut(y, null);
     }
 
     /** cudnnPoolingBackward: dx from x, y, dy (the argmax, if any, is not needed). */
@@ -364,11 +364,11 @@ public final class CudaBackend implements Backend {
         return n;
     }
 
-    @Override public Tensor[] batchNormStats(Tensor x) {
+    @Override public Moments batchNormStats(Tensor x) {
         int[] s = x.shape();
         Tensor mean = empty(s[1]), var = empty(s[1]);
         rt.launch("bn_stats", s[1], 1, 1, 256, 0, s[0], s[1], spatial(s), ptr(dense(x)), ptr(mean), ptr(var));
-        return new Tensor[] {mean, var};
+        return new Moments(mean, var);
     }
 
     private static CUdeviceptr ptrOrNull(Tensor t) { return t == null ? null : ptr(t); }
@@ -382,7 +382,7 @@ public final class CudaBackend implements Backend {
         return y;
     }
 
-    @Override public Tensor[] batchNormBackward(Tensor dy, Tensor x, Tensor mean, Tensor invStd, Tensor weight) {
+    @Override public BatchNormGrads batchNormBackward(Tensor dy, Tensor x, Tensor mean, Tensor invStd, Tensor weight) {
         int[] s = x.shape();
         int S = spatial(s);
         Tensor dx = empty(s), dw = empty(s[1]), db = empty(s[1]);
@@ -391,7 +391,7 @@ public final class CudaBackend implements Backend {
         long n = dx.numel();
         if (n > 0) rt.launchElements("bn_backward_dx", n, n, s[1], S, (long) s[0] * S, ptr(g), ptr(xd), ptr(mu), ptr(is),
             ptrOrNull(w), ptr(dw), ptr(db), ptr(dx));
-        return new Tensor[] {dx, dw, db};
+        return new BatchNormGrads(dx, dw, db);
     }
 
     /** Whether cuDNN's batch norm can take this call: cuDNN loaded, eps at least CUDNN_BN_MIN_EPSILON, statistics dense. */
@@ -422,8 +422,8 @@ public final class CudaBackend implements Backend {
      * statistics are given, their update with exponentialAverageFactor = momentum (cuDNN uses the unbiased
      * variance there, as PyTorch and the default do). The update happens here and nowhere else.
      */
-    @Override public Tensor[] batchNormTraining(Tensor x, Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar,
-                                                float momentum, float eps) {
+    @Override public BatchNormOut batchNormTraining(Tensor x, Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar,
+                                                    float momentum, float eps) {
         if (!cudnnBatchNorm(x, eps, runningMean, runningVar))
             return Backend.super.batchNormTraining(x, weight, bias, runningMean, runningVar, momentum, eps);
         int c = x.shape()[1];
@@ -431,28 +431,28 @@ public final class CudaBackend implements Backend {
         Tensor y = empty(x.shape()), mean = empty(c), invStd = empty(c);
         cudnn().batchNormTraining(bn4d(x.shape()), addr(dense(x)), addr(y), addr(perChannelOr(weight, c, 1f)), addr(perChannelOr(bias, c, 0f)),
             track ? momentum : 0.0, track ? addr(runningMean) : 0L, track ? addr(runningVar) : 0L, eps, addr(mean), addr(invStd));
-        return new Tensor[] {y, mean, invStd};
+        return new BatchNormOut(y, mean, invStd);
     }
 
     /** cudnnBatchNormalizationBackward from the saved mean and inverse std (or the kernels where the forward used them). */
-    @Override public Tensor[] batchNormTrainingBackward(Tensor dy, Tensor x, Tensor mean, Tensor invStd, Tensor weight, float eps) {
+    @Override public BatchNormGrads batchNormTrainingBackward(Tensor dy, Tensor x, Tensor mean, Tensor invStd, Tensor weight, float eps) {
         if (!cudnnBatchNorm(x, eps)) return batchNormBackward(dy, x, mean, invStd, weight);
         int c = x.shape()[1];
         Tensor dx = empty(x.shape()), dw = empty(c), db = empty(c);
         cudnn().batchNormBackward(bn4d(x.shape()), addr(dense(x)), addr(dense(dy)), addr(dx), addr(perChannelOr(weight, c, 1f)),
             addr(dw), addr(db), eps, addr(dense(mean)), addr(dense(invStd)));
-        return new Tensor[] {dx, dw, db};
+        return new BatchNormGrads(dx, dw, db);
     }
 
-    /** cudnnBatchNormalizationForwardInference for y; invStd (for the backward) as the default computes it. */
-    @Override public Tensor[] batchNormInference(Tensor x, Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar, float eps) {
+    /** cudnnBatchNormalizationForwardInference for y; mean and invStd (for the backward) as the default gives them. */
+    @Override public BatchNormOut batchNormInference(Tensor x, Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar, float eps) {
         if (!cudnnBatchNorm(x, eps)) return Backend.super.batchNormInference(x, weight, bias, runningMean, runningVar, eps);
         int c = x.shape()[1];
         Tensor y = empty(x.shape());
         Tensor invStd = batchNormInvStd(runningVar, eps);
         cudnn().batchNormInference(bn4d(x.shape()), addr(dense(x)), addr(y), addr(perChannelOr(weight, c, 1f)), addr(perChannelOr(bias, c, 0f)),
             addr(dense(runningMean)), addr(dense(runningVar)), eps);
-        return new Tensor[] {y, invStd};
+        return new BatchNormOut(y, runningMean.detach(), invStd);
     }
 
     // ------------------------------------------------------------------ optimiser
@@ -498,55 +498,57 @@ public final class CudaBackend implements Backend {
     }
 
     // ------------------------------------------------------------------ the papers' fused ops
-    // Backend's mutexAttention, channelScale and fabFuse (forward and backward) run the kernels below, so that
-    // org.pulmo.ops.Attention (and MaNet, SqueezeExcitation through it) use them without naming the device.
+    // Backend's mab*, seScale* and fabFuse* methods (op pages org.pulmo.ops.Mab, SeScale, FabFuse) run the kernels
+    // of mab.cu (MabKernels) and se_fab.cu (SeFabKernels), so that MaNet and SqueezeExcitation use them without
+    // naming the device.
 
-    @Override public Tensor[] mutexAttention(Tensor a, Tensor b) { return mabForward(a, b, MabVersion.FUSED); }
+    /** MAB forward (mab.cu's fused kernel): F_am and lse [N, C], what the backward needs. */
+    @Override public MabOut mabForward(Tensor fRei, Tensor fRem) { return mabForward(fRei, fRem, MabVersion.FUSED); }
 
-    @Override public Tensor[] mutexAttentionBackward(Tensor a, Tensor b, Tensor lse, Tensor dy) { return mabBackward(a, b, dy, lse); }
+    /** MAB forward in the given version (the naive three launches are the fused kernel's baseline). */
+    public MabOut mabForward(Tensor fRei, Tensor fRem, MabVersion version) { return mab.forward(fRei, fRem, version); }
 
-    @Override public Tensor channelScale(Tensor x, Tensor s) { return seScale(x, s); }
-
-    @Override public Tensor[] channelScaleBackward(Tensor x, Tensor s, Tensor dy) { return seScaleBackward(x, s, dy); }
-
-    /** MAB fused forward (mab.cu, {@link MabKernels}): {F_am, lse}; lse [N, C] is what the backward needs. a, b [N, C, H, W]. */
-    public Tensor[] mabForward(Tensor a, Tensor b, MabVersion version) { return mab.forward(a, b, version); }
-
-    /** MAB fused backward: {da, db} from a, b, dF_am and the forward's lse. */
-    public Tensor[] mabBackward(Tensor a, Tensor b, Tensor dy, Tensor lse) { return mab.backward(a, b, dy, lse); }
+    /** MAB fused backward: dF_rei and dF_rem from F_rei, F_rem, dF_am and the forward's lse. */
+    @Override public MabGrads mabBackward(Tensor fRei, Tensor fRem, Tensor dFAm, Tensor lse) { return mab.backward(fRei, fRem, dFAm, lse); }
 
     public enum MabVersion { NAIVE, FUSED }
 
-    // se_fab.cu, launched by SeFabKernels
+    /** SE scale (se_scale_forward): y = u * s[n, c]. */
+    @Override public Tensor seScaleForward(Tensor u, Tensor s) { return seFab.seScaleForward(u, s); }
 
-    /** SE squeeze: [N, C, H, W] -> channel means [N, C]. */
+    /** SE scale backward (se_scale_backward): du and ds [N, C]. */
+    @Override public SeScaleGrads seScaleBackward(Tensor u, Tensor s, Tensor dy) { return seFab.seScaleBackward(u, s, dy); }
+
+    /** FAB fusion (fab_fuse_forward, eq. 10-11): F_fm = a F_am + (1 - a) F_rem with a = e^M / (e^M + e^N) per (n, c). */
+    @Override public Tensor fabFuseForward(Tensor fAm, Tensor fRem, Tensor m, Tensor n) { return seFab.fabFuseForward(fAm, fRem, m, n); }
+
+    /** FAB fusion backward (fab_fuse_backward): dF_am, dF_rem, dM, dN. */
+    @Override public FabGrads fabFuseBackward(Tensor fAm, Tensor fRem, Tensor m, Tensor n, Tensor dFFm) {
+        return seFab.fabFuseBackward(fAm, fRem, m, n, dFFm);
+    }
+
+    // The squeezes of SE and FAB, kernels without a Backend method (SqueezeExcitation and MaNet pool with the
+    // reductions); GpuParityTest holds them to org.pulmo.ops.reference.Reference.
+
+    /** SE squeeze (se_squeeze): [N, C, H, W] -> channel means [N, C]. */
     public Tensor seSqueeze(Tensor x) { return seFab.seSqueeze(x); }
 
-    /** SE scale: y = x * s[n, c]. */
-    public Tensor seScale(Tensor x, Tensor scale) { return seFab.seScale(x, scale); }
+    /** FAB squeeze's outputs [N, C]: the plane means, maxima and the flat index h*W + w of each maximum (first of ties). */
+    public record FabSqueezeOut(Tensor avg, Tensor max, Tensor argmax) {}
 
-    /** {dx, dscale [N, C]}. */
-    public Tensor[] seScaleBackward(Tensor x, Tensor scale, Tensor dy) { return seFab.seScaleBackward(x, scale, dy); }
-
-    /** FAB squeeze (eq. 7's two poolings in one read): {avg [N, C], max [N, C], argmax [N, C]}. */
-    public Tensor[] fabSqueeze(Tensor u) { return seFab.fabSqueeze(u); }
+    /** FAB squeeze (fab_squeeze, eq. 7's two poolings in one read). */
+    public FabSqueezeOut fabSqueeze(Tensor u) { return seFab.fabSqueeze(u); }
 
     public Tensor fabSqueezeBackward(int[] uShape, Tensor dAvg, Tensor dMax, Tensor arg) { return seFab.fabSqueezeBackward(uShape, dAvg, dMax, arg); }
 
-    /** FAB fusion (eq. 10-11): y = a x1 + (1 - a) x2 with a = e^z1 / (e^z1 + e^z2) per (n, c). */
-    @Override public Tensor fabFuse(Tensor x1, Tensor x2, Tensor z1, Tensor z2) { return seFab.fabFuse(x1, x2, z1, z2); }
-
-    /** {dx1, dx2, dz1, dz2}. */
-    @Override public Tensor[] fabFuseBackward(Tensor x1, Tensor x2, Tensor z1, Tensor z2, Tensor dy) { return seFab.fabFuseBackward(x1, x2, z1, z2, dy); }
-
-    /** Softmax cross-entropy: {loss [] (device scalar), wsum []} from logits [N, C], labels [N], weights [C] or null. */
-    @Override public Tensor[] crossEntropy(Tensor logits, Tensor labels, Tensor weights) {
+    /** Softmax cross-entropy: loss [] (device scalar) and wsum [] from logits [N, C], labels [N], weights [C] or null. */
+    @Override public CrossEntropyOut crossEntropy(Tensor logits, Tensor labels, Tensor weights) {
         int n = logits.shape()[0], c = logits.shape()[1];
         Tensor rowLoss = empty(n), rowW = empty(n), loss = empty(), wsum = empty();
         rt.launch("ce_forward", (n + 7) / 8, 1, 1, 256, 0, n, c, ptr(dense(logits)), ptr(dense(labels)),
             weights == null ? null : ptr(dense(weights)), ptr(rowLoss), ptr(rowW));
         rt.launch("ce_finish", 1, 1, 1, 256, 0, n, ptr(rowLoss), ptr(rowW), ptr(loss), ptr(wsum));
-        return new Tensor[] {loss, wsum};
+        return new CrossEntropyOut(loss, wsum);
     }
 
     @Override public Tensor crossEntropyBackward(Tensor logits, Tensor labels, Tensor weights, Tensor wsum, Tensor dLoss) {
@@ -557,22 +559,22 @@ public final class CudaBackend implements Backend {
         return dx;
     }
 
-    /** Batch-mean cosine similarity of rows of a, b [N, ...]: {c [] (as mean of cosRow), stats [N, 3], cosRow [N]}. */
-    @Override public Tensor[] cosine(Tensor a, Tensor b, float eps) {
+    /** Batch-mean cosine similarity of rows of a, b [N, ...]: c [] (as mean of cosRow), stats [N, 3], cosRow [N]. */
+    @Override public CosineOut cosine(Tensor a, Tensor b, float eps) {
         int n = a.shape()[0];
         long d = a.numel() / n;
         Tensor stats = empty(n, 3), cosRow = empty(n);
         rt.launch("cosine_forward", n, 1, 1, 256, 0, d, eps, ptr(dense(a)), ptr(dense(b)), ptr(stats), ptr(cosRow));
         Tensor mean = reduce(ReduceOp.SUM, cosRow, new int[] {0}, false);
-        return new Tensor[] {unary(UnaryOp.SCALE, mean, 1f / n), stats, cosRow};
+        return new CosineOut(unary(UnaryOp.SCALE, mean, 1f / n), stats, cosRow);
     }
 
-    @Override public Tensor[] cosineBackward(Tensor a, Tensor b, Tensor stats, Tensor dc, float eps) {
+    @Override public Grads cosineBackward(Tensor a, Tensor b, Tensor stats, Tensor dc, float eps) {
         int n = a.shape()[0];
         long d = a.numel() / n;
         Tensor da = empty(a.shape()), db = empty(a.shape());
         rt.launch("cosine_backward", n, 1, 1, 256, 0, n, d, eps, ptr(dense(a)), ptr(dense(b)), ptr(stats), ptr(dense(dc)), ptr(da), ptr(db));
-        return new Tensor[] {da, db};
+        return new Grads(da, db);
     }
 
     @Override public String toString() {

@@ -10,6 +10,8 @@ public final class CudaBackendProvider implements BackendProvider {
     private static final Logger LOG = Logger.getLogger(CudaBackendProvider.class.getName());
     private static volatile boolean logged;
 
+    @Override public Device.Kind kind() { return Device.Kind.CUDA; }
+
     @Override public String unavailableReason(Device device) {
         if (device.kind() != Device.Kind.CUDA) return "not a CUDA device: " + device;
         String why = CudaRuntime.probe();

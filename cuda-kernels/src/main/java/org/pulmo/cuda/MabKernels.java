@@ -2,13 +2,14 @@ package org.pulmo.cuda;
 
 import static org.pulmo.cuda.CudaBackend.ptr;
 
+import org.pulmo.backend.Backend;
 import org.pulmo.tensor.Tensor;
 
 /**
- * The launches of mab.cu, the mutex attention block (MA-Net eq. 3-5; the kernel file has the equations,
- * traffic and launch shapes): the naive three-launch version and the fused forward and backward, with the
- * rule for when the fused kernels cache a plane in shared memory. {@link CudaBackend#mabForward} and
- * {@link CudaBackend#mabBackward} (and Backend's mutexAttention) run these.
+ * The launches of mab.cu, the mutex attention block (MA-Net eq. 3-5; the op's page is {@link org.pulmo.ops.Mab},
+ * the kernel file has the traffic and launch shapes): the naive three-launch version and the fused forward and
+ * backward, with the rule for when the fused kernels cache a plane in shared memory. {@link CudaBackend#mabForward}
+ * and {@link CudaBackend#mabBackward} (Backend's contract) run these.
  */
 final class MabKernels {
     private final CudaBackend be;
@@ -29,11 +30,11 @@ final class MabKernels {
         return (backward ? 3 : 2) * hw * Float.BYTES + (backward ? MAB_BACKWARD_STATIC_SHARED : MAB_FORWARD_STATIC_SHARED) <= DEFAULT_SHARED_LIMIT;
     }
 
-    /** MAB fused forward (mab.cu): {F_am, lse}; lse [N, C] is what the backward needs. a, b [N, C, H, W]. */
-    Tensor[] forward(Tensor a, Tensor b, CudaBackend.MabVersion version) {
-        int[] s = a.shape();
+    /** MAB forward (mab.cu): F_am and lse [N, C], what the backward needs, from F_rei and F_rem [N, C, H, W]. */
+    Backend.MabOut forward(Tensor fRei, Tensor fRem, CudaBackend.MabVersion version) {
+        int[] s = fRei.shape();
         int hw = s[2] * s[3], planes = s[0] * s[1];
-        Tensor ad = be.dense(a), bd = be.dense(b), y = be.empty(s), lse = be.empty(s[0], s[1]);
+        Tensor ad = be.dense(fRei), bd = be.dense(fRem), y = be.empty(s), lse = be.empty(s[0], s[1]);
         long n = y.numel();
         if (version == CudaBackend.MabVersion.NAIVE) {
             Tensor d = be.empty(s);
@@ -45,18 +46,18 @@ final class MabKernels {
             boolean cache = mabCaches(hw, false);
             rt.launch("mab_fused_forward", planes, 1, 1, hw >= 2048 ? 512 : 256, cache ? smem : 0, hw, cache ? 1 : 0, ptr(ad), ptr(bd), ptr(y), ptr(lse));
         }
-        return new Tensor[] {y, lse};
+        return new Backend.MabOut(y, lse);
     }
 
-    /** MAB fused backward: {da, db} from a, b, dF_am and the forward's lse. */
-    Tensor[] backward(Tensor a, Tensor b, Tensor dy, Tensor lse) {
-        int[] s = a.shape();
+    /** MAB fused backward: dF_rei and dF_rem from F_rei, F_rem, dF_am and the forward's lse (the kernel's argument order). */
+    Backend.MabGrads backward(Tensor fRei, Tensor fRem, Tensor dFAm, Tensor lse) {
+        int[] s = fRei.shape();
         int hw = s[2] * s[3];
         Tensor da = be.empty(s), db = be.empty(s);
         int smem = 3 * hw * Float.BYTES;
         boolean cache = mabCaches(hw, true);
         rt.launch("mab_fused_backward", s[0] * s[1], 1, 1, hw >= 2048 ? 512 : 256, cache ? smem : 0, hw, cache ? 1 : 0,
-            ptr(be.dense(a)), ptr(be.dense(b)), ptr(be.dense(dy)), ptr(be.dense(lse)), ptr(da), ptr(db));
-        return new Tensor[] {da, db};
+            ptr(be.dense(fRei)), ptr(be.dense(fRem)), ptr(be.dense(dFAm)), ptr(be.dense(lse)), ptr(da), ptr(db));
+        return new Backend.MabGrads(da, db);
     }
 }

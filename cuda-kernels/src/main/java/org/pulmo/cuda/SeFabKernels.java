@@ -2,12 +2,14 @@ package org.pulmo.cuda;
 
 import static org.pulmo.cuda.CudaBackend.ptr;
 
+import org.pulmo.backend.Backend;
 import org.pulmo.tensor.Tensor;
 
 /**
- * The launches of se_fab.cu: the squeeze-and-excitation squeeze and channel scale, and the FAB squeeze
- * (eq. 7's two poolings in one read) and fusion (eq. 10-11), forward and backward. {@link CudaBackend}'s
- * public seSqueeze, seScale, fabSqueeze, ... and Backend's channelScale and fabFuse run these.
+ * The launches of se_fab.cu: the squeeze-and-excitation squeeze and channel scale (page {@link org.pulmo.ops.SeScale}),
+ * and the FAB squeeze (eq. 7's two poolings in one read) and fusion (eq. 10-11, page {@link org.pulmo.ops.FabFuse}),
+ * forward and backward. {@link CudaBackend}'s seSqueeze, fabSqueeze and fabSqueezeBackward, and its Backend methods
+ * seScaleForward, seScaleBackward, fabFuseForward and fabFuseBackward run these.
  */
 final class SeFabKernels {
     private final CudaBackend be;
@@ -26,29 +28,29 @@ final class SeFabKernels {
         return out;
     }
 
-    /** SE scale: y = x * s[n, c]. */
-    Tensor seScale(Tensor x, Tensor scale) {
-        int[] s = x.shape();
+    /** SE scale: y = u * s[n, c]. */
+    Tensor seScaleForward(Tensor u, Tensor scale) {
+        int[] s = u.shape();
         Tensor y = be.empty(s);
         long n = y.numel();
-        rt.launchElements("se_scale_forward", n, n, s[2] * s[3], ptr(be.dense(x)), ptr(be.dense(scale)), ptr(y));
+        rt.launchElements("se_scale_forward", n, n, s[2] * s[3], ptr(be.dense(u)), ptr(be.dense(scale)), ptr(y));
         return y;
     }
 
-    /** {dx, dscale [N, C]}. */
-    Tensor[] seScaleBackward(Tensor x, Tensor scale, Tensor dy) {
-        int[] s = x.shape();
-        Tensor dx = be.empty(s), ds = be.empty(s[0], s[1]);
-        rt.launch("se_scale_backward", s[0] * s[1], 1, 1, 256, 0, s[2] * s[3], ptr(be.dense(x)), ptr(be.dense(scale)), ptr(be.dense(dy)), ptr(dx), ptr(ds));
-        return new Tensor[] {dx, ds};
+    /** du and ds [N, C] of the SE scale. */
+    Backend.SeScaleGrads seScaleBackward(Tensor u, Tensor scale, Tensor dy) {
+        int[] s = u.shape();
+        Tensor du = be.empty(s), ds = be.empty(s[0], s[1]);
+        rt.launch("se_scale_backward", s[0] * s[1], 1, 1, 256, 0, s[2] * s[3], ptr(be.dense(u)), ptr(be.dense(scale)), ptr(be.dense(dy)), ptr(du), ptr(ds));
+        return new Backend.SeScaleGrads(du, ds);
     }
 
-    /** FAB squeeze (eq. 7's two poolings in one read): {avg [N, C], max [N, C], argmax [N, C]}. */
-    Tensor[] fabSqueeze(Tensor u) {
+    /** FAB squeeze (eq. 7's two poolings in one read): avg, max and argmax [N, C]. */
+    CudaBackend.FabSqueezeOut fabSqueeze(Tensor u) {
         int[] s = u.shape();
         Tensor avg = be.empty(s[0], s[1]), mx = be.empty(s[0], s[1]), arg = be.empty(s[0], s[1]);
         rt.launch("fab_squeeze", s[0] * s[1], 1, 1, 256, 0, s[2] * s[3], ptr(be.dense(u)), ptr(avg), ptr(mx), ptr(arg));
-        return new Tensor[] {avg, mx, arg};
+        return new CudaBackend.FabSqueezeOut(avg, mx, arg);
     }
 
     Tensor fabSqueezeBackward(int[] uShape, Tensor dAvg, Tensor dMax, Tensor arg) {
@@ -58,21 +60,21 @@ final class SeFabKernels {
         return du;
     }
 
-    /** FAB fusion (eq. 10-11): y = a x1 + (1 - a) x2 with a = e^z1 / (e^z1 + e^z2) per (n, c). */
-    Tensor fabFuse(Tensor x1, Tensor x2, Tensor z1, Tensor z2) {
-        int[] s = x1.shape();
+    /** FAB fusion (eq. 10-11): F_fm = a F_am + (1 - a) F_rem with a = e^M / (e^M + e^N) per (n, c). */
+    Tensor fabFuseForward(Tensor fAm, Tensor fRem, Tensor m, Tensor n) {
+        int[] s = fAm.shape();
         Tensor y = be.empty(s);
-        long n = y.numel();
-        rt.launchElements("fab_fuse_forward", n, n, s[2] * s[3], ptr(be.dense(x1)), ptr(be.dense(x2)), ptr(be.dense(z1)), ptr(be.dense(z2)), ptr(y));
+        long len = y.numel();
+        rt.launchElements("fab_fuse_forward", len, len, s[2] * s[3], ptr(be.dense(fAm)), ptr(be.dense(fRem)), ptr(be.dense(m)), ptr(be.dense(n)), ptr(y));
         return y;
     }
 
-    /** {dx1, dx2, dz1, dz2}. */
-    Tensor[] fabFuseBackward(Tensor x1, Tensor x2, Tensor z1, Tensor z2, Tensor dy) {
-        int[] s = x1.shape();
-        Tensor dx1 = be.empty(s), dx2 = be.empty(s), dz1 = be.empty(s[0], s[1]), dz2 = be.empty(s[0], s[1]);
-        rt.launch("fab_fuse_backward", s[0] * s[1], 1, 1, 256, 0, s[2] * s[3], ptr(be.dense(x1)), ptr(be.dense(x2)), ptr(be.dense(z1)),
-            ptr(be.dense(z2)), ptr(be.dense(dy)), ptr(dx1), ptr(dx2), ptr(dz1), ptr(dz2));
-        return new Tensor[] {dx1, dx2, dz1, dz2};
+    /** dF_am, dF_rem, dM and dN of the FAB fusion. */
+    Backend.FabGrads fabFuseBackward(Tensor fAm, Tensor fRem, Tensor m, Tensor n, Tensor dFFm) {
+        int[] s = fAm.shape();
+        Tensor dFAm = be.empty(s), dFRem = be.empty(s), dM = be.empty(s[0], s[1]), dN = be.empty(s[0], s[1]);
+        rt.launch("fab_fuse_backward", s[0] * s[1], 1, 1, 256, 0, s[2] * s[3], ptr(be.dense(fAm)), ptr(be.dense(fRem)), ptr(be.dense(m)),
+            ptr(be.dense(n)), ptr(be.dense(dFFm)), ptr(dFAm), ptr(dFRem), ptr(dM), ptr(dN));
+        return new Backend.FabGrads(dFAm, dFRem, dM, dN);
     }
 }

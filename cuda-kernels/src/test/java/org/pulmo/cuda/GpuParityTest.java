@@ -16,8 +16,11 @@ import org.pulmo.backend.BinaryOp;
 import org.pulmo.backend.Pool2dParams;
 import org.pulmo.backend.ReduceOp;
 import org.pulmo.backend.UnaryOp;
+import org.pulmo.ops.Convolution;
+import org.pulmo.ops.FabFuse;
+import org.pulmo.ops.Mab;
+import org.pulmo.ops.SeScale;
 import org.pulmo.ops.reference.Reference;
-import org.pulmo.ops.Attention;
 import org.pulmo.tensor.Device;
 import org.pulmo.tensor.MemoryScope;
 import org.pulmo.tensor.Rng;
@@ -25,8 +28,10 @@ import org.pulmo.tensor.Shapes;
 import org.pulmo.tensor.Tensor;
 
 /**
- * Every hand-written kernel against its CPU reference or the CPU backend on random inputs (never all zeros),
- * strict FP32, and cuDNN's batch norm, pooling and find-chosen convolutions against the CPU backend.
+ * Every hand-written kernel against its plain-loop reference (the op pages' Mab, SeScale, FabFuse and Convolution,
+ * and Reference for the kernels without a page) or the CPU backend on random inputs (never all zeros), strict FP32,
+ * cuDNN's find-chosen convolutions against Convolution's reference, and cuDNN's batch norm and pooling against the
+ * CPU backend.
  * Tolerances (|expected - actual| <= abs + rel |expected|): elementwise, copies and pooling 1e-6 abs + 1e-5 rel
  * (max pooling, fill, copy and gather exact); max and min reductions, argmax and argmin exact (inputs without
  * ties); sums, means, softmax and log-softmax, scatter-add, MAB, FAB, SE, CE, cosine, batch norm 1e-5 abs +
@@ -99,18 +104,18 @@ class GpuParityTest {
             Tensor a = Tensor.randn(rng, s), b = Tensor.randn(rng, s), g = Tensor.randn(rng, s);
             int planes = s[0] * s[1], hw = s[2] * s[3];
             String at = " " + Arrays.toString(s);
-            float[][] ref = Reference.mabForward(a.toArray(), b.toArray(), planes, hw);
+            float[][] ref = Mab.referenceForward(a.toArray(), b.toArray(), planes, hw);
             for (CudaBackend.MabVersion v : CudaBackend.MabVersion.values())
                 m.run("MAB " + v + " forward" + at, () -> {
-                    Tensor[] out = be.mabForward(dev(a), dev(b), v);
-                    m.close(ref[0], out[0].toArray(), 1e-5, 1e-4, "MAB " + v + " forward" + at);
-                    m.close(ref[1], out[1].toArray(), 1e-5, 1e-4, "MAB " + v + " lse" + at);
+                    Backend.MabOut out = be.mabForward(dev(a), dev(b), v);
+                    m.close(ref[0], out.fAm().toArray(), 1e-5, 1e-4, "MAB " + v + " forward" + at);
+                    m.close(ref[1], out.lse().toArray(), 1e-5, 1e-4, "MAB " + v + " lse" + at);
                 });
             m.run("MAB FUSED backward" + at, () -> {
-                float[][] gr = Reference.mabBackward(a.toArray(), b.toArray(), g.toArray(), planes, hw);
-                Tensor[] d = be.mabBackward(dev(a), dev(b), dev(g), dev(Tensor.of(ref[1], s[0], s[1])));
-                m.close(gr[0], d[0].toArray(), 1e-5, 1e-4, "MAB da" + at);
-                m.close(gr[1], d[1].toArray(), 1e-5, 1e-4, "MAB db" + at);
+                float[][] gr = Mab.referenceBackward(a.toArray(), b.toArray(), g.toArray(), planes, hw);
+                Backend.MabGrads d = be.mabBackward(dev(a), dev(b), dev(g), dev(Tensor.of(ref[1], s[0], s[1])));
+                m.close(gr[0], d.dFRei().toArray(), 1e-5, 1e-4, "MAB da" + at);
+                m.close(gr[1], d.dFRem().toArray(), 1e-5, 1e-4, "MAB db" + at);
             });
         }
         m.assertNone();
@@ -123,21 +128,23 @@ class GpuParityTest {
         Tensor x = Tensor.randn(rng, n, c, h, w), x2 = Tensor.randn(rng, n, c, h, w), s = Tensor.rand(rng, 0f, 1f, n, c);
         Tensor z1 = Tensor.randn(rng, n, c), z2 = Tensor.randn(rng, n, c), g = Tensor.randn(rng, n, c, h, w);
         m.close(Reference.seSqueeze(x.toArray(), planes, hw), be.seSqueeze(dev(x)).toArray(), 1e-5, 1e-4, "SE squeeze");
-        m.close(Reference.seScale(x.toArray(), s.toArray(), hw), be.seScale(dev(x), dev(s)).toArray(), 1e-6, 1e-5, "SE scale");
-        float[][] sb = Reference.seScaleBackward(x.toArray(), s.toArray(), g.toArray(), hw);
-        Tensor[] sbd = be.seScaleBackward(dev(x), dev(s), dev(g));
-        m.close(sb[0], sbd[0].toArray(), 1e-6, 1e-5, "SE dx");
-        m.close(sb[1], sbd[1].toArray(), 1e-5, 1e-4, "SE ds");
+        m.close(SeScale.referenceForward(x.toArray(), s.toArray(), hw), be.seScaleForward(dev(x), dev(s)).toArray(), 1e-6, 1e-5, "SE scale");
+        float[][] sb = SeScale.referenceBackward(x.toArray(), s.toArray(), g.toArray(), hw);
+        Backend.SeScaleGrads sbd = be.seScaleBackward(dev(x), dev(s), dev(g));
+        m.close(sb[0], sbd.du().toArray(), 1e-6, 1e-5, "SE dx");
+        m.close(sb[1], sbd.ds().toArray(), 1e-5, 1e-4, "SE ds");
         float[][] sq = Reference.fabSqueeze(x.toArray(), planes, hw);
-        Tensor[] sqd = be.fabSqueeze(dev(x));
-        for (int i = 0; i < 3; i++) m.close(sq[i], sqd[i].toArray(), 1e-5, 1e-4, "FAB squeeze output " + i);
+        CudaBackend.FabSqueezeOut sqd = be.fabSqueeze(dev(x));
+        Tensor[] sqParts = {sqd.avg(), sqd.max(), sqd.argmax()};
+        for (int i = 0; i < 3; i++) m.close(sq[i], sqParts[i].toArray(), 1e-5, 1e-4, "FAB squeeze output " + i);
         m.close(Reference.fabSqueezeBackward(s.toArray(), z1.toArray(), sq[2], hw),
-            be.fabSqueezeBackward(x.shape(), dev(s), dev(z1), sqd[2]).toArray(), 1e-6, 1e-5, "FAB squeeze backward");
-        m.close(Reference.fabFuse(x.toArray(), x2.toArray(), z1.toArray(), z2.toArray(), hw),
-            be.fabFuse(dev(x), dev(x2), dev(z1), dev(z2)).toArray(), 1e-6, 1e-5, "FAB fuse");
-        float[][] fb = Reference.fabFuseBackward(x.toArray(), x2.toArray(), z1.toArray(), z2.toArray(), g.toArray(), hw);
-        Tensor[] fbd = be.fabFuseBackward(dev(x), dev(x2), dev(z1), dev(z2), dev(g));
-        for (int i = 0; i < 4; i++) m.close(fb[i], fbd[i].toArray(), 1e-5, 1e-4, "FAB fuse backward output " + i);
+            be.fabSqueezeBackward(x.shape(), dev(s), dev(z1), sqd.argmax()).toArray(), 1e-6, 1e-5, "FAB squeeze backward");
+        m.close(FabFuse.referenceForward(x.toArray(), x2.toArray(), z1.toArray(), z2.toArray(), hw),
+            be.fabFuseForward(dev(x), dev(x2), dev(z1), dev(z2)).toArray(), 1e-6, 1e-5, "FAB fuse");
+        float[][] fb = FabFuse.referenceBackward(x.toArray(), x2.toArray(), z1.toArray(), z2.toArray(), g.toArray(), hw);
+        Backend.FabGrads fbd = be.fabFuseBackward(dev(x), dev(x2), dev(z1), dev(z2), dev(g));
+        Tensor[] fbParts = {fbd.dFAm(), fbd.dFRem(), fbd.dM(), fbd.dN()};
+        for (int i = 0; i < 4; i++) m.close(fb[i], fbParts[i].toArray(), 1e-5, 1e-4, "FAB fuse backward output " + i);
         m.assertNone();
     }
 
@@ -150,19 +157,19 @@ class GpuParityTest {
         for (int i = 0; i < n; i++) labels[i] = i % c;
         float[] w = {0.7f, 1.3f, 2f};
         float[] ref = Reference.crossEntropy(x.toArray(), labels, w, n, c);
-        Tensor[] out = be.crossEntropy(dev(x), be.fromArray(labels, new int[] {n}), be.fromArray(w, new int[] {c}));
-        m.close(new float[] {ref[0], ref[1]}, new float[] {out[0].toArray()[0], out[1].toArray()[0]}, 1e-5, 1e-4, "CE loss, wsum");
-        Tensor dx = be.crossEntropyBackward(dev(x), be.fromArray(labels, new int[] {n}), be.fromArray(w, new int[] {c}), out[1],
+        Backend.CrossEntropyOut out = be.crossEntropy(dev(x), be.fromArray(labels, new int[] {n}), be.fromArray(w, new int[] {c}));
+        m.close(new float[] {ref[0], ref[1]}, new float[] {out.loss().toArray()[0], out.wsum().toArray()[0]}, 1e-5, 1e-4, "CE loss, wsum");
+        Tensor dx = be.crossEntropyBackward(dev(x), be.fromArray(labels, new int[] {n}), be.fromArray(w, new int[] {c}), out.wsum(),
             be.fromArray(new float[] {1f}, new int[0]));
         m.close(Reference.crossEntropyBackward(x.toArray(), labels, w, n, c, 1f), dx.toArray(), 1e-6, 1e-4, "CE dx");
 
         Tensor a = Tensor.randn(rng, 4, 3, 5, 5), b = Tensor.randn(rng, 4, 3, 5, 5);
-        Tensor[] cs = be.cosine(dev(a), dev(b), 1e-8f);
-        m.close(new float[] {Reference.cosine(a.toArray(), b.toArray(), 4, 75, 1e-8f)}, cs[0].toArray(), 1e-5, 1e-4, "cosine");
-        Tensor[] cg = be.cosineBackward(dev(a), dev(b), cs[1], be.fromArray(new float[] {1f}, new int[0]), 1e-8f);
+        Backend.CosineOut cs = be.cosine(dev(a), dev(b), 1e-8f);
+        m.close(new float[] {Reference.cosine(a.toArray(), b.toArray(), 4, 75, 1e-8f)}, cs.c().toArray(), 1e-5, 1e-4, "cosine");
+        Backend.Grads cg = be.cosineBackward(dev(a), dev(b), cs.stats(), be.fromArray(new float[] {1f}, new int[0]), 1e-8f);
         float[][] cr = Reference.cosineBackward(a.toArray(), b.toArray(), 4, 75, 1e-8f, 1f);
-        m.close(cr[0], cg[0].toArray(), 1e-6, 1e-4, "cosine da");
-        m.close(cr[1], cg[1].toArray(), 1e-6, 1e-4, "cosine db");
+        m.close(cr[0], cg.dA().toArray(), 1e-6, 1e-4, "cosine da");
+        m.close(cr[1], cg.dB().toArray(), 1e-6, 1e-4, "cosine db");
         m.assertNone();
     }
 
@@ -193,56 +200,64 @@ class GpuParityTest {
         m.assertNone();
     }
 
-    /** The fused ops through the Backend interface (what ops.Attention calls) against the CPU backend's fused loops. */
-    @Test void backendFusedOpsMatchTheCpu() {
-        Mismatches m = new Mismatches("backendFusedOpsMatchTheCpu");
-        Backend cpu = Backends.cpu();
+    /** The fused ops through the Backend interface (what the op pages Mab, SeScale and FabFuse call) against their references. */
+    @Test void backendFusedOpsMatchTheReference() {
+        Mismatches m = new Mismatches("backendFusedOpsMatchTheReference");
         for (int[] s : List.of(new int[] {2, 3, 7, 9}, new int[] {2, 8, 56, 56}, new int[] {2, 16, 7, 7})) {
             Rng rng = new Rng(27);
             Tensor a = Tensor.randn(rng, s), b = Tensor.randn(rng, s), g = Tensor.randn(rng, s);
             Tensor z1 = Tensor.randn(rng, s[0], s[1]), z2 = Tensor.randn(rng, s[0], s[1]);
+            float[] av = a.toArray(), bv = b.toArray(), gv = g.toArray(), z1v = z1.toArray(), z2v = z2.toArray();
+            int planes = s[0] * s[1], hw = s[2] * s[3];
             String at = " " + Arrays.toString(s);
-            Tensor[] mc = cpu.mutexAttention(a, b), mg = be.mutexAttention(dev(a), dev(b));
-            m.close(mc[0].toArray(), mg[0].toArray(), 1e-5, 1e-4, "mutexAttention" + at);
-            m.close(mc[1].toArray(), mg[1].toArray(), 1e-5, 1e-4, "mutexAttention lse" + at);
-            Tensor[] mbc = cpu.mutexAttentionBackward(a, b, mc[1], g), mbg = be.mutexAttentionBackward(dev(a), dev(b), mg[1], dev(g));
-            m.close(mbc[0].toArray(), mbg[0].toArray(), 1e-5, 1e-4, "mutexAttention da" + at);
-            m.close(mbc[1].toArray(), mbg[1].toArray(), 1e-5, 1e-4, "mutexAttention db" + at);
-            m.close(cpu.channelScale(a, z1).toArray(), be.channelScale(dev(a), dev(z1)).toArray(), 1e-6, 1e-5, "channelScale" + at);
-            Tensor[] sc = cpu.channelScaleBackward(a, z1, g), sg = be.channelScaleBackward(dev(a), dev(z1), dev(g));
-            m.close(sc[0].toArray(), sg[0].toArray(), 1e-6, 1e-5, "channelScale dx" + at);
-            m.close(sc[1].toArray(), sg[1].toArray(), 1e-5, 1e-4, "channelScale ds" + at);
-            m.close(cpu.fabFuse(a, b, z1, z2).toArray(), be.fabFuse(dev(a), dev(b), dev(z1), dev(z2)).toArray(), 1e-6, 1e-5, "fabFuse" + at);
-            Tensor[] fc = cpu.fabFuseBackward(a, b, z1, z2, g), fg = be.fabFuseBackward(dev(a), dev(b), dev(z1), dev(z2), dev(g));
-            for (int i = 0; i < 4; i++) m.close(fc[i].toArray(), fg[i].toArray(), 1e-5, 1e-4, "fabFuse backward output " + i + at);
+            float[][] mr = Mab.referenceForward(av, bv, planes, hw);
+            Backend.MabOut mg = be.mabForward(dev(a), dev(b));
+            m.close(mr[0], mg.fAm().toArray(), 1e-5, 1e-4, "mabForward" + at);
+            m.close(mr[1], mg.lse().toArray(), 1e-5, 1e-4, "mabForward lse" + at);
+            float[][] mbr = Mab.referenceBackward(av, bv, gv, planes, hw);
+            Backend.MabGrads mbg = be.mabBackward(dev(a), dev(b), dev(g), mg.lse());
+            m.close(mbr[0], mbg.dFRei().toArray(), 1e-5, 1e-4, "mabBackward dF_rei" + at);
+            m.close(mbr[1], mbg.dFRem().toArray(), 1e-5, 1e-4, "mabBackward dF_rem" + at);
+            m.close(SeScale.referenceForward(av, z1v, hw), be.seScaleForward(dev(a), dev(z1)).toArray(), 1e-6, 1e-5, "seScaleForward" + at);
+            float[][] sr = SeScale.referenceBackward(av, z1v, gv, hw);
+            Backend.SeScaleGrads sg = be.seScaleBackward(dev(a), dev(z1), dev(g));
+            m.close(sr[0], sg.du().toArray(), 1e-6, 1e-5, "seScaleBackward du" + at);
+            m.close(sr[1], sg.ds().toArray(), 1e-5, 1e-4, "seScaleBackward ds" + at);
+            m.close(FabFuse.referenceForward(av, bv, z1v, z2v, hw), be.fabFuseForward(dev(a), dev(b), dev(z1), dev(z2)).toArray(), 1e-6, 1e-5,
+                "fabFuseForward" + at);
+            float[][] fr = FabFuse.referenceBackward(av, bv, z1v, z2v, gv, hw);
+            Backend.FabGrads fg = be.fabFuseBackward(dev(a), dev(b), dev(z1), dev(z2), dev(g));
+            Tensor[] fgParts = {fg.dFAm(), fg.dFRem(), fg.dM(), fg.dN()};
+            for (int i = 0; i < 4; i++) m.close(fr[i], fgParts[i].toArray(), 1e-5, 1e-4, "fabFuseBackward output " + i + at);
         }
         m.assertNone();
     }
 
     /**
-     * ops.Attention on device tensors: forward and autograd gradients equal the CPU's. F_rem and channelScale's
-     * x are transposed views (strided on both sides, built from the same host values), so the backend's dense
-     * copies and the gradients of strided leaves are exercised.
+     * The op pages' ops on device tensors with autograd against their references: forward and gradients. F_rem and
+     * seScale's u are transposed views (strided on the device, built from the same host values), so the backend's
+     * dense copies and the gradients of strided leaves are exercised; the references take the views' values in
+     * row-major order of their shapes.
      */
-    @Test void attentionOpsWithAutogradMatchTheCpu() {
-        Mismatches m = new Mismatches("attentionOpsWithAutogradMatchTheCpu");
+    @Test void attentionOpsWithAutogradMatchTheReference() {
+        Mismatches m = new Mismatches("attentionOpsWithAutogradMatchTheReference");
         Rng rng = new Rng(28);
         Tensor a = Tensor.randn(rng, 2, 4, 6, 5), bh = Tensor.randn(rng, 2, 4, 5, 6), g = Tensor.randn(rng, 2, 4, 6, 5);
-        Tensor ac = a.detach().requiresGrad(true), bc = bh.transpose(2, 3).requiresGrad(true);
         Tensor ag = dev(a).requiresGrad(true), bg = dev(bh).transpose(2, 3).requiresGrad(true);
-        assertFalse(bc.isContiguous(), "F_rem [2, 4, 6, 5] is a transposed view");
-        Tensor yc = Attention.mutexAttention(ac, bc), yg = Attention.mutexAttention(ag, bg);
-        yc.backward(g);
+        assertFalse(bg.isContiguous(), "F_rem [2, 4, 6, 5] is a transposed view");
+        float[] av = a.toArray(), bv = bh.transpose(2, 3).toArray(), gv = g.toArray();
+        Tensor yg = Mab.mab(ag, bg);
         yg.backward(dev(g));
-        m.close(yc, yg, 1e-5, 1e-4, "Attention.mutexAttention [2, 4, 6, 5], F_rem transposed");
-        m.close(ac.grad(), ag.grad(), 1e-5, 1e-4, "Attention.mutexAttention dF_rei");
-        m.close(bc.grad(), bg.grad(), 1e-5, 1e-4, "Attention.mutexAttention dF_rem");
+        float[][] ref = Mab.referenceForward(av, bv, 8, 30), grads = Mab.referenceBackward(av, bv, gv, 8, 30);
+        m.close(ref[0], yg.toArray(), 1e-5, 1e-4, "Mab.mab [2, 4, 6, 5], F_rem transposed");
+        m.close(grads[0], ag.grad().toArray(), 1e-5, 1e-4, "Mab.mab dF_rei");
+        m.close(grads[1], bg.grad().toArray(), 1e-5, 1e-4, "Mab.mab dF_rem");
         try (var ignored = GradMode.noGrad()) {
-            Tensor xh = Tensor.randn(rng, 2, 4, 5, 6), s = Tensor.randn(rng, 2, 4);
-            Tensor x = xh.transpose(2, 3);
-            assertFalse(x.isContiguous(), "channelScale's x [2, 4, 6, 5] is a transposed view");
-            m.close(Attention.channelScale(x, s), Attention.channelScale(dev(xh).transpose(2, 3), dev(s)), 1e-6, 1e-5,
-                "Attention.channelScale [2, 4, 6, 5], x transposed");
+            Tensor uh = Tensor.randn(rng, 2, 4, 5, 6), s = Tensor.randn(rng, 2, 4);
+            Tensor u = dev(uh).transpose(2, 3);
+            assertFalse(u.isContiguous(), "seScale's u [2, 4, 6, 5] is a transposed view");
+            m.close(SeScale.referenceForward(uh.transpose(2, 3).toArray(), s.toArray(), 30), SeScale.seScale(u, dev(s)).toArray(), 1e-6, 1e-5,
+                "SeScale.seScale [2, 4, 6, 5], u transposed");
         }
         m.assertNone();
     }
@@ -511,14 +526,14 @@ class GpuParityTest {
                     new Pool2dParams(3, 3, 2, 2, 1, 1, false))) {
                 String at = " x " + Arrays.toString(s) + " " + p;
                 Tensor x = Tensor.randn(rng, s);
-                Tensor[] want = cpu.maxPool2d(x, p);
-                Tensor dy = Tensor.randn(rng, want[0].shape());
+                Backend.MaxPoolOut want = cpu.maxPool2d(x, p);
+                Tensor dy = Tensor.randn(rng, want.y().shape());
                 m.run("maxpool_forward" + at, () -> {
-                    Tensor[] got = be.maxPool2d(dev(x), p);
-                    m.close(want[0], got[0], 0, 0, "maxpool_forward y" + at);
-                    m.close(want[1], got[1], 0, 0, "maxpool_forward argmax" + at);
+                    Backend.MaxPoolOut got = be.maxPool2d(dev(x), p);
+                    m.close(want.y(), got.y(), 0, 0, "maxpool_forward y" + at);
+                    m.close(want.argmax(), got.argmax(), 0, 0, "maxpool_forward argmax" + at);
                 });
-                m.run("maxpool_backward" + at, () -> m.close(cpu.maxPool2dBackward(dy, want[1], s), be.maxPool2dBackward(dev(dy), dev(want[1]), s),
+                m.run("maxpool_backward" + at, () -> m.close(cpu.maxPool2dBackward(dy, want.argmax(), s), be.maxPool2dBackward(dev(dy), dev(want.argmax()), s),
                     1e-6, 1e-5, "maxpool_backward dx" + at));
             }
         for (int[] s : List.of(new int[] {4, 8, 7, 7}, new int[] {6, 5}, new int[] {8, 4, 64, 64}))
@@ -527,21 +542,21 @@ class GpuParityTest {
                 String at = " " + Arrays.toString(s) + (affine ? " affine" : "");
                 Tensor x = Tensor.randn(rng, s).mul(2f).add(0.5f), dy = Tensor.randn(rng, s);
                 Tensor w = affine ? Tensor.rand(rng, 0.5f, 1.5f, c) : null, b = affine ? Tensor.randn(rng, c) : null;
-                Tensor[] stats = cpu.batchNormStats(x);
-                Tensor mean = stats[0], invStd = cpu.batchNormInvStd(stats[1], 1e-5f);
+                Backend.Moments stats = cpu.batchNormStats(x);
+                Tensor mean = stats.mean(), invStd = cpu.batchNormInvStd(stats.var(), 1e-5f);
                 m.run("bn_stats" + at, () -> {
-                    Tensor[] got = be.batchNormStats(dev(x));
-                    m.close(stats[0], got[0], 1e-5, 1e-4, "bn_stats mean" + at);
-                    m.close(stats[1], got[1], 1e-5, 1e-4, "bn_stats biased variance" + at);
+                    Backend.Moments got = be.batchNormStats(dev(x));
+                    m.close(stats.mean(), got.mean(), 1e-5, 1e-4, "bn_stats mean" + at);
+                    m.close(stats.var(), got.var(), 1e-5, 1e-4, "bn_stats biased variance" + at);
                 });
                 m.run("bn_apply" + at, () -> m.close(cpu.batchNormApply(x, mean, invStd, w, b),
                     be.batchNormApply(dev(x), dev(mean), dev(invStd), affine ? dev(w) : null, affine ? dev(b) : null), 1e-5, 1e-4, "bn_apply" + at));
                 m.run("bn_backward" + at, () -> {
-                    Tensor[] want = cpu.batchNormBackward(dy, x, mean, invStd, w);
-                    Tensor[] got = be.batchNormBackward(dev(dy), dev(x), dev(mean), dev(invStd), affine ? dev(w) : null);
-                    m.close(want[0], got[0], 1e-5, 1e-4, "bn_backward_dx" + at);
-                    m.close(want[1], got[1], 1e-5, 1e-4, "bn_backward_reduce dweight" + at);
-                    m.close(want[2], got[2], 1e-5, 1e-4, "bn_backward_reduce dbias" + at);
+                    Backend.BatchNormGrads want = cpu.batchNormBackward(dy, x, mean, invStd, w);
+                    Backend.BatchNormGrads got = be.batchNormBackward(dev(dy), dev(x), dev(mean), dev(invStd), affine ? dev(w) : null);
+                    m.close(want.dx(), got.dx(), 1e-5, 1e-4, "bn_backward_dx" + at);
+                    m.close(want.dWeight(), got.dWeight(), 1e-5, 1e-4, "bn_backward_reduce dweight" + at);
+                    m.close(want.dBias(), got.dBias(), 1e-5, 1e-4, "bn_backward_reduce dbias" + at);
                 });
             }
         m.assertNone();
@@ -550,9 +565,19 @@ class GpuParityTest {
     // ------------------------------------------------------------------ cuDNN: batch norm, pooling, convolutions
 
     /** Per-channel BN tolerances: statistics are sums over N*H*W values in a different order. */
-    static void closeAll(Mismatches m, Tensor[] want, Tensor[] got, double atol, double rtol, String what) {
+    static void closeAll(Mismatches m, Tensor[] want, Tensor[] got, String[] names, double atol, double rtol, String what) {
         for (int i = 0; i < want.length; i++)
-            if (want[i] != null) m.close(want[i].toArray(), got[i].toArray(), atol, rtol, what + " output " + i);
+            if (want[i] != null) m.close(want[i].toArray(), got[i].toArray(), atol, rtol, what + " " + names[i]);
+    }
+
+    static void closeAll(Mismatches m, Backend.BatchNormOut want, Backend.BatchNormOut got, double atol, double rtol, String what) {
+        closeAll(m, new Tensor[] {want.y(), want.mean(), want.invStd()}, new Tensor[] {got.y(), got.mean(), got.invStd()},
+            new String[] {"y", "mean", "invStd"}, atol, rtol, what);
+    }
+
+    static void closeAll(Mismatches m, Backend.BatchNormGrads want, Backend.BatchNormGrads got, double atol, double rtol, String what) {
+        closeAll(m, new Tensor[] {want.dx(), want.dWeight(), want.dBias()}, new Tensor[] {got.dx(), got.dWeight(), got.dBias()},
+            new String[] {"dx", "dWeight", "dBias"}, atol, rtol, what);
     }
 
     /**
@@ -573,18 +598,18 @@ class GpuParityTest {
                     Tensor w = affine ? Tensor.rand(rng, 0.5f, 1.5f, c) : null, b = affine ? Tensor.randn(rng, c) : null;
                     Tensor rm = Tensor.randn(rng, c), rv = Tensor.rand(rng, 0.5f, 2f, c);
                     Tensor rmg = dev(rm), rvg = dev(rv);
-                    Tensor[] want = cpu.batchNormTraining(x, w, b, rm, rv, 0.1f, eps);
-                    Tensor[] got = be.batchNormTraining(dev(x), affine ? dev(w) : null, affine ? dev(b) : null, rmg, rvg, 0.1f, eps);
+                    Backend.BatchNormOut want = cpu.batchNormTraining(x, w, b, rm, rv, 0.1f, eps);
+                    Backend.BatchNormOut got = be.batchNormTraining(dev(x), affine ? dev(w) : null, affine ? dev(b) : null, rmg, rvg, 0.1f, eps);
                     closeAll(m, want, got, 1e-5, 1e-4, "batchNormTraining " + at);
                     m.close(rm.toArray(), rmg.toArray(), 1e-6, 1e-5, "running mean after batchNormTraining " + at);
                     m.close(rv.toArray(), rvg.toArray(), 1e-6, 1e-5, "running var (unbiased) after batchNormTraining " + at);
-                    Tensor[] dWant = cpu.batchNormTrainingBackward(dy, x, want[1], want[2], w, eps);
-                    Tensor[] dGot = be.batchNormTrainingBackward(dev(dy), dev(x), got[1], got[2], affine ? dev(w) : null, eps);
+                    Backend.BatchNormGrads dWant = cpu.batchNormTrainingBackward(dy, x, want.mean(), want.invStd(), w, eps);
+                    Backend.BatchNormGrads dGot = be.batchNormTrainingBackward(dev(dy), dev(x), got.mean(), got.invStd(), affine ? dev(w) : null, eps);
                     closeAll(m, dWant, dGot, 1e-5, 1e-4, "batchNormTrainingBackward " + at);
                     closeAll(m, cpu.batchNormInference(x, w, b, rm, rv, eps),
                         be.batchNormInference(dev(x), affine ? dev(w) : null, affine ? dev(b) : null, rmg, rvg, eps), 1e-5, 1e-4, "batchNormInference " + at);
-                    Tensor[] noTrack = be.batchNormTraining(dev(x), null, null, null, null, 0.1f, eps);
-                    m.close(cpu.batchNormTraining(x, null, null, null, null, 0.1f, eps)[0].toArray(), noTrack[0].toArray(), 1e-5, 1e-4,
+                    Backend.BatchNormOut noTrack = be.batchNormTraining(dev(x), null, null, null, null, 0.1f, eps);
+                    m.close(cpu.batchNormTraining(x, null, null, null, null, 0.1f, eps).y().toArray(), noTrack.y().toArray(), 1e-5, 1e-4,
                         "batchNormTraining without running statistics " + at);
                 }
         m.assertNone();
@@ -628,17 +653,17 @@ class GpuParityTest {
         for (Pool2dParams p : params) {
             Tensor x = Tensor.randn(rng, 2, 5, 13, 11);
             String at = " " + p;
-            Tensor[] want = cpu.maxPool2d(x, p);
-            Tensor dy = Tensor.randn(rng, want[0].shape());
+            Backend.MaxPoolOut want = cpu.maxPool2d(x, p);
+            Tensor dy = Tensor.randn(rng, want.y().shape());
             Tensor xg = dev(x);
-            Tensor[] got = be.maxPool2dTraining(xg, p);
-            m.close(want[0].toArray(), got[0].toArray(), 0, 0, "cuDNN max-pool y" + at);
-            Tensor dxWant = cpu.maxPool2dBackward(dy, want[1], x.shape());
-            m.close(dxWant.toArray(), be.maxPool2dBackward(dev(dy), xg, got[0], got[1], p).toArray(), 1e-6, 1e-6, "cuDNN max-pool dx" + at);
-            Tensor[] k = be.maxPool2d(xg, p);
-            m.close(want[0].toArray(), k[0].toArray(), 0, 0, "maxpool_forward y" + at);
-            m.close(want[1].toArray(), k[1].toArray(), 0, 0, "maxpool_forward argmax" + at);
-            m.close(dxWant.toArray(), be.maxPool2dBackward(dev(dy), k[1], x.shape()).toArray(), 1e-6, 1e-6, "maxpool_backward dx" + at);
+            Backend.MaxPoolOut got = be.maxPool2dTraining(xg, p);
+            m.close(want.y().toArray(), got.y().toArray(), 0, 0, "cuDNN max-pool y" + at);
+            Tensor dxWant = cpu.maxPool2dBackward(dy, want.argmax(), x.shape());
+            m.close(dxWant.toArray(), be.maxPool2dBackward(dev(dy), xg, got.y(), got.argmax(), p).toArray(), 1e-6, 1e-6, "cuDNN max-pool dx" + at);
+            Backend.MaxPoolOut k = be.maxPool2d(xg, p);
+            m.close(want.y().toArray(), k.y().toArray(), 0, 0, "maxpool_forward y" + at);
+            m.close(want.argmax().toArray(), k.argmax().toArray(), 0, 0, "maxpool_forward argmax" + at);
+            m.close(dxWant.toArray(), be.maxPool2dBackward(dev(dy), k.argmax(), x.shape()).toArray(), 1e-6, 1e-6, "maxpool_backward dx" + at);
             Tensor ya = cpu.avgPool2d(x, p);
             m.close(ya.toArray(), be.avgPool2d(xg, p).toArray(), 1e-6, 1e-5, "cuDNN avg-pool y" + at);
             Tensor dya = Tensor.randn(rng, ya.shape());
@@ -659,14 +684,14 @@ class GpuParityTest {
     }
 
     /**
-     * Convolutions with algorithms chosen by cuDNN's find and by its heuristics, strict FP32, against the CPU:
+     * Convolutions with algorithms chosen by cuDNN's find and by its heuristics, strict FP32, against the plain-loop
+     * reference on conv2d's page ({@link Convolution}):
      * forward, backward data and backward filter, on the models' kinds of layer (DPN-92's grouped 3x3 with 32
      * groups of 3 channels and of 8, ResNet's 7x7 stride-2 stem, a 1x1 stride-2 projection, a dilated 3x3). In
      * find mode every direction must report that find chose it (a silent fall-back to the heuristics fails).
      */
-    @Test @Tag("cudnn") void findAndHeuristicConvolutionsMatchTheCpu() {
-        Mismatches m = new Mismatches("findAndHeuristicConvolutionsMatchTheCpu");
-        Backend cpu = Backends.cpu();
+    @Test @Tag("cudnn") void findAndHeuristicConvolutionsMatchTheReference() {
+        Mismatches m = new Mismatches("findAndHeuristicConvolutionsMatchTheReference");
         org.pulmo.backend.Conv2dParams g32 = org.pulmo.backend.Conv2dParams.of(1, 1, 1, 32);
         record Case(int c, int k, int kh, org.pulmo.backend.Conv2dParams p) {}
         List<Case> cases = List.of(new Case(96, 96, 3, g32), new Case(256, 256, 3, org.pulmo.backend.Conv2dParams.of(2, 1, 1, 32)),
@@ -684,12 +709,17 @@ class GpuParityTest {
                     String at = " " + search + " x " + Arrays.toString(x.shape()) + " w " + Arrays.toString(w.shape()) + " " + cs.p();
                     if (search == Cudnn.AlgoSearch.FIND)
                         findKeys.add("x " + Arrays.toString(x.shape()) + " w " + Arrays.toString(w.shape()) + " " + cs.p() + " strict FP32: ");
-                    Tensor y = cpu.conv2d(x, w, cs.p());
-                    Tensor dy = Tensor.randn(rng, y.shape());
-                    m.run("conv2d" + at, () -> m.close(y.toArray(), be.conv2d(dev(x), dev(w), cs.p()).toArray(), 1e-4, 1e-4, "conv2d" + at));
-                    m.run("conv2dBackwardInput" + at, () -> m.close(cpu.conv2dBackwardInput(dy, w, x.shape(), cs.p()).toArray(),
+                    int[] xs = x.shape(), ws = w.shape();
+                    float[] xv = x.toArray(), wv = w.toArray();
+                    float[] y = Convolution.referenceForward(xv, xs[0], xs[1], xs[2], xs[3], wv, ws[0], ws[2], ws[3], cs.p());
+                    Tensor dy = Tensor.randn(rng, xs[0], ws[0], cs.p().outH(xs[2], ws[2]), cs.p().outW(xs[3], ws[3]));
+                    float[] dyv = dy.toArray();
+                    m.run("conv2d" + at, () -> m.close(y, be.conv2d(dev(x), dev(w), cs.p()).toArray(), 1e-4, 1e-4, "conv2d" + at));
+                    m.run("conv2dBackwardInput" + at, () -> m.close(
+                        Convolution.referenceBackwardInput(dyv, xs[0], xs[1], xs[2], xs[3], wv, ws[0], ws[2], ws[3], cs.p()),
                         be.conv2dBackwardInput(dev(dy), dev(w), x.shape(), cs.p()).toArray(), 1e-4, 1e-4, "conv2dBackwardInput" + at));
-                    m.run("conv2dBackwardWeight" + at, () -> m.close(cpu.conv2dBackwardWeight(x, dy, w.shape(), cs.p()).toArray(),
+                    m.run("conv2dBackwardWeight" + at, () -> m.close(
+                        Convolution.referenceBackwardWeight(xv, dyv, xs[0], xs[1], xs[2], xs[3], ws[0], ws[2], ws[3], cs.p()),
                         be.conv2dBackwardWeight(dev(x), dev(dy), w.shape(), cs.p()).toArray(), 1e-3, 1e-4, "conv2dBackwardWeight" + at));
                 }
             }

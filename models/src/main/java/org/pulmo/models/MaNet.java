@@ -5,13 +5,14 @@ import org.pulmo.nn.Linear;
 import org.pulmo.nn.Module;
 import org.pulmo.nn.loss.AdaptiveWeightedLoss;
 import org.pulmo.nn.loss.Losses;
-import org.pulmo.ops.Attention;
+import org.pulmo.ops.FabFuse;
+import org.pulmo.ops.Mab;
 import org.pulmo.tensor.Rng;
 import org.pulmo.tensor.Tensor;
 
 /**
  * Zheng, Wang, Yu et al., "MA-Net: Mutex attention network for COVID-19 diagnosis on CT images" (Applied
- * Intelligence, 2022), Fig. 2-4 and eq. 1-16. Ablations: Table 8 (MAB, FAB on/off), Table 7 (loss); backbones
+ * Intelligence, 2022), Fig. 3-5 and eq. 1-16. Ablations: Table 8 (MAB, FAB on/off), Table 7 (loss); backbones
  * ResNet-50 and DenseNet-169 (Tables 5, 6).
  *
  * <p>Training reads a pair: an image x and a "mutex" image m of another class. The backbone's stages
@@ -60,17 +61,17 @@ public final class MaNet extends Module {
     // ------------------------------------------------------------------ MAB
 
     /**
-     * Mutex attention block (Fig. 3, eq. 3-5): F_rei, F_rem [N, C, H, W] -> F_am [N, C, H, W]. No parameters.
-     * The softmax runs over the H*W positions of each channel of each sample, so the attention of a channel sums
-     * to 1 and is largest where the two images differ most.
+     * Mutex attention block (Sec. 3.3, Fig. 4, eq. 3-5): F_rei, F_rem [N, C, H, W] -> F_am [N, C, H, W]. No
+     * parameters. The softmax runs over the H*W positions of each channel of each sample, so the attention of a
+     * channel sums to 1 and is largest where the two images differ most. The op's page: {@link Mab}.
      */
     public static final class MutexAttention extends Module {
         public Tensor forward(Tensor fRei, Tensor fRem) {
             // eq. 3: D = (F_rei - F_rem)^2;  eq. 4: A_D = softmax_HW(D);  eq. 5: F_am = A_D (.) F_rem.
-            // One fused op with its own backward (org.pulmo.ops.Attention): the same values as
+            // One fused op with its own backward (org.pulmo.ops.Mab): the same values as
             // fRei.sub(fRem).square().reshape(n, c, h * w).softmax(2).reshape(n, c, h, w).mul(fRem), without
             // keeping D and A_D for backward (mab.cu on the GPU).
-            return Attention.mutexAttention(fRei, fRem);
+            return Mab.mab(fRei, fRem);
         }
 
         @Override public Tensor forward(Tensor x) {
@@ -81,10 +82,11 @@ public final class MaNet extends Module {
     // ------------------------------------------------------------------ FAB
 
     /**
-     * Fusion attention block (Fig. 4, eq. 6-11): F_am, F_rem [N, C, H, W] -> F_fm [N, C, H, W]. A per-channel
+     * Fusion attention block (Sec. 3.4, Fig. 5, eq. 6-11): F_am, F_rem [N, C, H, W] -> F_fm [N, C, H, W]. A per-channel
      * gate a in (0, 1), computed from both maps, decides how much of the attended map F_am and how much of the
      * mutex map F_rem the mutex path carries on. Parameters: fc1 (C -> C), bn1, fc2 (C -> C' = C / r), bn2,
-     * fc_a and fc_b (C' -> C), Linear layers with bias, BatchNorm1d with eps 1e-5.
+     * fc_a and fc_b (C' -> C), Linear layers with bias, BatchNorm1d with eps 1e-5. The fusion's page (eq. 10-11):
+     * {@link FabFuse}.
      */
     public static final class FusionAttention extends Module {
         public final int channels, reduced;
@@ -109,8 +111,8 @@ public final class MaNet extends Module {
             z = bn2.forwardRelu(fc2.forward(z));                          //         f_C', C -> C', Z [N, C']
             Tensor mLogit = fcA.forward(z), nLogit = fcB.forward(z);   // eq. 9:  M = FC_a(Z), N = FC_b(Z), [N, C]
             // eq. 10: a = e^M / (e^M + e^N) = sigmoid(M - N), which cannot overflow;
-            // eq. 11: F_fm = a F_am + (1 - a) F_rem. One fused op (se_fab.cu's fab_fuse on the GPU).
-            return Attention.fabFuse(fAm, fRem, mLogit, nLogit);
+            // eq. 11: F_fm = a F_am + (1 - a) F_rem. One fused op, page org.pulmo.ops.FabFuse (se_fab.cu's fab_fuse_* on the GPU).
+            return FabFuse.fabFuse(fAm, fRem, mLogit, nLogit);
         }
 
         @Override public Tensor forward(Tensor x) {

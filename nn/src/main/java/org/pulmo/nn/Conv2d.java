@@ -8,7 +8,8 @@ import org.pulmo.tensor.Tensor;
 /**
  * 2-D convolution: x [N, inC, H, W] -> [N, outC, outH, outW], weight [outC, inC/groups, k, k] (OIHW, as
  * PyTorch stores it), optional bias [outC]. Weight: Kaiming normal (fan_out, ReLU) as torchvision's ResNet;
- * bias, when present, zero (torchvision's VGG/MobileNet init).
+ * bias, when present, zero (torchvision's VGG/MobileNet init). The op's page (definition, backward, reference,
+ * kernels, tests, benchmarks): {@link Convolution}.
  */
 public final class Conv2d extends Module {
     public final int inChannels, outChannels, kernel;

@@ -1,6 +1,6 @@
 package org.pulmo.nn;
 
-import org.pulmo.ops.Attention;
+import org.pulmo.ops.SeScale;
 import org.pulmo.tensor.Rng;
 import org.pulmo.tensor.Tensor;
 
@@ -9,7 +9,8 @@ import org.pulmo.tensor.Tensor;
  * s = sigmoid(fc2(relu(fc1(mean over H, W of x)))) and y = x * s.
  * Shapes: x [N, C, H, W] -> squeeze [N, C] -> fc1 [N, C/r] -> fc2 [N, C] -> scale [N, C, 1, 1] -> y [N, C, H, W].
  * r = 16 by default; the reduced width is floor(C / r), at least 1. Both FCs carry a bias (as the paper's
- * reference and timm's SEModule).
+ * reference and timm's SEModule). The scale's page (equation, backward, reference, kernels, tests, benchmarks):
+ * {@link SeScale}.
  */
 public final class SqueezeExcitation extends Module {
     public final int channels, reduced;
@@ -31,7 +32,7 @@ public final class SqueezeExcitation extends Module {
         Tensor s = x.globalAvgPool();          // [N, C]     squeeze
         s = fc1.forward(s).relu();             // [N, C/r]   excitation, bottleneck
         s = fc2.forward(s).sigmoid();          // [N, C]     per-channel gate in (0, 1)
-        return Attention.channelScale(x, s);   // [N, C, H, W] scale: x * s[n, c] (se_scale on the GPU)
+        return SeScale.seScale(x, s);          // [N, C, H, W] scale: x * s[n, c], eq. 4's F_scale (page: org.pulmo.ops.SeScale)
     }
 
     @Override protected String extraRepr() { return channels + ", reduced=" + reduced; }

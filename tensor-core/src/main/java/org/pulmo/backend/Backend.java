@@ -6,14 +6,41 @@ import org.pulmo.tensor.Tensor;
 
 /**
  * The raw compute of one device: no graph, no gradients. The ops in {@code org.pulmo.ops} pair each forward
- * with its backward and call only this interface, so nothing above it branches on the device. The CPU
- * backend is the reference every other backend is tested against.
+ * with its backward and call only this interface, so nothing above it branches on the device. Every backend is
+ * tested against the plain-loop references on the op pages ({@link org.pulmo.ops.Mab}, {@link org.pulmo.ops.SeScale},
+ * {@link org.pulmo.ops.FabFuse}, {@link org.pulmo.ops.Convolution}) and, for the other ops, against the CPU backend.
  *
  * <p>Inputs may be any view (strided, offset, broadcast with zero strides); outputs are new contiguous
  * tensors on this backend's device unless a method says it writes in place. Shapes are NCHW for images and
  * OIHW for convolution weights. Integer results (argmax, indices) are stored as exact float values.
  */
 public interface Backend {
+
+    // ---- what the multi-output methods return (named fields instead of positional arrays) ----
+
+    /** Max pooling's output y and argmax, the flat index (h*W + w) within each input plane of each max; argmax is null where a backend's backward needs none (see {@link #maxPool2dTraining}). */
+    record MaxPoolOut(Tensor y, Tensor argmax) {}
+
+    /** Per-channel mean [C] and biased variance [C] over every axis but 1. */
+    record Moments(Tensor mean, Tensor var) {}
+
+    /** The per-channel statistics batch norm normalises with and keeps for backward: mean [C] and invStd [C] = (var + eps)^-1/2. */
+    record BatchStats(Tensor mean, Tensor invStd) {}
+
+    /** Batch norm's output y and the statistics it used ({@link BatchStats}): the batch's in training, the running ones in evaluation. */
+    record BatchNormOut(Tensor y, Tensor mean, Tensor invStd) {}
+
+    /** Batch norm's gradients: dx, dWeight [C] and dBias [C]. */
+    record BatchNormGrads(Tensor dx, Tensor dWeight, Tensor dBias) {}
+
+    /** Cross-entropy's loss [] and the weight sum wsum [] = sum_i w[y_i] its backward needs. */
+    record CrossEntropyOut(Tensor loss, Tensor wsum) {}
+
+    /** The batch-mean cosine c [], per-sample stats [N, 3] = (dot, max(|a_n|, eps), max(|b_n|, eps)) for backward, and cos [N]. */
+    record CosineOut(Tensor c, Tensor stats, Tensor cos) {}
+
+    /** The gradients of a two-input op: dA and dB. */
+    record Grads(Tensor dA, Tensor dB) {}
 
     Device device();
 
@@ -62,8 +89,8 @@ public interface Backend {
     Tensor conv2dBackwardWeight(Tensor x, Tensor dy, int[] wShape, Conv2dParams p);
 
     // ---- pooling ----
-    /** {y, argmax}: argmax holds the flat index (h*W + w) within each input plane of the chosen element. */
-    Tensor[] maxPool2d(Tensor x, Pool2dParams p);
+    /** y and argmax: argmax holds the flat index (h*W + w) within each input plane of the chosen element. */
+    MaxPoolOut maxPool2d(Tensor x, Pool2dParams p);
 
     Tensor maxPool2dBackward(Tensor dy, Tensor argmax, int[] xShape);
 
@@ -72,11 +99,11 @@ public interface Backend {
     Tensor avgPool2dBackward(Tensor dy, int[] xShape, Pool2dParams p);
 
     /**
-     * The max-pool forward of a training step: {y, argmax or null}, where the second element is whatever
+     * The max-pool forward of a training step: y, and as argmax whatever
      * {@link #maxPool2dBackward(Tensor, Tensor, Tensor, Tensor, Pool2dParams)} needs besides x and y. The
-     * default is {@link #maxPool2d}; a backend whose backward works from x and y (cuDNN) returns null there.
+     * default is {@link #maxPool2d}; a backend whose backward works from x and y (cuDNN) returns a null argmax.
      */
-    default Tensor[] maxPool2dTraining(Tensor x, Pool2dParams p) { return maxPool2d(x, p); }
+    default MaxPoolOut maxPool2dTraining(Tensor x, Pool2dParams p) { return maxPool2d(x, p); }
 
     /** dx of {@link #maxPool2dTraining} from dy, the input x, the output y and its argmax (may be null, see there). */
     default Tensor maxPool2dBackward(Tensor dy, Tensor x, Tensor y, Tensor argmax, Pool2dParams p) {
@@ -91,81 +118,80 @@ public interface Backend {
     Tensor softmaxBackward(Tensor y, Tensor dy, int dim, boolean log);
 
     // ---- batch normalisation over [N, C, *] per channel ----
-    /** {mean[C], biased var[C]} over every axis but 1. */
-    Tensor[] batchNormStats(Tensor x);
+    /** mean [C] and biased var [C] over every axis but 1. */
+    Moments batchNormStats(Tensor x);
 
     /** y = (x - mean[c]) * invStd[c] * weight[c] + bias[c]. */
     Tensor batchNormApply(Tensor x, Tensor mean, Tensor invStd, Tensor weight, Tensor bias);
 
-    /** {dx, dweight, dbias} of batchNormApply with batch statistics (mean and invStd depend on x). */
-    Tensor[] batchNormBackward(Tensor dy, Tensor x, Tensor mean, Tensor invStd, Tensor weight);
+    /** dx, dWeight, dBias of batchNormApply with batch statistics (mean and invStd depend on x). */
+    BatchNormGrads batchNormBackward(Tensor dy, Tensor x, Tensor mean, Tensor invStd, Tensor weight);
 
     /**
-     * The training forward of batch norm over [N, C, *]: {y, mean[C], invStd[C] = (biased var + eps)^-1/2},
+     * The training forward of batch norm over [N, C, *]: y, mean [C] and invStd [C] = (biased var + eps)^-1/2,
      * the last two kept for {@link #batchNormTrainingBackward}. When runningMean and runningVar are both given
      * they move towards the batch in place, once: running = (1 - momentum) running + momentum batch, with the
      * unbiased variance (times M / (M - 1), M values per channel), as PyTorch does. weight and bias may be
      * null. The default composes {@link #batchNormStats} and {@link #batchNormApply}; a backend may do it in
      * one call (cuDNN's forward training).
      */
-    default Tensor[] batchNormTraining(Tensor x, Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar,
-                                       float momentum, float eps) {
-        Tensor[] mi = batchNormTrainingStats(x, runningMean, runningVar, momentum, eps);
-        return new Tensor[] {batchNormApply(x, mi[0], mi[1], weight, bias), mi[0], mi[1]};
+    default BatchNormOut batchNormTraining(Tensor x, Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar,
+                                           float momentum, float eps) {
+        BatchStats st = batchNormTrainingStats(x, runningMean, runningVar, momentum, eps);
+        return new BatchNormOut(batchNormApply(x, st.mean(), st.invStd(), weight, bias), st.mean(), st.invStd());
     }
 
     /**
-     * The statistics half of {@link #batchNormTraining}: {mean[C], invStd[C]} of the batch, with the running
+     * The statistics half of {@link #batchNormTraining}: mean [C] and invStd [C] of the batch, with the running
      * statistics moved as described there (when both are given).
      */
-    default Tensor[] batchNormTrainingStats(Tensor x, Tensor runningMean, Tensor runningVar, float momentum, float eps) {
-        Tensor[] mv = batchNormStats(x);
-        Tensor invStd = batchNormInvStd(mv[1], eps);
+    default BatchStats batchNormTrainingStats(Tensor x, Tensor runningMean, Tensor runningVar, float momentum, float eps) {
+        Moments mv = batchNormStats(x);
+        Tensor invStd = batchNormInvStd(mv.var(), eps);
         if (runningMean != null && runningVar != null) {
             long m = x.numel() / x.shape()[1];
             float unbias = (float) (m / (double) (m - 1));
             addInPlace(runningMean, runningMean, -momentum);
-            addInPlace(runningMean, mv[0], momentum);
+            addInPlace(runningMean, mv.mean(), momentum);
             addInPlace(runningVar, runningVar, -momentum);
-            addInPlace(runningVar, mv[1], momentum * unbias);
+            addInPlace(runningVar, mv.var(), momentum * unbias);
         }
-        return new Tensor[] {mv[0], invStd};
+        return new BatchStats(mv.mean(), invStd);
     }
 
     /**
-     * {@link #batchNormTraining} followed by ReLU, the pair that opens most convolution blocks: {max(y, 0), mean,
-     * invStd}. The default runs the two ops; the CPU backend applies the ReLU in batch norm's own pass.
+     * {@link #batchNormTraining} followed by ReLU, the pair that opens most convolution blocks: y = max(bn, 0),
+     * mean, invStd. The default runs the two ops; the CPU backend applies the ReLU in batch norm's own pass.
      */
-    default Tensor[] batchNormReluTraining(Tensor x, Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar,
-                                           float momentum, float eps) {
-        Tensor[] out = batchNormTraining(x, weight, bias, runningMean, runningVar, momentum, eps);
-        out[0] = unary(UnaryOp.RELU, out[0], 0f);
-        return out;
+    default BatchNormOut batchNormReluTraining(Tensor x, Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar,
+                                               float momentum, float eps) {
+        BatchNormOut out = batchNormTraining(x, weight, bias, runningMean, runningVar, momentum, eps);
+        return new BatchNormOut(unary(UnaryOp.RELU, out.y(), 0f), out.mean(), out.invStd());
     }
 
     /**
-     * {dx, dweight, dbias} of {@link #batchNormReluTraining} from dy and its output y: ReLU's backward (dy where
+     * dx, dWeight, dBias of {@link #batchNormReluTraining} from dy and its output y: ReLU's backward (dy where
      * y > 0, else 0) then {@link #batchNormTrainingBackward}, which the default runs as two ops. A backend that
      * fuses them may recompute the mask from x, weight and bias instead of reading y.
      */
-    default Tensor[] batchNormReluTrainingBackward(Tensor dy, Tensor x, Tensor y, Tensor mean, Tensor invStd,
-                                                   Tensor weight, Tensor bias, float eps) {
+    default BatchNormGrads batchNormReluTrainingBackward(Tensor dy, Tensor x, Tensor y, Tensor mean, Tensor invStd,
+                                                         Tensor weight, Tensor bias, float eps) {
         return batchNormTrainingBackward(binary(BinaryOp.RELU_BACKWARD, dy, y), x, mean, invStd, weight, eps);
     }
 
-    /** {dx, dweight, dbias} of {@link #batchNormTraining} run with {@code eps}; the default is {@link #batchNormBackward}. */
-    default Tensor[] batchNormTrainingBackward(Tensor dy, Tensor x, Tensor mean, Tensor invStd, Tensor weight, float eps) {
+    /** dx, dWeight, dBias of {@link #batchNormTraining} run with {@code eps}; the default is {@link #batchNormBackward}. */
+    default BatchNormGrads batchNormTrainingBackward(Tensor dy, Tensor x, Tensor mean, Tensor invStd, Tensor weight, float eps) {
         return batchNormBackward(dy, x, mean, invStd, weight);
     }
 
     /**
-     * The evaluation forward of batch norm with the running statistics: {y, invStd[C] = (runningVar + eps)^-1/2}
-     * (invStd for the backward, where the statistics are constants). The default composes {@link #unary} and
-     * {@link #batchNormApply}.
+     * The evaluation forward of batch norm with the running statistics: y, mean = runningMean (detached) and
+     * invStd [C] = (runningVar + eps)^-1/2 (for the backward, where the statistics are constants). The default
+     * composes {@link #unary} and {@link #batchNormApply}.
      */
-    default Tensor[] batchNormInference(Tensor x, Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar, float eps) {
-        Tensor invStd = batchNormInvStd(runningVar, eps);
-        return new Tensor[] {batchNormApply(x, runningMean.detach(), invStd, weight, bias), invStd};
+    default BatchNormOut batchNormInference(Tensor x, Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar, float eps) {
+        Tensor invStd = batchNormInvStd(runningVar, eps), mean = runningMean.detach();
+        return new BatchNormOut(batchNormApply(x, mean, invStd, weight, bias), mean, invStd);
     }
 
     /** invStd[C] = (var + eps)^-1/2, as every batch-norm method here computes it from a variance. */
@@ -195,45 +221,63 @@ public interface Backend {
     }
 
     // ---- the papers' fused ops ----
-    // Each default composes the methods above, so every backend has them; a backend overrides them with one
-    // pass (the CPU backend with fused loops, the CUDA backend with mab.cu and se_fab.cu). Shapes are
-    // [N, C, H, W] for maps and [N, C] for per-channel values, both any view.
+    // Each op's page in org.pulmo.ops (Mab, SeScale, FabFuse) has its equations, its plain-loop reference (the
+    // ground truth of every test) and where its kernels live. The defaults below compose the primitives above:
+    // they are the execution path of a backend without a fused kernel, not references. The CPU backend overrides
+    // them with one-pass loops (CpuFused), the CUDA backend with mab.cu and se_fab.cu. Maps are [N, C, H, W],
+    // per-channel values [N, C], both any view. Arguments are the op's inputs, then the output's gradient, then
+    // what the forward kept.
+
+    /** MAB's output F_am [N, C, H, W] and lse [N, C] = log sum_hw e^D per plane, all its backward needs besides the inputs. */
+    record MabOut(Tensor fAm, Tensor lse) {}
+
+    /** MAB's input gradients dF_rei, dF_rem [N, C, H, W]. */
+    record MabGrads(Tensor dFRei, Tensor dFRem) {}
+
+    /** SE scale's input gradients du [N, C, H, W] and ds [N, C]. */
+    record SeScaleGrads(Tensor du, Tensor ds) {}
+
+    /** FAB fusion's input gradients dF_am, dF_rem [N, C, H, W] and dM, dN [N, C]. */
+    record FabGrads(Tensor dFAm, Tensor dFRem, Tensor dM, Tensor dN) {}
 
     /**
-     * MA-Net's mutex attention block (eq. 3-5), per (sample, channel) plane: D = (a - b)^2, P = softmax of D
-     * over the H*W positions, F_am = P (.) b. Returns {F_am [N, C, H, W], lse [N, C]}, lse = log sum_hw e^D,
-     * which is all that {@link #mutexAttentionBackward} needs besides a and b (P = e^(D - lse)), so the
-     * [N, C, H, W] softmax is never kept.
+     * MA-Net's mutex attention block ({@link org.pulmo.ops.Mab}, eq. 3-5), per (sample, channel) plane:
+     * D = (F_rei - F_rem)^2, P = softmax of D over the H*W positions, F_am = P (.) F_rem; lse = log sum_hw e^D, so
+     * that {@link #mabBackward} rebuilds P = e^(D - lse) and the [N, C, H, W] softmax is never kept. The default
+     * composes primitives (max-subtracted softmax): the path of a backend without a fused kernel, not a reference
+     * (that is {@link org.pulmo.ops.Mab#referenceForward}).
      */
-    default Tensor[] mutexAttention(Tensor a, Tensor b) {
-        int[] s = a.shape();
-        Tensor d = unary(UnaryOp.SQUARE, binary(BinaryOp.SUB, a, b), 0f);                  // eq. 3
+    default MabOut mabForward(Tensor fRei, Tensor fRem) {
+        int[] s = fRei.shape();
+        Tensor d = unary(UnaryOp.SQUARE, binary(BinaryOp.SUB, fRei, fRem), 0f);             // eq. 3
         Tensor m = reduce(ReduceOp.MAX, d, new int[] {2, 3}, true);                        // max-subtracted softmax
         Tensor e = unary(UnaryOp.EXP, binary(BinaryOp.SUB, d, m), 0f);
         Tensor sum = reduce(ReduceOp.SUM, e, new int[] {2, 3}, true);
-        Tensor y = binary(BinaryOp.MUL, binary(BinaryOp.DIV, e, sum), b);                 // eq. 4 and 5
+        Tensor fAm = binary(BinaryOp.MUL, binary(BinaryOp.DIV, e, sum), fRem);            // eq. 4 and 5
         Tensor lse = binary(BinaryOp.ADD, m, unary(UnaryOp.LOG, sum, 0f));
-        return new Tensor[] {y, Tensor.wrap(lse.storage(), s[0], s[1])};
+        return new MabOut(fAm, Tensor.wrap(lse.storage(), s[0], s[1]));
     }
 
     /**
-     * {da, db} of {@link #mutexAttention} from dF_am = dy: with P = e^(D - lse) and dP = dy (.) b,
-     * dD = P (.) (dP - sum_hw P (.) dP), da = 2 (a - b) (.) dD, db = dy (.) P - da.
+     * dF_rei and dF_rem of {@link #mabForward} from dF_am and its lse: with P = e^(D - lse) and dP = dF_am (.) F_rem,
+     * dD = P (.) (dP - sum_hw P (.) dP), dF_rei = 2 (F_rei - F_rem) (.) dD, dF_rem = dF_am (.) P - dF_rei.
      *
-     * <p>In a peaked plane, where one position k holds nearly all of P (P_k > 3/4; at most one position can),
-     * dP_k - sum_hw P (.) dP cancels and float32 keeps few of its bits; since sum_hw P = 1 it equals
+     * <p>In a peaked plane, where one position k holds nearly all of P (P_k > {@link #MAB_DOMINANT}; at most one
+     * position can), dP_k - sum_hw P (.) dP cancels and float32 keeps few of its bits; since sum_hw P = 1 it equals
      * dP_k sum_{j != k} P_j - sum_{j != k} P_j dP_j, which is what position k uses here (and in every fused kernel).
+     * The default composes primitives, for a backend without a fused kernel; the reference is
+     * {@link org.pulmo.ops.Mab#referenceBackward}.
      */
-    default Tensor[] mutexAttentionBackward(Tensor a, Tensor b, Tensor lse, Tensor dy) {
-        int[] s = a.shape();
+    default MabGrads mabBackward(Tensor fRei, Tensor fRem, Tensor dFAm, Tensor lse) {
+        int[] s = fRei.shape();
         int[] hw = {2, 3};
-        Tensor t = binary(BinaryOp.SUB, a, b);
+        Tensor t = binary(BinaryOp.SUB, fRei, fRem);
         Tensor lse4 = lse.detach().reshape(s[0], s[1], 1, 1);
         Tensor p = unary(UnaryOp.EXP, binary(BinaryOp.SUB, unary(UnaryOp.SQUARE, t, 0f), lse4), 0f);
-        Tensor dP = binary(BinaryOp.MUL, dy, b);
+        Tensor dP = binary(BinaryOp.MUL, dFAm, fRem);
         Tensor pdP = binary(BinaryOp.MUL, p, dP);
         Tensor dot = reduce(ReduceOp.SUM, pdP, hw, true);
-        Tensor dominant = unary(UnaryOp.STEP, unary(UnaryOp.ADD_SCALAR, p, -MUTEX_DOMINANT), 0f); // 1 at P_k > 3/4, else 0
+        Tensor dominant = unary(UnaryOp.STEP, unary(UnaryOp.ADD_SCALAR, p, -MAB_DOMINANT), 0f); // 1 at P_k > 3/4, else 0
         Tensor others = unary(UnaryOp.ADD_SCALAR, unary(UnaryOp.SCALE, dominant, -1f), 1f); // 1 - dominant
         Tensor rest = reduce(ReduceOp.SUM, binary(BinaryOp.MUL, p, others), hw, true);
         Tensor restDot = reduce(ReduceOp.SUM, binary(BinaryOp.MUL, pdP, others), hw, true);
@@ -241,65 +285,76 @@ public interface Backend {
             binary(BinaryOp.MUL, others, binary(BinaryOp.SUB, dP, dot)),
             binary(BinaryOp.MUL, dominant, binary(BinaryOp.SUB, binary(BinaryOp.MUL, dP, rest), restDot)));
         Tensor dD = binary(BinaryOp.MUL, p, diff);
-        Tensor da = binary(BinaryOp.MUL, dD, unary(UnaryOp.SCALE, t, 2f));
-        Tensor db = binary(BinaryOp.SUB, binary(BinaryOp.MUL, dy, p), da);
-        return new Tensor[] {da, db};
+        Tensor dFRei = binary(BinaryOp.MUL, dD, unary(UnaryOp.SCALE, t, 2f));
+        Tensor dFRem = binary(BinaryOp.SUB, binary(BinaryOp.MUL, dFAm, p), dFRei);
+        return new MabGrads(dFRei, dFRem);
     }
 
-    /** The softmax weight above which a position is its plane's one dominant position in {@link #mutexAttentionBackward}. */
-    float MUTEX_DOMINANT = 0.75f;
+    /** The softmax weight above which a position is its plane's one dominant position in {@link #mabBackward}. */
+    float MAB_DOMINANT = 0.75f;
 
-    /** y = x (.) s[n, c]: SE's F_scale (Hu et al. eq. 4), x [N, C, H, W], s [N, C]. */
-    default Tensor channelScale(Tensor x, Tensor s) {
-        int[] xs = x.shape();
-        return binary(BinaryOp.MUL, x, s.detach().reshape(xs[0], xs[1], 1, 1));
-    }
-
-    /** {dx = dy (.) s[n, c], ds [N, C] = sum_hw dy (.) x} of {@link #channelScale}. */
-    default Tensor[] channelScaleBackward(Tensor x, Tensor s, Tensor dy) {
-        int[] xs = x.shape();
-        Tensor dx = binary(BinaryOp.MUL, dy, s.detach().reshape(xs[0], xs[1], 1, 1));
-        Tensor ds = reduce(ReduceOp.SUM, binary(BinaryOp.MUL, dy, x), new int[] {2, 3}, false);
-        return new Tensor[] {dx, ds};
+    /**
+     * SE's channel scale ({@link org.pulmo.ops.SeScale}, Hu et al. eq. 4): y = u (.) s[n, c], u [N, C, H, W],
+     * s [N, C]. The default, one broadcasting multiply, is already a single pass.
+     */
+    default Tensor seScaleForward(Tensor u, Tensor s) {
+        int[] us = u.shape();
+        return binary(BinaryOp.MUL, u, s.detach().reshape(us[0], us[1], 1, 1));
     }
 
     /**
-     * MA-Net's FAB fusion (eq. 10-11): alpha = e^z1 / (e^z1 + e^z2) = sigmoid(z1 - z2) per (n, c), and
-     * y = alpha x1 + (1 - alpha) x2. x1, x2 [N, C, H, W]; z1, z2 [N, C].
+     * du = dy (.) s[n, c] and ds [N, C] = sum_hw dy (.) u of {@link #seScaleForward}. The default composes primitives,
+     * for a backend without a fused kernel; the reference is {@link org.pulmo.ops.SeScale#referenceBackward}.
      */
-    default Tensor fabFuse(Tensor x1, Tensor x2, Tensor z1, Tensor z2) {
-        int[] s = x1.shape();
-        Tensor al = unary(UnaryOp.SIGMOID, binary(BinaryOp.SUB, z1, z2), 0f);
-        Tensor al4 = Tensor.wrap(al.storage(), s[0], s[1], 1, 1);
-        Tensor rest = Tensor.wrap(unary(UnaryOp.ADD_SCALAR, unary(UnaryOp.NEG, al, 0f), 1f).storage(), s[0], s[1], 1, 1);
-        return binary(BinaryOp.ADD, binary(BinaryOp.MUL, al4, x1), binary(BinaryOp.MUL, rest, x2));
+    default SeScaleGrads seScaleBackward(Tensor u, Tensor s, Tensor dy) {
+        int[] us = u.shape();
+        Tensor du = binary(BinaryOp.MUL, dy, s.detach().reshape(us[0], us[1], 1, 1));
+        Tensor ds = reduce(ReduceOp.SUM, binary(BinaryOp.MUL, dy, u), new int[] {2, 3}, false);
+        return new SeScaleGrads(du, ds);
     }
 
-    /** {dx1 = alpha dy, dx2 = (1 - alpha) dy, dz1 = alpha (1 - alpha) sum_hw dy (x1 - x2), dz2 = -dz1}. */
-    default Tensor[] fabFuseBackward(Tensor x1, Tensor x2, Tensor z1, Tensor z2, Tensor dy) {
-        int[] s = x1.shape();
-        Tensor al = unary(UnaryOp.SIGMOID, binary(BinaryOp.SUB, z1, z2), 0f);
-        Tensor rest = unary(UnaryOp.ADD_SCALAR, unary(UnaryOp.NEG, al, 0f), 1f);
-        Tensor dx1 = binary(BinaryOp.MUL, dy, Tensor.wrap(al.storage(), s[0], s[1], 1, 1));
-        Tensor dx2 = binary(BinaryOp.MUL, dy, Tensor.wrap(rest.storage(), s[0], s[1], 1, 1));
-        Tensor dAlpha = reduce(ReduceOp.SUM, binary(BinaryOp.MUL, dy, binary(BinaryOp.SUB, x1, x2)), new int[] {2, 3}, false);
-        Tensor dz1 = binary(BinaryOp.MUL, dAlpha, binary(BinaryOp.MUL, al, rest));
-        return new Tensor[] {dx1, dx2, dz1, unary(UnaryOp.NEG, dz1, 0f)};
+    /**
+     * MA-Net's FAB fusion ({@link org.pulmo.ops.FabFuse}, eq. 10-11): a = e^M / (e^M + e^N) = sigmoid(M - N) per
+     * (n, c), and F_fm = a F_am + (1 - a) F_rem. F_am, F_rem [N, C, H, W]; M, N [N, C]. The default composes
+     * primitives, for a backend without a fused kernel; the reference is {@link org.pulmo.ops.FabFuse#referenceForward}.
+     */
+    default Tensor fabFuseForward(Tensor fAm, Tensor fRem, Tensor m, Tensor n) {
+        int[] s = fAm.shape();
+        Tensor a = unary(UnaryOp.SIGMOID, binary(BinaryOp.SUB, m, n), 0f);
+        Tensor a4 = Tensor.wrap(a.storage(), s[0], s[1], 1, 1);
+        Tensor rest = Tensor.wrap(unary(UnaryOp.ADD_SCALAR, unary(UnaryOp.NEG, a, 0f), 1f).storage(), s[0], s[1], 1, 1);
+        return binary(BinaryOp.ADD, binary(BinaryOp.MUL, a4, fAm), binary(BinaryOp.MUL, rest, fRem));
+    }
+
+    /**
+     * dF_am = a dF_fm, dF_rem = (1 - a) dF_fm, dM = a (1 - a) sum_hw dF_fm (F_am - F_rem), dN = -dM of
+     * {@link #fabFuseForward}. The default composes primitives, for a backend without a fused kernel; the reference
+     * is {@link org.pulmo.ops.FabFuse#referenceBackward}.
+     */
+    default FabGrads fabFuseBackward(Tensor fAm, Tensor fRem, Tensor m, Tensor n, Tensor dFFm) {
+        int[] s = fAm.shape();
+        Tensor a = unary(UnaryOp.SIGMOID, binary(BinaryOp.SUB, m, n), 0f);
+        Tensor rest = unary(UnaryOp.ADD_SCALAR, unary(UnaryOp.NEG, a, 0f), 1f);
+        Tensor dFAm = binary(BinaryOp.MUL, dFFm, Tensor.wrap(a.storage(), s[0], s[1], 1, 1));
+        Tensor dFRem = binary(BinaryOp.MUL, dFFm, Tensor.wrap(rest.storage(), s[0], s[1], 1, 1));
+        Tensor dA = reduce(ReduceOp.SUM, binary(BinaryOp.MUL, dFFm, binary(BinaryOp.SUB, fAm, fRem)), new int[] {2, 3}, false);
+        Tensor dM = binary(BinaryOp.MUL, dA, binary(BinaryOp.MUL, a, rest));
+        return new FabGrads(dFAm, dFRem, dM, unary(UnaryOp.NEG, dM, 0f));
     }
 
     /**
      * Softmax cross-entropy with PyTorch's weighted mean: loss = sum_i w[y_i] (log sum_j e^x[i, j] - x[i, y_i])
      * / sum_i w[y_i], for logits [N, C], labels [N] (class indices as exact floats) and class weights [C]
-     * (null: w = 1, the plain batch mean). Returns {loss [], wsum [] = sum_i w[y_i]}, both on this device, so
+     * (null: w = 1, the plain batch mean). Returns loss [] and wsum [] = sum_i w[y_i], both on this device, so
      * that nothing comes to the host.
      */
-    default Tensor[] crossEntropy(Tensor logits, Tensor labels, Tensor weights) {
+    default CrossEntropyOut crossEntropy(Tensor logits, Tensor labels, Tensor weights) {
         int n = logits.shape()[0];
         Tensor logP = gather(softmax(logits, 1, true), 1, labels.detach().reshape(n, 1));     // log p_i[y_i], max-subtracted
         Tensor wi = classWeightPerRow(labels, weights);
         Tensor wsum = reduce(ReduceOp.SUM, wi, new int[] {0}, false);
         Tensor num = reduce(ReduceOp.SUM, binary(BinaryOp.MUL, Tensor.wrap(logP.storage(), n), wi), new int[] {0}, false);
-        return new Tensor[] {unary(UnaryOp.NEG, binary(BinaryOp.DIV, num, wsum), 0f), wsum};
+        return new CrossEntropyOut(unary(UnaryOp.NEG, binary(BinaryOp.DIV, num, wsum), 0f), wsum);
     }
 
     /** dlogits [N, C] = dLoss * w[y_i] / wsum * (softmax(x_i) - onehot(y_i)); dLoss a [] tensor of this device. */
@@ -325,9 +380,9 @@ public interface Backend {
     /**
      * Batch mean of the cosine similarity of a_n and b_n, each sample flattened (MA-Net eq. 14):
      * c = (1/N) sum_n <a_n, b_n> / (max(|a_n|, eps) max(|b_n|, eps)), a and b [N, ...] of one shape.
-     * Returns {c [], stats [N, 3] = (<a_n, b_n>, max(|a_n|, eps), max(|b_n|, eps)) for backward, cos [N]}.
+     * Returns c [], stats [N, 3] = (<a_n, b_n>, max(|a_n|, eps), max(|b_n|, eps)) for backward, and cos [N].
      */
-    default Tensor[] cosine(Tensor a, Tensor b, float eps) {
+    default CosineOut cosine(Tensor a, Tensor b, float eps) {
         int n = a.shape()[0];
         Tensor af = a.detach().reshape(n, -1), bf = b.detach().reshape(n, -1);
         Tensor floor = Tensor.wrap(allocate(1));
@@ -342,15 +397,15 @@ public interface Backend {
         Tensor[] parts = {dot, na, nb};
         for (int k = 0; k < 3; k++) copy(Tensor.wrap(parts[k].storage(), n, 1), stats.narrow(1, k, 1));
         Tensor c = unary(UnaryOp.SCALE, reduce(ReduceOp.SUM, cos, new int[] {0}, false), 1f / n);
-        return new Tensor[] {c, stats, cos};
+        return new CosineOut(c, stats, cos);
     }
 
     /**
-     * {da, db} of {@link #cosine} from dc [] with c_n = <a_n, b_n> / (na nb):
+     * da and db of {@link #cosine} from dc [] with c_n = <a_n, b_n> / (na nb):
      * da_n = dc/N (b_n / (na nb) - c_n a_n / na^2), the second term only where |a_n| > eps (else na is the
      * constant eps); db symmetrically.
      */
-    default Tensor[] cosineBackward(Tensor a, Tensor b, Tensor stats, Tensor dc, float eps) {
+    default Grads cosineBackward(Tensor a, Tensor b, Tensor stats, Tensor dc, float eps) {
         int[] shape = a.shape();
         int n = shape[0];
         Tensor af = a.detach().reshape(n, -1), bf = b.detach().reshape(n, -1);
@@ -364,7 +419,7 @@ public interface Backend {
         Tensor kb = binary(BinaryOp.MUL, binary(BinaryOp.GT, nb, epsT), binary(BinaryOp.DIV, c, unary(UnaryOp.SQUARE, nb, 0f)));
         Tensor da = binary(BinaryOp.MUL, binary(BinaryOp.SUB, binary(BinaryOp.MUL, bf, inv), binary(BinaryOp.MUL, af, ka)), g);
         Tensor db = binary(BinaryOp.MUL, binary(BinaryOp.SUB, binary(BinaryOp.MUL, af, inv), binary(BinaryOp.MUL, bf, kb)), g);
-        return new Tensor[] {Tensor.wrap(da.storage(), shape), Tensor.wrap(db.storage(), shape)};
+        return new Grads(Tensor.wrap(da.storage(), shape), Tensor.wrap(db.storage(), shape));
     }
 
     // ---- indexing ----

@@ -4,22 +4,32 @@ import java.util.Map;
 import java.util.ServiceLoader;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.logging.Logger;
-import org.pulmo.backend.cpu.CpuBackend;
 import org.pulmo.tensor.Device;
 
 /**
- * Finds the backend of a device. The CPU backend is built in; other devices come from
- * {@link BackendProvider}s on the class path (the CUDA backend in {@code cuda-kernels}).
+ * Finds the backend of a device through the {@link BackendProvider}s on the class path: the CPU backend's in
+ * tensor-core itself, the CUDA backend's in {@code cuda-kernels}. This class names no implementation.
  */
 public final class Backends {
     private static final Logger LOG = Logger.getLogger(Backends.class.getName());
-    private static final Backend CPU = new CpuBackend();
+    private static final Backend CPU = cpuFromProvider();
     private static volatile Backend cpuActive = CPU; // CPU, or a ProfilingBackend around it
     private static final Map<Device, Backend> CACHE = new ConcurrentHashMap<>();
 
     private Backends() {}
 
     public static Backend cpu() { return cpuActive; }
+
+    /** The CPU provider ships in this jar, so it is looked up with this class's loader (not the thread's). */
+    private static Backend cpuFromProvider() {
+        for (BackendProvider p : ServiceLoader.load(BackendProvider.class, Backends.class.getClassLoader())) {
+            if (p.kind() != Device.Kind.CPU) continue;
+            Backend b = p.create(Device.CPU);
+            if (b != null) return b;
+        }
+        throw new IllegalStateException("no CPU backend: META-INF/services/" + BackendProvider.class.getName()
+            + " of tensor-core is not on the class path (a fat jar must merge service files)");
+    }
 
     /**
      * Routes every CPU op through a {@link ProfilingBackend} until {@link #stopCpuProfile()}; for
@@ -37,6 +47,7 @@ public final class Backends {
         if (device.isCpu()) return cpuActive;
         return CACHE.computeIfAbsent(device, d -> {
             for (BackendProvider p : ServiceLoader.load(BackendProvider.class)) {
+                if (p.kind() != d.kind()) continue;
                 Backend b = p.create(d);
                 if (b != null) return b;
             }
@@ -49,6 +60,7 @@ public final class Backends {
         if (device.isCpu()) return null;
         String reason = "no " + device.kind() + " backend on the class path";
         for (BackendProvider p : ServiceLoader.load(BackendProvider.class)) {
+            if (p.kind() != device.kind()) continue;
             String r = p.unavailableReason(device);
             if (r == null) return null;
             reason = r;

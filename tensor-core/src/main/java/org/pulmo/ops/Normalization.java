@@ -2,6 +2,7 @@ package org.pulmo.ops;
 
 import org.pulmo.autograd.GradMode;
 import org.pulmo.autograd.Graph;
+import org.pulmo.backend.Backend;
 import org.pulmo.backend.BinaryOp;
 import org.pulmo.tensor.Shapes;
 import org.pulmo.tensor.Tensor;
@@ -38,21 +39,21 @@ public final class Normalization {
     }
 
     /**
-     * {mean[C], var[C]} (biased) over every axis but 1. With M values per channel:
+     * mean [C] and var [C] (biased) over every axis but 1, both differentiable. With M values per channel:
      * d mean / dx = 1/M;  d var / dx = 2 (x - mean) / M  (the path through the mean vanishes: sum(x - mean) = 0).
      */
-    public static Tensor[] batchNormStats(Tensor x) {
+    public static Backend.Moments batchNormStats(Tensor x) {
         check(x, "batchNormStats");
         var be = x.backend();
-        Tensor[] mv = be.batchNormStats(x);
+        Backend.Moments mv = be.batchNormStats(x);
         int[] xs = x.shape(), cs = channelShape(x);
         float invM = (float) (x.shape()[1] / (double) x.numel());
-        Tensor meanV = mv[0].detach();
-        Tensor mean = Graph.record("bnMean", mv[0], g -> new Tensor[] {
+        Tensor meanV = mv.mean().detach();
+        Tensor mean = Graph.record("bnMean", mv.mean(), g -> new Tensor[] {
             Views.expand(Views.reshape(Elementwise.scale(g, invM), cs), xs)}, x);
-        Tensor var = Graph.record("bnVar", mv[1], g -> new Tensor[] {
+        Tensor var = Graph.record("bnVar", mv.var(), g -> new Tensor[] {
             Elementwise.mul(Elementwise.sub(x, Views.reshape(meanV, cs)), Views.reshape(Elementwise.scale(g, 2 * invM), cs))}, x);
-        return new Tensor[] {mean, var};
+        return new Backend.Moments(mean, var);
     }
 
     /**
@@ -69,8 +70,8 @@ public final class Normalization {
             throw new IllegalArgumentException("batchNorm in evaluation needs running statistics");
         }
         var be = x.backend();
-        Tensor[] out = be.batchNormInference(x, weight, bias, runningMean, runningVar, eps);
-        Tensor y = out[0], meanS = runningMean.detach(), invStdS = out[1];
+        Backend.BatchNormOut out = be.batchNormInference(x, weight, bias, runningMean, runningVar, eps);
+        Tensor y = out.y(), meanS = out.mean(), invStdS = out.invStd();
         int[] cs = channelShape(x);
         int[] redDims = new int[x.dim() - 1];
         for (int i = 0, k = 0; i < x.dim(); i++) if (i != 1) redDims[k++] = i;
@@ -109,16 +110,16 @@ public final class Normalization {
     private static Tensor trainingOp(String name, boolean relu, Tensor x, Tensor weight, Tensor bias, Tensor runningMean,
                                      Tensor runningVar, float momentum, float eps) {
         var be = x.backend();
-        Tensor[] out;
+        Backend.BatchNormOut out;
         try (var ignored = GradMode.noGrad()) {
             out = relu ? be.batchNormReluTraining(x, weight, bias, runningMean, runningVar, momentum, eps)
                        : be.batchNormTraining(x, weight, bias, runningMean, runningVar, momentum, eps);
         }
-        Tensor y = out[0], yv = y.detach(), mean = out[1], invStd = out[2];
+        Tensor y = out.y(), yv = y.detach(), mean = out.mean(), invStd = out.invStd();
         return Graph.record(name, y, g -> {
-            Tensor[] d = relu ? be.batchNormReluTrainingBackward(g, x, yv, mean, invStd, weight, bias, eps)
+            Backend.BatchNormGrads d = relu ? be.batchNormReluTrainingBackward(g, x, yv, mean, invStd, weight, bias, eps)
                               : be.batchNormTrainingBackward(g, x, mean, invStd, weight, eps);
-            return new Tensor[] {d[0], weight != null ? d[1] : null, bias != null ? d[2] : null};
+            return new Tensor[] {d.dx(), weight != null ? d.dWeight() : null, bias != null ? d.dBias() : null};
         }, x, weight, bias);
     }
 }

@@ -21,10 +21,10 @@ public final class Objectives {
      */
     public static Tensor crossEntropy(Tensor logits, Tensor labels, Tensor classWeights) {
         Backend be = logits.backend();
-        Tensor[] out = be.crossEntropy(logits, labels, classWeights);
-        Tensor wsum = out[1];
+        Backend.CrossEntropyOut out = be.crossEntropy(logits, labels, classWeights);
+        Tensor wsum = out.wsum();
         // dx = g * w[y_i] / sum w * (softmax(x_i) - onehot(y_i))
-        return Graph.record("crossEntropy", out[0], g -> new Tensor[] {be.crossEntropyBackward(logits, labels, classWeights, wsum, g)}, logits);
+        return Graph.record("crossEntropy", out.loss(), g -> new Tensor[] {be.crossEntropyBackward(logits, labels, classWeights, wsum, g)}, logits);
     }
 
     /**
@@ -35,12 +35,12 @@ public final class Objectives {
         if (!a.device().equals(b.device()))
             throw new IllegalArgumentException("cosineSimilarity: tensors on different devices: " + a.device() + " and " + b.device());
         Backend be = a.backend();
-        Tensor[] out = be.cosine(a, b, eps);
-        Tensor stats = out[1];
+        Backend.CosineOut out = be.cosine(a, b, eps);
+        Tensor stats = out.stats();
         // da_n = g/N (b_n / (|a_n| |b_n|) - c_n a_n / |a_n|^2), db symmetrically
-        return Graph.record("cosineSimilarity", out[0], g -> {
-            Tensor[] d = be.cosineBackward(a, b, stats, g, eps);
-            return new Tensor[] {a.requiresGrad() ? d[0] : null, b.requiresGrad() ? d[1] : null};
+        return Graph.record("cosineSimilarity", out.c(), g -> {
+            Backend.Grads d = be.cosineBackward(a, b, stats, g, eps);
+            return new Tensor[] {a.requiresGrad() ? d.dA() : null, b.requiresGrad() ? d.dB() : null};
         }, a, b);
     }
 }

@@ -18,9 +18,9 @@ public final class Pooling {
     public static Tensor maxPool2d(Tensor x, Pool2dParams p) {
         check4d(x, "maxPool2d");
         var be = x.backend();
-        Tensor[] ya = be.maxPool2dTraining(x, p);
-        Tensor y = ya[0].detach(), argmax = ya[1];
-        return Graph.record("maxPool2d", ya[0], g -> new Tensor[] {be.maxPool2dBackward(g, x.detach(), y, argmax, p)}, x);
+        var ya = be.maxPool2dTraining(x, p);
+        Tensor y = ya.y().detach(), argmax = ya.argmax();
+        return Graph.record("maxPool2d", ya.y(), g -> new Tensor[] {be.maxPool2dBackward(g, x.detach(), y, argmax, p)}, x);
     }
 
     public static Tensor maxPool2d(Tensor x, int kernel, int stride, int padding) { return maxPool2d(x, Pool2dParams.of(kernel, stride, padding)); }

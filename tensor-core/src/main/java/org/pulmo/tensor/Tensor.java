@@ -416,8 +416,8 @@ public final class Tensor {
 
     public static Tensor oneHot(Tensor labels, int numClasses) { return Indexing.oneHot(labels, numClasses); }
 
-    /** {mean, biased variance} per channel of [N, C, *] (differentiable). */
-    public Tensor[] batchNormStats() { return Normalization.batchNormStats(this); }
+    /** The mean and biased variance per channel of [N, C, *] (both differentiable). */
+    public Backend.Moments batchNormStats() { return Normalization.batchNormStats(this); }
 
     // ------------------------------------------------------------------ printing
 

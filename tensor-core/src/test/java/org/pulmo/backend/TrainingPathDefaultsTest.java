@@ -27,19 +27,25 @@ class TrainingPathDefaultsTest {
     }
 
     /** What Normalization.batchNorm did in training before the fused method: stats, invStd, running update, apply. */
-    private Tensor[] composedTraining(Tensor x, Tensor w, Tensor b, Tensor rm, Tensor rv, float momentum, float eps) {
-        Tensor[] mv = cpu.batchNormStats(x);
-        Tensor invStd = cpu.unary(UnaryOp.POW, cpu.unary(UnaryOp.ADD_SCALAR, mv[1], eps), -0.5f);
+    private Backend.BatchNormOut composedTraining(Tensor x, Tensor w, Tensor b, Tensor rm, Tensor rv, float momentum, float eps) {
+        Backend.Moments mv = cpu.batchNormStats(x);
+        Tensor invStd = cpu.unary(UnaryOp.POW, cpu.unary(UnaryOp.ADD_SCALAR, mv.var(), eps), -0.5f);
         if (rm != null && rv != null) {
             long m = x.numel() / x.shape()[1];
             float unbias = (float) (m / (double) (m - 1));
             cpu.addInPlace(rm, rm, -momentum);
-            cpu.addInPlace(rm, mv[0], momentum);
+            cpu.addInPlace(rm, mv.mean(), momentum);
             cpu.addInPlace(rv, rv, -momentum);
-            cpu.addInPlace(rv, mv[1], momentum * unbias);
+            cpu.addInPlace(rv, mv.var(), momentum * unbias);
         }
-        return new Tensor[] {cpu.batchNormApply(x, mv[0], invStd, w, b), mv[0], invStd};
+        return new Backend.BatchNormOut(cpu.batchNormApply(x, mv.mean(), invStd, w, b), mv.mean(), invStd);
     }
+
+    /** {y, mean, invStd}, for the loops below that compare all three. */
+    private static Tensor[] parts(Backend.BatchNormOut o) { return new Tensor[] {o.y(), o.mean(), o.invStd()}; }
+
+    /** {dx, dWeight, dBias}, for the loops below that compare all three. */
+    private static Tensor[] parts(Backend.BatchNormGrads d) { return new Tensor[] {d.dx(), d.dWeight(), d.dBias()}; }
 
     @Test void batchNormTrainingEqualsStatsThenApply() {
         Rng rng = new Rng(71);
@@ -52,8 +58,8 @@ class TrainingPathDefaultsTest {
                     Tensor rm1 = track ? Tensor.randn(rng, c) : null, rv1 = track ? Tensor.rand(rng, 0.5f, 2f, c) : null;
                     Tensor rm2 = track ? rm1.mul(1f) : null, rv2 = track ? rv1.mul(1f) : null;
                     float[] rmBefore = track ? rm1.toArray() : null;
-                    Tensor[] got = cpu.batchNormTraining(x, affine ? w : null, affine ? b : null, rm1, rv1, 0.1f, 1e-3f);
-                    Tensor[] want = composedTraining(x, affine ? w : null, affine ? b : null, rm2, rv2, 0.1f, 1e-3f);
+                    Tensor[] got = parts(cpu.batchNormTraining(x, affine ? w : null, affine ? b : null, rm1, rv1, 0.1f, 1e-3f));
+                    Tensor[] want = parts(composedTraining(x, affine ? w : null, affine ? b : null, rm2, rv2, 0.1f, 1e-3f));
                     for (int i = 0; i < 3; i++) same(want[i], got[i], "batchNormTraining output " + i + " " + at);
                     if (track) {
                         same(rm2, rm1, "running mean " + at);
@@ -61,8 +67,8 @@ class TrainingPathDefaultsTest {
                         assertFalse(Arrays.equals(rmBefore, rm1.toArray()), "the running mean moved " + at);
                     }
                     Tensor dy = Tensor.randn(rng, s);
-                    Tensor[] d = cpu.batchNormTrainingBackward(dy, x, got[1], got[2], affine ? w : null, 1e-3f);
-                    Tensor[] dWant = cpu.batchNormBackward(dy, x, want[1], want[2], affine ? w : null);
+                    Tensor[] d = parts(cpu.batchNormTrainingBackward(dy, x, got[1], got[2], affine ? w : null, 1e-3f));
+                    Tensor[] dWant = parts(cpu.batchNormBackward(dy, x, want[1], want[2], affine ? w : null));
                     for (int i = 0; i < 3; i++) same(dWant[i], d[i], "batchNormTrainingBackward output " + i + " " + at);
                 }
         }
@@ -86,15 +92,15 @@ class TrainingPathDefaultsTest {
                 String at = Arrays.toString(s) + (affine ? " affine" : "");
                 Tensor rm1 = Tensor.randn(rng, c), rv1 = Tensor.rand(rng, 0.5f, 2f, c), rm2 = rm1.mul(1f), rv2 = rv1.mul(1f);
                 Tensor wa = affine ? w : null, ba = affine ? b : null;
-                Tensor[] got = cpu.batchNormReluTraining(x, wa, ba, rm1, rv1, 0.1f, 1e-3f);
-                Tensor[] bn = cpu.batchNormTraining(x, wa, ba, rm2, rv2, 0.1f, 1e-3f);
+                Tensor[] got = parts(cpu.batchNormReluTraining(x, wa, ba, rm1, rv1, 0.1f, 1e-3f));
+                Tensor[] bn = parts(cpu.batchNormTraining(x, wa, ba, rm2, rv2, 0.1f, 1e-3f));
                 Tensor y = cpu.unary(UnaryOp.RELU, bn[0], 0f);
                 same(y, got[0], "y " + at);
                 for (int i = 1; i < 3; i++) same(bn[i], got[i], "statistics " + i + " " + at);
                 same(rm2, rm1, "running mean " + at);
                 same(rv2, rv1, "running var " + at);
-                Tensor[] d = cpu.batchNormReluTrainingBackward(dy, x, got[0], got[1], got[2], wa, ba, 1e-3f);
-                Tensor[] dWant = cpu.batchNormTrainingBackward(cpu.binary(BinaryOp.RELU_BACKWARD, dy, y), x, bn[1], bn[2], wa, 1e-3f);
+                Tensor[] d = parts(cpu.batchNormReluTrainingBackward(dy, x, got[0], got[1], got[2], wa, ba, 1e-3f));
+                Tensor[] dWant = parts(cpu.batchNormTrainingBackward(cpu.binary(BinaryOp.RELU_BACKWARD, dy, y), x, bn[1], bn[2], wa, 1e-3f));
                 for (int i = 0; i < 3; i++) same(dWant[i], d[i], "backward output " + i + " " + at);
             }
         }
@@ -104,22 +110,23 @@ class TrainingPathDefaultsTest {
         Rng rng = new Rng(72);
         Tensor x = Tensor.randn(rng, 2, 3, 4, 5), w = Tensor.randn(rng, 3), b = Tensor.randn(rng, 3);
         Tensor rm = Tensor.randn(rng, 3), rv = Tensor.rand(rng, 0.5f, 2f, 3);
-        Tensor[] got = cpu.batchNormInference(x, w, b, rm, rv, 1e-5f);
+        Backend.BatchNormOut got = cpu.batchNormInference(x, w, b, rm, rv, 1e-5f);
         Tensor invStd = cpu.unary(UnaryOp.POW, cpu.unary(UnaryOp.ADD_SCALAR, rv, 1e-5f), -0.5f);
-        same(cpu.batchNormApply(x, rm, invStd, w, b), got[0], "batchNormInference y");
-        same(invStd, got[1], "batchNormInference invStd");
+        same(cpu.batchNormApply(x, rm, invStd, w, b), got.y(), "batchNormInference y");
+        same(invStd, got.invStd(), "batchNormInference invStd");
+        same(rm, got.mean(), "batchNormInference mean (the running one)");
     }
 
     @Test void maxPoolTrainingFormEqualsTheArgmaxForm() {
         Rng rng = new Rng(73);
         Tensor x = Tensor.randn(rng, 2, 3, 9, 8);
         Pool2dParams p = new Pool2dParams(3, 3, 2, 2, 1, 1, true);
-        Tensor[] ya = cpu.maxPool2d(x, p), yt = cpu.maxPool2dTraining(x, p);
-        same(ya[0], yt[0], "maxPool2dTraining y");
-        assertNotNull(yt[1], "the CPU backend keeps the argmax");
-        same(ya[1], yt[1], "maxPool2dTraining argmax");
-        Tensor dy = Tensor.randn(rng, ya[0].shape());
-        same(cpu.maxPool2dBackward(dy, ya[1], x.shape()), cpu.maxPool2dBackward(dy, x, yt[0], yt[1], p), "maxPool2dBackward from x and y");
+        Backend.MaxPoolOut ya = cpu.maxPool2d(x, p), yt = cpu.maxPool2dTraining(x, p);
+        same(ya.y(), yt.y(), "maxPool2dTraining y");
+        assertNotNull(yt.argmax(), "the CPU backend keeps the argmax");
+        same(ya.argmax(), yt.argmax(), "maxPool2dTraining argmax");
+        Tensor dy = Tensor.randn(rng, ya.y().shape());
+        same(cpu.maxPool2dBackward(dy, ya.argmax(), x.shape()), cpu.maxPool2dBackward(dy, x, yt.y(), yt.argmax(), p), "maxPool2dBackward from x and y");
     }
 
     /** The ops on the fused methods: forward, gradients and running statistics as the primitives composed give them. */
@@ -130,11 +137,11 @@ class TrainingPathDefaultsTest {
         Tensor xg = x.detach().requiresGrad(true), wg = w.detach().requiresGrad(true), bg = b.detach().requiresGrad(true);
         Tensor y = Normalization.batchNorm(xg, wg, bg, rm, rv, true, 0.1f, 1e-3f);
         y.backward(g);
-        Tensor[] want = composedTraining(x, w, b, rm2, rv2, 0.1f, 1e-3f);
+        Tensor[] want = parts(composedTraining(x, w, b, rm2, rv2, 0.1f, 1e-3f));
         same(want[0], y, "batchNorm train y");
         same(rm2, rm, "batchNorm running mean");
         same(rv2, rv, "batchNorm running var");
-        Tensor[] d = cpu.batchNormBackward(g, x, want[1], want[2], w);
+        Tensor[] d = parts(cpu.batchNormBackward(g, x, want[1], want[2], w));
         same(d[0], xg.grad(), "batchNorm dx");
         same(d[1], wg.grad(), "batchNorm dweight");
         same(d[2], bg.grad(), "batchNorm dbias");
@@ -147,8 +154,8 @@ class TrainingPathDefaultsTest {
         Tensor yp = Pooling.maxPool2d(xp, p);
         Tensor gp = Tensor.randn(rng, yp.shape());
         yp.backward(gp);
-        Tensor[] ya = cpu.maxPool2d(x, p);
-        same(ya[0], yp, "maxPool2d y");
-        same(cpu.maxPool2dBackward(gp, ya[1], x.shape()), xp.grad(), "maxPool2d dx");
+        Backend.MaxPoolOut ya = cpu.maxPool2d(x, p);
+        same(ya.y(), yp, "maxPool2d y");
+        same(cpu.maxPool2dBackward(gp, ya.argmax(), x.shape()), xp.grad(), "maxPool2d dx");
     }
 }

@@ -127,9 +127,9 @@ class HandExamplesTest {
         // running = 0.9 running + 0.1 batch, with the unbiased variance (M / (M - 1) = 2): var0 = 0.9 + 0.1 * 2
         assertArrayEquals(new float[] {0.2f, 0.2f}, rm.toArray(), TOL);
         assertArrayEquals(new float[] {1.1f, 0.9f}, rv.toArray(), TOL);
-        Tensor[] mv = x.batchNormStats();
-        assertArrayEquals(new float[] {2, 2}, mv[0].toArray(), TOL);
-        assertArrayEquals(new float[] {1, 0}, mv[1].toArray(), TOL);
+        var mv = x.batchNormStats();
+        assertArrayEquals(new float[] {2, 2}, mv.mean().toArray(), TOL);
+        assertArrayEquals(new float[] {1, 0}, mv.var().toArray(), TOL);
     }
 
     @Test void matmulByHand() {

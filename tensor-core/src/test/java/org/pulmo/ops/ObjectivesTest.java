@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.pulmo.autograd.GradCheck.assertGradients;
-import static org.pulmo.ops.AttentionTest.close;
+import static org.pulmo.ops.OpPageChecks.close;
 
 import org.junit.jupiter.api.Test;
 import org.pulmo.autograd.GradCheck;
@@ -81,9 +81,9 @@ class ObjectivesTest {
         GradCheck.Fn wrong = in -> {
             Tensor a = in.get(0), b = in.get(1);
             Backend be = a.backend();
-            Tensor[] out = be.cosine(a, b, 1e-8f);
-            return Graph.record("cosine_wrong", out[0], g -> {
-                Tensor nanb = out[1].narrow(1, 1, 1).mul(out[1].narrow(1, 2, 1));
+            Backend.CosineOut out = be.cosine(a, b, 1e-8f);
+            return Graph.record("cosine_wrong", out.c(), g -> {
+                Tensor nanb = out.stats().narrow(1, 1, 1).mul(out.stats().narrow(1, 2, 1));
                 return new Tensor[] {b.div(nanb).mul(g).div(a.shape()[0]), null};
             }, a, b);
         };

@@ -1,13 +1,12 @@
 package org.pulmo.backend.cpu;
 
-import static org.pulmo.backend.cpu.Strided.array;
-
 import org.pulmo.backend.Backend;
 import org.pulmo.backend.BinaryOp;
 import org.pulmo.backend.Conv2dParams;
 import org.pulmo.backend.Pool2dParams;
 import org.pulmo.backend.ReduceOp;
 import org.pulmo.backend.UnaryOp;
+import org.pulmo.backend.cpu.Strided.View;
 import org.pulmo.tensor.CpuStorage;
 import org.pulmo.tensor.Device;
 import org.pulmo.tensor.HostArrays;
@@ -17,9 +16,27 @@ import org.pulmo.tensor.Tensor;
 
 /**
  * The pure-Java backend: multi-threaded over all cores, GEMM and convolution on packed Vector API kernels
- * ({@link Sgemm}, {@link CpuConv}), the rest in the Cpu* kernel classes beside this one.
+ * ({@link Sgemm}, {@link CpuConv}), the rest in the Cpu* kernel classes beside this one. The kernels take arrays,
+ * offsets and shapes (or a strided {@link Strided.View}) and never see a tensor: this class is the one adapter,
+ * which reads a tensor's array, makes strided inputs dense where a kernel needs them, and wraps the kernels'
+ * output arrays as tensors. Registered by {@link CpuBackendProvider}.
  */
 public final class CpuBackend implements Backend {
+
+    // ---- the adapter between tensors and the array kernels ----
+
+    /** The float array behind a CPU tensor (a view's elements start at its offset). */
+    private static float[] array(Tensor t) {
+        if (!(t.storage() instanceof CpuStorage s))
+            throw new IllegalArgumentException("CPU backend given a tensor on " + t.device());
+        return s.data();
+    }
+
+    /** The tensor as a strided view of its array, for the kernels that walk any view. */
+    private static View view(Tensor t) { return new View(array(t), t.offset(), t.shape(), t.strides()); }
+
+    /** A kernel's output array (pooled, as every op output) as a tensor of the given shape. */
+    private static Tensor wrap(float[] data, int... shape) { return Tensor.wrap(CpuStorage.pooled(data), shape); }
 
     @Override public Device device() { return Device.CPU; }
 
@@ -38,23 +55,39 @@ public final class CpuBackend implements Backend {
             return java.util.Arrays.copyOfRange(a, t.offset(), t.offset() + n);
         }
         Tensor out = Tensor.wrap(new CpuStorage((int) t.numel()), t.shape());
-        CpuElementwise.copy(t, out);
+        CpuElementwise.copy(view(t), view(out));
         return array(out);
     }
 
-    @Override public void copy(Tensor src, Tensor dst) { CpuElementwise.copy(src, dst); }
+    @Override public void copy(Tensor src, Tensor dst) { CpuElementwise.copy(view(src), view(dst)); }
 
-    @Override public void fill(Tensor dst, float value) { CpuElementwise.fill(dst, value); }
+    @Override public void fill(Tensor dst, float value) { CpuElementwise.fill(view(dst), value); }
 
-    @Override public void addInPlace(Tensor dst, Tensor src, float alpha) { CpuElementwise.addInPlace(dst, src, alpha); }
+    @Override public void addInPlace(Tensor dst, Tensor src, float alpha) { CpuElementwise.addInPlace(view(dst), view(src), alpha); }
 
-    @Override public Tensor unary(UnaryOp op, Tensor x, float alpha) { return CpuElementwise.unary(op, x, alpha); }
+    @Override public Tensor unary(UnaryOp op, Tensor x, float alpha) {
+        View v = view(x);
+        return wrap(CpuElementwise.unary(op, v, alpha), v.shape());
+    }
 
-    @Override public Tensor binary(BinaryOp op, Tensor a, Tensor b) { return CpuElementwise.binary(op, a, b); }
+    @Override public Tensor binary(BinaryOp op, Tensor a, Tensor b) {
+        View av = view(a), bv = view(b);
+        int[] shape = CpuElementwise.broadcastShape(op, av.shape(), bv.shape());
+        return wrap(CpuElementwise.binary(op, av, bv, shape), shape);
+    }
 
-    @Override public Tensor reduce(ReduceOp op, Tensor x, int[] dims, boolean keepdim) { return CpuReduce.reduce(op, x, dims, keepdim); }
+    @Override public Tensor reduce(ReduceOp op, Tensor x, int[] dims, boolean keepdim) {
+        View v = view(x);
+        float[] out = CpuReduce.reduce(op, v, dims);
+        return wrap(out, CpuReduce.reducedShape(v.shape(), dims, keepdim));
+    }
 
-    @Override public Tensor argReduce(ReduceOp op, Tensor x, int dim, boolean keepdim) { return CpuReduce.argReduce(op, x, dim, keepdim); }
+    @Override public Tensor argReduce(ReduceOp op, Tensor x, int dim, boolean keepdim) {
+        int[] shape = x.shape();
+        CpuReduce.checkArgReduce(op, shape, dim);
+        Tensor c = x.isContiguous() ? x : x.copy();
+        return wrap(CpuReduce.argReduce(op, array(c), c.offset(), shape, dim), CpuReduce.reducedShape(shape, new int[] {dim}, keepdim));
+    }
 
     @Override public Tensor matmul(Tensor a, Tensor b, boolean transA, boolean transB) {
         int[] as = a.shape(), bs = b.shape();
@@ -110,39 +143,91 @@ public final class CpuBackend implements Backend {
         return toArray(t);
     }
 
-    @Override public Tensor[] maxPool2d(Tensor x, Pool2dParams p) { return CpuPool.maxPool2d(x, p); }
-
-    @Override public Tensor maxPool2dBackward(Tensor dy, Tensor argmax, int[] xShape) { return CpuPool.maxPool2dBackward(dy, argmax, xShape); }
-
-    @Override public Tensor avgPool2d(Tensor x, Pool2dParams p) { return CpuPool.avgPool2d(x, p); }
-
-    @Override public Tensor avgPool2dBackward(Tensor dy, int[] xShape, Pool2dParams p) { return CpuPool.avgPool2dBackward(dy, xShape, p); }
-
-    @Override public Tensor softmax(Tensor x, int dim, boolean log) { return CpuSoftmax.softmax(x, dim, log); }
-
-    @Override public Tensor softmaxBackward(Tensor y, Tensor dy, int dim, boolean log) { return CpuSoftmax.backward(y, dy, dim, log); }
-
-    @Override public Tensor[] batchNormStats(Tensor x) { return CpuNorm.stats(x); }
-
-    @Override public Tensor batchNormApply(Tensor x, Tensor mean, Tensor invStd, Tensor weight, Tensor bias) {
-        return CpuNorm.apply(x, mean, invStd, weight, bias);
+    @Override public MaxPoolOut maxPool2d(Tensor x, Pool2dParams p) {
+        int[] s = x.shape(), os = {s[0], s[1], p.outH(s[2]), p.outW(s[3])};
+        Tensor xc = x.contiguous();
+        float[] y = HostArrays.zeroed(os[0] * os[1] * os[2] * os[3]), arg = HostArrays.zeroed(y.length);
+        CpuPool.maxPool2d(array(xc), xc.offset(), s, p, y, arg);
+        return new MaxPoolOut(wrap(y, os), wrap(arg, os));
     }
 
-    @Override public Tensor[] batchNormBackward(Tensor dy, Tensor x, Tensor mean, Tensor invStd, Tensor weight) {
-        return CpuNorm.backward(dy, x, mean, invStd, weight);
+    @Override public Tensor maxPool2dBackward(Tensor dy, Tensor argmax, int[] xShape) {
+        int[] ys = dy.shape();
+        Tensor g = dy.contiguous(), a = argmax.contiguous();
+        return wrap(CpuPool.maxPool2dBackward(array(g), g.offset(), ys, array(a), a.offset(), xShape), xShape.clone());
+    }
+
+    @Override public Tensor avgPool2d(Tensor x, Pool2dParams p) {
+        int[] s = x.shape();
+        Tensor xc = x.contiguous();
+        return wrap(CpuPool.avgPool2d(array(xc), xc.offset(), s, p), s[0], s[1], p.outH(s[2]), p.outW(s[3]));
+    }
+
+    @Override public Tensor avgPool2dBackward(Tensor dy, int[] xShape, Pool2dParams p) {
+        Tensor g = dy.contiguous();
+        return wrap(CpuPool.avgPool2dBackward(array(g), g.offset(), xShape, p), xShape.clone());
+    }
+
+    @Override public Tensor softmax(Tensor x, int dim, boolean log) {
+        int[] s = x.shape();
+        Tensor xc = x.contiguous();
+        return wrap(CpuSoftmax.softmax(array(xc), xc.offset(), s, dim, log), s);
+    }
+
+    @Override public Tensor softmaxBackward(Tensor y, Tensor dy, int dim, boolean log) {
+        int[] s = y.shape();
+        Tensor yc = y.contiguous(), gc = dy.contiguous();
+        return wrap(CpuSoftmax.backward(array(yc), yc.offset(), array(gc), gc.offset(), s, dim, log), s);
+    }
+
+    @Override public Moments batchNormStats(Tensor x) {
+        int[] shape = x.shape();
+        int c = shape[1];
+        Tensor xc = x.contiguous();
+        float[] mean = new float[c], var = new float[c];
+        CpuNorm.stats(array(xc), xc.offset(), shape, mean, var);
+        return new Moments(wrap(mean, c), wrap(var, c));
+    }
+
+    @Override public Tensor batchNormApply(Tensor x, Tensor mean, Tensor invStd, Tensor weight, Tensor bias) {
+        return batchNormApply(x, mean, invStd, weight, bias, false);
+    }
+
+    /** batchNormApply, then max(y, 0) in the same pass when relu. */
+    private static Tensor batchNormApply(Tensor x, Tensor mean, Tensor invStd, Tensor weight, Tensor bias, boolean relu) {
+        int[] shape = x.shape();
+        float[] w = weight == null ? null : weight.toArray(), b = bias == null ? null : bias.toArray();
+        Tensor xc = x.contiguous();
+        return wrap(CpuNorm.apply(array(xc), xc.offset(), shape, mean.toArray(), invStd.toArray(), w, b, relu), shape);
+    }
+
+    @Override public BatchNormGrads batchNormBackward(Tensor dy, Tensor x, Tensor mean, Tensor invStd, Tensor weight) {
+        return batchNormBackward(dy, x, mean, invStd, weight, null, false);
+    }
+
+    /** batchNormBackward, with ReLU's backward first when relu (its mask recomputed from x, weight and bias). */
+    private static BatchNormGrads batchNormBackward(Tensor dy, Tensor x, Tensor mean, Tensor invStd, Tensor weight, Tensor bias,
+                                                    boolean relu) {
+        int[] shape = x.shape();
+        int c = shape[1];
+        float[] w = weight == null ? null : weight.toArray(), b = bias == null ? null : bias.toArray();
+        Tensor xc = x.contiguous(), gc = dy.contiguous();
+        float[] dw = HostArrays.zeroed(c), db = HostArrays.zeroed(c), dx = HostArrays.uninitialized((int) Shapes.numel(shape));
+        CpuNorm.backward(array(gc), gc.offset(), array(xc), xc.offset(), shape, mean.toArray(), invStd.toArray(), w, b, relu, dx, dw, db);
+        return new BatchNormGrads(wrap(dx, shape), wrap(dw, c), wrap(db, c));
     }
 
     /** The default's statistics, then the normalisation and the ReLU in one pass (bit for bit the default's y). */
-    @Override public Tensor[] batchNormReluTraining(Tensor x, Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar,
-                                                    float momentum, float eps) {
-        Tensor[] mi = batchNormTrainingStats(x, runningMean, runningVar, momentum, eps);
-        return new Tensor[] {CpuNorm.apply(x, mi[0], mi[1], weight, bias, true), mi[0], mi[1]};
+    @Override public BatchNormOut batchNormReluTraining(Tensor x, Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar,
+                                                        float momentum, float eps) {
+        BatchStats st = batchNormTrainingStats(x, runningMean, runningVar, momentum, eps);
+        return new BatchNormOut(batchNormApply(x, st.mean(), st.invStd(), weight, bias, true), st.mean(), st.invStd());
     }
 
     /** ReLU's mask recomputed from x inside batch norm's backward (bit for bit the default's gradients); y is not read. */
-    @Override public Tensor[] batchNormReluTrainingBackward(Tensor dy, Tensor x, Tensor y, Tensor mean, Tensor invStd,
-                                                            Tensor weight, Tensor bias, float eps) {
-        return CpuNorm.backward(dy, x, mean, invStd, weight, bias, true);
+    @Override public BatchNormGrads batchNormReluTrainingBackward(Tensor dy, Tensor x, Tensor y, Tensor mean, Tensor invStd,
+                                                                 Tensor weight, Tensor bias, float eps) {
+        return batchNormBackward(dy, x, mean, invStd, weight, bias, true);
     }
 
     /** The same float operations as the default, in the same order, fused into one pass per element. */
@@ -170,22 +255,64 @@ public final class CpuBackend implements Backend {
         });
     }
 
-    // The papers' fused ops: one or two passes per plane instead of the composed defaults (CpuFused).
-    @Override public Tensor[] mutexAttention(Tensor a, Tensor b) { return CpuFused.mutexAttention(a, b); }
+    // The papers' fused ops (pages: org.pulmo.ops.Mab, SeScale, FabFuse): CpuFused's one- or two-pass loops on
+    // dense arrays instead of the composed defaults. Strided inputs are copied dense first; outputs are new.
 
-    @Override public Tensor[] mutexAttentionBackward(Tensor a, Tensor b, Tensor lse, Tensor dy) {
-        return CpuFused.mutexAttentionBackward(a, b, lse, dy);
+    /** t itself when contiguous, else a contiguous copy (no graph). */
+    private static Tensor contiguous(Tensor t) { return t.isContiguous() ? t : t.detach().contiguous(); }
+
+    /** A new zero-filled tensor (pooled, as every op output). */
+    private static Tensor zeros(int... shape) { return Tensor.wrap(CpuStorage.zeroed((int) Shapes.numel(shape)), shape); }
+
+    @Override public MabOut mabForward(Tensor fRei, Tensor fRem) {
+        int[] s = fRei.shape();
+        Tensor a = contiguous(fRei), b = contiguous(fRem), fAm = zeros(s), lse = zeros(s[0], s[1]);
+        CpuFused.mabForward(array(a), a.offset(), array(b), b.offset(), s[0] * s[1], s[2] * s[3], array(fAm), array(lse));
+        return new MabOut(fAm, lse);
     }
 
-    @Override public Tensor[] channelScaleBackward(Tensor x, Tensor s, Tensor dy) { return CpuFused.channelScaleBackward(x, s, dy); }
-
-    @Override public Tensor fabFuse(Tensor x1, Tensor x2, Tensor z1, Tensor z2) { return CpuFused.fabFuse(x1, x2, z1, z2); }
-
-    @Override public Tensor[] fabFuseBackward(Tensor x1, Tensor x2, Tensor z1, Tensor z2, Tensor dy) {
-        return CpuFused.fabFuseBackward(x1, x2, z1, z2, dy);
+    @Override public MabGrads mabBackward(Tensor fRei, Tensor fRem, Tensor dFAm, Tensor lse) {
+        int[] s = fRei.shape();
+        Tensor a = contiguous(fRei), b = contiguous(fRem), g = contiguous(dFAm), l = contiguous(lse);
+        Tensor dFRei = zeros(s), dFRem = zeros(s);
+        CpuFused.mabBackward(array(a), a.offset(), array(b), b.offset(), array(g), g.offset(), array(l), l.offset(),
+            s[0] * s[1], s[2] * s[3], array(dFRei), array(dFRem));
+        return new MabGrads(dFRei, dFRem);
     }
 
-    @Override public Tensor gather(Tensor x, int dim, Tensor index) { return CpuIndex.gather(x, dim, index); }
+    @Override public SeScaleGrads seScaleBackward(Tensor u, Tensor s, Tensor dy) {
+        int[] us = u.shape();
+        Tensor ud = contiguous(u), sd = contiguous(s), g = contiguous(dy), du = zeros(us), ds = zeros(us[0], us[1]);
+        CpuFused.seScaleBackward(array(ud), ud.offset(), array(sd), sd.offset(), array(g), g.offset(), us[0] * us[1], us[2] * us[3],
+            array(du), array(ds));
+        return new SeScaleGrads(du, ds);
+    }
 
-    @Override public Tensor scatterAdd(int[] shape, int dim, Tensor index, Tensor src) { return CpuIndex.scatterAdd(shape, dim, index, src); }
+    @Override public Tensor fabFuseForward(Tensor fAm, Tensor fRem, Tensor m, Tensor n) {
+        int[] s = fAm.shape();
+        Tensor a = contiguous(fAm), b = contiguous(fRem), md = contiguous(m), nd = contiguous(n), fFm = zeros(s);
+        CpuFused.fabFuseForward(array(a), a.offset(), array(b), b.offset(), array(md), md.offset(), array(nd), nd.offset(),
+            s[0] * s[1], s[2] * s[3], array(fFm));
+        return fFm;
+    }
+
+    @Override public FabGrads fabFuseBackward(Tensor fAm, Tensor fRem, Tensor m, Tensor n, Tensor dFFm) {
+        int[] s = fAm.shape();
+        Tensor a = contiguous(fAm), b = contiguous(fRem), md = contiguous(m), nd = contiguous(n), g = contiguous(dFFm);
+        Tensor dFAm = zeros(s), dFRem = zeros(s), dM = zeros(s[0], s[1]), dN = zeros(s[0], s[1]);
+        CpuFused.fabFuseBackward(array(a), a.offset(), array(b), b.offset(), array(md), md.offset(), array(nd), nd.offset(),
+            array(g), g.offset(), s[0] * s[1], s[2] * s[3], array(dFAm), array(dFRem), array(dM), array(dN));
+        return new FabGrads(dFAm, dFRem, dM, dN);
+    }
+
+    @Override public Tensor gather(Tensor x, int dim, Tensor index) {
+        int[] is = index.shape();
+        Tensor xc = x.contiguous(), ic = index.contiguous();
+        return wrap(CpuIndex.gather(array(xc), xc.offset(), x.shape(), dim, array(ic), ic.offset(), is), is);
+    }
+
+    @Override public Tensor scatterAdd(int[] shape, int dim, Tensor index, Tensor src) {
+        Tensor sc = src.contiguous(), ic = index.contiguous();
+        return wrap(CpuIndex.scatterAdd(shape, dim, array(ic), ic.offset(), index.shape(), array(sc), sc.offset()), shape.clone());
+    }
 }

@@ -26,9 +26,9 @@ import org.pulmo.tensor.HostArrays;
  *   most 8 output channels per group, stride 1: the DPN grouped 3x3, depthwise convs): each tap is a constant
  *   shift into a zero-padded copy of the group's input, up to 4 output channels x 4 vectors per step.</li>
  * </ul>
- * This class picks the implementation; the sizes of a call are a {@link ConvGeom}. {@link ConvReference} is
- * the plain direct loop, the specification the tests hold every implementation to (CpuConvTest, WinogradTest;
- * benchmarks: Conv2dBench, ResNetConvProfile).
+ * This class picks the implementation; the sizes of a call are a {@link ConvGeom}. The op's page,
+ * {@link org.pulmo.ops.Convolution}, has the definition, the backward and the plain-loop reference the tests hold
+ * every implementation to (CpuConvTest, WinogradTest; benchmarks: Conv2dBench, ResNetConvProfile).
  */
 public final class CpuConv {
     private CpuConv() {}

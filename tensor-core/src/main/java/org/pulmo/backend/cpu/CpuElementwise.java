@@ -1,31 +1,30 @@
 package org.pulmo.backend.cpu;
 
-import static org.pulmo.backend.cpu.Strided.array;
-
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 import org.pulmo.backend.BinaryOp;
 import org.pulmo.backend.UnaryOp;
-import org.pulmo.tensor.CpuStorage;
+import org.pulmo.backend.cpu.Strided.View;
 import org.pulmo.tensor.HostArrays;
 import org.pulmo.tensor.Shapes;
-import org.pulmo.tensor.Tensor;
 
 /**
- * Elementwise kernels over strided rows. Each op has its own tight loop (the switch sits outside the loop),
- * with stride-1 and broadcast-scalar cases that the JIT vectorises.
+ * Elementwise kernels over strided rows of arrays ({@link View}: data, offset, shape, strides). Each op has its own
+ * tight loop (the switch sits outside the loop), with stride-1 and broadcast-scalar cases that the JIT vectorises.
+ * Results are new row-major arrays of the output shape; copy, fill and addInPlace write into their destination view.
  */
 final class CpuElementwise {
     private CpuElementwise() {}
 
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
 
-    static Tensor unary(UnaryOp op, Tensor x, float alpha) {
+    /** y [x's shape] = op(x). */
+    static float[] unary(UnaryOp op, View x, float alpha) {
         int[] shape = x.shape();
         float[] out = HostArrays.uninitialized((int) Shapes.numel(shape)); // every element is written
-        float[] xs = array(x);
+        float[] xs = x.data();
         int[][] strides = {x.strides(), Shapes.contiguousStrides(shape)};
         int sx = Strided.innerStrides(shape, strides)[0];
         Strided.forEachRow(shape, strides, new int[] {x.offset(), 0},
@@ -40,7 +39,7 @@ final class CpuElementwise {
                 }
                 unaryRow(op, alpha, src, xo, out, off[1], len);
             });
-        return Tensor.wrap(CpuStorage.pooled(out), shape);
+        return out;
     }
 
     static void unaryRow(UnaryOp op, float alpha, float[] x, int xo, float[] y, int yo, int n) {
@@ -68,17 +67,20 @@ final class CpuElementwise {
         }
     }
 
-    static Tensor binary(BinaryOp op, Tensor a, Tensor b) {
-        int[] shape = Shapes.broadcast(a.shape(), b.shape(), op.name().toLowerCase());
+    /** c [shape] = a op b, shape the broadcast of a's and b's shapes ({@link #broadcastShape}). */
+    static float[] binary(BinaryOp op, View a, View b, int[] shape) {
         float[] out = HostArrays.uninitialized((int) Shapes.numel(shape)); // every element is written
         int[][] strides = {Shapes.broadcastStrides(a.shape(), a.strides(), shape),
             Shapes.broadcastStrides(b.shape(), b.strides(), shape), Shapes.contiguousStrides(shape)};
         int[] inner = Strided.innerStrides(shape, strides);
-        float[] as = array(a), bs = array(b);
+        float[] as = a.data(), bs = b.data();
         Strided.forEachRow(shape, strides, new int[] {a.offset(), b.offset(), 0},
             (off, len) -> binaryRow(op, as, off[0], inner[0], bs, off[1], inner[1], out, off[2], len));
-        return Tensor.wrap(CpuStorage.pooled(out), shape);
+        return out;
     }
+
+    /** The output shape of {@link #binary}: the broadcast of the operands' shapes (or an error naming op). */
+    static int[] broadcastShape(BinaryOp op, int[] a, int[] b) { return Shapes.broadcast(a, b, op.name().toLowerCase()); }
 
     static void binaryRow(BinaryOp op, float[] a, int ao, int sa, float[] b, int bo, int sb, float[] c, int co, int n) {
         if (sa == 1 && sb == 1) {
@@ -150,13 +152,13 @@ final class CpuElementwise {
     }
 
     /** dst = src (src broadcasts). */
-    static void copy(Tensor src, Tensor dst) {
+    static void copy(View src, View dst) {
         int[] shape = dst.shape();
         Shapes.broadcast(src.shape(), shape, "copy");
         int[][] strides = {Shapes.broadcastStrides(src.shape(), src.strides(), shape), dst.strides()};
         checkBroadcastTarget(src.shape(), shape, "copy");
         int[] inner = Strided.innerStrides(shape, strides);
-        float[] s = array(src), d = array(dst);
+        float[] s = src.data(), d = dst.data();
         Strided.forEachRow(shape, strides, new int[] {src.offset(), dst.offset()}, (off, len) -> {
             int si = inner[0], di = inner[1];
             if (si == 1 && di == 1) System.arraycopy(s, off[0], d, off[1], len);
@@ -164,11 +166,11 @@ final class CpuElementwise {
         });
     }
 
-    static void fill(Tensor dst, float v) {
+    static void fill(View dst, float v) {
         int[] shape = dst.shape();
         int[][] strides = {dst.strides()};
         int si = Strided.innerStrides(shape, strides)[0];
-        float[] d = array(dst);
+        float[] d = dst.data();
         Strided.forEachRow(shape, strides, new int[] {dst.offset()}, (off, len) -> {
             if (si == 1) java.util.Arrays.fill(d, off[0], off[0] + len, v);
             else for (int i = 0; i < len; i++) d[off[0] + i * si] = v;
@@ -176,12 +178,12 @@ final class CpuElementwise {
     }
 
     /** dst += alpha * src (src broadcasts to dst). */
-    static void addInPlace(Tensor dst, Tensor src, float alpha) {
+    static void addInPlace(View dst, View src, float alpha) {
         int[] shape = dst.shape();
         checkBroadcastTarget(src.shape(), shape, "addInPlace");
         int[][] strides = {Shapes.broadcastStrides(src.shape(), src.strides(), shape), dst.strides()};
         int[] inner = Strided.innerStrides(shape, strides);
-        float[] s = array(src), d = array(dst);
+        float[] s = src.data(), d = dst.data();
         Strided.forEachRow(shape, strides, new int[] {src.offset(), dst.offset()}, (off, len) -> {
             int si = inner[0], di = inner[1], so = off[0], dof = off[1];
             if (si == 1 && di == 1) for (int i = 0; i < len; i++) d[dof + i] += alpha * s[so + i];

@@ -1,20 +1,19 @@
 package org.pulmo.backend.cpu;
 
-import static org.pulmo.backend.cpu.Strided.array;
-
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
-import org.pulmo.tensor.CpuStorage;
-import org.pulmo.tensor.Tensor;
 
 /**
- * The papers' fused ops on the CPU, one loop per (sample, channel) plane of H*W values, planes spread over
- * the cores. Each replaces five to ten passes of the composed {@link org.pulmo.backend.Backend} defaults
- * (and their temporaries) by one or two passes over the inputs. Maps are [N, C, H, W], per-channel values
- * [N, C]; inputs are made dense first, outputs are new and contiguous. The formulas are the Backend
- * methods' Javadoc, and the same as cuda-kernels' mab.cu and se_fab.cu.
+ * The papers' fused ops on the CPU, one loop per (sample, channel) plane of hw = H*W values, planes spread over
+ * the cores. Each replaces five to ten passes of the composed {@link org.pulmo.backend.Backend} defaults (and
+ * their temporaries) by one or two passes over the inputs. Kernels on arrays: a map is {@code planes * hw}
+ * row-major floats from an offset ([N, C, H, W], planes = N*C), a per-channel input {@code planes} floats from an
+ * offset ([N, C]); outputs are written from index 0 of the arrays given. {@link CpuBackend} is the adapter from
+ * tensors (dense copies of strided views, new outputs). The equations, formulas and references are on the op
+ * pages {@link org.pulmo.ops.Mab}, {@link org.pulmo.ops.SeScale} and {@link org.pulmo.ops.FabFuse}; mab.cu and
+ * se_fab.cu in cuda-kernels compute the same.
  */
 final class CpuFused {
     private CpuFused() {}
@@ -46,24 +45,13 @@ final class CpuFused {
         return y.mul(bits.reinterpretAsFloats());                                // * 2^n
     }
 
-    /** t itself when contiguous, else a contiguous copy (no graph). */
-    private static Tensor dense(Tensor t) { return t.isContiguous() ? t : t.detach().contiguous(); }
-
-    private static Tensor out(int... shape) {
-        long n = 1;
-        for (int s : shape) n *= s;
-        return Tensor.wrap(CpuStorage.zeroed((int) n), shape);
-    }
-
     // ------------------------------------------------------------------ MAB (MA-Net eq. 3-5)
 
-    /** {F_am, lse}. Pass 1: D = (a-b)^2 and its max; pass 2: e^(D - max) into y and its sum; pass 3: y = y / sum * b. */
-    static Tensor[] mutexAttention(Tensor a, Tensor b) {
-        int[] s = a.shape();
-        int planes = s[0] * s[1], hw = s[2] * s[3];
-        Tensor ad = dense(a), bd = dense(b), y = out(s), lse = out(s[0], s[1]);
-        float[] A = array(ad), B = array(bd), Y = array(y), L = array(lse);
-        int ao = ad.offset(), bo = bd.offset();
+    /**
+     * F_am into Y and lse into L from A = F_rei (from offset ao) and B = F_rem (from bo). Pass 1: D = (a-b)^2 and
+     * its max; pass 2: e^(D - max) into Y and its sum; pass 3: Y = Y / sum * b.
+     */
+    static void mabForward(float[] A, int ao, float[] B, int bo, int planes, int hw, float[] Y, float[] L) {
         int lanesPerVector = V.length(), vec = V.loopBound(hw);
         Parallel.forRange(planes, 12L * hw, (p0, p1) -> {
             float[] lanes = new float[lanesPerVector];
@@ -106,24 +94,20 @@ final class CpuFused {
                 L[p] = m + (float) Math.log(sum);
             }
         });
-        return new Tensor[] {y, lse};
     }
 
     /** Above this softmax weight a position is its plane's one dominant position (two cannot both exceed 1/2). */
-    static final float DOMINANT = org.pulmo.backend.Backend.MUTEX_DOMINANT;
+    static final float DOMINANT = org.pulmo.backend.Backend.MAB_DOMINANT;
 
     /**
-     * {da, db}. Pass 1: P = e^(D - lse) into da, dot = sum P dy b and the largest P; pass 2: dD, da and db.
+     * dF_rei into DA and dF_rem into DB from A = F_rei, B = F_rem, G = dF_am and L = the forward's lse (each from
+     * its offset). Pass 1: P = e^(D - lse) into DA, dot = sum P dy b and the largest P; pass 2: dD, da and db.
      * In a peaked plane (one P_k > 3/4; the last stage's 2 x 2 or 7 x 7 maps often are) dy_k b_k - dot cancels
      * and float32 keeps few of its bits, so position k is redone from the sums over the other positions:
      * dy_k b_k - dot = dy_k b_k sum_{j != k} P_j - sum_{j != k} P_j dy_j b_j (as sum_j P_j = 1), no cancellation.
      */
-    static Tensor[] mutexAttentionBackward(Tensor a, Tensor b, Tensor lse, Tensor dy) {
-        int[] s = a.shape();
-        int planes = s[0] * s[1], hw = s[2] * s[3];
-        Tensor ad = dense(a), bd = dense(b), gd = dense(dy), ld = dense(lse), da = out(s), db = out(s);
-        float[] A = array(ad), B = array(bd), G = array(gd), L = array(ld), DA = array(da), DB = array(db);
-        int ao = ad.offset(), bo = bd.offset(), go = gd.offset(), lo = ld.offset();
+    static void mabBackward(float[] A, int ao, float[] B, int bo, float[] G, int go, float[] L, int lo, int planes, int hw,
+                            float[] DA, float[] DB) {
         int lanesPerVector = V.length(), vec = V.loopBound(hw);
         Parallel.forRange(planes, 20L * hw, (p0, p1) -> {
             float[] lanes = new float[lanesPerVector];
@@ -186,18 +170,12 @@ final class CpuFused {
                 }
             }
         });
-        return new Tensor[] {da, db};
     }
 
     // ------------------------------------------------------------------ SE scale (Hu et al. eq. 4)
 
-    /** {dx = dy s, ds = sum_hw dy x} in one pass. */
-    static Tensor[] channelScaleBackward(Tensor x, Tensor scale, Tensor dy) {
-        int[] s = x.shape();
-        int planes = s[0] * s[1], hw = s[2] * s[3];
-        Tensor xd = dense(x), sd = dense(scale), gd = dense(dy), dx = out(s), ds = out(s[0], s[1]);
-        float[] X = array(xd), S = array(sd), G = array(gd), DX = array(dx), DS = array(ds);
-        int xo = xd.offset(), so = sd.offset(), go = gd.offset();
+    /** du = dy s into DX and ds = sum_hw dy u into DS, in one pass, from X = u, S = s and G = dy (each from its offset). */
+    static void seScaleBackward(float[] X, int xo, float[] S, int so, float[] G, int go, int planes, int hw, float[] DX, float[] DS) {
         Parallel.forRange(planes, 3L * hw, (p0, p1) -> {
             for (int p = p0; p < p1; p++) {
                 int o = p * hw;
@@ -211,7 +189,6 @@ final class CpuFused {
                 DS[p] = (float) acc;
             }
         });
-        return new Tensor[] {dx, ds};
     }
 
     // ------------------------------------------------------------------ FAB fusion (MA-Net eq. 10-11)
@@ -219,12 +196,8 @@ final class CpuFused {
     /** alpha = 1 / (1 + e^(z2 - z1)), as sigmoid(z1 - z2): never overflows to inf / inf. */
     private static float alpha(float z1, float z2) { return (float) (1 / (1 + Math.exp((double) z2 - z1))); }
 
-    static Tensor fabFuse(Tensor x1, Tensor x2, Tensor z1, Tensor z2) {
-        int[] s = x1.shape();
-        int planes = s[0] * s[1], hw = s[2] * s[3];
-        Tensor ad = dense(x1), bd = dense(x2), z1d = dense(z1), z2d = dense(z2), y = out(s);
-        float[] A = array(ad), B = array(bd), Z1 = array(z1d), Z2 = array(z2d), Y = array(y);
-        int ao = ad.offset(), bo = bd.offset(), o1 = z1d.offset(), o2 = z2d.offset();
+    /** F_fm = a F_am + (1 - a) F_rem into Y from A = F_am, B = F_rem, Z1 = M and Z2 = N (each from its offset). */
+    static void fabFuseForward(float[] A, int ao, float[] B, int bo, float[] Z1, int o1, float[] Z2, int o2, int planes, int hw, float[] Y) {
         Parallel.forRange(planes, 3L * hw, (p0, p1) -> {
             for (int p = p0; p < p1; p++) {
                 int o = p * hw;
@@ -232,18 +205,14 @@ final class CpuFused {
                 for (int i = 0; i < hw; i++) Y[o + i] = al * A[ao + o + i] + rest * B[bo + o + i];
             }
         });
-        return y;
     }
 
-    /** {dx1, dx2, dz1, dz2} in one pass: dAlpha = sum_hw dy (x1 - x2), dz1 = alpha (1 - alpha) dAlpha, dz2 = -dz1. */
-    static Tensor[] fabFuseBackward(Tensor x1, Tensor x2, Tensor z1, Tensor z2, Tensor dy) {
-        int[] s = x1.shape();
-        int planes = s[0] * s[1], hw = s[2] * s[3];
-        Tensor ad = dense(x1), bd = dense(x2), z1d = dense(z1), z2d = dense(z2), gd = dense(dy);
-        Tensor dx1 = out(s), dx2 = out(s), dz1 = out(s[0], s[1]), dz2 = out(s[0], s[1]);
-        float[] A = array(ad), B = array(bd), Z1 = array(z1d), Z2 = array(z2d), G = array(gd);
-        float[] D1 = array(dx1), D2 = array(dx2), DZ1 = array(dz1), DZ2 = array(dz2);
-        int ao = ad.offset(), bo = bd.offset(), o1 = z1d.offset(), o2 = z2d.offset(), go = gd.offset();
+    /**
+     * dF_am into D1, dF_rem into D2, dM into DZ1 and dN into DZ2, in one pass, from A = F_am, B = F_rem, Z1 = M,
+     * Z2 = N and G = dF_fm (each from its offset): dAlpha = sum_hw dy (x1 - x2), dM = alpha (1 - alpha) dAlpha, dN = -dM.
+     */
+    static void fabFuseBackward(float[] A, int ao, float[] B, int bo, float[] Z1, int o1, float[] Z2, int o2, float[] G, int go,
+                                int planes, int hw, float[] D1, float[] D2, float[] DZ1, float[] DZ2) {
         Parallel.forRange(planes, 6L * hw, (p0, p1) -> {
             for (int p = p0; p < p1; p++) {
                 int o = p * hw;
@@ -260,6 +229,5 @@ final class CpuFused {
                 DZ2[p] = -dz;
             }
         });
-        return new Tensor[] {dx1, dx2, dz1, dz2};
     }
 }

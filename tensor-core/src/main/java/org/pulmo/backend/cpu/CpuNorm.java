@@ -1,18 +1,16 @@
 package org.pulmo.backend.cpu;
 
-import static org.pulmo.backend.cpu.Strided.array;
-
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
-import org.pulmo.tensor.CpuStorage;
 import org.pulmo.tensor.HostArrays;
-import org.pulmo.tensor.Tensor;
 
 /**
- * Batch normalisation over [N, C, S...] per channel c, with M = N * S values per channel.
+ * Batch normalisation over [N, C, S...] per channel c, with M = N * S values per channel, on contiguous row-major
+ * arrays (x and dy from an offset, given by x's shape; per-channel arrays [C] from index 0, weight and bias null
+ * when absent).
  * Statistics are accumulated in double (one pass of sum and sum of squares would lose digits): 8 floats
  * at a time are widened exactly to doubles (256-bit float load, 512-bit double add), since a scalar double
  * sum is one dependent add per element and the JIT does not vectorise reductions.
@@ -117,13 +115,9 @@ final class CpuNorm {
         }
     }
 
-    /** {mean[C], biased variance[C]}. */
-    static Tensor[] stats(Tensor x) {
-        Dims d = Dims.of(x.shape());
-        Tensor xc = x.contiguous();
-        float[] xs = array(xc);
-        int xb = xc.offset();
-        float[] mean = new float[d.c], var = new float[d.c];
+    /** mean [C] and biased variance [C] into the given arrays. */
+    static void stats(float[] xs, int xb, int[] shape, float[] mean, float[] var) {
+        Dims d = Dims.of(shape);
         long m = (long) d.n * d.s;
         Parallel.forRange(d.c, 2 * m, (s0, e0) -> {
             for (int c = s0; c < e0; c++) {
@@ -135,36 +129,31 @@ final class CpuNorm {
                 var[c] = (float) (sq / m);
             }
         });
-        return new Tensor[] {Tensor.wrap(CpuStorage.pooled(mean), d.c), Tensor.wrap(CpuStorage.pooled(var), d.c)};
     }
 
-    private static float[] perChannel(Tensor t, int c, float dflt) {
+    /** t itself, or (absent) c copies of dflt. */
+    private static float[] perChannel(float[] t, int c, float dflt) {
         if (t == null) { float[] a = new float[c]; java.util.Arrays.fill(a, dflt); return a; }
-        return t.toArray();
-    }
-
-    /** y = (x - mean) * invStd * weight + bias, as one scale and shift per channel. */
-    static Tensor apply(Tensor x, Tensor mean, Tensor invStd, Tensor weight, Tensor bias) {
-        return apply(x, mean, invStd, weight, bias, false);
+        return t;
     }
 
     /** {scale[C], shift[C]} with y = x * scale + shift: the one computation both apply and the fused backward use. */
-    private static float[][] scaleShift(int channels, Tensor mean, Tensor invStd, Tensor weight, Tensor bias) {
-        float[] mu = mean.toArray(), is = invStd.toArray(), w = perChannel(weight, channels, 1f), b = perChannel(bias, channels, 0f);
+    private static float[][] scaleShift(int channels, float[] mean, float[] invStd, float[] weight, float[] bias) {
+        float[] mu = mean, is = invStd, w = perChannel(weight, channels, 1f), b = perChannel(bias, channels, 0f);
         float[] scale = new float[channels], shift = new float[channels];
         for (int c = 0; c < channels; c++) { scale[c] = is[c] * w[c]; shift[c] = b[c] - mu[c] * scale[c]; }
         return new float[][] {scale, shift};
     }
 
-    /** As above, then max(y, 0) when relu: batch norm and the ReLU after it in one pass over x. */
-    static Tensor apply(Tensor x, Tensor mean, Tensor invStd, Tensor weight, Tensor bias, boolean relu) {
-        int[] shape = x.shape();
+    /**
+     * y = (x - mean) * invStd * weight + bias, as one scale and shift per channel, then max(y, 0) when relu: batch
+     * norm and the ReLU after it in one pass over x. Returns y [shape].
+     */
+    static float[] apply(float[] xs, int xb, int[] shape, float[] mean, float[] invStd, float[] weight, float[] bias, boolean relu) {
         Dims d = Dims.of(shape);
         float[][] ss = scaleShift(d.c, mean, invStd, weight, bias);
         float[] scale = ss[0], shift = ss[1];
-        Tensor xc = x.contiguous();
-        float[] xs = array(xc), y = HostArrays.uninitialized(d.n * d.c * d.s);
-        int xb = xc.offset();
+        float[] y = HostArrays.uninitialized(d.n * d.c * d.s);
         Parallel.forRange(d.n * d.c, d.s, (s0, e0) -> {
             for (int r = s0; r < e0; r++) {
                 int c = r % d.c, p = r * d.s;
@@ -182,32 +171,23 @@ final class CpuNorm {
                 }
             }
         });
-        return Tensor.wrap(CpuStorage.pooled(y), shape);
+        return y;
     }
 
     /**
      * With xhat = (x - mean) * invStd: dbias = sum(dy), dweight = sum(dy * xhat),
-     * dx = weight * invStd / M * (M * dy - dbias - xhat * dweight).
+     * dx = weight * invStd / M * (M * dy - dbias - xhat * dweight), into the given dx [shape], dw and db [C].
+     *
+     * <p>For batch norm followed by ReLU (relu true, bias as the forward had it): dy first passes ReLU's backward,
+     * dy where the forward's v = x * scale + shift was > 0, else 0. v is recomputed from x with the forward's own
+     * scale and shift (the same float operations), so the mask is exactly the forward's and y need not be read;
+     * the masked dy of one channel (N * H * W values) is built once in a per-thread buffer and both passes read it.
      */
-    static Tensor[] backward(Tensor dy, Tensor x, Tensor mean, Tensor invStd, Tensor weight) {
-        return backward(dy, x, mean, invStd, weight, null, false);
-    }
-
-    /**
-     * As above for batch norm followed by ReLU (relu true): dy first passes ReLU's backward, dy where the
-     * forward's v = x * scale + shift was > 0, else 0. v is recomputed from x with the forward's own scale and
-     * shift (the same float operations), so the mask is exactly the forward's and y need not be read; the
-     * masked dy of one channel (N * H * W values) is built once in a per-thread buffer and both passes read it.
-     */
-    static Tensor[] backward(Tensor dy, Tensor x, Tensor mean, Tensor invStd, Tensor weight, Tensor bias, boolean relu) {
-        int[] shape = x.shape();
+    static void backward(float[] gs, int gb, float[] xs, int xb, int[] shape, float[] mean, float[] invStd, float[] weight, float[] bias,
+                         boolean relu, float[] dx, float[] dw, float[] db) {
         Dims d = Dims.of(shape);
         float[][] ss = relu ? scaleShift(d.c, mean, invStd, weight, bias) : null;
-        float[] mu = mean.toArray(), is = invStd.toArray(), w = perChannel(weight, d.c, 1f);
-        Tensor xc = x.contiguous(), gc = dy.contiguous();
-        float[] xs = array(xc), gs = array(gc);
-        int xb = xc.offset(), gb = gc.offset();
-        float[] dw = HostArrays.zeroed(d.c), db = HostArrays.zeroed(d.c), dx = HostArrays.uninitialized(d.n * d.c * d.s);
+        float[] mu = mean, is = invStd, w = perChannel(weight, d.c, 1f);
         long m = (long) d.n * d.s;
         Parallel.forRange(d.c, 3 * m, (s0, e0) -> {
             double[] sums = new double[2];
@@ -235,6 +215,5 @@ final class CpuNorm {
                 }
             }
         });
-        return new Tensor[] {Tensor.wrap(CpuStorage.pooled(dx), shape), Tensor.wrap(CpuStorage.pooled(dw), d.c), Tensor.wrap(CpuStorage.pooled(db), d.c)};
     }
 }

@@ -1,18 +1,17 @@
 package org.pulmo.backend.cpu;
 
-import static org.pulmo.backend.cpu.Strided.array;
-
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 import org.pulmo.backend.Pool2dParams;
-import org.pulmo.tensor.CpuStorage;
 import org.pulmo.tensor.HostArrays;
-import org.pulmo.tensor.Tensor;
 
-/** Max and average pooling over NCHW planes, one plane per task. */
+/**
+ * Max and average pooling over NCHW planes, one plane per task, on contiguous row-major arrays (inputs from an
+ * offset; x [n, c, h, w] given by its shape, outputs [n, c, outH, outW]).
+ */
 final class CpuPool {
     private CpuPool() {}
 
@@ -31,19 +30,15 @@ final class CpuPool {
     }
 
     /**
-     * {y, argmax}; argmax = flat index h*W + w inside the input plane (kept for backward). The window
+     * y and argmax into the given arrays [n, c, outH, outW]; argmax = flat index h*W + w inside the input plane
+     * (kept for backward), stored as a float. The window
      * keeps the first maximum in row-major order, and a NaN wins (the last NaN seen).
      *
      * <p>Output positions whose window lies wholly inside the plane (all but a one-wide frame for 3x3/2
      * pad 1) take a loop without bounds checks; a 3x3 window is unrolled. The frame runs the general loop.
      */
-    static Tensor[] maxPool2d(Tensor x, Pool2dParams p) {
-        int[] s = x.shape();
+    static void maxPool2d(float[] xs, int xb, int[] s, Pool2dParams p, float[] y, float[] arg) {
         int n = s[0], c = s[1], h = s[2], w = s[3], oh = p.outH(h), ow = p.outW(w);
-        Tensor xc = x.contiguous();
-        float[] xs = array(xc);
-        int xb = xc.offset();
-        float[] y = HostArrays.zeroed(n * c * oh * ow), arg = HostArrays.zeroed(y.length);
         int kH = p.kH(), kW = p.kW(), sH = p.strideH(), sW = p.strideW(), pH = p.padH(), pW = p.padW();
         // Interior outputs: i in [iLo, iHi), j in [jLo, jHi) have h0 >= 0, h0 + kH <= h (and the same in w).
         int iLo = Math.min(oh, (pH + sH - 1) / sH), iHi = Math.max(iLo, Math.min(oh, h - kH + pH < 0 ? 0 : (h - kH + pH) / sH + 1));
@@ -76,8 +71,6 @@ final class CpuPool {
                 }
             }
         });
-        int[] os = {n, c, oh, ow};
-        return new Tensor[] {Tensor.wrap(CpuStorage.pooled(y), os), Tensor.wrap(CpuStorage.pooled(arg), os)};
     }
 
     /**
@@ -168,19 +161,17 @@ final class CpuPool {
         }
     }
 
-    static Tensor maxPool2dBackward(Tensor dy, Tensor argmax, int[] xShape) {
+    /** dx [xShape] from dy [ys] and the forward's argmax [ys]. */
+    static float[] maxPool2dBackward(float[] gs, int gb, int[] ys, float[] as, int ab, int[] xShape) {
         int n = xShape[0], c = xShape[1], h = xShape[2], w = xShape[3];
-        int[] ys = dy.shape();
         int plane = ys[2] * ys[3];
-        Tensor g = dy.contiguous(), a = argmax.contiguous();
-        float[] gs = array(g), as = array(a), dx = HostArrays.zeroed(n * c * h * w);
-        int gb = g.offset(), ab = a.offset();
+        float[] dx = HostArrays.zeroed(n * c * h * w);
         Parallel.forRange(n * c, plane, (s0, e0) -> {
             for (int pl = s0; pl < e0; pl++)
                 for (int k = 0; k < plane; k++)
                     dx[pl * h * w + (int) as[ab + pl * plane + k]] += gs[gb + pl * plane + k];
         });
-        return Tensor.wrap(CpuStorage.pooled(dx), xShape.clone());
+        return dx;
     }
 
     private static int divisor(Pool2dParams p, int h0, int w0, int h, int w) {
@@ -191,12 +182,9 @@ final class CpuPool {
         return (Math.min(h0 + p.kH(), h) - Math.max(h0, 0)) * (Math.min(w0 + p.kW(), w) - Math.max(w0, 0));
     }
 
-    static Tensor avgPool2d(Tensor x, Pool2dParams p) {
-        int[] s = x.shape();
+    /** y [n, c, outH, outW] from x [s]. */
+    static float[] avgPool2d(float[] xs, int xb, int[] s, Pool2dParams p) {
         int n = s[0], c = s[1], h = s[2], w = s[3], oh = p.outH(h), ow = p.outW(w);
-        Tensor xc = x.contiguous();
-        float[] xs = array(xc);
-        int xb = xc.offset();
         float[] y = HostArrays.zeroed(n * c * oh * ow);
         Parallel.forRange(n * c, (long) oh * ow * p.kH() * p.kW(), (s0, e0) -> {
             for (int pl = s0; pl < e0; pl++) {
@@ -213,15 +201,14 @@ final class CpuPool {
                 }
             }
         });
-        return Tensor.wrap(CpuStorage.pooled(y), new int[] {n, c, oh, ow});
+        return y;
     }
 
-    static Tensor avgPool2dBackward(Tensor dy, int[] xShape, Pool2dParams p) {
+    /** dx [xShape] from dy [n, c, outH, outW]. */
+    static float[] avgPool2dBackward(float[] gs, int gb, int[] xShape, Pool2dParams p) {
         int n = xShape[0], c = xShape[1], h = xShape[2], w = xShape[3];
         int oh = p.outH(h), ow = p.outW(w);
-        Tensor g = dy.contiguous();
-        float[] gs = array(g), dx = HostArrays.zeroed(n * c * h * w);
-        int gb = g.offset();
+        float[] dx = HostArrays.zeroed(n * c * h * w);
         Parallel.forRange(n * c, (long) oh * ow * p.kH() * p.kW(), (s0, e0) -> {
             for (int pl = s0; pl < e0; pl++) {
                 int xo = pl * h * w, yo = gb + pl * oh * ow;
@@ -236,6 +223,6 @@ final class CpuPool {
                 }
             }
         });
-        return Tensor.wrap(CpuStorage.pooled(dx), xShape.clone());
+        return dx;
     }
 }

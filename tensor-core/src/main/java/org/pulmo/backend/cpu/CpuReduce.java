@@ -1,18 +1,19 @@
 package org.pulmo.backend.cpu;
 
-import static org.pulmo.backend.cpu.Strided.array;
-
 import org.pulmo.backend.ReduceOp;
-import org.pulmo.tensor.CpuStorage;
+import org.pulmo.backend.cpu.Strided.View;
 import org.pulmo.tensor.HostArrays;
 import org.pulmo.tensor.Shapes;
-import org.pulmo.tensor.Tensor;
 
-/** Reductions: one output element per combination of kept indices, summed in double for accuracy. */
+/**
+ * Reductions on arrays: one output element per combination of kept indices, summed in double for accuracy.
+ * Results are row-major arrays of {@link #reducedShape}.
+ */
 final class CpuReduce {
     private CpuReduce() {}
 
-    static Tensor reduce(ReduceOp op, Tensor x, int[] dims, boolean keepdim) {
+    /** op over {@code dims} of the view x (dims sorted, distinct, non-negative). */
+    static float[] reduce(ReduceOp op, View x, int[] dims) {
         int[] shape = x.shape(), strides = x.strides();
         int r = shape.length;
         boolean[] red = new boolean[r];
@@ -29,7 +30,7 @@ final class CpuReduce {
         if (redN == 0 && op != ReduceOp.SUM)
             throw new IllegalArgumentException(op.name().toLowerCase() + ": reduction over an empty dimension of shape " + Shapes.str(shape));
         float[] out = HostArrays.zeroed(outN);
-        float[] xs = array(x);
+        float[] xs = x.data();
         Strided.Layout inner = new Strided.Layout(rShape, new int[][] {rStr});
         int innerLen = inner.inner(), innerStride = inner.innerStride(0);
         long rows = inner.rows();
@@ -59,7 +60,14 @@ final class CpuReduce {
                 out[o] = (float) acc;
             }
         });
-        return Tensor.wrap(CpuStorage.pooled(out), reducedShape(shape, red, keepdim));
+        return out;
+    }
+
+    /** The shape of a reduction of {@code shape} over {@code dims}. */
+    static int[] reducedShape(int[] shape, int[] dims, boolean keepdim) {
+        boolean[] red = new boolean[shape.length];
+        for (int d : dims) red[d] = true;
+        return reducedShape(shape, red, keepdim);
     }
 
     static int[] reducedShape(int[] shape, boolean[] red, boolean keepdim) {
@@ -73,19 +81,21 @@ final class CpuReduce {
         return s;
     }
 
-    static Tensor argReduce(ReduceOp op, Tensor x, int dim, boolean keepdim) {
-        int[] shape = x.shape();
+    /** Throws unless dimension {@code dim} of {@code shape} has elements to take an arg-max or arg-min of. */
+    static void checkArgReduce(ReduceOp op, int[] shape, int dim) {
+        if (shape[dim] == 0) throw new IllegalArgumentException("arg" + op.name().toLowerCase() + ": empty dimension " + dim + " of shape " + Shapes.str(shape));
+    }
+
+    /**
+     * The index (as a float) of the max (or min) along {@code dim} of a contiguous [shape] from xs[base], ties to the
+     * first; row-major over the other dims ({@link #reducedShape} with that dim dropped or kept as 1).
+     */
+    static float[] argReduce(ReduceOp op, float[] xs, int base, int[] shape, int dim) {
+        checkArgReduce(op, shape, dim);
         int len = shape[dim];
-        if (len == 0) throw new IllegalArgumentException("arg" + op.name().toLowerCase() + ": empty dimension " + dim + " of shape " + Shapes.str(shape));
-        boolean[] red = new boolean[shape.length];
-        red[dim] = true;
-        int[] outShape = reducedShape(shape, red, keepdim);
         int outer = 1, inner = 1;
         for (int d = 0; d < dim; d++) outer *= shape[d];
         for (int d = dim + 1; d < shape.length; d++) inner *= shape[d];
-        Tensor c = x.isContiguous() ? x : x.copy();
-        float[] xs = array(c);
-        int base = c.offset();
         float[] out = HostArrays.zeroed(outer * inner);
         boolean max = op == ReduceOp.MAX;
         int fi = inner;
@@ -101,6 +111,6 @@ final class CpuReduce {
                 out[o] = best;
             }
         });
-        return Tensor.wrap(CpuStorage.pooled(out), outShape);
+        return out;
     }
 }

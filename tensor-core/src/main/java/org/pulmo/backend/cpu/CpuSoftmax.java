@@ -1,23 +1,20 @@
 package org.pulmo.backend.cpu;
 
-import static org.pulmo.backend.cpu.Strided.array;
-
-import org.pulmo.tensor.CpuStorage;
 import org.pulmo.tensor.HostArrays;
-import org.pulmo.tensor.Tensor;
 
-/** Softmax and log-softmax along one dim, seen as [outer, D, inner]; the max is subtracted before exp. */
+/**
+ * Softmax and log-softmax along one dim of a contiguous row-major array of the given shape (from an offset), seen as
+ * [outer, D, inner]; the max is subtracted before exp. Results are new arrays of the same shape.
+ */
 final class CpuSoftmax {
     private CpuSoftmax() {}
 
-    static Tensor softmax(Tensor x, int dim, boolean log) {
-        int[] s = x.shape();
+    static float[] softmax(float[] xs, int xb, int[] s, int dim, boolean log) {
         int d = s[dim], outer = 1, inner = 1;
         for (int i = 0; i < dim; i++) outer *= s[i];
         for (int i = dim + 1; i < s.length; i++) inner *= s[i];
-        Tensor xc = x.contiguous();
-        float[] xs = array(xc), y = HostArrays.zeroed(outer * d * inner);
-        int xb = xc.offset(), in = inner;
+        float[] y = HostArrays.zeroed(outer * d * inner);
+        int in = inner;
         Parallel.forRange(outer * inner, 3L * d, (s0, e0) -> {
             for (int o = s0; o < e0; o++) {
                 int base = (o / in) * d * in + o % in;
@@ -40,18 +37,16 @@ final class CpuSoftmax {
                 }
             }
         });
-        return Tensor.wrap(CpuStorage.pooled(y), s);
+        return y;
     }
 
     /** softmax: dx = y * (dy - sum(dy*y)); log-softmax: dx = dy - exp(y) * sum(dy). */
-    static Tensor backward(Tensor y, Tensor dy, int dim, boolean log) {
-        int[] s = y.shape();
+    static float[] backward(float[] ys, int yb, float[] gs, int gb, int[] s, int dim, boolean log) {
         int d = s[dim], outer = 1, inner = 1;
         for (int i = 0; i < dim; i++) outer *= s[i];
         for (int i = dim + 1; i < s.length; i++) inner *= s[i];
-        Tensor yc = y.contiguous(), gc = dy.contiguous();
-        float[] ys = array(yc), gs = array(gc), dx = HostArrays.zeroed(outer * d * inner);
-        int yb = yc.offset(), gb = gc.offset(), in = inner;
+        float[] dx = HostArrays.zeroed(outer * d * inner);
+        int in = inner;
         Parallel.forRange(outer * inner, 3L * d, (s0, e0) -> {
             for (int o = s0; o < e0; o++) {
                 int base = (o / in) * d * in + o % in;
@@ -67,6 +62,6 @@ final class CpuSoftmax {
                 }
             }
         });
-        return Tensor.wrap(CpuStorage.pooled(dx), s);
+        return dx;
     }
 }

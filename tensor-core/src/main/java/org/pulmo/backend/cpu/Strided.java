@@ -1,8 +1,6 @@
 package org.pulmo.backend.cpu;
 
-import org.pulmo.tensor.CpuStorage;
 import org.pulmo.tensor.Shapes;
-import org.pulmo.tensor.Tensor;
 
 /**
  * Walks strided views row by row. Dims are coalesced first (adjacent dims that are contiguous for every
@@ -12,11 +10,11 @@ import org.pulmo.tensor.Tensor;
 final class Strided {
     private Strided() {}
 
-    static float[] array(Tensor t) {
-        if (!(t.storage() instanceof CpuStorage s))
-            throw new IllegalArgumentException("CPU backend given a tensor on " + t.device());
-        return s.data();
-    }
+    /**
+     * A strided view of a float array, as the CPU kernels take an operand that may be any view: element
+     * (i_0, .., i_k) is {@code data[offset + sum_d i_d strides[d]]}. {@link CpuBackend} makes one from a tensor.
+     */
+    record View(float[] data, int offset, int[] shape, int[] strides) {}
 
     /** A layout after coalescing: shape plus one stride row per operand. */
     static final class Layout {

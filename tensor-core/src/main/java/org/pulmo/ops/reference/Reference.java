@@ -1,59 +1,19 @@
 package org.pulmo.ops.reference;
 
 /**
- * Plain-loop references of the papers' fused ops and the hand-written CUDA kernels, on row-major float arrays
- * ([N, C, H, W] with hw = H*W, per-channel arrays [N, C]), sums in double: the one ground truth that the CPU's fused
- * loops (AttentionTest) and the GPU kernels (GpuParityTest) are compared with; ReferenceTest checks these against
- * compositions of tensor-core ops and their autograd.
+ * Plain-loop references of the hand-written kernels that have no op page of their own (the squeezes of SE and FAB,
+ * softmax cross-entropy, cosine similarity, the fused SGD step), on row-major float arrays ([N, C, H, W] with
+ * hw = H*W, per-channel arrays [N, C]), sums in double: the one ground truth that the GPU kernels (GpuParityTest)
+ * are compared with; ReferenceTest checks these against compositions of tensor-core ops and their autograd. The
+ * papers' ops and conv2d carry their references on their pages: {@link org.pulmo.ops.Mab},
+ * {@link org.pulmo.ops.SeScale}, {@link org.pulmo.ops.FabFuse}, {@link org.pulmo.ops.Convolution}.
  */
 public final class Reference {
     private Reference() {}
 
-    // ---------------------------------------------------------------- MAB (MA-Net eq. 3-5)
+    // ---------------------------------------------------------------- SE squeeze (Hu et al. eq. 2), se_squeeze
 
-    /** {F_am, lse}: per plane D = (a-b)^2 (eq. 3), P = softmax_hw(D) (eq. 4), F_am = P * b (eq. 5); lse = log sum exp D. */
-    public static float[][] mabForward(float[] a, float[] b, int planes, int hw) {
-        float[] y = new float[a.length], lse = new float[planes];
-        for (int p = 0; p < planes; p++) {
-            int o = p * hw;
-            double m = Double.NEGATIVE_INFINITY;
-            for (int i = 0; i < hw; i++) { double t = a[o + i] - b[o + i]; m = Math.max(m, t * t); }
-            double s = 0;
-            for (int i = 0; i < hw; i++) { double t = a[o + i] - b[o + i]; s += Math.exp(t * t - m); }
-            for (int i = 0; i < hw; i++) { double t = a[o + i] - b[o + i]; y[o + i] = (float) (Math.exp(t * t - m) / s * b[o + i]); }
-            lse[p] = (float) (m + Math.log(s));
-        }
-        return new float[][] {y, lse};
-    }
-
-    /** {da, db}: dP = g b, dD = P (dP - sum P dP), da = 2 (a-b) dD, db = g P - 2 (a-b) dD. */
-    /**
-     * {da, db} in float64. dP_i - sum_j P_j dP_j is summed as sum_{j != i} P_j (dP_i - dP_j) (equal since
-     * sum_j P_j = 1): O(hw^2), but free of the cancellation that costs even float64 its bits on a position holding
-     * nearly all of P, so it is the truth the fused kernels' peaked-plane path is judged against.
-     */
-    public static float[][] mabBackward(float[] a, float[] b, float[] g, int planes, int hw) {
-        float[] da = new float[a.length], db = new float[a.length];
-        double[] pr = new double[hw], dp = new double[hw];
-        for (int p = 0; p < planes; p++) {
-            int o = p * hw;
-            double m = Double.NEGATIVE_INFINITY, s = 0;
-            for (int i = 0; i < hw; i++) { double t = (double) a[o + i] - b[o + i]; m = Math.max(m, t * t); }
-            for (int i = 0; i < hw; i++) { double t = (double) a[o + i] - b[o + i]; pr[i] = Math.exp(t * t - m); s += pr[i]; }
-            for (int i = 0; i < hw; i++) { pr[i] /= s; dp[i] = (double) g[o + i] * b[o + i]; }
-            for (int i = 0; i < hw; i++) {
-                double diff = 0;
-                for (int j = 0; j < hw; j++) if (j != i) diff += pr[j] * (dp[i] - dp[j]);
-                double t = (double) a[o + i] - b[o + i], dd = 2 * t * pr[i] * diff;
-                da[o + i] = (float) dd;
-                db[o + i] = (float) (g[o + i] * pr[i] - dd);
-            }
-        }
-        return new float[][] {da, db};
-    }
-
-    // ---------------------------------------------------------------- SE
-
+    /** s[p] = mean_hw x, the channel means [N, C] of [N, C, H, W]. */
     public static float[] seSqueeze(float[] x, int planes, int hw) {
         float[] s = new float[planes];
         for (int p = 0; p < planes; p++) {
@@ -64,24 +24,7 @@ public final class Reference {
         return s;
     }
 
-    public static float[] seScale(float[] x, float[] s, int hw) {
-        float[] y = new float[x.length];
-        for (int i = 0; i < x.length; i++) y[i] = x[i] * s[i / hw];
-        return y;
-    }
-
-    /** {dx, ds}. */
-    public static float[][] seScaleBackward(float[] x, float[] s, float[] dy, int hw) {
-        float[] dx = new float[x.length], ds = new float[s.length];
-        for (int p = 0; p < s.length; p++) {
-            double acc = 0;
-            for (int i = p * hw; i < (p + 1) * hw; i++) { dx[i] = dy[i] * s[p]; acc += (double) dy[i] * x[i]; }
-            ds[p] = (float) acc;
-        }
-        return new float[][] {dx, ds};
-    }
-
-    // ---------------------------------------------------------------- FAB (MA-Net eq. 7, 10-11)
+    // ---------------------------------------------------------------- FAB squeeze (MA-Net eq. 7), fab_squeeze
 
     /** {avg, max, argmax (first of ties)} per plane. */
     public static float[][] fabSqueeze(float[] u, int planes, int hw) {
@@ -107,36 +50,6 @@ public final class Reference {
         for (int p = 0; p < dAvg.length; p++)
             for (int i = 0; i < hw; i++) du[p * hw + i] = dAvg[p] / hw + (i == (int) arg[p] ? dMax[p] : 0f);
         return du;
-    }
-
-    /** eq. 10: alpha = e^z1 / (e^z1 + e^z2), written as 1 / (1 + e^(z2 - z1)). */
-    public static double alpha(float z1, float z2) { return 1.0 / (1.0 + Math.exp((double) z2 - z1)); }
-
-    /** eq. 11: y = alpha x1 + (1 - alpha) x2. */
-    public static float[] fabFuse(float[] x1, float[] x2, float[] z1, float[] z2, int hw) {
-        float[] y = new float[x1.length];
-        for (int i = 0; i < y.length; i++) {
-            double al = alpha(z1[i / hw], z2[i / hw]);
-            y[i] = (float) (al * x1[i] + (1 - al) * x2[i]);
-        }
-        return y;
-    }
-
-    /** {dx1, dx2, dz1, dz2}. */
-    public static float[][] fabFuseBackward(float[] x1, float[] x2, float[] z1, float[] z2, float[] dy, int hw) {
-        int planes = z1.length;
-        float[] dx1 = new float[x1.length], dx2 = new float[x1.length], dz1 = new float[planes], dz2 = new float[planes];
-        for (int p = 0; p < planes; p++) {
-            double al = alpha(z1[p], z2[p]), acc = 0;
-            for (int i = p * hw; i < (p + 1) * hw; i++) {
-                dx1[i] = (float) (al * dy[i]);
-                dx2[i] = (float) ((1 - al) * dy[i]);
-                acc += (double) dy[i] * (x1[i] - x2[i]);
-            }
-            dz1[p] = (float) (al * (1 - al) * acc);
-            dz2[p] = -dz1[p];
-        }
-        return new float[][] {dx1, dx2, dz1, dz2};
     }
 
     // ---------------------------------------------------------------- softmax cross-entropy

@@ -7,9 +7,10 @@ import static org.pulmo.backend.cpu.SgemmTest.random;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.pulmo.backend.Conv2dParams;
+import org.pulmo.ops.Convolution;
 import org.pulmo.tensor.HostArrays;
 
-/** CpuConv's fast paths (im2col + SGEMM, direct grouped kernels) against the direct-loop references. */
+/** CpuConv's fast paths (im2col + SGEMM, direct grouped kernels) against the plain-loop reference on the op page, Convolution. */
 class CpuConvTest {
 
     @Test
@@ -22,7 +23,7 @@ class CpuConvTest {
         float[] w = {1, 0, 0, 1};
         Conv2dParams p = Conv2dParams.of(1, 0, 1, 1);
         assertArrayEquals(new float[] {6, 8, 12, 14}, CpuConv.forward(x, 1, 1, 3, 3, w, 1, 2, 2, p));
-        assertArrayEquals(new float[] {6, 8, 12, 14}, ConvReference.forward(x, 1, 1, 3, 3, w, 1, 2, 2, p));
+        assertArrayEquals(new float[] {6, 8, 12, 14}, Convolution.referenceForward(x, 1, 1, 3, 3, w, 1, 2, 2, p));
         // dy = ones: dx[i, j] counts the kernel taps covering (i, j): w[0,0] and w[1,1] are 1.
         float[] dy = {1, 1, 1, 1};
         assertArrayEquals(new float[] {1, 1, 0, 1, 2, 1, 0, 1, 1}, CpuConv.backwardInput(dy, 1, 1, 3, 3, w, 1, 2, 2, p));
@@ -45,14 +46,14 @@ class CpuConvTest {
         float[] dy = random(rng, c.n * c.cOut * oh * ow);
         float atol = 1e-4f * (c.cIn / c.p.groups()) * c.kH * c.kW, rtol = 1e-4f;
         poisonPool(dy.length);
-        assertClose(ConvReference.forward(x, c.n, c.cIn, c.h, c.w, wt, c.cOut, c.kH, c.kW, c.p),
+        assertClose(Convolution.referenceForward(x, c.n, c.cIn, c.h, c.w, wt, c.cOut, c.kH, c.kW, c.p),
                 CpuConv.forward(x, c.n, c.cIn, c.h, c.w, wt, c.cOut, c.kH, c.kW, c.p), atol, rtol, "forward " + c);
         poisonPool(x.length);
-        assertClose(ConvReference.backwardInput(dy, c.n, c.cIn, c.h, c.w, wt, c.cOut, c.kH, c.kW, c.p),
+        assertClose(Convolution.referenceBackwardInput(dy, c.n, c.cIn, c.h, c.w, wt, c.cOut, c.kH, c.kW, c.p),
                 CpuConv.backwardInput(dy, c.n, c.cIn, c.h, c.w, wt, c.cOut, c.kH, c.kW, c.p), atol, rtol, "backwardInput " + c);
         float atolW = 1e-4f * c.n * oh * ow;
         poisonPool(wt.length);
-        assertClose(ConvReference.backwardWeight(x, dy, c.n, c.cIn, c.h, c.w, c.cOut, c.kH, c.kW, c.p),
+        assertClose(Convolution.referenceBackwardWeight(x, dy, c.n, c.cIn, c.h, c.w, c.cOut, c.kH, c.kW, c.p),
                 CpuConv.backwardWeight(x, dy, c.n, c.cIn, c.h, c.w, c.cOut, c.kH, c.kW, c.p), atolW, rtol, "backwardWeight " + c);
     }
 

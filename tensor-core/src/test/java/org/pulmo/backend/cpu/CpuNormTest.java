@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.util.Random;
 import org.junit.jupiter.api.Test;
-import org.pulmo.tensor.Tensor;
 
 /** Batch-norm statistics and backward sums (widened-vector double sums) against scalar double loops. */
 class CpuNormTest {
@@ -17,9 +16,8 @@ class CpuNormTest {
             int n = s[0], c = s[1], sp = s[2] * s[3];
             float[] x = new float[n * c * sp], g = new float[x.length];
             for (int i = 0; i < x.length; i++) { x[i] = 100f + (float) rng.nextGaussian(); g[i] = (float) rng.nextGaussian(); }
-            Tensor xt = Tensor.of(x, s), gt = Tensor.of(g, s);
-            Tensor[] mv = CpuNorm.stats(xt);
-            float[] mean = mv[0].toArray(), var = mv[1].toArray();
+            float[] mean = new float[c], var = new float[c];
+            CpuNorm.stats(x, 0, s, mean, var);
             float[] invStd = new float[c];
             for (int ch = 0; ch < c; ch++) {
                 double sum = 0, sq = 0;
@@ -30,8 +28,8 @@ class CpuNormTest {
                 assertEquals((float) (sq / (n * sp)), var[ch], 1e-5f, "variance");
                 invStd[ch] = (float) (1 / Math.sqrt(var[ch] + 1e-5));
             }
-            Tensor[] back = CpuNorm.backward(gt, xt, mv[0], Tensor.of(invStd, c), null);
-            float[] dw = back[1].toArray(), db = back[2].toArray();
+            float[] dx = new float[x.length], dw = new float[c], db = new float[c];
+            CpuNorm.backward(g, 0, x, 0, s, mean, invStd, null, null, false, dx, dw, db);
             for (int ch = 0; ch < c; ch++) {
                 double sg = 0, sgx = 0;
                 for (int b = 0; b < n; b++)

@@ -14,7 +14,7 @@ import org.pulmo.ops.Convolution;
 import org.pulmo.tensor.Rng;
 import org.pulmo.tensor.Tensor;
 
-/** Winograd F(2x2, 3x3) and F(4x4, 3x3) (forward, backward input, backward weight) against the direct-loop references. */
+/** Winograd F(2x2, 3x3) and F(4x4, 3x3) (forward, backward input, backward weight) against the plain-loop reference on the op page, Convolution. */
 class WinogradTest {
 
     /** Runs the three passes through Winograd directly (whatever CpuConv would pick) and compares. */
@@ -32,17 +32,17 @@ class WinogradTest {
         float[] y = new float[n * cOut * oh * ow];
         java.util.Arrays.fill(y, Float.NaN);   // every output must be written
         Winograd.forward(v, x, n, c, h, w, wt, false, cOut, pH, pW, y);
-        assertClose(ConvReference.forward(x, n, c, h, w, wt, cOut, 3, 3, p), y, atol, rtol, "forward " + what);
+        assertClose(Convolution.referenceForward(x, n, c, h, w, wt, cOut, 3, 3, p), y, atol, rtol, "forward " + what);
 
         float[] dx = new float[n * c * h * w];
         java.util.Arrays.fill(dx, Float.NaN);
         Winograd.forward(v, dy, n, cOut, oh, ow, wt, true, c, 2 - pH, 2 - pW, dx);
-        assertClose(ConvReference.backwardInput(dy, n, c, h, w, wt, cOut, 3, 3, p), dx, 1e-4f * cOut * 9, rtol, "backwardInput " + what);
+        assertClose(Convolution.referenceBackwardInput(dy, n, c, h, w, wt, cOut, 3, 3, p), dx, 1e-4f * cOut * 9, rtol, "backwardInput " + what);
 
         float[] dw = new float[cOut * c * 9];
         java.util.Arrays.fill(dw, Float.NaN);
         Winograd.backwardWeight(v, x, dy, n, c, h, w, cOut, pH, pW, dw);
-        assertClose(ConvReference.backwardWeight(x, dy, n, c, h, w, cOut, 3, 3, p), dw, 1e-4f * n * oh * ow, rtol, "backwardWeight " + what);
+        assertClose(Convolution.referenceBackwardWeight(x, dy, n, c, h, w, cOut, 3, 3, p), dw, 1e-4f * n * oh * ow, rtol, "backwardWeight " + what);
     }
 
     @Test
@@ -113,9 +113,9 @@ class WinogradTest {
             int n = s[0], c = s[1], hw = s[2], cOut = s[3];
             Conv2dParams p = Conv2dParams.of(1, 1, 1, 1);
             float[] x = random(rng, n * c * hw * hw), wt = random(rng, cOut * c * 9), dy = random(rng, n * cOut * hw * hw);
-            float[] yRef = ConvReference.forward(x, n, c, hw, hw, wt, cOut, 3, 3, p);
-            float[] dxRef = ConvReference.backwardInput(dy, n, c, hw, hw, wt, cOut, 3, 3, p);
-            float[] dwRef = ConvReference.backwardWeight(x, dy, n, c, hw, hw, cOut, 3, 3, p);
+            float[] yRef = Convolution.referenceForward(x, n, c, hw, hw, wt, cOut, 3, 3, p);
+            float[] dxRef = Convolution.referenceBackwardInput(dy, n, c, hw, hw, wt, cOut, 3, 3, p);
+            float[] dwRef = Convolution.referenceBackwardWeight(x, dy, n, c, hw, hw, cOut, 3, 3, p);
             CpuConv.setWinograd(0);
             try {
                 report("im2col", s, 1e-6, yRef, CpuConv.forward(x, n, c, hw, hw, wt, cOut, 3, 3, p),
