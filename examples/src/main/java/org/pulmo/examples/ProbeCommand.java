@@ -14,7 +14,6 @@ import org.pulmo.models.MaNet;
 import org.pulmo.nn.BatchNorm;
 import org.pulmo.nn.loss.AdaptiveWeightedLoss;
 import org.pulmo.nn.loss.Losses;
-import org.pulmo.ops.Attention;
 import org.pulmo.tensor.Tensor;
 import org.pulmo.train.TrainedModel;
 import picocli.CommandLine.Command;
@@ -122,8 +121,7 @@ public final class ProbeCommand implements Callable<Integer> {
                 for (float p : v) { sum += p; if (p > 0.5f) above++; }
                 peak[s] += sum / v.length;
                 oneHot[s] += above / v.length;
-                Tensor fAm = net.options.mab() ? Attention.mutexAttention(fRei, fRem) : fRei;
-                fRem = net.fab(s) != null ? net.fab(s).forward(fAm, fRem) : net.options.mab() ? fAm.add(fRem) : fRem;
+                fRem = net.mutexPath(s, fRei, fRem);
             }
         }
     }

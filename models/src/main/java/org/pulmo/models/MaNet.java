@@ -197,7 +197,8 @@ public final class MaNet extends Module {
         try (var frozen = org.pulmo.nn.BatchNorm.freezeRunningStatistics()) { return backbone.head(fRem); }
     }
 
-    private Tensor mutexPath(int i, Tensor fRei, Tensor fRem) {
+    /** The mutex path's continuation after stage i (eq. 2): F_fm = FAB_i(MAB(F_rei, F_rem), F_rem), or what the ablation switches leave of it. */
+    public Tensor mutexPath(int i, Tensor fRei, Tensor fRem) {
         Tensor fAm = options.mab() ? mab.forward(fRei, fRem) : fRei; // MAB off: fuse the main map itself
         if (fab != null) return fab.fabs[i].forward(fAm, fRem);
         return options.mab() ? fAm.add(fRem) : fRem;                  // FAB off: unweighted F_mix (eq. 6)
