@@ -11,7 +11,7 @@ import org.pulmo.tensor.Tensor;
  * computes with ordinary layers. This page is the op: its equations, forward, backward, plain-loop reference and
  * where everything else about it lives.
  *
- * <h2>Equations (MA-Net, {@code ../shared/papers/ma-net.txt})</h2>
+ * <h2>Equations (MA-Net, as printed in the paper)</h2>
  * For each sample and channel c, with F_am, F_rem [N, C, H, W] and M, N [N, C]:
  * <pre>
  *   a_c    = e^(M_c) / (e^(M_c) + e^(N_c))                                  (10)

@@ -10,7 +10,7 @@ import org.pulmo.tensor.Tensor;
  * differ. This page is the op: its equations, forward, backward, plain-loop reference and where everything else
  * about it lives.
  *
- * <h2>Equations (MA-Net, {@code ../shared/papers/ma-net.txt})</h2>
+ * <h2>Equations (MA-Net, as printed in the paper)</h2>
  * For each sample n and channel c, over the H x W positions (i, j) of F_rei and F_rem [N, C, H, W]:
  * <pre>
  *   d_cij = (a^rei_cij - a^rem_cij)^2                              (3)   D, the mutex distance

@@ -7,7 +7,7 @@ import org.pulmo.tensor.Tensor;
 
 /**
  * SE's channel scale, F_scale of Squeeze-and-Excitation (Hu et al., "Squeeze-and-Excitation Networks", 2018,
- * eq. 4), the "reweight" step of DPN-SENet's SE blocks (Cheng et al., Sec. 3.2, {@code ../shared/papers/dpn-senet.txt}):
+ * eq. 4), the "reweight" step of DPN-SENet's SE blocks (Cheng et al., Sec. 3.2):
  * each channel of a map is multiplied by its gate. This page is the op: its equation, forward, backward, plain-loop
  * reference and where everything else about it lives.
  *
