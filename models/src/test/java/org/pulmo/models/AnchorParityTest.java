@@ -3,6 +3,7 @@ package org.pulmo.models;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -26,25 +27,55 @@ import org.pulmo.tensor.Tensor;
  * weights come from the portable generator ({@link PortableInit}, seed from the file), the inputs from the
  * file, and Pulmo's eval-mode logits, losses and gradients, train-mode logits, losses and gradients, and the
  * running statistics after the train forward are compared with the file's float64 results ({@code f64.*}).
+ * Several SGD steps against PyTorch are {@link SgdStepsParityTest}'s.
  *
- * <p>Tolerances, relative L2 per tensor, are max(floor, K * PyTorch's own float32 error) where PyTorch's error is
- * the metadata's {@code rel_l2_f32_vs_f64}: eval mode is well conditioned (PyTorch 1e-8..1e-4), so the floors
- * are tight; train-mode gradients with random weights are not (batch-statistics BN cancels; PyTorch's float32
- * is off by 1e-2..5e-2), so there the scaled term decides. A failing comparison prints the whole table first.
+ * <p>Tolerances, relative L2 per tensor, come from {@link #tolerance}: max(floor, K * PyTorch's own float32
+ * error), where PyTorch's error is the metadata's {@code rel_l2_f32_vs_f64}, capped at {@link #CAP} wherever
+ * PyTorch's error is at most half the cap. Eval mode is well conditioned (PyTorch 1e-8..1e-4), so the floors
+ * decide and are tight. Train-mode gradients with random weights are not (batch-statistics normalisation of a
+ * random network is chaotic; PyTorch's float32 is off by 1e-2..5.5e-2): there the tolerance is K times
+ * PyTorch's error, at most the cap for ResNet-50 and DPN-92-SE; MA-Net's stem and first FABs have PyTorch errors
+ * of 3.5e-2..5.5e-2, beyond what any float32 can promise under the cap, and get K times that (at most 0.22,
+ * which a halved gradient, 0.5, fails). A failing comparison prints the whole table first.
  *
  * <p>The reference folder: system property {@code pulmo.anchors}, else environment {@code PULMO_ANCHORS},
  * else {@code ../shared/anchors/ref} beside the repository (as CI checks out). Without it every test here is
- * skipped with the reason.
+ * skipped with the reason, except under CI (environment variable {@code CI} set, and not "false" or "0"),
+ * where a missing reference is a failure: CI must not pass by skipping.
  */
 class AnchorParityTest {
     /** Eval mode: logits and losses (PyTorch f32 vs f64 <= 1.3e-6). */
     static final double EVAL_OUT_FLOOR = 1e-4;
     /** Eval mode: parameter gradients (PyTorch f32 vs f64 <= 1.4e-4). */
     static final double EVAL_GRAD_FLOOR = 1e-3;
-    /** Train mode: outputs, gradients and running statistics. */
+    /** Train mode: outputs and running statistics (PyTorch f32 vs f64 <= 6.3e-4). */
     static final double TRAIN_FLOOR = 1e-3;
-    /** Multiple of PyTorch's own float32 error allowed to Pulmo's float32 (different summation orders). */
-    static final double K = 10;
+    /** Train mode: parameter gradients, ill-conditioned (PyTorch f32 vs f64 ~1e-2; Pulmo's is up to 5x a tensor's). */
+    static final double TRAIN_GRAD_FLOOR = 1e-2;
+    /**
+     * Multiple of PyTorch's own float32 error allowed to Pulmo's float32: other summation orders land elsewhere
+     * in the same ill-conditioned neighbourhood (measured: Pulmo's train-mode gradients are 0.7-2.5x PyTorch's
+     * error; 5x on DPN-92-SE's last SE weight, where PyTorch's is 1e-3 and the floor decides).
+     */
+    static final double K = 4;
+    /** The most a tensor is allowed where PyTorch's own error is at most half of it. */
+    static final double CAP = 5e-2;
+
+    /**
+     * The relative tolerance of a tensor on which PyTorch's float32 is {@code torch} from float64:
+     * max(floor, K * torch), and at most {@link #CAP} when torch <= CAP / 2 (then the cap still leaves Pulmo twice
+     * PyTorch's error); above that no float32 result can be promised the cap, and K * torch stands.
+     */
+    static double tolerance(double floor, double torch) {
+        double t = Math.max(floor, K * torch);
+        return torch <= CAP / 2 ? Math.min(CAP, t) : t;
+    }
+
+    /** True when the environment variable CI is set (to anything but "false" or "0"), as CI services set it. */
+    static boolean onCi() {
+        String ci = System.getenv("CI");
+        return ci != null && !ci.isBlank() && !ci.equalsIgnoreCase("false") && !ci.equals("0");
+    }
 
     // ------------------------------------------------------------------ locating the files
 
@@ -62,13 +93,19 @@ class AnchorParityTest {
         return null;
     }
 
-    /** The file's tensors and metadata; skips the test (with the reason) when the reference is not there. */
+    /**
+     * The file's tensors and metadata. When the reference is not there the test is skipped with the reason, or,
+     * under CI ({@link #onCi}), fails with it.
+     */
     static Safetensors.Contents reference(String model) throws IOException {
         Path dir = anchorsDir();
-        Assumptions.assumeTrue(dir != null, "no PyTorch reference: set -Dpulmo.anchors=DIR or PULMO_ANCHORS, "
-            + "or check out ../shared/anchors/ref beside the repository");
-        Path file = dir.resolve("ref_" + model + ".safetensors");
-        Assumptions.assumeTrue(Files.isRegularFile(file), () -> "no PyTorch reference file " + file);
+        Path file = dir == null ? null : dir.resolve("ref_" + model + ".safetensors");
+        if (file == null || !Files.isRegularFile(file)) {
+            String why = (file == null ? "no PyTorch reference folder" : "no PyTorch reference file " + file)
+                + ": set -Dpulmo.anchors=DIR or PULMO_ANCHORS, or check out ../shared/anchors/ref beside the repository";
+            if (onCi()) fail(why + " (CI is set, so a missing reference fails instead of skipping)");
+            Assumptions.abort(why);
+        }
         return Safetensors.read(file);
     }
 
@@ -100,7 +137,7 @@ class AnchorParityTest {
             this.torchError = parseFlatJson(c.metadata().getOrDefault("rel_l2_f32_vs_f64", "{}"));
         }
 
-        /** Compares {@code actual} with f64.{name}; tolerance max(floor, K * PyTorch's float32 error on it). */
+        /** Compares {@code actual} with f64.{name}; tolerance {@link #tolerance}(floor, PyTorch's float32 error on it). */
         void check(String name, Tensor actual, double floor) {
             Tensor expected = ref.get("f64." + name);
             assertTrue(expected != null, model + ": the reference has no f64." + name);
@@ -108,7 +145,7 @@ class AnchorParityTest {
             assertArrayEquals(expected.shape(), actual.shape(), model + " " + name + " shape");
             double err = relL2(actual, expected);
             double torch = torchError.getOrDefault(name, 0.0);
-            double tol = Math.max(floor, K * torch);
+            double tol = tolerance(floor, torch);
             double vsTorch32 = ref.containsKey(name) ? relL2(actual, ref.get(name)) : Double.NaN;
             boolean ok = err <= tol; // NaN fails
             lines.add(String.format("  %-55s relL2 vs f64 %.2e (torch f32 %.2e, Pulmo vs torch f32 %.2e) tol %.1e %s",
@@ -214,7 +251,7 @@ class AnchorParityTest {
             double outFloor = train ? TRAIN_FLOOR : EVAL_OUT_FLOOR;
             r.check("out." + mode + ".logits", logits, outFloor);
             r.check("out." + mode + ".loss", loss, outFloor);
-            checkGradients(r, c, model, train ? "grad." : "evalgrad.", train ? TRAIN_FLOOR : EVAL_GRAD_FLOOR);
+            checkGradients(r, c, model, train ? "grad." : "evalgrad.", train ? TRAIN_GRAD_FLOOR : EVAL_GRAD_FLOOR);
         }
         checkRunningStats(r, c, model);
         r.finish((System.nanoTime() - t0) / 1_000_000);
@@ -255,7 +292,7 @@ class AnchorParityTest {
             r.check(p + "a1", Tensor.scalar(loss.a1()), floor);
             r.check(p + "a2", Tensor.scalar(loss.a2()), floor);
             r.check(p + "loss", loss.total(), floor);
-            checkGradients(r, c, model, train ? "grad." : "evalgrad.", train ? TRAIN_FLOOR : EVAL_GRAD_FLOOR);
+            checkGradients(r, c, model, train ? "grad." : "evalgrad.", train ? TRAIN_GRAD_FLOOR : EVAL_GRAD_FLOOR);
         }
         checkRunningStats(r, c, model);
         r.finish((System.nanoTime() - t0) / 1_000_000);
