@@ -183,8 +183,19 @@ class AnchorParityTest {
     /** Builds a registered model with the file's class count and the portable weights of its seed. */
     static Module build(String registryName, Safetensors.Contents c) {
         assertEquals(PortableInit.VERSION, c.metadata().get("init"), "weights of the reference");
-        Module model = ModelRegistry.create(registryName, meta(c, "num_classes"), meta(c, "image_size"), 0L);
-        PortableInit.apply(model, Long.parseLong(c.metadata().get("seed")));
+        return create(registryName, meta(c, "num_classes"), meta(c, "image_size"), Long.parseLong(c.metadata().get("seed")));
+    }
+
+    /**
+     * A registered model with portable weights of {@code seed}, built as the PyTorch reference runs it: MA-Net with
+     * both paths moving the shared batch norms' running statistics (models_ref.py runs one set of BatchNorm modules
+     * on both paths; Pulmo's default keeps them to the main path, {@code MaNet.Options.mutexRunningStats}).
+     */
+    static Module create(String registryName, int classes, int imageSize, long seed) {
+        Module model = registryName.equals("manet-resnet50")
+            ? MaNet.resnet50(classes, MaNet.Options.DEFAULT.withMutexRunningStats(true), new org.pulmo.tensor.Rng(0))
+            : ModelRegistry.create(registryName, classes, imageSize, 0L);
+        PortableInit.apply(model, seed);
         return model;
     }
 
@@ -269,10 +280,7 @@ class AnchorParityTest {
     void manet() throws IOException {
         long t0 = System.nanoTime();
         Safetensors.Contents c = reference("manet");
-        // PyTorch's reference runs both paths through the same BatchNorm modules, so both move the running statistics
-        MaNet model = MaNet.resnet50(meta(c, "num_classes"), MaNet.Options.DEFAULT.withMutexRunningStats(true), new org.pulmo.tensor.Rng(0));
-        assertEquals(PortableInit.VERSION, c.metadata().get("init"), "weights of the reference");
-        PortableInit.apply(model, Long.parseLong(c.metadata().get("seed")));
+        MaNet model = (MaNet) build("manet-resnet50", c);
         checkInputsAndNames(c, model, "input.x", "input.m", "input.y_x", "input.y_m");
         Map<String, Tensor> in = c.tensors();
         Report r = new Report("manet", c);

@@ -259,8 +259,7 @@ class SgdStepsParityTest {
         int steps = Integer.parseInt(meta.get(name + ".steps")), batch = Integer.parseInt(meta.get(name + ".batch"));
         boolean train = Boolean.parseBoolean(meta.get(name + ".train"));
         float lr = Float.parseFloat(meta.get(name + ".lr"));
-        Module model = ModelRegistry.create(registryName, classes, size, 0L);
-        PortableInit.apply(model, seed);
+        Module model = AnchorParityTest.create(registryName, classes, size, seed);
         model.train(train);
         float momentum = Float.parseFloat(meta.get("momentum")), weightDecay = Float.parseFloat(meta.get("weight_decay"));
         Sgd sgd = Sgd.forModule(model, lr, momentum, weightDecay, false, false); // as the Trainer: BN and biases undecayed
