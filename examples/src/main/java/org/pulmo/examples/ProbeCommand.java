@@ -8,13 +8,13 @@ import java.util.concurrent.Callable;
 import org.pulmo.autograd.GradMode;
 import org.pulmo.data.DataLoader;
 import org.pulmo.data.Dataset;
-import org.pulmo.data.MutexPairSampler;
 import org.pulmo.models.Backbone;
 import org.pulmo.models.MaNet;
 import org.pulmo.nn.BatchNorm;
 import org.pulmo.nn.loss.AdaptiveWeightedLoss;
 import org.pulmo.nn.loss.Losses;
 import org.pulmo.tensor.Tensor;
+import org.pulmo.train.MutexBatches;
 import org.pulmo.train.TrainedModel;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -44,9 +44,6 @@ public final class ProbeCommand implements Callable<Integer> {
         Dataset train = data.loadParts(tm.imageSize()).train();
         int[] labels = new int[train.size()];
         for (int i = 0; i < labels.length; i++) labels[i] = train.label(i);
-        MutexPairSampler sampler = new MutexPairSampler(labels, seed);
-        int[] partner = new int[labels.length];
-        for (int i = 0; i < partner.length; i++) partner[i] = sampler.mutexOf(i);
         var opts = DataLoader.Options.training(batchSize, seed).withDropLast(true).withStrict(data.strict);
         var tf = tm.augmentation().train(tm.imageSize());
         Backbone backbone = (Backbone) net.backbone();
@@ -57,11 +54,11 @@ public final class ProbeCommand implements Callable<Integer> {
         int n = 0;
         net.train();
         try (BatchNorm.RunningStatistics frozen = BatchNorm.freezeRunningStatistics();
-             DataLoader main = new DataLoader(train, tf, opts); DataLoader mutex = new DataLoader(train.subset(partner), tf, opts);
-             var mainEpoch = main.epoch(0); var mutexEpoch = mutex.epoch(0)) {
+             DataLoader main = new DataLoader(train, tf, opts); var mainEpoch = main.epoch(0);
+             MutexBatches mutex = new MutexBatches(train, labels, tf, opts, seed, 0)) {
             while (n < batches && mainEpoch.hasNext()) {
-                DataLoader.Batch b = mainEpoch.next(), mb = mutexEpoch.next();
-                if (!java.util.Arrays.equals(b.indices(), mb.indices())) continue; // an unreadable image broke this batch's pairs
+                DataLoader.Batch b = mainEpoch.next(), mb = mutex.next(b);
+                if (mb == null) continue; // an unreadable image broke this batch's pairs
                 float[][] g = new float[3][];
                 float[] parts = new float[3];
                 for (int t = 0; t < 3; t++) {

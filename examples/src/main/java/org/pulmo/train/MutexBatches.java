@@ -16,7 +16,7 @@ import org.pulmo.data.Transform;
  * label. A batch in which an unreadable image broke the pairing (one loader dropped an image the other did not)
  * is skipped and counted; a broken promise of any other kind is a bug and stops training.
  */
-final class MutexBatches implements AutoCloseable {
+public final class MutexBatches implements AutoCloseable {
     private final int[] labels, partner;
     private final DataLoader loader;
     private final DataLoader.Epoch batches;
@@ -24,16 +24,20 @@ final class MutexBatches implements AutoCloseable {
 
     /**
      * The mutex side of {@code epoch}: {@code labels[i]} is training image i's class, {@code mainOptions} the main
-     * loader's options (its seed decides the shuffled order both loaders follow).
+     * loader's options (its seed decides the shuffled order both loaders follow), {@code pairSeed} the seed of the
+     * partners (training: one per (seed, epoch), {@link #pairSeed}).
      */
-    MutexBatches(Dataset train, int[] labels, Transform transform, DataLoader.Options mainOptions, long seed, int epoch) {
+    public MutexBatches(Dataset train, int[] labels, Transform transform, DataLoader.Options mainOptions, long pairSeed, int epoch) {
         this.labels = labels;
-        MutexPairSampler sampler = new MutexPairSampler(labels, seed * 1_000_003L + epoch);
+        MutexPairSampler sampler = new MutexPairSampler(labels, pairSeed);
         this.partner = new int[labels.length];
         for (int i = 0; i < partner.length; i++) partner[i] = sampler.mutexOf(i);
         this.loader = new DataLoader(train.subset(partner), transform, mainOptions);
         this.batches = loader.epoch(epoch);
     }
+
+    /** The partners' seed of a training run's epoch. */
+    public static long pairSeed(long seed, int epoch) { return seed * 1_000_003L + epoch; }
 
     /** The partner of training image i this epoch. */
     int partnerOf(int i) { return partner[i]; }
@@ -42,7 +46,7 @@ final class MutexBatches implements AutoCloseable {
      * The mutex batch of main batch {@code b} (the next batch of the second loader), or null when an unreadable
      * image left the two batches holding different images (the step is then skipped).
      */
-    DataLoader.Batch next(DataLoader.Batch b) {
+    public DataLoader.Batch next(DataLoader.Batch b) {
         DataLoader.Batch mb = batches.next();
         if (!Arrays.equals(mb.indices(), b.indices())) { skipped++; return null; }
         String bad = pairingError(b, mb);

@@ -171,7 +171,7 @@ public final class Trainer {
                 double[] maNetSums = new double[4]; // image-weighted sums of L_CE, L_CS, a1, a2 (MA-Net's LossValue)
                 long maNetImages = 0, epochSteps = 0;
                 try (DataLoader.Epoch batches = trainLoader.epoch(epoch);
-                     MutexBatches mutexBatches = maNet == null ? null : new MutexBatches(train, labels, trainTf, opts, s.seed(), epoch)) {
+                     MutexBatches mutexBatches = maNet == null ? null : new MutexBatches(train, labels, trainTf, opts, MutexBatches.pairSeed(s.seed(), epoch), epoch)) {
                     for (DataLoader.Batch b : batches) try (MemoryScope ignored = steps.open()) {
                         // on a device, the scope frees every tensor the step made except the training state
                         Tensor loss, logits;

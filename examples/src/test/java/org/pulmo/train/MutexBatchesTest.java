@@ -39,7 +39,7 @@ class MutexBatchesTest {
         try (DataLoader main = new DataLoader(train, Transform.identity(), opts)) {
             for (int epoch = 0; epoch < 3; epoch++) {
                 int pairs = 0;
-                try (var batches = main.epoch(epoch); var mutex = new MutexBatches(train, labels, Transform.identity(), opts, 42, epoch)) {
+                try (var batches = main.epoch(epoch); var mutex = new MutexBatches(train, labels, Transform.identity(), opts, MutexBatches.pairSeed(42, epoch), epoch)) {
                     for (DataLoader.Batch b : batches) {
                         DataLoader.Batch mb = mutex.next(b);
                         assertNotNull(mb, "no image is unreadable, so no batch is skipped");

@@ -176,10 +176,12 @@ public final class MaNet extends Module {
         Tensor fRei = x, fRem = m;
         for (int i = 0; i < backbone.stageCount(); i++) {
             fRei = backbone.stage(i, fRei);              // eq. 1: Res-Layer i, shared weights on both paths
-            fRem = mutexStage(i, fRem);
+            try (var stats = mutexStatistics()) { fRem = backbone.stage(i, fRem); }
             fRem = mutexPath(i, fRei, fRem);             // eq. 2: the mutex path continues with F_fm
         }                                                // ResNet-50: [N, 2048, 7, 7] on both paths
-        return new PairOutput(backbone.head(fRei), mutexHead(fRem), fRei, fRem);
+        Tensor logitsM;
+        try (var stats = mutexStatistics()) { logitsM = backbone.head(fRem); }
+        return new PairOutput(backbone.head(fRei), logitsM, fRei, fRem);
     }
 
     // Departure: the paper does not say which path's activations the shared backbone's batch-norm running statistics
@@ -187,14 +189,8 @@ public final class MaNet extends Module {
     // F_fm, another distribution) normalises with its batch statistics but does not move the running ones
     // (docs/FIDELITY.md, docs/REPRODUCTION.md "MA-Net on the CPU" for the measurements). Options.mutexRunningStats
     // restores the framework-default behaviour of both paths moving them.
-    private Tensor mutexStage(int i, Tensor fRem) {
-        if (options.mutexRunningStats()) return backbone.stage(i, fRem);
-        try (var frozen = org.pulmo.nn.BatchNorm.freezeRunningStatistics()) { return backbone.stage(i, fRem); }
-    }
-
-    private Tensor mutexHead(Tensor fRem) {
-        if (options.mutexRunningStats()) return backbone.head(fRem);
-        try (var frozen = org.pulmo.nn.BatchNorm.freezeRunningStatistics()) { return backbone.head(fRem); }
+    private org.pulmo.nn.BatchNorm.RunningStatistics mutexStatistics() {
+        return org.pulmo.nn.BatchNorm.freezeRunningStatistics(!options.mutexRunningStats());
     }
 
     /** The mutex path's continuation after stage i (eq. 2): F_fm = FAB_i(MAB(F_rei, F_rem), F_rem), or what the ablation switches leave of it. */

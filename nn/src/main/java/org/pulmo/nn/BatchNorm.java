@@ -73,6 +73,11 @@ public abstract sealed class BatchNorm extends Module permits BatchNorm1d, Batch
      */
     public static RunningStatistics freezeRunningStatistics() { return RunningStatistics.set(FROZEN); }
 
+    /** {@link #freezeRunningStatistics()} when {@code freeze}, else a scope that changes nothing. */
+    public static RunningStatistics freezeRunningStatistics(boolean freeze) {
+        return RunningStatistics.set(freeze ? FROZEN : MOMENTUM.get()[0]);
+    }
+
     /** Restores the thread's previous running-statistics rule when closed. */
     public static final class RunningStatistics implements AutoCloseable {
         private final float previous;
