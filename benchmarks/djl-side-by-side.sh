@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # CPU side by side with DJL's PyTorch engine (libtorch 2.7.1): builds the benchmarks module in the djl
 # profile, then runs org.pulmo.benchmarks.DjlSideBySide twice, each in its own JVM: "ops" (SGEMM, dense and
-# grouped conv forward/backward, interleaved) and "resnet" (ResNet-50 training step, each side alone in
-# child JVMs, alternating). Both print the FMA control and the load average before and after.
-# Results and their reading: benchmarks/RESULTS.md, "CPU: side by side with DJL".
+# grouped conv forward/backward, interleaved) and "models" (the training steps of ResNet-50, DPN-92-SE and
+# MA-Net at batch 8, 224x224 and batch 4, 112x112; a check of both sides on the same weights first, then each
+# side alone in child JVMs, alternating; the table at the end). Both print the FMA control and the load
+# average before and after. Results and their reading: benchmarks/RESULTS.md, "CPU: side by side with DJL".
 #
-# Usage (from anywhere): benchmarks/djl-side-by-side.sh [resnet runs per side] [timed steps] [warm-up steps]
-# Defaults 4 5 4; about 5-6 minutes on 2 cores. Needs network once for the DJL jars, then runs offline.
+# Usage (from anywhere): benchmarks/djl-side-by-side.sh [runs per side] [timed steps] [warm-up steps] [sizes] [models]
+# Defaults 3 4 2 8x224,4x112 resnet50,dpn92-se,manet-resnet50; about 25 minutes on 2 cores. Needs network once
+# for the DJL jars, then runs offline.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export JAVA_HOME="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
@@ -25,6 +27,7 @@ uptime
 # the script's exit status says whether everything finished
 status=0
 run ops || { echo "ops comparison failed (exit $?); going on"; status=1; }
-run resnet "${1:-4}" "${2:-5}" "${3:-4}" || { echo "ResNet-50 comparison incomplete (exit $?): see 'crashed' above"; status=1; }
+run models "${1:-3}" "${2:-4}" "${3:-2}" "${4:-8x224,4x112}" "${5:-resnet50,dpn92-se,manet-resnet50}" \
+  || { echo "model comparison incomplete (exit $?): see 'crashed' and 'FAILED' above"; status=1; }
 uptime
 exit $status

@@ -112,6 +112,38 @@ final class ModelWorkload implements AutoCloseable {
 
     int imagesPerStep() { return imagesPerStep(model, size.batch()); }
 
+    /** The model (for copying its weights into another library's version of it). */
+    Module net() { return net; }
+
+    /**
+     * Forward and backward of the training step without the optimiser step, for checks against another library on
+     * the same weights: returns the loss; the logits (both paths', for MA-Net) go to {@code logits} and each
+     * parameter's gradient stays on it. The batch: {@link #inputs()}.
+     */
+    float forwardBackward(List<float[]> logits) {
+        Tensor loss;
+        if (maNet != null) {
+            MaNet.PairOutput po = maNet.forwardPair(x, m);
+            logits.add(po.logitsX().toArray());
+            logits.add(po.logitsM().toArray());
+            loss = maNet.loss(po, y, yM).total();
+        } else {
+            Tensor out = net.forward(x);
+            logits.add(out.toArray());
+            loss = Losses.crossEntropy(out, y);
+        }
+        sgd.zeroGrad();
+        loss.backward();
+        return loss.item();
+    }
+
+    /** The batch on the host: images x, mutex images m (null unless MA-Net), labels y and the mutex labels. */
+    record Inputs(float[] x, float[] m, float[] y, float[] yM, int[] imageShape) {}
+
+    Inputs inputs() {
+        return new Inputs(x.toArray(), m == null ? null : m.toArray(), y.toArray(), yM.toArray(), x.shape());
+    }
+
     /** The training step or the inference of this workload; returns a value read back from the device. */
     float run() { return pass == Pass.TRAIN ? trainStep() : infer(); }
 
