@@ -25,6 +25,7 @@ import org.pulmo.backend.Conv2dParams;
 import org.pulmo.backend.cpu.Parallel;
 import org.pulmo.backend.cpu.Sgemm;
 import org.pulmo.models.ModelRegistry;
+import org.pulmo.models.ModelSummary;
 import org.pulmo.tensor.Rng;
 import org.pulmo.tensor.Tensor;
 
@@ -245,7 +246,7 @@ public final class DjlSideBySide {
         System.out.printf(Locale.ROOT, "training steps (forward, loss, backward, SGD momentum 0.9, weight decay 1e-4) of %s at %s;"
             + " %d runs per side, alternating, each a fresh JVM with %d warm-up + %d timed steps; load %s%n",
             models, sizes, runs, warm, steps, load());
-        control("before");
+        double peak = control("before");
         List<StepRuns> all = new ArrayList<>();
         for (String size : sizes)
             for (String model : models) {
@@ -264,12 +265,18 @@ public final class DjlSideBySide {
                 }
                 all.add(sr);
             }
-        control("after");
+        peak = Math.max(peak, control("after"));
         System.out.println();
-        System.out.println("| model | batch x side | Pulmo images/s | DJL images/s | time ratio Pulmo/DJL | peak RSS Pulmo / DJL (MB) | same weights: max rel. error |");
-        System.out.println("|---|---|---:|---:|---:|---:|---|");
+        System.out.printf(Locale.ROOT, "In-run FMA peak (the larger control): %.1f GFLOP/s%n", peak);
+        System.out.println("| model | batch x side | Pulmo images/s | DJL images/s | time ratio Pulmo/DJL | GFLOP/s Pulmo / DJL (% of peak) | peak RSS Pulmo / DJL (MB) | same weights: max rel. error |");
+        System.out.println("|---|---|---:|---:|---:|---:|---:|---|");
         for (StepRuns sr : all) {
-            int images = ModelWorkload.imagesPerStep(sr.model, ModelWorkload.Size.of(sr.size, sr.model, ModelWorkload.Pass.TRAIN).batch());
+            ModelWorkload.Size size = ModelWorkload.Size.of(sr.size, sr.model, ModelWorkload.Pass.TRAIN);
+            int images = ModelWorkload.imagesPerStep(sr.model, size.batch());
+            // a training step's arithmetic: forward, backward-input and backward-weight, 2 FLOP per MAC of the
+            // convolutions and linear layers (ModelSummary; MA-Net's summary is of a whole pair); the rest uncounted
+            double stepGflop = 3 * 2.0 * size.batch()
+                * ModelSummary.of(sr.model, ModelRegistry.entry(sr.model).defaultClasses(), size.image()).totalMacs() / 1e9;
             List<Double> ratio = new ArrayList<>(), pRate = new ArrayList<>(), dRate = new ArrayList<>();
             for (int r = 0; r < sr.pulmo.size(); r++) {
                 double[] pt = sr.pulmo.get(r), dt = sr.djl.get(r);
@@ -277,14 +284,18 @@ public final class DjlSideBySide {
                 if (dt != null) dRate.add(images / median(dt));
                 if (pt != null && dt != null) ratio.add(median(pt) / median(dt));
             }
-            System.out.printf(Locale.ROOT, "| %s | %s%s | %s | %s | %s | %s / %s | %s |%n", sr.model, sr.size,
+            String gf = pRate.isEmpty() || dRate.isEmpty() ? "-" : String.format(Locale.ROOT, "%.0f / %.0f (%.0f %% / %.0f %%)",
+                stepGflop * median(pRate) / images, stepGflop * median(dRate) / images,
+                100 * stepGflop * median(pRate) / images / peak, 100 * stepGflop * median(dRate) / images / peak);
+            System.out.printf(Locale.ROOT, "| %s | %s%s | %s | %s | %s | %s | %s / %s | %s |%n", sr.model, sr.size,
                 ModelWorkload.isPairModel(sr.model) ? " pairs" : "", rates(pRate), rates(dRate),
-                ratio.isEmpty() ? "no run where both finished" : String.format(Locale.ROOT, "**%.2f** (%s)", median(ratio), spread(ratio)),
+                ratio.isEmpty() ? "no run where both finished" : String.format(Locale.ROOT, "**%.2f** (%s)", median(ratio), spread(ratio)), gf,
                 sr.pulmoRssMb.isEmpty() ? "-" : String.format(Locale.ROOT, "%.0f", max(sr.pulmoRssMb)),
                 sr.djlRssMb.isEmpty() ? "-" : String.format(Locale.ROOT, "%.0f", max(sr.djlRssMb)), sr.check);
         }
         System.out.println("(images/s: median over runs of batch images / median step time, MA-Net two images per pair; in brackets"
-            + " each run's ratio; peak RSS: the largest VmHWM of a side's children, the whole JVM)");
+            + " each run's ratio; GFLOP/s: 6 x the MACs of the convolutions and linear layers per step / the median step"
+            + " time, against the in-run FMA peak; peak RSS: the largest VmHWM of a side's children, the whole JVM)");
         System.out.printf(Locale.ROOT, "load %s%n", load());
     }
 
@@ -532,12 +543,15 @@ public final class DjlSideBySide {
             min(pulmo) * 1e3, max(pulmo) * 1e3, min(djl) * 1e3, max(djl) * 1e3);
     }
 
-    private static void control(String when) {
+    /** The in-run FMA peak of Pulmo's pool, GFLOP/s (best of 10), printed and returned. */
+    private static double control(String when) {
         SgemmBench b = new SgemmBench();
         for (int i = 0; i < 20; i++) b.fmaPeak();
         double best = Double.MAX_VALUE;
         for (int i = 0; i < 10; i++) best = Math.min(best, time(b::fmaPeak, 1));
-        System.out.printf(Locale.ROOT, "FMA control %s: %.1f GFLOP/s (best of 10), load %s%n", when, SgemmBench.fmaPeakFlops() / best / 1e9, load());
+        double gflops = SgemmBench.fmaPeakFlops() / best / 1e9;
+        System.out.printf(Locale.ROOT, "FMA control %s: %.1f GFLOP/s (best of 10), load %s%n", when, gflops, load());
+        return gflops;
     }
 
     private static String load() {
