@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
 import ai.djl.nn.convolutional.Conv2d;
@@ -54,13 +55,14 @@ final class DjlModels {
         final Map<String, Float> decay = new LinkedHashMap<>();
         final Map<String, NDArray> momentum = new LinkedHashMap<>();
 
-        Weights(Module net, NDManager mgr, float weightDecay) {
+        Weights(Module net, NDManager mgr, float weightDecay, DataType type) {
             Set<String> paramNames = net.namedParameters().keySet();
             Set<String> noDecay = new HashSet<>(Sgd.noDecayNames(net));
             for (Map.Entry<String, Tensor> e : net.stateDict().entrySet()) {
                 Tensor t = e.getValue();
                 if (t.shape().length == 0 || e.getKey().endsWith("num_batches_tracked")) continue;
                 NDArray a = mgr.create(t.toArray(), new Shape(Arrays.stream(t.shape()).asLongStream().toArray()));
+                if (type != DataType.FLOAT32) a = a.toType(type, false);
                 byName.put(e.getKey(), a);
                 if (paramNames.contains(e.getKey())) {
                     a.setRequiresGradient(true);
@@ -271,9 +273,15 @@ final class DjlModels {
     static NDArray maNetLoss(Pair p, NDArray oneHotX, NDArray oneHotM) {
         NDArray lCe = crossEntropy(p.logitsX(), oneHotX).add(crossEntropy(p.logitsM(), oneHotM));
         NDArray lCs = cosine(p.featX(), p.featM());
-        double a1 = AdaptiveWeightedLoss.weightOfFirst(lCe.getFloat(), lCs.getFloat());
+        double a1 = AdaptiveWeightedLoss.weightOfFirst(value(lCe), value(lCs));
         return lCe.mul((float) a1).add(lCs.mul((float) (1 - a1)));
     }
+
+    /** A scalar array's value, whatever its type. */
+    static double value(NDArray a) { return a.toType(DataType.FLOAT64, false).getDouble(); }
+
+    /** An array's values as floats, whatever its type. */
+    static float[] floats(NDArray a) { return a.toType(DataType.FLOAT32, false).toFloatArray(); }
 
     /** One-hot rows of class indices given as floats. */
     static NDArray oneHot(NDManager mgr, float[] labels, int classes) {
