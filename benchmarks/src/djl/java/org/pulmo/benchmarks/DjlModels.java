@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.pulmo.models.Dpn;
+import org.pulmo.models.MaNet;
 import org.pulmo.nn.Module;
 import org.pulmo.nn.loss.AdaptiveWeightedLoss;
 import org.pulmo.nn.loss.Losses;
@@ -216,11 +217,15 @@ final class DjlModels {
 
     // ------------------------------------------------------------------ MA-Net on ResNet-50
 
-    /** Eq. 3-5: F_am = softmax_HW((F_rei - F_rem)^2) (.) F_rem. */
-    static NDArray mab(NDArray fRei, NDArray fRem) {
+    /**
+     * Eq. 3-5: F_am = softmax_HW((F_rei - F_rem)^2) (.) F_rem; with {@code mapGradient} false the attention map is a
+     * constant in backward, as Pulmo's default ({@code MaNet.Options.attentionGradient}).
+     */
+    static NDArray mab(NDArray fRei, NDArray fRem, boolean mapGradient) {
         Shape s = fRem.getShape();
         NDArray d = fRei.sub(fRem).square().reshape(s.get(0), s.get(1), s.get(2) * s.get(3));
-        return d.softmax(2).reshape(s).mul(fRem);
+        NDArray a = d.softmax(2).reshape(s);
+        return (mapGradient ? a : a.stopGradient()).mul(fRem);
     }
 
     /** Eq. 6-11: a = sigmoid(FC_a(Z) - FC_b(Z)), F_fm = a F_am + (1 - a) F_rem. */
@@ -238,7 +243,8 @@ final class DjlModels {
     record Pair(NDArray logitsX, NDArray logitsM, NDArray featX, NDArray featM) {}
 
     /**
-     * {@code MaNet.forwardPair} with MAB and FAB on. Both paths run in training mode through the same batch norms; the
+     * {@code MaNet.forwardPair} with MAB and FAB on, MAB's attention map differentiated or not as in Pulmo's default
+     * options ({@link MaNet.Options#DEFAULT}). Both paths run in training mode through the same batch norms; the
      * mutex path here also moves the running statistics (Pulmo's default leaves them to the main path), which changes
      * no output of the step and no time worth measuring.
      */
@@ -247,7 +253,7 @@ final class DjlModels {
         for (int i = 0; i < 5; i++) {
             fRei = resnetStage(w, "backbone.", i, fRei);
             fRem = resnetStage(w, "backbone.", i, fRem);
-            fRem = fab(w, "fab." + i, mab(fRei, fRem), fRem);
+            fRem = fab(w, "fab." + i, mab(fRei, fRem, MaNet.Options.DEFAULT.attentionGradient()), fRem);
         }
         return new Pair(resnetHead(w, "backbone.", fRei), resnetHead(w, "backbone.", fRem), fRei, fRem);
     }

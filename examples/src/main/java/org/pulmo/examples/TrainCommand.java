@@ -66,6 +66,8 @@ public final class TrainCommand implements Callable<Integer> {
         + "adaptive-grad: the adaptive weights differentiated too.") String maNetLoss;
     @Option(names = "--manet-bn-stats", defaultValue = "main", description = "MA-Net: which path's activations the backbone's batch-norm running "
         + "statistics follow: main (the path inference runs; default) or both (each forward moves them, the framework default).") String maNetBnStats;
+    @Option(names = "--manet-attention-grad", defaultValue = "constant", description = "MA-Net: constant (the mutex attention map is a constant in"
+        + " backward; default: ${DEFAULT-VALUE}) or through (differentiated through its softmax, what autograd does).") String maNetAttentionGrad;
     @Option(names = "--no-evaluate", description = "Skip the test-set evaluation after training.") boolean noEvaluate;
 
     @Override public Integer call() throws Exception {
@@ -86,7 +88,8 @@ public final class TrainCommand implements Callable<Integer> {
             schedule != null ? schedule : d.schedule(), size,
             augmentation != null ? Augmentation.parse(augmentation) : d.augmentation(),
             seed, out, resume, workers, data.strict,
-            Models.isMaNet(model) ? new MaNet.Options(!noMab, !noFab, Models.lossMode(maNetLoss), 16, Models.mutexRunningStats(maNetBnStats)) : null, dev,
+            Models.isMaNet(model) ? new MaNet.Options(!noMab, !noFab, Models.lossMode(maNetLoss), 16,
+                Models.mutexRunningStats(maNetBnStats), Models.attentionGradient(maNetAttentionGrad)) : null, dev,
             initFrom == null ? null : initFrom.getFileName().toString());
         Models.schedule(s.schedule(), s.lr(), s.epochs()); // a bad --schedule fails before any image is read
         RunFolder.Choice folder = RunFolder.choose(out, resume, overwrite);
@@ -114,9 +117,10 @@ public final class TrainCommand implements Callable<Integer> {
             s.epochs(), s.batchSize(), s.lr(), s.momentum(), s.weightDecay(), s.schedule(), size, size, s.augmentation().label(), seed,
             dev, dir);
         if (s.maNet() != null)
-            System.out.printf(Locale.ROOT, "  MA-Net variant: MAB %s, FAB %s, loss %s, batch-norm running statistics from %s%n",
+            System.out.printf(Locale.ROOT, "  MA-Net variant: MAB %s, FAB %s, loss %s, batch-norm running statistics from %s, attention map %s%n",
                 s.maNet().mab() ? "on" : "off", s.maNet().fab() ? "on" : "off", s.maNet().loss().name().toLowerCase(Locale.ROOT).replace('_', '-'),
-                s.maNet().mutexRunningStats() ? "both paths" : "the main path");
+                s.maNet().mutexRunningStats() ? "both paths" : "the main path",
+                s.maNet().attentionGradient() ? "differentiated" : "constant in backward");
         if (s.maNet() != null && split.train().numClasses() > 2)
             System.out.printf("  MA-Net on %d classes: each image's mutex partner is drawn uniformly from the training images of all"
                 + " other classes (the paper pairs two classes, COVID-19 and non-COVID-19)%n", split.train().numClasses());

@@ -68,6 +68,15 @@ public final class Models {
         };
     }
 
+    /** MA-Net's --manet-attention-grad by name: through (true: MAB differentiated through its attention map) or constant (false). */
+    public static boolean attentionGradient(String name) {
+        return switch (name.toLowerCase(Locale.ROOT)) {
+            case "through" -> true;
+            case "constant" -> false;
+            default -> throw new IllegalArgumentException("unknown --manet-attention-grad '" + name + "'; choose through or constant");
+        };
+    }
+
     /** MA-Net's loss switch by name: ce, ce-cs, adaptive, adaptive-grad. */
     public static MaNet.LossMode lossMode(String name) {
         return switch (name.toLowerCase(Locale.ROOT).replace('_', '-')) {

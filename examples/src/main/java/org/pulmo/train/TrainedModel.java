@@ -39,7 +39,8 @@ public record TrainedModel(String name, Module model, List<String> classes, int 
             s = Integer.parseInt(size);
             mo = meta.containsKey("manet_mab") ? new MaNet.Options(Boolean.parseBoolean(meta.get("manet_mab")),
                 Boolean.parseBoolean(meta.get("manet_fab")), MaNet.LossMode.valueOf(meta.get("manet_loss")), 16,
-                Boolean.parseBoolean(meta.getOrDefault("manet_mutex_running_stats", "false"))) : null;
+                Boolean.parseBoolean(meta.getOrDefault("manet_mutex_running_stats", "false")),
+                Boolean.parseBoolean(meta.getOrDefault("manet_attention_grad", "true"))) : null;
             m = Models.create(name, cls.size(), s, 0, mo);
             aug = Augmentation.parse(meta.getOrDefault("augmentation", "none"));
         } catch (IllegalArgumentException | NullPointerException e) { // a damaged or hand-edited metadata value

@@ -113,6 +113,7 @@ public final class Trainer {
             m.put("manet_fab", Boolean.toString(s.maNet().fab()));
             m.put("manet_loss", s.maNet().loss().name());
             m.put("manet_mutex_running_stats", Boolean.toString(s.maNet().mutexRunningStats()));
+            m.put("manet_attention_grad", Boolean.toString(s.maNet().attentionGradient()));
         }
         m.put("best_epoch", Integer.toString(bestEpoch));
         m.put("best_val_acc", Double.toString(bestValAcc));
@@ -269,6 +270,7 @@ public final class Trainer {
             differs(meta, "manet_fab", "FAB (--no-fab)", Boolean.toString(s.maNet().fab()), asked);
             differs(meta, "manet_loss", "--manet-loss", s.maNet().loss().name(), asked);
             differs(meta, "manet_mutex_running_stats", "--manet-bn-stats", Boolean.toString(s.maNet().mutexRunningStats()), asked);
+            differs(meta, "manet_attention_grad", "--manet-attention-grad", Boolean.toString(s.maNet().attentionGradient()), asked);
         }
         if (!asked.isEmpty())
             throw new IllegalArgumentException("--resume: the checkpoint is " + model + " at " + size + " px; this run asks for "

@@ -187,7 +187,7 @@ class TrainCommandTest {
         for (String k : List.of("\"train_l_ce\": ", "\"train_l_cs\": ", "\"train_a1\": ", "\"train_a2\": ")) assertTrue(json.contains(k), json);
         // other models keep the eight columns readers know
         assertEquals("epoch,lr,train_loss,train_acc,val_loss,val_acc,images_per_s,seconds", Files.readAllLines(finished.resolve("metrics.csv")).get(0));
-        assertTrue(r.out().contains("MA-Net variant: MAB on, FAB on, loss adaptive, batch-norm running statistics from the main path"), r.out());
+        assertTrue(r.out().contains("MA-Net variant: MAB on, FAB on, loss adaptive, batch-norm running statistics from the main path, attention map constant in backward"), r.out());
         assertTrue(Files.size(out.resolve("manet_weights.png")) > 0 || r.out().contains("no plots"), "the a1/a2 curve");
         assertFalse(Files.exists(finished.resolve("manet_weights.png")), "only MA-Net plots loss weights");
 

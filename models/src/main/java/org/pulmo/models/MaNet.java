@@ -1,5 +1,6 @@
 package org.pulmo.models;
 
+import org.pulmo.autograd.GradMode;
 import org.pulmo.nn.BatchNorm1d;
 import org.pulmo.nn.Linear;
 import org.pulmo.nn.Module;
@@ -45,17 +46,28 @@ public final class MaNet extends Module {
      * <p>{@code mutexRunningStats} false (the default) keeps the backbone's running mean and variance those of
      * the main path alone; true lets both paths move them, which is what running one set of modules on both
      * paths does in a framework unless told otherwise (the paper says nothing about it).
+     *
+     * <p>{@code attentionGradient} false (the default) takes MAB's attention map A_D = softmax_HW((F_rei - F_rem)^2)
+     * as a constant in backward, so the mutex path's losses reach the backbone through F_am = A_D (.) F_rem by F_rem
+     * alone; true differentiates A_D as well, which is what autograd does unless told otherwise (the paper does not
+     * say). See {@link #mutexPath} for why the default departs.
      */
-    public record Options(boolean mab, boolean fab, LossMode loss, int reduction, boolean mutexRunningStats) {
-        public static final Options DEFAULT = new Options(true, true, LossMode.ADAPTIVE, 16, false);
+    public record Options(boolean mab, boolean fab, LossMode loss, int reduction, boolean mutexRunningStats, boolean attentionGradient) {
+        public static final Options DEFAULT = new Options(true, true, LossMode.ADAPTIVE, 16, false, false);
 
-        public Options(boolean mab, boolean fab, LossMode loss, int reduction) { this(mab, fab, loss, reduction, false); }
+        public Options(boolean mab, boolean fab, LossMode loss, int reduction) { this(mab, fab, loss, reduction, false, false); }
 
-        public Options withFab(boolean on) { return new Options(mab, on, loss, reduction, mutexRunningStats); }
+        public Options(boolean mab, boolean fab, LossMode loss, int reduction, boolean mutexRunningStats) {
+            this(mab, fab, loss, reduction, mutexRunningStats, false);
+        }
 
-        public Options withLoss(LossMode l) { return new Options(mab, fab, l, reduction, mutexRunningStats); }
+        public Options withFab(boolean on) { return new Options(mab, on, loss, reduction, mutexRunningStats, attentionGradient); }
 
-        public Options withMutexRunningStats(boolean on) { return new Options(mab, fab, loss, reduction, on); }
+        public Options withLoss(LossMode l) { return new Options(mab, fab, l, reduction, mutexRunningStats, attentionGradient); }
+
+        public Options withMutexRunningStats(boolean on) { return new Options(mab, fab, loss, reduction, on, attentionGradient); }
+
+        public Options withAttentionGradient(boolean on) { return new Options(mab, fab, loss, reduction, mutexRunningStats, on); }
     }
 
     // ------------------------------------------------------------------ MAB
@@ -72,6 +84,19 @@ public final class MaNet extends Module {
             // fRei.sub(fRem).square().reshape(n, c, h * w).softmax(2).reshape(n, c, h, w).mul(fRem), without
             // keeping D and A_D for backward (mab.cu on the GPU).
             return Mab.mab(fRei, fRem);
+        }
+
+        /**
+         * F_am with the attention map A_D taken as a constant in backward: the same values as {@link #forward(Tensor,
+         * Tensor)}, but the gradient reaches F_rem only as A_D (.) dF_am, and F_rei not at all.
+         */
+        public Tensor forwardConstantMap(Tensor fRei, Tensor fRem) {
+            int[] s = fRem.shape();
+            Tensor aD;
+            try (var noGrad = GradMode.noGrad()) { // eq. 3-4, outside the graph
+                aD = fRei.sub(fRem).square().reshape(s[0], s[1], s[2] * s[3]).softmax(2).reshape(s);
+            }
+            return aD.mul(fRem);                   // eq. 5
         }
 
         @Override public Tensor forward(Tensor x) {
@@ -194,8 +219,15 @@ public final class MaNet extends Module {
     }
 
     /** The mutex path's continuation after stage i (eq. 2): F_fm = FAB_i(MAB(F_rei, F_rem), F_rem), or what the ablation switches leave of it. */
+    // Departure: the paper does not say whether MAB is differentiated through its attention map. By default it is
+    // not (A_D is a constant in backward; Options.attentionGradient restores autograd's behaviour): differentiated,
+    // the softmax of squared feature differences drives L_CS to ~0.03 within three epochs, eq. 15 then gives L_CE a
+    // weight of 1e-5 and less, and the shared backbone stops learning to classify (62-82 % test accuracy over three
+    // seeds against ResNet-50's 78-82 %); its float32 gradients are also mostly rounding error at 224 x 224. Evidence:
+    // docs/REPRODUCTION.md "MA-Net on the CPU", benchmarks/RESULTS.md (float64 check), docs/FIDELITY.md.
     public Tensor mutexPath(int i, Tensor fRei, Tensor fRem) {
-        Tensor fAm = options.mab() ? mab.forward(fRei, fRem) : fRei; // MAB off: fuse the main map itself
+        Tensor fAm = !options.mab() ? fRei                           // MAB off: fuse the main map itself
+            : options.attentionGradient() ? mab.forward(fRei, fRem) : mab.forwardConstantMap(fRei, fRem);
         if (fab != null) return fab.fabs[i].forward(fAm, fRem);
         return options.mab() ? fAm.add(fRem) : fRem;                  // FAB off: unweighted F_mix (eq. 6)
     }

@@ -189,11 +189,13 @@ class AnchorParityTest {
     /**
      * A registered model with portable weights of {@code seed}, built as the PyTorch reference runs it: MA-Net with
      * both paths moving the shared batch norms' running statistics (models_ref.py runs one set of BatchNorm modules
-     * on both paths; Pulmo's default keeps them to the main path, {@code MaNet.Options.mutexRunningStats}).
+     * on both paths; Pulmo's default keeps them to the main path, {@code MaNet.Options.mutexRunningStats}) and MAB
+     * differentiated through its attention map (autograd's default; Pulmo's takes the map as a constant,
+     * {@code MaNet.Options.attentionGradient}).
      */
     static Module create(String registryName, int classes, int imageSize, long seed) {
         Module model = registryName.equals("manet-resnet50")
-            ? MaNet.resnet50(classes, MaNet.Options.DEFAULT.withMutexRunningStats(true), new org.pulmo.tensor.Rng(0))
+            ? MaNet.resnet50(classes, MaNet.Options.DEFAULT.withMutexRunningStats(true).withAttentionGradient(true), new org.pulmo.tensor.Rng(0))
             : ModelRegistry.create(registryName, classes, imageSize, 0L);
         PortableInit.apply(model, seed);
         return model;

@@ -62,6 +62,65 @@ class MaNetTest {
         GradCheck.assertGradients(in -> mab.forward(in.get(0), in.get(1)), fRei, fRem);
     }
 
+    /**
+     * The attention map as a constant in backward: the same F_am, and for a random upstream gradient g the gradient is
+     * A_D (.) g on F_rem and nothing on F_rei; A_D from the op page's float64 reference (F_am of the pair
+     * (F_rei - F_rem + 1, 1), whose D is the same and whose F_am is A_D itself).
+     */
+    @Test void mabWithConstantMapHasTheSameValuesAndOnlyTheProductsGradient() {
+        Rng rng = new Rng(8);
+        int[] shape = {2, 3, 3, 4};
+        Tensor fRei = Tensor.randn(rng, shape).requiresGrad(true), fRem = Tensor.randn(rng, shape).requiresGrad(true);
+        Tensor g = Tensor.randn(rng, shape);
+        MutexAttention mab = new MutexAttention();
+        Tensor out = mab.forwardConstantMap(fRei, fRem);
+        assertArrayEquals(mab.forward(fRei, fRem).toArray(), out.toArray(), 1e-6f);
+        out.mul(g).sum().backward();
+        float[] aD = org.pulmo.ops.Mab.referenceForward(fRei.detach().sub(fRem.detach()).add(1f).toArray(), Tensor.ones(shape).toArray(), 6, 12)[0];
+        float[] gv = g.toArray(), expected = new float[aD.length];
+        for (int i = 0; i < aD.length; i++) expected[i] = aD[i] * gv[i];
+        assertArrayEquals(expected, fRem.grad().toArray(), 1e-6f);
+        assertNull(fRei.grad(), "no gradient may reach F_rei through a constant attention map");
+        // and the differentiated MAB does send one to F_rei, so the switch changes what backward computes
+        Tensor fRei2 = fRei.detach().requiresGrad(true);
+        mab.forward(fRei2, fRem.detach()).mul(g).sum().backward();
+        assertTrue(java.util.Arrays.stream(toDoubles(fRei2.grad().toArray())).anyMatch(v -> Math.abs(v) > 1e-4));
+    }
+
+    private static double[] toDoubles(float[] a) {
+        double[] d = new double[a.length];
+        for (int i = 0; i < a.length; i++) d[i] = a[i];
+        return d;
+    }
+
+    /** MA-Net with the attention map constant: the same training forward, a different backbone gradient. */
+    @Test void attentionGradientSwitchChangesOnlyTheBackward() {
+        float[][] grads = new float[2][];
+        float[][] logits = new float[2][];
+        for (int k = 0; k < 2; k++) {
+            MaNet m = new MaNet(new ResNet(ResNet.RESNET18, 2, new Rng(51)),
+                new Options(true, true, LossMode.CE, 16, false, k == 0), new Rng(54));
+            m.train();
+            Rng rng = new Rng(9);
+            Tensor x = Tensor.randn(rng, 2, 3, 32, 32), mu = Tensor.randn(rng, 2, 3, 32, 32);
+            MaNet.PairOutput po = m.forwardPair(x, mu);
+            logits[k] = po.logitsM().toArray();
+            m.loss(po, Tensor.of(new float[] {0, 1}, 2), Tensor.of(new float[] {1, 0}, 2)).total().backward();
+            grads[k] = m.backbone().namedParameters().get("conv1.weight").grad().toArray();
+        }
+        // the same function; the fused kernel and the composed ops round differently, and MAB's softmax of squared
+        // differences amplifies that through the network (float32 against float64: docs/REPRODUCTION.md)
+        assertArrayEquals(logits[0], logits[1], 1e-2f);
+        double diff = 0, norm = 0, normConstant = 0;
+        for (int i = 0; i < grads[0].length; i++) {
+            diff = Math.max(diff, Math.abs(grads[0][i] - grads[1][i]));
+            norm = Math.max(norm, Math.abs(grads[0][i]));
+            normConstant = Math.max(normConstant, Math.abs(grads[1][i]));
+        }
+        System.out.println("attention gradient switch: max |conv1 grad| differentiated " + norm + ", constant map " + normConstant + ", difference " + diff);
+        assertTrue(diff > 0.1 * norm, "the attention map's gradient must change the backbone's gradient: " + diff + " of " + norm);
+    }
+
     /** F_am and F_rem whose sum F_mix has well separated values in each plane, so the global max has no near-ties. */
     private static Tensor[] fabInputs(Rng rng, int... shape) {
         Tensor mix = GradCheck.spacedBy(rng, 0.05f, shape);
