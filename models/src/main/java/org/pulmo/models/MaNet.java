@@ -223,7 +223,8 @@ public final class MaNet extends Module {
     // not (A_D is a constant in backward; Options.attentionGradient restores autograd's behaviour): differentiated,
     // the softmax of squared feature differences drives L_CS to ~0.03 within three epochs, eq. 15 then gives L_CE a
     // weight of 1e-5 and less, and the shared backbone stops learning to classify (62-82 % test accuracy over three
-    // seeds against ResNet-50's 78-82 %); its float32 gradients are also mostly rounding error at 224 x 224. Evidence:
+    // seeds against ResNet-50's 78-82 %; 82-85 % with the map constant); its float32 gradients are also mostly rounding
+    // error at 224 x 224. Evidence:
     // docs/REPRODUCTION.md "MA-Net on the CPU", benchmarks/RESULTS.md (float64 check), docs/FIDELITY.md.
     public Tensor mutexPath(int i, Tensor fRei, Tensor fRem) {
         Tensor fAm = !options.mab() ? fRei                           // MAB off: fuse the main map itself
