@@ -51,10 +51,11 @@ final class DjlModels {
 
     /** A Pulmo model's parameters (requiring gradients) and buffers, as NDArrays of one manager, by Pulmo's names. */
     static final class Weights {
+        /** A trained parameter: its array, the weight decay Pulmo's Sgd gives it, and its momentum buffer. */
+        record Param(NDArray value, float decay, NDArray momentum) {}
+
         final Map<String, NDArray> byName = new LinkedHashMap<>();
-        final Map<String, NDArray> params = new LinkedHashMap<>();
-        final Map<String, Float> decay = new LinkedHashMap<>();
-        final Map<String, NDArray> momentum = new LinkedHashMap<>();
+        final Map<String, Param> params = new LinkedHashMap<>();
 
         Weights(Module net, NDManager mgr, float weightDecay, DataType type) {
             Set<String> paramNames = net.namedParameters().keySet();
@@ -67,9 +68,7 @@ final class DjlModels {
                 byName.put(e.getKey(), a);
                 if (paramNames.contains(e.getKey())) {
                     a.setRequiresGradient(true);
-                    params.put(e.getKey(), a);
-                    decay.put(e.getKey(), noDecay.contains(e.getKey()) ? 0f : weightDecay);
-                    momentum.put(e.getKey(), mgr.zeros(a.getShape()));
+                    params.put(e.getKey(), new Param(a, noDecay.contains(e.getKey()) ? 0f : weightDecay, mgr.zeros(a.getShape(), a.getDataType())));
                 }
             }
         }
@@ -87,13 +86,12 @@ final class DjlModels {
          * the gradients are zeroed. Temporaries go to {@code step}, closed by the caller.
          */
         void sgdStep(NDManager step, float lr, float mom) {
-            for (Map.Entry<String, NDArray> e : params.entrySet()) {
-                NDArray p = e.getValue();
+            for (Param q : params.values()) {
+                NDArray p = q.value();
                 NDArray g = tmp(p.getGradient(), step);
-                float wd = decay.get(e.getKey());
                 NDArray pd = tmp(p.stopGradient(), step);   // a detached view of the parameter: updated in place
-                NDArray d = wd == 0 ? g : tmp(pd.mul(wd), step).addi(g);
-                NDArray buf = momentum.get(e.getKey()).muli(mom).addi(d);
+                NDArray d = q.decay() == 0 ? g : tmp(pd.mul(q.decay()), step).addi(g);
+                NDArray buf = q.momentum().muli(mom).addi(d);
                 pd.subi(tmp(buf.mul(lr), step));
                 g.muli(0);                                   // as zero_grad
             }

@@ -44,7 +44,7 @@ import org.pulmo.tensor.Tensor;
  *       SGD momentum 0.9, weight decay 1e-4) of ResNet-50, DPN-92-SE and MA-Net (pairs, adaptive loss) at batch 8,
  *       224x224 and batch 4, 112x112 (MA-Net: pairs), DJL's side written with DJL's functional layers and NDArray ops
  *       in {@link DjlModels} on a copy of Pulmo's weights. Per model and size a check child first runs both on the
- *       same weights and batch and prints the relative error of logits, loss and gradients; then each side runs
+ *       same weights and batch and prints their relative errors against DJL in float64; then each side runs
  *       alone in a child JVM, alternating Pulmo, DJL, Pulmo, DJL ... {@code runs} times; each child warms up, times
  *       its steps one by one and reports its peak resident memory (VmHWM). Prints a table: images/s (median over
  *       runs of the batch's images / median step time), the time ratio Pulmo/DJL, peak RSS.
@@ -231,7 +231,7 @@ public final class DjlSideBySide {
 
     // ---- training steps of the papers' models: separate JVMs ----
 
-    /** The models compared, as {@link ModelWorkload#MODELS}, and the sizes ("BATCHxSIDE"; MA-Net: pairs). */
+    /** The default sizes of the step comparison ("BATCHxSIDE"; MA-Net: pairs); the default models: {@link ModelWorkload#MODELS}. */
     private static final List<String> STEP_SIZES = List.of("8x224", "4x112");
 
     /** One model at one size: per side the step times of each run (null: the child crashed) and peak RSS. */
@@ -239,8 +239,8 @@ public final class DjlSideBySide {
                             List<Double> pulmoRssMb, List<Double> djlRssMb, String check) {}
 
     /**
-     * For each size and model: a check child (both libraries on the same weights and batch, the relative error of the
-     * logits, loss and three gradients printed), then {@code runs} pairs of timing children, Pulmo and DJL in turn,
+     * For each size and model: a check child (both libraries on the same weights and batch, against DJL's float64 run;
+     * see {@link #check}), then {@code runs} pairs of timing children, Pulmo and DJL in turn,
      * each alone on the machine with {@code warm} untimed and {@code steps} timed steps. Ends with the table.
      */
     private static void modelsAlternating(int runs, int steps, int warm, List<String> sizes, List<String> models) throws Exception {
@@ -435,7 +435,7 @@ public final class DjlSideBySide {
             return value;
         }
 
-        float[] gradient(String name) { return DjlModels.floats(weights.params.get(name).getGradient()); }
+        float[] gradient(String name) { return DjlModels.floats(weights.params.get(name).value().getGradient()); }
     }
 
     private static void stepDjl(String model, String size, int steps, int warm) throws Exception {

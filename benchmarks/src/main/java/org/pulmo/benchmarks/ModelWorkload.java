@@ -121,20 +121,25 @@ final class ModelWorkload implements AutoCloseable {
      * parameter's gradient stays on it. The batch: {@link #inputs()}.
      */
     float forwardBackward(List<float[]> logits) {
-        Tensor loss;
-        if (maNet != null) {
-            MaNet.PairOutput po = maNet.forwardPair(x, m);
-            logits.add(po.logitsX().toArray());
-            logits.add(po.logitsM().toArray());
-            loss = maNet.loss(po, y, yM).total();
-        } else {
-            Tensor out = net.forward(x);
-            logits.add(out.toArray());
-            loss = Losses.crossEntropy(out, y);
-        }
+        Tensor loss = loss(logits);
         sgd.zeroGrad();
         loss.backward();
         return loss.item();
+    }
+
+    /** The step's forward and loss; the logits (both paths', for MA-Net) are copied to {@code logits} unless it is null. */
+    private Tensor loss(List<float[]> logits) {
+        if (maNet != null) {
+            MaNet.PairOutput po = maNet.forwardPair(x, m);
+            if (logits != null) {
+                logits.add(po.logitsX().toArray());
+                logits.add(po.logitsM().toArray());
+            }
+            return maNet.loss(po, y, yM).total();
+        }
+        Tensor out = net.forward(x);
+        if (logits != null) logits.add(out.toArray());
+        return Losses.crossEntropy(out, y);
     }
 
     /** The batch on the host: images x, mutex images m (null unless MA-Net), labels y and the mutex labels. */
@@ -150,13 +155,7 @@ final class ModelWorkload implements AutoCloseable {
     /** Forward, loss, backward and SGD step; returns the loss (on a device: after the whole step has run). */
     float trainStep() {
         try (MemoryScope ignored = steps.open()) {
-            Tensor loss;
-            if (maNet != null) {
-                MaNet.PairOutput po = maNet.forwardPair(x, m);
-                loss = maNet.loss(po, y, yM).total();
-            } else {
-                loss = Losses.crossEntropy(net.forward(x), y);
-            }
+            Tensor loss = loss(null);
             sgd.zeroGrad();
             loss.backward();
             sgd.step();

@@ -40,6 +40,7 @@ public record TrainedModel(String name, Module model, List<String> classes, int 
             mo = meta.containsKey("manet_mab") ? new MaNet.Options(Boolean.parseBoolean(meta.get("manet_mab")),
                 Boolean.parseBoolean(meta.get("manet_fab")), MaNet.LossMode.valueOf(meta.get("manet_loss")), 16,
                 Boolean.parseBoolean(meta.getOrDefault("manet_mutex_running_stats", "false")),
+                // checkpoints written before the switch existed trained with the attention map differentiated
                 Boolean.parseBoolean(meta.getOrDefault("manet_attention_grad", "true"))) : null;
             m = Models.create(name, cls.size(), s, 0, mo);
             aug = Augmentation.parse(meta.getOrDefault("augmentation", "none"));
