@@ -15,8 +15,10 @@ export JAVA_HOME="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
 export PATH="$JAVA_HOME/bin:$PATH"
 mvn -B -q -ntp -P djl -pl benchmarks -am -DskipTests package dependency:build-classpath \
   -Dmdep.outputFile="$PWD/benchmarks/target/djl-cp.txt"
+# Pulmo's timing children run with the JVM options of ./pulmo (scripts/java-options)
 run() {
   java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Dai.djl.offline=true \
+    -Dpulmo.bench.javaOptions="$(grep -v '^#' scripts/java-options | tr '\n' ' ')" \
     -cp "benchmarks/target/classes:$(cat benchmarks/target/djl-cp.txt)" org.pulmo.benchmarks.DjlSideBySide "$@"
 }
 echo "commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . || echo ' (with local changes)');" \

@@ -37,7 +37,7 @@ if [ ! -f "$jar" ] || [ -n "$(find . -path ./.git -prune -o -path '*/target' -pr
 fi
 if [ -n "${ROUNDTRIP_DIR:-}" ]; then work=$ROUNDTRIP_DIR; mkdir -p "$work"
 else work=$(mktemp -d); trap 'rm -rf "$work"' EXIT; fi
-java=("$JAVA_HOME/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC ${PULMO_JAVA_OPTS:-})
+java=("$JAVA_HOME/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED $(grep -v '^#' scripts/java-options) ${PULMO_JAVA_OPTS:-})
 # Java's stderr without the JVM's note on the Vector API; the exit code is Java's.
 jrun() { { "${java[@]}" "$@" 2>&1 1>&3 3>&- | { grep -v 'Using incubator modules' || true; } >&2; } 3>&1; }
 pulmo() { jrun -jar "$jar" "$@"; }

@@ -332,13 +332,16 @@ public final class DjlSideBySide {
      * Runs this class in a fresh JVM (same java, JVM options and class path) and reads its report. A child that
      * dies (libtorch has died with SIGFPE inside oneDNN's brgemm 1x1 backward on some CPUs) is reported as crashed
      * and the comparison goes on. DJL children run with the serial collector and small heap free ratios, so that the
-     * Java heap used to build the weights (a Pulmo model) is given back before the steps and not counted as DJL's.
+     * Java heap used to build the weights (a Pulmo model) is given back before the steps and not counted as DJL's;
+     * Pulmo's timing children with the JVM options of ./pulmo (system property pulmo.bench.javaOptions).
      */
     private static Child child(String mode, String... args) throws Exception {
         List<String> cmd = new ArrayList<>();
         cmd.add(ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
         cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
         if (mode.equals("step-djl")) cmd.addAll(List.of("-XX:+UseSerialGC", "-XX:MinHeapFreeRatio=5", "-XX:MaxHeapFreeRatio=10"));
+        if (mode.equals("step-pulmo")) // as ./pulmo runs it (scripts/java-options, passed on by djl-side-by-side.sh)
+            for (String o : System.getProperty("pulmo.bench.javaOptions", "").trim().split("\\s+")) if (!o.isEmpty()) cmd.add(o);
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), DjlSideBySide.class.getName(), mode));
         cmd.addAll(List.of(args));
         Process proc = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();

@@ -91,12 +91,8 @@ public final class MaNet extends Module {
          * Tensor)}, but the gradient reaches F_rem only as A_D (.) dF_am, and F_rei not at all.
          */
         public Tensor forwardConstantMap(Tensor fRei, Tensor fRem) {
-            int[] s = fRem.shape();
-            Tensor aD;
-            try (var noGrad = GradMode.noGrad()) { // eq. 3-4, outside the graph
-                aD = fRei.sub(fRem).square().reshape(s[0], s[1], s[2] * s[3]).softmax(2).reshape(s);
-            }
-            return aD.mul(fRem);                   // eq. 5
+            // eq. 3-5 as in forward; backward: dF_rem = A_D (.) dF_am, one pass (org.pulmo.ops.Mab.mabConstantMap)
+            return Mab.mabConstantMap(fRei, fRem);
         }
 
         @Override public Tensor forward(Tensor x) {

@@ -22,7 +22,8 @@ import org.pulmo.tensor.Tensor;
  * so the backward holds the frontier of gradients, not all of them (peak device memory of a training step at
  * 224 x 224, counted by the allocator under the mock driver: DPN-92-SE batch 32 29.2 -> 16.0 GB, MA-Net 16 pairs
  * 13.4 -> 7.3 GB, ResNet-50 batch 32 10.8 -> 6.4 GB). Storages that existed before the walk (activations, parameters,
- * the seed), retained gradients and leaves' {@code .grad} (always copies) are never released here.
+ * the seed), retained gradients and leaves' {@code .grad} are never released here. A leaf's first gradient is the
+ * walk's own array when nothing else views it (conv2d's dW, say), else a copy.
  */
 public final class Engine {
     private Engine() {}
@@ -68,8 +69,12 @@ public final class Engine {
                     if (!Arrays.equals(gi.shape(), in.shape()))
                         throw new IllegalStateException("backward of '" + node.op() + "' produced a gradient of shape "
                             + Arrays.toString(gi.shape()) + " for input " + i + " of shape " + Arrays.toString(in.shape()));
-                    if (in.gradFn() == null) accumulateLeaf(in, gi);
-                    else {
+                    if (in.gradFn() == null) {
+                        if (in.grad() == null && ownedByWalk(gi, i, grads, made, retained, pending)) {
+                            in.setGrad(gi); // the walk's own array, viewed by nothing else: kept, not copied
+                            retained.add(gi.storage());
+                        } else accumulateLeaf(in, gi);
+                    } else {
                         Tensor before = pending.get(in.gradFn());
                         if (before == null) pending.put(in.gradFn(), gi);
                         else {
@@ -84,8 +89,8 @@ public final class Engine {
     }
 
     /**
-     * Releases t's storage when the walk made it and neither a pending gradient nor a retained one views it (leaves'
-     * grads are copies, so they never do).
+     * Releases t's storage when the walk made it and neither a pending gradient nor a retained one (a leaf's
+     * {@code .grad} among them) views it.
      */
     private static void freeIfDone(Tensor t, Set<Storage> made, Set<Storage> retained, Map<Node, Tensor> pending) {
         Storage s = t.storage();
@@ -93,6 +98,22 @@ public final class Engine {
         for (Tensor p : pending.values()) if (p.storage() == s) return;
         s.release();
         made.remove(s);
+    }
+
+    /**
+     * Whether grads[i] can become a leaf's {@code .grad} as it is: the walk made its storage, it covers all of it
+     * (contiguous from offset 0), and no pending gradient, retained gradient or other gradient of the same node views
+     * it. A parameter's gradient is usually such an array (conv2d's dW); taking it saves a copy and an allocation of
+     * every parameter per step.
+     */
+    private static boolean ownedByWalk(Tensor gi, int i, Tensor[] grads, Set<Storage> made, Set<Storage> retained,
+                                       Map<Node, Tensor> pending) {
+        Storage s = gi.storage();
+        if (!made.contains(s) || retained.contains(s) || s.isReleased()) return false;
+        if (!gi.isContiguous() || gi.offset() != 0 || s.size() != gi.numel()) return false;
+        for (int j = 0; j < grads.length; j++) if (j != i && grads[j] != null && grads[j].storage() == s) return false;
+        for (Tensor p : pending.values()) if (p.storage() == s) return false;
+        return true;
     }
 
     private static void accumulateLeaf(Tensor leaf, Tensor g) {

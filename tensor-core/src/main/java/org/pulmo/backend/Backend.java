@@ -290,6 +290,18 @@ public interface Backend {
         return new MabGrads(dFRei, dFRem);
     }
 
+    /**
+     * dF_rem = dF_am (.) P of MAB with its attention map P = e^(D - lse) a constant in backward
+     * ({@link org.pulmo.ops.Mab#mabConstantMap}); dF_rei is zero and not computed. The default composes primitives;
+     * the reference is {@link org.pulmo.ops.Mab#referenceConstantMapBackward}.
+     */
+    default Tensor mabConstantMapBackward(Tensor fRei, Tensor fRem, Tensor dFAm, Tensor lse) {
+        int[] s = fRei.shape();
+        Tensor lse4 = lse.detach().reshape(s[0], s[1], 1, 1);
+        Tensor d = unary(UnaryOp.SQUARE, binary(BinaryOp.SUB, fRei, fRem), 0f);
+        return binary(BinaryOp.MUL, dFAm, unary(UnaryOp.EXP, binary(BinaryOp.SUB, d, lse4), 0f));
+    }
+
     /** The softmax weight above which a position is its plane's one dominant position in {@link #mabBackward}. */
     float MAB_DOMINANT = 0.75f;
 

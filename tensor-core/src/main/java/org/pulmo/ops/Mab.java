@@ -39,6 +39,14 @@ import org.pulmo.tensor.Tensor;
  * dP_k sum_{j != k} P_j - sum_{j != k} P_j dP_j, which every implementation uses at k (FIDELITY.md: the same
  * mathematics, rearranged for float32).
  *
+ * <h2>With the attention map constant in backward</h2>
+ * MA-Net's default ({@code MaNet.Options.attentionGradient} false; docs/FIDELITY.md, "MAB in backward") takes A_D = P
+ * as a constant: the same forward, and the backward keeps only the product's term,
+ * <pre>
+ *   dF_rei = 0,   dF_rem = g (.) P,   P = e^(D - lse) rebuilt from the forward's lse
+ * </pre>
+ * ({@link #mabConstantMap}, {@link Backend#mabConstantMapBackward}, reference {@link #referenceConstantMapBackward}).
+ *
  * <h2>Index</h2>
  * <ul>
  * <li>Op with autograd: {@link #mab(Tensor, Tensor)}; its module: {@code org.pulmo.models.MaNet.MutexAttention}.</li>
@@ -46,12 +54,14 @@ import org.pulmo.tensor.Tensor;
  *   listed here.</li>
  * <li>Backend contract: {@link Backend#mabForward} and {@link Backend#mabBackward} (records {@link Backend.MabOut},
  *   {@link Backend.MabGrads}); their default bodies are the composed path of a backend without a fused kernel.</li>
- * <li>Fast CPU kernel: {@code org.pulmo.backend.cpu.CpuFused.mabForward} and {@code mabBackward} (vectorised, one
- *   or two passes per plane), adapted by {@code CpuBackend}.</li>
+ * <li>Fast CPU kernel: {@code org.pulmo.backend.cpu.CpuFused.mabForward}, {@code mabBackward} and
+ *   {@code mabConstantMapBackward} (vectorised, one or two passes per plane), adapted by {@code CpuBackend}.</li>
  * <li>CUDA: {@code cuda-kernels/src/main/cuda/mab.cu} ({@code mab_fused_forward}, {@code mab_fused_backward}, and
- *   the naive {@code mab_naive_*} baseline), launched by {@code org.pulmo.cuda.MabKernels}.</li>
+ *   the naive {@code mab_naive_*} baseline), launched by {@code org.pulmo.cuda.MabKernels}; the constant-map
+ *   backward runs as {@link Backend#mabConstantMapBackward}'s composed default there.</li>
  * <li>Tests: {@code MabTest} (tensor-core: a hand example, gradient checks, the CPU kernel and the composed default
- *   against the reference, peaked planes, the reference against autograd of primitives and central differences);
+ *   against the reference, peaked planes, the reference against autograd of primitives and central differences,
+ *   the constant-map op in {@code constantMapMatchesTheReference});
  *   {@code GpuParityTest.mabVersionsMatchTheReference}, {@code backendFusedOpsMatchTheReference} and
  *   {@code attentionOpsWithAutogradMatchTheReference} (cuda-kernels).</li>
  * <li>Benchmarks: {@code AttentionBench.mabForward} and {@code mabBackward} (CPU, fused against composed, MA-Net's
@@ -73,6 +83,19 @@ public final class Mab {
             Backend.MabGrads d = be.mabBackward(fRei, fRem, g, lse);
             return new Tensor[] {fRei.requiresGrad() ? d.dFRei() : null, fRem.requiresGrad() ? d.dFRem() : null};
         }, fRei, fRem);
+    }
+
+    /**
+     * F_am of eq. 3-5 with A_D a constant in backward: the values of {@link #mab}, but the gradient reaches F_rem only
+     * as A_D (.) dF_am and F_rei not at all (one pass over the plane instead of the softmax's Jacobian).
+     */
+    public static Tensor mabConstantMap(Tensor fRei, Tensor fRem) {
+        AttentionChecks.requireMaps("mab", fRei, fRem);
+        Backend be = AttentionChecks.backend("mab", fRei, fRem);
+        Backend.MabOut out = be.mabForward(fRei, fRem);
+        Tensor lse = out.lse();
+        return Graph.record("mabConstantMap", out.fAm(),
+            g -> new Tensor[] {null, fRem.requiresGrad() ? be.mabConstantMapBackward(fRei, fRem, g, lse) : null}, fRei, fRem);
     }
 
     // ---------------------------------------------------------------- the plain-loop reference
@@ -118,5 +141,21 @@ public final class Mab {
             }
         }
         return new float[][] {dFRei, dFRem};
+    }
+
+    /** dF_rem = dF_am (.) P of {@link #mabConstantMap} (A_D constant), in float64: P = softmax_hw((fRei - fRem)^2). */
+    public static float[] referenceConstantMapBackward(float[] fRei, float[] fRem, float[] dFAm, int planes, int hw) {
+        float[] dFRem = new float[fRei.length];
+        for (int p = 0; p < planes; p++) {
+            int o = p * hw;
+            double m = Double.NEGATIVE_INFINITY, s = 0;
+            for (int i = 0; i < hw; i++) { double t = (double) fRei[o + i] - fRem[o + i]; m = Math.max(m, t * t); }
+            for (int i = 0; i < hw; i++) { double t = (double) fRei[o + i] - fRem[o + i]; s += Math.exp(t * t - m); }
+            for (int i = 0; i < hw; i++) {
+                double t = (double) fRei[o + i] - fRem[o + i];
+                dFRem[o + i] = (float) (dFAm[o + i] * Math.exp(t * t - m) / s);
+            }
+        }
+        return dFRem;
     }
 }

@@ -23,15 +23,18 @@ import java.util.Map;
  *
  * <p><b>Bounds.</b> An array that waits through two whole steps without being asked for (the shapes
  * changed: a smaller last batch, evaluation at another size) is dropped for the garbage collector
- * ({@link #endStep}), and the pool never holds more than {@code pulmo.cpu.poolMiB} (default: half the maximum
+ * ({@link #endStep}), and the pool never holds more than {@code pulmo.cpu.poolMiB} (default: 7/8 of the maximum
  * heap). When the heap cannot hold a new array, the pool is emptied and the allocation tried once more, so
- * pooled arrays never cause an OutOfMemoryError that the same run without the pool would not have had.
+ * pooled arrays never cause an OutOfMemoryError that the same run without the pool would not have had. The cap is
+ * high on purpose: a step needs all of its arrays again, and with a cap below its working set (it was half the
+ * heap) DPN-92-SE at batch 8, 224 x 224 (about 4.5 GB of arrays) dropped the excess every step and allocated it
+ * afresh, which cost 10 % of its step time and let the heap grow to hold the garbage (benchmarks/RESULTS.md).
  * Thread-safe; ops take arrays on the calling thread, a few hundred per step.
  */
 public final class HostArrays {
     private HostArrays() {}
 
-    private static final long CAP_BYTES = Long.getLong("pulmo.cpu.poolMiB", Runtime.getRuntime().maxMemory() / 2 >> 20) << 20;
+    private static final long CAP_BYTES = Long.getLong("pulmo.cpu.poolMiB", Runtime.getRuntime().maxMemory() / 8 * 7 >> 20) << 20;
 
     /** One pooled array and the step count when it came back. */
     private record Entry(float[] array, long step) {}

@@ -3,7 +3,9 @@ package org.pulmo.autograd;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -77,10 +79,37 @@ class EngineTest {
             y.backward(Tensor.of(new float[] {1, 1, 1}, 3));
             assertArrayEquals(new float[] {128, 128, 128}, x.grad().toArray(), 0f, "2^7, unchanged by the releases");
             assertEquals(7, made.size());
-            // made in walk order: y's backward first (its output is h's gradient, retained), x's last (copied into x.grad)
+            // made in walk order: y's backward first (its output is h's gradient, retained), x's last (taken as x.grad)
             assertFalse(made.get(0).storage().isReleased(), "the gradient retained for h stays");
-            for (Tensor d : made.subList(1, 7)) assertTrue(d.storage().isReleased(), "a consumed gradient is released");
+            for (Tensor d : made.subList(1, 6)) assertTrue(d.storage().isReleased(), "a consumed gradient is released");
+            assertSame(made.get(6).storage(), x.grad().storage(), "x's gradient is the walk's own array, not a copy");
+            assertFalse(x.grad().storage().isReleased());
             assertArrayEquals(new float[] {2, 2, 2}, kept.grad().toArray(), 0f);
+        }
+    }
+
+    /**
+     * One gradient array handed to two inputs (an op whose backward returns the same tensor for both) must not
+     * become a leaf's .grad: the other input may be two leaves' (a second backward would add to a shared array
+     * twice) or a node whose backward reuses its gradient in place (as "doubleInPlace" below does).
+     */
+    @Test void aGradientHandedToTwoInputsIsCopiedNotTaken() {
+        Tensor a = Tensor.of(new float[] {1, 2}, 2).requiresGrad(true), b = Tensor.of(new float[] {3, 4}, 2).requiresGrad(true);
+        Tensor c = Tensor.of(new float[] {5, 6}, 2).requiresGrad(true);
+        for (int pass = 1; pass <= 2; pass++) {
+            Tensor h = Graph.record("doubleInPlace", c.detach().mul(2f), g -> {
+                g.addInPlace(g, 1f);
+                return new Tensor[] {g};
+            }, c);
+            Tensor y = Graph.record("sum3", a.detach().add(b.detach()).add(h.detach()), g -> {
+                Tensor d = g.mul(3f);
+                return new Tensor[] {d, d, d};
+            }, a, b, h);
+            y.backward(Tensor.of(new float[] {1, 2}, 2));
+            assertNotSame(a.grad().storage(), b.grad().storage());
+            assertArrayEquals(new float[] {3 * pass, 6 * pass}, a.grad().toArray(), 0f, "pass " + pass);
+            assertArrayEquals(new float[] {3 * pass, 6 * pass}, b.grad().toArray(), 0f, "pass " + pass);
+            assertArrayEquals(new float[] {6 * pass, 12 * pass}, c.grad().toArray(), 0f, "pass " + pass);
         }
     }
 

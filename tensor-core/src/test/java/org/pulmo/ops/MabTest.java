@@ -86,6 +86,43 @@ class MabTest {
         close(Mab.referenceForward(a.toArray(), b.toArray(), 6, 20)[0], be.mabForward(a, b).fAm(), 1e-6, 1e-5, "MAB forward, strided (" + which + ")");
     }
 
+    // ------------------------------------------------------------------ the attention map constant in backward
+
+    /**
+     * {@link Mab#mabConstantMap}: the forward of {@link Mab#mab}; in backward dF_rem = g (.) P and no gradient for
+     * F_rei, from the CPU's one-pass loop and the composed default alike, against the reference, which in turn
+     * equals autograd through primitives with the softmax computed outside the graph.
+     */
+    @Test void constantMapMatchesTheReference() {
+        Rng rng = new Rng(36);
+        for (int[] s : List.of(new int[] {2, 3, 7, 9}, new int[] {1, 2, 40, 41})) {
+            int planes = s[0] * s[1], hw = s[2] * s[3];
+            Tensor a = Tensor.randn(rng, s), b = Tensor.randn(rng, s), g = Tensor.randn(rng, s);
+            float[] ref = Mab.referenceConstantMapBackward(a.toArray(), b.toArray(), g.toArray(), planes, hw);
+            for (Backend be : List.of(Backends.cpu(), COMPOSED)) {
+                String at = " (" + (be == COMPOSED ? "composed" : "fused") + ", " + java.util.Arrays.toString(s) + ")";
+                Backend.MabOut f = be.mabForward(a, b);
+                close(ref, be.mabConstantMapBackward(a, b, g, f.lse()), 1e-6, 1e-5, "MAB constant-map db" + at);
+            }
+            Tensor la = leaf(a.detach().contiguous()), lb = leaf(b.detach().contiguous());
+            Tensor y = Mab.mabConstantMap(la, lb);
+            close(Mab.referenceForward(a.toArray(), b.toArray(), planes, hw)[0], y, 1e-6, 1e-5, "MAB constant-map forward");
+            y.backward(g);
+            assertEquals(null, la.grad(), "no gradient reaches F_rei");
+            close(ref, lb.grad(), 1e-6, 1e-5, "MAB constant-map db with autograd");
+            Tensor pb = leaf(b.detach().contiguous()), p;
+            try (var noGrad = org.pulmo.autograd.GradMode.noGrad()) {
+                p = a.sub(pb).square().reshape(s[0], s[1], hw).softmax(2).reshape(s);
+            }
+            p.mul(pb).backward(g);
+            close(ref, pb.grad(), 1e-6, 1e-5, "autograd of primitives, map outside the graph");
+        }
+        // strided inputs
+        Tensor a = Tensor.randn(rng, 2, 3, 5, 4).transpose(2, 3), b = Tensor.randn(rng, 2, 3, 4, 5), g = Tensor.randn(rng, 2, 3, 4, 5);
+        close(Mab.referenceConstantMapBackward(a.toArray(), b.toArray(), g.toArray(), 6, 20),
+            Backends.cpu().mabConstantMapBackward(a, b, g, Backends.cpu().mabForward(a, b).lse()), 1e-6, 1e-5, "MAB constant-map db, strided");
+    }
+
     /** Large squared distances do not overflow: the softmax is max-subtracted, in both versions. */
     @Test void mabIsStableForLargeDistances() {
         Tensor a = Tensor.of(new float[] {100, 0, 0, 0}, 1, 1, 2, 2), b = Tensor.zeros(1, 1, 2, 2).add(1f);

@@ -37,12 +37,12 @@ class HostArraysTest {
     }
 
     /**
-     * A small heap (-Xmx64m, pool cap 48 MB) in a child JVM: 40 MB of arrays wait in the pool, then a step asks for 36 MB of
+     * A small heap (-Xmx64m, the default pool cap of 7/8 of it, 56 MB) in a child JVM: 40 MB of arrays wait in the pool, then a step asks for 36 MB of
      * another size. That only fits once the pool lets go of its arrays, which it must do rather than fail.
      */
     @Test void aFullPoolGivesWayInsteadOfRunningOutOfMemory() throws Exception {
         List<String> cmd = List.of(java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-            "-Xmx64m", "-XX:+UseSerialGC", "-Dpulmo.cpu.poolMiB=48", "-cp", System.getProperty("java.class.path"), SmallHeap.class.getName());
+            "-Xmx64m", "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"), SmallHeap.class.getName());
         Process child = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         String out = new String(child.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
         assertTrue(child.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "child JVM did not finish");

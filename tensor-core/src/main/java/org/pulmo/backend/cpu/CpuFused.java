@@ -96,6 +96,30 @@ final class CpuFused {
         });
     }
 
+    /**
+     * dF_rem = G (.) P into DB for MAB with its map constant in backward (Mab.mabConstantMap): one pass per plane,
+     * P = e^((a - b)^2 - lse) rebuilt from L (each input from its offset).
+     */
+    static void mabConstantMapBackward(float[] A, int ao, float[] B, int bo, float[] G, int go, float[] L, int lo, int planes,
+                                       int hw, float[] DB) {
+        int lanesPerVector = V.length(), vec = V.loopBound(hw);
+        Parallel.forRange(planes, 8L * hw, (p0, p1) -> {
+            for (int p = p0; p < p1; p++) {
+                int o = p * hw;
+                float lsep = L[lo + p];
+                int i = 0;
+                for (; i < vec; i += lanesPerVector) {
+                    FloatVector t = FloatVector.fromArray(V, A, ao + o + i).sub(FloatVector.fromArray(V, B, bo + o + i));
+                    exp(t.mul(t).sub(lsep)).mul(FloatVector.fromArray(V, G, go + o + i)).intoArray(DB, o + i);
+                }
+                for (; i < hw; i++) {
+                    float t = A[ao + o + i] - B[bo + o + i];
+                    DB[o + i] = (float) Math.exp(t * t - lsep) * G[go + o + i];
+                }
+            }
+        });
+    }
+
     /** Above this softmax weight a position is its plane's one dominant position (two cannot both exceed 1/2). */
     static final float DOMINANT = org.pulmo.backend.Backend.MAB_DOMINANT;
 
