@@ -455,11 +455,14 @@ public final class DjlSideBySide {
     /**
      * Both libraries on the same weights and batch, before any timing, against a float64 run of DJL's version: the
      * relative error (max |a - ref| / max |ref|) of Pulmo's and of DJL's float32 logits, loss and three gradients
-     * (first convolution, one in the middle, the classifier), printed "Pulmo / DJL". FAILED when Pulmo's error exceeds
-     * max(floor, 4 x DJL's float32 error), floor 1e-4 for logits and loss and 1e-2 for gradients: the two float32
-     * libraries sum in different orders, and how far that moves a result depends on the model (MA-Net's softmax over
-     * squared feature differences amplifies it; PyTorch's own float32 against float64 differs by up to 5 % there, see
-     * the anchor tests), while a wrong or missing term is off by order one. The same criterion as the anchor tests.
+     * (first convolution, one in the middle, the classifier) and, judged, every parameter's gradient, printed
+     * "Pulmo / DJL". FAILED when Pulmo's logits or loss are off by more than max(1e-4, 4 x DJL's float32 error),
+     * when its median gradient error (relative L2) over all parameters is above max(1e-2, 2 x DJL's), when more
+     * than 5 % of the gradients are off by more than max(1e-2, 4 x DJL's), or when one is off by more than
+     * max(0.25, 4 x DJL's): the two float32 libraries sum in different orders, and how far that moves a result
+     * depends on the model and on chance (MA-Net's softmax over squared feature differences amplifies it, and a
+     * rounding that flips one ReLU deep in DPN-92 changes that layer's gradient), while a wrong or missing term is
+     * off by order one. -Dpulmo.bench.checkAll=true prints every gradient's errors.
      */
     private static void check(String model, String size) {
         Engine engine = djlEngine();
@@ -473,22 +476,66 @@ public final class DjlSideBySide {
             for (int i = 0; i < p.size(); i++)
                 c.add(p.size() > 1 ? (i == 0 ? "logits x" : "logits m") : "logits", p.get(i), d32.get(i), d64.get(i), 1e-4);
             c.add("loss", new float[] {pLoss}, new float[] {(float) loss32}, new float[] {(float) loss64}, 1e-4);
-            for (String name : DjlModels.checkedGradients(model))
-                c.add("grad " + name, w.net().namedParameters().get(name).grad().toArray(), s32.gradient(name), s64.gradient(name), 1e-2);
-            System.out.println("check: against float64, Pulmo / DJL float32: " + c.text + (c.failed ? " FAILED (Pulmo above max(floor, 4 x DJL))" : ""));
+            for (String name : DjlModels.checkedGradients(model)) c.add("grad " + name, pulmoGrad(w, name), s32.gradient(name), s64.gradient(name));
+            // Every parameter's gradient. One float32 rounding can flip a ReLU or max-pool decision deep in the
+            // network, which changes that element's gradient outright, so single gradients of deep layers are a
+            // few times off float64 in either library, by chance (DPN-92-SE at 8 x 224: up to 5x DJL's error in
+            // one layer, 0.4-1.0x in another, as KC changed; 2-3 % of its gradients beyond max(1e-2, 4 x DJL's); its
+            // median relative L2 error 0.4-0.7x DJL's at 4 x 64, 2 x 96 and 4 x 112 but 2.7x at 2 x 64, where DJL's
+            // was 1.7e-3, against 4.8e-3 to 1.2e-2 at the other sizes). So the gradients are judged as a whole, by
+            // relative L2 error: the median may not be above max(1e-2, 2x DJL's), at most 5 % of them
+            // beyond max(1e-2, 4 x DJL's) (a term off in one kind of layer: every bias, say), and none above
+            // max(0.25, 4 x DJL's) (a wrong backward).
+            List<String> names = new ArrayList<>();
+            for (var e : w.net().namedParameters().entrySet()) if (e.getValue().grad() != null) names.add(e.getKey());
+            double[] ep = new double[names.size()], ed = new double[names.size()];
+            int worst = 0, beyond = 0;
+            for (int i = 0; i < names.size(); i++) {
+                float[] r64 = s64.gradient(names.get(i));
+                ep[i] = relL2(pulmoGrad(w, names.get(i)), r64);
+                ed[i] = relL2(s32.gradient(names.get(i)), r64);
+                if (ep[i] / Math.max(ed[i], 1e-12) > ep[worst] / Math.max(ed[worst], 1e-12)) worst = i;
+                if (Boolean.getBoolean("pulmo.bench.checkAll"))
+                    System.out.printf(Locale.ROOT, "  grad %-50s Pulmo %.1e  DJL %.1e%n", names.get(i), ep[i], ed[i]);
+                if (ep[i] > Math.max(0.25, 4 * ed[i])) c.fail("grad " + names.get(i) + " " + fmt(ep[i]) + " / " + fmt(ed[i]));
+                if (ep[i] > Math.max(1e-2, 4 * ed[i])) beyond++;
+            }
+            double mp = median(ep), md = median(ed);
+            if (mp > Math.max(1e-2, 2 * md)) c.fail("median gradient error " + fmt(mp) + " / " + fmt(md));
+            if (beyond > 0.05 * names.size()) c.fail(beyond + " gradients beyond max(1e-2, 4 x DJL)");
+            System.out.printf(Locale.ROOT, "check: against float64, Pulmo / DJL float32: %s; all %d gradients (relative L2): median %s / %s, "
+                    + "%d beyond max(1e-2, 4 x DJL), furthest from DJL's %s %s / %s%s%n", c.text, names.size(), fmt(mp), fmt(md), beyond,
+                names.get(worst), fmt(ep[worst]), fmt(ed[worst]), c.failed ? " FAILED (" + c.why + ")" : "");
         }
     }
 
-    /** Error lines of a check: Pulmo's and DJL's float32 results against DJL's float64 one. */
+    private static float[] pulmoGrad(ModelWorkload w, String name) { return w.net().namedParameters().get(name).grad().toArray(); }
+
+    private static String fmt(double v) { return String.format(Locale.ROOT, "%.1e", v); }
+
+    /**
+     * Error lines of a check: Pulmo's and DJL's float32 results against DJL's float64 one. Logits and loss fail when
+     * Pulmo's error is above max(1e-4, 4 x DJL's); gradients are judged in {@link #check}.
+     */
     private static final class Comparison {
-        String text = "";
+        String text = "", why = "";
         boolean failed;
 
         void add(String what, float[] pulmo, float[] djl32, float[] djl64, double floor) {
             double ep = relDiff(pulmo, djl64), ed = relDiff(djl32, djl64);
             boolean bad = ep > Math.max(floor, 4 * ed);
-            failed |= bad;
+            if (bad) fail(what + " above max(" + fmt(floor) + ", 4 x DJL)");
             text += String.format(Locale.ROOT, "%s%s %.1e / %.1e%s", text.isEmpty() ? "" : ", ", what, ep, ed, bad ? " (!)" : "");
+        }
+
+        /** A named gradient, shown; judged with all the others. */
+        void add(String what, float[] pulmo, float[] djl32, float[] djl64) {
+            text += String.format(Locale.ROOT, "%s%s %.1e / %.1e", text.isEmpty() ? "" : ", ", what, relDiff(pulmo, djl64), relDiff(djl32, djl64));
+        }
+
+        void fail(String reason) {
+            failed = true;
+            why += (why.isEmpty() ? "" : "; ") + reason;
         }
     }
 
@@ -590,6 +637,18 @@ public final class DjlSideBySide {
         }
         if (a.length != ref.length) throw new IllegalStateException("lengths " + a.length + " vs " + ref.length);
         return diff / mag;
+    }
+
+    /** ||a - ref|| / ||ref|| (2-norms, in double): less moved than {@link #relDiff} by one flipped element. */
+    private static double relL2(float[] a, float[] ref) {
+        if (a.length != ref.length) throw new IllegalStateException("lengths " + a.length + " vs " + ref.length);
+        double diff = 0, mag = 0;
+        for (int i = 0; i < ref.length; i++) {
+            double d = (double) a[i] - ref[i];
+            diff += d * d;
+            mag += (double) ref[i] * ref[i];
+        }
+        return Math.sqrt(diff / mag);
     }
 
     private static double median(double[] v) {

@@ -26,9 +26,11 @@ public final class Sgemm {
     private static final int L = S.length();
     static final int MR = 6;
     static final int NR = 4 * L;
-    private static final int KC = 256;
-    private static final int MC = MR * 24;
-    private static final int NC = NR * 8;
+    // Blocking; the properties are for A/B measurements (on the Zen 5 host, KC 128-1024 and NC 2-16 panels all
+    // measured within the run-to-run spread of SGEMM 1024, 66-75 % of the FMA peak; benchmarks/RESULTS.md).
+    private static final int KC = Integer.getInteger("pulmo.sgemm.kc", 256);
+    private static final int MC = MR * Integer.getInteger("pulmo.sgemm.mcPanels", 24);
+    private static final int NC = NR * Integer.getInteger("pulmo.sgemm.ncPanels", 8);
     /** Transposed B packed in blocks of 16 rows of k (false: the column-by-column copy); for A/B measurements. */
     static boolean TRANSPOSED_PACK_BLOCKED = !"false".equals(System.getProperty("pulmo.sgemm.blockedPack"));
     /**
