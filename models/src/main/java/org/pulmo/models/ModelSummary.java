@@ -105,11 +105,11 @@ public final class ModelSummary {
                         macs.merge(m, perImage, Long::sum);
                     }
                 }
-                case "matmul" -> {
+                case "matmul", "matmulTransposed" -> { // inner size K: b [.., K, N], or b [N, K] for matmulTransposed (Linear)
                     String m = owner.get(parameterBehind(in[1], owner));
                     if (m != null) {
                         int[] bs = in[1].shape();
-                        long perImage = t.numel() / t.shape()[0] * bs[bs.length - 2];
+                        long perImage = t.numel() / t.shape()[0] * (op.equals("matmul") ? bs[bs.length - 2] : bs[1]);
                         shapes.put(m, t.shape());
                         macs.merge(m, perImage, Long::sum);
                     }

@@ -27,7 +27,7 @@ public final class Linear extends Module {
         if (x.dim() < 1 || x.shape()[x.dim() - 1] != inFeatures)
             throw new IllegalArgumentException("Linear(" + inFeatures + ", " + outFeatures + ") got input of shape "
                 + java.util.Arrays.toString(x.shape()) + "; the last dim must be " + inFeatures);
-        Tensor y = x.matmul(weight.transpose(0, 1));
+        Tensor y = org.pulmo.ops.LinearAlgebra.matmulTransposed(x, weight); // x · weightᵀ; dW comes out [out, in]
         return bias == null ? y : y.add(bias);
     }
 

@@ -35,4 +35,29 @@ public final class LinearAlgebra {
             a.requiresGrad() ? be.matmul(g, b, false, true) : null,
             b.requiresGrad() ? be.matmul(a, g, true, false) : null}, a, b);
     }
+
+    /**
+     * a [.., K] times bᵀ for b [N, K]: [.., N], a Linear layer's x · Wᵀ with W [out, in] as stored. The same values
+     * as {@code matmul(a, b.transpose(0, 1))}, but b's gradient, gᵀ · a, comes out [N, K] in b's own layout: through a
+     * transposed view it would be a transposed view of [K, N], which a parameter's .grad must copy.
+     */
+    public static Tensor matmulTransposed(Tensor a, Tensor b) {
+        var be = Elementwise.backend("matmul", a, b);
+        int[] as = a.shape(), bs = b.shape();
+        if (as.length < 2 || bs.length != 2)
+            throw new IllegalArgumentException("matmulTransposed needs an N-D (N >= 2) and a 2-D operand, got " + Shapes.str(as) + " and " + Shapes.str(bs));
+        int k = as[as.length - 1];
+        if (k != bs[1])
+            throw new IllegalArgumentException("matmulTransposed: " + Shapes.str(as) + " x " + Shapes.str(bs) + "ᵀ: inner sizes differ");
+        if (as.length > 2) {
+            int[] outShape = as.clone();
+            outShape[as.length - 1] = bs[0];
+            return Views.reshape(matmulTransposed(Views.reshape(a, -1, k), b), outShape);
+        }
+        Tensor y = be.matmul(a, b, false, true);
+        // dA = g · B,  dB = gᵀ · A
+        return Graph.record("matmulTransposed", y, g -> new Tensor[] {
+            a.requiresGrad() ? be.matmul(g, b, false, false) : null,
+            b.requiresGrad() ? be.matmul(g, a, true, false) : null}, a, b);
+    }
 }

@@ -15,6 +15,19 @@ class LayerOpsGradTest {
 
     private static Tensor randn(Rng rng, int... shape) { return Tensor.randn(rng, shape).requiresGrad(true); }
 
+    /** x · wᵀ with w as stored (a Linear layer): gradients, and w's gradient in w's own layout. */
+    @Test void matmulTransposed() {
+        Rng rng = new Rng(8);
+        assertGradients(in -> LinearAlgebra.matmulTransposed(in.get(0), in.get(1)), randn(rng, 3, 4), randn(rng, 5, 4));
+        assertGradients(in -> LinearAlgebra.matmulTransposed(in.get(0), in.get(1)), randn(rng, 2, 3, 4), randn(rng, 2, 4)); // N-D x 2-D
+        assertGradients(in -> LinearAlgebra.matmulTransposed(in.get(0), in.get(1)), randn(rng, 20, 6), randn(rng, 7, 6)); // past the few-rows path
+        Tensor x = randn(rng, 6, 4), w = randn(rng, 3, 4);
+        Tensor y = LinearAlgebra.matmulTransposed(x, w);
+        org.junit.jupiter.api.Assertions.assertArrayEquals(x.matmul(w.transpose(0, 1)).toArray(), y.toArray(), 1e-6f);
+        y.backward(randn(rng, 6, 3));
+        org.junit.jupiter.api.Assertions.assertTrue(w.grad().isContiguous(), "w's gradient in w's layout [3, 4]");
+    }
+
     @Test void matmul() {
         Rng rng = new Rng(1);
         assertGradients(in -> in.get(0).matmul(in.get(1)), randn(rng, 3, 4), randn(rng, 4, 5));
