@@ -23,7 +23,8 @@ import org.pulmo.tensor.Tensor;
  * 224 x 224, counted by the allocator under the mock driver: DPN-92-SE batch 32 29.2 -> 16.0 GB, MA-Net 16 pairs
  * 13.4 -> 7.3 GB, ResNet-50 batch 32 10.8 -> 6.4 GB). Storages that existed before the walk (activations, parameters,
  * the seed), retained gradients and leaves' {@code .grad} are never released here. A leaf's first gradient is the
- * walk's own array when nothing else views it (conv2d's dW, say), else a copy.
+ * walk's own array when nothing else views it (conv2d's dW, say), else a copy; and a tensor's second gradient is
+ * added into its first in place under the same condition (a residual sum), else into a new array.
  */
 public final class Engine {
     private Engine() {}
@@ -77,6 +78,7 @@ public final class Engine {
                     } else {
                         Tensor before = pending.get(in.gradFn());
                         if (before == null) pending.put(in.gradFn(), gi);
+                        else if (summableInPlace(before, in.gradFn(), g, grads, made, retained, pending)) before.addInPlace(gi, 1f);
                         else {
                             pending.put(in.gradFn(), before.add(gi));
                             consumed.add(before);
@@ -109,11 +111,33 @@ public final class Engine {
     private static boolean ownedByWalk(Tensor gi, int i, Tensor[] grads, Set<Storage> made, Set<Storage> retained,
                                        Map<Node, Tensor> pending) {
         Storage s = gi.storage();
-        if (!made.contains(s) || retained.contains(s) || s.isReleased()) return false;
-        if (!gi.isContiguous() || gi.offset() != 0 || s.size() != gi.numel()) return false;
+        if (!wholeArrayOfTheWalk(gi, made, retained)) return false;
         for (int j = 0; j < grads.length; j++) if (j != i && grads[j] != null && grads[j].storage() == s) return false;
         for (Tensor p : pending.values()) if (p.storage() == s) return false;
         return true;
+    }
+
+    /**
+     * Whether a second gradient for {@code owner} can be added into its pending one, {@code before}, in place
+     * instead of into a new array: before is a whole array of the walk that no other pending gradient, retained
+     * gradient, the node's own gradient g or any gradient it handed out views. A residual connection, or DPN-92's
+     * split of a block's output into its two paths, sums two gradients of one tensor: in place, the sum takes no
+     * new array and the walk holds one fewer.
+     */
+    private static boolean summableInPlace(Tensor before, Node owner, Tensor g, Tensor[] grads, Set<Storage> made,
+                                           Set<Storage> retained, Map<Node, Tensor> pending) {
+        Storage s = before.storage();
+        if (!wholeArrayOfTheWalk(before, made, retained) || g.storage() == s) return false;
+        for (Tensor t : grads) if (t != null && t.storage() == s) return false;
+        for (var e : pending.entrySet()) if (e.getKey() != owner && e.getValue().storage() == s) return false;
+        return true;
+    }
+
+    /** t covers all of a storage the walk made (contiguous from offset 0) that is live and not retained. */
+    private static boolean wholeArrayOfTheWalk(Tensor t, Set<Storage> made, Set<Storage> retained) {
+        Storage s = t.storage();
+        return made.contains(s) && !retained.contains(s) && !s.isReleased()
+            && t.isContiguous() && t.offset() == 0 && s.size() == t.numel();
     }
 
     private static void accumulateLeaf(Tensor leaf, Tensor g) {

@@ -113,6 +113,28 @@ class EngineTest {
         }
     }
 
+    /**
+     * A second gradient for a tensor is added into its pending one in place only when nothing else views that array.
+     * Here M hands one array d to n and to p; N passes its gradient (that same d) on to p twice. Summing into p's
+     * pending d in place would change N's gradient while N still hands it out: p's gradient must be d + d + d.
+     */
+    @Test void gradientsAreSummedInPlaceOnlyWhenNothingElseViewsTheArray() {
+        Tensor x = Tensor.of(new float[] {1, -2}, 2).requiresGrad(true);
+        Tensor p = Graph.record("P", x.detach().mul(1f), g -> new Tensor[] {g}, x);
+        Tensor n = Graph.record("N", p.detach().add(p.detach()), g -> new Tensor[] {g, g}, p, p);
+        Tensor y = Graph.record("M", n.detach().add(p.detach()), g -> {
+            Tensor d = g.mul(1f);
+            return new Tensor[] {d, d};
+        }, n, p);
+        y.backward(Tensor.of(new float[] {1, 2}, 2));
+        assertArrayEquals(new float[] {3, 6}, x.grad().toArray(), 0f);
+        // and a plain residual sum, y = f(x) + x twice over, in place or not, is exact
+        Tensor z = Tensor.of(new float[] {0.5f, 1.5f}, 2).requiresGrad(true);
+        Tensor h = z.mul(2f).add(z);
+        h.mul(3f).add(h).sum().backward();
+        assertArrayEquals(new float[] {12, 12}, z.grad().toArray(), 0f);
+    }
+
     @Test void detachStopsTheGradient() {
         Tensor x = Tensor.of(new float[] {1, 2}, 2).requiresGrad(true);
         Tensor d = x.mul(3f).detach();
