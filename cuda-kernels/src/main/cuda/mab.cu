@@ -124,3 +124,16 @@ extern "C" __global__ void mab_fused_backward(int hw, int cache, const float* __
         db[base + i] = gv * p - dd;
     }
 }
+
+// ---------------------------------------------------------------- the attention map constant in backward
+// MA-Net's default (docs/FIDELITY.md, "MAB in backward"; Mab.mabConstantMap): P is a constant in backward, so
+// da = 0 and db = g (.) P with P = exp((a - b)^2 - lse[plane]). One thread per element, grid-stride: reads a, b, g
+// (and one lse per plane, from cache), writes db = 16 B per element, no reduction.
+extern "C" __global__ void mab_constant_map_backward(long long n, int hw, const float* __restrict__ a,
+                                                     const float* __restrict__ b, const float* __restrict__ g,
+                                                     const float* __restrict__ lse, float* __restrict__ db) {
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x) {
+        float t = a[i] - b[i];
+        db[i] = expf(t * t - lse[i / hw]) * g[i];
+    }
+}

@@ -511,6 +511,11 @@ public final class CudaBackend implements Backend {
     /** MAB fused backward: dF_rei and dF_rem from F_rei, F_rem, dF_am and the forward's lse. */
     @Override public MabGrads mabBackward(Tensor fRei, Tensor fRem, Tensor dFAm, Tensor lse) { return mab.backward(fRei, fRem, dFAm, lse); }
 
+    /** MAB's backward with its attention map constant (MA-Net's default): mab.cu's one-pass elementwise kernel. */
+    @Override public Tensor mabConstantMapBackward(Tensor fRei, Tensor fRem, Tensor dFAm, Tensor lse) {
+        return mab.constantMapBackward(fRei, fRem, dFAm, lse);
+    }
+
     public enum MabVersion { NAIVE, FUSED }
 
     /** SE scale (se_scale_forward): y = u * s[n, c]. */

@@ -60,4 +60,14 @@ final class MabKernels {
             ptr(be.dense(fRei)), ptr(be.dense(fRem)), ptr(be.dense(dFAm)), ptr(be.dense(lse)), ptr(da), ptr(db));
         return new Backend.MabGrads(da, db);
     }
+
+    /** dF_rem = dF_am (.) P with MAB's map P constant in backward (mab.cu's mab_constant_map_backward); dF_rei is zero. */
+    Tensor constantMapBackward(Tensor fRei, Tensor fRem, Tensor dFAm, Tensor lse) {
+        int[] s = fRei.shape();
+        Tensor db = be.empty(s);
+        long n = db.numel();
+        rt.launchElements("mab_constant_map_backward", n, n, s[2] * s[3],
+            ptr(be.dense(fRei)), ptr(be.dense(fRem)), ptr(be.dense(dFAm)), ptr(be.dense(lse)), ptr(db));
+        return db;
+    }
 }

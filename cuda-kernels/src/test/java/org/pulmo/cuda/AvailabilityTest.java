@@ -16,7 +16,7 @@ class AvailabilityTest {
     /** Every kernel the Java side launches by name. */
     static final List<String> EXPECTED = List.of(
         "ew_unary", "ew_binary", "ew_copy", "ew_copy_contiguous", "ew_fill", "ew_axpy",
-        "mab_naive_sqdiff", "mab_naive_softmax", "mab_naive_mul", "mab_fused_forward", "mab_fused_backward",
+        "mab_naive_sqdiff", "mab_naive_softmax", "mab_naive_mul", "mab_fused_forward", "mab_fused_backward", "mab_constant_map_backward",
         "se_squeeze", "se_scale_forward", "se_scale_backward", "fab_squeeze", "fab_squeeze_backward", "fab_fuse_forward", "fab_fuse_backward",
         "reduce_rows", "arg_reduce_rows", "softmax_forward", "softmax_backward", "ce_forward", "ce_finish", "ce_backward",
         "cosine_forward", "cosine_backward", "sgd_momentum_multi", "sgemm_naive", "sgemm_tiled",

@@ -90,7 +90,7 @@ class GpuParityTest {
     }
 
     /**
-     * Both MAB versions over plane sizes that take each launch path: 256 or 512 threads (hw >= 2048), and the
+     * Both MAB versions, and the backward with the map constant (one launch path), over plane sizes that take each launch path: 256 or 512 threads (hw >= 2048), and the
      * fused kernels' shared-memory cache on or off (forward 2 hw floats, backward 3 hw floats, cached up to 48 KiB):
      * [2, 3, 7, 9] caches both; [2, 4, 56, 56] caches both with 512 threads; [1, 1, 64, 64] caches the forward
      * and puts exactly 48 KiB into the backward's; [1, 1, 64, 96] exactly 48 KiB into the forward's and not
@@ -116,6 +116,11 @@ class GpuParityTest {
                 Backend.MabGrads d = be.mabBackward(dev(a), dev(b), dev(g), dev(Tensor.of(ref[1], s[0], s[1])));
                 m.close(gr[0], d.dFRei().toArray(), 1e-5, 1e-4, "MAB da" + at);
                 m.close(gr[1], d.dFRem().toArray(), 1e-5, 1e-4, "MAB db" + at);
+            });
+            m.run("MAB constant-map backward" + at, () -> {
+                float[] gr = Mab.referenceConstantMapBackward(a.toArray(), b.toArray(), g.toArray(), planes, hw);
+                Tensor db = be.mabConstantMapBackward(dev(a), dev(b), dev(g), dev(Tensor.of(ref[1], s[0], s[1])));
+                m.close(gr, db.toArray(), 1e-5, 1e-4, "MAB constant-map db" + at);
             });
         }
         m.assertNone();

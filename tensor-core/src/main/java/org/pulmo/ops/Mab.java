@@ -56,14 +56,14 @@ import org.pulmo.tensor.Tensor;
  *   {@link Backend.MabGrads}); their default bodies are the composed path of a backend without a fused kernel.</li>
  * <li>Fast CPU kernel: {@code org.pulmo.backend.cpu.CpuFused.mabForward}, {@code mabBackward} and
  *   {@code mabConstantMapBackward} (vectorised, one or two passes per plane), adapted by {@code CpuBackend}.</li>
- * <li>CUDA: {@code cuda-kernels/src/main/cuda/mab.cu} ({@code mab_fused_forward}, {@code mab_fused_backward}, and
- *   the naive {@code mab_naive_*} baseline), launched by {@code org.pulmo.cuda.MabKernels}; the constant-map
- *   backward runs as {@link Backend#mabConstantMapBackward}'s composed default there.</li>
+ * <li>CUDA: {@code cuda-kernels/src/main/cuda/mab.cu} ({@code mab_fused_forward}, {@code mab_fused_backward},
+ *   {@code mab_constant_map_backward}, and the naive {@code mab_naive_*} baseline), launched by
+ *   {@code org.pulmo.cuda.MabKernels}.</li>
  * <li>Tests: {@code MabTest} (tensor-core: a hand example, gradient checks, the CPU kernel and the composed default
  *   against the reference, peaked planes, the reference against autograd of primitives and central differences,
  *   the constant-map op in {@code constantMapMatchesTheReference});
- *   {@code GpuParityTest.mabVersionsMatchTheReference}, {@code backendFusedOpsMatchTheReference} and
- *   {@code attentionOpsWithAutogradMatchTheReference} (cuda-kernels).</li>
+ *   {@code GpuParityTest.mabVersionsMatchTheReference} (the constant-map backward too),
+ *   {@code backendFusedOpsMatchTheReference} and {@code attentionOpsWithAutogradMatchTheReference} (cuda-kernels).</li>
  * <li>Benchmarks: {@code AttentionBench.mabForward} and {@code mabBackward} (CPU, fused against composed, MA-Net's
  *   stage shapes); {@code GpuKernelsBench.mabForward}, {@code mabBackward}, {@code mabForwardBackward} (GPU, fused,
  *   naive and composed against the copy bandwidth).</li>
