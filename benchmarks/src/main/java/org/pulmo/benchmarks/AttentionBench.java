@@ -78,7 +78,7 @@ public class AttentionBench {
      * a, b, dF_am; write F_am, da, db), the count PyTorch's reference benchmark uses for its "fwd+bwd".
      */
     public enum Traffic {
-        MAB_FORWARD(3, 1), MAB_BACKWARD(5, 1), MAB_FORWARD_BACKWARD(6, 0),
+        MAB_FORWARD(3, 1), MAB_BACKWARD(5, 1), MAB_FORWARD_BACKWARD(6, 0), MAB_CONSTANT_MAP_BACKWARD(4, 1),
         SE_SQUEEZE(1, 1), SE_SCALE_FORWARD(2, 1), SE_SCALE_BACKWARD(3, 2),
         FAB_FORWARD(3, 2), FAB_BACKWARD(5, 4);
 
@@ -99,6 +99,7 @@ public class AttentionBench {
                 case "mabForward" -> MAB_FORWARD;
                 case "mabBackward" -> MAB_BACKWARD;
                 case "mabForwardBackward" -> MAB_FORWARD_BACKWARD;
+                case "mabConstantMapBackward" -> MAB_CONSTANT_MAP_BACKWARD;
                 case "seSqueeze" -> SE_SQUEEZE;
                 case "seScaleForward" -> SE_SCALE_FORWARD;
                 case "seScaleBackward" -> SE_SCALE_BACKWARD;
@@ -140,6 +141,9 @@ public class AttentionBench {
     @Benchmark public Backend.MabOut mabForward(Mab st) { return Recycled.op(() -> st.be.mabForward(st.a, st.b)); }
 
     @Benchmark public Backend.MabGrads mabBackward(Mab st) { return Recycled.op(() -> st.be.mabBackward(st.a, st.b, st.dy, st.lse)); }
+
+    /** MA-Net's default backward: the attention map constant, dF_rem = dF_am (.) P only (Mab.mabConstantMap). */
+    @Benchmark public Tensor mabConstantMapBackward(Mab st) { return Recycled.op(() -> st.be.mabConstantMapBackward(st.a, st.b, st.dy, st.lse)); }
 
     @State(Scope.Benchmark)
     public static class Squeeze {
@@ -212,7 +216,7 @@ public class AttentionBench {
     static void interleaved(String batch, int rounds) {
         AttentionBench bench = new AttentionBench();
         System.out.printf(Locale.ROOT, "%-16s %-14s %-18s %10s %10s %8s %8s%n", "op", "shape", "[N, C, H, W]", "fused ms", "composed", "ratio", "GB/s");
-        for (String op : List.of("mabForward", "mabBackward", "fabForward", "fabBackward", "seScaleForward", "seScaleBackward")) {
+        for (String op : List.of("mabForward", "mabBackward", "mabConstantMapBackward", "fabForward", "fabBackward", "seScaleForward", "seScaleBackward")) {
             for (MapShape shape : MapShape.values()) {
                 boolean maNet = shape.name().startsWith("MANET");
                 if (maNet == op.startsWith("se")) continue;
@@ -245,7 +249,11 @@ public class AttentionBench {
                 Mab st = new Mab();
                 st.shape = shape; st.batch = batch; st.impl = impl;
                 st.setup();
-                calls[v] = op.equals("mabForward") ? () -> b.mabForward(st) : () -> b.mabBackward(st);
+                calls[v] = switch (op) {
+                    case "mabForward" -> () -> b.mabForward(st);
+                    case "mabBackward" -> () -> b.mabBackward(st);
+                    default -> () -> b.mabConstantMapBackward(st);
+                };
             } else if (op.startsWith("fab")) {
                 Fab st = new Fab();
                 st.shape = shape; st.batch = batch; st.impl = impl;

@@ -144,6 +144,16 @@ public class GpuKernelsBench {
         }
     }
 
+    /** MA-Net's default backward, the attention map constant (mab.cu's mab_constant_map_backward, or composed). */
+    @Benchmark public Object mabConstantMapBackward(Mab st) {
+        try (MemoryScope s = MemoryScope.open()) {
+            Tensor d = "FUSED".equals(st.version) ? st.be.mabConstantMapBackward(st.a, st.b, st.g, st.lse)
+                : st.composed.mabConstantMapBackward(st.a, st.b, st.g, st.lse);
+            st.be.runtime().synchronize();
+            return d;
+        }
+    }
+
     /** What a training step runs for one MAB: the forward, then the backward from its lse (PyTorch's "fwd+bwd"). */
     @Benchmark public Object mabForwardBackward(Mab st) {
         try (MemoryScope s = MemoryScope.open()) {

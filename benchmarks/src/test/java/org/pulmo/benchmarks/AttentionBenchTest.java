@@ -27,6 +27,7 @@ class AttentionBenchTest {
         assertEquals(4 * (3 * 120 + 2 * 6), AttentionBench.Traffic.SE_SCALE_BACKWARD.bytes(2, 3, 4, 5));
         assertEquals(4 * (3 * 120 + 2 * 6), AttentionBench.Traffic.FAB_FORWARD.bytes(2, 3, 4, 5));
         assertEquals(4 * (5 * 120 + 4 * 6), AttentionBench.Traffic.FAB_BACKWARD.bytes(2, 3, 4, 5));
+        assertEquals(4 * (4 * 120 + 6), AttentionBench.Traffic.MAB_CONSTANT_MAP_BACKWARD.bytes(2, 3, 4, 5)); // a, b, g, db; lse
         // MA-Net stage 1 forward: 3 maps of 16*256*56*56 floats, no int overflow
         assertEquals(4L * (3L * 12_845_056 + 4096), AttentionBench.Traffic.MAB_FORWARD.bytes(16, 256, 56, 56));
     }
@@ -38,7 +39,7 @@ class AttentionBenchTest {
             AttentionBench.Traffic.ofBenchmark(m.getName());
             n++;
         }
-        assertEquals(7, n);
+        assertEquals(8, n);
         assertThrows(IllegalArgumentException.class, () -> AttentionBench.Traffic.ofBenchmark("relu"));
     }
 
@@ -68,6 +69,7 @@ class AttentionBenchTest {
             Backend.MabGrads dm = be.mabBackward(a, b, dy, m.lse());
             close(dMab[0], dm.dFRei());
             close(dMab[1], dm.dFRem());
+            close(Mab.referenceConstantMapBackward(av, bv, gv, 6, 20), be.mabConstantMapBackward(a, b, dy, m.lse()));
             close(SeScale.referenceForward(av, sv, 20), be.seScaleForward(a, s));
             Backend.SeScaleGrads ds = be.seScaleBackward(a, s, dy);
             close(dSe[0], ds.du());
