@@ -525,12 +525,14 @@ public final class DjlSideBySide {
             double ep = relDiff(pulmo, djl64), ed = relDiff(djl32, djl64);
             boolean bad = ep > Math.max(floor, 4 * ed);
             if (bad) fail(what + " above max(" + fmt(floor) + ", 4 x DJL)");
-            text += String.format(Locale.ROOT, "%s%s %.1e / %.1e%s", text.isEmpty() ? "" : ", ", what, ep, ed, bad ? " (!)" : "");
+            append(what, ep, ed, bad);
         }
 
         /** A named gradient, shown; judged with all the others. */
-        void add(String what, float[] pulmo, float[] djl32, float[] djl64) {
-            text += String.format(Locale.ROOT, "%s%s %.1e / %.1e", text.isEmpty() ? "" : ", ", what, relDiff(pulmo, djl64), relDiff(djl32, djl64));
+        void add(String what, float[] pulmo, float[] djl32, float[] djl64) { append(what, relDiff(pulmo, djl64), relDiff(djl32, djl64), false); }
+
+        private void append(String what, double ep, double ed, boolean bad) {
+            text += (text.isEmpty() ? "" : ", ") + what + " " + fmt(ep) + " / " + fmt(ed) + (bad ? " (!)" : "");
         }
 
         void fail(String reason) {

@@ -1,6 +1,5 @@
 package org.pulmo.models;
 
-import org.pulmo.autograd.GradMode;
 import org.pulmo.nn.BatchNorm1d;
 import org.pulmo.nn.Linear;
 import org.pulmo.nn.Module;

@@ -96,8 +96,7 @@ public final class Engine {
      */
     private static void freeIfDone(Tensor t, Set<Storage> made, Set<Storage> retained, Map<Node, Tensor> pending) {
         Storage s = t.storage();
-        if (!made.contains(s) || retained.contains(s) || s.isReleased()) return;
-        for (Tensor p : pending.values()) if (p.storage() == s) return;
+        if (!made.contains(s) || retained.contains(s) || s.isReleased() || pendingViews(s, pending, null)) return;
         s.release();
         made.remove(s);
     }
@@ -111,10 +110,7 @@ public final class Engine {
     private static boolean ownedByWalk(Tensor gi, int i, Tensor[] grads, Set<Storage> made, Set<Storage> retained,
                                        Map<Node, Tensor> pending) {
         Storage s = gi.storage();
-        if (!wholeArrayOfTheWalk(gi, made, retained)) return false;
-        for (int j = 0; j < grads.length; j++) if (j != i && grads[j] != null && grads[j].storage() == s) return false;
-        for (Tensor p : pending.values()) if (p.storage() == s) return false;
-        return true;
+        return wholeArrayOfTheWalk(gi, made, retained) && !gradsView(s, grads, i) && !pendingViews(s, pending, null);
     }
 
     /**
@@ -127,10 +123,20 @@ public final class Engine {
     private static boolean summableInPlace(Tensor before, Node owner, Tensor g, Tensor[] grads, Set<Storage> made,
                                            Set<Storage> retained, Map<Node, Tensor> pending) {
         Storage s = before.storage();
-        if (!wholeArrayOfTheWalk(before, made, retained) || g.storage() == s) return false;
-        for (Tensor t : grads) if (t != null && t.storage() == s) return false;
-        for (var e : pending.entrySet()) if (e.getKey() != owner && e.getValue().storage() == s) return false;
-        return true;
+        return wholeArrayOfTheWalk(before, made, retained) && g.storage() != s && !gradsView(s, grads, -1)
+            && !pendingViews(s, pending, owner);
+    }
+
+    /** Whether a gradient of the node other than grads[except] views s. */
+    private static boolean gradsView(Storage s, Tensor[] grads, int except) {
+        for (int j = 0; j < grads.length; j++) if (j != except && grads[j] != null && grads[j].storage() == s) return true;
+        return false;
+    }
+
+    /** Whether a pending gradient, other than {@code except}'s (null: none excepted), views s. */
+    private static boolean pendingViews(Storage s, Map<Node, Tensor> pending, Node except) {
+        for (var e : pending.entrySet()) if (e.getKey() != except && e.getValue().storage() == s) return true;
+        return false;
     }
 
     /** t covers all of a storage the walk made (contiguous from offset 0) that is live and not retained. */

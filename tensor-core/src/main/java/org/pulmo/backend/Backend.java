@@ -269,11 +269,9 @@ public interface Backend {
      * {@link org.pulmo.ops.Mab#referenceBackward}.
      */
     default MabGrads mabBackward(Tensor fRei, Tensor fRem, Tensor dFAm, Tensor lse) {
-        int[] s = fRei.shape();
         int[] hw = {2, 3};
         Tensor t = binary(BinaryOp.SUB, fRei, fRem);
-        Tensor lse4 = lse.detach().reshape(s[0], s[1], 1, 1);
-        Tensor p = unary(UnaryOp.EXP, binary(BinaryOp.SUB, unary(UnaryOp.SQUARE, t, 0f), lse4), 0f);
+        Tensor p = mabMap(t, lse);
         Tensor dP = binary(BinaryOp.MUL, dFAm, fRem);
         Tensor pdP = binary(BinaryOp.MUL, p, dP);
         Tensor dot = reduce(ReduceOp.SUM, pdP, hw, true);
@@ -296,10 +294,14 @@ public interface Backend {
      * the reference is {@link org.pulmo.ops.Mab#referenceConstantMapBackward}.
      */
     default Tensor mabConstantMapBackward(Tensor fRei, Tensor fRem, Tensor dFAm, Tensor lse) {
-        int[] s = fRei.shape();
+        return binary(BinaryOp.MUL, dFAm, mabMap(binary(BinaryOp.SUB, fRei, fRem), lse));
+    }
+
+    /** MAB's attention map P = e^(t^2 - lse) [N, C, H, W] from t = F_rei - F_rem and lse [N, C], composed. */
+    private Tensor mabMap(Tensor t, Tensor lse) {
+        int[] s = t.shape();
         Tensor lse4 = lse.detach().reshape(s[0], s[1], 1, 1);
-        Tensor d = unary(UnaryOp.SQUARE, binary(BinaryOp.SUB, fRei, fRem), 0f);
-        return binary(BinaryOp.MUL, dFAm, unary(UnaryOp.EXP, binary(BinaryOp.SUB, d, lse4), 0f));
+        return unary(UnaryOp.EXP, binary(BinaryOp.SUB, unary(UnaryOp.SQUARE, t, 0f), lse4), 0f);
     }
 
     /** The softmax weight above which a position is its plane's one dominant position in {@link #mabBackward}. */

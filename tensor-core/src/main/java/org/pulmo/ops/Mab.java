@@ -74,15 +74,11 @@ public final class Mab {
 
     /** F_am [N, C, H, W] of eq. 3-5 from F_rei and F_rem [N, C, H, W] (any views, one device), with its backward. */
     public static Tensor mab(Tensor fRei, Tensor fRem) {
-        AttentionChecks.requireMaps("mab", fRei, fRem);
-        Backend be = AttentionChecks.backend("mab", fRei, fRem);
-        Backend.MabOut out = be.mabForward(fRei, fRem);
-        Tensor lse = out.lse();
         // dP = g F_rem; dD = P (dP - sum_hw P dP); dF_rei = 2 (F_rei - F_rem) dD; dF_rem = g P - dF_rei
-        return Graph.record("mab", out.fAm(), g -> {
+        return record("mab", fRei, fRem, (be, g, lse) -> {
             Backend.MabGrads d = be.mabBackward(fRei, fRem, g, lse);
             return new Tensor[] {fRei.requiresGrad() ? d.dFRei() : null, fRem.requiresGrad() ? d.dFRem() : null};
-        }, fRei, fRem);
+        });
     }
 
     /**
@@ -90,12 +86,20 @@ public final class Mab {
      * as A_D (.) dF_am and F_rei not at all (one pass over the plane instead of the softmax's Jacobian).
      */
     public static Tensor mabConstantMap(Tensor fRei, Tensor fRem) {
+        return record("mabConstantMap", fRei, fRem,
+            (be, g, lse) -> new Tensor[] {null, fRem.requiresGrad() ? be.mabConstantMapBackward(fRei, fRem, g, lse) : null});
+    }
+
+    /** {dF_rei, dF_rem} (null where not needed) from dF_am and the forward's lse. */
+    private interface Backward { Tensor[] of(Backend be, Tensor g, Tensor lse); }
+
+    /** The checked forward of eq. 3-5 on the inputs' backend, recorded as {@code op} with {@code backward}. */
+    private static Tensor record(String op, Tensor fRei, Tensor fRem, Backward backward) {
         AttentionChecks.requireMaps("mab", fRei, fRem);
         Backend be = AttentionChecks.backend("mab", fRei, fRem);
         Backend.MabOut out = be.mabForward(fRei, fRem);
         Tensor lse = out.lse();
-        return Graph.record("mabConstantMap", out.fAm(),
-            g -> new Tensor[] {null, fRem.requiresGrad() ? be.mabConstantMapBackward(fRei, fRem, g, lse) : null}, fRei, fRem);
+        return Graph.record(op, out.fAm(), g -> backward.of(be, g, lse), fRei, fRem);
     }
 
     // ---------------------------------------------------------------- the plain-loop reference

@@ -283,7 +283,7 @@ public final class CpuBackend implements Backend {
     @Override public Tensor mabConstantMapBackward(Tensor fRei, Tensor fRem, Tensor dFAm, Tensor lse) {
         int[] s = fRei.shape();
         Tensor a = contiguous(fRei), b = contiguous(fRem), g = contiguous(dFAm), l = contiguous(lse);
-        Tensor dFRem = Tensor.wrap(CpuStorage.pooled(HostArrays.uninitialized((int) Shapes.numel(s))), s); // every element written
+        Tensor dFRem = wrap(HostArrays.uninitialized((int) Shapes.numel(s)), s); // every element written
         CpuFused.mabConstantMapBackward(array(a), a.offset(), array(b), b.offset(), array(g), g.offset(), array(l), l.offset(),
             s[0] * s[1], s[2] * s[3], array(dFRem));
         return dFRem;
