@@ -101,6 +101,7 @@ public final class ResNetConvProfile {
             for (int pass = 0; pass < 3; pass++) {
                 long best = Long.MAX_VALUE;
                 for (int r = 0; r < 2 * reps; r++) {
+                    if (FLUSH != null) evictCaches();
                     long t0 = System.nanoTime();
                     switch (pass) {
                         case 0 -> CpuConv.forward(x, n, cv.c, cv.h, cv.h, w, cv.cOut, cv.k, cv.k, p);
@@ -122,6 +123,14 @@ public final class ResNetConvProfile {
         System.out.printf(Locale.ROOT, "total per step (x count) ms: fwd %.1f (%.1f GF/s), bwdIn %.1f, bwdW %.1f; all %.1f ms, %.1f GFLOP/s%n",
                 total[0], totalFlops / total[0] / 1e6, total[1], total[2], Arrays.stream(total).sum(),
                 3 * totalFlops / Arrays.stream(total).sum() / 1e6);
+    }
+
+    /** {@code -Dprofile.flush=true}: a 128 MB array written between calls, so that every call starts from memory, as in a training step. */
+    private static final float[] FLUSH = Boolean.getBoolean("profile.flush") ? new float[32 << 20] : null;
+    private static float flushSum;
+
+    private static void evictCaches() {
+        for (int i = 0; i < FLUSH.length; i += 16) { FLUSH[i] += 1f; flushSum += FLUSH[i]; }
     }
 
     private static void call(int pass, Conv cv, int n, float[] x, float[] w, float[] dy) {

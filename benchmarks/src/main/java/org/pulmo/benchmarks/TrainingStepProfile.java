@@ -17,7 +17,8 @@ import org.pulmo.backend.ProfilingBackend;
  * resnet50 4 112 3 1 cpu; models as {@link ModelThroughputBench}, e.g. dpn92-se, manet-resnet50 (batch = pairs,
  * two images each), resnet50). Ops called once per step (the stem's max-pool) are still partly interpreted or
  * C1-compiled after one warm-up step; the Vector API code in them is very slow until C2 compiles it, so more
- * warm-up steps show the steady state of a long training run.
+ * warm-up steps show the steady state of a long training run. {@code -Dprofile.byShape=true} gives one row per
+ * method and argument shapes, i.e. per layer kind.
  */
 public final class TrainingStepProfile {
     private TrainingStepProfile() {}
@@ -37,7 +38,7 @@ public final class TrainingStepProfile {
         }
         try (ModelWorkload w = new ModelWorkload(name, ModelWorkload.Pass.TRAIN, new ModelWorkload.Size(batch, size), device, false)) {
             for (int s = 0; s < warmup; s++) w.trainStep(); // warm-up: JIT and first-touch allocation
-            ProfilingBackend profile = cpu ? Backends.startCpuProfile() : null;
+            ProfilingBackend profile = cpu ? Backends.startCpuProfile(Boolean.getBoolean("profile.byShape")) : null;
             long t0 = System.nanoTime();
             for (int s = 0; s < steps; s++) w.trainStep();
             double secs = (System.nanoTime() - t0) / 1e9;

@@ -35,8 +35,11 @@ public final class Backends {
      * Routes every CPU op through a {@link ProfilingBackend} until {@link #stopCpuProfile()}; for
      * benchmarks that ask where a training step spends its time.
      */
-    public static synchronized ProfilingBackend startCpuProfile() {
-        ProfilingBackend p = new ProfilingBackend(CPU);
+    public static synchronized ProfilingBackend startCpuProfile() { return startCpuProfile(false); }
+
+    /** As {@link #startCpuProfile()}; byShape true keeps one row per method and argument shapes (per layer). */
+    public static synchronized ProfilingBackend startCpuProfile(boolean byShape) {
+        ProfilingBackend p = new ProfilingBackend(CPU, byShape);
         cpuActive = p.proxy();
         return p;
     }

@@ -19,7 +19,23 @@ public final class ProfilingBackend {
     private final Map<String, LongAdder[]> stats = new ConcurrentHashMap<>();
     private final ThreadLocal<int[]> depth = ThreadLocal.withInitial(() -> new int[1]);
 
-    ProfilingBackend(Backend target) { this.target = target; }
+    /** Whether calls are told apart by their arguments' shapes as well as by method. */
+    private final boolean byShape;
+
+    ProfilingBackend(Backend target, boolean byShape) {
+        this.target = target;
+        this.byShape = byShape;
+    }
+
+    /** " [8, 64, 56, 56] [64, 64, 3, 3]": the shapes of the tensor and int[] arguments (conv2d's x, w; a backward's xShape). */
+    private static String shapes(Object[] args) {
+        StringBuilder sb = new StringBuilder();
+        if (args != null) for (Object a : args) {
+            if (a instanceof org.pulmo.tensor.Tensor t) sb.append(' ').append(java.util.Arrays.toString(t.shape()));
+            else if (a instanceof int[] ints) sb.append(' ').append(java.util.Arrays.toString(ints));
+        }
+        return sb.toString();
+    }
 
     Backend proxy() {
         return (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(), new Class<?>[] {Backend.class}, (p, m, args) -> {
@@ -33,7 +49,7 @@ public final class ProfilingBackend {
             } finally {
                 d[0]--;
                 if (d[0] == 0) {
-                    LongAdder[] s = stats.computeIfAbsent(m.getName(), k -> new LongAdder[] {new LongAdder(), new LongAdder()});
+                    LongAdder[] s = stats.computeIfAbsent(byShape ? m.getName() + shapes(args) : m.getName(), k -> new LongAdder[] {new LongAdder(), new LongAdder()});
                     s[0].add(System.nanoTime() - t0);
                     s[1].increment();
                 }
