@@ -191,13 +191,36 @@ public final class MaNet extends Module {
     /** One FAB per stage, or null with FAB off. */
     public FusionAttention fab(int stage) { return fab == null ? null : fab.fabs[stage]; }
 
+    /**
+     * Whether {@link #forwardPair} runs both paths through each stage as one batch of 2N (true, the default) or as
+     * two calls. The same values and gradients up to float32 summation order (MaNetTest): batch norm keeps each
+     * path's own statistics ({@link org.pulmo.nn.BatchNorm#pairedBatches}); every convolution sees twice the batch,
+     * packs its weights once and computes one weight gradient instead of two to be added.
+     */
+    public void setPairedExecution(boolean on) { pairedExecution = on; }
+
+    private boolean pairedExecution = true;
+
     /** Training forward on a pair (eq. 1-2): the main path is the plain backbone, the mutex path goes through MAB and FAB. */
     public PairOutput forwardPair(Tensor x, Tensor m) {
+        if (!java.util.Arrays.equals(x.shape(), m.shape()))
+            throw new IllegalArgumentException("MA-Net pair: image batch " + java.util.Arrays.toString(x.shape())
+                + " and mutex batch " + java.util.Arrays.toString(m.shape()) + " differ in shape");
         Tensor fRei = x, fRem = m;
+        int n = x.shape()[0];
+        Tensor both = pairedExecution ? Tensor.cat(0, x, m) : null;
         for (int i = 0; i < backbone.stageCount(); i++) {
-            fRei = backbone.stage(i, fRei);              // eq. 1: Res-Layer i, shared weights on both paths
-            try (var stats = mutexStatistics()) { fRem = backbone.stage(i, fRem); }
+            if (pairedExecution) {                       // eq. 1 on [x; m] at once, each path with its own BN statistics
+                Tensor out;
+                try (var halves = org.pulmo.nn.BatchNorm.pairedBatches(!options.mutexRunningStats())) { out = backbone.stage(i, both); }
+                fRei = out.narrow(0, 0, n);
+                fRem = out.narrow(0, n, n);
+            } else {
+                fRei = backbone.stage(i, fRei);          // eq. 1: Res-Layer i, shared weights on both paths
+                try (var stats = mutexStatistics()) { fRem = backbone.stage(i, fRem); }
+            }
             fRem = mutexPath(i, fRei, fRem);             // eq. 2: the mutex path continues with F_fm
+            if (pairedExecution && i + 1 < backbone.stageCount()) both = Tensor.cat(0, fRei, fRem);
         }                                                // ResNet-50: [N, 2048, 7, 7] on both paths
         Tensor logitsM;
         try (var stats = mutexStatistics()) { logitsM = backbone.head(fRem); }

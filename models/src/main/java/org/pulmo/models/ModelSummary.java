@@ -24,7 +24,8 @@ import org.pulmo.tensor.Tensor;
  * whose weight it reads (through transposes and reshapes). MACs: conv Cout * outH * outW * (Cin / groups) *
  * kH * kW, linear in * out; other ops (BN, ReLU, pools, additions) count 0, as in torchvision's published
  * "GFLOPS". A module used twice (MA-Net's backbone on the pair of images) reports the MACs of every use;
- * MA-Net is summarised on a training pair. Modules that a forward does not reach (Inception's auxiliary head
+ * MA-Net is summarised on a training pair, whose two images its backbone runs as one batch of two (the backbone's
+ * output shapes show batch 2; MACs count every image the call saw). Modules that a forward does not reach (Inception's auxiliary head
  * in evaluation) show no shape and 0 MACs, but their parameters count.
  */
 public final class ModelSummary {
@@ -100,7 +101,7 @@ public final class ModelSummary {
                     String m = owner.get(parameterBehind(in[1], owner));
                     if (m != null) {
                         int[] ws = in[1].shape();
-                        long perImage = t.numel() / t.shape()[0] * ((long) ws[1] * ws[2] * ws[3]);
+                        long perImage = t.numel() / inShape[0] * ((long) ws[1] * ws[2] * ws[3]);
                         shapes.put(m, t.shape());
                         macs.merge(m, perImage, Long::sum);
                     }
@@ -109,7 +110,7 @@ public final class ModelSummary {
                     String m = owner.get(parameterBehind(in[1], owner));
                     if (m != null) {
                         int[] bs = in[1].shape();
-                        long perImage = t.numel() / t.shape()[0] * (op.equals("matmul") ? bs[bs.length - 2] : bs[1]);
+                        long perImage = t.numel() / inShape[0] * (op.equals("matmul") ? bs[bs.length - 2] : bs[1]);
                         shapes.put(m, t.shape());
                         macs.merge(m, perImage, Long::sum);
                     }

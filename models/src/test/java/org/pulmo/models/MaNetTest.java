@@ -323,6 +323,46 @@ class MaNetTest {
         assertTrue(differing > expected.size() / 2, "with mutexRunningStats the mutex path moves the statistics too (" + differing + " buffers differ)");
     }
 
+    /**
+     * Both paths through each stage as one batch of 2N (the default) against two calls per stage: the same logits,
+     * losses, running statistics and gradients, up to float32 summation order in the weight gradients (one sum over 2N
+     * samples against two sums added). Batch statistics taken over both paths together would change every value.
+     */
+    @Test void pairedExecutionMatchesTwoCallsPerStage() {
+        Tensor x = Tensor.randn(new Rng(57), 2, 3, 64, 64), mu = Tensor.randn(new Rng(58), 2, 3, 64, 64).mul(2f);
+        Tensor yx = Tensor.of(new float[] {0, 1}, 2), ym = Tensor.of(new float[] {1, 0}, 2);
+        for (Options o : new Options[] {Options.DEFAULT, Options.DEFAULT.withMutexRunningStats(true)}) {
+            List<MaNet> nets = new ArrayList<>();
+            List<MaNet.LossValue> losses = new ArrayList<>();
+            List<MaNet.PairOutput> outs = new ArrayList<>();
+            for (boolean paired : new boolean[] {false, true}) {
+                MaNet m = new MaNet(new ResNet(ResNet.RESNET18, 2, new Rng(51)), o, new Rng(54));
+                m.setPairedExecution(paired);
+                m.train();
+                MaNet.PairOutput out = m.forwardPair(x, mu);
+                MaNet.LossValue loss = m.loss(out, yx, ym);
+                loss.total().backward();
+                nets.add(m);
+                outs.add(out);
+                losses.add(loss);
+            }
+            String what = "mutexRunningStats=" + o.mutexRunningStats();
+            assertArrayEquals(outs.get(0).logitsX().toArray(), outs.get(1).logitsX().toArray(), 1e-5f, "logits x, " + what);
+            assertArrayEquals(outs.get(0).logitsM().toArray(), outs.get(1).logitsM().toArray(), 1e-5f, "logits m, " + what);
+            assertEquals(losses.get(0).total().item(), losses.get(1).total().item(), 1e-5f, "loss, " + what);
+            var buffers = nets.get(1).namedBuffers();
+            for (var e : nets.get(0).namedBuffers().entrySet())
+                assertArrayEquals(e.getValue().toArray(), buffers.get(e.getKey()).toArray(), 1e-6f, e.getKey() + ", " + what);
+            var params = nets.get(1).namedParameters();
+            for (var e : nets.get(0).namedParameters().entrySet()) {
+                float[] a = e.getValue().grad().toArray(), b = params.get(e.getKey()).grad().toArray();
+                double diff = 0, norm = 1e-30;
+                for (int i = 0; i < a.length; i++) { diff += (a[i] - b[i]) * (double) (a[i] - b[i]); norm += (double) a[i] * a[i]; }
+                assertTrue(Math.sqrt(diff / norm) < 1e-3, e.getKey() + " gradient off by " + Math.sqrt(diff / norm) + ", " + what);
+            }
+        }
+    }
+
     @Test void singleInputForwardOfTheBlocksIsRefused() {
         assertThrows(UnsupportedOperationException.class, () -> new MutexAttention().forward(Tensor.ones(1, 1, 1, 1)));
     }

@@ -34,19 +34,59 @@ public abstract sealed class BatchNorm extends Module permits BatchNorm1d, Batch
     /** Throws unless x has the rank this layer accepts. */
     protected abstract void checkInput(Tensor x);
 
-    @Override public Tensor forward(Tensor x) {
-        countBatch(x);
-        return Normalization.batchNorm(x, weight, bias, trackedMean(), trackedVar(), isTraining(), momentumNow(), eps);
-    }
+    @Override public Tensor forward(Tensor x) { return normalize(x, false); }
 
     /**
      * relu(forward(x)) as one op: the same values and gradients as {@code forward(x).relu()}, but in training
      * the CPU backend applies the ReLU inside batch norm's passes instead of two passes of its own per direction.
      * For the conv-bn-relu and bn-relu-conv pairs of ResNet and DPN.
      */
-    public Tensor forwardRelu(Tensor x) {
+    public Tensor forwardRelu(Tensor x) { return normalize(x, true); }
+
+    /** One batch, or in training inside a {@link #pairedBatches} scope the two halves of x, each as its own batch. */
+    private Tensor normalize(Tensor x, boolean relu) {
+        int pairing = PAIRED.get()[0];
         countBatch(x);
-        return Normalization.batchNormRelu(x, weight, bias, trackedMean(), trackedVar(), isTraining(), momentumNow(), eps);
+        if (pairing == UNPAIRED || !isTraining())
+            return relu ? Normalization.batchNormRelu(x, weight, bias, trackedMean(), trackedVar(), isTraining(), momentumNow(), eps)
+                : Normalization.batchNorm(x, weight, bias, trackedMean(), trackedVar(), isTraining(), momentumNow(), eps);
+        boolean secondMoves = pairing == SECOND_OWN && trackedMean() != null;
+        if (secondMoves) countBatch(x); // the second half is a batch of its own
+        return Normalization.batchNormPaired(x, weight, bias, trackedMean(), trackedVar(), secondMoves, momentumNow(), eps, relu);
+    }
+
+    // ------------------------------------------------------------------ two batches in one, per thread
+
+    private static final int UNPAIRED = 0, SECOND_OWN = 1, SECOND_FROZEN = 2;
+    private static final ThreadLocal<int[]> PAIRED = ThreadLocal.withInitial(() -> new int[] {UNPAIRED});
+
+    /**
+     * While the returned scope is open, training-mode batch norm on this thread takes its input [2N, ...] as two
+     * batches [N, ...] stacked along dimension 0 and normalises each with its own batch statistics: the values and
+     * gradients of two separate calls, first half then second. Running statistics move for the first half by the rule
+     * in force and for the second half too, unless {@code freezeSecond}. MA-Net runs its two paths through the shared
+     * backbone this way, as one batch of 2N for every convolution (larger GEMMs, one weight gradient) while each
+     * path keeps its own batch statistics.
+     */
+    public static PairedBatches pairedBatches(boolean freezeSecond) {
+        int[] p = PAIRED.get();
+        PairedBatches scope = new PairedBatches(p[0]);
+        p[0] = freezeSecond ? SECOND_FROZEN : SECOND_OWN;
+        return scope;
+    }
+
+    /** Restores the thread's previous pairing when closed. */
+    public static final class PairedBatches implements AutoCloseable {
+        private final int previous;
+        private boolean closed;
+
+        private PairedBatches(int previous) { this.previous = previous; }
+
+        @Override public void close() {
+            if (closed) return;
+            closed = true;
+            PAIRED.get()[0] = previous;
+        }
     }
 
     /** Checks x against this layer and, in training, counts the batch in num_batches_tracked. */

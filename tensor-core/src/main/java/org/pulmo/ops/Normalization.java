@@ -107,6 +107,56 @@ public final class Normalization {
      * The training op of batchNorm (relu false) and batchNormRelu: the backend's forward with batch statistics
      * (the running ones move in place, outside the graph) and its backward from the saved mean and invStd.
      */
+    /**
+     * Training-mode batch norm (with ReLU after it when relu) of x [2N, C, ...] taken as two batches [N, C, ...]
+     * stacked along dimension 0, each normalised with its own batch statistics: the values and gradients of
+     * {@link #batchNorm} (or {@link #batchNormRelu}) on each half, concatenated, as one op whose backward writes one
+     * dx. The first half moves the running statistics when they are given, the second too when secondMovesRunning.
+     * For two paths through shared layers run as one batch (MA-Net): the convolutions between the batch norms see
+     * the whole 2N batch. Two narrow views and a cat through autograd would give the same result, but their backward
+     * zero-fills two full-size gradients and sums them.
+     */
+    public static Tensor batchNormPaired(Tensor x, Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar,
+                                         boolean secondMovesRunning, float momentum, float eps, boolean relu) {
+        String name = relu ? "batchNormReluPaired" : "batchNormPaired";
+        checkArguments(name, x, true, weight, bias, runningMean, runningVar);
+        int n = x.shape()[0], half = n / 2;
+        if (n % 2 != 0 || x.numel() / x.shape()[1] / 2 < 2)
+            throw new IllegalArgumentException(name + " needs an even batch of two halves with more than one value per channel each, got input " + Shapes.str(x.shape()));
+        var be = x.backend();
+        Tensor a, b, y, ya, yb;
+        Backend.BatchNormOut oa, ob;
+        try (var ignored = GradMode.noGrad()) {
+            a = Views.narrow(x, 0, 0, half);
+            b = Views.narrow(x, 0, half, half);
+            Tensor rm2 = secondMovesRunning ? runningMean : null, rv2 = secondMovesRunning ? runningVar : null;
+            oa = relu ? be.batchNormReluTraining(a, weight, bias, runningMean, runningVar, momentum, eps)
+                      : be.batchNormTraining(a, weight, bias, runningMean, runningVar, momentum, eps);
+            ob = relu ? be.batchNormReluTraining(b, weight, bias, rm2, rv2, momentum, eps)
+                      : be.batchNormTraining(b, weight, bias, rm2, rv2, momentum, eps);
+            y = Views.cat(java.util.List.of(oa.y(), ob.y()), 0);
+            oa.y().storage().release(); // copied into y; backward reads the halves of y
+            ob.y().storage().release();
+            ya = Views.narrow(y, 0, 0, half);
+            yb = Views.narrow(y, 0, half, half);
+        }
+        Tensor meanA = oa.mean(), invStdA = oa.invStd(), meanB = ob.mean(), invStdB = ob.invStd();
+        return Graph.record(name, y, g -> {
+            try (var ignored = GradMode.noGrad()) {
+                Tensor ga = Views.narrow(g, 0, 0, half), gb = Views.narrow(g, 0, half, half);
+                Backend.BatchNormGrads da = relu ? be.batchNormReluTrainingBackward(ga, a, ya, meanA, invStdA, weight, bias, eps)
+                                                 : be.batchNormTrainingBackward(ga, a, meanA, invStdA, weight, eps);
+                Backend.BatchNormGrads db = relu ? be.batchNormReluTrainingBackward(gb, b, yb, meanB, invStdB, weight, bias, eps)
+                                                 : be.batchNormTrainingBackward(gb, b, meanB, invStdB, weight, eps);
+                Tensor dx = Views.cat(java.util.List.of(da.dx(), db.dx()), 0);
+                da.dx().storage().release();
+                db.dx().storage().release();
+                return new Tensor[] {dx, weight != null ? be.binary(BinaryOp.ADD, da.dWeight(), db.dWeight()) : null,
+                    bias != null ? be.binary(BinaryOp.ADD, da.dBias(), db.dBias()) : null};
+            }
+        }, x, weight, bias);
+    }
+
     private static Tensor trainingOp(String name, boolean relu, Tensor x, Tensor weight, Tensor bias, Tensor runningMean,
                                      Tensor runningVar, float momentum, float eps) {
         var be = x.backend();

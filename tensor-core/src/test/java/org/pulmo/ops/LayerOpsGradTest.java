@@ -177,6 +177,43 @@ class LayerOpsGradTest {
         assertGradients(in -> Normalization.batchNormRelu(in.get(0), in.get(1), in.get(2), rm, rv, false, 0.1f, 1e-5f), x, w, b);
     }
 
+    /**
+     * Batch norm of two stacked batches, each with its own statistics (and its ReLU version): gradients by finite
+     * differences, values and running statistics as two separate calls on the halves. Statistics over the whole
+     * batch (a paired op that forgot the halves) give other values.
+     */
+    @Test void batchNormPaired() {
+        Rng rng = new Rng(47);
+        for (int[] xs : new int[][] {{4, 2, 2, 3}, {6, 3}}) {
+            int c = xs[1];
+            Tensor x = randn(rng, xs), w = GradCheck.uniform(rng, 0.5f, 1.5f, c).requiresGrad(true), b = randn(rng, c);
+            assertGradients(in -> Normalization.batchNormPaired(in.get(0), in.get(1), in.get(2), null, null, false, 0.1f, 1e-5f, false), x, w, b);
+            assertGradients(in -> Normalization.batchNormPaired(in.get(0), null, null, null, null, false, 0.1f, 1e-5f, false), x);
+            Tensor v = Normalization.batchNormPaired(x.detach(), w.detach(), b.detach(), null, null, false, 0.1f, 1e-5f, false);
+            for (float e : v.toArray()) org.junit.jupiter.api.Assertions.assertTrue(Math.abs(e) > 0.02f, "an input at the ReLU's kink: " + e);
+            assertGradients(in -> Normalization.batchNormPaired(in.get(0), in.get(1), in.get(2), null, null, false, 0.1f, 1e-5f, true), x, w, b);
+        }
+        Tensor x = randn(rng, 4, 3, 2, 2).detach(), w = randn(rng, 3).detach(), b = randn(rng, 3).detach();
+        for (boolean relu : new boolean[] {false, true})
+            for (boolean secondMoves : new boolean[] {false, true}) {
+                Tensor rm = Tensor.randn(rng, 3), rv = GradCheck.uniform(rng, 0.5f, 2f, 3), rm2 = rm.copy(), rv2 = rv.copy();
+                Tensor paired = Normalization.batchNormPaired(x, w, b, rm, rv, secondMoves, 0.1f, 1e-5f, relu);
+                Tensor first = relu ? Normalization.batchNormRelu(x.narrow(0, 0, 2), w, b, rm2, rv2, true, 0.1f, 1e-5f)
+                    : Normalization.batchNorm(x.narrow(0, 0, 2), w, b, rm2, rv2, true, 0.1f, 1e-5f);
+                Tensor second = relu ? Normalization.batchNormRelu(x.narrow(0, 2, 2), w, b, secondMoves ? rm2 : null, secondMoves ? rv2 : null, true, 0.1f, 1e-5f)
+                    : Normalization.batchNorm(x.narrow(0, 2, 2), w, b, secondMoves ? rm2 : null, secondMoves ? rv2 : null, true, 0.1f, 1e-5f);
+                String what = "relu=" + relu + " secondMoves=" + secondMoves;
+                org.junit.jupiter.api.Assertions.assertArrayEquals(Tensor.cat(0, first, second).toArray(), paired.toArray(), 1e-6f, what);
+                org.junit.jupiter.api.Assertions.assertArrayEquals(rm2.toArray(), rm.toArray(), 1e-6f, "running mean " + what);
+                org.junit.jupiter.api.Assertions.assertArrayEquals(rv2.toArray(), rv.toArray(), 1e-6f, "running var " + what);
+            }
+        Tensor whole = Normalization.batchNorm(x, w, b, null, null, true, 0.1f, 1e-5f);
+        Tensor paired = Normalization.batchNormPaired(x, w, b, null, null, false, 0.1f, 1e-5f, false);
+        org.junit.jupiter.api.Assertions.assertFalse(java.util.Arrays.equals(whole.toArray(), paired.toArray()), "the halves' statistics differ from the batch's");
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+            () -> Normalization.batchNormPaired(randn(rng, 3, 2, 2, 2), null, null, null, null, false, 0.1f, 1e-5f, false));
+    }
+
     @Test void batchNormEval() {
         Rng rng = new Rng(41);
         Tensor rm = Tensor.randn(rng, 3), rv = GradCheck.uniform(rng, 0.5f, 2f, 3);

@@ -149,15 +149,55 @@ public final class Sgemm {
         int extent = byCols ? n : m;
         int units = (extent + unit - 1) / unit;
         int parts = Math.min(threads, units);
+        // Column strips all read the whole of op(A): pack it once, split over the threads, instead of once per strip.
+        PackedA shared = pa == null && byCols && parts > 1 && SHARED_PACK && macs >= SHARED_PACK_MIN_MACS ? packShared(transA, m, k, a, aOff, lda, parts) : null;
+        PackedA packed = shared != null ? shared : pa;
         Parallel.forRange(parts, Long.MAX_VALUE / parts, (s, e) -> {
             for (int t = s; t < e; t++) {
                 int lo = Math.min(extent, (int) ((long) units * t / parts) * unit);
                 int hi = Math.min(extent, (int) ((long) units * (t + 1) / parts) * unit);
                 if (lo >= hi) continue;
-                if (byCols) strip(transA, transB, 0, m, lo, hi, k, a, aOff, lda, pa, b, bOff, ldb, overwrite, c, cOff, ldc);
-                else strip(transA, transB, lo, hi, 0, n, k, a, aOff, lda, pa, b, bOff, ldb, overwrite, c, cOff, ldc);
+                if (byCols) strip(transA, transB, 0, m, lo, hi, k, a, aOff, lda, packed, b, bOff, ldb, overwrite, c, cOff, ldc);
+                else strip(transA, transB, lo, hi, 0, n, k, a, aOff, lda, packed, b, bOff, ldb, overwrite, c, cOff, ldc);
             }
         });
+    }
+
+    /** Whether column strips share one packed op(A) ({@link #packShared}); false: each strip packs its own. For A/B measurements. */
+    static boolean SHARED_PACK = !"false".equals(System.getProperty("pulmo.sgemm.sharedPack"));
+    /**
+     * Smallest call whose strips share op(A). Measured A/B on the Zen 5 host (benchmarks/RESULTS.md): SGEMM 1024 and 2048
+     * 5-15 % faster shared, 512 even, 256 15 % slower (the extra fork and join, and half of A read from the other
+     * core's cache, cost more than the packing saved).
+     */
+    private static final long SHARED_PACK_MIN_MACS = 1L << 28;
+    /** Largest op(A) packed once for all strips, in floats (16 MB); larger ones are packed per strip as before. */
+    private static final int SHARED_PACK_MAX = 1 << 22;
+    /** Calls that shared one packed op(A) so far (tests check that a shape takes the shared path). */
+    static final java.util.concurrent.atomic.AtomicLong sharedPacks = new java.util.concurrent.atomic.AtomicLong();
+    /** The calling thread's buffer for a shared packed op(A); kept for the next call. */
+    private static final ThreadLocal<float[][]> SHARED_A = ThreadLocal.withInitial(() -> new float[1][0]);
+
+    /**
+     * op(A) packed once for every column strip of a threaded call, its MR-row panels split over the threads. Each
+     * strip otherwise packs all of op(A) itself: for SGEMM 1024 on two threads, 0.48 ms of each thread's 6.5 ms
+     * went to packing the whole of A, half of it a copy of the other thread's work. Null when op(A) is too large
+     * for the buffer's cap (the strips then pack their own).
+     */
+    private static PackedA packShared(boolean transA, int m, int k, float[] a, int aOff, int lda, int parts) {
+        int size = packedSize(m, k);
+        if (size > SHARED_PACK_MAX) return null;
+        sharedPacks.incrementAndGet();
+        float[][] holder = SHARED_A.get();
+        if (holder[0].length < size) holder[0] = new float[size];
+        float[] buf = holder[0];
+        int mPad = (m + MR - 1) / MR * MR, panels = mPad / MR;
+        Parallel.forRange(panels, 2L * k * MR, (r0, r1) -> {
+            int i0 = r0 * MR, rows = Math.min(m, r1 * MR) - i0;
+            if (rows <= 0) return;
+            for (int pc = 0; pc < k; pc += KC) packA(transA, a, aOff, lda, i0, rows, pc, Math.min(KC, k - pc), buf, pc * mPad + i0 * Math.min(KC, k - pc));
+        });
+        return new PackedA(buf, 0, m, k, mPad);
     }
 
     /** At most this many rows of A take {@link #skinnyTransB} when B is transposed. */

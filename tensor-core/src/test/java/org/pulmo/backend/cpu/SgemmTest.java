@@ -81,6 +81,34 @@ class SgemmTest {
                 }
     }
 
+    /**
+     * A large call split into column strips packs op(A) once for all of them (Sgemm.packShared): the same bits as each
+     * strip packing its own, for both transposes of A and of B, a partial MR panel (298 rows) and a partial KC block.
+     */
+    @Test
+    void sharedPackedAMatchesPerStripPacking() {
+        Random rng = new Random(11);
+        int m = 298, n = 1280, k = 720; // 2^28 multiply-adds and wider than tall: column strips, op(A) shared
+        for (boolean transA : new boolean[] {false, true})
+            for (boolean transB : new boolean[] {false, true}) {
+                float[] a = random(rng, m * k), b = random(rng, k * n);
+                int lda = transA ? m : k, ldb = transB ? k : n;
+                float[] perStrip = new float[m * n], shared = new float[m * n];
+                boolean before = Sgemm.SHARED_PACK;
+                try {
+                    Sgemm.SHARED_PACK = false;
+                    Sgemm.sgemm(transA, transB, m, n, k, a, 0, lda, b, 0, ldb, 0f, perStrip, 0, n);
+                    Sgemm.SHARED_PACK = true;
+                    long calls = Sgemm.sharedPacks.get();
+                    Sgemm.sgemm(transA, transB, m, n, k, a, 0, lda, b, 0, ldb, 0f, shared, 0, n);
+                    if (Parallel.threads() > 1 && Sgemm.sharedPacks.get() != calls + 1) fail("the call did not share its packed A");
+                } finally {
+                    Sgemm.SHARED_PACK = before;
+                }
+                assertArrayEquals(perStrip, shared, "transA=" + transA + " transB=" + transB);
+            }
+    }
+
     @Test
     void handExample() {
         // [1 2 3]   [ 7  8]   [ 58  64]
