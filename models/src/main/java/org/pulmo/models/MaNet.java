@@ -192,14 +192,30 @@ public final class MaNet extends Module {
     public FusionAttention fab(int stage) { return fab == null ? null : fab.fabs[stage]; }
 
     /**
-     * Whether {@link #forwardPair} runs both paths through each stage as one batch of 2N (true, the default) or as
-     * two calls. The same values and gradients up to float32 summation order (MaNetTest): batch norm keeps each
-     * path's own statistics ({@link org.pulmo.nn.BatchNorm#pairedBatches}); every convolution sees twice the batch,
-     * packs its weights once and computes one weight gradient instead of two to be added.
+     * How {@link #forwardPair} runs the two paths through each backbone stage: as one batch of 2N (true), as two
+     * calls (false), or, by default (null), as one batch when a path's batch has at most {@link #PAIRED_MAX_PIXELS}
+     * pixels (N x H x W of the input). The same values and gradients either way, up to float32 summation order
+     * (MaNetTest): batch norm keeps each path's own statistics ({@link org.pulmo.nn.BatchNorm#pairedBatches}). As one
+     * batch, every convolution sees twice the batch, packs its weights once and computes one weight gradient instead
+     * of two to be added, at the price of a copy of both paths' maps at every stage boundary.
      */
-    public void setPairedExecution(boolean on) { pairedExecution = on; }
+    public void setPairedExecution(Boolean on) { pairedExecution = on; }
 
-    private boolean pairedExecution = true;
+    private Boolean pairedExecution;
+
+    /**
+     * The default's bound for running both paths as one batch. Measured on a 2-core Zen 5 (benchmarks/RESULTS.md):
+     * at 4 pairs of 112 x 112 (50 176 pixels a path) the pair step took 9 % less time as one batch (peak memory +6 %),
+     * at 8 pairs of 224 x 224 (401 408) the same time and 17 % more memory (larger convolution scratch, the stage
+     * copies): the larger GEMMs pay only while a path's own are small.
+     */
+    public static final long PAIRED_MAX_PIXELS = 1L << 16;
+
+    boolean paired(Tensor x) {
+        if (pairedExecution != null) return pairedExecution;
+        int[] s = x.shape();
+        return (long) s[0] * (s.length > 2 ? s[2] : 1) * (s.length > 3 ? s[3] : 1) <= PAIRED_MAX_PIXELS;
+    }
 
     /** Training forward on a pair (eq. 1-2): the main path is the plain backbone, the mutex path goes through MAB and FAB. */
     public PairOutput forwardPair(Tensor x, Tensor m) {
@@ -208,6 +224,7 @@ public final class MaNet extends Module {
                 + " and mutex batch " + java.util.Arrays.toString(m.shape()) + " differ in shape");
         Tensor fRei = x, fRem = m;
         int n = x.shape()[0];
+        boolean pairedExecution = paired(x);
         Tensor both = pairedExecution ? Tensor.cat(0, x, m) : null;
         for (int i = 0; i < backbone.stageCount(); i++) {
             if (pairedExecution) {                       // eq. 1 on [x; m] at once, each path with its own BN statistics

@@ -363,6 +363,17 @@ class MaNetTest {
         }
     }
 
+    @Test void pairedExecutionByDefaultOnlyForSmallBatches() {
+        MaNet m = new MaNet(new ResNet(ResNet.RESNET18, 2, new Rng(51)), Options.DEFAULT, new Rng(54));
+        assertTrue(m.paired(Tensor.zeros(4, 3, 128, 128)));            // 65 536 pixels a path
+        assertFalse(m.paired(Tensor.zeros(4, 3, 128, 129)));
+        assertFalse(m.paired(Tensor.zeros(8, 3, 224, 224)));
+        m.setPairedExecution(true);
+        assertTrue(m.paired(Tensor.zeros(8, 3, 224, 224)));
+        m.setPairedExecution(false);
+        assertFalse(m.paired(Tensor.zeros(1, 3, 8, 8)));
+    }
+
     @Test void singleInputForwardOfTheBlocksIsRefused() {
         assertThrows(UnsupportedOperationException.class, () -> new MutexAttention().forward(Tensor.ones(1, 1, 1, 1)));
     }

@@ -33,6 +33,9 @@ public interface Backend {
     /** Batch norm's gradients: dx, dWeight [C] and dBias [C]. */
     record BatchNormGrads(Tensor dx, Tensor dWeight, Tensor dBias) {}
 
+    /** {@link #batchNormTrainingPaired}'s output y [2N, C, *] and the statistics of each half. */
+    record PairedBatchNormOut(Tensor y, BatchStats first, BatchStats second) {}
+
     /** Cross-entropy's loss [] and the weight sum wsum [] = sum_i w[y_i] its backward needs. */
     record CrossEntropyOut(Tensor loss, Tensor wsum) {}
 
@@ -50,6 +53,13 @@ public interface Backend {
 
     /** Zero-filled storage of {@code numel} floats. */
     Storage allocate(long numel);
+
+    /**
+     * Storage of {@code numel} floats for a caller that writes every one of them before reading any (a
+     * concatenation's output): its contents are unspecified. The default is {@link #allocate}; the CPU backend
+     * skips the zero fill.
+     */
+    default Storage allocateForOverwrite(long numel) { return allocate(numel); }
 
     /** Copies {@code data} (row-major) into a new tensor of this device. */
     Tensor fromArray(float[] data, int[] shape);
@@ -182,6 +192,63 @@ public interface Backend {
     /** dx, dWeight, dBias of {@link #batchNormTraining} run with {@code eps}; the default is {@link #batchNormBackward}. */
     default BatchNormGrads batchNormTrainingBackward(Tensor dy, Tensor x, Tensor mean, Tensor invStd, Tensor weight, float eps) {
         return batchNormBackward(dy, x, mean, invStd, weight);
+    }
+
+    /**
+     * Training batch norm (then ReLU when relu) of x [2N, C, *] taken as two batches [N, C, *] stacked along
+     * dimension 0, each normalised with its own statistics: {@link #batchNormTraining} (or
+     * {@link #batchNormReluTraining}) on each half, their outputs in one y [2N, C, *]. The running statistics move
+     * for the first half when given, and for the second half too when secondMovesRunning. The default makes the two
+     * calls and copies their outputs into y; a backend may write y in place.
+     */
+    default PairedBatchNormOut batchNormTrainingPaired(Tensor x, Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar,
+                                                       boolean secondMovesRunning, float momentum, float eps, boolean relu) {
+        Tensor xc = x.isContiguous() ? x : x.contiguous();
+        Tensor[] xh = halves(xc);
+        Tensor rm2 = secondMovesRunning ? runningMean : null, rv2 = secondMovesRunning ? runningVar : null;
+        BatchNormOut a = relu ? batchNormReluTraining(xh[0], weight, bias, runningMean, runningVar, momentum, eps)
+                              : batchNormTraining(xh[0], weight, bias, runningMean, runningVar, momentum, eps);
+        BatchNormOut b = relu ? batchNormReluTraining(xh[1], weight, bias, rm2, rv2, momentum, eps)
+                              : batchNormTraining(xh[1], weight, bias, rm2, rv2, momentum, eps);
+        Tensor y = Tensor.wrap(allocateForOverwrite(x.numel()), x.shape());
+        Tensor[] yh = halves(y);
+        copy(a.y(), yh[0]);
+        copy(b.y(), yh[1]);
+        a.y().storage().release();
+        b.y().storage().release();
+        return new PairedBatchNormOut(y, new BatchStats(a.mean(), a.invStd()), new BatchStats(b.mean(), b.invStd()));
+    }
+
+    /**
+     * dx [2N, C, *], dWeight and dBias of {@link #batchNormTrainingPaired} from dy and its output y: each half's
+     * {@link #batchNormTrainingBackward} (or {@link #batchNormReluTrainingBackward}) with its own statistics, dx in
+     * one tensor, the parameter gradients summed over the halves.
+     */
+    default BatchNormGrads batchNormTrainingPairedBackward(Tensor dy, Tensor x, Tensor y, PairedBatchNormOut stats, Tensor weight,
+                                                           Tensor bias, float eps, boolean relu) {
+        Tensor[] gh = halves(dy.isContiguous() ? dy : dy.contiguous()), xh = halves(x.isContiguous() ? x : x.contiguous()), yh = halves(y);
+        BatchStats sa = stats.first(), sb = stats.second();
+        BatchNormGrads a = relu ? batchNormReluTrainingBackward(gh[0], xh[0], yh[0], sa.mean(), sa.invStd(), weight, bias, eps)
+                                : batchNormTrainingBackward(gh[0], xh[0], sa.mean(), sa.invStd(), weight, eps);
+        BatchNormGrads b = relu ? batchNormReluTrainingBackward(gh[1], xh[1], yh[1], sb.mean(), sb.invStd(), weight, bias, eps)
+                                : batchNormTrainingBackward(gh[1], xh[1], sb.mean(), sb.invStd(), weight, eps);
+        Tensor dx = Tensor.wrap(allocateForOverwrite(x.numel()), x.shape());
+        Tensor[] dh = halves(dx);
+        copy(a.dx(), dh[0]);
+        copy(b.dx(), dh[1]);
+        a.dx().storage().release();
+        b.dx().storage().release();
+        return new BatchNormGrads(dx, weight != null ? binary(BinaryOp.ADD, a.dWeight(), b.dWeight()) : null,
+            bias != null ? binary(BinaryOp.ADD, a.dBias(), b.dBias()) : null);
+    }
+
+    /** The two halves along dimension 0 of a contiguous t [2N, ...], as views of its storage. */
+    static Tensor[] halves(Tensor t) {
+        int[] shape = t.shape();
+        shape[0] /= 2;
+        long half = t.numel() / 2;
+        return new Tensor[] {Tensor.view(t.storage(), shape, t.strides(), t.offset()),
+            Tensor.view(t.storage(), shape, t.strides(), (int) (t.offset() + half))};
     }
 
     /**

@@ -120,40 +120,18 @@ public final class Normalization {
                                          boolean secondMovesRunning, float momentum, float eps, boolean relu) {
         String name = relu ? "batchNormReluPaired" : "batchNormPaired";
         checkArguments(name, x, true, weight, bias, runningMean, runningVar);
-        int n = x.shape()[0], half = n / 2;
+        int n = x.shape()[0];
         if (n % 2 != 0 || x.numel() / x.shape()[1] / 2 < 2)
             throw new IllegalArgumentException(name + " needs an even batch of two halves with more than one value per channel each, got input " + Shapes.str(x.shape()));
         var be = x.backend();
-        Tensor a, b, y, ya, yb;
-        Backend.BatchNormOut oa, ob;
+        Backend.PairedBatchNormOut out;
         try (var ignored = GradMode.noGrad()) {
-            a = Views.narrow(x, 0, 0, half);
-            b = Views.narrow(x, 0, half, half);
-            Tensor rm2 = secondMovesRunning ? runningMean : null, rv2 = secondMovesRunning ? runningVar : null;
-            oa = relu ? be.batchNormReluTraining(a, weight, bias, runningMean, runningVar, momentum, eps)
-                      : be.batchNormTraining(a, weight, bias, runningMean, runningVar, momentum, eps);
-            ob = relu ? be.batchNormReluTraining(b, weight, bias, rm2, rv2, momentum, eps)
-                      : be.batchNormTraining(b, weight, bias, rm2, rv2, momentum, eps);
-            y = Views.cat(java.util.List.of(oa.y(), ob.y()), 0);
-            oa.y().storage().release(); // copied into y; backward reads the halves of y
-            ob.y().storage().release();
-            ya = Views.narrow(y, 0, 0, half);
-            yb = Views.narrow(y, 0, half, half);
+            out = be.batchNormTrainingPaired(x, weight, bias, runningMean, runningVar, secondMovesRunning, momentum, eps, relu);
         }
-        Tensor meanA = oa.mean(), invStdA = oa.invStd(), meanB = ob.mean(), invStdB = ob.invStd();
+        Tensor y = out.y(), yv = y.detach();
         return Graph.record(name, y, g -> {
-            try (var ignored = GradMode.noGrad()) {
-                Tensor ga = Views.narrow(g, 0, 0, half), gb = Views.narrow(g, 0, half, half);
-                Backend.BatchNormGrads da = relu ? be.batchNormReluTrainingBackward(ga, a, ya, meanA, invStdA, weight, bias, eps)
-                                                 : be.batchNormTrainingBackward(ga, a, meanA, invStdA, weight, eps);
-                Backend.BatchNormGrads db = relu ? be.batchNormReluTrainingBackward(gb, b, yb, meanB, invStdB, weight, bias, eps)
-                                                 : be.batchNormTrainingBackward(gb, b, meanB, invStdB, weight, eps);
-                Tensor dx = Views.cat(java.util.List.of(da.dx(), db.dx()), 0);
-                da.dx().storage().release();
-                db.dx().storage().release();
-                return new Tensor[] {dx, weight != null ? be.binary(BinaryOp.ADD, da.dWeight(), db.dWeight()) : null,
-                    bias != null ? be.binary(BinaryOp.ADD, da.dBias(), db.dBias()) : null};
-            }
+            Backend.BatchNormGrads d = be.batchNormTrainingPairedBackward(g, x, yv, out, weight, bias, eps, relu);
+            return new Tensor[] {d.dx(), weight != null ? d.dWeight() : null, bias != null ? d.dBias() : null};
         }, x, weight, bias);
     }
 

@@ -210,7 +210,7 @@ public final class Views {
             outShape[d] += s[d];
         }
         var be = first.backend();
-        Tensor out = Tensor.wrap(be.allocate(Shapes.numel(outShape)), outShape);
+        Tensor out = Tensor.wrap(be.allocateForOverwrite(Shapes.numel(outShape)), outShape); // the parts cover every element
         int[] starts = new int[parts.size()], sizes = new int[parts.size()];
         int at = 0;
         for (int i = 0; i < parts.size(); i++) {

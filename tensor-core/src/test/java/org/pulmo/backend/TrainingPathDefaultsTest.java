@@ -79,6 +79,40 @@ class TrainingPathDefaultsTest {
      * ReLU's backward, batchNormTrainingBackward): the same bits forward and backward, running statistics
      * included, with planes that leave vector tails, x values exactly at the ReLU's kink and a NaN.
      */
+    /**
+     * The CPU backend's paired batch norm (each half normalised straight into one output, one dx) against the
+     * interface's default (two calls and copies), bit for bit: y, both halves' statistics, the running statistics,
+     * dx and the summed parameter gradients, with and without ReLU, affine or not, the second half moving the running
+     * statistics or not.
+     */
+    @Test void pairedBatchNormEqualsTheDefault() throws Exception {
+        java.util.Set<String> paired = java.util.Set.of("batchNormTrainingPaired", "batchNormTrainingPairedBackward");
+        Backend byDefault = (Backend) java.lang.reflect.Proxy.newProxyInstance(Backend.class.getClassLoader(), new Class<?>[] {Backend.class},
+            (proxy, m, args) -> paired.contains(m.getName()) ? java.lang.reflect.InvocationHandler.invokeDefault(proxy, m, args) : m.invoke(cpu, args));
+        Rng rng = new Rng(74);
+        for (int[] s : new int[][] {{4, 3, 5, 7}, {6, 4}})
+            for (boolean relu : new boolean[] {false, true})
+                for (boolean affine : new boolean[] {false, true})
+                    for (boolean second : new boolean[] {false, true}) {
+                        int c = s[1];
+                        String at = Arrays.toString(s) + " relu=" + relu + " affine=" + affine + " second=" + second;
+                        Tensor x = Tensor.randn(rng, s), dy = Tensor.randn(rng, s);
+                        Tensor w = affine ? Tensor.randn(rng, c) : null, b = affine ? Tensor.randn(rng, c) : null;
+                        Tensor rm1 = Tensor.randn(rng, c), rv1 = Tensor.rand(rng, 0.5f, 2f, c), rm2 = rm1.mul(1f), rv2 = rv1.mul(1f);
+                        Backend.PairedBatchNormOut got = cpu.batchNormTrainingPaired(x, w, b, rm1, rv1, second, 0.1f, 1e-3f, relu);
+                        Backend.PairedBatchNormOut want = byDefault.batchNormTrainingPaired(x, w, b, rm2, rv2, second, 0.1f, 1e-3f, relu);
+                        same(want.y(), got.y(), "y " + at);
+                        same(want.first().mean(), got.first().mean(), "first mean " + at);
+                        same(want.second().invStd(), got.second().invStd(), "second invStd " + at);
+                        same(rm2, rm1, "running mean " + at);
+                        same(rv2, rv1, "running var " + at);
+                        Tensor[] gGot = parts(cpu.batchNormTrainingPairedBackward(dy, x, got.y(), got, w, b, 1e-3f, relu));
+                        Tensor[] gWant = parts(byDefault.batchNormTrainingPairedBackward(dy, x, want.y(), want, w, b, 1e-3f, relu));
+                        same(gWant[0], gGot[0], "dx " + at);
+                        if (affine) for (int i = 1; i < 3; i++) same(gWant[i], gGot[i], "parameter gradient " + i + " " + at);
+                    }
+    }
+
     @Test void batchNormReluEqualsBatchNormThenRelu() {
         Rng rng = new Rng(73);
         for (int[] s : new int[][] {{3, 4, 5, 7}, {2, 3, 17, 19}, {9, 6}}) {

@@ -45,6 +45,11 @@ public final class CpuBackend implements Backend {
         return CpuStorage.zeroed((int) numel);
     }
 
+    @Override public Storage allocateForOverwrite(long numel) {
+        if (numel > Integer.MAX_VALUE - 16) throw new IllegalArgumentException("CPU tensors hold at most 2^31 elements, asked for " + numel);
+        return CpuStorage.pooled(HostArrays.uninitialized((int) numel));
+    }
+
     @Override public Tensor fromArray(float[] data, int[] shape) { return Tensor.of(data, shape); }
 
     @Override public float[] toArray(Tensor t) {
@@ -222,6 +227,40 @@ public final class CpuBackend implements Backend {
                                                         float momentum, float eps) {
         BatchStats st = batchNormTrainingStats(x, runningMean, runningVar, momentum, eps);
         return new BatchNormOut(batchNormApply(x, st.mean(), st.invStd(), weight, bias, true), st.mean(), st.invStd());
+    }
+
+    /** Both halves' statistics as the default takes them; each half normalised straight into its half of one y. */
+    @Override public PairedBatchNormOut batchNormTrainingPaired(Tensor x, Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar,
+                                                                boolean secondMovesRunning, float momentum, float eps, boolean relu) {
+        int[] shape = x.shape(), half = shape.clone();
+        half[0] /= 2;
+        int halfLen = (int) (x.numel() / 2);
+        Tensor xc = x.contiguous();
+        Tensor[] xh = Backend.halves(xc);
+        BatchStats a = batchNormTrainingStats(xh[0], runningMean, runningVar, momentum, eps);
+        BatchStats b = batchNormTrainingStats(xh[1], secondMovesRunning ? runningMean : null, secondMovesRunning ? runningVar : null, momentum, eps);
+        float[] w = weight == null ? null : weight.toArray(), bs = bias == null ? null : bias.toArray();
+        float[] y = HostArrays.uninitialized(2 * halfLen);
+        CpuNorm.applyInto(array(xc), xc.offset(), half, a.mean().toArray(), a.invStd().toArray(), w, bs, relu, y, 0);
+        CpuNorm.applyInto(array(xc), xc.offset() + halfLen, half, b.mean().toArray(), b.invStd().toArray(), w, bs, relu, y, halfLen);
+        return new PairedBatchNormOut(wrap(y, shape), a, b);
+    }
+
+    /** Each half's fused backward (as {@link #batchNormReluTrainingBackward}) straight into its half of one dx; y is not read. */
+    @Override public BatchNormGrads batchNormTrainingPairedBackward(Tensor dy, Tensor x, Tensor y, PairedBatchNormOut stats, Tensor weight,
+                                                                    Tensor bias, float eps, boolean relu) {
+        int[] shape = x.shape(), half = shape.clone();
+        half[0] /= 2;
+        int c = shape[1], halfLen = (int) (x.numel() / 2);
+        float[] w = weight == null ? null : weight.toArray(), bs = bias == null ? null : bias.toArray();
+        Tensor xc = x.contiguous(), gc = dy.contiguous();
+        float[] dx = HostArrays.uninitialized(2 * halfLen), dw = HostArrays.zeroed(c), db = HostArrays.zeroed(c), dw2 = new float[c], db2 = new float[c];
+        BatchStats sa = stats.first(), sb = stats.second();
+        CpuNorm.backward(array(gc), gc.offset(), array(xc), xc.offset(), half, sa.mean().toArray(), sa.invStd().toArray(), w, bs, relu, dx, 0, dw, db);
+        CpuNorm.backward(array(gc), gc.offset() + halfLen, array(xc), xc.offset() + halfLen, half, sb.mean().toArray(), sb.invStd().toArray(),
+            w, bs, relu, dx, halfLen, dw2, db2);
+        for (int i = 0; i < c; i++) { dw[i] += dw2[i]; db[i] += db2[i]; } // as the default's ADD of the two halves' gradients
+        return new BatchNormGrads(wrap(dx, shape), wrap(dw, c), wrap(db, c));
     }
 
     /** ReLU's mask recomputed from x inside batch norm's backward (bit for bit the default's gradients); y is not read. */

@@ -151,14 +151,22 @@ final class CpuNorm {
      */
     static float[] apply(float[] xs, int xb, int[] shape, float[] mean, float[] invStd, float[] weight, float[] bias, boolean relu) {
         Dims d = Dims.of(shape);
+        float[] y = HostArrays.uninitialized(d.n * d.c * d.s);
+        applyInto(xs, xb, shape, mean, invStd, weight, bias, relu, y, 0);
+        return y;
+    }
+
+    /** {@link #apply} into y[yb ..]: one half of a paired batch writes its half of one output. */
+    static void applyInto(float[] xs, int xb, int[] shape, float[] mean, float[] invStd, float[] weight, float[] bias, boolean relu,
+                          float[] y, int yb) {
+        Dims d = Dims.of(shape);
         float[][] ss = scaleShift(d.c, mean, invStd, weight, bias);
         float[] scale = ss[0], shift = ss[1];
-        float[] y = HostArrays.uninitialized(d.n * d.c * d.s);
         Parallel.forRange(d.n * d.c, d.s, (s0, e0) -> {
             for (int r = s0; r < e0; r++) {
-                int c = r % d.c, p = r * d.s;
+                int c = r % d.c, p = yb + r * d.s;
                 float k = scale[c], t = shift[c];
-                int i = 0, xp = xb + p;
+                int i = 0, xp = xb + r * d.s;
                 if (relu) {
                     // max(v, 0) as ReLU computes it (a NaN stays NaN), on the v the plain apply would store
                     for (int vl = F.length(); i + vl <= d.s; i += vl)
@@ -171,7 +179,6 @@ final class CpuNorm {
                 }
             }
         });
-        return y;
     }
 
     /**
@@ -185,6 +192,12 @@ final class CpuNorm {
      */
     static void backward(float[] gs, int gb, float[] xs, int xb, int[] shape, float[] mean, float[] invStd, float[] weight, float[] bias,
                          boolean relu, float[] dx, float[] dw, float[] db) {
+        backward(gs, gb, xs, xb, shape, mean, invStd, weight, bias, relu, dx, 0, dw, db);
+    }
+
+    /** {@link #backward} with dx written at dx[dxb ..]: one half of a paired batch writes its half of one dx. */
+    static void backward(float[] gs, int gb, float[] xs, int xb, int[] shape, float[] mean, float[] invStd, float[] weight, float[] bias,
+                         boolean relu, float[] dx, int dxb, float[] dw, float[] db) {
         Dims d = Dims.of(shape);
         float[][] ss = relu ? scaleShift(d.c, mean, invStd, weight, bias) : null;
         float[] mu = mean, is = invStd, w = perChannel(weight, d.c, 1f);
@@ -211,7 +224,7 @@ final class CpuNorm {
                 float k = w[c] * is[c] / m, mf = m, muc = mu[c], isc = is[c];
                 for (int n = 0; n < d.n; n++) {
                     int p = (n * d.c + c) * d.s;
-                    dxRow(xs, xb + p, g, relu ? n * d.s : gb + p, dx, p, d.s, muc, isc, k, mf, dbias, dweight);
+                    dxRow(xs, xb + p, g, relu ? n * d.s : gb + p, dx, dxb + p, d.s, muc, isc, k, mf, dbias, dweight);
                 }
             }
         });
