@@ -224,10 +224,10 @@ public final class MaNet extends Module {
                 + " and mutex batch " + java.util.Arrays.toString(m.shape()) + " differ in shape");
         Tensor fRei = x, fRem = m;
         int n = x.shape()[0];
-        boolean pairedExecution = paired(x);
-        Tensor both = pairedExecution ? Tensor.cat(0, x, m) : null;
+        boolean asOneBatch = paired(x);
+        Tensor both = asOneBatch ? Tensor.cat(0, x, m) : null;
         for (int i = 0; i < backbone.stageCount(); i++) {
-            if (pairedExecution) {                       // eq. 1 on [x; m] at once, each path with its own BN statistics
+            if (asOneBatch) {                       // eq. 1 on [x; m] at once, each path with its own BN statistics
                 Tensor out;
                 try (var halves = org.pulmo.nn.BatchNorm.pairedBatches(!options.mutexRunningStats())) { out = backbone.stage(i, both); }
                 fRei = out.narrow(0, 0, n);
@@ -237,7 +237,7 @@ public final class MaNet extends Module {
                 try (var stats = mutexStatistics()) { fRem = backbone.stage(i, fRem); }
             }
             fRem = mutexPath(i, fRei, fRem);             // eq. 2: the mutex path continues with F_fm
-            if (pairedExecution && i + 1 < backbone.stageCount()) both = Tensor.cat(0, fRei, fRem);
+            if (asOneBatch && i + 1 < backbone.stageCount()) both = Tensor.cat(0, fRei, fRem);
         }                                                // ResNet-50: [N, 2048, 7, 7] on both paths
         Tensor logitsM;
         try (var stats = mutexStatistics()) { logitsM = backbone.head(fRem); }

@@ -372,6 +372,8 @@ class MaNetTest {
         assertTrue(m.paired(Tensor.zeros(8, 3, 224, 224)));
         m.setPairedExecution(false);
         assertFalse(m.paired(Tensor.zeros(1, 3, 8, 8)));
+        var e = assertThrows(IllegalArgumentException.class, () -> m.forwardPair(Tensor.zeros(2, 3, 32, 32), Tensor.zeros(1, 3, 32, 32)));
+        assertTrue(e.getMessage().contains("[1, 3, 32, 32]"), e.getMessage());
     }
 
     @Test void singleInputForwardOfTheBlocksIsRefused() {

@@ -210,13 +210,7 @@ public interface Backend {
                               : batchNormTraining(xh[0], weight, bias, runningMean, runningVar, momentum, eps);
         BatchNormOut b = relu ? batchNormReluTraining(xh[1], weight, bias, rm2, rv2, momentum, eps)
                               : batchNormTraining(xh[1], weight, bias, rm2, rv2, momentum, eps);
-        Tensor y = Tensor.wrap(allocateForOverwrite(x.numel()), x.shape());
-        Tensor[] yh = halves(y);
-        copy(a.y(), yh[0]);
-        copy(b.y(), yh[1]);
-        a.y().storage().release();
-        b.y().storage().release();
-        return new PairedBatchNormOut(y, new BatchStats(a.mean(), a.invStd()), new BatchStats(b.mean(), b.invStd()));
+        return new PairedBatchNormOut(stacked(a.y(), b.y(), x.shape()), new BatchStats(a.mean(), a.invStd()), new BatchStats(b.mean(), b.invStd()));
     }
 
     /**
@@ -232,14 +226,19 @@ public interface Backend {
                                 : batchNormTrainingBackward(gh[0], xh[0], sa.mean(), sa.invStd(), weight, eps);
         BatchNormGrads b = relu ? batchNormReluTrainingBackward(gh[1], xh[1], yh[1], sb.mean(), sb.invStd(), weight, bias, eps)
                                 : batchNormTrainingBackward(gh[1], xh[1], sb.mean(), sb.invStd(), weight, eps);
-        Tensor dx = Tensor.wrap(allocateForOverwrite(x.numel()), x.shape());
-        Tensor[] dh = halves(dx);
-        copy(a.dx(), dh[0]);
-        copy(b.dx(), dh[1]);
-        a.dx().storage().release();
-        b.dx().storage().release();
-        return new BatchNormGrads(dx, weight != null ? binary(BinaryOp.ADD, a.dWeight(), b.dWeight()) : null,
+        return new BatchNormGrads(stacked(a.dx(), b.dx(), x.shape()), weight != null ? binary(BinaryOp.ADD, a.dWeight(), b.dWeight()) : null,
             bias != null ? binary(BinaryOp.ADD, a.dBias(), b.dBias()) : null);
+    }
+
+    /** first and second [N, ...] copied into one new [2N, ...] tensor of the given shape; their storage is released. */
+    private Tensor stacked(Tensor first, Tensor second, int[] shape) {
+        Tensor out = Tensor.wrap(allocateForOverwrite(first.numel() + second.numel()), shape);
+        Tensor[] h = halves(out);
+        copy(first, h[0]);
+        copy(second, h[1]);
+        first.storage().release();
+        second.storage().release();
+        return out;
     }
 
     /** The two halves along dimension 0 of a contiguous t [2N, ...], as views of its storage. */
