@@ -64,7 +64,7 @@ public final class ResNet extends Module implements Backbone {
             Tensor identity = downsample == null ? x : downsample.forward(x);
             Tensor out = bn1.forwardRelu(conv1.forward(x));
             out = bn2.forward(conv2.forward(out));
-            return out.add(identity).relu();
+            return out.addRelu(identity);
         }
     }
 
@@ -95,7 +95,7 @@ public final class ResNet extends Module implements Backbone {
             Tensor out = bn1.forwardRelu(conv1.forward(x));
             out = bn2.forwardRelu(conv2.forward(out));
             out = bn3.forward(conv3.forward(out));
-            return out.add(identity).relu();
+            return out.addRelu(identity);
         }
     }
 

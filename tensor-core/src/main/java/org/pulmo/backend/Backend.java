@@ -195,6 +195,12 @@ public interface Backend {
     }
 
     /**
+     * max(a + b, 0) for a and b of one shape: a residual sum and the ReLU after it. The default runs {@link #binary}
+     * ADD then {@link #unary} RELU; the CPU backend does both in one pass, with the same float operations.
+     */
+    default Tensor addRelu(Tensor a, Tensor b) { return unary(UnaryOp.RELU, binary(BinaryOp.ADD, a, b), 0f); }
+
+    /**
      * Training batch norm (then ReLU when relu) of x [2N, C, *] taken as two batches [N, C, *] stacked along
      * dimension 0, each normalised with its own statistics: {@link #batchNormTraining} (or
      * {@link #batchNormReluTraining}) on each half, their outputs in one y [2N, C, *]. The running statistics move

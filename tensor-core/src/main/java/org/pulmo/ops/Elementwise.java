@@ -149,6 +149,18 @@ public final class Elementwise {
         return Graph.record("relu", y, g -> new Tensor[] {backend("relu", g, yv).binary(BinaryOp.RELU_BACKWARD, g, yv)}, x);
     }
 
+    // y = max(a + b, 0);  da = db = g where y > 0, else 0. The values of relu(add(a, b)) as one op, which keeps only y
+    // for backward (not the sum as well): a residual block's sum and its ReLU.
+    public static Tensor addRelu(Tensor a, Tensor b) {
+        if (!java.util.Arrays.equals(a.shape(), b.shape())) return relu(add(a, b)); // broadcasting: the two ops
+        Tensor y = backend("addRelu", a, b).addRelu(a, b);
+        Tensor yv = y.detach();
+        return Graph.record("addRelu", y, g -> {
+            Tensor gm = backend("addRelu", g, yv).binary(BinaryOp.RELU_BACKWARD, g, yv);
+            return new Tensor[] {gm, gm};
+        }, a, b);
+    }
+
     // y = 1 / (1 + e^-x);  dx = g * y * (1 - y)
     public static Tensor sigmoid(Tensor x) {
         Tensor y = un(UnaryOp.SIGMOID, x, 0);

@@ -352,6 +352,9 @@ public final class Tensor {
 
     public Tensor relu() { return Elementwise.relu(this); }
 
+    /** max(this + o, 0) as one op (a residual sum and its ReLU); o of the same shape, else add then relu. */
+    public Tensor addRelu(Tensor o) { return Elementwise.addRelu(this, o); }
+
     public Tensor sigmoid() { return Elementwise.sigmoid(this); }
 
     public Tensor tanh() { return Elementwise.tanh(this); }

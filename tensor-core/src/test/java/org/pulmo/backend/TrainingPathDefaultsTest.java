@@ -113,6 +113,22 @@ class TrainingPathDefaultsTest {
                     }
     }
 
+    /** The CPU's one-pass add+ReLU against the default's ADD then RELU, bit for bit: vector bodies, tails, NaN, -0, views. */
+    @Test void addReluEqualsAddThenRelu() throws Exception {
+        Backend byDefault = (Backend) java.lang.reflect.Proxy.newProxyInstance(Backend.class.getClassLoader(), new Class<?>[] {Backend.class},
+            (proxy, m, args) -> m.getName().equals("addRelu") ? java.lang.reflect.InvocationHandler.invokeDefault(proxy, m, args) : m.invoke(cpu, args));
+        Rng rng = new Rng(75);
+        for (int[] s : new int[][] {{3, 4, 5, 7}, {70001}, {1}}) {
+            float[] av = Tensor.randn(rng, s).toArray(), bv = Tensor.randn(rng, s).toArray();
+            av[0] = Float.NaN;
+            if (av.length > 2) { av[1] = -0f; bv[1] = 0f; av[2] = -bv[2]; }
+            Tensor a = Tensor.of(av, s), b = Tensor.of(bv, s);
+            same(byDefault.addRelu(a, b), cpu.addRelu(a, b), Arrays.toString(s));
+        }
+        Tensor big = Tensor.randn(rng, 4, 6), a = big.narrow(0, 1, 2), b = big.narrow(0, 2, 2); // offset views
+        same(byDefault.addRelu(a, b), cpu.addRelu(a, b), "views");
+    }
+
     @Test void batchNormReluEqualsBatchNormThenRelu() {
         Rng rng = new Rng(73);
         for (int[] s : new int[][] {{3, 4, 5, 7}, {2, 3, 17, 19}, {9, 6}}) {

@@ -103,6 +103,22 @@ class ElementwiseGradTest {
         checkUnary(Tensor::relu, GradCheck.spaced(new Rng(42), 3, 4));
     }
 
+    /**
+     * max(a + b, 0) as one op: by finite differences with the sums kept off the kink (a spaced set split into a and b
+     * with b small), on equal shapes (the fused path) and broadcasting ones (add then relu), and the same tensor on both
+     * sides (its gradient is the sum of the two). Values equal relu(add) exactly.
+     */
+    @Test void addRelu() {
+        Rng rng = new Rng(44);
+        Tensor a = GradCheck.spaced(rng, 3, 4).requiresGrad(true);
+        Tensor b = GradCheck.uniform(rng, -0.01f, 0.01f, 3, 4).requiresGrad(true);
+        assertGradients(in -> in.get(0).addRelu(in.get(1)), a, b);
+        assertGradients(in -> in.get(0).addRelu(in.get(0)), a);
+        assertGradients(in -> in.get(0).addRelu(in.get(1)), a, GradCheck.uniform(rng, -0.01f, 0.01f, 4).requiresGrad(true));
+        Tensor x = Tensor.randn(rng, 2, 3, 5, 7), y = Tensor.randn(rng, 2, 3, 5, 7);
+        org.junit.jupiter.api.Assertions.assertArrayEquals(x.add(y).relu().toArray(), x.addRelu(y).toArray());
+    }
+
     @Test void maximumAndMinimum() {
         for (int[][] s : SHAPES) {
             // a and b drawn from one spaced set: no element of a is within the gap of any element of b

@@ -129,6 +129,17 @@ final class CpuElementwise {
     }
 
     /** y = max(x, 0) with Math.max's NaN rule (NaN stays NaN), one vector at a time. */
+    /** y[i] = max(a[ao + i] + b[bo + i], 0) for i < n, split over the threads: ADD's rounding, then RELU's max. */
+    static void addRelu(float[] a, int ao, float[] b, int bo, float[] y, int n) {
+        int chunk = 1 << 14;
+        Parallel.forRange((n + chunk - 1) / chunk, chunk, (s0, e0) -> {
+            int i = s0 * chunk, end = Math.min(n, e0 * chunk);
+            for (int vEnd = i + S.loopBound(end - i); i < vEnd; i += S.length())
+                FloatVector.fromArray(S, a, ao + i).add(FloatVector.fromArray(S, b, bo + i)).max(0f).intoArray(y, i);
+            for (; i < end; i++) y[i] = Math.max(a[ao + i] + b[bo + i], 0f);
+        });
+    }
+
     private static void reluRow(float[] x, int xo, float[] y, int yo, int n) {
         int i = 0;
         for (int end = S.loopBound(n); i < end; i += S.length())
