@@ -279,23 +279,26 @@ public final class DjlSideBySide {
             double stepGflop = 3 * 2.0 * size.batch()
                 * ModelSummary.of(sr.model, ModelRegistry.entry(sr.model).defaultClasses(), size.image()).totalMacs() / 1e9;
             List<Double> ratio = new ArrayList<>(), pRate = new ArrayList<>(), dRate = new ArrayList<>();
+            double pBest = Double.MAX_VALUE, dBest = Double.MAX_VALUE; // each side's fastest child (its median step)
             for (int r = 0; r < sr.pulmo.size(); r++) {
                 double[] pt = sr.pulmo.get(r), dt = sr.djl.get(r);
-                if (pt != null) pRate.add(images / median(pt));
-                if (dt != null) dRate.add(images / median(dt));
+                if (pt != null) { pRate.add(images / median(pt)); pBest = Math.min(pBest, median(pt)); }
+                if (dt != null) { dRate.add(images / median(dt)); dBest = Math.min(dBest, median(dt)); }
                 if (pt != null && dt != null) ratio.add(median(pt) / median(dt));
             }
+            String fastest = ratio.isEmpty() ? "" : String.format(Locale.ROOT, "; fastest children %.2f", pBest / dBest);
             String gf = pRate.isEmpty() || dRate.isEmpty() ? "-" : String.format(Locale.ROOT, "%.0f / %.0f (%.0f %% / %.0f %%)",
                 stepGflop * median(pRate) / images, stepGflop * median(dRate) / images,
                 100 * stepGflop * median(pRate) / images / peak, 100 * stepGflop * median(dRate) / images / peak);
             System.out.printf(Locale.ROOT, "| %s | %s%s | %s | %s | %s | %s | %s / %s | %s |%n", sr.model, sr.size,
                 ModelWorkload.isPairModel(sr.model) ? " pairs" : "", rates(pRate), rates(dRate),
-                ratio.isEmpty() ? "no run where both finished" : String.format(Locale.ROOT, "**%.2f** (%s)", median(ratio), spread(ratio)), gf,
+                ratio.isEmpty() ? "no run where both finished" : String.format(Locale.ROOT, "**%.2f** (%s%s)", median(ratio), spread(ratio), fastest), gf,
                 sr.pulmoRssMb.isEmpty() ? "-" : String.format(Locale.ROOT, "%.0f", max(sr.pulmoRssMb)),
                 sr.djlRssMb.isEmpty() ? "-" : String.format(Locale.ROOT, "%.0f", max(sr.djlRssMb)), sr.check);
         }
         System.out.println("(images/s: median over runs of batch images / median step time, MA-Net two images per pair; in brackets"
-            + " each run's ratio; GFLOP/s: 6 x the MACs of the convolutions and linear layers per step / the median step"
+            + " each run's ratio, then the ratio of each side's fastest child, which a side slowed for minutes by the host"
+            + " moves less than the median; GFLOP/s: 6 x the MACs of the convolutions and linear layers per step / the median step"
             + " time, against the in-run FMA peak; peak RSS: the largest VmHWM of a side's children, the whole JVM)");
         System.out.printf(Locale.ROOT, "load %s%n", load());
     }
