@@ -209,7 +209,7 @@ public class AttentionBench {
 
     /**
      * FUSED against COMPOSED interleaved in one JVM, for a host too busy for separate JMH runs to compare:
-     * after {@code rounds / 3 + 2} unmeasured calls of each, {@code rounds} rounds each call both once (order
+     * after {@code max(50, rounds / 3 + 2)} unmeasured calls of each, {@code rounds} rounds each call both once (order
      * alternating); prints the median ms of each, the ratio composed / fused (above 1: fused faster) and the
      * fused GB/s.
      */
@@ -221,7 +221,10 @@ public class AttentionBench {
                 boolean maNet = shape.name().startsWith("MANET");
                 if (maNet == op.startsWith("se")) continue;
                 Supplier<Object>[] calls = pair(bench, op, shape, batch);
-                int warm = rounds / 3 + 2;
+                // At least 50 unmeasured calls: a new shape can send the fused kernels back through the JIT, and stage 3's
+                // MAB forward ([2, 1024, 14, 14]) read 2.4 ms after 5 unmeasured calls (rounds 9) and 5.5 ms after 20,
+                // against 0.38 ms once warm (rounds 45: the median of 45 calls after 17).
+                int warm = Math.max(50, rounds / 3 + 2);
                 for (int i = 0; i < warm; i++) { calls[0].get(); calls[1].get(); }
                 double[][] ms = new double[2][rounds];
                 for (int r = 0; r < rounds; r++) {
