@@ -497,13 +497,17 @@ public final class DjlSideBySide {
             // reference norm is floored at 1e-2 of what a typical gradient of that many elements measures (the
             // median over all parameters of the float64 root mean square per element): such a gradient is judged by
             // its absolute error against the typical scale, and a bug that makes it non-zero still fails.
+            float[][] ref = new float[names.size()][];
             double[] rms = new double[names.size()];
-            for (int i = 0; i < names.size(); i++) rms[i] = l2(s64.gradient(names.get(i))) / Math.sqrt(s64.gradient(names.get(i)).length);
+            for (int i = 0; i < names.size(); i++) {
+                ref[i] = s64.gradient(names.get(i));
+                rms[i] = l2(ref[i]) / Math.sqrt(ref[i].length);
+            }
             double typicalRms = median(rms);
             double[] ep = new double[names.size()], ed = new double[names.size()];
             int worst = 0, beyond = 0, floored = 0;
             for (int i = 0; i < names.size(); i++) {
-                float[] r64 = s64.gradient(names.get(i));
+                float[] r64 = ref[i];
                 double floor = 1e-2 * typicalRms * Math.sqrt(r64.length);
                 boolean small = l2(r64) < floor;
                 if (small) floored++;

@@ -53,7 +53,7 @@ public final class ProbeCommand implements Callable<Integer> {
         double ceX = 0, ceM = 0, cs = 0, a1 = 0;
         int n = 0;
         net.train();
-        try (BatchNorm.RunningStatistics frozen = BatchNorm.freezeRunningStatistics();
+        try (BatchNorm.Scope frozen = BatchNorm.freezeRunningStatistics();
              DataLoader main = new DataLoader(train, tf, opts); var mainEpoch = main.epoch(0);
              MutexBatches mutex = new MutexBatches(train, labels, tf, opts, seed, 0)) {
             while (n < batches && mainEpoch.hasNext()) {

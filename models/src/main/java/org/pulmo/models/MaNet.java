@@ -249,7 +249,7 @@ public final class MaNet extends Module {
     // F_fm, another distribution) normalises with its batch statistics but does not move the running ones
     // (docs/FIDELITY.md, docs/REPRODUCTION.md "MA-Net on the CPU" for the measurements). Options.mutexRunningStats
     // restores the framework-default behaviour of both paths moving them.
-    private org.pulmo.nn.BatchNorm.RunningStatistics mutexStatistics() {
+    private org.pulmo.nn.BatchNorm.Scope mutexStatistics() {
         return org.pulmo.nn.BatchNorm.freezeRunningStatistics(!options.mutexRunningStats());
     }
 

@@ -45,7 +45,7 @@ public abstract sealed class BatchNorm extends Module permits BatchNorm1d, Batch
 
     /** One batch, or in training inside a {@link #pairedBatches} scope the two halves of x, each as its own batch. */
     private Tensor normalize(Tensor x, boolean relu) {
-        int pairing = PAIRED.get()[0];
+        float pairing = PAIRED.get()[0];
         countBatch(x);
         if (pairing == UNPAIRED || !isTraining())
             return relu ? Normalization.batchNormRelu(x, weight, bias, trackedMean(), trackedVar(), isTraining(), momentumNow(), eps)
@@ -57,8 +57,9 @@ public abstract sealed class BatchNorm extends Module permits BatchNorm1d, Batch
 
     // ------------------------------------------------------------------ two batches in one, per thread
 
-    private static final int UNPAIRED = 0, SECOND_OWN = 1, SECOND_FROZEN = 2;
-    private static final ThreadLocal<int[]> PAIRED = ThreadLocal.withInitial(() -> new int[] {UNPAIRED});
+    private static final float UNPAIRED = 0f, SECOND_OWN = 1f, SECOND_FROZEN = 2f;
+    /** This thread's pairing: UNPAIRED, or two halves with the second moving the running statistics or not. */
+    private static final ThreadLocal<float[]> PAIRED = ThreadLocal.withInitial(() -> new float[] {UNPAIRED});
 
     /**
      * While the returned scope is open, training-mode batch norm on this thread takes its input [2N, ...] as two
@@ -68,26 +69,7 @@ public abstract sealed class BatchNorm extends Module permits BatchNorm1d, Batch
      * backbone this way, as one batch of 2N for every convolution (larger GEMMs, one weight gradient) while each
      * path keeps its own batch statistics.
      */
-    public static PairedBatches pairedBatches(boolean freezeSecond) {
-        int[] p = PAIRED.get();
-        PairedBatches scope = new PairedBatches(p[0]);
-        p[0] = freezeSecond ? SECOND_FROZEN : SECOND_OWN;
-        return scope;
-    }
-
-    /** Restores the thread's previous pairing when closed. */
-    public static final class PairedBatches implements AutoCloseable {
-        private final int previous;
-        private boolean closed;
-
-        private PairedBatches(int previous) { this.previous = previous; }
-
-        @Override public void close() {
-            if (closed) return;
-            closed = true;
-            PAIRED.get()[0] = previous;
-        }
-    }
+    public static Scope pairedBatches(boolean freezeSecond) { return new Scope(PAIRED.get(), freezeSecond ? SECOND_FROZEN : SECOND_OWN); }
 
     /** Checks x against this layer and, in training, counts the batch in num_batches_tracked. */
     private void countBatch(Tensor x) {
@@ -111,31 +93,33 @@ public abstract sealed class BatchNorm extends Module permits BatchNorm1d, Batch
      * as they are. MA-Net's mutex path runs in one: inference runs the main path alone, so the running estimates
      * must describe the main path's activations only (see {@code MaNet.forwardPair}).
      */
-    public static RunningStatistics freezeRunningStatistics() { return RunningStatistics.set(FROZEN); }
+    public static Scope freezeRunningStatistics() { return new Scope(MOMENTUM.get(), FROZEN); }
 
     /** {@link #freezeRunningStatistics()} when {@code freeze}, else a scope that changes nothing. */
-    public static RunningStatistics freezeRunningStatistics(boolean freeze) {
-        return RunningStatistics.set(freeze ? FROZEN : MOMENTUM.get()[0]);
+    public static Scope freezeRunningStatistics(boolean freeze) {
+        float[] rule = MOMENTUM.get();
+        return new Scope(rule, freeze ? FROZEN : rule[0]);
     }
 
-    /** Restores the thread's previous running-statistics rule when closed. */
-    public static final class RunningStatistics implements AutoCloseable {
+    /**
+     * One of this thread's batch-norm rules (the running-statistics rule, the pairing) set to a value while the scope
+     * is open; closing restores the previous value.
+     */
+    public static final class Scope implements AutoCloseable {
+        private final float[] rule;
         private final float previous;
         private boolean closed;
 
-        private RunningStatistics(float previous) { this.previous = previous; }
-
-        static RunningStatistics set(float momentum) {
-            float[] m = MOMENTUM.get();
-            RunningStatistics r = new RunningStatistics(m[0]);
-            m[0] = momentum;
-            return r;
+        private Scope(float[] rule, float value) {
+            this.rule = rule;
+            this.previous = rule[0];
+            rule[0] = value;
         }
 
         @Override public void close() {
             if (closed) return;
             closed = true;
-            MOMENTUM.get()[0] = previous;
+            rule[0] = previous;
         }
     }
 
@@ -169,7 +153,7 @@ public abstract sealed class BatchNorm extends Module permits BatchNorm1d, Batch
             for (BatchNorm bn : layers) { bn.runningMean.fill(0f); bn.runningVar.fill(0f); }
             for (Tensor x : batches) {
                 k++;
-                try (var rule = RunningStatistics.set(1f / k)) { forward.apply(x); }
+                try (var rule = new Scope(MOMENTUM.get(), 1f / k)) { forward.apply(x); }
             }
         } finally {
             for (int i = 0; i < tracked.length; i++) if (layers.get(i).numBatchesTracked != null) layers.get(i).numBatchesTracked.fill(tracked[i]);

@@ -209,8 +209,7 @@ public interface Backend {
      */
     default PairedBatchNormOut batchNormTrainingPaired(Tensor x, Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar,
                                                        boolean secondMovesRunning, float momentum, float eps, boolean relu) {
-        Tensor xc = x.isContiguous() ? x : x.contiguous();
-        Tensor[] xh = halves(xc);
+        Tensor[] xh = halves(x.contiguous());
         Tensor rm2 = secondMovesRunning ? runningMean : null, rv2 = secondMovesRunning ? runningVar : null;
         BatchNormOut a = relu ? batchNormReluTraining(xh[0], weight, bias, runningMean, runningVar, momentum, eps)
                               : batchNormTraining(xh[0], weight, bias, runningMean, runningVar, momentum, eps);
@@ -226,7 +225,7 @@ public interface Backend {
      */
     default BatchNormGrads batchNormTrainingPairedBackward(Tensor dy, Tensor x, Tensor y, PairedBatchNormOut stats, Tensor weight,
                                                            Tensor bias, float eps, boolean relu) {
-        Tensor[] gh = halves(dy.isContiguous() ? dy : dy.contiguous()), xh = halves(x.isContiguous() ? x : x.contiguous()), yh = halves(y);
+        Tensor[] gh = halves(dy.contiguous()), xh = halves(x.contiguous()), yh = halves(y);
         BatchStats sa = stats.first(), sb = stats.second();
         BatchNormGrads a = relu ? batchNormReluTrainingBackward(gh[0], xh[0], yh[0], sa.mean(), sa.invStd(), weight, bias, eps)
                                 : batchNormTrainingBackward(gh[0], xh[0], sa.mean(), sa.invStd(), weight, eps);

@@ -104,10 +104,6 @@ public final class Normalization {
     }
 
     /**
-     * The training op of batchNorm (relu false) and batchNormRelu: the backend's forward with batch statistics
-     * (the running ones move in place, outside the graph) and its backward from the saved mean and invStd.
-     */
-    /**
      * Training-mode batch norm (with ReLU after it when relu) of x [2N, C, ...] taken as two batches [N, C, ...]
      * stacked along dimension 0, each normalised with its own batch statistics: the values and gradients of
      * {@link #batchNorm} (or {@link #batchNormRelu}) on each half, concatenated, as one op whose backward writes one
@@ -131,10 +127,14 @@ public final class Normalization {
         Tensor y = out.y(), yv = y.detach();
         return Graph.record(name, y, g -> {
             Backend.BatchNormGrads d = be.batchNormTrainingPairedBackward(g, x, yv, out, weight, bias, eps, relu);
-            return new Tensor[] {d.dx(), weight != null ? d.dWeight() : null, bias != null ? d.dBias() : null};
+            return gradients(d, weight, bias);
         }, x, weight, bias);
     }
 
+    /**
+     * The training op of batchNorm (relu false) and batchNormRelu: the backend's forward with batch statistics
+     * (the running ones move in place, outside the graph) and its backward from the saved mean and invStd.
+     */
     private static Tensor trainingOp(String name, boolean relu, Tensor x, Tensor weight, Tensor bias, Tensor runningMean,
                                      Tensor runningVar, float momentum, float eps) {
         var be = x.backend();
@@ -147,7 +147,12 @@ public final class Normalization {
         return Graph.record(name, y, g -> {
             Backend.BatchNormGrads d = relu ? be.batchNormReluTrainingBackward(g, x, yv, mean, invStd, weight, bias, eps)
                               : be.batchNormTrainingBackward(g, x, mean, invStd, weight, eps);
-            return new Tensor[] {d.dx(), weight != null ? d.dWeight() : null, bias != null ? d.dBias() : null};
+            return gradients(d, weight, bias);
         }, x, weight, bias);
+    }
+
+    /** The op's gradients {dx, dWeight, dBias}, null for an absent weight or bias. */
+    private static Tensor[] gradients(Backend.BatchNormGrads d, Tensor weight, Tensor bias) {
+        return new Tensor[] {d.dx(), weight != null ? d.dWeight() : null, bias != null ? d.dBias() : null};
     }
 }

@@ -40,14 +40,14 @@ public final class CpuBackend implements Backend {
 
     @Override public Device device() { return Device.CPU; }
 
-    @Override public Storage allocate(long numel) {
-        if (numel > Integer.MAX_VALUE - 16) throw new IllegalArgumentException("CPU tensors hold at most 2^31 elements, asked for " + numel);
-        return CpuStorage.zeroed((int) numel);
-    }
+    @Override public Storage allocate(long numel) { return CpuStorage.zeroed(arrayLength(numel)); }
 
-    @Override public Storage allocateForOverwrite(long numel) {
+    @Override public Storage allocateForOverwrite(long numel) { return CpuStorage.pooled(HostArrays.uninitialized(arrayLength(numel))); }
+
+    /** numel as a Java array length, or a clear error. */
+    private static int arrayLength(long numel) {
         if (numel > Integer.MAX_VALUE - 16) throw new IllegalArgumentException("CPU tensors hold at most 2^31 elements, asked for " + numel);
-        return CpuStorage.pooled(HostArrays.uninitialized((int) numel));
+        return (int) numel;
     }
 
     @Override public Tensor fromArray(float[] data, int[] shape) { return Tensor.of(data, shape); }

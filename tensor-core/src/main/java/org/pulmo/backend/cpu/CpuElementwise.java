@@ -128,7 +128,6 @@ final class CpuElementwise {
         }
     }
 
-    /** y = max(x, 0) with Math.max's NaN rule (NaN stays NaN), one vector at a time. */
     /** y[i] = max(a[ao + i] + b[bo + i], 0) for i < n, split over the threads: ADD's rounding, then RELU's max. */
     static void addRelu(float[] a, int ao, float[] b, int bo, float[] y, int n) {
         int chunk = 1 << 14;
@@ -140,6 +139,7 @@ final class CpuElementwise {
         });
     }
 
+    /** y = max(x, 0) with Math.max's NaN rule (NaN stays NaN), one vector at a time. */
     private static void reluRow(float[] x, int xo, float[] y, int yo, int n) {
         int i = 0;
         for (int end = S.loopBound(n); i < end; i += S.length())

@@ -150,7 +150,7 @@ public final class Sgemm {
         int units = (extent + unit - 1) / unit;
         int parts = Math.min(threads, units);
         // Column strips all read the whole of op(A): pack it once, split over the threads, instead of once per strip.
-        PackedA shared = pa == null && byCols && parts > 1 && SHARED_PACK && macs >= SHARED_PACK_MIN_MACS ? packShared(transA, m, k, a, aOff, lda, parts) : null;
+        PackedA shared = pa == null && byCols && parts > 1 && SHARED_PACK && macs >= SHARED_PACK_MIN_MACS ? packShared(transA, m, k, a, aOff, lda) : null;
         PackedA packed = shared != null ? shared : pa;
         Parallel.forRange(parts, Long.MAX_VALUE / parts, (s, e) -> {
             for (int t = s; t < e; t++) {
@@ -184,7 +184,7 @@ public final class Sgemm {
      * went to packing the whole of A, half of it a copy of the other thread's work. Null when op(A) is too large
      * for the buffer's cap (the strips then pack their own).
      */
-    private static PackedA packShared(boolean transA, int m, int k, float[] a, int aOff, int lda, int parts) {
+    private static PackedA packShared(boolean transA, int m, int k, float[] a, int aOff, int lda) {
         int size = packedSize(m, k);
         if (size > SHARED_PACK_MAX) return null;
         sharedPacks.incrementAndGet();
@@ -195,7 +195,10 @@ public final class Sgemm {
         Parallel.forRange(panels, 2L * k * MR, (r0, r1) -> {
             int i0 = r0 * MR, rows = Math.min(m, r1 * MR) - i0;
             if (rows <= 0) return;
-            for (int pc = 0; pc < k; pc += KC) packA(transA, a, aOff, lda, i0, rows, pc, Math.min(KC, k - pc), buf, pc * mPad + i0 * Math.min(KC, k - pc));
+            for (int pc = 0; pc < k; pc += KC) {
+                int kc = Math.min(KC, k - pc);
+                packA(transA, a, aOff, lda, i0, rows, pc, kc, buf, pc * mPad + i0 * kc); // panel i0 / MR of block pc
+            }
         });
         return new PackedA(buf, 0, m, k, mPad);
     }
