@@ -197,8 +197,48 @@ public final class CudaRuntime {
 
     public void synchronize() {
         makeCurrent();
+        long t0 = System.nanoTime();
         check(cuStreamSynchronize(stream), "cuStreamSynchronize");
+        syncs++;
+        syncNanos += System.nanoTime() - t0;
+        if (TRACE_SYNCS) traceSync();
     }
+
+    // ------------------------------------------------------------------ counters
+
+    /**
+     * What the host has asked of the device so far: kernel launches, stream synchronisations (each one drains the
+     * queue: the device idles until the host launches again) and the nanoseconds the host spent blocked in them,
+     * host-to-device and device-to-host copies. Differences of two readings count a training step's host costs
+     * ({@code MockGpuSteps}, {@code scripts/gpu-verify.sh}); the counts are the host's decisions, the same on the mock
+     * driver as on a GPU, the blocked time is the device's only on a GPU.
+     */
+    public record Counters(long launches, long syncs, long syncNanos, long copiesToDevice, long copiesToHost) {
+        public Counters minus(Counters o) {
+            return new Counters(launches - o.launches, syncs - o.syncs, syncNanos - o.syncNanos, copiesToDevice - o.copiesToDevice,
+                copiesToHost - o.copiesToHost);
+        }
+    }
+
+    // plain fields: the runtime is driven by one thread at a time (the training loop), so these are exact there and
+    // only approximate if several threads launch at once
+    private long launches, syncs, syncNanos, copiesToDevice, copiesToHost;
+
+    /**
+     * Debug switch: {@code -Dpulmo.cuda.traceSyncs=true} logs, for every stream synchronisation, the first frames
+     * outside this package that asked for it (a loss read, a label check, a copy), to find what drains the queue.
+     */
+    static final boolean TRACE_SYNCS = Boolean.getBoolean("pulmo.cuda.traceSyncs");
+
+    private static void traceSync() {
+        List<String> frames = StackWalker.getInstance().walk(s -> s.map(f -> f.getClassName().replaceFirst(".*\\.", "") + "." + f.getMethodName()
+                + ":" + f.getLineNumber())
+            .dropWhile(f -> f.startsWith("CudaRuntime.") || f.startsWith("CudaBackend.") || f.startsWith("CudaAllocator."))
+            .limit(4).toList());
+        System.err.println("[pulmo-sync] " + String.join(" < ", frames));
+    }
+
+    public Counters counters() { return new Counters(launches, syncs, syncNanos, copiesToDevice, copiesToHost); }
 
     // ------------------------------------------------------------------ kernels
 
@@ -218,6 +258,7 @@ public final class CudaRuntime {
         Pointer[] ps = new Pointer[args.length];
         for (int i = 0; i < args.length; i++) ps[i] = argPointer(args[i]);
         makeCurrent();
+        launches++;
         check(cuLaunchKernel(function(name), gridX, gridY, gridZ, block, 1, 1, sharedBytes, stream, Pointer.to(ps), null),
             "cuLaunchKernel(" + name + ", grid " + gridX + "x" + gridY + "x" + gridZ + ", block " + block + ")");
         if (SYNC_LAUNCHES) afterLaunch(name, gridX + "x" + gridY + "x" + gridZ, String.valueOf(block), sharedBytes);
@@ -241,6 +282,7 @@ public final class CudaRuntime {
         Pointer[] ps = new Pointer[args.length];
         for (int i = 0; i < args.length; i++) ps[i] = argPointer(args[i]);
         makeCurrent();
+        launches++;
         check(cuLaunchKernel(function(name), gridX, gridY, gridZ, blockX, blockY, 1, 0, stream, Pointer.to(ps), null),
             "cuLaunchKernel(" + name + ", grid " + gridX + "x" + gridY + "x" + gridZ + ", block " + blockX + "x" + blockY + ")");
         if (SYNC_LAUNCHES) afterLaunch(name, gridX + "x" + gridY + "x" + gridZ, blockX + "x" + blockY, 0);
@@ -268,28 +310,36 @@ public final class CudaRuntime {
 
     // ------------------------------------------------------------------ copies
 
+    // Host-to-device copies from Java arrays need no synchronisation. JCuda hands the driver the array itself (pinned
+    // in the heap for the duration of the call), and a copy from pageable memory is staged before the call returns:
+    // "host memory is copied to a staging buffer immediately (no device synchronization is performed). The function
+    // will return once the pageable buffer has been copied to the staging memory" (CUDA driver API, "API
+    // synchronization behavior", memcpy). So the array may move or change as soon as the call is back, and the copy
+    // itself is stream-ordered after the kernels before it. A synchronisation here drained the queue at every batch.
+
     public void copyToDevice(float[] src, CUdeviceptr dst, long count) {
         makeCurrent();
+        copiesToDevice++;
         check(cuMemcpyHtoDAsync(dst, Pointer.to(src), count * Float.BYTES, stream), "cuMemcpyHtoDAsync");
-        synchronize(); // src is a Java array the GC may move once we return
     }
 
     public void copyToHost(CUdeviceptr src, float[] dst, long count) {
         makeCurrent();
         synchronize();
+        copiesToHost++;
         check(cuMemcpyDtoH(Pointer.to(dst), src, count * Float.BYTES), "cuMemcpyDtoH");
     }
 
     public void copyToDevice(long[] src, CUdeviceptr dst) {
         makeCurrent();
+        copiesToDevice++;
         check(cuMemcpyHtoDAsync(dst, Pointer.to(src), (long) src.length * Long.BYTES, stream), "cuMemcpyHtoDAsync");
-        synchronize();
     }
 
     public void copyToDevice(int[] src, CUdeviceptr dst) {
         makeCurrent();
+        copiesToDevice++;
         check(cuMemcpyHtoDAsync(dst, Pointer.to(src), (long) src.length * Integer.BYTES, stream), "cuMemcpyHtoDAsync");
-        synchronize();
     }
 
     public void memsetZero(CUdeviceptr p, long floats) {

@@ -42,11 +42,14 @@ import org.pulmo.tensor.Tensor;
  *
  * <p>{@link #requestStop()} (Ctrl-C) ends training after the current batch; the weights of that moment go to
  * {@code interrupted.safetensors}, and {@code last.safetensors} keeps the last finished epoch to resume from.
- * A NaN or infinite loss ends training with a {@link DivergedException}; no checkpoint is written after it.
+ * A NaN or infinite loss ends training with a {@link DivergedException}; no checkpoint is written after it (nor
+ * after the few steps that may have run past it before it was read).
  *
- * <p>Device: the model must already be on {@code Settings.device} ({@code Module.to}); batches are moved there
- * before the forward, and what the loop reads back (loss, predictions) comes back with {@code item()} and
- * {@code toArray()}. Checkpoints are written from the device tensors (Safetensors copies them to the host).
+ * <p>Device: the model must already be on {@code Settings.device} ({@code Module.to}); images are moved there
+ * before the forward, labels go to the loss as the host's. What the loop reads back (each step's loss and
+ * predictions, MA-Net's loss parts) stays on the device until {@link StepReadings} reads a few steps at once, so
+ * that the host is not made to wait for the device every step; a loss that is not finite is found there, named
+ * by its batch. Checkpoints are written from the device tensors (Safetensors copies them to the host).
  */
 public final class Trainer {
 
@@ -169,52 +172,42 @@ public final class Trainer {
                     trainLoader.batchesPerEpoch());
                 // MA-Net: the mutex partner of every training image for this epoch, read in step with the main loader
                 // (MutexBatches checks every pair's labels).
-                double[] maNetSums = new double[4]; // image-weighted sums of L_CE, L_CS, a1, a2 (MA-Net's LossValue)
-                long maNetImages = 0, epochSteps = 0;
+                StepReadings readings = new StepReadings(); // the steps' losses and predictions, read every few steps
+                long epochSteps = 0;
                 try (DataLoader.Epoch batches = trainLoader.epoch(epoch);
                      MutexBatches mutexBatches = maNet == null ? null : new MutexBatches(train, labels, trainTf, opts, MutexBatches.pairSeed(s.seed(), epoch), epoch)) {
-                    for (DataLoader.Batch b : batches) try (MemoryScope ignored = steps.open()) {
-                        // on a device, the scope frees every tensor the step made except the training state
-                        Tensor loss, logits;
-                        if (maNet != null) {
-                            DataLoader.Batch mb = mutexBatches.next(b);
-                            if (mb == null) continue; // an unreadable image broke the pairing of this batch
-                            MaNet.PairOutput po = maNet.forwardPair(b.images().to(dev), mb.images().to(dev));
-                            MaNet.LossValue lv = maNet.loss(po, b.labels().to(dev), mb.labels().to(dev));
-                            loss = lv.total();
-                            logits = po.logitsX();
-                            maNetSums[0] += lv.ce() * (double) b.size();
-                            maNetSums[1] += lv.cs() * (double) b.size();
-                            maNetSums[2] += lv.a1() * (double) b.size();
-                            maNetSums[3] += lv.a2() * (double) b.size();
-                            maNetImages += b.size();
-                        } else {
-                            logits = model.forward(b.images().to(dev));
-                            loss = Losses.crossEntropy(logits, b.labels().to(dev));
+                    for (DataLoader.Batch b : batches) {
+                        try (MemoryScope scope = steps.open()) {
+                            // on a device, the scope frees every tensor the step made except the training state and
+                            // what the readings keep; the labels go as the host's (crossEntropy checks them there)
+                            Tensor loss, logits;
+                            MaNet.LossValue lv = null;
+                            if (maNet != null) {
+                                DataLoader.Batch mb = mutexBatches.next(b);
+                                if (mb == null) continue; // an unreadable image broke the pairing of this batch
+                                MaNet.PairOutput po = maNet.forwardPair(b.images().to(dev), mb.images().to(dev));
+                                lv = maNet.loss(po, b.labels(), mb.labels());
+                                loss = lv.total();
+                                logits = po.logitsX();
+                            } else {
+                                logits = model.forward(b.images().to(dev));
+                                loss = Losses.crossEntropy(logits, b.labels());
+                            }
+                            sgd.zeroGrad();
+                            loss.backward();
+                            sgd.step();
+                            step++;
+                            epochSteps++;
+                            readings.add(scope, b.number(), b.labelArray(), loss, logits, lv);
                         }
-                        float l = loss.item();
-                        if (!Float.isFinite(l)) {
-                            bar.finish("");
-                            throw new DivergedException(String.format(Locale.ROOT,
-                                "the loss became %s at epoch %d, batch %d (lr %g); training stopped. The last good checkpoint is %s%s",
-                                l, epoch + 1, b.number() + 1, lr, last, Files.exists(last) ? "" : " (none was written yet)"));
-                        }
-                        sgd.zeroGrad();
-                        loss.backward();
-                        sgd.step();
-                        step++;
-                        epochSteps++;
-                        bar.step(b.size(), l, correct(logits, b.labelArray()));
                         if (stop.get()) { interrupted = true; break; }
+                        if (readings.due()) diverged(readings.read(bar), bar, epoch, lr, last);
                     }
+                } catch (RuntimeException | Error e) {
+                    readings.release();
+                    throw e;
                 }
-                if (interrupted) {
-                    bar.finish("  (interrupted)");
-                    Checkpoint.save(s.out().resolve(INTERRUPTED), model, sgd, epoch, step, Map.of(), describe(s, bestEpoch, bestAcc));
-                    out.printf("Interrupted: the weights of this moment are in %s; %s keeps the last finished epoch (%d); "
-                        + "continue with the same command and --resume.%n", s.out().resolve(INTERRUPTED), last, epoch);
-                    break;
-                }
+                diverged(readings.read(bar), bar, epoch, lr, last); // the rest, before any checkpoint of this epoch
                 if (epochSteps == 0) {
                     bar.finish("");
                     throw new NoStepException(String.format(Locale.ROOT, "epoch %d made no optimiser step: %d training images in batches of %d%s;"
@@ -225,8 +218,9 @@ public final class Trainer {
                 bar.finish(String.format(Locale.ROOT, "  | val loss %.4f  val acc %5.1f%%", v[0], 100 * v[1]));
                 String memory = org.pulmo.backend.Backends.of(dev).memorySummary();
                 if (memory != null) out.println("  " + dev + " memory after epoch " + (epoch + 1) + ": " + memory);
-                History.MaNetLosses ml = maNetImages == 0 ? null : new History.MaNetLosses(maNetSums[0] / maNetImages,
-                    maNetSums[1] / maNetImages, maNetSums[2] / maNetImages, maNetSums[3] / maNetImages);
+                double[] ms = readings.maNetSums;
+                long mn = readings.maNetImages;
+                History.MaNetLosses ml = mn == 0 ? null : new History.MaNetLosses(ms[0] / mn, ms[1] / mn, ms[2] / mn, ms[3] / mn);
                 history.add(new History.Row(epoch + 1, lr, bar.loss(), bar.accuracy(), v[0], v[1], bar.imagesPerSecond(), bar.seconds(), ml));
                 boolean improved = v[1] > bestAcc;
                 if (improved) { bestAcc = v[1]; bestEpoch = epoch + 1; }
@@ -242,6 +236,15 @@ public final class Trainer {
             }
         }
         return new Result(history.rows().isEmpty() ? start : history.rows().getLast().epoch(), bestAcc, bestEpoch, interrupted, history);
+    }
+
+    /** Ends training with a {@link DivergedException} when the readings found a loss that is not finite. */
+    private void diverged(StepReadings.Diverged d, Progress bar, int epoch, float lr, Path last) {
+        if (d == null) return;
+        bar.finish("");
+        throw new DivergedException(String.format(Locale.ROOT,
+            "the loss became %s at epoch %d, batch %d (lr %g); training stopped. The last good checkpoint is %s%s",
+            d.loss(), epoch + 1, d.batch() + 1, lr, last, Files.exists(last) ? "" : " (none was written yet)"));
     }
 
     /**
@@ -304,7 +307,7 @@ public final class Trainer {
         try (var ignored = GradMode.noGrad(); DataLoader.Epoch batches = loader.epoch(epoch)) {
             for (DataLoader.Batch b : batches) try (MemoryScope scope = MemoryScope.open()) {
                 Tensor logits = model.forward(b.images().to(s.device()));
-                lossSum += Losses.crossEntropy(logits, b.labels().to(s.device())).item() * b.size();
+                lossSum += Losses.crossEntropy(logits, b.labels()).item() * b.size();
                 ok += correct(logits, b.labelArray());
                 n += b.size();
             }

@@ -45,6 +45,7 @@ class MockGpuLaneTest {
     private static final List<String> JVM_OPTIONS =
         List.of("--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xss4m", "-Xmx2g");
     private static final Pattern STEP = Pattern.compile("^STEP model=(\\S+) step=(\\d+) inUse=(\\d+)\\b.*$", Pattern.MULTILINE);
+    private static final Pattern WAITS = Pattern.compile("^STEP model=(\\S+) step=(\\d+) .* syncs=(\\d+) .*toHost=(\\d+)$", Pattern.MULTILINE);
     private static final Pattern SUMMARY = Pattern.compile("^\\[mock-cuda] summary: .*?(\\d+) violations$", Pattern.MULTILINE);
     private static final List<String> MODELS = List.of("dpn92-se", "ma-net-resnet50", "resnet50");
 
@@ -97,6 +98,19 @@ class MockGpuLaneTest {
             assertTrue(s.containsKey(2) && s.containsKey(3), () -> model + ": no STEP lines for steps 2 and 3\n" + c.tail());
             assertEquals(s.get(2), s.get(3), () -> model + ": device memory in use grew from step 2 to step 3 (" + s + ")\n" + c.tail());
         }
+        // A step waits for the device once, at its end (MockGpuSteps' own synchronisation, to time it): no copy of a
+        // batch, label check or loss weight may drain the queue in the middle of a step, and nothing is read back.
+        Matcher w = WAITS.matcher(c.output());
+        int seen = 0;
+        while (w.find()) {
+            if (Integer.parseInt(w.group(2)) < 2) continue;   // the first step also finds algorithms and uploads tables
+            seen++;
+            String line = w.group();
+            assertEquals(1, Integer.parseInt(w.group(3)), () -> "a step synchronised with the device more than once (run with "
+                + "-Dpulmo.cuda.traceSyncs=true to see where): " + line);
+            assertEquals(0, Integer.parseInt(w.group(4)), () -> "a step copied from the device to the host: " + line);
+        }
+        assertEquals(2 * MODELS.size(), seen, () -> "no syncs/toHost counts in the STEP lines\n" + c.tail());
     }
 
     @Test void cliTrainingCallsTheDriverCorrectly() throws Exception {

@@ -67,21 +67,33 @@ public final class MockGpuSteps {
         MemoryScope.Steps scopes = new MemoryScope.Steps(() -> sgd.trainingState(model));
         for (int k = 1; k <= steps; k++) {
             be.runtime().allocator().resetPeak();
-            long forwardPeak;
+            Tensor hostX = Tensor.randn(rng, batch, 3, size, size), hostM = Tensor.randn(rng, batch, 3, size, size);
+            long forwardPeak, t0 = System.nanoTime();   // the step from here: the batch's copies to the device on
+            var before = be.runtime().counters();
+            long[] t = new long[4];
             try (MemoryScope ignored = scopes.open()) {
-                Tensor x = Tensor.randn(rng, batch, 3, size, size).to(dev), m = Tensor.randn(rng, batch, 3, size, size).to(dev);
-                Tensor yX = Tensor.of(labelsX, batch).to(dev), yM = Tensor.of(labelsM, batch).to(dev);
-                Tensor loss = step.loss(model, x, m, yX, yM);
-                loss.item();   // the host read the Trainer makes each step (its value is garbage under the mock)
+                Tensor x = hostX.to(dev), m = hostM.to(dev);
+                Tensor yX = Tensor.of(labelsX, batch), yM = Tensor.of(labelsM, batch);   // the host's, as the Trainer passes them
+                t[0] = System.nanoTime();
+                Tensor loss = step.loss(model, x, m, yX, yM);   // not read back: the Trainer reads every few steps
+                t[1] = System.nanoTime();
                 forwardPeak = be.memoryStats().peakInUseBytes();
                 sgd.zeroGrad();
                 loss.backward();
+                t[2] = System.nanoTime();
                 sgd.step();
             }
+            be.runtime().synchronize();
+            t[3] = System.nanoTime();
+            var c = be.runtime().counters().minus(before);
             var st = be.memoryStats();
-            // reserved: what the driver holds for the allocator (in use + cached), the figure a GPU's memory must fit
-            System.out.printf("STEP model=%s step=%d inUse=%d peak=%d reserved=%d forwardPeak=%d%n", name, k, st.inUseBytes(),
-                st.peakInUseBytes(), st.reservedBytes(), forwardPeak);
+            // reserved: what the driver holds for the allocator (in use + cached), the figure a GPU's memory must fit;
+            // ms: the step's wall time in parts (copies of the batch, forward with the loss read, backward, SGD and the
+            // scope's end), and the host's requests of the device; under the mock driver that is the Java side alone
+            System.out.printf(java.util.Locale.ROOT, "STEP model=%s step=%d inUse=%d peak=%d reserved=%d forwardPeak=%d ms=%.1f"
+                + " (copy %.1f, forward %.1f, backward %.1f, sgd %.1f) launches=%d syncs=%d toDevice=%d toHost=%d%n", name, k,
+                st.inUseBytes(), st.peakInUseBytes(), st.reservedBytes(), forwardPeak, (t[3] - t0) / 1e6, (t[0] - t0) / 1e6,
+                (t[1] - t[0]) / 1e6, (t[2] - t[1]) / 1e6, (t[3] - t[2]) / 1e6, c.launches(), c.syncs(), c.copiesToDevice(), c.copiesToHost());
         }
         // Give the model's memory back (weights, buffers, gradients, momentum), so that the next model starts from
         // an empty allocator and the mock sees every block freed once.

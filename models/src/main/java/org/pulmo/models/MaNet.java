@@ -159,8 +159,18 @@ public final class MaNet extends Module {
     /** What the loss needs from a training pair: both paths' logits [N, classes] and last feature maps [N, C, h, w]. */
     public record PairOutput(Tensor logitsX, Tensor logitsM, Tensor featX, Tensor featM) {}
 
-    /** The total loss to call backward on, and its parts as numbers (a1, a2: the weights used, eq. 15-16). */
-    public record LossValue(Tensor total, float ce, float cs, float a1, float a2) {}
+    /**
+     * The total loss to call backward on, and its parts as detached scalars on the loss's device: L_CE, L_CS and the
+     * weights a1, a2 used (eq. 15-16). They stay there until somebody reads them: {@link #ce()} and the others read one
+     * now, which makes the host wait for the device's queued work, so a training loop keeps the tensors and reads
+     * them every few steps.
+     */
+    public record LossValue(Tensor total, Tensor lossCe, Tensor lossCs, Tensor weightCe, Tensor weightCs) {
+        public float ce() { return lossCe.item(); }
+        public float cs() { return lossCs.item(); }
+        public float a1() { return weightCe.item(); }
+        public float a2() { return weightCs.item(); }
+    }
 
     public final Options options;
     final Module backboneModule;
@@ -275,7 +285,9 @@ public final class MaNet extends Module {
      * The loss of {@link Options#loss()} for a pair with labels yX, yM [N] (class indices as floats).
      * L_CE = CE(logits_x, y_x) + CE(logits_m, y_m) (eq. 12-13); L_CS = batch mean of the cosine similarity of the
      * two final feature maps (eq. 14); adaptive: L = a1 L_CE + a2 L_CS with a1 = e^(1/L_CE) / (e^(1/L_CE) +
-     * e^(1/L_CS)), a2 = 1 - a1, treated as constants (eq. 15-16), or differentiated (ADAPTIVE_GRAD).
+     * e^(1/L_CS)), a2 = 1 - a1, treated as constants (eq. 15-16), or differentiated (ADAPTIVE_GRAD). Nothing is read
+     * back to the host: the labels may be the host's (they are checked there, then moved to the logits' device), and
+     * the weights are computed on the device.
      */
     public LossValue loss(PairOutput out, Tensor yX, Tensor yM) {
         // Departure: eq. (12) prints binary cross-entropy on y' (with a sign typo: "-y log y' + (1 - y) log(1 - y')");
@@ -283,18 +295,19 @@ public final class MaNet extends Module {
         Tensor lCe = Losses.crossEntropy(out.logitsX(), yX).add(Losses.crossEntropy(out.logitsM(), yM)); // eq. 12-13
         // Departure: eq. (14) is the cosine of one pair; the batch's pairs are averaged (the paper names no reduction).
         Tensor lCs = Losses.cosineSimilarity(out.featX(), out.featM());                                   // eq. 14
-        float ce = lCe.item(), cs = lCs.item();
+        Tensor ce = lCe.detach(), cs = lCs.detach();
+        org.pulmo.tensor.Device dev = lCe.device();
         return switch (options.loss()) {
-            case CE -> new LossValue(lCe, ce, cs, 1f, 0f);
-            case CE_CS -> new LossValue(lCe.add(lCs), ce, cs, 1f, 1f);
+            case CE -> new LossValue(lCe, ce, cs, Tensor.full(1f, dev), Tensor.full(0f, dev));
+            case CE_CS -> new LossValue(lCe.add(lCs), ce, cs, Tensor.full(1f, dev), Tensor.full(1f, dev));
             case ADAPTIVE -> {
-                float[] a = AdaptiveWeightedLoss.weights(lCe, lCs);                                       // eq. 15
-                yield new LossValue(AdaptiveWeightedLoss.combine(lCe, lCs, a[0], a[1]), ce, cs, a[0], a[1]); // eq. 16
+                Tensor a1 = AdaptiveWeightedLoss.weightOfFirst(ce, cs);                     // eq. 15 of detached values: constants
+                yield new LossValue(AdaptiveWeightedLoss.combine(lCe, lCs, a1), ce, cs, a1, a1.neg().add(1f)); // eq. 16
             }
             case ADAPTIVE_GRAD -> {
-                Tensor a1 = AdaptiveWeightedLoss.weightOfFirst(lCe, lCs);                                 // eq. 15, differentiable
-                float w = a1.item();
-                yield new LossValue(AdaptiveWeightedLoss.combine(lCe, lCs, a1), ce, cs, w, 1f - w);        // eq. 16
+                Tensor a1 = AdaptiveWeightedLoss.weightOfFirst(lCe, lCs);                   // eq. 15, differentiable
+                Tensor w = a1.detach();
+                yield new LossValue(AdaptiveWeightedLoss.combine(lCe, lCs, a1), ce, cs, w, w.neg().add(1f)); // eq. 16
             }
         };
     }

@@ -52,9 +52,12 @@ public final class AdaptiveWeightedLoss {
     }
 
     /**
-     * a1 of eq. 15 as a differentiable scalar tensor: sigmoid(1/L_CE - 1/L_CS), the overflow-free form above, so that
-     * gradients flow through the weights too. Both losses must be nonzero (1/L); a zero loss ends in inf or NaN, which
-     * the training loop reports as a diverged loss.
+     * a1 of eq. 15 as a scalar tensor on the losses' device: sigmoid(1/L_CE - 1/L_CS), the overflow-free form above.
+     * Of live losses it is differentiable, so gradients flow through the weights too; of detached ones it is the
+     * constant weight of {@link #weightOfFirst(double, double)}, computed in float without reading the losses back
+     * to the host. It agrees with the double version to float rounding, and in the limits of one loss at exactly 0
+     * (1/L infinite: sigmoid gives exactly 1 or 0); with both exactly 0 it is NaN (inf - inf) where the double version
+     * gives the symmetric 0.5, and the training loop reports that as a diverged loss.
      */
     public static Tensor weightOfFirst(Tensor lossCe, Tensor lossCs) {
         checkScalars(lossCe, lossCs);

@@ -11,7 +11,10 @@ import org.pulmo.tensor.Tensor;
 public final class Losses {
     private Losses() {}
 
-    /** Mean cross-entropy of logits [N, C] against labels [N]: -(1/N) sum_i log softmax(x_i)[y_i]. */
+    /**
+     * Mean cross-entropy of logits [N, C] against labels [N]: -(1/N) sum_i log softmax(x_i)[y_i]. The labels may be
+     * on the host when the logits are on a device (the cheaper way: no read-back to check them).
+     */
     public static Tensor crossEntropy(Tensor logits, Tensor labels) { return crossEntropy(logits, labels, null); }
 
     /**
@@ -26,6 +29,8 @@ public final class Losses {
         if (labels.dim() != 1 || labels.shape()[0] != n)
             throw new IllegalArgumentException("crossEntropy: labels must be [" + n + "] for logits " + Arrays.toString(logits.shape())
                 + ", got " + Arrays.toString(labels.shape()));
+        // Labels on a device are read back to be checked, which drains the device's queue in the middle of the step:
+        // the training loop passes the host's labels, which move to the logits' device below, after the check.
         for (float y : labels.toArray())
             if (!(y >= 0 && y < c && y == Math.rint(y)))
                 throw new IllegalArgumentException("crossEntropy: label " + y + " is not a class index in [0, " + c + ")");

@@ -1,0 +1,99 @@
+package org.pulmo.train;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.pulmo.models.MaNet;
+import org.pulmo.tensor.MemoryScope;
+import org.pulmo.tensor.Tensor;
+
+/**
+ * What the training loop reads back from the device, gathered over several steps. Each step's loss, its
+ * predictions and, for MA-Net, L_CE, L_CS, a1 and a2 stay on the device as small tensors kept past the step's
+ * memory scope; they are read together when {@link #due()} says so (every {@link #READ_EVERY} steps, or once
+ * {@link #READ_NANOS} have passed since the last read) and before anything leaves the loop (the epoch's end, a stop).
+ *
+ * <p>Why not every step: a read makes the host wait until the device has run everything queued, and the device then
+ * idles until the host launches the next kernels. Without it the host runs ahead: it loads and copies the next batch
+ * and launches its forward while the device still computes this step's backward. On the CPU a read costs nothing,
+ * and the time rule makes it one read per step wherever steps take longer than {@link #READ_NANOS}.
+ *
+ * <p>A loss that is not finite is found at the read, and reported with the batch it came from; the steps after it
+ * have already run on broken weights, which is harmless: the loop writes no checkpoint after a diverged loss.
+ */
+final class StepReadings {
+    /** At most this many steps between two reads. */
+    static final int READ_EVERY = 16;
+    /** At most this long between two reads, so that the progress bar moves when steps are slow. */
+    static final long READ_NANOS = 500_000_000L;
+
+    /** One step's values, still on the device. {@code maNet}: L_CE, L_CS, a1, a2, or null. */
+    private record Pending(int batch, int[] labels, Tensor loss, Tensor predictions, Tensor[] maNet) {}
+
+    /** A non-finite loss, found at a read: the batch number (from 0) of the first such step and its value. */
+    record Diverged(int batch, float loss) {}
+
+    private final List<Pending> pending = new ArrayList<>();
+    private long lastRead = System.nanoTime();
+    /** Image-weighted sums of L_CE, L_CS, a1 and a2 over the steps read so far (MA-Net), and their images. */
+    final double[] maNetSums = new double[4];
+    long maNetImages;
+
+    /**
+     * Holds step {@code batch}'s loss and predictions (argmax of {@code logits}) until the next read, taking them out
+     * of {@code scope} so that its end does not free them. {@code maNet}: the MA-Net loss parts, or null.
+     */
+    void add(MemoryScope scope, int batch, int[] labels, Tensor loss, Tensor logits, MaNet.LossValue maNet) {
+        if (logits.dim() != 2 || logits.shape()[0] != labels.length)
+            throw new IllegalArgumentException("step readings: logits " + java.util.Arrays.toString(logits.shape()) + " for "
+                + labels.length + " labels");
+        Tensor l = loss.detach(), p = logits.detach().argmax(1, false);
+        Tensor[] parts = maNet == null ? null : new Tensor[] {maNet.lossCe(), maNet.lossCs(), maNet.weightCe(), maNet.weightCs()};
+        scope.keep(l, p);
+        if (parts != null) scope.keep(parts);
+        pending.add(new Pending(batch, labels, l, p, parts));
+    }
+
+    /** Whether the steps held are due to be read. */
+    boolean due() { return pending.size() >= READ_EVERY || System.nanoTime() - lastRead >= READ_NANOS; }
+
+    int size() { return pending.size(); }
+
+    /**
+     * Reads every step held (one wait for the device, at the first value) into {@code bar} and the MA-Net sums, in
+     * step order, and frees their tensors. Returns the first step whose loss is not finite (the steps from it on
+     * are not added to the bar), else null.
+     */
+    Diverged read(Progress bar) {
+        try {
+            for (Pending s : pending) {
+                float l = s.loss().item();
+                if (!Float.isFinite(l)) return new Diverged(s.batch(), l);
+                float[] p = s.predictions().toArray();
+                int correct = 0;
+                for (int i = 0; i < s.labels().length; i++) if ((int) p[i] == s.labels()[i]) correct++;
+                int n = s.labels().length;
+                if (s.maNet() != null) {
+                    for (int k = 0; k < 4; k++) maNetSums[k] += s.maNet()[k].item() * (double) n;
+                    maNetImages += n;
+                }
+                bar.step(n, l, correct);
+            }
+            return null;
+        } finally {
+            release();
+            lastRead = System.nanoTime();
+        }
+    }
+
+    /** Frees the tensors of the steps held without reading them. */
+    void release() {
+        for (Pending s : pending) {
+            free(s.loss());
+            free(s.predictions());
+            if (s.maNet() != null) for (Tensor t : s.maNet()) free(t);
+        }
+        pending.clear();
+    }
+
+    private static void free(Tensor t) { if (!t.storage().isReleased()) t.storage().release(); }
+}
