@@ -106,8 +106,10 @@ final class ModelWorkload implements AutoCloseable {
             labels[i] = i % classes;
             mutexLabels[i] = (i + 1) % classes;   // the mutex image is of another class
         }
-        y = Tensor.of(labels, n).to(this.device);
-        yM = Tensor.of(mutexLabels, n).to(this.device);
+        // the host's labels, as the Trainer passes them: cross-entropy checks them there and copies them over, where
+        // labels on the device would be read back to be checked, the host waiting for the device mid-step
+        y = Tensor.of(labels, n);
+        yM = Tensor.of(mutexLabels, n);
     }
 
     int imagesPerStep() { return imagesPerStep(model, size.batch()); }
@@ -185,7 +187,7 @@ final class ModelWorkload implements AutoCloseable {
     @Override public void close() {
         if (device.isCpu()) return;
         List<Tensor> all = new ArrayList<>(sgd.trainingState(net));
-        for (Tensor t : new Tensor[] {x, m, y, yM}) if (t != null) all.add(t);
+        for (Tensor t : new Tensor[] {x, m}) if (t != null) all.add(t);
         for (Tensor t : all) if (!t.storage().isReleased()) t.storage().release();
         if (Backends.of(device) instanceof CudaBackend cuda) cuda.emptyCache();
     }

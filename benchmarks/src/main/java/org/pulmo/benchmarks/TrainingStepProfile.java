@@ -9,8 +9,10 @@ import org.pulmo.backend.ProfilingBackend;
  * (the step of {@link ModelWorkload}, i.e. the CLI's: MA-Net on pairs with its own loss, the others with
  * cross-entropy) and prints images/s and, on the CPU, the share of each backend method (conv2d,
  * batchNormBackward, binary, ...). Answers whether elementwise ops, batch norm and pooling, rather than GEMM
- * and convolution, bound the step. On cuda it prints s/step and images/s only (the per-method profile wraps
- * the CPU backend; a device's calls return before the work is done).
+ * and convolution, bound the step. On a device (cuda) the timed steps run unprofiled, and then as many steps again
+ * through the profile, in which every op waits for the device to finish it: the table is the device's time per
+ * method (each call padded by one launch and one wait), and the line after it says how much of a step the host
+ * spends outside the ops.
  *
  * <p>{@code java --add-modules jdk.incubator.vector -cp benchmarks/target/benchmarks.jar
  * org.pulmo.benchmarks.TrainingStepProfile [model] [batch] [size] [steps] [warm-up steps] [device]} (default
@@ -38,15 +40,27 @@ public final class TrainingStepProfile {
         }
         try (ModelWorkload w = new ModelWorkload(name, ModelWorkload.Pass.TRAIN, new ModelWorkload.Size(batch, size), device, false)) {
             for (int s = 0; s < warmup; s++) w.trainStep(); // warm-up: JIT and first-touch allocation
-            ProfilingBackend profile = cpu ? Backends.startCpuProfile(Boolean.getBoolean("profile.byShape")) : null;
+            org.pulmo.tensor.Device dev = org.pulmo.tensor.Device.parse(device);
+            boolean byShape = Boolean.getBoolean("profile.byShape");
+            ProfilingBackend profile = cpu ? Backends.startProfile(dev, byShape) : null;   // a device's: after the timed steps
             long t0 = System.nanoTime();
             for (int s = 0; s < steps; s++) w.trainStep();
             double secs = (System.nanoTime() - t0) / 1e9;
-            if (cpu) Backends.stopCpuProfile();
+            if (cpu) Backends.stopProfile(dev);
             System.out.printf(Locale.ROOT, "%s, %d steps after %d warm-up, %d CPU threads: %.3f s/step, %.2f images/s%s%n",
                 w.describe(), steps, warmup, Runtime.getRuntime().availableProcessors(), secs / steps,
                 w.imagesPerStep() * steps / secs, ModelWorkload.isPairModel(name) ? String.format(Locale.ROOT, " (%.2f pairs/s)", batch * steps / secs) : "");
-            if (profile == null) return;
+            if (!cpu) {
+                profile = Backends.startProfile(dev, byShape);
+                t0 = System.nanoTime();
+                try {
+                    for (int s = 0; s < steps; s++) w.trainStep();
+                } finally {
+                    Backends.stopProfile(dev);
+                }
+                secs = (System.nanoTime() - t0) / 1e9;
+                System.out.printf(Locale.ROOT, "%d more steps with every op waiting for the device: %.3f s/step%n", steps, secs / steps);
+            }
             System.out.print(profile.table());
             System.out.printf(Locale.ROOT, "outside backend calls (graph, optimiser bookkeeping, allocation): %.1f ms%n",
                 secs * 1e3 - profile.entries().stream().mapToLong(ProfilingBackend.Entry::nanos).sum() / 1e6);

@@ -1,6 +1,8 @@
 package org.pulmo.cuda;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import jcuda.driver.CUdeviceptr;
 import org.pulmo.backend.Backend;
 import org.pulmo.backend.BinaryOp;
@@ -84,6 +86,8 @@ public final class CudaBackend implements Backend {
     // ------------------------------------------------------------------ helpers
 
     @Override public Device device() { return device; }
+
+    @Override public void synchronize() { rt.synchronize(); }
 
     @Override public CudaStorage allocate(long numel) {
         CudaStorage s = new CudaStorage(numel, device, rt.allocator());
@@ -468,6 +472,43 @@ public final class CudaBackend implements Backend {
         long n = p.numel();
         if (n > 0) rt.launchElements("sgd_momentum_one", n, n, ptr(p), ptr(g), withBuf ? ptr(buf) : null, lr, momentum, dampening,
             weightDecay, nesterov ? 1 : 0, firstStep ? 1 : 0);
+    }
+
+    private final SgdTables sgdTables = new SgdTables(this);
+
+    /** Parameter tables uploaded by {@link #sgdUpdateAll} so far (a steady training loop stops adding to this). */
+    public long sgdTableUploads() { return sgdTables.uploads(); }
+
+    /**
+     * Every parameter in one launch of sgd.cu's sgd_momentum_multi ({@link SgdTables}); where some parameters take
+     * their first step and others not, one launch for each group. Strided or mismatched operands take
+     * {@link #sgdUpdate} one by one.
+     */
+    @Override public void sgdUpdateAll(List<Tensor> params, List<Tensor> grads, List<Tensor> buffers, boolean[] firstStep, float lr,
+                                       float momentum, float dampening, float[] weightDecay, boolean nesterov) {
+        boolean withBuf = momentum != 0f;
+        List<Integer> dense = new ArrayList<>(params.size());
+        for (int i = 0; i < params.size(); i++) {
+            Tensor p = params.get(i), g = grads.get(i), b = buffers.get(i);
+            boolean ok = p.isContiguous() && g.isContiguous() && (!withBuf || b.isContiguous()) && p.numel() == g.numel()
+                && (!withBuf || p.numel() == b.numel()) && p.numel() > 0;
+            if (ok) dense.add(i);
+            else sgdUpdate(p, g, b, firstStep[i], lr, momentum, dampening, weightDecay[i], nesterov);
+        }
+        for (boolean first : new boolean[] {true, false}) {
+            List<Tensor> ps = new ArrayList<>(), gs = new ArrayList<>(), bs = new ArrayList<>();
+            List<Float> wd = new ArrayList<>();
+            for (int i : dense)
+                if (firstStep[i] == first) {
+                    ps.add(params.get(i));
+                    gs.add(grads.get(i));
+                    bs.add(buffers.get(i));
+                    wd.add(weightDecay[i]);
+                }
+            float[] w = new float[wd.size()];
+            for (int k = 0; k < w.length; k++) w[k] = wd.get(k);
+            sgdTables.step(ps, gs, bs, w, lr, momentum, dampening, nesterov, first);
+        }
     }
 
     // ------------------------------------------------------------------ indexing

@@ -2,6 +2,7 @@ package org.pulmo.cuda;
 
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
@@ -203,6 +204,70 @@ class GpuParityTest {
             for (int i = 0; i < p.length; i++) m.close(host[i], p[i].toArray(), 1e-6, 1e-5, "SGD parameter " + i);
         }
         m.assertNone();
+    }
+
+    /**
+     * nn's Sgd path: {@link CudaBackend#sgdUpdateAll} over parameters of which some take their first step and others
+     * not (two launches), one strided parameter (its own launch), dampening and weight decay, against the reference
+     * rule over three steps; and without momentum. Gradients change address every step, the tables do not.
+     */
+    @Test void sgdUpdateAllMatchesTheReferenceWithMixedFirstSteps() {
+        Mismatches m = new Mismatches("sgdUpdateAllMatchesTheReferenceWithMixedFirstSteps");
+        for (float momentum : new float[] {0.9f, 0f}) {
+            Rng rng = new Rng(25);
+            int[][] shapes = {{70000}, {3, 5}, {130001}, {4, 6}};
+            int k = shapes.length;
+            float[] wd = {1e-4f, 0f, 5e-4f, 1e-3f};
+            List<Tensor> p = new ArrayList<>(), bufs = new ArrayList<>();
+            float[][] host = new float[k][], buf = new float[k][];
+            for (int i = 0; i < k; i++) {
+                Tensor t = Tensor.randn(rng, shapes[i]);
+                host[i] = t.toArray();
+                buf[i] = new float[host[i].length];
+                p.add(i == 3 ? dev(t.transpose(0, 1).contiguous()).transpose(0, 1) : dev(t));   // [4, 6] viewed with strides
+                bufs.add(momentum == 0f ? null : be.fromArray(new float[host[i].length], shapes[i]));
+            }
+            for (int step = 0; step < 3; step++) {
+                List<Tensor> g = new ArrayList<>();
+                boolean[] first = new boolean[k];
+                for (int i = 0; i < k; i++) {
+                    Tensor gi = Tensor.randn(rng, shapes[i]);
+                    g.add(dev(gi));
+                    first[i] = step == (i == 1 ? 1 : 0);   // parameter 1 starts a step late: mixed first steps at step 1
+                    if (step == 0 && i == 1) continue;      // no update of parameter 1 at step 0
+                    Reference.sgdStep(host[i], gi.toArray(), buf[i], 0.05f, momentum, 0.1f, false, wd[i], first[i]);
+                }
+                List<Integer> live = new ArrayList<>();
+                for (int i = 0; i < k; i++) if (!(step == 0 && i == 1)) live.add(i);
+                be.sgdUpdateAll(live.stream().map(p::get).toList(), live.stream().map(g::get).toList(),
+                    live.stream().map(i -> bufs.get(i)).collect(java.util.stream.Collectors.toList()), toBooleans(live, first),
+                    0.05f, momentum, 0.1f, toFloats(live, wd), false);
+            }
+            for (int i = 0; i < k; i++)
+                m.close(host[i], p.get(i).contiguous().toArray(), 1e-6, 1e-5, "momentum " + momentum + ", parameter " + i);
+            long uploads = be.sgdTableUploads();
+            List<Tensor> g2 = new ArrayList<>();
+            for (int i = 0; i < k; i++) g2.add(dev(Tensor.randn(rng, shapes[i])));
+            be.sgdUpdateAll(p, g2, bufs, new boolean[k], 0.05f, momentum, 0.1f, wd, false);
+            List<Tensor> g3 = new ArrayList<>();
+            for (int i = 0; i < k; i++) g3.add(dev(Tensor.randn(rng, shapes[i])));   // new gradients at new addresses
+            be.sgdUpdateAll(p, g3, bufs, new boolean[k], 0.05f, momentum, 0.1f, wd, false);
+            long made = be.sgdTableUploads() - uploads;
+            m.check(made <= 1, "momentum " + momentum + ": new gradient tensors made " + made + " table uploads; tables must not depend on them");
+        }
+        m.assertNone();
+    }
+
+    private static boolean[] toBooleans(List<Integer> idx, boolean[] all) {
+        boolean[] out = new boolean[idx.size()];
+        for (int j = 0; j < out.length; j++) out[j] = all[idx.get(j)];
+        return out;
+    }
+
+    private static float[] toFloats(List<Integer> idx, float[] all) {
+        float[] out = new float[idx.size()];
+        for (int j = 0; j < out.length; j++) out[j] = all[idx.get(j)];
+        return out;
     }
 
     /** The fused ops through the Backend interface (what the op pages Mab, SeScale and FabFuse call) against their references. */

@@ -45,7 +45,8 @@ class MockGpuLaneTest {
     private static final List<String> JVM_OPTIONS =
         List.of("--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xss4m", "-Xmx2g");
     private static final Pattern STEP = Pattern.compile("^STEP model=(\\S+) step=(\\d+) inUse=(\\d+)\\b.*$", Pattern.MULTILINE);
-    private static final Pattern WAITS = Pattern.compile("^STEP model=(\\S+) step=(\\d+) .* syncs=(\\d+) .*toHost=(\\d+)$", Pattern.MULTILINE);
+    private static final Pattern WAITS = Pattern.compile("^STEP model=(\\S+) step=(\\d+) .* syncs=(\\d+) .*toHost=(\\d+) sgdTables=(\\d+)$",
+        Pattern.MULTILINE);
     private static final Pattern SUMMARY = Pattern.compile("^\\[mock-cuda] summary: .*?(\\d+) violations$", Pattern.MULTILINE);
     private static final List<String> MODELS = List.of("dpn92-se", "ma-net-resnet50", "resnet50");
 
@@ -100,11 +101,17 @@ class MockGpuLaneTest {
         }
         // A step waits for the device once, at its end (MockGpuSteps' own synchronisation, to time it): no copy of a
         // batch, label check or loss weight may drain the queue in the middle of a step, and nothing is read back.
+        // The optimiser's parameter table is uploaded at the first step and reused after it (Sgd's one launch per step).
         Matcher w = WAITS.matcher(c.output());
         int seen = 0;
+        Map<String, Long> tables = new LinkedHashMap<>();
         while (w.find()) {
             if (Integer.parseInt(w.group(2)) < 2) continue;   // the first step also finds algorithms and uploads tables
             seen++;
+            long uploads = Long.parseLong(w.group(5));
+            Long before = tables.put(w.group(1), uploads);
+            String stepLine = w.group();
+            if (before != null) assertEquals(before.longValue(), uploads, () -> "SGD parameter tables uploaded again at " + stepLine);
             String line = w.group();
             assertEquals(1, Integer.parseInt(w.group(3)), () -> "a step synchronised with the device more than once (run with "
                 + "-Dpulmo.cuda.traceSyncs=true to see where): " + line);

@@ -96,21 +96,40 @@ public final class Sgd {
     /** Drops every parameter's gradient. */
     public void zeroGrad() { for (Tensor p : params.values()) p.zeroGrad(); }
 
-    /** One update of every parameter that has a gradient. */
+    /**
+     * One update of every parameter that has a gradient, all of a device's parameters in one call of
+     * {@link org.pulmo.backend.Backend#sgdUpdateAll} (one launch on a GPU instead of one per parameter).
+     */
     public void step() {
         try (var ignored = GradMode.noGrad()) {
+            Map<org.pulmo.backend.Backend, List<String>> byBackend = new LinkedHashMap<>();
             for (var e : params.entrySet()) {
                 Tensor p = e.getValue();
-                Tensor g = p.grad();
-                if (g == null) continue;
-                Tensor buf = momentumBuffers.get(e.getKey());
-                boolean first = buf == null;
-                if (first && momentum != 0f) {
-                    buf = Tensor.wrap(p.backend().allocate(p.numel()), p.shape());
-                    momentumBuffers.put(e.getKey(), buf);
+                if (p.grad() == null) continue;
+                byBackend.computeIfAbsent(p.backend(), k -> new ArrayList<>()).add(e.getKey());
+            }
+            for (var group : byBackend.entrySet()) {
+                List<String> names = group.getValue();
+                int n = names.size();
+                List<Tensor> ps = new ArrayList<>(n), gs = new ArrayList<>(n), bufs = new ArrayList<>(n);
+                boolean[] first = new boolean[n];
+                float[] wd = new float[n];
+                for (int i = 0; i < n; i++) {
+                    String name = names.get(i);
+                    Tensor p = params.get(name);
+                    Tensor buf = momentumBuffers.get(name);
+                    first[i] = buf == null;
+                    if (first[i] && momentum != 0f) {
+                        buf = Tensor.wrap(p.backend().allocate(p.numel()), p.shape());
+                        momentumBuffers.put(name, buf);
+                    }
+                    ps.add(p);
+                    gs.add(p.grad());
+                    bufs.add(buf);
+                    wd[i] = weightDecay.get(name);
                 }
                 // d = g + wd*p; buf = momentum*buf + (1-dampening)*d (d on the first step); p -= lr*(buf or Nesterov's d + momentum*buf)
-                p.backend().sgdUpdate(p, g, buf, first, lr, momentum, dampening, weightDecay.get(e.getKey()), nesterov);
+                group.getKey().sgdUpdateAll(ps, gs, bufs, first, lr, momentum, dampening, wd, nesterov);
             }
         }
     }

@@ -47,6 +47,13 @@ public interface Backend {
 
     Device device();
 
+    /**
+     * Waits until the device has run everything queued so far: a device backend's ops return once their work is
+     * queued, so this is what a timing of device work (a profile, a benchmark's step) must end with. Nothing to
+     * wait for on the CPU, whose ops return when done.
+     */
+    default void synchronize() {}
+
     // ---- memory ----
     /** One line on the device memory this backend holds (in use, peak, cached), or null where it keeps no account (the CPU). */
     default String memorySummary() { return null; }
@@ -289,6 +296,18 @@ public interface Backend {
             d = nesterov ? binary(BinaryOp.ADD, d, unary(UnaryOp.SCALE, buf, momentum)) : buf;
         }
         addInPlace(p, d, -lr);
+    }
+
+    /**
+     * One SGD step on many parameters, each by {@link #sgdUpdate}'s rule: parameter i with gradient {@code grads[i]},
+     * momentum buffer {@code buffers[i]} (null when momentum is 0), {@code firstStep[i]} and {@code weightDecay[i]}.
+     * This default updates them one by one; a device may update them all in one launch (the optimiser's step is
+     * otherwise one launch per parameter: hundreds a step).
+     */
+    default void sgdUpdateAll(java.util.List<Tensor> params, java.util.List<Tensor> grads, java.util.List<Tensor> buffers,
+                              boolean[] firstStep, float lr, float momentum, float dampening, float[] weightDecay, boolean nesterov) {
+        for (int i = 0; i < params.size(); i++)
+            sgdUpdate(params.get(i), grads.get(i), buffers.get(i), firstStep[i], lr, momentum, dampening, weightDecay[i], nesterov);
     }
 
     // ---- the papers' fused ops ----

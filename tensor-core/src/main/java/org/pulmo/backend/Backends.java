@@ -39,15 +39,39 @@ public final class Backends {
 
     /** As {@link #startCpuProfile()}; byShape true keeps one row per method and argument shapes (per layer). */
     public static synchronized ProfilingBackend startCpuProfile(boolean byShape) {
-        ProfilingBackend p = new ProfilingBackend(CPU, byShape);
+        ProfilingBackend p = new ProfilingBackend(CPU, byShape, false);
         cpuActive = p.proxy();
         return p;
     }
 
     public static synchronized void stopCpuProfile() { cpuActive = CPU; }
 
+    /** Devices whose ops go through a {@link ProfilingBackend} ({@link #startProfile}), with it. */
+    private static final Map<Device, Backend> PROFILED = new ConcurrentHashMap<>();
+
+    /**
+     * Routes every op of {@code device} through a {@link ProfilingBackend} until {@link #stopProfile}; on a device
+     * other than the CPU each op then waits for the device to finish it, so that the times are the device's.
+     */
+    public static synchronized ProfilingBackend startProfile(Device device, boolean byShape) {
+        if (device.isCpu()) return startCpuProfile(byShape);
+        PROFILED.remove(device);
+        ProfilingBackend p = new ProfilingBackend(of(device), byShape, true);
+        PROFILED.put(device, p.proxy());
+        return p;
+    }
+
+    public static synchronized void stopProfile(Device device) {
+        if (device.isCpu()) stopCpuProfile();
+        else PROFILED.remove(device);
+    }
+
     public static Backend of(Device device) {
         if (device.isCpu()) return cpuActive;
+        if (!PROFILED.isEmpty()) {
+            Backend p = PROFILED.get(device);
+            if (p != null) return p;
+        }
         return CACHE.computeIfAbsent(device, d -> {
             for (BackendProvider p : ServiceLoader.load(BackendProvider.class)) {
                 if (p.kind() != d.kind()) continue;

@@ -12,7 +12,12 @@ import java.util.concurrent.atomic.LongAdder;
 /**
  * Wraps a backend and adds up wall time and calls per backend method (conv2d, batchNormBackward, ...),
  * counting only the outermost call on each thread, so that a kernel which reads a small tensor back through
- * the backend is not counted twice. Started with {@link Backends#startCpuProfile()}.
+ * the backend is not counted twice. Started with {@link Backends#startCpuProfile()} or, for any device,
+ * {@link Backends#startProfile}.
+ *
+ * <p>On a device, whose ops return as soon as their work is queued, each outermost call ends with
+ * {@link Backend#synchronize()}, so that its time is the device's time for it (plus one launch and one wait,
+ * some microseconds: a per-op breakdown of a step, not the step's own speed, which this waiting slows).
  */
 public final class ProfilingBackend {
     private final Backend target;
@@ -21,10 +26,13 @@ public final class ProfilingBackend {
 
     /** Whether calls are told apart by their arguments' shapes as well as by method. */
     private final boolean byShape;
+    /** Whether each outermost call waits for the device to finish it (a device backend). */
+    private final boolean waitEach;
 
-    ProfilingBackend(Backend target, boolean byShape) {
+    ProfilingBackend(Backend target, boolean byShape, boolean waitEach) {
         this.target = target;
         this.byShape = byShape;
+        this.waitEach = waitEach;
     }
 
     /** " [8, 64, 56, 56] [64, 64, 3, 3]": the shapes of the tensor and int[] arguments (conv2d's x, w; a backward's xShape). */
@@ -42,13 +50,17 @@ public final class ProfilingBackend {
             int[] d = depth.get();
             long t0 = d[0] == 0 ? System.nanoTime() : 0;
             d[0]++;
+            boolean ok = false;
             try {
-                return m.invoke(target, args);
+                Object r = m.invoke(target, args);
+                ok = true;
+                return r;
             } catch (InvocationTargetException e) {
                 throw e.getCause();
             } finally {
                 d[0]--;
                 if (d[0] == 0) {
+                    if (waitEach && ok) target.synchronize();
                     LongAdder[] s = stats.computeIfAbsent(byShape ? m.getName() + shapes(args) : m.getName(), k -> new LongAdder[] {new LongAdder(), new LongAdder()});
                     s[0].add(System.nanoTime() - t0);
                     s[1].increment();

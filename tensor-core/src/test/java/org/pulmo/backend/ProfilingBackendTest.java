@@ -1,9 +1,12 @@
 package org.pulmo.backend;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.lang.reflect.Proxy;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.pulmo.tensor.Rng;
@@ -28,6 +31,30 @@ class ProfilingBackendTest {
 
     @Test void callsAreCountedPerMethod() {
         assertEquals(3L, callsWhileProfiling(false).get("matmul"), callsWhileProfiling(false).toString());
+    }
+
+    /**
+     * On a device each outermost call waits for the device (so that its time is the device's): a stand-in device backend
+     * (the CPU's, counting synchronize calls) waits once per successful op, and not after an op that threw.
+     */
+    @Test void onADeviceEveryOpWaitsForTheDeviceOnce() {
+        Backend cpu = Backends.cpu();
+        AtomicInteger waits = new AtomicInteger();
+        Backend device = (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(), new Class<?>[] {Backend.class}, (p, m, args) -> {
+            if (m.getName().equals("synchronize")) { waits.incrementAndGet(); return null; }
+            try { return m.invoke(cpu, args); } catch (java.lang.reflect.InvocationTargetException e) { throw e.getCause(); }
+        });
+        ProfilingBackend profile = new ProfilingBackend(device, false, true);
+        Backend profiled = profile.proxy();
+        Rng rng = new Rng(4);
+        Tensor a = Tensor.randn(rng, 2, 3), b = Tensor.randn(rng, 3, 4);
+        profiled.matmul(a, b, false, false);
+        profiled.matmul(a, b, false, false);
+        assertEquals(2, waits.get());
+        assertThrows(RuntimeException.class, () -> profiled.matmul(a, a, false, false), "shapes [2, 3] x [2, 3] do not multiply");
+        assertEquals(2, waits.get(), "a failed op is not waited for");
+        assertEquals(0, new ProfilingBackend(device, false, false).proxy().matmul(a, b, false, false).dim() - 2);
+        assertEquals(2, waits.get(), "the CPU's profile never waits");
     }
 
     @Test void byShapeKeepsOneRowPerArgumentShapes() {
