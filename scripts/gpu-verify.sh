@@ -7,7 +7,7 @@
 #   Mock dry run: ../shared/gpu/mock-driver/build.sh && GPU_LIB_DIRS=/tmp/pulmo-mock-gpu scripts/gpu-verify.sh
 #   GPU machine: bash scripts/gpu-verify.sh, with .gpu (and .gpu-data) carried; OUT is where reports go.
 #
-# Knobs: BUDGET_S (default 450), STEPS (space-separated step names to run, default all), GPU_LIB_DIRS (see
+# Knobs: BUDGET_S (default 450), OP_PROFILE_MODELS (06b's models, default dpn92-se), STEPS (space-separated step names to run, default all), GPU_LIB_DIRS (see
 # cuda-env.sh). Per-step logs go to $W; after every step they are packed into $OUT/logs.tgz and the files worth
 # reading first are copied beside it (a device run returns at most 8 files). SUMMARY.txt (exit status, test
 # counts, first failures and the mock's violations of every step) is printed last.
@@ -52,7 +52,7 @@ step() {
   grep -E '^\[ +[0-9]+ tests (found|successful|failed|aborted) +\]' "$W/$name.log" | tr -s ' ' | paste -sd' ' | sed 's/^/   /' | tee -a "$S"
   grep -E '✘|Caused by|CudaException|UnsatisfiedLinkError|NoClassDefFoundError|OutOfMemory|cublas12-shim\] .*not found|FAILED|hs_err|^pulmo: |Error:' \
     "$W/$name.log" | grep -v '^\s*at ' | head -n 14 | cut -c1-300 | sed 's/^/   | /' | tee -a "$S"
-  grep -E '^(PARITY|MEMORY|THROUGHPUT|TRAIN|steady memory|GEMM:|CUDA device|epoch |  cuda:0 memory|Done:|Benchmark|ModelThroughputBench|Accuracy|accuracy)|plots skipped|worst gradient' "$W/$name.log" | head -n 16 | cut -c1-300 | sed 's/^/   > /' | tee -a "$S"
+  grep -E '^(PARITY|MEMORY|THROUGHPUT|TRAIN|steady memory|GEMM:|CUDA device|epoch |  cuda:0 memory|Done:|Benchmark|ModelThroughputBench|Accuracy|accuracy|PyTorch .* training step|kind  |convolution|batch norm|elementwise|copy / cat)|plots skipped|worst gradient|training step on cuda|every op waiting|^STEP model=.* step=[78] |^(conv2d|batchNorm|all backend calls|outside backend)' "$W/$name.log" | head -n 30 | cut -c1-300 | sed 's/^/   > /' | tee -a "$S"
   local v1; v1=$(grep -c VIOLATION "$MOCK_CUDA_LOG" 2>/dev/null || true)
   [ "${v1:-0}" != "${v0:-0}" ] && grep VIOLATION "$MOCK_CUDA_LOG" | tail -n +$(( ${v0:-0} + 1 )) | head -n 5 | sed 's/^/   ! /' | tee -a "$S"
   ls "$W/$name"/hs_err* >/dev/null 2>&1 && echo "   JVM CRASH: $(ls "$W/$name"/hs_err*)" | tee -a "$S"
@@ -86,6 +86,10 @@ step 03-cudnn 100 env CUDA_LAUNCH_BLOCKING=1 bash .gpu/test.sh --strict --includ
 step 04-steady-memory 60 bash .gpu/test.sh --strict --select-class $CK.SteadyMemoryTest
 step 05-wholemodel 150 env CUDA_LAUNCH_BLOCKING=1 bash .gpu/test.sh --strict --select-class $CK.WholeModelParityTest
 step 06-cli 90 bash .gpu/test.sh --strict --select-class org.pulmo.examples.CliGpuTest
+
+# 06b: where DPN-92-SE's training step spends its time, Pulmo beside PyTorch (benchmarks/gpu-op-profile.sh): host time
+# to queue a step against its wall time, the device's time per backend method, PyTorch's kernel time by kind.
+step 06b-op-profile 240 env PART_S=100 bash benchmarks/gpu-op-profile.sh ${OP_PROFILE_MODELS:-dpn92-se}
 
 # 07: a short real training on the X-ray set at the paper's size (when .gpu-data/xray-4class travelled), then
 # evaluate and explain on cuda.

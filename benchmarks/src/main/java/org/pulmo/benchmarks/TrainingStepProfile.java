@@ -20,7 +20,8 @@ import org.pulmo.backend.ProfilingBackend;
  * two images each), resnet50). Ops called once per step (the stem's max-pool) are still partly interpreted or
  * C1-compiled after one warm-up step; the Vector API code in them is very slow until C2 compiles it, so more
  * warm-up steps show the steady state of a long training run. {@code -Dprofile.byShape=true} gives one row per
- * method and argument shapes, i.e. per layer kind.
+ * method and argument shapes, i.e. per layer kind; {@code -Dpulmo.cuda.strictFp32=true} profiles a device in strict
+ * FP32 instead of TF32.
  */
 public final class TrainingStepProfile {
     private TrainingStepProfile() {}
@@ -38,7 +39,8 @@ public final class TrainingStepProfile {
                 + Backends.unavailableReason(org.pulmo.tensor.Device.parse(device)));
             return;
         }
-        try (ModelWorkload w = new ModelWorkload(name, ModelWorkload.Pass.TRAIN, new ModelWorkload.Size(batch, size), device, false)) {
+        try (ModelWorkload w = new ModelWorkload(name, ModelWorkload.Pass.TRAIN, new ModelWorkload.Size(batch, size), device,
+                Boolean.getBoolean("pulmo.cuda.strictFp32"))) {
             for (int s = 0; s < warmup; s++) w.trainStep(); // warm-up: JIT and first-touch allocation
             org.pulmo.tensor.Device dev = org.pulmo.tensor.Device.parse(device);
             boolean byShape = Boolean.getBoolean("profile.byShape");

@@ -47,7 +47,11 @@ public final class CudaBackend implements Backend {
         this.gemm = new Gemm(rt, false);
         this.mab = new MabKernels(this);
         this.seFab = new SeFabKernels(this);
+        if (STRICT_FP32_BY_DEFAULT) setStrictFp32(true);
     }
+
+    /** {@code -Dpulmo.cuda.strictFp32=true}: start in strict FP32 instead of TF32 (benchmark and profile runs). */
+    static final boolean STRICT_FP32_BY_DEFAULT = Boolean.getBoolean("pulmo.cuda.strictFp32");
 
     public CudaRuntime runtime() { return rt; }
 
@@ -75,7 +79,11 @@ public final class CudaBackend implements Backend {
 
     public CudaAllocator.Stats memoryStats() { return rt.allocator().stats(); }
 
-    public void emptyCache() { rt.allocator().emptyCache(); }
+    /** Gives the allocator's cached blocks back to the driver, and the optimiser's cached parameter tables first. */
+    public void emptyCache() {
+        sgdTables.close();
+        rt.allocator().emptyCache();
+    }
 
     @Override public String memorySummary() {
         CudaAllocator.Stats st = memoryStats();

@@ -207,7 +207,8 @@ public final class CudaRuntime {
     // ------------------------------------------------------------------ counters
 
     /**
-     * What the host has asked of the device so far: kernel launches, stream synchronisations (each one drains the
+     * What the host has asked of the device so far: launches of the hand-written kernels (cuDNN and cuBLAS calls
+     * launch kernels of their own, not counted here), stream synchronisations (each one drains the
      * queue: the device idles until the host launches again) and the nanoseconds the host spent blocked in them,
      * host-to-device and device-to-host copies. Differences of two readings count a training step's host costs
      * ({@code MockGpuSteps}, {@code scripts/gpu-verify.sh}); the counts are the host's decisions, the same on the mock

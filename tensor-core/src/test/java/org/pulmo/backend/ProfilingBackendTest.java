@@ -55,6 +55,13 @@ class ProfilingBackendTest {
         assertEquals(2, waits.get(), "a failed op is not waited for");
         assertEquals(0, new ProfilingBackend(device, false, false).proxy().matmul(a, b, false, false).dim() - 2);
         assertEquals(2, waits.get(), "the CPU's profile never waits");
+        java.util.Map<Backend, Integer> byBackend = new java.util.HashMap<>();   // as Sgd groups parameters by backend
+        byBackend.put(profiled, 1);
+        assertEquals(1, byBackend.get(profiled));
+        assertTrue(profiled.equals(profiled) && !profiled.equals(device));
+        assertEquals(2, waits.get(), "hashCode and equals are not ops: no wait");
+        assertTrue(profile.entries().stream().noneMatch(e -> e.method().equals("hashCode") || e.method().equals("equals")),
+            profile.entries().toString());
     }
 
     @Test void byShapeKeepsOneRowPerArgumentShapes() {

@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+"""Where PyTorch's training step spends its GPU time, by kind of op, beside Pulmo's TrainingStepProfile.
+
+The same step as the anchors' bench_train.py (zero_grad + forward + loss + backward + SGD lr 0.01, momentum 0.9,
+NCHW float32, batch 32 at 224 x 224; MA-Net 16 pairs), profiled with torch.profiler over a few steps after a
+warm-up. Prints the top CUDA kernels and the CUDA time summed into the kinds of Pulmo's per-method table
+(convolution, batch norm, elementwise, copies and concatenation, reductions, matmul, pooling, optimiser, other),
+per step, and writes them as JSON (--json, default $OUT/torch_op_profile_MODEL_MODE.json when OUT is set).
+
+  python3 benchmarks/torch_op_profile.py --anchors ../shared/anchors --model dpn92se --mode tf32
+
+Run on the GPU machine by benchmarks/gpu-op-profile.sh, next to Pulmo's table of the same model.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+from collections import defaultdict
+
+# Kinds, tried in order on a CUDA kernel's name (lower case); the first match wins.
+KINDS = [
+    ("optimiser", r"multi_tensor|foreach|sgd"),
+    ("convolution", r"conv|implicit_gemm|wgrad|dgrad|fprop|xmma|cudnn|winograd|fft|precomputed|sm90_xmma|nhwc|im2col"),
+    ("batch norm", r"batch_norm|batchnorm|bn_fw|bn_bw|welford"),
+    ("matmul", r"gemm|cublas|cutlass|sgemm"),
+    ("pooling", r"pool"),
+    ("softmax / loss", r"softmax|nll|cross_entropy|log_softmax"),
+    ("reduction", r"reduce|sum_kernel|mean|norm_kernel"),
+    ("copy / cat", r"cat|copy|memcpy|memset|fill|contiguous|transpose|permute"),
+    ("elementwise", r"elementwise|vectorized|unrolled|launch_kernel|pointwise|relu|add|mul|sigmoid|threshold"),
+]
+
+
+def kind_of(name: str) -> str:
+    n = name.lower()
+    for kind, pattern in KINDS:
+        if re.search(pattern, n):
+            return kind
+    return "other"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--anchors", default=os.environ.get("ANCHORS", "../shared/anchors"),
+                    help="folder of models_ref.py and bench_train.py")
+    ap.add_argument("--model", default="dpn92se", choices=["dpn92se", "dpn92", "resnet50", "manet"])
+    ap.add_argument("--mode", default="tf32", choices=["tf32", "fp32"])
+    ap.add_argument("--warmup", type=int, default=5)
+    ap.add_argument("--steps", type=int, default=3)
+    ap.add_argument("--top", type=int, default=25)
+    ap.add_argument("--json", default=None)
+    ap.add_argument("--cpu", action="store_true",
+                    help="dry run of this script's plumbing on the CPU (batch 2, the CPU's aten ops instead of CUDA kernels)")
+    args = ap.parse_args()
+
+    sys.path.insert(0, os.path.abspath(args.anchors))
+    import torch  # noqa: E402
+    import bench_train  # noqa: E402  (its set_precision, make_batch, loss_of: the same step it times)
+    import models_ref  # noqa: E402
+    from torch.profiler import ProfilerActivity, profile  # noqa: E402
+
+    if not args.cpu and not torch.cuda.is_available():
+        print("torch_op_profile: no CUDA device", flush=True)
+        sys.exit(2)
+    dev = torch.device("cpu" if args.cpu else "cuda")
+    flags = {"device": "cpu"} if args.cpu else bench_train.set_precision(args.mode)
+    torch.backends.cudnn.benchmark = True
+    classes = {"dpn92se": 4, "dpn92": 4, "resnet50": 4, "manet": 2}[args.model]
+    batch = 2 if args.cpu else 16 if args.model == "manet" else 32
+    sync = (lambda: None) if args.cpu else torch.cuda.synchronize
+    device_name = "CPU" if args.cpu else torch.cuda.get_device_name(0)
+    torch.manual_seed(0)
+    model = models_ref.build_model(args.model, classes).to(dev).train()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    inputs, labels = bench_train.make_batch(args.model, batch, classes, dev)
+
+    def step() -> None:
+        opt.zero_grad(set_to_none=True)
+        loss = bench_train.loss_of(args.model, model, inputs, labels)
+        loss.backward()
+        opt.step()
+
+    for _ in range(args.warmup):
+        step()
+    sync()
+    with profile(activities=[ProfilerActivity.CPU if args.cpu else ProfilerActivity.CUDA]) as prof:
+        for _ in range(args.steps):
+            step()
+        sync()
+
+    kernels = defaultdict(lambda: [0.0, 0])   # name -> [total us, calls]
+    for e in prof.events():
+        if args.cpu:   # leaf aten ops only (no children), their own CPU time
+            if not e.name.startswith("aten::") or e.cpu_children:
+                continue
+            us = e.cpu_time_total
+        elif e.device_type is not None and "cuda" in str(e.device_type).lower():
+            us = getattr(e, "device_time", None)
+            if us is None:
+                us = getattr(e, "cuda_time", 0.0)
+        else:
+            continue
+        kernels[e.name][0] += us
+        kernels[e.name][1] += 1
+    total = sum(v[0] for v in kernels.values())
+    by_kind = defaultdict(lambda: [0.0, 0])
+    for name, (us, calls) in kernels.items():
+        k = kind_of(name)
+        by_kind[k][0] += us
+        by_kind[k][1] += calls
+    s = args.steps
+    print(f"PyTorch {torch.__version__}, {device_name}, {args.model} training step, batch {batch}, "
+          f"{args.mode} ({flags}), {s} profiled steps after {args.warmup}: {total / 1000 / s:.2f} ms of kernels per step, "
+          f"{sum(v[1] for v in kernels.values()) / s:.0f} kernels per step")
+    print(f"{'kind':16s} {'ms/step':>9s} {'share':>7s} {'kernels/step':>13s}")
+    for k, (us, calls) in sorted(by_kind.items(), key=lambda kv: -kv[1][0]):
+        print(f"{k:16s} {us / 1000 / s:9.2f} {100 * us / max(total, 1e-9):6.1f}% {calls / s:13.1f}")
+    print(f"top {args.top} kernels:")
+    for name, (us, calls) in sorted(kernels.items(), key=lambda kv: -kv[1][0])[:args.top]:
+        print(f"  {us / 1000 / s:8.2f} ms/step {calls / s:6.1f}/step  [{kind_of(name)}] {name[:110]}")
+
+    out = args.json or (os.path.join(os.environ["OUT"], f"torch_op_profile_{args.model}_{args.mode}.json") if os.environ.get("OUT") else None)
+    if out:
+        with open(out, "w") as f:
+            json.dump({"torch": torch.__version__, "device": device_name, "model": args.model, "mode": args.mode,
+                       "batch": batch, "steps": s, "kernel_ms_per_step": total / 1000 / s,
+                       "by_kind": {k: {"ms_per_step": v[0] / 1000 / s, "kernels_per_step": v[1] / s} for k, v in by_kind.items()},
+                       "kernels": [{"name": n, "ms_per_step": v[0] / 1000 / s, "calls_per_step": v[1] / s, "kind": kind_of(n)}
+                                   for n, v in sorted(kernels.items(), key=lambda kv: -kv[1][0])]}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
