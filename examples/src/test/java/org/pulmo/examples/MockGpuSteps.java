@@ -67,12 +67,13 @@ public final class MockGpuSteps {
         MemoryScope.Steps scopes = new MemoryScope.Steps(() -> sgd.trainingState(model));
         for (int k = 1; k <= steps; k++) {
             be.runtime().allocator().resetPeak();
-            Tensor hostX = Tensor.randn(rng, batch, 3, size, size), hostM = Tensor.randn(rng, batch, 3, size, size);
+            Tensor hostX = Tensor.randn(rng, batch, 3, size, size);
+            Tensor hostM = step == MANET_PAIR ? Tensor.randn(rng, batch, 3, size, size) : null;   // the mutex images: MA-Net only
             long forwardPeak, t0 = System.nanoTime();   // the step from here: the batch's copies to the device on
             var before = be.runtime().counters();
             long[] t = new long[4];
             try (MemoryScope ignored = scopes.open()) {
-                Tensor x = hostX.to(dev), m = hostM.to(dev);
+                Tensor x = hostX.to(dev), m = hostM == null ? null : hostM.to(dev);
                 Tensor yX = Tensor.of(labelsX, batch), yM = Tensor.of(labelsM, batch);   // the host's, as the Trainer passes them
                 t[0] = System.nanoTime();
                 Tensor loss = step.loss(model, x, m, yX, yM);   // not read back: the Trainer reads every few steps
