@@ -103,6 +103,9 @@ public final class CudaBackend implements Backend {
         return s;
     }
 
+    /** Uninitialised, for a caller that writes every element (a concatenation's output): no zero fill. */
+    @Override public CudaStorage allocateForOverwrite(long numel) { return raw(numel); }
+
     /** Uninitialised storage (every kernel that uses this writes all of it). */
     CudaStorage raw(long numel) { return new CudaStorage(numel, device, rt.allocator()); }
 

@@ -208,22 +208,22 @@ public final class CudaRuntime {
 
     /**
      * What the host has asked of the device so far: launches of the hand-written kernels (cuDNN and cuBLAS calls
-     * launch kernels of their own, not counted here), stream synchronisations (each one drains the
+     * launch kernels of their own, not counted here), bytes zero-filled, stream synchronisations (each one drains the
      * queue: the device idles until the host launches again) and the nanoseconds the host spent blocked in them,
      * host-to-device and device-to-host copies. Differences of two readings count a training step's host costs
      * ({@code MockGpuSteps}, {@code scripts/gpu-verify.sh}); the counts are the host's decisions, the same on the mock
      * driver as on a GPU, the blocked time is the device's only on a GPU.
      */
-    public record Counters(long launches, long syncs, long syncNanos, long copiesToDevice, long copiesToHost) {
+    public record Counters(long launches, long syncs, long syncNanos, long copiesToDevice, long copiesToHost, long zeroFilledBytes) {
         public Counters minus(Counters o) {
             return new Counters(launches - o.launches, syncs - o.syncs, syncNanos - o.syncNanos, copiesToDevice - o.copiesToDevice,
-                copiesToHost - o.copiesToHost);
+                copiesToHost - o.copiesToHost, zeroFilledBytes - o.zeroFilledBytes);
         }
     }
 
     // plain fields: the runtime is driven by one thread at a time (the training loop), so these are exact there and
     // only approximate if several threads launch at once
-    private long launches, syncs, syncNanos, copiesToDevice, copiesToHost;
+    private long launches, syncs, syncNanos, copiesToDevice, copiesToHost, zeroFilledBytes;
 
     /**
      * Debug switch: {@code -Dpulmo.cuda.traceSyncs=true} logs, for every stream synchronisation, the first frames
@@ -239,7 +239,7 @@ public final class CudaRuntime {
         System.err.println("[pulmo-sync] " + String.join(" < ", frames));
     }
 
-    public Counters counters() { return new Counters(launches, syncs, syncNanos, copiesToDevice, copiesToHost); }
+    public Counters counters() { return new Counters(launches, syncs, syncNanos, copiesToDevice, copiesToHost, zeroFilledBytes); }
 
     // ------------------------------------------------------------------ kernels
 
@@ -345,6 +345,7 @@ public final class CudaRuntime {
 
     public void memsetZero(CUdeviceptr p, long floats) {
         makeCurrent();
+        zeroFilledBytes += floats * Float.BYTES;
         check(cuMemsetD32Async(p, 0, floats, stream), "cuMemsetD32Async");
     }
 

@@ -207,6 +207,25 @@ class GpuParityTest {
     }
 
     /**
+     * Outputs that skip the zero fill (allocateForOverwrite: a concatenation, a contiguous copy) are written whole:
+     * with every block NaN-poisoned, a concatenation of strided parts along dims 0, 1 and 3 and the copy of a transposed
+     * view equal the CPU's bit for bit.
+     */
+    @Test void concatenationAndCopyWriteEveryElementOfTheirUnfilledOutput() {
+        Mismatches m = new Mismatches("concatenationAndCopyWriteEveryElementOfTheirUnfilledOutput");
+        Rng rng = new Rng(26);
+        Tensor a = Tensor.randn(rng, 2, 3, 5, 4), b0 = Tensor.randn(rng, 2, 3, 4, 5), c = Tensor.randn(rng, 2, 3, 5, 4);
+        for (int dim : new int[] {0, 1, 3}) {
+            Tensor want = Tensor.cat(dim, a, b0.transpose(2, 3), c);
+            Tensor got = Tensor.cat(dim, dev(a), dev(b0).transpose(2, 3), dev(c));   // the middle part strided on both
+            m.close(want.toArray(), got.toArray(), 0, 0, "cat along dim " + dim);
+        }
+        Tensor base = Tensor.randn(rng, 4, 6);
+        m.close(base.transpose(0, 1).copy().toArray(), dev(base).transpose(0, 1).copy().toArray(), 0, 0, "copy of a transposed view");
+        m.assertNone();
+    }
+
+    /**
      * nn's Sgd path: {@link CudaBackend#sgdUpdateAll} over parameters of which some take their first step and others
      * not (two launches), one strided parameter (its own launch), dampening and weight decay, against the reference
      * rule over three steps; and without momentum. Gradients change address every step, the tables do not.

@@ -92,9 +92,9 @@ public final class MockGpuSteps {
             // ms: the step's wall time in parts (copies of the batch, forward with the loss read, backward, SGD and the
             // scope's end), and the host's requests of the device; under the mock driver that is the Java side alone
             System.out.printf(java.util.Locale.ROOT, "STEP model=%s step=%d inUse=%d peak=%d reserved=%d forwardPeak=%d ms=%.1f"
-                + " (copy %.1f, forward %.1f, backward %.1f, sgd %.1f) launches=%d syncs=%d toDevice=%d toHost=%d sgdTables=%d%n", name, k,
+                + " (copy %.1f, forward %.1f, backward %.1f, sgd %.1f) launches=%d zeroFillMB=%d syncs=%d toDevice=%d toHost=%d sgdTables=%d%n", name, k,
                 st.inUseBytes(), st.peakInUseBytes(), st.reservedBytes(), forwardPeak, (t[3] - t0) / 1e6, (t[0] - t0) / 1e6,
-                (t[1] - t[0]) / 1e6, (t[2] - t[1]) / 1e6, (t[3] - t[2]) / 1e6, c.launches(), c.syncs(), c.copiesToDevice(), c.copiesToHost(),
+                (t[1] - t[0]) / 1e6, (t[2] - t[1]) / 1e6, (t[3] - t[2]) / 1e6, c.launches(), c.zeroFilledBytes() >> 20, c.syncs(), c.copiesToDevice(), c.copiesToHost(),
                 be.sgdTableUploads());
         }
         // Give the model's memory back (weights, buffers, gradients, momentum), so that the next model starts from

@@ -180,7 +180,7 @@ public final class Views {
     /** A contiguous copy; the gradient passes straight through. */
     public static Tensor copy(Tensor x) {
         var be = x.backend();
-        Tensor out = Tensor.wrap(be.allocate(x.numel()), x.shape());
+        Tensor out = Tensor.wrap(be.allocateForOverwrite(x.numel()), x.shape());   // the copy writes every element
         be.copy(x, out);
         return Graph.record("copy", out, g -> new Tensor[] {g}, x);
     }
