@@ -208,6 +208,13 @@ public final class Trainer {
                     throw e;
                 }
                 diverged(readings.read(bar), bar, epoch, lr, last); // the rest, before any checkpoint of this epoch
+                if (interrupted) {
+                    bar.finish("  (interrupted)");
+                    Checkpoint.save(s.out().resolve(INTERRUPTED), model, sgd, epoch, step, Map.of(), describe(s, bestEpoch, bestAcc));
+                    out.printf("Interrupted: the weights of this moment are in %s; %s keeps the last finished epoch (%d); "
+                        + "continue with the same command and --resume.%n", s.out().resolve(INTERRUPTED), last, epoch);
+                    break;
+                }
                 if (epochSteps == 0) {
                     bar.finish("");
                     throw new NoStepException(String.format(Locale.ROOT, "epoch %d made no optimiser step: %d training images in batches of %d%s;"

@@ -1,0 +1,65 @@
+package org.pulmo.train;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.pulmo.data.Augmentation;
+import org.pulmo.data.DemoChestDataset;
+import org.pulmo.io.Safetensors;
+import org.pulmo.models.ResNet;
+import org.pulmo.nn.Module;
+import org.pulmo.tensor.Device;
+import org.pulmo.tensor.Rng;
+import org.pulmo.tensor.Tensor;
+
+/**
+ * A stop asked in the middle of an epoch (Ctrl-C, {@link Trainer#requestStop}), made deterministic: the model asks for
+ * it from inside its own forward at a chosen batch. The partial epoch must not count as finished: no validation,
+ * last.safetensors and metrics.csv keep the epochs before it, interrupted.safetensors holds that moment.
+ */
+class TrainerStopTest {
+
+    /** ResNet-18 that calls {@code onForward} before each forward of a training batch. */
+    static final class Calling extends Module {
+        final Module net;
+        Runnable onForward = () -> {};
+        Calling(Module net) { this.net = registerModule("net", net); }
+        @Override public Tensor forward(Tensor x) {
+            if (isTraining()) onForward.run();
+            return net.forward(x);
+        }
+    }
+
+    @Test void aStopInTheMiddleOfAnEpochKeepsTheFinishedEpochsOnly(@TempDir Path dir) throws Exception {
+        DemoChestDataset train = new DemoChestDataset(64, 32, 3), val = new DemoChestDataset(16, 32, 4);
+        Trainer.Settings s = new Trainer.Settings("resnet18", train.classes(), 3, 8, 0.01f, 0.9f, 1e-4f, "step", 32,
+            Augmentation.NONE, 7, dir, false, 1, false, null, Device.CPU, null);
+        Calling model = new Calling(new ResNet(ResNet.RESNET18, 4, new Rng(5)));
+        ByteArrayOutputStream log = new ByteArrayOutputStream();
+        Trainer t = new Trainer(s, model, train, val, new PrintStream(log, true, StandardCharsets.UTF_8), false);
+        AtomicInteger forwards = new AtomicInteger();
+        int perEpoch = 64 / 8;
+        model.onForward = () -> { if (forwards.incrementAndGet() == perEpoch + 3) t.requestStop(); };   // batch 3 of epoch 2
+
+        Trainer.Result r = t.run();
+        String text = log.toString(StandardCharsets.UTF_8);
+        assertTrue(r.interrupted(), text);
+        assertEquals(perEpoch + 3, forwards.get(), "training stops after the batch in which the stop was asked\n" + text);
+        assertEquals(1, r.epochsDone(), text);
+        assertTrue(text.contains("(interrupted)") && text.contains("Interrupted: the weights of this moment are in"), text);
+        assertEquals("1", Safetensors.read(dir.resolve(Trainer.LAST)).metadata().get("epoch"), "last.safetensors keeps epoch 1");
+        assertEquals("1", Safetensors.read(dir.resolve(Trainer.INTERRUPTED)).metadata().get("epoch"), "the epoch it stopped in, unfinished");
+        List<String> rows = Files.readAllLines(dir.resolve("metrics.csv"));
+        assertEquals(2, rows.size(), "header and epoch 1 only: " + rows);
+        assertEquals(1, text.lines().filter(l -> l.contains("val acc")).count(), "one validation (epoch 1's)\n" + text);
+    }
+}

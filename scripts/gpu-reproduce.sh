@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# The papers' training runs on a GPU machine, a few rows at a time: each row is one run of the tables at the papers'
+# settings (examples/recipes/ has the same runs for any machine), trained, evaluated on the test split and explained
+# (Grad-CAM of the first test image of each class) on cuda.
+#
+#   Here:        ../shared/gpu/bundle.sh && scripts/gpu-slim.sh
+#                SHORT_SIDE=224 QUALITY=0.75 scripts/gpu-data.sh ../shared/data/ct-sarscov2     (MA-Net rows)
+#                SHORT_SIDE=224 scripts/gpu-data.sh ../shared/data/xray-4class                  (DPN rows)
+#   GPU machine: bash scripts/gpu-reproduce.sh ROW...   with .gpu and .gpu-data carried; OUT is where results go.
+#
+# Rows (the papers' settings: 224 x 224; DPN: 100 epochs, batch 32; MA-Net: 120 epochs, SGD 0.01, momentum 0.9,
+# x0.5 every 30 epochs, batch 16):
+#   dpn92-none dpn92-aug dpn92se-none dpn92se-aug          DPN-SENet Tables 1-3 (xray-4class; aug = the paper's)
+#   resnet50 manet-full manet-ce manet-ce-cs manet-no-mab manet-no-fab manet-no-mab-no-fab
+#                                                          MA-Net Tables 7-8 (ct-sarscov2, binary)
+# Each row stops at ROW_S seconds (default: what is left of BUDGET_S, default 540) with its last finished epoch
+# kept and a line saying so; a later call with the same row resumes it (--resume) if its run folder travelled back.
+# Results: $OUT/reproduce.tgz (every row's metrics.csv/json, report.txt, test metrics, Grad-CAM PNGs and logs; no
+# checkpoints, which are too big to come back) and $OUT/SUMMARY.txt. Knobs: EPOCHS (override, for a short check),
+# BUDGET_S, ROW_S, SEED (default 42, the CLI's).
+set -u
+cd "$(dirname "$0")/.."
+OUT=${OUT:-/tmp/pulmo-reproduce-out}
+W=${TMPDIR:-/tmp}/pulmo-reproduce
+mkdir -p "$W" "$OUT"
+BUDGET_S=${BUDGET_S:-540}
+T0=$(date +%s)
+S=$OUT/SUMMARY.txt
+pulmo=(bash .gpu/java.sh org.pulmo.examples.Main)
+[ -f .gpu/java.sh ] || { echo "gpu-reproduce: no .gpu bundle here; run ../shared/gpu/bundle.sh and send .gpu along" >&2; exit 2; }
+[ $# -gt 0 ] || { sed -n 2,20p "$0"; exit 2; }
+echo "pulmo gpu-reproduce $(date -u +%FT%TZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'), rows: $*" | tee "$S"
+
+pack() { tar -C "$W" --exclude='*.safetensors' -czf "$OUT/reproduce.tgz.part" . 2>/dev/null && mv "$OUT/reproduce.tgz.part" "$OUT/reproduce.tgz"; }
+trap pack EXIT
+
+row() {   # row NAME DATA EPOCHS BATCH TRAIN-OPTIONS...
+  local name=$1 data=$2 epochs=${EPOCHS:-$3} batch=$4; shift 4
+  local left=$(( BUDGET_S - ($(date +%s) - T0) ))
+  if [ ! -d ".gpu-data/$data" ]; then echo "== $name SKIPPED: no .gpu-data/$data (scripts/gpu-data.sh)" | tee -a "$S"; return; fi
+  if [ "$left" -lt 60 ]; then echo "== $name SKIPPED: budget spent" | tee -a "$S"; return; fi
+  local limit=${ROW_S:-$left}; [ "$limit" -gt "$left" ] && limit=$left
+  local run=$W/$name resume=()
+  [ -f "$run/last.safetensors" ] && resume=(--resume)
+  echo "== $name: $data, $epochs epochs, batch $batch, $* (limit ${limit}s, start t+$(( $(date +%s) - T0 ))s)" | tee -a "$S"
+  local t=$(date +%s)
+  # SIGINT first: the trainer keeps the last finished epoch and says how to resume (its Ctrl-C path)
+  timeout --signal=INT --kill-after=30 "$limit" "${pulmo[@]}" train "$@" --data ".gpu-data/$data" --device cuda --image-size 224 \
+    --batch-size "$batch" --epochs "$epochs" --seed "${SEED:-42}" --no-evaluate --out "$run" "${resume[@]}" >"$W/$name.train.log" 2>&1
+  local rc=$?
+  echo "   train exit $rc after $(( $(date +%s) - t ))s; $(grep -c '^epoch ' "$W/$name.train.log") epoch lines" | tee -a "$S"
+  grep -E 'took|Interrupted|Error|error:|pulmo:' "$W/$name.train.log" | tail -n 3 | cut -c1-250 | sed 's/^/   > /' | tee -a "$S"
+  [ -f "$run/best.safetensors" ] || return
+  "${pulmo[@]}" evaluate -c "$run/best.safetensors" --data ".gpu-data/$data" --device cuda --out "$run/test" >"$W/$name.eval.log" 2>&1
+  grep -iE 'accuracy|auc|sensitivity|specificity' "$W/$name.eval.log" | head -n 6 | sed 's/^/   > /' | tee -a "$S"
+  local cls img
+  for cls in $(ls ".gpu-data/$data" | grep -v '\.'); do
+    img=$(grep ",$cls,test" ".gpu-data/$data/split.csv" 2>/dev/null | head -n 1 | cut -d, -f1)
+    [ -n "$img" ] && "${pulmo[@]}" explain -c "$run/best.safetensors" ".gpu-data/$data/$img" --method gradcam --device cuda \
+      --out "$run/gradcam-$cls" >>"$W/$name.explain.log" 2>&1
+  done
+  pack
+}
+
+for r in "$@"; do
+  case $r in
+    dpn92-none) row "$r" xray-4class 100 32 --model dpn92 --augmentation none ;;
+    dpn92-aug) row "$r" xray-4class 100 32 --model dpn92 --augmentation dpn-senet ;;
+    dpn92se-none) row "$r" xray-4class 100 32 --model dpn92-se --augmentation none ;;
+    dpn92se-aug) row "$r" xray-4class 100 32 --model dpn92-se --augmentation dpn-senet ;;
+    resnet50) row "$r" ct-sarscov2 120 16 --model resnet50 --augmentation ma-net --schedule step ;;   # trained as MA-Net is
+    manet-full) row "$r" ct-sarscov2 120 16 --model manet-resnet50 ;;
+    manet-ce) row "$r" ct-sarscov2 120 16 --model manet-resnet50 --manet-loss ce ;;
+    manet-ce-cs) row "$r" ct-sarscov2 120 16 --model manet-resnet50 --manet-loss ce-cs ;;
+    manet-no-mab) row "$r" ct-sarscov2 120 16 --model manet-resnet50 --no-mab ;;
+    manet-no-fab) row "$r" ct-sarscov2 120 16 --model manet-resnet50 --no-fab ;;
+    manet-no-mab-no-fab) row "$r" ct-sarscov2 120 16 --model manet-resnet50 --no-mab --no-fab ;;
+    *) echo "== $r: unknown row (see the header)" | tee -a "$S" ;;
+  esac
+done
+echo "== done at t+$(( $(date +%s) - T0 ))s" | tee -a "$S"
