@@ -490,6 +490,9 @@ public final class CudaBackend implements Backend {
     /** Parameter tables uploaded by {@link #sgdUpdateAll} so far (a steady training loop stops adding to this). */
     public long sgdTableUploads() { return sgdTables.uploads(); }
 
+    /** Device bytes held by the kept SGD parameter tables: in use, besides the training state, once training has begun. */
+    public long sgdTableBytes() { return sgdTables.bytes(); }
+
     /**
      * Every parameter in one launch of sgd.cu's sgd_momentum_multi ({@link SgdTables}); where some parameters take
      * their first step and others not, one launch for each group. Strided or mismatched operands take

@@ -36,6 +36,13 @@ final class SgdTables {
     /** Tables built and uploaded so far (a steady training loop stops adding to this after its first steps). */
     long uploads() { return uploads; }
 
+    /** Device bytes the kept tables hold (as the allocator counts them in use). */
+    long bytes() {
+        long b = 0;
+        for (Table t : tables.values()) b += CudaAllocator.roundUp(t.storage().size() * Float.BYTES);
+        return b;
+    }
+
     /**
      * Updates every parameter in one launch: {@code params}, {@code grads} and (momentum on) {@code bufs} contiguous
      * and of equal sizes pairwise; {@code firstStep} applies to all of them (buf = g).
