@@ -29,7 +29,8 @@ rc=0
 part() {   # part NAME COMMAND...: runs it with the time limit, logs to $out/NAME.log, remembers a failure
   local name=$1; shift
   echo "== $name ($(date -u +%H:%M:%S), limit ${limit}s)"
-  timeout --kill-after=10 "$limit" "$@" >"$out/$name.log" 2>&1
+  # --foreground: the part stays in this script's process group, so a step limit that kills the script kills it too
+  timeout --foreground --kill-after=10 "$limit" "$@" >"$out/$name.log" 2>&1
   local r=$?
   grep -v -E '^(WARNING|\[cuda-env\]|\[java.sh\])' "$out/$name.log" | tail -n 40
   [ $r -eq 0 ] || { echo "== $name failed (exit $r)"; rc=1; }

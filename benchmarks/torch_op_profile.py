@@ -21,15 +21,17 @@ import sys
 from collections import defaultdict
 
 # Kinds, tried in order on a CUDA kernel's name (lower case); the first match wins.
+# Batch norm before convolution: PyTorch's float32 NCHW batch norm runs cuDNN kernels (cudnn::bn_fw_tr_1C11_..., bn_bw_...);
+# cuBLAS's Hopper GEMMs are named sm90_xmma_gemm_..., so neither "cudnn" nor a bare "xmma" may mean convolution.
 KINDS = [
     ("optimiser", r"multi_tensor|foreach|sgd"),
-    ("convolution", r"conv|implicit_gemm|wgrad|dgrad|fprop|xmma|cudnn|winograd|fft|precomputed|sm90_xmma|nhwc|im2col"),
     ("batch norm", r"batch_norm|batchnorm|bn_fw|bn_bw|welford"),
-    ("matmul", r"gemm|cublas|cutlass|sgemm"),
+    ("convolution", r"conv|implicit|wgrad|dgrad|fprop|winograd|fft|precomputed|im2col"),
+    ("matmul", r"gemm|cublas|cutlass"),
     ("pooling", r"pool"),
     ("softmax / loss", r"softmax|nll|cross_entropy|log_softmax"),
     ("reduction", r"reduce|sum_kernel|mean|norm_kernel"),
-    ("copy / cat", r"cat|copy|memcpy|memset|fill|contiguous|transpose|permute"),
+    ("copy / cat", r"cat|copy|memcpy|memset|fill|contiguous|transpose|permute|nhwc"),
     ("elementwise", r"elementwise|vectorized|unrolled|launch_kernel|pointwise|relu|add|mul|sigmoid|threshold"),
 ]
 

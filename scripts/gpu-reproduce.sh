@@ -13,8 +13,10 @@
 #   dpn92-none dpn92-aug dpn92se-none dpn92se-aug          DPN-SENet Tables 1-3 (xray-4class; aug = the paper's)
 #   resnet50 manet-full manet-ce manet-ce-cs manet-no-mab manet-no-fab manet-no-mab-no-fab
 #                                                          MA-Net Tables 7-8 (ct-sarscov2, binary)
-# Each row stops at ROW_S seconds (default: what is left of BUDGET_S, default 540) with its last finished epoch
-# kept and a line saying so; a later call with the same row resumes it (--resume) if its run folder travelled back.
+# Each row's training stops at ROW_S seconds (default: what is left of BUDGET_S, default 480, less 90 s kept for the
+# evaluation and Grad-CAM) with its last finished epoch kept and a line saying so; a later call with the same row on
+# the same machine (its run folder stays in $TMPDIR/pulmo-reproduce while the machine is held) resumes it. The
+# checkpoints do not come back: a run must finish on the machine it started on.
 # Results: $OUT/reproduce.tgz (every row's metrics.csv/json, report.txt, test metrics, Grad-CAM PNGs and logs; no
 # checkpoints, which are too big to come back) and $OUT/SUMMARY.txt. Knobs: EPOCHS (override, for a short check),
 # BUDGET_S, ROW_S, SEED (default 42, the CLI's).
@@ -23,7 +25,7 @@ cd "$(dirname "$0")/.."
 OUT=${OUT:-/tmp/pulmo-reproduce-out}
 W=${TMPDIR:-/tmp}/pulmo-reproduce
 mkdir -p "$W" "$OUT"
-BUDGET_S=${BUDGET_S:-540}
+BUDGET_S=${BUDGET_S:-480}   # a device command may run 600 s; JVM starts and packing need the rest
 T0=$(date +%s)
 S=$OUT/SUMMARY.txt
 pulmo=(bash .gpu/java.sh org.pulmo.examples.Main)
@@ -34,30 +36,40 @@ echo "pulmo gpu-reproduce $(date -u +%FT%TZ), commit $(git rev-parse --short HEA
 pack() { tar -C "$W" --exclude='*.safetensors' -czf "$OUT/reproduce.tgz.part" . 2>/dev/null && mv "$OUT/reproduce.tgz.part" "$OUT/reproduce.tgz"; }
 trap pack EXIT
 
+left() { echo $(( BUDGET_S - ($(date +%s) - T0) )); }
+
 row() {   # row NAME DATA EPOCHS BATCH TRAIN-OPTIONS...
   local name=$1 data=$2 epochs=${EPOCHS:-$3} batch=$4; shift 4
-  local left=$(( BUDGET_S - ($(date +%s) - T0) ))
+  local left; left=$(left)
   if [ ! -d ".gpu-data/$data" ]; then echo "== $name SKIPPED: no .gpu-data/$data (scripts/gpu-data.sh)" | tee -a "$S"; return; fi
-  if [ "$left" -lt 60 ]; then echo "== $name SKIPPED: budget spent" | tee -a "$S"; return; fi
-  local limit=${ROW_S:-$left}; [ "$limit" -gt "$left" ] && limit=$left
+  if [ "$left" -lt 150 ]; then echo "== $name SKIPPED: budget spent" | tee -a "$S"; return; fi
+  local limit=$(( left - 90 ))   # 90 s kept for evaluate and Grad-CAM (two JVM and CUDA starts each)
+  [ -n "${ROW_S:-}" ] && [ "$ROW_S" -lt "$limit" ] && limit=$ROW_S
   local run=$W/$name resume=()
   [ -f "$run/last.safetensors" ] && resume=(--resume)
-  echo "== $name: $data, $epochs epochs, batch $batch, $* (limit ${limit}s, start t+$(( $(date +%s) - T0 ))s)" | tee -a "$S"
-  local t=$(date +%s)
-  # SIGINT first: the trainer keeps the last finished epoch and says how to resume (its Ctrl-C path)
-  timeout --signal=INT --kill-after=30 "$limit" "${pulmo[@]}" train "$@" --data ".gpu-data/$data" --device cuda --image-size 224 \
-    --batch-size "$batch" --epochs "$epochs" --seed "${SEED:-42}" --no-evaluate --out "$run" "${resume[@]}" >"$W/$name.train.log" 2>&1
+  echo "== $name: $data, $epochs epochs, batch $batch, $* (training limit ${limit}s, start t+$(( $(date +%s) - T0 ))s)" | tee -a "$S"
+  local t; t=$(date +%s)
+  # SIGINT at the limit: the trainer finishes its batch, keeps the last finished epoch and says how to resume (its
+  # Ctrl-C path); --foreground sends it once, to the JVM alone (a second one would make it quit at once)
+  timeout --foreground --signal=INT --kill-after=30 "$limit" "${pulmo[@]}" train "$@" --data ".gpu-data/$data" --device cuda \
+    --image-size 224 --batch-size "$batch" --epochs "$epochs" --seed "${SEED:-42}" --no-evaluate --out "$run" \
+    ${resume[@]+"${resume[@]}"} >"$W/$name.train.log" 2>&1
   local rc=$?
   echo "   train exit $rc after $(( $(date +%s) - t ))s; $(grep -c '^epoch ' "$W/$name.train.log") epoch lines" | tee -a "$S"
   grep -E 'took|Interrupted|Error|error:|pulmo:' "$W/$name.train.log" | tail -n 3 | cut -c1-250 | sed 's/^/   > /' | tee -a "$S"
+  pack
   [ -f "$run/best.safetensors" ] || return
-  "${pulmo[@]}" evaluate -c "$run/best.safetensors" --data ".gpu-data/$data" --device cuda --out "$run/test" >"$W/$name.eval.log" 2>&1
+  left=$(left); [ "$left" -gt 10 ] || return
+  timeout --kill-after=10 "$left" "${pulmo[@]}" evaluate -c "$run/best.safetensors" --data ".gpu-data/$data" --device cuda \
+    --out "$run/test" >"$W/$name.eval.log" 2>&1
   grep -iE 'accuracy|auc|sensitivity|specificity' "$W/$name.eval.log" | head -n 6 | sed 's/^/   > /' | tee -a "$S"
+  pack
   local cls img
   for cls in $(ls ".gpu-data/$data" | grep -v '\.'); do
     img=$(grep ",$cls,test" ".gpu-data/$data/split.csv" 2>/dev/null | head -n 1 | cut -d, -f1)
-    [ -n "$img" ] && "${pulmo[@]}" explain -c "$run/best.safetensors" ".gpu-data/$data/$img" --method gradcam --device cuda \
-      --out "$run/gradcam-$cls" >>"$W/$name.explain.log" 2>&1
+    left=$(left); [ "$left" -gt 10 ] || break
+    [ -n "$img" ] && timeout --kill-after=10 "$left" "${pulmo[@]}" explain -c "$run/best.safetensors" ".gpu-data/$data/$img" \
+      --method gradcam --device cuda --out "$run/gradcam-$cls" >>"$W/$name.explain.log" 2>&1
   done
   pack
 }

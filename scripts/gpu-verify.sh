@@ -89,7 +89,7 @@ step 06-cli 90 bash .gpu/test.sh --strict --select-class org.pulmo.examples.CliG
 
 # 06b: where DPN-92-SE's training step spends its time, Pulmo beside PyTorch (benchmarks/gpu-op-profile.sh): host time
 # to queue a step against its wall time, the device's time per backend method, PyTorch's kernel time by kind.
-step 06b-op-profile 240 env PART_S=100 bash benchmarks/gpu-op-profile.sh ${OP_PROFILE_MODELS:-dpn92-se}
+step 06b-op-profile 240 env PART_S=75 bash benchmarks/gpu-op-profile.sh ${OP_PROFILE_MODELS:-dpn92-se}
 
 # 07: a short real training on the X-ray set at the paper's size (when .gpu-data/xray-4class travelled), then
 # evaluate and explain on cuda.

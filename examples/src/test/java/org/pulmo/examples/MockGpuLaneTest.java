@@ -106,12 +106,12 @@ class MockGpuLaneTest {
         int seen = 0;
         Map<String, Long> tables = new LinkedHashMap<>();
         while (w.find()) {
-            if (Integer.parseInt(w.group(2)) < 2) continue;   // the first step also finds algorithms and uploads tables
-            seen++;
             long uploads = Long.parseLong(w.group(5));
             Long before = tables.put(w.group(1), uploads);
             String stepLine = w.group();
             if (before != null) assertEquals(before.longValue(), uploads, () -> "SGD parameter tables uploaded again at " + stepLine);
+            if (Integer.parseInt(w.group(2)) < 2) continue;   // the first step also finds algorithms and uploads the table
+            seen++;
             String line = w.group();
             assertEquals(1, Integer.parseInt(w.group(3)), () -> "a step synchronised with the device more than once (run with "
                 + "-Dpulmo.cuda.traceSyncs=true to see where): " + line);
@@ -120,13 +120,22 @@ class MockGpuLaneTest {
         assertEquals(2 * MODELS.size(), seen, () -> "no syncs/toHost counts in the STEP lines\n" + c.tail());
     }
 
+    /**
+     * {@code pulmo train} on cuda: no driver misuse, and, traced ({@code -Dpulmo.cuda.traceSyncs}), no training step waits
+     * for the device through a batch's copy, a label check or the loss (the Trainer reads losses in {@code StepReadings}).
+     */
     @Test void cliTrainingCallsTheDriverCorrectly() throws Exception {
         Path log = tmp.resolve("cli-mock.log");
-        Child c = java(List.of(Main.class.getName(), "train", "-m", "resnet18", "--device", "cuda", "--epochs", "1",
-            "--demo-images", "32", "--image-size", "32", "--batch-size", "8", "--out", tmp.resolve("run").toString(), "--no-evaluate"),
-            log, CLI_TIMEOUT_S, "cli");
+        Child c = java(List.of("-Dpulmo.cuda.traceSyncs=true"), mockLibs, List.of(Main.class.getName(), "train", "-m", "resnet18",
+            "--device", "cuda", "--epochs", "1", "--demo-images", "32", "--image-size", "32", "--batch-size", "8",
+            "--out", tmp.resolve("run").toString(), "--no-evaluate"), log, CLI_TIMEOUT_S, "cli");
         String why = cleanRun(c, log);
         if (why != null) fail(why);
+        List<String> syncs = c.output().lines().filter(l -> l.startsWith("[pulmo-sync]")).toList();
+        assertTrue(syncs.stream().anyMatch(l -> l.contains("StepReadings.read")), () -> "the loop reads its steps\n" + String.join("\n", syncs));
+        List<String> inStep = syncs.stream().filter(l -> l.contains("Views.toDevice") || l.contains("Losses.crossEntropy")
+            || l.contains("MaNet.loss") || l.contains("AdaptiveWeightedLoss")).toList();
+        assertTrue(inStep.isEmpty(), () -> "synchronisations inside a training step:\n" + String.join("\n", inStep));
     }
 
     /**
