@@ -81,9 +81,16 @@ final class SgdTables {
         }
     }
 
-    // Layout, in 8-byte slots: params[n] bufs[n] sizes[n] | weightDecay[n] floats (n/2 slots, rounded up)
-    // | chunkParam ints (chunks/2 slots, rounded up) | chunkStart longs.
-    private Table upload(List<Long> key, int n) {
+    /** A table's host image: its 8-byte slots, the section offsets (in slots) and the chunk count. */
+    record Layout(long[] slots, long[] sections, int chunks) {}
+
+    /**
+     * The table of {@code n} parameters described by {@code key} (per parameter: address, buffer address, numel << 32 |
+     * weight decay's float bits), as sgd_momentum_multi reads it. Layout, in 8-byte slots: params[n] bufs[n] sizes[n] |
+     * weightDecay[n] floats (n/2 slots, rounded up) | chunkParam ints (chunks/2 slots, rounded up) | chunkStart longs.
+     * Floats and ints are packed two to a slot, little-endian: the even index in the low half.
+     */
+    static Layout layout(List<Long> key, int n) {
         List<long[]> chunkList = new ArrayList<>();
         for (int j = 0; j < n; j++) {
             long size = key.get(3 * j + 2) >>> 32;
@@ -99,7 +106,7 @@ final class SgdTables {
             host[2 * n + j] = key.get(3 * j + 2) >>> 32;
             long bits = key.get(3 * j + 2) & 0xffffffffL;
             int slot = (int) sections[3] + j / 2;
-            host[slot] |= (j % 2 == 0) ? bits : bits << 32;   // little-endian: the even index in the low half
+            host[slot] |= (j % 2 == 0) ? bits : bits << 32;
         }
         for (int k = 0; k < chunks; k++) {
             long v = chunkList.get(k)[0] & 0xffffffffL;
@@ -107,6 +114,13 @@ final class SgdTables {
             host[slot] |= (k % 2 == 0) ? v : v << 32;
             host[(int) sections[5] + k] = chunkList.get(k)[1];
         }
+        return new Layout(host, sections, chunks);
+    }
+
+    private Table upload(List<Long> key, int n) {
+        Layout l = layout(key, n);
+        long[] host = l.slots(), sections = l.sections();
+        int chunks = l.chunks();
         CudaStorage storage = be.rawUnscoped(host.length * 2L);
         be.runtime().copyToDevice(host, storage.pointer());
         uploads++;
