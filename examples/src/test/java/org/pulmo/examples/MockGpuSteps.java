@@ -21,7 +21,13 @@ import org.pulmo.tensor.Tensor;
  * here; what counts is that no call fails (an exception ends the JVM with a non-zero code) and that memory stays
  * flat once the first step has made the gradients and momentum buffers.
  *
- * <p>Arguments: {@code [steps] [imageSize] [batch]}, default 3, 64, 4.
+ * <p>Each STEP line also gives what the step asked of the device (launches of the hand-written kernels, bytes
+ * zero-filled, synchronisations, copies each way, SGD table uploads so far) and its wall time in parts: the batch's
+ * copies, forward, backward, SGD with the scope's end and the closing synchronisation. Nothing inside a step waits
+ * for the device, so on a real GPU ({@code benchmarks/gpu-op-profile.sh}) the parts are the host's queueing time and
+ * the total is the device's step: the two side by side tell whether the host or the kernels bound it.
+ *
+ * <p>Arguments: {@code [steps] [imageSize] [batch] [model]}, default 3, 64, 4, all three models.
  */
 public final class MockGpuSteps {
     private MockGpuSteps() {}
