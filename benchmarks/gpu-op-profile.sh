@@ -10,8 +10,9 @@
 #      backend method with every op waiting for the device.
 #   3. torch: benchmarks/torch_op_profile.py, PyTorch's CUDA kernel time per step by kind and its top kernels, same
 #      step and precision (TF32; PRECISION=fp32 for strict).
-# Output in $OUT (default benchmarks/target/gpu-op-profile): MODEL-steps.log, MODEL-pulmo.log, MODEL-torch.log and
-# torch_op_profile_*.json. Knobs: PRECISION, PART_S, PROFILE_STEPS (profiled steps, default 3), PYTHON, ANCHORS.
+#   4. benchmarks/op_profile_table.py: the two per kind of op, side by side, with the ratio.
+# Output in $OUT (default benchmarks/target/gpu-op-profile): MODEL-steps.log, MODEL-pulmo.log, MODEL-torch.log,
+# torch_op_profile_*.json and MODEL-kinds.md. Knobs: PRECISION, PART_S, PROFILE_STEPS (profiled steps, default 3), PYTHON, ANCHORS.
 set -uo pipefail
 out=${OUT:-benchmarks/target/gpu-op-profile}
 mkdir -p "$out"
@@ -47,5 +48,9 @@ for model in "${@:-dpn92-se}"; do
   part "$jm-pulmo" "${java[@]}" -Dpulmo.cuda.strictFp32="$strict" org.pulmo.benchmarks.TrainingStepProfile "$pm" "$batch" 224 "$steps" 3 cuda
   part "$jm-torch" "$py" benchmarks/torch_op_profile.py --anchors "$anchors" --model "$tm" --mode "$prec" --steps "$steps" \
     --json "$out/torch_op_profile_${tm}_${prec}.json"
+  if [ -f "$out/torch_op_profile_${tm}_${prec}.json" ]; then   # 4. the two side by side, per kind of op
+    echo "== $jm: Pulmo and PyTorch per kind of op"
+    "$py" benchmarks/op_profile_table.py "$out/$jm-pulmo.log" "$out/torch_op_profile_${tm}_${prec}.json" "$out/$jm-kinds.md" || rc=1
+  fi
 done
 exit $rc

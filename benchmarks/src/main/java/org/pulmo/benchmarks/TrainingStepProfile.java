@@ -26,6 +26,27 @@ import org.pulmo.backend.ProfilingBackend;
 public final class TrainingStepProfile {
     private TrainingStepProfile() {}
 
+    /**
+     * The kind of op a backend method is, in the kinds benchmarks/torch_op_profile.py sums PyTorch's kernels into, so
+     * that the two profiles can be set side by side (benchmarks/gpu-op-profile.sh). A {@code byShape} row's method is
+     * its first word.
+     */
+    static String kindOf(String method) {
+        String m = method.split(" ", 2)[0];
+        if (m.startsWith("sgd")) return "optimiser";
+        if (m.startsWith("batchNorm")) return "batch norm";
+        if (m.startsWith("conv2d")) return "convolution";
+        if (m.equals("matmul")) return "matmul";
+        if (m.contains("Pool")) return "pooling";
+        if (m.startsWith("softmax") || m.startsWith("crossEntropy") || m.startsWith("cosine")) return "softmax / loss";
+        if (m.equals("reduce") || m.equals("argReduce")) return "reduction";
+        if (m.equals("copy") || m.equals("fill") || m.startsWith("allocate") || m.equals("fromArray") || m.equals("toArray")
+            || m.equals("gather") || m.equals("scatterAdd")) return "copy / cat";
+        if (m.equals("unary") || m.equals("binary") || m.equals("addInPlace") || m.equals("addRelu") || m.startsWith("seScale")
+            || m.startsWith("mab") || m.startsWith("fab")) return "elementwise";
+        return "other";
+    }
+
     public static void main(String[] args) {
         String name = args.length > 0 ? args[0] : "resnet50";
         int batch = args.length > 1 ? Integer.parseInt(args[1]) : 4;
@@ -66,6 +87,14 @@ public final class TrainingStepProfile {
             System.out.print(profile.table());
             System.out.printf(Locale.ROOT, "outside backend calls (graph, optimiser bookkeeping, allocation): %.1f ms%n",
                 secs * 1e3 - profile.entries().stream().mapToLong(ProfilingBackend.Entry::nanos).sum() / 1e6);
+            // per kind of op, in benchmarks/torch_op_profile.py's kinds, one line each: "KIND <kind> <ms per step> <calls per step>"
+            java.util.Map<String, double[]> kinds = new java.util.TreeMap<>();
+            for (ProfilingBackend.Entry e : profile.entries()) {
+                double[] k = kinds.computeIfAbsent(kindOf(e.method()), x -> new double[2]);
+                k[0] += e.nanos() / 1e6 / steps;
+                k[1] += (double) e.calls() / steps;
+            }
+            kinds.forEach((k, v) -> System.out.printf(Locale.ROOT, "KIND %s %.3f %.1f%n", k.replace(' ', '_'), v[0], v[1]));
         }
     }
 }

@@ -1,0 +1,28 @@
+package org.pulmo.benchmarks;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.lang.reflect.Method;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.pulmo.backend.Backend;
+
+/** Every backend method has a kind in TrainingStepProfile's per-kind lines, the kinds torch_op_profile.py sums PyTorch's kernels into. */
+class TrainingStepProfileTest {
+
+    @Test void backendMethodsMapToTheProfilesKinds() {
+        assertEquals("convolution", TrainingStepProfile.kindOf("conv2dBackwardWeight"));
+        assertEquals("batch norm", TrainingStepProfile.kindOf("batchNormReluTrainingBackward [8, 64, 56, 56]"));
+        assertEquals("optimiser", TrainingStepProfile.kindOf("sgdUpdateAll"));
+        assertEquals("pooling", TrainingStepProfile.kindOf("maxPool2dTraining"));
+        assertEquals("copy / cat", TrainingStepProfile.kindOf("allocateForOverwrite"));
+        assertEquals("elementwise", TrainingStepProfile.kindOf("seScaleForward"));
+        assertEquals("softmax / loss", TrainingStepProfile.kindOf("crossEntropyBackward"));
+        // every op of the interface has a kind of its own ("other" only for what does no device work)
+        List<String> notOps = List.of("device", "memorySummary", "synchronize", "launch", "halves");   // halves: two views, no device work
+        List<String> other = Arrays.stream(Backend.class.getMethods()).map(Method::getName).distinct()
+            .filter(n -> !notOps.contains(n) && TrainingStepProfile.kindOf(n).equals("other")).sorted().toList();
+        assertEquals(List.of(), other, "backend methods without a kind");
+    }
+}
