@@ -17,7 +17,8 @@
 # evaluation and Grad-CAM) with its last finished epoch kept and a line saying so; a later call with the same row on
 # the same machine (its run folder stays in $TMPDIR/pulmo-reproduce while the machine is held) resumes it. The
 # checkpoints do not come back: a run must finish on the machine it started on.
-# Results: $OUT/reproduce.tgz (every row's metrics.csv/json, report.txt, test metrics, Grad-CAM PNGs and logs; no
+# Results: $OUT/reproduce.tgz (every row's metrics.csv/json, report.txt, test metrics, Grad-CAM PNGs and logs, and the
+# papers' table layouts of the rows evaluated so far: dpn-senet-tables-1-3.md, manet-table7.md, manet-table8.md; no
 # checkpoints, which are too big to come back) and $OUT/SUMMARY.txt. Knobs: EPOCHS (override, for a short check),
 # BUDGET_S, ROW_S, SEED (default 42, the CLI's).
 set -u
@@ -90,4 +91,25 @@ for r in "$@"; do
     *) echo "== $r: unknown row (see the header)" | tee -a "$S" ;;
   esac
 done
+# The papers' table layouts from every row evaluated so far on this machine (pulmo table), into the results.
+table() {   # table FILE TITLE [--binary] -- LABEL=ROW...
+  local file=$1 title=$2 opts=() rows=()
+  shift 2
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do opts+=("$1"); shift; done
+  shift
+  local r
+  for r in "$@"; do [ -f "$W/${r#*=}/test/metrics.json" ] && rows+=(--row "${r%%=*}=$W/${r#*=}/test"); done
+  [ ${#rows[@]} -gt 0 ] || return 0
+  timeout 60 "${pulmo[@]}" table --title "$title" ${opts[@]+"${opts[@]}"} "${rows[@]}" --out "$W/$file" >/dev/null 2>&1 \
+    && echo "== $file: $(( ${#rows[@]} / 2 )) rows" | tee -a "$S"
+}
+table dpn-senet-tables-1-3.md "DPN-92 vs DPN-92-SE on xray-4class (DPN-SENet Tables 1-3 layout)" -- \
+  "DPN-92, no augmentation=dpn92-none" "DPN-92, augmentation=dpn92-aug" "DPN-92-SE, no augmentation=dpn92se-none" \
+  "DPN-92-SE, augmentation=dpn92se-aug"
+table manet-table7.md "Table 7 layout: loss functions (MA-Net, ResNet-50, ct-sarscov2)" --binary -- \
+  "CE=manet-ce" "CE + CS=manet-ce-cs" "Adaptive=manet-full"
+table manet-table8.md "Table 8 layout: attention blocks (MA-Net, ResNet-50, ct-sarscov2)" --binary -- \
+  "ResNet-50=resnet50" "without MAB, without FAB=manet-no-mab-no-fab" "MAB only=manet-no-fab" "FAB only=manet-no-mab" \
+  "MAB + FAB=manet-full"
+pack
 echo "== done at t+$(( $(date +%s) - T0 ))s" | tee -a "$S"
