@@ -7,6 +7,7 @@
 #   2. PyTorch's reference (anchors/bench_train.py: training, inference, MAB eager)          -> torch_ref.json
 #   3. GpuKernelsBench (MAB fused/naive/composed, copy bandwidth, SGEMM vs cuBLAS, cuDNN)     -> pulmo_kernels.json
 #   4. SideBySideTable: speed ratios Pulmo/PyTorch                                           -> side_by_side.md
+#      and the models' rows as JSON (commit it as benchmarks/results/gpu-side-by-side.json)   -> gpu-side-by-side.json
 # Everything goes to $OUT (default benchmarks/target/gpu-side-by-side) with a .log per part.
 # Knobs: PRECISIONS (tf32 | fp32 | tf32,fp32; default tf32), PYTHON, and per-part limits in seconds
 # E2E_S (default 200), TORCH_S (200), KERNELS_S (120; 0 skips a part). JMH runs in-process (-f 0) to save JVM and CUDA
@@ -40,5 +41,6 @@ part pulmo_kernels "${KERNELS_S:-120}" "${java[@]}" org.pulmo.benchmarks.GpuKern
   -f 0 -wi 1 -w 300ms -i 3 -r 300ms -rf json -rff "$out/pulmo_kernels.json"
 echo "== table"
 timeout 60 "${java[@]}" org.pulmo.benchmarks.SideBySideTable --torch "$out/torch_ref.json" \
-  --pulmo "$out/pulmo_e2e.json" --pulmo "$out/pulmo_kernels.json" --out "$out/side_by_side.md" 2>&1 | tee "$out/table.log" || rc=1
+  --pulmo "$out/pulmo_e2e.json" --pulmo "$out/pulmo_kernels.json" --out "$out/side_by_side.md" --json "$out/gpu-side-by-side.json" \
+  2>&1 | tee "$out/table.log" || rc=1
 exit $rc

@@ -21,7 +21,7 @@ import java.util.Set;
  * bandwidth. Both sides count an MA-Net pair as two images. A row either side lacks says "missing".
  *
  * <p>{@code java -cp benchmarks/target/benchmarks.jar org.pulmo.benchmarks.SideBySideTable --torch torch_ref.json
- * --pulmo e2e.json --pulmo kernels.json [--out table.md]}
+ * --pulmo e2e.json --pulmo kernels.json [--out table.md] [--json rows.json]}
  */
 public final class SideBySideTable {
     private SideBySideTable() {}
@@ -29,8 +29,16 @@ public final class SideBySideTable {
     /** One JMH result: the benchmark method's simple name, its @Params and seconds per op. */
     record PulmoResult(String method, Map<String, String> params, double seconds) {}
 
-    /** One line of the table; ratio is Pulmo's speed over PyTorch's, NaN when a side is missing. */
-    record Row(String what, String precision, String pulmo, String torch, double ratio) {}
+    /**
+     * One line of the table; ratio is Pulmo's speed over PyTorch's, NaN when a side is missing. For a model's row also
+     * its model name, kind (train or infer) and both rates in images/s (NaN when missing); null and NaN for MAB's rows.
+     */
+    record Row(String what, String precision, String pulmo, String torch, double ratio, String model, String kind,
+               double pulmoRate, double torchRate) {
+        Row(String what, String precision, String pulmo, String torch, double ratio) {
+            this(what, precision, pulmo, torch, ratio, null, null, Double.NaN, Double.NaN);
+        }
+    }
 
     static final String[][] MODELS = {{"dpn92-se", "dpn92se", "DPN-92-SE"}, {"manet-resnet50", "manet", "MA-Net (ResNet-50)"},
         {"resnet50", "resnet50", "ResNet-50"}};
@@ -128,7 +136,7 @@ public final class SideBySideTable {
             ts = String.format(Locale.ROOT, "%.1f images/s (batch %d%s)", torchRate, (int) num(t.get("batch")), pairs ? " pairs" : "");
         }
         String what = (train ? "training step " : "inference ") + m[2] + (pairs ? (train ? ", 2 images per pair" : ", pair forward, 2 images per pair") : "");
-        return new Row(what, precision, ps, ts, pulmoRate / torchRate);
+        return new Row(what, precision, ps, ts, pulmoRate / torchRate, m[0], train ? "train" : "infer", pulmoRate, torchRate);
     }
 
     private static List<?> list(Map<?, ?> torch, String key) {
@@ -165,25 +173,47 @@ public final class SideBySideTable {
         return b.toString();
     }
 
+    /**
+     * The models' rows as JSON, for comparing later runs with this one (benchmarks/results/gpu-side-by-side.json): a list
+     * of {@code {model, kind: train|infer, mode: eager, precision: tf32|fp32, pulmo_img_s, torch_img_s, ratio}}, a
+     * missing side as null. PyTorch's side is its eager mode (bench_train.py runs without torch.compile here).
+     */
+    static String json(List<Row> rows) {
+        List<String> items = new ArrayList<>();
+        for (Row r : rows) {
+            if (r.model() == null) continue;
+            items.add(String.format(Locale.ROOT, "  {\"model\": \"%s\", \"kind\": \"%s\", \"mode\": \"eager\", \"precision\": \"%s\", "
+                + "\"pulmo_img_s\": %s, \"torch_img_s\": %s, \"ratio\": %s}", r.model(), r.kind(), r.precision(), number(r.pulmoRate()),
+                number(r.torchRate()), number(r.ratio())));
+        }
+        return "[\n" + String.join(",\n", items) + "\n]\n";
+    }
+
+    private static String number(double v) { return Double.isNaN(v) || Double.isInfinite(v) ? "null" : String.format(Locale.ROOT, "%.4g", v); }
+
     public static void main(String[] args) throws IOException {
         List<PulmoResult> pulmo = new ArrayList<>();
         Map<?, ?> torch = null;
-        Path out = null;
+        Path out = null, json = null;
         for (int i = 0; i + 1 < args.length; i += 2) {
             Path f = Path.of(args[i + 1]);
             switch (args[i]) {
                 case "--pulmo" -> { if (Files.exists(f)) pulmo.addAll(readJmh(Files.readString(f))); else System.err.println("SideBySideTable: no Pulmo results at " + f); }
                 case "--torch" -> torch = Files.exists(f) ? (Map<?, ?>) JsonReader.parse(Files.readString(f)) : null;
                 case "--out" -> out = f;
-                default -> throw new IllegalArgumentException("unknown option " + args[i] + "; usage: --torch FILE --pulmo FILE [--pulmo FILE] [--out FILE]");
+                case "--json" -> json = f;
+                default -> throw new IllegalArgumentException("unknown option " + args[i]
+                    + "; usage: --torch FILE --pulmo FILE [--pulmo FILE] [--out FILE] [--json FILE]");
             }
         }
         if (torch == null) {
             System.err.println("SideBySideTable: no PyTorch results (--torch FILE missing or absent); Pulmo's rows only");
             torch = Map.of();
         }
-        String table = markdown(rows(pulmo, torch), torch);
+        List<Row> rows = rows(pulmo, torch);
+        String table = markdown(rows, torch);
         System.out.print(table);
         if (out != null) Files.writeString(out, table);
+        if (json != null) Files.writeString(json, json(rows));
     }
 }

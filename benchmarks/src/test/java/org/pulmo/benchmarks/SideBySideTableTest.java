@@ -90,8 +90,23 @@ class SideBySideTableTest {
         Path pulmo = dir.resolve("pulmo.json"), torch = dir.resolve("torch_ref.json"), out = dir.resolve("table.md");
         Files.writeString(pulmo, PULMO);
         Files.writeString(torch, TORCH);
+        Path json = dir.resolve("rows.json");
         SideBySideTable.main(new String[] {"--torch", torch.toString(), "--pulmo", pulmo.toString(), "--pulmo", dir.resolve("absent.json").toString(),
-            "--out", out.toString()});
+            "--out", out.toString(), "--json", json.toString()});
+        List<?> items = (List<?>) JsonReader.parse(Files.readString(json));
+        assertEquals(2 * 2 * 3, items.size(), "one item per model row, none for MAB");
+        Map<?, ?> dpn = (Map<?, ?>) items.get(0);
+        assertEquals("dpn92-se", dpn.get("model"));
+        assertEquals("train", dpn.get("kind"));
+        assertEquals("eager", dpn.get("mode"));
+        assertEquals("tf32", dpn.get("precision"));
+        assertEquals(160.0, (Double) dpn.get("pulmo_img_s"), 1e-9);
+        assertEquals(320.0, (Double) dpn.get("torch_img_s"), 1e-9);
+        assertEquals(0.5, (Double) dpn.get("ratio"), 1e-9);
+        Map<?, ?> resnet = (Map<?, ?>) items.get(2);
+        assertEquals("resnet50", resnet.get("model"));
+        assertEquals(null, resnet.get("pulmo_img_s"), "a missing side is null");
+        assertEquals("infer", ((Map<?, ?>) items.get(6)).get("kind"));
         String md = Files.readString(out);
         assertTrue(md.startsWith("PyTorch 2.11.0, CUDA 13.0, cuDNN 91000 on NVIDIA H100"), md);
         assertTrue(md.contains("| training step DPN-92-SE | tf32 | 160.0 images/s (batch 32) | 320.0 images/s (batch 32) | 0.50 |"), md);
