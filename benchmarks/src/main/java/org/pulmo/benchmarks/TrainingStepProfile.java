@@ -83,6 +83,16 @@ public final class TrainingStepProfile {
                 }
                 secs = (System.nanoTime() - t0) / 1e9;
                 System.out.printf(Locale.ROOT, "%d more steps with every op waiting for the device: %.3f s/step%n", steps, secs / steps);
+                // what each profiled call carries besides its kernels: one launch and one wait, timed on a 1-element fill
+                org.pulmo.backend.Backend be = Backends.of(dev);
+                org.pulmo.tensor.Tensor one = org.pulmo.tensor.Tensor.full(0f, dev, 1);
+                for (int i = 0; i < 50; i++) { be.fill(one, 1f); be.synchronize(); }
+                long w0 = System.nanoTime();
+                for (int i = 0; i < 500; i++) { be.fill(one, 1f); be.synchronize(); }
+                double us = (System.nanoTime() - w0) / 1e3 / 500;
+                one.storage().release();
+                System.out.printf(Locale.ROOT, "a launch and a wait cost about %.1f us here (a 1-element fill): a row's calls x that is"
+                    + " the profile's own overhead in its total, not kernel time%n", us);
             }
             System.out.print(profile.table());
             System.out.printf(Locale.ROOT, "outside backend calls (graph, optimiser bookkeeping, allocation): %.1f ms%n",
