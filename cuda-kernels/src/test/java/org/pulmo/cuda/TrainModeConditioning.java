@@ -25,8 +25,9 @@ import org.pulmo.tensor.Tensor;
  *
  * <p>{@code java -cp <cuda-kernels test class path> org.pulmo.cuda.TrainModeConditioning MODEL BATCH SIZE STEPS [eval]}
  * with MODEL one of resnet50 (Pulmo's initialisation), resnet50p (the PyTorch anchor's portable initialisation and
- * inputs), dpn92se, manet (portable, pairs). Used to set {@link WholeModelParityTest}'s train-mode tolerance
- * (benchmarks/RESULTS.md has the figures).
+ * inputs), dpn92se, manet (portable, pairs). {@code -Dinput=FILE} (a safetensors file with x [N, 3, S, S] and labels
+ * y [N]) replaces a classifier's random batch with pictures, e.g. the demo data's. Used to set
+ * {@link WholeModelParityTest}'s train-mode tolerance (benchmarks/RESULTS.md has the figures).
  */
 public final class TrainModeConditioning {
     private TrainModeConditioning() {}
@@ -73,6 +74,13 @@ public final class TrainModeConditioning {
                 fwd = TrainingStepParity.MANET_PAIR;
             }
             default -> throw new IllegalArgumentException("model: resnet50, resnet50p, dpn92se or manet, not " + which);
+        }
+        String file = System.getProperty("input");   // a safetensors file with x [N, 3, S, S] and labels y [N]: real pictures
+        if (file != null && fwd == TrainingStepParity.CLASSIFIER) {
+            try {
+                var t = org.pulmo.io.Safetensors.read(java.nio.file.Path.of(file)).tensors();
+                b = List.of(t.get("x"), t.get("y"));
+            } catch (java.io.IOException e) { throw new java.io.UncheckedIOException(e); }
         }
         List<Tensor> jittered = new ArrayList<>(b);
         jittered.set(0, jitter(b.get(0), 5));
