@@ -509,20 +509,9 @@ public final class CudaBackend implements Backend {
             if (ok) dense.add(i);
             else sgdUpdate(p, g, b, firstStep[i], lr, momentum, dampening, weightDecay[i], nesterov);
         }
-        for (boolean first : new boolean[] {true, false}) {
-            List<Tensor> ps = new ArrayList<>(), gs = new ArrayList<>(), bs = new ArrayList<>();
-            List<Float> wd = new ArrayList<>();
-            for (int i : dense)
-                if (firstStep[i] == first) {
-                    ps.add(params.get(i));
-                    gs.add(grads.get(i));
-                    bs.add(buffers.get(i));
-                    wd.add(weightDecay[i]);
-                }
-            float[] w = new float[wd.size()];
-            for (int k = 0; k < w.length; k++) w[k] = wd.get(k);
-            sgdTables.step(ps, gs, bs, w, lr, momentum, dampening, nesterov, first);
-        }
+        for (boolean first : new boolean[] {true, false})
+            sgdTables.step(params, grads, buffers, weightDecay, dense.stream().filter(i -> firstStep[i] == first).mapToInt(i -> i).toArray(),
+                lr, momentum, dampening, nesterov, first);
     }
 
     // ------------------------------------------------------------------ indexing

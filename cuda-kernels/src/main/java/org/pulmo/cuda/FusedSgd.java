@@ -43,21 +43,18 @@ public final class FusedSgd implements AutoCloseable {
 
     /** One update of every parameter that has a gradient (dense, same shape). No host synchronisation. */
     public void step() {
-        List<Tensor> ps = new ArrayList<>(), gs = new ArrayList<>(), bs = new ArrayList<>();
-        List<Float> wd = new ArrayList<>();
+        List<Tensor> grads = new ArrayList<>(params.size());
+        List<Integer> live = new ArrayList<>();
         for (int i = 0; i < params.size(); i++) {
             Tensor p = params.get(i), g = p.grad();
+            grads.add(g);
             if (g == null) continue;
             if (!p.isContiguous() || !g.isContiguous()) throw new IllegalArgumentException("FusedSgd needs contiguous parameters and gradients");
-            ps.add(p);
-            gs.add(g);
-            bs.add(buffers[i]);
-            wd.add(weightDecay[i]);
+            live.add(i);
         }
-        if (ps.isEmpty()) return;
-        float[] w = new float[wd.size()];
-        for (int k = 0; k < w.length; k++) w[k] = wd.get(k);
-        tables.step(ps, gs, bs, w, lr, momentum, dampening, nesterov, first);
+        if (live.isEmpty()) return;
+        tables.step(params, grads, java.util.Arrays.asList(buffers), weightDecay, live.stream().mapToInt(i -> i).toArray(), lr, momentum,
+            dampening, nesterov, first);
         first = false;
     }
 

@@ -44,21 +44,23 @@ final class SgdTables {
     }
 
     /**
-     * Updates every parameter in one launch: {@code params}, {@code grads} and (momentum on) {@code bufs} contiguous
-     * and of equal sizes pairwise; {@code firstStep} applies to all of them (buf = g).
+     * Updates parameters {@code which} (indices into the lists) in one launch: {@code params}, {@code grads} and
+     * (momentum on) {@code bufs} contiguous and of equal sizes pairwise; {@code firstStep} applies to all of them
+     * (buf = g). Nothing to do for an empty selection.
      */
-    void step(List<Tensor> params, List<Tensor> grads, List<Tensor> bufs, float[] weightDecay, float lr, float momentum,
-              float dampening, boolean nesterov, boolean firstStep) {
-        int n = params.size();
+    void step(List<Tensor> params, List<Tensor> grads, List<Tensor> bufs, float[] weightDecay, int[] which, float lr,
+              float momentum, float dampening, boolean nesterov, boolean firstStep) {
+        int n = which.length;
         if (n == 0) return;
         boolean withBuf = momentum != 0f;
         List<Long> key = new ArrayList<>(3 * n);
         long[] gradAddresses = new long[n];
         for (int j = 0; j < n; j++) {
-            key.add(CudaBackend.addr(params.get(j)));
-            key.add(withBuf ? CudaBackend.addr(bufs.get(j)) : 0L);
-            key.add(params.get(j).numel() << 32 | (Float.floatToRawIntBits(weightDecay[j]) & 0xffffffffL));
-            gradAddresses[j] = CudaBackend.addr(grads.get(j));
+            int i = which[j];
+            key.add(CudaBackend.addr(params.get(i)));
+            key.add(withBuf ? CudaBackend.addr(bufs.get(i)) : 0L);
+            key.add(params.get(i).numel() << 32 | (Float.floatToRawIntBits(weightDecay[i]) & 0xffffffffL));
+            gradAddresses[j] = CudaBackend.addr(grads.get(i));
         }
         Table t = tables.get(key);
         if (t == null) {

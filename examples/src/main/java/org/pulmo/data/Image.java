@@ -56,8 +56,19 @@ public record Image(int channels, int height, int width, float[] pixels) {
      * Values are clamped to [0, 1] and rounded to 0..255.
      */
     public void writePng(Path file) throws IOException {
+        BufferedImage out = toBufferedImage("a PNG");
+        Path parent = file.toAbsolutePath().getParent();
+        if (parent != null) Files.createDirectories(parent);
+        if (!ImageIO.write(out, "png", file.toFile())) throw new IOException("no PNG writer for " + file);
+    }
+
+    /**
+     * This image as 8-bit samples for an image writer: grey when it has one channel or its three channels are equal,
+     * RGB otherwise; values clamped to [0, 1] and rounded to 0..255. {@code what} names the file kind in the error.
+     */
+    BufferedImage toBufferedImage(String what) {
         if (channels != 1 && channels != 3)
-            throw new IllegalArgumentException("a PNG needs 1 or 3 channels, got " + channels);
+            throw new IllegalArgumentException(what + " needs 1 or 3 channels, got " + channels);
         int plane = height * width;
         boolean grey = channels == 1;
         if (!grey) {
@@ -71,8 +82,6 @@ public record Image(int channels, int height, int width, float[] pixels) {
             for (int y = 0; y < height; y++)
                 for (int x = 0; x < width; x++)
                     r.setSample(x, y, c, Math.round(255 * Math.clamp(get(c, y, x), 0f, 1f)));
-        Path parent = file.toAbsolutePath().getParent();
-        if (parent != null) Files.createDirectories(parent);
-        if (!ImageIO.write(out, "png", file.toFile())) throw new IOException("no PNG writer for " + file);
+        return out;
     }
 }

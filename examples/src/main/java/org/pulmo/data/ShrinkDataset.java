@@ -1,7 +1,6 @@
 package org.pulmo.data;
 
 import java.awt.image.BufferedImage;
-import java.awt.image.WritableRaster;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
@@ -92,18 +91,7 @@ public final class ShrinkDataset {
 
     /** An 8-bit baseline JPEG of {@code img} ([1 or 3, H, W] in [0, 1]): grey when its channels are equal. */
     static void writeJpeg(Image img, Path file, float quality) throws IOException {
-        int h = img.height(), w = img.width(), plane = h * w;
-        boolean grey = img.channels() == 1;
-        if (!grey) {
-            grey = true;
-            float[] p = img.pixels();
-            for (int i = 0; i < plane && grey; i++) grey = p[i] == p[plane + i] && p[i] == p[2 * plane + i];
-        }
-        BufferedImage out = new BufferedImage(w, h, grey ? BufferedImage.TYPE_BYTE_GRAY : BufferedImage.TYPE_3BYTE_BGR);
-        WritableRaster r = out.getRaster();   // band 0 is R (or grey) whatever the byte order in memory
-        for (int c = 0; c < (grey ? 1 : 3); c++)
-            for (int y = 0; y < h; y++)
-                for (int x = 0; x < w; x++) r.setSample(x, y, c, Math.round(255 * Math.clamp(img.get(c, y, x), 0f, 1f)));
+        BufferedImage out = img.toBufferedImage("a JPEG");
         ImageWriter writer = ImageIO.getImageWritersByFormatName("jpeg").next();
         try (OutputStream os = Files.newOutputStream(file); ImageOutputStream ios = ImageIO.createImageOutputStream(os)) {
             ImageWriteParam p = writer.getDefaultWriteParam();

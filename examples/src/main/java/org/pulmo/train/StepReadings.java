@@ -68,9 +68,7 @@ final class StepReadings {
             for (Pending s : pending) {
                 float l = s.loss().item();
                 if (!Float.isFinite(l)) return new Diverged(s.batch(), l);
-                float[] p = s.predictions().toArray();
-                int correct = 0;
-                for (int i = 0; i < s.labels().length; i++) if ((int) p[i] == s.labels()[i]) correct++;
+                int correct = correct(s.predictions().toArray(), s.labels());
                 int n = s.labels().length;
                 if (s.maNet() != null) {
                     for (int k = 0; k < 4; k++) maNetSums[k] += s.maNet()[k].item() * (double) n;
@@ -83,6 +81,13 @@ final class StepReadings {
             release();
             lastRead = System.nanoTime();
         }
+    }
+
+    /** How many of {@code predicted} (class indices as floats) equal {@code labels}. */
+    static int correct(float[] predicted, int[] labels) {
+        int c = 0;
+        for (int i = 0; i < labels.length; i++) if ((int) predicted[i] == labels[i]) c++;
+        return c;
     }
 
     /** Frees the tensors of the steps held without reading them. */

@@ -323,10 +323,5 @@ public final class Trainer {
         return new double[] {lossSum / Math.max(n, 1), ok / (double) Math.max(n, 1)};
     }
 
-    static int correct(Tensor logits, int[] labels) {
-        float[] p = logits.argmax(1, false).toArray();
-        int c = 0;
-        for (int i = 0; i < labels.length; i++) if ((int) p[i] == labels[i]) c++;
-        return c;
-    }
+    static int correct(Tensor logits, int[] labels) { return StepReadings.correct(logits.argmax(1, false).toArray(), labels); }
 }
