@@ -7,6 +7,11 @@ warm-up. Prints the top CUDA kernels and the CUDA time summed into the kinds of 
 (convolution, batch norm, elementwise, copies and concatenation, reductions, matmul, pooling, optimiser, other),
 per step, and writes them as JSON (--json, default $OUT/torch_op_profile_MODEL_MODE.json when OUT is set).
 
+Then one more step runs under a TorchDispatchMode that sums, per kind, the bytes of the new tensors every aten op
+returns (outputs that share no storage with the op's inputs: not views, not in-place results), the same count as
+Pulmo's "alloc MB" (the tensor storage its backend hands out): a lower bound on the bytes the step writes, which
+does not depend on the device, so that a CPU run (--cpu) already compares the two libraries' memory traffic.
+
   python3 benchmarks/torch_op_profile.py --anchors ../shared/anchors --model dpn92se --mode tf32
 
 Run on the GPU machine by benchmarks/gpu-op-profile.sh, next to Pulmo's table of the same model.
@@ -44,6 +49,64 @@ def kind_of(name: str) -> str:
     return "other"
 
 
+# aten op names (from the dispatch mode: "aten.convolution_backward.default") to the same kinds, tried first.
+ATEN_KINDS = [
+    ("matmul", r"^aten\.(mm|addmm|bmm|matmul|linear)\b"),
+    ("reduction", r"^aten\.(sum|amax|amin|max|min|mean|var|std|argmax|argmin)\b"),
+    ("softmax / loss", r"softmax|nll_loss|cross_entropy"),
+    ("copy / cat", r"^aten\.(cat|clone|_to_copy|copy_|slice_backward|select_backward|index|new_zeros|zeros|zeros_like|empty|"
+                   r"new_empty|empty_like|fill_|zero_|scatter|gather|stack|contiguous|narrow_copy)\b"),
+]
+
+
+def aten_kind(name: str) -> str:
+    for kind, pattern in ATEN_KINDS:
+        if re.search(pattern, name):
+            return kind
+    return kind_of(name)
+
+
+def allocated_bytes_by_op(torch, step):
+    """Runs step() once under a dispatch mode; returns {aten op name: [bytes of new output tensors, calls]}."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+    from torch.utils._pytree import tree_flatten
+
+    def storage_key(t):
+        try:
+            return t.untyped_storage().data_ptr()
+        except AttributeError:   # PyTorch < 2.0
+            return t.storage().data_ptr()
+
+    def storage_bytes(t):
+        try:
+            return t.untyped_storage().nbytes()
+        except AttributeError:
+            return t.storage().nbytes()
+
+    ops = defaultdict(lambda: [0, 0])
+
+    class Count(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            ins = {storage_key(t) for t in tree_flatten((args, kwargs or {}))[0] if isinstance(t, torch.Tensor)}
+            seen = set()
+            new = 0
+            for t in tree_flatten(out)[0]:
+                if isinstance(t, torch.Tensor) and t.numel() > 0:
+                    k = storage_key(t)
+                    if k not in ins and k not in seen:
+                        seen.add(k)
+                        new += storage_bytes(t)
+            name = str(func)
+            ops[name][0] += new
+            ops[name][1] += 1
+            return out
+
+    with Count():
+        step()
+    return ops
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--anchors", default=os.environ.get("ANCHORS", "../shared/anchors"),
@@ -53,6 +116,7 @@ def main() -> None:
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--top", type=int, default=25)
+    ap.add_argument("--batch", type=int, default=None, help="images (MA-Net: pairs) per step; default 32 (MA-Net 16), 2 with --cpu")
     ap.add_argument("--json", default=None)
     ap.add_argument("--cpu", action="store_true",
                     help="dry run of this script's plumbing on the CPU (batch 2, the CPU's aten ops instead of CUDA kernels)")
@@ -71,7 +135,7 @@ def main() -> None:
     flags = {"device": "cpu"} if args.cpu else bench_train.set_precision(args.mode)
     torch.backends.cudnn.benchmark = True
     classes = {"dpn92se": 4, "dpn92": 4, "resnet50": 4, "manet": 2}[args.model]
-    batch = 2 if args.cpu else 16 if args.model == "manet" else 32
+    batch = args.batch or (2 if args.cpu else 16 if args.model == "manet" else 32)
     sync = (lambda: None) if args.cpu else torch.cuda.synchronize
     device_name = "CPU" if args.cpu else torch.cuda.get_device_name(0)
     torch.manual_seed(0)
@@ -124,12 +188,33 @@ def main() -> None:
     for name, (us, calls) in sorted(kernels.items(), key=lambda kv: -kv[1][0])[:args.top]:
         print(f"  {us / 1000 / s:8.2f} ms/step {calls / s:6.1f}/step  [{kind_of(name)}] {name[:110]}")
 
+    # bytes of the new tensors each kind of op returns, over one more step
+    sync()
+    alloc = allocated_bytes_by_op(torch, step)
+    sync()
+    alloc_kind = defaultdict(lambda: [0, 0])
+    for name, (b, calls) in alloc.items():
+        alloc_kind[aten_kind(name)][0] += b
+        alloc_kind[aten_kind(name)][1] += calls
+    alloc_total = sum(v[0] for v in alloc.values())
+    print(f"new tensors per step: {alloc_total / 1e6:.1f} MB in {sum(v[1] for v in alloc.values())} aten ops")
+    print(f"{'kind':16s} {'alloc MB':>10s} {'aten ops':>9s}")
+    for k, (b, calls) in sorted(alloc_kind.items(), key=lambda kv: -kv[1][0]):
+        print(f"{k:16s} {b / 1e6:10.1f} {calls:9d}")
+    print(f"top {args.top} aten ops by bytes:")
+    for name, (b, calls) in sorted(alloc.items(), key=lambda kv: -kv[1][0])[:args.top]:
+        print(f"  {b / 1e6:10.1f} MB {calls:5d} calls  [{aten_kind(name)}] {name}")
+
     out = args.json or (os.path.join(os.environ["OUT"], f"torch_op_profile_{args.model}_{args.mode}.json") if os.environ.get("OUT") else None)
     if out:
         with open(out, "w") as f:
             json.dump({"torch": torch.__version__, "device": device_name, "model": args.model, "mode": args.mode,
                        "batch": batch, "steps": s, "kernel_ms_per_step": total / 1000 / s,
                        "by_kind": {k: {"ms_per_step": v[0] / 1000 / s, "kernels_per_step": v[1] / s} for k, v in by_kind.items()},
+                       "alloc_mb_per_step": alloc_total / 1e6,
+                       "alloc_by_kind": {k: {"mb_per_step": v[0] / 1e6, "ops_per_step": v[1]} for k, v in alloc_kind.items()},
+                       "alloc_ops": [{"name": n, "mb_per_step": v[0] / 1e6, "calls_per_step": v[1], "kind": aten_kind(n)}
+                                     for n, v in sorted(alloc.items(), key=lambda kv: -kv[1][0])],
                        "kernels": [{"name": n, "ms_per_step": v[0] / 1000 / s, "calls_per_step": v[1] / s, "kind": kind_of(n)}
                                    for n, v in sorted(kernels.items(), key=lambda kv: -kv[1][0])]}, f, indent=1)
 

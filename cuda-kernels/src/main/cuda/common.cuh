@@ -9,24 +9,67 @@
 
 // A strided walk over up to three operands after the Java side has coalesced dims (adjacent dims that
 // are contiguous for every operand merge, size-1 dims drop). Passed by value as a kernel parameter:
-// 1 + 8 + 3*8 + 3 = 36 ints, the layout org.pulmo.cuda.StridedArgs writes.
+// 1 + 8 + 3*8 + 3 + 8 + 8 + 1 = 53 ints, the layout org.pulmo.cuda.StridedArgs writes.
+//
+// GPUs have no integer divider: a 64-bit i / shape and i % shape is a call of about 90 instructions,
+// more than a memory-bound op may spend per element (at 4.3 TB/s an H200 moves a 12-byte binary op's
+// element in the time of ~45 integer instructions). So the walk divides as a multiply: for element
+// counts below 2^31 (narrow = 1), i / shape[d] = (umulhi(i, magic[d]) + i) >> shift[d] with the Java
+// side's magic numbers (Granlund & Montgomery's round-up method; StridedArgs.divide is its reference),
+// and the outermost dim needs no division at all, so a contiguous operand (rank 1) costs none.
 struct Strided3 {
     int rank;
     int shape[PULMO_MAX_RANK];
     int stride[3][PULMO_MAX_RANK];
     int offset[3];
+    unsigned int magic[PULMO_MAX_RANK];
+    int shift[PULMO_MAX_RANK];
+    int narrow;
 };
 
-// Element offsets of operands 0..2 for linear (row-major) index i of the shape.
-__device__ __forceinline__ void strided_offsets(const Strided3& L, long long i, long long off[3]) {
+// The high 32 bits of a * b (__umulhi on the device; host builds of this header: StridedArgsTest's harness).
+__host__ __device__ __forceinline__ unsigned int umulhi32(unsigned int a, unsigned int b) {
+#ifdef __CUDA_ARCH__
+    return __umulhi(a, b);
+#else
+    return (unsigned int)(((unsigned long long)a * b) >> 32);
+#endif
+}
+
+// Element offsets of operands 0..2 for linear (row-major) index i of the shape. Also compiled for the host by
+// StridedArgsTest, which runs this very code against the views' own strides.
+__host__ __device__ __forceinline__ void strided_offsets(const Strided3& L, long long i, long long off[3]) {
     off[0] = L.offset[0]; off[1] = L.offset[1]; off[2] = L.offset[2];
-    for (int d = L.rank - 1; d >= 0; d--) {
-        long long c = i % L.shape[d];
-        i /= L.shape[d];
-        off[0] += c * L.stride[0][d];
-        off[1] += c * L.stride[1][d];
-        off[2] += c * L.stride[2][d];
+    if (L.narrow) {
+        unsigned int u = (unsigned int)i;
+        for (int d = L.rank - 1; d > 0; d--) {
+            unsigned int q = (umulhi32(u, L.magic[d]) + u) >> L.shift[d];
+            unsigned int c = u - q * (unsigned int)L.shape[d];
+            u = q;
+            off[0] += (long long)c * L.stride[0][d];
+            off[1] += (long long)c * L.stride[1][d];
+            off[2] += (long long)c * L.stride[2][d];
+        }
+        i = u;
+    } else {
+        for (int d = L.rank - 1; d > 0; d--) {
+            long long c = i % L.shape[d];
+            i /= L.shape[d];
+            off[0] += c * L.stride[0][d];
+            off[1] += c * L.stride[1][d];
+            off[2] += c * L.stride[2][d];
+        }
     }
+    off[0] += i * L.stride[0][0];   // what is left of i is the outermost coordinate
+    off[1] += i * L.stride[1][0];
+    off[2] += i * L.stride[2][0];
+}
+
+// i / d for an element index i >= 0 and a divisor d >= 1 (a plane's or a channel's size): one 32-bit unsigned
+// division (~20 instructions) where both fit in 31 bits, instead of the ~90 of a 64-bit one (see Strided3). The
+// test is the same for every element of a launch below 2^31 elements, so warps do not diverge on it.
+__host__ __device__ __forceinline__ long long idx_div(long long i, long long d) {
+    return (i <= 0x7fffffffLL && d <= 0x7fffffffLL) ? (long long)((unsigned int)i / (unsigned int)d) : i / d;
 }
 
 __device__ __forceinline__ float warp_sum(float v) {

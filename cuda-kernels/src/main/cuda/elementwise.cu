@@ -5,6 +5,8 @@
 //   copy     dst[L(i)] = src[L(i)]                                     8 B
 //   fill     dst[L(i)] = v                                             4 B
 //   axpy     dst[L(i)] += alpha * src[L(i)]  (addInPlace)              12 B, 2 FLOPs
+//   add_relu y[i] = max(a[L(i)] + b[L(i)], 0)  (addRelu: a residual   12 B, 2 FLOPs
+//            block's sum and its ReLU in one pass, one output)
 // L(i) is the strided offset of linear index i (common.cuh, Strided3: operand 0, 1, 2). Op codes are the
 // ordinals of org.pulmo.backend.UnaryOp / BinaryOp. Math matches the CPU reference (Java's Math.max and
 // Math.min propagate NaN, so these do too; log, exp, tanh in full precision, not the __ intrinsics).
@@ -83,7 +85,7 @@ extern "C" __global__ void ew_copy(long long n, Strided3 L, const float* __restr
     }
 }
 
-// Contiguous fast path of copy: no index arithmetic, 16-byte loads when both ends are aligned.
+// Contiguous fast path of copy: no index arithmetic.
 extern "C" __global__ void ew_copy_contiguous(long long n, const float* __restrict__ src, float* __restrict__ dst) {
     GRID_STRIDE(i, n) dst[i] = src[i];
 }
@@ -103,5 +105,16 @@ extern "C" __global__ void ew_axpy(long long n, Strided3 L, float alpha, float* 
         long long off[3];
         strided_offsets(L, i, off);
         dst[off[0]] += alpha * src[off[1]];
+    }
+}
+
+// Operands 0 = a, 1 = b, 2 = y (same shape; the Java side takes broadcasting to binary + unary). ADD's rounding, then
+// RELU's max with its NaN rule, as CpuElementwise.addRelu.
+extern "C" __global__ void ew_add_relu(long long n, Strided3 L, const float* __restrict__ a, const float* __restrict__ b,
+                                       float* __restrict__ y) {
+    GRID_STRIDE(i, n) {
+        long long off[3];
+        strided_offsets(L, i, off);
+        y[off[2]] = jmax(a[off[0]] + b[off[1]], 0.f);
     }
 }

@@ -134,6 +134,6 @@ extern "C" __global__ void mab_constant_map_backward(long long n, int hw, const 
                                                      const float* __restrict__ lse, float* __restrict__ db) {
     for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x) {
         float t = a[i] - b[i];
-        db[i] = expf(t * t - lse[i / hw]) * g[i];
+        db[i] = expf(t * t - lse[idx_div(i, hw)]) * g[i];
     }
 }

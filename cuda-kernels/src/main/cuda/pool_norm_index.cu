@@ -23,8 +23,8 @@ extern "C" __global__ void maxpool_forward(long long total, int H, int W, int OH
                                            int pH, int pW, const float* __restrict__ x, float* __restrict__ y,
                                            float* __restrict__ arg) {
     GS(o, total) {
-        int j = (int)(o % OW), i = (int)((o / OW) % OH);
-        long long pl = o / ((long long)OW * OH);
+        long long q = idx_div(o, OW), pl = idx_div(q, OH);
+        int j = (int)(o - q * OW), i = (int)(q - pl * OH);
         const float* xp = x + pl * H * W;
         int h0 = i * sH - pH, w0 = j * sW - pW;
         float best = -INFINITY;
@@ -42,7 +42,7 @@ extern "C" __global__ void maxpool_forward(long long total, int H, int W, int OH
 extern "C" __global__ void maxpool_backward(long long total, int planeIn, int planeOut, const float* __restrict__ dy,
                                             const float* __restrict__ arg, float* __restrict__ dx) {
     GS(o, total) {
-        long long pl = o / planeOut;
+        long long pl = idx_div(o, planeOut);
         atomicAdd(dx + pl * planeIn + (int)arg[o], dy[o]);
     }
 }
@@ -55,7 +55,7 @@ extern "C" __global__ void bn_stats(int N, int C, int S, const float* __restrict
     long long M = (long long)N * S;
     double acc = 0.0;
     for (long long k = threadIdx.x; k < M; k += blockDim.x) {
-        long long n = k / S, s = k - n * S;
+        long long n = idx_div(k, S), s = k - n * S;
         acc += x[(n * C + c) * S + s];
     }
     int lane = threadIdx.x & 31, wid = threadIdx.x >> 5, nw = blockDim.x >> 5;
@@ -68,7 +68,7 @@ extern "C" __global__ void bn_stats(int N, int C, int S, const float* __restrict
     __syncthreads();
     acc = 0.0;
     for (long long k = threadIdx.x; k < M; k += blockDim.x) {
-        long long n = k / S, s = k - n * S;
+        long long n = idx_div(k, S), s = k - n * S;
         double v = x[(n * C + c) * S + s] - mu;
         acc += v * v;
     }
@@ -88,7 +88,8 @@ extern "C" __global__ void bn_apply(long long total, int C, int S, const float* 
                                     const float* __restrict__ invStd, const float* __restrict__ weight,
                                     const float* __restrict__ bias, float* __restrict__ y) {
     GS(e, total) {
-        int c = (int)((e / S) % C);
+        long long q = idx_div(e, S);
+        int c = (int)(q - idx_div(q, C) * C);
         float k = invStd[c] * (weight ? weight[c] : 1.f);
         float t = (bias ? bias[c] : 0.f) - mean[c] * k;
         y[e] = x[e] * k + t;
@@ -104,7 +105,7 @@ extern "C" __global__ void bn_backward_reduce(int N, int C, int S, const float* 
     float mu = mean[c];
     double a = 0.0, b = 0.0;
     for (long long k = threadIdx.x; k < M; k += blockDim.x) {
-        long long n = k / S, s = k - n * S, e = (n * C + c) * S + s;
+        long long n = idx_div(k, S), s = k - n * S, e = (n * C + c) * S + s;
         float g = dy[e];
         a += g;
         b += g * (x[e] - mu);
@@ -127,7 +128,8 @@ extern "C" __global__ void bn_backward_dx(long long total, int C, int S, long lo
                                           const float* __restrict__ dweight, const float* __restrict__ dbias,
                                           float* __restrict__ dx) {
     GS(e, total) {
-        int c = (int)((e / S) % C);
+        long long q = idx_div(e, S);
+        int c = (int)(q - idx_div(q, C) * C);
         float is = invStd[c], k = (weight ? weight[c] : 1.f) * is / M;
         float xhat = (x[e] - mean[c]) * is;
         dx[e] = k * ((float)M * dy[e] - dbias[c] - xhat * dweight[c]);
@@ -138,7 +140,7 @@ extern "C" __global__ void bn_backward_dx(long long total, int C, int S, long lo
 extern "C" __global__ void gather_dim(long long total, int D, int Di, int inner, const float* __restrict__ x,
                                       const float* __restrict__ index, float* __restrict__ out) {
     GS(e, total) {
-        long long i = e % inner, o = e / ((long long)Di * inner);
+        long long q = idx_div(e, inner), i = e - q * inner, o = idx_div(q, Di);
         out[e] = x[(o * D + (long long)index[e]) * inner + i];
     }
 }
@@ -147,7 +149,7 @@ extern "C" __global__ void gather_dim(long long total, int D, int Di, int inner,
 extern "C" __global__ void scatter_add_dim(long long total, int D, int Di, int inner, const float* __restrict__ index,
                                            const float* __restrict__ src, float* __restrict__ out) {
     GS(e, total) {
-        long long i = e % inner, o = e / ((long long)Di * inner);
+        long long q = idx_div(e, inner), i = e - q * inner, o = idx_div(q, Di);
         atomicAdd(out + (o * D + (long long)index[e]) * inner + i, src[e]);
     }
 }

@@ -34,7 +34,7 @@ extern "C" __global__ void se_squeeze(int hw, const float* __restrict__ x, float
 extern "C" __global__ void se_scale_forward(long long n, int hw, const float* __restrict__ x, const float* __restrict__ s,
                                             float* __restrict__ y) {
     for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x)
-        y[i] = x[i] * s[i / hw];
+        y[i] = x[i] * s[idx_div(i, hw)];
 }
 
 extern "C" __global__ void se_scale_backward(int hw, const float* __restrict__ x, const float* __restrict__ s,
@@ -89,7 +89,7 @@ extern "C" __global__ void fab_squeeze_backward(long long n, int hw, const float
                                                 const float* __restrict__ dMax, const float* __restrict__ arg,
                                                 float* __restrict__ du) {
     for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x) {
-        long long pl = i / hw;
+        long long pl = idx_div(i, hw);
         int k = (int)(i - pl * hw);
         du[i] = dAvg[pl] / hw + (k == (int)arg[pl] ? dMax[pl] : 0.f);
     }
@@ -101,7 +101,7 @@ extern "C" __global__ void fab_fuse_forward(long long n, int hw, const float* __
                                             const float* __restrict__ z1, const float* __restrict__ z2,
                                             float* __restrict__ y) {
     for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x) {
-        long long pl = i / hw;
+        long long pl = idx_div(i, hw);
         float al = fab_alpha(z1[pl], z2[pl]);
         y[i] = al * x1[i] + (1.f - al) * x2[i];
     }

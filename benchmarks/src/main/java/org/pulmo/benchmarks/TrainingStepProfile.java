@@ -97,14 +97,18 @@ public final class TrainingStepProfile {
             System.out.print(profile.table());
             System.out.printf(Locale.ROOT, "outside backend calls (graph, optimiser bookkeeping, allocation): %.1f ms%n",
                 secs * 1e3 - profile.entries().stream().mapToLong(ProfilingBackend.Entry::nanos).sum() / 1e6);
-            // per kind of op, in benchmarks/torch_op_profile.py's kinds, one line each: "KIND <kind> <ms per step> <calls per step>"
+            // per kind of op, in benchmarks/torch_op_profile.py's kinds, one line each: "KIND <kind> <ms per step> <calls per
+            // step>", and on a device "<MB allocated per step>" after them (new tensors: outputs and dense copies)
             java.util.Map<String, double[]> kinds = new java.util.TreeMap<>();
             for (ProfilingBackend.Entry e : profile.entries()) {
-                double[] k = kinds.computeIfAbsent(kindOf(e.method()), x -> new double[2]);
+                double[] k = kinds.computeIfAbsent(kindOf(e.method()), x -> new double[3]);
                 k[0] += e.nanos() / 1e6 / steps;
                 k[1] += (double) e.calls() / steps;
+                k[2] += e.bytes() / 1e6 / steps;
             }
-            kinds.forEach((k, v) -> System.out.printf(Locale.ROOT, "KIND %s %.3f %.1f%n", k.replace(' ', '_'), v[0], v[1]));
+            boolean bytes = profile.entries().stream().allMatch(e -> e.bytes() >= 0);
+            kinds.forEach((k, v) -> System.out.printf(Locale.ROOT, "KIND %s %.3f %.1f%s%n", k.replace(' ', '_'), v[0], v[1],
+                bytes ? String.format(Locale.ROOT, " %.1f", v[2]) : ""));
         }
     }
 }

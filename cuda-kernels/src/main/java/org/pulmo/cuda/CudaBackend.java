@@ -98,7 +98,7 @@ public final class CudaBackend implements Backend {
     @Override public void synchronize() { rt.synchronize(); }
 
     @Override public CudaStorage allocate(long numel) {
-        CudaStorage s = new CudaStorage(numel, device, rt.allocator());
+        CudaStorage s = raw(numel);
         rt.memsetZero(s.pointer(), numel);
         return s;
     }
@@ -106,8 +106,13 @@ public final class CudaBackend implements Backend {
     /** Uninitialised, for a caller that writes every element (a concatenation's output): no zero fill. */
     @Override public CudaStorage allocateForOverwrite(long numel) { return raw(numel); }
 
-    /** Uninitialised storage (every kernel that uses this writes all of it). */
-    CudaStorage raw(long numel) { return new CudaStorage(numel, device, rt.allocator()); }
+    /** Uninitialised storage (every kernel that uses this writes all of it); every tensor's storage comes from here. */
+    CudaStorage raw(long numel) {
+        rt.countTensorBytes(numel * Float.BYTES);
+        return new CudaStorage(numel, device, rt.allocator());
+    }
+
+    @Override public long allocatedBytes() { return rt.tensorBytes(); }
 
     /** Uninitialised storage that no MemoryScope takes over: the caller releases it (workspaces, FusedSgd's state). */
     CudaStorage rawUnscoped(long numel) { return new CudaStorage(numel, device, rt.allocator(), false); }
@@ -185,6 +190,16 @@ public final class CudaBackend implements Backend {
         long n = y.numel();
         if (n > 0) rt.launchElements("ew_binary", n, op.ordinal(), n, StridedArgs.of(shape, a, b, y),
             storage(a).pointer(), storage(b).pointer(), storage(y).pointer());
+        return y;
+    }
+
+    /** A residual sum and its ReLU in one kernel (ew_add_relu): one output instead of the sum and then its ReLU. */
+    @Override public Tensor addRelu(Tensor a, Tensor b) {
+        if (!Arrays.equals(a.shape(), b.shape())) return Backend.super.addRelu(a, b);
+        Tensor y = empty(a.shape());
+        long n = y.numel();
+        if (n > 0) rt.launchElements("ew_add_relu", n, n, StridedArgs.of(a.shape(), a, b, y), storage(a).pointer(), storage(b).pointer(),
+            storage(y).pointer());
         return y;
     }
 

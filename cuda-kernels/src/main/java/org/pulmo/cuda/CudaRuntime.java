@@ -212,18 +212,22 @@ public final class CudaRuntime {
      * queue: the device idles until the host launches again) and the nanoseconds the host spent blocked in them,
      * host-to-device and device-to-host copies. Differences of two readings count a training step's host costs
      * ({@code MockGpuSteps}, {@code scripts/gpu-verify.sh}); the counts are the host's decisions, the same on the mock
-     * driver as on a GPU, the blocked time is the device's only on a GPU.
+     * driver as on a GPU, the blocked time is the device's only on a GPU. {@code tensorBytes}: bytes of tensor
+     * storage handed out (every op's new outputs and the dense copies it makes of strided inputs; not cuDNN's
+     * workspaces or the optimiser's tables), a lower bound on what the step writes to device memory, comparable with
+     * the bytes of new tensors PyTorch's ops allocate for the same step ({@code benchmarks/torch_op_profile.py}).
      */
-    public record Counters(long launches, long syncs, long syncNanos, long copiesToDevice, long copiesToHost, long zeroFilledBytes) {
+    public record Counters(long launches, long syncs, long syncNanos, long copiesToDevice, long copiesToHost, long zeroFilledBytes,
+                           long tensorBytes) {
         public Counters minus(Counters o) {
             return new Counters(launches - o.launches, syncs - o.syncs, syncNanos - o.syncNanos, copiesToDevice - o.copiesToDevice,
-                copiesToHost - o.copiesToHost, zeroFilledBytes - o.zeroFilledBytes);
+                copiesToHost - o.copiesToHost, zeroFilledBytes - o.zeroFilledBytes, tensorBytes - o.tensorBytes);
         }
     }
 
     // plain fields: the runtime is driven by one thread at a time (the training loop), so these are exact there and
     // only approximate if several threads launch at once
-    private long launches, syncs, syncNanos, copiesToDevice, copiesToHost, zeroFilledBytes;
+    private long launches, syncs, syncNanos, copiesToDevice, copiesToHost, zeroFilledBytes, tensorBytes;
 
     /**
      * Debug switch: {@code -Dpulmo.cuda.traceSyncs=true} logs, for every stream synchronisation, the first frames
@@ -239,7 +243,13 @@ public final class CudaRuntime {
         System.err.println("[pulmo-sync] " + String.join(" < ", frames));
     }
 
-    public Counters counters() { return new Counters(launches, syncs, syncNanos, copiesToDevice, copiesToHost, zeroFilledBytes); }
+    public Counters counters() { return new Counters(launches, syncs, syncNanos, copiesToDevice, copiesToHost, zeroFilledBytes, tensorBytes); }
+
+    /** Counts a tensor storage of {@code bytes} handed out (see {@link Counters#tensorBytes}). */
+    void countTensorBytes(long bytes) { tensorBytes += bytes; }
+
+    /** {@link Counters#tensorBytes} so far, without building a reading (the profile asks twice per op). */
+    long tensorBytes() { return tensorBytes; }
 
     // ------------------------------------------------------------------ kernels
 

@@ -15,7 +15,7 @@ import org.pulmo.tensor.Device;
 class AvailabilityTest {
     /** Every kernel the Java side launches by name. */
     static final List<String> EXPECTED = List.of(
-        "ew_unary", "ew_binary", "ew_copy", "ew_copy_contiguous", "ew_fill", "ew_axpy",
+        "ew_unary", "ew_binary", "ew_copy", "ew_copy_contiguous", "ew_fill", "ew_axpy", "ew_add_relu",
         "mab_naive_sqdiff", "mab_naive_softmax", "mab_naive_mul", "mab_fused_forward", "mab_fused_backward", "mab_constant_map_backward",
         "se_squeeze", "se_scale_forward", "se_scale_backward", "fab_squeeze", "fab_squeeze_backward", "fab_fuse_forward", "fab_fuse_backward",
         "reduce_rows", "arg_reduce_rows", "softmax_forward", "softmax_backward", "ce_forward", "ce_finish", "ce_backward",
@@ -71,7 +71,7 @@ class AvailabilityTest {
         org.pulmo.tensor.Tensor x = org.pulmo.tensor.Tensor.zeros(2, 3, 4, 5), bias = org.pulmo.tensor.Tensor.zeros(1, 3, 1, 1);
         int[] a = StridedArgs.of(x.shape(), x, bias);
         assertEquals(3, a[0], "rank after coalescing: N, C, H*W");
-        assertEquals(20, a[3]);
-        assertEquals(0, a[1 + 8 + 8 + 2], "bias stride over H*W is 0");
+        assertEquals(20, a[StridedArgs.SHAPE + 2]);
+        assertEquals(0, a[StridedArgs.STRIDE + StridedArgs.MAX_RANK + 2], "bias stride over H*W is 0");
     }
 }

@@ -435,6 +435,13 @@ class GpuParityTest {
             m.close(cpu.binary(op, x, bias), be.binary(op, xd, biasd), 1e-6, 1e-5, "binary " + op + " [5, 3, 4] permuted, [5, 1, 4] permuted");
             m.close(cpu.binary(op, bias, x), be.binary(op, biasd, xd), 1e-6, 1e-5, "binary " + op + " [5, 1, 4] permuted, [5, 3, 4] permuted");
         }
+        // The residual sum and its ReLU in one kernel: strided operands of one shape, and a contiguous pair of a
+        // ResNet stage's size (many blocks, the grid-stride loop)
+        Tensor yh = Tensor.randn(rng, 4, 5, 3), yhd = dev(yh);
+        Tensor y = yh.permute(1, 2, 0), yd = yhd.permute(1, 2, 0);                 // [5, 3, 4], strides (3, 1, 15)
+        m.close(cpu.addRelu(x, y), be.addRelu(xd, yd), 0, 0, "addRelu [5, 3, 4] permuted + [5, 3, 4] permuted otherwise");
+        Tensor ra = Tensor.randn(rng, 2, 64, 56, 56), rb = Tensor.randn(rng, 2, 64, 56, 56);
+        m.close(cpu.addRelu(ra, rb), be.addRelu(dev(ra), dev(rb)), 0, 0, "addRelu [2, 64, 56, 56] contiguous");
         // In place into every other column of [6, 8]: fill, axpy from a broadcast row, copy from a transposed source.
         Tensor dh = Tensor.randn(rng, 6, 8), dd = dev(dh), src = Tensor.randn(rng, 4), th = Tensor.randn(rng, 4, 6);
         Tensor dst = dh.slice(1, 0, 8, 2), dstd = dd.slice(1, 0, 8, 2);

@@ -47,6 +47,8 @@ class MockGpuLaneTest {
     private static final Pattern STEP = Pattern.compile("^STEP model=(\\S+) step=(\\d+) inUse=(\\d+)\\b.*$", Pattern.MULTILINE);
     private static final Pattern WAITS = Pattern.compile("^STEP model=(\\S+) step=(\\d+) .* syncs=(\\d+) .*toHost=(\\d+) sgdTables=(\\d+)$",
         Pattern.MULTILINE);
+    private static final Pattern ALLOCATED = Pattern.compile("^STEP model=(\\S+) step=(\\d+) inUse=(\\d+) .*forwardPeak=(\\d+) .*tensorMB=(\\d+) ",
+        Pattern.MULTILINE);
     private static final Pattern SUMMARY = Pattern.compile("^\\[mock-cuda] summary: .*?(\\d+) violations$", Pattern.MULTILINE);
     private static final List<String> MODELS = List.of("dpn92-se", "ma-net-resnet50", "resnet50");
 
@@ -118,6 +120,22 @@ class MockGpuLaneTest {
             assertEquals(0, Integer.parseInt(w.group(4)), () -> "a step copied from the device to the host: " + line);
         }
         assertEquals(2 * MODELS.size(), seen, () -> "no syncs/toHost counts in the STEP lines\n" + c.tail());
+        // The tensor bytes a step allocates (the per-op "alloc MB" of the device profile): the same every step once warm,
+        // and at least what the forward added to the memory in use (the activations kept for backward)
+        Matcher a = ALLOCATED.matcher(c.output());
+        Map<String, long[]> previous = new LinkedHashMap<>();   // model -> {in use after the step, MB allocated}
+        int checked = 0;
+        while (a.find()) {
+            String model = a.group(1), line = a.group();
+            long inUseAfter = Long.parseLong(a.group(3)), forwardPeak = Long.parseLong(a.group(4)), mb = Long.parseLong(a.group(5));
+            long[] prev = previous.put(model, new long[] {inUseAfter, mb});
+            if (prev == null || Integer.parseInt(a.group(2)) < 3) continue;
+            checked++;
+            assertEquals(prev[1], mb, () -> model + ": a warm step allocated a different number of bytes than the one before: " + line);
+            assertTrue((mb + 1) * 1_000_000 >= forwardPeak - prev[0],
+                () -> model + ": " + mb + " MB allocated, less than the forward's growth of the memory in use: " + line);
+        }
+        assertEquals(MODELS.size(), checked, () -> "no tensorMB counts in the STEP lines\n" + c.tail());
     }
 
     /**

@@ -22,7 +22,8 @@ import org.pulmo.tensor.Tensor;
  * flat once the first step has made the gradients and momentum buffers.
  *
  * <p>Each STEP line also gives what the step asked of the device (launches of the hand-written kernels, bytes
- * zero-filled, synchronisations, copies each way, SGD table uploads so far) and its wall time in parts: the batch's
+ * zero-filled, bytes of tensor storage allocated, synchronisations, copies each way, SGD table uploads so far) and its
+ * wall time in parts: the batch's
  * copies, forward, backward, SGD with the scope's end and the closing synchronisation. Nothing inside a step waits
  * for the device, so on a real GPU ({@code benchmarks/gpu-op-profile.sh}) the parts are the host's queueing time and
  * the total is the device's step: the two side by side tell whether the host or the kernels bound it.
@@ -98,9 +99,9 @@ public final class MockGpuSteps {
             // ms: the step's wall time in parts (copies of the batch, forward with the loss read, backward, SGD and the
             // scope's end), and the host's requests of the device; under the mock driver that is the Java side alone
             System.out.printf(java.util.Locale.ROOT, "STEP model=%s step=%d inUse=%d peak=%d reserved=%d forwardPeak=%d ms=%.1f"
-                + " (copy %.1f, forward %.1f, backward %.1f, sgd %.1f) launches=%d zeroFillMB=%d syncs=%d toDevice=%d toHost=%d sgdTables=%d%n", name, k,
+                + " (copy %.1f, forward %.1f, backward %.1f, sgd %.1f) launches=%d zeroFillMB=%d tensorMB=%d syncs=%d toDevice=%d toHost=%d sgdTables=%d%n", name, k,
                 st.inUseBytes(), st.peakInUseBytes(), st.reservedBytes(), forwardPeak, (t[3] - t0) / 1e6, (t[0] - t0) / 1e6,
-                (t[1] - t[0]) / 1e6, (t[2] - t[1]) / 1e6, (t[3] - t[2]) / 1e6, c.launches(), c.zeroFilledBytes() >> 20, c.syncs(), c.copiesToDevice(), c.copiesToHost(),
+                (t[1] - t[0]) / 1e6, (t[2] - t[1]) / 1e6, (t[3] - t[2]) / 1e6, c.launches(), c.zeroFilledBytes() >> 20, c.tensorBytes() / 1_000_000, c.syncs(), c.copiesToDevice(), c.copiesToHost(),
                 be.sgdTableUploads());
         }
         // Give the model's memory back (weights, buffers, gradients, momentum), so that the next model starts from

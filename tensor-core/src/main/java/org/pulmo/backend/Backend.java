@@ -58,6 +58,14 @@ public interface Backend {
     /** One line on the device memory this backend holds (in use, peak, cached), or null where it keeps no account (the CPU). */
     default String memorySummary() { return null; }
 
+    /**
+     * Bytes of tensor storage this backend has handed out so far, summed over every allocation (freed or not; scratch
+     * space such as convolution workspaces left out), or -1 where it keeps no count (the CPU). The difference of two
+     * readings is what the ops between them allocated: new outputs are written in full, so it is a lower bound on the
+     * memory traffic they cost, a figure that does not depend on the device ({@link ProfilingBackend} reports it per op).
+     */
+    default long allocatedBytes() { return -1; }
+
     /** Zero-filled storage of {@code numel} floats. */
     Storage allocate(long numel);
 

@@ -70,4 +70,41 @@ class ProfilingBackendTest {
         assertEquals(1L, calls.get("matmul [3, 4] [4, 3]"), calls.toString());
         assertTrue(calls.keySet().stream().noneMatch("matmul"::equals), calls.toString());
     }
+
+    /**
+     * Where the backend counts the bytes it allocates, each row sums its outermost calls' allocations once (a nested call's
+     * bytes belong to the call around it); the CPU, which keeps no count, reports -1 and no column.
+     */
+    @Test void bytesAllocatedAreSummedPerRowWhereTheBackendCountsThem() {
+        Backend cpu = Backends.cpu();
+        long[] allocated = {0};
+        Backend counting = (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(), new Class<?>[] {Backend.class}, (p, m, args) -> {
+            if (m.getName().equals("allocatedBytes")) return allocated[0];
+            try {
+                Object r = m.invoke(cpu, args);
+                if (r instanceof Tensor t) allocated[0] += 4 * t.numel();
+                return r;
+            } catch (java.lang.reflect.InvocationTargetException e) { throw e.getCause(); }
+        });
+        ProfilingBackend profile = new ProfilingBackend(counting, false, false);
+        Backend profiled = profile.proxy();
+        Rng rng = new Rng(5);
+        Tensor a = Tensor.randn(rng, 2, 3), b = Tensor.randn(rng, 3, 4);
+        profiled.matmul(a, b, false, false);
+        profiled.matmul(a, b, false, false);   // [2, 4] twice: 64 bytes
+        profiled.fill(a, 1f);                  // in place: none
+        Map<String, Long> bytes = profile.entries().stream().collect(Collectors.toMap(ProfilingBackend.Entry::method, ProfilingBackend.Entry::bytes));
+        assertEquals(64L, bytes.get("matmul"), bytes.toString());
+        assertEquals(0L, bytes.get("fill"), bytes.toString());
+        assertTrue(profile.table().contains("alloc MB"), profile.table());
+
+        ProfilingBackend onCpu = Backends.startCpuProfile(false);
+        try {
+            a.matmul(b);
+        } finally {
+            Backends.stopCpuProfile();
+        }
+        assertTrue(onCpu.entries().stream().allMatch(e -> e.bytes() == -1), onCpu.entries().toString());
+        assertTrue(!onCpu.table().contains("alloc MB"), onCpu.table());
+    }
 }
