@@ -110,9 +110,18 @@ __device__ __forceinline__ float block_max(float v, float* scratch) {
 
 // Online softmax statistics: (m, s) with s = sum exp(x - m); merging two partial states rescales the
 // smaller-max one, so max and sum come out of a single pass (Milakov & Gimelshein 2018).
-__device__ __forceinline__ void online_merge(float& m, float& s, float m2, float s2) {
+__host__ __device__ __forceinline__ void online_merge(float& m, float& s, float m2, float s2) {
     if (m2 > m) { s = s * expf(m - m2) + s2; m = m2; }
     else if (m2 != -FLT_MAX) { s += s2 * expf(m2 - m); }
+}
+
+// The online state of a whole warp, in every lane (xor butterfly: every lane does the same merges in the same order
+// of operands' magnitudes, so all end with the same bits).
+__device__ __forceinline__ void warp_online(float& m, float& s) {
+    for (int o = 16; o > 0; o >>= 1) {
+        float m2 = __shfl_xor_sync(0xffffffffu, m, o), s2 = __shfl_xor_sync(0xffffffffu, s, o);
+        online_merge(m, s, m2, s2);
+    }
 }
 
 __device__ __forceinline__ void block_online(float& m, float& s, float* scratchM, float* scratchS) {

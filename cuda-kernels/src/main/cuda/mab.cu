@@ -20,10 +20,12 @@
 //   fused backward: reads a, b, g, writes da, db      = 20 B;  ~16 FLOPs + 1 exp
 //   naive forward : 3 launches (sqdiff -> D, row softmax -> P, mul -> y): writes and re-reads D and P,
 //                   28 B per element. Kept as the baseline the fused kernel is measured against.
-// Launch shape (fused): one block of 256 (or 512) threads per plane, grid = N*C. With cache = 1, D and b
-// (forward) or D, b, g (backward) stay in dynamic shared memory (2 or 3 * H*W floats; 56*56 planes need
+// Launch shape (fused, block version): one block of 256 (or 512) threads per plane, grid = N*C. With cache = 1,
+// D and b (forward) or D, b, g (backward) stay in dynamic shared memory (2 or 3 * H*W floats; 56*56 planes need
 // 25 or 38 KB), so global memory is touched once per element; with cache = 0 the kernel re-reads a and b
 // from global memory (L2 usually hits) and works for any plane size.
+// Launch shape (fused, warp version, planes of at most 1024 values): one warp per plane, 4 planes per block of
+// 128 threads, the plane in registers (see version 3 below). Which one runs: MabKernels.
 
 #include "common.cuh"
 
@@ -136,4 +138,139 @@ extern "C" __global__ void mab_constant_map_backward(long long n, int hw, const 
         float t = a[i] - b[i];
         db[i] = expf(t * t - lse[idx_div(i, hw)]) * g[i];
     }
+}
+
+// ---------------------------------------------------------------- version 3: one warp per plane (up to 1024 values)
+// What changed: small planes (MA-Net's stages 2-4 at 224: 28x28, 14x14, 7x7) leave most of a 256-thread block
+// idle (a 7x7 plane: 49 of 256 threads work) and stop every block at its barriers for a few dozen values, so
+// few loads are in flight and HBM waits. Here a warp owns a plane: 4 planes per block, no shared memory, no
+// __syncthreads, warp shuffles for the sums; lane l keeps positions l, l + 32, ..., l + 32 (K - 1) of its plane
+// in registers between the two passes (K = 2, 8 or 32 for planes of up to 64, 256 or 1024 values), so global
+// memory is read once and written once, the fused kernel's minimum traffic.
+// The per-lane parts are __host__ __device__: MabWarpTest compiles them for the host and runs a plane lane by
+// lane against the reference, merging the lanes' partial results as the shuffles do.
+
+template <int K> struct MabLane {
+    float t[K];   // a - b at this lane's positions (the backward needs its sign; D = t^2)
+    float b[K];
+    float g[K];   // dF_am (backward only)
+};
+
+// Forward, pass 1: this lane's values into v, and the online (max, sum) of its D values.
+template <int K>
+__host__ __device__ __forceinline__ void mab_lane_forward_load(int hw, int lane, const float* pa, const float* pb, MabLane<K>& v,
+                                                               float& m, float& s) {
+    m = -FLT_MAX; s = 0.f;
+#pragma unroll
+    for (int k = 0; k < K; k++) {
+        int i = lane + 32 * k;
+        if (i < hw) {
+            float bv = pb[i], t = pa[i] - bv;
+            v.t[k] = t; v.b[k] = bv;
+            online_merge(m, s, t * t, 1.f);                              // eq. 3, and eq. 4's max and sum
+        }
+    }
+}
+
+// Forward, pass 2: y = exp(D - m) / s * b at this lane's positions (eq. 4 and 5), from the plane's (m, s).
+template <int K>
+__host__ __device__ __forceinline__ void mab_lane_forward_store(int hw, int lane, const MabLane<K>& v, float m, float s, float* py) {
+    float inv = 1.f / s;
+#pragma unroll
+    for (int k = 0; k < K; k++) {
+        int i = lane + 32 * k;
+        if (i < hw) py[i] = expf(v.t[k] * v.t[k] - m) * inv * v.b[k];
+    }
+}
+
+// Backward, pass 1: this lane's values into v and its parts of the three sums of the block version (dot, rest, restDot).
+template <int K>
+__host__ __device__ __forceinline__ void mab_lane_backward_load(int hw, int lane, const float* pa, const float* pb, const float* pg,
+                                                                float L, MabLane<K>& v, float sums[3]) {
+    sums[0] = sums[1] = sums[2] = 0.f;
+#pragma unroll
+    for (int k = 0; k < K; k++) {
+        int i = lane + 32 * k;
+        if (i < hw) {
+            float bv = pb[i], gv = pg[i], t = pa[i] - bv;
+            v.t[k] = t; v.b[k] = bv; v.g[k] = gv;
+            float p = expf(t * t - L), pdp = p * gv * bv;
+            sums[0] += pdp;
+            if (p <= DOMINANT) { sums[1] += p; sums[2] += pdp; }
+        }
+    }
+}
+
+// Backward, pass 2: da, db at this lane's positions from the plane's sums (the same formulas as the block version).
+template <int K>
+__host__ __device__ __forceinline__ void mab_lane_backward_store(int hw, int lane, const MabLane<K>& v, float L, const float sums[3],
+                                                                 float* pda, float* pdb) {
+#pragma unroll
+    for (int k = 0; k < K; k++) {
+        int i = lane + 32 * k;
+        if (i < hw) {
+            float t = v.t[k], p = expf(t * t - L), dp = v.g[k] * v.b[k];
+            float dD = p * (p > DOMINANT ? dp * sums[1] - sums[2] : dp - sums[0]);
+            float dd = dD * 2.f * t;
+            pda[i] = dd;
+            pdb[i] = v.g[k] * p - dd;
+        }
+    }
+}
+
+template <int K>
+__device__ __forceinline__ void mab_warp_forward_k(int planes, int hw, const float* __restrict__ a, const float* __restrict__ b,
+                                                   float* __restrict__ y, float* __restrict__ lse) {
+    int plane = (int)((blockIdx.x * (long long)blockDim.x + threadIdx.x) >> 5), lane = threadIdx.x & 31;
+    if (plane >= planes) return;             // the whole warp leaves together
+    long long base = (long long)plane * hw;
+    MabLane<K> v;
+    float m, s;
+    mab_lane_forward_load<K>(hw, lane, a + base, b + base, v, m, s);
+    warp_online(m, s);
+    mab_lane_forward_store<K>(hw, lane, v, m, s, y + base);
+    if (lane == 0) lse[plane] = m + logf(s);
+}
+
+template <int K>
+__device__ __forceinline__ void mab_warp_backward_k(int planes, int hw, const float* __restrict__ a, const float* __restrict__ b,
+                                                    const float* __restrict__ g, const float* __restrict__ lse,
+                                                    float* __restrict__ da, float* __restrict__ db) {
+    int plane = (int)((blockIdx.x * (long long)blockDim.x + threadIdx.x) >> 5), lane = threadIdx.x & 31;
+    if (plane >= planes) return;
+    long long base = (long long)plane * hw;
+    float L = lse[plane], sums[3];
+    MabLane<K> v;
+    mab_lane_backward_load<K>(hw, lane, a + base, b + base, g + base, L, v, sums);
+    for (int j = 0; j < 3; j++) sums[j] = warp_sum(sums[j]);
+    mab_lane_backward_store<K>(hw, lane, v, L, sums, da + base, db + base);
+}
+
+// The kernels, one pair per K (written out: the build and the mock driver read kernel names from these lines).
+extern "C" __global__ void mab_warp_forward_2(int planes, int hw, const float* __restrict__ a, const float* __restrict__ b,
+                                               float* __restrict__ y, float* __restrict__ lse) {
+    mab_warp_forward_k<2>(planes, hw, a, b, y, lse);
+}
+extern "C" __global__ void mab_warp_backward_2(int planes, int hw, const float* __restrict__ a, const float* __restrict__ b,
+                                                const float* __restrict__ g, const float* __restrict__ lse, float* __restrict__ da,
+                                                float* __restrict__ db) {
+    mab_warp_backward_k<2>(planes, hw, a, b, g, lse, da, db);
+}
+extern "C" __global__ void mab_warp_forward_8(int planes, int hw, const float* __restrict__ a, const float* __restrict__ b,
+                                               float* __restrict__ y, float* __restrict__ lse) {
+    mab_warp_forward_k<8>(planes, hw, a, b, y, lse);
+}
+extern "C" __global__ void mab_warp_backward_8(int planes, int hw, const float* __restrict__ a, const float* __restrict__ b,
+                                                const float* __restrict__ g, const float* __restrict__ lse, float* __restrict__ da,
+                                                float* __restrict__ db) {
+    mab_warp_backward_k<8>(planes, hw, a, b, g, lse, da, db);
+}
+extern "C" __global__ void mab_warp_forward_32(int planes, int hw, const float* __restrict__ a, const float* __restrict__ b,
+                                               float* __restrict__ y, float* __restrict__ lse) {
+    mab_warp_forward_k<32>(planes, hw, a, b, y, lse);
+}
+extern "C" __global__ void mab_warp_backward_32(int planes, int hw, const float* __restrict__ a, const float* __restrict__ b,
+                                                const float* __restrict__ g, const float* __restrict__ lse, float* __restrict__ da,
+                                                float* __restrict__ db) {
+    mab_warp_backward_k<32>(planes, hw, a, b, g, lse, da, db);
 }

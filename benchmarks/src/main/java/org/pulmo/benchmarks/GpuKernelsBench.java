@@ -39,7 +39,9 @@ import org.pulmo.tensor.Tensor;
 /**
  * The CUDA backend's showcase kernels on MA-Net's shapes (batch 16, ResNet-50 stages 1-4), against baselines:
  * <ul>
- * <li>MAB forward, backward and forward + backward as mab.cu's fused kernel (FUSED), its three-launch naive
+ * <li>MAB forward, backward and forward + backward as mab.cu's fused kernels as the backend picks them (FUSED: a
+ *     warp per plane up to 1024 values, so at stages 2-4, else a block per plane), the block per plane at every
+ *     stage (BLOCK, the kernel before the warp version), its three-launch naive
  *     version (NAIVE; its backward is the composed one), and Backend's default composed from the primitive
  *     elementwise, reduction and exp kernels (COMPOSED, {@link ComposedBackend});
  * <li>the GPU's copy bandwidth on the same element counts: a device-to-device {@code cuMemcpyDtoDAsync}
@@ -92,7 +94,7 @@ public class GpuKernelsBench {
 
     @State(Scope.Benchmark)
     public static class Mab {
-        @Param({"FUSED", "NAIVE", "COMPOSED"}) public String version;
+        @Param({"FUSED", "BLOCK", "NAIVE", "COMPOSED"}) public String version;
         @Param({"STAGE1", "STAGE2", "STAGE3", "STAGE4"}) public MabShape shape;
         CudaBackend be;
         Backend composed;
@@ -117,6 +119,7 @@ public class GpuKernelsBench {
         Backend.MabOut forward() {
             return switch (version) {
                 case "FUSED" -> be.mabForward(a, b, CudaBackend.MabVersion.FUSED);
+                case "BLOCK" -> be.mabForward(a, b, CudaBackend.MabVersion.BLOCK);
                 case "NAIVE" -> be.mabForward(a, b, CudaBackend.MabVersion.NAIVE);
                 default -> composed.mabForward(a, b);
             };
@@ -124,7 +127,11 @@ public class GpuKernelsBench {
 
         /** The naive version has no backward of its own; it is timed as the composed one. */
         Backend.MabGrads backward(Tensor lse) {
-            return "FUSED".equals(version) ? be.mabBackward(a, b, g, lse) : composed.mabBackward(a, b, g, lse);
+            return switch (version) {
+                case "FUSED" -> be.mabBackward(a, b, g, lse);
+                case "BLOCK" -> be.mabBackward(a, b, g, lse, CudaBackend.MabVersion.BLOCK);
+                default -> composed.mabBackward(a, b, g, lse);
+            };
         }
     }
 
@@ -147,7 +154,7 @@ public class GpuKernelsBench {
     /** MA-Net's default backward, the attention map constant (mab.cu's mab_constant_map_backward, or composed). */
     @Benchmark public Object mabConstantMapBackward(Mab st) {
         try (MemoryScope s = MemoryScope.open()) {
-            Tensor d = "FUSED".equals(st.version) ? st.be.mabConstantMapBackward(st.a, st.b, st.g, st.lse)
+            Tensor d = "FUSED".equals(st.version) || "BLOCK".equals(st.version) ? st.be.mabConstantMapBackward(st.a, st.b, st.g, st.lse)
                 : st.composed.mabConstantMapBackward(st.a, st.b, st.g, st.lse);
             st.be.runtime().synchronize();
             return d;

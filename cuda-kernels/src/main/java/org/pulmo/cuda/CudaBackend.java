@@ -568,14 +568,25 @@ public final class CudaBackend implements Backend {
     public MabOut mabForward(Tensor fRei, Tensor fRem, MabVersion version) { return mab.forward(fRei, fRem, version); }
 
     /** MAB fused backward: dF_rei and dF_rem from F_rei, F_rem, dF_am and the forward's lse. */
-    @Override public MabGrads mabBackward(Tensor fRei, Tensor fRem, Tensor dFAm, Tensor lse) { return mab.backward(fRei, fRem, dFAm, lse); }
+    @Override public MabGrads mabBackward(Tensor fRei, Tensor fRem, Tensor dFAm, Tensor lse) {
+        return mabBackward(fRei, fRem, dFAm, lse, MabVersion.FUSED);
+    }
+
+    /** MAB backward in the given launch shape (BLOCK or WARP; FUSED picks as the forward does). */
+    public MabGrads mabBackward(Tensor fRei, Tensor fRem, Tensor dFAm, Tensor lse, MabVersion version) {
+        return mab.backward(fRei, fRem, dFAm, lse, version);
+    }
 
     /** MAB's backward with its attention map constant (MA-Net's default): mab.cu's one-pass elementwise kernel. */
     @Override public Tensor mabConstantMapBackward(Tensor fRei, Tensor fRem, Tensor dFAm, Tensor lse) {
         return mab.constantMapBackward(fRei, fRem, dFAm, lse);
     }
 
-    public enum MabVersion { NAIVE, FUSED }
+    /**
+     * MAB's kernels: NAIVE (three launches, the baseline), the fused kernel with a block per plane (BLOCK) or a warp per
+     * plane (WARP, planes of at most 1024 values), and FUSED, the backend's choice: WARP where the plane fits, else BLOCK.
+     */
+    public enum MabVersion { NAIVE, BLOCK, WARP, FUSED }
 
     /** SE scale (se_scale_forward): y = u * s[n, c]. */
     @Override public Tensor seScaleForward(Tensor u, Tensor s) { return seFab.seScaleForward(u, s); }

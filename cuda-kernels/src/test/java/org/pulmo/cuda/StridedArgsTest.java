@@ -128,27 +128,13 @@ class StridedArgsTest {
         structs.forEach((param, bytes) -> assertEquals(4 * StridedArgs.LENGTH, bytes, () -> param + " is " + bytes + " bytes in the PTX"));
     }
 
-    /** nvcc as the build finds it (build-fatbin.sh), or null. */
-    private static java.nio.file.Path nvcc() {
-        List<String> candidates = new ArrayList<>();
-        if (System.getenv("NVCC") != null) candidates.add(System.getenv("NVCC"));
-        for (String dir : System.getenv().getOrDefault("PATH", "").split(java.io.File.pathSeparator)) candidates.add(dir + "/nvcc");
-        candidates.add("/usr/local/cuda/bin/nvcc");
-        candidates.add("/usr/local/bin/nvcc");
-        return candidates.stream().filter(c -> !c.isEmpty()).map(java.nio.file.Path::of).filter(java.nio.file.Files::isExecutable).findFirst().orElse(null);
-    }
-
     /**
      * The index code the kernels run (common.cuh's strided_offsets and idx_div, compiled for the host by nvcc: the
      * same source text) lands every linear index of every case on the element the views name, in its 32-bit walk
      * with the magic numbers and in its 64-bit one, and divides like Java.
      */
     @Test void theKernelsIndexCodeCompiledForTheHostAgrees(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
-        java.nio.file.Path nvcc = nvcc();
-        if ("true".equals(System.getenv("CI")) && nvcc == null) org.junit.jupiter.api.Assertions.fail("CI machines have nvcc; none found");
-        org.junit.jupiter.api.Assumptions.assumeTrue(nvcc != null, "skipped: no nvcc to compile the kernels' index code for the host");
-        java.nio.file.Path src = java.nio.file.Path.of("src/main/cuda").toAbsolutePath();
-        java.nio.file.Files.writeString(dir.resolve("harness.cu"), """
+        java.nio.file.Path harness = HostNvcc.compile(dir, "strided_harness", """
             #include "common.cuh"
             #include <cstdio>
             static_assert(sizeof(Strided3) == %d * sizeof(int), "Strided3 is StridedArgs.LENGTH ints");
@@ -176,10 +162,6 @@ class StridedArgsTest {
                 return 0;
             }
             """.formatted(StridedArgs.LENGTH));
-        Process cc = new ProcessBuilder(nvcc.toString(), "-O2", "-std=c++17", "-arch=sm_90", "-I", src.toString(), "-o",
-            dir.resolve("harness").toString(), dir.resolve("harness.cu").toString()).redirectErrorStream(true).start();
-        String ccOut = new String(cc.getInputStream().readAllBytes());
-        assertEquals(0, cc.waitFor(), () -> "nvcc could not build the host harness:\n" + ccOut);
 
         StringBuilder in = new StringBuilder();
         List<long[]> want = new ArrayList<>();   // per output line: the expected offsets (walks) or quotient (divisions)
@@ -209,10 +191,7 @@ class StridedArgsTest {
             want.add(new long[] {i / d});
             what.add("idx_div(" + i + ", " + d + ")");
         }
-        Process run = new ProcessBuilder(dir.resolve("harness").toString()).redirectErrorStream(true).start();
-        try (var w = run.getOutputStream()) { w.write(in.toString().getBytes()); }
-        List<String> lines = new String(run.getInputStream().readAllBytes()).lines().toList();
-        assertEquals(0, run.waitFor(), "the harness failed");
+        List<String> lines = HostNvcc.run(harness, in.toString());
         assertEquals(want.size(), lines.size(), "one output line per index and per division");
         for (int k = 0; k < lines.size(); k++) {
             long[] got = java.util.Arrays.stream(lines.get(k).trim().split(" ")).mapToLong(Long::parseLong).toArray();
