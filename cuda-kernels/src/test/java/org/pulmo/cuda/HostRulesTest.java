@@ -1,8 +1,12 @@
 package org.pulmo.cuda;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.Arrays;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.pulmo.tensor.Tensor;
 
@@ -26,5 +30,20 @@ class HostRulesTest {
         assertTrue(CudaBackend.cudnnCanNormalize(x, 1e-3f), "eps 1e-3 (DPN)");
         assertFalse(CudaBackend.cudnnCanNormalize(Tensor.zeros(0, 3, 4, 4), 1e-5f), "empty batch");
         assertFalse(CudaBackend.cudnnCanNormalize(x, 1e-5f, Tensor.zeros(3, 2).transpose(0, 1)), "strided statistics");
+    }
+
+    /** MAB planes of up to 1024 values go to the warp-per-plane kernels, each lane holding K of them. */
+    @Test void planesGoToTheWarpKernelsUpTo1024Values() {
+        assertEquals(List.of(2, 2, 8, 8, 32, 32, 0), Arrays.stream(new int[] {1, 64, 65, 256, 257, 1024, 1025}).map(MabKernels::warpShare).boxed().toList());
+        assertEquals(CudaBackend.MabVersion.WARP, MabKernels.shape(CudaBackend.MabVersion.FUSED, 49));
+        assertEquals(CudaBackend.MabVersion.WARP, MabKernels.shape(CudaBackend.MabVersion.FUSED, 784));
+        assertEquals(CudaBackend.MabVersion.BLOCK, MabKernels.shape(CudaBackend.MabVersion.FUSED, 56 * 56));
+        assertEquals(CudaBackend.MabVersion.BLOCK, MabKernels.shape(CudaBackend.MabVersion.BLOCK, 49));
+        assertThrows(IllegalArgumentException.class, () -> MabKernels.shape(CudaBackend.MabVersion.WARP, 1025));
+    }
+
+    @Test void squeezeKernelsTakeBlocksTheSizeOfTheirPlanes() {
+        assertEquals(List.of(32, 32, 64, 64, 224, 256, 256), Arrays.stream(new int[] {1, 32, 33, 49, 196, 784, 3136})
+            .map(SeFabKernels::planeThreads).boxed().toList());
     }
 }

@@ -1,11 +1,9 @@
 package org.pulmo.cuda;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -127,14 +125,5 @@ class MabWarpTest {
             m.close(pl.bwd[1], parse(out.get(4 * p + 3)), 1e-5, 1e-4, "dF_rem " + pl.what);
         }
         m.assertNone();
-    }
-
-    @Test void planesGoToTheWarpKernelsUpTo1024Values() {
-        assertEquals(List.of(2, 2, 8, 8, 32, 32, 0), Arrays.stream(new int[] {1, 64, 65, 256, 257, 1024, 1025}).map(MabKernels::warpShare).boxed().toList());
-        assertEquals(CudaBackend.MabVersion.WARP, MabKernels.shape(CudaBackend.MabVersion.FUSED, 49));
-        assertEquals(CudaBackend.MabVersion.WARP, MabKernels.shape(CudaBackend.MabVersion.FUSED, 784));
-        assertEquals(CudaBackend.MabVersion.BLOCK, MabKernels.shape(CudaBackend.MabVersion.FUSED, 56 * 56));
-        assertEquals(CudaBackend.MabVersion.BLOCK, MabKernels.shape(CudaBackend.MabVersion.BLOCK, 49));
-        assertThrows(IllegalArgumentException.class, () -> MabKernels.shape(CudaBackend.MabVersion.WARP, 1025));
     }
 }
