@@ -10,7 +10,7 @@
 #      and the models' rows as JSON (commit it as benchmarks/results/gpu-side-by-side.json)   -> gpu-side-by-side.json
 # Everything goes to $OUT (default benchmarks/target/gpu-side-by-side) with a .log per part.
 # Knobs: PRECISIONS (tf32 | fp32 | tf32,fp32; default tf32), PYTHON, and per-part limits in seconds
-# E2E_S (default 200), TORCH_S (200), KERNELS_S (120; 0 skips a part). JMH runs in-process (-f 0) to save JVM and CUDA
+# E2E_S (default 200), TORCH_S (200), KERNELS_S (160: the MAB benchmarks run four versions; 0 skips a part). JMH runs in-process (-f 0) to save JVM and CUDA
 # start-ups. Shorter runs: E2E_JMH (default "-wi 1 -w 3s -i 3 -r 3s") and TORCH_ARGS (extra bench_train.py options, e.g.
 # "--warmup 5 --steps 20 --sections train,infer").
 set -uo pipefail
@@ -37,7 +37,7 @@ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>
 part pulmo_e2e "${E2E_S:-200}" "${java[@]}" org.pulmo.benchmarks.ModelThroughputBench -p device=cuda -p size=paper -p precision="$prec" \
   -f 0 ${E2E_JMH:--wi 1 -w 3s -i 3 -r 3s} -rf json -rff "$out/pulmo_e2e.json"
 part torch "${TORCH_S:-200}" "$py" "$anchors/bench_train.py" --extra --no-compile --modes "$prec" ${TORCH_ARGS:-} --json "$out/torch_ref.json"
-part pulmo_kernels "${KERNELS_S:-120}" "${java[@]}" org.pulmo.benchmarks.GpuKernelsBench \
+part pulmo_kernels "${KERNELS_S:-160}" "${java[@]}" org.pulmo.benchmarks.GpuKernelsBench \
   -f 0 -wi 1 -w 300ms -i 3 -r 300ms -rf json -rff "$out/pulmo_kernels.json"
 echo "== table"
 timeout 60 "${java[@]}" org.pulmo.benchmarks.SideBySideTable --torch "$out/torch_ref.json" \
