@@ -46,6 +46,8 @@ import org.pulmo.tensor.Tensor;
  *     elementwise, reduction and exp kernels (COMPOSED, {@link ComposedBackend});
  * <li>the GPU's copy bandwidth on the same element counts: a device-to-device {@code cuMemcpyDtoDAsync}
  *     (MEMCPY) and the backend's own copy kernel (KERNEL); the MAB target is at least 80 % of MEMCPY's GB/s;
+ * <li>the elementwise kernels DPN-92-SE's step runs most, on its feature maps at batch 32 ({@link Ew}), in GB/s as a
+ *     share of the largest copy's;
  * <li>GEMM as cuBLAS against the hand-written tiled SGEMM (2 m n k FLOPs);
  * <li>cuDNN convolution forward and both backwards on {@link Conv2dBench.Layer}'s layer shapes (GFLOP/s), printing
  *     the algorithm cuDNN chose for each direction (by find or heuristics, {@code -Dpulmo.cudnn.algo}) at the end of
@@ -206,6 +208,74 @@ public class GpuKernelsBench {
         return st.dst;
     }
 
+    /** DPN-92-SE's feature maps at batch 32: conv2's concatenated input [32, 336, 56, 56] and conv5's [32, 2688, 7, 7]. */
+    public enum EwShape {
+        DPN_CONV2(32, 336, 56, 80), DPN_CONV5(32, 2688, 7, 640);
+
+        final int n, c, hw, slice;   // slice: the channels a block appends, copied into [n, c, hw, hw] at channel c - slice
+
+        EwShape(int n, int c, int hw, int slice) { this.n = n; this.c = c; this.hw = hw; this.slice = slice; }
+
+        long elements() { return (long) n * c * hw * hw; }
+    }
+
+    /**
+     * The elementwise kernels a DPN-92-SE step runs most (after the 64-bit index arithmetic went, to be set against the
+     * copy bandwidth): RELU (ew_unary, after every cuDNN batch norm: 8 B per element), RELU_BACKWARD (ew_binary, 12 B),
+     * ADD_RELU (ew_add_relu, ResNet's residual: 12 B), and the strided ones on a channel slice of a concatenation:
+     * SLICE_COPY (ew_copy of [n, slice, h, w] into it: 8 B per element of the slice) and SLICE_AXPY (ew_axpy, a gradient
+     * added into a slice: 12 B).
+     */
+    @State(Scope.Benchmark)
+    public static class Ew {
+        @Param({"RELU", "RELU_BACKWARD", "ADD_RELU", "SLICE_COPY", "SLICE_AXPY"}) public String op;
+        @Param({"DPN_CONV2", "DPN_CONV5"}) public EwShape shape;
+        CudaBackend be;
+        Tensor a, b, whole, part, target;
+
+        @Setup(Level.Trial) public void setup() {
+            be = device();
+            Rng rng = new Rng(7);
+            int[] dims = {shape.n, shape.c, shape.hw, shape.hw};
+            a = Tensor.randn(rng, dims).to(be.device());
+            b = Tensor.randn(rng, dims).to(be.device());
+            part = Tensor.randn(rng, shape.n, shape.slice, shape.hw, shape.hw).to(be.device());
+            whole = Tensor.zeros(dims).to(be.device());
+            target = whole.narrow(1, shape.c - shape.slice, shape.slice);
+            be.runtime().synchronize();
+        }
+
+        @TearDown(Level.Trial) public void tearDown() {
+            for (Tensor t : new Tensor[] {a, b, whole, part}) t.storage().release();
+            be.emptyCache();
+        }
+
+        /** Bytes the op must at least move. */
+        long bytes() {
+            long e = shape.elements(), s = (long) shape.n * shape.slice * shape.hw * shape.hw;
+            return Float.BYTES * switch (op) {
+                case "RELU" -> 2 * e;
+                case "RELU_BACKWARD", "ADD_RELU" -> 3 * e;
+                case "SLICE_COPY" -> 2 * s;
+                default -> 3 * s;
+            };
+        }
+    }
+
+    @Benchmark public Object elementwise(Ew st) {
+        try (MemoryScope s = MemoryScope.open()) {
+            Object r = switch (st.op) {
+                case "RELU" -> st.be.unary(org.pulmo.backend.UnaryOp.RELU, st.a, 0f);
+                case "RELU_BACKWARD" -> st.be.binary(org.pulmo.backend.BinaryOp.RELU_BACKWARD, st.a, st.b);
+                case "ADD_RELU" -> st.be.addRelu(st.a, st.b);
+                case "SLICE_COPY" -> { st.be.copy(st.part, st.target); yield st.target; }
+                default -> { st.be.addInPlace(st.target, st.part, 1f); yield st.target; }
+            };
+            st.be.runtime().synchronize();
+            return r;
+        }
+    }
+
     @State(Scope.Benchmark)
     public static class Gemm {
         @Param({"CUBLAS", "KERNEL"}) public String version;
@@ -297,6 +367,12 @@ public class GpuKernelsBench {
         String name = p.getBenchmark().substring(p.getBenchmark().lastIndexOf('.') + 1);
         return switch (name) {
             case "copy" -> 2.0 * MabShape.valueOf(p.getParam("shape")).elements() * Float.BYTES / 1e9;
+            case "elementwise" -> {
+                Ew e = new Ew();
+                e.op = p.getParam("op");
+                e.shape = EwShape.valueOf(p.getParam("shape"));
+                yield e.bytes() / 1e9;
+            }
             case "sgemm" -> 2 * Math.pow(Integer.parseInt(p.getParam("size")), 3) / 1e9;
             case "conv" -> Conv2dBench.Layer.valueOf(p.getParam("layer")).flops() / 1e9;
             default -> AttentionBench.Traffic.ofBenchmark(name).bytes(MabShape.valueOf(p.getParam("shape")).dims()) / 1e9;
@@ -330,7 +406,8 @@ public class GpuKernelsBench {
             double s = secondsPerOp(r), rate = gigaWork(r) / s;
             boolean flops = name.equals("sgemm") || name.equals("conv");
             String share = "";
-            Double copy = name.startsWith("mab") ? copyGbs.get(p.getParam("shape")) : null;
+            Double copy = name.startsWith("mab") ? copyGbs.get(p.getParam("shape"))
+                : name.equals("elementwise") ? copyGbs.get(MabShape.STAGE1.name()) : null;   // the largest copy measured
             if (copy != null) share = String.format(Locale.ROOT, "  %5.1f%% of copy (%.0f GB/s)", 100 * rate / copy, copy);
             System.out.printf(Locale.ROOT, "%-19s %-44s %10.1f us %9.1f %s%s%n", name, Rates.params(r), s * 1e6, rate,
                 flops ? "GFLOP/s" : "GB/s", share);
