@@ -1,7 +1,8 @@
 // Reductions, softmax, softmax cross-entropy and cosine similarity.
 //   reduce_rows      y[r] = sum/max/min of x[r, 0..cols)  (x [rows, cols] contiguous: the Java side permutes
 //                    the reduced dims last and copies first). Sum accumulates in double, like the CPU
-//                    reference's blocked double sum. One block of 256 per row. 4 B, 1 FLOP per element.
+//                    reference's blocked double sum. One block per row, of the row's size in whole warps
+//                    up to 256 threads (CudaBackend.rowThreads). 4 B, 1 FLOP per element.
 //   arg_reduce_rows  index of the first max (min) of each row, as a float. One block per row.
 //   softmax_*        along the middle axis of [outer, D, inner]: one thread per (outer, inner) line,
 //                    max-subtracted; log-softmax as (x - max) - log(sum). 8 B fwd, 12 B bwd per element.

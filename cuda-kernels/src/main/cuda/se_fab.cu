@@ -19,7 +19,7 @@
 //                 dAlpha = sum_hw dy (x1 - x2),  dz1 = alpha (1 - alpha) dAlpha,  dz2 = -dz1
 //              one block per plane: reads x1, x2, dy, writes dx1, dx2: 20 B, 6 FLOPs per element.
 // All tensors [N, C, H, W] contiguous; per-channel tensors [N, C] contiguous; hw = H*W. The block-per-plane kernels
-// take any whole number of warps per block (SeFabKernels.planeThreads: the plane's size rounded up to warps, <= 256).
+// take any whole number of warps per block (CudaBackend.rowThreads: the plane's size rounded up to warps, <= 256).
 
 #include "common.cuh"
 

@@ -20,21 +20,11 @@ final class SeFabKernels {
         this.rt = be.runtime();
     }
 
-    /**
-     * Threads of the block-per-plane kernels (se_squeeze, se_scale_backward, fab_squeeze, fab_fuse_backward) for planes
-     * of hw values: the plane rounded up to whole warps, at most 256. A 7x7 plane (DPN-92's and MA-Net's last stage) gets
-     * 64 threads instead of 256 of which 49 had work, so an SM holds 32 such blocks instead of 8: four times the loads in
-     * flight, and barriers across 2 warps instead of 8.
-     */
-    static int planeThreads(int hw) {
-        return Math.min(256, Math.max(32, (hw + 31) / 32 * 32));
-    }
-
     /** SE squeeze: [N, C, H, W] -> channel means [N, C]. */
     Tensor seSqueeze(Tensor x) {
         int[] s = x.shape();
         Tensor out = be.empty(s[0], s[1]);
-        rt.launch("se_squeeze", s[0] * s[1], 1, 1, planeThreads(s[2] * s[3]), 0, s[2] * s[3], ptr(be.dense(x)), ptr(out));
+        rt.launch("se_squeeze", s[0] * s[1], 1, 1, CudaBackend.rowThreads(s[2] * s[3]), 0, s[2] * s[3], ptr(be.dense(x)), ptr(out));
         return out;
     }
 
@@ -51,7 +41,7 @@ final class SeFabKernels {
     Backend.SeScaleGrads seScaleBackward(Tensor u, Tensor scale, Tensor dy) {
         int[] s = u.shape();
         Tensor du = be.empty(s), ds = be.empty(s[0], s[1]);
-        rt.launch("se_scale_backward", s[0] * s[1], 1, 1, planeThreads(s[2] * s[3]), 0, s[2] * s[3], ptr(be.dense(u)), ptr(be.dense(scale)), ptr(be.dense(dy)), ptr(du), ptr(ds));
+        rt.launch("se_scale_backward", s[0] * s[1], 1, 1, CudaBackend.rowThreads(s[2] * s[3]), 0, s[2] * s[3], ptr(be.dense(u)), ptr(be.dense(scale)), ptr(be.dense(dy)), ptr(du), ptr(ds));
         return new Backend.SeScaleGrads(du, ds);
     }
 
@@ -59,7 +49,7 @@ final class SeFabKernels {
     CudaBackend.FabSqueezeOut fabSqueeze(Tensor u) {
         int[] s = u.shape();
         Tensor avg = be.empty(s[0], s[1]), mx = be.empty(s[0], s[1]), arg = be.empty(s[0], s[1]);
-        rt.launch("fab_squeeze", s[0] * s[1], 1, 1, planeThreads(s[2] * s[3]), 0, s[2] * s[3], ptr(be.dense(u)), ptr(avg), ptr(mx), ptr(arg));
+        rt.launch("fab_squeeze", s[0] * s[1], 1, 1, CudaBackend.rowThreads(s[2] * s[3]), 0, s[2] * s[3], ptr(be.dense(u)), ptr(avg), ptr(mx), ptr(arg));
         return new CudaBackend.FabSqueezeOut(avg, mx, arg);
     }
 
@@ -83,7 +73,7 @@ final class SeFabKernels {
     Backend.FabGrads fabFuseBackward(Tensor fAm, Tensor fRem, Tensor m, Tensor n, Tensor dFFm) {
         int[] s = fAm.shape();
         Tensor dFAm = be.empty(s), dFRem = be.empty(s), dM = be.empty(s[0], s[1]), dN = be.empty(s[0], s[1]);
-        rt.launch("fab_fuse_backward", s[0] * s[1], 1, 1, planeThreads(s[2] * s[3]), 0, s[2] * s[3], ptr(be.dense(fAm)), ptr(be.dense(fRem)), ptr(be.dense(m)),
+        rt.launch("fab_fuse_backward", s[0] * s[1], 1, 1, CudaBackend.rowThreads(s[2] * s[3]), 0, s[2] * s[3], ptr(be.dense(fAm)), ptr(be.dense(fRem)), ptr(be.dense(m)),
             ptr(be.dense(n)), ptr(be.dense(dFFm)), ptr(dFAm), ptr(dFRem), ptr(dM), ptr(dN));
         return new Backend.FabGrads(dFAm, dFRem, dM, dN);
     }

@@ -42,8 +42,8 @@ class HostRulesTest {
         assertThrows(IllegalArgumentException.class, () -> MabKernels.shape(CudaBackend.MabVersion.WARP, 1025));
     }
 
-    @Test void squeezeKernelsTakeBlocksTheSizeOfTheirPlanes() {
-        assertEquals(List.of(32, 32, 64, 64, 224, 256, 256), Arrays.stream(new int[] {1, 32, 33, 49, 196, 784, 3136})
-            .map(SeFabKernels::planeThreads).boxed().toList());
+    @Test void rowKernelsTakeBlocksTheSizeOfTheirRows() {
+        assertEquals(List.of(32, 32, 64, 64, 224, 256, 256, 256), Arrays.stream(new long[] {1, 32, 33, 49, 196, 784, 3136, 1L << 40})
+            .mapToObj(CudaBackend::rowThreads).toList());
     }
 }
