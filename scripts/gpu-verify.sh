@@ -94,7 +94,7 @@ step 06b-op-profile 240 env PART_S=75 bash benchmarks/gpu-op-profile.sh ${OP_PRO
 # 06c: the kernels changed since the last GPU run, against the device's copy bandwidth: the elementwise ops on DPN-92-SE's
 # maps (the index walk without 64-bit division) and MAB forward and backward per MA-Net stage (FUSED: a warp per plane
 # at stages 2-4, beside BLOCK, the block per plane before it).
-step 06c-kernels 75 bash .gpu/java.sh org.pulmo.benchmarks.GpuKernelsBench '.*GpuKernelsBench.(elementwise|copy|mabForward|mabBackward)$' \
+step 06c-kernels 120 bash .gpu/java.sh org.pulmo.benchmarks.GpuKernelsBench '.*GpuKernelsBench.(elementwise|copy|mabForward|mabBackward)$' \
   -f 0 -wi 1 -w 200ms -i 2 -r 200ms -rf json -rff "$W/06c-kernels.json"
 
 # 07: a short real training on the X-ray set at the paper's size (when .gpu-data/xray-4class travelled), then

@@ -57,7 +57,7 @@ extern "C" __global__ void fab_squeeze(int hw, const float* __restrict__ u, floa
     __shared__ float ss[32], sv[32];
     __shared__ int si[32];
     const float* p = u + (long long)blockIdx.x * hw;
-    float acc = 0.f, best = -FLT_MAX;
+    float acc = 0.f, best = -INFINITY;   // a thread with no values loses every comparison, even to a plane of -inf
     int bi = 0x7fffffff;
     for (int i = threadIdx.x; i < hw; i += blockDim.x) {
         float v = p[i];
@@ -75,7 +75,7 @@ extern "C" __global__ void fab_squeeze(int hw, const float* __restrict__ u, floa
     if (lane == 0) { sv[wid] = best; si[wid] = bi; }
     __syncthreads();
     if (wid == 0) {
-        best = lane < nw ? sv[lane] : -FLT_MAX;
+        best = lane < nw ? sv[lane] : -INFINITY;
         bi = lane < nw ? si[lane] : 0x7fffffff;
         for (int o = 16; o > 0; o >>= 1) {
             float v2 = __shfl_xor_sync(0xffffffffu, best, o);

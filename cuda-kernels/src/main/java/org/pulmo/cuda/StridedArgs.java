@@ -33,8 +33,9 @@ final class StridedArgs {
         int k = 0;
         for (int i = 0; i < r; i++) {
             if (shape[i] == 1) continue;
-            boolean merge = k > 0;
-            for (int o = 0; o < n && merge; o++) merge = cs[o][k - 1] == st[o][i] * shape[i];
+            // merge into the previous dim where every operand walks on contiguously, and the merged size stays an int
+            boolean merge = k > 0 && (long) sh[k - 1] * shape[i] <= Integer.MAX_VALUE;
+            for (int o = 0; o < n && merge; o++) merge = cs[o][k - 1] == (long) st[o][i] * shape[i];
             if (merge) {
                 sh[k - 1] *= shape[i];
                 for (int o = 0; o < n; o++) cs[o][k - 1] = st[o][i];
@@ -52,9 +53,11 @@ final class StridedArgs {
         for (int d = 0; d < k; d++) {
             a[SHAPE + d] = sh[d];
             for (int o = 0; o < n; o++) a[STRIDE + o * MAX_RANK + d] = cs[o][d];
-            int[] ms = magic(sh[d]);
-            a[MAGIC + d] = ms[0];
-            a[SHIFT + d] = ms[1];
+            if (d > 0) {   // the walk divides by every dim but the outermost
+                int[] ms = magic(sh[d]);
+                a[MAGIC + d] = ms[0];
+                a[SHIFT + d] = ms[1];
+            }
             count *= sh[d];
         }
         for (int o = 0; o < 3; o++) a[OFFSET + o] = off[o];

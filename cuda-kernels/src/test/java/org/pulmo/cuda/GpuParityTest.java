@@ -154,6 +154,17 @@ class GpuParityTest {
         for (int i = 0; i < 3; i++) m.close(sq[i], sqParts[i].toArray(), 1e-5, 1e-4, "FAB squeeze output " + i);
         m.close(Reference.fabSqueezeBackward(s.toArray(), z1.toArray(), sq[2], hw),
             be.fabSqueezeBackward(x.shape(), dev(s), dev(z1), sqd.argmax()).toArray(), 1e-6, 1e-5, "FAB squeeze backward");
+        // planes of -inf and of one repeated value (3 x 3 and 9 x 9: threads with nothing to read, and several warps):
+        // the max is the plane's value and its index the first
+        for (int side : new int[] {3, 9}) {
+            float[] flat = new float[2 * side * side];
+            java.util.Arrays.fill(flat, 0, side * side, Float.NEGATIVE_INFINITY);
+            java.util.Arrays.fill(flat, side * side, flat.length, 0.5f);
+            float[][] fr = Reference.fabSqueeze(flat, 2, side * side);
+            CudaBackend.FabSqueezeOut fd = be.fabSqueeze(dev(Tensor.of(flat, 1, 2, side, side)));
+            m.close(fr[1], fd.max().toArray(), 0, 0, "FAB squeeze max of a -inf plane and a constant plane, " + side + " x " + side);
+            m.close(fr[2], fd.argmax().toArray(), 0, 0, "FAB squeeze argmax of a -inf plane and a constant plane, " + side + " x " + side);
+        }
         m.close(FabFuse.referenceForward(x.toArray(), x2.toArray(), z1.toArray(), z2.toArray(), hw),
             be.fabFuseForward(dev(x), dev(x2), dev(z1), dev(z2)).toArray(), 1e-6, 1e-5, "FAB fuse");
         float[][] fb = FabFuse.referenceBackward(x.toArray(), x2.toArray(), z1.toArray(), z2.toArray(), g.toArray(), hw);

@@ -98,13 +98,39 @@ class StridedArgsTest {
         for (Case c : cases()) checkWalk(c.what, c.shape, c.ops);
     }
 
+    /**
+     * From 2^31 elements on the walk is 64-bit, and dims are not merged past an int (before, a broadcast of 2^32 elements
+     * merged into one wrapped dim and threw); the offsets still land where the views say. Broadcast views of small
+     * tensors: no large memory needed.
+     */
+    @Test void countsFrom2To31TakeThe64BitWalk() {
+        int[] big = {4, 1 << 30};
+        int[] flat = StridedArgs.of(big, Tensor.zeros(1, 1).expand(big));
+        assertEquals(0, flat[StridedArgs.NARROW], "2^32 elements");
+        assertEquals(2, flat[0], "not merged into one dim of 2^32");
+        assertEquals(0, StridedArgs.offsets(flat, (1L << 32) - 1)[0]);
+        int[] shape = {2, 1 << 15, 1 << 16};
+        Tensor rows = Tensor.zeros(1, 1 << 15, 1).expand(shape), cols = Tensor.zeros(1, 1, 1 << 16).expand(shape);
+        int[] args = StridedArgs.of(shape, rows, cols);
+        assertEquals(0, args[StridedArgs.NARROW], "2^32 elements");
+        for (long i : new long[] {0, 1, (1L << 16) - 1, 1L << 16, (1L << 31) - 1, 1L << 31, (1L << 31) + 12345, (1L << 32) - 1}) {
+            long[] off = StridedArgs.offsets(args, i);
+            assertEquals((i >> 16) & ((1 << 15) - 1), off[0], () -> "row of element " + i);
+            assertEquals(i & ((1 << 16) - 1), off[1], () -> "column of element " + i);
+        }
+    }
+
     @Test void theLayoutIsTheStructs() {
         assertEquals(53, StridedArgs.LENGTH, "common.cuh's Strided3: 1 + 8 + 3*8 + 3 + 8 + 8 + 1 ints");
         int[] a = StridedArgs.of(new int[] {2, 3}, Tensor.zeros(2, 3));
         assertEquals(1, a[0], "a contiguous operand coalesces to one dim");
         assertEquals(6, a[StridedArgs.SHAPE]);
         assertEquals(1, a[StridedArgs.NARROW]);
-        assertArrayEquals(StridedArgs.magic(6), new int[] {a[StridedArgs.MAGIC], a[StridedArgs.SHIFT]});
+        Tensor t = Tensor.zeros(3, 7).transpose(0, 1);   // [7, 3], strides (1, 7): two dims
+        int[] b = StridedArgs.of(t.shape(), t);
+        assertEquals(2, b[0]);
+        assertArrayEquals(StridedArgs.magic(3), new int[] {b[StridedArgs.MAGIC + 1], b[StridedArgs.SHIFT + 1]}, "the inner dim's divisor");
+        assertArrayEquals(new int[] {0, 0}, new int[] {b[StridedArgs.MAGIC], b[StridedArgs.SHIFT]}, "the outermost is never divided by");
     }
 
     /**

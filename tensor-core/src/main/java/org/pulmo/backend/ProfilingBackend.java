@@ -115,7 +115,7 @@ public final class ProfilingBackend {
                 100.0 * e.nanos / Math.max(total, 1), e.calls, e.nanos / 1e3 / Math.max(e.calls, 1),
                 countsBytes ? String.format(Locale.ROOT, " %10.1f", e.bytes / 1e6) : ""));
         sb.append(String.format(Locale.ROOT, "%-24s %10.1f%s%n", "all backend calls", total / 1e6,
-            countsBytes ? String.format(Locale.ROOT, " %28s %10.1f", "", es.stream().mapToLong(Entry::bytes).sum() / 1e6) : ""));
+            countsBytes ? String.format(Locale.ROOT, "%28s %10.1f", "", es.stream().mapToLong(Entry::bytes).sum() / 1e6) : ""));
         return sb.toString();
     }
 }
