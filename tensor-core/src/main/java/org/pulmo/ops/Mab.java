@@ -56,13 +56,15 @@ import org.pulmo.tensor.Tensor;
  *   {@link Backend.MabGrads}); their default bodies are the composed path of a backend without a fused kernel.</li>
  * <li>Fast CPU kernel: {@code org.pulmo.backend.cpu.CpuFused.mabForward}, {@code mabBackward} and
  *   {@code mabConstantMapBackward} (vectorised, one or two passes per plane), adapted by {@code CpuBackend}.</li>
- * <li>CUDA: {@code cuda-kernels/src/main/cuda/mab.cu} ({@code mab_fused_forward}, {@code mab_fused_backward},
- *   {@code mab_constant_map_backward}, and the naive {@code mab_naive_*} baseline), launched by
- *   {@code org.pulmo.cuda.MabKernels}.</li>
+ * <li>CUDA: {@code cuda-kernels/src/main/cuda/mab.cu} ({@code mab_warp_forward_K}, {@code mab_warp_backward_K}: a warp
+ *   per plane of up to 1024 values, K of them per lane in registers; {@code mab_fused_forward}, {@code mab_fused_backward}:
+ *   a block per plane, for larger planes; {@code mab_constant_map_backward}; and the naive {@code mab_naive_*} baseline),
+ *   launched by {@code org.pulmo.cuda.MabKernels}.</li>
  * <li>Tests: {@code MabTest} (tensor-core: a hand example, gradient checks, the CPU kernel and the composed default
  *   against the reference, peaked planes, the reference against autograd of primitives and central differences,
  *   the constant-map op in {@code constantMapMatchesTheReference});
- *   {@code GpuParityTest.mabVersionsMatchTheReference} (the constant-map backward too),
+ *   {@code MabWarpTest} (the warp kernels' per-lane code compiled for the host, run lane by lane, no GPU needed);
+ *   {@code GpuParityTest.mabVersionsMatchTheReference} (every version, the constant-map backward too),
  *   {@code backendFusedOpsMatchTheReference} and {@code attentionOpsWithAutogradMatchTheReference} (cuda-kernels).</li>
  * <li>Benchmarks: {@code AttentionBench.mabForward} and {@code mabBackward} (CPU, fused against composed, MA-Net's
  *   stage shapes); {@code GpuKernelsBench.mabForward}, {@code mabBackward}, {@code mabForwardBackward} (GPU, fused,
