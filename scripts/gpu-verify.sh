@@ -27,7 +27,7 @@ elapsed() { echo $(( $(date +%s) - T0 )); }
 save() {
   # checkpoints stay out of the tarball (a device run returns at most 16 MiB a file)
   tar -C "$W" --exclude='*.safetensors' -czf "$OUT/logs.tgz.part" . 2>/dev/null && mv "$OUT/logs.tgz.part" "$OUT/logs.tgz"
-  for f in SUMMARY.txt 02-kernels.log 03-cudnn.log 05-wholemodel.log 06-cli.log 07-train-xray.log 08-throughput.log; do
+  for f in SUMMARY.txt 02-kernels.log 03-cudnn.log 05-wholemodel.log 06c-kernels.log 09-memcheck.log 07-train-xray.log; do
     [ -f "$W/$f" ] && cp "$W/$f" "$OUT/$f"
   done
 }
@@ -97,6 +97,13 @@ step 06b-op-profile 240 env PART_S=75 bash benchmarks/gpu-op-profile.sh ${OP_PRO
 step 06c-kernels 120 bash .gpu/java.sh org.pulmo.benchmarks.GpuKernelsBench '.*GpuKernelsBench.(elementwise|copy|mabForward|mabBackward)$' \
   -f 0 -wi 1 -w 200ms -i 2 -r 200ms -rf json -rff "$W/06c-kernels.json"
 
+# 09 (run before 07 and 08, which repeat checks that have passed on a GPU): out-of-bounds and race-free memory access
+# of the hand-written kernels, the new ones (MAB with a warp per plane, the index walk) among them.
+if command -v compute-sanitizer >/dev/null; then
+  step 09-memcheck 120 compute-sanitizer --tool memcheck --target-processes all --print-limit 20 \
+    bash .gpu/test.sh --exclude-tag cudnn --select-class $CK.GpuParityTest
+fi
+
 # 07: a short real training on the X-ray set at the paper's size (when .gpu-data/xray-4class travelled), then
 # evaluate and explain on cuda.
 if [ -f .gpu-data/xray-4class/split.csv ]; then
@@ -115,9 +122,4 @@ fi
 step 08-throughput 80 bash .gpu/java.sh org.openjdk.jmh.Main 'ModelThroughputBench.trainStep' \
   -p device=cuda -p size=paper -p model=resnet50 -f 1 -wi 1 -w 3s -i 2 -r 3s -rf json -rff "$W/08-throughput.json"
 
-# 09: out-of-bounds and race-free memory access of the hand-written kernels.
-if command -v compute-sanitizer >/dev/null; then
-  step 09-memcheck 100 compute-sanitizer --tool memcheck --target-processes all --print-limit 20 \
-    bash .gpu/test.sh --exclude-tag cudnn --select-class $CK.GpuParityTest
-fi
 echo "== done at t+$(elapsed)s" | tee -a "$S"
