@@ -24,7 +24,11 @@ import org.pulmo.tensor.Tensor;
  * 13.4 -> 7.3 GB, ResNet-50 batch 32 10.8 -> 6.4 GB). Storages that existed before the walk (activations, parameters,
  * the seed), retained gradients and leaves' {@code .grad} are never released here. A leaf's first gradient is the
  * walk's own array when nothing else views it (conv2d's dW, say), else a copy; and a tensor's second gradient is
- * added into its first in place under the same condition (a residual sum), else into a new array.
+ * added into its first in place under the same condition (a residual sum), else into a new array. A slice's gradient
+ * goes straight into its part of that pending array ({@link Node.Accumulate}) instead of into a zero-filled array of
+ * the whole tensor's shape first: DPN-92's blocks split each output into its two paths, and only the first part to
+ * reach the walk allocates (DPN-92-SE, batch 32 at 224 on cuda, counted under the mock driver: 2.5 -> 1.3 GB
+ * zero-filled and 23.9 -> 22.6 GB allocated per step).
  */
 public final class Engine {
     private Engine() {}
@@ -57,6 +61,11 @@ public final class Engine {
                     retained.add(g.storage());
                 }
                 Tensor[] inputs = node.inputs();
+                if (node.accumulates() && addedIntoPending(node, g, made, retained, pending)) {
+                    if (!retainGraph) node.release();
+                    freeIfDone(g, made, retained, pending);
+                    continue;
+                }
                 Tensor[] grads = node.apply(g);
                 if (!retainGraph) node.release();
                 // candidates for release once this node's gradients are all dispatched (one tensor may go to several inputs)
@@ -88,6 +97,20 @@ public final class Engine {
                 for (Tensor t : consumed) freeIfDone(t, made, retained, pending);
             }
         }
+    }
+
+    /**
+     * A slice's gradient added straight into its input's pending gradient, when there is one the walk may add into
+     * in place ({@link #summableInPlace}): what the slice's backward followed by the sum of two gradients would give,
+     * without the zero-filled array of the input's shape. Returns whether it did.
+     */
+    private static boolean addedIntoPending(Node node, Tensor g, Set<Storage> made, Set<Storage> retained, Map<Node, Tensor> pending) {
+        Tensor in = node.inputs()[0];
+        if (in == null || !in.requiresGrad() || in.gradFn() == null) return false;
+        Tensor before = pending.get(in.gradFn());
+        if (before == null || !summableInPlace(before, in.gradFn(), g, new Tensor[0], made, retained, pending)) return false;
+        node.accumulateInto(g, before);
+        return true;
     }
 
     /**

@@ -15,15 +15,32 @@ public final class Node {
         Tensor[] apply(Tensor gradOutput);
     }
 
+    /**
+     * For an op of one input whose gradient is the output's gradient placed into a part of the input's shape (a slice):
+     * adds gradOutput into that part of {@code inputGrad}, a whole gradient array of the input's shape, in place. The
+     * walk ({@link Engine}) uses it when the input already has a pending gradient it may add into, instead of
+     * {@link Backward#apply} making a zero-filled array of the input's shape to be summed with it.
+     */
+    @FunctionalInterface
+    public interface Accumulate {
+        void into(Tensor gradOutput, Tensor inputGrad);
+    }
+
     private final String op;
     private final Tensor[] inputs;
     private Backward backward;
+    private Accumulate accumulate;
     Tensor retainedBy; // a non-leaf output whose .grad should be kept (Tensor.retainGrad)
 
     public Node(String op, Tensor[] inputs, Backward backward) {
+        this(op, inputs, backward, null);
+    }
+
+    public Node(String op, Tensor[] inputs, Backward backward, Accumulate accumulate) {
         this.op = op;
         this.inputs = inputs;
         this.backward = backward;
+        this.accumulate = accumulate;
     }
 
     public String op() { return op; }
@@ -37,7 +54,15 @@ public final class Node {
         return backward.apply(gradOutput);
     }
 
-    void release() { backward = null; }
+    /** Whether the op can add its gradient into its input's pending gradient in place ({@link Accumulate}). */
+    boolean accumulates() { return accumulate != null && backward != null && inputs.length == 1; }
+
+    void accumulateInto(Tensor gradOutput, Tensor inputGrad) { accumulate.into(gradOutput, inputGrad); }
+
+    void release() {
+        backward = null;
+        accumulate = null;
+    }
 
     public void retain(Tensor output) { this.retainedBy = output; }
 

@@ -241,4 +241,62 @@ class EngineTest {
         parts.get(0).mul(10f).sum().add(parts.get(1).mul(100f).sum()).backward();
         assertArrayEquals(new float[] {10, 10, 100, 100, 100}, x.grad().toArray(), TOL);
     }
+
+    /**
+     * Slices of one computed tensor add their gradients into its pending gradient in place (no zero-filled array per
+     * slice): disjoint, overlapping and stepped slices, and a use of the whole tensor besides, each pass giving the exact
+     * sum; then the same graph backpropagated twice (retainGraph), which must give it twice.
+     */
+    @Test void slicesAddIntoTheirInputsPendingGradient() {
+        Rng rng = new Rng(41);
+        Tensor leaf = Tensor.randn(rng, 2, 6).requiresGrad(true);
+        Tensor w1 = Tensor.randn(rng, 2, 2), w2 = Tensor.randn(rng, 2, 3), w3 = Tensor.randn(rng, 2, 6), w4 = Tensor.randn(rng, 2, 3);
+        Tensor x = leaf.mul(2f);   // computed: its gradient is pending while the slices' nodes run
+        Tensor y = x.narrow(1, 0, 2).mul(w1).sum()
+            .add(x.narrow(1, 1, 3).mul(w2).sum())              // overlaps the first
+            .add(x.mul(w3).sum())                              // the whole tensor
+            .add(x.slice(1, 0, 6, 2).mul(w4).sum());           // every other column
+        float[] want = new float[12];
+        float[] a = w1.toArray(), b = w2.toArray(), c = w3.toArray(), d = w4.toArray();
+        for (int r = 0; r < 2; r++)
+            for (int k = 0; k < 6; k++) {
+                float g = c[r * 6 + k];
+                if (k < 2) g += a[r * 2 + k];
+                if (k >= 1 && k < 4) g += b[r * 3 + k - 1];
+                if (k % 2 == 0) g += d[r * 3 + k / 2];
+                want[r * 6 + k] = 2f * g;
+            }
+        y.backward(null, true);
+        assertArrayEquals(want, leaf.grad().toArray(), 1e-5f);
+        y.backward(null, false);
+        float[] twice = want.clone();
+        for (int k = 0; k < twice.length; k++) twice[k] *= 2f;
+        assertArrayEquals(twice, leaf.grad().toArray(), 1e-5f);
+    }
+
+    /**
+     * Only the first slice of a tensor to reach the walk allocates an array of the tensor's shape: a tensor split into
+     * three parts allocates in its backward as much as one split into one part (on the CPU, counted through the backend
+     * profile's allocate calls), where each slice used to allocate its own zero-filled array.
+     */
+    @Test void onlyTheFirstSliceOfATensorAllocatesItsGradient() {
+        java.util.function.IntToLongFunction allocationsWithParts = parts -> {
+            Tensor leaf = Tensor.randn(new Rng(42), 4, 6).requiresGrad(true);
+            Tensor x = leaf.mul(2f), y = null;
+            for (int p = 0; p < parts; p++) {
+                Tensor s = x.narrow(1, p * (6 / parts), 6 / parts).mul(1f + p).sum();
+                y = y == null ? s : y.add(s);
+            }
+            org.pulmo.backend.ProfilingBackend profile = org.pulmo.backend.Backends.startCpuProfile(false);
+            try {
+                y.backward();
+            } finally {
+                org.pulmo.backend.Backends.stopCpuProfile();
+            }
+            return profile.entries().stream().filter(e -> e.method().equals("allocate")).mapToLong(org.pulmo.backend.ProfilingBackend.Entry::calls).sum();
+        };
+        long one = allocationsWithParts.applyAsLong(1), three = allocationsWithParts.applyAsLong(3);
+        assertTrue(one >= 1, "the one slice allocates its gradient: " + one);
+        assertEquals(one, three, "three slices of one tensor allocate no more than one");
+    }
 }
