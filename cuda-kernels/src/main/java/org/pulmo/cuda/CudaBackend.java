@@ -466,12 +466,61 @@ public final class CudaBackend implements Backend {
                                                     float momentum, float eps) {
         if (!cudnnBatchNorm(x, eps, runningMean, runningVar))
             return Backend.super.batchNormTraining(x, weight, bias, runningMean, runningVar, momentum, eps);
-        int c = x.shape()[1];
+        Tensor y = empty(x.shape());
+        BatchStats st = cudnnTraining(dense(x), y, weight, bias, runningMean, runningVar, momentum, eps);
+        return new BatchNormOut(y, st.mean(), st.invStd());
+    }
+
+    /** cuDNN's training batch norm of a dense x into y (a dense array or a dense part of one); the statistics it saved. */
+    private BatchStats cudnnTraining(Tensor xd, Tensor y, Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar,
+                                     float momentum, float eps) {
+        int c = xd.shape()[1];
         boolean track = runningMean != null && runningVar != null;
-        Tensor y = empty(x.shape()), mean = empty(c), invStd = empty(c);
-        cudnn().batchNormTraining(bn4d(x.shape()), addr(dense(x)), addr(y), addr(perChannelOr(weight, c, 1f)), addr(perChannelOr(bias, c, 0f)),
+        Tensor mean = empty(c), invStd = empty(c);
+        cudnn().batchNormTraining(bn4d(xd.shape()), addr(xd), addr(y), addr(perChannelOr(weight, c, 1f)), addr(perChannelOr(bias, c, 0f)),
             track ? momentum : 0.0, track ? addr(runningMean) : 0L, track ? addr(runningVar) : 0L, eps, addr(mean), addr(invStd));
-        return new BatchNormOut(y, mean, invStd);
+        return new BatchStats(mean, invStd);
+    }
+
+    /**
+     * Each half normalised by cuDNN straight into its half of one y (the halves of [2N, C, *] are contiguous), then,
+     * with relu, one ReLU over all of y: the values of the default (two calls, then a copy of both into y) without the
+     * copy. MA-Net's two paths through every batch norm of its backbone.
+     */
+    @Override public PairedBatchNormOut batchNormTrainingPaired(Tensor x, Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar,
+                                                                boolean secondMovesRunning, float momentum, float eps, boolean relu) {
+        if (!cudnnBatchNorm(x, eps, runningMean, runningVar))
+            return Backend.super.batchNormTrainingPaired(x, weight, bias, runningMean, runningVar, secondMovesRunning, momentum, eps, relu);
+        Tensor y = empty(x.shape());
+        Tensor[] xh = Backend.halves(dense(x)), yh = Backend.halves(y);
+        BatchStats a = cudnnTraining(xh[0], yh[0], weight, bias, runningMean, runningVar, momentum, eps);
+        BatchStats b = cudnnTraining(xh[1], yh[1], weight, bias, secondMovesRunning ? runningMean : null, secondMovesRunning ? runningVar : null,
+            momentum, eps);
+        if (relu) {
+            Tensor r = unary(UnaryOp.RELU, y, 0f);
+            y.storage().release();   // stream order: the ReLU has read it before a later kernel can reuse the block
+            y = r;
+        }
+        return new PairedBatchNormOut(y, a, b);
+    }
+
+    /**
+     * dx of both halves by cuDNN straight into one dx (with relu, one ReLU backward over all of dy first), the parameter
+     * gradients summed over the halves: the default's values without its copy of the two dx halves into one.
+     */
+    @Override public BatchNormGrads batchNormTrainingPairedBackward(Tensor dy, Tensor x, Tensor y, PairedBatchNormOut stats, Tensor weight,
+                                                                    Tensor bias, float eps, boolean relu) {
+        if (!cudnnBatchNorm(x, eps)) return Backend.super.batchNormTrainingPairedBackward(dy, x, y, stats, weight, bias, eps, relu);
+        int c = x.shape()[1];
+        Tensor g = relu ? binary(BinaryOp.RELU_BACKWARD, dy, y) : dense(dy), dx = empty(x.shape()), w = perChannelOr(weight, c, 1f);
+        Tensor[] gh = Backend.halves(g), xh = Backend.halves(dense(x)), dxh = Backend.halves(dx);
+        Tensor[] dw = {empty(c), empty(c)}, db = {empty(c), empty(c)};
+        BatchStats[] st = {stats.first(), stats.second()};
+        for (int h = 0; h < 2; h++)
+            cudnn().batchNormBackward(bn4d(xh[h].shape()), addr(xh[h]), addr(gh[h]), addr(dxh[h]), addr(w), addr(dw[h]), addr(db[h]), eps,
+                addr(dense(st[h].mean())), addr(dense(st[h].invStd())));
+        if (relu) g.storage().release();
+        return new BatchNormGrads(dx, weight != null ? binary(BinaryOp.ADD, dw[0], dw[1]) : null, bias != null ? binary(BinaryOp.ADD, db[0], db[1]) : null);
     }
 
     /** cudnnBatchNormalizationBackward from the saved mean and inverse std (or the kernels where the forward used them). */

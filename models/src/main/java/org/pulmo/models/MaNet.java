@@ -203,8 +203,8 @@ public final class MaNet extends Module {
 
     /**
      * How {@link #forwardPair} runs the two paths through each backbone stage: as one batch of 2N (true), as two
-     * calls (false), or, by default (null), as one batch when a path's batch has at most {@link #PAIRED_MAX_PIXELS}
-     * pixels (N x H x W of the input). The same values and gradients either way, up to float32 summation order
+     * calls (false), or, by default (null), as {@link #pairedByDefault} decides: on a GPU always, on the CPU when a
+     * path's batch has at most {@link #PAIRED_MAX_PIXELS} pixels (N x H x W of the input). The same values and gradients either way, up to float32 summation order
      * (MaNetTest): batch norm keeps each path's own statistics ({@link org.pulmo.nn.BatchNorm#pairedBatches}). As one
      * batch, every convolution sees twice the batch, packs its weights once and computes one weight gradient instead
      * of two to be added, at the price of a copy of both paths' maps at every stage boundary.
@@ -222,8 +222,17 @@ public final class MaNet extends Module {
     public static final long PAIRED_MAX_PIXELS = 1L << 16;
 
     boolean paired(Tensor x) {
-        if (pairedExecution != null) return pairedExecution;
-        int[] s = x.shape();
+        return pairedExecution != null ? pairedExecution : pairedByDefault(x.shape(), x.device());
+    }
+
+    /**
+     * The default of {@link #setPairedExecution}. On the CPU the bound {@link #PAIRED_MAX_PIXELS}, measured there. On a
+     * GPU always one batch: half the convolution and batch-norm launches, each on twice the batch, which a GPU runs in
+     * well under twice the time at these sizes, for one copy of both paths' maps per stage (not yet measured on a GPU:
+     * benchmarks/RESULTS.md).
+     */
+    static boolean pairedByDefault(int[] s, org.pulmo.tensor.Device device) {
+        if (!device.isCpu()) return true;
         return (long) s[0] * (s.length > 2 ? s[2] : 1) * (s.length > 3 ? s[3] : 1) <= PAIRED_MAX_PIXELS;
     }
 

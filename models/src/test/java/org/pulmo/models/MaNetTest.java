@@ -363,11 +363,13 @@ class MaNetTest {
         }
     }
 
-    @Test void pairedExecutionByDefaultOnlyForSmallBatches() {
+    @Test void pairedExecutionByDefaultOnlyForSmallBatchesOnTheCpu() {
         MaNet m = new MaNet(new ResNet(ResNet.RESNET18, 2, new Rng(51)), Options.DEFAULT, new Rng(54));
         assertTrue(m.paired(Tensor.zeros(4, 3, 128, 128)));            // 65 536 pixels a path
         assertFalse(m.paired(Tensor.zeros(4, 3, 128, 129)));
         assertFalse(m.paired(Tensor.zeros(8, 3, 224, 224)));
+        assertTrue(MaNet.pairedByDefault(new int[] {16, 3, 224, 224}, org.pulmo.tensor.Device.cuda(0)), "on a GPU always one batch");
+        assertFalse(MaNet.pairedByDefault(new int[] {16, 3, 224, 224}, org.pulmo.tensor.Device.CPU));
         m.setPairedExecution(true);
         assertTrue(m.paired(Tensor.zeros(8, 3, 224, 224)));
         m.setPairedExecution(false);
