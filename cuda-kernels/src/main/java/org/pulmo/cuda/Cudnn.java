@@ -266,7 +266,11 @@ public final class Cudnn implements AutoCloseable {
         public final long workspaceBytes;
         /** cuDNN's measured time in ms (find), or -1 (heuristics do not measure). */
         public final float timeMs;
-        /** "find", "heuristic", or "heuristic (find failed: ...)". */
+        /**
+         * "find", "heuristic", or "heuristic (find failed: ...)"; followed by "; beyond the workspace limit: ALGO SIZE, ..."
+         * when candidates that cuDNN's heuristics rank were left out for wanting more workspace than the limit
+         * ({@code pulmo.cudnn.workspaceMiB}), so that a log of the choices shows whether the limit costs speed.
+         */
         public final String how;
         final MemorySegment conv;
 
@@ -275,7 +279,7 @@ public final class Cudnn implements AutoCloseable {
             this.algo = perf.algo();
             this.mathType = mathType;
             this.workspaceBytes = workspaceBytes;
-            this.timeMs = how.equals("find") ? perf.timeMs() : -1f;
+            this.timeMs = how.startsWith("find") ? perf.timeMs() : -1f;
             this.conv = conv;
             this.how = how;
         }
@@ -394,11 +398,22 @@ public final class Cudnn implements AutoCloseable {
                 + (pl.strict ? " without tensor-op math" : "") + " within a workspace of " + CudaAllocator.human(limit) + "; heuristics returned " + heuristic);
         }
         call("cudnnDestroyConvolutionDescriptor", sig(ADDRESS), probe);
+        String over = beyondLimit(heuristic, limit, pl.strict, d);
+        if (!over.isEmpty()) how += "; beyond the workspace limit: " + over;
         // Strict FP32 runs with CUDNN_FMA_MATH whatever the result reports (CUDNN_DEFAULT_MATH would permit TF32 on Ampere+).
         int math = pl.strict ? FMA_MATH : best.mathType();
         MemorySegment conv = pl.convDesc(math);
         long ws = workspaceSize(pl, d, conv, best.algo());
         return new Choice(d, best, math, ws, conv, how);
+    }
+
+    /** The candidates (name and workspace) that would run but want more workspace than the limit; "" when none. */
+    static String beyondLimit(List<Perf> candidates, long limit, boolean strictFp32, Direction d) {
+        StringBuilder sb = new StringBuilder();
+        for (Perf r : candidates)
+            if (r.status() == 0 && r.memory() > limit && !(strictFp32 && tensorOpMath(r.mathType())))
+                sb.append(sb.isEmpty() ? "" : ", ").append(d.algoName(r.algo())).append(' ').append(CudaAllocator.human(r.memory()));
+        return sb.toString();
     }
 
     /** The descriptors in the order the heuristic, find and workspace-size calls of {@code d} take them. */

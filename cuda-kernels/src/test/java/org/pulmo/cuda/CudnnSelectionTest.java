@@ -51,6 +51,10 @@ class CudnnSelectionTest {
         assertSame(big, Cudnn.choose(ranked, false, 4L << 30), "a larger limit admits the larger workspace");
         assertSame(fma, Cudnn.choose(List.of(failed, big, tf32, fma), true, 0), "with no workspace only the zero-workspace one");
         assertNull(Cudnn.choose(List.of(failed, tf32conv), true, limit), "nothing qualifies");
+        // what the log of the choices names as left out for the workspace limit: runnable candidates over it only
+        assertEquals("FFT_TILING 3.00 GiB", Cudnn.beyondLimit(ranked, limit, false, Cudnn.Direction.FORWARD));
+        assertEquals("", Cudnn.beyondLimit(ranked, 4L << 30, false, Cudnn.Direction.FORWARD));
+        assertEquals("", Cudnn.beyondLimit(List.of(failed, tf32, fma), 0, true, Cudnn.Direction.FORWARD), "failed and strict-excluded ones are not named");
     }
 
     @Test void algoSettingAndNames() {
