@@ -109,6 +109,14 @@ public final class TrainingStepProfile {
             boolean bytes = profile.entries().stream().allMatch(e -> e.bytes() >= 0);
             kinds.forEach((k, v) -> System.out.printf(Locale.ROOT, "KIND %s %.3f %.1f%s%n", k.replace(' ', '_'), v[0], v[1],
                 bytes ? String.format(Locale.ROOT, " %.1f", v[2]) : ""));
+            if (Backends.of(dev) instanceof org.pulmo.cuda.CudaBackend cuda) {
+                // cuDNN's choices for this model: how many, and every one that left a faster-ranked candidate out for the
+                // workspace limit (pulmo.cudnn.workspaceMiB)
+                java.util.List<String> plans = cuda.convolutionAlgorithms();
+                java.util.List<String> limited = plans.stream().filter(l -> l.contains("beyond the workspace limit")).toList();
+                System.out.printf(Locale.ROOT, "cuDNN: %d convolution choices, %d with a candidate beyond the workspace limit%n", plans.size(), limited.size());
+                limited.forEach(l -> System.out.println("  " + l));
+            }
         }
     }
 }
