@@ -749,18 +749,24 @@ class GpuParityTest {
                         String at = Arrays.toString(s) + (relu ? " relu" : "") + (second ? " second moves running" : "") + (affine ? " affine" : "");
                         Tensor x = Tensor.randn(rng, s).mul(2f).add(0.5f), dy = Tensor.randn(rng, s);
                         Tensor w = affine ? Tensor.rand(rng, 0.5f, 1.5f, c) : null, b = affine ? Tensor.randn(rng, c) : null;
-                        Tensor rm = Tensor.randn(rng, c), rv = Tensor.rand(rng, 0.5f, 2f, c), rmg = dev(rm), rvg = dev(rv);
-                        Tensor wg = affine ? dev(w) : null, bg = affine ? dev(b) : null;
-                        Backend.PairedBatchNormOut want = cpu.batchNormTrainingPaired(x, w, b, rm, rv, second, 0.1f, 1e-5f, relu);
-                        Backend.PairedBatchNormOut got = be.batchNormTrainingPaired(dev(x), wg, bg, rmg, rvg, second, 0.1f, 1e-5f, relu);
-                        closeAll(m, new Tensor[] {want.y(), want.first().mean(), want.first().invStd(), want.second().mean(), want.second().invStd()},
-                            new Tensor[] {got.y(), got.first().mean(), got.first().invStd(), got.second().mean(), got.second().invStd()},
-                            new String[] {"y", "first mean", "first invStd", "second mean", "second invStd"}, 1e-5, 1e-4, "batchNormTrainingPaired " + at);
-                        m.close(rm.toArray(), rmg.toArray(), 1e-6, 1e-5, "running mean after batchNormTrainingPaired " + at);
-                        m.close(rv.toArray(), rvg.toArray(), 1e-6, 1e-5, "running var after batchNormTrainingPaired " + at);
-                        closeAll(m, cpu.batchNormTrainingPairedBackward(dy, x, want.y(), want, w, b, 1e-5f, relu),
-                            be.batchNormTrainingPairedBackward(dev(dy), dev(x), got.y(), got, wg, bg, 1e-5f, relu), 1e-5, 1e-4,
-                            "batchNormTrainingPairedBackward " + at);
+                        Tensor rm = Tensor.randn(rng, c), rv = Tensor.rand(rng, 0.5f, 2f, c);
+                        m.run("paired batch norm " + at, () -> {
+                            Tensor rmg = dev(rm), rvg = dev(rv), wg = affine ? dev(w) : null, bg = affine ? dev(b) : null;
+                            Backend.PairedBatchNormOut want = cpu.batchNormTrainingPaired(x, w, b, rm, rv, second, 0.1f, 1e-5f, relu);
+                            Backend.PairedBatchNormOut got = be.batchNormTrainingPaired(dev(x), wg, bg, rmg, rvg, second, 0.1f, 1e-5f, relu);
+                            closeAll(m, new Tensor[] {want.y(), want.first().mean(), want.first().invStd(), want.second().mean(), want.second().invStd()},
+                                new Tensor[] {got.y(), got.first().mean(), got.first().invStd(), got.second().mean(), got.second().invStd()},
+                                new String[] {"y", "first mean", "first invStd", "second mean", "second invStd"}, 1e-5, 1e-4, "batchNormTrainingPaired " + at);
+                            m.close(rm.toArray(), rmg.toArray(), 1e-6, 1e-5, "running mean after batchNormTrainingPaired " + at);
+                            m.close(rv.toArray(), rvg.toArray(), 1e-6, 1e-5, "running var after batchNormTrainingPaired " + at);
+                            Backend.BatchNormGrads dWant = cpu.batchNormTrainingPairedBackward(dy, x, want.y(), want, w, b, 1e-5f, relu);
+                            Backend.BatchNormGrads dGot = be.batchNormTrainingPairedBackward(dev(dy), dev(x), got.y(), got, wg, bg, 1e-5f, relu);
+                            m.close(dWant.dx().toArray(), dGot.dx().toArray(), 1e-5, 1e-4, "batchNormTrainingPairedBackward dx " + at);
+                            if (affine) {   // without weight and bias their gradients are not asked for (the CPU computes them anyway)
+                                m.close(dWant.dWeight().toArray(), dGot.dWeight().toArray(), 1e-5, 1e-4, "batchNormTrainingPairedBackward dWeight " + at);
+                                m.close(dWant.dBias().toArray(), dGot.dBias().toArray(), 1e-5, 1e-4, "batchNormTrainingPairedBackward dBias " + at);
+                            }
+                        });
                     }
         m.assertNone();
     }
