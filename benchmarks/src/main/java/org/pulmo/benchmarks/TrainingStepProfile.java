@@ -114,7 +114,8 @@ public final class TrainingStepProfile {
                 // workspace limit (pulmo.cudnn.workspaceMiB)
                 java.util.List<String> plans = cuda.convolutionAlgorithms();
                 java.util.List<String> limited = plans.stream().filter(l -> l.contains("beyond the workspace limit")).toList();
-                System.out.printf(Locale.ROOT, "cuDNN: %d convolution choices, %d with a candidate beyond the workspace limit%n", plans.size(), limited.size());
+                System.out.printf(Locale.ROOT, "cuDNN: %d convolution choices, %d with a candidate ranked ahead but beyond the workspace limit%n",
+                    plans.size(), limited.size());
                 limited.forEach(l -> System.out.println("  " + l));
             }
         }

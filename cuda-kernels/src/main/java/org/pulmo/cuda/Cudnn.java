@@ -266,27 +266,30 @@ public final class Cudnn implements AutoCloseable {
         public final long workspaceBytes;
         /** cuDNN's measured time in ms (find), or -1 (heuristics do not measure). */
         public final float timeMs;
-        /**
-         * "find", "heuristic", or "heuristic (find failed: ...)"; followed by "; beyond the workspace limit: ALGO SIZE, ..."
-         * when candidates that cuDNN's heuristics rank were left out for wanting more workspace than the limit
-         * ({@code pulmo.cudnn.workspaceMiB}), so that a log of the choices shows whether the limit costs speed.
-         */
+        /** "find", "heuristic", or "heuristic (find failed: ...)". */
         public final String how;
         final MemorySegment conv;
+        /**
+         * The candidates cuDNN's heuristics rank ahead of the first one within the workspace limit that were left out
+         * for wanting more workspace than it ({@code pulmo.cudnn.workspaceMiB}; not timed by find), as "ALGO SIZE, ...",
+         * or "": whether the limit may cost speed, in a log of the choices.
+         */
+        public String beyondLimit = "";
 
         Choice(Direction direction, Perf perf, int mathType, long workspaceBytes, MemorySegment conv, String how) {
             this.direction = direction;
             this.algo = perf.algo();
             this.mathType = mathType;
             this.workspaceBytes = workspaceBytes;
-            this.timeMs = how.startsWith("find") ? perf.timeMs() : -1f;
+            this.timeMs = how.equals("find") ? perf.timeMs() : -1f;
             this.conv = conv;
             this.how = how;
         }
 
         @Override public String toString() {
             return direction.label + " " + direction.algoName(algo) + " (" + how + (timeMs >= 0 ? String.format(", %.3f ms", timeMs) : "")
-                + ", workspace " + CudaAllocator.human(workspaceBytes) + ", " + mathName(mathType) + ")";
+                + ", workspace " + CudaAllocator.human(workspaceBytes) + ", " + mathName(mathType) + ")"
+                + (beyondLimit.isEmpty() ? "" : "; ranked ahead but beyond the workspace limit: " + beyondLimit);
         }
     }
 
@@ -398,21 +401,26 @@ public final class Cudnn implements AutoCloseable {
                 + (pl.strict ? " without tensor-op math" : "") + " within a workspace of " + CudaAllocator.human(limit) + "; heuristics returned " + heuristic);
         }
         call("cudnnDestroyConvolutionDescriptor", sig(ADDRESS), probe);
-        String over = beyondLimit(heuristic, limit, pl.strict, d);
-        if (!over.isEmpty()) how += "; beyond the workspace limit: " + over;
         // Strict FP32 runs with CUDNN_FMA_MATH whatever the result reports (CUDNN_DEFAULT_MATH would permit TF32 on Ampere+).
         int math = pl.strict ? FMA_MATH : best.mathType();
         MemorySegment conv = pl.convDesc(math);
         long ws = workspaceSize(pl, d, conv, best.algo());
-        return new Choice(d, best, math, ws, conv, how);
+        Choice choice = new Choice(d, best, math, ws, conv, how);
+        choice.beyondLimit = beyondLimit(heuristic, limit, pl.strict, d);
+        return choice;
     }
 
-    /** The candidates (name and workspace) that would run but want more workspace than the limit; "" when none. */
-    static String beyondLimit(List<Perf> candidates, long limit, boolean strictFp32, Direction d) {
+    /**
+     * The candidates, in the heuristics' ranking, ahead of the first that {@link #choose} would take within the limit,
+     * that would run but want more workspace than the limit (name and workspace); "" when none.
+     */
+    static String beyondLimit(List<Perf> ranked, long limit, boolean strictFp32, Direction d) {
         StringBuilder sb = new StringBuilder();
-        for (Perf r : candidates)
-            if (r.status() == 0 && r.memory() > limit && !(strictFp32 && tensorOpMath(r.mathType())))
-                sb.append(sb.isEmpty() ? "" : ", ").append(d.algoName(r.algo())).append(' ').append(CudaAllocator.human(r.memory()));
+        for (Perf r : ranked) {
+            if (r.status() != 0 || (strictFp32 && tensorOpMath(r.mathType()))) continue;
+            if (r.memory() <= limit) break;   // the first that fits: what is ranked after it could not have been preferred
+            sb.append(sb.isEmpty() ? "" : ", ").append(d.algoName(r.algo())).append(' ').append(CudaAllocator.human(r.memory()));
+        }
         return sb.toString();
     }
 

@@ -51,10 +51,12 @@ class CudnnSelectionTest {
         assertSame(big, Cudnn.choose(ranked, false, 4L << 30), "a larger limit admits the larger workspace");
         assertSame(fma, Cudnn.choose(List.of(failed, big, tf32, fma), true, 0), "with no workspace only the zero-workspace one");
         assertNull(Cudnn.choose(List.of(failed, tf32conv), true, limit), "nothing qualifies");
-        // what the log of the choices names as left out for the workspace limit: runnable candidates over it only
+        // what the log of the choices names as left out for the workspace limit: runnable candidates over it, ranked
+        // ahead of the first that fits
         assertEquals("FFT_TILING 3.00 GiB", Cudnn.beyondLimit(ranked, limit, false, Cudnn.Direction.FORWARD));
         assertEquals("", Cudnn.beyondLimit(ranked, 4L << 30, false, Cudnn.Direction.FORWARD));
         assertEquals("", Cudnn.beyondLimit(List.of(failed, tf32, fma), 0, true, Cudnn.Direction.FORWARD), "failed and strict-excluded ones are not named");
+        assertEquals("", Cudnn.beyondLimit(List.of(tf32, big), limit, false, Cudnn.Direction.FORWARD), "ranked after the choice: never preferred");
     }
 
     @Test void algoSettingAndNames() {

@@ -227,12 +227,12 @@ public final class MaNet extends Module {
 
     /**
      * The default of {@link #setPairedExecution}. On the CPU the bound {@link #PAIRED_MAX_PIXELS}, measured there. On a
-     * GPU always one batch: half the convolution and batch-norm launches, each on twice the batch, which a GPU runs in
-     * well under twice the time at these sizes, for one copy of both paths' maps per stage (not yet measured on a GPU:
-     * benchmarks/RESULTS.md).
+     * GPU one batch (unless {@code -Dpulmo.manet.pairedOnGpu=false}): half the convolution and batch-norm launches,
+     * each on twice the batch, which a GPU runs in well under twice the time at these sizes, for one copy of both
+     * paths' maps per stage (not yet measured on a GPU: benchmarks/RESULTS.md).
      */
     static boolean pairedByDefault(int[] s, org.pulmo.tensor.Device device) {
-        if (!device.isCpu()) return true;
+        if (!device.isCpu()) return !"false".equals(System.getProperty("pulmo.manet.pairedOnGpu"));
         return (long) s[0] * (s.length > 2 ? s[2] : 1) * (s.length > 3 ? s[3] : 1) <= PAIRED_MAX_PIXELS;
     }
 

@@ -368,7 +368,13 @@ class MaNetTest {
         assertTrue(m.paired(Tensor.zeros(4, 3, 128, 128)));            // 65 536 pixels a path
         assertFalse(m.paired(Tensor.zeros(4, 3, 128, 129)));
         assertFalse(m.paired(Tensor.zeros(8, 3, 224, 224)));
-        assertTrue(MaNet.pairedByDefault(new int[] {16, 3, 224, 224}, org.pulmo.tensor.Device.cuda(0)), "on a GPU always one batch");
+        assertTrue(MaNet.pairedByDefault(new int[] {16, 3, 224, 224}, org.pulmo.tensor.Device.cuda(0)), "on a GPU one batch");
+        System.setProperty("pulmo.manet.pairedOnGpu", "false");
+        try {
+            assertFalse(MaNet.pairedByDefault(new int[] {16, 3, 224, 224}, org.pulmo.tensor.Device.cuda(0)), "unless switched off");
+        } finally {
+            System.clearProperty("pulmo.manet.pairedOnGpu");
+        }
         assertFalse(MaNet.pairedByDefault(new int[] {16, 3, 224, 224}, org.pulmo.tensor.Device.CPU));
         m.setPairedExecution(true);
         assertTrue(m.paired(Tensor.zeros(8, 3, 224, 224)));

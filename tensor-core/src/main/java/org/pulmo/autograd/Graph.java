@@ -10,7 +10,7 @@ public final class Graph {
      * As {@link #record(String, Tensor, Node.Backward, Tensor...)} for an op of one input that can also add its
      * gradient into the input's pending gradient in place ({@link Node.Accumulate}: a slice).
      */
-    public static Tensor record(String op, Tensor out, Node.Backward backward, Node.Accumulate accumulate, Tensor input) {
+    public static Tensor recordAccumulating(String op, Tensor out, Node.Backward backward, Node.Accumulate accumulate, Tensor input) {
         if (!GradMode.isEnabled() || input == null || !input.requiresGrad()) return out;
         out.attachGradFn(new Node(op, new Tensor[] {input}, backward, accumulate));
         return out;

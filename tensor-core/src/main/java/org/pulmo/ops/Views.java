@@ -116,7 +116,7 @@ public final class Views {
         Device dev = x.device();
         // backward: g into a zero array of x's shape; or, where x already has a gradient pending (the other slices of a
         // tensor split in parts, DPN's paths), added into its part of that gradient, with no new array
-        return Graph.record("slice", out, g -> {
+        return Graph.recordAccumulating("slice", out, g -> {
             Tensor dx = Tensor.wrap(Backends.of(dev).allocate(Shapes.numel(inShape)), inShape);
             Backends.of(dev).copy(g, slice(dx, d, start, end, step));
             return new Tensor[] {dx};
