@@ -186,22 +186,41 @@ public interface Backend {
 
     /**
      * {@link #batchNormTraining} followed by ReLU, the pair that opens most convolution blocks: y = max(bn, 0),
-     * mean, invStd. The default runs the two ops; the CPU backend applies the ReLU in batch norm's own pass.
+     * mean, invStd. The default runs the two ops; the CPU backend applies the ReLU in batch norm's own pass. The
+     * normalised values before the ReLU are read once, by it, and their memory goes back at once rather than at the
+     * end of the step (a device backend: its ops are queued in order, so the block is reused only after the ReLU).
      */
     default BatchNormOut batchNormReluTraining(Tensor x, Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar,
                                                float momentum, float eps) {
         BatchNormOut out = batchNormTraining(x, weight, bias, runningMean, runningVar, momentum, eps);
-        return new BatchNormOut(unary(UnaryOp.RELU, out.y(), 0f), out.mean(), out.invStd());
+        Tensor y = unary(UnaryOp.RELU, out.y(), 0f);
+        releaseIntermediate(out.y(), x, y, out.mean(), out.invStd());
+        return new BatchNormOut(y, out.mean(), out.invStd());
     }
 
     /**
      * dx, dWeight, dBias of {@link #batchNormReluTraining} from dy and its output y: ReLU's backward (dy where
-     * y > 0, else 0) then {@link #batchNormTrainingBackward}, which the default runs as two ops. A backend that
-     * fuses them may recompute the mask from x, weight and bias instead of reading y.
+     * y > 0, else 0) then {@link #batchNormTrainingBackward}, which the default runs as two ops (the masked gradient's
+     * memory going back after its one use). A backend that fuses them may recompute the mask from x, weight and bias
+     * instead of reading y.
      */
     default BatchNormGrads batchNormReluTrainingBackward(Tensor dy, Tensor x, Tensor y, Tensor mean, Tensor invStd,
                                                          Tensor weight, Tensor bias, float eps) {
-        return batchNormTrainingBackward(binary(BinaryOp.RELU_BACKWARD, dy, y), x, mean, invStd, weight, eps);
+        Tensor g = binary(BinaryOp.RELU_BACKWARD, dy, y);
+        BatchNormGrads d = batchNormTrainingBackward(g, x, mean, invStd, weight, eps);
+        releaseIntermediate(g, dy, x, y, d.dx(), d.dWeight(), d.dBias());
+        return d;
+    }
+
+    /**
+     * Gives back the storage of {@code t}, a tensor an op made for its own use and has finished reading, unless one of
+     * {@code others} (its inputs and outputs) shares it or it is already released.
+     */
+    private static void releaseIntermediate(Tensor t, Tensor... others) {
+        org.pulmo.tensor.Storage s = t.storage();
+        if (s.isReleased()) return;
+        for (Tensor o : others) if (o != null && o.storage() == s) return;
+        s.release();
     }
 
     /** dx, dWeight, dBias of {@link #batchNormTraining} run with {@code eps}; the default is {@link #batchNormBackward}. */
