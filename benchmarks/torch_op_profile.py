@@ -66,6 +66,15 @@ def aten_kind(name: str) -> str:
     return kind_of(name)
 
 
+def sum_by_kind(per_name, kind):
+    """{name: [amount, calls]} summed into {kind(name): [amount, calls]}."""
+    by_kind = defaultdict(lambda: [0, 0])
+    for name, (amount, calls) in per_name.items():
+        by_kind[kind(name)][0] += amount
+        by_kind[kind(name)][1] += calls
+    return by_kind
+
+
 def allocated_bytes_by_op(torch, step):
     """Runs step() once under a dispatch mode; returns {aten op name: [bytes of new output tensors, calls]}."""
     from torch.utils._python_dispatch import TorchDispatchMode
@@ -172,11 +181,7 @@ def main() -> None:
         kernels[e.name][0] += us
         kernels[e.name][1] += 1
     total = sum(v[0] for v in kernels.values())
-    by_kind = defaultdict(lambda: [0.0, 0])
-    for name, (us, calls) in kernels.items():
-        k = kind_of(name)
-        by_kind[k][0] += us
-        by_kind[k][1] += calls
+    by_kind = sum_by_kind(kernels, kind_of)
     s = args.steps
     print(f"PyTorch {torch.__version__}, {device_name}, {args.model} training step, batch {batch}, "
           f"{args.mode} ({flags}), {s} profiled steps after {args.warmup}: {total / 1000 / s:.2f} ms of kernels per step, "
@@ -192,10 +197,7 @@ def main() -> None:
     sync()
     alloc = allocated_bytes_by_op(torch, step)
     sync()
-    alloc_kind = defaultdict(lambda: [0, 0])
-    for name, (b, calls) in alloc.items():
-        alloc_kind[aten_kind(name)][0] += b
-        alloc_kind[aten_kind(name)][1] += calls
+    alloc_kind = sum_by_kind(alloc, aten_kind)
     alloc_total = sum(v[0] for v in alloc.values())
     print(f"new tensors per step: {alloc_total / 1e6:.1f} MB in {sum(v[1] for v in alloc.values())} aten ops")
     print(f"{'kind':16s} {'alloc MB':>10s} {'aten ops':>9s}")

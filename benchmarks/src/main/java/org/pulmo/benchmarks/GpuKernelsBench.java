@@ -250,8 +250,8 @@ public class GpuKernelsBench {
             be.emptyCache();
         }
 
-        /** Bytes the op must at least move. */
-        long bytes() {
+        /** Bytes an op must at least move on a shape. */
+        static long bytes(String op, EwShape shape) {
             long e = shape.elements(), s = (long) shape.n * shape.slice * shape.hw * shape.hw;
             return Float.BYTES * switch (op) {
                 case "RELU" -> 2 * e;
@@ -367,12 +367,7 @@ public class GpuKernelsBench {
         String name = p.getBenchmark().substring(p.getBenchmark().lastIndexOf('.') + 1);
         return switch (name) {
             case "copy" -> 2.0 * MabShape.valueOf(p.getParam("shape")).elements() * Float.BYTES / 1e9;
-            case "elementwise" -> {
-                Ew e = new Ew();
-                e.op = p.getParam("op");
-                e.shape = EwShape.valueOf(p.getParam("shape"));
-                yield e.bytes() / 1e9;
-            }
+            case "elementwise" -> Ew.bytes(p.getParam("op"), EwShape.valueOf(p.getParam("shape"))) / 1e9;
             case "sgemm" -> 2 * Math.pow(Integer.parseInt(p.getParam("size")), 3) / 1e9;
             case "conv" -> Conv2dBench.Layer.valueOf(p.getParam("layer")).flops() / 1e9;
             default -> AttentionBench.Traffic.ofBenchmark(name).bytes(MabShape.valueOf(p.getParam("shape")).dims()) / 1e9;

@@ -466,18 +466,22 @@ public final class CudaBackend implements Backend {
                                                     float momentum, float eps) {
         if (!cudnnBatchNorm(x, eps, runningMean, runningVar))
             return Backend.super.batchNormTraining(x, weight, bias, runningMean, runningVar, momentum, eps);
+        int c = x.shape()[1];
         Tensor y = empty(x.shape());
-        BatchStats st = cudnnTraining(dense(x), y, weight, bias, runningMean, runningVar, momentum, eps);
+        BatchStats st = cudnnTraining(dense(x), y, perChannelOr(weight, c, 1f), perChannelOr(bias, c, 0f), runningMean, runningVar, momentum, eps);
         return new BatchNormOut(y, st.mean(), st.invStd());
     }
 
-    /** cuDNN's training batch norm of a dense x into y (a dense array or a dense part of one); the statistics it saved. */
-    private BatchStats cudnnTraining(Tensor xd, Tensor y, Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar,
+    /**
+     * cuDNN's training batch norm of a dense x into y (a dense array or a dense part of one) with the per-channel scale
+     * and shift as cuDNN takes them ({@link #perChannelOr}); the statistics it saved.
+     */
+    private BatchStats cudnnTraining(Tensor xd, Tensor y, Tensor scale, Tensor shift, Tensor runningMean, Tensor runningVar,
                                      float momentum, float eps) {
         int c = xd.shape()[1];
         boolean track = runningMean != null && runningVar != null;
         Tensor mean = empty(c), invStd = empty(c);
-        cudnn().batchNormTraining(bn4d(xd.shape()), addr(xd), addr(y), addr(perChannelOr(weight, c, 1f)), addr(perChannelOr(bias, c, 0f)),
+        cudnn().batchNormTraining(bn4d(xd.shape()), addr(xd), addr(y), addr(scale), addr(shift),
             track ? momentum : 0.0, track ? addr(runningMean) : 0L, track ? addr(runningVar) : 0L, eps, addr(mean), addr(invStd));
         return new BatchStats(mean, invStd);
     }
@@ -491,10 +495,11 @@ public final class CudaBackend implements Backend {
                                                                 boolean secondMovesRunning, float momentum, float eps, boolean relu) {
         if (!cudnnBatchNorm(x, eps, runningMean, runningVar))
             return Backend.super.batchNormTrainingPaired(x, weight, bias, runningMean, runningVar, secondMovesRunning, momentum, eps, relu);
-        Tensor y = empty(x.shape());
+        int c = x.shape()[1];
+        Tensor y = empty(x.shape()), scale = perChannelOr(weight, c, 1f), shift = perChannelOr(bias, c, 0f);
         Tensor[] xh = Backend.halves(dense(x)), yh = Backend.halves(y);
-        BatchStats a = cudnnTraining(xh[0], yh[0], weight, bias, runningMean, runningVar, momentum, eps);
-        BatchStats b = cudnnTraining(xh[1], yh[1], weight, bias, secondMovesRunning ? runningMean : null, secondMovesRunning ? runningVar : null,
+        BatchStats a = cudnnTraining(xh[0], yh[0], scale, shift, runningMean, runningVar, momentum, eps);
+        BatchStats b = cudnnTraining(xh[1], yh[1], scale, shift, secondMovesRunning ? runningMean : null, secondMovesRunning ? runningVar : null,
             momentum, eps);
         if (relu) {
             Tensor r = unary(UnaryOp.RELU, y, 0f);

@@ -104,11 +104,14 @@ public final class Engine {
      * in place ({@link #summableInPlace}): what the slice's backward followed by the sum of two gradients would give,
      * without the zero-filled array of the input's shape. Returns whether it did.
      */
+    /** A slice hands out no gradients of its own when it adds into its input's: nothing for summableInPlace to check. */
+    private static final Tensor[] NO_GRADS = {};
+
     private static boolean addedIntoPending(Node node, Tensor g, Set<Storage> made, Set<Storage> retained, Map<Node, Tensor> pending) {
         Tensor in = node.inputs()[0];
         if (in == null || !in.requiresGrad() || in.gradFn() == null) return false;
         Tensor before = pending.get(in.gradFn());
-        if (before == null || !summableInPlace(before, in.gradFn(), g, new Tensor[0], made, retained, pending)) return false;
+        if (before == null || !summableInPlace(before, in.gradFn(), g, NO_GRADS, made, retained, pending)) return false;
         node.accumulateInto(g, before);
         return true;
     }
