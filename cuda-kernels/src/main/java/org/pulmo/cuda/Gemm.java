@@ -41,7 +41,7 @@ public final class Gemm {
         } catch (Throwable t) {
             // Any failure while setting cuBLAS up (the native, the shim, the stream or the math mode) leaves the
             // hand-written kernel in charge instead of taking the backend down.
-            reason = "JCublas2 could not be set up (" + t + ")";
+            reason = "JCublas2 could not be set up (" + t.getClass().getSimpleName() + ": " + firstLine(t.getMessage()) + ")";
         }
         this.handle = h;
         this.why = reason;
@@ -96,5 +96,12 @@ public final class Gemm {
 
     private static void check(int st, String call) {
         if (st != cublasStatus.CUBLAS_STATUS_SUCCESS) throw CudaException.of("cuBLAS", call, st, cublasStatus.stringFor(st));
+    }
+
+    /** The first line of a message (JCuda's native-library errors append pages of nested stack traces). */
+    private static String firstLine(String message) {
+        if (message == null) return "";
+        int nl = message.indexOf('\n');
+        return nl < 0 ? message : message.substring(0, nl);
     }
 }

@@ -447,9 +447,13 @@ class GpuParityTest {
         Tensor bias = bh.permute(2, 1, 0), biasd = bhd.permute(2, 1, 0);           // [5, 1, 4], broadcast over dim 1
         Tensor sl = xh.slice(2, 1, 5, 2), sld = xhd.slice(2, 1, 5, 2);             // [3, 4, 2], offset 1, stride 2
         assertFalse(x.isContiguous() || bias.isContiguous() || sl.isContiguous(), "the views are strided");
+        // and of both signs (x above is positive for LOG, SQRT and POW; on it ReLU, STEP, SIGN and ABS are trivial)
+        Tensor sh = Tensor.randn(rng, 3, 4, 5), s = sh.permute(2, 0, 1), sd = dev(sh).permute(2, 0, 1);
         for (UnaryOp op : UnaryOp.values()) {
             m.close(cpu.unary(op, x, 1.5f), be.unary(op, xd, 1.5f), 1e-6, 1e-5, "unary " + op + " [5, 3, 4] permuted");
             m.close(cpu.unary(op, sl, 1.5f), be.unary(op, sld, 1.5f), 1e-6, 1e-5, "unary " + op + " [3, 4, 2] sliced");
+            if (op != UnaryOp.LOG && op != UnaryOp.SQRT && op != UnaryOp.POW && op != UnaryOp.RECIPROCAL)
+                m.close(cpu.unary(op, s, 1.5f), be.unary(op, sd, 1.5f), 1e-6, 1e-5, "unary " + op + " [5, 3, 4] permuted, both signs");
         }
         for (BinaryOp op : BinaryOp.values()) {
             m.close(cpu.binary(op, x, bias), be.binary(op, xd, biasd), 1e-6, 1e-5, "binary " + op + " [5, 3, 4] permuted, [5, 1, 4] permuted");

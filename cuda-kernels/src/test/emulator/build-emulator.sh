@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Builds the emulated GPU into OUT_DIR: a libcuda.so.1 that is the mock driver of ../shared/gpu/mock-driver with
+# cuLaunchKernel running the kernels on the CPU (emu_runtime.cpp), the kernels being the project's .cu files compiled
+# for the host (emu_device.h), and a libcudnn.so.9 that is the mock's with the computation added (emu_cudnn.c).
+# No libcublas: Pulmo's GEMMs then take the hand-written SGEMM kernel, which the emulator runs.
+#   build-emulator.sh MOCK_DIR CUDA_SOURCE_DIR OUT_DIR
+# MOCK_DIR holds what ../shared/gpu/mock-driver/build.sh built for the same sources (its kinfo.h); MOCK_SRC is the
+# mock's source folder (default ../shared/gpu/mock-driver beside the project).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+mock=$(cd "${1:?mock build dir}" && pwd)
+src=$(cd "${2:?cuda source dir}" && pwd)
+out=${3:?out dir}
+mock_src=${MOCK_SRC:-$here/../../../../../shared/gpu/mock-driver}
+mkdir -p "$out/src"
+out=$(cd "$out" && pwd)
+
+# The sources as g++ reads them: dynamic shared memory becomes the emulator's per-launch buffer.
+cp "$src"/*.cuh "$out/src/"
+kernels=()
+for cu in "$src"/*.cu; do
+  sed -E 's/extern __shared__ ([A-Za-z_0-9]+) ([A-Za-z_0-9]+)\[\];/\1* \2 = (\1*)emu::dynamic_shared();/' "$cu" >"$out/src/$(basename "$cu")"
+  kernels+=($(sed -nE 's/.*extern "C" __global__ void (__launch_bounds__\([0-9, ]+\) )?([A-Za-z_][A-Za-z_0-9]*)\(.*/\2/p' "$cu"))
+done
+{
+  echo '// Written by build-emulator.sh: the project'"'"'s kernels for the host, and their table.'
+  echo '#include "emu_device.h"'
+  for cu in "$src"/*.cu; do echo "#include \"$(basename "$cu")\""; done
+  echo 'extern "C" const emu::Kernel emu_kernels[] = {'
+  for k in "${kernels[@]}"; do echo "  {\"$k\", [](void** p) { emu::call($k, p); }},"; done
+  echo '  {nullptr, nullptr}};'
+} >"$out/src/kernels_host.cpp"
+
+gcc -c -fPIC -O1 -I"$mock" -DcuLaunchKernel=mock_cuLaunchKernel -DcuDeviceGetName=mock_cuDeviceGetName -o "$out/mock_cuda.o" "$mock_src/mock_cuda.c"
+g++ -c -fPIC -O2 -std=c++20 -I"$here" -I"$out/src" -o "$out/kernels_host.o" "$out/src/kernels_host.cpp"
+g++ -c -fPIC -O2 -std=c++20 -I"$here" -o "$out/emu_runtime.o" "$here/emu_runtime.cpp"
+g++ -shared -fPIC -o "$out/libcuda.so.1" -Wl,-soname,libcuda.so.1 "$out/mock_cuda.o" "$out/kernels_host.o" "$out/emu_runtime.o" -lpthread
+ln -sf libcuda.so.1 "$out/libcuda.so"
+gcc -shared -fPIC -O3 -march=native -fopenmp-simd -I"$mock_src" -o "$out/libcudnn.so.9" -Wl,-soname,libcudnn.so.9 "$here/emu_cudnn.c" -L"$out" -l:libcuda.so.1 \
+  -Wl,-rpath,'$ORIGIN' -lm
+echo "emulated GPU (${#kernels[@]} kernels on the CPU) in $out"

@@ -1,0 +1,263 @@
+// The emulated GPU's cuDNN: the mock's libcudnn.so.9 (../shared/gpu/mock-driver/mock_cudnn.c, included below with
+// its computing functions renamed), which checks every call's descriptors and pointers, followed by the computation
+// itself on the host memory that stands for device memory. Plain loops (statistics in double, convolutions as float
+// matrix products) written from cuDNN's documented semantics for NCHW, packed 4-d descriptors (the only ones the mock
+// accepts): convolution forward, backward data and backward filter (cross-correlation or convolution mode, groups,
+// stride, padding, dilation); spatial batch normalisation for training (saved mean and inverse standard deviation,
+// running statistics with the unbiased variance), inference and backward; max and average pooling forward and
+// backward. alpha = 1 and beta = 0 throughout, which the mock enforces.
+#define cudnnConvolutionForward mock_cudnnConvolutionForward
+#define cudnnConvolutionBackwardData mock_cudnnConvolutionBackwardData
+#define cudnnConvolutionBackwardFilter mock_cudnnConvolutionBackwardFilter
+#define cudnnBatchNormalizationForwardTraining mock_cudnnBatchNormalizationForwardTraining
+#define cudnnBatchNormalizationForwardInference mock_cudnnBatchNormalizationForwardInference
+#define cudnnBatchNormalizationBackward mock_cudnnBatchNormalizationBackward
+#define cudnnPoolingForward mock_cudnnPoolingForward
+#define cudnnPoolingBackward mock_cudnnPoolingBackward
+#include "mock_cudnn.c"
+#undef cudnnConvolutionForward
+#undef cudnnConvolutionBackwardData
+#undef cudnnConvolutionBackwardFilter
+#undef cudnnBatchNormalizationForwardTraining
+#undef cudnnBatchNormalizationForwardInference
+#undef cudnnBatchNormalizationBackward
+#undef cudnnPoolingForward
+#undef cudnnPoolingBackward
+#include <math.h>
+
+enum { FORWARD, BACKWARD_DATA, BACKWARD_FILTER };
+
+// One image and group as a matrix product over its unfolded input (im2col): cols [Cg * R * S, OH * OW] holds, for
+// filter tap j = (c, r, s) and output position p = (oh, ow), the input value tap j sees from p (0 in the padding).
+// Forward y[k, p] = sum_j w[k, j] cols[j, p]; backward data dcols[j, p] = sum_k w[k, j] dy[k, p], folded back into dx;
+// backward filter dw[k, j] += sum_p dy[k, p] cols[j, p]. Float sums, as cuDNN's: x [n, c, h, w], w [k, c / groups, r, s],
+// y [n, k, oh, ow].
+static void convolve(int dir, const tdesc *xd, const float *x, const tdesc *wd, const float *w, const cdesc *cd,
+                     const tdesc *yd, const float *y, float *out) {
+  int N = xd->n, C = xd->c, H = xd->h, W = xd->w, K = wd->n, Cg = wd->c, R = wd->h, S = wd->w, OH = yd->h, OW = yd->w;
+  int G = cd->groups, Kg = K / G, J = Cg * R * S, P = OH * OW;
+  float *cols = malloc(sizeof(float) * (size_t)J * P);
+  if (dir == BACKWARD_FILTER) memset(out, 0, sizeof(float) * (size_t)K * J);
+  for (int n = 0; n < N; n++)
+    for (int g = 0; g < G; g++) {
+      const float *xg = dir == BACKWARD_DATA ? NULL : x + ((size_t)n * C + (size_t)g * Cg) * H * W;
+      float *dxg = dir == BACKWARD_DATA ? out + ((size_t)n * C + (size_t)g * Cg) * H * W : NULL;
+      // the filter index of tap j: CUDNN_CONVOLUTION (mode 0) flips the filter, CUDNN_CROSS_CORRELATION (1) does not
+      #define TAP(c, r, s) (((c) * R + (cd->mode == 0 ? R - 1 - (r) : (r))) * S + (cd->mode == 0 ? S - 1 - (s) : (s)))
+      if (xg)
+        for (int c = 0; c < Cg; c++)
+          for (int r = 0; r < R; r++)
+            for (int s = 0; s < S; s++) {
+              float *row = cols + (size_t)TAP(c, r, s) * P;
+              for (int oh = 0; oh < OH; oh++) {
+                int ih = oh * cd->sh - cd->ph + r * cd->dh;
+                for (int ow = 0; ow < OW; ow++) {
+                  int iw = ow * cd->sw - cd->pw + s * cd->dw;
+                  row[oh * OW + ow] = ih >= 0 && ih < H && iw >= 0 && iw < W ? xg[((size_t)c * H + ih) * W + iw] : 0.f;
+                }
+              }
+            }
+      if (dir == FORWARD) {
+        float *yg = out + ((size_t)n * K + (size_t)g * Kg) * P;
+        for (int k = 0; k < Kg; k++) {
+          float *yr = yg + (size_t)k * P;
+          const float *wr = w + (size_t)(g * Kg + k) * J;
+          for (int p = 0; p < P; p++) yr[p] = 0.f;
+          for (int j = 0; j < J; j++) {
+            float a = wr[j];
+            const float *cr = cols + (size_t)j * P;
+            for (int p = 0; p < P; p++) yr[p] += a * cr[p];
+          }
+        }
+      } else if (dir == BACKWARD_DATA) {
+        const float *dyg = y + ((size_t)n * K + (size_t)g * Kg) * P;
+        memset(cols, 0, sizeof(float) * (size_t)J * P);
+        for (int k = 0; k < Kg; k++) {
+          const float *wr = w + (size_t)(g * Kg + k) * J, *dyr = dyg + (size_t)k * P;
+          for (int j = 0; j < J; j++) {
+            float a = wr[j];
+            float *cr = cols + (size_t)j * P;
+            for (int p = 0; p < P; p++) cr[p] += a * dyr[p];
+          }
+        }
+        memset(dxg, 0, sizeof(float) * (size_t)Cg * H * W);
+        for (int c = 0; c < Cg; c++)
+          for (int r = 0; r < R; r++)
+            for (int s = 0; s < S; s++) {
+              const float *row = cols + (size_t)TAP(c, r, s) * P;
+              for (int oh = 0; oh < OH; oh++) {
+                int ih = oh * cd->sh - cd->ph + r * cd->dh;
+                if (ih < 0 || ih >= H) continue;
+                for (int ow = 0; ow < OW; ow++) {
+                  int iw = ow * cd->sw - cd->pw + s * cd->dw;
+                  if (iw >= 0 && iw < W) dxg[((size_t)c * H + ih) * W + iw] += row[oh * OW + ow];
+                }
+              }
+            }
+      } else {
+        const float *dyg = y + ((size_t)n * K + (size_t)g * Kg) * P;
+        for (int k = 0; k < Kg; k++) {
+          const float *dyr = dyg + (size_t)k * P;
+          float *dwr = out + (size_t)(g * Kg + k) * J;
+          for (int j = 0; j < J; j++) {
+            const float *cr = cols + (size_t)j * P;
+            float sum = 0.f;
+            #pragma omp simd reduction(+ : sum)
+            for (int p = 0; p < P; p++) sum += dyr[p] * cr[p];
+            dwr[j] += sum;
+          }
+        }
+      }
+      #undef TAP
+    }
+  free(cols);
+}
+
+int cudnnConvolutionForward(void *h, const float *alpha, tdesc *xd, void *x, tdesc *wd, void *w, cdesc *c, int algo, void *ws,
+                            size_t wsBytes, const float *beta, tdesc *yd, void *y) {
+  int st = mock_cudnnConvolutionForward(h, alpha, xd, x, wd, w, c, algo, ws, wsBytes, beta, yd, y);
+  if (st == ST_OK) convolve(FORWARD, xd, x, wd, w, c, yd, NULL, y);
+  return st;
+}
+int cudnnConvolutionBackwardData(void *h, const float *alpha, tdesc *wd, void *w, tdesc *dyd, void *dy, cdesc *c, int algo,
+                                 void *ws, size_t wsBytes, const float *beta, tdesc *dxd, void *dx) {
+  int st = mock_cudnnConvolutionBackwardData(h, alpha, wd, w, dyd, dy, c, algo, ws, wsBytes, beta, dxd, dx);
+  if (st == ST_OK) convolve(BACKWARD_DATA, dxd, NULL, wd, w, c, dyd, dy, dx);
+  return st;
+}
+int cudnnConvolutionBackwardFilter(void *h, const float *alpha, tdesc *xd, void *x, tdesc *dyd, void *dy, cdesc *c, int algo,
+                                   void *ws, size_t wsBytes, const float *beta, tdesc *dwd, void *dw) {
+  int st = mock_cudnnConvolutionBackwardFilter(h, alpha, xd, x, dyd, dy, c, algo, ws, wsBytes, beta, dwd, dw);
+  if (st == ST_OK) convolve(BACKWARD_FILTER, xd, x, dwd, NULL, c, dyd, dy, dw);
+  return st;
+}
+
+// Per-channel mean and biased variance of x [n, c, h, w] over (n, h, w).
+static void channel_stats(const tdesc *d, const float *x, int ch, double *mean, double *var) {
+  size_t plane = (size_t)d->h * d->w, m = (size_t)d->n * plane;
+  double s = 0, q = 0;
+  for (int n = 0; n < d->n; n++) {
+    const float *p = x + ((size_t)n * d->c + ch) * plane;
+    for (size_t i = 0; i < plane; i++) s += p[i];
+  }
+  *mean = s / m;
+  for (int n = 0; n < d->n; n++) {
+    const float *p = x + ((size_t)n * d->c + ch) * plane;
+    for (size_t i = 0; i < plane; i++) q += (p[i] - *mean) * (p[i] - *mean);
+  }
+  *var = q / m;
+}
+
+// y = scale * (x - mean) * invStd + bias, channel ch
+static void normalize(const tdesc *d, const float *x, float *y, int ch, double mean, double invStd, double scale, double bias) {
+  size_t plane = (size_t)d->h * d->w;
+  for (int n = 0; n < d->n; n++) {
+    size_t o = ((size_t)n * d->c + ch) * plane;
+    for (size_t i = 0; i < plane; i++) y[o + i] = (float)(scale * (x[o + i] - mean) * invStd + bias);
+  }
+}
+
+int cudnnBatchNormalizationForwardTraining(void *h, int mode, const float *alpha, const float *beta, tdesc *xd, void *x, tdesc *yd,
+                                           void *y, tdesc *bnd, void *scale, void *bias, double factor, void *rm, void *rv,
+                                           double eps, void *sm, void *siv) {
+  int st = mock_cudnnBatchNormalizationForwardTraining(h, mode, alpha, beta, xd, x, yd, y, bnd, scale, bias, factor, rm, rv, eps, sm, siv);
+  if (st != ST_OK) return st;
+  size_t m = (size_t)xd->n * xd->h * xd->w;
+  for (int c = 0; c < xd->c; c++) {
+    double mean, var;
+    channel_stats(xd, x, c, &mean, &var);
+    double invStd = 1.0 / sqrt(var + eps);
+    normalize(xd, x, y, c, mean, invStd, ((float *)scale)[c], ((float *)bias)[c]);
+    if (sm) { ((float *)sm)[c] = (float)mean; ((float *)siv)[c] = (float)invStd; }
+    if (rm) {
+      float *runMean = rm, *runVar = rv;
+      runMean[c] = (float)((1 - factor) * runMean[c] + factor * mean);
+      runVar[c] = (float)((1 - factor) * runVar[c] + factor * (m > 1 ? var * m / (m - 1) : var));
+    }
+  }
+  return ST_OK;
+}
+
+int cudnnBatchNormalizationForwardInference(void *h, int mode, const float *alpha, const float *beta, tdesc *xd, void *x, tdesc *yd,
+                                            void *y, tdesc *bnd, void *scale, void *bias, void *mean, void *var, double eps) {
+  int st = mock_cudnnBatchNormalizationForwardInference(h, mode, alpha, beta, xd, x, yd, y, bnd, scale, bias, mean, var, eps);
+  if (st != ST_OK) return st;
+  for (int c = 0; c < xd->c; c++)
+    normalize(xd, x, y, c, ((float *)mean)[c], 1.0 / sqrt((double)((float *)var)[c] + eps), ((float *)scale)[c], ((float *)bias)[c]);
+  return ST_OK;
+}
+
+int cudnnBatchNormalizationBackward(void *h, int mode, const float *ad, const float *bd, const float *ap, const float *bp, tdesc *xd,
+                                    void *x, tdesc *dyd, void *dy, tdesc *dxd, void *dx, tdesc *bnd, void *scale, void *dscale,
+                                    void *dbias, double eps, void *sm, void *siv) {
+  int st = mock_cudnnBatchNormalizationBackward(h, mode, ad, bd, ap, bp, xd, x, dyd, dy, dxd, dx, bnd, scale, dscale, dbias, eps, sm, siv);
+  if (st != ST_OK) return st;
+  size_t plane = (size_t)xd->h * xd->w, m = (size_t)xd->n * plane;
+  const float *X = x, *DY = dy;
+  float *DX = dx;
+  for (int c = 0; c < xd->c; c++) {
+    double mean, invStd;
+    if (sm) { mean = ((float *)sm)[c]; invStd = ((float *)siv)[c]; }
+    else { double var; channel_stats(xd, X, c, &mean, &var); invStd = 1.0 / sqrt(var + eps); }
+    double sdy = 0, sdyx = 0;
+    for (int n = 0; n < xd->n; n++) {
+      size_t o = ((size_t)n * xd->c + c) * plane;
+      for (size_t i = 0; i < plane; i++) { sdy += DY[o + i]; sdyx += DY[o + i] * (X[o + i] - mean) * invStd; }
+    }
+    ((float *)dbias)[c] = (float)sdy;
+    ((float *)dscale)[c] = (float)sdyx;
+    double g = ((float *)scale)[c] * invStd;
+    for (int n = 0; n < xd->n; n++) {
+      size_t o = ((size_t)n * xd->c + c) * plane;
+      for (size_t i = 0; i < plane; i++) {
+        double xhat = (X[o + i] - mean) * invStd;
+        DX[o + i] = (float)(g * (DY[o + i] - sdy / m - xhat * sdyx / m));
+      }
+    }
+  }
+  return ST_OK;
+}
+
+// Pooling: modes 0 and 3 max (padding never wins), 1 average over the whole window, 2 average over its part inside x.
+// dy == NULL: forward into y; else backward into dx (max: to the window's first largest input).
+static void pool(const pdesc *p, const tdesc *xd, const float *x, const tdesc *yd, float *y, const float *dy, float *dx) {
+  int H = xd->h, W = xd->w, OH = yd->h, OW = yd->w;
+  int isMax = p->mode == 0 || p->mode == 3;
+  if (dx) memset(dx, 0, tbytes((tdesc *)xd));
+  for (size_t plane = 0; plane < (size_t)xd->n * xd->c; plane++) {
+    const float *xp = x + plane * H * W;
+    for (int oh = 0; oh < OH; oh++)
+      for (int ow = 0; ow < OW; ow++) {
+        int h0 = oh * p->sh - p->ph, w0 = ow * p->sw - p->pw, count = 0, arg = -1;
+        double sum = 0, best = -INFINITY;
+        for (int a = h0; a < h0 + p->kh; a++)
+          for (int b = w0; b < w0 + p->kw; b++) {
+            if (a < 0 || a >= H || b < 0 || b >= W) continue;
+            double v = xp[a * W + b];
+            count++;
+            sum += v;
+            if (arg < 0 || v > best) { best = v; arg = a * W + b; }
+          }
+        int div = p->mode == 1 ? p->kh * p->kw : count;
+        size_t o = plane * OH * OW + (size_t)oh * OW + ow;
+        if (!dy) { y[o] = isMax ? (float)best : (float)(sum / div); continue; }
+        float *dxp = dx + plane * H * W;
+        if (isMax) { if (arg >= 0) dxp[arg] += dy[o]; continue; }
+        for (int a = h0; a < h0 + p->kh; a++)
+          for (int b = w0; b < w0 + p->kw; b++)
+            if (a >= 0 && a < H && b >= 0 && b < W) dxp[a * W + b] += (float)(dy[o] / div);
+      }
+  }
+}
+
+int cudnnPoolingForward(void *h, pdesc *p, const float *alpha, tdesc *xd, void *x, const float *beta, tdesc *yd, void *y) {
+  int st = mock_cudnnPoolingForward(h, p, alpha, xd, x, beta, yd, y);
+  if (st == ST_OK) pool(p, xd, x, yd, y, NULL, NULL);
+  return st;
+}
+int cudnnPoolingBackward(void *h, pdesc *p, const float *alpha, tdesc *yd, void *y, tdesc *dyd, void *dy, tdesc *xd, void *x,
+                         const float *beta, tdesc *dxd, void *dx) {
+  int st = mock_cudnnPoolingBackward(h, p, alpha, yd, y, dyd, dy, xd, x, beta, dxd, dx);
+  if (st == ST_OK) pool(p, xd, x, yd, NULL, dy, dx);
+  return st;
+}

@@ -1,0 +1,297 @@
+// The emulated GPU's runtime: cuLaunchKernel for a mock libcuda.so.1 (../shared/gpu/mock-driver's mock_cuda.c,
+// compiled beside this file with its cuLaunchKernel renamed mock_cuLaunchKernel). The mock checks the launch
+// (grid, block, shared memory, pointer parameters) and owns device memory, which is host memory; this file then runs
+// the kernel, compiled for the host from the project's .cu files (emu_device.h, build-emulator.sh), before returning,
+// so a stream is always idle and memory copies see finished results.
+//
+// A block's threads run as fibers on the calling OS thread. One fiber runs threads one after another until a thread
+// waits (at __syncthreads, __syncthreads_or or a shuffle); then a new fiber takes the next thread. A barrier opens
+// when every thread of the block (warp, for shuffles) that has not exited is waiting at it, as on the GPU. Reported as
+// a failed launch (CUDA_ERROR_LAUNCH_FAILED, with a line on stderr saying why): threads waiting at barriers that can
+// never open, threads of a block at different __syncthreads, a shuffle after a lane of its warp has exited or with a
+// mask other than the full warp, a partner lane outside the block.
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <vector>
+#include <sys/mman.h>
+#include "emu_device.h"
+
+extern "C" int mock_cuLaunchKernel(void* f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz,
+                                   unsigned smem, void* stream, void** params, void** extra);
+extern "C" const emu::Kernel emu_kernels[];   // kernels_host.cpp, written by build-emulator.sh
+
+namespace emu {
+emu_dim3 thread_idx, block_idx, block_dim, grid_dim;
+
+namespace {
+constexpr int LAUNCH_FAILED = 719;   // CUDA_ERROR_LAUNCH_FAILED
+constexpr size_t STACK = 256 * 1024;
+
+enum State { READY, WAIT_BLOCK, WAIT_WARP, IDLE };
+
+struct Fiber {
+    void* sp = nullptr;
+    char* stack = nullptr;
+    State state = IDLE;
+    int thread = -1;          // linear index of the thread it runs
+    unsigned wait_gen = 0;    // the generation of the barrier it waits at
+};
+
+// One launch's state; one launch at a time (a mutex), blocks one after another.
+struct Launch {
+    const char* name;
+    void (*invoke)(void**);
+    void** params;
+    int n;                    // threads per block
+    int next, finished;       // next thread to start; threads that returned
+    int arrived;              // threads waiting at __syncthreads
+    unsigned gen;
+    const char* site;
+    int or_acc, or_result;
+    int warps;
+    int warp_arrived[32], warp_finished[32];
+    unsigned warp_gen[32];
+    unsigned long long xch[1024];
+    std::vector<char> dyn;
+    std::string error;
+} L;
+
+std::mutex launch_mutex;
+std::vector<Fiber*> pool;
+Fiber* current;
+void* scheduler_sp;
+
+extern "C" void emu_switch(void** save_sp, void* load_sp);
+asm(R"(
+    .text
+    .globl emu_switch
+    .type emu_switch, @function
+emu_switch:
+    pushq %rbp
+    pushq %rbx
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    movq %rsp, (%rdi)
+    movq %rsi, %rsp
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %rbx
+    popq %rbp
+    ret
+    .size emu_switch, .-emu_switch
+)");
+
+void fail(const std::string& why) {
+    if (L.error.empty()) L.error = why;
+}
+
+int lanes(int w) { return w < L.warps - 1 ? 32 : L.n - 32 * w; }
+
+// Opens the block barrier and any warp barrier at which every live thread now waits.
+void release() {
+    if (L.arrived > 0 && L.arrived == L.n - L.finished) {
+        L.gen++;
+        L.arrived = 0;
+        L.or_result = L.or_acc;
+        L.or_acc = 0;
+    }
+    for (int w = 0; w < L.warps; w++)
+        if (L.warp_arrived[w] > 0 && L.warp_arrived[w] == lanes(w) - L.warp_finished[w]) {
+            L.warp_gen[w]++;
+            L.warp_arrived[w] = 0;
+        }
+}
+
+void set_thread(int t) {
+    thread_idx.x = t % block_dim.x;
+    thread_idx.y = t / block_dim.x % block_dim.y;
+    thread_idx.z = t / (block_dim.x * block_dim.y);
+}
+
+void yield() {
+    Fiber* f = current;
+    emu_switch(&f->sp, scheduler_sp);
+    set_thread(f->thread);   // another fiber ran meanwhile
+}
+
+[[noreturn]] void fiber_main() {
+    for (;;) {
+        Fiber* f = current;
+        while (L.next < L.n && L.error.empty()) {
+            f->thread = L.next++;
+            f->state = READY;
+            set_thread(f->thread);
+            L.invoke(L.params);
+            L.finished++;
+            L.warp_finished[f->thread >> 5]++;
+            release();
+        }
+        f->state = IDLE;
+        emu_switch(&f->sp, scheduler_sp);
+    }
+}
+
+// A fiber whose next switch starts fiber_main on a fresh stack.
+void reset(Fiber* f) {
+    uintptr_t top = (reinterpret_cast<uintptr_t>(f->stack) + STACK) & ~uintptr_t(15);
+    void** sp = reinterpret_cast<void**>(top);
+    *--sp = nullptr;                                     // fiber_main's return address: it never returns
+    *--sp = reinterpret_cast<void*>(&fiber_main);        // where emu_switch's ret goes
+    for (int i = 0; i < 6; i++) *--sp = nullptr;         // rbp, rbx, r12-r15
+    f->sp = sp;
+    f->state = READY;
+    f->thread = -1;
+}
+
+Fiber* fiber(size_t i) {
+    while (pool.size() <= i) {
+        Fiber* f = new Fiber();
+        void* m = mmap(nullptr, STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (m == MAP_FAILED) { perror("emu: mmap of a fiber stack"); abort(); }
+        f->stack = static_cast<char*>(m);
+        pool.push_back(f);
+    }
+    return pool[i];
+}
+
+bool runnable(const Fiber* f) {
+    switch (f->state) {
+        case READY: return true;
+        case WAIT_BLOCK: return L.gen != f->wait_gen;
+        case WAIT_WARP: return L.warp_gen[f->thread >> 5] != f->wait_gen;
+        default: return false;
+    }
+}
+
+std::string where() {
+    char b[160];
+    snprintf(b, sizeof b, "%s block (%u,%u,%u) thread (%u,%u,%u)", L.name, block_idx.x, block_idx.y, block_idx.z,
+             thread_idx.x, thread_idx.y, thread_idx.z);
+    return b;
+}
+
+bool run_block() {
+    L.next = L.finished = L.arrived = 0;
+    L.or_acc = L.or_result = 0;
+    L.site = nullptr;
+    for (int w = 0; w < L.warps; w++) L.warp_arrived[w] = L.warp_finished[w] = 0;
+    // Shared memory is not cleared on a GPU: NaN bytes (0xff) make a kernel that reads what it never wrote fail.
+    if (!L.dyn.empty()) memset(L.dyn.data(), 0xff, L.dyn.size());
+    size_t used = 0;
+    while (L.finished < L.n && L.error.empty()) {
+        bool progressed = false;
+        for (size_t i = 0; i < used && L.error.empty(); i++) {
+            Fiber* f = pool[i];
+            if (!runnable(f)) continue;
+            current = f;
+            if (f->thread >= 0) set_thread(f->thread);
+            emu_switch(&scheduler_sp, f->sp);
+            progressed = true;
+        }
+        if (progressed || L.finished == L.n || !L.error.empty()) continue;
+        if (L.next < L.n) {
+            reset(fiber(used++));
+            continue;
+        }
+        int waiting = 0;
+        for (size_t i = 0; i < used; i++) waiting += pool[i]->state == WAIT_BLOCK || pool[i]->state == WAIT_WARP;
+        char b[256];
+        snprintf(b, sizeof b, "%s block (%u,%u,%u): %d of %d threads wait at barriers that cannot open (a barrier in divergent code?)",
+                 L.name, block_idx.x, block_idx.y, block_idx.z, waiting, L.n);
+        fail(b);
+    }
+    // Fibers stopped mid-kernel by an error restart from the top next time.
+    for (size_t i = 0; i < used; i++) if (pool[i]->state != IDLE) reset(pool[i]);
+    for (size_t i = 0; i < used; i++) pool[i]->state = IDLE;
+    return L.error.empty();
+}
+}  // namespace
+
+void syncthreads(const char* site) {
+    Fiber* f = current;
+    if (L.arrived == 0) L.site = site;
+    else if (std::strcmp(site, L.site) != 0)
+        fail(where() + " is at the __syncthreads of " + site + " while others of its block are at " + L.site);
+    L.arrived++;
+    f->wait_gen = L.gen;
+    f->state = WAIT_BLOCK;
+    release();
+    yield();
+    f->state = READY;
+}
+
+int syncthreads_or(int predicate, const char* site) {
+    L.or_acc |= predicate != 0;
+    syncthreads(site);
+    return L.or_result;
+}
+
+unsigned long long shfl_xor(unsigned int mask, unsigned long long bits, int lane_mask, int width, const char* site) {
+    Fiber* f = current;
+    int t = f->thread, w = t >> 5, lane = t & 31, partner = (lane ^ lane_mask) & (width - 1);
+    if (mask != 0xffffffffu) fail(where() + ": shuffle at " + site + " with a partial mask (the kernels use full warps only)");
+    if (lanes(w) != 32 || L.warp_finished[w] > 0)
+        fail(where() + ": full-warp shuffle at " + site + " in a warp with exited or missing lanes");
+    L.xch[t] = bits;
+    for (int round = 0; round < 2; round++) {   // all lanes have written; then all have read
+        if (round == 1) bits = L.xch[(w << 5) | partner];
+        L.warp_arrived[w]++;
+        f->wait_gen = L.warp_gen[w];
+        f->state = WAIT_WARP;
+        release();
+        yield();
+        f->state = READY;
+    }
+    return bits;
+}
+
+void* dynamic_shared() { return L.dyn.data(); }
+}  // namespace emu
+
+extern "C" int cuDeviceGetName(char* name, int len, int dev) {
+    (void)dev;
+    snprintf(name, len, "EMULATED GPU (mock driver; kernels and cuDNN computed on the CPU)");
+    return 0;
+}
+
+extern "C" int cuLaunchKernel(void* f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz,
+                              unsigned smem, void* stream, void** params, void** extra) {
+    int rc = mock_cuLaunchKernel(f, gx, gy, gz, bx, by, bz, smem, stream, params, extra);
+    if (rc != 0) return rc;
+    // The mock's CUfunction is its kernel table entry, whose first field is the kernel's name.
+    const char* name = *static_cast<const char* const*>(f);
+    const emu::Kernel* k = emu_kernels;
+    while (k->name && std::strcmp(k->name, name) != 0) k++;
+    if (!k->name) {
+        fprintf(stderr, "[emu] ERROR: no host build of kernel %s\n", name);
+        return emu::LAUNCH_FAILED;
+    }
+    std::lock_guard<std::mutex> lock(emu::launch_mutex);
+    using emu::L;
+    L.name = k->name;
+    L.invoke = k->invoke;
+    L.params = params;
+    L.n = (int)(bx * by * bz);
+    L.warps = (L.n + 31) / 32;
+    L.dyn.assign(smem, 0);
+    L.error.clear();
+    emu::block_dim = {bx, by, bz};
+    emu::grid_dim = {gx, gy, gz};
+    for (unsigned z = 0; z < gz; z++)
+        for (unsigned y = 0; y < gy; y++)
+            for (unsigned x = 0; x < gx; x++) {
+                emu::block_idx = {x, y, z};
+                if (!emu::run_block()) {
+                    fprintf(stderr, "[emu] ERROR: %s\n", L.error.c_str());
+                    return emu::LAUNCH_FAILED;
+                }
+            }
+    return 0;
+}

@@ -1,0 +1,212 @@
+package org.pulmo.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.pulmo.backend.Backends;
+import org.pulmo.tensor.Device;
+
+/**
+ * The gpu-tagged tests on an emulated GPU: the mock CUDA driver and cuDNN of {@code ../shared/gpu/mock-driver} (which
+ * check every call) with the computation added, by {@code src/test/emulator}: every hand-written kernel compiled from
+ * this module's .cu files for the host and run by cuLaunchKernel (a block's threads as fibers, barriers and shuffles
+ * with CUDA's semantics), and cuDNN's convolutions, batch norm and pooling as plain loops. No cuBLAS, so GEMMs take the
+ * hand-written SGEMM kernel. So the CUDA backend's host code and the kernels' own code run on any machine against the
+ * CPU references, in a child JVM; what only a GPU can show (speed, the hardware's float rounding, races between
+ * blocks, which run one after another here) is left to the gpu-tagged run on one.
+ *
+ * <p>Asserted: every selected test passes (none skipped), the mock reports no violation and the emulator no error
+ * (a barrier that cannot open, a shuffle with exited lanes); and the lane has teeth: built from sources with ReLU
+ * planted as the identity, the elementwise parity test fails.
+ *
+ * <p>Not tagged {@code gpu}: it runs in the normal test command and skips itself, with the reason, where the mock is
+ * missing or where a real GPU is usable; under {@code CI=true} a missing compiler fails it instead.
+ */
+class EmulatedGpuLaneTest {
+    private static final long BUILD_TIMEOUT_S = 180, RUN_TIMEOUT_S = 600;
+    private static final List<String> JVM_OPTIONS =
+        List.of("--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xss4m", "-Xmx3g");
+    /** What the lane runs: every gpu-tagged test of this module but the whole-model ones, which take too long on it. */
+    static final List<String> SELECTED = List.of(GpuParityTest.class.getName(), DeviceTransferGradTest.class.getName(),
+        ThreadContextTest.class.getName(), SteadyMemoryTest.class.getName());
+    private static final Pattern RESULT = Pattern.compile("^RESULT (\\S+) (\\S+) (\\d+)$", Pattern.MULTILINE);
+
+    @TempDir static Path tmp;
+    private static Path root, emulator;
+    private static String skipReason, buildFailure;
+
+    @BeforeAll static void buildTheEmulator() throws Exception {
+        root = projectRoot();
+        skipReason = whyNot(root);
+        if (skipReason != null) {
+            System.out.println("emulated-GPU lane skipped: " + skipReason);
+            return;
+        }
+        buildFailure = build(root.resolve("cuda-kernels/src/main/cuda"), tmp.resolve("emulator"), tmp.resolve("emulator/mock"));
+        emulator = tmp.resolve("emulator/gpu");
+    }
+
+    /**
+     * Builds the emulator for the kernels in {@code cuda} into {@code dir}/gpu, over the mock built in {@code mock} (built
+     * there first when absent: its kernel table depends on the kernels' signatures only); null, or why it failed.
+     */
+    private static String build(Path cuda, Path dir, Path mock) throws Exception {
+        Path mockSrc = root.resolve("../shared/gpu/mock-driver").normalize();
+        if (!Files.isRegularFile(mock.resolve("kinfo.h"))) {
+            Child c = run(List.of("bash", mockSrc.resolve("build.sh").toString(), cuda.toString(), mock.toString()), Map.of(),
+                BUILD_TIMEOUT_S, "build-mock");
+            if (c.code() != 0) return "building the mock failed:\n" + c.tail();
+        }
+        Child emu = run(List.of("bash", root.resolve("cuda-kernels/src/test/emulator/build-emulator.sh").toString(),
+            mock.toString(), cuda.toString(), dir.resolve("gpu").toString()), Map.of("MOCK_SRC", mockSrc.toString()),
+            BUILD_TIMEOUT_S, "build-emulator-" + dir.getFileName());
+        return emu.code() == 0 ? null : "building the emulator failed:\n" + emu.tail();
+    }
+
+    /** Null when the lane can run here, else why not (under CI a missing compiler is a failure, not a reason). */
+    private static String whyNot(Path root) {
+        if (root == null) return "no pulmo root pom above " + System.getProperty("user.dir");
+        Path mock = root.resolve("../shared/gpu/mock-driver").normalize();
+        if (!Files.isRegularFile(mock.resolve("build.sh"))) return "no mock driver at " + mock;
+        for (String tool : List.of("gcc", "g++", "nvcc", "ptxas", "python3"))
+            if (!onPath(tool)) {
+                if ("true".equals(System.getenv("CI"))) fail(tool + " is not on PATH; CI machines have it (the emulated-GPU lane needs it)");
+                return tool + " is not on PATH (building the emulator needs it)";
+            }
+        String kernels = CudaRuntime.kernelsReason();
+        if (kernels != null) return kernels;
+        if (Backends.unavailableReason(Device.cuda(0)) == null) return "a real GPU is usable here, so the gpu-tagged tests run on it instead";
+        return null;
+    }
+
+    @BeforeEach void laneRunsHere() {
+        assumeTrue(skipReason == null, () -> "emulated-GPU lane skipped: " + skipReason);
+        assertNull(buildFailure, buildFailure);
+    }
+
+    @Test void theGpuTestsPassOnTheEmulatedGpu() throws Exception {
+        Child c = lane(emulator, SELECTED, "lane");
+        Map<String, String> results = results(c);
+        System.out.println("emulated-GPU lane (" + c.millis() + " ms): " + results.size() + " tests");
+        c.output().lines().filter(l -> l.startsWith("RESULT ")).forEach(l -> System.out.println("  " + l));
+        List<String> problems = new ArrayList<>();
+        c.output().lines().filter(l -> l.contains("VIOLATION") || l.startsWith("[emu] ERROR")).limit(20).forEach(problems::add);
+        results.forEach((test, status) -> { if (!status.equals("SUCCESSFUL")) problems.add(test + " " + status); });
+        if (c.code() != 0 || !problems.isEmpty()) fail("the emulated-GPU lane did not pass: " + problems + "\n" + c.tail());
+        assertTrue(c.output().contains("EMULATED GPU"), () -> "the tests did not run on the emulated GPU\n" + c.tail());
+        // every test method of the selected classes ran, none was filtered out or skipped
+        for (String cls : SELECTED) {
+            long declared = Stream.of(Class.forName(cls).getDeclaredMethods())
+                .filter(m -> m.isAnnotationPresent(Test.class)).count();
+            String simple = cls.substring(cls.lastIndexOf('.') + 1);
+            long ran = results.keySet().stream().filter(k -> k.startsWith(simple + "#")).count();
+            assertEquals(declared, ran, () -> simple + ": " + declared + " tests declared, " + ran + " ran\n" + c.tail());
+        }
+    }
+
+    /** Built from sources whose ReLU is the identity, the lane must fail the elementwise parity test. */
+    @Test void aPlantedKernelBugFailsTheLane() throws Exception {
+        Path src = Files.createDirectories(tmp.resolve("planted/cuda"));
+        try (Stream<Path> files = Files.list(root.resolve("cuda-kernels/src/main/cuda"))) {
+            for (Path f : files.toList()) Files.copy(f, src.resolve(f.getFileName()));
+        }
+        Path ew = src.resolve("elementwise.cu");
+        String text = Files.readString(ew), relu = "case 5: return jmax(x, 0.f);";
+        assertTrue(text.contains(relu), "elementwise.cu no longer has the ReLU line this test plants its bug in: " + relu);
+        Files.writeString(ew, text.replace(relu, "case 5: return x;"));
+        String failed = build(src, tmp.resolve("planted"), tmp.resolve("emulator/mock"));
+        assertNull(failed, failed);
+        Child c = lane(tmp.resolve("planted/gpu"), List.of(GpuParityTest.class.getName() + "#elementwiseOnStridedViewsMatchesTheCpu"), "planted");
+        Map<String, String> results = results(c);
+        assertEquals(Map.of("GpuParityTest#elementwiseOnStridedViewsMatchesTheCpu", "FAILED"), results, c.tail());
+        assertTrue(c.output().contains("RELU"), () -> "the failure does not name the planted op\n" + c.tail());
+    }
+
+    private static Map<String, String> results(Child c) {
+        Map<String, String> r = new LinkedHashMap<>();
+        Matcher m = RESULT.matcher(c.output());
+        while (m.find()) r.put(m.group(2), m.group(1));
+        return r;
+    }
+
+    // ------------------------------------------------------------------ children
+
+    record Child(String name, int code, String output, long millis) {
+        String tail() {
+            String t = output.length() > 8000 ? "..." + output.substring(output.length() - 8000) : output;
+            return "---- " + name + " (exit " + code + ", " + millis + " ms), last output ----\n" + t;
+        }
+    }
+
+    /** The lane's child JVM: {@link EmulatedGpuLane} on the given tests, the emulated GPU's libraries first on the path. */
+    private static Child lane(Path libs, List<String> tests, String name) throws Exception {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.addAll(JVM_OPTIONS);
+        // surefire's own class path property lists the test class path even when java.class.path is its booter jar
+        cmd.addAll(List.of("-cp", System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"))));
+        cmd.add(EmulatedGpuLane.class.getName());
+        cmd.addAll(tests);
+        return run(cmd, Map.of("LD_LIBRARY_PATH", libs.toString()), RUN_TIMEOUT_S, name);
+    }
+
+    /** Runs a command to its end or its time limit (then kills it and its children), output to a file, not a pipe. */
+    private static Child run(List<String> cmd, Map<String, String> env, long timeoutS, String name) throws Exception {
+        Path out = tmp.resolve(name + ".out");
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile());
+        pb.environment().putAll(env);
+        long t0 = System.nanoTime();
+        Process p = pb.start();
+        int code;
+        if (p.waitFor(timeoutS, TimeUnit.SECONDS)) code = p.exitValue();
+        else {
+            p.descendants().forEach(ProcessHandle::destroyForcibly);
+            p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            code = -1;
+        }
+        long ms = (System.nanoTime() - t0) / 1_000_000;
+        String text = new String(Files.readAllBytes(out), StandardCharsets.UTF_8);
+        if (code == -1) text += "\n[killed after " + timeoutS + " s]";
+        return new Child(name, code, text, ms);
+    }
+
+    /** The folder of pulmo's root pom: maven.multiModuleProjectDirectory, else the first one above user.dir. */
+    private static Path projectRoot() throws IOException {
+        String mm = System.getProperty("maven.multiModuleProjectDirectory");
+        if (mm != null && isRoot(Path.of(mm))) return Path.of(mm).toAbsolutePath();
+        for (Path d = Path.of(System.getProperty("user.dir")).toAbsolutePath(); d != null; d = d.getParent())
+            if (isRoot(d)) return d;
+        return null;
+    }
+
+    private static boolean isRoot(Path d) throws IOException {
+        Path pom = d.resolve("pom.xml");
+        return Files.isRegularFile(pom) && Files.readString(pom).contains("<module>cuda-kernels</module>");
+    }
+
+    private static boolean onPath(String tool) {
+        for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator))
+            if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, tool))) return true;
+        return false;
+    }
+}
