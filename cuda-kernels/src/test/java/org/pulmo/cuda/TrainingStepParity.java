@@ -37,10 +37,14 @@ final class TrainingStepParity {
      * What one step left behind, as host arrays by name (insertion order: outputs, gradients, statistics, updates).
      * {@code updates} holds what the SGD step changed, parameter after minus before: compared relatively, the
      * parameters themselves would hide the update behind their own size (a weight) or show only the gradient's
-     * noise (a zero-initialised bias, whose update is -lr * grad).
+     * noise (a zero-initialised bias, whose update is -lr * grad). {@code resolution} holds, per parameter, the L2 norm
+     * of the spacing of float32 values at its new values (one ulp each): storing p - lr * b rounds to that spacing, so
+     * two devices whose updates agree to a part in 1e7 can still store parameters an ulp apart, and where the update is
+     * a few hundred ulps (a batch norm weight near 1 with a small gradient) that ulp is a relative error of 1e-3 in
+     * after - before. The comparison takes it off the difference before dividing (see compare).
      */
     record StepResult(String label, Map<String, float[]> outputs, Map<String, float[]> grads, Map<String, float[]> stats,
-                      Map<String, float[]> updates) {}
+                      Map<String, float[]> updates, Map<String, Double> resolution) {}
 
     /** Relative L2 tolerances per kind of observable. */
     record Tolerances(double outputs, double grads, double stats, double params) {}
@@ -126,14 +130,20 @@ final class TrainingStepParity {
                 }
             });
             Map<String, float[]> before = new LinkedHashMap<>();
+            Map<String, Double> resolution = new LinkedHashMap<>();
             model.namedParameters().forEach((k, p) -> before.put(k, p.toArray()));
             sgd.step();
             model.namedParameters().forEach((k, p) -> {
                 float[] v = p.toArray(), b = before.get(k);
-                for (int i = 0; i < v.length; i++) v[i] -= b[i];
+                double ulps = 0;
+                for (int i = 0; i < v.length; i++) {
+                    ulps += (double) Math.ulp(v[i]) * Math.ulp(v[i]);
+                    v[i] -= b[i];
+                }
                 after.put(k, v);
+                resolution.put(k, Math.sqrt(ulps));
             });
-            results.add(new StepResult(at, outputs, grads, stats, after));
+            results.add(new StepResult(at, outputs, grads, stats, after, resolution));
         }
         return results;
     }
@@ -152,7 +162,13 @@ final class TrainingStepParity {
      * arithmetic (a bias right before a training-mode batch norm has a zero gradient; with a batch of 2 the whole
      * layer in front of it nearly so) from turning rounding noise into a relative error of order one.
      */
-    static double relL2(float[] actual, float[] expected, double rmsFloor) {
+    static double relL2(float[] actual, float[] expected, double rmsFloor) { return relL2(actual, expected, rmsFloor, 0); }
+
+    /**
+     * As {@link #relL2(float[], float[], double)}, with {@code resolution} taken off ||actual - expected|| first (not
+     * below 0): the part of the difference that rounding to the stored float32 values alone can make.
+     */
+    static double relL2(float[] actual, float[] expected, double rmsFloor, double resolution) {
         if (actual.length != expected.length) return Double.POSITIVE_INFINITY;
         double num = 0, den = 0;
         for (int i = 0; i < actual.length; i++) {
@@ -161,7 +177,9 @@ final class TrainingStepParity {
             den += (double) expected[i] * expected[i];
         }
         double floor = rmsFloor * Math.sqrt(Math.max(1, actual.length));
-        return Math.sqrt(num) / Math.max(Math.sqrt(den), floor); // NaN stays NaN and fails below
+        double diff = Math.sqrt(num);
+        if (resolution > 0 && diff > 0) diff = Math.max(0, diff - resolution); // keeps NaN
+        return diff / Math.max(Math.sqrt(den), floor); // NaN stays NaN and fails below
     }
 
     /**
@@ -209,8 +227,11 @@ final class TrainingStepParity {
             // those far below the largest are rounding noise of cancelling sums, see relL2)
             double scale = k.want().values().stream().mapToDouble(TrainingStepParity::rms).max().orElse(0);
             double rmsFloor = Math.max(1e-7, 1e-6 * scale);
+            boolean updates = k.want() == expected.updates();
             k.want().forEach((name, want) -> {
-                double err = relL2(k.got().get(name), want, Math.max(rmsFloor, biasFloor(k.want(), name)));
+                // updates: less one ulp per element of the larger of the two sides' stored parameters (StepResult)
+                double resolution = updates ? Math.max(expected.resolution().getOrDefault(name, 0d), actual.resolution().getOrDefault(name, 0d)) : 0;
+                double err = relL2(k.got().get(name), want, Math.max(rmsFloor, biasFloor(k.want(), name)), resolution);
                 boolean ok = err <= k.tol(); // NaN fails
                 if (k.name().equals("grad")) worstGrad[0] = Math.max(worstGrad[0], Double.isNaN(err) ? Double.POSITIVE_INFINITY : err);
                 table.add(String.format("%-10s %-60s relL2 %.2e tol %.0e %s", k.name(), name, err, k.tol(), ok ? "ok" : "FAIL"));

@@ -88,11 +88,27 @@ class TrainingStepParityTest {
         }
     }
 
+    /**
+     * The update of a parameter near 1 by ~1e-5 (a few hundred ulps): two devices that store the new values one ulp apart
+     * agree, ten ulps apart they do not (before the resolution was taken off, the one-ulp pair failed at 6e-3).
+     */
+    @Test void updatesCompareAboveTheResolutionOfTheStoredParameters() {
+        float ulp = Math.ulp(1f);
+        float[] want = {1e-5f, -2e-5f, 1.5e-5f};
+        double resolution = Math.sqrt(3) * ulp;   // the parameters are near 1
+        java.util.function.Function<float[], TrainingStepParity.StepResult> result = update -> new TrainingStepParity.StepResult("x",
+            java.util.Map.of(), java.util.Map.of(), java.util.Map.of(), java.util.Map.of("bn.weight", update), java.util.Map.of("bn.weight", resolution));
+        float[] oneUlp = {want[0] + ulp, want[1], want[2] - ulp}, tenUlps = {want[0] + 10 * ulp, want[1], want[2] - 10 * ulp};
+        assertTrue(TrainingStepParity.compare(result.apply(want), result.apply(oneUlp), TIGHT).passed(), "one ulp of the stored parameters");
+        assertFalse(TrainingStepParity.compare(result.apply(want), result.apply(tenUlps), TIGHT).passed(), "ten ulps is an error");
+    }
+
     /** A bias gradient that is zero in exact arithmetic compares by its weight's scale: noise passes, a real error fails. */
     @Test void zeroBiasGradientsCompareAgainstTheirWeightsScale() {
         float[] w = {0.5f, -0.25f, 0.125f, 1f};
         java.util.function.Function<float[], TrainingStepParity.StepResult> result = bias -> new TrainingStepParity.StepResult("x",
-            java.util.Map.of(), new java.util.LinkedHashMap<>(java.util.Map.of("fc1.weight", w, "fc1.bias", bias)), java.util.Map.of(), java.util.Map.of());
+            java.util.Map.of(), new java.util.LinkedHashMap<>(java.util.Map.of("fc1.weight", w, "fc1.bias", bias)), java.util.Map.of(), java.util.Map.of(),
+            java.util.Map.of());
         TrainingStepParity.StepResult cpu = result.apply(new float[] {3e-9f, -1e-9f});
         assertTrue(TrainingStepParity.compare(cpu, result.apply(new float[] {-2e-9f, 4e-9f}), TIGHT).passed(), "rounding noise of a zero gradient");
         assertFalse(TrainingStepParity.compare(cpu, result.apply(new float[] {3e-3f, -1e-9f}), TIGHT).passed(), "a bias gradient of 1e-3 x its weight's is an error");
