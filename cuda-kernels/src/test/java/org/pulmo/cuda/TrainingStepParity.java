@@ -197,11 +197,16 @@ final class TrainingStepParity {
 
     /** Step by step, every observable of {@code expected} against {@code actual}; a missing step or name is a failure. */
     static Comparison compare(List<StepResult> expected, List<StepResult> actual, Tolerances tol) {
+        return compare(expected, actual, tol, tol);
+    }
+
+    /** As {@link #compare(List, List, Tolerances)}, the first step held to {@code first}, the later ones to {@code later}. */
+    static Comparison compare(List<StepResult> expected, List<StepResult> actual, Tolerances first, Tolerances later) {
         List<String> table = new ArrayList<>(), failures = new ArrayList<>();
         double worstGrad = 0;
         if (expected.size() != actual.size()) failures.add("steps: " + expected.size() + " vs " + actual.size());
         for (int i = 0; i < Math.min(expected.size(), actual.size()); i++) {
-            Comparison c = compare(expected.get(i), actual.get(i), tol);
+            Comparison c = compare(expected.get(i), actual.get(i), i == 0 ? first : later);
             String step = "step " + (i + 1) + " ";
             c.table().forEach(l -> table.add(step + l));
             c.failures().forEach(f -> failures.add(step + f));

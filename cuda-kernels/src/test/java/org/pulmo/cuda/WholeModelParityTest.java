@@ -20,8 +20,9 @@ import org.pulmo.tensor.Rng;
 import org.pulmo.tensor.Tensor;
 
 /**
- * Training steps with one SGD optimiser (momentum 0.9, weight decay 1e-4; three in eval mode, so the later steps use
- * the momentum buffers of the earlier ones, one in train mode, see below) of DPN-92-SE (4 classes, batch 2 at 64 x 64), of ResNet-50 (2 classes, batch 4 at 64 x 64) and
+ * Training steps with one SGD optimiser (momentum 0.9, weight decay 1e-4; in eval mode three for DPN-92-SE and two
+ * for MA-Net, so the later steps use the momentum buffers of the earlier ones, and one for ResNet-50; one in train mode;
+ * see below) of DPN-92-SE (4 classes, batch 2 at 64 x 64), of ResNet-50 (2 classes, batch 4 at 64 x 64) and
  * of MA-Net (ResNet-50 backbone, 4 pairs at 224 x 224 on the PyTorch anchor's weights and inputs), on the CPU and on the GPU in strict FP32 from the same weights: after every step, outputs and loss, every parameter's
  * gradient, the running statistics and what the SGD step changed in each parameter agree ({@link TrainingStepParity}).
  *
@@ -43,6 +44,16 @@ import org.pulmo.tensor.Tensor;
 @Tag("gpu")
 class WholeModelParityTest {
     static final TrainingStepParity.Tolerances EVAL = new TrainingStepParity.Tolerances(1e-4, 1e-3, 1e-6, 1e-3);
+    /**
+     * MA-Net's eval-mode steps after the first. Its gradients there are not as well conditioned as in the first: moving
+     * half of the input pixels by one ulp moves the CPU's own gradients by up to 1e-4 in the first and second steps
+     * but 1.3e-2 in the third (p90 4.7e-4; {@code TrainModeConditioning manet 4 224 3 eval}), the mark of ReLU and
+     * max-pool switches that a parameter change of a few ulps flips. So MA-Net compares two eval-mode steps (the
+     * second is the first to use the momentum buffers), the second with gradients and updates held to 1e-2: against
+     * the emulated GPU, whose every sum rounds differently, its worst gradient there was 1.7e-3 (layer4.0.conv1).
+     * A halved momentum buffer (TrainingStepParityTest's plant) moves the second update, -lr (0.9 b + g), by tens of per cent.
+     */
+    static final TrainingStepParity.Tolerances MANET_EVAL_LATER = new TrainingStepParity.Tolerances(1e-4, 1e-2, 1e-6, 1e-2);
     static final TrainingStepParity.Tolerances TRAIN = new TrainingStepParity.Tolerances(1e-3, 1e-1, 1e-3, 1e-1);
     static CudaBackend be;
 
@@ -54,10 +65,12 @@ class WholeModelParityTest {
     }
 
     static void parity(String name, Supplier<Module> build, List<Tensor> batch, TrainingStepParity.Forward fwd) {
-        parity(name, build, batch, fwd, TrainingStepParity.STEPS);
+        parity(name, build, batch, fwd, TrainingStepParity.STEPS, EVAL);
     }
 
-    static void parity(String name, Supplier<Module> build, List<Tensor> batch, TrainingStepParity.Forward fwd, int evalSteps) {
+    /** Eval mode: {@code evalSteps} steps, the first held to EVAL and the later ones to {@code evalLater}; train mode: one. */
+    static void parity(String name, Supplier<Module> build, List<Tensor> batch, TrainingStepParity.Forward fwd, int evalSteps,
+                       TrainingStepParity.Tolerances evalLater) {
         for (boolean train : new boolean[] {false, true}) {
             String mode = train ? "train" : "eval";
             // train mode: one step. At these batch sizes a train-mode step is chaotic (batch norm over a handful of
@@ -71,7 +84,8 @@ class WholeModelParityTest {
                 Module m = build.get().to(be.device());
                 gpu = TrainingStepParity.run(name + " GPU", m, be.device(), train, batch, fwd, steps, null);
             }
-            TrainingStepParity.Comparison c = TrainingStepParity.compare(cpu, gpu, train ? TRAIN : EVAL);
+            TrainingStepParity.Comparison c = train ? TrainingStepParity.compare(cpu, gpu, TRAIN)
+                : TrainingStepParity.compare(cpu, gpu, EVAL, evalLater);
             System.out.println(c.report(name + " " + mode + " mode, CPU vs " + be));
             assertTrue(c.passed(), name + " " + mode + ": " + c.failures().size() + " comparison(s) out of tolerance: " + c.failures());
         }
@@ -91,7 +105,7 @@ class WholeModelParityTest {
         // and the unnormalised network is so ill-conditioned that SGD at lr 0.01 takes its logits from -19 to 8e4 in one
         // step and to NaN in the next, on the CPU alone as on any device (lr 1e-4: -19, 23, 13, still chaotic; running
         // statistics of the batch: worse). DPN-92-SE and MA-Net compare the optimiser's later steps.
-        parity("ResNet-50", () -> new ResNet(ResNet.RESNET50, 2, new Rng(11)), batch, TrainingStepParity.CLASSIFIER, 1);
+        parity("ResNet-50", () -> new ResNet(ResNet.RESNET50, 2, new Rng(11)), batch, TrainingStepParity.CLASSIFIER, 1, EVAL);
     }
 
     /**
@@ -114,6 +128,6 @@ class WholeModelParityTest {
             // the comparison is of devices, not of schedules (MaNetTest holds the two schedules to each other)
             ((org.pulmo.models.MaNet) m).setPairedExecution(true);
             return m;
-        }, batch, TrainingStepParity.MANET_PAIR);
+        }, batch, TrainingStepParity.MANET_PAIR, 2, MANET_EVAL_LATER);
     }
 }

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Every gpu-tagged test of every module on the emulated GPU (cuda-kernels/src/test/emulator): the mock CUDA driver and
+# cuDNN of ../shared/gpu/mock-driver with the kernels and cuDNN's operations computed on the CPU. The check to run
+# before spending time on a real GPU: the kernels, the CUDA backend's host code, whole-model parity and the CLI on
+# cuda, against the CPU. About 6 minutes on two cores (MA-Net's whole-model parity at 224 x 224 takes most of it).
+# The test suite's EmulatedGpuLaneTest runs the quick part of it on every build.
+#
+#   scripts/emulated-gpu.sh                      all gpu-tagged tests
+#   scripts/emulated-gpu.sh -Dtest=GpuParityTest -Dsurefire.failIfNoSpecifiedTests=false    any Maven test options
+# EMU_DIR (default /tmp/pulmo-emulated-gpu) is where the libraries are built.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/jdk.sh
+mock_src=${MOCK_SRC:-../shared/gpu/mock-driver}
+dir=${EMU_DIR:-/tmp/pulmo-emulated-gpu}
+[ -f "$mock_src/build.sh" ] || { echo "emulated-gpu: no mock driver at $mock_src" >&2; exit 2; }
+bash "$mock_src/build.sh" cuda-kernels/src/main/cuda "$dir/mock" >/dev/null
+MOCK_SRC=$(cd "$mock_src" && pwd) bash cuda-kernels/src/test/emulator/build-emulator.sh "$dir/mock" cuda-kernels/src/main/cuda "$dir/gpu"
+LD_LIBRARY_PATH="$dir/gpu" exec mvn -B -ntp test -Dgroups=gpu "$@"
