@@ -6,16 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.io.File;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -24,6 +20,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.pulmo.backend.Backends;
+import org.pulmo.testing.Children;
+import org.pulmo.testing.Children.Child;
 import org.pulmo.tensor.Device;
 
 /**
@@ -61,7 +59,7 @@ class EmulatedGpuLaneTest {
     private static String skipReason, buildFailure;
 
     @BeforeAll static void buildTheEmulator() throws Exception {
-        root = projectRoot();
+        root = Children.projectRoot();
         skipReason = whyNot(root);
         if (skipReason != null) {
             System.out.println("emulated-GPU lane skipped: " + skipReason);
@@ -94,7 +92,7 @@ class EmulatedGpuLaneTest {
         Path mock = root.resolve("../shared/gpu/mock-driver").normalize();
         if (!Files.isRegularFile(mock.resolve("build.sh"))) return "no mock driver at " + mock;
         for (String tool : List.of("gcc", "g++", "nvcc", "ptxas", "python3"))
-            if (!onPath(tool)) {
+            if (!Children.onPath(tool)) {
                 if ("true".equals(System.getenv("CI"))) fail(tool + " is not on PATH; CI machines have it (the emulated-GPU lane needs it)");
                 return tool + " is not on PATH (building the emulator needs it)";
             }
@@ -157,62 +155,15 @@ class EmulatedGpuLaneTest {
 
     // ------------------------------------------------------------------ children
 
-    record Child(String name, int code, String output, long millis) {
-        String tail() {
-            String t = output.length() > 8000 ? "..." + output.substring(output.length() - 8000) : output;
-            return "---- " + name + " (exit " + code + ", " + millis + " ms), last output ----\n" + t;
-        }
-    }
-
     /** The lane's child JVM: {@link EmulatedGpuLane} on the given tests, the emulated GPU's libraries first on the path. */
     private static Child lane(Path libs, List<String> tests, String name) throws Exception {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        cmd.addAll(JVM_OPTIONS);
-        // surefire's own class path property lists the test class path even when java.class.path is its booter jar
-        cmd.addAll(List.of("-cp", System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"))));
+        List<String> cmd = new ArrayList<>(Children.java(JVM_OPTIONS));
         cmd.add(EmulatedGpuLane.class.getName());
         cmd.addAll(tests);
         return run(cmd, Map.of("LD_LIBRARY_PATH", libs.toString()), RUN_TIMEOUT_S, name);
     }
 
-    /** Runs a command to its end or its time limit (then kills it and its children), output to a file, not a pipe. */
     private static Child run(List<String> cmd, Map<String, String> env, long timeoutS, String name) throws Exception {
-        Path out = tmp.resolve(name + ".out");
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile());
-        pb.environment().putAll(env);
-        long t0 = System.nanoTime();
-        Process p = pb.start();
-        int code;
-        if (p.waitFor(timeoutS, TimeUnit.SECONDS)) code = p.exitValue();
-        else {
-            p.descendants().forEach(ProcessHandle::destroyForcibly);
-            p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-            code = -1;
-        }
-        long ms = (System.nanoTime() - t0) / 1_000_000;
-        String text = new String(Files.readAllBytes(out), StandardCharsets.UTF_8);
-        if (code == -1) text += "\n[killed after " + timeoutS + " s]";
-        return new Child(name, code, text, ms);
-    }
-
-    /** The folder of pulmo's root pom: maven.multiModuleProjectDirectory, else the first one above user.dir. */
-    private static Path projectRoot() throws IOException {
-        String mm = System.getProperty("maven.multiModuleProjectDirectory");
-        if (mm != null && isRoot(Path.of(mm))) return Path.of(mm).toAbsolutePath();
-        for (Path d = Path.of(System.getProperty("user.dir")).toAbsolutePath(); d != null; d = d.getParent())
-            if (isRoot(d)) return d;
-        return null;
-    }
-
-    private static boolean isRoot(Path d) throws IOException {
-        Path pom = d.resolve("pom.xml");
-        return Files.isRegularFile(pom) && Files.readString(pom).contains("<module>cuda-kernels</module>");
-    }
-
-    private static boolean onPath(String tool) {
-        for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator))
-            if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, tool))) return true;
-        return false;
+        return Children.run(cmd, env, timeoutS, tmp.resolve(name + ".out"), name);
     }
 }

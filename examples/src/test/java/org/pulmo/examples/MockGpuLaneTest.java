@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -15,13 +14,14 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.pulmo.testing.Children;
+import org.pulmo.testing.Children.Child;
 import org.pulmo.backend.Backends;
 import org.pulmo.cuda.CudaRuntime;
 import org.pulmo.tensor.Device;
@@ -58,7 +58,7 @@ class MockGpuLaneTest {
 
     /** Decides once whether the lane runs here, and builds the mock when it does (about 10 s). */
     @BeforeAll static void buildTheMock() throws Exception {
-        Path root = projectRoot();
+        Path root = Children.projectRoot();
         skipReason = whyNot(root);
         if (skipReason != null) {
             System.out.println("mock-GPU lane skipped: " + skipReason);
@@ -76,7 +76,7 @@ class MockGpuLaneTest {
         Path mock = root.resolve("../shared/gpu/mock-driver").normalize();
         if (!Files.isRegularFile(mock.resolve("build.sh"))) return "no mock driver at " + mock;
         for (String tool : List.of("gcc", "nvcc", "ptxas", "python3"))
-            if (!onPath(tool)) return tool + " is not on PATH (building the mock needs it)";
+            if (!Children.onPath(tool)) return tool + " is not on PATH (building the mock needs it)";
         String kernels = CudaRuntime.kernelsReason();
         if (kernels != null) return kernels;
         if (Backends.unavailableReason(Device.cuda(0)) == null) return "a real GPU is usable here, so the gpu-tagged tests run on it instead";
@@ -181,14 +181,6 @@ class MockGpuLaneTest {
 
     // ------------------------------------------------------------------ children
 
-    /** What a child printed (stdout and stderr together), its exit code (-1: killed at the time limit) and wall time. */
-    record Child(String name, int code, String output, long millis) {
-        String tail() {
-            String t = output.length() > 6000 ? "..." + output.substring(output.length() - 6000) : output;
-            return "---- " + name + " (exit " + code + ", " + millis + " ms), last output ----\n" + t;
-        }
-    }
-
     /** Null when the child exited with 0 on the mock and the mock saw no violation; else why not, with the evidence. */
     private static String cleanRun(Child c, Path log) throws IOException {
         String logText = Files.exists(log) ? new String(Files.readAllBytes(log), StandardCharsets.UTF_8) : "";
@@ -224,56 +216,14 @@ class MockGpuLaneTest {
     }
 
     private static Child java(List<String> jvmOptions, Path libs, List<String> mainAndArgs, Path log, long timeoutS, String name) throws Exception {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        cmd.addAll(JVM_OPTIONS);
-        cmd.addAll(jvmOptions);
-        // surefire's own class path property lists the test class path even when java.class.path is its booter jar
-        String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-        cmd.addAll(List.of("-cp", cp));
+        List<String> options = new ArrayList<>(JVM_OPTIONS);
+        options.addAll(jvmOptions);
+        List<String> cmd = new ArrayList<>(Children.java(options));
         cmd.addAll(mainAndArgs);
         return run(cmd, Map.of("LD_LIBRARY_PATH", libs.toString(), "MOCK_CUDA_LOG", log.toString()), timeoutS, name);
     }
 
-    /** Runs a command to its end or its time limit (then kills it and its children), output to a file, not a pipe. */
     private static Child run(List<String> cmd, Map<String, String> env, long timeoutS, String name) throws Exception {
-        Path out = tmp.resolve(name + ".out");
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile());
-        pb.environment().putAll(env);
-        long t0 = System.nanoTime();
-        Process p = pb.start();
-        int code;
-        if (p.waitFor(timeoutS, TimeUnit.SECONDS)) code = p.exitValue();
-        else {
-            p.descendants().forEach(ProcessHandle::destroyForcibly);
-            p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-            code = -1;
-        }
-        long ms = (System.nanoTime() - t0) / 1_000_000;
-        String text = new String(Files.readAllBytes(out), StandardCharsets.UTF_8); // lenient: a crash may print any bytes
-        if (code == -1) text += "\n[killed after " + timeoutS + " s]";
-        return new Child(name, code, text, ms);
-    }
-
-    // ------------------------------------------------------------------ locating things
-
-    /** The folder of pulmo's root pom: maven.multiModuleProjectDirectory, else the first one above user.dir. */
-    private static Path projectRoot() throws IOException {
-        String mm = System.getProperty("maven.multiModuleProjectDirectory");
-        if (mm != null && isRoot(Path.of(mm))) return Path.of(mm).toAbsolutePath();
-        for (Path d = Path.of(System.getProperty("user.dir")).toAbsolutePath(); d != null; d = d.getParent())
-            if (isRoot(d)) return d;
-        return null;
-    }
-
-    private static boolean isRoot(Path d) throws IOException {
-        Path pom = d.resolve("pom.xml");
-        return Files.isRegularFile(pom) && Files.readString(pom).contains("<module>cuda-kernels</module>");
-    }
-
-    private static boolean onPath(String tool) {
-        for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator))
-            if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, tool))) return true;
-        return false;
+        return Children.run(cmd, env, timeoutS, tmp.resolve(name + ".out"), name);
     }
 }
