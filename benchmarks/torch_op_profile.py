@@ -75,6 +75,11 @@ def sum_by_kind(per_name, kind):
     return by_kind
 
 
+def largest_first(per_name):
+    """The (name, [amount, calls]) items of {name: [amount, calls]}, the largest amount first."""
+    return sorted(per_name.items(), key=lambda kv: -kv[1][0])
+
+
 def allocated_bytes_by_op(torch, step):
     """Runs step() once under a dispatch mode; returns {aten op name: [bytes of new output tensors, calls]}."""
     from torch.utils._python_dispatch import TorchDispatchMode
@@ -187,10 +192,10 @@ def main() -> None:
           f"{args.mode} ({flags}), {s} profiled steps after {args.warmup}: {total / 1000 / s:.2f} ms of kernels per step, "
           f"{sum(v[1] for v in kernels.values()) / s:.0f} kernels per step")
     print(f"{'kind':16s} {'ms/step':>9s} {'share':>7s} {'kernels/step':>13s}")
-    for k, (us, calls) in sorted(by_kind.items(), key=lambda kv: -kv[1][0]):
+    for k, (us, calls) in largest_first(by_kind):
         print(f"{k:16s} {us / 1000 / s:9.2f} {100 * us / max(total, 1e-9):6.1f}% {calls / s:13.1f}")
     print(f"top {args.top} kernels:")
-    for name, (us, calls) in sorted(kernels.items(), key=lambda kv: -kv[1][0])[:args.top]:
+    for name, (us, calls) in largest_first(kernels)[:args.top]:
         print(f"  {us / 1000 / s:8.2f} ms/step {calls / s:6.1f}/step  [{kind_of(name)}] {name[:110]}")
 
     # bytes of the new tensors each kind of op returns, over one more step
@@ -201,10 +206,10 @@ def main() -> None:
     alloc_total = sum(v[0] for v in alloc.values())
     print(f"new tensors per step: {alloc_total / 1e6:.1f} MB in {sum(v[1] for v in alloc.values())} aten ops")
     print(f"{'kind':16s} {'alloc MB':>10s} {'aten ops':>9s}")
-    for k, (b, calls) in sorted(alloc_kind.items(), key=lambda kv: -kv[1][0]):
+    for k, (b, calls) in largest_first(alloc_kind):
         print(f"{k:16s} {b / 1e6:10.1f} {calls:9d}")
     print(f"top {args.top} aten ops by bytes:")
-    for name, (b, calls) in sorted(alloc.items(), key=lambda kv: -kv[1][0])[:args.top]:
+    for name, (b, calls) in largest_first(alloc)[:args.top]:
         print(f"  {b / 1e6:10.1f} MB {calls:5d} calls  [{aten_kind(name)}] {name}")
 
     out = args.json or (os.path.join(os.environ["OUT"], f"torch_op_profile_{args.model}_{args.mode}.json") if os.environ.get("OUT") else None)
@@ -216,9 +221,9 @@ def main() -> None:
                        "alloc_mb_per_step": alloc_total / 1e6,
                        "alloc_by_kind": {k: {"mb_per_step": v[0] / 1e6, "ops_per_step": v[1]} for k, v in alloc_kind.items()},
                        "alloc_ops": [{"name": n, "mb_per_step": v[0] / 1e6, "calls_per_step": v[1], "kind": aten_kind(n)}
-                                     for n, v in sorted(alloc.items(), key=lambda kv: -kv[1][0])],
+                                     for n, v in largest_first(alloc)],
                        "kernels": [{"name": n, "ms_per_step": v[0] / 1000 / s, "calls_per_step": v[1] / s, "kind": kind_of(n)}
-                                   for n, v in sorted(kernels.items(), key=lambda kv: -kv[1][0])]}, f, indent=1)
+                                   for n, v in largest_first(kernels)]}, f, indent=1)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,6 @@ cd "$(dirname "$0")/.."
 mock_src=${MOCK_SRC:-../shared/gpu/mock-driver}
 dir=${EMU_DIR:-/tmp/pulmo-emulated-gpu}
 [ -f "$mock_src/build.sh" ] || { echo "emulated-gpu: no mock driver at $mock_src" >&2; exit 2; }
-bash "$mock_src/build.sh" cuda-kernels/src/main/cuda "$dir/mock" >/dev/null
+rm -f "$dir/mock/kinfo.h"   # the mock is rebuilt for the kernels as they are now
 MOCK_SRC=$(cd "$mock_src" && pwd) bash cuda-kernels/src/test/emulator/build-emulator.sh "$dir/mock" cuda-kernels/src/main/cuda "$dir/gpu"
 LD_LIBRARY_PATH="$dir/gpu" exec mvn -B -ntp test -Dgroups=gpu "$@"

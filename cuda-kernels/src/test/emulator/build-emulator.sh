@@ -4,14 +4,16 @@
 # for the host (emu_device.h), and a libcudnn.so.9 that is the mock's with the computation added (emu_cudnn.c).
 # No libcublas: Pulmo's GEMMs then take the hand-written SGEMM kernel, which the emulator runs.
 #   build-emulator.sh MOCK_DIR CUDA_SOURCE_DIR OUT_DIR
-# MOCK_DIR holds what ../shared/gpu/mock-driver/build.sh built for the same sources (its kinfo.h); MOCK_SRC is the
-# mock's source folder (default ../shared/gpu/mock-driver beside the project).
+# MOCK_DIR holds what ../shared/gpu/mock-driver/build.sh builds for the kernels (its kinfo.h, which depends on their
+# signatures only); built there first when it has no kinfo.h. MOCK_SRC is the mock's source folder (default
+# ../shared/gpu/mock-driver beside the project).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-mock=$(cd "${1:?mock build dir}" && pwd)
 src=$(cd "${2:?cuda source dir}" && pwd)
 out=${3:?out dir}
 mock_src=${MOCK_SRC:-$here/../../../../../shared/gpu/mock-driver}
+[ -f "${1:?mock build dir}/kinfo.h" ] || bash "$mock_src/build.sh" "$src" "$1" >/dev/null
+mock=$(cd "$1" && pwd)
 mkdir -p "$out/src"
 out=$(cd "$out" && pwd)
 

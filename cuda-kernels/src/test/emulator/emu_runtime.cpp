@@ -280,7 +280,7 @@ extern "C" int cuLaunchKernel(void* f, unsigned gx, unsigned gy, unsigned gz, un
     L.params = params;
     L.n = (int)(bx * by * bz);
     L.warps = (L.n + 31) / 32;
-    L.dyn.assign(smem, 0);
+    L.dyn.resize(smem);   // filled for each block (run_block)
     L.error.clear();
     emu::block_dim = {bx, by, bz};
     emu::grid_dim = {gx, gy, gz};

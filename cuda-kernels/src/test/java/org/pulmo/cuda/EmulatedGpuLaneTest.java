@@ -70,19 +70,14 @@ class EmulatedGpuLaneTest {
     }
 
     /**
-     * Builds the emulator for the kernels in {@code cuda} into {@code dir}/gpu, over the mock built in {@code mock} (built
-     * there first when absent: its kernel table depends on the kernels' signatures only); null, or why it failed.
+     * Builds the emulator for the kernels in {@code cuda} into {@code dir}/gpu, over the mock in {@code mock} (which the
+     * script builds there first when absent); null, or why it failed.
      */
     private static String build(Path cuda, Path dir, Path mock) throws Exception {
-        Path mockSrc = root.resolve("../shared/gpu/mock-driver").normalize();
-        if (!Files.isRegularFile(mock.resolve("kinfo.h"))) {
-            Child c = run(List.of("bash", mockSrc.resolve("build.sh").toString(), cuda.toString(), mock.toString()), Map.of(),
-                BUILD_TIMEOUT_S, "build-mock");
-            if (c.code() != 0) return "building the mock failed:\n" + c.tail();
-        }
         Child emu = run(List.of("bash", root.resolve("cuda-kernels/src/test/emulator/build-emulator.sh").toString(),
-            mock.toString(), cuda.toString(), dir.resolve("gpu").toString()), Map.of("MOCK_SRC", mockSrc.toString()),
-            BUILD_TIMEOUT_S, "build-emulator-" + dir.getFileName());
+            mock.toString(), cuda.toString(), dir.resolve("gpu").toString()),
+            Map.of("MOCK_SRC", root.resolve("../shared/gpu/mock-driver").normalize().toString()), BUILD_TIMEOUT_S,
+            "build-emulator-" + dir.getFileName());
         return emu.code() == 0 ? null : "building the emulator failed:\n" + emu.tail();
     }
 

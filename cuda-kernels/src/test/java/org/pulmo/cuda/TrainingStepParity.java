@@ -219,11 +219,15 @@ final class TrainingStepParity {
     static Comparison compare(StepResult expected, StepResult actual, Tolerances tol) {
         List<String> table = new ArrayList<>(), failures = new ArrayList<>();
         double[] worstGrad = {0};
-        record Kind(String name, Map<String, float[]> want, Map<String, float[]> got, double tol) {}
-        for (Kind k : List.of(new Kind("output", expected.outputs(), actual.outputs(), tol.outputs()),
-                new Kind("grad", expected.grads(), actual.grads(), tol.grads()),
-                new Kind("running", expected.stats(), actual.stats(), tol.stats()),
-                new Kind("SGD step", expected.updates(), actual.updates(), tol.params()))) {
+        // resolution: per name, what rounding to the stored values alone can make of the difference (updates only, StepResult)
+        record Kind(String name, Map<String, float[]> want, Map<String, float[]> got, double tol, java.util.function.ToDoubleFunction<String> resolution) {}
+        java.util.function.ToDoubleFunction<String> none = name -> 0;
+        for (Kind k : List.of(new Kind("output", expected.outputs(), actual.outputs(), tol.outputs(), none),
+                new Kind("grad", expected.grads(), actual.grads(), tol.grads(), none),
+                new Kind("running", expected.stats(), actual.stats(), tol.stats(), none),
+                // one ulp per element of the larger of the two sides' stored parameters
+                new Kind("SGD step", expected.updates(), actual.updates(), tol.params(),
+                    name -> Math.max(expected.resolution().getOrDefault(name, 0d), actual.resolution().getOrDefault(name, 0d))))) {
             if (!k.want().keySet().equals(k.got().keySet())) {
                 failures.add(k.name() + ": names differ: " + k.want().keySet() + " vs " + k.got().keySet());
                 continue;
@@ -232,11 +236,8 @@ final class TrainingStepParity {
             // those far below the largest are rounding noise of cancelling sums, see relL2)
             double scale = k.want().values().stream().mapToDouble(TrainingStepParity::rms).max().orElse(0);
             double rmsFloor = Math.max(1e-7, 1e-6 * scale);
-            boolean updates = k.want() == expected.updates();
             k.want().forEach((name, want) -> {
-                // updates: less one ulp per element of the larger of the two sides' stored parameters (StepResult)
-                double resolution = updates ? Math.max(expected.resolution().getOrDefault(name, 0d), actual.resolution().getOrDefault(name, 0d)) : 0;
-                double err = relL2(k.got().get(name), want, Math.max(rmsFloor, biasFloor(k.want(), name)), resolution);
+                double err = relL2(k.got().get(name), want, Math.max(rmsFloor, biasFloor(k.want(), name)), k.resolution().applyAsDouble(name));
                 boolean ok = err <= k.tol(); // NaN fails
                 if (k.name().equals("grad")) worstGrad[0] = Math.max(worstGrad[0], Double.isNaN(err) ? Double.POSITIVE_INFINITY : err);
                 table.add(String.format("%-10s %-60s relL2 %.2e tol %.0e %s", k.name(), name, err, k.tol(), ok ? "ok" : "FAIL"));
