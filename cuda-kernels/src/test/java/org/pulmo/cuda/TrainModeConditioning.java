@@ -25,7 +25,8 @@ import org.pulmo.tensor.Tensor;
  *
  * <p>{@code java -cp <cuda-kernels test class path> org.pulmo.cuda.TrainModeConditioning MODEL BATCH SIZE STEPS [eval]}
  * with MODEL one of resnet50 (Pulmo's initialisation), resnet50p (the PyTorch anchor's portable initialisation and
- * inputs), dpn92se, manet (portable, pairs). {@code -Dinput=FILE} (a safetensors file with x [N, 3, S, S] and labels
+ * inputs), dpn92se, manet (portable, pairs), manetc (the same pairs with a contrast and brightness of their own,
+ * {@link WholeModelParityTest#perSampleContrast}). {@code -Dinput=FILE} (a safetensors file with x [N, 3, S, S] and labels
  * y [N]) replaces a classifier's random batch with pictures, e.g. the demo data's. Used to set
  * {@link WholeModelParityTest}'s train-mode tolerance (benchmarks/RESULTS.md has the figures).
  */
@@ -66,14 +67,14 @@ public final class TrainModeConditioning {
                 build = () -> Dpn.dpn92se(4, new Rng(9));
                 b = List.of(Tensor.randn(rng, batch, 3, size, size), Tensor.of(labels(batch, 4, 0), batch));
             }
-            case "manet" -> {
+            case "manet", "manetc" -> {
                 build = () -> { Module m = ModelRegistry.create("manet-resnet50", 2, size, 0L); PortableInit.apply(m, seed); return m; };
-                b = List.of(PortableInit.uniform(seed, "input.x", -1, 1, batch, 3, size, size),
-                    PortableInit.uniform(seed, "input.m", -1, 1, batch, 3, size, size), Tensor.of(labels(batch, 2, 0), batch),
-                    Tensor.of(labels(batch, 2, 1), batch));
+                Tensor x = PortableInit.uniform(seed, "input.x", -1, 1, batch, 3, size, size), m = PortableInit.uniform(seed, "input.m", -1, 1, batch, 3, size, size);
+                if (which.equals("manetc")) { x = WholeModelParityTest.perSampleContrast(x); m = WholeModelParityTest.perSampleContrast(m); }
+                b = List.of(x, m, Tensor.of(labels(batch, 2, 0), batch), Tensor.of(labels(batch, 2, 1), batch));
                 fwd = TrainingStepParity.MANET_PAIR;
             }
-            default -> throw new IllegalArgumentException("model: resnet50, resnet50p, dpn92se or manet, not " + which);
+            default -> throw new IllegalArgumentException("model: resnet50, resnet50p, dpn92se, manet or manetc, not " + which);
         }
         String file = System.getProperty("input");   // a safetensors file with x [N, 3, S, S] and labels y [N]: real pictures
         if (file != null && fwd == TrainingStepParity.CLASSIFIER) {
@@ -95,7 +96,9 @@ public final class TrainModeConditioning {
                 String k = e.getKey();
                 String g = k.contains("bn") || k.contains("downsample.1") ? "bn " + (k.endsWith("bias") ? "bias" : "weight")
                     : k.startsWith("fc") || k.contains("classifier") ? "classifier" : "conv and other";
-                groups.computeIfAbsent(g, x -> new ArrayList<>()).add(TrainingStepParity.relL2(rb.get(s).grads().get(k), e.getValue()));
+                // a bias right before a batch norm (MA-Net's FAB) against its weight's gradient, as the comparison measures it
+                double floor = Math.max(1e-7, TrainingStepParity.biasFloor(ra.get(s).grads(), k));
+                groups.computeIfAbsent(g, x -> new ArrayList<>()).add(TrainingStepParity.relL2(rb.get(s).grads().get(k), e.getValue(), floor));
             }
             groups.forEach((g, v) -> {
                 Collections.sort(v);
