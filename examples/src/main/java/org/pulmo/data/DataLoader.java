@@ -179,6 +179,7 @@ public final class DataLoader implements AutoCloseable {
         private Batch ready;
         private boolean finished;
         private boolean reported;
+        private long waitNanos;
 
         private Epoch(int epoch) {
             this.epoch = epoch;
@@ -190,6 +191,12 @@ public final class DataLoader implements AutoCloseable {
         public int number() { return epoch; }
 
         public int batches() { return batches; }
+
+        /**
+         * Seconds the consumer has spent in this epoch waiting for a batch that was not ready yet: the part of the epoch
+         * that the loader's threads, not the consumer, decided.
+         */
+        public double waitSeconds() { return waitNanos / 1e9; }
 
         /** Images left out of this epoch's batches so far because they could not be read. */
         public int skippedCount() { return skippedHere.get(); }
@@ -208,8 +215,10 @@ public final class DataLoader implements AutoCloseable {
                 Future<Batch> f = inFlight.poll();
                 if (f == null) { finish(); break; }
                 Batch b;
+                long t0 = f.isDone() ? 0 : System.nanoTime();
                 try {
                     b = f.get();
+                    if (t0 != 0) waitNanos += System.nanoTime() - t0;
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     close();

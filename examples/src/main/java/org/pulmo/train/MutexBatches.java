@@ -66,6 +66,9 @@ public final class MutexBatches implements AutoCloseable {
         return null;
     }
 
+    /** Seconds the training loop has waited this epoch for a mutex batch that was not ready ({@link DataLoader.Epoch#waitSeconds}). */
+    public double waitSeconds() { return batches.waitSeconds(); }
+
     /** Batches skipped so far because an unreadable image broke their pairing. */
     int skipped() { return skipped; }
 

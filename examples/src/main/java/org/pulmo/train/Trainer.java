@@ -52,6 +52,9 @@ import org.pulmo.tensor.Tensor;
  * by its batch. Checkpoints are written from the device tensors (Safetensors copies them to the host).
  */
 public final class Trainer {
+    /** Above this share of an epoch spent waiting for the data loader, the epoch's line says the run is data-bound. */
+    static final double DATA_BOUND = 0.1;
+
 
     /** What a run is; the paper defaults are filled in by the CLI. {@code initFrom}: the file name of the starting weights, or null. */
     public record Settings(String model, List<String> classes, int epochs, int batchSize, float lr, float momentum,
@@ -174,6 +177,7 @@ public final class Trainer {
                 // (MutexBatches checks every pair's labels).
                 StepReadings readings = new StepReadings(); // the steps' losses and predictions, read every few steps
                 long epochSteps = 0;
+                double dataWait = 0;
                 try (DataLoader.Epoch batches = trainLoader.epoch(epoch);
                      MutexBatches mutexBatches = maNet == null ? null : new MutexBatches(train, labels, trainTf, opts, MutexBatches.pairSeed(s.seed(), epoch), epoch)) {
                     for (DataLoader.Batch b : batches) {
@@ -203,6 +207,7 @@ public final class Trainer {
                         if (stop.get()) { interrupted = true; break; }
                         if (readings.due()) diverged(readings.read(bar), bar, epoch, lr, last);
                     }
+                    dataWait = batches.waitSeconds() + (mutexBatches == null ? 0 : mutexBatches.waitSeconds());
                 } catch (RuntimeException | Error e) {
                     readings.release();
                     throw e;
@@ -222,13 +227,16 @@ public final class Trainer {
                         maNet != null ? " (MA-Net needs every image of a batch and of its mutex batch readable)" : " (unreadable images are skipped)"));
                 }
                 double[] v = validate(valLoader, epoch);
-                bar.finish(String.format(Locale.ROOT, "  | val loss %.4f  val acc %5.1f%%", v[0], 100 * v[1]));
+                // the loader's share of the epoch, named where it is large enough to be what limits the run
+                String waited = dataWait > DATA_BOUND * bar.seconds() ? String.format(Locale.ROOT,
+                    "  | waited %.0f s of %.0f for images (data-bound: more --workers, or smaller files)", dataWait, bar.seconds()) : "";
+                bar.finish(String.format(Locale.ROOT, "  | val loss %.4f  val acc %5.1f%%%s", v[0], 100 * v[1], waited));
                 String memory = org.pulmo.backend.Backends.of(dev).memorySummary();
                 if (memory != null) out.println("  " + dev + " memory after epoch " + (epoch + 1) + ": " + memory);
                 double[] ms = readings.maNetSums;
                 long mn = readings.maNetImages;
                 History.MaNetLosses ml = mn == 0 ? null : new History.MaNetLosses(ms[0] / mn, ms[1] / mn, ms[2] / mn, ms[3] / mn);
-                history.add(new History.Row(epoch + 1, lr, bar.loss(), bar.accuracy(), v[0], v[1], bar.imagesPerSecond(), bar.seconds(), ml));
+                history.add(new History.Row(epoch + 1, lr, bar.loss(), bar.accuracy(), v[0], v[1], bar.imagesPerSecond(), bar.seconds(), dataWait, ml));
                 boolean improved = v[1] > bestAcc;
                 if (improved) { bestAcc = v[1]; bestEpoch = epoch + 1; }
                 Map<String, String> meta = describe(s, bestEpoch, bestAcc);

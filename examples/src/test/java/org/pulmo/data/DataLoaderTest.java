@@ -148,4 +148,36 @@ class DataLoaderTest {
             assertFalse(t.getName().startsWith("pulmo-loader-") && t.isAlive() && t.getState() != Thread.State.TERMINATED, t.getName());
         assertThrows(IllegalStateException.class, () -> loader.epoch(2));
     }
+
+    /** Sleeps {@code millis} before each image it reads: a loader slower than its consumer. */
+    record Slow(Dataset inner, long millis) implements Dataset {
+        @Override public List<String> classes() { return inner.classes(); }
+        @Override public int size() { return inner.size(); }
+        @Override public int label(int index) { return inner.label(index); }
+        @Override public String source(int index) { return inner.source(index); }
+        @Override public Image image(int index) throws IOException {
+            try { Thread.sleep(millis); } catch (InterruptedException e) { Thread.currentThread().interrupt(); }
+            return inner.image(index);
+        }
+    }
+
+    @Test void anEpochCountsTheTimeItsConsumerWaitedForBatches() throws InterruptedException {
+        // a loader that needs 10 x 30 ms, on one thread, with a consumer that takes no time: it waits for nearly all of it
+        try (DataLoader loader = new DataLoader(new Slow(new DemoChestDataset(10, 16, 1), 30), Transform.identity(),
+                DataLoader.Options.evaluation(2).withWorkers(1).withPrefetch(1));
+             DataLoader.Epoch ep = loader.epoch(0)) {
+            long t0 = System.nanoTime();
+            for (DataLoader.Batch b : ep) assertEquals(2, b.size());
+            double took = (System.nanoTime() - t0) / 1e9;
+            assertTrue(ep.waitSeconds() >= 0.2 && ep.waitSeconds() <= took, "waited " + ep.waitSeconds() + " s of " + took);
+        }
+        // the other way round: batches made in no time, the consumer slow; it waits at most for the first one
+        try (DataLoader loader = new DataLoader(new DemoChestDataset(10, 16, 1), Transform.identity(),
+                DataLoader.Options.evaluation(2).withWorkers(1).withPrefetch(5));
+             DataLoader.Epoch ep = loader.epoch(0)) {
+            Thread.sleep(100);   // every batch is made by now
+            for (DataLoader.Batch b : ep) Thread.sleep(40);
+            assertTrue(ep.waitSeconds() < 0.05, "waited " + ep.waitSeconds() + " s for batches made before they were asked for");
+        }
+    }
 }

@@ -176,17 +176,19 @@ class TrainCommandTest {
         assertEquals(0, r.code(), r.out() + r.err());
         assertTrue(r.out().contains("MA-Net on 4 classes: each image's mutex partner is drawn uniformly"), r.out());
         List<String> csv = Files.readAllLines(out.resolve("metrics.csv"));
-        assertEquals("epoch,lr,train_loss,train_acc,val_loss,val_acc,images_per_s,seconds,train_l_ce,train_l_cs,train_a1,train_a2", csv.get(0));
+        assertEquals("epoch,lr,train_loss,train_acc,val_loss,val_acc,images_per_s,seconds,data_wait_s,train_l_ce,train_l_cs,train_a1,train_a2", csv.get(0));
         String[] f = csv.get(1).split(",", -1);
-        assertEquals(12, f.length, csv.get(1));
-        double ce = Double.parseDouble(f[8]), cs = Double.parseDouble(f[9]), a1 = Double.parseDouble(f[10]), a2 = Double.parseDouble(f[11]);
+        assertEquals(13, f.length, csv.get(1));
+        double wait = Double.parseDouble(f[8]), seconds = Double.parseDouble(f[7]);
+        assertTrue(wait >= 0 && wait <= seconds, "waited " + wait + " s for data in a " + seconds + " s epoch");
+        double ce = Double.parseDouble(f[9]), cs = Double.parseDouble(f[10]), a1 = Double.parseDouble(f[11]), a2 = Double.parseDouble(f[12]);
         assertTrue(ce > 0 && Double.isFinite(ce), "L_CE " + ce);
         assertTrue(cs >= -1 && cs <= 1, "L_CS is a mean cosine similarity: " + cs);
         assertEquals(1.0, a1 + a2, 1e-5, "a1 + a2");
         String json = Files.readString(out.resolve("metrics.json"), StandardCharsets.UTF_8);
         for (String k : List.of("\"train_l_ce\": ", "\"train_l_cs\": ", "\"train_a1\": ", "\"train_a2\": ")) assertTrue(json.contains(k), json);
-        // other models keep the eight columns readers know
-        assertEquals("epoch,lr,train_loss,train_acc,val_loss,val_acc,images_per_s,seconds", Files.readAllLines(finished.resolve("metrics.csv")).get(0));
+        // other models: the nine columns every run has
+        assertEquals("epoch,lr,train_loss,train_acc,val_loss,val_acc,images_per_s,seconds,data_wait_s", Files.readAllLines(finished.resolve("metrics.csv")).get(0));
         assertTrue(r.out().contains("MA-Net variant: MAB on, FAB on, loss adaptive, batch-norm running statistics from the main path, attention map constant in backward"), r.out());
         assertTrue(Files.size(out.resolve("manet_weights.png")) > 0 || r.out().contains("no plots"), "the a1/a2 curve");
         assertFalse(Files.exists(finished.resolve("manet_weights.png")), "only MA-Net plots loss weights");

@@ -1,0 +1,53 @@
+package org.pulmo.train;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class HistoryTest {
+
+    @Test void rowsSurviveAWriteAndARead(@TempDir Path dir) throws IOException {
+        History h = new History();
+        h.add(new History.Row(1, 0.01, 1.5, 0.4, 1.4, 0.45, 120.5, 8.25, 3.5, new History.MaNetLosses(1.3, 0.4, 0.7, 0.3)));
+        h.add(new History.Row(2, 0.005, 1.1, 0.6, 1.0, 0.55, 130, 7.5, 0.75, new History.MaNetLosses(1.1, 0.2, 0.8, 0.2)));
+        h.write(dir);
+        History back = History.read(dir.resolve("metrics.csv"), 1);
+        assertEquals(1, back.rows().size(), "rows after --resume's epoch are dropped");
+        History.Row r = back.rows().getFirst();
+        assertEquals(3.5, r.dataWaitSeconds(), 1e-9);
+        assertEquals(8.25, r.seconds(), 1e-9);
+        assertEquals(0.4, r.maNet().cs(), 1e-9);
+        assertEquals(0.3, r.maNet().a2(), 1e-9);
+        String json = Files.readString(dir.resolve("metrics.json"));
+        assertTrue(json.contains("\"data_wait_s\": 3.50") && json.contains("\"data_wait_s\": 0.75"), json);
+    }
+
+    /** A run written before data_wait_s existed (MA-Net's parts in columns 9-12) still resumes, its columns read by name. */
+    @Test void aFileWithoutTheDataWaitColumnReadsByName(@TempDir Path dir) throws IOException {
+        Path csv = dir.resolve("metrics.csv");
+        Files.writeString(csv, """
+            epoch,lr,train_loss,train_acc,val_loss,val_acc,images_per_s,seconds,train_l_ce,train_l_cs,train_a1,train_a2
+            1,0.01,1.5,0.4,1.4,0.45,120.50,8.25,1.3,0.4,0.7,0.3
+            """);
+        History.Row r = History.read(csv, 5).rows().getFirst();
+        assertTrue(Double.isNaN(r.dataWaitSeconds()), "unknown wait: " + r.dataWaitSeconds());
+        assertEquals(1.3, r.maNet().ce(), 1e-9);
+        assertEquals(0.3, r.maNet().a2(), 1e-9);
+        Files.writeString(csv, """
+            epoch,lr,train_loss,train_acc,val_loss,val_acc,images_per_s,seconds
+            1,0.01,1.5,0.4,1.4,0.45,120.50,8.25
+            """);
+        r = History.read(csv, 5).rows().getFirst();
+        assertNull(r.maNet());
+        assertEquals(120.5, r.imagesPerSecond(), 1e-9);
+        History h = History.read(csv, 5);
+        h.write(dir);
+        assertTrue(Files.readAllLines(csv).get(1).endsWith(",8.25,"), "an unknown wait is written empty: " + Files.readAllLines(csv).get(1));
+    }
+}
