@@ -27,6 +27,11 @@
 
 enum { FORWARD, BACKWARD_DATA, BACKWARD_FILTER };
 
+// The emulated driver's guard-band check (emu_runtime.cpp): a call that wrote outside its buffers fails as cuDNN's
+// CUDNN_STATUS_EXECUTION_FAILED, with the emulator's line on stderr naming it.
+int emu_check_guards(const char *after);
+static int guarded(const char *call, int st) { return st == ST_OK && emu_check_guards(call) ? 5000 : st; }
+
 // One image and group as a matrix product over its unfolded input (im2col): cols [Cg * R * S, OH * OW] holds, for
 // filter tap j = (c, r, s) and output position p = (oh, ow), the input value tap j sees from p (0 in the padding).
 // Forward y[k, p] = sum_j w[k, j] cols[j, p]; backward data dcols[j, p] = sum_k w[k, j] dy[k, p], folded back into dx;
@@ -117,19 +122,19 @@ int cudnnConvolutionForward(void *h, const float *alpha, tdesc *xd, void *x, tde
                             size_t wsBytes, const float *beta, tdesc *yd, void *y) {
   int st = mock_cudnnConvolutionForward(h, alpha, xd, x, wd, w, c, algo, ws, wsBytes, beta, yd, y);
   if (st == ST_OK) convolve(FORWARD, xd, x, wd, w, c, yd, NULL, y);
-  return st;
+  return guarded("cudnnConvolutionForward", st);
 }
 int cudnnConvolutionBackwardData(void *h, const float *alpha, tdesc *wd, void *w, tdesc *dyd, void *dy, cdesc *c, int algo,
                                  void *ws, size_t wsBytes, const float *beta, tdesc *dxd, void *dx) {
   int st = mock_cudnnConvolutionBackwardData(h, alpha, wd, w, dyd, dy, c, algo, ws, wsBytes, beta, dxd, dx);
   if (st == ST_OK) convolve(BACKWARD_DATA, dxd, NULL, wd, w, c, dyd, dy, dx);
-  return st;
+  return guarded("cudnnConvolutionBackwardData", st);
 }
 int cudnnConvolutionBackwardFilter(void *h, const float *alpha, tdesc *xd, void *x, tdesc *dyd, void *dy, cdesc *c, int algo,
                                    void *ws, size_t wsBytes, const float *beta, tdesc *dwd, void *dw) {
   int st = mock_cudnnConvolutionBackwardFilter(h, alpha, xd, x, dyd, dy, c, algo, ws, wsBytes, beta, dwd, dw);
   if (st == ST_OK) convolve(BACKWARD_FILTER, xd, x, dwd, NULL, c, dyd, dy, dw);
-  return st;
+  return guarded("cudnnConvolutionBackwardFilter", st);
 }
 
 // Per-channel mean and biased variance of x [n, c, h, w] over (n, h, w).
@@ -175,7 +180,7 @@ int cudnnBatchNormalizationForwardTraining(void *h, int mode, const float *alpha
       runVar[c] = (float)((1 - factor) * runVar[c] + factor * (m > 1 ? var * m / (m - 1) : var));
     }
   }
-  return ST_OK;
+  return guarded("cudnnBatchNormalizationForwardTraining", ST_OK);
 }
 
 int cudnnBatchNormalizationForwardInference(void *h, int mode, const float *alpha, const float *beta, tdesc *xd, void *x, tdesc *yd,
@@ -184,7 +189,7 @@ int cudnnBatchNormalizationForwardInference(void *h, int mode, const float *alph
   if (st != ST_OK) return st;
   for (int c = 0; c < xd->c; c++)
     normalize(xd, x, y, c, ((float *)mean)[c], 1.0 / sqrt((double)((float *)var)[c] + eps), ((float *)scale)[c], ((float *)bias)[c]);
-  return ST_OK;
+  return guarded("cudnnBatchNormalizationForwardInference", ST_OK);
 }
 
 int cudnnBatchNormalizationBackward(void *h, int mode, const float *ad, const float *bd, const float *ap, const float *bp, tdesc *xd,
@@ -215,7 +220,7 @@ int cudnnBatchNormalizationBackward(void *h, int mode, const float *ad, const fl
       }
     }
   }
-  return ST_OK;
+  return guarded("cudnnBatchNormalizationBackward", ST_OK);
 }
 
 // Pooling: modes 0 and 3 max (padding never wins), 1 average over the whole window, 2 average over its part inside x.
@@ -253,11 +258,11 @@ static void pool(const pdesc *p, const tdesc *xd, const float *x, const tdesc *y
 int cudnnPoolingForward(void *h, pdesc *p, const float *alpha, tdesc *xd, void *x, const float *beta, tdesc *yd, void *y) {
   int st = mock_cudnnPoolingForward(h, p, alpha, xd, x, beta, yd, y);
   if (st == ST_OK) pool(p, xd, x, yd, y, NULL, NULL);
-  return st;
+  return guarded("cudnnPoolingForward", st);
 }
 int cudnnPoolingBackward(void *h, pdesc *p, const float *alpha, tdesc *yd, void *y, tdesc *dyd, void *dy, tdesc *xd, void *x,
                          const float *beta, tdesc *dxd, void *dx) {
   int st = mock_cudnnPoolingBackward(h, p, alpha, yd, y, dyd, dy, xd, x, beta, dxd, dx);
   if (st == ST_OK) pool(p, xd, x, yd, NULL, dy, dx);
-  return st;
+  return guarded("cudnnPoolingBackward", st);
 }

@@ -10,9 +10,18 @@
 // a failed launch (CUDA_ERROR_LAUNCH_FAILED, with a line on stderr saying why): threads waiting at barriers that can
 // never open, threads of a block at different __syncthreads, a shuffle after a lane of its warp has exited or with a
 // mask other than the full warp, a partner lane outside the block.
+//
+// Device memory has guard bands: cuMemAlloc_v2 (the mock's, renamed mock_cuMemAlloc_v2, asked for 2 x GUARD bytes
+// more) hands out the middle of a block whose first and last GUARD bytes are filled with 0xFF (a NaN as float, so a
+// read past either end poisons what it computes). After every kernel, every emulated cuDNN call and at cuMemFree the
+// bands are checked; a changed byte is reported as a failed launch (or cuDNN call) naming the kernel, the allocation's
+// size and the offset written, the emulated GPU's counterpart of compute-sanitizer's memcheck for writes. Exact only
+// where each tensor has its own driver allocation (CudaAllocator's exact blocks); the caching allocator's size classes
+// leave slack inside a block that no band covers.
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -22,6 +31,83 @@
 extern "C" int mock_cuLaunchKernel(void* f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz,
                                    unsigned smem, void* stream, void** params, void** extra);
 extern "C" const emu::Kernel emu_kernels[];   // kernels_host.cpp, written by build-emulator.sh
+extern "C" int mock_cuMemAlloc_v2(unsigned long long* p, size_t n);
+extern "C" int mock_cuMemFree_v2(unsigned long long p);
+
+namespace guard {
+constexpr size_t GUARD = 256;
+constexpr unsigned char FILL = 0xFF;
+std::mutex mu;
+std::map<unsigned long long, size_t> live;   // address handed out -> bytes asked for
+
+// The first changed byte of the band [p, p + GUARD), or -1 (one memcmp per band: this runs after every launch).
+long changed(const unsigned char* p) {
+    static const std::vector<unsigned char> intact(GUARD, FILL);
+    if (std::memcmp(p, intact.data(), GUARD) == 0) return -1;
+    for (size_t i = 0; i < GUARD; i++)
+        if (p[i] != FILL) return (long)i;
+    return -1;
+}
+
+// Reports (and refills) every broken band of allocation (a, n); the number of broken bands.
+int check_one(unsigned long long a, size_t n, const char* after) {
+    int broken = 0;
+    unsigned char* before = (unsigned char*)(a - GUARD);
+    unsigned char* past = (unsigned char*)(a + n);
+    long b = changed(before), e = changed(past);
+    if (b >= 0) {
+        long last = GUARD - 1;
+        while (before[last] == FILL) last--;
+        fprintf(stderr, "[emu] ERROR: %s wrote before the start of a %zu-byte device allocation at 0x%llx (%ld bytes before it)\n",
+                after, n, a, (long)GUARD - last);
+        memset(before, FILL, GUARD);
+        broken++;
+    }
+    if (e >= 0) {
+        long last = GUARD - 1;
+        while (past[last] == FILL) last--;
+        fprintf(stderr, "[emu] ERROR: %s wrote past the end of a %zu-byte device allocation at 0x%llx (bytes %zu..%zu of it)\n",
+                after, n, a, n + e, n + last);
+        memset(past, FILL, GUARD);
+        broken++;
+    }
+    return broken;
+}
+}  // namespace guard
+
+// Every live allocation's bands, after a kernel or a cuDNN call; the number broken (each also reported on stderr).
+extern "C" int emu_check_guards(const char* after) {
+    std::lock_guard<std::mutex> lock(guard::mu);
+    int broken = 0;
+    for (auto& [a, n] : guard::live) broken += guard::check_one(a, n, after);
+    return broken;
+}
+
+extern "C" int cuMemAlloc_v2(unsigned long long* p, size_t n) {
+    unsigned long long m = 0;
+    int rc = mock_cuMemAlloc_v2(&m, n + 2 * guard::GUARD);
+    if (rc != 0) return rc;
+    memset((void*)m, guard::FILL, guard::GUARD);
+    memset((void*)(m + guard::GUARD + n), guard::FILL, guard::GUARD);
+    *p = m + guard::GUARD;
+    std::lock_guard<std::mutex> lock(guard::mu);
+    guard::live[*p] = n;
+    return 0;
+}
+
+extern "C" int cuMemFree_v2(unsigned long long p) {
+    std::unique_lock<std::mutex> lock(guard::mu);
+    auto it = guard::live.find(p);
+    if (it == guard::live.end()) {
+        lock.unlock();
+        return mock_cuMemFree_v2(p);   // not one of ours: the mock reports it
+    }
+    int broken = guard::check_one(p, it->second, "a kernel or copy before cuMemFree");
+    guard::live.erase(it);
+    lock.unlock();
+    int rc = mock_cuMemFree_v2(p - guard::GUARD);
+    return broken ? 700 /* CUDA_ERROR_ILLEGAL_ADDRESS */ : rc;
+}
 
 namespace emu {
 emu_dim3 thread_idx, block_idx, block_dim, grid_dim;
@@ -293,5 +379,6 @@ extern "C" int cuLaunchKernel(void* f, unsigned gx, unsigned gy, unsigned gz, un
                     return emu::LAUNCH_FAILED;
                 }
             }
-    return 0;
+    std::string what = std::string("kernel ") + name;
+    return emu_check_guards(what.c_str()) ? emu::LAUNCH_FAILED : 0;
 }

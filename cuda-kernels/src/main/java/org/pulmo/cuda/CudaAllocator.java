@@ -25,7 +25,11 @@ import jcuda.driver.CUresult;
  * <p>Every driver call first makes the runtime's context current on the calling thread (a tensor may be freed
  * by a thread that never launched a kernel). For tests, {@link #poisonWithNaN} (or
  * {@code -Dpulmo.cuda.poison=true}) fills every block handed out with NaN, so that a kernel that leaves part
- * of its output unwritten shows NaN instead of the zeros of fresh memory or a previous op's values.
+ * of its output unwritten shows NaN instead of the zeros of fresh memory or a previous op's values; and
+ * {@link #exactBlocks} (or {@code -Dpulmo.cuda.exactBlocks=true}) gives every request a driver allocation of exactly
+ * its bytes, freed to the driver with it, so that a kernel that reads or writes past the end of its tensor leaves the
+ * allocation, where compute-sanitizer's memcheck (or the emulated GPU's guard bands) sees it, instead of landing in
+ * the slack of a size class or in a neighbour's cached block. In-use bytes are counted by size class either way.
  */
 public final class CudaAllocator {
     static final long SMALL_ROUND = 512, LARGE_ROUND = 2L << 20, LARGE = 1L << 20;
@@ -45,11 +49,12 @@ public final class CudaAllocator {
     }
 
     private final TreeMap<Long, ArrayDeque<CUdeviceptr>> free = new TreeMap<>();
-    /** Live block -> {its size, the size class of the request it serves}. */
+    /** Live block -> {its size, the size class of the request it serves, 1 for an exact block}. */
     private final Map<CUdeviceptr, long[]> live = new java.util.IdentityHashMap<>();
     private long inUse, liveBytes, cached, peak, blocksCached, driverAllocs;
     private final CudaRuntime rt;
     private volatile boolean poison = Boolean.getBoolean("pulmo.cuda.poison");
+    private volatile boolean exact = Boolean.getBoolean("pulmo.cuda.exactBlocks");
     /** A quiet NaN as the 32-bit pattern cuMemsetD32 writes. */
     static final int NAN_BITS = 0x7fc00000;
 
@@ -59,6 +64,15 @@ public final class CudaAllocator {
     public void poisonWithNaN(boolean on) { poison = on; }
 
     public boolean poisoning() { return poison; }
+
+    /**
+     * Test switch: every request from now on gets its own driver allocation of exactly its bytes, given back to the
+     * driver when freed (see the class comment); off, the cache serves them again. Blocks handed out before keep the
+     * way they were made.
+     */
+    public void exactBlocks(boolean on) { exact = on; }
+
+    public boolean exactBlocks() { return exact; }
 
     /** The size class of a request (bytes actually reserved). */
     public static long roundUp(long bytes) {
@@ -73,10 +87,10 @@ public final class CudaAllocator {
      * keeping its own); else a new one from the driver.
      */
     public synchronized CUdeviceptr allocate(long bytes) {
-        long size = roundUp(bytes), block = size;
-        ArrayDeque<CUdeviceptr> list = free.get(size);
+        long size = roundUp(bytes), block = exact ? Math.max(bytes, 1) : size;
+        ArrayDeque<CUdeviceptr> list = exact ? null : free.get(size);
         CUdeviceptr p = list == null ? null : list.poll();
-        if (p == null && size >= LARGE) {
+        if (p == null && size >= LARGE && !exact) {
             for (var e : free.subMap(size, false, 2 * size, true).entrySet()) {
                 p = e.getValue().poll();
                 if (p != null) { block = e.getKey(); break; }
@@ -88,17 +102,17 @@ public final class CudaAllocator {
         } else {
             rt.makeCurrent();
             p = new CUdeviceptr();
-            int st = cuMemAlloc(p, size);
+            int st = cuMemAlloc(p, block);
             if (st == CUresult.CUDA_ERROR_OUT_OF_MEMORY) {
                 emptyCache();
-                st = cuMemAlloc(p, size);
+                st = cuMemAlloc(p, block);
                 if (st == CUresult.CUDA_ERROR_OUT_OF_MEMORY)
                     throw new CudaOutOfMemoryException(bytes, stats(), CUresult.stringFor(st));
             }
-            CudaRuntime.check(st, "cuMemAlloc(" + size + ")");
+            CudaRuntime.check(st, "cuMemAlloc(" + block + ")");
             driverAllocs++;
         }
-        live.put(p, new long[] {block, size});
+        live.put(p, new long[] {block, size, exact ? 1 : 0});
         inUse += size;
         liveBytes += block;
         peak = Math.max(peak, inUse);
@@ -109,8 +123,13 @@ public final class CudaAllocator {
         return p;
     }
 
-    /** Returns a block to its free list (no driver call). */
+    /** Returns a block to its free list (no driver call); an exact block (see {@link #exactBlocks}) to the driver. */
     public synchronized void free(CUdeviceptr p) {
+        long[] b = live.get(p);
+        if (b != null && b[2] == 1) { // an exact block: its own allocation, not one for the cache
+            freeToDriver(p);
+            return;
+        }
         long block = forget(p);
         cached += block;
         blocksCached++;

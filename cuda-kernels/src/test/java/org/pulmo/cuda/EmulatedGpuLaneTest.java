@@ -34,8 +34,9 @@ import org.pulmo.tensor.Device;
  * blocks, which run one after another here) is left to the gpu-tagged run on one.
  *
  * <p>Asserted: every selected test passes (none skipped; whole-model parity of ResNet-50 and DPN-92-SE included), the mock reports no violation and the emulator no error
- * (a barrier that cannot open, a shuffle with exited lanes); and the lane has teeth: built from sources with ReLU
- * planted as the identity, the elementwise parity test fails.
+ * (a barrier that cannot open, a shuffle with exited lanes, a write outside an allocation's guard bands); and the lane
+ * has teeth: built from sources with ReLU planted as the identity, or with the elementwise loops one element too long,
+ * the elementwise parity test fails (the second at the launch, by the guard bands).
  *
  * <p>Not tagged {@code gpu}: it runs in the normal test command and skips itself, with the reason, where the mock is
  * missing or where a real GPU is usable; under {@code CI=true} a missing compiler fails it instead.
@@ -49,7 +50,7 @@ class EmulatedGpuLaneTest {
      * over three minutes here; scripts/emulated-gpu.sh runs it). Classes, or Class#method.
      */
     static final List<String> SELECTED = List.of(GpuParityTest.class.getName(), DeviceTransferGradTest.class.getName(),
-        ThreadContextTest.class.getName(), SteadyMemoryTest.class.getName(),
+        ThreadContextTest.class.getName(), SteadyMemoryTest.class.getName(), ExactBlocksTest.class.getName(),
         WholeModelParityTest.class.getName() + "#resnet50TrainingStepMatchesTheCpu",
         WholeModelParityTest.class.getName() + "#dpn92seTrainingStepMatchesTheCpu");
     private static final Pattern RESULT = Pattern.compile("^RESULT (\\S+) (\\S+) (\\d+)$", Pattern.MULTILINE);
@@ -125,20 +126,39 @@ class EmulatedGpuLaneTest {
 
     /** Built from sources whose ReLU is the identity, the lane must fail the elementwise parity test. */
     @Test void aPlantedKernelBugFailsTheLane() throws Exception {
-        Path src = Files.createDirectories(tmp.resolve("planted/cuda"));
+        Child c = planted("relu", "elementwise.cu", "case 5: return jmax(x, 0.f);", "case 5: return x;");
+        assertEquals(Map.of(ELEMENTWISE, "FAILED"), results(c), c.tail());
+        assertTrue(c.output().contains("RELU"), () -> "the failure does not name the planted op\n" + c.tail());
+    }
+
+    /**
+     * Built from sources whose elementwise loops run one element too far, the lane must fail the elementwise parity test
+     * at the launch, with the emulator's guard bands naming the kernel that wrote past its output (the test's exact
+     * blocks put each tensor in an allocation of its own bytes; in a size class the element would land in slack).
+     */
+    @Test void aPlantedOutOfBoundsWriteFailsTheLaunch() throws Exception {
+        Child c = planted("bounds", "elementwise.cu", "i < (n); i += (long long)gridDim.x * blockDim.x)",
+            "i <= (n); i += (long long)gridDim.x * blockDim.x)");
+        assertEquals(Map.of(ELEMENTWISE, "FAILED"), results(c), c.tail());
+        assertTrue(c.output().lines().anyMatch(l -> l.startsWith("[emu] ERROR: kernel ew_") && l.contains("wrote past the end of a")),
+            () -> "no guard-band report naming an elementwise kernel\n" + c.tail());
+    }
+
+    private static final String ELEMENTWISE = "GpuParityTest#elementwiseOnStridedViewsMatchesTheCpu";
+
+    /** The elementwise parity test on an emulator built from the sources with {@code from} replaced by {@code to} in {@code file}. */
+    private static Child planted(String name, String file, String from, String to) throws Exception {
+        Path src = Files.createDirectories(tmp.resolve(name + "/cuda"));
         try (Stream<Path> files = Files.list(root.resolve("cuda-kernels/src/main/cuda"))) {
             for (Path f : files.toList()) Files.copy(f, src.resolve(f.getFileName()));
         }
-        Path ew = src.resolve("elementwise.cu");
-        String text = Files.readString(ew), relu = "case 5: return jmax(x, 0.f);";
-        assertTrue(text.contains(relu), "elementwise.cu no longer has the ReLU line this test plants its bug in: " + relu);
-        Files.writeString(ew, text.replace(relu, "case 5: return x;"));
-        String failed = build(src, tmp.resolve("planted"), tmp.resolve("emulator/mock"));
+        Path cu = src.resolve(file);
+        String text = Files.readString(cu);
+        assertTrue(text.contains(from), file + " no longer has the line this test plants its bug in: " + from);
+        Files.writeString(cu, text.replace(from, to));
+        String failed = build(src, tmp.resolve(name), tmp.resolve("emulator/mock"));
         assertNull(failed, failed);
-        Child c = lane(tmp.resolve("planted/gpu"), List.of(GpuParityTest.class.getName() + "#elementwiseOnStridedViewsMatchesTheCpu"), "planted");
-        Map<String, String> results = results(c);
-        assertEquals(Map.of("GpuParityTest#elementwiseOnStridedViewsMatchesTheCpu", "FAILED"), results, c.tail());
-        assertTrue(c.output().contains("RELU"), () -> "the failure does not name the planted op\n" + c.tail());
+        return lane(tmp.resolve(name + "/gpu"), List.of(GpuParityTest.class.getName() + "#elementwiseOnStridedViewsMatchesTheCpu"), name);
     }
 
     private static Map<String, String> results(Child c) {

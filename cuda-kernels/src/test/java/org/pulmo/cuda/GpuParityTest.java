@@ -40,7 +40,10 @@ import org.pulmo.tensor.Tensor;
  * 1e-3 abs).
  *
  * <p>Every block the caching allocator hands out during these tests is filled with NaN
- * ({@link CudaAllocator#poisonWithNaN}), so a kernel that leaves part of its output unwritten fails. Each
+ * ({@link CudaAllocator#poisonWithNaN}), so a kernel that leaves part of its output unwritten fails, and is a driver
+ * allocation of exactly its tensor's bytes ({@link CudaAllocator#exactBlocks}), so a kernel that reads or writes past
+ * its tensor leaves the allocation: compute-sanitizer's memcheck reports it on a GPU, the emulated GPU's guard bands
+ * (src/test/emulator) fail the launch. Each
  * test collects its failing cases ({@link Mismatches}) and fails once with all of them. Strided inputs are
  * views made on the CPU tensor (checked non-contiguous) and the same views of the device copy. The kernel
  * tests above the cuDNN section need no cuDNN; those that call cuDNN also carry the tag "cudnn", so that a
@@ -49,7 +52,7 @@ import org.pulmo.tensor.Tensor;
 @Tag("gpu")
 class GpuParityTest {
     static CudaBackend be;
-    private boolean poisoned;
+    private boolean poisoned, exact;
 
     // Assumed per test (not in @BeforeAll) so each test reports itself skipped with the reason.
     @BeforeEach void device() {
@@ -60,11 +63,15 @@ class GpuParityTest {
             be.setStrictFp32(true);
         }
         poisoned = be.runtime().allocator().poisoning();
+        exact = be.runtime().allocator().exactBlocks();
         be.runtime().allocator().poisonWithNaN(true);
+        be.runtime().allocator().exactBlocks(true);
     }
 
     @AfterEach void restorePoisoning() {
-        if (be != null) be.runtime().allocator().poisonWithNaN(poisoned);
+        if (be == null) return;
+        be.runtime().allocator().poisonWithNaN(poisoned);
+        be.runtime().allocator().exactBlocks(exact);
     }
 
     static Tensor dev(Tensor t) { return be.fromArray(t.toArray(), t.shape()); }
