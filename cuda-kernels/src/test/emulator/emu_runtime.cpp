@@ -11,6 +11,15 @@
 // never open, threads of a block at different __syncthreads, a shuffle after a lane of its warp has exited or with a
 // mask other than the full warp, a partner lane outside the block.
 //
+// The schedule is round-robin by default: every runnable thread takes one step (up to its next wait) in turn, so all
+// warps move through a block in step. EMU_ORDER=reverse runs the blocks of a grid and the threads of a block last
+// first, and EMU_SCHEDULE=greedy always resumes the earliest-started runnable thread, so one warp runs ahead as far as
+// its barriers let it before the next one starts. A kernel is correct under every such schedule only if its result
+// does not depend on which block, warp or thread runs first: a warp that overwrites shared memory another warp has
+// not read yet (a missing __syncthreads between two uses of a scratch array), a thread that reads what another writes
+// without a barrier between, or a block that reads what another block writes, passes one schedule by luck and fails
+// another (on a GPU, whose schedule is none of these, it fails now and then).
+//
 // Device memory has guard bands: cuMemAlloc_v2 (the mock's, renamed mock_cuMemAlloc_v2, asked for 2 x GUARD bytes
 // more) hands out the middle of a block whose first and last GUARD bytes are filled with 0xFF (a NaN as float, so a
 // read past either end poisons what it computes). After every kernel, every emulated cuDNN call and at cuMemFree the
@@ -145,6 +154,9 @@ struct Launch {
     std::string error;
 } L;
 
+bool env_is(const char* name, const char* value) { const char* e = std::getenv(name); return e && std::strcmp(e, value) == 0; }
+bool reverse_order = env_is("EMU_ORDER", "reverse"), greedy = env_is("EMU_SCHEDULE", "greedy");
+
 std::mutex launch_mutex;
 std::vector<Fiber*> pool;
 Fiber* current;
@@ -211,7 +223,8 @@ void yield() {
     for (;;) {
         Fiber* f = current;
         while (L.next < L.n && L.error.empty()) {
-            f->thread = L.next++;
+            int k = L.next++;
+            f->thread = reverse_order ? L.n - 1 - k : k;
             f->state = READY;
             set_thread(f->thread);
             L.invoke(L.params);
@@ -280,6 +293,7 @@ bool run_block() {
             if (f->thread >= 0) set_thread(f->thread);
             emu_switch(&scheduler_sp, f->sp);
             progressed = true;
+            if (greedy) break;   // the earliest-started runnable thread goes next, not the next in turn
         }
         if (progressed || L.finished == L.n || !L.error.empty()) continue;
         if (L.next < L.n) {
@@ -370,15 +384,15 @@ extern "C" int cuLaunchKernel(void* f, unsigned gx, unsigned gy, unsigned gz, un
     L.error.clear();
     emu::block_dim = {bx, by, bz};
     emu::grid_dim = {gx, gy, gz};
-    for (unsigned z = 0; z < gz; z++)
-        for (unsigned y = 0; y < gy; y++)
-            for (unsigned x = 0; x < gx; x++) {
-                emu::block_idx = {x, y, z};
-                if (!emu::run_block()) {
-                    fprintf(stderr, "[emu] ERROR: %s\n", L.error.c_str());
-                    return emu::LAUNCH_FAILED;
-                }
-            }
+    unsigned long long blocks = (unsigned long long)gx * gy * gz;
+    for (unsigned long long k = 0; k < blocks; k++) {
+        unsigned long long b = emu::reverse_order ? blocks - 1 - k : k;   // x fastest
+        emu::block_idx = {(unsigned)(b % gx), (unsigned)(b / gx % gy), (unsigned)(b / ((unsigned long long)gx * gy))};
+        if (!emu::run_block()) {
+            fprintf(stderr, "[emu] ERROR: %s\n", L.error.c_str());
+            return emu::LAUNCH_FAILED;
+        }
+    }
     std::string what = std::string("kernel ") + name;
     return emu_check_guards(what.c_str()) ? emu::LAUNCH_FAILED : 0;
 }

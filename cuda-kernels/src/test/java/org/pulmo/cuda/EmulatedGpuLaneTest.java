@@ -34,9 +34,11 @@ import org.pulmo.tensor.Device;
  * blocks, which run one after another here) is left to the gpu-tagged run on one.
  *
  * <p>Asserted: every selected test passes (none skipped; whole-model parity of ResNet-50 and DPN-92-SE included), the mock reports no violation and the emulator no error
- * (a barrier that cannot open, a shuffle with exited lanes, a write outside an allocation's guard bands); and the lane
+ * (a barrier that cannot open, a shuffle with exited lanes, a write outside an allocation's guard bands); the kernel
+ * parity tests pass again under another schedule (blocks and threads last first, one warp running ahead); and the lane
  * has teeth: built from sources with ReLU planted as the identity, or with the elementwise loops one element too long,
- * the elementwise parity test fails (the second at the launch, by the guard bands).
+ * the elementwise parity test fails (the second at the launch, by the guard bands), and without one of bn_stats'
+ * barriers the batch-norm kernel test fails under the other schedule.
  *
  * <p>Not tagged {@code gpu}: it runs in the normal test command and skips itself, with the reason, where the mock is
  * missing or where a real GPU is usable; under {@code CI=true} a missing compiler fails it instead.
@@ -126,7 +128,7 @@ class EmulatedGpuLaneTest {
 
     /** Built from sources whose ReLU is the identity, the lane must fail the elementwise parity test. */
     @Test void aPlantedKernelBugFailsTheLane() throws Exception {
-        Child c = planted("relu", "elementwise.cu", "case 5: return jmax(x, 0.f);", "case 5: return x;");
+        Child c = planted("relu", "elementwise.cu", "case 5: return jmax(x, 0.f);", "case 5: return x;", ELEMENTWISE, Map.of());
         assertEquals(Map.of(ELEMENTWISE, "FAILED"), results(c), c.tail());
         assertTrue(c.output().contains("RELU"), () -> "the failure does not name the planted op\n" + c.tail());
     }
@@ -138,16 +140,49 @@ class EmulatedGpuLaneTest {
      */
     @Test void aPlantedOutOfBoundsWriteFailsTheLaunch() throws Exception {
         Child c = planted("bounds", "elementwise.cu", "i < (n); i += (long long)gridDim.x * blockDim.x)",
-            "i <= (n); i += (long long)gridDim.x * blockDim.x)");
+            "i <= (n); i += (long long)gridDim.x * blockDim.x)", ELEMENTWISE, Map.of());
         assertEquals(Map.of(ELEMENTWISE, "FAILED"), results(c), c.tail());
         assertTrue(c.output().lines().anyMatch(l -> l.startsWith("[emu] ERROR: kernel ew_") && l.contains("wrote past the end of a")),
             () -> "no guard-band report naming an elementwise kernel\n" + c.tail());
     }
 
-    private static final String ELEMENTWISE = "GpuParityTest#elementwiseOnStridedViewsMatchesTheCpu";
+    /**
+     * The kernel parity tests again under another schedule: the blocks of a grid and the threads of a block last first,
+     * and the earliest-started runnable thread always resumed, so that one warp runs ahead as far as its barriers let it
+     * (src/test/emulator/emu_runtime.cpp). The lane's own run is round-robin, every warp a step at a time; a kernel whose
+     * result depends on which warp or block runs first passes at most one of the two.
+     */
+    @Test void theKernelTestsPassUnderAnotherSchedule() throws Exception {
+        Child c = lane(emulator, List.of(GpuParityTest.class.getName()), "schedule", OTHER_SCHEDULE);
+        Map<String, String> results = results(c);
+        long tests = Stream.of(GpuParityTest.class.getDeclaredMethods()).filter(m -> m.isAnnotationPresent(Test.class)).count();
+        List<String> problems = new ArrayList<>();
+        c.output().lines().filter(l -> l.contains("VIOLATION") || l.startsWith("[emu] ERROR")).limit(20).forEach(problems::add);
+        results.forEach((test, status) -> { if (!status.equals("SUCCESSFUL")) problems.add(test + " " + status); });
+        assertTrue(problems.isEmpty() && results.size() == tests, () -> "under " + OTHER_SCHEDULE + ": " + results.size() + " of " + tests
+            + " tests ran; " + problems + "\n" + c.tail());
+    }
 
-    /** The elementwise parity test on an emulator built from the sources with {@code from} replaced by {@code to} in {@code file}. */
-    private static Child planted(String name, String file, String from, String to) throws Exception {
+    /**
+     * Without the barrier between bn_stats' two uses of its scratch array (the warps' partial sums of the mean, then of
+     * the variance), a warp that runs ahead overwrites partial sums another warp has not read yet: the batch-norm kernel
+     * test must fail under the other schedule. (The round-robin one moves every warp in step and passes it.)
+     */
+    @Test void aPlantedMissingBarrierFailsUnderTheOtherSchedule() throws Exception {
+        String test = "GpuParityTest#maxPoolAndBatchNormKernelsMatchTheCpu";
+        Child c = planted("barrier", "pool_norm_index.cu", "    double mu = total / M;\n    __syncthreads();\n", "    double mu = total / M;\n",
+            test, OTHER_SCHEDULE);
+        assertEquals(Map.of(test, "FAILED"), results(c), c.tail());
+    }
+
+    private static final String ELEMENTWISE = "GpuParityTest#elementwiseOnStridedViewsMatchesTheCpu";
+    private static final Map<String, String> OTHER_SCHEDULE = Map.of("EMU_ORDER", "reverse", "EMU_SCHEDULE", "greedy");
+
+    /**
+     * One parity test ("Class#method") on an emulator built from the sources with {@code from} replaced by {@code to} in
+     * {@code file}, with {@code env} (the emulator's schedule) added.
+     */
+    private static Child planted(String name, String file, String from, String to, String test, Map<String, String> env) throws Exception {
         Path src = Files.createDirectories(tmp.resolve(name + "/cuda"));
         try (Stream<Path> files = Files.list(root.resolve("cuda-kernels/src/main/cuda"))) {
             for (Path f : files.toList()) Files.copy(f, src.resolve(f.getFileName()));
@@ -158,7 +193,7 @@ class EmulatedGpuLaneTest {
         Files.writeString(cu, text.replace(from, to));
         String failed = build(src, tmp.resolve(name), tmp.resolve("emulator/mock"));
         assertNull(failed, failed);
-        return lane(tmp.resolve(name + "/gpu"), List.of(GpuParityTest.class.getName() + "#elementwiseOnStridedViewsMatchesTheCpu"), name);
+        return lane(tmp.resolve(name + "/gpu"), List.of(CudaRuntime.class.getPackageName() + "." + test), name, env);
     }
 
     private static Map<String, String> results(Child c) {
@@ -171,11 +206,16 @@ class EmulatedGpuLaneTest {
     // ------------------------------------------------------------------ children
 
     /** The lane's child JVM: {@link EmulatedGpuLane} on the given tests, the emulated GPU's libraries first on the path. */
-    private static Child lane(Path libs, List<String> tests, String name) throws Exception {
+    private static Child lane(Path libs, List<String> tests, String name) throws Exception { return lane(libs, tests, name, Map.of()); }
+
+    /** As above, with {@code env} added to the child's environment. */
+    private static Child lane(Path libs, List<String> tests, String name, Map<String, String> env) throws Exception {
         List<String> cmd = new ArrayList<>(Children.java(JVM_OPTIONS));
         cmd.add(EmulatedGpuLane.class.getName());
         cmd.addAll(tests);
-        return run(cmd, Map.of("LD_LIBRARY_PATH", libs.toString()), RUN_TIMEOUT_S, name);
+        Map<String, String> all = new java.util.HashMap<>(env);
+        all.put("LD_LIBRARY_PATH", libs.toString());
+        return run(cmd, all, RUN_TIMEOUT_S, name);
     }
 
     private static Child run(List<String> cmd, Map<String, String> env, long timeoutS, String name) throws Exception {
