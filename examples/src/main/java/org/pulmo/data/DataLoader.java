@@ -215,10 +215,11 @@ public final class DataLoader implements AutoCloseable {
                 Future<Batch> f = inFlight.poll();
                 if (f == null) { finish(); break; }
                 Batch b;
-                long t0 = f.isDone() ? 0 : System.nanoTime();
+                boolean waits = !f.isDone();
+                long t0 = System.nanoTime();
                 try {
                     b = f.get();
-                    if (t0 != 0) waitNanos += System.nanoTime() - t0;
+                    if (waits) waitNanos += System.nanoTime() - t0;
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     close();
