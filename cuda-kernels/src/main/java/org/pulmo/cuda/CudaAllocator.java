@@ -55,6 +55,8 @@ public final class CudaAllocator {
     private final CudaRuntime rt;
     private volatile boolean poison = Boolean.getBoolean("pulmo.cuda.poison");
     private volatile boolean exact = Boolean.getBoolean("pulmo.cuda.exactBlocks");
+    /** With {@code -Dpulmo.cuda.allocationSites=true}: live block -> where it was asked for (see {@link #liveBySite}). */
+    private final Map<CUdeviceptr, String> sites = Boolean.getBoolean("pulmo.cuda.allocationSites") ? new java.util.IdentityHashMap<>() : null;
     /** A quiet NaN as the 32-bit pattern cuMemsetD32 writes. */
     static final int NAN_BITS = 0x7fc00000;
 
@@ -113,6 +115,7 @@ public final class CudaAllocator {
             driverAllocs++;
         }
         live.put(p, new long[] {block, size, exact ? 1 : 0});
+        if (sites != null) sites.put(p, site());
         inUse += size;
         liveBytes += block;
         peak = Math.max(peak, inUse);
@@ -138,6 +141,7 @@ public final class CudaAllocator {
 
     /** Drops a live block from the accounts; returns its size. */
     private long forget(CUdeviceptr p) {
+        if (sites != null) sites.remove(p);
         long[] b = live.remove(p);
         if (b == null) throw new IllegalStateException("free of a device pointer this allocator does not hold (double free?)");
         inUse -= b[1];
@@ -166,6 +170,40 @@ public final class CudaAllocator {
         free.clear();
         cached = 0;
         blocksCached = 0;
+    }
+
+    /**
+     * Bytes in use (by size class) per allocation site, largest first, with {@code -Dpulmo.cuda.allocationSites=true}
+     * (else empty): where the memory of, say, the end of a forward pass went. A site is the op that asked for the
+     * block and the first model or layer method above it ({@code Views.cat <- Dpn$DualPath.cat}), found by a stack walk
+     * per allocation, so the switch is for measuring, not for training runs.
+     */
+    public synchronized java.util.LinkedHashMap<String, Long> liveBySite() {
+        java.util.Map<String, Long> bytes = new java.util.HashMap<>();
+        if (sites != null) sites.forEach((p, s) -> bytes.merge(s, live.get(p)[1], Long::sum));
+        java.util.LinkedHashMap<String, Long> sorted = new java.util.LinkedHashMap<>();
+        bytes.entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue().reversed()).forEach(e -> sorted.put(e.getKey(), e.getValue()));
+        return sorted;
+    }
+
+    private static final StackWalker WALKER = StackWalker.getInstance();
+
+    /** The first frame in org.pulmo.ops (the op), and the first above it in org.pulmo.nn or org.pulmo.models. */
+    private static String site() {
+        return WALKER.walk(frames -> {
+            String op = null, caller = null;
+            for (var it = frames.iterator(); it.hasNext() && caller == null; ) {
+                StackWalker.StackFrame f = it.next();
+                String c = f.getClassName();
+                String here = c.substring(c.lastIndexOf('.') + 1) + "." + f.getMethodName();
+                if (op == null && c.startsWith("org.pulmo.ops.")) op = here;
+                else if (op != null && (c.startsWith("org.pulmo.nn.") || c.startsWith("org.pulmo.models."))) caller = here;
+                else if (op == null && (c.startsWith("org.pulmo.nn.") || c.startsWith("org.pulmo.models.") || c.startsWith("org.pulmo.optim."))) {
+                    op = here;   // a layer or the optimiser allocating directly
+                }
+            }
+            return op == null ? "(outside org.pulmo.ops)" : caller == null ? op : op + " <- " + caller;
+        });
     }
 
     public synchronized Stats stats() { return new Stats(inUse, cached, peak, live.size(), blocksCached, driverAllocs, liveBytes + cached); }

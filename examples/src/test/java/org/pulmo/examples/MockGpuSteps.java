@@ -86,6 +86,11 @@ public final class MockGpuSteps {
                 Tensor loss = step.loss(model, x, m, yX, yM);   // not read back: the Trainer reads every few steps
                 t[1] = System.nanoTime();
                 forwardPeak = be.memoryStats().peakInUseBytes();
+                if (Boolean.getBoolean("pulmo.cuda.allocationSites") && k == steps) {   // what the forward left for backward
+                    System.out.println("LIVE after the forward of step " + k + ", by allocation site (MB):");
+                    be.runtime().allocator().liveBySite().entrySet().stream().limit(40)
+                        .forEach(e -> System.out.printf(java.util.Locale.ROOT, "  %9.1f  %s%n", e.getValue() / 1e6, e.getKey()));
+                }
                 sgd.zeroGrad();
                 loss.backward();
                 t[2] = System.nanoTime();

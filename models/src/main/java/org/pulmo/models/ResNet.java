@@ -63,8 +63,7 @@ public final class ResNet extends Module implements Backbone {
         @Override public Tensor forward(Tensor x) {
             Tensor identity = downsample == null ? x : downsample.forward(x);
             Tensor out = bn1.forwardRelu(conv1.forward(x));
-            out = bn2.forward(conv2.forward(out));
-            return out.addRelu(identity);
+            return bn2.forwardAddRelu(conv2.forward(out), identity);   // relu(bn2(conv2(out)) + identity)
         }
     }
 
@@ -94,8 +93,7 @@ public final class ResNet extends Module implements Backbone {
             Tensor identity = downsample == null ? x : downsample.forward(x);
             Tensor out = bn1.forwardRelu(conv1.forward(x));
             out = bn2.forwardRelu(conv2.forward(out));
-            out = bn3.forward(conv3.forward(out));
-            return out.addRelu(identity);
+            return bn3.forwardAddRelu(conv3.forward(out), identity);   // relu(bn3(conv3(out)) + identity)
         }
     }
 

@@ -43,6 +43,21 @@ public abstract sealed class BatchNorm extends Module permits BatchNorm1d, Batch
      */
     public Tensor forwardRelu(Tensor x) { return normalize(x, true); }
 
+    /**
+     * relu(forward(x) + residual): ResNet's block ending (BN, add the shortcut, ReLU), with the same values and gradients
+     * as {@code forward(x).addRelu(residual)}. Batch norm's output is given back as soon as the sum is made: neither
+     * backward reads it (batch norm's reads x and its statistics, the ReLU's its own output), so a training step does
+     * not hold one more activation of the block's output size per block until it ends (ResNet-50 at batch 32 and
+     * 224 x 224: 0.73 GB of a 4.1 GB forward).
+     */
+    public Tensor forwardAddRelu(Tensor x, Tensor residual) {
+        Tensor y = normalize(x, false);
+        Tensor out = y.addRelu(residual);
+        org.pulmo.tensor.Storage s = y.storage();
+        if (s != x.storage() && s != residual.storage() && s != out.storage() && !s.isReleased()) s.release();
+        return out;
+    }
+
     /** One batch, or in training inside a {@link #pairedBatches} scope the two halves of x, each as its own batch. */
     private Tensor normalize(Tensor x, boolean relu) {
         float pairing = PAIRED.get()[0];

@@ -2,7 +2,9 @@ package org.pulmo.nn;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.pulmo.tensor.MemoryScope;
 import org.pulmo.tensor.Rng;
 import org.pulmo.tensor.Tensor;
 
@@ -62,6 +64,49 @@ class LayersTest {
         plain.eval();
         assertArrayEquals(plain.forward(x).relu().toArray(), fused.forwardRelu(x).toArray());
         assertThrows(IllegalArgumentException.class, () -> fused.forwardRelu(Tensor.zeros(2, 4, 4, 4)));
+    }
+
+    /**
+     * forwardAddRelu is forward(x).addRelu(r) in training (one batch, and two halves as MA-Net runs them) and in
+     * evaluation: values, running statistics and gradients bit for bit; and inside a step's memory scope batch norm's
+     * output is given back at once, after which the backward still gives those gradients (its array goes back to the
+     * pool and is handed out again filled with NaN, so a backward that read it would show it).
+     */
+    @Test void batchNormForwardAddReluIsForwardThenAddRelu() {
+        for (boolean paired : new boolean[] {false, true}) {
+            BatchNorm2d fused = new BatchNorm2d(3), plain = new BatchNorm2d(3);
+            try (var ng = org.pulmo.autograd.GradMode.noGrad()) {
+                for (BatchNorm2d b : List.of(fused, plain)) {
+                    b.weight.copyFrom(Tensor.rand(new Rng(6), 0.5f, 1.5f, 3));
+                    b.bias.copyFrom(Tensor.randn(new Rng(7), 3));
+                }
+            }
+            Tensor x = Tensor.randn(new Rng(4), 4, 3, 5, 5), r = Tensor.randn(new Rng(8), 4, 3, 5, 5), g = Tensor.randn(new Rng(5), 4, 3, 5, 5);
+            Tensor xa = x.detach().requiresGrad(true), xb = x.detach().requiresGrad(true);
+            Tensor ra = r.detach().requiresGrad(true), rb = r.detach().requiresGrad(true);
+            float[][] a, b;
+            try (MemoryScope scope = MemoryScope.open();
+                 var halves = paired ? BatchNorm.pairedBatches(false) : null) {
+                Tensor outA = fused.forwardAddRelu(xa, ra);
+                assertTrue(outA.gradFn().inputs()[0].storage().isReleased(), "batch norm's output is given back at once");
+                Tensor.full(Float.NaN, 4, 3, 5, 5).add(0f);   // the pool hands its array out again, NaN-filled
+                outA.mul(g).sum().backward();
+                a = new float[][] {outA.toArray(), xa.grad().toArray(), ra.grad().toArray(), fused.weight.grad().toArray(), fused.bias.grad().toArray()};
+            }
+            try (var halves = paired ? BatchNorm.pairedBatches(false) : null) {
+                Tensor outB = plain.forward(xb).addRelu(rb);
+                outB.mul(g).sum().backward();
+                b = new float[][] {outB.toArray(), xb.grad().toArray(), rb.grad().toArray(), plain.weight.grad().toArray(), plain.bias.grad().toArray()};
+            }
+            String at = paired ? "paired: " : "";
+            String[] what = {"values", "dx", "d residual", "d weight", "d bias"};
+            for (int i = 0; i < what.length; i++) assertArrayEquals(b[i], a[i], at + what[i]);
+            assertArrayEquals(plain.runningMean.toArray(), fused.runningMean.toArray(), at + "running mean");
+            assertArrayEquals(plain.runningVar.toArray(), fused.runningVar.toArray(), at + "running var");
+            fused.eval();
+            plain.eval();
+            assertArrayEquals(plain.forward(x).addRelu(r).toArray(), fused.forwardAddRelu(x, r).toArray(), at + "evaluation");
+        }
     }
 
     @Test void convShapesAndInit() {
