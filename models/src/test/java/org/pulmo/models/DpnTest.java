@@ -80,4 +80,57 @@ class DpnTest {
             org.junit.jupiter.api.Assertions.assertArrayEquals(viaPair.toArray(), viaCat.toArray());
         }
     }
+
+    /**
+     * Inside a step's memory scope a block gives its SE output back as soon as the two paths are made (neither the sum's
+     * nor the concatenation's backward reads it); its forward and backward then equal those of the same block outside
+     * any scope, where nothing is released, bit for bit: the released array goes back to the pool and is handed out again
+     * NaN-filled before backward, so a backward that read it would show it. With SE on the residual part (whose
+     * backward reads the block output) nothing is released.
+     */
+    @Test void aBlockGivesItsSeOutputBackAndKeepsItsGradients() {
+        for (SePlacement se : new SePlacement[] {SePlacement.ALL, SePlacement.NONE, SePlacement.RESID}) {
+            float[][] scoped = null, plain = null;
+            for (boolean inScope : new boolean[] {true, false}) {
+                Dpn.DualPathBlock b = new Dpn.DualPathBlock(48, 8, 32, 4, 4, Dpn.BlockType.NORMAL, se, new Rng(3));
+                Tensor resid = Tensor.randn(new Rng(4), 2, 32, 5, 5).requiresGrad(true), dense = Tensor.randn(new Rng(5), 2, 16, 5, 5).requiresGrad(true);
+                Tensor gr = Tensor.randn(new Rng(6), 2, 32, 5, 5), gd = Tensor.randn(new Rng(7), 2, 20, 5, 5);
+                try (org.pulmo.tensor.MemoryScope scope = inScope ? org.pulmo.tensor.MemoryScope.open() : null) {
+                    Dpn.DualPath out = b.forward(new Dpn.DualPath(resid, dense));
+                    Tensor blockOutput = out.dense().gradFn().inputs()[1];   // the block output's dense part, a view of it
+                    if (inScope) assertEquals(se != SePlacement.RESID, blockOutput.storage().isReleased(), se + ": released");
+                    Tensor.full(Float.NaN, 2, 36, 5, 5).add(0f);              // the pool hands the array out again, NaN-filled
+                    out.resid().mul(gr).sum().add(out.dense().mul(gd).sum()).backward();
+                    float[][] r = {out.resid().toArray(), out.dense().toArray(), resid.grad().toArray(), dense.grad().toArray(),
+                        b.c1x1_c.conv.weight.grad().toArray(), b.c1x1_a.bn.weight.grad().toArray()};
+                    if (inScope) scoped = r; else plain = r;
+                }
+            }
+            for (int i = 0; i < plain.length; i++) org.junit.jupiter.api.Assertions.assertArrayEquals(plain[i], scoped[i], se + ": array " + i);
+        }
+    }
+
+    /**
+     * A whole DPN (DPN-68, small) in a step's memory scope, where the blocks give back what no backward reads (their SE
+     * outputs, and the paths of the block before), against the same network outside any scope: equal logits and
+     * parameter gradients, bit for bit, with every released array handed out again NaN-filled before backward.
+     */
+    @Test void aNetworkThatGivesIntermediatesBackKeepsItsGradients() {
+        float[][] scoped = null, plain = null;
+        for (boolean inScope : new boolean[] {true, false}) {
+            Dpn d = new Dpn(Dpn.DPN68, SePlacement.ALL, 3, new Rng(8));
+            Tensor x = Tensor.randn(new Rng(9), 2, 3, 32, 32);
+            try (org.pulmo.tensor.MemoryScope scope = inScope ? org.pulmo.tensor.MemoryScope.open() : null) {
+                Tensor logits = d.forward(x);
+                for (int i = 0; i < 8; i++) Tensor.full(Float.NaN, 2, 64 + 32 * i, 8, 8).add(0f); // reuse of released arrays
+                org.pulmo.nn.loss.Losses.crossEntropy(logits, Tensor.of(new float[] {0, 2}, 2)).backward();
+                List<float[]> r = new java.util.ArrayList<>();
+                r.add(logits.toArray());
+                d.namedParameters().values().forEach(p -> r.add(p.grad().toArray()));
+                if (inScope) scoped = r.toArray(new float[0][]); else plain = r.toArray(new float[0][]);
+            }
+        }
+        assertEquals(plain.length, scoped.length);
+        for (int i = 0; i < plain.length; i++) org.junit.jupiter.api.Assertions.assertArrayEquals(plain[i], scoped[i], "array " + i);
+    }
 }

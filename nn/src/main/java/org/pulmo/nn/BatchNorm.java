@@ -53,8 +53,7 @@ public abstract sealed class BatchNorm extends Module permits BatchNorm1d, Batch
     public Tensor forwardAddRelu(Tensor x, Tensor residual) {
         Tensor y = normalize(x, false);
         Tensor out = y.addRelu(residual);
-        org.pulmo.tensor.Storage s = y.storage();
-        if (s != x.storage() && s != residual.storage() && s != out.storage() && !s.isReleased()) s.release();
+        y.releaseUnlessShared(x, residual, out);
         return out;
     }
 

@@ -273,6 +273,17 @@ public final class Tensor {
         return this;
     }
 
+    /**
+     * Gives this tensor's memory back now rather than when the enclosing step's {@link MemoryScope} closes: for an
+     * intermediate a layer made for itself that nothing reads again (no backward reads its values, no caller is handed
+     * it). Nothing happens where one of {@code others} views the same storage, or where the storage is not releasable
+     * (host memory outside a step). A later read of its values throws.
+     */
+    public void releaseUnlessShared(Tensor... others) {
+        for (Tensor o : others) if (o != null && o.storage == storage) return;
+        if (!storage.isReleased()) storage.release();
+    }
+
     /** Same storage, no graph. */
     public Tensor detach() { return new Tensor(storage, shape, strides, offset); }
 
