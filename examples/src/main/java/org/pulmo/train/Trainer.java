@@ -55,6 +55,11 @@ public final class Trainer {
     /** Above this share of an epoch spent waiting for the data loader, the epoch's line says the run is data-bound. */
     static final double DATA_BOUND = 0.1;
 
+    /** The epoch line's note on the loader's share of an epoch: empty unless it is large enough to be what limits the run. */
+    static String dataBound(double waitedSeconds, double epochSeconds) {
+        return waitedSeconds > DATA_BOUND * epochSeconds ? String.format(Locale.ROOT,
+            "  | waited %.0f s of %.0f for images (data-bound: more --workers, or smaller files)", waitedSeconds, epochSeconds) : "";
+    }
 
     /** What a run is; the paper defaults are filled in by the CLI. {@code initFrom}: the file name of the starting weights, or null. */
     public record Settings(String model, List<String> classes, int epochs, int batchSize, float lr, float momentum,
@@ -227,10 +232,7 @@ public final class Trainer {
                         maNet != null ? " (MA-Net needs every image of a batch and of its mutex batch readable)" : " (unreadable images are skipped)"));
                 }
                 double[] v = validate(valLoader, epoch);
-                // the loader's share of the epoch, named where it is large enough to be what limits the run
-                String waited = dataWait > DATA_BOUND * bar.seconds() ? String.format(Locale.ROOT,
-                    "  | waited %.0f s of %.0f for images (data-bound: more --workers, or smaller files)", dataWait, bar.seconds()) : "";
-                bar.finish(String.format(Locale.ROOT, "  | val loss %.4f  val acc %5.1f%%%s", v[0], 100 * v[1], waited));
+                bar.finish(String.format(Locale.ROOT, "  | val loss %.4f  val acc %5.1f%%%s", v[0], 100 * v[1], dataBound(dataWait, bar.seconds())));
                 String memory = org.pulmo.backend.Backends.of(dev).memorySummary();
                 if (memory != null) out.println("  " + dev + " memory after epoch " + (epoch + 1) + ": " + memory);
                 double[] ms = readings.maNetSums;

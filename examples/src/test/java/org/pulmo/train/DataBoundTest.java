@@ -1,0 +1,16 @@
+package org.pulmo.train;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+
+class DataBoundTest {
+    /** The epoch line names the loader only where it took more than a tenth of the epoch. */
+    @Test void theEpochLineNamesALoaderThatBoundsTheRun() {
+        assertEquals("", Trainer.dataBound(0.9, 10));
+        assertEquals("", Trainer.dataBound(1.0, 10));
+        String note = Trainer.dataBound(4.4, 10);
+        assertTrue(note.contains("waited 4 s of 10 for images") && note.contains("data-bound"), note);
+    }
+}
