@@ -5,6 +5,10 @@
 #   Here:        ../shared/gpu/bundle.sh                      (builds, packs .gpu/ with the JVM options)
 #                scripts/gpu-data.sh                           (optional: packs .gpu-data/ for the training step)
 #   Mock dry run: ../shared/gpu/mock-driver/build.sh && GPU_LIB_DIRS=/tmp/pulmo-mock-gpu scripts/gpu-verify.sh
+#   Emulated dry run (the kernels and cuDNN computed on the CPU, so the tests can pass): build the emulator
+#                (cuda-kernels/src/test/emulator/build-emulator.sh MOCK_DIR cuda-kernels/src/main/cuda /tmp/pulmo-emulated-gpu/gpu)
+#                and STEPS="02-kernels 03-cudnn 04-steady-memory 06-cli" GPU_LIB_DIRS=/tmp/pulmo-emulated-gpu/gpu scripts/gpu-verify.sh
+#                (05's whole-model parity takes longer on the CPU than its limit: scripts/emulated-gpu.sh runs it)
 #   GPU machine: bash scripts/gpu-verify.sh, with .gpu (and .gpu-data) carried; OUT is where reports go.
 #
 # Knobs: BUDGET_S (default 450), OP_PROFILE_MODELS (06b's models, default dpn92-se), STEPS (space-separated step names to run, default all), GPU_LIB_DIRS (see
