@@ -39,6 +39,15 @@ trap pack EXIT
 
 left() { echo $(( BUDGET_S - ($(date +%s) - T0) )); }
 
+# The last epoch of a run's metrics.csv in a line: its speed, and how much of it went waiting for the data loader
+# (columns read by name; data_wait_s is "?" in files written before it existed).
+last_epoch() {
+  [ -f "$1" ] || return 0
+  awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+           { e = $(c["epoch"]); r = $(c["images_per_s"]); s = $(c["seconds"]); a = $(c["val_acc"]); w = ("data_wait_s" in c) ? $(c["data_wait_s"]) : "" }
+           END { if (e != "") printf "   > last epoch %s: %s images/s, %s s, %s s of it waiting for data, validation accuracy %s\n", e, r, s, (w == "" ? "?" : w), a }' "$1"
+}
+
 row() {   # row NAME DATA EPOCHS BATCH TRAIN-OPTIONS...
   local name=$1 data=$2 epochs=${EPOCHS:-$3} batch=$4; shift 4
   local left; left=$(left)
@@ -58,6 +67,7 @@ row() {   # row NAME DATA EPOCHS BATCH TRAIN-OPTIONS...
   local rc=$?
   echo "   train exit $rc after $(( $(date +%s) - t ))s; $(grep -c '^epoch ' "$W/$name.train.log") epoch lines" | tee -a "$S"
   grep -E 'took|Interrupted|Error|error:|pulmo:' "$W/$name.train.log" | tail -n 3 | cut -c1-250 | sed 's/^/   > /' | tee -a "$S"
+  last_epoch "$run/metrics.csv" | tee -a "$S"
   pack
   [ -f "$run/best.safetensors" ] || return
   left=$(left); [ "$left" -gt 10 ] || return
