@@ -110,9 +110,7 @@ class EmulatedGpuLaneTest {
         Map<String, String> results = results(c);
         System.out.println("emulated-GPU lane (" + c.millis() + " ms): " + results.size() + " tests");
         c.output().lines().filter(l -> l.startsWith("RESULT ")).forEach(l -> System.out.println("  " + l));
-        List<String> problems = new ArrayList<>();
-        c.output().lines().filter(l -> l.contains("VIOLATION") || l.startsWith("[emu] ERROR")).limit(20).forEach(problems::add);
-        results.forEach((test, status) -> { if (!status.equals("SUCCESSFUL")) problems.add(test + " " + status); });
+        List<String> problems = problems(c, results);
         if (c.code() != 0 || !problems.isEmpty()) fail("the emulated-GPU lane did not pass: " + problems + "\n" + c.tail());
         assertTrue(c.output().contains("EMULATED GPU"), () -> "the tests did not run on the emulated GPU\n" + c.tail());
         // every selected test ran (a class: each of its test methods), none was filtered out or skipped
@@ -156,9 +154,7 @@ class EmulatedGpuLaneTest {
         Child c = lane(emulator, List.of(GpuParityTest.class.getName()), "schedule", OTHER_SCHEDULE);
         Map<String, String> results = results(c);
         long tests = Stream.of(GpuParityTest.class.getDeclaredMethods()).filter(m -> m.isAnnotationPresent(Test.class)).count();
-        List<String> problems = new ArrayList<>();
-        c.output().lines().filter(l -> l.contains("VIOLATION") || l.startsWith("[emu] ERROR")).limit(20).forEach(problems::add);
-        results.forEach((test, status) -> { if (!status.equals("SUCCESSFUL")) problems.add(test + " " + status); });
+        List<String> problems = problems(c, results);
         assertTrue(problems.isEmpty() && results.size() == tests, () -> "under " + OTHER_SCHEDULE + ": " + results.size() + " of " + tests
             + " tests ran; " + problems + "\n" + c.tail());
     }
@@ -194,6 +190,14 @@ class EmulatedGpuLaneTest {
         String failed = build(src, tmp.resolve(name), tmp.resolve("emulator/mock"));
         assertNull(failed, failed);
         return lane(tmp.resolve(name + "/gpu"), List.of(CudaRuntime.class.getPackageName() + "." + test), name, env);
+    }
+
+    /** The mock's violations and the emulator's errors in a lane's output (the first 20), and every test that did not succeed. */
+    private static List<String> problems(Child c, Map<String, String> results) {
+        List<String> problems = new ArrayList<>();
+        c.output().lines().filter(l -> l.contains("VIOLATION") || l.startsWith("[emu] ERROR")).limit(20).forEach(problems::add);
+        results.forEach((test, status) -> { if (!status.equals("SUCCESSFUL")) problems.add(test + " " + status); });
+        return problems;
     }
 
     private static Map<String, String> results(Child c) {

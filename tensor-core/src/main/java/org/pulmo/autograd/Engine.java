@@ -99,14 +99,14 @@ public final class Engine {
         }
     }
 
+    /** A slice hands out no gradients of its own when it adds into its input's: nothing for summableInPlace to check. */
+    private static final Tensor[] NO_GRADS = {};
+
     /**
      * A slice's gradient added straight into its input's pending gradient, when there is one the walk may add into
      * in place ({@link #summableInPlace}): what the slice's backward followed by the sum of two gradients would give,
      * without the zero-filled array of the input's shape. Returns whether it did.
      */
-    /** A slice hands out no gradients of its own when it adds into its input's: nothing for summableInPlace to check. */
-    private static final Tensor[] NO_GRADS = {};
-
     private static boolean addedIntoPending(Node node, Tensor g, Set<Storage> made, Set<Storage> retained, Map<Node, Tensor> pending) {
         Tensor in = node.inputs()[0];
         if (in == null || !in.requiresGrad() || in.gradFn() == null) return false;

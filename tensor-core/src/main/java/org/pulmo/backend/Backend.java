@@ -194,7 +194,7 @@ public interface Backend {
                                                float momentum, float eps) {
         BatchNormOut out = batchNormTraining(x, weight, bias, runningMean, runningVar, momentum, eps);
         Tensor y = unary(UnaryOp.RELU, out.y(), 0f);
-        releaseIntermediate(out.y(), x, y, out.mean(), out.invStd());
+        out.y().releaseUnlessShared(x, y, out.mean(), out.invStd());
         return new BatchNormOut(y, out.mean(), out.invStd());
     }
 
@@ -208,19 +208,8 @@ public interface Backend {
                                                          Tensor weight, Tensor bias, float eps) {
         Tensor g = binary(BinaryOp.RELU_BACKWARD, dy, y);
         BatchNormGrads d = batchNormTrainingBackward(g, x, mean, invStd, weight, eps);
-        releaseIntermediate(g, dy, x, y, d.dx(), d.dWeight(), d.dBias());
+        g.releaseUnlessShared(dy, x, y, d.dx(), d.dWeight(), d.dBias());
         return d;
-    }
-
-    /**
-     * Gives back the storage of {@code t}, a tensor an op made for its own use and has finished reading, unless one of
-     * {@code others} (its inputs and outputs) shares it or it is already released.
-     */
-    private static void releaseIntermediate(Tensor t, Tensor... others) {
-        org.pulmo.tensor.Storage s = t.storage();
-        if (s.isReleased()) return;
-        for (Tensor o : others) if (o != null && o.storage() == s) return;
-        s.release();
     }
 
     /** dx, dWeight, dBias of {@link #batchNormTraining} run with {@code eps}; the default is {@link #batchNormBackward}. */
