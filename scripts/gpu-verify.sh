@@ -87,7 +87,7 @@ step 02-kernels 100 env CUDA_LAUNCH_BLOCKING=1 bash .gpu/test.sh --strict --excl
   --select-class $CK.GpuParityTest --select-class $CK.ThreadContextTest --select-class $CK.AvailabilityTest \
   --select-class $CK.DeviceTransferGradTest --select-class $CK.ExactBlocksTest
 step 03-cudnn 100 env CUDA_LAUNCH_BLOCKING=1 bash .gpu/test.sh --strict --include-tag cudnn --select-class $CK.GpuParityTest
-step 04-steady-memory 60 bash .gpu/test.sh --strict --select-class $CK.SteadyMemoryTest
+step 04-steady-memory 90 bash .gpu/test.sh --strict --select-class $CK.SteadyMemoryTest --select-class $CK.CudaGraphTest
 step 05-wholemodel 150 env CUDA_LAUNCH_BLOCKING=1 bash .gpu/test.sh --strict --select-class $CK.WholeModelParityTest
 step 06-cli 90 bash .gpu/test.sh --strict --select-class org.pulmo.examples.CliGpuTest
 
@@ -124,8 +124,9 @@ if [ -f .gpu-data/xray-4class/split.csv ]; then
     ls -la "$OUT/explain"'
 fi
 
-# 08: one throughput figure (ResNet-50 training step, batch 32 at 224, TF32) in a forked JVM.
-step 08-throughput 80 bash .gpu/java.sh org.openjdk.jmh.Main 'ModelThroughputBench.trainStep' \
-  -p device=cuda -p size=paper -p model=resnet50 -f 1 -wi 1 -w 3s -i 2 -r 3s -rf json -rff "$W/08-throughput.json"
+# 08: throughput of the ResNet-50 training step (batch 32 at 224, TF32) in a forked JVM, ordinary and recorded as a
+# CUDA graph (CapturedStep), side by side in one run: what the host's launches cost the step.
+step 08-throughput 110 bash .gpu/java.sh org.openjdk.jmh.Main 'ModelThroughputBench.trainStep' \
+  -p device=cuda -p size=paper -p model=resnet50 -p recorded=false,true -f 1 -wi 1 -w 3s -i 2 -r 3s -rf json -rff "$W/08-throughput.json"
 
 echo "== done at t+$(elapsed)s" | tee -a "$S"

@@ -34,7 +34,9 @@ done
 } >"$out/src/kernels_host.cpp"
 
 gcc -c -fPIC -O1 -I"$mock" -DcuLaunchKernel=mock_cuLaunchKernel -DcuDeviceGetName=mock_cuDeviceGetName \
-  -DcuMemAlloc_v2=mock_cuMemAlloc_v2 -DcuMemFree_v2=mock_cuMemFree_v2 -o "$out/mock_cuda.o" "$mock_src/mock_cuda.c"
+  -DcuMemAlloc_v2=mock_cuMemAlloc_v2 -DcuMemFree_v2=mock_cuMemFree_v2 \
+  -DcuMemcpyHtoDAsync_v2=mock_cuMemcpyHtoDAsync_v2 -DcuMemsetD32Async=mock_cuMemsetD32Async -DcuStreamSynchronize=mock_cuStreamSynchronize \
+  -DcuCtxSynchronize=mock_cuCtxSynchronize -DcuMemcpyDtoH_v2=mock_cuMemcpyDtoH_v2 -o "$out/mock_cuda.o" "$mock_src/mock_cuda.c"
 g++ -c -fPIC -O2 -std=c++20 -I"$here" -I"$out/src" -o "$out/kernels_host.o" "$out/src/kernels_host.cpp"
 g++ -c -fPIC -O2 -std=c++20 -I"$here" -o "$out/emu_runtime.o" "$here/emu_runtime.cpp"
 g++ -shared -fPIC -o "$out/libcuda.so.1" -Wl,-soname,libcuda.so.1 "$out/mock_cuda.o" "$out/kernels_host.o" "$out/emu_runtime.o" -lpthread

@@ -5,7 +5,8 @@
 // accepts): convolution forward, backward data and backward filter (cross-correlation or convolution mode, groups,
 // stride, padding, dilation); spatial batch normalisation for training (saved mean and inverse standard deviation,
 // running statistics with the unbiased variance), inference and backward; max and average pooling forward and
-// backward. alpha = 1 and beta = 0 throughout, which the mock enforces.
+// backward. alpha = 1 and beta = 0 throughout, which the mock enforces. While the stream is being captured into a CUDA
+// graph (emu_runtime.cpp) a call is checked at once and computed at every launch of the graph, as cuDNN's kernels are.
 #define cudnnConvolutionForward mock_cudnnConvolutionForward
 #define cudnnConvolutionBackwardData mock_cudnnConvolutionBackwardData
 #define cudnnConvolutionBackwardFilter mock_cudnnConvolutionBackwardFilter
@@ -118,23 +119,43 @@ static void convolve(int dir, const tdesc *xd, const float *x, const tdesc *wd, 
   free(cols);
 }
 
+// One computing call, as it is run now or, while the stream is captured, at every replay of the graph: copies of its
+// descriptors (a caller may destroy them right after the call, as cuDNN allows), its pointers and its scalars.
+enum { CONV_FWD, CONV_BWD_DATA, CONV_BWD_FILTER, BN_TRAIN, BN_INFER, BN_BWD, POOL_FWD, POOL_BWD };
+typedef struct { int op; tdesc a, b, c; cdesc cd; pdesc pd; void *p[8]; double d[2]; } call_t;
+static int compute(const call_t *k);
+
+// Stream capture (emu_runtime.cpp): while it is on, a call is checked now (the mock's part) and recorded; the
+// computation runs at each cuGraphLaunch.
+int emu_capturing(void);
+void emu_record(int (*run)(const void *blob), const void *blob, size_t bytes);
+static int compute_blob(const void *blob) { return compute((const call_t *)blob); }
+static int run_or_record(const call_t *k) {
+  if (!emu_capturing()) return compute(k);
+  emu_record(compute_blob, k, sizeof *k);
+  return ST_OK;
+}
+
 int cudnnConvolutionForward(void *h, const float *alpha, tdesc *xd, void *x, tdesc *wd, void *w, cdesc *c, int algo, void *ws,
                             size_t wsBytes, const float *beta, tdesc *yd, void *y) {
   int st = mock_cudnnConvolutionForward(h, alpha, xd, x, wd, w, c, algo, ws, wsBytes, beta, yd, y);
-  if (st == ST_OK) convolve(FORWARD, xd, x, wd, w, c, yd, NULL, y);
-  return guarded("cudnnConvolutionForward", st);
+  if (st != ST_OK) return st;
+  call_t k = {.op = CONV_FWD, .a = *xd, .b = *wd, .c = *yd, .cd = *c, .p = {x, w, y}};
+  return run_or_record(&k);
 }
 int cudnnConvolutionBackwardData(void *h, const float *alpha, tdesc *wd, void *w, tdesc *dyd, void *dy, cdesc *c, int algo,
                                  void *ws, size_t wsBytes, const float *beta, tdesc *dxd, void *dx) {
   int st = mock_cudnnConvolutionBackwardData(h, alpha, wd, w, dyd, dy, c, algo, ws, wsBytes, beta, dxd, dx);
-  if (st == ST_OK) convolve(BACKWARD_DATA, dxd, NULL, wd, w, c, dyd, dy, dx);
-  return guarded("cudnnConvolutionBackwardData", st);
+  if (st != ST_OK) return st;
+  call_t k = {.op = CONV_BWD_DATA, .a = *dxd, .b = *wd, .c = *dyd, .cd = *c, .p = {w, dy, dx}};
+  return run_or_record(&k);
 }
 int cudnnConvolutionBackwardFilter(void *h, const float *alpha, tdesc *xd, void *x, tdesc *dyd, void *dy, cdesc *c, int algo,
                                    void *ws, size_t wsBytes, const float *beta, tdesc *dwd, void *dw) {
   int st = mock_cudnnConvolutionBackwardFilter(h, alpha, xd, x, dyd, dy, c, algo, ws, wsBytes, beta, dwd, dw);
-  if (st == ST_OK) convolve(BACKWARD_FILTER, xd, x, dwd, NULL, c, dyd, dy, dw);
-  return guarded("cudnnConvolutionBackwardFilter", st);
+  if (st != ST_OK) return st;
+  call_t k = {.op = CONV_BWD_FILTER, .a = *xd, .b = *dwd, .c = *dyd, .cd = *c, .p = {x, dy, dw}};
+  return run_or_record(&k);
 }
 
 // Per-channel mean and biased variance of x [n, c, h, w] over (n, h, w).
@@ -162,56 +183,50 @@ static void normalize(const tdesc *d, const float *x, float *y, int ch, double m
   }
 }
 
-int cudnnBatchNormalizationForwardTraining(void *h, int mode, const float *alpha, const float *beta, tdesc *xd, void *x, tdesc *yd,
-                                           void *y, tdesc *bnd, void *scale, void *bias, double factor, void *rm, void *rv,
-                                           double eps, void *sm, void *siv) {
-  int st = mock_cudnnBatchNormalizationForwardTraining(h, mode, alpha, beta, xd, x, yd, y, bnd, scale, bias, factor, rm, rv, eps, sm, siv);
-  if (st != ST_OK) return st;
+static int bn_train(const call_t *k) {
+  const tdesc *xd = &k->a;
+  float *x = k->p[0], *y = k->p[1], *scale = k->p[2], *bias = k->p[3], *rm = k->p[4], *rv = k->p[5], *sm = k->p[6], *siv = k->p[7];
+  double factor = k->d[0], eps = k->d[1];
   size_t m = (size_t)xd->n * xd->h * xd->w;
   for (int c = 0; c < xd->c; c++) {
     double mean, var;
     channel_stats(xd, x, c, &mean, &var);
     double invStd = 1.0 / sqrt(var + eps);
-    normalize(xd, x, y, c, mean, invStd, ((float *)scale)[c], ((float *)bias)[c]);
-    if (sm) { ((float *)sm)[c] = (float)mean; ((float *)siv)[c] = (float)invStd; }
+    normalize(xd, x, y, c, mean, invStd, scale[c], bias[c]);
+    if (sm) { sm[c] = (float)mean; siv[c] = (float)invStd; }
     if (rm) {
-      float *runMean = rm, *runVar = rv;
-      runMean[c] = (float)((1 - factor) * runMean[c] + factor * mean);
-      runVar[c] = (float)((1 - factor) * runVar[c] + factor * (m > 1 ? var * m / (m - 1) : var));
+      rm[c] = (float)((1 - factor) * rm[c] + factor * mean);
+      rv[c] = (float)((1 - factor) * rv[c] + factor * (m > 1 ? var * m / (m - 1) : var));
     }
   }
   return guarded("cudnnBatchNormalizationForwardTraining", ST_OK);
 }
 
-int cudnnBatchNormalizationForwardInference(void *h, int mode, const float *alpha, const float *beta, tdesc *xd, void *x, tdesc *yd,
-                                            void *y, tdesc *bnd, void *scale, void *bias, void *mean, void *var, double eps) {
-  int st = mock_cudnnBatchNormalizationForwardInference(h, mode, alpha, beta, xd, x, yd, y, bnd, scale, bias, mean, var, eps);
-  if (st != ST_OK) return st;
-  for (int c = 0; c < xd->c; c++)
-    normalize(xd, x, y, c, ((float *)mean)[c], 1.0 / sqrt((double)((float *)var)[c] + eps), ((float *)scale)[c], ((float *)bias)[c]);
+static int bn_infer(const call_t *k) {
+  const tdesc *xd = &k->a;
+  float *x = k->p[0], *y = k->p[1], *scale = k->p[2], *bias = k->p[3], *mean = k->p[4], *var = k->p[5];
+  for (int c = 0; c < xd->c; c++) normalize(xd, x, y, c, mean[c], 1.0 / sqrt((double)var[c] + k->d[1]), scale[c], bias[c]);
   return guarded("cudnnBatchNormalizationForwardInference", ST_OK);
 }
 
-int cudnnBatchNormalizationBackward(void *h, int mode, const float *ad, const float *bd, const float *ap, const float *bp, tdesc *xd,
-                                    void *x, tdesc *dyd, void *dy, tdesc *dxd, void *dx, tdesc *bnd, void *scale, void *dscale,
-                                    void *dbias, double eps, void *sm, void *siv) {
-  int st = mock_cudnnBatchNormalizationBackward(h, mode, ad, bd, ap, bp, xd, x, dyd, dy, dxd, dx, bnd, scale, dscale, dbias, eps, sm, siv);
-  if (st != ST_OK) return st;
+static int bn_backward(const call_t *k) {
+  const tdesc *xd = &k->a;
+  const float *X = k->p[0], *DY = k->p[1];
+  float *DX = k->p[2], *scale = k->p[3], *dscale = k->p[4], *dbias = k->p[5], *sm = k->p[6], *siv = k->p[7];
+  double eps = k->d[1];
   size_t plane = (size_t)xd->h * xd->w, m = (size_t)xd->n * plane;
-  const float *X = x, *DY = dy;
-  float *DX = dx;
   for (int c = 0; c < xd->c; c++) {
     double mean, invStd;
-    if (sm) { mean = ((float *)sm)[c]; invStd = ((float *)siv)[c]; }
+    if (sm) { mean = sm[c]; invStd = siv[c]; }
     else { double var; channel_stats(xd, X, c, &mean, &var); invStd = 1.0 / sqrt(var + eps); }
     double sdy = 0, sdyx = 0;
     for (int n = 0; n < xd->n; n++) {
       size_t o = ((size_t)n * xd->c + c) * plane;
       for (size_t i = 0; i < plane; i++) { sdy += DY[o + i]; sdyx += DY[o + i] * (X[o + i] - mean) * invStd; }
     }
-    ((float *)dbias)[c] = (float)sdy;
-    ((float *)dscale)[c] = (float)sdyx;
-    double g = ((float *)scale)[c] * invStd;
+    dbias[c] = (float)sdy;
+    dscale[c] = (float)sdyx;
+    double g = scale[c] * invStd;
     for (int n = 0; n < xd->n; n++) {
       size_t o = ((size_t)n * xd->c + c) * plane;
       for (size_t i = 0; i < plane; i++) {
@@ -221,6 +236,32 @@ int cudnnBatchNormalizationBackward(void *h, int mode, const float *ad, const fl
     }
   }
   return guarded("cudnnBatchNormalizationBackward", ST_OK);
+}
+
+int cudnnBatchNormalizationForwardTraining(void *h, int mode, const float *alpha, const float *beta, tdesc *xd, void *x, tdesc *yd,
+                                           void *y, tdesc *bnd, void *scale, void *bias, double factor, void *rm, void *rv,
+                                           double eps, void *sm, void *siv) {
+  int st = mock_cudnnBatchNormalizationForwardTraining(h, mode, alpha, beta, xd, x, yd, y, bnd, scale, bias, factor, rm, rv, eps, sm, siv);
+  if (st != ST_OK) return st;
+  call_t k = {.op = BN_TRAIN, .a = *xd, .p = {x, y, scale, bias, rm, rv, sm, siv}, .d = {factor, eps}};
+  return run_or_record(&k);
+}
+
+int cudnnBatchNormalizationForwardInference(void *h, int mode, const float *alpha, const float *beta, tdesc *xd, void *x, tdesc *yd,
+                                            void *y, tdesc *bnd, void *scale, void *bias, void *mean, void *var, double eps) {
+  int st = mock_cudnnBatchNormalizationForwardInference(h, mode, alpha, beta, xd, x, yd, y, bnd, scale, bias, mean, var, eps);
+  if (st != ST_OK) return st;
+  call_t k = {.op = BN_INFER, .a = *xd, .p = {x, y, scale, bias, mean, var}, .d = {0, eps}};
+  return run_or_record(&k);
+}
+
+int cudnnBatchNormalizationBackward(void *h, int mode, const float *ad, const float *bd, const float *ap, const float *bp, tdesc *xd,
+                                    void *x, tdesc *dyd, void *dy, tdesc *dxd, void *dx, tdesc *bnd, void *scale, void *dscale,
+                                    void *dbias, double eps, void *sm, void *siv) {
+  int st = mock_cudnnBatchNormalizationBackward(h, mode, ad, bd, ap, bp, xd, x, dyd, dy, dxd, dx, bnd, scale, dscale, dbias, eps, sm, siv);
+  if (st != ST_OK) return st;
+  call_t k = {.op = BN_BWD, .a = *xd, .p = {x, dy, dx, scale, dscale, dbias, sm, siv}, .d = {0, eps}};
+  return run_or_record(&k);
 }
 
 // Pooling: modes 0 and 3 max (padding never wins), 1 average over the whole window, 2 average over its part inside x.
@@ -257,12 +298,38 @@ static void pool(const pdesc *p, const tdesc *xd, const float *x, const tdesc *y
 
 int cudnnPoolingForward(void *h, pdesc *p, const float *alpha, tdesc *xd, void *x, const float *beta, tdesc *yd, void *y) {
   int st = mock_cudnnPoolingForward(h, p, alpha, xd, x, beta, yd, y);
-  if (st == ST_OK) pool(p, xd, x, yd, y, NULL, NULL);
-  return guarded("cudnnPoolingForward", st);
+  if (st != ST_OK) return st;
+  call_t k = {.op = POOL_FWD, .a = *xd, .b = *yd, .pd = *p, .p = {x, y}};
+  return run_or_record(&k);
 }
 int cudnnPoolingBackward(void *h, pdesc *p, const float *alpha, tdesc *yd, void *y, tdesc *dyd, void *dy, tdesc *xd, void *x,
                          const float *beta, tdesc *dxd, void *dx) {
   int st = mock_cudnnPoolingBackward(h, p, alpha, yd, y, dyd, dy, xd, x, beta, dxd, dx);
-  if (st == ST_OK) pool(p, xd, x, yd, NULL, dy, dx);
-  return guarded("cudnnPoolingBackward", st);
+  if (st != ST_OK) return st;
+  call_t k = {.op = POOL_BWD, .a = *xd, .b = *yd, .pd = *p, .p = {x, dy, dx}};
+  return run_or_record(&k);
+}
+
+static int compute(const call_t *k) {
+  switch (k->op) {
+    case CONV_FWD:
+      convolve(FORWARD, &k->a, k->p[0], &k->b, k->p[1], &k->cd, &k->c, NULL, k->p[2]);
+      return guarded("cudnnConvolutionForward", ST_OK);
+    case CONV_BWD_DATA:
+      convolve(BACKWARD_DATA, &k->a, NULL, &k->b, k->p[0], &k->cd, &k->c, k->p[1], k->p[2]);
+      return guarded("cudnnConvolutionBackwardData", ST_OK);
+    case CONV_BWD_FILTER:
+      convolve(BACKWARD_FILTER, &k->a, k->p[0], &k->b, NULL, &k->cd, &k->c, k->p[1], k->p[2]);
+      return guarded("cudnnConvolutionBackwardFilter", ST_OK);
+    case BN_TRAIN: return bn_train(k);
+    case BN_INFER: return bn_infer(k);
+    case BN_BWD: return bn_backward(k);
+    case POOL_FWD:
+      pool(&k->pd, &k->a, k->p[0], &k->b, k->p[1], NULL, NULL);
+      return guarded("cudnnPoolingForward", ST_OK);
+    case POOL_BWD:
+      pool(&k->pd, &k->a, k->p[0], &k->b, NULL, k->p[1], k->p[2]);
+      return guarded("cudnnPoolingBackward", ST_OK);
+  }
+  return ST_BAD;
 }

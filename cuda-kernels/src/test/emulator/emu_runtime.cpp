@@ -42,6 +42,11 @@ extern "C" int mock_cuLaunchKernel(void* f, unsigned gx, unsigned gy, unsigned g
 extern "C" const emu::Kernel emu_kernels[];   // kernels_host.cpp, written by build-emulator.sh
 extern "C" int mock_cuMemAlloc_v2(unsigned long long* p, size_t n);
 extern "C" int mock_cuMemFree_v2(unsigned long long p);
+namespace graph {   // stream capture, below
+extern std::mutex mu;
+extern bool capturing;
+int refuse(const char* call, const std::string& why);
+}  // namespace graph
 
 namespace guard {
 constexpr size_t GUARD = 256;
@@ -105,6 +110,10 @@ extern "C" int cuMemAlloc_v2(unsigned long long* p, size_t n) {
 }
 
 extern "C" int cuMemFree_v2(unsigned long long p) {
+    {
+        std::lock_guard<std::mutex> capture(graph::mu);
+        if (graph::capturing) return graph::refuse("cuMemFree", "the graph being captured may use the memory (free it after the graph)");
+    }
     std::unique_lock<std::mutex> lock(guard::mu);
     auto it = guard::live.find(p);
     if (it == guard::live.end()) {
@@ -361,10 +370,9 @@ extern "C" int cuDeviceGetName(char* name, int len, int dev) {
     return 0;
 }
 
-extern "C" int cuLaunchKernel(void* f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz,
-                              unsigned smem, void* stream, void** params, void** extra) {
-    int rc = mock_cuLaunchKernel(f, gx, gy, gz, bx, by, bz, smem, stream, params, extra);
-    if (rc != 0) return rc;
+// Runs kernel f now (the mock has checked the launch).
+static int run_kernel(void* f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz, unsigned smem,
+                      void** params) {
     // The mock's CUfunction is its kernel table entry, whose first field is the kernel's name.
     const char* name = *static_cast<const char* const*>(f);
     const emu::Kernel* k = emu_kernels;
@@ -396,3 +404,219 @@ extern "C" int cuLaunchKernel(void* f, unsigned gx, unsigned gy, unsigned gz, un
     std::string what = std::string("kernel ") + name;
     return emu_check_guards(what.c_str()) ? emu::LAUNCH_FAILED : 0;
 }
+
+// ---------------------------------------------------------------------------------------------- stream capture
+// cuStreamBeginCapture_v2 .. cuStreamEndCapture record what is queued on the stream instead of running it: kernel
+// launches (the mock checks each one now; its parameter values are copied, as the driver copies them into the graph's
+// kernel node), memsets, host-to-device copies and the emulated cuDNN calls (emu_cudnn.c). cuGraphLaunch runs them in
+// order. As on a GPU, what cannot be part of a graph fails the call and invalidates the capture (cuStreamEndCapture then
+// returns CUDA_ERROR_STREAM_CAPTURE_INVALIDATED): a stream synchronisation or a device-to-host copy (both wait for work
+// that has not run) and a cuMemFree of memory the graph may use. Stricter than a GPU where a GPU would capture a value
+// that is wrong at replay: a host-to-device copy from pageable memory (a Java array: the driver would read it again at
+// every replay, after it has moved or changed) fails; only memory from cuMemAllocHost may be copied from.
+namespace graph {
+constexpr int ILLEGAL_STATE = 401, CAPTURE_UNSUPPORTED = 900, CAPTURE_INVALIDATED = 901;
+
+struct Op {
+    enum Kind { KERNEL, MEMSET, HTOD, CALL } kind;
+    void* f = nullptr;
+    unsigned g[3] = {0, 0, 0}, b[3] = {0, 0, 0}, smem = 0;
+    std::vector<std::vector<char>> params;
+    unsigned long long dst = 0;
+    unsigned value = 0;
+    size_t n = 0;
+    const void* src = nullptr;
+    int (*run)(const void*) = nullptr;
+    std::vector<char> blob;
+};
+struct Graph { std::vector<Op> ops; };
+
+std::mutex mu;
+bool capturing = false;
+Graph* recording = nullptr;
+std::string invalid;   // why the capture under way can no longer give a graph ("" while it can)
+std::map<unsigned long long, size_t> pinned;   // cuMemAllocHost blocks: address -> bytes
+
+bool is_pinned(const void* p, size_t n) {
+    auto a = (unsigned long long)(uintptr_t)p;
+    auto it = pinned.upper_bound(a);
+    if (it == pinned.begin()) return false;
+    --it;
+    return a >= it->first && a + n <= it->first + it->second;
+}
+
+// Fails a call made during capture that no graph can hold.
+int refuse(const char* call, const std::string& why) {
+    std::string w = std::string(call) + " while the stream is being captured: " + why;
+    fprintf(stderr, "[emu] ERROR: %s\n", w.c_str());
+    if (invalid.empty()) invalid = w;
+    return CAPTURE_UNSUPPORTED;
+}
+}  // namespace graph
+
+struct kinfo_head { const char* name; int nparams; int sizes[24]; };   // the start of the mock's kernel table entry
+
+extern "C" int emu_capturing(void) {
+    std::lock_guard<std::mutex> lock(graph::mu);
+    return graph::capturing;
+}
+
+extern "C" void emu_record(int (*run)(const void*), const void* blob, size_t bytes) {
+    std::lock_guard<std::mutex> lock(graph::mu);
+    graph::Op op{graph::Op::CALL};
+    op.run = run;
+    op.blob.assign((const char*)blob, (const char*)blob + bytes);
+    graph::recording->ops.push_back(std::move(op));
+}
+
+extern "C" int cuLaunchKernel(void* f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz,
+                              unsigned smem, void* stream, void** params, void** extra) {
+    int rc = mock_cuLaunchKernel(f, gx, gy, gz, bx, by, bz, smem, stream, params, extra);
+    if (rc != 0) return rc;
+    {
+        std::lock_guard<std::mutex> lock(graph::mu);
+        if (graph::capturing) {
+            const kinfo_head* k = static_cast<const kinfo_head*>(f);
+            graph::Op op{graph::Op::KERNEL};
+            op.f = f;
+            op.g[0] = gx; op.g[1] = gy; op.g[2] = gz;
+            op.b[0] = bx; op.b[1] = by; op.b[2] = bz;
+            op.smem = smem;
+            for (int i = 0; i < k->nparams; i++)
+                op.params.emplace_back((const char*)params[i], (const char*)params[i] + k->sizes[i]);
+            graph::recording->ops.push_back(std::move(op));
+            return 0;
+        }
+    }
+    return run_kernel(f, gx, gy, gz, bx, by, bz, smem, params);
+}
+
+extern "C" int mock_cuMemcpyHtoDAsync_v2(unsigned long long dst, const void* src, size_t n, void* s);
+extern "C" int mock_cuMemsetD32Async(unsigned long long dst, unsigned v, size_t n, void* s);
+extern "C" int mock_cuStreamSynchronize(void* s);
+extern "C" int mock_cuCtxSynchronize(void);
+extern "C" int mock_cuMemcpyDtoH_v2(void* dst, unsigned long long src, size_t n);
+
+extern "C" int cuMemcpyHtoDAsync_v2(unsigned long long dst, const void* src, size_t n, void* s) {
+    {
+        std::lock_guard<std::mutex> lock(graph::mu);
+        if (graph::capturing) {
+            if (!graph::is_pinned(src, n))
+                return graph::refuse("cuMemcpyHtoDAsync", "the source is pageable host memory, which a graph would read again at"
+                                     " every replay (copy from cuMemAllocHost memory)");
+            graph::Op op{graph::Op::HTOD};
+            op.dst = dst; op.src = src; op.n = n;
+            graph::recording->ops.push_back(std::move(op));
+            return 0;
+        }
+    }
+    return mock_cuMemcpyHtoDAsync_v2(dst, src, n, s);
+}
+
+extern "C" int cuMemsetD32Async(unsigned long long dst, unsigned v, size_t n, void* s) {
+    {
+        std::lock_guard<std::mutex> lock(graph::mu);
+        if (graph::capturing) {
+            graph::Op op{graph::Op::MEMSET};
+            op.dst = dst; op.value = v; op.n = n;
+            graph::recording->ops.push_back(std::move(op));
+            return 0;
+        }
+    }
+    return mock_cuMemsetD32Async(dst, v, n, s);
+}
+
+extern "C" int cuStreamSynchronize(void* s) {
+    std::lock_guard<std::mutex> lock(graph::mu);
+    if (graph::capturing) return graph::refuse("cuStreamSynchronize", "it would wait for work that has not run");
+    return mock_cuStreamSynchronize(s);
+}
+
+extern "C" int cuCtxSynchronize(void) {
+    std::lock_guard<std::mutex> lock(graph::mu);
+    if (graph::capturing) return graph::refuse("cuCtxSynchronize", "it would wait for work that has not run");
+    return mock_cuCtxSynchronize();
+}
+
+extern "C" int cuMemcpyDtoH_v2(void* dst, unsigned long long src, size_t n) {
+    {
+        std::lock_guard<std::mutex> lock(graph::mu);
+        if (graph::capturing) return graph::refuse("cuMemcpyDtoH", "it would read a value that has not been computed");
+    }
+    return mock_cuMemcpyDtoH_v2(dst, src, n);
+}
+
+extern "C" int cuMemAllocHost_v2(void** p, size_t n) {
+    void* m = aligned_alloc(256, (n + 255) / 256 * 256);
+    if (!m) return 2;   // CUDA_ERROR_OUT_OF_MEMORY
+    std::lock_guard<std::mutex> lock(graph::mu);
+    graph::pinned[(unsigned long long)(uintptr_t)m] = n;
+    *p = m;
+    return 0;
+}
+
+extern "C" int cuMemFreeHost(void* p) {
+    std::lock_guard<std::mutex> lock(graph::mu);
+    if (!graph::pinned.erase((unsigned long long)(uintptr_t)p)) return 1;   // CUDA_ERROR_INVALID_VALUE
+    free(p);
+    return 0;
+}
+
+extern "C" int cuStreamBeginCapture_v2(void* s, int mode) {
+    (void)s; (void)mode;
+    std::lock_guard<std::mutex> lock(graph::mu);
+    if (graph::capturing) return graph::ILLEGAL_STATE;
+    graph::capturing = true;
+    graph::recording = new graph::Graph();
+    graph::invalid.clear();
+    return 0;
+}
+
+extern "C" int cuStreamEndCapture(void* s, void** out) {
+    (void)s;
+    std::lock_guard<std::mutex> lock(graph::mu);
+    if (!graph::capturing) return graph::ILLEGAL_STATE;
+    graph::capturing = false;
+    if (!graph::invalid.empty()) {
+        delete graph::recording;
+        graph::recording = nullptr;
+        *out = nullptr;
+        return graph::CAPTURE_INVALIDATED;
+    }
+    *out = graph::recording;
+    graph::recording = nullptr;
+    return 0;
+}
+
+extern "C" int cuGraphInstantiateWithFlags(void** exec, void* g, unsigned long long flags) {
+    (void)flags;
+    if (!g) return 1;
+    *exec = new graph::Graph(*static_cast<graph::Graph*>(g));
+    return 0;
+}
+
+extern "C" int cuGraphLaunch(void* exec, void* s) {
+    {
+        std::lock_guard<std::mutex> lock(graph::mu);
+        if (graph::capturing) return graph::refuse("cuGraphLaunch", "the emulated GPU does not nest graphs");
+    }
+    for (graph::Op& op : static_cast<graph::Graph*>(exec)->ops) {
+        int rc = 0;
+        switch (op.kind) {
+            case graph::Op::KERNEL: {
+                std::vector<void*> ps;
+                for (auto& p : op.params) ps.push_back(p.data());
+                rc = run_kernel(op.f, op.g[0], op.g[1], op.g[2], op.b[0], op.b[1], op.b[2], op.smem, ps.data());
+                break;
+            }
+            case graph::Op::MEMSET: rc = mock_cuMemsetD32Async(op.dst, op.value, op.n, s); break;
+            case graph::Op::HTOD: rc = mock_cuMemcpyHtoDAsync_v2(op.dst, op.src, op.n, s); break;
+            case graph::Op::CALL: rc = op.run(op.blob.data()) ? emu::LAUNCH_FAILED : 0; break;
+        }
+        if (rc != 0) return rc;
+    }
+    return 0;
+}
+
+extern "C" int cuGraphExecDestroy(void* exec) { delete static_cast<graph::Graph*>(exec); return 0; }
+extern "C" int cuGraphDestroy(void* g) { delete static_cast<graph::Graph*>(g); return 0; }

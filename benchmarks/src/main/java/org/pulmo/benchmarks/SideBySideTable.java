@@ -34,9 +34,9 @@ public final class SideBySideTable {
      * its model name, kind (train or infer) and both rates in images/s (NaN when missing); null and NaN for MAB's rows.
      */
     record Row(String what, String precision, String pulmo, String torch, double ratio, String model, String kind,
-               double pulmoRate, double torchRate) {
+               double pulmoRate, double torchRate, String pulmoStep) {
         Row(String what, String precision, String pulmo, String torch, double ratio) {
-            this(what, precision, pulmo, torch, ratio, null, null, Double.NaN, Double.NaN);
+            this(what, precision, pulmo, torch, ratio, null, null, Double.NaN, Double.NaN, null);
         }
     }
 
@@ -73,20 +73,25 @@ public final class SideBySideTable {
             for (Object o : list(torch, section)) if (((Map<?, ?>) o).get("mode") instanceof String mode) precisions.add(mode);
         for (String section : new String[] {"train", "infer"}) {
             for (String precision : precisions) {
-                for (String[] m : MODELS) rows.add(modelRow(pulmo, torch, section, m, precision));
+                for (String[] m : MODELS) {
+                    rows.add(modelRow(pulmo, torch, section, m, precision, false));
+                    // the recorded training step (CUDA graph), where the run measured one
+                    if (section.equals("train") && pulmo.stream().anyMatch(r -> "true".equals(r.params.get("recorded"))))
+                        rows.add(modelRow(pulmo, torch, section, m, precision, true));
+                }
             }
         }
         double[] copy = new double[4];
         for (int stage = 1; stage <= 4; stage++) {
             GpuKernelsBench.MabShape shape = GpuKernelsBench.MabShape.valueOf("STAGE" + stage);
-            PulmoResult c = find(pulmo, "copy", Map.of("shape", shape.name(), "version", "MEMCPY"));
+            PulmoResult c = find(pulmo, "copy", Map.of("shape", shape.name(), "version", "MEMCPY"), "false");
             copy[stage - 1] = c == null ? Double.NaN : 2.0 * shape.elements() * Float.BYTES / c.seconds / 1e9;
         }
         for (String[] kind : new String[][] {{"mabForward", "fwd", "forward"}, {"mabForwardBackward", "fwd+bwd", "forward + backward"}}) {
             for (int stage = 1; stage <= 4; stage++) {
                 GpuKernelsBench.MabShape shape = GpuKernelsBench.MabShape.valueOf("STAGE" + stage);
                 List<Integer> dims = List.of(shape.n, shape.c, shape.hw, shape.hw);
-                PulmoResult p = find(pulmo, kind[0], Map.of("shape", shape.name(), "version", "FUSED"));
+                PulmoResult p = find(pulmo, kind[0], Map.of("shape", shape.name(), "version", "FUSED"), "false");
                 Map<?, ?> t = null;
                 for (Object o : list(torch, "mab")) {
                     Map<?, ?> r = (Map<?, ?>) o;
@@ -112,12 +117,13 @@ public final class SideBySideTable {
         return rows;
     }
 
-    private static Row modelRow(List<PulmoResult> pulmo, Map<?, ?> torch, String section, String[] m, String precision) {
+    private static Row modelRow(List<PulmoResult> pulmo, Map<?, ?> torch, String section, String[] m, String precision, boolean recorded) {
         boolean train = section.equals("train");
         ModelWorkload.Pass pass = train ? ModelWorkload.Pass.TRAIN : ModelWorkload.Pass.INFER;
-        PulmoResult p = find(pulmo, train ? "trainStep" : "inference", Map.of("model", m[0], "device", "cuda", "precision", precision));
+        String method = train ? "trainStep" : "inference", step = Boolean.toString(recorded);
+        PulmoResult p = find(pulmo, method, Map.of("model", m[0], "device", "cuda", "precision", precision), step);
         if (p == null && precision.equals("tf32"))   // results from before the precision parameter: the default, tf32
-            p = find(pulmo, train ? "trainStep" : "inference", Map.of("model", m[0], "device", "cuda"));
+            p = find(pulmo, method, Map.of("model", m[0], "device", "cuda"), step);
         Map<?, ?> t = null;
         for (Object o : list(torch, section)) {
             Map<?, ?> r = (Map<?, ?>) o;
@@ -135,8 +141,10 @@ public final class SideBySideTable {
             torchRate = num(t.get("images_per_s"));
             ts = String.format(Locale.ROOT, "%.1f images/s (batch %d%s)", torchRate, (int) num(t.get("batch")), pairs ? " pairs" : "");
         }
-        String what = (train ? "training step " : "inference ") + m[2] + (pairs ? (train ? ", 2 images per pair" : ", pair forward, 2 images per pair") : "");
-        return new Row(what, precision, ps, ts, pulmoRate / torchRate, m[0], train ? "train" : "infer", pulmoRate, torchRate);
+        String what = (train ? "training step " : "inference ") + m[2] + (pairs ? (train ? ", 2 images per pair" : ", pair forward, 2 images per pair") : "")
+            + (recorded ? ", Pulmo's step recorded (CUDA graph)" : "");
+        return new Row(what, precision, ps, ts, pulmoRate / torchRate, m[0], train ? "train" : "infer", pulmoRate, torchRate,
+            recorded ? "recorded" : "eager");
     }
 
     private static List<?> list(Map<?, ?> torch, String key) {
@@ -149,11 +157,14 @@ public final class SideBySideTable {
         return true;
     }
 
-    /** The last result of {@code method} whose params include {@code want}. */
-    private static PulmoResult find(List<PulmoResult> pulmo, String method, Map<String, String> want) {
+    /**
+     * The last result of {@code method} whose params include {@code want} and whose {@code recorded} param is
+     * {@code recorded} (absent counts as "false": results from before the parameter).
+     */
+    private static PulmoResult find(List<PulmoResult> pulmo, String method, Map<String, String> want, String recorded) {
         PulmoResult found = null;
         for (PulmoResult r : pulmo) {
-            if (!r.method.equals(method)) continue;
+            if (!r.method.equals(method) || !r.params.getOrDefault("recorded", "false").equals(recorded)) continue;
             boolean ok = true;
             for (var e : want.entrySet()) ok &= Objects.equals(r.params.get(e.getKey()), e.getValue());
             if (ok) found = r;
@@ -175,16 +186,17 @@ public final class SideBySideTable {
 
     /**
      * The models' rows as JSON, for comparing later runs with this one (benchmarks/results/gpu-side-by-side.json): a list
-     * of {@code {model, kind: train|infer, mode: eager, precision: tf32|fp32, pulmo_img_s, torch_img_s, ratio}}, a
-     * missing side as null. PyTorch's side is its eager mode (bench_train.py runs without torch.compile here).
+     * of {@code {model, kind: train|infer, mode: eager, precision: tf32|fp32, pulmo_img_s, torch_img_s, ratio, pulmo_step:
+     * eager|recorded}}, a missing side as null. PyTorch's side is its eager mode (bench_train.py runs without torch.compile
+     * here); {@code pulmo_step} says whether Pulmo's training step ran as ordinary code or recorded (a CUDA graph).
      */
     static String json(List<Row> rows) {
         List<String> items = new ArrayList<>();
         for (Row r : rows) {
             if (r.model() == null) continue;
             items.add(String.format(Locale.ROOT, "  {\"model\": \"%s\", \"kind\": \"%s\", \"mode\": \"eager\", \"precision\": \"%s\", "
-                + "\"pulmo_img_s\": %s, \"torch_img_s\": %s, \"ratio\": %s}", r.model(), r.kind(), r.precision(), number(r.pulmoRate()),
-                number(r.torchRate()), number(r.ratio())));
+                + "\"pulmo_img_s\": %s, \"torch_img_s\": %s, \"ratio\": %s, \"pulmo_step\": \"%s\"}", r.model(), r.kind(), r.precision(),
+                number(r.pulmoRate()), number(r.torchRate()), number(r.ratio()), r.pulmoStep()));
         }
         return "[\n" + String.join(",\n", items) + "\n]\n";
     }

@@ -50,6 +50,20 @@ class ModelWorkloadTest {
         }
     }
 
+    /** Recorded steps where nothing can be recorded (the CPU): the ordinary step, the same losses, and a line saying why. */
+    @Test void aRecordedWorkloadOnTheCpuRunsTheOrdinaryStep() {
+        float[] plain = new float[3], recorded = new float[3];
+        try (ModelWorkload w = new ModelWorkload("resnet50", Pass.TRAIN, new Size(2, 32), "cpu", false)) {
+            for (int k = 0; k < 3; k++) plain[k] = w.trainStep();
+        }
+        try (ModelWorkload w = new ModelWorkload("resnet50", Pass.TRAIN, new Size(2, 32), "cpu", false, true)) {
+            assertTrue(w.describe().contains("not recorded: the cpu backend"), w.describe());
+            for (int k = 0; k < 3; k++) recorded[k] = w.trainStep();
+            assertEquals(0, w.recordings());
+        }
+        assertArrayEquals(plain, recorded);
+    }
+
     @Test void cudaWithoutADeviceFailsWithTheReasonOrRuns() {
         String why = org.pulmo.backend.Backends.unavailableReason(org.pulmo.tensor.Device.cuda(0));
         org.junit.jupiter.api.Assumptions.assumeTrue(why != null, "a GPU is usable here");

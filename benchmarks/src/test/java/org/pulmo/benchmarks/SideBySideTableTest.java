@@ -86,6 +86,32 @@ class SideBySideTableTest {
         assertEquals("missing", rows.get(13).torch());
     }
 
+    /**
+     * A run that also timed recorded training steps (ModelThroughputBench -p recorded=false,true): each model's training
+     * row is followed by its recorded row, the recorded result never taken for the ordinary one, whichever came last.
+     */
+    @Test void recordedStepsGetRowsOfTheirOwn(@TempDir Path dir) throws Exception {
+        String withRecorded = PULMO.substring(0, PULMO.length() - 1) + ",\n"
+            + jmh("ModelThroughputBench.trainStep", "\"model\": \"dpn92-se\", \"device\": \"cuda\", \"size\": \"paper\", \"precision\": \"tf32\", "
+                + "\"recorded\": \"true\"", 100, "ms/op") + "]";
+        List<SideBySideTable.Row> rows = SideBySideTable.rows(SideBySideTable.readJmh(withRecorded), (Map<?, ?>) JsonReader.parse(TORCH));
+        assertEquals(2 * 2 * 3 + 2 * 3 + 8, rows.size(), "a recorded row beside each model's tf32 and fp32 training rows");
+        assertEquals(0.5, rows.get(0).ratio(), 1e-12, "the ordinary step: 200 ms, not the recorded one's 100 ms");
+        assertEquals("eager", rows.get(0).pulmoStep());
+        assertEquals(1.0, rows.get(1).ratio(), 1e-12, "the recorded step: 32 images / 0.1 s = 320 images/s against 320");
+        assertEquals("recorded", rows.get(1).pulmoStep());
+        assertTrue(rows.get(1).what().contains("recorded"), rows.get(1).what());
+        assertEquals("missing", rows.get(3).pulmo(), "MA-Net was not recorded in this run");
+        Path pulmo = dir.resolve("pulmo.json"), torch = dir.resolve("torch_ref.json"), json = dir.resolve("rows.json");
+        Files.writeString(pulmo, withRecorded);
+        Files.writeString(torch, TORCH);
+        SideBySideTable.main(new String[] {"--torch", torch.toString(), "--pulmo", pulmo.toString(), "--out", dir.resolve("t.md").toString(),
+            "--json", json.toString()});
+        Map<?, ?> recorded = (Map<?, ?>) ((List<?>) JsonReader.parse(Files.readString(json))).get(1);
+        assertEquals("recorded", recorded.get("pulmo_step"));
+        assertEquals(320.0, (Double) recorded.get("pulmo_img_s"), 1e-9);
+    }
+
     @Test void mainWritesTheMarkdownTable(@TempDir Path dir) throws Exception {
         Path pulmo = dir.resolve("pulmo.json"), torch = dir.resolve("torch_ref.json"), out = dir.resolve("table.md");
         Files.writeString(pulmo, PULMO);
@@ -103,6 +129,7 @@ class SideBySideTableTest {
         assertEquals(160.0, (Double) dpn.get("pulmo_img_s"), 1e-9);
         assertEquals(320.0, (Double) dpn.get("torch_img_s"), 1e-9);
         assertEquals(0.5, (Double) dpn.get("ratio"), 1e-9);
+        assertEquals("eager", dpn.get("pulmo_step"));
         Map<?, ?> resnet = (Map<?, ?>) items.get(2);
         assertEquals("resnet50", resnet.get("model"));
         assertEquals(null, resnet.get("pulmo_img_s"), "a missing side is null");

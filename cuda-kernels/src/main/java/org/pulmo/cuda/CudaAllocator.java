@@ -30,6 +30,13 @@ import jcuda.driver.CUresult;
  * its bytes, freed to the driver with it, so that a kernel that reads or writes past the end of its tensor leaves the
  * allocation, where compute-sanitizer's memcheck (or the emulated GPU's guard bands) sees it, instead of landing in
  * the slack of a size class or in a neighbour's cached block. In-use bytes are counted by size class either way.
+ *
+ * <p>While a {@link CudaGraph} is captured, every block handed out joins the graph's {@link GraphPool}: the graph
+ * writes to those addresses at every replay, so until the graph is closed they are never handed to anyone else. A
+ * block of the pool that is freed (during the capture, or after it: a step's intermediate, a kept output given back)
+ * goes to the pool's own free list, which only requests made during a capture of the same pool take blocks from.
+ * Nothing goes back to the driver during a capture (that would wait for the stream): exact blocks and
+ * {@link #freeToDriver} wait in a list until the capture ends.
  */
 public final class CudaAllocator {
     static final long SMALL_ROUND = 512, LARGE_ROUND = 2L << 20, LARGE = 1L << 20;
@@ -49,6 +56,12 @@ public final class CudaAllocator {
     }
 
     private final TreeMap<Long, ArrayDeque<CUdeviceptr>> free = new TreeMap<>();
+    /** The pool of the graph being captured, or null. */
+    private GraphPool capturing;
+    /** Block -> the pool of the graph it belongs to, for every block of a graph not yet closed. */
+    private final Map<CUdeviceptr, GraphPool> poolOf = new java.util.IdentityHashMap<>();
+    /** Blocks to give back to the driver once the capture under way has ended. */
+    private final java.util.List<CUdeviceptr> afterCapture = new java.util.ArrayList<>();
     /** Live block -> {its size, the size class of the request it serves, 1 for an exact block}. */
     private final Map<CUdeviceptr, long[]> live = new java.util.IdentityHashMap<>();
     private long inUse, liveBytes, cached, peak, blocksCached, driverAllocs;
@@ -90,13 +103,18 @@ public final class CudaAllocator {
      */
     public synchronized CUdeviceptr allocate(long bytes) {
         long size = roundUp(bytes), block = exact ? Math.max(bytes, 1) : size;
-        ArrayDeque<CUdeviceptr> list = exact ? null : free.get(size);
-        CUdeviceptr p = list == null ? null : list.poll();
-        if (p == null && size >= LARGE && !exact) {
-            for (var e : free.subMap(size, false, 2 * size, true).entrySet()) {
-                p = e.getValue().poll();
-                if (p != null) { block = e.getKey(); break; }
+        CUdeviceptr p = null;
+        if (capturing != null) {   // the graph's own free blocks first
+            long[] got = take(capturing.free, block, size);
+            if (got != null) {
+                p = taken;
+                block = got[0];
+                capturing.freeBytes -= block;
             }
+        }
+        if (p == null && !exact) {
+            long[] got = take(free, block, size);
+            if (got != null) { p = taken; block = got[0]; }
         }
         if (p != null) {
             cached -= block;
@@ -115,6 +133,7 @@ public final class CudaAllocator {
             driverAllocs++;
         }
         live.put(p, new long[] {block, size, exact ? 1 : 0});
+        if (capturing != null && poolOf.put(p, capturing) == null) capturing.blocks++;
         if (sites != null) sites.put(p, site());
         inUse += size;
         liveBytes += block;
@@ -126,9 +145,40 @@ public final class CudaAllocator {
         return p;
     }
 
-    /** Returns a block to its free list (no driver call); an exact block (see {@link #exactBlocks}) to the driver. */
+    private CUdeviceptr taken;
+
+    /**
+     * Takes a block from {@code lists} for a request of {@code size} (its class; {@code block} the bytes wanted): one of
+     * exactly {@code block} bytes, or from 1 MiB on the smallest of at most twice the class. Leaves it in {@link #taken}
+     * and returns {its bytes}, or null when none fits.
+     */
+    private long[] take(TreeMap<Long, ArrayDeque<CUdeviceptr>> lists, long block, long size) {
+        ArrayDeque<CUdeviceptr> list = lists.get(block);
+        taken = list == null ? null : list.poll();
+        if (taken != null) return new long[] {block};
+        if (size < LARGE || exact) return null;
+        for (var e : lists.subMap(size, false, 2 * size, true).entrySet()) {
+            taken = e.getValue().poll();
+            if (taken != null) return new long[] {e.getKey()};
+        }
+        return null;
+    }
+
+    /**
+     * Returns a block to its free list (no driver call): a graph's block to the graph's pool; an exact block (see
+     * {@link #exactBlocks}) to the driver.
+     */
     public synchronized void free(CUdeviceptr p) {
         long[] b = live.get(p);
+        GraphPool pool = poolOf.get(p);
+        if (pool != null) {
+            long block = forget(p);
+            cached += block;
+            blocksCached++;
+            pool.freeBytes += block;
+            pool.free.computeIfAbsent(block, k -> new ArrayDeque<>()).push(p);
+            return;
+        }
         if (b != null && b[2] == 1) { // an exact block: its own allocation, not one for the cache
             freeToDriver(p);
             return;
@@ -154,7 +204,15 @@ public final class CudaAllocator {
      * one-off sizes that no later request will match (cuDNN's algorithm search workspaces), which cached would only pile up.
      */
     public synchronized void freeToDriver(CUdeviceptr p) {
+        if (poolOf.containsKey(p)) {   // the graph writes to it at every replay
+            free(p);
+            return;
+        }
         forget(p);
+        if (capturing != null) {   // no waiting for the stream during a capture: once it has ended
+            afterCapture.add(p);
+            return;
+        }
         rt.makeCurrent();
         rt.synchronize();
         CudaRuntime.check(cuMemFree(p), "cuMemFree");
@@ -162,7 +220,7 @@ public final class CudaAllocator {
 
     /** Gives every cached block back to the driver (after the stream has finished with them). */
     public synchronized void emptyCache() {
-        if (cached == 0) return;
+        if (cached == 0 || capturing != null) return;   // nothing waits for the stream during a capture
         rt.makeCurrent();
         rt.synchronize();
         for (ArrayDeque<CUdeviceptr> list : free.values())
@@ -204,6 +262,51 @@ public final class CudaAllocator {
             }
             return op == null ? "(outside org.pulmo.ops)" : caller == null ? op : op + " <- " + caller;
         });
+    }
+
+    // ------------------------------------------------------------------ CUDA graphs
+
+    /**
+     * The blocks of one captured graph: every block handed out while it was captured, whether still in use or freed
+     * to the pool's own list. Reserved for the graph until {@link #releasePool}.
+     */
+    static final class GraphPool {
+        private final TreeMap<Long, ArrayDeque<CUdeviceptr>> free = new TreeMap<>();
+        private long freeBytes, blocks;
+
+        /** Blocks that belong to the graph, and the bytes of those of them that are free (not in use by a tensor). */
+        long blocks() { return blocks; }
+
+        long freeBytes() { return freeBytes; }
+    }
+
+    /** Starts a capture: from now on every block handed out joins the returned pool (see the class comment). */
+    synchronized GraphPool beginCapture() {
+        if (capturing != null) throw new IllegalStateException("a CUDA graph is being captured already");
+        capturing = new GraphPool();
+        return capturing;
+    }
+
+    /** Ends the capture under way; gives the driver what waited for it (after the stream has finished with it). */
+    synchronized void endCapture() {
+        capturing = null;
+        if (afterCapture.isEmpty()) return;
+        rt.makeCurrent();
+        rt.synchronize();
+        for (CUdeviceptr p : afterCapture) CudaRuntime.check(cuMemFree(p), "cuMemFree");
+        afterCapture.clear();
+    }
+
+    /**
+     * The graph of {@code pool} is gone: its free blocks join the common cache, and those still in use by tensors
+     * become ordinary blocks, cached when freed. The caller has waited for the graph's last replay.
+     */
+    synchronized void releasePool(GraphPool pool) {
+        for (var e : pool.free.entrySet())
+            for (CUdeviceptr p : e.getValue()) free.computeIfAbsent(e.getKey(), k -> new ArrayDeque<>()).push(p);
+        pool.free.clear();
+        pool.freeBytes = 0;
+        poolOf.values().removeIf(q -> q == pool);
     }
 
     public synchronized Stats stats() { return new Stats(inUse, cached, peak, live.size(), blocksCached, driverAllocs, liveBytes + cached); }

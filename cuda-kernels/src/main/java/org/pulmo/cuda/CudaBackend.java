@@ -97,6 +97,12 @@ public final class CudaBackend implements Backend {
 
     @Override public void synchronize() { rt.synchronize(); }
 
+    @Override public String captureUnsupported() { return CudaGraph.unavailableReason(); }
+
+    @Override public CudaGraph capture(Runnable work) { return CudaGraph.capture(rt, work); }
+
+    @Override public boolean capturing() { return rt.capturing(); }
+
     @Override public CudaStorage allocate(long numel) {
         CudaStorage s = raw(numel);
         rt.memsetZero(s.pointer(), numel);

@@ -20,6 +20,7 @@ import jcuda.driver.CUfunction;
 import jcuda.driver.CUmodule;
 import jcuda.driver.CUresult;
 import jcuda.driver.CUstream;
+import jcuda.driver.CUstreamCaptureMode;
 import jcuda.driver.JCudaDriver;
 
 /**
@@ -196,6 +197,7 @@ public final class CudaRuntime {
     private final ThreadLocal<Boolean> currentOnThisThread = ThreadLocal.withInitial(() -> Boolean.FALSE);
 
     public void synchronize() {
+        if (staging != null) throw new IllegalStateException(CudaGraph.readBackDuringCapture(callerOutsideCuda()));
         makeCurrent();
         long t0 = System.nanoTime();
         check(cuStreamSynchronize(stream), "cuStreamSynchronize");
@@ -218,16 +220,16 @@ public final class CudaRuntime {
      * the bytes of new tensors PyTorch's ops allocate for the same step ({@code benchmarks/torch_op_profile.py}).
      */
     public record Counters(long launches, long syncs, long syncNanos, long copiesToDevice, long copiesToHost, long zeroFilledBytes,
-                           long tensorBytes) {
+                           long tensorBytes, long graphLaunches) {
         public Counters minus(Counters o) {
             return new Counters(launches - o.launches, syncs - o.syncs, syncNanos - o.syncNanos, copiesToDevice - o.copiesToDevice,
-                copiesToHost - o.copiesToHost, zeroFilledBytes - o.zeroFilledBytes, tensorBytes - o.tensorBytes);
+                copiesToHost - o.copiesToHost, zeroFilledBytes - o.zeroFilledBytes, tensorBytes - o.tensorBytes, graphLaunches - o.graphLaunches);
         }
     }
 
     // plain fields: the runtime is driven by one thread at a time (the training loop), so these are exact there and
     // only approximate if several threads launch at once
-    private long launches, syncs, syncNanos, copiesToDevice, copiesToHost, zeroFilledBytes, tensorBytes;
+    private long launches, syncs, syncNanos, copiesToDevice, copiesToHost, zeroFilledBytes, tensorBytes, graphLaunches;
 
     /**
      * Debug switch: {@code -Dpulmo.cuda.traceSyncs=true} logs, for every stream synchronisation, the first frames
@@ -235,15 +237,42 @@ public final class CudaRuntime {
      */
     static final boolean TRACE_SYNCS = Boolean.getBoolean("pulmo.cuda.traceSyncs");
 
-    private static void traceSync() {
+    private static void traceSync() { System.err.println("[pulmo-sync] " + callerOutsideCuda()); }
+
+    /** The first four frames outside this package's runtime, backend and allocator: who asked the device for something. */
+    static String callerOutsideCuda() {
         List<String> frames = StackWalker.getInstance().walk(s -> s.map(f -> f.getClassName().replaceFirst(".*\\.", "") + "." + f.getMethodName()
                 + ":" + f.getLineNumber())
             .dropWhile(f -> f.startsWith("CudaRuntime.") || f.startsWith("CudaBackend.") || f.startsWith("CudaAllocator."))
             .limit(4).toList());
-        System.err.println("[pulmo-sync] " + String.join(" < ", frames));
+        return String.join(" < ", frames);
     }
 
-    public Counters counters() { return new Counters(launches, syncs, syncNanos, copiesToDevice, copiesToHost, zeroFilledBytes, tensorBytes); }
+    public Counters counters() {
+        return new Counters(launches, syncs, syncNanos, copiesToDevice, copiesToHost, zeroFilledBytes, tensorBytes, graphLaunches);
+    }
+
+    // ------------------------------------------------------------------ CUDA graphs (see CudaGraph)
+
+    /** The pinned host copies of the capture under way, or null when the stream is not being captured. */
+    private CudaGraph.Staging staging;
+
+    /** Whether the stream is being captured into a {@link CudaGraph}. */
+    public boolean capturing() { return staging != null; }
+
+    void beginCapture(CudaGraph.Staging s) {
+        makeCurrent();
+        check(cuStreamBeginCapture(stream, CUstreamCaptureMode.CU_STREAM_CAPTURE_MODE_RELAXED), "cuStreamBeginCapture");
+        staging = s;
+    }
+
+    /** Ends the capture; the graph, or the driver's status when it could not make one (the graph is then null). */
+    int endCapture(jcuda.driver.CUgraph graph) {
+        staging = null;
+        return cuStreamEndCapture(stream, graph);
+    }
+
+    void countGraphLaunch() { graphLaunches++; }
 
     /** Counts a tensor storage of {@code bytes} handed out (see {@link Counters#tensorBytes}). */
     void countTensorBytes(long bytes) { tensorBytes += bytes; }
@@ -272,7 +301,7 @@ public final class CudaRuntime {
         launches++;
         check(cuLaunchKernel(function(name), gridX, gridY, gridZ, block, 1, 1, sharedBytes, stream, Pointer.to(ps), null),
             "cuLaunchKernel(" + name + ", grid " + gridX + "x" + gridY + "x" + gridZ + ", block " + block + ")");
-        if (SYNC_LAUNCHES) afterLaunch(name, gridX + "x" + gridY + "x" + gridZ, String.valueOf(block), sharedBytes);
+        if (SYNC_LAUNCHES && staging == null) afterLaunch(name, gridX + "x" + gridY + "x" + gridZ, String.valueOf(block), sharedBytes);
     }
 
     /**
@@ -296,7 +325,7 @@ public final class CudaRuntime {
         launches++;
         check(cuLaunchKernel(function(name), gridX, gridY, gridZ, blockX, blockY, 1, 0, stream, Pointer.to(ps), null),
             "cuLaunchKernel(" + name + ", grid " + gridX + "x" + gridY + "x" + gridZ + ", block " + blockX + "x" + blockY + ")");
-        if (SYNC_LAUNCHES) afterLaunch(name, gridX + "x" + gridY + "x" + gridZ, blockX + "x" + blockY, 0);
+        if (SYNC_LAUNCHES && staging == null) afterLaunch(name, gridX + "x" + gridY + "x" + gridZ, blockX + "x" + blockY, 0);
     }
 
     /** A grid-stride launch over n elements: 256 threads, enough blocks to fill the GPU a few times over. */
@@ -327,11 +356,14 @@ public final class CudaRuntime {
     // will return once the pageable buffer has been copied to the staging memory" (CUDA driver API, "API
     // synchronization behavior", memcpy). So the array may move or change as soon as the call is back, and the copy
     // itself is stream-ordered after the kernels before it. A synchronisation here drained the queue at every batch.
+    // During a capture the array is first copied into pinned host memory that lives as long as the graph, since the graph
+    // copies from the same host address at every replay (CudaGraph.Staging).
 
     public void copyToDevice(float[] src, CUdeviceptr dst, long count) {
         makeCurrent();
         copiesToDevice++;
-        check(cuMemcpyHtoDAsync(dst, Pointer.to(src), count * Float.BYTES, stream), "cuMemcpyHtoDAsync");
+        Pointer from = staging == null ? Pointer.to(src) : staging.copyOf(src, count);
+        check(cuMemcpyHtoDAsync(dst, from, count * Float.BYTES, stream), "cuMemcpyHtoDAsync");
     }
 
     public void copyToHost(CUdeviceptr src, float[] dst, long count) {
@@ -344,13 +376,15 @@ public final class CudaRuntime {
     public void copyToDevice(long[] src, CUdeviceptr dst) {
         makeCurrent();
         copiesToDevice++;
-        check(cuMemcpyHtoDAsync(dst, Pointer.to(src), (long) src.length * Long.BYTES, stream), "cuMemcpyHtoDAsync");
+        Pointer from = staging == null ? Pointer.to(src) : staging.copyOf(src);
+        check(cuMemcpyHtoDAsync(dst, from, (long) src.length * Long.BYTES, stream), "cuMemcpyHtoDAsync");
     }
 
     public void copyToDevice(int[] src, CUdeviceptr dst) {
         makeCurrent();
         copiesToDevice++;
-        check(cuMemcpyHtoDAsync(dst, Pointer.to(src), (long) src.length * Integer.BYTES, stream), "cuMemcpyHtoDAsync");
+        Pointer from = staging == null ? Pointer.to(src) : staging.copyOf(src);
+        check(cuMemcpyHtoDAsync(dst, from, (long) src.length * Integer.BYTES, stream), "cuMemcpyHtoDAsync");
     }
 
     public void memsetZero(CUdeviceptr p, long floats) {

@@ -49,12 +49,18 @@ class EmulatedGpuLaneTest {
         List.of("--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xss4m", "-Xmx4g");
     /**
      * What the lane runs: every gpu-tagged test of this module but MA-Net's whole-model parity (4 pairs at 224 x 224,
-     * over three minutes here; scripts/emulated-gpu.sh runs it). Classes, or Class#method.
+     * over three minutes here) and the papers' models recorded as CUDA graphs (DPN-92-SE and MA-Net, 90 s here);
+     * scripts/emulated-gpu.sh runs those. Classes, or Class#method.
      */
     static final List<String> SELECTED = List.of(GpuParityTest.class.getName(), DeviceTransferGradTest.class.getName(),
         ThreadContextTest.class.getName(), SteadyMemoryTest.class.getName(), ExactBlocksTest.class.getName(),
         WholeModelParityTest.class.getName() + "#resnet50TrainingStepMatchesTheCpu",
-        WholeModelParityTest.class.getName() + "#dpn92seTrainingStepMatchesTheCpu");
+        WholeModelParityTest.class.getName() + "#dpn92seTrainingStepMatchesTheCpu",
+        CudaGraphTest.class.getName() + "#aRecordedStepTrainsExactlyAsOrdinaryStepsDo",
+        CudaGraphTest.class.getName() + "#aRecordingReadsNothingBackAndLeavesTheStreamUsable",
+        CudaGraphTest.class.getName() + "#aGraphsMemoryIsItsOwnWhileItLives",
+        CudaGraphTest.class.getName() + "#aStepThatCannotBeRecordedRunsAsOrdinaryCode",
+        CudaGraphTest.class.getName() + "#hostValuesCopiedDuringARecordingAreTheRecordingsOwn");
     private static final Pattern RESULT = Pattern.compile("^RESULT (\\S+) (\\S+) (\\d+)$", Pattern.MULTILINE);
 
     @TempDir static Path tmp;

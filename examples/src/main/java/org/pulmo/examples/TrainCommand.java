@@ -69,6 +69,8 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--manet-attention-grad", defaultValue = "constant", description = "MA-Net: constant (the mutex attention map is a constant in"
         + " backward; default: ${DEFAULT-VALUE}) or through (differentiated through its softmax, what autograd does).") String maNetAttentionGrad;
     @Option(names = "--no-evaluate", description = "Skip the test-set evaluation after training.") boolean noEvaluate;
+    @Option(names = "--cuda-graphs", description = "On cuda: record the training step once as a CUDA graph and replay it for every batch"
+        + " (the host launches one graph per step instead of every kernel; the same results). Elsewhere the steps run as usual.") boolean cudaGraphs;
 
     @Override public Integer call() throws Exception {
         checkOptions();                          // bad numbers fail before the device, the data or the output folder is touched
@@ -125,7 +127,7 @@ public final class TrainCommand implements Callable<Integer> {
             System.out.printf("  MA-Net on %d classes: each image's mutex partner is drawn uniformly from the training images of all"
                 + " other classes (the paper pairs two classes, COVID-19 and non-COVID-19)%n", split.train().numClasses());
 
-        Trainer trainer = new Trainer(s, net, split.train(), split.val(), System.out, System.console() != null);
+        Trainer trainer = new Trainer(s, net, split.train(), split.val(), System.out, System.console() != null).recordSteps(cudaGraphs);
         Trainer.Result r;
         try (AutoCloseable ctrlC = Cli.onInterrupt(trainer::requestStop)) {  // Ctrl-C: stop after this batch and save
             r = trainer.run();

@@ -53,6 +53,23 @@ final class StepReadings {
         pending.add(new Pending(batch, labels, l, p, parts));
     }
 
+    /**
+     * Holds step {@code batch}'s outputs of a recorded step ({@code org.pulmo.optim.CapturedStep}): the loss, the
+     * predictions and, for MA-Net, L_CE, L_CS, a1, a2, as copies, since the next replay overwrites them. Must be called
+     * outside any memory scope (the copies are freed at the read).
+     */
+    void addCopies(int batch, int[] labels, Tensor[] outputs) {
+        if (outputs.length != 2 && outputs.length != 6)
+            throw new IllegalArgumentException("step readings: a recorded step gives 2 or 6 outputs, got " + outputs.length);
+        Tensor[] c = new Tensor[outputs.length];
+        try (var ignored = org.pulmo.autograd.GradMode.noGrad()) {
+            for (int i = 0; i < c.length; i++) c[i] = outputs[i].copy();
+        }
+        if (c[1].numel() != labels.length)
+            throw new IllegalArgumentException("step readings: " + c[1].numel() + " predictions for " + labels.length + " labels");
+        pending.add(new Pending(batch, labels, c[0], c[1], c.length == 6 ? java.util.Arrays.copyOfRange(c, 2, 6) : null));
+    }
+
     /** Whether the steps held are due to be read. */
     boolean due() { return pending.size() >= READ_EVERY || System.nanoTime() - lastRead >= READ_NANOS; }
 

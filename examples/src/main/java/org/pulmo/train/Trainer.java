@@ -23,6 +23,7 @@ import org.pulmo.nn.loss.Losses;
 import org.pulmo.optim.LrSchedule;
 import org.pulmo.optim.Sgd;
 import org.pulmo.tensor.Device;
+import org.pulmo.optim.CapturedStep;
 import org.pulmo.tensor.MemoryScope;
 import org.pulmo.tensor.Tensor;
 
@@ -97,6 +98,47 @@ public final class Trainer {
         this.liveProgress = liveProgress;
     }
 
+    private boolean recordSteps;
+
+    /**
+     * Records the training step once as device work and replays it for every batch (a CUDA graph; {@link CapturedStep}),
+     * where the device can: the host then launches one graph per step instead of every kernel. Elsewhere (the CPU) the
+     * steps run as ordinary code, with one line saying why. The results are those of ordinary steps (cuda-kernels'
+     * CudaGraphTest compares them). Off by default.
+     */
+    public Trainer recordSteps(boolean on) {
+        recordSteps = on;
+        return this;
+    }
+
+    /**
+     * The recorded training step for batches shaped as {@code b} (and its mutex batch {@code mb}, MA-Net), or one that
+     * runs ordinarily where nothing can be recorded, after a line saying so. Outputs: the loss, the predictions (argmax
+     * of the logits), and for MA-Net L_CE, L_CS, a1 and a2.
+     */
+    private CapturedStep recordedStep(Sgd sgd, MemoryScope.Steps steps, MaNet maNet, DataLoader.Batch b, DataLoader.Batch mb) {
+        String why = org.pulmo.backend.Backends.of(s.device()).captureUnsupported();
+        out.println(why == null ? "  Training steps recorded once as a CUDA graph and replayed (--cuda-graphs)"
+            : "  Training steps run as ordinary code, not recorded (--cuda-graphs): " + why);
+        if (maNet != null)
+            return new CapturedStep(s.device(), sgd, steps, 1, in -> {
+                MaNet.PairOutput po = maNet.forwardPair(in[0], in[1]);
+                MaNet.LossValue lv = maNet.loss(po, in[2], in[3]);
+                sgd.zeroGrad();
+                lv.total().backward();
+                sgd.step();
+                return new Tensor[] {lv.total().detach(), po.logitsX().detach().argmax(1, false), lv.lossCe(), lv.lossCs(), lv.weightCe(), lv.weightCs()};
+            }, b.images().shape(), mb.images().shape(), b.labels().shape(), mb.labels().shape());
+        return new CapturedStep(s.device(), sgd, steps, 1, in -> {
+            Tensor logits = model.forward(in[0]);
+            Tensor loss = Losses.crossEntropy(logits, in[1]);
+            sgd.zeroGrad();
+            loss.backward();
+            sgd.step();
+            return new Tensor[] {loss.detach(), logits.detach().argmax(1, false)};
+        }, b.images().shape(), b.labels().shape());
+    }
+
     /** Asks the loop to stop after the current batch (safe from any thread, e.g. a shutdown hook). */
     public void requestStop() { stop.set(true); }
 
@@ -163,6 +205,7 @@ public final class Trainer {
         for (int i = 0; i < labels.length; i++) labels[i] = train.label(i);
         Device dev = s.device();   // the model is already there (Module.to); each batch follows it before the forward
         boolean interrupted = false;
+        CapturedStep recorded = null;   // with recordSteps, made at the first batch (its shapes)
         try (DataLoader trainLoader = new DataLoader(train, trainTf, opts);
              DataLoader valLoader = new DataLoader(val, evalTf, DataLoader.Options.evaluation(Math.max(s.batchSize(), 32)).withStrict(s.strict()))) {
             for (int epoch = start; epoch < s.epochs() && !interrupted; epoch++) {
@@ -186,14 +229,27 @@ public final class Trainer {
                 try (DataLoader.Epoch batches = trainLoader.epoch(epoch);
                      MutexBatches mutexBatches = maNet == null ? null : new MutexBatches(train, labels, trainTf, opts, MutexBatches.pairSeed(s.seed(), epoch), epoch)) {
                     for (DataLoader.Batch b : batches) {
-                        try (MemoryScope scope = steps.open()) {
+                        DataLoader.Batch mb = maNet == null ? null : mutexBatches.next(b);
+                        if (maNet != null && mb == null) continue; // an unreadable image broke the pairing of this batch
+                        if (recordSteps && recorded == null) recorded = recordedStep(sgd, steps, maNet, b, mb);
+                        if (recorded != null && recorded.recording()) {
+                            // one replay of the recorded step; the readings keep copies of its outputs, which the next
+                            // replay overwrites. Labels are checked here, as the recorded cross-entropy cannot read them.
+                            CapturedStep.checkLabels(b.labels().toArray(), train.numClasses());
+                            Tensor[] o;
+                            if (maNet != null) {
+                                CapturedStep.checkLabels(mb.labels().toArray(), train.numClasses());
+                                o = recorded.step(b.images(), mb.images(), b.labels(), mb.labels());
+                            } else {
+                                o = recorded.step(b.images(), b.labels());
+                            }
+                            readings.addCopies(b.number(), b.labelArray(), o);
+                        } else try (MemoryScope scope = steps.open()) {
                             // on a device, the scope frees every tensor the step made except the training state and
                             // what the readings keep; the labels go as the host's (crossEntropy checks them there)
                             Tensor loss, logits;
                             MaNet.LossValue lv = null;
                             if (maNet != null) {
-                                DataLoader.Batch mb = mutexBatches.next(b);
-                                if (mb == null) continue; // an unreadable image broke the pairing of this batch
                                 MaNet.PairOutput po = maNet.forwardPair(b.images().to(dev), mb.images().to(dev));
                                 lv = maNet.loss(po, b.labels(), mb.labels());
                                 loss = lv.total();
@@ -205,10 +261,10 @@ public final class Trainer {
                             sgd.zeroGrad();
                             loss.backward();
                             sgd.step();
-                            step++;
-                            epochSteps++;
                             readings.add(scope, b.number(), b.labelArray(), loss, logits, lv);
                         }
+                        step++;
+                        epochSteps++;
                         if (stop.get()) { interrupted = true; break; }
                         if (readings.due()) diverged(readings.read(bar), bar, epoch, lr, last);
                     }
@@ -251,6 +307,8 @@ public final class Trainer {
                 history.write(s.out());
                 Plots.curves(history, s.out());
             }
+        } finally {
+            if (recorded != null) recorded.close();
         }
         return new Result(history.rows().isEmpty() ? start : history.rows().getLast().epoch(), bestAcc, bestEpoch, interrupted, history);
     }

@@ -127,9 +127,11 @@ class CliEndToEndTest {
         assertEquals(0, pulmo(tinyTrain(straight, "--epochs", "2", "--no-evaluate")).code());
         assertEquals(0, pulmo(tinyTrain(resumed, "--epochs", "1", "--no-evaluate")).code());   // "interrupted" after epoch 1
         String epoch1 = Files.readAllLines(resumed.resolve("metrics.csv")).get(1);
-        Run r = pulmo(tinyTrain(resumed, "--epochs", "2", "--no-evaluate", "--resume"));
+        // --cuda-graphs on the CPU: one line saying the steps run as ordinary code, and nothing else changes
+        Run r = pulmo(tinyTrain(resumed, "--epochs", "2", "--no-evaluate", "--resume", "--cuda-graphs"));
         assertEquals(0, r.code(), r.out() + r.err());
         assertTrue(r.out().contains("Resuming from"), r.out());
+        assertTrue(r.out().contains("not recorded (--cuda-graphs): the cpu backend"), r.out());
         // Not a restart that retrains from scratch (it would end with the same seed-determined weights): epoch 1 is
         // not run again, and its metrics row, timing columns included, is the one the first run wrote.
         assertFalse(r.out().contains("epoch 1/2"), "the resumed run redid epoch 1:\n" + r.out());

@@ -32,4 +32,37 @@ class CliGpuTest {
         assertEquals(0, e.code(), e.out() + e.err());
         assertTrue(Files.size(dir.resolve("explain").resolve("demo1_gradcam.png")) > 0);
     }
+
+    /**
+     * {@code --cuda-graphs}: the training step recorded once and replayed trains as the ordinary one does, with a
+     * validation pass and a checkpoint between epochs: the same metrics, and weights and momentum buffers equal to 1e-5.
+     */
+    @Test void recordedTrainingStepsTrainAsOrdinaryOnes(@TempDir Path dir) throws Exception {
+        String why = Backends.unavailableReason(Device.cuda(0));
+        assumeTrue(why == null, () -> "no usable GPU: " + why);
+        String graphs = org.pulmo.cuda.CudaGraph.unavailableReason();
+        assumeTrue(graphs == null, () -> "no CUDA graphs: " + graphs);
+        Path plain = dir.resolve("plain"), recorded = dir.resolve("recorded");
+        CliEndToEndTest.Run a = CliEndToEndTest.pulmo(CliEndToEndTest.tinyTrain(plain, "--epochs", "2", "--device", "cuda", "--no-evaluate"));
+        assertEquals(0, a.code(), a.out() + a.err());
+        CliEndToEndTest.Run b = CliEndToEndTest.pulmo(CliEndToEndTest.tinyTrain(recorded, "--epochs", "2", "--device", "cuda", "--no-evaluate",
+            "--cuda-graphs"));
+        assertEquals(0, b.code(), b.out() + b.err());
+        assertTrue(b.out().contains("recorded once as a CUDA graph"), b.out());
+        java.util.List<String> ma = Files.readAllLines(plain.resolve("metrics.csv")), mb = Files.readAllLines(recorded.resolve("metrics.csv"));
+        assertEquals(3, ma.size(), "a header and two epochs");
+        for (int i = 0; i < ma.size(); i++) {   // epoch, lr, train loss and accuracy, validation loss and accuracy: not the timings
+            String[] x = ma.get(i).split(","), y = mb.get(i).split(",");
+            assertEquals(String.join(",", java.util.Arrays.copyOf(x, 6)), String.join(",", java.util.Arrays.copyOf(y, 6)), "metrics.csv line " + (i + 1));
+        }
+        java.util.Map<String, org.pulmo.tensor.Tensor> wa = Safetensors.read(plain.resolve("last.safetensors")).tensors(),
+            wb = Safetensors.read(recorded.resolve("last.safetensors")).tensors();
+        assertEquals(wa.keySet(), wb.keySet());
+        for (String name : wa.keySet()) {
+            float[] x = wa.get(name).toArray(), y = wb.get(name).toArray();
+            double worst = 0, scale = 1e-6;
+            for (int i = 0; i < x.length; i++) { worst = Math.max(worst, Math.abs(x[i] - y[i])); scale = Math.max(scale, Math.abs(x[i])); }
+            assertTrue(worst <= 1e-5 * scale, name + ": ordinary and recorded training differ by " + worst);
+        }
+    }
 }

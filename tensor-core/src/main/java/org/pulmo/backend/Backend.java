@@ -54,6 +54,30 @@ public interface Backend {
      */
     default void synchronize() {}
 
+    // ---- recorded work (CUDA graphs) ----
+    /** Device work recorded by {@link #capture}, launched again as a whole by {@link #replay}. */
+    interface Captured extends AutoCloseable {
+        /** Queues the recorded work once more, on the same memory. */
+        void replay();
+
+        /** Frees the recording (after its last replay has run); its memory goes back to the backend. */
+        @Override void close();
+    }
+
+    /** Null when {@link #capture} can record work here, else why not (one line, for a log). */
+    default String captureUnsupported() { return "the " + device() + " backend runs every op as it is called; only cuda records work"; }
+
+    /**
+     * Records the device work {@code work} queues, without running it, for {@link Captured#replay}. While it runs nothing
+     * may be read back (no {@code item()}, {@code toArray()} or {@link #synchronize}), and every address, shape, scalar
+     * argument and host value it uses is fixed into the recording. Throws {@link UnsupportedOperationException} with
+     * {@link #captureUnsupported} where that is not null.
+     */
+    default Captured capture(Runnable work) { throw new UnsupportedOperationException(captureUnsupported()); }
+
+    /** Whether this backend is recording work now ({@link #capture}): then nothing can be read back. */
+    default boolean capturing() { return false; }
+
     // ---- memory ----
     /** One line on the device memory this backend holds (in use, peak, cached), or null where it keeps no account (the CPU). */
     default String memorySummary() { return null; }

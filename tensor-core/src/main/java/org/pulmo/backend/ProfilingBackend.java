@@ -61,6 +61,11 @@ public final class ProfilingBackend {
                     case "equals" -> p == args[0];
                     default -> "profiled " + target;
                 };
+            if (waitEach && (m.getName().equals("capture") || m.getName().equals("captureUnsupported"))) {   // waiting after every op and recording exclude each other
+                String why = "the profiler waits for every op, and nothing waits while work is being recorded";
+                if (m.getName().equals("captureUnsupported")) return why;
+                throw new UnsupportedOperationException(why);
+            }
             int[] d = depth.get();
             boolean outer = d[0] == 0;
             long b0 = outer && countsBytes ? target.allocatedBytes() : 0;

@@ -62,6 +62,11 @@ class ProfilingBackendTest {
         assertEquals(2, waits.get(), "hashCode and equals are not ops: no wait");
         assertTrue(profile.entries().stream().noneMatch(e -> e.method().equals("hashCode") || e.method().equals("equals")),
             profile.entries().toString());
+        // a profile that waits for every op cannot record work (CUDA graphs): it says so, and refuses with the same reason
+        assertTrue(profiled.captureUnsupported().contains("waits for every op"), profiled.captureUnsupported());
+        UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class, () -> profiled.capture(() -> {}));
+        assertEquals(profiled.captureUnsupported(), e.getMessage());
+        assertTrue(!profiled.capturing(), "asking whether it records is not refused (cross-entropy asks)");
     }
 
     @Test void byShapeKeepsOneRowPerArgumentShapes() {

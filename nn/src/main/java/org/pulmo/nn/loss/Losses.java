@@ -30,10 +30,13 @@ public final class Losses {
             throw new IllegalArgumentException("crossEntropy: labels must be [" + n + "] for logits " + Arrays.toString(logits.shape())
                 + ", got " + Arrays.toString(labels.shape()));
         // Labels on a device are read back to be checked, which drains the device's queue in the middle of the step:
-        // the training loop passes the host's labels, which move to the logits' device below, after the check.
-        for (float y : labels.toArray())
-            if (!(y >= 0 && y < c && y == Math.rint(y)))
-                throw new IllegalArgumentException("crossEntropy: label " + y + " is not a class index in [0, " + c + ")");
+        // the training loop passes the host's labels, which move to the logits' device below, after the check. While a
+        // step is captured as a graph nothing can be read back, and its labels are an input buffer refilled at every
+        // replay: org.pulmo.optim.CapturedStep checks each batch's labels on the host before they are copied in.
+        if (!labels.backend().capturing())
+            for (float y : labels.toArray())
+                if (!(y >= 0 && y < c && y == Math.rint(y)))
+                    throw new IllegalArgumentException("crossEntropy: label " + y + " is not a class index in [0, " + c + ")");
         if (classWeights != null && (classWeights.dim() != 1 || classWeights.shape()[0] != c))
             throw new IllegalArgumentException("crossEntropy: class weights must be [" + c + "], got " + Arrays.toString(classWeights.shape()));
         // one op with its own backward: -(1/sum w) sum_i w[y_i] log_softmax(x_i)[y_i] (ce kernels on the GPU)

@@ -1,0 +1,326 @@
+package org.pulmo.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.pulmo.backend.Backends;
+import org.pulmo.nn.BatchNorm2d;
+import org.pulmo.nn.Conv2d;
+import org.pulmo.nn.GlobalAvgPool;
+import org.pulmo.nn.Linear;
+import org.pulmo.nn.MaxPool2d;
+import org.pulmo.nn.Module;
+import org.pulmo.nn.ReLU;
+import org.pulmo.nn.Sequential;
+import org.pulmo.nn.SqueezeExcitation;
+import org.pulmo.nn.loss.Losses;
+import org.pulmo.optim.CapturedStep;
+import org.pulmo.optim.Sgd;
+import org.pulmo.tensor.Device;
+import org.pulmo.tensor.MemoryScope;
+import org.pulmo.tensor.Rng;
+import org.pulmo.tensor.Tensor;
+
+/**
+ * CUDA graphs ({@link CudaGraph}) and the recorded training step built on them ({@link CapturedStep}): a recorded step
+ * trains exactly as ordinary steps do, across a change of the learning rate; nothing can be read back while recording;
+ * the memory a graph uses is its own while it lives; host values copied during a recording are the recording's own.
+ */
+@Tag("gpu")
+class CudaGraphTest {
+    private CudaBackend be;
+
+    @BeforeEach void gpu() {
+        String why = CudaRuntime.probe();
+        Assumptions.assumeTrue(why == null, () -> "no usable GPU: " + why);
+        String graphs = CudaGraph.unavailableReason();
+        Assumptions.assumeTrue(graphs == null, () -> "no CUDA graphs: " + graphs);
+        be = (CudaBackend) Backends.of(Device.cuda(0));
+    }
+
+    /** A small CNN with what the papers' models train: convolution, batch norm, ReLU, max-pool, SE, linear. */
+    private static Module model() {
+        Rng rng = new Rng(17);
+        return new Sequential(
+            new Conv2d(3, 8, 3, 1, 1, false, rng), new BatchNorm2d(8), new ReLU(), new MaxPool2d(2),
+            new Conv2d(8, 16, 3, 1, 1, false, rng), new BatchNorm2d(16), new ReLU(),
+            new SqueezeExcitation(16, 4, rng), new GlobalAvgPool(), new Linear(16, 4, rng));
+    }
+
+    @Test void aRecordedStepTrainsExactlyAsOrdinaryStepsDo() {
+        int steps = 7, batch = 8;
+        Rng data = new Rng(5);
+        List<Tensor> xs = new ArrayList<>(), ys = new ArrayList<>();
+        for (int k = 0; k < steps; k++) {
+            xs.add(Tensor.randn(data, batch, 3, 16, 16));
+            float[] y = new float[batch];
+            for (int i = 0; i < batch; i++) y[i] = (i + k) % 4;
+            ys.add(Tensor.of(y, batch));
+        }
+        // ordinary steps
+        Module eager = model().to(be.device());
+        eager.train();
+        Sgd sgdE = Sgd.forModule(eager, 0.05f, 0.9f, 5e-4f, false, false);
+        MemoryScope.Steps scopesE = new MemoryScope.Steps(() -> sgdE.trainingState(eager));
+        float[] lossE = new float[steps];
+        for (int k = 0; k < steps; k++) {
+            if (k == 4) sgdE.setLr(0.025f);
+            try (MemoryScope ignored = scopesE.open()) {
+                Tensor x = xs.get(k).to(be.device()), y = ys.get(k).to(be.device());
+                sgdE.zeroGrad();
+                Tensor loss = Losses.crossEntropy(eager.forward(x), y);
+                loss.backward();
+                sgdE.step();
+                lossE[k] = loss.item();
+            }
+        }
+        // the same steps recorded: step 1 ordinary, step 2 recorded and replayed, 3-4 replayed, 5 recorded anew (new rate)
+        Module recorded = model().to(be.device());
+        recorded.train();
+        Sgd sgdR = Sgd.forModule(recorded, 0.05f, 0.9f, 5e-4f, false, false);
+        float[] lossR = new float[steps];
+        RecordedRun run = new RecordedRun();
+        long recordings;
+        try (CapturedStep step = new CapturedStep(be.device(), sgdR, new MemoryScope.Steps(() -> sgdR.trainingState(recorded)), 1,
+                in -> {
+                    sgdR.zeroGrad();
+                    Tensor loss = Losses.crossEntropy(recorded.forward(in[0]), in[1]);
+                    loss.backward();
+                    sgdR.step();
+                    return new Tensor[] {loss.detach()};
+                }, new int[] {batch, 3, 16, 16}, new int[] {batch})) {
+            assertTrue(step.recording(), step.whyNotRecorded());
+            for (int k = 0; k < steps; k++) {
+                if (k == 4) sgdR.setLr(0.025f);
+                CapturedStep.checkLabels(ys.get(k).toArray(), 4);
+                var before = be.runtime().counters();
+                lossR[k] = step.step(xs.get(k), ys.get(k))[0].item();
+                run.after(k, be, be.runtime().counters().minus(before));
+            }
+            recordings = step.recordings();
+        }
+        // Float sums in another order would differ in the last bits; the recorded step runs the same kernels in the same
+        // order on the same data, so only a library that picks its algorithm anew could differ (cuDNN's choices are cached).
+        for (int k = 0; k < steps; k++)
+            assertEquals(lossE[k], lossR[k], 1e-5f * Math.abs(lossE[k]), "loss of step " + (k + 1) + ": ordinary vs recorded");
+        assertNotEquals(lossE[steps - 2], lossE[steps - 1], "the steps train: each sees new weights");
+        Map<String, Tensor> a = eager.stateDict(), b = recorded.stateDict();
+        for (String name : a.keySet()) assertClose(a.get(name), b.get(name), "state " + name);
+        Map<String, Tensor> ma = sgdE.stateDict(), mb = sgdR.stateDict();
+        assertEquals(ma.keySet(), mb.keySet());
+        for (String name : ma.keySet()) assertClose(ma.get(name), mb.get(name), "momentum buffer of " + name);
+        run.check();
+        assertEquals(2, recordings, "recorded at step 2 and again at step 5, when the learning rate changed");
+    }
+
+    /**
+     * The papers' models, recorded: DPN-92-SE (grouped convolutions, SE, dual paths), MA-Net on pairs (paired batch
+     * norm, MAB, FAB, the adaptive loss computed on the device) and ResNet-50, three steps each (ordinary, recorded,
+     * replayed) against three ordinary steps of a twin, at 32 x 32 so that the emulated GPU runs it in seconds.
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"dpn92-se", "ma-net", "resnet50"})
+    void thePapersModelsTrainTheSameRecorded(String name) {
+        int batch = 2, side = 32, steps = 3;
+        java.util.function.Supplier<Module> build = () -> switch (name) {
+            case "dpn92-se" -> org.pulmo.models.Dpn.dpn92se(4, new Rng(1));
+            case "ma-net" -> org.pulmo.models.MaNet.resnet50(2, org.pulmo.models.MaNet.Options.DEFAULT, new Rng(2));
+            default -> new org.pulmo.models.ResNet(org.pulmo.models.ResNet.RESNET50, 2, new Rng(3));
+        };
+        boolean pairs = name.equals("ma-net");
+        Rng data = new Rng(8);
+        List<Tensor[]> batches = new ArrayList<>();
+        for (int k = 0; k < steps; k++)
+            batches.add(new Tensor[] {Tensor.randn(data, batch, 3, side, side), Tensor.randn(data, batch, 3, side, side),
+                Tensor.of(new float[] {k % 2, (k + 1) % 2}, batch), Tensor.of(new float[] {(k + 1) % 2, k % 2}, batch)});
+        java.util.function.BiFunction<Module, Tensor[], Tensor> lossOf = (model, in) -> pairs
+            ? ((org.pulmo.models.MaNet) model).loss(((org.pulmo.models.MaNet) model).forwardPair(in[0], in[1]), in[2], in[3]).total()
+            : Losses.crossEntropy(model.forward(in[0]), in[2]);
+        float[][] losses = new float[2][steps];
+        Module[] models = new Module[2];
+        Sgd[] sgds = new Sgd[2];
+        for (int variant = 0; variant < 2; variant++) {
+            Module model = build.get().to(be.device());
+            model.train();
+            Sgd sgd = Sgd.forModule(model, 0.01f, 0.9f, 1e-4f, false, false);
+            models[variant] = model;
+            sgds[variant] = sgd;
+            MemoryScope.Steps scopes = new MemoryScope.Steps(() -> sgd.trainingState(model));
+            if (variant == 0) {
+                for (int k = 0; k < steps; k++) try (MemoryScope ignored = scopes.open()) {
+                    Tensor[] in = batches.get(k).clone();
+                    for (int i = 0; i < in.length; i++) in[i] = in[i].to(be.device());
+                    sgd.zeroGrad();
+                    Tensor loss = lossOf.apply(model, in);
+                    loss.backward();
+                    sgd.step();
+                    losses[0][k] = loss.item();
+                }
+                continue;
+            }
+            int[] image = {batch, 3, side, side}, labels = {batch};
+            try (CapturedStep step = new CapturedStep(be.device(), sgd, scopes, 1, in -> {
+                sgd.zeroGrad();
+                Tensor loss = lossOf.apply(model, in);
+                loss.backward();
+                sgd.step();
+                return new Tensor[] {loss.detach()};
+            }, image, image, labels, labels)) {
+                for (int k = 0; k < steps; k++) losses[1][k] = step.step(batches.get(k))[0].item();
+                assertEquals(1, step.recordings());
+            }
+        }
+        for (int k = 0; k < steps; k++)
+            assertEquals(losses[0][k], losses[1][k], 1e-5f * Math.abs(losses[0][k]), name + ": loss of step " + (k + 1) + ", ordinary vs recorded");
+        Map<String, Tensor> a = models[0].stateDict(), b = models[1].stateDict();
+        for (String key : a.keySet()) assertClose(a.get(key), b.get(key), name + " state " + key);
+        for (var e : sgds[0].stateDict().entrySet()) assertClose(e.getValue(), sgds[1].stateDict().get(e.getKey()), name + " momentum of " + e.getKey());
+        for (int v = 0; v < 2; v++) for (Tensor t : sgds[v].trainingState(models[v])) if (!t.storage().isReleased()) t.storage().release();
+    }
+
+    /** What each recorded step asked of the device, from step 3 on (replays only): one graph launch, no allocation. */
+    private static final class RecordedRun {
+        private long inUse = -1, driverAllocs = -1;
+        private final List<String> problems = new ArrayList<>();
+
+        void after(int k, CudaBackend be, CudaRuntime.Counters c) {
+            CudaAllocator.Stats st = be.memoryStats();
+            boolean replayOnly = k >= 2 && k != 4;
+            if (k >= 1 && c.graphLaunches() != 1) problems.add("step " + (k + 1) + ": " + c.graphLaunches() + " graph launches");
+            if (replayOnly) {
+                // the batch's copies: two device copies of the host batch into the input buffers, nothing else
+                if (c.launches() > 2) problems.add("step " + (k + 1) + " launched " + c.launches() + " kernels beside the graph");
+                if (inUse >= 0 && st.inUseBytes() != inUse) problems.add("step " + (k + 1) + ": in use " + st.inUseBytes() + " after " + inUse);
+                if (driverAllocs >= 0 && st.driverAllocs() != driverAllocs) problems.add("step " + (k + 1) + " allocated from the driver");
+            }
+            inUse = st.inUseBytes();
+            driverAllocs = st.driverAllocs();
+        }
+
+        void check() { assertTrue(problems.isEmpty(), () -> String.join("\n", problems)); }
+    }
+
+    private static void assertClose(Tensor expected, Tensor actual, String what) {
+        float[] e = expected.toArray(), g = actual.toArray();
+        assertEquals(e.length, g.length, what);
+        double worst = 0, scale = 1e-6;
+        for (float v : e) scale = Math.max(scale, Math.abs(v));
+        for (int i = 0; i < e.length; i++) worst = Math.max(worst, Math.abs(e[i] - g[i]));
+        assertTrue(worst <= 1e-5 * scale, what + ": ordinary and recorded steps differ by " + worst + " (largest value " + scale + ")");
+    }
+
+    @Test void aRecordingReadsNothingBackAndLeavesTheStreamUsable() {
+        Tensor x = Tensor.of(new float[] {1, 2, 3}, 3).to(be.device());
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> be.capture(() -> x.mul(2f).toArray()));
+        assertTrue(e.getMessage().contains("CUDA graph") && e.getMessage().contains("CudaGraphTest"),
+            "the error says what was refused and who asked: " + e.getMessage());
+        assertTrue(!be.capturing(), "the capture ended");
+        assertArrayEquals(new float[] {3, 4, 5}, x.add(2f).toArray(), "the stream runs ordinary work again");
+        try (MemoryScope ignored = MemoryScope.open(); CudaGraph g = be.capture(() -> x.mul(3f))) {
+            g.replay();   // and records again
+        }
+        x.storage().release();
+    }
+
+    /**
+     * A body that cannot be recorded (it reads a value back) makes the recording fail; that step, which has not run, runs
+     * as ordinary code, and so do the later ones: the same losses as ordinary steps, and the reason is kept.
+     */
+    @Test void aStepThatCannotBeRecordedRunsAsOrdinaryCode() {
+        Module model = model().to(be.device());
+        model.train();
+        Sgd sgd = Sgd.forModule(model, 0.05f, 0.9f, 0f, false, false);
+        Module twin = model().to(be.device());
+        twin.train();
+        Sgd sgdT = Sgd.forModule(twin, 0.05f, 0.9f, 0f, false, false);
+        MemoryScope.Steps scopesT = new MemoryScope.Steps(() -> sgdT.trainingState(twin));
+        float[] peeked = new float[3];
+        Rng data = new Rng(6);
+        try (CapturedStep step = new CapturedStep(be.device(), sgd, new MemoryScope.Steps(() -> sgd.trainingState(model)), 1, in -> {
+            sgd.zeroGrad();
+            Tensor loss = Losses.crossEntropy(model.forward(in[0]), in[1]);
+            loss.backward();
+            sgd.step();
+            peeked[0] = loss.item();   // a host decision on a value: cannot be recorded
+            return new Tensor[] {loss.detach()};
+        }, new int[] {4, 3, 16, 16}, new int[] {4})) {
+            for (int k = 0; k < 3; k++) {
+                Tensor x = Tensor.randn(data, 4, 3, 16, 16), y = Tensor.of(new float[] {0, 1, 2, 3}, 4);
+                float got = step.step(x, y)[0].item();
+                float expected;
+                try (MemoryScope ignored = scopesT.open()) {
+                    sgdT.zeroGrad();
+                    Tensor loss = Losses.crossEntropy(twin.forward(x.to(be.device())), y.to(be.device()));
+                    loss.backward();
+                    sgdT.step();
+                    expected = loss.item();
+                }
+                assertEquals(expected, got, 1e-5f * Math.abs(expected), "step " + (k + 1));
+            }
+            assertTrue(!step.recording() && step.whyNotRecorded().contains("recording the step failed"), step.whyNotRecorded());
+            assertEquals(0, step.recordings());
+        }
+        assertTrue(!be.capturing());
+        for (Tensor t : sgd.trainingState(model)) if (!t.storage().isReleased()) t.storage().release();
+        for (Tensor t : sgdT.trainingState(twin)) if (!t.storage().isReleased()) t.storage().release();
+    }
+
+    @Test void aGraphsMemoryIsItsOwnWhileItLives() {
+        int n = 1 << 12;
+        float[] ones = new float[n];
+        java.util.Arrays.fill(ones, 1f);
+        Tensor x = Tensor.of(ones, n).to(be.device());
+        Tensor[] out = new Tensor[1];
+        long inUseBefore = be.memoryStats().inUseBytes();
+        CudaGraph g;
+        try (MemoryScope scope = MemoryScope.open()) {
+            g = be.capture(() -> {
+                Tensor t = x.add(1f);            // an intermediate, freed during the recording
+                out[0] = scope.keep(t.mul(t));   // the output: (x + 1)^2 = 4
+                t.storage().release();
+            });
+        }
+        // blocks the ordinary code takes now must not be the graph's (the intermediate's block is free, but the graph's)
+        List<Tensor> others = new ArrayList<>();
+        try (MemoryScope ignored = MemoryScope.open()) {
+            for (int i = 0; i < 8; i++) others.add(ignored.keep(Tensor.full(7f, be.device(), n)));
+        }
+        g.replay();
+        for (Tensor o : others) {
+            float[] v = o.toArray();
+            assertEquals(7f, v[0]);
+            assertEquals(7f, v[n - 1], "a tensor allocated after the recording was not overwritten by its replay");
+        }
+        assertEquals(4f, out[0].toArray()[n - 1]);
+        assertTrue(g.blocks() >= 2, "the graph holds its intermediate's block and its output's: " + g.blocks());
+        out[0].storage().release();
+        g.close();
+        for (Tensor o : others) o.storage().release();
+        assertEquals(inUseBefore, be.memoryStats().inUseBytes(), "closed, the graph's memory is free again");
+        x.storage().release();
+    }
+
+    @Test void hostValuesCopiedDuringARecordingAreTheRecordingsOwn() {
+        float[] host = {1, 2, 3};
+        Tensor[] out = new Tensor[1];
+        CudaGraph g;
+        try (MemoryScope scope = MemoryScope.open()) {
+            g = be.capture(() -> out[0] = scope.keep(Tensor.of(host, 3).to(be.device()).mul(2f)));
+        }
+        host[0] = 100;   // the array changes after the recording (the GC may also move it): the graph copies its own copy
+        g.replay();
+        assertArrayEquals(new float[] {2, 4, 6}, out[0].toArray());
+        out[0].storage().release();
+        g.close();
+    }
+}
