@@ -103,19 +103,15 @@ public final class CudaAllocator {
      */
     public synchronized CUdeviceptr allocate(long bytes) {
         long size = roundUp(bytes), block = exact ? Math.max(bytes, 1) : size;
-        CUdeviceptr p = null;
-        if (capturing != null) {   // the graph's own free blocks first
-            long[] got = take(capturing.free, block, size);
-            if (got != null) {
-                p = taken;
-                block = got[0];
-                capturing.freeBytes -= block;
-            }
+        Taken t = capturing == null ? null : take(capturing.free, block, size);   // the graph's own free blocks first
+        if (t != null) {
+            capturing.freeBytes -= t.bytes();
+            capturing.freeBlocks--;
+        } else if (!exact) {
+            t = take(free, block, size);
         }
-        if (p == null && !exact) {
-            long[] got = take(free, block, size);
-            if (got != null) { p = taken; block = got[0]; }
-        }
+        CUdeviceptr p = t == null ? null : t.block();
+        if (t != null) block = t.bytes();
         if (p != null) {
             cached -= block;
             blocksCached--;
@@ -145,21 +141,21 @@ public final class CudaAllocator {
         return p;
     }
 
-    private CUdeviceptr taken;
+    /** A block taken from a free list, and its bytes. */
+    private record Taken(CUdeviceptr block, long bytes) {}
 
     /**
      * Takes a block from {@code lists} for a request of {@code size} (its class; {@code block} the bytes wanted): one of
-     * exactly {@code block} bytes, or from 1 MiB on the smallest of at most twice the class. Leaves it in {@link #taken}
-     * and returns {its bytes}, or null when none fits.
+     * exactly {@code block} bytes, or from 1 MiB on the smallest of at most twice the class; null when none fits.
      */
-    private long[] take(TreeMap<Long, ArrayDeque<CUdeviceptr>> lists, long block, long size) {
+    private Taken take(TreeMap<Long, ArrayDeque<CUdeviceptr>> lists, long block, long size) {
         ArrayDeque<CUdeviceptr> list = lists.get(block);
-        taken = list == null ? null : list.poll();
-        if (taken != null) return new long[] {block};
+        CUdeviceptr p = list == null ? null : list.poll();
+        if (p != null) return new Taken(p, block);
         if (size < LARGE || exact) return null;
         for (var e : lists.subMap(size, false, 2 * size, true).entrySet()) {
-            taken = e.getValue().poll();
-            if (taken != null) return new long[] {e.getKey()};
+            p = e.getValue().poll();
+            if (p != null) return new Taken(p, e.getKey());
         }
         return null;
     }
@@ -176,6 +172,7 @@ public final class CudaAllocator {
             cached += block;
             blocksCached++;
             pool.freeBytes += block;
+            pool.freeBlocks++;
             pool.free.computeIfAbsent(block, k -> new ArrayDeque<>()).push(p);
             return;
         }
@@ -226,8 +223,12 @@ public final class CudaAllocator {
         for (ArrayDeque<CUdeviceptr> list : free.values())
             for (CUdeviceptr p : list) CudaRuntime.check(cuMemFree(p), "cuMemFree");
         free.clear();
-        cached = 0;
+        cached = 0;   // but the free blocks of live graphs, which stay theirs
         blocksCached = 0;
+        for (GraphPool g : new java.util.HashSet<>(poolOf.values())) {
+            cached += g.freeBytes;
+            blocksCached += g.freeBlocks;
+        }
     }
 
     /**
@@ -272,7 +273,7 @@ public final class CudaAllocator {
      */
     static final class GraphPool {
         private final TreeMap<Long, ArrayDeque<CUdeviceptr>> free = new TreeMap<>();
-        private long freeBytes, blocks;
+        private long freeBytes, freeBlocks, blocks;
 
         /** Blocks that belong to the graph, and the bytes of those of them that are free (not in use by a tensor). */
         long blocks() { return blocks; }
@@ -306,6 +307,7 @@ public final class CudaAllocator {
             for (CUdeviceptr p : e.getValue()) free.computeIfAbsent(e.getKey(), k -> new ArrayDeque<>()).push(p);
         pool.free.clear();
         pool.freeBytes = 0;
+        pool.freeBlocks = 0;
         poolOf.values().removeIf(q -> q == pool);
     }
 
