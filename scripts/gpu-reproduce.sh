@@ -20,7 +20,8 @@
 # Results: $OUT/reproduce.tgz (every row's metrics.csv/json, report.txt, test metrics, Grad-CAM PNGs and logs, and the
 # papers' table layouts of the rows evaluated so far: dpn-senet-tables-1-3.md, manet-table7.md, manet-table8.md; no
 # checkpoints, which are too big to come back) and $OUT/SUMMARY.txt. Knobs: EPOCHS (override, for a short check),
-# BUDGET_S, ROW_S, SEED (default 42, the CLI's).
+# BUDGET_S, ROW_S, SEED (default 42, the CLI's), CUDA_GRAPHS=1 (training steps recorded as CUDA graphs: --cuda-graphs;
+# the same results, see benchmarks/RESULTS.md).
 set -u
 cd "$(dirname "$0")/.."
 OUT=${OUT:-/tmp/pulmo-reproduce-out}
@@ -63,7 +64,7 @@ row() {   # row NAME DATA EPOCHS BATCH TRAIN-OPTIONS...
   # Ctrl-C path); --foreground sends it once, to the JVM alone (a second one would make it quit at once)
   timeout --foreground --signal=INT --kill-after=30 "$limit" "${pulmo[@]}" train "$@" --data ".gpu-data/$data" --device cuda \
     --image-size 224 --batch-size "$batch" --epochs "$epochs" --seed "${SEED:-42}" --no-evaluate --out "$run" \
-    ${resume[@]+"${resume[@]}"} >"$W/$name.train.log" 2>&1
+    ${resume[@]+"${resume[@]}"} ${CUDA_GRAPHS:+--cuda-graphs} >"$W/$name.train.log" 2>&1
   local rc=$?
   echo "   train exit $rc after $(( $(date +%s) - t ))s; $(grep -c '^epoch ' "$W/$name.train.log") epoch lines" | tee -a "$S"
   grep -E 'took|Interrupted|Error|error:|pulmo:' "$W/$name.train.log" | tail -n 3 | cut -c1-250 | sed 's/^/   > /' | tee -a "$S"
