@@ -31,12 +31,13 @@ import jcuda.driver.CUresult;
  * allocation, where compute-sanitizer's memcheck (or the emulated GPU's guard bands) sees it, instead of landing in
  * the slack of a size class or in a neighbour's cached block. In-use bytes are counted by size class either way.
  *
- * <p>While a {@link CudaGraph} is captured, every block handed out joins the graph's {@link GraphPool}: the graph
- * writes to those addresses at every replay, so until the graph is closed they are never handed to anyone else. A
- * block of the pool that is freed (during the capture, or after it: a step's intermediate, a kept output given back)
- * goes to the pool's own free list, which only requests made during a capture of the same pool take blocks from.
- * Nothing goes back to the driver during a capture (that would wait for the stream): exact blocks and
- * {@link #freeToDriver} wait in a list until the capture ends.
+ * <p>While a {@link CudaGraph} is captured, every block handed out or freed joins the graph's {@link GraphPool}: the
+ * graph reads and writes those addresses at every replay (a block made before the capture and freed during it may have
+ * been read by the captured work first), so until the graph is closed they are never handed to anyone else. A block of
+ * the pool that is freed (during the capture, or after it: a step's intermediate, a kept output given back) goes to the
+ * pool's own free list, which only requests made during a capture of the same pool take blocks from. Nothing goes back
+ * to the driver during a capture (that would wait for the stream): exact blocks and {@link #freeToDriver} join the pool
+ * too.
  */
 public final class CudaAllocator {
     static final long SMALL_ROUND = 512, LARGE_ROUND = 2L << 20, LARGE = 1L << 20;
@@ -60,8 +61,6 @@ public final class CudaAllocator {
     private GraphPool capturing;
     /** Block -> the pool of the graph it belongs to, for every block of a graph not yet closed. */
     private final Map<CUdeviceptr, GraphPool> poolOf = new java.util.IdentityHashMap<>();
-    /** Blocks to give back to the driver once the capture under way has ended. */
-    private final java.util.List<CUdeviceptr> afterCapture = new java.util.ArrayList<>();
     /** Live block -> {its size, the size class of the request it serves, 1 for an exact block}. */
     private final Map<CUdeviceptr, long[]> live = new java.util.IdentityHashMap<>();
     private long inUse, liveBytes, cached, peak, blocksCached, driverAllocs;
@@ -167,6 +166,11 @@ public final class CudaAllocator {
     public synchronized void free(CUdeviceptr p) {
         long[] b = live.get(p);
         GraphPool pool = poolOf.get(p);
+        if (pool == null && capturing != null && b != null) {   // made before the capture: the captured work may read it
+            pool = capturing;
+            poolOf.put(p, pool);
+            pool.blocks++;
+        }
         if (pool != null) {
             long block = forget(p);
             cached += block;
@@ -201,15 +205,11 @@ public final class CudaAllocator {
      * one-off sizes that no later request will match (cuDNN's algorithm search workspaces), which cached would only pile up.
      */
     public synchronized void freeToDriver(CUdeviceptr p) {
-        if (poolOf.containsKey(p)) {   // the graph writes to it at every replay
+        if (poolOf.containsKey(p) || capturing != null) {   // the graph uses it at every replay
             free(p);
             return;
         }
         forget(p);
-        if (capturing != null) {   // no waiting for the stream during a capture: once it has ended
-            afterCapture.add(p);
-            return;
-        }
         rt.makeCurrent();
         rt.synchronize();
         CudaRuntime.check(cuMemFree(p), "cuMemFree");
@@ -268,8 +268,8 @@ public final class CudaAllocator {
     // ------------------------------------------------------------------ CUDA graphs
 
     /**
-     * The blocks of one captured graph: every block handed out while it was captured, whether still in use or freed
-     * to the pool's own list. Reserved for the graph until {@link #releasePool}.
+     * The blocks of one captured graph: every block handed out or freed while it was captured, whether in use or in the
+     * pool's own free list. Reserved for the graph until {@link #releasePool}.
      */
     static final class GraphPool {
         private final TreeMap<Long, ArrayDeque<CUdeviceptr>> free = new TreeMap<>();
@@ -288,15 +288,8 @@ public final class CudaAllocator {
         return capturing;
     }
 
-    /** Ends the capture under way; gives the driver what waited for it (after the stream has finished with it). */
-    synchronized void endCapture() {
-        capturing = null;
-        if (afterCapture.isEmpty()) return;
-        rt.makeCurrent();
-        rt.synchronize();
-        for (CUdeviceptr p : afterCapture) CudaRuntime.check(cuMemFree(p), "cuMemFree");
-        afterCapture.clear();
-    }
+    /** Ends the capture under way: blocks handed out or freed from now on are ordinary ones again. */
+    synchronized void endCapture() { capturing = null; }
 
     /**
      * The graph of {@code pool} is gone: its free blocks join the common cache, and those still in use by tensors

@@ -44,6 +44,7 @@ public final class CudaBackend implements Backend {
         // hand-written kernels and convolution and pooling refuse with the reason.
         this.cudnnMissing = CudaRuntime.cudnnReason();
         this.cudnn = cudnnMissing == null ? new Cudnn(CudaRuntime.address(rt.stream())) : null;
+        if (cudnn != null) cudnn.refuseChoicesWhile(rt::capturing);
         this.gemm = new Gemm(rt, false);
         this.mab = new MabKernels(this);
         this.seFab = new SeFabKernels(this);

@@ -29,7 +29,8 @@ import org.pulmo.backend.Backend;
  * inputs, parameters, gradients and intermediates: the allocator keeps every block handed out during the capture for
  * the graph, {@link CudaAllocator.GraphPool}), every scalar kernel argument (a learning rate), every shape, and every
  * value copied from the host (copied once into pinned host memory that the graph copies from at every replay, see
- * {@link Staging}). Nothing may be read back during a capture: a read ({@code item()}, {@code toArray()}, a
+ * {@link Staging}), and every cached device buffer the work reads (the optimiser's parameter table, kept until the graph
+ * closes). Nothing may be read back during a capture: a read ({@code item()}, {@code toArray()}, a
  * synchronisation) fails with an error naming who asked, since the values do not exist until the graph is launched.
  * {@code org.pulmo.optim.CapturedStep} builds a training step on this.
  *
@@ -164,11 +165,14 @@ public final class CudaGraph implements Backend.Captured {
     @Override public void close() {
         if (closed) return;
         closed = true;
-        rt.synchronize();
-        CudaRuntime.check(cuGraphExecDestroy(exec), "cuGraphExecDestroy");
-        CudaRuntime.check(cuGraphDestroy(graph), "cuGraphDestroy");
-        rt.allocator().releasePool(pool);
-        staging.free();
+        try {
+            rt.synchronize();   // throws when the device has failed: the graph is destroyed all the same
+        } finally {
+            cuGraphExecDestroy(exec);
+            cuGraphDestroy(graph);
+            rt.allocator().releasePool(pool);
+            staging.free();
+        }
     }
 
     /** The error for a read back from the device during a capture, naming who asked. */
@@ -184,6 +188,10 @@ public final class CudaGraph implements Backend.Captured {
      */
     static final class Staging {
         private final List<Pointer> blocks = new ArrayList<>();
+        private final List<CudaStorage> kept = new ArrayList<>();
+
+        /** Holds a reference to {@code s} (already retained) until the graph goes. */
+        void keep(CudaStorage s) { kept.add(s); }
 
         private Pointer allocate(long bytes) {
             Pointer p = new Pointer();
@@ -213,6 +221,8 @@ public final class CudaGraph implements Backend.Captured {
         void free() {
             for (Pointer p : blocks) cuMemFreeHost(p);
             blocks.clear();
+            for (CudaStorage s : kept) s.release();
+            kept.clear();
         }
     }
 }

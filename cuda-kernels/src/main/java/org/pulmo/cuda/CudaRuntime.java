@@ -260,16 +260,34 @@ public final class CudaRuntime {
     /** Whether the stream is being captured into a {@link CudaGraph}. */
     public boolean capturing() { return staging != null; }
 
+    /** The thread that captures: while it does, work queued by any other would land in its graph. */
+    private volatile Thread capturer;
+
     void beginCapture(CudaGraph.Staging s) {
         makeCurrent();
         check(cuStreamBeginCapture(stream, CUstreamCaptureMode.CU_STREAM_CAPTURE_MODE_RELAXED), "cuStreamBeginCapture");
+        capturer = Thread.currentThread();
         staging = s;
     }
 
     /** Ends the capture; the graph, or the driver's status when it could not make one (the graph is then null). */
     int endCapture(jcuda.driver.CUgraph graph) {
         staging = null;
+        capturer = null;
         return cuStreamEndCapture(stream, graph);
+    }
+
+    /** Refuses work from a thread other than the capturing one while a capture is under way. */
+    private void checkCapturer() {
+        Thread t = capturer;
+        if (t != null && t != Thread.currentThread())
+            throw new IllegalStateException("CUDA work queued by thread " + Thread.currentThread().getName() + " while thread " + t.getName()
+                + " captures the stream into a CUDA graph: it would become part of that graph");
+    }
+
+    /** Keeps {@code s} allocated until the graph being captured is closed (a cached table the graph reads at every replay). */
+    void keepUntilGraphCloses(CudaStorage s) {
+        if (staging != null) staging.keep(s.retain());
     }
 
     void countGraphLaunch() { graphLaunches++; }
@@ -298,6 +316,7 @@ public final class CudaRuntime {
         Pointer[] ps = new Pointer[args.length];
         for (int i = 0; i < args.length; i++) ps[i] = argPointer(args[i]);
         makeCurrent();
+        checkCapturer();
         launches++;
         check(cuLaunchKernel(function(name), gridX, gridY, gridZ, block, 1, 1, sharedBytes, stream, Pointer.to(ps), null),
             "cuLaunchKernel(" + name + ", grid " + gridX + "x" + gridY + "x" + gridZ + ", block " + block + ")");
@@ -322,6 +341,7 @@ public final class CudaRuntime {
         Pointer[] ps = new Pointer[args.length];
         for (int i = 0; i < args.length; i++) ps[i] = argPointer(args[i]);
         makeCurrent();
+        checkCapturer();
         launches++;
         check(cuLaunchKernel(function(name), gridX, gridY, gridZ, blockX, blockY, 1, 0, stream, Pointer.to(ps), null),
             "cuLaunchKernel(" + name + ", grid " + gridX + "x" + gridY + "x" + gridZ + ", block " + blockX + "x" + blockY + ")");
@@ -361,6 +381,7 @@ public final class CudaRuntime {
 
     public void copyToDevice(float[] src, CUdeviceptr dst, long count) {
         makeCurrent();
+        checkCapturer();
         copiesToDevice++;
         Pointer from = staging == null ? Pointer.to(src) : staging.copyOf(src, count);
         check(cuMemcpyHtoDAsync(dst, from, count * Float.BYTES, stream), "cuMemcpyHtoDAsync");
@@ -375,6 +396,7 @@ public final class CudaRuntime {
 
     public void copyToDevice(long[] src, CUdeviceptr dst) {
         makeCurrent();
+        checkCapturer();
         copiesToDevice++;
         Pointer from = staging == null ? Pointer.to(src) : staging.copyOf(src);
         check(cuMemcpyHtoDAsync(dst, from, (long) src.length * Long.BYTES, stream), "cuMemcpyHtoDAsync");
@@ -382,6 +404,7 @@ public final class CudaRuntime {
 
     public void copyToDevice(int[] src, CUdeviceptr dst) {
         makeCurrent();
+        checkCapturer();
         copiesToDevice++;
         Pointer from = staging == null ? Pointer.to(src) : staging.copyOf(src);
         check(cuMemcpyHtoDAsync(dst, from, (long) src.length * Integer.BYTES, stream), "cuMemcpyHtoDAsync");
@@ -389,6 +412,7 @@ public final class CudaRuntime {
 
     public void memsetZero(CUdeviceptr p, long floats) {
         makeCurrent();
+        checkCapturer();
         zeroFilledBytes += floats * Float.BYTES;
         check(cuMemsetD32Async(p, 0, floats, stream), "cuMemsetD32Async");
     }

@@ -352,9 +352,21 @@ public final class Cudnn implements AutoCloseable {
         return out;
     }
 
+    private java.util.function.BooleanSupplier recording = () -> false;
+
+    /**
+     * While {@code recording} says so (a CUDA graph is being captured) no algorithm is chosen: finding one runs and times
+     * the candidates, which waits for the stream and would break the capture (and leave the fallback heuristic choice
+     * cached for good); the first call of a shape and direction then fails, naming it, and the capture with it.
+     */
+    void refuseChoicesWhile(java.util.function.BooleanSupplier recording) { this.recording = recording; }
+
     /** The choice of {@code d} for {@code pl}, made now (find on the given operands, else heuristics) when it is the first call. */
     private synchronized Choice choice(ConvPlan pl, Direction d, long a, long b, long out, Workspaces workspaces) {
         Choice c = pl.choices[d.ordinal()];
+        if (c == null && recording.getAsBoolean())
+            throw new IllegalStateException("cuDNN: the convolution " + pl.key + " (" + d + ") is first met while a step is being recorded as a"
+                + " CUDA graph; its algorithm is chosen in an ordinary step (run one with the same shapes first)");
         if (c == null) c = pl.choices[d.ordinal()] = choose(pl, d, a, b, out, workspaces);
         return c;
     }

@@ -16,7 +16,9 @@ import org.pulmo.tensor.Tensor;
  * their own, copied over at every step: n addresses, without waiting for the device.
  *
  * <p>Tables live outside any MemoryScope; the oldest of more than {@link #KEPT} goes back to the allocator, which
- * hands its block out again only to work queued after the launches that read it (so does each step's list).
+ * hands its block out again only to work queued after the launches that read it (so does each step's list). A CUDA graph
+ * reads its table again at every replay: the graph holds a reference to it until it is closed ({@link CudaGraph}), so
+ * neither the cache nor {@code emptyCache} frees it under the graph.
  */
 final class SgdTables {
     static final int CHUNK = 65536; // SGD_CHUNK in sgd.cu
@@ -63,7 +65,12 @@ final class SgdTables {
             gradAddresses[j] = CudaBackend.addr(grads.get(i));
         }
         Table t = tables.get(key);
-        if (t == null) {
+        boolean recording = be.runtime().capturing(), uncached = t == null && recording;
+        if (uncached) {
+            // A table made during a capture is not cached: its upload runs only when the graph does, so after a capture
+            // that fails a cached one would never have been written. The graph keeps it, and uploads it at every replay.
+            t = upload(key, n);
+        } else if (t == null) {
             t = upload(key, n);
             tables.put(key, t);
             if (tables.size() > KEPT) {
@@ -73,6 +80,7 @@ final class SgdTables {
                 old.storage().release();
             }
         }
+        if (recording) be.runtime().keepUntilGraphCloses(t.storage());   // the graph reads it at every replay, whatever the cache does
         CudaStorage gradList = be.rawUnscoped(2L * n);
         try {
             be.runtime().copyToDevice(gradAddresses, gradList.pointer());
@@ -80,6 +88,7 @@ final class SgdTables {
                 t.section(2), t.section(3), t.section(4), t.section(5), lr, momentum, dampening, nesterov ? 1 : 0, firstStep ? 1 : 0);
         } finally {
             gradList.release();   // stream-ordered: its block serves only work queued after this launch
+            if (uncached) t.storage().release();   // the graph's reference remains
         }
     }
 

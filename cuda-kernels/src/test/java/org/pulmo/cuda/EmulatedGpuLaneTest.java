@@ -60,6 +60,8 @@ class EmulatedGpuLaneTest {
         CudaGraphTest.class.getName() + "#aRecordingReadsNothingBackAndLeavesTheStreamUsable",
         CudaGraphTest.class.getName() + "#aGraphsMemoryIsItsOwnWhileItLives",
         CudaGraphTest.class.getName() + "#aStepThatCannotBeRecordedRunsAsOrdinaryCode",
+        CudaGraphTest.class.getName() + "#aStepWithDropoutIsNotRecorded",
+        CudaGraphTest.class.getName() + "#stateAFirstStepMakesIsRefusedWhileRecording",
         CudaGraphTest.class.getName() + "#hostValuesCopiedDuringARecordingAreTheRecordingsOwn");
     private static final Pattern RESULT = Pattern.compile("^RESULT (\\S+) (\\S+) (\\d+)$", Pattern.MULTILINE);
 

@@ -307,9 +307,13 @@ public final class Trainer {
                 history.write(s.out());
                 Plots.curves(history, s.out());
             }
-        } finally {
-            if (recorded != null) recorded.close();
+        } catch (Throwable t) {
+            if (recorded != null) {   // its own failure (a device already broken) must not hide the one that ended training
+                try { recorded.close(); } catch (RuntimeException closing) { t.addSuppressed(closing); }
+            }
+            throw t;
         }
+        if (recorded != null) recorded.close();
         return new Result(history.rows().isEmpty() ? start : history.rows().getLast().epoch(), bestAcc, bestEpoch, interrupted, history);
     }
 

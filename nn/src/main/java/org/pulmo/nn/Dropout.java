@@ -20,6 +20,11 @@ public final class Dropout extends Module {
 
     @Override public Tensor forward(Tensor x) {
         if (!isTraining() || p == 0f) return x;
+        // The mask is drawn on the host: a recorded step (CUDA graph) would replay the first mask at every step, and the
+        // generator would stop moving. Refused, so that the recording fails and the steps run as ordinary code.
+        if (x.backend().capturing())
+            throw new IllegalStateException("Dropout draws its mask on the host, so a training step with dropout cannot be recorded as a"
+                + " CUDA graph (every replay would reuse one mask)");
         float keep = 1f / (1f - p);
         float[] mask = new float[Math.toIntExact(x.numel())];
         for (int i = 0; i < mask.length; i++) mask[i] = rng.nextFloat() < p ? 0f : keep;

@@ -23,8 +23,12 @@ import org.pulmo.tensor.Tensor;
  *       the recording, so the step records the body anew (a step schedule does this a few times per run).</li>
  * </ol>
  * The body must do the same thing at every step: no host decisions on values (none can be read back while recording),
- * no host randomness (dropout masks drawn on the host would be replayed unchanged), no labels checked inside (a captured
- * cross-entropy cannot read its labels back; {@link #checkLabels} checks them on the host before the copy).
+ * no host randomness (dropout masks drawn on the host would be replayed unchanged: {@code Dropout} refuses to be
+ * recorded), no labels checked inside (a captured cross-entropy cannot read its labels back; {@link #checkLabels} checks
+ * them on the host before the copy), no optimiser state made inside (a parameter's first momentum buffer: the optimiser
+ * refuses while recording). Besides the learning rate, which is watched, a recording fixes the model's train/eval mode,
+ * the backend's precision (TF32 or strict) and the optimiser's buffers: after changing one of those, close this step and
+ * make a new one.
  *
  * <p>Where the backend cannot record ({@link Backend#captureUnsupported}: the CPU, a driver without graphs), or the
  * recording fails (one warning, with the driver's reason), every step runs the body as ordinary code, so a caller needs
@@ -117,6 +121,7 @@ public final class CapturedStep implements AutoCloseable {
                 // throws again here.
                 unsupported = "recording the step failed (" + e.getMessage() + "); steps run as ordinary code";
                 LOG.warning(unsupported);
+                releaseOutputs();   // the failed recording's, when its body got that far
                 outputs = runBody();
                 return outputs;
             }

@@ -119,6 +119,9 @@ public final class Sgd {
                     Tensor p = params.get(name);
                     Tensor buf = momentumBuffers.get(name);
                     first[i] = buf == null;
+                    if (first[i] && momentum != 0f && p.backend().capturing())
+                        throw new IllegalStateException("Sgd: parameter " + name + " gets its first update while the step is being recorded"
+                            + " as a CUDA graph; its momentum buffer must exist before (run an ordinary step first)");
                     if (first[i] && momentum != 0f) {
                         buf = Tensor.wrap(p.backend().allocate(p.numel()), p.shape());
                         momentumBuffers.put(name, buf);
