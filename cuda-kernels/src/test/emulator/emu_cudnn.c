@@ -311,6 +311,9 @@ int cudnnPoolingBackward(void *h, pdesc *p, const float *alpha, tdesc *yd, void 
 }
 
 static int compute(const call_t *k) {
+  static int no_compute = -1;   // EMU_NO_COMPUTE=1 (emu_runtime.cpp): checked and recorded, not computed
+  if (no_compute < 0) no_compute = getenv("EMU_NO_COMPUTE") && strcmp(getenv("EMU_NO_COMPUTE"), "1") == 0;
+  if (no_compute) return ST_OK;
   switch (k->op) {
     case CONV_FWD:
       convolve(FORWARD, &k->a, k->p[0], &k->b, k->p[1], &k->cd, &k->c, NULL, k->p[2]);

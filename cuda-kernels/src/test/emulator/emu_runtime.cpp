@@ -370,9 +370,14 @@ extern "C" int cuDeviceGetName(char* name, int len, int dev) {
     return 0;
 }
 
+// EMU_NO_COMPUTE=1: kernels and cuDNN calls are checked (by the mock) and recorded but not computed, as on the plain
+// mock, while stream capture and graph launches work: for timing the host's side of ordinary and recorded steps.
+static const bool no_compute = std::getenv("EMU_NO_COMPUTE") && std::strcmp(std::getenv("EMU_NO_COMPUTE"), "1") == 0;
+
 // Runs kernel f now (the mock has checked the launch).
 static int run_kernel(void* f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz, unsigned smem,
                       void** params) {
+    if (no_compute) return 0;
     // The mock's CUfunction is its kernel table entry, whose first field is the kernel's name.
     const char* name = *static_cast<const char* const*>(f);
     const emu::Kernel* k = emu_kernels;

@@ -7,6 +7,7 @@ import org.pulmo.models.MaNet;
 import org.pulmo.models.ResNet;
 import org.pulmo.nn.Module;
 import org.pulmo.nn.loss.Losses;
+import org.pulmo.optim.CapturedStep;
 import org.pulmo.optim.Sgd;
 import org.pulmo.tensor.Device;
 import org.pulmo.tensor.MemoryScope;
@@ -29,6 +30,11 @@ import org.pulmo.tensor.Tensor;
  * the total is the device's step: the two side by side tell whether the host or the kernels bound it.
  *
  * <p>Arguments: {@code [steps] [imageSize] [batch] [model]}, default 3, 64, 4, all three models.
+ *
+ * <p>With {@code -Dpulmo.steps.recorded=true} each step is a {@link CapturedStep} instead (the first ordinary, then
+ * recorded once and replayed), printing {@code RECORDED model=NAME step=K ms=... launches=... graphLaunches=...}: on the
+ * emulated GPU with {@code EMU_NO_COMPUTE=1} (graphs work, nothing is computed) the host's time for an ordinary and a
+ * recorded step side by side.
  */
 public final class MockGpuSteps {
     private MockGpuSteps() {}
@@ -61,6 +67,10 @@ public final class MockGpuSteps {
     }
 
     private static void run(String name, Module model, int classes, Step step, CudaBackend be, int steps, int size, int batch) {
+        if (Boolean.getBoolean("pulmo.steps.recorded")) {
+            recorded(name, model, classes, step, be, steps, size, batch);
+            return;
+        }
         Device dev = be.device();
         Rng rng = new Rng(7);
         model.to(dev);
@@ -114,5 +124,52 @@ public final class MockGpuSteps {
         for (Tensor t : sgd.trainingState(model)) if (!t.storage().isReleased()) t.storage().release();
         be.emptyCache();
         System.out.printf("FREED model=%s inUse=%d%n", name, be.memoryStats().inUseBytes());
+    }
+
+    /** The same steps through a {@link CapturedStep}: the host's time per step, the wait for the device included. */
+    private static void recorded(String name, Module model, int classes, Step step, CudaBackend be, int steps, int size, int batch) {
+        Device dev = be.device();
+        Rng rng = new Rng(7);
+        model.to(dev);
+        model.train();
+        Sgd sgd = Sgd.forModule(model, 0.01f, 0.9f, 1e-4f, false, false);
+        float[] labelsX = new float[batch], labelsM = new float[batch];
+        for (int i = 0; i < batch; i++) {
+            labelsX[i] = i % classes;
+            labelsM[i] = (i + 1) % classes;
+        }
+        Tensor yX = Tensor.of(labelsX, batch), yM = Tensor.of(labelsM, batch);
+        int[] image = {batch, 3, size, size}, labels = {batch};
+        boolean pairs = step == MANET_PAIR;   // the classifiers take no mutex batch: one image copy per step, as the Trainer
+        try (CapturedStep cs = new CapturedStep(dev, sgd, new MemoryScope.Steps(() -> sgd.trainingState(model)), 1, in -> {
+            Tensor loss = pairs ? step.loss(model, in[0], in[1], in[2], in[3]) : step.loss(model, in[0], null, in[1], null);
+            sgd.zeroGrad();
+            loss.backward();
+            sgd.step();
+            return new Tensor[] {loss.detach()};
+        }, pairs ? new int[][] {image, image, labels, labels} : new int[][] {image, labels})) {
+            Tensor hostX = Tensor.randn(rng, image), hostM = Tensor.randn(rng, image);
+            for (int k = 1; k <= steps; k++) {
+                // the batch's copies alone, as the step makes them (under the mock a host memcpy, nothing like a GPU's)
+                long c0 = System.nanoTime();
+                try (MemoryScope ignored = MemoryScope.open()) {
+                    hostX.to(dev);
+                    if (pairs) hostM.to(dev);
+                }
+                be.runtime().synchronize();
+                long copyNanos = System.nanoTime() - c0;
+                var before = be.runtime().counters();
+                long t0 = System.nanoTime();
+                if (pairs) cs.step(hostX, hostM, yX, yM);
+                else cs.step(hostX, yX);
+                be.runtime().synchronize();
+                var c = be.runtime().counters().minus(before);
+                System.out.printf(java.util.Locale.ROOT, "RECORDED model=%s step=%d ms=%.2f (copies alone %.2f) launches=%d graphLaunches=%d recording=%s%n",
+                    name, k, (System.nanoTime() - t0) / 1e6, copyNanos / 1e6, c.launches(), c.graphLaunches(),
+                    cs.recording() ? "yes" : "no: " + cs.whyNotRecorded());
+            }
+        }
+        for (Tensor t : sgd.trainingState(model)) if (!t.storage().isReleased()) t.storage().release();
+        be.emptyCache();
     }
 }
