@@ -115,8 +115,9 @@ class CudaGraphTest {
             }
             recordings = step.recordings();
         }
-        // Float sums in another order would differ in the last bits; the recorded step runs the same kernels in the same
-        // order on the same data, so only a library that picks its algorithm anew could differ (cuDNN's choices are cached).
+        // The recorded step runs the same kernels in the same order on the same data (cuDNN's choices are cached), so the
+        // two agree bit for bit on the emulated GPU; on a GPU an algorithm that sums with atomics may differ in the last
+        // bits from run to run, which 1e-5 allows and a wrong replay (a missed step, an old learning rate) does not.
         for (int k = 0; k < steps; k++)
             assertEquals(lossE[k], lossR[k], 1e-5f * Math.abs(lossE[k]), "loss of step " + (k + 1) + ": ordinary vs recorded");
         assertNotEquals(lossE[steps - 2], lossE[steps - 1], "the steps train: each sees new weights");
