@@ -7,11 +7,13 @@
 #   Mock dry run: ../shared/gpu/mock-driver/build.sh && GPU_LIB_DIRS=/tmp/pulmo-mock-gpu scripts/gpu-verify.sh
 #   Emulated dry run (the kernels and cuDNN computed on the CPU, so the tests can pass): build the emulator
 #                (cuda-kernels/src/test/emulator/build-emulator.sh MOCK_DIR cuda-kernels/src/main/cuda /tmp/pulmo-emulated-gpu/gpu)
-#                and STEPS="02-kernels 03-cudnn 04-steady-memory 06-cli" GPU_LIB_DIRS=/tmp/pulmo-emulated-gpu/gpu scripts/gpu-verify.sh
-#                (05's whole-model parity takes longer on the CPU than its limit: scripts/emulated-gpu.sh runs it)
+#                and STEPS="02-kernels 03-cudnn 04-steady-memory 06-cli" LIMIT_SCALE=3 BUDGET_S=1500 \
+#                GPU_LIB_DIRS=/tmp/pulmo-emulated-gpu/gpu scripts/gpu-verify.sh
+#                (the CPU computes slowly: LIMIT_SCALE multiplies every step's limit; 05's whole-model parity takes
+#                minutes even so: scripts/emulated-gpu.sh runs it)
 #   GPU machine: bash scripts/gpu-verify.sh, with .gpu (and .gpu-data) carried; OUT is where reports go.
 #
-# Knobs: BUDGET_S (default 450), OP_PROFILE_MODELS (06b's models, default dpn92-se), STEPS (space-separated step names to run, default all), GPU_LIB_DIRS (see
+# Knobs: BUDGET_S (default 450), LIMIT_SCALE (default 1: multiplies each step's limit, for dry runs), OP_PROFILE_MODELS (06b's models, default dpn92-se), STEPS (space-separated step names to run, default all), GPU_LIB_DIRS (see
 # cuda-env.sh). Per-step logs go to $W; after every step they are packed into $OUT/logs.tgz and the files worth
 # reading first are copied beside it (a device run returns at most 8 files). SUMMARY.txt (exit status, test
 # counts, first failures and the mock's violations of every step) is printed last.
@@ -42,6 +44,7 @@ trap 'save; echo; cat "$S"' EXIT
 step() {
   local name=$1 limit=$2; shift 2
   if [ -n "$STEPS" ] && ! grep -qw -- "$name" <<<"$STEPS"; then return; fi
+  limit=$(( limit * ${LIMIT_SCALE:-1} ))
   local left=$(( BUDGET_S - $(elapsed) ))
   if [ "$left" -lt 20 ]; then echo "== $name SKIPPED (budget spent at t+$(elapsed)s)" | tee -a "$S"; return; fi
   [ "$limit" -gt "$left" ] && limit=$left
