@@ -9,8 +9,8 @@
 #   4. SideBySideTable: speed ratios Pulmo/PyTorch                                           -> side_by_side.md
 #      and the models' rows as JSON (commit it as benchmarks/results/gpu-side-by-side.json)   -> gpu-side-by-side.json
 # Everything goes to $OUT (default benchmarks/target/gpu-side-by-side) with a .log per part.
-# Knobs: PRECISIONS (tf32 | fp32 | tf32,fp32; default tf32), RECORDED (false,true: Pulmo's training steps also recorded
-# as CUDA graphs, a row of their own; false: ordinary steps only; default false,true), PYTHON, and per-part limits in seconds
+# Knobs: PRECISIONS (tf32 | fp32 | tf32,fp32; default tf32), RECORDED (false,true: Pulmo's training steps and inference also
+# recorded as CUDA graphs, rows of their own; false: ordinary ones only; default false,true), PYTHON, and per-part limits in seconds
 # E2E_S (default 200), TORCH_S (200), KERNELS_S (160: the MAB benchmarks run four versions; 0 skips a part). JMH runs in-process (-f 0) to save JVM and CUDA
 # start-ups. Shorter runs: E2E_JMH (default "-wi 1 -w 3s -i 3 -r 3s") and TORCH_ARGS (extra bench_train.py options, e.g.
 # "--warmup 5 --steps 20 --sections train,infer").

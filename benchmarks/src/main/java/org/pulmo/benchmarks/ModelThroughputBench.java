@@ -35,8 +35,8 @@ import org.pulmo.tensor.Device;
  * <p>Parameters: {@code model}; {@code device} cpu or cuda; {@code size} "small" (batch 4 at 112 x 112, for a
  * CPU) or "paper" (GPU: training batch 32 for DPN-92-SE and ResNet-50, 16 pairs for MA-Net; inference batch
  * 64; 224 x 224), or "BxS"; {@code precision} tf32 (the CUDA backend's default) or fp32 (strict), ignored on
- * the CPU; {@code recorded} false or true (training only): steps recorded once as a CUDA graph and replayed
- * ({@link org.pulmo.optim.CapturedStep}; where nothing can be recorded, as on the CPU, the step
+ * the CPU; {@code recorded} false or true: the training step or the inference recorded once as a CUDA graph and
+ * replayed ({@link org.pulmo.optim.CapturedStep}; where nothing can be recorded, as on the CPU, the step
  * runs as the ordinary one and the set-up line says why). Each op ends with a result read back to the host, so device
  * time is all in.
  *
@@ -56,12 +56,17 @@ public class ModelThroughputBench {
         @Param({"cpu"}) public String device;
         @Param({"small"}) public String size;
         @Param({"tf32"}) public String precision;
+        @Param({"false"}) public String recorded;
         ModelWorkload w;
 
         abstract ModelWorkload.Pass pass();
 
-        /** Whether training steps are recorded (CUDA graphs); inference never is. */
-        boolean recorded() { return false; }
+        /** Whether the step or the inference is recorded (CUDA graphs). */
+        boolean recorded() {
+            if (!recorded.equals("true") && !recorded.equals("false"))
+                throw new IllegalArgumentException("recorded must be true or false, got " + recorded);
+            return recorded.equals("true");
+        }
 
         @Setup(Level.Trial) public void setup() {
             if (!precision.equals("tf32") && !precision.equals("fp32"))
@@ -74,15 +79,7 @@ public class ModelThroughputBench {
     }
 
     public static class Train extends Workload {
-        @Param({"false"}) public String recorded;
-
         @Override ModelWorkload.Pass pass() { return ModelWorkload.Pass.TRAIN; }
-
-        @Override boolean recorded() {
-            if (!recorded.equals("true") && !recorded.equals("false"))
-                throw new IllegalArgumentException("recorded must be true or false, got " + recorded);
-            return recorded.equals("true");
-        }
     }
 
     public static class Infer extends Workload {

@@ -36,10 +36,10 @@ import org.pulmo.tensor.Tensor;
  * <p>Each call ends by bringing a result to the host (the loss, or the logits), so on a device it waits for
  * all the work of the step.
  *
- * <p><b>Recorded.</b> With {@code recorded}, the training step is a {@link CapturedStep}: recorded once as a CUDA graph
- * after one ordinary step, then replayed, the host launching one graph per step instead of every kernel. Its inputs are
- * buffers of its own that each step fills from the batch (a device-to-device copy of the images, a host-to-device copy
- * of the labels: some 20 MB at 224 x 224 and batch 32, a few microseconds of the step). Where the backend cannot
+ * <p><b>Recorded.</b> With {@code recorded}, the training step (or the inference) is a {@link CapturedStep}: recorded
+ * once as a CUDA graph after one ordinary step, then replayed, the host launching one graph per step instead of every
+ * kernel. Its inputs are buffers of its own that each step fills from the batch (a device-to-device copy of the images,
+ * a host-to-device copy of the labels: some 20 MB at 224 x 224 and batch 32, a few microseconds of the step). Where the backend cannot
  * record (the CPU), the recorded step runs as the ordinary one and {@link #describe} says why.
  */
 final class ModelWorkload implements AutoCloseable {
@@ -123,9 +123,23 @@ final class ModelWorkload implements AutoCloseable {
         // labels on the device would be read back to be checked, the host waiting for the device mid-step
         y = Tensor.of(labels, n);
         yM = Tensor.of(mutexLabels, n);
-        this.recorded = !recorded || pass != Pass.TRAIN ? null : maNet != null
-            ? new CapturedStep(this.device, sgd, steps, 1, in -> step(in[0], in[1], in[2], in[3]), x.shape(), m.shape(), y.shape(), yM.shape())
-            : new CapturedStep(this.device, sgd, steps, 1, in -> step(in[0], null, in[1], null), x.shape(), y.shape());
+        if (!recorded) this.recorded = null;
+        else if (pass == Pass.INFER)
+            this.recorded = maNet != null ? CapturedStep.forward(this.device, in -> forward(in[0], in[1]), x.shape(), m.shape())
+                : CapturedStep.forward(this.device, in -> forward(in[0], null), x.shape());
+        else
+            this.recorded = maNet != null
+                ? new CapturedStep(this.device, sgd, steps, 1, in -> step(in[0], in[1], in[2], in[3]), x.shape(), m.shape(), y.shape(), yM.shape())
+                : new CapturedStep(this.device, sgd, steps, 1, in -> step(in[0], null, in[1], null), x.shape(), y.shape());
+    }
+
+    /** The body of a recorded inference: the forward in evaluation mode without gradients; keeps the logits (both paths'). */
+    private Tensor[] forward(Tensor images, Tensor mutexImages) {
+        try (var noGrad = GradMode.noGrad()) {
+            if (maNet == null) return new Tensor[] {net.forward(images)};
+            MaNet.PairOutput po = maNet.forwardPair(images, mutexImages);
+            return new Tensor[] {po.logitsX(), po.logitsM()};
+        }
     }
 
     /** The body of a recorded step: the ordinary step's work on the recorded step's input buffers; keeps the loss. */
@@ -194,6 +208,10 @@ final class ModelWorkload implements AutoCloseable {
 
     /** Forward in evaluation mode without a graph; returns the first logit after the logits reached the host. */
     float infer() {
+        if (recorded != null) {
+            Tensor[] logits = maNet != null ? recorded.step(x, m) : recorded.step(x);
+            return maNet != null ? logits[0].toArray()[0] + logits[1].toArray()[0] : logits[0].toArray()[0];
+        }
         try (var noGrad = GradMode.noGrad(); MemoryScope ignored = MemoryScope.open()) {
             if (maNet != null) {
                 MaNet.PairOutput po = maNet.forwardPair(x, m);
@@ -205,7 +223,7 @@ final class ModelWorkload implements AutoCloseable {
     }
 
     String describe() {
-        return String.format(Locale.ROOT, "%s %s on %s, batch %d%s at %dx%d (%d images per step)%s", model,
+        return String.format(Locale.ROOT, "%s %s on %s, batch %d%s at %dx%d (%d images per pass)%s", model,
             pass == Pass.TRAIN ? "training step" : "inference", device, size.batch(), isPairModel(model) ? " pairs" : "",
             size.image(), size.image(), imagesPerStep(), recorded == null ? ""
                 : recorded.recording() ? ", recorded as a CUDA graph and replayed" : ", not recorded: " + recorded.whyNotRecorded());

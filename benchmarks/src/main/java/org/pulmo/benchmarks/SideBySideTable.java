@@ -75,8 +75,8 @@ public final class SideBySideTable {
             for (String precision : precisions) {
                 for (String[] m : MODELS) {
                     rows.add(modelRow(pulmo, torch, section, m, precision, false));
-                    // the recorded training step (CUDA graph), where the run measured one
-                    if (section.equals("train") && pulmo.stream().anyMatch(r -> "true".equals(r.params.get("recorded"))))
+                    // the recorded step or inference (CUDA graph), where the run measured one
+                    if (pulmo.stream().anyMatch(r -> "true".equals(r.params.get("recorded"))))
                         rows.add(modelRow(pulmo, torch, section, m, precision, true));
                 }
             }
@@ -142,7 +142,7 @@ public final class SideBySideTable {
             ts = String.format(Locale.ROOT, "%.1f images/s (batch %d%s)", torchRate, (int) num(t.get("batch")), pairs ? " pairs" : "");
         }
         String what = (train ? "training step " : "inference ") + m[2] + (pairs ? (train ? ", 2 images per pair" : ", pair forward, 2 images per pair") : "")
-            + (recorded ? ", Pulmo's step recorded (CUDA graph)" : "");
+            + (recorded ? ", Pulmo's " + (train ? "step" : "forward") + " recorded (CUDA graph)" : "");
         return new Row(what, precision, ps, ts, pulmoRate / torchRate, m[0], train ? "train" : "infer", pulmoRate, torchRate,
             recorded ? "recorded" : "eager");
     }

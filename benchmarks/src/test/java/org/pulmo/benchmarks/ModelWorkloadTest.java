@@ -62,6 +62,11 @@ class ModelWorkloadTest {
             assertEquals(0, w.recordings());
         }
         assertArrayEquals(plain, recorded);
+        try (ModelWorkload a = new ModelWorkload("manet-resnet50", Pass.INFER, new Size(2, 32), "cpu", false);
+             ModelWorkload b = new ModelWorkload("manet-resnet50", Pass.INFER, new Size(2, 32), "cpu", false, true)) {
+            assertEquals(a.infer(), b.infer(), "a recorded pair forward, run as the ordinary one on the CPU");
+            assertTrue(b.describe().contains("not recorded"), b.describe());
+        }
     }
 
     @Test void cudaWithoutADeviceFailsWithTheReasonOrRuns() {

@@ -312,6 +312,27 @@ class CudaGraphTest {
         for (Tensor t : sgd.trainingState(model)) if (!t.storage().isReleased()) t.storage().release();
     }
 
+    /** A recorded forward in evaluation mode (inference, {@link CapturedStep#forward}) gives the ordinary forward's logits. */
+    @Test void aRecordedForwardGivesTheOrdinaryLogits() {
+        Module model = model().to(be.device());
+        model.eval();
+        Rng data = new Rng(21);
+        try (CapturedStep forward = CapturedStep.forward(be.device(), in -> {
+            try (var noGrad = org.pulmo.autograd.GradMode.noGrad()) { return new Tensor[] {model.forward(in[0])}; }
+        }, new int[] {4, 3, 16, 16})) {
+            for (int k = 0; k < 4; k++) {
+                Tensor x = Tensor.randn(data, 4, 3, 16, 16);
+                float[] expected;
+                try (var noGrad = org.pulmo.autograd.GradMode.noGrad(); MemoryScope ignored = MemoryScope.open()) {
+                    expected = model.forward(x.to(be.device())).toArray();
+                }
+                assertArrayEquals(expected, forward.step(x)[0].toArray(), 1e-5f, "forward " + (k + 1));
+            }
+            assertEquals(1, forward.recordings());
+        }
+        for (Tensor t : model.stateDict().values()) t.storage().release();
+    }
+
     /**
      * What an ordinary first step makes (a parameter's momentum buffer, cuDNN's choice of algorithm for a new shape) is
      * refused while recording, naming it: made there, it would be wrong at every replay (the first SGD step's rule fixed

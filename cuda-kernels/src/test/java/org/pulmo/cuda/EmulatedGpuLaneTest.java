@@ -62,6 +62,7 @@ class EmulatedGpuLaneTest {
         CudaGraphTest.class.getName() + "#aStepThatCannotBeRecordedRunsAsOrdinaryCode",
         CudaGraphTest.class.getName() + "#aStepWithDropoutIsNotRecorded",
         CudaGraphTest.class.getName() + "#stateAFirstStepMakesIsRefusedWhileRecording",
+        CudaGraphTest.class.getName() + "#aRecordedForwardGivesTheOrdinaryLogits",
         CudaGraphTest.class.getName() + "#hostValuesCopiedDuringARecordingAreTheRecordingsOwn");
     private static final Pattern RESULT = Pattern.compile("^RESULT (\\S+) (\\S+) (\\d+)$", Pattern.MULTILINE);
 

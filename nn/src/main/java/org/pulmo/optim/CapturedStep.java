@@ -52,7 +52,8 @@ public final class CapturedStep implements AutoCloseable {
      * A step on {@code device} whose body takes inputs of {@code inputShapes} (in that order) and returns the tensors to
      * keep past the step, the loss first. {@code steps} keeps the training state (as the training loop's own scopes);
      * {@code sgd} is the optimiser the body steps (its learning rate is watched). {@code eagerSteps}: steps run as
-     * ordinary code before the first recording, at least 1.
+     * ordinary code before the first recording, at least 1. For work without an optimiser (a forward pass in evaluation
+     * mode, without gradients), {@link #forward}.
      */
     public CapturedStep(Device device, Sgd sgd, MemoryScope.Steps steps, int eagerSteps, Function<Tensor[], Tensor[]> body, int[]... inputShapes) {
         if (eagerSteps < 1) throw new IllegalArgumentException("CapturedStep: eagerSteps must be at least 1 (the first SGD step makes the "
@@ -67,6 +68,15 @@ public final class CapturedStep implements AutoCloseable {
         this.unsupported = backend.captureUnsupported();
         this.inputs = new Tensor[inputShapes.length];
         for (int i = 0; i < inputShapes.length; i++) inputs[i] = Tensor.wrap(backend.allocate(Math.max(1, numel(inputShapes[i]))), inputShapes[i]);
+    }
+
+    /**
+     * Work without an optimiser, such as inference: {@code body} on inputs of {@code inputShapes}, returning what to keep
+     * (the logits), each step in a plain memory scope; one ordinary step (cuDNN's algorithm choices), then recorded once.
+     * The body runs its own grad mode and the model's own train/eval mode, both fixed into the recording.
+     */
+    public static CapturedStep forward(Device device, Function<Tensor[], Tensor[]> body, int[]... inputShapes) {
+        return new CapturedStep(device, null, null, 1, body, inputShapes);
     }
 
     private static final String OUTSIDE_SCOPES = "CapturedStep: make and step it outside any MemoryScope (its input and output"
@@ -109,10 +119,11 @@ public final class CapturedStep implements AutoCloseable {
             outputs = runBody();
             return outputs;
         }
-        if (graph == null || sgd.lr() != recordedLr) {
+        float lr = sgd == null ? Float.NaN : sgd.lr();
+        if (graph == null || (sgd != null && lr != recordedLr)) {
             closeGraph();
             releaseOutputs();   // the last ordinary step's
-            recordedLr = sgd.lr();
+            recordedLr = lr;
             try {
                 graph = backend.capture(() -> outputs = runBody());
             } catch (RuntimeException e) {
@@ -133,7 +144,7 @@ public final class CapturedStep implements AutoCloseable {
 
     /** The body in one step's scope, its outputs kept past it. */
     private Tensor[] runBody() {
-        try (MemoryScope scope = steps.open()) {
+        try (MemoryScope scope = steps != null ? steps.open() : MemoryScope.open()) {
             Tensor[] out = body.apply(inputs);
             if (out == null || out.length == 0) throw new IllegalStateException("CapturedStep: the step's body returned no outputs");
             scope.keep(out);
