@@ -9,8 +9,9 @@
 #   4. SideBySideTable: speed ratios Pulmo/PyTorch                                           -> side_by_side.md
 #      and the models' rows as JSON (commit it as benchmarks/results/gpu-side-by-side.json)   -> gpu-side-by-side.json
 # Everything goes to $OUT (default benchmarks/target/gpu-side-by-side) with a .log per part.
-# Knobs: PRECISIONS (tf32 | fp32 | tf32,fp32; default tf32), RECORDED (false,true: Pulmo's training steps and inference also
-# recorded as CUDA graphs, rows of their own; false: ordinary ones only; default false,true), PYTHON, and per-part limits in seconds
+# Knobs: PRECISIONS (tf32 | fp32 | tf32,fp32; default tf32), RECORDED (false: ordinary steps only, the default; false,true: Pulmo's
+# training steps and inference also recorded as CUDA graphs, rows of their own, which doubles part 1: give it E2E_S=330
+# and KERNELS_S=0 to stay within a 10-minute command), PYTHON, and per-part limits in seconds
 # E2E_S (default 200), TORCH_S (200), KERNELS_S (160: the MAB benchmarks run four versions; 0 skips a part). JMH runs in-process (-f 0) to save JVM and CUDA
 # start-ups. Shorter runs: E2E_JMH (default "-wi 1 -w 3s -i 3 -r 3s") and TORCH_ARGS (extra bench_train.py options, e.g.
 # "--warmup 5 --steps 20 --sections train,infer").
@@ -36,7 +37,7 @@ part() {   # part NAME SECONDS COMMAND...: runs it with a time limit, logs to $o
 }
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null | sed 's/^/GPU: /'
 part pulmo_e2e "${E2E_S:-200}" "${java[@]}" org.pulmo.benchmarks.ModelThroughputBench -p device=cuda -p size=paper -p precision="$prec" \
-  -p recorded="${RECORDED:-false,true}" \
+  -p recorded="${RECORDED:-false}" \
   -f 0 ${E2E_JMH:--wi 1 -w 3s -i 3 -r 3s} -rf json -rff "$out/pulmo_e2e.json"
 part torch "${TORCH_S:-200}" "$py" "$anchors/bench_train.py" --extra --no-compile --modes "$prec" ${TORCH_ARGS:-} --json "$out/torch_ref.json"
 part pulmo_kernels "${KERNELS_S:-160}" "${java[@]}" org.pulmo.benchmarks.GpuKernelsBench \
