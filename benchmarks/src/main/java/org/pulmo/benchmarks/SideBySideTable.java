@@ -75,8 +75,9 @@ public final class SideBySideTable {
             for (String precision : precisions) {
                 for (String[] m : MODELS) {
                     rows.add(modelRow(pulmo, torch, section, m, precision, false));
-                    // the recorded step or inference (CUDA graph), where the run measured one
-                    if (pulmo.stream().anyMatch(r -> "true".equals(r.params.get("recorded"))))
+                    // the recorded step or inference (CUDA graph), where the run measured one of this section
+                    String method = section.equals("train") ? "trainStep" : "inference";
+                    if (pulmo.stream().anyMatch(r -> r.method.equals(method) && "true".equals(r.params.get("recorded"))))
                         rows.add(modelRow(pulmo, torch, section, m, precision, true));
                 }
             }

@@ -37,7 +37,7 @@ import jcuda.driver.CUresult;
  * the pool that is freed (during the capture, or after it: a step's intermediate, a kept output given back) goes to the
  * pool's own free list, which only requests made during a capture of the same pool take blocks from. Nothing goes back
  * to the driver during a capture (that would wait for the stream): exact blocks and {@link #freeToDriver} join the pool
- * too.
+ * too. One graph lives at a time.
  */
 public final class CudaAllocator {
     static final long SMALL_ROUND = 512, LARGE_ROUND = 2L << 20, LARGE = 1L << 20;
@@ -59,6 +59,8 @@ public final class CudaAllocator {
     private final TreeMap<Long, ArrayDeque<CUdeviceptr>> free = new TreeMap<>();
     /** The pool of the graph being captured, or null. */
     private GraphPool capturing;
+    /** The pools of the graphs not yet closed (at most one: see {@link #beginCapture}). */
+    private final java.util.Set<GraphPool> livePools = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
     /** Block -> the pool of the graph it belongs to, for every block of a graph not yet closed. */
     private final Map<CUdeviceptr, GraphPool> poolOf = new java.util.IdentityHashMap<>();
     /** Live block -> {its size, the size class of the request it serves, 1 for an exact block}. */
@@ -225,7 +227,7 @@ public final class CudaAllocator {
         free.clear();
         cached = 0;   // but the free blocks of live graphs, which stay theirs
         blocksCached = 0;
-        for (GraphPool g : new java.util.HashSet<>(poolOf.values())) {
+        for (GraphPool g : livePools) {
             cached += g.freeBytes;
             blocksCached += g.freeBlocks;
         }
@@ -284,7 +286,12 @@ public final class CudaAllocator {
     /** Starts a capture: from now on every block handed out joins the returned pool (see the class comment). */
     synchronized GraphPool beginCapture() {
         if (capturing != null) throw new IllegalStateException("a CUDA graph is being captured already");
+        // One live graph at a time: a block of one graph's pool that a second graph's work used and freed would go back
+        // to the common cache when the first graph closes, while the second still uses it.
+        if (!livePools.isEmpty())
+            throw new IllegalStateException("another CUDA graph is still alive: close it before capturing a new one (one graph at a time)");
         capturing = new GraphPool();
+        livePools.add(capturing);
         return capturing;
     }
 
@@ -302,6 +309,7 @@ public final class CudaAllocator {
         pool.freeBytes = 0;
         pool.freeBlocks = 0;
         poolOf.values().removeIf(q -> q == pool);
+        livePools.remove(pool);
     }
 
     public synchronized Stats stats() { return new Stats(inUse, cached, peak, live.size(), blocksCached, driverAllocs, liveBytes + cached); }

@@ -100,6 +100,9 @@ public final class CudaGraph implements Backend.Captured {
         String why = unavailableReason();
         if (why != null) throw new CudaException("cannot capture a CUDA graph: " + why);
         CudaAllocator allocator = rt.allocator();
+        // Nothing can go back to the driver during a capture, so an allocation that fails there cannot be retried after
+        // emptying the cache: empty it first (its blocks would be the graph's anyway).
+        allocator.emptyCache();
         Staging staging = new Staging();
         CudaAllocator.GraphPool pool = allocator.beginCapture();
         long launchesBefore = rt.counters().launches();

@@ -255,7 +255,7 @@ public final class CudaRuntime {
     // ------------------------------------------------------------------ CUDA graphs (see CudaGraph)
 
     /** The pinned host copies of the capture under way, or null when the stream is not being captured. */
-    private CudaGraph.Staging staging;
+    private volatile CudaGraph.Staging staging;
 
     /** Whether the stream is being captured into a {@link CudaGraph}. */
     public boolean capturing() { return staging != null; }
@@ -277,7 +277,10 @@ public final class CudaRuntime {
         return cuStreamEndCapture(stream, graph);
     }
 
-    /** Refuses work from a thread other than the capturing one while a capture is under way. */
+    /**
+     * Refuses work from a thread other than the capturing one while a capture is under way: the launches, copies and
+     * memsets queued here (cuDNN and cuBLAS calls, which run on the training thread, are not checked).
+     */
     private void checkCapturer() {
         Thread t = capturer;
         if (t != null && t != Thread.currentThread())

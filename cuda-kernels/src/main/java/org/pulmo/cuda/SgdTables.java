@@ -81,13 +81,14 @@ final class SgdTables {
             }
         }
         if (recording) be.runtime().keepUntilGraphCloses(t.storage());   // the graph reads it at every replay, whatever the cache does
-        CudaStorage gradList = be.rawUnscoped(2L * n);
+        CudaStorage gradList = null;
         try {
+            gradList = be.rawUnscoped(2L * n);
             be.runtime().copyToDevice(gradAddresses, gradList.pointer());
             be.runtime().launch("sgd_momentum_multi", t.chunks(), 1, 1, 256, 0, t.section(0), gradList.pointer(), t.section(1),
                 t.section(2), t.section(3), t.section(4), t.section(5), lr, momentum, dampening, nesterov ? 1 : 0, firstStep ? 1 : 0);
         } finally {
-            gradList.release();   // stream-ordered: its block serves only work queued after this launch
+            if (gradList != null) gradList.release();   // stream-ordered: its block serves only work queued after this launch
             if (uncached) t.storage().release();   // the graph's reference remains
         }
     }

@@ -187,11 +187,16 @@ class CudaGraphTest {
                 assertEquals(1, step.recordings());
             }
         }
+        // Bit for bit on the emulated GPU. On a GPU, cuDNN's algorithms that sum with atomics differ from run to run in the
+        // last bits, and at 32 x 32 and batch 2 the last stages' batch norms see 2 to 8 values per channel, which magnifies
+        // such differences: 1e-3 there, still far below what a missed step or a stale learning rate makes.
+        double tol = be.runtime().deviceName().startsWith("EMULATED") ? 1e-6 : 1e-3;
         for (int k = 0; k < steps; k++)
-            assertEquals(losses[0][k], losses[1][k], 1e-5f * Math.abs(losses[0][k]), name + ": loss of step " + (k + 1) + ", ordinary vs recorded");
+            assertEquals(losses[0][k], losses[1][k], tol * Math.abs(losses[0][k]), name + ": loss of step " + (k + 1) + ", ordinary vs recorded");
         Map<String, Tensor> a = models[0].stateDict(), b = models[1].stateDict();
-        for (String key : a.keySet()) assertClose(a.get(key), b.get(key), name + " state " + key);
-        for (var e : sgds[0].stateDict().entrySet()) assertClose(e.getValue(), sgds[1].stateDict().get(e.getKey()), name + " momentum of " + e.getKey());
+        for (String key : a.keySet()) assertClose(a.get(key), b.get(key), name + " state " + key, tol);
+        for (var e : sgds[0].stateDict().entrySet())
+            assertClose(e.getValue(), sgds[1].stateDict().get(e.getKey()), name + " momentum of " + e.getKey(), tol);
         for (int v = 0; v < 2; v++) for (Tensor t : sgds[v].trainingState(models[v])) if (!t.storage().isReleased()) t.storage().release();
     }
 
@@ -222,13 +227,15 @@ class CudaGraphTest {
         void check() { assertTrue(problems.isEmpty(), () -> String.join("\n", problems)); }
     }
 
-    private static void assertClose(Tensor expected, Tensor actual, String what) {
+    private static void assertClose(Tensor expected, Tensor actual, String what) { assertClose(expected, actual, what, 1e-5); }
+
+    private static void assertClose(Tensor expected, Tensor actual, String what, double tol) {
         float[] e = expected.toArray(), g = actual.toArray();
         assertEquals(e.length, g.length, what);
         double worst = 0, scale = 1e-6;
         for (float v : e) scale = Math.max(scale, Math.abs(v));
         for (int i = 0; i < e.length; i++) worst = Math.max(worst, Math.abs(e[i] - g[i]));
-        assertTrue(worst <= 1e-5 * scale, what + ": ordinary and recorded steps differ by " + worst + " (largest value " + scale + ")");
+        assertTrue(worst <= tol * scale, what + ": ordinary and recorded steps differ by " + worst + " (largest value " + scale + ")");
     }
 
     @Test void aRecordingReadsNothingBackAndLeavesTheStreamUsable() {
@@ -379,6 +386,9 @@ class CudaGraphTest {
         // emptying the cache leaves the graph's free block (its intermediate's) to it, and counts it as cached
         be.runtime().allocator().emptyCache();
         assertTrue(be.memoryStats().cachedBytes() >= CudaAllocator.roundUp(n * 4L), "the graph's free block: " + be.memoryStats());
+        // one graph at a time: a second capture while this one lives is refused
+        IllegalStateException second = assertThrows(IllegalStateException.class, () -> be.capture(() -> {}));
+        assertTrue(second.getMessage().contains("another CUDA graph is still alive"), second.getMessage());
         // blocks the ordinary code takes now must not be the graph's (the intermediate's block is free, but the graph's)
         List<Tensor> others = new ArrayList<>();
         try (MemoryScope ignored = MemoryScope.open()) {

@@ -61,12 +61,15 @@ final class StepReadings {
     void addCopies(int batch, int[] labels, Tensor[] outputs) {
         if (outputs.length != 2 && outputs.length != 6)
             throw new IllegalArgumentException("step readings: a recorded step gives 2 or 6 outputs, got " + outputs.length);
+        if (outputs[1].numel() != labels.length)
+            throw new IllegalArgumentException("step readings: " + outputs[1].numel() + " predictions for " + labels.length + " labels");
         Tensor[] c = new Tensor[outputs.length];
         try (var ignored = org.pulmo.autograd.GradMode.noGrad()) {
             for (int i = 0; i < c.length; i++) c[i] = outputs[i].copy();
+        } catch (RuntimeException | Error e) {
+            for (Tensor t : c) if (t != null) free(t);
+            throw e;
         }
-        if (c[1].numel() != labels.length)
-            throw new IllegalArgumentException("step readings: " + c[1].numel() + " predictions for " + labels.length + " labels");
         pending.add(new Pending(batch, labels, c[0], c[1], c.length == 6 ? java.util.Arrays.copyOfRange(c, 2, 6) : null));
     }
 

@@ -309,7 +309,7 @@ public final class Trainer {
             }
         } catch (Throwable t) {
             if (recorded != null) {   // its own failure (a device already broken) must not hide the one that ended training
-                try { recorded.close(); } catch (RuntimeException closing) { t.addSuppressed(closing); }
+                try { recorded.close(); } catch (RuntimeException | Error closing) { t.addSuppressed(closing); }
             }
             throw t;
         }

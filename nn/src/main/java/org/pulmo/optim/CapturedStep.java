@@ -13,7 +13,8 @@ import org.pulmo.tensor.Tensor;
  *
  * <p>The step's body (forward, loss, backward, the optimiser's step) runs on input buffers that this class owns on the
  * device; {@link #step} copies each batch into them, and the body's outputs (the loss, predictions) are buffers too,
- * rewritten by every step: copy what must outlive the next step. How a step goes:
+ * rewritten by every step: copy what must outlive the next step. The outputs must be tensors the body made (or views of
+ * them, such as {@code detach()}): this class frees them with the step, so never a parameter or an input. How a step goes:
  * <ol>
  *   <li>the first {@code eagerSteps} steps run the body as ordinary code: they make the momentum buffers, let cuDNN
  *       choose its algorithms and upload the optimiser's tables, work a capture cannot do (it cannot read anything
