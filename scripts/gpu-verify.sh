@@ -90,7 +90,8 @@ step 02-kernels 100 env CUDA_LAUNCH_BLOCKING=1 bash .gpu/test.sh --strict --excl
   --select-class $CK.GpuParityTest --select-class $CK.ThreadContextTest --select-class $CK.AvailabilityTest \
   --select-class $CK.DeviceTransferGradTest --select-class $CK.ExactBlocksTest
 step 03-cudnn 100 env CUDA_LAUNCH_BLOCKING=1 bash .gpu/test.sh --strict --include-tag cudnn --select-class $CK.GpuParityTest
-step 04-steady-memory 90 bash .gpu/test.sh --strict --select-class $CK.SteadyMemoryTest --select-class $CK.CudaGraphTest
+step 04-steady-memory 150 bash .gpu/test.sh --strict --select-class $CK.SteadyMemoryTest --select-class $CK.CudaGraphTest \
+  --select-class $CK.RecordedModelsTest
 step 05-wholemodel 150 env CUDA_LAUNCH_BLOCKING=1 bash .gpu/test.sh --strict --select-class $CK.WholeModelParityTest
 step 06-cli 90 bash .gpu/test.sh --strict --select-class org.pulmo.examples.CliGpuTest
 

@@ -180,6 +180,18 @@ class EmulatedGpuLaneTest {
         assertEquals(Map.of(test, "FAILED"), results(c), c.tail());
     }
 
+    /**
+     * The papers' training steps at 224 x 224 are recorded as CUDA graphs, not refused ({@link RecordedModelsTest}), on the
+     * emulated GPU with {@code EMU_NO_COMPUTE=1}: every launch and cuDNN call checked and recorded, nothing computed (the
+     * test asserts no values), so three models at their image size take seconds.
+     */
+    @Test void thePapersStepsAreRecordedAtTheirImageSize() throws Exception {
+        Child c = lane(emulator, List.of(RecordedModelsTest.class.getName()), "recorded", Map.of("EMU_NO_COMPUTE", "1"));
+        List<String> problems = problems(c, results(c));
+        long passed = c.output().lines().filter(l -> l.startsWith("RESULT SUCCESSFUL RecordedModelsTest#")).count();   // one per model
+        assertTrue(problems.isEmpty() && passed == 3 && c.code() == 0, () -> passed + " of 3 models passed; " + problems + "\n" + c.tail());
+    }
+
     private static final String ELEMENTWISE = "GpuParityTest#elementwiseOnStridedViewsMatchesTheCpu";
     private static final Map<String, String> OTHER_SCHEDULE = Map.of("EMU_ORDER", "reverse", "EMU_SCHEDULE", "greedy");
 
