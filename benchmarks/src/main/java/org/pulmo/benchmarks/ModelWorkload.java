@@ -133,7 +133,7 @@ final class ModelWorkload implements AutoCloseable {
                 : new CapturedStep(this.device, sgd, steps, 1, in -> step(in[0], null, in[1], null), x.shape(), y.shape());
     }
 
-    /** The body of a recorded inference: the forward in evaluation mode without gradients; keeps the logits (both paths'). */
+    /** The inference's work (also the recorded inference's body): the forward without gradients; the logits (both paths'). */
     private Tensor[] forward(Tensor images, Tensor mutexImages) {
         try (var noGrad = GradMode.noGrad()) {
             if (maNet == null) return new Tensor[] {net.forward(images)};
@@ -142,10 +142,9 @@ final class ModelWorkload implements AutoCloseable {
         }
     }
 
-    /** The body of a recorded step: the ordinary step's work on the recorded step's input buffers; keeps the loss. */
+    /** The training step's work (also the recorded step's body, on its input buffers); keeps the loss. */
     private Tensor[] step(Tensor images, Tensor mutexImages, Tensor labels, Tensor mutexLabels) {
-        Tensor loss = maNet != null ? maNet.loss(maNet.forwardPair(images, mutexImages), labels, mutexLabels).total()
-            : Losses.crossEntropy(net.forward(images), labels);
+        Tensor loss = loss(images, mutexImages, labels, mutexLabels, null);
         sgd.zeroGrad();
         loss.backward();
         sgd.step();
@@ -163,14 +162,17 @@ final class ModelWorkload implements AutoCloseable {
      * parameter's gradient stays on it. The batch: {@link #inputs()}.
      */
     float forwardBackward(List<float[]> logits) {
-        Tensor loss = loss(logits);
+        Tensor loss = loss(x, m, y, yM, logits);
         sgd.zeroGrad();
         loss.backward();
         return loss.item();
     }
 
-    /** The step's forward and loss; the logits (both paths', for MA-Net) are copied to {@code logits} unless it is null. */
-    private Tensor loss(List<float[]> logits) {
+    /**
+     * The step's forward and loss on images {@code x} (and MA-Net's mutex images {@code m}) with labels {@code y}
+     * ({@code yM}); the logits (both paths', for MA-Net) are copied to {@code logits} unless it is null.
+     */
+    private Tensor loss(Tensor x, Tensor m, Tensor y, Tensor yM, List<float[]> logits) {
         if (maNet != null) {
             MaNet.PairOutput po = maNet.forwardPair(x, m);
             if (logits != null) {
@@ -198,28 +200,23 @@ final class ModelWorkload implements AutoCloseable {
     float trainStep() {
         if (recorded != null) return (maNet != null ? recorded.step(x, m, y, yM) : recorded.step(x, y))[0].item();
         try (MemoryScope ignored = steps.open()) {
-            Tensor loss = loss(null);
-            sgd.zeroGrad();
-            loss.backward();
-            sgd.step();
-            return loss.item();
+            return step(x, m, y, yM)[0].item();
         }
     }
 
     /** Forward in evaluation mode without a graph; returns the first logit after the logits reached the host. */
     float infer() {
-        if (recorded != null) {
-            Tensor[] logits = maNet != null ? recorded.step(x, m) : recorded.step(x);
-            return maNet != null ? logits[0].toArray()[0] + logits[1].toArray()[0] : logits[0].toArray()[0];
+        if (recorded != null) return firstLogits(maNet != null ? recorded.step(x, m) : recorded.step(x));
+        try (MemoryScope ignored = MemoryScope.open()) {
+            return firstLogits(forward(x, m));
         }
-        try (var noGrad = GradMode.noGrad(); MemoryScope ignored = MemoryScope.open()) {
-            if (maNet != null) {
-                MaNet.PairOutput po = maNet.forwardPair(x, m);
-                float[] lm = po.logitsM().toArray();
-                return po.logitsX().toArray()[0] + lm[0];
-            }
-            return net.forward(x).toArray()[0];
-        }
+    }
+
+    /** The first logit of each path, summed (one path but for MA-Net), read back from the device. */
+    private static float firstLogits(Tensor[] logits) {
+        float sum = 0;
+        for (Tensor l : logits) sum += l.toArray()[0];
+        return sum;
     }
 
     String describe() {

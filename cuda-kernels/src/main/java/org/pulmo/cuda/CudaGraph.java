@@ -190,6 +190,8 @@ public final class CudaGraph implements Backend.Captured {
      * garbage collector and is reused by its owner; this copy lives until the graph is closed.
      */
     static final class Staging {
+        /** The thread that captures: while it does, work queued by any other would land in its graph. */
+        final Thread owner = Thread.currentThread();
         private final List<Pointer> blocks = new ArrayList<>();
         private final List<CudaStorage> kept = new ArrayList<>();
 

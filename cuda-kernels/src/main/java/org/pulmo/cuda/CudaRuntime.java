@@ -260,20 +260,15 @@ public final class CudaRuntime {
     /** Whether the stream is being captured into a {@link CudaGraph}. */
     public boolean capturing() { return staging != null; }
 
-    /** The thread that captures: while it does, work queued by any other would land in its graph. */
-    private volatile Thread capturer;
-
     void beginCapture(CudaGraph.Staging s) {
         makeCurrent();
         check(cuStreamBeginCapture(stream, CUstreamCaptureMode.CU_STREAM_CAPTURE_MODE_RELAXED), "cuStreamBeginCapture");
-        capturer = Thread.currentThread();
         staging = s;
     }
 
     /** Ends the capture; the graph, or the driver's status when it could not make one (the graph is then null). */
     int endCapture(jcuda.driver.CUgraph graph) {
         staging = null;
-        capturer = null;
         return cuStreamEndCapture(stream, graph);
     }
 
@@ -282,7 +277,8 @@ public final class CudaRuntime {
      * memsets queued here (cuDNN and cuBLAS calls, which run on the training thread, are not checked).
      */
     private void checkCapturer() {
-        Thread t = capturer;
+        CudaGraph.Staging st = staging;
+        Thread t = st == null ? null : st.owner;
         if (t != null && t != Thread.currentThread())
             throw new IllegalStateException("CUDA work queued by thread " + Thread.currentThread().getName() + " while thread " + t.getName()
                 + " captures the stream into a CUDA graph: it would become part of that graph");

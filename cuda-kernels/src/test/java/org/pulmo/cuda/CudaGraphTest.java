@@ -48,6 +48,15 @@ class CudaGraphTest {
         be = (CudaBackend) Backends.of(Device.cuda(0));
     }
 
+    /** One SGD step on the loss {@code lossOf} computes: gradients zeroed, the loss, backward, the update; the loss. */
+    private static Tensor sgdStep(Sgd sgd, java.util.function.Supplier<Tensor> lossOf) {
+        sgd.zeroGrad();
+        Tensor loss = lossOf.get();
+        loss.backward();
+        sgd.step();
+        return loss;
+    }
+
     /** A small CNN with what the papers' models train: convolution, batch norm, ReLU, max-pool, SE, linear. */
     private static Module model() {
         Rng rng = new Rng(17);
@@ -80,10 +89,7 @@ class CudaGraphTest {
             if (k == 4) sgdE.setLr(0.025f);
             try (MemoryScope ignored = scopesE.open()) {
                 Tensor x = xs.get(k).to(be.device()), y = ys.get(k).to(be.device());
-                sgdE.zeroGrad();
-                Tensor loss = Losses.crossEntropy(eager.forward(x), y);
-                loss.backward();
-                sgdE.step();
+                Tensor loss = sgdStep(sgdE, () -> Losses.crossEntropy(eager.forward(x), y));
                 lossE[k] = loss.item();
             }
         }
@@ -97,10 +103,7 @@ class CudaGraphTest {
         long recordings;
         try (CapturedStep step = new CapturedStep(be.device(), sgdR, new MemoryScope.Steps(() -> sgdR.trainingState(recorded)), 1,
                 in -> {
-                    sgdR.zeroGrad();
-                    Tensor loss = Losses.crossEntropy(recorded.forward(in[0]), in[1]);
-                    loss.backward();
-                    sgdR.step();
+                    Tensor loss = sgdStep(sgdR, () -> Losses.crossEntropy(recorded.forward(in[0]), in[1]));
                     return new Tensor[] {loss.detach()};
                 }, new int[] {batch, 3, 16, 16}, new int[] {batch})) {
             assertTrue(step.recording(), step.whyNotRecorded());
@@ -108,7 +111,7 @@ class CudaGraphTest {
                 if (k == 4) sgdR.setLr(0.025f);
                 // the backend's caches emptied between replays: the graph keeps what it reads (SGD's parameter table)
                 if (k == 5) be.emptyCache();
-                CapturedStep.checkLabels(ys.get(k).toArray(), 4);
+                Losses.checkLabels("batch " + k, ys.get(k).toArray(), 4);
                 var before = be.runtime().counters();
                 lossR[k] = step.step(xs.get(k), ys.get(k))[0].item();
                 run.after(k, be, be.runtime().counters().minus(before));
@@ -167,20 +170,14 @@ class CudaGraphTest {
                 for (int k = 0; k < steps; k++) try (MemoryScope ignored = scopes.open()) {
                     Tensor[] in = batches.get(k).clone();
                     for (int i = 0; i < in.length; i++) in[i] = in[i].to(be.device());
-                    sgd.zeroGrad();
-                    Tensor loss = lossOf.apply(model, in);
-                    loss.backward();
-                    sgd.step();
+                    Tensor loss = sgdStep(sgd, () -> lossOf.apply(model, in));
                     losses[0][k] = loss.item();
                 }
                 continue;
             }
             int[] image = {batch, 3, side, side}, labels = {batch};
             try (CapturedStep step = new CapturedStep(be.device(), sgd, scopes, 1, in -> {
-                sgd.zeroGrad();
-                Tensor loss = lossOf.apply(model, in);
-                loss.backward();
-                sgd.step();
+                Tensor loss = sgdStep(sgd, () -> lossOf.apply(model, in));
                 return new Tensor[] {loss.detach()};
             }, image, image, labels, labels)) {
                 for (int k = 0; k < steps; k++) losses[1][k] = step.step(batches.get(k))[0].item();
@@ -269,10 +266,7 @@ class CudaGraphTest {
         float[] peeked = new float[3];
         Rng data = new Rng(6);
         try (CapturedStep step = new CapturedStep(be.device(), sgd, new MemoryScope.Steps(() -> sgd.trainingState(model)), 1, in -> {
-            sgd.zeroGrad();
-            Tensor loss = Losses.crossEntropy(model.forward(in[0]), in[1]);
-            loss.backward();
-            sgd.step();
+            Tensor loss = sgdStep(sgd, () -> Losses.crossEntropy(model.forward(in[0]), in[1]));
             peeked[0] = loss.item();   // a host decision on a value: cannot be recorded
             return new Tensor[] {loss.detach()};
         }, new int[] {4, 3, 16, 16}, new int[] {4})) {
@@ -281,10 +275,7 @@ class CudaGraphTest {
                 float got = step.step(x, y)[0].item();
                 float expected;
                 try (MemoryScope ignored = scopesT.open()) {
-                    sgdT.zeroGrad();
-                    Tensor loss = Losses.crossEntropy(twin.forward(x.to(be.device())), y.to(be.device()));
-                    loss.backward();
-                    sgdT.step();
+                    Tensor loss = sgdStep(sgdT, () -> Losses.crossEntropy(twin.forward(x.to(be.device())), y.to(be.device())));
                     expected = loss.item();
                 }
                 assertEquals(expected, got, 1e-5f * Math.abs(expected), "step " + (k + 1));
@@ -305,10 +296,7 @@ class CudaGraphTest {
         model.train();
         Sgd sgd = Sgd.forModule(model, 0.05f, 0.9f, 0f, false, false);
         try (CapturedStep step = new CapturedStep(be.device(), sgd, new MemoryScope.Steps(() -> sgd.trainingState(model)), 1, in -> {
-            sgd.zeroGrad();
-            Tensor loss = Losses.crossEntropy(model.forward(in[0]), in[1]);
-            loss.backward();
-            sgd.step();
+            Tensor loss = sgdStep(sgd, () -> Losses.crossEntropy(model.forward(in[0]), in[1]));
             return new Tensor[] {loss.detach()};
         }, new int[] {4, 3, 2, 2}, new int[] {4})) {
             Rng data = new Rng(3);
@@ -352,9 +340,7 @@ class CudaGraphTest {
         Tensor x = Tensor.randn(rng, 4, 6).to(be.device()), y = Tensor.of(new float[] {0, 1, 2, 0}, 4).to(be.device());
         try (MemoryScope ignored = MemoryScope.open()) {
             IllegalStateException e = assertThrows(IllegalStateException.class, () -> be.capture(() -> {
-                sgd.zeroGrad();
-                Losses.crossEntropy(model.forward(x), y).backward();
-                sgd.step();
+                sgdStep(sgd, () -> Losses.crossEntropy(model.forward(x), y));
             }));
             assertTrue(e.getMessage().contains("first update while the step is being recorded"), e.getMessage());
             assertTrue(sgd.stateDict().isEmpty(), "no momentum buffer was made");

@@ -39,24 +39,35 @@ final class StepReadings {
     long maNetImages;
 
     /**
-     * Holds step {@code batch}'s loss and predictions (argmax of {@code logits}) until the next read, taking them out
-     * of {@code scope} so that its end does not free them. {@code maNet}: the MA-Net loss parts, or null.
+     * What the loop reads of a step, still on the device: the loss, the predictions (argmax of {@code logits}) and, for
+     * MA-Net ({@code maNet} not null), L_CE, L_CS, a1 and a2; 2 or 6 tensors. What a recorded step keeps as its outputs.
+     */
+    static Tensor[] values(Tensor loss, Tensor logits, MaNet.LossValue maNet) {
+        Tensor l = loss.detach(), p = logits.detach().argmax(1, false);
+        return maNet == null ? new Tensor[] {l, p} : new Tensor[] {l, p, maNet.lossCe(), maNet.lossCs(), maNet.weightCe(), maNet.weightCs()};
+    }
+
+    /**
+     * Holds step {@code batch}'s {@link #values} until the next read, taking them out of {@code scope} so that its end
+     * does not free them. {@code maNet}: the MA-Net loss parts, or null.
      */
     void add(MemoryScope scope, int batch, int[] labels, Tensor loss, Tensor logits, MaNet.LossValue maNet) {
         if (logits.dim() != 2 || logits.shape()[0] != labels.length)
             throw new IllegalArgumentException("step readings: logits " + java.util.Arrays.toString(logits.shape()) + " for "
                 + labels.length + " labels");
-        Tensor l = loss.detach(), p = logits.detach().argmax(1, false);
-        Tensor[] parts = maNet == null ? null : new Tensor[] {maNet.lossCe(), maNet.lossCs(), maNet.weightCe(), maNet.weightCs()};
-        scope.keep(l, p);
-        if (parts != null) scope.keep(parts);
-        pending.add(new Pending(batch, labels, l, p, parts));
+        Tensor[] v = values(loss, logits, maNet);
+        scope.keep(v);
+        hold(batch, labels, v);
+    }
+
+    private void hold(int batch, int[] labels, Tensor[] v) {
+        pending.add(new Pending(batch, labels, v[0], v[1], v.length == 6 ? java.util.Arrays.copyOfRange(v, 2, 6) : null));
     }
 
     /**
-     * Holds step {@code batch}'s outputs of a recorded step ({@code org.pulmo.optim.CapturedStep}): the loss, the
-     * predictions and, for MA-Net, L_CE, L_CS, a1, a2, as copies, since the next replay overwrites them. Must be called
-     * outside any memory scope (the copies are freed at the read).
+     * Holds step {@code batch}'s outputs of a recorded step ({@code org.pulmo.optim.CapturedStep}), its {@link #values},
+     * as copies, since the next replay overwrites them. Must be called outside any memory scope (the copies are freed at
+     * the read).
      */
     void addCopies(int batch, int[] labels, Tensor[] outputs) {
         if (outputs.length != 2 && outputs.length != 6)
@@ -70,7 +81,7 @@ final class StepReadings {
             for (Tensor t : c) if (t != null) free(t);
             throw e;
         }
-        pending.add(new Pending(batch, labels, c[0], c[1], c.length == 6 ? java.util.Arrays.copyOfRange(c, 2, 6) : null));
+        hold(batch, labels, c);
     }
 
     /** Whether the steps held are due to be read. */

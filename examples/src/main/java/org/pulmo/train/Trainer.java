@@ -113,30 +113,44 @@ public final class Trainer {
 
     /**
      * The recorded training step for batches shaped as {@code b} (and its mutex batch {@code mb}, MA-Net), or one that
-     * runs ordinarily where nothing can be recorded, after a line saying so. Outputs: the loss, the predictions (argmax
-     * of the logits), and for MA-Net L_CE, L_CS, a1 and a2.
+     * runs ordinarily where nothing can be recorded, after a line saying so. Outputs: the step's {@link StepReadings#values}.
      */
     private CapturedStep recordedStep(Sgd sgd, MemoryScope.Steps steps, MaNet maNet, DataLoader.Batch b, DataLoader.Batch mb) {
         String why = org.pulmo.backend.Backends.of(s.device()).captureUnsupported();
         out.println(why == null ? "  Training steps recorded once as a CUDA graph and replayed (--cuda-graphs)"
             : "  Training steps run as ordinary code, not recorded (--cuda-graphs): " + why);
         if (maNet != null)
-            return new CapturedStep(s.device(), sgd, steps, 1, in -> {
-                MaNet.PairOutput po = maNet.forwardPair(in[0], in[1]);
-                MaNet.LossValue lv = maNet.loss(po, in[2], in[3]);
-                sgd.zeroGrad();
-                lv.total().backward();
-                sgd.step();
-                return new Tensor[] {lv.total().detach(), po.logitsX().detach().argmax(1, false), lv.lossCe(), lv.lossCs(), lv.weightCe(), lv.weightCs()};
-            }, b.images().shape(), mb.images().shape(), b.labels().shape(), mb.labels().shape());
-        return new CapturedStep(s.device(), sgd, steps, 1, in -> {
-            Tensor logits = model.forward(in[0]);
-            Tensor loss = Losses.crossEntropy(logits, in[1]);
-            sgd.zeroGrad();
-            loss.backward();
-            sgd.step();
-            return new Tensor[] {loss.detach(), logits.detach().argmax(1, false)};
-        }, b.images().shape(), b.labels().shape());
+            return new CapturedStep(s.device(), sgd, steps, 1, in -> trainingStep(maNet, sgd, in[0], in[1], in[2], in[3]).values(),
+                b.images().shape(), mb.images().shape(), b.labels().shape(), mb.labels().shape());
+        return new CapturedStep(s.device(), sgd, steps, 1, in -> trainingStep(null, sgd, in[0], null, in[1], null).values(),
+            b.images().shape(), b.labels().shape());
+    }
+
+    /** One step's results: the loss minimised, the main path's logits, MA-Net's loss parts (null for other models). */
+    private record StepOut(Tensor loss, Tensor logits, MaNet.LossValue maNet) {
+        Tensor[] values() { return StepReadings.values(loss, logits, maNet); }
+    }
+
+    /**
+     * Forward, loss, backward and SGD step on images {@code x} with labels {@code y}; MA-Net ({@code maNet} not null) on
+     * pairs, with the mutex images {@code m} and their labels {@code yM}.
+     */
+    private StepOut trainingStep(MaNet maNet, Sgd sgd, Tensor x, Tensor m, Tensor y, Tensor yM) {
+        Tensor loss, logits;
+        MaNet.LossValue lv = null;
+        if (maNet != null) {
+            MaNet.PairOutput po = maNet.forwardPair(x, m);
+            lv = maNet.loss(po, y, yM);
+            loss = lv.total();
+            logits = po.logitsX();
+        } else {
+            logits = model.forward(x);
+            loss = Losses.crossEntropy(logits, y);
+        }
+        sgd.zeroGrad();
+        loss.backward();
+        sgd.step();
+        return new StepOut(loss, logits, lv);
     }
 
     /** Asks the loop to stop after the current batch (safe from any thread, e.g. a shutdown hook). */
@@ -235,10 +249,10 @@ public final class Trainer {
                         if (recorded != null && recorded.recording()) {
                             // one replay of the recorded step; the readings keep copies of its outputs, which the next
                             // replay overwrites. Labels are checked here, as the recorded cross-entropy cannot read them.
-                            CapturedStep.checkLabels(b.labels().toArray(), train.numClasses());
+                            Losses.checkLabels("batch " + b.number(), b.labels().toArray(), train.numClasses());
                             Tensor[] o;
                             if (maNet != null) {
-                                CapturedStep.checkLabels(mb.labels().toArray(), train.numClasses());
+                                Losses.checkLabels("mutex batch of batch " + b.number(), mb.labels().toArray(), train.numClasses());
                                 o = recorded.step(b.images(), mb.images(), b.labels(), mb.labels());
                             } else {
                                 o = recorded.step(b.images(), b.labels());
@@ -247,21 +261,9 @@ public final class Trainer {
                         } else try (MemoryScope scope = steps.open()) {
                             // on a device, the scope frees every tensor the step made except the training state and
                             // what the readings keep; the labels go as the host's (crossEntropy checks them there)
-                            Tensor loss, logits;
-                            MaNet.LossValue lv = null;
-                            if (maNet != null) {
-                                MaNet.PairOutput po = maNet.forwardPair(b.images().to(dev), mb.images().to(dev));
-                                lv = maNet.loss(po, b.labels(), mb.labels());
-                                loss = lv.total();
-                                logits = po.logitsX();
-                            } else {
-                                logits = model.forward(b.images().to(dev));
-                                loss = Losses.crossEntropy(logits, b.labels());
-                            }
-                            sgd.zeroGrad();
-                            loss.backward();
-                            sgd.step();
-                            readings.add(scope, b.number(), b.labelArray(), loss, logits, lv);
+                            StepOut o = maNet != null ? trainingStep(maNet, sgd, b.images().to(dev), mb.images().to(dev), b.labels(), mb.labels())
+                                : trainingStep(null, sgd, b.images().to(dev), null, b.labels(), null);
+                            readings.add(scope, b.number(), b.labelArray(), o.loss(), o.logits(), o.maNet());
                         }
                         step++;
                         epochSteps++;

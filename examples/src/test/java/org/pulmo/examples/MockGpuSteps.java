@@ -73,14 +73,8 @@ public final class MockGpuSteps {
         }
         Device dev = be.device();
         Rng rng = new Rng(7);
-        model.to(dev);
-        model.train();
-        Sgd sgd = Sgd.forModule(model, 0.01f, 0.9f, 1e-4f, false, false);
-        float[] labelsX = new float[batch], labelsM = new float[batch];
-        for (int i = 0; i < batch; i++) {
-            labelsX[i] = i % classes;
-            labelsM[i] = (i + 1) % classes;   // the mutex partner is of another class
-        }
+        Sgd sgd = trainOn(model, dev);
+        float[] labelsX = labels(batch, classes, 0), labelsM = labels(batch, classes, 1);   // the mutex partner: another class
         MemoryScope.Steps scopes = new MemoryScope.Steps(() -> sgd.trainingState(model));
         for (int k = 1; k <= steps; k++) {
             be.runtime().allocator().resetPeak();
@@ -126,18 +120,26 @@ public final class MockGpuSteps {
         System.out.printf("FREED model=%s inUse=%d%n", name, be.memoryStats().inUseBytes());
     }
 
+    /** The model on {@code dev} in training mode, and its optimiser (the Trainer's settings). */
+    private static Sgd trainOn(Module model, Device dev) {
+        model.to(dev);
+        model.train();
+        return Sgd.forModule(model, 0.01f, 0.9f, 1e-4f, false, false);
+    }
+
+    /** Labels (i + shift) mod classes for a batch. */
+    private static float[] labels(int batch, int classes, int shift) {
+        float[] y = new float[batch];
+        for (int i = 0; i < batch; i++) y[i] = (i + shift) % classes;
+        return y;
+    }
+
     /** The same steps through a {@link CapturedStep}: the host's time per step, the wait for the device included. */
     private static void recorded(String name, Module model, int classes, Step step, CudaBackend be, int steps, int size, int batch) {
         Device dev = be.device();
         Rng rng = new Rng(7);
-        model.to(dev);
-        model.train();
-        Sgd sgd = Sgd.forModule(model, 0.01f, 0.9f, 1e-4f, false, false);
-        float[] labelsX = new float[batch], labelsM = new float[batch];
-        for (int i = 0; i < batch; i++) {
-            labelsX[i] = i % classes;
-            labelsM[i] = (i + 1) % classes;
-        }
+        Sgd sgd = trainOn(model, dev);
+        float[] labelsX = labels(batch, classes, 0), labelsM = labels(batch, classes, 1);
         Tensor yX = Tensor.of(labelsX, batch), yM = Tensor.of(labelsM, batch);
         int[] image = {batch, 3, size, size}, labels = {batch};
         boolean pairs = step == MANET_PAIR;   // the classifiers take no mutex batch: one image copy per step, as the Trainer

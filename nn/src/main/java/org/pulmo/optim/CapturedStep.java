@@ -25,8 +25,8 @@ import org.pulmo.tensor.Tensor;
  * </ol>
  * The body must do the same thing at every step: no host decisions on values (none can be read back while recording),
  * no host randomness (dropout masks drawn on the host would be replayed unchanged: {@code Dropout} refuses to be
- * recorded), no labels checked inside (a captured cross-entropy cannot read its labels back; {@link #checkLabels} checks
- * them on the host before the copy), no optimiser state made inside (a parameter's first momentum buffer: the optimiser
+ * recorded), no labels checked inside (a captured cross-entropy cannot read its labels back; check them on the host
+ * before the copy with {@code Losses.checkLabels}), no optimiser state made inside (a parameter's first momentum buffer: the optimiser
  * refuses while recording). Besides the learning rate, which is watched, a recording fixes the model's train/eval mode,
  * the backend's precision (TF32 or strict) and the optimiser's buffers: after changing one of those, close this step and
  * make a new one.
@@ -68,7 +68,7 @@ public final class CapturedStep implements AutoCloseable {
         this.eagerSteps = eagerSteps;
         this.unsupported = backend.captureUnsupported();
         this.inputs = new Tensor[inputShapes.length];
-        for (int i = 0; i < inputShapes.length; i++) inputs[i] = Tensor.wrap(backend.allocate(Math.max(1, numel(inputShapes[i]))), inputShapes[i]);
+        for (int i = 0; i < inputShapes.length; i++) inputs[i] = Tensor.wrap(backend.allocate(Math.max(1, org.pulmo.tensor.Shapes.numel(inputShapes[i]))), inputShapes[i]);
     }
 
     /**
@@ -82,12 +82,6 @@ public final class CapturedStep implements AutoCloseable {
 
     private static final String OUTSIDE_SCOPES = "CapturedStep: make and step it outside any MemoryScope (its input and output"
         + " buffers outlive the steps, and it opens the steps' scopes itself)";
-
-    private static long numel(int[] shape) {
-        long n = 1;
-        for (int d : shape) n *= d;
-        return n;
-    }
 
     /** Whether steps are recorded and replayed here (else {@link #whyNotRecorded} says why not). */
     public boolean recording() { return unsupported == null; }
@@ -150,18 +144,6 @@ public final class CapturedStep implements AutoCloseable {
             if (out == null || out.length == 0) throw new IllegalStateException("CapturedStep: the step's body returned no outputs");
             scope.keep(out);
             return out;
-        }
-    }
-
-    /**
-     * Checks labels on the host before they are copied into a recorded step, where cross-entropy cannot read them back:
-     * every value a class index in [0, classes). Throws naming the first bad label and its position.
-     */
-    public static void checkLabels(float[] labels, int classes) {
-        for (int i = 0; i < labels.length; i++) {
-            float y = labels[i];
-            if (!(y >= 0 && y < classes && y == Math.rint(y)))
-                throw new IllegalArgumentException("label " + y + " at position " + i + " of the batch is not a class index in [0, " + classes + ")");
         }
     }
 

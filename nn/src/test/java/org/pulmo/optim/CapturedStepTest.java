@@ -90,9 +90,11 @@ class CapturedStepTest {
                 assertTrue(inScope.getMessage().contains("MemoryScope"), inScope.getMessage());
             }
         }
-        IllegalArgumentException label = assertThrows(IllegalArgumentException.class, () -> CapturedStep.checkLabels(new float[] {0, 2, 3}, 3));
-        assertTrue(label.getMessage().contains("label 3.0 at position 2"), label.getMessage());
-        assertThrows(IllegalArgumentException.class, () -> CapturedStep.checkLabels(new float[] {0.5f}, 3));
-        CapturedStep.checkLabels(new float[] {0, 1, 2}, 3);
+        // the labels a recorded step's loop checks on the host, as cross-entropy does where it can read them
+        IllegalArgumentException label = assertThrows(IllegalArgumentException.class,
+            () -> org.pulmo.nn.loss.Losses.checkLabels("batch 7", new float[] {0, 2, 3}, 3));
+        assertTrue(label.getMessage().contains("batch 7: label 3.0 at position 2"), label.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> org.pulmo.nn.loss.Losses.checkLabels("batch", new float[] {0.5f}, 3));
+        org.pulmo.nn.loss.Losses.checkLabels("batch", new float[] {0, 1, 2}, 3);
     }
 }

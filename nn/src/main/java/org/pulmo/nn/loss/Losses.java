@@ -32,17 +32,27 @@ public final class Losses {
         // Labels on a device are read back to be checked, which drains the device's queue in the middle of the step:
         // the training loop passes the host's labels, which move to the logits' device below, after the check. While a
         // step is captured as a graph nothing can be read back, and its labels are an input buffer refilled at every
-        // replay: org.pulmo.optim.CapturedStep checks each batch's labels on the host before they are copied in.
-        if (!labels.backend().capturing())
-            for (float y : labels.toArray())
-                if (!(y >= 0 && y < c && y == Math.rint(y)))
-                    throw new IllegalArgumentException("crossEntropy: label " + y + " is not a class index in [0, " + c + ")");
+        // replay: the training loop checks each batch's labels on the host (checkLabels) before they are copied in.
+        if (!labels.backend().capturing()) checkLabels("crossEntropy", labels.toArray(), c);
         if (classWeights != null && (classWeights.dim() != 1 || classWeights.shape()[0] != c))
             throw new IllegalArgumentException("crossEntropy: class weights must be [" + c + "], got " + Arrays.toString(classWeights.shape()));
         // one op with its own backward: -(1/sum w) sum_i w[y_i] log_softmax(x_i)[y_i] (ce kernels on the GPU)
         Tensor idx = labels.detach().to(logits.device());
         Tensor w = classWeights == null ? null : classWeights.detach().to(logits.device()); // constants
         return Objectives.crossEntropy(logits, idx, w);
+    }
+
+    /**
+     * Throws, naming {@code who}, the first label and its position, unless every label is a class index in [0, classes):
+     * cross-entropy's own check, and the one a loop runs on the host where cross-entropy cannot read its labels back (a
+     * step recorded as a CUDA graph, {@code org.pulmo.optim.CapturedStep}).
+     */
+    public static void checkLabels(String who, float[] labels, int classes) {
+        for (int i = 0; i < labels.length; i++) {
+            float y = labels[i];
+            if (!(y >= 0 && y < classes && y == Math.rint(y)))
+                throw new IllegalArgumentException(who + ": label " + y + " at position " + i + " is not a class index in [0, " + classes + ")");
+        }
     }
 
     /** The eps that keeps a zero vector's norm from dividing by zero (PyTorch's cosine_similarity uses 1e-8). */
