@@ -17,11 +17,13 @@
 # evaluation and Grad-CAM) with its last finished epoch kept and a line saying so; a later call with the same row on
 # the same machine (its run folder stays in $TMPDIR/pulmo-reproduce while the machine is held) resumes it. The
 # checkpoints do not come back: a run must finish on the machine it started on.
-# Results: $OUT/reproduce.tgz (every row's metrics.csv/json, report.txt, test metrics, Grad-CAM PNGs and logs, and the
-# papers' table layouts of the rows evaluated so far: dpn-senet-tables-1-3.md, manet-table7.md, manet-table8.md; no
-# checkpoints, which are too big to come back) and $OUT/SUMMARY.txt. Knobs: EPOCHS (override, for a short check),
-# BUDGET_S, ROW_S, SEED (default 42, the CLI's), CUDA_GRAPHS=1 (training steps recorded as CUDA graphs: --cuda-graphs;
-# the same results, see benchmarks/RESULTS.md).
+# Results: $OUT/reproduce.tgz (every row's run.json (seed, settings, wall time, images/s, peak device memory),
+# metrics.csv/json, report.txt, test metrics, Grad-CAM PNGs and logs, and the papers' table layouts of the rows
+# evaluated so far: dpn-senet-tables-1-3.md, manet-table7.md, manet-table8.md; no checkpoints, which are too big to
+# come back) and $OUT/SUMMARY.txt. A GPU machine without fonts draws no PNG plots (Grad-CAM overlays lose only their
+# titles): unpack reproduce.tgz here and run ./pulmo plot on the row folders to draw them.
+# Knobs: EPOCHS (override, for a short check), BUDGET_S, ROW_S, SEED (default 42, the CLI's), CUDA_GRAPHS=1 (training
+# steps recorded as CUDA graphs: --cuda-graphs; the same results, see benchmarks/RESULTS.md).
 set -u
 cd "$(dirname "$0")/.."
 OUT=${OUT:-/tmp/pulmo-reproduce-out}
@@ -32,7 +34,7 @@ T0=$(date +%s)
 S=$OUT/SUMMARY.txt
 pulmo=(bash .gpu/java.sh org.pulmo.examples.Main)
 [ -f .gpu/java.sh ] || { echo "gpu-reproduce: no .gpu bundle here; run ../shared/gpu/bundle.sh and send .gpu along" >&2; exit 2; }
-[ $# -gt 0 ] || { sed -n 2,20p "$0"; exit 2; }
+[ $# -gt 0 ] || { sed -n '2,/^set -u/p' "$0" | sed '$d'; exit 2; }
 echo "pulmo gpu-reproduce $(date -u +%FT%TZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'), rows: $*" | tee "$S"
 
 pack() { tar -C "$W" --exclude='*.safetensors' -czf "$OUT/reproduce.tgz.part" . 2>/dev/null && mv "$OUT/reproduce.tgz.part" "$OUT/reproduce.tgz"; }
@@ -47,6 +49,15 @@ last_epoch() {
   awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
            { e = $(c["epoch"]); r = $(c["images_per_s"]); s = $(c["seconds"]); a = $(c["val_acc"]); w = ("data_wait_s" in c) ? $(c["data_wait_s"]) : "" }
            END { if (e != "") printf "   > last epoch %s: %s images/s, %s s, %s s of it waiting for data, validation accuracy %s\n", e, r, s, (w == "" ? "?" : w), a }' "$1"
+}
+
+# The run's record (run.json, pretty-printed by the trainer) in a line: outcome, epochs, wall time, speed, device peak.
+run_record() {
+  [ -f "$1" ] || return 0
+  awk '/^  "(status|epochs_done|wall_seconds|images_per_s|device_peak_mib)": / {
+         k = $1; gsub(/[":]/, "", k); v = $0; sub(/^[^:]*: /, "", v); gsub(/[",]/, "", v); r[k] = v }
+       END { printf "   > run.json: %s, %s epochs, wall %s s, %s images/s, device peak %s MiB\n",
+               r["status"], r["epochs_done"], r["wall_seconds"], r["images_per_s"], r["device_peak_mib"] }' "$1"
 }
 
 row() {   # row NAME DATA EPOCHS BATCH TRAIN-OPTIONS...
@@ -69,6 +80,7 @@ row() {   # row NAME DATA EPOCHS BATCH TRAIN-OPTIONS...
   echo "   train exit $rc after $(( $(date +%s) - t ))s; $(grep -c '^epoch ' "$W/$name.train.log") epoch lines" | tee -a "$S"
   grep -E 'took|Interrupted|Error|error:|pulmo:' "$W/$name.train.log" | tail -n 3 | cut -c1-250 | sed 's/^/   > /' | tee -a "$S"
   last_epoch "$run/metrics.csv" | tee -a "$S"
+  run_record "$run/run.json" | tee -a "$S"
   pack
   [ -f "$run/best.safetensors" ] || return
   left=$(left); [ "$left" -gt 10 ] || return

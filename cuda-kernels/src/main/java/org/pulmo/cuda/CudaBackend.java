@@ -92,6 +92,13 @@ public final class CudaBackend implements Backend {
             + ", held from the driver " + CudaAllocator.human(st.reservedBytes());
     }
 
+    @Override public MemoryUse memoryUse() {
+        CudaAllocator.Stats st = memoryStats();
+        return new MemoryUse(st.inUseBytes(), st.peakInUseBytes(), st.reservedBytes());
+    }
+
+    @Override public void resetPeakMemory() { rt.allocator().resetPeak(); }
+
     // ------------------------------------------------------------------ helpers
 
     @Override public Device device() { return device; }

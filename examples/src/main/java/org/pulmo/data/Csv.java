@@ -10,19 +10,20 @@ import java.util.List;
 import java.util.Map;
 
 /** A small CSV reader: a header row, commas, double-quoted fields with "" for a quote, one record per line. */
-final class Csv {
+public final class Csv {
     private Csv() {}
 
     /** One record and the line of the file it is on (1-based, the header is line 1), for messages. */
-    record Row(int line, Map<String, String> fields) {
-        String get(String column) { return fields.get(column); }
+    public record Row(int line, Map<String, String> fields) {
+        public String get(String column) { return fields.get(column); }
     }
 
     static List<Map<String, String>> read(Path csv) {
         return rows(csv).stream().map(Row::fields).toList();
     }
 
-    static List<Row> rows(Path csv) {
+    /** The records of {@code csv} by column name; a file that cannot be read or parsed is a {@link DatasetException} naming it and the line. */
+    public static List<Row> rows(Path csv) {
         List<String> lines;
         try {
             lines = Files.readAllLines(csv, StandardCharsets.UTF_8);
@@ -47,7 +48,8 @@ final class Csv {
         return rows;
     }
 
-    static List<String> split(String line, Path csv, int lineNo) {
+    /** The fields of one CSV line ({@code lineNo} for the message of an unclosed quote). */
+    public static List<String> split(String line, Path csv, int lineNo) {
         List<String> out = new ArrayList<>();
         StringBuilder f = new StringBuilder();
         boolean quoted = false;

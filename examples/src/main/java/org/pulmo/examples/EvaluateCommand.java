@@ -105,25 +105,32 @@ public final class EvaluateCommand implements Callable<Integer> {
         for (int i = 0; i < mp.size(); i++) {
             csv.append('"').append(inference.sources()[i].replace("\"", "\"\"")).append("\",").append(tm.classes().get(mp.labels()[i])).append(',')
                 .append(tm.classes().get(predicted[i]));
-            for (float v : mp.probabilities()[i]) csv.append(String.format(Locale.ROOT, ",%.5f", v));
+            // every digit a float has (Float.toString round-trips): near-equal probabilities of a model that barely
+            // separates the classes stay ordered, so that ROC curves drawn again from this file (pulmo plot) are the same
+            for (float v : mp.probabilities()[i]) csv.append(',').append(Float.toString(v));
             csv.append('\n');
         }
         Files.writeString(out.resolve("predictions.csv"), csv);
-        int k = tm.classes().size();
+        plots(mp, report.positiveClass(), out);
+        ps.println("Written to " + out + ": report.txt, metrics.json, predictions.csv, " + Plots.listed("roc.png", "confusion_matrix.png"));
+        return report;
+    }
+
+    /** {@code roc.png} (one curve per class, one-vs-rest; for two classes the positive class's) and {@code confusion_matrix.png}. */
+    static void plots(org.pulmo.metrics.Predictions mp, int positiveClass, Path out) throws java.io.IOException {
+        int k = mp.numClasses();
         List<String> names = new ArrayList<>();
         List<double[]> fpr = new ArrayList<>(), tpr = new ArrayList<>();
         List<Double> aucs = new ArrayList<>();
         for (int c = 0; c < k; c++) {
-            if (k == 2 && c != report.positiveClass()) continue;  // binary: one curve, for the positive class
+            if (k == 2 && c != positiveClass) continue;  // binary: one curve, for the positive class
             RocCurve r = mp.roc(c);
-            names.add(tm.classes().get(c));
+            names.add(mp.classes().get(c));
             fpr.add(r.fpr());
             tpr.add(r.tpr());
             aucs.add(r.auc());
         }
         Plots.roc(names, fpr, tpr, aucs.stream().mapToDouble(Double::doubleValue).toArray(), out.resolve("roc.png"));
-        Plots.confusion(tm.classes(), mp.confusionMatrix().table(), out.resolve("confusion_matrix.png"));
-        ps.println("Written to " + out + ": report.txt, metrics.json, predictions.csv, " + Plots.listed("roc.png", "confusion_matrix.png"));
-        return report;
+        Plots.confusion(mp.classes(), mp.confusionMatrix().table(), out.resolve("confusion_matrix.png"));
     }
 }

@@ -5,10 +5,10 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** Pulmo's command line: {@code ./pulmo <command> [options]}; with no command it runs {@code train}. */
-@Command(name = "pulmo", mixinStandardHelpOptions = true, version = "Pulmo 0.1.0",
+@Command(name = "pulmo", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
     description = "Train and inspect Pulmo's COVID-19 models.",
     subcommands = {TrainCommand.class, EvaluateCommand.class, PredictCommand.class, ExplainCommand.class, ExportCommand.class,
-        SummaryCommand.class, TableCommand.class, ProbeCommand.class})
+        SummaryCommand.class, TableCommand.class, PlotCommand.class, ProbeCommand.class})
 public final class Main implements Callable<Integer> {
 
     public static void main(String[] args) {
@@ -59,6 +59,11 @@ public final class Main implements Callable<Integer> {
 
     private static boolean isTopLevelOption(String a) {
         return a.equals("-h") || a.equals("--help") || a.equals("-V") || a.equals("--version");
+    }
+
+    /** {@code pulmo --version}: "Pulmo 0.1.0-SNAPSHOT, commit d8f57fe" (the build's git commit, as every run.json records it). */
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override public String[] getVersion() { return new String[] {"Pulmo " + org.pulmo.train.BuildInfo.current()}; }
     }
 
     @Override public Integer call() {

@@ -7,16 +7,21 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParseException;
+import com.google.gson.JsonParser;
+import com.google.gson.JsonPrimitive;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
  * {@code pulmo table --row "DPN-92=runs/dpn92/test" ...}: one results table in a paper's layout from the
  * {@code metrics.json} files that {@code evaluate} wrote. {@code --binary} takes the positive class's numbers
- * (MA-Net, Tables 7-8); otherwise the macro averages (DPN-SENet, Tables 1-3). Printed as Markdown, and written
- * with {@code --out}.
+ * (MA-Net, Tables 7-8); otherwise the macro averages (DPN-SENet, Tables 1-3). Where a row's folder is the
+ * {@code test/} report of a {@code pulmo train} run, a second table says how each row was trained, from the run's
+ * {@code run.json}: epochs, best epoch, seed, wall time, images per second, peak device memory, the device and the
+ * Pulmo commit. Printed as Markdown, and written with {@code --out}.
  */
 @Command(name = "table", mixinStandardHelpOptions = true, description = "Collect evaluate results (metrics.json) into one table in a paper's layout.")
 public final class TableCommand implements Callable<Integer> {
@@ -31,6 +36,7 @@ public final class TableCommand implements Callable<Integer> {
             .append("| Model | Accuracy | Precision | Recall (sensitivity) | Specificity | F1 | AUC |\n|---|---:|---:|---:|---:|---:|---:|\n");
         List<String> firstClasses = null;
         String firstJson = null;
+        StringBuilder runs = new StringBuilder();
         for (String row : rows) {
             int eq = row.lastIndexOf('=');
             if (eq < 0) throw new IllegalArgumentException("--row must be LABEL=FOLDER, got '" + row + "'");
@@ -52,7 +58,13 @@ public final class TableCommand implements Callable<Integer> {
                 sb.append(" | ").append(v == null || v.isNaN() ? "n/a" : String.format(Locale.ROOT, "%.2f", 100 * v));
             }
             sb.append(" |\n");
+            Path record = Path.of(row.substring(eq + 1)).toAbsolutePath().normalize().resolveSibling(org.pulmo.train.RunRecord.FILE);
+            if (Files.exists(record)) runs.append(runRow(row.substring(0, eq), record));
         }
+        if (!runs.isEmpty())
+            sb.append("\nHow each row was trained (run.json beside its report):\n\n")
+                .append("| Model | Epochs | Best epoch | Seed | Wall time | Images/s | Peak device memory | Backend | Pulmo |\n")
+                .append("|---|---:|---:|---:|---:|---:|---:|---|---|\n").append(runs);
         System.out.print(sb);
         if (out != null) Files.writeString(out, sb);
         return 0;
@@ -63,11 +75,41 @@ public final class TableCommand implements Callable<Integer> {
         return metrics.keySet().stream().filter(k -> k.endsWith("_support")).map(k -> k.substring(0, k.length() - "_support".length())).toList();
     }
 
-    /** The flat {"name": number} objects that evaluate writes. */
+    /** The flat {"name": number} objects that evaluate writes (null: NaN). */
     static Map<String, Double> read(String json) {
         Map<String, Double> m = new LinkedHashMap<>();
-        Matcher mt = Pattern.compile("\"([^\"]+)\"\\s*:\\s*(null|[-+0-9.eE]+)").matcher(json);
-        while (mt.find()) m.put(mt.group(1), mt.group(2).equals("null") ? Double.NaN : Double.parseDouble(mt.group(2)));
+        for (var e : JsonParser.parseString(json).getAsJsonObject().entrySet())
+            if (e.getValue().isJsonNull()) m.put(e.getKey(), Double.NaN);
+            else if (e.getValue() instanceof JsonPrimitive p && p.isNumber()) m.put(e.getKey(), p.getAsDouble());
         return m;
+    }
+
+    /** One row of the second table from a run's run.json; unknown figures are "n/a". */
+    static String runRow(String label, Path record) throws java.io.IOException {
+        JsonObject j;
+        try {
+            j = JsonParser.parseString(Files.readString(record)).getAsJsonObject();
+        } catch (JsonParseException | IllegalStateException e) {
+            throw new IllegalArgumentException(record + " is not a run record: " + e.getMessage());
+        }
+        String status = text(j, "status");
+        String epochs = text(j, "epochs_done") + " of " + text(j, "epochs_planned") + (status.equals("finished") ? "" : " (" + status + ")");
+        double wall = number(j, "wall_seconds"), peak = number(j, "device_peak_mib");
+        long w = Math.round(wall);
+        String pulmo = j.get("pulmo") instanceof JsonObject p ? text(p, "commit") + (p.has("uncommitted_changes") && p.get("uncommitted_changes").getAsBoolean() ? " (modified)" : "") : "n/a";
+        return "| " + label + " | " + epochs + " | " + text(j, "best_epoch") + " | " + text(j, "seed") + " | "
+            + (Double.isNaN(wall) ? "n/a" : String.format(Locale.ROOT, "%d:%02d:%02d", w / 3600, w / 60 % 60, w % 60)) + " | "
+            + (Double.isNaN(number(j, "images_per_s")) ? "n/a" : String.format(Locale.ROOT, "%.1f", number(j, "images_per_s"))) + " | "
+            + (Double.isNaN(peak) ? "n/a" : String.format(Locale.ROOT, "%.2f GiB", peak / 1024)) + " | "
+            + (j.get("device") instanceof JsonObject d ? text(d, "backend") : "n/a") + " | " + pulmo + " |\n";
+    }
+
+    private static String text(JsonObject o, String key) {
+        JsonElement e = o.get(key);
+        return e == null || e.isJsonNull() ? "n/a" : e.getAsString();
+    }
+
+    private static double number(JsonObject o, String key) {
+        return o.get(key) instanceof JsonPrimitive p && p.isNumber() ? p.getAsDouble() : Double.NaN;
     }
 }

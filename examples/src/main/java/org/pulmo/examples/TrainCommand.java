@@ -1,5 +1,6 @@
 package org.pulmo.examples;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -22,6 +23,9 @@ import org.pulmo.train.TrainedModel;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+import org.pulmo.train.RunRecord;
 
 /**
  * {@code pulmo train}: trains a model on an image folder or the demo data. Options left out follow the paper of
@@ -43,6 +47,8 @@ public final class TrainCommand implements Callable<Integer> {
     String model;
 
     @Mixin DataOptions data;
+
+    @Spec CommandSpec spec;
 
     @Option(names = "--epochs", description = "Epochs (paper default per model).") Integer epochs;
     @Option(names = "--batch-size", description = "Batch size (default 16).") Integer batchSize;
@@ -127,35 +133,59 @@ public final class TrainCommand implements Callable<Integer> {
             System.out.printf("  MA-Net on %d classes: each image's mutex partner is drawn uniformly from the training images of all"
                 + " other classes (the paper pairs two classes, COVID-19 and non-COVID-19)%n", split.train().numClasses());
 
-        Trainer trainer = new Trainer(s, net, split.train(), split.val(), System.out, System.console() != null).recordSteps(cudaGraphs);
+        RunRecord record = RunRecord.begin(s, RunRecord.commandLine("pulmo", spec.commandLine().getParseResult().originalArgs()),
+            new RunRecord.DataSummary(data.isDemo() ? "demo" : Path.of(data.data).toAbsolutePath().normalize().toString(), split.train().size(),
+                split.val().size(), split.test().size(), split.train().classes(), split.train().classCounts()), cudaGraphs, System.out);
+        Trainer trainer = new Trainer(s, net, split.train(), split.val(), System.out, System.console() != null).recordSteps(cudaGraphs).record(record);
         Trainer.Result r;
         try (AutoCloseable ctrlC = Cli.onInterrupt(trainer::requestStop)) {  // Ctrl-C: stop after this batch and save
             r = trainer.run();
-        } catch (Trainer.DivergedException | Trainer.NoStepException e) { // training ran but learned nothing usable: not a success
+        } catch (Trainer.DivergedException e) { // training ran but learned nothing usable: not a success
+            record.end("diverged", e.getMessage());
             System.err.println("pulmo train: " + e.getMessage());
             return 3;
+        } catch (Trainer.NoStepException e) {
+            record.end("failed", e.getMessage());
+            System.err.println("pulmo train: " + e.getMessage());
+            return 3;
+        } catch (Exception | Error e) {   // the error is reported as usual (Main); the record says how the run ended
+            endQuietly(record, e);
+            throw e;
         }
+        if (r.interrupted() || trainer.stopRequested()) record.end("interrupted", r.interrupted() ? "stopped by the user (Ctrl-C); --resume continues"
+            : "stopped by the user (Ctrl-C) after the last epoch; training is complete");
         if (r.interrupted()) return 130;
         if (trainer.stopRequested()) { // Ctrl-C during the last validation: training is complete, skip the test set
             System.out.println("Interrupted after the last epoch: training is complete; evaluate later with 'pulmo evaluate'.");
             return 130;
         }
         if (r.bestEpoch() < 1 || !Files.exists(dir.resolve(Trainer.BEST))) { // a guard: checkData should make this unreachable
+            record.end("failed", "no epoch produced a validation accuracy");
             System.err.println("pulmo train: no epoch produced a validation accuracy, so there is no best.safetensors in " + dir);
             return 3;
         }
+        record.end("finished", null);
         System.out.printf(Locale.ROOT, "Done: %d epochs; best validation accuracy %.2f%% at epoch %d (chance: %.1f%%). Files in %s: "
-            + "last.safetensors, best.safetensors, metrics.csv, metrics.json, %s%n",
+            + "last.safetensors, best.safetensors, metrics.csv, metrics.json, run.json, %s%n",
             r.epochsDone(), 100 * r.bestValAcc(), r.bestEpoch(), 100.0 / split.train().numClasses(), dir,
             s.maNet() != null ? org.pulmo.train.Plots.listed("loss.png", "accuracy.png", "manet_weights.png") : org.pulmo.train.Plots.listed("loss.png", "accuracy.png"));
         if (!noEvaluate && split.test().size() > 0) {
             System.out.println("Test set, best checkpoint:");
-            EvaluateCommand.evaluate(TrainedModel.load(dir.resolve(Trainer.BEST), dev), split.test(), dir.resolve("test"), s.batchSize(),
-                data.strict, System.out);
+            record.test(EvaluateCommand.evaluate(TrainedModel.load(dir.resolve(Trainer.BEST), dev), split.test(), dir.resolve("test"),
+                s.batchSize(), data.strict, System.out).values());
         } else if (!noEvaluate) {
             System.out.println("No test images, so no test-set evaluation.");
         }
         return 0;
+    }
+
+    /** Marks the record failed with the error's one line; a record that cannot be written must not hide the error. */
+    private static void endQuietly(RunRecord record, Throwable e) {
+        try {
+            record.end("failed", Cli.describe(e));
+        } catch (IOException | RuntimeException | Error writing) {   // out of memory again, say: the first error is what counts
+            e.addSuppressed(writing);
+        }
     }
 
     /** Numbers that cannot give a training run, refused with the option and the value. */

@@ -10,9 +10,10 @@ import java.util.Locale;
 
 /**
  * One metrics row per finished epoch, written as {@code metrics.csv} and {@code metrics.json} after every epoch.
- * The first nine columns are the same for every model; {@code data_wait_s} is how long the training loop waited for
+ * The first ten columns are the same for every model; {@code data_wait_s} is how long the training loop waited for
  * the data loader in the epoch (decoding and augmenting images on the CPU): near {@code seconds}, the data is what
- * limits the run, not the model. An MA-Net run adds four more at the end: the epoch's training means of L_CE
+ * limits the run, not the model; {@code device_peak_mib}, the most device memory in use during the epoch (training
+ * and validation; empty on the CPU, which keeps no account). An MA-Net run adds four more at the end: the epoch's training means of L_CE
  * (eq. 12-13), L_CS (eq. 14) and the adaptive weights a1, a2 (eq. 16), {@code train_l_ce,train_l_cs,train_a1,train_a2}.
  * For MA-Net {@code train_loss} is the total a1 L_CE + a2 L_CS that was minimised. {@link #read} takes the columns
  * by name, so files written before a column existed still resume.
@@ -22,15 +23,18 @@ public final class History {
     /** MA-Net's loss parts, training means over one epoch (null for other models). */
     public record MaNetLosses(double ce, double cs, double a1, double a2) {}
 
-    /** One epoch; {@code dataWaitSeconds} NaN where unknown (a file written before the column existed). */
+    /**
+     * One epoch; {@code dataWaitSeconds} and {@code devicePeakMib} NaN where unknown (a file written before the column
+     * existed; device memory on the CPU).
+     */
     public record Row(int epoch, double lr, double trainLoss, double trainAcc, double valLoss, double valAcc,
-                      double imagesPerSecond, double seconds, double dataWaitSeconds, MaNetLosses maNet) {
+                      double imagesPerSecond, double seconds, double dataWaitSeconds, double devicePeakMib, MaNetLosses maNet) {
         public Row(int epoch, double lr, double trainLoss, double trainAcc, double valLoss, double valAcc, double imagesPerSecond, double seconds) {
-            this(epoch, lr, trainLoss, trainAcc, valLoss, valAcc, imagesPerSecond, seconds, Double.NaN, null);
+            this(epoch, lr, trainLoss, trainAcc, valLoss, valAcc, imagesPerSecond, seconds, Double.NaN, Double.NaN, null);
         }
     }
 
-    static final String HEADER = "epoch,lr,train_loss,train_acc,val_loss,val_acc,images_per_s,seconds,data_wait_s";
+    static final String HEADER = "epoch,lr,train_loss,train_acc,val_loss,val_acc,images_per_s,seconds,data_wait_s,device_peak_mib";
     static final String MANET_HEADER = ",train_l_ce,train_l_cs,train_a1,train_a2";
 
     private final List<Row> rows = new ArrayList<>();
@@ -46,13 +50,13 @@ public final class History {
         List<String> lines = Files.readAllLines(csv, StandardCharsets.UTF_8);
         if (lines.isEmpty()) return h;
         List<String> names = List.of(lines.get(0).split(",", -1));
-        int wait = names.indexOf("data_wait_s"), ce = names.indexOf("train_l_ce");
+        int wait = names.indexOf("data_wait_s"), peak = names.indexOf("device_peak_mib"), ce = names.indexOf("train_l_ce");
         for (int i = 1; i < lines.size(); i++) {
             String[] f = lines.get(i).split(",", -1);
             if (f.length < 8 || f.length < names.size()) continue;
             MaNetLosses m = ce >= 0 && !f[ce].isEmpty() ? new MaNetLosses(d(f[ce]), d(f[ce + 1]), d(f[ce + 2]), d(f[ce + 3])) : null;
             Row r = new Row(Integer.parseInt(f[0]), d(f[1]), d(f[2]), d(f[3]), d(f[4]), d(f[5]), d(f[6]), d(f[7]),
-                wait >= 0 ? d(f[wait]) : Double.NaN, m);
+                wait >= 0 ? d(f[wait]) : Double.NaN, peak >= 0 ? d(f[peak]) : Double.NaN, m);
             if (r.epoch <= upTo) h.add(r);
         }
         return h;
@@ -67,14 +71,14 @@ public final class History {
         for (int i = 0; i < rows.size(); i++) {
             Row r = rows.get(i);
             MaNetLosses m = r.maNet;
-            csv.append(String.format(Locale.ROOT, "%d,%s,%s,%s,%s,%s,%.2f,%.2f,%s", r.epoch, g(r.lr), g(r.trainLoss), g(r.trainAcc),
-                g(r.valLoss), g(r.valAcc), r.imagesPerSecond, r.seconds, Double.isNaN(r.dataWaitSeconds) ? "" : String.format(Locale.ROOT, "%.2f", r.dataWaitSeconds)));
+            csv.append(String.format(Locale.ROOT, "%d,%s,%s,%s,%s,%s,%.2f,%.2f,%s,%s", r.epoch, g(r.lr), g(r.trainLoss), g(r.trainAcc),
+                g(r.valLoss), g(r.valAcc), r.imagesPerSecond, r.seconds, f2(r.dataWaitSeconds, ""), f2(r.devicePeakMib, "")));
             if (maNet) csv.append(m == null ? ",,,," : "," + g(m.ce) + "," + g(m.cs) + "," + g(m.a1) + "," + g(m.a2));
             csv.append('\n');
             json.append(String.format(Locale.ROOT,
-                "  {\"epoch\": %d, \"lr\": %s, \"train_loss\": %s, \"train_acc\": %s, \"val_loss\": %s, \"val_acc\": %s, \"images_per_s\": %.2f, \"seconds\": %.2f, \"data_wait_s\": %s",
+                "  {\"epoch\": %d, \"lr\": %s, \"train_loss\": %s, \"train_acc\": %s, \"val_loss\": %s, \"val_acc\": %s, \"images_per_s\": %.2f, \"seconds\": %.2f, \"data_wait_s\": %s, \"device_peak_mib\": %s",
                 r.epoch, j(r.lr), j(r.trainLoss), j(r.trainAcc), j(r.valLoss), j(r.valAcc), r.imagesPerSecond, r.seconds,
-                Double.isNaN(r.dataWaitSeconds) ? "null" : String.format(Locale.ROOT, "%.2f", r.dataWaitSeconds)));
+                f2(r.dataWaitSeconds, "null"), f2(r.devicePeakMib, "null")));
             if (m != null) json.append(String.format(Locale.ROOT, ", \"train_l_ce\": %s, \"train_l_cs\": %s, \"train_a1\": %s, \"train_a2\": %s",
                 j(m.ce), j(m.cs), j(m.a1), j(m.a2)));
             json.append('}').append(i + 1 < rows.size() ? "," : "").append('\n');
@@ -83,6 +87,9 @@ public final class History {
         Files.writeString(dir.resolve("metrics.csv"), csv, StandardCharsets.UTF_8);
         Files.writeString(dir.resolve("metrics.json"), json, StandardCharsets.UTF_8);
     }
+
+    /** Two decimals, or {@code unknown} for NaN. */
+    private static String f2(double v, String unknown) { return Double.isNaN(v) ? unknown : String.format(Locale.ROOT, "%.2f", v); }
 
     private static String g(double v) { return Double.isNaN(v) ? "" : String.format(Locale.ROOT, "%.6g", v); }
 

@@ -26,7 +26,7 @@ public final class RunFolder {
 
     /** What {@code pulmo train} writes into a run folder; any of them makes the folder "hold a run". */
     public static final List<String> RUN_FILES = List.of(Trainer.LAST, Trainer.BEST, Trainer.INTERRUPTED, "metrics.csv", "metrics.json",
-        "loss.png", "accuracy.png", "manet_weights.png", "test");
+        "loss.png", "accuracy.png", "manet_weights.png", "test", RunRecord.FILE);
 
     /** The folder to write to, lines to tell the user, and the old files to remove before training. */
     public record Choice(Path dir, List<String> notes, List<Path> stale) {

@@ -99,6 +99,13 @@ public final class Trainer {
     }
 
     private boolean recordSteps;
+    private RunRecord record;
+
+    /** The run's {@code run.json}, updated after every epoch (null: none). */
+    public Trainer record(RunRecord r) {
+        record = r;
+        return this;
+    }
 
     /**
      * Records the training step once as device work and replays it for every batch (a CUDA graph; {@link CapturedStep}),
@@ -238,6 +245,8 @@ public final class Trainer {
                 // MA-Net: the mutex partner of every training image for this epoch, read in step with the main loader
                 // (MutexBatches checks every pair's labels).
                 StepReadings readings = new StepReadings(); // the steps' losses and predictions, read every few steps
+                org.pulmo.backend.Backend backend = org.pulmo.backend.Backends.of(dev);
+                backend.resetPeakMemory();                  // the epoch's own peak (training and validation)
                 long epochSteps = 0;
                 double dataWait = 0;
                 try (DataLoader.Epoch batches = trainLoader.epoch(epoch);
@@ -291,12 +300,14 @@ public final class Trainer {
                 }
                 double[] v = validate(valLoader, epoch);
                 bar.finish(String.format(Locale.ROOT, "  | val loss %.4f  val acc %5.1f%%%s", v[0], 100 * v[1], dataBound(dataWait, bar.seconds())));
-                String memory = org.pulmo.backend.Backends.of(dev).memorySummary();
+                String memory = backend.memorySummary();
                 if (memory != null) out.println("  " + dev + " memory after epoch " + (epoch + 1) + ": " + memory);
+                org.pulmo.backend.Backend.MemoryUse mem = backend.memoryUse();
+                double peakMib = mem == null ? Double.NaN : mem.peakInUseBytes() / (double) (1 << 20);
                 double[] ms = readings.maNetSums;
                 long mn = readings.maNetImages;
                 History.MaNetLosses ml = mn == 0 ? null : new History.MaNetLosses(ms[0] / mn, ms[1] / mn, ms[2] / mn, ms[3] / mn);
-                history.add(new History.Row(epoch + 1, lr, bar.loss(), bar.accuracy(), v[0], v[1], bar.imagesPerSecond(), bar.seconds(), dataWait, ml));
+                history.add(new History.Row(epoch + 1, lr, bar.loss(), bar.accuracy(), v[0], v[1], bar.imagesPerSecond(), bar.seconds(), dataWait, peakMib, ml));
                 boolean improved = v[1] > bestAcc;
                 if (improved) { bestAcc = v[1]; bestEpoch = epoch + 1; }
                 Map<String, String> meta = describe(s, bestEpoch, bestAcc);
@@ -307,6 +318,7 @@ public final class Trainer {
                         + (Files.exists(last) ? "" : " (none was written yet)"));
                 }
                 history.write(s.out());
+                if (record != null) record.epoch(history, bestEpoch, bestAcc);
                 Plots.curves(history, s.out());
             }
         } catch (Throwable t) {

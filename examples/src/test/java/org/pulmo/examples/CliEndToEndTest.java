@@ -12,6 +12,8 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
 import org.pulmo.io.Safetensors;
 import org.pulmo.tensor.Tensor;
 
@@ -82,6 +84,8 @@ class CliEndToEndTest {
         assertTrue(accuracy >= 0 && accuracy <= 100, report);
         assertEquals(accuracy, accuracy(Files.readString(ev.resolve("report.txt"))), 1e-9, "test accuracy after training vs evaluate");
         assertEquals(report, Files.readString(ev.resolve("report.txt")), "the whole report");
+        checkRunRecord(out, r.out(), csv, accuracy);
+        checkPlotRedrawsFromFiles(out);
 
         Path ex = dir.resolve("explain");
         Run e = pulmo("explain", "-c", out.resolve("best.safetensors").toString(), "demo:1", "--samples", "24", "--superpixels", "16",
@@ -116,6 +120,139 @@ class CliEndToEndTest {
         assertTrue(p.out().contains("demo1_input.png"), p.out());
     }
 
+    static JsonObject runRecord(Path run) throws java.io.IOException {
+        return JsonParser.parseString(Files.readString(run.resolve("run.json"))).getAsJsonObject();
+    }
+
+    /**
+     * run.json of the demo run: what it was (the options as typed and as used, the data as printed, the CPU) and how it
+     * went, each figure against the file or line it must agree with.
+     */
+    private static void checkRunRecord(Path out, String printed, List<String> csv, double testAccuracyPercent) throws java.io.IOException {
+        JsonObject j = runRecord(out);
+        assertEquals("finished", j.get("status").getAsString(), j.toString());
+        assertTrue(j.get("message").isJsonNull(), j.toString());
+        assertTrue(j.get("command").getAsString().startsWith("pulmo train --model resnet18 --data demo"), j.get("command").getAsString());
+        assertEquals(2, j.get("epochs_done").getAsInt());
+        assertEquals(2, j.get("epochs_planned").getAsInt());
+        assertEquals(5, j.get("seed").getAsLong());
+        JsonObject set = j.getAsJsonObject("settings");
+        assertEquals("resnet18", set.get("model").getAsString());
+        assertEquals(32, set.get("image_size").getAsInt());
+        assertEquals(8, set.get("batch_size").getAsInt());
+        assertEquals(0.02, set.get("lr").getAsDouble(), 1e-9);
+        assertEquals("step:1:0.5", set.get("schedule").getAsString());
+        JsonObject data = j.getAsJsonObject("data");
+        assertEquals("demo", data.get("source").getAsString());
+        String counts = data.get("train").getAsInt() + " training, " + data.get("val").getAsInt() + " validation, " + data.get("test").getAsInt() + " test images";
+        assertTrue(printed.contains(counts), counts + " not in\n" + printed);
+        assertEquals(data.get("train").getAsInt(), data.getAsJsonObject("train_per_class").entrySet().stream().mapToInt(e -> e.getValue().getAsInt()).sum());
+        assertEquals("cpu", j.getAsJsonObject("device").get("name").getAsString());
+        assertTrue(j.getAsJsonObject("device").get("backend").getAsString().startsWith("CpuBackend["), j.toString());
+        assertTrue(j.get("device_peak_mib").isJsonNull() && j.get("device_held_mib").isJsonNull(), "the CPU keeps no device account: " + j);
+        if (Files.exists(Path.of("/proc/self/status"))) assertTrue(j.get("host_peak_rss_mib").getAsDouble() > 10, j.toString());
+        double seconds = 0, images = 0, bestAcc = -1;
+        int bestEpoch = 0;
+        for (String row : csv.subList(1, csv.size())) {
+            String[] f = row.split(",", -1);
+            seconds += Double.parseDouble(f[7]);
+            images += Double.parseDouble(f[6]) * Double.parseDouble(f[7]);
+            if (Double.parseDouble(f[5]) > bestAcc) { bestAcc = Double.parseDouble(f[5]); bestEpoch = Integer.parseInt(f[0]); }
+            assertEquals("", f[9], "device_peak_mib on the CPU: " + row);
+        }
+        assertEquals(seconds, j.get("training_seconds").getAsDouble(), 0.02, "training seconds = the epochs' seconds in metrics.csv");
+        assertEquals(images / seconds, j.get("images_per_s").getAsDouble(), 0.05 * images / seconds);
+        assertEquals(bestEpoch, j.get("best_epoch").getAsInt());
+        assertEquals(bestAcc, j.get("best_val_acc").getAsDouble(), 1e-5);
+        assertTrue(j.get("wall_seconds").getAsDouble() >= seconds, "wall time covers the epochs: " + j);
+        assertEquals(testAccuracyPercent, 100 * j.getAsJsonObject("test").get("accuracy").getAsDouble(), 0.01, "test accuracy = report.txt's");
+        var inv = j.getAsJsonArray("invocations");
+        assertEquals(1, inv.size(), j.toString());
+        assertEquals("[1,2]", inv.get(0).getAsJsonObject().get("epochs").toString());
+        assertEquals("finished", inv.get(0).getAsJsonObject().get("status").getAsString());
+        // pulmo table: the paper's row from test/metrics.json, and how it was trained from run.json beside it
+        Run t = pulmo("table", "--row", "R18=" + out.resolve("test"));
+        assertEquals(0, t.code(), t.err());
+        String row = t.out().lines().filter(l -> l.startsWith("| R18 | 2 of 2 |")).findFirst().orElseThrow(() -> new AssertionError(t.out()));
+        String[] cells = row.split("\\|");
+        assertEquals(Integer.toString(bestEpoch), cells[3].trim(), row);
+        assertEquals("5", cells[4].trim(), row);
+        assertTrue(cells[5].trim().matches("0:00:\\d\\d"), "wall time h:mm:ss: " + row);
+        assertEquals(String.format(java.util.Locale.ROOT, "%.1f", j.get("images_per_s").getAsDouble()), cells[6].trim(), row);
+        assertEquals("n/a", cells[7].trim(), "no device memory on the CPU: " + row);
+        assertTrue(cells[8].trim().startsWith("CpuBackend["), row);
+        String commit = j.getAsJsonObject("pulmo").get("commit").getAsString();
+        assertFalse(commit.isBlank());
+        Run version = pulmo("--version");   // the same build, named the same way
+        assertEquals(0, version.code(), version.err());
+        assertTrue(version.out().startsWith("Pulmo " + j.getAsJsonObject("pulmo").get("version").getAsString() + ", commit " + commit), version.out());
+    }
+
+    /**
+     * run.json and metrics.csv of a run on cuda: the backend named, and each epoch's device peak at least what the weights
+     * and their momentum buffers hold throughout (the parameter count printed at the start, 4 bytes each, twice), the
+     * record's peak the most of the epochs'.
+     */
+    static void checkDeviceMemoryRecorded(Path run, String printed) throws java.io.IOException {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\(([0-9,]+) parameters\\)").matcher(printed);
+        assertTrue(m.find(), "no parameter count in\n" + printed);
+        double floorMib = 2.0 * 4 * Long.parseLong(m.group(1).replace(",", "")) / (1 << 20);
+        JsonObject j = runRecord(run);
+        assertTrue(j.getAsJsonObject("device").get("backend").getAsString().startsWith("CudaBackend["), j.toString());
+        List<String> csv = Files.readAllLines(run.resolve("metrics.csv"));
+        int col = List.of(csv.getFirst().split(",")).indexOf("device_peak_mib");
+        // the bytes in use after each epoch, as printed: the training state, less than the epoch's peak by the activations
+        java.util.regex.Matcher inUse = java.util.regex.Pattern.compile("memory after epoch (\\d+): in use [^(]*\\((\\d+) B\\)").matcher(printed);
+        java.util.Map<Integer, Long> after = new java.util.HashMap<>();
+        while (inUse.find()) after.put(Integer.parseInt(inUse.group(1)), Long.parseLong(inUse.group(2)));
+        double most = 0;
+        for (String row : csv.subList(1, csv.size())) {
+            String[] f = row.split(",", -1);
+            double peak = Double.parseDouble(f[col]);
+            assertTrue(peak >= floorMib, "device peak " + peak + " MiB below the weights and momentum's " + floorMib + " MiB: " + row);
+            Long held = after.get(Integer.parseInt(f[0]));
+            assertNotNull(held, "no memory line for epoch " + f[0] + " in\n" + printed);
+            assertTrue(peak * (1 << 20) > held, "the epoch's peak " + peak + " MiB is not above what stays in use after it, " + held + " B: " + row);
+            most = Math.max(most, peak);
+        }
+        assertEquals(most, j.get("device_peak_mib").getAsDouble(), 0.06, j.toString());
+        assertTrue(j.get("device_held_mib").getAsDouble() > 0, j.toString());
+    }
+
+    /**
+     * {@code pulmo plot RUN}: the plots drawn again from metrics.csv and test/predictions.csv, the predictions read back
+     * as evaluate wrote them (the report's numbers again from them), and bad files refused naming the line.
+     */
+    private static void checkPlotRedrawsFromFiles(Path out) throws Exception {
+        List<String> pngs = List.of("loss.png", "accuracy.png", "test/roc.png", "test/confusion_matrix.png");
+        for (String f : pngs) Files.delete(out.resolve(f));
+        Run p = pulmo("plot", out.toString());
+        assertEquals(0, p.code(), p.out() + p.err());
+        for (String f : pngs)
+            assertArrayEquals(new byte[] {(byte) 0x89, 'P', 'N', 'G'}, java.util.Arrays.copyOf(Files.readAllBytes(out.resolve(f)), 4), f);
+        assertTrue(p.out().contains("loss.png, accuracy.png, test/roc.png, test/confusion_matrix.png"), p.out());
+        // what the ROC and confusion plots are drawn from: the evaluation's own numbers (at 5 decimals an untrained
+        // model's near-equal probabilities tied, and the AUC came out 0.37 instead of 0.28)
+        var pred = PlotCommand.predictions(out.resolve("test/predictions.csv"));
+        JsonObject m = JsonParser.parseString(Files.readString(out.resolve("test/metrics.json"))).getAsJsonObject();
+        var again = new org.pulmo.metrics.ClassificationReport(pred).values();
+        assertEquals(m.get("accuracy").getAsDouble(), again.get("accuracy"), 1e-9);
+        assertEquals(m.get("macro_auc").getAsDouble(), again.get("macro_auc"), 1e-5, "AUC from the written probabilities");
+        assertEquals(m.get("macro_f1").getAsDouble(), again.get("macro_f1"), 1e-9);
+
+        Path bad = out.resolveSibling("bad-predictions");
+        Files.createDirectories(bad);
+        List<String> lines = new ArrayList<>(Files.readAllLines(out.resolve("test/predictions.csv")));
+        lines.set(2, lines.get(2).replaceFirst(",[0-9.]+$", ",high"));
+        Files.write(bad.resolve("predictions.csv"), lines);
+        Run b = pulmo("plot", bad.toString());
+        assertEquals(2, b.code(), b.out() + b.err());
+        assertTrue(b.err().contains("predictions.csv line 3") && b.err().contains("'high', not a number"), b.err());
+        Run none = pulmo("plot", out.resolveSibling("bad-predictions").resolve("..").resolve("no-such").toString());
+        assertEquals(2, none.code(), none.err());
+        assertTrue(none.err().contains("is not a folder"), none.err());
+    }
+
     /** The "accuracy" line of a report.txt, in percent. */
     static double accuracy(String report) {
         return report.lines().filter(l -> l.startsWith("accuracy ")).map(l -> Double.parseDouble(l.substring("accuracy".length()).trim().replace("%", "")))
@@ -126,6 +263,8 @@ class CliEndToEndTest {
         Path straight = dir.resolve("straight"), resumed = dir.resolve("resumed");
         assertEquals(0, pulmo(tinyTrain(straight, "--epochs", "2", "--no-evaluate")).code());
         assertEquals(0, pulmo(tinyTrain(resumed, "--epochs", "1", "--no-evaluate")).code());   // "interrupted" after epoch 1
+        JsonObject first = runRecord(resumed);
+        assertEquals("finished", first.get("status").getAsString());
         String epoch1 = Files.readAllLines(resumed.resolve("metrics.csv")).get(1);
         // --cuda-graphs on the CPU: one line saying the steps run as ordinary code, and nothing else changes
         Run r = pulmo(tinyTrain(resumed, "--epochs", "2", "--no-evaluate", "--resume", "--cuda-graphs"));
@@ -137,6 +276,20 @@ class CliEndToEndTest {
         assertFalse(r.out().contains("epoch 1/2"), "the resumed run redid epoch 1:\n" + r.out());
         assertTrue(r.out().contains("epoch 2/2"), r.out());
         assertEquals(epoch1, Files.readAllLines(resumed.resolve("metrics.csv")).get(1), "epoch 1's row after resuming");
+        // run.json: one record of the whole run, with both invocations and their times
+        JsonObject j = runRecord(resumed);
+        assertEquals("finished", j.get("status").getAsString());
+        assertEquals(first.get("started"), j.get("started"), "the run started with the first invocation");
+        assertEquals(2, j.get("epochs_done").getAsInt());
+        assertEquals(2, j.get("epochs_planned").getAsInt());
+        var inv = j.getAsJsonArray("invocations");
+        assertEquals(2, inv.size(), j.toString());
+        assertEquals("[1,1]", inv.get(0).getAsJsonObject().get("epochs").toString());
+        assertEquals("[2,2]", inv.get(1).getAsJsonObject().get("epochs").toString());
+        assertTrue(inv.get(1).getAsJsonObject().get("command").getAsString().contains("--resume"), j.toString());
+        assertTrue(j.getAsJsonObject("settings").get("cuda_graphs").getAsBoolean(), "the latest invocation's settings: " + j);
+        assertEquals(inv.get(0).getAsJsonObject().get("wall_seconds").getAsDouble() + inv.get(1).getAsJsonObject().get("wall_seconds").getAsDouble(),
+            j.get("wall_seconds").getAsDouble(), 0.11, "wall time of the run = its invocations'");
         Map<String, Tensor> a = Safetensors.read(straight.resolve("last.safetensors")).tensors();
         Map<String, Tensor> b = Safetensors.read(resumed.resolve("last.safetensors")).tensors();
         assertEquals(a.keySet(), b.keySet());
@@ -162,10 +315,14 @@ class CliEndToEndTest {
         assertTrue(r.err().contains("no checkpoint"), r.err());
     }
 
-    @Test void divergingLossStopsWithAClearMessage(@TempDir Path dir) {
+    @Test void divergingLossStopsWithAClearMessage(@TempDir Path dir) throws Exception {
         Run r = pulmo(tinyTrain(dir.resolve("nan"), "--epochs", "3", "--lr", "1e30", "--no-evaluate"));
         assertEquals(3, r.code(), r.out() + r.err());
         assertTrue(r.err().contains("the loss became"), r.err());
+        JsonObject j = runRecord(dir.resolve("nan"));
+        assertEquals("diverged", j.get("status").getAsString());
+        assertTrue(j.get("message").getAsString().contains("the loss became"), j.toString());
+        assertEquals(0, j.get("epochs_done").getAsInt(), "no epoch finished: " + j);
     }
 
     @Test void summaryPrintsTheParameterCount() {

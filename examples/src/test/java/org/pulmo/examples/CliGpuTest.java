@@ -23,6 +23,7 @@ class CliGpuTest {
         CliEndToEndTest.Run r = CliEndToEndTest.pulmo(CliEndToEndTest.tinyTrain(out, "--epochs", "2", "--device", "cuda"));
         assertEquals(0, r.code(), r.out() + r.err());
         assertTrue(r.out().contains("cuda:0 -> "), r.out());
+        CliEndToEndTest.checkDeviceMemoryRecorded(out, r.out());
         assertTrue(Safetensors.read(out.resolve("last.safetensors")).tensors().size() > 0);
         // written from device tensors, read back on the CPU
         assertEquals(0, CliEndToEndTest.pulmo("evaluate", "-c", out.resolve("best.safetensors").toString(), "--data", "demo",

@@ -65,6 +65,11 @@ class CtrlCTest {
             assertTrue(done >= 1, "last.safetensors epoch " + done);
             assertEquals(kept.get("epoch"), interrupted.get("epoch"), "interrupted.safetensors records the epoch it stopped in");
 
+            var record = CliEndToEndTest.runRecord(out);
+            assertEquals("interrupted", record.get("status").getAsString(), record.toString());
+            assertEquals(done, record.get("epochs_done").getAsInt(), record.toString());
+            assertEquals("interrupted", record.getAsJsonArray("invocations").get(0).getAsJsonObject().get("status").getAsString());
+
             List<String> before = Files.readAllLines(out.resolve("metrics.csv"));
             assertEquals(done + 1, before.size(), "header + one row per finished epoch before resuming: " + before);
             CliEndToEndTest.Run r = CliEndToEndTest.pulmo(CliEndToEndTest.tinyTrain(out, "--epochs", Integer.toString(done + 1), "--no-evaluate", "--resume"));
@@ -76,6 +81,9 @@ class CtrlCTest {
             assertEquals(before, Files.readAllLines(out.resolve("metrics.csv")).subList(0, done + 1), "the finished epochs' rows after resuming");
             assertEquals(Integer.toString(done + 1), Safetensors.read(last).metadata().get("epoch"));
             assertEquals(done + 2, Files.readAllLines(out.resolve("metrics.csv")).size(), "header + one row per finished epoch");
+            record = CliEndToEndTest.runRecord(out);
+            assertEquals("finished", record.get("status").getAsString(), record.toString());
+            assertEquals(2, record.getAsJsonArray("invocations").size(), record.toString());
         } finally {
             child.destroyForcibly();
         }

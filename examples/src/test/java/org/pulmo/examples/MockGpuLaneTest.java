@@ -158,6 +158,7 @@ class MockGpuLaneTest {
         List<String> inStep = syncs.stream().filter(l -> l.contains("Views.toDevice") || l.contains("Losses.crossEntropy")
             || l.contains("MaNet.loss") || l.contains("AdaptiveWeightedLoss")).toList();
         assertTrue(inStep.isEmpty(), () -> "synchronisations inside a training step:\n" + String.join("\n", inStep));
+        CliEndToEndTest.checkDeviceMemoryRecorded(tmp.resolve("run"), c.output());
     }
 
     /**

@@ -176,19 +176,20 @@ class TrainCommandTest {
         assertEquals(0, r.code(), r.out() + r.err());
         assertTrue(r.out().contains("MA-Net on 4 classes: each image's mutex partner is drawn uniformly"), r.out());
         List<String> csv = Files.readAllLines(out.resolve("metrics.csv"));
-        assertEquals("epoch,lr,train_loss,train_acc,val_loss,val_acc,images_per_s,seconds,data_wait_s,train_l_ce,train_l_cs,train_a1,train_a2", csv.get(0));
+        assertEquals("epoch,lr,train_loss,train_acc,val_loss,val_acc,images_per_s,seconds,data_wait_s,device_peak_mib,train_l_ce,train_l_cs,train_a1,train_a2", csv.get(0));
         String[] f = csv.get(1).split(",", -1);
-        assertEquals(13, f.length, csv.get(1));
+        assertEquals(14, f.length, csv.get(1));
+        assertEquals("", f[9], "no device memory account on the CPU: " + csv.get(1));
         double wait = Double.parseDouble(f[8]), seconds = Double.parseDouble(f[7]);
         assertTrue(wait >= 0 && wait <= seconds, "waited " + wait + " s for data in a " + seconds + " s epoch");
-        double ce = Double.parseDouble(f[9]), cs = Double.parseDouble(f[10]), a1 = Double.parseDouble(f[11]), a2 = Double.parseDouble(f[12]);
+        double ce = Double.parseDouble(f[10]), cs = Double.parseDouble(f[11]), a1 = Double.parseDouble(f[12]), a2 = Double.parseDouble(f[13]);
         assertTrue(ce > 0 && Double.isFinite(ce), "L_CE " + ce);
         assertTrue(cs >= -1 && cs <= 1, "L_CS is a mean cosine similarity: " + cs);
         assertEquals(1.0, a1 + a2, 1e-5, "a1 + a2");
         String json = Files.readString(out.resolve("metrics.json"), StandardCharsets.UTF_8);
         for (String k : List.of("\"train_l_ce\": ", "\"train_l_cs\": ", "\"train_a1\": ", "\"train_a2\": ")) assertTrue(json.contains(k), json);
-        // other models: the nine columns every run has
-        assertEquals("epoch,lr,train_loss,train_acc,val_loss,val_acc,images_per_s,seconds,data_wait_s", Files.readAllLines(finished.resolve("metrics.csv")).get(0));
+        // other models: the ten columns every run has
+        assertEquals("epoch,lr,train_loss,train_acc,val_loss,val_acc,images_per_s,seconds,data_wait_s,device_peak_mib", Files.readAllLines(finished.resolve("metrics.csv")).get(0));
         assertTrue(r.out().contains("MA-Net variant: MAB on, FAB on, loss adaptive, batch-norm running statistics from the main path, attention map constant in backward"), r.out());
         assertTrue(Files.size(out.resolve("manet_weights.png")) > 0 || r.out().contains("no plots"), "the a1/a2 curve");
         assertFalse(Files.exists(finished.resolve("manet_weights.png")), "only MA-Net plots loss weights");

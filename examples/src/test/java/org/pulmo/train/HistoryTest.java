@@ -14,18 +14,20 @@ class HistoryTest {
 
     @Test void rowsSurviveAWriteAndARead(@TempDir Path dir) throws IOException {
         History h = new History();
-        h.add(new History.Row(1, 0.01, 1.5, 0.4, 1.4, 0.45, 120.5, 8.25, 3.5, new History.MaNetLosses(1.3, 0.4, 0.7, 0.3)));
-        h.add(new History.Row(2, 0.005, 1.1, 0.6, 1.0, 0.55, 130, 7.5, 0.75, new History.MaNetLosses(1.1, 0.2, 0.8, 0.2)));
+        h.add(new History.Row(1, 0.01, 1.5, 0.4, 1.4, 0.45, 120.5, 8.25, 3.5, 512.25, new History.MaNetLosses(1.3, 0.4, 0.7, 0.3)));
+        h.add(new History.Row(2, 0.005, 1.1, 0.6, 1.0, 0.55, 130, 7.5, 0.75, Double.NaN, new History.MaNetLosses(1.1, 0.2, 0.8, 0.2)));
         h.write(dir);
         History back = History.read(dir.resolve("metrics.csv"), 1);
         assertEquals(1, back.rows().size(), "rows after --resume's epoch are dropped");
         History.Row r = back.rows().getFirst();
         assertEquals(3.5, r.dataWaitSeconds(), 1e-9);
         assertEquals(8.25, r.seconds(), 1e-9);
+        assertEquals(512.25, r.devicePeakMib(), 1e-9);
         assertEquals(0.4, r.maNet().cs(), 1e-9);
         assertEquals(0.3, r.maNet().a2(), 1e-9);
         String json = Files.readString(dir.resolve("metrics.json"));
         assertTrue(json.contains("\"data_wait_s\": 3.50") && json.contains("\"data_wait_s\": 0.75"), json);
+        assertTrue(json.contains("\"device_peak_mib\": 512.25") && json.contains("\"device_peak_mib\": null"), json);
     }
 
     /** A run written before data_wait_s existed (MA-Net's parts in columns 9-12) still resumes, its columns read by name. */
@@ -37,6 +39,7 @@ class HistoryTest {
             """);
         History.Row r = History.read(csv, 5).rows().getFirst();
         assertTrue(Double.isNaN(r.dataWaitSeconds()), "unknown wait: " + r.dataWaitSeconds());
+        assertTrue(Double.isNaN(r.devicePeakMib()), "unknown device memory: " + r.devicePeakMib());
         assertEquals(1.3, r.maNet().ce(), 1e-9);
         assertEquals(0.3, r.maNet().a2(), 1e-9);
         Files.writeString(csv, """
@@ -48,6 +51,6 @@ class HistoryTest {
         assertEquals(120.5, r.imagesPerSecond(), 1e-9);
         History h = History.read(csv, 5);
         h.write(dir);
-        assertTrue(Files.readAllLines(csv).get(1).endsWith(",8.25,"), "an unknown wait is written empty: " + Files.readAllLines(csv).get(1));
+        assertTrue(Files.readAllLines(csv).get(1).endsWith(",8.25,,"), "an unknown wait and device peak are written empty: " + Files.readAllLines(csv).get(1));
     }
 }

@@ -48,8 +48,8 @@ class PlotsTest {
             org.knowm.xchart.BitmapEncoder.saveBitmap(chart, file.toString(), org.knowm.xchart.BitmapEncoder.BitmapFormat.PNG);
         };
         History h = new History();
-        h.add(new History.Row(1, 0.01, 2.6, 0.4, 300, 0.45, 100, 3, 0.5, new History.MaNetLosses(2.7, -0.2, 0.6, 0.4)));
-        h.add(new History.Row(2, 0.01, 1.2, 0.6, 1.0, 0.55, 100, 3, 0.25, new History.MaNetLosses(1.3, -0.4, 0.7, 0.3)));
+        h.add(new History.Row(1, 0.01, 2.6, 0.4, 300, 0.45, 100, 3, 0.5, Double.NaN, new History.MaNetLosses(2.7, -0.2, 0.6, 0.4)));
+        h.add(new History.Row(2, 0.01, 1.2, 0.6, 1.0, 0.55, 100, 3, 0.25, Double.NaN, new History.MaNetLosses(1.3, -0.4, 0.7, 0.3)));
         Plots.curves(h, dir);
         assertNull(Plots.unavailableReason());
         assertEquals(java.util.List.of("train", "validation", "train L_CE", "train L_CS"), series);

@@ -83,6 +83,18 @@ public interface Backend {
     default String memorySummary() { return null; }
 
     /**
+     * Device memory in bytes: in use now, the most in use since the backend started or since the last
+     * {@link #resetPeakMemory()}, and held from the device (in use plus what a caching allocator keeps for reuse).
+     */
+    record MemoryUse(long inUseBytes, long peakInUseBytes, long heldBytes) {}
+
+    /** This backend's device memory now, or null where it keeps no account (the CPU). */
+    default MemoryUse memoryUse() { return null; }
+
+    /** Starts a new peak: {@link MemoryUse#peakInUseBytes()} counts from the memory in use now (a training epoch's own peak). */
+    default void resetPeakMemory() {}
+
+    /**
      * Bytes of tensor storage this backend has handed out so far, summed over every allocation (freed or not; scratch
      * space such as convolution workspaces left out), or -1 where it keeps no count (the CPU). The difference of two
      * readings is what the ops between them allocated: new outputs are written in full, so it is a lower bound on the

@@ -40,6 +40,12 @@ public final class CpuBackend implements Backend {
 
     @Override public Device device() { return Device.CPU; }
 
+    /** "CpuBackend[2 threads, 256-bit vectors]": what the CPU kernels run on (a run's record names it). */
+    @Override public String toString() {
+        return "CpuBackend[" + Parallel.threads() + (Parallel.threads() == 1 ? " thread, " : " threads, ")
+            + jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize() + "-bit vectors]";
+    }
+
     @Override public Storage allocate(long numel) { return CpuStorage.zeroed(arrayLength(numel)); }
 
     @Override public Storage allocateForOverwrite(long numel) { return CpuStorage.pooled(HostArrays.uninitialized(arrayLength(numel))); }

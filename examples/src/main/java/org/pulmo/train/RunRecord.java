@@ -1,0 +1,295 @@
+package org.pulmo.train;
+
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonNull;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParseException;
+import com.google.gson.JsonParser;
+import com.google.gson.JsonPrimitive;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.pulmo.backend.Backend;
+import org.pulmo.backend.Backends;
+import org.pulmo.io.AtomicFiles;
+
+/**
+ * {@code run.json}: what a training run was and how it went, for whoever compares or reproduces it later. Written
+ * atomically when training starts, after every epoch and when the run ends, so that it is complete at any moment:
+ * <ul>
+ *   <li>{@code status}: running, finished, interrupted (Ctrl-C; {@code --resume} continues), diverged or failed, with
+ *       the {@code message} that ended a run that did not finish. A process killed outright leaves "running" and the
+ *       time of its last {@code updated};</li>
+ *   <li>the {@code command} as typed, the {@code seed}, every setting the run used (the papers' defaults filled in), the
+ *       data (where, how many images per part and per class), the device and the backend that ran it (GPU, cuDNN and
+ *       TF32 or strict FP32 on cuda), the host (Java, operating system, cores) and the Pulmo build ({@link BuildInfo});</li>
+ *   <li>how it went: epochs done of those planned, the best validation accuracy and its epoch, wall time (all
+ *       invocations), training time and images per second (over all epochs, and the last one), the time spent waiting
+ *       for images, the most device memory in use in any epoch ({@code device_peak_mib}, null on the CPU), the device
+ *       memory held at the end, the process's peak resident memory (Linux) and, after {@code pulmo train}'s
+ *       evaluation, the {@code test} metrics;</li>
+ *   <li>{@code invocations}: one entry per command that trained this run (the first and each {@code --resume}),
+ *       with its epochs, device, build, times and outcome.</li>
+ * </ul>
+ * Numbers that are unknown are null (JSON has no NaN).
+ */
+public final class RunRecord {
+    public static final String FILE = "run.json";
+    private static final Gson GSON = new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().serializeNulls().create();
+    private static final double MIB = 1 << 20;
+
+    /** What a run learns from: where the images are, how many each part holds, and the training images per class. */
+    public record DataSummary(String source, int train, int val, int test, List<String> classes, int[] trainPerClass) {}
+
+    private final Path file;
+    private final Backend backend;
+    private final JsonObject root, invocation;
+    private final long startNanos = System.nanoTime();
+    private final double earlierWallSeconds;
+
+    private RunRecord(Path file, Backend backend, JsonObject root, JsonObject invocation, double earlierWallSeconds) {
+        this.file = file;
+        this.backend = backend;
+        this.root = root;
+        this.invocation = invocation;
+        this.earlierWallSeconds = earlierWallSeconds;
+    }
+
+    /**
+     * Starts the record of the run in {@code s.out()} and writes it: a new record, or with {@code s.resume()} the run's
+     * own record with this invocation added. An earlier record that cannot be read (written by hand, truncated) is
+     * set aside as {@code run.json.unreadable} with a line on {@code out}, and a new record starts from this invocation.
+     */
+    public static RunRecord begin(Trainer.Settings s, String command, DataSummary data, boolean cudaGraphs, PrintStream out) throws IOException {
+        Path file = s.out().resolve(FILE);
+        Backend backend = Backends.of(s.device());
+        JsonObject root = null;
+        if (s.resume() && Files.exists(file)) {
+            try {
+                JsonElement e = JsonParser.parseString(Files.readString(file, StandardCharsets.UTF_8));
+                if (e.isJsonObject() && e.getAsJsonObject().get("invocations") instanceof JsonArray) root = e.getAsJsonObject();
+                else throw new JsonParseException("not a run record (no list of invocations)");
+            } catch (JsonParseException | IllegalStateException e) {
+                Path aside = s.out().resolve(FILE + ".unreadable");
+                Files.move(file, aside, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                out.println("Note: " + file + " could not be read (" + oneLine(e.getMessage()) + "); it is kept as " + aside
+                    + " and a new record starts with this invocation");
+            }
+        }
+        String now = now();
+        double earlier = 0;
+        if (root == null) {
+            root = new JsonObject();
+            root.addProperty("status", "running");
+            root.add("message", JsonNull.INSTANCE);
+            root.addProperty("command", command);
+            root.addProperty("started", now);
+            root.addProperty("epochs_done", 0);
+            root.addProperty("best_epoch", 0);
+            root.add("best_val_acc", JsonNull.INSTANCE);
+            root.add("invocations", new JsonArray());
+        } else {
+            for (JsonElement e : root.getAsJsonArray("invocations"))
+                if (e.isJsonObject() && e.getAsJsonObject().get("wall_seconds") instanceof JsonPrimitive p && p.isNumber()) earlier += p.getAsDouble();
+            root.addProperty("status", "running");
+            root.add("message", JsonNull.INSTANCE);
+            root.addProperty("command", command);   // the latest; each invocation keeps its own below
+        }
+        root.addProperty("updated", now);
+        root.addProperty("epochs_planned", s.epochs());
+        root.addProperty("seed", s.seed());
+        root.add("settings", settings(s, cudaGraphs));
+        root.add("data", data(data));
+        JsonObject device = new JsonObject();
+        device.addProperty("name", s.device().toString());
+        device.addProperty("backend", backend.toString());
+        root.add("device", device);
+        root.add("host", host());
+        BuildInfo build = BuildInfo.current();
+        JsonObject pulmo = new JsonObject();
+        pulmo.addProperty("version", build.version());
+        pulmo.addProperty("commit", build.commit());
+        pulmo.addProperty("uncommitted_changes", build.uncommittedChanges());
+        root.add("pulmo", pulmo);
+
+        JsonObject inv = new JsonObject();
+        inv.addProperty("command", command);
+        inv.addProperty("started", now);
+        inv.add("ended", JsonNull.INSTANCE);
+        inv.addProperty("wall_seconds", 0.0);
+        inv.add("epochs", JsonNull.INSTANCE);
+        inv.addProperty("device", s.device().toString());
+        inv.addProperty("pulmo_commit", build.commit());
+        inv.addProperty("status", "running");
+        root.getAsJsonArray("invocations").add(inv);
+        RunRecord r = new RunRecord(file, backend, root, inv, earlier);
+        r.write();
+        return r;
+    }
+
+    /** After an epoch: its figures, the best validation accuracy so far and the memory, from the run's whole history. */
+    public void epoch(History history, int bestEpoch, double bestValAcc) throws IOException {
+        List<History.Row> rows = history.rows();
+        double seconds = 0, images = 0, wait = 0, peak = Double.NaN;
+        int firstHere = -1;
+        for (History.Row r : rows) {
+            seconds += r.seconds();
+            images += r.imagesPerSecond() * r.seconds();
+            if (!Double.isNaN(r.dataWaitSeconds())) wait += r.dataWaitSeconds();
+            if (!Double.isNaN(r.devicePeakMib())) peak = Double.isNaN(peak) ? r.devicePeakMib() : Math.max(peak, r.devicePeakMib());
+        }
+        History.Row last = rows.isEmpty() ? null : rows.getLast();
+        root.addProperty("epochs_done", last == null ? 0 : last.epoch());
+        root.addProperty("best_epoch", bestEpoch);
+        root.add("best_val_acc", num(bestEpoch > 0 ? bestValAcc : Double.NaN));
+        root.add("training_seconds", num(round(seconds, 2)));
+        root.add("images_per_s", num(seconds > 0 ? round(images / seconds, 2) : Double.NaN));
+        root.add("images_per_s_last_epoch", num(last == null ? Double.NaN : round(last.imagesPerSecond(), 2)));
+        root.add("data_wait_seconds", num(round(wait, 2)));
+        root.add("device_peak_mib", num(round(peak, 1)));
+        JsonArray epochs = invocation.get("epochs") instanceof JsonArray a ? a : new JsonArray();
+        if (last != null) {
+            if (epochs.isEmpty()) epochs.add(last.epoch());
+            if (epochs.size() > 1) epochs.remove(1);
+            epochs.add(last.epoch());
+        }
+        invocation.add("epochs", epochs);
+        write();
+    }
+
+    /** The test metrics of the best checkpoint ({@code ClassificationReport.values()}), once evaluated. */
+    public void test(Map<String, Double> values) throws IOException {
+        JsonObject t = new JsonObject();
+        for (var e : values.entrySet()) t.add(e.getKey(), num(e.getValue()));
+        root.add("test", t);
+        write();
+    }
+
+    /** The run's outcome: finished, interrupted, diverged or failed, with the message that ended it (null when finished). */
+    public void end(String status, String message) throws IOException {
+        root.addProperty("status", status);
+        root.add("message", message == null ? JsonNull.INSTANCE : new JsonPrimitive(oneLine(message)));
+        invocation.addProperty("ended", now());
+        invocation.addProperty("status", status);
+        write();
+    }
+
+    /** Rewrites the file with the times and memory of this moment. */
+    private void write() throws IOException {
+        double wall = (System.nanoTime() - startNanos) / 1e9;
+        invocation.addProperty("wall_seconds", round(wall, 1));
+        root.addProperty("wall_seconds", round(earlierWallSeconds + wall, 1));
+        root.addProperty("updated", now());
+        Backend.MemoryUse m = backend.memoryUse();
+        root.add("device_held_mib", num(m == null ? Double.NaN : round(m.heldBytes() / MIB, 1)));
+        long rss = peakResidentBytes();
+        double before = root.get("host_peak_rss_mib") instanceof JsonPrimitive p && p.isNumber() ? p.getAsDouble() : 0;
+        root.add("host_peak_rss_mib", num(rss < 0 ? (before > 0 ? before : Double.NaN) : round(Math.max(before, rss / MIB), 1)));
+        AtomicFiles.write(file, (GSON.toJson(order(root)) + "\n").getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** The top-level keys in reading order: outcome first, then what the run was, then the invocations. */
+    private static final List<String> ORDER = List.of("status", "message", "command", "started", "updated", "epochs_done", "epochs_planned",
+        "best_epoch", "best_val_acc", "wall_seconds", "training_seconds", "images_per_s", "images_per_s_last_epoch", "data_wait_seconds",
+        "device_peak_mib", "device_held_mib", "host_peak_rss_mib", "test", "seed", "settings", "data", "device", "host", "pulmo", "invocations");
+
+    private static JsonObject order(JsonObject o) {
+        JsonObject out = new JsonObject();
+        for (String k : ORDER) if (o.has(k)) out.add(k, o.get(k));
+        for (var e : o.entrySet()) if (!out.has(e.getKey())) out.add(e.getKey(), e.getValue());
+        return out;
+    }
+
+    private static JsonObject settings(Trainer.Settings s, boolean cudaGraphs) {
+        JsonObject o = new JsonObject();
+        o.addProperty("model", s.model());
+        o.addProperty("epochs", s.epochs());
+        o.addProperty("batch_size", s.batchSize());
+        o.addProperty("lr", s.lr());
+        o.addProperty("momentum", s.momentum());
+        o.addProperty("weight_decay", s.weightDecay());
+        o.addProperty("schedule", s.schedule());
+        o.addProperty("image_size", s.imageSize());
+        o.addProperty("augmentation", s.augmentation().label());
+        o.addProperty("seed", s.seed());
+        o.addProperty("workers", s.workers());
+        o.addProperty("strict", s.strict());
+        o.addProperty("cuda_graphs", cudaGraphs);
+        o.add("init_from", s.initFrom() == null ? JsonNull.INSTANCE : new JsonPrimitive(s.initFrom()));
+        if (s.maNet() != null) {
+            JsonObject m = new JsonObject();
+            m.addProperty("mab", s.maNet().mab());
+            m.addProperty("fab", s.maNet().fab());
+            m.addProperty("loss", s.maNet().loss().name().toLowerCase(Locale.ROOT).replace('_', '-'));
+            m.addProperty("bn_stats", s.maNet().mutexRunningStats() ? "both" : "main");
+            m.addProperty("attention_grad", s.maNet().attentionGradient() ? "through" : "constant");
+            o.add("manet", m);
+        }
+        return o;
+    }
+
+    private static JsonObject data(DataSummary d) {
+        JsonObject o = new JsonObject();
+        o.addProperty("source", d.source());
+        o.addProperty("train", d.train());
+        o.addProperty("val", d.val());
+        o.addProperty("test", d.test());
+        JsonObject perClass = new JsonObject();
+        for (int k = 0; k < d.classes().size(); k++) perClass.addProperty(d.classes().get(k), k < d.trainPerClass().length ? d.trainPerClass()[k] : 0);
+        o.add("train_per_class", perClass);
+        return o;
+    }
+
+    private static JsonObject host() {
+        JsonObject o = new JsonObject();
+        o.addProperty("java", System.getProperty("java.vm.vendor", "?") + " " + Runtime.version());
+        o.addProperty("os", System.getProperty("os.name", "?") + " " + System.getProperty("os.version", "") + " " + System.getProperty("os.arch", ""));
+        o.addProperty("cores", Runtime.getRuntime().availableProcessors());
+        o.addProperty("max_heap_mib", round(Runtime.getRuntime().maxMemory() / MIB, 0));
+        return o;
+    }
+
+    /** The process's peak resident set (VmHWM of /proc/self/status), or -1 where there is none (not Linux). */
+    static long peakResidentBytes() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"), StandardCharsets.US_ASCII))
+                if (line.startsWith("VmHWM:")) return Long.parseLong(line.substring(6).trim().split("\\s+")[0]) * 1024;
+        } catch (IOException | RuntimeException e) {
+            // not Linux, or a format we do not know: unknown
+        }
+        return -1;
+    }
+
+    private static JsonElement num(double v) { return Double.isFinite(v) ? new JsonPrimitive(v) : JsonNull.INSTANCE; }
+
+    private static double round(double v, int digits) {
+        if (!Double.isFinite(v)) return v;
+        double f = Math.pow(10, digits);
+        return Math.round(v * f) / f;
+    }
+
+    private static String now() { return Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(); }
+
+    private static String oneLine(String s) { return s == null ? "" : s.replaceAll("\\s*\\R\\s*", " ").strip(); }
+
+    /** The command line as a shell would take it back: words with spaces or quotes single-quoted. */
+    public static String commandLine(String program, List<String> args) {
+        StringBuilder sb = new StringBuilder(program);
+        for (String a : args) {
+            sb.append(' ');
+            if (!a.isEmpty() && a.matches("[A-Za-z0-9_@%+=:,./-]+")) sb.append(a);
+            else sb.append('\'').append(a.replace("'", "'\\''")).append('\'');
+        }
+        return sb.toString();
+    }
+}
