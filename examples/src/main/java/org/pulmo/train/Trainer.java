@@ -31,7 +31,9 @@ import org.pulmo.tensor.Tensor;
  * The training loop: epochs of shuffled, augmented batches through the model, cross-entropy (or MA-Net's pair
  * loss), backward and SGD; after each epoch a validation pass, a metrics row ({@code metrics.csv},
  * {@code metrics.json}; for MA-Net also the training means of L_CE, L_CS, a1 and a2), the curves ({@code loss.png}, {@code accuracy.png}; MA-Net: {@code manet_weights.png}) and two checkpoints:
- * {@code last.safetensors} (every epoch) and {@code best.safetensors} (best validation accuracy).
+ * {@code last.safetensors} (every epoch) and {@code best.safetensors} (best validation accuracy), encoded at the end of
+ * the epoch and written to disk while the next one trains ({@link Checkpoint.Writer}); {@code run.json} ({@link RunRecord})
+ * when the caller gives one.
  *
  * <p>MA-Net on more than two classes: the mutex partner of an image is drawn uniformly from the training images
  * of all other classes ({@link MutexPairSampler}); the paper pairs two classes (COVID-19, non-COVID-19), so with
@@ -227,7 +229,8 @@ public final class Trainer {
         Device dev = s.device();   // the model is already there (Module.to); each batch follows it before the forward
         boolean interrupted = false;
         CapturedStep recorded = null;   // with recordSteps, made at the first batch (its shapes)
-        try (DataLoader trainLoader = new DataLoader(train, trainTf, opts);
+        try (Checkpoint.Writer checkpoints = new Checkpoint.Writer();   // last/best written while the next epoch trains
+             DataLoader trainLoader = new DataLoader(train, trainTf, opts);
              DataLoader valLoader = new DataLoader(val, evalTf, DataLoader.Options.evaluation(Math.max(s.batchSize(), 32)).withStrict(s.strict()))) {
             for (int epoch = start; epoch < s.epochs() && !interrupted; epoch++) {
                 if (stop.get()) { // asked between epochs (during validation or saving): the last checkpoint is this moment
@@ -312,7 +315,7 @@ public final class Trainer {
                 if (improved) { bestAcc = v[1]; bestEpoch = epoch + 1; }
                 Map<String, String> meta = describe(s, bestEpoch, bestAcc);
                 try {
-                    Checkpoint.saveEpoch(last, best, bestEpoch, model, sgd, epoch + 1, step, Map.of(), meta); // best too when improved
+                    checkpoints.saveEpoch(last, best, bestEpoch, model, sgd, epoch + 1, step, Map.of(), meta); // best too when improved
                 } catch (org.pulmo.io.SafetensorsException.NonFiniteWeights e) { // finite loss, but the last step broke the weights
                     throw new DivergedException(e.getMessage() + ". The last good checkpoint is " + last
                         + (Files.exists(last) ? "" : " (none was written yet)"));

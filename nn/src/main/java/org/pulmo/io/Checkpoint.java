@@ -69,13 +69,82 @@ public final class Checkpoint {
      */
     public static void saveEpoch(Path last, Path best, int bestEpoch, Module model, Sgd optimizer, int epoch, long step,
                                  Map<String, Rng> rngs, Map<String, String> extra) throws IOException {
+        writeEpoch(last, best, bestEpoch, epoch, encodeEpoch(last, bestEpoch, model, optimizer, epoch, step, rngs, extra));
+    }
+
+    /** The bytes {@link #saveEpoch} writes: the state of this moment, with {@link #BEST_EPOCH}. */
+    private static byte[] encodeEpoch(Path last, int bestEpoch, Module model, Sgd optimizer, int epoch, long step,
+                                      Map<String, Rng> rngs, Map<String, String> extra) throws SafetensorsException {
         Map<String, String> meta = extra == null ? new LinkedHashMap<>() : new LinkedHashMap<>(extra);
         meta.put(BEST_EPOCH, Integer.toString(bestEpoch)); // this value, whatever extra says
-        byte[] bytes = encode(last, model, optimizer, epoch, step, rngs, meta);
+        return encode(last, model, optimizer, epoch, step, rngs, meta);
+    }
+
+    /** last, then best when it is this epoch's (else best's stale temporary files go), each atomically. */
+    private static void writeEpoch(Path last, Path best, int bestEpoch, int epoch, byte[] bytes) throws IOException {
         AtomicFiles.write(last, bytes);
         betweenLastAndBest.run();
         if (bestEpoch == epoch) AtomicFiles.write(best, bytes);
         else AtomicFiles.removeStale(best);
+    }
+
+    /**
+     * The end-of-epoch checkpoints of {@link Checkpoint#saveEpoch} written on a thread of their own, so that training
+     * goes on while the bytes reach the disk (hundreds of megabytes an epoch, fsync'd: on a GPU this took as long as a
+     * short epoch's training). {@link #saveEpoch} first waits for the previous epoch's files, then encodes the state
+     * of this moment on the caller's thread (weights that are NaN or infinite are refused there, at once, as by
+     * {@link Checkpoint#saveEpoch}), and hands the bytes to the writer; the files are written exactly as
+     * {@link Checkpoint#saveEpoch} writes them. A failed write is thrown by the next {@link #saveEpoch}, by
+     * {@link #await} or by {@link #close}, which waits for the last one. A process killed before a write ends leaves
+     * the previous epoch's complete files (a resume then trains that epoch again).
+     */
+    public static final class Writer implements AutoCloseable {
+        private final java.util.concurrent.ExecutorService thread = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "pulmo-checkpoint-writer");
+            t.setDaemon(true);
+            return t;
+        });
+        private java.util.concurrent.Future<?> pending;
+
+        /** As {@link Checkpoint#saveEpoch}, the writing in the background; returns once the state is encoded. */
+        public void saveEpoch(Path last, Path best, int bestEpoch, Module model, Sgd optimizer, int epoch, long step,
+                              Map<String, Rng> rngs, Map<String, String> extra) throws IOException {
+            await();   // one epoch's bytes in memory at a time, and the files in epoch order
+            byte[] bytes = encodeEpoch(last, bestEpoch, model, optimizer, epoch, step, rngs, extra);
+            pending = thread.submit(() -> {
+                writeEpoch(last, best, bestEpoch, epoch, bytes);
+                return null;
+            });
+        }
+
+        /** Waits until the files of the last {@link #saveEpoch} are written; throws what writing them threw. */
+        public void await() throws IOException {
+            if (pending == null) return;
+            java.util.concurrent.Future<?> f = pending;
+            pending = null;
+            try {
+                f.get();
+            } catch (java.util.concurrent.ExecutionException e) {
+                switch (e.getCause()) {
+                    case IOException io -> throw io;
+                    case RuntimeException r -> throw r;
+                    case Error err -> throw err;
+                    default -> throw new IOException("writing a checkpoint failed: " + e.getCause(), e.getCause());
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new java.io.InterruptedIOException("interrupted while waiting for a checkpoint to be written");
+            }
+        }
+
+        /** Waits for the last write (its failure thrown) and ends the writer thread. */
+        @Override public void close() throws IOException {
+            try {
+                await();
+            } finally {
+                thread.shutdown();
+            }
+        }
     }
 
     /**

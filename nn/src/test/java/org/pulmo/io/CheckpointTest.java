@@ -269,6 +269,66 @@ class CheckpointTest {
         assertTrue(Files.exists(best));
     }
 
+    /**
+     * The background writer: its saveEpoch returns while the files are still being written (the write here held until
+     * the caller has returned), and the files are byte for byte those of Checkpoint.saveEpoch; best only at a best epoch.
+     */
+    @Test void theWriterWritesInTheBackgroundTheSameFilesAsSaveEpoch() throws Exception {
+        Run a = new Run(1);
+        Path sync = Files.createDirectories(dir.resolve("sync")), bg = Files.createDirectories(dir.resolve("background"));
+        java.util.concurrent.CountDownLatch returned = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicReference<String> writerThread = new java.util.concurrent.atomic.AtomicReference<>();
+        try (Checkpoint.Writer w = new Checkpoint.Writer()) {
+            Checkpoint.betweenLastAndBest = () -> {
+                writerThread.set(Thread.currentThread().getName());
+                try {
+                    assertTrue(returned.await(10, java.util.concurrent.TimeUnit.SECONDS), "saveEpoch waited for its own write");
+                } catch (InterruptedException e) { throw new IllegalStateException(e); }
+            };
+            w.saveEpoch(bg.resolve("last.safetensors"), bg.resolve("best.safetensors"), 1, a.model, a.sgd, 1, 3, a.rngs(), Map.of("k", "v"));
+            returned.countDown();   // only reached if saveEpoch returned before its write finished
+            w.await();
+            Checkpoint.betweenLastAndBest = () -> {};
+            assertEquals("pulmo-checkpoint-writer", writerThread.get());
+            Checkpoint.saveEpoch(sync.resolve("last.safetensors"), sync.resolve("best.safetensors"), 1, a.model, a.sgd, 1, 3, a.rngs(), Map.of("k", "v"));
+            for (String f : new String[] {"last.safetensors", "best.safetensors"})
+                assertArrayEquals(Files.readAllBytes(sync.resolve(f)), Files.readAllBytes(bg.resolve(f)), f);
+            // epoch 2, not best: last moves on, best stays at epoch 1
+            a.trainEpoch(Tensor.randn(new Rng(9), 12, 1, 5, 5), new float[] {0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2});
+            w.saveEpoch(bg.resolve("last.safetensors"), bg.resolve("best.safetensors"), 1, a.model, a.sgd, 2, 5, a.rngs(), Map.of());
+        } finally {
+            Checkpoint.betweenLastAndBest = () -> {};
+        }
+        // close waited for the last write
+        assertEquals("2", Safetensors.readMetadata(bg.resolve("last.safetensors")).get("epoch"));
+        assertEquals("1", Safetensors.readMetadata(bg.resolve("best.safetensors")).get("epoch"));
+    }
+
+    /** A write that fails in the background is thrown by the next call, naming the file; NaN weights at once. */
+    @Test void theWritersFailuresReachTheCaller() throws Exception {
+        Run a = new Run(1);
+        Path notAFolder = Files.writeString(dir.resolve("file"), "x");
+        Path last = notAFolder.resolve("last.safetensors"), best = notAFolder.resolve("best.safetensors");
+        Checkpoint.Writer w = new Checkpoint.Writer();
+        w.saveEpoch(last, best, 1, a.model, a.sgd, 1, 1, a.rngs(), Map.of());   // queued: fails on the writer thread
+        IOException e = assertThrows(IOException.class, w::close);
+        assertTrue(e.toString().contains(notAFolder.toString()), e.toString());
+
+        try (Checkpoint.Writer w2 = new Checkpoint.Writer()) {
+            Path ok = dir.resolve("last.safetensors");
+            w2.saveEpoch(ok, dir.resolve("best.safetensors"), 1, a.model, a.sgd, 1, 1, a.rngs(), Map.of());
+            Map<String, Tensor> sd = new java.util.LinkedHashMap<>(a.model.stateDict());
+            float[] x = sd.get("0.weight").toArray();
+            x[0] = Float.NaN;
+            sd.put("0.weight", Tensor.of(x, sd.get("0.weight").shape()));
+            a.model.loadStateDict(sd, true);
+            SafetensorsException nan = assertThrows(SafetensorsException.class,
+                () -> w2.saveEpoch(ok, dir.resolve("best.safetensors"), 2, a.model, a.sgd, 2, 2, a.rngs(), Map.of()));
+            assertTrue(nan.getMessage().contains("holds NaN"), nan.getMessage());
+            assertEquals("1", Safetensors.readMetadata(ok).get("epoch"), "epoch 1's file, written whole, is kept");
+        }
+    }
+
     @Test void aBestThatCannotBeRebuiltIsNamedWithWhatIsMissing() throws IOException {
         Run a = new Run(1);
         Path last = dir.resolve("last.safetensors"), best = dir.resolve("best.safetensors");

@@ -1,0 +1,69 @@
+package org.pulmo.benchmarks;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.Map;
+import org.pulmo.io.Checkpoint;
+import org.pulmo.models.ModelRegistry;
+import org.pulmo.nn.Module;
+import org.pulmo.nn.loss.Losses;
+import org.pulmo.optim.Sgd;
+import org.pulmo.tensor.Rng;
+import org.pulmo.tensor.Tensor;
+
+/**
+ * How long the training loop stands still for its end-of-epoch checkpoints: {@code last} every epoch and {@code best}
+ * when it improved (every other epoch here), the model's weights and momentum buffers, each file fsync'd. Both ways,
+ * alternating: {@link Checkpoint#saveEpoch} on the training thread, and {@link Checkpoint.Writer}, which encodes on the
+ * training thread and writes while the next epoch trains. An epoch's training is stood in for by a sleep of
+ * {@code TRAIN_MS} (on a GPU the host thread mostly waits for the device; the papers' X-ray epochs of DPN-92-SE take
+ * about a second on the H200), so the writer thread has a core to itself, as it would there.
+ *
+ * <pre>java -cp benchmarks/target/benchmarks.jar org.pulmo.benchmarks.CheckpointWriteBench MODEL [EPOCHS] [TRAIN_MS] [DIR]</pre>
+ * Prints, per way, the median and the largest time the loop was held per epoch, and the wall time per epoch.
+ */
+public final class CheckpointWriteBench {
+    public static void main(String[] args) throws Exception {
+        String model = args.length > 0 ? args[0] : "resnet50";
+        int epochs = args.length > 1 ? Integer.parseInt(args[1]) : 8;
+        long trainMs = args.length > 2 ? Long.parseLong(args[2]) : 1000;
+        Path dir = Files.createTempDirectory(args.length > 3 ? Path.of(args[3]) : Path.of(System.getProperty("java.io.tmpdir")), "ckpt-bench");
+        Module net = ModelRegistry.create(model, ModelRegistry.entry(model).defaultClasses(), 32, 1L);
+        Sgd sgd = Sgd.forModule(net, 0.01f, 0.9f, 1e-4f, false, false);
+        // one step at 32 x 32 makes every momentum buffer (their size does not depend on the image size)
+        int min = Math.max(32, ModelRegistry.entry(model).minSize());
+        Tensor x = Tensor.randn(new Rng(1), 2, 3, min, min);
+        Losses.crossEntropy(net.forward(x), Tensor.of(new float[] {0, 1}, 2)).backward();
+        sgd.step();
+        long bytes = 0;
+        for (Tensor t : net.stateDict().values()) bytes += 4 * t.numel();
+        for (Tensor t : sgd.stateDict().values()) bytes += 4 * t.numel();
+        System.out.printf(Locale.ROOT, "%s: %.0f MB a checkpoint (weights, buffers, momentum), %d epochs of %d ms each way, files in %s%n",
+            model, bytes / 1e6, epochs, trainMs, dir);
+        for (int round = 0; round < 2; round++) {
+            for (boolean background : new boolean[] {false, true}) {
+                double[] held = new double[epochs];
+                long t0 = System.nanoTime();
+                try (Checkpoint.Writer writer = new Checkpoint.Writer()) {
+                    for (int e = 1; e <= epochs; e++) {
+                        Thread.sleep(trainMs);                     // the epoch's training
+                        int best = e - (e + 1) % 2;                // improved on odd epochs
+                        long h = System.nanoTime();
+                        if (background) writer.saveEpoch(dir.resolve("last.safetensors"), dir.resolve("best.safetensors"), best, net, sgd, e, e, Map.of(), Map.of());
+                        else Checkpoint.saveEpoch(dir.resolve("last.safetensors"), dir.resolve("best.safetensors"), best, net, sgd, e, e, Map.of(), Map.of());
+                        held[e - 1] = (System.nanoTime() - h) / 1e6;
+                    }
+                }
+                double wall = (System.nanoTime() - t0) / 1e6 / epochs;
+                double[] sorted = held.clone();
+                Arrays.sort(sorted);
+                System.out.printf(Locale.ROOT, "round %d %-26s held per epoch: median %6.0f ms, max %6.0f ms; wall per epoch %6.0f ms (training %d)%n",
+                    round + 1, background ? "Checkpoint.Writer:" : "Checkpoint.saveEpoch:", sorted[epochs / 2], sorted[epochs - 1], wall, trainMs);
+            }
+        }
+        for (String f : new String[] {"last.safetensors", "best.safetensors"}) Files.deleteIfExists(dir.resolve(f));
+        Files.deleteIfExists(dir);
+    }
+}
