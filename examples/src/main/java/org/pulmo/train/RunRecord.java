@@ -104,6 +104,8 @@ public final class RunRecord {
             root.addProperty("status", "running");
             root.add("message", JsonNull.INSTANCE);
             root.addProperty("command", command);   // the latest; each invocation keeps its own below
+            root.remove("steps_recorded");           // said again by this invocation, if it records
+            root.remove("steps_not_recorded_because");
         }
         root.addProperty("updated", now);
         root.addProperty("epochs_planned", s.epochs());
@@ -167,6 +169,16 @@ public final class RunRecord {
         write();
     }
 
+    /**
+     * With {@code --cuda-graphs}: whether the training steps are recorded as a CUDA graph and replayed, and if not why
+     * ({@code steps_recorded}, {@code steps_not_recorded_because}), so that a speed figure says what ran. Written with
+     * the next epoch's figures.
+     */
+    public void stepsRecorded(boolean recorded, String whyNot) {
+        root.addProperty("steps_recorded", recorded);
+        root.add("steps_not_recorded_because", recorded || whyNot == null ? JsonNull.INSTANCE : new JsonPrimitive(oneLine(whyNot)));
+    }
+
     /** The test metrics of the best checkpoint ({@code ClassificationReport.values()}), once evaluated. */
     public void test(Map<String, Double> values) throws IOException {
         JsonObject t = new JsonObject();
@@ -201,7 +213,7 @@ public final class RunRecord {
     /** The top-level keys in reading order: outcome first, then what the run was, then the invocations. */
     private static final List<String> ORDER = List.of("status", "message", "command", "started", "updated", "epochs_done", "epochs_planned",
         "best_epoch", "best_val_acc", "wall_seconds", "training_seconds", "images_per_s", "images_per_s_last_epoch", "data_wait_seconds",
-        "device_peak_mib", "device_held_mib", "host_peak_rss_mib", "test", "seed", "settings", "data", "device", "host", "pulmo", "invocations");
+        "device_peak_mib", "device_held_mib", "host_peak_rss_mib", "steps_recorded", "steps_not_recorded_because", "test", "seed", "settings", "data", "device", "host", "pulmo", "invocations");
 
     private static JsonObject order(JsonObject o) {
         JsonObject out = new JsonObject();

@@ -321,7 +321,10 @@ public final class Trainer {
                         + (Files.exists(last) ? "" : " (none was written yet)"));
                 }
                 history.write(s.out());
-                if (record != null) record.epoch(history, bestEpoch, bestAcc);
+                if (record != null) {
+                    if (recorded != null) record.stepsRecorded(recorded.recording(), recorded.whyNotRecorded());
+                    record.epoch(history, bestEpoch, bestAcc);
+                }
                 Plots.curves(history, s.out());
             }
         } catch (Throwable t) {

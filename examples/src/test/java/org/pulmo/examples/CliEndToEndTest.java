@@ -288,6 +288,9 @@ class CliEndToEndTest {
         assertEquals("[2,2]", inv.get(1).getAsJsonObject().get("epochs").toString());
         assertTrue(inv.get(1).getAsJsonObject().get("command").getAsString().contains("--resume"), j.toString());
         assertTrue(j.getAsJsonObject("settings").get("cuda_graphs").getAsBoolean(), "the latest invocation's settings: " + j);
+        assertFalse(j.get("steps_recorded").getAsBoolean(), "asked for, but the CPU records nothing: " + j);
+        assertTrue(j.get("steps_not_recorded_because").getAsString().contains("cpu backend"), j.toString());
+        assertFalse(first.has("steps_recorded"), "not asked for, not said: " + first);
         assertEquals(inv.get(0).getAsJsonObject().get("wall_seconds").getAsDouble() + inv.get(1).getAsJsonObject().get("wall_seconds").getAsDouble(),
             j.get("wall_seconds").getAsDouble(), 0.11, "wall time of the run = its invocations'");
         Map<String, Tensor> a = Safetensors.read(straight.resolve("last.safetensors")).tensors();

@@ -50,6 +50,7 @@ class CliGpuTest {
             "--cuda-graphs"));
         assertEquals(0, b.code(), b.out() + b.err());
         assertTrue(b.out().contains("recorded once as a CUDA graph"), b.out());
+        assertTrue(CliEndToEndTest.runRecord(recorded).get("steps_recorded").getAsBoolean(), "run.json says the steps ran recorded");
         java.util.List<String> ma = Files.readAllLines(plain.resolve("metrics.csv")), mb = Files.readAllLines(recorded.resolve("metrics.csv"));
         assertEquals(3, ma.size(), "a header and two epochs");
         assertEquals(ma.get(0), mb.get(0));

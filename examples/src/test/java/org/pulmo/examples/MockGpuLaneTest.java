@@ -1,6 +1,7 @@
 package org.pulmo.examples;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -159,6 +160,9 @@ class MockGpuLaneTest {
             || l.contains("MaNet.loss") || l.contains("AdaptiveWeightedLoss")).toList();
         assertTrue(inStep.isEmpty(), () -> "synchronisations inside a training step:\n" + String.join("\n", inStep));
         CliEndToEndTest.checkDeviceMemoryRecorded(tmp.resolve("run"), c.output());
+        var record = CliEndToEndTest.runRecord(tmp.resolve("run"));
+        assertFalse(record.get("steps_recorded").getAsBoolean(), record::toString);
+        assertTrue(record.get("steps_not_recorded_because").getAsString().contains("cuStreamBeginCapture"), record::toString);
     }
 
     /**
