@@ -88,13 +88,15 @@ row() {   # row NAME DATA EPOCHS BATCH TRAIN-OPTIONS...
     --out "$run/test" >"$W/$name.eval.log" 2>&1
   grep -iE 'accuracy|auc|sensitivity|specificity' "$W/$name.eval.log" | head -n 6 | sed 's/^/   > /' | tee -a "$S"
   pack
-  local cls img
+  # Grad-CAM of the first test image of each class, in one call (one JVM and CUDA start)
+  local cls img imgs=()
   for cls in $(ls ".gpu-data/$data" | grep -v '\.'); do
     img=$(grep ",$cls,test" ".gpu-data/$data/split.csv" 2>/dev/null | head -n 1 | cut -d, -f1)
-    left=$(left); [ "$left" -gt 10 ] || break
-    [ -n "$img" ] && timeout --kill-after=10 "$left" "${pulmo[@]}" explain -c "$run/best.safetensors" ".gpu-data/$data/$img" \
-      --method gradcam --device cuda --out "$run/gradcam-$cls" >>"$W/$name.explain.log" 2>&1
+    [ -n "$img" ] && imgs+=(".gpu-data/$data/$img")
   done
+  left=$(left)
+  [ "$left" -gt 10 ] && [ ${#imgs[@]} -gt 0 ] && timeout --kill-after=10 "$left" "${pulmo[@]}" explain -c "$run/best.safetensors" \
+    "${imgs[@]}" --method gradcam --device cuda --out "$run/gradcam" >>"$W/$name.explain.log" 2>&1
   pack
 }
 

@@ -40,7 +40,8 @@ public final class ExplainCommand implements Callable<Integer> {
     static final int COARSE = 7;
 
     @Option(names = {"-c", "--checkpoint"}, required = true, description = "A checkpoint written by 'pulmo train'.") Path checkpoint;
-    @Parameters(index = "0", description = "The image, or 'demo:N' for demo image N.") String input;
+    @Parameters(arity = "1..*", paramLabel = "IMAGE", description = "Images (or 'demo:N' for demo image N), explained one after another"
+        + " with the model loaded once; each writes NAME_input.png, NAME_gradcam.png, ... under --out.") List<String> inputs;
     @Option(names = "--method", defaultValue = "both", description = "gradcam, lime or both (default: ${DEFAULT-VALUE}).") String method;
     @Option(names = "--layer", description = "Grad-CAM target layer: stage0 (stem) .. stage4 (last stage), for DPN also conv5_bn_ac (default: the last; 'list' prints the choices).") String layer;
     @Option(names = "--class", defaultValue = "-1", description = "Class to explain, by index or name (default: the predicted class).") String target;
@@ -57,35 +58,48 @@ public final class ExplainCommand implements Callable<Integer> {
         if (!cam && !lime) throw new IllegalArgumentException("--method must be gradcam, lime or both, not '" + method + "'");
         if (lime && samples < 1) throw new IllegalArgumentException("--samples must be at least 1, not " + samples);
         if (lime && superpixels < 1) throw new IllegalArgumentException("--superpixels must be at least 1, not " + superpixels);
-        Integer demo = null;
-        if (input.startsWith("demo:")) {
-            try {
-                demo = Integer.parseInt(input.substring(5));
-            } catch (NumberFormatException e) {
-                demo = -1;
-            }
-            if (demo < 0) throw new IllegalArgumentException("image 'demo:N' needs a demo image number N >= 0, not '" + input + "'");
-        } else {
-            Path p = Path.of(input);
-            if (!Files.exists(p)) throw new IllegalArgumentException("no such image: " + p);
-            if (Files.isDirectory(p)) throw new IllegalArgumentException("the image " + p + " is a folder; give one image file");
+        java.util.Map<String, String> names = new java.util.LinkedHashMap<>();   // output name -> the input it is of
+        for (String input : inputs) {
+            String name = name(input);
+            String before = names.putIfAbsent(name, input);
+            if (before != null)
+                throw new IllegalArgumentException("'" + before + "' and '" + input + "' would both write " + name + "_*.png to " + out
+                    + "; explain them in two runs with different --out folders");
         }
         if (!"list".equals(layer)) Cli.outputFolder(out, "--out");
 
         TrainedModel tm = TrainedModel.load(checkpoint, Cli.device(device));
         if ("list".equals(layer)) { System.out.println(String.join("\n", GradCam.layers(tm.model()))); return 0; }
         int cls = classIndex(tm);
-        String name;
-        Image raw;
-        if (demo != null) {
-            raw = new org.pulmo.data.DemoChestDataset(Math.max(demo + 1, 4), tm.imageSize(), 3003).image(demo);
-            name = "demo" + demo;
-        } else {
-            Path p = Path.of(input);
-            raw = ImageDecoder.decode(p);
-            String f = p.getFileName().toString();
-            name = f.contains(".") ? f.substring(0, f.lastIndexOf('.')) : f;
+        for (var e : names.entrySet()) explain(tm, e.getValue(), e.getKey(), cls, cam, lime);
+        return 0;
+    }
+
+    /** The name an input's files take ("demo1", or the image file's name without its extension), once it is known to exist. */
+    private static String name(String input) {
+        if (input.startsWith("demo:")) {
+            int demo;
+            try {
+                demo = Integer.parseInt(input.substring(5));
+            } catch (NumberFormatException e) {
+                demo = -1;
+            }
+            if (demo < 0) throw new IllegalArgumentException("image 'demo:N' needs a demo image number N >= 0, not '" + input + "'");
+            return "demo" + demo;
         }
+        Path p = Path.of(input);
+        if (!Files.exists(p)) throw new IllegalArgumentException("no such image: " + p);
+        if (Files.isDirectory(p)) throw new IllegalArgumentException("the image " + p + " is a folder; give image files");
+        String f = p.getFileName().toString();
+        return f.contains(".") ? f.substring(0, f.lastIndexOf('.')) : f;
+    }
+
+    /** The explanations of one image ({@code cls} -1: of its predicted class). */
+    private void explain(TrainedModel tm, String input, String name, int cls, boolean cam, boolean lime) throws Exception {
+        Image raw = input.startsWith("demo:")
+            ? new org.pulmo.data.DemoChestDataset(Math.max(Integer.parseInt(input.substring(5)) + 1, 4), tm.imageSize(), 3003)
+                .image(Integer.parseInt(input.substring(5)))
+            : ImageDecoder.decode(Path.of(input));
         Rng none = new Rng(0);
         Image shown = tm.augmentation().eval(tm.imageSize(), false).apply(raw, none);   // what the model sees, before normalising
         CropGeometry geometry = CropGeometry.of(tm.augmentation(), tm.imageSize(), raw.height(), raw.width());
@@ -135,7 +149,6 @@ public final class ExplainCommand implements Callable<Integer> {
             Cli.write(out.resolve(name + "_lime_segments.csv"), f -> Heatmaps.writeCsv(segs, shown.height(), shown.width(), f));
             System.out.println(String.join(" | ", title) + ": " + png);
         }
-        return 0;
     }
 
     /** "for COVID (p = 0.912, predicted)" or "for normal (p = 0.088; predicted: COVID, p = 0.912)". */

@@ -58,6 +58,31 @@ class ExplainCommandTest {
         assertTrue(r.out().contains("note: Grad-CAM coarse: the stage4 map has only 1x1 cells"), r.out());
     }
 
+    /**
+     * Several images in one call, the model loaded once: each its own files, each explained for its own predicted class
+     * (the same files as a call of its own); two inputs that would write the same names are refused before any work.
+     */
+    @Test void severalImagesInOneCallEachGetTheirOwnFiles(@TempDir Path dir) throws Exception {
+        Path one = dir.resolve("one"), both = dir.resolve("both");
+        Run r1 = pulmo("explain", "-c", checkpoint.toString(), "demo:2", "--method", "gradcam", "--layer", "stage2", "--device", "cpu", "--out", one.toString());
+        assertEquals(0, r1.code(), r1.out() + r1.err());
+        Run r = pulmo("explain", "-c", checkpoint.toString(), "demo:0", wide.toString(), "demo:2", "--method", "gradcam", "--layer", "stage2",
+            "--device", "cpu", "--out", both.toString());
+        assertEquals(0, r.code(), r.out() + r.err());
+        for (String n : List.of("demo0", "wide", "demo2"))
+            for (String f : List.of("_input.png", "_gradcam.png", "_gradcam.csv")) assertTrue(Files.exists(both.resolve(n + f)), n + f + "\n" + r.out());
+        assertEquals(3, r.out().lines().filter(l -> l.startsWith("Grad-CAM (stage2)")).count(), r.out());
+        assertEquals(Files.readAllLines(one.resolve("demo2_gradcam.csv")), Files.readAllLines(both.resolve("demo2_gradcam.csv")),
+            "the third image's map is the one a call of its own gives");
+
+        Path again = Files.createDirectories(dir.resolve("sub")).resolve("wide.png");
+        Files.copy(wide, again);
+        Run clash = pulmo("explain", "-c", checkpoint.toString(), wide.toString(), again.toString(), "--device", "cpu", "--out", dir.resolve("c").toString());
+        assertEquals(2, clash.code(), clash.out() + clash.err());
+        assertTrue(clash.err().contains("would both write wide_*.png"), clash.err());
+        assertFalse(Files.exists(dir.resolve("c")), "nothing written");
+    }
+
     /** Before: --samples 0 ended in ArrayIndexOutOfBoundsException, -5 in NegativeArraySizeException, both with stack traces. */
     @Test void badOptionValuesAreOneLineNamingTheOption(@TempDir Path dir) throws Exception {
         for (String n : List.of("0", "-5")) {
