@@ -95,10 +95,9 @@ public final class TableCommand implements Callable<Integer> {
         String status = text(j, "status");
         String epochs = text(j, "epochs_done") + " of " + text(j, "epochs_planned") + (status.equals("finished") ? "" : " (" + status + ")");
         double wall = number(j, "wall_seconds"), peak = number(j, "device_peak_mib");
-        long w = Math.round(wall);
         String pulmo = j.get("pulmo") instanceof JsonObject p ? text(p, "commit") + (p.has("uncommitted_changes") && p.get("uncommitted_changes").getAsBoolean() ? " (modified)" : "") : "n/a";
         return "| " + label + " | " + epochs + " | " + text(j, "best_epoch") + " | " + text(j, "seed") + " | "
-            + (Double.isNaN(wall) ? "n/a" : String.format(Locale.ROOT, "%d:%02d:%02d", w / 3600, w / 60 % 60, w % 60)) + " | "
+            + (Double.isNaN(wall) ? "n/a" : org.pulmo.train.RunRecord.clock(wall)) + " | "
             + (Double.isNaN(number(j, "images_per_s")) ? "n/a" : String.format(Locale.ROOT, "%.1f", number(j, "images_per_s"))) + " | "
             + (Double.isNaN(peak) ? "n/a" : String.format(Locale.ROOT, "%.2f GiB", peak / 1024)) + " | "
             + (j.get("device") instanceof JsonObject d ? text(d, "backend") : "n/a") + " | " + pulmo + " |\n";

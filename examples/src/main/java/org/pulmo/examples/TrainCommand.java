@@ -165,9 +165,9 @@ public final class TrainCommand implements Callable<Integer> {
             return 3;
         }
         record.end("finished", null);
-        System.out.printf(Locale.ROOT, "Done: %d epochs; best validation accuracy %.2f%% at epoch %d (chance: %.1f%%). Files in %s: "
+        System.out.printf(Locale.ROOT, "Done: %d epochs in %s; best validation accuracy %.2f%% at epoch %d (chance: %.1f%%). Files in %s: "
             + "last.safetensors, best.safetensors, metrics.csv, metrics.json, run.json, %s%n",
-            r.epochsDone(), 100 * r.bestValAcc(), r.bestEpoch(), 100.0 / split.train().numClasses(), dir,
+            r.epochsDone(), record.summary(), 100 * r.bestValAcc(), r.bestEpoch(), 100.0 / split.train().numClasses(), dir,
             s.maNet() != null ? org.pulmo.train.Plots.listed("loss.png", "accuracy.png", "manet_weights.png") : org.pulmo.train.Plots.listed("loss.png", "accuracy.png"));
         if (!noEvaluate && split.test().size() > 0) {
             System.out.println("Test set, best checkpoint:");

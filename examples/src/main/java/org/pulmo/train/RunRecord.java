@@ -196,6 +196,29 @@ public final class RunRecord {
         write();
     }
 
+    /**
+     * "0:03:25 (training 0:03:02 at 20.1 images/s, device peak 12.30 GiB)": the run's wall time over all its invocations,
+     * for the line that ends training; the device peak only where the device keeps an account.
+     */
+    public String summary() {
+        double wall = earlierWallSeconds + (System.nanoTime() - startNanos) / 1e9;
+        StringBuilder sb = new StringBuilder(clock(wall)).append(" (training ").append(clock(number("training_seconds")));
+        if (!Double.isNaN(number("images_per_s"))) sb.append(String.format(Locale.ROOT, " at %.1f images/s", number("images_per_s")));
+        if (!Double.isNaN(number("device_peak_mib"))) sb.append(String.format(Locale.ROOT, ", device peak %.2f GiB", number("device_peak_mib") / 1024));
+        return sb.append(')').toString();
+    }
+
+    private double number(String key) {
+        return root.get(key) instanceof JsonPrimitive p && p.isNumber() ? p.getAsDouble() : Double.NaN;
+    }
+
+    /** h:mm:ss of a number of seconds ("?" when unknown). */
+    public static String clock(double seconds) {
+        if (Double.isNaN(seconds)) return "?";
+        long s = Math.round(seconds);
+        return String.format(Locale.ROOT, "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60);
+    }
+
     /** Rewrites the file with the times and memory of this moment. */
     private void write() throws IOException {
         double wall = (System.nanoTime() - startNanos) / 1e9;

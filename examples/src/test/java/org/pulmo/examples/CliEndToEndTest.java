@@ -147,6 +147,9 @@ class CliEndToEndTest {
         String counts = data.get("train").getAsInt() + " training, " + data.get("val").getAsInt() + " validation, " + data.get("test").getAsInt() + " test images";
         assertTrue(printed.contains(counts), counts + " not in\n" + printed);
         assertEquals(data.get("train").getAsInt(), data.getAsJsonObject("train_per_class").entrySet().stream().mapToInt(e -> e.getValue().getAsInt()).sum());
+        assertTrue(printed.matches("(?s).*Done: 2 epochs in 0:00:\\d\\d \\(training 0:00:\\d\\d at "
+            + java.util.regex.Pattern.quote(String.format(java.util.Locale.ROOT, "%.1f", j.get("images_per_s").getAsDouble())) + " images/s\\); best .*"),
+            "the last line's times and speed: " + printed);
         assertEquals("cpu", j.getAsJsonObject("device").get("name").getAsString());
         assertTrue(j.getAsJsonObject("device").get("backend").getAsString().startsWith("CpuBackend["), j.toString());
         assertTrue(j.get("device_peak_mib").isJsonNull() && j.get("device_held_mib").isJsonNull(), "the CPU keeps no device account: " + j);
@@ -216,6 +219,8 @@ class CliEndToEndTest {
             most = Math.max(most, peak);
         }
         assertEquals(most, j.get("device_peak_mib").getAsDouble(), 0.06, j.toString());
+        assertTrue(printed.contains(String.format(java.util.Locale.ROOT, ", device peak %.2f GiB)", j.get("device_peak_mib").getAsDouble() / 1024)),
+            "the last line names the device peak: " + printed);
         assertTrue(j.get("device_held_mib").getAsDouble() > 0, j.toString());
     }
 
