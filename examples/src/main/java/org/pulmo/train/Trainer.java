@@ -280,14 +280,14 @@ public final class Trainer {
                         step++;
                         epochSteps++;
                         if (stop.get()) { interrupted = true; break; }
-                        if (readings.due()) diverged(readings.read(bar), bar, epoch, lr, last);
+                        if (readings.due()) diverged(readings.read(bar), bar, epoch, lr, last, checkpoints);
                     }
                     dataWait = batches.waitSeconds() + (mutexBatches == null ? 0 : mutexBatches.waitSeconds());
                 } catch (RuntimeException | Error e) {
                     readings.release();
                     throw e;
                 }
-                diverged(readings.read(bar), bar, epoch, lr, last); // the rest, before any checkpoint of this epoch
+                diverged(readings.read(bar), bar, epoch, lr, last, checkpoints); // the rest, before any checkpoint of this epoch
                 if (interrupted) {
                     bar.finish("  (interrupted)");
                     Checkpoint.save(s.out().resolve(INTERRUPTED), model, sgd, epoch, step, Map.of(), describe(s, bestEpoch, bestAcc));
@@ -338,12 +338,18 @@ public final class Trainer {
     }
 
     /** Ends training with a {@link DivergedException} when the readings found a loss that is not finite. */
-    private void diverged(StepReadings.Diverged d, Progress bar, int epoch, float lr, Path last) {
+    private void diverged(StepReadings.Diverged d, Progress bar, int epoch, float lr, Path last, Checkpoint.Writer checkpoints) {
         if (d == null) return;
         bar.finish("");
+        String unwritten = "";
+        try {
+            checkpoints.await();   // the previous epoch's files, still being written, are the last good checkpoint
+        } catch (IOException e) {
+            unwritten = "; writing it failed: " + e.getMessage();
+        }
         throw new DivergedException(String.format(Locale.ROOT,
             "the loss became %s at epoch %d, batch %d (lr %g); training stopped. The last good checkpoint is %s%s",
-            d.loss(), epoch + 1, d.batch() + 1, lr, last, Files.exists(last) ? "" : " (none was written yet)"));
+            d.loss(), epoch + 1, d.batch() + 1, lr, last, Files.exists(last) ? "" : " (none was written yet" + unwritten + ")"));
     }
 
     /**

@@ -333,6 +333,28 @@ class CliEndToEndTest {
         assertEquals(0, j.get("epochs_done").getAsInt(), "no epoch finished: " + j);
     }
 
+    /**
+     * Divergence in epoch 2 (the learning rate times 1e30 after epoch 1): the message names epoch 1's checkpoint, which
+     * may still have been being written when the NaN was read, as there; the record says diverged after one epoch.
+     */
+    @Test void divergingAfterAnEpochNamesItsCheckpoint(@TempDir Path dir) throws Exception {
+        Path out = dir.resolve("late-nan");
+        Run r;
+        System.setProperty("pulmo.checkpoint.writeDelayMs", "3000");   // epoch 1's files still being written when the NaN is read
+        try {
+            r = pulmo(tinyTrain(out, "--epochs", "3", "--schedule", "step:1:1e30", "--no-evaluate"));
+        } finally {
+            System.clearProperty("pulmo.checkpoint.writeDelayMs");
+        }
+        assertEquals(3, r.code(), r.out() + r.err());
+        assertTrue(r.err().contains("at epoch 2") && r.err().contains("The last good checkpoint is " + out.resolve("last.safetensors")), r.err());
+        assertFalse(r.err().contains("none was written"), r.err());
+        assertEquals("1", Safetensors.read(out.resolve("last.safetensors")).metadata().get("epoch"));
+        JsonObject j = runRecord(out);
+        assertEquals("diverged", j.get("status").getAsString());
+        assertEquals(1, j.get("epochs_done").getAsInt());
+    }
+
     @Test void summaryPrintsTheParameterCount() {
         Run r = pulmo("summary", "resnet18", "--classes", "4", "--image-size", "32");
         assertEquals(0, r.code(), r.err());

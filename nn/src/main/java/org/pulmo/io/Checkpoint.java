@@ -96,7 +96,8 @@ public final class Checkpoint {
      * {@link Checkpoint#saveEpoch}), and hands the bytes to the writer; the files are written exactly as
      * {@link Checkpoint#saveEpoch} writes them. A failed write is thrown by the next {@link #saveEpoch}, by
      * {@link #await} or by {@link #close}, which waits for the last one. A process killed before a write ends leaves
-     * the previous epoch's complete files (a resume then trains that epoch again).
+     * the previous epoch's complete files (a resume then trains that epoch again). {@code -Dpulmo.checkpoint.writeDelayMs=N}
+     * makes every write start N ms late, for tests of what happens while one is still under way.
      */
     public static final class Writer implements AutoCloseable {
         private final java.util.concurrent.ExecutorService thread = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
@@ -111,7 +112,9 @@ public final class Checkpoint {
                               Map<String, Rng> rngs, Map<String, String> extra) throws IOException {
             await();   // one epoch's bytes in memory at a time, and the files in epoch order
             byte[] bytes = encodeEpoch(last, bestEpoch, model, optimizer, epoch, step, rngs, extra);
+            long delayMs = Long.getLong("pulmo.checkpoint.writeDelayMs", 0);   // tests: a slow disk
             pending = thread.submit(() -> {
+                if (delayMs > 0) Thread.sleep(delayMs);
                 writeEpoch(last, best, bestEpoch, epoch, bytes);
                 return null;
             });
