@@ -122,6 +122,7 @@ if [ -f .gpu-data/xray-4class/split.csv ]; then
     bash .gpu/java.sh org.pulmo.examples.Main train --model dpn92-se --data .gpu-data/xray-4class --device auto \
       --image-size 224 --batch-size 32 --epochs ${TRAIN_EPOCHS:-4} --out "$r"
     echo "TRAIN metrics:"; cat "$r/metrics.csv"
+    echo "RUN record:"; cat "$r/run.json"
     bash .gpu/java.sh org.pulmo.examples.Main evaluate -c "$r/best.safetensors" --data .gpu-data/xray-4class --device cuda --out "$OUT/eval"
     img=$(ls .gpu-data/xray-4class/covid/*.jpg | head -n 1)
     bash .gpu/java.sh org.pulmo.examples.Main explain -c "$r/best.safetensors" "$img" --samples 64 --device cuda --out "$OUT/explain"
