@@ -11,8 +11,10 @@
 # Rows (the papers' settings: 224 x 224; DPN: 100 epochs, batch 32; MA-Net: 120 epochs, SGD 0.01, momentum 0.9,
 # x0.5 every 30 epochs, batch 16):
 #   dpn92-none dpn92-aug dpn92se-none dpn92se-aug          DPN-SENet Tables 1-3 (xray-4class; aug = the paper's)
-#   resnet50 manet-full manet-ce manet-ce-cs manet-no-mab manet-no-fab manet-no-mab-no-fab
+#   resnet50 manet-full manet-ce manet-ce-cs manet-no-fab manet-no-mab-no-fab
 #                                                          MA-Net Tables 7-8 (ct-sarscov2, binary)
+#   manet-no-mab                                           FAB without MAB: not in the paper's Table 8, and it does
+#                                                          not train on the CPU (docs/FIDELITY.md); by name only
 # Each row's training stops at ROW_S seconds (default: what is left of BUDGET_S, default 480, less 90 s kept for the
 # evaluation and Grad-CAM) with its last finished epoch kept and a line saying so; a later call with the same row on
 # the same machine (its run folder stays in $TMPDIR/pulmo-reproduce while the machine is held) resumes it. The
@@ -134,7 +136,7 @@ table dpn-senet-tables-1-3.md "DPN-92 vs DPN-92-SE on xray-4class (DPN-SENet Tab
 table manet-table7.md "Table 7 layout: loss functions (MA-Net, ResNet-50, ct-sarscov2)" --binary -- \
   "CE=manet-ce" "CE + CS=manet-ce-cs" "Adaptive=manet-full"
 table manet-table8.md "Table 8 layout: attention blocks (MA-Net, ResNet-50, ct-sarscov2)" --binary -- \
-  "ResNet-50=resnet50" "without MAB, without FAB=manet-no-mab-no-fab" "MAB only=manet-no-fab" "FAB only=manet-no-mab" \
+  "ResNet-50=resnet50" "without MAB, without FAB=manet-no-mab-no-fab" "MAB only=manet-no-fab" \
   "MAB + FAB=manet-full"
 pack
 echo "== done at t+$(( $(date +%s) - T0 ))s" | tee -a "$S"

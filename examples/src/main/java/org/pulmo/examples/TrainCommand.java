@@ -66,7 +66,7 @@ public final class TrainCommand implements Callable<Integer> {
         + " (MA-Net: a ResNet-50 or DenseNet-169 file for its backbone); a classifier of another class count starts afresh.") Path initFrom;
     @Option(names = "--overwrite", description = "Replace the run in <out>: its checkpoints, metrics, plots and test/ report are removed first.") boolean overwrite;
     @Option(names = "--workers", defaultValue = "0", description = "Image decoding threads (0: half the cores).") int workers;
-    @Option(names = "--no-mab", description = "MA-Net ablation: no mutex attention block (Table 8).") boolean noMab;
+    @Option(names = "--no-mab", description = "MA-Net ablation: no mutex attention block (Table 8; with FAB on, FAB fuses the main path's own map: not in the paper, see docs/FIDELITY.md).") boolean noMab;
     @Option(names = "--no-fab", description = "MA-Net ablation: no fusion attention block (Table 8).") boolean noFab;
     @Option(names = "--manet-loss", defaultValue = "adaptive", description = "MA-Net loss: ce, ce-cs or adaptive (Table 7; default: ${DEFAULT-VALUE}); "
         + "adaptive-grad: the adaptive weights differentiated too.") String maNetLoss;

@@ -281,6 +281,9 @@ public final class MaNet extends Module {
     // error at 224 x 224. Evidence:
     // docs/REPRODUCTION.md "MA-Net on the CPU", benchmarks/RESULTS.md (float64 check), docs/FIDELITY.md.
     public Tensor mutexPath(int i, Tensor fRei, Tensor fRem) {
+        // Departure: Table 8 has no FAB-only row, so with MAB off and FAB on (our extension) FAB fuses the main path's
+        // own map F_rei with F_rem in place of F_am. It trains badly: the mutex path then carries the other class's
+        // features at every stage (docs/FIDELITY.md, docs/REPRODUCTION.md).
         Tensor fAm = !options.mab() ? fRei                           // MAB off: fuse the main map itself
             : options.attentionGradient() ? mab.forward(fRei, fRem) : mab.forwardConstantMap(fRei, fRem);
         if (fab != null) return fab.fabs[i].forward(fAm, fRem);
