@@ -48,8 +48,7 @@ public final class Csv {
         return rows;
     }
 
-    /** The fields of one CSV line ({@code lineNo} for the message of an unclosed quote). */
-    public static List<String> split(String line, Path csv, int lineNo) {
+    static List<String> split(String line, Path csv, int lineNo) {
         List<String> out = new ArrayList<>();
         StringBuilder f = new StringBuilder();
         boolean quoted = false;

@@ -96,10 +96,13 @@ public final class ExplainCommand implements Callable<Integer> {
 
     /** The explanations of one image ({@code cls} -1: of its predicted class). */
     private void explain(TrainedModel tm, String input, String name, int cls, boolean cam, boolean lime) throws Exception {
-        Image raw = input.startsWith("demo:")
-            ? new org.pulmo.data.DemoChestDataset(Math.max(Integer.parseInt(input.substring(5)) + 1, 4), tm.imageSize(), 3003)
-                .image(Integer.parseInt(input.substring(5)))
-            : ImageDecoder.decode(Path.of(input));
+        Image raw;
+        if (input.startsWith("demo:")) {   // a number >= 0, checked by name()
+            int demo = Integer.parseInt(input.substring(5));
+            raw = new org.pulmo.data.DemoChestDataset(Math.max(demo + 1, 4), tm.imageSize(), 3003).image(demo);
+        } else {
+            raw = ImageDecoder.decode(Path.of(input));
+        }
         Rng none = new Rng(0);
         Image shown = tm.augmentation().eval(tm.imageSize(), false).apply(raw, none);   // what the model sees, before normalising
         CropGeometry geometry = CropGeometry.of(tm.augmentation(), tm.imageSize(), raw.height(), raw.width());

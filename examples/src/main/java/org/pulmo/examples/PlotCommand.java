@@ -58,12 +58,8 @@ public final class PlotCommand implements Callable<Integer> {
     /** The predictions {@code evaluate} wrote: source, label, predicted, then one probability column per class. */
     static Predictions predictions(Path csv) {
         List<Csv.Row> rows = Csv.rows(csv);
-        List<String> header;
-        try {
-            header = Csv.split(Files.readAllLines(csv).getFirst().replace("\uFEFF", ""), csv, 1);
-        } catch (java.io.IOException e) {
-            throw new DatasetException("cannot read " + csv + ": " + e, e);
-        }
+        if (rows.isEmpty()) throw new DatasetException(csv + " holds no predictions");
+        List<String> header = List.copyOf(rows.getFirst().fields().keySet());   // the columns, in the header's order
         if (header.size() < 5 || !header.subList(0, 3).equals(List.of("source", "label", "predicted")))
             throw new DatasetException(csv + " is not an evaluate predictions file: its header should be source,label,predicted,<one column per class>,"
                 + " not " + String.join(",", header));

@@ -56,6 +56,7 @@ public final class RunRecord {
     private final JsonObject root, invocation;
     private final long startNanos = System.nanoTime();
     private final double earlierWallSeconds;
+    private int firstEpoch = -1;
 
     private RunRecord(Path file, Backend backend, JsonObject root, JsonObject invocation, double earlierWallSeconds) {
         this.file = file;
@@ -159,13 +160,13 @@ public final class RunRecord {
         root.add("images_per_s_last_epoch", num(last == null ? Double.NaN : round(last.imagesPerSecond(), 2)));
         root.add("data_wait_seconds", num(round(wait, 2)));
         root.add("device_peak_mib", num(round(peak, 1)));
-        JsonArray epochs = invocation.get("epochs") instanceof JsonArray a ? a : new JsonArray();
         if (last != null) {
-            if (epochs.isEmpty()) epochs.add(last.epoch());
-            if (epochs.size() > 1) epochs.remove(1);
+            if (firstEpoch < 0) firstEpoch = last.epoch();   // the first epoch this invocation trained
+            JsonArray epochs = new JsonArray();
+            epochs.add(firstEpoch);
             epochs.add(last.epoch());
+            invocation.add("epochs", epochs);
         }
-        invocation.add("epochs", epochs);
         write();
     }
 
