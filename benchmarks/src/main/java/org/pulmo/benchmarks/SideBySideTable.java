@@ -46,22 +46,16 @@ public final class SideBySideTable {
     /** Reads JMH's result JSON (an array of results, each with its "primaryMetric"; a result without one is skipped). */
     static List<PulmoResult> readJmh(String json) {
         List<PulmoResult> out = new ArrayList<>();
-        for (Object o : (List<?>) JsonReader.parse(json)) {
+        for (Object o : (List<?>) Json.parse(json)) {
             Map<?, ?> r = (Map<?, ?>) o;
             String bench = (String) r.get("benchmark");
             Map<String, String> params = new java.util.LinkedHashMap<>();
             if (r.get("params") instanceof Map<?, ?> p) for (var e : p.entrySet()) params.put((String) e.getKey(), String.valueOf(e.getValue()));
             if (!(r.get("primaryMetric") instanceof Map<?, ?> primary)) continue;
-            double seconds = Rates.secondsPerOp(num(primary.get("score")), (String) primary.get("scoreUnit"));
+            double seconds = Rates.secondsPerOp(Json.number(primary.get("score")), (String) primary.get("scoreUnit"));
             out.add(new PulmoResult(bench.substring(bench.lastIndexOf('.') + 1), params, seconds));
         }
         return out;
-    }
-
-    private static double num(Object o) {
-        if (o instanceof Double d) return d;
-        if (o instanceof String s) return Double.parseDouble(s);
-        throw new IllegalArgumentException("not a number: " + o);
     }
 
     /** The table rows from Pulmo's results and PyTorch's JSON object. */
@@ -108,7 +102,7 @@ public final class SideBySideTable {
                         + (Double.isNaN(copy[stage - 1]) ? "" : String.format(Locale.ROOT, " (%.0f%% of copy %.0f GB/s)", 100 * gbs / copy[stage - 1], copy[stage - 1]));
                 }
                 if (t != null) {
-                    double ms = num(t.get("median_ms"));
+                    double ms = Json.number(t.get("median_ms"));
                     ts = String.format(Locale.ROOT, "%.1f us, %.0f GB/s", ms * 1e3, bytes / (ms * 1e-3) / 1e9);
                     if (p != null) ratio = ms * 1e-3 / p.seconds;
                 }
@@ -139,8 +133,8 @@ public final class SideBySideTable {
             ps = String.format(Locale.ROOT, "%.1f images/s (batch %d%s)", pulmoRate, batch, pairs ? " pairs" : "");
         }
         if (t != null) {
-            torchRate = num(t.get("images_per_s"));
-            ts = String.format(Locale.ROOT, "%.1f images/s (batch %d%s)", torchRate, (int) num(t.get("batch")), pairs ? " pairs" : "");
+            torchRate = Json.number(t.get("images_per_s"));
+            ts = String.format(Locale.ROOT, "%.1f images/s (batch %d%s)", torchRate, (int) Json.number(t.get("batch")), pairs ? " pairs" : "");
         }
         String what = (train ? "training step " : "inference ") + m[2] + (pairs ? (train ? ", 2 images per pair" : ", pair forward, 2 images per pair") : "")
             + (recorded ? ", Pulmo's " + (train ? "step" : "forward") + " recorded (CUDA graph)" : "");
@@ -154,7 +148,7 @@ public final class SideBySideTable {
 
     private static boolean sameShape(Object shape, List<Integer> dims) {
         if (!(shape instanceof List<?> l) || l.size() != dims.size()) return false;
-        for (int i = 0; i < dims.size(); i++) if (num(l.get(i)) != dims.get(i)) return false;
+        for (int i = 0; i < dims.size(); i++) if (Json.number(l.get(i)) != dims.get(i)) return false;
         return true;
     }
 
@@ -212,7 +206,7 @@ public final class SideBySideTable {
             Path f = Path.of(args[i + 1]);
             switch (args[i]) {
                 case "--pulmo" -> { if (Files.exists(f)) pulmo.addAll(readJmh(Files.readString(f))); else System.err.println("SideBySideTable: no Pulmo results at " + f); }
-                case "--torch" -> torch = Files.exists(f) ? (Map<?, ?>) JsonReader.parse(Files.readString(f)) : null;
+                case "--torch" -> torch = Files.exists(f) ? (Map<?, ?>) Json.parse(Files.readString(f)) : null;
                 case "--out" -> out = f;
                 case "--json" -> json = f;
                 default -> throw new IllegalArgumentException("unknown option " + args[i]

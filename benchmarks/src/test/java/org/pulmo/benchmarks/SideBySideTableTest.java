@@ -56,7 +56,7 @@ class SideBySideTableTest {
     }
 
     @Test void ratiosArePulmoSpeedOverPyTorchs() {
-        List<SideBySideTable.Row> rows = SideBySideTable.rows(SideBySideTable.readJmh(PULMO), (Map<?, ?>) JsonReader.parse(TORCH));
+        List<SideBySideTable.Row> rows = SideBySideTable.rows(SideBySideTable.readJmh(PULMO), (Map<?, ?>) Json.parse(TORCH));
         // training and inference for tf32 (both sides) and fp32 (PyTorch only), three models each; MAB 2 x 4 shapes
         assertEquals(2 * 2 * 3 + 8, rows.size());
         // DPN-92-SE training: 32 images / 0.2 s = 160 images/s against 320
@@ -94,7 +94,7 @@ class SideBySideTableTest {
         String withRecorded = PULMO.substring(0, PULMO.length() - 1) + ",\n"
             + jmh("ModelThroughputBench.trainStep", "\"model\": \"dpn92-se\", \"device\": \"cuda\", \"size\": \"paper\", \"precision\": \"tf32\", "
                 + "\"recorded\": \"true\"", 100, "ms/op") + "]";
-        List<SideBySideTable.Row> rows = SideBySideTable.rows(SideBySideTable.readJmh(withRecorded), (Map<?, ?>) JsonReader.parse(TORCH));
+        List<SideBySideTable.Row> rows = SideBySideTable.rows(SideBySideTable.readJmh(withRecorded), (Map<?, ?>) Json.parse(TORCH));
         assertEquals(2 * 2 * 3 + 2 * 3 + 8, rows.size(), "a recorded row beside each model's training rows, tf32 and fp32 (no"
             + " recorded inference was measured: no recorded inference rows)");
         assertEquals(0.5, rows.get(0).ratio(), 1e-12, "the ordinary step: 200 ms, not the recorded one's 100 ms");
@@ -109,7 +109,7 @@ class SideBySideTableTest {
         Files.writeString(torch, TORCH);
         SideBySideTable.main(new String[] {"--torch", torch.toString(), "--pulmo", pulmo.toString(), "--out", dir.resolve("t.md").toString(),
             "--json", json.toString()});
-        Map<?, ?> recorded = (Map<?, ?>) ((List<?>) JsonReader.parse(Files.readString(json))).get(1);
+        Map<?, ?> recorded = (Map<?, ?>) ((List<?>) Json.parse(Files.readString(json))).get(1);
         assertEquals("recorded", recorded.get("pulmo_step"));
         assertEquals(320.0, (Double) recorded.get("pulmo_img_s"), 1e-9);
     }
@@ -121,7 +121,7 @@ class SideBySideTableTest {
         Path json = dir.resolve("rows.json");
         SideBySideTable.main(new String[] {"--torch", torch.toString(), "--pulmo", pulmo.toString(), "--pulmo", dir.resolve("absent.json").toString(),
             "--out", out.toString(), "--json", json.toString()});
-        List<?> items = (List<?>) JsonReader.parse(Files.readString(json));
+        List<?> items = (List<?>) Json.parse(Files.readString(json));
         assertEquals(2 * 2 * 3, items.size(), "one item per model row, none for MAB");
         Map<?, ?> dpn = (Map<?, ?>) items.get(0);
         assertEquals("dpn92-se", dpn.get("model"));
