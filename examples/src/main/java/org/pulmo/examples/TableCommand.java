@@ -7,11 +7,9 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import com.google.gson.JsonElement;
-import com.google.gson.JsonObject;
-import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
 import com.google.gson.JsonPrimitive;
+import org.pulmo.train.RunRecord;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -58,7 +56,7 @@ public final class TableCommand implements Callable<Integer> {
                 sb.append(" | ").append(v == null || v.isNaN() ? "n/a" : String.format(Locale.ROOT, "%.2f", 100 * v));
             }
             sb.append(" |\n");
-            Path record = Path.of(row.substring(eq + 1)).toAbsolutePath().normalize().resolveSibling(org.pulmo.train.RunRecord.FILE);
+            Path record = Path.of(row.substring(eq + 1)).toAbsolutePath().normalize().resolveSibling(RunRecord.FILE);
             if (Files.exists(record)) runs.append(runRow(row.substring(0, eq), record));
         }
         if (!runs.isEmpty())
@@ -86,29 +84,12 @@ public final class TableCommand implements Callable<Integer> {
 
     /** One row of the second table from a run's run.json; unknown figures are "n/a". */
     static String runRow(String label, Path record) throws java.io.IOException {
-        JsonObject j;
-        try {
-            j = JsonParser.parseString(Files.readString(record)).getAsJsonObject();
-        } catch (JsonParseException | IllegalStateException e) {
-            throw new IllegalArgumentException(record + " is not a run record: " + e.getMessage());
-        }
-        String status = text(j, "status");
-        String epochs = text(j, "epochs_done") + " of " + text(j, "epochs_planned") + (status.equals("finished") ? "" : " (" + status + ")");
-        double wall = number(j, "wall_seconds"), peak = number(j, "device_peak_mib");
-        String pulmo = j.get("pulmo") instanceof JsonObject p ? text(p, "commit") + (p.has("uncommitted_changes") && p.get("uncommitted_changes").getAsBoolean() ? " (modified)" : "") : "n/a";
-        return "| " + label + " | " + epochs + " | " + text(j, "best_epoch") + " | " + text(j, "seed") + " | "
-            + (Double.isNaN(wall) ? "n/a" : org.pulmo.train.RunRecord.clock(wall)) + " | "
-            + (Double.isNaN(number(j, "images_per_s")) ? "n/a" : String.format(Locale.ROOT, "%.1f", number(j, "images_per_s"))) + " | "
-            + (Double.isNaN(peak) ? "n/a" : String.format(Locale.ROOT, "%.2f GiB", peak / 1024)) + " | "
-            + (j.get("device") instanceof JsonObject d ? text(d, "backend") : "n/a") + " | " + pulmo + " |\n";
-    }
-
-    private static String text(JsonObject o, String key) {
-        JsonElement e = o.get(key);
-        return e == null || e.isJsonNull() ? "n/a" : e.getAsString();
-    }
-
-    private static double number(JsonObject o, String key) {
-        return o.get(key) instanceof JsonPrimitive p && p.isNumber() ? p.getAsDouble() : Double.NaN;
+        RunRecord.Reading r = RunRecord.Reading.of(record);
+        String epochs = r.epochsDone() + " of " + r.epochsPlanned() + (r.status().equals("finished") ? "" : " (" + r.status() + ")");
+        return "| " + label + " | " + epochs + " | " + r.bestEpoch() + " | " + r.seed() + " | "
+            + (Double.isNaN(r.wallSeconds()) ? "n/a" : RunRecord.clock(r.wallSeconds())) + " | "
+            + (Double.isNaN(r.imagesPerS()) ? "n/a" : String.format(Locale.ROOT, "%.1f", r.imagesPerS())) + " | "
+            + (Double.isNaN(r.devicePeakMib()) ? "n/a" : String.format(Locale.ROOT, "%.2f GiB", r.devicePeakMib() / 1024)) + " | "
+            + r.backend() + " | " + r.commit() + (r.uncommittedChanges() ? " (modified)" : "") + " |\n";
     }
 }

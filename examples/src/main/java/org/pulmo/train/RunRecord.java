@@ -77,10 +77,8 @@ public final class RunRecord {
         JsonObject root = null;
         if (s.resume() && Files.exists(file)) {
             try {
-                JsonElement e = JsonParser.parseString(Files.readString(file, StandardCharsets.UTF_8));
-                if (e.isJsonObject() && e.getAsJsonObject().get("invocations") instanceof JsonArray) root = e.getAsJsonObject();
-                else throw new JsonParseException("not a run record (no list of invocations)");
-            } catch (JsonParseException | IllegalStateException e) {
+                root = parse(file);
+            } catch (JsonParseException e) {
                 Path aside = s.out().resolve(FILE + ".unreadable");
                 Files.move(file, aside, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
                 out.println("Note: " + file + " could not be read (" + oneLine(e.getMessage()) + "); it is kept as " + aside
@@ -101,7 +99,7 @@ public final class RunRecord {
             root.add("invocations", new JsonArray());
         } else {
             for (JsonElement e : root.getAsJsonArray("invocations"))
-                if (e.isJsonObject() && e.getAsJsonObject().get("wall_seconds") instanceof JsonPrimitive p && p.isNumber()) earlier += p.getAsDouble();
+                if (e.isJsonObject() && !Double.isNaN(number(e.getAsJsonObject(), "wall_seconds"))) earlier += number(e.getAsJsonObject(), "wall_seconds");
             root.addProperty("status", "running");
             root.add("message", JsonNull.INSTANCE);
             root.addProperty("command", command);   // the latest; each invocation keeps its own below
@@ -209,8 +207,49 @@ public final class RunRecord {
         return sb.append(')').toString();
     }
 
-    private double number(String key) {
-        return root.get(key) instanceof JsonPrimitive p && p.isNumber() ? p.getAsDouble() : Double.NaN;
+    private double number(String key) { return number(root, key); }
+
+    /** A number of a record's object, NaN where it is absent, null or not a number. */
+    private static double number(JsonObject o, String key) {
+        return o.get(key) instanceof JsonPrimitive p && p.isNumber() ? p.getAsDouble() : Double.NaN;
+    }
+
+    /** A text of a record's object, "n/a" where it is absent or null. */
+    private static String text(JsonObject o, String key) {
+        JsonElement e = o.get(key);
+        return e == null || e.isJsonNull() ? "n/a" : e.getAsString();
+    }
+
+    /** A run record as its file holds it; a JsonParseException where the file is not one (no list of invocations). */
+    private static JsonObject parse(Path file) throws IOException {
+        try {
+            JsonElement e = JsonParser.parseString(Files.readString(file, StandardCharsets.UTF_8));
+            if (e.isJsonObject() && e.getAsJsonObject().get("invocations") instanceof JsonArray) return e.getAsJsonObject();
+        } catch (IllegalStateException e) {
+            throw new JsonParseException(e.getMessage(), e);
+        }
+        throw new JsonParseException("not a run record (no list of invocations)");
+    }
+
+    /**
+     * What {@code pulmo table} shows of a run, read back from its record; figures the record lacks are NaN, texts "n/a".
+     */
+    public record Reading(String status, String epochsDone, String epochsPlanned, String bestEpoch, String seed, double wallSeconds,
+                          double imagesPerS, double devicePeakMib, String backend, String commit, boolean uncommittedChanges) {
+        /** Reads {@code file}; one that is not a run record is an IllegalArgumentException naming it. */
+        public static Reading of(Path file) throws IOException {
+            JsonObject j;
+            try {
+                j = parse(file);
+            } catch (JsonParseException e) {
+                throw new IllegalArgumentException(file + " is not a run record: " + oneLine(e.getMessage()));
+            }
+            JsonObject device = j.get("device") instanceof JsonObject d ? d : new JsonObject();
+            JsonObject pulmo = j.get("pulmo") instanceof JsonObject p ? p : new JsonObject();
+            return new Reading(text(j, "status"), text(j, "epochs_done"), text(j, "epochs_planned"), text(j, "best_epoch"), text(j, "seed"),
+                number(j, "wall_seconds"), number(j, "images_per_s"), number(j, "device_peak_mib"), text(device, "backend"),
+                text(pulmo, "commit"), pulmo.get("uncommitted_changes") instanceof JsonPrimitive u && u.isBoolean() && u.getAsBoolean());
+        }
     }
 
     /** h:mm:ss of a number of seconds ("?" when unknown). */
@@ -229,7 +268,7 @@ public final class RunRecord {
         Backend.MemoryUse m = backend.memoryUse();
         root.add("device_held_mib", num(m == null ? Double.NaN : round(m.heldBytes() / MIB, 1)));
         long rss = peakResidentBytes();
-        double before = root.get("host_peak_rss_mib") instanceof JsonPrimitive p && p.isNumber() ? p.getAsDouble() : 0;
+        double before = Double.isNaN(number("host_peak_rss_mib")) ? 0 : number("host_peak_rss_mib");
         root.add("host_peak_rss_mib", num(rss < 0 ? (before > 0 ? before : Double.NaN) : round(Math.max(before, rss / MIB), 1)));
         AtomicFiles.write(file, (GSON.toJson(order(root)) + "\n").getBytes(StandardCharsets.UTF_8));
     }

@@ -102,6 +102,39 @@ class RunRecordTest {
         assertTrue(j.getAsJsonObject("settings").get("cuda_graphs").getAsBoolean());
     }
 
+    /** pulmo table's reading of a record: the figures written, NaN and "n/a" for what a record lacks, and a clear error. */
+    @Test void aRecordReadsBackForTheTable(@TempDir Path dir) throws IOException {
+        RunRecord r = RunRecord.begin(settings(dir, false), "pulmo train", DATA, false, System.out);
+        History h = new History();
+        h.add(new History.Row(1, 0.01, 1.2, 0.5, 1.1, 0.6, 100, 2, 0.5, 300.0, null));
+        r.epoch(h, 1, 0.6);
+        r.end("finished", null);
+        RunRecord.Reading read = RunRecord.Reading.of(dir.resolve(RunRecord.FILE));
+        assertEquals("finished", read.status());
+        assertEquals("1", read.epochsDone());
+        assertEquals("3", read.epochsPlanned());
+        assertEquals("1", read.bestEpoch());
+        assertEquals("7", read.seed());
+        assertEquals(100.0, read.imagesPerS(), 1e-9);
+        assertEquals(300.0, read.devicePeakMib(), 1e-9);
+        assertEquals(read(dir).getAsJsonObject("device").get("backend").getAsString(), read.backend());
+        assertEquals(BuildInfo.current().commit(), read.commit());
+        assertTrue(read.wallSeconds() >= 0 && read.wallSeconds() < 60, String.valueOf(read.wallSeconds()));
+
+        Files.writeString(dir.resolve("bare.json"), "{\"invocations\": [], \"device_peak_mib\": null}");
+        RunRecord.Reading bare = RunRecord.Reading.of(dir.resolve("bare.json"));
+        assertTrue(Double.isNaN(bare.devicePeakMib()) && Double.isNaN(bare.wallSeconds()));
+        assertEquals("n/a", bare.backend());
+        assertEquals("n/a", bare.seed());
+
+        for (String text : new String[] {"{\"status\": \"runn", "[1, 2]", "{\"status\": \"finished\"}"}) {
+            Files.writeString(dir.resolve("bad.json"), text);
+            IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> RunRecord.Reading.of(dir.resolve("bad.json")));
+            assertTrue(e.getMessage().contains("bad.json") && e.getMessage().contains("not a run record"), e.getMessage());
+        }
+    }
+
     @Test void theCommandLineQuotesWhatAShellWouldSplit() {
         assertEquals("pulmo train --data '/my data' --out 'it'\\''s' --lr 0.01 ''",
             RunRecord.commandLine("pulmo train", List.of("--data", "/my data", "--out", "it's", "--lr", "0.01", "")));
