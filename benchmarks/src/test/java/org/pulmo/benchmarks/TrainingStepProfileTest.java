@@ -20,7 +20,7 @@ class TrainingStepProfileTest {
         assertEquals("elementwise", TrainingStepProfile.kindOf("seScaleForward"));
         assertEquals("softmax / loss", TrainingStepProfile.kindOf("crossEntropyBackward"));
         // every op of the interface has a kind of its own ("other" only for what does no device work)
-        List<String> notOps = List.of("device", "memorySummary", "memoryUse", "resetPeakMemory", "synchronize", "launch", "halves",   // halves: two views, no device work
+        List<String> notOps = List.of("device", "memoryUse", "resetPeakMemory", "synchronize", "launch", "halves",   // halves: two views, no device work
             "capture", "captureUnsupported", "capturing");   // recording work (CUDA graphs), not an op
         List<String> other = Arrays.stream(Backend.class.getMethods()).map(Method::getName).distinct()
             .filter(n -> !notOps.contains(n) && TrainingStepProfile.kindOf(n).equals("other")).sorted().toList();

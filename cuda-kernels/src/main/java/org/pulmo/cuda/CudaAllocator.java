@@ -316,10 +316,5 @@ public final class CudaAllocator {
 
     public synchronized void resetPeak() { peak = inUse; }
 
-    static String human(long b) {
-        if (b < 1024) return b + " B";
-        if (b < 1L << 20) return String.format("%.1f KiB", b / 1024.0);
-        if (b < 1L << 30) return String.format("%.1f MiB", b / (double) (1L << 20));
-        return String.format("%.2f GiB", b / (double) (1L << 30));
-    }
+    static String human(long b) { return org.pulmo.backend.Backend.MemoryUse.human(b); }
 }

@@ -86,12 +86,6 @@ public final class CudaBackend implements Backend {
         rt.allocator().emptyCache();
     }
 
-    @Override public String memorySummary() {
-        CudaAllocator.Stats st = memoryStats();
-        return "in use " + CudaAllocator.human(st.inUseBytes()) + " (" + st.inUseBytes() + " B), peak " + CudaAllocator.human(st.peakInUseBytes())
-            + ", held from the driver " + CudaAllocator.human(st.reservedBytes());
-    }
-
     @Override public MemoryUse memoryUse() {
         CudaAllocator.Stats st = memoryStats();
         return new MemoryUse(st.inUseBytes(), st.peakInUseBytes(), st.reservedBytes());

@@ -303,9 +303,8 @@ public final class Trainer {
                 }
                 double[] v = validate(valLoader, epoch);
                 bar.finish(String.format(Locale.ROOT, "  | val loss %.4f  val acc %5.1f%%%s", v[0], 100 * v[1], dataBound(dataWait, bar.seconds())));
-                String memory = backend.memorySummary();
-                if (memory != null) out.println("  " + dev + " memory after epoch " + (epoch + 1) + ": " + memory);
                 org.pulmo.backend.Backend.MemoryUse mem = backend.memoryUse();
+                if (mem != null) out.println("  " + dev + " memory after epoch " + (epoch + 1) + ": " + mem.summary());
                 double peakMib = mem == null ? Double.NaN : mem.peakInUseBytes() / (double) (1 << 20);
                 double[] ms = readings.maNetSums;
                 long mn = readings.maNetImages;

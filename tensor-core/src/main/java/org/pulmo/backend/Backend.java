@@ -79,14 +79,24 @@ public interface Backend {
     default boolean capturing() { return false; }
 
     // ---- memory ----
-    /** One line on the device memory this backend holds (in use, peak, cached), or null where it keeps no account (the CPU). */
-    default String memorySummary() { return null; }
-
     /**
      * Device memory in bytes: in use now, the most in use since the backend started or since the last
      * {@link #resetPeakMemory()}, and held from the device (in use plus what a caching allocator keeps for reuse).
      */
-    record MemoryUse(long inUseBytes, long peakInUseBytes, long heldBytes) {}
+    record MemoryUse(long inUseBytes, long peakInUseBytes, long heldBytes) {
+        /** One line: "in use 1.20 GiB (1288490188 B), peak 3.40 GiB, held from the driver 4.00 GiB". */
+        public String summary() {
+            return "in use " + human(inUseBytes) + " (" + inUseBytes + " B), peak " + human(peakInUseBytes) + ", held from the driver " + human(heldBytes);
+        }
+
+        /** A byte count in B, KiB, MiB or GiB. */
+        public static String human(long b) {
+            if (b < 1024) return b + " B";
+            if (b < 1L << 20) return String.format(java.util.Locale.ROOT, "%.1f KiB", b / 1024.0);
+            if (b < 1L << 30) return String.format(java.util.Locale.ROOT, "%.1f MiB", b / (double) (1L << 20));
+            return String.format(java.util.Locale.ROOT, "%.2f GiB", b / (double) (1L << 30));
+        }
+    }
 
     /** This backend's device memory now, or null where it keeps no account (the CPU). */
     default MemoryUse memoryUse() { return null; }
