@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # DPN-SENet paper, Tables 1-3: DPN-92 vs DPN-92-SE, each with and without data augmentation, on a 4-class chest
-# X-ray folder (covid / normal / bacterial / viral). Writes runs/dpn-senet/table.md in the paper's layout.
+# X-ray folder (covid / normal / bacterial / viral). Writes runs/dpn-senet/table.md in the paper's layout and the
+# runs' curves and ROCs (COVID-19 against the rest) side by side in runs/dpn-senet/plots/.
 #
 #   examples/recipes/dpn-senet-tables-1-3.sh [DATA] [EPOCHS]
 #
@@ -17,7 +18,7 @@ if [ "$data" = demo ]; then epochs="${2:-${EPOCHS:-5}}"; size="${IMAGE_SIZE:-32}
 extra=(); [ -n "$size" ] && extra+=(--image-size "$size")
 dataopts=(--data "$data"); [ "$data" = demo ] && dataopts+=(--demo-images "${DEMO_IMAGES:-384}")
 out="${OUT:-runs/dpn-senet}"
-rows=()
+rows=() compare=()
 for model in dpn92 dpn92-se; do
   for aug in none dpn-senet; do
     run="$out/$model-$aug"
@@ -26,6 +27,9 @@ for model in dpn92 dpn92-se; do
     label="$model"; [ "$model" = dpn92-se ] && label="DPN-92-SE" || label="DPN-92"
     [ "$aug" = none ] && label="$label, no augmentation" || label="$label, augmentation"
     rows+=(--row "$label=$run/test")
+    compare+=(--compare "$label=$run")
   done
 done
 ./pulmo table --title "DPN-92 vs DPN-92-SE on $data (Tables 1-3 layout)" "${rows[@]}" --out "$out/table.md"
+# the four runs' curves and ROCs side by side: runs/dpn-senet/plots/{val_accuracy,train_loss,val_loss,roc}.png
+./pulmo plot --out "$out/plots" "${compare[@]}"

@@ -34,7 +34,7 @@ import picocli.CommandLine.Parameters;
  * cells is flagged as too coarse to localise anything.
  */
 @Command(name = "explain", mixinStandardHelpOptions = true, sortOptions = false,
-    description = "Grad-CAM and LIME heatmaps for one image, as PNG overlays on the whole image and raw maps (CSV).")
+    description = "Grad-CAM and LIME heatmaps for each image given, as PNG overlays on the whole image and raw maps (CSV).")
 public final class ExplainCommand implements Callable<Integer> {
     /** A Grad-CAM map with fewer cells than this on a side says little about where the evidence lies. */
     static final int COARSE = 7;

@@ -11,7 +11,9 @@ import org.pulmo.metrics.ClassificationReport;
 import org.pulmo.metrics.Predictions;
 import org.pulmo.train.History;
 import org.pulmo.train.Plots;
+import org.pulmo.metrics.RocCurve;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /**
@@ -20,15 +22,35 @@ import picocli.CommandLine.Parameters;
  * {@code confusion_matrix.png} from an evaluation's {@code predictions.csv}. For runs made on a machine whose Java
  * could not draw text (a GPU server without fonts skips its plots and says so), or to draw them again after a run
  * was copied elsewhere. The ROC curves come from the probabilities as written (every digit of each float).
+ *
+ * <p>{@code pulmo plot --compare LABEL=RUN ... [--out DIR]}: several training runs on shared charts, for the papers'
+ * comparisons (DPN-92 against DPN-92-SE, MA-Net's losses and blocks): validation accuracy, training and validation loss
+ * per epoch, one line per run, and the ROC of the positive class on each run's test predictions.
  */
 @Command(name = "plot", mixinStandardHelpOptions = true, description = {
-    "Draw a run's plots again from its files: loss.png, accuracy.png (MA-Net: manet_weights.png) from metrics.csv, and roc.png,",
-    "confusion_matrix.png from predictions.csv (in the folder, or in its test/ report). For runs from a machine that could not draw them."})
+    "Draw a run's plots again from its files, or several runs side by side (--compare).",
+    "A run's plots: loss.png, accuracy.png (MA-Net: manet_weights.png) from metrics.csv, and roc.png, confusion_matrix.png from",
+    "predictions.csv (in the folder, or in its test/ report). For runs from a machine that could not draw them.",
+    "With --compare, several runs on shared charts instead: validation accuracy, training and validation loss per epoch, and the ROC",
+    "of the positive class (COVID where a class is named so) on each run's test predictions."})
 public final class PlotCommand implements Callable<Integer> {
-    @Parameters(arity = "1..*", paramLabel = "FOLDER", description = "A training run's folder (metrics.csv; test/predictions.csv) or an evaluate folder (predictions.csv).")
-    List<Path> folders;
+    @Parameters(arity = "0..*", paramLabel = "FOLDER", description = "A training run's folder (metrics.csv; test/predictions.csv) or an evaluate folder (predictions.csv).")
+    List<Path> folders = List.of();
+
+    @Option(names = "--compare", paramLabel = "LABEL=RUN", description = "A training run to compare, with its name in the legends; repeat for each run"
+        + " (e.g. --compare DPN-92=runs/dpn92 --compare DPN-92-SE=runs/dpn92se).")
+    List<String> compare = List.of();
+
+    @Option(names = {"-o", "--out"}, defaultValue = "runs/compare", description = "Where --compare writes val_accuracy.png, train_loss.png, val_loss.png"
+        + " and roc.png, created if missing (default: ${DEFAULT-VALUE}).")
+    Path out;
 
     @Override public Integer call() throws Exception {
+        if (!compare.isEmpty()) {
+            if (!folders.isEmpty()) throw new IllegalArgumentException("--compare takes every run as LABEL=RUN; " + folders.getFirst() + " is a folder without a label");
+            return compare();
+        }
+        if (folders.isEmpty()) throw new IllegalArgumentException("name a run folder to plot, or runs to compare with --compare LABEL=RUN");
         for (Path dir : folders) {
             if (!Files.isDirectory(dir)) throw new IllegalArgumentException(dir + " is not a folder");
             List<String> written = new ArrayList<>();
@@ -52,6 +74,64 @@ public final class PlotCommand implements Callable<Integer> {
             if (why != null) throw new IllegalStateException("no plots drawn: " + why);
             System.out.println(dir + ": " + String.join(", ", written));
         }
+        return 0;
+    }
+
+    /** {@code --compare}: the runs' curves on shared charts, and their positive-class ROC where they have test predictions. */
+    private int compare() throws Exception {
+        List<String> labels = new ArrayList<>();
+        List<History> runs = new ArrayList<>();
+        List<Path> dirs = new ArrayList<>();
+        for (String c : compare) {
+            int eq = c.indexOf('=');
+            if (eq <= 0 || eq == c.length() - 1) throw new IllegalArgumentException("--compare '" + c + "': expected LABEL=RUN, e.g. DPN-92=runs/dpn92");
+            String label = c.substring(0, eq);
+            if (labels.contains(label)) throw new IllegalArgumentException("--compare: the label '" + label + "' is given twice; each run needs its own");
+            Path dir = Path.of(c.substring(eq + 1));
+            Path metrics = dir.resolve("metrics.csv");
+            if (!Files.isDirectory(dir)) throw new IllegalArgumentException("--compare " + c + ": " + dir + " is not a folder");
+            if (!Files.exists(metrics)) throw new IllegalArgumentException("--compare " + c + ": " + dir + " holds no metrics.csv (not a training run's folder)");
+            History h = History.read(metrics, Integer.MAX_VALUE);
+            if (h.rows().isEmpty()) throw new DatasetException(metrics + " holds no epoch");
+            labels.add(label);
+            runs.add(h);
+            dirs.add(dir);
+        }
+        Cli.outputFolder(out, "--out");
+        Plots.compare(labels, runs, out);
+        List<String> written = new ArrayList<>(List.of("val_accuracy.png", "train_loss.png", "val_loss.png"));
+
+        // the ROC of the positive class, from each run's test predictions (a run without them is left out, and named)
+        List<String> names = new ArrayList<>(), without = new ArrayList<>();
+        List<double[]> fpr = new ArrayList<>(), tpr = new ArrayList<>();
+        List<Double> auc = new ArrayList<>();
+        String positive = null, firstWith = null;
+        for (int i = 0; i < dirs.size(); i++) {
+            Path csv = dirs.get(i).resolve("test").resolve("predictions.csv");
+            if (!Files.exists(csv)) { without.add(labels.get(i)); continue; }
+            Predictions p = predictions(csv);
+            String cls = p.classes().get(ClassificationReport.defaultPositiveClass(p.classes()));
+            if (positive == null) { positive = cls; firstWith = labels.get(i); }
+            else if (!positive.equals(cls))
+                throw new IllegalArgumentException("--compare: " + firstWith + "'s positive class is '" + positive + "' but " + labels.get(i) + "'s is '"
+                    + cls + "' (" + csv + "); the ROC compares runs on the same classes");
+            RocCurve r = p.roc(p.classes().indexOf(cls));
+            names.add(labels.get(i));
+            fpr.add(r.fpr());
+            tpr.add(r.tpr());
+            auc.add(r.auc());
+        }
+        if (!names.isEmpty()) {
+            Plots.roc("ROC, " + positive + " against the rest (test)", names, fpr, tpr, auc.stream().mapToDouble(Double::doubleValue).toArray(), out.resolve("roc.png"));
+            written.add("roc.png");
+        }
+        String why = Plots.unavailableReason();
+        if (why != null) throw new IllegalStateException("no plots drawn: " + why);
+        System.out.println(out + ": " + String.join(", ", written) + " (" + String.join(", ", labels) + ")");
+        if (!without.isEmpty() && !names.isEmpty())
+            System.out.println("Not in roc.png, without test/predictions.csv: " + String.join(", ", without));
+        else if (names.isEmpty())
+            System.out.println("No roc.png: none of the runs has test/predictions.csv (pulmo train writes it unless --no-evaluate; pulmo evaluate --out RUN/test)");
         return 0;
     }
 

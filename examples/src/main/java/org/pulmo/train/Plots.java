@@ -75,17 +75,7 @@ public final class Plots {
         }
         List<String> names = maNet ? List.of("train", "validation", "train L_CE", "train L_CS") : List.of("train", "validation");
         List<List<Double>> series = maNet ? List.of(tl, vl, ce, cs) : List.of(tl, vl);
-        XYChart loss = lines("Loss", "epoch", maNet ? "loss" : "cross-entropy", ep, names, series);
-        // an early validation loss far above the rest (batch-norm running statistics still settling) would flatten
-        // every other point to the axis: plot on a log scale when the positive values span more than 100x (and
-        // none is at or below zero, as L_CS, a cosine similarity, can be: a log axis cannot show those)
-        double lo = Double.POSITIVE_INFINITY, hi = 0;
-        boolean nonPositive = false;
-        for (List<Double> l : series) for (Double v : l) if (v != null && Double.isFinite(v)) {
-            if (v > 0) { lo = Math.min(lo, v); hi = Math.max(hi, v); } else nonPositive = true;
-        }
-        if (hi / lo > 100 && lo > 0 && !nonPositive) loss.getStyler().setYAxisLogarithmic(true);
-        save(loss, dir.resolve("loss.png"));
+        save(logScaleIfWide(lines("Loss", "epoch", maNet ? "loss" : "cross-entropy", ep, names, series), series), dir.resolve("loss.png"));
         save(lines("Accuracy", "epoch", "accuracy (%)", ep, List.of("train", "validation"), List.of(ta, va)), dir.resolve("accuracy.png"));
         if (maNet) {
             List<Double> a1 = new ArrayList<>(), a2 = new ArrayList<>();
@@ -98,17 +88,53 @@ public final class Plots {
         }
     }
 
+    /**
+     * Several runs side by side, one line per run named by its label: {@code val_accuracy.png}, {@code train_loss.png}
+     * (for MA-Net the total a1 L_CE + a2 L_CS that was minimised) and {@code val_loss.png}, over each run's own epochs.
+     */
+    public static void compare(List<String> labels, List<History> runs, Path dir) throws IOException {
+        List<List<Double>> ep = new ArrayList<>(), va = new ArrayList<>(), tl = new ArrayList<>(), vl = new ArrayList<>();
+        for (History h : runs) {
+            ep.add(h.rows().stream().map(r -> (double) r.epoch()).toList());
+            va.add(h.rows().stream().map(r -> 100 * r.valAcc()).toList());
+            tl.add(h.rows().stream().map(History.Row::trainLoss).toList());
+            vl.add(h.rows().stream().map(History.Row::valLoss).toList());
+        }
+        save(linesEach("Validation accuracy", "epoch", "accuracy (%)", ep, labels, va), dir.resolve("val_accuracy.png"));
+        save(logScaleIfWide(linesEach("Training loss", "epoch", "loss", ep, labels, tl), tl), dir.resolve("train_loss.png"));
+        save(logScaleIfWide(linesEach("Validation loss", "epoch", "cross-entropy", ep, labels, vl), vl), dir.resolve("val_loss.png"));
+    }
+
+    /**
+     * A log y axis where an early loss far above the rest (batch-norm running statistics still settling) would flatten
+     * every other point to the axis: when the positive values span more than 100x and none is at or below zero (as
+     * L_CS, a cosine similarity, can be: a log axis cannot show those).
+     */
+    private static XYChart logScaleIfWide(XYChart chart, List<List<Double>> series) {
+        double lo = Double.POSITIVE_INFINITY, hi = 0;
+        boolean nonPositive = false;
+        for (List<Double> l : series) for (Double v : l) if (v != null && Double.isFinite(v)) {
+            if (v > 0) { lo = Math.min(lo, v); hi = Math.max(hi, v); } else nonPositive = true;
+        }
+        if (hi / lo > 100 && lo > 0 && !nonPositive) chart.getStyler().setYAxisLogarithmic(true);
+        return chart;
+    }
+
     private static XYChart lines(String title, String x, String y, List<Double> xs, List<String> names, List<List<Double>> ys) {
+        return linesEach(title, x, y, java.util.Collections.nCopies(names.size(), xs), names, ys);
+    }
+
+    /** One line per name over its own x values; non-finite values are left out, and a line with none at all. */
+    private static XYChart linesEach(String title, String x, String y, List<List<Double>> xs, List<String> names, List<List<Double>> ys) {
         XYChart c = new XYChartBuilder().width(640).height(420).title(title).xAxisTitle(x).yAxisTitle(y).build();
         c.getStyler().setMarkerSize(5);
-        if (xs.isEmpty()) return c;
         for (int i = 0; i < names.size(); i++) {
-            List<Double> clean = new ArrayList<>();
-            for (Double v : ys.get(i)) clean.add(Double.isFinite(v) ? v : null);
-            if (clean.stream().allMatch(v -> v == null)) continue;
             List<Double> fx = new ArrayList<>(), fy = new ArrayList<>();
-            for (int k = 0; k < xs.size(); k++) if (clean.get(k) != null) { fx.add(xs.get(k)); fy.add(clean.get(k)); }
-            c.addSeries(names.get(i), fx, fy).setMarker(SeriesMarkers.CIRCLE);
+            for (int k = 0; k < xs.get(i).size(); k++) {
+                Double v = ys.get(i).get(k);
+                if (v != null && Double.isFinite(v)) { fx.add(xs.get(i).get(k)); fy.add(v); }
+            }
+            if (!fy.isEmpty()) c.addSeries(names.get(i), fx, fy).setMarker(SeriesMarkers.CIRCLE);
         }
         return c;
     }
@@ -118,7 +144,12 @@ public final class Plots {
      * are the points of class k's curve, {@code auc[k]} its area.
      */
     public static void roc(List<String> names, List<double[]> fpr, List<double[]> tpr, double[] auc, Path file) throws IOException {
-        XYChart c = new XYChartBuilder().width(560).height(520).title("ROC").xAxisTitle("false positive rate (1 - specificity)")
+        roc("ROC", names, fpr, tpr, auc, file);
+    }
+
+    /** {@link #roc(List, List, List, double[], Path)} under another title. */
+    public static void roc(String title, List<String> names, List<double[]> fpr, List<double[]> tpr, double[] auc, Path file) throws IOException {
+        XYChart c = new XYChartBuilder().width(560).height(520).title(title).xAxisTitle("false positive rate (1 - specificity)")
             .yAxisTitle("true positive rate (sensitivity)").build();
         c.getStyler().setXAxisMin(0.0).setXAxisMax(1.0).setYAxisMin(0.0).setYAxisMax(1.0);
         for (int k = 0; k < names.size(); k++) {

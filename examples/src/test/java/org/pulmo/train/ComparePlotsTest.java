@@ -1,0 +1,129 @@
+package org.pulmo.train;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.knowm.xchart.XYChart;
+import org.knowm.xchart.XYSeries;
+import org.pulmo.examples.Main;
+
+/**
+ * {@code pulmo plot --compare}: several runs on shared charts. What is drawn is read off the charts themselves (the
+ * encoder is a stand-in that keeps them): each run's own epochs and values under its label, and an ROC whose AUCs are
+ * the ones counted by hand from the predictions.
+ */
+class ComparePlotsTest {
+    private final Map<String, XYChart> drawn = new LinkedHashMap<>();
+
+    @AfterEach void realEncoder() { Plots.reset(); }
+
+    private void keepCharts() {
+        Plots.encoder = (chart, file) -> drawn.put(file.getFileName().toString(), (XYChart) chart);
+    }
+
+    /** A run folder: metrics.csv of {@code valAcc.length} epochs and, when given, test/predictions.csv. */
+    private static Path run(Path dir, String name, double[] valAcc, String predictions) throws Exception {
+        Path run = dir.resolve(name);
+        Files.createDirectories(run.resolve("test"));
+        History h = new History();
+        for (int e = 0; e < valAcc.length; e++) h.add(new History.Row(e + 1, 0.01, 1.0 / (1 << e), 0.5, 2.0 / (1 << e), valAcc[e], 100, 3));
+        h.write(run);
+        if (predictions != null) Files.writeString(run.resolve("test/predictions.csv"), predictions);
+        return run;
+    }
+
+    private record Result(int code, String out, String err) {}
+
+    private static Result pulmo(String... args) {
+        PrintStream oldOut = System.out, oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+        try {
+            return new Result(Main.run(args), out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+
+    // COVID's probabilities 0.9 (covid), 0.8 (not), 0.7 (covid), 0.1 (not): 3 of the 4 positive-negative pairs ordered
+    private static final String HALF_RIGHT = """
+        source,label,predicted,covid,noncovid
+        a.png,covid,covid,0.9,0.1
+        b.png,noncovid,covid,0.8,0.2
+        c.png,covid,covid,0.7,0.3
+        d.png,noncovid,noncovid,0.1,0.9
+        """;
+    private static final String ALL_RIGHT = """
+        source,label,predicted,noncovid,covid
+        a.png,covid,covid,0.1,0.9
+        b.png,noncovid,noncovid,0.6,0.4
+        c.png,covid,covid,0.3,0.7
+        d.png,noncovid,noncovid,0.9,0.1
+        """;
+
+    @Test void runsShareTheChartsUnderTheirLabels(@TempDir Path dir) throws Exception {
+        keepCharts();
+        Path a = run(dir, "a", new double[] {0.5, 0.6}, HALF_RIGHT);
+        Path b = run(dir, "b", new double[] {0.4, 0.7, 0.8}, ALL_RIGHT);
+        Path c = run(dir, "c", new double[] {0.3}, null);
+        Path out = dir.resolve("cmp");
+        Result r = pulmo("plot", "--compare", "DPN-92=" + a, "--compare", "DPN-92-SE=" + b, "--compare", "no test=" + c, "--out", out.toString());
+        assertEquals(0, r.code(), r.out() + r.err());
+        assertEquals(List.of("val_accuracy.png", "train_loss.png", "val_loss.png", "roc.png"), List.copyOf(drawn.keySet()));
+        assertTrue(r.out().contains("val_accuracy.png, train_loss.png, val_loss.png, roc.png") && r.out().contains("without test/predictions.csv: no test"), r.out());
+
+        Map<String, XYSeries> acc = drawn.get("val_accuracy.png").getSeriesMap();
+        assertEquals(List.of("DPN-92", "DPN-92-SE", "no test"), List.copyOf(acc.keySet()));
+        assertEquals(List.of(1.0, 2.0, 3.0), values(acc.get("DPN-92-SE").getXData()), "each run over its own epochs");
+        assertEquals(List.of(40.0, 70.0, 80.0), values(acc.get("DPN-92-SE").getYData()));
+        assertEquals(List.of(50.0, 60.0), values(acc.get("DPN-92").getYData()));
+        assertEquals(List.of(1.0, 0.5), values(drawn.get("train_loss.png").getSeriesMap().get("DPN-92").getYData()));
+        assertEquals(List.of(2.0, 1.0, 0.5), values(drawn.get("val_loss.png").getSeriesMap().get("DPN-92-SE").getYData()));
+
+        XYChart roc = drawn.get("roc.png");
+        assertTrue(roc.getTitle().contains("covid against the rest"), roc.getTitle());
+        // covid is the first column of a's file and the second of b's: found by name in each
+        assertEquals(List.of("DPN-92 (AUC 0.750)", "DPN-92-SE (AUC 1.000)", "chance"), List.copyOf(roc.getSeriesMap().keySet()));
+    }
+
+    @Test void badComparisonsAreRefusedNamingWhat(@TempDir Path dir) throws Exception {
+        keepCharts();
+        Path a = run(dir, "a", new double[] {0.5}, HALF_RIGHT);
+        Path x = run(dir, "x", new double[] {0.5}, "source,label,predicted,normal,viral\nq.png,normal,normal,0.6,0.4\n");
+        Files.createDirectories(dir.resolve("empty"));
+        Path out = dir.resolve("cmp");
+        String[][] cases = {
+            {"--compare", "A" + a, "expected LABEL=RUN"},
+            {"--compare", "A=" + a, "--compare", "A=" + a, "'A' is given twice"},
+            {"--compare", "A=" + dir.resolve("empty"), "holds no metrics.csv"},
+            {"--compare", "A=" + dir.resolve("none"), "is not a folder"},
+            {"--compare", "A=" + a, "--compare", "X=" + x, "A's positive class is 'covid' but X's is 'viral'"},
+            {"--compare", "A=" + a, a.toString(), "is a folder without a label"},
+            {"name a run folder to plot"},
+        };
+        for (String[] c : cases) {
+            List<String> args = new java.util.ArrayList<>(List.of("plot", "--out", out.toString()));
+            args.addAll(List.of(c).subList(0, c.length - 1));
+            Result r = pulmo(args.toArray(String[]::new));
+            assertEquals(2, r.code(), args + ": " + r.out() + r.err());
+            assertTrue(r.err().contains(c[c.length - 1]) && r.err().lines().count() == 1, args + ": " + r.err());
+        }
+    }
+
+    private static List<Double> values(double[] numbers) {
+        return java.util.Arrays.stream(numbers).boxed().toList();
+    }
+}
