@@ -60,6 +60,34 @@ public interface Dataset {
     /** The images {@code indices} (in that order) as a data set of their own; it reads through to this one. */
     default Dataset subset(int[] indices) { return new Subset(this, indices); }
 
+    /** Several data sets with the same classes as one, in order (evaluate's {@code --split all}). */
+    static Dataset concat(List<Dataset> parts) {
+        for (Dataset d : parts)
+            if (!d.classes().equals(parts.getFirst().classes()))
+                throw new IllegalArgumentException("cannot join data sets of classes " + parts.getFirst().classes() + " and " + d.classes());
+        return new Concat(List.copyOf(parts));
+    }
+
+    /** Data sets with the same classes, one after another. */
+    record Concat(List<Dataset> parts) implements Dataset {
+        @Override public List<String> classes() { return parts.getFirst().classes(); }
+        @Override public int size() { return parts.stream().mapToInt(Dataset::size).sum(); }
+        @Override public int label(int index) { int[] at = at(index); return parts.get(at[0]).label(at[1]); }
+        @Override public Image image(int index) throws IOException { int[] at = at(index); return parts.get(at[0]).image(at[1]); }
+        @Override public String source(int index) { int[] at = at(index); return parts.get(at[0]).source(at[1]); }
+        @Override public String group(int index) { int[] at = at(index); return parts.get(at[0]).group(at[1]); }
+
+        /** {part, index in it} of image {@code index}. */
+        private int[] at(int index) {
+            int i = index;
+            for (int k = 0; k < parts.size(); k++) {
+                if (i >= 0 && i < parts.get(k).size()) return new int[] {k, i};
+                i -= parts.get(k).size();
+            }
+            throw new IndexOutOfBoundsException("index " + index + " of a data set of " + size());
+        }
+    }
+
     /** A view of some images of a data set, in a given order. */
     record Subset(Dataset parent, int[] indices) implements Dataset {
         public Subset {

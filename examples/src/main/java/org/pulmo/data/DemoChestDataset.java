@@ -50,7 +50,8 @@ public final class DemoChestDataset implements Dataset {
     @Override public int size() { return count; }
     @Override public int label(int index) { return Math.floorMod(checkIndex(index), 4); }
     @Override public String group(int index) { return "patient-" + ((index / 12) * 4 + label(index)); }
-    @Override public String source(int index) { return "demo image " + index + " (" + CLASSES.get(label(index)) + ")"; }
+    /** "demo image 17 of set 3003 (covid19)": the set's seed tells the parts apart (each part is a set of its own). */
+    @Override public String source(int index) { return "demo image " + index + " of set " + seed + " (" + CLASSES.get(label(index)) + ")"; }
 
     @Override public Image image(int index) {
         float[] g = draw(label(index), size, Transform.sampleRng(seed, -1, checkIndex(index)));

@@ -43,15 +43,26 @@ import javax.imageio.stream.ImageInputStream;
 public final class ImageDecoder {
     private ImageDecoder() {}
 
-    /** File name extensions that data sets consider images (the content still decides the decoder). */
-    public static final List<String> IMAGE_EXTENSIONS = List.of("png", "jpg", "jpeg", "bmp");
+    /**
+     * File name extensions that every command (train, evaluate, predict) takes for images: the formats
+     * {@link #format} knows. The content still decides the decoder.
+     */
+    public static final List<String> IMAGE_EXTENSIONS = List.of("png", "jpg", "jpeg", "bmp", "gif", "tif", "tiff");
 
-    /** True when the file name ends in one of {@link #IMAGE_EXTENSIONS}, ignoring case. */
+    /**
+     * True when the file name ends in one of {@link #IMAGE_EXTENSIONS}, ignoring case, and is not hidden: names
+     * starting with a dot (macOS's AppleDouble "._scan.jpg" companions among them) and anything under a
+     * {@code __MACOSX} folder, which zip archives made on a Mac carry beside the images, are not images.
+     */
     public static boolean hasImageExtension(Path file) {
         String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
         int dot = name.lastIndexOf('.');
-        return dot >= 0 && IMAGE_EXTENSIONS.contains(name.substring(dot + 1));
+        for (Path part : file) if (part.toString().equals(MACOS_ARCHIVE_FOLDER)) return false;
+        return !name.startsWith(".") && dot >= 0 && IMAGE_EXTENSIONS.contains(name.substring(dot + 1));
     }
+
+    /** The folder of resource forks in zip archives made on a Mac: never a class, never images. */
+    public static final String MACOS_ARCHIVE_FOLDER = "__MACOSX";
 
     /** Decodes {@code file} to [3, H, W] in [0, 1]. */
     public static Image decode(Path file) throws ImageDecodeException {

@@ -53,7 +53,7 @@ public final class ImageFileDataset implements Dataset {
         List<String> classes = new ArrayList<>();
         try (Stream<Path> s = Files.list(root)) {
             s.filter(Files::isDirectory).map(p -> p.getFileName().toString())
-                .filter(n -> !n.startsWith(".")).sorted().forEach(classes::add);
+                .filter(n -> !n.startsWith(".") && !n.equals(ImageDecoder.MACOS_ARCHIVE_FOLDER)).sorted().forEach(classes::add);
         } catch (IOException e) {
             throw new DatasetException("cannot list data folder " + root + ": " + e, e);
         }

@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.regex.PatternSyntaxException;
 import org.pulmo.data.ClassMap;
 import org.pulmo.data.Dataset;
@@ -14,8 +15,11 @@ import org.pulmo.data.DemoChestDataset;
 import org.pulmo.data.GroupIds;
 import org.pulmo.data.ImageFileDataset;
 import org.pulmo.data.Leakage;
+import org.pulmo.data.PartDigest;
 import org.pulmo.data.Splits;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
  * Where the images come from (shared by train, evaluate and explain). {@code --data demo} is the built-in
@@ -68,7 +72,148 @@ final class DataOptions {
     @Option(names = "--allow-leakage", description = "Go on (with a warning) when the same image is in two parts (train and test, ...); by default that is an error.")
     boolean allowLeakage;
 
+    /** The command this mixin belongs to: which options were given on its command line. */
+    @Spec(Spec.Target.MIXEE) CommandSpec command;
+
     boolean isDemo() { return data.equalsIgnoreCase("demo"); }
+
+    /** The data folder, absolute; null for the demo data. */
+    private Path root() { return isDemo() ? null : Path.of(data).toAbsolutePath().normalize(); }
+
+    /** The options that decide which image goes to which part, by their checkpoint keys. */
+    private static final Map<String, String> SPLIT_OPTIONS = Map.of("split_seed", "--split-seed", "val_fraction", "--val-fraction",
+        "test_fraction", "--test-fraction", "group_pattern", "--group-pattern");
+
+    private String splitOption(String key) {
+        return switch (key) {
+            case "split_seed" -> Long.toString(splitSeed);
+            case "val_fraction" -> Double.toString(valFraction);
+            case "test_fraction" -> Double.toString(testFraction);
+            default -> groupPattern;
+        };
+    }
+
+    /**
+     * How the images were split and which each part held, for a checkpoint's metadata and run.json: the folder, the
+     * split options, and each part's {@link PartDigest} ("data_train", "data_val", "data_test").
+     */
+    Map<String, String> splitRecord(Splits.Split s) {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("data", isDemo() ? "demo" : root().toString());
+        for (String key : List.of("split_seed", "val_fraction", "test_fraction", "group_pattern"))
+            if (splitOption(key) != null) m.put(key, splitOption(key));
+        m.put("data_train", PartDigest.of(s.train(), root()));
+        m.put("data_val", PartDigest.of(s.val(), root()));
+        m.put("data_test", PartDigest.of(s.test(), root()));
+        return m;
+    }
+
+    /**
+     * {@code train --resume}: this run must train and validate on the first run's images ({@code meta}, its checkpoint's
+     * metadata; {@code now}, this run's {@link #splitRecord}), else an error naming what changed: another --data, other
+     * split options, a folder whose images changed. A moved folder with the same images, or another test part, is a note.
+     */
+    static List<String> checkResume(Map<String, String> meta, Map<String, String> now) {
+        List<String> changed = new ArrayList<>(), notes = new ArrayList<>();
+        for (String part : List.of("train", "val")) {
+            String had = meta.get("data_" + part);
+            if (had != null && !had.equals(now.get("data_" + part)))
+                changed.add("the " + (part.equals("val") ? "validation" : "training") + " part differs from the first run's (" + had + " then, "
+                    + now.get("data_" + part) + " now)");
+        }
+        List<String> options = new ArrayList<>();
+        String folderThen = meta.get("data");
+        if (folderThen != null && !folderThen.equals(now.get("data"))) options.add("--data " + now.get("data") + " instead of " + folderThen);
+        for (var e : SPLIT_OPTIONS.entrySet())
+            if (meta.containsKey("data_train") && !java.util.Objects.equals(meta.get(e.getKey()), now.get(e.getKey())))
+                options.add(e.getValue() + " " + (now.get(e.getKey()) == null ? "not given" : now.get(e.getKey())) + " instead of "
+                    + (meta.get(e.getKey()) == null ? "none" : meta.get(e.getKey())));
+        if (!changed.isEmpty())
+            throw new IllegalArgumentException("--resume: " + String.join("; ", changed) + (options.isEmpty() ? ": the images in the data folder changed"
+                : ": " + String.join(", ", options)) + " (resume with the first run's --data and split options, or start a new run)");
+        if (folderThen != null && !folderThen.equals(now.get("data")))
+            notes.add("--resume: the images are now read from " + now.get("data") + " (the first run: " + folderThen + "); the same images in each part");
+        String testThen = meta.get("data_test");
+        if (testThen != null && !testThen.equals(now.get("data_test")))
+            notes.add("--resume: the test part is not the first run's (" + testThen + " then, " + now.get("data_test") + " now); training is the same");
+        return notes;
+    }
+
+    /**
+     * {@code evaluate}, {@code probe}: the split options left off the command line are the training run's, from its
+     * checkpoint's metadata, so that "the test part" of the training folder is the one the run held out. Says which it took.
+     */
+    void adoptSplitOf(Map<String, String> meta, java.io.PrintStream out) {
+        List<String> taken = new ArrayList<>();
+        for (var e : SPLIT_OPTIONS.entrySet()) {
+            String v = meta.get(e.getKey());
+            if (v == null || given(e.getValue()) || v.equals(splitOption(e.getKey()))) continue;
+            try {
+                switch (e.getKey()) {
+                    case "split_seed" -> splitSeed = Long.parseLong(v);
+                    case "val_fraction" -> valFraction = Double.parseDouble(v);
+                    case "test_fraction" -> testFraction = Double.parseDouble(v);
+                    default -> groupPattern = v;
+                }
+                taken.add(e.getValue() + " " + v);
+            } catch (NumberFormatException bad) {
+                // a hand-edited value: the default stands, and the overlap check below still guards the numbers
+            }
+        }
+        if (!taken.isEmpty()) out.println("Split as the training run split it (from the checkpoint): " + String.join(", ", taken.stream().sorted().toList()));
+    }
+
+    private boolean given(String option) {
+        return command != null && command.commandLine() != null && command.commandLine().getParseResult() != null
+            && command.commandLine().getParseResult().hasMatchedOption(option);
+    }
+
+    /**
+     * {@code evaluate}: refuses ({@code --allow-leakage}: warns) to report numbers on images the checkpoint trained on,
+     * which the training folder gives when it is split otherwise than the run split it, or with {@code --split all}. The
+     * checkpoint's training part is found by its digest ({@link PartDigest}): the folder split as this command splits it,
+     * or as the checkpoint records. For another folder laid out as class folders, notes that its test part is a share of it.
+     */
+    void checkNotTrainedOn(Map<String, String> meta, Splits.Split s, Dataset evaluated, String part, java.io.PrintStream out) {
+        String trained = meta.get("data_train");
+        if (trained == null || part.equals("train")) return;
+        Dataset trainPart = null;
+        if (trained.equals(PartDigest.of(s.train(), root()))) trainPart = s.train();
+        else if (!isDemo() && SPLIT_OPTIONS.keySet().stream().anyMatch(k -> !java.util.Objects.equals(meta.get(k), splitOption(k)))) {
+            Splits.Split asTrained = withSplitOf(meta).loadParts(32);
+            if (trained.equals(PartDigest.of(asTrained.train(), root()))) trainPart = asTrained.train();
+        }
+        if (trainPart == null) {
+            if (part.equals("test") && !isDemo() && !csv() && !partFolders(root()))
+                out.println("Note: " + data + " is laid out as class folders, so its test part is the --test-fraction share of it ("
+                    + evaluated.size() + " images); --split all evaluates every image.");
+            return;
+        }
+        Set<String> seen = PartDigest.files(trainPart, root());
+        List<String> both = new ArrayList<>(PartDigest.files(evaluated, root()));
+        both.retainAll(seen);
+        if (both.isEmpty()) return;
+        String what = both.size() + " of the " + evaluated.size() + " images of " + where(part)
+            + " are training images of this checkpoint (first: " + both.getFirst() + "); the numbers would count images the model trained on";
+        if (!allowLeakage)
+            throw new DatasetException(what + " (evaluate the training run's own test part: leave out --split-seed, --val-fraction, --test-fraction,"
+                + " --group-pattern and --split all; or pass --allow-leakage to go on)");
+        System.err.println("warning: " + what);
+    }
+
+    /** A copy of these options with the split options the checkpoint records. */
+    private DataOptions withSplitOf(Map<String, String> meta) {
+        DataOptions o = new DataOptions();
+        o.data = data;
+        o.demoImages = demoImages;
+        o.strict = strict;
+        o.allowLeakage = true;   // the leakage of that split was checked when it trained
+        o.splitSeed = Long.parseLong(meta.getOrDefault("split_seed", Long.toString(splitSeed)));
+        o.valFraction = Double.parseDouble(meta.getOrDefault("val_fraction", Double.toString(valFraction)));
+        o.testFraction = Double.parseDouble(meta.getOrDefault("test_fraction", Double.toString(testFraction)));
+        o.groupPattern = meta.get("group_pattern");
+        return o;
+    }
 
     /**
      * The three parts at a demo image size of {@code demoSize} (ignored for folders), validation and test put
@@ -116,11 +261,11 @@ final class DataOptions {
             ImageFileDataset none = new ImageFileDataset(classes, List.of(), root);
             Dataset train = groups(parts.getOrDefault("train", none)), test = groups(parts.getOrDefault("test", none));
             s = parts.containsKey("val") ? new Splits.Split(train, groups(parts.get("val")), test) : withCutVal(train, test);
-        } else if (Files.isDirectory(root.resolve("train"))) {
-            ImageFileDataset train = groups(ImageFileDataset.folder(root.resolve("train")));
-            Dataset test = Files.isDirectory(root.resolve("test")) ? groups(ImageFileDataset.folder(root.resolve("test"))) : train.subset(new int[0]);
-            s = Files.isDirectory(root.resolve("val")) ? new Splits.Split(train, groups(ImageFileDataset.folder(root.resolve("val"))), test)
-                : withCutVal(train, test);
+        } else if (partFolders(root)) {
+            ImageFileDataset test = part(root, "test"), val = part(root, "val"), train = part(root, "train");
+            if (train == null) train = new ImageFileDataset((test != null ? test : val).classes(), List.of(), root);   // evaluate a test/ alone
+            Dataset testPart = test != null ? test : train.subset(new int[0]);
+            s = val != null ? new Splits.Split(train, val, testPart) : withCutVal(train, testPart);
         } else {
             ImageFileDataset all = groups(ImageFileDataset.folder(root));
             s = all.hasGroups() ? Splits.byGroup(all, valFraction, testFraction, splitSeed) : Splits.stratified(all, valFraction, testFraction, splitSeed);
@@ -129,12 +274,34 @@ final class DataOptions {
         return s;
     }
 
+    /**
+     * Whether {@code root} is laid out as parts: a {@code train/} folder, or only {@code val/} and {@code test/} folders
+     * (a test set to evaluate on its own; any other folder beside them makes {@code root} a folder of classes).
+     */
+    private static boolean partFolders(Path root) {
+        if (Files.isDirectory(root.resolve("train"))) return true;
+        if (!Files.isDirectory(root.resolve("test")) && !Files.isDirectory(root.resolve("val"))) return false;
+        try (var s = Files.list(root)) {
+            return s.filter(Files::isDirectory).map(p -> p.getFileName().toString())
+                .filter(n -> !n.startsWith(".") && !n.equals(org.pulmo.data.ImageDecoder.MACOS_ARCHIVE_FOLDER))
+                .allMatch(n -> n.equals("val") || n.equals("test"));
+        } catch (java.io.IOException e) {
+            throw new DatasetException("cannot list data folder " + root + ": " + e, e);
+        }
+    }
+
+    /** {@code root/name/<class>/...}, or null where there is no such folder. */
+    private ImageFileDataset part(Path root, String name) {
+        return Files.isDirectory(root.resolve(name)) ? groups(ImageFileDataset.folder(root.resolve(name))) : null;
+    }
+
     /** "test/ of D", "the test rows of D/split.csv" or "the test part of D": where a part comes from, for messages. */
     String where(String part) {
+        if (part.equals("all")) return isDemo() ? "the demo data" : "every image of " + data;
         if (isDemo()) return "the demo " + part + " part";
         Path root = Path.of(data);
         if (csv()) return "the " + part + " rows of " + root.resolve("split.csv");
-        if (Files.isDirectory(root.resolve("train")) && Files.isDirectory(root.resolve(part))) return root.resolve(part) + "/";
+        if (partFolders(root) && Files.isDirectory(root.resolve(part))) return root.resolve(part) + "/";
         return "the " + part + " part of " + root;
     }
 

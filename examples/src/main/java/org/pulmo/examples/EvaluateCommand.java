@@ -31,7 +31,9 @@ import picocli.CommandLine.Option;
 public final class EvaluateCommand implements Callable<Integer> {
     @Option(names = {"-c", "--checkpoint"}, required = true, description = "A checkpoint written by 'pulmo train'.") Path checkpoint;
     @Mixin DataOptions data;
-    @Option(names = "--split", defaultValue = "test", description = "test, val or train (default: ${DEFAULT-VALUE}).") String split;
+    @Option(names = "--split", defaultValue = "test", description = "test, val, train or all (every image of the folder, e.g. a folder of other images"
+        + " than the training run's; default: ${DEFAULT-VALUE}). On the training run's own folder the split options left out are the run's (from the checkpoint),"
+        + " and images the checkpoint trained on are refused.") String split;
     @Option(names = "--batch-size", defaultValue = "32", description = "Batch size (default: ${DEFAULT-VALUE}).") int batchSize;
     @Option(names = "--device", defaultValue = "auto", description = "auto (a usable GPU, else the CPU), cpu or cuda[:N] (default: ${DEFAULT-VALUE}).") String device;
     @Option(names = "--class-map", description = "DATA_CLASS=CHECKPOINT_CLASS,...: data folders or labels named otherwise than the checkpoint's classes "
@@ -42,10 +44,12 @@ public final class EvaluateCommand implements Callable<Integer> {
     @Option(names = {"-o", "--out"}, defaultValue = "runs/evaluate", description = "Output folder (default: ${DEFAULT-VALUE}).") Path out;
 
     @Override public Integer call() throws Exception {
-        if (!List.of("test", "val", "train").contains(split))
-            throw new IllegalArgumentException("--split must be test, val or train, not '" + split + "'");
+        if (!List.of("test", "val", "train", "all").contains(split))
+            throw new IllegalArgumentException("--split must be test, val, train or all, not '" + split + "'");
         Map<String, String> map = ClassMap.parse(classMap);
         TrainedModel tm = TrainedModel.load(checkpoint, Cli.device(device));
+        Map<String, String> meta = org.pulmo.io.Safetensors.readMetadata(checkpoint);
+        data.adoptSplitOf(meta, System.out);
         Splits.Split s = data.loadParts(tm.imageSize());
         String part = split;
         if (part.equals("test") && s.test().size() == 0) {
@@ -55,10 +59,13 @@ public final class EvaluateCommand implements Callable<Integer> {
         Dataset d = switch (part) {
             case "test" -> s.test();
             case "val" -> s.val();
-            default -> s.train();
+            case "train" -> s.train();
+            default -> Dataset.concat(List.of(s.train(), s.val(), s.test()).stream().filter(x -> x.size() > 0)
+                .map(x -> ClassMap.onto(x, data.where("all"), tm.classes(), "the checkpoint " + checkpoint, map)).toList());
         };
         if (d.size() == 0) throw new org.pulmo.data.DatasetException(data.where(part) + " has no images");
-        d = ClassMap.onto(d, data.where(part), tm.classes(), "the checkpoint " + checkpoint, map);
+        data.checkNotTrainedOn(meta, s, d, part, System.out);
+        if (!part.equals("all")) d = ClassMap.onto(d, data.where(part), tm.classes(), "the checkpoint " + checkpoint, map);
         List<String> absent = ClassMap.missing(d);
         if (!absent.isEmpty())
             System.out.println("Note: no image of class " + ClassMap.quotedNames(absent) + " in " + data.where(part)

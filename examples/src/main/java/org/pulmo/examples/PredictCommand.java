@@ -23,7 +23,6 @@ public final class PredictCommand implements Callable<Integer> {
     @Option(names = "--device", defaultValue = "auto", description = "auto (a usable GPU, else the CPU), cpu or cuda[:N] (default: ${DEFAULT-VALUE}).") String device;
     @Option(names = "--csv", description = "Also write the probabilities to this CSV file.") Path csv;
 
-    static final List<String> EXTENSIONS = List.of(".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff");
 
     @Override public Integer call() throws Exception {
         if (!Files.exists(input)) { System.err.println("pulmo predict: no such file or folder: " + input); return 2; }
@@ -31,7 +30,7 @@ public final class PredictCommand implements Callable<Integer> {
         List<Path> files = new ArrayList<>();
         if (Files.isDirectory(input)) {
             try (Stream<Path> s = Files.walk(input)) {
-                s.filter(Files::isRegularFile).filter(p -> EXTENSIONS.stream().anyMatch(e -> p.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(e)))
+                s.filter(Files::isRegularFile).filter(org.pulmo.data.ImageDecoder::hasImageExtension)
                     .sorted().forEach(files::add);
             }
         } else files.add(input);

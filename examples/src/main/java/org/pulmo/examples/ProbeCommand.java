@@ -41,7 +41,13 @@ public final class ProbeCommand implements Callable<Integer> {
         TrainedModel tm = TrainedModel.load(checkpoint);
         if (!(tm.model() instanceof MaNet net))
             throw new IllegalArgumentException(checkpoint + " holds " + tm.name() + ", not an MA-Net: 'pulmo probe' measures MA-Net's pair step");
-        Dataset train = data.loadParts(tm.imageSize()).train();
+        data.adoptSplitOf(org.pulmo.io.Safetensors.readMetadata(checkpoint), System.out);
+        // the checkpoint's classes by name (a folder's classes in another order, or others, would pair and score the wrong labels)
+        Dataset train = org.pulmo.data.ClassMap.onto(data.loadParts(tm.imageSize()).train(), data.where("train"), tm.classes(),
+            "the checkpoint " + checkpoint, java.util.Map.of());
+        if (!org.pulmo.data.ClassMap.missing(train).isEmpty())
+            throw new org.pulmo.data.DatasetException(data.where("train") + " has no image of class " + org.pulmo.data.ClassMap.quotedNames(org.pulmo.data.ClassMap.missing(train))
+                + " of the checkpoint's " + tm.classes() + "; probe pairs each image with one of another class");
         int[] labels = new int[train.size()];
         for (int i = 0; i < labels.length; i++) labels[i] = train.label(i);
         var opts = DataLoader.Options.training(batchSize, seed).withDropLast(true).withStrict(data.strict);

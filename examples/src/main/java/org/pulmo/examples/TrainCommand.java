@@ -106,9 +106,11 @@ public final class TrainCommand implements Callable<Integer> {
         checkData(s, split);
         split.train().requireClassCount(split.train().numClasses());
         s = withClasses(s, split, folder.dir());
-        if (resume) { // the checkpoint records the first run's options: refuse a different run before building the model
+        Map<String, String> splitRecord = data.splitRecord(split);
+        if (resume) { // the checkpoint records the first run's options and images: refuse a different run before building the model
             Map<String, String> meta = Safetensors.read(folder.dir().resolve(Trainer.LAST)).metadata();
             for (String note : Trainer.checkResume(s, meta)) System.out.println(note);
+            for (String note : DataOptions.checkResume(meta, splitRecord)) System.out.println(note);
         }
         Module net = Models.create(model, split.train().numClasses(), size, seed, s.maNet()); // initialised on the CPU, then moved
         // weights that do not fit are refused before the output folder is touched
@@ -135,8 +137,9 @@ public final class TrainCommand implements Callable<Integer> {
 
         RunRecord record = RunRecord.begin(s, RunRecord.commandLine("pulmo", spec.commandLine().getParseResult().originalArgs()),
             new RunRecord.DataSummary(data.isDemo() ? "demo" : Path.of(data.data).toAbsolutePath().normalize().toString(), split.train().size(),
-                split.val().size(), split.test().size(), split.train().classes(), split.train().classCounts()), cudaGraphs, System.out);
-        Trainer trainer = new Trainer(s, net, split.train(), split.val(), System.out, System.console() != null).recordSteps(cudaGraphs).record(record);
+                split.val().size(), split.test().size(), split.train().classes(), split.train().classCounts(), splitRecord), cudaGraphs, System.out);
+        Trainer trainer = new Trainer(s, net, split.train(), split.val(), System.out, System.console() != null).recordSteps(cudaGraphs).record(record)
+            .dataRecord(splitRecord);
         Trainer.Result r;
         try (AutoCloseable ctrlC = Cli.onInterrupt(trainer::requestStop)) {  // Ctrl-C: stop after this batch and save
             r = trainer.run();

@@ -48,8 +48,11 @@ public final class RunRecord {
     private static final Gson GSON = new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().serializeNulls().create();
     private static final double MIB = 1 << 20;
 
-    /** What a run learns from: where the images are, how many each part holds, and the training images per class. */
-    public record DataSummary(String source, int train, int val, int test, List<String> classes, int[] trainPerClass) {}
+    /**
+     * What a run learns from: where the images are, how many each part holds, the training images per class, and how
+     * they were split (the split options and a digest of each part's images; see the CLI's split record).
+     */
+    public record DataSummary(String source, int train, int val, int test, List<String> classes, int[] trainPerClass, Map<String, String> split) {}
 
     private final Path file;
     private final Backend backend;
@@ -322,6 +325,9 @@ public final class RunRecord {
         JsonObject perClass = new JsonObject();
         for (int k = 0; k < d.classes().size(); k++) perClass.addProperty(d.classes().get(k), k < d.trainPerClass().length ? d.trainPerClass()[k] : 0);
         o.add("train_per_class", perClass);
+        JsonObject split = new JsonObject();
+        for (var e : d.split().entrySet()) if (!e.getKey().equals("data")) split.addProperty(e.getKey(), e.getValue());
+        o.add("split", split);
         return o;
     }
 

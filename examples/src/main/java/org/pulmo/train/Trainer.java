@@ -102,6 +102,7 @@ public final class Trainer {
 
     private boolean recordSteps;
     private RunRecord record;
+    private Map<String, String> dataRecord = Map.of();
 
     /** The run's {@code run.json}, updated after every epoch (null: none). */
     public Trainer record(RunRecord r) {
@@ -166,6 +167,22 @@ public final class Trainer {
     public void requestStop() { stop.set(true); }
 
     public boolean stopRequested() { return stop.get(); }
+
+    /** The checkpoint's metadata: {@link #describe} and the data record ({@link #dataRecord}). */
+    private Map<String, String> meta(int bestEpoch, double bestValAcc) {
+        Map<String, String> m = describe(s, bestEpoch, bestValAcc);
+        m.putAll(dataRecord);
+        return m;
+    }
+
+    /**
+     * Where the images came from and which each part held (the CLI's split record: the data folder, the split options,
+     * a digest per part), kept in every checkpoint so that --resume and evaluate can tell the run's own parts.
+     */
+    public Trainer dataRecord(Map<String, String> record) {
+        this.dataRecord = Map.copyOf(record);
+        return this;
+    }
 
     /** The checkpoint metadata that lets evaluate/predict/explain rebuild the model without options. */
     public static Map<String, String> describe(Settings s, int bestEpoch, double bestValAcc) {
@@ -235,7 +252,7 @@ public final class Trainer {
             for (int epoch = start; epoch < s.epochs() && !interrupted; epoch++) {
                 if (stop.get()) { // asked between epochs (during validation or saving): the last checkpoint is this moment
                     interrupted = true;
-                    Checkpoint.save(s.out().resolve(INTERRUPTED), model, sgd, epoch, step, Map.of(), describe(s, bestEpoch, bestAcc));
+                    Checkpoint.save(s.out().resolve(INTERRUPTED), model, sgd, epoch, step, Map.of(), meta(bestEpoch, bestAcc));
                     out.printf("Interrupted: the weights of this moment are in %s; %s keeps the last finished epoch (%d); "
                         + "continue with the same command and --resume.%n", s.out().resolve(INTERRUPTED), last, epoch);
                     break;
@@ -290,7 +307,7 @@ public final class Trainer {
                 diverged(readings.read(bar), bar, epoch, lr, last, checkpoints); // the rest, before any checkpoint of this epoch
                 if (interrupted) {
                     bar.finish("  (interrupted)");
-                    Checkpoint.save(s.out().resolve(INTERRUPTED), model, sgd, epoch, step, Map.of(), describe(s, bestEpoch, bestAcc));
+                    Checkpoint.save(s.out().resolve(INTERRUPTED), model, sgd, epoch, step, Map.of(), meta(bestEpoch, bestAcc));
                     out.printf("Interrupted: the weights of this moment are in %s; %s keeps the last finished epoch (%d); "
                         + "continue with the same command and --resume.%n", s.out().resolve(INTERRUPTED), last, epoch);
                     break;
@@ -312,7 +329,7 @@ public final class Trainer {
                 history.add(new History.Row(epoch + 1, lr, bar.loss(), bar.accuracy(), v[0], v[1], bar.imagesPerSecond(), bar.seconds(), dataWait, peakMib, ml));
                 boolean improved = v[1] > bestAcc;
                 if (improved) { bestAcc = v[1]; bestEpoch = epoch + 1; }
-                Map<String, String> meta = describe(s, bestEpoch, bestAcc);
+                Map<String, String> meta = meta(bestEpoch, bestAcc);
                 try {
                     checkpoints.saveEpoch(last, best, bestEpoch, model, sgd, epoch + 1, step, Map.of(), meta); // best too when improved
                 } catch (org.pulmo.io.SafetensorsException.NonFiniteWeights e) { // finite loss, but the last step broke the weights

@@ -3,6 +3,7 @@ package org.pulmo.data;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -25,6 +26,28 @@ class ImageFileDatasetTest {
         java.util.Arrays.fill(im.pixels(), value / 255f);
         im.writePng(file);
         return file;
+    }
+
+    /**
+     * A zip made on a Mac carries {@code __MACOSX/<class>/._<image>} resource forks, and copies from a Mac leave {@code ._<image>}
+     * companions beside the images: neither is a class or an image. GIF and TIFF files are images, as predict takes them.
+     */
+    @Test void macOsCompanionsAreNotClassesOrImagesAndGifAndTiffAre() throws IOException {
+        png(root.resolve("covid/a.png"), 10);
+        png(root.resolve("covid/._a.png"), 11);
+        png(root.resolve("normal/b.png"), 20);
+        png(root.resolve("__MACOSX/covid/._a.png"), 12);
+        Files.createDirectories(root.resolve("normal"));
+        java.awt.image.BufferedImage grey = new java.awt.image.BufferedImage(4, 5, java.awt.image.BufferedImage.TYPE_BYTE_GRAY);
+        assertTrue(javax.imageio.ImageIO.write(grey, "gif", root.resolve("normal/c.gif").toFile()));
+        assertTrue(javax.imageio.ImageIO.write(grey, "tiff", root.resolve("normal/d.tif").toFile()));
+        ImageFileDataset d = ImageFileDataset.folder(root);
+        assertEquals(List.of("covid", "normal"), d.classes());
+        assertEquals(List.of(root.resolve("covid/a.png"), root.resolve("normal/b.png"), root.resolve("normal/c.gif"), root.resolve("normal/d.tif")),
+            List.of(d.path(0), d.path(1), d.path(2), d.path(3)));
+        assertEquals(4, d.size());
+        assertEquals(0f, d.image(3).get(0, 0, 0), 0f, "the TIFF decodes");
+        assertFalse(ImageDecoder.hasImageExtension(Path.of("x/__MACOSX/y/z.png")));
     }
 
     @Test void folderSortsClassesAndFindsImagesByExtension() throws IOException {

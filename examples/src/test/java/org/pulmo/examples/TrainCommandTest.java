@@ -212,6 +212,12 @@ class TrainCommandTest {
         assertTrue(weights.find(), p.out());
         assertEquals(1.0, Double.parseDouble(weights.group(1)) + Double.parseDouble(weights.group(2)), 2e-3, p.out());
         assertEquals(5, p.out().lines().filter(l -> l.trim().startsWith("stage ")).count(), p.out());
+        // a folder of other classes is refused, not scored against the checkpoint's classes by position
+        Path otherClasses = dir.resolve("other-classes");
+        ClassNamesCliTest.classes(otherClasses, List.of("x", "y"), 4);
+        Run wrong = pulmo("probe", "-c", ckpt.toString(), "--data", otherClasses.toString(), "--batches", "1", "--batch-size", "2");
+        assertEquals(2, wrong.code(), wrong.out() + wrong.err());
+        assertTrue(wrong.err().contains("[x, y] do not match the classes of the checkpoint"), wrong.err());
 
         // evaluate --recompute-bn re-estimates the statistics in memory only
         Run e = pulmo("evaluate", "-c", ckpt.toString(), "--data", "demo", "--demo-images", "8", "--recompute-bn", "--out", dir.resolve("eval").toString());

@@ -25,7 +25,8 @@ class RunRecordTest {
             out, resume, 1, false, null, Device.CPU, null);
     }
 
-    private static final RunRecord.DataSummary DATA = new RunRecord.DataSummary("/data/x", 20, 4, 6, List.of("a", "b"), new int[] {12, 8});
+    private static final RunRecord.DataSummary DATA = new RunRecord.DataSummary("/data/x", 20, 4, 6, List.of("a", "b"), new int[] {12, 8},
+        java.util.Map.of("split_seed", "7", "data_train", "20 images, sha256 0123456789abcdef"));
 
     private static JsonObject read(Path dir) throws IOException {
         return JsonParser.parseString(Files.readString(dir.resolve(RunRecord.FILE))).getAsJsonObject();
@@ -38,6 +39,7 @@ class RunRecordTest {
         assertEquals(0, j.get("epochs_done").getAsInt());
         assertEquals(3, j.get("epochs_planned").getAsInt());
         assertEquals(12, j.getAsJsonObject("data").getAsJsonObject("train_per_class").get("a").getAsInt());
+        assertEquals("20 images, sha256 0123456789abcdef", j.getAsJsonObject("data").getAsJsonObject("split").get("data_train").getAsString());
 
         History h = new History();
         h.add(new History.Row(1, 0.01, 1.2, 0.5, 1.1, 0.6, 100, 2, 0.5, 300.0, null));

@@ -1,0 +1,136 @@
+package org.pulmo.examples;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.pulmo.examples.CliEndToEndTest.pulmo;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.pulmo.examples.CliEndToEndTest.Run;
+
+/**
+ * A run's split follows its checkpoint: evaluate takes the training run's split options, so that the test part of the
+ * training folder is the one the run held out; it refuses to report numbers on images the checkpoint trained on (another
+ * --split-seed, --split all); --resume refuses other images than the first run's. A folder of class folders is split by
+ * --split-seed; the training run here uses 3, not the default 7.
+ */
+class DataSplitCliTest {
+    @TempDir static Path shared;
+    static Path flat, run;
+
+    @BeforeAll static void trainWithSplitSeed3() throws IOException {
+        flat = shared.resolve("flat");
+        ClassNamesCliTest.classes(flat, List.of("a", "b"), 10);
+        run = shared.resolve("run");
+        Run r = pulmo(train(run, flat, "--split-seed", "3"));
+        assertEquals(0, r.code(), r.out() + r.err());
+    }
+
+    static String[] train(Path out, Path data, String... more) {
+        List<String> a = new ArrayList<>(List.of("train", "--model", "resnet18", "--data", data.toString(), "--image-size", "32",
+            "--batch-size", "4", "--workers", "1", "--device", "cpu", "--seed", "5", "--out", out.toString()));
+        a.addAll(List.of(more));
+        if (!a.contains("--epochs")) a.addAll(List.of("--epochs", "1"));
+        return a.toArray(String[]::new);
+    }
+
+    static Run evaluate(Path data, Path out, String... more) {
+        List<String> a = new ArrayList<>(List.of("evaluate", "-c", run.resolve("best.safetensors").toString(), "--data", data.toString(),
+            "--device", "cpu", "--out", out.toString()));
+        a.addAll(List.of(more));
+        return pulmo(a.toArray(String[]::new));
+    }
+
+    /** The image files predictions.csv names. */
+    static Set<String> sources(Path predictionsCsv) throws IOException {
+        Set<String> out = new TreeSet<>();
+        for (String line : Files.readAllLines(predictionsCsv).subList(1, Files.readAllLines(predictionsCsv).size()))
+            out.add(line.substring(1, line.indexOf("\",", 1)));
+        return out;
+    }
+
+    @Test void evaluateTakesTheRunsSplitAndItsTestPart(@TempDir Path dir) throws IOException {
+        Run e = evaluate(flat, dir.resolve("e"));
+        assertEquals(0, e.code(), e.out() + e.err());
+        assertTrue(e.out().contains("Split as the training run split it (from the checkpoint): --split-seed 3"), e.out());
+        assertEquals(sources(run.resolve("test/predictions.csv")), sources(dir.resolve("e/predictions.csv")),
+            "the same test images as the training run's own evaluation");
+    }
+
+    @Test void imagesTheCheckpointTrainedOnAreRefused(@TempDir Path dir) throws IOException {
+        Run other = evaluate(flat, dir.resolve("e"), "--split-seed", "7");
+        assertEquals(2, other.code(), other.out() + other.err());
+        assertTrue(other.err().contains("are training images of this checkpoint") && other.err().contains("--allow-leakage"), other.err());
+        assertFalse(Files.exists(dir.resolve("e/report.txt")), "no report on inflated numbers");
+
+        Run anyway = evaluate(flat, dir.resolve("e2"), "--split-seed", "7", "--allow-leakage");
+        assertEquals(0, anyway.code(), anyway.out() + anyway.err());
+        assertTrue(anyway.err().contains("warning: ") && anyway.err().contains("are training images of this checkpoint"), anyway.err());
+
+        Run all = evaluate(flat, dir.resolve("e3"), "--split", "all");
+        assertEquals(2, all.code(), all.out() + all.err());
+        assertTrue(all.err().contains("of the 20 images of every image of " + flat), all.err());
+    }
+
+    @Test void anotherFolderIsEvaluatedWholeWithSplitAllAndATestFolderAlone(@TempDir Path dir) throws IOException {
+        Path other = dir.resolve("other");
+        ClassNamesCliTest.classes(other, List.of("a", "b"), 5);
+        Run part = evaluate(other, dir.resolve("e1"));
+        assertEquals(0, part.code(), part.out() + part.err());
+        assertTrue(part.out().contains("is laid out as class folders, so its test part is the --test-fraction share of it (2 images); --split all"), part.out());
+        Run all = evaluate(other, dir.resolve("e2"), "--split", "all");
+        assertEquals(0, all.code(), all.out() + all.err());
+        assertEquals(10, sources(dir.resolve("e2/predictions.csv")).size(), "every image of the folder");
+
+        Path testOnly = dir.resolve("held-out");
+        ClassNamesCliTest.classes(testOnly.resolve("test"), List.of("a", "b"), 3);
+        Run t = evaluate(testOnly, dir.resolve("e3"));
+        assertEquals(0, t.code(), t.out() + t.err());
+        assertEquals(6, sources(dir.resolve("e3/predictions.csv")).size(), "test/ alone is a test part, not a class named 'test'");
+    }
+
+    @Test void resumeRefusesOtherImagesAndFollowsAMovedFolder(@TempDir Path dir) throws IOException {
+        Path r = dir.resolve("r"), data = dir.resolve("data");
+        copy(flat, data);
+        Run first = pulmo(train(r, data, "--split-seed", "3", "--no-evaluate"));
+        assertEquals(0, first.code(), first.out() + first.err());
+        byte[] last = Files.readAllBytes(r.resolve("last.safetensors"));
+
+        Run seed = pulmo(train(r, data, "--split-seed", "5", "--resume", "--epochs", "2"));
+        assertEquals(2, seed.code(), seed.out() + seed.err());
+        assertTrue(seed.err().contains("the training part differs from the first run's") && seed.err().contains("--split-seed 5 instead of 3"), seed.err());
+
+        ClassNamesCliTest.png(data.resolve("a/extra.png"));
+        Run added = pulmo(train(r, data, "--split-seed", "3", "--resume", "--epochs", "2"));
+        assertEquals(2, added.code(), added.out() + added.err());
+        assertTrue(added.err().contains("the images in the data folder changed"), added.err());
+        Files.delete(data.resolve("a/extra.png"));
+        assertTrue(java.util.Arrays.equals(last, Files.readAllBytes(r.resolve("last.safetensors"))), "refused runs leave the checkpoint alone");
+
+        Path moved = dir.resolve("moved");
+        copy(data, moved);
+        Run ok = pulmo(train(r, moved, "--split-seed", "3", "--resume", "--epochs", "2", "--no-evaluate"));
+        assertEquals(0, ok.code(), ok.out() + ok.err());
+        assertTrue(ok.out().contains("the images are now read from " + moved.toAbsolutePath().normalize()) && ok.out().contains("the same images in each part"), ok.out());
+        assertEquals(3, Files.readAllLines(r.resolve("metrics.csv")).size(), "two epochs");
+    }
+
+    private static void copy(Path from, Path to) throws IOException {
+        try (var s = Files.walk(from)) {
+            for (Path p : s.toList()) {
+                Path t = to.resolve(from.relativize(p).toString());
+                if (Files.isDirectory(p)) Files.createDirectories(t);
+                else Files.copy(p, t);
+            }
+        }
+    }
+}
