@@ -125,7 +125,7 @@ final class Cli {
      * command exits normally.
      */
     @SuppressWarnings("sunapi")
-    static AutoCloseable onInterrupt(Runnable stop) {
+    static AutoCloseable onInterrupt(java.util.function.Consumer<String> stop) {
         AtomicBoolean asked = new AtomicBoolean();
         List<Runnable> restore = new ArrayList<>();
         for (String name : new String[] {"INT", "TERM"}) {
@@ -134,7 +134,7 @@ final class Cli {
                 sun.misc.SignalHandler old = sun.misc.Signal.handle(signal, sig -> {
                     if (asked.getAndSet(true)) Runtime.getRuntime().halt(128 + sig.getNumber()); // the second: quit now
                     System.err.println("\npulmo: stopping after this batch and saving (once more to quit at once)");
-                    stop.run();
+                    stop.accept(name.equals("INT") ? "Ctrl-C" : "SIG" + name);
                 });
                 restore.add(() -> sun.misc.Signal.handle(signal, old));
             } catch (IllegalArgumentException | UnsupportedOperationException notHere) {

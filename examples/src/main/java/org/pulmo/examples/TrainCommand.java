@@ -101,13 +101,14 @@ public final class TrainCommand implements Callable<Integer> {
             initFrom == null ? null : initFrom.getFileName().toString());
         Models.schedule(s.schedule(), s.lr(), s.epochs()); // a bad --schedule fails before any image is read
         RunFolder.Choice folder = RunFolder.choose(out, resume, overwrite);
+        boolean continuing = resume && !folder.startOver();   // --resume of a run stopped before its first epoch ended starts it again
 
         Splits.Split split = data.load(size);
         checkData(s, split);
         split.train().requireClassCount(split.train().numClasses());
-        s = withClasses(s, split, folder.dir());
+        s = withClasses(s, split, folder.dir(), continuing);
         Map<String, String> splitRecord = data.splitRecord(split);
-        if (resume) { // the checkpoint records the first run's options and images: refuse a different run before building the model
+        if (continuing) { // the checkpoint records the first run's options and images: refuse a different run before building the model
             Map<String, String> meta = Safetensors.read(folder.dir().resolve(Trainer.LAST)).metadata();
             for (String note : Trainer.checkResume(s, meta)) System.out.println(note);
             for (String note : DataOptions.checkResume(meta, splitRecord)) System.out.println(note);
@@ -135,13 +136,14 @@ public final class TrainCommand implements Callable<Integer> {
             System.out.printf("  MA-Net on %d classes: each image's mutex partner is drawn uniformly from the training images of all"
                 + " other classes (the paper pairs two classes, COVID-19 and non-COVID-19)%n", split.train().numClasses());
 
-        RunRecord record = RunRecord.begin(s, RunRecord.commandLine("pulmo", spec.commandLine().getParseResult().originalArgs()),
+        RunRecord record = RunRecord.begin(resume ? withClasses(s, split, dir, true) : s, RunRecord.commandLine("pulmo", spec.commandLine().getParseResult().originalArgs()),
             new RunRecord.DataSummary(data.isDemo() ? "demo" : Path.of(data.data).toAbsolutePath().normalize().toString(), split.train().size(),
                 split.val().size(), split.test().size(), split.train().classes(), split.train().classCounts(), splitRecord), cudaGraphs, System.out);
         Trainer trainer = new Trainer(s, net, split.train(), split.val(), System.out, System.console() != null).recordSteps(cudaGraphs).record(record)
             .dataRecord(splitRecord);
         Trainer.Result r;
-        try (AutoCloseable ctrlC = Cli.onInterrupt(trainer::requestStop)) {  // Ctrl-C: stop after this batch and save
+        java.util.concurrent.atomic.AtomicReference<String> stoppedBy = new java.util.concurrent.atomic.AtomicReference<>("Ctrl-C");
+        try (AutoCloseable ctrlC = Cli.onInterrupt(signal -> { stoppedBy.set(signal); trainer.requestStop(); })) {  // stop after this batch and save
             r = trainer.run();
         } catch (Trainer.DivergedException e) { // training ran but learned nothing usable: not a success
             record.end("diverged", e.getMessage());
@@ -155,8 +157,8 @@ public final class TrainCommand implements Callable<Integer> {
             endQuietly(record, e);
             throw e;
         }
-        if (r.interrupted() || trainer.stopRequested()) record.end("interrupted", r.interrupted() ? "stopped by the user (Ctrl-C); --resume continues"
-            : "stopped by the user (Ctrl-C) after the last epoch; training is complete");
+        if (r.interrupted() || trainer.stopRequested()) record.end("interrupted", "stopped by " + stoppedBy.get() + (!r.interrupted()
+            ? " after the last epoch; training is complete" : r.epochsDone() == 0 ? " before the first epoch ended; --resume starts it again" : "; --resume continues"));
         if (r.interrupted()) return 130;
         if (trainer.stopRequested()) { // Ctrl-C during the last validation: training is complete, skip the test set
             System.out.println("Interrupted after the last epoch: training is complete; evaluate later with 'pulmo evaluate'.");
@@ -227,9 +229,9 @@ public final class TrainCommand implements Callable<Integer> {
                 + " give a val/ folder or a larger --val-fraction");
     }
 
-    private static Trainer.Settings withClasses(Trainer.Settings s, Splits.Split split, Path dir) {
+    private static Trainer.Settings withClasses(Trainer.Settings s, Splits.Split split, Path dir, boolean resume) {
         return new Trainer.Settings(s.model(), split.train().classes(), s.epochs(), s.batchSize(), s.lr(), s.momentum(), s.weightDecay(),
-            s.schedule(), s.imageSize(), s.augmentation(), s.seed(), dir, s.resume(), s.workers(), s.strict(), s.maNet(), s.device(),
+            s.schedule(), s.imageSize(), s.augmentation(), s.seed(), dir, resume, s.workers(), s.strict(), s.maNet(), s.device(),
             s.initFrom());
     }
 }

@@ -13,9 +13,13 @@ import java.util.stream.Stream;
  * <ul>
  *   <li>a folder that does not exist, or holds none of a run's files, is used as it is;</li>
  *   <li>a folder that holds a run ({@link #RUN_FILES}) is left alone and the next free {@code <out>2},
- *       {@code <out>3}, ... is used instead (as common training command lines do);</li>
+ *       {@code <out>3}, ... is used instead (as common training command lines do; {@code <out>-2}, ... where the name
+ *       ends in a digit, so that {@code run3} is followed by {@code run3-2}, not {@code run32});</li>
  *   <li>{@code --resume} continues the run in the folder itself (it must hold {@code last.safetensors}); the old
- *       {@code test/} report, which described the earlier best checkpoint, is removed;</li>
+ *       {@code test/} report, which described the earlier best checkpoint, and {@code interrupted.safetensors} are
+ *       removed. A run stopped before its first
+ *       epoch ended has no {@code last.safetensors}: {@code --resume} starts it again in the same folder, keeping its
+ *       {@code run.json} (which then lists both invocations);</li>
  *   <li>{@code --overwrite} writes into the folder itself after removing every file of the old run, so that
  *       nothing stale (a {@code test/} report, an {@code interrupted.safetensors}) is left beside the new one.</li>
  * </ul>
@@ -28,8 +32,13 @@ public final class RunFolder {
     public static final List<String> RUN_FILES = List.of(Trainer.LAST, Trainer.BEST, Trainer.INTERRUPTED, "metrics.csv", "metrics.json",
         "loss.png", "accuracy.png", "manet_weights.png", "test", RunRecord.FILE);
 
-    /** The folder to write to, lines to tell the user, and the old files to remove before training. */
-    public record Choice(Path dir, List<String> notes, List<Path> stale) {
+    /**
+     * The folder to write to, lines to tell the user, the old files to remove before training, and whether a
+     * {@code --resume} starts the run again (it was stopped before its first epoch ended: there is nothing to continue).
+     */
+    public record Choice(Path dir, List<String> notes, List<Path> stale, boolean startOver) {
+        Choice(Path dir, List<String> notes, List<Path> stale) { this(dir, notes, stale, false); }
+
         /** Removes the stale files of an earlier run (a folder with everything in it). */
         public void clear() throws IOException {
             for (Path p : stale) deleteTree(p);
@@ -47,11 +56,25 @@ public final class RunFolder {
             throw new IllegalArgumentException("--out " + out + " is a file, not a folder; give a folder for the run's checkpoints and metrics");
         if (resume) {
             Path last = out.resolve(Trainer.LAST);
+            if (!Files.exists(last) && holdsRun(out) && !Files.exists(out.resolve(Trainer.BEST))) {
+                List<Path> stale = new ArrayList<>();
+                for (String f : RUN_FILES) if (!f.equals(RunRecord.FILE) && Files.exists(out.resolve(f))) stale.add(out.resolve(f));
+                return new Choice(out, List.of("--resume: the run in " + out + " was stopped before its first epoch ended, so there is no "
+                    + Trainer.LAST + " to continue from; it starts again from epoch 1 in the same folder"), stale, true);
+            }
             if (!Files.exists(last)) throw new IOException("--resume: no checkpoint " + last + " to resume from");
-            Path test = out.resolve("test");
-            return Files.exists(test)
-                ? new Choice(out, List.of("Removing " + test + ": it reported the earlier best checkpoint (a new report is written after training)"), List.of(test))
-                : new Choice(out, List.of(), List.of());
+            Path test = out.resolve("test"), stopped = out.resolve(Trainer.INTERRUPTED);
+            List<String> notes = new ArrayList<>();
+            List<Path> stale = new ArrayList<>();
+            if (Files.exists(test)) {
+                notes.add("Removing " + test + ": it reported the earlier best checkpoint (a new report is written after training)");
+                stale.add(test);
+            }
+            if (Files.exists(stopped)) {   // the weights of the moment the run was stopped; it goes on from last.safetensors
+                notes.add("Removing " + stopped + ": the run continues from " + last);
+                stale.add(stopped);
+            }
+            return new Choice(out, notes, stale);
         }
         if (!holdsRun(out)) return new Choice(out, List.of(), List.of());
         if (overwrite) {
@@ -63,8 +86,10 @@ public final class RunFolder {
         if (base.getFileName() == null || base.toString().isEmpty() || base.getFileName().toString().equals(".."))
             base = out.toAbsolutePath().normalize();
         if (base.getFileName() == null) throw new IllegalArgumentException("--out " + out + " holds a run and has no name to number; give another --out");
+        String name = base.getFileName().toString();
+        String sep = Character.isDigit(name.charAt(name.length() - 1)) ? "-" : "";   // run3 -> run3-2, not run32
         for (int n = 2; ; n++) {
-            Path next = base.resolveSibling(base.getFileName() + Integer.toString(n));
+            Path next = base.resolveSibling(name + sep + n);
             if (Files.exists(next) && !Files.isDirectory(next)) continue;
             if (!holdsRun(next))
                 return new Choice(next, List.of(out + " holds an earlier run, so this one goes to " + next

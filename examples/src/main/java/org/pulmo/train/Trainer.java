@@ -168,6 +168,15 @@ public final class Trainer {
 
     public boolean stopRequested() { return stop.get(); }
 
+    /** What a stop during epoch {@code epoch} + 1 leaves, and how to go on. */
+    private String interruptedLine(int epoch) {
+        Path at = s.out().resolve(INTERRUPTED);
+        if (epoch == 0) return "Interrupted: the weights of this moment are in " + at + "; no epoch had finished, so there is no " + LAST
+            + "; the same command with --resume starts the run again from epoch 1 in " + s.out() + ".";
+        return "Interrupted: the weights of this moment are in " + at + "; " + s.out().resolve(LAST) + " keeps the last finished epoch ("
+            + epoch + "); continue with the same command and --resume.";
+    }
+
     /** The checkpoint's metadata: {@link #describe} and the data record ({@link #dataRecord}). */
     private Map<String, String> meta(int bestEpoch, double bestValAcc) {
         Map<String, String> m = describe(s, bestEpoch, bestValAcc);
@@ -253,8 +262,7 @@ public final class Trainer {
                 if (stop.get()) { // asked between epochs (during validation or saving): the last checkpoint is this moment
                     interrupted = true;
                     Checkpoint.save(s.out().resolve(INTERRUPTED), model, sgd, epoch, step, Map.of(), meta(bestEpoch, bestAcc));
-                    out.printf("Interrupted: the weights of this moment are in %s; %s keeps the last finished epoch (%d); "
-                        + "continue with the same command and --resume.%n", s.out().resolve(INTERRUPTED), last, epoch);
+                    out.println(interruptedLine(epoch));
                     break;
                 }
                 float lr = (float) schedule.lr(epoch);
@@ -308,8 +316,7 @@ public final class Trainer {
                 if (interrupted) {
                     bar.finish("  (interrupted)");
                     Checkpoint.save(s.out().resolve(INTERRUPTED), model, sgd, epoch, step, Map.of(), meta(bestEpoch, bestAcc));
-                    out.printf("Interrupted: the weights of this moment are in %s; %s keeps the last finished epoch (%d); "
-                        + "continue with the same command and --resume.%n", s.out().resolve(INTERRUPTED), last, epoch);
+                    out.println(interruptedLine(epoch));
                     break;
                 }
                 if (epochSteps == 0) {

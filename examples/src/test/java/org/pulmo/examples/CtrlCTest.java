@@ -67,6 +67,7 @@ class CtrlCTest {
 
             var record = CliEndToEndTest.runRecord(out);
             assertEquals("interrupted", record.get("status").getAsString(), record.toString());
+            assertEquals("stopped by Ctrl-C; --resume continues", record.get("message").getAsString());
             assertEquals(done, record.get("epochs_done").getAsInt(), record.toString());
             assertEquals("interrupted", record.getAsJsonArray("invocations").get(0).getAsJsonObject().get("status").getAsString());
 
@@ -84,6 +85,7 @@ class CtrlCTest {
             record = CliEndToEndTest.runRecord(out);
             assertEquals("finished", record.get("status").getAsString(), record.toString());
             assertEquals(2, record.getAsJsonArray("invocations").size(), record.toString());
+            assertFalse(Files.exists(out.resolve("interrupted.safetensors")), "the stopped moment's weights go once the run continues");
         } finally {
             child.destroyForcibly();
         }

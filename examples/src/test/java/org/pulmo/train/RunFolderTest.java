@@ -20,6 +20,10 @@ class RunFolderTest {
         assertEquals(dir.resolve("train2"), RunFolder.choose(out, false, false).dir());
         Files.writeString(dir.resolve("train2"), "a file, not a folder");
         assertEquals(dir.resolve("train3"), RunFolder.choose(out, false, false).dir());
+        Path numbered = dir.resolve("run3");
+        Files.createDirectories(numbered);
+        Files.writeString(numbered.resolve("metrics.csv"), "epoch\n");
+        assertEquals(dir.resolve("run3-2"), RunFolder.choose(numbered, false, false).dir(), "not run32");
     }
 
     @Test void overwriteClearsOnlyTheRunsFilesAndOnlyWhenAsked(@TempDir Path dir) throws Exception {

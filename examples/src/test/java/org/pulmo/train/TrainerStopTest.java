@@ -62,4 +62,29 @@ class TrainerStopTest {
         assertEquals(2, rows.size(), "header and epoch 1 only: " + rows);
         assertEquals(1, text.lines().filter(l -> l.contains("val acc")).count(), "one validation (epoch 1's)\n" + text);
     }
+    /** Stopped in epoch 1, a run has no last.safetensors: the line says so, and --resume starts it again in its folder. */
+    @Test void aStopInTheFirstEpochLeavesNothingToContinueAndResumeStartsItAgain(@TempDir Path dir) throws Exception {
+        DemoChestDataset train = new DemoChestDataset(32, 32, 3), val = new DemoChestDataset(16, 32, 4);
+        Trainer.Settings s = new Trainer.Settings("resnet18", train.classes(), 1, 8, 0.01f, 0.9f, 1e-4f, "step", 32,
+            Augmentation.NONE, 7, dir, false, 1, false, null, Device.CPU, null);
+        Calling model = new Calling(new ResNet(ResNet.RESNET18, 4, new Rng(5)));
+        ByteArrayOutputStream log = new ByteArrayOutputStream();
+        Trainer t = new Trainer(s, model, train, val, new PrintStream(log, true, StandardCharsets.UTF_8), false);
+        AtomicInteger forwards = new AtomicInteger();
+        model.onForward = () -> { if (forwards.incrementAndGet() == 2) t.requestStop(); };
+        Trainer.Result r = t.run();
+        String text = log.toString(StandardCharsets.UTF_8);
+        assertTrue(r.interrupted() && r.epochsDone() == 0, text);
+        assertTrue(text.contains("no epoch had finished, so there is no last.safetensors; the same command with --resume starts the run again"), text);
+        assertTrue(!Files.exists(dir.resolve(Trainer.LAST)) && Files.exists(dir.resolve(Trainer.INTERRUPTED)));
+
+        RunFolder.Choice c = RunFolder.choose(dir, true, false);
+        assertTrue(c.startOver(), c.toString());
+        assertEquals(List.of(dir.resolve(Trainer.INTERRUPTED)), c.stale());
+        int code = org.pulmo.examples.Main.run("train", "--model", "resnet18", "--data", "demo", "--demo-images", "32", "--image-size", "32",
+            "--batch-size", "8", "--epochs", "1", "--workers", "1", "--device", "cpu", "--no-evaluate", "--out", dir.toString(), "--resume");
+        assertEquals(0, code);
+        assertEquals("1", Safetensors.read(dir.resolve(Trainer.LAST)).metadata().get("epoch"), "trained from epoch 1 in the same folder");
+        assertTrue(!Files.exists(dir.resolve(Trainer.INTERRUPTED)), "the stopped attempt's weights are gone");
+    }
 }
