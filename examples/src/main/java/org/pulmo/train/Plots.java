@@ -100,9 +100,9 @@ public final class Plots {
             tl.add(h.rows().stream().map(History.Row::trainLoss).toList());
             vl.add(h.rows().stream().map(History.Row::valLoss).toList());
         }
-        save(linesEach("Validation accuracy", "epoch", "accuracy (%)", ep, labels, va), dir.resolve("val_accuracy.png"));
-        save(logScaleIfWide(linesEach("Training loss", "epoch", "loss", ep, labels, tl), tl), dir.resolve("train_loss.png"));
-        save(logScaleIfWide(linesEach("Validation loss", "epoch", "cross-entropy", ep, labels, vl), vl), dir.resolve("val_loss.png"));
+        save(linesEach(800, "Validation accuracy", "epoch", "accuracy (%)", ep, labels, va), dir.resolve("val_accuracy.png"));
+        save(logScaleIfWide(linesEach(800, "Training loss", "epoch", "loss", ep, labels, tl), tl), dir.resolve("train_loss.png"));
+        save(logScaleIfWide(linesEach(800, "Validation loss", "epoch", "cross-entropy", ep, labels, vl), vl), dir.resolve("val_loss.png"));
     }
 
     /**
@@ -121,13 +121,21 @@ public final class Plots {
     }
 
     private static XYChart lines(String title, String x, String y, List<Double> xs, List<String> names, List<List<Double>> ys) {
-        return linesEach(title, x, y, java.util.Collections.nCopies(names.size(), xs), names, ys);
+        return linesEach(640, title, x, y, java.util.Collections.nCopies(names.size(), xs), names, ys);
     }
 
+    /**
+     * Line colours that stay apart when many runs share a chart (the "tab10" palette of matplotlib, which readers of the
+     * papers' figures know); XChart's own repeats near-identical yellows and oranges from the fifth line on.
+     */
+    private static final java.awt.Color[] PALETTE = {new java.awt.Color(31, 119, 180), new java.awt.Color(255, 127, 14),
+        new java.awt.Color(44, 160, 44), new java.awt.Color(214, 39, 40), new java.awt.Color(148, 103, 189), new java.awt.Color(140, 86, 75),
+        new java.awt.Color(227, 119, 194), new java.awt.Color(127, 127, 127), new java.awt.Color(188, 189, 34), new java.awt.Color(23, 190, 207)};
+
     /** One line per name over its own x values; non-finite values are left out, and a line with none at all. */
-    private static XYChart linesEach(String title, String x, String y, List<List<Double>> xs, List<String> names, List<List<Double>> ys) {
-        XYChart c = new XYChartBuilder().width(640).height(420).title(title).xAxisTitle(x).yAxisTitle(y).build();
-        c.getStyler().setMarkerSize(5);
+    private static XYChart linesEach(int width, String title, String x, String y, List<List<Double>> xs, List<String> names, List<List<Double>> ys) {
+        XYChart c = new XYChartBuilder().width(width).height(420).title(title).xAxisTitle(x).yAxisTitle(y).build();
+        c.getStyler().setMarkerSize(5).setSeriesColors(PALETTE);
         for (int i = 0; i < names.size(); i++) {
             List<Double> fx = new ArrayList<>(), fy = new ArrayList<>();
             for (int k = 0; k < xs.get(i).size(); k++) {
@@ -149,15 +157,15 @@ public final class Plots {
 
     /** {@link #roc(List, List, List, double[], Path)} under another title. */
     public static void roc(String title, List<String> names, List<double[]> fpr, List<double[]> tpr, double[] auc, Path file) throws IOException {
-        XYChart c = new XYChartBuilder().width(560).height(520).title(title).xAxisTitle("false positive rate (1 - specificity)")
+        XYChart c = new XYChartBuilder().width(names.size() > 4 ? 760 : 560).height(520).title(title).xAxisTitle("false positive rate (1 - specificity)")
             .yAxisTitle("true positive rate (sensitivity)").build();
-        c.getStyler().setXAxisMin(0.0).setXAxisMax(1.0).setYAxisMin(0.0).setYAxisMax(1.0);
+        c.getStyler().setXAxisMin(0.0).setXAxisMax(1.0).setYAxisMin(0.0).setYAxisMax(1.0).setSeriesColors(PALETTE);
         for (int k = 0; k < names.size(); k++) {
             XYSeries sr = c.addSeries(String.format(java.util.Locale.ROOT, "%s (AUC %.3f)", names.get(k), auc[k]), fpr.get(k), tpr.get(k));
             sr.setMarker(SeriesMarkers.NONE);
         }
         XYSeries chance = c.addSeries("chance", new double[] {0, 1}, new double[] {0, 1});
-        chance.setMarker(SeriesMarkers.NONE);
+        chance.setMarker(SeriesMarkers.NONE).setLineStyle(org.knowm.xchart.style.lines.SeriesLines.DASH_DASH).setLineColor(java.awt.Color.GRAY);
         save(c, file);
     }
 
