@@ -26,7 +26,12 @@ final class Cli {
      * says why (no driver, no cuDNN, ...), not a silent fall back to the CPU.
      */
     static Device device(String name) {
-        Device want = name.equalsIgnoreCase("auto") ? Backends.bestAvailable() : Device.parse(name);
+        Device want;
+        try {
+            want = name.equalsIgnoreCase("auto") ? Backends.bestAvailable() : Device.parse(name);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--device: " + e.getMessage() + ", or auto", e);
+        }
         if (want.isCpu()) return Device.CPU;
         String why = Backends.unavailableReason(want);
         if (why != null) throw new IllegalArgumentException("device " + want + " is not usable: " + why);

@@ -127,9 +127,9 @@ public final class PlotCommand implements Callable<Integer> {
         }
         String why = Plots.unavailableReason();
         if (why != null) throw new IllegalStateException("no plots drawn: " + why);
-        System.out.println(out + ": " + String.join(", ", written) + " (" + String.join(", ", labels) + ")");
+        System.out.println(out + ": " + String.join(", ", written) + " (" + String.join("; ", labels) + ")");
         if (!without.isEmpty() && !names.isEmpty())
-            System.out.println("Not in roc.png, without test/predictions.csv: " + String.join(", ", without));
+            System.out.println("Not in roc.png, without test/predictions.csv: " + String.join("; ", without));
         else if (names.isEmpty())
             System.out.println("No roc.png: none of the runs has test/predictions.csv (pulmo train writes it unless --no-evaluate; pulmo evaluate --out RUN/test)");
         return 0;

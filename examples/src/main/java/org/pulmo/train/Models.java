@@ -47,15 +47,38 @@ public final class Models {
         return ModelRegistry.create(model, classes, imageSize, seed);
     }
 
-    /** "step" (x0.5 every 30 epochs), "step:P:F", "cosine", "exp" or "constant", from base lr {@code lr}. */
+    /**
+     * "step" (x0.5 every 30 epochs), "step:P:F" (x F every P epochs: P a whole number of epochs from 1, F in (0, 1]),
+     * "cosine", "exp" or "constant", from base lr {@code lr}. Anything else, a rate that would stop or turn negative
+     * among them, is refused naming {@code --schedule}.
+     */
     public static LrSchedule schedule(String spec, double lr, int epochs) {
-        String[] p = spec.toLowerCase(Locale.ROOT).split(":");
+        String[] p = spec.toLowerCase(Locale.ROOT).split(":", -1);
+        String choose = "; choose step, step:PERIOD:FACTOR (e.g. step:30:0.5), cosine, exp or constant";
+        if (p.length > 1 && !(p[0].equals("step") && p.length == 3))
+            throw new IllegalArgumentException("--schedule '" + spec + "': only step takes parameters, as step:PERIOD:FACTOR" + choose);
         return switch (p[0]) {
-            case "step" -> p.length == 3 ? new LrSchedule.Step(lr, Integer.parseInt(p[1]), Double.parseDouble(p[2])) : new LrSchedule.Step(lr);
+            case "step" -> {
+                if (p.length == 1) yield new LrSchedule.Step(lr);
+                int period;
+                double factor;
+                try {
+                    period = Integer.parseInt(p[1]);
+                    factor = Double.parseDouble(p[2]);
+                } catch (NumberFormatException e) {
+                    throw new IllegalArgumentException("--schedule '" + spec + "': PERIOD must be a whole number of epochs and FACTOR a number,"
+                        + " as in step:30:0.5");
+                }
+                if (period < 1) throw new IllegalArgumentException("--schedule '" + spec + "': PERIOD must be at least 1 epoch, got " + period);
+                if (!(factor > 0 && factor <= 1))
+                    throw new IllegalArgumentException("--schedule '" + spec + "': FACTOR must be in (0, 1], got " + p[2]
+                        + (factor <= 0 ? " (the learning rate would stop or turn negative)" : factor > 1 ? " (the learning rate would grow without end)" : ""));
+                yield new LrSchedule.Step(lr, period, factor);
+            }
             case "cosine" -> new LrSchedule.Cosine(lr, Math.max(1, epochs), 0);
             case "exp", "exponential" -> new LrSchedule.Exponential(lr);
             case "constant", "none" -> new LrSchedule.Constant(lr);
-            default -> throw new IllegalArgumentException("unknown schedule '" + spec + "'; choose step, step:PERIOD:FACTOR, cosine, exp or constant");
+            default -> throw new IllegalArgumentException("--schedule '" + spec + "' is unknown" + choose);
         };
     }
 

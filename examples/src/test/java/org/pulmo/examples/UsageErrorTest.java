@@ -34,6 +34,31 @@ class UsageErrorTest {
         assertEquals("pulmo summary: Invalid value for option '--classes': 'two' is not an int; see pulmo summary --help", r.err().strip());
     }
 
+    /**
+     * Before: step:1:-1 trained epoch 2 at a negative rate and step:1:0 at zero with exit 0; cosine:3 and step:1:0.5:x
+     * dropped their extra text; step:1:NaN and cuda:x answered only "For input string". Each is refused naming the option.
+     */
+    @Test void schedulesThatCannotLearnAndMalformedValuesNameTheOption(@TempDir Path dir) {
+        String[][] cases = {
+            {"--schedule", "step:1:-1", "--schedule 'step:1:-1': FACTOR must be in (0, 1], got -1 (the learning rate would stop or turn negative)"},
+            {"--schedule", "step:1:0", "FACTOR must be in (0, 1], got 0"},
+            {"--schedule", "step:1:NaN", "--schedule 'step:1:NaN': PERIOD must be a whole number of epochs and FACTOR a number"},
+            {"--schedule", "step:5:2", "the learning rate would grow without end"},
+            {"--schedule", "step:1.5:0.5", "--schedule 'step:1.5:0.5': PERIOD must be a whole number of epochs"},
+            {"--schedule", "step:0:0.5", "PERIOD must be at least 1 epoch, got 0"},
+            {"--schedule", "cosine:3", "--schedule 'cosine:3': only step takes parameters"},
+            {"--schedule", "step:1:0.5:extra", "only step takes parameters"},
+            {"--schedule", "linear", "--schedule 'linear' is unknown; choose step"},
+            {"--device", "cuda:x", "--device: unknown device 'cuda:x' (expected cpu, cuda or cuda:N"},
+        };
+        for (String[] c : cases) {
+            Run r = pulmo("train", "--data", "demo", "--demo-images", "8", "--epochs", "2", c[0], c[1], "--out", dir.resolve("o").toString());
+            assertEquals(2, r.code(), c[1] + ": " + r.out() + r.err());
+            assertEquals(1, r.err().strip().lines().count(), r.err());
+            assertTrue(r.err().contains(c[2]), c[1] + ": " + r.err());
+        }
+    }
+
     /** Before: PatternSyntaxException's three lines (description, pattern, caret), not naming the option. */
     @Test void aBadGroupPatternNamesTheOption(@TempDir Path dir) throws Exception {
         for (String c : new String[] {"a", "b"}) {

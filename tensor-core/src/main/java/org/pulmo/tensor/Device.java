@@ -16,8 +16,8 @@ public record Device(Kind kind, int index) {
         String t = s.trim().toLowerCase(java.util.Locale.ROOT);
         if (t.equals("cpu")) return CPU;
         if (t.equals("cuda")) return cuda(0);
-        if (t.startsWith("cuda:")) return cuda(Integer.parseInt(t.substring(5)));
-        throw new IllegalArgumentException("unknown device '" + s + "' (expected cpu, cuda or cuda:N)");
+        if (t.matches("cuda:[0-9]{1,4}")) return cuda(Integer.parseInt(t.substring(5)));
+        throw new IllegalArgumentException("unknown device '" + s + "' (expected cpu, cuda or cuda:N, N a GPU's number from 0)");
     }
 
     @Override public String toString() { return kind == Kind.CPU ? "cpu" : "cuda:" + index; }
