@@ -61,6 +61,13 @@ public final class ImageDecoder {
         return !name.startsWith(".") && dot >= 0 && IMAGE_EXTENSIONS.contains(name.substring(dot + 1));
     }
 
+    /**
+     * The most pixels an image may have: 100 million (10000 x 10000; the largest chest radiographs are about 4300 x 4300).
+     * Decoding takes about 16 bytes a pixel (the decoder's raster and the float copy), so a file of a few megabytes that
+     * announces a vast picture would otherwise exhaust the heap; it is refused from its header, naming the file.
+     */
+    public static final long MAX_PIXELS = 100_000_000L;
+
     /** The folder of resource forks in zip archives made on a Mac: never a class, never images. */
     public static final String MACOS_ARCHIVE_FOLDER = "__MACOSX";
 
@@ -113,6 +120,10 @@ public final class ImageDecoder {
         try (ImageInputStream in = ImageIO.createImageInputStream(new ByteArrayInputStream(bytes))) {
             reader.setInput(in, true, true);
             reader.addIIOReadWarningListener((source, warning) -> warnings.add(warning));
+            long pixels = (long) reader.getWidth(0) * reader.getHeight(0);   // from the header: nothing decoded yet
+            if (pixels > MAX_PIXELS)
+                throw new ImageDecodeException(name, reader.getWidth(0) + " x " + reader.getHeight(0) + " pixels, more than the " + MAX_PIXELS / 1_000_000
+                    + " million an image may have here (decoded it would take " + pixels * 16 / (1L << 30) + " GiB); shrink it first");
             BufferedImage img = reader.read(0);
             for (String w : warnings) {
                 String lw = w.toLowerCase(Locale.ROOT);

@@ -38,9 +38,17 @@ public final class TableCommand implements Callable<Integer> {
         for (String row : rows) {
             int eq = row.lastIndexOf('=');
             if (eq < 0) throw new IllegalArgumentException("--row must be LABEL=FOLDER, got '" + row + "'");
-            Path json = Path.of(row.substring(eq + 1)).resolve("metrics.json");
-            if (!Files.exists(json)) throw new IllegalArgumentException("no " + json + " (run 'pulmo evaluate' for that row first)");
-            Map<String, Double> m = read(Files.readString(json));
+            Path folder = Path.of(row.substring(eq + 1)), json = folder.resolve("metrics.json");
+            // a training run's folder holds its per-epoch metrics.json; its evaluation is in test/
+            String hint = Files.exists(folder.resolve("test").resolve("metrics.json")) ? "; did you mean " + folder.resolve("test") + ", the run's test report?" : "";
+            if (!Files.exists(json)) throw new IllegalArgumentException("no " + json + " (run 'pulmo evaluate' for that row first)" + hint);
+            Map<String, Double> m;
+            try {
+                m = read(Files.readString(json));
+            } catch (com.google.gson.JsonParseException | IllegalStateException e) {
+                throw new IllegalArgumentException(json + " is not what 'pulmo evaluate' writes (an object of test metrics)"
+                    + (hint.isEmpty() ? ": " + Cli.oneLine(String.valueOf(e.getMessage())) : hint));
+            }
             // Rows are comparable only over the same classes; a binary row needs evaluate's binary_* numbers.
             List<String> classes = classes(m);
             if (firstClasses == null) { firstClasses = classes; firstJson = json.toString(); }

@@ -48,7 +48,7 @@ public final class Models {
     }
 
     /**
-     * "step" (x0.5 every 30 epochs), "step:P:F" (x F every P epochs: P a whole number of epochs from 1, F in (0, 1]),
+     * "step" (x0.5 every 30 epochs), "step:P:F" (x F every P epochs: P a whole number of epochs from 1, F positive),
      * "cosine", "exp" or "constant", from base lr {@code lr}. Anything else, a rate that would stop or turn negative
      * among them, is refused naming {@code --schedule}.
      */
@@ -70,9 +70,9 @@ public final class Models {
                         + " as in step:30:0.5");
                 }
                 if (period < 1) throw new IllegalArgumentException("--schedule '" + spec + "': PERIOD must be at least 1 epoch, got " + period);
-                if (!(factor > 0 && factor <= 1))
-                    throw new IllegalArgumentException("--schedule '" + spec + "': FACTOR must be in (0, 1], got " + p[2]
-                        + (factor <= 0 ? " (the learning rate would stop or turn negative)" : factor > 1 ? " (the learning rate would grow without end)" : ""));
+                if (!(factor > 0 && Double.isFinite(factor)))
+                    throw new IllegalArgumentException("--schedule '" + spec + "': FACTOR must be a positive number, got " + p[2]
+                        + (factor <= 0 ? " (the learning rate would stop or turn negative)" : ""));
                 yield new LrSchedule.Step(lr, period, factor);
             }
             case "cosine" -> new LrSchedule.Cosine(lr, Math.max(1, epochs), 0);

@@ -115,6 +115,31 @@ class ImageDecoderTest {
         }
     }
 
+    /**
+     * A PNG of a few dozen bytes whose header announces 40000 x 40000 pixels (before: the heap ran out while decoding, and
+     * the message named no file): refused from the header, naming the file and the size; one pixel fewer than the limit passes
+     * the check (and is then read as the small file it is, failing as truncated, not as too large).
+     */
+    @Test void anImageTooLargeToDecodeIsRefusedFromItsHeader() throws IOException {
+        Path huge = write("huge.png", withSize(encode(noise(4, 4), "png"), 40000, 40000));
+        ImageDecodeException e = assertThrows(ImageDecodeException.class, () -> ImageDecoder.decode(huge));
+        assertEquals(huge, e.path());
+        assertTrue(e.reason().startsWith("40000 x 40000 pixels, more than the 100 million"), e.reason());
+        Path atLimit = write("at-limit.png", withSize(encode(noise(4, 4), "png"), 10000, 10000));
+        ImageDecodeException below = assertThrows(ImageDecodeException.class, () -> ImageDecoder.decode(atLimit));
+        assertTrue(!below.reason().contains("more than the"), below.reason());
+    }
+
+    /** The PNG with its IHDR width and height replaced (and the chunk's CRC made right again). */
+    static byte[] withSize(byte[] png, int width, int height) {
+        byte[] b = png.clone();
+        java.nio.ByteBuffer.wrap(b, 16, 8).putInt(width).putInt(height);
+        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+        crc.update(b, 12, 17);   // "IHDR" and its 13 bytes of data
+        java.nio.ByteBuffer.wrap(b, 29, 4).putInt((int) crc.getValue());
+        return b;
+    }
+
     /** A seeded noise picture: it compresses badly, so cutting the file really cuts image data. */
     static BufferedImage noise(int w, int h) {
         BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_BYTE_GRAY);

@@ -184,6 +184,10 @@ class CliEndToEndTest {
         assertEquals(String.format(java.util.Locale.ROOT, "%.1f", j.get("images_per_s").getAsDouble()), cells[6].trim(), row);
         assertEquals("n/a", cells[7].trim(), "no device memory on the CPU: " + row);
         assertTrue(cells[8].trim().startsWith("CpuBackend["), row);
+        // the run's folder instead of its test/ (before: an internal error on the per-epoch metrics.json, exit 1)
+        Run wrong = pulmo("table", "--row", "R18=" + out);
+        assertEquals(2, wrong.code(), wrong.out() + wrong.err());
+        assertTrue(wrong.err().contains("did you mean " + out.resolve("test") + ", the run's test report?"), wrong.err());
         String commit = j.getAsJsonObject("pulmo").get("commit").getAsString();
         assertFalse(commit.isBlank());
         Run version = pulmo("--version");   // the same build, named the same way

@@ -40,10 +40,10 @@ class UsageErrorTest {
      */
     @Test void schedulesThatCannotLearnAndMalformedValuesNameTheOption(@TempDir Path dir) {
         String[][] cases = {
-            {"--schedule", "step:1:-1", "--schedule 'step:1:-1': FACTOR must be in (0, 1], got -1 (the learning rate would stop or turn negative)"},
-            {"--schedule", "step:1:0", "FACTOR must be in (0, 1], got 0"},
+            {"--schedule", "step:1:-1", "--schedule 'step:1:-1': FACTOR must be a positive number, got -1 (the learning rate would stop or turn negative)"},
+            {"--schedule", "step:1:0", "FACTOR must be a positive number, got 0"},
+            {"--schedule", "step:1:1e999", "FACTOR must be a positive number, got 1e999"},
             {"--schedule", "step:1:NaN", "--schedule 'step:1:NaN': PERIOD must be a whole number of epochs and FACTOR a number"},
-            {"--schedule", "step:5:2", "the learning rate would grow without end"},
             {"--schedule", "step:1.5:0.5", "--schedule 'step:1.5:0.5': PERIOD must be a whole number of epochs"},
             {"--schedule", "step:0:0.5", "PERIOD must be at least 1 epoch, got 0"},
             {"--schedule", "cosine:3", "--schedule 'cosine:3': only step takes parameters"},
