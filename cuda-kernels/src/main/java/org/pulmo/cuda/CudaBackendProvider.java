@@ -1,14 +1,11 @@
 package org.pulmo.cuda;
 
-import java.util.logging.Logger;
 import org.pulmo.backend.Backend;
 import org.pulmo.backend.BackendProvider;
 import org.pulmo.tensor.Device;
 
 /** ServiceLoader entry: the CUDA backend when {@link CudaRuntime#probe()} finds driver, device, cuDNN and kernels. */
 public final class CudaBackendProvider implements BackendProvider {
-    private static final Logger LOG = Logger.getLogger(CudaBackendProvider.class.getName());
-    private static volatile boolean logged;
 
     @Override public Device.Kind kind() { return Device.Kind.CUDA; }
 
@@ -16,11 +13,7 @@ public final class CudaBackendProvider implements BackendProvider {
         if (device.kind() != Device.Kind.CUDA) return "not a CUDA device: " + device;
         String why = CudaRuntime.probe();
         if (why == null && device.index() != 0) return "only cuda:0 is supported";
-        if (why != null && !logged) {
-            logged = true;
-            LOG.info("CUDA backend unavailable: " + why);
-        }
-        return why;
+        return why;   // said once by whoever falls back (Backends.bestAvailable) or refuses (--device cuda)
     }
 
     @Override public Backend create(Device device) {

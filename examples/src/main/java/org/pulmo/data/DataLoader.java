@@ -249,8 +249,9 @@ public final class DataLoader implements AutoCloseable {
         private void finish() {
             finished = true;
             if (!reported && skippedHere.get() > 0)
-                LOG.log(System.Logger.Level.WARNING, "epoch " + epoch + ": skipped " + skippedHere.get()
-                    + " unreadable image(s) of " + data.size() + " (" + bad.size() + " known bad in all)");
+                LOG.log(System.Logger.Level.WARNING, (options.shuffle() ? "training epoch " + (epoch + 1) + ": " : "")
+                    + "skipped " + skippedHere.get() + " unreadable image" + (skippedHere.get() == 1 ? "" : "s") + " of " + data.size()
+                    + " (" + bad.size() + " known bad in all)");
             reported = true;
         }
 

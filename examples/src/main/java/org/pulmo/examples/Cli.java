@@ -101,6 +101,27 @@ final class Cli {
         return dir;
     }
 
+    /**
+     * Checks that the folder of an {@code option} could be made and written, leaving nothing behind: an existing folder
+     * must be writable; a missing one is made and removed again (with any parents made for it), so that a place that
+     * cannot take the output is said before the work starts, yet no empty folder appears (inside a data folder, it
+     * would read as a class).
+     */
+    static void checkOutputFolder(Path dir, String option) {
+        Path existing = dir.toAbsolutePath().normalize();
+        while (existing != null && !Files.exists(existing)) existing = existing.getParent();
+        if (existing != null && existing.equals(dir.toAbsolutePath().normalize())) {
+            outputFolder(dir, option);   // exists: a folder, and writable
+            return;
+        }
+        outputFolder(dir, option);       // made now, or an error naming the option and why
+        try {
+            for (Path p = dir.toAbsolutePath().normalize(); p != null && !p.equals(existing); p = p.getParent()) Files.deleteIfExists(p);
+        } catch (IOException e) {
+            // something was written into it meanwhile: it stays
+        }
+    }
+
     /** Something that writes one file. */
     interface FileWriter { void write(Path file) throws IOException; }
 

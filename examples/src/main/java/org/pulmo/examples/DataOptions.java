@@ -51,7 +51,7 @@ final class DataOptions {
     @Option(names = "--data", defaultValue = "demo", description = "An image folder, or 'demo' for the built-in synthetic chest images (default: ${DEFAULT-VALUE}).")
     String data;
 
-    @Option(names = "--demo-images", defaultValue = "384", description = "Demo training images (validation and test: a quarter each; default: ${DEFAULT-VALUE}).")
+    @Option(names = "--demo-images", defaultValue = "384", description = "Demo training images (validation and test: a quarter as many each, at least 32; default: ${DEFAULT-VALUE}).")
     int demoImages;
 
     @Option(names = "--val-fraction", defaultValue = "0.1", description = "Share of the training images held out for validation when the folder has no validation part (default: ${DEFAULT-VALUE}).")

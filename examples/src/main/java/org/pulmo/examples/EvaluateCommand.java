@@ -47,6 +47,7 @@ public final class EvaluateCommand implements Callable<Integer> {
         if (!List.of("test", "val", "train", "all").contains(split))
             throw new IllegalArgumentException("--split must be test, val, train or all, not '" + split + "'");
         Map<String, String> map = ClassMap.parse(classMap);
+        Cli.checkOutputFolder(out, "--out");   // a folder that cannot be written is said before the model runs
         TrainedModel tm = TrainedModel.load(checkpoint, Cli.device(device));
         Map<String, String> meta = org.pulmo.io.Safetensors.readMetadata(checkpoint);
         data.adoptSplitOf(meta, System.out);
@@ -96,7 +97,7 @@ public final class EvaluateCommand implements Callable<Integer> {
         var mp = inference.predictions();
         int[] predicted = mp.predicted();
         ClassificationReport report = new ClassificationReport(mp);
-        String text = report.format(tm.name() + ", " + mp.size() + " images");
+        String text = report.format(tm.name());
         ps.print(text);
         Files.createDirectories(out);
         Files.writeString(out.resolve("report.txt"), text);

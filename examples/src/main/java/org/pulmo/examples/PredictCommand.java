@@ -26,6 +26,10 @@ public final class PredictCommand implements Callable<Integer> {
 
     @Override public Integer call() throws Exception {
         if (!Files.exists(input)) { System.err.println("pulmo predict: no such file or folder: " + input); return 2; }
+        if (csv != null) {   // a place the CSV cannot go is said before any image is read
+            if (Files.isDirectory(csv)) throw new IllegalArgumentException("--csv " + csv + " is a folder; give a file name");
+            Cli.checkOutputFolder(csv.toAbsolutePath().getParent(), "--csv");
+        }
         TrainedModel tm = TrainedModel.load(checkpoint, Cli.device(device));
         List<Path> files = new ArrayList<>();
         if (Files.isDirectory(input)) {
@@ -40,6 +44,10 @@ public final class PredictCommand implements Callable<Integer> {
         Inference.Result r = Inference.run(tm.model(), data, tm.classes(), tm.evalTransform(), 16, false);
         var p = r.predictions();
         int[] predicted = p.predicted();
+        if (p.size() == 0) {
+            System.err.printf("pulmo predict: none of the %d file(s) could be read as an image (see above)%n", files.size());
+            return 2;
+        }
         StringBuilder out = new StringBuilder("path,predicted," + String.join(",", tm.classes()) + "\n");
         System.out.printf("%-50s %-12s %s%n", "image", "predicted", String.join("  ", tm.classes()));
         for (int i = 0; i < p.size(); i++) {
@@ -50,8 +58,11 @@ public final class PredictCommand implements Callable<Integer> {
             out.append('"').append(r.sources()[i].replace("\"", "\"\"")).append("\",").append(cls).append(',')
                 .append(probs.toString().trim().replaceAll("\\s+", ",")).append('\n');
         }
-        if (p.size() < files.size()) System.err.printf("pulmo predict: %d image(s) could not be read (see above)%n", files.size() - p.size());
-        if (csv != null) Files.writeString(csv, out);
-        return p.size() == files.size() ? 0 : 1;
+        if (csv != null) Cli.write(csv, f -> Files.writeString(f, out));
+        if (p.size() < files.size()) {   // the others' probabilities stand; the exit code says the input was not all good
+            System.err.printf("pulmo predict: %d of %d image(s) could not be read (see above)%n", files.size() - p.size(), files.size());
+            return 2;
+        }
+        return 0;
     }
 }

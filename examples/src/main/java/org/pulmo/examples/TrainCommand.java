@@ -101,6 +101,7 @@ public final class TrainCommand implements Callable<Integer> {
             initFrom == null ? null : initFrom.getFileName().toString());
         Models.schedule(s.schedule(), s.lr(), s.epochs()); // a bad --schedule fails before any image is read
         RunFolder.Choice folder = RunFolder.choose(out, resume, overwrite);
+        Cli.checkOutputFolder(folder.dir(), "--out");   // a folder that cannot be written is said before the data is read
         boolean continuing = resume && !folder.startOver();   // --resume of a run stopped before its first epoch ended starts it again
 
         Splits.Split split = data.load(size);
@@ -170,7 +171,7 @@ public final class TrainCommand implements Callable<Integer> {
             return 3;
         }
         record.end("finished", null);
-        System.out.printf(Locale.ROOT, "Done: %d epochs in %s; best validation accuracy %.2f%% at epoch %d (chance: %.1f%%). Files in %s: "
+        System.out.printf(Locale.ROOT, "Done: %d epoch" + (r.epochsDone() == 1 ? "" : "s") + " in %s; best validation accuracy %.2f%% at epoch %d (chance: %.1f%%). Files in %s: "
             + "last.safetensors, best.safetensors, metrics.csv, metrics.json, run.json, %s%n",
             r.epochsDone(), record.summary(), 100 * r.bestValAcc(), r.bestEpoch(), 100.0 / split.train().numClasses(), dir,
             s.maNet() != null ? org.pulmo.train.Plots.listed("loss.png", "accuracy.png", "manet_weights.png") : org.pulmo.train.Plots.listed("loss.png", "accuracy.png"));

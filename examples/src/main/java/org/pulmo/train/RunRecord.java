@@ -300,7 +300,7 @@ public final class RunRecord {
         o.addProperty("image_size", s.imageSize());
         o.addProperty("augmentation", s.augmentation().label());
         o.addProperty("seed", s.seed());
-        o.addProperty("workers", s.workers());
+        o.addProperty("workers", s.workers() > 0 ? s.workers() : org.pulmo.data.DataLoader.Options.defaultWorkers());   // 0: the default, recorded as the number it gave
         o.addProperty("strict", s.strict());
         o.addProperty("cuda_graphs", cudaGraphs);
         o.add("init_from", s.initFrom() == null ? JsonNull.INSTANCE : new JsonPrimitive(s.initFrom()));

@@ -61,7 +61,7 @@ public final class Trainer {
     /** The epoch line's note on the loader's share of an epoch: empty unless it is large enough to be what limits the run. */
     static String dataBound(double waitedSeconds, double epochSeconds) {
         return waitedSeconds > DATA_BOUND * epochSeconds ? String.format(Locale.ROOT,
-            "  | waited %.0f s of %.0f for images (data-bound: more --workers, or smaller files)", waitedSeconds, epochSeconds) : "";
+            "  | waited %.1f s of %.1f for images (data-bound: more --workers, or smaller files)", waitedSeconds, epochSeconds) : "";
     }
 
     /** What a run is; the paper defaults are filled in by the CLI. {@code initFrom}: the file name of the starting weights, or null. */
@@ -340,8 +340,8 @@ public final class Trainer {
                 try {
                     checkpoints.saveEpoch(last, best, bestEpoch, model, sgd, epoch + 1, step, Map.of(), meta); // best too when improved
                 } catch (org.pulmo.io.SafetensorsException.NonFiniteWeights e) { // finite loss, but the last step broke the weights
-                    throw new DivergedException(e.getMessage() + ". The last good checkpoint is " + last
-                        + (Files.exists(last) ? "" : " (none was written yet)"));
+                    throw new DivergedException(e.getMessage() + (Files.exists(last) ? ". The last good checkpoint is " + last
+                        : ". No epoch had finished, so there is no checkpoint to go back to"));
                 }
                 history.write(s.out());
                 if (record != null) {
@@ -371,8 +371,9 @@ public final class Trainer {
             unwritten = "; writing it failed: " + e.getMessage();
         }
         throw new DivergedException(String.format(Locale.ROOT,
-            "the loss became %s at epoch %d, batch %d (lr %g); training stopped. The last good checkpoint is %s%s",
-            d.loss(), epoch + 1, d.batch() + 1, lr, last, Files.exists(last) ? "" : " (none was written yet" + unwritten + ")"));
+            "the loss became %s at epoch %d, batch %d (lr %g); training stopped. %s",
+            d.loss(), epoch + 1, d.batch() + 1, lr, Files.exists(last) ? "The last good checkpoint is " + last
+                : "No epoch had finished, so there is no checkpoint to go back to" + unwritten));
     }
 
     /**

@@ -38,8 +38,8 @@ class ImageDecoderMemoryTest {
     static final class OutOfMemoryReader extends ImageReader {
         OutOfMemoryReader(ImageReaderSpi spi) { super(spi); }
         @Override public int getNumImages(boolean allowSearch) { return 1; }
-        @Override public int getWidth(int i) { return 40000; }
-        @Override public int getHeight(int i) { return 30000; }
+        @Override public int getWidth(int i) { return 9000; }   // within ImageDecoder.MAX_PIXELS: the decoder reads it
+        @Override public int getHeight(int i) { return 9000; }
         @Override public Iterator<ImageTypeSpecifier> getImageTypes(int i) { return java.util.Collections.emptyIterator(); }
         @Override public IIOMetadata getStreamMetadata() { return null; }
         @Override public IIOMetadata getImageMetadata(int i) { return null; }
@@ -59,7 +59,7 @@ class ImageDecoderMemoryTest {
             }
             byte[] bmp = {'B', 'M', 0, 0, 0, 0};
             OutOfMemoryError e = assertThrows(OutOfMemoryError.class, () -> ImageDecoder.decode(bmp, Path.of("film.bmp")));
-            assertEquals("decoding film.bmp (40000x30000 pixels): Java heap space", e.getMessage());
+            assertEquals("decoding film.bmp (9000x9000 pixels): Java heap space", e.getMessage());
         } finally {
             registry.deregisterServiceProvider(fake, ImageReaderSpi.class);
         }

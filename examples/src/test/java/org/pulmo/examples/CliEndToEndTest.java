@@ -118,6 +118,22 @@ class CliEndToEndTest {
             assertEquals(argmax, t[t.length - classes.size() - 1], "predicted class: " + row);
         }
         assertTrue(p.out().contains("demo1_input.png"), p.out());
+
+        // a file that is no image: before, an empty table and exit 1; a CSV that cannot be written: before, said after the work
+        Path notImage = dir.resolve("notes.png");
+        Files.writeString(notImage, "not a picture");
+        Run none = pulmo("predict", "-c", out.resolve("best.safetensors").toString(), notImage.toString());
+        assertEquals(2, none.code(), none.out() + none.err());
+        assertTrue(none.out().isBlank() && none.err().contains("none of the 1 file(s) could be read as an image"), none.out() + none.err());
+        Files.copy(notImage, ex.resolve("zz-notes.png"));
+        Run some = pulmo("predict", "-c", out.resolve("best.safetensors").toString(), ex.toString(), "--csv", dir.resolve("p.csv").toString());
+        assertEquals(2, some.code(), some.out() + some.err());
+        assertTrue(some.err().contains("1 of 4 image(s) could not be read"), some.err());
+        assertEquals(4, Files.readAllLines(dir.resolve("p.csv")).size(), "the three readable images are written all the same");
+        Files.writeString(dir.resolve("a-file"), "x");
+        Run badCsv = pulmo("predict", "-c", out.resolve("best.safetensors").toString(), ex.toString(), "--csv", dir.resolve("a-file/p.csv").toString());
+        assertEquals(2, badCsv.code(), badCsv.out() + badCsv.err());
+        assertTrue(badCsv.out().isBlank() && badCsv.err().contains("--csv " + dir.resolve("a-file") + " is a file, not a folder"), badCsv.out() + badCsv.err());
     }
 
     static JsonObject runRecord(Path run) throws java.io.IOException {
@@ -352,7 +368,7 @@ class CliEndToEndTest {
         }
         assertEquals(3, r.code(), r.out() + r.err());
         assertTrue(r.err().contains("at epoch 2") && r.err().contains("The last good checkpoint is " + out.resolve("last.safetensors")), r.err());
-        assertFalse(r.err().contains("none was written"), r.err());
+        assertFalse(r.err().contains("No epoch had finished"), r.err());
         assertEquals("1", Safetensors.read(out.resolve("last.safetensors")).metadata().get("epoch"));
         JsonObject j = runRecord(out);
         assertEquals("diverged", j.get("status").getAsString());

@@ -59,6 +59,22 @@ class UsageErrorTest {
         }
     }
 
+    /** Before: an --out that could not be made failed after the data was read and checked; the evaluation after the model ran. */
+    @Test void anOutputFolderThatCannotBeMadeIsSaidFirstAndNothingIsLeftBehind(@TempDir Path dir) throws Exception {
+        Files.writeString(dir.resolve("a-file"), "x");
+        Run t = pulmo("train", "--data", dir.resolve("no-such-data").toString(), "--epochs", "1", "--out", dir.resolve("a-file/run").toString());
+        assertEquals(2, t.code(), t.out() + t.err());
+        assertTrue(t.err().contains("pulmo train: --out " + dir.resolve("a-file/run") + ": cannot create the folder"), t.err());
+        Run e = pulmo("evaluate", "-c", dir.resolve("none.safetensors").toString(), "--out", dir.resolve("a-file/ev").toString());
+        assertEquals(2, e.code(), e.out() + e.err());
+        assertTrue(e.err().contains("--out " + dir.resolve("a-file/ev") + ": cannot create the folder"), e.err());
+        // a folder that can be made is checked without being left behind (inside a data folder it would read as a class)
+        Run ok = pulmo("train", "--data", dir.resolve("no-such-data").toString(), "--epochs", "1", "--out", dir.resolve("new/run").toString());
+        assertEquals(2, ok.code(), ok.out() + ok.err());
+        assertTrue(ok.err().contains("data folder does not exist"), ok.err());
+        assertTrue(!Files.exists(dir.resolve("new")), "the checked folder is gone again");
+    }
+
     /** Before: PatternSyntaxException's three lines (description, pattern, caret), not naming the option. */
     @Test void aBadGroupPatternNamesTheOption(@TempDir Path dir) throws Exception {
         for (String c : new String[] {"a", "b"}) {

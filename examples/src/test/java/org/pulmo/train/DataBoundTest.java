@@ -11,6 +11,6 @@ class DataBoundTest {
         assertEquals("", Trainer.dataBound(0.9, 10));
         assertEquals("", Trainer.dataBound(1.0, 10));
         String note = Trainer.dataBound(4.4, 10);
-        assertTrue(note.contains("waited 4 s of 10 for images") && note.contains("data-bound"), note);
+        assertTrue(note.contains("waited 4.4 s of 10.0 for images") && note.contains("data-bound"), note);
     }
 }

@@ -81,7 +81,7 @@ public final class ModelRegistry {
      */
     public static Module create(String name, int numClasses, int inputSize, long seed) {
         Entry e = entry(name);
-        if (numClasses < 1) throw new IllegalArgumentException("numClasses must be >= 1, got " + numClasses);
+        if (numClasses < 1) throw new IllegalArgumentException("a model needs at least 1 class (--classes), got " + numClasses);
         if (inputSize < e.minSize())
             throw new IllegalArgumentException(name + " needs inputs of at least " + e.minSize() + " x " + e.minSize() + ", got " + inputSize);
         return e.factory().create(numClasses, new Rng(seed));

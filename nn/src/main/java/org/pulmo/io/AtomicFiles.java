@@ -28,10 +28,21 @@ public final class AtomicFiles {
         Path dir = target.getParent();
         Files.createDirectories(dir);
         removeStale(target);
-        Path tmp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
+        // not Files.createTempFile, which makes the file readable by its owner alone (0600): the file gets the
+        // permissions any new file of the user gets (0644 under the usual umask), as a plain write would
+        Path tmp = null;
+        FileChannel opened = null;
+        while (opened == null) {
+            tmp = dir.resolve("." + target.getFileName() + "." + java.util.concurrent.ThreadLocalRandom.current().nextLong(Long.MAX_VALUE) + ".tmp");
+            try {
+                opened = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW);
+            } catch (java.nio.file.FileAlreadyExistsException taken) {
+                // another write's name: draw again
+            }
+        }
         boolean moved = false;
         try {
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+            try (FileChannel ch = opened) {
                 ByteBuffer b = ByteBuffer.wrap(contents);
                 while (b.hasRemaining()) ch.write(b);
                 ch.force(true);

@@ -210,7 +210,9 @@ public final class Safetensors {
     }
 
     private static long size(Path file) throws IOException {
-        if (!Files.isRegularFile(file)) throw new SafetensorsException(file.toString(), "no such file");
+        if (!Files.isRegularFile(file))
+            throw new SafetensorsException(file.toString(), Files.isDirectory(file) ? "a folder, not a checkpoint file (e.g. " + file.resolve("best.safetensors") + ")"
+                : "no such file");
         return Files.size(file);
     }
 

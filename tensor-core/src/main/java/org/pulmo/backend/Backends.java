@@ -95,12 +95,17 @@ public final class Backends {
         return reason;
     }
 
+    private static volatile boolean fellBack;
+
     /** CUDA when it is usable, else the CPU, with one log line saying why. */
     public static Device bestAvailable() {
         Device cuda = Device.cuda(0);
         String why = unavailableReason(cuda);
         if (why == null) return cuda;
-        LOG.info("using the CPU: CUDA is not usable (" + why + ")");
+        if (!fellBack) {   // one line per process, however often a device is chosen
+            fellBack = true;
+            LOG.info("using the CPU: CUDA is not usable (" + why + ")");
+        }
         return Device.CPU;
     }
 }

@@ -1,0 +1,41 @@
+package org.pulmo.io;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
+import java.util.Set;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Files written whole, with the permissions a plain write gives, and the leftovers of interrupted writes removed. */
+class AtomicFilesTest {
+
+    /** Before: every checkpoint and run.json was 0600 (Files.createTempFile's), unreadable to a group sharing the runs. */
+    @Test void aWrittenFileHasTheUsersUsualPermissions(@TempDir Path dir) throws Exception {
+        Assumptions.assumeTrue(dir.getFileSystem().supportedFileAttributeViews().contains("posix"), "no POSIX permissions here");
+        Path plain = dir.resolve("plain.txt"), atomic = dir.resolve("atomic.txt");
+        Files.writeString(plain, "x");   // what the user's umask gives a new file
+        AtomicFiles.write(atomic, new byte[] {1, 2, 3});
+        Set<PosixFilePermission> expected = Files.getPosixFilePermissions(plain);
+        assertEquals(expected, Files.getPosixFilePermissions(atomic));
+        assertArrayEquals(new byte[] {1, 2, 3}, Files.readAllBytes(atomic));
+    }
+
+    @Test void leftoversOfAnInterruptedWriteGoAndNothingElse(@TempDir Path dir) throws Exception {
+        Path target = dir.resolve("last.safetensors");
+        Files.writeString(dir.resolve(".last.safetensors.123456.tmp"), "half");
+        Files.writeString(dir.resolve(".best.safetensors.99.tmp"), "another file's");
+        Files.writeString(dir.resolve("notes.tmp"), "the user's");
+        AtomicFiles.write(target, new byte[] {7});
+        try (var files = Files.list(dir)) {
+            assertEquals(Set.of("last.safetensors", ".best.safetensors.99.tmp", "notes.tmp"),
+                Set.copyOf(files.map(p -> p.getFileName().toString()).toList()));
+        }
+        assertTrue(Files.size(target) == 1);
+    }
+}
