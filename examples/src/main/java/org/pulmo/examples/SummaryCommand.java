@@ -18,6 +18,7 @@ public final class SummaryCommand implements Callable<Integer> {
     @Override public Integer call() {
         if (list || model == null) {
             for (String n : ModelRegistry.names()) System.out.printf("%-18s %s%n", n, ModelRegistry.entry(n).description());
+            if (model == null && !list) System.err.println("pulmo summary: name a model, one of those above (e.g. pulmo summary dpn92-se); --list lists them");
             return model == null && !list ? 2 : 0;
         }
         ModelRegistry.Entry e = ModelRegistry.entry(model);

@@ -194,6 +194,9 @@ public final class TrainCommand implements Callable<Integer> {
         }
     }
 
+    /** The largest --image-size: a batch of 16 at 4096 x 4096 is already some 3 GiB of input alone. */
+    static final int MAX_IMAGE_SIZE = 4096;
+
     /** Numbers that cannot give a training run, refused with the option and the value. */
     private void checkOptions() {
         if (resume && initFrom != null)
@@ -208,6 +211,8 @@ public final class TrainCommand implements Callable<Integer> {
         if (weightDecay != null && !(weightDecay >= 0 && Float.isFinite(weightDecay)))
             throw new IllegalArgumentException("--weight-decay must be 0 or more, got " + weightDecay);
         if (imageSize != null && imageSize < 1) throw new IllegalArgumentException("--image-size must be at least 1, got " + imageSize);
+        if (imageSize != null && imageSize > MAX_IMAGE_SIZE)
+            throw new IllegalArgumentException("--image-size must be at most " + MAX_IMAGE_SIZE + " (the papers train at 224), got " + imageSize);
         if (workers < 0) throw new IllegalArgumentException("--workers must be 0 (half the cores) or more, got " + workers);
     }
 

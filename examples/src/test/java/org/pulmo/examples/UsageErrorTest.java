@@ -29,6 +29,9 @@ class UsageErrorTest {
             assertEquals(1, r.err().strip().lines().count(), cmd + ": " + r.err());
             assertTrue(r.err().strip().endsWith("see pulmo " + cmd + " --help"), r.err());
         }
+        Run bare = pulmo("summary");   // before: the model list and exit 2 without a word of why
+        assertEquals(2, bare.code());
+        assertTrue(bare.out().contains("dpn92-se") && bare.err().contains("pulmo summary: name a model"), bare.err());
         Run r = pulmo("summary", "resnet18", "--classes", "two");
         assertEquals(2, r.code());
         assertEquals("pulmo summary: Invalid value for option '--classes': 'two' is not an int; see pulmo summary --help", r.err().strip());
@@ -50,6 +53,7 @@ class UsageErrorTest {
             {"--schedule", "step:1:0.5:extra", "only step takes parameters"},
             {"--schedule", "linear", "--schedule 'linear' is unknown; choose step"},
             {"--device", "cuda:x", "--device: unknown device 'cuda:x' (expected cpu, cuda or cuda:N"},
+            {"--image-size", "2147483647", "--image-size must be at most 4096 (the papers train at 224), got 2147483647"},
         };
         for (String[] c : cases) {
             Run r = pulmo("train", "--data", "demo", "--demo-images", "8", "--epochs", "2", c[0], c[1], "--out", dir.resolve("o").toString());
