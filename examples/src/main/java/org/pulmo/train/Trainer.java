@@ -243,6 +243,9 @@ public final class Trainer {
             bestEpoch = Integer.parseInt(info.metadata().getOrDefault("best_epoch", "0"));
             bestAcc = Double.parseDouble(info.metadata().getOrDefault("best_val_acc", "-1"));
             history = History.read(s.out().resolve("metrics.csv"), start);
+            if (history.rows().size() < start)   // deleted or cut: the weights go on, the curves miss the epochs that are gone
+                out.printf(Locale.ROOT, "Note: %s holds %d of the %d finished epochs' rows; the missing ones cannot be recovered, so the"
+                    + " metrics and plots of this run lack them%n", s.out().resolve("metrics.csv"), history.rows().size(), start);
             out.printf(Locale.ROOT, "Resuming from %s: %d epoch%s done, best validation accuracy %.2f%% (epoch %d)%n",
                 last, start, start == 1 ? "" : "s", 100 * bestAcc, bestEpoch);
         }
