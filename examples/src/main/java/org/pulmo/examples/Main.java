@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
 @Command(name = "pulmo", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
     description = "Train and inspect Pulmo's COVID-19 models.",
     subcommands = {TrainCommand.class, EvaluateCommand.class, PredictCommand.class, ExplainCommand.class, ExportCommand.class,
-        SummaryCommand.class, TableCommand.class, PlotCommand.class, ProbeCommand.class})
+        SummaryCommand.class, TableCommand.class, PlotCommand.class, ProbeCommand.class, CheckDataCommand.class})
 public final class Main implements Callable<Integer> {
 
     public static void main(String[] args) {

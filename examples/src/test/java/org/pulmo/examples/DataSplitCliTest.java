@@ -128,6 +128,32 @@ class DataSplitCliTest {
         assertTrue(rows.get(1).startsWith("2,"), rows.toString());
     }
 
+    /** check-data: the parts as train splits them, a picture in train and (resized, brighter) in test, and one under two labels. */
+    @Test void checkDataFindsTheSamePictureInTwoPartsAndUnderTwoLabels(@TempDir Path dir) throws IOException {
+        Path d = dir.resolve("d");
+        for (int k = 0; k < 4; k++) {
+            org.pulmo.data.NearCopiesTest.scan(10 + k, 48, 60, 0, 0, 1f, 0f).writePng(mkdirs(d.resolve("train/a/" + k + ".png")));
+            org.pulmo.data.NearCopiesTest.scan(20 + k, 48, 60, 0, 0, 1f, 0f).writePng(mkdirs(d.resolve("train/b/" + k + ".png")));
+        }
+        org.pulmo.data.NearCopiesTest.scan(10, 96, 120, 0, 0, 0.8f, 0.1f).writePng(mkdirs(d.resolve("test/a/copy-of-0.png")));
+        org.pulmo.data.NearCopiesTest.scan(30, 48, 60, 0, 0, 1f, 0f).writePng(mkdirs(d.resolve("test/b/new.png")));
+        org.pulmo.data.NearCopiesTest.scan(21, 50, 62, 0, 0, 1f, 0.05f).writePng(mkdirs(d.resolve("train/a/mislabelled.png")));
+        Files.writeString(d.resolve("train/b/broken.png"), "not an image");
+        Run c = pulmo("check-data", "--data", d.toString(), "--val-fraction", "0", "--out", dir.resolve("pairs.csv").toString());
+        assertEquals(0, c.code(), c.out() + c.err());
+        assertTrue(c.out().contains("train/a/0.png (train) ~ test/a/copy-of-0.png (test): near"), c.out());
+        assertTrue(c.out().contains("Same picture in two parts: 1 pair(s)") && c.out().contains("Same picture under two labels: 1 pair(s)"), c.out());
+        assertTrue(c.out().contains("labels a and b") && c.out().contains("Unreadable: 1 file(s)"), c.out());
+        List<String> csv = Files.readAllLines(dir.resolve("pairs.csv"));
+        assertEquals("path_a,part_a,path_b,part_b,how", csv.getFirst());
+        assertEquals(3, csv.size(), csv.toString());
+    }
+
+    private static Path mkdirs(Path file) throws IOException {
+        Files.createDirectories(file.getParent());
+        return file;
+    }
+
     private static void copy(Path from, Path to) throws IOException {
         try (var s = Files.walk(from)) {
             for (Path p : s.toList()) {

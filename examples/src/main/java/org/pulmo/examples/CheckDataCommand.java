@@ -1,0 +1,117 @@
+package org.pulmo.examples;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.pulmo.data.Dataset;
+import org.pulmo.data.NearCopies;
+import org.pulmo.data.PartDigest;
+import org.pulmo.data.Splits;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code pulmo check-data --data DIR}: what a data set holds before a model is trained on it, split as {@code train}
+ * would split it: images per part and class, files that cannot be read, and pictures that appear in two parts under
+ * different bytes ({@link NearCopies}: one image saved twice, neighbouring CT slices of one patient), which inflate test
+ * numbers the way identical files do, and the same picture under two labels. Identical files across parts are
+ * reported too (train refuses them). {@code --out} writes the pairs as CSV.
+ */
+@Command(name = "check-data", mixinStandardHelpOptions = true, sortOptions = false,
+    description = {"Check a data set split as 'train' would split it: images per part and class, unreadable files, and the same picture",
+        "in two parts (identical files, or near copies such as one image saved twice or neighbouring CT slices) or under two labels."})
+public final class CheckDataCommand implements Callable<Integer> {
+    @Mixin DataOptions data;
+    @Option(names = "--out", paramLabel = "FILE", description = "Also write the pairs found as CSV (path_a,part_a,path_b,part_b,how).") Path out;
+
+    @Override public Integer call() throws Exception {
+        if (out != null && Files.isDirectory(out)) throw new IllegalArgumentException("--out " + out + " is a folder; give a file name");
+        if (out != null) Cli.checkOutputFolder(out.toAbsolutePath().getParent(), "--out");
+        data.allowLeakage = true;   // identical files across parts are reported here, not refused
+        Splits.Split s = data.loadParts(224);
+        Map<String, Dataset> parts = new LinkedHashMap<>();
+        parts.put("train", s.train());
+        if (s.val().size() > 0) parts.put("val", s.val());
+        if (s.test().size() > 0) parts.put("test", s.test());
+        Path root = data.isDemo() ? null : Path.of(data.data).toAbsolutePath().normalize();
+        System.out.println("Data: " + (data.isDemo() ? "the demo data" : root));
+        for (var e : parts.entrySet()) {
+            Dataset d = e.getValue();
+            StringBuilder counts = new StringBuilder();
+            int[] n = d.classCounts();
+            for (int k = 0; k < n.length; k++) counts.append(k == 0 ? "" : ", ").append(d.classes().get(k)).append(' ').append(n[k]);
+            System.out.printf(Locale.ROOT, "  %-5s %s (%s)%n", e.getKey(), PartDigest.of(d, root), counts);
+        }
+
+        int total = parts.values().stream().mapToInt(Dataset::size).sum();
+        AtomicInteger done = new AtomicInteger();
+        Map<String, NearCopies.Print[]> prints = new LinkedHashMap<>();
+        List<String> unreadable = new ArrayList<>();
+        for (var e : parts.entrySet()) {
+            NearCopies.Print[] p = NearCopies.prints(e.getValue(), () -> {
+                int k = done.incrementAndGet();
+                if (k % 500 == 0 || k == total) System.out.printf(Locale.ROOT, "  looked at %d of %d images%n", k, total);
+            });
+            for (int i = 0; i < p.length; i++) if (p[i] == null) unreadable.add(e.getValue().source(i));
+            prints.put(e.getKey(), p);
+        }
+
+        List<Found> rows = new ArrayList<>();
+        List<String> names = new ArrayList<>(parts.keySet());
+        int across = 0, labels = 0;
+        for (int x = 0; x < names.size(); x++)
+            for (int y = x + 1; y < names.size(); y++) {
+                Dataset a = parts.get(names.get(x)), b = parts.get(names.get(y));
+                for (NearCopies.Pair p : NearCopies.across(prints.get(names.get(x)), prints.get(names.get(y)))) {
+                    rows.add(new Found(relative(root, a.source(p.a())), names.get(x), relative(root, b.source(p.b())), names.get(y), p.how()));
+                    across++;
+                }
+            }
+        for (String name : names) {   // within a part: only pictures under two labels matter
+            Dataset d = parts.get(name);
+            for (NearCopies.Pair p : NearCopies.within(prints.get(name)))
+                if (d.label(p.a()) != d.label(p.b())) {
+                    rows.add(new Found(relative(root, d.source(p.a())), name, relative(root, d.source(p.b())), name, p.how() + ", labels "
+                        + d.classes().get(d.label(p.a())) + " and " + d.classes().get(d.label(p.b()))));
+                    labels++;
+                }
+        }
+        if (!unreadable.isEmpty())
+            System.out.println("Unreadable: " + unreadable.size() + " file(s), first " + unreadable.getFirst() + " (train skips them; --strict stops on them)");
+        System.out.printf(Locale.ROOT, "Same picture in two parts: %d pair(s)%s%n", across,
+            across == 0 ? "" : "; test and validation numbers count pictures the model trained on (put both of a pair in one part, or split by patient: --group-pattern)");
+        System.out.printf(Locale.ROOT, "Same picture under two labels: %d pair(s)%n", labels);
+        for (Found f : rows.subList(0, Math.min(rows.size(), 20)))
+            System.out.println("  " + f.a() + " (" + f.partA() + ") ~ " + f.b() + " (" + f.partB() + "): " + f.how());
+        if (rows.size() > 20) System.out.println("  ... " + (rows.size() - 20) + " more" + (out == null ? " (--out FILE writes them all)" : ""));
+        if (out != null) {
+            StringBuilder csv = new StringBuilder("path_a,part_a,path_b,part_b,how\n");
+            for (Found f : rows)
+                csv.append(csvField(f.a())).append(',').append(f.partA()).append(',').append(csvField(f.b())).append(',').append(f.partB()).append(',')
+                    .append(csvField(f.how())).append('\n');
+            Cli.write(out, f -> Files.writeString(f, csv));
+            System.out.println("Written to " + out);
+        }
+        return 0;
+    }
+
+    /** A pair found: both files (relative to the data folder), their parts, and how they were matched. */
+    private record Found(String a, String partA, String b, String partB, String how) {}
+
+    private static String relative(Path root, String source) {
+        if (root == null) return source;
+        Path p = Path.of(source).toAbsolutePath().normalize();
+        return p.startsWith(root) ? root.relativize(p).toString().replace('\\', '/') : source;
+    }
+
+    private static String csvField(String s) {
+        return s.contains(",") || s.contains("\"") ? '"' + s.replace("\"", "\"\"") + '"' : s;
+    }
+}

@@ -1,0 +1,65 @@
+package org.pulmo.data;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The same picture is found whatever its size, brightness and contrast, and when shifted a little; other pictures of
+ * the same kind (seeded random "scans": smooth blobs on a body outline) are not. Thresholds as NearCopies sets them.
+ */
+public class NearCopiesTest {
+
+    /** A grey picture of side x side: an ellipse of body and a few bright blobs placed by the seed. */
+    public static Image scan(long seed, int h, int w, double shiftY, double shiftX, float gain, float offset) {
+        Random r = new Random(seed);
+        int blobs = 6;
+        double[][] b = new double[blobs][];
+        for (int k = 0; k < blobs; k++) b[k] = new double[] {0.2 + 0.6 * r.nextDouble(), 0.2 + 0.6 * r.nextDouble(), 0.03 + 0.08 * r.nextDouble()};
+        Image im = Image.zeros(1, h, w);
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) {
+                double v = (y + 0.5) / h - shiftY, u = (x + 0.5) / w - shiftX;
+                double body = Math.pow((u - 0.5) / 0.42, 2) + Math.pow((v - 0.5) / 0.35, 2) < 1 ? 0.35 : 0.05;
+                for (double[] c : b) body += 0.5 * Math.exp(-((u - c[1]) * (u - c[1]) + (v - c[0]) * (v - c[0])) / (2 * c[2] * c[2]));
+                im.pixels()[y * w + x] = Math.clamp((float) body * gain + offset, 0f, 1f);
+            }
+        return im;
+    }
+
+    @Test void theSamePictureIsFoundAtAnotherSizeBrightnessAndShiftAndOthersAreNot() {
+        NearCopies.Print original = NearCopies.Print.of(scan(1, 96, 120, 0, 0, 1f, 0f));
+        NearCopies.Print resized = NearCopies.Print.of(scan(1, 200, 250, 0, 0, 0.8f, 0.1f));          // other size, contrast, brightness
+        NearCopies.Print shifted = NearCopies.Print.of(scan(1, 96, 120, 0.04, -0.03, 1f, 0f));        // a few per cent off
+        String resizedHow = NearCopies.same(original, resized), shiftedHow = NearCopies.same(original, shifted);
+        assertNotNull(resizedHow);
+        assertTrue(resizedHow.startsWith("near"), resizedHow);
+        assertNotNull(shiftedHow);
+        assertTrue(shiftedHow.startsWith("aligned"), shiftedHow + "; d " + NearCopies.distance(original, shifted));
+        for (long other = 2; other < 40; other++) {
+            NearCopies.Print p = NearCopies.Print.of(scan(other, 96, 120, 0, 0, 1f, 0f));
+            assertNull(NearCopies.same(original, p), "seed " + other + ": d " + NearCopies.distance(original, p) + ", r " + NearCopies.alignedCorrelation(original, p));
+        }
+        NearCopies.Print flat = NearCopies.Print.of(Image.zeros(3, 10, 10));
+        assertNull(NearCopies.same(original, flat), "a flat picture matches nothing");
+    }
+
+    @Test void pairsAreFoundAcrossListsAndWithinOne() {
+        NearCopies.Print[] a = {NearCopies.Print.of(scan(5, 64, 64, 0, 0, 1f, 0f)), NearCopies.Print.of(scan(6, 64, 64, 0, 0, 1f, 0f)), null};
+        NearCopies.Print[] b = {NearCopies.Print.of(scan(7, 64, 64, 0, 0, 1f, 0f)), NearCopies.Print.of(scan(6, 80, 80, 0, 0, 0.9f, 0.05f))};
+        List<NearCopies.Pair> across = NearCopies.across(a, b);
+        assertEquals(1, across.size(), across.toString());
+        assertEquals(1, across.getFirst().a());
+        assertEquals(1, across.getFirst().b());
+        NearCopies.Print[] one = {a[0], b[0], a[1], null, b[1]};
+        List<NearCopies.Pair> within = NearCopies.within(one);
+        assertEquals(1, within.size(), within.toString());
+        assertEquals(2, within.getFirst().a());
+        assertEquals(4, within.getFirst().b());
+    }
+}
