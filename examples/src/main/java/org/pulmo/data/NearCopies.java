@@ -18,9 +18,9 @@ import java.util.stream.IntStream;
  * </ul>
  * The thresholds were set on two sets whose near copies had been listed beforehand by another check (the 4-class chest
  * X-ray set and the SARS-CoV-2 CT set of the README's "Data sets"): on the X-ray set these find the one listed pair and
- * nothing else; on the CT set 27 pairs in all, 15 of the 37 listed and 12 more, each looked at and found to be the same
- * slice stored twice or neighbouring slices; the listed pairs they miss are neighbouring slices that differ more (the
- * other check also allowed rescaling). None under different labels on either set.
+ * nothing else; on the CT set 27 pairs in all, 15 of the 37 listed and 12 more, all of nearby slice numbers, of which
+ * the 6 looked at show one patient at the same or a neighbouring slice; the listed pairs they miss are neighbouring
+ * slices that differ more (the other check also allowed rescaling). None under different labels on either set.
  */
 public final class NearCopies {
     private NearCopies() {}
