@@ -115,11 +115,17 @@ public final class NearCopies {
     }
 
     /** The pairs of {@code a} and {@code b} that show the same picture (every a against every b). */
-    public static List<Pair> across(Print[] a, Print[] b) {
+    public static List<Pair> across(Print[] a, Print[] b) { return search(a, b, false); }
+
+    /** The pairs within one list ({@code a} before {@code b}). */
+    public static List<Pair> within(Print[] p) { return search(p, p, true); }
+
+    /** Every a[i] against b[j] (with {@code upper}, only j > i), in parallel over i; the pairs in (i, j) order. */
+    private static List<Pair> search(Print[] a, Print[] b, boolean upper) {
         List<Pair> found = java.util.Collections.synchronizedList(new ArrayList<>());
         IntStream.range(0, a.length).parallel().forEach(i -> {
             if (a[i] == null) return;
-            for (int j = 0; j < b.length; j++) {
+            for (int j = upper ? i + 1 : 0; j < b.length; j++) {
                 if (b[j] == null) continue;
                 String how = same(a[i], b[j]);
                 if (how != null) found.add(new Pair(i, j, how));
@@ -129,21 +135,4 @@ public final class NearCopies {
         sorted.sort(java.util.Comparator.comparingInt(Pair::a).thenComparingInt(Pair::b));
         return sorted;
     }
-
-    /** The pairs within one list ({@code a} before {@code b}). */
-    public static List<Pair> within(Print[] p) {
-        List<Pair> found = java.util.Collections.synchronizedList(new ArrayList<>());
-        IntStream.range(0, p.length).parallel().forEach(i -> {
-            if (p[i] == null) return;
-            for (int j = i + 1; j < p.length; j++) {
-                if (p[j] == null) continue;
-                String how = same(p[i], p[j]);
-                if (how != null) found.add(new Pair(i, j, how));
-            }
-        });
-        List<Pair> sorted = new ArrayList<>(found);
-        sorted.sort(java.util.Comparator.comparingInt(Pair::a).thenComparingInt(Pair::b));
-        return sorted;
-    }
-
 }

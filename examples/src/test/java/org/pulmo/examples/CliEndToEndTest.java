@@ -24,12 +24,13 @@ import org.pulmo.tensor.Tensor;
  * probabilities that sum to 1); explain writes its PNGs; --resume continues exactly, without redoing finished
  * epochs; and user errors are one clear line with exit code 2.
  */
-class CliEndToEndTest {
+public class CliEndToEndTest {
 
     /** Exit code, stdout and stderr of one command line. */
-    record Run(int code, String out, String err) {}
+    public record Run(int code, String out, String err) {}
 
-    static Run pulmo(String... args) {
+    /** Runs one command line in this JVM, its output captured. */
+    public static Run pulmo(String... args) {
         PrintStream oldOut = System.out, oldErr = System.err;
         ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
         System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));

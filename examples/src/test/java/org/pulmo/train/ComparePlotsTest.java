@@ -3,9 +3,6 @@ package org.pulmo.train;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -16,7 +13,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYSeries;
-import org.pulmo.examples.Main;
+import org.pulmo.examples.CliEndToEndTest;
 
 /**
  * {@code pulmo plot --compare}: several runs on shared charts. What is drawn is read off the charts themselves (the
@@ -43,21 +40,6 @@ class ComparePlotsTest {
         return run;
     }
 
-    private record Result(int code, String out, String err) {}
-
-    private static Result pulmo(String... args) {
-        PrintStream oldOut = System.out, oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-        try {
-            return new Result(Main.run(args), out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
-    }
-
     // COVID's probabilities 0.9 (covid), 0.8 (not), 0.7 (covid), 0.1 (not): 3 of the 4 positive-negative pairs ordered
     private static final String HALF_RIGHT = """
         source,label,predicted,covid,noncovid
@@ -80,7 +62,7 @@ class ComparePlotsTest {
         Path b = run(dir, "b", new double[] {0.4, 0.7, 0.8}, ALL_RIGHT);
         Path c = run(dir, "c", new double[] {0.3}, null);
         Path out = dir.resolve("cmp");
-        Result r = pulmo("plot", "--compare", "DPN-92=" + a, "--compare", "DPN-92-SE=" + b, "--compare", "no test=" + c, "--out", out.toString());
+        CliEndToEndTest.Run r = CliEndToEndTest.pulmo("plot", "--compare", "DPN-92=" + a, "--compare", "DPN-92-SE=" + b, "--compare", "no test=" + c, "--out", out.toString());
         assertEquals(0, r.code(), r.out() + r.err());
         assertEquals(List.of("val_accuracy.png", "train_loss.png", "val_loss.png", "roc.png"), List.copyOf(drawn.keySet()));
         assertTrue(r.out().contains("val_accuracy.png, train_loss.png, val_loss.png, roc.png") && r.out().contains("without test/predictions.csv: no test"), r.out());
@@ -117,7 +99,7 @@ class ComparePlotsTest {
         for (String[] c : cases) {
             List<String> args = new java.util.ArrayList<>(List.of("plot", "--out", out.toString()));
             args.addAll(List.of(c).subList(0, c.length - 1));
-            Result r = pulmo(args.toArray(String[]::new));
+            CliEndToEndTest.Run r = CliEndToEndTest.pulmo(args.toArray(String[]::new));
             assertEquals(2, r.code(), args + ": " + r.out() + r.err());
             assertTrue(r.err().contains(c[c.length - 1]) && r.err().lines().count() == 1, args + ": " + r.err());
         }

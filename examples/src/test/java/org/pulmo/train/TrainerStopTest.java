@@ -39,13 +39,18 @@ class TrainerStopTest {
         }
     }
 
-    @Test void aStopInTheMiddleOfAnEpochKeepsTheFinishedEpochsOnly(@TempDir Path dir) throws Exception {
-        DemoChestDataset train = new DemoChestDataset(64, 32, 3), val = new DemoChestDataset(16, 32, 4);
-        Trainer.Settings s = new Trainer.Settings("resnet18", train.classes(), 3, 8, 0.01f, 0.9f, 1e-4f, "step", 32,
+    /** A trainer of {@code model} on {@code images} demo training images (16 for validation), batches of 8, its lines into {@code log}. */
+    private static Trainer trainer(Path dir, int images, int epochs, Module model, ByteArrayOutputStream log) {
+        DemoChestDataset train = new DemoChestDataset(images, 32, 3), val = new DemoChestDataset(16, 32, 4);
+        Trainer.Settings s = new Trainer.Settings("resnet18", train.classes(), epochs, 8, 0.01f, 0.9f, 1e-4f, "step", 32,
             Augmentation.NONE, 7, dir, false, 1, false, null, Device.CPU, null);
+        return new Trainer(s, model, train, val, new PrintStream(log, true, StandardCharsets.UTF_8), false);
+    }
+
+    @Test void aStopInTheMiddleOfAnEpochKeepsTheFinishedEpochsOnly(@TempDir Path dir) throws Exception {
         Calling model = new Calling(new ResNet(ResNet.RESNET18, 4, new Rng(5)));
         ByteArrayOutputStream log = new ByteArrayOutputStream();
-        Trainer t = new Trainer(s, model, train, val, new PrintStream(log, true, StandardCharsets.UTF_8), false);
+        Trainer t = trainer(dir, 64, 3, model, log);
         AtomicInteger forwards = new AtomicInteger();
         int perEpoch = 64 / 8;
         model.onForward = () -> { if (forwards.incrementAndGet() == perEpoch + 3) t.requestStop(); };   // batch 3 of epoch 2
@@ -64,12 +69,9 @@ class TrainerStopTest {
     }
     /** Stopped in epoch 1, a run has no last.safetensors: the line says so, and --resume starts it again in its folder. */
     @Test void aStopInTheFirstEpochLeavesNothingToContinueAndResumeStartsItAgain(@TempDir Path dir) throws Exception {
-        DemoChestDataset train = new DemoChestDataset(32, 32, 3), val = new DemoChestDataset(16, 32, 4);
-        Trainer.Settings s = new Trainer.Settings("resnet18", train.classes(), 1, 8, 0.01f, 0.9f, 1e-4f, "step", 32,
-            Augmentation.NONE, 7, dir, false, 1, false, null, Device.CPU, null);
         Calling model = new Calling(new ResNet(ResNet.RESNET18, 4, new Rng(5)));
         ByteArrayOutputStream log = new ByteArrayOutputStream();
-        Trainer t = new Trainer(s, model, train, val, new PrintStream(log, true, StandardCharsets.UTF_8), false);
+        Trainer t = trainer(dir, 32, 1, model, log);
         AtomicInteger forwards = new AtomicInteger();
         model.onForward = () -> { if (forwards.incrementAndGet() == 2) t.requestStop(); };
         Trainer.Result r = t.run();
