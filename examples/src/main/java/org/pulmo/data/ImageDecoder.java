@@ -124,7 +124,7 @@ public final class ImageDecoder {
             if (pixels > MAX_PIXELS)
                 throw new ImageDecodeException(name, reader.getWidth(0) + " x " + reader.getHeight(0) + " pixels, more than the " + MAX_PIXELS / 1_000_000
                     + " million an image may have here (decoded it would take " + pixels * 16 / (1L << 30) + " GiB); shrink it first");
-            BufferedImage img = reader.read(0);
+            BufferedImage img = format.equals("jpeg") && plainCmykJpeg(bytes) ? plainCmyk(reader.readRaster(0, null)) : reader.read(0);
             for (String w : warnings) {
                 String lw = w.toLowerCase(Locale.ROOT);
                 // libjpeg's JWRN_JPEG_EOF: the data ended early and the rest of the picture was filled with grey.
@@ -163,6 +163,40 @@ public final class ImageDecoder {
         OutOfMemoryError e = new OutOfMemoryError("decoding " + name + " (" + size + "): " + cause.getMessage());
         e.initCause(cause);
         return e;
+    }
+
+    /**
+     * Whether a JPEG holds four components and no Adobe APP14 marker: plain CMYK, as libjpeg (and so PIL) reads it.
+     * Java reads every four-component JPEG as Adobe's inverted CMYK, which turns a plain one into its negative (a white
+     * page all black); {@link #plainCmyk} reads the samples as they are meant.
+     */
+    static boolean plainCmykJpeg(byte[] b) {
+        int components = -1;
+        boolean adobe = false;
+        for (int i = 2; i + 4 <= b.length && (b[i] & 0xFF) == 0xFF; ) {
+            int marker = b[i + 1] & 0xFF, length = ((b[i + 2] & 0xFF) << 8) | (b[i + 3] & 0xFF);
+            if (marker == 0xDA) break;   // start of scan: the headers are over
+            if (marker == 0xEE && i + 9 <= b.length && new String(b, i + 4, 5, java.nio.charset.StandardCharsets.US_ASCII).equals("Adobe")) adobe = true;
+            boolean frame = marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
+            if (frame && i + 9 < b.length) components = b[i + 9] & 0xFF;
+            i += 2 + length;
+        }
+        return components == 4 && !adobe;
+    }
+
+    /** Plain CMYK samples (0 = no ink) as sRGB: each colour (1 - C)(1 - K), the usual conversion without a colour profile. */
+    static BufferedImage plainCmyk(Raster cmyk) {
+        int w = cmyk.getWidth(), h = cmyk.getHeight();
+        BufferedImage rgb = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
+        int[] px = new int[4];
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) {
+                cmyk.getPixel(cmyk.getMinX() + x, cmyk.getMinY() + y, px);
+                int k = 255 - px[3];
+                int r = (255 - px[0]) * k / 255, g = (255 - px[1]) * k / 255, bl = (255 - px[2]) * k / 255;
+                rgb.setRGB(x, y, (r << 16) | (g << 8) | bl);
+            }
+        return rgb;
     }
 
     private static String describeStart(byte[] b) {

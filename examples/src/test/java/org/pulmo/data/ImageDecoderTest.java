@@ -2,6 +2,7 @@ package org.pulmo.data;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -138,6 +139,28 @@ class ImageDecoderTest {
         crc.update(b, 12, 17);   // "IHDR" and its 13 bytes of data
         java.nio.ByteBuffer.wrap(b, 29, 4).putInt((int) crc.getValue());
         return b;
+    }
+
+    /**
+     * A four-component JPEG without Adobe's marker is plain CMYK to libjpeg and PIL; Java read it as Adobe's inverted CMYK
+     * (a page without ink came out black). Written here from a raw raster (Java adds no marker then): C 10, M 200, Y 120,
+     * K 30 must read as (1 - C)(1 - K) per colour, about (216, 49, 119) of 255, within the JPEG's loss.
+     */
+    @Test void aPlainCmykJpegReadsAsLibjpegReadsIt() throws IOException {
+        java.awt.image.WritableRaster r = java.awt.image.Raster.createInterleavedRaster(java.awt.image.DataBuffer.TYPE_BYTE, 16, 16, 4, null);
+        for (int y = 0; y < 16; y++) for (int x = 0; x < 16; x++) r.setPixel(x, y, new int[] {10, 200, 120, 30});
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        javax.imageio.ImageWriter w = ImageIO.getImageWritersByFormatName("jpeg").next();
+        try (var out = ImageIO.createImageOutputStream(bytes)) {
+            w.setOutput(out);
+            w.write(null, new javax.imageio.IIOImage(r, null, null), null);
+        }
+        byte[] jpeg = bytes.toByteArray();
+        assertTrue(ImageDecoder.plainCmykJpeg(jpeg), "four components, no Adobe marker");
+        assertFalse(ImageDecoder.plainCmykJpeg(encode(noise(8, 8), "jpeg")), "one component");
+        Image im = ImageDecoder.decode(jpeg, Path.of("plain-cmyk.jpg"));
+        float[] expected = {245 * 225 / 255f / 255, 55 * 225 / 255f / 255, 135 * 225 / 255f / 255};
+        for (int c = 0; c < 3; c++) assertEquals(expected[c], im.get(c, 8, 8), 6 / 255f, "channel " + c);
     }
 
     /** A seeded noise picture: it compresses badly, so cutting the file really cuts image data. */
