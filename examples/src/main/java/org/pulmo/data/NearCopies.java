@@ -28,9 +28,34 @@ public final class NearCopies {
     static final int SMALL = 16, LARGE = 64, SHIFT = 4;
     static final double NEAR = 0.10, CANDIDATE = 0.30, ALIGNED = 0.975;
 
-    /** An image's two normalised thumbnails. */
-    public record Print(float[] small, float[] large) {
-        public static Print of(Image im) { return new Print(thumbnail(im, SMALL), thumbnail(im, LARGE)); }
+    /**
+     * An image's two normalised thumbnails, and the small one's 4 x 4 block means ({@code coarse}), which bound the
+     * small ones' distance from below and so rule out most pairs in 16 steps instead of 256 ({@link #same}).
+     */
+    public record Print(float[] small, float[] large, float[] coarse) {
+        public static Print of(Image im) {
+            float[] small = thumbnail(im, SMALL);
+            return new Print(small, thumbnail(im, LARGE), blockMeans(small, SMALL, 4));
+        }
+    }
+
+    /** The means of the side x side grid's blocks of {@code block} x {@code block} cells. */
+    static float[] blockMeans(float[] grid, int side, int block) {
+        int n = side / block;
+        float[] out = new float[n * n];
+        for (int y = 0; y < side; y++)
+            for (int x = 0; x < side; x++) out[(y / block) * n + x / block] += grid[y * side + x] / (block * block);
+        return out;
+    }
+
+    /**
+     * The mean absolute difference of the coarse block means: never more than {@link #distance} (per block, the
+     * difference of two means is at most the mean of the differences), so a pair this far apart is not a candidate.
+     */
+    static double coarseDistance(Print a, Print b) {
+        double s = 0;
+        for (int i = 0; i < a.coarse.length; i++) s += Math.abs(a.coarse[i] - b.coarse[i]);
+        return s / a.coarse.length;
     }
 
     /** A pair found: indices into the two lists compared, and how ("near (d=0.031)" or "aligned (d=0.21, r=0.983)"). */
@@ -93,6 +118,7 @@ public final class NearCopies {
 
     /** How {@code a} and {@code b} are the same picture, or null where they are not. */
     static String same(Print a, Print b) {
+        if (coarseDistance(a, b) >= CANDIDATE) return null;   // then distance >= CANDIDATE too
         double d = distance(a, b);
         if (d < NEAR) return String.format(Locale.ROOT, "near (d=%.3f)", d);
         if (d >= CANDIDATE) return null;

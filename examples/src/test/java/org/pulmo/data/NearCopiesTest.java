@@ -49,6 +49,21 @@ public class NearCopiesTest {
         assertNull(NearCopies.same(original, flat), "a flat picture matches nothing");
     }
 
+    /** The coarse distance that rules pairs out is a lower bound of the distance the test uses, on any two pictures. */
+    @Test void theCoarseDistanceNeverExceedsTheDistance() {
+        java.util.Random r = new java.util.Random(9);
+        for (int k = 0; k < 200; k++) {
+            Image a = Image.zeros(1, 20 + r.nextInt(40), 20 + r.nextInt(40)), b = Image.zeros(1, 20 + r.nextInt(40), 20 + r.nextInt(40));
+            for (int i = 0; i < a.pixels().length; i++) a.pixels()[i] = r.nextFloat();
+            for (int i = 0; i < b.pixels().length; i++) b.pixels()[i] = k % 2 == 0 ? r.nextFloat() : a.pixels()[i % a.pixels().length];
+            NearCopies.Print pa = NearCopies.Print.of(a), pb = NearCopies.Print.of(b);
+            assertTrue(NearCopies.coarseDistance(pa, pb) <= NearCopies.distance(pa, pb) + 1e-6,
+                NearCopies.coarseDistance(pa, pb) + " > " + NearCopies.distance(pa, pb));
+        }
+        NearCopies.Print s1 = NearCopies.Print.of(scan(1, 64, 64, 0, 0, 1f, 0f)), s2 = NearCopies.Print.of(scan(2, 64, 64, 0, 0, 1f, 0f));
+        assertTrue(NearCopies.coarseDistance(s1, s2) > 0, "the bound is not trivially 0");
+    }
+
     @Test void pairsAreFoundAcrossListsAndWithinOne() {
         NearCopies.Print[] a = {NearCopies.Print.of(scan(5, 64, 64, 0, 0, 1f, 0f)), NearCopies.Print.of(scan(6, 64, 64, 0, 0, 1f, 0f)), null};
         NearCopies.Print[] b = {NearCopies.Print.of(scan(7, 64, 64, 0, 0, 1f, 0f)), NearCopies.Print.of(scan(6, 80, 80, 0, 0, 0.9f, 0.05f))};
