@@ -174,6 +174,7 @@ public final class ImageDecoder {
         int components = -1;
         boolean adobe = false;
         for (int i = 2; i + 4 <= b.length && (b[i] & 0xFF) == 0xFF; ) {
+            if ((b[i + 1] & 0xFF) == 0xFF) { i++; continue; }   // fill bytes before a marker
             int marker = b[i + 1] & 0xFF, length = ((b[i + 2] & 0xFF) << 8) | (b[i + 3] & 0xFF);
             if (marker == 0xDA) break;   // start of scan: the headers are over
             if (marker == 0xEE && i + 9 <= b.length && new String(b, i + 4, 5, java.nio.charset.StandardCharsets.US_ASCII).equals("Adobe")) adobe = true;

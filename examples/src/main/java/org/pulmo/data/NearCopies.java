@@ -10,7 +10,7 @@ import java.util.stream.IntStream;
  * Images that show the same picture although their bytes differ: one X-ray saved twice at another size or quality,
  * a CT slice and its neighbour, a figure cropped a little differently. Identical files are {@link Leakage}'s; these
  * need the pixels. Two tests, on the grey picture shrunk to thumbnails and normalised to mean 0 and deviation 1 (so
- * that brightness and contrast do not count):
+ * that brightness and contrast do not count; a blank picture matches nothing):
  * <ul>
  *   <li><b>near</b>: the mean absolute difference {@code d} of the 16 x 16 thumbnails is below {@link #NEAR};</li>
  *   <li><b>aligned</b>: for pairs with {@code d} below {@link #CANDIDATE}, the correlation {@code r} of the 64 x 64
@@ -32,10 +32,12 @@ public final class NearCopies {
      * An image's two normalised thumbnails, and the small one's 4 x 4 block means ({@code coarse}), which bound the
      * small ones' distance from below and so rule out most pairs in 16 steps instead of 256 ({@link #same}).
      */
-    public record Print(float[] small, float[] large, float[] coarse) {
+    public record Print(float[] small, float[] large, float[] coarse, boolean flat) {
         public static Print of(Image im) {
             float[] small = thumbnail(im, SMALL);
-            return new Print(small, thumbnail(im, LARGE), blockMeans(small, SMALL, 4));
+            boolean flat = true;
+            for (float v : small) flat &= v == 0f;
+            return new Print(small, thumbnail(im, LARGE), blockMeans(small, SMALL, 4), flat);
         }
     }
 
@@ -118,6 +120,7 @@ public final class NearCopies {
 
     /** How {@code a} and {@code b} are the same picture, or null where they are not. */
     static String same(Print a, Print b) {
+        if (a.flat || b.flat) return null;   // a blank picture (normalised to all 0) has no picture to share
         if (coarseDistance(a, b) >= CANDIDATE) return null;   // then distance >= CANDIDATE too
         double d = distance(a, b);
         if (d < NEAR) return String.format(Locale.ROOT, "near (d=%.3f)", d);
@@ -141,18 +144,18 @@ public final class NearCopies {
     }
 
     /** The pairs of {@code a} and {@code b} that show the same picture (every a against every b). */
-    public static List<Pair> across(Print[] a, Print[] b) { return search(a, b, false); }
+    public static List<Pair> across(Print[] a, Print[] b) { return search(a, b, false, (i, j) -> true); }
 
-    /** The pairs within one list ({@code a} before {@code b}). */
-    public static List<Pair> within(Print[] p) { return search(p, p, true); }
+    /** The pairs within one list ({@code a} before {@code b}) for which {@code consider} holds (asked before any comparison). */
+    public static List<Pair> within(Print[] p, java.util.function.BiPredicate<Integer, Integer> consider) { return search(p, p, true, consider); }
 
-    /** Every a[i] against b[j] (with {@code upper}, only j > i), in parallel over i; the pairs in (i, j) order. */
-    private static List<Pair> search(Print[] a, Print[] b, boolean upper) {
+    /** Every a[i] against b[j] (with {@code upper}, only j > i) that {@code consider} allows, in parallel over i; the pairs in (i, j) order. */
+    private static List<Pair> search(Print[] a, Print[] b, boolean upper, java.util.function.BiPredicate<Integer, Integer> consider) {
         List<Pair> found = java.util.Collections.synchronizedList(new ArrayList<>());
         IntStream.range(0, a.length).parallel().forEach(i -> {
             if (a[i] == null) return;
             for (int j = upper ? i + 1 : 0; j < b.length; j++) {
-                if (b[j] == null) continue;
+                if (b[j] == null || !consider.test(i, j)) continue;
                 String how = same(a[i], b[j]);
                 if (how != null) found.add(new Pair(i, j, how));
             }

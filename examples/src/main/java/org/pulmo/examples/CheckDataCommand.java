@@ -76,12 +76,11 @@ public final class CheckDataCommand implements Callable<Integer> {
             }
         for (String name : names) {   // within a part: only pictures under two labels matter
             Dataset d = parts.get(name);
-            for (NearCopies.Pair p : NearCopies.within(prints.get(name)))
-                if (d.label(p.a()) != d.label(p.b())) {
-                    rows.add(new Found(relative(root, d.source(p.a())), name, relative(root, d.source(p.b())), name, p.how() + ", labels "
-                        + d.classes().get(d.label(p.a())) + " and " + d.classes().get(d.label(p.b()))));
-                    labels++;
-                }
+            for (NearCopies.Pair p : NearCopies.within(prints.get(name), (i, j) -> d.label(i) != d.label(j))) {
+                rows.add(new Found(relative(root, d.source(p.a())), name, relative(root, d.source(p.b())), name, p.how() + ", labels "
+                    + d.classes().get(d.label(p.a())) + " and " + d.classes().get(d.label(p.b()))));
+                labels++;
+            }
         }
         if (!unreadable.isEmpty())
             System.out.println("Unreadable: " + unreadable.size() + " file(s), first " + unreadable.getFirst() + " (train skips them; --strict stops on them)");

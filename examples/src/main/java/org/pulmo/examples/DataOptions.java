@@ -80,17 +80,40 @@ final class DataOptions {
     /** The data folder, absolute; null for the demo data. */
     private Path root() { return isDemo() ? null : Path.of(data).toAbsolutePath().normalize(); }
 
-    /** The options that decide which image goes to which part, by their checkpoint keys. */
-    private static final Map<String, String> SPLIT_OPTIONS = Map.of("split_seed", "--split-seed", "val_fraction", "--val-fraction",
-        "test_fraction", "--test-fraction", "group_pattern", "--group-pattern");
+    /** The options that decide which image goes to which part, by their checkpoint keys, in the order messages name them. */
+    private static final Map<String, String> SPLIT_OPTIONS = orderedMap("split_seed", "--split-seed", "val_fraction", "--val-fraction",
+        "test_fraction", "--test-fraction", "group_pattern", "--group-pattern", "demo_images", "--demo-images");
+
+    private static Map<String, String> orderedMap(String... kv) {
+        Map<String, String> m = new LinkedHashMap<>();
+        for (int i = 0; i < kv.length; i += 2) m.put(kv[i], kv[i + 1]);
+        return java.util.Collections.unmodifiableMap(m);
+    }
 
     private String splitOption(String key) {
         return switch (key) {
             case "split_seed" -> Long.toString(splitSeed);
             case "val_fraction" -> Double.toString(valFraction);
             case "test_fraction" -> Double.toString(testFraction);
+            case "demo_images" -> isDemo() ? Integer.toString(demoImages) : null;
             default -> groupPattern;
         };
+    }
+
+    /** Sets one split option from its checkpoint text; false (nothing set) where the text is not a value of it. */
+    private boolean setSplitOption(String key, String v) {
+        try {
+            switch (key) {
+                case "split_seed" -> splitSeed = Long.parseLong(v);
+                case "val_fraction" -> valFraction = Double.parseDouble(v);
+                case "test_fraction" -> testFraction = Double.parseDouble(v);
+                case "demo_images" -> demoImages = Integer.parseInt(v);
+                default -> groupPattern = v;
+            }
+            return true;
+        } catch (NumberFormatException bad) {   // a hand-edited checkpoint
+            return false;
+        }
     }
 
     /**
@@ -100,8 +123,7 @@ final class DataOptions {
     Map<String, String> splitRecord(Splits.Split s) {
         Map<String, String> m = new LinkedHashMap<>();
         m.put("data", isDemo() ? "demo" : root().toString());
-        for (String key : List.of("split_seed", "val_fraction", "test_fraction", "group_pattern"))
-            if (splitOption(key) != null) m.put(key, splitOption(key));
+        for (String key : SPLIT_OPTIONS.keySet()) if (splitOption(key) != null) m.put(key, splitOption(key));
         m.put("data_train", PartDigest.of(s.train(), root()));
         m.put("data_val", PartDigest.of(s.val(), root()));
         m.put("data_test", PartDigest.of(s.test(), root()));
@@ -140,27 +162,58 @@ final class DataOptions {
     }
 
     /**
-     * {@code evaluate}, {@code probe}: the split options left off the command line are the training run's, from its
-     * checkpoint's metadata, so that "the test part" of the training folder is the one the run held out. Says which it took.
+     * {@code evaluate}, {@code probe}: on the training run's own data (wherever it now lies: the folder split with the
+     * checkpoint's options gives the training part it records), the split options left off the command line are the
+     * run's, so that "the test part" is the one the run held out. Says which it took. On other data nothing is taken.
      */
     void adoptSplitOf(Map<String, String> meta, java.io.PrintStream out) {
+        String trained = meta.get("data_train");
+        if (trained == null) return;   // a checkpoint from before the split was recorded
         List<String> taken = new ArrayList<>();
+        DataOptions asTrained = trialCopy();
         for (var e : SPLIT_OPTIONS.entrySet()) {
             String v = meta.get(e.getKey());
-            if (v == null || given(e.getValue()) || v.equals(splitOption(e.getKey()))) continue;
-            try {
-                switch (e.getKey()) {
-                    case "split_seed" -> splitSeed = Long.parseLong(v);
-                    case "val_fraction" -> valFraction = Double.parseDouble(v);
-                    case "test_fraction" -> testFraction = Double.parseDouble(v);
-                    default -> groupPattern = v;
-                }
-                taken.add(e.getValue() + " " + v);
-            } catch (NumberFormatException bad) {
-                // a hand-edited value: the default stands, and the overlap check below still guards the numbers
-            }
+            if (e.getKey().equals("group_pattern") ? given(e.getValue()) : v == null || given(e.getValue())) continue;
+            if (java.util.Objects.equals(v, splitOption(e.getKey()))) continue;
+            if (v == null ? asTrained.clearGroupPattern() : asTrained.setSplitOption(e.getKey(), v)) taken.add(e.getValue() + " " + (v == null ? "none" : v));
         }
-        if (!taken.isEmpty()) out.println("Split as the training run split it (from the checkpoint): " + String.join(", ", taken.stream().sorted().toList()));
+        if (taken.isEmpty()) return;
+        Splits.Split split;
+        try {
+            split = asTrained.loadParts(32);
+        } catch (RuntimeException e) {   // that split cannot be made here (a group pattern the files do not match): other data
+            return;
+        }
+        if (!trained.equals(PartDigest.of(split.train(), asTrained.root()))) return;   // other data: its own defaults stand
+        asTrained.copySplitInto(this);
+        out.println("Split as the training run split it (from the checkpoint): " + String.join(", ", taken));
+    }
+
+    private boolean clearGroupPattern() {
+        groupPattern = null;
+        return true;
+    }
+
+    /**
+     * A copy of the data and split options for a trial split (its command line stays its own, and identical files across
+     * its parts are not refused: the leakage of the split that is used is checked when that one is loaded).
+     */
+    private DataOptions trialCopy() {
+        DataOptions o = new DataOptions();
+        o.data = data;
+        o.strict = strict;
+        o.allowLeakage = true;
+        copySplitInto(o);
+        return o;
+    }
+
+    /** Copies the split options (and the demo image count) into {@code o}. */
+    private void copySplitInto(DataOptions o) {
+        o.demoImages = demoImages;
+        o.splitSeed = splitSeed;
+        o.valFraction = valFraction;
+        o.testFraction = testFraction;
+        o.groupPattern = groupPattern;
     }
 
     private boolean given(String option) {
@@ -172,7 +225,9 @@ final class DataOptions {
      * {@code evaluate}: refuses ({@code --allow-leakage}: warns) to report numbers on images the checkpoint trained on,
      * which the training folder gives when it is split otherwise than the run split it, or with {@code --split all}. The
      * checkpoint's training part is found by its digest ({@link PartDigest}): the folder split as this command splits it,
-     * or as the checkpoint records. For another folder laid out as class folders, notes that its test part is a share of it.
+     * or as the checkpoint records. The training run's own folder whose images changed since (its digest no longer found)
+     * is refused the same way when its split is derived (class folders: the split reshuffles), else noted. For another
+     * folder laid out as class folders, notes that its test part is a share of it.
      */
     void checkNotTrainedOn(Map<String, String> meta, Splits.Split s, Dataset evaluated, String part, java.io.PrintStream out) {
         String trained = meta.get("data_train");
@@ -180,13 +235,28 @@ final class DataOptions {
         Dataset trainPart = null;
         if (trained.equals(PartDigest.of(s.train(), root()))) trainPart = s.train();
         else if (!isDemo() && SPLIT_OPTIONS.keySet().stream().anyMatch(k -> !java.util.Objects.equals(meta.get(k), splitOption(k)))) {
-            Splits.Split asTrained = withSplitOf(meta).loadParts(32);
-            if (trained.equals(PartDigest.of(asTrained.train(), root()))) trainPart = asTrained.train();
+            DataOptions as = withSplitOf(meta);
+            Splits.Split asTrained = null;
+            try {
+                if (as != null) asTrained = as.loadParts(32);
+            } catch (RuntimeException e) {
+                // not a split this data can take: other data
+            }
+            if (asTrained != null && trained.equals(PartDigest.of(asTrained.train(), root()))) trainPart = asTrained.train();
         }
+        boolean derived = !isDemo() && !csv() && !partFolders(root());
         if (trainPart == null) {
-            if (part.equals("test") && !isDemo() && !csv() && !partFolders(root()))
+            if (!isDemo() && root().toString().equals(meta.get("data"))) {   // the training folder itself, changed since
+                String what = root() + " is the folder the checkpoint trained on, but its images changed since (training part "
+                    + trained + " then; split now, " + PartDigest.of(s.train(), root()) + ")";
+                if (derived && !allowLeakage)
+                    throw new DatasetException(what + ": its class folders split anew, so the test part may hold images the model trained on"
+                        + " (evaluate with the folder as it was, or pass --allow-leakage to go on)");
+                System.err.println("warning: " + what + (derived ? "; the test part may hold images the model trained on" : ""));
+            } else if (part.equals("test") && derived) {
                 out.println("Note: " + data + " is laid out as class folders, so its test part is the --test-fraction share of it ("
                     + evaluated.size() + " images); --split all evaluates every image.");
+            }
             return;
         }
         Set<String> seen = PartDigest.files(trainPart, root());
@@ -201,17 +271,12 @@ final class DataOptions {
         System.err.println("warning: " + what);
     }
 
-    /** A copy of these options with the split options the checkpoint records. */
+    /** A copy of these options with the split options the checkpoint records, or null where one cannot be read. */
     private DataOptions withSplitOf(Map<String, String> meta) {
-        DataOptions o = new DataOptions();
-        o.data = data;
-        o.demoImages = demoImages;
-        o.strict = strict;
-        o.allowLeakage = true;   // the leakage of that split was checked when it trained
-        o.splitSeed = Long.parseLong(meta.getOrDefault("split_seed", Long.toString(splitSeed)));
-        o.valFraction = Double.parseDouble(meta.getOrDefault("val_fraction", Double.toString(valFraction)));
-        o.testFraction = Double.parseDouble(meta.getOrDefault("test_fraction", Double.toString(testFraction)));
+        DataOptions o = trialCopy();
         o.groupPattern = meta.get("group_pattern");
+        for (String key : SPLIT_OPTIONS.keySet())
+            if (!key.equals("group_pattern") && meta.containsKey(key) && !o.setSplitOption(key, meta.get(key))) return null;
         return o;
     }
 

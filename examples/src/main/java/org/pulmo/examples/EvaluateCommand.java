@@ -61,8 +61,7 @@ public final class EvaluateCommand implements Callable<Integer> {
             case "test" -> s.test();
             case "val" -> s.val();
             case "train" -> s.train();
-            default -> Dataset.concat(List.of(s.train(), s.val(), s.test()).stream().filter(x -> x.size() > 0)
-                .map(x -> ClassMap.onto(x, data.where("all"), tm.classes(), "the checkpoint " + checkpoint, map)).toList());
+            default -> all(s, tm.classes(), map);
         };
         if (d.size() == 0) throw new org.pulmo.data.DatasetException(data.where(part) + " has no images");
         data.checkNotTrainedOn(meta, s, d, part, System.out);
@@ -74,6 +73,25 @@ public final class EvaluateCommand implements Callable<Integer> {
         if (recomputeBn) recomputeRunningStatistics(tm, ClassMap.onto(s.train(), data.where("train"), tm.classes(), "the checkpoint " + checkpoint, map));
         evaluate(tm, d, out, batchSize, data.strict, System.out);
         return 0;
+    }
+
+    /**
+     * {@code --split all}: every part put onto the checkpoint's classes and joined. A part may lack some of the folder's
+     * classes, so each takes the --class-map entries of its own classes; an entry no part has is refused as usual.
+     */
+    private Dataset all(Splits.Split s, List<String> classes, Map<String, String> map) {
+        List<Dataset> parts = List.of(s.train(), s.val(), s.test()).stream().filter(x -> x.size() > 0).toList();
+        java.util.Set<String> present = new java.util.HashSet<>();
+        for (Dataset p : parts) present.addAll(p.classes());
+        for (String from : map.keySet())
+            if (!present.contains(from))
+                throw new org.pulmo.data.DatasetException("--class-map " + from + "=" + map.get(from) + ": '" + from + "' is not a class of "
+                    + data.where("all") + " " + present.stream().sorted().toList());
+        return Dataset.concat(parts.stream().map(p -> {
+            Map<String, String> own = new java.util.LinkedHashMap<>(map);
+            own.keySet().retainAll(p.classes());
+            return ClassMap.onto(p, data.where("all"), classes, "the checkpoint " + checkpoint, own);
+        }).toList());
     }
 
     /** --recompute-bn: one shuffled pass over {@code train} (evaluation transform) re-estimates the running statistics. */

@@ -56,7 +56,8 @@ public final class Models {
         String[] p = spec.toLowerCase(Locale.ROOT).split(":", -1);
         String choose = "; choose step, step:PERIOD:FACTOR (e.g. step:30:0.5), cosine, exp or constant";
         if (p.length > 1 && !(p[0].equals("step") && p.length == 3))
-            throw new IllegalArgumentException("--schedule '" + spec + "': only step takes parameters, as step:PERIOD:FACTOR" + choose);
+            throw new IllegalArgumentException("--schedule '" + spec + "': " + (p[0].equals("step") ? "step takes two parameters, PERIOD and FACTOR"
+                : "only step takes parameters") + ", as step:PERIOD:FACTOR" + choose);
         return switch (p[0]) {
             case "step" -> {
                 if (p.length == 1) yield new LrSchedule.Step(lr);

@@ -56,7 +56,7 @@ public final class RunFolder {
             throw new IllegalArgumentException("--out " + out + " is a file, not a folder; give a folder for the run's checkpoints and metrics");
         if (resume) {
             Path last = out.resolve(Trainer.LAST);
-            if (!Files.exists(last) && holdsRun(out) && !Files.exists(out.resolve(Trainer.BEST))) {
+            if (!Files.exists(last) && !Files.exists(out.resolve(Trainer.BEST)) && stoppedInFirstEpoch(out)) {
                 List<Path> stale = new ArrayList<>();
                 for (String f : RUN_FILES) if (!f.equals(RunRecord.FILE) && Files.exists(out.resolve(f))) stale.add(out.resolve(f));
                 return new Choice(out, List.of("--resume: the run in " + out + " was stopped before its first epoch ended, so there is no "
@@ -94,6 +94,22 @@ public final class RunFolder {
             if (!holdsRun(next))
                 return new Choice(next, List.of(out + " holds an earlier run, so this one goes to " + next
                     + " (--resume continues that run, --overwrite replaces it)"), List.of());
+        }
+    }
+
+    /**
+     * Whether {@code dir} holds a run that was stopped before its first epoch ended, by what the run itself wrote:
+     * {@code interrupted.safetensors} of epoch 0, or a {@code run.json} with no epoch done. A folder that merely lacks
+     * its checkpoints (deleted to save room, or another command's output) is not one.
+     */
+    static boolean stoppedInFirstEpoch(Path dir) {
+        try {
+            Path stopped = dir.resolve(Trainer.INTERRUPTED);
+            if (Files.exists(stopped)) return "0".equals(org.pulmo.io.Safetensors.readMetadata(stopped).get("epoch"));
+            Path record = dir.resolve(RunRecord.FILE);
+            return Files.exists(record) && RunRecord.Reading.of(record).epochsDone().equals("0");
+        } catch (IOException | RuntimeException unreadable) {
+            return false;
         }
     }
 

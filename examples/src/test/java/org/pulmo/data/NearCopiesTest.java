@@ -45,8 +45,12 @@ public class NearCopiesTest {
             NearCopies.Print p = NearCopies.Print.of(scan(other, 96, 120, 0, 0, 1f, 0f));
             assertNull(NearCopies.same(original, p), "seed " + other + ": d " + NearCopies.distance(original, p) + ", r " + NearCopies.alignedCorrelation(original, p));
         }
-        NearCopies.Print flat = NearCopies.Print.of(Image.zeros(3, 10, 10));
+        Image grey = Image.zeros(3, 10, 10), light = Image.zeros(1, 30, 20);
+        java.util.Arrays.fill(grey.pixels(), 0.1f);
+        java.util.Arrays.fill(light.pixels(), 0.9f);
+        NearCopies.Print flat = NearCopies.Print.of(grey), flat2 = NearCopies.Print.of(light);
         assertNull(NearCopies.same(original, flat), "a flat picture matches nothing");
+        assertNull(NearCopies.same(flat, flat2), "nor another flat one (both normalise to all 0: d would be 0)");
     }
 
     /** The coarse distance that rules pairs out is a lower bound of the distance the test uses, on any two pictures. */
@@ -72,9 +76,10 @@ public class NearCopiesTest {
         assertEquals(1, across.getFirst().a());
         assertEquals(1, across.getFirst().b());
         NearCopies.Print[] one = {a[0], b[0], a[1], null, b[1]};
-        List<NearCopies.Pair> within = NearCopies.within(one);
+        List<NearCopies.Pair> within = NearCopies.within(one, (i, j) -> true);
         assertEquals(1, within.size(), within.toString());
         assertEquals(2, within.getFirst().a());
         assertEquals(4, within.getFirst().b());
+        assertEquals(List.of(), NearCopies.within(one, (i, j) -> !(i == 2 && j == 4)), "a pair not to consider is not compared");
     }
 }

@@ -128,6 +128,56 @@ class DataSplitCliTest {
         assertTrue(rows.get(1).startsWith("2,"), rows.toString());
     }
 
+    /**
+     * Found in review: a group pattern taken from the checkpoint broke the evaluation of other data (its files do not
+     * match it), and --split all failed with a --class-map entry that one part folder lacks.
+     */
+    @Test void otherDataKeepsItsOwnSplitAndAClassMapSpansTheParts(@TempDir Path dir) throws IOException {
+        Path grouped = dir.resolve("grouped"), r = dir.resolve("r");
+        for (String c : List.of("a", "b")) for (int p = 0; p < 6; p++) for (int k = 0; k < 2; k++) ClassNamesCliTest.png(grouped.resolve(c + "/person" + p + "_" + k + ".png"));
+        Run t = pulmo(train(r, grouped, "--group-pattern", "^(person\\d+)_", "--no-evaluate"));
+        assertEquals(0, t.code(), t.out() + t.err());
+        Path other = dir.resolve("other");
+        ClassNamesCliTest.classes(other.resolve("train"), List.of("xa", "b"), 2);
+        ClassNamesCliTest.classes(other.resolve("test"), List.of("b"), 2);
+        Run e = pulmo("evaluate", "-c", r.resolve("best.safetensors").toString(), "--data", other.toString(), "--device", "cpu",
+            "--split", "all", "--class-map", "xa=a", "--out", dir.resolve("e").toString());
+        assertEquals(0, e.code(), e.out() + e.err());
+        assertFalse(e.out().contains("Split as the training run"), "nothing taken from the checkpoint for other data: " + e.out());
+        assertEquals(6, sources(dir.resolve("e/predictions.csv")).size(), "every image of both parts");
+        Run bad = pulmo("evaluate", "-c", r.resolve("best.safetensors").toString(), "--data", other.toString(), "--device", "cpu",
+            "--split", "all", "--class-map", "zz=a", "--out", dir.resolve("e2").toString());
+        assertEquals(2, bad.code(), bad.out() + bad.err());
+        assertTrue(bad.err().contains("--class-map zz=a: 'zz' is not a class of every image of"), bad.err());
+    }
+
+    /** Found in review: one image added to the training folder changed its digest, and the guard went quiet while the split reshuffled. */
+    @Test void theTrainingFolderChangedSinceIsRefused(@TempDir Path dir) throws IOException {
+        Path data = dir.resolve("data"), r = dir.resolve("r");
+        copy(flat, data);
+        Run t = pulmo(train(r, data, "--no-evaluate"));
+        assertEquals(0, t.code(), t.out() + t.err());
+        ClassNamesCliTest.png(data.resolve("a/added.png"));
+        Run e = pulmo("evaluate", "-c", r.resolve("best.safetensors").toString(), "--data", data.toString(), "--device", "cpu",
+            "--out", dir.resolve("e").toString());
+        assertEquals(2, e.code(), e.out() + e.err());
+        assertTrue(e.err().contains("is the folder the checkpoint trained on, but its images changed since")
+            && e.err().contains("the test part may hold images the model trained on"), e.err());
+    }
+
+    /** Found in review: --resume treated any folder without checkpoints as a run stopped in its first epoch, and cleared it. */
+    @Test void resumeStartsOverOnlyARunStoppedInItsFirstEpoch(@TempDir Path dir) throws IOException {
+        Path r = dir.resolve("r");
+        Run t = pulmo(train(r, flat, "--split-seed", "3"));
+        assertEquals(0, t.code(), t.out() + t.err());
+        Files.delete(r.resolve("last.safetensors"));   // a finished run whose checkpoints were deleted to save room
+        Files.delete(r.resolve("best.safetensors"));
+        Run again = pulmo(train(r, flat, "--split-seed", "3", "--resume"));
+        assertEquals(2, again.code(), again.out() + again.err());
+        assertTrue(again.err().contains("no checkpoint " + r.resolve("last.safetensors") + " to resume from"), again.err());
+        assertTrue(Files.exists(r.resolve("metrics.csv")) && Files.exists(r.resolve("test/report.txt")), "the finished run's files are kept");
+    }
+
     /** check-data: the parts as train splits them, a picture in train and (resized, brighter) in test, and one under two labels. */
     @Test void checkDataFindsTheSamePictureInTwoPartsAndUnderTwoLabels(@TempDir Path dir) throws IOException {
         Path d = dir.resolve("d");
