@@ -77,7 +77,8 @@ class TrainerStopTest {
         Trainer.Result r = t.run();
         String text = log.toString(StandardCharsets.UTF_8);
         assertTrue(r.interrupted() && r.epochsDone() == 0, text);
-        assertTrue(text.contains("no epoch had finished, so there is no last.safetensors; the same command with --resume starts the run again"), text);
+        assertTrue(text.contains("no epoch had finished, so there is no last.safetensors; the same options with --resume --out " + dir
+            + " start the run again from epoch 1 there."), text);
         assertTrue(!Files.exists(dir.resolve(Trainer.LAST)) && Files.exists(dir.resolve(Trainer.INTERRUPTED)));
 
         RunFolder.Choice c = RunFolder.choose(dir, true, false);
