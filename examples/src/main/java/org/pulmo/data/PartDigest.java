@@ -57,8 +57,8 @@ public final class PartDigest {
         } catch (RuntimeException e) {   // not a path (the demo set's names)
             return source;
         }
-        if (!p.startsWith(base)) return source;
-        List<String> names = new ArrayList<>();
+        if (!p.getRoot().equals(base.getRoot())) return source;
+        List<String> names = new ArrayList<>();   // "../img/x.png" for a split.csv path outside the folder: moves with the tree
         for (Path n : base.relativize(p)) names.add(n.toString());
         return String.join("/", names);
     }

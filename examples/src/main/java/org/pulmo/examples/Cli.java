@@ -107,16 +107,17 @@ final class Cli {
      * cannot take the output is said before the work starts, yet no empty folder appears (inside a data folder, it
      * would read as a class).
      */
-    static void checkOutputFolder(Path dir, String option) {
-        Path existing = dir.toAbsolutePath().normalize();
+    static void checkOutputFolder(Path given, String option) {
+        Path dir = given.toAbsolutePath().normalize();   // made as named here, so that removing it again removes what was made
+        Path existing = dir;
         while (existing != null && !Files.exists(existing)) existing = existing.getParent();
-        if (existing != null && existing.equals(dir.toAbsolutePath().normalize())) {
-            outputFolder(dir, option);   // exists: a folder, and writable
+        if (existing != null && existing.equals(dir)) {
+            outputFolder(given, option);   // exists: a folder, and writable
             return;
         }
         outputFolder(dir, option);       // made now, or an error naming the option and why
         try {
-            for (Path p = dir.toAbsolutePath().normalize(); p != null && !p.equals(existing); p = p.getParent()) Files.deleteIfExists(p);
+            for (Path p = dir; p != null && !p.equals(existing); p = p.getParent()) Files.deleteIfExists(p);
         } catch (IOException e) {
             // something was written into it meanwhile: it stays
         }
