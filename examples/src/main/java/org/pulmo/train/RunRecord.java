@@ -59,6 +59,7 @@ public final class RunRecord {
     private final JsonObject root, invocation;
     private final long startNanos = System.nanoTime();
     private final double earlierWallSeconds;
+    private boolean earlierUnknown;   // resumed without a readable record: the earlier invocations' wall time is not known
     private int firstEpoch = -1;
 
     private RunRecord(Path file, Backend backend, JsonObject root, JsonObject invocation, double earlierWallSeconds) {
@@ -137,6 +138,10 @@ public final class RunRecord {
         inv.addProperty("status", "running");
         root.getAsJsonArray("invocations").add(inv);
         RunRecord r = new RunRecord(file, backend, root, inv, earlier);
+        if (s.resume() && root.getAsJsonArray("invocations").size() == 1) {   // resumed, yet this is the record's first invocation
+            r.earlierUnknown = true;
+            root.addProperty("wall_seconds_complete", false);
+        }
         r.write();
         return r;
     }
@@ -204,7 +209,8 @@ public final class RunRecord {
      */
     public String summary() {
         double wall = earlierWallSeconds + (System.nanoTime() - startNanos) / 1e9;
-        StringBuilder sb = new StringBuilder(clock(wall)).append(" (training ").append(clock(number("training_seconds")));
+        StringBuilder sb = new StringBuilder(earlierUnknown ? "at least " + clock(wall) + ", the earlier invocations' time unknown" : clock(wall))
+            .append(" (training ").append(clock(number("training_seconds")));
         if (!Double.isNaN(number("images_per_s"))) sb.append(String.format(Locale.ROOT, " at %.1f images/s", number("images_per_s")));
         if (!Double.isNaN(number("device_peak_mib"))) sb.append(String.format(Locale.ROOT, ", device peak %.2f GiB", number("device_peak_mib") / 1024));
         return sb.append(')').toString();

@@ -86,6 +86,19 @@ class RunRecordTest {
         assertTrue(note.contains("could not be read") && note.contains("run.json.unreadable"), note);
         assertEquals("{\"status\": \"running\", \"invoc", Files.readString(dir.resolve("run.json.unreadable")));
         assertEquals(1, read(dir).getAsJsonArray("invocations").size());
+        // the earlier invocations' time went with the record: the wall time is a lower bound, and says so
+        assertTrue(!read(dir).get("wall_seconds_complete").getAsBoolean(), read(dir).toString());
+    }
+
+    @Test void aRecordWithAllItsInvocationsHasACompleteWallTime(@TempDir Path dir) throws IOException {
+        RunRecord first = RunRecord.begin(settings(dir, false), "pulmo train", DATA, false, System.out);
+        assertTrue(!first.summary().startsWith("at least"), first.summary());
+        first.end("interrupted", "Ctrl-C");
+        RunRecord resumed = RunRecord.begin(settings(dir, true), "pulmo train --resume", DATA, false, System.out);
+        assertTrue(!read(dir).has("wall_seconds_complete") && !resumed.summary().startsWith("at least"), resumed.summary());
+        Files.delete(dir.resolve(RunRecord.FILE));   // a run resumed from its checkpoint alone
+        RunRecord bare = RunRecord.begin(settings(dir, true), "pulmo train --resume", DATA, false, System.out);
+        assertTrue(bare.summary().startsWith("at least ") && bare.summary().contains("the earlier invocations' time unknown"), bare.summary());
     }
 
     @Test void aResumedRecordKeepsItsInvocationsAndAddsItsWallTime(@TempDir Path dir) throws IOException {
