@@ -636,7 +636,7 @@ public final class DjlSideBySide {
         for (int i = 0; i < 20; i++) b.fmaPeak();
         double best = Double.MAX_VALUE;
         for (int i = 0; i < 10; i++) best = Math.min(best, time(b::fmaPeak, 1));
-        double gflops = SgemmBench.fmaPeakFlops() / best / 1e9;
+        double gflops = SgemmBench.fmaPeakFlops(org.pulmo.backend.cpu.Parallel.threads()) / best / 1e9;   // measured in this JVM
         System.out.printf(Locale.ROOT, "FMA control %s: %.1f GFLOP/s (best of 10), load %s%n", when, gflops, load());
         return gflops;
     }

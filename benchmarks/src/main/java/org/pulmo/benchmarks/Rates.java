@@ -38,7 +38,31 @@ final class Rates {
         OptionsBuilder opts = new OptionsBuilder();
         opts.parent(cli);
         if (cli.getIncludes().isEmpty()) opts.include(bench.getSimpleName());
-        Collection<RunResult> results = new Runner(opts.build()).run();
+        // a method named on the command line ("sgemm") is this class's, not every class's of that name in the jar (GPU ones)
+        opts.exclude("^(?!" + java.util.regex.Pattern.quote(bench.getName() + ".") + ")");
+        Runner runner = new Runner(opts.build());
+        if (cli.shouldHelp()) {   // JMH's own answers to -h, -l, -lp, -lprof and -lrf, as java -jar gives them; nothing runs
+            try {
+                cli.showHelp();
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+            return List.of();
+        }
+        if (cli.shouldList() || cli.shouldListWithParams()) {
+            if (cli.shouldListWithParams()) runner.listWithParams(cli);
+            else runner.list();
+            return List.of();
+        }
+        if (cli.shouldListProfilers()) {
+            cli.listProfilers();
+            return List.of();
+        }
+        if (cli.shouldListResultFormats()) {
+            cli.listResultFormats();
+            return List.of();
+        }
+        Collection<RunResult> results = runner.run();
         System.out.println();
         System.out.println("Time per op and " + unit + " (median of forks; forks in brackets):");
         for (RunResult r : results) System.out.println(line(r, unit, work::perOp));
@@ -60,6 +84,30 @@ final class Rates {
             params(r), formatSeconds(median(secs)), median(rates), unit, forks);
     }
 
+    /**
+     * The threads the forked JVM of {@code r} ran Pulmo's CPU kernels on: the last {@code -Dpulmo.threads} among its JVM
+     * arguments (the launcher's own, which JMH passes on, and {@code -jvmArgs}/{@code -jvmArgsAppend}), else the
+     * machine's processors, as {@code Parallel} decides. Work that scales with threads is counted with this, not with
+     * the launcher's count.
+     */
+    static int forkThreads(RunResult r) {
+        return threads(r.getParams().getJvmArgs(), Runtime.getRuntime().availableProcessors());
+    }
+
+    /** The last {@code -Dpulmo.threads=N} of {@code jvmArgs} (at least 1), else {@code processors}; a bad N counts as absent, as Integer.getInteger reads it. */
+    static int threads(java.util.Collection<String> jvmArgs, int processors) {
+        int threads = processors;
+        for (String a : jvmArgs)
+            if (a.startsWith("-Dpulmo.threads=")) {
+                try {
+                    threads = Math.max(1, Integer.parseInt(a.substring("-Dpulmo.threads=".length()).trim()));
+                } catch (NumberFormatException e) {
+                    threads = processors;
+                }
+            }
+        return threads;
+    }
+
     /** Seconds per op from a JMH score and its unit (throughput or average-time modes). */
     static double secondsPerOp(double score, String unit) {
         return switch (unit) {
@@ -70,6 +118,9 @@ final class Rates {
             case "ms/op" -> score * 1e-3;
             case "us/op" -> score * 1e-6;
             case "ns/op" -> score * 1e-9;
+            case "ops/ns" -> 1e-9 / score;
+            case "ops/min" -> 60 / score;
+            case "min/op" -> score * 60;
             default -> throw new IllegalArgumentException("unexpected JMH score unit " + unit);
         };
     }

@@ -98,12 +98,13 @@ public class SgemmBench {
                 .reduceLanes(VectorOperators.ADD);
     }
 
-    static double fmaPeakFlops() {
-        return (double) Parallel.threads() * PEAK_STEPS * 12 * 2 * FloatVector.SPECIES_PREFERRED.length();
+    /** FLOPs of one fmaPeak op on {@code threads} threads (the fork's, {@link Rates#forkThreads}: not this JVM's). */
+    static double fmaPeakFlops(int threads) {
+        return (double) threads * PEAK_STEPS * 12 * 2 * FloatVector.SPECIES_PREFERRED.length();
     }
 
     public static void main(String[] args) throws RunnerException, CommandLineOptionException {
-        printGflops(SgemmBench.class, args, r -> r.getParams().getBenchmark().endsWith("fmaPeak") ? fmaPeakFlops()
+        printGflops(SgemmBench.class, args, r -> r.getParams().getBenchmark().endsWith("fmaPeak") ? fmaPeakFlops(Rates.forkThreads(r))
                 : 2.0 * Math.pow(Integer.parseInt(r.getParams().getParam("size")), 3));
     }
 
