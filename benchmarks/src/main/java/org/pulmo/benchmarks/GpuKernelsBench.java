@@ -64,14 +64,14 @@ import org.pulmo.tensor.Tensor;
  *
  * <p>Without a usable GPU {@link #main} prints the probe's reason and runs nothing (under plain JMH the trial
  * setups fail with that reason).
- * <p>{@code java --enable-native-access=ALL-UNNAMED -cp benchmarks/target/benchmarks.jar org.pulmo.benchmarks.GpuKernelsBench [JMH options]}
+ * <p>{@code java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -cp benchmarks/target/benchmarks.jar org.pulmo.benchmarks.GpuKernelsBench [JMH options]}
  * (GB/s, % of copy bandwidth, GFLOP/s)
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
-@Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "-Xmx4g"})
+@Fork(value = 1, jvmArgsAppend = {"--add-modules=jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xmx4g"})
 public class GpuKernelsBench {
 
     static CudaBackend device() {

@@ -106,9 +106,9 @@ public class ModelThroughputBench {
         CommandLineOptions cli = new CommandLineOptions(args);
         List<String> devices = new ArrayList<>(cli.getParameter("device").orElse(List.of("cpu")));
         String why = Backends.unavailableReason(Device.cuda(0));
-        if (devices.contains("cuda") && why != null) {
+        if (devices.stream().anyMatch(d -> d.startsWith("cuda")) && why != null) {
             System.out.println("ModelThroughputBench: cuda runs skipped, no usable GPU: " + why);
-            devices.remove("cuda");
+            devices.removeIf(d -> d.startsWith("cuda"));
             if (devices.isEmpty()) return;
             args = withDevices(args, devices);
         }

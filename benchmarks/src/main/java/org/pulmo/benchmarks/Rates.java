@@ -63,6 +63,8 @@ final class Rates {
             return List.of();
         }
         Collection<RunResult> results = runner.run();
+        if (results.isEmpty())   // every benchmark failed (JMH printed why) or none matched: not a run to exit 0 from
+            throw new RunnerException("no benchmark of " + bench.getSimpleName() + " produced a result (see above)");
         System.out.println();
         System.out.println("Time per op and " + unit + " (median of forks; forks in brackets):");
         for (RunResult r : results) System.out.println(line(r, unit, work::perOp));

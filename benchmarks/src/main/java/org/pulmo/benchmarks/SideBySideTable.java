@@ -199,6 +199,11 @@ public final class SideBySideTable {
     private static String number(double v) { return Double.isNaN(v) || Double.isInfinite(v) ? "null" : String.format(Locale.ROOT, "%.4g", v); }
 
     public static void main(String[] args) throws IOException {
+        String usage = "usage: SideBySideTable --torch FILE --pulmo FILE [--pulmo FILE] [--out FILE] [--json FILE]";
+        if (args.length == 0 || args.length % 2 == 1 || List.of(args).contains("--help") || List.of(args).contains("-h")) {
+            System.err.println(usage);
+            System.exit(2);
+        }
         List<PulmoResult> pulmo = new ArrayList<>();
         Map<?, ?> torch = null;
         Path out = null, json = null;
@@ -209,8 +214,7 @@ public final class SideBySideTable {
                 case "--torch" -> torch = Files.exists(f) ? (Map<?, ?>) Json.parse(Files.readString(f)) : null;
                 case "--out" -> out = f;
                 case "--json" -> json = f;
-                default -> throw new IllegalArgumentException("unknown option " + args[i]
-                    + "; usage: --torch FILE --pulmo FILE [--pulmo FILE] [--out FILE] [--json FILE]");
+                default -> throw new IllegalArgumentException("unknown option " + args[i] + "; " + usage);
             }
         }
         if (torch == null) {
