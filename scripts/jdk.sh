@@ -29,6 +29,6 @@ pulmo_find_jdk() {
   export JAVA_HOME=$best
 }
 
-pulmo_find_jdk || exit 1
+pulmo_find_jdk || return 1 2>/dev/null || exit 1   # sourced: back to the caller's shell, not out of it
 export PATH="$JAVA_HOME/bin:$PATH"
-command -v mvn >/dev/null 2>&1 || { echo "pulmo: Maven (mvn) is not on PATH; install Apache Maven 3.8+." >&2; exit 1; }
+command -v mvn >/dev/null 2>&1 || { echo "pulmo: Maven (mvn) is not on PATH; install Apache Maven 3.8+." >&2; return 1 2>/dev/null || exit 1; }
