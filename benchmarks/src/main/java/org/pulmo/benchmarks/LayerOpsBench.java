@@ -26,7 +26,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * batch-norm forward/backward and 3x3/2 max-pool forward/backward. GB/s = minimum bytes moved / time;
  * {@link #bytesPerOp} lists the bytes of each.
  *
- * <p>{@code java --add-modules jdk.incubator.vector -jar benchmarks/target/benchmarks.jar LayerOpsBench -f 3 -wi 3 -i 5}
+ * <p>{@code java --add-modules jdk.incubator.vector -cp benchmarks/target/benchmarks.jar org.pulmo.benchmarks.LayerOpsBench -f 3 -wi 3 -i 5}
+ * (GB/s per fork; plain JMH with {@code -jar benchmarks.jar LayerOpsBench})
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -68,6 +69,51 @@ public class LayerOpsBench {
         return "relu 2B, reluBackward 3B, reluBackwardFused 3B, add 3B, addChannelBias 2B, batchNormForward 3B (stats read x twice + write y),"
             + " batchNormBackward 5B (read x, dy twice, write dx), maxPoolForward 1.5B (read x, write y+argmax at 1/4 size each),"
             + " maxPoolBackward 1.5B (read dy+argmax at 1/4, write dx)";
+    }
+
+    /** Minimum traffic of each benchmark in tensors of the benchmark's shape (see {@link #bytesPerOp}). */
+    static double tensorsMoved(String method) {
+        return switch (method) {
+            case "relu", "addChannelBias" -> 2;
+            case "reluBackward", "reluBackwardFused", "add", "batchNormForward" -> 3;
+            case "batchNormBackward" -> 5;
+            case "maxPoolForward", "maxPoolBackward" -> 1.5;
+            default -> throw new IllegalArgumentException("no traffic known for " + method);
+        };
+    }
+
+    /** GB of minimum traffic of one op of {@code r}. */
+    static double gigabytes(org.openjdk.jmh.results.RunResult r) {
+        String name = r.getParams().getBenchmark();
+        long elements = 1;
+        for (String d : r.getParams().getParam("shape").split("x")) elements *= Long.parseLong(d);
+        return tensorsMoved(name.substring(name.lastIndexOf('.') + 1)) * elements * Float.BYTES / 1e9;
+    }
+
+    /**
+     * Runs JMH with the given options and prints GB/s of minimum traffic per fork and their median, with the tensor size
+     * beside the machine's last-level cache where Linux tells it: data that fits the cache measures cache bandwidth.
+     * {@code -p shape=32x64x56x56} (25.7 MB a tensor) goes past a 32 MiB cache.
+     */
+    public static void main(String[] args) throws org.openjdk.jmh.runner.RunnerException, org.openjdk.jmh.runner.options.CommandLineOptionException {
+        Rates.run(LayerOpsBench.class, args, "GB/s", LayerOpsBench::gigabytes);
+        String llc = lastLevelCache();
+        System.out.println("Traffic per op: " + bytesPerOp() + " (B: one tensor of the shape, 4 bytes an element)"
+            + (llc == null ? "" : "; last-level cache here: " + llc + ": where an op's tensors fit in it, the figure is cache bandwidth, not memory's"));
+    }
+
+    /** The size of the largest CPU cache Linux lists (e.g. "32768K"), or null elsewhere. */
+    static String lastLevelCache() {
+        String best = null;
+        for (int i = 0; i < 8; i++) {
+            java.nio.file.Path f = java.nio.file.Path.of("/sys/devices/system/cpu/cpu0/cache/index" + i + "/size");
+            try {
+                if (java.nio.file.Files.exists(f)) best = java.nio.file.Files.readString(f).trim();
+            } catch (java.io.IOException e) {
+                return best;
+            }
+        }
+        return best;
     }
 
     @Benchmark public Tensor relu() { return Recycled.op(() -> cpu.unary(UnaryOp.RELU, x, 0)); }
