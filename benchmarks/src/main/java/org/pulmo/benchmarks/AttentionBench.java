@@ -70,6 +70,17 @@ public class AttentionBench {
         }
 
         int[] shape(String batch) { return new int[] {batch(batch), c, hw, hw}; }
+
+        /**
+         * This shape for a benchmark of {@code model}'s op ("MANET" or "DPN92SE"); the benchmarks share the parameter name
+         * {@code shape}, so {@code -p shape=...} reaches both kinds: a shape of the other model is refused, not timed.
+         */
+        MapShape of(String model, String op) {
+            if (!name().startsWith(model + "_"))
+                throw new IllegalArgumentException("shape " + this + " is not one of " + model + "'s: the " + op + " benchmarks take "
+                    + Arrays.stream(values()).filter(v -> v.name().startsWith(model + "_")).toList());
+            return this;
+        }
     }
 
     /**
@@ -128,6 +139,7 @@ public class AttentionBench {
         Tensor a, b, dy, lse;
 
         @Setup(Level.Trial) public void setup() {
+            shape.of("MANET", "Mab");
             be = backend(impl);
             Rng rng = new Rng(1);
             int[] s = shape.shape(batch);
@@ -151,7 +163,10 @@ public class AttentionBench {
         @Param({"paper", "small"}) public String batch;
         Tensor x;
 
-        @Setup(Level.Trial) public void setup() { x = Tensor.randn(new Rng(2), shape.shape(batch)); }
+        @Setup(Level.Trial) public void setup() {
+            shape.of("DPN92SE", "Squeeze");
+            x = Tensor.randn(new Rng(2), shape.shape(batch));
+        }
     }
 
     /** SE's squeeze as SqueezeExcitation runs it: the mean of each channel plane, [N, C, H, W] -> [N, C]. */
@@ -170,6 +185,7 @@ public class AttentionBench {
         Tensor x, s, dy;
 
         @Setup(Level.Trial) public void setup() {
+            shape.of("DPN92SE", "Se");
             be = backend(impl);
             Rng rng = new Rng(3);
             int[] xs = shape.shape(batch);
@@ -192,6 +208,7 @@ public class AttentionBench {
         Tensor x1, x2, z1, z2, dy;
 
         @Setup(Level.Trial) public void setup() {
+            shape.of("MANET", "Fab");
             be = backend(impl);
             Rng rng = new Rng(4);
             int[] s = shape.shape(batch);

@@ -2,6 +2,7 @@ package org.pulmo.benchmarks;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.lang.reflect.Method;
@@ -79,6 +80,15 @@ class AttentionBenchTest {
             Tensor[] dfParts = {df.dFAm(), df.dFRem(), df.dM(), df.dN()};
             for (int i = 0; i < 4; i++) close(dFab[i], dfParts[i]);
         }
+    }
+
+    /** -p shape=... reaches MA-Net's and DPN-92-SE's benchmarks alike: a shape of the other model is refused, not timed. */
+    @Test void aShapeOfTheOtherModelIsRefused() {
+        assertEquals(AttentionBench.MapShape.MANET_STAGE2, AttentionBench.MapShape.MANET_STAGE2.of("MANET", "Mab"));
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+            () -> AttentionBench.MapShape.DPN92SE_CONV5.of("MANET", "Mab"));
+        assertTrue(e.getMessage().contains("DPN92SE_CONV5 is not one of MANET's") && e.getMessage().contains("MANET_STAGE4"), e.getMessage());
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> AttentionBench.MapShape.MANET_STAGE1.of("DPN92SE", "Se"));
     }
 
     private static void close(float[] q, Tensor x) {
