@@ -32,12 +32,15 @@ public final class NearCopies {
      * An image's two normalised thumbnails, and the small one's 4 x 4 block means ({@code coarse}), which bound the
      * small ones' distance from below and so rule out most pairs in 16 steps instead of 256 ({@link #same}).
      */
-    public record Print(float[] small, float[] large, float[] coarse, boolean flat) {
+    public record Print(float[] small, float[] large, float[] coarse, boolean flat, int height, int width) {
+        /** Too small to show a chest (under 32 pixels a side), or a strip (one side over 10 times the other). */
+        public boolean oddSize() { return Math.min(height, width) < 32 || Math.max(height, width) > 10L * Math.min(height, width); }
+
         public static Print of(Image im) {
             float[] small = thumbnail(im, SMALL);
             boolean flat = true;
             for (float v : small) flat &= v == 0f;
-            return new Print(small, thumbnail(im, LARGE), blockMeans(small, SMALL, 4), flat);
+            return new Print(small, thumbnail(im, LARGE), blockMeans(small, SMALL, 4), flat, im.height(), im.width());
         }
     }
 

@@ -53,13 +53,16 @@ public final class CheckDataCommand implements Callable<Integer> {
         int total = parts.values().stream().mapToInt(Dataset::size).sum();
         AtomicInteger done = new AtomicInteger();
         Map<String, NearCopies.Print[]> prints = new LinkedHashMap<>();
-        List<String> unreadable = new ArrayList<>();
+        List<String> unreadable = new ArrayList<>(), odd = new ArrayList<>();
         for (var e : parts.entrySet()) {
             NearCopies.Print[] p = NearCopies.prints(e.getValue(), () -> {
                 int k = done.incrementAndGet();
                 if (k % 500 == 0 || k == total) System.out.printf(Locale.ROOT, "  looked at %d of %d images%n", k, total);
             });
-            for (int i = 0; i < p.length; i++) if (p[i] == null) unreadable.add(e.getValue().source(i));
+            for (int i = 0; i < p.length; i++) {
+                if (p[i] == null) unreadable.add(e.getValue().source(i));
+                else if (p[i].oddSize()) odd.add(e.getValue().source(i) + " (" + p[i].width() + " x " + p[i].height() + ")");
+            }
             prints.put(e.getKey(), p);
         }
 
@@ -84,6 +87,9 @@ public final class CheckDataCommand implements Callable<Integer> {
         }
         if (!unreadable.isEmpty())
             System.out.println("Unreadable: " + unreadable.size() + " file(s), first " + unreadable.getFirst() + " (train skips them; --strict stops on them)");
+        if (!odd.isEmpty())
+            System.out.println("Odd sizes: " + odd.size() + " image(s) under 32 pixels a side or over 10 times longer than wide, first " + odd.getFirst()
+                + " (each is resized to the model's square input all the same)");
         System.out.printf(Locale.ROOT, "Same picture in two parts: %d pair(s)%s%n", across,
             across == 0 ? "" : "; test and validation numbers count pictures the model trained on (put both of a pair in one part, or split by patient: --group-pattern)");
         System.out.printf(Locale.ROOT, "Same picture under two labels: %d pair(s)%n", labels);

@@ -189,11 +189,13 @@ class DataSplitCliTest {
         org.pulmo.data.NearCopiesTest.scan(30, 48, 60, 0, 0, 1f, 0f).writePng(mkdirs(d.resolve("test/b/new.png")));
         org.pulmo.data.NearCopiesTest.scan(21, 50, 62, 0, 0, 1f, 0.05f).writePng(mkdirs(d.resolve("train/a/mislabelled.png")));
         Files.writeString(d.resolve("train/b/broken.png"), "not an image");
+        org.pulmo.data.Image.zeros(1, 2, 300).writePng(mkdirs(d.resolve("train/a/strip.png")));
         Run c = pulmo("check-data", "--data", d.toString(), "--val-fraction", "0", "--out", dir.resolve("pairs.csv").toString());
         assertEquals(0, c.code(), c.out() + c.err());
         assertTrue(c.out().contains("train/a/0.png (train) ~ test/a/copy-of-0.png (test): near"), c.out());
         assertTrue(c.out().contains("Same picture in two parts: 1 pair(s)") && c.out().contains("Same picture under two labels: 1 pair(s)"), c.out());
         assertTrue(c.out().contains("labels a and b") && c.out().contains("Unreadable: 1 file(s)"), c.out());
+        assertTrue(c.out().contains("Odd sizes: 1 image(s)") && c.out().contains("strip.png (300 x 2)"), c.out());
         List<String> csv = Files.readAllLines(dir.resolve("pairs.csv"));
         assertEquals("path_a,part_a,path_b,part_b,how", csv.getFirst());
         assertEquals(3, csv.size(), csv.toString());
