@@ -49,7 +49,8 @@ public final class PartDigest {
         return out;
     }
 
-    private static String relative(String source, Path base) {
+    /** An image's file relative to the data folder {@code base} (absolute, normalised; null: as the data set names it), '/' between names. */
+    public static String relative(String source, Path base) {
         if (base == null) return source;
         Path p;
         try {

@@ -40,7 +40,7 @@ public final class CheckDataCommand implements Callable<Integer> {
         parts.put("train", s.train());
         if (s.val().size() > 0) parts.put("val", s.val());
         if (s.test().size() > 0) parts.put("test", s.test());
-        Path root = data.isDemo() ? null : Path.of(data.data).toAbsolutePath().normalize();
+        Path root = data.root();
         System.out.println("Data: " + (data.isDemo() ? "the demo data" : root));
         for (var e : parts.entrySet()) {
             Dataset d = e.getValue();
@@ -73,14 +73,14 @@ public final class CheckDataCommand implements Callable<Integer> {
             for (int y = x + 1; y < names.size(); y++) {
                 Dataset a = parts.get(names.get(x)), b = parts.get(names.get(y));
                 for (NearCopies.Pair p : NearCopies.across(prints.get(names.get(x)), prints.get(names.get(y)))) {
-                    rows.add(new Found(relative(root, a.source(p.a())), names.get(x), relative(root, b.source(p.b())), names.get(y), p.how()));
+                    rows.add(new Found(PartDigest.relative(a.source(p.a()), root), names.get(x), PartDigest.relative(b.source(p.b()), root), names.get(y), p.how()));
                     across++;
                 }
             }
         for (String name : names) {   // within a part: only pictures under two labels matter
             Dataset d = parts.get(name);
             for (NearCopies.Pair p : NearCopies.within(prints.get(name), (i, j) -> d.label(i) != d.label(j))) {
-                rows.add(new Found(relative(root, d.source(p.a())), name, relative(root, d.source(p.b())), name, p.how() + ", labels "
+                rows.add(new Found(PartDigest.relative(d.source(p.a()), root), name, PartDigest.relative(d.source(p.b()), root), name, p.how() + ", labels "
                     + d.classes().get(d.label(p.a())) + " and " + d.classes().get(d.label(p.b()))));
                 labels++;
             }
@@ -110,11 +110,6 @@ public final class CheckDataCommand implements Callable<Integer> {
     /** A pair found: both files (relative to the data folder), their parts, and how they were matched. */
     private record Found(String a, String partA, String b, String partB, String how) {}
 
-    private static String relative(Path root, String source) {
-        if (root == null) return source;
-        Path p = Path.of(source).toAbsolutePath().normalize();
-        return p.startsWith(root) ? root.relativize(p).toString().replace('\\', '/') : source;
-    }
 
     private static String csvField(String s) {
         return s.contains(",") || s.contains("\"") ? '"' + s.replace("\"", "\"\"") + '"' : s;

@@ -78,7 +78,7 @@ final class DataOptions {
     boolean isDemo() { return data.equalsIgnoreCase("demo"); }
 
     /** The data folder, absolute; null for the demo data. */
-    private Path root() { return isDemo() ? null : Path.of(data).toAbsolutePath().normalize(); }
+    Path root() { return isDemo() ? null : Path.of(data).toAbsolutePath().normalize(); }
 
     /** The options that decide which image goes to which part, by their checkpoint keys, in the order messages name them. */
     private static final Map<String, String> SPLIT_OPTIONS = orderedMap("split_seed", "--split-seed", "val_fraction", "--val-fraction",
@@ -184,9 +184,21 @@ final class DataOptions {
         } catch (RuntimeException e) {   // that split cannot be made here (a group pattern the files do not match): other data
             return;
         }
+        trial = asTrained;   // checkNotTrainedOn needs the same split when it is the checkpoint's own: made once
+        trialSplit = split;
         if (!trained.equals(PartDigest.of(split.train(), asTrained.root()))) return;   // other data: its own defaults stand
         asTrained.copySplitInto(this);
         out.println("Split as the training run split it (from the checkpoint): " + String.join(", ", taken));
+    }
+
+    /** The split {@link #adoptSplitOf} tried with the checkpoint's options, and its parts (null: none tried, or it failed). */
+    private DataOptions trial;
+    private Splits.Split trialSplit;
+
+    /** Whether {@code o} splits the same data the same way. */
+    private boolean sameSplitAs(DataOptions o) {
+        return data.equals(o.data) && demoImages == o.demoImages && splitSeed == o.splitSeed && valFraction == o.valFraction
+            && testFraction == o.testFraction && java.util.Objects.equals(groupPattern, o.groupPattern);
     }
 
     private boolean clearGroupPattern() {
@@ -236,9 +248,9 @@ final class DataOptions {
         if (trained.equals(PartDigest.of(s.train(), root()))) trainPart = s.train();
         else if (!isDemo() && SPLIT_OPTIONS.keySet().stream().anyMatch(k -> !java.util.Objects.equals(meta.get(k), splitOption(k)))) {
             DataOptions as = withSplitOf(meta);
-            Splits.Split asTrained = null;
+            Splits.Split asTrained = as != null && trial != null && as.sameSplitAs(trial) ? trialSplit : null;
             try {
-                if (as != null) asTrained = as.loadParts(32);
+                if (as != null && asTrained == null) asTrained = as.loadParts(32);
             } catch (RuntimeException e) {
                 // not a split this data can take: other data
             }

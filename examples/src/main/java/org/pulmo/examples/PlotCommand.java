@@ -110,12 +110,13 @@ public final class PlotCommand implements Callable<Integer> {
             Path csv = dirs.get(i).resolve("test").resolve("predictions.csv");
             if (!Files.exists(csv)) { without.add(labels.get(i)); continue; }
             Predictions p = predictions(csv);
-            String cls = p.classes().get(ClassificationReport.defaultPositiveClass(p.classes()));
+            int k = ClassificationReport.defaultPositiveClass(p.classes());
+            String cls = p.classes().get(k);
             if (positive == null) { positive = cls; firstWith = labels.get(i); }
             else if (!positive.equals(cls))
                 throw new IllegalArgumentException("--compare: " + firstWith + "'s positive class is '" + positive + "' but " + labels.get(i) + "'s is '"
                     + cls + "' (" + csv + "); the ROC compares runs on the same classes");
-            RocCurve r = p.roc(p.classes().indexOf(cls));
+            RocCurve r = p.roc(k);
             names.add(labels.get(i));
             fpr.add(r.fpr());
             tpr.add(r.tpr());
