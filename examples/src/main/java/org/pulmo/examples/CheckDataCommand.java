@@ -29,11 +29,12 @@ import picocli.CommandLine.Option;
         "in two parts (identical files, or near copies such as one image saved twice or neighbouring CT slices) or under two labels."})
 public final class CheckDataCommand implements Callable<Integer> {
     @Mixin DataOptions data;
-    @Option(names = "--out", paramLabel = "FILE", description = "Also write the pairs found as CSV (path_a,part_a,path_b,part_b,how).") Path out;
+    @Option(names = "--out", paramLabel = "FILE", description = "Also write the pairs found as CSV (path_a,part_a,path_b,part_b,how);"
+        + " an existing file is kept unless --overwrite is given.") Path out;
+    @Option(names = "--overwrite", description = "Replace the --out file if it exists.") boolean overwrite;
 
     @Override public Integer call() throws Exception {
-        if (out != null && Files.isDirectory(out)) throw new IllegalArgumentException("--out " + out + " is a folder; give a file name");
-        if (out != null) Cli.checkOutputFolder(out.toAbsolutePath().getParent(), "--out");
+        if (out != null) Cli.checkNewFile(out, overwrite, "--out");
         data.allowLeakage = true;   // identical files across parts are reported here, not refused
         Splits.Split s = data.loadParts(224);
         Map<String, Dataset> parts = new LinkedHashMap<>();

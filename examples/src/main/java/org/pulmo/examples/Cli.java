@@ -123,6 +123,28 @@ final class Cli {
         }
     }
 
+    /**
+     * Where a command writes results meant for {@code out}: {@code out} itself, or, where it holds earlier results
+     * ({@code held}; {@code what} names them) and {@code --overwrite} was not given, the next free {@code <out>2},
+     * {@code <out>3}, ..., said in one line. Earlier results are never replaced without being asked.
+     */
+    static Path keepEarlier(Path out, boolean overwrite, java.util.function.Predicate<Path> held, String what) {
+        if (overwrite || !held.test(out)) return out;
+        Path next = org.pulmo.train.RunFolder.nextFree(out, held, what);
+        System.out.println(out + " holds " + what + ", so this output goes to " + next + " (--overwrite replaces them)");
+        return next;
+    }
+
+    /**
+     * Checks, before any work, that {@code file} (of {@code option}) can be written: not a folder, not an existing
+     * file unless {@code --overwrite} was given, and in a folder that can be made and written.
+     */
+    static void checkNewFile(Path file, boolean overwrite, String option) {
+        if (Files.isDirectory(file)) throw new IllegalArgumentException(option + " " + file + " is a folder; give a file name");
+        if (Files.exists(file) && !overwrite) throw new IllegalArgumentException(option + " " + file + " exists; give --overwrite to replace it, or another file name");
+        checkOutputFolder(file.toAbsolutePath().getParent(), option);
+    }
+
     /** Something that writes one file. */
     interface FileWriter { void write(Path file) throws IOException; }
 

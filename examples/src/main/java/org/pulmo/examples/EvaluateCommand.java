@@ -41,12 +41,22 @@ public final class EvaluateCommand implements Callable<Integer> {
     @Option(names = "--recompute-bn", description = "First re-estimate every batch norm's running mean and variance from one pass over the "
         + "training part (shuffled, without augmentation; for MA-Net the main path): a check of whether the stored statistics "
         + "fit the images the model is evaluated on. The checkpoint is not changed.") boolean recomputeBn;
-    @Option(names = {"-o", "--out"}, defaultValue = "runs/evaluate", description = "Output folder (default: ${DEFAULT-VALUE}).") Path out;
+    @Option(names = {"-o", "--out"}, defaultValue = "runs/evaluate", description = "Output folder (default: ${DEFAULT-VALUE}). An earlier evaluation"
+        + " in it is kept: the next free <out>2, <out>3, ... is used instead (--overwrite replaces it).") Path out;
+    @Option(names = "--overwrite", description = "Replace an earlier evaluation in --out.") boolean overwrite;
+
+    /** What an evaluation writes into its folder; any of them makes the folder hold one. */
+    static final List<String> FILES = List.of("report.txt", "metrics.json", "predictions.csv", "roc.png", "confusion_matrix.png");
+
+    static boolean holdsEvaluation(Path dir) {
+        return Files.isDirectory(dir) && FILES.stream().anyMatch(f -> Files.exists(dir.resolve(f)));
+    }
 
     @Override public Integer call() throws Exception {
         if (!List.of("test", "val", "train", "all").contains(split))
             throw new IllegalArgumentException("--split must be test, val, train or all, not '" + split + "'");
         Map<String, String> map = ClassMap.parse(classMap);
+        out = Cli.keepEarlier(out, overwrite, EvaluateCommand::holdsEvaluation, "an earlier evaluation");
         Cli.checkOutputFolder(out, "--out");   // a folder that cannot be written is said before the model runs
         TrainedModel tm = TrainedModel.load(checkpoint, Cli.device(device));
         Map<String, String> meta = org.pulmo.io.Safetensors.readMetadata(checkpoint);
@@ -118,6 +128,7 @@ public final class EvaluateCommand implements Callable<Integer> {
         String text = report.format(tm.name());
         ps.print(text);
         Files.createDirectories(out);
+        for (String f : FILES) Files.deleteIfExists(out.resolve(f));   // --overwrite: no plot of the earlier evaluation stays where none is drawn now
         Files.writeString(out.resolve("report.txt"), text);
         StringBuilder json = new StringBuilder("{\n");
         List<Map.Entry<String, Double>> vals = new ArrayList<>(report.values().entrySet());

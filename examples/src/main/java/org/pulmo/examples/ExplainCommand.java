@@ -50,7 +50,12 @@ public final class ExplainCommand implements Callable<Integer> {
         + "Departure from the lime package: SLIC superpixels of a chosen count instead of its quickshift segmentation.") int superpixels;
     @Option(names = "--seed", defaultValue = "0", description = "LIME sampling seed (default: ${DEFAULT-VALUE}).") long seed;
     @Option(names = "--device", defaultValue = "auto", description = "auto (a usable GPU, else the CPU), cpu or cuda[:N] (default: ${DEFAULT-VALUE}).") String device;
-    @Option(names = {"-o", "--out"}, defaultValue = "runs/explain", description = "Output folder, created if missing (default: ${DEFAULT-VALUE}).") Path out;
+    @Option(names = {"-o", "--out"}, defaultValue = "runs/explain", description = "Output folder, created if missing (default: ${DEFAULT-VALUE})."
+        + " Where it already holds explanations of an image of the same name, the next free <out>2, <out>3, ... is used (--overwrite replaces them).") Path out;
+    @Option(names = "--overwrite", description = "Replace earlier explanations of the same images in --out.") boolean overwrite;
+
+    /** The files an image NAME gives: NAME + each of these. */
+    static final List<String> SUFFIXES = List.of("_input.png", "_gradcam.png", "_gradcam.csv", "_lime.png", "_lime.csv", "_lime_segments.csv");
 
     @Override public Integer call() throws Exception {
         // Everything a user typed is checked before the model loads: one line naming the option, never a stack trace.
@@ -66,7 +71,14 @@ public final class ExplainCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("'" + before + "' and '" + input + "' would both write " + name + "_*.png to " + out
                     + "; explain them in two runs with different --out folders");
         }
-        if (!"list".equals(layer)) Cli.outputFolder(out, "--out");
+        if (!"list".equals(layer)) {
+            java.util.function.Predicate<Path> holds = dir -> names.keySet().stream()
+                .anyMatch(n -> SUFFIXES.stream().anyMatch(x -> Files.isRegularFile(dir.resolve(n + x))));
+            out = Cli.keepEarlier(out, overwrite, holds, "earlier explanations of " + (names.size() == 1 ? "this image" : "these images"));
+            Cli.outputFolder(out, "--out");
+            if (overwrite)   // no stale map of another method stays
+                for (String n : names.keySet()) for (String x : SUFFIXES) Files.deleteIfExists(out.resolve(n + x));
+        }
 
         TrainedModel tm = TrainedModel.load(checkpoint, Cli.device(device));
         if ("list".equals(layer)) { System.out.println(String.join("\n", GradCam.layers(tm.model()))); return 0; }

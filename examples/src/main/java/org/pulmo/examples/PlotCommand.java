@@ -42,8 +42,14 @@ public final class PlotCommand implements Callable<Integer> {
     List<String> compare = List.of();
 
     @Option(names = {"-o", "--out"}, defaultValue = "runs/compare", description = "Where --compare writes val_accuracy.png, train_loss.png, val_loss.png"
-        + " and roc.png, created if missing (default: ${DEFAULT-VALUE}).")
+        + " and roc.png, created if missing (default: ${DEFAULT-VALUE}). Where it holds an earlier comparison, the next free <out>2, <out>3, ... is used"
+        + " (--overwrite replaces it).")
     Path out;
+
+    @Option(names = "--overwrite", description = "With --compare: replace an earlier comparison in --out.") boolean overwrite;
+
+    /** What --compare writes; any of them makes a folder hold a comparison. */
+    static final List<String> COMPARE_FILES = List.of("val_accuracy.png", "train_loss.png", "val_loss.png", "roc.png");
 
     @Override public Integer call() throws Exception {
         if (!compare.isEmpty()) {
@@ -97,7 +103,9 @@ public final class PlotCommand implements Callable<Integer> {
             runs.add(h);
             dirs.add(dir);
         }
+        out = Cli.keepEarlier(out, overwrite, d -> COMPARE_FILES.stream().anyMatch(f -> Files.exists(d.resolve(f))), "an earlier comparison");
         Cli.outputFolder(out, "--out");
+        for (String f : COMPARE_FILES) Files.deleteIfExists(out.resolve(f));   // --overwrite: no roc.png of the earlier runs stays where none is drawn now
         Plots.compare(labels, runs, out);
         List<String> written = new ArrayList<>(List.of("val_accuracy.png", "train_loss.png", "val_loss.png"));
 

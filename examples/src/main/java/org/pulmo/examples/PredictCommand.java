@@ -21,15 +21,13 @@ public final class PredictCommand implements Callable<Integer> {
     @Option(names = {"-c", "--checkpoint"}, required = true, description = "A checkpoint written by 'pulmo train'.") Path checkpoint;
     @Parameters(index = "0", description = "An image file or a folder (searched recursively).") Path input;
     @Option(names = "--device", defaultValue = "auto", description = "auto (a usable GPU, else the CPU), cpu or cuda[:N] (default: ${DEFAULT-VALUE}).") String device;
-    @Option(names = "--csv", description = "Also write the probabilities to this CSV file.") Path csv;
+    @Option(names = "--csv", description = "Also write the probabilities to this CSV file (an existing file is kept unless --overwrite is given).") Path csv;
+    @Option(names = "--overwrite", description = "Replace the --csv file if it exists.") boolean overwrite;
 
 
     @Override public Integer call() throws Exception {
         if (!Files.exists(input)) { System.err.println("pulmo predict: no such file or folder: " + input); return 2; }
-        if (csv != null) {   // a place the CSV cannot go is said before any image is read
-            if (Files.isDirectory(csv)) throw new IllegalArgumentException("--csv " + csv + " is a folder; give a file name");
-            Cli.checkOutputFolder(csv.toAbsolutePath().getParent(), "--csv");
-        }
+        if (csv != null) Cli.checkNewFile(csv, overwrite, "--csv");   // a place the CSV cannot go is said before any image is read
         TrainedModel tm = TrainedModel.load(checkpoint, Cli.device(device));
         List<Path> files = new ArrayList<>();
         if (Files.isDirectory(input)) {

@@ -82,18 +82,28 @@ public final class RunFolder {
             for (String f : RUN_FILES) if (Files.exists(out.resolve(f))) stale.add(out.resolve(f));
             return new Choice(out, List.of("--overwrite: removing the earlier run's files in " + out), stale);
         }
+        Path next = nextFree(out, RunFolder::holdsRun, "a run");
+        return new Choice(next, List.of(out + " holds an earlier run, so this one goes to " + next
+            + " (--resume continues that run, --overwrite replaces it)"), List.of());
+    }
+
+    /**
+     * The first of {@code <out>2}, {@code <out>3}, ... that is not a file and of which {@code taken} is false
+     * ({@code <out>-2}, ... where the name ends in a digit, so that {@code run3} is followed by {@code run3-2}, not
+     * {@code run32}): where a command writes when {@code out} holds earlier results ({@code what}, for the error of a
+     * folder without a name) that it must not overwrite.
+     */
+    public static Path nextFree(Path out, java.util.function.Predicate<Path> taken, String what) {
         Path base = out.normalize();
         if (base.getFileName() == null || base.toString().isEmpty() || base.getFileName().toString().equals(".."))
             base = out.toAbsolutePath().normalize();
-        if (base.getFileName() == null) throw new IllegalArgumentException("--out " + out + " holds a run and has no name to number; give another --out");
+        if (base.getFileName() == null) throw new IllegalArgumentException("--out " + out + " holds " + what + " and has no name to number; give another --out");
         String name = base.getFileName().toString();
         String sep = Character.isDigit(name.charAt(name.length() - 1)) ? "-" : "";   // run3 -> run3-2, not run32
         for (int n = 2; ; n++) {
             Path next = base.resolveSibling(name + sep + n);
             if (Files.exists(next) && !Files.isDirectory(next)) continue;
-            if (!holdsRun(next))
-                return new Choice(next, List.of(out + " holds an earlier run, so this one goes to " + next
-                    + " (--resume continues that run, --overwrite replaces it)"), List.of());
+            if (!taken.test(next)) return next;
         }
     }
 

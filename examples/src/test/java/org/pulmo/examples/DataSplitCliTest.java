@@ -199,6 +199,10 @@ class DataSplitCliTest {
         List<String> csv = Files.readAllLines(dir.resolve("pairs.csv"));
         assertEquals("path_a,part_a,path_b,part_b,how", csv.getFirst());
         assertEquals(3, csv.size(), csv.toString());
+        Run again = pulmo("check-data", "--data", d.toString(), "--val-fraction", "0", "--out", dir.resolve("pairs.csv").toString());
+        assertEquals(2, again.code(), "an existing --out file is kept: " + again.out());
+        assertTrue(again.err().contains("exists; give --overwrite"), again.err());
+        assertEquals(csv, Files.readAllLines(dir.resolve("pairs.csv")));
     }
 
     private static Path mkdirs(Path file) throws IOException {

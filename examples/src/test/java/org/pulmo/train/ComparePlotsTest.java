@@ -1,6 +1,7 @@
 package org.pulmo.train;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
@@ -26,7 +27,10 @@ class ComparePlotsTest {
     @AfterEach void realEncoder() { Plots.reset(); }
 
     private void keepCharts() {
-        Plots.encoder = (chart, file) -> drawn.put(file.getFileName().toString(), (XYChart) chart);
+        Plots.encoder = (chart, file) -> {
+            drawn.put(file.getFileName().toString(), (XYChart) chart);
+            Files.writeString(file, "a chart");   // the file as a user would find it
+        };
     }
 
     /** A run folder: metrics.csv of {@code valAcc.length} epochs and, when given, test/predictions.csv. */
@@ -79,6 +83,16 @@ class ComparePlotsTest {
         assertTrue(roc.getTitle().contains("covid against the rest"), roc.getTitle());
         // covid is the first column of a's file and the second of b's: found by name in each
         assertEquals(List.of("DPN-92 (AUC 0.750)", "DPN-92-SE (AUC 1.000)", "chance"), List.copyOf(roc.getSeriesMap().keySet()));
+
+        // another comparison into the same folder keeps the first; --overwrite replaces it, its roc.png too (c has no test predictions)
+        drawn.clear();
+        CliEndToEndTest.Run again = CliEndToEndTest.pulmo("plot", "--compare", "C=" + c, "--out", out.toString());
+        assertEquals(0, again.code(), again.out() + again.err());
+        assertTrue(again.out().contains(out + " holds an earlier comparison, so this output goes to " + dir.resolve("cmp2")), again.out());
+        assertTrue(Files.exists(out.resolve("roc.png")));
+        CliEndToEndTest.Run replaced = CliEndToEndTest.pulmo("plot", "--compare", "C=" + c, "--out", out.toString(), "--overwrite");
+        assertEquals(0, replaced.code(), replaced.out() + replaced.err());
+        assertFalse(Files.exists(out.resolve("roc.png")), "the earlier comparison's ROC stayed beside the new charts");
     }
 
     @Test void badComparisonsAreRefusedNamingWhat(@TempDir Path dir) throws Exception {

@@ -1,0 +1,103 @@
+package org.pulmo.examples;
+
+import static org.junit.jupiter.api.Assertions.*;
+import static org.pulmo.examples.CliEndToEndTest.pulmo;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.pulmo.examples.CliEndToEndTest.Run;
+
+/**
+ * evaluate, explain and predict never replace earlier results without being asked: an evaluation or explanation
+ * already in --out is kept and the new one goes to the next free numbered folder; predict refuses an existing --csv;
+ * --overwrite replaces, leaving nothing of the earlier results behind.
+ */
+class KeptResultsCliTest {
+    @TempDir static Path shared;
+    static Path checkpoint;
+
+    @BeforeAll static void trainATinyModel() {
+        Path run = shared.resolve("run");
+        Run r = pulmo("train", "--model", "resnet18", "--data", "demo", "--demo-images", "8", "--image-size", "32", "--batch-size", "8",
+            "--workers", "1", "--epochs", "1", "--no-evaluate", "--out", run.toString());
+        assertEquals(0, r.code(), r.out() + r.err());
+        checkpoint = run.resolve("last.safetensors");
+    }
+
+    private static Run evaluate(Path out, String... more) {
+        List<String> a = new java.util.ArrayList<>(List.of("evaluate", "-c", checkpoint.toString(), "--data", "demo", "--demo-images", "8",
+            "--device", "cpu", "--out", out.toString()));
+        a.addAll(List.of(more));
+        return pulmo(a.toArray(String[]::new));
+    }
+
+    @Test void evaluateKeepsAnEarlierEvaluation(@TempDir Path dir) throws Exception {
+        Path ev = dir.resolve("eval");
+        Run first = evaluate(ev);
+        assertEquals(0, first.code(), first.out() + first.err());
+        Files.writeString(ev.resolve("report.txt"), "the earlier evaluation\n");
+        Run again = evaluate(ev);
+        assertEquals(0, again.code(), again.out() + again.err());
+        assertEquals("the earlier evaluation\n", Files.readString(ev.resolve("report.txt")), "the earlier report was replaced");
+        Path next = dir.resolve("eval2");
+        assertTrue(again.out().contains(ev + " holds an earlier evaluation, so this output goes to " + next), again.out());
+        assertTrue(Files.readString(next.resolve("report.txt")).contains("ccuracy"), "the new report is in " + next);
+
+        Files.writeString(ev.resolve("roc.png"), "a plot of the earlier evaluation");
+        Files.delete(ev.resolve("metrics.json"));
+        Run replaced = evaluate(ev, "--overwrite");
+        assertEquals(0, replaced.code(), replaced.out() + replaced.err());
+        assertFalse(Files.exists(dir.resolve("eval3")), "--overwrite writes into --out itself");
+        assertNotEquals("the earlier evaluation\n", Files.readString(ev.resolve("report.txt")));
+        assertTrue(Files.exists(ev.resolve("metrics.json")));
+        assertNotEquals("a plot of the earlier evaluation", new String(Files.readAllBytes(ev.resolve("roc.png")), java.nio.charset.StandardCharsets.ISO_8859_1),
+            "the earlier plot was left behind");
+    }
+
+    @Test void explainKeepsEarlierExplanationsOfTheSameImage(@TempDir Path dir) throws Exception {
+        Path ex = dir.resolve("explain");
+        String[] args = {"explain", "-c", checkpoint.toString(), "demo:0", "--method", "gradcam", "--layer", "stage2", "--device", "cpu", "--out", ex.toString()};
+        assertEquals(0, pulmo(args).code());
+        Files.writeString(ex.resolve("demo0_gradcam.csv"), "earlier\n");
+        Run again = pulmo(args);
+        assertEquals(0, again.code(), again.out() + again.err());
+        assertEquals("earlier\n", Files.readString(ex.resolve("demo0_gradcam.csv")));
+        assertTrue(Files.exists(dir.resolve("explain2").resolve("demo0_gradcam.csv")), again.out());
+        assertTrue(again.out().contains("so this output goes to " + dir.resolve("explain2")), again.out());
+
+        // another image into the same folder: nothing to keep, so it goes there
+        Run other = pulmo("explain", "-c", checkpoint.toString(), "demo:1", "--method", "gradcam", "--layer", "stage2", "--device", "cpu", "--out", ex.toString());
+        assertEquals(0, other.code(), other.out() + other.err());
+        assertTrue(Files.exists(ex.resolve("demo1_gradcam.png")), other.out());
+        assertFalse(Files.exists(dir.resolve("explain3")));
+
+        // --overwrite: the earlier LIME files of the same image go too, though only Grad-CAM is drawn now
+        Files.writeString(ex.resolve("demo0_lime.csv"), "earlier\n");
+        String[] over = java.util.Arrays.copyOf(args, args.length + 1);
+        over[args.length] = "--overwrite";
+        Run replaced = pulmo(over);
+        assertEquals(0, replaced.code(), replaced.out() + replaced.err());
+        assertNotEquals("earlier\n", Files.readString(ex.resolve("demo0_gradcam.csv")));
+        assertFalse(Files.exists(ex.resolve("demo0_lime.csv")), "a stale LIME map of the earlier explanation stayed");
+        assertTrue(Files.exists(ex.resolve("demo1_gradcam.png")), "another image's files are not touched");
+    }
+
+    @Test void predictRefusesAnExistingCsv(@TempDir Path dir) throws Exception {
+        Path png = dir.resolve("x.png");
+        new org.pulmo.data.DemoChestDataset(4, 32, 1).image(0).writePng(png);
+        Path csv = dir.resolve("p.csv");
+        Files.writeString(csv, "earlier\n");
+        Run r = pulmo("predict", "-c", checkpoint.toString(), "--device", "cpu", "--csv", csv.toString(), png.toString());
+        assertEquals(2, r.code(), r.out() + r.err());
+        assertTrue(r.err().contains("--csv " + csv + " exists; give --overwrite"), r.err());
+        assertFalse(r.out().contains("predicted"), "refused before any image is read: " + r.out());
+        assertEquals("earlier\n", Files.readString(csv));
+        Run over = pulmo("predict", "-c", checkpoint.toString(), "--device", "cpu", "--csv", csv.toString(), "--overwrite", png.toString());
+        assertEquals(0, over.code(), over.out() + over.err());
+        assertTrue(Files.readString(csv).startsWith("path,predicted,"), "replaced");
+    }
+}
