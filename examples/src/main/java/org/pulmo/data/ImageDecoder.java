@@ -115,6 +115,7 @@ public final class ImageDecoder {
         if (format == null) throw new ImageDecodeException(name, "not an image: unknown format, file starts with " + describeStart(bytes));
         Iterator<ImageReader> readers = ImageIO.getImageReadersByFormatName(format);
         if (!readers.hasNext()) throw new ImageDecodeException(name, "no decoder for " + format.toUpperCase(Locale.ROOT) + " data in this JDK");
+        if (format.equals("png")) checkPngChunks(bytes, name);
         ImageReader reader = readers.next();
         List<String> warnings = new ArrayList<>();
         try (ImageInputStream in = ImageIO.createImageInputStream(new ByteArrayInputStream(bytes))) {
@@ -149,6 +150,33 @@ public final class ImageDecoder {
             throw new ImageDecodeException(name, "corrupt or truncated " + format.toUpperCase(Locale.ROOT) + " data: " + why, e);
         } finally {
             reader.dispose();
+        }
+    }
+
+    /**
+     * Checks the CRC of every complete critical chunk (IHDR, PLTE, IDAT, IEND: an upper-case first letter) up to
+     * IEND, which Java's PNG reader never does: a changed palette entry or header field would otherwise decode as other
+     * colours or another picture without a word (in the compressed pixels, zlib's own check catches most changes, less
+     * plainly). As libpng does, ancillary chunks (text, gamma, ...) with a bad CRC are
+     * ignored, and a chunk cut off by the end of the file is left to the reader, which reports truncated data.
+     */
+    static void checkPngChunks(byte[] b, Path name) throws ImageDecodeException {
+        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+        int at = 8;
+        while (at + 12 <= b.length) {
+            long length = java.nio.ByteBuffer.wrap(b, at, 4).getInt() & 0xFFFFFFFFL;
+            if (at + 12 + length > b.length) return;   // cut off: the reader says so
+            String type = new String(b, at + 4, 4, java.nio.charset.StandardCharsets.ISO_8859_1);
+            if (Character.isUpperCase(type.charAt(0))) {
+                crc.reset();
+                crc.update(b, at + 4, 4 + (int) length);
+                int stored = java.nio.ByteBuffer.wrap(b, at + 8 + (int) length, 4).getInt();
+                if ((int) crc.getValue() != stored)
+                    throw new ImageDecodeException(name, "corrupt PNG data: the " + type + " chunk at byte " + at + " fails its CRC check"
+                        + " (its bytes changed after the file was written)");
+            }
+            if (type.equals("IEND")) return;
+            at += 12 + (int) length;
         }
     }
 

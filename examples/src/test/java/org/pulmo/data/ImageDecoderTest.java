@@ -131,6 +131,54 @@ class ImageDecoderTest {
         assertTrue(!below.reason().contains("more than the"), below.reason());
     }
 
+    /**
+     * Java's PNG reader never checks chunk CRCs: a palette PNG with one entry changed decoded in other colours without
+     * a word (a bit flipped in the compressed pixels is mostly caught by zlib's own check, as "incorrect data check").
+     * A bad CRC of a critical chunk is now refused, naming the chunk; an ancillary chunk with a bad CRC is ignored, as
+     * libpng does, and the picture reads as before.
+     */
+    @Test void aPngWhoseBytesChangedFailsItsCrc() throws IOException {
+        byte[] r = {0, (byte) 200}, g = {0, 100}, bl = {0, 50};
+        BufferedImage pal = new BufferedImage(2, 1, BufferedImage.TYPE_BYTE_INDEXED, new IndexColorModel(1, 2, r, g, bl));
+        byte[] palette = encode(pal, "png");
+        int plte = indexOf(palette, "PLTE");
+        palette[plte + 4 + 3] = (byte) 255;   // entry 1's red: 200 -> 255
+        Path recoloured = write("recoloured.png", palette);
+        ImageDecodeException p = assertThrows(ImageDecodeException.class, () -> ImageDecoder.decode(recoloured));
+        assertTrue(p.reason().startsWith("corrupt PNG data: the PLTE chunk at byte " + (plte - 4) + " fails its CRC check"), p.reason());
+
+        BufferedImage img = noise(32, 32);
+        byte[] png = encode(img, "png");
+        int idat = indexOf(png, "IDAT");
+        byte[] flipped = png.clone();
+        flipped[idat + 4 + 20] ^= 0x10;   // a bit of the compressed pixels
+        Path bad = write("flipped.png", flipped);
+        ImageDecodeException e = assertThrows(ImageDecodeException.class, () -> ImageDecoder.decode(bad));
+        assertEquals(bad, e.path());
+        assertTrue(e.reason().startsWith("corrupt PNG data: the IDAT chunk at byte " + (idat - 4) + " fails its CRC check"), e.reason());
+
+        // a tEXt chunk with a wrong CRC before IDAT: ignored, the pixels are those of the good file
+        byte[] text = "tEXtComment\0hello".getBytes(StandardCharsets.ISO_8859_1);
+        ByteArrayOutputStream withText = new ByteArrayOutputStream();
+        withText.write(png, 0, idat - 4);
+        withText.write(new byte[] {0, 0, 0, (byte) (text.length - 4)});
+        withText.write(text);
+        withText.write(new byte[] {1, 2, 3, 4});   // not its CRC
+        withText.write(png, idat - 4, png.length - (idat - 4));
+        Image good = ImageDecoder.decode(write("good.png", png)), ancillary = ImageDecoder.decode(write("text.png", withText.toByteArray()));
+        assertArrayEquals(good.pixels(), ancillary.pixels());
+    }
+
+    private static int indexOf(byte[] b, String ascii) {
+        byte[] t = ascii.getBytes(StandardCharsets.US_ASCII);
+        outer:
+        for (int i = 0; i + t.length <= b.length; i++) {
+            for (int j = 0; j < t.length; j++) if (b[i + j] != t[j]) continue outer;
+            return i;
+        }
+        throw new AssertionError(ascii + " not found");
+    }
+
     /** The PNG with its IHDR width and height replaced (and the chunk's CRC made right again). */
     static byte[] withSize(byte[] png, int width, int height) {
         byte[] b = png.clone();
