@@ -90,6 +90,7 @@ extern "C" __global__ void mab_fused_forward(int hw, int cache, const float* __r
     if (threadIdx.x == 0) lse[blockIdx.x] = m + logf(s);
 }
 
+// Departure (arithmetic only): the dominant position's softmax derivative is rearranged for float32 (Mab.java).
 #define DOMINANT 0.75f   // a softmax weight above this is the plane's one dominant position (see the top)
 
 extern "C" __global__ void mab_fused_backward(int hw, int cache, const float* __restrict__ a, const float* __restrict__ b,

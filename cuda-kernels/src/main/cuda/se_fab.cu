@@ -1,7 +1,10 @@
-// Squeeze-and-Excitation (Hu et al. 2018, Fig. 2) and MA-Net's fusion attention block (FAB): the
+// Squeeze-and-Excitation (Hu et al. 2018, Fig. 1) and MA-Net's fusion attention block (FAB): the
 // per-channel parts. The small fully connected layers between squeeze and scale go through GEMM.
 // (Op pages, with the plain-loop references, tests and benchmarks: tensor-core's org.pulmo.ops.SeScale for
 // se_scale_*, org.pulmo.ops.FabFuse for fab_fuse_*; the squeezes' references are in org.pulmo.ops.reference.Reference.)
+// The squeeze kernels are not run by the models, which squeeze with the generic global pools (a tie of maxima shares
+// the gradient there; fab_squeeze gives it to the first): they are kept for their parity tests and benchmarks.
+// Names here against the paper's: z1, z2 = eq. 9's M, N; x1, x2 = F_am, F_rem; alpha = eq. 10's a.
 //
 // SE squeeze   s[n,c] = mean_hw x[n,c,h,w]                    (the paper's eq. 2, F_sq)
 //              one block per plane, reads H*W floats, writes 1: 4 B and 1 FLOP per element.

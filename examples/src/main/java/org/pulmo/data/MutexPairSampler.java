@@ -8,7 +8,9 @@ import org.pulmo.tensor.Rng;
 
 /**
  * MA-Net's pairing (Zheng et al. 2022, Sec. 3.2 and 4.1): for each training sample, a mutex sample drawn uniformly at
- * random from all training samples of any other class. Seeded; {@link #state()} and {@link #setState} let a
+ * random from all training samples of any other class. Departure: the paper says only that the pairs of opposite-class
+ * images are "randomly selected"; one partner per image per epoch, uniform over the other classes, is our reading
+ * (docs/FIDELITY.md). Seeded; {@link #state()} and {@link #setState} let a
  * checkpoint resume the same sequence of pairs.
  */
 public final class MutexPairSampler {

@@ -55,7 +55,7 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--lr", description = "Base learning rate (default 0.01).") Float lr;
     @Option(names = "--momentum", description = "SGD momentum (default 0.9).") Float momentum;
     @Option(names = "--weight-decay", description = "L2 weight decay on conv/linear weights (default 1e-4).") Float weightDecay;
-    @Option(names = "--schedule", description = "step (x0.5 every 30 epochs), step:PERIOD:FACTOR, cosine, exp or constant (default step).") String schedule;
+    @Option(names = "--schedule", description = "step (x0.5 every 30 epochs; our reading of MA-Net's eq. 17), step:PERIOD:FACTOR, cosine, exp (0.5^(epoch/30), eq. 17 as printed) or constant (default step).") String schedule;
     @Option(names = "--image-size", description = "Input side in pixels (default 224; demo on CPU: " + DEMO_CPU_SIZE + ").") Integer imageSize;
     @Option(names = "--augmentation", description = "dpn-senet, ma-net or none (default: the model's paper).") String augmentation;
     @Option(names = "--seed", defaultValue = "42", description = "Seed of initialisation, batch order and augmentation (default: ${DEFAULT-VALUE}).") long seed;
@@ -67,7 +67,7 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--overwrite", description = "Replace the run in <out>: its checkpoints, metrics, plots and test/ report are removed first.") boolean overwrite;
     @Option(names = "--workers", defaultValue = "0", description = "Image decoding threads (0: half the cores).") int workers;
     @Option(names = "--no-mab", description = "MA-Net ablation: no mutex attention block (Table 8; with FAB on, FAB fuses the main path's own map: not in the paper, see docs/FIDELITY.md).") boolean noMab;
-    @Option(names = "--no-fab", description = "MA-Net ablation: no fusion attention block (Table 8).") boolean noFab;
+    @Option(names = "--no-fab", description = "MA-Net ablation: no fusion attention block (Table 8); the mutex path goes on with F_am + F_rem (our reading: docs/FIDELITY.md).") boolean noFab;
     @Option(names = "--manet-loss", defaultValue = "adaptive", description = "MA-Net loss: ce, ce-cs or adaptive (Table 7; default: ${DEFAULT-VALUE}); "
         + "adaptive-grad: the adaptive weights differentiated too.") String maNetLoss;
     @Option(names = "--manet-bn-stats", defaultValue = "main", description = "MA-Net: which path's activations the backbone's batch-norm running "

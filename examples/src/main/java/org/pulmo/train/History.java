@@ -14,7 +14,7 @@ import java.util.Locale;
  * the data loader in the epoch (decoding and augmenting images on the CPU): near {@code seconds}, the data is what
  * limits the run, not the model; {@code device_peak_mib}, the most device memory in use during the epoch (training
  * and validation; empty on the CPU, which keeps no account). An MA-Net run adds four more at the end: the epoch's training means of L_CE
- * (eq. 12-13), L_CS (eq. 14) and the adaptive weights a1, a2 (eq. 16), {@code train_l_ce,train_l_cs,train_a1,train_a2}.
+ * (eq. 12-13), L_CS (eq. 14) and the adaptive weights a1, a2 (eq. 15), {@code train_l_ce,train_l_cs,train_a1,train_a2}.
  * For MA-Net {@code train_loss} is the total a1 L_CE + a2 L_CS that was minimised. {@link #read} takes the columns
  * by name, so files written before a column existed still resume.
  */

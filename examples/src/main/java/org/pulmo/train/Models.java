@@ -18,12 +18,14 @@ public final class Models {
     /**
      * The training defaults of the paper a model comes from.
      * <ul>
-     *   <li>MA-Net (Zheng et al. 2022, Sec. 4.1): SGD, lr 0.01, momentum 0.9, lr x0.5 every 30 epochs, batch 16,
-     *       120 epochs, MA-Net's augmentation. Weight decay is not given; 1e-4 is our choice.</li>
+     *   <li>MA-Net (Zheng et al. 2022, Sec. 4.1): SGD, lr 0.01, momentum 0.9, batch 16 (read as 16 pairs), 120 epochs,
+     *       MA-Net's augmentation; lr x0.5 every 30 epochs, our reading of eq. 17. Weight decay is not given; 1e-4 is our
+     *       choice.</li>
      *   <li>DPN-SENet (and the other comparison networks): 100 epochs and the DPN-SENet augmentation as the
      *       paper gives; lr 0.01, momentum 0.9, step x0.5/30, batch 16, weight decay 1e-4 are our choice (the
      *       paper does not list them).</li>
      * </ul>
+     * Departure: every default the papers do not give (above) is ours (docs/FIDELITY.md).
      */
     public record Defaults(int epochs, int batchSize, float lr, float momentum, float weightDecay, String schedule,
                            Augmentation augmentation, int imageSize) {}

@@ -4,8 +4,10 @@ import org.pulmo.tensor.Tensor;
 
 /**
  * A classification network seen as five stages and a head, the way MA-Net (Zheng et al. 2022, eq. 1) reads a
- * backbone: stage 0 is the stem ("Res-Layer0": conv, BN, ReLU, max-pool) and stages 1..4 are the four
- * resolution levels; {@link #head} turns the last stage's feature map into logits (global average pool and
+ * backbone: stage 0 is the stem ("Res-Layer0": conv, BN, ReLU, max-pool) and stages 1..4 are ResNet's four
+ * layers, one per resolution level (DenseNet's: dense block and transition three times, then dense block 4 with the
+ * final norm and ReLU, so its last two stages share 7 x 7; where MA-Net's blocks go on DenseNet-169 the paper does not
+ * say: docs/FIDELITY.md); {@link #head} turns the last stage's feature map into logits (global average pool and
  * the classifier). {@code forward(x)} of the implementing module equals {@code head(stage(4, ... stage(0, x)))}.
  *
  * <p>Shapes at 224 x 224 input: ResNet-50 [N, 64, 56, 56], [N, 256, 56, 56], [N, 512, 28, 28],

@@ -54,9 +54,15 @@ public final class Dpn extends Module {
     /**
      * Where the squeeze-excitation sits in a dual path block. {@code ALL} (our default for DPN-92-SE, the
      * "all" switch): on the whole output of the last 1x1 conv ({@code bw + inc} channels) before it is split,
-     * so one gate recalibrates both the residual update and the new dense channels, as SE-ResNeXt gates the
-     * whole block output. {@code RESID} ("resid"): on the residual part only ({@code bw} channels), the other
-     * natural reading; the dense part is appended ungated. {@code NONE}: plain DPN.
+     * so one gate recalibrates both the residual update and the new dense channels, as SE-ResNet and SE-ResNeXt
+     * gate the residual branch's output before the identity is added (Hu et al., Fig. 3). {@code RESID} ("resid"):
+     * on the residual part only ({@code bw} channels), the other natural reading; the dense part is appended
+     * ungated. {@code NONE}: plain DPN.
+     *
+     * <p>Departure: the DPN-SENet paper says only that SE "is introduced into the DPN-92 network" (Sec. 3.2, its
+     * Fig. 3, which the text does not describe); where in the block the gate sits, and that every block has one,
+     * are our reading (docs/FIDELITY.md). A third reading, a gate on the block's output after the merge, is not
+     * offered.
      */
     public enum SePlacement { NONE, ALL, RESID }
 
@@ -101,7 +107,10 @@ public final class Dpn extends Module {
         @Override public Tensor forward(Tensor x) { return bn.forwardRelu(x); }
     }
 
-    /** The two paths between blocks: residual [N, bw, H, W] and dense [N, k * inc, H, W] (null before conv2_1). */
+    /**
+     * The two paths between blocks: residual [N, bw, H, W] and dense [N, (k + 2) * inc, H, W] after the stage's first k
+     * blocks (the projection gives 2 * inc, each block appends inc; null before conv2_1).
+     */
     public record DualPath(Tensor resid, Tensor dense) {
         /** What a block reads: both paths concatenated on channels (the stem output before the first block). */
         public Tensor cat() { return dense == null ? resid : Tensor.cat(1, resid, dense); }
@@ -150,6 +159,7 @@ public final class Dpn extends Module {
                 dense = x.dense;
             }
             Tensor t = c1x1_c.forward(c3x3_b.forward(c1x1_a.forward(xIn))); // [N, bw + inc, H', W']
+            // Departure: SE's place in the block is our reading (SePlacement, docs/FIDELITY.md); the paper names none.
             if (sePlacement == SePlacement.ALL) t = se.forward(t);           // SE on the whole output, before the split
             Tensor out1 = t.narrow(1, 0, bw), out2 = t.narrow(1, bw, inc);
             if (sePlacement == SePlacement.RESID) out1 = se.forward(out1);   // SE on the residual part only
@@ -186,7 +196,7 @@ public final class Dpn extends Module {
             int in = c.initFeatures;
             for (int s = 0; s < 4; s++) {
                 int bw = (c.small ? 64 : 256) << s;  // residual width: 256, 512, 1024, 2048 (64.. for DPN-68)
-                int r = c.kR << s;                    // bottleneck width: k_r * bw / 256
+                int r = c.kR << s;                    // bottleneck width: k_r * 2^s (Table 1's k_r at conv2, doubled per stage)
                 int inc = c.incSec[s];
                 List<DualPathBlock> blocks = new ArrayList<>();
                 for (int b = 1; b <= c.kSec[s]; b++) {
@@ -240,6 +250,8 @@ public final class Dpn extends Module {
         this.numClasses = numClasses;
         features = registerModule("features", new Features(config, sePlacement, rng));
         classifier = registerModule("classifier", new Conv2d(features.outChannels, numClasses, 1, 1, 0, true, rng));
+        // Departure: neither DPN paper gives an initialisation; the convolutions take torchvision's (Kaiming normal,
+        // fan-out), where timm's DPN leaves PyTorch's default (Kaiming uniform, a = sqrt(5)).
         // The classifier is a linear layer in 1x1-conv form, so it starts as one (and as timm's DPN, whose
         // classifier keeps PyTorch's default conv init): uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weight
         // and bias. The torchvision conv init (Kaiming normal, fan_out = numClasses) would give std ~0.7 for
@@ -251,7 +263,7 @@ public final class Dpn extends Module {
         }
     }
 
-    /** DPN-92-SE of the DPN-SENet paper (SE on the whole block output, r = 16). */
+    /** DPN-92-SE of the DPN-SENet paper (SE on the whole output of each block's last 1x1 conv, r = 16: our reading, see {@link SePlacement}). */
     public static Dpn dpn92se(int numClasses, Rng rng) { return new Dpn(DPN92, SePlacement.ALL, numClasses, rng); }
 
     /** Channels after conv5_bn_ac (2688 for DPN-92). */

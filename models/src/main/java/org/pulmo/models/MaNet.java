@@ -11,7 +11,7 @@ import org.pulmo.tensor.Rng;
 import org.pulmo.tensor.Tensor;
 
 /**
- * Zheng, Wang, Yu et al., "MA-Net: Mutex attention network for COVID-19 diagnosis on CT images" (Applied
+ * Zheng, Zhu, Shi, Yang, Shao and Xu, "MA-Net: Mutex attention network for COVID-19 diagnosis on CT images" (Applied
  * Intelligence, 2022), Fig. 3-5 and eq. 1-16. Ablations: Table 8 (MAB, FAB on/off), Table 7 (loss); backbones
  * ResNet-50 and DenseNet-169 (Tables 5, 6).
  *
@@ -39,8 +39,9 @@ public final class MaNet extends Module {
      * The paper's ablation switches, the FAB reduction ratio r (C' = C / r; the paper gives no value, 16 is
      * our choice, as in SE) and whether the mutex path's batch norms update the running statistics. MAB off: FAB
      * fuses the main path's map F_rei with F_rem (no mutex attention). FAB off: the mutex path continues with
-     * F_am + F_rem (the unweighted F_mix of eq. 6). Both off: two plain backbone passes with shared weights,
-     * joined only by the loss.
+     * F_am + F_rem (the unweighted F_mix of eq. 6; our reading of Table 8's "MAB only" row, see {@link #mutexPath}).
+     * Both off: two plain backbone passes with shared weights, joined only by the loss and trained with L_CS too: not
+     * Table 8's first row, which is the plain backbone (the recipes report ResNet-50 for that row).
      *
      * <p>{@code mutexRunningStats} false (the default) keeps the backbone's running mean and variance those of
      * the main path alone; true lets both paths move them, which is what running one set of modules on both
@@ -115,7 +116,7 @@ public final class MaNet extends Module {
 
         public FusionAttention(int channels, int reduction, Rng rng) {
             this.channels = channels;
-            this.reduced = Math.max(1, channels / reduction);
+            this.reduced = Math.max(1, channels / reduction);   // Departure: eq. 8's C' is not given; C / 16 by default, as SE's r
             fc1 = registerModule("fc1", new Linear(channels, channels, rng));
             bn1 = registerModule("bn1", new BatchNorm1d(channels));
             fc2 = registerModule("fc2", new Linear(channels, reduced, rng));
@@ -129,7 +130,7 @@ public final class MaNet extends Module {
             Tensor v = fMix.globalAvgPool().add(fMix.globalMaxPool());    // eq. 7:  V = avg(F_mix) + max(F_mix), [N, C]
             Tensor z = bn1.forwardRelu(fc1.forward(v));                   // eq. 8:  f_C,  C -> C (FC, BN, ReLU)
             z = bn2.forwardRelu(fc2.forward(z));                          //         f_C', C -> C', Z [N, C']
-            Tensor mLogit = fcA.forward(z), nLogit = fcB.forward(z);   // eq. 9:  M = FC_a(Z), N = FC_b(Z), [N, C]
+            Tensor mLogit = fcA.forward(z), nLogit = fcB.forward(z);   // eq. 9:  M = f_C(Z), N = f'_C(Z), [batch, C]
             // eq. 10: a = e^M / (e^M + e^N) = sigmoid(M - N), which cannot overflow;
             // eq. 11: F_fm = a F_am + (1 - a) F_rem. One fused op, page org.pulmo.ops.FabFuse (se_fab.cu's fab_fuse_* on the GPU).
             return FabFuse.fabFuse(fAm, fRem, mLogit, nLogit);
@@ -156,7 +157,12 @@ public final class MaNet extends Module {
 
     // ------------------------------------------------------------------ network
 
-    /** What the loss needs from a training pair: both paths' logits [N, classes] and last feature maps [N, C, h, w]. */
+    /**
+     * What the loss needs from a training pair: both paths' logits [N, classes] and last feature maps [N, C, h, w]:
+     * {@code featX} = F_o and {@code featM} = F_om of the last Res-Layer (after its FAB), {@code logitsX} = head(F_o),
+     * {@code logitsM} = head(F_om). Which maps eq. 12-14 mean is our reading (the paper: "the feature maps of the input and
+     * the mutex input"; docs/FIDELITY.md).
+     */
     public record PairOutput(Tensor logitsX, Tensor logitsM, Tensor featX, Tensor featM) {}
 
     /**
@@ -236,31 +242,41 @@ public final class MaNet extends Module {
         return (long) s[0] * (s.length > 2 ? s[2] : 1) * (s.length > 3 ? s[3] : 1) <= PAIRED_MAX_PIXELS;
     }
 
-    /** Training forward on a pair (eq. 1-2): the main path is the plain backbone, the mutex path goes through MAB and FAB. */
+    /**
+     * Training forward on a pair (eq. 1-2): the main path is the plain backbone, the mutex path goes through MAB and FAB.
+     * Per mutex attention Res-Layer i (0 = the stem, 1..4 the stages), with inputs F_i and F_m (the images x and m at i = 0):
+     * F_rei, F_rem = Res-Layer_i(F_i), Res-Layer_i(F_m), shared weights (eq. 1); F_o = F_rei and
+     * F_om = FAB(MAB(F_rei, F_rem), F_rem) (eq. 2); the next Res-Layer's F_i, F_m are this one's F_o, F_om. Run as one
+     * batch ({@link #setPairedExecution}), eq. 1 runs once on [F_i; F_m] and the two halves of its output are F_rei and F_rem.
+     */
     public PairOutput forwardPair(Tensor x, Tensor m) {
         if (!java.util.Arrays.equals(x.shape(), m.shape()))
             throw new IllegalArgumentException("MA-Net pair: image batch " + java.util.Arrays.toString(x.shape())
                 + " and mutex batch " + java.util.Arrays.toString(m.shape()) + " differ in shape");
-        Tensor fRei = x, fRem = m;
+        Tensor fI = x, fM = m;                           // F_i, F_m: the inputs of the next Res-Layer
         int n = x.shape()[0];
         boolean asOneBatch = paired(x);
-        Tensor both = asOneBatch ? Tensor.cat(0, x, m) : null;
+        Tensor both = asOneBatch ? Tensor.cat(0, x, m) : null;   // [F_i; F_m]
         for (int i = 0; i < backbone.stageCount(); i++) {
-            if (asOneBatch) {                       // eq. 1 on [x; m] at once, each path with its own BN statistics
+            Tensor fRei, fRem;
+            if (asOneBatch) {                       // eq. 1 on [F_i; F_m] at once, each path with its own BN statistics
                 Tensor out;
                 try (var halves = org.pulmo.nn.BatchNorm.pairedBatches(!options.mutexRunningStats())) { out = backbone.stage(i, both); }
                 fRei = out.narrow(0, 0, n);
                 fRem = out.narrow(0, n, n);
             } else {
-                fRei = backbone.stage(i, fRei);          // eq. 1: Res-Layer i, shared weights on both paths
-                try (var stats = mutexStatistics()) { fRem = backbone.stage(i, fRem); }
+                fRei = backbone.stage(i, fI);            // eq. 1: Res-Layer i, shared weights on both paths
+                try (var stats = mutexStatistics()) { fRem = backbone.stage(i, fM); }
             }
-            fRem = mutexPath(i, fRei, fRem);             // eq. 2: the mutex path continues with F_fm
-            if (asOneBatch && i + 1 < backbone.stageCount()) both = Tensor.cat(0, fRei, fRem);
+            fI = fRei;                                   // eq. 2: F_o = F_rei, the main path unchanged
+            fM = mutexPath(i, fRei, fRem);               // eq. 2: F_om = FAB(MAB(F_rei, F_rem), F_rem)
+            if (asOneBatch && i + 1 < backbone.stageCount()) both = Tensor.cat(0, fI, fM);
         }                                                // ResNet-50: [N, 2048, 7, 7] on both paths
         Tensor logitsM;
-        try (var stats = mutexStatistics()) { logitsM = backbone.head(fRem); }
-        return new PairOutput(backbone.head(fRei), logitsM, fRei, fRem);
+        // The head runs under the mutex path's batch-norm rule too: ResNet's and DenseNet's heads have no batch norm,
+        // but a backbone whose head had one would otherwise move its running statistics with the mutex path's F_om.
+        try (var stats = mutexStatistics()) { logitsM = backbone.head(fM); }
+        return new PairOutput(backbone.head(fI), logitsM, fI, fM);
     }
 
     // Departure: the paper does not say which path's activations the shared backbone's batch-norm running statistics
@@ -272,11 +288,11 @@ public final class MaNet extends Module {
         return org.pulmo.nn.BatchNorm.freezeRunningStatistics(!options.mutexRunningStats());
     }
 
-    /** The mutex path's continuation after stage i (eq. 2): F_fm = FAB_i(MAB(F_rei, F_rem), F_rem), or what the ablation switches leave of it. */
+    /** The mutex path's continuation after stage i (eq. 2): F_om = FAB_i(MAB(F_rei, F_rem), F_rem), or what the ablation switches leave of it. */
     // Departure: the paper does not say whether MAB is differentiated through its attention map. By default it is
     // not (A_D is a constant in backward; Options.attentionGradient restores autograd's behaviour): differentiated,
-    // the softmax of squared feature differences drives L_CS to ~0.03 within three epochs, eq. 15 then gives L_CE a
-    // weight of 1e-5 and less, and the shared backbone stops learning to classify (62-82 % test accuracy over three
+    // the softmax of squared feature differences drives L_CS to 0.12-0.15 within three epochs and ~0.03 by epochs 8-12,
+    // eq. 15 gives L_CE a weight of 1e-5 and less from epochs 4-5, and the shared backbone stops learning to classify (62-82 % test accuracy over three
     // seeds against ResNet-50's 78-82 %; 82-85 % with the map constant); its float32 gradients are also mostly rounding
     // error at 224 x 224. Evidence:
     // docs/REPRODUCTION.md "MA-Net on the CPU", benchmarks/RESULTS.md (float64 check), docs/FIDELITY.md.
@@ -287,6 +303,9 @@ public final class MaNet extends Module {
         Tensor fAm = !options.mab() ? fRei                           // MAB off: fuse the main map itself
             : options.attentionGradient() ? mab.forward(fRei, fRem) : mab.forwardConstantMap(fRei, fRem);
         if (fab != null) return fab.fabs[i].forward(fAm, fRem);
+        // Departure: Table 8's "MAB only" row does not say what replaces FAB. Eq. 2 without it would read F_om = F_am, but
+        // each plane of A_D sums to 1, so F_am = A_D (.) F_rem is about 1 / (H W) of F_rem and would shrink the mutex path
+        // at every stage; we keep eq. 6's sum F_am + F_rem, FAB with both weights 1 (docs/FIDELITY.md).
         return options.mab() ? fAm.add(fRem) : fRem;                  // FAB off: unweighted F_mix (eq. 6)
     }
 
@@ -303,7 +322,8 @@ public final class MaNet extends Module {
      */
     public LossValue loss(PairOutput out, Tensor yX, Tensor yM) {
         // Departure: eq. (12) prints binary cross-entropy on y' (with a sign typo: "-y log y' + (1 - y) log(1 - y')");
-        // we use the two-class softmax cross-entropy of the logits, equal to the correctly signed BCE of softmax's p.
+        // we use the softmax cross-entropy of the logits over the classes (two in the paper), which for two classes equals
+        // the correctly signed BCE of softmax's p.
         Tensor lCe = Losses.crossEntropy(out.logitsX(), yX).add(Losses.crossEntropy(out.logitsM(), yM)); // eq. 12-13
         // Departure: eq. (14) is the cosine of one pair; the batch's pairs are averaged (the paper names no reduction).
         Tensor lCs = Losses.cosineSimilarity(out.featX(), out.featM());                                   // eq. 14

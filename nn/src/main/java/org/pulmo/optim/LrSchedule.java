@@ -11,8 +11,9 @@ public sealed interface LrSchedule {
     double lr(int epoch);
 
     /**
-     * The papers' step decay (MA-Net eq. 17): lr = base * factor^floor(epoch / period); factor 0.5 and period
-     * 30 in the papers.
+     * Step decay: lr = base * factor^floor(epoch / period), PyTorch's StepLR. With factor 0.5 and period 30 it is our
+     * reading of MA-Net's eq. 17, which prints the smooth 0.5^(epoch/30) ({@link Exponential}); DPN-SENet gives no
+     * schedule, and its defaults take the same one (docs/FIDELITY.md).
      */
     record Step(double base, int period, double factor) implements LrSchedule {
         public Step {
@@ -21,8 +22,8 @@ public sealed interface LrSchedule {
 
         public Step(double base) { this(base, 30, 0.5); }
 
-        // Departure: eq. (17) prints 0.5^(epoch/30) (a smooth decay, LrSchedule.Exponential); "halved every 30
-        // epochs" and PyTorch's StepLR floor epoch/30, which is what this step schedule does.
+        // Departure: eq. (17) prints 0.5^(epoch/30), a smooth decay (LrSchedule.Exponential), and calls epoch "the number
+        // of iterations"; we halve the rate every 30 epochs, flooring epoch/30 as PyTorch's StepLR does.
         @Override public double lr(int epoch) { return base * Math.pow(factor, Math.floorDiv(epoch, period)); }
     }
 

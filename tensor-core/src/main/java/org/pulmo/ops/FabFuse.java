@@ -42,7 +42,10 @@ import org.pulmo.tensor.Tensor;
  * <li>Fast CPU kernel: {@code org.pulmo.backend.cpu.CpuFused.fabFuseForward} and {@code fabFuseBackward} (one pass
  *   per plane), adapted by {@code CpuBackend}.</li>
  * <li>CUDA: {@code cuda-kernels/src/main/cuda/se_fab.cu} ({@code fab_fuse_forward}, {@code fab_fuse_backward};
- *   {@code fab_squeeze} for eq. 7 beside them), launched by {@code org.pulmo.cuda.SeFabKernels}.</li>
+ *   {@code fab_squeeze} for eq. 7 beside them, which no model runs: {@code MaNet.FusionAttention} squeezes with the
+ *   generic {@code globalAvgPool} and {@code globalMaxPool}, which share a gradient among tied maxima where
+ *   {@code fab_squeeze} gives it to the first; it is kept for its parity test and benchmark), launched by
+ *   {@code org.pulmo.cuda.SeFabKernels}.</li>
  * <li>Tests: {@code FabFuseTest} (tensor-core: a hand example, gradient checks, the CPU kernel and the composed
  *   default against the reference, a backward without the sigmoid's derivative failing, the reference against
  *   autograd of primitives); {@code GpuParityTest.seAndFabMatchTheReference} and

@@ -36,8 +36,8 @@ import org.pulmo.tensor.Tensor;
  * </pre>
  * In a peaked plane, where one position k holds nearly all of P (P_k > {@link Backend#MAB_DOMINANT} = 3/4; at most
  * one position can), dP_k - sum_hw P (.) dP cancels and float32 keeps few of its bits; since sum_hw P = 1 it equals
- * dP_k sum_{j != k} P_j - sum_{j != k} P_j dP_j, which every implementation uses at k (FIDELITY.md: the same
- * mathematics, rearranged for float32).
+ * dP_k sum_{j != k} P_j - sum_{j != k} P_j dP_j, which every implementation uses at k. Departure (arithmetic only):
+ * the same mathematics as eq. 3-5's derivative, rearranged for float32 (docs/FIDELITY.md).
  *
  * <h2>With the attention map constant in backward</h2>
  * MA-Net's default ({@code MaNet.Options.attentionGradient} false; docs/FIDELITY.md, "MAB in backward") takes A_D = P

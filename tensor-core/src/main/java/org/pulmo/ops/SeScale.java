@@ -38,7 +38,8 @@ import org.pulmo.tensor.Tensor;
  * <li>Fast CPU kernel: the forward is {@code CpuElementwise}'s broadcast multiply; the backward
  *   {@code org.pulmo.backend.cpu.CpuFused.seScaleBackward} (one pass per plane), adapted by {@code CpuBackend}.</li>
  * <li>CUDA: {@code cuda-kernels/src/main/cuda/se_fab.cu} ({@code se_scale_forward}, {@code se_scale_backward};
- *   {@code se_squeeze} beside them), launched by {@code org.pulmo.cuda.SeFabKernels}.</li>
+ *   {@code se_squeeze} beside them, which no model runs: {@code SqueezeExcitation} squeezes with the generic
+ *   {@code globalAvgPool}; it is kept for its parity test and benchmark), launched by {@code org.pulmo.cuda.SeFabKernels}.</li>
  * <li>Tests: {@code SeScaleTest} (tensor-core: a hand example, gradient checks, the CPU kernel and the composed
  *   default against the reference, the reference against autograd of primitives);
  *   {@code GpuParityTest.seAndFabMatchTheReference}, {@code backendFusedOpsMatchTheReference} and

@@ -5,9 +5,11 @@ import org.pulmo.tensor.Tensor;
 /**
  * MA-Net's adaptive weight multi-loss: L = a1 * L_CE + a2 * L_CS (eq. 16) with
  * a1 = e^(1/L_CE) / (e^(1/L_CE) + e^(1/L_CS)) and a2 = 1 - a1 (eq. 15), so the smaller loss (larger 1/L) gets the
- * larger weight. The weights are recomputed from the current values every step and treated as constants in
- * backward (they are computed from detached values), so dL/dθ = a1 dL_CE/dθ + a2 dL_CS/dθ.
- * Departure: the paper does not say whether a1 and a2 are differentiated; we treat them as constants.
+ * larger weight. The weights are recomputed from the current values every step. By default
+ * ({@code MaNet.LossMode.ADAPTIVE}) they are constants in backward (computed from detached values), so
+ * dL/dθ = a1 dL_CE/dθ + a2 dL_CS/dθ; {@code ADAPTIVE_GRAD} differentiates them, through the tensor forms
+ * {@link #weightOfFirst(Tensor, Tensor)} and {@link #combine}.
+ * Departure: the paper does not say whether a1 and a2 are differentiated; by default we treat them as constants.
  *
  * <p>Numerics. Dividing numerator and denominator by e^(1/L_CE) gives a1 = 1 / (1 + e^(1/L_CS - 1/L_CE))
  * = sigmoid(1/L_CE - 1/L_CS), which never overflows (e^(1/L) alone overflows float for L < ~0.011 and
