@@ -73,6 +73,12 @@ public class ModelThroughputBench {
                 throw new IllegalArgumentException("precision must be tf32 or fp32, got " + precision);
             w = new ModelWorkload(model, pass(), ModelWorkload.Size.of(size, model, pass()), device, precision.equals("fp32"), recorded());
             System.out.println(w.describe());
+            List<Double> ms = settle(() -> {
+                long t0 = System.nanoTime();
+                w.run();
+                return (System.nanoTime() - t0) / 1e6;
+            });
+            System.out.println("untimed steps before JMH's warm-up (ms): " + ms.stream().map(x -> String.format(java.util.Locale.ROOT, "%.0f", x)).toList());
         }
 
         @TearDown(Level.Trial) public void tearDown() { w.close(); }
@@ -89,6 +95,26 @@ public class ModelThroughputBench {
     @Benchmark public float trainStep(Train st) { return st.w.trainStep(); }
 
     @Benchmark public float inference(Infer st) { return st.w.infer(); }
+
+    /** Untimed steps run in the set-up: at least {@value #SETTLE_MIN}, at most {@value #SETTLE_MAX}. */
+    static final int SETTLE_MIN = 2, SETTLE_MAX = 6;
+
+    /**
+     * Runs {@code step} (which returns its own time) until two steps in a row took within 10 % of each other, at least
+     * {@link #SETTLE_MIN} and at most {@link #SETTLE_MAX} times; returns the times. The first steps fill the host's array
+     * pools and the device allocator's cache, choose cuDNN's algorithms and wait for the JIT; a step of several seconds
+     * (the papers' 224 x 224 on a CPU) fits JMH's 5 s warm-up iterations only once or twice, so without these it would
+     * be timed cold. At the small size they cost well under a second.
+     */
+    static List<Double> settle(java.util.function.DoubleSupplier step) {
+        List<Double> ms = new ArrayList<>();
+        while (ms.size() < SETTLE_MAX) {
+            ms.add(step.getAsDouble());
+            int k = ms.size();
+            if (k >= SETTLE_MIN && Math.abs(ms.get(k - 1) - ms.get(k - 2)) <= 0.1 * Math.max(ms.get(k - 1), ms.get(k - 2))) break;
+        }
+        return ms;
+    }
 
     /** Images per op of a JMH result of this class (its benchmark method and @Params). */
     static double imagesPerOp(RunResult r) {
