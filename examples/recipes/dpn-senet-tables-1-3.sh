@@ -30,6 +30,6 @@ for model in dpn92 dpn92-se; do
     compare+=(--compare "$label=$run")
   done
 done
-./pulmo table --title "DPN-92 vs DPN-92-SE on $data (Tables 1-3 layout)" "${rows[@]}" --out "$out/table.md"
+./pulmo table --title "DPN-92 vs DPN-92-SE on $data (Tables 1-3 layout)" "${rows[@]}" --out "$out/table.md" --overwrite
 # the four runs' curves and ROCs side by side: runs/dpn-senet/plots/{val_accuracy,train_loss,val_loss,roc}.png
-./pulmo plot --out "$out/plots" "${compare[@]}"
+./pulmo plot --out "$out/plots" --overwrite "${compare[@]}"

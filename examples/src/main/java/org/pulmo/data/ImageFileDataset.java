@@ -72,7 +72,7 @@ public final class ImageFileDataset implements Dataset {
             Path dir = root.resolve(classes.get(k));
             requireDirectory(dir, "class folder for '" + classes.get(k) + "'");
             List<Path> files;
-            try (Stream<Path> s = Files.walk(dir)) {
+            try (Stream<Path> s = Files.walk(dir, java.nio.file.FileVisitOption.FOLLOW_LINKS)) {   // a class folder may be a link
                 files = s.filter(Files::isRegularFile).filter(ImageDecoder::hasImageExtension).sorted().toList();
             } catch (IOException | UncheckedIOException e) {
                 throw new DatasetException("cannot list class folder " + dir + ": " + e, e);

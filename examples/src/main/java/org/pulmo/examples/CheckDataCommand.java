@@ -25,8 +25,9 @@ import picocli.CommandLine.Option;
  * reported too (train refuses them). {@code --out} writes the pairs as CSV.
  */
 @Command(name = "check-data", mixinStandardHelpOptions = true, sortOptions = false,
-    description = {"Check a data set split as 'train' would split it: images per part and class, unreadable files, and the same picture",
-        "in two parts (identical files, or near copies such as one image saved twice or neighbouring CT slices) or under two labels."})
+    description = {"Check a data set as 'train' would split it: images per part and class, unreadable files, pictures in two parts.",
+        "The same picture in two parts or under two labels is found as identical files and as near copies (one image saved",
+        "twice, neighbouring CT slices)."})
 public final class CheckDataCommand implements Callable<Integer> {
     @Mixin DataOptions data;
     @Option(names = "--out", paramLabel = "FILE", description = "Also write the pairs found as CSV (path_a,part_a,path_b,part_b,how);"

@@ -33,7 +33,7 @@ public final class EvaluateCommand implements Callable<Integer> {
     @Mixin DataOptions data;
     @Option(names = "--split", defaultValue = "test", description = "test, val, train or all (every image of the folder, e.g. a folder of other images"
         + " than the training run's; default: ${DEFAULT-VALUE}). On the training run's own folder the split options left out are the run's (from the checkpoint),"
-        + " and images the checkpoint trained on are refused.") String split;
+        + " and images the checkpoint trained on are refused, but for --split train, which evaluates them on purpose (with a note).") String split;
     @Option(names = "--batch-size", defaultValue = "32", description = "Batch size (default: ${DEFAULT-VALUE}).") int batchSize;
     @Option(names = "--device", defaultValue = "auto", description = "auto (a usable GPU, else the CPU), cpu or cuda[:N] (default: ${DEFAULT-VALUE}).") String device;
     @Option(names = "--class-map", description = "DATA_CLASS=CHECKPOINT_CLASS,...: data folders or labels named otherwise than the checkpoint's classes "
@@ -75,6 +75,8 @@ public final class EvaluateCommand implements Callable<Integer> {
         };
         if (d.size() == 0) throw new org.pulmo.data.DatasetException(data.where(part) + " has no images");
         data.checkNotTrainedOn(meta, s, d, part, System.out);
+        if (part.equals("train") && java.util.Objects.equals(meta.get("data_train"), org.pulmo.data.PartDigest.of(s.train(), data.root())))
+            System.out.println("Note: these are the images the checkpoint trained on: the numbers say how well it fits them, not how it does on new images.");
         if (!part.equals("all")) d = ClassMap.onto(d, data.where(part), tm.classes(), "the checkpoint " + checkpoint, map);
         List<String> absent = ClassMap.missing(d);
         if (!absent.isEmpty())

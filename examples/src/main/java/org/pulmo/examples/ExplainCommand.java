@@ -40,8 +40,8 @@ public final class ExplainCommand implements Callable<Integer> {
     static final int COARSE = 7;
 
     @Option(names = {"-c", "--checkpoint"}, required = true, description = "A checkpoint written by 'pulmo train'.") Path checkpoint;
-    @Parameters(arity = "1..*", paramLabel = "IMAGE", description = "Images (or 'demo:N' for demo image N), explained one after another"
-        + " with the model loaded once; each writes NAME_input.png, NAME_gradcam.png, ... under --out.") List<String> inputs;
+    @Parameters(arity = "0..*", paramLabel = "IMAGE", description = "Images (or 'demo:N' for demo image N), explained one after another"
+        + " with the model loaded once; each writes NAME_input.png, NAME_gradcam.png, ... under --out. At least one, but for --layer list.") List<String> inputs = List.of();
     @Option(names = "--method", defaultValue = "both", description = "gradcam, lime or both (default: ${DEFAULT-VALUE}).") String method;
     @Option(names = "--layer", description = "Grad-CAM target layer: stage0 (stem) .. stage4 (last stage), for DPN also conv5_bn_ac (default: the last; 'list' prints the choices).") String layer;
     @Option(names = "--class", defaultValue = "-1", description = "Class to explain, by index or name (default: the predicted class).") String target;
@@ -59,6 +59,7 @@ public final class ExplainCommand implements Callable<Integer> {
 
     @Override public Integer call() throws Exception {
         // Everything a user typed is checked before the model loads: one line naming the option, never a stack trace.
+        if (inputs.isEmpty() && !"list".equals(layer)) throw new IllegalArgumentException("no image to explain: give one or more IMAGE (or demo:N)");
         boolean cam = method.equals("both") || method.equals("gradcam"), lime = method.equals("both") || method.equals("lime");
         if (!cam && !lime) throw new IllegalArgumentException("--method must be gradcam, lime or both, not '" + method + "'");
         if (lime && samples < 1) throw new IllegalArgumentException("--samples must be at least 1, not " + samples);

@@ -31,7 +31,7 @@ public final class PredictCommand implements Callable<Integer> {
         TrainedModel tm = TrainedModel.load(checkpoint, Cli.device(device));
         List<Path> files = new ArrayList<>();
         if (Files.isDirectory(input)) {
-            try (Stream<Path> s = Files.walk(input)) {
+            try (Stream<Path> s = Files.walk(input, java.nio.file.FileVisitOption.FOLLOW_LINKS)) {
                 s.filter(Files::isRegularFile).filter(org.pulmo.data.ImageDecoder::hasImageExtension)
                     .sorted().forEach(files::add);
             }

@@ -26,9 +26,11 @@ public final class TableCommand implements Callable<Integer> {
     @Option(names = "--row", required = true, description = "LABEL=FOLDER with metrics.json; repeat, in table order.") List<String> rows;
     @Option(names = "--title", defaultValue = "Results", description = "Table caption.") String title;
     @Option(names = "--binary", description = "Positive-class numbers (binary task) instead of macro averages.") boolean binary;
-    @Option(names = "--out", description = "Also write the table to this file.") Path out;
+    @Option(names = "--out", description = "Also write the table to this file (an existing file is kept unless --overwrite is given).") Path out;
+    @Option(names = "--overwrite", description = "Replace the --out file if it exists.") boolean overwrite;
 
     @Override public Integer call() throws Exception {
+        if (out != null) Cli.checkNewFile(out, overwrite, "--out");
         String p = binary ? "binary_" : "macro_";
         StringBuilder sb = new StringBuilder("**" + title + "** (test set, %)\n\n")
             .append("| Model | Accuracy | Precision | Recall (sensitivity) | Specificity | F1 | AUC |\n|---|---:|---:|---:|---:|---:|---:|\n");

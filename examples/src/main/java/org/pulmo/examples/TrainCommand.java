@@ -203,6 +203,13 @@ public final class TrainCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--init-from starts a run from other weights and --resume continues one from its checkpoint: give one of them");
         if (initFrom != null && !Files.isRegularFile(initFrom)) throw new IllegalArgumentException("--init-from " + initFrom + ": no such file");
         if (resume && overwrite) throw new IllegalArgumentException("--resume continues the run in " + out + " and --overwrite replaces it: give one of them");
+        if (!Models.isMaNet(model)) {   // an ablation switch on another model would be ignored without a word
+            List<String> given = java.util.stream.Stream.of("--no-mab", "--no-fab", "--manet-loss", "--manet-bn-stats", "--manet-attention-grad")
+                .filter(o -> spec.commandLine().getParseResult() != null && spec.commandLine().getParseResult().hasMatchedOption(o)).toList();
+            if (!given.isEmpty())
+                throw new IllegalArgumentException(String.join(", ", given) + (given.size() == 1 ? " applies" : " apply")
+                    + " to MA-Net models only (manet-resnet50, manet-densenet169), not to " + model);
+        }
         if (epochs != null && epochs < 1) throw new IllegalArgumentException("--epochs must be at least 1, got " + epochs);
         if (batchSize != null && batchSize < 1) throw new IllegalArgumentException("--batch-size must be at least 1, got " + batchSize);
         if (lr != null && !(lr > 0 && Float.isFinite(lr))) throw new IllegalArgumentException("--lr must be a positive number, got " + lr);

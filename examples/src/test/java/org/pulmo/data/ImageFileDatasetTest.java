@@ -50,6 +50,20 @@ class ImageFileDatasetTest {
         assertFalse(ImageDecoder.hasImageExtension(Path.of("x/__MACOSX/y/z.png")));
     }
 
+    /** A class folder that is a link to the images elsewhere (before: "class 'covid' is empty"). */
+    @Test void aClassFolderMayBeALink(@TempDir Path elsewhere) throws IOException {
+        png(elsewhere.resolve("covid-scans/a.png"), 10);
+        png(elsewhere.resolve("covid-scans/sub/b.png"), 11);
+        Files.createDirectories(root.resolve("data"));
+        Files.createSymbolicLink(root.resolve("data/covid"), elsewhere.resolve("covid-scans"));
+        png(root.resolve("data/normal/c.png"), 20);
+        ImageFileDataset d = ImageFileDataset.folder(root.resolve("data"));
+        assertEquals(List.of("covid", "normal"), d.classes());
+        assertEquals(List.of(root.resolve("data/covid/a.png"), root.resolve("data/covid/sub/b.png"), root.resolve("data/normal/c.png")),
+            List.of(d.path(0), d.path(1), d.path(2)), "found through the link, named under the data folder");
+        assertEquals(11 / 255f, d.image(1).get(0, 0, 0), 1e-6f);
+    }
+
     @Test void folderSortsClassesAndFindsImagesByExtension() throws IOException {
         png(root.resolve("normal/b.png"), 10);
         png(root.resolve("normal/a.jpg"), 20); // PNG bytes under .jpg: still an image file

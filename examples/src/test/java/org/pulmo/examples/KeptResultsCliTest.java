@@ -58,6 +58,25 @@ class KeptResultsCliTest {
             "the earlier plot was left behind");
     }
 
+    /** --split train evaluates the images the checkpoint trained on, on purpose: said in a note. pulmo table keeps an existing --out. */
+    @Test void theTrainingPartIsNamedAsSuchAndATableIsKept(@TempDir Path dir) throws Exception {
+        Run train = evaluate(dir.resolve("ev-train"), "--split", "train");
+        assertEquals(0, train.code(), train.out() + train.err());
+        assertTrue(train.out().contains("Note: these are the images the checkpoint trained on"), train.out());
+        Run test = evaluate(dir.resolve("ev-test"));
+        assertEquals(0, test.code(), test.out() + test.err());
+        assertFalse(test.out().contains("images the checkpoint trained on"), test.out());
+
+        Path md = Files.writeString(dir.resolve("table.md"), "earlier\n");
+        Run t = pulmo("table", "--row", "A=" + dir.resolve("ev-test"), "--out", md.toString());
+        assertEquals(2, t.code(), t.out() + t.err());
+        assertTrue(t.err().contains("--out " + md + " exists; give --overwrite"), t.err());
+        assertEquals("earlier\n", Files.readString(md));
+        Run over = pulmo("table", "--row", "A=" + dir.resolve("ev-test"), "--out", md.toString(), "--overwrite");
+        assertEquals(0, over.code(), over.out() + over.err());
+        assertTrue(Files.readString(md).contains("| A |"), Files.readString(md));
+    }
+
     @Test void explainKeepsEarlierExplanationsOfTheSameImage(@TempDir Path dir) throws Exception {
         Path ex = dir.resolve("explain");
         String[] args = {"explain", "-c", checkpoint.toString(), "demo:0", "--method", "gradcam", "--layer", "stage2", "--device", "cpu", "--out", ex.toString()};

@@ -64,6 +64,25 @@ class UsageErrorTest {
         }
     }
 
+    /** Before: --no-mab and the other MA-Net switches on another model trained that model without a word. */
+    @Test void maNetSwitchesOnAnotherModelAreRefused(@TempDir Path dir) {
+        Run r = pulmo("train", "--model", "resnet18", "--data", "demo", "--demo-images", "8", "--epochs", "1", "--no-mab", "--manet-loss", "ce",
+            "--out", dir.resolve("o").toString());
+        assertEquals(2, r.code(), r.out() + r.err());
+        assertEquals("pulmo train: --no-mab, --manet-loss apply to MA-Net models only (manet-resnet50, manet-densenet169), not to resnet18", r.err().strip());
+        assertFalse(Files.exists(dir.resolve("o")), "refused before anything was written");
+    }
+
+    /** Before: "--layer list" still asked for an IMAGE, though it lists the layers of the checkpoint's model. */
+    @Test void explainListsLayersWithoutAnImageAndAsksForOneOtherwise(@TempDir Path dir) {
+        Run none = pulmo("explain", "-c", dir.resolve("none.safetensors").toString());
+        assertEquals(2, none.code());
+        assertEquals("pulmo explain: no image to explain: give one or more IMAGE (or demo:N)", none.err().strip());
+        Run list = pulmo("explain", "-c", dir.resolve("none.safetensors").toString(), "--layer", "list");
+        assertEquals(2, list.code());
+        assertTrue(list.err().contains("none.safetensors") && !list.err().contains("IMAGE"), "it goes on to read the checkpoint: " + list.err());
+    }
+
     /** Before: an --out that could not be made failed after the data was read and checked; the evaluation after the model ran. */
     @Test void anOutputFolderThatCannotBeMadeIsSaidFirstAndNothingIsLeftBehind(@TempDir Path dir) throws Exception {
         Files.writeString(dir.resolve("a-file"), "x");

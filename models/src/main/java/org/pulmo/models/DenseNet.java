@@ -141,7 +141,10 @@ public final class DenseNet extends Module implements Backbone {
 
     @Override public int numClasses() { return numClasses; }
 
-    /** Stage 0: conv0-norm0-relu0-pool0; 1..3: dense block + transition; 4: dense block 4 + norm5 + ReLU. */
+    /**
+     * Stage 0: conv0-norm0-relu0-pool0; 1..3: dense block + transition; 4: dense block 4 + norm5 + ReLU. Departure: MA-Net
+     * reports DenseNet-169 (Tables 5-6) without saying where its blocks sit; these are our stage boundaries (docs/FIDELITY.md).
+     */
     @Override public Tensor stage(int i, Tensor x) {
         Features f = features;
         return switch (i) {

@@ -160,8 +160,8 @@ public final class MaNet extends Module {
     /**
      * What the loss needs from a training pair: both paths' logits [N, classes] and last feature maps [N, C, h, w]:
      * {@code featX} = F_o and {@code featM} = F_om of the last Res-Layer (after its FAB), {@code logitsX} = head(F_o),
-     * {@code logitsM} = head(F_om). Which maps eq. 12-14 mean is our reading (the paper: "the feature maps of the input and
-     * the mutex input"; docs/FIDELITY.md).
+     * {@code logitsM} = head(F_om). Departure: which maps eq. 12-14 mean is our reading (the paper: "the feature maps of the
+     * input and the mutex input"; docs/FIDELITY.md).
      */
     public record PairOutput(Tensor logitsX, Tensor logitsM, Tensor featX, Tensor featM) {}
 
