@@ -50,7 +50,11 @@ final class Rates {
             return List.of();
         }
         if (cli.shouldList() || cli.shouldListWithParams()) {
-            if (cli.shouldListWithParams()) runner.listWithParams(cli);
+            if (cli.shouldListWithParams()) {   // JMH lists from the command line's includes: none there would list every class of the jar
+                String[] own = java.util.Arrays.copyOf(args, args.length + 1);
+                own[args.length] = java.util.regex.Pattern.quote(bench.getName() + ".");
+                runner.listWithParams(cli.getIncludes().isEmpty() ? new CommandLineOptions(own) : cli);
+            }
             else runner.list();
             return List.of();
         }
