@@ -227,4 +227,33 @@ class ImageDecoderTest {
         assertEquals(BufferedImage.TYPE_BYTE_GRAY, ImageIO.read(p.toFile()).getType()); // equal channels -> grey
         assertArrayEquals(new float[] {0, 1, 128 / 255f, 64 / 255f}, Arrays.copyOf(ImageDecoder.decode(p).pixels(), 4), 1e-6f);
     }
+
+
+    /** 65536 x 65536 is 2^32 pixels: multiplied as ints it wraps to 0 and would pass the size check. */
+    @Test void aPixelCountBeyondAnIntIsRefusedToo() throws IOException {
+        Path huge = write("wraps.png", withSize(encode(noise(4, 4), "png"), 65536, 65536));
+        ImageDecodeException e = assertThrows(ImageDecodeException.class, () -> ImageDecoder.decode(huge));
+        assertTrue(e.reason().startsWith("65536 x 65536 pixels, more than the 100 million"), e.reason());
+    }
+
+    /** A four-component JPEG with Adobe's APP14 marker stays Adobe's inverted CMYK, as Java reads it; only one without is plain. */
+    @Test void anAdobeMarkedCmykJpegIsNotReadAsPlain() throws IOException {
+        java.awt.image.WritableRaster r = java.awt.image.Raster.createInterleavedRaster(java.awt.image.DataBuffer.TYPE_BYTE, 16, 16, 4, null);
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        javax.imageio.ImageWriter w = ImageIO.getImageWritersByFormatName("jpeg").next();
+        try (var out = ImageIO.createImageOutputStream(bytes)) {
+            w.setOutput(out);
+            w.write(null, new javax.imageio.IIOImage(r, null, null), null);
+        } finally {
+            w.dispose();
+        }
+        byte[] plain = bytes.toByteArray();
+        byte[] app14 = {(byte) 0xFF, (byte) 0xEE, 0, 14, 'A', 'd', 'o', 'b', 'e', 0, 100, 0, 0, 0, 0, 0};
+        byte[] adobe = new byte[plain.length + app14.length];
+        System.arraycopy(plain, 0, adobe, 0, 2);   // after SOI
+        System.arraycopy(app14, 0, adobe, 2, app14.length);
+        System.arraycopy(plain, 2, adobe, 2 + app14.length, plain.length - 2);
+        assertTrue(ImageDecoder.plainCmykJpeg(plain));
+        assertFalse(ImageDecoder.plainCmykJpeg(adobe), "an Adobe APP14 marker: Java's inverted-CMYK reading is right");
+    }
 }

@@ -1,5 +1,6 @@
 package org.pulmo.data;
 
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -81,5 +82,34 @@ public class NearCopiesTest {
         assertEquals(2, within.getFirst().a());
         assertEquals(4, within.getFirst().b());
         assertEquals(List.of(), NearCopies.within(one, (i, j) -> !(i == 2 && j == 4)), "a pair not to consider is not compared");
+    }
+
+
+    /** The alignment tries shifts of up to SHIFT rows both ways, SHIFT itself included. */
+    @Test void aShiftOfExactlyTheLargestTriedIsFound() {
+        NearCopies.Print o = NearCopies.Print.of(scan(4, 64, 64, 0, 0, 1f, 0f));
+        for (double s : new double[] {4 / 64.0, -4 / 64.0}) {
+            NearCopies.Print p = NearCopies.Print.of(scan(4, 64, 64, s, 0, 1f, 0f));
+            assertTrue(NearCopies.alignedCorrelation(o, p) > 0.999, s + ": " + NearCopies.alignedCorrelation(o, p));
+        }
+    }
+
+    /** Nothing at or beyond the candidate distance is matched, however well it aligns: the rule as calibrated. */
+    @Test void nothingIsMatchedAtOrBeyondTheCandidateDistance() {
+        for (long seed = 1; seed <= 5; seed++) {
+            NearCopies.Print o = NearCopies.Print.of(scan(seed, 64, 64, 0, 0, 1f, 0f));
+            for (int s = 1; s <= 6; s++)
+                for (double[] d : new double[][] {{s / 64.0, 0}, {-s / 64.0, 0}, {0, s / 64.0}, {0, -s / 64.0}}) {
+                    NearCopies.Print p = NearCopies.Print.of(scan(seed, 64, 64, d[0], d[1], 1f, 0f));
+                    String how = NearCopies.same(o, p);
+                    if (how != null) assertTrue(NearCopies.distance(o, p) < NearCopies.CANDIDATE, seed + " " + s + ": " + how);
+                }
+        }
+    }
+
+    /** Odd sizes: over 10 times longer than wide, not only under 32 pixels a side. */
+    @Test void aLongStripIsAnOddSize() {
+        assertTrue(NearCopies.Print.of(Image.zeros(1, 40, 500)).oddSize());
+        assertFalse(NearCopies.Print.of(Image.zeros(1, 40, 400)).oddSize());
     }
 }

@@ -219,4 +219,89 @@ class DataSplitCliTest {
             }
         }
     }
+
+    private static Run eval(Path ckpt, Path data, Path out, String... more) {
+        List<String> a = new ArrayList<>(List.of("evaluate", "-c", ckpt.toString(), "--data", data.toString(), "--device", "cpu", "--out", out.toString()));
+        a.addAll(List.of(more));
+        return pulmo(a.toArray(String[]::new));
+    }
+
+    /** check-data compares every part with every other: train with val, val with test, not only train with the others. */
+    @Test void checkDataComparesTheValidationPartToo(@TempDir Path dir) throws IOException {
+        Path d = dir.resolve("d");
+        for (int k = 0; k < 4; k++) {
+            org.pulmo.data.NearCopiesTest.scan(10 + k, 48, 60, 0, 0, 1f, 0f).writePng(mkdirs(d.resolve("train/a/" + k + ".png")));
+            org.pulmo.data.NearCopiesTest.scan(20 + k, 48, 60, 0, 0, 1f, 0f).writePng(mkdirs(d.resolve("train/b/" + k + ".png")));
+        }
+        org.pulmo.data.NearCopiesTest.scan(40, 48, 60, 0, 0, 1f, 0f).writePng(mkdirs(d.resolve("val/a/v0.png")));
+        org.pulmo.data.NearCopiesTest.scan(22, 96, 120, 0, 0, 0.9f, 0.05f).writePng(mkdirs(d.resolve("val/b/v1.png")));   // train/b/2.png again
+        org.pulmo.data.NearCopiesTest.scan(40, 96, 120, 0, 0, 0.8f, 0.1f).writePng(mkdirs(d.resolve("test/a/t0.png")));   // val/a/v0.png again
+        org.pulmo.data.NearCopiesTest.scan(50, 48, 60, 0, 0, 1f, 0f).writePng(mkdirs(d.resolve("test/b/t1.png")));
+        Run c = pulmo("check-data", "--data", d.toString());
+        assertEquals(0, c.code(), c.out() + c.err());
+        assertTrue(c.out().contains("train/b/2.png (train) ~ val/b/v1.png (val)"), c.out());
+        assertTrue(c.out().contains("val/a/v0.png (val) ~ test/a/t0.png (test)"), c.out());
+        assertTrue(c.out().contains("Same picture in two parts: 2 pair(s)"), c.out());
+    }
+
+    /** The validation part is recorded and compared on --resume as the training part is. */
+    @Test void resumeRefusesAChangedValidationPart(@TempDir Path dir) throws IOException {
+        Path data = dir.resolve("data"), r = dir.resolve("r");
+        ClassNamesCliTest.classes(data.resolve("train"), List.of("a", "b"), 6);
+        ClassNamesCliTest.classes(data.resolve("val"), List.of("a", "b"), 2);
+        Run first = pulmo(train(r, data, "--no-evaluate"));
+        assertEquals(0, first.code(), first.out() + first.err());
+        ClassNamesCliTest.png(data.resolve("val/a/extra.png"));
+        Run again = pulmo(train(r, data, "--resume", "--epochs", "2", "--no-evaluate"));
+        assertEquals(2, again.code(), again.out() + again.err());
+        assertTrue(again.err().contains("the validation part differs from the first run's"), again.err());
+    }
+
+    /**
+     * The checkpoint's split options are taken for its own data only (found by digest, wherever and however the folder is
+     * named), never for other data; another seed on its own data is refused as training images; the training folder,
+     * named another way at training time and changed since, is recognised.
+     */
+    @Test void theSplitFollowsTheCheckpointOnlyForItsOwnData(@TempDir Path dir) throws IOException {
+        Path flat = dir.resolve("flat"), run = dir.resolve("run");
+        ClassNamesCliTest.classes(flat, List.of("a", "b"), 10);
+        Files.createDirectories(dir.resolve("x"));
+        Run t = pulmo(train(run, dir.resolve("x/../flat"), "--split-seed", "3", "--val-fraction", "0.2", "--no-evaluate"));
+        assertEquals(0, t.code(), t.out() + t.err());
+        Path ckpt = run.resolve("best.safetensors");
+
+        Path other = dir.resolve("other");
+        ClassNamesCliTest.classes(other, List.of("a", "b"), 5);
+        Run o = eval(ckpt, other, dir.resolve("e1"));
+        assertEquals(0, o.code(), o.out() + o.err());
+        assertFalse(o.out().contains("Split as the training run split it"), o.out());
+
+        Run s = eval(ckpt, flat, dir.resolve("e2"), "--split-seed", "7");
+        assertEquals(2, s.code(), s.out() + s.err());
+        assertTrue(s.err().contains("are training images of this checkpoint"), s.err());
+
+        ClassNamesCliTest.png(flat.resolve("a/added.png"));
+        Run c = eval(ckpt, flat, dir.resolve("e3"));
+        assertEquals(2, c.code(), c.out() + c.err());
+        assertTrue(c.err().contains("is the folder the checkpoint trained on, but its images changed since"), c.err());
+    }
+
+    /** A split.csv folder changed since training keeps its own parts: a warning, not the refusal of a reshuffled folder. */
+    @Test void aChangedSplitCsvFolderIsWarnedAboutNotRefused(@TempDir Path dir) throws IOException {
+        Path data = dir.resolve("data"), run = dir.resolve("run");
+        StringBuilder csv = new StringBuilder("path,label,split\n");
+        for (String c : List.of("a", "b"))
+            for (int i = 0; i < 6; i++) {
+                ClassNamesCliTest.png(data.resolve(c + "/" + i + ".png"));
+                csv.append(c).append('/').append(i).append(".png,").append(c).append(',').append(i < 4 ? "train" : i == 4 ? "val" : "test").append('\n');
+            }
+        Files.writeString(data.resolve("split.csv"), csv);
+        Run t = pulmo(train(run, data, "--no-evaluate"));
+        assertEquals(0, t.code(), t.out() + t.err());
+        ClassNamesCliTest.png(data.resolve("a/added.png"));
+        Files.writeString(data.resolve("split.csv"), csv + "a/added.png,a,train\n");
+        Run e = eval(run.resolve("best.safetensors"), data, dir.resolve("e"));
+        assertEquals(0, e.code(), e.out() + e.err());
+        assertTrue(e.err().contains("images changed since") && !e.err().contains("may hold images the model trained on"), e.err());
+    }
 }

@@ -57,11 +57,20 @@ class UsageErrorTest {
             {"--image-size", "2147483647", "--image-size must be at most 4096 (the papers train at 224), got 2147483647"},
         };
         for (String[] c : cases) {
-            Run r = pulmo("train", "--data", "demo", "--demo-images", "8", "--epochs", "2", c[0], c[1], "--out", dir.resolve("o").toString());
+            Run r = pulmo("train", "--data", "demo", "--demo-images", "8", "--batch-size", "4", "--epochs", "2", c[0], c[1], "--out", dir.resolve("o").toString());
             assertEquals(2, r.code(), c[1] + ": " + r.out() + r.err());
             assertEquals(1, r.err().strip().lines().count(), r.err());
             assertTrue(r.err().contains(c[2]), c[1] + ": " + r.err());
+            assertFalse(Files.exists(dir.resolve("o")), c[1] + ": refused before anything was written");
         }
+    }
+
+    /** Checking a folder that does not exist yet removes what it made, and nothing that was there before, empty or not. */
+    @Test void checkingAnOutputFolderLeavesAnEmptyFolderAboveIt(@TempDir Path dir) throws Exception {
+        Path empty = Files.createDirectories(dir.resolve("empty"));
+        Cli.checkOutputFolder(empty.resolve("new/run"), "--out");
+        assertFalse(Files.exists(empty.resolve("new")));
+        assertTrue(Files.isDirectory(empty), "a folder that was there before is not removed");
     }
 
     /** Before: --no-mab and the other MA-Net switches on another model trained that model without a word. */

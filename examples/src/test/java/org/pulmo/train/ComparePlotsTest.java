@@ -103,6 +103,7 @@ class ComparePlotsTest {
         Path out = dir.resolve("cmp");
         String[][] cases = {
             {"--compare", "A" + a, "expected LABEL=RUN"},
+            {"--compare", "=" + a, "expected LABEL=RUN"},
             {"--compare", "A=" + a, "--compare", "A=" + a, "'A' is given twice"},
             {"--compare", "A=" + dir.resolve("empty"), "holds no metrics.csv"},
             {"--compare", "A=" + dir.resolve("none"), "is not a folder"},
@@ -117,6 +118,32 @@ class ComparePlotsTest {
             assertEquals(2, r.code(), args + ": " + r.out() + r.err());
             assertTrue(r.err().contains(c[c.length - 1]) && r.err().lines().count() == 1, args + ": " + r.err());
         }
+    }
+
+    // covid is the second of three columns: its AUC is 1, normal's (the first column) 1/3. With two classes both columns
+    // give the same AUC, so only three tell whether the positive class's column is the one drawn.
+    private static final String THREE_CLASSES = """
+        source,label,predicted,normal,covid,viral
+        a.png,covid,covid,0.1,0.8,0.1
+        b.png,normal,viral,0.25,0.2,0.55
+        c.png,viral,normal,0.4,0.3,0.3
+        d.png,covid,covid,0.3,0.6,0.1
+        """;
+
+    @Test void theRocIsThePositiveClassAndEachLossChartScalesOnItsOwn(@TempDir Path dir) throws Exception {
+        keepCharts();
+        Path a = dir.resolve("a");
+        Files.createDirectories(a.resolve("test"));
+        History h = new History();
+        h.add(new History.Row(1, 0.01, 1.0, 0.5, 10.0, 0.5, 100, 3));   // training loss 1 -> 0.5, validation loss 10 -> 0.05
+        h.add(new History.Row(2, 0.01, 0.5, 0.5, 0.05, 0.5, 100, 3));
+        h.write(a);
+        Files.writeString(a.resolve("test/predictions.csv"), THREE_CLASSES);
+        CliEndToEndTest.Run r = CliEndToEndTest.pulmo("plot", "--compare", "A=" + a, "--out", dir.resolve("cmp").toString());
+        assertEquals(0, r.code(), r.out() + r.err());
+        assertEquals(List.of("A (AUC 1.000)", "chance"), List.copyOf(drawn.get("roc.png").getSeriesMap().keySet()));
+        assertTrue(drawn.get("val_loss.png").getStyler().isYAxisLogarithmic(), "validation loss spans 200x");
+        assertFalse(drawn.get("train_loss.png").getStyler().isYAxisLogarithmic(), "training loss spans 2x");
     }
 
     private static List<Double> values(double[] numbers) {

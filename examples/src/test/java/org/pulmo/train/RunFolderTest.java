@@ -48,4 +48,42 @@ class RunFolderTest {
         e = assertThrows(IllegalArgumentException.class, () -> RunFolder.choose(file, false, false));
         assertTrue(e.getMessage().contains("is a file"), e.getMessage());
     }
+
+
+    /** A run interrupted after its first epoch (no last checkpoint kept) is not started over, its files not cleared. */
+    @Test void aRunInterruptedLaterIsNotStartedOver(@TempDir Path dir) throws Exception {
+        Path out = Files.createDirectories(dir.resolve("run"));
+        Files.write(out.resolve(Trainer.INTERRUPTED), org.pulmo.io.Safetensors.encode(java.util.Map.of(), java.util.Map.of("epoch", "2")));
+        Files.writeString(out.resolve("metrics.csv"), "x");
+        Exception e = assertThrows(java.io.IOException.class, () -> RunFolder.choose(out, true, false));
+        assertTrue(e.getMessage().contains("no checkpoint"), e.getMessage());
+    }
+
+    /** Starting over keeps run.json (it records both invocations) and removes the rest. */
+    @Test void startingOverKeepsRunJson(@TempDir Path dir) throws Exception {
+        Path out = Files.createDirectories(dir.resolve("run"));
+        Files.write(out.resolve(Trainer.INTERRUPTED), org.pulmo.io.Safetensors.encode(java.util.Map.of(), java.util.Map.of("epoch", "0")));
+        Files.writeString(out.resolve(RunRecord.FILE), "{}");
+        RunFolder.Choice c = RunFolder.choose(out, true, false);
+        assertTrue(c.startOver());
+        assertEquals(java.util.List.of(out.resolve(Trainer.INTERRUPTED)), c.stale());
+    }
+
+    /** --resume removes the report of the earlier best checkpoint and the interrupted weights. */
+    @Test void resumeRemovesTheOldTestReportAndTheInterruptedWeights(@TempDir Path dir) throws Exception {
+        Path out = Files.createDirectories(dir.resolve("run").resolve("test")).getParent();
+        Files.writeString(out.resolve(Trainer.LAST), "x");
+        Files.writeString(out.resolve("test/report.txt"), "x");
+        Files.writeString(out.resolve(Trainer.INTERRUPTED), "x");
+        RunFolder.Choice c = RunFolder.choose(out, true, false);
+        assertFalse(c.startOver());
+        assertEquals(java.util.List.of(out.resolve("test"), out.resolve(Trainer.INTERRUPTED)), c.stale());
+    }
+
+    /** A folder holding only run.json (a run stopped before it wrote anything else) holds a run. */
+    @Test void aFolderWithOnlyRunJsonHoldsARun(@TempDir Path dir) throws Exception {
+        Path out = Files.createDirectories(dir.resolve("run"));
+        Files.writeString(out.resolve(RunRecord.FILE), "{}");
+        assertEquals(dir.resolve("run2"), RunFolder.choose(out, false, false).dir());
+    }
 }
