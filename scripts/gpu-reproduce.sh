@@ -88,7 +88,7 @@ row() {   # row NAME DATA EPOCHS BATCH TRAIN-OPTIONS...
   [ -f "$run/best.safetensors" ] || return
   left=$(left); [ "$left" -gt 10 ] || return
   timeout --kill-after=10 "$left" "${pulmo[@]}" evaluate -c "$run/best.safetensors" --data ".gpu-data/$data" --device cuda \
-    --out "$run/test" >"$W/$name.eval.log" 2>&1
+    --out "$run/test" --overwrite >"$W/$name.eval.log" 2>&1
   grep -iE 'accuracy|auc|sensitivity|specificity' "$W/$name.eval.log" | head -n 6 | sed 's/^/   > /' | tee -a "$S"
   pack
   # Grad-CAM of the first test image of each class, in one call (one JVM and CUDA start)
@@ -99,7 +99,7 @@ row() {   # row NAME DATA EPOCHS BATCH TRAIN-OPTIONS...
   done
   left=$(left)
   [ "$left" -gt 10 ] && [ ${#imgs[@]} -gt 0 ] && timeout --kill-after=10 "$left" "${pulmo[@]}" explain -c "$run/best.safetensors" \
-    "${imgs[@]}" --method gradcam --device cuda --out "$run/gradcam" >>"$W/$name.explain.log" 2>&1
+    "${imgs[@]}" --method gradcam --device cuda --out "$run/gradcam" --overwrite >>"$W/$name.explain.log" 2>&1
   pack
 }
 
