@@ -71,7 +71,8 @@ row() {   # row NAME DATA EPOCHS BATCH TRAIN-OPTIONS...
   local limit=$(( left - 90 ))   # 90 s kept for evaluate and Grad-CAM (two JVM and CUDA starts each)
   [ -n "${ROW_S:-}" ] && [ "$ROW_S" -lt "$limit" ] && limit=$ROW_S
   local run=$W/$name resume=()
-  [ -f "$run/last.safetensors" ] && resume=(--resume)
+  # --resume also where only run.json is there (a row stopped in its first epoch starts again in its folder, not in a <name>2)
+  { [ -f "$run/last.safetensors" ] || [ -f "$run/run.json" ]; } && resume=(--resume)
   echo "== $name: $data, $epochs epochs, batch $batch, $* (training limit ${limit}s, start t+$(( $(date +%s) - T0 ))s)" | tee -a "$S"
   local t; t=$(date +%s)
   # SIGINT at the limit: the trainer finishes its batch, keeps the last finished epoch and says how to resume (its

@@ -167,13 +167,13 @@ public final class ImageDecoder {
             long length = java.nio.ByteBuffer.wrap(b, at, 4).getInt() & 0xFFFFFFFFL;
             if (at + 12 + length > b.length) return;   // cut off: the reader says so
             String type = new String(b, at + 4, 4, java.nio.charset.StandardCharsets.ISO_8859_1);
-            if (Character.isUpperCase(type.charAt(0))) {
+            if ((b[at + 4] & 0x20) == 0) {   // bit 5 of the first letter clear: a critical chunk
                 crc.reset();
                 crc.update(b, at + 4, 4 + (int) length);
                 int stored = java.nio.ByteBuffer.wrap(b, at + 8 + (int) length, 4).getInt();
                 if ((int) crc.getValue() != stored)
                     throw new ImageDecodeException(name, "corrupt PNG data: the " + type + " chunk at byte " + at + " fails its CRC check"
-                        + " (its bytes changed after the file was written)");
+                        + " (the file is damaged)");
             }
             if (type.equals("IEND")) return;
             at += 12 + (int) length;

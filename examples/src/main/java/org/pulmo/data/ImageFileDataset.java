@@ -63,6 +63,17 @@ public final class ImageFileDataset implements Dataset {
     }
 
     /** {@code root/<class>/...} for the given classes, in the given order (label k = classes.get(k)). */
+    /**
+     * The paths below {@code dir} as {@link Files#walk} gives them, but following {@code dir} itself where it is a link (a
+     * class folder linked from elsewhere). Links to folders further down are not followed, as {@code Files.walk} does not,
+     * so that a link inside a class folder neither brings another class's images in nor loops. Paths are named under
+     * {@code dir}, wherever the files lie.
+     */
+    public static Stream<Path> walk(Path dir) throws IOException {
+        Path real = dir.toRealPath();
+        return Files.walk(real).map(p -> dir.resolve(real.relativize(p).toString()));
+    }
+
     public static ImageFileDataset folder(Path root, List<String> classes) {
         requireDirectory(root, "data folder");
         if (classes.isEmpty()) throw new DatasetException("no classes given for data folder " + root);
@@ -72,7 +83,7 @@ public final class ImageFileDataset implements Dataset {
             Path dir = root.resolve(classes.get(k));
             requireDirectory(dir, "class folder for '" + classes.get(k) + "'");
             List<Path> files;
-            try (Stream<Path> s = Files.walk(dir, java.nio.file.FileVisitOption.FOLLOW_LINKS)) {   // a class folder may be a link
+            try (Stream<Path> s = walk(dir)) {   // a class folder may be a link
                 files = s.filter(Files::isRegularFile).filter(ImageDecoder::hasImageExtension).sorted().toList();
             } catch (IOException | UncheckedIOException e) {
                 throw new DatasetException("cannot list class folder " + dir + ": " + e, e);

@@ -59,7 +59,7 @@ public final class ShrinkDataset {
         if (shortSide < 1) throw new IllegalArgumentException("short side must be at least 1, got " + shortSide);
         if (!(quality > 0 && quality <= 1)) throw new IllegalArgumentException("quality must be in (0, 1], got " + quality);
         List<Path> files;
-        try (Stream<Path> s = Files.walk(src, java.nio.file.FileVisitOption.FOLLOW_LINKS)) { files = s.filter(Files::isRegularFile).sorted().toList(); }
+        try (Stream<Path> s = ImageFileDataset.walk(src)) { files = s.filter(Files::isRegularFile).sorted().toList(); }
         int images = 0, copied = 0;
         long before = 0, after = 0;
         List<String> undecodable = new ArrayList<>();

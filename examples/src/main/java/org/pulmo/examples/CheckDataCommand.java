@@ -31,7 +31,7 @@ import picocli.CommandLine.Option;
 public final class CheckDataCommand implements Callable<Integer> {
     @Mixin DataOptions data;
     @Option(names = "--out", paramLabel = "FILE", description = "Also write the pairs found as CSV (path_a,part_a,path_b,part_b,how);"
-        + " an existing file is kept unless --overwrite is given.") Path out;
+        + " an existing file is refused unless --overwrite is given.") Path out;
     @Option(names = "--overwrite", description = "Replace the --out file if it exists.") boolean overwrite;
 
     @Override public Integer call() throws Exception {

@@ -129,15 +129,17 @@ final class Cli {
      * {@code <out>3}, ..., said in one line. Earlier results are never replaced without being asked.
      */
     static Path keepEarlier(Path out, boolean overwrite, java.util.function.Predicate<Path> held, String what) {
-        if (overwrite || !held.test(out)) return out;
-        Path next = org.pulmo.train.RunFolder.nextFree(out, held, what);
-        System.out.println(out + " holds " + what + ", so this output goes to " + next + " (--overwrite replaces them)");
+        java.util.function.Predicate<Path> taken = held.or(org.pulmo.train.RunFolder::isTrainingRun);   // nor into a training run's folder
+        if (overwrite || !taken.test(out)) return out;
+        Path next = org.pulmo.train.RunFolder.nextFree(out, taken, what);
+        System.out.println(out + " holds " + (org.pulmo.train.RunFolder.isTrainingRun(out) ? "a training run" : what) + ", so this output goes to " + next + " (--overwrite writes into " + out + " instead)");
         return next;
     }
 
     /**
      * Checks, before any work, that {@code file} (of {@code option}) can be written: not a folder, not an existing
-     * file unless {@code --overwrite} was given, and in a folder that can be made and written.
+     * file unless {@code --overwrite} was given, and in a folder that can be made and written ({@link #write} makes it
+     * when the file is written, so that a command that fails leaves no empty folder).
      */
     static void checkNewFile(Path file, boolean overwrite, String option) {
         if (Files.isDirectory(file)) throw new IllegalArgumentException(option + " " + file + " is a folder; give a file name");
@@ -149,11 +151,13 @@ final class Cli {
     interface FileWriter { void write(Path file) throws IOException; }
 
     /**
-     * Runs {@code writer} on {@code file}; a failure (disk full, permission denied) becomes an IOException naming
+     * Runs {@code writer} on {@code file}, making its folder first where it is missing; a failure (disk full, permission denied) becomes an IOException naming
      * the file and the cause: "cannot write runs/x/a.csv: No space left on device".
      */
     static void write(Path file, FileWriter writer) throws IOException {
         try {
+            Path parent = file.toAbsolutePath().getParent();
+            if (parent != null) Files.createDirectories(parent);   // checked at the start (checkNewFile), then left unmade until now
             writer.write(file);
         } catch (IOException | UncheckedIOException e) {
             String why = describe(e);

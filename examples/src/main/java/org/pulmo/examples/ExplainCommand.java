@@ -77,13 +77,13 @@ public final class ExplainCommand implements Callable<Integer> {
                 .anyMatch(n -> SUFFIXES.stream().anyMatch(x -> Files.isRegularFile(dir.resolve(n + x))));
             out = Cli.keepEarlier(out, overwrite, holds, "earlier explanations of " + (names.size() == 1 ? "this image" : "these images"));
             Cli.outputFolder(out, "--out");
-            if (overwrite)   // no stale map of another method stays
-                for (String n : names.keySet()) for (String x : SUFFIXES) Files.deleteIfExists(out.resolve(n + x));
         }
 
         TrainedModel tm = TrainedModel.load(checkpoint, Cli.device(device));
         if ("list".equals(layer)) { System.out.println(String.join("\n", GradCam.layers(tm.model()))); return 0; }
         int cls = classIndex(tm);
+        if (overwrite)   // once everything is checked: no stale map of another method stays
+            for (String n : names.keySet()) for (String x : SUFFIXES) Files.deleteIfExists(out.resolve(n + x));
         for (var e : names.entrySet()) explain(tm, e.getValue(), e.getKey(), cls, cam, lime);
         return 0;
     }

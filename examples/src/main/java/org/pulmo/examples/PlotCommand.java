@@ -57,6 +57,7 @@ public final class PlotCommand implements Callable<Integer> {
             return compare();
         }
         if (folders.isEmpty()) throw new IllegalArgumentException("name a run folder to plot, or runs to compare with --compare LABEL=RUN");
+        if (overwrite) throw new IllegalArgumentException("--overwrite goes with --compare; a run's own plots are always drawn again in place");
         for (Path dir : folders) {
             if (!Files.isDirectory(dir)) throw new IllegalArgumentException(dir + " is not a folder");
             List<String> written = new ArrayList<>();
@@ -103,13 +104,8 @@ public final class PlotCommand implements Callable<Integer> {
             runs.add(h);
             dirs.add(dir);
         }
-        out = Cli.keepEarlier(out, overwrite, d -> COMPARE_FILES.stream().anyMatch(f -> Files.exists(d.resolve(f))), "an earlier comparison");
-        Cli.outputFolder(out, "--out");
-        for (String f : COMPARE_FILES) Files.deleteIfExists(out.resolve(f));   // --overwrite: no roc.png of the earlier runs stays where none is drawn now
-        Plots.compare(labels, runs, out);
-        List<String> written = new ArrayList<>(List.of("val_accuracy.png", "train_loss.png", "val_loss.png"));
-
-        // the ROC of the positive class, from each run's test predictions (a run without them is left out, and named)
+        // the ROC of the positive class, from each run's test predictions (a run without them is left out, and named);
+        // read and checked before anything in --out is touched
         List<String> names = new ArrayList<>(), without = new ArrayList<>();
         List<double[]> fpr = new ArrayList<>(), tpr = new ArrayList<>();
         List<Double> auc = new ArrayList<>();
@@ -130,6 +126,12 @@ public final class PlotCommand implements Callable<Integer> {
             tpr.add(r.tpr());
             auc.add(r.auc());
         }
+
+        out = Cli.keepEarlier(out, overwrite, d -> COMPARE_FILES.stream().anyMatch(f -> Files.exists(d.resolve(f))), "an earlier comparison");
+        Cli.outputFolder(out, "--out");
+        for (String f : COMPARE_FILES) Files.deleteIfExists(out.resolve(f));   // --overwrite: no roc.png of the earlier runs stays where none is drawn now
+        Plots.compare(labels, runs, out);
+        List<String> written = new ArrayList<>(List.of("val_accuracy.png", "train_loss.png", "val_loss.png"));
         if (!names.isEmpty()) {
             Plots.roc("ROC, " + positive + " against the rest (test)", names, fpr, tpr, auc.stream().mapToDouble(Double::doubleValue).toArray(), out.resolve("roc.png"));
             written.add("roc.png");

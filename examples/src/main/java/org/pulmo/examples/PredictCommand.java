@@ -21,7 +21,7 @@ public final class PredictCommand implements Callable<Integer> {
     @Option(names = {"-c", "--checkpoint"}, required = true, description = "A checkpoint written by 'pulmo train'.") Path checkpoint;
     @Parameters(index = "0", description = "An image file or a folder (searched recursively).") Path input;
     @Option(names = "--device", defaultValue = "auto", description = "auto (a usable GPU, else the CPU), cpu or cuda[:N] (default: ${DEFAULT-VALUE}).") String device;
-    @Option(names = "--csv", description = "Also write the probabilities to this CSV file (an existing file is kept unless --overwrite is given).") Path csv;
+    @Option(names = "--csv", description = "Also write the probabilities to this CSV file (an existing file is refused unless --overwrite is given).") Path csv;
     @Option(names = "--overwrite", description = "Replace the --csv file if it exists.") boolean overwrite;
 
 
@@ -31,7 +31,7 @@ public final class PredictCommand implements Callable<Integer> {
         TrainedModel tm = TrainedModel.load(checkpoint, Cli.device(device));
         List<Path> files = new ArrayList<>();
         if (Files.isDirectory(input)) {
-            try (Stream<Path> s = Files.walk(input, java.nio.file.FileVisitOption.FOLLOW_LINKS)) {
+            try (Stream<Path> s = ImageFileDataset.walk(input)) {
                 s.filter(Files::isRegularFile).filter(org.pulmo.data.ImageDecoder::hasImageExtension)
                     .sorted().forEach(files::add);
             }

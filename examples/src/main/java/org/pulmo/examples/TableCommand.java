@@ -26,7 +26,7 @@ public final class TableCommand implements Callable<Integer> {
     @Option(names = "--row", required = true, description = "LABEL=FOLDER with metrics.json; repeat, in table order.") List<String> rows;
     @Option(names = "--title", defaultValue = "Results", description = "Table caption.") String title;
     @Option(names = "--binary", description = "Positive-class numbers (binary task) instead of macro averages.") boolean binary;
-    @Option(names = "--out", description = "Also write the table to this file (an existing file is kept unless --overwrite is given).") Path out;
+    @Option(names = "--out", description = "Also write the table to this file (an existing file is refused unless --overwrite is given).") Path out;
     @Option(names = "--overwrite", description = "Replace the --out file if it exists.") boolean overwrite;
 
     @Override public Integer call() throws Exception {
@@ -74,7 +74,7 @@ public final class TableCommand implements Callable<Integer> {
                 .append("| Model | Epochs | Best epoch | Seed | Wall time | Images/s | Peak device memory | Backend | Pulmo |\n")
                 .append("|---|---:|---:|---:|---:|---:|---:|---|---|\n").append(runs);
         System.out.print(sb);
-        if (out != null) Files.writeString(out, sb);
+        if (out != null) Cli.write(out, f -> Files.writeString(f, sb));
         return 0;
     }
 

@@ -203,7 +203,7 @@ public final class TrainCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--init-from starts a run from other weights and --resume continues one from its checkpoint: give one of them");
         if (initFrom != null && !Files.isRegularFile(initFrom)) throw new IllegalArgumentException("--init-from " + initFrom + ": no such file");
         if (resume && overwrite) throw new IllegalArgumentException("--resume continues the run in " + out + " and --overwrite replaces it: give one of them");
-        if (!Models.isMaNet(model)) {   // an ablation switch on another model would be ignored without a word
+        if (!Models.isMaNet(model) && org.pulmo.models.ModelRegistry.names().contains(model)) {   // an ablation switch on another model would be ignored without a word
             List<String> given = java.util.stream.Stream.of("--no-mab", "--no-fab", "--manet-loss", "--manet-bn-stats", "--manet-attention-grad")
                 .filter(o -> spec.commandLine().getParseResult() != null && spec.commandLine().getParseResult().hasMatchedOption(o)).toList();
             if (!given.isEmpty())

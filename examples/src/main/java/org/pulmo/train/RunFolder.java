@@ -45,6 +45,15 @@ public final class RunFolder {
         }
     }
 
+    /**
+     * Whether {@code dir} is a training run's folder by the files only training writes (checkpoints, metrics.csv,
+     * run.json), not by those an evaluation writes too (metrics.json, test/): where other commands must not write.
+     */
+    public static boolean isTrainingRun(Path dir) {
+        return Files.isDirectory(dir) && java.util.stream.Stream.of(Trainer.LAST, Trainer.BEST, Trainer.INTERRUPTED, "metrics.csv", RunRecord.FILE)
+            .anyMatch(f -> Files.exists(dir.resolve(f)));
+    }
+
     public static boolean holdsRun(Path dir) {
         if (!Files.isDirectory(dir)) return false;
         for (String f : RUN_FILES) if (Files.exists(dir.resolve(f))) return true;

@@ -50,13 +50,18 @@ class ImageFileDatasetTest {
         assertFalse(ImageDecoder.hasImageExtension(Path.of("x/__MACOSX/y/z.png")));
     }
 
-    /** A class folder that is a link to the images elsewhere (before: "class 'covid' is empty"). */
+    /**
+     * A class folder that is a link to the images elsewhere (before: "class 'covid' is empty"). Links to folders inside a
+     * class folder are not followed: one to another class's images would give them a second label, one to itself would loop.
+     */
     @Test void aClassFolderMayBeALink(@TempDir Path elsewhere) throws IOException {
         png(elsewhere.resolve("covid-scans/a.png"), 10);
         png(elsewhere.resolve("covid-scans/sub/b.png"), 11);
         Files.createDirectories(root.resolve("data"));
         Files.createSymbolicLink(root.resolve("data/covid"), elsewhere.resolve("covid-scans"));
         png(root.resolve("data/normal/c.png"), 20);
+        Files.createSymbolicLink(root.resolve("data/normal/more"), elsewhere.resolve("covid-scans"));
+        Files.createSymbolicLink(elsewhere.resolve("covid-scans/self"), elsewhere.resolve("covid-scans"));
         ImageFileDataset d = ImageFileDataset.folder(root.resolve("data"));
         assertEquals(List.of("covid", "normal"), d.classes());
         assertEquals(List.of(root.resolve("data/covid/a.png"), root.resolve("data/covid/sub/b.png"), root.resolve("data/normal/c.png")),

@@ -96,6 +96,7 @@ public class NearCopiesTest {
 
     /** Nothing at or beyond the candidate distance is matched, however well it aligns: the rule as calibrated. */
     @Test void nothingIsMatchedAtOrBeyondTheCandidateDistance() {
+        int alignedBeyond = 0;   // pairs the correlation alone would match: the cut-off is what refuses them
         for (long seed = 1; seed <= 5; seed++) {
             NearCopies.Print o = NearCopies.Print.of(scan(seed, 64, 64, 0, 0, 1f, 0f));
             for (int s = 1; s <= 6; s++)
@@ -103,8 +104,10 @@ public class NearCopiesTest {
                     NearCopies.Print p = NearCopies.Print.of(scan(seed, 64, 64, d[0], d[1], 1f, 0f));
                     String how = NearCopies.same(o, p);
                     if (how != null) assertTrue(NearCopies.distance(o, p) < NearCopies.CANDIDATE, seed + " " + s + ": " + how);
+                    if (NearCopies.distance(o, p) >= NearCopies.CANDIDATE && NearCopies.alignedCorrelation(o, p) >= NearCopies.ALIGNED) alignedBeyond++;
                 }
         }
+        assertTrue(alignedBeyond > 0, "no pair reached the cut-off: the test would pass without it");
     }
 
     /** Odd sizes: over 10 times longer than wide, not only under 32 pixels a side. */

@@ -44,18 +44,30 @@ class KeptResultsCliTest {
         assertEquals(0, again.code(), again.out() + again.err());
         assertEquals("the earlier evaluation\n", Files.readString(ev.resolve("report.txt")), "the earlier report was replaced");
         Path next = dir.resolve("eval2");
-        assertTrue(again.out().contains(ev + " holds an earlier evaluation, so this output goes to " + next), again.out());
+        assertTrue(again.out().contains(ev + " holds an earlier evaluation, so this output goes to " + next + " (--overwrite writes into " + ev + " instead)"), again.out());
         assertTrue(Files.readString(next.resolve("report.txt")).contains("ccuracy"), "the new report is in " + next);
 
-        Files.writeString(ev.resolve("roc.png"), "a plot of the earlier evaluation");
-        Files.delete(ev.resolve("metrics.json"));
-        Run replaced = evaluate(ev, "--overwrite");
+        Run replaced;
+        try {   // charts drawn into nothing: the earlier roc.png must go all the same, not stay beside the new numbers
+            org.pulmo.train.PlotsForTests.drawNothing();
+            replaced = evaluate(ev, "--overwrite");
+        } finally {
+            org.pulmo.train.PlotsForTests.reset();
+        }
         assertEquals(0, replaced.code(), replaced.out() + replaced.err());
         assertFalse(Files.exists(dir.resolve("eval3")), "--overwrite writes into --out itself");
         assertNotEquals("the earlier evaluation\n", Files.readString(ev.resolve("report.txt")));
-        assertTrue(Files.exists(ev.resolve("metrics.json")));
-        assertNotEquals("a plot of the earlier evaluation", new String(Files.readAllBytes(ev.resolve("roc.png")), java.nio.charset.StandardCharsets.ISO_8859_1),
-            "the earlier plot was left behind");
+        assertFalse(Files.exists(ev.resolve("roc.png")), "the earlier evaluation's plot was left behind");
+    }
+
+    /** Nor into a training run's folder: its metrics.json would be replaced by the evaluation's. */
+    @Test void evaluateDoesNotWriteIntoATrainingRun() throws Exception {
+        Path run = checkpoint.getParent();
+        String metrics = Files.readString(run.resolve("metrics.json"));
+        Run e = evaluate(run);
+        assertEquals(0, e.code(), e.out() + e.err());
+        assertTrue(e.out().contains(run + " holds a training run, so this output goes to " + shared.resolve("run2")), e.out());
+        assertEquals(metrics, Files.readString(run.resolve("metrics.json")));
     }
 
     /** --split train evaluates the images the checkpoint trained on, on purpose: said in a note. pulmo table keeps an existing --out. */
@@ -118,5 +130,10 @@ class KeptResultsCliTest {
         Run over = pulmo("predict", "-c", checkpoint.toString(), "--device", "cpu", "--csv", csv.toString(), "--overwrite", png.toString());
         assertEquals(0, over.code(), over.out() + over.err());
         assertTrue(Files.readString(csv).startsWith("path,predicted,"), "replaced");
+        // a folder that does not exist yet is made when the file is written (checked, not left made, before the work)
+        Path inNew = dir.resolve("results/p.csv");
+        Run fresh = pulmo("predict", "-c", checkpoint.toString(), "--device", "cpu", "--csv", inNew.toString(), png.toString());
+        assertEquals(0, fresh.code(), fresh.out() + fresh.err());
+        assertTrue(Files.readString(inNew).startsWith("path,predicted,"));
     }
 }
