@@ -1,0 +1,121 @@
+package org.pulmo.train;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.pulmo.autograd.GradMode;
+import org.pulmo.data.Augmentation;
+import org.pulmo.data.Dataset;
+import org.pulmo.data.Image;
+import org.pulmo.io.Safetensors;
+import org.pulmo.nn.Linear;
+import org.pulmo.nn.Module;
+import org.pulmo.tensor.Device;
+import org.pulmo.tensor.Rng;
+import org.pulmo.tensor.Tensor;
+
+/**
+ * Which epoch is best, and what --resume keeps of it, with validation accuracies chosen by the test: the model's
+ * evaluation-mode forward follows a script (one entry per validation pass: right = every validation image predicted
+ * as its class 0, wrong = as class 1), while in training mode it is a trainable linear layer whose bias makes it
+ * predict class 1. Real training cannot be made to give equal or falling validation accuracies on purpose; this can.
+ */
+class TrainerBestAndResumeTest {
+
+    /** Pooled [N, 3] -> linear [N, 2] in training mode; scripted logits in evaluation mode. */
+    static final class Scripted extends Module {
+        final Linear fc = registerModule("fc", new Linear(3, 2, true, new Rng(1)));
+        final Deque<Boolean> script;
+
+        Scripted(Boolean... rightPerValidation) {
+            script = new ArrayDeque<>(List.of(rightPerValidation));
+            try (var ignored = GradMode.noGrad()) { fc.bias.copyFrom(Tensor.of(new float[] {0, 20}, 2)); } // training mode: class 1
+        }
+
+        @Override public Tensor forward(Tensor x) {
+            int n = x.shape()[0];
+            if (isTraining()) return fc.forward(x.globalAvgPool().reshape(n, 3));
+            boolean right = script.isEmpty() || script.poll();   // one entry per validation pass (4 images: one batch)
+            float[] l = new float[2 * n];
+            for (int i = 0; i < n; i++) l[2 * i + (right ? 0 : 1)] = 5;
+            return Tensor.of(l, n, 2);
+        }
+    }
+
+    /** {@code labels.length} 3 x 8 x 8 images, image i filled with (i + 1) / 10 in channel i mod 3. */
+    record Tiny(int[] labels) implements Dataset {
+        @Override public List<String> classes() { return List.of("a", "b"); }
+        @Override public int size() { return labels.length; }
+        @Override public int label(int index) { return labels[index]; }
+        @Override public Image image(int index) {
+            float[] px = new float[3 * 8 * 8];
+            for (int p = 0; p < 64; p++) px[(index % 3) * 64 + p] = (index + 1) / 10f;
+            return new Image(3, 8, 8, px);
+        }
+        @Override public String source(int index) { return "tiny " + index; }
+    }
+
+    private static Trainer.Result train(Path dir, int epochs, boolean resume, String schedule, Boolean... script) throws IOException {
+        Trainer.Settings s = new Trainer.Settings("scripted", List.of("a", "b"), epochs, 4, 0.001f, 0.9f, 0f, schedule, 8,
+            Augmentation.NONE, 7, dir, resume, 1, false, null, Device.CPU, null);
+        Dataset train = new Tiny(new int[] {0, 1, 0, 1, 0, 1, 0, 1}), val = new Tiny(new int[] {0, 0, 0, 0});
+        PrintStream log = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
+        return new Trainer(s, new Scripted(script), train, val, log, false).run();
+    }
+
+    private static String meta(Path dir, String file, String key) throws IOException {
+        return Safetensors.read(dir.resolve(file)).metadata().get(key);
+    }
+
+    /** Equal validation accuracy later is no improvement: best stays the first epoch that reached it. */
+    @Test void aTieKeepsTheEarlierBestEpoch(@TempDir Path dir) throws IOException {
+        Trainer.Result r = train(dir, 2, false, "constant", true, true);
+        assertEquals(1.0, r.history().rows().get(0).valAcc(), 1e-12, "validation runs in evaluation mode");
+        assertEquals(1.0, r.history().rows().get(1).valAcc(), 1e-12);
+        assertEquals(1, r.bestEpoch());
+        assertEquals("1", meta(dir, Trainer.LAST, "best_epoch"));
+        assertEquals("1", meta(dir, Trainer.BEST, "epoch"), "best.safetensors holds epoch 1");
+    }
+
+    /** Validation is in evaluation mode: in training mode this model predicts class 1 for every image (accuracy 0). */
+    @Test void validationUsesEvaluationMode(@TempDir Path dir) throws IOException {
+        Trainer.Result r = train(dir, 1, false, "constant", true);
+        assertEquals(1.0, r.history().rows().getFirst().valAcc(), 1e-12);
+        assertEquals(1.0, r.bestValAcc(), 1e-12);
+    }
+
+    /** --resume continues with the best so far: a worse epoch after resuming does not become the best. */
+    @Test void resumeRemembersTheBestValidationAccuracy(@TempDir Path dir) throws IOException {
+        train(dir, 1, false, "constant", true);                       // epoch 1: accuracy 1
+        Trainer.Result r = train(dir, 2, true, "constant", false);    // epoch 2 (resumed): accuracy 0
+        assertEquals(0.0, r.history().rows().get(1).valAcc(), 1e-12);
+        assertEquals(1, r.bestEpoch());
+        assertEquals(1.0, r.bestValAcc(), 1e-12);
+        assertEquals("1", meta(dir, Trainer.LAST, "best_epoch"));
+        assertEquals("1", meta(dir, Trainer.BEST, "epoch"), "best.safetensors still holds epoch 1");
+    }
+
+    /** A resumed run takes up the schedule where it was: epoch 2 of step:1:0.5 has half the rate, as in a straight run. */
+    @Test void resumeFollowsTheLearningRateSchedule(@TempDir Path dir) throws IOException {
+        Path straight = dir.resolve("straight"), resumed = dir.resolve("resumed");
+        Trainer.Result a = train(straight, 2, false, "step:1:0.5", true, true);
+        train(resumed, 1, false, "step:1:0.5", true);
+        Trainer.Result b = train(resumed, 2, true, "step:1:0.5", true);
+        assertEquals(0.0005, a.history().rows().get(1).lr(), 1e-9);
+        assertEquals(0.0005, b.history().rows().get(1).lr(), 1e-9, "the resumed epoch 2's learning rate");
+        Map<String, Tensor> wa = Safetensors.read(straight.resolve(Trainer.LAST)).tensors(), wb = Safetensors.read(resumed.resolve(Trainer.LAST)).tensors();
+        assertEquals(wa.keySet(), wb.keySet());
+        for (String k : wa.keySet()) assertArrayEquals(wa.get(k).toArray(), wb.get(k).toArray(), k + " differs after resume");
+    }
+}
