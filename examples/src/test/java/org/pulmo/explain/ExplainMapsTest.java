@@ -164,31 +164,6 @@ class ExplainMapsTest {
         for (int x = 0; x < 8; x++) assertEquals(expect[x], c[5 * 8 + x], "column " + x);
     }
 
-    /**
-     * modelY and modelX against the real evaluation transform: an original's row (column) index written into its pixels
-     * comes out at model row (column) i with the value whose model coordinate is i. Non-square films, where the two
-     * axes are scaled differently (MA-Net's resize to a square).
-     */
-    @Test void modelCoordinatesFollowTheTransformOnBothAxes() {
-        int size = 16;
-        for (int[] hw : new int[][] {{40, 96}, {96, 40}}) {
-            int h = hw[0], w = hw[1];
-            for (boolean vertical : new boolean[] {false, true}) {
-                float[] px = new float[h * w];
-                for (int y = 0; y < h; y++) for (int x = 0; x < w; x++) px[y * w + x] = vertical ? y : x;
-                for (Augmentation a : Augmentation.values()) {
-                    Image seen = a.eval(size, false).apply(new Image(1, h, w, px), new Rng(0));
-                    CropGeometry g = CropGeometry.of(a, size, h, w);
-                    for (int i = 1; i < size - 1; i++) {
-                        double orig = vertical ? seen.get(0, i, size / 2) : seen.get(0, size / 2, i);
-                        double model = vertical ? g.modelY(orig) : g.modelX(orig);
-                        assertEquals(i, model, 0.05, a + " " + h + "x" + w + (vertical ? " row " : " column ") + i);
-                    }
-                }
-            }
-        }
-    }
-
     /** The CSV is h lines of w values, row by row (the map's own layout), also for a map that is not square. */
     @Test void csvIsRowMajor(@TempDir Path dir) throws IOException {
         Path f = dir.resolve("m.csv");

@@ -17,7 +17,10 @@ import org.pulmo.tensor.Rng;
 class HeatmapsTest {
     @AfterEach void realText() { Heatmaps.reset(); }
 
-    /** A horizontal ramp through the real eval transform: each input column must be where the geometry puts it. */
+    /**
+     * A ramp through the real eval transform, along each axis: each input column (row) must be where the geometry puts it,
+     * and modelX (modelY) must map it back, each axis by its own scale (non-square films: MA-Net resizes to a square).
+     */
     @Test void geometryInvertsResizeAndCentreCrop() {
         for (int[] hw : new int[][] {{40, 96}, {96, 40}, {33, 50}}) {
             int h = hw[0], w = hw[1], size = 16;
@@ -33,6 +36,8 @@ class HeatmapsTest {
                         float got = vertical ? seen.get(0, i, size / 2) : seen.get(0, size / 2, i);
                         // 0.05 px: the antialiasing triangle, cut to whole input pixels, is not quite centred when shrinking
                         assertEquals(orig, got, 0.05, a + " " + h + "x" + w + (vertical ? " row " : " column ") + i);
+                        // and back: the model coordinate of what landed there is i, each axis by its own scale
+                        assertEquals(i, vertical ? g.modelY(got) : g.modelX(got), 0.05, a + " " + h + "x" + w + (vertical ? " model row " : " model column ") + i);
                     }
                 }
             }
