@@ -22,24 +22,6 @@ public final class Heatmaps {
 
     static { System.setProperty("java.awt.headless", "true"); }
 
-    /** Bilinear resampling of a [h, w] map to [outH, outW] (pixel centres aligned, as align_corners=False). */
-    public static float[] upsample(float[] map, int h, int w, int outH, int outW) {
-        float[] out = new float[outH * outW];
-        for (int y = 0; y < outH; y++) {
-            double sy = Math.clamp((y + 0.5) * h / outH - 0.5, 0, h - 1);
-            int y0 = (int) sy, y1 = Math.min(y0 + 1, h - 1);
-            double fy = sy - y0;
-            for (int x = 0; x < outW; x++) {
-                double sx = Math.clamp((x + 0.5) * w / outW - 0.5, 0, w - 1);
-                int x0 = (int) sx, x1 = Math.min(x0 + 1, w - 1);
-                double fx = sx - x0;
-                out[y * outW + x] = (float) ((1 - fy) * ((1 - fx) * map[y0 * w + x0] + fx * map[y0 * w + x1])
-                    + fy * ((1 - fx) * map[y1 * w + x0] + fx * map[y1 * w + x1]));
-            }
-        }
-        return out;
-    }
-
     /** Why titles and colour-bar labels are left out (null while Java can draw text); set by the first failure. */
     private static volatile String textUnavailable;
 
