@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import com.google.gson.JsonParser;
 import com.google.gson.JsonPrimitive;
+import org.pulmo.metrics.Intervals;
 import org.pulmo.train.RunRecord;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -19,7 +20,9 @@ import picocli.CommandLine.Option;
  * (MA-Net, Tables 7-8); otherwise the macro averages (DPN-SENet, Tables 1-3). Where a row's folder is the
  * {@code test/} report of a {@code pulmo train} run, a second table says how each row was trained, from the run's
  * {@code run.json}: epochs, best epoch, seed, wall time, images per second, peak device memory, the device and the
- * Pulmo commit. Printed as Markdown, and written with {@code --out}.
+ * Pulmo commit. Each row's accuracy comes with its 95 % interval, and where the rows' folders hold the
+ * {@code predictions.csv} of the same test images, a third table compares every row with the first, image by image
+ * (McNemar's exact test, {@link Paired}). Printed as Markdown, and written with {@code --out}.
  */
 @Command(name = "table", mixinStandardHelpOptions = true, description = "Collect evaluate results (metrics.json) into one table in a paper's layout.")
 public final class TableCommand implements Callable<Integer> {
@@ -33,10 +36,11 @@ public final class TableCommand implements Callable<Integer> {
         if (out != null) Cli.checkNewFile(out, overwrite, "--out");
         String p = binary ? "binary_" : "macro_";
         StringBuilder sb = new StringBuilder("**" + title + "** (test set, %)\n\n")
-            .append("| Model | Accuracy | Precision | Recall (sensitivity) | Specificity | F1 | AUC |\n|---|---:|---:|---:|---:|---:|---:|\n");
+            .append("| Model | Accuracy | Precision | Recall (sensitivity) | Specificity | F1 | AUC | Accuracy, 95 % CI |\n|---|---:|---:|---:|---:|---:|---:|---:|\n");
         List<String> firstClasses = null;
         String firstJson = null;
         StringBuilder runs = new StringBuilder();
+        List<Paired.Outcomes> outcomes = new java.util.ArrayList<>();
         for (String row : rows) {
             int eq = row.lastIndexOf('=');
             if (eq < 0) throw new IllegalArgumentException("--row must be LABEL=FOLDER, got '" + row + "'");
@@ -62,13 +66,17 @@ public final class TableCommand implements Callable<Integer> {
                     + " classes " + classes + "; evaluate writes binary_* for two classes only)");
             sb.append("| ").append(row, 0, eq);
             for (String k : List.of("accuracy", p + "precision", p + "recall", p + "specificity", p + "f1", p + "auc")) {
-                Double v = k.equals("accuracy") ? m.get(k) : m.get(k);
+                Double v = m.get(k);
                 sb.append(" | ").append(v == null || v.isNaN() ? "n/a" : String.format(Locale.ROOT, "%.2f", 100 * v));
             }
-            sb.append(" |\n");
+            sb.append(" | ").append(accuracyInterval(m, classes).percent()).append(" |\n");
+            outcomes.add(Paired.Outcomes.of(row.substring(0, eq), folder.resolve("predictions.csv")));
             Path record = Path.of(row.substring(eq + 1)).toAbsolutePath().normalize().resolveSibling(RunRecord.FILE);
             if (Files.exists(record)) runs.append(runRow(row.substring(0, eq), record));
         }
+        sb.append("\nThe interval is Wilson's over the test images (sampling of the test set only; another seed or split moves the\n"
+            + "numbers too).\n");
+        sb.append(Paired.table(outcomes));
         if (!runs.isEmpty())
             sb.append("\nHow each row was trained (run.json beside its report):\n\n")
                 .append("| Model | Epochs | Best epoch | Seed | Wall time | Images/s | Peak device memory | Backend | Pulmo |\n")
@@ -76,6 +84,19 @@ public final class TableCommand implements Callable<Integer> {
         System.out.print(sb);
         if (out != null) Cli.write(out, f -> Files.writeString(f, sb));
         return 0;
+    }
+
+    /**
+     * Wilson's 95 % interval of a row's accuracy, from its accuracy and its class supports (so also for metrics.json
+     * files written before evaluate stored the interval).
+     */
+    static Intervals.Interval accuracyInterval(Map<String, Double> m, List<String> classes) {
+        Double acc = m.get("accuracy");
+        double total = 0;
+        for (String c : classes) total += m.getOrDefault(c + "_support", Double.NaN);
+        if (acc == null || acc.isNaN() || !(total > 0)) return Intervals.Interval.UNDEFINED;
+        long n = Math.round(total);
+        return Intervals.wilson(Math.clamp(Math.round(acc * n), 0, n), n);
     }
 
     /** The class names of an evaluate result, in its order: the {@code <class>_support} keys. */

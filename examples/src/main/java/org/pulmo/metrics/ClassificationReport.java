@@ -12,6 +12,8 @@ import java.util.Map;
  *       AUC and support, then the macro averages and the accuracy;</li>
  *   <li>for two classes, one summary line (MA-Net paper's layout): accuracy, precision, recall
  *       (sensitivity), specificity, F1 and AUC of the positive class;</li>
+ *   <li>95 % confidence intervals of precision, recall, specificity, AUC per class and of the accuracy, over the test
+ *       images ({@link Intervals});</li>
  *   <li>the confusion matrix, rows actual, columns predicted;</li>
  *   <li>the same again per patient, when every image has a group id (MA-Net Table 3).</li>
  * </ul>
@@ -94,7 +96,42 @@ public final class ClassificationReport {
             v.put("binary_f1", matrix.f1(positive));
             v.put("binary_auc", auc[positive]);
         }
+        putInterval(v, "accuracy", accuracyInterval());
+        if (matrix.classes() == 2) {
+            putInterval(v, "binary_precision", precisionInterval(positive));
+            putInterval(v, "binary_recall", recallInterval(positive));
+            putInterval(v, "binary_specificity", specificityInterval(positive));
+            putInterval(v, "binary_auc", aucInterval(positive));
+        }
         return v;
+    }
+
+    private static void putInterval(Map<String, Double> v, String name, Intervals.Interval i) {
+        v.put(name + "_ci95_low", i.low());
+        v.put(name + "_ci95_high", i.high());
+    }
+
+    /** 95 % interval of the accuracy (Wilson; {@link Intervals}). */
+    public Intervals.Interval accuracyInterval() {
+        long correct = 0;
+        for (int k = 0; k < matrix.classes(); k++) correct += matrix.truePositives(k);
+        return Intervals.wilson(correct, matrix.total());
+    }
+
+    /** 95 % intervals of class k's precision, recall and specificity (Wilson) and one-vs-rest AUC (DeLong). */
+    public Intervals.Interval precisionInterval(int k) { return Intervals.wilson(matrix.truePositives(k), matrix.truePositives(k) + matrix.falsePositives(k)); }
+
+    public Intervals.Interval recallInterval(int k) { return Intervals.wilson(matrix.truePositives(k), matrix.support(k)); }
+
+    public Intervals.Interval specificityInterval(int k) {
+        return Intervals.wilson(matrix.trueNegatives(k), matrix.trueNegatives(k) + matrix.falsePositives(k));
+    }
+
+    public Intervals.Interval aucInterval(int k) {
+        double[] s = new double[predictions.size()];
+        boolean[] pos = new boolean[predictions.size()];
+        for (int i = 0; i < s.length; i++) { s[i] = predictions.probabilities()[i][k]; pos[i] = predictions.labels()[i] == k; }
+        return Intervals.delong(s, pos).interval95();
     }
 
     /** The tables as text (see the class comment); {@code title} heads them ("Test set", "DPN-92-SE", ...). */
@@ -119,6 +156,14 @@ public final class ClassificationReport {
             s.append(String.format(Locale.ROOT, "%9s  %9s  %20s  %11s  %8s  %8s%n", pct(matrix.accuracy()), pct(matrix.precision(positive)),
                 pct(matrix.recall(positive)), pct(matrix.specificity(positive)), pct(matrix.f1(positive)), pct(auc[positive])));
         }
+        s.append(String.format(Locale.ROOT, "%n95 %% confidence intervals over these %d %s (test-set sampling only: Wilson score for%n"
+            + "proportions, DeLong for AUC; another seed or split moves the numbers too):%n", matrix.total(), patientLevel ? "patients" : "images"));
+        String ci = "%-" + w + "s  %14s  %20s  %14s  %14s%n";
+        s.append(String.format(Locale.ROOT, ci, "class", "precision", "recall (sensitivity)", "specificity", "AUC"));
+        for (int k = 0; k < classes.size(); k++)
+            s.append(String.format(Locale.ROOT, ci, classes.get(k), precisionInterval(k).percent(), recallInterval(k).percent(),
+                specificityInterval(k).percent(), aucInterval(k).percent()));
+        s.append(String.format(Locale.ROOT, "%-" + w + "s  %14s%n", "accuracy", accuracyInterval().percent()));
         s.append(String.format(Locale.ROOT, "%nconfusion matrix (rows: actual, columns: predicted)%n"));
         s.append(formatMatrix(matrix, classes));
         ClassificationReport patients = patientLevel();
