@@ -70,13 +70,13 @@ public final class CudaBackend implements Backend {
     public boolean hasCudnn() { return cudnn != null; }
 
     /** Strict FP32 (parity tests) or TF32 tensor-core math in cuDNN and cuBLAS (the default). */
-    public void setStrictFp32(boolean strict) {
+    @Override public void setStrictFp32(boolean strict) {
         strictFp32 = strict;
         if (cudnn != null) cudnn.setStrictFp32(strict);
         gemm.setStrictFp32(strict);
     }
 
-    public boolean strictFp32() { return strictFp32; }
+    @Override public boolean strictFp32() { return strictFp32; }
 
     public CudaAllocator.Stats memoryStats() { return rt.allocator().stats(); }
 

@@ -35,7 +35,7 @@ public final class EvaluateCommand implements Callable<Integer> {
         + " than the training run's; default: ${DEFAULT-VALUE}). On the training run's own folder the split options left out are the run's (from the checkpoint),"
         + " and images the checkpoint trained on are refused, but for --split train, which evaluates them on purpose (with a note).") String split;
     @Option(names = "--batch-size", defaultValue = "32", description = "Batch size (default: ${DEFAULT-VALUE}).") int batchSize;
-    @Option(names = "--device", defaultValue = "auto", description = "auto (a usable GPU, else the CPU), cpu or cuda[:N] (default: ${DEFAULT-VALUE}).") String device;
+    @Mixin DeviceOptions deviceOptions;
     @Option(names = "--class-map", description = "DATA_CLASS=CHECKPOINT_CLASS,...: data folders or labels named otherwise than the checkpoint's classes "
         + "(e.g. pneumonia_bac=bacterial,pneumonia_vir=viral). Classes are matched by name, never by position.") String classMap;
     @Option(names = "--recompute-bn", description = "First re-estimate every batch norm's running mean and variance from one pass over the "
@@ -58,7 +58,7 @@ public final class EvaluateCommand implements Callable<Integer> {
         Map<String, String> map = ClassMap.parse(classMap);
         out = Cli.keepEarlier(out, overwrite, EvaluateCommand::holdsEvaluation, "an earlier evaluation");
         Cli.checkOutputFolder(out, "--out");   // a folder that cannot be written is said before the model runs
-        TrainedModel tm = TrainedModel.load(checkpoint, Cli.device(device));
+        TrainedModel tm = TrainedModel.load(checkpoint, deviceOptions.resolve());
         Map<String, String> meta = org.pulmo.io.Safetensors.readMetadata(checkpoint);
         data.adoptSplitOf(meta, System.out);
         Splits.Split s = data.loadParts(tm.imageSize());

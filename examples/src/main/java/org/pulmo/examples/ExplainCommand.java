@@ -20,6 +20,7 @@ import org.pulmo.tensor.Tensor;
 import org.pulmo.train.Inference;
 import org.pulmo.train.TrainedModel;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -49,7 +50,7 @@ public final class ExplainCommand implements Callable<Integer> {
     @Option(names = "--superpixels", defaultValue = "40", description = "LIME superpixels, about; at least 1 (default: ${DEFAULT-VALUE}). "
         + "Departure from the lime package: SLIC superpixels of a chosen count instead of its quickshift segmentation.") int superpixels;
     @Option(names = "--seed", defaultValue = "0", description = "LIME sampling seed (default: ${DEFAULT-VALUE}).") long seed;
-    @Option(names = "--device", defaultValue = "auto", description = "auto (a usable GPU, else the CPU), cpu or cuda[:N] (default: ${DEFAULT-VALUE}).") String device;
+    @Mixin DeviceOptions deviceOptions;
     @Option(names = {"-o", "--out"}, defaultValue = "runs/explain", description = "Output folder, created if missing (default: ${DEFAULT-VALUE})."
         + " Where it already holds explanations of an image of the same name, the next free <out>2, <out>3, ... is used (--overwrite replaces them).") Path out;
     @Option(names = "--overwrite", description = "Replace earlier explanations of the same images in --out.") boolean overwrite;
@@ -79,7 +80,7 @@ public final class ExplainCommand implements Callable<Integer> {
             Cli.outputFolder(out, "--out");
         }
 
-        TrainedModel tm = TrainedModel.load(checkpoint, Cli.device(device));
+        TrainedModel tm = TrainedModel.load(checkpoint, deviceOptions.resolve());
         if ("list".equals(layer)) { System.out.println(String.join("\n", GradCam.layers(tm.model()))); return 0; }
         int cls = classIndex(tm);
         if (overwrite)   // once everything is checked: no stale map of another method stays

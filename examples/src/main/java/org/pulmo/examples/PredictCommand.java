@@ -12,6 +12,7 @@ import org.pulmo.data.ImageFileDataset;
 import org.pulmo.train.Inference;
 import org.pulmo.train.TrainedModel;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -20,7 +21,7 @@ import picocli.CommandLine.Parameters;
 public final class PredictCommand implements Callable<Integer> {
     @Option(names = {"-c", "--checkpoint"}, required = true, description = "A checkpoint written by 'pulmo train'.") Path checkpoint;
     @Parameters(index = "0", description = "An image file or a folder (searched recursively).") Path input;
-    @Option(names = "--device", defaultValue = "auto", description = "auto (a usable GPU, else the CPU), cpu or cuda[:N] (default: ${DEFAULT-VALUE}).") String device;
+    @Mixin DeviceOptions deviceOptions;
     @Option(names = "--csv", description = "Also write the probabilities to this CSV file (an existing file is refused unless --overwrite is given).") Path csv;
     @Option(names = "--overwrite", description = "Replace the --csv file if it exists.") boolean overwrite;
 
@@ -28,7 +29,7 @@ public final class PredictCommand implements Callable<Integer> {
     @Override public Integer call() throws Exception {
         if (!Files.exists(input)) { System.err.println("pulmo predict: no such file or folder: " + input); return 2; }
         if (csv != null) Cli.checkNewFile(csv, overwrite, "--csv");   // a place the CSV cannot go is said before any image is read
-        TrainedModel tm = TrainedModel.load(checkpoint, Cli.device(device));
+        TrainedModel tm = TrainedModel.load(checkpoint, deviceOptions.resolve());
         List<Path> files = new ArrayList<>();
         if (Files.isDirectory(input)) {
             try (Stream<Path> s = ImageFileDataset.walk(input)) {

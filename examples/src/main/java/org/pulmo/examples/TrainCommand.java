@@ -59,7 +59,7 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--image-size", description = "Input side in pixels (default 224; demo on CPU: " + DEMO_CPU_SIZE + ").") Integer imageSize;
     @Option(names = "--augmentation", description = "dpn-senet, ma-net or none (default: the model's paper).") String augmentation;
     @Option(names = "--seed", defaultValue = "42", description = "Seed of initialisation, batch order and augmentation (default: ${DEFAULT-VALUE}).") long seed;
-    @Option(names = "--device", defaultValue = "auto", description = "auto (a usable GPU, else the CPU), cpu or cuda[:N] (default: ${DEFAULT-VALUE}).") String device;
+    @Mixin DeviceOptions deviceOptions;
     @Option(names = {"-o", "--out"}, defaultValue = "runs/train", description = "Output folder (default: ${DEFAULT-VALUE}); if it holds an earlier run, the next free <out>2, <out>3, ... is used instead.") Path out;
     @Option(names = "--resume", description = "Continue the run in <out> from its last.safetensors (same options; --epochs may grow, --device may change).") boolean resume;
     @Option(names = "--init-from", paramLabel = "FILE", description = "Start from PyTorch weights: a torchvision or timm state dict saved as safetensors"
@@ -80,7 +80,7 @@ public final class TrainCommand implements Callable<Integer> {
 
     @Override public Integer call() throws Exception {
         checkOptions();                          // bad numbers fail before the device, the data or the output folder is touched
-        Device dev = Cli.device(device);
+        Device dev = deviceOptions.resolve();
         Models.Defaults d = Models.defaults(model);
         boolean demoCpu = data.isDemo() && dev.isCpu();
         int size = imageSize != null ? imageSize : demoCpu ? DEMO_CPU_SIZE : d.imageSize();

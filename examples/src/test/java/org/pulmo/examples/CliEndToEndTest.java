@@ -100,6 +100,11 @@ public class CliEndToEndTest {
         // class the most probable one
         Run p = pulmo("predict", "-c", out.resolve("best.safetensors").toString(), ex.toString());
         assertEquals(0, p.code(), p.out() + p.err());
+        // the CPU computes in FP32 whatever --precision says: the same output, with a note where TF32 was asked for
+        Run fp32 = pulmo("predict", "-c", out.resolve("best.safetensors").toString(), ex.toString(), "--precision", "FP32");
+        Run tf32 = pulmo("predict", "-c", out.resolve("best.safetensors").toString(), ex.toString(), "--precision", "tf32", "--device", "cpu");
+        assertEquals(p.out(), fp32.out());
+        assertEquals("--precision tf32: the CPU has no TF32 and computes in FP32.\n" + p.out(), tf32.out().replace(System.lineSeparator(), "\n"));
         List<String> lines = p.out().lines().filter(l -> !l.isBlank()).toList();
         List<String> header = List.of(lines.getFirst().trim().split("\\s+"));   // image predicted <class>...
         List<String> classes = header.subList(2, header.size());

@@ -149,7 +149,7 @@ class MockGpuLaneTest {
         Path log = tmp.resolve("cli-mock.log");
         Child c = java(List.of("-Dpulmo.cuda.traceSyncs=true"), mockLibs, List.of(Main.class.getName(), "train", "-m", "resnet18",
             "--device", "cuda", "--epochs", "1", "--demo-images", "32", "--image-size", "32", "--batch-size", "8",
-            "--out", tmp.resolve("run").toString(), "--no-evaluate", "--cuda-graphs"), log, CLI_TIMEOUT_S, "cli");
+            "--out", tmp.resolve("run").toString(), "--no-evaluate", "--cuda-graphs", "--precision", "fp32"), log, CLI_TIMEOUT_S, "cli");
         String why = cleanRun(c, log);
         if (why != null) fail(why);
         assertTrue(c.output().contains("not recorded (--cuda-graphs): the CUDA driver (libcuda.so.1) has no cuStreamBeginCapture_v2"),
@@ -162,6 +162,8 @@ class MockGpuLaneTest {
         CliEndToEndTest.checkDeviceMemoryRecorded(tmp.resolve("run"), c.output());
         var record = CliEndToEndTest.runRecord(tmp.resolve("run"));
         assertFalse(record.get("steps_recorded").getAsBoolean(), record::toString);
+        // --precision fp32 reached the backend before the run was recorded (TF32 is the default on cuda)
+        assertTrue(record.toString().contains("strict FP32"), record::toString);
         assertTrue(record.get("steps_not_recorded_because").getAsString().contains("cuStreamBeginCapture"), record::toString);
     }
 

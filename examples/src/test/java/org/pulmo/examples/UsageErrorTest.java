@@ -54,6 +54,7 @@ class UsageErrorTest {
             {"--schedule", "step:30", "step takes two parameters"},
             {"--schedule", "linear", "--schedule 'linear' is unknown; choose step"},
             {"--device", "cuda:x", "--device: unknown device 'cuda:x' (expected cpu, cuda or cuda:N"},
+            {"--precision", "bf16", "--precision must be fp32 or tf32, got 'bf16'"},
             {"--image-size", "2147483647", "--image-size must be at most 4096 (the papers train at 224), got 2147483647"},
         };
         for (String[] c : cases) {

@@ -105,6 +105,16 @@ public interface Backend {
     default void resetPeakMemory() {}
 
     /**
+     * Whether float32 convolutions and matrix products run in full FP32 (true) or may use TF32 tensor cores, which
+     * keep 10 of float32's 23 mantissa bits in the products (false: a GPU's default here, as cuDNN's convolutions are
+     * in PyTorch). The CPU always computes in FP32.
+     */
+    default boolean strictFp32() { return true; }
+
+    /** Chooses {@link #strictFp32()} where the device has TF32; a backend without it computes in FP32 either way. */
+    default void setStrictFp32(boolean strict) {}
+
+    /**
      * Bytes of tensor storage this backend has handed out so far, summed over every allocation (freed or not; scratch
      * space such as convolution workspaces left out), or -1 where it keeps no count (the CPU). The difference of two
      * readings is what the ops between them allocated: new outputs are written in full, so it is a lower bound on the
