@@ -21,7 +21,8 @@ class TrainingStepProfileTest {
         assertEquals("softmax / loss", TrainingStepProfile.kindOf("crossEntropyBackward"));
         // every op of the interface has a kind of its own ("other" only for what does no device work)
         List<String> notOps = List.of("device", "memoryUse", "resetPeakMemory", "synchronize", "launch", "halves",   // halves: two views, no device work
-            "capture", "captureUnsupported", "capturing");   // recording work (CUDA graphs), not an op
+            "capture", "captureUnsupported", "capturing",   // recording work (CUDA graphs), not an op
+            "strictFp32", "setStrictFp32");                 // a setting of the backend, not an op
         List<String> other = Arrays.stream(Backend.class.getMethods()).map(Method::getName).distinct()
             .filter(n -> !notOps.contains(n) && TrainingStepProfile.kindOf(n).equals("other")).sorted().toList();
         assertEquals(List.of(), other, "backend methods without a kind");
