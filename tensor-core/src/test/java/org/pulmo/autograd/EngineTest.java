@@ -162,6 +162,30 @@ class EngineTest {
         assertTrue(e.getMessage().contains("does not require grad"), e.getMessage());
     }
 
+    /**
+     * Slices, narrows and splits (the ops whose gradient can add into a pending one) record nothing under noGrad either,
+     * and a scope closed twice counts once: recording comes back only when the outer scope closes.
+     */
+    @Test void noGradCoversSlicesAndScopesCloseOnce() {
+        Tensor x = Tensor.randn(new Rng(2), 2, 6).requiresGrad(true);
+        List<Tensor> parts;
+        Tensor stepped, narrowed;
+        try (var outer = GradMode.noGrad()) {
+            var inner = GradMode.noGrad();
+            inner.close();
+            inner.close();
+            assertFalse(GradMode.isEnabled(), "an inner scope closed twice must not end the outer one");
+            stepped = x.slice(1, 0, 6, 2);
+            narrowed = x.narrow(0, 1, 1);
+            parts = x.split(1, 2, 4);
+        }
+        assertTrue(GradMode.isEnabled());
+        for (Tensor t : List.of(stepped, narrowed, parts.get(0), parts.get(1))) {
+            assertNull(t.gradFn(), "a view made under noGrad has no backward");
+            assertFalse(t.requiresGrad());
+        }
+    }
+
     @Test void backwardTwiceThroughAFreedGraphThrowsAndRetainGraphAllowsIt() {
         Tensor x = Tensor.of(new float[] {1, 2}, 2).requiresGrad(true);
         Tensor y = x.exp().sum();
@@ -272,6 +296,32 @@ class EngineTest {
         float[] twice = want.clone();
         for (int k = 0; k < twice.length; k++) twice[k] *= 2f;
         assertArrayEquals(twice, leaf.grad().toArray(), 1e-5f);
+    }
+
+    /**
+     * Stepped slices (every second and every third column) of one computed tensor, each reaching the walk while
+     * another part's gradient is already pending: each adds into its own columns only. Both orders of the sum, so that
+     * either slice is the one that finds a pending gradient; the expectation by index arithmetic.
+     */
+    @Test void steppedSlicesAddIntoTheirOwnColumns() {
+        Rng rng = new Rng(43);
+        Tensor w1 = Tensor.randn(rng, 2, 3), w2 = Tensor.randn(rng, 2, 3), w3 = Tensor.randn(rng, 2, 2);
+        float[] a = w1.toArray(), b = w2.toArray(), c = w3.toArray();
+        float[] want = new float[12];
+        for (int r = 0; r < 2; r++)
+            for (int k = 0; k < 6; k++) {
+                float g = k % 2 == 0 ? a[r * 3 + k / 2] : b[r * 3 + k / 2];
+                if (k % 3 == 1) g += c[r * 2 + k / 3];
+                want[r * 6 + k] = 2f * g;
+            }
+        for (boolean reversed : new boolean[] {false, true}) {
+            Tensor leaf = Tensor.randn(rng, 2, 6).requiresGrad(true);
+            Tensor x = leaf.mul(2f);
+            Tensor even = x.slice(1, 0, 6, 2).mul(w1).sum(), odd = x.slice(1, 1, 6, 2).mul(w2).sum(), third = x.slice(1, 1, 6, 3).mul(w3).sum();
+            Tensor y = reversed ? third.add(odd).add(even) : even.add(odd).add(third);
+            y.backward();
+            assertArrayEquals(want, leaf.grad().toArray(), 1e-5f, reversed ? "reversed" : "in order");
+        }
     }
 
     /**

@@ -10,6 +10,7 @@ import org.junit.jupiter.api.Test;
 import org.pulmo.autograd.GradCheck;
 import org.pulmo.autograd.Graph;
 import org.pulmo.backend.Backend;
+import org.pulmo.ops.reference.Reference;
 import org.pulmo.tensor.Rng;
 import org.pulmo.tensor.Tensor;
 
@@ -88,5 +89,24 @@ class ObjectivesTest {
             }, a, b);
         };
         assertFalse(GradCheck.check(wrong, Tensor.randn(rng, 2, 3).requiresGrad(true), Tensor.randn(rng, 2, 3)).ok());
+    }
+
+    /**
+     * A norm below eps is clamped to eps itself, max(|a_n|, eps): one row of values ~1e-4 (norm below eps = 1e-3) beside
+     * ordinary rows, on either side; the loss and both gradients against the plain-loop reference.
+     */
+    @Test void cosineClampsSmallNormsToEps() {
+        Rng rng = new Rng(55);
+        int n = 3, d = 4;
+        float eps = 1e-3f;
+        float[] av = Tensor.randn(rng, n, d).toArray(), bv = Tensor.randn(rng, n, d).toArray();
+        for (int i = 0; i < d; i++) { av[i] *= 1e-4f; bv[2 * d + i] *= 1e-4f; } // row 0 of a and row 2 of b are tiny
+        Tensor a = Tensor.of(av, n, d).requiresGrad(true), b = Tensor.of(bv, n, d).requiresGrad(true);
+        Tensor c = Objectives.cosineSimilarity(a, b, eps);
+        c.backward();
+        float[][] grads = Reference.cosineBackward(av, bv, n, d, eps, 1f);
+        assertEquals(Reference.cosine(av, bv, n, d, eps), c.item(), 1e-6f, "cosine");
+        close(grads[0], a.grad(), 1e-5, 1e-4, "cosine da");
+        close(grads[1], b.grad(), 1e-5, 1e-4, "cosine db");
     }
 }

@@ -1,5 +1,6 @@
 package org.pulmo.ops;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.pulmo.autograd.GradCheck.assertGradients;
 
 import java.util.List;
@@ -8,7 +9,7 @@ import org.pulmo.autograd.GradCheck;
 import org.pulmo.tensor.Rng;
 import org.pulmo.tensor.Tensor;
 
-/** Gradient checks of the reductions and of every view and copy. */
+/** Gradient checks of the reductions and of every view and copy, and the values of max and min at infinities. */
 class ReductionAndViewGradTest {
 
     private static final int[][] DIMS = {{0}, {1}, {-1}, {0, 2}, {1, 2}, {0, 1, 2}};
@@ -41,6 +42,24 @@ class ReductionAndViewGradTest {
         assertGradients(in -> in.get(0).max(), x(9));
         assertGradients(in -> in.get(0).min(), x(10));
         assertGradients(in -> in.get(0).max(1, false), x(11));
+    }
+
+    /**
+     * max and min over rows holding infinities and values near the float limits (a masked score row is all -inf):
+     * the result is the row's own extreme, computed here by a loop over the host values, never a finite stand-in.
+     */
+    @Test void maxAndMinOfInfiniteAndExtremeValues() {
+        float inf = Float.POSITIVE_INFINITY;
+        float[] rows = {-inf, -inf, -inf, -inf,   -3e38f, -inf, -2e38f, -inf,   0.5f, -1.25f, 2f, -0.75f};
+        Tensor x = Tensor.of(rows, 3, 4), neg = Tensor.of(rows, 3, 4).neg();
+        float[] max = x.max(1, false).toArray(), min = neg.min(1, false).toArray();
+        for (int r = 0; r < 3; r++) {
+            float m = -inf;
+            for (int k = 0; k < 4; k++) m = Math.max(m, rows[r * 4 + k]);
+            assertEquals(m, max[r], "max of row " + r);
+            assertEquals(-m, min[r], "min of row " + r);
+        }
+        assertEquals(-inf, x.narrow(0, 0, 1).max().item(), "max of the whole all -inf row");
     }
 
     @Test void reductionsOfStridedInput() {

@@ -1,6 +1,9 @@
 package org.pulmo.backend.cpu;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 import static org.pulmo.backend.cpu.SgemmTest.assertClose;
 import static org.pulmo.backend.cpu.SgemmTest.random;
 
@@ -151,5 +154,109 @@ class CpuConvTest {
         check(rng, new Case(4, 32, 14, 14, 32, 3, 3, Conv2dParams.of(1, 1, 1, 1)));
         check(rng, new Case(2, 3, 5, 5, 4, 3, 3, Conv2dParams.of(1, 1, 1, 1)));
         check(rng, new Case(1, 3, 5, 5, 4, 3, 3, Conv2dParams.of(1, 1, 1, 1)));
+    }
+
+    /** y[n, o, i, j] of the definition at one output position, in double. */
+    private static double convAt(float[] x, float[] wt, Case c, int n, int o, int i, int j) {
+        Conv2dParams p = c.p;
+        int cg = c.cIn / p.groups(), og = c.cOut / p.groups(), g = o / og;
+        double s = 0;
+        for (int ci = 0; ci < cg; ci++)
+            for (int a = 0; a < c.kH; a++)
+                for (int b = 0; b < c.kW; b++) {
+                    int hi = i * p.strideH() - p.padH() + a * p.dilationH(), wi = j * p.strideW() - p.padW() + b * p.dilationW();
+                    if (hi < 0 || hi >= c.h || wi < 0 || wi >= c.w) continue;
+                    s += (double) wt[((o * cg + ci) * c.kH + a) * c.kW + b] * x[((n * c.cIn + g * cg + ci) * c.h + hi) * c.w + wi];
+                }
+        return s;
+    }
+
+    /** dx[n, ci, hi, wi]: every (o, a, b) whose tap lands on (hi, wi) from a whole output position, in double. */
+    private static double dxAt(float[] dy, float[] wt, Case c, int oh, int ow, int n, int ci, int hi, int wi) {
+        Conv2dParams p = c.p;
+        int cg = c.cIn / p.groups(), og = c.cOut / p.groups(), g = ci / cg;
+        double s = 0;
+        for (int o = g * og; o < (g + 1) * og; o++)
+            for (int a = 0; a < c.kH; a++)
+                for (int b = 0; b < c.kW; b++) {
+                    int ti = hi + p.padH() - a * p.dilationH(), tj = wi + p.padW() - b * p.dilationW();
+                    if (ti < 0 || tj < 0 || ti % p.strideH() != 0 || tj % p.strideW() != 0) continue;
+                    int i = ti / p.strideH(), j = tj / p.strideW();
+                    if (i >= oh || j >= ow) continue;
+                    s += (double) dy[((n * c.cOut + o) * oh + i) * ow + j] * wt[((o * cg + ci % cg) * c.kH + a) * c.kW + b];
+                }
+        return s;
+    }
+
+    /** dW[o, ci, a, b] (ci inside o's group): the sum over samples and output positions, in double. */
+    private static double dwAt(float[] x, float[] dy, Case c, int oh, int ow, int o, int ci, int a, int b) {
+        Conv2dParams p = c.p;
+        int cg = c.cIn / p.groups(), og = c.cOut / p.groups(), g = o / og;
+        double s = 0;
+        for (int n = 0; n < c.n; n++)
+            for (int i = 0; i < oh; i++)
+                for (int j = 0; j < ow; j++) {
+                    int hi = i * p.strideH() - p.padH() + a * p.dilationH(), wi = j * p.strideW() - p.padW() + b * p.dilationW();
+                    if (hi < 0 || hi >= c.h || wi < 0 || wi >= c.w) continue;
+                    s += (double) dy[((n * c.cOut + o) * oh + i) * ow + j] * x[((n * c.cIn + g * cg + ci) * c.h + hi) * c.w + wi];
+                }
+        return s;
+    }
+
+    /**
+     * The three passes of CpuConv at {@code samples} random positions each, against the definition evaluated there:
+     * for shapes too large for the full plain-loop reference to be quick.
+     */
+    private static void checkSampled(Random rng, Case c, int samples) {
+        int oh = c.p.outH(c.h, c.kH), ow = c.p.outW(c.w, c.kW), cg = c.cIn / c.p.groups();
+        float[] x = random(rng, c.n * c.cIn * c.h * c.w), wt = random(rng, c.cOut * cg * c.kH * c.kW), dy = random(rng, c.n * c.cOut * oh * ow);
+        float[] y = CpuConv.forward(x, c.n, c.cIn, c.h, c.w, wt, c.cOut, c.kH, c.kW, c.p);
+        float[] dx = CpuConv.backwardInput(dy, c.n, c.cIn, c.h, c.w, wt, c.cOut, c.kH, c.kW, c.p);
+        float[] dw = CpuConv.backwardWeight(x, dy, c.n, c.cIn, c.h, c.w, c.cOut, c.kH, c.kW, c.p);
+        assertEquals(c.n * c.cOut * oh * ow, y.length, "forward length " + c);
+        float atol = 1e-4f * cg * c.kH * c.kW, atolW = 1e-4f * c.n * oh * ow, rtol = 1e-4f;
+        for (int s = 0; s < samples; s++) {
+            int n = rng.nextInt(c.n), o = rng.nextInt(c.cOut), i = rng.nextInt(oh), j = rng.nextInt(ow);
+            // the corners and edges of the planes, where padding and tile overhang act, as well as the interior
+            if (s % 4 == 1) { i = s % 8 < 4 ? 0 : oh - 1; j = s % 16 < 8 ? 0 : ow - 1; }
+            assertNear(convAt(x, wt, c, n, o, i, j), y[((n * c.cOut + o) * oh + i) * ow + j], atol, rtol, "forward at " + n + "," + o + "," + i + "," + j + " " + c);
+            int ci = rng.nextInt(c.cIn), hi = rng.nextInt(c.h), wi = rng.nextInt(c.w);
+            if (s % 4 == 1) { hi = s % 8 < 4 ? 0 : c.h - 1; wi = s % 16 < 8 ? 0 : c.w - 1; }
+            assertNear(dxAt(dy, wt, c, oh, ow, n, ci, hi, wi), dx[((n * c.cIn + ci) * c.h + hi) * c.w + wi], atol, rtol, "backwardInput at " + n + "," + ci + "," + hi + "," + wi + " " + c);
+            int cw = rng.nextInt(cg), a = rng.nextInt(c.kH), b = rng.nextInt(c.kW);
+            assertNear(dwAt(x, dy, c, oh, ow, o, cw, a, b), dw[((o * cg + cw) * c.kH + a) * c.kW + b], atolW, rtol, "backwardWeight at " + o + "," + cw + "," + a + "," + b + " " + c);
+        }
+    }
+
+    private static void assertNear(double expected, float actual, float atol, float rtol, String what) {
+        if (!(Math.abs(actual - expected) <= atol + rtol * Math.abs(expected))) fail(what + ": expected " + expected + ", actual " + actual);
+    }
+
+    /**
+     * Shapes with enough channels and tiles for Winograd whose stride or dilation differs between the two axes:
+     * F(2x2, 3x3) serves only stride 1 and dilation 1 on both, so these must take another path and still give the
+     * definition's values.
+     */
+    @Test
+    void winogradSizedConvsWithOneAxisOutsideItsRange() {
+        Random rng = new Random(18);
+        // 64 channels and 4 x 256 output tiles: the least work Winograd takes
+        checkSampled(rng, new Case(4, 64, 32, 32, 64, 3, 3, new Conv2dParams(1, 1, 1, 2, 1, 2, 1)), 64); // dilation 2 along w only
+        checkSampled(rng, new Case(4, 64, 32, 64, 64, 3, 3, new Conv2dParams(1, 2, 1, 1, 1, 1, 1)), 64); // stride 2 along w only
+        // the same sizes with stride 1 and dilation 1 on both axes do take Winograd
+        assertTrue(CpuConv.useWinograd(4, 64, 32, 32, 64, 3, 3, Conv2dParams.of(1, 1, 1, 1)));
+    }
+
+    /**
+     * Grouped stride-1 convs (the direct kernels) whose padding exceeds dilation * (kernel - 1) along one axis only:
+     * there the input gradient is not a plain convolution of dy with the flipped weight, whichever axis it is.
+     */
+    @Test
+    void paddingBeyondTheKernelAlongOneAxis() {
+        Random rng = new Random(19);
+        check(rng, new Case(1, 4, 5, 6, 4, 3, 3, new Conv2dParams(1, 1, 1, 3, 1, 1, 2)));
+        check(rng, new Case(1, 4, 6, 5, 4, 3, 3, new Conv2dParams(1, 1, 3, 1, 1, 1, 2)));
+        check(rng, new Case(2, 6, 5, 7, 6, 3, 3, new Conv2dParams(1, 1, 0, 3, 1, 1, 6)));
+        check(rng, new Case(2, 6, 7, 5, 6, 2, 3, new Conv2dParams(1, 1, 2, 1, 1, 1, 3)));
     }
 }
