@@ -41,9 +41,9 @@ public final class CpuConv {
         ConvGeom d = ConvGeom.of(n, cIn, h, w, cOut, kH, kW, p);
         d.checkLengths(x, "x", (long) n * cIn * h * w, wt, null, null, 0);
         Winograd.Variant wv = winograd(d);
-        // Every path but the direct one assigns each output once (GEMM with beta = 0, Winograd's output transform).
-        int len = n * cOut * d.outPlane();
-        float[] y = DirectConv.fits(d) && wv == null ? HostArrays.zeroed(len) : HostArrays.uninitialized(len);
+        // Every path assigns each output once (GEMM with beta = 0, Winograd's output transform, the direct kernel's
+        // row copies out of its padded-width buffer), so y needs no zero fill.
+        float[] y = HostArrays.uninitialized(n * cOut * d.outPlane());
         if (wv != null) Winograd.forward(wv, x, n, cIn, h, w, wt, false, cOut, p.padH(), p.padW(), y);
         else if (DirectConv.fits(d)) DirectConv.forward(d, x, wt, y);
         else if (BatchedGemmConv.fits(d)) BatchedGemmConv.forward(d, x, wt, y);
@@ -108,14 +108,15 @@ public final class CpuConv {
         d.checkLengths(dy, "dy", (long) n * cOut * d.outPlane(), wt, null, null, 0);
         int padH2 = p.dilationH() * (kH - 1) - p.padH(), padW2 = p.dilationW() * (kW - 1) - p.padW();
         Winograd.Variant wv = winograd(d);
-        // Winograd and the pointwise GEMMs (beta = 0) assign every dx; col2im and the direct kernel add into it.
-        boolean assigns = wv != null || (GemmConv.isPointwise(d) && !DirectConv.fits(d));
+        // Winograd, the direct kernel (a forward conv of dy) and the pointwise GEMMs (beta = 0) assign every dx; col2im adds into it.
+        boolean direct = wv == null && DirectConv.fits(d) && padH2 >= 0 && padW2 >= 0;
+        boolean assigns = wv != null || direct || (GemmConv.isPointwise(d) && !DirectConv.fits(d));
         int len = n * cIn * h * w;
         float[] dx = assigns ? HostArrays.uninitialized(len) : HostArrays.zeroed(len);
         if (wv != null) {
             // The same transposed conv as below (dy padded by 2 - pad, flipped and transposed weight), by Winograd.
             Winograd.forward(wv, dy, n, cOut, d.oh(), d.ow(), wt, true, cIn, padH2, padW2, dx);
-        } else if (DirectConv.fits(d) && padH2 >= 0 && padW2 >= 0) {
+        } else if (direct) {
             // Stride 1: a conv of dy with the flipped, transposed weight.
             DirectConv.backwardInput(d, dy, wt, dx, padH2, padW2);
         } else if (BatchedGemmConv.fits(d)) {
