@@ -395,6 +395,134 @@ class CudaGraphTest {
         x.storage().release();
     }
 
+    /** n seeded random values (never all equal), on the host. */
+    private static float[] random(int n, long seed) { return Tensor.randn(new org.pulmo.tensor.Rng(seed), n).toArray(); }
+
+    /**
+     * A block made before a recording and freed during it stays the graph's: the recorded work read it and reads it again
+     * at every replay, so tensors allocated after the recording never get it (had one got it, the replay would read its
+     * values instead of the freed tensor's).
+     */
+    @Test void aBlockFreedDuringARecordingStaysTheGraphs() {
+        int n = 1 << 12;
+        float[] xv = random(n, 18);
+        Tensor pre = Tensor.of(xv, n).to(be.device());   // made before the recording
+        Tensor[] out = new Tensor[1];
+        CudaGraph g;
+        try (MemoryScope scope = MemoryScope.open()) {
+            g = be.capture(() -> {
+                out[0] = scope.keep(pre.mul(pre));
+                pre.storage().release();
+            });
+        }
+        List<Tensor> others = new ArrayList<>();
+        try (MemoryScope ignored = MemoryScope.open()) {
+            for (int i = 0; i < 8; i++) others.add(ignored.keep(Tensor.full(7f, be.device(), n)));
+        }
+        g.replay();
+        float[] want = new float[n];
+        for (int i = 0; i < n; i++) want[i] = xv[i] * xv[i];
+        assertArrayEquals(want, out[0].toArray(), "the replay read the freed tensor's block, unchanged");
+        for (Tensor o : others) assertEquals(7f, o.toArray()[n - 1], "a tensor allocated after the recording was not overwritten");
+        out[0].storage().release();
+        g.close();
+        for (Tensor o : others) o.storage().release();
+    }
+
+    /**
+     * During a recording, a block the recording has freed serves its next request of that size: a chain of three
+     * intermediates of one size, each freed after the next is made, takes two blocks.
+     */
+    @Test void aRecordingReusesTheBlocksItFrees() {
+        int n = 1 << 12;
+        float[] xv = random(n, 19);
+        Tensor x = Tensor.of(xv, n).to(be.device());
+        Tensor[] out = new Tensor[1];
+        CudaGraph g;
+        try (MemoryScope scope = MemoryScope.open()) {
+            g = be.capture(() -> {
+                Tensor t = x.add(1f), u = t.mul(t);
+                t.storage().release();
+                out[0] = scope.keep(u.add(2f));   // t's block
+                u.storage().release();
+            });
+        }
+        g.replay();
+        float[] want = new float[n];
+        for (int i = 0; i < n; i++) want[i] = (xv[i] + 1f) * (xv[i] + 1f) + 2f;
+        assertArrayEquals(want, out[0].toArray());
+        assertEquals(2, g.blocks(), "the output took the block its first intermediate freed");
+        out[0].storage().release();
+        g.close();
+        x.storage().release();
+    }
+
+    /**
+     * Once a graph is closed, its blocks still held by tensors are ordinary blocks again: freed, such a block goes back
+     * to the cache and is handed out again before the driver is asked for a new one.
+     */
+    @Test void aClosedGraphsBlocksGoBackToTheCache() {
+        int n = 1 << 12;
+        Tensor x = Tensor.of(random(n, 20), n).to(be.device());
+        Tensor[] out = new Tensor[1];
+        CudaGraph g;
+        try (MemoryScope scope = MemoryScope.open()) {
+            g = be.capture(() -> out[0] = scope.keep(x.mul(2f)));
+        }
+        g.replay();
+        g.close();
+        long outAt = CudaBackend.addr(out[0]);
+        out[0].storage().release();
+        CudaAllocator a = be.runtime().allocator();
+        long allocs = a.stats().driverAllocs();
+        List<jcuda.driver.CUdeviceptr> taken = new ArrayList<>();
+        boolean again = false;
+        while (!again && a.stats().driverAllocs() == allocs && taken.size() < 10_000) {
+            taken.add(a.allocate(n * 4L));
+            again = CudaRuntime.address(taken.getLast()) == outAt;
+        }
+        for (jcuda.driver.CUdeviceptr p : taken) a.free(p);
+        assertTrue(again, "the graph's output block, freed after the graph closed, is handed out again (" + taken.size() + " blocks taken)");
+        x.storage().release();
+    }
+
+    /**
+     * Nothing goes back to the driver during a recording (cuMemFree and the stream synchronisation before it cannot be
+     * recorded): emptyCache leaves the cache as it is, and a block made before the recording and given straight back to
+     * the driver during it joins the graph instead; the recording replays.
+     */
+    @Test void nothingGoesBackToTheDriverDuringARecording() {
+        int n = 1 << 12;
+        float[] xv = random(n, 21);
+        Tensor x = Tensor.of(xv, n).to(be.device());
+        CudaAllocator a = be.runtime().allocator();
+        jcuda.driver.CUdeviceptr pre = a.allocate(5 * 4096);
+        Tensor[] out = new Tensor[1];
+        long[] cached = new long[2];
+        CudaGraph g;
+        try (MemoryScope scope = MemoryScope.open()) {
+            g = be.capture(() -> {
+                Tensor t = x.add(1f);
+                out[0] = scope.keep(t.mul(3f));
+                t.storage().release();            // a free block of the graph's: cached
+                cached[0] = a.stats().cachedBytes();
+                a.emptyCache();
+                cached[1] = a.stats().cachedBytes();
+                a.freeToDriver(pre);
+            });
+        }
+        assertTrue(cached[0] >= CudaAllocator.roundUp(n * 4L), "the cache held a block during the recording: " + cached[0]);
+        assertEquals(cached[0], cached[1], "emptyCache during a recording keeps the cache");
+        assertEquals(3, g.blocks(), "the intermediate's block, the output's, and the one given back during the recording");
+        g.replay();
+        float[] want = new float[n];
+        for (int i = 0; i < n; i++) want[i] = (xv[i] + 1f) * 3f;
+        assertArrayEquals(want, out[0].toArray());
+        out[0].storage().release();
+        g.close();
+        x.storage().release();
+    }
+
     @Test void hostValuesCopiedDuringARecordingAreTheRecordingsOwn() {
         float[] host = {1, 2, 3};
         Tensor[] out = new Tensor[1];

@@ -53,7 +53,7 @@ class EmulatedGpuLaneTest {
      * scripts/emulated-gpu.sh runs those. Classes, or Class#method.
      */
     static final List<String> SELECTED = List.of(GpuParityTest.class.getName(), DeviceTransferGradTest.class.getName(),
-        ThreadContextTest.class.getName(), SteadyMemoryTest.class.getName(), ExactBlocksTest.class.getName(),
+        ThreadContextTest.class.getName(), SteadyMemoryTest.class.getName(), ExactBlocksTest.class.getName(), CachingAllocatorTest.class.getName(),
         WholeModelParityTest.class.getName() + "#resnet50TrainingStepMatchesTheCpu",
         WholeModelParityTest.class.getName() + "#dpn92seTrainingStepMatchesTheCpu",
         CudaGraphTest.class.getName() + "#aRecordedStepTrainsExactlyAsOrdinaryStepsDo",
@@ -63,7 +63,11 @@ class EmulatedGpuLaneTest {
         CudaGraphTest.class.getName() + "#aStepWithDropoutIsNotRecorded",
         CudaGraphTest.class.getName() + "#stateAFirstStepMakesIsRefusedWhileRecording",
         CudaGraphTest.class.getName() + "#aRecordedForwardGivesTheOrdinaryLogits",
-        CudaGraphTest.class.getName() + "#hostValuesCopiedDuringARecordingAreTheRecordingsOwn");
+        CudaGraphTest.class.getName() + "#hostValuesCopiedDuringARecordingAreTheRecordingsOwn",
+        CudaGraphTest.class.getName() + "#aBlockFreedDuringARecordingStaysTheGraphs",
+        CudaGraphTest.class.getName() + "#aRecordingReusesTheBlocksItFrees",
+        CudaGraphTest.class.getName() + "#aClosedGraphsBlocksGoBackToTheCache",
+        CudaGraphTest.class.getName() + "#nothingGoesBackToTheDriverDuringARecording");
     private static final Pattern RESULT = Pattern.compile("^RESULT (\\S+) (\\S+) (\\d+)$", Pattern.MULTILINE);
 
     @TempDir static Path tmp;

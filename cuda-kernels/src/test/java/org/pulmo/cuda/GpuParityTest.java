@@ -206,6 +206,53 @@ class GpuParityTest {
         m.assertNone();
     }
 
+    /**
+     * Cross-entropy with random labels (not the row's index modulo the classes, so a kernel that takes a row's class from
+     * its position, not its label, fails), with and without class weights, on 37 rows of 5 classes and on 300 rows (more
+     * than ce_finish's block of 256) of 40 classes (more than a warp's lanes); and the cosine similarity with its eps clamp active: eps
+     * 0.05 and rows of a and b of zero norm and of norm below eps (there the norm is held at eps, a constant, so the
+     * backward drops the norm's derivative), beside rows well above it.
+     */
+    @Test void crossEntropyLabelsAndCosineClampMatchTheReference() {
+        Mismatches m = new Mismatches("crossEntropyLabelsAndCosineClampMatchTheReference");
+        Rng rng = new Rng(43);
+        for (int[] nc : new int[][] {{37, 5}, {300, 40}}) {   // and more rows than ce_finish's block, more classes than a warp
+            int n = nc[0], c = nc[1];
+            Tensor x = Tensor.randn(rng, n, c).mul(2f);
+            float[] labels = indices(rng, c, n).toArray(), w = Tensor.rand(rng, 0.5f, 2f, c).toArray();
+            int own = 0;
+            for (int i = 0; i < n; i++) if (labels[i] != i % c) own++;
+            m.check(own > n / 2, "most labels differ from the row index modulo the classes (" + own + " of " + n + ")");
+            for (float[] weights : java.util.Arrays.asList(w, null)) {
+                String at = " [" + n + ", " + c + "]" + (weights == null ? " without weights" : " with class weights");
+                float[] ref = Reference.crossEntropy(x.toArray(), labels, weights, n, c);
+                Tensor wd = weights == null ? null : be.fromArray(weights, new int[] {c});
+                Backend.CrossEntropyOut out = be.crossEntropy(dev(x), be.fromArray(labels, new int[] {n}), wd);
+                m.close(new float[] {ref[0], ref[1]}, new float[] {out.loss().toArray()[0], out.wsum().toArray()[0]}, 1e-5, 1e-4, "CE loss, wsum" + at);
+                Tensor dx = be.crossEntropyBackward(dev(x), be.fromArray(labels, new int[] {n}), wd, out.wsum(),
+                    be.fromArray(new float[] {0.7f}, new int[0]));
+                m.close(Reference.crossEntropyBackward(x.toArray(), labels, weights, n, c, 0.7f), dx.toArray(), 1e-6, 1e-4, "CE dx" + at);
+            }
+        }
+
+        int rows = 5, d = 75;
+        float eps = 0.05f;
+        float[] a = Tensor.randn(rng, rows, 3, 5, 5).toArray(), b = Tensor.randn(rng, rows, 3, 5, 5).toArray();
+        for (int i = 0; i < d; i++) {
+            a[i] = 0f;                 // row 0 of a: zero
+            a[d + i] *= 1e-3f;         // row 1 of a: norm about 0.009, below eps
+            b[2 * d + i] *= 2e-3f;     // row 2 of b: below eps
+        }
+        Tensor at = Tensor.of(a, rows, 3, 5, 5), bt = Tensor.of(b, rows, 3, 5, 5);
+        Backend.CosineOut cs = be.cosine(dev(at), dev(bt), eps);
+        m.close(new float[] {Reference.cosine(a, b, rows, d, eps)}, cs.c().toArray(), 1e-5, 1e-4, "cosine, eps 0.05 clamping three rows");
+        Backend.Grads cg = be.cosineBackward(dev(at), dev(bt), cs.stats(), be.fromArray(new float[] {1f}, new int[0]), eps);
+        float[][] cr = Reference.cosineBackward(a, b, rows, d, eps, 1f);
+        m.close(cr[0], cg.dA().toArray(), 1e-6, 1e-4, "cosine da, eps 0.05 clamping three rows");
+        m.close(cr[1], cg.dB().toArray(), 1e-6, 1e-4, "cosine db, eps 0.05 clamping three rows");
+        m.assertNone();
+    }
+
     @Test void fusedSgdMatchesTheReferenceOverSeveralSteps() {
         Mismatches m = new Mismatches("fusedSgdMatchesTheReferenceOverSeveralSteps");
         Rng rng = new Rng(24);
@@ -439,6 +486,22 @@ class GpuParityTest {
     }
 
     /**
+     * A product over an inner dim of size 0 is an empty sum, all zeros (the output's poisoned block must be filled), in
+     * all four transpose modes. (The CPU backend's matmul divides by the empty matrix's size there, so the expected
+     * zeros are the definition's.)
+     */
+    @Test void matmulOverAnEmptyInnerDimIsZero() {
+        Mismatches m = new Mismatches("matmulOverAnEmptyInnerDimIsZero");
+        Rng rng = new Rng(47);
+        for (boolean ta : new boolean[] {false, true})
+            for (boolean tb : new boolean[] {false, true}) {
+                Tensor a = Tensor.randn(rng, 2, ta ? 0 : 3, ta ? 3 : 0), b = Tensor.randn(rng, 2, tb ? 4 : 0, tb ? 0 : 4);
+                m.close(Tensor.zeros(2, 3, 4), be.matmul(dev(a), dev(b), ta, tb), 0, 0, "matmul [2, 3, 0] x [2, 0, 4] " + ta + tb);
+            }
+        m.assertNone();
+    }
+
+    /**
      * ew_unary, ew_binary, ew_copy(_contiguous), ew_fill and ew_axpy on strided views: each view is made on the
      * CPU tensor and the same view on the device copy of the same host values, so the expected values never
      * come from the device. Permuted inputs, a broadcast operand that is itself permuted, a stepped slice with
@@ -533,6 +596,32 @@ class GpuParityTest {
     }
 
     /**
+     * Softmax and log-softmax of logits far beyond exp's float range (|x| up to about 200: e^89 is already infinite in
+     * float), along the first, a middle and the last dim, against the CPU; the expected values are finite, so only the
+     * max-subtracted form passes.
+     */
+    @Test void softmaxOfLargeLogitsMatchesTheCpu() {
+        Mismatches m = new Mismatches("softmaxOfLargeLogitsMatchesTheCpu");
+        Backend cpu = Backends.cpu();
+        Rng rng = new Rng(44);
+        record Case(int[] shape, int dim) {}
+        for (Case c : List.of(new Case(new int[] {3, 37, 5}, 1), new Case(new int[] {3, 37, 5}, 2), new Case(new int[] {6, 40}, 0),
+                new Case(new int[] {6, 40}, 1)))
+            for (boolean log : new boolean[] {false, true}) {
+                String at = (log ? "logSoftmax " : "softmax ") + Arrays.toString(c.shape()) + " dim " + c.dim() + ", logits about +-200";
+                Tensor x = Tensor.randn(rng, c.shape()).mul(60f).add(40f);
+                m.run(at, () -> {
+                    Tensor y = cpu.softmax(x, c.dim(), log);
+                    boolean finite = true;
+                    for (float v : y.toArray()) finite &= Float.isFinite(v);
+                    m.check(finite, at + ": the CPU's values are finite");
+                    m.close(y, be.softmax(dev(x), c.dim(), log), 1e-5, 1e-4, at);
+                });
+            }
+        m.assertNone();
+    }
+
+    /**
      * gather_dim and scatter_add_dim along the first, a middle and the last dim, with fewer index entries than
      * the dim and more (repeated targets: scatter-add's atomics meet), one case past the grid-stride launch's
      * first sweep (over 132 SMs x 32 blocks x 256 threads), and strided x, index and src.
@@ -596,6 +685,86 @@ class GpuParityTest {
         for (ReduceOp op : new ReduceOp[] {ReduceOp.MAX, ReduceOp.MIN}) {
             String at = (op == ReduceOp.MAX ? "argmax " : "argmin ") + "[1, 1000] dim 1 with ties";
             m.run(at, () -> m.close(cpu.argReduce(op, tied, 1, false), be.argReduce(op, dev(tied), 1, false), 0, 0, at));
+        }
+        m.assertNone();
+    }
+
+    /**
+     * Ties between two warps of a block (neither the first), where the first index must win: argmax and argmin over rows
+     * of 1000 (256 threads, 8 warps: thread t reads t, t + 256, ...), one row per pair of warps 1 <= p < q <= 7, the
+     * extreme value at a position of warp p and again at one of warp q; and fab_squeeze's max over 16 x 16 planes (256
+     * threads, one value each), likewise one plane per pair.
+     */
+    @Test void tiesBetweenWarpsGoToTheFirstIndex() {
+        Mismatches m = new Mismatches("tiesBetweenWarpsGoToTheFirstIndex");
+        Backend cpu = Backends.cpu();
+        Rng rng = new Rng(45);
+        List<int[]> pairs = new ArrayList<>();
+        for (int p = 1; p < 8; p++) for (int q = p + 1; q < 8; q++) pairs.add(new int[] {p, q});
+        int rows = pairs.size();
+        float[] v = distinct(rng, rows, 1000).toArray(), u = distinct(rng, rows, 16, 16).toArray();
+        for (int r = 0; r < rows; r++) {
+            int p = pairs.get(r)[0], q = pairs.get(r)[1];
+            v[r * 1000 + 32 * p + 3] = v[r * 1000 + 32 * q + 5] = 1e6f;        // max in warps p and q
+            v[r * 1000 + 32 * p + 9] = v[r * 1000 + 32 * q + 1] = -1e6f;       // min in warps p and q
+            u[r * 256 + 32 * p + 7] = u[r * 256 + 32 * q + 2] = 1e6f;
+        }
+        Tensor tied = Tensor.of(v, rows, 1000);
+        for (ReduceOp op : new ReduceOp[] {ReduceOp.MAX, ReduceOp.MIN}) {
+            String at = (op == ReduceOp.MAX ? "argmax " : "argmin ") + "[" + rows + ", 1000] dim 1, ties in two warps";
+            m.run(at, () -> m.close(cpu.argReduce(op, tied, 1, false), be.argReduce(op, dev(tied), 1, false), 0, 0, at));
+        }
+        float[][] fr = Reference.fabSqueeze(u, rows, 256);
+        CudaBackend.FabSqueezeOut fd = be.fabSqueeze(dev(Tensor.of(u, 1, rows, 16, 16)));
+        m.close(fr[1], fd.max().toArray(), 0, 0, "FAB squeeze max, 16 x 16 planes with ties in two warps");
+        m.close(fr[2], fd.argmax().toArray(), 0, 0, "FAB squeeze argmax, 16 x 16 planes with ties in two warps");
+        m.assertNone();
+    }
+
+    /**
+     * NaN as the CPU treats it (Java's Math.max and min, max pooling's "a NaN wins"): reductions MAX and MIN over rows with
+     * a NaN in one position (short and long rows), ReLU, MAX and MIN elementwise on strided operands, and the argmax
+     * max-pool kernel's y and argmax. Every case's expected values hold NaN.
+     */
+    @Test void nanPropagatesAsOnTheCpu() {
+        Mismatches m = new Mismatches("nanPropagatesAsOnTheCpu");
+        Backend cpu = Backends.cpu();
+        Rng rng = new Rng(46);
+        for (int[] shape : List.of(new int[] {6, 50}, new int[] {3, 700})) {
+            float[] v = Tensor.randn(rng, shape).toArray();
+            v[shape[1] + 7] = Float.NaN;                     // row 1, early
+            v[3 * shape[1] - 2] = Float.NaN;                 // row 2, near the end
+            Tensor x = Tensor.of(v, shape);
+            for (ReduceOp op : new ReduceOp[] {ReduceOp.MAX, ReduceOp.MIN}) {
+                String at = op + " " + Arrays.toString(shape) + " dim 1 with NaN in rows 1 and 2";
+                m.run(at, () -> {
+                    Tensor want = cpu.reduce(op, x, new int[] {1}, false);
+                    m.check(Float.isNaN(want.toArray()[1]) && Float.isNaN(want.toArray()[2]), at + ": the CPU gives NaN");
+                    m.close(want, be.reduce(op, dev(x), new int[] {1}, false), 0, 0, at);
+                });
+            }
+        }
+        float[] xv = Tensor.randn(rng, 3, 4, 5).toArray(), bv = Tensor.randn(rng, 4, 1, 5).toArray();
+        xv[3] = xv[31] = Float.NaN;
+        bv[6] = Float.NaN;
+        Tensor xh = Tensor.of(xv, 3, 4, 5), bh = Tensor.of(bv, 4, 1, 5);
+        Tensor x = xh.permute(2, 0, 1), xd = dev(xh).permute(2, 0, 1), bias = bh.permute(2, 1, 0), biasd = dev(bh).permute(2, 1, 0);
+        Tensor relu = cpu.unary(UnaryOp.RELU, x, 0f);
+        m.check(Arrays.toString(relu.toArray()).contains("NaN"), "the CPU's ReLU keeps NaN");
+        m.close(relu, be.unary(UnaryOp.RELU, xd, 0f), 0, 0, "unary RELU [5, 3, 4] permuted, with NaN");
+        for (BinaryOp op : new BinaryOp[] {BinaryOp.MAX, BinaryOp.MIN}) {
+            m.close(cpu.binary(op, x, bias), be.binary(op, xd, biasd), 0, 0, "binary " + op + " [5, 3, 4] permuted, [5, 1, 4] permuted, with NaN");
+            m.close(cpu.binary(op, bias, x), be.binary(op, biasd, xd), 0, 0, "binary " + op + " [5, 1, 4] permuted, [5, 3, 4] permuted, with NaN");
+        }
+        float[] pv = Tensor.randn(rng, 2, 3, 9, 8).toArray();
+        pv[10] = pv[11] = pv[100] = pv[2 * 72 + 40] = Float.NaN;
+        Tensor px = Tensor.of(pv, 2, 3, 9, 8);
+        for (Pool2dParams p : List.of(Pool2dParams.of(3, 2, 1), Pool2dParams.of(2, 2, 0))) {
+            Backend.MaxPoolOut want = cpu.maxPool2d(px, p);
+            m.check(Arrays.toString(want.y().toArray()).contains("NaN"), "the CPU's max pool keeps NaN, " + p);
+            Backend.MaxPoolOut got = be.maxPool2d(dev(px), p);
+            m.close(want.y(), got.y(), 0, 0, "maxpool_forward y with NaN, " + p);
+            m.close(want.argmax(), got.argmax(), 0, 0, "maxpool_forward argmax with NaN, " + p);
         }
         m.assertNone();
     }
@@ -814,14 +983,15 @@ class GpuParityTest {
     /**
      * Pooling on the GPU against the CPU: cuDNN max pooling (training form, backward from x and y), the
      * argmax kernels (Backend.maxPool2d and its backward), cuDNN average pooling counting padding or not, and
-     * Pooling.maxPool2d / avgPool2d with autograd. Random inputs: no ties in a max window.
+     * Pooling.maxPool2d / avgPool2d with autograd. Random inputs: no ties in a max window. Windows, strides and (in the
+     * last case) padding differ between height and width.
      */
     @Test @Tag("cudnn") void poolingMatchesTheCpu() {
         Mismatches m = new Mismatches("poolingMatchesTheCpu");
         Backend cpu = Backends.cpu();
         Rng rng = new Rng(33);
         List<Pool2dParams> params = List.of(Pool2dParams.of(3, 2, 1), Pool2dParams.of(2, 2, 0),
-            new Pool2dParams(3, 2, 1, 2, 1, 1, true), new Pool2dParams(3, 3, 2, 2, 1, 1, false));
+            new Pool2dParams(3, 2, 1, 2, 1, 1, true), new Pool2dParams(3, 3, 2, 2, 1, 1, false), new Pool2dParams(3, 2, 2, 1, 1, 0, true));
         for (Pool2dParams p : params) {
             Tensor x = Tensor.randn(rng, 2, 5, 13, 11);
             String at = " " + p;
@@ -859,7 +1029,8 @@ class GpuParityTest {
      * Convolutions with algorithms chosen by cuDNN's find and by its heuristics, strict FP32, against the plain-loop
      * reference on conv2d's page ({@link Convolution}):
      * forward, backward data and backward filter, on the models' kinds of layer (DPN-92's grouped 3x3 with 32
-     * groups of 3 channels and of 8, ResNet's 7x7 stride-2 stem, a 1x1 stride-2 projection, a dilated 3x3). In
+     * groups of 3 channels and of 8, ResNet's 7x7 stride-2 stem, a 1x1 stride-2 projection, a dilated 3x3, and a 3x3 whose
+     * stride, padding and dilation differ between height and width, so that a descriptor with H and W swapped fails). In
      * find mode every direction must report that find chose it (a silent fall-back to the heuristics fails).
      */
     @Test @Tag("cudnn") void findAndHeuristicConvolutionsMatchTheReference() {
@@ -868,7 +1039,7 @@ class GpuParityTest {
         record Case(int c, int k, int kh, org.pulmo.backend.Conv2dParams p) {}
         List<Case> cases = List.of(new Case(96, 96, 3, g32), new Case(256, 256, 3, org.pulmo.backend.Conv2dParams.of(2, 1, 1, 32)),
             new Case(3, 16, 7, org.pulmo.backend.Conv2dParams.of(2, 3, 1, 1)), new Case(32, 64, 1, org.pulmo.backend.Conv2dParams.of(2, 0, 1, 1)),
-            new Case(8, 8, 3, org.pulmo.backend.Conv2dParams.of(1, 2, 2, 1)));
+            new Case(8, 8, 3, org.pulmo.backend.Conv2dParams.of(1, 2, 2, 1)), new Case(4, 6, 3, new org.pulmo.backend.Conv2dParams(2, 1, 2, 0, 1, 2, 1)));
         Cudnn.AlgoSearch was = be.cudnn().algoSearch();
         List<String> findKeys = new java.util.ArrayList<>();
         try {

@@ -73,4 +73,30 @@ class SteadyMemoryTest {
         assertTrue(lastLoss < firstLoss, "the loss falls (" + firstLoss + " -> " + lastLoss + "), so the steps did train");
         System.out.println("steady memory: " + be.memoryStats() + "; loss " + firstLoss + " -> " + lastLoss);
     }
+
+    /**
+     * The SGD parameter tables the backend keeps for sgdUpdateAll are bounded: after updates of ten parameter sets (each a
+     * table of its own), the bytes in use exceed those before by exactly the tables still kept, so the ones dropped from
+     * the cache went back to the allocator.
+     */
+    @Test void parameterTablesOfManyParameterSetsHoldOnlyTheKeptOnes() {
+        String why = CudaRuntime.probe();
+        Assumptions.assumeTrue(why == null, () -> "no usable GPU: " + why);
+        CudaBackend be = (CudaBackend) Backends.of(Device.cuda(0));
+        Rng rng = new Rng(42);
+        be.emptyCache();   // no table of an earlier test
+        long before = be.memoryStats().inUseBytes(), uploads = be.sgdTableUploads();
+        for (int set = 0; set < 10; set++) {
+            int n = 100 + set;   // a size of its own: a table of its own
+            Tensor p = be.fromArray(Tensor.randn(rng, n).toArray(), new int[] {n}), g = be.fromArray(Tensor.randn(rng, n).toArray(), new int[] {n});
+            be.sgdUpdateAll(java.util.List.of(p), java.util.List.of(g), java.util.Arrays.asList((Tensor) null), new boolean[] {true}, 0.1f, 0f, 0f,
+                new float[] {1e-4f}, false);
+            p.storage().release();
+            g.storage().release();
+        }
+        assertEquals(uploads + 10, be.sgdTableUploads(), "one table per parameter set");
+        long kept = be.sgdTableBytes();
+        assertTrue(kept > 0 && kept <= SgdTables.KEPT * CudaAllocator.roundUp(1), "at most " + SgdTables.KEPT + " small tables kept: " + kept + " B");
+        assertEquals(before + kept, be.memoryStats().inUseBytes(), "in use: what was there and the kept tables (" + be.memoryStats() + ")");
+    }
 }
