@@ -71,6 +71,18 @@ class HandExamplesTest {
         7, 0, 1, 2,
         9, 3, 4, 5};
 
+    /** An empty inner dimension sums nothing: the product is zeros, in every transpose mode and with a batch. */
+    @Test void matmulOverAnEmptyInnerDimensionIsZeros() {
+        float[] poison = org.pulmo.tensor.HostArrays.uninitialized(24);   // the pool the output would come from, NaN
+        java.util.Arrays.fill(poison, Float.NaN);
+        org.pulmo.tensor.HostArrays.giveBack(poison);
+        assertArrayEquals(new float[24], LinearAlgebra.matmul(Tensor.zeros(2, 3, 0), Tensor.zeros(2, 0, 4)).toArray());
+        assertArrayEquals(new int[] {2, 3, 4}, LinearAlgebra.matmul(Tensor.zeros(2, 3, 0), Tensor.zeros(2, 0, 4)).shape());
+        var cpu = org.pulmo.backend.Backends.cpu();
+        assertArrayEquals(new float[12], cpu.matmul(Tensor.zeros(0, 3), Tensor.zeros(4, 0), true, true).toArray());
+        assertArrayEquals(new float[12], cpu.matmul(Tensor.zeros(3, 0), Tensor.zeros(4, 0), false, true).toArray());
+    }
+
     @Test void maxPool2dOn4x4() {
         Tensor x = Tensor.of(PLANE, 1, 1, 4, 4).requiresGrad(true);
         Tensor y = x.maxPool2d(2, 2, 0);

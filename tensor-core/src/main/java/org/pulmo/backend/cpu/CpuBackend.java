@@ -114,7 +114,8 @@ public final class CpuBackend implements Backend {
         int r = as.length;
         int m = transA ? as[r - 1] : as[r - 2], k = transA ? as[r - 2] : as[r - 1];
         int n = transB ? bs[r - 2] : bs[r - 1];
-        int batch = (int) (Shapes.numel(as) / ((long) as[r - 1] * as[r - 2]));
+        int batch = 1;
+        for (int i = 0; i < r - 2; i++) batch *= as[i];
         // A 2-D operand that is the transpose of a dense matrix (Linear's weight.transpose(0, 1), and the same
         // view again in its backward) is read where it is stored, with its transpose flag flipped: copying
         // ResNet-50's 1000 x 2048 fc weight into the transposed layout cost more than the multiply.
@@ -124,7 +125,9 @@ public final class CpuBackend implements Backend {
         int[] outShape = as.clone();
         outShape[r - 2] = m;
         outShape[r - 1] = n;
-        float[] c = HostArrays.uninitialized((int) Shapes.numel(outShape)); // beta = 0 overwrites
+        // beta = 0 overwrites; an empty inner dimension (k = 0) sums nothing, so the product is zeros
+        float[] c = k == 0 ? HostArrays.zeroed((int) Shapes.numel(outShape)) : HostArrays.uninitialized((int) Shapes.numel(outShape));
+        if (k == 0) return Tensor.wrap(CpuStorage.pooled(c), outShape);
         int lda = aFlip ? as[0] : as[r - 1], ldb = bFlip ? bs[0] : bs[r - 1];
         for (int i = 0; i < batch; i++)
             Sgemm.sgemm(transA != aFlip, transB != bFlip, m, n, k, ad, ac.offset() + i * m * k, lda, bd, bc.offset() + i * k * n, ldb,
