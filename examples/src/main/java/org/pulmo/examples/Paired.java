@@ -10,7 +10,7 @@ import org.pulmo.data.Csv;
 import org.pulmo.metrics.Intervals;
 
 /**
- * The rows of {@code pulmo table} compared image by image with its first row: from each row's {@code predictions.csv}
+ * The rows of {@code pulmo table} compared image by image, every pair: from each row's {@code predictions.csv}
  * (evaluate's: source, label, predicted, ...), which test images each model classified correctly, and McNemar's
  * exact test on the images exactly one of the two got right ({@link Intervals#mcnemarExact}). Two models a few
  * points apart on 124 or 258 images are often not told apart by their test set; this says which are.
@@ -41,39 +41,41 @@ final class Paired {
     }
 
     /**
-     * The comparison as Markdown after a blank line, or "" with fewer than two rows or no predictions for the first.
+     * Every pair of rows compared, as Markdown after a blank line; "" with fewer than two rows that have predictions.
      * Rows are matched by source as written; rows evaluated on the same images under another folder (another
      * machine's path) by their last two path elements, the class folder and the file name, where those are unique.
      */
     static String table(List<Outcomes> rows) {
-        if (rows.size() < 2) return "";
-        Outcomes first = rows.getFirst();
-        if (first.correct() == null)
-            return "\nNo image-by-image comparison with the first row (" + first.label() + "): " + first.missing() + ".\n";
-        StringBuilder sb = new StringBuilder("\nImage by image against the first row (" + first.label() + "), McNemar's exact test on the images\n"
-            + "exactly one of the two classified correctly (p: the chance of a split at least this uneven between two equally\n"
-            + "accurate models):\n\n| Model | Images | Correct here only | Correct in the first row only | p |\n|---|---:|---:|---:|---:|\n");
-        for (Outcomes row : rows.subList(1, rows.size())) {
-            sb.append("| ").append(row.label()).append(" | ");
-            if (row.correct() == null) { sb.append("n/a (").append(row.missing()).append(") | | | |\n"); continue; }
-            Map<String, Boolean> a = first.correct(), b = row.correct();
-            if (!a.keySet().equals(b.keySet())) { a = byTail(a); b = byTail(b); }
-            if (a == null || b == null || !a.keySet().equals(b.keySet())) {
-                long common = row.correct().keySet().stream().filter(first.correct()::containsKey).count();
-                sb.append("n/a (not the same test images: ").append(common).append(" of the first row's ").append(first.correct().size())
-                    .append(" in common) | | | |\n");
-                continue;
-            }
-            long onlyHere = 0, onlyFirst = 0;
-            for (var e : b.entrySet()) {
-                boolean here = e.getValue(), there = a.get(e.getKey());
-                if (here && !there) onlyHere++;
-                if (there && !here) onlyFirst++;
-            }
-            sb.append(b.size()).append(" | ").append(onlyHere).append(" | ").append(onlyFirst).append(" | ")
-                .append(String.format(Locale.ROOT, "%.3g", Intervals.mcnemarExact(onlyHere, onlyFirst))).append(" |\n");
-        }
+        List<Outcomes> with = rows.stream().filter(r -> r.correct() != null).toList();
+        String without = String.join("; ", rows.stream().filter(r -> r.correct() == null).map(r -> r.label() + " (" + r.missing() + ")").toList());
+        if (with.size() < 2)
+            return rows.size() < 2 ? "" : "\nNo image-by-image comparison: fewer than two rows have their predictions" + (without.isEmpty() ? "" : ": " + without) + ".\n";
+        StringBuilder sb = new StringBuilder("\nImage by image, every pair of rows: McNemar's exact test on the images exactly one of the two\n"
+            + "classified correctly (p: the chance of a split at least this uneven between two equally accurate models):\n\n"
+            + "| Rows | Images | Correct in the first only | Correct in the second only | p |\n|---|---:|---:|---:|---:|\n");
+        for (int i = 0; i < with.size(); i++)
+            for (int j = i + 1; j < with.size(); j++) sb.append(pairRow(with.get(i), with.get(j)));
+        if (!without.isEmpty()) sb.append("\nNot compared: ").append(without).append(".\n");
         return sb.toString();
+    }
+
+    private static String pairRow(Outcomes first, Outcomes second) {
+        StringBuilder sb = new StringBuilder("| ").append(first.label()).append(" vs ").append(second.label()).append(" | ");
+        Map<String, Boolean> a = first.correct(), b = second.correct();
+        if (!a.keySet().equals(b.keySet())) { a = byTail(a); b = byTail(b); }
+        if (a == null || b == null || !a.keySet().equals(b.keySet())) {
+            long common = second.correct().keySet().stream().filter(first.correct()::containsKey).count();
+            return sb.append("n/a (not the same test images: ").append(common).append(" in common of ").append(first.correct().size())
+                .append(" and ").append(second.correct().size()).append(") | | | |\n").toString();
+        }
+        long onlyFirst = 0, onlySecond = 0;
+        for (var e : a.entrySet()) {
+            boolean x = e.getValue(), y = b.get(e.getKey());
+            if (x && !y) onlyFirst++;
+            if (y && !x) onlySecond++;
+        }
+        return sb.append(a.size()).append(" | ").append(onlyFirst).append(" | ").append(onlySecond).append(" | ")
+            .append(String.format(Locale.ROOT, "%.3g", Intervals.mcnemarExact(onlyFirst, onlySecond))).append(" |\n").toString();
     }
 
     /** The same outcomes keyed by the last two path elements of each source (class folder and file), or null if not unique. */

@@ -21,7 +21,7 @@ import picocli.CommandLine.Option;
  * {@code test/} report of a {@code pulmo train} run, a second table says how each row was trained, from the run's
  * {@code run.json}: epochs, best epoch, seed, wall time, images per second, peak device memory, the device and the
  * Pulmo commit. Each row's accuracy comes with its 95 % interval, and where the rows' folders hold the
- * {@code predictions.csv} of the same test images, a third table compares every row with the first, image by image
+ * {@code predictions.csv} of the same test images, a third table compares every pair of rows image by image
  * (McNemar's exact test, {@link Paired}). Printed as Markdown, and written with {@code --out}.
  */
 @Command(name = "table", mixinStandardHelpOptions = true, description = "Collect evaluate results (metrics.json) into one table in a paper's layout.")

@@ -43,12 +43,12 @@ class TableComparisonCliTest {
         return r;
     }
 
-    @Test void rowsComeWithTheirAccuracyIntervalAndAnImageByImageTestAgainstTheFirst(@TempDir Path dir) throws IOException {
-        // the first row misses images 0-7 and 19; the second only 19 and image 8, which the first gets right: 8 images go
-        // the second's way only, 1 the first's: McNemar's p = 2 (C(9,0) + C(9,1)) / 2^9
+    @Test void rowsComeWithTheirAccuracyIntervalAndEveryPairIsComparedImageByImage(@TempDir Path dir) throws IOException {
+        // A misses images 0-7 and 19; B only 19 and image 8, which A gets right: 1 image goes A's way only, 8 B's:
+        // McNemar's p = 2 (C(9,0) + C(9,1)) / 2^9
         Path a = row(dir.resolve("a"), "/data", allBut(0, 1, 2, 3, 4, 5, 6, 7, 19));
         Path b = row(dir.resolve("b"), "/data", allBut(8, 19));
-        Path moved = row(dir.resolve("c"), "/elsewhere/copy", allBut(8, 19));          // the same images under another folder
+        Path moved = row(dir.resolve("c"), "/elsewhere/copy", allBut(8, 19));          // B's results on the same images under another folder
         Path other = row(dir.resolve("d"), "/data", allBut());
         Files.writeString(other.resolve("predictions.csv"), Files.readString(other.resolve("predictions.csv")).replace("/9.jpg", "/99.jpg"));
         Path none = dir.resolve("e");
@@ -60,19 +60,21 @@ class TableComparisonCliTest {
         assertTrue(out.contains("| A | 55.00 |") && out.contains(Intervals.wilson(11, 20).percent() + " |"), out);
         assertTrue(out.contains("| B | 90.00 |") && out.contains(Intervals.wilson(18, 20).percent() + " |"), out);
         String p = String.format(java.util.Locale.ROOT, "%.3g", 20.0 / 512);
-        assertTrue(out.contains("| B | 20 | 8 | 1 | " + p + " |"), out);
-        assertTrue(out.contains("| C | 20 | 8 | 1 | " + p + " |"), out);
-        assertTrue(out.contains("| D | n/a (not the same test images: 19 of the first row's 20 in common)"), out);
-        assertTrue(out.contains("| E | n/a (no predictions.csv)"), out);
+        assertTrue(out.contains("| A vs B | 20 | 1 | 8 | " + p + " |"), out);
+        assertTrue(out.contains("| A vs C | 20 | 1 | 8 | " + p + " |"), out);
+        assertTrue(out.contains("| B vs C | 20 | 0 | 0 | 1.00 |"), out);      // the same outcomes: nothing to tell apart
+        assertTrue(out.contains("| A vs D | n/a (not the same test images: 19 in common of 20 and 20)"), out);
+        assertTrue(out.contains("Not compared: E (no predictions.csv)."), out);
+        assertEquals(6, out.lines().filter(l -> l.contains(" vs ")).count(), out);   // A, B, C, D: every pair once
     }
 
-    @Test void withoutTheFirstRowsPredictionsNothingIsCompared(@TempDir Path dir) throws IOException {
+    @Test void withFewerThanTwoPredictionsNothingIsCompared(@TempDir Path dir) throws IOException {
         Path a = row(dir.resolve("a"), "/data", allBut(0));
         Files.delete(a.resolve("predictions.csv"));
         Path b = row(dir.resolve("b"), "/data", allBut(1));
         Run r = pulmo("table", "--row", "A=" + a, "--row", "B=" + b);
         assertEquals(0, r.code(), r.out() + r.err());
-        assertTrue(r.out().contains("No image-by-image comparison with the first row (A): no predictions.csv."), r.out());
+        assertTrue(r.out().contains("No image-by-image comparison: fewer than two rows have their predictions: A (no predictions.csv)."), r.out());
         // one row alone: its interval, no comparison
         Run one = pulmo("table", "--row", "B=" + b);
         assertTrue(one.out().contains(Intervals.wilson(19, 20).percent()) && !one.out().contains("Image by image"), one.out());
