@@ -59,6 +59,15 @@ public final class Trainer {
     static final double DATA_BOUND = 0.1;
 
     /** The epoch line's note on the loader's share of an epoch: empty unless it is large enough to be what limits the run. */
+    /**
+     * "  | about 1:23:45 left" for {@code epochsLeft} more epochs at the mean wall time of the {@code epochsDone} epochs
+     * this invocation has run so far (training, validation and checkpoints); "" after the last epoch.
+     */
+    static String timeLeft(double secondsSoFar, int epochsDone, int epochsLeft) {
+        if (epochsLeft <= 0 || epochsDone <= 0) return "";
+        return "  | about " + RunRecord.clock(secondsSoFar / epochsDone * epochsLeft) + " left";
+    }
+
     static String dataBound(double waitedSeconds, double epochSeconds) {
         return waitedSeconds > DATA_BOUND * epochSeconds ? String.format(Locale.ROOT,
             "  | waited %.1f s of %.1f for images (data-bound: more --workers, or smaller files)", waitedSeconds, epochSeconds) : "";
@@ -261,6 +270,7 @@ public final class Trainer {
         try (Checkpoint.Writer checkpoints = new Checkpoint.Writer();   // last/best written while the next epoch trains
              DataLoader trainLoader = new DataLoader(train, trainTf, opts);
              DataLoader valLoader = new DataLoader(val, evalTf, DataLoader.Options.evaluation(Math.max(s.batchSize(), 32)).withStrict(s.strict()))) {
+            long loopStart = System.nanoTime();
             for (int epoch = start; epoch < s.epochs() && !interrupted; epoch++) {
                 if (stop.get()) { // asked between epochs (during validation or saving): the last checkpoint is this moment
                     interrupted = true;
@@ -329,7 +339,8 @@ public final class Trainer {
                         maNet != null ? " (MA-Net needs every image of a batch and of its mutex batch readable)" : " (unreadable images are skipped)"));
                 }
                 double[] v = validate(valLoader, epoch);
-                bar.finish(String.format(Locale.ROOT, "  | val loss %.4f  val acc %5.1f%%%s", v[0], 100 * v[1], dataBound(dataWait, bar.seconds())));
+                bar.finish(String.format(Locale.ROOT, "  | val loss %.4f  val acc %5.1f%%%s%s", v[0], 100 * v[1], dataBound(dataWait, bar.seconds()),
+                    timeLeft((System.nanoTime() - loopStart) / 1e9, epoch + 1 - start, s.epochs() - epoch - 1)));
                 org.pulmo.backend.Backend.MemoryUse mem = backend.memoryUse();
                 if (mem != null) out.println("  " + dev + " memory after epoch " + (epoch + 1) + ": " + mem.summary());
                 double peakMib = mem == null ? Double.NaN : mem.peakInUseBytes() / (double) (1 << 20);

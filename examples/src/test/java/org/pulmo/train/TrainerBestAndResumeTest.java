@@ -74,6 +74,23 @@ class TrainerBestAndResumeTest {
         return new Trainer(s, new Scripted(script), train, val, log, false).run();
     }
 
+    /** Each epoch's line says how long the rest of the run will take, from this invocation's epochs; the last says nothing. */
+    @Test void epochLinesTellTheTimeLeft(@TempDir Path dir) throws IOException {
+        for (boolean resume : new boolean[] {false, true}) {
+            Trainer.Settings s = new Trainer.Settings("scripted", List.of("a", "b"), resume ? 5 : 3, 4, 0.001f, 0.9f, 0f, "constant", 8,
+                Augmentation.NONE, 7, dir, resume, 1, false, null, Device.CPU, null);
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+            new Trainer(s, new Scripted(), new Tiny(new int[] {0, 1, 0, 1, 0, 1, 0, 1}), new Tiny(new int[] {0, 0, 0, 0}),
+                new PrintStream(bytes, true, StandardCharsets.UTF_8), false).run();
+            List<String> epochs = bytes.toString(StandardCharsets.UTF_8).lines().filter(l -> l.startsWith("epoch ")).toList();
+            assertEquals(resume ? 2 : 3, epochs.size(), epochs.toString());   // resumed: epochs 4 and 5
+            for (int i = 0; i < epochs.size(); i++) {
+                boolean last = i == epochs.size() - 1;
+                assertEquals(!last, epochs.get(i).matches(".* \\| about \\d+:\\d\\d:\\d\\d left$"), epochs.get(i));
+            }
+        }
+    }
+
     private static String meta(Path dir, String file, String key) throws IOException {
         return Safetensors.read(dir.resolve(file)).metadata().get(key);
     }
