@@ -22,10 +22,11 @@ import org.pulmo.tensor.Tensor;
  * CapturedStep's recording logic without a GPU: the CPU backend wrapped so that it "records" (capture runs the work once
  * with capturing() true, as a recording that is launched at once; each replay runs it again as ordinary code). What the
  * class decides is then visible on any machine: eager steps before the first recording (the first SGD step makes the
- * momentum buffers, which the optimiser refuses to do while recording), and a new recording per change of the rate.
+ * momentum buffers, which the optimiser refuses to do while recording), and a new recording per change of the rate or
+ * of the backend's precision.
  */
 class CapturedStepRecordingTest {
-    private static boolean recordingNow;
+    private static boolean recordingNow, strictFp32 = true;
 
     /** Runs body with Backends' CPU backend replaced by a recording fake; restores it after. */
     private static void withRecordingCpu(Runnable body) throws Exception {
@@ -36,6 +37,8 @@ class CapturedStepRecordingTest {
             switch (m.getName()) {
                 case "captureUnsupported": return null;
                 case "capturing": return recordingNow;
+                case "strictFp32": return strictFp32;                       // a precision setting, as a GPU's backend has
+                case "setStrictFp32": strictFp32 = (Boolean) args[0]; return null;
                 case "capture": {
                     Runnable work = (Runnable) args[0];
                     recordingNow = true;
@@ -54,7 +57,7 @@ class CapturedStepRecordingTest {
             }
         });
         active.set(null, fake);
-        try { body.run(); } finally { active.set(null, real); recordingNow = false; }
+        try { body.run(); } finally { active.set(null, real); recordingNow = false; strictFp32 = true; }
     }
 
     private static Module model() {
@@ -95,8 +98,9 @@ class CapturedStepRecordingTest {
                 assertTrue(step.recording(), step.whyNotRecorded());
                 for (int k = 0; k < steps; k++) {
                     if (k == 3) sgdC.setLr(0.05f);
+                    if (k == 5) Backends.cpu().setStrictFp32(false);   // the math mode is fixed into a recording too
                     lossC[k] = step.step(xs[k], ys[k])[0].item();
-                    assertEquals(k == 0 ? 0 : k < 3 ? 1 : 2, step.recordings(), "recordings after step " + (k + 1));
+                    assertEquals(k == 0 ? 0 : k < 3 ? 1 : k < 5 ? 2 : 3, step.recordings(), "recordings after step " + (k + 1));
                 }
                 assertTrue(step.recording(), "no recording failed: " + step.whyNotRecorded());
             }
