@@ -109,6 +109,7 @@ public final class PlotCommand implements Callable<Integer> {
         List<String> names = new ArrayList<>(), without = new ArrayList<>();
         List<double[]> fpr = new ArrayList<>(), tpr = new ArrayList<>();
         List<Double> auc = new ArrayList<>();
+        List<org.pulmo.metrics.Intervals.Interval> auc95 = new ArrayList<>();
         String positive = null, firstWith = null;
         for (int i = 0; i < dirs.size(); i++) {
             Path csv = dirs.get(i).resolve("test").resolve("predictions.csv");
@@ -125,6 +126,7 @@ public final class PlotCommand implements Callable<Integer> {
             fpr.add(r.fpr());
             tpr.add(r.tpr());
             auc.add(r.auc());
+            auc95.add(new ClassificationReport(p, k).aucInterval(k));
         }
 
         out = Cli.keepEarlier(out, overwrite, d -> COMPARE_FILES.stream().anyMatch(f -> Files.exists(d.resolve(f))), "an earlier comparison");
@@ -133,7 +135,8 @@ public final class PlotCommand implements Callable<Integer> {
         Plots.compare(labels, runs, out);
         List<String> written = new ArrayList<>(List.of("val_accuracy.png", "train_loss.png", "val_loss.png"));
         if (!names.isEmpty()) {
-            Plots.roc("ROC, " + positive + " against the rest (test)", names, fpr, tpr, auc.stream().mapToDouble(Double::doubleValue).toArray(), out.resolve("roc.png"));
+            Plots.roc("ROC, " + positive + " against the rest (test)", names, fpr, tpr, auc.stream().mapToDouble(Double::doubleValue).toArray(),
+                auc95.toArray(org.pulmo.metrics.Intervals.Interval[]::new), out.resolve("roc.png"));
             written.add("roc.png");
         }
         String why = Plots.unavailableReason();

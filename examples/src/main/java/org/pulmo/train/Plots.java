@@ -149,19 +149,29 @@ public final class Plots {
 
     /**
      * {@code roc.png}: one curve per class (one-vs-rest), or one for a binary task. {@code fpr[k]}, {@code tpr[k]}
-     * are the points of class k's curve, {@code auc[k]} its area.
+     * are the points of class k's curve, {@code auc[k]} its area and {@code auc95[k]} the area's 95 % interval (DeLong),
+     * both in the legend.
      */
-    public static void roc(List<String> names, List<double[]> fpr, List<double[]> tpr, double[] auc, Path file) throws IOException {
-        roc("ROC", names, fpr, tpr, auc, file);
+    public static void roc(List<String> names, List<double[]> fpr, List<double[]> tpr, double[] auc, org.pulmo.metrics.Intervals.Interval[] auc95,
+                           Path file) throws IOException {
+        roc("ROC", names, fpr, tpr, auc, auc95, file);
     }
 
-    /** {@link #roc(List, List, List, double[], Path)} under another title. */
-    public static void roc(String title, List<String> names, List<double[]> fpr, List<double[]> tpr, double[] auc, Path file) throws IOException {
+    /** A curve's legend: "covid (AUC 0.934, 95 % CI 0.901-0.967)", without the interval where it is undefined. */
+    static String rocLegend(String name, double auc, org.pulmo.metrics.Intervals.Interval auc95) {
+        return auc95 != null && auc95.defined()
+            ? String.format(java.util.Locale.ROOT, "%s (AUC %.3f, 95 %% CI %.3f-%.3f)", name, auc, auc95.low(), auc95.high())
+            : String.format(java.util.Locale.ROOT, "%s (AUC %.3f)", name, auc);
+    }
+
+    /** {@link #roc(List, List, List, double[], org.pulmo.metrics.Intervals.Interval[], Path)} under another title. */
+    public static void roc(String title, List<String> names, List<double[]> fpr, List<double[]> tpr, double[] auc,
+                           org.pulmo.metrics.Intervals.Interval[] auc95, Path file) throws IOException {
         XYChart c = new XYChartBuilder().width(names.size() > 4 ? 760 : 560).height(520).title(title).xAxisTitle("false positive rate (1 - specificity)")
             .yAxisTitle("true positive rate (sensitivity)").build();
         c.getStyler().setXAxisMin(0.0).setXAxisMax(1.0).setYAxisMin(0.0).setYAxisMax(1.0).setSeriesColors(PALETTE);
         for (int k = 0; k < names.size(); k++) {
-            XYSeries sr = c.addSeries(String.format(java.util.Locale.ROOT, "%s (AUC %.3f)", names.get(k), auc[k]), fpr.get(k), tpr.get(k));
+            XYSeries sr = c.addSeries(rocLegend(names.get(k), auc[k], auc95[k]), fpr.get(k), tpr.get(k));
             sr.setMarker(SeriesMarkers.NONE);
         }
         XYSeries chance = c.addSeries("chance", new double[] {0, 1}, new double[] {0, 1});

@@ -82,7 +82,11 @@ class ComparePlotsTest {
         XYChart roc = drawn.get("roc.png");
         assertTrue(roc.getTitle().contains("covid against the rest"), roc.getTitle());
         // covid is the first column of a's file and the second of b's: found by name in each
-        assertEquals(List.of("DPN-92 (AUC 0.750)", "DPN-92-SE (AUC 1.000)", "chance"), List.copyOf(roc.getSeriesMap().keySet()));
+        // with DeLong's interval: a's V10 = (1, 1/2), V01 = (1/2, 1), so Var = (1/8) / 2 + (1/8) / 2 = 1/8 and the interval
+        // is 0.75 -+ 1.96 sqrt(1/8), cut to 1; b separates its classes, variance 0
+        String aLow = String.format(java.util.Locale.ROOT, "%.3f", 0.75 - 1.959963984540054 * Math.sqrt(1.0 / 8));
+        assertEquals(List.of("DPN-92 (AUC 0.750, 95 % CI " + aLow + "-1.000)", "DPN-92-SE (AUC 1.000, 95 % CI 1.000-1.000)", "chance"),
+            List.copyOf(roc.getSeriesMap().keySet()));
 
         // another comparison into the same folder keeps the first; --overwrite replaces it, its roc.png too (c has no test predictions)
         drawn.clear();
@@ -141,7 +145,7 @@ class ComparePlotsTest {
         Files.writeString(a.resolve("test/predictions.csv"), THREE_CLASSES);
         CliEndToEndTest.Run r = CliEndToEndTest.pulmo("plot", "--compare", "A=" + a, "--out", dir.resolve("cmp").toString());
         assertEquals(0, r.code(), r.out() + r.err());
-        assertEquals(List.of("A (AUC 1.000)", "chance"), List.copyOf(drawn.get("roc.png").getSeriesMap().keySet()));
+        assertEquals(List.of("A (AUC 1.000, 95 % CI 1.000-1.000)", "chance"), List.copyOf(drawn.get("roc.png").getSeriesMap().keySet()));
         assertTrue(drawn.get("val_loss.png").getStyler().isYAxisLogarithmic(), "validation loss spans 200x");
         assertFalse(drawn.get("train_loss.png").getStyler().isYAxisLogarithmic(), "training loss spans 2x");
     }

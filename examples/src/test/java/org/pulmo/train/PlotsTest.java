@@ -30,6 +30,14 @@ class PlotsTest {
         assertEquals("loss.png, accuracy.png", Plots.listed("loss.png", "accuracy.png"));
     }
 
+    /** The ROC legend gives each curve's AUC with its 95 % interval, and the AUC alone where the interval is undefined. */
+    @Test void rocLegendsCarryTheAucInterval() {
+        var ci = org.pulmo.metrics.Intervals.delong(new double[] {0.9, 0.7, 0.6, 0.4, 0.4, 0.2}, new boolean[] {true, false, true, true, false, false});
+        assertEquals(String.format(java.util.Locale.ROOT, "covid (AUC 0.722, 95 %% CI %.3f-1.000)", ci.interval95().low()),
+            Plots.rocLegend("covid", ci.auc(), ci.interval95()));
+        assertEquals("covid (AUC 0.722)", Plots.rocLegend("covid", 13.0 / 18, org.pulmo.metrics.Intervals.Interval.UNDEFINED));
+    }
+
     /** What a GPU server without fontconfig throws from XChart's first text: the run must go on without plots. */
     @Test void aMachineWithoutFontsSkipsThePlotsAndSaysWhy(@TempDir Path dir) throws Exception {
         Plots.encoder = (chart, file) -> { throw new RuntimeException("Fontconfig head is null, check your fonts or fonts configuration"); };
