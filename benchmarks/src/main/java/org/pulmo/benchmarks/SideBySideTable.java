@@ -117,8 +117,11 @@ public final class SideBySideTable {
         ModelWorkload.Pass pass = train ? ModelWorkload.Pass.TRAIN : ModelWorkload.Pass.INFER;
         String method = train ? "trainStep" : "inference", step = Boolean.toString(recorded);
         PulmoResult p = find(pulmo, method, Map.of("model", m[0], "device", "cuda", "precision", precision), step);
-        if (p == null && precision.equals("tf32"))   // results from before the precision parameter: the default, tf32
-            p = find(pulmo, method, Map.of("model", m[0], "device", "cuda"), step);
+        if (p == null && precision.equals("tf32")) {   // results from before the precision parameter: the default, tf32
+            Map<String, String> withoutPrecision = new java.util.HashMap<>(Map.of("model", m[0], "device", "cuda"));
+            withoutPrecision.put("precision", null);   // only those: another precision's result is not this row's
+            p = find(pulmo, method, withoutPrecision, step);
+        }
         Map<?, ?> t = null;
         for (Object o : list(torch, section)) {
             Map<?, ?> r = (Map<?, ?>) o;

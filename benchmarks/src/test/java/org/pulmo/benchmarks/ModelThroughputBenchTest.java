@@ -19,4 +19,9 @@ class ModelThroughputBenchTest {
         assertEquals(List.of(100.0, 50.0, 100.0, 50.0, 100.0, 50.0), settle(100.0, 50.0, 100.0, 50.0, 100.0, 50.0, 1.0), "never more than six");
         assertEquals(List.of(100.0, 112.0, 120.0), settle(100.0, 112.0, 120.0), "12 apart of 112 is not settled; 8 of 120 is");
     }
+
+    @Test void tenPercentOfTheLongerStepCountsAsSettled() {
+        assertEquals(List.of(90.0, 100.0), settle(90.0, 100.0, 1.0), "10 apart of 100: exactly 10 %, settled");
+        assertEquals(List.of(100.0, 110.5), settle(100.0, 110.5, 1.0), "10.5 apart of 110.5 is within 10 % of the longer step");
+    }
 }

@@ -27,4 +27,22 @@ class TrainingStepProfileTest {
             .filter(n -> !notOps.contains(n) && TrainingStepProfile.kindOf(n).equals("other")).sorted().toList();
         assertEquals(List.of(), other, "backend methods without a kind");
     }
+
+    /** Each op lands in the kind torch_op_profile.py puts PyTorch's kernels for that op in, by shape rows as by method rows. */
+    @Test void eachOpGoesToTheKindOfPyTorchsKernelsForIt() {
+        assertEquals("matmul", TrainingStepProfile.kindOf("matmul"));
+        assertEquals("reduction", TrainingStepProfile.kindOf("reduce"));
+        assertEquals("reduction", TrainingStepProfile.kindOf("argReduce [4, 1000]"));
+        assertEquals("copy / cat", TrainingStepProfile.kindOf("copy"));
+        assertEquals("copy / cat", TrainingStepProfile.kindOf("fill"));
+        assertEquals("copy / cat", TrainingStepProfile.kindOf("scatterAdd"));
+        assertEquals("pooling", TrainingStepProfile.kindOf("avgPool2dBackward"));
+        assertEquals("softmax / loss", TrainingStepProfile.kindOf("softmaxBackward"));
+        assertEquals("softmax / loss", TrainingStepProfile.kindOf("cosine"));
+        assertEquals("elementwise", TrainingStepProfile.kindOf("binary [2, 64, 56, 56] [2, 64, 56, 56]"));
+        assertEquals("elementwise", TrainingStepProfile.kindOf("unary [2, 64, 56, 56]"));
+        assertEquals("elementwise", TrainingStepProfile.kindOf("mabForward"));
+        assertEquals("elementwise", TrainingStepProfile.kindOf("fabFuseBackward"));
+        assertEquals("matmul", TrainingStepProfile.kindOf("matmul [4, 2048] [2048, 1000]"));
+    }
 }

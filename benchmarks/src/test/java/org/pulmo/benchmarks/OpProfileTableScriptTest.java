@@ -1,0 +1,74 @@
+package org.pulmo.benchmarks;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * benchmarks/op_profile_table.py on a small TrainingStepProfile log and torch_op_profile.py JSON: each kind's row, its
+ * ratio PyTorch / Pulmo (time) and Pulmo / PyTorch (bytes), and the totals, worked out here by hand. Skipped without python3, except under CI=true, where that fails.
+ */
+class OpProfileTableScriptTest {
+
+    private static String run(Path dir, String log, String torchJson) throws Exception {
+        Path script = Path.of("op_profile_table.py").toAbsolutePath();
+        assertTrue(Files.exists(script), "op_profile_table.py is not in the module folder, the tests' working directory");
+        Path pulmo = dir.resolve("pulmo.log"), torch = dir.resolve("torch.json"), out = dir.resolve("out.txt");
+        Files.writeString(pulmo, log);
+        Files.writeString(torch, torchJson);
+        Process p;
+        try {
+            p = new ProcessBuilder("python3", script.toString(), pulmo.toString(), torch.toString())
+                .redirectErrorStream(true).redirectOutput(out.toFile()).start();
+        } catch (java.io.IOException e) {
+            // python3 is on every CI machine: there a missing one is a failure, elsewhere a skip that says why
+            if ("true".equals(System.getenv("CI"))) throw new AssertionError("no python3 under CI=true: " + e.getMessage(), e);
+            Assumptions.abort("no python3: " + e.getMessage());
+            throw e;
+        }
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "op_profile_table.py did not finish");
+        String text = Files.readString(out);
+        assertEquals(0, p.exitValue(), text);
+        return text;
+    }
+
+    private static final String TORCH = """
+        {"by_kind": {"batch norm": {"ms_per_step": 2.0, "kernels_per_step": 5},
+                     "convolution": {"ms_per_step": 3.0, "kernels_per_step": 30}},
+         "alloc_by_kind": {"batch norm": {"mb_per_step": 50.0}, "convolution": {"mb_per_step": 50.0}}}
+        """;
+
+    @Test void timesAndBytesPerKindSideBySide(@TempDir Path dir) throws Exception {
+        String log = """
+            resnet50, 1 steps after 1 warm-up: 0.100 s/step
+            KIND batch_norm 4.000 10.0 100.0
+            KIND convolution 2.000 20.0 50.0
+            """;
+        List<String> lines = run(dir, log, TORCH).lines().toList();
+        // time: PyTorch / Pulmo, 2 / 4 and 3 / 2; all 5 / 6
+        assertTrue(lines.contains("| batch norm | 4.00 (10) | 2.00 (5) | 0.50 |"), String.join("\n", lines));
+        assertTrue(lines.contains("| convolution | 2.00 (20) | 3.00 (30) | 1.50 |"), String.join("\n", lines));
+        assertTrue(lines.contains("| all | 6.00 | 5.00 | 0.83 |"), String.join("\n", lines));
+        // bytes: Pulmo / PyTorch, 100 / 50 and 50 / 50; all 150 / 100
+        assertTrue(lines.contains("| batch norm | 100.0 | 50.0 | 2.00 |"), String.join("\n", lines));
+        assertTrue(lines.contains("| convolution | 50.0 | 50.0 | 1.00 |"), String.join("\n", lines));
+        assertTrue(lines.contains("| all | 150.0 | 100.0 | 1.50 |"), String.join("\n", lines));
+    }
+
+    /** A CPU profile's KIND lines carry no bytes: the time table alone, every kind still read. */
+    @Test void kindLinesWithoutBytesGiveTheTimeTableOnly(@TempDir Path dir) throws Exception {
+        String log = "KIND batch_norm 4.000 10.0\nKIND convolution 2.000 20.0\n";
+        String text = run(dir, log, TORCH);
+        assertTrue(text.contains("| batch norm | 4.00 (10) | 2.00 (5) | 0.50 |"), text);
+        assertTrue(text.contains("| all | 6.00 | 5.00 | 0.83 |"), text);
+        assertFalse(text.contains("MB allocated"), text);
+    }
+}

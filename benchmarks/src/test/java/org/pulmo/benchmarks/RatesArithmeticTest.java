@@ -1,0 +1,59 @@
+package org.pulmo.benchmarks;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.Map;
+import jdk.incubator.vector.FloatVector;
+import org.junit.jupiter.api.Test;
+import org.openjdk.jmh.results.RunResult;
+
+/** Seconds per op from every JMH unit, medians, and the per-fork rate line, checked against hand-computed values. */
+class RatesArithmeticTest {
+
+    @Test void eachUnitGivesSecondsPerOp() {
+        // a score of 4: 4 ops per unit of time is 1/4 of that unit per op; 4 units per op is 4 units
+        assertEquals(0.25, Rates.secondsPerOp(4, "ops/s"), 1e-15);
+        assertEquals(0.25e-3, Rates.secondsPerOp(4, "ops/ms"), 1e-18);
+        assertEquals(0.25e-6, Rates.secondsPerOp(4, "ops/us"), 1e-21);
+        assertEquals(0.25e-9, Rates.secondsPerOp(4, "ops/ns"), 1e-24);
+        assertEquals(15.0, Rates.secondsPerOp(4, "ops/min"), 1e-12);
+        assertEquals(4.0, Rates.secondsPerOp(4, "s/op"), 1e-15);
+        assertEquals(4e-3, Rates.secondsPerOp(4, "ms/op"), 1e-18);
+        assertEquals(4e-6, Rates.secondsPerOp(4, "us/op"), 1e-21);
+        assertEquals(4e-9, Rates.secondsPerOp(4, "ns/op"), 1e-24);
+        assertEquals(240.0, Rates.secondsPerOp(4, "min/op"), 1e-12);
+    }
+
+    @Test void theMedianOfAnEvenCountIsTheMeanOfTheMiddleTwo() {
+        assertEquals(2.5, Rates.median(List.of(4.0, 1.0, 3.0, 2.0)), 0.0);
+        assertEquals(3.0, Rates.median(List.of(5.0, 3.0, 1.0)), 0.0, "odd count, unsorted input");
+        assertEquals(7.0, Rates.median(List.of(7.0)), 0.0);
+        assertTrue(Double.isNaN(Rates.median(List.of())));
+    }
+
+    @Test void secondsArePrintedInTheirUnit() {
+        assertEquals("2.500 s", Rates.formatSeconds(2.5));
+        assertEquals("12.345 ms", Rates.formatSeconds(0.012345));
+        assertEquals("42.0 us", Rates.formatSeconds(42e-6));
+    }
+
+    /** Two forks of a 32-image step, 10 ms and 30 ms: 3200 and 1066.7 images/s, median time 20 ms and median rate 2133.3. */
+    @Test void theLineGivesEachForksRateAndTheMedians() {
+        RunResult r = JmhRuns.averageTime("org.pulmo.benchmarks.ModelThroughputBench.trainStep",
+            Map.of("model", "resnet50"), 10_000, 30_000);
+        String line = Rates.line(r, "images/s", x -> 32);
+        double fast = 32 / 0.010, slow = 32 / 0.030;
+        assertTrue(line.startsWith("trainStep "), line);
+        assertTrue(line.contains("20.000 ms/op"), line);
+        assertTrue(line.contains(String.format(java.util.Locale.ROOT, " %.1f images/s", (fast + slow) / 2)), line);
+        assertTrue(line.endsWith(String.format(java.util.Locale.ROOT, "[%.1f, %.1f]", fast, slow)), line);
+    }
+
+    /** fmaPeak: per thread PEAK_STEPS steps of 12 independent vector FMAs, each FMA a multiply and an add per lane. */
+    @Test void theFmaPeakCountsTwoFlopsPerLaneOfEachFma() {
+        int lanes = FloatVector.SPECIES_PREFERRED.length();
+        assertEquals(3.0 * (1 << 20) * 12 * 2 * lanes, SgemmBench.fmaPeakFlops(3), 0.0);
+    }
+}
