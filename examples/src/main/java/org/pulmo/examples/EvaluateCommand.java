@@ -162,7 +162,6 @@ public final class EvaluateCommand implements Callable<Integer> {
         List<double[]> fpr = new ArrayList<>(), tpr = new ArrayList<>();
         List<Double> aucs = new ArrayList<>();
         List<org.pulmo.metrics.Intervals.Interval> auc95 = new ArrayList<>();
-        org.pulmo.metrics.ClassificationReport report = new org.pulmo.metrics.ClassificationReport(mp, positiveClass);
         for (int c = 0; c < k; c++) {
             if (k == 2 && c != positiveClass) continue;  // binary: one curve, for the positive class
             RocCurve r = mp.roc(c);
@@ -170,7 +169,7 @@ public final class EvaluateCommand implements Callable<Integer> {
             fpr.add(r.fpr());
             tpr.add(r.tpr());
             aucs.add(r.auc());
-            auc95.add(report.aucInterval(c));
+            auc95.add(mp.aucInterval(c));
         }
         Plots.roc(names, fpr, tpr, aucs.stream().mapToDouble(Double::doubleValue).toArray(),
             auc95.toArray(org.pulmo.metrics.Intervals.Interval[]::new), out.resolve("roc.png"));

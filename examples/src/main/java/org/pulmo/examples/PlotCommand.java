@@ -126,7 +126,7 @@ public final class PlotCommand implements Callable<Integer> {
             fpr.add(r.fpr());
             tpr.add(r.tpr());
             auc.add(r.auc());
-            auc95.add(new ClassificationReport(p, k).aucInterval(k));
+            auc95.add(p.aucInterval(k));
         }
 
         out = Cli.keepEarlier(out, overwrite, d -> COMPARE_FILES.stream().anyMatch(f -> Files.exists(d.resolve(f))), "an earlier comparison");

@@ -127,12 +127,7 @@ public final class ClassificationReport {
         return Intervals.wilson(matrix.trueNegatives(k), matrix.trueNegatives(k) + matrix.falsePositives(k));
     }
 
-    public Intervals.Interval aucInterval(int k) {
-        double[] s = new double[predictions.size()];
-        boolean[] pos = new boolean[predictions.size()];
-        for (int i = 0; i < s.length; i++) { s[i] = predictions.probabilities()[i][k]; pos[i] = predictions.labels()[i] == k; }
-        return Intervals.delong(s, pos).interval95();
-    }
+    public Intervals.Interval aucInterval(int k) { return predictions.aucInterval(k); }
 
     /** The tables as text (see the class comment); {@code title} heads them ("Test set", "DPN-92-SE", ...). */
     public String format(String title) {

@@ -58,6 +58,12 @@ public record Predictions(List<String> classes, float[][] probabilities, int[] l
 
     public double auc(int k) { return roc(k).auc(); }
 
+    /** The 95 % interval of {@link #auc(int)} (DeLong; {@link Intervals}). */
+    public Intervals.Interval aucInterval(int k) {
+        RocCurve.Scores o = RocCurve.Scores.oneVsRest(probabilities, labels, k);
+        return Intervals.delong(o.scores(), o.positive()).interval95();
+    }
+
     /**
      * The mean of the one-vs-rest AUCs over the classes that have both positives and negatives here
      * (scikit-learn's {@code roc_auc_score(multi_class='ovr', average='macro')}). For two classes both AUCs

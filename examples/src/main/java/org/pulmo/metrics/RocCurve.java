@@ -53,10 +53,18 @@ public record RocCurve(double[] fpr, double[] tpr, double[] thresholds) {
      * {@code probabilities} is [N][K].
      */
     public static RocCurve oneVsRest(float[][] probabilities, int[] labels, int k) {
-        double[] s = new double[labels.length];
-        boolean[] pos = new boolean[labels.length];
-        for (int i = 0; i < labels.length; i++) { s[i] = probabilities[i][k]; pos[i] = labels[i] == k; }
-        return of(s, pos);
+        Scores o = Scores.oneVsRest(probabilities, labels, k);
+        return of(o.scores(), o.positive());
+    }
+
+    /** Scores and truth of a one-vs-rest question: the probability of class k, and whether the image is of class k. */
+    record Scores(double[] scores, boolean[] positive) {
+        static Scores oneVsRest(float[][] probabilities, int[] labels, int k) {
+            double[] s = new double[labels.length];
+            boolean[] pos = new boolean[labels.length];
+            for (int i = 0; i < labels.length; i++) { s[i] = probabilities[i][k]; pos[i] = labels[i] == k; }
+            return new Scores(s, pos);
+        }
     }
 
     /** Area under the curve by the trapezoidal rule; NaN when there are no positives or no negatives. */
