@@ -110,7 +110,7 @@ for r in "$@"; do
     dpn92-aug) row "$r" xray-4class 100 32 --model dpn92 --augmentation dpn-senet ;;
     dpn92se-none) row "$r" xray-4class 100 32 --model dpn92-se --augmentation none ;;
     dpn92se-aug) row "$r" xray-4class 100 32 --model dpn92-se --augmentation dpn-senet ;;
-    resnet50) row "$r" ct-sarscov2 120 16 --model resnet50 --augmentation ma-net --schedule step ;;   # trained as MA-Net is
+    resnet50) row "$r" ct-sarscov2 120 16 --model resnet50 --augmentation resize --schedule step ;;   # trained as MA-Net is
     manet-full) row "$r" ct-sarscov2 120 16 --model manet-resnet50 ;;
     manet-ce) row "$r" ct-sarscov2 120 16 --model manet-resnet50 --manet-loss ce ;;
     manet-ce-cs) row "$r" ct-sarscov2 120 16 --model manet-resnet50 --manet-loss ce-cs ;;
@@ -132,7 +132,7 @@ table() {   # table FILE TITLE [--binary] -- LABEL=ROW...
   timeout 60 "${pulmo[@]}" table --title "$title" ${opts[@]+"${opts[@]}"} "${rows[@]}" --out "$W/$file" --overwrite >/dev/null 2>&1 \
     && echo "== $file: $(( ${#rows[@]} / 2 )) rows" | tee -a "$S"
 }
-table dpn-senet-tables-1-3.md "DPN-92 vs DPN-92-SE on xray-4class (DPN-SENet Tables 1-3 layout)" -- \
+table dpn-senet-tables-1-3.md "DPN-92 vs DPN-92-SE on xray-4class (DPN-SENet Tables 1-3 layout)" --positive auto -- \
   "DPN-92, no augmentation=dpn92-none" "DPN-92, augmentation=dpn92-aug" "DPN-92-SE, no augmentation=dpn92se-none" \
   "DPN-92-SE, augmentation=dpn92se-aug"
 table manet-table7.md "Table 7 layout: loss functions (MA-Net, ResNet-50, ct-sarscov2)" --binary -- \

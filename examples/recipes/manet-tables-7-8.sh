@@ -11,7 +11,9 @@
 # default "demo" (the demo data has four classes, so the demo run shows the pipeline, not a binary task).
 # EPOCHS: default 120 (the paper's: SGD lr 0.01, momentum 0.9, x0.5 every 30 epochs, batch 16), 3 on the demo data.
 # Knobs from the environment: EPOCHS, IMAGE_SIZE (default: 224; 32 on the demo data), DEMO_IMAGES (demo training
-# images, default 128), OUT (default runs/manet). A smoke run of the whole recipe:
+# images, default 128), OUT (default runs/manet), SEEDS (default 42, the CLI's; several, e.g. SEEDS="42 7 123", train
+# every run once per seed into runs/manet/NAME-sSEED, and the tables give each row's mean and spread over the seeds and
+# the differences seed by seed; the plots show the first seed's runs). A smoke run of the whole recipe:
 #   EPOCHS=1 DEMO_IMAGES=32 examples/recipes/manet-tables-7-8.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -21,24 +23,31 @@ extra=(); [ -n "$size" ] && extra+=(--image-size "$size")
 dataopts=(--data "$data"); [ "$data" = demo ] && dataopts+=(--demo-images "${DEMO_IMAGES:-128}")
 out="${OUT:-runs/manet}"
 binary=(); [ "$data" = demo ] || binary=(--binary)
-run() { # name, model, options...
-  local name="$1" model="$2"; shift 2
-  ./pulmo train --model "$model" "${dataopts[@]}" --epochs "$epochs" "${extra[@]}" --no-evaluate --overwrite --out "$out/$name" "$@"
-  ./pulmo evaluate --checkpoint "$out/$name/best.safetensors" "${dataopts[@]}" --out "$out/$name/test"
+read -ra seeds <<<"${SEEDS:-42}"
+r() { if [ ${#seeds[@]} -gt 1 ]; then echo "$out/$1-s$2"; else echo "$out/$1"; fi; }   # a run's folder: name, seed
+run() { # name, seed, model, options...
+  local dir; dir=$(r "$1" "$2"); local seed="$2" model="$3"; shift 3
+  ./pulmo train --model "$model" "${dataopts[@]}" --epochs "$epochs" "${extra[@]}" --seed "$seed" --no-evaluate --overwrite --out "$dir" "$@"
+  ./pulmo evaluate --checkpoint "$dir/best.safetensors" "${dataopts[@]}" --out "$dir/test"
 }
-run loss-ce manet-resnet50 --manet-loss ce
-run loss-ce-cs manet-resnet50 --manet-loss ce-cs
-run full manet-resnet50                     # adaptive loss, MAB and FAB: the full MA-Net
-run no-fab manet-resnet50 --no-fab          # MAB only
-# (no FAB-only run: the paper's Table 8 has none, and ours, FAB fusing the main path's own map, does not train:
-# docs/FIDELITY.md; run it by hand with --no-mab)
-run no-mab-no-fab manet-resnet50 --no-mab --no-fab
-run resnet50 resnet50 --augmentation ma-net # plain ResNet-50 trained as MA-Net is (its defaults are DPN-SENet's otherwise)
-./pulmo table "${binary[@]}" --title "Table 7 layout: loss functions (MA-Net, ResNet-50, $data)" \
-  --row "CE=$out/loss-ce/test" --row "CE + CS=$out/loss-ce-cs/test" --row "Adaptive=$out/full/test" --out "$out/table7.md" --overwrite
-./pulmo table "${binary[@]}" --title "Table 8 layout: attention blocks (MA-Net, ResNet-50, $data)" \
-  --row "ResNet-50=$out/resnet50/test" --row "pair, no MAB or FAB (not the paper's row)=$out/no-mab-no-fab/test" --row "MAB only=$out/no-fab/test" \
-  --row "MAB + FAB=$out/full/test" --out "$out/table8.md" --overwrite
-# the runs' curves and ROCs side by side: runs/manet/plots/{val_accuracy,train_loss,val_loss,roc}.png
-./pulmo plot --out "$out/plots" --overwrite --compare "ResNet-50=$out/resnet50" --compare "CE=$out/loss-ce" --compare "CE + CS=$out/loss-ce-cs" \
-  --compare "MAB only=$out/no-fab" --compare "pair, no MAB or FAB=$out/no-mab-no-fab" --compare "MA-Net=$out/full"
+t7=() t8=()
+for s in "${seeds[@]}"; do
+  run loss-ce "$s" manet-resnet50 --manet-loss ce
+  run loss-ce-cs "$s" manet-resnet50 --manet-loss ce-cs
+  run full "$s" manet-resnet50                     # adaptive loss, MAB and FAB: the full MA-Net
+  run no-fab "$s" manet-resnet50 --no-fab          # MAB only
+  # (no FAB-only run: the paper's Table 8 has none, and ours, FAB fusing the main path's own map, does not train:
+  # docs/FIDELITY.md; run it by hand with --no-mab)
+  run no-mab-no-fab "$s" manet-resnet50 --no-mab --no-fab
+  run resnet50 "$s" resnet50 --augmentation resize # plain ResNet-50 trained as MA-Net is (its defaults are DPN-SENet's otherwise)
+  # one label for every seed: the tables summarise them
+  t7+=(--row "CE=$(r loss-ce "$s")/test" --row "CE + CS=$(r loss-ce-cs "$s")/test" --row "Adaptive=$(r full "$s")/test")
+  t8+=(--row "ResNet-50=$(r resnet50 "$s")/test" --row "pair, no MAB or FAB (not the paper's row)=$(r no-mab-no-fab "$s")/test"
+       --row "MAB only=$(r no-fab "$s")/test" --row "MAB + FAB=$(r full "$s")/test")
+done
+s="${seeds[0]}"
+./pulmo table "${binary[@]}" --title "Table 7 layout: loss functions (MA-Net, ResNet-50, $data)" "${t7[@]}" --out "$out/table7.md" --overwrite
+./pulmo table "${binary[@]}" --title "Table 8 layout: attention blocks (MA-Net, ResNet-50, $data)" "${t8[@]}" --out "$out/table8.md" --overwrite
+# the runs' curves and ROCs side by side (the first seed's): runs/manet/plots/{val_accuracy,train_loss,val_loss,roc}.png
+./pulmo plot --out "$out/plots" --overwrite --compare "ResNet-50=$(r resnet50 "$s")" --compare "CE=$(r loss-ce "$s")" --compare "CE + CS=$(r loss-ce-cs "$s")" \
+  --compare "MAB only=$(r no-fab "$s")" --compare "pair, no MAB or FAB=$(r no-mab-no-fab "$s")" --compare "MA-Net=$(r full "$s")"

@@ -10,7 +10,7 @@ import java.util.Locale;
  * records the time it actually waited in {@code metrics.csv}'s {@code data_wait_s}).
  *
  * <p>{@code java -cp pulmo.jar org.pulmo.data.LoaderThroughput DIR SIZE AUGMENTATION WORKERS...}: DIR a folder with
- * {@code split.csv} (its training part) or class folders; AUGMENTATION dpn-senet, ma-net or none; two epochs of
+ * {@code split.csv} (its training part) or class folders; AUGMENTATION dpn-senet, ma-net, resize or none; two epochs of
  * batches of 32 per worker count, the second after the first warmed up the decoder. MA-Net reads every image twice
  * per epoch (its own and as a partner, by a second loader with as many workers).
  */
@@ -19,7 +19,7 @@ public final class LoaderThroughput {
 
     public static void main(String[] a) {
         if (a.length < 4) {
-            System.err.println("usage: LoaderThroughput DIR SIZE dpn-senet|ma-net|none WORKERS...");
+            System.err.println("usage: LoaderThroughput DIR SIZE dpn-senet|ma-net|resize|none WORKERS...");
             System.exit(2);
         }
         try {

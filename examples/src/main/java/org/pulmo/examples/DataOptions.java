@@ -54,6 +54,7 @@ final class DataOptions {
     @Option(names = "--demo-images", defaultValue = "384", description = "Demo training images (validation and test: a quarter as many each, at least 32; default: ${DEFAULT-VALUE}).")
     int demoImages;
 
+    // Departure: both papers split train/test only; a validation part chooses the reported (best) checkpoint (docs/FIDELITY.md).
     @Option(names = "--val-fraction", defaultValue = "0.1", description = "Share held out for validation when the folder has no validation part: of all images of a folder of class folders"
         + " (with --test-fraction's share: 70/10/20 by default), of the training images where the folder (train/, test/) or its split.csv gives the other parts (default: ${DEFAULT-VALUE}).")
     double valFraction;

@@ -6,11 +6,12 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.BiPredicate;
 import org.pulmo.data.Csv;
 import org.pulmo.metrics.Intervals;
 
 /**
- * The rows of {@code pulmo table} compared image by image, every pair: from each row's {@code predictions.csv}
+ * The rows of {@code pulmo table} compared image by image, pair by pair: from each row's {@code predictions.csv}
  * (evaluate's: source, label, predicted, ...), which test images each model classified correctly, and McNemar's
  * exact test on the images exactly one of the two got right ({@link Intervals#mcnemarExact}). Two models a few
  * points apart on 124 or 258 images are often not told apart by their test set; this says which are.
@@ -41,20 +42,21 @@ final class Paired {
     }
 
     /**
-     * Every pair of rows compared, as Markdown after a blank line; "" with fewer than two rows that have predictions.
-     * Rows are matched by source as written; rows evaluated on the same images under another folder (another
-     * machine's path) by their last two path elements, the class folder and the file name, where those are unique.
+     * The pairs of rows that {@code compared} accepts (indices into {@code rows}; {@code which} says which in the
+     * heading), as Markdown after a blank line; "" with fewer than two rows that have predictions. Rows are matched by
+     * source as written; rows evaluated on the same images under another folder (another machine's path) by their
+     * last two path elements, the class folder and the file name, where those are unique.
      */
-    static String table(List<Outcomes> rows) {
-        List<Outcomes> with = rows.stream().filter(r -> r.correct() != null).toList();
+    static String table(List<Outcomes> rows, BiPredicate<Integer, Integer> compared, String which) {
         String without = String.join("; ", rows.stream().filter(r -> r.correct() == null).map(r -> r.label() + " (" + r.missing() + ")").toList());
-        if (with.size() < 2)
+        if (rows.stream().filter(r -> r.correct() != null).count() < 2)
             return rows.size() < 2 ? "" : "\nNo image-by-image comparison: fewer than two rows have their predictions" + (without.isEmpty() ? "" : ": " + without) + ".\n";
-        StringBuilder sb = new StringBuilder("\nImage by image, every pair of rows: McNemar's exact test on the images exactly one of the two\n"
-            + "classified correctly (p: the chance of a split at least this uneven between two equally accurate models):\n\n"
+        StringBuilder sb = new StringBuilder("\nImage by image, " + which + ":\nMcNemar's exact test on the images exactly one of the two "
+            + "classified correctly (p: the chance of a split\nat least this uneven between two equally accurate models):\n\n"
             + "| Rows | Images | Correct in the first only | Correct in the second only | p |\n|---|---:|---:|---:|---:|\n");
-        for (int i = 0; i < with.size(); i++)
-            for (int j = i + 1; j < with.size(); j++) sb.append(pairRow(with.get(i), with.get(j)));
+        for (int i = 0; i < rows.size(); i++)
+            for (int j = i + 1; j < rows.size(); j++)
+                if (rows.get(i).correct() != null && rows.get(j).correct() != null && compared.test(i, j)) sb.append(pairRow(rows.get(i), rows.get(j)));
         if (!without.isEmpty()) sb.append("\nNot compared: ").append(without).append(".\n");
         return sb.toString();
     }

@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import com.google.gson.JsonParser;
 import com.google.gson.JsonPrimitive;
+import org.pulmo.metrics.ClassificationReport;
 import org.pulmo.metrics.Intervals;
 import org.pulmo.train.RunRecord;
 import picocli.CommandLine.Command;
@@ -22,61 +23,68 @@ import picocli.CommandLine.Option;
  * {@code run.json}: epochs, best epoch, seed, wall time, images per second, peak device memory, the device and the
  * Pulmo commit. Each row's accuracy comes with its 95 % interval, and where the rows' folders hold the
  * {@code predictions.csv} of the same test images, a third table compares every pair of rows image by image
- * (McNemar's exact test, {@link Paired}). Printed as Markdown, and written with {@code --out}.
+ * (McNemar's exact test, {@link Paired}). Rows that share a label are runs of one configuration with other seeds:
+ * each is shown with its seed, a table gives each label's mean and standard deviation over its runs, another the
+ * accuracy differences between two labels seed by seed, and runs are compared image by image only with the other
+ * labels' run of the same seed. Printed as Markdown, and written with {@code --out}.
  */
 @Command(name = "table", mixinStandardHelpOptions = true, description = "Collect evaluate results (metrics.json) into one table in a paper's layout.")
 public final class TableCommand implements Callable<Integer> {
-    @Option(names = "--row", required = true, description = "LABEL=FOLDER with metrics.json; repeat, in table order.") List<String> rows;
+    @Option(names = "--row", required = true, description = "LABEL=FOLDER with metrics.json; repeat, in table order. Rows of the same LABEL are runs of one configuration (other seeds): each is shown with its seed and the label's runs are summarised (mean, standard deviation, seed-by-seed differences).") List<String> rows;
     @Option(names = "--title", defaultValue = "Results", description = "Table caption.") String title;
     @Option(names = "--binary", description = "Positive-class numbers (binary task) instead of macro averages.") boolean binary;
+    @Option(names = "--positive", paramLabel = "CLASS", description = "Precision, recall, specificity, F1 and AUC of CLASS against the"
+        + " other classes instead of macro averages (the accuracy stays over all classes), as the DPN-SENet paper's Table 1 counts COVID-19"
+        + " as positive and the rest as negative; 'auto': the first class named like COVID (not non-COVID), else the last.") String positive;
     @Option(names = "--out", description = "Also write the table to this file (an existing file is refused unless --overwrite is given).") Path out;
     @Option(names = "--overwrite", description = "Replace the --out file if it exists.") boolean overwrite;
 
+    /** One --row: its label, its evaluate result, its classes and, where it is a training run's report, the run's record. */
+    record Entry(String label, Path folder, Map<String, Double> metrics, List<String> classes, RunRecord.Reading run) {
+        String seed() { return run == null ? "n/a" : run.seed(); }
+    }
+
     @Override public Integer call() throws Exception {
         if (out != null) Cli.checkNewFile(out, overwrite, "--out");
-        String p = binary ? "binary_" : "macro_";
-        StringBuilder sb = new StringBuilder("**" + title + "** (test set, %)\n\n")
+        if (binary && positive != null) throw new IllegalArgumentException("--binary and --positive: give one (--binary takes evaluate's positive class of two)");
+        List<Entry> entries = new java.util.ArrayList<>();
+        for (String row : rows) entries.add(entry(row, entries.isEmpty() ? null : entries.getFirst()));
+        String p = binary ? "binary_" : positive != null ? positiveClass(entries.getFirst().classes()) + "_" : "macro_";
+        // Rows of one label are runs of one configuration (other seeds): each is shown with its seed, and summarised below.
+        Map<String, List<Entry>> byLabel = new LinkedHashMap<>();
+        for (Entry e : entries) byLabel.computeIfAbsent(e.label(), k -> new java.util.ArrayList<>()).add(e);
+        boolean repeated = byLabel.values().stream().anyMatch(l -> l.size() > 1);
+        List<String> names = new java.util.ArrayList<>(), keys = new java.util.ArrayList<>();
+        for (Entry e : entries) {
+            List<Entry> same = byLabel.get(e.label());
+            boolean seedTellsApart = !e.seed().equals("n/a") && same.stream().filter(o -> o.seed().equals(e.seed())).count() == 1;
+            String key = seedTellsApart ? "seed " + e.seed() : "run " + (same.indexOf(e) + 1);
+            keys.add(key);
+            names.add(same.size() > 1 ? e.label() + " (" + key + ")" : e.label());
+        }
+        String columns = binary ? "the positive class's numbers (evaluate's binary line)"
+            : positive != null ? "class " + p.substring(0, p.length() - 1) + " against the other classes" : "macro averages over the classes";
+        StringBuilder sb = new StringBuilder("**" + title + "** (test set, %; accuracy over all classes, the other columns " + columns + ")\n\n")
             .append("| Model | Accuracy | Precision | Recall (sensitivity) | Specificity | F1 | AUC | Accuracy, 95 % CI |\n|---|---:|---:|---:|---:|---:|---:|---:|\n");
-        List<String> firstClasses = null;
-        String firstJson = null;
         StringBuilder runs = new StringBuilder();
         List<Paired.Outcomes> outcomes = new java.util.ArrayList<>();
-        for (String row : rows) {
-            int eq = row.lastIndexOf('=');
-            if (eq < 0) throw new IllegalArgumentException("--row must be LABEL=FOLDER, got '" + row + "'");
-            Path folder = Path.of(row.substring(eq + 1)), json = folder.resolve("metrics.json");
-            // a training run's folder holds its per-epoch metrics.json; its evaluation is in test/
-            String hint = Files.exists(folder.resolve("test").resolve("metrics.json")) ? "; did you mean " + folder.resolve("test") + ", the run's test report?" : "";
-            if (!Files.exists(json)) throw new IllegalArgumentException("no " + json + " (run 'pulmo evaluate' for that row first)" + hint);
-            Map<String, Double> m;
-            try {
-                m = read(Files.readString(json));
-            } catch (com.google.gson.JsonParseException | IllegalStateException e) {
-                throw new IllegalArgumentException(json + " is not what 'pulmo evaluate' writes (an object of test metrics)"
-                    + (hint.isEmpty() ? ": " + Cli.oneLine(String.valueOf(e.getMessage())) : hint));
-            }
-            // Rows are comparable only over the same classes; a binary row needs evaluate's binary_* numbers.
-            List<String> classes = classes(m);
-            if (firstClasses == null) { firstClasses = classes; firstJson = json.toString(); }
-            else if (!classes.equals(firstClasses))
-                throw new IllegalArgumentException(json + " has classes " + classes + " but " + firstJson + " has " + firstClasses
-                    + "; one table compares models on the same classes");
-            if (binary && !m.containsKey("binary_precision"))
-                throw new IllegalArgumentException("--binary: " + json + " has no positive-class numbers (" + classes.size()
-                    + " classes " + classes + "; evaluate writes binary_* for two classes only)");
-            sb.append("| ").append(row, 0, eq);
-            for (String k : List.of("accuracy", p + "precision", p + "recall", p + "specificity", p + "f1", p + "auc")) {
-                Double v = m.get(k);
-                sb.append(" | ").append(v == null || v.isNaN() ? "n/a" : String.format(Locale.ROOT, "%.2f", 100 * v));
-            }
-            sb.append(" | ").append(accuracyInterval(m, classes).percent()).append(" |\n");
-            outcomes.add(Paired.Outcomes.of(row.substring(0, eq), folder.resolve("predictions.csv")));
-            Path record = Path.of(row.substring(eq + 1)).toAbsolutePath().normalize().resolveSibling(RunRecord.FILE);
-            if (Files.exists(record)) runs.append(runRow(row.substring(0, eq), record));
+        for (int i = 0; i < entries.size(); i++) {
+            Entry e = entries.get(i);
+            sb.append("| ").append(names.get(i));
+            for (String k : List.of("accuracy", p + "precision", p + "recall", p + "specificity", p + "f1", p + "auc"))
+                sb.append(" | ").append(percent(e.metrics().get(k)));
+            sb.append(" | ").append(accuracyInterval(e.metrics(), e.classes()).percent()).append(" |\n");
+            outcomes.add(Paired.Outcomes.of(names.get(i), e.folder().resolve("predictions.csv")));
+            if (e.run() != null) runs.append(runRow(names.get(i), e.run()));
         }
         sb.append("\nThe interval is Wilson's over the test images (sampling of the test set only; another seed or split moves the\n"
             + "numbers too).\n");
-        sb.append(Paired.table(outcomes));
+        if (repeated) sb.append(acrossRuns(byLabel, p)).append(seedBySeed(entries, keys));
+        // with several runs a label, runs are compared image by image only with the other labels' run of the same seed
+        sb.append(repeated
+            ? Paired.table(outcomes, (i, j) -> !entries.get(i).label().equals(entries.get(j).label()) && keys.get(i).equals(keys.get(j)),
+                "every pair of rows of different labels and the same seed")
+            : Paired.table(outcomes, (i, j) -> true, "every pair of rows"));
         if (!runs.isEmpty())
             sb.append("\nHow each row was trained (run.json beside its report):\n\n")
                 .append("| Model | Epochs | Best epoch | Seed | Wall time | Images/s | Peak device memory | Backend | Pulmo |\n")
@@ -84,6 +92,113 @@ public final class TableCommand implements Callable<Integer> {
         System.out.print(sb);
         if (out != null) Cli.write(out, f -> Files.writeString(f, sb));
         return 0;
+    }
+
+    /** The class --positive names, among the rows' classes ('auto': {@link ClassificationReport#defaultPositiveClass}). */
+    private String positiveClass(List<String> classes) {
+        if (positive.equalsIgnoreCase("auto")) return classes.get(ClassificationReport.defaultPositiveClass(classes));
+        if (!classes.contains(positive))
+            throw new IllegalArgumentException("--positive " + positive + ": the rows' classes are " + classes + " (or 'auto': the class named like COVID)");
+        return positive;
+    }
+
+    /** Reads one --row; a row whose classes differ from the first row's, or that lacks what --binary needs, is refused. */
+    private Entry entry(String row, Entry first) throws java.io.IOException {
+        int eq = row.lastIndexOf('=');
+        if (eq < 0) throw new IllegalArgumentException("--row must be LABEL=FOLDER, got '" + row + "'");
+        Path folder = Path.of(row.substring(eq + 1)), json = folder.resolve("metrics.json");
+        // a training run's folder holds its per-epoch metrics.json; its evaluation is in test/
+        String hint = Files.exists(folder.resolve("test").resolve("metrics.json")) ? "; did you mean " + folder.resolve("test") + ", the run's test report?" : "";
+        if (!Files.exists(json)) throw new IllegalArgumentException("no " + json + " (run 'pulmo evaluate' for that row first)" + hint);
+        Map<String, Double> m;
+        try {
+            m = read(Files.readString(json));
+        } catch (com.google.gson.JsonParseException | IllegalStateException e) {
+            throw new IllegalArgumentException(json + " is not what 'pulmo evaluate' writes (an object of test metrics)"
+                + (hint.isEmpty() ? ": " + Cli.oneLine(String.valueOf(e.getMessage())) : hint));
+        }
+        // Rows are comparable only over the same classes; a binary row needs evaluate's binary_* numbers.
+        List<String> classes = classes(m);
+        if (first != null && !classes.equals(first.classes()))
+            throw new IllegalArgumentException(json + " has classes " + classes + " but " + first.folder().resolve("metrics.json") + " has "
+                + first.classes() + "; one table compares models on the same classes");
+        if (binary && !m.containsKey("binary_precision"))
+            throw new IllegalArgumentException("--binary: " + json + " has no positive-class numbers (" + classes.size()
+                + " classes " + classes + "; evaluate writes binary_* for two classes only)");
+        Path record = folder.toAbsolutePath().normalize().resolveSibling(RunRecord.FILE);
+        return new Entry(row.substring(0, eq), folder, m, classes, Files.exists(record) ? RunRecord.Reading.of(record) : null);
+    }
+
+    /**
+     * One line per label: its runs' mean and sample standard deviation of accuracy, F1 and AUC, and the lowest and
+     * highest accuracy. Seeds move a small data set's numbers by several points; this says by how much.
+     */
+    static String acrossRuns(Map<String, List<Entry>> byLabel, String p) {
+        StringBuilder sb = new StringBuilder("\nAcross runs (rows of one label: mean ± standard deviation over its runs, n - 1; how far training with\n"
+            + "another seed moves the numbers on the same test images, which the interval above does not count):\n\n"
+            + "| Model | Runs | Seeds | Accuracy | Lowest-highest accuracy | F1 | AUC |\n|---|---:|---|---:|---:|---:|---:|\n");
+        for (var g : byLabel.entrySet()) {
+            List<Entry> runs = g.getValue();
+            double[] acc = values(runs, "accuracy");
+            sb.append("| ").append(g.getKey()).append(" | ").append(runs.size()).append(" | ")
+                .append(String.join(", ", runs.stream().map(Entry::seed).toList())).append(" | ").append(meanSd(acc)).append(" | ")
+                .append(percent(java.util.Arrays.stream(acc).min().orElse(Double.NaN))).append("-")
+                .append(percent(java.util.Arrays.stream(acc).max().orElse(Double.NaN))).append(" | ")
+                .append(meanSd(values(runs, p + "f1"))).append(" | ").append(meanSd(values(runs, p + "auc"))).append(" |\n");
+        }
+        return sb.toString();
+    }
+
+    /**
+     * Every two labels with runs of at least two seeds in common: the first's accuracy minus the second's, seed by
+     * seed, their mean, and on how many seeds the first is ahead, level and behind. A difference that keeps its sign over seeds is
+     * more than one lucky initialisation; its size is still read against the test set's interval.
+     */
+    static String seedBySeed(List<Entry> entries, List<String> keys) {
+        List<String> labels = entries.stream().map(Entry::label).distinct().toList();
+        StringBuilder sb = new StringBuilder();
+        for (int a = 0; a < labels.size(); a++)
+            for (int b = a + 1; b < labels.size(); b++) {
+                List<String> common = new java.util.ArrayList<>();
+                List<Double> diffs = new java.util.ArrayList<>();
+                for (int i = 0; i < entries.size(); i++) {
+                    if (!entries.get(i).label().equals(labels.get(a))) continue;
+                    for (int j = 0; j < entries.size(); j++)
+                        if (entries.get(j).label().equals(labels.get(b)) && keys.get(j).equals(keys.get(i))) {
+                            common.add(keys.get(i));
+                            diffs.add(100 * (entries.get(i).metrics().getOrDefault("accuracy", Double.NaN)
+                                - entries.get(j).metrics().getOrDefault("accuracy", Double.NaN)));
+                        }
+                }
+                if (common.size() < 2) continue;
+                double mean = diffs.stream().mapToDouble(Double::doubleValue).average().orElse(Double.NaN);
+                sb.append("| ").append(labels.get(a)).append(" vs ").append(labels.get(b)).append(" | ")
+                    .append(String.join(", ", common)).append(" | ")
+                    .append(String.join(", ", diffs.stream().map(d -> String.format(Locale.ROOT, "%+.2f", d)).toList())).append(" | ")
+                    .append(String.format(Locale.ROOT, "%+.2f", mean)).append(" | ")
+                    .append(diffs.stream().filter(d -> d > 0).count()).append(" / ").append(diffs.stream().filter(d -> d == 0).count())
+                    .append(" / ").append(diffs.stream().filter(d -> d < 0).count()).append(" |\n");
+            }
+        return sb.isEmpty() ? "" : "\nSeed by seed: the first label's test accuracy minus the second's, in points, for runs of the same seed:\n\n"
+            + "| Labels | Runs in common | Difference per run | Mean | First ahead / level / behind |\n|---|---|---:|---:|---:|\n" + sb;
+    }
+
+    private static double[] values(List<Entry> runs, String key) {
+        return runs.stream().mapToDouble(e -> e.metrics().getOrDefault(key, Double.NaN)).toArray();
+    }
+
+    /** "mean ± sd" in %, the sample standard deviation (n - 1); "n/a" where a run lacks the figure or there is one run. */
+    static String meanSd(double[] v) {
+        double mean = java.util.Arrays.stream(v).average().orElse(Double.NaN);
+        if (v.length < 2 || Double.isNaN(mean)) return v.length == 1 ? percent(v[0]) + " ± n/a" : "n/a";
+        double ss = 0;
+        for (double x : v) ss += (x - mean) * (x - mean);
+        return String.format(Locale.ROOT, "%.2f ± %.2f", 100 * mean, 100 * Math.sqrt(ss / (v.length - 1)));
+    }
+
+    /** A fraction as % with two decimals, "n/a" for a missing or NaN figure. */
+    static String percent(Double v) {
+        return v == null || v.isNaN() ? "n/a" : String.format(Locale.ROOT, "%.2f", 100 * v);
     }
 
     /**
@@ -114,8 +229,7 @@ public final class TableCommand implements Callable<Integer> {
     }
 
     /** One row of the second table from a run's run.json; unknown figures are "n/a". */
-    static String runRow(String label, Path record) throws java.io.IOException {
-        RunRecord.Reading r = RunRecord.Reading.of(record);
+    static String runRow(String label, RunRecord.Reading r) {
         String epochs = r.epochsDone() + " of " + r.epochsPlanned() + (r.status().equals("finished") ? "" : " (" + r.status() + ")");
         return "| " + label + " | " + epochs + " | " + r.bestEpoch() + " | " + r.seed() + " | "
             + (Double.isNaN(r.wallSeconds()) ? "n/a" : RunRecord.clock(r.wallSeconds())) + " | "

@@ -33,7 +33,8 @@ import org.pulmo.train.RunRecord;
  */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
     description = {"Train a model on an image folder or the built-in demo data.",
-        "Options left out follow the model's paper (DPN-92-SE: 100 epochs; MA-Net: lr 0.01, momentum 0.9, x0.5 every 30 epochs, batch 16, 120 epochs).",
+        "Options left out follow the model's paper (DPN-92-SE: 100 epochs; MA-Net: lr 0.01, momentum 0.9, batch 16 pairs, 120 epochs, images resized to"
+        + " SxS, lr x0.5 every 30 epochs (our reading of its eq. 17)); what the papers leave open is our choice (docs/FIDELITY.md).",
         "On the demo data on a CPU the defaults shrink to a few minutes (5 epochs at 32x32, lr 0.02); on a GPU the demo runs at 224x224.",
         "A finished run is never overwritten: if --out holds one, the next free <out>2, <out>3, ... is used (--resume continues it, --overwrite replaces it).",
         "MA-Net on more than two classes draws each image's mutex partner uniformly from the training images of all other classes."})
@@ -57,7 +58,9 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--weight-decay", description = "L2 weight decay on conv/linear weights (default 1e-4).") Float weightDecay;
     @Option(names = "--schedule", description = "step (x0.5 every 30 epochs; our reading of MA-Net's eq. 17), step:PERIOD:FACTOR, cosine, exp (0.5^(epoch/30), eq. 17 as printed) or constant (default step).") String schedule;
     @Option(names = "--image-size", description = "Input side in pixels (default 224; demo on CPU: " + DEMO_CPU_SIZE + ").") Integer imageSize;
-    @Option(names = "--augmentation", description = "dpn-senet, ma-net or none (default: the model's paper).") String augmentation;
+    @Option(names = "--augmentation", description = "dpn-senet (resize the short side, random crop, flip, rotate, scale), ma-net (resize to SxS, flips,"
+        + " rotation: MA-Net's dataset-C), resize (to SxS, nothing random: MA-Net's default, as its paper's other data sets) or none (resize the"
+        + " short side, centre crop) (default: the model's paper).") String augmentation;
     @Option(names = "--seed", defaultValue = "42", description = "Seed of initialisation, batch order and augmentation (default: ${DEFAULT-VALUE}).") long seed;
     @Mixin DeviceOptions deviceOptions;
     @Option(names = {"-o", "--out"}, defaultValue = "runs/train", description = "Output folder (default: ${DEFAULT-VALUE}); if it holds an earlier run, the next free <out>2, <out>3, ... is used instead.") Path out;

@@ -8,7 +8,7 @@ import org.pulmo.data.Augmentation;
  * <ul>
  *   <li>dpn-senet and none: resize the short side to {@code size} (long side rounded), then the centre crop
  *       (offsets rounded down): the ends of the long side are never seen by the model;</li>
- *   <li>ma-net: resize to {@code size x size}: every pixel is seen, the aspect ratio changes.</li>
+ *   <li>ma-net and resize: resize to {@code size x size}: every pixel is seen, the aspect ratio changes.</li>
  * </ul>
  * Coordinates are pixel centres, resampled as {@link org.pulmo.data.Transforms} does
  * ({@code dst = (src + 0.5) * out / in - 0.5}).
@@ -25,7 +25,7 @@ public record CropGeometry(int height, int width, int size, double scaleY, doubl
 
     /** The geometry of {@code augmentation.eval(size)} on an {@code height x width} original. */
     public static CropGeometry of(Augmentation augmentation, int size, int height, int width) {
-        if (augmentation == Augmentation.MA_NET) return new CropGeometry(height, width, size, (double) size / height, (double) size / width, 0, 0);
+        if (augmentation.seesWholeImage()) return new CropGeometry(height, width, size, (double) size / height, (double) size / width, 0, 0);
         int rh, rw; // as Transforms.resizeShortSide rounds
         if (height <= width) { rh = size; rw = Math.max(1, (int) Math.round((double) width * size / height)); }
         else { rw = size; rh = Math.max(1, (int) Math.round((double) height * size / width)); }

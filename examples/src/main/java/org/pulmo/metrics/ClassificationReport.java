@@ -15,7 +15,10 @@ import java.util.Map;
  *   <li>95 % confidence intervals of precision, recall, specificity, AUC per class and of the accuracy, over the test
  *       images ({@link Intervals});</li>
  *   <li>the confusion matrix, rows actual, columns predicted;</li>
- *   <li>the same again per patient, when every image has a group id (MA-Net Table 3).</li>
+ *   <li>the same again per patient, when every image has a group id: each patient's slices' probabilities
+ *       averaged into one prediction. (MA-Net's "patient-level" results, Table 3, are something else: a split by
+ *       patient, scored per slice; with --group-pattern, Pulmo's split is by patient too, and the per-image report
+ *       above is that reading.)</li>
  * </ul>
  * Values are printed as percentages with two decimals, as the papers print them.
  */

@@ -234,6 +234,8 @@ public final class Trainer {
     public Result run() throws IOException {
         Files.createDirectories(s.out());
         LrSchedule schedule = Models.schedule(s.schedule(), s.lr(), s.epochs());
+        // Departure: neither paper says which parameters weight decay reaches; batch norm's and every bias are exempt here
+        // (docs/FIDELITY.md).
         Sgd sgd = Sgd.forModule(model, s.lr(), s.momentum(), s.weightDecay(), false, false);
         MemoryScope.Steps steps = new MemoryScope.Steps(() -> sgd.trainingState(model));
         Path last = s.out().resolve(LAST), best = s.out().resolve(BEST);

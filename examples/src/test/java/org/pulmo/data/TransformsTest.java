@@ -145,7 +145,7 @@ class TransformsTest {
             assertEquals(32, x1.width());
             Image e = a.eval(32).apply(src, new Rng(1));
             assertEquals(32, e.height());
-            if (a != Augmentation.NONE) {
+            if (a != Augmentation.NONE && a != Augmentation.RESIZE) {
                 boolean differs = false;
                 for (int i = 0; i < 8 && !differs; i++)
                     differs = !Arrays.equals(x1.pixels(), t.apply(src, Transform.sampleRng(7, 3, i)).pixels());
@@ -153,6 +153,7 @@ class TransformsTest {
             }
         }
         assertEquals(Augmentation.MA_NET, Augmentation.parse("ma-net"));
+        assertEquals(Augmentation.RESIZE, Augmentation.parse("resize"));
         assertEquals(Augmentation.DPN_SENET, Augmentation.parse("DPN_SENET"));
         assertThrows(IllegalArgumentException.class, () -> Augmentation.parse("flip"));
     }
@@ -163,5 +164,20 @@ class TransformsTest {
         assertFalse(a == Transform.sampleRng(1, 1, 0).nextLong());
         assertFalse(a == Transform.sampleRng(2, 0, 0).nextLong());
         assertEquals(a, Transform.sampleRng(1, 0, 0).nextLong());
+    }
+
+    @Test void resizeTakesTheWholeImageToSxSWithNothingRandomAndIsMaNetsDefault() {
+        // a 12 x 24 original: resize squeezes it whole into 8 x 8; none crops the middle 12 x 12 of it
+        Image src = new Image(3, 12, 24, new float[3 * 12 * 24]);
+        for (int c = 0; c < 3; c++) for (int y = 0; y < 12; y++) for (int x = 0; x < 24; x++) src.pixels()[(c * 12 + y) * 24 + x] = x;
+        Image whole = Transforms.resize(8, 8).apply(src, new Rng(1));
+        for (int epoch = 0; epoch < 3; epoch++)
+            assertArrayEquals(whole.pixels(), Augmentation.RESIZE.train(8, false).apply(src, Transform.sampleRng(7, epoch, 1)).pixels());
+        assertArrayEquals(whole.pixels(), Augmentation.RESIZE.eval(8, false).apply(src, new Rng(1)).pixels());
+        // the leftmost column of the resized image comes from the original's first columns (value < 2); none's from column 6 on
+        assertTrue(whole.pixels()[0] < 2 && Augmentation.NONE.eval(8, false).apply(src, new Rng(1)).pixels()[0] >= 5, "resize keeps the image's edges");
+        assertTrue(Augmentation.RESIZE.seesWholeImage() && Augmentation.MA_NET.seesWholeImage() && !Augmentation.NONE.seesWholeImage());
+        assertEquals(Augmentation.RESIZE, org.pulmo.train.Models.defaults("manet-resnet50").augmentation());
+        assertEquals(Augmentation.DPN_SENET, org.pulmo.train.Models.defaults("dpn92-se").augmentation());
     }
 }

@@ -79,4 +79,71 @@ class TableComparisonCliTest {
         Run one = pulmo("table", "--row", "B=" + b);
         assertTrue(one.out().contains(Intervals.wilson(19, 20).percent()) && !one.out().contains("Image by image"), one.out());
     }
+
+    /** A training run's folder with the evaluate report {@link #row} makes in test/, its F1 0.1 below its accuracy, and a run.json with this seed. */
+    static Path seeded(Path run, int seed, boolean[] right) throws IOException {
+        Path test = row(run.resolve("test"), "/data", right);
+        Path m = test.resolve("metrics.json");
+        double acc = TableCommand.read(Files.readString(m)).get("accuracy");
+        Files.writeString(m, Files.readString(m).replace("\"macro_precision\"", "\"macro_f1\": " + (acc - 0.1) + ",\n  \"macro_precision\""));
+        Files.writeString(run.resolve("run.json"), "{\n  \"status\": \"finished\",\n  \"seed\": " + seed + ",\n  \"invocations\": []\n}\n");
+        return test;
+    }
+
+    @Test void rowsOfOneLabelAreRunsWithOtherSeedsSummarisedAndComparedSeedBySeed(@TempDir Path dir) throws IOException {
+        // A: seeds 42, 7, 123 at 90, 80, 95 %; B: seeds 42, 7 at 85, 70 %; C: two runs that both say seed 5
+        Path a42 = seeded(dir.resolve("a42"), 42, allBut(0, 1)), a7 = seeded(dir.resolve("a7"), 7, allBut(0, 1, 2, 3)),
+            a123 = seeded(dir.resolve("a123"), 123, allBut(0));
+        Path b42 = seeded(dir.resolve("b42"), 42, allBut(0, 1, 2)), b7 = seeded(dir.resolve("b7"), 7, allBut(5, 6, 7, 8, 9, 10));
+        Path c1 = seeded(dir.resolve("c1"), 5, allBut(3)), c2 = seeded(dir.resolve("c2"), 5, allBut(4));
+        Run r = pulmo("table", "--row", "A=" + a42, "--row", "B=" + b42, "--row", "A=" + a7, "--row", "B=" + b7, "--row", "A=" + a123,
+            "--row", "C=" + c1, "--row", "C=" + c2);
+        assertEquals(0, r.code(), r.out() + r.err());
+        String out = r.out();
+        assertTrue(out.contains("| A (seed 42) | 90.00 |") && out.contains("| A (seed 123) | 95.00 |") && out.contains("| B (seed 7) | 70.00 |"), out);
+        assertTrue(out.contains("| C (run 1) | 95.00 |") && out.contains("| C (run 2) | 95.00 |"), out);   // one seed twice: told apart by order
+        // mean and sample standard deviation: A (90, 80, 95): 88.33, sqrt(((5/3)^2 + (25/3)^2 + (20/3)^2) / 2) = 7.64; F1 10 points below
+        assertTrue(out.contains("| A | 3 | 42, 7, 123 | 88.33 ± 7.64 | 80.00-95.00 | 78.33 ± 7.64 | n/a |"), out);
+        assertTrue(out.contains("| B | 2 | 42, 7 | 77.50 ± 10.61 | 70.00-85.00 | 67.50 ± 10.61 | n/a |"), out);
+        assertTrue(out.contains("| C | 2 | 5, 5 | 95.00 ± 0.00 | 95.00-95.00 |"), out);
+        // seed by seed: A - B on 42 and 7; C shares no run with A or B by key (its runs are "run 1", "run 2")
+        assertTrue(out.contains("| A vs B | seed 42, seed 7 | +5.00, +10.00 | +7.50 | 2 / 0 / 0 |"), out);
+        assertTrue(!out.contains("| A vs C |") && !out.contains("| B vs C |"), out);
+        // image by image only across labels on the same seed: A 42 misses 0 and 1, B 42 misses 0, 1 and 2
+        String p42 = String.format(java.util.Locale.ROOT, "%.3g", Intervals.mcnemarExact(1, 0));
+        assertTrue(out.contains("| A (seed 42) vs B (seed 42) | 20 | 1 | 0 | " + p42 + " |"), out);
+        // A 7 misses 0-3; B 7 misses 5-10: 6 images go A's way, 4 B's
+        String p7 = String.format(java.util.Locale.ROOT, "%.3g", Intervals.mcnemarExact(6, 4));
+        assertTrue(out.contains("| A (seed 7) vs B (seed 7) | 20 | 6 | 4 | " + p7 + " |"), out);
+        assertEquals(2, out.lines().filter(l -> l.matches("\\| [ABC] \\(.*\\) vs .*")).count(), out);
+        assertTrue(out.contains("Image by image, every pair of rows of different labels and the same seed"), out);
+        // the training table names each run as the results table does
+        assertTrue(out.contains("| A (seed 123) | ") && out.lines().filter(l -> l.startsWith("| C (run 2) |")).count() == 2, out);
+    }
+
+    @Test void positiveTakesOneClassAgainstTheRestAsTheDpnPapersTableOne(@TempDir Path dir) throws IOException {
+        Path a = dir.resolve("a");
+        Files.createDirectories(a);
+        Files.writeString(a.resolve("metrics.json"), """
+            {"accuracy": 0.75, "macro_precision": 0.61, "macro_recall": 0.62, "macro_specificity": 0.63, "macro_f1": 0.64, "macro_auc": 0.65,
+             "normal_precision": 0.11, "normal_recall": 0.12, "normal_specificity": 0.13, "normal_f1": 0.14, "normal_auc": 0.15, "normal_support": 30,
+             "covid19_precision": 0.9, "covid19_recall": 0.8, "covid19_specificity": 0.95, "covid19_f1": 0.85, "covid19_auc": 0.97, "covid19_support": 10,
+             "viral_precision": 0.21, "viral_recall": 0.22, "viral_specificity": 0.23, "viral_f1": 0.24, "viral_auc": 0.25, "viral_support": 40}
+            """);
+        Run macro = pulmo("table", "--row", "A=" + a);
+        assertTrue(macro.out().contains("| A | 75.00 | 61.00 | 62.00 | 63.00 | 64.00 | 65.00 |") && macro.out().contains("macro averages"), macro.out());
+        for (String cls : new String[] {"auto", "covid19"}) {
+            Run r = pulmo("table", "--positive", cls, "--row", "A=" + a);
+            assertEquals(0, r.code(), r.out() + r.err());
+            assertTrue(r.out().contains("| A | 75.00 | 90.00 | 80.00 | 95.00 | 85.00 | 97.00 |"), r.out());
+            assertTrue(r.out().contains("class covid19 against the other classes"), r.out());
+        }
+        Run viral = pulmo("table", "--positive", "viral", "--row", "A=" + a);
+        assertTrue(viral.out().contains("| A | 75.00 | 21.00 | 22.00 | 23.00 | 24.00 | 25.00 |"), viral.out());
+        Run unknown = pulmo("table", "--positive", "covid", "--row", "A=" + a);
+        assertEquals(2, unknown.code(), unknown.out() + unknown.err());
+        assertTrue(unknown.err().contains("--positive covid: the rows' classes are [normal, covid19, viral]"), unknown.err());
+        Run both = pulmo("table", "--positive", "auto", "--binary", "--row", "A=" + a);
+        assertEquals(2, both.code(), both.out() + both.err());
+    }
 }

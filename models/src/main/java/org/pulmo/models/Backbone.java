@@ -3,8 +3,9 @@ package org.pulmo.models;
 import org.pulmo.tensor.Tensor;
 
 /**
- * A classification network seen as five stages and a head, the way MA-Net (Zheng et al. 2022, eq. 1) reads a
- * backbone: stage 0 is the stem ("Res-Layer0": conv, BN, ReLU, max-pool) and stages 1..4 are ResNet's four
+ * A classification network seen as five stages and a head, the way MA-Net (Zheng et al. 2022, Sec. 3.2: "5 mutex
+ * attention Res-Layers followed by the global pooling layer and the fully connected layer"; eq. 1 applies each) reads a
+ * backbone: stage 0 is the stem ("Res-Layer0": 7x7 conv with stride 2, BN, ReLU, max-pool) and stages 1..4 are ResNet's four
  * layers, one per resolution level (DenseNet's: dense block and transition three times, then dense block 4 with the
  * final norm and ReLU, so its last two stages share 7 x 7; where MA-Net's blocks go on DenseNet-169 the paper does not
  * say: docs/FIDELITY.md); {@link #head} turns the last stage's feature map into logits (global average pool and

@@ -2,9 +2,11 @@ package org.pulmo.models;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.pulmo.autograd.GradMode;
 import org.pulmo.nn.AvgPool2d;
 import org.pulmo.nn.BatchNorm2d;
 import org.pulmo.nn.Conv2d;
+import org.pulmo.nn.Init;
 import org.pulmo.nn.Linear;
 import org.pulmo.nn.MaxPool2d;
 import org.pulmo.nn.Module;
@@ -135,6 +137,13 @@ public final class DenseNet extends Module implements Backbone {
         this.numClasses = numClasses;
         features = registerModule("features", new Features(config, rng));
         classifier = registerModule("classifier", new Linear(features.stageChannels[4], numClasses, rng));
+        // torchvision's DenseNet initialisation: convolutions Kaiming normal with fan_in (kaiming_normal_'s default;
+        // ResNet's and nn's Conv2d use fan_out), batch norm 1 and 0, the classifier's bias 0 (its weight PyTorch's uniform).
+        try (var ignored = GradMode.noGrad()) {
+            for (Module m : namedModules().values())
+                if (m instanceof Conv2d c) c.weight.copyFrom(Init.kaimingNormalFanIn(rng, c.weight.shape()));
+            classifier.bias.fill(0f);
+        }
     }
 
     @Override public int[] stageChannels() { return features.stageChannels.clone(); }

@@ -121,14 +121,17 @@ public final class Dpn extends Module {
     /** The three block types: the first of conv2 ({@code PROJ}), first of conv3..5 ({@code DOWN}), the rest. */
     enum BlockType { PROJ, DOWN, NORMAL }
 
-    /** One dual path block; input channels {@code in} = resid + dense, output bw + (dense + inc). */
+    /**
+     * One dual path block; input channels {@code in} = resid + dense, output bw + (dense + inc); {@code width} is the
+     * bottleneck's channels (the 1x1 reduce and the grouped 3x3: k_r x 2^stage of the DPN paper's Table 1), not SE's ratio r.
+     */
     static final class DualPathBlock extends Module {
         final int bw, inc;
         final BnActConv c1x1_w_s1, c1x1_w_s2, c1x1_a, c3x3_b, c1x1_c;
         final SqueezeExcitation se;
         final SePlacement sePlacement;
 
-        DualPathBlock(int in, int r, int bw, int inc, int groups, BlockType type, SePlacement sePlacement, Rng rng) {
+        DualPathBlock(int in, int width, int bw, int inc, int groups, BlockType type, SePlacement sePlacement, Rng rng) {
             this.bw = bw;
             this.inc = inc;
             this.sePlacement = sePlacement;
@@ -136,9 +139,9 @@ public final class Dpn extends Module {
             // projection of the concatenated input to the new residual (bw) and dense (2 * inc) paths
             c1x1_w_s1 = type == BlockType.PROJ ? registerModule("c1x1_w_s1", new BnActConv(in, bw + 2 * inc, 1, 1, 1, rng)) : null;
             c1x1_w_s2 = type == BlockType.DOWN ? registerModule("c1x1_w_s2", new BnActConv(in, bw + 2 * inc, 1, 2, 1, rng)) : null;
-            c1x1_a = registerModule("c1x1_a", new BnActConv(in, r, 1, 1, 1, rng));                   // 1x1 reduce
-            c3x3_b = registerModule("c3x3_b", new BnActConv(r, r, 3, keyStride, groups, rng));        // grouped 3x3
-            c1x1_c = registerModule("c1x1_c", new BnActConv(r, bw + inc, 1, 1, 1, rng));              // 1x1 expand
+            c1x1_a = registerModule("c1x1_a", new BnActConv(in, width, 1, 1, 1, rng));               // 1x1 reduce
+            c3x3_b = registerModule("c3x3_b", new BnActConv(width, width, 3, keyStride, groups, rng)); // grouped 3x3
+            c1x1_c = registerModule("c1x1_c", new BnActConv(width, bw + inc, 1, 1, 1, rng));          // 1x1 expand
             se = switch (sePlacement) {
                 case NONE -> null;
                 // Departure: the DPN-SENet paper gives no reduction ratio; r = 16 is Hu et al.'s default.
@@ -196,12 +199,12 @@ public final class Dpn extends Module {
             int in = c.initFeatures;
             for (int s = 0; s < 4; s++) {
                 int bw = (c.small ? 64 : 256) << s;  // residual width: 256, 512, 1024, 2048 (64.. for DPN-68)
-                int r = c.kR << s;                    // bottleneck width: k_r * 2^s (Table 1's k_r at conv2, doubled per stage)
+                int width = c.kR << s;                // bottleneck width: k_r * 2^s (Table 1's k_r at conv2, doubled per stage)
                 int inc = c.incSec[s];
                 List<DualPathBlock> blocks = new ArrayList<>();
                 for (int b = 1; b <= c.kSec[s]; b++) {
                     BlockType type = b > 1 ? BlockType.NORMAL : s == 0 ? BlockType.PROJ : BlockType.DOWN;
-                    blocks.add(registerModule("conv" + (s + 2) + "_" + b, new DualPathBlock(in, r, bw, inc, c.groups, type, se, rng)));
+                    blocks.add(registerModule("conv" + (s + 2) + "_" + b, new DualPathBlock(in, width, bw, inc, c.groups, type, se, rng)));
                     in = b == 1 ? bw + 3 * inc : in + inc;
                 }
                 stages.add(blocks);

@@ -1,6 +1,7 @@
 package org.pulmo.models;
 
 import java.util.List;
+import org.pulmo.autograd.GradMode;
 import org.pulmo.backend.Conv2dParams;
 import org.pulmo.nn.BatchNorm2d;
 import org.pulmo.nn.Dropout;
@@ -222,6 +223,16 @@ public final class InceptionV3 extends Module {
             registerModule("Mixed_7c", new InceptionE(2048, rng)));
         dropout = registerModule("dropout", new Dropout(0.5f, rng.fork()));
         fc = registerModule("fc", new Linear(2048, numClasses, rng));
+        // torchvision's Inception-v3 initialisation: every conv and linear weight truncated normal in [-2, 2] with std 0.1,
+        // the aux head's fc 0.001 (torchvision also marks the aux head's conv1 0.01, on the BasicConv2d, which its loop
+        // never reads: 0.1 there too); batch norm 1 and 0, the linear biases PyTorch's default uniform.
+        try (var ignored = GradMode.noGrad()) {
+            for (Module m : namedModules().values()) {
+                if (m instanceof Conv c) c.weight.copyFrom(Init.truncatedNormal(rng, 0.1f, -2, 2, c.weight.shape()));
+                if (m instanceof Linear l)
+                    l.weight.copyFrom(Init.truncatedNormal(rng, aux != null && l == aux.fc ? 0.001f : 0.1f, -2, 2, l.weight.shape()));
+            }
+        }
     }
 
     /**

@@ -58,6 +58,8 @@ public final class ModelRegistry {
         add("densenet201", "DenseNet-201", 1000, 224, 32, (c, r) -> new DenseNet(DenseNet.DENSENET201, c, r));
         add("vgg16", "VGG-16", 1000, 224, 32, (c, r) -> new Vgg(Vgg.VGG16, false, c, r));
         add("vgg16-bn", "VGG-16 with batch normalisation", 1000, 224, 32, (c, r) -> new Vgg(Vgg.VGG16, true, c, r));
+        // Departure: DPN-SENet's Table 1 trains every network at 224 x 224; Inception-v3 defaults to torchvision's 299, and
+        // training reads its main logits only (the auxiliary head gets no loss) (docs/FIDELITY.md).
         add("inception-v3", "Inception-v3 with the auxiliary classifier (torchvision's default)", 1000, 299, 75,
             (c, r) -> new InceptionV3(c, true, r));
         add("manet-resnet50", "MA-Net (MAB + FAB after all five stages) on ResNet-50", 2, 224, 32,

@@ -1,8 +1,10 @@
 package org.pulmo.models;
 
+import org.pulmo.autograd.GradMode;
 import org.pulmo.nn.BatchNorm2d;
 import org.pulmo.nn.Conv2d;
 import org.pulmo.nn.Dropout;
+import org.pulmo.nn.Init;
 import org.pulmo.nn.Linear;
 import org.pulmo.nn.MaxPool2d;
 import org.pulmo.nn.Module;
@@ -83,6 +85,12 @@ public final class Vgg extends Module {
             new Linear(512 * 7 * 7, 4096, rng), new ReLU(), new Dropout(0.5f, rng.fork()),
             new Linear(4096, 4096, rng), new ReLU(), new Dropout(0.5f, rng.fork()),
             new Linear(4096, numClasses, rng)));
+        // torchvision's VGG initialisation: convolutions Kaiming normal fan_out with zero bias (nn's Conv2d), linear
+        // layers N(0, 0.01) with zero bias.
+        try (var ignored = GradMode.noGrad()) {
+            for (Module m : classifier.namedModules().values())
+                if (m instanceof Linear l) { l.weight.copyFrom(Init.normal(rng, 0.01f, l.weight.shape())); l.bias.fill(0f); }
+        }
     }
 
     @Override public Tensor forward(Tensor x) {

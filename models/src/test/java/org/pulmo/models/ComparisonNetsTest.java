@@ -89,4 +89,43 @@ class ComparisonNetsTest {
             assertShape(new int[] {1, 512, 7, 7}, v.features.forward(Tensor.randn(new Rng(2), 1, 3, 224, 224)));
         }
     }
+
+    /** Mean 0 and standard deviation within 4 % of {@code std} over a weight's values (thousands of draws at least). */
+    static void assertSpread(String name, Tensor w, double std) {
+        float[] v = w.toArray();
+        assertTrue(v.length >= 4096, name + " has too few values to judge");
+        double sum = 0, sq = 0;
+        for (float x : v) { sum += x; sq += (double) x * x; }
+        double mean = sum / v.length, sd = Math.sqrt(sq / v.length - mean * mean);
+        assertTrue(Math.abs(sd / std - 1) < 0.04 && Math.abs(mean) < 4 * std / Math.sqrt(v.length), name + ": mean " + mean + ", sd " + sd + ", expected sd " + std);
+    }
+
+    @Test void comparisonNetworksStartFromTorchvisionsInitialisation() {
+        // DenseNet: kaiming_normal_ with fan_in (the 1x1 conv1 of the first layer: 64 in, 128 out; fan_out would give sqrt(2/128))
+        Map<String, Tensor> dn = new DenseNet(DenseNet.DENSENET121, 10, new Rng(1)).stateDict();
+        assertSpread("denselayer1.conv1", dn.get("features.denseblock1.denselayer1.conv1.weight"), Math.sqrt(2.0 / 64));
+        assertSpread("denselayer1.conv2", dn.get("features.denseblock1.denselayer1.conv2.weight"), Math.sqrt(2.0 / (128 * 9)));
+        assertSpread("transition3.conv", dn.get("features.transition3.conv.weight"), Math.sqrt(2.0 / 1024));
+        assertArrayEquals(new float[10], dn.get("classifier.bias").toArray());
+        // VGG: linear layers N(0, 0.01), zero bias
+        Map<String, Tensor> vgg = new Vgg(Vgg.VGG16, false, 10, new Rng(1)).stateDict();
+        assertSpread("classifier.3", vgg.get("classifier.3.weight"), 0.01);
+        assertSpread("classifier.6", vgg.get("classifier.6.weight"), 0.01);
+        assertArrayEquals(new float[4096], vgg.get("classifier.0.bias").toArray());
+        assertSpread("features.28", vgg.get("features.28.weight"), Math.sqrt(2.0 / (512 * 9)));
+        // Inception-v3: truncated normal, std 0.1 (all convs, fc), 0.001 (the aux head's fc)
+        Map<String, Tensor> inc = new InceptionV3(10, true, new Rng(1)).stateDict();
+        assertSpread("Conv2d_4a_3x3", inc.get("Conv2d_4a_3x3.conv.weight"), 0.1);
+        assertSpread("AuxLogits.conv1", inc.get("AuxLogits.conv1.conv.weight"), 0.1);
+        assertSpread("fc", inc.get("fc.weight"), 0.1);
+        assertSpread("AuxLogits.fc", inc.get("AuxLogits.fc.weight"), 0.001);
+    }
+
+    @Test void truncatedNormalStaysInItsBounds() {
+        float[] v = org.pulmo.nn.Init.truncatedNormal(new Rng(3), 1f, -0.5f, 1.5f, 20000).toArray();
+        double sum = 0;
+        for (float x : v) { assertTrue(x >= -0.5f && x <= 1.5f, "value " + x); sum += x; }
+        // N(0, 1) truncated to [-0.5, 1.5]: mean (phi(-0.5) - phi(1.5)) / (Phi(1.5) - Phi(-0.5)) = 0.22255 / 0.62465 = 0.3563
+        assertEquals(0.3563, sum / v.length, 0.015);
+    }
 }

@@ -27,6 +27,25 @@ public final class Init {
         return Tensor.randn(rng, shape).mul(std);
     }
 
+    /** Kaiming normal, mode fan_in (PyTorch's {@code kaiming_normal_} default), gain sqrt(2): std = sqrt(2 / fan_in). */
+    public static Tensor kaimingNormalFanIn(Rng rng, int... shape) {
+        return normal(rng, (float) Math.sqrt(2.0 / fanIn(shape)), shape);
+    }
+
+    /** Normal with mean 0 and standard deviation {@code std}. */
+    public static Tensor normal(Rng rng, float std, int... shape) { return Tensor.randn(rng, shape).mul(std); }
+
+    /**
+     * Normal with mean 0 and standard deviation {@code std}, values outside [a, b] drawn again (PyTorch's
+     * {@code trunc_normal_}; its bounds are absolute, not in standard deviations).
+     */
+    public static Tensor truncatedNormal(Rng rng, float std, float a, float b, int... shape) {
+        float[] v = Tensor.randn(rng, shape).mul(std).toArray();
+        for (int i = 0; i < v.length; i++)
+            while (v[i] < a || v[i] > b) v[i] = (float) (rng.nextGaussian() * std);
+        return Tensor.of(v, shape);
+    }
+
     /** Uniform in [-bound, bound). */
     public static Tensor uniform(Rng rng, float bound, int... shape) { return Tensor.rand(rng, -bound, bound, shape); }
 }
