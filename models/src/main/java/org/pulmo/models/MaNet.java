@@ -128,9 +128,10 @@ public final class MaNet extends Module {
         public Tensor forward(Tensor fAm, Tensor fRem) {
             Tensor fMix = fAm.add(fRem);                                  // eq. 6:  F_mix = F_am + F_rem
             Tensor v = fMix.globalAvgPool().add(fMix.globalMaxPool());    // eq. 7:  V = avg(F_mix) + max(F_mix), [N, C]
-            Tensor z = bn1.forwardRelu(fc1.forward(v));                   // eq. 8:  f_C,  C -> C (FC, BN, ReLU)
-            z = bn2.forwardRelu(fc2.forward(z));                          //         f_C', C -> C', Z [N, C']
-            Tensor mLogit = fcA.forward(z), nLogit = fcB.forward(z);   // eq. 9:  M = f_C(Z), N = f'_C(Z), [batch, C]
+            Tensor h = bn1.forwardRelu(fc1.forward(v));                   // eq. 8:  f_C^BR(V),  C -> C (FC, BN, ReLU)
+            Tensor z = bn2.forwardRelu(fc2.forward(h));                   //         Z = f_C'^BR(...), C -> C', [N, C']
+            // eq. 9: M = f_C(Z) is fc_a, N = f'_C(Z) is fc_b (the paper's N, not the batch size), each [N, C]
+            Tensor mLogit = fcA.forward(z), nLogit = fcB.forward(z);
             // eq. 10: a = e^M / (e^M + e^N) = sigmoid(M - N), which cannot overflow;
             // eq. 11: F_fm = a F_am + (1 - a) F_rem. One fused op, page org.pulmo.ops.FabFuse (se_fab.cu's fab_fuse_* on the GPU).
             return FabFuse.fabFuse(fAm, fRem, mLogit, nLogit);
@@ -159,7 +160,7 @@ public final class MaNet extends Module {
 
     /**
      * What the loss needs from a training pair: both paths' logits [N, classes] and last feature maps [N, C, h, w]:
-     * {@code featX} = F_o and {@code featM} = F_om of the last Res-Layer (after its FAB), {@code logitsX} = head(F_o),
+     * {@code featX} = F_o and {@code featM} = F_om of the last Res-Layer (after its FAB; reshaped, eq. 14's V^i and V^m), {@code logitsX} = head(F_o),
      * {@code logitsM} = head(F_om). Departure: which maps eq. 12-14 mean is our reading (the paper: "the feature maps of the
      * input and the mutex input"; docs/FIDELITY.md).
      */
@@ -167,7 +168,7 @@ public final class MaNet extends Module {
 
     /**
      * The total loss to call backward on, and its parts as detached scalars on the loss's device: L_CE, L_CS and the
-     * weights a1, a2 used (eq. 15-16). They stay there until somebody reads them: {@link #ce()} and the others read one
+     * weights a1 ({@code weightCe}) and a2 ({@code weightCs}) used (eq. 15-16). They stay there until somebody reads them: {@link #ce()} and the others read one
      * now, which makes the host wait for the device's queued work, so a training loop keeps the tensors and reads
      * them every few steps.
      */

@@ -29,10 +29,9 @@ public final class SqueezeExcitation extends Module {
     @Override public Tensor forward(Tensor x) {
         if (x.dim() != 4 || x.shape()[1] != channels)
             throw new IllegalArgumentException("SqueezeExcitation(" + channels + ") needs [N, " + channels + ", H, W] input, got " + java.util.Arrays.toString(x.shape()));
-        Tensor s = x.globalAvgPool();          // [N, C]     squeeze
-        s = fc1.forward(s).relu();             // [N, C/r]   excitation, bottleneck
-        s = fc2.forward(s).sigmoid();          // [N, C]     per-channel gate in (0, 1)
-        return SeScale.seScale(x, s);          // [N, C, H, W] scale: x * s[n, c], eq. 4's F_scale (page: org.pulmo.ops.SeScale)
+        Tensor z = x.globalAvgPool();                  // [N, C]     Hu et al. eq. 2, squeeze: z
+        Tensor s = fc2.forward(fc1.forward(z).relu()).sigmoid(); // eq. 3, excitation: s = sigmoid(W2 ReLU(W1 z)), [N, C/r] then [N, C]
+        return SeScale.seScale(x, s);                  // [N, C, H, W] eq. 4, F_scale: x * s[n, c] (page: org.pulmo.ops.SeScale)
     }
 
     @Override protected String extraRepr() { return channels + ", reduced=" + reduced; }

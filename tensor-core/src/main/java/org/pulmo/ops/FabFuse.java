@@ -12,7 +12,7 @@ import org.pulmo.tensor.Tensor;
  * where everything else about it lives.
  *
  * <h2>Equations (MA-Net, as printed in the paper)</h2>
- * For each sample and channel c, with F_am, F_rem [N, C, H, W] and M, N [N, C]:
+ * For each sample and channel c, with F_am, F_rem [B, C, H, W] and the logits M, N [B, C] (B the batch; N is eq. 9's logit):
  * <pre>
  *   a_c    = e^(M_c) / (e^(M_c) + e^(N_c))                                  (10)
  *   F_fm^c = a_c x F_am^c + (1 - a_c) x F_rem^c                             (11)

@@ -19,9 +19,9 @@ import org.pulmo.tensor.Tensor;
  * </pre>
  *
  * <h2>Forward</h2>
- * Per (n, c) plane, with the softmax max-subtracted so that large distances cannot overflow:
+ * Per (n, c) plane, with the softmax max-subtracted so that large distances cannot overflow; P is eq. 4's A_D:
  * <pre>
- *   m = max_hw D,   lse = m + log sum_hw e^(D - m),   P = e^(D - lse),   F_am = P (.) F_rem
+ *   m = max_hw D,   lse = m + log sum_hw e^(D - m),   P = A_D = e^(D - lse),   F_am = P (.) F_rem
  * </pre>
  * Kept for backward: F_rei and F_rem (the graph holds them anyway) and lse [N, C], from which backward rebuilds
  * P; the [N, C, H, W] softmax is never stored.
