@@ -24,7 +24,8 @@ import java.util.Locale;
 public enum Augmentation {
     DPN_SENET, MA_NET, NONE, RESIZE;
 
-    // Departure: DPN-SENet (Fig. 1, Sec. 3.1) names flip, rotate and scale without ranges; these are our choice.
+    // Departure: DPN-SENet (Fig. 1, Sec. 3.1) names flip, rotate and scale without ranges, and no test-time transform;
+    // these ranges and the centre crop are our choice.
     public static final double DPN_DEGREES = 10, DPN_MIN_SCALE = 0.9, DPN_MAX_SCALE = 1.1;
     // Departure: MA-Net (Sec. 4.1) flips and rotates its small dataset-C, with no rotation range given: 15 degrees is
     // our choice. MA-Net's default is RESIZE, as the paper trains its other data sets; ma-net is for dataset-C.
