@@ -15,12 +15,15 @@
 # A smoke run of the whole recipe:
 #   EPOCHS=1 DEMO_IMAGES=32 examples/recipes/dpn-senet-tables-1-3.sh
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+caller=$PWD   # DATA and OUT are read from where the recipe is called; the default OUT is in the repository
 data="${1:-demo}"
+case $data in demo | /*) ;; *) data="$caller/$data" ;; esac
+out="${OUT:-runs/dpn-senet}"
+if [ -n "${OUT:-}" ]; then case $OUT in /*) ;; *) out="$caller/$OUT" ;; esac; fi
+cd "$(dirname "$0")/../.."
 if [ "$data" = demo ]; then epochs="${2:-${EPOCHS:-5}}"; size="${IMAGE_SIZE:-32}"; else epochs="${2:-${EPOCHS:-100}}"; size="${IMAGE_SIZE:-}"; fi
 extra=(); [ -n "$size" ] && extra+=(--image-size "$size")
 dataopts=(--data "$data"); [ "$data" = demo ] && dataopts+=(--demo-images "${DEMO_IMAGES:-384}")
-out="${OUT:-runs/dpn-senet}"
 read -ra seeds <<<"${SEEDS:-42}"
 rows=() compare=()
 for seed in "${seeds[@]}"; do

@@ -16,12 +16,15 @@
 # the differences seed by seed; the plots show the first seed's runs). A smoke run of the whole recipe:
 #   EPOCHS=1 DEMO_IMAGES=32 examples/recipes/manet-tables-7-8.sh
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+caller=$PWD   # DATA and OUT are read from where the recipe is called; the default OUT is in the repository
 data="${1:-demo}"
+case $data in demo | /*) ;; *) data="$caller/$data" ;; esac
+out="${OUT:-runs/manet}"
+if [ -n "${OUT:-}" ]; then case $OUT in /*) ;; *) out="$caller/$OUT" ;; esac; fi
+cd "$(dirname "$0")/../.."
 if [ "$data" = demo ]; then epochs="${2:-${EPOCHS:-3}}"; size="${IMAGE_SIZE:-32}"; else epochs="${2:-${EPOCHS:-120}}"; size="${IMAGE_SIZE:-}"; fi
 extra=(); [ -n "$size" ] && extra+=(--image-size "$size")
 dataopts=(--data "$data"); [ "$data" = demo ] && dataopts+=(--demo-images "${DEMO_IMAGES:-128}")
-out="${OUT:-runs/manet}"
 binary=(); [ "$data" = demo ] || binary=(--binary)
 read -ra seeds <<<"${SEEDS:-42}"
 r() { if [ ${#seeds[@]} -gt 1 ]; then echo "$out/$1-s$2"; else echo "$out/$1"; fi; }   # a run's folder: name, seed

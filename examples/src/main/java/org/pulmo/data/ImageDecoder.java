@@ -102,6 +102,18 @@ public final class ImageDecoder {
         return null;
     }
 
+    /**
+     * Whether {@code file} starts as an image of a known format does ({@link #sniffFormat}): false for an empty file, a
+     * text file named .jpg or one that cannot be opened. A cheap first look, not a decode: a truncated image passes.
+     */
+    public static boolean looksLikeImage(java.nio.file.Path file) {
+        try (java.io.InputStream in = java.nio.file.Files.newInputStream(file)) {
+            return sniffFormat(in.readNBytes(16)) != null;
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
     private static boolean startsWith(byte[] b, int... magic) {
         if (b.length < magic.length) return false;
         for (int i = 0; i < magic.length; i++) if ((b[i] & 0xFF) != magic[i]) return false;

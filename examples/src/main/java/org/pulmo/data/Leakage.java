@@ -65,9 +65,10 @@ public final class Leakage {
             File before = byReal.putIfAbsent(f.real, f);
             if (before != null && !before.part.equals(f.part)) pairs.add(new Pair(before.part, before.path, f.part, f.path, true));
         }
-        // Identical bytes in two parts: group by size, hash only sizes seen in more than one part.
+        // Identical bytes in two parts: group by size, hash only sizes seen in more than one part. Empty files hold no
+        // picture (they are unreadable, reported when decoded), so two of them are no leak.
         Map<Long, List<File>> bySize = new LinkedHashMap<>();
-        for (File f : byReal.values()) if (f.size >= 0) bySize.computeIfAbsent(f.size, k -> new ArrayList<>()).add(f);
+        for (File f : byReal.values()) if (f.size > 0) bySize.computeIfAbsent(f.size, k -> new ArrayList<>()).add(f);
         List<File> candidates = new ArrayList<>();
         long bytes = 0;
         for (List<File> same : bySize.values())

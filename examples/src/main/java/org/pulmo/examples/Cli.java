@@ -40,7 +40,7 @@ final class Cli {
 
     /** "pulmo train: Unknown option: '--epoch'; see pulmo train --help": one line, never the whole help. */
     static String usageError(String command, String commandPath, String message) {
-        return "pulmo " + command + ": " + oneLine(message) + "; see " + commandPath + " --help";
+        return (command.equals("pulmo") ? "pulmo" : "pulmo " + command) + ": " + oneLine(message) + "; see " + commandPath + " --help";
     }
 
     /** Errors a user can fix (bad input, a missing or unwritable file): exit code 2. Anything else is ours: 1. */
@@ -126,13 +126,20 @@ final class Cli {
     /**
      * Where a command writes results meant for {@code out}: {@code out} itself, or, where it holds earlier results
      * ({@code held}; {@code what} names them) and {@code --overwrite} was not given, the next free {@code <out>2},
-     * {@code <out>3}, ..., said in one line. Earlier results are never replaced without being asked.
+     * {@code <out>3}, ..., said in one line. Earlier results are never replaced without being asked. A training run's
+     * folder is never written into: numbered past without {@code --overwrite}, an error with it (its metrics.json would be
+     * replaced and its checkpoints mixed with these results).
      */
     static Path keepEarlier(Path out, boolean overwrite, java.util.function.Predicate<Path> held, String what) {
+        boolean run = org.pulmo.train.RunFolder.isTrainingRun(out);
+        if (run && overwrite)
+            throw new IllegalArgumentException("--overwrite: " + out + " is a training run's folder, which these results would replace files of (its"
+                + " metrics.json among them); give another --out, such as " + out.resolve("test") + " or a folder of its own");
         java.util.function.Predicate<Path> taken = held.or(org.pulmo.train.RunFolder::isTrainingRun);   // nor into a training run's folder
         if (overwrite || !taken.test(out)) return out;
         Path next = org.pulmo.train.RunFolder.nextFree(out, taken, what);
-        System.out.println(out + " holds " + (org.pulmo.train.RunFolder.isTrainingRun(out) ? "a training run" : what) + ", so this output goes to " + next + " (--overwrite writes into " + out + " instead)");
+        System.out.println(out + " holds " + (run ? "a training run" : what) + ", so this output goes to " + next
+            + (run ? "" : " (--overwrite writes into " + out + " instead)"));
         return next;
     }
 
@@ -166,8 +173,9 @@ final class Cli {
     }
 
     /**
-     * Runs {@code stop} on the first Ctrl-C (SIGINT) or SIGTERM instead of ending the JVM; a second one ends it
-     * at once (exit code 130). Closing restores the previous handlers.
+     * Runs {@code stop} on the first Ctrl-C (SIGINT) or SIGTERM instead of ending the JVM; a second one runs
+     * {@code quit} (what must be said before the JVM ends: the run's record) and ends it at once (exit code 128 + the
+     * signal's number: 130 for SIGINT, 143 for SIGTERM). Closing restores the previous handlers.
      *
      * <p>Why a signal handler and not a shutdown hook: a hook runs after the JVM has begun to shut down, and
      * the JVM halts as soon as the hook returns. With the hook, a SIGINT that came right after an epoch's
@@ -178,14 +186,21 @@ final class Cli {
      * command exits normally.
      */
     @SuppressWarnings("sunapi")
-    static AutoCloseable onInterrupt(java.util.function.Consumer<String> stop) {
+    static AutoCloseable onInterrupt(java.util.function.Consumer<String> stop, java.util.function.Consumer<String> quit) {
         AtomicBoolean asked = new AtomicBoolean();
         List<Runnable> restore = new ArrayList<>();
         for (String name : new String[] {"INT", "TERM"}) {
             try {
                 sun.misc.Signal signal = new sun.misc.Signal(name);
                 sun.misc.SignalHandler old = sun.misc.Signal.handle(signal, sig -> {
-                    if (asked.getAndSet(true)) Runtime.getRuntime().halt(128 + sig.getNumber()); // the second: quit now
+                    if (asked.getAndSet(true)) {   // the second: quit now
+                        try {
+                            quit.accept(name.equals("INT") ? "Ctrl-C" : "SIG" + name);
+                        } catch (Throwable e) {
+                            // best effort: the JVM ends anyway
+                        }
+                        Runtime.getRuntime().halt(128 + sig.getNumber());
+                    }
                     System.err.println("\npulmo: stopping after this batch and saving (once more to quit at once)");
                     stop.accept(name.equals("INT") ? "Ctrl-C" : "SIG" + name);
                 });

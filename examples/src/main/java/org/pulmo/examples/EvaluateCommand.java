@@ -83,7 +83,7 @@ public final class EvaluateCommand implements Callable<Integer> {
             System.out.println("Note: no image of class " + ClassMap.quotedNames(absent) + " in " + data.where(part)
                 + ": its AUC is n/a and left out of the macro AUC; its precision, recall and F1 count as 0 in the other macro averages (as scikit-learn's do).");
         if (recomputeBn) recomputeRunningStatistics(tm, ClassMap.onto(s.train(), data.where("train"), tm.classes(), "the checkpoint " + checkpoint, map));
-        evaluate(tm, d, out, batchSize, data.strict, System.out);
+        evaluate(tm, d, split, out, batchSize, data.strict, System.out);
         return 0;
     }
 
@@ -122,7 +122,8 @@ public final class EvaluateCommand implements Callable<Integer> {
         }
     }
 
-    static ClassificationReport evaluate(TrainedModel tm, Dataset d, Path out, int batchSize, boolean strict, PrintStream ps) throws Exception {
+    /** {@code part}: which part of the data {@code d} is (test, val, train or all), recorded in metrics.json as "split". */
+    static ClassificationReport evaluate(TrainedModel tm, Dataset d, String part, Path out, int batchSize, boolean strict, PrintStream ps) throws Exception {
         Inference.Result inference = Inference.run(tm.model(), d, tm.classes(), tm.evalTransform(), batchSize, strict);
         var mp = inference.predictions();
         int[] predicted = mp.predicted();
@@ -132,7 +133,7 @@ public final class EvaluateCommand implements Callable<Integer> {
         Files.createDirectories(out);
         for (String f : FILES) Files.deleteIfExists(out.resolve(f));   // --overwrite: no plot of the earlier evaluation stays where none is drawn now
         Files.writeString(out.resolve("report.txt"), text);
-        StringBuilder json = new StringBuilder("{\n");
+        StringBuilder json = new StringBuilder("{\n  \"split\": \"" + part + "\",\n");
         List<Map.Entry<String, Double>> vals = new ArrayList<>(report.values().entrySet());
         for (int i = 0; i < vals.size(); i++) {
             double v = vals.get(i).getValue();

@@ -73,16 +73,16 @@ public final class ExplainCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("'" + before + "' and '" + input + "' would both write " + name + "_*.png to " + out
                     + "; explain them in two runs with different --out folders");
         }
-        if (!"list".equals(layer)) {
-            java.util.function.Predicate<Path> holds = dir -> names.keySet().stream()
-                .anyMatch(n -> SUFFIXES.stream().anyMatch(x -> Files.isRegularFile(dir.resolve(n + x))));
-            out = Cli.keepEarlier(out, overwrite, holds, "earlier explanations of " + (names.size() == 1 ? "this image" : "these images"));
-            Cli.outputFolder(out, "--out");
-        }
-
         TrainedModel tm = TrainedModel.load(checkpoint, deviceOptions.resolve());
         if ("list".equals(layer)) { System.out.println(String.join("\n", GradCam.layers(tm.model()))); return 0; }
+        if (cam && layer != null && !GradCam.layers(tm.model()).contains(layer))
+            throw new IllegalArgumentException("--layer " + layer + ": " + tm.name() + " has the Grad-CAM layers " + GradCam.layers(tm.model()));
         int cls = classIndex(tm);
+        // the output folder is chosen (and made) once everything given is known to be usable: a failed call leaves none
+        java.util.function.Predicate<Path> holds = dir -> names.keySet().stream()
+            .anyMatch(n -> SUFFIXES.stream().anyMatch(x -> Files.isRegularFile(dir.resolve(n + x))));
+        out = Cli.keepEarlier(out, overwrite, holds, "earlier explanations of " + (names.size() == 1 ? "this image" : "these images"));
+        Cli.outputFolder(out, "--out");
         if (overwrite)   // once everything is checked: no stale map of another method stays
             for (String n : names.keySet()) for (String x : SUFFIXES) Files.deleteIfExists(out.resolve(n + x));
         for (var e : names.entrySet()) explain(tm, e.getValue(), e.getKey(), cls, cam, lime);
@@ -124,6 +124,7 @@ public final class ExplainCommand implements Callable<Integer> {
         Path inputPng = out.resolve(name + "_input.png");
         Cli.write(inputPng, shown::writePng);
         float[] probs = predict(tm, new Image[] {shown}, normalize)[0];
+        Inference.checkFinite(probs, input);
         int predicted = argmax(probs);
         if (cls < 0) cls = predicted;
         String cut = geometry.seesAll() ? null

@@ -15,7 +15,7 @@ public final class Main implements Callable<Integer> {
         System.exit(run(args));
     }
 
-    /** Runs one command line and returns its exit code (0 ok, 1 out of memory or an internal error, 2 usage or data error, 3 diverged, 130 interrupted). */
+    /** Runs one command line and returns its exit code (0 ok, 1 out of memory or an internal error, 2 usage or data error, 3 diverged, 130 interrupted by Ctrl-C, 143 by SIGTERM). */
     public static int run(String... args) {
         // One line per log record ("INFO: using the CPU: ..."), not java.util.logging's two.
         if (System.getProperty("java.util.logging.SimpleFormatter.format") == null)

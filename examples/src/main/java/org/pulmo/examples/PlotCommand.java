@@ -53,7 +53,10 @@ public final class PlotCommand implements Callable<Integer> {
 
     @Override public Integer call() throws Exception {
         if (!compare.isEmpty()) {
-            if (!folders.isEmpty()) throw new IllegalArgumentException("--compare takes every run as LABEL=RUN; " + folders.getFirst() + " is a folder without a label");
+            if (!folders.isEmpty())
+                throw new IllegalArgumentException(folders.getFirst().toString().contains("=")
+                    ? "--compare takes one LABEL=RUN each: repeat it, --compare " + compare.getFirst() + " --compare " + folders.getFirst()
+                    : "--compare takes every run as LABEL=RUN; " + folders.getFirst() + " is a folder without a label");
             return compare();
         }
         if (folders.isEmpty()) throw new IllegalArgumentException("name a run folder to plot, or runs to compare with --compare LABEL=RUN");

@@ -38,6 +38,8 @@ public final class ProbeCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "1", description = "Seed of the batch order, pairing and augmentation (default: ${DEFAULT-VALUE}).") long seed;
 
     @Override public Integer call() throws Exception {
+        if (batches < 1) throw new IllegalArgumentException("--batches must be at least 1, got " + batches);
+        if (batchSize < 2) throw new IllegalArgumentException("--batch-size must be at least 2 (batch norm needs more than one image), got " + batchSize);
         TrainedModel tm = TrainedModel.load(checkpoint);
         if (!(tm.model() instanceof MaNet net))
             throw new IllegalArgumentException(checkpoint + " holds " + tm.name() + ", not an MA-Net: 'pulmo probe' measures MA-Net's pair step");
@@ -95,7 +97,9 @@ public final class ProbeCommand implements Callable<Integer> {
                 n++;
             }
         }
-        if (n == 0) throw new IllegalStateException("no complete pair batch of " + batchSize + " in " + data.where("train"));
+        if (n == 0)
+            throw new org.pulmo.data.DatasetException(data.where("train") + " gives no complete batch of " + batchSize + " pairs (" + train.size()
+                + " training images, unreadable ones skipped): give a --batch-size of at most " + train.size());
         var out = System.out;
         out.printf(Locale.ROOT, "%s (%s, epoch %d), %d batches of %d training pairs, loss in use: %s%n", checkpoint, tm.name(), tm.epoch(), n, batchSize,
             net.options.loss().name().toLowerCase(Locale.ROOT).replace('_', '-'));

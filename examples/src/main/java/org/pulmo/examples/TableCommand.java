@@ -40,7 +40,7 @@ public final class TableCommand implements Callable<Integer> {
     @Option(names = "--overwrite", description = "Replace the --out file if it exists.") boolean overwrite;
 
     /** One --row: its label, its evaluate result, its classes and, where it is a training run's report, the run's record. */
-    record Entry(String label, Path folder, Map<String, Double> metrics, List<String> classes, RunRecord.Reading run) {
+    record Entry(String label, Path folder, Map<String, Double> metrics, List<String> classes, RunRecord.Reading run, String split) {
         String seed() { return run == null ? "n/a" : run.seed(); }
     }
 
@@ -62,9 +62,19 @@ public final class TableCommand implements Callable<Integer> {
             keys.add(key);
             names.add(same.size() > 1 ? e.label() + " (" + key + ")" : e.label());
         }
+        // which part the rows score: one caption for all, or, where they differ, each row that is not of the test part says its own
+        List<String> parts = entries.stream().map(Entry::split).distinct().toList();
+        if (parts.size() > 1)
+            for (int i = 0; i < entries.size(); i++)
+                if (!entries.get(i).split().equals("test")) names.set(i, names.get(i) + " [" + entries.get(i).split() + " part]");
+        String scored = parts.size() > 1 ? "test set but where a row says otherwise" : switch (parts.getFirst()) {
+            case "test" -> "test set";
+            case "all" -> "every image of the folders";
+            default -> parts.getFirst() + " part, not the test set";
+        };
         String columns = binary ? "the positive class's numbers (evaluate's binary line)"
             : positive != null ? "class " + p.substring(0, p.length() - 1) + " against the other classes" : "macro averages over the classes";
-        StringBuilder sb = new StringBuilder("**" + title + "** (test set, %; accuracy over all classes, the other columns " + columns + ")\n\n")
+        StringBuilder sb = new StringBuilder("**" + title + "** (" + scored + ", %; accuracy over all classes, the other columns " + columns + ")\n\n")
             .append("| Model | Accuracy | Precision | Recall (sensitivity) | Specificity | F1 | AUC | Accuracy, 95 % CI |\n|---|---:|---:|---:|---:|---:|---:|---:|\n");
         StringBuilder runs = new StringBuilder();
         List<Paired.Outcomes> outcomes = new java.util.ArrayList<>();
@@ -77,7 +87,7 @@ public final class TableCommand implements Callable<Integer> {
             outcomes.add(Paired.Outcomes.of(names.get(i), e.folder().resolve("predictions.csv")));
             if (e.run() != null) runs.append(runRow(names.get(i), e.run()));
         }
-        sb.append("\nThe interval is Wilson's over the test images (sampling of the test set only; another seed or split moves the\n"
+        sb.append("\nThe interval is Wilson's over the images scored (sampling of the test set only; another seed or split moves the\n"
             + "numbers too).\n");
         if (repeated) sb.append(acrossRuns(byLabel, p)).append(seedBySeed(entries, keys));
         // with several runs a label, runs are compared image by image only with the other labels' run of the same seed
@@ -126,7 +136,7 @@ public final class TableCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--binary: " + json + " has no positive-class numbers (" + classes.size()
                 + " classes " + classes + "; evaluate writes binary_* for two classes only)");
         Path record = folder.toAbsolutePath().normalize().resolveSibling(RunRecord.FILE);
-        return new Entry(row.substring(0, eq), folder, m, classes, Files.exists(record) ? RunRecord.Reading.of(record) : null);
+        return new Entry(row.substring(0, eq), folder, m, classes, Files.exists(record) ? RunRecord.Reading.of(record) : null, split(Files.readString(json)));
     }
 
     /**
@@ -217,6 +227,12 @@ public final class TableCommand implements Callable<Integer> {
     /** The class names of an evaluate result, in its order: the {@code <class>_support} keys. */
     static List<String> classes(Map<String, Double> metrics) {
         return metrics.keySet().stream().filter(k -> k.endsWith("_support")).map(k -> k.substring(0, k.length() - "_support".length())).toList();
+    }
+
+    /** The part evaluate scored ("test", "val", "train", "all"; its "split"), "test" for files written before it said. */
+    static String split(String json) {
+        var s = JsonParser.parseString(json).getAsJsonObject().get("split");
+        return s instanceof JsonPrimitive p && p.isString() ? p.getAsString() : "test";
     }
 
     /** The flat {"name": number} objects that evaluate writes (null: NaN). */

@@ -9,6 +9,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.pulmo.data.Augmentation;
+import org.pulmo.data.ImageDecoder;
 import org.pulmo.data.Splits;
 import org.pulmo.io.Safetensors;
 import org.pulmo.models.MaNet;
@@ -128,7 +129,7 @@ public final class TrainCommand implements Callable<Integer> {
         System.out.printf(Locale.ROOT, "Training %s (%,d parameters) on %s: %d training, %d validation, %d test images, classes %s%n",
             model, net.parameterCount(), data.isDemo() ? "the demo data" : data.data, split.train().size(), split.val().size(),
             split.test().size(), split.train().classes());
-        System.out.printf(Locale.ROOT, "  %d epochs, batch %d, SGD lr %s momentum %s weight decay %s, schedule %s, %dx%d, augmentation %s, seed %d, %s -> %s%n",
+        System.out.printf(Locale.ROOT, "  %d epoch" + (s.epochs() == 1 ? "" : "s") + ", batch %d, SGD lr %s momentum %s weight decay %s, schedule %s, %dx%d, augmentation %s, seed %d, %s -> %s%n",
             s.epochs(), s.batchSize(), s.lr(), s.momentum(), s.weightDecay(), s.schedule(), size, size, s.augmentation().label(), seed,
             dev, dir);
         if (s.maNet() != null)
@@ -147,7 +148,8 @@ public final class TrainCommand implements Callable<Integer> {
             .dataRecord(splitRecord);
         Trainer.Result r;
         java.util.concurrent.atomic.AtomicReference<String> stoppedBy = new java.util.concurrent.atomic.AtomicReference<>("Ctrl-C");
-        try (AutoCloseable ctrlC = Cli.onInterrupt(signal -> { stoppedBy.set(signal); trainer.requestStop(); })) {  // stop after this batch and save
+        try (AutoCloseable ctrlC = Cli.onInterrupt(signal -> { stoppedBy.set(signal); trainer.requestStop(); },   // stop after this batch and save
+                 signal -> endQuiet(record, "interrupted", "quit at once by a second " + signal + "; " + Trainer.LAST + " holds the last finished epoch"))) {
             r = trainer.run();
         } catch (Trainer.DivergedException e) { // training ran but learned nothing usable: not a success
             record.end("diverged", e.getMessage());
@@ -163,10 +165,11 @@ public final class TrainCommand implements Callable<Integer> {
         }
         if (r.interrupted() || trainer.stopRequested()) record.end("interrupted", "stopped by " + stoppedBy.get() + (!r.interrupted()
             ? " after the last epoch; training is complete" : r.epochsDone() == 0 ? " before the first epoch ended; --resume starts it again" : "; --resume continues"));
-        if (r.interrupted()) return 130;
+        int signalled = stoppedBy.get().equals("SIGTERM") ? 143 : 130;   // 128 + the signal's number, as a shell reports it
+        if (r.interrupted()) return signalled;
         if (trainer.stopRequested()) { // Ctrl-C during the last validation: training is complete, skip the test set
             System.out.println("Interrupted after the last epoch: training is complete; evaluate later with 'pulmo evaluate'.");
-            return 130;
+            return signalled;
         }
         if (r.bestEpoch() < 1 || !Files.exists(dir.resolve(Trainer.BEST))) { // a guard: checkData should make this unreachable
             record.end("failed", "no epoch produced a validation accuracy");
@@ -180,7 +183,7 @@ public final class TrainCommand implements Callable<Integer> {
             s.maNet() != null ? org.pulmo.train.Plots.listed("loss.png", "accuracy.png", "manet_weights.png") : org.pulmo.train.Plots.listed("loss.png", "accuracy.png"));
         if (!noEvaluate && split.test().size() > 0) {
             System.out.println("Test set, best checkpoint:");
-            record.test(EvaluateCommand.evaluate(TrainedModel.load(dir.resolve(Trainer.BEST), dev), split.test(), dir.resolve("test"),
+            record.test(EvaluateCommand.evaluate(TrainedModel.load(dir.resolve(Trainer.BEST), dev), split.test(), "test", dir.resolve("test"),
                 s.batchSize(), data.strict, System.out).values());
         } else if (!noEvaluate) {
             System.out.println("No test images, so no test-set evaluation.");
@@ -194,6 +197,15 @@ public final class TrainCommand implements Callable<Integer> {
             record.end("failed", Cli.describe(e));
         } catch (IOException | RuntimeException | Error writing) {   // out of memory again, say: the first error is what counts
             e.addSuppressed(writing);
+        }
+    }
+
+    /** Ends the record where nothing may be thrown (a signal's handler, about to end the JVM): best effort. */
+    private static void endQuiet(RunRecord record, String status, String message) {
+        try {
+            record.end(status, message);
+        } catch (IOException | RuntimeException writing) {
+            // the JVM ends now either way
         }
     }
 
@@ -231,11 +243,15 @@ public final class TrainCommand implements Callable<Integer> {
         int n = split.train().size();
         if (n == 0) throw new IllegalArgumentException("there are no training images");
         List<String> present = new ArrayList<>();
-        int[] counts = split.train().classCounts();
-        for (int k = 0; k < counts.length; k++) if (counts[k] > 0) present.add(split.train().classes().get(k));
-        if (present.size() < 2)
-            throw new IllegalArgumentException("the training images hold only one class (" + String.join(", ", present)
-                + "): a classifier needs at least two");
+        int[] counts = split.train().classCounts(), images = imageFiles(split.train());
+        for (int k = 0; k < counts.length; k++) if (images[k] > 0) present.add(split.train().classes().get(k));
+        if (present.size() < 2) {
+            List<String> none = new ArrayList<>();
+            for (int k = 0; k < counts.length; k++)
+                if (counts[k] > 0 && images[k] == 0) none.add("'" + split.train().classes().get(k) + "' has " + counts[k] + " file(s), none of them an image");
+            throw new IllegalArgumentException("the training images hold only one class (" + String.join(", ", present) + ")"
+                + (none.isEmpty() ? "" : "; " + String.join(", ", none) + " (empty, or not PNG, JPEG, BMP, GIF or TIFF)") + ": a classifier needs at least two");
+        }
         // the training loader drops the last partial batch (BatchNorm needs more than one image; every step sees a full batch)
         if (n < s.batchSize())
             throw new IllegalArgumentException(n + " training images but batch size " + s.batchSize() + ": no full batch, so no optimiser step;"
@@ -243,6 +259,27 @@ public final class TrainCommand implements Callable<Integer> {
         if (split.val().size() == 0)
             throw new IllegalArgumentException("there are no validation images, and best.safetensors is chosen by validation accuracy;"
                 + " give a val/ folder or a larger --val-fraction");
+        if (java.util.Arrays.stream(imageFiles(split.val())).sum() == 0)
+            throw new IllegalArgumentException("none of the " + split.val().size() + " validation files is an image (empty, or not PNG, JPEG, BMP, GIF"
+                + " or TIFF; the first: " + split.val().source(0) + "), and best.safetensors is chosen by validation accuracy");
+    }
+
+    /**
+     * Per class, the files of {@code part} that start as an image does ({@link ImageDecoder#looksLikeImage}); images
+     * that are not files (the demo's) count as images.
+     */
+    static int[] imageFiles(org.pulmo.data.Dataset part) {
+        int[] n = new int[part.classes().size()];
+        for (int i = 0; i < part.size(); i++) {
+            Path f;
+            try {
+                f = Path.of(part.source(i));
+            } catch (java.nio.file.InvalidPathException e) {
+                f = null;
+            }
+            if (f == null || !Files.isRegularFile(f) || ImageDecoder.looksLikeImage(f)) n[part.label(i)]++;
+        }
+        return n;
     }
 
     private static Trainer.Settings withClasses(Trainer.Settings s, Splits.Split split, Path dir, boolean resume) {

@@ -37,6 +37,7 @@ public final class Inference {
                 for (int i = 0; i < b.size(); i++) {
                     float[] row = new float[k];
                     System.arraycopy(flat, i * k, row, 0, k);
+                    checkFinite(row, data.source(b.indices()[i]));
                     probs.add(row);
                     idx.add(b.indices()[i]);
                 }
@@ -54,6 +55,18 @@ public final class Inference {
             allGroups &= groups[i] != null;
         }
         return new Result(new Predictions(classes, probs.toArray(new float[0][]), labels, allGroups ? groups : null), index, sources);
+    }
+
+    /**
+     * Refuses class probabilities that are not finite (those of a model whose weights or batch-norm statistics
+     * overflowed, as in a training run that diverged), naming the image: no result is made of them.
+     */
+    public static void checkFinite(float[] probabilities, String image) {
+        for (float v : probabilities)
+            if (!Float.isFinite(v))
+                throw new IllegalArgumentException("the model's class probabilities for " + image + " are " + java.util.Arrays.toString(probabilities)
+                    + ": its outputs are not finite (the checkpoint's weights or batch norm's running statistics overflowed, as in a run that"
+                    + " diverged; train again with a smaller --lr)");
     }
 
     /** Where the model's parameters are (the CPU for a model without any). */

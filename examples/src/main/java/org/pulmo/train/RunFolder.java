@@ -28,7 +28,10 @@ import java.util.stream.Stream;
 public final class RunFolder {
     private RunFolder() {}
 
-    /** What {@code pulmo train} writes into a run folder; any of them makes the folder "hold a run". */
+    /**
+     * What {@code pulmo train} writes into a run folder; any of them makes the folder "hold a run". {@code test} counts
+     * only as the run's report ({@link #isReport}): a data set's own {@code test/} images are neither a run nor removed.
+     */
     public static final List<String> RUN_FILES = List.of(Trainer.LAST, Trainer.BEST, Trainer.INTERRUPTED, "metrics.csv", "metrics.json",
         "loss.png", "accuracy.png", "manet_weights.png", "test", RunRecord.FILE);
 
@@ -56,8 +59,22 @@ public final class RunFolder {
 
     public static boolean holdsRun(Path dir) {
         if (!Files.isDirectory(dir)) return false;
-        for (String f : RUN_FILES) if (Files.exists(dir.resolve(f))) return true;
+        for (String f : RUN_FILES) if (isRunFile(dir.resolve(f))) return true;
         return false;
+    }
+
+    /** Whether {@code p}, one of {@link #RUN_FILES} in a folder, is there as training wrote it. */
+    static boolean isRunFile(Path p) {
+        return p.getFileName().toString().equals("test") ? isReport(p) : Files.exists(p);
+    }
+
+    private static boolean isEmpty(Path dir) throws IOException {
+        try (var s = Files.list(dir)) { return s.findAny().isEmpty(); }
+    }
+
+    /** Whether {@code dir} is an evaluation report (what evaluate writes: report.txt, metrics.json, predictions.csv). */
+    static boolean isReport(Path dir) {
+        return Files.isDirectory(dir) && java.util.stream.Stream.of("report.txt", "metrics.json", "predictions.csv").anyMatch(f -> Files.exists(dir.resolve(f)));
     }
 
     public static Choice choose(Path out, boolean resume, boolean overwrite) throws IOException {
@@ -67,7 +84,7 @@ public final class RunFolder {
             Path last = out.resolve(Trainer.LAST);
             if (!Files.exists(last) && !Files.exists(out.resolve(Trainer.BEST)) && stoppedInFirstEpoch(out)) {
                 List<Path> stale = new ArrayList<>();
-                for (String f : RUN_FILES) if (!f.equals(RunRecord.FILE) && Files.exists(out.resolve(f))) stale.add(out.resolve(f));
+                for (String f : RUN_FILES) if (!f.equals(RunRecord.FILE) && isRunFile(out.resolve(f))) stale.add(out.resolve(f));
                 return new Choice(out, List.of("--resume: the run in " + out + " was stopped before its first epoch ended, so there is no "
                     + Trainer.LAST + " to continue from; it starts again from epoch 1 in the same folder"), stale, true);
             }
@@ -75,7 +92,7 @@ public final class RunFolder {
             Path test = out.resolve("test"), stopped = out.resolve(Trainer.INTERRUPTED);
             List<String> notes = new ArrayList<>();
             List<Path> stale = new ArrayList<>();
-            if (Files.exists(test)) {
+            if (isReport(test)) {
                 notes.add("Removing " + test + ": it reported the earlier best checkpoint (a new report is written after training)");
                 stale.add(test);
             }
@@ -85,10 +102,14 @@ public final class RunFolder {
             }
             return new Choice(out, notes, stale);
         }
+        Path foreign = out.resolve("test");
+        if (Files.isDirectory(foreign) && !isReport(foreign) && !isEmpty(foreign))
+            throw new IllegalArgumentException("--out " + out + " has a test/ folder that is not a Pulmo report (a data set's images?); training writes"
+                + " its test report there, so give another --out");
         if (!holdsRun(out)) return new Choice(out, List.of(), List.of());
         if (overwrite) {
             List<Path> stale = new ArrayList<>();
-            for (String f : RUN_FILES) if (Files.exists(out.resolve(f))) stale.add(out.resolve(f));
+            for (String f : RUN_FILES) if (isRunFile(out.resolve(f))) stale.add(out.resolve(f));
             return new Choice(out, List.of("--overwrite: removing the earlier run's files in " + out), stale);
         }
         Path next = nextFree(out, RunFolder::holdsRun, "a run");

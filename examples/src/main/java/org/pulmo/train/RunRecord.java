@@ -147,7 +147,7 @@ public final class RunRecord {
     }
 
     /** After an epoch: its figures, the best validation accuracy so far and the memory, from the run's whole history. */
-    public void epoch(History history, int bestEpoch, double bestValAcc) throws IOException {
+    public synchronized void epoch(History history, int bestEpoch, double bestValAcc) throws IOException {
         List<History.Row> rows = history.rows();
         double seconds = 0, images = 0, wait = 0, peak = Double.NaN;
         int firstHere = -1;
@@ -181,21 +181,24 @@ public final class RunRecord {
      * ({@code steps_recorded}, {@code steps_not_recorded_because}), so that a speed figure says what ran. Written with
      * the next epoch's figures.
      */
-    public void stepsRecorded(boolean recorded, String whyNot) {
+    public synchronized void stepsRecorded(boolean recorded, String whyNot) {
         root.addProperty("steps_recorded", recorded);
         root.add("steps_not_recorded_because", recorded || whyNot == null ? JsonNull.INSTANCE : new JsonPrimitive(oneLine(whyNot)));
     }
 
     /** The test metrics of the best checkpoint ({@code ClassificationReport.values()}), once evaluated. */
-    public void test(Map<String, Double> values) throws IOException {
+    public synchronized void test(Map<String, Double> values) throws IOException {
         JsonObject t = new JsonObject();
         for (var e : values.entrySet()) t.add(e.getKey(), num(e.getValue()));
         root.add("test", t);
         write();
     }
 
-    /** The run's outcome: finished, interrupted, diverged or failed, with the message that ended it (null when finished). */
-    public void end(String status, String message) throws IOException {
+    /**
+     * The run's outcome: finished, interrupted, diverged or failed, with the message that ended it (null when finished).
+     * Synchronized, as the record's other writers: a second Ctrl-C ends the run from the signal's thread.
+     */
+    public synchronized void end(String status, String message) throws IOException {
         root.addProperty("status", status);
         root.add("message", message == null ? JsonNull.INSTANCE : new JsonPrimitive(oneLine(message)));
         invocation.addProperty("ended", now());

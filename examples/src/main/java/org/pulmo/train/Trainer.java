@@ -341,6 +341,14 @@ public final class Trainer {
                         maNet != null ? " (MA-Net needs every image of a batch and of its mutex batch readable)" : " (unreadable images are skipped)"));
                 }
                 double[] v = validate(valLoader, epoch);
+                if (val.size() > 0 && !Double.isFinite(v[0])) {   // a finite training loss, but in eval mode the outputs overflow
+                    bar.finish("  | val loss " + v[0]);
+                    checkpoints.await();   // the previous epoch's files are the last good checkpoint
+                    throw new DivergedException(String.format(Locale.ROOT, "the validation loss became %s at epoch %d (lr %g): the model's outputs in"
+                        + " evaluation mode are not finite (weights or batch norm's running statistics overflowed); training stopped and no"
+                        + " checkpoint was written for this epoch. %s", v[0], epoch + 1, lr,
+                        Files.exists(last) ? "The last good checkpoint is " + last : "No epoch had finished, so there is no checkpoint to go back to"));
+                }
                 bar.finish(String.format(Locale.ROOT, "  | val loss %.4f  val acc %5.1f%%%s%s", v[0], 100 * v[1], dataBound(dataWait, bar.seconds()),
                     timeLeft((System.nanoTime() - loopStart) / 1e9, epoch + 1 - start, s.epochs() - epoch - 1)));
                 org.pulmo.backend.Backend.MemoryUse mem = backend.memoryUse();
@@ -458,7 +466,10 @@ public final class Trainer {
             }
         }
         model.train();
-        return new double[] {lossSum / Math.max(n, 1), ok / (double) Math.max(n, 1)};
+        if (n == 0)
+            throw new org.pulmo.data.DatasetException("none of the " + val.size() + " validation images could be read (each unreadable image was skipped"
+                + " with a line naming it); a validation part is needed to choose the best checkpoint");
+        return new double[] {lossSum / n, ok / (double) n};
     }
 
     static int correct(Tensor logits, int[] labels) { return StepReadings.correct(logits.argmax(1, false).toArray(), labels); }

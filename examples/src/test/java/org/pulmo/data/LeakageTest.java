@@ -46,4 +46,14 @@ class LeakageTest {
         // Twice in one part is not leakage.
         assertTrue(Leakage.find(parts(List.of(a, root.resolve("test/covid/1.png")), List.of())).pairs().isEmpty());
     }
+
+    /** Empty files hold no picture: two of them in two parts are unreadable images, not a leak. */
+    @Test void emptyFilesAreNoLeak() throws IOException {
+        Path a = Files.createFile(Files.createDirectories(root.resolve("train/covid")).resolve("0.png"));
+        Path b = Files.createFile(Files.createDirectories(root.resolve("test/covid")).resolve("1.png"));
+        Path c = Files.writeString(root.resolve("train/covid/2.png"), "x"), d = Files.writeString(root.resolve("test/covid/3.png"), "x");
+        Leakage.Report r = Leakage.find(parts(List.of(a, c), List.of(b, d)));
+        assertEquals(1, r.pairs().size(), r.pairs().toString());   // the one-byte files still count
+        assertEquals(c, r.pairs().getFirst().a());
+    }
 }

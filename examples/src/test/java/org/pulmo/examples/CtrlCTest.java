@@ -91,6 +91,29 @@ class CtrlCTest {
         }
     }
 
+    /** SIGTERM stops as Ctrl-C does, and the exit code says which signal it was (128 + 15), as a shell would. */
+    @Test void sigtermStopsTheSameWayAndExitsWith143(@TempDir Path dir) throws Exception {
+        assumeTrue(!System.getProperty("os.name").toLowerCase().contains("win"), "SIGTERM needs a POSIX kill");
+        Path out = dir.resolve("run"), log = dir.resolve("child.log");
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+            "--add-modules", "jdk.incubator.vector", "-Xmx1g", "-cp", System.getProperty("java.class.path"), Main.class.getName()));
+        cmd.addAll(List.of(CliEndToEndTest.tinyTrain(out, "--epochs", "200", "--no-evaluate")));
+        Process child = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        try {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(40);
+            while (!Files.exists(out.resolve("last.safetensors")) && child.isAlive() && System.nanoTime() < deadline) Thread.sleep(50);
+            assertTrue(Files.exists(out.resolve("last.safetensors")), "no checkpoint after the first epoch; child output:\n" + read(log));
+            assertEquals(0, new ProcessBuilder("kill", "-TERM", Long.toString(child.pid())).inheritIO().start().waitFor(), "kill -TERM failed");
+            assertTrue(child.waitFor(30, TimeUnit.SECONDS), "the child did not exit within 30 s of SIGTERM; output:\n" + read(log));
+            assertEquals(143, child.exitValue(), "exit code after SIGTERM; output:\n" + read(log));
+            var record = CliEndToEndTest.runRecord(out);
+            assertEquals("interrupted", record.get("status").getAsString(), record.toString());
+            assertTrue(record.get("message").getAsString().startsWith("stopped by SIGTERM"), record.toString());
+        } finally {
+            child.destroyForcibly();
+        }
+    }
+
     private static String read(Path log) throws IOException {
         return Files.exists(log) ? Files.readString(log, StandardCharsets.UTF_8) : "";
     }

@@ -304,4 +304,25 @@ class DataSplitCliTest {
         assertEquals(0, e.code(), e.out() + e.err());
         assertTrue(e.err().contains("images changed since") && !e.err().contains("may hold images the model trained on"), e.err());
     }
+
+    /** Files that are not images (empty, text named .jpg) do not make a class, nor a validation part, nor a leak. */
+    @Test void aClassOrValidationPartOfNoImagesIsRefusedBeforeTraining(@TempDir Path dir) throws IOException {
+        Path d = dir.resolve("data");
+        for (int k = 0; k < 6; k++) org.pulmo.data.NearCopiesTest.scan(10 + k, 48, 60, 0, 0, 1f, 0f).writePng(mkdirs(d.resolve("train/a/" + k + ".png")));
+        for (int k = 0; k < 6; k++) Files.writeString(mkdirs(d.resolve("train/b/t" + k + ".jpg")), "not an image " + k);
+        Files.createFile(mkdirs(d.resolve("train/b/empty.png")));
+        org.pulmo.data.NearCopiesTest.scan(30, 48, 60, 0, 0, 1f, 0f).writePng(mkdirs(d.resolve("val/a/v.png")));
+        Files.createFile(mkdirs(d.resolve("val/b/empty.png")));   // the same (empty) bytes as train/b/empty.png: no leak
+        Run r = pulmo(train(dir.resolve("out"), d));
+        assertEquals(2, r.code(), r.out() + r.err());
+        assertTrue(r.err().contains("the training images hold only one class (a); 'b' has 7 file(s), none of them an image"), r.err());
+        assertFalse(Files.exists(dir.resolve("out").resolve("last.safetensors")));
+        // every class has images, but the validation part none
+        for (int k = 0; k < 6; k++) org.pulmo.data.NearCopiesTest.scan(20 + k, 48, 60, 0, 0, 1f, 0f).writePng(mkdirs(d.resolve("train/b/" + k + ".png")));
+        Files.delete(d.resolve("val/a/v.png"));
+        Files.writeString(d.resolve("val/a/v.jpg"), "text");
+        Run v = pulmo(train(dir.resolve("out"), d));
+        assertEquals(2, v.code(), v.out() + v.err());
+        assertTrue(v.err().contains("none of the 2 validation files is an image"), v.err());
+    }
 }

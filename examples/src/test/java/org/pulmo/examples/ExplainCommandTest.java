@@ -93,6 +93,12 @@ class ExplainCommandTest {
         Run r = pulmo("explain", "-c", checkpoint.toString(), "demo:x", "--out", dir.toString());
         assertEquals(2, r.code());
         assertTrue(r.err().contains("demo:N") && r.err().lines().count() == 1, r.err());
+        // a layer the model lacks is refused before the output folder is chosen: nothing is made, nothing numbered past
+        Path out = dir.resolve("explain");
+        Run layer = pulmo("explain", "-c", checkpoint.toString(), "demo:0", "--layer", "conv5_bn_ac", "--device", "cpu", "--out", out.toString());
+        assertEquals(2, layer.code(), layer.out() + layer.err());
+        assertTrue(layer.err().contains("--layer conv5_bn_ac: resnet18 has the Grad-CAM layers [stage0"), layer.err());
+        assertFalse(Files.exists(out), "a failed call made its output folder");
     }
 
     /** Before: "pulmo explain: /tmp/.../file.txt", the path without what was wrong with it. */

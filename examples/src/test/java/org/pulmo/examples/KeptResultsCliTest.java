@@ -68,6 +68,12 @@ class KeptResultsCliTest {
         assertEquals(0, e.code(), e.out() + e.err());
         assertTrue(e.out().contains(run + " holds a training run, so this output goes to " + shared.resolve("run2")), e.out());
         assertEquals(metrics, Files.readString(run.resolve("metrics.json")));
+        // --overwrite does not make a training run's folder the place for an evaluation either
+        Run over = evaluate(run, "--overwrite");
+        assertEquals(2, over.code(), over.out() + over.err());
+        assertTrue(over.err().contains("--overwrite: " + run + " is a training run's folder"), over.err());
+        assertEquals(metrics, Files.readString(run.resolve("metrics.json")));
+        assertFalse(Files.exists(run.resolve("report.txt")));
     }
 
     /** --split train evaluates the images the checkpoint trained on, on purpose: said in a note. pulmo table keeps an existing --out. */

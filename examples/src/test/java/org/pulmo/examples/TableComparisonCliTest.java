@@ -146,4 +146,16 @@ class TableComparisonCliTest {
         Run both = pulmo("table", "--positive", "auto", "--binary", "--row", "A=" + a);
         assertEquals(2, both.code(), both.out() + both.err());
     }
+
+    @Test void theCaptionSaysWhichPartTheRowsScore(@TempDir Path dir) throws IOException {
+        Path a = row(dir.resolve("a"), "/data", allBut(0)), b = row(dir.resolve("b"), "/data", allBut(1));
+        Run old = pulmo("table", "--row", "A=" + a, "--row", "B=" + b);   // files without "split" are test reports, as evaluate wrote them before
+        assertTrue(old.out().contains("(test set, %;"), old.out());
+        Files.writeString(b.resolve("metrics.json"), Files.readString(b.resolve("metrics.json")).replace("{", "{\n  \"split\": \"val\","));
+        Run mixed = pulmo("table", "--row", "A=" + a, "--row", "B=" + b);
+        assertEquals(0, mixed.code(), mixed.out() + mixed.err());
+        assertTrue(mixed.out().contains("| B [val part] | 95.00 |") && mixed.out().contains("| A | 95.00 |"), mixed.out());
+        Run val = pulmo("table", "--row", "B=" + b);
+        assertTrue(val.out().contains("(val part, not the test set, %;") && val.out().contains("| B | 95.00 |"), val.out());
+    }
 }

@@ -218,6 +218,13 @@ class TrainCommandTest {
         Run wrong = pulmo("probe", "-c", ckpt.toString(), "--data", otherClasses.toString(), "--batches", "1", "--batch-size", "2");
         assertEquals(2, wrong.code(), wrong.out() + wrong.err());
         assertTrue(wrong.err().contains("[x, y] do not match the classes of the checkpoint"), wrong.err());
+        // bad counts are usage errors naming the option; a batch larger than the data names the images there are
+        Run none = pulmo("probe", "-c", ckpt.toString(), "--data", "demo", "--demo-images", "8", "--batches", "0");
+        assertEquals(2, none.code(), none.out() + none.err());
+        assertTrue(none.err().contains("--batches must be at least 1, got 0"), none.err());
+        Run big = pulmo("probe", "-c", ckpt.toString(), "--data", "demo", "--demo-images", "8", "--batches", "1", "--batch-size", "500");
+        assertEquals(2, big.code(), big.out() + big.err());
+        assertTrue(big.err().contains("gives no complete batch of 500 pairs (8 training images") && !big.err().contains("internal error"), big.err());
 
         // evaluate --recompute-bn re-estimates the statistics in memory only
         Run e = pulmo("evaluate", "-c", ckpt.toString(), "--data", "demo", "--demo-images", "8", "--recompute-bn", "--out", dir.resolve("eval").toString());

@@ -20,6 +20,9 @@ class UsageErrorTest {
         assertTrue(r.err().startsWith("pulmo train: Unknown options: '--epoch', '3'"), r.err());
         assertTrue(r.err().strip().endsWith("see pulmo train --help"), r.err());
         assertTrue(r.err().contains("did you mean --epochs"), r.err());
+        Run top = pulmo("frobnicate");   // an unknown command: "pulmo: ...", not "pulmo pulmo: ..."
+        assertEquals(2, top.code());
+        assertTrue(top.err().startsWith("pulmo: ") && top.err().strip().endsWith("see pulmo --help"), top.err());
     }
 
     @Test void aMissingValueIsOneLineWithAHint() {

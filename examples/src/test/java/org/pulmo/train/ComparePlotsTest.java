@@ -113,6 +113,7 @@ class ComparePlotsTest {
             {"--compare", "A=" + dir.resolve("none"), "is not a folder"},
             {"--compare", "A=" + a, "--compare", "X=" + x, "A's positive class is 'covid' but X's is 'viral'"},
             {"--compare", "A=" + a, a.toString(), "is a folder without a label"},
+            {"--compare", "A=" + a, "B=" + a, "--compare takes one LABEL=RUN each: repeat it, --compare A=" + a + " --compare B=" + a},
             {"name a run folder to plot"},
         };
         for (String[] c : cases) {

@@ -86,4 +86,25 @@ class RunFolderTest {
         Files.writeString(out.resolve(RunRecord.FILE), "{}");
         assertEquals(dir.resolve("run2"), RunFolder.choose(out, false, false).dir());
     }
+
+    @Test void aDataSetsTestFolderIsNeitherARunNorRemoved(@TempDir Path dir) throws Exception {
+        Path out = dir.resolve("data");
+        Path images = Files.createDirectories(out.resolve("test").resolve("covid"));
+        Files.writeString(images.resolve("1.jpg"), "x");
+        for (boolean overwrite : new boolean[] {false, true}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> RunFolder.choose(out, false, overwrite));
+            assertTrue(e.getMessage().contains("test/ folder that is not a Pulmo report"), e.getMessage());
+        }
+        assertFalse(RunFolder.holdsRun(out), "images in test/ are no run");
+        assertTrue(Files.exists(images.resolve("1.jpg")));
+        // an empty test/ is no run either, and is not in the way
+        Files.delete(images.resolve("1.jpg"));
+        Files.delete(images);
+        assertEquals(out, RunFolder.choose(out, false, false).dir());
+        // a report there is the run's: numbered without --overwrite, removed with it
+        Files.writeString(out.resolve("test").resolve("report.txt"), "x");
+        assertEquals(dir.resolve("data2"), RunFolder.choose(out, false, false).dir());
+        RunFolder.choose(out, false, true).clear();
+        assertFalse(Files.exists(out.resolve("test")));
+    }
 }

@@ -90,4 +90,50 @@ class TrainerStopTest {
         assertEquals("1", Safetensors.read(dir.resolve(Trainer.LAST)).metadata().get("epoch"), "trained from epoch 1 in the same folder");
         assertTrue(!Files.exists(dir.resolve(Trainer.INTERRUPTED)), "the stopped attempt's weights are gone");
     }
+
+    /**
+     * A finite training loss but outputs that overflow in evaluation mode (as batch norm's running statistics do at a
+     * large learning rate): the epoch's validation loss is NaN, and training stops as diverged with no checkpoint of it.
+     */
+    @Test void aValidationLossThatIsNotFiniteStopsTrainingAsDiverged(@TempDir Path dir) throws Exception {
+        AtomicInteger validations = new AtomicInteger();
+        Module net = new ResNet(ResNet.RESNET18, 4, new Rng(5));
+        Module model = new Module() {
+            { registerModule("net", net); }
+            int seen = -1;
+            @Override public Tensor forward(Tensor x) {
+                Tensor y = net.forward(x);
+                if (isTraining()) { seen = -1; return y; }
+                if (seen < 0) seen = validations.incrementAndGet();
+                return seen >= 2 ? y.mul(Float.NaN) : y;   // from epoch 2's validation on
+            }
+        };
+        ByteArrayOutputStream log = new ByteArrayOutputStream();
+        Trainer.DivergedException e = org.junit.jupiter.api.Assertions.assertThrows(Trainer.DivergedException.class,
+            () -> trainer(dir, 32, 3, model, log).run());
+        assertTrue(e.getMessage().contains("the validation loss became NaN at epoch 2") && e.getMessage().contains("The last good checkpoint is "
+            + dir.resolve(Trainer.LAST)), e.getMessage());
+        assertEquals("1", Safetensors.read(dir.resolve(Trainer.LAST)).metadata().get("epoch"));
+        assertEquals("1", Safetensors.read(dir.resolve(Trainer.BEST)).metadata().get("epoch"), "best must not come from the NaN epoch");
+        assertEquals(2, Files.readAllLines(dir.resolve("metrics.csv")).size(), "header and epoch 1 only");
+    }
+
+    /** A validation part whose every image fails to decode (truncated files pass the first look) is an error, not 0 %. */
+    @Test void aValidationPartWithNoReadableImageIsAnError(@TempDir Path dir) throws Exception {
+        DemoChestDataset train = new DemoChestDataset(32, 32, 3), demo = new DemoChestDataset(16, 32, 4);
+        org.pulmo.data.Dataset unreadable = new org.pulmo.data.Dataset() {
+            @Override public List<String> classes() { return demo.classes(); }
+            @Override public int size() { return demo.size(); }
+            @Override public int label(int i) { return demo.label(i); }
+            @Override public org.pulmo.data.Image image(int i) throws java.io.IOException { throw new java.io.IOException("truncated " + i); }
+            @Override public String source(int i) { return "v" + i + ".png"; }
+        };
+        Trainer.Settings s = new Trainer.Settings("resnet18", train.classes(), 2, 8, 0.01f, 0.9f, 1e-4f, "step", 32,
+            Augmentation.NONE, 7, dir, false, 1, false, null, Device.CPU, null);
+        ByteArrayOutputStream log = new ByteArrayOutputStream();
+        Trainer t = new Trainer(s, new ResNet(ResNet.RESNET18, 4, new Rng(5)), train, unreadable, new PrintStream(log, true, StandardCharsets.UTF_8), false);
+        RuntimeException e = org.junit.jupiter.api.Assertions.assertThrows(org.pulmo.data.DatasetException.class, t::run);
+        assertTrue(e.getMessage().contains("none of the 16 validation images could be read"), e.getMessage());
+        assertTrue(!Files.exists(dir.resolve(Trainer.BEST)), "no best chosen from nothing");
+    }
 }
