@@ -43,6 +43,14 @@ public final class ClassMap {
         return map;
     }
 
+    /** "Note: ..." lines for the checkpoint classes that several data classes are put onto (their images merged), or none. */
+    public static List<String> merged(Map<String, String> map) {
+        Map<String, List<String>> onto = new LinkedHashMap<>();
+        for (var e : map.entrySet()) onto.computeIfAbsent(e.getValue(), k -> new java.util.ArrayList<>()).add(e.getKey());
+        return onto.entrySet().stream().filter(e -> e.getValue().size() > 1)
+            .map(e -> "Note: --class-map puts " + quotedNames(e.getValue()) + " all onto '" + e.getKey() + "': their images count as one class").toList();
+    }
+
     /**
      * {@code data} with classes {@code target} and each label moved to the target class of the same name (after
      * {@code map}); {@code data} itself when nothing changes. {@code what} and {@code targetWhat} name the two

@@ -325,6 +325,10 @@ final class DataOptions {
      */
     Splits.Split loadParts(int demoSize) {
         if (isDemo()) {
+            List<String> split = java.util.stream.Stream.of("--val-fraction", "--test-fraction", "--group-pattern", "--split-seed").filter(this::given).toList();
+            if (!split.isEmpty())
+                throw new IllegalArgumentException(String.join(", ", split) + ": the demo data comes in fixed parts (training, validation and test"
+                    + " images of their own); the split options apply to image folders");
             int n = Math.max(demoImages, 8), side = Math.max(n / 4, 32);
             return new Splits.Split(new DemoChestDataset(n, demoSize, 1001), new DemoChestDataset(side, demoSize, 2002),
                 new DemoChestDataset(side, demoSize, 3003));

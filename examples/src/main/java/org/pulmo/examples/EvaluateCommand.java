@@ -56,8 +56,8 @@ public final class EvaluateCommand implements Callable<Integer> {
         if (!List.of("test", "val", "train", "all").contains(split))
             throw new IllegalArgumentException("--split must be test, val, train or all, not '" + split + "'");
         Map<String, String> map = ClassMap.parse(classMap);
-        out = Cli.keepEarlier(out, overwrite, EvaluateCommand::holdsEvaluation, "an earlier evaluation");
-        Cli.checkOutputFolder(out, "--out");   // a folder that cannot be written is said before the model runs
+        ClassMap.merged(map).forEach(System.out::println);
+        Cli.checkOutputFolder(out, "--out");   // a folder that cannot be written is said before anything is read
         TrainedModel tm = TrainedModel.load(checkpoint, deviceOptions.resolve());
         Map<String, String> meta = org.pulmo.io.Safetensors.readMetadata(checkpoint);
         data.adoptSplitOf(meta, System.out);
@@ -82,8 +82,11 @@ public final class EvaluateCommand implements Callable<Integer> {
         if (!absent.isEmpty())
             System.out.println("Note: no image of class " + ClassMap.quotedNames(absent) + " in " + data.where(part)
                 + ": its AUC is n/a and left out of the macro AUC; its precision, recall and F1 count as 0 in the other macro averages (as scikit-learn's do).");
+        // the output folder (--out or the next free one) is chosen once the checkpoint and the data are known to fit
+        out = Cli.keepEarlier(out, overwrite, EvaluateCommand::holdsEvaluation, "an earlier evaluation");
+        Cli.checkOutputFolder(out, "--out");
         if (recomputeBn) recomputeRunningStatistics(tm, ClassMap.onto(s.train(), data.where("train"), tm.classes(), "the checkpoint " + checkpoint, map));
-        evaluate(tm, d, split, out, batchSize, data.strict, System.out);
+        evaluate(tm, d, part, out, batchSize, data.strict, System.out);
         return 0;
     }
 

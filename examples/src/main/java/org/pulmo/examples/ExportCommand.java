@@ -38,7 +38,7 @@ public final class ExportCommand implements Callable<Integer> {
                 + " inference runs (FAB and MAB act on the training pairs only)");
         String py = PretrainedWeights.pytorchModel(tm.name(), n);
         if (py != null)
-            System.out.printf("  In PyTorch: m = %s; m.load_state_dict(safetensors.torch.load_file(\"%s\"))%n", py, out.getFileName());
+            System.out.printf("  In PyTorch: m = %s; m.load_state_dict(safetensors.torch.load_file(\"%s\"))%n", py, out.toAbsolutePath().normalize());
         else
             System.out.println("  " + tm.name() + " has no PyTorch definition at hand; timm's dpn92 takes all but the SE tensors"
                 + " (strict=False) and computes another function");

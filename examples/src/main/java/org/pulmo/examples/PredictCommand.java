@@ -48,10 +48,14 @@ public final class PredictCommand implements Callable<Integer> {
             return 2;
         }
         StringBuilder out = new StringBuilder("path,predicted," + String.join(",", tm.classes()) + "\n");
-        System.out.printf("%-50s %-12s %s%n", "image", "predicted", String.join("  ", tm.classes()));
+        // one column per class, as wide as its name or a probability (0.1234), whichever is wider
+        int[] width = tm.classes().stream().mapToInt(c -> Math.max(6, c.length())).toArray();
+        StringBuilder head = new StringBuilder();
+        for (int k = 0; k < width.length; k++) head.append(String.format(Locale.ROOT, "%-" + width[k] + "s  ", tm.classes().get(k)));
+        System.out.printf("%-50s %-12s %s%n", "image", "predicted", head.toString().stripTrailing());
         for (int i = 0; i < p.size(); i++) {
             StringBuilder probs = new StringBuilder();
-            for (float v : p.probabilities()[i]) probs.append(String.format(Locale.ROOT, "%.4f  ", v));
+            for (int k = 0; k < width.length; k++) probs.append(String.format(Locale.ROOT, "%-" + width[k] + ".4f  ", p.probabilities()[i][k]));
             String cls = tm.classes().get(predicted[i]);
             System.out.printf("%-50s %-12s %s%n", r.sources()[i], cls, probs.toString().trim());
             out.append('"').append(r.sources()[i].replace("\"", "\"\"")).append("\",").append(cls).append(',')

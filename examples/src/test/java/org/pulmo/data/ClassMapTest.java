@@ -64,4 +64,10 @@ class ClassMapTest {
             ClassMap.parse("pneumonia_bac=bacteria")));
         assertTrue(target.getMessage().contains("'bacteria' is not a class of c [bacterial, covid, normal, viral]"), target.getMessage());
     }
+
+    @Test void classesPutOntoOneAreSaid() {
+        assertEquals(java.util.List.of("Note: --class-map puts 'covid', 'noncovid' all onto 'normal': their images count as one class"),
+            ClassMap.merged(ClassMap.parse("covid=normal, noncovid=normal, viral=viral")));
+        assertTrue(ClassMap.merged(ClassMap.parse("a=x,b=y")).isEmpty());
+    }
 }

@@ -126,6 +126,10 @@ class UsageErrorTest {
         r = pulmo("train", "--data", dir.toString(), "--group-pattern", "p\\d+", "--epochs", "1", "--out", dir.resolve("o").toString());
         assertEquals(2, r.code(), r.out() + r.err());
         assertTrue(r.err().contains("--group-pattern 'p\\d+' needs one capture group"), r.err());
+        // on the demo data, whose parts are fixed, a split option is refused rather than ignored
+        Run demo = pulmo("train", "--data", "demo", "--val-fraction", "1.5", "--split-seed", "3", "--epochs", "1", "--out", dir.resolve("d").toString());
+        assertEquals(2, demo.code(), demo.out() + demo.err());
+        assertTrue(demo.err().contains("--val-fraction, --split-seed: the demo data comes in fixed parts"), demo.err());
     }
 
     /** Before: an unexpected error printed picocli's stack trace. */
