@@ -247,10 +247,11 @@ final class DataOptions {
         String trained = meta.get("data_train");
         if (trained == null || part.equals("train")) return;
         Dataset trainPart = null;
+        Splits.Split asTrained = null;   // the folder split with the checkpoint's options, where they differ from these
         if (trained.equals(PartDigest.of(s.train(), root()))) trainPart = s.train();
         else if (!isDemo() && SPLIT_OPTIONS.keySet().stream().anyMatch(k -> !java.util.Objects.equals(meta.get(k), splitOption(k)))) {
             DataOptions as = withSplitOf(meta);
-            Splits.Split asTrained = as != null && trial != null && as.sameSplitAs(trial) ? trialSplit : null;
+            asTrained = as != null && trial != null && as.sameSplitAs(trial) ? trialSplit : null;
             try {
                 if (as != null && asTrained == null) asTrained = as.loadParts(32);
             } catch (RuntimeException e) {
@@ -262,7 +263,7 @@ final class DataOptions {
         if (trainPart == null) {
             if (!isDemo() && root().toString().equals(meta.get("data"))) {   // the training folder itself, changed since
                 String what = root() + " is the folder the checkpoint trained on, but its images changed since (training part "
-                    + trained + " then; split now, " + PartDigest.of(s.train(), root()) + ")";
+                    + trained + " then; split now as it was then, " + PartDigest.of((asTrained != null ? asTrained : s).train(), root()) + ")";
                 if (derived && !allowLeakage)
                     throw new DatasetException(what + ": its class folders split anew, so the test part may hold images the model trained on"
                         + " (evaluate with the folder as it was, or pass --allow-leakage to go on)");

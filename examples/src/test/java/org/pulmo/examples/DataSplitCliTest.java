@@ -155,7 +155,7 @@ class DataSplitCliTest {
     @Test void theTrainingFolderChangedSinceIsRefused(@TempDir Path dir) throws IOException {
         Path data = dir.resolve("data"), r = dir.resolve("r");
         copy(flat, data);
-        Run t = pulmo(train(r, data, "--no-evaluate"));
+        Run t = pulmo(train(r, data, "--no-evaluate", "--val-fraction", "0.3"));
         assertEquals(0, t.code(), t.out() + t.err());
         ClassNamesCliTest.png(data.resolve("a/added.png"));
         Run e = pulmo("evaluate", "-c", r.resolve("best.safetensors").toString(), "--data", data.toString(), "--device", "cpu",
@@ -163,6 +163,11 @@ class DataSplitCliTest {
         assertEquals(2, e.code(), e.out() + e.err());
         assertTrue(e.err().contains("is the folder the checkpoint trained on, but its images changed since")
             && e.err().contains("the test part may hold images the model trained on"), e.err());
+        // the training part now is the one the run's own split options give (its --val-fraction 0.3), not the defaults'
+        Run c = pulmo("check-data", "--data", data.toString(), "--val-fraction", "0.3");
+        java.util.regex.Matcher now = java.util.regex.Pattern.compile("  train (\\d+ images?, sha256 \\w+)").matcher(c.out());
+        assertTrue(now.find(), c.out());
+        assertTrue(e.err().contains("split now as it was then, " + now.group(1) + ")"), e.err() + "\n" + c.out());
     }
 
     /** Found in review: --resume treated any folder without checkpoints as a run stopped in its first epoch, and cleared it. */
