@@ -49,6 +49,7 @@ public final class TableCommand implements Callable<Integer> {
         if (binary && positive != null) throw new IllegalArgumentException("--binary and --positive: give one (--binary takes evaluate's positive class of two)");
         List<Entry> entries = new java.util.ArrayList<>();
         for (String row : rows) entries.add(entry(row, entries.isEmpty() ? null : entries.getFirst()));
+        // Departure: DPN-SENet's Table 1 counts COVID-19 against the rest (--positive auto); the default is macro averages.
         String p = binary ? "binary_" : positive != null ? positiveClass(entries.getFirst().classes()) + "_" : "macro_";
         // Rows of one label are runs of one configuration (other seeds): each is shown with its seed, and summarised below.
         Map<String, List<Entry>> byLabel = new LinkedHashMap<>();

@@ -82,6 +82,8 @@ public record Predictions(List<String> classes, float[][] probabilities, int[] l
     /**
      * Patient-level predictions: one row per group (in order of first appearance), its probabilities the mean
      * over the group's images, its label the images' common label. A group with mixed labels is an error.
+     * Departure: MA-Net's "patient-level" (Sec. 3.1, Table 3) is a split by patient scored per slice; this per-patient
+     * score is an addition of ours (docs/FIDELITY.md).
      */
     public Predictions byGroup() {
         if (!hasGroups()) throw new IllegalStateException("patient-level results need a group id for every image");
