@@ -301,7 +301,18 @@ public class AttentionBench {
      */
     public static void main(String[] args) throws RunnerException, CommandLineOptionException {
         if (args.length > 0 && args[0].equals("--interleaved")) {
-            interleaved(args.length > 1 ? args[1] : "small", args.length > 2 ? Integer.parseInt(args[2]) : 15);
+            String batch = args.length > 1 ? args[1] : "small";
+            int rounds;
+            try {
+                rounds = args.length > 2 ? Integer.parseInt(args[2]) : 15;
+            } catch (NumberFormatException e) {
+                rounds = 0;
+            }
+            if (!List.of("small", "paper").contains(batch) || rounds < 1 || args.length > 3) {
+                System.err.println("usage: AttentionBench --interleaved [small|paper] [ROUNDS >= 1] (default small 15); got " + String.join(" ", args));
+                System.exit(2);
+            }
+            interleaved(batch, rounds);
             return;
         }
         Rates.run(AttentionBench.class, args, "GB/s", r -> {

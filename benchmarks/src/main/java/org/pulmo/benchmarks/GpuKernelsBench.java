@@ -20,11 +20,8 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 import org.openjdk.jmh.results.RunResult;
-import org.openjdk.jmh.runner.Runner;
 import org.openjdk.jmh.runner.RunnerException;
 import org.openjdk.jmh.runner.options.CommandLineOptionException;
-import org.openjdk.jmh.runner.options.CommandLineOptions;
-import org.openjdk.jmh.runner.options.OptionsBuilder;
 import org.pulmo.backend.Backend;
 import org.pulmo.backend.Backends;
 import org.pulmo.backend.Conv2dParams;
@@ -103,6 +100,7 @@ public class GpuKernelsBench {
         Tensor a, b, g, lse;
 
         @Setup(Level.Trial) public void setup() {
+            oneOf("version", version, "FUSED", "BLOCK", "NAIVE", "COMPOSED");
             be = device();
             composed = ComposedBackend.of(be);
             Rng rng = new Rng(1);
@@ -181,6 +179,7 @@ public class GpuKernelsBench {
         Tensor src, dst;
 
         @Setup(Level.Trial) public void setup() {
+            oneOf("version", version, "MEMCPY", "KERNEL");
             be = device();
             src = Tensor.randn(new Rng(5), shape.dims()).to(be.device());
             dst = Tensor.zeros(shape.dims()).to(be.device());
@@ -234,6 +233,7 @@ public class GpuKernelsBench {
         Tensor a, b, whole, part, target;
 
         @Setup(Level.Trial) public void setup() {
+            oneOf("op", op, "RELU", "RELU_BACKWARD", "ADD_RELU", "SLICE_COPY", "SLICE_AXPY");
             be = device();
             Rng rng = new Rng(7);
             int[] dims = {shape.n, shape.c, shape.hw, shape.hw};
@@ -285,6 +285,7 @@ public class GpuKernelsBench {
         Tensor a, b;
 
         @Setup(Level.Trial) public void setup() {
+            oneOf("version", version, "CUBLAS", "KERNEL");
             be = device();
             be.gemm().forceKernel("KERNEL".equals(version));
             if ("CUBLAS".equals(version) && !be.gemm().usingCublas())
@@ -361,6 +362,15 @@ public class GpuKernelsBench {
         return b.toString();
     }
 
+    /**
+     * A string @Param's value among those its code handles: another (a typo such as "fused") would otherwise time a
+     * default path under the name typed.
+     */
+    static void oneOf(String param, String value, String... known) {
+        if (!java.util.List.of(known).contains(value))
+            throw new IllegalArgumentException("-p " + param + "=" + value + ": not one of " + String.join(", ", known));
+    }
+
     /** Work per op of one result: bytes / 1e9 (MAB, copy) or FLOPs / 1e9 (GEMM, conv). */
     static double gigaWork(RunResult r) {
         var p = r.getParams();
@@ -380,16 +390,15 @@ public class GpuKernelsBench {
      * without a GPU says why and stops.
      */
     public static void main(String[] args) throws RunnerException, CommandLineOptionException {
-        String why = CudaRuntime.probe();
-        if (why != null) {
-            System.out.println("GpuKernelsBench skipped: no usable GPU: " + why);
-            return;
+        if (!Rates.onlyAsks(args)) {   // -l, -lp, -h and the like answer without a GPU
+            String why = CudaRuntime.probe();
+            if (why != null) {
+                System.out.println("GpuKernelsBench: nothing measured: no usable GPU: " + why);
+                System.exit(2);
+            }
         }
-        CommandLineOptions cli = new CommandLineOptions(args);
-        OptionsBuilder opts = new OptionsBuilder();
-        opts.parent(cli);
-        if (cli.getIncludes().isEmpty()) opts.include(GpuKernelsBench.class.getName() + ".*");
-        Collection<RunResult> results = new Runner(opts.build()).run();
+        Collection<RunResult> results = Rates.measure(GpuKernelsBench.class, args);   // this class's benchmarks only; none: an error
+        if (results.isEmpty()) return;   // it listed or helped
         Map<String, Double> copyGbs = new HashMap<>();
         for (RunResult r : results)
             if (r.getParams().getBenchmark().endsWith(".copy") && "MEMCPY".equals(r.getParams().getParam("version")))

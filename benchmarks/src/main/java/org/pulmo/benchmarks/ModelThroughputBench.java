@@ -65,6 +65,8 @@ public class ModelThroughputBench {
         boolean recorded() {
             if (!recorded.equals("true") && !recorded.equals("false"))
                 throw new IllegalArgumentException("recorded must be true or false, got " + recorded);
+            if (recorded.equals("true") && device.equals("cpu"))   // the row would say recorded=true of an ordinary step
+                throw new IllegalArgumentException("recorded=true needs device=cuda: the cpu backend runs every op as it is called, so nothing is recorded");
             return recorded.equals("true");
         }
 

@@ -34,6 +34,26 @@ final class Rates {
      */
     static Collection<RunResult> run(Class<?> bench, String[] args, String unit, Work work)
             throws RunnerException, CommandLineOptionException {
+        Collection<RunResult> results = measure(bench, args);
+        if (results.isEmpty()) return results;   // it listed or helped
+        System.out.println();
+        System.out.println("Time per op and " + unit + " (median of forks; forks in brackets):");
+        for (RunResult r : results) System.out.println(line(r, unit, work::perOp));
+        return results;
+    }
+
+    /** Whether the options only ask for an answer (-h, -l, -lp, -lprof, -lrf), with nothing to measure. */
+    static boolean onlyAsks(String[] args) throws CommandLineOptionException {
+        CommandLineOptions cli = new CommandLineOptions(args);
+        return cli.shouldHelp() || cli.shouldList() || cli.shouldListWithParams() || cli.shouldListProfilers() || cli.shouldListResultFormats();
+    }
+
+    /**
+     * Runs {@code bench}'s benchmarks (all unless the options name some; only this class's either way) and returns their
+     * results, or answers -h, -l, -lp, -lprof and -lrf as JMH does and returns none. A run that gives no result is a
+     * RunnerException.
+     */
+    static Collection<RunResult> measure(Class<?> bench, String[] args) throws RunnerException, CommandLineOptionException {
         CommandLineOptions cli = new CommandLineOptions(args);
         OptionsBuilder opts = new OptionsBuilder();
         opts.parent(cli);
@@ -69,9 +89,6 @@ final class Rates {
         Collection<RunResult> results = runner.run();
         if (results.isEmpty())   // every benchmark failed (JMH printed why) or none matched: not a run to exit 0 from
             throw new RunnerException("no benchmark of " + bench.getSimpleName() + " produced a result (see above)");
-        System.out.println();
-        System.out.println("Time per op and " + unit + " (median of forks; forks in brackets):");
-        for (RunResult r : results) System.out.println(line(r, unit, work::perOp));
         return results;
     }
 

@@ -66,19 +66,26 @@ public class SgemmBench {
         return m.c;
     }
 
-    /** FMA steps per thread in {@link #fmaPeak}. */
-    static final int PEAK_STEPS = 1 << 20;
+    /**
+     * Float lanes of FMA steps per thread and chain in {@link #fmaPeak}: 2^20 steps of 16-lane vectors, twice as many of
+     * 8 lanes. The work is fixed in floats, so the GFLOP/s that the launching JVM computes from it do not depend on the
+     * vector width the fork runs with (-XX:MaxVectorSize, -XX:UseAVX given to the fork alone).
+     */
+    static final int PEAK_LANE_STEPS = 1 << 24;
+
+    /** Vector steps per thread and chain at {@code lanes} lanes. */
+    static int peakSteps(int lanes) { return PEAK_LANE_STEPS / lanes; }
 
     /**
      * Control: the machine's FMA throughput right now, every thread running 12 independent chains of
      * vector FMAs (no memory traffic). A shared or throttled host shows up here first; read the GEMM and
-     * conv figures against this number. FLOPs per op: threads * PEAK_STEPS * 12 * 2 * lanes.
+     * conv figures against this number. FLOPs per op: threads * PEAK_LANE_STEPS * 12 * 2, whatever the fork's lanes.
      */
     @Benchmark
     public float fmaPeak() {
         float[] sums = new float[Parallel.threads()];
         Parallel.forRange(sums.length, Long.MAX_VALUE / sums.length, (s, e) -> {
-            for (int t = s; t < e; t++) sums[t] = fmaChains(PEAK_STEPS, 1e-7f * t);
+            for (int t = s; t < e; t++) sums[t] = fmaChains(peakSteps(FloatVector.SPECIES_PREFERRED.length()), 1e-7f * t);
         });
         float total = 0;
         for (float v : sums) total += v;
@@ -100,7 +107,7 @@ public class SgemmBench {
 
     /** FLOPs of one fmaPeak op on {@code threads} threads (the fork's, {@link Rates#forkThreads}: not this JVM's). */
     static double fmaPeakFlops(int threads) {
-        return (double) threads * PEAK_STEPS * 12 * 2 * FloatVector.SPECIES_PREFERRED.length();
+        return (double) threads * PEAK_LANE_STEPS * 12 * 2;
     }
 
     public static void main(String[] args) throws RunnerException, CommandLineOptionException {

@@ -47,12 +47,29 @@ public final class TrainingStepProfile {
         return "other";
     }
 
+    static final String USAGE = "usage: TrainingStepProfile [MODEL [BATCH [SIZE [STEPS [WARMUP [DEVICE]]]]]] (default: resnet50 4 112 3 1 cpu)";
+
     public static void main(String[] args) {
+        if (args.length > 6 || args.length > 0 && (args[0].equals("-h") || args[0].equals("--help"))) {
+            System.err.println(USAGE);
+            System.exit(args.length > 6 ? 2 : 0);
+        }
         String name = args.length > 0 ? args[0] : "resnet50";
-        int batch = args.length > 1 ? Integer.parseInt(args[1]) : 4;
-        int size = args.length > 2 ? Integer.parseInt(args[2]) : 112;
-        int steps = args.length > 3 ? Integer.parseInt(args[3]) : 3;
-        int warmup = args.length > 4 ? Integer.parseInt(args[4]) : 1;
+        int batch, size, steps, warmup;
+        try {
+            batch = args.length > 1 ? Integer.parseInt(args[1]) : 4;
+            size = args.length > 2 ? Integer.parseInt(args[2]) : 112;
+            steps = args.length > 3 ? Integer.parseInt(args[3]) : 3;
+            warmup = args.length > 4 ? Integer.parseInt(args[4]) : 1;
+        } catch (NumberFormatException e) {
+            System.err.println("TrainingStepProfile: BATCH, SIZE, STEPS and WARMUP are whole numbers (" + e.getMessage() + "); " + USAGE);
+            System.exit(2);
+            return;
+        }
+        if (batch < 1 || size < 1 || steps < 1 || warmup < 0) {
+            System.err.println("TrainingStepProfile: BATCH, SIZE and STEPS must be at least 1 and WARMUP at least 0; " + USAGE);
+            System.exit(2);
+        }
         String device = args.length > 5 ? args[5] : "cpu";
         boolean cpu = device.equals("cpu");
         if (!cpu && Backends.unavailableReason(org.pulmo.tensor.Device.parse(device)) != null) {
@@ -60,8 +77,15 @@ public final class TrainingStepProfile {
                 + Backends.unavailableReason(org.pulmo.tensor.Device.parse(device)));
             return;
         }
-        try (ModelWorkload w = new ModelWorkload(name, ModelWorkload.Pass.TRAIN, new ModelWorkload.Size(batch, size), device,
-                Boolean.getBoolean("pulmo.cuda.strictFp32"))) {
+        ModelWorkload made;
+        try {
+            made = new ModelWorkload(name, ModelWorkload.Pass.TRAIN, new ModelWorkload.Size(batch, size), device, Boolean.getBoolean("pulmo.cuda.strictFp32"));
+        } catch (IllegalArgumentException e) {   // an unknown model, a size the model cannot take: the message, not a stack trace
+            System.err.println("TrainingStepProfile: " + e.getMessage() + "; " + USAGE);
+            System.exit(2);
+            return;
+        }
+        try (ModelWorkload w = made) {
             for (int s = 0; s < warmup; s++) w.trainStep(); // warm-up: JIT and first-touch allocation
             org.pulmo.tensor.Device dev = org.pulmo.tensor.Device.parse(device);
             boolean byShape = Boolean.getBoolean("profile.byShape");
@@ -107,6 +131,8 @@ public final class TrainingStepProfile {
                 k[2] += e.bytes() / 1e6 / steps;
             }
             boolean bytes = profile.entries().stream().allMatch(e -> e.bytes() >= 0);
+            System.out.println("Per kind of op (benchmarks/op_profile_table.py reads these): KIND <kind> <ms per step> <calls per step>"
+                + (bytes ? " <MB allocated per step>" : ""));
             kinds.forEach((k, v) -> System.out.printf(Locale.ROOT, "KIND %s %.3f %.1f%s%n", k.replace(' ', '_'), v[0], v[1],
                 bytes ? String.format(Locale.ROOT, " %.1f", v[2]) : ""));
             if (Backends.of(dev) instanceof org.pulmo.cuda.CudaBackend cuda) {

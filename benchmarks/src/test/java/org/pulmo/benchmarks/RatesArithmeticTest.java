@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import java.util.Map;
-import jdk.incubator.vector.FloatVector;
 import org.junit.jupiter.api.Test;
 import org.openjdk.jmh.results.RunResult;
 
@@ -51,9 +50,13 @@ class RatesArithmeticTest {
         assertTrue(line.endsWith(String.format(java.util.Locale.ROOT, "[%.1f, %.1f]", fast, slow)), line);
     }
 
-    /** fmaPeak: per thread PEAK_STEPS steps of 12 independent vector FMAs, each FMA a multiply and an add per lane. */
-    @Test void theFmaPeakCountsTwoFlopsPerLaneOfEachFma() {
-        int lanes = FloatVector.SPECIES_PREFERRED.length();
-        assertEquals(3.0 * (1 << 20) * 12 * 2 * lanes, SgemmBench.fmaPeakFlops(3), 0.0);
+    /**
+     * fmaPeak: per thread 12 independent chains of 2^24 float lanes of FMA each, a multiply and an add per lane, at any
+     * vector width: a fork with 8 lanes (the launcher's 16) makes twice the steps, not half the FLOPs.
+     */
+    @Test void theFmaPeakCountsTwoFlopsPerLaneOfEachFmaAtAnyWidth() {
+        assertEquals(3.0 * (1 << 24) * 12 * 2, SgemmBench.fmaPeakFlops(3), 0.0);
+        for (int lanes : new int[] {4, 8, 16}) assertEquals(1 << 24, SgemmBench.peakSteps(lanes) * lanes, "lanes " + lanes);
+        assertEquals(1 << 20, SgemmBench.peakSteps(16));
     }
 }
