@@ -26,7 +26,10 @@ if [ "$data" = demo ]; then epochs="${2:-${EPOCHS:-3}}"; size="${IMAGE_SIZE:-32}
 extra=(); [ -n "$size" ] && extra+=(--image-size "$size")
 dataopts=(--data "$data"); [ "$data" = demo ] && dataopts+=(--demo-images "${DEMO_IMAGES:-128}")
 binary=(); [ "$data" = demo ] || binary=(--binary)
-read -ra seeds <<<"${SEEDS:-42}"
+read -ra given <<<"${SEEDS:-42}"
+seeds=()   # each seed once, in the order given
+for s in "${given[@]}"; do case " ${seeds[*]-} " in *" $s "*) ;; *) seeds+=("$s") ;; esac; done
+[ ${#seeds[@]} -gt 0 ] || { echo "${0##*/}: SEEDS is empty; give one or more seeds, e.g. SEEDS=\"42 7 123\"" >&2; exit 2; }
 r() { if [ ${#seeds[@]} -gt 1 ]; then echo "$out/$1-s$2"; else echo "$out/$1"; fi; }   # a run's folder: name, seed
 run() { # name, seed, model, options...
   local dir; dir=$(r "$1" "$2"); local seed="$2" model="$3"; shift 3

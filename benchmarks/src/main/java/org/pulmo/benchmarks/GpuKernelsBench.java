@@ -397,7 +397,14 @@ public class GpuKernelsBench {
                 System.exit(2);
             }
         }
-        Collection<RunResult> results = Rates.measure(GpuKernelsBench.class, args);   // this class's benchmarks only; none: an error
+        Collection<RunResult> results;
+        try {
+            results = Rates.measure(GpuKernelsBench.class, args);   // this class's benchmarks only
+        } catch (RunnerException e) {   // every benchmark failed (JMH printed why) or none matched
+            System.err.println("GpuKernelsBench: nothing measured: " + e.getMessage());
+            System.exit(2);
+            return;
+        }
         if (results.isEmpty()) return;   // it listed or helped
         Map<String, Double> copyGbs = new HashMap<>();
         for (RunResult r : results)

@@ -130,11 +130,15 @@ final class Cli {
      * folder is never written into: numbered past without {@code --overwrite}, an error with it (its metrics.json would be
      * replaced and its checkpoints mixed with these results).
      */
+    /** Why --overwrite may not make a training run's folder the place for other results. */
+    static String intoTrainingRun(Path out) {
+        return "--overwrite: " + out + " is a training run's folder, and these results would be mixed with its files; give another --out,"
+            + " such as " + out.resolve("test") + " or a folder of its own";
+    }
+
     static Path keepEarlier(Path out, boolean overwrite, java.util.function.Predicate<Path> held, String what) {
         boolean run = org.pulmo.train.RunFolder.isTrainingRun(out);
-        if (run && overwrite)
-            throw new IllegalArgumentException("--overwrite: " + out + " is a training run's folder, which these results would replace files of (its"
-                + " metrics.json among them); give another --out, such as " + out.resolve("test") + " or a folder of its own");
+        if (run && overwrite) throw new IllegalArgumentException(intoTrainingRun(out));
         java.util.function.Predicate<Path> taken = held.or(org.pulmo.train.RunFolder::isTrainingRun);   // nor into a training run's folder
         if (overwrite || !taken.test(out)) return out;
         Path next = org.pulmo.train.RunFolder.nextFree(out, taken, what);
@@ -185,6 +189,25 @@ final class Cli {
      * the error is printed. With the handler the JVM keeps running, the trainer saves and returns, and the
      * command exits normally.
      */
+    /**
+     * Runs {@code task} on a thread of its own and waits for it at most {@code millis}: a record that another thread is
+     * writing (a slow disk, a hung file system) must not keep "quit at once" from quitting. Whatever it throws is dropped.
+     */
+    static void within(Runnable task, long millis) {
+        Thread t = Thread.ofPlatform().daemon().start(() -> {
+            try {
+                task.run();
+            } catch (Throwable e) {
+                // best effort: the JVM ends anyway
+            }
+        });
+        try {
+            t.join(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     @SuppressWarnings("sunapi")
     static AutoCloseable onInterrupt(java.util.function.Consumer<String> stop, java.util.function.Consumer<String> quit) {
         AtomicBoolean asked = new AtomicBoolean();
@@ -193,12 +216,8 @@ final class Cli {
             try {
                 sun.misc.Signal signal = new sun.misc.Signal(name);
                 sun.misc.SignalHandler old = sun.misc.Signal.handle(signal, sig -> {
-                    if (asked.getAndSet(true)) {   // the second: quit now
-                        try {
-                            quit.accept(name.equals("INT") ? "Ctrl-C" : "SIG" + name);
-                        } catch (Throwable e) {
-                            // best effort: the JVM ends anyway
-                        }
+                    if (asked.getAndSet(true)) {   // the second: quit now, saying so if that takes no more than a second
+                        within(() -> quit.accept(name.equals("INT") ? "Ctrl-C" : "SIG" + name), 1000);
                         Runtime.getRuntime().halt(128 + sig.getNumber());
                     }
                     System.err.println("\npulmo: stopping after this batch and saving (once more to quit at once)");

@@ -121,10 +121,10 @@ public final class ExplainCommand implements Callable<Integer> {
         Image shown = tm.augmentation().eval(tm.imageSize(), false).apply(raw, none);   // what the model sees, before normalising
         CropGeometry geometry = CropGeometry.of(tm.augmentation(), tm.imageSize(), raw.height(), raw.width());
         Transform normalize = Transforms.imagenetNormalize();
+        float[] probs = predict(tm, new Image[] {shown}, normalize)[0];
+        Inference.checkFinite(probs, input);   // before anything is written of this image
         Path inputPng = out.resolve(name + "_input.png");
         Cli.write(inputPng, shown::writePng);
-        float[] probs = predict(tm, new Image[] {shown}, normalize)[0];
-        Inference.checkFinite(probs, input);
         int predicted = argmax(probs);
         if (cls < 0) cls = predicted;
         String cut = geometry.seesAll() ? null

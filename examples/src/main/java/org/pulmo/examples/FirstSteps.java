@@ -13,7 +13,7 @@ import org.pulmo.tensor.Tensor;
  * <pre>
  *   java --add-modules jdk.incubator.vector -cp examples/target/pulmo.jar org.pulmo.examples.FirstSteps
  * </pre>
- * (the jar {@code ./pulmo} builds; about a minute on two cores). Each step prints what it shows; the test suite runs
+ * (the jar {@code ./pulmo} builds; under a minute on two cores). Each step prints what it shows; the test suite runs
  * it and checks every number it prints.
  */
 public final class FirstSteps {

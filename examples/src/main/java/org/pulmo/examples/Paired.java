@@ -47,17 +47,28 @@ final class Paired {
      * source as written; rows evaluated on the same images under another folder (another machine's path) by their
      * last two path elements, the class folder and the file name, where those are unique.
      */
-    static String table(List<Outcomes> rows, BiPredicate<Integer, Integer> compared, String which) {
+    static String table(List<Outcomes> rows, BiPredicate<Integer, Integer> compared, String which, String unpairedWhy) {
         String without = String.join("; ", rows.stream().filter(r -> r.correct() == null).map(r -> r.label() + " (" + r.missing() + ")").toList());
         if (rows.stream().filter(r -> r.correct() != null).count() < 2)
             return rows.size() < 2 ? "" : "\nNo image-by-image comparison: fewer than two rows have their predictions" + (without.isEmpty() ? "" : ": " + without) + ".\n";
         StringBuilder sb = new StringBuilder("\nImage by image, " + which + ":\nMcNemar's exact test on the images exactly one of the two "
             + "classified correctly (p: the chance of a split\nat least this uneven between two equally accurate models):\n\n"
             + "| Rows | Images | Correct in the first only | Correct in the second only | p |\n|---|---:|---:|---:|---:|\n");
+        boolean[] paired = new boolean[rows.size()];
+        int pairs = 0;
         for (int i = 0; i < rows.size(); i++)
             for (int j = i + 1; j < rows.size(); j++)
-                if (rows.get(i).correct() != null && rows.get(j).correct() != null && compared.test(i, j)) sb.append(pairRow(rows.get(i), rows.get(j)));
-        if (!without.isEmpty()) sb.append("\nNot compared: ").append(without).append(".\n");
+                if (rows.get(i).correct() != null && rows.get(j).correct() != null && compared.test(i, j)) {
+                    sb.append(pairRow(rows.get(i), rows.get(j)));
+                    paired[i] = paired[j] = true;
+                    pairs++;
+                }
+        List<String> alone = new java.util.ArrayList<>();
+        for (int i = 0; i < rows.size(); i++) if (rows.get(i).correct() != null && !paired[i]) alone.add(rows.get(i).label() + " (" + unpairedWhy + ")");
+        String notCompared = String.join("; ", java.util.stream.Stream.concat(alone.stream(), without.isEmpty() ? java.util.stream.Stream.empty()
+            : java.util.stream.Stream.of(without)).toList());
+        if (pairs == 0) return "\nNo image-by-image comparison: no two rows to compare (" + which + ")" + (notCompared.isEmpty() ? "" : ": " + notCompared) + ".\n";
+        if (!notCompared.isEmpty()) sb.append("\nNot compared: ").append(notCompared).append(".\n");
         return sb.toString();
     }
 

@@ -18,7 +18,8 @@ import picocli.CommandLine.Option;
 /**
  * {@code pulmo table --row "DPN-92=runs/dpn92/test" ...}: one results table in a paper's layout from the
  * {@code metrics.json} files that {@code evaluate} wrote. {@code --binary} takes the positive class's numbers
- * (MA-Net, Tables 7-8); otherwise the macro averages (DPN-SENet, Tables 1-3). Where a row's folder is the
+ * (MA-Net, Tables 7-8); {@code --positive} one class's against the rest (DPN-SENet's Table 1: COVID-19); otherwise the
+ * macro averages. Where a row's folder is the
  * {@code test/} report of a {@code pulmo train} run, a second table says how each row was trained, from the run's
  * {@code run.json}: epochs, best epoch, seed, wall time, images per second, peak device memory, the device and the
  * Pulmo commit. Each row's accuracy comes with its 95 % interval, and where the rows' folders hold the
@@ -49,17 +50,23 @@ public final class TableCommand implements Callable<Integer> {
         if (binary && positive != null) throw new IllegalArgumentException("--binary and --positive: give one (--binary takes evaluate's positive class of two)");
         List<Entry> entries = new java.util.ArrayList<>();
         for (String row : rows) entries.add(entry(row, entries.isEmpty() ? null : entries.getFirst()));
+        for (int i = 0; i < rows.size(); i++)
+            if (rows.indexOf(rows.get(i)) != i) throw new IllegalArgumentException("--row " + rows.get(i) + " is given twice; each run counts once");
         // Departure: DPN-SENet's Table 1 counts COVID-19 against the rest (--positive auto); the default is macro averages.
         String p = binary ? "binary_" : positive != null ? positiveClass(entries.getFirst().classes()) + "_" : "macro_";
         // Rows of one label are runs of one configuration (other seeds): each is shown with its seed, and summarised below.
         Map<String, List<Entry>> byLabel = new LinkedHashMap<>();
         for (Entry e : entries) byLabel.computeIfAbsent(e.label(), k -> new java.util.ArrayList<>()).add(e);
         boolean repeated = byLabel.values().stream().anyMatch(l -> l.size() > 1);
+        // A run is matched with other labels' runs by its seed, where its run.json names one that no other run of its label
+        // has (key "seed S"); else it is only numbered within its label ("run N") and matched with none.
         List<String> names = new java.util.ArrayList<>(), keys = new java.util.ArrayList<>();
+        Map<String, Integer> ordinal = new java.util.HashMap<>();
         for (Entry e : entries) {
             List<Entry> same = byLabel.get(e.label());
+            int n = ordinal.merge(e.label(), 1, Integer::sum);
             boolean seedTellsApart = !e.seed().equals("n/a") && same.stream().filter(o -> o.seed().equals(e.seed())).count() == 1;
-            String key = seedTellsApart ? "seed " + e.seed() : "run " + (same.indexOf(e) + 1);
+            String key = seedTellsApart ? "seed " + e.seed() : "run " + n;
             keys.add(key);
             names.add(same.size() > 1 ? e.label() + " (" + key + ")" : e.label());
         }
@@ -93,9 +100,10 @@ public final class TableCommand implements Callable<Integer> {
         if (repeated) sb.append(acrossRuns(byLabel, p)).append(seedBySeed(entries, keys));
         // with several runs a label, runs are compared image by image only with the other labels' run of the same seed
         sb.append(repeated
-            ? Paired.table(outcomes, (i, j) -> !entries.get(i).label().equals(entries.get(j).label()) && keys.get(i).equals(keys.get(j)),
-                "every pair of rows of different labels and the same seed")
-            : Paired.table(outcomes, (i, j) -> true, "every pair of rows"));
+            ? Paired.table(outcomes, (i, j) -> !entries.get(i).label().equals(entries.get(j).label()) && keys.get(i).startsWith("seed ")
+                && keys.get(i).equals(keys.get(j)), "every pair of rows of different labels and the same seed",
+                "no run of another label with its seed (or no seed of its own in a run.json)")
+            : Paired.table(outcomes, (i, j) -> true, "every pair of rows", ""));
         if (!runs.isEmpty())
             sb.append("\nHow each row was trained (run.json beside its report):\n\n")
                 .append("| Model | Epochs | Best epoch | Seed | Wall time | Images/s | Peak device memory | Backend | Pulmo |\n")
@@ -130,6 +138,11 @@ public final class TableCommand implements Callable<Integer> {
         }
         // Rows are comparable only over the same classes; a binary row needs evaluate's binary_* numbers.
         List<String> classes = classes(m);
+        if (classes.isEmpty()) throw new IllegalArgumentException(json + " names no classes (no <class>_support figures): not what 'pulmo evaluate' writes" + hint);
+        for (String c : classes)
+            if (RESERVED.contains(c))
+                throw new IllegalArgumentException(json + " has a class named '" + c + "', whose figures cannot be told from the " + c
+                    + "_* ones; rename the class folder and evaluate again");
         if (first != null && !classes.equals(first.classes()))
             throw new IllegalArgumentException(json + " has classes " + classes + " but " + first.folder().resolve("metrics.json") + " has "
                 + first.classes() + "; one table compares models on the same classes");
@@ -175,7 +188,7 @@ public final class TableCommand implements Callable<Integer> {
                 for (int i = 0; i < entries.size(); i++) {
                     if (!entries.get(i).label().equals(labels.get(a))) continue;
                     for (int j = 0; j < entries.size(); j++)
-                        if (entries.get(j).label().equals(labels.get(b)) && keys.get(j).equals(keys.get(i))) {
+                        if (entries.get(j).label().equals(labels.get(b)) && keys.get(i).startsWith("seed ") && keys.get(j).equals(keys.get(i))) {
                             common.add(keys.get(i));
                             diffs.add(100 * (entries.get(i).metrics().getOrDefault("accuracy", Double.NaN)
                                 - entries.get(j).metrics().getOrDefault("accuracy", Double.NaN)));
@@ -190,7 +203,7 @@ public final class TableCommand implements Callable<Integer> {
                     .append(diffs.stream().filter(d -> d > 0).count()).append(" / ").append(diffs.stream().filter(d -> d == 0).count())
                     .append(" / ").append(diffs.stream().filter(d -> d < 0).count()).append(" |\n");
             }
-        return sb.isEmpty() ? "" : "\nSeed by seed: the first label's test accuracy minus the second's, in points, for runs of the same seed:\n\n"
+        return sb.isEmpty() ? "" : "\nSeed by seed: the first label's accuracy minus the second's, in points, for runs of the same seed:\n\n"
             + "| Labels | Runs in common | Difference per run | Mean | First ahead / level / behind |\n|---|---|---:|---:|---:|\n" + sb;
     }
 
@@ -229,6 +242,9 @@ public final class TableCommand implements Callable<Integer> {
     static List<String> classes(Map<String, Double> metrics) {
         return metrics.keySet().stream().filter(k -> k.endsWith("_support")).map(k -> k.substring(0, k.length() - "_support".length())).toList();
     }
+
+    /** Class names that would read as another figure of metrics.json ("macro" gives macro_precision, ...). */
+    static final List<String> RESERVED = List.of("macro", "binary", "accuracy");
 
     /** The part evaluate scored ("test", "val", "train", "all"; its "split"), "test" for files written before it said. */
     static String split(String json) {

@@ -115,6 +115,12 @@ public final class TrainCommand implements Callable<Integer> {
         Map<String, String> splitRecord = data.splitRecord(split);
         if (continuing) { // the checkpoint records the first run's options and images: refuse a different run before building the model
             Map<String, String> meta = Safetensors.read(folder.dir().resolve(Trainer.LAST)).metadata();
+            String had = meta.get("augmentation");
+            if (augmentation == null && had != null && !had.equals(s.augmentation().label())) {   // a default that has changed since
+                s = withAugmentation(s, Augmentation.parse(had));
+                System.out.println("--resume: augmentation " + had + ", as the first run trained (today's default for " + model + " is "
+                    + d.augmentation().label() + ")");
+            }
             for (String note : Trainer.checkResume(s, meta)) System.out.println(note);
             for (String note : DataOptions.checkResume(meta, splitRecord)) System.out.println(note);
         }
@@ -149,7 +155,8 @@ public final class TrainCommand implements Callable<Integer> {
         Trainer.Result r;
         java.util.concurrent.atomic.AtomicReference<String> stoppedBy = new java.util.concurrent.atomic.AtomicReference<>("Ctrl-C");
         try (AutoCloseable ctrlC = Cli.onInterrupt(signal -> { stoppedBy.set(signal); trainer.requestStop(); },   // stop after this batch and save
-                 signal -> endQuiet(record, "interrupted", "quit at once by a second " + signal + "; " + Trainer.LAST + " holds the last finished epoch"))) {
+                 signal -> endQuiet(record, "interrupted", "quit at once by a second " + signal + "; " + (Files.exists(dir.resolve(Trainer.LAST))
+                     ? Trainer.LAST + " holds the last finished epoch" : "no epoch had finished, so there is no " + Trainer.LAST)))) {
             r = trainer.run();
         } catch (Trainer.DivergedException e) { // training ran but learned nothing usable: not a success
             record.end("diverged", e.getMessage());
@@ -245,13 +252,16 @@ public final class TrainCommand implements Callable<Integer> {
         List<String> present = new ArrayList<>();
         int[] counts = split.train().classCounts(), images = imageFiles(split.train());
         for (int k = 0; k < counts.length; k++) if (images[k] > 0) present.add(split.train().classes().get(k));
-        if (present.size() < 2) {
-            List<String> none = new ArrayList<>();
-            for (int k = 0; k < counts.length; k++)
-                if (counts[k] > 0 && images[k] == 0) none.add("'" + split.train().classes().get(k) + "' has " + counts[k] + " file(s), none of them an image");
+        List<String> none = new ArrayList<>();
+        for (int k = 0; k < counts.length; k++)
+            if (counts[k] > 0 && images[k] == 0) none.add("'" + split.train().classes().get(k) + "' has " + counts[k] + " file(s), none of them an image");
+        String noImages = none.isEmpty() ? "" : String.join(", ", none) + " (empty, or not PNG, JPEG, BMP, GIF or TIFF)";
+        if (present.size() < 2)
             throw new IllegalArgumentException("the training images hold only one class (" + String.join(", ", present) + ")"
-                + (none.isEmpty() ? "" : "; " + String.join(", ", none) + " (empty, or not PNG, JPEG, BMP, GIF or TIFF)") + ": a classifier needs at least two");
-        }
+                + (none.isEmpty() ? "" : "; " + noImages) + ": a classifier needs at least two");
+        if (!none.isEmpty())   // a class the model would be built for but never see
+            throw new IllegalArgumentException("in the training part, " + noImages + ": every class needs images to learn from (remove the folder"
+                + " or fix its files)");
         // the training loader drops the last partial batch (BatchNorm needs more than one image; every step sees a full batch)
         if (n < s.batchSize())
             throw new IllegalArgumentException(n + " training images but batch size " + s.batchSize() + ": no full batch, so no optimiser step;"
@@ -280,6 +290,11 @@ public final class TrainCommand implements Callable<Integer> {
             if (f == null || !Files.isRegularFile(f) || ImageDecoder.looksLikeImage(f)) n[part.label(i)]++;
         }
         return n;
+    }
+
+    private static Trainer.Settings withAugmentation(Trainer.Settings s, Augmentation a) {
+        return new Trainer.Settings(s.model(), s.classes(), s.epochs(), s.batchSize(), s.lr(), s.momentum(), s.weightDecay(),
+            s.schedule(), s.imageSize(), a, s.seed(), s.out(), s.resume(), s.workers(), s.strict(), s.maNet(), s.device(), s.initFrom());
     }
 
     private static Trainer.Settings withClasses(Trainer.Settings s, Splits.Split split, Path dir, boolean resume) {

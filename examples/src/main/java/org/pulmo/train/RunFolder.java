@@ -103,6 +103,9 @@ public final class RunFolder {
             return new Choice(out, notes, stale);
         }
         Path foreign = out.resolve("test");
+        if (Files.exists(foreign) && !Files.isDirectory(foreign))
+            throw new IllegalArgumentException("--out " + out + " has a file named test, where training writes its test report (a folder);"
+                + " give another --out");
         if (Files.isDirectory(foreign) && !isReport(foreign) && !isEmpty(foreign))
             throw new IllegalArgumentException("--out " + out + " has a test/ folder that is not a Pulmo report (a data set's images?); training writes"
                 + " its test report there, so give another --out");

@@ -114,6 +114,20 @@ class CtrlCTest {
         }
     }
 
+    /** The second signal's last word is waited for at most the time given: a record blocked on a slow disk cannot keep it. */
+    @Test void quittingWaitsForItsLastWordOnlySoLong() {
+        java.util.concurrent.atomic.AtomicBoolean said = new java.util.concurrent.atomic.AtomicBoolean();
+        Cli.within(() -> said.set(true), 1000);
+        assertTrue(said.get(), "a quick last word is waited for");
+        java.util.concurrent.CountDownLatch never = new java.util.concurrent.CountDownLatch(1);
+        long t0 = System.nanoTime();
+        Cli.within(() -> { try { never.await(); } catch (InterruptedException e) { Thread.currentThread().interrupt(); } }, 200);
+        double waited = (System.nanoTime() - t0) / 1e9;
+        assertTrue(waited >= 0.15 && waited < 5, "waited " + waited + " s for a task that never ends");
+        Cli.within(() -> { throw new IllegalStateException("dropped"); }, 1000);   // what it throws goes nowhere
+        never.countDown();
+    }
+
     private static String read(Path log) throws IOException {
         return Files.exists(log) ? Files.readString(log, StandardCharsets.UTF_8) : "";
     }

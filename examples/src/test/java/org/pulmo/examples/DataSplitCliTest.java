@@ -322,6 +322,13 @@ class DataSplitCliTest {
         assertEquals(2, r.code(), r.out() + r.err());
         assertTrue(r.err().contains("the training images hold only one class (a); 'b' has 7 file(s), none of them an image"), r.err());
         assertFalse(Files.exists(dir.resolve("out").resolve("last.safetensors")));
+        // with two classes of images beside it, a class of no image is still refused: the model would never see it
+        for (int k = 0; k < 6; k++) org.pulmo.data.NearCopiesTest.scan(40 + k, 48, 60, 0, 0, 1f, 0f).writePng(mkdirs(d.resolve("train/c/" + k + ".png")));
+        Run three = pulmo(train(dir.resolve("out"), d));
+        assertEquals(2, three.code(), three.out() + three.err());
+        assertTrue(three.err().contains("in the training part, 'b' has 7 file(s), none of them an image"), three.err());
+        for (int k = 0; k < 6; k++) Files.delete(d.resolve("train/c/" + k + ".png"));
+        Files.delete(d.resolve("train/c"));
         // every class has images, but the validation part none
         for (int k = 0; k < 6; k++) org.pulmo.data.NearCopiesTest.scan(20 + k, 48, 60, 0, 0, 1f, 0f).writePng(mkdirs(d.resolve("train/b/" + k + ".png")));
         Files.delete(d.resolve("val/a/v.png"));

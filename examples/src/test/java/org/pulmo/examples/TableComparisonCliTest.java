@@ -1,6 +1,7 @@
 package org.pulmo.examples;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.pulmo.examples.CliEndToEndTest.pulmo;
 
@@ -117,6 +118,18 @@ class TableComparisonCliTest {
         assertTrue(out.contains("| A (seed 7) vs B (seed 7) | 20 | 6 | 4 | " + p7 + " |"), out);
         assertEquals(2, out.lines().filter(l -> l.matches("\\| [ABC] \\(.*\\) vs .*")).count(), out);
         assertTrue(out.contains("Image by image, every pair of rows of different labels and the same seed"), out);
+        // A's seed 123 has no B run, C's runs have no seed of their own: said, not silently left out, nor paired by position
+        assertTrue(out.contains("Not compared: A (seed 123) (no run of another label with its seed") && out.contains("C (run 1) (no run")
+            && out.contains("C (run 2) (no run"), out);
+        // the same row twice is refused; runs without a run.json are numbered, and never matched across labels by position
+        Run twice = pulmo("table", "--row", "A=" + a42, "--row", "A=" + a42);
+        assertEquals(2, twice.code(), twice.out() + twice.err());
+        assertTrue(twice.err().contains("is given twice"), twice.err());
+        for (Path run : new Path[] {a42, a7, b42, b7}) Files.delete(run.getParent().resolve("run.json"));
+        Run unseeded = pulmo("table", "--row", "A=" + a42, "--row", "A=" + a7, "--row", "B=" + b7, "--row", "B=" + b42);
+        assertEquals(0, unseeded.code(), unseeded.out() + unseeded.err());
+        assertTrue(unseeded.out().contains("| A (run 2) | 80.00 |") && unseeded.out().contains("No image-by-image comparison: no two rows to compare"), unseeded.out());
+        assertFalse(unseeded.out().contains("Seed by seed"), unseeded.out());
         // the training table names each run as the results table does
         assertTrue(out.contains("| A (seed 123) | ") && out.lines().filter(l -> l.startsWith("| C (run 2) |")).count() == 2, out);
     }

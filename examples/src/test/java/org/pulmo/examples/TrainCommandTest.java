@@ -141,6 +141,17 @@ class TrainCommandTest {
 
     // ---- 3. --resume with other options
 
+    /** An augmentation left off at --resume is the first run's, not today's default (MA-Net's changed from ma-net to resize). */
+    @Test void resumeWithoutAnAugmentationTakesTheFirstRuns(@TempDir Path dir) throws IOException {
+        Path out = dir.resolve("run");
+        Run first = pulmo(CliEndToEndTest.tinyTrain(out, "--epochs", "1", "--augmentation", "none", "--no-evaluate"));
+        assertEquals(0, first.code(), first.out() + first.err());
+        Run again = pulmo(CliEndToEndTest.tinyTrain(out, "--epochs", "2", "--resume", "--no-evaluate"));
+        assertEquals(0, again.code(), again.out() + again.err());
+        assertTrue(again.out().contains("--resume: augmentation none, as the first run trained (today's default for resnet18 is dpn-senet)"), again.out());
+        assertTrue(again.out().contains("augmentation none"), again.out());
+    }
+
     @Test void resumeWithOtherOptionsIsRefusedInOneLine() throws IOException {
         byte[] before = Files.readAllBytes(finished.resolve("last.safetensors"));
         String tail = " (use the first run's options, or start a new run)";

@@ -106,5 +106,9 @@ class RunFolderTest {
         assertEquals(dir.resolve("data2"), RunFolder.choose(out, false, false).dir());
         RunFolder.choose(out, false, true).clear();
         assertFalse(Files.exists(out.resolve("test")));
+        // a file named test is in the report's way too
+        Files.writeString(out.resolve("test"), "#!/bin/sh");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> RunFolder.choose(out, false, false));
+        assertTrue(e.getMessage().contains("has a file named test"), e.getMessage());
     }
 }
