@@ -40,15 +40,9 @@ class CtrlCTest {
         assumeTrue(!sigintIgnored(), "SIGINT is ignored by this process (the build was started as a background job),"
             + " and the child JVM inherits that, so Ctrl-C cannot reach it; run the tests in the foreground");
         Path out = dir.resolve("run"), log = dir.resolve("child.log");
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-            "--add-modules", "jdk.incubator.vector", "-Xmx1g", "-cp", System.getProperty("java.class.path"), Main.class.getName()));
-        cmd.addAll(List.of(CliEndToEndTest.tinyTrain(out, "--epochs", "200", "--no-evaluate")));
-        Process child = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        Process child = trainingChild(out, log);
         try {
             Path last = out.resolve("last.safetensors");
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(40);
-            while (!Files.exists(last) && child.isAlive() && System.nanoTime() < deadline) Thread.sleep(50);
-            assertTrue(Files.exists(last), "no checkpoint after the first epoch; child output:\n" + read(log));
             Thread.sleep(300);  // into the next epoch's batches (an earlier SIGINT stops after the next epoch's first batch)
 
             Process kill = new ProcessBuilder("kill", "-INT", Long.toString(child.pid())).inheritIO().start();
@@ -95,14 +89,8 @@ class CtrlCTest {
     @Test void sigtermStopsTheSameWayAndExitsWith143(@TempDir Path dir) throws Exception {
         assumeTrue(!System.getProperty("os.name").toLowerCase().contains("win"), "SIGTERM needs a POSIX kill");
         Path out = dir.resolve("run"), log = dir.resolve("child.log");
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-            "--add-modules", "jdk.incubator.vector", "-Xmx1g", "-cp", System.getProperty("java.class.path"), Main.class.getName()));
-        cmd.addAll(List.of(CliEndToEndTest.tinyTrain(out, "--epochs", "200", "--no-evaluate")));
-        Process child = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        Process child = trainingChild(out, log);
         try {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(40);
-            while (!Files.exists(out.resolve("last.safetensors")) && child.isAlive() && System.nanoTime() < deadline) Thread.sleep(50);
-            assertTrue(Files.exists(out.resolve("last.safetensors")), "no checkpoint after the first epoch; child output:\n" + read(log));
             assertEquals(0, new ProcessBuilder("kill", "-TERM", Long.toString(child.pid())).inheritIO().start().waitFor(), "kill -TERM failed");
             assertTrue(child.waitFor(30, TimeUnit.SECONDS), "the child did not exit within 30 s of SIGTERM; output:\n" + read(log));
             assertEquals(143, child.exitValue(), "exit code after SIGTERM; output:\n" + read(log));
@@ -126,6 +114,22 @@ class CtrlCTest {
         assertTrue(waited >= 0.15 && waited < 5, "waited " + waited + " s for a task that never ends");
         Cli.within(() -> { throw new IllegalStateException("dropped"); }, 1000);   // what it throws goes nowhere
         never.countDown();
+    }
+
+    /** A child JVM training the tiny run into {@code out} (output in {@code log}), returned once its first epoch's checkpoint is on disk. */
+    private static Process trainingChild(Path out, Path log) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+            "--add-modules", "jdk.incubator.vector", "-Xmx1g", "-cp", System.getProperty("java.class.path"), Main.class.getName()));
+        cmd.addAll(List.of(CliEndToEndTest.tinyTrain(out, "--epochs", "200", "--no-evaluate")));
+        Process child = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        Path last = out.resolve("last.safetensors");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(40);
+        while (!Files.exists(last) && child.isAlive() && System.nanoTime() < deadline) Thread.sleep(50);
+        if (!Files.exists(last)) {
+            child.destroyForcibly();
+            throw new AssertionError("no checkpoint after the first epoch; child output:\n" + read(log));
+        }
+        return child;
     }
 
     private static String read(Path log) throws IOException {
