@@ -243,8 +243,7 @@ public final class TableCommand implements Callable<Integer> {
         return metrics.keySet().stream().filter(k -> k.endsWith("_support")).map(k -> k.substring(0, k.length() - "_support".length())).toList();
     }
 
-    /** Class names that would read as another figure of metrics.json ("macro" gives macro_precision, ...). */
-    static final List<String> RESERVED = List.of("macro", "binary", "accuracy");
+    static final List<String> RESERVED = ClassificationReport.RESERVED_CLASS_NAMES;
 
     /** The part evaluate scored ("test", "val", "train", "all"; its "split"), "test" for files written before it said. */
     static String split(String json) {

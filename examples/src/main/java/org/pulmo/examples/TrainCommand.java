@@ -249,6 +249,10 @@ public final class TrainCommand implements Callable<Integer> {
     static void checkData(Trainer.Settings s, Splits.Split split) {
         int n = split.train().size();
         if (n == 0) throw new IllegalArgumentException("there are no training images");
+        for (String c : split.train().classes())
+            if (org.pulmo.metrics.ClassificationReport.RESERVED_CLASS_NAMES.contains(c))
+                throw new IllegalArgumentException("a class is named '" + c + "', which the reports could not tell from their " + c
+                    + "_* figures; rename its folder (or its label in split.csv)");
         List<String> present = new ArrayList<>();
         int[] counts = split.train().classCounts(), images = imageFiles(split.train());
         for (int k = 0; k < counts.length; k++) if (images[k] > 0) present.add(split.train().classes().get(k));

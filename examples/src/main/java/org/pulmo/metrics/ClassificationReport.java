@@ -46,6 +46,9 @@ public final class ClassificationReport {
     /** With the positive class chosen by {@link #defaultPositiveClass}. */
     public ClassificationReport(Predictions predictions) { this(predictions, defaultPositiveClass(predictions.classes())); }
 
+    /** Class names that metrics.json could not tell from other figures ("macro" would give macro_precision, ...). */
+    public static final List<String> RESERVED_CLASS_NAMES = List.of("macro", "binary", "accuracy");
+
     /** The first class whose name contains "covid" (any case), else the last class (class 1 of two). */
     public static int defaultPositiveClass(List<String> classes) {
         for (int k = 0; k < classes.size(); k++) {

@@ -329,6 +329,14 @@ class DataSplitCliTest {
         assertTrue(three.err().contains("in the training part, 'b' has 7 file(s), none of them an image"), three.err());
         for (int k = 0; k < 6; k++) Files.delete(d.resolve("train/c/" + k + ".png"));
         Files.delete(d.resolve("train/c"));
+        // a class named as a report figure is refused before anything is trained
+        Files.move(d.resolve("train/a"), d.resolve("train/macro"));
+        Files.move(d.resolve("val/a"), d.resolve("val/macro"));
+        Run reserved = pulmo(train(dir.resolve("out"), d));
+        assertEquals(2, reserved.code(), reserved.out() + reserved.err());
+        assertTrue(reserved.err().contains("a class is named 'macro'"), reserved.err());
+        Files.move(d.resolve("train/macro"), d.resolve("train/a"));
+        Files.move(d.resolve("val/macro"), d.resolve("val/a"));
         // every class has images, but the validation part none
         for (int k = 0; k < 6; k++) org.pulmo.data.NearCopiesTest.scan(20 + k, 48, 60, 0, 0, 1f, 0f).writePng(mkdirs(d.resolve("train/b/" + k + ".png")));
         Files.delete(d.resolve("val/a/v.png"));
