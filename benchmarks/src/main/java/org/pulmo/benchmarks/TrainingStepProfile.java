@@ -49,6 +49,13 @@ public final class TrainingStepProfile {
 
     static final String USAGE = "usage: TrainingStepProfile [MODEL [BATCH [SIZE [STEPS [WARMUP [DEVICE]]]]]] (default: resnet50 4 112 3 1 cpu)";
 
+    /** Says why the arguments are refused, with the usage line, and ends with exit code 2 (never returns). */
+    private static Error refuse(String why) {
+        System.err.println("TrainingStepProfile: " + why + "; " + USAGE);
+        System.exit(2);
+        return new AssertionError("unreachable");
+    }
+
     public static void main(String[] args) {
         if (args.length > 6 || args.length > 0 && (args[0].equals("-h") || args[0].equals("--help"))) {
             System.err.println(USAGE);
@@ -62,14 +69,9 @@ public final class TrainingStepProfile {
             steps = args.length > 3 ? Integer.parseInt(args[3]) : 3;
             warmup = args.length > 4 ? Integer.parseInt(args[4]) : 1;
         } catch (NumberFormatException e) {
-            System.err.println("TrainingStepProfile: BATCH, SIZE, STEPS and WARMUP are whole numbers (" + e.getMessage() + "); " + USAGE);
-            System.exit(2);
-            return;
+            throw refuse("BATCH, SIZE, STEPS and WARMUP are whole numbers (" + e.getMessage() + ")");
         }
-        if (batch < 1 || size < 1 || steps < 1 || warmup < 0) {
-            System.err.println("TrainingStepProfile: BATCH, SIZE and STEPS must be at least 1 and WARMUP at least 0; " + USAGE);
-            System.exit(2);
-        }
+        if (batch < 1 || size < 1 || steps < 1 || warmup < 0) throw refuse("BATCH, SIZE and STEPS must be at least 1 and WARMUP at least 0");
         String device = args.length > 5 ? args[5] : "cpu";
         boolean cpu = device.equals("cpu");
         if (!cpu && Backends.unavailableReason(org.pulmo.tensor.Device.parse(device)) != null) {
@@ -81,9 +83,7 @@ public final class TrainingStepProfile {
         try {
             made = new ModelWorkload(name, ModelWorkload.Pass.TRAIN, new ModelWorkload.Size(batch, size), device, Boolean.getBoolean("pulmo.cuda.strictFp32"));
         } catch (IllegalArgumentException e) {   // an unknown model, a size the model cannot take: the message, not a stack trace
-            System.err.println("TrainingStepProfile: " + e.getMessage() + "; " + USAGE);
-            System.exit(2);
-            return;
+            throw refuse(e.getMessage());
         }
         try (ModelWorkload w = made) {
             for (int s = 0; s < warmup; s++) w.trainStep(); // warm-up: JIT and first-touch allocation

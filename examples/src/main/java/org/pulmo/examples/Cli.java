@@ -189,11 +189,23 @@ final class Cli {
      * the error is printed. With the handler the JVM keeps running, the trainer saves and returns, and the
      * command exits normally.
      */
+    /** Work that may throw; {@link #within} drops what it throws. */
+    @FunctionalInterface
+    interface Task {
+        void run() throws Exception;
+    }
+
+    /** What a signal asks for, given "Ctrl-C" or "SIGTERM"; what it throws is dropped (the JVM is about to end). */
+    @FunctionalInterface
+    interface LastWord {
+        void say(String signal) throws Exception;
+    }
+
     /**
      * Runs {@code task} on a thread of its own and waits for it at most {@code millis}: a record that another thread is
      * writing (a slow disk, a hung file system) must not keep "quit at once" from quitting. Whatever it throws is dropped.
      */
-    static void within(Runnable task, long millis) {
+    static void within(Task task, long millis) {
         Thread t = Thread.ofPlatform().daemon().start(() -> {
             try {
                 task.run();
@@ -209,7 +221,7 @@ final class Cli {
     }
 
     @SuppressWarnings("sunapi")
-    static AutoCloseable onInterrupt(java.util.function.Consumer<String> stop, java.util.function.Consumer<String> quit) {
+    static AutoCloseable onInterrupt(java.util.function.Consumer<String> stop, LastWord quit) {
         AtomicBoolean asked = new AtomicBoolean();
         List<Runnable> restore = new ArrayList<>();
         for (String name : new String[] {"INT", "TERM"}) {
@@ -217,7 +229,7 @@ final class Cli {
                 sun.misc.Signal signal = new sun.misc.Signal(name);
                 sun.misc.SignalHandler old = sun.misc.Signal.handle(signal, sig -> {
                     if (asked.getAndSet(true)) {   // the second: quit now, saying so if that takes no more than a second
-                        within(() -> quit.accept(name.equals("INT") ? "Ctrl-C" : "SIG" + name), 1000);
+                        within(() -> quit.say(name.equals("INT") ? "Ctrl-C" : "SIG" + name), 1000);
                         Runtime.getRuntime().halt(128 + sig.getNumber());
                     }
                     System.err.println("\npulmo: stopping after this batch and saving (once more to quit at once)");

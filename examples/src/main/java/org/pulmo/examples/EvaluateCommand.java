@@ -84,8 +84,9 @@ public final class EvaluateCommand implements Callable<Integer> {
             System.out.println("Note: no image of class " + ClassMap.quotedNames(absent) + " in " + data.where(part)
                 + ": its AUC is n/a and left out of the macro AUC; its precision, recall and F1 count as 0 in the other macro averages (as scikit-learn's do).");
         // the output folder (--out or the next free one) is chosen once the checkpoint and the data are known to fit
-        out = Cli.keepEarlier(out, overwrite, EvaluateCommand::holdsEvaluation, "an earlier evaluation");
-        Cli.checkOutputFolder(out, "--out");
+        Path chosen = Cli.keepEarlier(out, overwrite, EvaluateCommand::holdsEvaluation, "an earlier evaluation");
+        if (!chosen.equals(out)) Cli.checkOutputFolder(chosen, "--out");   // --out itself was checked above
+        out = chosen;
         if (recomputeBn) recomputeRunningStatistics(tm, ClassMap.onto(s.train(), data.where("train"), tm.classes(), "the checkpoint " + checkpoint, map));
         evaluate(tm, d, part, out, batchSize, data.strict, System.out);
         return 0;

@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import com.google.gson.JsonPrimitive;
 import org.pulmo.metrics.ClassificationReport;
@@ -48,10 +49,10 @@ public final class TableCommand implements Callable<Integer> {
     @Override public Integer call() throws Exception {
         if (out != null) Cli.checkNewFile(out, overwrite, "--out");
         if (binary && positive != null) throw new IllegalArgumentException("--binary and --positive: give one (--binary takes evaluate's positive class of two)");
-        List<Entry> entries = new java.util.ArrayList<>();
-        for (String row : rows) entries.add(entry(row, entries.isEmpty() ? null : entries.getFirst()));
         for (int i = 0; i < rows.size(); i++)
             if (rows.indexOf(rows.get(i)) != i) throw new IllegalArgumentException("--row " + rows.get(i) + " is given twice; each run counts once");
+        List<Entry> entries = new java.util.ArrayList<>();
+        for (String row : rows) entries.add(entry(row, entries.isEmpty() ? null : entries.getFirst()));
         // Departure: DPN-SENet's Table 1 counts COVID-19 against the rest (--positive auto); the default is macro averages.
         String p = binary ? "binary_" : positive != null ? positiveClass(entries.getFirst().classes()) + "_" : "macro_";
         // Rows of one label are runs of one configuration (other seeds): each is shown with its seed, and summarised below.
@@ -129,13 +130,14 @@ public final class TableCommand implements Callable<Integer> {
         // a training run's folder holds its per-epoch metrics.json; its evaluation is in test/
         String hint = Files.exists(folder.resolve("test").resolve("metrics.json")) ? "; did you mean " + folder.resolve("test") + ", the run's test report?" : "";
         if (!Files.exists(json)) throw new IllegalArgumentException("no " + json + " (run 'pulmo evaluate' for that row first)" + hint);
-        Map<String, Double> m;
+        JsonObject o;
         try {
-            m = read(Files.readString(json));
+            o = JsonParser.parseString(Files.readString(json)).getAsJsonObject();
         } catch (com.google.gson.JsonParseException | IllegalStateException e) {
             throw new IllegalArgumentException(json + " is not what 'pulmo evaluate' writes (an object of test metrics)"
                 + (hint.isEmpty() ? ": " + Cli.oneLine(String.valueOf(e.getMessage())) : hint));
         }
+        Map<String, Double> m = read(o);
         // Rows are comparable only over the same classes; a binary row needs evaluate's binary_* numbers.
         List<String> classes = classes(m);
         if (classes.isEmpty()) throw new IllegalArgumentException(json + " names no classes (no <class>_support figures): not what 'pulmo evaluate' writes" + hint);
@@ -150,7 +152,7 @@ public final class TableCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--binary: " + json + " has no positive-class numbers (" + classes.size()
                 + " classes " + classes + "; evaluate writes binary_* for two classes only)");
         Path record = folder.toAbsolutePath().normalize().resolveSibling(RunRecord.FILE);
-        return new Entry(row.substring(0, eq), folder, m, classes, Files.exists(record) ? RunRecord.Reading.of(record) : null, split(Files.readString(json)));
+        return new Entry(row.substring(0, eq), folder, m, classes, Files.exists(record) ? RunRecord.Reading.of(record) : null, split(o));
     }
 
     /**
@@ -246,15 +248,17 @@ public final class TableCommand implements Callable<Integer> {
     static final List<String> RESERVED = ClassificationReport.RESERVED_CLASS_NAMES;
 
     /** The part evaluate scored ("test", "val", "train", "all"; its "split"), "test" for files written before it said. */
-    static String split(String json) {
-        var s = JsonParser.parseString(json).getAsJsonObject().get("split");
+    static String split(JsonObject metrics) {
+        var s = metrics.get("split");
         return s instanceof JsonPrimitive p && p.isString() ? p.getAsString() : "test";
     }
 
     /** The flat {"name": number} objects that evaluate writes (null: NaN). */
-    static Map<String, Double> read(String json) {
+    static Map<String, Double> read(String json) { return read(JsonParser.parseString(json).getAsJsonObject()); }
+
+    static Map<String, Double> read(JsonObject metrics) {
         Map<String, Double> m = new LinkedHashMap<>();
-        for (var e : JsonParser.parseString(json).getAsJsonObject().entrySet())
+        for (var e : metrics.entrySet())
             if (e.getValue().isJsonNull()) m.put(e.getKey(), Double.NaN);
             else if (e.getValue() instanceof JsonPrimitive p && p.isNumber()) m.put(e.getKey(), p.getAsDouble());
         return m;

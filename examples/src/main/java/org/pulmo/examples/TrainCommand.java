@@ -155,7 +155,7 @@ public final class TrainCommand implements Callable<Integer> {
         Trainer.Result r;
         java.util.concurrent.atomic.AtomicReference<String> stoppedBy = new java.util.concurrent.atomic.AtomicReference<>("Ctrl-C");
         try (AutoCloseable ctrlC = Cli.onInterrupt(signal -> { stoppedBy.set(signal); trainer.requestStop(); },   // stop after this batch and save
-                 signal -> endQuiet(record, "interrupted", "quit at once by a second " + signal + "; " + (Files.exists(dir.resolve(Trainer.LAST))
+                 signal -> record.end("interrupted", "quit at once by a second " + signal + "; " + (Files.exists(dir.resolve(Trainer.LAST))
                      ? Trainer.LAST + " holds the last finished epoch" : "no epoch had finished, so there is no " + Trainer.LAST)))) {
             r = trainer.run();
         } catch (Trainer.DivergedException e) { // training ran but learned nothing usable: not a success
@@ -207,15 +207,6 @@ public final class TrainCommand implements Callable<Integer> {
         }
     }
 
-    /** Ends the record where nothing may be thrown (a signal's handler, about to end the JVM): best effort. */
-    private static void endQuiet(RunRecord record, String status, String message) {
-        try {
-            record.end(status, message);
-        } catch (IOException | RuntimeException writing) {
-            // the JVM ends now either way
-        }
-    }
-
     /** The largest --image-size: a batch of 16 at 4096 x 4096 is already some 3 GiB of input alone. */
     static final int MAX_IMAGE_SIZE = 4096;
 
@@ -254,11 +245,12 @@ public final class TrainCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("a class is named '" + c + "', which the reports could not tell from their " + c
                     + "_* figures; rename its folder (or its label in split.csv)");
         List<String> present = new ArrayList<>();
-        int[] counts = split.train().classCounts(), images = imageFiles(split.train());
-        for (int k = 0; k < counts.length; k++) if (images[k] > 0) present.add(split.train().classes().get(k));
+        int[] counts = split.train().classCounts();
+        boolean[] images = hasImageFiles(split.train());
+        for (int k = 0; k < counts.length; k++) if (images[k]) present.add(split.train().classes().get(k));
         List<String> none = new ArrayList<>();
         for (int k = 0; k < counts.length; k++)
-            if (counts[k] > 0 && images[k] == 0) none.add("'" + split.train().classes().get(k) + "' has " + counts[k] + " file(s), none of them an image");
+            if (counts[k] > 0 && !images[k]) none.add("'" + split.train().classes().get(k) + "' has " + counts[k] + " file(s), none of them an image");
         String noImages = none.isEmpty() ? "" : String.join(", ", none) + " (empty, or not PNG, JPEG, BMP, GIF or TIFF)";
         if (present.size() < 2)
             throw new IllegalArgumentException("the training images hold only one class (" + String.join(", ", present) + ")"
@@ -273,27 +265,31 @@ public final class TrainCommand implements Callable<Integer> {
         if (split.val().size() == 0)
             throw new IllegalArgumentException("there are no validation images, and best.safetensors is chosen by validation accuracy;"
                 + " give a val/ folder or a larger --val-fraction");
-        if (java.util.Arrays.stream(imageFiles(split.val())).sum() == 0)
+        boolean anyImage = false;
+        for (boolean b : hasImageFiles(split.val())) anyImage |= b;
+        if (!anyImage)
             throw new IllegalArgumentException("none of the " + split.val().size() + " validation files is an image (empty, or not PNG, JPEG, BMP, GIF"
                 + " or TIFF; the first: " + split.val().source(0) + "), and best.safetensors is chosen by validation accuracy");
     }
 
     /**
-     * Per class, the files of {@code part} that start as an image does ({@link ImageDecoder#looksLikeImage}); images
-     * that are not files (the demo's) count as images.
+     * Per class, whether any file of {@code part} starts as an image does ({@link ImageDecoder#looksLikeImage}); images
+     * that are not files (the demo's) count as images. Each class's files are looked at only until one is an image, so a
+     * data set of good images costs a file or two per class, not a read of every file.
      */
-    static int[] imageFiles(org.pulmo.data.Dataset part) {
-        int[] n = new int[part.classes().size()];
+    static boolean[] hasImageFiles(org.pulmo.data.Dataset part) {
+        boolean[] found = new boolean[part.classes().size()];
         for (int i = 0; i < part.size(); i++) {
+            if (found[part.label(i)]) continue;
             Path f;
             try {
                 f = Path.of(part.source(i));
             } catch (java.nio.file.InvalidPathException e) {
                 f = null;
             }
-            if (f == null || !Files.isRegularFile(f) || ImageDecoder.looksLikeImage(f)) n[part.label(i)]++;
+            if (f == null || !Files.isRegularFile(f) || ImageDecoder.looksLikeImage(f)) found[part.label(i)] = true;
         }
-        return n;
+        return found;
     }
 
     private static Trainer.Settings withAugmentation(Trainer.Settings s, Augmentation a) {

@@ -26,15 +26,7 @@ class BlockWiringTest {
 
     /** Random running statistics, scale and shift in every batch norm, then evaluation mode. */
     static void randomizeBatchNorms(Module m, Rng rng) {
-        try (var g = GradMode.noGrad()) {
-            for (Module c : m.namedModules().values())
-                if (c instanceof BatchNorm bn) {
-                    bn.runningMean.copyFrom(Tensor.randn(rng, bn.numFeatures).mul(0.3f));
-                    bn.runningVar.copyFrom(Tensor.rand(rng, 0.5f, 2f, bn.numFeatures));
-                    bn.weight.copyFrom(Tensor.rand(rng, 0.5f, 1.5f, bn.numFeatures));
-                    bn.bias.copyFrom(Tensor.randn(rng, bn.numFeatures).mul(0.3f));
-                }
-        }
+        ModelChecks.randomizeBatchNorms(m, rng, 0.3f);
         m.eval();
     }
 

@@ -130,15 +130,7 @@ class MaNetTest {
     }
 
     private static void randomizeRunningStats(FusionAttention fab, Rng rng) {
-        try (var g = GradMode.noGrad()) {
-            for (var m : fab.namedModules().values())
-                if (m instanceof BatchNorm bn) {
-                    bn.runningMean.copyFrom(Tensor.randn(rng, bn.numFeatures).mul(0.3f));
-                    bn.runningVar.copyFrom(Tensor.rand(rng, 0.5f, 2f, bn.numFeatures));
-                    bn.weight.copyFrom(Tensor.rand(rng, 0.5f, 1.5f, bn.numFeatures));
-                    bn.bias.copyFrom(Tensor.randn(rng, bn.numFeatures).mul(0.5f));
-                }
-        }
+        ModelChecks.randomizeBatchNorms(fab, rng, 0.5f);
     }
 
     @Test void fabEqualsTheEquationsComputedByHand() {

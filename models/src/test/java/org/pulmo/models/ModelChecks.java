@@ -62,4 +62,21 @@ final class ModelChecks {
     static void assertShape(int[] expected, Tensor t) { assertArrayEquals(expected, t.shape(), () -> java.util.Arrays.toString(t.shape())); }
 
     static void assertCount(long expected, Module m) { assertEquals(expected, m.parameterCount(), m.getClass().getSimpleName()); }
+
+    /**
+     * Random running statistics (mean N(0, 0.3), variance in [0.5, 2)), scale in [0.5, 1.5) and shift N(0, biasStd)
+     * in every batch norm of {@code m}, drawn in that order, so that a check against a hand-written reference sees
+     * batch norms that are not the identity.
+     */
+    static void randomizeBatchNorms(Module m, Rng rng, float biasStd) {
+        try (var g = org.pulmo.autograd.GradMode.noGrad()) {
+            for (Module c : m.namedModules().values())
+                if (c instanceof org.pulmo.nn.BatchNorm bn) {
+                    bn.runningMean.copyFrom(Tensor.randn(rng, bn.numFeatures).mul(0.3f));
+                    bn.runningVar.copyFrom(Tensor.rand(rng, 0.5f, 2f, bn.numFeatures));
+                    bn.weight.copyFrom(Tensor.rand(rng, 0.5f, 1.5f, bn.numFeatures));
+                    bn.bias.copyFrom(Tensor.randn(rng, bn.numFeatures).mul(biasStd));
+                }
+        }
+    }
 }
