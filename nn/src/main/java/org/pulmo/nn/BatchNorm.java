@@ -91,6 +91,10 @@ public abstract sealed class BatchNorm extends Module permits BatchNorm1d, Batch
         if (x.shape()[1] != numFeatures)
             throw new IllegalArgumentException(getClass().getSimpleName() + "(" + numFeatures + ") got input with "
                 + x.shape()[1] + " channels, shape " + java.util.Arrays.toString(x.shape()));
+        if (isTraining() && x.numel() / numFeatures < 2)
+            throw new IllegalArgumentException(getClass().getSimpleName() + "(" + numFeatures + ") in training needs more than one value"
+                + " per channel to take batch statistics from, got input " + java.util.Arrays.toString(x.shape())
+                + ": put the model in eval() to run one image, or train with a batch of 2 or more");
         if (isTraining() && numBatchesTracked != null && MOMENTUM.get()[0] != FROZEN)
             try (var ignored = GradMode.noGrad()) { numBatchesTracked.addInPlace(Tensor.full(1f, numBatchesTracked.device()), 1f); }
     }

@@ -18,6 +18,9 @@ public final class Conv2d extends Module {
     public final Tensor bias; // null when built without bias
 
     public Conv2d(int inChannels, int outChannels, int kernel, int stride, int padding, int dilation, int groups, boolean bias, Rng rng) {
+        if (inChannels < 1 || outChannels < 1 || kernel < 1 || groups < 1)
+            throw new IllegalArgumentException("Conv2d: in " + inChannels + ", out " + outChannels + " channels, kernel " + kernel
+                + " and groups " + groups + " must all be at least 1");
         if (inChannels % groups != 0 || outChannels % groups != 0)
             throw new IllegalArgumentException("Conv2d: in (" + inChannels + ") and out (" + outChannels + ") channels must be divisible by groups " + groups);
         this.inChannels = inChannels;
@@ -35,7 +38,12 @@ public final class Conv2d extends Module {
         this(inChannels, outChannels, kernel, stride, padding, 1, 1, bias, rng);
     }
 
-    @Override public Tensor forward(Tensor x) { return Convolution.conv2d(x, weight, bias, params); }
+    @Override public Tensor forward(Tensor x) {
+        if (x.dim() != 4 || x.size(1) != inChannels)
+            throw new IllegalArgumentException(this + " got input of shape " + java.util.Arrays.toString(x.shape())
+                + "; it takes [N, " + inChannels + ", H, W]" + (x.dim() == 4 && x.size(3) == inChannels ? " (channels first: this looks channels-last)" : ""));
+        return Convolution.conv2d(x, weight, bias, params);
+    }
 
     @Override protected String extraRepr() {
         StringBuilder sb = new StringBuilder().append(inChannels).append(", ").append(outChannels)

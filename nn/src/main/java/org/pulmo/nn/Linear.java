@@ -14,6 +14,9 @@ public final class Linear extends Module {
     public final Tensor bias; // null when built without bias
 
     public Linear(int inFeatures, int outFeatures, boolean bias, Rng rng) {
+        if (inFeatures < 1 || outFeatures < 1)
+            throw new IllegalArgumentException("Linear(" + inFeatures + ", " + outFeatures + "): both sizes must be at least 1"
+                + (outFeatures < 1 ? " (a classifier needs at least one class)" : ""));
         this.inFeatures = inFeatures;
         this.outFeatures = outFeatures;
         float bound = (float) (1.0 / Math.sqrt(inFeatures));

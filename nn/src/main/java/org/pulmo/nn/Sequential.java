@@ -20,8 +20,18 @@ public final class Sequential extends Module {
 
     public int size() { return layers.size(); }
 
+    /**
+     * Each child on the previous one's output. A child that refuses its input (a wrong shape, say) is named in the
+     * message by its index, as in the state-dict names: "Sequential[3] Conv2d(4, 8, ...) got input ...".
+     */
     @Override public Tensor forward(Tensor x) {
-        for (Module m : layers) x = m.forward(x);
+        for (int i = 0; i < layers.size(); i++) {
+            try {
+                x = layers.get(i).forward(x);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("Sequential[" + i + "] " + e.getMessage(), e);
+            }
+        }
         return x;
     }
 }

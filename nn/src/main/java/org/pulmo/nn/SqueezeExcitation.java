@@ -7,7 +7,7 @@ import org.pulmo.tensor.Tensor;
 /**
  * Squeeze-and-Excitation (Hu et al., "Squeeze-and-Excitation Networks", 2018, Fig. 1): per channel,
  * s = sigmoid(fc2(relu(fc1(mean over H, W of x)))) and y = x * s.
- * Shapes: x [N, C, H, W] -> squeeze [N, C] -> fc1 [N, C/r] -> fc2 [N, C] -> scale [N, C, 1, 1] -> y [N, C, H, W].
+ * Shapes: x [N, C, H, W] -> squeeze [N, C] -> fc1 [N, C/r] -> fc2 [N, C] -> sigmoid s [N, C] -> y = x * s (s broadcast over H, W) [N, C, H, W].
  * r = 16 by default; the reduced width is floor(C / r), at least 1. Both FCs carry a bias (as the paper's
  * reference and timm's SEModule). The scale's page (equation, backward, reference, kernels, tests, benchmarks):
  * {@link SeScale}.

@@ -39,6 +39,9 @@ public final class Sgd {
     public Sgd(Map<String, Tensor> params, Map<String, Float> weightDecay, float lr, float momentum, float dampening, boolean nesterov) {
         if (lr < 0) throw new IllegalArgumentException("Sgd: learning rate must be >= 0, got " + lr);
         if (momentum < 0) throw new IllegalArgumentException("Sgd: momentum must be >= 0, got " + momentum);
+        for (var e : weightDecay.entrySet())
+            if (!(e.getValue() >= 0) || Float.isInfinite(e.getValue()))   // NaN too
+                throw new IllegalArgumentException("Sgd: weight decay must be a finite number >= 0, got " + e.getValue() + " for " + e.getKey());
         if (nesterov && (momentum <= 0 || dampening != 0))
             throw new IllegalArgumentException("Sgd: Nesterov momentum needs momentum > 0 and zero dampening (as PyTorch)");
         this.params = new LinkedHashMap<>(params);
@@ -133,6 +136,7 @@ public final class Sgd {
                 }
                 // d = g + wd*p; buf = momentum*buf + (1-dampening)*d (d on the first step); p -= lr*(buf or Nesterov's d + momentum*buf)
                 group.getKey().sgdUpdateAll(ps, gs, bufs, first, lr, momentum, dampening, wd, nesterov);
+                for (Tensor p : ps) p.storage().markChanged("an optimizer step");   // a graph that read them is stale now
             }
         }
     }

@@ -57,6 +57,20 @@ class SgdTest {
         assertEquals(0.95f, p.item(), 1e-7f);
     }
 
+    /** A step changes the parameters a retained graph read: a second backward through it is refused, not computed at the new values. */
+    @Test void aGraphThatReadTheParametersIsStaleAfterAStep() {
+        Tensor p = Tensor.of(new float[] {1f, 2f}, 2).requiresGrad(true);
+        Sgd sgd = new Sgd(Map.of("p", p), 0.1f, 0.9f, 0f);
+        Tensor loss = p.mul(p).sum();
+        loss.backward(null, true);
+        sgd.step();
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> loss.backward(null, true));
+        assertTrue(e.getMessage().contains("an optimizer step"), e.getMessage());
+        sgd.zeroGrad();
+        p.mul(p).sum().backward();   // a new forward reads the stepped values
+        assertArrayEquals(new float[] {2 * 0.8f, 2 * 1.6f}, p.grad().toArray(), 1e-6f);
+    }
+
     @Test void parametersWithoutGradientAreSkippedAndStateRoundTrips() {
         Tensor a = Tensor.ones(2).requiresGrad(true), b = Tensor.ones(3).requiresGrad(true);
         Map<String, Tensor> params = new LinkedHashMap<>();

@@ -1,5 +1,7 @@
 package org.pulmo.autograd;
 
+import org.pulmo.tensor.Shapes;
+import org.pulmo.tensor.Storage;
 import org.pulmo.tensor.Tensor;
 
 /**
@@ -28,6 +30,11 @@ public final class Node {
 
     private final String op;
     private final Tensor[] inputs;
+    // what the op read, as it was then: backward refuses to run on values changed in place since (Storage.version)
+    private final Storage[] inputStorages;
+    private final int[] inputVersions;
+    private Storage outputStorage;
+    private int outputVersion;
     private Backward backward;
     private Accumulate accumulate;
     Tensor retainedBy; // a non-leaf output whose .grad should be kept (Tensor.retainGrad)
@@ -41,6 +48,19 @@ public final class Node {
         this.inputs = inputs;
         this.backward = backward;
         this.accumulate = accumulate;
+        this.inputStorages = new Storage[inputs.length];
+        this.inputVersions = new int[inputs.length];
+        for (int i = 0; i < inputs.length; i++) {
+            if (inputs[i] == null) continue;
+            inputStorages[i] = inputs[i].storage();
+            inputVersions[i] = inputStorages[i].version();
+        }
+    }
+
+    /** Remembers the op's output as it is now (many backwards read it: exp, sigmoid, ReLU's mask); Tensor.attachGradFn. */
+    public void recordOutput(Tensor output) {
+        outputStorage = output.storage();
+        outputVersion = outputStorage.version();
     }
 
     public String op() { return op; }
@@ -51,17 +71,40 @@ public final class Node {
         if (backward == null)
             throw new IllegalStateException("backward through '" + op + "' a second time: the first backward() freed "
                 + "the tensors it had saved; pass retainGraph=true to the first call to backward twice");
+        checkUnchanged();
         return backward.apply(gradOutput);
+    }
+
+    /**
+     * Refuses to differentiate through values changed in place after the op read them (as PyTorch does): a batch buffer
+     * refilled, a parameter changed under noGrad(), a write through detach() before backward(). The op's inputs and
+     * output are checked, whether or not its backward happens to read them.
+     */
+    private void checkUnchanged() {
+        for (int i = 0; i < inputs.length; i++)
+            if (inputStorages[i] != null && inputStorages[i].version() != inputVersions[i])
+                throw changed("its input " + i + " of shape " + Shapes.str(inputs[i].shape()), inputStorages[i]);
+        if (outputStorage != null && outputStorage.version() != outputVersion) throw changed("its output", outputStorage);
+    }
+
+    private IllegalStateException changed(String what, Storage s) {
+        return new IllegalStateException("backward through '" + op + "': " + what + " was changed in place (" + s.lastChange()
+            + ") after '" + op + "' used it, so the gradient would be computed from the new values; change a copy"
+            + " (Tensor.copy()), or make the change after backward()");
     }
 
     /** Whether the op can add its gradient into its input's pending gradient in place ({@link Accumulate}). */
     boolean accumulates() { return accumulate != null && backward != null && inputs.length == 1; }
 
-    void accumulateInto(Tensor gradOutput, Tensor inputGrad) { accumulate.into(gradOutput, inputGrad); }
+    void accumulateInto(Tensor gradOutput, Tensor inputGrad) {
+        checkUnchanged();
+        accumulate.into(gradOutput, inputGrad);
+    }
 
     void release() {
         backward = null;
         accumulate = null;
+        outputStorage = null;
     }
 
     public void retain(Tensor output) { this.retainedBy = output; }

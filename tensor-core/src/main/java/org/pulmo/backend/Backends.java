@@ -78,7 +78,8 @@ public final class Backends {
                 Backend b = p.create(d);
                 if (b != null) return b;
             }
-            throw new IllegalStateException("no backend for device " + d + ": " + unavailableReason(d));
+            throw new IllegalStateException("no backend for device " + d + ": " + unavailableReason(d)
+                + " (Backends.bestAvailable() gives the CPU where CUDA is not usable)");
         });
     }
 

@@ -17,7 +17,8 @@ public record Conv2dParams(int strideH, int strideW, int padH, int padW, int dil
         return new Conv2dParams(stride, stride, padding, padding, dilation, dilation, groups);
     }
 
-    public int outH(int inH, int kH) { return (inH + 2 * padH - dilationH * (kH - 1) - 1) / strideH + 1; }
+    // floorDiv: a kernel larger than the padded input gives no output (0 or less), not 1 as / would round it
+    public int outH(int inH, int kH) { return Math.floorDiv(inH + 2 * padH - dilationH * (kH - 1) - 1, strideH) + 1; }
 
-    public int outW(int inW, int kW) { return (inW + 2 * padW - dilationW * (kW - 1) - 1) / strideW + 1; }
+    public int outW(int inW, int kW) { return Math.floorDiv(inW + 2 * padW - dilationW * (kW - 1) - 1, strideW) + 1; }
 }

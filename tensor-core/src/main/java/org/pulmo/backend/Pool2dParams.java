@@ -18,7 +18,8 @@ public record Pool2dParams(int kH, int kW, int strideH, int strideW, int padH, i
         return new Pool2dParams(kernel, kernel, stride, stride, padding, padding, true);
     }
 
-    public int outH(int inH) { return (inH + 2 * padH - kH) / strideH + 1; }
+    // floorDiv: a window larger than the padded input gives no output (0 or less), not 1 as / would round it
+    public int outH(int inH) { return Math.floorDiv(inH + 2 * padH - kH, strideH) + 1; }
 
-    public int outW(int inW) { return (inW + 2 * padW - kW) / strideW + 1; }
+    public int outW(int inW) { return Math.floorDiv(inW + 2 * padW - kW, strideW) + 1; }
 }

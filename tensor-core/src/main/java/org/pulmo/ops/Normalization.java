@@ -27,7 +27,8 @@ public final class Normalization {
                 throw new IllegalArgumentException(op + ": per-channel tensor of shape " + Shapes.str(t.shape())
                     + " does not match input " + Shapes.str(x.shape()) + " with " + c + " channels");
         if (training && x.numel() / c < 2)
-            throw new IllegalArgumentException(op + " in training needs more than one value per channel, got input " + Shapes.str(x.shape()));
+            throw new IllegalArgumentException(op + " in training needs more than one value per channel, got input " + Shapes.str(x.shape())
+                + " (a batch of one 1 x 1 map: normalise in evaluation mode, or use a batch of 2 or more)");
     }
 
     /** [1, C, 1, ...] so that a per-channel vector broadcasts against x. */

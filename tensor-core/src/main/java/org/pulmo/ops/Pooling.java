@@ -13,10 +13,20 @@ public final class Pooling {
         if (x.dim() != 4) throw new IllegalArgumentException(op + " needs [N, C, H, W] input, got " + Shapes.str(x.shape()));
     }
 
+    /** A window that fits the padded input at least once (PyTorch: "output size is too small"). */
+    private static void checkWindow(Tensor x, Pool2dParams p, String op) {
+        check4d(x, op);
+        int[] xs = x.shape();
+        if (p.outH(xs[2]) < 1 || p.outW(xs[3]) < 1)
+            throw new IllegalArgumentException(op + ": input " + Shapes.str(xs) + " is too small for a " + p.kH() + "x" + p.kW()
+                + " window with padding " + p.padH() + "x" + p.padW() + " (the padded plane is " + (xs[2] + 2 * p.padH()) + "x"
+                + (xs[3] + 2 * p.padW()) + ")");
+    }
+
     // y = max over each window; forward keeps argmax (where each max came from) so backward routes g there
     // (a backend that finds the max again from x and y, as cuDNN does, keeps no argmax: see Backend.maxPool2dTraining)
     public static Tensor maxPool2d(Tensor x, Pool2dParams p) {
-        check4d(x, "maxPool2d");
+        checkWindow(x, p, "maxPool2d");
         var be = x.backend();
         var ya = be.maxPool2dTraining(x, p);
         Tensor y = ya.y().detach(), argmax = ya.argmax();
@@ -27,7 +37,7 @@ public final class Pooling {
 
     // y = window mean;  each input receives g / divisor from every window that covers it
     public static Tensor avgPool2d(Tensor x, Pool2dParams p) {
-        check4d(x, "avgPool2d");
+        checkWindow(x, p, "avgPool2d");
         int[] xs = x.shape();
         var be = x.backend();
         return Graph.record("avgPool2d", be.avgPool2d(x, p), g -> new Tensor[] {be.avgPool2dBackward(g, xs, p)}, x);

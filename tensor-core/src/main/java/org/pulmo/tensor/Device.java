@@ -1,6 +1,11 @@
 package org.pulmo.tensor;
 
-/** Where a tensor's storage lives: the host CPU or a CUDA device by index. */
+/**
+ * Where a tensor's storage lives: the host CPU or a CUDA device by index. To choose one,
+ * {@link org.pulmo.backend.Backends#bestAvailable()} gives CUDA when it is usable and the CPU otherwise (with one log
+ * line saying why); {@link org.pulmo.backend.Backends#unavailableReason(Device)} says why a device cannot be used
+ * (null when it can). {@code tensor.to(device)} and {@code module.to(device)} move values there.
+ */
 public record Device(Kind kind, int index) {
 
     public enum Kind { CPU, CUDA }

@@ -6,12 +6,30 @@ package org.pulmo.tensor;
  */
 public abstract class Storage {
     private final long size;
+    private int version;          // in-place changes through the tensor API (Tensor.copyFrom, fill, set, addInPlace; Sgd.step)
+    private String lastChange;    // the latest of them, for autograd's message
 
     protected Storage(long size) { this.size = size; }
 
     public long size() { return size; }
 
     public abstract Device device();
+
+    /**
+     * How many times the values were changed in place through the tensor API, by any view of this storage. The graph
+     * remembers it for each tensor an op read, and backward refuses to go through an op whose tensors have changed
+     * since (their gradient would be computed from the new values: wrong, without a word).
+     */
+    public int version() { return version; }
+
+    /** What changed the values last ("fill", "an optimizer step", ...), or null if nothing has. */
+    public String lastChange() { return lastChange; }
+
+    /** Records an in-place change of the values ({@code how}: what made it, for the message). */
+    public void markChanged(String how) {
+        version++;
+        lastChange = how;
+    }
 
     /**
      * Gives the memory back now; the storage must not be used afterwards. Device storages hold memory the

@@ -201,6 +201,7 @@ public final class Tensor {
     public Tensor copyFrom(Tensor src) {
         checkInPlace("copyFrom");
         backend().copy(unaliased(src.to(device())), this);
+        storage.markChanged("copyFrom");
         return this;
     }
 
@@ -218,6 +219,7 @@ public final class Tensor {
     public Tensor fill(float value) {
         checkInPlace("fill");
         backend().fill(this, value);
+        storage.markChanged("fill");
         return this;
     }
 
@@ -225,6 +227,7 @@ public final class Tensor {
     public Tensor addInPlace(Tensor other, float alpha) {
         checkInPlace("addInPlace");
         backend().addInPlace(this, unaliased(other.to(device())), alpha);
+        storage.markChanged("addInPlace");
         return this;
     }
 
@@ -232,13 +235,15 @@ public final class Tensor {
     public Tensor set(float value, int... index) {
         checkInPlace("set");
         backend().fill(Views.select(this, index), value);
+        storage.markChanged("set");
         return this;
     }
 
     private void checkInPlace(String op) {
         if (requiresGrad && GradMode.isEnabled())
             throw new IllegalStateException(op + ": in-place change of a tensor that requires grad (shape "
-                + Shapes.str(shape) + ") would corrupt its graph; do it inside GradMode.noGrad()");
+                + Shapes.str(shape) + ") would corrupt its graph; to set a parameter (initialising it, an update of your own), do it"
+                + " inside GradMode.noGrad(), and not between a forward pass that read it and that pass's backward()");
     }
 
     // ------------------------------------------------------------------ autograd
@@ -253,16 +258,21 @@ public final class Tensor {
         return this;
     }
 
+    /** The gradient backward() accumulated into this leaf (or a retained intermediate), null before any. */
     public Tensor grad() { return grad; }
 
+    /** Replaces the gradient (an optimizer reads it; a test may set one by hand). */
     public void setGrad(Tensor g) { this.grad = g; }
 
+    /** Drops the gradient (null, as PyTorch's set_to_none): the next backward() starts it afresh instead of adding. */
     public void zeroGrad() { this.grad = null; }
 
+    /** The op that computed this tensor, or null for a leaf and for anything computed under GradMode.noGrad(). */
     public Node gradFn() { return gradFn; }
 
     /** Used by {@link org.pulmo.autograd.Graph#record}. */
     public void attachGradFn(Node node) {
+        node.recordOutput(this);
         this.gradFn = node;
         this.requiresGrad = true;
     }
@@ -284,14 +294,23 @@ public final class Tensor {
         if (!storage.isReleased()) storage.release();
     }
 
-    /** Same storage, no graph. */
+    /**
+     * The same values without the graph: a tensor that shares this one's storage, so writing into either changes both
+     * (and a write before backward() makes a graph that read the values refuse to run).
+     */
     public Tensor detach() { return new Tensor(storage, shape, strides, offset); }
 
-    /** Backward from a one-element tensor. */
+    /**
+     * Backward from a one-element tensor (a loss): adds d this / d leaf into every leaf's {@link #grad()} that requires
+     * grad, then frees the graph. Refused when a tensor the graph read was changed in place since (see
+     * {@link Storage#version()}).
+     */
     public void backward() { Engine.backward(this, null, false); }
 
+    /** Backward of a tensor of any shape, {@code seed} (its shape) being d loss / d this. */
     public void backward(Tensor seed) { Engine.backward(this, seed, false); }
 
+    /** As {@link #backward(Tensor)} (seed null: a one-element tensor); {@code retainGraph} keeps the graph for another backward. */
     public void backward(Tensor seed, boolean retainGraph) { Engine.backward(this, seed, retainGraph); }
 
     // ------------------------------------------------------------------ views
@@ -315,6 +334,7 @@ public final class Tensor {
 
     public Tensor unsqueeze(int dim) { return Views.unsqueeze(this, dim); }
 
+    /** A view repeating size-1 dimensions (and new leading ones) to newShape without copying; -1 keeps a size. */
     public Tensor expand(int... newShape) { return Views.expand(this, newShape); }
 
     public static Tensor cat(List<Tensor> parts, int dim) { return Views.cat(parts, dim); }
@@ -324,13 +344,20 @@ public final class Tensor {
     public List<Tensor> split(int dim, int... sizes) { return Views.split(this, dim, sizes); }
 
     // ------------------------------------------------------------------ elementwise
+    // Two tensors broadcast as in NumPy: shapes are aligned from the right, and each pair of sizes must be equal or one
+    // of them 1 (a missing leading dimension counts as 1); [2, 3] + [3] adds the row to both rows, [2, 1] * [1, 3] is
+    // [2, 3]. A broadcast input's gradient is summed back to its own shape.
 
+    /** this + o (broadcasting). */
     public Tensor add(Tensor o) { return Elementwise.add(this, o); }
 
+    /** this - o (broadcasting). */
     public Tensor sub(Tensor o) { return Elementwise.sub(this, o); }
 
+    /** this * o elementwise (broadcasting); for the matrix product see {@link #matmul}. */
     public Tensor mul(Tensor o) { return Elementwise.mul(this, o); }
 
+    /** this / o elementwise (broadcasting). */
     public Tensor div(Tensor o) { return Elementwise.div(this, o); }
 
     public Tensor add(float c) { return Elementwise.addScalar(this, c); }
@@ -371,9 +398,13 @@ public final class Tensor {
     public Tensor tanh() { return Elementwise.tanh(this); }
 
     // ------------------------------------------------------------------ reductions
+    // A dim may be negative (-1: the last). keepdim keeps a reduced dimension as size 1 ([N, C] summed over dim 1 is
+    // [N, 1] with it, [N] without), so that the result broadcasts against the input.
 
+    /** The sum of every element: a one-element tensor of shape []. */
     public Tensor sum() { return Reductions.sum(this, all(), false); }
 
+    /** The sum along {@code dim}. */
     public Tensor sum(int dim, boolean keepdim) { return Reductions.sum(this, new int[] {dim}, keepdim); }
 
     public Tensor sum(int[] dims, boolean keepdim) { return Reductions.sum(this, dims, keepdim); }
@@ -396,6 +427,10 @@ public final class Tensor {
 
     public Tensor min(int[] dims, boolean keepdim) { return Reductions.min(this, dims, keepdim); }
 
+    /**
+     * The index of the largest value along {@code dim} (the first on ties), as exact floats; not differentiable. A NaN
+     * is never the answer here (PyTorch's argmax picks it; {@link #max(int, boolean)} here returns it).
+     */
     public Tensor argmax(int dim, boolean keepdim) { return Reductions.argmax(this, dim, keepdim); }
 
     public Tensor argmin(int dim, boolean keepdim) { return Reductions.argmin(this, dim, keepdim); }
@@ -408,6 +443,10 @@ public final class Tensor {
 
     // ------------------------------------------------------------------ networks
 
+    /**
+     * The matrix product: [M, K] x [K, N] -> [M, N]; batched, [.., M, K] x [.., K, N] with equal batch dimensions (not
+     * broadcast); or [.., K] rows x [K, N] (one matrix for every row of the leading dimensions, as a Linear layer).
+     */
     public Tensor matmul(Tensor o) { return LinearAlgebra.matmul(this, o); }
 
     public Tensor softmax(int dim) { return Softmax.softmax(this, dim); }
@@ -426,6 +465,10 @@ public final class Tensor {
 
     public Tensor globalMaxPool() { return Pooling.globalMaxPool(this); }
 
+    /**
+     * PyTorch's gather: out[i][j] = this[i][index[i][j]] for dim 1, and likewise for other dims; index (whole numbers
+     * held as floats) has this tensor's shape except along dim. Its gradient is scattered back to the picked places.
+     */
     public Tensor gather(int dim, Tensor index) { return Indexing.gather(this, dim, index); }
 
     public static Tensor oneHot(Tensor labels, int numClasses) { return Indexing.oneHot(labels, numClasses); }

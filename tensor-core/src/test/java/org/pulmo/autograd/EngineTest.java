@@ -251,6 +251,55 @@ class EngineTest {
         assertArrayEquals(new float[] {1, 1}, x.toArray());
     }
 
+    /** A batch buffer refilled between forward and backward: the gradient would be computed from the new batch. */
+    @Test void anInputChangedInPlaceAfterTheForwardIsRefusedByBackward() {
+        Tensor batch = Tensor.of(new float[] {1, 2}, 2);
+        Tensor w = Tensor.of(new float[] {5, 5}, 2).requiresGrad(true);
+        Tensor loss = batch.mul(w).sum();
+        batch.copyFrom(Tensor.of(new float[] {100, 100}, 2));
+        IllegalStateException e = assertThrows(IllegalStateException.class, loss::backward);
+        assertTrue(e.getMessage().contains("'mul'") && e.getMessage().contains("input 0 of shape [2]")
+            && e.getMessage().contains("copyFrom"), e.getMessage());
+        assertNull(w.grad(), "nothing half-computed is left behind");
+        // a view of it counts as it, and so do set and addInPlace
+        for (java.util.function.Consumer<Tensor> change : List.<java.util.function.Consumer<Tensor>>of(
+                t -> t.narrow(0, 1, 1).fill(3f), t -> t.set(4f, 0), t -> t.addInPlace(Tensor.ones(2), 1f))) {
+            Tensor b = Tensor.of(new float[] {1, 2}, 2), l = b.mul(w).sum();
+            change.accept(b);
+            assertThrows(IllegalStateException.class, l::backward);
+        }
+        // changed after backward, or before the next forward: nothing to refuse, and the gradient is the new batch's
+        Tensor b = Tensor.of(new float[] {1, 2}, 2);
+        b.mul(w).sum().backward();
+        b.copyFrom(Tensor.of(new float[] {3, 4}, 2));
+        w.zeroGrad();
+        b.mul(w).sum().backward();
+        assertArrayEquals(new float[] {3, 4}, w.grad().toArray(), TOL);
+    }
+
+    /** The library's own advice for a parameter (noGrad) does not make a change between forward and backward safe. */
+    @Test void aParameterChangedUnderNoGradBeforeBackwardIsRefused() {
+        Tensor w = Tensor.of(new float[] {1, 2}, 2).requiresGrad(true);
+        Tensor loss = w.mul(w).sum();
+        try (var s = GradMode.noGrad()) { w.fill(0f); }
+        IllegalStateException e = assertThrows(IllegalStateException.class, loss::backward);
+        assertTrue(e.getMessage().contains("fill"), e.getMessage());
+    }
+
+    /** exp's backward reads its output: a write through detach() (same storage) is refused too. */
+    @Test void anOutputChangedThroughDetachIsRefused() {
+        Tensor v = Tensor.of(new float[] {1, 2}, 2).requiresGrad(true);
+        Tensor h = v.exp();
+        Tensor loss = h.mul(h).sum();
+        h.detach().fill(0f);
+        IllegalStateException e = assertThrows(IllegalStateException.class, loss::backward);
+        assertTrue(e.getMessage().contains("fill"), e.getMessage());
+        Tensor u = Tensor.of(new float[] {1, 2}, 2).requiresGrad(true);
+        Tensor k = u.exp();
+        k.mul(k).sum().backward();   // untouched: 2 exp(2u)
+        assertArrayEquals(new float[] {(float) (2 * Math.exp(2)), (float) (2 * Math.exp(4))}, u.grad().toArray(), 1e-3f);
+    }
+
     @Test void deepChainDoesNotOverflowTheStack() {
         Tensor x = Tensor.of(new float[] {1f}, 1).requiresGrad(true);
         Tensor y = x;

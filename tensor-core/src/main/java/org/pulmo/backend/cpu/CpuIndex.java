@@ -12,7 +12,10 @@ final class CpuIndex {
 
     private static int checkedIndex(float v, int size, int dim, int pos) {
         int i = (int) v;
-        if (i != v || i < 0 || i >= size)
+        if (i != v)
+            throw new IndexOutOfBoundsException("index " + v + " at position " + pos + " is not a whole number (indices are floats"
+                + " holding integers) for dimension " + dim);
+        if (i < 0 || i >= size)
             throw new IndexOutOfBoundsException("index " + v + " at position " + pos + " is out of range [0, " + size + ") for dimension " + dim);
         return i;
     }

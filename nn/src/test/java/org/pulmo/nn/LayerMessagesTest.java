@@ -1,0 +1,78 @@
+package org.pulmo.nn;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.pulmo.autograd.GradMode;
+import org.pulmo.optim.Sgd;
+import org.pulmo.tensor.Rng;
+import org.pulmo.tensor.Tensor;
+
+/** What a program that builds its own network is told when it gets a layer wrong: which layer, which shapes, what to do. */
+class LayerMessagesTest {
+
+    @Test void aConvolutionGivenTheWrongChannelsNamesItselfAndItsPlaceInASequential() {
+        Rng rng = new Rng(0);
+        Sequential net = new Sequential(new Conv2d(3, 8, 3, 1, 1, false, rng), new BatchNorm2d(8), new ReLU(),
+            new Conv2d(4, 8, 3, 1, 1, false, rng));   // should take 8
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> net.forward(Tensor.randn(rng, 2, 3, 16, 16)));
+        assertTrue(e.getMessage().startsWith("Sequential[3] Conv2d(4, 8, kernel_size=3"), e.getMessage());
+        assertTrue(e.getMessage().contains("[2, 8, 16, 16]") && e.getMessage().contains("[N, 4, H, W]"), e.getMessage());
+
+        Conv2d stem = new Conv2d(3, 8, 3, rng);
+        IllegalArgumentException last = assertThrows(IllegalArgumentException.class, () -> stem.forward(Tensor.zeros(1, 32, 32, 3)));
+        assertTrue(last.getMessage().contains("channels-last"), last.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> stem.forward(Tensor.zeros(3, 32, 32)), "a missing batch dimension");
+    }
+
+    @Test void batchNormInTrainingOnOneValuePerChannelSaysWhatToDo() {
+        BatchNorm2d bn = new BatchNorm2d(8);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> bn.forward(Tensor.ones(1, 8, 1, 1)));
+        assertTrue(e.getMessage().startsWith("BatchNorm2d(8) in training") && e.getMessage().contains("eval()"), e.getMessage());
+        bn.eval();
+        assertArrayEquals(new int[] {1, 8, 1, 1}, bn.forward(Tensor.ones(1, 8, 1, 1)).shape(), "one image in evaluation mode");
+        bn.train();
+        assertArrayEquals(new int[] {1, 8, 2, 1}, bn.forward(Tensor.randn(new Rng(1), 1, 8, 2, 1)).shape(), "two values per channel");
+    }
+
+    @Test void sizesThatMakeNoLayerAreRefusedWhenBuilt() {
+        Rng rng = new Rng(0);
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> new Linear(16, 0, true, rng)).getMessage().contains("at least one class"));
+        assertThrows(IllegalArgumentException.class, () -> new Linear(0, 4, true, rng));
+        assertThrows(IllegalArgumentException.class, () -> new Conv2d(3, 0, 3, rng));
+        assertThrows(IllegalArgumentException.class, () -> new Conv2d(3, 8, 0, rng));
+        Map<String, Tensor> p = Map.of("w", Tensor.ones(2).requiresGrad(true));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> new Sgd(p, 0.1f, 0.9f, -1e-4f)).getMessage().contains("weight decay"));
+        assertThrows(IllegalArgumentException.class, () -> new Sgd(p, 0.1f, 0.9f, Float.NaN));
+    }
+
+    @Test void aPoolingWindowLargerThanItsInputIsRefusedNotRoundedToOne() {
+        Tensor x = Tensor.randn(new Rng(2), 1, 1, 8, 8);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new MaxPool2d(16, 16, 0).forward(x));
+        assertTrue(e.getMessage().contains("maxPool2d") && e.getMessage().contains("16x16") && e.getMessage().contains("[1, 1, 8, 8]"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> new AvgPool2d(12, 8, 0).forward(x));
+        assertThrows(IllegalArgumentException.class, () -> new MaxPool2d(10, 1, 0).forward(x));
+        assertArrayEquals(new int[] {1, 1, 1, 1}, new MaxPool2d(8, 8, 0).forward(x).shape(), "a window of the whole plane fits once");
+        // the same rounding in a convolution: 3 rows, a 4-row kernel, stride 2 gave one output row
+        assertThrows(IllegalArgumentException.class, () -> new Conv2d(1, 1, 4, 2, 0, false, new Rng(3)).forward(Tensor.ones(1, 1, 3, 3)));
+        assertArrayEquals(new int[] {1, 1, 1, 1}, new Conv2d(1, 1, 4, 2, 0, false, new Rng(3)).forward(Tensor.ones(1, 1, 4, 5)).shape());
+    }
+
+    @Test void noGradBelongsToTheThreadThatOpenedIt() throws Exception {
+        Tensor w = Tensor.ones(2).requiresGrad(true);
+        boolean[] recordedElsewhere = new boolean[1], enabledThereAfter = new boolean[1];
+        GradMode.Scope scope = GradMode.noGrad();
+        assertFalse(GradMode.isEnabled());
+        Thread other = new Thread(() -> {
+            recordedElsewhere[0] = w.mul(w).requiresGrad();
+            scope.close();   // closed on another thread: gives recording back to the opener, not to this thread
+            enabledThereAfter[0] = GradMode.isEnabled();
+        });
+        other.start();
+        other.join();
+        assertTrue(recordedElsewhere[0], "a scope covers its own thread only");
+        assertTrue(enabledThereAfter[0], "closing it there left that thread as it was");
+        assertTrue(GradMode.isEnabled(), "the opener records again once its scope is closed");
+    }
+}
