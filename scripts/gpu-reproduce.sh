@@ -14,6 +14,8 @@
 #   dpn92-none dpn92-aug dpn92se-none dpn92se-aug          DPN-SENet Tables 1-3 (xray-4class; aug = the paper's)
 #   resnet50 manet-full manet-ce manet-ce-cs manet-no-fab manet-no-mab-no-fab
 #                                                          MA-Net Tables 7-8 (ct-sarscov2, binary)
+#                                                          Departure: the paper's Tables 7-8 are on its dataset-B;
+#                                                          ct-sarscov2 is its dataset D (docs/FIDELITY.md)
 #   manet-no-mab                                           FAB without MAB: not in the paper's Table 8, and it does
 #                                                          not train on the CPU (docs/FIDELITY.md); by name only
 # Each row's training stops at ROW_S seconds (default: what is left of BUDGET_S, default 480, less 90 s kept for the

@@ -7,6 +7,8 @@
 #
 #   examples/recipes/manet-tables-7-8.sh [DATA] [EPOCHS]
 #
+# Departure: the paper runs Tables 7-8 on its dataset-B; the CT set at hand is dataset D (SARS-CoV-2 CT-scan), so
+# the rows compare with one another, not with the paper's figures (docs/FIDELITY.md, "Data set of the ablations").
 # DATA: an image folder (e.g. the SARS-CoV-2 CT-scan set with its split.csv; see the README's "Data sets"),
 # default "demo" (the demo data has four classes, so the demo run shows the pipeline, not a binary task).
 # EPOCHS: default 120 (the paper's: SGD lr 0.01, momentum 0.9, x0.5 every 30 epochs, batch 16), 3 on the demo data.

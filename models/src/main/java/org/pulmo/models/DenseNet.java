@@ -119,7 +119,10 @@ public final class DenseNet extends Module implements Backbone {
             norm5 = registerModule("norm5", new BatchNorm2d(nf));
         }
 
-        /** Stem, then (block + transition) x 3, then block 4 + norm5; the ReLU after norm5 is in {@link #stage}. */
+        /**
+         * Stem, then (block + transition) x 3, then block 4 + norm5; the ReLU after norm5 is applied by
+         * {@link DenseNet#forward} and, in the stage-by-stage view, by {@link DenseNet#stage} (stage 4).
+         */
         @Override public Tensor forward(Tensor x) {
             x = pool0.forward(norm0.forwardRelu(conv0.forward(x)));
             for (int i = 0; i < 3; i++) x = transitions[i].forward(blocks[i].forward(x));

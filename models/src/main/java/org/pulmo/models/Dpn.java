@@ -14,15 +14,17 @@ import org.pulmo.tensor.Tensor;
 
 /**
  * Chen, Li, Xiao, Jin, Yan and Feng, "Dual Path Networks" (NeurIPS 2017), Table 1, and DPN-92-SE: the same
- * network with a squeeze-excitation (Hu et al. 2018) in every block, as in the DPN-SENet COVID-19 paper.
+ * network with a squeeze-excitation (Hu et al. 2018) in every block. The DPN-SENet COVID-19 paper says only that
+ * SE is introduced into DPN-92; one gate in every block, and where it sits, are our reading ({@link SePlacement}).
  *
  * <p>A dual path block keeps two paths side by side: a residual path of fixed width {@code bw} to which each
  * block adds its output (feature re-use, ResNet) and a densely connected path to which each block appends
  * {@code inc} new channels (feature exploration, DenseNet). Both are read together (concatenated) by the
  * block's bottleneck: pre-activation units BN-ReLU-conv (BN eps 1e-3) 1x1 -> grouped 3x3 -> 1x1, whose
  * {@code bw + inc} output channels are split into the residual part (added) and the dense part (appended).
- * The first block of each stage projects the concatenated input with {@code c1x1_w} to {@code bw + 2*inc}
- * channels, giving the new residual and dense paths (stride 1 in conv2, stride 2 in conv3..conv5).
+ * The first block of each stage projects the concatenated input to {@code bw + 2*inc} channels, giving the
+ * new residual and dense paths: with {@code c1x1_w_s1} (stride 1) in conv2, with {@code c1x1_w_s2} (stride 2)
+ * in conv3..conv5.
  *
  * <p>Names follow timm's {@code dpn} ({@code features.conv1_1.conv}, {@code features.conv2_1.c1x1_w_s1.bn},
  * {@code features.conv3_1.c1x1_w_s2}, {@code features.conv5_bn_ac.bn}, {@code classifier}) so timm weights

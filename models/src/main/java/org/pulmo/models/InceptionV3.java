@@ -14,9 +14,14 @@ import org.pulmo.tensor.Tensor;
 
 /**
  * Szegedy, Vanhoucke, Ioffe, Shlens and Wojna, "Rethinking the Inception Architecture for Computer Vision"
- * (CVPR 2016), Table 1, in torchvision's layout and names ({@code Conv2d_1a_3x3.conv}, {@code Mixed_5b.branch1x1.bn},
- * {@code AuxLogits.conv0}, {@code fc}). Every conv is a BasicConv2d: conv without bias, BN (eps 1e-3), ReLU;
- * the 7x7 and 3x3 factorised convs use 1x7 / 7x1 and 1x3 / 3x1 kernels.
+ * (CVPR 2016), as torchvision releases it: torchvision's layout and names ({@code Conv2d_1a_3x3.conv},
+ * {@code Mixed_5b.branch1x1.bn}, {@code AuxLogits.conv0}, {@code fc}). Every conv is a BasicConv2d: conv without bias,
+ * BN (eps 1e-3), ReLU; the 7x7 and 3x3 factorised convs use 1x7 / 7x1 and 1x3 / 3x1 kernels.
+ *
+ * <p>Departure: torchvision's layout (that of the released TF-slim model) is not the paper's Table 1: the 35 x 35
+ * modules keep a 1x1-5x5 branch where the paper's Fig. 5 replaces each 5x5 by two 3x3 ({@link InceptionA}), and
+ * the stem after its first pool (1x1 to 80 channels, 3x3 to 192, max pool) is not Table 1's. It is kept so that
+ * torchvision's weights load and the parameter counts match torchvision's (docs/FIDELITY.md).
  *
  * <p>Shapes at 299 x 299: stem [N, 192, 35, 35]; Mixed_5b..5d [N, 256/288/288, 35, 35]; Mixed_6a..6e
  * [N, 768, 17, 17]; Mixed_7a..7c [N, 1280/2048/2048, 8, 8]; logits [N, numClasses]. The smallest input is
@@ -64,7 +69,9 @@ public final class InceptionV3 extends Module {
     /** 7x1 kernel, keeping the size. */
     static BasicConv2d convNx1(int in, int out, int n, Rng rng) { return new BasicConv2d(in, out, n, 1, 1, n / 2, 0, rng); }
 
-    /** Fig. 5: 1x1 | 1x1-5x5 | 1x1-3x3-3x3 | avg-pool-1x1 -> 64 + 64 + 96 + poolFeatures channels, 35 x 35. */
+    /** 35 x 35 module: 1x1 | 1x1-5x5 | 1x1-3x3-3x3 | avg-pool-1x1 -> 64 + 64 + 96 + poolFeatures channels. */
+    // Departure: torchvision's 35 x 35 module, not the paper's Fig. 5 (where each 5x5 is replaced by two 3x3): the 1x1-5x5
+    // branch is kept beside the 1x1-3x3-3x3 one, so that torchvision's weights load (docs/FIDELITY.md).
     static final class InceptionA extends Module {
         final BasicConv2d b1x1, b5x5_1, b5x5_2, b3x3dbl_1, b3x3dbl_2, b3x3dbl_3, bPool;
 

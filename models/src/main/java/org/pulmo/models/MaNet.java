@@ -21,6 +21,11 @@ import org.pulmo.tensor.Tensor;
  * mixes that attended map back into the mutex path (eq. 2); the main path continues unchanged. One
  * classifier head serves both paths. So at inference (no mutex image) MA-Net is exactly its backbone.
  *
+ * <p>Notation: x and X in the code ({@code logitsX}, {@code featX}, {@code yX}; also {@code fI}) are the paper's
+ * subscript i, the input image's path (F_i, F_rei, y_i, V^i), and m and M its mutex partner's (F_m, F_rem, y_m,
+ * V^m). A stage's index is s in this Javadoc; the {@code int i} of {@link #forwardPair}'s loop and of
+ * {@link #mutexPath} is that stage index, not the paper's subscript.
+ *
  * <p>Shapes (ResNet-50, 224 x 224): stage outputs [N, 64, 56, 56], [N, 256, 56, 56], [N, 512, 28, 28],
  * [N, 1024, 14, 14], [N, 2048, 7, 7] on both paths; MAB and FAB keep the shape. Parameters: backbone
  * ({@code backbone.*}, torchvision names) + one FAB per stage ({@code fab.0} .. {@code fab.4}); on ResNet-50
@@ -245,8 +250,8 @@ public final class MaNet extends Module {
 
     /**
      * Training forward on a pair (eq. 1-2): the main path is the plain backbone, the mutex path goes through MAB and FAB.
-     * Per mutex attention Res-Layer i (0 = the stem, 1..4 the stages), with inputs F_i and F_m (the images x and m at i = 0):
-     * F_rei, F_rem = Res-Layer_i(F_i), Res-Layer_i(F_m), shared weights (eq. 1); F_o = F_rei and
+     * Per mutex attention Res-Layer s (0 = the stem, 1..4 the stages), with inputs F_i and F_m (the images x and m at s = 0):
+     * F_rei, F_rem = Res-Layer_s(F_i), Res-Layer_s(F_m), shared weights (eq. 1); F_o = F_rei and
      * F_om = FAB(MAB(F_rei, F_rem), F_rem) (eq. 2); the next Res-Layer's F_i, F_m are this one's F_o, F_om. Run as one
      * batch ({@link #setPairedExecution}), eq. 1 runs once on [F_i; F_m] and the two halves of its output are F_rei and F_rem.
      */
@@ -266,7 +271,7 @@ public final class MaNet extends Module {
                 fRei = out.narrow(0, 0, n);
                 fRem = out.narrow(0, n, n);
             } else {
-                fRei = backbone.stage(i, fI);            // eq. 1: Res-Layer i, shared weights on both paths
+                fRei = backbone.stage(i, fI);            // eq. 1: this stage's Res-Layer, shared weights on both paths
                 try (var stats = mutexStatistics()) { fRem = backbone.stage(i, fM); }
             }
             fI = fRei;                                   // eq. 2: F_o = F_rei, the main path unchanged
@@ -289,7 +294,10 @@ public final class MaNet extends Module {
         return org.pulmo.nn.BatchNorm.freezeRunningStatistics(!options.mutexRunningStats());
     }
 
-    /** The mutex path's continuation after stage i (eq. 2): F_om = FAB_i(MAB(F_rei, F_rem), F_rem), or what the ablation switches leave of it. */
+    /**
+     * The mutex path's continuation after stage s (eq. 2), passed as {@code i} (0 = the stem): F_om =
+     * FAB_s(MAB(F_rei, F_rem), F_rem), or what the ablation switches leave of it.
+     */
     // Departure: the paper does not say whether MAB is differentiated through its attention map. By default it is
     // not (A_D is a constant in backward; Options.attentionGradient restores autograd's behaviour): differentiated,
     // the softmax of squared feature differences drives L_CS to 0.12-0.15 within three epochs and ~0.03 by epochs 8-12,
@@ -315,8 +323,8 @@ public final class MaNet extends Module {
 
     /**
      * The loss of {@link Options#loss()} for a pair with labels yX, yM [N] (class indices as floats).
-     * L_CE = CE(logits_x, y_x) + CE(logits_m, y_m) (eq. 12-13); L_CS = batch mean of the cosine similarity of the
-     * two final feature maps (eq. 14); adaptive: L = a1 L_CE + a2 L_CS with a1 = e^(1/L_CE) / (e^(1/L_CE) +
+     * L_CE = CE(logits_x, y_x) + CE(logits_m, y_m), each CE a batch mean (eq. 12-13); L_CS = batch mean of the cosine
+     * similarity of the two final feature maps (eq. 14); adaptive: L = a1 L_CE + a2 L_CS with a1 = e^(1/L_CE) / (e^(1/L_CE) +
      * e^(1/L_CS)), a2 = 1 - a1, treated as constants (eq. 15-16), or differentiated (ADAPTIVE_GRAD). Nothing is read
      * back to the host: the labels may be the host's (they are checked there, then moved to the logits' device), and
      * the weights are computed on the device.
@@ -324,9 +332,12 @@ public final class MaNet extends Module {
     public LossValue loss(PairOutput out, Tensor yX, Tensor yM) {
         // Departure: eq. (12) prints binary cross-entropy on y' (with a sign typo: "-y log y' + (1 - y) log(1 - y')");
         // we use the softmax cross-entropy of the logits over the classes (two in the paper), which for two classes equals
-        // the correctly signed BCE of softmax's p.
+        // the correctly signed BCE of softmax's p. L1 and L2 are per sample in the paper (no reduction named); here each is
+        // the batch mean (Losses.crossEntropy), so L_CE stays on the scale of one sample's loss. The reduction matters:
+        // eq. 15's a1, a2 depend on L_CE's size, and a batch sum would make it N times larger.
         Tensor lCe = Losses.crossEntropy(out.logitsX(), yX).add(Losses.crossEntropy(out.logitsM(), yM)); // eq. 12-13
-        // Departure: eq. (14) is the cosine of one pair; the batch's pairs are averaged (the paper names no reduction).
+        // Departure: eq. (14) is the cosine of one pair; the batch's pairs are averaged (the paper names no reduction), as
+        // L1 and L2 above.
         Tensor lCs = Losses.cosineSimilarity(out.featX(), out.featM());                                   // eq. 14
         Tensor ce = lCe.detach(), cs = lCs.detach();
         org.pulmo.tensor.Device dev = lCe.device();

@@ -39,6 +39,8 @@ public final class ModelRegistry {
     }
 
     static {
+        // DPN-SENet's network as we read it: the paper says only that SE is introduced into DPN-92; a gate in
+        // every block, on its whole last 1x1 output, is our reading (Dpn.SePlacement, docs/FIDELITY.md).
         add("dpn92-se", "DPN-92 with squeeze-excitation on each block's whole output (DPN-SENet)", 4, 224, 32,
             (c, r) -> new Dpn(Dpn.DPN92, SePlacement.ALL, c, r));
         add("dpn92-se-resid", "DPN-92 with squeeze-excitation on each block's residual part only", 4, 224, 32,
@@ -59,7 +61,8 @@ public final class ModelRegistry {
         add("vgg16", "VGG-16", 1000, 224, 32, (c, r) -> new Vgg(Vgg.VGG16, false, c, r));
         add("vgg16-bn", "VGG-16 with batch normalisation", 1000, 224, 32, (c, r) -> new Vgg(Vgg.VGG16, true, c, r));
         // Departure: DPN-SENet's Table 1 trains every network at 224 x 224; Inception-v3 defaults to torchvision's 299, and
-        // training reads its main logits only (the auxiliary head gets no loss) (docs/FIDELITY.md).
+        // training reads its main logits only (the auxiliary head gets no loss) (docs/FIDELITY.md). Inception-v3 is what
+        // Table 1 lists; the paper's text names "InceptionV4".
         add("inception-v3", "Inception-v3 with the auxiliary classifier (torchvision's default)", 1000, 299, 75,
             (c, r) -> new InceptionV3(c, true, r));
         add("manet-resnet50", "MA-Net (MAB + FAB after all five stages) on ResNet-50", 2, 224, 32,

@@ -24,9 +24,12 @@ import org.pulmo.tensor.Tensor;
  * whose weight it reads (through transposes and reshapes). MACs: conv Cout * outH * outW * (Cin / groups) *
  * kH * kW, linear in * out; other ops (BN, ReLU, pools, additions) count 0, as in torchvision's published
  * "GFLOPS". A module used twice (MA-Net's backbone on the pair of images) reports the MACs of every use;
- * MA-Net is summarised on a training pair, whose two images its backbone runs as one batch of two (the backbone's
- * output shapes show batch 2; MACs count every image the call saw). Modules that a forward does not reach (Inception's auxiliary head
- * in evaluation) show no shape and 0 MACs, but their parameters count.
+ * MA-Net is summarised on a training pair of one image each; MACs count every image the call saw. Its backbone runs
+ * the two images as one batch of two where MaNet's paired execution is on ({@link MaNet#setPairedExecution}; by
+ * default, on the CPU where the summary runs, while a path has at most {@link MaNet#PAIRED_MAX_PIXELS} pixels, i.e.
+ * up to 256 x 256), and the backbone's output shapes then show batch 2; otherwise the two images run as two calls
+ * and the shapes show batch 1. Modules that a forward does not reach (Inception's auxiliary head in evaluation)
+ * show no shape and 0 MACs, but their parameters count.
  */
 public final class ModelSummary {
     private ModelSummary() {}
