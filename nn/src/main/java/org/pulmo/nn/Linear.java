@@ -30,6 +30,7 @@ public final class Linear extends Module {
         if (x.dim() < 1 || x.shape()[x.dim() - 1] != inFeatures)
             throw new IllegalArgumentException("Linear(" + inFeatures + ", " + outFeatures + ") got input of shape "
                 + java.util.Arrays.toString(x.shape()) + "; the last dim must be " + inFeatures);
+        if (x.dim() == 1) return forward(x.unsqueeze(0)).squeeze(0);   // one sample [in] -> [out], as PyTorch's Linear
         Tensor y = org.pulmo.ops.LinearAlgebra.matmulTransposed(x, weight); // x · weightᵀ; dW comes out [out, in]
         return bias == null ? y : y.add(bias);
     }

@@ -75,4 +75,13 @@ class LayerMessagesTest {
         assertTrue(enabledThereAfter[0], "closing it there left that thread as it was");
         assertTrue(GradMode.isEnabled(), "the opener records again once its scope is closed");
     }
+
+    /** One sample [in] goes through a Linear as PyTorch's does: [out], the same values as a batch of one. */
+    @Test void aLinearTakesOneSampleWithoutABatchDimension() {
+        Rng rng = new Rng(4);
+        Linear fc = new Linear(3, 2, rng);
+        Tensor x = Tensor.randn(rng, 3);
+        assertArrayEquals(new int[] {2}, fc.forward(x).shape());
+        assertArrayEquals(fc.forward(x.reshape(1, 3)).toArray(), fc.forward(x).toArray());
+    }
 }

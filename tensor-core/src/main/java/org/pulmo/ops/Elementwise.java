@@ -81,18 +81,24 @@ public final class Elementwise {
         return Graph.record("neg", un(UnaryOp.NEG, x, 0), g -> new Tensor[] {neg(g)}, x);
     }
 
-    // y = x^p;  dx = g * p * x^(p-1)
+    // y = x^p;  dx = g * p * x^(p-1), and 0 for p = 0 (x^0 is constant; 0 * 0^-1 would be NaN at x = 0), as PyTorch
     public static Tensor pow(Tensor x, float p) {
-        return Graph.record("pow", un(UnaryOp.POW, x, p), g -> new Tensor[] {mul(g, scale(pow(x, p - 1), p))}, x);
+        return Graph.record("pow", un(UnaryOp.POW, x, p), g -> new Tensor[] {
+            p == 0f ? Tensor.full(0f, g.device(), x.shape()) : mul(g, scale(pow(x, p - 1), p))}, x);
     }
 
-    // y = a^b;  da = g * b * a^(b-1),  db = g * y * ln(a)
+    // y = a^b;  da = g * b * a^(b-1),  db = g * y * ln(a). Where the limits are 0 the formulas give NaN, and PyTorch's
+    // gradients are 0: da where b = 0 (0 * 0^-1 at a = 0), db where a = 0 (0^b * ln 0 for b > 0). So the exponent of da
+    // is taken as 0 where b = 0 (b * a^0 = 0) and ln(a) as ln(1) = 0 where a = 0.
     public static Tensor pow(Tensor a, Tensor b) {
         Tensor y = bin(BinaryOp.POW, a, b);
         Tensor yv = y.detach();
-        return Graph.record("pow", y,
-            g -> new Tensor[] {a.requiresGrad() ? sumTo(mul(g, mul(b, pow(a, addScalar(b, -1)))), a.shape()) : null,
-                               b.requiresGrad() ? sumTo(mul(g, mul(yv, log(a))), b.shape()) : null}, a, b);
+        return Graph.record("pow", y, g -> {
+            Tensor zero = Tensor.full(0f, g.device());
+            return new Tensor[] {
+                a.requiresGrad() ? sumTo(mul(g, mul(b, pow(a, add(addScalar(b, -1), bin(BinaryOp.EQ, b, zero))))), a.shape()) : null,
+                b.requiresGrad() ? sumTo(mul(g, mul(yv, log(add(a, bin(BinaryOp.EQ, a, zero))))), b.shape()) : null};
+        }, a, b);
     }
 
     // y = e^x;  dx = g * y  (y saved: cheaper than recomputing exp)
@@ -124,22 +130,22 @@ public final class Elementwise {
         return Graph.record("square", un(UnaryOp.SQUARE, x, 0), g -> new Tensor[] {mul(g, scale(x, 2f))}, x);
     }
 
-    // y = max(a, b);  the gradient goes to a where a >= b, else to b (ties to a, as a subgradient)
+    // y = max(a, b);  the gradient goes to a where a > b, to b where b > a, and half to each where they tie (as PyTorch)
     public static Tensor maximum(Tensor a, Tensor b) {
         Tensor y = bin(BinaryOp.MAX, a, b);
-        return Graph.record("maximum", y, g -> {
-            Tensor maskA = bin(BinaryOp.GE, a, b);
-            return new Tensor[] {sumTo(mul(g, maskA), a.shape()), sumTo(mul(g, addScalar(neg(maskA), 1f)), b.shape())};
-        }, a, b);
+        return Graph.record("maximum", y, g -> tieSplit(g, bin(BinaryOp.GT, a, b), bin(BinaryOp.EQ, a, b), a, b), a, b);
     }
 
-    // y = min(a, b);  the gradient goes to a where a <= b, else to b
+    // y = min(a, b);  the gradient goes to a where a < b, to b where b < a, and half to each where they tie
     public static Tensor minimum(Tensor a, Tensor b) {
         Tensor y = bin(BinaryOp.MIN, a, b);
-        return Graph.record("minimum", y, g -> {
-            Tensor maskA = bin(BinaryOp.GE, b, a);
-            return new Tensor[] {sumTo(mul(g, maskA), a.shape()), sumTo(mul(g, addScalar(neg(maskA), 1f)), b.shape())};
-        }, a, b);
+        return Graph.record("minimum", y, g -> tieSplit(g, bin(BinaryOp.GT, b, a), bin(BinaryOp.EQ, a, b), a, b), a, b);
+    }
+
+    /** g to a where {@code wins} (a chosen alone), to b where neither wins nor ties, half of it to each where {@code ties}. */
+    private static Tensor[] tieSplit(Tensor g, Tensor wins, Tensor ties, Tensor a, Tensor b) {
+        Tensor maskA = add(wins, scale(ties, 0.5f));
+        return new Tensor[] {sumTo(mul(g, maskA), a.shape()), sumTo(mul(g, addScalar(neg(maskA), 1f)), b.shape())};
     }
 
     // y = max(x, 0);  dx = g * [y > 0]  (y saved; one fused pass instead of a mask and a product)

@@ -51,7 +51,7 @@ public final class Pooling {
         return Reductions.mean(x, new int[] {2, 3}, false);
     }
 
-    /** [N, C, H, W] -> [N, C]: the max of each channel plane (the gradient is shared among ties). */
+    /** [N, C, H, W] -> [N, C]: the max of each channel plane (the gradient is shared evenly among ties, as by PyTorch's amax). */
     public static Tensor globalMaxPool(Tensor x) {
         check4d(x, "globalMaxPool");
         return Reductions.max(x, new int[] {2, 3}, false);

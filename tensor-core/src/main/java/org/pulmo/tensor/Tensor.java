@@ -366,6 +366,7 @@ public final class Tensor {
 
     public Tensor mul(float c) { return Elementwise.scale(this, c); }
 
+    /** this times 1/c: within one float rounding of this / c (PyTorch divides; [7] / 3 may differ in the last bit). */
     public Tensor div(float c) { return Elementwise.scale(this, 1f / c); }
 
     public Tensor neg() { return Elementwise.neg(this); }
@@ -384,6 +385,7 @@ public final class Tensor {
 
     public Tensor square() { return Elementwise.square(this); }
 
+    /** The larger of this and o elementwise (broadcasting); where they tie, each gets half of the gradient, as in PyTorch. minimum likewise. */
     public Tensor maximum(Tensor o) { return Elementwise.maximum(this, o); }
 
     public Tensor minimum(Tensor o) { return Elementwise.minimum(this, o); }
@@ -417,6 +419,10 @@ public final class Tensor {
 
     public Tensor max() { return Reductions.max(this, all(), false); }
 
+    /**
+     * The largest value along {@code dim}. Where several elements tie for it, they share its gradient evenly (the rule of
+     * PyTorch's amax; PyTorch's max(dim) gives all of it to the index it returns). min likewise.
+     */
     public Tensor max(int dim, boolean keepdim) { return Reductions.max(this, new int[] {dim}, keepdim); }
 
     public Tensor max(int[] dims, boolean keepdim) { return Reductions.max(this, dims, keepdim); }

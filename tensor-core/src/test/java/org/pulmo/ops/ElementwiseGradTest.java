@@ -131,6 +131,31 @@ class ElementwiseGradTest {
         }
     }
 
+    /** Where a and b tie, each gets half of the gradient (PyTorch's rule); elsewhere the larger (smaller) one all of it. */
+    @Test void maximumAndMinimumSplitATieInHalves() {
+        Tensor a = Tensor.of(new float[] {1, 2, 0}, 3).requiresGrad(true), b = Tensor.of(new float[] {1, 1, 5}, 3).requiresGrad(true);
+        a.maximum(b).sum().backward();
+        org.junit.jupiter.api.Assertions.assertArrayEquals(new float[] {0.5f, 1, 0}, a.grad().toArray());
+        org.junit.jupiter.api.Assertions.assertArrayEquals(new float[] {0.5f, 0, 1}, b.grad().toArray());
+        a.zeroGrad();
+        b.zeroGrad();
+        a.minimum(b).sum().backward();
+        org.junit.jupiter.api.Assertions.assertArrayEquals(new float[] {0.5f, 0, 1}, a.grad().toArray());
+        org.junit.jupiter.api.Assertions.assertArrayEquals(new float[] {0.5f, 1, 0}, b.grad().toArray());
+    }
+
+    /** At a base of 0 the formulas' 0 * inf would be NaN and poison every earlier gradient; the limits (PyTorch's) are 0. */
+    @Test void powAtAZeroBaseHasFiniteGradients() {
+        Tensor x = Tensor.of(new float[] {0, 2}, 2).requiresGrad(true);
+        x.pow(0f).sum().backward();
+        org.junit.jupiter.api.Assertions.assertArrayEquals(new float[] {0, 0}, x.grad().toArray(), "x^0 is constant");
+        Tensor a = Tensor.of(new float[] {0, 0, 0, 2}, 4).requiresGrad(true), b = Tensor.of(new float[] {2, 0.5f, 0, 3}, 4).requiresGrad(true);
+        a.pow(b).sum().backward();
+        // da = b a^(b-1): 0, inf (0.5 * 0^-0.5, as PyTorch), 0 (b = 0), 3 * 4; db = a^b ln a: 0, 0, 0 (0^0 ln 0 taken as 0), 8 ln 2
+        org.junit.jupiter.api.Assertions.assertArrayEquals(new float[] {0, Float.POSITIVE_INFINITY, 0, 12}, a.grad().toArray(), 1e-5f);
+        org.junit.jupiter.api.Assertions.assertArrayEquals(new float[] {0, 0, 0, (float) (8 * Math.log(2))}, b.grad().toArray(), 1e-5f);
+    }
+
     @Test void stridedInputs() {
         // inputs that are transposed and narrowed views: backward must map gradients through the strides
         Rng rng = new Rng(60);

@@ -61,7 +61,8 @@ public final class Losses {
     /**
      * Cosine similarity of a and b flattened per sample (MA-Net eq. 14), averaged over the batch:
      * (1/N) sum_n <a_n, b_n> / (max(|a_n|, eps) * max(|b_n|, eps)). a and b have the same shape [N, ...].
-     * The eps clamps each norm separately, as {@code torch.nn.functional.cosine_similarity} does.
+     * The eps clamps each norm separately, as {@code torch.nn.functional.cosine_similarity} does. Below eps the clamp is a
+     * constant in backward (its derivative 0); PyTorch 1.13's gradient for such a sample differs, by about 1e-4 relative.
      */
     public static Tensor cosineSimilarity(Tensor a, Tensor b) { return cosineSimilarity(a, b, COSINE_EPS); }
 
