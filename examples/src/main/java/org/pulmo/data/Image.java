@@ -59,7 +59,7 @@ public record Image(int channels, int height, int width, float[] pixels) {
         BufferedImage out = toBufferedImage("a PNG");
         Path parent = file.toAbsolutePath().getParent();
         if (parent != null) Files.createDirectories(parent);
-        if (!ImageIO.write(out, "png", file.toFile())) throw new IOException("no PNG writer for " + file);
+        org.pulmo.io.AtomicFiles.write(file, s -> { if (!ImageIO.write(out, "png", s)) throw new IOException("no PNG writer for " + file); });
     }
 
     /**

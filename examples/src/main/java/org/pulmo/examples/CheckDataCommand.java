@@ -103,7 +103,7 @@ public final class CheckDataCommand implements Callable<Integer> {
             for (Found f : rows)
                 csv.append(csvField(f.a())).append(',').append(f.partA()).append(',').append(csvField(f.b())).append(',').append(f.partB()).append(',')
                     .append(csvField(f.how())).append('\n');
-            Cli.write(out, f -> Files.writeString(f, csv));
+            Cli.write(out, f -> org.pulmo.io.AtomicFiles.writeString(f, csv));
             System.out.println("Written to " + out);
         }
         return 0;

@@ -73,6 +73,11 @@ final class Cli {
         return "internal error: " + e.getClass().getName() + ": " + msg + " (PULMO_STACKTRACE=1 prints the stack trace for a bug report)";
     }
 
+    /** How a command ended with {@code e}, in one line for a record (run.json): out of memory with its advice, else {@link #describe}. */
+    static String failure(Throwable e) {
+        return e instanceof OutOfMemoryError oom ? outOfMemory(oom) : describe(e);
+    }
+
     /** The advice for a JVM that ran out of heap: how much it had and how to give it more. */
     static String outOfMemory(OutOfMemoryError e) {
         long mb = Runtime.getRuntime().maxMemory() >> 20;

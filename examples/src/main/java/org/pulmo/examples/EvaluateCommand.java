@@ -11,6 +11,7 @@ import java.util.concurrent.Callable;
 import org.pulmo.data.ClassMap;
 import org.pulmo.data.Dataset;
 import org.pulmo.data.Splits;
+import org.pulmo.io.AtomicFiles;
 import org.pulmo.metrics.ClassificationReport;
 import org.pulmo.metrics.RocCurve;
 import org.pulmo.train.Plots;
@@ -137,7 +138,7 @@ public final class EvaluateCommand implements Callable<Integer> {
         ps.print(text);
         Files.createDirectories(out);
         for (String f : FILES) Files.deleteIfExists(out.resolve(f));   // --overwrite: no plot of the earlier evaluation stays where none is drawn now
-        Files.writeString(out.resolve("report.txt"), text);
+        AtomicFiles.writeString(out.resolve("report.txt"), text);
         StringBuilder json = new StringBuilder("{\n  \"split\": \"" + part + "\",\n");
         List<Map.Entry<String, Double>> vals = new ArrayList<>(report.values().entrySet());
         for (int i = 0; i < vals.size(); i++) {
@@ -145,7 +146,7 @@ public final class EvaluateCommand implements Callable<Integer> {
             json.append(String.format(Locale.ROOT, "  \"%s\": %s%s%n", vals.get(i).getKey(), Double.isFinite(v) ? String.format(Locale.ROOT, "%.6g", v) : "null",
                 i + 1 < vals.size() ? "," : ""));
         }
-        Files.writeString(out.resolve("metrics.json"), json.append("}\n"));
+        AtomicFiles.writeString(out.resolve("metrics.json"), json.append("}\n"));
         StringBuilder csv = new StringBuilder("source,label,predicted," + String.join(",", tm.classes()) + "\n");
         for (int i = 0; i < mp.size(); i++) {
             csv.append('"').append(inference.sources()[i].replace("\"", "\"\"")).append("\",").append(tm.classes().get(mp.labels()[i])).append(',')
@@ -155,7 +156,7 @@ public final class EvaluateCommand implements Callable<Integer> {
             for (float v : mp.probabilities()[i]) csv.append(',').append(Float.toString(v));
             csv.append('\n');
         }
-        Files.writeString(out.resolve("predictions.csv"), csv);
+        AtomicFiles.writeString(out.resolve("predictions.csv"), csv);
         plots(mp, report.positiveClass(), out);
         ps.println("Written to " + out + ": report.txt, metrics.json, predictions.csv, " + Plots.listed("roc.png", "confusion_matrix.png"));
         return report;

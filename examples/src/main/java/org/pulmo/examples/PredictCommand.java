@@ -61,7 +61,7 @@ public final class PredictCommand implements Callable<Integer> {
             out.append('"').append(r.sources()[i].replace("\"", "\"\"")).append("\",").append(cls).append(',')
                 .append(probs.toString().trim().replaceAll("\\s+", ",")).append('\n');
         }
-        if (csv != null) Cli.write(csv, f -> Files.writeString(f, out));
+        if (csv != null) Cli.write(csv, f -> org.pulmo.io.AtomicFiles.writeString(f, out));
         if (p.size() < files.size()) {   // the others' probabilities stand; the exit code says the input was not all good
             System.err.printf("pulmo predict: %d of %d image(s) could not be read (see above)%n", files.size() - p.size(), files.size());
             return 2;

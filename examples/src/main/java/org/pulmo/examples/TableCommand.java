@@ -110,7 +110,7 @@ public final class TableCommand implements Callable<Integer> {
                 .append("| Model | Epochs | Best epoch | Seed | Wall time | Images/s | Peak device memory | Backend | Pulmo |\n")
                 .append("|---|---:|---:|---:|---:|---:|---:|---|---|\n").append(runs);
         System.out.print(sb);
-        if (out != null) Cli.write(out, f -> Files.writeString(f, sb));
+        if (out != null) Cli.write(out, f -> org.pulmo.io.AtomicFiles.writeString(f, sb));
         return 0;
     }
 
@@ -133,6 +133,8 @@ public final class TableCommand implements Callable<Integer> {
         JsonObject o;
         try {
             o = JsonParser.parseString(Files.readString(json)).getAsJsonObject();
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new IllegalArgumentException(json + " is not UTF-8 text (a damaged file?), so not what 'pulmo evaluate' writes");
         } catch (com.google.gson.JsonParseException | IllegalStateException e) {
             throw new IllegalArgumentException(json + " is not what 'pulmo evaluate' writes (an object of test metrics)"
                 + (hint.isEmpty() ? ": " + Cli.oneLine(String.valueOf(e.getMessage())) : hint));

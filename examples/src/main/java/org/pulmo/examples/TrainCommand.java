@@ -82,7 +82,18 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--cuda-graphs", description = "On cuda: record the training step once as a CUDA graph and replay it for every batch"
         + " (the host launches one graph per step instead of every kernel; the same results). Elsewhere the steps run as usual.") boolean cudaGraphs;
 
+    /** This process's claim on the run folder ({@link RunFolder#claim}), given up when the command ends. */
+    private AutoCloseable claim;
+
     @Override public Integer call() throws Exception {
+        try {
+            return train();
+        } finally {
+            if (claim != null) claim.close();
+        }
+    }
+
+    private Integer train() throws Exception {
         checkOptions();                          // bad numbers fail before the device, the data or the output folder is touched
         Device dev = deviceOptions.resolve();
         Models.Defaults d = Models.defaults(model);
@@ -127,6 +138,9 @@ public final class TrainCommand implements Callable<Integer> {
         Module net = Models.create(model, split.train().numClasses(), size, seed, s.maNet()); // initialised on the CPU, then moved
         // weights that do not fit are refused before the output folder is touched
         String initSummary = initFrom == null ? null : PretrainedWeights.load(initFrom, net, model).summary();
+        // made and claimed only now: inside a data folder an empty one made earlier would read as a class; another pulmo
+        // process training into it (or resuming it) is refused before anything of the folder is removed or written
+        claim = RunFolder.claim(folder.dir());
         for (String note : folder.notes()) System.out.println(note);
         folder.clear();                          // --overwrite: the old run's files go only now, when nothing can fail on the options
         Path dir = folder.dir();
@@ -201,7 +215,7 @@ public final class TrainCommand implements Callable<Integer> {
     /** Marks the record failed with the error's one line; a record that cannot be written must not hide the error. */
     private static void endQuietly(RunRecord record, Throwable e) {
         try {
-            record.end("failed", Cli.describe(e));
+            record.end("failed", Cli.failure(e));
         } catch (IOException | RuntimeException | Error writing) {   // out of memory again, say: the first error is what counts
             e.addSuppressed(writing);
         }

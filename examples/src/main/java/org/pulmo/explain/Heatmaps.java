@@ -6,12 +6,11 @@ import java.awt.Graphics2D;
 import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
-import java.io.OutputStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import javax.imageio.ImageIO;
 import org.pulmo.data.Image;
+import org.pulmo.io.AtomicFiles;
 
 /**
  * Heatmaps as files: a PNG overlay on the whole original image (with a title and a colour bar), and the raw map
@@ -49,9 +48,7 @@ public final class Heatmaps {
      */
     public static void overlay(Image img, float[] heat, boolean signed, java.util.List<String> title, Path file) throws IOException {
         Canvas c = render(img, heat, signed, title);
-        try (OutputStream out = Files.newOutputStream(file)) { // names the file when it cannot be created, unlike ImageIO.write(File)
-            if (!ImageIO.write(c.image(), "png", out)) throw new IOException("no PNG writer for " + file);
-        }
+        AtomicFiles.write(file, out -> { if (!ImageIO.write(c.image(), "png", out)) throw new IOException("no PNG writer for " + file); });
     }
 
     static Canvas render(Image img, float[] heat, boolean signed, java.util.List<String> title) {
@@ -148,6 +145,6 @@ public final class Heatmaps {
             for (int x = 0; x < w; x++) sb.append(x == 0 ? "" : ",").append(String.format(Locale.ROOT, "%.6g", map[y * w + x]));
             sb.append('\n');
         }
-        Files.writeString(file, sb);
+        AtomicFiles.writeString(file, sb);
     }
 }

@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import org.pulmo.io.AtomicFiles;
 
 /**
  * One metrics row per finished epoch, written as {@code metrics.csv} and {@code metrics.json} after every epoch.
@@ -41,13 +42,21 @@ public final class History {
 
     public List<Row> rows() { return List.copyOf(rows); }
 
+    /** Why a file of the run could not be read when its bytes are not UTF-8 text. */
+    static final String NOT_TEXT = "not UTF-8 text (a damaged file?)";
+
     public void add(Row r) { rows.add(r); }
 
     /** Rows of an earlier run's CSV up to epoch {@code upTo} (for --resume); an absent file gives none. */
     public static History read(Path csv, int upTo) throws IOException {
         History h = new History();
         if (!Files.exists(csv)) return h;
-        List<String> lines = Files.readAllLines(csv, StandardCharsets.UTF_8);
+        List<String> lines;
+        try {
+            lines = Files.readAllLines(csv, StandardCharsets.UTF_8);
+        } catch (java.nio.charset.CharacterCodingException e) {   // Java's message is "Input length = 1", naming nothing
+            throw new java.nio.file.FileSystemException(csv.toString(), null, NOT_TEXT);
+        }
         if (lines.isEmpty()) return h;
         List<String> names = List.of(lines.get(0).split(",", -1));
         int wait = names.indexOf("data_wait_s"), peak = names.indexOf("device_peak_mib"), ce = names.indexOf("train_l_ce");
@@ -84,8 +93,9 @@ public final class History {
             json.append('}').append(i + 1 < rows.size() ? "," : "").append('\n');
         }
         json.append("]\n");
-        Files.writeString(dir.resolve("metrics.csv"), csv, StandardCharsets.UTF_8);
-        Files.writeString(dir.resolve("metrics.json"), json, StandardCharsets.UTF_8);
+        // atomically: a kill or a full disk mid-write must not leave the earlier epochs' rows truncated away
+        AtomicFiles.writeString(dir.resolve("metrics.csv"), csv);
+        AtomicFiles.writeString(dir.resolve("metrics.json"), json);
     }
 
     /** Two decimals, or {@code unknown} for NaN. */

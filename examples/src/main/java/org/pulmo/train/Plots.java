@@ -12,6 +12,7 @@ import org.knowm.xchart.XYChartBuilder;
 import org.knowm.xchart.XYSeries;
 import org.knowm.xchart.internal.chartpart.Chart;
 import org.knowm.xchart.style.markers.SeriesMarkers;
+import org.pulmo.io.AtomicFiles;
 
 /**
  * PNG plots with XChart: loss and accuracy per epoch, ROC curves, the confusion matrix. Plots are a convenience
@@ -26,7 +27,7 @@ public final class Plots {
     /** Writes one chart as PNG; a field so that a test can stand in a machine whose Java cannot draw text. */
     interface Encoder { void write(Chart<?, ?> chart, Path file) throws IOException; }
 
-    private static final Encoder XCHART = (chart, file) -> BitmapEncoder.saveBitmap(chart, file.toString(), BitmapEncoder.BitmapFormat.PNG);
+    private static final Encoder XCHART = (chart, file) -> AtomicFiles.write(file, BitmapEncoder.getBitmapBytes(chart, BitmapEncoder.BitmapFormat.PNG));
 
     static volatile Encoder encoder = XCHART;
 

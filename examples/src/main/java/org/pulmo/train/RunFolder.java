@@ -15,15 +15,17 @@ import java.util.stream.Stream;
  *   <li>a folder that holds a run ({@link #RUN_FILES}) is left alone and the next free {@code <out>2},
  *       {@code <out>3}, ... is used instead (as common training command lines do; {@code <out>-2}, ... where the name
  *       ends in a digit, so that {@code run3} is followed by {@code run3-2}, not {@code run32});</li>
- *   <li>{@code --resume} continues the run in the folder itself (it must hold {@code last.safetensors}); the old
- *       {@code test/} report, which described the earlier best checkpoint, and {@code interrupted.safetensors} are
- *       removed. A run stopped before its first
+ *   <li>{@code --resume} continues the run in the folder itself (it must hold {@code last.safetensors});
+ *       {@code interrupted.safetensors} is removed, and the old {@code test/} report once the resumed run replaces the
+ *       best checkpoint it described (by the trainer; a resume that fails first, or never improves, leaves it true). A run stopped before its first
  *       epoch ended has no {@code last.safetensors}: {@code --resume} starts it again in the same folder, keeping its
  *       {@code run.json} (which then lists both invocations);</li>
  *   <li>{@code --overwrite} writes into the folder itself after removing every file of the old run, so that
  *       nothing stale (a {@code test/} report, an {@code interrupted.safetensors}) is left beside the new one.</li>
  * </ul>
- * Nothing is removed by {@link #choose}; {@link Choice#clear()} does it once every other check has passed.
+ * Nothing is removed by {@link #choose}; {@link Choice#clear()} does it once every other check has passed. While a
+ * process trains into a folder it holds a lock there ({@link #claim}): a second training or {@code --resume} of the
+ * same folder is refused instead of mixing two runs' files.
  */
 public final class RunFolder {
     private RunFolder() {}
@@ -89,13 +91,9 @@ public final class RunFolder {
                     + Trainer.LAST + " to continue from; it starts again from epoch 1 in the same folder"), stale, true);
             }
             if (!Files.exists(last)) throw new IOException("--resume: no checkpoint " + last + " to resume from");
-            Path test = out.resolve("test"), stopped = out.resolve(Trainer.INTERRUPTED);
+            Path stopped = out.resolve(Trainer.INTERRUPTED);
             List<String> notes = new ArrayList<>();
             List<Path> stale = new ArrayList<>();
-            if (isReport(test)) {
-                notes.add("Removing " + test + ": it reported the earlier best checkpoint (a new report is written after training)");
-                stale.add(test);
-            }
             if (Files.exists(stopped)) {   // the weights of the moment the run was stopped; it goes on from last.safetensors
                 notes.add("Removing " + stopped + ": the run continues from " + last);
                 stale.add(stopped);
@@ -156,7 +154,49 @@ public final class RunFolder {
         }
     }
 
-    private static void deleteTree(Path p) throws IOException {
+    /** The lock file a training process holds in its run folder ({@link #claim}); it stays when the process ends. */
+    static final String LOCK = ".pulmo.lock";
+
+    /**
+     * Claims {@code dir} for this process's training until the returned handle is closed or the process ends, however
+     * it ends (the operating system drops the lock of a killed process): an exclusive lock on {@code dir/.pulmo.lock},
+     * which holds the owner's process id. Another process (or another command of this one) holding it: refused,
+     * naming it, so that two trainings never write one folder's checkpoints, metrics and record over each other.
+     */
+    public static AutoCloseable claim(Path dir) throws IOException {
+        Files.createDirectories(dir);
+        Path file = dir.resolve(LOCK);
+        java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.CREATE,
+            java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE);
+        java.nio.channels.FileLock lock;
+        try {
+            lock = ch.tryLock();
+        } catch (java.nio.channels.OverlappingFileLockException thisProcess) {
+            lock = null;
+        } catch (IOException | RuntimeException e) {
+            ch.close();
+            throw e;
+        }
+        if (lock == null) {
+            String holder;
+            try {
+                holder = new String(Files.readAllBytes(file), java.nio.charset.StandardCharsets.UTF_8).strip();
+            } finally {
+                ch.close();
+            }
+            throw new IllegalArgumentException(dir + " is in use: another pulmo process" + (holder.matches("\\d+") ? " (pid " + holder + ")" : "")
+                + " is training into it; wait until it ends, or give another --out");
+        }
+        ch.truncate(0);
+        ch.write(java.nio.ByteBuffer.wrap(Long.toString(ProcessHandle.current().pid()).getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        java.nio.channels.FileLock held = lock;
+        return () -> {
+            try { held.release(); } finally { ch.close(); }
+        };
+    }
+
+    /** Deletes a file, or a folder with everything in it. */
+    static void deleteTree(Path p) throws IOException {
         if (!Files.exists(p)) return;
         if (Files.isDirectory(p)) {
             try (Stream<Path> all = Files.walk(p)) {

@@ -29,7 +29,7 @@ import org.pulmo.io.AtomicFiles;
  * <ul>
  *   <li>{@code status}: running, finished, interrupted (Ctrl-C; {@code --resume} continues), diverged or failed, with
  *       the {@code message} that ended a run that did not finish. A process killed outright leaves "running" and the
- *       time of its last {@code updated};</li>
+ *       time of its last {@code updated}; a later {@code --resume} marks that invocation "unrecorded";</li>
  *   <li>the {@code command} as typed, the {@code seed}, every setting the run used (the papers' defaults filled in), the
  *       data (where, how many images per part and per class), the device and the backend that ran it (GPU, cuDNN and
  *       TF32 or strict FP32 on cuda), the host (Java, operating system, cores) and the Pulmo build ({@link BuildInfo});</li>
@@ -75,6 +75,9 @@ public final class RunRecord {
      * own record with this invocation added. An earlier record that cannot be read (written by hand, truncated) is
      * set aside as {@code run.json.unreadable} with a line on {@code out}, and a new record starts from this invocation.
      */
+    /** The status of an invocation whose process ended without saying how (killed outright, or the machine stopped). */
+    static final String UNRECORDED = "unrecorded";
+
     public static RunRecord begin(Trainer.Settings s, String command, DataSummary data, boolean cudaGraphs, PrintStream out) throws IOException {
         Path file = s.out().resolve(FILE);
         Backend backend = Backends.of(s.device());
@@ -102,8 +105,13 @@ public final class RunRecord {
             root.add("best_val_acc", JsonNull.INSTANCE);
             root.add("invocations", new JsonArray());
         } else {
-            for (JsonElement e : root.getAsJsonArray("invocations"))
-                if (e.isJsonObject() && !Double.isNaN(number(e.getAsJsonObject(), "wall_seconds"))) earlier += number(e.getAsJsonObject(), "wall_seconds");
+            for (JsonElement e : root.getAsJsonArray("invocations")) {
+                if (!e.isJsonObject()) continue;
+                JsonObject i = e.getAsJsonObject();
+                if (!Double.isNaN(number(i, "wall_seconds"))) earlier += number(i, "wall_seconds");
+                // still "running" after its process is gone (this one holds the folder's lock): killed, or the machine stopped
+                if (i.get("status") instanceof JsonPrimitive p && "running".equals(p.getAsString())) i.addProperty("status", UNRECORDED);
+            }
             root.addProperty("status", "running");
             root.add("message", JsonNull.INSTANCE);
             root.addProperty("command", command);   // the latest; each invocation keeps its own below
@@ -186,6 +194,11 @@ public final class RunRecord {
         root.add("steps_not_recorded_because", recorded || whyNot == null ? JsonNull.INSTANCE : new JsonPrimitive(oneLine(whyNot)));
     }
 
+    /** The test metrics no longer describe the best checkpoint (a resumed run replaced it): dropped until evaluated again. */
+    public synchronized void testRemoved() throws IOException {
+        if (root.remove("test") != null) write();
+    }
+
     /** The test metrics of the best checkpoint ({@code ClassificationReport.values()}), once evaluated. */
     public synchronized void test(Map<String, Double> values) throws IOException {
         JsonObject t = new JsonObject();
@@ -239,6 +252,8 @@ public final class RunRecord {
             if (e.isJsonObject() && e.getAsJsonObject().get("invocations") instanceof JsonArray) return e.getAsJsonObject();
         } catch (IllegalStateException e) {
             throw new JsonParseException(e.getMessage(), e);
+        } catch (java.nio.charset.CharacterCodingException e) {   // Java's message is "Input length = 4", naming nothing
+            throw new JsonParseException(History.NOT_TEXT, e);
         }
         throw new JsonParseException("not a run record (no list of invocations)");
     }

@@ -253,7 +253,15 @@ public final class Trainer {
             step = info.step();
             bestEpoch = Integer.parseInt(info.metadata().getOrDefault("best_epoch", "0"));
             bestAcc = Double.parseDouble(info.metadata().getOrDefault("best_val_acc", "-1"));
-            history = History.read(s.out().resolve("metrics.csv"), start);
+            Path csv = s.out().resolve("metrics.csv");
+            try {
+                history = History.read(csv, start);
+            } catch (java.nio.file.FileSystemException damaged) {   // not text: kept aside, and the run goes on without those rows
+                Path aside = csv.resolveSibling(csv.getFileName() + ".unreadable");
+                Files.move(csv, aside, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                out.println("Note: " + csv + " could not be read (" + damaged.getReason() + "); it is kept as " + aside);
+                history = new History();
+            }
             if (history.rows().size() < start)   // deleted or cut: the weights go on, the curves miss the epochs that are gone
                 out.printf(Locale.ROOT, "Note: %s holds %d of the %d finished epochs' rows; the missing ones cannot be recovered, so the"
                     + " metrics and plots of this run lack them%n", s.out().resolve("metrics.csv"), history.rows().size(), start);
@@ -359,7 +367,7 @@ public final class Trainer {
                 History.MaNetLosses ml = mn == 0 ? null : new History.MaNetLosses(ms[0] / mn, ms[1] / mn, ms[2] / mn, ms[3] / mn);
                 history.add(new History.Row(epoch + 1, lr, bar.loss(), bar.accuracy(), v[0], v[1], bar.imagesPerSecond(), bar.seconds(), dataWait, peakMib, ml));
                 boolean improved = v[1] > bestAcc;
-                if (improved) { bestAcc = v[1]; bestEpoch = epoch + 1; }
+                if (improved) { bestAcc = v[1]; bestEpoch = epoch + 1; dropStaleReport(epoch + 1); }
                 Map<String, String> meta = meta(bestEpoch, bestAcc);
                 try {
                     checkpoints.saveEpoch(last, best, bestEpoch, model, sgd, epoch + 1, step, Map.of(), meta); // best too when improved
@@ -382,6 +390,19 @@ public final class Trainer {
         }
         if (recorded != null) recorded.close();
         return new Result(history.rows().isEmpty() ? start : history.rows().getLast().epoch(), bestAcc, bestEpoch, interrupted, history);
+    }
+
+    /**
+     * A resumed run's {@code test/} report described the best checkpoint that epoch {@code epoch} now replaces: it goes,
+     * with run.json's test figures (the evaluation after training writes new ones). Until then it stays, true of the best
+     * checkpoint beside it, however the resumed run ends.
+     */
+    private void dropStaleReport(int epoch) throws IOException {
+        Path test = s.out().resolve("test");
+        if (!RunFolder.isReport(test)) return;
+        out.println("Removing " + test + ": it reported the best checkpoint that epoch " + epoch + " replaces (a new report is written after training)");
+        RunFolder.deleteTree(test);
+        if (record != null) record.testRemoved();
     }
 
     /** Ends training with a {@link DivergedException} when the readings found a loss that is not finite. */

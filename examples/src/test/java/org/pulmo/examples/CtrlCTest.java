@@ -147,6 +147,23 @@ class CtrlCTest {
         }
     }
 
+    /** A --resume of a folder another process is still training into is refused, naming that process; nothing of its run changes. */
+    @Test void aRunBeingTrainedCannotBeResumedFromAnotherProcess(@TempDir Path dir) throws Exception {
+        Path out = dir.resolve("run"), log = dir.resolve("child.log");
+        Process child = trainingChild(out, log);
+        try {
+            String before = Files.readString(out.resolve("run.json"));
+            CliEndToEndTest.Run r = CliEndToEndTest.pulmo(CliEndToEndTest.tinyTrain(out, "--epochs", "200", "--no-evaluate", "--resume"));
+            assertEquals(2, r.code(), r.out() + r.err());
+            assertTrue(r.err().contains(out + " is in use: another pulmo process (pid " + child.pid() + ") is training into it"), r.err());
+            assertTrue(child.isAlive(), "the training goes on");
+            var record = CliEndToEndTest.runRecord(out);
+            assertEquals(1, record.getAsJsonArray("invocations").size(), "the refused command is no invocation of the run: " + before);
+        } finally {
+            child.destroyForcibly();
+        }
+    }
+
     /** The second signal's last word is waited for at most the time given: a record blocked on a slow disk cannot keep it. */
     @Test void quittingWaitsForItsLastWordOnlySoLong() {
         java.util.concurrent.atomic.AtomicBoolean said = new java.util.concurrent.atomic.AtomicBoolean();

@@ -109,12 +109,15 @@ class ExplainCommandTest {
         assertEquals("pulmo explain: --out " + file + " is a file, not a folder (give a folder; it is created if missing)", r.err().strip());
     }
 
-    /** Before: "pulmo explain: No space left on device", without the file. (/dev/full fails every write with ENOSPC.) */
-    @Test void aFullDiskNamesTheFileAndTheCause(@TempDir Path dir) throws Exception {
-        org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(Path.of("/dev/full")), "needs /dev/full");
-        Files.createSymbolicLink(dir.resolve("demo0_gradcam.csv"), Path.of("/dev/full"));
+    /**
+     * A file that cannot be written is named with the cause (Java's own message for a full disk is "No space left on
+     * device" alone: AtomicFilesTest). Here a non-empty folder stands where the CSV goes.
+     */
+    @Test void aFileThatCannotBeWrittenIsNamedWithTheCause(@TempDir Path dir) throws Exception {
+        Files.createDirectories(dir.resolve("demo0_gradcam.csv").resolve("inside"));
         Run r = pulmo("explain", "-c", checkpoint.toString(), "demo:0", "--method", "gradcam", "--device", "cpu", "--out", dir.toString());
         assertEquals(2, r.code(), r.out() + r.err());
-        assertEquals("pulmo explain: cannot write " + dir.resolve("demo0_gradcam.csv") + ": No space left on device", r.err().strip());
+        String err = r.err().strip();   // the reason is the operating system's ("Is a directory" on Linux)
+        assertTrue(err.startsWith("pulmo explain: cannot write " + dir.resolve("demo0_gradcam.csv") + ": ") && !err.contains(".tmp"), err);
     }
 }

@@ -138,4 +138,11 @@ class UsageErrorTest {
         assertEquals("/x/y: already exists", Cli.describe(new java.nio.file.FileAlreadyExistsException("/x/y")));
         assertTrue(Cli.describe(new NullPointerException("boom")).startsWith("internal error: java.lang.NullPointerException: boom"));
     }
+
+    /** run.json's message of a run that ran out of memory gives the advice, not "internal error: java.lang.OutOfMemoryError". */
+    @Test void aRecordOfARunOutOfMemoryGivesTheAdvice() {
+        String m = Cli.failure(new OutOfMemoryError("Java heap space"));
+        assertTrue(m.startsWith("out of memory (Java heap space, Java may use ") && m.contains("PULMO_JAVA_OPTS=-Xmx"), m);
+        assertEquals(Cli.describe(new java.nio.file.AccessDeniedException("/x/y")), Cli.failure(new java.nio.file.AccessDeniedException("/x/y")));
+    }
 }

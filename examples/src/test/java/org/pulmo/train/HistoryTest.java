@@ -53,4 +53,14 @@ class HistoryTest {
         h.write(dir);
         assertTrue(Files.readAllLines(csv).get(1).endsWith(",8.25,,"), "an unknown wait and device peak are written empty: " + Files.readAllLines(csv).get(1));
     }
+
+    /** A metrics.csv that is not text is named with what is wrong (Java says only "Input length = 1"). */
+    @Test void aFileThatIsNotTextIsNamed(@TempDir Path dir) throws IOException {
+        Path csv = dir.resolve("metrics.csv");
+        Files.write(csv, new byte[] {'e', 'p', (byte) 0xc3, 0x28, '\n'});
+        java.nio.file.FileSystemException e = org.junit.jupiter.api.Assertions.assertThrows(java.nio.file.FileSystemException.class,
+            () -> History.read(csv, 10));
+        assertEquals(csv.toString(), e.getFile());
+        assertEquals(History.NOT_TEXT, e.getReason());
+    }
 }

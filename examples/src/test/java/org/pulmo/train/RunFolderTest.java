@@ -69,15 +69,31 @@ class RunFolderTest {
         assertEquals(java.util.List.of(out.resolve(Trainer.INTERRUPTED)), c.stale());
     }
 
-    /** --resume removes the report of the earlier best checkpoint and the interrupted weights. */
-    @Test void resumeRemovesTheOldTestReportAndTheInterruptedWeights(@TempDir Path dir) throws Exception {
+    /**
+     * --resume removes the interrupted weights at once, and leaves the test report to the trainer, which removes it when
+     * the best checkpoint it described is replaced (TrainerBestAndResumeTest): a resume that fails first loses nothing.
+     */
+    @Test void resumeRemovesTheInterruptedWeightsAndKeepsTheTestReport(@TempDir Path dir) throws Exception {
         Path out = Files.createDirectories(dir.resolve("run").resolve("test")).getParent();
         Files.writeString(out.resolve(Trainer.LAST), "x");
         Files.writeString(out.resolve("test/report.txt"), "x");
         Files.writeString(out.resolve(Trainer.INTERRUPTED), "x");
         RunFolder.Choice c = RunFolder.choose(out, true, false);
         assertFalse(c.startOver());
-        assertEquals(java.util.List.of(out.resolve("test"), out.resolve(Trainer.INTERRUPTED)), c.stale());
+        assertEquals(java.util.List.of(out.resolve(Trainer.INTERRUPTED)), c.stale());
+    }
+
+    /** One training process per folder: a second claim is refused, naming the holder, until the first is given up. */
+    @Test void aFolderIsClaimedByOneTrainingAtATime(@TempDir Path dir) throws Exception {
+        Path out = dir.resolve("run");
+        AutoCloseable first = RunFolder.claim(out);
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> RunFolder.claim(out));
+        assertEquals(out + " is in use: another pulmo process (pid " + ProcessHandle.current().pid() + ") is training into it; wait until it"
+            + " ends, or give another --out", e.getMessage());
+        first.close();
+        RunFolder.claim(out).close();   // free again
+        assertFalse(RunFolder.holdsRun(out), "the lock file alone is not a run");
+        assertEquals(out, RunFolder.choose(out, false, false).dir());
     }
 
     /** A folder holding only run.json (a run stopped before it wrote anything else) holds a run. */

@@ -90,6 +90,25 @@ class RunRecordTest {
         assertTrue(!read(dir).get("wall_seconds_complete").getAsBoolean(), read(dir).toString());
     }
 
+    /** Bytes that are not text (Java's own message, "Input length = 4", names nothing) are unreadable in the same way. */
+    @Test void aRecordOfBinaryGarbageIsSetAsideOnResume(@TempDir Path dir) throws IOException {
+        Files.write(dir.resolve(RunRecord.FILE), new byte[] {(byte) 0xff, (byte) 0xfe, 0x00, (byte) 0x81});
+        ByteArrayOutputStream printed = new ByteArrayOutputStream();
+        RunRecord.begin(settings(dir, true), "pulmo train --resume", DATA, false, new PrintStream(printed, true, StandardCharsets.UTF_8));
+        String note = printed.toString(StandardCharsets.UTF_8);
+        assertTrue(note.contains("could not be read (not UTF-8 text") && note.contains("run.json.unreadable"), note);
+        assertEquals(1, read(dir).getAsJsonArray("invocations").size());
+    }
+
+    /** An invocation whose process was killed outright stays "running"; the next --resume (which holds the folder) says it ended unrecorded. */
+    @Test void aKilledInvocationIsMarkedUnrecordedByTheNextResume(@TempDir Path dir) throws IOException {
+        RunRecord.begin(settings(dir, false), "pulmo train", DATA, false, System.out);   // killed: never ended
+        RunRecord.begin(settings(dir, true), "pulmo train --resume", DATA, false, System.out).end("finished", null);
+        var inv = read(dir).getAsJsonArray("invocations");
+        assertEquals(RunRecord.UNRECORDED, inv.get(0).getAsJsonObject().get("status").getAsString());
+        assertEquals("finished", inv.get(1).getAsJsonObject().get("status").getAsString());
+    }
+
     @Test void aRecordWithAllItsInvocationsHasACompleteWallTime(@TempDir Path dir) throws IOException {
         RunRecord first = RunRecord.begin(settings(dir, false), "pulmo train", DATA, false, System.out);
         assertTrue(!first.summary().startsWith("at least"), first.summary());

@@ -123,6 +123,34 @@ class TrainerBestAndResumeTest {
         assertEquals("1", meta(dir, Trainer.BEST, "epoch"), "best.safetensors still holds epoch 1");
     }
 
+    /** The test report of the best checkpoint stays true until a resumed epoch replaces that checkpoint, and then goes. */
+    @Test void aResumedRunDropsTheTestReportOnlyWhenTheBestCheckpointChanges(@TempDir Path dir) throws IOException {
+        train(dir, 1, false, "constant", true);                        // epoch 1: accuracy 1, the best
+        java.nio.file.Files.createDirectories(dir.resolve("test"));
+        java.nio.file.Files.writeString(dir.resolve("test/report.txt"), "the report of epoch 1");
+        train(dir, 2, true, "constant", false);                        // epoch 2: accuracy 0, best unchanged
+        assertEquals("the report of epoch 1", java.nio.file.Files.readString(dir.resolve("test/report.txt")), "still true of best.safetensors");
+
+        Path other = dir.resolve("other");
+        train(other, 1, false, "constant", false);                     // epoch 1: accuracy 0
+        java.nio.file.Files.createDirectories(other.resolve("test"));
+        java.nio.file.Files.writeString(other.resolve("test/report.txt"), "the report of epoch 1");
+        train(other, 2, true, "constant", true);                       // epoch 2: accuracy 1, a new best
+        assertEquals("2", meta(other, Trainer.BEST, "epoch"));
+        org.junit.jupiter.api.Assertions.assertFalse(java.nio.file.Files.exists(other.resolve("test")), "the report of the replaced best is gone");
+    }
+
+    /** A metrics.csv that is not text is kept aside, named, and the resumed run goes on (it cannot recover those rows). */
+    @Test void aMetricsFileThatIsNotTextDoesNotStopAResume(@TempDir Path dir) throws IOException {
+        train(dir, 1, false, "constant", true);
+        java.nio.file.Files.write(dir.resolve("metrics.csv"), new byte[] {(byte) 0xff, (byte) 0xfe, 0x41});
+        Trainer.Result r = train(dir, 2, true, "constant", true);
+        assertEquals(2, r.epochsDone());
+        org.junit.jupiter.api.Assertions.assertArrayEquals(new byte[] {(byte) 0xff, (byte) 0xfe, 0x41},
+            java.nio.file.Files.readAllBytes(dir.resolve("metrics.csv.unreadable")));
+        assertEquals(2, java.nio.file.Files.readAllLines(dir.resolve("metrics.csv")).size(), "header and epoch 2");
+    }
+
     /** A resumed run takes up the schedule where it was: epoch 2 of step:1:0.5 has half the rate, as in a straight run. */
     @Test void resumeFollowsTheLearningRateSchedule(@TempDir Path dir) throws IOException {
         Path straight = dir.resolve("straight"), resumed = dir.resolve("resumed");

@@ -23,7 +23,59 @@ import java.util.stream.Stream;
 public final class AtomicFiles {
     private AtomicFiles() {}
 
+    /** As {@link #write(Path, byte[])} for text, in UTF-8. */
+    public static void writeString(Path file, CharSequence text) throws IOException {
+        write(file, text.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
+    /** Writes what {@code writer} puts into a stream (an image encoder's output, say), as {@link #write(Path, byte[])}. */
+    public static void write(Path file, StreamWriter writer) throws IOException {
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        writer.writeTo(bytes);
+        write(file, bytes.toByteArray());
+    }
+
+    /** Writes a file's contents into a stream. */
+    @FunctionalInterface
+    public interface StreamWriter { void writeTo(java.io.OutputStream out) throws IOException; }
+
+    /**
+     * Writes {@code contents} to {@code file} atomically. A failure names the file: Java's own message for a full disk
+     * or an I/O error is the reason alone ("No space left on device"), so it comes back as a
+     * {@link java.nio.file.FileSystemException} of {@code file} with that reason.
+     */
     public static void write(Path file, byte[] contents) throws IOException {
+        try {
+            writeAtomically(file, contents);
+        } catch (IOException e) {
+            throw naming(file, e);
+        }
+    }
+
+    /**
+     * {@code e} as an exception that names {@code file}: a file-system exception of another file as it is, one of the
+     * temporary file (the rename failed) as {@code file}'s, anything else with its message as the reason.
+     */
+    static IOException naming(Path file, IOException e) {
+        if (e instanceof java.nio.file.FileSystemException f) {
+            String tmp = f.getFile() == null ? "" : Path.of(f.getFile()).getFileName().toString();
+            if (!tmp.startsWith("." + file.getFileName() + ".") || !tmp.endsWith(".tmp")) return e;
+            String why = f.getReason() != null ? f.getReason() : switch (f) {
+                case java.nio.file.DirectoryNotEmptyException x -> "a folder of that name is in the way";
+                case java.nio.file.AccessDeniedException x -> "permission denied";
+                default -> f.getClass().getSimpleName();
+            };
+            java.nio.file.FileSystemException named = new java.nio.file.FileSystemException(file.toString(), null, why);
+            named.initCause(e);
+            return named;
+        }
+        java.nio.file.FileSystemException named = new java.nio.file.FileSystemException(file.toString(), null,
+            e.getMessage() == null || e.getMessage().isBlank() ? e.getClass().getSimpleName() : e.getMessage());
+        named.initCause(e);
+        return named;
+    }
+
+    private static void writeAtomically(Path file, byte[] contents) throws IOException {
         Path target = file.toAbsolutePath();
         Path dir = target.getParent();
         Files.createDirectories(dir);

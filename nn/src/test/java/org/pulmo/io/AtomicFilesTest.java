@@ -38,4 +38,33 @@ class AtomicFilesTest {
         }
         assertTrue(Files.size(target) == 1);
     }
+
+    /** Java says "No space left on device" without the file; the write says which file it was. */
+    @Test void aFailedWriteNamesTheFile(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("metrics.csv");
+        java.io.IOException bare = new java.io.IOException("No space left on device");
+        java.io.IOException named = AtomicFiles.naming(file, bare);
+        assertTrue(named instanceof java.nio.file.FileSystemException, named.toString());
+        assertEquals(file.toString(), ((java.nio.file.FileSystemException) named).getFile());
+        assertEquals("No space left on device", ((java.nio.file.FileSystemException) named).getReason());
+        assertTrue(named.getCause() == bare);
+        java.nio.file.NoSuchFileException already = new java.nio.file.NoSuchFileException("other");
+        assertTrue(AtomicFiles.naming(file, already) == already, "an exception that names its file is kept");
+        // through write: a folder of that name in the way fails the rename, naming the file
+        Path blocked = dir.resolve("blocked");
+        Files.createDirectories(blocked.resolve("inside"));
+        java.nio.file.FileSystemException e = org.junit.jupiter.api.Assertions.assertThrows(java.nio.file.FileSystemException.class,
+            () -> AtomicFiles.writeString(blocked, "x"));
+        assertEquals(blocked.toAbsolutePath().toString(), e.getFile());
+        try (var left = Files.list(dir)) { assertEquals(1, left.count(), "no temporary file left behind"); }
+    }
+
+    @Test void aStreamWritersBytesArriveWhole(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("a.bin");
+        AtomicFiles.write(file, out -> { out.write(new byte[] {1, 2}); out.write(3); });
+        assertArrayEquals(new byte[] {1, 2, 3}, Files.readAllBytes(file));
+        org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class,
+            () -> AtomicFiles.write(file, out -> { out.write(9); throw new java.io.IOException("encoder failed"); }));
+        assertArrayEquals(new byte[] {1, 2, 3}, Files.readAllBytes(file), "a writer that fails leaves the old contents");
+    }
 }
