@@ -63,4 +63,20 @@ class HistoryTest {
         assertEquals(csv.toString(), e.getFile());
         assertEquals(History.NOT_TEXT, e.getReason());
     }
+
+    /**
+     * The files are replaced, never rewritten in place (a kill or a full disk mid-write would leave them cut short): a
+     * hard link to the old metrics.csv still holds the old rows after the write, as it would not after a write in place.
+     */
+    @Test void theFilesAreReplacedWholeNotRewrittenInPlace(@TempDir Path dir) throws IOException {
+        History h = new History();
+        h.add(new History.Row(1, 0.01, 1.5, 0.4, 1.4, 0.45, 120.5, 8.25, 3.5, Double.NaN, null));
+        h.write(dir);
+        Path old = Files.createLink(dir.resolve("old.csv"), dir.resolve("metrics.csv"));
+        String before = Files.readString(old);
+        h.add(new History.Row(2, 0.01, 1.2, 0.5, 1.3, 0.5, 120.5, 8.25, 3.5, Double.NaN, null));
+        h.write(dir);
+        assertEquals(before, Files.readString(old), "the old file is untouched");
+        assertEquals(3, Files.readAllLines(dir.resolve("metrics.csv")).size());
+    }
 }
