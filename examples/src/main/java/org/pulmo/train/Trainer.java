@@ -284,7 +284,7 @@ public final class Trainer {
             for (int epoch = start; epoch < s.epochs() && !interrupted; epoch++) {
                 if (stop.get()) { // asked between epochs (during validation or saving): the last checkpoint is this moment
                     interrupted = true;
-                    Checkpoint.save(s.out().resolve(INTERRUPTED), model, sgd, epoch, step, Map.of(), meta(bestEpoch, bestAcc));
+                    saveInterrupted(model, sgd, epoch, step, meta(bestEpoch, bestAcc));
                     out.println(interruptedLine(epoch));
                     break;
                 }
@@ -338,7 +338,7 @@ public final class Trainer {
                 diverged(readings.read(bar), bar, epoch, lr, last, checkpoints); // the rest, before any checkpoint of this epoch
                 if (interrupted) {
                     bar.finish("  (interrupted)");
-                    Checkpoint.save(s.out().resolve(INTERRUPTED), model, sgd, epoch, step, Map.of(), meta(bestEpoch, bestAcc));
+                    saveInterrupted(model, sgd, epoch, step, meta(bestEpoch, bestAcc));
                     out.println(interruptedLine(epoch));
                     break;
                 }
@@ -403,6 +403,22 @@ public final class Trainer {
         out.println("Removing " + test + ": it reported the best checkpoint that epoch " + epoch + " replaces (a new report is written after training)");
         RunFolder.deleteTree(test);
         if (record != null) record.testRemoved();
+    }
+
+    /**
+     * {@code interrupted.safetensors}: the weights of the moment training was stopped. {@code -Dpulmo.interrupt.saveDelayMs=N}
+     * makes the save start N ms late, for tests of a second Ctrl-C that comes while the first one's stop is under way.
+     */
+    private void saveInterrupted(Module model, Sgd sgd, int epoch, long step, Map<String, String> meta) throws IOException {
+        long delayMs = Long.getLong("pulmo.interrupt.saveDelayMs", 0);
+        if (delayMs > 0) {
+            try {
+                Thread.sleep(delayMs);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        Checkpoint.save(s.out().resolve(INTERRUPTED), model, sgd, epoch, step, Map.of(), meta);
     }
 
     /** Ends training with a {@link DivergedException} when the readings found a loss that is not finite. */

@@ -105,22 +105,21 @@ class CtrlCTest {
     /**
      * A second Ctrl-C while the first is still finishing its batch quits at once: exit 130 within seconds, run.json says
      * so and which checkpoint holds the last finished epoch, that checkpoint loads, and {@code --resume} goes on from it.
-     * Batches of 8 at 128 x 128 take long enough that the second signal lands before the first stop is done.
+     * The child's first stop waits 3 s before saving ({@code -Dpulmo.interrupt.saveDelayMs}), so the second signal lands
+     * while it is under way whatever the machine's speed.
      */
     @Test void aSecondCtrlCQuitsAtOnceAndSaysWhatIsKept(@TempDir Path dir) throws Exception {
         assumeTrue(!System.getProperty("os.name").toLowerCase().contains("win"), "SIGINT needs a POSIX kill");
         assumeTrue(!sigintIgnored(), "SIGINT is ignored by this process (the build was started as a background job),"
             + " and the child JVM inherits that, so Ctrl-C cannot reach it; run the tests in the foreground");
         Path out = dir.resolve("run"), log = dir.resolve("child.log");
-        java.util.function.Function<String, String[]> run = epochs -> new String[] {"train", "--model", "resnet18", "--data", "demo",
-            "--demo-images", "32", "--image-size", "128", "--batch-size", "8", "--workers", "1", "--seed", "5", "--lr", "0.02",
-            "--out", out.toString(), "--epochs", epochs, "--no-evaluate"};
-        Process child = trainingChild(log, run.apply("200"));
+        Process child = trainingChild(log, List.of("-Dpulmo.interrupt.saveDelayMs=3000"),
+            CliEndToEndTest.tinyTrain(out, "--epochs", "200", "--no-evaluate"));
         try {
             String pid = Long.toString(child.pid());
             assertEquals(0, new ProcessBuilder("kill", "-INT", pid).inheritIO().start().waitFor(), "kill -INT failed");
-            Thread.sleep(50);   // apart, or the kernel merges the two into one pending signal
-            assertTrue(child.isAlive(), "the first Ctrl-C's stop ended within 50 ms, before the second; output:\n" + read(log));
+            Thread.sleep(300);   // apart, or the kernel merges the two into one pending signal; the first stop takes 3 s more
+            assertTrue(child.isAlive(), "the first Ctrl-C's stop ended within 300 ms, before the second; output:\n" + read(log));
             long t0 = System.nanoTime();
             assertEquals(0, new ProcessBuilder("kill", "-INT", pid).inheritIO().start().waitFor(), "the second kill -INT failed");
             assertTrue(child.waitFor(10, TimeUnit.SECONDS), "the child did not quit within 10 s of a second SIGINT; output:\n" + read(log));
@@ -136,9 +135,7 @@ class CtrlCTest {
             int done = Integer.parseInt(Safetensors.read(out.resolve("last.safetensors")).metadata().get("epoch"));   // loads: never torn
             assertTrue(done >= 1, "last.safetensors epoch " + done);
 
-            List<String> resume = new ArrayList<>(List.of(run.apply(Integer.toString(done + 1))));
-            resume.add("--resume");
-            CliEndToEndTest.Run r = CliEndToEndTest.pulmo(resume.toArray(String[]::new));
+            CliEndToEndTest.Run r = CliEndToEndTest.pulmo(CliEndToEndTest.tinyTrain(out, "--epochs", Integer.toString(done + 1), "--no-evaluate", "--resume"));
             assertEquals(0, r.code(), r.out() + r.err());
             assertTrue(r.out().contains("epoch " + (done + 1) + "/" + (done + 1)), r.out());
             assertEquals("finished", CliEndToEndTest.runRecord(out).get("status").getAsString());
@@ -180,14 +177,19 @@ class CtrlCTest {
 
     /** A child JVM training the tiny run into {@code out} (output in {@code log}), returned once its first epoch's checkpoint is on disk. */
     private static Process trainingChild(Path out, Path log) throws Exception {
-        return trainingChild(log, CliEndToEndTest.tinyTrain(out, "--epochs", "200", "--no-evaluate"));
+        return trainingChild(log, List.of(), CliEndToEndTest.tinyTrain(out, "--epochs", "200", "--no-evaluate"));
     }
 
-    /** A child JVM running {@code pulmo args} (a training whose {@code --out} is the args' own), returned once its first epoch's checkpoint is on disk. */
-    private static Process trainingChild(Path log, String... args) throws Exception {
+    /**
+     * A child JVM (with {@code jvmOptions}) running {@code pulmo args}, a training whose {@code --out} is the args' own,
+     * returned once its first epoch's checkpoint is on disk.
+     */
+    private static Process trainingChild(Path log, List<String> jvmOptions, String... args) throws Exception {
         Path out = Path.of(args[List.of(args).indexOf("--out") + 1]);
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-            "--add-modules", "jdk.incubator.vector", "-Xmx1g", "-cp", System.getProperty("java.class.path"), Main.class.getName()));
+            "--add-modules", "jdk.incubator.vector", "-Xmx1g"));
+        cmd.addAll(jvmOptions);
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName()));
         cmd.addAll(List.of(args));
         Process child = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         Path last = out.resolve("last.safetensors");
