@@ -7,11 +7,13 @@ set -uo pipefail
 dir="$1" version="$2" out="$3"
 mkdir -p "$(dirname "$out")" || exit 1
 commit=unknown time="" dirty=false
-if command -v git >/dev/null 2>&1 && c="$(git -C "$dir" rev-parse --short=7 HEAD 2>/dev/null)"; then
+# read-only: no index lock that a concurrent commit would trip over; a checkout owned by another user is read too
+g() { git --no-optional-locks -c safe.directory='*' -C "$dir" "$@" 2>/dev/null; }
+if command -v git >/dev/null 2>&1 && c="$(g rev-parse --short=7 HEAD)"; then
   commit="$c"
-  time="$(git -C "$dir" log -1 --format=%cI HEAD 2>/dev/null)"
+  time="$(g log -1 --format=%cI HEAD)"
   # tracked changes or untracked files that are not ignored: what the build could have compiled
-  [ -n "$(git -C "$dir" status --porcelain 2>/dev/null | head -1)" ] && dirty=true
+  [ -n "$(g status --porcelain | head -1)" ] && dirty=true
 fi
 tmp="$out.tmp.$$"
 {

@@ -234,7 +234,8 @@ final class Cli {
                 sun.misc.Signal signal = new sun.misc.Signal(name);
                 sun.misc.SignalHandler old = sun.misc.Signal.handle(signal, sig -> {
                     if (asked.getAndSet(true)) {   // the second: quit now, saying so if that takes no more than a second
-                        within(() -> quit.say(name.equals("INT") ? "Ctrl-C" : "SIG" + name), 1000);
+                        // (-Dpulmo.interrupt.lastWordMs: longer, for tests on a loaded machine whose disk may be slow)
+                        within(() -> quit.say(name.equals("INT") ? "Ctrl-C" : "SIG" + name), Long.getLong("pulmo.interrupt.lastWordMs", 1000));
                         Runtime.getRuntime().halt(128 + sig.getNumber());
                     }
                     System.err.println("\npulmo: stopping after this batch and saving (once more to quit at once)");

@@ -140,7 +140,10 @@ public final class TrainCommand implements Callable<Integer> {
         String initSummary = initFrom == null ? null : PretrainedWeights.load(initFrom, net, model).summary();
         // made and claimed only now: inside a data folder an empty one made earlier would read as a class; another pulmo
         // process training into it (or resuming it) is refused before anything of the folder is removed or written
-        claim = RunFolder.claim(folder.dir());
+        claim = RunFolder.claim(folder.dir(), System.out);
+        if (!resume && !overwrite && !RunFolder.choose(out, false, false).dir().equals(folder.dir()))   // another run finished there meanwhile
+            throw new IllegalArgumentException(folder.dir() + " received another run's files while this command read its data; run it again"
+                + " (it goes to the next free folder)");
         for (String note : folder.notes()) System.out.println(note);
         folder.clear();                          // --overwrite: the old run's files go only now, when nothing can fail on the options
         Path dir = folder.dir();

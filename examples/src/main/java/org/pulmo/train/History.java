@@ -45,6 +45,11 @@ public final class History {
     /** Why a file of the run could not be read when its bytes are not UTF-8 text. */
     static final String NOT_TEXT = "not UTF-8 text (a damaged file?)";
 
+    /** A file of the run whose bytes are not UTF-8 text (damaged): named, with {@link #NOT_TEXT} as the reason. */
+    public static final class NotTextException extends java.nio.file.FileSystemException {
+        NotTextException(Path file) { super(file.toString(), null, NOT_TEXT); }
+    }
+
     public void add(Row r) { rows.add(r); }
 
     /** Rows of an earlier run's CSV up to epoch {@code upTo} (for --resume); an absent file gives none. */
@@ -55,7 +60,7 @@ public final class History {
         try {
             lines = Files.readAllLines(csv, StandardCharsets.UTF_8);
         } catch (java.nio.charset.CharacterCodingException e) {   // Java's message is "Input length = 1", naming nothing
-            throw new java.nio.file.FileSystemException(csv.toString(), null, NOT_TEXT);
+            throw new NotTextException(csv);
         }
         if (lines.isEmpty()) return h;
         List<String> names = List.of(lines.get(0).split(",", -1));

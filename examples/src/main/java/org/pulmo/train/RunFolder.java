@@ -157,42 +157,59 @@ public final class RunFolder {
     /** The lock file a training process holds in its run folder ({@link #claim}); it stays when the process ends. */
     static final String LOCK = ".pulmo.lock";
 
+    /** The folders this process has claimed (a second lock of the same file from this process could release the first). */
+    private static final java.util.Set<Path> CLAIMED = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
     /**
      * Claims {@code dir} for this process's training until the returned handle is closed or the process ends, however
      * it ends (the operating system drops the lock of a killed process): an exclusive lock on {@code dir/.pulmo.lock},
-     * which holds the owner's process id. Another process (or another command of this one) holding it: refused,
-     * naming it, so that two trainings never write one folder's checkpoints, metrics and record over each other.
+     * which holds the owner's process id. A folder another process (or another command of this one) has claimed is
+     * refused, naming it, so that two trainings never write one folder's checkpoints, metrics and record over each
+     * other. On a file system that cannot lock, training goes on unprotected, with a note on {@code out}.
      */
-    public static AutoCloseable claim(Path dir) throws IOException {
+    public static AutoCloseable claim(Path dir, java.io.PrintStream out) throws IOException {
         Files.createDirectories(dir);
-        Path file = dir.resolve(LOCK);
-        java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.CREATE,
-            java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE);
-        java.nio.channels.FileLock lock;
+        Path key = dir.toRealPath();
+        if (!CLAIMED.add(key)) throw new IllegalArgumentException(dir + " is in use: this process is already training into it");
+        boolean claimed = false;
         try {
-            lock = ch.tryLock();
-        } catch (java.nio.channels.OverlappingFileLockException thisProcess) {
-            lock = null;
-        } catch (IOException | RuntimeException e) {
-            ch.close();
-            throw e;
-        }
-        if (lock == null) {
-            String holder;
+            java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(key.resolve(LOCK), java.nio.file.StandardOpenOption.CREATE,
+                java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE);
+            java.nio.channels.FileLock lock;
             try {
-                holder = new String(Files.readAllBytes(file), java.nio.charset.StandardCharsets.UTF_8).strip();
-            } finally {
+                lock = ch.tryLock();
+            } catch (IOException unsupported) {   // NFS without a lock daemon, say
                 ch.close();
+                out.println("Note: " + dir + " cannot be locked (" + unsupported.getMessage() + "), so a second training into it at the same"
+                    + " time would not be refused");
+                claimed = true;
+                return () -> CLAIMED.remove(key);
             }
-            throw new IllegalArgumentException(dir + " is in use: another pulmo process" + (holder.matches("\\d+") ? " (pid " + holder + ")" : "")
-                + " is training into it; wait until it ends, or give another --out");
+            if (lock == null) {
+                java.nio.ByteBuffer pid = java.nio.ByteBuffer.allocate(32);
+                try {
+                    ch.read(pid, 0);
+                } finally {
+                    ch.close();   // this process holds no lock on the file, so closing gives nothing up
+                }
+                String holder = new String(pid.array(), 0, pid.position(), java.nio.charset.StandardCharsets.UTF_8).strip();
+                throw new IllegalArgumentException(dir + " is in use: another pulmo process" + (holder.matches("\\d+") ? " (pid " + holder + ")" : "")
+                    + " is training into it; wait until it ends, or give another --out");
+            }
+            ch.truncate(0);
+            ch.write(java.nio.ByteBuffer.wrap(Long.toString(ProcessHandle.current().pid()).getBytes(java.nio.charset.StandardCharsets.UTF_8)), 0);
+            claimed = true;
+            return () -> {
+                try {
+                    lock.release();
+                } finally {
+                    ch.close();
+                    CLAIMED.remove(key);
+                }
+            };
+        } finally {
+            if (!claimed) CLAIMED.remove(key);
         }
-        ch.truncate(0);
-        ch.write(java.nio.ByteBuffer.wrap(Long.toString(ProcessHandle.current().pid()).getBytes(java.nio.charset.StandardCharsets.UTF_8)));
-        java.nio.channels.FileLock held = lock;
-        return () -> {
-            try { held.release(); } finally { ch.close(); }
-        };
     }
 
     /** Deletes a file, or a folder with everything in it. */

@@ -70,14 +70,14 @@ public final class RunRecord {
         this.earlierWallSeconds = earlierWallSeconds;
     }
 
+    /** The status of an invocation whose process ended without saying how (killed outright, or the machine stopped). */
+    static final String UNRECORDED = "unrecorded";
+
     /**
      * Starts the record of the run in {@code s.out()} and writes it: a new record, or with {@code s.resume()} the run's
      * own record with this invocation added. An earlier record that cannot be read (written by hand, truncated) is
      * set aside as {@code run.json.unreadable} with a line on {@code out}, and a new record starts from this invocation.
      */
-    /** The status of an invocation whose process ended without saying how (killed outright, or the machine stopped). */
-    static final String UNRECORDED = "unrecorded";
-
     public static RunRecord begin(Trainer.Settings s, String command, DataSummary data, boolean cudaGraphs, PrintStream out) throws IOException {
         Path file = s.out().resolve(FILE);
         Backend backend = Backends.of(s.device());

@@ -256,7 +256,7 @@ public final class Trainer {
             Path csv = s.out().resolve("metrics.csv");
             try {
                 history = History.read(csv, start);
-            } catch (java.nio.file.FileSystemException damaged) {   // not text: kept aside, and the run goes on without those rows
+            } catch (History.NotTextException damaged) {   // not text: kept aside, and the run goes on without those rows
                 Path aside = csv.resolveSibling(csv.getFileName() + ".unreadable");
                 Files.move(csv, aside, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
                 out.println("Note: " + csv + " could not be read (" + damaged.getReason() + "); it is kept as " + aside);
@@ -367,10 +367,14 @@ public final class Trainer {
                 History.MaNetLosses ml = mn == 0 ? null : new History.MaNetLosses(ms[0] / mn, ms[1] / mn, ms[2] / mn, ms[3] / mn);
                 history.add(new History.Row(epoch + 1, lr, bar.loss(), bar.accuracy(), v[0], v[1], bar.imagesPerSecond(), bar.seconds(), dataWait, peakMib, ml));
                 boolean improved = v[1] > bestAcc;
-                if (improved) { bestAcc = v[1]; bestEpoch = epoch + 1; dropStaleReport(epoch + 1); }
+                if (improved) { bestAcc = v[1]; bestEpoch = epoch + 1; }
                 Map<String, String> meta = meta(bestEpoch, bestAcc);
                 try {
                     checkpoints.saveEpoch(last, best, bestEpoch, model, sgd, epoch + 1, step, Map.of(), meta); // best too when improved
+                    if (improved && RunFolder.isReport(s.out().resolve("test"))) {   // a resumed run's report of the best it replaces:
+                        checkpoints.await();                                         // gone once the new best is on disk
+                        dropStaleReport(epoch + 1);
+                    }
                 } catch (org.pulmo.io.SafetensorsException.NonFiniteWeights e) { // finite loss, but the last step broke the weights
                     throw new DivergedException(e.getMessage() + (Files.exists(last) ? ". The last good checkpoint is " + last
                         : ". No epoch had finished, so there is no checkpoint to go back to"));
@@ -393,9 +397,9 @@ public final class Trainer {
     }
 
     /**
-     * A resumed run's {@code test/} report described the best checkpoint that epoch {@code epoch} now replaces: it goes,
-     * with run.json's test figures (the evaluation after training writes new ones). Until then it stays, true of the best
-     * checkpoint beside it, however the resumed run ends.
+     * A resumed run's {@code test/} report described the best checkpoint that epoch {@code epoch} has replaced (its file
+     * is written): the report goes, with run.json's test figures (the evaluation after training writes new ones). Until
+     * then it stays, true of the best checkpoint beside it, however the resumed run ends.
      */
     private void dropStaleReport(int epoch) throws IOException {
         Path test = s.out().resolve("test");

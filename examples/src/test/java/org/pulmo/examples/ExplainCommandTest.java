@@ -120,4 +120,13 @@ class ExplainCommandTest {
         String err = r.err().strip();   // the reason is the operating system's ("Is a directory" on Linux)
         assertTrue(err.startsWith("pulmo explain: cannot write " + dir.resolve("demo0_gradcam.csv") + ": ") && !err.contains(".tmp"), err);
     }
+
+    /** Before: "pulmo explain: No space left on device", without the file. (/dev/full fails every write with ENOSPC; a link is followed.) */
+    @Test void aFullDiskNamesTheFileAndTheCause(@TempDir Path dir) throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(Path.of("/dev/full")), "needs /dev/full");
+        Files.createSymbolicLink(dir.resolve("demo0_gradcam.csv"), Path.of("/dev/full"));
+        Run r = pulmo("explain", "-c", checkpoint.toString(), "demo:0", "--method", "gradcam", "--device", "cpu", "--out", dir.toString());
+        assertEquals(2, r.code(), r.out() + r.err());
+        assertEquals("pulmo explain: cannot write " + dir.resolve("demo0_gradcam.csv") + ": No space left on device", r.err().strip());
+    }
 }

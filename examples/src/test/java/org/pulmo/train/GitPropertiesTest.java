@@ -22,7 +22,9 @@ import org.pulmo.testing.Children;
 class GitPropertiesTest {
 
     @Test void aWorktreeRecordsItsOwnCommitAndAChangeMarksTheBuild(@TempDir Path dir) throws Exception {
-        assertTrue(Children.onPath("git"), "git is needed to build Pulmo from a checkout and to run this test");
+        String noGit = "no git on PATH (a build from a source archive records the commit as unknown)";
+        if (System.getenv("CI") != null) assertTrue(Children.onPath("git"), noGit + ", on a CI machine, which builds from a clone");
+        else org.junit.jupiter.api.Assumptions.assumeTrue(Children.onPath("git"), noGit);
         Path main = Files.createDirectories(dir.resolve("main"));
         git(main, "init", "-q");
         Files.writeString(main.resolve("a.txt"), "one\n");

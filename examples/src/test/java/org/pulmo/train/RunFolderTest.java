@@ -86,12 +86,16 @@ class RunFolderTest {
     /** One training process per folder: a second claim is refused, naming the holder, until the first is given up. */
     @Test void aFolderIsClaimedByOneTrainingAtATime(@TempDir Path dir) throws Exception {
         Path out = dir.resolve("run");
-        AutoCloseable first = RunFolder.claim(out);
-        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> RunFolder.claim(out));
-        assertEquals(out + " is in use: another pulmo process (pid " + ProcessHandle.current().pid() + ") is training into it; wait until it"
-            + " ends, or give another --out", e.getMessage());
+        AutoCloseable first = RunFolder.claim(out, System.out);
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> RunFolder.claim(out, System.out));
+        assertEquals(out + " is in use: this process is already training into it", e.getMessage());
+        // the refused claim gave up nothing: another process is still refused, and told which process holds the folder
+        String other = probe(dir, out);
+        assertEquals(out + " is in use: another pulmo process (pid " + ProcessHandle.current().pid() + ") is training into it; wait until"
+            + " it ends, or give another --out", other);
         first.close();
-        RunFolder.claim(out).close();   // free again
+        assertEquals("claimed", probe(dir, out));
+        RunFolder.claim(out, System.out).close();   // free again
         assertFalse(RunFolder.holdsRun(out), "the lock file alone is not a run");
         assertEquals(out, RunFolder.choose(out, false, false).dir());
     }
@@ -126,5 +130,14 @@ class RunFolderTest {
         Files.writeString(out.resolve("test"), "#!/bin/sh");
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> RunFolder.choose(out, false, false));
         assertTrue(e.getMessage().contains("has a file named test"), e.getMessage());
+    }
+
+    /** What {@link ClaimProbe}, in a child JVM, says of claiming {@code out}. */
+    private static String probe(Path dir, Path out) throws Exception {
+        java.util.List<String> cmd = new java.util.ArrayList<>(org.pulmo.testing.Children.java(java.util.List.of("-Xmx64m")));
+        cmd.addAll(java.util.List.of(ClaimProbe.class.getName(), out.toString()));
+        var c = org.pulmo.testing.Children.run(cmd, java.util.Map.of(), 60, dir.resolve("probe.log"), "claim probe");
+        assertEquals(0, c.code(), c.tail());
+        return c.output().strip().lines().reduce((a, b) -> b).orElse("");
     }
 }

@@ -15,6 +15,9 @@ import java.util.stream.Stream;
  * if the process or the machine dies: write a temporary file in the same directory (same file system, so the
  * rename is atomic), force it to disk, rename it over the target, then force the directory entry.
  *
+ * <p>A symbolic link is followed: the file it names is replaced and the link stays. A device or a pipe
+ * ({@code /dev/stdout}) is written as it is.
+ *
  * <p>The temporary file is {@code .<name>.<digits>.tmp}. A process killed while writing leaves one behind (as
  * large as the file); the next write of the same target removes every file of exactly that pattern for that
  * name, and nothing else. Two processes writing the same target at once is not supported (the last rename
@@ -77,6 +80,18 @@ public final class AtomicFiles {
 
     private static void writeAtomically(Path file, byte[] contents) throws IOException {
         Path target = file.toAbsolutePath();
+        if (Files.isSymbolicLink(target)) {   // the file the link names is replaced, and the link stays
+            try {
+                target = target.toRealPath();
+            } catch (IOException dangling) {   // a link to nothing yet: written through, creating what it names
+                Files.write(target, contents);
+                return;
+            }
+        }
+        if (Files.exists(target) && !Files.isRegularFile(target) && !Files.isDirectory(target)) {
+            Files.write(target, contents);   // a device or a pipe (/dev/stdout): nothing to replace, written as it is
+            return;
+        }
         Path dir = target.getParent();
         Files.createDirectories(dir);
         removeStale(target);

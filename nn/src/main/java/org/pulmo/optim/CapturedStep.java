@@ -137,6 +137,7 @@ public final class CapturedStep implements AutoCloseable {
             recordings++;
         }
         graph.replay();
+        if (sgd != null) sgd.stepped();   // the replay changed the parameters as step() would have
         return outputs;
     }
 

@@ -136,9 +136,17 @@ public final class Sgd {
                 }
                 // d = g + wd*p; buf = momentum*buf + (1-dampening)*d (d on the first step); p -= lr*(buf or Nesterov's d + momentum*buf)
                 group.getKey().sgdUpdateAll(ps, gs, bufs, first, lr, momentum, dampening, wd, nesterov);
-                for (Tensor p : ps) p.storage().markChanged("an optimizer step");   // a graph that read them is stale now
             }
         }
+        stepped();
+    }
+
+    /**
+     * Records that the parameters with a gradient were changed in place (Storage.markChanged), so that a graph that
+     * read them refuses to backpropagate: by {@link #step}, and by whoever runs a step outside it (a replayed CUDA graph).
+     */
+    public void stepped() {
+        for (Tensor p : params.values()) if (p.grad() != null) p.storage().markChanged("an optimizer step");
     }
 
     /**

@@ -67,4 +67,18 @@ class AtomicFilesTest {
             () -> AtomicFiles.write(file, out -> { out.write(9); throw new java.io.IOException("encoder failed"); }));
         assertArrayEquals(new byte[] {1, 2, 3}, Files.readAllBytes(file), "a writer that fails leaves the old contents");
     }
+
+    /** A symbolic link is followed (the file it names is replaced, the link stays); a device is written as it is. */
+    @Test void aLinkIsFollowedAndADeviceWrittenThrough(@TempDir Path dir) throws Exception {
+        Path real = Files.writeString(dir.resolve("real.csv"), "old"), link = Files.createSymbolicLink(dir.resolve("link.csv"), real);
+        AtomicFiles.writeString(link, "new");
+        assertTrue(Files.isSymbolicLink(link), "the link stays a link");
+        assertEquals("new", Files.readString(real));
+        Path dangling = Files.createSymbolicLink(dir.resolve("later.csv"), dir.resolve("not-yet.csv"));
+        AtomicFiles.writeString(dangling, "made");
+        assertEquals("made", Files.readString(dir.resolve("not-yet.csv")));
+        Assumptions.assumeTrue(Files.exists(Path.of("/dev/null")), "needs /dev/null");
+        AtomicFiles.writeString(Path.of("/dev/null"), "gone");   // not replaced by a regular file
+        assertTrue(!Files.isRegularFile(Path.of("/dev/null")));
+    }
 }

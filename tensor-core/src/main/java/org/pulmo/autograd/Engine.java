@@ -50,6 +50,7 @@ public final class Engine {
         try (var ignored = GradMode.noGrad(); var recording = MemoryScope.recordAllocations(made)) {
             if (root.gradFn() == null) { accumulateLeaf(root, seed); return; }
             List<Node> order = topologicalOrder(root.gradFn());
+            for (Node node : order) node.checkUnchanged();   // before any gradient is computed: refused whole, never half-done
             Map<Node, Tensor> pending = new IdentityHashMap<>();
             Set<Storage> retained = Collections.newSetFromMap(new IdentityHashMap<>());
             pending.put(root.gradFn(), seed);

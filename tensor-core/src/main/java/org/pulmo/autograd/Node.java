@@ -80,7 +80,8 @@ public final class Node {
      * refilled, a parameter changed under noGrad(), a write through detach() before backward(). The op's inputs and
      * output are checked, whether or not its backward happens to read them.
      */
-    private void checkUnchanged() {
+    void checkUnchanged() {
+        if (backward == null) return;   // freed by an earlier backward: apply says so
         for (int i = 0; i < inputs.length; i++)
             if (inputStorages[i] != null && inputStorages[i].version() != inputVersions[i])
                 throw changed("its input " + i + " of shape " + Shapes.str(inputs[i].shape()), inputStorages[i]);

@@ -88,8 +88,9 @@ public final class Elementwise {
     }
 
     // y = a^b;  da = g * b * a^(b-1),  db = g * y * ln(a). Where the limits are 0 the formulas give NaN, and PyTorch's
-    // gradients are 0: da where b = 0 (0 * 0^-1 at a = 0), db where a = 0 (0^b * ln 0 for b > 0). So the exponent of da
-    // is taken as 0 where b = 0 (b * a^0 = 0) and ln(a) as ln(1) = 0 where a = 0.
+    // gradients are 0: da where b = 0 (0 * 0^-1 at a = 0), db where a = 0 and b >= 0 (0^b * ln 0). So the exponent of da
+    // is taken as 0 where b = 0 (b * a^0 = 0) and ln(a) as ln(1) = 0 where a = 0 and b >= 0 (for b < 0, inf * -inf = -inf
+    // stands, as in PyTorch).
     public static Tensor pow(Tensor a, Tensor b) {
         Tensor y = bin(BinaryOp.POW, a, b);
         Tensor yv = y.detach();
@@ -97,7 +98,7 @@ public final class Elementwise {
             Tensor zero = Tensor.full(0f, g.device());
             return new Tensor[] {
                 a.requiresGrad() ? sumTo(mul(g, mul(b, pow(a, add(addScalar(b, -1), bin(BinaryOp.EQ, b, zero))))), a.shape()) : null,
-                b.requiresGrad() ? sumTo(mul(g, mul(yv, log(add(a, bin(BinaryOp.EQ, a, zero))))), b.shape()) : null};
+                b.requiresGrad() ? sumTo(mul(g, mul(yv, log(add(a, mul(bin(BinaryOp.EQ, a, zero), bin(BinaryOp.GE, b, zero)))))), b.shape()) : null};
         }, a, b);
     }
 

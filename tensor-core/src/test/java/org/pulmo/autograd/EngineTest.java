@@ -277,6 +277,17 @@ class EngineTest {
         assertArrayEquals(new float[] {3, 4}, w.grad().toArray(), TOL);
     }
 
+    /** The refusal comes before any gradient is computed: no leaf is left with part of one (a later step would take half a step). */
+    @Test void aRefusedBackwardLeavesNoGradientAnywhere() {
+        Tensor b = Tensor.of(new float[] {1, 2}, 2);
+        Tensor w1 = Tensor.of(new float[] {3}, 1).requiresGrad(true), w2 = Tensor.of(new float[] {4, 5}, 2).requiresGrad(true);
+        Tensor loss = b.mul(w2).sum().mul(w1).sum();   // the node that read b is the last one the walk reaches
+        try (var s = GradMode.noGrad()) { b.fill(9f); }
+        assertThrows(IllegalStateException.class, loss::backward);
+        assertNull(w1.grad(), "w1's gradient would have been computed before the walk reached b's node");
+        assertNull(w2.grad());
+    }
+
     /** The library's own advice for a parameter (noGrad) does not make a change between forward and backward safe. */
     @Test void aParameterChangedUnderNoGradBeforeBackwardIsRefused() {
         Tensor w = Tensor.of(new float[] {1, 2}, 2).requiresGrad(true);

@@ -154,6 +154,10 @@ class ElementwiseGradTest {
         // da = b a^(b-1): 0, inf (0.5 * 0^-0.5, as PyTorch), 0 (b = 0), 3 * 4; db = a^b ln a: 0, 0, 0 (0^0 ln 0 taken as 0), 8 ln 2
         org.junit.jupiter.api.Assertions.assertArrayEquals(new float[] {0, Float.POSITIVE_INFINITY, 0, 12}, a.grad().toArray(), 1e-5f);
         org.junit.jupiter.api.Assertions.assertArrayEquals(new float[] {0, 0, 0, (float) (8 * Math.log(2))}, b.grad().toArray(), 1e-5f);
+        // a negative exponent keeps its limit: 0^-1 ln 0 = inf * -inf = -inf (PyTorch too), not NaN
+        Tensor z = Tensor.of(new float[] {0}, 1), e = Tensor.of(new float[] {-1}, 1).requiresGrad(true);
+        z.pow(e).sum().backward();
+        org.junit.jupiter.api.Assertions.assertEquals(Float.NEGATIVE_INFINITY, e.grad().toArray()[0]);
     }
 
     @Test void stridedInputs() {

@@ -40,7 +40,10 @@ class TensorTest {
         assertArrayEquals(new int[] {4, 4}, y.shape());
         assertArrayEquals(new float[] {0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0}, y.toArray());
         assertThrows(IndexOutOfBoundsException.class, () -> Tensor.oneHot(Tensor.of(new float[] {4}, 1), 4));
-        assertThrows(IndexOutOfBoundsException.class, () -> Tensor.oneHot(Tensor.of(new float[] {1.5f}, 1), 4));
+        assertTrue(assertThrows(IndexOutOfBoundsException.class, () -> Tensor.oneHot(Tensor.of(new float[] {1.5f}, 1), 4))
+            .getMessage().contains("not a whole number"));
+        assertTrue(assertThrows(IndexOutOfBoundsException.class, () -> Tensor.oneHot(Tensor.of(new float[] {1e10f}, 1), 4))
+            .getMessage().contains("out of range"), "a whole number too large for an int is out of range");
         assertThrows(IllegalArgumentException.class, () -> Tensor.oneHot(Tensor.zeros(2, 2), 4));
     }
 

@@ -11,13 +11,12 @@ final class CpuIndex {
     private CpuIndex() {}
 
     private static int checkedIndex(float v, int size, int dim, int pos) {
-        int i = (int) v;
-        if (i != v)
+        if (v < 0 || v >= size)
+            throw new IndexOutOfBoundsException("index " + v + " at position " + pos + " is out of range [0, " + size + ") for dimension " + dim);
+        if (Math.rint(v) != v)   // NaN too
             throw new IndexOutOfBoundsException("index " + v + " at position " + pos + " is not a whole number (indices are floats"
                 + " holding integers) for dimension " + dim);
-        if (i < 0 || i >= size)
-            throw new IndexOutOfBoundsException("index " + v + " at position " + pos + " is out of range [0, " + size + ") for dimension " + dim);
-        return i;
+        return (int) v;
     }
 
     /** out [is] from x [xsShape] and index [is]. */
