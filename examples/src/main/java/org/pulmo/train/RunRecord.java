@@ -37,7 +37,9 @@ import org.pulmo.io.AtomicFiles;
  *       invocations), training time and images per second (over all epochs, and the last one), the time spent waiting
  *       for images, the most device memory in use in any epoch ({@code device_peak_mib}, null on the CPU), the device
  *       memory held at the end, the process's peak resident memory (Linux) and, after {@code pulmo train}'s
- *       evaluation, the {@code test} metrics;</li>
+ *       evaluation, the {@code test} metrics. Epochs done counts the epochs trained: the last one's checkpoint is written
+ *       while the next epoch trains, so a process killed meanwhile leaves {@code last.safetensors} one epoch behind it,
+ *       and {@code --resume} trains that epoch again;</li>
  *   <li>{@code invocations}: one entry per command that trained this run (the first and each {@code --resume}),
  *       with its epochs, device, build, times and outcome.</li>
  * </ul>
