@@ -15,6 +15,8 @@ import org.pulmo.tensor.Tensor;
  * transforms make new images and never write into an input.
  */
 public record Image(int channels, int height, int width, float[] pixels) {
+    static { ImageDecoder.imageBuffersInMemory(); }   // PNGs written here: no cache file in a temporary folder that may be full
+
 
     public Image {
         if (channels <= 0 || height <= 0 || width <= 0)

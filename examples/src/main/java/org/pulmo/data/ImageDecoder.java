@@ -44,6 +44,15 @@ public final class ImageDecoder {
     private ImageDecoder() {}
 
     /**
+     * ImageIO keeps its streams' buffers in files under java.io.tmpdir by default: with that disk full, every image
+     * read as "corrupt or truncated" and every PNG write failed without a file named. In memory instead, for every
+     * reader and writer of this process (the images here are at most a few megabytes).
+     */
+    public static void imageBuffersInMemory() { javax.imageio.ImageIO.setUseCache(false); }
+
+    static { imageBuffersInMemory(); }
+
+    /**
      * File name extensions that every command (train, evaluate, predict) takes for images: the formats
      * {@link #format} knows. The content still decides the decoder.
      */

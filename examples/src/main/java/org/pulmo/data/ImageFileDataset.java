@@ -47,19 +47,46 @@ public final class ImageFileDataset implements Dataset {
                 throw new DatasetException(e.path + ": label " + e.label + " outside the " + classes.size() + " classes " + classes);
     }
 
-    /** {@code root/<class>/...} with the class folders' names, sorted, as classes. */
+    /**
+     * {@code root/<class>/...} with the class folders' names, sorted, as classes. A folder that holds Pulmo's own output
+     * (a training run, or runs/ with runs in it: {@link #holdsPulmoOutput}) is not a class: training with the data folder as
+     * the working directory puts {@code runs/train} there, whose plots would otherwise make a class "runs". Said in a warning.
+     */
     public static ImageFileDataset folder(Path root) {
         requireDirectory(root, "data folder");
         List<String> classes = new ArrayList<>();
         try (Stream<Path> s = Files.list(root)) {
-            s.filter(Files::isDirectory).map(p -> p.getFileName().toString())
-                .filter(n -> !n.startsWith(".") && !n.equals(ImageDecoder.MACOS_ARCHIVE_FOLDER)).sorted().forEach(classes::add);
+            for (Path p : s.filter(Files::isDirectory).sorted().toList()) {
+                String n = p.getFileName().toString();
+                if (n.startsWith(".") || n.equals(ImageDecoder.MACOS_ARCHIVE_FOLDER)) continue;
+                if (holdsPulmoOutput(p)) {
+                    LOG.log(System.Logger.Level.WARNING, p + " holds Pulmo's own output (a run's " + String.join(", ", OUTPUT_MARKERS)
+                        + "), not images of a class: left out of the data");
+                    continue;
+                }
+                classes.add(n);
+            }
         } catch (IOException e) {
             throw new DatasetException("cannot list data folder " + root + ": " + e, e);
         }
         if (classes.isEmpty())
             throw new DatasetException("data folder " + root + " has no class folders; expected " + root + "/<class>/<image files>");
         return folder(root, classes);
+    }
+
+    private static final System.Logger LOG = System.getLogger(ImageFileDataset.class.getName());
+
+    /** Files only Pulmo's commands write: a training run's record and lock, an evaluation's predictions. */
+    static final List<String> OUTPUT_MARKERS = List.of("run.json", ".pulmo.lock", "predictions.csv");
+
+    /** Whether {@code dir} or one of its folders holds a file of {@link #OUTPUT_MARKERS} (a run, or a folder of runs). */
+    static boolean holdsPulmoOutput(Path dir) throws IOException {
+        for (String m : OUTPUT_MARKERS) if (Files.exists(dir.resolve(m))) return true;
+        try (Stream<Path> s = Files.list(dir)) {
+            for (Path sub : (Iterable<Path>) s::iterator)
+                if (Files.isDirectory(sub)) for (String m : OUTPUT_MARKERS) if (Files.exists(sub.resolve(m))) return true;
+        }
+        return false;
     }
 
     /** {@code root/<class>/...} for the given classes, in the given order (label k = classes.get(k)). */

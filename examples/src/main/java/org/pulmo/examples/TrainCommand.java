@@ -118,6 +118,7 @@ public final class TrainCommand implements Callable<Integer> {
         RunFolder.Choice folder = RunFolder.choose(out, resume, overwrite);
         Cli.checkOutputFolder(folder.dir(), "--out");   // a folder that cannot be written is said before the data is read
         boolean continuing = resume && !folder.startOver();   // --resume of a run stopped before its first epoch ended starts it again
+        if (resume) claim = RunFolder.claim(folder.dir(), System.out);   // the run's own folder: refused before anything is said of it
 
         Splits.Split split = data.load(size);
         checkData(s, split);
@@ -140,7 +141,7 @@ public final class TrainCommand implements Callable<Integer> {
         String initSummary = initFrom == null ? null : PretrainedWeights.load(initFrom, net, model).summary();
         // made and claimed only now: inside a data folder an empty one made earlier would read as a class; another pulmo
         // process training into it (or resuming it) is refused before anything of the folder is removed or written
-        claim = RunFolder.claim(folder.dir(), System.out);
+        if (claim == null) claim = RunFolder.claim(folder.dir(), System.out);
         if (!resume && !overwrite && !RunFolder.choose(out, false, false).dir().equals(folder.dir()))   // another run finished there meanwhile
             throw new IllegalArgumentException(folder.dir() + " received another run's files while this command read its data; run it again"
                 + " (it goes to the next free folder)");

@@ -53,7 +53,10 @@ public final class Plots {
         return unavailable == null ? String.join(", ", files) : "no plots (" + unavailable + ")";
     }
 
-    static { System.setProperty("java.awt.headless", "true"); }
+    static {
+        System.setProperty("java.awt.headless", "true");
+        org.pulmo.data.ImageDecoder.imageBuffersInMemory();   // the PNG encoder's buffers, not a file in a temporary folder
+    }
 
     /**
      * {@code loss.png} and {@code accuracy.png}: training and validation per epoch. For MA-Net the loss plot also

@@ -369,17 +369,16 @@ public final class Trainer {
                 boolean improved = v[1] > bestAcc;
                 if (improved) { bestAcc = v[1]; bestEpoch = epoch + 1; }
                 Map<String, String> meta = meta(bestEpoch, bestAcc);
+                // the epoch's row before its checkpoint: a write that fails (a full disk) leaves the epoch to be trained again
+                // by --resume, never a checkpoint whose row is lost (a resume drops rows past its checkpoint)
+                history.write(s.out());
+                if (improved) dropStaleReport(epoch + 1);   // before the new best is written: no report of a checkpoint that is gone
                 try {
                     checkpoints.saveEpoch(last, best, bestEpoch, model, sgd, epoch + 1, step, Map.of(), meta); // best too when improved
-                    if (improved && RunFolder.isReport(s.out().resolve("test"))) {   // a resumed run's report of the best it replaces:
-                        checkpoints.await();                                         // gone once the new best is on disk
-                        dropStaleReport(epoch + 1);
-                    }
                 } catch (org.pulmo.io.SafetensorsException.NonFiniteWeights e) { // finite loss, but the last step broke the weights
                     throw new DivergedException(e.getMessage() + (Files.exists(last) ? ". The last good checkpoint is " + last
                         : ". No epoch had finished, so there is no checkpoint to go back to"));
                 }
-                history.write(s.out());
                 if (record != null) {
                     if (recorded != null) record.stepsRecorded(recorded.recording(), recorded.whyNotRecorded());
                     record.epoch(history, bestEpoch, bestAcc);
@@ -397,9 +396,10 @@ public final class Trainer {
     }
 
     /**
-     * A resumed run's {@code test/} report described the best checkpoint that epoch {@code epoch} has replaced (its file
-     * is written): the report goes, with run.json's test figures (the evaluation after training writes new ones). Until
-     * then it stays, true of the best checkpoint beside it, however the resumed run ends.
+     * A resumed run's {@code test/} report described the best checkpoint that epoch {@code epoch} is about to replace: the
+     * report goes first, with run.json's test figures (the evaluation after training writes new ones), so that it never
+     * stands beside a checkpoint it does not describe. Until then it stays, true of the best checkpoint beside it, however
+     * the resumed run ends; a process killed between the two loses the report ({@code pulmo evaluate} makes it again).
      */
     private void dropStaleReport(int epoch) throws IOException {
         Path test = s.out().resolve("test");
@@ -478,7 +478,7 @@ public final class Trainer {
                 + " asks for fewer (give --epochs " + done + " or more to continue, or start a new run)");
         String planned = meta.get("epochs");
         if (planned != null && !planned.equals(Integer.toString(s.epochs())))
-            notes.add("--resume: the first run planned " + planned + (planned.equals("1") ? " epoch" : " epochs") + "; this one goes on to " + s.epochs()
+            notes.add("--resume: the run planned " + planned + (planned.equals("1") ? " epoch" : " epochs") + " when it last trained; this one goes on to " + s.epochs()
                 + (s.schedule().toLowerCase(Locale.ROOT).startsWith("cosine") ? " (the cosine schedule is stretched to the new length from here on)" : ""));
         if (s.epochs() == done) notes.add("--resume: all " + done + " epochs are done; nothing to train");
         String dev = meta.get("device");

@@ -51,6 +51,22 @@ class ImageFileDatasetTest {
     }
 
     /**
+     * Training with the data folder as the working directory puts runs/train there, with its plots: before, a second
+     * training read "runs" as a class. A folder holding a run (or runs) is left out; a class folder with a subfolder is not.
+     */
+    @Test void aFolderOfPulmoRunsIsNotAClass() throws IOException {
+        png(root.resolve("covid/a.png"), 10);
+        png(root.resolve("normal/b.png"), 20);
+        png(root.resolve("normal/more/c.png"), 30);
+        png(root.resolve("runs/train/loss.png"), 40);
+        Files.writeString(root.resolve("runs/train/run.json"), "{}");
+        png(root.resolve("myrun/accuracy.png"), 50);
+        Files.writeString(root.resolve("myrun/.pulmo.lock"), "1");
+        assertEquals(List.of("covid", "normal"), ImageFileDataset.folder(root).classes());
+        assertEquals(3, ImageFileDataset.folder(root).size());
+    }
+
+    /**
      * A class folder that is a link to the images elsewhere (before: "class 'covid' is empty"). Links to folders inside a
      * class folder are not followed: one to another class's images would give them a second label, one to itself would loop.
      */

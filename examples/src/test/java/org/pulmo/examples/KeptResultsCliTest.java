@@ -141,5 +141,10 @@ class KeptResultsCliTest {
         Run fresh = pulmo("predict", "-c", checkpoint.toString(), "--device", "cpu", "--csv", inNew.toString(), png.toString());
         assertEquals(0, fresh.code(), fresh.out() + fresh.err());
         assertTrue(Files.readString(inNew).startsWith("path,predicted,"));
+        // a device holds no earlier results: written to without --overwrite, and not replaced by a file (/dev/stdout alike)
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(Path.of("/dev/null")), "needs /dev/null");
+        Run dev = pulmo("predict", "-c", checkpoint.toString(), "--device", "cpu", "--csv", "/dev/null", png.toString());
+        assertEquals(0, dev.code(), dev.out() + dev.err());
+        assertFalse(Files.isRegularFile(Path.of("/dev/null")));
     }
 }

@@ -151,6 +151,16 @@ class TrainerBestAndResumeTest {
         assertEquals(2, java.nio.file.Files.readAllLines(dir.resolve("metrics.csv")).size(), "header and epoch 2");
     }
 
+    /**
+     * An epoch's row is written before its checkpoint: when the row cannot be written (a full disk), no checkpoint of that
+     * epoch exists either, and --resume trains it again, instead of a checkpoint whose row is lost for good.
+     */
+    @Test void aMetricsFileThatCannotBeWrittenLeavesNoCheckpointOfItsEpoch(@TempDir Path dir) throws IOException {
+        java.nio.file.Files.createDirectories(dir.resolve("metrics.csv").resolve("in-the-way"));   // the write's rename fails
+        org.junit.jupiter.api.Assertions.assertThrows(IOException.class, () -> train(dir, 1, false, "constant", true));
+        org.junit.jupiter.api.Assertions.assertFalse(java.nio.file.Files.exists(dir.resolve(Trainer.LAST)), "a checkpoint without its row");
+    }
+
     /** A resumed run takes up the schedule where it was: epoch 2 of step:1:0.5 has half the rate, as in a straight run. */
     @Test void resumeFollowsTheLearningRateSchedule(@TempDir Path dir) throws IOException {
         Path straight = dir.resolve("straight"), resumed = dir.resolve("resumed");

@@ -15,8 +15,8 @@ import java.util.stream.Stream;
  * if the process or the machine dies: write a temporary file in the same directory (same file system, so the
  * rename is atomic), force it to disk, rename it over the target, then force the directory entry.
  *
- * <p>A symbolic link is followed: the file it names is replaced and the link stays. A device or a pipe
- * ({@code /dev/stdout}) is written as it is.
+ * <p>A symbolic link is followed: the file it names is replaced and the link stays. A device or a pipe, and any path
+ * under {@code /dev} or {@code /proc} ({@code /dev/stdout}, whatever it leads to), is written as it is.
  *
  * <p>The temporary file is {@code .<name>.<digits>.tmp}. A process killed while writing leaves one behind (as
  * large as the file); the next write of the same target removes every file of exactly that pattern for that
@@ -80,6 +80,10 @@ public final class AtomicFiles {
 
     private static void writeAtomically(Path file, byte[] contents) throws IOException {
         Path target = file.toAbsolutePath();
+        if (target.startsWith("/dev") || target.startsWith("/proc")) {   // /dev/stdout: the stream it stands for, not the file behind it
+            Files.write(target, contents);
+            return;
+        }
         if (Files.isSymbolicLink(target)) {   // the file the link names is replaced, and the link stays
             try {
                 target = target.toRealPath();
