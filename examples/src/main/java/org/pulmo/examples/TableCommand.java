@@ -123,12 +123,18 @@ public final class TableCommand implements Callable<Integer> {
     }
 
     /** Reads one --row; a row whose classes differ from the first row's, or that lacks what --binary needs, is refused. */
+    /** A parser's message, which may quote the whole file, cut to its first 120 characters. */
+    private static String abbreviated(String s) { return s.length() <= 120 ? s : s.substring(0, 117) + "..."; }
+
     private Entry entry(String row, Entry first) throws java.io.IOException {
         int eq = row.lastIndexOf('=');
         if (eq < 0) throw new IllegalArgumentException("--row must be LABEL=FOLDER, got '" + row + "'");
         Path folder = Path.of(row.substring(eq + 1)), json = folder.resolve("metrics.json");
         // a training run's folder holds its per-epoch metrics.json; its evaluation is in test/
-        String hint = Files.exists(folder.resolve("test").resolve("metrics.json")) ? "; did you mean " + folder.resolve("test") + ", the run's test report?" : "";
+        String hint = Files.exists(folder.resolve("test").resolve("metrics.json")) ? "; did you mean " + folder.resolve("test") + ", the run's test report?"
+            : org.pulmo.train.RunFolder.isTrainingRun(folder) ? "; " + folder + " is a training run's folder, whose metrics.json holds its"
+                + " per-epoch curves: evaluate its best.safetensors ('pulmo evaluate -c " + folder.resolve("best.safetensors") + "') and give that report's folder"
+            : "";
         if (!Files.exists(json)) throw new IllegalArgumentException("no " + json + " (run 'pulmo evaluate' for that row first)" + hint);
         JsonObject o;
         try {
@@ -137,7 +143,7 @@ public final class TableCommand implements Callable<Integer> {
             throw new IllegalArgumentException(json + " is not UTF-8 text (a damaged file?), so not what 'pulmo evaluate' writes");
         } catch (com.google.gson.JsonParseException | IllegalStateException e) {
             throw new IllegalArgumentException(json + " is not what 'pulmo evaluate' writes (an object of test metrics)"
-                + (hint.isEmpty() ? ": " + Cli.oneLine(String.valueOf(e.getMessage())) : hint));
+                + (hint.isEmpty() ? ": " + abbreviated(Cli.oneLine(String.valueOf(e.getMessage()))) : hint));
         }
         Map<String, Double> m = read(o);
         // Rows are comparable only over the same classes; a binary row needs evaluate's binary_* numbers.

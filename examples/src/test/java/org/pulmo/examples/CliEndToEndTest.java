@@ -210,6 +210,12 @@ public class CliEndToEndTest {
         Run wrong = pulmo("table", "--row", "R18=" + out);
         assertEquals(2, wrong.code(), wrong.out() + wrong.err());
         assertTrue(wrong.err().contains("did you mean " + out.resolve("test") + ", the run's test report?"), wrong.err());
+        // without its test/ report (--no-evaluate): said what the folder is and what to do, not the file's JSON quoted
+        Path noReport = out.resolveSibling("no-report");
+        for (String f : List.of("metrics.json", "metrics.csv", "run.json")) Files.copy(out.resolve(f), Files.createDirectories(noReport).resolve(f));
+        Run bare = pulmo("table", "--row", "R18=" + noReport);
+        assertEquals(2, bare.code(), bare.out() + bare.err());
+        assertTrue(bare.err().contains("is a training run's folder") && bare.err().contains("pulmo evaluate -c") && bare.err().length() < 600, bare.err());
         String commit = j.getAsJsonObject("pulmo").get("commit").getAsString();
         assertFalse(commit.isBlank());
         Run version = pulmo("--version");   // the same build, named the same way
