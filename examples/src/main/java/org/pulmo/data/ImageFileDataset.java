@@ -56,12 +56,12 @@ public final class ImageFileDataset implements Dataset {
         requireDirectory(root, "data folder");
         List<String> classes = new ArrayList<>();
         try (Stream<Path> s = Files.list(root)) {
-            for (Path p : s.filter(Files::isDirectory).sorted().toList()) {
+            for (Path p : s.filter(Files::isDirectory).sorted(java.util.Comparator.comparing(q -> q.getFileName().toString())).toList()) {
                 String n = p.getFileName().toString();
                 if (n.startsWith(".") || n.equals(ImageDecoder.MACOS_ARCHIVE_FOLDER)) continue;
                 if (holdsPulmoOutput(p)) {
-                    LOG.log(System.Logger.Level.WARNING, p + " holds Pulmo's own output (a run's " + String.join(", ", OUTPUT_MARKERS)
-                        + "), not images of a class: left out of the data");
+                    LOG.log(System.Logger.Level.WARNING, p + " holds Pulmo's own output (a training run, or an evaluation's predictions),"
+                        + " not images of a class: left out of the data");
                     continue;
                 }
                 classes.add(n);
@@ -76,17 +76,32 @@ public final class ImageFileDataset implements Dataset {
 
     private static final System.Logger LOG = System.getLogger(ImageFileDataset.class.getName());
 
-    /** Files only Pulmo's commands write: a training run's record and lock, an evaluation's predictions. */
-    static final List<String> OUTPUT_MARKERS = List.of("run.json", ".pulmo.lock", "predictions.csv");
-
-    /** Whether {@code dir} or one of its folders holds a file of {@link #OUTPUT_MARKERS} (a run, or a folder of runs). */
-    static boolean holdsPulmoOutput(Path dir) throws IOException {
-        for (String m : OUTPUT_MARKERS) if (Files.exists(dir.resolve(m))) return true;
+    /**
+     * Whether {@code dir}, or one of its folders, holds what only Pulmo writes: a training run's lock ({@code .pulmo.lock}) or
+     * record ({@code run.json} with its list of invocations), or an evaluation's {@code predictions.csv} (its header).
+     * A data set's own files of those names, with other contents, do not count.
+     */
+    public static boolean holdsPulmoOutput(Path dir) throws IOException {
+        if (isPulmoOutput(dir)) return true;
         try (Stream<Path> s = Files.list(dir)) {
-            for (Path sub : (Iterable<Path>) s::iterator)
-                if (Files.isDirectory(sub)) for (String m : OUTPUT_MARKERS) if (Files.exists(sub.resolve(m))) return true;
+            for (Path sub : (Iterable<Path>) s::iterator) if (Files.isDirectory(sub) && isPulmoOutput(sub)) return true;
         }
         return false;
+    }
+
+    private static boolean isPulmoOutput(Path dir) {
+        return Files.exists(dir.resolve(".pulmo.lock")) || head(dir.resolve("run.json"), 1 << 20).contains("\"invocations\"")
+            || head(dir.resolve("predictions.csv"), 64).startsWith("source,label,predicted,");
+    }
+
+    /** The first {@code limit} bytes of {@code file} as text; "" for a file that is absent or cannot be read. */
+    private static String head(Path file, int limit) {
+        if (!Files.isRegularFile(file)) return "";
+        try (var in = Files.newInputStream(file)) {
+            return new String(in.readNBytes(limit), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return "";
+        }
     }
 
     /** {@code root/<class>/...} for the given classes, in the given order (label k = classes.get(k)). */

@@ -159,7 +159,8 @@ final class Cli {
      */
     static void checkNewFile(Path file, boolean overwrite, String option) {
         if (Files.isDirectory(file)) throw new IllegalArgumentException(option + " " + file + " is a folder; give a file name");
-        // a device or a pipe (/dev/stdout) holds no earlier results: written to as it is
+        // a standard stream (/dev/stdout), a device or a pipe holds no earlier results and is written to as it is (AtomicFiles)
+        if (org.pulmo.io.AtomicFiles.isStream(file) || Files.exists(file) && !Files.isRegularFile(file)) return;
         if (Files.isRegularFile(file) && !overwrite) throw new IllegalArgumentException(option + " " + file + " exists; give --overwrite to replace it, or another file name");
         checkOutputFolder(file.toAbsolutePath().getParent(), option);
     }

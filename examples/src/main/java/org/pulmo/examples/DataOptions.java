@@ -362,11 +362,19 @@ final class DataOptions {
      * Whether {@code root} is laid out as parts: a {@code train/} folder, or only {@code val/} and {@code test/} folders
      * (a test set to evaluate on its own; any other folder beside them makes {@code root} a folder of classes).
      */
+    private static boolean holdsPulmoOutput(Path dir) {
+        try {
+            return org.pulmo.data.ImageFileDataset.holdsPulmoOutput(dir);
+        } catch (java.io.IOException e) {
+            return false;
+        }
+    }
+
     private static boolean partFolders(Path root) {
         if (Files.isDirectory(root.resolve("train"))) return true;
         if (!Files.isDirectory(root.resolve("test")) && !Files.isDirectory(root.resolve("val"))) return false;
         try (var s = Files.list(root)) {
-            return s.filter(Files::isDirectory).map(p -> p.getFileName().toString())
+            return s.filter(Files::isDirectory).filter(p -> !holdsPulmoOutput(p)).map(p -> p.getFileName().toString())   // runs/ beside them
                 .filter(n -> !n.startsWith(".") && !n.equals(org.pulmo.data.ImageDecoder.MACOS_ARCHIVE_FOLDER))
                 .allMatch(n -> n.equals("val") || n.equals("test"));
         } catch (java.io.IOException e) {

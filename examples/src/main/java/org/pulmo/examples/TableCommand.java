@@ -122,19 +122,31 @@ public final class TableCommand implements Callable<Integer> {
         return positive;
     }
 
-    /** Reads one --row; a row whose classes differ from the first row's, or that lacks what --binary needs, is refused. */
     /** A parser's message, which may quote the whole file, cut to its first 120 characters. */
     private static String abbreviated(String s) { return s.length() <= 120 ? s : s.substring(0, 117) + "..."; }
 
+    /** What to do with a training run's folder given as a row: evaluate its best checkpoint on its own data (run.json's). */
+    private static String runFolderHint(Path folder) {
+        Path best = folder.resolve("best.safetensors");
+        String data = "DATA";
+        try {
+            data = JsonParser.parseString(Files.readString(folder.resolve(RunRecord.FILE))).getAsJsonObject().getAsJsonObject("data").get("source").getAsString();
+        } catch (java.io.IOException | RuntimeException unknown) {
+            // no readable record: the user names the data
+        }
+        return "; " + folder + " is a training run's folder" + (Files.exists(folder.resolve("metrics.json")) ? ", whose metrics.json holds its per-epoch curves" : "")
+            + (Files.exists(best) ? ": evaluate its best checkpoint ('pulmo evaluate -c " + best + " --data " + data + "') and give that report's folder"
+                : ", with no best.safetensors to evaluate");
+    }
+
+    /** Reads one --row; a row whose classes differ from the first row's, or that lacks what --binary needs, is refused. */
     private Entry entry(String row, Entry first) throws java.io.IOException {
         int eq = row.lastIndexOf('=');
         if (eq < 0) throw new IllegalArgumentException("--row must be LABEL=FOLDER, got '" + row + "'");
         Path folder = Path.of(row.substring(eq + 1)), json = folder.resolve("metrics.json");
         // a training run's folder holds its per-epoch metrics.json; its evaluation is in test/
         String hint = Files.exists(folder.resolve("test").resolve("metrics.json")) ? "; did you mean " + folder.resolve("test") + ", the run's test report?"
-            : org.pulmo.train.RunFolder.isTrainingRun(folder) ? "; " + folder + " is a training run's folder, whose metrics.json holds its"
-                + " per-epoch curves: evaluate its best.safetensors ('pulmo evaluate -c " + folder.resolve("best.safetensors") + "') and give that report's folder"
-            : "";
+            : org.pulmo.train.RunFolder.isTrainingRun(folder) ? runFolderHint(folder) : "";
         if (!Files.exists(json)) throw new IllegalArgumentException("no " + json + " (run 'pulmo evaluate' for that row first)" + hint);
         JsonObject o;
         try {

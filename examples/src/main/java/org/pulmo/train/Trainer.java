@@ -372,9 +372,16 @@ public final class Trainer {
                 // the epoch's row before its checkpoint: a write that fails (a full disk) leaves the epoch to be trained again
                 // by --resume, never a checkpoint whose row is lost (a resume drops rows past its checkpoint)
                 history.write(s.out());
-                if (improved) dropStaleReport(epoch + 1);   // before the new best is written: no report of a checkpoint that is gone
+                Path report = s.out().resolve("test");
+                boolean staleReport = improved && RunFolder.isReport(report);
                 try {
-                    checkpoints.saveEpoch(last, best, bestEpoch, model, sgd, epoch + 1, step, Map.of(), meta); // best too when improved
+                    // best too when improved; a resumed run's report of the best it replaces goes just before the new best
+                    // is written (once last is on disk): never beside a checkpoint it does not describe, and kept when this
+                    // epoch's checkpoint is refused or an earlier write failed
+                    checkpoints.saveEpoch(last, best, bestEpoch, model, sgd, epoch + 1, step, Map.of(), meta,
+                        staleReport ? () -> dropStaleReport(report) : null);
+                    if (staleReport) out.println("Removing " + report + ": it reported the best checkpoint that epoch " + (epoch + 1)
+                        + " replaces (a new report is written after training)");
                 } catch (org.pulmo.io.SafetensorsException.NonFiniteWeights e) { // finite loss, but the last step broke the weights
                     throw new DivergedException(e.getMessage() + (Files.exists(last) ? ". The last good checkpoint is " + last
                         : ". No epoch had finished, so there is no checkpoint to go back to"));
@@ -396,15 +403,13 @@ public final class Trainer {
     }
 
     /**
-     * A resumed run's {@code test/} report described the best checkpoint that epoch {@code epoch} is about to replace: the
-     * report goes first, with run.json's test figures (the evaluation after training writes new ones), so that it never
-     * stands beside a checkpoint it does not describe. Until then it stays, true of the best checkpoint beside it, however
-     * the resumed run ends; a process killed between the two loses the report ({@code pulmo evaluate} makes it again).
+     * A resumed run's {@code test/} report, which described the best checkpoint about to be replaced, goes with run.json's
+     * test figures (the evaluation after training writes new ones); on the checkpoint writer's thread, just before the new
+     * best is written, so that the report never stands beside a checkpoint it does not describe. Until then it stays, true
+     * of the best checkpoint beside it, however the resumed run ends; a process killed between the two loses the report
+     * ({@code pulmo evaluate} makes it again).
      */
-    private void dropStaleReport(int epoch) throws IOException {
-        Path test = s.out().resolve("test");
-        if (!RunFolder.isReport(test)) return;
-        out.println("Removing " + test + ": it reported the best checkpoint that epoch " + epoch + " replaces (a new report is written after training)");
+    private void dropStaleReport(Path test) throws IOException {
         RunFolder.deleteTree(test);
         if (record != null) record.testRemoved();
     }

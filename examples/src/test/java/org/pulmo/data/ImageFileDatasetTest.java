@@ -59,9 +59,10 @@ class ImageFileDatasetTest {
         png(root.resolve("normal/b.png"), 20);
         png(root.resolve("normal/more/c.png"), 30);
         png(root.resolve("runs/train/loss.png"), 40);
-        Files.writeString(root.resolve("runs/train/run.json"), "{}");
+        Files.writeString(root.resolve("runs/train/run.json"), "{\"status\": \"finished\", \"invocations\": []}");
         png(root.resolve("myrun/accuracy.png"), 50);
         Files.writeString(root.resolve("myrun/.pulmo.lock"), "1");
+        Files.writeString(root.resolve("normal/run.json"), "{\"a data set's own\": 1}");   // not Pulmo's: the class stays
         assertEquals(List.of("covid", "normal"), ImageFileDataset.folder(root).classes());
         assertEquals(3, ImageFileDataset.folder(root).size());
     }

@@ -96,6 +96,12 @@ class DataSplitCliTest {
         Run t = evaluate(testOnly, dir.resolve("e3"));
         assertEquals(0, t.code(), t.out() + t.err());
         assertEquals(6, sources(dir.resolve("e3/predictions.csv")).size(), "test/ alone is a test part, not a class named 'test'");
+        // an evaluation written into the data folder (evaluate run from inside it) leaves it a test part
+        Run inside = evaluate(testOnly, testOnly.resolve("runs/evaluate"));
+        assertEquals(0, inside.code(), inside.out() + inside.err());
+        Run again = evaluate(testOnly, dir.resolve("e4"));
+        assertEquals(0, again.code(), again.out() + again.err());
+        assertEquals(6, sources(dir.resolve("e4/predictions.csv")).size(), "runs/ beside test/ is Pulmo's output, not a class");
     }
 
     @Test void resumeRefusesOtherImagesAndFollowsAMovedFolder(@TempDir Path dir) throws IOException {

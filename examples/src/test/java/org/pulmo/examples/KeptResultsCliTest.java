@@ -141,10 +141,16 @@ class KeptResultsCliTest {
         Run fresh = pulmo("predict", "-c", checkpoint.toString(), "--device", "cpu", "--csv", inNew.toString(), png.toString());
         assertEquals(0, fresh.code(), fresh.out() + fresh.err());
         assertTrue(Files.readString(inNew).startsWith("path,predicted,"));
-        // a device holds no earlier results: written to without --overwrite, and not replaced by a file (/dev/stdout alike)
-        org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(Path.of("/dev/null")), "needs /dev/null");
-        Run dev = pulmo("predict", "-c", checkpoint.toString(), "--device", "cpu", "--csv", "/dev/null", png.toString());
-        assertEquals(0, dev.code(), dev.out() + dev.err());
-        assertFalse(Files.isRegularFile(Path.of("/dev/null")));
+        // a pipe holds no earlier results: written to without --overwrite, and not replaced by a file (as /dev/stdout)
+        org.junit.jupiter.api.Assumptions.assumeTrue(org.pulmo.testing.Children.onPath("mkfifo"), "needs mkfifo");
+        Path fifo = dir.resolve("pipe.csv");
+        assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor());
+        java.util.concurrent.CompletableFuture<String> read = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try { return Files.readString(fifo); } catch (java.io.IOException e) { return "read failed: " + e; }
+        });
+        Run pipe = pulmo("predict", "-c", checkpoint.toString(), "--device", "cpu", "--csv", fifo.toString(), png.toString());
+        assertEquals(0, pipe.code(), pipe.out() + pipe.err());
+        assertTrue(read.get(30, java.util.concurrent.TimeUnit.SECONDS).startsWith("path,predicted,"), "the CSV came through the pipe");
+        assertFalse(Files.isRegularFile(fifo), "the pipe is still a pipe");
     }
 }

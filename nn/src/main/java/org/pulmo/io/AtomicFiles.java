@@ -15,8 +15,8 @@ import java.util.stream.Stream;
  * if the process or the machine dies: write a temporary file in the same directory (same file system, so the
  * rename is atomic), force it to disk, rename it over the target, then force the directory entry.
  *
- * <p>A symbolic link is followed: the file it names is replaced and the link stays. A device or a pipe, and any path
- * under {@code /dev} or {@code /proc} ({@code /dev/stdout}, whatever it leads to), is written as it is.
+ * <p>A symbolic link is followed: the file it names is replaced and the link stays. A device or a pipe is written as it
+ * is, and a standard stream ({@link #isStream}) is appended to, whatever it leads to (a terminal, a pipe, a file).
  *
  * <p>The temporary file is {@code .<name>.<digits>.tmp}. A process killed while writing leaves one behind (as
  * large as the file); the next write of the same target removes every file of exactly that pattern for that
@@ -79,9 +79,13 @@ public final class AtomicFiles {
     }
 
     private static void writeAtomically(Path file, byte[] contents) throws IOException {
-        Path target = file.toAbsolutePath();
-        if (target.startsWith("/dev") || target.startsWith("/proc")) {   // /dev/stdout: the stream it stands for, not the file behind it
-            Files.write(target, contents);
+        Path target = file.toAbsolutePath().normalize();
+        if (isStream(target)) {   // /dev/stdout: the stream, wherever it goes; appended, so a redirected file keeps what came before
+            Files.write(target, contents, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
+            return;
+        }
+        if (Files.exists(target) && !Files.isRegularFile(target) && !Files.isDirectory(target)) {
+            Files.write(target, contents, StandardOpenOption.WRITE);   // a device or a pipe: nothing to replace
             return;
         }
         if (Files.isSymbolicLink(target)) {   // the file the link names is replaced, and the link stays
@@ -91,10 +95,6 @@ public final class AtomicFiles {
                 Files.write(target, contents);
                 return;
             }
-        }
-        if (Files.exists(target) && !Files.isRegularFile(target) && !Files.isDirectory(target)) {
-            Files.write(target, contents);   // a device or a pipe (/dev/stdout): nothing to replace, written as it is
-            return;
         }
         Path dir = target.getParent();
         Files.createDirectories(dir);
@@ -128,6 +128,16 @@ public final class AtomicFiles {
         } finally {
             if (!moved) Files.deleteIfExists(tmp);
         }
+    }
+
+    /**
+     * Whether {@code file} names one of this process's standard streams or open descriptors ({@code /dev/stdout},
+     * {@code /dev/stderr}, {@code /dev/fd/N}, {@code /proc/self/fd/N}): written to as a stream, never replaced.
+     */
+    public static boolean isStream(Path file) {
+        Path p = file.toAbsolutePath().normalize();
+        return p.equals(Path.of("/dev/stdout")) || p.equals(Path.of("/dev/stderr")) || (p.getParent() != null
+            && (p.getParent().equals(Path.of("/dev/fd")) || p.getParent().equals(Path.of("/proc/self/fd"))));
     }
 
     /** Removes the temporary files that interrupted writes of {@code file} left behind; returns how many. */

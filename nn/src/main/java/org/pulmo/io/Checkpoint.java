@@ -69,8 +69,12 @@ public final class Checkpoint {
      */
     public static void saveEpoch(Path last, Path best, int bestEpoch, Module model, Sgd optimizer, int epoch, long step,
                                  Map<String, Rng> rngs, Map<String, String> extra) throws IOException {
-        writeEpoch(last, best, bestEpoch, epoch, encodeEpoch(last, bestEpoch, model, optimizer, epoch, step, rngs, extra));
+        writeEpoch(last, best, bestEpoch, epoch, encodeEpoch(last, bestEpoch, model, optimizer, epoch, step, rngs, extra), null);
     }
+
+    /** Work that may fail with an IOException (what must happen just before a new best is written). */
+    @FunctionalInterface
+    public interface IoAction { void run() throws IOException; }
 
     /** The bytes {@link #saveEpoch} writes: the state of this moment, with {@link #BEST_EPOCH}. */
     private static byte[] encodeEpoch(Path last, int bestEpoch, Module model, Sgd optimizer, int epoch, long step,
@@ -80,12 +84,19 @@ public final class Checkpoint {
         return encode(last, model, optimizer, epoch, step, rngs, meta);
     }
 
-    /** last, then best when it is this epoch's (else best's stale temporary files go), each atomically. */
-    private static void writeEpoch(Path last, Path best, int bestEpoch, int epoch, byte[] bytes) throws IOException {
+    /**
+     * last, then best when it is this epoch's (else best's stale temporary files go), each atomically; {@code beforeBest}
+     * (may be null) runs between the two when best is written.
+     */
+    private static void writeEpoch(Path last, Path best, int bestEpoch, int epoch, byte[] bytes, IoAction beforeBest) throws IOException {
         AtomicFiles.write(last, bytes);
         betweenLastAndBest.run();
-        if (bestEpoch == epoch) AtomicFiles.write(best, bytes);
-        else AtomicFiles.removeStale(best);
+        if (bestEpoch == epoch) {
+            if (beforeBest != null) beforeBest.run();
+            AtomicFiles.write(best, bytes);
+        } else {
+            AtomicFiles.removeStale(best);
+        }
     }
 
     /**
@@ -110,12 +121,22 @@ public final class Checkpoint {
         /** As {@link Checkpoint#saveEpoch}, the writing in the background; returns once the state is encoded. */
         public void saveEpoch(Path last, Path best, int bestEpoch, Module model, Sgd optimizer, int epoch, long step,
                               Map<String, Rng> rngs, Map<String, String> extra) throws IOException {
+            saveEpoch(last, best, bestEpoch, model, optimizer, epoch, step, rngs, extra, null);
+        }
+
+        /**
+         * As {@link #saveEpoch(Path, Path, int, Module, Sgd, int, long, Map, Map)}, with {@code beforeBest} run on the
+         * writer's thread once last is on disk and just before this epoch's best is written (not at all when this epoch
+         * is not the best, or when an earlier write failed): for what describes the best checkpoint it replaces.
+         */
+        public void saveEpoch(Path last, Path best, int bestEpoch, Module model, Sgd optimizer, int epoch, long step,
+                              Map<String, Rng> rngs, Map<String, String> extra, IoAction beforeBest) throws IOException {
             await();   // one epoch's bytes in memory at a time, and the files in epoch order
             byte[] bytes = encodeEpoch(last, bestEpoch, model, optimizer, epoch, step, rngs, extra);
             long delayMs = Long.getLong("pulmo.checkpoint.writeDelayMs", 0);   // tests: a slow disk
             pending = thread.submit(() -> {
                 if (delayMs > 0) Thread.sleep(delayMs);
-                writeEpoch(last, best, bestEpoch, epoch, bytes);
+                writeEpoch(last, best, bestEpoch, epoch, bytes, beforeBest);
                 return null;
             });
         }

@@ -68,7 +68,7 @@ class AtomicFilesTest {
         assertArrayEquals(new byte[] {1, 2, 3}, Files.readAllBytes(file), "a writer that fails leaves the old contents");
     }
 
-    /** A symbolic link is followed (the file it names is replaced, the link stays); a device is written as it is. */
+    /** A symbolic link is followed (the file it names is replaced, the link stays); a standard stream is written as one. */
     @Test void aLinkIsFollowedAndADeviceWrittenThrough(@TempDir Path dir) throws Exception {
         Path real = Files.writeString(dir.resolve("real.csv"), "old"), link = Files.createSymbolicLink(dir.resolve("link.csv"), real);
         AtomicFiles.writeString(link, "new");
@@ -77,8 +77,10 @@ class AtomicFilesTest {
         Path dangling = Files.createSymbolicLink(dir.resolve("later.csv"), dir.resolve("not-yet.csv"));
         AtomicFiles.writeString(dangling, "made");
         assertEquals("made", Files.readString(dir.resolve("not-yet.csv")));
-        Assumptions.assumeTrue(Files.exists(Path.of("/dev/null")), "needs /dev/null");
-        AtomicFiles.writeString(Path.of("/dev/null"), "gone");   // not replaced by a regular file
-        assertTrue(!Files.isRegularFile(Path.of("/dev/null")));
+        // the standard streams are written as streams, whatever they lead to; a regular file under /dev (/dev/shm) is not one
+        for (String stream : new String[] {"/dev/stdout", "/dev/stderr", "/dev/fd/1", "/proc/self/fd/2"})
+            assertTrue(AtomicFiles.isStream(Path.of(stream)), stream);
+        for (String file : new String[] {"/dev/shm/run/last.safetensors", "/dev/../tmp/x", "/proc/self/status"})
+            assertTrue(!AtomicFiles.isStream(Path.of(file)), file);
     }
 }
