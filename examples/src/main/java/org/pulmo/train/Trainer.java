@@ -373,7 +373,8 @@ public final class Trainer {
                 // by --resume, never a checkpoint whose row is lost (a resume drops rows past its checkpoint)
                 history.write(s.out());
                 Path report = s.out().resolve("test");
-                boolean staleReport = improved && RunFolder.isReport(report);
+                boolean staleReport = improved && !reportDropped && RunFolder.isReport(report);   // once: the drop runs later
+                reportDropped |= staleReport;
                 try {
                     // best too when improved; a resumed run's report of the best it replaces goes just before the new best
                     // is written (once last is on disk): never beside a checkpoint it does not describe, and kept when this
@@ -409,6 +410,8 @@ public final class Trainer {
      * of the best checkpoint beside it, however the resumed run ends; a process killed between the two loses the report
      * ({@code pulmo evaluate} makes it again).
      */
+    private boolean reportDropped;   // the old report's removal is handed to the writer (it may not have run yet)
+
     private void dropStaleReport(Path test) throws IOException {
         RunFolder.deleteTree(test);
         if (record != null) record.testRemoved();
