@@ -84,4 +84,27 @@ class LayerMessagesTest {
         assertArrayEquals(new int[] {2}, fc.forward(x).shape());
         assertArrayEquals(fc.forward(x.reshape(1, 3)).toArray(), fc.forward(x).toArray());
     }
+
+    /**
+     * Batch norm in evaluation reads the running statistics; a training forward that moves them before that graph's
+     * backward would give gradients of the new values: refused, naming them. With the statistics frozen nothing moves.
+     */
+    @Test void anEvaluationGraphIsStaleOnceATrainingForwardMovesTheRunningStatistics() {
+        Rng rng = new Rng(6);
+        BatchNorm2d bn = new BatchNorm2d(3);
+        Tensor x = Tensor.randn(rng, 2, 3, 4, 4).requiresGrad(true);
+        bn.eval();
+        Tensor loss = bn.forward(x).square().sum();
+        bn.train();
+        bn.forward(Tensor.randn(rng, 2, 3, 4, 4));
+        IllegalStateException e = assertThrows(IllegalStateException.class, loss::backward);
+        assertTrue(e.getMessage().contains("batch norm's running statistics"), e.getMessage());
+
+        bn.eval();
+        Tensor again = bn.forward(x).square().sum();
+        bn.train();
+        try (var frozen = BatchNorm.freezeRunningStatistics()) { bn.forward(Tensor.randn(rng, 2, 3, 4, 4)); }
+        again.backward();   // frozen: nothing moved
+        assertTrue(x.grad() != null);
+    }
 }

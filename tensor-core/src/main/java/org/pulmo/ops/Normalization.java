@@ -76,7 +76,9 @@ public final class Normalization {
         int[] cs = channelShape(x);
         int[] redDims = new int[x.dim() - 1];
         for (int i = 0, k = 0; i < x.dim(); i++) if (i != 1) redDims[k++] = i;
-        Tensor[] inputs = {x, weight, bias};
+        // the running statistics too: backward reads them (through mean and invStd), so a training forward that moves them
+        // before this op's backward makes it refuse (Storage.version) rather than differentiate at the new values
+        Tensor[] inputs = {x, weight, bias, runningMean, runningVar};
         // evaluation: y = x * k + t with constants k = invStd * weight, so dx = g * k
         return Graph.record("batchNormEval", y, g -> {
             Tensor k = Views.reshape(weight == null ? invStdS : be.binary(BinaryOp.MUL, invStdS, weight), cs);
@@ -87,7 +89,7 @@ public final class Normalization {
                 Tensor xhat = be.binary(BinaryOp.MUL, be.binary(BinaryOp.SUB, x, Views.reshape(meanS, cs)), Views.reshape(invStdS, cs));
                 dweight = Reductions.sum(be.binary(BinaryOp.MUL, g, xhat), redDims, false);
             }
-            return new Tensor[] {dx, dweight, dbias};
+            return new Tensor[] {dx, dweight, dbias, null, null};
         }, inputs);
     }
 
@@ -125,6 +127,7 @@ public final class Normalization {
         try (var ignored = GradMode.noGrad()) {
             out = be.batchNormTrainingPaired(x, weight, bias, runningMean, runningVar, secondMovesRunning, momentum, eps, relu);
         }
+        runningStatisticsMoved(runningMean, runningVar, momentum);
         Tensor y = out.y(), yv = y.detach();
         return Graph.record(name, y, g -> {
             Backend.BatchNormGrads d = be.batchNormTrainingPairedBackward(g, x, yv, out, weight, bias, eps, relu);
@@ -144,12 +147,19 @@ public final class Normalization {
             out = relu ? be.batchNormReluTraining(x, weight, bias, runningMean, runningVar, momentum, eps)
                        : be.batchNormTraining(x, weight, bias, runningMean, runningVar, momentum, eps);
         }
+        runningStatisticsMoved(runningMean, runningVar, momentum);
         Tensor y = out.y(), yv = y.detach(), mean = out.mean(), invStd = out.invStd();
         return Graph.record(name, y, g -> {
             Backend.BatchNormGrads d = relu ? be.batchNormReluTrainingBackward(g, x, yv, mean, invStd, weight, bias, eps)
                               : be.batchNormTrainingBackward(g, x, mean, invStd, weight, eps);
             return gradients(d, weight, bias);
         }, x, weight, bias);
+    }
+
+    /** A training forward moved the running statistics in place (momentum 0 leaves them): an evaluation graph that read them is stale. */
+    private static void runningStatisticsMoved(Tensor runningMean, Tensor runningVar, float momentum) {
+        if (momentum == 0f) return;
+        for (Tensor t : new Tensor[] {runningMean, runningVar}) if (t != null) t.storage().markChanged("batch norm's running statistics");
     }
 
     /** The op's gradients {dx, dWeight, dBias}, null for an absent weight or bias. */
