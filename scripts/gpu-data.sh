@@ -17,7 +17,7 @@ if [ -n "${SHORT_SIDE:-}" ]; then
   . scripts/jdk.sh
   jar=examples/target/pulmo.jar
   # a jar built before ShrinkDataset existed, or none: build it
-  unzip -l "$jar" 2>/dev/null | grep -q 'org/pulmo/data/ShrinkDataset.class' || (mvn -B -q -ntp -DskipTests install >&2)
+  unzip -l "$jar" 2>/dev/null | grep 'org/pulmo/data/ShrinkDataset.class' >/dev/null || (mvn -B -q -ntp -DskipTests install >&2)
   "$JAVA_HOME/bin/java" -cp "$jar" org.pulmo.data.ShrinkDataset "$src" ".gpu-data/$name" "$SHORT_SIDE" "${QUALITY:-0.85}"
 else
   cp -r "$src" ".gpu-data/$name"

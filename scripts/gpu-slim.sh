@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 before=$(du -sm .gpu | cut -f1)
 for jar in .gpu/jars/jcuda-natives-*.jar; do
   [ -f "$jar" ] || continue
-  if unzip -l "$jar" | grep -q 'libJNvPTXCompiler'; then
+  # grep reads the whole listing: with -q it may stop early, unzip then dies of SIGPIPE, and pipefail made the test false
+  if unzip -l "$jar" | grep 'libJNvPTXCompiler' >/dev/null; then
     if command -v zip >/dev/null; then
       zip -q -d "$jar" 'lib/libJNvPTXCompiler*'
     else   # no zip: rewrite the jar without those entries
