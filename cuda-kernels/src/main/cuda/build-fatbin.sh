@@ -43,7 +43,7 @@ KERNELS=$(sed -nE 's/.*extern "C" __global__ void (__launch_bounds__\([0-9, ]+\)
 
 # Up to date? (fatbin newer than every source and header)
 if [[ -f "$FATBIN" && -f "$MANIFEST" ]]; then
-  newer=$(find "$SRC_DIR" -newer "$FATBIN" \( -name '*.cu' -o -name '*.cuh' -o -name '*.sh' \) | head -1)
+  newer=$(find "$SRC_DIR" -newer "$FATBIN" \( -name '*.cu' -o -name '*.cuh' -o -name '*.sh' \) -print -quit)   # no pipe to head: pipefail and SIGPIPE
   [[ -z "$newer" ]] && { echo "[pulmo-cuda] $FATBIN is up to date"; exit 0; }
 fi
 
