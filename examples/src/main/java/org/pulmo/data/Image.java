@@ -3,7 +3,6 @@ package org.pulmo.data;
 import java.awt.image.BufferedImage;
 import java.awt.image.WritableRaster;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import javax.imageio.ImageIO;
 import org.pulmo.tensor.Tensor;
@@ -16,7 +15,6 @@ import org.pulmo.tensor.Tensor;
  */
 public record Image(int channels, int height, int width, float[] pixels) {
     static { ImageDecoder.imageBuffersInMemory(); }   // PNGs written here: no cache file in a temporary folder that may be full
-
 
     public Image {
         if (channels <= 0 || height <= 0 || width <= 0)
@@ -57,11 +55,11 @@ public record Image(int channels, int height, int width, float[] pixels) {
      * Writes an 8-bit PNG: grey when the image has one channel or its three channels are equal, RGB otherwise.
      * Values are clamped to [0, 1] and rounded to 0..255.
      */
-    public void writePng(Path file) throws IOException {
-        BufferedImage out = toBufferedImage("a PNG");
-        Path parent = file.toAbsolutePath().getParent();
-        if (parent != null) Files.createDirectories(parent);
-        org.pulmo.io.AtomicFiles.write(file, s -> { if (!ImageIO.write(out, "png", s)) throw new IOException("no PNG writer for " + file); });
+    public void writePng(Path file) throws IOException { writePng(toBufferedImage("a PNG"), file); }
+
+    /** Writes {@code image} as a PNG file, whole or not at all ({@link org.pulmo.io.AtomicFiles}, which makes its folder). */
+    public static void writePng(BufferedImage image, Path file) throws IOException {
+        org.pulmo.io.AtomicFiles.write(file, s -> { if (!ImageIO.write(image, "png", s)) throw new IOException("no PNG writer for " + file); });
     }
 
     /**

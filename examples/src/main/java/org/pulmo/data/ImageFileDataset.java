@@ -34,6 +34,8 @@ public final class ImageFileDataset implements Dataset {
     /** One image: its path (absolute or relative to the working directory), label and group (may be null). */
     public record Entry(Path path, int label, String group) {}
 
+    private static final System.Logger LOG = System.getLogger(ImageFileDataset.class.getName());
+
     private final List<String> classes;
     private final List<Entry> entries;
     private final Path root;
@@ -74,8 +76,6 @@ public final class ImageFileDataset implements Dataset {
         return folder(root, classes);
     }
 
-    private static final System.Logger LOG = System.getLogger(ImageFileDataset.class.getName());
-
     /**
      * Whether {@code dir}, or one of its folders, holds what only Pulmo writes: a training run's lock ({@code .pulmo.lock}) or
      * record ({@code run.json} with its list of invocations), or an evaluation's {@code predictions.csv} (its header).
@@ -104,7 +104,6 @@ public final class ImageFileDataset implements Dataset {
         }
     }
 
-    /** {@code root/<class>/...} for the given classes, in the given order (label k = classes.get(k)). */
     /**
      * The paths below {@code dir} as {@link Files#walk} gives them, but following {@code dir} itself where it is a link (a
      * class folder linked from elsewhere). Links to folders further down are not followed, as {@code Files.walk} does not,
@@ -116,6 +115,7 @@ public final class ImageFileDataset implements Dataset {
         return Files.walk(real).map(p -> dir.resolve(real.relativize(p).toString()));
     }
 
+    /** {@code root/<class>/...} for the given classes, in the given order (label k = classes.get(k)). */
     public static ImageFileDataset folder(Path root, List<String> classes) {
         requireDirectory(root, "data folder");
         if (classes.isEmpty()) throw new DatasetException("no classes given for data folder " + root);

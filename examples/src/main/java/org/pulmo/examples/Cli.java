@@ -128,6 +128,12 @@ final class Cli {
         }
     }
 
+    /** Why --overwrite may not make a training run's folder the place for other results. */
+    static String intoTrainingRun(Path out) {
+        return "--overwrite: " + out + " is a training run's folder, and these results would be mixed with its files; give another --out,"
+            + " such as " + out.resolve("test") + " or a folder of its own";
+    }
+
     /**
      * Where a command writes results meant for {@code out}: {@code out} itself, or, where it holds earlier results
      * ({@code held}; {@code what} names them) and {@code --overwrite} was not given, the next free {@code <out>2},
@@ -135,12 +141,6 @@ final class Cli {
      * folder is never written into: numbered past without {@code --overwrite}, an error with it (its metrics.json would be
      * replaced and its checkpoints mixed with these results).
      */
-    /** Why --overwrite may not make a training run's folder the place for other results. */
-    static String intoTrainingRun(Path out) {
-        return "--overwrite: " + out + " is a training run's folder, and these results would be mixed with its files; give another --out,"
-            + " such as " + out.resolve("test") + " or a folder of its own";
-    }
-
     static Path keepEarlier(Path out, boolean overwrite, java.util.function.Predicate<Path> held, String what) {
         boolean run = org.pulmo.train.RunFolder.isTrainingRun(out);
         if (run && overwrite) throw new IllegalArgumentException(intoTrainingRun(out));
@@ -183,19 +183,6 @@ final class Cli {
         }
     }
 
-    /**
-     * Runs {@code stop} on the first Ctrl-C (SIGINT) or SIGTERM instead of ending the JVM; a second one runs
-     * {@code quit} (what must be said before the JVM ends: the run's record) and ends it at once (exit code 128 + the
-     * signal's number: 130 for SIGINT, 143 for SIGTERM). Closing restores the previous handlers.
-     *
-     * <p>Why a signal handler and not a shutdown hook: a hook runs after the JVM has begun to shut down, and
-     * the JVM halts as soon as the hook returns. With the hook, a SIGINT that came right after an epoch's
-     * checkpoint ended the child JVM of {@code CtrlCTest} with 130 but without the trainer's "Interrupted"
-     * line or {@code interrupted.safetensors}: whatever the training thread then needs that shutdown forbids
-     * (registering a shutdown hook, as first-time font set-up for the plots may) fails, and the JVM halts before
-     * the error is printed. With the handler the JVM keeps running, the trainer saves and returns, and the
-     * command exits normally.
-     */
     /** Work that may throw; {@link #within} drops what it throws. */
     @FunctionalInterface
     interface Task {
@@ -227,6 +214,19 @@ final class Cli {
         }
     }
 
+    /**
+     * Runs {@code stop} on the first Ctrl-C (SIGINT) or SIGTERM instead of ending the JVM; a second one runs
+     * {@code quit} (what must be said before the JVM ends: the run's record) and ends it at once (exit code 128 + the
+     * signal's number: 130 for SIGINT, 143 for SIGTERM). Closing restores the previous handlers.
+     *
+     * <p>Why a signal handler and not a shutdown hook: a hook runs after the JVM has begun to shut down, and
+     * the JVM halts as soon as the hook returns. With the hook, a SIGINT that came right after an epoch's
+     * checkpoint ended the child JVM of {@code CtrlCTest} with 130 but without the trainer's "Interrupted"
+     * line or {@code interrupted.safetensors}: whatever the training thread then needs that shutdown forbids
+     * (registering a shutdown hook, as first-time font set-up for the plots may) fails, and the JVM halts before
+     * the error is printed. With the handler the JVM keeps running, the trainer saves and returns, and the
+     * command exits normally.
+     */
     @SuppressWarnings("sunapi")
     static AutoCloseable onInterrupt(java.util.function.Consumer<String> stop, LastWord quit) {
         AtomicBoolean asked = new AtomicBoolean();

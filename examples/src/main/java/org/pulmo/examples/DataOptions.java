@@ -358,10 +358,7 @@ final class DataOptions {
         return s;
     }
 
-    /**
-     * Whether {@code root} is laid out as parts: a {@code train/} folder, or only {@code val/} and {@code test/} folders
-     * (a test set to evaluate on its own; any other folder beside them makes {@code root} a folder of classes).
-     */
+    /** Whether {@code dir} holds Pulmo's own output ({@link org.pulmo.data.ImageFileDataset#holdsPulmoOutput}); unlistable: no. */
     private static boolean holdsPulmoOutput(Path dir) {
         try {
             return org.pulmo.data.ImageFileDataset.holdsPulmoOutput(dir);
@@ -370,6 +367,10 @@ final class DataOptions {
         }
     }
 
+    /**
+     * Whether {@code root} is laid out as parts: a {@code train/} folder, or only {@code val/} and {@code test/} folders
+     * (a test set to evaluate on its own; any other folder beside them makes {@code root} a folder of classes).
+     */
     private static boolean partFolders(Path root) {
         if (Files.isDirectory(root.resolve("train"))) return true;
         if (!Files.isDirectory(root.resolve("test")) && !Files.isDirectory(root.resolve("val"))) return false;

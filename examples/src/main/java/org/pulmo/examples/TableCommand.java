@@ -162,7 +162,7 @@ public final class TableCommand implements Callable<Integer> {
         List<String> classes = classes(m);
         if (classes.isEmpty()) throw new IllegalArgumentException(json + " names no classes (no <class>_support figures): not what 'pulmo evaluate' writes" + hint);
         for (String c : classes)
-            if (RESERVED.contains(c))
+            if (ClassificationReport.RESERVED_CLASS_NAMES.contains(c))
                 throw new IllegalArgumentException(json + " has a class named '" + c + "', whose figures cannot be told from the " + c
                     + "_* ones; rename the class folder and evaluate again");
         if (first != null && !classes.equals(first.classes()))
@@ -264,8 +264,6 @@ public final class TableCommand implements Callable<Integer> {
     static List<String> classes(Map<String, Double> metrics) {
         return metrics.keySet().stream().filter(k -> k.endsWith("_support")).map(k -> k.substring(0, k.length() - "_support".length())).toList();
     }
-
-    static final List<String> RESERVED = ClassificationReport.RESERVED_CLASS_NAMES;
 
     /** The part evaluate scored ("test", "val", "train", "all"; its "split"), "test" for files written before it said. */
     static String split(JsonObject metrics) {

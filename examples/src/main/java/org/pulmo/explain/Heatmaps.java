@@ -8,7 +8,6 @@ import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Locale;
-import javax.imageio.ImageIO;
 import org.pulmo.data.Image;
 import org.pulmo.io.AtomicFiles;
 
@@ -48,7 +47,7 @@ public final class Heatmaps {
      */
     public static void overlay(Image img, float[] heat, boolean signed, java.util.List<String> title, Path file) throws IOException {
         Canvas c = render(img, heat, signed, title);
-        AtomicFiles.write(file, out -> { if (!ImageIO.write(c.image(), "png", out)) throw new IOException("no PNG writer for " + file); });
+        Image.writePng(c.image(), file);
     }
 
     static Canvas render(Image img, float[] heat, boolean signed, java.util.List<String> title) {

@@ -264,7 +264,7 @@ public final class Trainer {
             }
             if (history.rows().size() < start)   // deleted or cut: the weights go on, the curves miss the epochs that are gone
                 out.printf(Locale.ROOT, "Note: %s holds %d of the %d finished epochs' rows; the missing ones cannot be recovered, so the"
-                    + " metrics and plots of this run lack them%n", s.out().resolve("metrics.csv"), history.rows().size(), start);
+                    + " metrics and plots of this run lack them%n", csv, history.rows().size(), start);
             out.printf(Locale.ROOT, "Resuming from %s: %d epoch%s done, best validation accuracy %.2f%% (epoch %d)%n",
                 last, start, start == 1 ? "" : "s", 100 * bestAcc, bestEpoch);
         }
@@ -355,7 +355,7 @@ public final class Trainer {
                     throw new DivergedException(String.format(Locale.ROOT, "the validation loss became %s at epoch %d (lr %g): the model's outputs in"
                         + " evaluation mode are not finite (weights or batch norm's running statistics overflowed); training stopped and no"
                         + " checkpoint was written for this epoch. %s", v[0], epoch + 1, lr,
-                        Files.exists(last) ? "The last good checkpoint is " + last : "No epoch had finished, so there is no checkpoint to go back to"));
+                        lastGood(last)));
                 }
                 bar.finish(String.format(Locale.ROOT, "  | val loss %.4f  val acc %5.1f%%%s%s", v[0], 100 * v[1], dataBound(dataWait, bar.seconds()),
                     timeLeft((System.nanoTime() - loopStart) / 1e9, epoch + 1 - start, s.epochs() - epoch - 1)));
@@ -384,8 +384,7 @@ public final class Trainer {
                     if (staleReport) out.println("Removing " + report + ": it reported the best checkpoint that epoch " + (epoch + 1)
                         + " replaces (a new report is written after training)");
                 } catch (org.pulmo.io.SafetensorsException.NonFiniteWeights e) { // finite loss, but the last step broke the weights
-                    throw new DivergedException(e.getMessage() + (Files.exists(last) ? ". The last good checkpoint is " + last
-                        : ". No epoch had finished, so there is no checkpoint to go back to"));
+                    throw new DivergedException(e.getMessage() + ". " + lastGood(last));
                 }
                 if (record != null) {
                     if (recorded != null) record.stepsRecorded(recorded.recording(), recorded.whyNotRecorded());
@@ -403,6 +402,8 @@ public final class Trainer {
         return new Result(history.rows().isEmpty() ? start : history.rows().getLast().epoch(), bestAcc, bestEpoch, interrupted, history);
     }
 
+    private boolean reportDropped;   // the old report's removal is handed to the writer (it may not have run yet)
+
     /**
      * A resumed run's {@code test/} report, which described the best checkpoint about to be replaced, goes with run.json's
      * test figures (the evaluation after training writes new ones); on the checkpoint writer's thread, just before the new
@@ -410,8 +411,6 @@ public final class Trainer {
      * of the best checkpoint beside it, however the resumed run ends; a process killed between the two loses the report
      * ({@code pulmo evaluate} makes it again).
      */
-    private boolean reportDropped;   // the old report's removal is handed to the writer (it may not have run yet)
-
     private void dropStaleReport(Path test) throws IOException {
         RunFolder.deleteTree(test);
         if (record != null) record.testRemoved();
@@ -433,6 +432,11 @@ public final class Trainer {
         Checkpoint.save(s.out().resolve(INTERRUPTED), model, sgd, epoch, step, Map.of(), meta);
     }
 
+    /** Where a run that diverged can go back to: its last checkpoint, or none. */
+    private static String lastGood(Path last) {
+        return Files.exists(last) ? "The last good checkpoint is " + last : "No epoch had finished, so there is no checkpoint to go back to";
+    }
+
     /** Ends training with a {@link DivergedException} when the readings found a loss that is not finite. */
     private void diverged(StepReadings.Diverged d, Progress bar, int epoch, float lr, Path last, Checkpoint.Writer checkpoints) {
         if (d == null) return;
@@ -445,8 +449,7 @@ public final class Trainer {
         }
         throw new DivergedException(String.format(Locale.ROOT,
             "the loss became %s at epoch %d, batch %d (lr %g); training stopped. %s",
-            d.loss(), epoch + 1, d.batch() + 1, lr, Files.exists(last) ? "The last good checkpoint is " + last
-                : "No epoch had finished, so there is no checkpoint to go back to" + unwritten));
+            d.loss(), epoch + 1, d.batch() + 1, lr, lastGood(last) + (Files.exists(last) ? "" : unwritten)));
     }
 
     /**

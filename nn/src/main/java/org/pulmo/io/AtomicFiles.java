@@ -63,18 +63,18 @@ public final class AtomicFiles {
         if (e instanceof java.nio.file.FileSystemException f) {
             String tmp = f.getFile() == null ? "" : Path.of(f.getFile()).getFileName().toString();
             if (!tmp.startsWith("." + file.getFileName() + ".") || !tmp.endsWith(".tmp")) return e;
-            String why = f.getReason() != null ? f.getReason() : switch (f) {
+            return named(file, f.getReason() != null ? f.getReason() : switch (f) {
                 case java.nio.file.DirectoryNotEmptyException x -> "a folder of that name is in the way";
                 case java.nio.file.AccessDeniedException x -> "permission denied";
                 default -> f.getClass().getSimpleName();
-            };
-            java.nio.file.FileSystemException named = new java.nio.file.FileSystemException(file.toString(), null, why);
-            named.initCause(e);
-            return named;
+            }, e);
         }
-        java.nio.file.FileSystemException named = new java.nio.file.FileSystemException(file.toString(), null,
-            e.getMessage() == null || e.getMessage().isBlank() ? e.getClass().getSimpleName() : e.getMessage());
-        named.initCause(e);
+        return named(file, e.getMessage() == null || e.getMessage().isBlank() ? e.getClass().getSimpleName() : e.getMessage(), e);
+    }
+
+    private static IOException named(Path file, String reason, IOException cause) {
+        java.nio.file.FileSystemException named = new java.nio.file.FileSystemException(file.toString(), null, reason);
+        named.initCause(cause);
         return named;
     }
 

@@ -71,14 +71,14 @@ public final class Node {
         if (backward == null)
             throw new IllegalStateException("backward through '" + op + "' a second time: the first backward() freed "
                 + "the tensors it had saved; pass retainGraph=true to the first call to backward twice");
-        checkUnchanged();
         return backward.apply(gradOutput);
     }
 
     /**
      * Refuses to differentiate through values changed in place after the op read them (as PyTorch does): a batch buffer
      * refilled, a parameter changed under noGrad(), a write through detach() before backward(). The op's inputs and
-     * output are checked, whether or not its backward happens to read them.
+     * output are checked, whether or not its backward happens to read them. The {@link Engine} checks every node of a
+     * graph before it computes any gradient.
      */
     void checkUnchanged() {
         if (backward == null) return;   // freed by an earlier backward: apply says so
@@ -97,10 +97,7 @@ public final class Node {
     /** Whether the op can add its gradient into its input's pending gradient in place ({@link Accumulate}). */
     boolean accumulates() { return accumulate != null && backward != null && inputs.length == 1; }
 
-    void accumulateInto(Tensor gradOutput, Tensor inputGrad) {
-        checkUnchanged();
-        accumulate.into(gradOutput, inputGrad);
-    }
+    void accumulateInto(Tensor gradOutput, Tensor inputGrad) { accumulate.into(gradOutput, inputGrad); }
 
     void release() {
         backward = null;

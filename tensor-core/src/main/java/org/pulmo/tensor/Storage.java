@@ -6,7 +6,7 @@ package org.pulmo.tensor;
  */
 public abstract class Storage {
     private final long size;
-    private int version;          // in-place changes through the tensor API (Tensor.copyFrom, fill, set, addInPlace; Sgd.step)
+    private int version;          // in-place changes: Tensor.copyFrom, fill, set, addInPlace; Sgd's steps; batch norm's running statistics
     private String lastChange;    // the latest of them, for autograd's message
 
     protected Storage(long size) { this.size = size; }
@@ -16,7 +16,7 @@ public abstract class Storage {
     public abstract Device device();
 
     /**
-     * How many times the values were changed in place through the tensor API, by any view of this storage. The graph
+     * How many times the values were changed in place ({@link #markChanged}), through any view of this storage. The graph
      * remembers it for each tensor an op read, and backward refuses to go through an op whose tensors have changed
      * since (their gradient would be computed from the new values: wrong, without a word).
      */

@@ -199,10 +199,7 @@ public final class Tensor {
 
     /** In place: this[...] = src[...] (src broadcasts). Not recorded; the tensor must not need grad in grad mode. */
     public Tensor copyFrom(Tensor src) {
-        checkInPlace("copyFrom");
-        backend().copy(unaliased(src.to(device())), this);
-        storage.markChanged("copyFrom");
-        return this;
+        return inPlace("copyFrom", () -> backend().copy(unaliased(src.to(device())), this));
     }
 
     /**
@@ -216,34 +213,28 @@ public final class Tensor {
     }
 
     /** In place: every element = value. */
-    public Tensor fill(float value) {
-        checkInPlace("fill");
-        backend().fill(this, value);
-        storage.markChanged("fill");
-        return this;
-    }
+    public Tensor fill(float value) { return inPlace("fill", () -> backend().fill(this, value)); }
 
     /** In place: this += alpha * other (other broadcasts). */
     public Tensor addInPlace(Tensor other, float alpha) {
-        checkInPlace("addInPlace");
-        backend().addInPlace(this, unaliased(other.to(device())), alpha);
-        storage.markChanged("addInPlace");
-        return this;
+        return inPlace("addInPlace", () -> backend().addInPlace(this, unaliased(other.to(device())), alpha));
     }
 
     /** In place: one element. */
-    public Tensor set(float value, int... index) {
-        checkInPlace("set");
-        backend().fill(Views.select(this, index), value);
-        storage.markChanged("set");
-        return this;
-    }
+    public Tensor set(float value, int... index) { return inPlace("set", () -> backend().fill(Views.select(this, index), value)); }
 
-    private void checkInPlace(String op) {
+    /**
+     * Every in-place change goes through here: refused on a tensor that requires grad while grad mode is on, and
+     * counted on the storage ({@link Storage#markChanged}), so that a graph that read the old values refuses backward.
+     */
+    private Tensor inPlace(String op, Runnable write) {
         if (requiresGrad && GradMode.isEnabled())
             throw new IllegalStateException(op + ": in-place change of a tensor that requires grad (shape "
                 + Shapes.str(shape) + ") would corrupt its graph; to set a parameter (initialising it, an update of your own), do it"
                 + " inside GradMode.noGrad(), and not between a forward pass that read it and that pass's backward()");
+        write.run();
+        storage.markChanged(op);
+        return this;
     }
 
     // ------------------------------------------------------------------ autograd
