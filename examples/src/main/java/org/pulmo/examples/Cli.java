@@ -142,6 +142,7 @@ final class Cli {
      * replaced and its checkpoints mixed with these results).
      */
     static Path keepEarlier(Path out, boolean overwrite, java.util.function.Predicate<Path> held, String what) {
+        notInsideARunInTraining(out);
         boolean run = org.pulmo.train.RunFolder.isTrainingRun(out);
         if (run && overwrite) throw new IllegalArgumentException(intoTrainingRun(out));
         java.util.function.Predicate<Path> taken = held.or(org.pulmo.train.RunFolder::isTrainingRun);   // nor into a training run's folder
@@ -150,6 +151,21 @@ final class Cli {
         System.out.println(out + " holds " + (run ? "a training run" : what) + ", so this output goes to " + next
             + (run ? "" : " (--overwrite writes into " + out + " instead)"));
         return next;
+    }
+
+    /**
+     * Refuses {@code out} inside a run folder that a training is writing into now (its {@code test/} report is removed
+     * when a new best checkpoint replaces the one it described, and written again when training ends, so that results
+     * put there would be lost or mixed with the run's).
+     */
+    static void notInsideARunInTraining(Path out) {
+        for (Path p = out.toAbsolutePath().normalize().getParent(); p != null; p = p.getParent()) {
+            Path run = p;
+            org.pulmo.train.RunFolder.trainer(run).ifPresent(who -> {
+                throw new IllegalArgumentException("--out " + out + " is inside " + run + ", which " + who + " is training into (its files,"
+                    + " test/ included, change as the run goes on); give a folder outside it, or wait until the training ends");
+            });
+        }
     }
 
     /**

@@ -52,6 +52,9 @@ public final class History {
 
     public void add(Row r) { rows.add(r); }
 
+    /** Takes back the last row added (an epoch whose weights turned out broken, so no checkpoint holds it). */
+    void removeLast() { rows.removeLast(); }
+
     /** Rows of an earlier run's CSV up to epoch {@code upTo} (for --resume); an absent file gives none. */
     public static History read(Path csv, int upTo) throws IOException {
         History h = new History();

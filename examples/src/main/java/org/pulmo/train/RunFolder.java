@@ -173,8 +173,7 @@ public final class RunFolder {
         if (!CLAIMED.add(key)) throw new IllegalArgumentException(dir + " is in use: this process is already training into it");
         boolean claimed = false;
         try {
-            java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(key.resolve(LOCK), java.nio.file.StandardOpenOption.CREATE,
-                java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE);
+            java.nio.channels.FileChannel ch = openLock(key.resolve(LOCK), dir);
             java.nio.channels.FileLock lock;
             try {
                 lock = ch.tryLock();
@@ -186,14 +185,13 @@ public final class RunFolder {
                 return () -> CLAIMED.remove(key);
             }
             if (lock == null) {
-                java.nio.ByteBuffer pid = java.nio.ByteBuffer.allocate(32);
+                String holder;
                 try {
-                    ch.read(pid, 0);
+                    holder = holder(ch);
                 } finally {
                     ch.close();   // this process holds no lock on the file, so closing gives nothing up
                 }
-                String holder = new String(pid.array(), 0, pid.position(), java.nio.charset.StandardCharsets.UTF_8).strip();
-                throw new IllegalArgumentException(dir + " is in use: another pulmo process" + (holder.matches("\\d+") ? " (pid " + holder + ")" : "")
+                throw new IllegalArgumentException(dir + " is in use: another pulmo process" + (holder.isEmpty() ? "" : " (pid " + holder + ")")
                     + " is training into it; wait until it ends, or give another --out");
             }
             ch.truncate(0);
@@ -210,6 +208,78 @@ public final class RunFolder {
         } finally {
             if (!claimed) CLAIMED.remove(key);
         }
+    }
+
+    /**
+     * Who is training into {@code dir} now, by its lock ({@link #claim}): "this process", "pulmo process 1234", or empty
+     * when nobody is (no lock file, or one nobody holds). The look takes the lock for an instant when it is free.
+     */
+    public static java.util.Optional<String> trainer(Path dir) {
+        Path lock = dir.resolve(LOCK);
+        if (!Files.isRegularFile(lock)) return java.util.Optional.empty();
+        try {
+            if (CLAIMED.contains(dir.toRealPath())) return java.util.Optional.of("this process");
+            try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(lock, java.nio.file.StandardOpenOption.READ,
+                    java.nio.file.StandardOpenOption.WRITE)) {
+                java.nio.channels.FileLock free = ch.tryLock();
+                if (free != null) { free.release(); return java.util.Optional.empty(); }
+                String holder = holder(ch);
+                return java.util.Optional.of("pulmo process" + (holder.isEmpty() ? "" : " " + holder));
+            }
+        } catch (IOException | java.nio.channels.OverlappingFileLockException unknown) {
+            return java.util.Optional.empty();   // cannot tell (no lock on this file system, or not ours to open): the caller goes on
+        }
+    }
+
+    /** The process id a lock file holds, or "" when it holds none. */
+    private static String holder(java.nio.channels.FileChannel ch) throws IOException {
+        java.nio.ByteBuffer pid = java.nio.ByteBuffer.allocate(32);
+        ch.read(pid, 0);
+        String s = new String(pid.array(), 0, pid.position(), java.nio.charset.StandardCharsets.UTF_8).strip();
+        return s.matches("\\d+") ? s : "";
+    }
+
+    /**
+     * Opens (making it where missing) the lock file {@code lock} of {@code dir} for reading and writing. A lock file
+     * made here can be written by whoever may write into the folder (the folder's group and other write bits are given
+     * to it, whatever the umask), so that in a folder shared by a team another member's finished run can still be
+     * resumed, and a running one is still refused. A lock file that cannot be opened (left by another user whose umask
+     * kept it to themselves) is named, with its owner and what to do.
+     */
+    static java.nio.channels.FileChannel openLock(Path lock, Path dir) throws IOException {
+        boolean made = !Files.exists(lock, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        java.nio.channels.FileChannel ch;
+        try {
+            ch = java.nio.channels.FileChannel.open(lock, java.nio.file.StandardOpenOption.CREATE,
+                java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE);
+        } catch (java.nio.file.AccessDeniedException denied) {
+            String owner;
+            try {
+                owner = " (owned by " + Files.getOwner(lock).getName() + ")";
+            } catch (IOException | UnsupportedOperationException unknown) {
+                owner = "";
+            }
+            throw new IllegalArgumentException(dir + ": cannot open its lock file " + lock + owner + ": permission denied. A training"
+                + " process holds that file while it writes into the folder; if none is running there now, remove the file, or give another --out");
+        }
+        if (made) {
+            try {
+                var view = Files.getFileAttributeView(lock, java.nio.file.attribute.PosixFileAttributeView.class);
+                if (view != null) {
+                    var folder = Files.getPosixFilePermissions(dir);
+                    var perms = java.util.EnumSet.of(java.nio.file.attribute.PosixFilePermission.OWNER_READ,
+                        java.nio.file.attribute.PosixFilePermission.OWNER_WRITE);
+                    if (folder.contains(java.nio.file.attribute.PosixFilePermission.GROUP_WRITE)) perms.addAll(java.util.List.of(
+                        java.nio.file.attribute.PosixFilePermission.GROUP_READ, java.nio.file.attribute.PosixFilePermission.GROUP_WRITE));
+                    if (folder.contains(java.nio.file.attribute.PosixFilePermission.OTHERS_WRITE)) perms.addAll(java.util.List.of(
+                        java.nio.file.attribute.PosixFilePermission.OTHERS_READ, java.nio.file.attribute.PosixFilePermission.OTHERS_WRITE));
+                    view.setPermissions(perms);
+                }
+            } catch (IOException | SecurityException notMine) {
+                // made by another process a moment ago, or a file system without owners: the lock itself still works
+            }
+        }
+        return ch;
     }
 
     /** Deletes a file, or a folder with everything in it. */

@@ -384,7 +384,15 @@ public final class Trainer {
                     if (staleReport) out.println("Removing " + report + ": it reported the best checkpoint that epoch " + (epoch + 1)
                         + " replaces (a new report is written after training)");
                 } catch (org.pulmo.io.SafetensorsException.NonFiniteWeights e) { // finite loss, but the last step broke the weights
-                    throw new DivergedException(e.getMessage() + ". " + lastGood(last));
+                    // the epoch's row goes too: metrics.csv, run.json and the checkpoints all end at the last good epoch
+                    history.removeLast();
+                    String unwritten = "";
+                    try {
+                        history.write(s.out());
+                    } catch (IOException w) {
+                        unwritten = " (its row in metrics.csv could not be taken back: " + w.getMessage() + "; --resume drops it)";
+                    }
+                    throw new DivergedException(e.getMessage() + unwritten + ". " + lastGood(last));
                 }
                 if (record != null) {
                     if (recorded != null) record.stepsRecorded(recorded.recording(), recorded.whyNotRecorded());

@@ -76,6 +76,27 @@ class KeptResultsCliTest {
         assertFalse(Files.exists(run.resolve("report.txt")));
     }
 
+    /**
+     * Nor inside a run folder while a training writes into it: its test/ report is removed when a new best checkpoint
+     * replaces the one it described, so an evaluation put there would be lost. Refused before anything is read.
+     */
+    @Test void evaluateAndExplainDoNotWriteIntoARunBeingTrained(@TempDir Path dir) throws Exception {
+        Path live = dir.resolve("live");
+        Path report = live.resolve("test");
+        try (AutoCloseable training = org.pulmo.train.RunFolder.claim(live, System.out)) {
+            Run e = evaluate(report);
+            assertEquals(2, e.code(), e.out() + e.err());
+            assertTrue(e.err().contains("--out " + report + " is inside " + live + ", which this process is training into"), e.err());
+            assertFalse(Files.exists(report), "nothing written");
+            Run x = pulmo("explain", "-c", checkpoint.toString(), "--device", "cpu", "--method", "gradcam", "--out", report.toString(), "demo:1");
+            assertEquals(2, x.code(), x.out() + x.err());
+            assertTrue(x.err().contains("which this process is training into"), x.err());
+        }
+        Run after = evaluate(report);   // once the training has ended
+        assertEquals(0, after.code(), after.out() + after.err());
+        assertTrue(Files.exists(report.resolve("report.txt")));
+    }
+
     /** --split train evaluates the images the checkpoint trained on, on purpose: said in a note. pulmo table keeps an existing --out. */
     @Test void theTrainingPartIsNamedAsSuchAndATableIsKept(@TempDir Path dir) throws Exception {
         Run train = evaluate(dir.resolve("ev-train"), "--split", "train");

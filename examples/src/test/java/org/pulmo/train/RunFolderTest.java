@@ -93,7 +93,12 @@ class RunFolderTest {
         String other = probe(dir, out);
         assertEquals(out + " is in use: another pulmo process (pid " + ProcessHandle.current().pid() + ") is training into it; wait until"
             + " it ends, or give another --out", other);
+        // and other commands can tell who trains into it (so as not to write into it meanwhile)
+        assertEquals(java.util.Optional.of("this process"), RunFolder.trainer(out));
+        assertEquals("pulmo process " + ProcessHandle.current().pid(), probeTrainer(dir, out));
         first.close();
+        assertEquals(java.util.Optional.empty(), RunFolder.trainer(out));
+        assertEquals("nobody", probeTrainer(dir, out));
         assertEquals("claimed", probe(dir, out));
         RunFolder.claim(out, System.out).close();   // free again
         assertFalse(RunFolder.holdsRun(out), "the lock file alone is not a run");
@@ -101,6 +106,25 @@ class RunFolderTest {
     }
 
     /** A folder holding only run.json (a run stopped before it wrote anything else) holds a run. */
+    /**
+     * A lock file can be written by whoever may write into its folder (whatever the umask), so that a team member can
+     * resume another's finished run in a shared folder: here a group-writable folder gives a group-writable lock, a
+     * private folder a private one.
+     */
+    @Test void theLockFileIsWritableByWhoeverMayWriteTheFolder(@TempDir Path dir) throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(dir.getFileSystem().supportedFileAttributeViews().contains("posix"), "POSIX permissions");
+        Path shared = Files.createDirectory(dir.resolve("shared")), own = Files.createDirectory(dir.resolve("own"));
+        Files.setPosixFilePermissions(shared, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxr-x"));
+        Files.setPosixFilePermissions(own, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        RunFolder.claim(shared, System.out).close();
+        RunFolder.claim(own, System.out).close();
+        assertEquals("rw-rw----", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(shared.resolve(RunFolder.LOCK))));
+        assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(own.resolve(RunFolder.LOCK))));
+        Files.setPosixFilePermissions(shared.resolve(RunFolder.LOCK), java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        RunFolder.claim(shared, System.out).close();   // a lock made earlier keeps its permissions (not its maker's to change here)
+        assertEquals("rw-r--r--", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(shared.resolve(RunFolder.LOCK))));
+    }
+
     @Test void aFolderWithOnlyRunJsonHoldsARun(@TempDir Path dir) throws Exception {
         Path out = Files.createDirectories(dir.resolve("run"));
         Files.writeString(out.resolve(RunRecord.FILE), "{}");
@@ -134,10 +158,20 @@ class RunFolderTest {
 
     /** What {@link ClaimProbe}, in a child JVM, says of claiming {@code out}. */
     private static String probe(Path dir, Path out) throws Exception {
+        return probeLines(dir, out.toString()).reduce((a, b) -> b).orElse("");
+    }
+
+    /** Who {@link ClaimProbe}, in a child JVM, sees training into {@code out} ({@link RunFolder#trainer}). */
+    private static String probeTrainer(Path dir, Path out) throws Exception {
+        return probeLines(dir, out.toString(), "trainer").findFirst().orElse("");
+    }
+
+    private static java.util.stream.Stream<String> probeLines(Path dir, String... args) throws Exception {
         java.util.List<String> cmd = new java.util.ArrayList<>(org.pulmo.testing.Children.java(java.util.List.of("-Xmx64m")));
-        cmd.addAll(java.util.List.of(ClaimProbe.class.getName(), out.toString()));
+        cmd.add(ClaimProbe.class.getName());
+        cmd.addAll(java.util.List.of(args));
         var c = org.pulmo.testing.Children.run(cmd, java.util.Map.of(), 60, dir.resolve("probe.log"), "claim probe");
         assertEquals(0, c.code(), c.tail());
-        return c.output().strip().lines().reduce((a, b) -> b).orElse("");
+        return c.output().strip().lines().filter(l -> !l.startsWith("WARNING"));
     }
 }

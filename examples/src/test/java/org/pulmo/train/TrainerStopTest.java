@@ -118,6 +118,35 @@ class TrainerStopTest {
         assertEquals(2, Files.readAllLines(dir.resolve("metrics.csv")).size(), "header and epoch 1 only");
     }
 
+    /**
+     * A finite loss, but the epoch's last step leaves a weight that is not finite: the checkpoint refuses it, training
+     * stops as diverged, and the epoch's row, already written, is taken back, so that metrics.csv, run.json and the
+     * checkpoints all end at the last good epoch.
+     */
+    @Test void weightsBrokenAtAnEpochsLastStepTakeItsRowBack(@TempDir Path dir) throws Exception {
+        Module net = new ResNet(ResNet.RESNET18, 4, new Rng(5));
+        AtomicInteger forwards = new AtomicInteger();
+        Module model = new Module() {
+            final Tensor spare = registerBuffer("spare", Tensor.ones(3));
+            { registerModule("net", net); }
+            @Override public Tensor forward(Tensor x) {
+                if (isTraining() && forwards.incrementAndGet() == 8) {   // the last batch of epoch 2 (32 images in batches of 8)
+                    try (var off = org.pulmo.autograd.GradMode.noGrad()) { spare.set(Float.NaN, 1); }
+                }
+                return net.forward(x);
+            }
+        };
+        ByteArrayOutputStream log = new ByteArrayOutputStream();
+        Trainer.DivergedException e = org.junit.jupiter.api.Assertions.assertThrows(Trainer.DivergedException.class,
+            () -> trainer(dir, 32, 3, model, log).run());
+        assertTrue(e.getMessage().contains("spare") && e.getMessage().contains("The last good checkpoint is " + dir.resolve(Trainer.LAST)),
+            e.getMessage());
+        assertEquals("1", Safetensors.read(dir.resolve(Trainer.LAST)).metadata().get("epoch"));
+        List<String> rows = Files.readAllLines(dir.resolve("metrics.csv"));
+        assertEquals(2, rows.size(), "header and epoch 1 only: " + rows);
+        assertTrue(rows.get(1).startsWith("1,"), rows.toString());
+    }
+
     /** A validation part whose every image fails to decode (truncated files pass the first look) is an error, not 0 %. */
     @Test void aValidationPartWithNoReadableImageIsAnError(@TempDir Path dir) throws Exception {
         DemoChestDataset train = new DemoChestDataset(32, 32, 3), demo = new DemoChestDataset(16, 32, 4);
