@@ -33,7 +33,10 @@ import java.util.Map;
  * <p>Every call's status is checked; a failure throws {@link CudaException} naming the call and
  * cudnnGetErrorString's text. Device pointers are raw addresses of allocator blocks. All data is NCHW
  * float32; {@link #setStrictFp32} picks CUDNN_FMA_MATH (no TF32 tensor cores; algorithms that report
- * tensor-op math are rejected) or CUDNN_DEFAULT_MATH (TF32 allowed on Ampere and newer).
+ * tensor-op math are rejected) or CUDNN_DEFAULT_MATH (TF32 allowed on Ampere and newer). {@link #setDeterministic}
+ * (or the system property {@code pulmo.cudnn.deterministic=true}) admits only algorithms cuDNN reports as
+ * deterministic (CUDNN_DETERMINISTIC: no atomic accumulation, so the same operands give the same bits every run);
+ * backward data ALGO_0 and backward filter ALGO_0 and ALGO_3 are the usual ones left out.
  */
 public final class Cudnn implements AutoCloseable {
     private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger(Cudnn.class.getName());
@@ -118,6 +121,7 @@ public final class Cudnn implements AutoCloseable {
     private final Arena arena = Arena.ofShared();
     private final MemorySegment handle;
     private boolean strictFp32;
+    private boolean deterministic = deterministicFromProperty();
     private final Map<String, ConvPlan> plans = new LinkedHashMap<>();
     private AlgoSearch algoSearch = AlgoSearch.fromProperty();
 
@@ -133,6 +137,24 @@ public final class Cudnn implements AutoCloseable {
     public synchronized void setStrictFp32(boolean strict) { strictFp32 = strict; }
 
     public boolean strictFp32() { return strictFp32; }
+
+    /**
+     * Only deterministic convolution algorithms (cuDNN's own report of each), or the fastest whatever they are
+     * (default); plans are cached per setting, so switching back and forth reuses the choices made for each.
+     */
+    public synchronized void setDeterministic(boolean on) { deterministic = on; }
+
+    public synchronized boolean deterministic() { return deterministic; }
+
+    /** The system property {@code pulmo.cudnn.deterministic} ({@code true} or {@code false}), default false. */
+    static boolean deterministicFromProperty() {
+        String v = System.getProperty("pulmo.cudnn.deterministic", "false").trim().toLowerCase(java.util.Locale.ROOT);
+        return switch (v) {
+            case "true" -> true;
+            case "false", "" -> false;
+            default -> throw new IllegalArgumentException("system property pulmo.cudnn.deterministic must be true or false, got '" + v + "'");
+        };
+    }
 
     @Override public synchronized void close() {
         for (ConvPlan p : plans.values()) p.destroy();
@@ -243,14 +265,24 @@ public final class Cudnn implements AutoCloseable {
     /** Whether a cudnnMathType_t lets cuDNN use tensor cores (TF32 for float data). */
     static boolean tensorOpMath(int mathType) { return mathType == TENSOR_OP_MATH || mathType == TENSOR_OP_MATH_ALLOW_CONVERSION; }
 
+    /** CUDNN_DETERMINISTIC, cudnnDeterminism_t's value for an algorithm that gives the same bits on every run. */
+    static final int DETERMINISTIC = 1;
+
+    /**
+     * Whether a result may be used, workspace aside: it succeeded, and does not use tensor-op math in strict FP32, and
+     * is deterministic when only deterministic algorithms are admitted.
+     */
+    static boolean admissible(Perf r, boolean strictFp32, boolean deterministic) {
+        return r.status() == 0 && !(strictFp32 && tensorOpMath(r.mathType())) && !(deterministic && r.determinism() != DETERMINISTIC);
+    }
+
     /**
      * The algorithm to use from cuDNN's results (both find and heuristics sort them best first): the first one
-     * that succeeded, fits in {@code workspaceLimit} bytes, and, in strict FP32, does not use tensor-op math.
-     * Null when none qualifies.
+     * that is {@link #admissible} and fits in {@code workspaceLimit} bytes. Null when none qualifies.
      */
-    static Perf choose(List<Perf> results, boolean strictFp32, long workspaceLimit) {
+    static Perf choose(List<Perf> results, boolean strictFp32, boolean deterministic, long workspaceLimit) {
         for (Perf r : results)
-            if (r.status() == 0 && r.memory() <= workspaceLimit && !(strictFp32 && tensorOpMath(r.mathType()))) return r;
+            if (admissible(r, strictFp32, deterministic) && r.memory() <= workspaceLimit) return r;
         return null;
     }
 
@@ -301,13 +333,14 @@ public final class Cudnn implements AutoCloseable {
         final String key;
         final MemorySegment x, w, y;
         final org.pulmo.backend.Conv2dParams params;
-        final boolean strict;
+        final boolean strict, deterministic;
         final Choice[] choices = new Choice[3];
 
-        ConvPlan(String key, int[] xs, int[] ws, int[] ys, org.pulmo.backend.Conv2dParams p, boolean strict) {
+        ConvPlan(String key, int[] xs, int[] ws, int[] ys, org.pulmo.backend.Conv2dParams p, boolean strict, boolean deterministic) {
             this.key = key;
             this.params = p;
             this.strict = strict;
+            this.deterministic = deterministic;
             x = tensor4d(xs[0], xs[1], xs[2], xs[3]);
             w = filter4d(ws[0], ws[1], ws[2], ws[3]);
             y = tensor4d(ys[0], ys[1], ys[2], ys[3]);
@@ -334,9 +367,10 @@ public final class Cudnn implements AutoCloseable {
 
     /** The plan of this shape in the current math mode (cached per shape and mode; algorithms chosen on first use). */
     synchronized ConvPlan plan(int[] xs, int[] ws, int[] ys, org.pulmo.backend.Conv2dParams p) {
-        String key = "x " + java.util.Arrays.toString(xs) + " w " + java.util.Arrays.toString(ws) + " " + p + (strictFp32 ? " strict FP32" : " TF32");
-        boolean strict = strictFp32;
-        return plans.computeIfAbsent(key, k -> new ConvPlan(k, xs, ws, ys, p, strict));
+        String key = "x " + java.util.Arrays.toString(xs) + " w " + java.util.Arrays.toString(ws) + " " + p + (strictFp32 ? " strict FP32" : " TF32")
+            + (deterministic ? " deterministic" : "");
+        boolean strict = strictFp32, det = deterministic;
+        return plans.computeIfAbsent(key, k -> new ConvPlan(k, xs, ws, ys, p, strict, det));
     }
 
     /** How algorithms are chosen for plans made from now on (plans already made keep theirs). */
@@ -406,11 +440,12 @@ public final class Cudnn implements AutoCloseable {
             }
             if (best == null) LOG.warning("cuDNN " + d.label + " algorithm for " + pl.key + ": " + how);
         }
-        if (best == null) best = choose(heuristic, pl.strict, limit);
+        if (best == null) best = choose(heuristic, pl.strict, pl.deterministic, limit);
         if (best == null) {
             call("cudnnDestroyConvolutionDescriptor", sig(ADDRESS), probe);
             throw new CudaException("cuDNN offers no usable convolution " + d.label + " algorithm for " + pl.key
-                + (pl.strict ? " without tensor-op math" : "") + " within a workspace of " + CudaAllocator.human(limit) + "; heuristics returned " + heuristic);
+                + (pl.strict ? " without tensor-op math" : "") + (pl.deterministic ? " that is deterministic" : "") + " within a workspace of "
+                + CudaAllocator.human(limit) + "; heuristics returned " + heuristic);
         }
         call("cudnnDestroyConvolutionDescriptor", sig(ADDRESS), probe);
         // Strict FP32 runs with CUDNN_FMA_MATH whatever the result reports (CUDNN_DEFAULT_MATH would permit TF32 on Ampere+).
@@ -418,7 +453,7 @@ public final class Cudnn implements AutoCloseable {
         MemorySegment conv = pl.convDesc(math);
         long ws = workspaceSize(pl, d, conv, best.algo());
         Choice choice = new Choice(d, best, math, ws, conv, how);
-        choice.beyondLimit = beyondLimit(heuristic, limit, pl.strict, d);
+        choice.beyondLimit = beyondLimit(heuristic, limit, pl.strict, pl.deterministic, d);
         return choice;
     }
 
@@ -426,10 +461,10 @@ public final class Cudnn implements AutoCloseable {
      * The candidates, in the heuristics' ranking, ahead of the first that {@link #choose} would take within the limit,
      * that would run but want more workspace than the limit (name and workspace); "" when none.
      */
-    static String beyondLimit(List<Perf> ranked, long limit, boolean strictFp32, Direction d) {
+    static String beyondLimit(List<Perf> ranked, long limit, boolean strictFp32, boolean deterministic, Direction d) {
         StringBuilder sb = new StringBuilder();
         for (Perf r : ranked) {
-            if (r.status() != 0 || (strictFp32 && tensorOpMath(r.mathType()))) continue;
+            if (!admissible(r, strictFp32, deterministic)) continue;
             if (r.memory() <= limit) break;   // the first that fits: what is ranked after it could not have been preferred
             sb.append(sb.isEmpty() ? "" : ", ").append(d.algoName(r.algo())).append(' ').append(CudaAllocator.human(r.memory()));
         }
@@ -450,7 +485,7 @@ public final class Cudnn implements AutoCloseable {
         // As much workspace as the most demanding candidate wants (by the heuristics' report and by asking), within the limit.
         long wsBytes = 0;
         for (Perf h : heuristic) {
-            if (h.status() != 0 || (pl.strict && tensorOpMath(h.mathType()))) continue;
+            if (!admissible(h, pl.strict, pl.deterministic)) continue;
             long need = h.memory();
             try { need = Math.max(need, workspaceSize(pl, d, conv, h.algo())); }
             catch (CudaException e) { continue; } // not supported for this shape: find will say so too
@@ -469,7 +504,7 @@ public final class Cudnn implements AutoCloseable {
                 case BACKWARD_FILTER -> call("cudnnFindConvolutionBackwardFilterAlgorithmEx", s,
                     handle, pl.x, ptr(a), pl.y, ptr(b), conv, pl.w, ptr(out), d.algoCount(), count, perf, ptr(wsAddr), wsBytes);
             }
-            return choose(readPerf(perf, count.get(JAVA_INT, 0)), pl.strict, wsBytes);
+            return choose(readPerf(perf, count.get(JAVA_INT, 0)), pl.strict, pl.deterministic, wsBytes);
         } finally {
             // Not cached: each search's workspace is sized for its shape's most demanding candidate (up to the 1 GiB
             // limit), so later requests never match it and, cached, these blocks piled up (54.7 GiB held after

@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -46,6 +47,13 @@ class CudaGraphTest {
         String graphs = CudaGraph.unavailableReason();
         Assumptions.assumeTrue(graphs == null, () -> "no CUDA graphs: " + graphs);
         be = (CudaBackend) Backends.of(Device.cuda(0));
+        // recorded and ordinary steps are compared to 1e-5: with cuDNN's deterministic algorithms only, both run the
+        // same kernels on the same data and agree to the bit; one that sums with atomics could differ from run to run
+        if (be.hasCudnn()) be.cudnn().setDeterministic(true);
+    }
+
+    @AfterEach void fastestAlgorithmsAgain() {
+        if (be != null && be.hasCudnn()) be.cudnn().setDeterministic(false);
     }
 
     /** One SGD step on the loss {@code lossOf} computes: gradients zeroed, the loss, backward, the update; the loss. */
@@ -118,9 +126,9 @@ class CudaGraphTest {
             }
             recordings = step.recordings();
         }
-        // The recorded step runs the same kernels in the same order on the same data (cuDNN's choices are cached), so the
-        // two agree bit for bit on the emulated GPU; on a GPU an algorithm that sums with atomics may differ in the last
-        // bits from run to run, which 1e-5 allows and a wrong replay (a missed step, an old learning rate) does not.
+        // The recorded step runs the same kernels in the same order on the same data (cuDNN's choices are cached and
+        // deterministic here), so the two agree bit for bit; 1e-5 leaves room for nothing a wrong replay (a missed step,
+        // an old learning rate) would give.
         for (int k = 0; k < steps; k++)
             assertEquals(lossE[k], lossR[k], 1e-5f * Math.abs(lossE[k]), "loss of step " + (k + 1) + ": ordinary vs recorded");
         assertNotEquals(lossE[steps - 2], lossE[steps - 1], "the steps train: each sees new weights");

@@ -46,17 +46,40 @@ class CudnnSelectionTest {
         Cudnn.Perf fma = perf(0, 0, 0, Cudnn.FMA_MATH), dflt = perf(2, 0, 4096, Cudnn.DEFAULT_MATH);
         List<Cudnn.Perf> ranked = List.of(failed, big, tf32, tf32conv, dflt, fma);
         long limit = 1L << 30;
-        assertSame(tf32, Cudnn.choose(ranked, false, limit), "TF32 allowed: the best that succeeded and fits");
-        assertSame(dflt, Cudnn.choose(ranked, true, limit), "strict FP32: tensor-op results are skipped");
-        assertSame(big, Cudnn.choose(ranked, false, 4L << 30), "a larger limit admits the larger workspace");
-        assertSame(fma, Cudnn.choose(List.of(failed, big, tf32, fma), true, 0), "with no workspace only the zero-workspace one");
-        assertNull(Cudnn.choose(List.of(failed, tf32conv), true, limit), "nothing qualifies");
+        assertSame(tf32, Cudnn.choose(ranked, false, false, limit), "TF32 allowed: the best that succeeded and fits");
+        assertSame(dflt, Cudnn.choose(ranked, true, false, limit), "strict FP32: tensor-op results are skipped");
+        assertSame(big, Cudnn.choose(ranked, false, false, 4L << 30), "a larger limit admits the larger workspace");
+        assertSame(fma, Cudnn.choose(List.of(failed, big, tf32, fma), true, false, 0), "with no workspace only the zero-workspace one");
+        assertNull(Cudnn.choose(List.of(failed, tf32conv), true, false, limit), "nothing qualifies");
         // what the log of the choices names as left out for the workspace limit: runnable candidates over it, ranked
         // ahead of the first that fits
-        assertEquals("FFT_TILING 3.00 GiB", Cudnn.beyondLimit(ranked, limit, false, Cudnn.Direction.FORWARD));
-        assertEquals("", Cudnn.beyondLimit(ranked, 4L << 30, false, Cudnn.Direction.FORWARD));
-        assertEquals("", Cudnn.beyondLimit(List.of(failed, tf32, fma), 0, true, Cudnn.Direction.FORWARD), "failed and strict-excluded ones are not named");
-        assertEquals("", Cudnn.beyondLimit(List.of(tf32, big), limit, false, Cudnn.Direction.FORWARD), "ranked after the choice: never preferred");
+        assertEquals("FFT_TILING 3.00 GiB", Cudnn.beyondLimit(ranked, limit, false, false, Cudnn.Direction.FORWARD));
+        assertEquals("", Cudnn.beyondLimit(ranked, 4L << 30, false, false, Cudnn.Direction.FORWARD));
+        assertEquals("", Cudnn.beyondLimit(List.of(failed, tf32, fma), 0, true, false, Cudnn.Direction.FORWARD), "failed and strict-excluded ones are not named");
+        assertEquals("", Cudnn.beyondLimit(List.of(tf32, big), limit, false, false, Cudnn.Direction.FORWARD), "ranked after the choice: never preferred");
+    }
+
+    /** Deterministic only: results cuDNN reports as non-deterministic (atomic accumulation) are passed over. */
+    @Test void deterministicOnlySkipsTheNonDeterministicResults() {
+        Cudnn.Perf atomic = new Cudnn.Perf(0, 0, 0.2f, 0, 0, Cudnn.FMA_MATH), steady = perf(1, 0, 1 << 20, Cudnn.FMA_MATH);
+        Cudnn.Perf atomicBig = new Cudnn.Perf(3, 0, 0.1f, 3L << 30, 0, Cudnn.FMA_MATH);
+        List<Cudnn.Perf> ranked = List.of(atomicBig, atomic, steady);
+        long limit = 1L << 30;
+        assertSame(atomic, Cudnn.choose(ranked, true, false, limit), "the fastest that fits, whatever its determinism");
+        assertSame(steady, Cudnn.choose(ranked, true, true, limit), "deterministic only");
+        assertNull(Cudnn.choose(List.of(atomic), false, true, limit), "nothing deterministic");
+        assertEquals("ALGO_3 3.00 GiB", Cudnn.beyondLimit(ranked, limit, true, false, Cudnn.Direction.BACKWARD_FILTER));
+        assertEquals("", Cudnn.beyondLimit(ranked, limit, true, true, Cudnn.Direction.BACKWARD_FILTER), "a non-deterministic one is never preferred");
+        assertEquals(false, Cudnn.deterministicFromProperty(), "off unless asked");
+        System.setProperty("pulmo.cudnn.deterministic", "yes");
+        try {
+            IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, Cudnn::deterministicFromProperty);
+            assertEquals("system property pulmo.cudnn.deterministic must be true or false, got 'yes'", e.getMessage());
+            System.setProperty("pulmo.cudnn.deterministic", "TRUE");
+            assertEquals(true, Cudnn.deterministicFromProperty());
+        } finally {
+            System.clearProperty("pulmo.cudnn.deterministic");
+        }
     }
 
     @Test void algoSettingAndNames() {
