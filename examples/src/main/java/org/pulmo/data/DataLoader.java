@@ -27,7 +27,9 @@ import org.pulmo.tensor.Tensor;
  * <p>A batch is {@code images} [N, C, S, S] (CPU, float), {@code labels} [N] (the class indices as exact
  * floats), and the data set indices and group ids of its images. Batch {@code b} of an epoch holds the
  * images {@code order[b*B .. b*B+B-1]}, where {@code order} is the identity or, when shuffling, a permutation
- * drawn from (seed, epoch); each image is augmented with {@link Transform#sampleRng}(seed, epoch, index).
+ * drawn from (seed, epoch); each image is augmented with {@link Transform#sampleRng}(augmentation seed, epoch, index),
+ * the augmentation seed being the seed unless the loader was given one of its own (MA-Net's mutex loader: it follows
+ * the main loader's order, but its images must not be augmented as the main images at the same positions are).
  * So the batches, and every pixel in them, depend only on the seed and epoch, never on thread timing.
  *
  * <p>Up to {@code prefetch} batches are being made or waiting at any time (a bounded queue of futures, in
@@ -100,15 +102,22 @@ public final class DataLoader implements AutoCloseable {
     private final Dataset data;
     private final Transform transform;
     private final Options options;
+    private final long augmentationSeed;
     private final ExecutorService pool;
     private final Map<Integer, BadImage> bad = new ConcurrentHashMap<>();
     private Epoch current;
     private boolean closed;
 
     public DataLoader(Dataset data, Transform transform, Options options) {
+        this(data, transform, options, options.seed());
+    }
+
+    /** As {@link #DataLoader(Dataset, Transform, Options)}, the images augmented from {@code augmentationSeed} instead of the seed. */
+    public DataLoader(Dataset data, Transform transform, Options options, long augmentationSeed) {
         this.data = data;
         this.transform = transform;
         this.options = options;
+        this.augmentationSeed = augmentationSeed;
         AtomicInteger n = new AtomicInteger();
         ThreadFactory daemons = r -> {
             Thread t = new Thread(r, "pulmo-loader-" + n.incrementAndGet());
@@ -287,7 +296,7 @@ public final class DataLoader implements AutoCloseable {
                     continue;
                 }
                 try {
-                    images.add(transform.apply(img, Transform.sampleRng(options.seed(), epoch, i)));
+                    images.add(transform.apply(img, Transform.sampleRng(augmentationSeed, epoch, i)));
                 } catch (RuntimeException e) {
                     throw new DataLoadException("transform failed on " + data.source(i) + ": " + e.getMessage(), e);
                 }

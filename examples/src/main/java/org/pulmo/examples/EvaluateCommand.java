@@ -35,7 +35,9 @@ public final class EvaluateCommand implements Callable<Integer> {
     @Option(names = "--split", defaultValue = "test", description = "test, val, train or all (every image of the folder, e.g. a folder of other images"
         + " than the training run's; default: ${DEFAULT-VALUE}). On the training run's own folder the split options left out are the run's (from the checkpoint),"
         + " and images the checkpoint trained on are refused, but for --split train, which evaluates them on purpose (with a note).") String split;
-    @Option(names = "--batch-size", defaultValue = "32", description = "Batch size (default: ${DEFAULT-VALUE}).") int batchSize;
+    @Option(names = "--batch-size", description = "Batch size (default: the checkpoint's training batch size, with which training"
+        + " evaluated its own test part: the CPU's convolutions pick their method by batch size, so another batch can move the last"
+        + " digits of the probabilities; 32 when the checkpoint does not say).") Integer batchSize;
     @Mixin DeviceOptions deviceOptions;
     @Option(names = "--class-map", description = "DATA_CLASS=CHECKPOINT_CLASS,...: data folders or labels named otherwise than the checkpoint's classes "
         + "(e.g. pneumonia_bac=bacterial,pneumonia_vir=viral). Classes are matched by name, never by position.") String classMap;
@@ -48,6 +50,16 @@ public final class EvaluateCommand implements Callable<Integer> {
 
     /** What an evaluation writes into its folder; any of them makes the folder hold one. */
     static final List<String> FILES = List.of("report.txt", "metrics.json", "predictions.csv", "roc.png", "confusion_matrix.png");
+
+    /** The batch size a checkpoint was trained with (its metadata's batch_size), or 32 when it does not say. */
+    static int trainingBatchSize(Map<String, String> meta) {
+        try {
+            int b = Integer.parseInt(meta.getOrDefault("batch_size", "32"));
+            return b >= 1 ? b : 32;
+        } catch (NumberFormatException e) {
+            return 32;
+        }
+    }
 
     static boolean holdsEvaluation(Path dir) {
         return Files.isDirectory(dir) && FILES.stream().anyMatch(f -> Files.exists(dir.resolve(f)));
@@ -63,6 +75,8 @@ public final class EvaluateCommand implements Callable<Integer> {
         if (overwrite && org.pulmo.train.RunFolder.isTrainingRun(out)) throw new IllegalArgumentException(Cli.intoTrainingRun(out));
         TrainedModel tm = TrainedModel.load(checkpoint, deviceOptions.resolve());
         Map<String, String> meta = org.pulmo.io.Safetensors.readMetadata(checkpoint);
+        if (batchSize == null) batchSize = trainingBatchSize(meta);
+        if (batchSize < 1) throw new IllegalArgumentException("--batch-size must be at least 1, got " + batchSize);
         data.adoptSplitOf(meta, System.out);
         Splits.Split s = data.loadParts(tm.imageSize());
         String part = split;

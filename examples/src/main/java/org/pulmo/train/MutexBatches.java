@@ -32,9 +32,14 @@ public final class MutexBatches implements AutoCloseable {
         MutexPairSampler sampler = new MutexPairSampler(labels, pairSeed);
         this.partner = new int[labels.length];
         for (int i = 0; i < partner.length; i++) partner[i] = sampler.mutexOf(i);
-        this.loader = new DataLoader(train.subset(partner), transform, mainOptions);
+        // the main loader's order, but augmentations of their own: from the main seed, position i of the partners'
+        // subset would be augmented exactly as main image i (the same flips, the same rotation in every pair)
+        this.loader = new DataLoader(train.subset(partner), transform, mainOptions, augmentationSeed(mainOptions.seed()));
         this.batches = loader.epoch(epoch);
     }
+
+    /** The seed the partners' augmentations are drawn from, for a run of seed {@code seed}: never the main images' seed. */
+    static long augmentationSeed(long seed) { return ~seed * 0x9E3779B97F4A7C15L + 0x6D757465L; }
 
     /** The partners' seed of a training run's epoch. */
     public static long pairSeed(long seed, int epoch) { return seed * 1_000_003L + epoch; }

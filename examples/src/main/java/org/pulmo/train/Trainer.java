@@ -41,7 +41,8 @@ import org.pulmo.tensor.Tensor;
  *
  * <p>Resuming is exact: the batch order and every augmentation are functions of (seed, epoch, image) in the
  * {@link DataLoader}, MA-Net's mutex partners are drawn from a generator seeded by (seed, epoch), and the
- * checkpoint holds weights, BatchNorm statistics, momentum buffers and the epoch (the schedule's position).
+ * checkpoint holds weights, BatchNorm statistics, momentum buffers, the dropout generators' states and the epoch (the
+ * schedule's position).
  *
  * <p>{@link #requestStop()} (Ctrl-C) ends training after the current batch; the weights of that moment go to
  * {@code interrupted.safetensors}, and {@code last.safetensors} keeps the last finished epoch to resume from.
@@ -198,7 +199,7 @@ public final class Trainer {
      * a digest per part), kept in every checkpoint so that --resume and evaluate can tell the run's own parts.
      */
     public Trainer dataRecord(Map<String, String> record) {
-        this.dataRecord = Map.copyOf(record);
+        this.dataRecord = java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(record));   // a fixed order: the same run, the same bytes
         return this;
     }
 
@@ -245,7 +246,16 @@ public final class Trainer {
         History history = new History();
         if (s.resume()) {
             if (!Files.exists(last)) throw new IOException("--resume: no checkpoint " + last + " to resume from");
-            Checkpoint.Info info = Checkpoint.load(last, model, sgd, Map.of());
+            // dropout's generators go on from where they were (a checkpoint written before they were saved has none:
+            // its masks then start again from the model's seed, and the resumed run is not the unbroken one)
+            Map<String, org.pulmo.tensor.Rng> generators = new java.util.LinkedHashMap<>(org.pulmo.nn.Dropout.generators(model));
+            java.util.Set<String> saved = Checkpoint.savedGenerators(org.pulmo.io.Safetensors.readMetadata(last), generators.keySet());
+            if (saved.size() < generators.size()) {
+                out.println("Note: " + last + " holds no state for the dropout masks (written by an older version); they start again from the"
+                    + " model's seed, so this run will not repeat an unbroken one exactly");
+                generators.keySet().retainAll(saved);
+            }
+            Checkpoint.Info info = Checkpoint.load(last, model, sgd, generators);
             checkResume(s, info.metadata()); // the CLI calls it before building the model; here for other callers
             String repaired = Checkpoint.recoverBest(last, info, best);   // a crash between writing last and best
             if (repaired != null) out.println(repaired);
@@ -379,7 +389,7 @@ public final class Trainer {
                     // best too when improved; a resumed run's report of the best it replaces goes just before the new best
                     // is written (once last is on disk): never beside a checkpoint it does not describe, and kept when this
                     // epoch's checkpoint is refused or an earlier write failed
-                    checkpoints.saveEpoch(last, best, bestEpoch, model, sgd, epoch + 1, step, Map.of(), meta,
+                    checkpoints.saveEpoch(last, best, bestEpoch, model, sgd, epoch + 1, step, org.pulmo.nn.Dropout.generators(model), meta,
                         staleReport ? () -> dropStaleReport(report) : null);
                     if (staleReport) out.println("Removing " + report + ": it reported the best checkpoint that epoch " + (epoch + 1)
                         + " replaces (a new report is written after training)");
@@ -437,7 +447,7 @@ public final class Trainer {
                 Thread.currentThread().interrupt();
             }
         }
-        Checkpoint.save(s.out().resolve(INTERRUPTED), model, sgd, epoch, step, Map.of(), meta);
+        Checkpoint.save(s.out().resolve(INTERRUPTED), model, sgd, epoch, step, org.pulmo.nn.Dropout.generators(model), meta);
     }
 
     /** Where a run that diverged can go back to: its last checkpoint, or none. */

@@ -75,16 +75,18 @@ public class CliEndToEndTest {
             assertTrue(Double.parseDouble(f[7]) > 0, "seconds: " + csv.get(i));
         }
 
-        // The test report after training is what 'evaluate' says of the same checkpoint on the same data.
+        // The test report after training is what 'evaluate' says of the same checkpoint on the same data, to the last
+        // digit of every probability (evaluate takes the checkpoint's batch size unless told otherwise).
         Path ev = dir.resolve("evaluate");
         Run v = pulmo("evaluate", "-c", out.resolve("best.safetensors").toString(), "--data", "demo", "--demo-images", "32",
-            "--batch-size", "8", "--out", ev.toString());
+            "--out", ev.toString());
         assertEquals(0, v.code(), v.out() + v.err());
         String report = Files.readString(out.resolve("test/report.txt"));
         double accuracy = accuracy(report);
         assertTrue(accuracy >= 0 && accuracy <= 100, report);
         assertEquals(accuracy, accuracy(Files.readString(ev.resolve("report.txt"))), 1e-9, "test accuracy after training vs evaluate");
         assertEquals(report, Files.readString(ev.resolve("report.txt")), "the whole report");
+        assertEquals(Files.readString(out.resolve("test/predictions.csv")), Files.readString(ev.resolve("predictions.csv")), "every probability");
         checkRunRecord(out, r.out(), csv, accuracy);
         checkPlotRedrawsFromFiles(out);
 

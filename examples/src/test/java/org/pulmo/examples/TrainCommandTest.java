@@ -67,6 +67,20 @@ class TrainCommandTest {
         assertTrue(r.out().contains("Files in " + train3), r.out());
     }
 
+    /**
+     * The same command writes the same checkpoint bytes: the data record's keys come in a fixed (sorted) order, where
+     * they came in the order of the JVM's hash salt before, so that two identical runs' files differed at byte 395.
+     */
+    @Test void theDataRecordInACheckpointComesInAFixedOrder(@TempDir Path dir) throws IOException {
+        Path out = dir.resolve("train");
+        Run r = pulmo(train(out, "--epochs", "1", "--demo-images", "8", "--batch-size", "4", "--no-evaluate"));
+        assertEquals(0, r.code(), r.out() + r.err());
+        List<String> keys = List.copyOf(org.pulmo.io.Safetensors.readMetadata(out.resolve("last.safetensors")).keySet());
+        List<String> record = keys.stream().filter(k -> k.startsWith("data_") || k.startsWith("split_") || k.endsWith("_fraction")).toList();
+        assertTrue(record.size() >= 3, keys.toString());
+        assertEquals(record.stream().sorted().toList(), record, "in the file's order: " + keys);
+    }
+
     @Test void overwriteRemovesTheOldRunsFilesFirst(@TempDir Path dir) throws IOException {
         Path out = dir.resolve("run");
         Files.createDirectories(out.resolve("test"));

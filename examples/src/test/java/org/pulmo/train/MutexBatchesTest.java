@@ -61,6 +61,27 @@ class MutexBatchesTest {
         }
     }
 
+    /**
+     * A partner is augmented on its own draws, not on those of the main image beside it: with a transform that paints
+     * its first random draw, no pair may carry the same value (before, every pair was flipped and rotated alike, the
+     * partners' loader drawing from the main loader's seed at the same positions).
+     */
+    @Test void aPartnerIsAugmentedOnItsOwnDraws() {
+        Dataset train = new Numbered(48, -1);
+        Transform draw = (image, rng) -> new Image(1, 1, 1, new float[] {rng.nextFloat()});
+        DataLoader.Options opts = DataLoader.Options.training(8, 42).withDropLast(true).withWorkers(2);
+        int pairs = 0;
+        try (DataLoader main = new DataLoader(train, draw, opts);
+             var batches = main.epoch(1); var mutex = new MutexBatches(train, labels(train), draw, opts, MutexBatches.pairSeed(42, 1), 1)) {
+            for (DataLoader.Batch b : batches) {
+                float[] x = b.images().toArray(), m = mutex.next(b).images().toArray();
+                for (int k = 0; k < b.size(); k++, pairs++)
+                    assertNotEquals(x[k], m[k], "image " + b.indices()[k] + " and its partner drew the same augmentation");
+            }
+        }
+        assertEquals(48, pairs);
+    }
+
     @Test void aLoaderOutOfStepIsCaughtNotTrained() {
         // the mutex loader shuffling with another seed than the main one: no batch may pass as pairs
         Dataset train = new Numbered(40, -1);

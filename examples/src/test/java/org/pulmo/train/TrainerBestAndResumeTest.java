@@ -67,11 +67,39 @@ class TrainerBestAndResumeTest {
     }
 
     private static Trainer.Result train(Path dir, int epochs, boolean resume, String schedule, Boolean... script) throws IOException {
+        return train(dir, epochs, resume, schedule, new Scripted(script), new ByteArrayOutputStream());
+    }
+
+    private static Trainer.Result train(Path dir, int epochs, boolean resume, String schedule, Module model, ByteArrayOutputStream log)
+            throws IOException {
         Trainer.Settings s = new Trainer.Settings("scripted", List.of("a", "b"), epochs, 4, 0.001f, 0.9f, 0f, schedule, 8,
             Augmentation.NONE, 7, dir, resume, 1, false, null, Device.CPU, null);
         Dataset train = new Tiny(new int[] {0, 1, 0, 1, 0, 1, 0, 1}), val = new Tiny(new int[] {0, 0, 0, 0});
-        PrintStream log = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
-        return new Trainer(s, new Scripted(script), train, val, log, false).run();
+        return new Trainer(s, model, train, val, new PrintStream(log, true, StandardCharsets.UTF_8), false).run();
+    }
+
+    /** Pooled [N, 3] -> dropout -> linear [N, 2]: a model whose training draws random masks. */
+    static final class Dropped extends Module {
+        final org.pulmo.nn.Dropout drop = registerModule("drop", new org.pulmo.nn.Dropout(0.5f, new Rng(3)));
+        final Linear fc = registerModule("fc", new Linear(3, 2, true, new Rng(1)));
+        @Override public Tensor forward(Tensor x) { return fc.forward(drop.forward(x.globalAvgPool().reshape(x.shape()[0], 3))); }
+    }
+
+    /**
+     * Resuming a model with dropout gives the weights of the unbroken run, bit for bit: the checkpoint holds the
+     * dropout generator's state (before, a resumed run drew epoch 1's masks again).
+     */
+    @Test void resumeWithDropoutRepeatsTheUnbrokenRun(@TempDir Path dir) throws IOException {
+        Path straight = dir.resolve("straight"), resumed = dir.resolve("resumed");
+        train(straight, 3, false, "step", new Dropped(), new ByteArrayOutputStream());
+        train(resumed, 1, false, "step", new Dropped(), new ByteArrayOutputStream());
+        ByteArrayOutputStream log = new ByteArrayOutputStream();
+        train(resumed, 3, true, "step", new Dropped(), log);
+        org.junit.jupiter.api.Assertions.assertFalse(log.toString(StandardCharsets.UTF_8).contains("dropout"), log.toString(StandardCharsets.UTF_8));
+        Map<String, Tensor> wa = Safetensors.read(straight.resolve(Trainer.LAST)).tensors(), wb = Safetensors.read(resumed.resolve(Trainer.LAST)).tensors();
+        assertEquals(wa.keySet(), wb.keySet());
+        for (String k : wa.keySet()) assertArrayEquals(wa.get(k).toArray(), wb.get(k).toArray(), k + " differs after resume");
+        assertEquals(List.of("dropout.drop"), List.copyOf(org.pulmo.nn.Dropout.generators(new Dropped()).keySet()));
     }
 
     /** Each epoch's line says how long the rest of the run will take, from this invocation's epochs; the last says nothing. */

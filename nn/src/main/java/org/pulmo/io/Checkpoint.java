@@ -236,6 +236,13 @@ public final class Checkpoint {
         }
     }
 
+    /** Which of the generators named in {@code rngs} a checkpoint's metadata holds a state for. */
+    public static java.util.Set<String> savedGenerators(Map<String, String> metadata, java.util.Collection<String> names) {
+        java.util.Set<String> out = new java.util.LinkedHashSet<>();
+        for (String n : names) if (metadata.containsKey(RNG + n)) out.add(n);
+        return out;
+    }
+
     /**
      * Restores model, optimiser (may be null) and generators from {@code file}. Every generator named in
      * {@code rngs} must be in the file, the model must match strictly, and the momentum buffers must fit the

@@ -31,5 +31,17 @@ public final class Dropout extends Module {
         return x.mul(Tensor.of(mask, x.shape()).to(x.device()));
     }
 
+    /**
+     * The generators of every Dropout in {@code model}, by the module's name ("dropout" + its path, e.g.
+     * {@code dropout.classifier.2}): what a checkpoint saves so that resumed training draws the masks an unbroken run
+     * would have drawn. Empty for a model without dropout.
+     */
+    public static java.util.Map<String, Rng> generators(Module model) {
+        java.util.Map<String, Rng> out = new java.util.LinkedHashMap<>();
+        for (var e : model.namedModules().entrySet())
+            if (e.getValue() instanceof Dropout d) out.put(e.getKey().isEmpty() ? "dropout" : "dropout." + e.getKey(), d.rng);
+        return out;
+    }
+
     @Override protected String extraRepr() { return "p=" + p; }
 }

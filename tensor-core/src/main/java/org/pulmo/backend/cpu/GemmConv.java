@@ -3,11 +3,11 @@ package org.pulmo.backend.cpu;
 import static org.pulmo.backend.cpu.ConvGeom.copyRow;
 
 import java.util.Arrays;
-import java.util.concurrent.atomic.AtomicInteger;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 import org.pulmo.backend.Conv2dParams;
+import org.pulmo.tensor.HostArrays;
 
 /**
  * The im2col + SGEMM strategy of {@link CpuConv}, for dense and wide-group convs. Per sample and group the
@@ -17,7 +17,8 @@ import org.pulmo.backend.Conv2dParams;
  * <pre>  y_g = W_g * col,   dcol = W_g^T * dy_g (folded back by col2im),   dW_g += dy_g * col^T</pre>
  *
  * A 1x1 stride-1 unpadded conv needs no unfolding: the input plane already is col. Work is split over
- * samples and groups, each GEMM on one thread; with fewer items than threads the GEMM itself is split.
+ * samples and groups, each GEMM on one thread; with fewer items than threads the GEMM itself is split. The weight
+ * gradient's sum over the batch is cut by the shape alone, so its bits do not depend on the threads.
  * {@link BatchedGemmConv} reuses im2col, col2im and the per-thread buffers for small output planes, and
  * {@link Winograd} the stride-2 row copy {@link #everyOther}.
  */
@@ -212,38 +213,62 @@ final class GemmConv {
         else body.run(0, items);
     }
 
+    /** At most this many partial weight gradients per call ({@link #weightParts}). */
+    static final int MAX_WEIGHT_PARTS = 8;
+    /** At most this many floats in a call's partial weight gradients together (32 MB). */
+    private static final long WEIGHT_PARTS_FLOATS = 1L << 23;
+
+    /**
+     * How many runs of samples {@link #backwardWeight} sums separately for a batch of {@code n} and a weight gradient
+     * of {@code dwLength} floats: a function of the shape alone, never of the thread count or of which threads are
+     * free, so that the sum's rounding, and with it a training run, is the same on every machine and every run.
+     */
+    static int weightParts(int n, int dwLength) {
+        return (int) Math.max(1, Math.min(Math.min(n, MAX_WEIGHT_PARTS), WEIGHT_PARTS_FLOATS / Math.max(1, dwLength)));
+    }
+
+    /**
+     * dW (+)= sum over the batch of dy_b * col(x_b)^T. The batch is cut into {@link #weightParts} runs of consecutive
+     * samples; each run sums its samples in order into a dW of its own (the first into {@code dw}), and the runs are
+     * added in order at the end. The runs go to the threads when there are at least as many runs as threads, else
+     * they run one after another with each GEMM split over the threads instead: the same bits either way (a GEMM's
+     * result does not depend on how it is split), on one thread or sixteen.
+     */
     static void backwardWeight(ConvGeom d, float[] x, float[] dy, float[] dw) {
-        int threads = Parallel.threads();
-        int rows = d.colRows(), plane = d.outPlane();
-        boolean perSampleThreads = d.n() >= threads;
-        // With one sample per thread or more, each thread sums its samples into its own dW, added up at the end.
-        float[][] partial = new float[perSampleThreads ? threads : 1][];
-        AtomicInteger slots = new AtomicInteger();
-        Parallel.RangeBody body = (s, e) -> {
+        int rows = d.colRows(), plane = d.outPlane(), n = d.n();
+        int parts = weightParts(n, dw.length);
+        boolean partsOnThreads = parts > 1 && parts >= Parallel.threads();
+        float[][] partial = new float[parts][];
+        partial[0] = dw;
+        for (int c = 1; c < parts; c++) partial[c] = HostArrays.zeroed(dw.length);
+        Parallel.RangeBody body = (c0, c1) -> {
             float[] col = isPointwise(d) ? null : scratch(SLOT_COL, rows * plane);
-            float[] acc = s == 0 ? dw : new float[dw.length];
-            if (s != 0) partial[slots.incrementAndGet()] = acc;
-            for (int b = s; b < e; b++) {
-                for (int g = 0; g < d.groups(); g++) {
-                    int xOff = (b * d.c() + g * d.cg()) * d.inPlane();
-                    float[] src = x;
-                    int srcOff = xOff;
-                    if (col != null) {
-                        im2col(d, x, xOff, col);
-                        src = col;
-                        srcOff = 0;
+            for (int c = c0; c < c1; c++) {
+                float[] acc = partial[c];
+                int b0 = (int) ((long) n * c / parts), b1 = (int) ((long) n * (c + 1) / parts);
+                for (int b = b0; b < b1; b++) {
+                    for (int g = 0; g < d.groups(); g++) {
+                        int xOff = (b * d.c() + g * d.cg()) * d.inPlane();
+                        float[] src = x;
+                        int srcOff = xOff;
+                        if (col != null) {
+                            im2col(d, x, xOff, col);
+                            src = col;
+                            srcOff = 0;
+                        }
+                        // dW_g [og, Cg*kk] += dy_g [og, P] * col^T [P, Cg*kk]
+                        gemm(partsOnThreads, false, true, d.og(), rows, plane, dy, (b * d.cOut() + g * d.og()) * plane, plane,
+                                src, srcOff, plane, 1f, acc, g * d.og() * rows, rows);
                     }
-                    // dW_g [og, Cg*kk] += dy_g [og, P] * col^T [P, Cg*kk]
-                    gemm(perSampleThreads, false, true, d.og(), rows, plane, dy, (b * d.cOut() + g * d.og()) * plane, plane,
-                            src, srcOff, plane, 1f, acc, g * d.og() * rows, rows);
                 }
             }
         };
-        if (perSampleThreads) Parallel.forRange(d.n(), d.flopsPerItem() * d.groups(), body);
-        else body.run(0, d.n());
-        for (int t = 1; t < partial.length; t++) {
-            if (partial[t] == null) continue;
-            for (int i = 0; i < dw.length; i++) dw[i] += partial[t][i];
+        if (partsOnThreads) Parallel.forRange(parts, d.flopsPerItem() * d.groups() * ((n + parts - 1) / parts), body);
+        else body.run(0, parts);
+        for (int c = 1; c < parts; c++) {
+            float[] q = partial[c];
+            for (int i = 0; i < dw.length; i++) dw[i] += q[i];
+            HostArrays.giveBack(q);
         }
     }
 }
