@@ -37,6 +37,9 @@ public final class CudaBackend implements Backend {
 
     public CudaBackend(Device device) {
         if (device.index() != 0) throw new IllegalArgumentException("only cuda:0 is supported, got " + device);
+        // the system properties first: a bad value is refused naming the property, before any device work
+        Cudnn.AlgoSearch search = Cudnn.AlgoSearch.fromProperty();
+        boolean deterministic = Cudnn.deterministicFromProperty();
         this.device = device;
         this.rt = CudaRuntime.get();
         rt.makeCurrent();
@@ -44,7 +47,11 @@ public final class CudaBackend implements Backend {
         // hand-written kernels and convolution and pooling refuse with the reason.
         this.cudnnMissing = CudaRuntime.cudnnReason();
         this.cudnn = cudnnMissing == null ? new Cudnn(CudaRuntime.address(rt.stream())) : null;
-        if (cudnn != null) cudnn.refuseChoicesWhile(rt::capturing);
+        if (cudnn != null) {
+            cudnn.refuseChoicesWhile(rt::capturing);
+            cudnn.setAlgoSearch(search);
+            cudnn.setDeterministic(deterministic);
+        }
         this.gemm = new Gemm(rt, false);
         this.mab = new MabKernels(this);
         this.seFab = new SeFabKernels(this);
@@ -77,6 +84,16 @@ public final class CudaBackend implements Backend {
     }
 
     @Override public boolean strictFp32() { return strictFp32; }
+
+    /**
+     * cuDNN's deterministic convolution algorithms only ({@link Cudnn#setDeterministic}). cuBLAS gives the same bits on one
+     * GPU model run after run, and so do the kernels here on the training path; two add with atomics and are not:
+     * maxpool_backward (the argmax form, where pooling windows overlap; training pools through cuDNN in its deterministic
+     * mode instead) and scatter_add_dim (where an index repeats).
+     */
+    @Override public void setDeterministic(boolean on) { if (cudnn != null) cudnn.setDeterministic(on); }
+
+    @Override public boolean deterministic() { return cudnn == null || cudnn.deterministic(); }
 
     public CudaAllocator.Stats memoryStats() { return rt.allocator().stats(); }
 
@@ -726,7 +743,7 @@ public final class CudaBackend implements Backend {
 
     @Override public String toString() {
         return "CudaBackend[" + rt.deviceName() + ", GEMM " + (gemm.usingCublas() ? "cuBLAS" : "sgemm kernel") + ", cuDNN " + Cudnn.version()
-            + (strictFp32 ? ", strict FP32" : ", TF32") + "]";
+            + (strictFp32 ? ", strict FP32" : ", TF32") + (deterministic() ? ", deterministic" : "") + "]";
     }
 
 }

@@ -369,12 +369,14 @@ public final class CudaRuntime {
 
     // ------------------------------------------------------------------ copies
 
-    // Host-to-device copies from Java arrays need no synchronisation. JCuda hands the driver the array itself (pinned
-    // in the heap for the duration of the call), and a copy from pageable memory is staged before the call returns:
-    // "host memory is copied to a staging buffer immediately (no device synchronization is performed). The function
-    // will return once the pageable buffer has been copied to the staging memory" (CUDA driver API, "API
-    // synchronization behavior", memcpy). So the array may move or change as soon as the call is back, and the copy
-    // itself is stream-ordered after the kernels before it. A synchronisation here drained the queue at every batch.
+    // Host-to-device copies from Java arrays need no synchronisation of ours. JCuda hands the driver the array itself
+    // (pinned in the heap for the duration of the call), and a copy from pageable memory is staged before the call
+    // returns, so the array may move or change as soon as the call is back, and the copy itself is stream-ordered after
+    // the kernels before it. A synchronisation here drained the queue at every batch. The driver itself may still wait:
+    // the CUDA 12/13 documentation of the async copies says a transfer from pageable memory "might be synchronous with
+    // respect to host" and that, staging it, "the driver may synchronize with the stream" ("API synchronization
+    // behavior"). If a GPU profile shows the host waiting here (the batch upload of each step, after the step before
+    // has been queued), the fix is a pinned staging buffer per input, reused only once an event says its last copy ended.
     // During a capture the array is first copied into pinned host memory that lives as long as the graph, since the graph
     // copies from the same host address at every replay (CudaGraph.Staging).
 

@@ -121,9 +121,11 @@ public final class Cudnn implements AutoCloseable {
     private final Arena arena = Arena.ofShared();
     private final MemorySegment handle;
     private boolean strictFp32;
-    private boolean deterministic = deterministicFromProperty();
+    private boolean deterministic;
     private final Map<String, ConvPlan> plans = new LinkedHashMap<>();
-    private AlgoSearch algoSearch = AlgoSearch.fromProperty();
+    // The system properties are applied by CudaBackend, not read here: a handle is also made to probe whether cuDNN
+    // works, and a mistyped property must be refused as such, not taken for a missing cuDNN (and CUDA left for the CPU).
+    private AlgoSearch algoSearch = AlgoSearch.FIND;
 
     /** A handle bound to {@code stream} (a CUstream address; 0 = the default stream). */
     public Cudnn(long stream) {

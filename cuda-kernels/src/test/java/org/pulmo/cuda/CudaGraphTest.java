@@ -49,11 +49,16 @@ class CudaGraphTest {
         be = (CudaBackend) Backends.of(Device.cuda(0));
         // recorded and ordinary steps are compared to 1e-5: with cuDNN's deterministic algorithms only, both run the
         // same kernels on the same data and agree to the bit; one that sums with atomics could differ from run to run
-        if (be.hasCudnn()) be.cudnn().setDeterministic(true);
+        if (be.hasCudnn()) {
+            wasDeterministic = be.cudnn().deterministic();
+            be.cudnn().setDeterministic(true);
+        }
     }
 
-    @AfterEach void fastestAlgorithmsAgain() {
-        if (be != null && be.hasCudnn()) be.cudnn().setDeterministic(false);
+    private boolean wasDeterministic;
+
+    @AfterEach void algorithmsAsBefore() {
+        if (be != null && be.hasCudnn()) be.cudnn().setDeterministic(wasDeterministic);
     }
 
     /** One SGD step on the loss {@code lossOf} computes: gradients zeroed, the loss, backward, the update; the loss. */

@@ -159,7 +159,18 @@ final class Cli {
      * put there would be lost or mixed with the run's).
      */
     static void notInsideARunInTraining(Path out) {
-        for (Path p = out.toAbsolutePath().normalize().getParent(); p != null; p = p.getParent()) {
+        // the folders out is inside, as they are on disk: from the deepest one that exists, its links resolved
+        Path given = out.toAbsolutePath().normalize(), existing = given;
+        while (existing != null && !Files.exists(existing)) existing = existing.getParent();
+        if (existing == null) return;
+        Path start;
+        try {
+            start = existing.toRealPath();
+        } catch (IOException e) {
+            start = existing;
+        }
+        if (existing.equals(given)) start = start.getParent();   // out itself: a run folder there is numbered past (keepEarlier)
+        for (Path p = start; p != null; p = p.getParent()) {
             Path run = p;
             org.pulmo.train.RunFolder.trainer(run).ifPresent(who -> {
                 throw new IllegalArgumentException("--out " + out + " is inside " + run + ", which " + who + " is training into (its files,"

@@ -16,6 +16,10 @@ final class DeviceOptions {
         + " cuDNN convolutions by default) or fp32 (full float32 throughout, slower). Default tf32; the CPU always computes in FP32.")
     String precision;
 
+    @Option(names = "--deterministic", description = "On cuda: only the convolution algorithms cuDNN reports as deterministic, so that"
+        + " the same command gives the same numbers bit for bit (some are slower). The CPU always is.")
+    boolean deterministic;
+
     /** The device asked for, its backend set to the precision asked for; a bad value is refused naming the option. */
     Device resolve() {
         String p = precision == null ? null : precision.toLowerCase(Locale.ROOT);
@@ -26,6 +30,7 @@ final class DeviceOptions {
             if (dev.isCpu() && p.equals("tf32")) System.out.println("--precision tf32: the CPU has no TF32 and computes in FP32.");
             Backends.of(dev).setStrictFp32(p.equals("fp32"));
         }
+        if (deterministic) Backends.of(dev).setDeterministic(true);
         return dev;
     }
 }

@@ -157,8 +157,17 @@ public final class RunFolder {
     /** The lock file a training process holds in its run folder ({@link #claim}); it stays when the process ends. */
     static final String LOCK = ".pulmo.lock";
 
-    /** The folders this process has claimed (a second lock of the same file from this process could release the first). */
-    private static final java.util.Set<Path> CLAIMED = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /**
+     * The folders this process has claimed. Guarded by {@link #LOCKS}, as every opening of a lock file in this process is:
+     * closing any channel of a file gives up this process's lock on it, so a look at a folder this process holds must
+     * not open its lock file at all.
+     */
+    private static final java.util.Set<Path> CLAIMED = new java.util.HashSet<>();
+    private static final Object LOCKS = new Object();
+
+    /** How often, and how far apart, a claim tries a lock that is taken: a look ({@link #trainer}) holds it for an instant. */
+    private static final int CLAIM_TRIES = 6;
+    private static final long CLAIM_RETRY_MS = 50;
 
     /**
      * Claims {@code dir} for this process's training until the returned handle is closed or the process ends, however
@@ -170,19 +179,34 @@ public final class RunFolder {
     public static AutoCloseable claim(Path dir, java.io.PrintStream out) throws IOException {
         Files.createDirectories(dir);
         Path key = dir.toRealPath();
-        if (!CLAIMED.add(key)) throw new IllegalArgumentException(dir + " is in use: this process is already training into it");
+        synchronized (LOCKS) {
+            if (!CLAIMED.add(key)) throw new IllegalArgumentException(dir + " is in use: this process is already training into it");
+        }
         boolean claimed = false;
         try {
-            java.nio.channels.FileChannel ch = openLock(key.resolve(LOCK), dir);
-            java.nio.channels.FileLock lock;
-            try {
-                lock = ch.tryLock();
-            } catch (IOException unsupported) {   // NFS without a lock daemon, say
-                ch.close();
-                out.println("Note: " + dir + " cannot be locked (" + unsupported.getMessage() + "), so a second training into it at the same"
-                    + " time would not be refused");
-                claimed = true;
-                return () -> CLAIMED.remove(key);
+            java.nio.channels.FileChannel ch;
+            java.nio.channels.FileLock lock = null;
+            synchronized (LOCKS) {
+                ch = openLock(key.resolve(LOCK), dir);
+                try {
+                    lock = ch.tryLock();
+                } catch (IOException unsupported) {   // NFS without a lock daemon, say
+                    ch.close();
+                    out.println("Note: " + dir + " cannot be locked (" + unsupported.getMessage() + "), so a second training into it at the same"
+                        + " time would not be refused");
+                    claimed = true;
+                    return () -> { synchronized (LOCKS) { CLAIMED.remove(key); } };
+                }
+            }
+            // taken: by a training, or for an instant by another process's look at the folder; a look lets go at once
+            for (int t = 1; lock == null && t < CLAIM_TRIES; t++) {
+                try {
+                    Thread.sleep(CLAIM_RETRY_MS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+                synchronized (LOCKS) { lock = ch.tryLock(); }
             }
             if (lock == null) {
                 String holder;
@@ -197,37 +221,43 @@ public final class RunFolder {
             ch.truncate(0);
             ch.write(java.nio.ByteBuffer.wrap(Long.toString(ProcessHandle.current().pid()).getBytes(java.nio.charset.StandardCharsets.UTF_8)), 0);
             claimed = true;
+            java.nio.channels.FileLock held = lock;
             return () -> {
-                try {
-                    lock.release();
-                } finally {
-                    ch.close();
-                    CLAIMED.remove(key);
+                synchronized (LOCKS) {
+                    try {
+                        held.release();
+                    } finally {
+                        ch.close();
+                        CLAIMED.remove(key);
+                    }
                 }
             };
         } finally {
-            if (!claimed) CLAIMED.remove(key);
+            if (!claimed) synchronized (LOCKS) { CLAIMED.remove(key); }
         }
     }
 
     /**
      * Who is training into {@code dir} now, by its lock ({@link #claim}): "this process", "pulmo process 1234", or empty
-     * when nobody is (no lock file, or one nobody holds). The look takes the lock for an instant when it is free.
+     * when nobody is (no lock file, or one nobody holds). The look opens the file for reading only (a lock file of
+     * another user's making will do) and takes a shared lock on it for an instant when it is free; a claim made in that
+     * instant tries again.
      */
     public static java.util.Optional<String> trainer(Path dir) {
         Path lock = dir.resolve(LOCK);
         if (!Files.isRegularFile(lock)) return java.util.Optional.empty();
-        try {
-            if (CLAIMED.contains(dir.toRealPath())) return java.util.Optional.of("this process");
-            try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(lock, java.nio.file.StandardOpenOption.READ,
-                    java.nio.file.StandardOpenOption.WRITE)) {
-                java.nio.channels.FileLock free = ch.tryLock();
-                if (free != null) { free.release(); return java.util.Optional.empty(); }
-                String holder = holder(ch);
-                return java.util.Optional.of("pulmo process" + (holder.isEmpty() ? "" : " " + holder));
+        synchronized (LOCKS) {
+            try {
+                if (CLAIMED.contains(dir.toRealPath())) return java.util.Optional.of("this process");
+                try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(lock, java.nio.file.StandardOpenOption.READ)) {
+                    java.nio.channels.FileLock free = ch.tryLock(0, Long.MAX_VALUE, true);
+                    if (free != null) { free.release(); return java.util.Optional.empty(); }
+                    String holder = holder(ch);
+                    return java.util.Optional.of("pulmo process" + (holder.isEmpty() ? "" : " " + holder));
+                }
+            } catch (IOException | java.nio.channels.OverlappingFileLockException unknown) {
+                return java.util.Optional.empty();   // cannot tell (no lock on this file system, or not ours to read): the caller goes on
             }
-        } catch (IOException | java.nio.channels.OverlappingFileLockException unknown) {
-            return java.util.Optional.empty();   // cannot tell (no lock on this file system, or not ours to open): the caller goes on
         }
     }
 
@@ -253,6 +283,8 @@ public final class RunFolder {
             ch = java.nio.channels.FileChannel.open(lock, java.nio.file.StandardOpenOption.CREATE,
                 java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE);
         } catch (java.nio.file.AccessDeniedException denied) {
+            if (!Files.exists(lock, java.nio.file.LinkOption.NOFOLLOW_LINKS))
+                throw new IllegalArgumentException(dir + ": cannot make its lock file " + lock + ": permission denied (the folder is not writable)");
             String owner;
             try {
                 owner = " (owned by " + Files.getOwner(lock).getName() + ")";

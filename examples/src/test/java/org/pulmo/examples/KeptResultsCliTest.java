@@ -91,6 +91,11 @@ class KeptResultsCliTest {
             Run x = pulmo("explain", "-c", checkpoint.toString(), "--device", "cpu", "--method", "gradcam", "--out", report.toString(), "demo:1");
             assertEquals(2, x.code(), x.out() + x.err());
             assertTrue(x.err().contains("which this process is training into"), x.err());
+            // nor through a link to it
+            Path link = Files.createSymbolicLink(dir.resolve("link"), live);
+            Run l = evaluate(link.resolve("mine"));
+            assertEquals(2, l.code(), l.out() + l.err());
+            assertTrue(l.err().contains("which this process is training into"), l.err());
         }
         Run after = evaluate(report);   // once the training has ended
         assertEquals(0, after.code(), after.out() + after.err());

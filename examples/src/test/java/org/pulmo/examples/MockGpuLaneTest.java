@@ -149,7 +149,7 @@ class MockGpuLaneTest {
         Path log = tmp.resolve("cli-mock.log");
         Child c = java(List.of("-Dpulmo.cuda.traceSyncs=true"), mockLibs, List.of(Main.class.getName(), "train", "-m", "resnet18",
             "--device", "cuda", "--epochs", "1", "--demo-images", "32", "--image-size", "32", "--batch-size", "8",
-            "--out", tmp.resolve("run").toString(), "--no-evaluate", "--cuda-graphs", "--precision", "fp32"), log, CLI_TIMEOUT_S, "cli");
+            "--out", tmp.resolve("run").toString(), "--no-evaluate", "--cuda-graphs", "--precision", "fp32", "--deterministic"), log, CLI_TIMEOUT_S, "cli");
         String why = cleanRun(c, log);
         if (why != null) fail(why);
         assertTrue(c.output().contains("not recorded (--cuda-graphs): the CUDA driver (libcuda.so.1) has no cuStreamBeginCapture_v2"),
@@ -164,6 +164,8 @@ class MockGpuLaneTest {
         assertFalse(record.get("steps_recorded").getAsBoolean(), record::toString);
         // --precision fp32 reached the backend before the run was recorded (TF32 is the default on cuda)
         assertTrue(record.toString().contains("strict FP32"), record::toString);
+        // and --deterministic too (cuDNN's convolutions chosen among the algorithms it reports as deterministic)
+        assertTrue(record.toString().contains("strict FP32, deterministic"), record::toString);
         assertTrue(record.get("steps_not_recorded_because").getAsString().contains("cuStreamBeginCapture"), record::toString);
     }
 
@@ -188,6 +190,20 @@ class MockGpuLaneTest {
         assertTrue(kernels.output().contains("PROBE null"), kernels.tail());
         assertTrue(kernels.output().contains("KERNELS RAN false"), kernels.tail());
         assertTrue(kernels.output().contains("CONV REFUSED cuDNN is not loaded"), kernels.tail());
+    }
+
+    /**
+     * A mistyped cuDNN property is refused naming it, with exit 2: before, the probe read it while making a cuDNN handle,
+     * took the error for a missing cuDNN, and --device auto trained on the CPU after one log line.
+     */
+    @Test void aMistypedCudnnPropertyIsRefusedNotTakenForAMissingCudnn() throws Exception {
+        Path log = tmp.resolve("bad-property-mock.log");
+        Child c = java(List.of("-Dpulmo.cudnn.deterministic=yes"), mockLibs, List.of(Main.class.getName(), "train", "-m", "resnet18",
+            "--device", "auto", "--epochs", "1", "--demo-images", "8", "--image-size", "32", "--batch-size", "4",
+            "--out", tmp.resolve("bad-property").toString(), "--no-evaluate"), log, CLI_TIMEOUT_S, "bad-property");
+        assertEquals(2, c.code(), c.tail());
+        assertTrue(c.output().contains("system property pulmo.cudnn.deterministic must be true or false, got 'yes'"), c.tail());
+        assertFalse(c.output().contains("using the CPU"), c.tail());
     }
 
     // ------------------------------------------------------------------ children

@@ -254,7 +254,7 @@ class TrainCommandTest {
         // evaluate --recompute-bn re-estimates the statistics in memory only
         Run e = pulmo("evaluate", "-c", ckpt.toString(), "--data", "demo", "--demo-images", "8", "--recompute-bn", "--out", dir.resolve("eval").toString());
         assertEquals(0, e.code(), e.out() + e.err());
-        assertTrue(e.out().contains("Batch-norm running statistics re-estimated from 8 training images (1 batches of 8, main path)"), e.out());
+        assertTrue(e.out().contains("Batch-norm running statistics re-estimated from 8 training images (2 batches of 4, main path)"), e.out());
         assertArrayEquals(before, Files.readAllBytes(ckpt), "the checkpoint is unchanged");
         assertEquals(2, pulmo("probe", "-c", finished.resolve("last.safetensors").toString(), "--data", "demo").code(), "probe refuses a model that is not MA-Net");
     }

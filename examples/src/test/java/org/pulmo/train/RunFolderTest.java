@@ -105,7 +105,6 @@ class RunFolderTest {
         assertEquals(out, RunFolder.choose(out, false, false).dir());
     }
 
-    /** A folder holding only run.json (a run stopped before it wrote anything else) holds a run. */
     /**
      * A lock file can be written by whoever may write into its folder (whatever the umask), so that a team member can
      * resume another's finished run in a shared folder: here a group-writable folder gives a group-writable lock, a
@@ -125,6 +124,7 @@ class RunFolderTest {
         assertEquals("rw-r--r--", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(shared.resolve(RunFolder.LOCK))));
     }
 
+    /** A folder holding only run.json (a run stopped before it wrote anything else) holds a run. */
     @Test void aFolderWithOnlyRunJsonHoldsARun(@TempDir Path dir) throws Exception {
         Path out = Files.createDirectories(dir.resolve("run"));
         Files.writeString(out.resolve(RunRecord.FILE), "{}");

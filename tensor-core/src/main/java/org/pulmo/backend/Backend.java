@@ -115,6 +115,16 @@ public interface Backend {
     default void setStrictFp32(boolean strict) {}
 
     /**
+     * Whether every op gives the same bits for the same inputs, run after run. The CPU always does (its sums are cut
+     * by the shape, never by the threads); on cuda it holds, for the ops a training step uses, once
+     * {@link #setDeterministic} has left out cuDNN's convolution algorithms that sum with atomics.
+     */
+    default boolean deterministic() { return true; }
+
+    /** Asks for {@link #deterministic()} where the backend has a faster way that is not; a no-op where it always is. */
+    default void setDeterministic(boolean on) {}
+
+    /**
      * Bytes of tensor storage this backend has handed out so far, summed over every allocation (freed or not; scratch
      * space such as convolution workspaces left out), or -1 where it keeps no count (the CPU). The difference of two
      * readings is what the ops between them allocated: new outputs are written in full, so it is a lower bound on the

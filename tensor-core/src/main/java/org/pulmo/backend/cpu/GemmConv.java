@@ -213,8 +213,11 @@ final class GemmConv {
         else body.run(0, items);
     }
 
-    /** At most this many partial weight gradients per call ({@link #weightParts}). */
-    static final int MAX_WEIGHT_PARTS = 8;
+    /**
+     * At most this many partial weight gradients per call ({@link #weightParts}): enough for a 16-core machine to give
+     * the parts of a batch of 16 or more to its threads, as the per-thread partials did before.
+     */
+    static final int MAX_WEIGHT_PARTS = 16;
     /** At most this many floats in a call's partial weight gradients together (32 MB). */
     private static final long WEIGHT_PARTS_FLOATS = 1L << 23;
 

@@ -12,12 +12,17 @@ import org.pulmo.backend.Conv2dParams;
 public final class WeightGradientBits {
     private WeightGradientBits() {}
 
-    /** The shapes: a ResNet stem (7x7, stride 2) at batches 16 and 5, a strided 3x3 and a grouped 3x3. */
+    /**
+     * The shapes: a ResNet stem (7x7, stride 2) at batches 16 and 5, a strided 3x3, a grouped 3x3, and one with 64 output
+     * channels (its GEMMs take Sgemm's packed path; the others its few-rows path). On 16 threads the batch of 5 runs its
+     * parts one after another with each GEMM split over the threads; the rest give their parts to the threads.
+     */
     static final int[][] SHAPES = {
         {16, 3, 32, 32, 16, 7, 2, 3, 1},
         {5, 3, 32, 32, 16, 7, 2, 3, 1},
         {12, 8, 14, 14, 16, 3, 2, 1, 1},
         {9, 16, 10, 10, 16, 3, 1, 1, 4},
+        {20, 32, 16, 16, 64, 3, 2, 1, 1},
     };
 
     public static void main(String[] args) {
