@@ -312,6 +312,9 @@ public final class CudaRuntime {
      * null pointer), a CudaStorage, or an int[] passed by value as a struct ({@link StridedArgs}).
      */
     public void launch(String name, int gridX, int gridY, int gridZ, int block, int sharedBytes, Object... args) {
+        // no blocks (an empty batch: a block per plane or row of none): nothing to compute, and the driver refuses a
+        // grid with a zero extent (CUDA_ERROR_INVALID_VALUE)
+        if (gridX == 0 || gridY == 0 || gridZ == 0) return;
         Pointer[] ps = new Pointer[args.length];
         for (int i = 0; i < args.length; i++) ps[i] = argPointer(args[i]);
         makeCurrent();

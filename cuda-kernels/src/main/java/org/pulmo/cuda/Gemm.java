@@ -82,10 +82,26 @@ public final class Gemm {
             check(JCublas2.cublasSgemmStridedBatched(handle, opB, opA, n, m, k, one, b, ldb, sb, a, lda, sa, zero, c, n, sc, batch),
                 "cublasSgemmStridedBatched");
         } else {
-            rt.launch("sgemm_tiled", (n + 63) / 64, (m + 63) / 64, batch, 256, 0,
-                transA ? 1 : 0, transB ? 1 : 0, m, n, k, 1f, a, lda, sa, b, ldb, sb, 0f, c, n, sc);
+            // The grid's y (64-row tiles) and z (matrices) extents are at most 65535: a larger batch (a batched matmul over
+            // N x C matrices, 32 x 2048 = 65536) or more rows (an N-D matmul flattened to rows) goes in slices.
+            int rowsPerSlice = maxGridYZ * 64;
+            for (int z0 = 0; z0 < batch; z0 += maxGridYZ) {
+                int nz = Math.min(maxGridYZ, batch - z0);
+                for (int r0 = 0; r0 < m; r0 += rowsPerSlice) {
+                    int mr = Math.min(rowsPerSlice, m - r0);
+                    long aAt = z0 * sa + (transA ? r0 : (long) r0 * lda), cAt = z0 * sc + (long) r0 * n;
+                    rt.launch("sgemm_tiled", (n + 63) / 64, (mr + 63) / 64, nz, 256, 0, transA ? 1 : 0, transB ? 1 : 0, mr, n, k, 1f,
+                        at(a, aAt), lda, sa, at(b, z0 * sb), ldb, sb, 0f, at(c, cAt), n, sc);
+                }
+            }
         }
     }
+
+    /** The largest grid extent in y and z (65535); lowered by a test to exercise the slicing at small sizes. */
+    static int maxGridYZ = 65535;
+
+    /** {@code p} moved on by {@code floats} floats. */
+    private static CUdeviceptr at(CUdeviceptr p, long floats) { return floats == 0 ? p : p.withByteOffset(floats * Float.BYTES); }
 
     /** The naive kernel (sgemm.cu version 1), for the kernel-version test and benchmark. */
     public void sgemmNaive(boolean transA, boolean transB, int m, int n, int k, int batch, CUdeviceptr a, CUdeviceptr b, CUdeviceptr c) {

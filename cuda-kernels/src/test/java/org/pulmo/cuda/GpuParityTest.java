@@ -1,6 +1,7 @@
 package org.pulmo.cuda;
 
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -482,6 +483,51 @@ class GpuParityTest {
                 be.gemm().forceKernel(false);
                 if (was) mis.close(cpu, be.matmul(dev(a), dev(b), ta, tb).toArray(), 1e-4, 1e-4, "cuBLAS " + ta + tb);
             }
+        mis.assertNone();
+    }
+
+    /**
+     * An empty batch launches nothing: the kernels that take a block per plane or row would get a grid of zero blocks,
+     * which the driver refuses. Each gives its empty outputs, of the shapes the CPU gives.
+     */
+    @Test void emptyBatchesLaunchNothing() {
+        Backend cpu = Tensor.zeros(1).backend();
+        Tensor x = Tensor.zeros(0, 5, 6, 7), s = Tensor.zeros(0, 5), z = Tensor.zeros(0, 5);
+        assertArrayEquals(new int[] {0, 5}, be.seSqueeze(dev(x)).shape(), "SE squeeze");
+        assertArrayEquals(cpu.seScaleForward(x, s).shape(), be.seScaleForward(dev(x), dev(s)).shape(), "SE scale");
+        Backend.SeScaleGrads sg = be.seScaleBackward(dev(x), dev(s), dev(x));
+        assertArrayEquals(new int[] {0, 5, 6, 7}, sg.du().shape(), "SE dx");
+        assertArrayEquals(new int[] {0, 5}, sg.ds().shape(), "SE ds");
+        CudaBackend.FabSqueezeOut f = be.fabSqueeze(dev(x));
+        assertArrayEquals(new int[] {0, 5}, f.avg().shape(), "FAB squeeze");
+        assertArrayEquals(cpu.fabFuseForward(x, x, z, z).shape(), be.fabFuseForward(dev(x), dev(x), dev(z), dev(z)).shape(), "FAB fuse");
+        Backend.FabGrads fg = be.fabFuseBackward(dev(x), dev(x), dev(z), dev(z), dev(x));
+        assertArrayEquals(new int[] {0, 5}, fg.dM().shape(), "FAB fuse backward");
+        assertArrayEquals(cpu.mabForward(x, x).fAm().shape(), be.mabForward(dev(x), dev(x)).fAm().shape(), "MAB");
+    }
+
+    /**
+     * The tiled kernel's grid has at most 65535 matrices (z) and 65535 64-row tiles (y): beyond, it goes in slices. Here
+     * the limit is lowered to 1, so that every matrix and every 64 rows is a slice of its own, in all transpose modes.
+     */
+    @Test void sgemmKernelSlicesItsGridBeyondTheLimit() {
+        Mismatches mis = new Mismatches("sgemmKernelSlicesItsGridBeyondTheLimit");
+        Rng rng = new Rng(26);
+        int limit = Gemm.maxGridYZ;
+        be.gemm().forceKernel(true);
+        try {
+            Gemm.maxGridYZ = 1;
+            for (boolean ta : new boolean[] {false, true})
+                for (boolean tb : new boolean[] {false, true}) {
+                    int m = 150, n = 37, k = 29;
+                    Tensor a = Tensor.randn(rng, 3, ta ? k : m, ta ? m : k), b = Tensor.randn(rng, 3, tb ? n : k, tb ? k : n);
+                    mis.close(Backends.cpu().matmul(a, b, ta, tb).toArray(), be.matmul(dev(a), dev(b), ta, tb).toArray(), 1e-4, 1e-4,
+                        "sgemm_tiled in slices " + ta + tb);
+                }
+        } finally {
+            Gemm.maxGridYZ = limit;
+            be.gemm().forceKernel(false);
+        }
         mis.assertNone();
     }
 

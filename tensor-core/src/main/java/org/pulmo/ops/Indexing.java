@@ -21,6 +21,7 @@ public final class Indexing {
         for (int i = 0; i < xs.length; i++)
             if (i != d && is[i] != xs[i])
                 throw new IllegalArgumentException("gather along dim " + d + ": index shape " + Shapes.str(is) + " must equal input shape " + Shapes.str(xs) + " outside that dim");
+        Shapes.checkIndexable(xs[d], "gather: dim " + d + " of " + Shapes.str(xs));
         Tensor idx = index.detach();
         return Graph.record("gather", be.gather(x, d, idx), g -> new Tensor[] {be.scatterAdd(xs, d, idx, g), null}, x, index);
     }
@@ -29,6 +30,7 @@ public final class Indexing {
     public static Tensor oneHot(Tensor labels, int numClasses) {
         if (labels.dim() != 1) throw new IllegalArgumentException("oneHot: labels must be 1-D, got " + Shapes.str(labels.shape()));
         int n = labels.shape()[0];
+        Shapes.checkIndexable(numClasses, "oneHot: " + numClasses + " classes");
         var be = labels.backend();
         Tensor ones = Tensor.wrap(be.allocate(n), n, 1);
         be.fill(ones, 1f);

@@ -34,6 +34,9 @@ public final class Objectives {
     public static Tensor cosineSimilarity(Tensor a, Tensor b, float eps) {
         if (!a.device().equals(b.device()))
             throw new IllegalArgumentException("cosineSimilarity: tensors on different devices: " + a.device() + " and " + b.device());
+        if (!java.util.Arrays.equals(a.shape(), b.shape()) || a.dim() == 0 || a.shape()[0] == 0)
+            throw new IllegalArgumentException("cosineSimilarity: takes two batches [N, ...] of one shape, N at least 1; got "
+                + java.util.Arrays.toString(a.shape()) + " and " + java.util.Arrays.toString(b.shape()));
         Backend be = a.backend();
         Backend.CosineOut out = be.cosine(a, b, eps);
         Tensor stats = out.stats();

@@ -30,6 +30,8 @@ public final class Pooling {
         var be = x.backend();
         var ya = be.maxPool2dTraining(x, p);
         Tensor y = ya.y().detach(), argmax = ya.argmax();
+        // a backend that keeps an argmax keeps each window's source as a float32 index into its plane
+        if (argmax != null) Shapes.checkIndexable((long) x.shape()[2] * x.shape()[3], "maxPool2d: the planes of " + Shapes.str(x.shape()));
         return Graph.record("maxPool2d", ya.y(), g -> new Tensor[] {be.maxPool2dBackward(g, x.detach(), y, argmax, p)}, x);
     }
 

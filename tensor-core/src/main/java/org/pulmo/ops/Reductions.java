@@ -66,10 +66,14 @@ public final class Reductions {
 
     /** Index of the maximum along dim (first on ties), as exact floats; not differentiable. */
     public static Tensor argmax(Tensor x, int dim, boolean keepdim) {
-        return x.backend().argReduce(ReduceOp.MAX, x, Shapes.dim(dim, x.dim(), "argmax"), keepdim);
+        int d = Shapes.dim(dim, x.dim(), "argmax");
+        Shapes.checkIndexable(x.shape()[d], "argmax: dim " + d + " of " + Shapes.str(x.shape()));
+        return x.backend().argReduce(ReduceOp.MAX, x, d, keepdim);
     }
 
     public static Tensor argmin(Tensor x, int dim, boolean keepdim) {
-        return x.backend().argReduce(ReduceOp.MIN, x, Shapes.dim(dim, x.dim(), "argmin"), keepdim);
+        int d = Shapes.dim(dim, x.dim(), "argmin");
+        Shapes.checkIndexable(x.shape()[d], "argmin: dim " + d + " of " + Shapes.str(x.shape()));
+        return x.backend().argReduce(ReduceOp.MIN, x, d, keepdim);
     }
 }

@@ -21,6 +21,19 @@ public final class Shapes {
 
     public static String str(int[] shape) { return Arrays.toString(shape); }
 
+    /** The largest index a float32 holds exactly (2^24): indices (argmax, gather's, a label) are float32 tensors here. */
+    public static final int MAX_EXACT_INDEX = 1 << 24;
+
+    /**
+     * Refuses indexing along a dimension of {@code size} positions when its last index would not be exact as a float32
+     * ({@code what}: the op and the dimension, for the message).
+     */
+    public static void checkIndexable(long size, String what) {
+        if (size > MAX_EXACT_INDEX + 1L)
+            throw new IllegalArgumentException(what + " has " + size + " positions, but indices are float32 tensors here, exact only up"
+                + " to 2^24 = " + MAX_EXACT_INDEX + "; split that dimension first");
+    }
+
     /** Normalises a possibly negative dimension index; names the op in the error. */
     public static int dim(int d, int rank, String op) {
         int r = d < 0 ? d + rank : d;
