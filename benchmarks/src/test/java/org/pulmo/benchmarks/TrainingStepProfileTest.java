@@ -22,7 +22,7 @@ class TrainingStepProfileTest {
         // every op of the interface has a kind of its own ("other" only for what does no device work)
         List<String> notOps = List.of("device", "memoryUse", "resetPeakMemory", "synchronize", "launch", "halves",   // halves: two views, no device work
             "capture", "captureUnsupported", "capturing",   // recording work (CUDA graphs), not an op
-            "strictFp32", "setStrictFp32");                 // a setting of the backend, not an op
+            "strictFp32", "setStrictFp32", "deterministic", "setDeterministic");   // settings of the backend, not ops
         List<String> other = Arrays.stream(Backend.class.getMethods()).map(Method::getName).distinct()
             .filter(n -> !notOps.contains(n) && TrainingStepProfile.kindOf(n).equals("other")).sorted().toList();
         assertEquals(List.of(), other, "backend methods without a kind");
