@@ -58,13 +58,8 @@ final class GemmConv {
             for (int it = s; it < e; it++) {
                 int b = it / d.groups(), g = it % d.groups();
                 int xOff = (b * d.c() + g * d.cg()) * d.inPlane();
-                float[] src = x;
-                int srcOff = xOff;
-                if (col != null) {
-                    im2col(d, x, xOff, col);
-                    src = col;
-                    srcOff = 0;
-                }
+                float[] src = unfold(d, x, xOff, col);
+                int srcOff = col == null ? xOff : 0;
                 if (wp != null) gemm(perItemThreads, wp, src, srcOff, plane, 0f, y, b * d.cOut() * plane, plane);
                 else gemm(perItemThreads, false, false, d.og(), plane, rows, wt, g * d.og() * rows, rows, src, srcOff, plane,
                         0f, y, (b * d.cOut() + g * d.og()) * plane, plane);
@@ -72,6 +67,16 @@ final class GemmConv {
         };
         if (perItemThreads) Parallel.forRange(items, d.flopsPerItem(), body);
         else body.run(0, items);
+    }
+
+    /**
+     * The GEMM operand of one sample's group at {@code xOff}: x itself for a pointwise conv ({@code col} null, read from
+     * xOff), else that group's patches unfolded into {@code col} (read from 0).
+     */
+    private static float[] unfold(ConvGeom d, float[] x, int xOff, float[] col) {
+        if (col == null) return x;
+        im2col(d, x, xOff, col);
+        return col;
     }
 
     /** C = A * B (n = ldb columns) with A packed: on this thread, or on all of them (as below). */
@@ -252,13 +257,8 @@ final class GemmConv {
                 for (int b = b0; b < b1; b++) {
                     for (int g = 0; g < d.groups(); g++) {
                         int xOff = (b * d.c() + g * d.cg()) * d.inPlane();
-                        float[] src = x;
-                        int srcOff = xOff;
-                        if (col != null) {
-                            im2col(d, x, xOff, col);
-                            src = col;
-                            srcOff = 0;
-                        }
+                        float[] src = unfold(d, x, xOff, col);
+                        int srcOff = col == null ? xOff : 0;
                         // dW_g [og, Cg*kk] += dy_g [og, P] * col^T [P, Cg*kk]
                         gemm(partsOnThreads, false, true, d.og(), rows, plane, dy, (b * d.cOut() + g * d.og()) * plane, plane,
                                 src, srcOff, plane, 1f, acc, g * d.og() * rows, rows);
