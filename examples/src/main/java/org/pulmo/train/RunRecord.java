@@ -41,7 +41,7 @@ import org.pulmo.io.AtomicFiles;
  *       while the next epoch trains, so a process killed meanwhile leaves {@code last.safetensors} one epoch behind it,
  *       and {@code --resume} trains that epoch again;</li>
  *   <li>{@code invocations}: one entry per command that trained this run (the first and each {@code --resume}),
- *       with its epochs, device, build, times and outcome.</li>
+ *       with its epochs, device and backend, build, times and outcome.</li>
  * </ul>
  * Numbers that are unknown are null (JSON has no NaN).
  */
@@ -144,6 +144,9 @@ public final class RunRecord {
         inv.addProperty("wall_seconds", 0.0);
         inv.add("epochs", JsonNull.INSTANCE);
         inv.addProperty("device", s.device().toString());
+        // each invocation's own: a resume on another machine (threads, vector width, GPU, cuDNN, TF32) replaces the
+        // record's device and host, and the numbers of the epochs it trained are that backend's
+        inv.addProperty("backend", backend.toString());
         inv.addProperty("pulmo_commit", build.commit());
         inv.addProperty("status", "running");
         root.getAsJsonArray("invocations").add(inv);

@@ -57,6 +57,8 @@ class RunRecordTest {
         assertEquals(1, j.get("best_epoch").getAsInt());
         assertEquals(0.6, j.get("best_val_acc").getAsDouble(), 1e-9);
         assertEquals("[1,2]", j.getAsJsonArray("invocations").get(0).getAsJsonObject().get("epochs").toString());
+        assertEquals(j.getAsJsonObject("device").get("backend").getAsString(),
+            j.getAsJsonArray("invocations").get(0).getAsJsonObject().get("backend").getAsString(), "each invocation names its backend");
 
         r.end("failed", "device cuda:0 ran out of memory\n  at step 3");
         j = read(dir);
