@@ -59,7 +59,6 @@ public final class Trainer {
     /** Above this share of an epoch spent waiting for the data loader, the epoch's line says the run is data-bound. */
     static final double DATA_BOUND = 0.1;
 
-    /** The epoch line's note on the loader's share of an epoch: empty unless it is large enough to be what limits the run. */
     /**
      * "  | about 1:23:45 left" for {@code epochsLeft} more epochs at the mean wall time of the {@code epochsDone} epochs
      * this invocation has run so far (training, validation and checkpoints); "" after the last epoch.
@@ -69,6 +68,7 @@ public final class Trainer {
         return "  | about " + RunRecord.clock(secondsSoFar / epochsDone * epochsLeft) + " left";
     }
 
+    /** The epoch line's note on the loader's share of an epoch: empty unless it is large enough to be what limits the run. */
     static String dataBound(double waitedSeconds, double epochSeconds) {
         return waitedSeconds > DATA_BOUND * epochSeconds ? String.format(Locale.ROOT,
             "  | waited %.1f s of %.1f for images (data-bound: more --workers, or smaller files)", waitedSeconds, epochSeconds) : "";

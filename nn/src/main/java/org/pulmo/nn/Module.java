@@ -117,7 +117,6 @@ public abstract class Module {
 
     public final boolean isTraining() { return training; }
 
-    /** Drops the gradient of every parameter (the next backward starts from zero). */
     /**
      * Moves every parameter and buffer of this module and its descendants to {@code device}, in place (the
      * tensors stay the same objects, so layers' fields follow). Returns this.
@@ -128,6 +127,7 @@ public abstract class Module {
         return this;
     }
 
+    /** Drops the gradient of every parameter (the next backward starts from zero). */
     public final void zeroGrad() { for (Tensor p : parameters()) p.zeroGrad(); }
 
     // ------------------------------------------------------------------ state dict

@@ -77,11 +77,6 @@ class TrainingPathDefaultsTest {
     }
 
     /**
-     * The CPU's fused batch norm + ReLU against the two ops run one after the other (batchNormTraining, ReLU,
-     * ReLU's backward, batchNormTrainingBackward): the same bits forward and backward, running statistics
-     * included, with planes that leave vector tails, x values exactly at the ReLU's kink and a NaN.
-     */
-    /**
      * The CPU backend's paired batch norm (each half normalised straight into one output, one dx) against the
      * interface's default (two calls and copies), bit for bit: y, both halves' statistics, the running statistics,
      * dx and the summed parameter gradients, with and without ReLU, affine or not, the second half moving the running
@@ -131,6 +126,11 @@ class TrainingPathDefaultsTest {
         same(byDefault.addRelu(a, b), cpu.addRelu(a, b), "views");
     }
 
+    /**
+     * The CPU's fused batch norm + ReLU against the two ops run one after the other (batchNormTraining, ReLU,
+     * ReLU's backward, batchNormTrainingBackward): the same bits forward and backward, running statistics
+     * included, with planes that leave vector tails, x values exactly at the ReLU's kink and a NaN.
+     */
     @Test void batchNormReluEqualsBatchNormThenRelu() {
         Rng rng = new Rng(73);
         for (int[] s : new int[][] {{3, 4, 5, 7}, {2, 3, 17, 19}, {9, 6}}) {
