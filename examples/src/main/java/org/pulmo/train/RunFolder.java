@@ -1,11 +1,29 @@
 package org.pulmo.train;
 
+import static java.nio.file.attribute.PosixFilePermission.GROUP_READ;
+import static java.nio.file.attribute.PosixFilePermission.GROUP_WRITE;
+import static java.nio.file.attribute.PosixFilePermission.OTHERS_READ;
+import static java.nio.file.attribute.PosixFilePermission.OTHERS_WRITE;
+import static java.nio.file.attribute.PosixFilePermission.OWNER_READ;
+import static java.nio.file.attribute.PosixFilePermission.OWNER_WRITE;
+
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFileAttributeView;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.EnumSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.stream.Stream;
 
 /**
@@ -184,8 +202,8 @@ public final class RunFolder {
         }
         boolean claimed = false;
         try {
-            java.nio.channels.FileChannel ch;
-            java.nio.channels.FileLock lock = null;
+            FileChannel ch;
+            FileLock lock = null;
             synchronized (LOCKS) {
                 ch = openLock(key.resolve(LOCK), dir);
                 try {
@@ -219,9 +237,9 @@ public final class RunFolder {
                     + " is training into it; wait until it ends, or give another --out");
             }
             ch.truncate(0);
-            ch.write(java.nio.ByteBuffer.wrap(Long.toString(ProcessHandle.current().pid()).getBytes(java.nio.charset.StandardCharsets.UTF_8)), 0);
+            ch.write(ByteBuffer.wrap(Long.toString(ProcessHandle.current().pid()).getBytes(StandardCharsets.UTF_8)), 0);
             claimed = true;
-            java.nio.channels.FileLock held = lock;
+            FileLock held = lock;
             return () -> {
                 synchronized (LOCKS) {
                     try {
@@ -243,29 +261,29 @@ public final class RunFolder {
      * another user's making will do) and takes a shared lock on it for an instant when it is free; a claim made in that
      * instant tries again.
      */
-    public static java.util.Optional<String> trainer(Path dir) {
+    public static Optional<String> trainer(Path dir) {
         Path lock = dir.resolve(LOCK);
-        if (!Files.isRegularFile(lock)) return java.util.Optional.empty();
+        if (!Files.isRegularFile(lock)) return Optional.empty();
         synchronized (LOCKS) {
             try {
-                if (CLAIMED.contains(dir.toRealPath())) return java.util.Optional.of("this process");
-                try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(lock, java.nio.file.StandardOpenOption.READ)) {
-                    java.nio.channels.FileLock free = ch.tryLock(0, Long.MAX_VALUE, true);
-                    if (free != null) { free.release(); return java.util.Optional.empty(); }
+                if (CLAIMED.contains(dir.toRealPath())) return Optional.of("this process");
+                try (FileChannel ch = FileChannel.open(lock, StandardOpenOption.READ)) {
+                    FileLock free = ch.tryLock(0, Long.MAX_VALUE, true);
+                    if (free != null) { free.release(); return Optional.empty(); }
                     String holder = holder(ch);
-                    return java.util.Optional.of("pulmo process" + (holder.isEmpty() ? "" : " " + holder));
+                    return Optional.of("pulmo process" + (holder.isEmpty() ? "" : " " + holder));
                 }
-            } catch (IOException | java.nio.channels.OverlappingFileLockException unknown) {
-                return java.util.Optional.empty();   // cannot tell (no lock on this file system, or not ours to read): the caller goes on
+            } catch (IOException | OverlappingFileLockException unknown) {
+                return Optional.empty();   // cannot tell (no lock on this file system, or not ours to read): the caller goes on
             }
         }
     }
 
     /** The process id a lock file holds, or "" when it holds none. */
-    private static String holder(java.nio.channels.FileChannel ch) throws IOException {
-        java.nio.ByteBuffer pid = java.nio.ByteBuffer.allocate(32);
+    private static String holder(FileChannel ch) throws IOException {
+        ByteBuffer pid = ByteBuffer.allocate(32);
         ch.read(pid, 0);
-        String s = new String(pid.array(), 0, pid.position(), java.nio.charset.StandardCharsets.UTF_8).strip();
+        String s = new String(pid.array(), 0, pid.position(), StandardCharsets.UTF_8).strip();
         return s.matches("\\d+") ? s : "";
     }
 
@@ -276,14 +294,13 @@ public final class RunFolder {
      * resumed, and a running one is still refused. A lock file that cannot be opened (left by another user whose umask
      * kept it to themselves) is named, with its owner and what to do.
      */
-    static java.nio.channels.FileChannel openLock(Path lock, Path dir) throws IOException {
-        boolean made = !Files.exists(lock, java.nio.file.LinkOption.NOFOLLOW_LINKS);
-        java.nio.channels.FileChannel ch;
+    static FileChannel openLock(Path lock, Path dir) throws IOException {
+        boolean made = !Files.exists(lock, LinkOption.NOFOLLOW_LINKS);
+        FileChannel ch;
         try {
-            ch = java.nio.channels.FileChannel.open(lock, java.nio.file.StandardOpenOption.CREATE,
-                java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE);
-        } catch (java.nio.file.AccessDeniedException denied) {
-            if (!Files.exists(lock, java.nio.file.LinkOption.NOFOLLOW_LINKS))
+            ch = FileChannel.open(lock, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        } catch (AccessDeniedException denied) {
+            if (!Files.exists(lock, LinkOption.NOFOLLOW_LINKS))
                 throw new IllegalArgumentException(dir + ": cannot make its lock file " + lock + ": permission denied (the folder is not writable)");
             String owner;
             try {
@@ -296,15 +313,12 @@ public final class RunFolder {
         }
         if (made) {
             try {
-                var view = Files.getFileAttributeView(lock, java.nio.file.attribute.PosixFileAttributeView.class);
+                var view = Files.getFileAttributeView(lock, PosixFileAttributeView.class);
                 if (view != null) {
                     var folder = Files.getPosixFilePermissions(dir);
-                    var perms = java.util.EnumSet.of(java.nio.file.attribute.PosixFilePermission.OWNER_READ,
-                        java.nio.file.attribute.PosixFilePermission.OWNER_WRITE);
-                    if (folder.contains(java.nio.file.attribute.PosixFilePermission.GROUP_WRITE)) perms.addAll(java.util.List.of(
-                        java.nio.file.attribute.PosixFilePermission.GROUP_READ, java.nio.file.attribute.PosixFilePermission.GROUP_WRITE));
-                    if (folder.contains(java.nio.file.attribute.PosixFilePermission.OTHERS_WRITE)) perms.addAll(java.util.List.of(
-                        java.nio.file.attribute.PosixFilePermission.OTHERS_READ, java.nio.file.attribute.PosixFilePermission.OTHERS_WRITE));
+                    var perms = EnumSet.of(OWNER_READ, OWNER_WRITE);
+                    if (folder.contains(GROUP_WRITE)) perms.addAll(List.of(GROUP_READ, GROUP_WRITE));
+                    if (folder.contains(OTHERS_WRITE)) perms.addAll(List.of(OTHERS_READ, OTHERS_WRITE));
                     view.setPermissions(perms);
                 }
             } catch (IOException | SecurityException notMine) {

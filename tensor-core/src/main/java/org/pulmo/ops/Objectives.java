@@ -2,6 +2,7 @@ package org.pulmo.ops;
 
 import org.pulmo.autograd.Graph;
 import org.pulmo.backend.Backend;
+import org.pulmo.tensor.Shapes;
 import org.pulmo.tensor.Tensor;
 
 /**
@@ -36,7 +37,7 @@ public final class Objectives {
             throw new IllegalArgumentException("cosineSimilarity: tensors on different devices: " + a.device() + " and " + b.device());
         if (!java.util.Arrays.equals(a.shape(), b.shape()) || a.dim() == 0 || a.shape()[0] == 0)
             throw new IllegalArgumentException("cosineSimilarity: takes two batches [N, ...] of one shape, N at least 1; got "
-                + java.util.Arrays.toString(a.shape()) + " and " + java.util.Arrays.toString(b.shape()));
+                + Shapes.str(a.shape()) + " and " + Shapes.str(b.shape()));
         Backend be = a.backend();
         Backend.CosineOut out = be.cosine(a, b, eps);
         Tensor stats = out.stats();

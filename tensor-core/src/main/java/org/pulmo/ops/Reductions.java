@@ -65,15 +65,14 @@ public final class Reductions {
     }
 
     /** Index of the maximum along dim (first on ties), as exact floats; not differentiable. */
-    public static Tensor argmax(Tensor x, int dim, boolean keepdim) {
-        int d = Shapes.dim(dim, x.dim(), "argmax");
-        Shapes.checkIndexable(x.shape()[d], "argmax: dim " + d + " of " + Shapes.str(x.shape()));
-        return x.backend().argReduce(ReduceOp.MAX, x, d, keepdim);
-    }
+    public static Tensor argmax(Tensor x, int dim, boolean keepdim) { return argReduce(ReduceOp.MAX, "argmax", x, dim, keepdim); }
 
-    public static Tensor argmin(Tensor x, int dim, boolean keepdim) {
-        int d = Shapes.dim(dim, x.dim(), "argmin");
-        Shapes.checkIndexable(x.shape()[d], "argmin: dim " + d + " of " + Shapes.str(x.shape()));
-        return x.backend().argReduce(ReduceOp.MIN, x, d, keepdim);
+    public static Tensor argmin(Tensor x, int dim, boolean keepdim) { return argReduce(ReduceOp.MIN, "argmin", x, dim, keepdim); }
+
+    /** The index of {@code op}'s pick along dim, refused where that index would not be exact as a float32. */
+    private static Tensor argReduce(ReduceOp op, String name, Tensor x, int dim, boolean keepdim) {
+        int d = Shapes.dim(dim, x.dim(), name);
+        Shapes.checkIndexable(x.shape()[d], name + ": dim " + d + " of " + Shapes.str(x.shape()));
+        return x.backend().argReduce(op, x, d, keepdim);
     }
 }
