@@ -45,8 +45,12 @@ public final class SideBySideTable {
 
     /** Reads JMH's result JSON (an array of results, each with its "primaryMetric"; a result without one is skipped). */
     static List<PulmoResult> readJmh(String json) {
+        return readJmh((List<?>) Json.parse(json));
+    }
+
+    private static List<PulmoResult> readJmh(List<?> results) {
         List<PulmoResult> out = new ArrayList<>();
-        for (Object o : (List<?>) Json.parse(json)) {
+        for (Object o : results) {
             Map<?, ?> r = (Map<?, ?>) o;
             String bench = (String) r.get("benchmark");
             Map<String, String> params = new java.util.LinkedHashMap<>();
@@ -199,6 +203,28 @@ public final class SideBySideTable {
         return "[\n" + String.join(",\n", items) + "\n]\n";
     }
 
+    /**
+     * The parsed JSON of one part's results file, or null with a line saying why: absent, empty, cut short or not JSON
+     * (a part stopped at its time limit leaves JMH's file empty), so that the other parts' rows are still written.
+     */
+    static Object readable(Path f, String side) {
+        String why;
+        try {
+            if (!Files.exists(f)) why = "absent";
+            else if (Files.size(f) == 0) why = "empty (the part stopped before writing it?)";
+            else {
+                Object parsed = Json.parse(Files.readString(f));
+                boolean jmh = side.equals("Pulmo");
+                if (jmh ? parsed instanceof List<?> : parsed instanceof Map<?, ?>) return parsed;
+                why = "not " + (jmh ? "JMH's list of results" : "bench_train.py's JSON object");
+            }
+        } catch (IllegalArgumentException | IOException e) {
+            why = "unreadable (" + e.getMessage() + ")";
+        }
+        System.err.println("SideBySideTable: no " + side + " results from " + f + ": " + why + "; its rows are missing");
+        return null;
+    }
+
     private static String number(double v) { return Double.isNaN(v) || Double.isInfinite(v) ? "null" : String.format(Locale.ROOT, "%.4g", v); }
 
     public static void main(String[] args) throws IOException {
@@ -213,8 +239,8 @@ public final class SideBySideTable {
         for (int i = 0; i + 1 < args.length; i += 2) {
             Path f = Path.of(args[i + 1]);
             switch (args[i]) {
-                case "--pulmo" -> { if (Files.exists(f)) pulmo.addAll(readJmh(Files.readString(f))); else System.err.println("SideBySideTable: no Pulmo results at " + f); }
-                case "--torch" -> torch = Files.exists(f) ? (Map<?, ?>) Json.parse(Files.readString(f)) : null;
+                case "--pulmo" -> { if (readable(f, "Pulmo") instanceof List<?> l) pulmo.addAll(readJmh(l)); }
+                case "--torch" -> torch = readable(f, "PyTorch") instanceof Map<?, ?> m ? m : null;
                 case "--out" -> out = f;
                 case "--json" -> json = f;
                 default -> throw new IllegalArgumentException("unknown option " + args[i] + "; " + usage);

@@ -142,4 +142,28 @@ class SideBySideTableTest {
         assertTrue(md.contains("| training step ResNet-50 | tf32 | missing | missing | - |"), md);
         assertEquals(2 + 20, md.lines().filter(l -> l.startsWith("|")).count());
     }
+
+    /** A part stopped at its time limit leaves an empty or cut-short file: the other parts' rows are still written. */
+    @Test void aPartsEmptyOrCutShortFileLosesOnlyItsOwnRows(@TempDir Path dir) throws Exception {
+        Path pulmo = dir.resolve("pulmo_e2e.json"), kernels = dir.resolve("pulmo_kernels.json"), torch = dir.resolve("torch_ref.json");
+        Files.writeString(pulmo, PULMO);
+        Files.writeString(kernels, "");
+        Files.writeString(torch, TORCH.substring(0, TORCH.length() / 2));
+        Path out = dir.resolve("table.md"), json = dir.resolve("rows.json");
+        var err = new java.io.ByteArrayOutputStream();
+        var before = System.err;
+        System.setErr(new java.io.PrintStream(err, true, java.nio.charset.StandardCharsets.UTF_8));
+        try {
+            SideBySideTable.main(new String[] {"--pulmo", pulmo.toString(), "--pulmo", kernels.toString(), "--torch", torch.toString(),
+                "--out", out.toString(), "--json", json.toString()});
+        } finally {
+            System.setErr(before);
+        }
+        String said = err.toString(java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(said.contains("no Pulmo results from " + kernels + ": empty"), said);
+        assertTrue(said.contains("no PyTorch results from " + torch + ": unreadable"), said);
+        assertTrue(Files.readString(out).contains("| training step DPN-92-SE | tf32 | 160.0 images/s (batch 32) | missing | - |"),
+            Files.readString(out));
+        assertEquals(2 * 3, ((List<?>) Json.parse(Files.readString(json))).size(), "the models' rows of the readable file");
+    }
 }
