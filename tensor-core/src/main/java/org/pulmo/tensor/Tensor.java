@@ -199,7 +199,22 @@ public final class Tensor {
 
     /** In place: this[...] = src[...] (src broadcasts). Not recorded; the tensor must not need grad in grad mode. */
     public Tensor copyFrom(Tensor src) {
+        checkDistinctElements("copyFrom");
         return inPlace("copyFrom", () -> backend().copy(unaliased(src.to(device())), this));
+    }
+
+    /**
+     * Refuses to write into a view some of whose elements are one memory location (a dimension of stride 0 with more
+     * than one element, as expand() makes): each of them would be written once per element, in an order the device
+     * chooses (on a GPU the writes race and all but one are lost; on the CPU every addition lands), so the result
+     * would be neither the broadcast's nor the same on two devices. PyTorch refuses the same writes.
+     */
+    private void checkDistinctElements(String op) {
+        for (int d = 0; d < shape.length; d++)
+            if (strides[d] == 0 && shape[d] > 1)
+                throw new IllegalArgumentException(op + ": the destination (shape " + Shapes.str(shape) + ", strides " + Shapes.str(strides)
+                    + ") holds dimension " + d + "'s " + shape[d] + " elements in one memory location (an expand()ed view), so a write"
+                    + " into it has no single result; write into the tensor it expands, or into a contiguous() copy");
     }
 
     /**
@@ -217,6 +232,7 @@ public final class Tensor {
 
     /** In place: this += alpha * other (other broadcasts). */
     public Tensor addInPlace(Tensor other, float alpha) {
+        checkDistinctElements("addInPlace");
         return inPlace("addInPlace", () -> backend().addInPlace(this, unaliased(other.to(device())), alpha));
     }
 

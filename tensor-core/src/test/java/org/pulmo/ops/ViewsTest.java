@@ -115,6 +115,23 @@ class ViewsTest {
         assertTrue(ex.getMessage().contains("[3, 1]") && ex.getMessage().contains("[4, 4]"), ex.getMessage());
     }
 
+    /** A write into an expanded view would write one memory location several times, racing on a GPU: refused, naming it. */
+    @Test void writingIntoAnExpandedViewIsRefused() {
+        Tensor row = Tensor.of(new float[] {1, 2, 3}, 1, 3);
+        Tensor e = row.expand(4, 3);
+        IllegalArgumentException add = assertThrows(IllegalArgumentException.class, () -> e.addInPlace(Tensor.ones(4, 3), 1f));
+        assertTrue(add.getMessage().startsWith("addInPlace: the destination (shape [4, 3], strides [0, 1]) holds dimension 0's 4"), add.getMessage());
+        IllegalArgumentException copy = assertThrows(IllegalArgumentException.class, () -> e.copyFrom(Tensor.arange(12).reshape(4, 3)));
+        assertTrue(copy.getMessage().contains("expand()ed view"), copy.getMessage());
+        assertArrayEquals(new float[] {1, 2, 3}, row.toArray(), "nothing written");
+        // a dimension of one element with stride 0 holds no two elements in one place: still writable
+        Tensor one = Tensor.of(new float[] {1, 2, 3}, 3).expand(1, 3);
+        one.addInPlace(Tensor.ones(1, 3), 1f);
+        assertArrayEquals(new float[] {2, 3, 4}, one.toArray());
+        e.fill(5);   // every write of one location writes the same value: allowed
+        assertArrayEquals(new float[] {5, 5, 5}, row.toArray());
+    }
+
     @Test void reshapeOfNonContiguousCopiesAndViewThrows() {
         Tensor b = base();
         Tensor t = b.transpose(0, 1);
