@@ -7,6 +7,19 @@
 
 #define PULMO_MAX_RANK 8
 
+// t * t rounded on its own, never fused with the subtraction that follows it into one multiply-add. MAB computes
+// D = (a - b)^2 in forward and again, twice, in backward; the softmax weight exp(D - lse) must come out of the same
+// bits each time (backward's dominant-position test compares it with 3/4 in two passes, and one position counted on
+// both sides of that test would be summed twice) and as the CPU reference rounds it (D first, then D - lse). The
+// compiler may contract t * t - L into an FMA in one place and not in another; __fmul_rn is never contracted.
+__host__ __device__ __forceinline__ float sq_rn(float t) {
+#ifdef __CUDA_ARCH__
+    return __fmul_rn(t, t);
+#else
+    return t * t;
+#endif
+}
+
 // A strided walk over up to three operands after the Java side has coalesced dims (adjacent dims that
 // are contiguous for every operand merge, size-1 dims drop). Passed by value as a kernel parameter:
 // 1 + 8 + 3*8 + 3 + 8 + 8 + 1 = 53 ints, the layout org.pulmo.cuda.StridedArgs writes.

@@ -36,7 +36,7 @@ extern "C" __global__ void mab_naive_sqdiff(long long n, const float* __restrict
                                             float* __restrict__ d) {
     for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x) {
         float t = a[i] - b[i];
-        d[i] = t * t;
+        d[i] = sq_rn(t);
     }
 }
 
@@ -75,7 +75,7 @@ extern "C" __global__ void mab_fused_forward(int hw, int cache, const float* __r
     const float* pb = b + base;
     float m = -FLT_MAX, s = 0.f;
     for (int i = threadIdx.x; i < hw; i += blockDim.x) {
-        float bv = pb[i], t = pa[i] - bv, dv = t * t;                      // eq. 3
+        float bv = pb[i], t = pa[i] - bv, dv = sq_rn(t);                  // eq. 3
         if (cache) { smem[i] = dv; smem[hw + i] = bv; }
         online_merge(m, s, dv, 1.f);
     }
@@ -84,7 +84,7 @@ extern "C" __global__ void mab_fused_forward(int hw, int cache, const float* __r
     for (int i = threadIdx.x; i < hw; i += blockDim.x) {
         float dv, bv;
         if (cache) { dv = smem[i]; bv = smem[hw + i]; }
-        else { bv = pb[i]; float t = pa[i] - bv; dv = t * t; }
+        else { bv = pb[i]; float t = pa[i] - bv; dv = sq_rn(t); }
         y[base + i] = expf(dv - m) * inv * bv;                           // eq. 4 and 5
     }
     if (threadIdx.x == 0) lse[blockIdx.x] = m + logf(s);
@@ -106,7 +106,7 @@ extern "C" __global__ void mab_fused_backward(int hw, int cache, const float* __
     float dot = 0.f;                         // sum_hw P * dP = sum_hw P * g * b
     float rest = 0.f, restDot = 0.f;         // the same sums without the dominant position (P > 3/4), if any
     for (int i = threadIdx.x; i < hw; i += blockDim.x) {
-        float bv = pb[i], gv = pg[i], t = pa[i] - bv, dv = t * t;
+        float bv = pb[i], gv = pg[i], t = pa[i] - bv, dv = sq_rn(t);
         if (cache) { smem[i] = t; smem[hw + i] = bv; smem[2 * hw + i] = gv; }
         float p = expf(dv - L), pdp = p * gv * bv;
         dot += pdp;
@@ -119,7 +119,7 @@ extern "C" __global__ void mab_fused_backward(int hw, int cache, const float* __
         float dv, bv, gv, t;
         if (cache) { t = smem[i]; bv = smem[hw + i]; gv = smem[2 * hw + i]; }
         else { bv = pb[i]; gv = pg[i]; t = pa[i] - bv; }
-        dv = t * t;                          // a - b is cached, not D: backward needs its sign
+        dv = sq_rn(t);                      // a - b is cached, not D: backward needs its sign
         float p = expf(dv - L), dp = gv * bv;
         float dD = p * (p > DOMINANT ? dp * rest - restDot : dp - dot);
         float dd = dD * 2.f * t;
@@ -137,7 +137,7 @@ extern "C" __global__ void mab_constant_map_backward(long long n, int hw, const 
                                                      const float* __restrict__ lse, float* __restrict__ db) {
     for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x) {
         float t = a[i] - b[i];
-        db[i] = expf(t * t - lse[idx_div(i, hw)]) * g[i];
+        db[i] = expf(sq_rn(t) - lse[idx_div(i, hw)]) * g[i];
     }
 }
 
@@ -168,7 +168,7 @@ __host__ __device__ __forceinline__ void mab_lane_forward_load(int hw, int lane,
         if (i < hw) {
             float bv = pb[i], t = pa[i] - bv;
             v.t[k] = t; v.b[k] = bv;
-            online_merge(m, s, t * t, 1.f);                              // eq. 3, and eq. 4's max and sum
+            online_merge(m, s, sq_rn(t), 1.f);                          // eq. 3, and eq. 4's max and sum
         }
     }
 }
@@ -195,7 +195,7 @@ __host__ __device__ __forceinline__ void mab_lane_backward_load(int hw, int lane
         if (i < hw) {
             float bv = pb[i], gv = pg[i], t = pa[i] - bv;
             v.t[k] = t; v.b[k] = bv; v.g[k] = gv;
-            float p = expf(t * t - L), pdp = p * gv * bv;
+            float p = expf(sq_rn(t) - L), pdp = p * gv * bv;
             sums[0] += pdp;
             if (p <= DOMINANT) { sums[1] += p; sums[2] += pdp; }
         }
@@ -210,7 +210,7 @@ __host__ __device__ __forceinline__ void mab_lane_backward_store(int hw, int lan
     for (int k = 0; k < K; k++) {
         int i = lane + 32 * k;
         if (i < hw) {
-            float t = v.t[k], p = expf(t * t - L), dp = v.g[k] * v.b[k];
+            float t = v.t[k], p = expf(sq_rn(t) - L), dp = v.g[k] * v.b[k];
             float dD = p * (p > DOMINANT ? dp * sums[1] - sums[2] : dp - sums[0]);
             float dd = dD * 2.f * t;
             pda[i] = dd;
