@@ -134,7 +134,7 @@ public final class DataLoader implements AutoCloseable {
     /** Batches in one epoch (counting batches that may lose bad images; without them if all are lost). */
     public int batchesPerEpoch() {
         int n = data.size(), b = options.batchSize();
-        return options.dropLast() ? n / b : (n + b - 1) / b;
+        return options.dropLast() ? n / b : (int) (((long) n + b - 1) / b);   // long: n + b - 1 overflows int for b near 2^31
     }
 
     /** The data set indices in the order epoch {@code epoch} visits them. */

@@ -77,6 +77,9 @@ public final class ImageDecoder {
      */
     public static final long MAX_PIXELS = 100_000_000L;
 
+    /** The largest image file read: 1 GiB (a 100-megapixel image stored without compression is 0.4 GB). */
+    public static final long MAX_FILE_BYTES = 1L << 30;
+
     /** The folder of resource forks in zip archives made on a Mac: never a class, never images. */
     public static final String MACOS_ARCHIVE_FOLDER = "__MACOSX";
 
@@ -84,7 +87,15 @@ public final class ImageDecoder {
     public static Image decode(Path file) throws ImageDecodeException {
         byte[] bytes;
         try {
+            // a pipe would block the read until something writes into it, a device such as /dev/zero never ends
+            if (Files.exists(file) && !Files.isRegularFile(file))
+                throw new ImageDecodeException(file, Files.isDirectory(file) ? "a folder, not an image file" : "not a regular file (a device, a pipe or a socket)");
+            long size = Files.size(file);
+            if (size > MAX_FILE_BYTES)
+                throw new ImageDecodeException(file, String.format(java.util.Locale.ROOT, "%,d bytes, too large for an image file (at most %,d)", size, MAX_FILE_BYTES));
             bytes = Files.readAllBytes(file);
+        } catch (ImageDecodeException e) {
+            throw e;
         } catch (NoSuchFileException e) {
             throw new ImageDecodeException(file, "no such file", e);
         } catch (IOException e) {
@@ -116,6 +127,7 @@ public final class ImageDecoder {
      * text file named .jpg or one that cannot be opened. A cheap first look, not a decode: a truncated image passes.
      */
     public static boolean looksLikeImage(java.nio.file.Path file) {
+        if (!Files.isRegularFile(file)) return false;   // reading a pipe would wait for a writer
         try (java.io.InputStream in = java.nio.file.Files.newInputStream(file)) {
             return sniffFormat(in.readNBytes(16)) != null;
         } catch (IOException | RuntimeException e) {
@@ -145,7 +157,7 @@ public final class ImageDecoder {
             long pixels = (long) reader.getWidth(0) * reader.getHeight(0);   // from the header: nothing decoded yet
             if (pixels > MAX_PIXELS)
                 throw new ImageDecodeException(name, reader.getWidth(0) + " x " + reader.getHeight(0) + " pixels, more than the " + MAX_PIXELS / 1_000_000
-                    + " million an image may have here (decoded it would take " + pixels * 16 / (1L << 30) + " GiB); shrink it first");
+                    + " million an image may have here (decoded it would take " + pixels / (1L << 26) + " GiB); shrink it first");
             BufferedImage img = format.equals("jpeg") && plainCmykJpeg(bytes) ? plainCmyk(reader.readRaster(0, null)) : reader.read(0);
             for (String w : warnings) {
                 String lw = w.toLowerCase(Locale.ROOT);

@@ -147,6 +147,9 @@ public final class EvaluateCommand implements Callable<Integer> {
     static ClassificationReport evaluate(TrainedModel tm, Dataset d, String part, Path out, int batchSize, boolean strict, PrintStream ps) throws Exception {
         Inference.Result inference = Inference.run(tm.model(), d, tm.classes(), tm.evalTransform(), batchSize, strict);
         var mp = inference.predictions();
+        if (mp.size() == 0)   // a report of 0 images would read as a result
+            throw new org.pulmo.data.DatasetException("none of the " + d.size() + " image" + (d.size() == 1 ? "" : "s")
+                + " could be read (each unreadable one was skipped, named above): nothing to evaluate");
         int[] predicted = mp.predicted();
         ClassificationReport report = new ClassificationReport(mp);
         String text = report.format(tm.name());

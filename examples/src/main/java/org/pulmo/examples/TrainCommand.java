@@ -127,6 +127,7 @@ public final class TrainCommand implements Callable<Integer> {
         Map<String, String> splitRecord = data.splitRecord(split);
         if (continuing) { // the checkpoint records the first run's options and images: refuse a different run before building the model
             Map<String, String> meta = Safetensors.read(folder.dir().resolve(Trainer.LAST)).metadata();
+            org.pulmo.train.CheckpointMetadata.check(folder.dir().resolve(Trainer.LAST), meta);
             String had = meta.get("augmentation");
             if (augmentation == null && had != null && !had.equals(s.augmentation().label())) {   // a default that has changed since
                 s = withAugmentation(s, Augmentation.parse(had));

@@ -30,6 +30,7 @@ public record TrainedModel(String name, Module model, List<String> classes, int 
         String name = meta.get("model"), classes = meta.get("classes"), size = meta.get("image_size");
         if (name == null || classes == null || size == null)
             throw new IOException(checkpoint + " is not a checkpoint written by 'pulmo train' (no model/classes/image_size metadata)");
+        CheckpointMetadata.check(checkpoint, meta);
         List<String> cls = Arrays.asList(classes.split("\n"));
         int s;
         MaNet.Options mo;

@@ -249,7 +249,9 @@ public final class Trainer {
             // dropout's generators go on from where they were (a checkpoint written before they were saved has none:
             // its masks then start again from the model's seed, and the resumed run is not the unbroken one)
             Map<String, org.pulmo.tensor.Rng> generators = new java.util.LinkedHashMap<>(org.pulmo.nn.Dropout.generators(model));
-            java.util.Set<String> saved = Checkpoint.savedGenerators(org.pulmo.io.Safetensors.readMetadata(last), generators.keySet());
+            Map<String, String> header = org.pulmo.io.Safetensors.readMetadata(last);
+            CheckpointMetadata.check(last, header);   // before anything of it is loaded into the model
+            java.util.Set<String> saved = Checkpoint.savedGenerators(header, generators.keySet());
             if (saved.size() < generators.size()) {
                 out.println("Note: " + last + " holds no state for the dropout masks (written by an older version); they start again from the"
                     + " model's seed, so this run will not repeat an unbroken one exactly");

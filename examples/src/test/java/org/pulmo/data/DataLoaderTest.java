@@ -65,6 +65,16 @@ class DataLoaderTest {
         }
     }
 
+    /** A batch as large as an int goes: one batch, not a count that overflowed to 0 (an evaluation of no image). */
+    @Test void aBatchNearTheIntLimitIsOneBatch() {
+        Dataset d = new DemoChestDataset(4, 16, 1);
+        for (int b : new int[] {Integer.MAX_VALUE, Integer.MAX_VALUE - 2, 5})
+            try (DataLoader loader = new DataLoader(d, Transform.identity(), DataLoader.Options.evaluation(b))) {
+                assertEquals(1, loader.batchesPerEpoch(), "batch " + b);
+                assertEquals(4, epoch(loader, 0).getFirst().size());
+            }
+    }
+
     /** A folder with 6 good images and 2 broken ones (a truncated PNG and a text file). */
     static ImageFileDataset withBrokenFiles(Path root) throws IOException {
         new DemoChestDataset(6, 16, 4).writeTo(root);

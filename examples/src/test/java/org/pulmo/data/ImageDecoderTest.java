@@ -42,6 +42,24 @@ class ImageDecoderTest {
         return p;
     }
 
+    /** A pipe would block the read until something writes into it, /dev/zero never ends: both refused before reading. */
+    @Test void onlyRegularFilesAreRead() throws Exception {
+        ImageDecodeException folder = assertThrows(ImageDecodeException.class, () -> ImageDecoder.decode(dir));
+        assertTrue(folder.getMessage().startsWith(dir + ": a folder"), folder.getMessage());
+        Path zero = Path.of("/dev/zero");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(zero), "no /dev/zero on this system");
+        Path link = Files.createSymbolicLink(dir.resolve("zero.png"), zero);
+        ImageDecodeException device = assertThrows(ImageDecodeException.class, () -> ImageDecoder.decode(link));
+        assertTrue(device.getMessage().equals(link + ": not a regular file (a device, a pipe or a socket)"), device.getMessage());
+        Path fifo = dir.resolve("fifo.png");
+        if (new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor() == 0) {
+            org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(20), () -> {   // else the read waits for a writer
+                assertFalse(ImageDecoder.looksLikeImage(fifo));
+                assertTrue(assertThrows(ImageDecodeException.class, () -> ImageDecoder.decode(fifo)).getMessage().contains("not a regular file"));
+            });
+        }
+    }
+
     @Test void greyPngReadsSamplesNotGetRgb() throws IOException {
         Image im = ImageDecoder.decode(write("g.png", encode(grey8(), "png")));
         assertEquals(3, im.channels());

@@ -83,7 +83,67 @@ class BadCheckpointCliTest {
         badMeta.put("image_size", "3x2");
         Path edited = dir.resolve("edited.safetensors");
         Safetensors.write(edited, Safetensors.read(good).tensors(), badMeta);
-        assertOneLineError(CliEndToEndTest.pulmo("predict", "-c", edited.toString(), png.toString()), edited + ": corrupt metadata");
+        assertOneLineError(CliEndToEndTest.pulmo("predict", "-c", edited.toString(), png.toString()),
+            edited + ": metadata field 'image_size' is \"3x2\", not an image side");
+    }
+
+    /**
+     * The checksum covers the tensors, not the metadata: values 'pulmo train' never writes are refused naming the field
+     * (a side of 10^8 pixels made predict resize its image for minutes; two classes of one name gave two columns of it).
+     */
+    @Test void metadataValuesTrainNeverWritesAreRefusedNamingTheField() throws Exception {
+        Module m = Models.create("resnet18", 2, 32, 5, null);
+        Path good = dir.resolve("best.safetensors"), png = image();
+        Map<String, String> written = new LinkedHashMap<>(describe());
+        written.put("best_val_acc", "0.5");
+        written.put("best_epoch", "1");
+        Checkpoint.save(good, m, null, 1, 4, Map.of(), written);
+        Map<String, String> meta = Safetensors.read(good).metadata();
+        String[][] cases = {{"image_size", "99999999"}, {"classes", "covid\ncovid"}, {"classes", "covid"}, {"epoch", "abc"},
+            {"best_val_acc", "NaN"}, {"best_epoch", "7"}, {"augmentation", "bogus"}, {"batch_size", "0"}};
+        for (String[] c : cases) {
+            Map<String, String> bad = new LinkedHashMap<>(meta);
+            bad.put(c[0], c[1]);
+            Path edited = dir.resolve("edited-" + c[0] + ".safetensors");
+            Safetensors.write(edited, Safetensors.read(good).tensors(), bad);
+            assertOneLineError(CliEndToEndTest.pulmo("predict", "-c", edited.toString(), png.toString()),
+                edited + ": metadata field '" + c[0] + "' is \"" + c[1].replace("\n", ", ") + "\"");
+        }
+    }
+
+    /** An evaluation none of whose images can be read is an error, not a report of 0 images with exit code 0. */
+    @Test void evaluateWithNoReadableImageExitsTwo() throws Exception {
+        Path ck = dir.resolve("best.safetensors");
+        Checkpoint.save(ck, Models.create("resnet18", 2, 32, 5, null), null, 1, 4, Map.of(), describe());
+        Path data = dir.resolve("unreadable");
+        for (String c : new String[] {"covid", "normal"}) {
+            Files.createDirectories(data.resolve(c));
+            Files.writeString(data.resolve(c).resolve("a.png"), "not a picture");
+        }
+        CliEndToEndTest.Run r = CliEndToEndTest.pulmo("evaluate", "-c", ck.toString(), "--data", data.toString(), "--split", "all",
+            "-o", dir.resolve("ev").toString());
+        assertEquals(2, r.code(), r.out() + r.err());
+        assertTrue(r.err().contains("none of the 2 images could be read"), r.err());
+        assertFalse(Files.exists(dir.resolve("ev").resolve("report.txt")), "no report of 0 images");
+    }
+
+    /** A resumed run whose last checkpoint says -1 epochs done would train its first epoch again over the finished one. */
+    @Test void resumeRefusesDamagedMetadataAndLeavesTheRunAsItWas() throws Exception {
+        Path out = dir.resolve("run");
+        assertEquals(0, CliEndToEndTest.pulmo(CliEndToEndTest.tinyTrain(out, "--epochs", "1", "--no-evaluate")).code());
+        Path last = out.resolve("last.safetensors");
+        var read = Safetensors.read(last);
+        Map<String, String> bad = new LinkedHashMap<>(read.metadata());
+        bad.put("epoch", "-1");
+        Safetensors.write(last, read.tensors(), bad);
+        byte[] lastBytes = Files.readAllBytes(last), best = Files.readAllBytes(out.resolve("best.safetensors"));
+        String metrics = Files.readString(out.resolve("metrics.csv"));
+        CliEndToEndTest.Run r = CliEndToEndTest.pulmo(CliEndToEndTest.tinyTrain(out, "--epochs", "2", "--resume"));
+        assertEquals(2, r.code(), r.out() + r.err());
+        assertTrue(r.err().contains(last + ": metadata field 'epoch' is \"-1\", not a count of epochs done"), r.err());
+        assertArrayEquals(lastBytes, Files.readAllBytes(last));
+        assertArrayEquals(best, Files.readAllBytes(out.resolve("best.safetensors")));
+        assertEquals(metrics, Files.readString(out.resolve("metrics.csv")));
     }
 
     /** A crash after last.safetensors of epoch 1 was renamed into place and before best.safetensors was. */

@@ -275,12 +275,16 @@ public final class Checkpoint {
         int epoch = 0;
         long step = 0;
         float lr = Float.NaN;
+        String field = "epoch";
         try {
-            epoch = Integer.parseInt(require(meta, "epoch", name));
-            step = Long.parseLong(require(meta, "step", name));
-            if (meta.containsKey("lr")) lr = Float.intBitsToFloat(Integer.parseUnsignedInt(meta.get("lr"), 16));
+            epoch = Integer.parseInt(require(meta, field, name));
+            field = "step";
+            step = Long.parseLong(require(meta, field, name));
+            field = "lr";
+            if (meta.containsKey(field)) lr = Float.intBitsToFloat(Integer.parseUnsignedInt(meta.get(field), 16));
         } catch (NumberFormatException e) {
-            problems.add("corrupt metadata: " + e.getMessage());
+            problems.add(meta.get(field) == null ? "no metadata field '" + field + "'"
+                : "corrupt metadata field '" + field + "': \"" + meta.get(field) + "\" is not " + (field.equals("lr") ? "a float's bits in hex" : "a whole number"));
         }
         Map<String, long[]> rngStates = new LinkedHashMap<>();
         for (String r : rngs.keySet()) {
