@@ -102,7 +102,10 @@ public final class PretrainedWeights {
      * @throws MismatchException a shape differs outside the classifier, or no tensor of the file fits the model
      */
     public static Report load(Path file, Module model, String name) throws IOException {
-        Map<String, Tensor> tensors = Safetensors.read(file).tensors();
+        var read = Safetensors.read(file);
+        Map<String, Tensor> tensors = read.tensors();
+        if (org.pulmo.io.Checkpoint.FORMAT.equals(read.metadata().get("format")))   // Pulmo's own checkpoint: its model's tensors
+            tensors = org.pulmo.io.Checkpoint.modelState(tensors);
         String prefix = model instanceof MaNet ? "backbone." : "";
         Module target = model instanceof MaNet m ? m.backbone() : model;
         Map<String, Tensor> own = target.stateDict();
@@ -137,6 +140,10 @@ public final class PretrainedWeights {
                 + String.join(", ", tensors.keySet().stream().limit(3).toList()) + "; " + name + " has e.g. "
                 + String.join(", ", own.keySet().stream().limit(2).toList()) + "): it is weights of another architecture. Nothing was loaded");
 
+        for (var e : take.entrySet()) {   // a diverged run's weights would train on as NaN, and the loss would be blamed
+            String nonFinite = org.pulmo.io.Safetensors.firstNonFinite(prefix + e.getKey(), e.getValue().toArray());
+            if (nonFinite != null) throw new org.pulmo.io.SafetensorsException(file.toString(), nonFinite + "; nothing was loaded");
+        }
         target.loadStateDict(take, false);
         List<String> ownInit = new ArrayList<>();
         if (!prefix.isEmpty()) for (String k : model.stateDict().keySet()) if (!k.startsWith(prefix)) ownInit.add(k);

@@ -97,6 +97,31 @@ public class PretrainedWeightsTest {
         }
     }
 
+    /** A run's own checkpoint starts another run (fine-tuning): its model's tensors, the optimiser's left out. */
+    @Test void aPulmoCheckpointLoadsItsModel(@TempDir Path dir) throws IOException {
+        Module source = trainedLooking("resnet18", 3, 7);
+        Path ck = dir.resolve("best.safetensors");
+        org.pulmo.io.Checkpoint.save(ck, source, null, 2, 10, Map.of(), Map.of("model", "resnet18"));
+        Module target = ModelRegistry.create("resnet18", 3, 32, 8);
+        PretrainedWeights.Report r = PretrainedWeights.load(ck, target, "resnet18");
+        assertTrue(r.reinitialised().isEmpty() && r.missing().isEmpty() && r.unexpected().isEmpty(), r.summary());
+        for (var e : source.stateDict().entrySet()) assertArrayEquals(e.getValue().toArray(), target.stateDict().get(e.getKey()).toArray(), e.getKey());
+    }
+
+    /** Weights that are not finite (a diverged run's) are refused naming the tensor and index, before anything is loaded. */
+    @Test void nonFiniteWeightsAreRefusedAndNothingLoads(@TempDir Path dir) throws IOException {
+        Map<String, Tensor> state = new LinkedHashMap<>(trainedLooking("resnet18", 3, 7).stateDict());
+        float[] w = state.get("layer1.0.conv1.weight").toArray();
+        w[5] = Float.POSITIVE_INFINITY;
+        state.put("layer1.0.conv1.weight", Tensor.of(w, state.get("layer1.0.conv1.weight").shape()));
+        Path file = dir.resolve("diverged.safetensors");
+        writeAsPyTorch(state, file);
+        Module target = ModelRegistry.create("resnet18", 3, 32, 8), fresh = ModelRegistry.create("resnet18", 3, 32, 8);
+        IOException e = assertThrows(IOException.class, () -> PretrainedWeights.load(file, target, "resnet18"));
+        assertEquals(file + ": tensor layer1.0.conv1.weight holds Infinity at index 5; nothing was loaded", e.getMessage());
+        for (var t : fresh.stateDict().entrySet()) assertArrayEquals(t.getValue().toArray(), target.stateDict().get(t.getKey()).toArray(), t.getKey());
+    }
+
     @Test void aResNet50FileIntoDpn92IsRefusedWithOneLineAndLoadsNothing(@TempDir Path dir) throws IOException {
         Path file = dir.resolve("resnet50.safetensors");
         writeAsPyTorch(ModelRegistry.create("resnet50", 1000, 32, 1).stateDict(), file);

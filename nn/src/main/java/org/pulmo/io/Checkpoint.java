@@ -322,6 +322,13 @@ public final class Checkpoint {
         return new Info(epoch, step, lr, meta);
     }
 
+    /** The model's tensors of a checkpoint's tensors, named as in the model's state dict (the optimiser's left out). */
+    public static Map<String, Tensor> modelState(Map<String, Tensor> checkpointTensors) {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        for (var e : checkpointTensors.entrySet()) if (e.getKey().startsWith(MODEL)) out.put(e.getKey().substring(MODEL.length()), e.getValue());
+        return out;
+    }
+
     private static String require(Map<String, String> meta, String key, String file) {
         String v = meta.get(key);
         if (v == null) throw new NumberFormatException("missing '" + key + "'");

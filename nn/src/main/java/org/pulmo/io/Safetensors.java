@@ -77,7 +77,7 @@ public final class Safetensors {
     }
 
     /** "tensor NAME holds NaN at index I" for the first value of {@code v} that is not finite, or null when all are. */
-    static String firstNonFinite(String tensor, float[] v) {
+    public static String firstNonFinite(String tensor, float[] v) {
         for (int i = 0; i < v.length; i++) if (!Float.isFinite(v[i])) return "tensor " + tensor + " holds " + v[i] + " at index " + i;
         return null;
     }
