@@ -24,18 +24,15 @@ public final class Csv {
 
     /** The records of {@code csv} by column name; a file that cannot be read or parsed is a {@link DatasetException} naming it and the line. */
     public static List<Row> rows(Path csv) {
-        List<String> lines;
-        try {
-            lines = Files.readAllLines(csv, StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new DatasetException("cannot read CSV " + csv + ": " + e, e);
-        }
+        List<String> lines = lines(csv);
         List<Row> rows = new ArrayList<>();
         List<String> header = null;
         for (int n = 0; n < lines.size(); n++) {
             String line = lines.get(n);
             if (n == 0 && line.startsWith("\uFEFF")) line = line.substring(1);
             if (line.isBlank()) continue;
+            if (line.indexOf('\0') >= 0)
+                throw new DatasetException(csv + " line " + (n + 1) + ": holds a NUL character (a binary file, or one damaged)");
             List<String> fields = split(line, csv, n + 1);
             if (header == null) { header = fields.stream().map(String::strip).toList(); continue; }
             if (fields.size() != header.size())
@@ -46,6 +43,31 @@ public final class Csv {
         }
         if (header == null) throw new DatasetException("CSV " + csv + " is empty");
         return rows;
+    }
+
+    /** The lines of a UTF-8 text file; one that is not (a folder, unreadable, other bytes) is refused naming it and the line. */
+    private static List<String> lines(Path csv) {
+        if (Files.isDirectory(csv)) throw new DatasetException("CSV " + csv + " is a folder, not a file");
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(csv);
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new DatasetException("cannot read CSV " + csv + ": no such file", e);
+        } catch (java.nio.file.AccessDeniedException e) {
+            throw new DatasetException("cannot read CSV " + csv + ": permission denied", e);
+        } catch (IOException e) {
+            throw new DatasetException("cannot read CSV " + csv + ": " + e.getMessage(), e);
+        }
+        var utf8 = StandardCharsets.UTF_8.newDecoder();   // reports bytes that are not UTF-8 instead of replacing them
+        java.nio.ByteBuffer in = java.nio.ByteBuffer.wrap(bytes);
+        java.nio.CharBuffer text = java.nio.CharBuffer.allocate(bytes.length);   // UTF-8 never has more chars than bytes
+        if (utf8.decode(in, text, true).isError()) {
+            int line = 1;
+            for (int i = 0; i < in.position(); i++) if (bytes[i] == '\n') line++;
+            throw new DatasetException(csv + " line " + line + ": not UTF-8 text (save the file as UTF-8)");
+        }
+        utf8.flush(text);
+        return text.flip().toString().lines().toList();   // line ends \n, \r\n or \r, as Files.readAllLines
     }
 
     static List<String> split(String line, Path csv, int lineNo) {

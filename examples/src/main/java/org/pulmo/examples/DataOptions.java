@@ -330,7 +330,8 @@ final class DataOptions {
             if (!split.isEmpty())
                 throw new IllegalArgumentException(String.join(", ", split) + ": the demo data comes in fixed parts (training, validation and test"
                     + " images of their own); the split options apply to image folders");
-            int n = Math.max(demoImages, 8), side = Math.max(n / 4, 32);
+            if (demoImages < 8) throw new IllegalArgumentException("--demo-images must be at least 8 (two of each class), got " + demoImages);
+            int n = demoImages, side = Math.max(n / 4, 32);
             return new Splits.Split(new DemoChestDataset(n, demoSize, 1001), new DemoChestDataset(side, demoSize, 2002),
                 new DemoChestDataset(side, demoSize, 3003));
         }
@@ -356,6 +357,36 @@ final class DataOptions {
         }
         checkLeakage(s);
         return s;
+    }
+
+    /**
+     * Refuses an output folder ({@code option}'s {@code out}) that is the data folder or lies inside one of its folders
+     * of images (a class folder, train/, split.csv's image folders): the files written there would be read as that
+     * data's images, or make the folder read as Pulmo's output and left out, a class gone. A folder beside them for
+     * runs (DATA/runs, new or holding runs already) is fine: it is never read as a class.
+     */
+    void checkOutputOutsideTheImages(Path out, String option) {
+        if (isDemo()) return;
+        Path root = realPrefix(Path.of(data)), o = realPrefix(out);
+        if (!o.startsWith(root)) return;
+        if (o.equals(root))
+            throw new IllegalArgumentException(option + " " + out + " is the data folder " + data + " itself; give a folder outside it (or " + Path.of(data).resolve("runs") + ")");
+        Path top = root.resolve(root.relativize(o).getName(0));
+        if (Files.isDirectory(top) && !holdsPulmoOutput(top))
+            throw new IllegalArgumentException(option + " " + out + " is inside " + top + ", a folder of the data set " + data + ": what is written there"
+                + " would be read with its images; give a folder outside it (or " + Path.of(data).resolve("runs") + ")");
+    }
+
+    /** {@code p} absolute, with the links of its deepest existing folder resolved (the rest, not made yet, as given). */
+    private static Path realPrefix(Path p) {
+        Path abs = p.toAbsolutePath().normalize(), existing = abs;
+        while (existing != null && !Files.exists(existing)) existing = existing.getParent();
+        if (existing == null) return abs;
+        try {
+            return existing.toRealPath().resolve(existing.relativize(abs));
+        } catch (java.io.IOException e) {
+            return abs;
+        }
     }
 
     /** Whether {@code dir} holds Pulmo's own output ({@link org.pulmo.data.ImageFileDataset#holdsPulmoOutput}); unlistable: no. */

@@ -71,6 +71,7 @@ public final class EvaluateCommand implements Callable<Integer> {
         Map<String, String> map = ClassMap.parse(classMap);
         ClassMap.merged(map).forEach(System.out::println);
         Cli.notInsideARunInTraining(out);
+        data.checkOutputOutsideTheImages(out, "--out");
         Cli.checkOutputFolder(out, "--out");   // a folder that cannot be written is said before anything is read
         if (overwrite && org.pulmo.train.RunFolder.isTrainingRun(out)) throw new IllegalArgumentException(Cli.intoTrainingRun(out));
         TrainedModel tm = TrainedModel.load(checkpoint, deviceOptions.resolve());

@@ -116,6 +116,7 @@ public final class TrainCommand implements Callable<Integer> {
                 Models.mutexRunningStats(maNetBnStats), Models.attentionGradient(maNetAttentionGrad)) : null, dev,
             initFrom == null ? null : initFrom.getFileName().toString());
         Models.schedule(s.schedule(), s.lr(), s.epochs()); // a bad --schedule fails before any image is read
+        data.checkOutputOutsideTheImages(out, "--out");
         RunFolder.Choice folder = RunFolder.choose(out, resume, overwrite);
         Cli.checkOutputFolder(folder.dir(), "--out");   // a folder that cannot be written is said before the data is read
         boolean continuing = resume && !folder.startOver();   // --resume of a run stopped before its first epoch ended starts it again
@@ -228,7 +229,7 @@ public final class TrainCommand implements Callable<Integer> {
     }
 
     /** The largest --image-size: a batch of 16 at 4096 x 4096 is already some 3 GiB of input alone. */
-    static final int MAX_IMAGE_SIZE = 4096;
+    static final int MAX_IMAGE_SIZE = org.pulmo.train.CheckpointMetadata.MAX_IMAGE_SIZE;
 
     /** Numbers that cannot give a training run, refused with the option and the value. */
     private void checkOptions() {

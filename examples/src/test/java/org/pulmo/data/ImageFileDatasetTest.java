@@ -192,6 +192,18 @@ class ImageFileDatasetTest {
         assertTrue(m.contains("split.csv line 3: no such file") && m.contains("gone.png") && m.contains("2 of 3 listed files are missing, lines 3, 4"), m);
         m = splitCsvError(root, head + "a/1.png,,train\n");
         assertTrue(m.contains("line 2: empty label"), m);
+        // Bytes that are not text: the line, in words (not a Java exception's name).
+        m = splitCsvError(root, head + "a/1.png,covid,train\nb/3.png,normal\0x,train\n");
+        assertTrue(m.contains("split.csv line 3: holds a NUL character"), m);
+        Files.write(root.resolve("split.csv"), (head + "a/1.png,covid,train\r\nb/3.png,norm").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        Files.write(root.resolve("split.csv"), new byte[] {(byte) 0xE9, 'l', ',', 't', 'r', 'a', 'i', 'n', '\n'}, java.nio.file.StandardOpenOption.APPEND);
+        m = assertThrows(DatasetException.class, () -> ImageFileDataset.splitCsvParts(root.resolve("split.csv"), root)).getMessage();
+        assertTrue(m.contains("split.csv line 3: not UTF-8 text"), m);
+        Files.delete(root.resolve("split.csv"));
+        Files.createDirectory(root.resolve("split.csv"));
+        m = assertThrows(DatasetException.class, () -> ImageFileDataset.splitCsvParts(root.resolve("split.csv"), root)).getMessage();
+        assertTrue(m.endsWith("split.csv is a folder, not a file"), m);
+        Files.delete(root.resolve("split.csv"));
         Files.writeString(root.resolve("split.csv"), head + "a/1.png,covid,train\nb/3.png,normal,train\na/2.png,covid,val\n");
         Map<String, ImageFileDataset> parts = ImageFileDataset.splitCsvParts(root.resolve("split.csv"), root);
         assertEquals(List.of("train", "val"), List.copyOf(parts.keySet()));

@@ -66,6 +66,33 @@ class DataSplitCliTest {
             "the same test images as the training run's own evaluation");
     }
 
+    /**
+     * Output inside a folder of the data's images would be read with them (or make the folder read as Pulmo's output, a
+     * class gone): refused for train and evaluate, before anything is written; a folder of runs beside the classes is fine.
+     */
+    @Test void outputInsideTheImagesIsRefused(@TempDir Path dir) throws IOException {
+        for (Path bad : List.of(flat, flat.resolve("a"), flat.resolve("a/run"))) {
+            Run t = pulmo(train(bad, flat));
+            assertEquals(2, t.code(), t.out() + t.err());
+            assertTrue(t.err().contains("--out " + bad + " is ") && t.err().contains("give a folder outside it"), t.err());
+            Run e = evaluate(flat, bad);
+            assertEquals(2, e.code(), e.out() + e.err());
+            assertTrue(e.err().contains("--out " + bad + " is "), e.err());
+        }
+        assertFalse(Files.exists(flat.resolve("a/run")), "nothing made");
+        try {
+            Run beside = evaluate(flat, flat.resolve("runs/eval"));
+            assertEquals(0, beside.code(), beside.out() + beside.err());
+            Run after = evaluate(flat, dir.resolve("e"));
+            assertEquals(0, after.code(), after.out() + after.err());   // the runs folder beside the classes is not read as a class
+            assertEquals(sources(flat.resolve("runs/eval/predictions.csv")), sources(dir.resolve("e/predictions.csv")));
+        } finally {   // the other tests' data as it was
+            try (var files = Files.walk(flat.resolve("runs"))) {
+                for (Path f : files.sorted(java.util.Comparator.reverseOrder()).toList()) Files.delete(f);
+            }
+        }
+    }
+
     @Test void imagesTheCheckpointTrainedOnAreRefused(@TempDir Path dir) throws IOException {
         Run other = evaluate(flat, dir.resolve("e"), "--split-seed", "7");
         assertEquals(2, other.code(), other.out() + other.err());

@@ -67,6 +67,11 @@ class UsageErrorTest {
             assertTrue(r.err().contains(c[2]), c[1] + ": " + r.err());
             assertFalse(Files.exists(dir.resolve("o")), c[1] + ": refused before anything was written");
         }
+        // before: trained on a silent minimum of 8 images with exit 0
+        Run few = pulmo("train", "--data", "demo", "--demo-images", "5", "--batch-size", "4", "--epochs", "1", "--out", dir.resolve("o").toString());
+        assertEquals(2, few.code(), few.out() + few.err());
+        assertEquals("pulmo train: --demo-images must be at least 8 (two of each class), got 5", few.err().strip());
+        assertFalse(Files.exists(dir.resolve("o")));
     }
 
     /** Checking a folder that does not exist yet removes what it made, and nothing that was there before, empty or not. */

@@ -66,6 +66,7 @@ public final class AtomicFiles {
             return named(file, f.getReason() != null ? f.getReason() : switch (f) {
                 case java.nio.file.DirectoryNotEmptyException x -> "a folder of that name is in the way";
                 case java.nio.file.AccessDeniedException x -> "permission denied";
+                case java.nio.file.NoSuchFileException x -> "no new file can be made in its folder (no such file or folder)";
                 default -> f.getClass().getSimpleName();
             }, e);
         }
