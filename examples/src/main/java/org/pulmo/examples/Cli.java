@@ -130,8 +130,16 @@ final class Cli {
 
     /** Why --overwrite may not make a training run's folder the place for other results. */
     static String intoTrainingRun(Path out) {
-        return "--overwrite: " + out + " is a training run's folder, and these results would be mixed with its files; give another --out,"
-            + " such as " + out.resolve("test") + " or a folder of its own";
+        return "--overwrite: " + out + (isRunsReport(out) ? " is the test report of the training run " + out.getParent() + " (training writes it"
+            + " again when the run resumes)" : " is a training run's folder") + ", and these results would be mixed with its files; give"
+            + " another --out, a folder of its own";
+    }
+
+    /** Whether {@code dir} is the {@code test/} report a training run writes (and writes again when it resumes). */
+    static boolean isRunsReport(Path dir) {
+        Path parent = dir.toAbsolutePath().normalize().getParent();
+        return dir.getFileName() != null && dir.getFileName().toString().equals("test") && parent != null
+            && org.pulmo.train.RunFolder.isTrainingRun(parent);
     }
 
     /**
@@ -143,12 +151,14 @@ final class Cli {
      */
     static Path keepEarlier(Path out, boolean overwrite, java.util.function.Predicate<Path> held, String what) {
         notInsideARunInTraining(out);
-        boolean run = org.pulmo.train.RunFolder.isTrainingRun(out);
-        if (run && overwrite) throw new IllegalArgumentException(intoTrainingRun(out));
-        java.util.function.Predicate<Path> taken = held.or(org.pulmo.train.RunFolder::isTrainingRun);   // nor into a training run's folder
+        boolean run = org.pulmo.train.RunFolder.isTrainingRun(out), report = isRunsReport(out);
+        if ((run || report) && overwrite) throw new IllegalArgumentException(intoTrainingRun(out));
+        // nor into a training run's folder, nor its test/ report
+        java.util.function.Predicate<Path> taken = held.or(org.pulmo.train.RunFolder::isTrainingRun).or(Cli::isRunsReport);
         if (overwrite || !taken.test(out)) return out;
         Path next = org.pulmo.train.RunFolder.nextFree(out, taken, what);
-        System.out.println(out + " holds " + (run ? "a training run" : what) + ", so this output goes to " + next
+        run |= report;
+        System.out.println(out + " holds " + (report ? "a training run's test report" : run ? "a training run" : what) + ", so this output goes to " + next
             + (run ? "" : " (--overwrite writes into " + out + " instead)"));
         return next;
     }

@@ -77,6 +77,27 @@ class KeptResultsCliTest {
     }
 
     /**
+     * Nor into a finished run's test/ report, which training writes again when the run resumes: explanations put there
+     * would be mixed with the report (before: written beside it), and --overwrite would replace it.
+     */
+    @Test void explainDoesNotWriteIntoARunsTestReport(@TempDir Path dir) throws Exception {
+        Path run = dir.resolve("run"), report = run.resolve("test");
+        Files.createDirectories(report);
+        Files.copy(checkpoint, run.resolve("last.safetensors"));
+        Files.writeString(report.resolve("report.txt"), "the run's own report\n");
+        Run x = pulmo("explain", "-c", checkpoint.toString(), "--device", "cpu", "--method", "gradcam", "--out", report.toString(), "demo:1");
+        assertEquals(0, x.code(), x.out() + x.err());
+        assertTrue(x.out().contains(report + " holds a training run's test report, so this output goes to " + run.resolve("test2")), x.out());
+        try (var files = Files.list(report)) {
+            assertEquals(List.of(report.resolve("report.txt")), files.toList(), "nothing added to the run's report");
+        }
+        Run over = pulmo("explain", "-c", checkpoint.toString(), "--device", "cpu", "--method", "gradcam", "--out", report.toString(),
+            "--overwrite", "demo:1");
+        assertEquals(2, over.code(), over.out() + over.err());
+        assertTrue(over.err().contains("--overwrite: " + report + " is the test report of the training run " + run), over.err());
+    }
+
+    /**
      * Nor inside a run folder while a training writes into it: its test/ report is removed when a new best checkpoint
      * replaces the one it described, so an evaluation put there would be lost. Refused before anything is read.
      */

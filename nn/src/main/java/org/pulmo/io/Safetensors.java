@@ -289,7 +289,7 @@ public final class Safetensors {
             if (!(e.getValue() instanceof Map<?, ?> info)) throw new SafetensorsException(name, "corrupt header: " + where + " is not an object");
             if (!(info.get("dtype") instanceof String dt)) throw new SafetensorsException(name, "corrupt header: " + where + " has no dtype string");
             Dtype dtype = DTYPES.get(dt);
-            if (dtype == null) throw new SafetensorsException(name, where + " has dtype " + dt + ", which Pulmo does not read (it reads " + DTYPES.keySet() + ")");
+            if (dtype == null) throw new SafetensorsException(name, where + " has dtype " + dt + ", which Pulmo does not read (it reads " + new java.util.TreeSet<>(DTYPES.keySet()) + ")");
             if (!(info.get("shape") instanceof List<?> shapeList)) throw new SafetensorsException(name, "corrupt header: " + where + " has no shape array");
             if (shapeList.size() > 8) throw new SafetensorsException(name, "corrupt header: " + where + " has rank " + shapeList.size() + " (more than 8)");
             int[] shape = new int[shapeList.size()];
