@@ -235,7 +235,8 @@ public final class TrainCommand implements Callable<Integer> {
     private void checkOptions() {
         if (resume && initFrom != null)
             throw new IllegalArgumentException("--init-from starts a run from other weights and --resume continues one from its checkpoint: give one of them");
-        if (initFrom != null && !Files.isRegularFile(initFrom)) throw new IllegalArgumentException("--init-from " + initFrom + ": no such file");
+        if (initFrom != null && !Files.isRegularFile(initFrom))
+            throw new IllegalArgumentException("--init-from " + initFrom + (Files.isDirectory(initFrom) ? " is a folder; give a safetensors file" : ": no such file"));
         if (resume && overwrite) throw new IllegalArgumentException("--resume continues the run in " + out + " and --overwrite replaces it: give one of them");
         if (!Models.isMaNet(model) && org.pulmo.models.ModelRegistry.names().contains(model)) {   // an ablation switch on another model would be ignored without a word
             List<String> given = java.util.stream.Stream.of("--no-mab", "--no-fab", "--manet-loss", "--manet-bn-stats", "--manet-attention-grad")
