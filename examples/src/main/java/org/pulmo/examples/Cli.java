@@ -199,6 +199,10 @@ final class Cli {
         // a standard stream (/dev/stdout), a device or a pipe holds no earlier results and is written to as it is (AtomicFiles)
         if (org.pulmo.io.AtomicFiles.isStream(file) || Files.exists(file) && !Files.isRegularFile(file)) return;
         if (Files.isRegularFile(file) && !overwrite) throw new IllegalArgumentException(option + " " + file + " exists; give --overwrite to replace it, or another file name");
+        Path dir = file.toAbsolutePath().normalize().getParent();
+        if (Files.isRegularFile(file) && dir != null && (org.pulmo.train.RunFolder.isTrainingRun(dir) || isRunsReport(dir)))   // --overwrite given
+            throw new IllegalArgumentException(option + " " + file + " is a file of the training run " + (isRunsReport(dir) ? dir.getParent() : dir)
+                + ", which --overwrite does not replace; give another file name");
         checkOutputFolder(file.toAbsolutePath().getParent(), option);
     }
 

@@ -183,6 +183,13 @@ class KeptResultsCliTest {
         Run over = pulmo("predict", "-c", checkpoint.toString(), "--device", "cpu", "--csv", csv.toString(), "--overwrite", png.toString());
         assertEquals(0, over.code(), over.out() + over.err());
         assertTrue(Files.readString(csv).startsWith("path,predicted,"), "replaced");
+        // but never a training run's own file, even when asked (before: metrics.csv replaced by predictions)
+        Path metrics = checkpoint.getParent().resolve("metrics.csv");
+        String kept = Files.readString(metrics);
+        Run intoRun = pulmo("predict", "-c", checkpoint.toString(), "--device", "cpu", "--csv", metrics.toString(), "--overwrite", png.toString());
+        assertEquals(2, intoRun.code(), intoRun.out() + intoRun.err());
+        assertTrue(intoRun.err().contains("is a file of the training run " + checkpoint.getParent()), intoRun.err());
+        assertEquals(kept, Files.readString(metrics));
         // a folder that does not exist yet is made when the file is written (checked, not left made, before the work)
         Path inNew = dir.resolve("results/p.csv");
         Run fresh = pulmo("predict", "-c", checkpoint.toString(), "--device", "cpu", "--csv", inNew.toString(), png.toString());
