@@ -37,11 +37,24 @@ public final class Sgd {
      * @param weightDecay per-parameter weight decay (missing names get 0)
      */
     public Sgd(Map<String, Tensor> params, Map<String, Float> weightDecay, float lr, float momentum, float dampening, boolean nesterov) {
-        if (lr < 0) throw new IllegalArgumentException("Sgd: learning rate must be >= 0, got " + lr);
-        if (momentum < 0) throw new IllegalArgumentException("Sgd: momentum must be >= 0, got " + momentum);
-        for (var e : weightDecay.entrySet())
+        checkLr(lr);
+        if (!(momentum >= 0) || Float.isInfinite(momentum)) throw new IllegalArgumentException("Sgd: momentum must be a finite number >= 0, got " + momentum);
+        if (!Float.isFinite(dampening)) throw new IllegalArgumentException("Sgd: dampening must be finite, got " + dampening);
+        if (params.isEmpty()) throw new IllegalArgumentException("Sgd: no parameters to optimise");
+        java.util.Map<Tensor, String> seen = new java.util.IdentityHashMap<>();
+        for (var e : params.entrySet()) {
+            String before = seen.put(e.getValue(), e.getKey());
+            if (before != null)   // it would be stepped twice per step
+                throw new IllegalArgumentException("Sgd: parameters '" + before + "' and '" + e.getKey() + "' are the same tensor; give it once");
+            if (e.getValue().gradFn() != null)   // its gradient is never kept, so it would never move
+                throw new IllegalArgumentException("Sgd: parameter '" + e.getKey() + "' is computed from other tensors, not a leaf; optimise the tensors it is computed from");
+        }
+        for (var e : weightDecay.entrySet()) {
+            if (!params.containsKey(e.getKey()))   // a misspelt name would leave its parameter without decay
+                throw new IllegalArgumentException("Sgd: weight decay given for '" + e.getKey() + "', which is not one of the parameters");
             if (!(e.getValue() >= 0) || Float.isInfinite(e.getValue()))   // NaN too
                 throw new IllegalArgumentException("Sgd: weight decay must be a finite number >= 0, got " + e.getValue() + " for " + e.getKey());
+        }
         if (nesterov && (momentum <= 0 || dampening != 0))
             throw new IllegalArgumentException("Sgd: Nesterov momentum needs momentum > 0 and zero dampening (as PyTorch)");
         this.params = new LinkedHashMap<>(params);
@@ -92,9 +105,20 @@ public final class Sgd {
 
     public float lr() { return lr; }
 
-    public void setLr(float lr) { this.lr = lr; }
+    public void setLr(float lr) {
+        checkLr(lr);
+        this.lr = lr;
+    }
 
-    public float weightDecay(String name) { return weightDecay.get(name); }
+    private static void checkLr(float lr) {
+        if (!(lr >= 0) || Float.isInfinite(lr)) throw new IllegalArgumentException("Sgd: learning rate must be a finite number >= 0, got " + lr);
+    }
+
+    public float weightDecay(String name) {
+        Float wd = weightDecay.get(name);
+        if (wd == null) throw new IllegalArgumentException("Sgd: no parameter named '" + name + "'");
+        return wd;
+    }
 
     /** Drops every parameter's gradient. */
     public void zeroGrad() { for (Tensor p : params.values()) p.zeroGrad(); }

@@ -88,6 +88,37 @@ class SgdStateAndSetupTest {
         assertThrows(IllegalArgumentException.class, () -> new Sgd(params, Map.of(), 0.1f, 0f, 0f, true));
     }
 
+    /**
+     * Set-ups that would train wrongly without a word are refused naming what is wrong: a rate that is NaN, infinite or
+     * negative (also through setLr: -1 climbed the loss), one tensor under two names (stepped twice), a computed tensor
+     * (never moves), a decay for a name that is not a parameter (a typo left its parameter undecayed), no parameters.
+     */
+    @Test void setUpsThatWouldTrainWronglyAreRefused() {
+        Tensor w = Tensor.ones(2).requiresGrad(true);
+        Map<String, Tensor> one = Map.of("w", w);
+        for (float bad : new float[] {Float.NaN, Float.POSITIVE_INFINITY, -1f})
+            assertTrue(assertThrows(IllegalArgumentException.class, () -> new Sgd(one, Map.of(), bad, 0f, 0f, false))
+                .getMessage().startsWith("Sgd: learning rate must be a finite number >= 0, got " + bad));
+        assertThrows(IllegalArgumentException.class, () -> new Sgd(one, Map.of(), 0.1f, Float.NaN, 0f, false));
+        assertThrows(IllegalArgumentException.class, () -> new Sgd(one, Map.of(), 0.1f, 0.9f, Float.NaN, false));
+        Sgd sgd = new Sgd(one, Map.of(), 0.1f, 0f, 0f, false);
+        assertThrows(IllegalArgumentException.class, () -> sgd.setLr(-1f));
+        assertThrows(IllegalArgumentException.class, () -> sgd.setLr(Float.NaN));
+        assertEquals(0.1f, sgd.lr(), "a refused rate leaves the old one");
+        Map<String, Tensor> twice = new LinkedHashMap<>();
+        twice.put("a", w);
+        twice.put("b", w);
+        assertEquals("Sgd: parameters 'a' and 'b' are the same tensor; give it once",
+            assertThrows(IllegalArgumentException.class, () -> new Sgd(twice, Map.of(), 0.1f, 0f, 0f, false)).getMessage());
+        Tensor computed = w.mul(2f);
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> new Sgd(Map.of("c", computed), Map.of(), 0.1f, 0f, 0f, false))
+            .getMessage().startsWith("Sgd: parameter 'c' is computed from other tensors"));
+        assertEquals("Sgd: weight decay given for 'W', which is not one of the parameters",
+            assertThrows(IllegalArgumentException.class, () -> new Sgd(one, Map.of("W", 1e-4f), 0.1f, 0f, 0f, false)).getMessage());
+        assertThrows(IllegalArgumentException.class, () -> new Sgd(Map.of(), Map.of(), 0.1f, 0f, 0f, false));
+        assertEquals("Sgd: no parameter named 'v'", assertThrows(IllegalArgumentException.class, () -> sgd.weightDecay("v")).getMessage());
+    }
+
     @Test void aParameterMissingFromTheDecayMapIsUndecayed() {
         Tensor a = Tensor.of(new float[] {1f, 2f}, 2).requiresGrad(true), b = Tensor.of(new float[] {1f, 2f}, 2).requiresGrad(true);
         Map<String, Tensor> params = new LinkedHashMap<>();

@@ -30,6 +30,7 @@ public final class Indexing {
     public static Tensor oneHot(Tensor labels, int numClasses) {
         if (labels.dim() != 1) throw new IllegalArgumentException("oneHot: labels must be 1-D, got " + Shapes.str(labels.shape()));
         int n = labels.shape()[0];
+        if (numClasses < 1) throw new IllegalArgumentException("oneHot: numClasses must be at least 1, got " + numClasses);
         Shapes.checkIndexable(numClasses, "oneHot: " + numClasses + " classes");
         var be = labels.backend();
         Tensor ones = Tensor.wrap(be.allocate(n), n, 1);

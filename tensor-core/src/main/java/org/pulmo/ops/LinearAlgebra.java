@@ -22,7 +22,7 @@ public final class LinearAlgebra {
             throw new IllegalArgumentException("matmul: inner sizes differ: " + Shapes.str(as) + " x " + Shapes.str(bs));
         if (bs.length == 2 && as.length > 2) {
             int k = as[as.length - 1];
-            Tensor flat = Views.reshape(a, -1, k);
+            Tensor flat = Views.reshape(a, rows(as), k);
             int[] outShape = as.clone();
             outShape[as.length - 1] = bs[1];
             return Views.reshape(matmul(flat, b), outShape);
@@ -35,6 +35,9 @@ public final class LinearAlgebra {
             a.requiresGrad() ? be.matmul(g, b, false, true) : null,
             b.requiresGrad() ? be.matmul(a, g, true, false) : null}, a, b);
     }
+
+    /** The rows of an N-D operand taken as a matrix: the product of all but its last size (not -1: with k = 0 it is not inferable). */
+    private static int rows(int[] shape) { return Shapes.arrayLength(Shapes.numel(Arrays.copyOf(shape, shape.length - 1)), "matmul's rows of " + Shapes.str(shape)); }
 
     /**
      * a [.., K] times bᵀ for b [N, K]: [.., N], a Linear layer's x · Wᵀ with W [out, in] as stored. The same values
@@ -52,7 +55,7 @@ public final class LinearAlgebra {
         if (as.length > 2) {
             int[] outShape = as.clone();
             outShape[as.length - 1] = bs[0];
-            return Views.reshape(matmulTransposed(Views.reshape(a, -1, k), b), outShape);
+            return Views.reshape(matmulTransposed(Views.reshape(a, rows(as), k), b), outShape);
         }
         Tensor y = be.matmul(a, b, false, true);
         // dA = g · B,  dB = gᵀ · A

@@ -21,11 +21,24 @@ public final class Objectives {
      * labels, weights and the weight sum (a scalar); backward recomputes the softmax.
      */
     public static Tensor crossEntropy(Tensor logits, Tensor labels, Tensor classWeights) {
+        checkCrossEntropyShapes(logits, labels, classWeights);
         Backend be = logits.backend();
         Backend.CrossEntropyOut out = be.crossEntropy(logits, labels, classWeights);
         Tensor wsum = out.wsum();
         // dx = g * w[y_i] / sum w * (softmax(x_i) - onehot(y_i))
         return Graph.record("crossEntropy", out.loss(), g -> new Tensor[] {be.crossEntropyBackward(logits, labels, classWeights, wsum, g)}, logits);
+    }
+
+    /** Refuses logits other than [N, C], labels other than [N] and class weights other than [C], naming the shapes. */
+    public static void checkCrossEntropyShapes(Tensor logits, Tensor labels, Tensor classWeights) {
+        if (logits.dim() != 2)
+            throw new IllegalArgumentException("crossEntropy needs logits [N, C], got " + Shapes.str(logits.shape()));
+        int n = logits.shape()[0], c = logits.shape()[1];
+        if (labels.dim() != 1 || labels.shape()[0] != n)
+            throw new IllegalArgumentException("crossEntropy: labels must be [" + n + "] for logits " + Shapes.str(logits.shape())
+                + ", got " + Shapes.str(labels.shape()));
+        if (classWeights != null && (classWeights.dim() != 1 || classWeights.shape()[0] != c))
+            throw new IllegalArgumentException("crossEntropy: class weights must be [" + c + "], got " + Shapes.str(classWeights.shape()));
     }
 
     /**
@@ -35,9 +48,10 @@ public final class Objectives {
     public static Tensor cosineSimilarity(Tensor a, Tensor b, float eps) {
         if (!a.device().equals(b.device()))
             throw new IllegalArgumentException("cosineSimilarity: tensors on different devices: " + a.device() + " and " + b.device());
-        if (!java.util.Arrays.equals(a.shape(), b.shape()) || a.dim() == 0 || a.shape()[0] == 0)
-            throw new IllegalArgumentException("cosineSimilarity: takes two batches [N, ...] of one shape, N at least 1; got "
-                + Shapes.str(a.shape()) + " and " + Shapes.str(b.shape()));
+        if (!java.util.Arrays.equals(a.shape(), b.shape()) || a.dim() < 2 || a.shape()[0] == 0)
+            throw new IllegalArgumentException("cosineSimilarity: takes two batches [N, D, ...] of one shape (each sample a vector),"
+                + " N at least 1; got " + Shapes.str(a.shape()) + " and " + Shapes.str(b.shape())
+                + (a.dim() == 1 && java.util.Arrays.equals(a.shape(), b.shape()) ? " (two vectors: give them as [1, " + a.shape()[0] + "])" : ""));
         Backend be = a.backend();
         Backend.CosineOut out = be.cosine(a, b, eps);
         Tensor stats = out.stats();

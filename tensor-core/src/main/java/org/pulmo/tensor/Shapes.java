@@ -6,11 +6,29 @@ import java.util.Arrays;
 public final class Shapes {
     private Shapes() {}
 
+    /** The element count of {@code shape}; a count beyond a long (65536^4 wrapped to 0 before) is refused. */
     public static long numel(int[] shape) {
         long n = 1;
-        for (int s : shape) n *= s;
+        try {
+            for (int s : shape) n = Math.multiplyExact(n, s);
+        } catch (ArithmeticException e) {
+            throw new IllegalArgumentException("shape " + str(shape) + " has more elements than a long counts");
+        }
         return n;
     }
+
+    /** The most elements a CPU tensor's array holds (a Java array's limit, less the JVM's header margin). */
+    public static final int MAX_ARRAY = Integer.MAX_VALUE - 16;
+
+    /** {@code numel} as a Java array length, or a clear error ({@code what}: the shape or tensor, for the message). */
+    public static int arrayLength(long numel, String what) {
+        if (numel > MAX_ARRAY)
+            throw new IllegalArgumentException("CPU tensors hold at most 2^31 elements; " + what + " has " + numel);
+        return (int) numel;
+    }
+
+    /** The element count of {@code shape} as a Java array length, or a clear error naming the shape. */
+    public static int arrayLength(int[] shape) { return arrayLength(numel(shape), "shape " + str(shape)); }
 
     public static int[] contiguousStrides(int[] shape) {
         int[] st = new int[shape.length];

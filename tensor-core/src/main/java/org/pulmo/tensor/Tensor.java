@@ -47,6 +47,17 @@ public final class Tensor {
         if (shape.length != strides.length)
             throw new IllegalArgumentException("shape " + Shapes.str(shape) + " and strides " + Shapes.str(strides) + " differ in rank");
         for (int s : shape) if (s < 0) throw new IllegalArgumentException("negative size in shape " + Shapes.str(shape));
+        // the first and the last element the view reaches must lie in the storage (else it reads what is not there)
+        long lo = offset, hi = offset;
+        boolean empty = false;
+        for (int d = 0; d < shape.length; d++) {
+            if (shape[d] == 0) empty = true;
+            long reach = (long) (shape[d] - 1) * strides[d];
+            if (reach < 0) lo += reach; else hi += reach;
+        }
+        if (offset < 0 || !empty && (lo < 0 || hi >= storage.size()) || empty && offset > storage.size())
+            throw new IllegalArgumentException("a view of shape " + Shapes.str(shape) + ", strides " + Shapes.str(strides) + " and offset " + offset
+                + " reaches elements " + lo + " to " + hi + ", outside its storage of " + storage.size());
         return new Tensor(storage, shape.clone(), strides.clone(), offset);
     }
 
@@ -89,7 +100,9 @@ public final class Tensor {
     /** start, start+step, ... below end (above end for a negative step). */
     public static Tensor arange(float start, float end, float step) {
         if (step == 0) throw new IllegalArgumentException("arange: step must not be 0");
-        int n = (int) Math.max(0, Math.ceil((end - start) / step));
+        if (!Float.isFinite(start) || !Float.isFinite(end) || !Float.isFinite(step))
+            throw new IllegalArgumentException("arange: start, end and step must be finite, got " + start + ", " + end + ", " + step);
+        int n = Shapes.arrayLength((long) Math.max(0, Math.ceil(((double) end - start) / step)), "arange(" + start + ", " + end + ", " + step + ")");
         float[] d = new float[n];
         for (int i = 0; i < n; i++) d[i] = start + i * step;
         return wrap(new CpuStorage(d), n);
@@ -144,7 +157,8 @@ public final class Tensor {
     public Backend backend() { return Backends.of(storage.device()); }
 
     public boolean isContiguous() {
-        int s = 1;
+        for (int size : shape) if (size == 0) return true;   // no element to be out of place (PyTorch: an empty tensor is contiguous)
+        long s = 1;
         for (int i = shape.length - 1; i >= 0; i--) {
             if (shape[i] != 1 && strides[i] != s) return false;
             s *= shape[i];

@@ -27,6 +27,28 @@ class ObjectivesTest {
         assertEquals((float) Math.log(2), Objectives.crossEntropy(Tensor.zeros(2, 2), Tensor.of(new float[] {0, 1}, 2), w).item(), 1e-6f);
     }
 
+    /**
+     * Shapes that do not fit are refused naming them (before, [3, 4] logits with [1, 3] labels gave 4.16 instead of
+     * ln 4, weights of another length were read past their end, and 1-D logits threw an ArrayIndexOutOfBoundsException).
+     */
+    @Test void shapesThatDoNotFitAreRefused() {
+        Tensor logits = Tensor.zeros(3, 4), labels = Tensor.zeros(3);
+        String[][] cases = {
+            {"crossEntropy: labels must be [3] for logits [3, 4], got [1, 3]"}, {"crossEntropy: class weights must be [4], got [8]"},
+            {"crossEntropy needs logits [N, C], got [2, 3, 4]"}, {"crossEntropy needs logits [N, C], got [3]"}};
+        Runnable[] calls = {
+            () -> Objectives.crossEntropy(logits, Tensor.zeros(1, 3), null), () -> Objectives.crossEntropy(logits, labels, Tensor.ones(8)),
+            () -> Objectives.crossEntropy(Tensor.zeros(2, 3, 4), Tensor.zeros(2), null), () -> Objectives.crossEntropy(Tensor.zeros(3), Tensor.zeros(1), null)};
+        for (int i = 0; i < calls.length; i++)
+            assertEquals(cases[i][0], org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, calls[i]::run).getMessage());
+        // two vectors are not a batch: their cosine was taken per element (1/3 for [1, 0, 0] and [1, 1, 0], not 0.707)
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+            () -> Objectives.cosineSimilarity(Tensor.of(new float[] {1, 0, 0}, 3), Tensor.of(new float[] {1, 1, 0}, 3), 1e-8f));
+        assertTrue(e.getMessage().endsWith("(two vectors: give them as [1, 3])"), e.getMessage());
+        assertEquals((float) Math.sqrt(0.5), Objectives.cosineSimilarity(Tensor.of(new float[] {1, 0, 0}, 1, 3),
+            Tensor.of(new float[] {1, 1, 0}, 1, 3), 1e-8f).item(), 1e-6f);
+    }
+
     @Test void crossEntropyGradientsAndComposition() {
         Rng rng = new Rng(51);
         Tensor w = Tensor.of(new float[] {0.5f, 2f, 1.25f}, 3);

@@ -132,6 +132,16 @@ class ViewsTest {
         assertArrayEquals(new float[] {5, 5, 5}, row.toArray());
     }
 
+    /** An empty tensor has no element out of place: contiguous, so its views and reshapes work as in PyTorch (they were refused). */
+    @Test void emptyTensorsAreContiguousAndReshape() {
+        Tensor e = Tensor.zeros(2, 0, 3);
+        assertTrue(e.isContiguous());
+        assertArrayEquals(new int[] {0, 6}, e.reshape(0, 6).shape());
+        assertArrayEquals(new int[] {0}, Tensor.zeros(2, 0).reshape(0).shape());
+        assertArrayEquals(new int[] {2, 0}, e.flatten(1).shape());
+        assertArrayEquals(new int[] {2, 3, 4}, Tensor.zeros(2, 3, 0).matmul(Tensor.zeros(0, 4)).shape());
+    }
+
     @Test void reshapeOfNonContiguousCopiesAndViewThrows() {
         Tensor b = base();
         Tensor t = b.transpose(0, 1);

@@ -1,11 +1,10 @@
 package org.pulmo.nn.loss;
 
-import java.util.Arrays;
 import org.pulmo.ops.Objectives;
 import org.pulmo.tensor.Tensor;
 
 /**
- * The losses of the two papers: argument checks here, the computation in tensor-core's
+ * The losses of the two papers: the label check here, the shape checks and the computation in tensor-core's
  * {@link Objectives} (one op each with its own backward, checked by the gradient tests). Labels are class indices stored as exact floats, shape [N].
  */
 public final class Losses {
@@ -23,19 +22,13 @@ public final class Losses {
      * log p comes from log-softmax (max subtracted before exp), never from log(softmax), which underflows.
      */
     public static Tensor crossEntropy(Tensor logits, Tensor labels, Tensor classWeights) {
-        if (logits.dim() != 2)
-            throw new IllegalArgumentException("crossEntropy needs logits [N, C], got " + Arrays.toString(logits.shape()));
-        int n = logits.shape()[0], c = logits.shape()[1];
-        if (labels.dim() != 1 || labels.shape()[0] != n)
-            throw new IllegalArgumentException("crossEntropy: labels must be [" + n + "] for logits " + Arrays.toString(logits.shape())
-                + ", got " + Arrays.toString(labels.shape()));
+        Objectives.checkCrossEntropyShapes(logits, labels, classWeights);
+        int c = logits.shape()[1];
         // Labels on a device are read back to be checked, which drains the device's queue in the middle of the step:
         // the training loop passes the host's labels, which move to the logits' device below, after the check. While a
         // step is captured as a graph nothing can be read back, and its labels are an input buffer refilled at every
         // replay: the training loop checks each batch's labels on the host (checkLabels) before they are copied in.
         if (!labels.backend().capturing()) checkLabels("crossEntropy", labels.toArray(), c);
-        if (classWeights != null && (classWeights.dim() != 1 || classWeights.shape()[0] != c))
-            throw new IllegalArgumentException("crossEntropy: class weights must be [" + c + "], got " + Arrays.toString(classWeights.shape()));
         // one op with its own backward: -(1/sum w) sum_i w[y_i] log_softmax(x_i)[y_i] (ce kernels on the GPU)
         Tensor idx = labels.detach().to(logits.device());
         Tensor w = classWeights == null ? null : classWeights.detach().to(logits.device()); // constants
@@ -60,16 +53,13 @@ public final class Losses {
 
     /**
      * Cosine similarity of a and b flattened per sample (MA-Net eq. 14), averaged over the batch:
-     * (1/N) sum_n <a_n, b_n> / (max(|a_n|, eps) * max(|b_n|, eps)). a and b have the same shape [N, ...].
+     * (1/N) sum_n <a_n, b_n> / (max(|a_n|, eps) * max(|b_n|, eps)). a and b have the same shape [N, D, ...].
      * The eps clamps each norm separately, as {@code torch.nn.functional.cosine_similarity} does. Below eps the clamp is a
      * constant in backward (its derivative 0); PyTorch 1.13's gradient for such a sample differs, by about 1e-4 relative.
      */
     public static Tensor cosineSimilarity(Tensor a, Tensor b) { return cosineSimilarity(a, b, COSINE_EPS); }
 
     public static Tensor cosineSimilarity(Tensor a, Tensor b, float eps) {
-        if (!Arrays.equals(a.shape(), b.shape()) || a.dim() < 1)
-            throw new IllegalArgumentException("cosineSimilarity needs two tensors of the same shape [N, ...], got "
-                + Arrays.toString(a.shape()) + " and " + Arrays.toString(b.shape()));
         // one op with its own backward (cosine kernels on the GPU). max(|a_n|, eps) is computed as
         // sqrt(max(|a_n|^2, eps^2)), and its derivative is zero where the clamp holds, so a zero vector gives
         // a finite gradient (sqrt'(0) is infinite, and 0 * inf would be NaN).

@@ -33,7 +33,11 @@ public final class CpuBackend implements Backend {
     }
 
     /** The tensor as a strided view of its array, for the kernels that walk any view. */
-    private static View view(Tensor t) { return new View(array(t), t.offset(), t.shape(), t.strides()); }
+    private static View view(Tensor t) {
+        // the kernels walk a view with int positions: an expand()ed view can have more elements than its storage and an int counts
+        Shapes.arrayLength(t.numel(), "a tensor of shape " + Shapes.str(t.shape()) + " (a view; contiguous() would not fit either)");
+        return new View(array(t), t.offset(), t.shape(), t.strides());
+    }
 
     /** A kernel's output array (pooled, as every op output) as a tensor of the given shape. */
     private static Tensor wrap(float[] data, int... shape) { return Tensor.wrap(CpuStorage.pooled(data), shape); }
@@ -51,21 +55,18 @@ public final class CpuBackend implements Backend {
     @Override public Storage allocateForOverwrite(long numel) { return CpuStorage.pooled(HostArrays.uninitialized(arrayLength(numel))); }
 
     /** numel as a Java array length, or a clear error. */
-    private static int arrayLength(long numel) {
-        if (numel > Integer.MAX_VALUE - 16) throw new IllegalArgumentException("CPU tensors hold at most 2^31 elements, asked for " + numel);
-        return (int) numel;
-    }
+    private static int arrayLength(long numel) { return Shapes.arrayLength(numel, "this tensor"); }
 
     @Override public Tensor fromArray(float[] data, int[] shape) { return Tensor.of(data, shape); }
 
     @Override public float[] toArray(Tensor t) {
         if (t.isContiguous()) {
             float[] a = array(t);
-            int n = (int) t.numel();
+            int n = Shapes.arrayLength(t.shape());
             if (t.offset() == 0 && a.length == n) return a.clone();
             return java.util.Arrays.copyOfRange(a, t.offset(), t.offset() + n);
         }
-        Tensor out = Tensor.wrap(new CpuStorage((int) t.numel()), t.shape());
+        Tensor out = Tensor.wrap(new CpuStorage(Shapes.arrayLength(t.shape())), t.shape());
         CpuElementwise.copy(view(t), view(out));
         return array(out);
     }
@@ -90,7 +91,7 @@ public final class CpuBackend implements Backend {
     /** One pass over contiguous operands of one shape (the default's two otherwise). */
     @Override public Tensor addRelu(Tensor a, Tensor b) {
         if (!a.isContiguous() || !b.isContiguous() || !java.util.Arrays.equals(a.shape(), b.shape())) return Backend.super.addRelu(a, b);
-        int n = (int) a.numel();
+        int n = Shapes.arrayLength(a.shape());
         float[] y = HostArrays.uninitialized(n);
         CpuElementwise.addRelu(array(a), a.offset(), array(b), b.offset(), y, n);
         return wrap(y, a.shape());
@@ -126,7 +127,7 @@ public final class CpuBackend implements Backend {
         outShape[r - 2] = m;
         outShape[r - 1] = n;
         // beta = 0 overwrites; an empty inner dimension (k = 0) sums nothing, so the product is zeros
-        float[] c = k == 0 ? HostArrays.zeroed((int) Shapes.numel(outShape)) : HostArrays.uninitialized((int) Shapes.numel(outShape));
+        float[] c = k == 0 ? HostArrays.zeroed(Shapes.arrayLength(outShape)) : HostArrays.uninitialized(Shapes.arrayLength(outShape));
         if (k == 0) return Tensor.wrap(CpuStorage.pooled(c), outShape);
         int lda = aFlip ? as[0] : as[r - 1], ldb = bFlip ? bs[0] : bs[r - 1];
         for (int i = 0; i < batch; i++)
@@ -235,7 +236,7 @@ public final class CpuBackend implements Backend {
         int c = shape[1];
         float[] w = weight == null ? null : weight.toArray(), b = bias == null ? null : bias.toArray();
         Tensor xc = x.contiguous(), gc = dy.contiguous();
-        float[] dw = HostArrays.zeroed(c), db = HostArrays.zeroed(c), dx = HostArrays.uninitialized((int) Shapes.numel(shape));
+        float[] dw = HostArrays.zeroed(c), db = HostArrays.zeroed(c), dx = HostArrays.uninitialized(Shapes.arrayLength(shape));
         CpuNorm.backward(array(gc), gc.offset(), array(xc), xc.offset(), shape, mean.toArray(), invStd.toArray(), w, b, relu, dx, dw, db);
         return new BatchNormGrads(wrap(dx, shape), wrap(dw, c), wrap(db, c));
     }
@@ -299,7 +300,7 @@ public final class CpuBackend implements Backend {
         float[] ps = array(p), gs = array(g), bs = withBuf ? array(buf) : null;
         int po = p.offset(), go = g.offset(), bo = withBuf ? buf.offset() : 0;
         float keep = 1f - dampening, step = -lr;
-        Parallel.forRange((int) p.numel(), 8, (s, e) -> {
+        Parallel.forRange(Shapes.arrayLength(p.shape()), 8, (s, e) -> {
             for (int i = s; i < e; i++) {
                 float d = weightDecay != 0f ? gs[go + i] + weightDecay * ps[po + i] : gs[go + i];
                 if (withBuf) {
@@ -319,7 +320,7 @@ public final class CpuBackend implements Backend {
     private static Tensor contiguous(Tensor t) { return t.isContiguous() ? t : t.detach().contiguous(); }
 
     /** A new zero-filled tensor (pooled, as every op output). */
-    private static Tensor zeros(int... shape) { return Tensor.wrap(CpuStorage.zeroed((int) Shapes.numel(shape)), shape); }
+    private static Tensor zeros(int... shape) { return Tensor.wrap(CpuStorage.zeroed(Shapes.arrayLength(shape)), shape); }
 
     @Override public MabOut mabForward(Tensor fRei, Tensor fRem) {
         int[] s = fRei.shape();
@@ -340,7 +341,7 @@ public final class CpuBackend implements Backend {
     @Override public Tensor mabConstantMapBackward(Tensor fRei, Tensor fRem, Tensor dFAm, Tensor lse) {
         int[] s = fRei.shape();
         Tensor a = contiguous(fRei), b = contiguous(fRem), g = contiguous(dFAm), l = contiguous(lse);
-        Tensor dFRem = wrap(HostArrays.uninitialized((int) Shapes.numel(s)), s); // every element written
+        Tensor dFRem = wrap(HostArrays.uninitialized(Shapes.arrayLength(s)), s); // every element written
         CpuFused.mabConstantMapBackward(array(a), a.offset(), array(b), b.offset(), array(g), g.offset(), array(l), l.offset(),
             s[0] * s[1], s[2] * s[3], array(dFRem));
         return dFRem;

@@ -23,7 +23,7 @@ final class CpuElementwise {
     /** y [x's shape] = op(x). */
     static float[] unary(UnaryOp op, View x, float alpha) {
         int[] shape = x.shape();
-        float[] out = HostArrays.uninitialized((int) Shapes.numel(shape)); // every element is written
+        float[] out = HostArrays.uninitialized(Shapes.arrayLength(shape)); // every element is written
         float[] xs = x.data();
         int[][] strides = {x.strides(), Shapes.contiguousStrides(shape)};
         int sx = Strided.innerStrides(shape, strides)[0];
@@ -69,7 +69,7 @@ final class CpuElementwise {
 
     /** c [shape] = a op b, shape the broadcast of a's and b's shapes ({@link #broadcastShape}). */
     static float[] binary(BinaryOp op, View a, View b, int[] shape) {
-        float[] out = HostArrays.uninitialized((int) Shapes.numel(shape)); // every element is written
+        float[] out = HostArrays.uninitialized(Shapes.arrayLength(shape)); // every element is written
         int[][] strides = {Shapes.broadcastStrides(a.shape(), a.strides(), shape),
             Shapes.broadcastStrides(b.shape(), b.strides(), shape), Shapes.contiguousStrides(shape)};
         int[] inner = Strided.innerStrides(shape, strides);

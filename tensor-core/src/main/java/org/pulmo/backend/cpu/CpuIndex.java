@@ -39,7 +39,7 @@ final class CpuIndex {
         int outer = 1, inner = 1, di = is[dim], dx = shape[dim];
         for (int i = 0; i < dim; i++) outer *= is[i];
         for (int i = dim + 1; i < is.length; i++) inner *= is[i];
-        float[] out = HostArrays.zeroed((int) Shapes.numel(shape));
+        float[] out = HostArrays.zeroed(Shapes.arrayLength(shape));
         for (int o = 0; o < outer; o++)
             for (int k = 0; k < di; k++)
                 for (int j = 0; j < inner; j++) {

@@ -25,7 +25,7 @@ final class CpuReduce {
             if (red[d]) { rShape[q] = shape[d]; rStr[q++] = strides[d]; }
             else { kShape[k] = shape[d]; kStr[k++] = strides[d]; }
         }
-        int outN = (int) Shapes.numel(kShape);
+        int outN = Shapes.arrayLength(kShape);
         long redN = Shapes.numel(rShape);
         if (redN == 0 && op != ReduceOp.SUM)
             throw new IllegalArgumentException(op.name().toLowerCase() + ": reduction over an empty dimension of shape " + Shapes.str(shape));
