@@ -18,7 +18,13 @@ public record Conv2dParams(int strideH, int strideW, int padH, int padW, int dil
     }
 
     // floorDiv: a kernel larger than the padded input gives no output (0 or less), not 1 as / would round it
-    public int outH(int inH, int kH) { return Math.floorDiv(inH + 2 * padH - dilationH * (kH - 1) - 1, strideH) + 1; }
+    public int outH(int inH, int kH) { return out(inH, kH, padH, dilationH, strideH); }
 
-    public int outW(int inW, int kW) { return Math.floorDiv(inW + 2 * padW - dilationW * (kW - 1) - 1, strideW) + 1; }
+    public int outW(int inW, int kW) { return out(inW, kW, padW, dilationW, strideW); }
+
+    /** In long arithmetic, clamped to an int: a padding of 2^30 wrapped the size around before. */
+    private static int out(int in, int k, int pad, int dilation, int stride) {
+        long o = Math.floorDiv((long) in + 2L * pad - (long) dilation * (k - 1) - 1, (long) stride) + 1;
+        return (int) Math.max(Integer.MIN_VALUE, Math.min(Integer.MAX_VALUE, o));
+    }
 }

@@ -54,6 +54,10 @@ class IndexLimitsTest {
         assertThrows(IllegalArgumentException.class, () -> Tensor.arange(0f, Float.NaN, 1f));
         assertThrows(IllegalArgumentException.class, () -> Tensor.arange(0f, 1f, Float.NaN));
         assertThrows(IllegalArgumentException.class, () -> Tensor.oneHot(Tensor.zeros(2), -1));
+        // a convolution whose padding makes an output past the limit (it threw ArrayIndexOutOfBounds, or ran out of heap)
+        for (int pad : new int[] {32768, 40000, 1 << 30})
+            assertTrue(assertThrows(IllegalArgumentException.class, () -> Tensor.ones(1, 1, 1, 1).conv2d(Tensor.ones(1, 1, 1, 1), null, 1, pad, 1, 1))
+                .getMessage().contains("conv2d's"), "padding " + pad);
         // the same ops within the limit still work, and an expanded view's sum is right
         assertEquals(4096f * 4096f, Tensor.ones(1, 1).expand(4096, 4096).sum().item());
     }
