@@ -11,6 +11,7 @@ public final class Sequential extends Module {
     public Sequential(Module... layers) { for (Module m : layers) add(m); }
 
     public Sequential add(Module m) {
+        if (m == null) throw new IllegalArgumentException("Sequential: layer " + layers.size() + " is null");
         registerModule(Integer.toString(layers.size()), m);
         layers.add(m);
         return this;

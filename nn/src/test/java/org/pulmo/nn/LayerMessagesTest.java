@@ -26,6 +26,17 @@ class LayerMessagesTest {
         assertThrows(IllegalArgumentException.class, () -> stem.forward(Tensor.zeros(3, 32, 32)), "a missing batch dimension");
     }
 
+    /** A null layer was taken and failed later in forward or toString; a gradient of another shape failed at the next step. */
+    @Test void aNullLayerAndAGradientOfAnotherShapeAreRefusedWhereTheyAreGiven() {
+        assertEquals("Sequential: layer 1 is null",
+            assertThrows(IllegalArgumentException.class, () -> new Sequential(new ReLU(), null)).getMessage());
+        Tensor w = Tensor.zeros(2, 3).requiresGrad(true);
+        assertEquals("setGrad: a gradient of shape [3, 2] for a tensor of shape [2, 3]",
+            assertThrows(IllegalArgumentException.class, () -> w.setGrad(Tensor.zeros(3, 2))).getMessage());
+        w.setGrad(Tensor.ones(2, 3));
+        assertArrayEquals(new float[] {1, 1, 1, 1, 1, 1}, w.grad().toArray());
+    }
+
     @Test void batchNormInTrainingOnOneValuePerChannelSaysWhatToDo() {
         BatchNorm2d bn = new BatchNorm2d(8);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> bn.forward(Tensor.ones(1, 8, 1, 1)));

@@ -283,7 +283,11 @@ public final class Tensor {
     public Tensor grad() { return grad; }
 
     /** Replaces the gradient (an optimizer reads it; a test may set one by hand). */
-    public void setGrad(Tensor g) { this.grad = g; }
+    public void setGrad(Tensor g) {
+        if (g != null && !Arrays.equals(g.shape, shape))   // else it fails later, in backward's accumulation or an optimiser step
+            throw new IllegalArgumentException("setGrad: a gradient of shape " + Shapes.str(g.shape) + " for a tensor of shape " + Shapes.str(shape));
+        this.grad = g;
+    }
 
     /** Drops the gradient (null, as PyTorch's set_to_none): the next backward() starts it afresh instead of adding. */
     public void zeroGrad() { this.grad = null; }
