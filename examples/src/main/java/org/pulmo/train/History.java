@@ -45,9 +45,15 @@ public final class History {
     /** Why a file of the run could not be read when its bytes are not UTF-8 text. */
     static final String NOT_TEXT = "not UTF-8 text (a damaged file?)";
 
-    /** A file of the run whose bytes are not UTF-8 text (damaged): named, with {@link #NOT_TEXT} as the reason. */
-    public static final class NotTextException extends java.nio.file.FileSystemException {
-        NotTextException(Path file) { super(file.toString(), null, NOT_TEXT); }
+    /**
+     * A metrics file that cannot be read as Pulmo writes it (damaged, edited, or another file): named, with the reason
+     * ({@link #NOT_TEXT} for bytes that are not UTF-8 text, else the line and column at fault).
+     */
+    public static final class DamagedException extends java.nio.file.FileSystemException {
+        DamagedException(Path file) { this(file, NOT_TEXT); }
+
+        /** A file of the run that is text but not what Pulmo wrote there ({@code reason} says how). */
+        DamagedException(Path file, String reason) { super(file.toString(), null, reason); }
     }
 
     public void add(Row r) { rows.add(r); }
@@ -59,27 +65,67 @@ public final class History {
     public static History read(Path csv, int upTo) throws IOException {
         History h = new History();
         if (!Files.exists(csv)) return h;
+        if (Files.isDirectory(csv)) throw new DamagedException(csv, "a folder, not a file");
         List<String> lines;
         try {
             lines = Files.readAllLines(csv, StandardCharsets.UTF_8);
         } catch (java.nio.charset.CharacterCodingException e) {   // Java's message is "Input length = 1", naming nothing
-            throw new NotTextException(csv);
+            throw new DamagedException(csv);
         }
         if (lines.isEmpty()) return h;
+        try {
+            return read(csv, lines, upTo);
+        } catch (java.io.UncheckedIOException e) {   // a cell that is not a number (see number())
+            throw e.getCause();
+        }
+    }
+
+    private static History read(Path csv, List<String> lines, int upTo) throws DamagedException {
+        History h = new History();
+        // columns by name: a file with its columns in another order, or another file, is not read by position
         List<String> names = List.of(lines.get(0).split(",", -1));
-        int wait = names.indexOf("data_wait_s"), peak = names.indexOf("device_peak_mib"), ce = names.indexOf("train_l_ce");
+        for (String required : HEADER.split(","))
+            if (!names.contains(required) && !required.equals("data_wait_s") && !required.equals("device_peak_mib"))
+                throw new DamagedException(csv, "not a Pulmo metrics file (its header has no column '" + required + "')");
+        List<String> maNet = List.of(MANET_HEADER.substring(1).split(","));
+        long maNetColumns = maNet.stream().filter(names::contains).count();
+        if (maNetColumns != 0 && maNetColumns != maNet.size())
+            throw new DamagedException(csv, "has " + maNetColumns + " of MA-Net's " + maNet.size() + " columns " + maNet);
         for (int i = 1; i < lines.size(); i++) {
+            if (lines.get(i).isBlank()) continue;
             String[] f = lines.get(i).split(",", -1);
-            if (f.length < 8 || f.length < names.size()) continue;
-            MaNetLosses m = ce >= 0 && !f[ce].isEmpty() ? new MaNetLosses(d(f[ce]), d(f[ce + 1]), d(f[ce + 2]), d(f[ce + 3])) : null;
-            Row r = new Row(Integer.parseInt(f[0]), d(f[1]), d(f[2]), d(f[3]), d(f[4]), d(f[5]), d(f[6]), d(f[7]),
-                wait >= 0 ? d(f[wait]) : Double.NaN, peak >= 0 ? d(f[peak]) : Double.NaN, m);
+            int line = i + 1;
+            if (f.length != names.size())
+                throw new DamagedException(csv, "line " + line + " has " + f.length + " fields, its header " + names.size());
+            java.util.function.ToDoubleFunction<String> col = name -> {
+                int k = names.indexOf(name);
+                return k < 0 ? Double.NaN : number(csv, line, name, f[k]);
+            };
+            double epoch = col.applyAsDouble("epoch");
+            if (!(epoch >= 1 && epoch == Math.rint(epoch) && epoch <= Integer.MAX_VALUE))
+                throw new DamagedException(csv, "line " + line + ": epoch '" + f[names.indexOf("epoch")] + "' is not an epoch number (1, 2, ...)");
+            MaNetLosses m = maNetColumns > 0 && !Double.isNaN(col.applyAsDouble("train_l_ce"))
+                ? new MaNetLosses(col.applyAsDouble("train_l_ce"), col.applyAsDouble("train_l_cs"), col.applyAsDouble("train_a1"), col.applyAsDouble("train_a2"))
+                : null;
+            Row r = new Row((int) epoch, col.applyAsDouble("lr"), col.applyAsDouble("train_loss"), col.applyAsDouble("train_acc"),
+                col.applyAsDouble("val_loss"), col.applyAsDouble("val_acc"), col.applyAsDouble("images_per_s"), col.applyAsDouble("seconds"),
+                col.applyAsDouble("data_wait_s"), col.applyAsDouble("device_peak_mib"), m);
+            if (!h.rows.isEmpty() && r.epoch <= h.rows.getLast().epoch)   // gaps happen (rows lost before a resume), repeats do not
+                throw new DamagedException(csv, "line " + line + ": epoch " + r.epoch + " follows epoch " + h.rows.getLast().epoch);
             if (r.epoch <= upTo) h.add(r);
         }
         return h;
     }
 
-    private static double d(String s) { return s.isEmpty() ? Double.NaN : Double.parseDouble(s); }
+    /** A cell as a number (empty: unknown, NaN), or an error naming the file, line and column. */
+    private static double number(Path csv, int line, String column, String cell) {
+        if (cell.isEmpty()) return Double.NaN;
+        try {
+            return Double.parseDouble(cell);
+        } catch (NumberFormatException e) {
+            throw new java.io.UncheckedIOException(new DamagedException(csv, "line " + line + ", column " + column + ": '" + cell + "' is not a number"));
+        }
+    }
 
     public void write(Path dir) throws IOException {
         boolean maNet = rows.stream().anyMatch(r -> r.maNet != null);

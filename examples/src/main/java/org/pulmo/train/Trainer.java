@@ -268,7 +268,7 @@ public final class Trainer {
             Path csv = s.out().resolve("metrics.csv");
             try {
                 history = History.read(csv, start);
-            } catch (History.NotTextException damaged) {   // not text: kept aside, and the run goes on without those rows
+            } catch (History.DamagedException damaged) {   // not readable: kept aside, and the run goes on without those rows
                 Path aside = csv.resolveSibling(csv.getFileName() + ".unreadable");
                 Files.move(csv, aside, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
                 out.println("Note: " + csv + " could not be read (" + damaged.getReason() + "); it is kept as " + aside);

@@ -3,6 +3,7 @@ package org.pulmo.train;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.pulmo.train.History.HEADER;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -55,6 +56,32 @@ class HistoryTest {
     }
 
     /** A metrics.csv that is not text is named with what is wrong (Java says only "Input length = 1"). */
+    /**
+     * Columns are read by name (two columns swapped in the header and every row were plotted by position: validation
+     * accuracy 700 %), and a file that is not what training writes is refused naming the line and column (an internal
+     * error or "For input string" before).
+     */
+    @Test void columnsAreReadByNameAndAnythingElseIsNamed(@TempDir Path dir) throws IOException {
+        Path csv = dir.resolve("metrics.csv");
+        Files.writeString(csv, "epoch,lr,val_acc,train_acc,val_loss,train_loss,images_per_s,seconds\n1,0.01,0.5,0.25,1.2,7,10,2\n");
+        History.Row r = History.read(csv, 9).rows().getFirst();
+        org.junit.jupiter.api.Assertions.assertEquals(0.5, r.valAcc());
+        org.junit.jupiter.api.Assertions.assertEquals(7, r.trainLoss());
+        String[][] cases = {
+            {"a,b,c,d,e,f,g,h\n1,2,3,4,5,6,7,8\n", "not a Pulmo metrics file (its header has no column 'epoch')"},
+            {HEADER + "\n1,0.01,abc,0.5,1,0.5,10,2,,\n", "line 2, column train_loss: 'abc' is not a number"},
+            {HEADER + "\n2.5,0.01,1,0.5,1,0.5,10,2,,\n", "line 2: epoch '2.5' is not an epoch number"},
+            {HEADER + "\n1,0.01,1,0.5,1,0.5,10,2,,\n1,0.01,1,0.5,1,0.5,10,2,,\n", "line 3: epoch 1 follows epoch 1"},
+            {HEADER + "\n1,0.01,1,0.5\n", "line 2 has 4 fields, its header 10"},
+            {HEADER + ",train_l_ce,train_l_cs\n1,0.01,1,0.5,1,0.5,10,2,,,1,0.5\n", "has 2 of MA-Net's 4 columns"}};
+        for (String[] c : cases) {
+            Files.writeString(csv, c[0]);
+            java.nio.file.FileSystemException e = org.junit.jupiter.api.Assertions.assertThrows(java.nio.file.FileSystemException.class,
+                () -> History.read(csv, 9));
+            org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().startsWith(csv + ": " + c[1]), e.getMessage());
+        }
+    }
+
     @Test void aFileThatIsNotTextIsNamed(@TempDir Path dir) throws IOException {
         Path csv = dir.resolve("metrics.csv");
         Files.write(csv, new byte[] {'e', 'p', (byte) 0xc3, 0x28, '\n'});
