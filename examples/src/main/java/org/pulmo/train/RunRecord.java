@@ -239,15 +239,19 @@ public final class RunRecord {
 
     private double number(String key) { return number(root, key); }
 
-    /** A number of a record's object, NaN where it is absent, null or not a number. */
+    /**
+     * A number of a record's object (every one a record holds is a time, a rate or a size), NaN where it is absent, null,
+     * not a number, negative or infinite (a damaged or edited record: shown as unknown, not as "0:00:-5").
+     */
     private static double number(JsonObject o, String key) {
-        return o.get(key) instanceof JsonPrimitive p && p.isNumber() ? p.getAsDouble() : Double.NaN;
+        double v = o.get(key) instanceof JsonPrimitive p && p.isNumber() ? p.getAsDouble() : Double.NaN;
+        return v >= 0 && Double.isFinite(v) ? v : Double.NaN;
     }
 
-    /** A text of a record's object, "n/a" where it is absent or null. */
+    /** A text of a record's object, "n/a" where it is absent or null, "?" where it is not a single value (a damaged record). */
     private static String text(JsonObject o, String key) {
         JsonElement e = o.get(key);
-        return e == null || e.isJsonNull() ? "n/a" : e.getAsString();
+        return e == null || e.isJsonNull() ? "n/a" : e instanceof JsonPrimitive p ? p.getAsString() : "?";
     }
 
     /** A run record as its file holds it; a JsonParseException where the file is not one (no list of invocations). */

@@ -162,6 +162,12 @@ class RunRecordTest {
         assertTrue(Double.isNaN(bare.devicePeakMib()) && Double.isNaN(bare.wallSeconds()));
         assertEquals("n/a", bare.backend());
         assertEquals("n/a", bare.seed());
+        // fields of the wrong kind (an edited or damaged record) read as unknown: they were an internal error in pulmo table
+        Files.writeString(dir.resolve("odd.json"), "{\"invocations\": [], \"seed\": {\"a\": 1}, \"epochs_done\": [], \"status\": [1, 2],"
+            + " \"device\": {\"backend\": {}}, \"pulmo\": {\"commit\": [\"x\"]}, \"wall_seconds\": -5, \"images_per_s\": 1e400}");
+        RunRecord.Reading odd = RunRecord.Reading.of(dir.resolve("odd.json"));
+        assertEquals(java.util.List.of("?", "?", "?", "?", "?"), java.util.List.of(odd.seed(), odd.epochsDone(), odd.status(), odd.backend(), odd.commit()));
+        assertTrue(Double.isNaN(odd.wallSeconds()) && Double.isNaN(odd.imagesPerS()), odd.toString());
 
         for (String text : new String[] {"{\"status\": \"runn", "[1, 2]", "{\"status\": \"finished\"}"}) {
             Files.writeString(dir.resolve("bad.json"), text);
