@@ -35,7 +35,10 @@ public final class CheckDataCommand implements Callable<Integer> {
     @Option(names = "--overwrite", description = "Replace the --out file if it exists.") boolean overwrite;
 
     @Override public Integer call() throws Exception {
-        if (out != null) Cli.checkNewFile(out, overwrite, "--out");
+        if (out != null) {
+            Cli.checkNewFile(out, overwrite, "--out");
+            data.checkOutputOutsideTheImages(Cli.realFile(out), "--out");   // a file there would be counted as one of its images
+        }
         data.allowLeakage = true;   // identical files across parts are reported here, not refused
         Splits.Split s = data.loadParts(224);
         Map<String, Dataset> parts = new LinkedHashMap<>();
@@ -105,6 +108,10 @@ public final class CheckDataCommand implements Callable<Integer> {
                     .append(csvField(f.how())).append('\n');
             Cli.write(out, f -> org.pulmo.io.AtomicFiles.writeString(f, csv));
             System.out.println("Written to " + out);
+        }
+        if (data.strict && !unreadable.isEmpty()) {   // the check's own verdict: what train --strict would stop on
+            System.err.println("pulmo check-data: " + unreadable.size() + " unreadable file(s), first " + unreadable.getFirst() + " (--strict)");
+            return 2;
         }
         return 0;
     }

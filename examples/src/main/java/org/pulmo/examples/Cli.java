@@ -199,11 +199,20 @@ final class Cli {
         // a standard stream (/dev/stdout), a device or a pipe holds no earlier results and is written to as it is (AtomicFiles)
         if (org.pulmo.io.AtomicFiles.isStream(file) || Files.exists(file) && !Files.isRegularFile(file)) return;
         if (Files.isRegularFile(file) && !overwrite) throw new IllegalArgumentException(option + " " + file + " exists; give --overwrite to replace it, or another file name");
-        Path dir = file.toAbsolutePath().normalize().getParent();
+        Path dir = realFile(file).getParent();   // through a link: the folder of the file it names, which is what is replaced
         if (Files.isRegularFile(file) && dir != null && (org.pulmo.train.RunFolder.isTrainingRun(dir) || isRunsReport(dir)))   // --overwrite given
             throw new IllegalArgumentException(option + " " + file + " is a file of the training run " + (isRunsReport(dir) ? dir.getParent() : dir)
                 + ", which --overwrite does not replace; give another file name");
         checkOutputFolder(file.toAbsolutePath().getParent(), option);
+    }
+
+    /** {@code file} absolute, through its links where it exists (AtomicFiles replaces the file a link names). */
+    static Path realFile(Path file) {
+        try {
+            return Files.exists(file) ? file.toRealPath() : file.toAbsolutePath().normalize();
+        } catch (IOException e) {
+            return file.toAbsolutePath().normalize();
+        }
     }
 
     /** Something that writes one file. */

@@ -241,6 +241,15 @@ class DataSplitCliTest {
         assertEquals(2, again.code(), "an existing --out file is kept: " + again.out());
         assertTrue(again.err().contains("exists; give --overwrite"), again.err());
         assertEquals(csv, Files.readAllLines(dir.resolve("pairs.csv")));
+        // --strict: the unreadable file is the check's verdict, exit 2 (it said "--strict stops on them" and exited 0)
+        Run strict = pulmo("check-data", "--data", d.toString(), "--val-fraction", "0", "--strict");
+        assertEquals(2, strict.code(), strict.out() + strict.err());
+        assertTrue(strict.err().contains("1 unreadable file(s), first ") && strict.err().contains("broken.png (--strict)"), strict.err());
+        // --out inside a folder of the images would be counted as one of them (a CSV named .png was; --overwrite replaced an image)
+        Run inside = pulmo("check-data", "--data", d.toString(), "--val-fraction", "0", "--out", d.resolve("train/a/0.png").toString(), "--overwrite");
+        assertEquals(2, inside.code(), inside.out() + inside.err());
+        assertTrue(inside.err().contains("a folder of the data set"), inside.err());
+        assertTrue(Files.readString(d.resolve("train/a/0.png"), java.nio.charset.StandardCharsets.ISO_8859_1).startsWith("\u0089PNG"), "the image is kept");
     }
 
     private static Path mkdirs(Path file) throws IOException {

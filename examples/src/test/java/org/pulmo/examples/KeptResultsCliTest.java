@@ -190,6 +190,10 @@ class KeptResultsCliTest {
         assertEquals(2, intoRun.code(), intoRun.out() + intoRun.err());
         assertTrue(intoRun.err().contains("is a file of the training run " + checkpoint.getParent()), intoRun.err());
         assertEquals(kept, Files.readString(metrics));
+        Path link = Files.createSymbolicLink(dir.resolve("link.csv"), metrics);   // nor through a link to it (the file it names is what is replaced)
+        Run throughLink = pulmo("predict", "-c", checkpoint.toString(), "--device", "cpu", "--csv", link.toString(), "--overwrite", png.toString());
+        assertEquals(2, throughLink.code(), throughLink.out() + throughLink.err());
+        assertEquals(kept, Files.readString(metrics));
         // a folder that does not exist yet is made when the file is written (checked, not left made, before the work)
         Path inNew = dir.resolve("results/p.csv");
         Run fresh = pulmo("predict", "-c", checkpoint.toString(), "--device", "cpu", "--csv", inNew.toString(), png.toString());
