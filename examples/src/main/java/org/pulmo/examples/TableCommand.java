@@ -49,8 +49,14 @@ public final class TableCommand implements Callable<Integer> {
     @Override public Integer call() throws Exception {
         if (out != null) Cli.checkNewFile(out, overwrite, "--out");
         if (binary && positive != null) throw new IllegalArgumentException("--binary and --positive: give one (--binary takes evaluate's positive class of two)");
-        for (int i = 0; i < rows.size(); i++)
-            if (rows.indexOf(rows.get(i)) != i) throw new IllegalArgumentException("--row " + rows.get(i) + " is given twice; each run counts once");
+        java.util.Map<Path, String> folders = new java.util.HashMap<>();   // one folder however it is spelt (runs/x, ./runs/x/, a link)
+        for (String row : rows) {
+            int eq = row.indexOf('=');
+            if (eq < 0) continue;   // entry() says what is wrong with it
+            String before = folders.put(Cli.realFile(Path.of(row.substring(eq + 1))), row);
+            if (before != null)
+                throw new IllegalArgumentException("--row " + row + (before.equals(row) ? " is given twice" : " names the folder of --row " + before) + "; each run counts once");
+        }
         List<Entry> entries = new java.util.ArrayList<>();
         for (String row : rows) entries.add(entry(row, entries.isEmpty() ? null : entries.getFirst()));
         // Departure: DPN-SENet's Table 1 counts COVID-19 against the rest (--positive auto); the default is macro averages.
@@ -141,7 +147,7 @@ public final class TableCommand implements Callable<Integer> {
 
     /** Reads one --row; a row whose classes differ from the first row's, or that lacks what --binary needs, is refused. */
     private Entry entry(String row, Entry first) throws java.io.IOException {
-        int eq = row.lastIndexOf('=');
+        int eq = row.indexOf('=');
         if (eq < 0) throw new IllegalArgumentException("--row must be LABEL=FOLDER, got '" + row + "'");
         Path folder = Path.of(row.substring(eq + 1)), json = folder.resolve("metrics.json");
         // a training run's folder holds its per-epoch metrics.json; its evaluation is in test/

@@ -125,6 +125,15 @@ class TableComparisonCliTest {
         Run twice = pulmo("table", "--row", "A=" + a42, "--row", "A=" + a42);
         assertEquals(2, twice.code(), twice.out() + twice.err());
         assertTrue(twice.err().contains("is given twice"), twice.err());
+        Run respelt = pulmo("table", "--row", "A=" + a42, "--row", "B=" + a42 + "/", "--row", "C=" + a42.resolve("..").resolve(a42.getFileName()));
+        assertEquals(2, respelt.code(), respelt.out() + respelt.err());   // one folder spelt three ways counted as three runs
+        assertTrue(respelt.err().contains("names the folder of --row A=" + a42), respelt.err());
+        // a folder with '=' in its name: the label ends at the first '='
+        Path eqFolder = Files.createDirectories(dir.resolve("lr=0.01"));
+        for (String f : new String[] {"metrics.json", "predictions.csv"}) Files.copy(a42.resolve(f), eqFolder.resolve(f));
+        Run eq = pulmo("table", "--row", "X=" + eqFolder);
+        assertEquals(0, eq.code(), eq.out() + eq.err());
+        assertTrue(eq.out().contains("| X (run 1) |") || eq.out().contains("| X |"), eq.out());
         for (Path run : new Path[] {a42, a7, b42, b7}) Files.delete(run.getParent().resolve("run.json"));
         Run unseeded = pulmo("table", "--row", "A=" + a42, "--row", "A=" + a7, "--row", "B=" + b7, "--row", "B=" + b42);
         assertEquals(0, unseeded.code(), unseeded.out() + unseeded.err());

@@ -97,6 +97,16 @@ class ComparePlotsTest {
         CliEndToEndTest.Run replaced = CliEndToEndTest.pulmo("plot", "--compare", "C=" + c, "--out", out.toString(), "--overwrite");
         assertEquals(0, replaced.code(), replaced.out() + replaced.err());
         assertFalse(Files.exists(out.resolve("roc.png")), "the earlier comparison's ROC stayed beside the new charts");
+        // an evaluation's folder is numbered past, and --overwrite does not replace evaluate's roc.png with a comparison's
+        Path ev = Files.createDirectories(dir.resolve("ev"));
+        Files.writeString(ev.resolve("report.txt"), "an evaluation\n");
+        Files.writeString(ev.resolve("roc.png"), "evaluate's");
+        CliEndToEndTest.Run intoEval = CliEndToEndTest.pulmo("plot", "--compare", "C=" + c, "--out", ev.toString());
+        assertEquals(0, intoEval.code(), intoEval.out() + intoEval.err());
+        assertTrue(intoEval.out().contains(ev + " holds an evaluation, so this output goes to " + dir.resolve("ev2")), intoEval.out());
+        CliEndToEndTest.Run overEval = CliEndToEndTest.pulmo("plot", "--compare", "C=" + c, "--out", ev.toString(), "--overwrite");
+        assertEquals(2, overEval.code(), overEval.out() + overEval.err());
+        assertEquals("evaluate's", Files.readString(ev.resolve("roc.png")));
     }
 
     @Test void badComparisonsAreRefusedNamingWhat(@TempDir Path dir) throws Exception {
