@@ -36,6 +36,8 @@ public final class ProbeCommand implements Callable<Integer> {
     @Option(names = "--batches", defaultValue = "8", description = "Training pairs batches to average over (default: ${DEFAULT-VALUE}).") int batches;
     @Option(names = "--batch-size", defaultValue = "16", description = "Pairs per batch (default: ${DEFAULT-VALUE}).") int batchSize;
     @Option(names = "--seed", defaultValue = "1", description = "Seed of the batch order, pairing and augmentation (default: ${DEFAULT-VALUE}).") long seed;
+    @Option(names = "--class-map", description = "DATA_CLASS=CHECKPOINT_CLASS,...: data folders or labels named otherwise than the checkpoint's classes"
+        + " (as evaluate's). Classes are matched by name, never by position.") String classMap;
 
     @Override public Integer call() throws Exception {
         if (batches < 1) throw new IllegalArgumentException("--batches must be at least 1, got " + batches);
@@ -46,7 +48,7 @@ public final class ProbeCommand implements Callable<Integer> {
         data.adoptSplitOf(org.pulmo.io.Safetensors.readMetadata(checkpoint), System.out);
         // the checkpoint's classes by name (a folder's classes in another order, or others, would pair and score the wrong labels)
         Dataset train = org.pulmo.data.ClassMap.onto(data.loadParts(tm.imageSize()).train(), data.where("train"), tm.classes(),
-            "the checkpoint " + checkpoint, java.util.Map.of());
+            "the checkpoint " + checkpoint, org.pulmo.data.ClassMap.parse(classMap));
         if (!org.pulmo.data.ClassMap.missing(train).isEmpty())
             throw new org.pulmo.data.DatasetException(data.where("train") + " has no image of class " + org.pulmo.data.ClassMap.quotedNames(org.pulmo.data.ClassMap.missing(train))
                 + " of the checkpoint's " + tm.classes() + "; probe pairs each image with one of another class");

@@ -22,6 +22,9 @@ public final class SummaryCommand implements Callable<Integer> {
             return model == null && !list ? 2 : 0;
         }
         ModelRegistry.Entry e = ModelRegistry.entry(model);
+        if (classes != null && classes < 1) throw new IllegalArgumentException("--classes must be at least 1, got " + classes);
+        if (size != null && (size < e.minSize() || size > TrainCommand.MAX_IMAGE_SIZE))
+            throw new IllegalArgumentException("--image-size must be " + e.minSize() + " to " + TrainCommand.MAX_IMAGE_SIZE + " for " + model + ", got " + size);
         System.out.print(ModelSummary.of(model, classes != null ? classes : e.defaultClasses(), size != null ? size : e.defaultSize()).format());
         return 0;
     }

@@ -38,6 +38,10 @@ class UsageErrorTest {
         Run r = pulmo("summary", "resnet18", "--classes", "two");
         assertEquals(2, r.code());
         assertEquals("pulmo summary: Invalid value for option '--classes': 'two' is not an int; see pulmo summary --help", r.err().strip());
+        // before: "conv2d: x has 3 values, expected -4611686031312289789"
+        Run huge = pulmo("summary", "resnet18", "--image-size", "2147483647");
+        assertEquals(2, huge.code());
+        assertEquals("pulmo summary: --image-size must be 32 to 4096 for resnet18, got 2147483647", huge.err().strip());
     }
 
     /**
