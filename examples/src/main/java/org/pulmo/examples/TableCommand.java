@@ -164,6 +164,13 @@ public final class TableCommand implements Callable<Integer> {
                 + (hint.isEmpty() ? ": " + abbreviated(Cli.oneLine(String.valueOf(e.getMessage()))) : hint));
         }
         Map<String, Double> m = read(o);
+        for (var e : m.entrySet()) {   // every figure evaluate writes is a share from 0 to 1, or a count of images
+            double v = e.getValue();
+            boolean count = e.getKey().endsWith("_support");
+            if (!Double.isNaN(v) && (count ? !(v >= 0 && v == Math.rint(v)) : !(v >= 0 && v <= 1)))
+                throw new IllegalArgumentException(json + ": '" + e.getKey() + "' is " + v + ", not " + (count ? "a count of images" : "a share from 0 to 1")
+                    + ", so not what 'pulmo evaluate' writes (an edited or damaged file?)");
+        }
         // Rows are comparable only over the same classes; a binary row needs evaluate's binary_* numbers.
         List<String> classes = classes(m);
         if (classes.isEmpty()) throw new IllegalArgumentException(json + " names no classes (no <class>_support figures): not what 'pulmo evaluate' writes" + hint);

@@ -128,6 +128,12 @@ class TableComparisonCliTest {
         Run respelt = pulmo("table", "--row", "A=" + a42, "--row", "B=" + a42 + "/", "--row", "C=" + a42.resolve("..").resolve(a42.getFileName()));
         assertEquals(2, respelt.code(), respelt.out() + respelt.err());   // one folder spelt three ways counted as three runs
         assertTrue(respelt.err().contains("names the folder of --row A=" + a42), respelt.err());
+        // figures evaluate never writes (an accuracy of 7.5 was shown as 750.00 %)
+        Path edited = Files.createDirectories(dir.resolve("edited"));
+        Files.writeString(edited.resolve("metrics.json"), Files.readString(a42.resolve("metrics.json")).replaceFirst("\"accuracy\": [0-9.e-]+", "\"accuracy\": 7.5"));
+        Run impossible = pulmo("table", "--row", "E=" + edited);
+        assertEquals(2, impossible.code(), impossible.out() + impossible.err());
+        assertTrue(impossible.err().contains("'accuracy' is 7.5, not a share from 0 to 1"), impossible.err());
         // a folder with '=' in its name: the label ends at the first '='
         Path eqFolder = Files.createDirectories(dir.resolve("lr=0.01"));
         for (String f : new String[] {"metrics.json", "predictions.csv"}) Files.copy(a42.resolve(f), eqFolder.resolve(f));
