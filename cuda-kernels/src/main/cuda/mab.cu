@@ -180,7 +180,7 @@ __host__ __device__ __forceinline__ void mab_lane_forward_store(int hw, int lane
 #pragma unroll
     for (int k = 0; k < K; k++) {
         int i = lane + 32 * k;
-        if (i < hw) py[i] = expf(v.t[k] * v.t[k] - m) * inv * v.b[k];
+        if (i < hw) py[i] = expf(sq_rn(v.t[k]) - m) * inv * v.b[k];
     }
 }
 

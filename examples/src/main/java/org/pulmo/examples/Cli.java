@@ -130,7 +130,7 @@ final class Cli {
 
     /** Why --overwrite may not make a training run's folder the place for other results. */
     static String intoTrainingRun(Path out) {
-        return "--overwrite: " + out + (isRunsReport(out) ? " is the test report of the training run " + out.getParent() + " (training writes it"
+        return "--overwrite: " + out + (isRunsReport(out) ? " is the test report folder of the training run " + out.toAbsolutePath().normalize().getParent() + " (training writes it"
             + " again when the run resumes)" : " is a training run's folder") + ", and these results would be mixed with its files; give"
             + " another --out, a folder of its own";
     }
@@ -158,7 +158,8 @@ final class Cli {
         if (overwrite || !taken.test(out)) return out;
         Path next = org.pulmo.train.RunFolder.nextFree(out, taken, what);
         run |= report;
-        System.out.println(out + " holds " + (report ? "a training run's test report" : run ? "a training run" : what) + ", so this output goes to " + next
+        System.out.println(out + (report ? " is the test report folder of the training run " + out.toAbsolutePath().normalize().getParent()
+            : " holds " + (run ? "a training run" : what)) + ", so this output goes to " + next
             + (run ? "" : " (--overwrite writes into " + out + " instead)"));
         return next;
     }
@@ -199,8 +200,12 @@ final class Cli {
         // a standard stream (/dev/stdout), a device or a pipe holds no earlier results and is written to as it is (AtomicFiles)
         if (org.pulmo.io.AtomicFiles.isStream(file) || Files.exists(file) && !Files.isRegularFile(file)) return;
         if (Files.isRegularFile(file) && !overwrite) throw new IllegalArgumentException(option + " " + file + " exists; give --overwrite to replace it, or another file name");
-        Path dir = realFile(file).getParent();   // through a link: the folder of the file it names, which is what is replaced
-        if (Files.isRegularFile(file) && dir != null && (org.pulmo.train.RunFolder.isTrainingRun(dir) || isRunsReport(dir)))   // --overwrite given
+        // --overwrite given: never a file training wrote (through a link: the file it names, which is what is replaced)
+        Path real = realFile(file), dir = real.getParent();
+        String name = real.getFileName().toString();
+        boolean runs = dir != null && (org.pulmo.train.RunFolder.isTrainingRun(dir) && org.pulmo.train.RunFolder.RUN_FILES.contains(name)
+            || isRunsReport(dir) && EvaluateCommand.FILES.contains(name));
+        if (Files.isRegularFile(file) && runs)
             throw new IllegalArgumentException(option + " " + file + " is a file of the training run " + (isRunsReport(dir) ? dir.getParent() : dir)
                 + ", which --overwrite does not replace; give another file name");
         checkOutputFolder(file.toAbsolutePath().getParent(), option);

@@ -87,14 +87,14 @@ class KeptResultsCliTest {
         Files.writeString(report.resolve("report.txt"), "the run's own report\n");
         Run x = pulmo("explain", "-c", checkpoint.toString(), "--device", "cpu", "--method", "gradcam", "--out", report.toString(), "demo:1");
         assertEquals(0, x.code(), x.out() + x.err());
-        assertTrue(x.out().contains(report + " holds a training run's test report, so this output goes to " + run.resolve("test2")), x.out());
+        assertTrue(x.out().contains(report + " is the test report folder of the training run " + run + ", so this output goes to " + run.resolve("test2")), x.out());
         try (var files = Files.list(report)) {
             assertEquals(List.of(report.resolve("report.txt")), files.toList(), "nothing added to the run's report");
         }
         Run over = pulmo("explain", "-c", checkpoint.toString(), "--device", "cpu", "--method", "gradcam", "--out", report.toString(),
             "--overwrite", "demo:1");
         assertEquals(2, over.code(), over.out() + over.err());
-        assertTrue(over.err().contains("--overwrite: " + report + " is the test report of the training run " + run), over.err());
+        assertTrue(over.err().contains("--overwrite: " + report + " is the test report folder of the training run " + run), over.err());
     }
 
     /**
@@ -190,6 +190,10 @@ class KeptResultsCliTest {
         assertEquals(2, intoRun.code(), intoRun.out() + intoRun.err());
         assertTrue(intoRun.err().contains("is a file of the training run " + checkpoint.getParent()), intoRun.err());
         assertEquals(kept, Files.readString(metrics));
+        Path mine = checkpoint.getParent().resolve("my_predictions.csv");   // a file of the user's own in the run's folder: theirs to replace
+        assertEquals(0, pulmo("predict", "-c", checkpoint.toString(), "--device", "cpu", "--csv", mine.toString(), png.toString()).code());
+        assertEquals(0, pulmo("predict", "-c", checkpoint.toString(), "--device", "cpu", "--csv", mine.toString(), "--overwrite", png.toString()).code());
+        Files.delete(mine);
         Path link = Files.createSymbolicLink(dir.resolve("link.csv"), metrics);   // nor through a link to it (the file it names is what is replaced)
         Run throughLink = pulmo("predict", "-c", checkpoint.toString(), "--device", "cpu", "--csv", link.toString(), "--overwrite", png.toString());
         assertEquals(2, throughLink.code(), throughLink.out() + throughLink.err());

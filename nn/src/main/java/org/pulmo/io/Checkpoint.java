@@ -282,6 +282,8 @@ public final class Checkpoint {
             step = Long.parseLong(require(meta, field, name));
             field = "lr";
             if (meta.containsKey(field)) lr = Float.intBitsToFloat(Integer.parseUnsignedInt(meta.get(field), 16));
+            if (!Float.isNaN(lr) && !(lr >= 0 && Float.isFinite(lr)))   // the optimiser would refuse it after the weights were loaded
+                problems.add("metadata field 'lr' is " + lr + ", not a learning rate (finite, 0 or more)");
         } catch (NumberFormatException e) {
             problems.add(meta.get(field) == null ? "no metadata field '" + field + "'"
                 : "corrupt metadata field '" + field + "': \"" + meta.get(field) + "\" is not " + (field.equals("lr") ? "a float's bits in hex" : "a whole number"));

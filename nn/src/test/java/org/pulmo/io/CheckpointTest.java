@@ -133,6 +133,16 @@ class CheckpointTest {
         assertTrue(e.getMessage().startsWith(cut.toString()) && e.getMessage().contains("truncated"), e.getMessage());
         assertArrayEquals(w, other.model.stateDict().get("0.weight").toArray());
 
+        // a learning rate the optimiser would refuse (-infinity): refused with the file, before anything is loaded
+        var read = Safetensors.read(f);
+        Map<String, String> meta = new java.util.LinkedHashMap<>(read.metadata());
+        meta.put("lr", "ff800000");
+        Path badLr = dir.resolve("lr.safetensors");
+        Safetensors.write(badLr, read.tensors(), meta);
+        e = assertThrows(SafetensorsException.class, () -> Checkpoint.load(badLr, other.model, other.sgd, Map.of("data", other.dataRng)));
+        assertTrue(e.getMessage().startsWith(badLr.toString()) && e.getMessage().contains("metadata field 'lr' is -Infinity"), e.getMessage());
+        assertArrayEquals(w, other.model.stateDict().get("0.weight").toArray());
+
         // plain weights are not a training checkpoint
         Path weights = dir.resolve("weights.safetensors");
         Safetensors.save(weights, a.model, Map.of());

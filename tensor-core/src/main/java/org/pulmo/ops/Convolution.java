@@ -72,9 +72,6 @@ public final class Convolution {
         int oh = p.outH(xs[2], ws[2]), ow = p.outW(xs[3], ws[3]);
         if (oh < 1 || ow < 1)
             throw new IllegalArgumentException("conv2d: input " + Shapes.str(xs) + " is too small for kernel " + ws[2] + "x" + ws[3] + " with " + p);
-        // the output, and one image's unfolded input (GEMM's columns), must each fit one array
-        Shapes.arrayLength((long) xs[0] * ws[0] * oh * ow, "conv2d's output [" + xs[0] + ", " + ws[0] + ", " + oh + ", " + ow + "] (" + p + ")");
-        Shapes.arrayLength((long) ws[1] * ws[2] * ws[3] * oh * ow, "conv2d's unfolded input of one image (" + ws[1] * ws[2] * ws[3] + " x " + oh + " x " + ow + ", " + p + ")");
         if (bias != null && (bias.dim() != 1 || bias.shape()[0] != ws[0]))
             throw new IllegalArgumentException("conv2d: bias shape " + Shapes.str(bias.shape()) + " does not match " + ws[0] + " output channels");
         Tensor y = be.conv2d(x, w, p);

@@ -37,7 +37,7 @@ public final class LinearAlgebra {
     }
 
     /** The rows of an N-D operand taken as a matrix: the product of all but its last size (not -1: with k = 0 it is not inferable). */
-    private static int rows(int[] shape) { return Shapes.arrayLength(Shapes.numel(Arrays.copyOf(shape, shape.length - 1)), "matmul's rows of " + Shapes.str(shape)); }
+    private static int rows(int[] shape) { return Shapes.arrayLength(Arrays.copyOf(shape, shape.length - 1)); }
 
     /**
      * a [.., K] times bᵀ for b [N, K]: [.., N], a Linear layer's x · Wᵀ with W [out, in] as stored. The same values

@@ -28,7 +28,10 @@ public final class Shapes {
     }
 
     /** The element count of {@code shape} as a Java array length, or a clear error naming the shape. */
-    public static int arrayLength(int[] shape) { return arrayLength(numel(shape), "shape " + str(shape)); }
+    public static int arrayLength(int[] shape) {
+        long n = numel(shape);
+        return n <= MAX_ARRAY ? (int) n : arrayLength(n, "shape " + str(shape));   // the message only when it is needed
+    }
 
     public static int[] contiguousStrides(int[] shape) {
         int[] st = new int[shape.length];

@@ -55,7 +55,7 @@ public final class Tensor {
             long reach = (long) (shape[d] - 1) * strides[d];
             if (reach < 0) lo += reach; else hi += reach;
         }
-        if (offset < 0 || !empty && (lo < 0 || hi >= storage.size()) || empty && offset > storage.size())
+        if (offset < 0 || !empty && (lo < 0 || hi >= storage.size()))   // an empty view reads nothing, wherever it starts
             throw new IllegalArgumentException("a view of shape " + Shapes.str(shape) + ", strides " + Shapes.str(strides) + " and offset " + offset
                 + " reaches elements " + lo + " to " + hi + ", outside its storage of " + storage.size());
         return new Tensor(storage, shape.clone(), strides.clone(), offset);

@@ -140,6 +140,11 @@ class ViewsTest {
         assertArrayEquals(new int[] {0}, Tensor.zeros(2, 0).reshape(0).shape());
         assertArrayEquals(new int[] {2, 0}, e.flatten(1).shape());
         assertArrayEquals(new int[] {2, 3, 4}, Tensor.zeros(2, 3, 0).matmul(Tensor.zeros(0, 4)).shape());
+        // an empty view reads nothing, wherever it starts: slices, joins and splits of empty tensors work
+        assertArrayEquals(new int[] {0, 2}, Tensor.zeros(0, 4).narrow(1, 2, 2).shape());
+        assertArrayEquals(new int[] {0, 5}, Tensor.cat(java.util.List.of(Tensor.zeros(0, 3), Tensor.zeros(0, 2)), 1).shape());
+        assertEquals(2, Tensor.zeros(0, 6).split(1, 3, 3).size());
+        assertArrayEquals(new int[] {0, 2}, Tensor.zeros(2, 3).narrow(0, 2, 0).narrow(1, 1, 2).shape());
     }
 
     @Test void reshapeOfNonContiguousCopiesAndViewThrows() {
