@@ -34,7 +34,12 @@ public final class Csv {
             if (line.indexOf('\0') >= 0)
                 throw new DatasetException(csv + " line " + (n + 1) + ": holds a NUL character (a binary file, or one damaged)");
             List<String> fields = split(line, csv, n + 1);
-            if (header == null) { header = fields.stream().map(String::strip).toList(); continue; }
+            if (header == null) {
+                header = fields.stream().map(String::strip).toList();
+                for (String h : header)   // a row's fields are looked up by column name: two of one name would hide one
+                    if (header.indexOf(h) != header.lastIndexOf(h)) throw new DatasetException(csv + " line " + (n + 1) + ": column '" + h + "' comes twice");
+                continue;
+            }
             if (fields.size() != header.size())
                 throw new DatasetException(csv + " line " + (n + 1) + ": " + fields.size() + " fields, the header has " + header.size());
             Map<String, String> row = new LinkedHashMap<>();

@@ -34,6 +34,11 @@ final class Paired {
                 String source = r.get("source"), actual = r.get("label"), predicted = r.get("predicted");
                 if (source == null || actual == null || predicted == null)
                     return new Outcomes(label, null, predictionsCsv + " has no source, label and predicted columns");
+                // the classes are the columns after those three (evaluate's layout): a class none of them names is no result
+                List<String> classes = List.copyOf(r.fields().keySet()).subList(3, r.fields().size());
+                for (String c : new String[] {actual, predicted})
+                    if (!classes.contains(c))
+                        return new Outcomes(label, null, predictionsCsv + " line " + r.line() + " names class '" + c + "', none of its columns " + classes);
                 if (correct.put(source, actual.equals(predicted)) != null)
                     return new Outcomes(label, null, predictionsCsv + " lists " + source + " twice");
             }

@@ -172,10 +172,16 @@ public final class PlotCommand implements Callable<Integer> {
         List<String> classes = header.subList(3, header.size());
         float[][] probabilities = new float[rows.size()][classes.size()];
         int[] labels = new int[rows.size()];
+        java.util.Map<String, Integer> seen = new java.util.HashMap<>();
         for (int i = 0; i < rows.size(); i++) {
             Csv.Row r = rows.get(i);
+            Integer before = seen.put(r.get("source"), r.line());
+            if (before != null)   // one image counted twice would weigh twice in the ROC
+                throw new DatasetException(csv + " lines " + before + " and " + r.line() + ": the image " + r.get("source") + " twice");
             labels[i] = classes.indexOf(r.get("label"));
             if (labels[i] < 0) throw new DatasetException(csv + " line " + r.line() + ": label '" + r.get("label") + "' is none of the classes " + classes);
+            if (!classes.contains(r.get("predicted")))
+                throw new DatasetException(csv + " line " + r.line() + ": predicted class '" + r.get("predicted") + "' is none of the classes " + classes);
             for (int k = 0; k < classes.size(); k++) {
                 String v = r.get(classes.get(k));
                 try {
@@ -186,6 +192,10 @@ public final class PlotCommand implements Callable<Integer> {
                 if (!(probabilities[i][k] >= 0 && probabilities[i][k] <= 1))
                     throw new DatasetException(csv + " line " + r.line() + ": probability of " + classes.get(k) + " is " + v + ", outside [0, 1]");
             }
+            double sum = 0;
+            for (float p : probabilities[i]) sum += p;
+            if (Math.abs(sum - 1) > 1e-3)   // evaluate writes a softmax: its probabilities sum to 1 up to float rounding
+                throw new DatasetException(csv + " line " + r.line() + ": the class probabilities sum to " + (float) sum + ", not 1");
         }
         return new Predictions(classes, probabilities, labels, null);
     }

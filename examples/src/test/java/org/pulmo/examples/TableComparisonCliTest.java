@@ -137,6 +137,17 @@ class TableComparisonCliTest {
         // a folder with '=' in its name: the label ends at the first '='
         Path eqFolder = Files.createDirectories(dir.resolve("lr=0.01"));
         for (String f : new String[] {"metrics.json", "predictions.csv"}) Files.copy(a42.resolve(f), eqFolder.resolve(f));
+        // predictions naming a class none of the columns name are not compared image by image (they were scored)
+        Path zebra = Files.createDirectories(dir.resolve("zebra"));
+        Files.copy(a42.resolve("metrics.json"), zebra.resolve("metrics.json"));
+        java.util.List<String> lines = new java.util.ArrayList<>(Files.readAllLines(a42.resolve("predictions.csv")));
+        String[] f = lines.get(1).split(",");
+        f[2] = "zebra";
+        lines.set(1, String.join(",", f));
+        Files.write(zebra.resolve("predictions.csv"), lines);
+        Run zr = pulmo("table", "--row", "A=" + a42, "--row", "Z=" + zebra);
+        assertEquals(0, zr.code(), zr.out() + zr.err());
+        assertTrue(zr.out().contains("names class 'zebra', none of its columns"), zr.out());
         Run eq = pulmo("table", "--row", "X=" + eqFolder);
         assertEquals(0, eq.code(), eq.out() + eq.err());
         assertTrue(eq.out().contains("| X (run 1) |") || eq.out().contains("| X |"), eq.out());
