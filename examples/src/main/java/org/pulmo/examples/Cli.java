@@ -157,10 +157,9 @@ final class Cli {
         java.util.function.Predicate<Path> taken = held.or(org.pulmo.train.RunFolder::isTrainingRun).or(Cli::isRunsReport);
         if (overwrite || !taken.test(out)) return out;
         Path next = org.pulmo.train.RunFolder.nextFree(out, taken, what);
-        run |= report;
         System.out.println(out + (report ? " is the test report folder of the training run " + out.toAbsolutePath().normalize().getParent()
             : " holds " + (run ? "a training run" : what)) + ", so this output goes to " + next
-            + (run ? "" : " (--overwrite writes into " + out + " instead)"));
+            + (run || report ? "" : " (--overwrite writes into " + out + " instead)"));
         return next;
     }
 
@@ -170,18 +169,8 @@ final class Cli {
      * put there would be lost or mixed with the run's).
      */
     static void notInsideARunInTraining(Path out) {
-        // the folders out is inside, as they are on disk: from the deepest one that exists, its links resolved
-        Path given = out.toAbsolutePath().normalize(), existing = given;
-        while (existing != null && !Files.exists(existing)) existing = existing.getParent();
-        if (existing == null) return;
-        Path start;
-        try {
-            start = existing.toRealPath();
-        } catch (IOException e) {
-            start = existing;
-        }
-        if (existing.equals(given)) start = start.getParent();   // out itself: a run folder there is numbered past (keepEarlier)
-        for (Path p = start; p != null; p = p.getParent()) {
+        // the folders out is inside, as they are on disk (not out itself: a run folder there is numbered past, keepEarlier)
+        for (Path p = onDisk(out).getParent(); p != null; p = p.getParent()) {
             Path run = p;
             org.pulmo.train.RunFolder.trainer(run).ifPresent(who -> {
                 throw new IllegalArgumentException("--out " + out + " is inside " + run + ", which " + who + " is training into (its files,"
@@ -201,22 +190,29 @@ final class Cli {
         if (org.pulmo.io.AtomicFiles.isStream(file) || Files.exists(file) && !Files.isRegularFile(file)) return;
         if (Files.isRegularFile(file) && !overwrite) throw new IllegalArgumentException(option + " " + file + " exists; give --overwrite to replace it, or another file name");
         // --overwrite given: never a file training wrote (through a link: the file it names, which is what is replaced)
-        Path real = realFile(file), dir = real.getParent();
+        Path real = onDisk(file), dir = real.getParent();
         String name = real.getFileName().toString();
+        boolean report = dir != null && isRunsReport(dir);
         boolean runs = dir != null && (org.pulmo.train.RunFolder.isTrainingRun(dir) && org.pulmo.train.RunFolder.RUN_FILES.contains(name)
-            || isRunsReport(dir) && EvaluateCommand.FILES.contains(name));
+            || report && EvaluateCommand.FILES.contains(name));
         if (Files.isRegularFile(file) && runs)
-            throw new IllegalArgumentException(option + " " + file + " is a file of the training run " + (isRunsReport(dir) ? dir.getParent() : dir)
+            throw new IllegalArgumentException(option + " " + file + " is a file of the training run " + (report ? dir.getParent() : dir)
                 + ", which --overwrite does not replace; give another file name");
         checkOutputFolder(file.toAbsolutePath().getParent(), option);
     }
 
-    /** {@code file} absolute, through its links where it exists (AtomicFiles replaces the file a link names). */
-    static Path realFile(Path file) {
+    /**
+     * {@code p} absolute and as it is on disk: its deepest existing part with links resolved (a link to a file: the file
+     * it names, which AtomicFiles replaces), the rest, not made yet, as given.
+     */
+    static Path onDisk(Path p) {
+        Path abs = p.toAbsolutePath().normalize(), existing = abs;
+        while (existing != null && !Files.exists(existing)) existing = existing.getParent();
+        if (existing == null) return abs;
         try {
-            return Files.exists(file) ? file.toRealPath() : file.toAbsolutePath().normalize();
+            return existing.toRealPath().resolve(existing.relativize(abs));
         } catch (IOException e) {
-            return file.toAbsolutePath().normalize();
+            return abs;
         }
     }
 

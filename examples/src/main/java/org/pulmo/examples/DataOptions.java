@@ -367,7 +367,7 @@ final class DataOptions {
      */
     void checkOutputOutsideTheImages(Path out, String option) {
         if (isDemo()) return;
-        Path root = realPrefix(Path.of(data)), o = realPrefix(out);
+        Path root = Cli.onDisk(Path.of(data)), o = Cli.onDisk(out);
         if (!o.startsWith(root)) return;
         if (o.equals(root))
             throw new IllegalArgumentException(option + " " + out + " is the data folder " + data + " itself; give a folder outside it (or " + Path.of(data).resolve("runs") + ")");
@@ -375,18 +375,6 @@ final class DataOptions {
         if (Files.isDirectory(top) && !holdsPulmoOutput(top))
             throw new IllegalArgumentException(option + " " + out + " is inside " + top + ", a folder of the data set " + data + ": what is written there"
                 + " would be read with its images; give a folder outside it (or " + Path.of(data).resolve("runs") + ")");
-    }
-
-    /** {@code p} absolute, with the links of its deepest existing folder resolved (the rest, not made yet, as given). */
-    private static Path realPrefix(Path p) {
-        Path abs = p.toAbsolutePath().normalize(), existing = abs;
-        while (existing != null && !Files.exists(existing)) existing = existing.getParent();
-        if (existing == null) return abs;
-        try {
-            return existing.toRealPath().resolve(existing.relativize(abs));
-        } catch (java.io.IOException e) {
-            return abs;
-        }
     }
 
     /** Whether {@code dir} holds Pulmo's own output ({@link org.pulmo.data.ImageFileDataset#holdsPulmoOutput}); unlistable: no. */

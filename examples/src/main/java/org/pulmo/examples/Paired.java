@@ -30,12 +30,13 @@ final class Paired {
                 return new Outcomes(label, null, predictionsCsv + " unreadable: " + Cli.oneLine(String.valueOf(e.getMessage())));
             }
             Map<String, Boolean> correct = new HashMap<>();
+            // the classes are the columns after source, label and predicted (evaluate's layout): a class none of them names is no result
+            List<String> columns = rows.isEmpty() ? List.of() : List.copyOf(rows.getFirst().fields().keySet());
+            List<String> classes = columns.size() > 3 ? columns.subList(3, columns.size()) : List.of();
             for (Csv.Row r : rows) {
                 String source = r.get("source"), actual = r.get("label"), predicted = r.get("predicted");
                 if (source == null || actual == null || predicted == null)
                     return new Outcomes(label, null, predictionsCsv + " has no source, label and predicted columns");
-                // the classes are the columns after those three (evaluate's layout): a class none of them names is no result
-                List<String> classes = List.copyOf(r.fields().keySet()).subList(3, r.fields().size());
                 for (String c : new String[] {actual, predicted})
                     if (!classes.contains(c))
                         return new Outcomes(label, null, predictionsCsv + " line " + r.line() + " names class '" + c + "', none of its columns " + classes);

@@ -51,11 +51,6 @@ public final class PlotCommand implements Callable<Integer> {
     /** What --compare writes; any of them makes a folder hold a comparison. */
     static final List<String> COMPARE_FILES = List.of("val_accuracy.png", "train_loss.png", "val_loss.png", "roc.png");
 
-    /** A folder an evaluation wrote (its report; roc.png alone is a comparison's too). */
-    private static boolean isEvaluation(Path dir) {
-        return java.util.stream.Stream.of("report.txt", "metrics.json", "predictions.csv").anyMatch(f -> Files.exists(dir.resolve(f)));
-    }
-
     @Override public Integer call() throws Exception {
         if (!compare.isEmpty()) {
             if (!folders.isEmpty())
@@ -138,10 +133,10 @@ public final class PlotCommand implements Callable<Integer> {
         }
 
         // an evaluation's folder is not a comparison's: its roc.png is evaluate's own, never replaced by a comparison
-        if (overwrite && isEvaluation(out) && !org.pulmo.train.RunFolder.isTrainingRun(out))   // a run: keepEarlier says so
+        if (overwrite && org.pulmo.train.RunFolder.isReport(out) && !org.pulmo.train.RunFolder.isTrainingRun(out))   // a run: keepEarlier says so
             throw new IllegalArgumentException("--overwrite: " + out + " holds an evaluation (its roc.png is evaluate's); give the comparison a folder of its own");
-        out = Cli.keepEarlier(out, overwrite, d -> isEvaluation(d) || COMPARE_FILES.stream().anyMatch(f -> Files.exists(d.resolve(f))),
-            isEvaluation(out) ? "an evaluation" : "an earlier comparison");
+        out = Cli.keepEarlier(out, overwrite, d -> org.pulmo.train.RunFolder.isReport(d) || COMPARE_FILES.stream().anyMatch(f -> Files.exists(d.resolve(f))),
+            org.pulmo.train.RunFolder.isReport(out) ? "an evaluation" : "an earlier comparison");
         Cli.outputFolder(out, "--out");
         for (String f : COMPARE_FILES) Files.deleteIfExists(out.resolve(f));   // --overwrite: no roc.png of the earlier runs stays where none is drawn now
         Plots.compare(labels, runs, out);

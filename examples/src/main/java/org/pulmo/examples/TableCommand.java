@@ -49,16 +49,15 @@ public final class TableCommand implements Callable<Integer> {
     @Override public Integer call() throws Exception {
         if (out != null) Cli.checkNewFile(out, overwrite, "--out");
         if (binary && positive != null) throw new IllegalArgumentException("--binary and --positive: give one (--binary takes evaluate's positive class of two)");
+        List<Entry> entries = new java.util.ArrayList<>();
         java.util.Map<Path, String> folders = new java.util.HashMap<>();   // one folder however it is spelt (runs/x, ./runs/x/, a link)
         for (String row : rows) {
-            int eq = row.indexOf('=');
-            if (eq < 0) continue;   // entry() says what is wrong with it
-            String before = folders.put(Cli.realFile(Path.of(row.substring(eq + 1))), row);
+            Entry e = entry(row, entries.isEmpty() ? null : entries.getFirst());
+            String before = folders.put(Cli.onDisk(e.folder()), row);
             if (before != null)
                 throw new IllegalArgumentException("--row " + row + (before.equals(row) ? " is given twice" : " names the folder of --row " + before) + "; each run counts once");
+            entries.add(e);
         }
-        List<Entry> entries = new java.util.ArrayList<>();
-        for (String row : rows) entries.add(entry(row, entries.isEmpty() ? null : entries.getFirst()));
         // Departure: DPN-SENet's Table 1 counts COVID-19 against the rest (--positive auto); the default is macro averages.
         String p = binary ? "binary_" : positive != null ? positiveClass(entries.getFirst().classes()) + "_" : "macro_";
         // Rows of one label are runs of one configuration (other seeds): each is shown with its seed, and summarised below.

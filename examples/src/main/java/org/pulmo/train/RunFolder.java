@@ -93,7 +93,7 @@ public final class RunFolder {
     }
 
     /** Whether {@code dir} is an evaluation report (what evaluate writes: report.txt, metrics.json, predictions.csv). */
-    static boolean isReport(Path dir) {
+    public static boolean isReport(Path dir) {
         return Files.isDirectory(dir) && java.util.stream.Stream.of("report.txt", "metrics.json", "predictions.csv").anyMatch(f -> Files.exists(dir.resolve(f)));
     }
 

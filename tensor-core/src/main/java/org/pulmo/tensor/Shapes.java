@@ -20,18 +20,18 @@ public final class Shapes {
     /** The most elements a CPU tensor's array holds (a Java array's limit, less the JVM's header margin). */
     public static final int MAX_ARRAY = Integer.MAX_VALUE - 16;
 
-    /** {@code numel} as a Java array length, or a clear error ({@code what}: the shape or tensor, for the message). */
-    public static int arrayLength(long numel, String what) {
+    /**
+     * {@code numel} as a Java array length, or a clear error; {@code what} names the shape or tensor, asked for only when
+     * the count does not fit (it is on the path of every CPU op).
+     */
+    public static int arrayLength(long numel, java.util.function.Supplier<String> what) {
         if (numel > MAX_ARRAY)
-            throw new IllegalArgumentException("CPU tensors hold at most 2^31 elements; " + what + " has " + numel);
+            throw new IllegalArgumentException("CPU tensors hold at most 2^31 elements; " + what.get() + " has " + numel);
         return (int) numel;
     }
 
     /** The element count of {@code shape} as a Java array length, or a clear error naming the shape. */
-    public static int arrayLength(int[] shape) {
-        long n = numel(shape);
-        return n <= MAX_ARRAY ? (int) n : arrayLength(n, "shape " + str(shape));   // the message only when it is needed
-    }
+    public static int arrayLength(int[] shape) { return arrayLength(numel(shape), () -> "shape " + str(shape)); }
 
     public static int[] contiguousStrides(int[] shape) {
         int[] st = new int[shape.length];

@@ -102,7 +102,7 @@ public final class Tensor {
         if (step == 0) throw new IllegalArgumentException("arange: step must not be 0");
         if (!Float.isFinite(start) || !Float.isFinite(end) || !Float.isFinite(step))
             throw new IllegalArgumentException("arange: start, end and step must be finite, got " + start + ", " + end + ", " + step);
-        int n = Shapes.arrayLength((long) Math.max(0, Math.ceil(((double) end - start) / step)), "arange(" + start + ", " + end + ", " + step + ")");
+        int n = Shapes.arrayLength((long) Math.max(0, Math.ceil(((double) end - start) / step)), () -> "arange(" + start + ", " + end + ", " + step + ")");
         float[] d = new float[n];
         for (int i = 0; i < n; i++) d[i] = start + i * step;
         return wrap(new CpuStorage(d), n);
@@ -130,10 +130,8 @@ public final class Tensor {
     }
 
     private static int checkedSize(int[] shape) {
-        long n = Shapes.numel(shape);
         for (int s : shape) if (s < 0) throw new IllegalArgumentException("negative size in shape " + Shapes.str(shape));
-        if (n > Integer.MAX_VALUE - 16) throw new IllegalArgumentException("shape " + Shapes.str(shape) + " has " + n + " elements, more than one CPU array holds");
-        return (int) n;
+        return Shapes.arrayLength(shape);
     }
 
     // ------------------------------------------------------------------ layout

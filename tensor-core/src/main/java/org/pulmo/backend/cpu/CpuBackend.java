@@ -35,8 +35,7 @@ public final class CpuBackend implements Backend {
     /** The tensor as a strided view of its array, for the kernels that walk any view. */
     private static View view(Tensor t) {
         // the kernels walk a view with int positions: an expand()ed view can have more elements than its storage and an int counts
-        long n = t.numel();
-        if (n > Shapes.MAX_ARRAY) Shapes.arrayLength(n, "a tensor of shape " + Shapes.str(t.shape()) + " (a view; contiguous() would not fit either)");
+        Shapes.arrayLength(t.numel(), () -> "a tensor of shape " + Shapes.str(t.shape()) + " (a view; contiguous() would not fit either)");
         return new View(array(t), t.offset(), t.shape(), t.strides());
     }
 
@@ -56,7 +55,7 @@ public final class CpuBackend implements Backend {
     @Override public Storage allocateForOverwrite(long numel) { return CpuStorage.pooled(HostArrays.uninitialized(arrayLength(numel))); }
 
     /** numel as a Java array length, or a clear error. */
-    private static int arrayLength(long numel) { return Shapes.arrayLength(numel, "this tensor"); }
+    private static int arrayLength(long numel) { return Shapes.arrayLength(numel, () -> "this tensor"); }
 
     @Override public Tensor fromArray(float[] data, int[] shape) { return Tensor.of(data, shape); }
 
@@ -147,11 +146,10 @@ public final class CpuBackend implements Backend {
         int[] xs = x.shape(), ws = w.shape();
         // the output, and one image's unfolded input (GEMM's columns), must each fit one array (a cuDNN convolution need not)
         long oh = p.outH(xs[2], ws[2]), ow = p.outW(xs[3], ws[3]), out = (long) xs[0] * ws[0] * oh * ow, columns = (long) ws[1] * ws[2] * ws[3] * oh * ow;
-        if (out > Shapes.MAX_ARRAY) Shapes.arrayLength(out, "conv2d's output [" + xs[0] + ", " + ws[0] + ", " + oh + ", " + ow + "] (" + p + ")");
-        if (columns > Shapes.MAX_ARRAY)
-            Shapes.arrayLength(columns, "conv2d's unfolded input of one image (" + (long) ws[1] * ws[2] * ws[3] + " x " + oh + " x " + ow + ", " + p + ")");
+        Shapes.arrayLength(out, () -> "conv2d's output [" + xs[0] + ", " + ws[0] + ", " + oh + ", " + ow + "] (" + p + ")");
+        Shapes.arrayLength(columns, () -> "conv2d's unfolded input of one image (" + (long) ws[1] * ws[2] * ws[3] + " x " + oh + " x " + ow + ", " + p + ")");
         float[] y = CpuConv.forward(dense(x), xs[0], xs[1], xs[2], xs[3], dense(w), ws[0], ws[2], ws[3], p);
-        return Tensor.wrap(CpuStorage.pooled(y), xs[0], ws[0], p.outH(xs[2], ws[2]), p.outW(xs[3], ws[3]));
+        return Tensor.wrap(CpuStorage.pooled(y), xs[0], ws[0], (int) oh, (int) ow);
     }
 
     @Override public Tensor conv2dBackwardInput(Tensor dy, Tensor w, int[] xShape, Conv2dParams p) {
