@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import org.pulmo.data.Csv;
 import org.pulmo.data.DatasetException;
+import org.pulmo.data.ImageDecoder;
 import org.pulmo.metrics.ClassificationReport;
 import org.pulmo.metrics.Predictions;
 import org.pulmo.train.History;
@@ -132,6 +133,7 @@ public final class PlotCommand implements Callable<Integer> {
             auc95.add(p.aucInterval(k));
         }
 
+        refuseAFolderOfImages(out);
         // an evaluation's folder is not a comparison's: its roc.png is evaluate's own, never replaced by a comparison
         if (overwrite && org.pulmo.train.RunFolder.isReport(out) && !org.pulmo.train.RunFolder.isTrainingRun(out))   // a run: keepEarlier says so
             throw new IllegalArgumentException("--overwrite: " + out + " holds an evaluation (its roc.png is evaluate's); give the comparison a folder of its own");
@@ -154,6 +156,22 @@ public final class PlotCommand implements Callable<Integer> {
         else if (names.isEmpty())
             System.out.println("No roc.png: none of the runs has test/predictions.csv (pulmo train writes it unless --no-evaluate; pulmo evaluate --out RUN/test)");
         return 0;
+    }
+
+    /**
+     * Refuses an {@code --out} that holds images of its own, such as a class folder of a data set (plot has no --data
+     * to tell): the charts would be read as images of that class by the next training, and numbering past the folder
+     * would make a new class beside it. A run's or an evaluation's folder is numbered past as usual (keepEarlier).
+     */
+    static void refuseAFolderOfImages(Path out) throws java.io.IOException {
+        if (!Files.isDirectory(out) || org.pulmo.train.RunFolder.isTrainingRun(out) || org.pulmo.train.RunFolder.isReport(out)) return;
+        try (var files = Files.list(out)) {
+            List<String> images = files.filter(f -> ImageDecoder.hasImageExtension(f) && !COMPARE_FILES.contains(f.getFileName().toString()))
+                .map(f -> f.getFileName().toString()).sorted().limit(3).toList();
+            if (!images.isEmpty())
+                throw new IllegalArgumentException("--out " + out + " holds images that are not a comparison's (" + String.join(", ", images)
+                    + "), perhaps a data set's class folder: charts written there would be read as its images; give the comparison a folder of its own");
+        }
     }
 
     /** The predictions {@code evaluate} wrote: source, label, predicted, then one probability column per class. */

@@ -8,11 +8,11 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
 import com.google.gson.JsonPrimitive;
 import org.pulmo.metrics.ClassificationReport;
 import org.pulmo.metrics.Intervals;
 import org.pulmo.train.RunRecord;
+import org.pulmo.train.StrictJson;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -135,7 +135,7 @@ public final class TableCommand implements Callable<Integer> {
         Path best = folder.resolve("best.safetensors");
         String data = "DATA";
         try {
-            data = JsonParser.parseString(Files.readString(folder.resolve(RunRecord.FILE))).getAsJsonObject().getAsJsonObject("data").get("source").getAsString();
+            data = StrictJson.parse(Files.readString(folder.resolve(RunRecord.FILE))).getAsJsonObject().getAsJsonObject("data").get("source").getAsString();
         } catch (java.io.IOException | RuntimeException unknown) {
             // no readable record: the user names the data
         }
@@ -155,7 +155,7 @@ public final class TableCommand implements Callable<Integer> {
         if (!Files.exists(json)) throw new IllegalArgumentException("no " + json + " (run 'pulmo evaluate' for that row first)" + hint);
         JsonObject o;
         try {
-            o = JsonParser.parseString(Files.readString(json)).getAsJsonObject();
+            o = StrictJson.parse(Files.readString(json)).getAsJsonObject();
         } catch (java.nio.charset.CharacterCodingException e) {
             throw new IllegalArgumentException(json + " is not UTF-8 text (a damaged file?), so not what 'pulmo evaluate' writes");
         } catch (com.google.gson.JsonParseException | IllegalStateException e) {
@@ -284,7 +284,7 @@ public final class TableCommand implements Callable<Integer> {
     }
 
     /** The flat {"name": number} objects that evaluate writes (null: NaN). */
-    static Map<String, Double> read(String json) { return read(JsonParser.parseString(json).getAsJsonObject()); }
+    static Map<String, Double> read(String json) { return read(StrictJson.parse(json).getAsJsonObject()); }
 
     static Map<String, Double> read(JsonObject metrics) {
         Map<String, Double> m = new LinkedHashMap<>();

@@ -7,7 +7,6 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonNull;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
-import com.google.gson.JsonParser;
 import com.google.gson.JsonPrimitive;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -257,7 +256,7 @@ public final class RunRecord {
     /** A run record as its file holds it; a JsonParseException where the file is not one (no list of invocations). */
     private static JsonObject parse(Path file) throws IOException {
         try {
-            JsonElement e = JsonParser.parseString(Files.readString(file, StandardCharsets.UTF_8));
+            JsonElement e = StrictJson.parse(Files.readString(file, StandardCharsets.UTF_8));
             if (e.isJsonObject() && e.getAsJsonObject().get("invocations") instanceof JsonArray) return e.getAsJsonObject();
         } catch (IllegalStateException e) {
             throw new JsonParseException(e.getMessage(), e);

@@ -134,6 +134,12 @@ class TableComparisonCliTest {
         Run impossible = pulmo("table", "--row", "E=" + edited);
         assertEquals(2, impossible.code(), impossible.out() + impossible.err());
         assertTrue(impossible.err().contains("'accuracy' is 7.5, not a share from 0 to 1"), impossible.err());
+        // one key twice (two files pasted together, a hand edit): Gson would keep the last value without a word
+        Path doubled = Files.createDirectories(dir.resolve("doubled"));
+        Files.writeString(doubled.resolve("metrics.json"), Files.readString(a42.resolve("metrics.json")).replaceFirst("\\{", "{\n  \"accuracy\": 0.99,"));
+        Run twiceKey = pulmo("table", "--row", "D=" + doubled);
+        assertEquals(2, twiceKey.code(), twiceKey.out() + twiceKey.err());
+        assertTrue(twiceKey.err().contains("the key 'accuracy' appears twice"), twiceKey.err());
         // a folder with '=' in its name: the label ends at the first '='
         Path eqFolder = Files.createDirectories(dir.resolve("lr=0.01"));
         for (String f : new String[] {"metrics.json", "predictions.csv"}) Files.copy(a42.resolve(f), eqFolder.resolve(f));

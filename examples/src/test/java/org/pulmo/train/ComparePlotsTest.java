@@ -107,6 +107,20 @@ class ComparePlotsTest {
         CliEndToEndTest.Run overEval = CliEndToEndTest.pulmo("plot", "--compare", "C=" + c, "--out", ev.toString(), "--overwrite");
         assertEquals(2, overEval.code(), overEval.out() + overEval.err());
         assertEquals("evaluate's", Files.readString(ev.resolve("roc.png")));
+
+        // a data set's class folder (images of its own) is refused, --overwrite or not: the charts would join its images,
+        // and numbering past it would make a new class "covid2" beside it
+        Path covid = Files.createDirectories(dir.resolve("data").resolve("covid"));
+        Files.writeString(covid.resolve("scan1.png"), "an image");
+        for (boolean over : new boolean[] {false, true}) {
+            List<String> args = new java.util.ArrayList<>(List.of("plot", "--compare", "C=" + c, "--out", covid.toString()));
+            if (over) args.add("--overwrite");
+            CliEndToEndTest.Run intoClass = CliEndToEndTest.pulmo(args.toArray(String[]::new));
+            assertEquals(2, intoClass.code(), intoClass.out() + intoClass.err());
+            assertTrue(intoClass.err().contains("holds images that are not a comparison's (scan1.png)"), intoClass.err());
+            try (var left = Files.list(covid)) { assertEquals(List.of(covid.resolve("scan1.png")), left.toList()); }
+            assertFalse(Files.exists(dir.resolve("data").resolve("covid2")));
+        }
     }
 
     @Test void badComparisonsAreRefusedNamingWhat(@TempDir Path dir) throws Exception {

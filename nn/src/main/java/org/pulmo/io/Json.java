@@ -53,6 +53,13 @@ final class Json {
 
     private static String printable(char c) { return c >= 0x20 && c < 0x7f ? String.valueOf(c) : String.format("\\u%04x", (int) c); }
 
+    /** s with every character outside printable ASCII written as a \\uXXXX escape, for messages. */
+    static String ascii(String s) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < s.length(); i++) sb.append(printable(s.charAt(i)));
+        return sb.toString();
+    }
+
     private Object value(int depth) throws JsonException {
         if (depth > MAX_DEPTH) throw new JsonException("JSON nested deeper than " + MAX_DEPTH + " levels", pos);
         char c = peek();

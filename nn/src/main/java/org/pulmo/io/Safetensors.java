@@ -104,6 +104,7 @@ public final class Safetensors {
         List<int[]> shapes = new ArrayList<>();
         for (var e : tensors.entrySet()) {
             if (e.getKey().equals("__metadata__")) throw new IllegalArgumentException("a tensor may not be named __metadata__");
+            notUnicode("tensor name", e.getKey());
             float[] v = e.getValue().toArray();
             String nonFinite = finiteOnly ? firstNonFinite(e.getKey(), v) : null;
             if (nonFinite != null) throw new NonFiniteException(nonFinite);
@@ -141,11 +142,26 @@ public final class Safetensors {
         return buf.array();
     }
 
+    /**
+     * Refuses a text holding half of a UTF-16 surrogate pair: UTF-8 cannot encode it, and Java would write '?' in its
+     * place, so the file would name a tensor the model does not have (or hold a metadata value other than the one given).
+     */
+    private static void notUnicode(String what, String text) {
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (Character.isHighSurrogate(c) && i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1))) i++;
+            else if (Character.isSurrogate(c))
+                throw new IllegalArgumentException("safetensors: the " + what + " \"" + Json.ascii(text) + "\" is not Unicode text (half of a"
+                    + " surrogate pair at index " + i + "), which UTF-8 cannot hold");
+        }
+    }
+
     /** The JSON header: metadata (with the digests, in data order) first, then the tensors in map order. */
     private static byte[] header(Iterable<String> names, List<int[]> shapes, List<float[]> data, List<Boolean> wide,
                                  Map<String, String> metadata, String[] digests) {
         Map<String, String> meta = new LinkedHashMap<>();
         if (metadata != null) meta.putAll(metadata);
+        for (var e : meta.entrySet()) { notUnicode("metadata key", e.getKey()); notUnicode("metadata value of " + e.getKey(), e.getValue()); }
         meta.put(DIGEST_KEY, String.join(",", digests));
         StringBuilder h = new StringBuilder("{\"__metadata__\":{");
         boolean f = true;

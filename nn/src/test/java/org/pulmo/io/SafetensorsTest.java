@@ -175,6 +175,21 @@ class SafetensorsTest {
         assertTrue(errorOf(foreign("{\"x\":{\"dtype\":\"F32\",\"shape\":[2000000000,2000000000],\"data_offsets\":[0,8]}}", new byte[8])).contains("more elements"));
     }
 
+    @Test void textUtf8CannotHoldIsRefusedNotWrittenAsQuestionMarks() throws SafetensorsException {
+        Tensor x = Tensor.of(new float[] {1f}, 1);
+        // a pair is fine (one supplementary character), half of one is not; before, it became "?" in the file
+        assertEquals(Map.of("w\uD83D\uDE00", 1), Safetensors.decode(Safetensors.encode(Map.of("w\uD83D\uDE00", x), Map.of()), "mem").tensors().entrySet()
+            .stream().collect(java.util.stream.Collectors.toMap(Map.Entry::getKey, e -> e.getValue().shape()[0])));
+        for (String bad : new String[] {"w\uD83D", "\uDE00w", "a\uD83Db", "\uDE00\uD83D"}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Safetensors.encode(Map.of(bad, x), Map.of()), bad);
+            assertTrue(e.getMessage().contains("tensor name") && e.getMessage().contains("not Unicode text"), e.getMessage());
+            IllegalArgumentException m = assertThrows(IllegalArgumentException.class, () -> Safetensors.encode(Map.of("x", x), Map.of("note", bad)), bad);
+            assertTrue(m.getMessage().contains("metadata value of note"), m.getMessage());
+        }
+        IllegalArgumentException at = assertThrows(IllegalArgumentException.class, () -> Safetensors.encode(Map.of("ab\uD83D", x), Map.of()));
+        assertTrue(at.getMessage().contains("\"ab\\ud83d\"") && at.getMessage().contains("at index 2"), at.getMessage());
+    }
+
     @Test void missingFileNamesTheFile() {
         Path f = dir.resolve("nope.safetensors");
         SafetensorsException e = assertThrows(SafetensorsException.class, () -> Safetensors.read(f));
