@@ -13,7 +13,7 @@
 #                minutes even so: scripts/emulated-gpu.sh runs it)
 #   GPU machine: bash scripts/gpu-verify.sh, with .gpu (and .gpu-data) carried; OUT is where reports go.
 #
-# Knobs: BUDGET_S (default 450), LIMIT_SCALE (default 1: multiplies each step's limit, for dry runs), OP_PROFILE_MODELS (06b's models, default dpn92-se), STEPS (space-separated step names to run, default all), GPU_LIB_DIRS (see
+# Knobs: BUDGET_S (default 450), LIMIT_SCALE (default 1: multiplies each step's limit, for dry runs), OP_PROFILE_MODELS (06b's models, default dpn92-se), STEPS (space-separated step names to run, default all but 09b-racecheck and 09b-synccheck, which run only when named), GPU_LIB_DIRS (see
 # cuda-env.sh). Per-step logs go to $W; after every step they are packed into $OUT/logs.tgz and the files worth
 # reading first are copied beside it (a device run returns at most 8 files). SUMMARY.txt (exit status, test
 # counts, first failures and the mock's violations of every step) is printed last.
@@ -104,6 +104,16 @@ if command -v compute-sanitizer >/dev/null; then
 else
   echo "== 09-memcheck SKIPPED (no compute-sanitizer on this machine)" | tee -a "$S"
 fi
+
+# 09b (only when named in STEPS, e.g. STEPS="09b-racecheck 09b-synccheck"): shared-memory races and barrier misuse of
+# the hand-written kernels. Slow (every shared-memory access is tracked), and a static review of every kernel found no
+# race, so they are left to a run that has time to spare.
+for tool in racecheck synccheck; do
+  if grep -qw -- "09b-$tool" <<<"$STEPS" && command -v compute-sanitizer >/dev/null; then
+    step 09b-$tool 150 compute-sanitizer --tool $tool --target-processes all --print-limit 20 \
+      bash .gpu/test.sh --exclude-tag cudnn --select-class $CK.GpuParityTest
+  fi
+done
 
 # 07: a short real training on the X-ray set at the paper's size (when .gpu-data/xray-4class travelled), then
 # evaluate and explain on cuda.
