@@ -32,3 +32,6 @@ pulmo_find_jdk() {
 pulmo_find_jdk || return 1 2>/dev/null || exit 1   # sourced: back to the caller's shell, not out of it
 export PATH="$JAVA_HOME/bin:$PATH"
 command -v mvn >/dev/null 2>&1 || { echo "pulmo: Maven (mvn) is not on PATH; install Apache Maven 3.8+." >&2; return 1 2>/dev/null || exit 1; }
+# Maven 3.8/3.9 load a Guava that calls sun.misc.Unsafe, which JDK 24+ warns about in four lines at every build; the
+# JDK chosen above (25+) knows the switch that allows it quietly. Our own code does not use sun.misc.Unsafe.
+case " ${MAVEN_OPTS:-} " in *--sun-misc-unsafe-memory-access*) ;; *) export MAVEN_OPTS="${MAVEN_OPTS:+$MAVEN_OPTS }--sun-misc-unsafe-memory-access=allow" ;; esac

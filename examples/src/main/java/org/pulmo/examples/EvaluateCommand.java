@@ -61,6 +61,20 @@ public final class EvaluateCommand implements Callable<Integer> {
         }
     }
 
+    /**
+     * Whether {@code out} is the {@code test/} report of the training run whose best checkpoint {@code checkpoint} is:
+     * the report {@code pulmo train} writes itself at the end (and drops when a resumed run replaces that checkpoint).
+     */
+    static boolean isOwnReport(Path out, Path checkpoint) {
+        if (!Cli.isRunsReport(out)) return false;
+        Path best = out.toAbsolutePath().normalize().getParent().resolve(org.pulmo.train.Trainer.BEST);
+        try {
+            return Files.exists(best) && Files.isSameFile(best, checkpoint);
+        } catch (java.io.IOException e) {
+            return false;
+        }
+    }
+
     static boolean holdsEvaluation(Path dir) {
         return Files.isDirectory(dir) && FILES.stream().anyMatch(f -> Files.exists(dir.resolve(f)));
     }
@@ -101,7 +115,10 @@ public final class EvaluateCommand implements Callable<Integer> {
             System.out.println("Note: no image of class " + ClassMap.quotedNames(absent) + " in " + data.where(part)
                 + ": its AUC is n/a and left out of the macro AUC; its precision, recall and F1 count as 0 in the other macro averages (as scikit-learn's do).");
         // the output folder (--out or the next free one) is chosen once the checkpoint and the data are known to fit
-        Path chosen = Cli.keepEarlier(out, overwrite, EvaluateCommand::holdsEvaluation, "an earlier evaluation");
+        // RUN/test from RUN's own best checkpoint is the report training writes (unless --no-evaluate): written there when
+        // empty or with --overwrite; any other results are kept out of a run's test/ report
+        boolean ownReport = isOwnReport(out, checkpoint) && (overwrite || !holdsEvaluation(out));
+        Path chosen = ownReport ? out : Cli.keepEarlier(out, overwrite, EvaluateCommand::holdsEvaluation, "an earlier evaluation");
         if (!chosen.equals(out)) Cli.checkOutputFolder(chosen, "--out");   // --out itself was checked above
         out = chosen;
         if (recomputeBn) recomputeRunningStatistics(tm, ClassMap.onto(s.train(), data.where("train"), tm.classes(), "the checkpoint " + checkpoint, map));

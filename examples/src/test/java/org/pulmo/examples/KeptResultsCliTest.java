@@ -77,6 +77,37 @@ class KeptResultsCliTest {
     }
 
     /**
+     * But a run trained with --no-evaluate gets its own test/ report from its best checkpoint, as the recipes evaluate
+     * their runs: written into RUN/test itself, and replaced there with --overwrite; another checkpoint's evaluation, or
+     * a second one without --overwrite, is numbered past it.
+     */
+    @Test void aRunsBestCheckpointWritesItsOwnTestReport(@TempDir Path dir) throws Exception {
+        Path run = dir.resolve("run"), report = run.resolve("test");
+        Files.createDirectories(run);
+        for (String f : new String[] {"last.safetensors", "best.safetensors", "metrics.csv", "metrics.json"})
+            Files.copy(checkpoint.getParent().resolve(f), run.resolve(f));
+        Path best = run.resolve("best.safetensors");
+        Run other = pulmo("evaluate", "-c", checkpoint.toString(), "--data", "demo", "--demo-images", "8", "--device", "cpu", "--out", report.toString());
+        assertEquals(0, other.code(), other.out() + other.err());
+        assertTrue(other.out().contains("so this output goes to " + run.resolve("test2")), "another run's checkpoint is not this run's report: " + other.out());
+        assertFalse(Files.exists(report));
+        for (String[] more : new String[][] {{}, {"--overwrite"}}) {
+            List<String> a = new java.util.ArrayList<>(List.of("evaluate", "-c", best.toString(), "--data", "demo", "--demo-images", "8",
+                "--device", "cpu", "--out", report.toString()));
+            a.addAll(List.of(more));
+            Files.deleteIfExists(report.resolve("report.txt"));
+            Run own = pulmo(a.toArray(String[]::new));
+            assertEquals(0, own.code(), a + ": " + own.out() + own.err());
+            assertTrue(Files.readString(report.resolve("report.txt")).contains("ccuracy"), a + ": " + own.out());
+            assertFalse(Files.exists(run.resolve("test3")), a + ": " + own.out());
+        }
+        Run second = pulmo("evaluate", "-c", best.toString(), "--data", "demo", "--demo-images", "8", "--device", "cpu", "--out", report.toString());
+        assertEquals(0, second.code(), second.out() + second.err());
+        assertTrue(second.out().contains(report + " is the test report folder of the training run " + run + ", so this output goes to " + run.resolve("test3")),
+            second.out());
+    }
+
+    /**
      * Nor into a finished run's test/ report, which training writes again when the run resumes: explanations put there
      * would be mixed with the report (before: written beside it), and --overwrite would replace it.
      */
