@@ -16,7 +16,7 @@ import java.util.stream.Stream;
 /**
  * Images stored as files, each with a class label and an optional group (patient) id. Three layouts:
  * <ul>
- *   <li>{@link #folder}: {@code root/<class>/**.png|jpg|jpeg|bmp}, class names from the folder names (sorted)
+ *   <li>{@link #folder}: {@code root/<class>/**.png|jpg|jpeg|bmp|gif|tif|tiff}, class names from the folder names (sorted)
  *       or given explicitly; sub-folders inside a class folder are searched too, in sorted order;</li>
  *   <li>{@link #listFiles}: one list file per class, one path (relative to a root) per line, as the
  *       COVID-CT set's {@code trainCT_COVID.txt} split files; blank lines and lines starting with {@code #}

@@ -22,7 +22,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * Where the images come from (shared by train, evaluate and explain). {@code --data demo} is the built-in
+ * Where the images come from (shared by train, evaluate, probe and check-data). {@code --data demo} is the built-in
  * synthetic set; a folder may be laid out as
  * <ol>
  *   <li>{@code split.csv} ({@code path,label,split}, optional {@code group}) beside the images;</li>

@@ -25,7 +25,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /**
- * {@code pulmo explain -c C image}: Grad-CAM (MA-Net paper) and LIME (DPN-SENet paper) for one image. Writes
+ * {@code pulmo explain -c C image...}: Grad-CAM (MA-Net paper) and LIME (DPN-SENet paper) for each image given. Writes
  * {@code <name>_input.png} (what the model sees), {@code <name>_gradcam.png} and {@code _gradcam.csv} (the map at
  * the layer's resolution), {@code <name>_lime.png}, {@code _lime.csv} (per model-input pixel) and
  * {@code _lime_segments.csv}. The PNGs show the whole original image at its own resolution, with the map mapped

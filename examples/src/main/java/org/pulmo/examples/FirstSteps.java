@@ -8,7 +8,7 @@ import org.pulmo.tensor.Rng;
 import org.pulmo.tensor.Tensor;
 
 /**
- * Pulmo as a library, in one page: a tensor and its gradient, then the two papers' models trained by hand, without the
+ * Pulmo as a library, in one page: a tensor and its gradient, DPN-92-SE's forward pass, then MA-Net trained by hand, without the
  * command line. Run it with
  * <pre>
  *   java --add-modules jdk.incubator.vector -cp examples/target/pulmo.jar org.pulmo.examples.FirstSteps

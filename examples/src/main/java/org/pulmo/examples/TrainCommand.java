@@ -36,7 +36,7 @@ import org.pulmo.train.RunRecord;
     description = {"Train a model on an image folder or the built-in demo data.",
         "Options left out follow the model's paper (DPN-92-SE: 100 epochs; MA-Net: lr 0.01, momentum 0.9, batch 16 pairs, 120 epochs, images resized to"
         + " SxS, lr x0.5 every 30 epochs (our reading of its eq. 17)); what the papers leave open is our choice (docs/FIDELITY.md).",
-        "On the demo data on a CPU the defaults shrink to a few minutes (5 epochs at 32x32, lr 0.02); on a GPU the demo runs at 224x224.",
+        "On the demo data the learning rate is 0.02 and, on a CPU, the run shrinks to a few minutes (5 epochs at 32x32); on a GPU the demo runs at 224x224.",
         "A finished run is never overwritten: if --out holds one, the next free <out>2, <out>3, ... is used (--resume continues it, --overwrite replaces it).",
         "MA-Net on more than two classes draws each image's mutex partner uniformly from the training images of all other classes."})
 public final class TrainCommand implements Callable<Integer> {
@@ -54,11 +54,11 @@ public final class TrainCommand implements Callable<Integer> {
 
     @Option(names = "--epochs", description = "Epochs (paper default per model).") Integer epochs;
     @Option(names = "--batch-size", description = "Batch size (default 16).") Integer batchSize;
-    @Option(names = "--lr", description = "Base learning rate (default 0.01).") Float lr;
+    @Option(names = "--lr", description = "Base learning rate (default 0.01; on the demo data 0.02).") Float lr;
     @Option(names = "--momentum", description = "SGD momentum (default 0.9).") Float momentum;
     @Option(names = "--weight-decay", description = "L2 weight decay on conv/linear weights (default 1e-4).") Float weightDecay;
     @Option(names = "--schedule", description = "step (x0.5 every 30 epochs; our reading of MA-Net's eq. 17), step:PERIOD:FACTOR, cosine, exp (0.5^(epoch/30), eq. 17 as printed) or constant (default step).") String schedule;
-    @Option(names = "--image-size", description = "Input side in pixels (default 224; demo on CPU: " + DEMO_CPU_SIZE + ").") Integer imageSize;
+    @Option(names = "--image-size", description = "Input side in pixels (default: the model's, 224; inception-v3 299; demo on CPU: " + DEMO_CPU_SIZE + ").") Integer imageSize;
     @Option(names = "--augmentation", description = "dpn-senet (resize the short side, random crop, flip, rotate, scale), ma-net (resize to SxS, flips,"
         + " rotation: MA-Net's dataset-C), resize (to SxS, nothing random: MA-Net's default, as its paper's other data sets) or none (resize the"
         + " short side, centre crop) (default: the model's paper).") String augmentation;
@@ -70,7 +70,7 @@ public final class TrainCommand implements Callable<Integer> {
         + " (MA-Net: a ResNet-50 or DenseNet-169 file for its backbone), or a checkpoint of an earlier 'pulmo train' run (its model's"
         + " weights; the optimiser starts afresh); a classifier of another class count starts afresh.") Path initFrom;
     @Option(names = "--overwrite", description = "Replace the run in <out>: its checkpoints, metrics, plots and test/ report are removed first.") boolean overwrite;
-    @Option(names = "--workers", defaultValue = "0", description = "Image decoding threads (0: half the cores).") int workers;
+    @Option(names = "--workers", defaultValue = "0", description = "Image decoding threads (0: half the cores, at most 8).") int workers;
     @Option(names = "--no-mab", description = "MA-Net ablation: no mutex attention block (Table 8; with FAB on, FAB fuses the main path's own map: not in the paper, see docs/FIDELITY.md).") boolean noMab;
     @Option(names = "--no-fab", description = "MA-Net ablation: no fusion attention block (Table 8); the mutex path goes on with F_am + F_rem (our reading: docs/FIDELITY.md).") boolean noFab;
     @Option(names = "--manet-loss", defaultValue = "adaptive", description = "MA-Net loss: ce, ce-cs or adaptive (Table 7; default: ${DEFAULT-VALUE}); "

@@ -223,6 +223,11 @@ public class CliEndToEndTest {
         Run version = pulmo("--version");   // the same build, named the same way
         assertEquals(0, version.code(), version.err());
         assertTrue(version.out().startsWith("Pulmo " + j.getAsJsonObject("pulmo").get("version").getAsString() + ", commit " + commit), version.out());
+        for (String sub : List.of("train", "evaluate", "table")) {   // each command's -V too (it printed nothing)
+            Run v = pulmo(sub, "-V");
+            assertEquals(0, v.code(), v.err());
+            assertEquals(version.out(), v.out(), sub);
+        }
     }
 
     /**
