@@ -172,6 +172,20 @@ public final class CudaBackend implements Backend {
         return out;
     }
 
+    /**
+     * {@link #dense}, and at an address that is a multiple of 16 bytes, for cuDNN's convolutions: a plan (algorithm)
+     * is chosen once per shape and reused, and one chosen on aligned operands (every allocation is) may need the alignment
+     * (cuDNN 9 has CUDNN_STATUS_BAD_PARAM_MISALIGNED_POINTER), which a contiguous view starting inside a block (a channel
+     * slice of a one-image batch) lacks. Such a view is copied; the copy is rare and costs one pass over the operand.
+     */
+    Tensor aligned(Tensor t) {
+        Tensor d = dense(t);
+        if ((addr(d) & 15) == 0 || d.numel() == 0) return d;
+        Tensor out = empty(t.shape());
+        copy(d, out);
+        return out;
+    }
+
     // ------------------------------------------------------------------ memory
 
     @Override public Tensor fromArray(float[] data, int[] shape) {
@@ -304,21 +318,21 @@ public final class CudaBackend implements Backend {
     @Override public Tensor conv2d(Tensor x, Tensor w, Conv2dParams p) {
         int[] xs = x.shape(), ws = w.shape();
         int[] ys = {xs[0], ws[0], p.outH(xs[2], ws[2]), p.outW(xs[3], ws[3])};
-        Tensor y = empty(ys), xd = dense(x), wd = dense(w);
+        Tensor y = empty(ys), xd = aligned(x), wd = aligned(w);
         Cudnn dnn = cudnn();
         dnn.convForward(dnn.plan(xs, ws, ys, p), addr(xd), addr(wd), addr(y), this::workspace);
         return y;
     }
 
     @Override public Tensor conv2dBackwardInput(Tensor dy, Tensor w, int[] xShape, Conv2dParams p) {
-        Tensor dx = empty(xShape), gd = dense(dy), wd = dense(w);
+        Tensor dx = empty(xShape), gd = aligned(dy), wd = aligned(w);
         Cudnn dnn = cudnn();
         dnn.convBackwardData(dnn.plan(xShape, w.shape(), dy.shape(), p), addr(wd), addr(gd), addr(dx), this::workspace);
         return dx;
     }
 
     @Override public Tensor conv2dBackwardWeight(Tensor x, Tensor dy, int[] wShape, Conv2dParams p) {
-        Tensor dw = empty(wShape), xd = dense(x), gd = dense(dy);
+        Tensor dw = empty(wShape), xd = aligned(x), gd = aligned(dy);
         Cudnn dnn = cudnn();
         dnn.convBackwardFilter(dnn.plan(x.shape(), wShape, dy.shape(), p), addr(xd), addr(gd), addr(dw), this::workspace);
         return dw;

@@ -171,6 +171,7 @@ public final class CudaGraph implements Backend.Captured {
         try {
             rt.synchronize();   // throws when the device has failed: the graph is destroyed all the same
         } finally {
+            rt.makeCurrent();   // synchronize may have thrown before making the context current on this thread
             cuGraphExecDestroy(exec);
             cuGraphDestroy(graph);
             rt.allocator().releasePool(pool);

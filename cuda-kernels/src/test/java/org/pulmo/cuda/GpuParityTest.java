@@ -1124,6 +1124,43 @@ class GpuParityTest {
     }
 
     /**
+     * A contiguous view that starts 4 bytes into its block (a channel slice of a one-image batch), convolved after an
+     * aligned call of the same shape has chosen the plan, in TF32 mode where tensor-op algorithms may want 16-byte
+     * operands: the same numbers as the aligned call, in all three directions.
+     */
+    @Test @Tag("cudnn") void convolutionsOfViewsInsideABlockMatchAlignedOnes() {
+        Mismatches m = new Mismatches("convolutionsOfViewsInsideABlockMatchAlignedOnes");
+        Rng rng = new Rng(36);
+        org.pulmo.backend.Conv2dParams p = org.pulmo.backend.Conv2dParams.of(1, 1, 1, 1);
+        int[] xs = {1, 64, 7, 7}, ws = {64, 64, 3, 3};
+        Tensor x = Tensor.randn(rng, xs), w = Tensor.randn(rng, ws).mul(0.1f), dy = Tensor.randn(rng, xs);
+        int numel = 64 * 49;
+        // each operand also as a view one float into a larger block
+        java.util.function.Function<Tensor, Tensor> inside = t -> {
+            float[] v = t.toArray(), padded = new float[v.length + 1];
+            padded[0] = Float.NaN;
+            System.arraycopy(v, 0, padded, 1, v.length);
+            Tensor d = be.fromArray(padded, new int[] {padded.length}).narrow(0, 1, v.length).reshape(t.shape());
+            if (d.offset() != 1) throw new AssertionError("expected a view at offset 1, got " + d.offset());
+            return d;
+        };
+        be.setStrictFp32(false);
+        try {
+            float[][] want = {be.conv2d(dev(x), dev(w), p).toArray(), be.conv2dBackwardInput(dev(dy), dev(w), xs, p).toArray(),
+                be.conv2dBackwardWeight(dev(x), dev(dy), ws, p).toArray()};
+            float[][] got = {be.conv2d(inside.apply(x), inside.apply(w), p).toArray(), be.conv2dBackwardInput(inside.apply(dy), inside.apply(w), xs, p).toArray(),
+                be.conv2dBackwardWeight(inside.apply(x), inside.apply(dy), ws, p).toArray()};
+            for (int i = 0; i < 3; i++) m.close(want[i], got[i], 1e-4, 1e-4, "direction " + i + " of a view at offset 1 (" + numel + " elements)");
+            // what cuDNN is handed: a 16-byte aligned copy with the view's values (the aligned tensor itself when it is one)
+            Tensor view = inside.apply(x), handed = be.aligned(view), whole = dev(x);
+            m.check((CudaBackend.addr(handed) & 15) == 0, "cuDNN given address " + CudaBackend.addr(handed) + ", not a multiple of 16");
+            m.close(x.toArray(), handed.toArray(), 0, 0, "the aligned copy's values");
+            m.check(be.aligned(whole) == whole, "an aligned tensor is handed over as it is, not copied");
+        } finally { be.setStrictFp32(true); }
+        m.assertNone();
+    }
+
+    /**
      * TF32 mode (the training default): find may pick tensor-op algorithms, whose 10-bit mantissas put the
      * result within about 1e-3 relative L2 of the FP32 CPU; asserted at 1e-2. The plans carry the mode in their key.
      */
