@@ -340,6 +340,9 @@ public final class CudaRuntime {
     }
 
     public void launch2d(String name, int gridX, int gridY, int gridZ, int blockX, int blockY, Object... args) {
+        if (gridX == 0 || gridY == 0 || gridZ == 0) return;   // as launch: nothing to compute, and the driver refuses it
+        if (gridY > 65535 || gridZ > 65535)   // the device's limits in y and z (x reaches 2^31 - 1)
+            throw new IllegalArgumentException(name + ": grid " + gridX + "x" + gridY + "x" + gridZ + " is past the 65535 blocks a grid may have in y and z");
         Pointer[] ps = new Pointer[args.length];
         for (int i = 0; i < args.length; i++) ps[i] = argPointer(args[i]);
         makeCurrent();

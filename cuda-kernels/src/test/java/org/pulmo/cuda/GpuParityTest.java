@@ -504,6 +504,15 @@ class GpuParityTest {
         Backend.FabGrads fg = be.fabFuseBackward(dev(x), dev(x), dev(z), dev(z), dev(x));
         assertArrayEquals(new int[] {0, 5}, fg.dM().shape(), "FAB fuse backward");
         assertArrayEquals(cpu.mabForward(x, x).fAm().shape(), be.mabForward(dev(x), dev(x)).fAm().shape(), "MAB");
+        // the reference SGEMM kernel's 2-D launch: an empty batch launches nothing (the driver refuses a zero extent), a
+        // batch past the grid's z limit is refused naming the kernel
+        Tensor c = dev(Tensor.zeros(4, 4)), a = dev(Tensor.ones(4, 4));
+        long before = be.runtime().counters().launches();
+        be.gemm().sgemmNaive(false, false, 4, 4, 4, 0, CudaBackend.ptr(a), CudaBackend.ptr(a), CudaBackend.ptr(c));
+        org.junit.jupiter.api.Assertions.assertEquals(before, be.runtime().counters().launches(), "an empty batch launched a kernel");
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+            () -> be.gemm().sgemmNaive(false, false, 4, 4, 4, 70000, CudaBackend.ptr(a), CudaBackend.ptr(a), CudaBackend.ptr(c)));
+        org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("sgemm_naive") && e.getMessage().contains("65535"), e.getMessage());
     }
 
     /**
