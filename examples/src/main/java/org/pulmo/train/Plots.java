@@ -146,9 +146,35 @@ public final class Plots {
                 Double v = ys.get(i).get(k);
                 if (v != null && Double.isFinite(v)) { fx.add(xs.get(i).get(k)); fy.add(v); }
             }
-            if (!fy.isEmpty()) c.addSeries(names.get(i), fx, fy).setMarker(SeriesMarkers.CIRCLE);
+            int n = fy.size();
+            thin(fx, fy, width);
+            if (!fy.isEmpty()) c.addSeries(names.get(i), fx, fy).setMarker(n > MARKERS_UP_TO ? SeriesMarkers.NONE : SeriesMarkers.CIRCLE);
         }
         return c;
+    }
+
+    /** A line of more points than this is drawn without a marker on each (they would merge into a band). */
+    static final int MARKERS_UP_TO = 300;
+
+    /**
+     * Cuts a line of more than {@code 2 * buckets} points to the lowest and highest point of each of {@code buckets}
+     * runs of consecutive points, in their order: what a chart {@code buckets} pixels wide can show of it, spikes
+     * included. Drawing every point of a 10^5-row metrics.csv took minutes; a paper's 100-120 epochs are left as they are.
+     */
+    static void thin(List<Double> xs, List<Double> ys, int buckets) {
+        int n = ys.size();
+        if (n <= 2 * buckets) return;
+        List<Double> tx = new ArrayList<>(2 * buckets), ty = new ArrayList<>(2 * buckets);
+        for (int b = 0; b < buckets; b++) {
+            int from = (int) ((long) n * b / buckets), to = (int) ((long) n * (b + 1) / buckets), lo = from, hi = from;
+            for (int k = from + 1; k < to; k++) {
+                if (ys.get(k) < ys.get(lo)) lo = k;
+                if (ys.get(k) > ys.get(hi)) hi = k;
+            }
+            for (int k : lo == hi ? new int[] {lo} : new int[] {Math.min(lo, hi), Math.max(lo, hi)}) { tx.add(xs.get(k)); ty.add(ys.get(k)); }
+        }
+        xs.clear(); xs.addAll(tx);
+        ys.clear(); ys.addAll(ty);
     }
 
     /**

@@ -30,6 +30,27 @@ class PlotsTest {
         assertEquals("loss.png, accuracy.png", Plots.listed("loss.png", "accuracy.png"));
     }
 
+    /**
+     * A long line is cut to each bucket's lowest and highest point, in order: its extremes (a spike of one epoch) stay, the
+     * x values stay increasing, and at most two points a bucket are left; a paper's 120 epochs are drawn as they are.
+     */
+    @Test void longLinesKeepTheirExtremesInOrder() {
+        java.util.Random rnd = new java.util.Random(5);
+        java.util.List<Double> xs = new java.util.ArrayList<>(), ys = new java.util.ArrayList<>();
+        for (int e = 1; e <= 100_000; e++) { xs.add((double) e); ys.add(1 / Math.sqrt(e) + 0.01 * rnd.nextDouble()); }
+        ys.set(77_777, 9.0);   // one diverged epoch
+        ys.set(33_333, -1.0);
+        double first = ys.getFirst();
+        Plots.thin(xs, ys, 640);
+        assertTrue(ys.size() <= 1280 && ys.size() >= 640, "points left: " + ys.size());
+        assertTrue(ys.contains(9.0) && ys.contains(-1.0) && ys.contains(first), "the extremes are kept");
+        assertEquals(77_778.0, xs.get(ys.indexOf(9.0)), "each point keeps its own x");
+        for (int k = 1; k < xs.size(); k++) assertTrue(xs.get(k) > xs.get(k - 1), "x increasing at " + k);
+        java.util.List<Double> shortX = new java.util.ArrayList<>(xs.subList(0, 120)), shortY = new java.util.ArrayList<>(ys.subList(0, 120));
+        Plots.thin(shortX, shortY, 640);
+        assertEquals(120, shortY.size(), "120 epochs drawn as they are");
+    }
+
     /** The ROC legend gives each curve's AUC with its 95 % interval, and the AUC alone where the interval is undefined. */
     @Test void rocLegendsCarryTheAucInterval() {
         var ci = org.pulmo.metrics.Intervals.delong(new double[] {0.9, 0.7, 0.6, 0.4, 0.4, 0.2}, new boolean[] {true, false, true, true, false, false});
