@@ -51,8 +51,9 @@ public final class ImageFileDataset implements Dataset {
 
     /**
      * {@code root/<class>/...} with the class folders' names, sorted, as classes. A folder that holds Pulmo's own output
-     * (a training run, or runs/ with runs in it: {@link #holdsPulmoOutput}) is not a class: training with the data folder as
-     * the working directory puts {@code runs/train} there, whose plots would otherwise make a class "runs". Said in a warning.
+     * ({@code runs/}, or a folder with a training run or an evaluation somewhere in it: {@link #holdsPulmoOutput}) is not a
+     * class: training with the data folder as the working directory puts {@code runs/train} there, whose plots would
+     * otherwise make a class "runs". Said in a warning.
      */
     public static ImageFileDataset folder(Path root) {
         requireDirectory(root, "data folder");
@@ -62,8 +63,9 @@ public final class ImageFileDataset implements Dataset {
                 String n = p.getFileName().toString();
                 if (n.startsWith(".") || n.equals(ImageDecoder.MACOS_ARCHIVE_FOLDER)) continue;
                 if (holdsPulmoOutput(p)) {
-                    LOG.log(System.Logger.Level.WARNING, p + " holds Pulmo's own output (a training run, or an evaluation's predictions),"
-                        + " not images of a class: left out of the data");
+                    if (!n.equals(RUNS_FOLDER))   // runs/ is always Pulmo's: said once in the README, not at every start
+                        LOG.log(System.Logger.Level.WARNING, p + " holds Pulmo's own output (a training run, or an evaluation's predictions),"
+                            + " not images of a class: left out of the data");
                     continue;
                 }
                 classes.add(n);
@@ -77,14 +79,31 @@ public final class ImageFileDataset implements Dataset {
     }
 
     /**
-     * Whether {@code dir}, or one of its folders, holds what only Pulmo writes: a training run's lock ({@code .pulmo.lock}) or
-     * record ({@code run.json} with its list of invocations), or an evaluation's {@code predictions.csv} (its header).
-     * A data set's own files of those names, with other contents, do not count.
+     * The folder of a data set where Pulmo's output goes ({@code DATA/runs}, what the README suggests): never a class, and
+     * never read as images, whatever it holds (runs nested deeper, explanations, prediction CSVs, or nothing yet).
+     */
+    public static final String RUNS_FOLDER = "runs";
+
+    /** How deep below a folder of a data set Pulmo's own output is looked for ({@code runs/cpu/NAME} is two down). */
+    static final int OUTPUT_DEPTH = 4;
+
+    /**
+     * Whether {@code dir}, a folder of a data set, holds Pulmo's output rather than images of a class: it is the
+     * {@link #RUNS_FOLDER}, or it or a folder up to {@link #OUTPUT_DEPTH} levels below holds what only Pulmo writes: a
+     * training run's lock ({@code .pulmo.lock}) or record ({@code run.json} with its list of invocations), or an
+     * evaluation's {@code predictions.csv} (its header). A data set's own files of those names, with other contents, do
+     * not count.
      */
     public static boolean holdsPulmoOutput(Path dir) throws IOException {
+        return dir.getFileName() != null && dir.getFileName().toString().equals(RUNS_FOLDER) || holdsPulmoOutput(dir, OUTPUT_DEPTH);
+    }
+
+    private static boolean holdsPulmoOutput(Path dir, int depth) throws IOException {
         if (isPulmoOutput(dir)) return true;
+        if (depth == 0) return false;
         try (Stream<Path> s = Files.list(dir)) {
-            for (Path sub : (Iterable<Path>) s::iterator) if (Files.isDirectory(sub) && isPulmoOutput(sub)) return true;
+            for (Path sub : (Iterable<Path>) s::iterator)
+                if (Files.isDirectory(sub, java.nio.file.LinkOption.NOFOLLOW_LINKS) && holdsPulmoOutput(sub, depth - 1)) return true;
         }
         return false;
     }

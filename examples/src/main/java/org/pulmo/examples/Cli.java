@@ -159,7 +159,8 @@ final class Cli {
         Path next = org.pulmo.train.RunFolder.nextFree(out, taken, what);
         System.out.println(out + (report ? " is the test report folder of the training run " + out.toAbsolutePath().normalize().getParent()
             : " holds " + (run ? "a training run" : what)) + ", so this output goes to " + next
-            + (run || report ? "" : " (--overwrite writes into " + out + " instead)"));
+            + (report ? " (a run's test/ holds its best checkpoint's report alone: evaluate -c " + out.resolveSibling(org.pulmo.train.Trainer.BEST)
+                + " writes it, into an empty test/ or with --overwrite)" : run ? "" : " (--overwrite writes into " + out + " instead)"));
         return next;
     }
 

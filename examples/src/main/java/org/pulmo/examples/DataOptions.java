@@ -278,7 +278,7 @@ final class DataOptions {
         List<String> both = new ArrayList<>(PartDigest.files(evaluated, root()));
         both.retainAll(seen);
         if (both.isEmpty()) return;
-        String what = both.size() + " of the " + evaluated.size() + " images of " + where(part)
+        String what = both.size() + " of the " + evaluated.size() + " images" + (part.equals("all") && !isDemo() ? " of " + data : " of " + where(part))
             + " are training images of this checkpoint (first: " + both.getFirst() + "); the numbers would count images the model trained on";
         if (!allowLeakage)
             throw new DatasetException(what + " (evaluate the training run's own test part: leave out --split-seed, --val-fraction, --test-fraction,"
@@ -372,9 +372,21 @@ final class DataOptions {
         if (o.equals(root))
             throw new IllegalArgumentException(option + " " + out + " is the data folder " + data + " itself; give a folder outside it (or " + Path.of(data).resolve("runs") + ")");
         Path top = root.resolve(root.relativize(o).getName(0));
-        if (Files.isDirectory(top) && !holdsPulmoOutput(top))
+        if (Files.isDirectory(top) && !holdsPulmoOutput(top) && (!csv() || listsImagesIn(top)))
             throw new IllegalArgumentException(option + " " + out + " is inside " + top + ", a folder of the data set " + data + ": what is written there"
                 + " would be read with its images; give a folder outside it (or " + Path.of(data).resolve("runs") + ")");
+    }
+
+    /** Whether split.csv lists an image inside {@code top}, a folder of the data folder. */
+    private boolean listsImagesIn(Path top) {
+        Path root = Path.of(data), csv = root.resolve("split.csv");
+        String name = top.getFileName().toString();
+        for (org.pulmo.data.Csv.Row r : org.pulmo.data.Csv.rows(csv)) {
+            String path = r.fields().getOrDefault("path", "");
+            Path p = Path.of(path.isEmpty() ? "." : path).normalize();
+            if (p.getNameCount() > 1 && p.getName(0).toString().equals(name)) return true;
+        }
+        return false;
     }
 
     /** Whether {@code dir} holds Pulmo's own output ({@link org.pulmo.data.ImageFileDataset#holdsPulmoOutput}); unlistable: no. */

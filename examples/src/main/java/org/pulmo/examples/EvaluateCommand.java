@@ -49,7 +49,7 @@ public final class EvaluateCommand implements Callable<Integer> {
     @Option(names = "--overwrite", description = "Replace an earlier evaluation in --out.") boolean overwrite;
 
     /** What an evaluation writes into its folder; any of them makes the folder hold one. */
-    static final List<String> FILES = List.of("report.txt", "metrics.json", "predictions.csv", "roc.png", "confusion_matrix.png");
+    static final List<String> FILES = org.pulmo.train.RunFolder.REPORT_FILES;
 
     /** The batch size a checkpoint was trained with (its metadata's batch_size), or 32 when it does not say. */
     static int trainingBatchSize(Map<String, String> meta) {

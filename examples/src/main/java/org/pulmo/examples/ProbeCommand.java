@@ -103,7 +103,7 @@ public final class ProbeCommand implements Callable<Integer> {
             throw new org.pulmo.data.DatasetException(data.where("train") + " gives no complete batch of " + batchSize + " pairs (" + train.size()
                 + " training images, unreadable ones skipped): give a --batch-size of at most " + train.size());
         var out = System.out;
-        out.printf(Locale.ROOT, "%s (%s, epoch %d), %d batches of %d training pairs, loss in use: %s%n", checkpoint, tm.name(), tm.epoch(), n, batchSize,
+        out.printf(Locale.ROOT, "%s (%s, epoch %d), %d batch%s of %d training pairs, loss in use: %s%n", checkpoint, tm.name(), tm.epoch(), n, n == 1 ? "" : "es", batchSize,
             net.options.loss().name().toLowerCase(Locale.ROOT).replace('_', '-'));
         out.printf(Locale.ROOT, "  L_CE main %.4f   L_CE mutex %.4f   L_CS %.4f   a1 %.3f   a2 %.3f (eq. 15, from L_CE = main + mutex)%n",
             ceX / n, ceM / n, cs / n, a1 / n, 1 - a1 / n);

@@ -120,6 +120,14 @@ public final class TrainCommand implements Callable<Integer> {
         RunFolder.Choice folder = RunFolder.choose(out, resume, overwrite);
         Cli.checkOutputFolder(folder.dir(), "--out");   // a folder that cannot be written is said before the data is read
         boolean continuing = resume && !folder.startOver();   // --resume of a run stopped before its first epoch ended starts it again
+        // --init-from goes with --resume only where the run starts again: from the same weights as it first did
+        if (continuing && initFrom != null)
+            throw new IllegalArgumentException("--init-from starts a run from other weights and --resume continues one from its checkpoint: give one of them"
+                + " (the run in " + folder.dir() + " goes on from its own last.safetensors)");
+        String startedFrom = resume && folder.startOver() ? RunFolder.startedFrom(folder.dir()) : null;
+        if (startedFrom != null && initFrom == null)
+            throw new IllegalArgumentException("the run in " + folder.dir() + " was started from " + startedFrom + " (--init-from) and stopped before its"
+                + " first epoch ended: give --init-from with --resume to start it again from those weights, not from a random initialisation");
         if (resume) claim = RunFolder.claim(folder.dir(), System.out);   // the run's own folder: refused before anything is said of it
 
         Splits.Split split = data.load(size);
@@ -233,8 +241,6 @@ public final class TrainCommand implements Callable<Integer> {
 
     /** Numbers that cannot give a training run, refused with the option and the value. */
     private void checkOptions() {
-        if (resume && initFrom != null)
-            throw new IllegalArgumentException("--init-from starts a run from other weights and --resume continues one from its checkpoint: give one of them");
         if (initFrom != null && !Files.isRegularFile(initFrom))
             throw new IllegalArgumentException("--init-from " + initFrom + (Files.isDirectory(initFrom) ? " is a folder; give a safetensors file" : ": no such file"));
         if (resume && overwrite) throw new IllegalArgumentException("--resume continues the run in " + out + " and --overwrite replaces it: give one of them");

@@ -28,7 +28,8 @@ import org.pulmo.tensor.Tensor;
  * are listed and ignored. BatchNorm's {@code running_mean}, {@code running_var} and {@code num_batches_tracked}
  * (I64 in PyTorch's files; read as a float count) are loaded like any tensor. MA-Net loads the file into its
  * backbone ({@code backbone.*}; the file's names have no prefix) and keeps its own FAB initialisation (MAB has no
- * parameters).
+ * parameters), except from a MA-Net checkpoint of Pulmo's, whose FAB it loads too; a plain ResNet given a MA-Net
+ * checkpoint loads its backbone.
  *
  * <p>{@link #export}: the model's state dict as PyTorch expects it: float32, {@code num_batches_tracked} as I64;
  * for MA-Net the backbone alone, {@code backbone.} stripped, a plain torchvision model (what MA-Net's inference
@@ -106,12 +107,15 @@ public final class PretrainedWeights {
         Map<String, Tensor> tensors = read.tensors();
         if (org.pulmo.io.Checkpoint.FORMAT.equals(read.metadata().get("format")))   // Pulmo's own checkpoint: its model's tensors
             tensors = org.pulmo.io.Checkpoint.modelState(tensors);
-        String prefix = model instanceof MaNet ? "backbone." : "";
-        Module target = model instanceof MaNet m ? m.backbone() : model;
+        // MA-Net takes a backbone's weights (a ResNet-50 state dict), or the whole model from a MA-Net checkpoint (FAB
+        // included: "fab." tensors); any other model takes a MA-Net checkpoint's backbone
+        boolean wholeMaNet = model instanceof MaNet && tensors.keySet().stream().anyMatch(k -> k.startsWith("fab."));
+        String prefix = model instanceof MaNet && !wholeMaNet ? "backbone." : "";
+        Module target = model instanceof MaNet m && !wholeMaNet ? m.backbone() : model;
         Map<String, Tensor> own = target.stateDict();
 
         Map<String, Tensor> file2 = new LinkedHashMap<>();
-        for (var e : tensors.entrySet()) file2.put(strip(e.getKey(), prefix), e.getValue());
+        for (var e : tensors.entrySet()) file2.put(strip(e.getKey(), wholeMaNet ? "" : "backbone."), e.getValue());
 
         List<String> loaded = new ArrayList<>(), reinit = new ArrayList<>(), missing = new ArrayList<>(), unexpected = new ArrayList<>();
         List<String> wrong = new ArrayList<>();
@@ -150,7 +154,10 @@ public final class PretrainedWeights {
         return new Report(file.getFileName().toString(), name, loaded, reinit, classNote, missing, unexpected, ownInit);
     }
 
-    /** A file saved from MA-Net's backbone with its prefix, or from DataParallel ("module."), loads as a plain one. */
+    /**
+     * A file saved from MA-Net's backbone with its prefix (a MA-Net checkpoint given to a plain ResNet), or from
+     * DataParallel ("module."), loads as a plain one.
+     */
     private static String strip(String k, String prefix) {
         if (k.startsWith("module.")) k = k.substring("module.".length());
         if (!prefix.isEmpty() && k.startsWith(prefix)) k = k.substring(prefix.length());
@@ -158,6 +165,7 @@ public final class PretrainedWeights {
     }
 
     static boolean isHead(String tensor) {
+        if (tensor.startsWith("backbone.")) tensor = tensor.substring("backbone.".length());   // a whole MA-Net's classifier
         int dot = tensor.lastIndexOf('.');
         return dot > 0 && HEADS.contains(tensor.substring(0, dot));
     }

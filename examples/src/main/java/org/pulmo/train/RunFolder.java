@@ -52,6 +52,9 @@ public final class RunFolder {
      * What {@code pulmo train} writes into a run folder; any of them makes the folder "hold a run". {@code test} counts
      * only as the run's report ({@link #isReport}): a data set's own {@code test/} images are neither a run nor removed.
      */
+    /** What an evaluation writes into its folder, a run's {@code test/} report among them (evaluate's files). */
+    public static final List<String> REPORT_FILES = List.of("report.txt", "metrics.json", "predictions.csv", "roc.png", "confusion_matrix.png");
+
     public static final List<String> RUN_FILES = List.of(Trainer.LAST, Trainer.BEST, Trainer.INTERRUPTED, "metrics.csv", "metrics.json",
         "loss.png", "accuracy.png", "manet_weights.png", "test", RunRecord.FILE);
 
@@ -127,6 +130,13 @@ public final class RunFolder {
                 + " its test report there, so give another --out");
         if (!holdsRun(out)) return new Choice(out, List.of(), List.of());
         if (overwrite) {
+            // test/ goes as a whole: anything in it besides the report is the user's (a table written there), kept by refusing
+            if (Files.isDirectory(foreign)) try (var in = Files.list(foreign)) {
+                List<String> others = in.map(p -> p.getFileName().toString()).filter(n -> !REPORT_FILES.contains(n)).sorted().limit(3).toList();
+                if (!others.isEmpty())
+                    throw new IllegalArgumentException("--overwrite: " + foreign + " holds files besides the run's test report (" + String.join(", ", others)
+                        + "), which replacing the run would remove with it; move them elsewhere first");
+            }
             List<Path> stale = new ArrayList<>();
             for (String f : RUN_FILES) if (isRunFile(out.resolve(f))) stale.add(out.resolve(f));
             return new Choice(out, List.of("--overwrite: removing the earlier run's files in " + out), stale);
@@ -169,6 +179,23 @@ public final class RunFolder {
             return Files.exists(record) && RunRecord.Reading.of(record).epochsDone().equals("0");
         } catch (IOException | RuntimeException unreadable) {
             return false;
+        }
+    }
+
+    /**
+     * The file name of the weights a run in {@code dir} was started from ({@code --init-from}), as its interrupted
+     * checkpoint or its {@code run.json} records it; null where it started from a random initialisation or says nothing.
+     */
+    public static String startedFrom(Path dir) {
+        try {
+            Path stopped = dir.resolve(Trainer.INTERRUPTED), record = dir.resolve(RunRecord.FILE);
+            if (Files.exists(stopped)) return org.pulmo.io.Safetensors.readMetadata(stopped).get("init_from");
+            if (!Files.exists(record)) return null;
+            var settings = StrictJson.parse(Files.readString(record)).getAsJsonObject().getAsJsonObject("settings");
+            var from = settings == null ? null : settings.get("init_from");
+            return from == null || from.isJsonNull() ? null : from.getAsString();
+        } catch (IOException | RuntimeException unreadable) {
+            return null;
         }
     }
 

@@ -182,9 +182,11 @@ public final class Trainer {
     private String interruptedLine(int epoch) {
         Path at = s.out().resolve(INTERRUPTED);
         if (epoch == 0) return "Interrupted: the weights of this moment are in " + at + "; no epoch had finished, so there is no " + LAST
-            + "; the same options with --resume --out " + s.out() + " start the run again from epoch 1 there.";
+            + "; the same options" + (s.initFrom() != null ? " (--init-from included)" : "") + " with --resume --out " + s.out()
+            + " start the run again from epoch 1 there.";
         return "Interrupted: the weights of this moment are in " + at + "; " + s.out().resolve(LAST) + " keeps the last finished epoch ("
-            + epoch + "); continue with the same options and --resume --out " + s.out() + ".";
+            + epoch + "); continue with the same options" + (s.initFrom() != null ? " less --init-from (the run goes on from its own weights)" : "")
+            + " and --resume --out " + s.out() + ".";
     }
 
     /** The checkpoint's metadata: {@link #describe} and the data record ({@link #dataRecord}). */

@@ -93,6 +93,62 @@ class DataSplitCliTest {
         }
     }
 
+    /**
+     * DATA/runs is Pulmo's, however deep the runs in it lie (runs/cpu/NAME, as docs/REPRODUCTION.md lays them out) and
+     * whatever it holds: a second run, --resume and the run's own evaluation go there, it is never a class, and predict
+     * on the data folder leaves it out. Before, a run two folders down made "runs" a class of plots, and every later
+     * command was refused as writing inside a folder of the data set.
+     */
+    @Test void runsNestedInTheDataFolderStayPulmos(@TempDir Path dir) throws IOException {
+        Path data = dir.resolve("data");
+        ClassNamesCliTest.classes(data, List.of("a", "b"), 6);
+        Path a = data.resolve("runs/cpu/a"), b = data.resolve("runs/cpu/b");
+        Run first = pulmo(train(a, data, "--no-evaluate"));
+        assertEquals(0, first.code(), first.out() + first.err());
+        Run second = pulmo(train(b, data, "--no-evaluate"));
+        assertEquals(0, second.code(), second.out() + second.err());
+        assertTrue(second.out().contains("classes [a, b]"), "runs/ is not a class: " + second.out());
+        Run more = pulmo(train(a, data, "--epochs", "2", "--resume"));
+        assertEquals(0, more.code(), more.out() + more.err());
+        Run own = pulmo("evaluate", "-c", b.resolve("best.safetensors").toString(), "--data", data.toString(), "--device", "cpu",
+            "--out", b.resolve("test").toString());
+        assertEquals(0, own.code(), own.out() + own.err());
+        assertTrue(Files.exists(b.resolve("test/report.txt")));
+        Run check = pulmo("check-data", "--data", data.toString());
+        assertEquals(0, check.code(), check.out() + check.err());
+        assertFalse(check.out().contains("runs"), check.out());
+        Run predict = pulmo("predict", "-c", b.resolve("best.safetensors").toString(), data.toString(), "--device", "cpu");
+        assertEquals(0, predict.code(), predict.out() + predict.err());
+        assertTrue(predict.out().contains("Left out " + data.resolve("runs") + ": Pulmo's own output"), predict.out());
+        assertFalse(predict.out().contains("loss.png") || predict.out().contains("roc.png"), "a run's plots classified: " + predict.out());
+        // an empty runs/ and one holding only a prediction CSV are Pulmo's too
+        Path fresh = dir.resolve("fresh");
+        ClassNamesCliTest.classes(fresh, List.of("a", "b"), 6);
+        Files.createDirectories(fresh.resolve("runs"));
+        Run intoEmpty = pulmo(train(fresh.resolve("runs/train"), fresh, "--no-evaluate"));
+        assertEquals(0, intoEmpty.code(), intoEmpty.out() + intoEmpty.err());
+        // elsewhere inside a class folder is still refused
+        Run inClass = pulmo(train(data.resolve("a/run"), data));
+        assertEquals(2, inClass.code(), inClass.out() + inClass.err());
+    }
+
+    /** With split.csv, only the folders it lists images in are the data's: --out in another folder of the data folder is fine. */
+    @Test void withSplitCsvOnlyItsImageFoldersAreRefused(@TempDir Path dir) throws IOException {
+        Path data = dir.resolve("csvdata");
+        ClassNamesCliTest.classes(data.resolve("images"), List.of("a", "b"), 6);
+        StringBuilder csv = new StringBuilder("path,label,split\n");
+        for (String c : List.of("a", "b"))
+            for (int i = 0; i < 6; i++) csv.append("images/").append(c).append('/').append(i).append(".png")
+                .append(',').append(c).append(',').append(i < 4 ? "train" : i == 4 ? "val" : "test").append('\n');
+        Files.writeString(data.resolve("split.csv"), csv);
+        Files.createDirectories(data.resolve("notes"));
+        Run ok = pulmo(train(data.resolve("notes/run"), data, "--no-evaluate"));
+        assertEquals(0, ok.code(), ok.out() + ok.err());
+        Run bad = pulmo(train(data.resolve("images/run"), data));
+        assertEquals(2, bad.code(), bad.out() + bad.err());
+        assertTrue(bad.err().contains("a folder of the data set"), bad.err());
+    }
+
     @Test void imagesTheCheckpointTrainedOnAreRefused(@TempDir Path dir) throws IOException {
         Run other = evaluate(flat, dir.resolve("e"), "--split-seed", "7");
         assertEquals(2, other.code(), other.out() + other.err());
@@ -105,7 +161,7 @@ class DataSplitCliTest {
 
         Run all = evaluate(flat, dir.resolve("e3"), "--split", "all");
         assertEquals(2, all.code(), all.out() + all.err());
-        assertTrue(all.err().contains("of the 20 images of every image of " + flat), all.err());
+        assertTrue(all.err().contains("of the 20 images of " + flat + " are training images"), all.err());
     }
 
     @Test void anotherFolderIsEvaluatedWholeWithSplitAllAndATestFolderAlone(@TempDir Path dir) throws IOException {

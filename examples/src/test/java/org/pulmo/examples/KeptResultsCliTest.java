@@ -89,7 +89,8 @@ class KeptResultsCliTest {
         Path best = run.resolve("best.safetensors");
         Run other = pulmo("evaluate", "-c", checkpoint.toString(), "--data", "demo", "--demo-images", "8", "--device", "cpu", "--out", report.toString());
         assertEquals(0, other.code(), other.out() + other.err());
-        assertTrue(other.out().contains("so this output goes to " + run.resolve("test2")), "another run's checkpoint is not this run's report: " + other.out());
+        assertTrue(other.out().contains("so this output goes to " + run.resolve("test2") + " (a run's test/ holds its best checkpoint's report alone: evaluate -c "
+            + best + " writes it"), "another run's checkpoint is not this run's report, and the line says why: " + other.out());
         assertFalse(Files.exists(report));
         for (String[] more : new String[][] {{}, {"--overwrite"}}) {
             List<String> a = new java.util.ArrayList<>(List.of("evaluate", "-c", best.toString(), "--data", "demo", "--demo-images", "8",

@@ -40,6 +40,22 @@ class PretrainedCliTest {
         assertEquals(1, both.err().strip().lines().count(), both.err());
         assertTrue(both.err().contains("--init-from") && both.err().contains("--resume"), both.err());
 
+        // a run started from weights and stopped before its first epoch ended starts again from them: --resume alone would
+        // have trained from a random initialisation without a word; with --init-from it is what the run began as
+        Path stopped = Files.createDirectories(dir.resolve("stopped"));
+        var record = com.google.gson.JsonParser.parseString(Files.readString(out.resolve("run.json"))).getAsJsonObject();
+        record.addProperty("status", "interrupted");
+        record.addProperty("epochs_done", 0);
+        Files.writeString(stopped.resolve("run.json"), record.toString());
+        Run alone = pulmo(tinyTrain(stopped, "--epochs", "1", "--no-evaluate", "--resume"));
+        assertEquals(2, alone.code(), alone.out() + alone.err());
+        assertTrue(alone.err().contains("was started from resnet18-imagenet.safetensors (--init-from) and stopped before its first epoch ended"), alone.err());
+        assertFalse(Files.exists(stopped.resolve("last.safetensors")));
+        Run restart = pulmo(tinyTrain(stopped, "--epochs", "1", "--no-evaluate", "--resume", "--init-from", weights.toString()));
+        assertEquals(0, restart.code(), restart.out() + restart.err());
+        assertTrue(restart.out().contains("Initialised resnet18 from resnet18-imagenet.safetensors"), restart.out());
+        assertEquals("resnet18-imagenet.safetensors", Safetensors.readMetadata(stopped.resolve("last.safetensors")).get("init_from"));
+
         Path r50 = dir.resolve("resnet50.safetensors");
         PretrainedWeightsTest.writeAsPyTorch(ModelRegistry.create("resnet50", 1000, 32, 3).stateDict(), r50);
         Run foreign = pulmo("train", "--model", "dpn92", "--data", "demo", "--demo-images", "16", "--image-size", "32", "--batch-size", "4",

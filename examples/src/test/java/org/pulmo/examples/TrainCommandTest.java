@@ -87,6 +87,14 @@ class TrainCommandTest {
         Files.writeString(out.resolve("test").resolve("report.txt"), "an earlier report");
         Files.writeString(out.resolve("interrupted.safetensors"), "an earlier run");
         Files.writeString(out.resolve("notes.txt"), "the user's own file");
+        // a file of the user's inside test/ would go with it: refused, nothing removed
+        Files.writeString(out.resolve("test").resolve("table.md"), "a table written there");
+        Run kept = pulmo(train(out, "--epochs", "1", "--demo-images", "8", "--batch-size", "4", "--no-evaluate", "--overwrite"));
+        assertEquals(2, kept.code(), kept.out() + kept.err());
+        assertTrue(kept.err().contains("holds files besides the run's test report (table.md)"), kept.err());
+        assertEquals("a table written there", Files.readString(out.resolve("test").resolve("table.md")));
+        assertTrue(Files.exists(out.resolve("interrupted.safetensors")));
+        Files.delete(out.resolve("test").resolve("table.md"));
         Run r = pulmo(train(out, "--epochs", "1", "--demo-images", "8", "--batch-size", "4", "--no-evaluate", "--overwrite"));
         assertEquals(0, r.code(), r.out() + r.err());
         assertFalse(Files.exists(out.resolve("test")), "the old test/ report was left beside the new run");

@@ -9,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -106,6 +107,31 @@ public class PretrainedWeightsTest {
         PretrainedWeights.Report r = PretrainedWeights.load(ck, target, "resnet18");
         assertTrue(r.reinitialised().isEmpty() && r.missing().isEmpty() && r.unexpected().isEmpty(), r.summary());
         for (var e : source.stateDict().entrySet()) assertArrayEquals(e.getValue().toArray(), target.stateDict().get(e.getKey()).toArray(), e.getKey());
+    }
+
+    /**
+     * A MA-Net checkpoint gives MA-Net all its weights, FAB's included (before: only the backbone, FAB started afresh),
+     * the classifier afresh for another class count; and gives a plain ResNet-50 its backbone (before: "another architecture").
+     */
+    @Test void aMaNetCheckpointLoadsFabTooAndGivesResNetItsBackbone(@TempDir Path dir) throws IOException {
+        Module source = trainedLooking("manet-resnet50", 2, 7);
+        Path ck = dir.resolve("best.safetensors");
+        org.pulmo.io.Checkpoint.save(ck, source, null, 2, 10, Map.of(), Map.of("model", "manet-resnet50"));
+        Module same = ModelRegistry.create("manet-resnet50", 2, 32, 8);
+        PretrainedWeights.Report r = PretrainedWeights.load(ck, same, "manet-resnet50");
+        assertTrue(r.reinitialised().isEmpty() && r.missing().isEmpty() && r.unexpected().isEmpty() && r.ownInit().isEmpty(), r.summary());
+        for (var e : source.stateDict().entrySet()) assertArrayEquals(e.getValue().toArray(), same.stateDict().get(e.getKey()).toArray(), e.getKey());
+        assertTrue(source.stateDict().keySet().stream().anyMatch(k -> k.startsWith("fab.")), "FAB has weights to carry");
+
+        Module three = ModelRegistry.create("manet-resnet50", 3, 32, 8);
+        PretrainedWeights.Report r3 = PretrainedWeights.load(ck, three, "manet-resnet50");
+        assertEquals(List.of("backbone.fc.weight", "backbone.fc.bias"), r3.reinitialised(), r3.summary());
+        assertArrayEquals(source.stateDict().get("fab.0.fc1.weight").toArray(), three.stateDict().get("fab.0.fc1.weight").toArray());
+
+        Module resnet = ModelRegistry.create("resnet50", 2, 32, 8);
+        PretrainedWeights.Report rr = PretrainedWeights.load(ck, resnet, "resnet50");
+        assertTrue(rr.missing().isEmpty() && rr.unexpected().stream().allMatch(k -> k.startsWith("fab.")) && !rr.unexpected().isEmpty(), rr.summary());
+        assertArrayEquals(source.stateDict().get("backbone.layer4.2.conv3.weight").toArray(), resnet.stateDict().get("layer4.2.conv3.weight").toArray());
     }
 
     /** Weights that are not finite (a diverged run's) are refused naming the tensor and index, before anything is loaded. */
