@@ -109,9 +109,12 @@ fi
 # the hand-written kernels. Slow (every shared-memory access is tracked), and a static review of every kernel found no
 # race, so they are left to a run that has time to spare.
 for tool in racecheck synccheck; do
-  if grep -qw -- "09b-$tool" <<<"$STEPS" && command -v compute-sanitizer >/dev/null; then
+  grep -qw -- "09b-$tool" <<<"$STEPS" || continue
+  if command -v compute-sanitizer >/dev/null; then
     step 09b-$tool 150 compute-sanitizer --tool $tool --target-processes all --print-limit 20 \
       bash .gpu/test.sh --exclude-tag cudnn --select-class $CK.GpuParityTest
+  else
+    echo "== 09b-$tool SKIPPED (no compute-sanitizer on this machine)" | tee -a "$S"
   fi
 done
 

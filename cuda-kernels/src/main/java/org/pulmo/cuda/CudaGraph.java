@@ -171,7 +171,11 @@ public final class CudaGraph implements Backend.Captured {
         try {
             rt.synchronize();   // throws when the device has failed: the graph is destroyed all the same
         } finally {
-            rt.makeCurrent();   // synchronize may have thrown before making the context current on this thread
+            try {
+                rt.makeCurrent();   // synchronize may have thrown before making the context current on this thread
+            } catch (RuntimeException e) {
+                // the destroys below then fail quietly on a dead context; the error that brought us here is the one to see
+            }
             cuGraphExecDestroy(exec);
             cuGraphDestroy(graph);
             rt.allocator().releasePool(pool);

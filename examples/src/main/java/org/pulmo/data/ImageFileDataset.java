@@ -50,32 +50,34 @@ public final class ImageFileDataset implements Dataset {
     }
 
     /**
-     * {@code root/<class>/...} with the class folders' names, sorted, as classes. A folder that holds Pulmo's own output
-     * ({@code runs/}, or a folder with a training run or an evaluation somewhere in it: {@link #holdsPulmoOutput}) is not a
-     * class: training with the data folder as the working directory puts {@code runs/train} there, whose plots would
-     * otherwise make a class "runs". Said in a warning.
+     * {@code root/<class>/...} with the class folders' names, sorted, as classes. {@code runs/} is not a class: training
+     * with the data folder as the working directory puts {@code runs/train} there, whose plots would otherwise make a
+     * class "runs". Nor is another folder of Pulmo's output ({@link #holdsPulmoOutput}: a run's or an evaluation's files,
+     * or no image outside such folders), said in a warning; inside a class folder such folders are left out of its images.
      */
     public static ImageFileDataset folder(Path root) {
         requireDirectory(root, "data folder");
         List<String> classes = new ArrayList<>();
+        Map<String, Listing> listed = new HashMap<>();
         try (Stream<Path> s = Files.list(root)) {
             for (Path p : s.filter(Files::isDirectory).sorted(java.util.Comparator.comparing(q -> q.getFileName().toString())).toList()) {
                 String n = p.getFileName().toString();
-                if (n.startsWith(".") || n.equals(ImageDecoder.MACOS_ARCHIVE_FOLDER)) continue;
-                if (holdsPulmoOutput(p)) {
-                    if (!n.equals(RUNS_FOLDER))   // runs/ is always Pulmo's: said once in the README, not at every start
-                        LOG.log(System.Logger.Level.WARNING, p + " holds Pulmo's own output (a training run, or an evaluation's predictions),"
-                            + " not images of a class: left out of the data");
+                if (n.startsWith(".") || n.equals(ImageDecoder.MACOS_ARCHIVE_FOLDER) || n.equals(RUNS_FOLDER)) continue;   // runs/: Pulmo's
+                Listing l = isPulmoOutput(p) ? null : list(p, false);
+                if (l == null || l.images().isEmpty() && !l.leftOut().isEmpty()) {
+                    LOG.log(System.Logger.Level.WARNING, p + " holds Pulmo's own output (a training run, or an evaluation's predictions),"
+                        + " not images of a class: left out of the data");
                     continue;
                 }
                 classes.add(n);
+                listed.put(n, l);
             }
-        } catch (IOException e) {
+        } catch (IOException | UncheckedIOException e) {
             throw new DatasetException("cannot list data folder " + root + ": " + e, e);
         }
         if (classes.isEmpty())
             throw new DatasetException("data folder " + root + " has no class folders; expected " + root + "/<class>/<image files>");
-        return folder(root, classes);
+        return folder(root, classes, listed);
     }
 
     /**
@@ -84,31 +86,56 @@ public final class ImageFileDataset implements Dataset {
      */
     public static final String RUNS_FOLDER = "runs";
 
-    /** How deep below a folder of a data set Pulmo's own output is looked for ({@code runs/cpu/NAME} is two down). */
-    static final int OUTPUT_DEPTH = 4;
+    /**
+     * The image files below a folder, sorted, named under it (it may be a link), and the folders of Pulmo's output left
+     * out with everything below them: a folder with a training run's or an evaluation's files ({@link #isPulmoOutput}),
+     * and with {@code skipRuns} a {@link #RUNS_FOLDER} right inside it (the data folder's own).
+     */
+    public record Listing(List<Path> images, List<Path> leftOut) {}
+
+    public static Listing list(Path dir, boolean skipRuns) throws IOException {
+        Path real = dir.toRealPath();
+        List<Path> images = new ArrayList<>(), leftOut = new ArrayList<>();
+        Files.walkFileTree(real, new java.nio.file.SimpleFileVisitor<>() {
+            @Override public java.nio.file.FileVisitResult preVisitDirectory(Path d, java.nio.file.attribute.BasicFileAttributes a) {
+                if (d.equals(real)) return java.nio.file.FileVisitResult.CONTINUE;
+                boolean runs = skipRuns && d.getParent().equals(real) && d.getFileName().toString().equals(RUNS_FOLDER);
+                if (!runs && !isPulmoOutput(d)) return java.nio.file.FileVisitResult.CONTINUE;
+                leftOut.add(named(d));
+                return java.nio.file.FileVisitResult.SKIP_SUBTREE;
+            }
+
+            @Override public java.nio.file.FileVisitResult visitFile(Path f, java.nio.file.attribute.BasicFileAttributes a) {
+                Path p = named(f);
+                if (Files.isRegularFile(f) && ImageDecoder.hasImageExtension(p)) images.add(p);
+                return java.nio.file.FileVisitResult.CONTINUE;
+            }
+
+            private Path named(Path q) { return dir.resolve(real.relativize(q).toString()); }
+        });
+        images.sort(null);
+        leftOut.sort(null);
+        return new Listing(images, leftOut);
+    }
 
     /**
      * Whether {@code dir}, a folder of a data set, holds Pulmo's output rather than images of a class: it is the
-     * {@link #RUNS_FOLDER}, or it or a folder up to {@link #OUTPUT_DEPTH} levels below holds what only Pulmo writes: a
-     * training run's lock ({@code .pulmo.lock}) or record ({@code run.json} with its list of invocations), or an
-     * evaluation's {@code predictions.csv} (its header). A data set's own files of those names, with other contents, do
-     * not count.
+     * {@link #RUNS_FOLDER}, it holds what only Pulmo writes ({@link #isPulmoOutput}), or it holds such folders and no
+     * image outside them. A class folder with an evaluation saved somewhere inside it stays a class (that folder is
+     * left out of its images).
      */
     public static boolean holdsPulmoOutput(Path dir) throws IOException {
-        return dir.getFileName() != null && dir.getFileName().toString().equals(RUNS_FOLDER) || holdsPulmoOutput(dir, OUTPUT_DEPTH);
+        if (dir.getFileName() != null && dir.getFileName().toString().equals(RUNS_FOLDER) || isPulmoOutput(dir)) return true;
+        Listing l = list(dir, false);
+        return l.images().isEmpty() && !l.leftOut().isEmpty();
     }
 
-    private static boolean holdsPulmoOutput(Path dir, int depth) throws IOException {
-        if (isPulmoOutput(dir)) return true;
-        if (depth == 0) return false;
-        try (Stream<Path> s = Files.list(dir)) {
-            for (Path sub : (Iterable<Path>) s::iterator)
-                if (Files.isDirectory(sub, java.nio.file.LinkOption.NOFOLLOW_LINKS) && holdsPulmoOutput(sub, depth - 1)) return true;
-        }
-        return false;
-    }
-
-    private static boolean isPulmoOutput(Path dir) {
+    /**
+     * Whether {@code dir} holds what only Pulmo writes: a training run's lock ({@code .pulmo.lock}) or record
+     * ({@code run.json} with its list of invocations), or an evaluation's {@code predictions.csv} (its header). A data
+     * set's own files of those names, with other contents, do not count.
+     */
+    public static boolean isPulmoOutput(Path dir) {
         return Files.exists(dir.resolve(".pulmo.lock")) || head(dir.resolve("run.json"), 1 << 20).contains("\"invocations\"")
             || head(dir.resolve("predictions.csv"), 64).startsWith("source,label,predicted,");
     }
@@ -135,7 +162,10 @@ public final class ImageFileDataset implements Dataset {
     }
 
     /** {@code root/<class>/...} for the given classes, in the given order (label k = classes.get(k)). */
-    public static ImageFileDataset folder(Path root, List<String> classes) {
+    public static ImageFileDataset folder(Path root, List<String> classes) { return folder(root, classes, Map.of()); }
+
+    /** As {@link #folder(Path, List)}, with the listings of some class folders made already ({@link #folder(Path)}). */
+    private static ImageFileDataset folder(Path root, List<String> classes, Map<String, Listing> listed) {
         requireDirectory(root, "data folder");
         if (classes.isEmpty()) throw new DatasetException("no classes given for data folder " + root);
         if (new TreeSet<>(classes).size() != classes.size()) throw new DatasetException("class names repeat: " + classes);
@@ -144,8 +174,8 @@ public final class ImageFileDataset implements Dataset {
             Path dir = root.resolve(classes.get(k));
             requireDirectory(dir, "class folder for '" + classes.get(k) + "'");
             List<Path> files;
-            try (Stream<Path> s = walk(dir)) {   // a class folder may be a link
-                files = s.filter(Files::isRegularFile).filter(ImageDecoder::hasImageExtension).sorted().toList();
+            try {   // a class folder may be a link; an evaluation or run saved inside it is not its images
+                files = (listed.containsKey(classes.get(k)) ? listed.get(classes.get(k)) : list(dir, false)).images();
             } catch (IOException | UncheckedIOException e) {
                 throw new DatasetException("cannot list class folder " + dir + ": " + e, e);
             }

@@ -372,19 +372,20 @@ final class DataOptions {
         if (o.equals(root))
             throw new IllegalArgumentException(option + " " + out + " is the data folder " + data + " itself; give a folder outside it (or " + Path.of(data).resolve("runs") + ")");
         Path top = root.resolve(root.relativize(o).getName(0));
-        if (Files.isDirectory(top) && !holdsPulmoOutput(top) && (!csv() || listsImagesIn(top)))
+        if (Files.isDirectory(top) && !holdsPulmoOutput(top) && (!csv() || listsImagesIn(root, top)))
             throw new IllegalArgumentException(option + " " + out + " is inside " + top + ", a folder of the data set " + data + ": what is written there"
                 + " would be read with its images; give a folder outside it (or " + Path.of(data).resolve("runs") + ")");
     }
 
-    /** Whether split.csv lists an image inside {@code top}, a folder of the data folder. */
-    private boolean listsImagesIn(Path top) {
-        Path root = Path.of(data), csv = root.resolve("split.csv");
-        String name = top.getFileName().toString();
-        for (org.pulmo.data.Csv.Row r : org.pulmo.data.Csv.rows(csv)) {
-            String path = r.fields().getOrDefault("path", "");
-            Path p = Path.of(path.isEmpty() ? "." : path).normalize();
-            if (p.getNameCount() > 1 && p.getName(0).toString().equals(name)) return true;
+    /** Whether split.csv lists an image inside {@code top}, a folder of the data folder {@code root} (paths read as the loader reads them). */
+    private boolean listsImagesIn(Path root, Path top) {
+        for (org.pulmo.data.Csv.Row r : org.pulmo.data.Csv.rows(Path.of(data).resolve("split.csv"))) {
+            String path = r.fields().getOrDefault("path", "").strip();
+            try {
+                if (!path.isEmpty() && root.resolve(path).normalize().startsWith(top)) return true;
+            } catch (java.nio.file.InvalidPathException e) {
+                return true;   // the loader refuses such a row; until then, count it as the data's
+            }
         }
         return false;
     }
@@ -406,9 +407,10 @@ final class DataOptions {
         if (Files.isDirectory(root.resolve("train"))) return true;
         if (!Files.isDirectory(root.resolve("test")) && !Files.isDirectory(root.resolve("val"))) return false;
         try (var s = Files.list(root)) {
-            return s.filter(Files::isDirectory).filter(p -> !holdsPulmoOutput(p)).map(p -> p.getFileName().toString())   // runs/ beside them
-                .filter(n -> !n.startsWith(".") && !n.equals(org.pulmo.data.ImageDecoder.MACOS_ARCHIVE_FOLDER))
-                .allMatch(n -> n.equals("val") || n.equals("test"));
+            return s.filter(Files::isDirectory).filter(p -> !p.getFileName().toString().startsWith(".")
+                    && !p.getFileName().toString().equals(org.pulmo.data.ImageDecoder.MACOS_ARCHIVE_FOLDER))
+                .allMatch(p -> p.getFileName().toString().equals("val") || p.getFileName().toString().equals("test")
+                    || holdsPulmoOutput(p));   // runs/ beside them; val/ and test/ are parts by name, never walked for it
         } catch (java.io.IOException e) {
             throw new DatasetException("cannot list data folder " + root + ": " + e, e);
         }

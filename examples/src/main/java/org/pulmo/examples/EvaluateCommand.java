@@ -115,9 +115,10 @@ public final class EvaluateCommand implements Callable<Integer> {
             System.out.println("Note: no image of class " + ClassMap.quotedNames(absent) + " in " + data.where(part)
                 + ": its AUC is n/a and left out of the macro AUC; its precision, recall and F1 count as 0 in the other macro averages (as scikit-learn's do).");
         // the output folder (--out or the next free one) is chosen once the checkpoint and the data are known to fit
-        // RUN/test from RUN's own best checkpoint is the report training writes (unless --no-evaluate): written there when
-        // empty or with --overwrite; any other results are kept out of a run's test/ report
-        boolean ownReport = isOwnReport(out, checkpoint) && (overwrite || !holdsEvaluation(out));
+        // RUN/test from RUN's own best checkpoint on the run's own test images, as they are, is the report training writes
+        // (unless --no-evaluate): written there when empty or with --overwrite; any other results are kept out of it
+        boolean ownReport = isOwnReport(out, checkpoint) && (overwrite || !holdsEvaluation(out)) && part.equals("test") && map.isEmpty()
+            && !recomputeBn && java.util.Objects.equals(meta.get("data_test"), org.pulmo.data.PartDigest.of(s.test(), data.root()));
         Path chosen = ownReport ? out : Cli.keepEarlier(out, overwrite, EvaluateCommand::holdsEvaluation, "an earlier evaluation");
         if (!chosen.equals(out)) Cli.checkOutputFolder(chosen, "--out");   // --out itself was checked above
         out = chosen;

@@ -165,9 +165,10 @@ public final class PlotCommand implements Callable<Integer> {
      */
     static void refuseAFolderOfImages(Path out) throws java.io.IOException {
         if (!Files.isDirectory(out) || org.pulmo.train.RunFolder.isTrainingRun(out) || org.pulmo.train.RunFolder.isReport(out)) return;
-        try (var files = Files.list(out)) {
-            List<String> images = files.filter(f -> ImageDecoder.hasImageExtension(f) && !COMPARE_FILES.contains(f.getFileName().toString()))
-                .map(f -> f.getFileName().toString()).sorted().limit(3).toList();
+        try (var files = Files.walk(out, 4)) {   // a class folder may keep its images a folder or two down (patient/slice)
+            List<String> images = files.filter(f -> Files.isRegularFile(f) && ImageDecoder.hasImageExtension(f)
+                    && !(f.getParent().equals(out) && COMPARE_FILES.contains(f.getFileName().toString())))
+                .map(f -> out.relativize(f).toString()).limit(3).sorted().toList();
             if (!images.isEmpty())
                 throw new IllegalArgumentException("--out " + out + " holds images that are not a comparison's (" + String.join(", ", images)
                     + "), perhaps a data set's class folder: charts written there would be read as its images; give the comparison a folder of its own");

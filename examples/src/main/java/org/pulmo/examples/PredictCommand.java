@@ -6,7 +6,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
 import org.pulmo.data.Dataset;
 import org.pulmo.data.ImageFileDataset;
 import org.pulmo.train.Inference;
@@ -26,39 +25,16 @@ public final class PredictCommand implements Callable<Integer> {
     @Option(names = "--overwrite", description = "Replace the --csv file if it exists.") boolean overwrite;
 
 
-    /** The highest folder between {@code root} (not itself) and {@code file} that holds Pulmo's output, or null; answers cached per folder. */
-    static Path outputFolderAbove(Path root, Path file, java.util.Map<Path, Boolean> cache) {
-        Path rel = root.relativize(file);
-        Path dir = root;
-        for (int i = 0; i < rel.getNameCount() - 1; i++) {
-            dir = dir.resolve(rel.getName(i));
-            if (cache.computeIfAbsent(dir, d -> {
-                try {
-                    return ImageFileDataset.holdsPulmoOutput(d);
-                } catch (java.io.IOException e) {
-                    return false;
-                }
-            })) return dir;
-        }
-        return null;
-    }
-
     @Override public Integer call() throws Exception {
         if (!Files.exists(input)) { System.err.println("pulmo predict: no such file or folder: " + input); return 2; }
         if (csv != null) Cli.checkNewFile(csv, overwrite, "--csv");   // a place the CSV cannot go is said before any image is read
         TrainedModel tm = TrainedModel.load(checkpoint, deviceOptions.resolve());
         List<Path> files = new ArrayList<>();
         if (Files.isDirectory(input)) {
-            // a folder of Pulmo's output inside (runs/ beside the classes of a data folder: plots, Grad-CAMs) is not scanned
-            java.util.Map<Path, Boolean> output = new java.util.HashMap<>();
-            java.util.Set<Path> leftOut = new java.util.TreeSet<>();
-            try (Stream<Path> s = ImageFileDataset.walk(input)) {
-                s.filter(Files::isRegularFile).filter(org.pulmo.data.ImageDecoder::hasImageExtension).sorted().forEach(f -> {
-                    Path out = outputFolderAbove(input, f, output);
-                    if (out == null) files.add(f); else leftOut.add(out);
-                });
-            }
-            for (Path d : leftOut) System.out.println("Left out " + d + ": Pulmo's own output (runs, evaluations), not images to classify");
+            // Pulmo's output inside (the data folder's runs/, a run or an evaluation saved among the images) is not scanned
+            ImageFileDataset.Listing l = ImageFileDataset.list(input, true);
+            files.addAll(l.images());
+            for (Path d : l.leftOut()) System.out.println("Left out " + d + ": Pulmo's own output (runs, evaluations), not images to classify");
         } else files.add(input);
         if (files.isEmpty()) { System.err.println("pulmo predict: no images under " + input); return 2; }
         List<ImageFileDataset.Entry> entries = files.stream().map(p -> new ImageFileDataset.Entry(p, 0, null)).toList();

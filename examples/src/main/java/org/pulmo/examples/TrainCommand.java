@@ -128,6 +128,9 @@ public final class TrainCommand implements Callable<Integer> {
         if (startedFrom != null && initFrom == null)
             throw new IllegalArgumentException("the run in " + folder.dir() + " was started from " + startedFrom + " (--init-from) and stopped before its"
                 + " first epoch ended: give --init-from with --resume to start it again from those weights, not from a random initialisation");
+        if (resume && initFrom != null && !initFrom.getFileName().toString().equals(startedFrom))
+            throw new IllegalArgumentException("--resume starts the run in " + folder.dir() + " again as it began, " + (startedFrom == null
+                ? "from a random initialisation: leave out --init-from, or train into another --out" : "from " + startedFrom + ", not " + initFrom.getFileName()));
         if (resume) claim = RunFolder.claim(folder.dir(), System.out);   // the run's own folder: refused before anything is said of it
 
         Splits.Split split = data.load(size);

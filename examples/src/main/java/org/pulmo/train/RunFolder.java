@@ -48,13 +48,13 @@ import java.util.stream.Stream;
 public final class RunFolder {
     private RunFolder() {}
 
+    /** What an evaluation writes into its folder, a run's {@code test/} report among them (evaluate's files). */
+    public static final List<String> REPORT_FILES = List.of("report.txt", "metrics.json", "predictions.csv", "roc.png", "confusion_matrix.png");
+
     /**
      * What {@code pulmo train} writes into a run folder; any of them makes the folder "hold a run". {@code test} counts
      * only as the run's report ({@link #isReport}): a data set's own {@code test/} images are neither a run nor removed.
      */
-    /** What an evaluation writes into its folder, a run's {@code test/} report among them (evaluate's files). */
-    public static final List<String> REPORT_FILES = List.of("report.txt", "metrics.json", "predictions.csv", "roc.png", "confusion_matrix.png");
-
     public static final List<String> RUN_FILES = List.of(Trainer.LAST, Trainer.BEST, Trainer.INTERRUPTED, "metrics.csv", "metrics.json",
         "loss.png", "accuracy.png", "manet_weights.png", "test", RunRecord.FILE);
 
@@ -132,7 +132,8 @@ public final class RunFolder {
         if (overwrite) {
             // test/ goes as a whole: anything in it besides the report is the user's (a table written there), kept by refusing
             if (Files.isDirectory(foreign)) try (var in = Files.list(foreign)) {
-                List<String> others = in.map(p -> p.getFileName().toString()).filter(n -> !REPORT_FILES.contains(n)).sorted().limit(3).toList();
+                List<String> others = in.map(p -> p.getFileName().toString()).filter(n -> !REPORT_FILES.contains(n) && !n.startsWith("."))   // an
+                    .sorted().limit(3).toList();   // interrupted write's temporary file or .DS_Store goes with the report
                 if (!others.isEmpty())
                     throw new IllegalArgumentException("--overwrite: " + foreign + " holds files besides the run's test report (" + String.join(", ", others)
                         + "), which replacing the run would remove with it; move them elsewhere first");

@@ -434,7 +434,10 @@ public final class Trainer {
      * ({@code pulmo evaluate} makes it again).
      */
     private void dropStaleReport(Path test) throws IOException {
-        RunFolder.deleteTree(test);
+        for (String f : RunFolder.REPORT_FILES) Files.deleteIfExists(test.resolve(f));   // the report; a file of the user's beside it stays
+        try (var left = Files.list(test)) {
+            if (left.findAny().isEmpty()) Files.delete(test);
+        }
         if (record != null) record.testRemoved();
     }
 

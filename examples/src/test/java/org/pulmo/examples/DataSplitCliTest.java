@@ -127,9 +127,35 @@ class DataSplitCliTest {
         Files.createDirectories(fresh.resolve("runs"));
         Run intoEmpty = pulmo(train(fresh.resolve("runs/train"), fresh, "--no-evaluate"));
         assertEquals(0, intoEmpty.code(), intoEmpty.out() + intoEmpty.err());
+        Path csvOnly = dir.resolve("csvonly");
+        ClassNamesCliTest.classes(csvOnly, List.of("a", "b"), 6);
+        Files.createDirectories(csvOnly.resolve("runs"));
+        Files.writeString(csvOnly.resolve("runs/preds.csv"), "path,predicted,a,b\n");
+        Run besideCsv = pulmo(train(dir.resolve("csvonly-run"), csvOnly, "--no-evaluate"));
+        assertEquals(0, besideCsv.code(), besideCsv.out() + besideCsv.err());
+        assertTrue(besideCsv.out().contains("classes [a, b]"), besideCsv.out());
         // elsewhere inside a class folder is still refused
         Run inClass = pulmo(train(data.resolve("a/run"), data));
         assertEquals(2, inClass.code(), inClass.out() + inClass.err());
+        assertTrue(inClass.err().contains("is inside " + data.resolve("a") + ", a folder of the data set"), inClass.err());
+        // an evaluation saved inside a class folder (one patient's folder down) leaves the class a class, without its files
+        Path patients = dir.resolve("patients");
+        ClassNamesCliTest.classes(patients.resolve("a"), List.of("p1", "p2"), 3);
+        ClassNamesCliTest.classes(patients.resolve("b"), List.of("p1", "p2"), 3);
+        Run evalElsewhere = evaluate(patients, dir.resolve("eval"), "--split", "all");
+        assertEquals(0, evalElsewhere.code(), evalElsewhere.out() + evalElsewhere.err());
+        Files.move(dir.resolve("eval"), patients.resolve("a/p1/eval"));   // moved there by hand (evaluate refuses to write there)
+        assertTrue(Files.exists(patients.resolve("a/p1/eval/roc.png")));
+        Run onPatients = pulmo(train(dir.resolve("patients-run"), patients, "--no-evaluate"));
+        assertEquals(0, onPatients.code(), onPatients.out() + onPatients.err());
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+) training, (\\d+) validation, (\\d+) test images, classes \\[a, b\\]")
+            .matcher(onPatients.out());
+        assertTrue(m.find(), onPatients.out());
+        assertEquals(12, Integer.parseInt(m.group(1)) + Integer.parseInt(m.group(2)) + Integer.parseInt(m.group(3)), "the scans alone: " + onPatients.out());
+        Run predictAll = pulmo("predict", "-c", b.resolve("best.safetensors").toString(), patients.toString(), "--device", "cpu");
+        assertEquals(0, predictAll.code(), predictAll.out() + predictAll.err());
+        assertTrue(predictAll.out().contains("Left out " + patients.resolve("a/p1/eval")), predictAll.out());
+        assertEquals(12, predictAll.out().lines().filter(l -> l.contains(".png ")).count(), "every scan classified, no plot: " + predictAll.out());
     }
 
     /** With split.csv, only the folders it lists images in are the data's: --out in another folder of the data folder is fine. */

@@ -121,6 +121,12 @@ class ComparePlotsTest {
             try (var left = Files.list(covid)) { assertEquals(List.of(covid.resolve("scan1.png")), left.toList()); }
             assertFalse(Files.exists(dir.resolve("data").resolve("covid2")));
         }
+        // also where the class keeps its images a folder down (patient/slice, as CT sets do)
+        Path nested = Files.createDirectories(dir.resolve("data").resolve("normal").resolve("p1"));
+        Files.writeString(nested.resolve("slice1.png"), "an image");
+        CliEndToEndTest.Run intoNested = CliEndToEndTest.pulmo("plot", "--compare", "C=" + c, "--out", nested.getParent().toString());
+        assertEquals(2, intoNested.code(), intoNested.out() + intoNested.err());
+        assertTrue(intoNested.err().contains("p1/slice1.png"), intoNested.err());
     }
 
     @Test void badComparisonsAreRefusedNamingWhat(@TempDir Path dir) throws Exception {
