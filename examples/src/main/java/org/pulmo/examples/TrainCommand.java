@@ -65,11 +65,12 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "42", description = "Seed of initialisation, batch order and augmentation (default: ${DEFAULT-VALUE}).") long seed;
     @Mixin DeviceOptions deviceOptions;
     @Option(names = {"-o", "--out"}, defaultValue = "runs/train", description = "Output folder (default: ${DEFAULT-VALUE}); if it holds an earlier run, the next free <out>2, <out>3, ... is used instead.") Path out;
-    @Option(names = "--resume", description = "Continue the run in <out> from its last.safetensors (same options; --epochs may grow, --device may change).") boolean resume;
+    @Option(names = "--resume", description = "Continue the run in <out> from its last.safetensors (same options; --epochs may grow, --device may change);"
+        + " a run stopped before its first epoch ended starts again, with the --init-from it began with, if any.") boolean resume;
     @Option(names = "--init-from", paramLabel = "FILE", description = "Start from PyTorch weights: a torchvision or timm state dict saved as safetensors"
         + " (MA-Net: a ResNet-50 or DenseNet-169 file for its backbone), or a checkpoint of an earlier 'pulmo train' run (its model's"
-        + " weights; the optimiser starts afresh); a classifier of another class count starts afresh.") Path initFrom;
-    @Option(names = "--overwrite", description = "Replace the run in <out>: its checkpoints, metrics, plots and test/ report are removed first.") boolean overwrite;
+        + " weights, a MA-Net's FAB included; the optimiser starts afresh); a classifier of another class count starts afresh.") Path initFrom;
+    @Option(names = "--overwrite", description = "Replace the run in <out>: its checkpoints, metrics, plots and test/ report are removed first (refused where test/ holds other files).") boolean overwrite;
     @Option(names = "--workers", defaultValue = "0", description = "Image decoding threads (0: half the cores, at most 8).") int workers;
     @Option(names = "--no-mab", description = "MA-Net ablation: no mutex attention block (Table 8; with FAB on, FAB fuses the main path's own map: not in the paper, see docs/FIDELITY.md).") boolean noMab;
     @Option(names = "--no-fab", description = "MA-Net ablation: no fusion attention block (Table 8); the mutex path goes on with F_am + F_rem (our reading: docs/FIDELITY.md).") boolean noFab;

@@ -55,6 +55,18 @@ class PretrainedCliTest {
         assertEquals(0, restart.code(), restart.out() + restart.err());
         assertTrue(restart.out().contains("Initialised resnet18 from resnet18-imagenet.safetensors"), restart.out());
         assertEquals("resnet18-imagenet.safetensors", Safetensors.readMetadata(stopped.resolve("last.safetensors")).get("init_from"));
+        // other weights than it began from, or weights for a run that began from random ones, are another run: refused
+        Path stoppedAgain = Files.createDirectories(dir.resolve("stopped-again"));
+        Files.writeString(stoppedAgain.resolve("run.json"), record.toString());
+        Path other = Files.copy(weights, dir.resolve("other.safetensors"));
+        Run otherWeights = pulmo(tinyTrain(stoppedAgain, "--epochs", "1", "--no-evaluate", "--resume", "--init-from", other.toString()));
+        assertEquals(2, otherWeights.code(), otherWeights.out() + otherWeights.err());
+        assertTrue(otherWeights.err().contains("from resnet18-imagenet.safetensors, not other.safetensors"), otherWeights.err());
+        record.getAsJsonObject("settings").add("init_from", com.google.gson.JsonNull.INSTANCE);
+        Files.writeString(stoppedAgain.resolve("run.json"), record.toString());
+        Run fromRandom = pulmo(tinyTrain(stoppedAgain, "--epochs", "1", "--no-evaluate", "--resume", "--init-from", weights.toString()));
+        assertEquals(2, fromRandom.code(), fromRandom.out() + fromRandom.err());
+        assertTrue(fromRandom.err().contains("from a random initialisation: leave out --init-from"), fromRandom.err());
 
         Path r50 = dir.resolve("resnet50.safetensors");
         PretrainedWeightsTest.writeAsPyTorch(ModelRegistry.create("resnet50", 1000, 32, 3).stateDict(), r50);

@@ -166,6 +166,16 @@ class TrainerBestAndResumeTest {
         train(other, 2, true, "constant", true);                       // epoch 2: accuracy 1, a new best
         assertEquals("2", meta(other, Trainer.BEST, "epoch"));
         org.junit.jupiter.api.Assertions.assertFalse(java.nio.file.Files.exists(other.resolve("test")), "the report of the replaced best is gone");
+
+        // a file of the user's beside the report (a table written there) stays, the report's files go
+        Path third = dir.resolve("third");
+        train(third, 1, false, "constant", false);
+        java.nio.file.Files.createDirectories(third.resolve("test"));
+        java.nio.file.Files.writeString(third.resolve("test/report.txt"), "the report of epoch 1");
+        java.nio.file.Files.writeString(third.resolve("test/table.md"), "the user's table");
+        train(third, 2, true, "constant", true);
+        org.junit.jupiter.api.Assertions.assertFalse(java.nio.file.Files.exists(third.resolve("test/report.txt")), "the stale report is gone");
+        assertEquals("the user's table", java.nio.file.Files.readString(third.resolve("test/table.md")));
     }
 
     /** A metrics.csv that is not text is kept aside, named, and the resumed run goes on (it cannot recover those rows). */
