@@ -102,9 +102,18 @@ class KeptResultsCliTest {
             assertTrue(Files.readString(report.resolve("report.txt")).contains("ccuracy"), a + ": " + own.out());
             assertFalse(Files.exists(run.resolve("test3")), a + ": " + own.out());
         }
+        // the best checkpoint on another part is not the run's test report either
+        for (String f : org.pulmo.train.RunFolder.REPORT_FILES) Files.deleteIfExists(report.resolve(f));
+        Run val = pulmo("evaluate", "-c", best.toString(), "--data", "demo", "--demo-images", "8", "--device", "cpu", "--split", "val",
+            "--out", report.toString());
+        assertEquals(0, val.code(), val.out() + val.err());
+        assertTrue(val.out().contains(report + " is the test report folder of the training run " + run + ", so this output goes to "), val.out());
+        assertFalse(Files.exists(report.resolve("report.txt")), "a validation-part evaluation written as the run's test report");
+        Run refill = pulmo("evaluate", "-c", best.toString(), "--data", "demo", "--demo-images", "8", "--device", "cpu", "--out", report.toString());
+        assertEquals(0, refill.code(), refill.out() + refill.err());
         Run second = pulmo("evaluate", "-c", best.toString(), "--data", "demo", "--demo-images", "8", "--device", "cpu", "--out", report.toString());
         assertEquals(0, second.code(), second.out() + second.err());
-        assertTrue(second.out().contains(report + " is the test report folder of the training run " + run + ", so this output goes to " + run.resolve("test3")),
+        assertTrue(second.out().contains(report + " is the test report folder of the training run " + run + ", so this output goes to " + run.resolve("test4")),
             second.out());
     }
 
