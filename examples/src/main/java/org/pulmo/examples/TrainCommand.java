@@ -144,10 +144,12 @@ public final class TrainCommand implements Callable<Integer> {
             org.pulmo.train.CheckpointMetadata.check(folder.dir().resolve(Trainer.LAST), meta);
             String had = meta.get("augmentation");
             if (augmentation == null && had != null && !had.equals(s.augmentation().label())) {   // a default that has changed since
-                s = withAugmentation(s, Augmentation.parse(had));
+                s = asBegun(s, Augmentation.parse(had), s.initFrom());
                 System.out.println("--resume: augmentation " + had + ", as the first run trained (today's default for " + model + " is "
                     + d.augmentation().label() + ")");
             }
+            // the weights the run began from stay its record's and its checkpoints' (before: null from the first resume on)
+            if (meta.get("init_from") != null) s = asBegun(s, s.augmentation(), meta.get("init_from"));
             for (String note : Trainer.checkResume(s, meta)) System.out.println(note);
             for (String note : DataOptions.checkResume(meta, splitRecord)) System.out.println(note);
         }
@@ -324,9 +326,10 @@ public final class TrainCommand implements Callable<Integer> {
         return found;
     }
 
-    private static Trainer.Settings withAugmentation(Trainer.Settings s, Augmentation a) {
+    /** {@code s} with the first run's augmentation and starting weights (a resumed run goes on as it began). */
+    private static Trainer.Settings asBegun(Trainer.Settings s, Augmentation a, String initFrom) {
         return new Trainer.Settings(s.model(), s.classes(), s.epochs(), s.batchSize(), s.lr(), s.momentum(), s.weightDecay(),
-            s.schedule(), s.imageSize(), a, s.seed(), s.out(), s.resume(), s.workers(), s.strict(), s.maNet(), s.device(), s.initFrom());
+            s.schedule(), s.imageSize(), a, s.seed(), s.out(), s.resume(), s.workers(), s.strict(), s.maNet(), s.device(), initFrom);
     }
 
     private static Trainer.Settings withClasses(Trainer.Settings s, Splits.Split split, Path dir, boolean resume) {

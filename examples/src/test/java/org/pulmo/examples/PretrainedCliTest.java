@@ -39,6 +39,11 @@ class PretrainedCliTest {
         assertEquals(2, both.code(), both.out() + both.err());
         assertEquals(1, both.err().strip().lines().count(), both.err());
         assertTrue(both.err().contains("--init-from") && both.err().contains("--resume"), both.err());
+        // continued, the run still says which weights it began from (its record and checkpoints said null from the first resume on)
+        Run continued = pulmo(tinyTrain(out, "--epochs", "2", "--no-evaluate", "--resume"));
+        assertEquals(0, continued.code(), continued.out() + continued.err());
+        assertEquals("resnet18-imagenet.safetensors", Safetensors.readMetadata(out.resolve("last.safetensors")).get("init_from"));
+        assertEquals("resnet18-imagenet.safetensors", CliEndToEndTest.runRecord(out).getAsJsonObject("settings").get("init_from").getAsString());
 
         // a run started from weights and stopped before its first epoch ended starts again from them: --resume alone would
         // have trained from a random initialisation without a word; with --init-from it is what the run began as
