@@ -109,7 +109,7 @@ public final class PretrainedWeights {
             tensors = org.pulmo.io.Checkpoint.modelState(tensors);
         // MA-Net takes a backbone's weights (a ResNet-50 state dict), or the whole model from a MA-Net checkpoint (FAB
         // included: "fab." tensors); any other model takes a MA-Net checkpoint's backbone
-        boolean wholeMaNet = model instanceof MaNet && tensors.keySet().stream().anyMatch(k -> k.startsWith("fab."));
+        boolean wholeMaNet = model instanceof MaNet && tensors.keySet().stream().anyMatch(k -> k.startsWith("fab.") || k.startsWith("module.fab."));
         String prefix = model instanceof MaNet && !wholeMaNet ? "backbone." : "";
         Module target = model instanceof MaNet m && !wholeMaNet ? m.backbone() : model;
         Map<String, Tensor> own = target.stateDict();
