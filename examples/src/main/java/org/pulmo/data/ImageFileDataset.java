@@ -63,8 +63,8 @@ public final class ImageFileDataset implements Dataset {
             for (Path p : s.filter(Files::isDirectory).sorted(java.util.Comparator.comparing(q -> q.getFileName().toString())).toList()) {
                 String n = p.getFileName().toString();
                 if (n.startsWith(".") || n.equals(ImageDecoder.MACOS_ARCHIVE_FOLDER) || n.equals(RUNS_FOLDER)) continue;   // runs/: Pulmo's
-                Listing l = isPulmoOutput(p) ? null : list(p, false);
-                if (l == null || l.images().isEmpty() && !l.leftOut().isEmpty()) {
+                Listing l = classListing(p);
+                if (l == null) {
                     LOG.log(System.Logger.Level.WARNING, p + " holds Pulmo's own output (a training run, or an evaluation's predictions),"
                         + " not images of a class: left out of the data");
                     continue;
@@ -124,10 +124,13 @@ public final class ImageFileDataset implements Dataset {
      * image outside them. A class folder with an evaluation saved somewhere inside it stays a class (that folder is
      * left out of its images).
      */
-    public static boolean holdsPulmoOutput(Path dir) throws IOException {
-        if (dir.getFileName() != null && dir.getFileName().toString().equals(RUNS_FOLDER) || isPulmoOutput(dir)) return true;
+    public static boolean holdsPulmoOutput(Path dir) throws IOException { return classListing(dir) == null; }
+
+    /** {@code dir}'s images as a class folder's, or null where it holds Pulmo's output instead ({@link #holdsPulmoOutput}). */
+    private static Listing classListing(Path dir) throws IOException {
+        if (dir.getFileName() != null && dir.getFileName().toString().equals(RUNS_FOLDER) || isPulmoOutput(dir)) return null;
         Listing l = list(dir, false);
-        return l.images().isEmpty() && !l.leftOut().isEmpty();
+        return l.images().isEmpty() && !l.leftOut().isEmpty() ? null : l;
     }
 
     /**

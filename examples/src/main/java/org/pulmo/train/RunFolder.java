@@ -130,10 +130,11 @@ public final class RunFolder {
                 + " its test report there, so give another --out");
         if (!holdsRun(out)) return new Choice(out, List.of(), List.of());
         if (overwrite) {
-            // test/ goes as a whole: anything in it besides the report is the user's (a table written there), kept by refusing
+            // test/ goes as a whole: anything in it besides the report is the user's (a table written there), kept by refusing;
+            // dot files (an interrupted write's temporary file, .DS_Store) go with the report
             if (Files.isDirectory(foreign)) try (var in = Files.list(foreign)) {
-                List<String> others = in.map(p -> p.getFileName().toString()).filter(n -> !REPORT_FILES.contains(n) && !n.startsWith("."))   // an
-                    .sorted().limit(3).toList();   // interrupted write's temporary file or .DS_Store goes with the report
+                List<String> others = in.map(p -> p.getFileName().toString()).filter(n -> !REPORT_FILES.contains(n) && !n.startsWith("."))
+                    .sorted().limit(3).toList();
                 if (!others.isEmpty())
                     throw new IllegalArgumentException("--overwrite: " + foreign + " holds files besides the run's test report (" + String.join(", ", others)
                         + "), which replacing the run would remove with it; move them elsewhere first");

@@ -15,8 +15,9 @@ import java.io.StringReader;
 
 /**
  * JSON as Pulmo's own files hold it, read back: like {@code JsonParser.parseString} (lenient, so that NaN reads),
- * except that an object naming one key twice is refused, and so is an empty document (Gson gives JsonNull). Gson keeps the last of two values of a key, so a file edited
- * by hand, or two files pasted together, would be read as half of each without a word.
+ * except that an object naming one key twice is refused, and so is an empty document (Gson gives JsonNull). Gson keeps
+ * the last of two values of a key, so a file edited by hand, or two files pasted together, would be read as half of
+ * each without a word.
  */
 public final class StrictJson {
     private StrictJson() {}

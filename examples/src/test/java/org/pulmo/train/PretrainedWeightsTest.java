@@ -101,11 +101,21 @@ public class PretrainedWeightsTest {
     /** A run's own checkpoint starts another run (fine-tuning): its model's tensors, the optimiser's left out. */
     @Test void aPulmoCheckpointLoadsItsModel(@TempDir Path dir) throws IOException {
         Module source = trainedLooking("resnet18", 3, 7);
-        Path ck = dir.resolve("best.safetensors");
-        org.pulmo.io.Checkpoint.save(ck, source, null, 2, 10, Map.of(), Map.of("model", "resnet18"));
         Module target = ModelRegistry.create("resnet18", 3, 32, 8);
-        PretrainedWeights.Report r = PretrainedWeights.load(ck, target, "resnet18");
+        PretrainedWeights.Report r = PretrainedWeights.load(checkpointOf(dir, source, "resnet18"), target, "resnet18");
         assertTrue(r.reinitialised().isEmpty() && r.missing().isEmpty() && r.unexpected().isEmpty(), r.summary());
+        assertSameWeights(source, target);
+    }
+
+    /** {@code source} saved as a run's best checkpoint of {@code model}, without an optimiser. */
+    private static Path checkpointOf(Path dir, Module source, String model) throws IOException {
+        Path ck = dir.resolve("best.safetensors");
+        org.pulmo.io.Checkpoint.save(ck, source, null, 2, 10, Map.of(), Map.of("model", model));
+        return ck;
+    }
+
+    /** Every tensor of {@code source}'s state dict, bit for bit, in {@code target}. */
+    private static void assertSameWeights(Module source, Module target) {
         for (var e : source.stateDict().entrySet()) assertArrayEquals(e.getValue().toArray(), target.stateDict().get(e.getKey()).toArray(), e.getKey());
     }
 
@@ -115,12 +125,11 @@ public class PretrainedWeightsTest {
      */
     @Test void aMaNetCheckpointLoadsFabTooAndGivesResNetItsBackbone(@TempDir Path dir) throws IOException {
         Module source = trainedLooking("manet-resnet50", 2, 7);
-        Path ck = dir.resolve("best.safetensors");
-        org.pulmo.io.Checkpoint.save(ck, source, null, 2, 10, Map.of(), Map.of("model", "manet-resnet50"));
+        Path ck = checkpointOf(dir, source, "manet-resnet50");
         Module same = ModelRegistry.create("manet-resnet50", 2, 32, 8);
         PretrainedWeights.Report r = PretrainedWeights.load(ck, same, "manet-resnet50");
         assertTrue(r.reinitialised().isEmpty() && r.missing().isEmpty() && r.unexpected().isEmpty() && r.ownInit().isEmpty(), r.summary());
-        for (var e : source.stateDict().entrySet()) assertArrayEquals(e.getValue().toArray(), same.stateDict().get(e.getKey()).toArray(), e.getKey());
+        assertSameWeights(source, same);
         assertTrue(source.stateDict().keySet().stream().anyMatch(k -> k.startsWith("fab.")), "FAB has weights to carry");
 
         Module three = ModelRegistry.create("manet-resnet50", 3, 32, 8);

@@ -102,6 +102,8 @@ public final class Safetensors {
         List<float[]> data = new ArrayList<>();
         List<Boolean> wide = new ArrayList<>(); // I64 (8 bytes) rather than F32 (4)
         List<int[]> shapes = new ArrayList<>();
+        if (metadata != null)
+            for (var e : metadata.entrySet()) { notUnicode("metadata key", e.getKey()); notUnicode("metadata value of " + e.getKey(), e.getValue()); }
         for (var e : tensors.entrySet()) {
             if (e.getKey().equals("__metadata__")) throw new IllegalArgumentException("a tensor may not be named __metadata__");
             notUnicode("tensor name", e.getKey());
@@ -161,7 +163,6 @@ public final class Safetensors {
                                  Map<String, String> metadata, String[] digests) {
         Map<String, String> meta = new LinkedHashMap<>();
         if (metadata != null) meta.putAll(metadata);
-        for (var e : meta.entrySet()) { notUnicode("metadata key", e.getKey()); notUnicode("metadata value of " + e.getKey(), e.getValue()); }
         meta.put(DIGEST_KEY, String.join(",", digests));
         StringBuilder h = new StringBuilder("{\"__metadata__\":{");
         boolean f = true;
