@@ -42,6 +42,8 @@ for seed in "${seeds[@]}"; do
     done
   done
 done
+# Departure: the paper's Table 1 seems to have its column headers swapped (Sec. 4.2's text gives the right-hand group's
+# numbers as those with augmentation); compare the 'aug' rows with that group (docs/FIDELITY.md).
 # --positive auto: precision, recall and F1 of COVID-19 against the other classes, as the paper's Table 1 counts them
 ./pulmo table --title "DPN-92 vs DPN-92-SE on $data (Tables 1-3 layout)" --positive auto "${rows[@]}" --out "$out/table.md" --overwrite
 # the four runs' curves and ROCs side by side (the first seed's): runs/dpn-senet/plots/{val_accuracy,train_loss,val_loss,roc}.png

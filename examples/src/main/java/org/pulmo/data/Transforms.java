@@ -15,6 +15,7 @@ public final class Transforms {
      * ImageNet's per-channel mean and standard deviation (RGB), as torchvision's pretrained models expect. Every
      * model is normalised with them.
      */
+    // Departure: neither paper names a normalisation; every model, also one trained from random weights, gets ImageNet's.
     // Departure: timm's DPN weights (converted from MXNet) expect mean (124, 117, 104) / 255 and std 1 / (0.0167 * 255)
     // = 0.235 on every channel; we keep ImageNet's for all models: the means agree within 0.003, the scales within 5 %.
     public static final float[] IMAGENET_MEAN = {0.485f, 0.456f, 0.406f};

@@ -284,6 +284,8 @@ public final class Trainer {
         }
         MaNet maNet = model instanceof MaNet m ? m : null;
         Transform trainTf = s.augmentation().train(s.imageSize()), evalTf = s.augmentation().eval(s.imageSize());
+        // Departure: the papers do not say; the last partial batch is dropped (PyTorch's DataLoader keeps it), so every step
+        // has the full batch; each epoch reshuffles, so no image is left out for good (docs/FIDELITY.md).
         DataLoader.Options opts = DataLoader.Options.training(s.batchSize(), s.seed()).withDropLast(true).withStrict(s.strict());
         if (s.workers() > 0) opts = opts.withWorkers(s.workers());
         int[] labels = new int[train.size()];

@@ -60,7 +60,7 @@ public final class ModelRegistry {
         add("densenet201", "DenseNet-201", 1000, 224, 32, (c, r) -> new DenseNet(DenseNet.DENSENET201, c, r));
         add("vgg16", "VGG-16", 1000, 224, 32, (c, r) -> new Vgg(Vgg.VGG16, false, c, r));
         add("vgg16-bn", "VGG-16 with batch normalisation", 1000, 224, 32, (c, r) -> new Vgg(Vgg.VGG16, true, c, r));
-        // Departure: DPN-SENet's Table 1 trains every network at 224 x 224; Inception-v3 defaults to torchvision's 299, and
+        // Departure: DPN-SENet trains every network at 224 x 224 (Sec. 3.1, Fig. 1); Inception-v3 defaults to torchvision's 299, and
         // training reads its main logits only (the auxiliary head gets no loss) (docs/FIDELITY.md). Inception-v3 is what
         // Table 1 lists; the paper's text names "InceptionV4".
         add("inception-v3", "Inception-v3 with the auxiliary classifier (torchvision's default)", 1000, 299, 75,

@@ -30,7 +30,7 @@ public final class SqueezeExcitation extends Module {
         if (x.dim() != 4 || x.shape()[1] != channels)
             throw new IllegalArgumentException("SqueezeExcitation(" + channels + ") needs [N, " + channels + ", H, W] input, got " + java.util.Arrays.toString(x.shape()));
         Tensor z = x.globalAvgPool();                  // [N, C]     Hu et al. eq. 2, squeeze: z
-        Tensor s = fc2.forward(fc1.forward(z).relu()).sigmoid(); // eq. 3, excitation: s = sigmoid(W2 ReLU(W1 z)), [N, C/r] then [N, C]
+        Tensor s = fc2.forward(fc1.forward(z).relu()).sigmoid(); // eq. 3, excitation: s = sigmoid(W2 ReLU(W1 z)) (with biases), [N, C/r] then [N, C]
         return SeScale.seScale(x, s);                  // [N, C, H, W] eq. 4, F_scale: x * s[n, c] (page: org.pulmo.ops.SeScale)
     }
 
