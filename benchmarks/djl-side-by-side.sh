@@ -11,8 +11,7 @@
 # for the DJL jars, then runs offline.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export JAVA_HOME="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
-export PATH="$JAVA_HOME/bin:$PATH"
+. scripts/jdk.sh   # a JDK 25 or newer, as ./pulmo and ./run-tests find it
 mvn -B -q -ntp -P djl -pl benchmarks -am -DskipTests package dependency:build-classpath \
   -Dmdep.outputFile="$PWD/benchmarks/target/djl-cp.txt"
 # Pulmo's timing children run with the JVM options of ./pulmo (scripts/java-options)

@@ -299,7 +299,11 @@ public class AttentionBench {
      * Runs JMH with the given options and prints GB/s of minimum traffic per fork and their median; or, with
      * {@code --interleaved [batch] [rounds]} (default small 15), {@link #interleaved}.
      */
-    public static void main(String[] args) throws RunnerException, CommandLineOptionException {
+    public static void main(String[] args) {
+        Mains.run("AttentionBench", () -> measure(args));
+    }
+
+    private static void measure(String[] args) throws RunnerException, CommandLineOptionException {
         if (args.length > 0 && args[0].equals("--interleaved")) {
             String batch = args.length > 1 ? args[1] : "small";
             int rounds;
@@ -308,10 +312,8 @@ public class AttentionBench {
             } catch (NumberFormatException e) {
                 rounds = 0;
             }
-            if (!List.of("small", "paper").contains(batch) || rounds < 1 || args.length > 3) {
-                System.err.println("usage: AttentionBench --interleaved [small|paper] [ROUNDS >= 1] (default small 15); got " + String.join(" ", args));
-                System.exit(2);
-            }
+            if (!List.of("small", "paper").contains(batch) || rounds < 1 || args.length > 3)
+                throw Mains.refuse("usage: AttentionBench --interleaved [small|paper] [ROUNDS >= 1] (default small 15); got " + String.join(" ", args));
             interleaved(batch, rounds);
             return;
         }

@@ -25,11 +25,20 @@ import org.pulmo.tensor.Tensor;
  * Prints, per way, the median and the largest time the loop was held per epoch, and the wall time per epoch.
  */
 public final class CheckpointWriteBench {
-    public static void main(String[] args) throws Exception {
+    static final String USAGE = "usage: CheckpointWriteBench [MODEL [EPOCHS [TRAIN_MS [DIR]]]] (default resnet50 8 1000 and the temporary folder)";
+
+    public static void main(String[] args) {
+        Mains.run("CheckpointWriteBench", () -> measure(args));
+    }
+
+    private static void measure(String[] args) throws Exception {
+        if (args.length > 4) throw Mains.refuse("at most 4 arguments, got " + args.length + "; " + USAGE);
         String model = args.length > 0 ? args[0] : "resnet50";
-        int epochs = args.length > 1 ? Integer.parseInt(args[1]) : 8;
-        long trainMs = args.length > 2 ? Long.parseLong(args[2]) : 1000;
-        Path dir = Files.createTempDirectory(args.length > 3 ? Path.of(args[3]) : Path.of(System.getProperty("java.io.tmpdir")), "ckpt-bench");
+        int epochs = args.length > 1 ? Mains.wholeNumber("EPOCHS", args[1], 1) : 8;
+        long trainMs = args.length > 2 ? Mains.wholeNumber("TRAIN_MS", args[2], 0) : 1000;
+        if (!ModelRegistry.names().contains(model)) throw Mains.refuse("unknown model '" + model + "'; models: " + String.join(", ", ModelRegistry.names()));
+        Path parent = args.length > 3 ? Path.of(args[3]) : Path.of(System.getProperty("java.io.tmpdir"));
+        if (!Files.isDirectory(parent)) throw Mains.refuse("DIR " + parent + " is not a folder");
         Module net = ModelRegistry.create(model, ModelRegistry.entry(model).defaultClasses(), 32, 1L);
         Sgd sgd = Sgd.forModule(net, 0.01f, 0.9f, 1e-4f, false, false);
         // one step at 32 x 32 makes every momentum buffer (their size does not depend on the image size)
@@ -41,29 +50,35 @@ public final class CheckpointWriteBench {
         for (Tensor t : net.stateDict().values()) bytes += 4 * t.numel();
         for (Tensor t : sgd.stateDict().values()) bytes += 4 * t.numel();
         System.out.printf(Locale.ROOT, "%s: %.0f MB a checkpoint (weights, buffers, momentum), %d epochs of %d ms each way, files in %s%n",
-            model, bytes / 1e6, epochs, trainMs, dir);
-        for (int round = 0; round < 2; round++) {
-            for (boolean background : new boolean[] {false, true}) {
-                double[] held = new double[epochs];
-                long t0 = System.nanoTime();
-                try (Checkpoint.Writer writer = new Checkpoint.Writer()) {
-                    for (int e = 1; e <= epochs; e++) {
-                        Thread.sleep(trainMs);                     // the epoch's training
-                        int best = e - (e + 1) % 2;                // improved on odd epochs
-                        long h = System.nanoTime();
-                        if (background) writer.saveEpoch(dir.resolve("last.safetensors"), dir.resolve("best.safetensors"), best, net, sgd, e, e, Map.of(), Map.of());
-                        else Checkpoint.saveEpoch(dir.resolve("last.safetensors"), dir.resolve("best.safetensors"), best, net, sgd, e, e, Map.of(), Map.of());
-                        held[e - 1] = (System.nanoTime() - h) / 1e6;
+            model, bytes / 1e6, epochs, trainMs, parent);
+        Path dir = Files.createTempDirectory(parent, "ckpt-bench");
+        try {
+            for (int round = 0; round < 2; round++) {
+                for (boolean background : new boolean[] {false, true}) {
+                    double[] held = new double[epochs];
+                    long t0 = System.nanoTime();
+                    try (Checkpoint.Writer writer = new Checkpoint.Writer()) {
+                        for (int e = 1; e <= epochs; e++) {
+                            Thread.sleep(trainMs);                     // the epoch's training
+                            int best = e - (e + 1) % 2;                // improved on odd epochs
+                            long h = System.nanoTime();
+                            if (background) writer.saveEpoch(dir.resolve("last.safetensors"), dir.resolve("best.safetensors"), best, net, sgd, e, e, Map.of(), Map.of());
+                            else Checkpoint.saveEpoch(dir.resolve("last.safetensors"), dir.resolve("best.safetensors"), best, net, sgd, e, e, Map.of(), Map.of());
+                            held[e - 1] = (System.nanoTime() - h) / 1e6;
+                        }
                     }
+                    double wall = (System.nanoTime() - t0) / 1e6 / epochs;
+                    double[] sorted = held.clone();
+                    Arrays.sort(sorted);
+                    System.out.printf(Locale.ROOT, "round %d %-26s held per epoch: median %6.0f ms, max %6.0f ms; wall per epoch %6.0f ms (training %d)%n",
+                        round + 1, background ? "Checkpoint.Writer:" : "Checkpoint.saveEpoch:", sorted[epochs / 2], sorted[epochs - 1], wall, trainMs);
                 }
-                double wall = (System.nanoTime() - t0) / 1e6 / epochs;
-                double[] sorted = held.clone();
-                Arrays.sort(sorted);
-                System.out.printf(Locale.ROOT, "round %d %-26s held per epoch: median %6.0f ms, max %6.0f ms; wall per epoch %6.0f ms (training %d)%n",
-                    round + 1, background ? "Checkpoint.Writer:" : "Checkpoint.saveEpoch:", sorted[epochs / 2], sorted[epochs - 1], wall, trainMs);
             }
+        } finally {   // the files and the folder go, however the run ends
+            try (var files = Files.list(dir)) {
+                for (Path f : files.toList()) Files.deleteIfExists(f);
+            }
+            Files.deleteIfExists(dir);
         }
-        for (String f : new String[] {"last.safetensors", "best.safetensors"}) Files.deleteIfExists(dir.resolve(f));
-        Files.deleteIfExists(dir);
     }
 }

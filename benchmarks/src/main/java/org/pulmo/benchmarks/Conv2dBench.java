@@ -13,8 +13,6 @@ import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
-import org.openjdk.jmh.runner.RunnerException;
-import org.openjdk.jmh.runner.options.CommandLineOptionException;
 import org.pulmo.backend.Conv2dParams;
 import org.pulmo.backend.cpu.CpuConv;
 
@@ -91,13 +89,16 @@ public class Conv2dBench {
             case "forward" -> CpuConv.forward(x, l.n, l.c, l.h, l.w, w, l.cOut, l.k, l.k, p);
             case "backwardInput" -> CpuConv.backwardInput(dy, l.n, l.c, l.h, l.w, w, l.cOut, l.k, l.k, p);
             case "backwardWeight" -> CpuConv.backwardWeight(x, dy, l.n, l.c, l.h, l.w, l.cOut, l.k, l.k, p);
-            default -> throw new IllegalArgumentException("pass " + pass);
+            default -> throw new IllegalArgumentException("pass must be forward, backwardInput or backwardWeight, got '" + pass + "'");
         });
     }
 
-    public static void main(String[] args) throws RunnerException, CommandLineOptionException {
-        SgemmBench.printGflops(Conv2dBench.class, args, r -> Layer.valueOf(r.getParams().getParam("layer")).flops());
-        System.out.println("GFLOP/s count a direct convolution's multiply-adds; where Winograd runs (stride-1 3x3) it does fewer, so those"
-            + " rows can exceed SgemmBench fmaPeak.");
+    public static void main(String[] args) {
+        Mains.run("Conv2dBench", () -> {
+            if (SgemmBench.printGflops(Conv2dBench.class, args, r -> Layer.valueOf(r.getParams().getParam("layer")).flops()).isEmpty())
+                return;   // it listed or helped
+            System.out.println("GFLOP/s count a direct convolution's multiply-adds; where Winograd runs (stride-1 3x3) it does fewer, so those"
+                + " rows can exceed SgemmBench fmaPeak.");
+        });
     }
 }

@@ -389,22 +389,16 @@ public class GpuKernelsBench {
      * GB/s (MAB, copy; MAB also as a share of MEMCPY's GB/s on the same shape) or GFLOP/s (GEMM, conv) of each;
      * without a GPU says why and stops.
      */
-    public static void main(String[] args) throws RunnerException, CommandLineOptionException {
+    public static void main(String[] args) {
+        Mains.run("GpuKernelsBench", () -> measure(args));
+    }
+
+    private static void measure(String[] args) throws RunnerException, CommandLineOptionException {
         if (!Rates.onlyAsks(args)) {   // -l, -lp, -h and the like answer without a GPU
             String why = CudaRuntime.probe();
-            if (why != null) {
-                System.out.println("GpuKernelsBench: nothing measured: no usable GPU: " + why);
-                System.exit(2);
-            }
+            if (why != null) throw Mains.refuse("nothing measured: no usable GPU: " + why);
         }
-        Collection<RunResult> results;
-        try {
-            results = Rates.measure(GpuKernelsBench.class, args);   // this class's benchmarks only
-        } catch (RunnerException e) {   // every benchmark failed (JMH printed why) or none matched
-            System.err.println("GpuKernelsBench: nothing measured: " + e.getMessage());
-            System.exit(2);
-            return;
-        }
+        Collection<RunResult> results = Rates.measure(GpuKernelsBench.class, args);   // this class's benchmarks only
         if (results.isEmpty()) return;   // it listed or helped
         Map<String, Double> copyGbs = new HashMap<>();
         for (RunResult r : results)

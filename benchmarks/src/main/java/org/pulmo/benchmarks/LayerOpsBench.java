@@ -1,5 +1,6 @@
 package org.pulmo.benchmarks;
 
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.pulmo.backend.Backend;
 import org.pulmo.backend.BinaryOp;
@@ -47,8 +48,7 @@ public class LayerOpsBench {
 
     @Setup
     public void setup() {
-        String[] p = shape.split("x");
-        xShape = new int[] {Integer.parseInt(p[0]), Integer.parseInt(p[1]), Integer.parseInt(p[2]), Integer.parseInt(p[3])};
+        xShape = shape(shape);
         Rng rng = new Rng(7);
         x = Tensor.randn(rng, xShape);
         y = Tensor.randn(rng, xShape);
@@ -62,6 +62,20 @@ public class LayerOpsBench {
         invStd = cpu.unary(UnaryOp.POW, cpu.unary(UnaryOp.ADD_SCALAR, mv.var(), 1e-5f), -0.5f);
         argmax = cpu.maxPool2d(x, pool).argmax();
         dyPooled = Tensor.randn(rng, argmax.shape());
+    }
+
+    /** The {@code shape} parameter "NxCxHxW" as four sizes of at least 1, else an error naming the value. */
+    static int[] shape(String value) {
+        String[] p = value.split("x", -1);
+        int[] s = new int[p.length];
+        try {
+            for (int i = 0; i < p.length; i++) s[i] = Integer.parseInt(p[i].trim());
+        } catch (NumberFormatException e) {
+            s = new int[0];
+        }
+        if (s.length != 4 || java.util.Arrays.stream(s).anyMatch(d -> d < 1))
+            throw new IllegalArgumentException("shape must be NxCxHxW, four whole numbers of at least 1 (e.g. 8x64x56x56), got '" + value + "'");
+        return s;
     }
 
     /** Minimum bytes each benchmark must read and write, for one [N, C, H, W] tensor of B bytes. */
@@ -95,11 +109,21 @@ public class LayerOpsBench {
      * beside the machine's last-level cache where Linux tells it: data that fits the cache measures cache bandwidth.
      * {@code -p shape=32x64x56x56} (25.7 MB a tensor) goes past a 32 MiB cache.
      */
-    public static void main(String[] args) throws org.openjdk.jmh.runner.RunnerException, org.openjdk.jmh.runner.options.CommandLineOptionException {
-        Rates.run(LayerOpsBench.class, args, "GB/s", LayerOpsBench::gigabytes);
-        String llc = lastLevelCache();
-        System.out.println("Traffic per op: " + bytesPerOp() + " (B: one tensor of the shape, 4 bytes an element)"
-            + (llc == null ? "" : "; last-level cache here: " + llc + ": where an op's tensors fit in it, the figure is cache bandwidth, not memory's"));
+    public static void main(String[] args) {
+        Mains.run("LayerOpsBench", () -> {
+            for (String s : new org.openjdk.jmh.runner.options.CommandLineOptions(args).getParameter("shape").orElse(List.of())) {
+                try {
+                    shape(s);
+                } catch (IllegalArgumentException e) {
+                    throw Mains.refuse("-p " + e.getMessage());
+                }
+            }
+            if (Rates.run(LayerOpsBench.class, args, "GB/s", LayerOpsBench::gigabytes).isEmpty()) return;   // it listed or helped
+            String llc = lastLevelCache();
+            System.out.println("Traffic per op: " + bytesPerOp() + " (B: one tensor of the shape, 4 bytes an element); last-level cache here: "
+                + (llc == null ? "unknown (Linux's /sys/devices/system/cpu/cpu0/cache is not readable)" : llc)
+                + ": where an op's tensors fit in it, the figure is cache bandwidth, not memory's");
+        });
     }
 
     /** The size of the largest CPU cache Linux lists (e.g. "32768K"), or null elsewhere. */

@@ -130,14 +130,19 @@ public class ModelThroughputBench {
      * Runs JMH with the given options and prints images/s per fork and their median. A cuda run without a
      * usable GPU is skipped with the reason (the cpu runs still go).
      */
-    public static void main(String[] args) throws RunnerException, CommandLineOptionException {
+    public static void main(String[] args) {
+        Mains.run("ModelThroughputBench", () -> measure(args));
+    }
+
+    private static void measure(String[] args) throws RunnerException, CommandLineOptionException {
         CommandLineOptions cli = new CommandLineOptions(args);
         List<String> devices = new ArrayList<>(cli.getParameter("device").orElse(List.of("cpu")));
         String why = Backends.unavailableReason(Device.cuda(0));
-        if (devices.stream().anyMatch(d -> d.startsWith("cuda")) && why != null) {
-            System.out.println("ModelThroughputBench: cuda runs skipped, no usable GPU: " + why);
+        // -l, -h and the like answer without a GPU; a run with nothing left to measure is not one to exit 0 from
+        if (devices.stream().anyMatch(d -> d.startsWith("cuda")) && why != null && !Rates.onlyAsks(args)) {
             devices.removeIf(d -> d.startsWith("cuda"));
-            if (devices.isEmpty()) return;
+            if (devices.isEmpty()) throw Mains.refuse("nothing measured: no usable GPU for -p device=cuda: " + why);
+            System.out.println("ModelThroughputBench: cuda runs skipped, no usable GPU: " + why);
             args = withDevices(args, devices);
         }
         Rates.run(ModelThroughputBench.class, args, "images/s", ModelThroughputBench::imagesPerOp);

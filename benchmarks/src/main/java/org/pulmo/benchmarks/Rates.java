@@ -38,7 +38,8 @@ final class Rates {
         if (results.isEmpty()) return results;   // it listed or helped
         System.out.println();
         System.out.println("Time per op and " + unit + " (median of forks; forks in brackets):");
-        for (RunResult r : results) System.out.println(line(r, unit, work::perOp));
+        boolean modes = results.stream().map(r -> r.getParams().getMode()).distinct().count() > 1;   // -bm thrpt,avgt: say which line is which
+        for (RunResult r : results) System.out.println(line(r, unit, work::perOp, modes));
         return results;
     }
 
@@ -70,10 +71,13 @@ final class Rates {
             return List.of();
         }
         if (cli.shouldList() || cli.shouldListWithParams()) {
-            if (cli.shouldListWithParams()) {   // JMH lists from the command line's includes: none there would list every class of the jar
-                String[] own = java.util.Arrays.copyOf(args, args.length + 1);
-                own[args.length] = java.util.regex.Pattern.quote(bench.getName() + ".");
-                runner.listWithParams(cli.getIncludes().isEmpty() ? new CommandLineOptions(own) : cli);
+            if (cli.shouldListWithParams()) {
+                // JMH lists from the command line's own includes and excludes: none there would list every class of the
+                // jar, and a method named there ("conv") every class's method of that name; so this class's, as a run takes
+                List<String> own = new ArrayList<>(List.of(args));
+                own.addAll(List.of("-e", "^(?!" + java.util.regex.Pattern.quote(bench.getName() + ".") + ")"));
+                if (cli.getIncludes().isEmpty()) own.add(java.util.regex.Pattern.quote(bench.getName() + "."));
+                runner.listWithParams(new CommandLineOptions(own.toArray(String[]::new)));
             }
             else runner.list();
             return List.of();
@@ -92,7 +96,10 @@ final class Rates {
         return results;
     }
 
-    static String line(RunResult r, String unit, ToDoubleFunction<RunResult> work) {
+    static String line(RunResult r, String unit, ToDoubleFunction<RunResult> work) { return line(r, unit, work, false); }
+
+    /** {@link #line(RunResult, String, ToDoubleFunction)}, the benchmark mode beside the name when {@code withMode}. */
+    static String line(RunResult r, String unit, ToDoubleFunction<RunResult> work, boolean withMode) {
         double perOp = work.applyAsDouble(r);
         List<Double> rates = new ArrayList<>(), secs = new ArrayList<>();
         for (BenchmarkResult fork : r.getBenchmarkResults()) {
@@ -103,7 +110,8 @@ final class Rates {
         StringBuilder forks = new StringBuilder();
         for (double v : rates) forks.append(forks.isEmpty() ? "" : ", ").append(String.format(Locale.ROOT, "%.1f", v));
         String name = r.getParams().getBenchmark();
-        return String.format(Locale.ROOT, "%-22s %-44s %12s/op  %10.1f %s  [%s]", name.substring(name.lastIndexOf('.') + 1),
+        name = name.substring(name.lastIndexOf('.') + 1) + (withMode ? " (" + r.getParams().getMode().shortLabel() + ")" : "");
+        return String.format(Locale.ROOT, "%-22s %-44s %12s/op  %10.1f %s  [%s]", name,
             params(r), formatSeconds(median(secs)), median(rates), unit, forks);
     }
 

@@ -64,22 +64,34 @@ public final class ResNetConvProfile {
         return list;
     }
 
+    static final String USAGE = "usage: ResNetConvProfile [BATCH [SIZE [REPS [LAYER-NAME-FILTER]]]] (default 4 112 5, all layers)";
+
     public static void main(String[] args) {
-        int n = args.length > 0 ? Integer.parseInt(args[0]) : 4;
-        int size = args.length > 1 ? Integer.parseInt(args[1]) : 112;
-        int reps = args.length > 2 ? Integer.parseInt(args[2]) : 5;
+        Mains.run("ResNetConvProfile", () -> profile(args));
+    }
+
+    private static void profile(String[] args) {
+        if (args.length > 4) throw Mains.refuse("at most 4 arguments, got " + args.length + "; " + USAGE);
+        int n = args.length > 0 ? Mains.wholeNumber("BATCH", args[0], 1) : 4;
+        int size = args.length > 1 ? Mains.wholeNumber("SIZE", args[1], 32) : 112;   // layer4 needs at least 1 x 1 after five halvings
+        int reps = args.length > 2 ? Mains.wholeNumber("REPS", args[2], 1) : 5;
         String only = args.length > 3 ? args[3] : "";   // e.g. "layer2": only layers whose name contains it
+        if (resnet50(size).stream().noneMatch(c -> c.name.contains(only)))
+            throw Mains.refuse("no layer's name contains '" + only + "' (names: stem 7x7/2, layer1 .. layer4, b0, 1x1 reduce, 3x3, 1x1 expand, downsample)");
         Random rng = new Random(1);
         if (System.getProperty("profile.step") != null) {
-            abStep(Integer.getInteger("profile.step"), n, size, reps);
+            abStep(tile("profile.step"), n, size, reps);
             return;
         }
         if (System.getProperty("profile.pack") != null) {
-            abPack(System.getProperty("profile.pack"), n, size, reps, only, rng);
+            String what = System.getProperty("profile.pack");
+            if (!what.equals("step") && !what.equals("gemm") && !what.equals("conv"))
+                throw Mains.refuse("-Dprofile.pack must be step, gemm or conv, got '" + what + "'");
+            abPack(what, n, size, reps, only, rng);
             return;
         }
         if (System.getProperty("profile.ab") != null) {
-            abWinograd(Integer.getInteger("profile.ab"), n, size, reps, only, rng);
+            abWinograd(tile("profile.ab"), n, size, reps, only, rng);
             return;
         }
         double[] total = new double[3];
@@ -123,6 +135,13 @@ public final class ResNetConvProfile {
         System.out.printf(Locale.ROOT, "total per step (x count) ms: fwd %.1f (%.1f GF/s), bwdIn %.1f, bwdW %.1f; all %.1f ms, %.1f GFLOP/s%n",
                 total[0], totalFlops / total[0] / 1e6, total[1], total[2], Arrays.stream(total).sum(),
                 3 * totalFlops / Arrays.stream(total).sum() / 1e6);
+    }
+
+    /** The Winograd output tile a {@code -D} property names: 2 or 4, else refused naming the property and its value. */
+    private static int tile(String property) {
+        String v = System.getProperty(property);
+        if (!"2".equals(v.trim()) && !"4".equals(v.trim())) throw Mains.refuse("-D" + property + " must be 2 or 4 (the Winograd output tile), got '" + v + "'");
+        return Integer.parseInt(v.trim());
     }
 
     /** {@code -Dprofile.flush=true}: a 128 MB array written between calls, so that every call starts from memory, as in a training step. */

@@ -110,18 +110,18 @@ public class SgemmBench {
         return (double) threads * PEAK_LANE_STEPS * 12 * 2;
     }
 
-    public static void main(String[] args) throws RunnerException, CommandLineOptionException {
-        printGflops(SgemmBench.class, args, r -> r.getParams().getBenchmark().endsWith("fmaPeak") ? fmaPeakFlops(Rates.forkThreads(r))
-                : 2.0 * Math.pow(Integer.parseInt(r.getParams().getParam("size")), 3));
+    public static void main(String[] args) {
+        Mains.run("SgemmBench", () -> printGflops(SgemmBench.class, args, r -> r.getParams().getBenchmark().endsWith("fmaPeak")
+            ? fmaPeakFlops(Rates.forkThreads(r)) : 2.0 * Math.pow(Integer.parseInt(r.getParams().getParam("size")), 3)));
     }
 
     /**
      * Runs the benchmarks of {@code bench} with JMH command-line options and prints, per parameter set, the time
      * per op and GFLOP/s of each fork and their median ({@link Rates}). {@code flopsPerOp} maps a result (its
-     * @Params) to FLOPs per op.
+     * @Params) to FLOPs per op. Returns the results, none where the options only asked (-h, -l, ...).
      */
-    static void printGflops(Class<?> bench, String[] args, ToDoubleFunction<RunResult> flopsPerOp)
+    static java.util.Collection<RunResult> printGflops(Class<?> bench, String[] args, ToDoubleFunction<RunResult> flopsPerOp)
             throws RunnerException, CommandLineOptionException {
-        Rates.run(bench, args, "GFLOP/s", r -> flopsPerOp.applyAsDouble(r) / 1e9);
+        return Rates.run(bench, args, "GFLOP/s", r -> flopsPerOp.applyAsDouble(r) / 1e9);
     }
 }

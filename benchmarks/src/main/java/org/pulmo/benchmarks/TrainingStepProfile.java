@@ -49,36 +49,39 @@ public final class TrainingStepProfile {
 
     static final String USAGE = "usage: TrainingStepProfile [MODEL [BATCH [SIZE [STEPS [WARMUP [DEVICE]]]]]] (default: resnet50 4 112 3 1 cpu)";
 
-    /** Says why the arguments are refused, with the usage line, and ends with exit code 2 (never returns). */
-    private static Error refuse(String why) {
-        System.err.println("TrainingStepProfile: " + why + "; " + USAGE);
-        System.exit(2);
-        return new AssertionError("unreachable");
-    }
+    /** The arguments refused, with why and the usage line (exit code 2). */
+    private static Mains.Refused refuse(String why) { return Mains.refuse(why + "; " + USAGE); }
 
     public static void main(String[] args) {
-        if (args.length > 6 || args.length > 0 && (args[0].equals("-h") || args[0].equals("--help"))) {
-            System.err.println(USAGE);
-            System.exit(args.length > 6 ? 2 : 0);
+        if (args.length > 0 && (args[0].equals("-h") || args[0].equals("--help"))) {
+            System.out.println(USAGE);
+            return;
         }
+        Mains.run("TrainingStepProfile", () -> profile(args));
+    }
+
+    private static void profile(String[] args) {
+        if (args.length > 6) throw refuse("at most 6 arguments, got " + args.length);
         String name = args.length > 0 ? args[0] : "resnet50";
         int batch, size, steps, warmup;
         try {
-            batch = args.length > 1 ? Integer.parseInt(args[1]) : 4;
-            size = args.length > 2 ? Integer.parseInt(args[2]) : 112;
-            steps = args.length > 3 ? Integer.parseInt(args[3]) : 3;
-            warmup = args.length > 4 ? Integer.parseInt(args[4]) : 1;
-        } catch (NumberFormatException e) {
-            throw refuse("BATCH, SIZE, STEPS and WARMUP are whole numbers (" + e.getMessage() + ")");
+            batch = args.length > 1 ? Mains.wholeNumber("BATCH", args[1], 1) : 4;
+            size = args.length > 2 ? Mains.wholeNumber("SIZE", args[2], 1) : 112;
+            steps = args.length > 3 ? Mains.wholeNumber("STEPS", args[3], 1) : 3;
+            warmup = args.length > 4 ? Mains.wholeNumber("WARMUP", args[4], 0) : 1;
+        } catch (Mains.Refused e) {
+            throw refuse(e.getMessage());
         }
-        if (batch < 1 || size < 1 || steps < 1 || warmup < 0) throw refuse("BATCH, SIZE and STEPS must be at least 1 and WARMUP at least 0");
         String device = args.length > 5 ? args[5] : "cpu";
         boolean cpu = device.equals("cpu");
-        if (!cpu && Backends.unavailableReason(org.pulmo.tensor.Device.parse(device)) != null) {
-            System.out.println("TrainingStepProfile skipped: " + device + " is not usable: "
-                + Backends.unavailableReason(org.pulmo.tensor.Device.parse(device)));
-            return;
+        org.pulmo.tensor.Device dev;
+        try {
+            dev = org.pulmo.tensor.Device.parse(device);
+        } catch (IllegalArgumentException e) {
+            throw refuse("DEVICE: " + e.getMessage());
         }
+        String unusable = cpu ? null : Backends.unavailableReason(dev);
+        if (unusable != null) throw Mains.refuse("nothing measured: " + device + " is not usable: " + unusable);
         ModelWorkload made;
         try {
             made = new ModelWorkload(name, ModelWorkload.Pass.TRAIN, new ModelWorkload.Size(batch, size), device, Boolean.getBoolean("pulmo.cuda.strictFp32"));
@@ -87,7 +90,6 @@ public final class TrainingStepProfile {
         }
         try (ModelWorkload w = made) {
             for (int s = 0; s < warmup; s++) w.trainStep(); // warm-up: JIT and first-touch allocation
-            org.pulmo.tensor.Device dev = org.pulmo.tensor.Device.parse(device);
             boolean byShape = Boolean.getBoolean("profile.byShape");
             ProfilingBackend profile = cpu ? Backends.startProfile(dev, byShape) : null;   // a device's: after the timed steps
             long t0 = System.nanoTime();
@@ -119,8 +121,9 @@ public final class TrainingStepProfile {
                     + " the profile's own overhead in its total, not kernel time%n", us);
             }
             System.out.print(profile.table());
-            System.out.printf(Locale.ROOT, "outside backend calls (graph, optimiser bookkeeping, allocation): %.1f ms%n",
-                secs * 1e3 - profile.entries().stream().mapToLong(ProfilingBackend.Entry::nanos).sum() / 1e6);
+            double outside = secs * 1e3 - profile.entries().stream().mapToLong(ProfilingBackend.Entry::nanos).sum() / 1e6;
+            System.out.printf(Locale.ROOT, "outside backend calls (graph, optimiser bookkeeping, allocation): %.1f ms over the %d profiled"
+                + " steps, as the table above; %.1f ms a step%n", outside, steps, outside / steps);
             // per kind of op, in benchmarks/torch_op_profile.py's kinds, one line each: "KIND <kind> <ms per step> <calls per
             // step>", and on a device "<MB allocated per step>" after them (new tensors: outputs and dense copies)
             java.util.Map<String, double[]> kinds = new java.util.TreeMap<>();
