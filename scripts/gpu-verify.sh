@@ -92,7 +92,7 @@ step 02-kernels 100 env CUDA_LAUNCH_BLOCKING=1 bash .gpu/test.sh --strict --excl
 step 03-cudnn 100 env CUDA_LAUNCH_BLOCKING=1 bash .gpu/test.sh --strict --include-tag cudnn --select-class $CK.GpuParityTest
 step 04-steady-memory 120 bash .gpu/test.sh --strict --select-class $CK.SteadyMemoryTest --select-class $CK.CudaGraphTest
 step 05-wholemodel 150 env CUDA_LAUNCH_BLOCKING=1 bash .gpu/test.sh --strict --select-class $CK.WholeModelParityTest
-step 06-cli 90 bash .gpu/test.sh --strict --select-class org.pulmo.examples.CliGpuTest
+step 06-cli 90 bash .gpu/test.sh --strict --select-class org.pulmo.examples.CliGpuTest --select-class org.pulmo.train.RecordedShortBatchTest
 
 # 09 (run before 07, which repeats checks that have passed on a GPU): out-of-bounds and race-free memory access
 # of the hand-written kernels, the new ones (MAB with a warp per plane, the index walk) among them. GpuParityTest gives

@@ -5,6 +5,7 @@ import static jcuda.driver.JCudaDriver.cuMemFree;
 import static jcuda.driver.JCudaDriver.cuMemsetD32Async;
 
 import java.util.ArrayDeque;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import jcuda.driver.CUdeviceptr;
@@ -168,7 +169,8 @@ public final class CudaAllocator {
     public synchronized void free(CUdeviceptr p) {
         long[] b = live.get(p);
         GraphPool pool = poolOf.get(p);
-        if (pool == null && capturing != null && b != null) {   // made before the capture: the captured work may read it
+        boolean madeBefore = pool == null && capturing != null && b != null;
+        if (madeBefore) {   // made before the capture: the captured work may read it
             pool = capturing;
             poolOf.put(p, pool);
             pool.blocks++;
@@ -179,7 +181,10 @@ public final class CudaAllocator {
             blocksCached++;
             pool.freeBytes += block;
             pool.freeBlocks++;
-            pool.free.computeIfAbsent(block, k -> new ArrayDeque<>()).push(p);
+            // A block made before the capture holds what the captured work read; handed out again in the same capture, a
+            // later node would overwrite it, and every replay but the first would read that instead. So it serves no
+            // request of this capture (none comes after one, as each graph is captured once).
+            (madeBefore ? pool.readBefore : pool.free).computeIfAbsent(block, k -> new ArrayDeque<>()).push(p);
             return;
         }
         if (b != null && b[2] == 1) { // an exact block: its own allocation, not one for the cache
@@ -275,6 +280,8 @@ public final class CudaAllocator {
      */
     static final class GraphPool {
         private final TreeMap<Long, ArrayDeque<CUdeviceptr>> free = new TreeMap<>();
+        /** Free blocks made before the capture and freed during it: the graph's, but never handed out (see {@link #free}). */
+        private final TreeMap<Long, ArrayDeque<CUdeviceptr>> readBefore = new TreeMap<>();
         private long freeBytes, freeBlocks, blocks;
 
         /** Blocks that belong to the graph, and the bytes of those of them that are free (not in use by a tensor). */
@@ -303,9 +310,11 @@ public final class CudaAllocator {
      * become ordinary blocks, cached when freed. The caller has waited for the graph's last replay.
      */
     synchronized void releasePool(GraphPool pool) {
-        for (var e : pool.free.entrySet())
-            for (CUdeviceptr p : e.getValue()) free.computeIfAbsent(e.getKey(), k -> new ArrayDeque<>()).push(p);
-        pool.free.clear();
+        for (var lists : List.of(pool.free, pool.readBefore)) {
+            for (var e : lists.entrySet())
+                for (CUdeviceptr p : e.getValue()) free.computeIfAbsent(e.getKey(), k -> new ArrayDeque<>()).push(p);
+            lists.clear();
+        }
         pool.freeBytes = 0;
         pool.freeBlocks = 0;
         poolOf.values().removeIf(q -> q == pool);

@@ -196,7 +196,7 @@ public final class CudaBackend implements Backend {
 
     @Override public float[] toArray(Tensor t) {
         Tensor d = dense(t);
-        float[] out = new float[(int) t.numel()];
+        float[] out = new float[org.pulmo.tensor.Shapes.arrayLength(t.numel(), () -> "the host copy of a cuda tensor of shape " + org.pulmo.tensor.Shapes.str(t.shape()))];
         if (out.length > 0) rt.copyToHost(ptr(d), out, out.length);
         return out;
     }

@@ -443,6 +443,34 @@ class CudaGraphTest {
     }
 
     /**
+     * A block made before a recording and freed during it serves no later request of that recording: the recorded work
+     * read it, and a later node writing into it would change what every replay after the first reads.
+     */
+    @Test void aBlockMadeBeforeARecordingServesNoRequestOfIt() {
+        int n = 1 << 12;
+        float[] xv = random(n, 21);
+        Tensor pre = Tensor.of(xv, n).to(be.device());   // made before the recording
+        Tensor[] out = new Tensor[2];
+        CudaGraph g;
+        try (MemoryScope scope = MemoryScope.open()) {
+            g = be.capture(() -> {
+                out[0] = scope.keep(pre.mul(pre));
+                pre.storage().release();
+                out[1] = scope.keep(Tensor.full(5f, be.device(), n));   // pre's size: its block would fit
+            });
+        }
+        float[] want = new float[n];
+        for (int i = 0; i < n; i++) want[i] = xv[i] * xv[i];
+        for (int replay = 1; replay <= 2; replay++) {
+            g.replay();
+            assertArrayEquals(want, out[0].toArray(), "replay " + replay + " read the values pre held before the recording");
+            assertEquals(5f, out[1].toArray()[n - 1]);
+        }
+        for (Tensor o : out) o.storage().release();
+        g.close();
+    }
+
+    /**
      * During a recording, a block the recording has freed serves its next request of that size: a chain of three
      * intermediates of one size, each freed after the next is made, takes two blocks.
      */

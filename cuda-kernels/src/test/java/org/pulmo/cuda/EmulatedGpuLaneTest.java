@@ -65,6 +65,7 @@ class EmulatedGpuLaneTest {
         CudaGraphTest.class.getName() + "#aRecordedForwardGivesTheOrdinaryLogits",
         CudaGraphTest.class.getName() + "#hostValuesCopiedDuringARecordingAreTheRecordingsOwn",
         CudaGraphTest.class.getName() + "#aBlockFreedDuringARecordingStaysTheGraphs",
+        CudaGraphTest.class.getName() + "#aBlockMadeBeforeARecordingServesNoRequestOfIt",
         CudaGraphTest.class.getName() + "#aRecordingReusesTheBlocksItFrees",
         CudaGraphTest.class.getName() + "#aClosedGraphsBlocksGoBackToTheCache",
         CudaGraphTest.class.getName() + "#nothingGoesBackToTheDriverDuringARecording");

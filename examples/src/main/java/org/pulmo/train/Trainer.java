@@ -321,8 +321,12 @@ public final class Trainer {
                     for (DataLoader.Batch b : batches) {
                         DataLoader.Batch mb = maNet == null ? null : mutexBatches.next(b);
                         if (maNet != null && mb == null) continue; // an unreadable image broke the pairing of this batch
-                        if (recordSteps && recorded == null) recorded = recordedStep(sgd, steps, maNet, b, mb);
-                        if (recorded != null && recorded.recording()) {
+                        // recorded for the full batch; a batch short of an unreadable image (not --strict) runs ordinarily,
+                        // with the same parameters, momentum and statistics, which both update in place
+                        boolean full = b.size() == s.batchSize() && (mb == null || mb.size() == s.batchSize());
+                        if (recordSteps && recorded == null && full) recorded = recordedStep(sgd, steps, maNet, b, mb);
+                        if (recorded != null && recorded.recording()
+                            && (maNet != null ? recorded.takes(b.images(), mb.images(), b.labels(), mb.labels()) : recorded.takes(b.images(), b.labels()))) {
                             // one replay of the recorded step; the readings keep copies of its outputs, which the next
                             // replay overwrites. Labels are checked here, as the recorded cross-entropy cannot read them.
                             Losses.checkLabels("batch " + b.number(), b.labels().toArray(), train.numClasses());

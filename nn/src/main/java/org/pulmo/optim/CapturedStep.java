@@ -90,6 +90,14 @@ public final class CapturedStep implements AutoCloseable {
     /** Null when steps are recorded and replayed, else why every step runs as ordinary code. */
     public String whyNotRecorded() { return unsupported; }
 
+    /** Whether {@code batch} has the input shapes this step takes (in order), so that {@link #step} accepts it. */
+    public boolean takes(Tensor... batch) {
+        if (batch.length != inputs.length) return false;
+        for (int i = 0; i < batch.length; i++)
+            if (!Arrays.equals(batch[i].shape(), inputs[i].shape())) return false;
+        return true;
+    }
+
     /** Recordings made so far (the first, and one per change of the learning rate). */
     public long recordings() { return recordings; }
 
