@@ -113,13 +113,14 @@ public final class ProfilingBackend {
     public String table() {
         List<Entry> es = entries();
         long total = es.stream().mapToLong(Entry::nanos).sum();
+        int w = Math.max(24, es.stream().mapToInt(e -> e.method.length()).max().orElse(0));   // the name column fits the longest row
         String mb = countsBytes ? String.format(Locale.ROOT, " %10s", "alloc MB") : "";
-        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "%-24s %10s %7s %8s %10s%s%n", "backend method", "total ms", "share", "calls", "us/call", mb));
+        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "%-" + w + "s %10s %7s %8s %10s%s%n", "backend method", "total ms", "share", "calls", "us/call", mb));
         for (Entry e : es)
-            sb.append(String.format(Locale.ROOT, "%-24s %10.1f %6.1f%% %8d %10.1f%s%n", e.method, e.nanos / 1e6,
+            sb.append(String.format(Locale.ROOT, "%-" + w + "s %10.1f %6.1f%% %8d %10.1f%s%n", e.method, e.nanos / 1e6,
                 100.0 * e.nanos / Math.max(total, 1), e.calls, e.nanos / 1e3 / Math.max(e.calls, 1),
                 countsBytes ? String.format(Locale.ROOT, " %10.1f", e.bytes / 1e6) : ""));
-        sb.append(String.format(Locale.ROOT, "%-24s %10.1f%s%n", "all backend calls", total / 1e6,
+        sb.append(String.format(Locale.ROOT, "%-" + w + "s %10.1f%s%n", "all backend calls", total / 1e6,
             countsBytes ? String.format(Locale.ROOT, "%28s %10.1f", "", es.stream().mapToLong(Entry::bytes).sum() / 1e6) : ""));
         return sb.toString();
     }
