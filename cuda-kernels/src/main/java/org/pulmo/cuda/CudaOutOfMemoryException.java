@@ -5,7 +5,7 @@ public final class CudaOutOfMemoryException extends CudaException {
     public final long requestedBytes;
     public final CudaAllocator.Stats stats;
 
-    CudaOutOfMemoryException(long requestedBytes, CudaAllocator.Stats stats, String driverStatus) {
+    public CudaOutOfMemoryException(long requestedBytes, CudaAllocator.Stats stats, String driverStatus) {
         super("CUDA out of memory: could not allocate " + CudaAllocator.human(requestedBytes) + " (" + requestedBytes
             + " bytes); allocator: " + stats + "; driver said " + driverStatus);
         this.requestedBytes = requestedBytes;

@@ -55,6 +55,8 @@ final class Cli {
      * the user's (a bug) is named by its class; {@code PULMO_STACKTRACE=1} adds the stack trace for a report.
      */
     static String describe(Throwable e) {
+        String device = outOfDeviceMemory(e);
+        if (device != null) return device;
         if (e instanceof UncheckedIOException u && u.getCause() != null) return describe(u.getCause());
         if (e instanceof FileSystemException f) {
             String what = f.getReason() != null ? f.getReason() : switch (f) {
@@ -76,6 +78,21 @@ final class Cli {
     /** How a command ended with {@code e}, in one line for a record (run.json): out of memory with its advice, else {@link #describe}. */
     static String failure(Throwable e) {
         return e instanceof OutOfMemoryError oom ? outOfMemory(oom) : describe(e);
+    }
+
+    /**
+     * The advice for a GPU that ran out of memory ({@code e} or one of its causes: the allocator's refusal, or a CUDA,
+     * cuBLAS or cuDNN call that could not allocate), or null for any other error. Not a bug, so not "internal error".
+     */
+    static String outOfDeviceMemory(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            String m = t.getMessage();
+            if (t instanceof org.pulmo.cuda.CudaOutOfMemoryException
+                || t instanceof org.pulmo.cuda.CudaException && m != null && (m.contains("OUT_OF_MEMORY") || m.contains("ALLOC_FAILED")))
+                return "out of GPU memory: " + oneLine(String.valueOf(m)) + ". Use a smaller --batch-size or --image-size, or free the"
+                    + " GPU memory other processes hold (nvidia-smi lists them)";
+        }
+        return null;
     }
 
     /** The advice for a JVM that ran out of heap: how much it had and how to give it more. */

@@ -5,6 +5,7 @@ import static org.pulmo.examples.CliEndToEndTest.pulmo;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.pulmo.examples.CliEndToEndTest.Run;
@@ -146,6 +147,21 @@ class UsageErrorTest {
         assertEquals("/x/y: permission denied", Cli.describe(new java.nio.file.AccessDeniedException("/x/y")));
         assertEquals("/x/y: already exists", Cli.describe(new java.nio.file.FileAlreadyExistsException("/x/y")));
         assertTrue(Cli.describe(new NullPointerException("boom")).startsWith("internal error: java.lang.NullPointerException: boom"));
+    }
+
+    /** A GPU out of memory (the allocator's refusal, wrapped or not; a cuDNN call that could not allocate) gives advice, not "internal error". */
+    @Test void aGpuOutOfMemoryGivesTheAdvice() {
+        var stats = new org.pulmo.cuda.CudaAllocator.Stats(70L << 30, 1L << 30, 75L << 30, 900, 12, 950, 78L << 30);
+        var oom = new org.pulmo.cuda.CudaOutOfMemoryException(3L << 30, stats, "CUDA_ERROR_OUT_OF_MEMORY");
+        for (Throwable e : List.of(oom, new RuntimeException("the training step failed", oom),
+                new org.pulmo.cuda.CudaException("cuDNN call cudnnBackendExecute failed: CUDNN_STATUS_ALLOC_FAILED (2001)"))) {
+            String m = Cli.describe(e);
+            assertTrue(m.startsWith("out of GPU memory: ") && m.contains("--batch-size") && !m.contains("internal error"), m);
+            assertEquals(m, Cli.failure(e), "run.json records the same line");
+        }
+        assertTrue(Cli.describe(oom).contains("could not allocate 3.00 GiB"), Cli.describe(oom));
+        assertTrue(Cli.describe(new org.pulmo.cuda.CudaException("CUDA call cuLaunchKernel failed: CUDA_ERROR_ILLEGAL_ADDRESS (700)"))
+            .startsWith("internal error: "), "any other CUDA failure is still a bug to report");
     }
 
     /** run.json's message of a run that ran out of memory gives the advice, not "internal error: java.lang.OutOfMemoryError". */
