@@ -58,7 +58,8 @@ final class Paired {
         if (rows.stream().filter(r -> r.correct() != null).count() < 2)
             return rows.size() < 2 ? "" : "\nNo image-by-image comparison: fewer than two rows have their predictions" + (without.isEmpty() ? "" : ": " + without) + ".\n";
         StringBuilder sb = new StringBuilder("\nImage by image, " + which + ":\nMcNemar's exact test on the images exactly one of the two "
-            + "classified correctly (p: the chance of a split\nat least this uneven between two equally accurate models):\n\n"
+            + "classified correctly (the predicted class is the true one, over all\nclasses, whatever the columns above count; p: the chance "
+            + "of a split at least this uneven between two equally\naccurate models):\n\n"
             + "| Rows | Images | Correct in the first only | Correct in the second only | p |\n|---|---:|---:|---:|---:|\n");
         boolean[] paired = new boolean[rows.size()];
         int pairs = 0;

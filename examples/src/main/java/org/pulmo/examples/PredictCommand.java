@@ -21,7 +21,7 @@ public final class PredictCommand implements Callable<Integer> {
     @Option(names = {"-c", "--checkpoint"}, required = true, description = "A checkpoint written by 'pulmo train'.") Path checkpoint;
     @Parameters(index = "0", description = "An image file or a folder (searched recursively).") Path input;
     @Mixin DeviceOptions deviceOptions;
-    @Option(names = "--csv", description = "Also write the probabilities to this CSV file (an existing file is refused unless --overwrite is given).") Path csv;
+    @Option(names = "--csv", description = "Also write the probabilities to this CSV file, with every digit (the printed table rounds to 4 decimals); an existing file is refused unless --overwrite is given.") Path csv;
     @Option(names = "--overwrite", description = "Replace the --csv file if it exists.") boolean overwrite;
 
 
@@ -57,8 +57,10 @@ public final class PredictCommand implements Callable<Integer> {
             for (int k = 0; k < width.length; k++) probs.append(String.format(Locale.ROOT, "%-" + width[k] + ".4f  ", p.probabilities()[i][k]));
             String cls = tm.classes().get(predicted[i]);
             System.out.printf("%-50s %-12s %s%n", r.sources()[i], cls, probs.toString().trim());
-            out.append('"').append(r.sources()[i].replace("\"", "\"\"")).append("\",").append(cls).append(',')
-                .append(probs.toString().trim().replaceAll("\\s+", ",")).append('\n');
+            // the CSV keeps every digit a float has, as evaluate's predictions.csv (the printed table rounds to 4 decimals)
+            out.append('"').append(r.sources()[i].replace("\"", "\"\"")).append("\",").append(cls);
+            for (float v : p.probabilities()[i]) out.append(',').append(Float.toString(v));
+            out.append('\n');
         }
         if (csv != null) Cli.write(csv, f -> org.pulmo.io.AtomicFiles.writeString(f, out));
         if (p.size() < files.size()) {   // the others' probabilities stand; the exit code says the input was not all good

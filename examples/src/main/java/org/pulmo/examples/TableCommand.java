@@ -86,7 +86,7 @@ public final class TableCommand implements Callable<Integer> {
             case "all" -> "every image of the folders";
             default -> parts.getFirst() + " part, not the test set";
         };
-        String columns = binary ? "the positive class's numbers (evaluate's binary line)"
+        String columns = binary ? "class " + binaryClass(entries) + "'s numbers, the positive class of evaluate's binary line"
             : positive != null ? "class " + p.substring(0, p.length() - 1) + " against the other classes" : "macro averages over the classes";
         StringBuilder sb = new StringBuilder("**" + title + "** (" + scored + ", %; accuracy over all classes, the other columns " + columns + ")\n\n")
             .append("| Model | Accuracy | Precision | Recall (sensitivity) | Specificity | F1 | AUC | Accuracy, 95 % CI |\n|---|---:|---:|---:|---:|---:|---:|---:|\n");
@@ -117,6 +117,30 @@ public final class TableCommand implements Callable<Integer> {
         System.out.print(sb);
         if (out != null) Cli.write(out, f -> org.pulmo.io.AtomicFiles.writeString(f, sb));
         return 0;
+    }
+
+    /**
+     * The class every row's binary figures are about: the one whose own precision and recall its metrics.json repeats as
+     * binary_precision and binary_recall (evaluate's choice when it wrote the file), else the class evaluate names like
+     * COVID now. Rows about different classes are refused: their columns would not count the same thing.
+     */
+    static String binaryClass(List<Entry> entries) {
+        Map<String, String> byRow = new LinkedHashMap<>();
+        for (Entry e : entries) {
+            List<String> cs = e.classes();
+            String c = cs.get(ClassificationReport.defaultPositiveClass(cs));
+            if (!repeatsBinary(e.metrics(), c)) c = cs.stream().filter(k -> repeatsBinary(e.metrics(), k)).findFirst().orElse(c);
+            byRow.put(e.label() + " (" + e.folder() + ")", c);
+        }
+        if (byRow.values().stream().distinct().count() > 1)
+            throw new IllegalArgumentException("--binary: the rows' positive classes differ (" + byRow.entrySet().stream()
+                .map(x -> x.getKey() + ": " + x.getValue()).collect(java.util.stream.Collectors.joining(", ")) + "); --positive CLASS counts one class for all");
+        return byRow.values().iterator().next();
+    }
+
+    private static boolean repeatsBinary(Map<String, Double> m, String c) {
+        return m.get("binary_precision") != null && m.get("binary_precision").equals(m.get(c + "_precision"))
+            && m.get("binary_recall") != null && m.get("binary_recall").equals(m.get(c + "_recall"));
     }
 
     /** The class --positive names, among the rows' classes ('auto': {@link ClassificationReport#defaultPositiveClass}). */

@@ -49,13 +49,28 @@ public final class ClassificationReport {
     /** Class names that metrics.json could not tell from other figures ("macro" would give macro_precision, ...). */
     public static final List<String> RESERVED_CLASS_NAMES = List.of("macro", "binary", "accuracy");
 
-    /** The first class whose name contains "covid" (any case), else the last class (class 1 of two). */
+    /**
+     * The first class whose name contains "covid" (any case) and does not deny it ({@link #deniesCovid}: non-covid,
+     * NonCOVID, no_covid, not-covid, COVID-negative, covid_neg), else the last class (class 1 of two).
+     */
     public static int defaultPositiveClass(List<String> classes) {
         for (int k = 0; k < classes.size(); k++) {
             String c = classes.get(k).toLowerCase(Locale.ROOT);
-            if (c.contains("covid") && !c.startsWith("non") && !c.startsWith("no-") && !c.startsWith("no_")) return k;
+            if (c.contains("covid") && !deniesCovid(c)) return k;
         }
         return classes.size() - 1;
+    }
+
+    /**
+     * Whether a lower-case class name says "not COVID": a word (between other characters than letters and digits) no,
+     * non, not, neg or negative, or one that joins such a word to covid (noncovid, nocovid, notcovid, covidneg,
+     * covidnegative).
+     */
+    static boolean deniesCovid(String lower) {
+        for (String w : lower.split("[^a-z0-9]+"))
+            if (w.equals("no") || w.equals("non") || w.equals("not") || w.equals("neg") || w.equals("negative")
+                || w.matches("(no|non|not)covid.*") || w.matches(".*covid(19)?(neg|negative)")) return true;
+        return false;
     }
 
     public Predictions predictions() { return predictions; }
@@ -135,6 +150,24 @@ public final class ClassificationReport {
 
     public Intervals.Interval aucInterval(int k) { return predictions.aucInterval(k); }
 
+    /**
+     * A line naming the figures above that are 0/0 and printed as 0 (a class never predicted has no precision, one
+     * absent from the images no recall), counted so in the macro averages; empty when there are none.
+     */
+    private String zeroOverZero(List<String> classes) {
+        List<String> never = new java.util.ArrayList<>(), absent = new java.util.ArrayList<>();
+        for (int k = 0; k < classes.size(); k++) {
+            if (matrix.truePositives(k) + matrix.falsePositives(k) == 0) never.add(classes.get(k));
+            if (matrix.support(k) == 0) absent.add(classes.get(k));
+        }
+        if (never.isEmpty() && absent.isEmpty()) return "";
+        List<String> parts = new java.util.ArrayList<>();
+        if (!never.isEmpty()) parts.add("the precision of " + String.join(", ", never) + " (never predicted)");
+        if (!absent.isEmpty()) parts.add("the recall of " + String.join(", ", absent) + " (no image of it)");
+        return String.format(Locale.ROOT, "(0/0, printed as 0.00 and counted as 0 in the macro averages, as scikit-learn's zero_division=0: %s)%n",
+            String.join("; ", parts));
+    }
+
     /** The tables as text (see the class comment); {@code title} heads them ("Test set", "DPN-92-SE", ...). */
     public String format(String title) {
         StringBuilder s = new StringBuilder();
@@ -151,6 +184,7 @@ public final class ClassificationReport {
         s.append(String.format(Locale.ROOT, row, "macro avg", pct(matrix.macroPrecision()), pct(matrix.macroRecall()),
             pct(matrix.macroSpecificity()), pct(matrix.macroF1()), pct(macroAuc()), matrix.total()));
         s.append(String.format(Locale.ROOT, "%-" + w + "s  %9s%n", "accuracy", pct(matrix.accuracy())));
+        s.append(zeroOverZero(classes));
         if (matrix.classes() == 2) {
             s.append(String.format(Locale.ROOT, "%nbinary, positive class '%s':%n", classes.get(positive)));
             s.append(String.format(Locale.ROOT, "%9s  %9s  %20s  %11s  %8s  %8s%n", "accuracy", "precision", "recall (sensitivity)", "specificity", "F1", "AUC"));

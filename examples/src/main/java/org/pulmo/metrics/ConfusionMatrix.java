@@ -8,8 +8,9 @@ package org.pulmo.metrics;
  *   precision = TP / (TP + FP)      recall = sensitivity = TP / (TP + FN)      specificity = TN / (TN + FP)
  *   F1 = 2 precision recall / (precision + recall)
  * </pre>
- * A ratio whose denominator is 0 is taken as 0 (scikit-learn's default {@code zero_division=0}), so macro
- * averages, the unweighted means over classes, stay comparable with the numbers published code prints.
+ * A ratio whose denominator is 0 is taken as 0 (scikit-learn's {@code zero_division=0}; its default, "warn", gives the
+ * same 0 with a warning; the report says which figures are 0/0), so macro averages, the unweighted means over classes,
+ * stay comparable with the numbers published code prints.
  */
 public final class ConfusionMatrix {
     private final long[][] counts;

@@ -92,12 +92,21 @@ class ReportNumbersTest {
         assertTrue(new ClassificationReport(pr).format("t").lines().anyMatch(l -> l.startsWith("macro avg") && l.contains("75.00")));
     }
 
-    /** "no-covid", "no_covid" and "non-covid" are the negative class; the COVID class is positive whatever its index. */
+    /** Names that deny COVID ("no-covid", "NonCOVID", "COVID-negative", ...) are the negative class; the COVID class is positive whatever its index. */
     @Test void negativeCovidNamesAreNotThePositiveClass() {
         assertEquals(1, ClassificationReport.defaultPositiveClass(List.of("no-covid", "covid")));
         assertEquals(1, ClassificationReport.defaultPositiveClass(List.of("no_covid", "covid")));
         assertEquals(1, ClassificationReport.defaultPositiveClass(List.of("non-covid", "covid")));
         assertEquals(0, ClassificationReport.defaultPositiveClass(List.of("COVID-19", "No-COVID")));
         assertEquals(1, ClassificationReport.defaultPositiveClass(List.of("No-COVID", "normal")), "no COVID class: the last");
+        // names that deny COVID after it, or joined to it, sorted first (they were taken as the positive class)
+        assertEquals(1, ClassificationReport.defaultPositiveClass(List.of("COVID-negative", "COVID-positive")));
+        assertEquals(1, ClassificationReport.defaultPositiveClass(List.of("covid_neg", "covid_pos")));
+        assertEquals(1, ClassificationReport.defaultPositiveClass(List.of("nocovid", "covid")));
+        assertEquals(1, ClassificationReport.defaultPositiveClass(List.of("not_covid", "covid")));
+        assertEquals(1, ClassificationReport.defaultPositiveClass(List.of("NonCOVID", "COVID")));
+        assertEquals(1, ClassificationReport.defaultPositiveClass(List.of("COVID19negative", "COVID19")));
+        assertEquals(0, ClassificationReport.defaultPositiveClass(List.of("CT_COVID", "CT_NonCOVID")));
+        assertEquals(0, ClassificationReport.defaultPositiveClass(List.of("COVID-19", "normal", "viral pneumonia")));
     }
 }
