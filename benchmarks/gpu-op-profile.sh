@@ -15,9 +15,9 @@
 # torch_op_profile_*.json and MODEL-kinds.md. Knobs: PRECISION, PART_S, PROFILE_STEPS (profiled steps, default 3), PYTHON, ANCHORS.
 set -uo pipefail
 out=${OUT:-benchmarks/target/gpu-op-profile}
-mkdir -p "$out"
 gpu=.gpu
 [ -f "$gpu/java.sh" ] || { echo "gpu-op-profile: no $gpu bundle here; run ../shared/gpu/bundle.sh and send .gpu along" >&2; exit 2; }
+mkdir -p "$out"
 anchors=${ANCHORS:-$gpu/anchors}
 [ -f "$anchors/bench_train.py" ] || anchors=../shared/anchors
 py=${PYTHON:-$( [ -x /opt/torch/.venv/bin/python3 ] && echo /opt/torch/.venv/bin/python3 || echo python3 )}

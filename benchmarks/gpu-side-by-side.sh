@@ -17,9 +17,9 @@
 # "--warmup 5 --steps 20 --sections train,infer").
 set -uo pipefail
 out=${OUT:-benchmarks/target/gpu-side-by-side}
-mkdir -p "$out"
 gpu=.gpu
 [ -f "$gpu/java.sh" ] || { echo "gpu-side-by-side: no $gpu bundle here; run ../shared/gpu/bundle.sh and send .gpu along" >&2; exit 2; }
+mkdir -p "$out"
 anchors=$gpu/anchors
 [ -f "$anchors/bench_train.py" ] || anchors=../shared/anchors
 py=${PYTHON:-$( [ -x /opt/torch/.venv/bin/python3 ] && echo /opt/torch/.venv/bin/python3 || echo python3 )}
