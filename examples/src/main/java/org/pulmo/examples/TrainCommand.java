@@ -218,18 +218,25 @@ public final class TrainCommand implements Callable<Integer> {
             System.err.println("pulmo train: no epoch produced a validation accuracy, so there is no best.safetensors in " + dir);
             return 3;
         }
-        record.end("finished", null);
         System.out.printf(Locale.ROOT, "Done: %d epoch" + (r.epochsDone() == 1 ? "" : "s") + " in %s; best validation accuracy %.2f%% at epoch %d (chance: %.1f%%). Files in %s: "
             + "last.safetensors, best.safetensors, metrics.csv, metrics.json, run.json, %s%n",
             r.epochsDone(), record.summary(), 100 * r.bestValAcc(), r.bestEpoch(), 100.0 / split.train().numClasses(), dir,
             s.maNet() != null ? org.pulmo.train.Plots.listed("loss.png", "accuracy.png", "manet_weights.png") : org.pulmo.train.Plots.listed("loss.png", "accuracy.png"));
-        if (!noEvaluate && split.test().size() > 0) {
-            System.out.println("Test set, best checkpoint:");
-            record.test(EvaluateCommand.evaluate(TrainedModel.load(dir.resolve(Trainer.BEST), dev), split.test(), "test", dir.resolve("test"),
-                s.batchSize(), data.strict, System.out).values());
-        } else if (!noEvaluate) {
-            System.out.println("No test images, so no test-set evaluation.");
+        // "finished" once the test report is written too: a process killed during the evaluation leaves the run "running"
+        // (then unrecorded), and --resume, with every epoch done, writes the report
+        try {
+            if (!noEvaluate && split.test().size() > 0) {
+                System.out.println("Test set, best checkpoint:");
+                record.test(EvaluateCommand.evaluate(TrainedModel.load(dir.resolve(Trainer.BEST), dev), split.test(), "test", dir.resolve("test"),
+                    s.batchSize(), data.strict, System.out).values());
+            } else if (!noEvaluate) {
+                System.out.println("No test images, so no test-set evaluation.");
+            }
+        } catch (Exception | Error e) {
+            endQuietly(record, e);
+            throw e;
         }
+        record.end("finished", null);
         return 0;
     }
 

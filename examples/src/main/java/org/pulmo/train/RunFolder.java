@@ -108,8 +108,8 @@ public final class RunFolder {
             if (!Files.exists(last) && !Files.exists(out.resolve(Trainer.BEST)) && stoppedInFirstEpoch(out)) {
                 List<Path> stale = new ArrayList<>();
                 for (String f : RUN_FILES) if (!f.equals(RunRecord.FILE) && isRunFile(out.resolve(f))) stale.add(out.resolve(f));
-                return new Choice(out, List.of("--resume: the run in " + out + " was stopped before its first epoch ended, so there is no "
-                    + Trainer.LAST + " to continue from; it starts again from epoch 1 in the same folder"), stale, true);
+                return new Choice(out, List.of("--resume: the run in " + out + " was stopped before its first epoch's checkpoint was on disk,"
+                    + " so there is no " + Trainer.LAST + " to continue from; it starts again from epoch 1 in the same folder"), stale, true);
             }
             if (!Files.exists(last)) throw new IOException("--resume: no checkpoint " + last + " to resume from");
             Path stopped = out.resolve(Trainer.INTERRUPTED);
@@ -178,7 +178,12 @@ public final class RunFolder {
             Path stopped = dir.resolve(Trainer.INTERRUPTED);
             if (Files.exists(stopped)) return "0".equals(org.pulmo.io.Safetensors.readMetadata(stopped).get("epoch"));
             Path record = dir.resolve(RunRecord.FILE);
-            return Files.exists(record) && RunRecord.Reading.of(record).epochsDone().equals("0");
+            if (!Files.exists(record)) return false;
+            RunRecord.Reading r = RunRecord.Reading.of(record);
+            // epoch 1 done by the record, which is written as its checkpoint is handed to the writer thread: a process
+            // killed before that checkpoint reached the disk (a fraction of a second) left the record one epoch ahead of
+            // the files, and no checkpoint at all, unless the run went on to finish
+            return r.epochsDone().equals("0") || r.epochsDone().equals("1") && !r.status().equals("finished");
         } catch (IOException | RuntimeException unreadable) {
             return false;
         }

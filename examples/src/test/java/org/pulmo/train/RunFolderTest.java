@@ -59,6 +59,26 @@ class RunFolderTest {
         assertTrue(e.getMessage().contains("no checkpoint"), e.getMessage());
     }
 
+    /**
+     * The record says epoch 1 is done as its checkpoint is handed to the writer thread; a process killed in the fraction
+     * of a second before that checkpoint reached the disk left no checkpoint, and --resume refused the folder. It starts
+     * over; a finished run whose checkpoints are gone does not.
+     */
+    @Test void aRunKilledBeforeItsFirstCheckpointWasOnDiskStartsOver(@TempDir Path dir) throws Exception {
+        Path out = Files.createDirectories(dir.resolve("run"));
+        Files.writeString(out.resolve(RunRecord.FILE), "{\"status\": \"running\", \"epochs_done\": 1, \"invocations\": []}");
+        Files.writeString(out.resolve("metrics.csv"), "epoch\n1\n");
+        Files.writeString(out.resolve(".last.safetensors.123.tmp"), "");
+        RunFolder.Choice c = RunFolder.choose(out, true, false);
+        assertTrue(c.startOver());
+        assertTrue(c.stale().contains(out.resolve("metrics.csv")), c.stale().toString());
+        Files.writeString(out.resolve(RunRecord.FILE), "{\"status\": \"running\", \"epochs_done\": 2, \"invocations\": []}");
+        assertThrows(java.io.IOException.class, () -> RunFolder.choose(out, true, false), "epoch 2: epoch 1's checkpoint was written before");
+        Files.writeString(out.resolve(RunRecord.FILE), "{\"status\": \"finished\", \"epochs_done\": 1, \"invocations\": []}");
+        Exception e = assertThrows(java.io.IOException.class, () -> RunFolder.choose(out, true, false));
+        assertTrue(e.getMessage().contains("no checkpoint"), e.getMessage());
+    }
+
     /** Starting over keeps run.json (it records both invocations) and removes the rest. */
     @Test void startingOverKeepsRunJson(@TempDir Path dir) throws Exception {
         Path out = Files.createDirectories(dir.resolve("run"));
