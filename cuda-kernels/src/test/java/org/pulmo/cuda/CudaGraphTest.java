@@ -147,6 +147,59 @@ class CudaGraphTest {
     }
 
     /**
+     * cuDNN's determinism (and likewise the precision) is fixed into a recording: after it changes, one step runs as
+     * ordinary code, choosing cuDNN's algorithms anew (which cannot happen while recording), and the next records again,
+     * rather than replaying the old choice or falling back to ordinary steps for good. Losses as an ordinary twin's.
+     */
+    @Test void aChangeOfDeterminismRecordsAgainAfterOneOrdinaryStep() {
+        int steps = 6, batch = 4;
+        Rng data = new Rng(6);
+        List<Tensor> xs = new ArrayList<>(), ys = new ArrayList<>();
+        for (int k = 0; k < steps; k++) {
+            xs.add(Tensor.randn(data, batch, 3, 16, 16));
+            ys.add(Tensor.of(new float[] {k % 4, (k + 1) % 4, (k + 2) % 4, (k + 3) % 4}, batch));
+        }
+        boolean start = be.cudnn().deterministic();
+        float[] lossE = new float[steps], lossR = new float[steps];
+        long[] graphs = new long[steps], recordingsAt = new long[steps];
+        try {
+            Module eager = model().to(be.device());
+            eager.train();
+            Sgd sgdE = Sgd.forModule(eager, 0.05f, 0.9f, 0f, false, false);
+            MemoryScope.Steps scopesE = new MemoryScope.Steps(() -> sgdE.trainingState(eager));
+            for (int k = 0; k < steps; k++) {
+                be.cudnn().setDeterministic(k >= 3 != start);
+                try (MemoryScope ignored = scopesE.open()) {
+                    Tensor x = xs.get(k).to(be.device()), y = ys.get(k).to(be.device());
+                    lossE[k] = sgdStep(sgdE, () -> Losses.crossEntropy(eager.forward(x), y)).item();
+                }
+            }
+            be.cudnn().setDeterministic(start);
+            Module recorded = model().to(be.device());
+            recorded.train();
+            Sgd sgdR = Sgd.forModule(recorded, 0.05f, 0.9f, 0f, false, false);
+            try (CapturedStep step = new CapturedStep(be.device(), sgdR, new MemoryScope.Steps(() -> sgdR.trainingState(recorded)), 1,
+                    in -> new Tensor[] {sgdStep(sgdR, () -> Losses.crossEntropy(recorded.forward(in[0]), in[1])).detach()},
+                    new int[] {batch, 3, 16, 16}, new int[] {batch})) {
+                for (int k = 0; k < steps; k++) {
+                    be.cudnn().setDeterministic(k >= 3 != start);   // changed before step 4
+                    var before = be.runtime().counters();
+                    lossR[k] = step.step(xs.get(k), ys.get(k))[0].item();
+                    graphs[k] = be.runtime().counters().minus(before).graphLaunches();
+                    recordingsAt[k] = step.recordings();
+                }
+                assertTrue(step.recording(), step.whyNotRecorded());
+            }
+        } finally {
+            be.cudnn().setDeterministic(start);
+        }
+        assertArrayEquals(new long[] {0, 1, 1, 0, 1, 1}, graphs, "step 4 ordinary after the change, then recorded and replayed again");
+        assertArrayEquals(new long[] {0, 1, 1, 1, 2, 2}, recordingsAt);
+        for (int k = 0; k < steps; k++)
+            assertEquals(lossE[k], lossR[k], 1e-5f * Math.abs(lossE[k]), "loss of step " + (k + 1) + ": ordinary vs recorded");
+    }
+
+    /**
      * The papers' models, recorded: DPN-92-SE (grouped convolutions, SE, dual paths), MA-Net on pairs (paired batch
      * norm, MAB, FAB, the adaptive loss computed on the device) and ResNet-50, three steps each (ordinary, recorded,
      * replayed) against three ordinary steps of a twin, at 32 x 32 so that the emulated GPU runs it in seconds.

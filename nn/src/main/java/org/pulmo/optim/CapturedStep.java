@@ -27,9 +27,10 @@ import org.pulmo.tensor.Tensor;
  * no host randomness (dropout masks drawn on the host would be replayed unchanged: {@code Dropout} refuses to be
  * recorded), no labels checked inside (a captured cross-entropy cannot read its labels back; check them on the host
  * before the copy with {@code Losses.checkLabels}), no optimiser state made inside (a parameter's first momentum buffer: the optimiser
- * refuses while recording). Besides the learning rate and the backend's precision (TF32 or strict: cuDNN's and cuBLAS's
- * math mode is fixed into the recorded calls), which are watched and recorded anew when they change, a recording fixes the
- * model's train/eval mode and the optimiser's buffers: after changing one of those, close this step and make a new one.
+ * refuses while recording). Besides the learning rate, which is watched and recorded anew when it changes, and the
+ * backend's precision (TF32 or strict) and cuDNN's determinism, which are fixed into the recorded calls and watched too
+ * (after a change one ordinary step chooses cuDNN's algorithms anew, then the next records), a recording fixes the model's
+ * train/eval mode and the optimiser's buffers: after changing one of those, close this step and make a new one.
  *
  * <p>Where the backend cannot record ({@link Backend#captureUnsupported}: the CPU, a driver without graphs), or the
  * recording fails (one warning, with the driver's reason), every step runs the body as ordinary code, so a caller needs
@@ -46,7 +47,7 @@ public final class CapturedStep implements AutoCloseable {
     private String unsupported;
     private Backend.Captured graph;
     private float recordedLr = Float.NaN;
-    private boolean recordedStrictFp32;
+    private boolean recordedStrictFp32, recordedDeterministic;
     private Tensor[] outputs;
     private long stepsRun, recordings;
 
@@ -124,12 +125,21 @@ public final class CapturedStep implements AutoCloseable {
             return outputs;
         }
         float lr = sgd == null ? Float.NaN : sgd.lr();
-        boolean strictFp32 = backend.strictFp32();
-        if (graph == null || (sgd != null && lr != recordedLr) || strictFp32 != recordedStrictFp32) {
+        boolean strictFp32 = backend.strictFp32(), deterministic = backend.deterministic();
+        if (graph != null && (strictFp32 != recordedStrictFp32 || deterministic != recordedDeterministic)) {
+            // Another precision or determinism: cuDNN chooses its algorithms anew, which waits for the device and so cannot
+            // happen while recording. One ordinary step makes that choice; the next step records.
+            closeGraph();
+            releaseOutputs();
+            outputs = runBody();
+            return outputs;
+        }
+        if (graph == null || (sgd != null && lr != recordedLr)) {
             closeGraph();
             releaseOutputs();   // the last ordinary step's
             recordedLr = lr;
             recordedStrictFp32 = strictFp32;
+            recordedDeterministic = deterministic;
             try {
                 graph = backend.capture(() -> outputs = runBody());
             } catch (RuntimeException e) {
