@@ -49,10 +49,10 @@ public final class CheckpointWriteBench {
         long bytes = 0;
         for (Tensor t : net.stateDict().values()) bytes += 4 * t.numel();
         for (Tensor t : sgd.stateDict().values()) bytes += 4 * t.numel();
-        System.out.printf(Locale.ROOT, "%s: %.0f MB a checkpoint (weights, buffers, momentum), %d epochs of %d ms each way, files in %s%n",
-            model, bytes / 1e6, epochs, trainMs, parent);
         Path dir = Files.createTempDirectory(parent, "ckpt-bench");
         try {
+            System.out.printf(Locale.ROOT, "%s: %.0f MB a checkpoint (weights, buffers, momentum), %d epochs of %d ms each way, files in %s%n",
+                model, bytes / 1e6, epochs, trainMs, dir);
             for (int round = 0; round < 2; round++) {
                 for (boolean background : new boolean[] {false, true}) {
                     double[] held = new double[epochs];

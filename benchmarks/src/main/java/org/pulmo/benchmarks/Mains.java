@@ -53,9 +53,12 @@ final class Mains {
         } catch (CommandLineOptionException e) {
             code = 2;
             line = e.getMessage() + " (-h lists JMH's options)";
+        } catch (org.openjdk.jmh.runner.NoBenchmarksException e) {   // its message is null; an argument at fault
+            code = 2;
+            line = "no benchmark of this class matches the names given (check the include and -e exclude patterns; -l lists them)";
         } catch (RunnerException e) {
             code = 1;
-            line = "nothing measured: " + e.getMessage();
+            line = "nothing measured: " + (e.getMessage() != null ? e.getMessage() : e.toString());
             cause = e;
         } catch (OutOfMemoryError e) {
             code = 1;

@@ -145,7 +145,7 @@ public class ModelThroughputBench {
             System.out.println("ModelThroughputBench: cuda runs skipped, no usable GPU: " + why);
             args = withDevices(args, devices);
         }
-        Rates.run(ModelThroughputBench.class, args, "images/s", ModelThroughputBench::imagesPerOp);
+        if (Rates.run(ModelThroughputBench.class, args, "images/s", ModelThroughputBench::imagesPerOp).isEmpty()) return;   // it listed or helped
         if (devices.contains("cuda") && Backends.of(Device.cuda(0)) instanceof CudaBackend cuda) {
             // with -f 0 the models ran in this JVM: the algorithms cuDNN chose for their convolutions (forked runs leave none here)
             var plans = cuda.convolutionAlgorithms();

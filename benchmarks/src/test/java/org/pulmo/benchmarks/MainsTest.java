@@ -39,6 +39,10 @@ class MainsTest {
         Ended none = end(() -> { throw new RunnerException("no benchmark of SomeBench produced a result (see above)"); });
         assertEquals(new Ended(1, "SomeBench: nothing measured: no benchmark of SomeBench produced a result (see above)\n"), none);
 
+        Ended noMatch = end(() -> { throw new org.openjdk.jmh.runner.NoBenchmarksException(); });   // its message is null
+        assertEquals(2, noMatch.code());
+        assertTrue(noMatch.err().startsWith("SomeBench: no benchmark of this class matches the names given"), noMatch.err());
+
         Ended bug = end(() -> { throw new IllegalStateException("a bug"); });
         assertEquals(1, bug.code());
         assertTrue(bug.err().startsWith("SomeBench: unexpected java.lang.IllegalStateException: a bug"), bug.err());

@@ -89,7 +89,7 @@ final class Cli {
             String m = t.getMessage();
             if (t instanceof org.pulmo.cuda.CudaOutOfMemoryException
                 || t instanceof org.pulmo.cuda.CudaException && m != null && (m.contains("OUT_OF_MEMORY") || m.contains("ALLOC_FAILED")))
-                return "out of GPU memory: " + oneLine(String.valueOf(m)) + ". Use a smaller --batch-size or --image-size, or free the"
+                return "out of GPU memory: " + oneLine(String.valueOf(m)).replaceFirst("^CUDA out of memory: ", "") + ". Use a smaller --batch-size or --image-size, or free the"
                     + " GPU memory other processes hold (nvidia-smi lists them)";
         }
         return null;

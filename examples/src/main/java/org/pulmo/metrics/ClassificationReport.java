@@ -62,14 +62,19 @@ public final class ClassificationReport {
     }
 
     /**
-     * Whether a lower-case class name says "not COVID": a word (between other characters than letters and digits) no,
-     * non, not, neg or negative, or one that joins such a word to covid (noncovid, nocovid, notcovid, covidneg,
-     * covidnegative).
+     * Whether a lower-case class name says "not COVID", word by word (words are runs of letters and digits): no, non or
+     * not right before a word that starts with covid (no_covid, Non-COVID-19, not-covid), or joined to it (noncovid,
+     * nocovid, notcovid, negcovid), or "not detected"; or a word neg, neg2, negative or free, or covid joined to one of
+     * them (COVID-negative, covid_neg, covid_free, covidneg). A COVID class's own qualifiers (covid_no_pneumonia,
+     * non_severe_covid) deny nothing.
      */
     static boolean deniesCovid(String lower) {
-        for (String w : lower.split("[^a-z0-9]+"))
-            if (w.equals("no") || w.equals("non") || w.equals("not") || w.equals("neg") || w.equals("negative")
-                || w.matches("(no|non|not)covid.*") || w.matches(".*covid(19)?(neg|negative)")) return true;
+        String[] w = lower.split("[^a-z0-9]+");
+        for (int i = 0; i < w.length; i++) {
+            boolean negation = w[i].equals("no") || w[i].equals("non") || w[i].equals("not");
+            if (negation && i + 1 < w.length && (w[i + 1].startsWith("covid") || w[i].equals("not") && w[i + 1].equals("detected"))) return true;
+            if (w[i].matches("neg\\d*|negative|free|(no|non|not|neg)covid.*|.*covid(19)?(neg\\d*|negative|free|notdetected)")) return true;
+        }
         return false;
     }
 

@@ -169,9 +169,10 @@ public final class RunFolder {
     }
 
     /**
-     * Whether {@code dir} holds a run that was stopped before its first epoch ended, by what the run itself wrote:
-     * {@code interrupted.safetensors} of epoch 0, or a {@code run.json} with no epoch done. A folder that merely lacks
-     * its checkpoints (deleted to save room, or another command's output) is not one.
+     * Whether {@code dir} holds a run that was stopped before its first epoch's checkpoint was on disk, by what the run
+     * itself wrote: {@code interrupted.safetensors} of epoch 0, or a {@code run.json} with no epoch done, or with one done
+     * and not finished (the record counts an epoch as its checkpoint is handed to the writer thread). Asked only where
+     * neither checkpoint is there; a finished run whose checkpoints were deleted is not one, nor a folder without a record.
      */
     static boolean stoppedInFirstEpoch(Path dir) {
         try {

@@ -108,5 +108,13 @@ class ReportNumbersTest {
         assertEquals(1, ClassificationReport.defaultPositiveClass(List.of("COVID19negative", "COVID19")));
         assertEquals(0, ClassificationReport.defaultPositiveClass(List.of("CT_COVID", "CT_NonCOVID")));
         assertEquals(0, ClassificationReport.defaultPositiveClass(List.of("COVID-19", "normal", "viral pneumonia")));
+        assertEquals(1, ClassificationReport.defaultPositiveClass(List.of("covid_free", "covid_pos")));
+        assertEquals(1, ClassificationReport.defaultPositiveClass(List.of("covid_neg2", "covid")));
+        assertEquals(1, ClassificationReport.defaultPositiveClass(List.of("negcovid", "covid")));
+        assertEquals(1, ClassificationReport.defaultPositiveClass(List.of("covid_not_detected", "covid_detected")));
+        // a COVID class's own qualifiers deny nothing
+        assertEquals(0, ClassificationReport.defaultPositiveClass(List.of("covid_no_pneumonia", "healthy")));
+        assertEquals(0, ClassificationReport.defaultPositiveClass(List.of("non_severe_covid", "healthy")));
+        assertEquals(0, ClassificationReport.defaultPositiveClass(List.of("covid_non_severe", "healthy")));
     }
 }
