@@ -23,10 +23,10 @@ import org.pulmo.tensor.Tensor;
  * with capturing() true, as a recording that is launched at once; each replay runs it again as ordinary code). What the
  * class decides is then visible on any machine: eager steps before the first recording (the first SGD step makes the
  * momentum buffers, which the optimiser refuses to do while recording), and a new recording per change of the rate or
- * of the backend's precision.
+ * of the backend's precision or determinism (after one ordinary step).
  */
 class CapturedStepRecordingTest {
-    private static boolean recordingNow, strictFp32 = true;
+    private static boolean recordingNow, strictFp32 = true, deterministic = true;
 
     /** Runs body with Backends' CPU backend replaced by a recording fake; restores it after. */
     private static void withRecordingCpu(Runnable body) throws Exception {
@@ -39,6 +39,8 @@ class CapturedStepRecordingTest {
                 case "capturing": return recordingNow;
                 case "strictFp32": return strictFp32;                       // a precision setting, as a GPU's backend has
                 case "setStrictFp32": strictFp32 = (Boolean) args[0]; return null;
+                case "deterministic": return deterministic;                 // cuDNN's determinism, as a GPU's backend has
+                case "setDeterministic": deterministic = (Boolean) args[0]; return null;
                 case "capture": {
                     Runnable work = (Runnable) args[0];
                     recordingNow = true;
@@ -57,7 +59,7 @@ class CapturedStepRecordingTest {
             }
         });
         active.set(null, fake);
-        try { body.run(); } finally { active.set(null, real); recordingNow = false; strictFp32 = true; }
+        try { body.run(); } finally { active.set(null, real); recordingNow = false; strictFp32 = true; deterministic = true; }
     }
 
     private static Module model() {
@@ -67,7 +69,7 @@ class CapturedStepRecordingTest {
 
     @Test void oneEagerStepThenARecordingPerLearningRate() throws Exception {
         Rng data = new Rng(9);
-        int steps = 6;
+        int steps = 9;
         Tensor[] xs = new Tensor[steps], ys = new Tensor[steps];
         for (int k = 0; k < steps; k++) {
             xs[k] = Tensor.randn(data, 5, 6);
@@ -98,9 +100,12 @@ class CapturedStepRecordingTest {
                 assertTrue(step.recording(), step.whyNotRecorded());
                 for (int k = 0; k < steps; k++) {
                     if (k == 3) sgdC.setLr(0.05f);
-                    if (k == 5) Backends.cpu().setStrictFp32(false);   // the math mode is fixed into a recording too
+                    // the math mode and cuDNN's determinism are fixed into a recording too: after a change, one ordinary
+                    // step (cuDNN chooses its algorithms anew, which cannot happen while recording), then a new recording
+                    if (k == 5) Backends.cpu().setStrictFp32(false);
+                    if (k == 7) Backends.cpu().setDeterministic(false);
                     lossC[k] = step.step(xs[k], ys[k])[0].item();
-                    assertEquals(k == 0 ? 0 : k < 3 ? 1 : k < 5 ? 2 : 3, step.recordings(), "recordings after step " + (k + 1));
+                    assertEquals(k == 0 ? 0 : k < 3 ? 1 : k < 6 ? 2 : k < 8 ? 3 : 4, step.recordings(), "recordings after step " + (k + 1));
                 }
                 assertTrue(step.recording(), "no recording failed: " + step.whyNotRecorded());
             }
