@@ -96,9 +96,7 @@ final class Rates {
         return results;
     }
 
-    static String line(RunResult r, String unit, ToDoubleFunction<RunResult> work) { return line(r, unit, work, false); }
-
-    /** {@link #line(RunResult, String, ToDoubleFunction)}, the benchmark mode beside the name when {@code withMode}. */
+    /** A result's line: name (with its benchmark mode when {@code withMode}), parameters, time per op, rate, each fork's rate. */
     static String line(RunResult r, String unit, ToDoubleFunction<RunResult> work, boolean withMode) {
         double perOp = work.applyAsDouble(r);
         List<Double> rates = new ArrayList<>(), secs = new ArrayList<>();

@@ -42,7 +42,7 @@ class RatesArithmeticTest {
     @Test void theLineGivesEachForksRateAndTheMedians() {
         RunResult r = JmhRuns.averageTime("org.pulmo.benchmarks.ModelThroughputBench.trainStep",
             Map.of("model", "resnet50"), 10_000, 30_000);
-        String line = Rates.line(r, "images/s", x -> 32);
+        String line = Rates.line(r, "images/s", x -> 32, false);
         double fast = 32 / 0.010, slow = 32 / 0.030;
         assertTrue(line.startsWith("trainStep "), line);
         assertTrue(line.contains("20.000 ms/op"), line);

@@ -139,11 +139,15 @@ public final class Trainer {
         String why = org.pulmo.backend.Backends.of(s.device()).captureUnsupported();
         out.println(why == null ? "  Training steps recorded once as a CUDA graph and replayed (--cuda-graphs)"
             : "  Training steps run as ordinary code, not recorded (--cuda-graphs): " + why);
+        int[][] shapes = java.util.Arrays.stream(recordedInputs(b, mb)).map(Tensor::shape).toArray(int[][]::new);
         if (maNet != null)
-            return new CapturedStep(s.device(), sgd, steps, 1, in -> trainingStep(maNet, sgd, in[0], in[1], in[2], in[3]).values(),
-                b.images().shape(), mb.images().shape(), b.labels().shape(), mb.labels().shape());
-        return new CapturedStep(s.device(), sgd, steps, 1, in -> trainingStep(null, sgd, in[0], null, in[1], null).values(),
-            b.images().shape(), b.labels().shape());
+            return new CapturedStep(s.device(), sgd, steps, 1, in -> trainingStep(maNet, sgd, in[0], in[1], in[2], in[3]).values(), shapes);
+        return new CapturedStep(s.device(), sgd, steps, 1, in -> trainingStep(null, sgd, in[0], null, in[1], null).values(), shapes);
+    }
+
+    /** A batch as the recorded step takes it: images then labels; MA-Net's (mutex batch {@code mb}) images, mutex images, labels, mutex labels. */
+    private static Tensor[] recordedInputs(DataLoader.Batch b, DataLoader.Batch mb) {
+        return mb == null ? new Tensor[] {b.images(), b.labels()} : new Tensor[] {b.images(), mb.images(), b.labels(), mb.labels()};
     }
 
     /** One step's results: the loss minimised, the main path's logits, MA-Net's loss parts (null for other models). */
@@ -325,19 +329,12 @@ public final class Trainer {
                         // with the same parameters, momentum and statistics, which both update in place
                         boolean full = b.size() == s.batchSize() && (mb == null || mb.size() == s.batchSize());
                         if (recordSteps && recorded == null && full) recorded = recordedStep(sgd, steps, maNet, b, mb);
-                        if (recorded != null && recorded.recording()
-                            && (maNet != null ? recorded.takes(b.images(), mb.images(), b.labels(), mb.labels()) : recorded.takes(b.images(), b.labels()))) {
+                        if (recorded != null && recorded.recording() && recorded.takes(recordedInputs(b, mb))) {
                             // one replay of the recorded step; the readings keep copies of its outputs, which the next
                             // replay overwrites. Labels are checked here, as the recorded cross-entropy cannot read them.
                             Losses.checkLabels("batch " + b.number(), b.labels().toArray(), train.numClasses());
-                            Tensor[] o;
-                            if (maNet != null) {
-                                Losses.checkLabels("mutex batch of batch " + b.number(), mb.labels().toArray(), train.numClasses());
-                                o = recorded.step(b.images(), mb.images(), b.labels(), mb.labels());
-                            } else {
-                                o = recorded.step(b.images(), b.labels());
-                            }
-                            readings.addCopies(b.number(), b.labelArray(), o);
+                            if (mb != null) Losses.checkLabels("mutex batch of batch " + b.number(), mb.labels().toArray(), train.numClasses());
+                            readings.addCopies(b.number(), b.labelArray(), recorded.step(recordedInputs(b, mb)));
                         } else try (MemoryScope scope = steps.open()) {
                             // on a device, the scope frees every tensor the step made except the training state and
                             // what the readings keep; the labels go as the host's (crossEntropy checks them there)

@@ -94,27 +94,19 @@ class ReportNumbersTest {
 
     /** Names that deny COVID ("no-covid", "NonCOVID", "COVID-negative", ...) are the negative class; the COVID class is positive whatever its index. */
     @Test void negativeCovidNamesAreNotThePositiveClass() {
-        assertEquals(1, ClassificationReport.defaultPositiveClass(List.of("no-covid", "covid")));
-        assertEquals(1, ClassificationReport.defaultPositiveClass(List.of("no_covid", "covid")));
-        assertEquals(1, ClassificationReport.defaultPositiveClass(List.of("non-covid", "covid")));
-        assertEquals(0, ClassificationReport.defaultPositiveClass(List.of("COVID-19", "No-COVID")));
-        assertEquals(1, ClassificationReport.defaultPositiveClass(List.of("No-COVID", "normal")), "no COVID class: the last");
-        // names that deny COVID after it, or joined to it, sorted first (they were taken as the positive class)
-        assertEquals(1, ClassificationReport.defaultPositiveClass(List.of("COVID-negative", "COVID-positive")));
-        assertEquals(1, ClassificationReport.defaultPositiveClass(List.of("covid_neg", "covid_pos")));
-        assertEquals(1, ClassificationReport.defaultPositiveClass(List.of("nocovid", "covid")));
-        assertEquals(1, ClassificationReport.defaultPositiveClass(List.of("not_covid", "covid")));
-        assertEquals(1, ClassificationReport.defaultPositiveClass(List.of("NonCOVID", "COVID")));
-        assertEquals(1, ClassificationReport.defaultPositiveClass(List.of("COVID19negative", "COVID19")));
-        assertEquals(0, ClassificationReport.defaultPositiveClass(List.of("CT_COVID", "CT_NonCOVID")));
-        assertEquals(0, ClassificationReport.defaultPositiveClass(List.of("COVID-19", "normal", "viral pneumonia")));
-        assertEquals(1, ClassificationReport.defaultPositiveClass(List.of("covid_free", "covid_pos")));
-        assertEquals(1, ClassificationReport.defaultPositiveClass(List.of("covid_neg2", "covid")));
-        assertEquals(1, ClassificationReport.defaultPositiveClass(List.of("negcovid", "covid")));
-        assertEquals(1, ClassificationReport.defaultPositiveClass(List.of("covid_not_detected", "covid_detected")));
-        // a COVID class's own qualifiers deny nothing
-        assertEquals(0, ClassificationReport.defaultPositiveClass(List.of("covid_no_pneumonia", "healthy")));
-        assertEquals(0, ClassificationReport.defaultPositiveClass(List.of("non_severe_covid", "healthy")));
-        assertEquals(0, ClassificationReport.defaultPositiveClass(List.of("covid_non_severe", "healthy")));
+        // {positive class's index, class names...}: the first two groups deny COVID before it, after it or joined to it
+        // (those sorted first were taken as the positive class); the last, a COVID class's own qualifiers, deny nothing
+        String[][] cases = {
+            {"1", "no-covid", "covid"}, {"1", "no_covid", "covid"}, {"1", "non-covid", "covid"}, {"0", "COVID-19", "No-COVID"},
+            {"1", "No-COVID", "normal"},   // no COVID class: the last
+            {"1", "COVID-negative", "COVID-positive"}, {"1", "covid_neg", "covid_pos"}, {"1", "nocovid", "covid"},
+            {"1", "not_covid", "covid"}, {"1", "NonCOVID", "COVID"}, {"1", "COVID19negative", "COVID19"}, {"0", "CT_COVID", "CT_NonCOVID"},
+            {"0", "COVID-19", "normal", "viral pneumonia"}, {"1", "covid_free", "covid_pos"}, {"1", "covid_neg2", "covid"},
+            {"1", "negcovid", "covid"}, {"1", "covid_not_detected", "covid_detected"},
+            {"0", "covid_no_pneumonia", "healthy"}, {"0", "non_severe_covid", "healthy"}, {"0", "covid_non_severe", "healthy"}};
+        for (String[] c : cases) {
+            List<String> names = List.of(c).subList(1, c.length);
+            assertEquals(Integer.parseInt(c[0]), ClassificationReport.defaultPositiveClass(names), names.toString());
+        }
     }
 }

@@ -92,11 +92,13 @@ public final class CapturedStep implements AutoCloseable {
     public String whyNotRecorded() { return unsupported; }
 
     /** Whether {@code batch} has the input shapes this step takes (in order), so that {@link #step} accepts it. */
-    public boolean takes(Tensor... batch) {
-        if (batch.length != inputs.length) return false;
+    public boolean takes(Tensor... batch) { return batch.length == inputs.length && firstOtherShape(batch) < 0; }
+
+    /** The first of {@code batch} (as many as the inputs) whose shape is not its input's, or -1. */
+    private int firstOtherShape(Tensor[] batch) {
         for (int i = 0; i < batch.length; i++)
-            if (!Arrays.equals(batch[i].shape(), inputs[i].shape())) return false;
-        return true;
+            if (!Arrays.equals(batch[i].shape(), inputs[i].shape())) return i;
+        return -1;
     }
 
     /** Recordings made so far (the first, and one per change of the learning rate). */
@@ -111,12 +113,12 @@ public final class CapturedStep implements AutoCloseable {
         if (MemoryScope.isOpen()) throw new IllegalStateException(OUTSIDE_SCOPES);
         if (batch.length != inputs.length)
             throw new IllegalArgumentException("CapturedStep: " + batch.length + " inputs given, the step takes " + inputs.length);
-        for (int i = 0; i < batch.length; i++)
-            if (!Arrays.equals(batch[i].shape(), inputs[i].shape()))
-                throw new IllegalArgumentException("CapturedStep: input " + i + " has shape " + Arrays.toString(batch[i].shape())
-                    + ", the recorded step takes " + Arrays.toString(inputs[i].shape()) + " (a step of another shape needs its own CapturedStep)");
+        int i = firstOtherShape(batch);
+        if (i >= 0)
+            throw new IllegalArgumentException("CapturedStep: input " + i + " has shape " + Arrays.toString(batch[i].shape())
+                + ", the recorded step takes " + Arrays.toString(inputs[i].shape()) + " (a step of another shape needs its own CapturedStep)");
         try (MemoryScope ignored = MemoryScope.open()) {   // the host batch's temporary device copies
-            for (int i = 0; i < batch.length; i++) inputs[i].copyFrom(batch[i]);
+            for (int k = 0; k < batch.length; k++) inputs[k].copyFrom(batch[k]);
         }
         stepsRun++;
         if (unsupported != null || stepsRun <= eagerSteps) {
@@ -129,8 +131,7 @@ public final class CapturedStep implements AutoCloseable {
         if (graph != null && (strictFp32 != recordedStrictFp32 || deterministic != recordedDeterministic)) {
             // Another precision or determinism: cuDNN chooses its algorithms anew, which waits for the device and so cannot
             // happen while recording. One ordinary step makes that choice; the next step records.
-            closeGraph();
-            releaseOutputs();
+            closeGraph();   // its outputs go with it
             outputs = runBody();
             return outputs;
         }
