@@ -37,6 +37,8 @@ class RecordedShortBatchTest {
     @Test void aBatchShortOfAnUnreadableImageRunsBesideTheRecordedStep(@TempDir Path dir) throws IOException {
         String why = Backends.unavailableReason(Device.cuda(0));
         assumeTrue(why == null, () -> "no usable GPU: " + why);
+        String noGraphs = Backends.of(Device.cuda(0)).captureUnsupported();
+        assumeTrue(noGraphs == null, () -> "this GPU cannot record CUDA graphs: " + noGraphs);
         ByteArrayOutputStream recordedLog = new ByteArrayOutputStream();
         Map<String, Tensor> recorded = train(dir.resolve("recorded"), true, recordedLog);
         assertTrue(unreadableAsked.getAndSet(false), "a batch lost image 5");
