@@ -75,8 +75,28 @@ public final class EvaluateCommand implements Callable<Integer> {
         }
     }
 
+    /** Whether {@code dir} holds a finished evaluation: its metrics.json, which an evaluation writes last, is there. */
     static boolean holdsEvaluation(Path dir) {
-        return Files.isDirectory(dir) && FILES.stream().anyMatch(f -> Files.exists(dir.resolve(f)));
+        return Files.isRegularFile(dir.resolve("metrics.json"));
+    }
+
+    /** The first line of an evaluation's report.txt ({@link ClassificationReport#format}). */
+    private static final java.util.regex.Pattern REPORT_TITLE = java.util.regex.Pattern.compile(".*: \\d+ (images|patients), \\d+ classes \\(values in %\\)");
+
+    /**
+     * The files an evaluation stopped before its end (killed, the machine stopped) left in {@code dir}: its report.txt,
+     * written first, with the files after it up to where it stopped, and no metrics.json, written last. Empty when
+     * {@code dir} holds no such thing (a report.txt that is not an evaluation's is the user's, and not named here).
+     */
+    static List<String> unfinishedEvaluation(Path dir) {
+        Path report = dir.resolve("report.txt");
+        if (holdsEvaluation(dir) || !Files.isRegularFile(report)) return List.of();
+        try (var lines = Files.lines(report)) {
+            if (!lines.findFirst().map(l -> REPORT_TITLE.matcher(l).matches()).orElse(false)) return List.of();
+        } catch (java.io.IOException | java.io.UncheckedIOException e) {
+            return List.of();
+        }
+        return FILES.stream().filter(f -> Files.exists(dir.resolve(f))).toList();
     }
 
     @Override public Integer call() throws Exception {
@@ -119,7 +139,14 @@ public final class EvaluateCommand implements Callable<Integer> {
         // (unless --no-evaluate): written there when empty or with --overwrite; any other results are kept out of it
         boolean ownReport = isOwnReport(out, checkpoint) && (overwrite || !holdsEvaluation(out)) && part.equals("test") && map.isEmpty()
             && !recomputeBn && java.util.Objects.equals(meta.get("data_test"), org.pulmo.data.PartDigest.of(s.test(), data.root()));
-        Path chosen = ownReport ? out : Cli.keepEarlier(out, overwrite, EvaluateCommand::holdsEvaluation, "an earlier evaluation");
+        // an evaluation stopped before its end is not kept: this one takes its place (a folder of other files is kept)
+        java.util.function.Predicate<Path> held = dir -> holdsEvaluation(dir)
+            || Files.isDirectory(dir) && unfinishedEvaluation(dir).isEmpty() && FILES.stream().anyMatch(f -> Files.exists(dir.resolve(f)));
+        Path chosen = ownReport ? out : Cli.keepEarlier(out, overwrite, held, "an earlier evaluation");
+        List<String> unfinished = unfinishedEvaluation(chosen);
+        if (!overwrite && !unfinished.isEmpty())
+            System.out.println(chosen + " holds what an evaluation stopped before its end left (" + String.join(", ", unfinished)
+                + "; no metrics.json, which is written last): this evaluation replaces it");
         if (!chosen.equals(out)) Cli.checkOutputFolder(chosen, "--out");   // --out itself was checked above
         out = chosen;
         if (recomputeBn) recomputeRunningStatistics(tm, ClassMap.onto(s.train(), data.where("train"), tm.classes(), "the checkpoint " + checkpoint, map));
@@ -174,9 +201,13 @@ public final class EvaluateCommand implements Callable<Integer> {
         String text = report.format(tm.name());
         ps.print(text);
         Files.createDirectories(out);
-        for (String f : FILES) Files.deleteIfExists(out.resolve(f));   // --overwrite: no plot of the earlier evaluation stays where none is drawn now
+        for (String f : FILES) {
+            Files.deleteIfExists(out.resolve(f));   // --overwrite: no plot of the earlier evaluation stays where none is drawn now
+            AtomicFiles.removeStale(out.resolve(f));   // and no half-written file of an evaluation that was killed
+        }
+        // metrics.json last: the folder holds a finished evaluation once it is there (what pulmo table reads, and
+        // what a later evaluate into this folder keeps); a kill before it leaves a folder the next evaluation replaces
         AtomicFiles.writeString(out.resolve("report.txt"), text);
-        AtomicFiles.writeString(out.resolve("metrics.json"), metricsJson(part, report));
         StringBuilder csv = new StringBuilder("source,label,predicted," + String.join(",", tm.classes()) + "\n");
         for (int i = 0; i < mp.size(); i++) {
             csv.append('"').append(inference.sources()[i].replace("\"", "\"\"")).append("\",").append(tm.classes().get(mp.labels()[i])).append(',')
@@ -188,6 +219,7 @@ public final class EvaluateCommand implements Callable<Integer> {
         }
         AtomicFiles.writeString(out.resolve("predictions.csv"), csv);
         plots(mp, report.positiveClass(), out);
+        AtomicFiles.writeString(out.resolve("metrics.json"), metricsJson(part, report));
         ps.println("Written to " + out + ": report.txt, metrics.json, predictions.csv, " + Plots.listed("roc.png", "confusion_matrix.png"));
         return report;
     }

@@ -58,6 +58,13 @@ public final class History {
 
     public void add(Row r) { rows.add(r); }
 
+    /** A history of the same rows that later {@link #add}s to this one leave as it is. */
+    public History copy() {
+        History h = new History();
+        h.rows.addAll(rows);
+        return h;
+    }
+
     /** Takes back the last row added (an epoch whose weights turned out broken, so no checkpoint holds it). */
     void removeLast() { rows.removeLast(); }
 

@@ -181,9 +181,10 @@ public final class RunFolder {
             Path record = dir.resolve(RunRecord.FILE);
             if (!Files.exists(record)) return false;
             RunRecord.Reading r = RunRecord.Reading.of(record);
-            // epoch 1 done by the record, which is written as its checkpoint is handed to the writer thread: a process
-            // killed before that checkpoint reached the disk (a fraction of a second) left the record one epoch ahead of
-            // the files, and no checkpoint at all, unless the run went on to finish
+            // epoch 1 done by a record of an earlier version, which wrote it as the checkpoint was handed to the writer
+            // thread: a process killed before that checkpoint reached the disk (a fraction of a second) left the record
+            // one epoch ahead of the files, and no checkpoint at all, unless the run went on to finish (the record now
+            // counts an epoch once its checkpoint is on disk)
             return r.epochsDone().equals("0") || r.epochsDone().equals("1") && !r.status().equals("finished");
         } catch (IOException | RuntimeException unreadable) {
             return false;

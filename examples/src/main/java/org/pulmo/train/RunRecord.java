@@ -36,9 +36,9 @@ import org.pulmo.io.AtomicFiles;
  *       invocations), training time and images per second (over all epochs, and the last one), the time spent waiting
  *       for images, the most device memory in use in any epoch ({@code device_peak_mib}, null on the CPU), the device
  *       memory held at the end, the process's peak resident memory (Linux) and, after {@code pulmo train}'s
- *       evaluation, the {@code test} metrics. Epochs done counts the epochs trained: the last one's checkpoint is written
- *       while the next epoch trains, so a process killed meanwhile leaves {@code last.safetensors} one epoch behind it,
- *       and {@code --resume} trains that epoch again;</li>
+ *       evaluation, the {@code test} metrics. An epoch is counted once its checkpoint is on disk (it is written while
+ *       the next epoch trains): a process killed meanwhile leaves a record that names the epoch {@code --resume} goes on
+ *       from, while metrics.csv may already hold the next epoch's row, which the resume trains again and replaces;</li>
  *   <li>{@code invocations}: one entry per command that trained this run (the first and each {@code --resume}),
  *       with its epochs, device and backend, build, times and outcome.</li>
  * </ul>

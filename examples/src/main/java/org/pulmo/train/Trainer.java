@@ -396,8 +396,14 @@ public final class Trainer {
                     // best too when improved; a resumed run's report of the best it replaces goes just before the new best
                     // is written (once last is on disk): never beside a checkpoint it does not describe, and kept when this
                     // epoch's checkpoint is refused or an earlier write failed
+                    if (record != null && recorded != null) record.stepsRecorded(recorded.recording(), recorded.whyNotRecorded());
+                    // run.json claims the epoch once its checkpoint is on disk: a kill while it is written leaves a record
+                    // that says what --resume will find (the figures of this moment, the history as it is now)
+                    History upToHere = history.copy();
+                    int be = bestEpoch;
+                    double ba = bestAcc;
                     checkpoints.saveEpoch(last, best, bestEpoch, model, sgd, epoch + 1, step, org.pulmo.nn.Dropout.generators(model), meta,
-                        staleReport ? () -> dropStaleReport(report) : null);
+                        staleReport ? () -> dropStaleReport(report) : null, record == null ? null : () -> record.epoch(upToHere, be, ba));
                     if (staleReport) out.println("Removing " + report + ": it reported the best checkpoint that epoch " + (epoch + 1)
                         + " replaces (a new report is written after training)");
                 } catch (org.pulmo.io.SafetensorsException.NonFiniteWeights e) { // finite loss, but the last step broke the weights
@@ -410,10 +416,6 @@ public final class Trainer {
                         unwritten = " (its row in metrics.csv could not be taken back: " + w.getMessage() + "; --resume drops it)";
                     }
                     throw new DivergedException(e.getMessage() + unwritten + ". " + lastGood(last));
-                }
-                if (record != null) {
-                    if (recorded != null) record.stepsRecorded(recorded.recording(), recorded.whyNotRecorded());
-                    record.epoch(history, bestEpoch, bestAcc);
                 }
                 Plots.curves(history, s.out());
             }

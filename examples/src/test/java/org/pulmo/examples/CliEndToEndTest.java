@@ -394,6 +394,39 @@ public class CliEndToEndTest {
         assertEquals(1, j.get("epochs_done").getAsInt());
     }
 
+    /**
+     * run.json claims an epoch only once its checkpoint is on disk: while epoch 1's files are being written (held
+     * between last and best) the record still says no epoch is done, so a kill then leaves a record that says what
+     * --resume finds. Once both are written, the record says 1.
+     */
+    @Test void theRecordClaimsAnEpochOnlyOnceItsCheckpointIsOnDisk(@TempDir Path dir) throws Exception {
+        Path out = dir.resolve("held-write");
+        var between = new java.util.concurrent.CountDownLatch(1);
+        var release = new java.util.concurrent.CountDownLatch(1);
+        org.pulmo.io.CheckpointForTests.betweenLastAndBest(() -> {
+            between.countDown();
+            try {
+                release.await(120, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        var training = java.util.concurrent.CompletableFuture.supplyAsync(() -> pulmo(tinyTrain(out, "--epochs", "1", "--no-evaluate")));
+        try {
+            assertTrue(between.await(120, java.util.concurrent.TimeUnit.SECONDS), "epoch 1's checkpoint was never written");
+            Thread.sleep(500);   // time for a record written as soon as the checkpoint was handed to the writer to reach the disk
+            assertTrue(Files.exists(out.resolve("last.safetensors")) && !Files.exists(out.resolve("best.safetensors")));
+            assertEquals(0, runRecord(out).get("epochs_done").getAsInt(), "run.json claims an epoch whose checkpoint is not all on disk");
+        } finally {
+            release.countDown();
+            Run r = training.get();
+            org.pulmo.io.CheckpointForTests.reset();
+            assertEquals(0, r.code(), r.out() + r.err());
+        }
+        assertEquals(1, runRecord(out).get("epochs_done").getAsInt());
+        assertEquals("finished", runRecord(out).get("status").getAsString());
+    }
+
     @Test void summaryPrintsTheParameterCount() {
         Run r = pulmo("summary", "resnet18", "--classes", "4", "--image-size", "32");
         assertEquals(0, r.code(), r.err());

@@ -60,6 +60,37 @@ class KeptResultsCliTest {
         assertFalse(Files.exists(ev.resolve("roc.png")), "the earlier evaluation's plot was left behind");
     }
 
+    /**
+     * An evaluation killed before its end (its report.txt and predictions.csv written, not its plots nor metrics.json,
+     * which comes last, and a plot's temporary file left behind) is not an earlier result to keep: the next evaluation
+     * into that folder replaces it, saying so, and leaves no temporary file. A folder with a report.txt of the user's
+     * is still kept.
+     */
+    @Test void anEvaluationStoppedBeforeItsEndIsReplacedNotNumberedPast(@TempDir Path dir) throws Exception {
+        Path ev = dir.resolve("eval");
+        Run first = evaluate(ev);
+        assertEquals(0, first.code(), first.out() + first.err());
+        String predictions = Files.readString(ev.resolve("predictions.csv"));
+        for (String f : new String[] {"metrics.json", "roc.png", "confusion_matrix.png"}) Files.deleteIfExists(ev.resolve(f));
+        Files.writeString(ev.resolve(".roc.png.123456.tmp"), "half a plot");
+        Run again = evaluate(ev);
+        assertEquals(0, again.code(), again.out() + again.err());
+        assertTrue(again.out().contains(ev + " holds what an evaluation stopped before its end left (report.txt, predictions.csv; no metrics.json,"
+            + " which is written last): this evaluation replaces it"), again.out());
+        assertFalse(Files.exists(dir.resolve("eval2")), "numbered past a folder that held no finished evaluation: " + again.out());
+        assertTrue(Files.isRegularFile(ev.resolve("metrics.json")), "the evaluation did not finish in " + ev);
+        assertEquals(predictions, Files.readString(ev.resolve("predictions.csv")));
+        assertFalse(Files.exists(ev.resolve(".roc.png.123456.tmp")), "the killed evaluation's temporary file was left");
+
+        Path mine = dir.resolve("mine");
+        Files.createDirectories(mine);
+        Files.writeString(mine.resolve("report.txt"), "my own notes\n");
+        Run kept = evaluate(mine);
+        assertEquals(0, kept.code(), kept.out() + kept.err());
+        assertEquals("my own notes\n", Files.readString(mine.resolve("report.txt")));
+        assertTrue(Files.isRegularFile(dir.resolve("mine2").resolve("metrics.json")), kept.out());
+    }
+
     /** Nor into a training run's folder: its metrics.json would be replaced by the evaluation's. */
     @Test void evaluateDoesNotWriteIntoATrainingRun() throws Exception {
         Path run = checkpoint.getParent();

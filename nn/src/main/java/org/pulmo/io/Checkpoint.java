@@ -131,12 +131,23 @@ public final class Checkpoint {
          */
         public void saveEpoch(Path last, Path best, int bestEpoch, Module model, Sgd optimizer, int epoch, long step,
                               Map<String, Rng> rngs, Map<String, String> extra, IoAction beforeBest) throws IOException {
+            saveEpoch(last, best, bestEpoch, model, optimizer, epoch, step, rngs, extra, beforeBest, null);
+        }
+
+        /**
+         * As {@link #saveEpoch(Path, Path, int, Module, Sgd, int, long, Map, Map, IoAction)}, with {@code written} (may be
+         * null) run on the writer's thread once this epoch's files are on disk, and not at all when writing them failed:
+         * for a record that must never claim an epoch whose checkpoint a kill could still lose.
+         */
+        public void saveEpoch(Path last, Path best, int bestEpoch, Module model, Sgd optimizer, int epoch, long step,
+                              Map<String, Rng> rngs, Map<String, String> extra, IoAction beforeBest, IoAction written) throws IOException {
             await();   // one epoch's bytes in memory at a time, and the files in epoch order
             byte[] bytes = encodeEpoch(last, bestEpoch, model, optimizer, epoch, step, rngs, extra);
             long delayMs = Long.getLong("pulmo.checkpoint.writeDelayMs", 0);   // tests: a slow disk
             pending = thread.submit(() -> {
                 if (delayMs > 0) Thread.sleep(delayMs);
                 writeEpoch(last, best, bestEpoch, epoch, bytes, beforeBest);
+                if (written != null) written.run();
                 return null;
             });
         }

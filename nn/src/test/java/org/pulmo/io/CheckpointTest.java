@@ -339,6 +339,25 @@ class CheckpointTest {
         }
     }
 
+    /** What is to follow a write runs once both files are on disk, on the writer's thread; never after a failed write. */
+    @Test void whatFollowsAWriteRunsOnlyOnceItsFilesAreOnDisk() throws Exception {
+        Run a = new Run(1);
+        Path last = dir.resolve("last.safetensors"), best = dir.resolve("best.safetensors");
+        java.util.List<String> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (Checkpoint.Writer w = new Checkpoint.Writer()) {
+            w.saveEpoch(last, best, 1, a.model, a.sgd, 1, 3, a.rngs(), Map.of(), null,
+                () -> seen.add(Thread.currentThread().getName() + " " + Safetensors.readMetadata(last).get("epoch") + " " + Safetensors.readMetadata(best).get("epoch")));
+        }
+        assertEquals(java.util.List.of("pulmo-checkpoint-writer 1 1"), seen);
+
+        Path notAFolder = Files.writeString(dir.resolve("file"), "x");
+        Checkpoint.Writer failing = new Checkpoint.Writer();
+        failing.saveEpoch(notAFolder.resolve("last.safetensors"), notAFolder.resolve("best.safetensors"), 1, a.model, a.sgd, 1, 3, a.rngs(), Map.of(),
+            null, () -> seen.add("after a failed write"));
+        assertThrows(IOException.class, failing::close);
+        assertEquals(1, seen.size(), seen.toString());
+    }
+
     @Test void aBestThatCannotBeRebuiltIsNamedWithWhatIsMissing() throws IOException {
         Run a = new Run(1);
         Path last = dir.resolve("last.safetensors"), best = dir.resolve("best.safetensors");
