@@ -137,11 +137,11 @@ public final class EvaluateCommand implements Callable<Integer> {
         // the output folder (--out or the next free one) is chosen once the checkpoint and the data are known to fit
         // RUN/test from RUN's own best checkpoint on the run's own test images, as they are, is the report training writes
         // (unless --no-evaluate): written there when empty or with --overwrite; any other results are kept out of it
-        boolean ownReport = isOwnReport(out, checkpoint) && (overwrite || !holdsEvaluation(out)) && part.equals("test") && map.isEmpty()
-            && !recomputeBn && java.util.Objects.equals(meta.get("data_test"), org.pulmo.data.PartDigest.of(s.test(), data.root()));
         // an evaluation stopped before its end is not kept: this one takes its place (a folder of other files is kept)
         java.util.function.Predicate<Path> held = dir -> holdsEvaluation(dir)
             || Files.isDirectory(dir) && unfinishedEvaluation(dir).isEmpty() && FILES.stream().anyMatch(f -> Files.exists(dir.resolve(f)));
+        boolean ownReport = isOwnReport(out, checkpoint) && (overwrite || !held.test(out)) && part.equals("test") && map.isEmpty()
+            && !recomputeBn && java.util.Objects.equals(meta.get("data_test"), org.pulmo.data.PartDigest.of(s.test(), data.root()));
         Path chosen = ownReport ? out : Cli.keepEarlier(out, overwrite, held, "an earlier evaluation");
         List<String> unfinished = unfinishedEvaluation(chosen);
         if (!overwrite && !unfinished.isEmpty())

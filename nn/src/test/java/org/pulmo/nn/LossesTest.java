@@ -68,4 +68,37 @@ class LossesTest {
         Tensor m = AdaptiveWeightedLoss.combine(Tensor.scalar(1e-6f), Tensor.scalar(2e-6f));
         assertFalse(Float.isNaN(m.item()));
     }
+
+    /**
+     * A float32 cross-entropy of a batch classified with margins past ~37 is exactly -0.0: solved, so its weight is 1,
+     * in the double form and on the device alike (1/-0.0 = -inf gave it the weight 0, and the whole loss to L_CS).
+     */
+    @Test void aCrossEntropyOfMinusZeroIsSolved() {
+        Tensor ce = Losses.crossEntropy(Tensor.of(new float[] {40f, 0f, 0f, 45f}, 2, 2), Tensor.of(new float[] {0, 1}, 2));
+        assertTrue(ce.item() == 0f, "cross-entropy " + ce.item());   // -0.0 as computed, whose sign the weights must ignore
+        assertEquals(1.0, AdaptiveWeightedLoss.weightOfFirst(-0.0, 0.3));
+        assertEquals(0.0, AdaptiveWeightedLoss.weightOfFirst(0.3, -0.0));
+        assertEquals(1f, AdaptiveWeightedLoss.weightOfFirst(ce, Tensor.scalar(0.3f)).item());
+        assertEquals(1f, AdaptiveWeightedLoss.weightOfFirst(Tensor.scalar(-0f), Tensor.scalar(-0.4f)).item());
+        assertEquals(0f, AdaptiveWeightedLoss.weightOfFirst(Tensor.scalar(0.3f), Tensor.scalar(-0f)).item());
+    }
+
+    /**
+     * ADAPTIVE_GRAD at a loss of 0, or so small that 1/L^2 overflows: the gradient is the limit (the solved loss's
+     * weight 1, the other's 0, the weights' own derivative 0), never NaN; and where nothing saturates, the same as
+     * autograd's chain through 1/L.
+     */
+    @Test void differentiatedWeightsStayFiniteAtASolvedLoss() {
+        for (float[] v : new float[][] {{0f, 0.5f}, {-0f, 0.5f}, {5e-21f, 0.5f}, {0.5f, 0f}, {0.5f, 1e-22f}, {0.4f, -0.3f}}) {
+            Tensor ce = Tensor.scalar(v[0]).requiresGrad(true), cs = Tensor.scalar(v[1]).requiresGrad(true);
+            AdaptiveWeightedLoss.combine(ce, cs, AdaptiveWeightedLoss.weightOfFirst(ce, cs)).backward();
+            double a1 = AdaptiveWeightedLoss.weightOfFirst(v[0], v[1]);
+            // dL/dL_CE = a1 + (L_CE - L_CS) da1/dL_CE, da1/dL_CE = -a1 a2 / L_CE^2 (0 in the limits); likewise L_CS
+            double d1 = Math.abs(v[0]) < 1e-18 ? 0 : -a1 * (1 - a1) / ((double) v[0] * v[0]);
+            double d2 = Math.abs(v[1]) < 1e-18 ? 0 : a1 * (1 - a1) / ((double) v[1] * v[1]);
+            String at = java.util.Arrays.toString(v);
+            assertEquals(a1 + (v[0] - v[1]) * d1, ce.grad().item(), 1e-5 * Math.max(1, Math.abs(a1 + (v[0] - v[1]) * d1)), at);
+            assertEquals(1 - a1 + (v[0] - v[1]) * d2, cs.grad().item(), 1e-5 * Math.max(1, Math.abs(1 - a1 + (v[0] - v[1]) * d2)), at);
+        }
+    }
 }

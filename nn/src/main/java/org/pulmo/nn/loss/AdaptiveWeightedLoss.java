@@ -18,7 +18,9 @@ import org.pulmo.tensor.Tensor;
  *   <li>Both 1/L finite: a1 = sigmoid(d), d = 1/L_CE - 1/L_CS; sigmoid is evaluated as 1/(1+e^-d) for d >= 0
  *       and e^d/(1+e^d) otherwise, so it saturates to exactly 0 or 1 instead of producing inf/inf.</li>
  *   <li>A loss of exactly 0 (1/L = +inf): its weight is the limit, 1 (if both are 0, a1 = a2 = 0.5, the
- *       symmetric limit). The total is then 0 from that term, the loss that is solved.</li>
+ *       symmetric limit). The total is then 0 from that term, the loss that is solved. A zero with its sign bit set
+ *       counts as 0 too: a float32 cross-entropy of a batch whose every logit margin is past ~37 is exactly -0.0, and
+ *       1/-0.0 = -inf would give that solved loss the weight 0.</li>
  *   <li>A negative loss (a cosine-similarity term can be negative): the formula still applies as written
  *       (1/L negative pushes that weight towards 0); the same stable sigmoid keeps it finite.</li>
  *   <li>NaN in either loss: a1 is NaN, which surfaces the upstream problem rather than hiding it.</li>
@@ -30,7 +32,7 @@ public final class AdaptiveWeightedLoss {
     /** a1 of eq. 15 from the two loss values (a2 = 1 - a1). */
     public static double weightOfFirst(double lossCe, double lossCs) {
         if (Double.isNaN(lossCe) || Double.isNaN(lossCs)) return Double.NaN;
-        double inv1 = 1.0 / lossCe, inv2 = 1.0 / lossCs; // +-inf at a loss of exactly +-0
+        double inv1 = 1.0 / (lossCe + 0.0), inv2 = 1.0 / (lossCs + 0.0); // +inf at a loss of exactly 0 (-0.0 + 0.0 = +0.0)
         if (Double.isInfinite(inv1) && Double.isInfinite(inv2)) {
             if (inv1 == inv2) return 0.5;              // both losses 0: symmetric limit
             return inv1 > inv2 ? 1.0 : 0.0;
@@ -60,10 +62,21 @@ public final class AdaptiveWeightedLoss {
      * to the host. It agrees with the double version to float rounding, and in the limits of one loss at exactly 0
      * (1/L infinite: sigmoid gives exactly 1 or 0); with both exactly 0 it is NaN (inf - inf) where the double version
      * gives the symmetric 0.5, and the training loop reports that as a diverged loss.
+     *
+     * <p>Its derivatives, da1/dL_CE = -a1 a2 / L_CE^2 and da1/dL_CS = a1 a2 / L_CS^2, are given as constants k times
+     * (L - L detached), which is 0 in value: autograd's own chain through 1/L would multiply a1 a2 = 0 (the sigmoid
+     * saturated) by 1/L^2 = inf, NaN, at a loss of 0 or below ~5e-20, where the limit is 0. 1/L^2 is bounded by 1e36
+     * there: past it a1 a2 is 0 in float anyway, so k is exact wherever it is not 0.
      */
     public static Tensor weightOfFirst(Tensor lossCe, Tensor lossCs) {
         checkScalars(lossCe, lossCs);
-        return lossCe.pow(-1f).sub(lossCs.pow(-1f)).sigmoid();
+        // + 0: a loss of exactly 0 is the solved one whatever its sign bit (see weightOfFirst(double, double))
+        Tensor inv1 = lossCe.detach().add(0f).pow(-1f), inv2 = lossCs.detach().add(0f).pow(-1f);
+        Tensor a1 = inv1.sub(inv2).sigmoid();
+        if (!lossCe.requiresGrad() && !lossCs.requiresGrad()) return a1;
+        Tensor a1a2 = a1.mul(a1.neg().add(1f)), bound = Tensor.full(1e36f, a1.device());
+        Tensor k1 = a1a2.mul(inv1.square().minimum(bound)).neg(), k2 = a1a2.mul(inv2.square().minimum(bound));
+        return a1.add(k1.mul(lossCe.sub(lossCe.detach()))).add(k2.mul(lossCs.sub(lossCs.detach())));
     }
 
     /** L = a1 * lossCe + (1 - a1) * lossCs (eq. 16) with a1 a tensor (differentiated, from {@link #weightOfFirst(Tensor, Tensor)}). */
