@@ -95,13 +95,21 @@ public final class Transforms {
 
     // ---- cropping -------------------------------------------------------------------------------------
 
-    /** The {@code size x size} window at the centre (offsets rounded down, as torchvision rounds). */
+    /** The {@code size x size} window at the centre, at offsets {@link #centreOffset}. */
     public static Transform centerCrop(int size) {
         checkSize(size);
         return (img, rng) -> {
             requireAtLeast(img, size, "centre crop");
-            return crop(img, (img.height() - size) / 2, (img.width() - size) / 2, size, size);
+            return crop(img, centreOffset(img.height() - size), centreOffset(img.width() - size), size, size);
         };
+    }
+
+    /**
+     * Where a centre crop starts when {@code margin} pixels are cut away along a side: half of it, a half rounded to
+     * even, as torchvision's {@code int(round(margin / 2.0))} (Python rounds halves to even): 1 of 3, 4 of 7, 2 of 5.
+     */
+    public static int centreOffset(int margin) {
+        return (int) Math.rint(margin / 2.0);
     }
 
     /** A {@code size x size} window at a uniformly random position. */

@@ -7,7 +7,7 @@ import org.pulmo.data.Augmentation;
  * transform, so that a map computed on the input can be drawn back on the whole original picture.
  * <ul>
  *   <li>dpn-senet and none: resize the short side to {@code size} (long side rounded), then the centre crop
- *       (offsets rounded down): the ends of the long side are never seen by the model;</li>
+ *       (offsets as Transforms.centreOffset rounds them): the ends of the long side are never seen by the model;</li>
  *   <li>ma-net and resize: resize to {@code size x size}: every pixel is seen, the aspect ratio changes.</li>
  * </ul>
  * Coordinates are pixel centres, resampled as {@link org.pulmo.data.Transforms} does
@@ -29,7 +29,8 @@ public record CropGeometry(int height, int width, int size, double scaleY, doubl
         int rh, rw; // as Transforms.resizeShortSide rounds
         if (height <= width) { rh = size; rw = Math.max(1, (int) Math.round((double) width * size / height)); }
         else { rw = size; rh = Math.max(1, (int) Math.round((double) height * size / width)); }
-        return new CropGeometry(height, width, size, (double) rh / height, (double) rw / width, (rh - size) / 2, (rw - size) / 2);
+        return new CropGeometry(height, width, size, (double) rh / height, (double) rw / width, org.pulmo.data.Transforms.centreOffset(rh - size),
+            org.pulmo.data.Transforms.centreOffset(rw - size));
     }
 
     /** The model-input row (pixel centres at integers) of original row {@code y}. */

@@ -65,6 +65,12 @@ class TransformsTest {
         assertEquals(4, centre.height());
         assertEquals(4, centre.width());
         assertEquals(10 * 1 + 2, centre.get(0, 0, 0)); // offsets (6-4)/2 = 1 and (8-4)/2 = 2
+        // an odd margin as torchvision's center_crop splits it, int(round(margin / 2.0)) in Python (halves to even)
+        int[] torchvision = {0, 0, 1, 2, 2, 2, 3, 4, 4, 4, 5, 6};
+        for (int margin = 0; margin < torchvision.length; margin++) {
+            Image wide = coordinates(4, 4 + margin);
+            assertEquals(torchvision[margin], Transforms.centerCrop(4).apply(wide, new Rng(1)).get(0, 0, 0), "margin " + margin);
+        }
         boolean[] seenLeft = new boolean[5];
         for (int i = 0; i < 200; i++) {
             Image crop = Transforms.randomCrop(4).apply(src, Transform.sampleRng(3, 0, i));
