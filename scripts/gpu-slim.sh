@@ -5,7 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -d .gpu/jars ] || { echo "gpu-slim: no .gpu/jars here; run ../shared/gpu/bundle.sh first" >&2; exit 1; }
-before=$(du -sm .gpu | cut -f1)
+# sizes as the device counts them: the bytes of the files (du's blocks overstate a folder of small files)
+mib() { du -cb --apparent-size "$@" 2>/dev/null | tail -1 | awk '{printf "%.1f", $1 / 1048576}'; }
+before=$(mib .gpu)
 for jar in .gpu/jars/jcuda-natives-*.jar; do
   [ -f "$jar" ] || continue
   # grep reads the whole listing: with -q it may stop early, unzip then dies of SIGPIPE, and pipefail made the test false
@@ -25,4 +27,10 @@ PY
     fi
   fi
 done
-echo "gpu-slim: .gpu ${before} MiB -> $(du -sm .gpu | cut -f1) MiB; with .gpu-data: $(du -smc .gpu .gpu-data 2>/dev/null | tail -1 | cut -f1) MiB (device limit 64 with the rest of the tree)"
+tree=$(git ls-files -z | xargs -0 du -cb --apparent-size 2>/dev/null | tail -1 | awk '{printf "%.1f", $1 / 1048576}')
+echo "gpu-slim: .gpu ${before} MiB -> $(mib .gpu) MiB; the tracked tree ${tree} MiB; with it and each data set in .gpu-data:"
+for d in .gpu-data/*/; do
+  [ -d "$d" ] && echo "  $d $(mib "$d") MiB: $(mib .gpu "$d" $(git ls-files) ) MiB in all (the device takes 64)"
+done
+[ -d .gpu-data ] && echo "  all of .gpu-data: $(mib .gpu .gpu-data $(git ls-files)) MiB in all"
+true
