@@ -23,14 +23,22 @@ public final class Transforms {
 
     // ---- resizing -------------------------------------------------------------------------------------
 
-    /** Scales so that the shorter side becomes {@code size}, keeping the aspect ratio (long side rounded). */
+    /** Scales so that the shorter side becomes {@code size}, keeping the aspect ratio (long side as {@link #longSide}). */
     public static Transform resizeShortSide(int size) {
         checkSize(size);
         return (img, rng) -> {
             int h = img.height(), w = img.width();
-            return h <= w ? resample(img, size, Math.max(1, (int) Math.round((double) w * size / h)))
-                          : resample(img, Math.max(1, (int) Math.round((double) h * size / w)), size);
+            return h <= w ? resample(img, size, longSide(size, h, w)) : resample(img, longSide(size, w, h), size);
         };
+    }
+
+    /**
+     * The long side of an image whose short side {@code shortSide} is scaled to {@code size}: {@code size * longSide /
+     * shortSide} cut to an integer, as torchvision's Resize computes it ({@code int(size * long / short)}): 298 for
+     * 1333 x 1000 at 224, where rounding would give 299.
+     */
+    public static int longSide(int size, int shortSide, int longSide) {
+        return Math.max(1, (int) ((double) size * longSide / shortSide));
     }
 
     /** Scales to exactly {@code height x width} (the aspect ratio may change). */
@@ -106,7 +114,7 @@ public final class Transforms {
 
     /**
      * Where a centre crop starts when {@code margin} pixels are cut away along a side: half of it, a half rounded to
-     * even, as torchvision's {@code int(round(margin / 2.0))} (Python rounds halves to even): 1 of 3, 4 of 7, 2 of 5.
+     * even, as torchvision's {@code int(round(margin / 2.0))} (Python rounds halves to even): 0 of 1, 2 of 3, 2 of 5, 4 of 7.
      */
     public static int centreOffset(int margin) {
         return (int) Math.rint(margin / 2.0);

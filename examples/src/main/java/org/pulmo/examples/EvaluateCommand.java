@@ -48,7 +48,11 @@ public final class EvaluateCommand implements Callable<Integer> {
         + " in it is kept: the next free <out>2, <out>3, ... is used instead (--overwrite replaces it).") Path out;
     @Option(names = "--overwrite", description = "Replace an earlier evaluation in --out.") boolean overwrite;
 
-    /** What an evaluation writes into its folder; any of them makes the folder hold one. */
+    /**
+     * What an evaluation writes into its folder. A folder with metrics.json (written last) holds a finished evaluation; one
+     * with {@link org.pulmo.train.RunFolder#REPORT_UNFINISHED} and no metrics.json, what a killed one left; any other
+     * folder with one of these files, the user's files (kept).
+     */
     static final List<String> FILES = org.pulmo.train.RunFolder.REPORT_FILES;
 
     /** The batch size a checkpoint was trained with (its metadata's batch_size), or 32 when it does not say. */
@@ -80,23 +84,12 @@ public final class EvaluateCommand implements Callable<Integer> {
         return Files.isRegularFile(dir.resolve("metrics.json"));
     }
 
-    /** The first line of an evaluation's report.txt ({@link ClassificationReport#format}). */
-    private static final java.util.regex.Pattern REPORT_TITLE = java.util.regex.Pattern.compile(".*: \\d+ (images|patients), \\d+ classes \\(values in %\\)");
-
     /**
-     * The files an evaluation stopped before its end (killed, the machine stopped) left in {@code dir}: its report.txt,
-     * written first, with the files after it up to where it stopped, and no metrics.json, written last. Empty when
-     * {@code dir} holds no such thing (a report.txt that is not an evaluation's is the user's, and not named here).
+     * Whether {@code dir} holds what an evaluation stopped before its end (killed, the machine stopped) left: the mark an
+     * evaluation writes first and removes after metrics.json, and no metrics.json.
      */
-    static List<String> unfinishedEvaluation(Path dir) {
-        Path report = dir.resolve("report.txt");
-        if (holdsEvaluation(dir) || !Files.isRegularFile(report)) return List.of();
-        try (var lines = Files.lines(report)) {
-            if (!lines.findFirst().map(l -> REPORT_TITLE.matcher(l).matches()).orElse(false)) return List.of();
-        } catch (java.io.IOException | java.io.UncheckedIOException e) {
-            return List.of();
-        }
-        return FILES.stream().filter(f -> Files.exists(dir.resolve(f))).toList();
+    static boolean unfinishedEvaluation(Path dir) {
+        return Files.exists(dir.resolve(org.pulmo.train.RunFolder.REPORT_UNFINISHED)) && !holdsEvaluation(dir);
     }
 
     @Override public Integer call() throws Exception {
@@ -139,14 +132,15 @@ public final class EvaluateCommand implements Callable<Integer> {
         // (unless --no-evaluate): written there when empty or with --overwrite; any other results are kept out of it
         // an evaluation stopped before its end is not kept: this one takes its place (a folder of other files is kept)
         java.util.function.Predicate<Path> held = dir -> holdsEvaluation(dir)
-            || Files.isDirectory(dir) && unfinishedEvaluation(dir).isEmpty() && FILES.stream().anyMatch(f -> Files.exists(dir.resolve(f)));
+            || Files.isDirectory(dir) && !unfinishedEvaluation(dir) && FILES.stream().anyMatch(f -> Files.exists(dir.resolve(f)));
         boolean ownReport = isOwnReport(out, checkpoint) && (overwrite || !held.test(out)) && part.equals("test") && map.isEmpty()
             && !recomputeBn && java.util.Objects.equals(meta.get("data_test"), org.pulmo.data.PartDigest.of(s.test(), data.root()));
         Path chosen = ownReport ? out : Cli.keepEarlier(out, overwrite, held, "an earlier evaluation");
-        List<String> unfinished = unfinishedEvaluation(chosen);
-        if (!overwrite && !unfinished.isEmpty())
-            System.out.println(chosen + " holds what an evaluation stopped before its end left (" + String.join(", ", unfinished)
+        if (!overwrite && unfinishedEvaluation(chosen)) {
+            List<String> left = FILES.stream().filter(f -> Files.exists(chosen.resolve(f))).toList();
+            System.out.println(chosen + " holds what an evaluation stopped before its end left (" + (left.isEmpty() ? "no file yet" : String.join(", ", left))
                 + "; no metrics.json, which is written last): this evaluation replaces it");
+        }
         if (!chosen.equals(out)) Cli.checkOutputFolder(chosen, "--out");   // --out itself was checked above
         out = chosen;
         if (recomputeBn) recomputeRunningStatistics(tm, ClassMap.onto(s.train(), data.where("train"), tm.classes(), "the checkpoint " + checkpoint, map));
@@ -201,12 +195,15 @@ public final class EvaluateCommand implements Callable<Integer> {
         String text = report.format(tm.name());
         ps.print(text);
         Files.createDirectories(out);
+        // the mark first, removed once metrics.json is written: until then the folder holds an unfinished evaluation
+        Path unfinished = out.resolve(org.pulmo.train.RunFolder.REPORT_UNFINISHED);
+        AtomicFiles.writeString(unfinished, "An evaluation is being written into this folder; while this file is here and metrics.json is not, it did not finish.\n");
         for (String f : FILES) {
             Files.deleteIfExists(out.resolve(f));   // --overwrite: no plot of the earlier evaluation stays where none is drawn now
             AtomicFiles.removeStale(out.resolve(f));   // and no half-written file of an evaluation that was killed
         }
         // metrics.json last: the folder holds a finished evaluation once it is there (what pulmo table reads, and
-        // what a later evaluate into this folder keeps); a kill before it leaves a folder the next evaluation replaces
+        // what a later evaluate into this folder keeps); a kill before it leaves the mark, and the next evaluation replaces it
         AtomicFiles.writeString(out.resolve("report.txt"), text);
         StringBuilder csv = new StringBuilder("source,label,predicted," + String.join(",", tm.classes()) + "\n");
         for (int i = 0; i < mp.size(); i++) {
@@ -220,6 +217,7 @@ public final class EvaluateCommand implements Callable<Integer> {
         AtomicFiles.writeString(out.resolve("predictions.csv"), csv);
         plots(mp, report.positiveClass(), out);
         AtomicFiles.writeString(out.resolve("metrics.json"), metricsJson(part, report));
+        Files.deleteIfExists(unfinished);
         ps.println("Written to " + out + ": report.txt, metrics.json, predictions.csv, " + Plots.listed("roc.png", "confusion_matrix.png"));
         return report;
     }

@@ -6,7 +6,7 @@ import org.pulmo.data.Augmentation;
  * Where the pixels of an original image land in the model's {@code size x size} input under an evaluation
  * transform, so that a map computed on the input can be drawn back on the whole original picture.
  * <ul>
- *   <li>dpn-senet and none: resize the short side to {@code size} (long side rounded), then the centre crop
+ *   <li>dpn-senet and none: resize the short side to {@code size} (long side as Transforms.longSide), then the centre crop
  *       (offsets as Transforms.centreOffset rounds them): the ends of the long side are never seen by the model;</li>
  *   <li>ma-net and resize: resize to {@code size x size}: every pixel is seen, the aspect ratio changes.</li>
  * </ul>
@@ -27,8 +27,8 @@ public record CropGeometry(int height, int width, int size, double scaleY, doubl
     public static CropGeometry of(Augmentation augmentation, int size, int height, int width) {
         if (augmentation.seesWholeImage()) return new CropGeometry(height, width, size, (double) size / height, (double) size / width, 0, 0);
         int rh, rw; // as Transforms.resizeShortSide rounds
-        if (height <= width) { rh = size; rw = Math.max(1, (int) Math.round((double) width * size / height)); }
-        else { rw = size; rh = Math.max(1, (int) Math.round((double) height * size / width)); }
+        if (height <= width) { rh = size; rw = org.pulmo.data.Transforms.longSide(size, height, width); }
+        else { rw = size; rh = org.pulmo.data.Transforms.longSide(size, width, height); }
         return new CropGeometry(height, width, size, (double) rh / height, (double) rw / width, org.pulmo.data.Transforms.centreOffset(rh - size),
             org.pulmo.data.Transforms.centreOffset(rw - size));
     }

@@ -49,6 +49,12 @@ public final class RunFolder {
     private RunFolder() {}
 
     /** What an evaluation writes into its folder, a run's {@code test/} report among them (evaluate's files). */
+    /**
+     * The mark an evaluation writes into its folder first and removes once its metrics.json is written: where it is and
+     * metrics.json is not, the evaluation was stopped before its end, and the next one replaces what it left.
+     */
+    public static final String REPORT_UNFINISHED = ".evaluation-unfinished";
+
     public static final List<String> REPORT_FILES = List.of("report.txt", "metrics.json", "predictions.csv", "roc.png", "confusion_matrix.png");
 
     /**
@@ -171,7 +177,7 @@ public final class RunFolder {
     /**
      * Whether {@code dir} holds a run that was stopped before its first epoch's checkpoint was on disk, by what the run
      * itself wrote: {@code interrupted.safetensors} of epoch 0, or a {@code run.json} with no epoch done, or with one done
-     * and not finished (the record counts an epoch as its checkpoint is handed to the writer thread). Asked only where
+     * and not finished (a record of an earlier version counted an epoch as its checkpoint was handed to the writer thread). Asked only where
      * neither checkpoint is there; a finished run whose checkpoints were deleted is not one, nor a folder without a record.
      */
     static boolean stoppedInFirstEpoch(Path dir) {

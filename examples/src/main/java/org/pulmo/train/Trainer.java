@@ -440,6 +440,7 @@ public final class Trainer {
      */
     private void dropStaleReport(Path test) throws IOException {
         for (String f : RunFolder.REPORT_FILES) Files.deleteIfExists(test.resolve(f));   // the report; a file of the user's beside it stays
+        Files.deleteIfExists(test.resolve(RunFolder.REPORT_UNFINISHED));
         try (var left = Files.list(test)) {
             if (left.findAny().isEmpty()) Files.delete(test);
         }

@@ -59,6 +59,17 @@ class TransformsTest {
         assertTrue(flipped > 450 && flipped < 550, "flipped " + flipped + " of 1000");
     }
 
+    /** The long side after the short one is scaled, cut to an integer as torchvision's Resize does (values from Python). */
+    @Test void theLongSideIsCutAsTorchvisionCutsIt() {
+        int[][] shortLongTorchvision = {{1000, 1333, 298}, {3, 7, 522}, {480, 640, 298}, {512, 683, 298}, {7, 10, 320}, {224, 300, 300}};
+        for (int[] c : shortLongTorchvision) assertEquals(c[2], Transforms.longSide(224, c[0], c[1]), c[0] + " x " + c[1]);
+        Image wide = Transforms.resizeShortSide(4).apply(coordinates(3, 5), new Rng(1)), tall = Transforms.resizeShortSide(4).apply(coordinates(5, 3), new Rng(1));
+        assertEquals(4, wide.height());
+        assertEquals(6, wide.width());   // 4 * 5 / 3 = 6.67: 6, where rounding gives 7
+        assertEquals(6, tall.height());
+        assertEquals(4, tall.width());
+    }
+
     @Test void cropsHaveTheirSizeAndComeFromTheImage() {
         Image src = coordinates(6, 8);
         Image centre = Transforms.centerCrop(4).apply(src, new Rng(1));
@@ -88,7 +99,7 @@ class TransformsTest {
         assertEquals(15, wide.width());
         Image tall = Transforms.resizeShortSide(4).apply(Image.zeros(1, 61, 148).toRgb().grey(), new Rng(1));
         assertEquals(4, tall.height());
-        assertEquals(10, tall.width()); // 148 * 4 / 61 = 9.7 -> 10
+        assertEquals(9, tall.width()); // 148 * 4 / 61 = 9.7 -> 9, as torchvision cuts it
         // A 1-pixel checkerboard halved: antialiasing averages it to flat grey instead of picking one phase.
         Image board = Image.zeros(1, 8, 8);
         for (int y = 0; y < 8; y++) for (int x = 0; x < 8; x++) board.set(0, y, x, (x + y) % 2);

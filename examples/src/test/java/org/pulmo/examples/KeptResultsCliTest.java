@@ -61,18 +61,25 @@ class KeptResultsCliTest {
     }
 
     /**
-     * An evaluation killed before its end (its report.txt and predictions.csv written, not its plots nor metrics.json,
-     * which comes last, and a plot's temporary file left behind) is not an earlier result to keep: the next evaluation
-     * into that folder replaces it, saying so, and leaves no temporary file. A folder with a report.txt of the user's
-     * is still kept.
+     * An evaluation stopped before its end (here its first plot's write failed, as on a full disk: report.txt and
+     * predictions.csv were written, not the plots nor metrics.json, which comes last) is not an earlier result to keep:
+     * the next evaluation into that folder replaces it, saying so, and leaves no temporary file of a killed write. A
+     * folder with a Pulmo report.txt copied beside the user's own files is still kept.
      */
     @Test void anEvaluationStoppedBeforeItsEndIsReplacedNotNumberedPast(@TempDir Path dir) throws Exception {
         Path ev = dir.resolve("eval");
-        Run first = evaluate(ev);
-        assertEquals(0, first.code(), first.out() + first.err());
+        Run first;
+        try {
+            org.pulmo.train.PlotsForTests.failWriting();
+            first = evaluate(ev);
+        } finally {
+            org.pulmo.train.PlotsForTests.reset();
+        }
+        assertNotEquals(0, first.code(), first.out() + first.err());
+        assertTrue(first.err().contains("No space left on device"), first.err());
+        assertTrue(Files.exists(ev.resolve("report.txt")) && !Files.exists(ev.resolve("metrics.json")), "not the state of a stopped evaluation");
         String predictions = Files.readString(ev.resolve("predictions.csv"));
-        for (String f : new String[] {"metrics.json", "roc.png", "confusion_matrix.png"}) Files.deleteIfExists(ev.resolve(f));
-        Files.writeString(ev.resolve(".roc.png.123456.tmp"), "half a plot");
+        Files.writeString(ev.resolve(".roc.png.123456.tmp"), "half a plot");   // as a kill during the write leaves it
         Run again = evaluate(ev);
         assertEquals(0, again.code(), again.out() + again.err());
         assertTrue(again.out().contains(ev + " holds what an evaluation stopped before its end left (report.txt, predictions.csv; no metrics.json,"
@@ -81,13 +88,16 @@ class KeptResultsCliTest {
         assertTrue(Files.isRegularFile(ev.resolve("metrics.json")), "the evaluation did not finish in " + ev);
         assertEquals(predictions, Files.readString(ev.resolve("predictions.csv")));
         assertFalse(Files.exists(ev.resolve(".roc.png.123456.tmp")), "the killed evaluation's temporary file was left");
+        assertFalse(Files.exists(ev.resolve(org.pulmo.train.RunFolder.REPORT_UNFINISHED)), "a finished evaluation still marked unfinished");
 
+        // a folder with a report of Pulmo's copied beside the user's own files, without the mark, is the user's: kept
         Path mine = dir.resolve("mine");
         Files.createDirectories(mine);
-        Files.writeString(mine.resolve("report.txt"), "my own notes\n");
+        Files.copy(ev.resolve("report.txt"), mine.resolve("report.txt"));
+        Files.writeString(mine.resolve("predictions.csv"), "my own notes\n");
         Run kept = evaluate(mine);
         assertEquals(0, kept.code(), kept.out() + kept.err());
-        assertEquals("my own notes\n", Files.readString(mine.resolve("report.txt")));
+        assertEquals("my own notes\n", Files.readString(mine.resolve("predictions.csv")));
         assertTrue(Files.isRegularFile(dir.resolve("mine2").resolve("metrics.json")), kept.out());
     }
 

@@ -9,7 +9,7 @@ import org.pulmo.tensor.Rng;
 
 /**
  * The evaluation transform's centre crop and CropGeometry agree on the crop's offset also when the part cut away
- * has an odd width (offsets rounded down in both), so a heatmap lands on the pixels the model saw.
+ * has an odd width (rounded alike in both, Transforms.centreOffset), so a heatmap lands on the pixels the model saw.
  */
 class CentreCropMatchesGeometryTest {
 

@@ -6,5 +6,10 @@ public final class PlotsForTests {
 
     public static void drawNothing() { Plots.encoder = (chart, file) -> {}; }
 
+    /** Every chart's write fails as on a full disk, naming the file. */
+    public static void failWriting() {
+        Plots.encoder = (chart, file) -> { throw new java.io.IOException(file + ": No space left on device"); };
+    }
+
     public static void reset() { Plots.reset(); }
 }

@@ -60,9 +60,9 @@ class RunFolderTest {
     }
 
     /**
-     * The record says epoch 1 is done as its checkpoint is handed to the writer thread; a process killed in the fraction
-     * of a second before that checkpoint reached the disk left no checkpoint, and --resume refused the folder. It starts
-     * over; a finished run whose checkpoints are gone does not.
+     * A record of an earlier version said epoch 1 was done as its checkpoint was handed to the writer thread; a process
+     * killed in the fraction of a second before that checkpoint reached the disk left no checkpoint, and --resume refused
+     * the folder. It starts over; a finished run whose checkpoints are gone does not.
      */
     @Test void aRunKilledBeforeItsFirstCheckpointWasOnDiskStartsOver(@TempDir Path dir) throws Exception {
         Path out = Files.createDirectories(dir.resolve("run"));
