@@ -66,7 +66,8 @@ public final class AdaptiveWeightedLoss {
      * <p>Its derivatives, da1/dL_CE = -a1 a2 / L_CE^2 and da1/dL_CS = a1 a2 / L_CS^2, are given as constants k times
      * (L - L detached), which is 0 in value: autograd's own chain through 1/L would multiply a1 a2 = 0 (the sigmoid
      * saturated) by 1/L^2 = inf, NaN, at a loss of 0 or below ~5e-20, where the limit is 0. 1/L^2 is bounded by 1e36
-     * there: past it a1 a2 is 0 in float anyway, so k is exact wherever it is not 0.
+     * there (a loss below 1e-18): past it a1 a2 is 0 in float anyway unless both losses are that small, so k is exact
+     * in every other case.
      */
     public static Tensor weightOfFirst(Tensor lossCe, Tensor lossCs) {
         checkScalars(lossCe, lossCs);
