@@ -176,6 +176,9 @@ public final class TableCommand implements Callable<Integer> {
         // a training run's folder holds its per-epoch metrics.json; its evaluation is in test/
         String hint = Files.exists(folder.resolve("test").resolve("metrics.json")) ? "; did you mean " + folder.resolve("test") + ", the run's test report?"
             : org.pulmo.train.RunFolder.isTrainingRun(folder) ? runFolderHint(folder) : "";
+        if (!Files.exists(json) && EvaluateCommand.unfinishedEvaluation(folder))
+            throw new IllegalArgumentException("no " + json + ": the evaluation in " + folder + " was stopped before its end (metrics.json is written"
+                + " last); run 'pulmo evaluate' with --out " + folder + " again, which replaces what it left");
         if (!Files.exists(json)) throw new IllegalArgumentException("no " + json + " (run 'pulmo evaluate' for that row first)" + hint);
         JsonObject o;
         try {

@@ -79,6 +79,9 @@ class KeptResultsCliTest {
         assertTrue(first.err().contains("No space left on device"), first.err());
         assertTrue(Files.exists(ev.resolve("report.txt")) && !Files.exists(ev.resolve("metrics.json")), "not the state of a stopped evaluation");
         String predictions = Files.readString(ev.resolve("predictions.csv"));
+        Run table = pulmo("table", "--row", "A=" + ev);
+        assertEquals(2, table.code(), table.out() + table.err());
+        assertTrue(table.err().contains("the evaluation in " + ev + " was stopped before its end"), table.err());
         Files.writeString(ev.resolve(".roc.png.123456.tmp"), "half a plot");   // as a kill during the write leaves it
         Run again = evaluate(ev);
         assertEquals(0, again.code(), again.out() + again.err());
