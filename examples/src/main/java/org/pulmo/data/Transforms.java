@@ -27,9 +27,14 @@ public final class Transforms {
     public static Transform resizeShortSide(int size) {
         checkSize(size);
         return (img, rng) -> {
-            int h = img.height(), w = img.width();
-            return h <= w ? resample(img, size, longSide(size, h, w)) : resample(img, longSide(size, w, h), size);
+            int[] hw = shortSideSize(size, img.height(), img.width());
+            return resample(img, hw[0], hw[1]);
         };
+    }
+
+    /** {height, width} of an {@code h x w} image after {@link #resizeShortSide}{@code (size)}. */
+    public static int[] shortSideSize(int size, int h, int w) {
+        return h <= w ? new int[] {size, longSide(size, h, w)} : new int[] {longSide(size, w, h), size};
     }
 
     /**

@@ -92,6 +92,11 @@ public final class EvaluateCommand implements Callable<Integer> {
         return Files.exists(dir.resolve(org.pulmo.train.RunFolder.REPORT_UNFINISHED)) && !holdsEvaluation(dir);
     }
 
+    /** Which of {@link #FILES} {@code dir} holds (none where it is not a folder). */
+    private static List<String> reportFiles(Path dir) {
+        return FILES.stream().filter(f -> Files.exists(dir.resolve(f))).toList();
+    }
+
     @Override public Integer call() throws Exception {
         if (!List.of("test", "val", "train", "all").contains(split))
             throw new IllegalArgumentException("--split must be test, val, train or all, not '" + split + "'");
@@ -131,13 +136,12 @@ public final class EvaluateCommand implements Callable<Integer> {
         // RUN/test from RUN's own best checkpoint on the run's own test images, as they are, is the report training writes
         // (unless --no-evaluate): written there when empty or with --overwrite; any other results are kept out of it
         // an evaluation stopped before its end is not kept: this one takes its place (a folder of other files is kept)
-        java.util.function.Predicate<Path> held = dir -> holdsEvaluation(dir)
-            || Files.isDirectory(dir) && !unfinishedEvaluation(dir) && FILES.stream().anyMatch(f -> Files.exists(dir.resolve(f)));
+        java.util.function.Predicate<Path> held = dir -> holdsEvaluation(dir) || !unfinishedEvaluation(dir) && !reportFiles(dir).isEmpty();
         boolean ownReport = isOwnReport(out, checkpoint) && (overwrite || !held.test(out)) && part.equals("test") && map.isEmpty()
             && !recomputeBn && java.util.Objects.equals(meta.get("data_test"), org.pulmo.data.PartDigest.of(s.test(), data.root()));
         Path chosen = ownReport ? out : Cli.keepEarlier(out, overwrite, held, "an earlier evaluation");
         if (!overwrite && unfinishedEvaluation(chosen)) {
-            List<String> left = FILES.stream().filter(f -> Files.exists(chosen.resolve(f))).toList();
+            List<String> left = reportFiles(chosen);
             System.out.println(chosen + " holds what an evaluation stopped before its end left (" + (left.isEmpty() ? "no file yet" : String.join(", ", left))
                 + "; no metrics.json, which is written last): this evaluation replaces it");
         }

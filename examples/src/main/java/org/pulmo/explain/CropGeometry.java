@@ -26,9 +26,8 @@ public record CropGeometry(int height, int width, int size, double scaleY, doubl
     /** The geometry of {@code augmentation.eval(size)} on an {@code height x width} original. */
     public static CropGeometry of(Augmentation augmentation, int size, int height, int width) {
         if (augmentation.seesWholeImage()) return new CropGeometry(height, width, size, (double) size / height, (double) size / width, 0, 0);
-        int rh, rw; // as Transforms.resizeShortSide rounds
-        if (height <= width) { rh = size; rw = org.pulmo.data.Transforms.longSide(size, height, width); }
-        else { rw = size; rh = org.pulmo.data.Transforms.longSide(size, width, height); }
+        int[] r = org.pulmo.data.Transforms.shortSideSize(size, height, width);   // as Transforms.resizeShortSide sizes it
+        int rh = r[0], rw = r[1];
         return new CropGeometry(height, width, size, (double) rh / height, (double) rw / width, org.pulmo.data.Transforms.centreOffset(rh - size),
             org.pulmo.data.Transforms.centreOffset(rw - size));
     }
