@@ -777,6 +777,33 @@ class GpuParityTest {
     }
 
     /**
+     * The elementwise kernels where their formulas change branch: exact zeros of both signs, equal operands, the
+     * smallest subnormals, infinities and NaN, which random inputs never hit. Every unary op over 16 such values, and
+     * every binary op (and the residual add + ReLU) over all 256 pairs of them, so that STEP and SIGN at 0 and NaN,
+     * GE and EQ on ties and ReLU's backward at an output of exactly 0 are compared with the CPU's answer. POW's
+     * binary form is left out: Java's Math.pow gives NaN for pow(+-1, NaN or +-Inf) where C's powf gives 1.
+     */
+    @Test void elementwiseAtZerosTiesAndNonFiniteValuesMatchesTheCpu() {
+        Mismatches m = new Mismatches("elementwiseAtZerosTiesAndNonFiniteValuesMatchesTheCpu");
+        Backend cpu = Backends.cpu();
+        float[] special = {0f, -0f, 1f, -1f, 0.5f, -2f, 3f, Float.MIN_VALUE, -Float.MIN_VALUE, 1e-30f, 40f, -40f,
+            Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.NaN, 7.25f};
+        int k = special.length;
+        float[] av = new float[k * k], bv = new float[k * k];
+        for (int i = 0; i < k; i++)
+            for (int j = 0; j < k; j++) { av[i * k + j] = special[i]; bv[i * k + j] = special[j]; }
+        Tensor a = Tensor.of(av, k, k), b = Tensor.of(bv, k, k), ad = dev(a), bd = dev(b);
+        Tensor one = Tensor.of(special, k), oned = dev(one);
+        for (UnaryOp op : UnaryOp.values())
+            for (float alpha : new float[] {1.5f, 2f, -0.5f})
+                m.close(cpu.unary(op, one, alpha), be.unary(op, oned, alpha), 1e-6, 1e-5, "unary " + op + " (alpha " + alpha + ") of " + Arrays.toString(special));
+        for (BinaryOp op : BinaryOp.values())
+            if (op != BinaryOp.POW) m.close(cpu.binary(op, a, b), be.binary(op, ad, bd), 1e-6, 1e-5, "binary " + op + " over every pair of " + Arrays.toString(special));
+        m.close(cpu.addRelu(a, b), be.addRelu(ad, bd), 0, 0, "addRelu over every pair of " + Arrays.toString(special));
+        m.assertNone();
+    }
+
+    /**
      * NaN as the CPU treats it (Java's Math.max and min, max pooling's "a NaN wins"): reductions MAX and MIN over rows with
      * a NaN in one position (short and long rows), ReLU, MAX and MIN elementwise on strided operands, and the argmax
      * max-pool kernel's y and argmax. Every case's expected values hold NaN.
