@@ -854,7 +854,7 @@ class GpuParityTest {
     /**
      * reduce_rows with SUM, MAX and MIN, and the mean (a sum scaled), over one dim, several non-adjacent dims and
      * all dims, keepdim or not: rows shorter and longer than the block, many short rows, a reduced dim of size
-     * 1, and a permuted input.
+     * 1, a permuted input, and rows whose sum only a double accumulator keeps.
      */
     @Test void reductionsMatchTheCpu() {
         Mismatches m = new Mismatches("reductionsMatchTheCpu");
@@ -877,6 +877,18 @@ class GpuParityTest {
                 m.run("mean " + at, () -> m.close(x.mean(c.dims(), keepdim), dev(x).mean(c.dims(), keepdim), 1e-5, 1e-4, "mean " + at));
             }
         }
+        // Sums in double, as the CPU's: each thread's share of this row starts at +1e8 and ends at -1e8 with ones between,
+        // which a float running sum would lose (1e8 + 1 is 1e8 in float) and a double keeps: the sum is the count of ones.
+        int cols = 256 * 64;
+        float[] rv = new float[2 * cols];
+        Arrays.fill(rv, 1f);
+        for (int r = 0; r < 2; r++)
+            for (int i = 0; i < 256; i++) { rv[r * cols + i] = 1e8f; rv[r * cols + cols - 1 - i] = -1e8f; }
+        Tensor cancel = Tensor.of(rv, 2, cols);
+        Tensor cancelSum = cpu.reduce(ReduceOp.SUM, cancel, new int[] {1}, false);
+        m.check(cancelSum.toArray()[0] == cols - 512, "the CPU sums the cancelling row exactly: " + cancelSum.toArray()[0]);
+        m.run("SUM of cancelling rows", () -> m.close(cancelSum, be.reduce(ReduceOp.SUM, dev(cancel), new int[] {1}, false), 0, 0,
+            "SUM over [2, 16384] rows of +1e8, ones and -1e8"));
         Tensor xh = Tensor.randn(rng, 9, 7, 6, 4), x = xh.permute(3, 1, 2, 0);
         assertFalse(x.isContiguous(), "x [4, 7, 6, 9] is a permuted view");
         int[] dims = {0, 2};
@@ -893,7 +905,7 @@ class GpuParityTest {
      * bn_backward_reduce, bn_backward_dx (Backend's split batch norm), without cuDNN: overlapping and
      * non-overlapping windows, one pooling input past the grid-stride launch's first sweep, 4-d and 2-d batch
      * norm with and without affine parameters. Apply and backward take the CPU's statistics, so each kernel is
-     * judged on its own.
+     * judged on its own. Pooling also over an input full of ties (the first maximum's index is the argmax).
      */
     @Test void maxPoolAndBatchNormKernelsMatchTheCpu() {
         Mismatches m = new Mismatches("maxPoolAndBatchNormKernelsMatchTheCpu");
@@ -914,6 +926,15 @@ class GpuParityTest {
                 m.run("maxpool_backward" + at, () -> m.close(cpu.maxPool2dBackward(dy, want.argmax(), s), be.maxPool2dBackward(dev(dy), dev(want.argmax()), s),
                     1e-6, 1e-5, "maxpool_backward dx" + at));
             }
+        // Ties, as after a ReLU: windows of zeros and repeated values, where the argmax is the first maximum's index.
+        float[] tv = Tensor.randn(rng, 2, 5, 13, 11).toArray();
+        for (int i = 0; i < tv.length; i++) tv[i] = Math.max(0f, Math.round(tv[i] * 2f) / 2f);
+        Tensor ties = Tensor.of(tv, 2, 5, 13, 11);
+        for (Pool2dParams p : List.of(Pool2dParams.of(3, 2, 1), Pool2dParams.of(2, 2, 0))) {
+            Backend.MaxPoolOut want = cpu.maxPool2d(ties, p);
+            m.run("maxpool_forward with ties " + p, () -> m.close(want.argmax(), be.maxPool2d(dev(ties), p).argmax(), 0, 0,
+                "maxpool_forward argmax of [2, 5, 13, 11] with ties (ReLU'd, rounded to halves) " + p));
+        }
         for (int[] s : List.of(new int[] {4, 8, 7, 7}, new int[] {6, 5}, new int[] {8, 4, 64, 64}))
             for (boolean affine : new boolean[] {true, false}) {
                 int c = s[1];
