@@ -209,7 +209,7 @@ class GpuParityTest {
 
     /**
      * Cross-entropy with random labels (not the row's index modulo the classes, so a kernel that takes a row's class from
-     * its position, not its label, fails), with and without class weights, on 37 rows of 5 classes and on 300 rows (more
+     * its position, not its label, fails), with and without class weights, on 37 and 17 rows of 5 classes and on 300 rows (more
      * than ce_finish's block of 256) of 40 classes (more than a warp's lanes); and the cosine similarity with its eps clamp active: eps
      * 0.05 and rows of a and b of zero norm and of norm below eps (there the norm is held at eps, a constant, so the
      * backward drops the norm's derivative), beside rows well above it.
@@ -217,7 +217,8 @@ class GpuParityTest {
     @Test void crossEntropyLabelsAndCosineClampMatchTheReference() {
         Mismatches m = new Mismatches("crossEntropyLabelsAndCosineClampMatchTheReference");
         Rng rng = new Rng(43);
-        for (int[] nc : new int[][] {{37, 5}, {300, 40}}) {   // and more rows than ce_finish's block, more classes than a warp
+        // 17 rows: the last alone in its block (8 rows a block); more rows than ce_finish's block, more classes than a warp
+        for (int[] nc : new int[][] {{37, 5}, {17, 5}, {300, 40}}) {
             int n = nc[0], c = nc[1];
             Tensor x = Tensor.randn(rng, n, c).mul(2f);
             float[] labels = indices(rng, c, n).toArray(), w = Tensor.rand(rng, 0.5f, 2f, c).toArray();
@@ -302,9 +303,18 @@ class GpuParityTest {
 
     /**
      * nn's Sgd path: {@link CudaBackend#sgdUpdateAll} over parameters of which some take their first step and others
-     * not (two launches), one strided parameter (its own launch), dampening and weight decay, against the reference
+     * not (two launches), one strided parameter and one strided gradient (their own launches), dampening and weight decay, against the reference
      * rule over three steps; and without momentum. Gradients change address every step, the tables do not.
      */
+    /** A device view of a one-dimensional t's values at every other element of a buffer twice its size (strided). */
+    private static Tensor everyOther(Tensor t) {
+        float[] v = t.toArray(), twice = new float[2 * v.length];
+        for (int i = 0; i < v.length; i++) twice[2 * i] = v[i];
+        Tensor d = be.fromArray(twice, new int[] {twice.length}).slice(0, 0, twice.length, 2);
+        assertFalse(d.isContiguous(), "the view is strided");
+        return d;
+    }
+
     @Test void sgdUpdateAllMatchesTheReferenceWithMixedFirstSteps() {
         Mismatches m = new Mismatches("sgdUpdateAllMatchesTheReferenceWithMixedFirstSteps");
         for (float momentum : new float[] {0.9f, 0f}) {
@@ -326,7 +336,7 @@ class GpuParityTest {
                 boolean[] first = new boolean[k];
                 for (int i = 0; i < k; i++) {
                     Tensor gi = Tensor.randn(rng, shapes[i]);
-                    g.add(dev(gi));
+                    g.add(i == 0 ? everyOther(gi) : dev(gi));   // parameter 0's gradient a strided view (its own launch)
                     first[i] = step == (i == 1 ? 1 : 0);   // parameter 1 starts a step late: mixed first steps at step 1
                     if (step == 0 && i == 1) continue;      // no update of parameter 1 at step 0
                     Reference.sgdStep(host[i], gi.toArray(), buf[i], 0.05f, momentum, 0.1f, false, wd[i], first[i]);
@@ -483,6 +493,10 @@ class GpuParityTest {
                 be.gemm().forceKernel(false);
                 if (was) mis.close(cpu, be.matmul(dev(a), dev(b), ta, tb).toArray(), 1e-4, 1e-4, "cuBLAS " + ta + tb);
             }
+        // two batch dims: [2, 3] matrices of each operand, all six multiplied
+        Tensor a4 = Tensor.randn(rng, 2, 3, 9, 7), b4 = Tensor.randn(rng, 2, 3, 7, 5);
+        mis.close(Backends.cpu().matmul(a4, b4, false, false).toArray(), be.matmul(dev(a4), dev(b4), false, false).toArray(), 1e-5, 1e-4,
+            "matmul [2, 3, 9, 7] x [2, 3, 7, 5]");
         mis.assertNone();
     }
 
@@ -589,6 +603,10 @@ class GpuParityTest {
         Tensor yh = Tensor.randn(rng, 4, 5, 3), yhd = dev(yh);
         Tensor y = yh.permute(1, 2, 0), yd = yhd.permute(1, 2, 0);                 // [5, 3, 4], strides (3, 1, 15)
         m.close(cpu.addRelu(x, y), be.addRelu(xd, yd), 0, 0, "addRelu [5, 3, 4] permuted + [5, 3, 4] permuted otherwise");
+        Tensor two = Tensor.randn(rng, 3, 4), three = Tensor.randn(rng, 1, 3, 4);   // shapes differ, sizes do not: it broadcasts
+        Tensor sumRelu = cpu.addRelu(two, three), sumRelud = be.addRelu(dev(two), dev(three));
+        m.check(Arrays.equals(sumRelu.shape(), sumRelud.shape()), "addRelu [3, 4] + [1, 3, 4] gives " + Arrays.toString(sumRelud.shape()));
+        m.close(sumRelu, sumRelud, 0, 0, "addRelu [3, 4] + [1, 3, 4]");
         Tensor ra = Tensor.randn(rng, 2, 64, 56, 56), rb = Tensor.randn(rng, 2, 64, 56, 56);
         m.close(cpu.addRelu(ra, rb), be.addRelu(dev(ra), dev(rb)), 0, 0, "addRelu [2, 64, 56, 56] contiguous");
         // In place into every other column of [6, 8]: fill, axpy from a broadcast row, copy from a transposed source.
@@ -606,6 +624,15 @@ class GpuParityTest {
         Tensor cd = be.empty(3, 4, 5);
         be.copy(xhd, cd);
         m.close(xh, cd, 0, 0, "contiguous copy [3, 4, 5]");
+        // a contiguous source that broadcasts: a row into every row of a contiguous [6, 4], and [2, 1, 4] into [2, 3, 4]
+        Tensor rows = Tensor.zeros(6, 4), rowsd = be.empty(6, 4);
+        cpu.copy(src, rows);
+        be.copy(dev(src), rowsd);
+        m.close(rows, rowsd, 0, 0, "copy of [4] broadcast into contiguous [6, 4]");
+        Tensor mid = Tensor.randn(rng, 2, 1, 4), midOut = Tensor.zeros(2, 3, 4), midOutd = be.empty(2, 3, 4);
+        cpu.copy(mid, midOut);
+        be.copy(dev(mid), midOutd);
+        m.close(midOut, midOutd, 0, 0, "copy of [2, 1, 4] broadcast into contiguous [2, 3, 4]");
         m.assertNone();
     }
 
@@ -854,7 +881,7 @@ class GpuParityTest {
     /**
      * reduce_rows with SUM, MAX and MIN, and the mean (a sum scaled), over one dim, several non-adjacent dims and
      * all dims, keepdim or not: rows shorter and longer than the block, many short rows, a reduced dim of size
-     * 1, a permuted input, and rows whose sum only a double accumulator keeps.
+     * 1, a permuted input, a strided one-dimensional view, and rows whose sum only a double accumulator keeps.
      */
     @Test void reductionsMatchTheCpu() {
         Mismatches m = new Mismatches("reductionsMatchTheCpu");
@@ -877,6 +904,14 @@ class GpuParityTest {
                 m.run("mean " + at, () -> m.close(x.mean(c.dims(), keepdim), dev(x).mean(c.dims(), keepdim), 1e-5, 1e-4, "mean " + at));
             }
         }
+        // A one-dimensional strided view (every third element from the second) is read through its strides, not as if dense.
+        Tensor line = Tensor.randn(rng, 40), every3 = line.slice(0, 1, 40, 3), every3d = dev(line).slice(0, 1, 40, 3);
+        assertFalse(every3.isContiguous(), "the slice is strided");
+        for (ReduceOp op : ReduceOp.values())
+            m.run(op + " of a strided [13]", () -> m.close(cpu.reduce(op, every3, new int[] {0}, false), be.reduce(op, every3d, new int[] {0}, false),
+                1e-6, 1e-5, op + " of [40] every third element from the second"));
+        m.run("argmax of a strided [13]", () -> m.close(cpu.argReduce(ReduceOp.MAX, every3, 0, false), be.argReduce(ReduceOp.MAX, every3d, 0, false),
+            0, 0, "argmax of [40] every third element from the second"));
         // Sums in double, as the CPU's: each thread's share of this row starts at +1e8 and ends at -1e8 with ones between,
         // which a float running sum would lose (1e8 + 1 is 1e8 in float) and a double keeps: the sum is the count of ones.
         int cols = 256 * 64;
