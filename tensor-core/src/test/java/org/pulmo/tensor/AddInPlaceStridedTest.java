@@ -1,0 +1,55 @@
+package org.pulmo.tensor;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@code dst.addInPlace(src, alpha)} computes dst + alpha * src for every element whatever the layouts: a transposed
+ * destination, a transposed or broadcast source (a column [m, 1] stretched along the rows), and alpha other than 1.
+ * Expected values come from index arithmetic on the operands' values before the call.
+ */
+class AddInPlaceStridedTest {
+
+    private static float[] values(Rng rng, int n) {
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) a[i] = (float) rng.nextGaussian();
+        return a;
+    }
+
+    /** dst [m, n] as a transpose of a [n, m] array, src contiguous: dst[i][j] = base[j][i] + alpha src[i][j]. */
+    @Test void intoATransposedDestination() {
+        Rng rng = new Rng(81);
+        int m = 5, n = 7;
+        for (float alpha : new float[] {0.5f, -2f}) {
+            float[] base = values(rng, n * m), src = values(rng, m * n);
+            Tensor dst = Tensor.of(base.clone(), n, m).transpose(0, 1);
+            dst.addInPlace(Tensor.of(src, m, n), alpha);
+            float[] got = dst.toArray();
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < n; j++)
+                    assertEquals(base[j * m + i] + alpha * src[i * n + j], got[i * n + j], 1e-6f, "alpha " + alpha + " at " + i + "," + j);
+        }
+    }
+
+    /** src a transpose, or a column [m, 1] broadcast along the rows of a contiguous dst [m, n]. */
+    @Test void fromATransposedOrBroadcastSource() {
+        Rng rng = new Rng(82);
+        int m = 4, n = 9;
+        for (float alpha : new float[] {3f, -0.25f}) {
+            float[] base = values(rng, m * n), srcT = values(rng, n * m), col = values(rng, m);
+            Tensor dst = Tensor.of(base.clone(), m, n);
+            dst.addInPlace(Tensor.of(srcT, n, m).transpose(0, 1), alpha);
+            float[] got = dst.toArray();
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < n; j++)
+                    assertEquals(base[i * n + j] + alpha * srcT[j * m + i], got[i * n + j], 1e-6f, "transposed src, alpha " + alpha + " at " + i + "," + j);
+            Tensor dst2 = Tensor.of(base.clone(), m, n);
+            dst2.addInPlace(Tensor.of(col, m, 1), alpha);
+            float[] got2 = dst2.toArray();
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < n; j++)
+                    assertEquals(base[i * n + j] + alpha * col[i], got2[i * n + j], 1e-6f, "column src, alpha " + alpha + " at " + i + "," + j);
+        }
+    }
+}
