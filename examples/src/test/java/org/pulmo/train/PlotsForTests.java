@@ -11,5 +11,13 @@ public final class PlotsForTests {
         Plots.encoder = (chart, file) -> { throw new java.io.IOException(file + ": No space left on device"); };
     }
 
+    /** Every chart is kept in {@code into} under its file name (the file holds a placeholder), to read what would be drawn. */
+    public static void keepCharts(java.util.Map<String, org.knowm.xchart.internal.chartpart.Chart<?, ?>> into) {
+        Plots.encoder = (chart, file) -> {
+            into.put(file.getFileName().toString(), chart);
+            java.nio.file.Files.writeString(file, "a chart");
+        };
+    }
+
     public static void reset() { Plots.reset(); }
 }
