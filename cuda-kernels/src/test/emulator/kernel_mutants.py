@@ -13,7 +13,8 @@ changed) is reported as stale, not run. A bug that no test notices first reruns 
 (blocks and threads last first, one warp running ahead), where missing barriers show. The exit status is 0 only when
 every bug that ran was noticed and none was stale. Bugs marked as equivalent change nothing the host can ask for (the
 host passes alpha 1 and beta 0 to the SGEMM kernels, for example) and run only when named.
-EMU_DIR (default /tmp/pulmo-kernel-mutants) is where the emulators are built.
+EMU_DIR (default /tmp/pulmo-kernel-mutants) is where the emulators are built, and the tests' output for each bug is
+kept in its logs folder.
 """
 
 # name, file, text in the file, what it becomes, the bug in words; equivalent bugs carry a fifth field, why.
@@ -146,11 +147,14 @@ def build(src, out):
     return None if r.returncode == 0 else (r.stdout + r.stderr)[-2000:]
 
 
-def lane(cp, libs, env=None):
-    """Runs the kernel tests on the emulated GPU in libs; (tests that did not pass, emulator errors, whether it ended)."""
+def lane(cp, libs, env=None, log=None):
+    """Runs the kernel tests on the emulated GPU in libs; (tests that did not pass, emulator errors, whether it ended).
+    The output goes to the file log too, when given."""
     cmd = (f"java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xss4m -Xmx4g "
            f"-XX:ErrorFile={WORK}/hs_err_%p.log -cp {cp} org.pulmo.cuda.EmulatedGpuLane {' '.join(TESTS)}")
     r = sh(cmd, env=dict(os.environ, LD_LIBRARY_PATH=str(libs), **(env or {})), timeout=1200)
+    if log:
+        log.write_text(r.stdout + r.stderr)
     lines = r.stdout.splitlines()
     failed = [l.split()[2] for l in lines if l.startswith("RESULT ") and not l.startswith("RESULT SUCCESSFUL")]
     errors = [l for l in lines if l.startswith("[emu] ERROR") or "VIOLATION" in l]
@@ -170,7 +174,7 @@ def main(args):
         return 1 if stale else 0
     if not (MOCK / "build.sh").is_file():
         sys.exit(f"kernel-mutants: no mock driver at {MOCK}")
-    WORK.mkdir(parents=True, exist_ok=True)
+    (WORK / "logs").mkdir(parents=True, exist_ok=True)
     cp = class_path()
     why = build(CUDA, WORK / "kernels")
     if why:
@@ -195,7 +199,7 @@ def main(args):
             survived.append(name)
             continue
         for schedule in (None, OTHER_SCHEDULE):
-            failed, errors, ended = lane(cp, WORK / "bug" / "gpu", schedule)
+            failed, errors, ended = lane(cp, WORK / "bug" / "gpu", schedule, WORK / "logs" / f"{name}{'-other' if schedule else ''}.out")
             noticed = failed or errors or not ended
             if noticed:
                 break

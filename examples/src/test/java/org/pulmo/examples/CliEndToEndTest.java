@@ -126,6 +126,26 @@ public class CliEndToEndTest {
             assertEquals(argmax, t[t.length - classes.size() - 1], "predicted class: " + row);
         }
         assertTrue(p.out().contains("demo1_input.png"), p.out());
+        // --csv keeps every digit a float has (the printed table rounds to 4 decimals): each value as Float.toString writes
+        // it, each row summing to 1 within float rounding, each printed value that value rounded
+        Path predCsv = dir.resolve("predictions-all-digits.csv");
+        Run pc = pulmo("predict", "-c", out.resolve("best.safetensors").toString(), ex.toString(), "--csv", predCsv.toString());
+        assertEquals(0, pc.code(), pc.out() + pc.err());
+        List<String> csvRows = Files.readAllLines(predCsv).stream().filter(l -> l.contains(".png")).toList();
+        assertEquals(3, csvRows.size(), String.join("\n", csvRows));
+        for (String row : csvRows) {
+            String[] f = row.substring(row.lastIndexOf('"') + 2).split(",");
+            String printed = rows.stream().filter(line -> line.contains(row.substring(row.lastIndexOf('/') + 1, row.lastIndexOf('"')))).findFirst().orElseThrow();
+            String[] shown = printed.trim().split("\\s+");
+            double sum = 0;
+            for (int k = 0; k < classes.size(); k++) {
+                String prob = f[f.length - classes.size() + k];
+                assertEquals(Float.toString(Float.parseFloat(prob)), prob, "a probability with every digit: " + row);
+                sum += Float.parseFloat(prob);
+                assertEquals(Double.parseDouble(shown[shown.length - classes.size() + k]), Float.parseFloat(prob), 5.01e-5, "printed " + printed + " csv " + row);
+            }
+            assertEquals(1, sum, 1e-5, "probabilities of one image sum to 1: " + row);
+        }
 
         // a file that is no image: before, an empty table and exit 1; a CSV that cannot be written: before, said after the work
         Path notImage = dir.resolve("notes.png");
