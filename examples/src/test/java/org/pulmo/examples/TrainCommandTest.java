@@ -227,8 +227,20 @@ class TrainCommandTest {
         assertTrue(Files.size(out.resolve("manet_weights.png")) > 0 || r.out().contains("no plots"), "the a1/a2 curve");
         assertFalse(Files.exists(finished.resolve("manet_weights.png")), "only MA-Net plots loss weights");
 
-        // probe: the step's loss terms, weights, per-term backbone gradients and attention peakedness, all finite
+        // the checkpoint rebuilds the variant it trained; one written before the attention-map switch existed (no
+        // manet_attention_grad) trained with the map differentiated, and is rebuilt so
         Path ckpt = out.resolve("last.safetensors");
+        assertFalse(((org.pulmo.models.MaNet) org.pulmo.train.TrainedModel.load(ckpt, org.pulmo.tensor.Device.CPU).model()).options.attentionGradient(),
+            "this run's map was constant in backward");
+        var contents = org.pulmo.io.Safetensors.read(ckpt);
+        java.util.Map<String, String> older = new java.util.LinkedHashMap<>(contents.metadata());
+        assertNotNull(older.remove("manet_attention_grad"), "the checkpoint records the switch");
+        Path old = dir.resolve("older.safetensors");
+        org.pulmo.io.Safetensors.write(old, contents.tensors(), older);
+        assertTrue(((org.pulmo.models.MaNet) org.pulmo.train.TrainedModel.load(old, org.pulmo.tensor.Device.CPU).model()).options.attentionGradient(),
+            "a checkpoint without manet_attention_grad is rebuilt with the map differentiated");
+
+        // probe: the step's loss terms, weights, per-term backbone gradients and attention peakedness, all finite
         byte[] before = Files.readAllBytes(ckpt);
         Run p = pulmo("probe", "-c", ckpt.toString(), "--data", "demo", "--demo-images", "8", "--batches", "1", "--batch-size", "2");
         assertEquals(0, p.code(), p.out() + p.err());
