@@ -195,7 +195,7 @@ def main(args):
         (src / file).write_text((CUDA / file).read_text().replace(old, new))
         why = build(src, WORK / "bug" / "gpu")
         if why:
-            print(f"{name:4} NO BUILD  {what}: {why.splitlines()[-1] if why else ''}", flush=True)
+            print(f"{name:4} NO BUILD  {what}: {why.splitlines()[-1]}", flush=True)
             survived.append(name)
             continue
         for schedule in (None, OTHER_SCHEDULE):

@@ -301,11 +301,6 @@ class GpuParityTest {
         m.assertNone();
     }
 
-    /**
-     * nn's Sgd path: {@link CudaBackend#sgdUpdateAll} over parameters of which some take their first step and others
-     * not (two launches), one strided parameter and one strided gradient (their own launches), dampening and weight decay, against the reference
-     * rule over three steps; and without momentum. Gradients change address every step, the tables do not.
-     */
     /** A device view of a one-dimensional t's values at every other element of a buffer twice its size (strided). */
     private static Tensor everyOther(Tensor t) {
         float[] v = t.toArray(), twice = new float[2 * v.length];
@@ -315,6 +310,11 @@ class GpuParityTest {
         return d;
     }
 
+    /**
+     * nn's Sgd path: {@link CudaBackend#sgdUpdateAll} over parameters of which some take their first step and others
+     * not (two launches), one strided parameter and one strided gradient (their own launches), dampening and weight decay, against the reference
+     * rule over three steps; and without momentum. Gradients change address every step, the tables do not.
+     */
     @Test void sgdUpdateAllMatchesTheReferenceWithMixedFirstSteps() {
         Mismatches m = new Mismatches("sgdUpdateAllMatchesTheReferenceWithMixedFirstSteps");
         for (float momentum : new float[] {0.9f, 0f}) {

@@ -48,13 +48,13 @@ import java.util.stream.Stream;
 public final class RunFolder {
     private RunFolder() {}
 
-    /** What an evaluation writes into its folder, a run's {@code test/} report among them (evaluate's files). */
     /**
      * The mark an evaluation writes into its folder first and removes once its metrics.json is written: where it is and
      * metrics.json is not, the evaluation was stopped before its end, and the next one replaces what it left.
      */
     public static final String REPORT_UNFINISHED = ".evaluation-unfinished";
 
+    /** What an evaluation writes into its folder, a run's {@code test/} report among them (evaluate's files). */
     public static final List<String> REPORT_FILES = List.of("report.txt", "metrics.json", "predictions.csv", "roc.png", "confusion_matrix.png");
 
     /**

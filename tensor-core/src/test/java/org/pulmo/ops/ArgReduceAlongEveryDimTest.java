@@ -37,8 +37,7 @@ class ArgReduceAlongEveryDimTest {
         for (int[] shape : new int[][] {{3, 5, 4}, {2, 3, 4, 5}}) {
             int n = 1;
             for (int s : shape) n *= s;
-            float[] x = new float[n];
-            for (int i = 0; i < n; i++) x[i] = (float) rng.nextGaussian();
+            float[] x = Tensor.randn(rng, n).toArray();
             Tensor t = Tensor.of(x, shape);
             for (int dim = 0; dim < shape.length; dim++) {
                 String at = java.util.Arrays.toString(shape) + " dim " + dim;

@@ -53,10 +53,9 @@ class BatchNormPlaneWidthsTest {
         return new double[][] {y, dx, dw, db};
     }
 
+    /** len normal values times scale, plus shift. */
     private static float[] randn(Rng rng, int len, float scale, float shift) {
-        float[] a = new float[len];
-        for (int i = 0; i < len; i++) a[i] = (float) rng.nextGaussian() * scale + shift;
-        return a;
+        return Tensor.randn(rng, len).mul(scale).add(shift).toArray();
     }
 
     private static void close(double[] want, float[] got, double tol, String what) {

@@ -15,17 +15,11 @@ class LongRowsTest {
 
     private static final int[] LENGTHS = {8193, 12289, 16385, 40961};
 
-    private static float[] randn(Rng rng, int n) {
-        float[] a = new float[n];
-        for (int i = 0; i < n; i++) a[i] = (float) rng.nextGaussian();
-        return a;
-    }
-
     /** exp, x + y and x * y on one long row: each element as Math.exp, + and * give it. */
     @Test void unaryAndBinaryOpsCoverEveryElementOfALongRow() {
         Rng rng = new Rng(71);
         for (int n : LENGTHS) {
-            float[] x = randn(rng, n), y = randn(rng, n);
+            float[] x = Tensor.randn(rng, n).toArray(), y = Tensor.randn(rng, n).toArray();
             Tensor tx = Tensor.of(x, n), ty = Tensor.of(y, n);
             float[] e = tx.exp().toArray(), s = tx.add(ty).toArray(), p = tx.mul(ty).toArray();
             for (int i = 0; i < n; i++) {
@@ -40,13 +34,13 @@ class LongRowsTest {
     @Test void addReluCoversEveryElementOfALongRow() {
         Rng rng = new Rng(72);
         for (int n : LENGTHS) {
-            float[] x = randn(rng, n), y = randn(rng, n);
+            float[] x = Tensor.randn(rng, n).toArray(), y = Tensor.randn(rng, n).toArray();
             float[] r = Tensor.of(x, n).addRelu(Tensor.of(y, n)).toArray();
             for (int i = 0; i < n; i++) assertEquals(Math.max(x[i] + y[i], 0f), r[i], "addRelu n=" + n + " at " + i);
         }
         // two rows of 40961: a contiguous [2, n] with a rank-2 shape
         int n = 40961;
-        float[] x = randn(rng, 2 * n), y = randn(rng, 2 * n);
+        float[] x = Tensor.randn(rng, 2 * n).toArray(), y = Tensor.randn(rng, 2 * n).toArray();
         float[] r = Tensor.of(x, 2, n).addRelu(Tensor.of(y, 2, n)).toArray();
         for (int i = 0; i < 2 * n; i++) assertEquals(Math.max(x[i] + y[i], 0f), r[i], "addRelu [2, n] at " + i);
     }
@@ -58,12 +52,12 @@ class LongRowsTest {
             float[] ones = new float[n];
             java.util.Arrays.fill(ones, 1f);
             assertEquals(n, Tensor.of(ones, n).sum().item(), "sum of " + n + " ones");
-            float[] x = randn(rng, n);
+            float[] x = Tensor.randn(rng, n).toArray();
             double ref = 0;
             for (float v : x) ref += v;
             assertEquals(ref, Tensor.of(x, n).sum().item(), 1e-4 * Math.sqrt(n), "sum of " + n + " values");
             // the same row as the last dim of [3, n]: one sum per row
-            float[] x3 = randn(rng, 3 * n);
+            float[] x3 = Tensor.randn(rng, 3 * n).toArray();
             float[] s = Tensor.of(x3, 3, n).sum(1, false).toArray();
             for (int r = 0; r < 3; r++) {
                 double want = 0;

@@ -11,18 +11,12 @@ import org.junit.jupiter.api.Test;
  */
 class AddInPlaceStridedTest {
 
-    private static float[] values(Rng rng, int n) {
-        float[] a = new float[n];
-        for (int i = 0; i < n; i++) a[i] = (float) rng.nextGaussian();
-        return a;
-    }
-
     /** dst [m, n] as a transpose of a [n, m] array, src contiguous: dst[i][j] = base[j][i] + alpha src[i][j]. */
     @Test void intoATransposedDestination() {
         Rng rng = new Rng(81);
         int m = 5, n = 7;
         for (float alpha : new float[] {0.5f, -2f}) {
-            float[] base = values(rng, n * m), src = values(rng, m * n);
+            float[] base = Tensor.randn(rng, n * m).toArray(), src = Tensor.randn(rng, m * n).toArray();
             Tensor dst = Tensor.of(base.clone(), n, m).transpose(0, 1);
             dst.addInPlace(Tensor.of(src, m, n), alpha);
             float[] got = dst.toArray();
@@ -37,7 +31,7 @@ class AddInPlaceStridedTest {
         Rng rng = new Rng(82);
         int m = 4, n = 9;
         for (float alpha : new float[] {3f, -0.25f}) {
-            float[] base = values(rng, m * n), srcT = values(rng, n * m), col = values(rng, m);
+            float[] base = Tensor.randn(rng, m * n).toArray(), srcT = Tensor.randn(rng, n * m).toArray(), col = Tensor.randn(rng, m).toArray();
             Tensor dst = Tensor.of(base.clone(), m, n);
             dst.addInPlace(Tensor.of(srcT, n, m).transpose(0, 1), alpha);
             float[] got = dst.toArray();
