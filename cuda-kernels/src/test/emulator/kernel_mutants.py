@@ -9,10 +9,11 @@ without a GPU. About 30 s a bug on two cores; the whole table takes 40 minutes.
     scripts/kernel-mutants.sh --list           the table
 
 Each bug is a text replacement that must match its .cu file exactly once; one that no longer matches (the kernel has
-changed) is reported as stale, not run. A bug that no test notices first reruns under the emulator's other schedule
-(blocks and threads last first, one warp running ahead), where missing barriers show. The exit status is 0 only when
-every bug that ran was noticed and none was stale. Bugs marked as equivalent change nothing the host can ask for (the
-host passes alpha 1 and beta 0 to the SGEMM kernels, for example) and run only when named.
+changed) is reported as stale and not run, one whose planted sources do not compile as not built: neither says anything
+of the tests. A bug that no test notices first reruns under the emulator's other schedule (blocks and threads last
+first, one warp running ahead), where missing barriers show. The exit status is 0 only when every bug was built and
+noticed (none survived, stale or not built). Bugs marked as equivalent change nothing the host can ask for (the host
+passes alpha 1 and beta 0 to the SGEMM kernels, for example) and run only when named.
 EMU_DIR (default /tmp/pulmo-kernel-mutants) is where the emulators are built, and the tests' output for each bug is
 kept in its logs folder.
 """
@@ -183,7 +184,7 @@ def main(args):
     if failed or errors or not ended:
         sys.exit(f"kernel-mutants: the kernel tests do not pass on the kernels as they are: {failed} {errors[:3]}")
     print(f"{len(chosen)} bugs, each planted alone; the tests pass on the kernels as they are", flush=True)
-    survived = []
+    survived, unbuilt = [], []
     for b in chosen:
         name, file, old, new, what = b[:5]
         if name in stale:
@@ -195,8 +196,9 @@ def main(args):
         (src / file).write_text((CUDA / file).read_text().replace(old, new))
         why = build(src, WORK / "bug" / "gpu")
         if why:
-            print(f"{name:4} NO BUILD  {what}: {why.splitlines()[-1]}", flush=True)
-            survived.append(name)
+            first_error = next((l.strip() for l in why.splitlines() if "error" in l), why.strip().splitlines()[-1])
+            print(f"{name:4} NO BUILD  {what}: {first_error[:160]}", flush=True)
+            unbuilt.append(name)
             continue
         for schedule in (None, OTHER_SCHEDULE):
             log = WORK / "logs" / f"{name}{'-other' if schedule else ''}.out"
@@ -212,9 +214,11 @@ def main(args):
         print(f"{name:4} {'CAUGHT   ' if noticed else 'SURVIVED '} {what}{when}{': ' + how if how else ''}", flush=True)
         if not noticed:
             survived.append(name)
-    print(f"{len(chosen) - len(survived) - len(stale)} caught, {len(survived)} survived"
-          + (f" ({', '.join(survived)})" if survived else "") + f", {len(stale)} stale" + (f" ({', '.join(stale)})" if stale else ""))
-    return 0 if not survived and not stale else 1
+    def count(label, names):
+        return f"{len(names)} {label}" + (f" ({', '.join(names)})" if names else "")
+    print(f"{len(chosen) - len(survived) - len(stale) - len(unbuilt)} caught, " + ", ".join(
+        count(label, names) for label, names in (("survived", survived), ("stale", stale), ("did not build", unbuilt))))
+    return 0 if not survived and not stale and not unbuilt else 1
 
 
 if __name__ == "__main__":
