@@ -8,12 +8,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -44,9 +40,7 @@ import org.pulmo.tensor.Device;
  * missing or where a real GPU is usable; under {@code CI=true} a missing compiler fails it instead.
  */
 class EmulatedGpuLaneTest {
-    private static final long BUILD_TIMEOUT_S = 180, RUN_TIMEOUT_S = 600;
-    private static final List<String> JVM_OPTIONS =
-        List.of("--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xss4m", "-Xmx4g");
+    private static final long RUN_TIMEOUT_S = 600;
     /**
      * What the lane runs: every gpu-tagged test of this module but MA-Net's whole-model parity (4 pairs at 224 x 224,
      * over three minutes here) and the papers' models recorded as CUDA graphs (DPN-92-SE and MA-Net, 90 s here);
@@ -70,10 +64,10 @@ class EmulatedGpuLaneTest {
         CudaGraphTest.class.getName() + "#aRecordingReusesTheBlocksItFrees",
         CudaGraphTest.class.getName() + "#aClosedGraphsBlocksGoBackToTheCache",
         CudaGraphTest.class.getName() + "#nothingGoesBackToTheDriverDuringARecording");
-    private static final Pattern RESULT = Pattern.compile("^RESULT (\\S+) (\\S+) (\\d+)$", Pattern.MULTILINE);
 
     @TempDir static Path tmp;
     private static Path root, emulator;
+    private static EmulatedGpu emu;
     private static String skipReason, buildFailure;
 
     @BeforeAll static void buildTheEmulator() throws Exception {
@@ -83,26 +77,15 @@ class EmulatedGpuLaneTest {
             System.out.println("emulated-GPU lane skipped: " + skipReason);
             return;
         }
-        buildFailure = build(root.resolve("cuda-kernels/src/main/cuda"), tmp.resolve("emulator"), tmp.resolve("emulator/mock"));
+        emu = new EmulatedGpu(root, tmp);
+        buildFailure = emu.build(emu.kernels(), tmp.resolve("emulator"));
         emulator = tmp.resolve("emulator/gpu");
-    }
-
-    /**
-     * Builds the emulator for the kernels in {@code cuda} into {@code dir}/gpu, over the mock in {@code mock} (which the
-     * script builds there first when absent); null, or why it failed.
-     */
-    private static String build(Path cuda, Path dir, Path mock) throws Exception {
-        Child emu = run(List.of("bash", root.resolve("cuda-kernels/src/test/emulator/build-emulator.sh").toString(),
-            mock.toString(), cuda.toString(), dir.resolve("gpu").toString()),
-            Map.of("MOCK_SRC", root.resolve("../shared/gpu/mock-driver").normalize().toString()), BUILD_TIMEOUT_S,
-            "build-emulator-" + dir.getFileName());
-        return emu.code() == 0 ? null : "building the emulator failed:\n" + emu.tail();
     }
 
     /** Null when the lane can run here, else why not (under CI a missing compiler is a failure, not a reason). */
     private static String whyNot(Path root) {
         if (root == null) return "no pulmo root pom above " + System.getProperty("user.dir");
-        Path mock = root.resolve("../shared/gpu/mock-driver").normalize();
+        Path mock = EmulatedGpu.mockSources(root);
         if (!Files.isRegularFile(mock.resolve("build.sh"))) return "no mock driver at " + mock;
         for (String tool : List.of("gcc", "g++", "nvcc", "ptxas", "python3"))
             if (!Children.onPath(tool)) {
@@ -141,7 +124,7 @@ class EmulatedGpuLaneTest {
 
     /** Built from sources whose ReLU is the identity, the lane must fail the elementwise parity test. */
     @Test void aPlantedKernelBugFailsTheLane() throws Exception {
-        Child c = planted("relu", "elementwise.cu", "case 5: return jmax(x, 0.f);", "case 5: return x;", ELEMENTWISE, Map.of());
+        Child c = planted("E17", ELEMENTWISE, Map.of());
         assertEquals(Map.of(ELEMENTWISE, "FAILED"), results(c), c.tail());
         assertTrue(c.output().contains("RELU"), () -> "the failure does not name the planted op\n" + c.tail());
     }
@@ -152,8 +135,7 @@ class EmulatedGpuLaneTest {
      * blocks put each tensor in an allocation of its own bytes; in a size class the element would land in slack).
      */
     @Test void aPlantedOutOfBoundsWriteFailsTheLaunch() throws Exception {
-        Child c = planted("bounds", "elementwise.cu", "i < (n); i += (long long)gridDim.x * blockDim.x)",
-            "i <= (n); i += (long long)gridDim.x * blockDim.x)", ELEMENTWISE, Map.of());
+        Child c = planted("E18", ELEMENTWISE, Map.of());
         assertEquals(Map.of(ELEMENTWISE, "FAILED"), results(c), c.tail());
         assertTrue(c.output().lines().anyMatch(l -> l.startsWith("[emu] ERROR: kernel ew_") && l.contains("wrote past the end of a")),
             () -> "no guard-band report naming an elementwise kernel\n" + c.tail());
@@ -166,11 +148,11 @@ class EmulatedGpuLaneTest {
      * result depends on which warp or block runs first passes at most one of the two.
      */
     @Test void theKernelTestsPassUnderAnotherSchedule() throws Exception {
-        Child c = lane(emulator, List.of(GpuParityTest.class.getName()), "schedule", OTHER_SCHEDULE);
+        Child c = lane(emulator, List.of(GpuParityTest.class.getName()), "schedule", EmulatedGpu.OTHER_SCHEDULE);
         Map<String, String> results = results(c);
         long tests = Stream.of(GpuParityTest.class.getDeclaredMethods()).filter(m -> m.isAnnotationPresent(Test.class)).count();
         List<String> problems = problems(c, results);
-        assertTrue(problems.isEmpty() && results.size() == tests, () -> "under " + OTHER_SCHEDULE + ": " + results.size() + " of " + tests
+        assertTrue(problems.isEmpty() && results.size() == tests, () -> "under " + EmulatedGpu.OTHER_SCHEDULE + ": " + results.size() + " of " + tests
             + " tests ran; " + problems + "\n" + c.tail());
     }
 
@@ -181,8 +163,7 @@ class EmulatedGpuLaneTest {
      */
     @Test void aPlantedMissingBarrierFailsUnderTheOtherSchedule() throws Exception {
         String test = "GpuParityTest#maxPoolAndBatchNormKernelsMatchTheCpu";
-        Child c = planted("barrier", "pool_norm_index.cu", "    double mu = total / M;\n    __syncthreads();\n", "    double mu = total / M;\n",
-            test, OTHER_SCHEDULE);
+        Child c = planted("P12", test, EmulatedGpu.OTHER_SCHEDULE);
         assertEquals(Map.of(test, "FAILED"), results(c), c.tail());
     }
 
@@ -199,57 +180,26 @@ class EmulatedGpuLaneTest {
     }
 
     private static final String ELEMENTWISE = "GpuParityTest#elementwiseOnStridedViewsMatchesTheCpu";
-    private static final Map<String, String> OTHER_SCHEDULE = Map.of("EMU_ORDER", "reverse", "EMU_SCHEDULE", "greedy");
 
     /**
-     * One parity test ("Class#method") on an emulator built from the sources with {@code from} replaced by {@code to} in
-     * {@code file}, with {@code env} (the emulator's schedule) added.
+     * One parity test ("Class#method") on an emulator built from the kernels with a bug of {@link KernelMutants}'s table
+     * planted, with {@code env} (the emulator's schedule) added.
      */
-    private static Child planted(String name, String file, String from, String to, String test, Map<String, String> env) throws Exception {
-        Path src = Files.createDirectories(tmp.resolve(name + "/cuda"));
-        try (Stream<Path> files = Files.list(root.resolve("cuda-kernels/src/main/cuda"))) {
-            for (Path f : files.toList()) Files.copy(f, src.resolve(f.getFileName()));
-        }
-        Path cu = src.resolve(file);
-        String text = Files.readString(cu);
-        assertTrue(text.contains(from), file + " no longer has the line this test plants its bug in: " + from);
-        Files.writeString(cu, text.replace(from, to));
-        String failed = build(src, tmp.resolve(name), tmp.resolve("emulator/mock"));
+    private static Child planted(String bug, String test, Map<String, String> env) throws Exception {
+        Path dir = tmp.resolve(bug);
+        String failed = emu.build(emu.plant(KernelMutants.named(bug), dir), dir);
         assertNull(failed, failed);
-        return lane(tmp.resolve(name + "/gpu"), List.of(CudaRuntime.class.getPackageName() + "." + test), name, env);
+        return lane(dir.resolve("gpu"), List.of(test), bug, env);
     }
 
-    /** The mock's violations and the emulator's errors in a lane's output (the first 20), and every test that did not succeed. */
-    private static List<String> problems(Child c, Map<String, String> results) {
-        List<String> problems = new ArrayList<>();
-        c.output().lines().filter(l -> l.contains("VIOLATION") || l.startsWith("[emu] ERROR")).limit(20).forEach(problems::add);
-        results.forEach((test, status) -> { if (!status.equals("SUCCESSFUL")) problems.add(test + " " + status); });
-        return problems;
-    }
+    private static Map<String, String> results(Child c) { return EmulatedGpu.results(c); }
 
-    private static Map<String, String> results(Child c) {
-        Map<String, String> r = new LinkedHashMap<>();
-        Matcher m = RESULT.matcher(c.output());
-        while (m.find()) r.put(m.group(2), m.group(1));
-        return r;
-    }
-
-    // ------------------------------------------------------------------ children
+    private static List<String> problems(Child c, Map<String, String> results) { return EmulatedGpu.problems(c, results); }
 
     /** The lane's child JVM: {@link EmulatedGpuLane} on the given tests, the emulated GPU's libraries first on the path. */
     private static Child lane(Path libs, List<String> tests, String name) throws Exception { return lane(libs, tests, name, Map.of()); }
 
-    /** As above, with {@code env} added to the child's environment. */
     private static Child lane(Path libs, List<String> tests, String name, Map<String, String> env) throws Exception {
-        List<String> cmd = new ArrayList<>(Children.java(JVM_OPTIONS));
-        cmd.add(EmulatedGpuLane.class.getName());
-        cmd.addAll(tests);
-        Map<String, String> all = new java.util.HashMap<>(env);
-        all.put("LD_LIBRARY_PATH", libs.toString());
-        return run(cmd, all, RUN_TIMEOUT_S, name);
-    }
-
-    private static Child run(List<String> cmd, Map<String, String> env, long timeoutS, String name) throws Exception {
-        return Children.run(cmd, env, timeoutS, tmp.resolve(name + ".out"), name);
+        return emu.lane(libs, tests, name, env, RUN_TIMEOUT_S);
     }
 }

@@ -1,0 +1,123 @@
+package org.pulmo.cuda;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.pulmo.testing.Children;
+import org.pulmo.testing.Children.Child;
+
+/**
+ * The emulated GPU of {@code src/test/emulator} as the lane test and the kernel-mutant campaign use it: built from a
+ * folder of kernels (a copy with one bug planted, or the kernels as they are), and gpu-tagged tests run on it in a child
+ * JVM ({@link EmulatedGpuLane}, one {@code RESULT} line per test). Everything it builds and every child's output goes
+ * under one work folder.
+ */
+final class EmulatedGpu {
+    /** The child JVM's options: those the tests need, and the thread stack the emulator's fibers run on. */
+    static final List<String> JVM_OPTIONS =
+        List.of("--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xss4m", "-Xmx4g");
+    /**
+     * The emulator's other schedule: the blocks of a grid and the threads of a block last first, and the earliest-started
+     * runnable thread always resumed, so that one warp runs ahead as far as its barriers let it (emu_runtime.cpp).
+     */
+    static final Map<String, String> OTHER_SCHEDULE = Map.of("EMU_ORDER", "reverse", "EMU_SCHEDULE", "greedy");
+    private static final long BUILD_TIMEOUT_S = 180;
+    private static final Pattern RESULT = Pattern.compile("^RESULT (\\S+) (\\S+) (\\d+)$", Pattern.MULTILINE);
+
+    private final Path root, work;
+
+    /** For the project at {@code root}, building and writing under {@code work}. */
+    EmulatedGpu(Path root, Path work) {
+        this.root = root;
+        this.work = work;
+    }
+
+    /** The kernels as they are: the module's .cu sources. */
+    Path kernels() { return root.resolve("cuda-kernels/src/main/cuda"); }
+
+    /** The mock driver's sources, beside the project. */
+    static Path mockSources(Path root) { return root.resolve("../shared/gpu/mock-driver").normalize(); }
+
+    /**
+     * Builds the emulator for the kernels in {@code cuda} into {@code dir}/gpu (the mock they run on is built once, into
+     * the work folder's {@code mock}); null, or why it failed, with the build's last output.
+     */
+    String build(Path cuda, Path dir) throws Exception {
+        Files.createDirectories(dir);
+        Child emu = run(List.of("bash", root.resolve("cuda-kernels/src/test/emulator/build-emulator.sh").toString(),
+            work.resolve("mock").toString(), cuda.toString(), dir.resolve("gpu").toString()),
+            Map.of("MOCK_SRC", mockSources(root).toString()), BUILD_TIMEOUT_S, "build-" + dir.getFileName());
+        return emu.code() == 0 ? null : "building the emulator failed:\n" + emu.tail();
+    }
+
+    /**
+     * A copy of the kernels in {@code dir}/cuda with {@code bug} planted; refused, naming the file and the text, where
+     * the text it replaces is not there exactly once (the kernel has changed since the bug was written).
+     */
+    Path plant(KernelMutants.Bug bug, Path dir) throws IOException {
+        Path src = Files.createDirectories(dir.resolve("cuda"));
+        try (Stream<Path> files = Files.list(kernels())) {
+            for (Path f : files.toList()) Files.copy(f, src.resolve(f.getFileName()), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        }
+        Path cu = src.resolve(bug.file());
+        String text = Files.readString(cu);
+        int times = KernelMutants.occurrences(text, bug.from());
+        if (times != 1)
+            throw new IllegalStateException(bug.file() + " has the text bug " + bug.name() + " replaces " + times + " times, not once: " + bug.from());
+        Files.writeString(cu, text.replace(bug.from(), bug.to()));
+        return src;
+    }
+
+    /**
+     * The given tests ({@code Class} or {@code Class#method}, this package's) on the emulated GPU whose libraries are in
+     * {@code libs}, in a child JVM, with {@code env} added (the emulator's schedule); its output is kept in the work
+     * folder as {@code name}.out. Killed, with exit code -1, after {@code timeoutS}.
+     */
+    Child lane(Path libs, List<String> tests, String name, Map<String, String> env, long timeoutS) throws Exception {
+        List<String> options = new ArrayList<>(JVM_OPTIONS);
+        options.add("-XX:ErrorFile=" + work.resolve("hs_err_%p.log"));   // a crash report beside the output, not in the working folder
+        List<String> cmd = new ArrayList<>(Children.java(options));
+        cmd.add(EmulatedGpuLane.class.getName());
+        for (String t : tests) cmd.add(t.startsWith(EmulatedGpu.class.getPackageName() + ".") ? t : EmulatedGpu.class.getPackageName() + "." + t);
+        Map<String, String> all = new HashMap<>(env);
+        all.put("LD_LIBRARY_PATH", libs.toString());
+        return run(cmd, all, timeoutS, name);
+    }
+
+    /** Each test's status in a lane's output ({@code SUCCESSFUL}, {@code FAILED}, ...), in the order they ended. */
+    static Map<String, String> results(Child c) {
+        Map<String, String> r = new LinkedHashMap<>();
+        Matcher m = RESULT.matcher(c.output());
+        while (m.find()) r.put(m.group(2), m.group(1));
+        return r;
+    }
+
+    /** The mock's violations and the emulator's errors in a lane's output (the first 20). */
+    static List<String> errors(Child c) {
+        return c.output().lines().filter(l -> l.contains("VIOLATION") || l.startsWith("[emu] ERROR")).limit(20).toList();
+    }
+
+    /** {@link #errors} and every test that did not succeed. */
+    static List<String> problems(Child c, Map<String, String> results) {
+        List<String> problems = new ArrayList<>(errors(c));
+        results.forEach((test, status) -> { if (!status.equals("SUCCESSFUL")) problems.add(test + " " + status); });
+        return problems;
+    }
+
+    /** Whether the lane's child JVM reached its end (its {@code SUMMARY} line) rather than crashed or was killed. */
+    static boolean ended(Child c) { return c.output().lines().anyMatch(l -> l.startsWith("SUMMARY ")); }
+
+    private Child run(List<String> cmd, Map<String, String> env, long timeoutS, String name) throws Exception {
+        Path out = work.resolve(name + ".out");
+        Files.createDirectories(out.getParent());
+        return Children.run(cmd, env, timeoutS, out, name);
+    }
+}
