@@ -3,6 +3,7 @@ package org.pulmo.cuda;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -65,7 +66,7 @@ final class EmulatedGpu {
     Path plant(KernelMutants.Bug bug, Path dir) throws IOException {
         Path src = Files.createDirectories(dir.resolve("cuda"));
         try (Stream<Path> files = Files.list(kernels())) {
-            for (Path f : files.toList()) Files.copy(f, src.resolve(f.getFileName()), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            for (Path f : files.toList()) Files.copy(f, src.resolve(f.getFileName()), StandardCopyOption.REPLACE_EXISTING);
         }
         Path cu = src.resolve(bug.file());
         String text = Files.readString(cu);
