@@ -123,13 +123,17 @@ final class Rates {
         return threads(r.getParams().getJvmArgs(), Runtime.getRuntime().availableProcessors());
     }
 
-    /** The last {@code -Dpulmo.threads=N} of {@code jvmArgs} (at least 1), else {@code processors}; a bad N counts as absent, as Integer.getInteger reads it. */
+    /**
+     * The last {@code -Dpulmo.threads=N} of {@code jvmArgs} (at least 1), else {@code processors}, read as {@code Parallel}
+     * reads it with Integer.getInteger: N decoded (octal {@code 010}, hex {@code 0x4} and {@code #6} too), a bad N counts as
+     * absent.
+     */
     static int threads(java.util.Collection<String> jvmArgs, int processors) {
         int threads = processors;
         for (String a : jvmArgs)
             if (a.startsWith("-Dpulmo.threads=")) {
                 try {
-                    threads = Math.max(1, Integer.parseInt(a.substring("-Dpulmo.threads=".length()).trim()));
+                    threads = Math.max(1, Integer.decode(a.substring("-Dpulmo.threads=".length())));
                 } catch (NumberFormatException e) {
                     threads = processors;
                 }

@@ -3,6 +3,7 @@ package org.pulmo.benchmarks;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -23,5 +24,38 @@ class RatesTest {
             assertEquals(true, Rates.secondsPerOp(2, unit) > 0, unit);
         assertEquals(120.0, Rates.secondsPerOp(2, "min/op"), 0.0);
         assertEquals(0.5e-9, Rates.secondsPerOp(2, "ops/ns"), 1e-24);
+    }
+
+    /** The JVM keeps the last -Dpulmo.threads; a bad last one is read as absent (the processors), not as the one before it. */
+    @Test void aBadLastValueMeansTheProcessorsNotAnEarlierValue() {
+        assertEquals(2, Rates.threads(List.of("-Dpulmo.threads=1", "-Dpulmo.threads=x"), 2));
+        assertEquals(3, Rates.threads(List.of("-Dpulmo.threads=x", "-Dpulmo.threads=3"), 2));
+    }
+
+    /** forkThreads reads the result's own JVM arguments (what the fork ran with), not the launcher's processors. */
+    @Test void theForksThreadsAreReadFromTheResult() {
+        int n = Runtime.getRuntime().availableProcessors() + 3;   // a count this machine's processors cannot give
+        var r = JmhRuns.averageTime("org.pulmo.benchmarks.SgemmBench.fmaPeak", Map.of(), List.of("-Xmx1g", "-Dpulmo.threads=" + n), 1000);
+        assertEquals(n, Rates.forkThreads(r));
+        var none = JmhRuns.averageTime("org.pulmo.benchmarks.SgemmBench.fmaPeak", Map.of(), List.of("-Xmx1g"), 1000);
+        assertEquals(Runtime.getRuntime().availableProcessors(), Rates.forkThreads(none));
+    }
+
+    /**
+     * Every spelling of N counts as many threads as Parallel starts for it: Integer.getInteger decodes the property
+     * (octal, hex, '#', a sign) and does not trim it. Measured against Integer.getInteger itself, on a property of this
+     * test's own.
+     */
+    @Test void theThreadCountIsReadAsParallelReadsIt() {
+        String property = "pulmo.ratesTest.threads";
+        for (String n : List.of("3", "010", "0x4", "#6", "+5", "-2", "0", " 4", "4 ", "x", "", "99999999999")) {
+            System.setProperty(property, n);
+            try {
+                int parallel = Math.max(1, Integer.getInteger(property, 7));
+                assertEquals(parallel, Rates.threads(List.of("-Dpulmo.threads=" + n), 7), () -> "-Dpulmo.threads=" + n);
+            } finally {
+                System.clearProperty(property);
+            }
+        }
     }
 }
