@@ -17,6 +17,7 @@ import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.results.RunResult;
 import org.openjdk.jmh.runner.RunnerException;
 import org.openjdk.jmh.runner.options.CommandLineOptionException;
 import org.pulmo.autograd.GradMode;
@@ -317,10 +318,13 @@ public class AttentionBench {
             interleaved(batch, rounds);
             return;
         }
-        Rates.run(AttentionBench.class, args, "GB/s", r -> {
-            String name = r.getParams().getBenchmark();
-            Traffic t = Traffic.ofBenchmark(name.substring(name.lastIndexOf('.') + 1));
-            return t.bytes(MapShape.valueOf(r.getParams().getParam("shape")).shape(r.getParams().getParam("batch"))) / 1e9;
-        });
+        Rates.run(AttentionBench.class, args, "GB/s", AttentionBench::gigaBytes);
+    }
+
+    /** The bytes one op of a result's benchmark moves at its shape and batch ({@link Traffic}), in GB (1e9 bytes). */
+    static double gigaBytes(RunResult r) {
+        String name = r.getParams().getBenchmark();
+        Traffic t = Traffic.ofBenchmark(name.substring(name.lastIndexOf('.') + 1));
+        return t.bytes(MapShape.valueOf(r.getParams().getParam("shape")).shape(r.getParams().getParam("batch"))) / 1e9;
     }
 }

@@ -111,8 +111,13 @@ public class SgemmBench {
     }
 
     public static void main(String[] args) {
-        Mains.run("SgemmBench", () -> printGflops(SgemmBench.class, args, r -> r.getParams().getBenchmark().endsWith("fmaPeak")
-            ? fmaPeakFlops(Rates.forkThreads(r)) : 2.0 * Math.pow(Integer.parseInt(r.getParams().getParam("size")), 3)));
+        Mains.run("SgemmBench", () -> printGflops(SgemmBench.class, args, SgemmBench::flopsPerOp));
+    }
+
+    /** FLOPs of one op of a result: the FMA peak's on the fork's threads, else a size^3 GEMM's 2 size^3. */
+    static double flopsPerOp(RunResult r) {
+        return r.getParams().getBenchmark().endsWith("fmaPeak")
+            ? fmaPeakFlops(Rates.forkThreads(r)) : 2.0 * Math.pow(Integer.parseInt(r.getParams().getParam("size")), 3);
     }
 
     /**

@@ -30,4 +30,10 @@ class JsonTest {
         assertThrows(IllegalArgumentException.class, () -> Json.parse("\"open"));
         assertThrows(IllegalArgumentException.class, () -> Json.number(true));
     }
+
+    /** A key absent from the JSON (get gives null) is not a number: an error, never a silent NaN in a table. */
+    @Test void aMissingValueIsNotANumber() {
+        assertThrows(IllegalArgumentException.class, () -> Json.number(null));
+        assertThrows(IllegalArgumentException.class, () -> Json.number(((Map<?, ?>) Json.parse("{\"a\": 1}")).get("median_ms")));
+    }
 }

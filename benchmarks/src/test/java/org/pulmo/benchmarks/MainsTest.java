@@ -75,4 +75,16 @@ class MainsTest {
         assertTrue(listed.contains("org.pulmo.benchmarks.Conv2dBench.conv"), listed);
         assertFalse(listed.contains("GpuKernelsBench"), listed);
     }
+
+    /** Out of memory: one line naming the heap in MiB (2^20 bytes), exit code 1; not "unexpected", no stack trace. */
+    @Test void runningOutOfMemoryIsOneLineNamingTheHeapInMib() {
+        long mib = Runtime.getRuntime().maxMemory() / (1024 * 1024);
+        Ended oom = end(() -> { throw new OutOfMemoryError("Java heap space"); });
+        assertEquals(new Ended(1, "SomeBench: out of memory with a heap of " + mib + " MiB: a smaller batch or size, or a larger -Xmx\n"), oom);
+    }
+
+    @Test void theMinimumItselfIsAccepted() {
+        assertEquals(0, Mains.wholeNumber("WARMUP", "0", 0));
+        assertEquals(1, Mains.wholeNumber("STEPS", "1", 1));
+    }
 }

@@ -35,6 +35,8 @@ class ModelWorkloadTest {
     @Test void maNetTrainingStepAndPairInferenceRun() {
         try (ModelWorkload w = new ModelWorkload("manet-resnet50", Pass.TRAIN, new Size(2, 32), "cpu", false)) {
             assertEquals(4, w.imagesPerStep());
+            // the line printed beside the rates: 2 pairs are 2 x 2 = 4 images through the network
+            assertTrue(w.describe().contains("batch 2 pairs at 32x32 (4 images per pass)"), w.describe());
             float first = w.trainStep(), second = w.trainStep();
             // MA-Net's total is re-weighted every step (a1, a2 of eq. 15-16 follow the losses), so it need not fall
             assertTrue(Float.isFinite(first) && Float.isFinite(second), first + ", " + second);
@@ -81,5 +83,11 @@ class ModelWorkloadTest {
         String[] args = {"-f", "1", "-p", "device=cpu,cuda", "-p", "model=resnet50"};
         assertArrayEquals(new String[] {"-f", "1", "-p", "model=resnet50", "-p", "device=cpu"},
             ModelThroughputBench.withDevices(args, List.of("cpu")));
+    }
+
+    /** "BxS" is exactly two numbers: a third part is refused, not dropped (8x224x3 is not a run at 8 x 224). */
+    @Test void aSizeWithMoreThanTwoPartsIsRefused() {
+        assertThrows(IllegalArgumentException.class, () -> Size.of("8x224x3", "resnet50", Pass.TRAIN));
+        assertThrows(IllegalArgumentException.class, () -> Size.of("8", "resnet50", Pass.TRAIN));
     }
 }

@@ -71,4 +71,55 @@ class OpProfileTableScriptTest {
         assertTrue(text.contains("| all | 6.00 | 5.00 | 0.83 |"), text);
         assertFalse(text.contains("MB allocated"), text);
     }
+
+    /**
+     * A kind only one side has (PyTorch's copies, Pulmo's softmax) gets its row with the other side blank and no ratio; the
+     * totals count every kind of each side; rows go from the kind with the longest time (or most bytes) on either side down;
+     * a kind that allocated nothing on Pulmo's side has a ratio of 0.
+     */
+    @Test void kindsOfOneSideOnlyAndTheOrderOfTheRows(@TempDir Path dir) throws Exception {
+        String log = """
+            KIND batch_norm 4.000 10.0 100.0
+            KIND convolution 2.000 20.0 0.0
+            KIND softmax 1.000 2.0 10.0
+            """;
+        String torch = """
+            {"by_kind": {"batch norm": {"ms_per_step": 2.0, "kernels_per_step": 5},
+                         "convolution": {"ms_per_step": 3.0, "kernels_per_step": 30},
+                         "copy": {"ms_per_step": 6.0, "kernels_per_step": 3}},
+             "alloc_by_kind": {"batch norm": {"mb_per_step": 50.0}, "convolution": {"mb_per_step": 50.0}, "copy": {"mb_per_step": 200.0}}}
+            """;
+        List<String> lines = run(dir, log, torch).lines().toList();
+        String all = String.join("\n", lines);
+        // time: longest first (copy 6, batch norm 4, convolution 3, softmax 1); all: 4 + 2 + 1 = 7 against 2 + 3 + 6 = 11
+        List<String> time = List.of("| copy |  | 6.00 (3) |  |", "| batch norm | 4.00 (10) | 2.00 (5) | 0.50 |",
+            "| convolution | 2.00 (20) | 3.00 (30) | 1.50 |", "| softmax | 1.00 (2) |  |  |", "| all | 7.00 | 11.00 | 1.57 |");
+        // bytes: most first (copy 200, batch norm 100, convolution 50, softmax 10); all: 110 against 300
+        List<String> bytes = List.of("| copy |  | 200.0 |  |", "| batch norm | 100.0 | 50.0 | 2.00 |", "| convolution | 0.0 | 50.0 | 0.00 |",
+            "| softmax | 10.0 |  |  |", "| all | 110.0 | 300.0 | 0.37 |");
+        for (List<String> table : List.of(time, bytes)) {
+            int at = lines.indexOf(table.get(0));
+            assertTrue(at >= 0, table.get(0) + " in\n" + all);
+            assertEquals(table, lines.subList(at, at + table.size()), all);
+        }
+    }
+
+    /** A log without KIND lines (a profile that failed, or a CPU log of another format) is exit code 1, not an empty table. */
+    @Test void aLogWithoutKindLinesIsAnError(@TempDir Path dir) throws Exception {
+        Path script = Path.of("op_profile_table.py").toAbsolutePath(), pulmo = dir.resolve("pulmo.log"), torch = dir.resolve("torch.json");
+        Files.writeString(pulmo, "resnet50, 1 steps after 1 warm-up: 0.100 s/step\n");
+        Files.writeString(torch, TORCH);
+        Process p;
+        try {
+            p = new ProcessBuilder("python3", script.toString(), pulmo.toString(), torch.toString()).redirectErrorStream(true).start();
+        } catch (java.io.IOException e) {
+            if ("true".equals(System.getenv("CI"))) throw new AssertionError("no python3 under CI=true: " + e.getMessage(), e);
+            Assumptions.abort("no python3: " + e.getMessage());
+            throw e;
+        }
+        String said = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "op_profile_table.py did not finish");
+        assertEquals(1, p.exitValue(), said);
+        assertTrue(said.contains("no KIND lines in " + pulmo), said);
+    }
 }

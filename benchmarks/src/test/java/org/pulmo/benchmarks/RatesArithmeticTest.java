@@ -1,8 +1,10 @@
 package org.pulmo.benchmarks;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -58,5 +60,28 @@ class RatesArithmeticTest {
         assertEquals(3.0 * (1 << 24) * 12 * 2, SgemmBench.fmaPeakFlops(3), 0.0);
         for (int lanes : new int[] {4, 8, 16}) assertEquals(1 << 24, SgemmBench.peakSteps(lanes) * lanes, "lanes " + lanes);
         assertEquals(1 << 20, SgemmBench.peakSteps(16));
+    }
+
+    /** A unit Rates does not know is an error, never a score taken as seconds (a rate off by its unit's factor). */
+    @Test void anUnknownScoreUnitIsAnErrorNotSeconds() {
+        assertThrows(IllegalArgumentException.class, () -> Rates.secondsPerOp(4, "ops/hr"));
+        assertThrows(IllegalArgumentException.class, () -> Rates.secondsPerOp(4, "op"));
+    }
+
+    @Test void exactlyOneSecondOrOneMillisecondIsPrintedInThatUnit() {
+        assertEquals("1.000 s", Rates.formatSeconds(1.0));
+        assertEquals("1.000 ms", Rates.formatSeconds(1e-3));
+        assertEquals("999.0 us", Rates.formatSeconds(999e-6));
+    }
+
+    /** The parameters of a line: "key=value" pairs separated by one space, nothing after the last. */
+    @Test void theParametersAreSpaceSeparatedWithNothingAfterTheLast() {
+        assertEquals("model=resnet50", Rates.params(JmhRuns.averageTime("org.pulmo.benchmarks.ModelThroughputBench.trainStep",
+            Map.of("model", "resnet50"), 1000)));
+        Map<String, String> two = new LinkedHashMap<>();
+        two.put("model", "resnet50");
+        two.put("size", "paper");
+        assertEquals("model=resnet50 size=paper", Rates.params(JmhRuns.averageTime("org.pulmo.benchmarks.ModelThroughputBench.trainStep",
+            two, 1000)));
     }
 }

@@ -4,10 +4,16 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The figures of the side-by-side table beyond the ratio itself: PyTorch's MAB time and GB/s, the forward + backward
@@ -125,5 +131,35 @@ class SideBySideTableFiguresTest {
             jmh("ModelThroughputBench.trainStep", params, 20, "ms/op")), "training step ResNet-50");
         assertEquals(32 / 0.020, resnet.pulmoRate(), 1e-9);
         assertEquals(32 / 0.020 / 1000, resnet.ratio(), 1e-12);
+    }
+
+    /** An infinite figure (a side's rate of 0) is written as null, as NaN is: strict JSON has no Infinity. */
+    @Test void anInfiniteFigureIsWrittenAsNull() {
+        SideBySideTable.Row row = new SideBySideTable.Row("training step ResNet-50", "tf32", "100.0 images/s", "0.0 images/s",
+            100.0 / 0.0, "resnet50", "train", 100.0, 0.0, "eager");
+        String json = SideBySideTable.json(List.of(row));
+        assertTrue(json.contains("\"ratio\": null"), json);
+        assertTrue(json.contains("\"torch_img_s\": 0.000"), json);
+    }
+
+    /** A file of the other side's kind (a PyTorch object given as --pulmo, a JMH list as --torch) is refused with a line. */
+    @Test void aFileOfTheOtherSidesKindIsRefused(@TempDir Path dir) throws Exception {
+        Path object = dir.resolve("torch_ref.json"), list = dir.resolve("pulmo.json");
+        Files.writeString(object, "{\"train\": []}");
+        Files.writeString(list, "[]");
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        PrintStream before = System.err;
+        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+        try {
+            assertNull(SideBySideTable.readable(object, "Pulmo"));
+            assertNull(SideBySideTable.readable(list, "PyTorch"));
+            assertEquals(List.of(), SideBySideTable.readable(list, "Pulmo"));
+            assertEquals(Map.of("train", List.of()), SideBySideTable.readable(object, "PyTorch"));
+        } finally {
+            System.setErr(before);
+        }
+        String said = err.toString(StandardCharsets.UTF_8);
+        assertTrue(said.contains("no Pulmo results from " + object + ": not JMH's list of results"), said);
+        assertTrue(said.contains("no PyTorch results from " + list + ": not bench_train.py's JSON object"), said);
     }
 }
