@@ -106,10 +106,15 @@ final class EmulatedGpu {
         return c.output().lines().filter(l -> l.contains("VIOLATION") || l.startsWith("[emu] ERROR")).limit(20).toList();
     }
 
-    /** {@link #errors} and every test that did not succeed. */
+    /** The tests (or containers) of {@code results} that did not succeed. */
+    static List<String> unsuccessful(Map<String, String> results) {
+        return results.entrySet().stream().filter(e -> !e.getValue().equals("SUCCESSFUL")).map(Map.Entry::getKey).toList();
+    }
+
+    /** {@link #errors} and every test that did not succeed, with its status. */
     static List<String> problems(Child c, Map<String, String> results) {
         List<String> problems = new ArrayList<>(errors(c));
-        results.forEach((test, status) -> { if (!status.equals("SUCCESSFUL")) problems.add(test + " " + status); });
+        for (String test : unsuccessful(results)) problems.add(test + " " + results.get(test));
         return problems;
     }
 

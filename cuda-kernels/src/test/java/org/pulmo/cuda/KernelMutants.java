@@ -4,13 +4,12 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
-import java.util.stream.Stream;
 import org.pulmo.testing.Children;
 import org.pulmo.testing.Children.Child;
+import org.pulmo.testing.TestFiles;
 
 /**
  * Would the gpu-tagged kernel tests notice a bug in a kernel? Plants one small bug at a time in a copy of
@@ -274,7 +273,7 @@ public final class KernelMutants {
                 continue;
             }
             Path dir = work.resolve("bug");
-            deleteTree(dir);
+            TestFiles.deleteTree(dir);
             why = emu.build(emu.plant(b, dir), dir);
             if (why != null) {
                 String first = why.lines().filter(l -> l.contains("error")).findFirst().orElse(why.strip().lines().reduce((x, y) -> y).orElse(""));
@@ -305,7 +304,7 @@ public final class KernelMutants {
 
     /** How a lane noticed its bug (the first tests it failed, an emulator error, the JVM's early end); null if it did not. */
     static String howNoticed(Child c) {
-        List<String> failed = EmulatedGpu.results(c).entrySet().stream().filter(e -> !e.getValue().equals("SUCCESSFUL")).map(Map.Entry::getKey).toList();
+        List<String> failed = EmulatedGpu.unsuccessful(EmulatedGpu.results(c));
         List<String> errors = EmulatedGpu.errors(c);
         if (!failed.isEmpty()) return failed.stream().limit(3).collect(Collectors.joining(", "));
         if (!errors.isEmpty()) return errors.get(0).length() > 100 ? errors.get(0).substring(0, 100) : errors.get(0);
@@ -316,10 +315,8 @@ public final class KernelMutants {
 
     /** Only a JUnit container failed, none of its tests of its own: something other than the bug may have gone wrong. */
     private static boolean onlyAContainerFailed(Child c) {
-        Map<String, String> results = EmulatedGpu.results(c);
-        return EmulatedGpu.ended(c) && EmulatedGpu.errors(c).isEmpty()
-            && results.entrySet().stream().anyMatch(e -> !e.getValue().equals("SUCCESSFUL"))
-            && results.entrySet().stream().noneMatch(e -> !e.getValue().equals("SUCCESSFUL") && e.getKey().contains("#"));
+        List<String> failed = EmulatedGpu.unsuccessful(EmulatedGpu.results(c));
+        return EmulatedGpu.ended(c) && EmulatedGpu.errors(c).isEmpty() && !failed.isEmpty() && failed.stream().noneMatch(t -> t.contains("#"));
     }
 
     private static String count(String label, List<String> names) {
@@ -329,12 +326,5 @@ public final class KernelMutants {
     private static int fail(String message) {
         System.err.println("kernel-mutants: " + message);
         return 2;
-    }
-
-    private static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) return;
-        try (Stream<Path> walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) Files.delete(p);
-        }
     }
 }

@@ -16,6 +16,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.pulmo.examples.CliEndToEndTest.Run;
+import org.pulmo.testing.TestFiles;
 
 /**
  * A run's split follows its checkpoint: evaluate takes the training run's split options, so that the test part of the
@@ -87,9 +88,7 @@ class DataSplitCliTest {
             assertEquals(0, after.code(), after.out() + after.err());   // the runs folder beside the classes is not read as a class
             assertEquals(sources(flat.resolve("runs/eval/predictions.csv")), sources(dir.resolve("e/predictions.csv")));
         } finally {   // the other tests' data as it was
-            try (var files = Files.walk(flat.resolve("runs"))) {
-                for (Path f : files.sorted(java.util.Comparator.reverseOrder()).toList()) Files.delete(f);
-            }
+            TestFiles.deleteTree(flat.resolve("runs"));
         }
     }
 

@@ -7,14 +7,13 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.List;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.pulmo.data.DemoChestDataset;
 import org.pulmo.examples.CliEndToEndTest.Run;
+import org.pulmo.testing.TestFiles;
 
 /**
  * {@code pulmo train} refuses what cannot give a useful run, before any training, with one line naming the
@@ -147,7 +146,7 @@ class TrainCommandTest {
     @Test void aTrainingPartWithOneClassIsRefused(@TempDir Path dir) throws IOException {
         Path data = dir.resolve("data");
         new DemoChestDataset(16, 32, 1).writeTo(data);
-        for (String c : List.of("normal", "bacterial", "viral")) deleteTree(data.resolve(c));
+        for (String c : List.of("normal", "bacterial", "viral")) TestFiles.deleteTree(data.resolve(c));
         Path o = dir.resolve("o");
         refused(pulmo("train", "--model", "resnet18", "--data", data.toString(), "--image-size", "32", "--batch-size", "2",
             "--epochs", "1", "--out", o.toString()), o, "the training images hold only one class (covid19): a classifier needs at least two");
@@ -290,11 +289,5 @@ class TrainCommandTest {
             if (valued) a.add(options[++i]);
         }
         return a.toArray(String[]::new);
-    }
-
-    static void deleteTree(Path p) throws IOException {
-        try (Stream<Path> all = Files.walk(p)) {
-            for (Path q : all.sorted(Comparator.reverseOrder()).toList()) Files.delete(q);
-        }
     }
 }
