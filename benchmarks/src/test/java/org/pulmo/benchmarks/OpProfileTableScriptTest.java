@@ -19,6 +19,16 @@ import org.junit.jupiter.api.io.TempDir;
 class OpProfileTableScriptTest {
 
     private static String run(Path dir, String log, String torchJson) throws Exception {
+        Ran r = script(dir, log, torchJson);
+        assertEquals(0, r.code(), r.text());
+        return r.text();
+    }
+
+    /** What the script printed (stdout and stderr) and its exit code. */
+    private record Ran(int code, String text) {}
+
+    /** op_profile_table.py on {@code log} (Pulmo's) and {@code torchJson} (PyTorch's), written into {@code dir}. */
+    private static Ran script(Path dir, String log, String torchJson) throws Exception {
         Path script = Path.of("op_profile_table.py").toAbsolutePath();
         assertTrue(Files.exists(script), "op_profile_table.py is not in the module folder, the tests' working directory");
         Path pulmo = dir.resolve("pulmo.log"), torch = dir.resolve("torch.json"), out = dir.resolve("out.txt");
@@ -34,10 +44,11 @@ class OpProfileTableScriptTest {
             Assumptions.abort("no python3: " + e.getMessage());
             throw e;
         }
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "op_profile_table.py did not finish");
-        String text = Files.readString(out);
-        assertEquals(0, p.exitValue(), text);
-        return text;
+        if (!p.waitFor(60, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError("op_profile_table.py did not finish in 60 s");
+        }
+        return new Ran(p.exitValue(), Files.readString(out));
     }
 
     private static final String TORCH = """
@@ -106,20 +117,8 @@ class OpProfileTableScriptTest {
 
     /** A log without KIND lines (a profile that failed, or a CPU log of another format) is exit code 1, not an empty table. */
     @Test void aLogWithoutKindLinesIsAnError(@TempDir Path dir) throws Exception {
-        Path script = Path.of("op_profile_table.py").toAbsolutePath(), pulmo = dir.resolve("pulmo.log"), torch = dir.resolve("torch.json");
-        Files.writeString(pulmo, "resnet50, 1 steps after 1 warm-up: 0.100 s/step\n");
-        Files.writeString(torch, TORCH);
-        Process p;
-        try {
-            p = new ProcessBuilder("python3", script.toString(), pulmo.toString(), torch.toString()).redirectErrorStream(true).start();
-        } catch (java.io.IOException e) {
-            if ("true".equals(System.getenv("CI"))) throw new AssertionError("no python3 under CI=true: " + e.getMessage(), e);
-            Assumptions.abort("no python3: " + e.getMessage());
-            throw e;
-        }
-        String said = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "op_profile_table.py did not finish");
-        assertEquals(1, p.exitValue(), said);
-        assertTrue(said.contains("no KIND lines in " + pulmo), said);
+        Ran r = script(dir, "resnet50, 1 steps after 1 warm-up: 0.100 s/step\n", TORCH);
+        assertEquals(1, r.code(), r.text());
+        assertTrue(r.text().contains("no KIND lines in " + dir.resolve("pulmo.log")), r.text());
     }
 }

@@ -31,7 +31,7 @@ final class EmulatedGpu {
      */
     static final Map<String, String> OTHER_SCHEDULE = Map.of("EMU_ORDER", "reverse", "EMU_SCHEDULE", "greedy");
     private static final long BUILD_TIMEOUT_S = 180;
-    private static final Pattern RESULT = Pattern.compile("^RESULT (\\S+) (\\S+) (\\d+)$", Pattern.MULTILINE);
+    private static final Pattern RESULT = Pattern.compile("^RESULT (\\S+) (.+) (\\d+)$", Pattern.MULTILINE);
 
     private final Path root, work;
 
@@ -47,15 +47,25 @@ final class EmulatedGpu {
     /** The mock driver's sources, beside the project. */
     static Path mockSources(Path root) { return root.resolve("../shared/gpu/mock-driver").normalize(); }
 
+    /** The first tool that building the emulator needs and PATH lacks (the mock's build runs python3 and ptxas), or null. */
+    static String missingTool() {
+        for (String tool : List.of("gcc", "g++", "nvcc", "ptxas", "python3"))
+            if (!Children.onPath(tool)) return tool;
+        return null;
+    }
+
     /**
      * Builds the emulator for the kernels in {@code cuda} into {@code dir}/gpu (the mock they run on is built once, into
      * the work folder's {@code mock}); null, or why it failed, with the build's last output.
      */
-    String build(Path cuda, Path dir) throws Exception {
+    String build(Path cuda, Path dir) throws Exception { return build(cuda, dir, "build-" + dir.getFileName()); }
+
+    /** As above, the build's output kept in the work folder as {@code log}.out. */
+    String build(Path cuda, Path dir, String log) throws Exception {
         Files.createDirectories(dir);
         Child emu = run(List.of("bash", root.resolve("cuda-kernels/src/test/emulator/build-emulator.sh").toString(),
             work.resolve("mock").toString(), cuda.toString(), dir.resolve("gpu").toString()),
-            Map.of("MOCK_SRC", mockSources(root).toString()), BUILD_TIMEOUT_S, "build-" + dir.getFileName());
+            Map.of("MOCK_SRC", mockSources(root).toString()), BUILD_TIMEOUT_S, log);
         return emu.code() == 0 ? null : "building the emulator failed:\n" + emu.tail();
     }
 
@@ -93,11 +103,14 @@ final class EmulatedGpu {
         return run(cmd, all, timeoutS, name);
     }
 
-    /** Each test's status in a lane's output ({@code SUCCESSFUL}, {@code FAILED}, ...), in the order they ended. */
+    /**
+     * Each test's status in a lane's output ({@code SUCCESSFUL}, {@code FAILED}, ...), in the order they ended; a name
+     * that ended more than once (a repeated or parameterised test) keeps its first status that is not a success.
+     */
     static Map<String, String> results(Child c) {
         Map<String, String> r = new LinkedHashMap<>();
         Matcher m = RESULT.matcher(c.output());
-        while (m.find()) r.put(m.group(2), m.group(1));
+        while (m.find()) r.merge(m.group(2), m.group(1), (before, now) -> before.equals("SUCCESSFUL") ? now : before);
         return r;
     }
 

@@ -87,11 +87,11 @@ class EmulatedGpuLaneTest {
         if (root == null) return "no pulmo root pom above " + System.getProperty("user.dir");
         Path mock = EmulatedGpu.mockSources(root);
         if (!Files.isRegularFile(mock.resolve("build.sh"))) return "no mock driver at " + mock;
-        for (String tool : List.of("gcc", "g++", "nvcc", "ptxas", "python3"))
-            if (!Children.onPath(tool)) {
-                if ("true".equals(System.getenv("CI"))) fail(tool + " is not on PATH; CI machines have it (the emulated-GPU lane needs it)");
-                return tool + " is not on PATH (building the emulator needs it)";
-            }
+        String tool = EmulatedGpu.missingTool();
+        if (tool != null) {
+            if ("true".equals(System.getenv("CI"))) fail(tool + " is not on PATH; CI machines have it (the emulated-GPU lane needs it)");
+            return tool + " is not on PATH (building the emulator needs it)";
+        }
         String kernels = CudaRuntime.kernelsReason();
         if (kernels != null) return kernels;
         if (Backends.unavailableReason(Device.cuda(0)) == null) return "a real GPU is usable here, so the gpu-tagged tests run on it instead";
