@@ -131,9 +131,9 @@ final class Rates {
     static int threads(java.util.Collection<String> jvmArgs, int processors) {
         int threads = processors;
         for (String a : jvmArgs)
-            if (a.startsWith("-Dpulmo.threads=")) {
+            if (a.equals("-Dpulmo.threads") || a.startsWith("-Dpulmo.threads=")) {   // bare: the property is ""
                 try {
-                    threads = Math.max(1, Integer.decode(a.substring("-Dpulmo.threads=".length())));
+                    threads = Math.max(1, Integer.decode(a.substring(Math.min(a.length(), "-Dpulmo.threads=".length()))));
                 } catch (NumberFormatException e) {
                     threads = processors;
                 }

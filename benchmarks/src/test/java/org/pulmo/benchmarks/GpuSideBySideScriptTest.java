@@ -29,7 +29,9 @@ class GpuSideBySideScriptTest {
         assertTrue(Files.exists(path), "gpu-side-by-side.sh is not in the module folder, the tests' working directory");
         String script = Files.readString(path);
         List<String> written = new ArrayList<>(files(script, "-rff"));   // JMH's result files: the end-to-end and the kernels part
-        written.addAll(files(script, "--json"));                           // bench_train.py's (and the table's own rows)
+        written.addAll(files(script, "--json"));                           // bench_train.py's, and the table's own rows
+        written.remove("gpu-side-by-side.json");                           // the table's output is none of its inputs
+        assertEquals(3, written.size(), "two JMH parts and PyTorch's write results: " + written);
         List<String> pulmo = files(script, "--pulmo"), torch = files(script, "--torch");
         assertEquals(List.of("pulmo_e2e.json", "pulmo_kernels.json"), files(script, "-rff"));
         assertEquals(2, pulmo.size(), "the table reads both of Pulmo's parts");

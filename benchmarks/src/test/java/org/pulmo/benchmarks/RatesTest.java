@@ -57,5 +57,6 @@ class RatesTest {
                 System.clearProperty(property);
             }
         }
+        assertEquals(7, Rates.threads(List.of("-Dpulmo.threads=3", "-Dpulmo.threads"), 7), "a bare one last: the property is \"\", as absent");
     }
 }
