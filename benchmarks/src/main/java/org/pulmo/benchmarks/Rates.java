@@ -131,9 +131,10 @@ final class Rates {
     static int threads(java.util.Collection<String> jvmArgs, int processors) {
         int threads = processors;
         for (String a : jvmArgs)
-            if (a.equals("-Dpulmo.threads") || a.startsWith("-Dpulmo.threads=")) {   // bare: the property is ""
+            if (a.equals("-Dpulmo.threads") || a.startsWith("-Dpulmo.threads=")) {
+                String n = a.equals("-Dpulmo.threads") ? "" : a.substring("-Dpulmo.threads=".length());   // bare: the property is ""
                 try {
-                    threads = Math.max(1, Integer.decode(a.substring(Math.min(a.length(), "-Dpulmo.threads=".length()))));
+                    threads = Math.max(1, Integer.decode(n));
                 } catch (NumberFormatException e) {
                     threads = processors;
                 }

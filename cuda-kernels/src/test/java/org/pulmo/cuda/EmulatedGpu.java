@@ -47,6 +47,11 @@ final class EmulatedGpu {
     /** The mock driver's sources, beside the project. */
     static Path mockSources(Path root) { return root.resolve("../shared/gpu/mock-driver").normalize(); }
 
+    /** Null where the mock driver's sources are beside the project, else a line saying where they were looked for. */
+    static String noMock(Path root) {
+        return Files.isRegularFile(mockSources(root).resolve("build.sh")) ? null : "no mock driver at " + mockSources(root);
+    }
+
     /** The first tool that building the emulator needs and PATH lacks (the mock's build runs python3 and ptxas), or null. */
     static String missingTool() {
         for (String tool : List.of("gcc", "g++", "nvcc", "ptxas", "python3"))

@@ -5,8 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
+import static org.pulmo.cuda.EmulatedGpu.problems;
+import static org.pulmo.cuda.EmulatedGpu.results;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -85,8 +86,8 @@ class EmulatedGpuLaneTest {
     /** Null when the lane can run here, else why not (under CI a missing compiler is a failure, not a reason). */
     private static String whyNot(Path root) {
         if (root == null) return "no pulmo root pom above " + System.getProperty("user.dir");
-        Path mock = EmulatedGpu.mockSources(root);
-        if (!Files.isRegularFile(mock.resolve("build.sh"))) return "no mock driver at " + mock;
+        String noMock = EmulatedGpu.noMock(root);
+        if (noMock != null) return noMock;
         String tool = EmulatedGpu.missingTool();
         if (tool != null) {
             if ("true".equals(System.getenv("CI"))) fail(tool + " is not on PATH; CI machines have it (the emulated-GPU lane needs it)");
@@ -192,9 +193,6 @@ class EmulatedGpuLaneTest {
         return lane(dir.resolve("gpu"), List.of(test), bug, env);
     }
 
-    private static Map<String, String> results(Child c) { return EmulatedGpu.results(c); }
-
-    private static List<String> problems(Child c, Map<String, String> results) { return EmulatedGpu.problems(c, results); }
 
     /** The lane's child JVM: {@link EmulatedGpuLane} on the given tests, the emulated GPU's libraries first on the path. */
     private static Child lane(Path libs, List<String> tests, String name) throws Exception { return lane(libs, tests, name, Map.of()); }

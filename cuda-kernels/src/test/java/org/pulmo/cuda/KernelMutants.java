@@ -266,8 +266,9 @@ public final class KernelMutants {
             System.out.println(chosen.size() + " bugs checked; stale: " + (stale.isEmpty() ? "none" : String.join(", ", stale)));
             return stale.isEmpty() ? 0 : 1;
         }
-        if (!Files.isRegularFile(EmulatedGpu.mockSources(root).resolve("build.sh"))) return fail("no mock driver at " + EmulatedGpu.mockSources(root));
-        if (EmulatedGpu.missingTool() != null) return fail(EmulatedGpu.missingTool() + " is not on PATH (building the emulator needs it)");
+        String noMock = EmulatedGpu.noMock(root), tool = EmulatedGpu.missingTool();
+        if (noMock != null) return fail(noMock);
+        if (tool != null) return fail(tool + " is not on PATH (building the emulator needs it)");
         Files.deleteIfExists(work.resolve("mock/kinfo.h"));   // the mock is built again for the kernels' signatures as they are now
         String why = emu.build(emu.kernels(), work.resolve("kernels"));
         if (why != null) return fail("building the emulator from the kernels as they are failed:\n" + why);
