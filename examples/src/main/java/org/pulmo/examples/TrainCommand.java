@@ -99,23 +99,8 @@ public final class TrainCommand implements Callable<Integer> {
         checkOptions();                          // bad numbers fail before the device, the data or the output folder is touched
         Device dev = deviceOptions.resolve();
         Models.Defaults d = Models.defaults(model);
-        boolean demoCpu = data.isDemo() && dev.isCpu();
-        int size = imageSize != null ? imageSize : demoCpu ? DEMO_CPU_SIZE : d.imageSize();
-        int minSize = ModelRegistry.entry(model).minSize();
-        if (size < minSize)
-            throw new IllegalArgumentException("--image-size " + size + " is too small for " + model + ": it needs at least " + minSize + " pixels");
-        Trainer.Settings s = new Trainer.Settings(model, null,
-            epochs != null ? epochs : demoCpu ? DEMO_CPU_EPOCHS : d.epochs(),
-            batchSize != null ? batchSize : d.batchSize(),
-            lr != null ? lr : data.isDemo() ? DEMO_LR : d.lr(),
-            momentum != null ? momentum : d.momentum(),
-            weightDecay != null ? weightDecay : d.weightDecay(),
-            schedule != null ? schedule : d.schedule(), size,
-            augmentation != null ? Augmentation.parse(augmentation) : d.augmentation(),
-            seed, out, resume, workers, data.strict,
-            Models.isMaNet(model) ? new MaNet.Options(!noMab, !noFab, Models.lossMode(maNetLoss), 16,
-                Models.mutexRunningStats(maNetBnStats), Models.attentionGradient(maNetAttentionGrad)) : null, dev,
-            initFrom == null ? null : initFrom.getFileName().toString());
+        Trainer.Settings s = settings(dev);
+        int size = s.imageSize();
         Models.schedule(s.schedule(), s.lr(), s.epochs()); // a bad --schedule fails before any image is read
         data.checkOutputOutsideTheImages(out, "--out");
         RunFolder.Choice folder = RunFolder.choose(out, resume, overwrite);
@@ -247,6 +232,31 @@ public final class TrainCommand implements Callable<Integer> {
         } catch (IOException | RuntimeException | Error writing) {   // out of memory again, say: the first error is what counts
             e.addSuppressed(writing);
         }
+    }
+
+    /**
+     * The run's settings from the options given and, for those left out, the model's paper ({@link Models#defaults}) or,
+     * for the demo data, the demo's; classes are filled in once the data is read. Refuses an image size the model cannot take.
+     */
+    Trainer.Settings settings(Device dev) {
+        Models.Defaults d = Models.defaults(model);
+        boolean demoCpu = data.isDemo() && dev.isCpu();
+        int size = imageSize != null ? imageSize : demoCpu ? DEMO_CPU_SIZE : d.imageSize();
+        int minSize = ModelRegistry.entry(model).minSize();
+        if (size < minSize)
+            throw new IllegalArgumentException("--image-size " + size + " is too small for " + model + ": it needs at least " + minSize + " pixels");
+        return new Trainer.Settings(model, null,
+            epochs != null ? epochs : demoCpu ? DEMO_CPU_EPOCHS : d.epochs(),
+            batchSize != null ? batchSize : d.batchSize(),
+            lr != null ? lr : data.isDemo() ? DEMO_LR : d.lr(),
+            momentum != null ? momentum : d.momentum(),
+            weightDecay != null ? weightDecay : d.weightDecay(),
+            schedule != null ? schedule : d.schedule(), size,
+            augmentation != null ? Augmentation.parse(augmentation) : d.augmentation(),
+            seed, out, resume, workers, data.strict,
+            Models.isMaNet(model) ? new MaNet.Options(!noMab, !noFab, Models.lossMode(maNetLoss), 16,
+                Models.mutexRunningStats(maNetBnStats), Models.attentionGradient(maNetAttentionGrad)) : null, dev,
+            initFrom == null ? null : initFrom.getFileName().toString());
     }
 
     /** The largest --image-size: a batch of 16 at 4096 x 4096 is already some 3 GiB of input alone. */
