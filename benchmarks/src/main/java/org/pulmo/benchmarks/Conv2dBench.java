@@ -42,7 +42,11 @@ public class Conv2dBench {
         /** DPN-92 conv2_x grouped 3x3: 32 groups of 3 channels. */
         DPN92_G32_C96_56(8, 96, 56, 56, 96, 3, 32),
         /** DPN-92 conv3_x grouped 3x3: 32 groups of 6 channels. */
-        DPN92_G32_C192_28(8, 192, 28, 28, 192, 3, 32);
+        DPN92_G32_C192_28(8, 192, 28, 28, 192, 3, 32),
+        /** DPN-92 conv4_x grouped 3x3: 32 groups of 12 channels (20 blocks: the stage with most of them). */
+        DPN92_G32_C384_14(8, 384, 14, 14, 384, 3, 32),
+        /** DPN-92 conv5_x grouped 3x3: 32 groups of 24 channels. */
+        DPN92_G32_C768_7(8, 768, 7, 7, 768, 3, 32);
 
         final int n, c, h, w, cOut, k, groups;
 
@@ -58,7 +62,7 @@ public class Conv2dBench {
         }
     }
 
-    @Param({"RESNET50_LAYER1_3X3", "DENSE_128_56", "DPN92_G32_C96_56", "DPN92_G32_C192_28"})
+    @Param({"RESNET50_LAYER1_3X3", "DENSE_128_56", "DPN92_G32_C96_56", "DPN92_G32_C192_28", "DPN92_G32_C384_14", "DPN92_G32_C768_7"})
     public Layer layer;
 
     @Param({"forward", "backwardInput", "backwardWeight"})

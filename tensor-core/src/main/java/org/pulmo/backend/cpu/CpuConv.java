@@ -23,7 +23,7 @@ import org.pulmo.tensor.HostArrays;
  * <li><b>im2col + SGEMM</b> ({@link GemmConv}; dense and wide-group convs): per sample and group,
  *   y_g = W_g * col, dcol = W_g^T * dy_g (folded back by col2im), dW_g += dy_g * col^T.</li>
  * <li><b>Direct</b> ({@link DirectConv}, unrolled kernels in {@link DirectConvKernels}; groups > 1 with at
- *   most 8 output channels per group, stride 1: the DPN grouped 3x3, depthwise convs): each tap is a constant
+ *   most 64 output channels per group, stride 1: the DPN grouped 3x3s, depthwise convs): each tap is a constant
  *   shift into a zero-padded copy of the group's input, up to 4 output channels x 4 vectors per step.</li>
  * </ul>
  * This class picks the implementation; the sizes of a call are a {@link ConvGeom}. The op's page,

@@ -26,8 +26,15 @@ final class DirectConv {
     private static final int L = S.length();
     /** Output positions per direct-kernel step: 4 vectors. */
     static final int CHUNK = 4 * L;
-    /** The direct kernels serve groups with at most this many output channels. */
-    static final int DIRECT_MAX_COUT_PER_GROUP = 8;
+    /**
+     * The direct kernels serve groups with at most this many output channels. Measured against one im2col + SGEMM per
+     * sample and group at batch 8 (Conv2dBench, RESULTS.md): direct is 2-4x faster at 3, 6, 12 and 24 channels per group
+     * (DPN-92's four stages, 56x56 down to 7x7) and still ahead at 32 and 64 (28x28 to 7x7) in all but the 7x7 weight
+     * gradient at 64 (about 10 % behind); the GEMM's tiles fill only past that. Every registered model's groups (DPN-68
+     * to DPN-131: 3 to 40 per group) take this path. {@code -Dpulmo.conv.directPerGroup=N} moves the limit (for A/B
+     * runs; 0 sends every grouped conv to the GEMM).
+     */
+    static final int DIRECT_MAX_COUT_PER_GROUP = Integer.getInteger("pulmo.conv.directPerGroup", 64);
 
     static boolean fits(ConvGeom d) {
         return d.groups() > 1 && d.og() <= DIRECT_MAX_COUT_PER_GROUP && d.p().strideH() == 1 && d.p().strideW() == 1;

@@ -2,6 +2,7 @@ package org.pulmo.backend.cpu;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 import static org.pulmo.backend.cpu.SgemmTest.assertClose;
@@ -116,6 +117,25 @@ class CpuConvTest {
         check(rng, new Case(2, 48, 10, 12, 48, 3, 3, Conv2dParams.of(2, 1, 1, 8)));
         // Wide images: the flattened output spans several 64-position chunks per row.
         check(rng, new Case(1, 10, 5, 70, 10, 3, 3, Conv2dParams.of(1, 1, 1, 5)));
+        // 12 and 24 channels per group, as DPN-92's conv4_x and conv5_x (scaled down: 4 and 2 groups, 14x14 and 7x7);
+        // 13 (blocks of 4, 4, 4, 1 output channels), and groups of 5 inputs and 9 outputs.
+        check(rng, new Case(2, 48, 14, 14, 48, 3, 3, Conv2dParams.of(1, 1, 1, 4)));
+        check(rng, new Case(2, 48, 7, 7, 48, 3, 3, Conv2dParams.of(1, 1, 1, 2)));
+        check(rng, new Case(3, 26, 7, 9, 26, 3, 3, Conv2dParams.of(1, 1, 1, 2)));
+        check(rng, new Case(2, 15, 6, 8, 27, 3, 3, Conv2dParams.of(1, 1, 1, 3)));
+        // The limit of the direct path (64 output channels per group) and one past it (the GEMM).
+        check(rng, new Case(1, 128, 5, 5, 128, 3, 3, Conv2dParams.of(1, 1, 1, 2)));
+        check(rng, new Case(1, 130, 5, 5, 130, 3, 3, Conv2dParams.of(1, 1, 1, 2)));
+    }
+
+    @Test
+    void groupedConvsUpToSixtyFourOutputsPerGroupRunDirect() {
+        // DPN-92's grouped 3x3 at every stage (3, 6, 12, 24 per group) and DPN-131's widest (40) take the direct kernels
+        for (int perGroup : new int[] {3, 6, 12, 24, 40, 64})
+            assertTrue(DirectConv.fits(ConvGeom.of(8, 32 * perGroup, 14, 14, 32 * perGroup, 3, 3, Conv2dParams.of(1, 1, 1, 32))), perGroup + " per group");
+        assertFalse(DirectConv.fits(ConvGeom.of(8, 32 * 65, 14, 14, 32 * 65, 3, 3, Conv2dParams.of(1, 1, 1, 32))), "65 per group");
+        assertFalse(DirectConv.fits(ConvGeom.of(8, 384, 14, 14, 384, 3, 3, Conv2dParams.of(2, 1, 1, 32))), "stride 2");
+        assertFalse(DirectConv.fits(ConvGeom.of(8, 384, 14, 14, 384, 3, 3, Conv2dParams.of(1, 1, 1, 1))), "a dense conv");
     }
 
     @Test
