@@ -3,7 +3,8 @@
 # cuLaunchKernel running the kernels on the CPU (emu_runtime.cpp), the kernels being the project's .cu files compiled
 # for the host (emu_device.h), and a libcudnn.so.9 that is the mock's with the computation added (emu_cudnn.c).
 # No libcublas: Pulmo's GEMMs then take the hand-written SGEMM kernel, which the emulator runs.
-#   build-emulator.sh MOCK_DIR CUDA_SOURCE_DIR OUT_DIR
+#   [EMU_RACECHECK=1] build-emulator.sh MOCK_DIR CUDA_SOURCE_DIR OUT_DIR
+# EMU_RACECHECK=1 also checks every kernel's device-memory accesses for races (emu_runtime.cpp; slower).
 # MOCK_DIR holds what ../shared/gpu/mock-driver/build.sh builds for the kernels (its kinfo.h, which depends on their
 # signatures only); built there first when it has no kinfo.h. MOCK_SRC is the mock's source folder (default
 # ../shared/gpu/mock-driver beside the project).
@@ -37,10 +38,12 @@ gcc -c -fPIC -O1 -I"$mock" -DcuLaunchKernel=mock_cuLaunchKernel -DcuDeviceGetNam
   -DcuMemAlloc_v2=mock_cuMemAlloc_v2 -DcuMemFree_v2=mock_cuMemFree_v2 \
   -DcuMemcpyHtoDAsync_v2=mock_cuMemcpyHtoDAsync_v2 -DcuMemsetD32Async=mock_cuMemsetD32Async -DcuStreamSynchronize=mock_cuStreamSynchronize \
   -DcuCtxSynchronize=mock_cuCtxSynchronize -DcuMemcpyDtoH_v2=mock_cuMemcpyDtoH_v2 -o "$out/mock_cuda.o" "$mock_src/mock_cuda.c"
-g++ -c -fPIC -O2 -std=c++20 -I"$here" -I"$out/src" -o "$out/kernels_host.o" "$out/src/kernels_host.cpp"
+# EMU_RACECHECK=1: every load and store of the kernels reports to emu_runtime.cpp's race check (its header says how).
+race=(); [ "${EMU_RACECHECK:-}" = 1 ] && race=(-fsanitize=thread)
+g++ -c -fPIC -O2 -std=c++20 ${race[@]+"${race[@]}"} -I"$here" -I"$out/src" -o "$out/kernels_host.o" "$out/src/kernels_host.cpp"
 g++ -c -fPIC -O2 -std=c++20 -I"$here" -o "$out/emu_runtime.o" "$here/emu_runtime.cpp"
 g++ -shared -fPIC -o "$out/libcuda.so.1" -Wl,-soname,libcuda.so.1 "$out/mock_cuda.o" "$out/kernels_host.o" "$out/emu_runtime.o" -lpthread
 ln -sf libcuda.so.1 "$out/libcuda.so"
 gcc -shared -fPIC -O3 -march=native -fopenmp-simd -I"$mock_src" -o "$out/libcudnn.so.9" -Wl,-soname,libcudnn.so.9 "$here/emu_cudnn.c" -L"$out" -l:libcuda.so.1 \
   -Wl,-rpath,'$ORIGIN' -lm
-echo "emulated GPU (${#kernels[@]} kernels on the CPU) in $out"
+echo "emulated GPU (${#kernels[@]} kernels on the CPU${race[@]+", race check on"}) in $out"

@@ -61,12 +61,14 @@ struct Kernel { const char* name; void (*invoke)(void** params); };
 #define __syncthreads_or(p) emu::syncthreads_or((p), EMU_SITE)
 #define __shfl_xor_sync(mask, v, lane, ...) emu::shfl_xor_sync((mask), (v), (lane), 32, EMU_SITE)
 
-// Blocks run one at a time on one OS thread, so atomics are plain read-modify-writes.
-inline float atomicAdd(float* a, float v) { float o = *a; *a = o + v; return o; }
-inline double atomicAdd(double* a, double v) { double o = *a; *a = o + v; return o; }
-inline int atomicAdd(int* a, int v) { int o = *a; *a = o + v; return o; }
-inline unsigned int atomicAdd(unsigned int* a, unsigned int v) { unsigned int o = *a; *a = o + v; return o; }
-inline unsigned long long atomicAdd(unsigned long long* a, unsigned long long v) { unsigned long long o = *a; *a = o + v; return o; }
+// Blocks run one at a time on one OS thread, so atomics are plain read-modify-writes. Left out of the race check's
+// instrumentation (EMU_RACECHECK=1, emu_runtime.cpp): an atomic races with nothing.
+#define EMU_ATOMIC inline __attribute__((no_sanitize_thread))
+EMU_ATOMIC float atomicAdd(float* a, float v) { float o = *a; *a = o + v; return o; }
+EMU_ATOMIC double atomicAdd(double* a, double v) { double o = *a; *a = o + v; return o; }
+EMU_ATOMIC int atomicAdd(int* a, int v) { int o = *a; *a = o + v; return o; }
+EMU_ATOMIC unsigned int atomicAdd(unsigned int* a, unsigned int v) { unsigned int o = *a; *a = o + v; return o; }
+EMU_ATOMIC unsigned long long atomicAdd(unsigned long long* a, unsigned long long v) { unsigned long long o = *a; *a = o + v; return o; }
 
 inline float __int_as_float(int i) { float f; std::memcpy(&f, &i, 4); return f; }
 inline int __float_as_int(float f) { int i; std::memcpy(&i, &f, 4); return i; }

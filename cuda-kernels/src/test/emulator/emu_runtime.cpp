@@ -27,6 +27,17 @@
 // size and the offset written, the emulated GPU's counterpart of compute-sanitizer's memcheck for writes. Exact only
 // where each tensor has its own driver allocation (CudaAllocator's exact blocks); the caching allocator's size classes
 // leave slack inside a block that no band covers.
+//
+// Races on device memory (an emulator built with EMU_RACECHECK=1: build-emulator.sh compiles the kernels with g++'s
+// -fsanitize=thread instrumentation, whose hooks, __tsan_read4 and the like, are defined below instead of by the
+// ThreadSanitizer runtime). Every load and store of a kernel that falls in a device allocation is recorded per 4-byte
+// word: its last writer and its last two readers, each as (block, thread, barrier generation). Two accesses of one
+// word in one launch, at least one a store, race when they come from different blocks, or from different threads of a
+// block between the same two __syncthreads: on a GPU their order is not defined. The first race fails the launch,
+// naming the kernel, both threads and the word. Atomics (atomicAdd) are not recorded, so a read-modify-write that
+// should have been an atomic is reported, which the fibers' schedules alone can never show: no read-modify-write is
+// ever interrupted by them. Shared memory, registers and the stack are not device allocations and are not checked.
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -89,6 +100,20 @@ int check_one(unsigned long long a, size_t n, const char* after) {
 }
 }  // namespace guard
 
+namespace race {
+// One access: block (linear index; -1: none), thread (linear index in its block), barrier generation of its block.
+struct Access { long long block = -1; int thread = -1; unsigned gen = 0; };
+// A 4-byte word's accesses in the launch numbered stamp: its last store and its last two readers (distinct threads).
+struct Word { unsigned long long stamp = 0; Access w, r1, r2; };
+struct Shadow { unsigned long long start; size_t bytes; std::vector<Word>* words; };
+std::map<unsigned long long, std::vector<Word>> shadows;   // by allocation start; guarded by guard::mu
+std::vector<Shadow> live;     // the allocations of the running launch, sorted by start
+unsigned long long stamp = 0; // the running launch's number
+bool active = false;          // a kernel of an instrumented build is running
+long long block = 0;          // its block's linear index
+std::string report;           // the launch's first race
+}  // namespace race
+
 // Every live allocation's bands, after a kernel or a cuDNN call; the number broken (each also reported on stderr).
 extern "C" int emu_check_guards(const char* after) {
     std::lock_guard<std::mutex> lock(guard::mu);
@@ -122,6 +147,7 @@ extern "C" int cuMemFree_v2(unsigned long long p) {
     }
     int broken = guard::check_one(p, it->second, "a kernel or copy before cuMemFree");
     guard::live.erase(it);
+    race::shadows.erase(p);
     lock.unlock();
     int rc = mock_cuMemFree_v2(p - guard::GUARD);
     return broken ? 700 /* CUDA_ERROR_ILLEGAL_ADDRESS */ : rc;
@@ -364,6 +390,111 @@ unsigned long long shfl_xor(unsigned int mask, unsigned long long bits, int lane
 void* dynamic_shared() { return L.dyn.data(); }
 }  // namespace emu
 
+namespace race {
+// The allocation of the running launch that holds address a, or null.
+Shadow* find(unsigned long long a) {
+    size_t lo = 0, hi = live.size();
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (live[mid].start <= a) lo = mid + 1; else hi = mid;
+    }
+    if (lo == 0) return nullptr;
+    Shadow& s = live[lo - 1];
+    return a < s.start + s.bytes ? &s : nullptr;
+}
+
+bool same(const Access& a, const Access& b) { return a.block == b.block && a.thread == b.thread; }
+
+// Whether an earlier access and this one may come in either order on a GPU.
+bool races(const Access& before, const Access& now) {
+    return before.block >= 0 && (before.block != now.block || (before.thread != now.thread && before.gen == now.gen));
+}
+
+std::string who(const Access& a) {
+    emu_dim3 g = emu::grid_dim, d = emu::block_dim;
+    char b[120];
+    snprintf(b, sizeof b, "thread (%d,%d,%d) of block (%lld,%lld,%lld)", (int)(a.thread % d.x), (int)(a.thread / d.x % d.y),
+             (int)(a.thread / (d.x * d.y)), a.block % g.x, a.block / g.x % g.y, a.block / ((long long)g.x * g.y));
+    return b;
+}
+
+void note(const Access& before, bool wrote, const Access& now, bool writes, const Shadow& s, unsigned long long word) {
+    if (!report.empty()) return;
+    char b[640];
+    bool blocks = before.block != now.block;
+    snprintf(b, sizeof b, "race in kernel %s: %s %s the 4 bytes at offset %llu of a %zu-byte device allocation that %s %s in the same launch,"
+             " %s (%s)", emu::L.name, who(now).c_str(), writes ? "writes" : "reads", word * 4, s.bytes, who(before).c_str(),
+             wrote ? "wrote" : "read", blocks ? "in another block: blocks of a launch run in no set order" : "with no __syncthreads between",
+             blocks ? "a read-modify-write that should be an atomic, or a block reading another's results?"
+                    : "a read-modify-write that should be an atomic, or a missing __syncthreads?");
+    report = b;
+}
+
+void access(const void* p, size_t n, bool writes) {
+    if (!active || n == 0) return;
+    unsigned long long a = (unsigned long long)p;
+    Shadow* s = find(a);
+    if (!s) return;   // the stack, shared memory, host memory
+    if (!s->words) {
+        std::lock_guard<std::mutex> lock(guard::mu);
+        std::vector<Word>& w = shadows[s->start];
+        if (w.size() != (s->bytes + 3) / 4) w.assign((s->bytes + 3) / 4, Word());
+        s->words = &w;
+    }
+    Access now{block, emu::current->thread, emu::L.gen};
+    unsigned long long first = (a - s->start) / 4, last = std::min<unsigned long long>((a + n - 1 - s->start) / 4, s->words->size() - 1);
+    for (unsigned long long i = first; i <= last; i++) {
+        Word& x = (*s->words)[i];
+        if (x.stamp != stamp) x = Word{stamp, {}, {}, {}};
+        if (writes) {
+            if (races(x.w, now)) note(x.w, true, now, true, *s, i);
+            else if (races(x.r1, now)) note(x.r1, false, now, true, *s, i);
+            else if (races(x.r2, now)) note(x.r2, false, now, true, *s, i);
+            x.w = now;
+        } else {
+            if (races(x.w, now)) note(x.w, true, now, false, *s, i);
+            if (same(x.r1, now)) x.r1 = now;
+            else { x.r2 = x.r1; x.r1 = now; }   // the last two readers, distinct threads
+        }
+    }
+}
+
+// Before a launch: a new launch number and the live allocations (their shadows are made on first access).
+void begin() {
+    std::lock_guard<std::mutex> lock(guard::mu);
+    stamp++;
+    report.clear();
+    live.clear();
+    for (auto& [a, n] : guard::live) live.push_back({a, n, nullptr});
+    active = true;
+}
+}  // namespace race
+
+// The hooks that g++'s -fsanitize=thread puts before every load and store of the instrumented kernels (EMU_RACECHECK=1
+// builds); defined here in place of the ThreadSanitizer runtime, which is not linked.
+extern "C" {
+void __tsan_init() {}
+void __tsan_func_entry(void*) {}
+void __tsan_func_exit() {}
+void __tsan_vptr_read(void**) {}
+void __tsan_vptr_update(void**, void*) {}
+void __tsan_read_range(void* p, size_t n) { race::access(p, n, false); }
+void __tsan_write_range(void* p, size_t n) { race::access(p, n, true); }
+#define EMU_TSAN_HOOKS(N) \
+    void __tsan_read##N(void* p) { race::access(p, N, false); } \
+    void __tsan_write##N(void* p) { race::access(p, N, true); } \
+    void __tsan_unaligned_read##N(void* p) { race::access(p, N, false); } \
+    void __tsan_unaligned_write##N(void* p) { race::access(p, N, true); } \
+    void __tsan_volatile_read##N(void* p) { race::access(p, N, false); } \
+    void __tsan_volatile_write##N(void* p) { race::access(p, N, true); }
+EMU_TSAN_HOOKS(1)
+EMU_TSAN_HOOKS(2)
+EMU_TSAN_HOOKS(4)
+EMU_TSAN_HOOKS(8)
+EMU_TSAN_HOOKS(16)
+#undef EMU_TSAN_HOOKS
+}
+
 extern "C" int cuDeviceGetName(char* name, int len, int dev) {
     (void)dev;
     snprintf(name, len, "EMULATED GPU (mock driver; kernels and cuDNN computed on the CPU)");
@@ -398,13 +529,21 @@ static int run_kernel(void* f, unsigned gx, unsigned gy, unsigned gz, unsigned b
     emu::block_dim = {bx, by, bz};
     emu::grid_dim = {gx, gy, gz};
     unsigned long long blocks = (unsigned long long)gx * gy * gz;
+    race::begin();
     for (unsigned long long k = 0; k < blocks; k++) {
         unsigned long long b = emu::reverse_order ? blocks - 1 - k : k;   // x fastest
         emu::block_idx = {(unsigned)(b % gx), (unsigned)(b / gx % gy), (unsigned)(b / ((unsigned long long)gx * gy))};
+        race::block = (long long)b;
         if (!emu::run_block()) {
+            race::active = false;
             fprintf(stderr, "[emu] ERROR: %s\n", L.error.c_str());
             return emu::LAUNCH_FAILED;
         }
+    }
+    race::active = false;
+    if (!race::report.empty()) {
+        fprintf(stderr, "[emu] ERROR: %s\n", race::report.c_str());
+        return emu::LAUNCH_FAILED;
     }
     std::string what = std::string("kernel ") + name;
     return emu_check_guards(what.c_str()) ? emu::LAUNCH_FAILED : 0;

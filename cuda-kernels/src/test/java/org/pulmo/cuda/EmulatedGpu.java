@@ -63,14 +63,20 @@ final class EmulatedGpu {
      * Builds the emulator for the kernels in {@code cuda} into {@code dir}/gpu (the mock they run on is built once, into
      * the work folder's {@code mock}); null, or why it failed, with the build's last output.
      */
-    String build(Path cuda, Path dir) throws Exception { return build(cuda, dir, "build-" + dir.getFileName()); }
+    String build(Path cuda, Path dir) throws Exception { return build(cuda, dir, "build-" + dir.getFileName(), false); }
 
-    /** As above, the build's output kept in the work folder as {@code log}.out. */
-    String build(Path cuda, Path dir, String log) throws Exception {
+    /**
+     * As above, the build's output kept in the work folder as {@code log}.out; with {@code raceCheck}, every load and
+     * store of the kernels in device memory is checked for races (EMU_RACECHECK=1, emu_runtime.cpp): two threads of a
+     * launch touching one word, one of them writing, with no barrier to order them, fail the launch. Slower, and with
+     * a shadow of each allocation a kernel touches (ten times its size): for the kernel tests' small tensors.
+     */
+    String build(Path cuda, Path dir, String log, boolean raceCheck) throws Exception {
         Files.createDirectories(dir);
+        Map<String, String> env = new HashMap<>(Map.of("MOCK_SRC", mockSources(root).toString()));
+        if (raceCheck) env.put("EMU_RACECHECK", "1");
         Child emu = run(List.of("bash", root.resolve("cuda-kernels/src/test/emulator/build-emulator.sh").toString(),
-            work.resolve("mock").toString(), cuda.toString(), dir.resolve("gpu").toString()),
-            Map.of("MOCK_SRC", mockSources(root).toString()), BUILD_TIMEOUT_S, log);
+            work.resolve("mock").toString(), cuda.toString(), dir.resolve("gpu").toString()), env, BUILD_TIMEOUT_S, log);
         return emu.code() == 0 ? null : "building the emulator failed:\n" + emu.tail();
     }
 

@@ -27,15 +27,17 @@ import org.pulmo.tensor.Device;
  * this module's .cu files for the host and run by cuLaunchKernel (a block's threads as fibers, barriers and shuffles
  * with CUDA's semantics), and cuDNN's convolutions, batch norm and pooling as plain loops. No cuBLAS, so GEMMs take the
  * hand-written SGEMM kernel. So the CUDA backend's host code and the kernels' own code run on any machine against the
- * CPU references, in a child JVM; what only a GPU can show (speed, the hardware's float rounding, races between
- * blocks, which run one after another here) is left to the gpu-tagged run on one.
+ * CPU references, in a child JVM; what only a GPU can show (speed, the hardware's float rounding) is left to the
+ * gpu-tagged run on one. Races are not seen by running (blocks run one after another here, threads switch only at
+ * barriers and shuffles) but by the race check, which records every device-memory access of the kernels.
  *
  * <p>Asserted: every selected test passes (none skipped; whole-model parity of ResNet-50 and DPN-92-SE included), the mock reports no violation and the emulator no error
  * (a barrier that cannot open, a shuffle with exited lanes, a write outside an allocation's guard bands); the kernel
  * parity tests pass again under another schedule (blocks and threads last first, one warp running ahead); and the lane
  * has teeth: built from sources with ReLU planted as the identity, or with the elementwise loops one element too long,
  * the elementwise parity test fails (the second at the launch, by the guard bands), and without one of bn_stats'
- * barriers the batch-norm kernel test fails under the other schedule.
+ * barriers the batch-norm kernel test fails under the other schedule. Built with its race check, the emulator finds no
+ * race in the kernel tests, and reports max-pool backward without its atomic.
  *
  * <p>Not tagged {@code gpu}: it runs in the normal test command and skips itself, with the reason, where the mock is
  * missing or where a real GPU is usable; under {@code CI=true} a missing compiler fails it instead.
@@ -67,7 +69,7 @@ class EmulatedGpuLaneTest {
         CudaGraphTest.class.getName() + "#nothingGoesBackToTheDriverDuringARecording");
 
     @TempDir static Path tmp;
-    private static Path root, emulator;
+    private static Path root, emulator, raceChecked;
     private static EmulatedGpu emu;
     private static String skipReason, buildFailure;
 
@@ -81,6 +83,8 @@ class EmulatedGpuLaneTest {
         emu = new EmulatedGpu(root, tmp);
         buildFailure = emu.build(emu.kernels(), tmp.resolve("emulator"));
         emulator = tmp.resolve("emulator/gpu");
+        if (buildFailure == null) buildFailure = emu.build(emu.kernels(), tmp.resolve("race-checked"), "build-race-checked", true);
+        raceChecked = tmp.resolve("race-checked/gpu");
     }
 
     /** Null when the lane can run here, else why not (under CI a missing compiler is a failure, not a reason). */
@@ -146,10 +150,11 @@ class EmulatedGpuLaneTest {
      * The kernel parity tests again under another schedule: the blocks of a grid and the threads of a block last first,
      * and the earliest-started runnable thread always resumed, so that one warp runs ahead as far as its barriers let it
      * (src/test/emulator/emu_runtime.cpp). The lane's own run is round-robin, every warp a step at a time; a kernel whose
-     * result depends on which warp or block runs first passes at most one of the two.
+     * result depends on which warp or block runs first passes at most one of the two. On the emulator built with its race
+     * check: no two threads of a launch touch one word of device memory, one of them writing, without a barrier between.
      */
-    @Test void theKernelTestsPassUnderAnotherSchedule() throws Exception {
-        Child c = lane(emulator, List.of(GpuParityTest.class.getName()), "schedule", EmulatedGpu.OTHER_SCHEDULE);
+    @Test void theKernelTestsPassUnderAnotherScheduleWithoutRaces() throws Exception {
+        Child c = lane(raceChecked, List.of(GpuParityTest.class.getName()), "schedule", EmulatedGpu.OTHER_SCHEDULE);
         Map<String, String> results = results(c);
         long tests = Stream.of(GpuParityTest.class.getDeclaredMethods()).filter(m -> m.isAnnotationPresent(Test.class)).count();
         List<String> problems = problems(c, results);
@@ -166,6 +171,22 @@ class EmulatedGpuLaneTest {
         String test = "GpuParityTest#maxPoolAndBatchNormKernelsMatchTheCpu";
         Child c = planted("P12", test, EmulatedGpu.OTHER_SCHEDULE);
         assertEquals(Map.of(test, "FAILED"), results(c), c.tail());
+    }
+
+    /**
+     * Max-pool backward adding into dx without its atomicAdd (overlapping windows send two outputs' gradients to one
+     * input): on the emulator every read-modify-write runs to its end, so no update is lost and the values are right;
+     * the race check must report it, naming the kernel, and fail the max-pool test.
+     */
+    @Test void aPlantedMissingAtomicIsReportedAsARace() throws Exception {
+        String test = "GpuParityTest#maxPoolAndBatchNormKernelsMatchTheCpu";
+        Path dir = tmp.resolve("P14");
+        String failed = emu.build(emu.plant(KernelMutants.named("P14"), dir), dir, "build-P14", true);
+        assertNull(failed, failed);
+        Child c = lane(dir.resolve("gpu"), List.of(test), "P14");
+        assertEquals(Map.of(test, "FAILED"), results(c), c.tail());
+        assertTrue(c.output().lines().anyMatch(l -> l.startsWith("[emu] ERROR: race in kernel maxpool_backward:")),
+            () -> "no race reported in maxpool_backward\n" + c.tail());
     }
 
     /**

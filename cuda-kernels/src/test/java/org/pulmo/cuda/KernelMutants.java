@@ -16,7 +16,9 @@ import org.pulmo.testing.TestFiles;
  * {@code src/main/cuda} (the table below: a sign, an index, a tie sent to the last element, NaN handling, a missing
  * barrier, a float accumulator for a double one, ...), builds the emulated GPU from it and runs {@link GpuParityTest}
  * and {@link DeviceTransferGradTest} there: each bug must fail a test, make the emulator report an error (a write
- * outside an allocation, a barrier that cannot open), or end the test JVM early (a crash, or a hang killed at the time
+ * outside an allocation, a barrier that cannot open, a race: every emulator here is built with its race check, which
+ * reports two threads of a launch touching one word of device memory, one writing, with no barrier between, such as a
+ * read-modify-write that should be an atomic), or end the test JVM early (a crash, or a hang killed at the time
  * limit). A bug no test notices runs again under the emulator's other schedule, where missing barriers show. About 16 s
  * a bug on two cores (the whole table in about 20 minutes). {@code scripts/kernel-mutants.sh} builds the test classes
  * and runs this main:
@@ -28,8 +30,8 @@ import org.pulmo.testing.TestFiles;
  * </pre>
  * A bug whose text is no longer in its kernel exactly once (the kernel has changed) is stale and not run; one whose
  * planted sources do not compile is not built; neither says anything of the tests, and the exit status is 0 only when
- * every chosen bug was built and noticed, but for those the table expects to survive: the equivalent ones, and those
- * beyond the emulator (a missing atomic). {@code KernelMutantsTableTest} checks the table against the kernels in the
+ * every chosen bug was built and noticed, but for those the table expects to survive: the equivalent ones.
+ * {@code KernelMutantsTableTest} checks the table against the kernels in the
  * ordinary test run, and {@link EmulatedGpuLaneTest} plants three of its bugs itself. {@code EMU_DIR} (default
  * {@code /tmp/pulmo-kernel-mutants}) is where the emulators are built; each bug's test output is kept in its
  * {@code logs} folder.
@@ -40,8 +42,8 @@ public final class KernelMutants {
     /**
      * One bug: in kernel source {@code file}, the text {@code from} (which must stand there exactly once) becomes
      * {@code to}. {@code unseen} says why no test on the emulated GPU can notice it, for the bugs that none can: it
-     * changes nothing the host can ask for (equivalent), or what it breaks only a GPU shows (beyond the emulator). Those
-     * run only when named, and their surviving is expected; null for the others.
+     * changes nothing the host can ask for (equivalent). Those run only when named, and their surviving is expected;
+     * null for the others.
      */
     record Bug(String name, String file, String what, String from, String to, String unseen) {
         boolean expectedToSurvive() { return unseen != null; }
@@ -53,13 +55,6 @@ public final class KernelMutants {
         return new Bug(name, file, what, from, to, "equivalent: " + why);
     }
 
-    /**
-     * A bug only a GPU shows. The emulator runs a block's threads as fibers that switch only at barriers and shuffles,
-     * and blocks one after another, so a read-modify-write is never interrupted and a missing atomic loses no update.
-     */
-    private static Bug beyondTheEmulator(String name, String file, String what, String why, String from, String to) {
-        return new Bug(name, file, what, from, to, "beyond the emulator: " + why);
-    }
 
     static final List<Bug> BUGS = List.of(
         bug("E01", "elementwise.cu", "SIGMOID wrong for negative x", "expf(x) / (1.f + expf(x));", "expf(x) / (2.f + expf(x));"),
@@ -142,9 +137,9 @@ public final class KernelMutants {
         bug("P12", "pool_norm_index.cu", "batch-norm statistics without the barrier between passes",
             "    double mu = total / M;\n    __syncthreads();\n", "    double mu = total / M;\n"),
         bug("P13", "pool_norm_index.cu", "batch-norm dx without the weight", "k = (weight ? weight[c] : 1.f) * is / M;", "k = is / M;"),
-        beyondTheEmulator("P14", "pool_norm_index.cu", "max-pool backward adds without an atomic", "a lost update needs threads that run at once",
+        bug("P14", "pool_norm_index.cu", "max-pool backward adds without an atomic (a race: the emulator's race check)",
             "atomicAdd(dx + pl * planeIn + (int)arg[o], dy[o]);", "dx[pl * planeIn + (int)arg[o]] += dy[o];"),
-        beyondTheEmulator("P15", "pool_norm_index.cu", "scatter-add adds without an atomic", "a lost update needs threads that run at once",
+        bug("P15", "pool_norm_index.cu", "scatter-add adds without an atomic (a race: the emulator's race check)",
             "atomicAdd(out + (o * D + (long long)index[e]) * inner + i, src[e]);", "out[(o * D + (long long)index[e]) * inner + i] += src[e];"),
         bug("M01", "mab.cu", "MAB forward, uncached planes: D = a - b",
             "else { bv = pb[i]; float t = pa[i] - bv; dv = sq_rn(t); }", "else { bv = pb[i]; float t = pa[i] - bv; dv = t; }"),
@@ -270,7 +265,7 @@ public final class KernelMutants {
         if (noMock != null) return fail(noMock);
         if (tool != null) return fail(tool + " is not on PATH (building the emulator needs it)");
         Files.deleteIfExists(work.resolve("mock/kinfo.h"));   // the mock is built again for the kernels' signatures as they are now
-        String why = emu.build(emu.kernels(), work.resolve("kernels"));
+        String why = emu.build(emu.kernels(), work.resolve("kernels"), "logs/build-kernels", true);
         if (why != null) return fail("building the emulator from the kernels as they are failed:\n" + why);
         for (Map<String, String> schedule : SCHEDULES) {   // a bug is judged under both: both must pass on the kernels as they are
             Child base = emu.lane(work.resolve("kernels/gpu"), TESTS, "logs/unchanged" + suffix(schedule), schedule, LANE_TIMEOUT_S);
@@ -288,7 +283,7 @@ public final class KernelMutants {
             }
             Path dir = work.resolve("bug");
             TestFiles.deleteTree(dir);
-            why = emu.build(emu.plant(b, dir), dir, "logs/build-" + b.name());
+            why = emu.build(emu.plant(b, dir), dir, "logs/build-" + b.name(), true);
             if (why != null) {
                 String first = why.lines().filter(l -> l.contains("error")).findFirst().orElse(why.strip().lines().reduce((x, y) -> y).orElse(""));
                 System.out.printf("%-4s NO BUILD  %s: %s%n", b.name(), b.what(), first.strip());
