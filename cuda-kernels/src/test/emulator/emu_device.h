@@ -17,8 +17,9 @@
 #define __host__
 #define __forceinline__ inline
 #define __launch_bounds__(...)
-// Static shared memory: one copy, which every block uses in turn (blocks run one after another).
-#define __shared__ static
+// Static shared memory: one copy, which every block uses in turn (blocks run one after another), in a section of its
+// own (emu_shared) so that the race check knows it from device memory.
+#define __shared__ static __attribute__((section("emu_shared")))
 
 struct emu_dim3 { unsigned int x, y, z; };
 

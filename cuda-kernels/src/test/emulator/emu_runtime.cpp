@@ -36,7 +36,10 @@
 // block between the same two __syncthreads: on a GPU their order is not defined. The first race fails the launch,
 // naming the kernel, both threads and the word. Atomics (atomicAdd) are not recorded, so a read-modify-write that
 // should have been an atomic is reported, which the fibers' schedules alone can never show: no read-modify-write is
-// ever interrupted by them. Shared memory, registers and the stack are not device allocations and are not checked.
+// ever interrupted by them. Shared memory (the static __shared__ arrays, which emu_device.h puts in a section of their
+// own, and the launch's dynamic shared memory) is checked the same way within each block: two threads of a block
+// touching one word between the same two barriers, one writing, race (a missing __syncthreads), under any schedule.
+// Registers and the stack are not checked.
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -100,15 +103,22 @@ int check_one(unsigned long long a, size_t n, const char* after) {
 }
 }  // namespace guard
 
+// The linker's bounds of the static shared arrays' section (emu_device.h); weak, for kernels without any.
+extern "C" __attribute__((weak)) char __start_emu_shared[], __stop_emu_shared[];
+
 namespace race {
 // One access: block (linear index; -1: none), thread (linear index in its block), barrier generation of its block.
 struct Access { long long block = -1; int thread = -1; unsigned gen = 0; };
 // A 4-byte word's accesses in the launch numbered stamp: its last store and its last two readers (distinct threads).
 struct Word { unsigned long long stamp = 0; Access w, r1, r2; };
-struct Shadow { unsigned long long start; size_t bytes; std::vector<Word>* words; };
+struct Shadow { unsigned long long start; size_t bytes; std::vector<Word>* words; const char* memory = "a device allocation"; };
 std::map<unsigned long long, std::vector<Word>> shadows;   // by allocation start; guarded by guard::mu
 std::vector<Shadow> live;     // the allocations of the running launch, sorted by start
 unsigned long long stamp = 0; // the running launch's number
+// Shared memory: the static arrays' section and the launch's dynamic buffer, their words' accesses in the running
+// block (numbered shared_stamp: every block starts with none).
+std::vector<Word> static_words, dynamic_words;
+unsigned long long shared_stamp = 0;
 bool active = false;          // a kernel of an instrumented build is running
 long long block = 0;          // its block's linear index
 std::string report;           // the launch's first race
@@ -422,41 +432,58 @@ void note(const Access& before, bool wrote, const Access& now, bool writes, cons
     if (!report.empty()) return;
     char b[640];
     bool blocks = before.block != now.block;
-    snprintf(b, sizeof b, "race in kernel %s: %s %s the 4 bytes at offset %llu of a %zu-byte device allocation that %s %s in the same launch,"
-             " %s (%s)", emu::L.name, who(now).c_str(), writes ? "writes" : "reads", word * 4, s.bytes, who(before).c_str(),
+    snprintf(b, sizeof b, "race in kernel %s: %s %s the 4 bytes at offset %llu of %s (%zu bytes) that %s %s in the same launch,"
+             " %s (%s)", emu::L.name, who(now).c_str(), writes ? "writes" : "reads", word * 4, s.memory, s.bytes, who(before).c_str(),
              wrote ? "wrote" : "read", blocks ? "in another block: blocks of a launch run in no set order" : "with no __syncthreads between",
              blocks ? "a read-modify-write that should be an atomic, or a block reading another's results?"
                     : "a read-modify-write that should be an atomic, or a missing __syncthreads?");
     report = b;
 }
 
+// Records an access of the words [a, a + n) of the memory whose shadow is words, starting at start; the first race is noted.
+void record(unsigned long long a, size_t n, bool writes, const Shadow& s, std::vector<Word>& words, unsigned long long current) {
+    Access now{block, emu::current->thread, emu::L.gen};
+    unsigned long long first = (a - s.start) / 4, last = std::min<unsigned long long>((a + n - 1 - s.start) / 4, words.size() - 1);
+    for (unsigned long long i = first; i <= last; i++) {
+        Word& x = words[i];
+        if (x.stamp != current) x = Word{current, {}, {}, {}};
+        if (writes) {
+            if (races(x.w, now)) note(x.w, true, now, true, s, i);
+            else if (races(x.r1, now)) note(x.r1, false, now, true, s, i);
+            else if (races(x.r2, now)) note(x.r2, false, now, true, s, i);
+            x.w = now;
+        } else {
+            if (races(x.w, now)) note(x.w, true, now, false, s, i);
+            if (same(x.r1, now)) x.r1 = now;
+            else { x.r2 = x.r1; x.r1 = now; }   // the last two readers, distinct threads
+        }
+    }
+}
+
 void access(const void* p, size_t n, bool writes) {
     if (!active || n == 0) return;
     unsigned long long a = (unsigned long long)p;
+    unsigned long long st = (unsigned long long)__start_emu_shared, sn = (unsigned long long)(__stop_emu_shared - __start_emu_shared);
+    unsigned long long dy = (unsigned long long)emu::L.dyn.data(), dn = emu::L.dyn.size();
+    if (a - st < sn) {
+        if (static_words.size() != (sn + 3) / 4) static_words.assign((sn + 3) / 4, Word());
+        record(a, n, writes, Shadow{st, (size_t)sn, nullptr, "the static shared memory"}, static_words, shared_stamp);
+        return;
+    }
+    if (a - dy < dn) {
+        if (dynamic_words.size() < (dn + 3) / 4) dynamic_words.assign((dn + 3) / 4, Word());
+        record(a, n, writes, Shadow{dy, (size_t)dn, nullptr, "the dynamic shared memory"}, dynamic_words, shared_stamp);
+        return;
+    }
     Shadow* s = find(a);
-    if (!s) return;   // the stack, shared memory, host memory
+    if (!s) return;   // the stack, host memory
     if (!s->words) {
         std::lock_guard<std::mutex> lock(guard::mu);
         std::vector<Word>& w = shadows[s->start];
         if (w.size() != (s->bytes + 3) / 4) w.assign((s->bytes + 3) / 4, Word());
         s->words = &w;
     }
-    Access now{block, emu::current->thread, emu::L.gen};
-    unsigned long long first = (a - s->start) / 4, last = std::min<unsigned long long>((a + n - 1 - s->start) / 4, s->words->size() - 1);
-    for (unsigned long long i = first; i <= last; i++) {
-        Word& x = (*s->words)[i];
-        if (x.stamp != stamp) x = Word{stamp, {}, {}, {}};
-        if (writes) {
-            if (races(x.w, now)) note(x.w, true, now, true, *s, i);
-            else if (races(x.r1, now)) note(x.r1, false, now, true, *s, i);
-            else if (races(x.r2, now)) note(x.r2, false, now, true, *s, i);
-            x.w = now;
-        } else {
-            if (races(x.w, now)) note(x.w, true, now, false, *s, i);
-            if (same(x.r1, now)) x.r1 = now;
-            else { x.r2 = x.r1; x.r1 = now; }   // the last two readers, distinct threads
-        }
-    }
+    record(a, n, writes, *s, *s->words, stamp);
 }
 
 // Before a launch: a new launch number and the live allocations (their shadows are made on first access).
@@ -465,7 +492,7 @@ void begin() {
     stamp++;
     report.clear();
     live.clear();
-    for (auto& [a, n] : guard::live) live.push_back({a, n, nullptr});
+    for (auto& [a, n] : guard::live) live.push_back({a, n, nullptr, "a device allocation"});
     active = true;
 }
 }  // namespace race
@@ -534,6 +561,7 @@ static int run_kernel(void* f, unsigned gx, unsigned gy, unsigned gz, unsigned b
         unsigned long long b = emu::reverse_order ? blocks - 1 - k : k;   // x fastest
         emu::block_idx = {(unsigned)(b % gx), (unsigned)(b / gx % gy), (unsigned)(b / ((unsigned long long)gx * gy))};
         race::block = (long long)b;
+        race::shared_stamp++;   // a block starts with its shared memory untouched
         if (!emu::run_block()) {
             race::active = false;
             fprintf(stderr, "[emu] ERROR: %s\n", L.error.c_str());

@@ -37,7 +37,8 @@ import org.pulmo.tensor.Device;
  * has teeth: built from sources with ReLU planted as the identity, or with the elementwise loops one element too long,
  * the elementwise parity test fails (the second at the launch, by the guard bands), and without one of bn_stats'
  * barriers the batch-norm kernel test fails under the other schedule. Built with its race check, the emulator finds no
- * race in the kernel tests, and reports max-pool backward without its atomic.
+ * race in the kernel tests, and reports max-pool backward without its atomic, and bn_stats without that barrier under
+ * the lane's own schedule.
  *
  * <p>Not tagged {@code gpu}: it runs in the normal test command and skips itself, with the reason, where the mock is
  * missing or where a real GPU is usable; under {@code CI=true} a missing compiler fails it instead.
@@ -174,19 +175,23 @@ class EmulatedGpuLaneTest {
     }
 
     /**
-     * Max-pool backward adding into dx without its atomicAdd (overlapping windows send two outputs' gradients to one
-     * input): on the emulator every read-modify-write runs to its end, so no update is lost and the values are right;
-     * the race check must report it, naming the kernel, and fail the max-pool test.
+     * The race check, under the lane's own schedule: max-pool backward adding into dx without its atomicAdd (overlapping
+     * windows send two outputs' gradients to one input of device memory; on the emulator every read-modify-write runs to
+     * its end, so no update is lost and the values are right), and bn_stats without the barrier between its two uses of
+     * a shared scratch array (which this schedule, moving every warp in step, lets pass) must each be reported as a race
+     * in their kernel and fail the max-pool and batch-norm test.
      */
-    @Test void aPlantedMissingAtomicIsReportedAsARace() throws Exception {
+    @Test void plantedRacesAreReportedByTheRaceCheck() throws Exception {
         String test = "GpuParityTest#maxPoolAndBatchNormKernelsMatchTheCpu";
-        Path dir = tmp.resolve("P14");
-        String failed = emu.build(emu.plant(KernelMutants.named("P14"), dir), dir, "build-P14", true);
-        assertNull(failed, failed);
-        Child c = lane(dir.resolve("gpu"), List.of(test), "P14");
-        assertEquals(Map.of(test, "FAILED"), results(c), c.tail());
-        assertTrue(c.output().lines().anyMatch(l -> l.startsWith("[emu] ERROR: race in kernel maxpool_backward:")),
-            () -> "no race reported in maxpool_backward\n" + c.tail());
+        for (String[] bug : new String[][] {{"P14", "maxpool_backward", "a device allocation"}, {"P12", "bn_stats", "the static shared memory"}}) {
+            Path dir = tmp.resolve(bug[0] + "-race-checked");
+            String failed = emu.build(emu.plant(KernelMutants.named(bug[0]), dir), dir, "build-" + bug[0] + "-race-checked", true);
+            assertNull(failed, failed);
+            Child c = lane(dir.resolve("gpu"), List.of(test), bug[0] + "-race-checked");
+            assertEquals(Map.of(test, "FAILED"), results(c), c.tail());
+            assertTrue(c.output().lines().anyMatch(l -> l.startsWith("[emu] ERROR: race in kernel " + bug[1] + ":") && l.contains(" of " + bug[2] + " (")),
+                () -> bug[0] + ": no race reported in " + bug[1] + "'s " + bug[2] + "\n" + c.tail());
+        }
     }
 
     /**
