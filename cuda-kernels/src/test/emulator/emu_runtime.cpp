@@ -109,7 +109,8 @@ extern "C" __attribute__((weak)) char __start_emu_shared[], __stop_emu_shared[];
 namespace race {
 // One access: block (linear index; -1: none), thread (linear index in its block), barrier generation of its block.
 struct Access { long long block = -1; int thread = -1; unsigned gen = 0; };
-// A 4-byte word's accesses in the launch numbered stamp: its last store and its last two readers (distinct threads).
+// A 4-byte word's accesses since stamp (a launch's number for device memory, a block's for shared memory): its last
+// store and its last two readers (distinct threads).
 struct Word { unsigned long long stamp = 0; Access w, r1, r2; };
 struct Shadow { unsigned long long start; size_t bytes; std::vector<Word>* words; const char* memory = "a device allocation"; };
 std::map<unsigned long long, std::vector<Word>> shadows;   // by allocation start; guarded by guard::mu
@@ -440,7 +441,8 @@ void note(const Access& before, bool wrote, const Access& now, bool writes, cons
     report = b;
 }
 
-// Records an access of the words [a, a + n) of the memory whose shadow is words, starting at start; the first race is noted.
+// Records an access of the bytes [a, a + n) of memory s, whose words' shadow is words (current: the stamp of the launch
+// or block running); the launch's first race is noted.
 void record(unsigned long long a, size_t n, bool writes, const Shadow& s, std::vector<Word>& words, unsigned long long current) {
     Access now{block, emu::current->thread, emu::L.gen};
     unsigned long long first = (a - s.start) / 4, last = std::min<unsigned long long>((a + n - 1 - s.start) / 4, words.size() - 1);
