@@ -9,7 +9,7 @@
 #   scripts/emulated-gpu.sh -Dtest=GpuParityTest -Dsurefire.failIfNoSpecifiedTests=false    any Maven test options
 # EMU_DIR (default /tmp/pulmo-emulated-gpu) is where the libraries are built. EMU_RACECHECK=1 builds the emulator with
 # its race check (every device- and shared-memory access of the kernels recorded: slower, and a shadow 14 times the size
-# of each allocation a kernel touches: the whole-model tests run out of memory on a 23 GB machine), e.g. EMU_RACECHECK=1 scripts/emulated-gpu.sh -Dtest=GpuParityTest -Dsurefire.failIfNoSpecifiedTests=false
+# of each allocation a kernel touches, kept while it runs: CudaGraphTest took 10 minutes and 10 GB), e.g. EMU_RACECHECK=1 scripts/emulated-gpu.sh -Dtest=GpuParityTest -Dsurefire.failIfNoSpecifiedTests=false
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/jdk.sh

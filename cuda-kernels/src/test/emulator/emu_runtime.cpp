@@ -112,9 +112,9 @@ struct Access { long long block = -1; int thread = -1; unsigned gen = 0; };
 // A 4-byte word's accesses since stamp (a launch's number for device memory, a block's for shared memory): its last
 // store and its last two readers (distinct threads).
 struct Word { unsigned long long stamp = 0; Access w, r1, r2; };
-struct Shadow { unsigned long long start; size_t bytes; std::vector<Word>* words; const char* memory = "a device allocation"; };
-std::map<unsigned long long, std::vector<Word>> shadows;   // by allocation start; guarded by guard::mu
-std::vector<Shadow> live;     // the allocations of the running launch, sorted by start
+// A memory's words (made on its first access in a launch, given back when the launch ends).
+struct Shadow { unsigned long long start; size_t bytes; const char* memory; std::vector<Word> words = {}; };
+std::vector<Shadow> live;     // the device allocations of the running launch, sorted by start
 unsigned long long stamp = 0; // the running launch's number
 // Shared memory: the static arrays' section and the launch's dynamic buffer, their words' accesses in the running
 // block (numbered shared_stamp: every block starts with none).
@@ -158,7 +158,6 @@ extern "C" int cuMemFree_v2(unsigned long long p) {
     }
     int broken = guard::check_one(p, it->second, "a kernel or copy before cuMemFree");
     guard::live.erase(it);
-    race::shadows.erase(p);
     lock.unlock();
     int rc = mock_cuMemFree_v2(p - guard::GUARD);
     return broken ? 700 /* CUDA_ERROR_ILLEGAL_ADDRESS */ : rc;
@@ -469,23 +468,18 @@ void access(const void* p, size_t n, bool writes) {
     unsigned long long dy = (unsigned long long)emu::L.dyn.data(), dn = emu::L.dyn.size();
     if (a - st < sn) {
         if (static_words.size() != (sn + 3) / 4) static_words.assign((sn + 3) / 4, Word());
-        record(a, n, writes, Shadow{st, (size_t)sn, nullptr, "the static shared memory"}, static_words, shared_stamp);
+        record(a, n, writes, Shadow{st, (size_t)sn, "the static shared memory"}, static_words, shared_stamp);
         return;
     }
     if (a - dy < dn) {
         if (dynamic_words.size() < (dn + 3) / 4) dynamic_words.assign((dn + 3) / 4, Word());
-        record(a, n, writes, Shadow{dy, (size_t)dn, nullptr, "the dynamic shared memory"}, dynamic_words, shared_stamp);
+        record(a, n, writes, Shadow{dy, (size_t)dn, "the dynamic shared memory"}, dynamic_words, shared_stamp);
         return;
     }
     Shadow* s = find(a);
     if (!s) return;   // the stack, host memory
-    if (!s->words) {
-        std::lock_guard<std::mutex> lock(guard::mu);
-        std::vector<Word>& w = shadows[s->start];
-        if (w.size() != (s->bytes + 3) / 4) w.assign((s->bytes + 3) / 4, Word());
-        s->words = &w;
-    }
-    record(a, n, writes, *s, *s->words, stamp);
+    if (s->words.empty()) s->words.assign((s->bytes + 3) / 4, Word());
+    record(a, n, writes, *s, s->words, stamp);
 }
 
 // Before a launch: a new launch number and the live allocations (their shadows are made on first access).
@@ -494,8 +488,14 @@ void begin() {
     stamp++;
     report.clear();
     live.clear();
-    for (auto& [a, n] : guard::live) live.push_back({a, n, nullptr, "a device allocation"});
+    for (auto& [a, n] : guard::live) live.push_back({a, n, "a device allocation"});
     active = true;
+}
+
+// After a launch: the device allocations' shadows go (a launch's memory is its own; the next launch starts afresh).
+void end() {
+    active = false;
+    live.clear();
 }
 }  // namespace race
 
@@ -565,12 +565,12 @@ static int run_kernel(void* f, unsigned gx, unsigned gy, unsigned gz, unsigned b
         race::block = (long long)b;
         race::shared_stamp++;   // a block starts with its shared memory untouched
         if (!emu::run_block()) {
-            race::active = false;
+            race::end();
             fprintf(stderr, "[emu] ERROR: %s\n", L.error.c_str());
             return emu::LAUNCH_FAILED;
         }
     }
-    race::active = false;
+    race::end();
     if (!race::report.empty()) {
         fprintf(stderr, "[emu] ERROR: %s\n", race::report.c_str());
         return emu::LAUNCH_FAILED;

@@ -69,8 +69,7 @@ final class EmulatedGpu {
      * As above, the build's output kept in the work folder as {@code log}.out; with {@code raceCheck}, every load and
      * store of the kernels in device and shared memory is checked for races (EMU_RACECHECK=1, emu_runtime.cpp): two
      * threads of a launch touching one word, one of them writing, with no barrier to order them, fail the launch.
-     * Slower, and with a shadow of each allocation a kernel touches (14 times its size): for the kernel tests' small
-     * tensors (the whole-model tests run out of memory with it).
+     * Slower, and with a shadow of each allocation a kernel touches (14 times its size) while the kernel runs.
      */
     String build(Path cuda, Path dir, String log, boolean raceCheck) throws Exception {
         Files.createDirectories(dir);
