@@ -109,13 +109,12 @@ extern "C" __attribute__((weak)) char __start_emu_shared[], __stop_emu_shared[];
 namespace race {
 // One access: block (linear index; -1: none), thread (linear index in its block), barrier generation of its block.
 struct Access { long long block = -1; int thread = -1; unsigned gen = 0; };
-// A 4-byte word's accesses since stamp (a launch's number for device memory, a block's for shared memory): its last
-// store and its last two readers (distinct threads).
+// A 4-byte word's accesses since stamp (a block's number, for shared memory, which each block starts afresh; device
+// memory's words are made for each launch and keep stamp 0): its last store and its last two readers (distinct threads).
 struct Word { unsigned long long stamp = 0; Access w, r1, r2; };
 // A memory's words (made on its first access in a launch, given back when the launch ends).
 struct Shadow { unsigned long long start; size_t bytes; const char* memory; std::vector<Word> words = {}; };
 std::vector<Shadow> live;     // the device allocations of the running launch, sorted by start
-unsigned long long stamp = 0; // the running launch's number
 // Shared memory: the static arrays' section and the launch's dynamic buffer, their words' accesses in the running
 // block (numbered shared_stamp: every block starts with none).
 std::vector<Word> static_words, dynamic_words;
@@ -440,8 +439,8 @@ void note(const Access& before, bool wrote, const Access& now, bool writes, cons
     report = b;
 }
 
-// Records an access of the bytes [a, a + n) of memory s, whose words' shadow is words (current: the stamp of the launch
-// or block running); the launch's first race is noted.
+// Records an access of the bytes [a, a + n) of memory s, whose words' shadow is words (current: the stamp of the words
+// still valid, Word's); the launch's first race is noted.
 void record(unsigned long long a, size_t n, bool writes, const Shadow& s, std::vector<Word>& words, unsigned long long current) {
     Access now{block, emu::current->thread, emu::L.gen};
     unsigned long long first = (a - s.start) / 4, last = std::min<unsigned long long>((a + n - 1 - s.start) / 4, words.size() - 1);
@@ -479,13 +478,12 @@ void access(const void* p, size_t n, bool writes) {
     Shadow* s = find(a);
     if (!s) return;   // the stack, host memory
     if (s->words.empty()) s->words.assign((s->bytes + 3) / 4, Word());
-    record(a, n, writes, *s, s->words, stamp);
+    record(a, n, writes, *s, s->words, 0);
 }
 
-// Before a launch: a new launch number and the live allocations (their shadows are made on first access).
+// Before a launch: the live allocations (their shadows are made on first access).
 void begin() {
     std::lock_guard<std::mutex> lock(guard::mu);
-    stamp++;
     report.clear();
     live.clear();
     for (auto& [a, n] : guard::live) live.push_back({a, n, "a device allocation"});

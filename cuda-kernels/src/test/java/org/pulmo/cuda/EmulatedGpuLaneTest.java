@@ -184,10 +184,7 @@ class EmulatedGpuLaneTest {
     @Test void plantedRacesAreReportedByTheRaceCheck() throws Exception {
         String test = "GpuParityTest#maxPoolAndBatchNormKernelsMatchTheCpu";
         for (String[] bug : new String[][] {{"P14", "maxpool_backward", "a device allocation"}, {"P12", "bn_stats", "the static shared memory"}}) {
-            Path dir = tmp.resolve(bug[0] + "-race-checked");
-            String failed = emu.build(emu.plant(KernelMutants.named(bug[0]), dir), dir, "build-" + bug[0] + "-race-checked", true);
-            assertNull(failed, failed);
-            Child c = lane(dir.resolve("gpu"), List.of(test), bug[0] + "-race-checked");
+            Child c = planted(bug[0], test, Map.of(), true);
             assertEquals(Map.of(test, "FAILED"), results(c), c.tail());
             assertTrue(c.output().lines().anyMatch(l -> l.startsWith("[emu] ERROR: race in kernel " + bug[1] + ":") && l.contains(" of " + bug[2] + " (")),
                 () -> bug[0] + ": no race reported in " + bug[1] + "'s " + bug[2] + "\n" + c.tail());
@@ -212,11 +209,15 @@ class EmulatedGpuLaneTest {
      * One parity test ("Class#method") on an emulator built from the kernels with a bug of {@link KernelMutants}'s table
      * planted, with {@code env} (the emulator's schedule) added.
      */
-    private static Child planted(String bug, String test, Map<String, String> env) throws Exception {
-        Path dir = tmp.resolve(bug);
-        String failed = emu.build(emu.plant(KernelMutants.named(bug), dir), dir);
+    private static Child planted(String bug, String test, Map<String, String> env) throws Exception { return planted(bug, test, env, false); }
+
+    /** As above, on an emulator built with its race check when {@code raceCheck}. */
+    private static Child planted(String bug, String test, Map<String, String> env, boolean raceCheck) throws Exception {
+        String name = bug + (raceCheck ? "-race-checked" : "");
+        Path dir = tmp.resolve(name);
+        String failed = emu.build(emu.plant(KernelMutants.named(bug), dir), dir, "build-" + name, raceCheck);
         assertNull(failed, failed);
-        return lane(dir.resolve("gpu"), List.of(test), bug, env);
+        return lane(dir.resolve("gpu"), List.of(test), name, env);
     }
 
 

@@ -98,7 +98,6 @@ public final class TrainCommand implements Callable<Integer> {
     private Integer train() throws Exception {
         checkOptions();                          // bad numbers fail before the device, the data or the output folder is touched
         Device dev = deviceOptions.resolve();
-        Models.Defaults d = Models.defaults(model);
         Trainer.Settings s = settings(dev);
         int size = s.imageSize();
         Models.schedule(s.schedule(), s.lr(), s.epochs()); // a bad --schedule fails before any image is read
@@ -131,7 +130,7 @@ public final class TrainCommand implements Callable<Integer> {
             if (augmentation == null && had != null && !had.equals(s.augmentation().label())) {   // a default that has changed since
                 s = asBegun(s, Augmentation.parse(had), s.initFrom());
                 System.out.println("--resume: augmentation " + had + ", as the first run trained (today's default for " + model + " is "
-                    + d.augmentation().label() + ")");
+                    + Models.defaults(model).augmentation().label() + ")");
             }
             // the weights the run began from stay its record's and its checkpoints' (before: null from the first resume on)
             if (meta.get("init_from") != null) s = asBegun(s, s.augmentation(), meta.get("init_from"));

@@ -146,13 +146,9 @@ class RecipesTest {
         dataFolder(tree.resolve(".gpu-data/ct-sarscov2"), "covid", "noncovid");
         List<String> rows = List.of("dpn92-none", "dpn92-aug", "dpn92se-none", "dpn92se-aug", "resnet50", "manet-full", "manet-ce", "manet-ce-cs",
             "manet-no-fab", "manet-no-mab-no-fab", "manet-no-mab");
-        List<String> cmd = new ArrayList<>(List.of("bash", tree.resolve("scripts/gpu-reproduce.sh").toString()));
-        cmd.addAll(rows);
         Path work = tmp.resolve("gpu-tmp"), out = tmp.resolve("gpu-out");
         Files.createDirectories(work);
-        Children.Child c = Children.run(cmd, Map.of("PULMO_CALLS", calls.toString(), "TMPDIR", work.toString(), "OUT", out.toString()), 120,
-            tmp.resolve("gpu-reproduce.log"), "gpu-reproduce.sh");
-        assertEquals(0, c.code(), c.tail());
+        Children.Child c = run(tree.resolve("scripts/gpu-reproduce.sh"), rows, Map.of("TMPDIR", work.toString(), "OUT", out.toString()), calls);
         assertTrue(!c.output().contains("SKIPPED") && !c.output().contains("unknown row"), c.tail());
         Script gpu = checked(read(calls), work.resolve("pulmo-reproduce"));
         assertEquals(rows.size(), gpu.trained().size(), "one training per row");
@@ -187,13 +183,19 @@ class RecipesTest {
         Files.createDirectories(tree.resolve("examples/recipes"));
         Files.copy(root.resolve("examples/recipes").resolve(name), tree.resolve("examples/recipes").resolve(name));
         Path calls = standIn(tree.resolve("pulmo"));
-        List<String> cmd = new ArrayList<>(List.of("bash", tree.resolve("examples/recipes").resolve(name).toString()));
-        cmd.addAll(List.of(args));
+        run(tree.resolve("examples/recipes").resolve(name), List.of(args), env, calls);
+        return checked(read(calls), tree);
+    }
+
+    /** Runs {@code script} with {@code args} and {@code env}, its stand-in recording into {@code calls}; it must exit 0. */
+    private static Children.Child run(Path script, List<String> args, Map<String, String> env, Path calls) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("bash", script.toString()));
+        cmd.addAll(args);
         Map<String, String> e = new TreeMap<>(env);
         e.put("PULMO_CALLS", calls.toString());
-        Children.Child c = Children.run(cmd, e, 60, tree.resolve("recipe.log"), name);
+        Children.Child c = Children.run(cmd, e, 120, calls.resolveSibling(script.getFileName() + ".log"), script.getFileName().toString());
         assertEquals(0, c.code(), c.tail());
-        return checked(read(calls), tree);
+        return c;
     }
 
     /**
