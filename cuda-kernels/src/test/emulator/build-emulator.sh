@@ -40,7 +40,10 @@ gcc -c -fPIC -O1 -I"$mock" -DcuLaunchKernel=mock_cuLaunchKernel -DcuDeviceGetNam
   -DcuCtxSynchronize=mock_cuCtxSynchronize -DcuMemcpyDtoH_v2=mock_cuMemcpyDtoH_v2 -o "$out/mock_cuda.o" "$mock_src/mock_cuda.c"
 # EMU_RACECHECK=1: every load and store of the kernels reports to emu_runtime.cpp's race check (its header says how).
 race=(); [ "${EMU_RACECHECK:-}" = 1 ] && race=(-fsanitize=thread)
-g++ -c -fPIC -O2 -std=c++20 ${race[@]+"${race[@]}"} -I"$here" -I"$out/src" -o "$out/kernels_host.o" "$out/src/kernels_host.cpp"
+# The kernels' fmaf as the CPU's own instruction where it has one, instead of a call into libm (the same correctly rounded
+# result); -ffp-contract=off keeps g++ from fusing a * b + c the kernels wrote apart, so the arithmetic is as before.
+fma=(); grep -qw fma /proc/cpuinfo 2>/dev/null && fma=(-mfma -ffp-contract=off)
+g++ -c -fPIC -O2 -std=c++20 ${fma[@]+"${fma[@]}"} ${race[@]+"${race[@]}"} -I"$here" -I"$out/src" -o "$out/kernels_host.o" "$out/src/kernels_host.cpp"
 g++ -c -fPIC -O2 -std=c++20 -I"$here" -o "$out/emu_runtime.o" "$here/emu_runtime.cpp"
 g++ -shared -fPIC -o "$out/libcuda.so.1" -Wl,-soname,libcuda.so.1 "$out/mock_cuda.o" "$out/kernels_host.o" "$out/emu_runtime.o" -lpthread
 ln -sf libcuda.so.1 "$out/libcuda.so"

@@ -66,7 +66,13 @@ namespace guard {
 constexpr size_t GUARD = 256;
 constexpr unsigned char FILL = 0xFF;
 std::mutex mu;
-std::map<unsigned long long, size_t> live;   // address handed out -> bytes asked for
+// The live allocations, (address handed out, bytes asked for) sorted by address: a vector, since every launch walks it.
+std::vector<std::pair<unsigned long long, size_t>> live;
+
+// Where allocation a is in live, or where it would go.
+std::vector<std::pair<unsigned long long, size_t>>::iterator at(unsigned long long a) {
+    return std::lower_bound(live.begin(), live.end(), std::make_pair(a, (size_t)0));
+}
 
 // The first changed byte of the band [p, p + GUARD), or -1 (one memcmp per band: this runs after every launch).
 long changed(const unsigned char* p) {
@@ -140,7 +146,7 @@ extern "C" int cuMemAlloc_v2(unsigned long long* p, size_t n) {
     memset((void*)(m + guard::GUARD + n), guard::FILL, guard::GUARD);
     *p = m + guard::GUARD;
     std::lock_guard<std::mutex> lock(guard::mu);
-    guard::live[*p] = n;
+    guard::live.insert(guard::at(*p), {*p, n});
     return 0;
 }
 
@@ -150,8 +156,8 @@ extern "C" int cuMemFree_v2(unsigned long long p) {
         if (graph::capturing) return graph::refuse("cuMemFree", "the graph being captured may use the memory (free it after the graph)");
     }
     std::unique_lock<std::mutex> lock(guard::mu);
-    auto it = guard::live.find(p);
-    if (it == guard::live.end()) {
+    auto it = guard::at(p);
+    if (it == guard::live.end() || it->first != p) {
         lock.unlock();
         return mock_cuMemFree_v2(p);   // not one of ours: the mock reports it
     }
@@ -172,11 +178,11 @@ constexpr size_t STACK = 256 * 1024;
 enum State { READY, WAIT_BLOCK, WAIT_WARP, IDLE };
 
 struct Fiber {
+    int index = 0;            // its place in the pool
     void* sp = nullptr;
     char* stack = nullptr;
     State state = IDLE;
     int thread = -1;          // linear index of the thread it runs
-    unsigned wait_gen = 0;    // the generation of the barrier it waits at
 };
 
 // One launch's state; one launch at a time (a mutex), blocks one after another.
@@ -193,7 +199,12 @@ struct Launch {
     int warps;
     int warp_arrived[32], warp_finished[32];
     unsigned warp_gen[32];
-    unsigned long long xch[1024];
+    unsigned long long xch[2][1024];   // shuffles' values, by the parity of their warp barrier's generation
+    // The scheduler's view: bit i of ready = pool[i] may take a step (started and not yet run, or its barrier has
+    // opened since it arrived); the fibers waiting at the block barrier and at each warp's.
+    unsigned long long ready[16];
+    std::vector<int> block_waiters, warp_waiters[32];
+    int used, at;             // fibers started in this block; where the round robin's pass goes on
     std::vector<char> dyn;
     std::string error;
 } L;
@@ -236,30 +247,49 @@ void fail(const std::string& why) {
 
 int lanes(int w) { return w < L.warps - 1 ? 32 : L.n - 32 * w; }
 
-// Opens the block barrier and any warp barrier at which every live thread now waits.
-void release() {
+void mark_ready(int i) { L.ready[i >> 6] |= 1ull << (i & 63); }
+
+// The waiting fibers may run again.
+void wake(std::vector<int>& waiters) {
+    for (int i : waiters) mark_ready(i);
+    waiters.clear();
+}
+
+// Opens the block barrier if every live thread of the block now waits at it.
+void release_block() {
     if (L.arrived > 0 && L.arrived == L.n - L.finished) {
         L.gen++;
         L.arrived = 0;
         L.or_result = L.or_acc;
         L.or_acc = 0;
+        wake(L.block_waiters);
     }
-    for (int w = 0; w < L.warps; w++)
-        if (L.warp_arrived[w] > 0 && L.warp_arrived[w] == lanes(w) - L.warp_finished[w]) {
-            L.warp_gen[w]++;
-            L.warp_arrived[w] = 0;
-        }
+}
+
+// Opens warp w's barrier if every live lane of it now waits at it (only a thread of warp w can change that).
+void release_warp(int w) {
+    if (L.warp_arrived[w] > 0 && L.warp_arrived[w] == lanes(w) - L.warp_finished[w]) {
+        L.warp_gen[w]++;
+        L.warp_arrived[w] = 0;
+        wake(L.warp_waiters[w]);
+    }
 }
 
 void set_thread(int t) {
+    if (block_dim.y == 1 && block_dim.z == 1) {   // most launches: no divisions at every switch
+        thread_idx = {(unsigned)t, 0, 0};
+        return;
+    }
     thread_idx.x = t % block_dim.x;
     thread_idx.y = t / block_dim.x % block_dim.y;
     thread_idx.z = t / (block_dim.x * block_dim.y);
 }
 
+void step_away(Fiber* f);
+
 void yield() {
     Fiber* f = current;
-    emu_switch(&f->sp, scheduler_sp);
+    step_away(f);
     set_thread(f->thread);   // another fiber ran meanwhile
 }
 
@@ -274,16 +304,21 @@ void yield() {
             L.invoke(L.params);
             L.finished++;
             L.warp_finished[f->thread >> 5]++;
-            release();
+            release_block();
+            release_warp(f->thread >> 5);
         }
         f->state = IDLE;
-        emu_switch(&f->sp, scheduler_sp);
+        step_away(f);
     }
 }
 
 // A fiber whose next switch starts fiber_main on a fresh stack.
 void reset(Fiber* f) {
-    uintptr_t top = (reinterpret_cast<uintptr_t>(f->stack) + STACK) & ~uintptr_t(15);
+    // Each stack's top at its own offset (a different 64-byte line in every 64 KiB): stacks mapped at page-aligned
+    // addresses would otherwise put every fiber's live frames in the same few cache sets, and a block's fibers, run in
+    // turn, would evict one another's at every switch.
+    uintptr_t colour = (uintptr_t)f->index * 17 * 64 % 65536;
+    uintptr_t top = (reinterpret_cast<uintptr_t>(f->stack) + STACK - colour) & ~uintptr_t(15);
     void** sp = reinterpret_cast<void**>(top);
     *--sp = nullptr;                                     // fiber_main's return address: it never returns
     *--sp = reinterpret_cast<void*>(&fiber_main);        // where emu_switch's ret goes
@@ -296,21 +331,13 @@ void reset(Fiber* f) {
 Fiber* fiber(size_t i) {
     while (pool.size() <= i) {
         Fiber* f = new Fiber();
+        f->index = (int)pool.size();
         void* m = mmap(nullptr, STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (m == MAP_FAILED) { perror("emu: mmap of a fiber stack"); abort(); }
         f->stack = static_cast<char*>(m);
         pool.push_back(f);
     }
     return pool[i];
-}
-
-bool runnable(const Fiber* f) {
-    switch (f->state) {
-        case READY: return true;
-        case WAIT_BLOCK: return L.gen != f->wait_gen;
-        case WAIT_WARP: return L.warp_gen[f->thread >> 5] != f->wait_gen;
-        default: return false;
-    }
 }
 
 std::string where() {
@@ -320,40 +347,76 @@ std::string where() {
     return b;
 }
 
+// The first fiber at or after i that may take a step, or -1.
+int next_ready(int i, int used) {
+    for (int w = i >> 6; w < (used + 63) >> 6; w++) {
+        unsigned long long bits = L.ready[w] & (w == i >> 6 ? ~0ull << (i & 63) : ~0ull);
+        if (bits) return (w << 6) + __builtin_ctzll(bits);
+    }
+    return -1;
+}
+
+// The fiber that takes the next step, or null when none can (the block has finished, failed or is stuck). Round robin:
+// passes over the started fibers in order, each that may take a step taking one (up to its next wait), a fiber whose
+// barrier opens during a pass taking its step in that pass if it comes later. Greedy: always the earliest that may take
+// one. A new fiber (for the next thread) starts only when none may take a step. The ready bits stand in for testing
+// every fiber at every turn, which made a block of n threads that all wait cost n^2.
+Fiber* pick() {
+    if (L.finished == L.n || !L.error.empty()) return nullptr;
+    int i = next_ready(greedy ? 0 : L.at, L.used);
+    if (i < 0 && L.at > 0) i = next_ready(0, L.used);   // the next pass
+    if (i >= 0) L.ready[i >> 6] &= ~(1ull << (i & 63));
+    else if (L.next < L.n) reset(fiber(i = L.used++));
+    else return nullptr;
+    L.at = i + 1;
+    return pool[i];
+}
+
+// Fiber f stops (at a wait, or with no thread left to run) and the next step is taken: by the fiber pick() gives,
+// switched to directly (the scheduler's own switch in between doubled the cost of every wait), or, when there is
+// none, by the scheduler (run_block), which sees why.
+void step_away(Fiber* f) {
+    Fiber* g = pick();
+    if (g == f) return;   // it goes on itself (its own arrival opened the barrier, and no one comes before it)
+    if (!g) {
+        emu_switch(&f->sp, scheduler_sp);
+        return;
+    }
+    current = g;
+    if (g->thread >= 0) set_thread(g->thread);
+    emu_switch(&f->sp, g->sp);
+}
+
 bool run_block() {
     L.next = L.finished = L.arrived = 0;
     L.or_acc = L.or_result = 0;
     L.site = nullptr;
-    for (int w = 0; w < L.warps; w++) L.warp_arrived[w] = L.warp_finished[w] = 0;
+    for (int w = 0; w < L.warps; w++) {
+        L.warp_arrived[w] = L.warp_finished[w] = 0;
+        L.warp_waiters[w].clear();
+    }
+    L.block_waiters.clear();
+    std::memset(L.ready, 0, sizeof L.ready);
+    L.used = L.at = 0;
     // Shared memory is not cleared on a GPU: NaN bytes (0xff) make a kernel that reads what it never wrote fail.
     if (!L.dyn.empty()) memset(L.dyn.data(), 0xff, L.dyn.size());
-    size_t used = 0;
-    while (L.finished < L.n && L.error.empty()) {
-        bool progressed = false;
-        for (size_t i = 0; i < used && L.error.empty(); i++) {
-            Fiber* f = pool[i];
-            if (!runnable(f)) continue;
-            current = f;
-            if (f->thread >= 0) set_thread(f->thread);
-            emu_switch(&scheduler_sp, f->sp);
-            progressed = true;
-            if (greedy) break;   // the earliest-started runnable thread goes next, not the next in turn
-        }
-        if (progressed || L.finished == L.n || !L.error.empty()) continue;
-        if (L.next < L.n) {
-            reset(fiber(used++));
-            continue;
-        }
+    // The fibers pass the steps on among themselves (step_away); control comes back here when none can take one.
+    if (Fiber* f = pick()) {
+        current = f;
+        if (f->thread >= 0) set_thread(f->thread);
+        emu_switch(&scheduler_sp, f->sp);
+    }
+    if (L.finished < L.n && L.error.empty()) {
         int waiting = 0;
-        for (size_t i = 0; i < used; i++) waiting += pool[i]->state == WAIT_BLOCK || pool[i]->state == WAIT_WARP;
+        for (int k = 0; k < L.used; k++) waiting += pool[k]->state == WAIT_BLOCK || pool[k]->state == WAIT_WARP;
         char b[256];
         snprintf(b, sizeof b, "%s block (%u,%u,%u): %d of %d threads wait at barriers that cannot open (a barrier in divergent code?)",
                  L.name, block_idx.x, block_idx.y, block_idx.z, waiting, L.n);
         fail(b);
     }
     // Fibers stopped mid-kernel by an error restart from the top next time.
-    for (size_t i = 0; i < used; i++) if (pool[i]->state != IDLE) reset(pool[i]);
-    for (size_t i = 0; i < used; i++) pool[i]->state = IDLE;
+    for (int i = 0; i < L.used; i++) if (pool[i]->state != IDLE) reset(pool[i]);
+    for (int i = 0; i < L.used; i++) pool[i]->state = IDLE;
     return L.error.empty();
 }
 }  // namespace
@@ -364,9 +427,9 @@ void syncthreads(const char* site) {
     else if (std::strcmp(site, L.site) != 0)
         fail(where() + " is at the __syncthreads of " + site + " while others of its block are at " + L.site);
     L.arrived++;
-    f->wait_gen = L.gen;
     f->state = WAIT_BLOCK;
-    release();
+    L.block_waiters.push_back(f->index);
+    release_block();
     yield();
     f->state = READY;
 }
@@ -383,17 +446,19 @@ unsigned long long shfl_xor(unsigned int mask, unsigned long long bits, int lane
     if (mask != 0xffffffffu) fail(where() + ": shuffle at " + site + " with a partial mask (the kernels use full warps only)");
     if (lanes(w) != 32 || L.warp_finished[w] > 0)
         fail(where() + ": full-warp shuffle at " + site + " in a warp with exited or missing lanes");
-    L.xch[t] = bits;
-    for (int round = 0; round < 2; round++) {   // all lanes have written; then all have read
-        if (round == 1) bits = L.xch[(w << 5) | partner];
-        L.warp_arrived[w]++;
-        f->wait_gen = L.warp_gen[w];
-        f->state = WAIT_WARP;
-        release();
-        yield();
-        f->state = READY;
-    }
-    return bits;
+    // One barrier: every lane writes, waits until all have written, reads. The values go to one of two buffers by the
+    // barrier's generation, so a lane that runs on to the warp's next shuffle writes the other one while lanes still
+    // to read this one's; it cannot write this one again before every lane has arrived at that next shuffle, after
+    // reading this one.
+    unsigned long long* xch = L.xch[L.warp_gen[w] & 1];
+    xch[t] = bits;
+    L.warp_arrived[w]++;
+    f->state = WAIT_WARP;
+    L.warp_waiters[w].push_back(f->index);
+    release_warp(w);
+    yield();
+    f->state = READY;
+    return xch[(w << 5) | partner];
 }
 
 void* dynamic_shared() { return L.dyn.data(); }
