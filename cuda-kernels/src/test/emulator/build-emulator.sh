@@ -34,19 +34,35 @@ done
   echo '  {nullptr, nullptr}};'
 } >"$out/src/kernels_host.cpp"
 
-gcc -c -fPIC -O1 -I"$mock" -DcuLaunchKernel=mock_cuLaunchKernel -DcuDeviceGetName=mock_cuDeviceGetName \
+# What does not depend on the kernels' bodies (the mock, the runtime, the emulated cuDNN) is built once into MOCK_DIR/emu
+# (not MOCK_DIR itself, where the plain mock's own libraries are) and reused by the later builds beside it, which differ in the kernels only (the lane builds seven emulators, the mutant
+# campaign one per planted bug): rebuilt when older than one of its sources or than the mock's kinfo.h.
+# once OUTPUT SOURCE... -- COMMAND...: runs COMMAND -o OUTPUT unless OUTPUT is newer than every SOURCE.
+once() {
+  local o=$1 fresh=true; shift
+  while [ "$1" != -- ]; do { [ -f "$o" ] && [ "$o" -nt "$1" ]; } || fresh=false; shift; done; shift
+  $fresh || { "$@" -o "$o.$$" && mv -f "$o.$$" "$o"; }
+}
+shared="$mock/emu"
+mkdir -p "$shared"
+once "$shared/mock_cuda.o" "$mock_src/mock_cuda.c" "$mock/kinfo.h" -- \
+  gcc -c -fPIC -O1 -I"$mock" -DcuLaunchKernel=mock_cuLaunchKernel -DcuDeviceGetName=mock_cuDeviceGetName \
   -DcuMemAlloc_v2=mock_cuMemAlloc_v2 -DcuMemFree_v2=mock_cuMemFree_v2 \
   -DcuMemcpyHtoDAsync_v2=mock_cuMemcpyHtoDAsync_v2 -DcuMemsetD32Async=mock_cuMemsetD32Async -DcuStreamSynchronize=mock_cuStreamSynchronize \
-  -DcuCtxSynchronize=mock_cuCtxSynchronize -DcuMemcpyDtoH_v2=mock_cuMemcpyDtoH_v2 -o "$out/mock_cuda.o" "$mock_src/mock_cuda.c"
+  -DcuCtxSynchronize=mock_cuCtxSynchronize -DcuMemcpyDtoH_v2=mock_cuMemcpyDtoH_v2 "$mock_src/mock_cuda.c"
+once "$shared/emu_runtime.o" "$here/emu_runtime.cpp" "$here/emu_device.h" "$mock/kinfo.h" -- \
+  g++ -c -fPIC -O2 -std=c++20 -I"$here" "$here/emu_runtime.cpp"
 # EMU_RACECHECK=1: every load and store of the kernels reports to emu_runtime.cpp's race check (its header says how).
 race=(); [ "${EMU_RACECHECK:-}" = 1 ] && race=(-fsanitize=thread)
 # The kernels' fmaf as the CPU's own instruction where it has one, instead of a call into libm (the same correctly rounded
 # result); -ffp-contract=off keeps g++ from fusing a * b + c the kernels wrote apart, so the arithmetic is as before.
 fma=(); grep -qw fma /proc/cpuinfo 2>/dev/null && fma=(-mfma -ffp-contract=off)
 g++ -c -fPIC -O2 -std=c++20 ${fma[@]+"${fma[@]}"} ${race[@]+"${race[@]}"} -I"$here" -I"$out/src" -o "$out/kernels_host.o" "$out/src/kernels_host.cpp"
-g++ -c -fPIC -O2 -std=c++20 -I"$here" -o "$out/emu_runtime.o" "$here/emu_runtime.cpp"
-g++ -shared -fPIC -o "$out/libcuda.so.1" -Wl,-soname,libcuda.so.1 "$out/mock_cuda.o" "$out/kernels_host.o" "$out/emu_runtime.o" -lpthread
+g++ -shared -fPIC -o "$out/libcuda.so.1" -Wl,-soname,libcuda.so.1 "$shared/mock_cuda.o" "$out/kernels_host.o" "$shared/emu_runtime.o" -lpthread
 ln -sf libcuda.so.1 "$out/libcuda.so"
-gcc -shared -fPIC -O3 -march=native -fopenmp-simd -I"$mock_src" -o "$out/libcudnn.so.9" -Wl,-soname,libcudnn.so.9 "$here/emu_cudnn.c" -L"$out" -l:libcuda.so.1 \
+# The emulated cuDNN finds the libcuda.so.1 beside it ($ORIGIN), whichever build it was linked with.
+once "$shared/libcudnn.so.9" "$here/emu_cudnn.c" "$mock_src/mock_cudnn.c" "$mock/kinfo.h" -- \
+  gcc -shared -fPIC -O3 -march=native -fopenmp-simd -I"$mock_src" -Wl,-soname,libcudnn.so.9 "$here/emu_cudnn.c" -L"$out" -l:libcuda.so.1 \
   -Wl,-rpath,'$ORIGIN' -lm
+cp "$shared/libcudnn.so.9" "$out/libcudnn.so.9"
 echo "emulated GPU (${#kernels[@]} kernels on the CPU${race[@]+", race check on"}) in $out"
