@@ -2,14 +2,14 @@
 # Every gpu-tagged test of every module on the emulated GPU (cuda-kernels/src/test/emulator): the mock CUDA driver and
 # cuDNN of ../shared/gpu/mock-driver with the kernels and cuDNN's operations computed on the CPU. The check to run
 # before spending time on a real GPU: the kernels, the CUDA backend's host code, whole-model parity and the CLI on
-# cuda, against the CPU. About 8 minutes on two cores (MA-Net's whole-model parity takes 4 of them).
+# cuda, against the CPU. About 6 minutes on two cores (the three models' whole-model parity takes 3 of them).
 # The test suite's EmulatedGpuLaneTest runs the quick part of it on every build.
 #
 #   scripts/emulated-gpu.sh                      all gpu-tagged tests
 #   scripts/emulated-gpu.sh -Dtest=GpuParityTest -Dsurefire.failIfNoSpecifiedTests=false    any Maven test options
 # EMU_DIR (default /tmp/pulmo-emulated-gpu) is where the libraries are built. EMU_RACECHECK=1 builds the emulator with
 # its race check (every device- and shared-memory access of the kernels recorded: slower, and a shadow 14 times the size
-# of each allocation a kernel touches, kept while it runs: CudaGraphTest took 10 minutes and 10 GB), e.g. EMU_RACECHECK=1 scripts/emulated-gpu.sh -Dtest=GpuParityTest -Dsurefire.failIfNoSpecifiedTests=false
+# of each allocation a kernel touches, kept while it runs: CudaGraphTest took 10 minutes and 10 GB, WholeModelParityTest 36 minutes and 16 GB), e.g. EMU_RACECHECK=1 scripts/emulated-gpu.sh -Dtest=GpuParityTest -Dsurefire.failIfNoSpecifiedTests=false
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/jdk.sh

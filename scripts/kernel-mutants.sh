@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Plants one bug at a time in the CUDA kernels and checks that the gpu-tagged kernel tests, run on the emulated GPU,
 # notice each (the table and the details: cuda-kernels/src/test/java/org/pulmo/cuda/KernelMutants.java). Needs what
-# the emulated-GPU lane needs: ../shared/gpu/mock-driver, gcc, g++, nvcc, ptxas, python3. About 37 minutes for the
+# the emulated-GPU lane needs: ../shared/gpu/mock-driver, gcc, g++, nvcc, ptxas, python3. About half an hour for the
 # whole table on two cores.
 #   scripts/kernel-mutants.sh [--list | --check | NAME...]
 # EMU_DIR (default /tmp/pulmo-kernel-mutants) is where the emulators are built and each bug's test output is kept.

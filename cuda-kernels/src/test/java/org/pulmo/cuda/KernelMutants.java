@@ -19,8 +19,8 @@ import org.pulmo.testing.TestFiles;
  * outside an allocation, a barrier that cannot open, a race: every emulator here is built with its race check, which
  * reports two threads of a launch touching one word of device memory, one writing, with no barrier between, such as a
  * read-modify-write that should be an atomic), or end the test JVM early (a crash, or a hang killed at the time
- * limit). A bug no test notices runs again under the emulator's other schedule, where missing barriers show. About 28 s
- * a bug on two cores with the race check (the whole table in about 37 minutes). {@code scripts/kernel-mutants.sh} builds the test classes
+ * limit). A bug no test notices runs again under the emulator's other schedule, where missing barriers show. About 24 s
+ * a bug on two cores with the race check (the whole table in about half an hour). {@code scripts/kernel-mutants.sh} builds the test classes
  * and runs this main:
  * <pre>
  *   scripts/kernel-mutants.sh               every bug of the table but those no test can notice here (below)
