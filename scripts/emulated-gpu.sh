@@ -7,7 +7,8 @@
 #
 #   scripts/emulated-gpu.sh                      all gpu-tagged tests
 #   scripts/emulated-gpu.sh -Dtest=GpuParityTest -Dsurefire.failIfNoSpecifiedTests=false    any Maven test options
-# EMU_DIR (default /tmp/pulmo-emulated-gpu) is where the libraries are built. EMU_RACECHECK=1 builds the emulator with
+# EMU_DIR (default /tmp/pulmo-emulated-gpu) is where the libraries are built. EMU_CONTRACT=1 builds the kernels with their
+# a * b + c fused into fused multiply-adds, as nvcc does by default (the tolerances must allow for it). EMU_RACECHECK=1 builds the emulator with
 # its race check (every device- and shared-memory access of the kernels recorded: slower, and a shadow 14 times the size
 # of each allocation a kernel touches, kept while it runs: CudaGraphTest took 10 minutes and 10 GB, WholeModelParityTest 36 minutes and 16 GB), e.g. EMU_RACECHECK=1 scripts/emulated-gpu.sh -Dtest=GpuParityTest -Dsurefire.failIfNoSpecifiedTests=false
 set -euo pipefail

@@ -16,7 +16,10 @@ __host__ __device__ __forceinline__ float sq_rn(float t) {
 #ifdef __CUDA_ARCH__
     return __fmul_rn(t, t);
 #else
-    return t * t;
+    // No __fmul_rn on the host: a host compiler that fuses (g++ with -ffp-contract=fast, as in the emulated GPU's
+    // EMU_CONTRACT=1 build) must not fuse it either, so the product goes through a volatile it cannot see past.
+    volatile float r = t * t;
+    return r;
 #endif
 }
 

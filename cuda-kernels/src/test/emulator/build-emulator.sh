@@ -3,8 +3,9 @@
 # cuLaunchKernel running the kernels on the CPU (emu_runtime.cpp), the kernels being the project's .cu files compiled
 # for the host (emu_device.h), and a libcudnn.so.9 that is the mock's with the computation added (emu_cudnn.c).
 # No libcublas: Pulmo's GEMMs then take the hand-written SGEMM kernel, which the emulator runs.
-#   [EMU_RACECHECK=1] build-emulator.sh MOCK_DIR CUDA_SOURCE_DIR OUT_DIR
+#   [EMU_RACECHECK=1] [EMU_CONTRACT=1] build-emulator.sh MOCK_DIR CUDA_SOURCE_DIR OUT_DIR
 # EMU_RACECHECK=1 also checks every kernel's device-memory accesses for races (emu_runtime.cpp; slower).
+# EMU_CONTRACT=1 lets g++ fuse the kernels' a * b + c into fused multiply-adds, as nvcc does (below).
 # MOCK_DIR holds what ../shared/gpu/mock-driver/build.sh builds for the kernels (its kinfo.h, which depends on their
 # signatures only); built there first when it has no kinfo.h. MOCK_SRC is the mock's source folder (default
 # ../shared/gpu/mock-driver beside the project).
@@ -56,7 +57,13 @@ once "$shared/emu_runtime.o" "$here/emu_runtime.cpp" "$here/emu_device.h" "$mock
 race=(); [ "${EMU_RACECHECK:-}" = 1 ] && race=(-fsanitize=thread)
 # The kernels' fmaf as the CPU's own instruction where it has one, instead of a call into libm (the same correctly rounded
 # result); -ffp-contract=off keeps g++ from fusing a * b + c the kernels wrote apart, so the arithmetic is as before.
+# EMU_CONTRACT=1 lets g++ fuse them, as nvcc does by default (--fmad=true): the kernels' sums then round as on a GPU
+# in kind (g++ and nvcc need not fuse the same ones), which the tests' tolerances must allow for.
 fma=(); grep -qw fma /proc/cpuinfo 2>/dev/null && fma=(-mfma -ffp-contract=off)
+if [ "${EMU_CONTRACT:-}" = 1 ]; then
+  [ ${#fma[@]} -gt 0 ] || { echo "build-emulator: EMU_CONTRACT=1 needs a CPU with FMA instructions" >&2; exit 2; }
+  fma=(-mfma -ffp-contract=fast)
+fi
 g++ -c -fPIC -O2 -std=c++20 ${fma[@]+"${fma[@]}"} ${race[@]+"${race[@]}"} -I"$here" -I"$out/src" -o "$out/kernels_host.o" "$out/src/kernels_host.cpp"
 g++ -shared -fPIC -o "$out/libcuda.so.1" -Wl,-soname,libcuda.so.1 "$shared/mock_cuda.o" "$out/kernels_host.o" "$shared/emu_runtime.o" -lpthread
 ln -sf libcuda.so.1 "$out/libcuda.so"
@@ -65,4 +72,5 @@ once "$shared/libcudnn.so.9" "$here/emu_cudnn.c" "$mock_src/mock_cudnn.c" "$mock
   gcc -shared -fPIC -O3 -march=native -fopenmp-simd -I"$mock_src" -Wl,-soname,libcudnn.so.9 "$here/emu_cudnn.c" -L"$out" -l:libcuda.so.1 \
   -Wl,-rpath,'$ORIGIN' -lm
 cp "$shared/libcudnn.so.9" "$out/libcudnn.so.9"
-echo "emulated GPU (${#kernels[@]} kernels on the CPU${race[@]+", race check on"}) in $out"
+fused=; [ "${EMU_CONTRACT:-}" = 1 ] && fused=", a * b + c fused as nvcc fuses it"
+echo "emulated GPU (${#kernels[@]} kernels on the CPU${race[@]+", race check on"}$fused) in $out"

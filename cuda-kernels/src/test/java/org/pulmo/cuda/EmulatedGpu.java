@@ -71,13 +71,23 @@ final class EmulatedGpu {
      * threads of a launch touching one word, one of them writing, with no barrier to order them, fail the launch.
      * Slower, and with a shadow of each allocation a kernel touches (14 times its size) while the kernel runs.
      */
-    String build(Path cuda, Path dir, String log, boolean raceCheck) throws Exception {
+    String build(Path cuda, Path dir, String log, boolean raceCheck) throws Exception { return build(cuda, dir, log, raceCheck, false); }
+
+    /**
+     * As above; with {@code contract}, g++ may fuse the kernels' {@code a * b + c} into one fused multiply-add, as nvcc
+     * does by default (EMU_CONTRACT=1, build-emulator.sh), so that their sums round as on a GPU in kind, which the
+     * tests' tolerances must then allow for. Without it the emulator fuses only the kernels' explicit {@code fmaf}.
+     */
+    String build(Path cuda, Path dir, String log, boolean raceCheck, boolean contract) throws Exception {
         Files.createDirectories(dir);
         Map<String, String> env = new HashMap<>(Map.of("MOCK_SRC", mockSources(root).toString()));
         if (raceCheck) env.put("EMU_RACECHECK", "1");
+        if (contract) env.put("EMU_CONTRACT", "1");
         Child emu = run(List.of("bash", root.resolve("cuda-kernels/src/test/emulator/build-emulator.sh").toString(),
             work.resolve("mock").toString(), cuda.toString(), dir.resolve("gpu").toString()), env, BUILD_TIMEOUT_S, log);
-        return emu.code() == 0 ? null : "building the emulator failed:\n" + emu.tail();
+        if (emu.code() != 0) return "building the emulator failed:\n" + emu.tail();
+        if (contract && !emu.output().contains("a * b + c fused")) return "the emulator was built without fusing a * b + c:\n" + emu.tail();
+        return null;
     }
 
     /**
