@@ -36,8 +36,9 @@ done
 } >"$out/src/kernels_host.cpp"
 
 # What does not depend on the kernels' bodies (the mock, the runtime, the emulated cuDNN) is built once into MOCK_DIR/emu
-# (not MOCK_DIR itself, where the plain mock's own libraries are) and reused by the later builds beside it, which differ in the kernels only (the lane builds seven emulators, the mutant
-# campaign one per planted bug): rebuilt when older than one of its sources or than the mock's kinfo.h.
+# (not MOCK_DIR itself, where the plain mock's own libraries are) and reused by the later builds beside it, which
+# differ in the kernels only (the lane builds seven emulators, the mutant campaign one per planted bug): rebuilt when
+# older than one of its sources, this script or the mock's kinfo.h.
 # once OUTPUT SOURCE... -- COMMAND...: runs COMMAND -o OUTPUT unless OUTPUT is newer than every SOURCE.
 once() {
   local o=$1 fresh=true; shift
@@ -46,12 +47,12 @@ once() {
 }
 shared="$mock/emu"
 mkdir -p "$shared"
-once "$shared/mock_cuda.o" "$mock_src/mock_cuda.c" "$mock/kinfo.h" -- \
+once "$shared/mock_cuda.o" "$mock_src/mock_cuda.c" "$mock/kinfo.h" "$here/build-emulator.sh" -- \
   gcc -c -fPIC -O1 -I"$mock" -DcuLaunchKernel=mock_cuLaunchKernel -DcuDeviceGetName=mock_cuDeviceGetName \
   -DcuMemAlloc_v2=mock_cuMemAlloc_v2 -DcuMemFree_v2=mock_cuMemFree_v2 \
   -DcuMemcpyHtoDAsync_v2=mock_cuMemcpyHtoDAsync_v2 -DcuMemsetD32Async=mock_cuMemsetD32Async -DcuStreamSynchronize=mock_cuStreamSynchronize \
   -DcuCtxSynchronize=mock_cuCtxSynchronize -DcuMemcpyDtoH_v2=mock_cuMemcpyDtoH_v2 "$mock_src/mock_cuda.c"
-once "$shared/emu_runtime.o" "$here/emu_runtime.cpp" "$here/emu_device.h" "$mock/kinfo.h" -- \
+once "$shared/emu_runtime.o" "$here/emu_runtime.cpp" "$here/emu_device.h" "$mock/kinfo.h" "$here/build-emulator.sh" -- \
   g++ -c -fPIC -O2 -std=c++20 -I"$here" "$here/emu_runtime.cpp"
 # EMU_RACECHECK=1: every load and store of the kernels reports to emu_runtime.cpp's race check (its header says how).
 race=(); [ "${EMU_RACECHECK:-}" = 1 ] && race=(-fsanitize=thread)
@@ -68,7 +69,7 @@ g++ -c -fPIC -O2 -std=c++20 ${fma[@]+"${fma[@]}"} ${race[@]+"${race[@]}"} -I"$he
 g++ -shared -fPIC -o "$out/libcuda.so.1" -Wl,-soname,libcuda.so.1 "$shared/mock_cuda.o" "$out/kernels_host.o" "$shared/emu_runtime.o" -lpthread
 ln -sf libcuda.so.1 "$out/libcuda.so"
 # The emulated cuDNN finds the libcuda.so.1 beside it ($ORIGIN), whichever build it was linked with.
-once "$shared/libcudnn.so.9" "$here/emu_cudnn.c" "$mock_src/mock_cudnn.c" "$mock/kinfo.h" -- \
+once "$shared/libcudnn.so.9" "$here/emu_cudnn.c" "$mock_src/mock_cudnn.c" "$mock/kinfo.h" "$here/build-emulator.sh" -- \
   gcc -shared -fPIC -O3 -march=native -fopenmp-simd -I"$mock_src" -Wl,-soname,libcudnn.so.9 "$here/emu_cudnn.c" -L"$out" -l:libcuda.so.1 \
   -Wl,-rpath,'$ORIGIN' -lm
 cp "$shared/libcudnn.so.9" "$out/libcudnn.so.9"
