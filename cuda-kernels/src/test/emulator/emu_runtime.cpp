@@ -372,19 +372,21 @@ Fiber* pick() {
     return pool[i];
 }
 
+// Fiber g takes its step; the context that hands over to it (a fiber's or the scheduler's) is saved in *save.
+void run(Fiber* g, void** save) {
+    current = g;
+    if (g->thread >= 0) set_thread(g->thread);
+    emu_switch(save, g->sp);
+}
+
 // Fiber f stops (at a wait, or with no thread left to run) and the next step is taken: by the fiber pick() gives,
 // switched to directly (the scheduler's own switch in between doubled the cost of every wait), or, when there is
 // none, by the scheduler (run_block), which sees why.
 void step_away(Fiber* f) {
     Fiber* g = pick();
     if (g == f) return;   // it goes on itself (its own arrival opened the barrier, and no one comes before it)
-    if (!g) {
-        emu_switch(&f->sp, scheduler_sp);
-        return;
-    }
-    current = g;
-    if (g->thread >= 0) set_thread(g->thread);
-    emu_switch(&f->sp, g->sp);
+    if (g) run(g, &f->sp);
+    else emu_switch(&f->sp, scheduler_sp);
 }
 
 bool run_block() {
@@ -401,11 +403,7 @@ bool run_block() {
     // Shared memory is not cleared on a GPU: NaN bytes (0xff) make a kernel that reads what it never wrote fail.
     if (!L.dyn.empty()) memset(L.dyn.data(), 0xff, L.dyn.size());
     // The fibers pass the steps on among themselves (step_away); control comes back here when none can take one.
-    if (Fiber* f = pick()) {
-        current = f;
-        if (f->thread >= 0) set_thread(f->thread);
-        emu_switch(&scheduler_sp, f->sp);
-    }
+    if (Fiber* f = pick()) run(f, &scheduler_sp);
     if (L.finished < L.n && L.error.empty()) {
         int waiting = 0;
         for (int k = 0; k < L.used; k++) waiting += pool[k]->state == WAIT_BLOCK || pool[k]->state == WAIT_WARP;
