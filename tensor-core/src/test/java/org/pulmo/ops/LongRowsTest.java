@@ -48,7 +48,7 @@ class LongRowsTest {
     /** The sum of a long row of ones is its length exactly, and of random values the double sum of them. */
     @Test void sumOfALongRowCountsEveryElement() {
         Rng rng = new Rng(73);
-        for (int n : new int[] {255, 256, 257, 511, 1000, 8193, 40961}) {
+        for (int n : new int[] {1, 15, 16, 17, 31, 255, 256, 257, 511, 1000, 3136, 8193, 40961}) {
             float[] ones = new float[n];
             java.util.Arrays.fill(ones, 1f);
             assertEquals(n, Tensor.of(ones, n).sum().item(), "sum of " + n + " ones");

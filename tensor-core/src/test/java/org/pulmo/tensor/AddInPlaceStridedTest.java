@@ -46,4 +46,18 @@ class AddInPlaceStridedTest {
                     assertEquals(base[i * n + j] + alpha * col[i], got2[i * n + j], 1e-6f, "column src, alpha " + alpha + " at " + i + "," + j);
         }
     }
+
+    /** copyFrom a column [m, 1] broadcast along the rows of dst [m, n], and of a [1, n] row down its columns. */
+    @Test void copyFromABroadcastSource() {
+        Rng rng = new Rng(83);
+        int m = 5, n = 11;
+        float[] col = Tensor.randn(rng, m).toArray(), row = Tensor.randn(rng, n).toArray();
+        float[] got = Tensor.randn(rng, m, n).copyFrom(Tensor.of(col, m, 1)).toArray();
+        float[] got2 = Tensor.of(Tensor.randn(rng, m * n).toArray(), m, n).copyFrom(Tensor.of(row, 1, n)).toArray();
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++) {
+                assertEquals(col[i], got[i * n + j], 0f, "column src at " + i + "," + j);
+                assertEquals(row[j], got2[i * n + j], 0f, "row src at " + i + "," + j);
+            }
+    }
 }

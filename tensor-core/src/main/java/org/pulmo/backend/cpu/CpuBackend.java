@@ -353,7 +353,8 @@ public final class CpuBackend implements Backend {
 
     @Override public SeScaleGrads seScaleBackward(Tensor u, Tensor s, Tensor dy) {
         int[] us = u.shape();
-        Tensor ud = contiguous(u), sd = contiguous(s), g = contiguous(dy), du = zeros(us), ds = zeros(us[0], us[1]);
+        Tensor ud = contiguous(u), sd = contiguous(s), g = contiguous(dy), ds = zeros(us[0], us[1]);
+        Tensor du = wrap(HostArrays.uninitialized(Shapes.arrayLength(us)), us); // every element written
         CpuFused.seScaleBackward(array(ud), ud.offset(), array(sd), sd.offset(), array(g), g.offset(), us[0] * us[1], us[2] * us[3],
             array(du), array(ds));
         return new SeScaleGrads(du, ds);

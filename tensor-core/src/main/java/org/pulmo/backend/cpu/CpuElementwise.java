@@ -173,6 +173,7 @@ final class CpuElementwise {
         Strided.forEachRow(shape, strides, new int[] {src.offset(), dst.offset()}, (off, len) -> {
             int si = inner[0], di = inner[1];
             if (si == 1 && di == 1) System.arraycopy(s, off[0], d, off[1], len);
+            else if (si == 0 && di == 1) java.util.Arrays.fill(d, off[1], off[1] + len, s[off[0]]);
             else for (int i = 0; i < len; i++) d[off[1] + i * di] = s[off[0] + i * si];
         });
     }
@@ -198,7 +199,10 @@ final class CpuElementwise {
         Strided.forEachRow(shape, strides, new int[] {src.offset(), dst.offset()}, (off, len) -> {
             int si = inner[0], di = inner[1], so = off[0], dof = off[1];
             if (si == 1 && di == 1) for (int i = 0; i < len; i++) d[dof + i] += alpha * s[so + i];
-            else for (int i = 0; i < len; i++) d[dof + i * di] += alpha * s[so + i * si];
+            else if (si == 0 && di == 1) { // a broadcast source (a mean's gradient): one value per row, hoisted
+                float v = alpha * s[so];
+                for (int i = 0; i < len; i++) d[dof + i] += v;
+            } else for (int i = 0; i < len; i++) d[dof + i * di] += alpha * s[so + i * si];
         });
     }
 
