@@ -214,7 +214,7 @@ final class CpuFused {
                 for (int i0 = 0; i0 < hw; i0 += 256) {
                     int e1 = Math.min(hw, i0 + 256), i = i0;
                     float part = 0f;
-                    if (e1 - i0 >= lanes) {
+                    if (e1 - i0 >= 2 * lanes) {
                         FloatVector sum = FloatVector.zero(V);
                         for (int vEnd = i0 + V.loopBound(e1 - i0); i < vEnd; i += lanes) {
                             FloatVector g = FloatVector.fromArray(V, G, go + o + i);
