@@ -46,7 +46,11 @@ public class Conv2dBench {
         /** DPN-92 conv4_x grouped 3x3: 32 groups of 12 channels (20 blocks: the stage with most of them). */
         DPN92_G32_C384_14(8, 384, 14, 14, 384, 3, 32),
         /** DPN-92 conv5_x grouped 3x3: 32 groups of 24 channels. */
-        DPN92_G32_C768_7(8, 768, 7, 7, 768, 3, 32);
+        DPN92_G32_C768_7(8, 768, 7, 7, 768, 3, 32),
+        /** DPN-92 conv4_x 1x1 expand (c1x1_c, 20 blocks): 384 channels to bw + inc = 1048. */
+        DPN92_1X1_C384_14(8, 384, 14, 14, 1048, 1, 1),
+        /** DPN-92 conv4_x 1x1 reduce (c1x1_a) of a mid-stage input: 1288 concatenated channels to 384. */
+        DPN92_1X1_C1288_14(8, 1288, 14, 14, 384, 1, 1);
 
         final int n, c, h, w, cOut, k, groups;
 
@@ -62,7 +66,8 @@ public class Conv2dBench {
         }
     }
 
-    @Param({"RESNET50_LAYER1_3X3", "DENSE_128_56", "DPN92_G32_C96_56", "DPN92_G32_C192_28", "DPN92_G32_C384_14", "DPN92_G32_C768_7"})
+    @Param({"RESNET50_LAYER1_3X3", "DENSE_128_56", "DPN92_G32_C96_56", "DPN92_G32_C192_28", "DPN92_G32_C384_14", "DPN92_G32_C768_7",
+        "DPN92_1X1_C384_14", "DPN92_1X1_C1288_14"})
     public Layer layer;
 
     @Param({"forward", "backwardInput", "backwardWeight"})

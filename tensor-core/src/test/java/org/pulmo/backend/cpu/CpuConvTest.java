@@ -56,7 +56,7 @@ class CpuConvTest {
         assertClose(Convolution.referenceBackwardInput(dy, c.n, c.cIn, c.h, c.w, wt, c.cOut, c.kH, c.kW, c.p),
                 CpuConv.backwardInput(dy, c.n, c.cIn, c.h, c.w, wt, c.cOut, c.kH, c.kW, c.p), atol, rtol, "backwardInput " + c);
         float atolW = 1e-4f * c.n * oh * ow;
-        poisonPool(wt.length);
+        poisonPool(wt.length, GemmConv.MAX_WEIGHT_PARTS + 1);   // dw and each run's partial
         assertClose(Convolution.referenceBackwardWeight(x, dy, c.n, c.cIn, c.h, c.w, c.cOut, c.kH, c.kW, c.p),
                 CpuConv.backwardWeight(x, dy, c.n, c.cIn, c.h, c.w, c.cOut, c.kH, c.kW, c.p), atolW, rtol, "backwardWeight " + c);
     }
@@ -65,10 +65,16 @@ class CpuConvTest {
      * Leaves an array of n NaNs in HostArrays, the pool the next output of that length comes from: a path that
      * skips zeroing its output but does not assign every element then returns NaNs and fails its comparison.
      */
-    static void poisonPool(int n) {
-        float[] a = HostArrays.uninitialized(n);
-        java.util.Arrays.fill(a, Float.NaN);
-        HostArrays.giveBack(a);
+    static void poisonPool(int n) { poisonPool(n, 1); }
+
+    /** {@link #poisonPool(int)} with {@code count} such arrays, for a path that takes several of one length. */
+    static void poisonPool(int n, int count) {
+        float[][] arrays = new float[count][];
+        for (int i = 0; i < count; i++) {
+            arrays[i] = HostArrays.uninitialized(n);
+            java.util.Arrays.fill(arrays[i], Float.NaN);
+        }
+        for (float[] a : arrays) HostArrays.giveBack(a);
     }
 
     @Test
