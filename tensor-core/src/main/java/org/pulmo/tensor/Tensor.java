@@ -89,8 +89,9 @@ public final class Tensor {
     public static Tensor full(float value, Device device, int... shape) {
         if (device.isCpu()) return full(value, shape);
         Backend b = Backends.of(device);
-        Tensor t = wrap(b.allocate(checkedSize(shape)), shape);
-        if (value != 0f) b.fill(t, value);
+        if (value == 0f) return wrap(b.allocate(checkedSize(shape)), shape);   // allocate gives zeros
+        Tensor t = wrap(b.allocateForOverwrite(checkedSize(shape)), shape);   // the fill writes every element: no zero fill first
+        b.fill(t, value);
         return t;
     }
 
