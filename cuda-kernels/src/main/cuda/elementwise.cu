@@ -99,6 +99,15 @@ extern "C" __global__ void ew_fill(long long n, Strided3 L, float v, float* __re
     }
 }
 
+// Operand 0 = dst: every element plus v, in place (batch norm's num_batches_tracked, one launch and no operand tensor).
+extern "C" __global__ void ew_add_scalar(long long n, Strided3 L, float v, float* __restrict__ dst) {
+    GRID_STRIDE(i, n) {
+        long long off[3];
+        strided_offsets(L, i, off);
+        dst[off[0]] += v;
+    }
+}
+
 // Operands 0 = dst, 1 = src (broadcast).
 extern "C" __global__ void ew_axpy(long long n, Strided3 L, float alpha, float* __restrict__ dst, const float* __restrict__ src) {
     GRID_STRIDE(i, n) {

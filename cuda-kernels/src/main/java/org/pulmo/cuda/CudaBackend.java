@@ -224,6 +224,12 @@ public final class CudaBackend implements Backend {
         rt.launchElements("ew_axpy", n, n, StridedArgs.of(dst.shape(), dst, src), alpha, storage(dst).pointer(), storage(src).pointer());
     }
 
+    @Override public void addScalarInPlace(Tensor dst, float value) {
+        long n = dst.numel();
+        if (n == 0) return;
+        rt.launchElements("ew_add_scalar", n, n, StridedArgs.of(dst.shape(), dst), value, storage(dst).pointer());
+    }
+
     // ------------------------------------------------------------------ elementwise
 
     @Override public Tensor unary(UnaryOp op, Tensor x, float alpha) {

@@ -15,7 +15,7 @@ import org.pulmo.tensor.Device;
 class AvailabilityTest {
     /** Every kernel the Java side launches by name. */
     static final List<String> EXPECTED = List.of(
-        "ew_unary", "ew_binary", "ew_copy", "ew_copy_contiguous", "ew_fill", "ew_axpy", "ew_add_relu",
+        "ew_unary", "ew_binary", "ew_copy", "ew_copy_contiguous", "ew_fill", "ew_add_scalar", "ew_axpy", "ew_add_relu",
         "mab_naive_sqdiff", "mab_naive_softmax", "mab_naive_mul", "mab_fused_forward", "mab_fused_backward", "mab_constant_map_backward",
         "mab_warp_forward_2", "mab_warp_backward_2", "mab_warp_forward_8", "mab_warp_backward_8", "mab_warp_forward_32", "mab_warp_backward_32",
         "se_squeeze", "se_scale_forward", "se_scale_backward", "fab_squeeze", "fab_squeeze_backward", "fab_fuse_forward", "fab_fuse_backward",

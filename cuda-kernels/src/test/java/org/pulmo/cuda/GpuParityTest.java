@@ -571,7 +571,7 @@ class GpuParityTest {
     }
 
     /**
-     * ew_unary, ew_binary, ew_copy(_contiguous), ew_fill and ew_axpy on strided views: each view is made on the
+     * ew_unary, ew_binary, ew_copy(_contiguous), ew_fill, ew_add_scalar and ew_axpy on strided views: each view is made on the
      * CPU tensor and the same view on the device copy of the same host values, so the expected values never
      * come from the device. Permuted inputs, a broadcast operand that is itself permuted, a stepped slice with
      * an offset, and strided destinations for the in-place ops.
@@ -618,6 +618,12 @@ class GpuParityTest {
         cpu.addInPlace(dst, src, -0.5f);
         be.addInPlace(dstd, dev(src), -0.5f);
         m.close(dh, dd, 1e-6, 1e-5, "addInPlace of [4] broadcast into [6, 4] every other column");
+        cpu.addScalarInPlace(dst, 0.75f);
+        be.addScalarInPlace(dstd, 0.75f);
+        m.close(dh, dd, 0, 0, "addScalarInPlace 0.75 into [6, 4] every other column");
+        Tensor counter = Tensor.full(3f, be.device());   // a rank-0 count, as batch norm's num_batches_tracked
+        be.addScalarInPlace(counter, 1f);
+        m.close(Tensor.scalar(4f), counter, 0, 0, "addScalarInPlace 1 into a rank-0 3");
         cpu.copy(th.transpose(0, 1), dst);
         be.copy(dev(th).transpose(0, 1), dstd);
         m.close(dh, dd, 0, 0, "copy of [4, 6] transposed into [6, 4] every other column");

@@ -84,6 +84,7 @@ public final class KernelMutants {
         bug("E17", "elementwise.cu", "ReLU is the identity", "case 5: return jmax(x, 0.f);", "case 5: return x;"),
         bug("E18", "elementwise.cu", "elementwise loops run one element past the end",
             "i < (n); i += (long long)gridDim.x * blockDim.x)", "i <= (n); i += (long long)gridDim.x * blockDim.x)"),
+        bug("E19", "elementwise.cu", "in-place scalar add overwrites instead of adding", "dst[off[0]] += v;", "dst[off[0]] = v;"),
         bug("R01", "reduce_softmax.cu", "row sum adds warp 0's part again in idle lanes",
             "acc = lane < nw ? sd[lane] : 0.0;", "acc = lane < nw ? sd[lane] : sd[0];"),
         bug("R02", "reduce_softmax.cu", "row max/min ignore NaN", "nan |= v != v;", "nan |= false;"),

@@ -149,7 +149,7 @@ class StridedArgsTest {
         java.util.Map<String, Integer> structs = new java.util.TreeMap<>();
         var m = java.util.regex.Pattern.compile("\\.param \\.align 4 \\.b8 ((ew_\\w+)_param_\\d+)\\[(\\d+)]").matcher(ptx);
         while (m.find()) structs.put(m.group(1), Integer.parseInt(m.group(3)));
-        for (String k : new String[] {"ew_unary", "ew_binary", "ew_copy", "ew_fill", "ew_axpy", "ew_add_relu"})
+        for (String k : new String[] {"ew_unary", "ew_binary", "ew_copy", "ew_fill", "ew_add_scalar", "ew_axpy", "ew_add_relu"})
             assertEquals(true, structs.keySet().stream().anyMatch(p -> p.startsWith(k + "_param_")), () -> k + " takes no Strided3 in the PTX: " + structs);
         structs.forEach((param, bytes) -> assertEquals(4 * StridedArgs.LENGTH, bytes, () -> param + " is " + bytes + " bytes in the PTX"));
     }

@@ -96,7 +96,7 @@ public abstract sealed class BatchNorm extends Module permits BatchNorm1d, Batch
                 + " per channel to take batch statistics from, got input " + java.util.Arrays.toString(x.shape())
                 + ": put the model in eval() to run one image, or train with a batch of 2 or more");
         if (isTraining() && numBatchesTracked != null && MOMENTUM.get()[0] != FROZEN)
-            try (var ignored = GradMode.noGrad()) { numBatchesTracked.addInPlace(Tensor.full(1f, numBatchesTracked.device()), 1f); }
+            try (var ignored = GradMode.noGrad()) { numBatchesTracked.addInPlace(1f); }
     }
 
     // ------------------------------------------------------------------ running statistics, per thread

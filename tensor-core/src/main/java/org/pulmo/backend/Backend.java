@@ -156,6 +156,12 @@ public interface Backend {
     /** dst += alpha * src in place; src broadcasts to dst's shape. */
     void addInPlace(Tensor dst, Tensor src, float alpha);
 
+    /**
+     * dst += value in place, every element. The default adds a one-element tensor of the value (on a device: a fill and
+     * an add, and an allocation); a backend that can do it in one pass overrides it.
+     */
+    default void addScalarInPlace(Tensor dst, float value) { addInPlace(dst, Tensor.full(value, dst.device()), 1f); }
+
     // ---- elementwise ----
     Tensor unary(UnaryOp op, Tensor x, float alpha);
 

@@ -249,6 +249,12 @@ public final class Tensor {
         return inPlace("addInPlace", () -> backend().addInPlace(this, unaliased(other.to(device())), alpha));
     }
 
+    /** In place: every element += value (on a device one launch, with no tensor of the value made first). */
+    public Tensor addInPlace(float value) {
+        checkDistinctElements("addInPlace");
+        return inPlace("addInPlace", () -> backend().addScalarInPlace(this, value));
+    }
+
     /** In place: one element. */
     public Tensor set(float value, int... index) { return inPlace("set", () -> backend().fill(Views.select(this, index), value)); }
 

@@ -60,4 +60,20 @@ class AddInPlaceStridedTest {
                 assertEquals(row[j], got2[i * n + j], 0f, "row src at " + i + "," + j);
             }
     }
+
+    /** addInPlace(value) into a transposed destination, into every other column, and into a rank-0 count. */
+    @Test void aScalarIntoStridedDestinations() {
+        Rng rng = new Rng(84);
+        int m = 5, n = 7;
+        float[] base = Tensor.randn(rng, n * m).toArray();
+        float[] got = Tensor.of(base.clone(), n, m).transpose(0, 1).addInPlace(0.25f).toArray();
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++) assertEquals(base[j * m + i] + 0.25f, got[i * n + j], 0f, "transposed at " + i + "," + j);
+        Tensor whole = Tensor.of(base.clone(), n, m);
+        whole.slice(1, 0, m, 2).addInPlace(-1.5f);
+        float[] all = whole.toArray();
+        for (int k = 0; k < n * m; k++) assertEquals(k % m % 2 == 0 ? base[k] - 1.5f : base[k], all[k], 0f, "every other column at " + k);
+        assertEquals(8f, Tensor.scalar(7f).addInPlace(1f).item(), 0f);
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> Tensor.zeros(3, 1).expand(3, 4).addInPlace(1f));
+    }
 }

@@ -77,6 +77,8 @@ public final class CpuBackend implements Backend {
 
     @Override public void addInPlace(Tensor dst, Tensor src, float alpha) { CpuElementwise.addInPlace(view(dst), view(src), alpha); }
 
+    @Override public void addScalarInPlace(Tensor dst, float value) { CpuElementwise.addScalarInPlace(view(dst), value); }
+
     @Override public Tensor unary(UnaryOp op, Tensor x, float alpha) {
         View v = view(x);
         return wrap(CpuElementwise.unary(op, v, alpha), v.shape());

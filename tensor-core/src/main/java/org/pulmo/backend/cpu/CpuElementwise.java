@@ -206,6 +206,17 @@ final class CpuElementwise {
         });
     }
 
+    /** dst += v, every element. */
+    static void addScalarInPlace(View dst, float v) {
+        int[] shape = dst.shape();
+        int[][] strides = {dst.strides()};
+        int di = Strided.innerStrides(shape, strides)[0];
+        float[] d = dst.data();
+        Strided.forEachRow(shape, strides, new int[] {dst.offset()}, (off, len) -> {
+            for (int i = 0; i < len; i++) d[off[0] + i * di] += v;
+        });
+    }
+
     private static void checkBroadcastTarget(int[] src, int[] dst, String op) {
         int[] b = Shapes.broadcast(src, dst, op);
         if (!java.util.Arrays.equals(b, dst))
