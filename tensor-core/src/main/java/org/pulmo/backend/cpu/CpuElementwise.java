@@ -179,14 +179,22 @@ final class CpuElementwise {
     }
 
     static void fill(View dst, float v) {
+        eachRow(dst, (d, at, stride, len) -> {
+            if (stride == 1) java.util.Arrays.fill(d, at, at + len, v);
+            else for (int i = 0; i < len; i++) d[at + i * stride] = v;
+        });
+    }
+
+    /** One row of a single operand: its array, the row's first index, the stride along it and its length. */
+    private interface Row { void row(float[] data, int at, int stride, int len); }
+
+    /** body on every row of dst (split over the threads as {@link Strided#forEachRow} splits them). */
+    private static void eachRow(View dst, Row body) {
         int[] shape = dst.shape();
         int[][] strides = {dst.strides()};
-        int si = Strided.innerStrides(shape, strides)[0];
+        int stride = Strided.innerStrides(shape, strides)[0];
         float[] d = dst.data();
-        Strided.forEachRow(shape, strides, new int[] {dst.offset()}, (off, len) -> {
-            if (si == 1) java.util.Arrays.fill(d, off[0], off[0] + len, v);
-            else for (int i = 0; i < len; i++) d[off[0] + i * si] = v;
-        });
+        Strided.forEachRow(shape, strides, new int[] {dst.offset()}, (off, len) -> body.row(d, off[0], stride, len));
     }
 
     /** dst += alpha * src (src broadcasts to dst). */
@@ -208,13 +216,7 @@ final class CpuElementwise {
 
     /** dst += v, every element. */
     static void addScalarInPlace(View dst, float v) {
-        int[] shape = dst.shape();
-        int[][] strides = {dst.strides()};
-        int di = Strided.innerStrides(shape, strides)[0];
-        float[] d = dst.data();
-        Strided.forEachRow(shape, strides, new int[] {dst.offset()}, (off, len) -> {
-            for (int i = 0; i < len; i++) d[off[0] + i * di] += v;
-        });
+        eachRow(dst, (d, at, stride, len) -> { for (int i = 0; i < len; i++) d[at + i * stride] += v; });
     }
 
     private static void checkBroadcastTarget(int[] src, int[] dst, String op) {
