@@ -42,7 +42,7 @@ public final class TrainingStepProfile {
         if (m.equals("reduce") || m.equals("argReduce")) return "reduction";
         if (m.equals("copy") || m.equals("fill") || m.startsWith("allocate") || m.equals("fromArray") || m.equals("toArray")
             || m.equals("gather") || m.equals("scatterAdd")) return "copy / cat";
-        if (m.equals("unary") || m.equals("binary") || m.equals("addInPlace") || m.equals("addRelu") || m.startsWith("seScale")
+        if (m.equals("unary") || m.equals("binary") || m.equals("addInPlace") || m.equals("addScalarInPlace") || m.equals("addRelu") || m.startsWith("seScale")
             || m.startsWith("mab") || m.startsWith("fab")) return "elementwise";
         return "other";
     }
