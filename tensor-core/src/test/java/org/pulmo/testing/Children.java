@@ -41,10 +41,16 @@ public final class Children {
         return new Child(name, code, text, ms);
     }
 
-    /** The start of a child JVM's command: this test's java, {@code options}, and the test class path. */
+    /**
+     * The start of a child JVM's command: this test's java, this JVM's vector-width options, {@code options}, and the test
+     * class path. The child computes with the same vector width as its parent (a run of the tests with
+     * {@code -XX:MaxVectorSize=32} stands for an AVX2 machine), so that the two can be compared bit for bit.
+     */
     public static List<String> java(List<String> options) {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        for (String a : java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments())
+            if (a.startsWith("-XX:MaxVectorSize=") || a.startsWith("-XX:UseAVX=")) cmd.add(a);
         cmd.addAll(options);
         // surefire's own class path property lists the test class path even when java.class.path is its booter jar
         cmd.addAll(List.of("-cp", System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"))));

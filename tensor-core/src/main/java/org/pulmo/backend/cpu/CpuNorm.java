@@ -4,6 +4,7 @@ import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 import org.pulmo.tensor.HostArrays;
 
@@ -11,57 +12,71 @@ import org.pulmo.tensor.HostArrays;
  * Batch normalisation over [N, C, S...] per channel c, with M = N * S values per channel, on contiguous row-major
  * arrays (x and dy from an offset, given by x's shape; per-channel arrays [C] from index 0, weight and bias null
  * when absent).
- * Statistics are accumulated in double (one pass of sum and sum of squares would lose digits): 8 floats
- * at a time are widened exactly to doubles (256-bit float load, 512-bit double add), since a scalar double
- * sum is one dependent add per element and the JIT does not vectorise reductions.
+ * Statistics are accumulated in double (one pass of sum and sum of squares would lose digits): a double vector's
+ * worth of floats at a time is widened exactly to doubles (with AVX-512: 8 floats, a 256-bit float load and a 512-bit
+ * double add; with AVX2 4 and 256 bits), since a scalar double sum is one dependent add per element and the JIT does not
+ * vectorise reductions. A run too short for the vector loop is summed by the scalar tail alone, which gives the same
+ * bits (the vector part would contribute an exact zero) without setting up vectors for a plane of 1 or 4 values.
  */
 final class CpuNorm {
     private CpuNorm() {}
 
-    private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
-    private static final VectorSpecies<Double> D8 = DoubleVector.SPECIES_512;
+    private static final VectorSpecies<Double> D = Lanes.D;
+    private static final int DL = D.length();
+    /** Floats of as many lanes as D: the half-width shape, widened exactly by F2D. */
+    private static final VectorSpecies<Float> FD = VectorSpecies.of(float.class, VectorShape.forBitSize(D.vectorBitSize() / 2));
 
     private static DoubleVector widen(float[] x, int at) {
-        return (DoubleVector) FloatVector.fromArray(F8, x, at).convertShape(VectorOperators.F2D, D8, 0);
+        return (DoubleVector) FloatVector.fromArray(FD, x, at).convertShape(VectorOperators.F2D, D, 0);
     }
 
     /** sum of x[p .. p+len) in double. */
     static double sum(float[] x, int p, int len) {
-        DoubleVector a0 = DoubleVector.zero(D8), a1 = a0;
+        double s = 0;
         int i = 0;
-        for (; i + 16 <= len; i += 16) {
-            a0 = a0.add(widen(x, p + i));
-            a1 = a1.add(widen(x, p + i + 8));
+        if (len >= 2 * DL) {
+            DoubleVector a0 = DoubleVector.zero(D), a1 = a0;
+            for (; i + 2 * DL <= len; i += 2 * DL) {
+                a0 = a0.add(widen(x, p + i));
+                a1 = a1.add(widen(x, p + i + DL));
+            }
+            s = Lanes.sum(a0.add(a1));
         }
-        double s = Lanes.sum(a0.add(a1));
         for (; i < len; i++) s += x[p + i];
         return s;
     }
 
     /** sum of (x - mu)^2 over x[p .. p+len) in double. */
     static double sumSquaredDeviations(float[] x, int p, int len, double mu) {
-        DoubleVector a0 = DoubleVector.zero(D8), a1 = a0;
+        double s = 0;
         int i = 0;
-        for (; i + 16 <= len; i += 16) {
-            DoubleVector v0 = widen(x, p + i).sub(mu), v1 = widen(x, p + i + 8).sub(mu);
-            a0 = v0.fma(v0, a0);
-            a1 = v1.fma(v1, a1);
+        if (len >= 2 * DL) {
+            DoubleVector a0 = DoubleVector.zero(D), a1 = a0;
+            for (; i + 2 * DL <= len; i += 2 * DL) {
+                DoubleVector v0 = widen(x, p + i).sub(mu), v1 = widen(x, p + i + DL).sub(mu);
+                a0 = v0.fma(v0, a0);
+                a1 = v1.fma(v1, a1);
+            }
+            s = Lanes.sum(a0.add(a1));
         }
-        double s = Lanes.sum(a0.add(a1));
         for (; i < len; i++) { double v = x[p + i] - mu; s += v * v; }
         return s;
     }
 
     /** {sum of g, sum of g * (x - mu)} over g[gp ..], x[xp ..] of length len, in double. */
     static void sumsForBackward(float[] g, int gp, float[] x, int xp, int len, double mu, double[] out) {
-        DoubleVector sg = DoubleVector.zero(D8), sgx = sg;
+        double a = 0, b = 0;
         int i = 0;
-        for (; i + 8 <= len; i += 8) {
-            DoubleVector gv = widen(g, gp + i);
-            sg = sg.add(gv);
-            sgx = gv.fma(widen(x, xp + i).sub(mu), sgx);
+        if (len >= DL) {
+            DoubleVector sg = DoubleVector.zero(D), sgx = sg;
+            for (; i + DL <= len; i += DL) {
+                DoubleVector gv = widen(g, gp + i);
+                sg = sg.add(gv);
+                sgx = gv.fma(widen(x, xp + i).sub(mu), sgx);
+            }
+            a = Lanes.sum(sg);
+            b = Lanes.sum(sgx);
         }
-        double a = Lanes.sum(sg), b = Lanes.sum(sgx);
         for (; i < len; i++) { a += g[gp + i]; b += g[gp + i] * (x[xp + i] - mu); }
         out[0] += a;
         out[1] += b;

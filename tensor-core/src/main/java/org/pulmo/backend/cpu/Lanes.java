@@ -17,7 +17,12 @@ final class Lanes {
     private Lanes() {}
 
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
-    private static final VectorSpecies<Double> D = DoubleVector.SPECIES_512;
+    /**
+     * The double vectors of the CPU backend's double sums: the machine's own width (8 lanes with AVX-512, 4 with AVX2),
+     * at least 2 lanes. A fixed width above the machine's would not be compiled to vector instructions at all: each
+     * operation would run as a Java loop over an array, some hundred times slower.
+     */
+    static final VectorSpecies<Double> D = DoubleVector.SPECIES_PREFERRED.length() >= 2 ? DoubleVector.SPECIES_PREFERRED : DoubleVector.SPECIES_128;
     private static final VectorShuffle<Float>[] F_SWAPS = swaps(F);
     private static final VectorShuffle<Double>[] D_SWAPS = swaps(D);
 
@@ -37,9 +42,10 @@ final class Lanes {
         return v.lane(0);
     }
 
+    /** As the float sum; its last step (h = 1) adds lanes 0 and 1 as scalars, since a two-lane shuffle of doubles is not compiled everywhere (x86 with 128-bit vectors). */
     static double sum(DoubleVector v) {
-        for (VectorShuffle<Double> s : D_SWAPS) v = v.add(v.rearrange(s));
-        return v.lane(0);
+        for (int k = 0; k < D_SWAPS.length - 1; k++) v = v.add(v.rearrange(D_SWAPS[k]));
+        return v.lane(0) + v.lane(1);
     }
 
     /** The lanes of v added one after another in lane order, in double; scratch holds one vector's floats. */

@@ -11,7 +11,10 @@ class CpuNormTest {
     @Test
     void statsAndBackwardMatchScalarDoubleLoops() {
         Random rng = new Random(41);
-        int[][] shapes = {{3, 4, 5, 7}, {2, 3, 16, 16}, {4, 2, 1, 1}, {1, 5, 9, 13}};
+        java.util.List<int[]> shapes = new java.util.ArrayList<>(java.util.List.of(
+            new int[] {3, 4, 5, 7}, new int[] {2, 3, 16, 16}, new int[] {4, 2, 1, 1}, new int[] {1, 5, 9, 13}));
+        // planes on both sides of every vector loop's first trip, for 2-, 4- and 8-lane double vectors
+        for (int len : new int[] {2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33}) shapes.add(new int[] {3, 2, 1, len});
         for (int[] s : shapes) {
             int n = s[0], c = s[1], sp = s[2] * s[3];
             float[] x = new float[n * c * sp], g = new float[x.length];

@@ -12,7 +12,7 @@ class LanesTest {
 
     @Test void floatAndDoubleSumsFollowTheButterflyOrder() {
         Random rng = new Random(5);
-        int lf = FloatVector.SPECIES_PREFERRED.length(), ld = DoubleVector.SPECIES_512.length();
+        int lf = FloatVector.SPECIES_PREFERRED.length(), ld = Lanes.D.length();
         for (int rep = 0; rep < 20_000; rep++) { // enough calls for C2 to compile Lanes.sum part way through
             float[] f = new float[lf];
             double[] d = new double[ld];
@@ -20,7 +20,7 @@ class LanesTest {
             for (int i = 0; i < lf; i++) f[i] = (float) ((rng.nextDouble() - 0.5) * Math.scalb(1.0, rng.nextInt(41) - 20));
             for (int i = 0; i < ld; i++) d[i] = (rng.nextDouble() - 0.5) * Math.scalb(1.0, rng.nextInt(81) - 40);
             float fs = Lanes.sum(FloatVector.fromArray(FloatVector.SPECIES_PREFERRED, f, 0));
-            double ds = Lanes.sum(DoubleVector.fromArray(DoubleVector.SPECIES_512, d, 0));
+            double ds = Lanes.sum(DoubleVector.fromArray(Lanes.D, d, 0));
             double[] fd = new double[lf];
             for (int i = 0; i < lf; i++) fd[i] = f[i];
             float fWant = (float) butterfly(fd, true);
