@@ -92,10 +92,12 @@ public final class TrainingStepProfile {
             for (int s = 0; s < warmup; s++) w.trainStep(); // warm-up: JIT and first-touch allocation
             boolean byShape = Boolean.getBoolean("profile.byShape");
             ProfilingBackend profile = cpu ? Backends.startProfile(dev, byShape) : null;   // a device's: after the timed steps
+            long[] gc0 = gcCountAndMillis();
             long t0 = System.nanoTime();
             for (int s = 0; s < steps; s++) w.trainStep();
             double secs = (System.nanoTime() - t0) / 1e9;
             if (cpu) Backends.stopProfile(dev);
+            long[] gc1 = gcCountAndMillis();
             System.out.printf(Locale.ROOT, "%s, %d steps after %d warm-up, %d CPU threads, %d-bit vectors: %.3f s/step, %.2f images/s%s%n",
                 w.describe(), steps, warmup, org.pulmo.backend.cpu.Parallel.threads(),
                 jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize(), secs / steps,
@@ -125,6 +127,10 @@ public final class TrainingStepProfile {
             double outside = secs * 1e3 - profile.entries().stream().mapToLong(ProfilingBackend.Entry::nanos).sum() / 1e6;
             System.out.printf(Locale.ROOT, "outside backend calls (graph, optimiser bookkeeping, allocation): %.1f ms over the %d profiled"
                 + " steps, as the table above; %.1f ms a step%n", outside, steps, outside / steps);
+            // a collection stops every thread, and its pause lands in whichever row (or the gap) was allocating when the
+            // young generation filled, often a call that takes a fresh output array: read small rows beside this line
+            System.out.printf(Locale.ROOT, "garbage collection during the %d timed steps: %d collections, %d ms (%.1f ms a step), counted in"
+                + " the rows or the gap above where each one came%n", steps, gc1[0] - gc0[0], gc1[1] - gc0[1], (gc1[1] - gc0[1]) / (double) steps);
             // per kind of op, in benchmarks/torch_op_profile.py's kinds, one line each: "KIND <kind> <ms per step> <calls per
             // step>", and on a device "<MB allocated per step>" after them (new tensors: outputs and dense copies)
             java.util.Map<String, double[]> kinds = new java.util.TreeMap<>();
@@ -149,5 +155,15 @@ public final class TrainingStepProfile {
                 limited.forEach(l -> System.out.println("  " + l));
             }
         }
+    }
+
+    /** Collections and their accumulated time (ms) so far, over all of this JVM's collectors. */
+    private static long[] gcCountAndMillis() {
+        long n = 0, ms = 0;
+        for (java.lang.management.GarbageCollectorMXBean b : java.lang.management.ManagementFactory.getGarbageCollectorMXBeans()) {
+            n += Math.max(0, b.getCollectionCount());
+            ms += Math.max(0, b.getCollectionTime());
+        }
+        return new long[] {n, ms};
     }
 }
