@@ -156,7 +156,7 @@ public final class TrainCommand implements Callable<Integer> {
             split.test().size(), split.train().classes());
         System.out.printf(Locale.ROOT, "  %d epoch" + (s.epochs() == 1 ? "" : "s") + ", batch %d, SGD lr %s momentum %s weight decay %s, schedule %s, %dx%d, augmentation %s, seed %d, %s -> %s%n",
             s.epochs(), s.batchSize(), s.lr(), s.momentum(), s.weightDecay(), s.schedule(), size, size, s.augmentation().label(), seed,
-            dev, dir);
+            dev.isCpu() ? "cpu (" + org.pulmo.backend.cpu.CpuBackend.describe() + ")" : dev, dir);
         if (s.maNet() != null)
             System.out.printf(Locale.ROOT, "  MA-Net variant: MAB %s, FAB %s, loss %s, batch-norm running statistics from %s, attention map %s%n",
                 s.maNet().mab() ? "on" : "off", s.maNet().fab() ? "on" : "off", s.maNet().loss().name().toLowerCase(Locale.ROOT).replace('_', '-'),

@@ -45,9 +45,12 @@ public final class CpuBackend implements Backend {
     @Override public Device device() { return Device.CPU; }
 
     /** "CpuBackend[2 threads, 256-bit vectors]": what the CPU kernels run on (a run's record names it). */
-    @Override public String toString() {
-        return "CpuBackend[" + Parallel.threads() + (Parallel.threads() == 1 ? " thread, " : " threads, ")
-            + jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize() + "-bit vectors]";
+    @Override public String toString() { return "CpuBackend[" + describe() + "]"; }
+
+    /** "2 threads, 256-bit vectors": the threads and the vector width the CPU kernels compute with. */
+    public static String describe() {
+        return Parallel.threads() + (Parallel.threads() == 1 ? " thread, " : " threads, ")
+            + jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize() + "-bit vectors";
     }
 
     @Override public Storage allocate(long numel) { return CpuStorage.zeroed(arrayLength(numel)); }
