@@ -48,4 +48,24 @@ class VectorWidthTest {
         assertTrue(seen.stream().anyMatch(w -> w.startsWith("CpuNorm.")), "batch norm's species were looked at: " + seen);
         assertEquals(List.of(), tooWide, "species wider than this machine's " + machine + "-bit vectors");
     }
+
+    /**
+     * No fixed width written inline either (a species taken where it is used escapes the test above on any machine),
+     * except as the fallback beside the machine's own on one line (Lanes.D's floor of two lanes).
+     */
+    @Test void theSourcesNameNoFixedVectorWidth() throws Exception {
+        Path src = Path.of("src/main/java").resolve(CpuBackend.class.getPackageName().replace('.', '/'));
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(src), "sources not beside the tests: " + src.toAbsolutePath());
+        java.util.regex.Pattern fixed = java.util.regex.Pattern.compile("SPECIES_(64|128|256|512)|S_(64|128|256|512)_BIT");
+        List<String> found = new ArrayList<>();
+        try (Stream<Path> files = Files.list(src)) {
+            for (Path f : files.sorted().toList()) {
+                List<String> lines = Files.readAllLines(f);
+                for (int i = 0; i < lines.size(); i++)
+                    if (fixed.matcher(lines.get(i)).find() && !lines.get(i).contains("SPECIES_PREFERRED"))
+                        found.add(f.getFileName() + ":" + (i + 1) + ": " + lines.get(i).strip());
+            }
+        }
+        assertEquals(List.of(), found, "a fixed vector width; take the machine's (SPECIES_PREFERRED) or one derived from it");
+    }
 }
