@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
  * The CPU backend computes with vectors no wider than the machine's. The JIT compiles the Vector API to vector
  * instructions only up to the machine's width (-XX:MaxVectorSize); an operation on a wider species still gives the
  * right numbers, but as a Java loop over an array, some hundred times slower: with 512-bit double vectors fixed in
- * batch norm's sums, a training step of DPN-92-SE at 32 x 32 took 1.5 s instead of 0.36 s on a 256-bit machine,
+ * batch norm's sums, a training step of DPN-92-SE at 32 x 32 with 256-bit vectors took 1.3-1.4 s instead of 0.45 s,
  * three quarters of it in batch norm. The module's tests also run with -XX:MaxVectorSize=32 (an AVX2 machine) and
  * 16, where this test fails on any wider species.
  */
