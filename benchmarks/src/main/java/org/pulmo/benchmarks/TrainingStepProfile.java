@@ -98,9 +98,8 @@ public final class TrainingStepProfile {
             double secs = (System.nanoTime() - t0) / 1e9;
             if (cpu) Backends.stopProfile(dev);
             long[] gc1 = gcCountAndMillis();
-            System.out.printf(Locale.ROOT, "%s, %d steps after %d warm-up, %d CPU threads, %d-bit vectors: %.3f s/step, %.2f images/s%s%n",
-                w.describe(), steps, warmup, org.pulmo.backend.cpu.Parallel.threads(),
-                jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize(), secs / steps,
+            System.out.printf(Locale.ROOT, "%s, %d steps after %d warm-up, CPU kernels on %s: %.3f s/step, %.2f images/s%s%n",
+                w.describe(), steps, warmup, org.pulmo.backend.cpu.CpuBackend.describe(), secs / steps,
                 w.imagesPerStep() * steps / secs, ModelWorkload.isPairModel(name) ? String.format(Locale.ROOT, " (%.2f pairs/s)", batch * steps / secs) : "");
             if (!cpu) {
                 profile = Backends.startProfile(dev, byShape);

@@ -42,7 +42,10 @@ final class Lanes {
         return v.lane(0);
     }
 
-    /** As the float sum; its last step (h = 1) adds lanes 0 and 1 as scalars, since a two-lane shuffle of doubles is not compiled everywhere (x86 with 128-bit vectors). */
+    /**
+     * As the float sum; its last step (h = 1) adds lanes 0 and 1 as scalars, since a two-lane shuffle of doubles is not
+     * compiled everywhere (x86 with 128-bit vectors).
+     */
     static double sum(DoubleVector v) {
         for (int k = 0; k < D_SWAPS.length - 1; k++) v = v.add(v.rearrange(D_SWAPS[k]));
         return v.lane(0) + v.lane(1);
