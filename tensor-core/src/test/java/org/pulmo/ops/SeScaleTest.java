@@ -40,7 +40,8 @@ class SeScaleTest {
 
     private static void matchesTheReference(Backend be, String which) {
         Rng rng = new Rng(35);
-        for (int[] sh : List.of(new int[] {2, 3, 7, 9}, new int[] {1, 4, 14, 14}, new int[] {1, 2, 40, 41})) {
+        for (int[] sh : List.of(new int[] {2, 3, 7, 9}, new int[] {1, 4, 14, 14}, new int[] {1, 2, 40, 41},
+                new int[] {16, 5, 2, 2}, new int[] {3, 7, 1, 1})) { // planes past, within and under one vector
             Tensor u = Tensor.randn(rng, sh), g = Tensor.randn(rng, sh), s = Tensor.randn(rng, sh[0], sh[1]);
             int hw = sh[2] * sh[3];
             String at = " (" + which + ", " + java.util.Arrays.toString(sh) + ")";

@@ -356,6 +356,14 @@ public final class CpuBackend implements Backend {
         return dFRem;
     }
 
+    @Override public Tensor seScaleForward(Tensor u, Tensor s) {
+        int[] us = u.shape();
+        Tensor ud = contiguous(u), sd = contiguous(s);
+        Tensor y = wrap(HostArrays.uninitialized(Shapes.arrayLength(us)), us); // every element written
+        CpuFused.seScaleForward(array(ud), ud.offset(), array(sd), sd.offset(), us[0] * us[1], us[2] * us[3], array(y));
+        return y;
+    }
+
     @Override public SeScaleGrads seScaleBackward(Tensor u, Tensor s, Tensor dy) {
         int[] us = u.shape();
         Tensor ud = contiguous(u), sd = contiguous(s), g = contiguous(dy), ds = zeros(us[0], us[1]);

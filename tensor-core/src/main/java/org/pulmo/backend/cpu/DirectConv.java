@@ -40,31 +40,74 @@ final class DirectConv {
         return d.groups() > 1 && d.og() <= DIRECT_MAX_COUT_PER_GROUP && d.p().strideH() == 1 && d.p().strideW() == 1;
     }
 
-    /** Layout of one group's zero-padded input: cg planes of hp rows x wp columns, plus read-ahead slack. */
-    private record Padded(int hp, int wp, int plane, int positions, int[] tapOffsets, int length) {
+    /**
+     * Largest stacked buffer of one group (input channels or output channels times samples times padded plane), in
+     * floats: 256 KB, so that a block of samples stays in L2 while its taps are read.
+     */
+    private static final int STACK_MAX_FLOATS = 1 << 16;
+
+    /**
+     * Samples per block ({@link Padded#sb}): 1, each sample on its own (every shape of the papers' 224 x 224 runs); or
+     * several, their padded planes stacked one after another, when a sample's outputs fill too little of a
+     * {@link #CHUNK}-wide step. A tap stays one shift in the stack, since a sample's rows and its padding rows go down
+     * to the next sample's. DPN-92's grouped 3x3 on 2 x 2 planes (the last stages at a 32 x 32 input): a sample has 8
+     * flattened outputs (2 rows of the padded width 4), so one sample a step computes 64 values for 4 kept ones; 16
+     * samples stacked (16 planes of 4 x 4) take 4 steps instead of 16, and the weight gradient's sums run over 16
+     * vectors before their lanes are added, instead of one. Stacked only where that does at most three quarters of
+     * the single-sample steps' work. The block size depends on the sizes alone, never on the thread count: each output
+     * is computed the same either way, but the weight gradient's sums run in the order of the blocks.
+     */
+    static int samplesPerBlock(ConvGeom d) {
+        int wp = d.w() + 2 * d.p().padW(), plane = (d.h() + 2 * d.p().padH()) * wp;
+        int sb = Math.min(d.n(), Math.max(1, STACK_MAX_FLOATS / (Math.max(d.cg(), d.og()) * plane)));
+        if (sb < 2) return 1;
+        long single = (long) steps(d.oh() * wp) * sb, stacked = steps((sb - 1) * plane + d.oh() * wp);
+        return 4 * stacked <= 3 * single ? sb : 1;
+    }
+
+    private static int steps(int positions) { return (positions + CHUNK - 1) / CHUNK; }
+
+    /**
+     * Layout of one group's zero-padded input for a block of sb samples: cg channels, each sb planes of hp rows x wp
+     * columns one after another, plus read-ahead slack; tapOffsets are the taps' shifts, positions the flattened
+     * outputs of a whole block (the last sample's padding rows at the bottom left out).
+     */
+    private record Padded(int sb, int hp, int wp, int plane, int positions, int[] tapOffsets, int length) {
         static Padded of(ConvGeom d) {
             Conv2dParams p = d.p();
+            int sb = samplesPerBlock(d);
             int hp = d.h() + 2 * p.padH(), wp = d.w() + 2 * p.padW();
             int plane = hp * wp;
-            int positions = d.oh() * wp;                    // flattened outputs, padded width
+            int positions = (sb - 1) * plane + d.oh() * wp; // flattened outputs, padded width
             int[] taps = new int[d.colRows()];
             for (int c = 0, t = 0; c < d.cg(); c++)
                 for (int a = 0; a < d.kH(); a++)
-                    for (int b = 0; b < d.kW(); b++) taps[t++] = c * plane + a * p.dilationH() * wp + b * p.dilationW();
+                    for (int b = 0; b < d.kW(); b++) taps[t++] = c * sb * plane + a * p.dilationH() * wp + b * p.dilationW();
             int maxTap = taps[taps.length - 1];
-            int chunks = (positions + CHUNK - 1) / CHUNK;
-            return new Padded(hp, wp, plane, positions, taps, Math.max(d.cg() * plane, chunks * CHUNK + maxTap));
+            return new Padded(sb, hp, wp, plane, positions, taps, Math.max(d.cg() * sb * plane, steps(positions) * CHUNK + maxTap));
         }
 
+        /** Blocks of samples: ceil(n / sb). */
+        int blocks(ConvGeom d) { return (d.n() + sb - 1) / sb; }
+
+        /** Samples in block k: sb, or fewer in the last one. */
+        int samples(ConvGeom d, int k) { return Math.min(sb, d.n() - k * sb); }
+
         /**
-         * Copies group channels x[xOff ..] = [cg, h, w] into the interior of xp. Only the interior is ever
-         * written, so the border and the slack stay zero from the buffer's allocation.
+         * Copies group g's channels of samples b0 .. b0 + ns - 1 into the interior of xp. Only the interiors are ever
+         * written, so the borders and the slack stay zero from the buffer's allocation. A short last block zeroes
+         * the planes past its ns samples, which the block before filled: the forward drops the outputs there, but the
+         * weight gradient's sums run over the whole stack, against the block before's dy rows still in its buffer.
          */
-        void fill(ConvGeom d, float[] x, int xOff, float[] xp) {
+        void fill(ConvGeom d, float[] x, int b0, int ns, int g, float[] xp) {
             int pH = d.p().padH(), pW = d.p().padW();
-            for (int c = 0; c < d.cg(); c++)
-                for (int i = 0; i < d.h(); i++)
-                    copyRow(x, xOff + (c * d.h() + i) * d.w(), xp, c * plane + (i + pH) * wp + pW, d.w());
+            for (int c = 0; c < d.cg(); c++) {
+                if (ns < sb) Arrays.fill(xp, (c * sb + ns) * plane, (c + 1) * sb * plane, 0f);
+                for (int s = 0; s < ns; s++) {
+                    int from = ((b0 + s) * d.c() + g * d.cg() + c) * d.inPlane(), to = (c * sb + s) * plane + pH * wp + pW;
+                    for (int i = 0; i < d.h(); i++) copyRow(x, from + i * d.w(), xp, to + i * wp, d.w());
+                }
+            }
         }
     }
 
@@ -95,15 +138,15 @@ final class DirectConv {
 
     static void forward(ConvGeom d, float[] x, float[] wt, float[] y) {
         Padded pad = Padded.of(d);
-        int chunks = (pad.positions + CHUNK - 1) / CHUNK;
+        int chunks = steps(pad.positions);
         int ypStride = chunks * CHUNK;
-        int taps = d.colRows();
-        Parallel.forRange(d.n() * d.groups(), d.flopsPerItem(), (s, e) -> {
+        int taps = d.colRows(), blocks = pad.blocks(d);
+        Parallel.forRange(blocks * d.groups(), d.flopsPerItem() * pad.sb, (s, e) -> {
             float[] xp = new float[pad.length];
             float[] yp = new float[d.og() * ypStride];
             for (int it = s; it < e; it++) {
-                int b = it / d.groups(), g = it % d.groups();
-                pad.fill(d, x, (b * d.c() + g * d.cg()) * d.inPlane(), xp);
+                int k = it / d.groups(), g = it % d.groups(), b0 = k * pad.sb, ns = pad.samples(d, k);
+                pad.fill(d, x, b0, ns, g, xp);
                 for (int o = 0; o < d.og(); o += 4) {
                     int cb = Math.min(4, d.og() - o);
                     int w0 = (g * d.og() + o) * taps;
@@ -116,18 +159,20 @@ final class DirectConv {
                         }
                     }
                 }
-                // Keep the valid columns of the padded-width rows.
-                int yOff = (b * d.cOut() + g * d.og()) * d.outPlane();
-                for (int o = 0; o < d.og(); o++)
-                    for (int i = 0; i < d.oh(); i++)
-                        copyRow(yp, o * ypStride + i * pad.wp, y, yOff + (o * d.oh() + i) * d.ow(), d.ow());
+                // Keep the valid columns of each sample's padded-width rows.
+                for (int sm = 0; sm < ns; sm++) {
+                    int yOff = ((b0 + sm) * d.cOut() + g * d.og()) * d.outPlane();
+                    for (int o = 0; o < d.og(); o++)
+                        for (int i = 0; i < d.oh(); i++)
+                            copyRow(yp, o * ypStride + sm * pad.plane + i * pad.wp, y, yOff + (o * d.oh() + i) * d.ow(), d.ow());
+                }
             }
         });
     }
 
     static void backwardWeight(ConvGeom d, float[] x, float[] dy, float[] dw) {
         Padded pad = Padded.of(d);
-        int taps = d.colRows();
+        int taps = d.colRows(), blocks = pad.blocks(d);
         int vecs = (pad.positions + L - 1) / L;
         // Taps in blocks of 3; the padded tail repeats tap 0 and its sums are dropped.
         int tapBlocks = (taps + 2) / 3;
@@ -138,13 +183,19 @@ final class DirectConv {
             float[] dyp = new float[d.og() * vecs * L];
             float[] sums = new float[12];
             for (int g = s; g < e; g++) {
-                for (int b = 0; b < d.n(); b++) {
-                    pad.fill(d, x, (b * d.c() + g * d.cg()) * d.inPlane(), xp);
-                    // dy rows laid out at the padded width; the extra columns are never written and stay zero.
-                    int dyOff = (b * d.cOut() + g * d.og()) * d.outPlane();
-                    for (int o = 0; o < d.og(); o++)
-                        for (int i = 0; i < d.oh(); i++)
-                            copyRow(dy, dyOff + (o * d.oh() + i) * d.ow(), dyp, o * vecs * L + i * pad.wp, d.ow());
+                for (int k = 0; k < blocks; k++) {
+                    int b0 = k * pad.sb, ns = pad.samples(d, k);
+                    pad.fill(d, x, b0, ns, g, xp);
+                    // dy rows laid out as the outputs of the stack, at the padded width: the extra columns and rows are
+                    // never written and stay zero (past a short last block's samples, fill zeroed x instead).
+                    for (int o = 0; o < d.og(); o++) {
+                        int row = o * vecs * L;
+                        for (int sm = 0; sm < ns; sm++) {
+                            int dyOff = ((b0 + sm) * d.cOut() + g * d.og() + o) * d.outPlane();
+                            for (int i = 0; i < d.oh(); i++)
+                                copyRow(dy, dyOff + i * d.ow(), dyp, row + sm * pad.plane + i * pad.wp, d.ow());
+                        }
+                    }
                     for (int o = 0; o < d.og(); o += 4) {
                         int cb = Math.min(4, d.og() - o);
                         for (int tb = 0; tb < tapBlocks; tb++) {
@@ -157,8 +208,8 @@ final class DirectConv {
                                 default -> DirectConvKernels.bww1(xp, o0, o1, o2, dyp, o * vecs * L, vecs * L, vecs, sums);
                             }
                             for (int oo = 0; oo < cb; oo++)
-                                for (int k = 0; k < 3 && t + k < taps; k++)
-                                    dw[(g * d.og() + o + oo) * taps + t + k] += sums[oo * 3 + k];
+                                for (int kk = 0; kk < 3 && t + kk < taps; kk++)
+                                    dw[(g * d.og() + o + oo) * taps + t + kk] += sums[oo * 3 + kk];
                         }
                     }
                 }

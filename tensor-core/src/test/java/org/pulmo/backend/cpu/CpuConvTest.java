@@ -145,6 +145,28 @@ class CpuConvTest {
     }
 
     @Test
+    void groupedConvsOnSmallPlanesStackTheirSamples() {
+        Random rng = new Random(16);
+        // DPN-92's last stages at a 32 x 32 input (2 x 2 and 1 x 1 planes, 12 and 24 per group), scaled down to 4 and 2 groups
+        check(rng, new Case(16, 48, 2, 2, 48, 3, 3, Conv2dParams.of(1, 1, 1, 4)));
+        check(rng, new Case(5, 48, 1, 1, 48, 3, 3, Conv2dParams.of(1, 1, 1, 2)));
+        // dilation 2 with pads of 2 and 1, and a 4 x 5 plane
+        check(rng, new Case(7, 12, 4, 5, 12, 3, 3, new Conv2dParams(1, 1, 2, 1, 2, 2, 4)));
+        check(rng, new Case(30, 128, 4, 4, 128, 3, 3, Conv2dParams.of(1, 1, 1, 2)));
+        // 64 per group on 1 x 1: blocks of 113 samples (their planes of 3 x 3 in 2^16 floats), so 120 leave a short last block
+        ConvGeom big = ConvGeom.of(120, 128, 1, 1, 128, 3, 3, Conv2dParams.of(1, 1, 1, 2));
+        assertEquals(113, DirectConv.samplesPerBlock(big));
+        check(rng, new Case(120, 128, 1, 1, 128, 3, 3, Conv2dParams.of(1, 1, 1, 2)));
+        // Stacked at the demo's sizes (2 x 2 from 8 lanes up: with 4, a sample's 8 outputs already fill half of a step);
+        // every grouped 3x3 of DPN-92 at 224 x 224 (56 down to 7, batch 32) one sample at a time.
+        assertEquals(DirectConv.CHUNK >= 32 ? 16 : 1, DirectConv.samplesPerBlock(ConvGeom.of(16, 384, 2, 2, 384, 3, 3, Conv2dParams.of(1, 1, 1, 32))));
+        assertEquals(16, DirectConv.samplesPerBlock(ConvGeom.of(16, 768, 1, 1, 768, 3, 3, Conv2dParams.of(1, 1, 1, 32))));
+        int[][] paper = {{96, 56}, {192, 28}, {384, 14}, {768, 7}};
+        for (int[] cs : paper)
+            assertEquals(1, DirectConv.samplesPerBlock(ConvGeom.of(32, cs[0], cs[1], cs[1], cs[0], 3, 3, Conv2dParams.of(1, 1, 1, 32))), cs[1] + " x " + cs[1]);
+    }
+
+    @Test
     void denseLargerThanOneTile() {
         Random rng = new Random(15);
         // Single sample (the GEMM is split across threads) and a batch (samples split across threads).
