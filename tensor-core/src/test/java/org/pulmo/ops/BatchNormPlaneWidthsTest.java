@@ -7,14 +7,15 @@ import org.pulmo.tensor.Rng;
 import org.pulmo.tensor.Tensor;
 
 /**
- * Training-mode batch norm, and batch norm followed by ReLU, on planes of H*W = 5, 16, 17 and 35 values (below, at
- * and past one or two widths of a float vector): y, dx, dweight and dbias against the paper's formulas evaluated
+ * Training-mode batch norm, and batch norm followed by ReLU, on planes of H*W = 1, 4, 5, 16, 17 and 35 values (below,
+ * at and past one or two widths of a float vector): y, dx, dweight and dbias against the paper's formulas evaluated
  * with plain double loops, at every position of the plane. The gradient checks elsewhere use planes of at most six
  * values, which never reach the vector loops.
  */
 class BatchNormPlaneWidthsTest {
 
-    private static final int[][] SHAPES = {{3, 2, 1, 5}, {2, 3, 4, 4}, {2, 2, 1, 17}, {3, 2, 5, 7}};
+    private static final int[][] SHAPES = {{3, 2, 1, 5}, {2, 3, 4, 4}, {2, 2, 1, 17}, {3, 2, 5, 7},
+        {4, 9, 2, 2}, {5, 21, 1, 1}}; // planes under a vector, run as one per sample: 36 and 21 values
     private static final float EPS = 1e-5f;
 
     /**

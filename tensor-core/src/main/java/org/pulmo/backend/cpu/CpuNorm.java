@@ -177,6 +177,10 @@ final class CpuNorm {
         Dims d = Dims.of(shape);
         float[][] ss = scaleShift(d.c, mean, invStd, weight, bias);
         float[] scale = ss[0], shift = ss[1];
+        if (d.s < F.length()) {
+            applySmallPlanes(xs, xb, d, scale, shift, relu, y, yb);
+            return;
+        }
         Parallel.forRange(d.n * d.c, d.s, (s0, e0) -> {
             for (int r = s0; r < e0; r++) {
                 int c = r % d.c, p = yb + r * d.s;
@@ -191,6 +195,34 @@ final class CpuNorm {
                     for (int vl = F.length(); i + vl <= d.s; i += vl)
                         FloatVector.fromArray(F, xs, xp + i).mul(k).add(t).intoArray(y, p + i); // mul, add: rounds as the tail
                     for (; i < d.s; i++) y[p + i] = xs[xp + i] * k + t;
+                }
+            }
+        });
+    }
+
+    /**
+     * {@link #applyInto} on planes shorter than a vector (DPN-92's last stages at small inputs: 4 x 4 down to 1 x 1),
+     * where a loop per plane spends more on its set-up than on its 1 to 16 values: each sample's C * S values are one
+     * contiguous run, against the channels' scales and shifts spread out to one per value. The same mul, add and max
+     * per value as the per-plane loop, so the same bits.
+     */
+    private static void applySmallPlanes(float[] xs, int xb, Dims d, float[] scale, float[] shift, boolean relu, float[] y, int yb) {
+        int run = d.c * d.s;
+        float[] k = new float[run], t = new float[run];
+        for (int c = 0; c < d.c; c++) {
+            java.util.Arrays.fill(k, c * d.s, (c + 1) * d.s, scale[c]);
+            java.util.Arrays.fill(t, c * d.s, (c + 1) * d.s, shift[c]);
+        }
+        Parallel.forRange(d.n, run, (s0, e0) -> {
+            for (int n = s0; n < e0; n++) {
+                int xp = xb + n * run, p = yb + n * run, i = 0;
+                for (int vl = F.length(); i + vl <= run; i += vl) {
+                    FloatVector v = FloatVector.fromArray(F, xs, xp + i).mul(FloatVector.fromArray(F, k, i)).add(FloatVector.fromArray(F, t, i));
+                    (relu ? v.max(0f) : v).intoArray(y, p + i);
+                }
+                for (; i < run; i++) {
+                    float v = xs[xp + i] * k[i] + t[i];
+                    y[p + i] = relu ? Math.max(v, 0f) : v;
                 }
             }
         });
@@ -217,6 +249,7 @@ final class CpuNorm {
         float[][] ss = relu ? scaleShift(d.c, mean, invStd, weight, bias) : null;
         float[] mu = mean, is = invStd, w = perChannel(weight, d.c, 1f);
         long m = (long) d.n * d.s;
+        boolean small = d.s < F.length();
         Parallel.forRange(d.c, 3 * m, (s0, e0) -> {
             double[] sums = new double[2];
             float[] gm = relu ? masked(d.n * d.s) : null, g = relu ? gm : gs; // dy of sample n: gm[n*s ..] or gs[gb + p ..]
@@ -236,12 +269,51 @@ final class CpuNorm {
                 float dbias = (float) sg, dweight = (float) (sgx * is[c]);
                 db[c] = dbias;
                 dw[c] = dweight;
+                if (small) continue; // dx below, once the sums of this thread's channels are known
                 float k = w[c] * is[c] / m, mf = m, muc = mu[c], isc = is[c];
                 for (int n = 0; n < d.n; n++) {
                     int p = (n * d.c + c) * d.s;
                     dxRow(xs, xb + p, g, relu ? n * d.s : gb + p, dx, dxb + p, d.s, muc, isc, k, mf, dbias, dweight);
                 }
             }
+            if (small) dxSmallPlanes(gs, gb, xs, xb, d, s0, e0, mu, is, w, ss, dx, dxb, dw, db);
         });
+    }
+
+    /**
+     * The dx pass of {@link #backward} on planes shorter than a vector, for the channels c0 .. c1 - 1 whose sums this
+     * thread has just taken, as {@link #applySmallPlanes}: each sample's (c1 - c0) * S values in one run against the
+     * per-channel values spread out to one per value; the ReLU's mask recomputed from x as the sums' pass computed it
+     * (ss null: no ReLU). The same operations per value as {@link #dxRow}.
+     */
+    private static void dxSmallPlanes(float[] gs, int gb, float[] xs, int xb, Dims d, int c0, int c1, float[] mu, float[] is, float[] w,
+                                      float[][] ss, float[] dx, int dxb, float[] dw, float[] db) {
+        int run = (c1 - c0) * d.s;
+        long m = (long) d.n * d.s;
+        float mf = m;
+        float[][] e = new float[ss == null ? 5 : 7][run]; // mean, invStd, k, dbias, dweight (, scale, shift) per value
+        for (int c = c0; c < c1; c++) {
+            float[] v = {mu[c], is[c], w[c] * is[c] / m, db[c], dw[c], ss == null ? 0f : ss[0][c], ss == null ? 0f : ss[1][c]};
+            for (int a = 0; a < e.length; a++) java.util.Arrays.fill(e[a], (c - c0) * d.s, (c - c0 + 1) * d.s, v[a]);
+        }
+        float[] eMu = e[0], eIs = e[1], eK = e[2], eDb = e[3], eDw = e[4], eSc = ss == null ? null : e[5], eSh = ss == null ? null : e[6];
+        FloatVector zero = FloatVector.zero(F);
+        for (int n = 0; n < d.n; n++) {
+            int at = (n * d.c + c0) * d.s, xp = xb + at, gp = gb + at, p = dxb + at, i = 0;
+            for (int vl = F.length(); i + vl <= run; i += vl) {
+                FloatVector x = FloatVector.fromArray(F, xs, xp + i), g = FloatVector.fromArray(F, gs, gp + i);
+                if (eSc != null)
+                    g = zero.blend(g, x.mul(FloatVector.fromArray(F, eSc, i)).add(FloatVector.fromArray(F, eSh, i)).compare(VectorOperators.GT, 0f));
+                FloatVector xhat = x.sub(FloatVector.fromArray(F, eMu, i)).mul(FloatVector.fromArray(F, eIs, i));
+                g.mul(mf).sub(FloatVector.fromArray(F, eDb, i)).sub(xhat.mul(FloatVector.fromArray(F, eDw, i)))
+                    .mul(FloatVector.fromArray(F, eK, i)).intoArray(dx, p + i);
+            }
+            for (; i < run; i++) {
+                float x = xs[xp + i], g = gs[gp + i];
+                if (eSc != null && !(x * eSc[i] + eSh[i] > 0f)) g = 0f;
+                float xhat = (x - eMu[i]) * eIs[i];
+                dx[p + i] = eK[i] * (mf * g - eDb[i] - xhat * eDw[i]);
+            }
+        }
     }
 }
