@@ -1,6 +1,6 @@
 package org.pulmo.backend.cpu;
 
-import static org.pulmo.backend.cpu.ConvGeom.copyRow;
+import static org.pulmo.backend.cpu.ConvGeom.copyRows;
 
 /**
  * The batched im2col + one SGEMM strategy of {@link CpuConv} (groups = 1, batch > 1, output planes of at
@@ -43,11 +43,10 @@ final class BatchedGemmConv {
     private static void regroup(float[] nrp, float[] rnp, int n, int rows, int plane, boolean toBatch) {
         int np = n * plane;
         Parallel.forRange(n, (long) rows * plane / 8, (s, e) -> {
-            for (int b = s; b < e; b++)
-                for (int r = 0; r < rows; r++) {
-                    if (toBatch) copyRow(nrp, (b * rows + r) * plane, rnp, r * np + b * plane, plane);
-                    else copyRow(rnp, r * np + b * plane, nrp, (b * rows + r) * plane, plane);
-                }
+            for (int b = s; b < e; b++) {
+                if (toBatch) copyRows(nrp, b * rows * plane, plane, rnp, b * plane, np, rows, plane);
+                else copyRows(rnp, b * plane, np, nrp, b * rows * plane, plane, rows, plane);
+            }
         });
     }
 

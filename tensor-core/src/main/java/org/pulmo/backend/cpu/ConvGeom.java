@@ -34,6 +34,23 @@ record ConvGeom(int n, int c, int h, int w, int cOut, int kH, int kW, Conv2dPara
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final int L = S.length();
 
+    /**
+     * rows rows of len floats: dst[t + r*ds ..] = src[s + r*ss ..], r < rows. Rows under a vector (the 2 x 2 and 1 x 1
+     * planes of the last stages at small inputs, tens of thousands of them a call) are copied by loops with the row
+     * length fixed, where a call of {@link #copyRow} per row spent more on its set-up than on its 1 to 4 values.
+     */
+    static void copyRows(float[] src, int s, int ss, float[] dst, int t, int ds, int rows, int len) {
+        switch (len) {
+            case 1 -> { for (int r = 0; r < rows; r++) dst[t + r * ds] = src[s + r * ss]; }
+            case 4 -> {
+                for (int r = 0, a = s, b = t; r < rows; r++, a += ss, b += ds) {
+                    dst[b] = src[a]; dst[b + 1] = src[a + 1]; dst[b + 2] = src[a + 2]; dst[b + 3] = src[a + 3];
+                }
+            }
+            default -> { for (int r = 0; r < rows; r++) copyRow(src, s + r * ss, dst, t + r * ds, len); }
+        }
+    }
+
     /** dst[t .. t+len) = src[s .. s+len). Short rows are the norm here, where System.arraycopy's call cost shows. */
     static void copyRow(float[] src, int s, float[] dst, int t, int len) {
         if (len < L) {

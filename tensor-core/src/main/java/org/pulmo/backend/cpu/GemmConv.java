@@ -1,6 +1,7 @@
 package org.pulmo.backend.cpu;
 
 import static org.pulmo.backend.cpu.ConvGeom.copyRow;
+import static org.pulmo.backend.cpu.ConvGeom.copyRows;
 
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
@@ -109,7 +110,7 @@ final class GemmConv {
         int oh = d.oh(), ow = d.ow(), h = d.h(), w = d.w();
         if (isPointwise(d)) {
             // 1x1, stride 1, no padding: each row of col is one input plane.
-            for (int c = 0; c < d.cg(); c++) copyRow(x, xOff + c * h * w, col, colOff + c * ldCol, h * w);
+            copyRows(x, xOff, h * w, col, colOff, ldCol, d.cg(), h * w);
             return;
         }
         int r = 0;

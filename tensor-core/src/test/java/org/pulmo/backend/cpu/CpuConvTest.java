@@ -188,6 +188,10 @@ class CpuConvTest {
         check(rng, new Case(4, 24, 7, 7, 40, 1, 1, Conv2dParams.of(2, 0, 1, 1)));   // downsample 7x7 -> 4x4
         check(rng, new Case(2, 8, 10, 10, 12, 3, 3, new Conv2dParams(1, 2, 1, 0, 1, 1, 1)));
         check(rng, new Case(3, 5, 6, 9, 7, 2, 3, new Conv2dParams(2, 1, 2, 1, 2, 1, 1)));
+        // 1x1 on DPN-92's last planes at a 32 x 32 input (2 x 2 and 1 x 1), whose rows of 4 and 1 values move by their own loops
+        check(rng, new Case(5, 24, 2, 2, 40, 1, 1, Conv2dParams.of(1, 0, 1, 1)));
+        check(rng, new Case(5, 40, 1, 1, 24, 1, 1, Conv2dParams.of(1, 0, 1, 1)));
+        check(rng, new Case(3, 6, 2, 3, 9, 1, 1, Conv2dParams.of(1, 0, 1, 1)));
         // Larger planes than the batched limit: per-sample GEMMs, batch split over threads (14x14 = 196
         // columns: three full panels and a narrow tail panel per sample).
         check(rng, new Case(4, 16, 14, 14, 24, 3, 3, Conv2dParams.of(1, 1, 1, 1)));
