@@ -57,7 +57,8 @@ class WholeModelParityTest {
      *   gradient over a block of samples or one sample at a time, 1e-7 apart in the first step) differ by 1e-6 in the
      *   second step and by 1.2e-3 in the third, in conv3_1's first unit alone (its batch norm's weight and bias, its 1x1
      *   weight): one activation near zero switching. The emulated GPU met 1e-3 against one of the two builds and not
-     *   the other.</li>
+     *   the other. The next such change (the stride-2 grouped 3x3's weight gradient as one GEMM per group, again 1e-7
+     *   apart in the first step) moved the third step by 5.1e-3, in conv3_2.</li>
      * </ul>
      * So the later steps' gradients and updates are held to 1e-2. A halved momentum buffer (TrainingStepParityTest's
      * plant) moves the second update, -lr (0.9 b + g), by tens of per cent.

@@ -17,9 +17,10 @@ import org.pulmo.tensor.HostArrays;
  *   3x3s at batch 8, 224x224): 16 GEMMs over all tiles of the batch, 4 multiplies per
  *   output and input channel instead of 9, plus transforms that are linear in the channel counts. All
  *   three passes. F(4x4, 3x3) (2.25 multiplies) is kept beside it, selectable with {@link #setWinograd}.</li>
- * <li><b>Batched im2col + one SGEMM</b> ({@link BatchedGemmConv}; groups = 1, batch > 1, output planes of at
- *   most 64 positions, e.g. ResNet-50 layer4): the whole batch is unfolded into col [C*kH*kW, N*outH*outW]
- *   so that one GEMM with n = N*outH*outW replaces N GEMMs with n = 16 or 49.</li>
+ * <li><b>Batched im2col + one SGEMM</b> ({@link BatchedGemmConv}; batch > 1, output planes of at most 64
+ *   positions, e.g. ResNet-50 layer4): the whole batch is unfolded into col [C*kH*kW, N*outH*outW]
+ *   so that one GEMM with n = N*outH*outW replaces N GEMMs with n = 16 or 49; grouped convs that the direct
+ *   kernels do not take (stride 2), one such GEMM per group.</li>
  * <li><b>im2col + SGEMM</b> ({@link GemmConv}; dense and wide-group convs): per sample and group,
  *   y_g = W_g * col, dcol = W_g^T * dy_g (folded back by col2im), dW_g += dy_g * col^T.</li>
  * <li><b>Direct</b> ({@link DirectConv}, unrolled kernels in {@link DirectConvKernels}; groups > 1 with at

@@ -188,6 +188,11 @@ class CpuConvTest {
         check(rng, new Case(4, 24, 7, 7, 40, 1, 1, Conv2dParams.of(2, 0, 1, 1)));   // downsample 7x7 -> 4x4
         check(rng, new Case(2, 8, 10, 10, 12, 3, 3, new Conv2dParams(1, 2, 1, 0, 1, 1, 1)));
         check(rng, new Case(3, 5, 6, 9, 7, 2, 3, new Conv2dParams(2, 1, 2, 1, 2, 1, 1)));
+        // grouped, stride 2 (not the direct kernels'): one GEMM per group over the batch, as DPN-92's conv4_1 and conv5_1 at
+        // a 32 x 32 input (4 x 4 -> 2 x 2, 12 per group; 2 x 2 -> 1 x 1, 24 per group), scaled down to 4 and 2 groups
+        assertTrue(BatchedGemmConv.fits(ConvGeom.of(16, 384, 4, 4, 384, 3, 3, Conv2dParams.of(2, 1, 1, 32))));
+        check(rng, new Case(16, 48, 4, 4, 48, 3, 3, Conv2dParams.of(2, 1, 1, 4)));
+        check(rng, new Case(6, 48, 2, 2, 48, 3, 3, Conv2dParams.of(2, 1, 1, 2)));
         // 1x1 on DPN-92's last planes at a 32 x 32 input (2 x 2 and 1 x 1), whose rows of 4 and 1 values move by their own loops
         check(rng, new Case(5, 24, 2, 2, 40, 1, 1, Conv2dParams.of(1, 0, 1, 1)));
         check(rng, new Case(5, 40, 1, 1, 24, 1, 1, Conv2dParams.of(1, 0, 1, 1)));
