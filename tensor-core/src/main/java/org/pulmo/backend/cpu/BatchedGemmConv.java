@@ -56,7 +56,7 @@ final class BatchedGemmConv {
 
     /**
      * Group g of every sample unfolded into col [Cg*kk, N*P]. DPN-92's stride-2 grouped 3x3 on 4 x 4 -> 2 x 2 (the demo's
-     * conv5_1): 16 samples times 32 groups of GEMMs with n = 4 before, 32 with n = 64 now.
+     * conv4_1): 16 samples times 32 groups of GEMMs with n = 4 before, 32 with n = 64 now.
      */
     private static void unfoldGroup(ConvGeom d, float[] x, int g, float[] col) {
         int plane = d.outPlane(), np = d.n() * plane;
