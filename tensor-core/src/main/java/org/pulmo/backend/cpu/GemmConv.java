@@ -11,7 +11,7 @@ import org.pulmo.backend.Conv2dParams;
 import org.pulmo.tensor.HostArrays;
 
 /**
- * The im2col + SGEMM strategy of {@link CpuConv}, for dense and wide-group convs. Per sample and group the
+ * The im2col + SGEMM strategy of {@link CpuConv}, for dense convs and the grouped ones no other path takes. Per sample and group the
  * input patches are unfolded into col [Cg*kH*kW, outH*outW] (one reused buffer per thread, not the whole
  * batch), then
  *
