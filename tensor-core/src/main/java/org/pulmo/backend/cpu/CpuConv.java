@@ -21,8 +21,8 @@ import org.pulmo.tensor.HostArrays;
  *   positions, e.g. ResNet-50 layer4): the whole batch is unfolded into col [C*kH*kW, N*outH*outW]
  *   so that one GEMM with n = N*outH*outW replaces N GEMMs with n = 16 or 49; grouped convs that the direct
  *   kernels do not take (stride 2), one such GEMM per group.</li>
- * <li><b>im2col + SGEMM</b> ({@link GemmConv}; dense convs and the grouped ones no other path takes): per sample and group,
- *   y_g = W_g * col, dcol = W_g^T * dy_g (folded back by col2im), dW_g += dy_g * col^T.</li>
+ * <li><b>im2col + SGEMM</b> ({@link GemmConv}; dense convs and the grouped ones no other path takes): per sample
+ *   and group, y_g = W_g * col, dcol = W_g^T * dy_g (folded back by col2im), dW_g += dy_g * col^T.</li>
  * <li><b>Direct</b> ({@link DirectConv}, unrolled kernels in {@link DirectConvKernels}; groups > 1 with at
  *   most 64 output channels per group, stride 1: the DPN grouped 3x3s, depthwise convs): each tap is a constant
  *   shift into a zero-padded copy of the group's input, up to 4 output channels x 4 vectors per step.</li>

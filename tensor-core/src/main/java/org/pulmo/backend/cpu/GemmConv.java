@@ -11,9 +11,9 @@ import org.pulmo.backend.Conv2dParams;
 import org.pulmo.tensor.HostArrays;
 
 /**
- * The im2col + SGEMM strategy of {@link CpuConv}, for dense convs and the grouped ones no other path takes. Per sample and group the
- * input patches are unfolded into col [Cg*kH*kW, outH*outW] (one reused buffer per thread, not the whole
- * batch), then
+ * The im2col + SGEMM strategy of {@link CpuConv}, for dense convs and the grouped ones no other path takes. Per
+ * sample and group the input patches are unfolded into col [Cg*kH*kW, outH*outW] (one reused buffer per thread,
+ * not the whole batch), then
  *
  * <pre>  y_g = W_g * col,   dcol = W_g^T * dy_g (folded back by col2im),   dW_g += dy_g * col^T</pre>
  *
