@@ -34,10 +34,20 @@ final class BatchedGemmConv {
 
     /** col [rows, N*P] with sample b's columns at b*P: im2col of every sample, samples split over threads. */
     private static void unfoldBatch(ConvGeom d, float[] x, float[] col) {
+        Parallel.forRange(d.n(), (long) d.colRows() * d.outPlane(), (s, e) -> unfoldSamples(d, x, 0, s, e, col));
+    }
+
+    /** Group g of samples b0 .. b1 - 1 unfolded into their columns of col [Cg*kk, N*P] (sample b's at b*P). */
+    private static void unfoldSamples(ConvGeom d, float[] x, int g, int b0, int b1, float[] col) {
         int plane = d.outPlane(), np = d.n() * plane;
-        Parallel.forRange(d.n(), (long) d.colRows() * plane, (s, e) -> {
-            for (int b = s; b < e; b++) GemmConv.im2col(d, x, b * d.c() * d.inPlane(), col, b * plane, np);
-        });
+        for (int b = b0; b < b1; b++) GemmConv.im2col(d, x, (b * d.c() + g * d.cg()) * d.inPlane(), col, b * plane, np);
+    }
+
+    /** dy [N, Cout, P] regrouped to [Cout, N*P], in this thread's rows buffer. */
+    private static float[] batchedDy(ConvGeom d, float[] dy) {
+        float[] dyb = GemmConv.scratch(GemmConv.SLOT_ROWS, d.cOut() * d.n() * d.outPlane());
+        regroup(dy, dyb, d.n(), d.cOut(), d.outPlane(), true);
+        return dyb;
     }
 
     /** [N, R, P] (NCHW with R channels) -> [R, N*P]: sample b's rows to columns b*P; toBatch false goes back. */
@@ -55,15 +65,8 @@ final class BatchedGemmConv {
     // Grouped: per group g, Y_g [og, N*P] = W_g [og, Cg*kk] * col_g [Cg*kk, N*P], each group's GEMM on one thread
 
     /**
-     * Group g of every sample unfolded into col [Cg*kk, N*P]. DPN-92's stride-2 grouped 3x3 on 4 x 4 -> 2 x 2 (the demo's
-     * conv4_1): 16 samples times 32 groups of GEMMs with n = 4 before, 32 with n = 64 now.
-     */
-    private static void unfoldGroup(ConvGeom d, float[] x, int g, float[] col) {
-        int plane = d.outPlane(), np = d.n() * plane;
-        for (int b = 0; b < d.n(); b++) GemmConv.im2col(d, x, (b * d.c() + g * d.cg()) * d.inPlane(), col, b * plane, np);
-    }
-
-    /** body(g, col) for every group, groups split over the threads, col a per-thread buffer of [Cg*kk, N*P]. */
+     * body(g, col) for every group (DPN-92's stride-2 grouped 3x3 on 4 x 4 -> 2 x 2, the demo's conv4_1: 32 GEMMs with
+     * n = 64 instead of 16 samples times 32 groups of GEMMs with n = 4), groups split over the threads, col a per-thread buffer of [Cg*kk, N*P]. */
     private static void eachGroup(ConvGeom d, java.util.function.ObjIntConsumer<float[]> body) {
         int len = d.colRows() * d.n() * d.outPlane();
         Parallel.forRange(d.groups(), d.flopsPerItem() * d.n(), (g0, g1) -> {
@@ -76,7 +79,7 @@ final class BatchedGemmConv {
         int rows = d.colRows(), og = d.og(), np = d.n() * d.outPlane();
         float[] yb = GemmConv.scratch(GemmConv.SLOT_ROWS, d.cOut() * np);
         eachGroup(d, (col, g) -> {
-            unfoldGroup(d, x, g, col);
+            unfoldSamples(d, x, g, 0, d.n(), col);
             Sgemm.sgemmSerial(false, false, og, np, rows, wt, g * og * rows, rows, col, 0, np, 0f, yb, g * og * np, np);
         });
         regroup(y, yb, d.n(), d.cOut(), d.outPlane(), false);
@@ -85,8 +88,7 @@ final class BatchedGemmConv {
     /** dcol_g [Cg*kk, N*P] = W_g^T * dY_g, folded back into each sample's group g (dx zeroed by the caller). */
     private static void groupedBackwardInput(ConvGeom d, float[] dy, float[] wt, float[] dx) {
         int rows = d.colRows(), og = d.og(), plane = d.outPlane(), np = d.n() * plane;
-        float[] dyb = GemmConv.scratch(GemmConv.SLOT_ROWS, d.cOut() * np);
-        regroup(dy, dyb, d.n(), d.cOut(), plane, true);
+        float[] dyb = batchedDy(d, dy);
         eachGroup(d, (dcol, g) -> {
             Sgemm.sgemmSerial(true, false, rows, np, og, wt, g * og * rows, rows, dyb, g * og * np, np, 0f, dcol, 0, np);
             for (int b = 0; b < d.n(); b++) GemmConv.col2im(d, dcol, b * plane, np, dx, (b * d.c() + g * d.cg()) * d.inPlane());
@@ -96,10 +98,9 @@ final class BatchedGemmConv {
     /** dW_g [og, Cg*kk] = dY_g [og, N*P] * col_g^T: the batch sum is each group's GEMM's k. */
     private static void groupedBackwardWeight(ConvGeom d, float[] x, float[] dy, float[] dw) {
         int rows = d.colRows(), og = d.og(), plane = d.outPlane(), np = d.n() * plane;
-        float[] dyb = GemmConv.scratch(GemmConv.SLOT_ROWS, d.cOut() * np);
-        regroup(dy, dyb, d.n(), d.cOut(), plane, true);
+        float[] dyb = batchedDy(d, dy);
         eachGroup(d, (col, g) -> {
-            unfoldGroup(d, x, g, col);
+            unfoldSamples(d, x, g, 0, d.n(), col);
             Sgemm.sgemmSerial(false, true, og, rows, np, dyb, g * og * np, np, col, 0, np, 0f, dw, g * og * rows, rows);
         });
     }
@@ -121,8 +122,7 @@ final class BatchedGemmConv {
     static void backwardInput(ConvGeom d, float[] dy, float[] wt, float[] dx) {
         if (d.groups() > 1) { groupedBackwardInput(d, dy, wt, dx); return; }
         int rows = d.colRows(), plane = d.outPlane(), np = d.n() * plane;
-        float[] dyb = GemmConv.scratch(GemmConv.SLOT_ROWS, d.cOut() * np);
-        regroup(dy, dyb, d.n(), d.cOut(), plane, true);
+        float[] dyb = batchedDy(d, dy);
         if (GemmConv.isPointwise(d)) {
             // dcol [C, N*P] is dx with the batch regrouped.
             float[] dxb = GemmConv.scratch(GemmConv.SLOT_COL, d.c() * np);
@@ -143,8 +143,7 @@ final class BatchedGemmConv {
         int rows = d.colRows(), plane = d.outPlane(), np = d.n() * plane;
         float[] col = GemmConv.scratch(GemmConv.SLOT_COL, rows * np);
         unfoldBatch(d, x, col);
-        float[] dyb = GemmConv.scratch(GemmConv.SLOT_ROWS, d.cOut() * np);
-        regroup(dy, dyb, d.n(), d.cOut(), plane, true);
+        float[] dyb = batchedDy(d, dy);
         // dW [Cout, C*kk] = dY [Cout, N*P] * col^T [N*P, C*kk]: the batch sum is the GEMM's k.
         Sgemm.sgemm(false, true, d.cOut(), rows, np, dyb, 0, np, col, 0, np, 0f, dw, 0, rows);
     }

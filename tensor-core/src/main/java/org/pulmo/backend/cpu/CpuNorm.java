@@ -208,11 +208,7 @@ final class CpuNorm {
      */
     private static void applySmallPlanes(float[] xs, int xb, Dims d, float[] scale, float[] shift, boolean relu, float[] y, int yb) {
         int run = d.c * d.s;
-        float[] k = new float[run], t = new float[run];
-        for (int c = 0; c < d.c; c++) {
-            java.util.Arrays.fill(k, c * d.s, (c + 1) * d.s, scale[c]);
-            java.util.Arrays.fill(t, c * d.s, (c + 1) * d.s, shift[c]);
-        }
+        float[] k = perValue(scale, 0, d.c, d.s), t = perValue(shift, 0, d.c, d.s);
         Parallel.forRange(d.n, run, (s0, e0) -> {
             for (int n = s0; n < e0; n++) {
                 int xp = xb + n * run, p = yb + n * run, i = 0;
@@ -280,6 +276,13 @@ final class CpuNorm {
         });
     }
 
+    /** v[c0 .. c1) spread out to s copies each: the per-value operand of the small-plane loops. */
+    private static float[] perValue(float[] v, int c0, int c1, int s) {
+        float[] e = new float[(c1 - c0) * s];
+        for (int c = c0; c < c1; c++) java.util.Arrays.fill(e, (c - c0) * s, (c - c0 + 1) * s, v[c]);
+        return e;
+    }
+
     /**
      * The dx pass of {@link #backward} on planes shorter than a vector, for the channels c0 .. c1 - 1 whose sums this
      * thread has just taken, as {@link #applySmallPlanes}: each sample's (c1 - c0) * S values in one run against the
@@ -291,12 +294,11 @@ final class CpuNorm {
         int run = (c1 - c0) * d.s;
         long m = (long) d.n * d.s;
         float mf = m;
-        float[][] e = new float[ss == null ? 5 : 7][run]; // mean, invStd, k, dbias, dweight (, scale, shift) per value
-        for (int c = c0; c < c1; c++) {
-            float[] v = {mu[c], is[c], w[c] * is[c] / m, db[c], dw[c], ss == null ? 0f : ss[0][c], ss == null ? 0f : ss[1][c]};
-            for (int a = 0; a < e.length; a++) java.util.Arrays.fill(e[a], (c - c0) * d.s, (c - c0 + 1) * d.s, v[a]);
-        }
-        float[] eMu = e[0], eIs = e[1], eK = e[2], eDb = e[3], eDw = e[4], eSc = ss == null ? null : e[5], eSh = ss == null ? null : e[6];
+        float[] k = new float[c1];
+        for (int c = c0; c < c1; c++) k[c] = w[c] * is[c] / m;
+        float[] eMu = perValue(mu, c0, c1, d.s), eIs = perValue(is, c0, c1, d.s), eK = perValue(k, c0, c1, d.s),
+            eDb = perValue(db, c0, c1, d.s), eDw = perValue(dw, c0, c1, d.s),
+            eSc = ss == null ? null : perValue(ss[0], c0, c1, d.s), eSh = ss == null ? null : perValue(ss[1], c0, c1, d.s);
         FloatVector zero = FloatVector.zero(F);
         for (int n = 0; n < d.n; n++) {
             int at = (n * d.c + c0) * d.s, xp = xb + at, gp = gb + at, p = dxb + at, i = 0;

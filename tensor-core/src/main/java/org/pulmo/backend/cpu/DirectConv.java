@@ -1,6 +1,6 @@
 package org.pulmo.backend.cpu;
 
-import static org.pulmo.backend.cpu.ConvGeom.copyRow;
+import static org.pulmo.backend.cpu.ConvGeom.copyRows;
 
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
@@ -105,7 +105,7 @@ final class DirectConv {
                 if (ns < sb) Arrays.fill(xp, (c * sb + ns) * plane, (c + 1) * sb * plane, 0f);
                 for (int s = 0; s < ns; s++) {
                     int from = ((b0 + s) * d.c() + g * d.cg() + c) * d.inPlane(), to = (c * sb + s) * plane + pH * wp + pW;
-                    for (int i = 0; i < d.h(); i++) copyRow(x, from + i * d.w(), xp, to + i * wp, d.w());
+                    copyRows(x, from, d.w(), xp, to, wp, d.h(), d.w());
                 }
             }
         }
@@ -163,8 +163,7 @@ final class DirectConv {
                 for (int sm = 0; sm < ns; sm++) {
                     int yOff = ((b0 + sm) * d.cOut() + g * d.og()) * d.outPlane();
                     for (int o = 0; o < d.og(); o++)
-                        for (int i = 0; i < d.oh(); i++)
-                            copyRow(yp, o * ypStride + sm * pad.plane + i * pad.wp, y, yOff + (o * d.oh() + i) * d.ow(), d.ow());
+                        copyRows(yp, o * ypStride + sm * pad.plane, pad.wp, y, yOff + o * d.outPlane(), d.ow(), d.oh(), d.ow());
                 }
             }
         });
@@ -192,8 +191,7 @@ final class DirectConv {
                         int row = o * vecs * L;
                         for (int sm = 0; sm < ns; sm++) {
                             int dyOff = ((b0 + sm) * d.cOut() + g * d.og() + o) * d.outPlane();
-                            for (int i = 0; i < d.oh(); i++)
-                                copyRow(dy, dyOff + i * d.ow(), dyp, row + sm * pad.plane + i * pad.wp, d.ow());
+                            copyRows(dy, dyOff, d.ow(), dyp, row + sm * pad.plane, pad.wp, d.oh(), d.ow());
                         }
                     }
                     for (int o = 0; o < d.og(); o += 4) {
