@@ -38,7 +38,10 @@ import org.pulmo.tensor.Tensor;
  *
  * <p>A bad image (one whose decoding throws {@link ImageDecodeException}) is, by default, logged with its
  * path, left out of its batch (which is then one smaller) and remembered, so later epochs skip it without
- * reading it again; {@link #skipped()} lists them and the end of each epoch logs the count. With
+ * reading it again; {@link #skipped()} lists them and the end of each epoch logs the count. A batch left with
+ * no image is passed over; so is one left with a single image where the loader makes full batches only
+ * ({@code dropLast}, as training does), since batch norm in training cannot normalise one image whose last
+ * feature maps are 1 x 1 (the epoch's count says how many such batches were passed over). With
  * {@code strict}, the first bad image ends the epoch with a {@link DataLoadException} naming the file. Any
  * other failure (a transform that cannot apply) is always thrown to the consumer, naming the image.
  *
@@ -184,6 +187,7 @@ public final class DataLoader implements AutoCloseable {
         private final int batches;
         private final ArrayDeque<Future<Batch>> inFlight = new ArrayDeque<>();
         private final AtomicInteger skippedHere = new AtomicInteger();
+        private int loneImages;
         private int submitted;
         private Batch ready;
         private boolean finished;
@@ -243,7 +247,9 @@ public final class DataLoader implements AutoCloseable {
                     throw new IllegalStateException("epoch " + epoch + " was closed", e);
                 }
                 fill();
-                if (b.size() > 0) ready = b; // a batch that lost all its images is passed over
+                // a batch that lost all its images is passed over, and in a loader of full batches one left with a single image
+                if (b.size() == 1 && options.dropLast() && options.batchSize() > 1) loneImages++;
+                else if (b.size() > 0) ready = b;
             }
             return ready != null;
         }
@@ -260,7 +266,9 @@ public final class DataLoader implements AutoCloseable {
             if (!reported && skippedHere.get() > 0)
                 LOG.log(System.Logger.Level.WARNING, (options.shuffle() ? "training epoch " + (epoch + 1) + ": " : "")
                     + "skipped " + skippedHere.get() + " unreadable image" + (skippedHere.get() == 1 ? "" : "s") + " of " + data.size()
-                    + " (" + bad.size() + " known bad in all)");
+                    + " (" + bad.size() + " known bad in all)"
+                    + (loneImages == 0 ? "" : "; " + loneImages + " batch" + (loneImages == 1 ? " was" : "es were") + " left with a single image by them"
+                        + " and passed over (training normalises a batch over its images: one is not enough)"));
             reported = true;
         }
 

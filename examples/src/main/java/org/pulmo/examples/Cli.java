@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
+import picocli.CommandLine;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Collectors;
@@ -20,6 +21,25 @@ import org.pulmo.tensor.Device;
 /** Small helpers shared by the commands. */
 final class Cli {
     private Cli() {}
+
+    /**
+     * Every {@code Path} option and parameter: an empty value would be the current folder (a run's files written among
+     * whatever is there, the next "free" one a folder beside it), so it is refused, as picocli refuses a malformed number.
+     */
+    static final class NonEmptyPath implements CommandLine.ITypeConverter<Path> {
+        @Override public Path convert(String value) {
+            if (value.isBlank()) throw new CommandLine.TypeConversionException("an empty path; give a file or folder name ('.' for the current folder)");
+            return Path.of(value);
+        }
+    }
+
+    /** A text option that names a thing ({@code --data}): an empty value is refused, as an empty path is. */
+    static final class NonEmptyText implements CommandLine.ITypeConverter<String> {
+        @Override public String convert(String value) {
+            if (value.isBlank()) throw new CommandLine.TypeConversionException("an empty value; give a folder name, or 'demo'");
+            return value;
+        }
+    }
 
     /**
      * auto (a usable GPU, else the CPU), cpu or cuda[:N]. Asking for a GPU that is not usable is an error that

@@ -48,7 +48,7 @@ import picocli.CommandLine.Spec;
  * </ul>
  */
 final class DataOptions {
-    @Option(names = "--data", defaultValue = "demo", description = "An image folder, or 'demo' for the built-in synthetic chest images (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--data", defaultValue = "demo", converter = Cli.NonEmptyText.class, description = "An image folder, or 'demo' for the built-in synthetic chest images (default: ${DEFAULT-VALUE}).")
     String data;
 
     @Option(names = "--demo-images", defaultValue = "384", description = "Demo training images (validation and test: a quarter as many each, at least 32; default: ${DEFAULT-VALUE}).")

@@ -101,6 +101,7 @@ public final class ExplainCommand implements Callable<Integer> {
             if (demo < 0) throw new IllegalArgumentException("image 'demo:N' needs a demo image number N >= 0, not '" + input + "'");
             return "demo" + demo;
         }
+        if (input.isBlank()) throw new IllegalArgumentException("an empty image name; give image files (or 'demo:N')");
         Path p = Path.of(input);
         if (!Files.exists(p)) throw new IllegalArgumentException("no such image: " + p);
         if (Files.isDirectory(p)) throw new IllegalArgumentException("the image " + p + " is a folder; give image files");

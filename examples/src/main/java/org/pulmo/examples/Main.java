@@ -21,6 +21,7 @@ public final class Main implements Callable<Integer> {
         if (System.getProperty("java.util.logging.SimpleFormatter.format") == null)
             System.setProperty("java.util.logging.SimpleFormatter.format", "%4$s: %5$s%6$s%n");
         CommandLine cli = new CommandLine(new Main());
+        cli.registerConverter(java.nio.file.Path.class, new Cli.NonEmptyPath());   // every command's Path options (registered on the subcommands too)
         // every command's -V / --version (mixinStandardHelpOptions gives each one) names the build, not only pulmo's
         for (CommandLine sub : cli.getSubcommands().values()) sub.getCommandSpec().versionProvider(new Version());
         // A usage error (unknown option, missing or malformed value) is one line and a hint, not the whole help.

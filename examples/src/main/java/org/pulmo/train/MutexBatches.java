@@ -21,6 +21,8 @@ public final class MutexBatches implements AutoCloseable {
     private final DataLoader loader;
     private final DataLoader.Epoch batches;
     private int skipped;
+    /** The mutex loader's next batch, read ahead of its main batch where the main loader passed over one. */
+    private DataLoader.Batch pending;
 
     /**
      * The mutex side of {@code epoch}: {@code labels[i]} is training image i's class, {@code mainOptions} the main
@@ -52,7 +54,15 @@ public final class MutexBatches implements AutoCloseable {
      * image left the two batches holding different images (the step is then skipped).
      */
     public DataLoader.Batch next(DataLoader.Batch b) {
-        DataLoader.Batch mb = batches.next();
+        // either loader passes over a batch that unreadable images emptied (or left with one image): the two are matched
+        // by batch number, so that one passed over on one side only costs that batch, not the pairing of the rest
+        while (pending == null || pending.number() < b.number()) {
+            if (!batches.hasNext()) { skipped++; return null; }
+            pending = batches.next();
+        }
+        if (pending.number() > b.number()) { skipped++; return null; }
+        DataLoader.Batch mb = pending;
+        pending = null;
         if (!Arrays.equals(mb.indices(), b.indices())) { skipped++; return null; }
         String bad = pairingError(b, mb);
         if (bad != null) throw new IllegalStateException("MA-Net pairing broken in batch " + (b.number() + 1) + ": " + bad);

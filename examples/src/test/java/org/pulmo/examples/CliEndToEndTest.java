@@ -376,6 +376,18 @@ public class CliEndToEndTest {
         assertFalse(Files.exists(dir.resolve("o").resolve("last.safetensors")));
     }
 
+    /** An empty path would be the current folder: a run written among its files, the next one beside it. Refused at parse time. */
+    @Test void emptyPathsAreRefusedNotTakenForTheCurrentFolder() {
+        String[][] lines = {{"train", "--out", ""}, {"train", "--data", " "}, {"evaluate", "-c", "", "--data", "demo"},
+            {"predict", "-c", "", "x.png"}, {"explain", "-c", "x.safetensors", ""}, {"table", "--row", "a=b", "--out", ""}};
+        for (String[] line : lines) {
+            Run r = pulmo(line);
+            assertEquals(2, r.code(), List.of(line) + ": " + r.out() + r.err());
+            assertTrue(r.err().contains("an empty"), List.of(line) + ": " + r.err());
+            assertEquals(1, r.err().strip().lines().count(), List.of(line) + ": " + r.err());
+        }
+    }
+
     @Test void resumeWithoutACheckpointIsAClearError(@TempDir Path dir) {
         Run r = pulmo(tinyTrain(dir.resolve("empty"), "--epochs", "1", "--resume"));
         assertEquals(2, r.code(), r.out() + r.err());

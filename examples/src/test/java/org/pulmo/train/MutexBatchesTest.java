@@ -130,4 +130,43 @@ class MutexBatchesTest {
         }
         assertTrue(skippedHere >= 1 && skippedHere < 10, skippedHere + " of 10 batches skipped");
     }
+    /**
+     * A main batch that unreadable images left with one image is passed over by the main loader (training's loader makes
+     * full batches), so the mutex loader's batch of that number goes unused: the batches after it must still be paired
+     * (before, the mutex side stayed one batch behind for the rest of the epoch and every later step was skipped).
+     */
+    @Test void aBatchPassedOverOnOneSideDoesNotUnpairTheRest() {
+        java.util.Set<Integer> unreadable = java.util.Set.of(3, 17, 30);
+        Dataset train = new Dataset() {
+            @Override public List<String> classes() { return List.of("a", "b", "c"); }
+            @Override public int size() { return 48; }
+            @Override public int label(int index) { return index % 3; }
+            @Override public Image image(int index) throws IOException {
+                if (unreadable.contains(index)) throw new ImageDecodeException(java.nio.file.Path.of("numbered-" + index), "planted bad image");
+                return new Image(1, 1, 1, new float[] {index});
+            }
+            @Override public String source(int index) { return "numbered image " + index; }
+        };
+        DataLoader.Options opts = DataLoader.Options.training(2, 11).withDropLast(true).withWorkers(2);
+        int[] labels = labels(train);
+        int[] order;
+        int trained = 0, expected = 0;
+        try (DataLoader main = new DataLoader(train, Transform.identity(), opts);
+             var batches = main.epoch(0); var mutex = new MutexBatches(train, labels, Transform.identity(), opts, 7, 0)) {
+            order = main.order(0);
+            for (int b = 0; b < 24; b++) {
+                int i = order[2 * b], j = order[2 * b + 1];
+                boolean whole = java.util.stream.IntStream.of(i, j, mutex.partnerOf(i), mutex.partnerOf(j)).noneMatch(unreadable::contains);
+                if (whole) expected++;
+            }
+            int passedOver = 0;
+            for (DataLoader.Batch b : batches) {
+                assertEquals(2, b.size(), "a training batch of one image reached the loop: " + Arrays.toString(b.indices()));
+                if (mutex.next(b) != null) trained++;
+            }
+            for (int b = 0; b < 24; b++) if (unreadable.contains(order[2 * b]) || unreadable.contains(order[2 * b + 1])) passedOver++;
+            assertTrue(passedOver >= 2, "the planted images fall in " + passedOver + " batches; the test needs at least two");
+        }
+        assertEquals(expected, trained, "every batch whose four images are readable is trained as pairs");
+    }
 }
