@@ -49,21 +49,35 @@ public record RocCurve(double[] fpr, double[] tpr, double[] thresholds) {
     }
 
     /**
-     * One-vs-rest curve of class k: the score is the predicted probability of k, positive = actual class k.
-     * {@code probabilities} is [N][K].
+     * One-vs-rest curve of class k: the score is the predicted log-odds of k (the same order as its probability),
+     * positive = actual class k. {@code probabilities} is [N][K].
      */
     public static RocCurve oneVsRest(float[][] probabilities, int[] labels, int k) {
         Scores o = Scores.oneVsRest(probabilities, labels, k);
         return of(o.scores(), o.positive());
     }
 
-    /** Scores and truth of a one-vs-rest question: the probability of class k, and whether the image is of class k. */
+    /**
+     * Scores and truth of a one-vs-rest question: the log-odds of class k, ln p_k - ln(sum of the other classes' p), and
+     * whether the image is of class k. The log-odds rank images as p_k does, but a float32 softmax rounds p_k to exactly
+     * 1 for every confident image of class k (1 - p_k below half a float's step), which would tie them all; the other
+     * classes' probabilities, summed as they are rather than taken as 1 - p_k, keep them apart (down to a logit margin
+     * of about 100, where they underflow to 0). For two classes the two scores are each other's negatives, so both
+     * classes get the same AUC, as they must.
+     */
     record Scores(double[] scores, boolean[] positive) {
         static Scores oneVsRest(float[][] probabilities, int[] labels, int k) {
             double[] s = new double[labels.length];
             boolean[] pos = new boolean[labels.length];
-            for (int i = 0; i < labels.length; i++) { s[i] = probabilities[i][k]; pos[i] = labels[i] == k; }
+            for (int i = 0; i < labels.length; i++) { s[i] = logOdds(probabilities[i], k); pos[i] = labels[i] == k; }
             return new Scores(s, pos);
+        }
+
+        /** ln p_k - ln(sum over j != k of p_j): -infinity where p_k is 0, +infinity where the others are. */
+        static double logOdds(float[] p, int k) {
+            double rest = 0;
+            for (int j = 0; j < p.length; j++) if (j != k) rest += p[j];
+            return Math.log(p[k]) - Math.log(rest);
         }
     }
 

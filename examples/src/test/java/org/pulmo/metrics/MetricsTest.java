@@ -80,6 +80,34 @@ class MetricsTest {
         assertTrue(Double.isNaN(RocCurve.of(s, none).auc()), "no positives: AUC undefined");
     }
 
+    /**
+     * A confident two-class model: float32's softmax gives class 1 a probability of exactly 1 on every image (1 - p under
+     * half a float's step) while class 0's tiny probabilities still differ. Scored by p, class 1's images would all tie
+     * and its AUC would be 0.5 against class 0's real one; scored by log-odds both classes get the AUC of the logits.
+     */
+    @Test void saturatedProbabilitiesGiveBothClassesTheAucOfTheLogits() {
+        float[] margin = {31f, 27f, 29.5f, 24f, 33f, 26f, 30f, 28f};   // logit of class 1 minus that of class 0
+        int[] labels = {1, 0, 1, 0, 1, 1, 0, 0};
+        float[][] p = new float[margin.length][];
+        boolean[] isOne = new boolean[margin.length];
+        double[] logit = new double[margin.length];
+        for (int i = 0; i < p.length; i++) {
+            float e = (float) Math.exp(-margin[i]);   // softmax of (0, margin) in float, as the model computes it
+            p[i] = new float[] {e / (1f + e), 1f / (1f + e)};
+            assertEquals(1f, p[i][1], "the test needs class 1's probability rounded to 1");
+            isOne[i] = labels[i] == 1;
+            logit[i] = margin[i];
+        }
+        Predictions pr = new Predictions(List.of("covid", "noncovid"), p, labels, null);
+        double expected = RocCurve.of(logit, isOne).auc();   // 12 pairs of 16 won by class 1's images
+        assertEquals(12 / 16.0, expected, EPS);
+        assertEquals(expected, pr.auc(1), EPS, "class 1");
+        assertEquals(expected, pr.auc(0), EPS, "class 0");
+        assertEquals(expected, pr.macroAuc(), EPS);
+        var ci = pr.aucInterval(0);
+        assertTrue(ci.low() < expected && expected < ci.high(), "DeLong's interval around the same AUC, not the tie's [50, 50]: " + ci);
+    }
+
     @Test void aucEqualsMannWhitneyOnRandomTiedScores() {
         Random rnd = new Random(12);
         for (int trial = 0; trial < 20; trial++) {
