@@ -13,7 +13,6 @@ import java.nio.file.Path;
 import picocli.CommandLine;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.stream.Collectors;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.pulmo.backend.Backends;
 import org.pulmo.tensor.Device;
@@ -124,7 +123,12 @@ final class Cli {
 
     /** Several lines ("Unclosed group near index 1", the pattern, a caret) as one. */
     static String oneLine(String s) {
-        return s.lines().map(String::strip).filter(l -> !l.isEmpty()).collect(Collectors.joining("; "));
+        StringBuilder sb = new StringBuilder();
+        for (String l : s.lines().map(String::strip).filter(l -> !l.isEmpty()).toList()) {
+            if (!sb.isEmpty()) sb.append(sb.charAt(sb.length() - 1) == ':' ? " " : "; ");   // "lists:; a" reads as a broken line
+            sb.append(l);
+        }
+        return sb.toString();
     }
 
     /**

@@ -8,6 +8,7 @@ import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
@@ -109,6 +110,30 @@ class BadCheckpointCliTest {
             assertOneLineError(CliEndToEndTest.pulmo("predict", "-c", edited.toString(), png.toString()),
                 edited + ": metadata field '" + c[0] + "' is \"" + c[1].replace("\n", ", ") + "\"");
         }
+    }
+
+    /**
+     * ResNet-18's tensors under metadata naming ResNet-50: a short line that names a few keys, counts the rest and asks
+     * whether these are another architecture's weights (before: all 198 missing keys and 24 shapes, some 9 KB, with
+     * broken separators).
+     */
+    @Test void anotherArchitecturesWeightsAreOneShortLine() throws Exception {
+        Module m = Models.create("resnet18", 2, 32, 5, null);
+        Path good = dir.resolve("best.safetensors"), png = image();
+        Checkpoint.save(good, m, null, 1, 4, Map.of(), describe());
+        Map<String, String> meta = new LinkedHashMap<>(Safetensors.read(good).metadata());
+        meta.put("model", "resnet50");
+        Path other = dir.resolve("other.safetensors");
+        Safetensors.write(other, Safetensors.read(good).tensors(), meta);
+        CliEndToEndTest.Run r = CliEndToEndTest.pulmo("predict", "-c", other.toString(), png.toString());
+        assertEquals(2, r.code(), r.out() + r.err());
+        // the device line ("INFO: using the CPU: ...") comes first here: the checkpoint is read onto the chosen device
+        List<String> lines = r.err().strip().lines().filter(l -> !l.startsWith("INFO: ")).toList();
+        assertEquals(1, lines.size(), r.err());
+        for (String part : new String[] {other.toString(), "missing keys (", "... and ", "another architecture's weights"})
+            assertTrue(lines.getFirst().contains(part), part + " in " + r.err());
+        assertTrue(lines.getFirst().length() < 2000, lines.getFirst().length() + " characters: " + r.err());
+        assertFalse(r.err().contains(":;"), r.err());
     }
 
     /** An evaluation none of whose images can be read is an error, not a report of 0 images with exit code 0. */

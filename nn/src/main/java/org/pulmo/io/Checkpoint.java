@@ -315,6 +315,10 @@ public final class Checkpoint {
             model.checkStateDict(modelState, true);
         } catch (StateDictException e) {
             problems.add(e.getMessage());
+            int own = model.stateDict().size(), off = e.missing().size() + e.wrongShape().size();
+            if (4 * off >= own)
+                problems.add(off + " of the model's " + own + " tensors are missing from the file or shaped otherwise: are these another architecture's"
+                    + " weights (or was the metadata's model edited)?");
         }
         if (optimizer != null) {
             try {
