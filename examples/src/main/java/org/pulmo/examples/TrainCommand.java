@@ -71,7 +71,7 @@ public final class TrainCommand implements Callable<Integer> {
         + " (MA-Net: a ResNet-50 or DenseNet-169 file for its backbone), or a checkpoint of an earlier 'pulmo train' run (its model's"
         + " weights, a MA-Net's FAB included; the optimiser starts afresh); a classifier of another class count starts afresh.") Path initFrom;
     @Option(names = "--overwrite", description = "Replace the run in <out>: its checkpoints, metrics, plots and test/ report are removed first (refused where test/ holds other files).") boolean overwrite;
-    @Option(names = "--workers", defaultValue = "0", description = "Image decoding threads (0: half the cores, at most 8).") int workers;
+    @Option(names = "--workers", defaultValue = "0", description = "Image decoding threads, each making a whole batch ahead (0: half the cores, at most 8; at most 64).") int workers;
     @Option(names = "--no-mab", description = "MA-Net ablation: no mutex attention block (Table 8; with FAB on, FAB fuses the main path's own map: not in the paper, see docs/FIDELITY.md).") boolean noMab;
     @Option(names = "--no-fab", description = "MA-Net ablation: no fusion attention block (Table 8); the mutex path goes on with F_am + F_rem (our reading: docs/FIDELITY.md).") boolean noFab;
     @Option(names = "--manet-loss", defaultValue = "adaptive", description = "MA-Net loss: ce, ce-cs or adaptive (Table 7; default: ${DEFAULT-VALUE}); "
@@ -284,7 +284,13 @@ public final class TrainCommand implements Callable<Integer> {
         if (imageSize != null && imageSize > MAX_IMAGE_SIZE)
             throw new IllegalArgumentException("--image-size must be at most " + MAX_IMAGE_SIZE + " (the papers train at 224), got " + imageSize);
         if (workers < 0) throw new IllegalArgumentException("--workers must be 0 (half the cores) or more, got " + workers);
+        if (workers > MAX_WORKERS)
+            throw new IllegalArgumentException("--workers must be at most " + MAX_WORKERS + " (each one holds a whole batch of decoded images ahead of"
+                + " training), got " + workers);
     }
+
+    /** The most image decoding threads: each makes a whole batch ahead, so that their batches all lie in memory at once. */
+    static final int MAX_WORKERS = 64;
 
     /** A data set that would train nothing, or nothing worth reporting, is refused with the reason. */
     static void checkData(Trainer.Settings s, Splits.Split split) {

@@ -134,6 +134,7 @@ class TrainCommandTest {
         refused(pulmo(train(o, "--epochs", "1", "--weight-decay", "-1e-4")), o, "--weight-decay must be 0 or more");
         refused(pulmo(train(o, "--epochs", "1", "--image-size", "16")), o, "--image-size 16 is too small for resnet18", "at least 32");
         refused(pulmo(train(o, "--epochs", "1", "--workers", "-2")), o, "--workers", "-2");
+        refused(pulmo(train(o, "--epochs", "1", "--workers", "100000")), o, "--workers", "100000");
         assertFalse(Files.exists(o), "the output folder was made for a refused run");
     }
 
