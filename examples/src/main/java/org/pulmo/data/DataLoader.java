@@ -336,7 +336,7 @@ public final class DataLoader implements AutoCloseable {
     }
 
     /** Decodes every image of {@code data} on {@code threads} threads; returns the failures in index order. */
-    static List<BadImage> findBadImages(Dataset data, int threads) {
+    public static List<BadImage> findBadImages(Dataset data, int threads) {
         ExecutorService ex = Executors.newFixedThreadPool(Math.max(1, threads));
         try {
             List<Future<BadImage>> results = new ArrayList<>();

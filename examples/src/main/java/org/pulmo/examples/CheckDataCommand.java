@@ -29,6 +29,9 @@ import picocli.CommandLine.Option;
         "The same picture in two parts or under two labels is found as identical files and as near copies (one image saved",
         "twice, neighbouring CT slices)."})
 public final class CheckDataCommand implements Callable<Integer> {
+    /** Unreadable files named one a line; the count covers the rest. */
+    static final int LISTED = 20;
+
     @Mixin DataOptions data;
     @Option(names = "--out", paramLabel = "FILE", description = "Also write the pairs found as CSV (path_a,part_a,path_b,part_b,how);"
         + " an existing file is refused unless --overwrite is given.") Path out;
@@ -90,8 +93,11 @@ public final class CheckDataCommand implements Callable<Integer> {
                 labels++;
             }
         }
-        if (!unreadable.isEmpty())
-            System.out.println("Unreadable: " + unreadable.size() + " file(s), first " + unreadable.getFirst() + " (train skips them; --strict stops on them)");
+        if (!unreadable.isEmpty()) {   // each named, as they are to be mended or removed one by one
+            System.out.println("Unreadable: " + unreadable.size() + " file(s) (train skips them; --strict stops on them):");
+            unreadable.stream().limit(LISTED).forEach(f -> System.out.println("  " + f));
+            if (unreadable.size() > LISTED) System.out.println("  ... and " + (unreadable.size() - LISTED) + " more");
+        }
         if (!odd.isEmpty())
             System.out.println("Odd sizes: " + odd.size() + " image(s) under 32 pixels a side or over 10 times longer than wide, first " + odd.getFirst()
                 + " (each is resized to the model's square input all the same)");

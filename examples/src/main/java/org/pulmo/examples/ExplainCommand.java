@@ -82,10 +82,17 @@ public final class ExplainCommand implements Callable<Integer> {
         java.util.function.Predicate<Path> holds = dir -> names.keySet().stream()
             .anyMatch(n -> SUFFIXES.stream().anyMatch(x -> Files.isRegularFile(dir.resolve(n + x))));
         out = Cli.keepEarlier(out, overwrite, holds, "earlier explanations of " + (names.size() == 1 ? "this image" : "these images"));
+        boolean made = !Files.exists(out);
         Cli.outputFolder(out, "--out");
         if (overwrite)   // once everything is checked: no stale map of another method stays
             for (String n : names.keySet()) for (String x : SUFFIXES) Files.deleteIfExists(out.resolve(n + x));
-        for (var e : names.entrySet()) explain(tm, e.getValue(), e.getKey(), cls, cam, lime);
+        try {
+            for (var e : names.entrySet()) explain(tm, e.getValue(), e.getKey(), cls, cam, lime);
+        } catch (Exception | Error e) {
+            // an image that turned out unreadable: the folder this call made is not left behind empty
+            if (made) try (var in = Files.list(out)) { if (in.findAny().isEmpty()) Files.delete(out); } catch (java.io.IOException ignored) { }
+            throw e;
+        }
         return 0;
     }
 

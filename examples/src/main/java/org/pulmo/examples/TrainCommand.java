@@ -120,6 +120,7 @@ public final class TrainCommand implements Callable<Integer> {
 
         Splits.Split split = data.load(size);
         checkData(s, split);
+        if (s.strict()) checkEveryImage(split);
         split.train().requireClassCount(split.train().numClasses());
         s = withClasses(s, split, folder.dir(), continuing);
         Map<String, String> splitRecord = data.splitRecord(split);
@@ -291,6 +292,19 @@ public final class TrainCommand implements Callable<Integer> {
 
     /** The most image decoding threads: each makes a whole batch ahead, so that their batches all lie in memory at once. */
     static final int MAX_WORKERS = 64;
+
+    /**
+     * {@code --strict}: every training and validation image is decoded before training, so that an unreadable one stops
+     * the run before its first step rather than in whichever epoch first reads it.
+     */
+    static void checkEveryImage(Splits.Split split) {
+        List<org.pulmo.data.BadImage> bad = new ArrayList<>();
+        for (org.pulmo.data.Dataset part : List.of(split.train(), split.val()))
+            bad.addAll(org.pulmo.data.DataLoader.findBadImages(part, Runtime.getRuntime().availableProcessors()));
+        if (!bad.isEmpty())
+            throw new org.pulmo.data.DataLoadException("--strict: " + bad.size() + " unreadable image(s) among the training and validation images, the"
+                + " first " + bad.getFirst() + "; nothing was trained (mend or remove them, or leave out --strict to have them skipped)", null);
+    }
 
     /** A data set that would train nothing, or nothing worth reporting, is refused with the reason. */
     static void checkData(Trainer.Settings s, Splits.Split split) {

@@ -308,12 +308,14 @@ class DataSplitCliTest {
         org.pulmo.data.NearCopiesTest.scan(30, 48, 60, 0, 0, 1f, 0f).writePng(mkdirs(d.resolve("test/b/new.png")));
         org.pulmo.data.NearCopiesTest.scan(21, 50, 62, 0, 0, 1f, 0.05f).writePng(mkdirs(d.resolve("train/a/mislabelled.png")));
         Files.writeString(d.resolve("train/b/broken.png"), "not an image");
+        Files.writeString(d.resolve("train/a/also-broken.jpg"), "nor this");
         org.pulmo.data.Image.zeros(1, 2, 300).writePng(mkdirs(d.resolve("train/a/strip.png")));
         Run c = pulmo("check-data", "--data", d.toString(), "--val-fraction", "0", "--out", dir.resolve("pairs.csv").toString());
         assertEquals(0, c.code(), c.out() + c.err());
         assertTrue(c.out().contains("train/a/0.png (train) ~ test/a/copy-of-0.png (test): near"), c.out());
         assertTrue(c.out().contains("Same picture in two parts: 1 pair(s)") && c.out().contains("Same picture under two labels: 1 pair(s)"), c.out());
-        assertTrue(c.out().contains("labels a and b") && c.out().contains("Unreadable: 1 file(s)"), c.out());
+        assertTrue(c.out().contains("labels a and b") && c.out().contains("Unreadable: 2 file(s)"), c.out());
+        assertTrue(c.out().contains("broken.png\n") && c.out().contains("also-broken.jpg\n"), "each unreadable file named: " + c.out());
         assertTrue(c.out().contains("Odd sizes: 1 image(s)") && c.out().contains("strip.png (300 x 2)"), c.out());
         List<String> csv = Files.readAllLines(dir.resolve("pairs.csv"));
         assertEquals("path_a,part_a,path_b,part_b,how", csv.getFirst());
@@ -325,7 +327,7 @@ class DataSplitCliTest {
         // --strict: the unreadable file is the check's verdict, exit 2 (it said "--strict stops on them" and exited 0)
         Run strict = pulmo("check-data", "--data", d.toString(), "--val-fraction", "0", "--strict");
         assertEquals(2, strict.code(), strict.out() + strict.err());
-        assertTrue(strict.err().contains("1 unreadable file(s), first ") && strict.err().contains("broken.png (--strict)"), strict.err());
+        assertTrue(strict.err().contains("2 unreadable file(s), first ") && strict.err().contains("also-broken.jpg (--strict)"), strict.err());
         // --out inside a folder of the images would be counted as one of them (a CSV named .png was; --overwrite replaced an image)
         Run inside = pulmo("check-data", "--data", d.toString(), "--val-fraction", "0", "--out", d.resolve("train/a/0.png").toString(), "--overwrite");
         assertEquals(2, inside.code(), inside.out() + inside.err());

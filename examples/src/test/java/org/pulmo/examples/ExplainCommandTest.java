@@ -99,6 +99,12 @@ class ExplainCommandTest {
         assertEquals(2, layer.code(), layer.out() + layer.err());
         assertTrue(layer.err().contains("--layer conv5_bn_ac: resnet18 has the Grad-CAM layers [stage0"), layer.err());
         assertFalse(Files.exists(out), "a failed call made its output folder");
+        // nor one whose image turns out unreadable only when decoded
+        Path notImage = Files.writeString(dir.resolve("notanimage.jpg"), "plain text");
+        Run bad = pulmo("explain", "-c", checkpoint.toString(), notImage.toString(), "--method", "gradcam", "--device", "cpu", "--out", out.toString());
+        assertEquals(2, bad.code(), bad.out() + bad.err());
+        assertTrue(bad.err().contains("notanimage.jpg"), bad.err());
+        assertFalse(Files.exists(out), "a call that failed on its image left its output folder behind, empty");
     }
 
     /** Before: "pulmo explain: /tmp/.../file.txt", the path without what was wrong with it. */

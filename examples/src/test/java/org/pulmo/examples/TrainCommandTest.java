@@ -153,6 +153,22 @@ class TrainCommandTest {
             "--epochs", "1", "--out", o.toString()), o, "the training images hold only one class (covid19): a classifier needs at least two");
     }
 
+    /** --strict reads every training and validation image first: an unreadable one stops the run before its first step. */
+    @Test void strictStopsOnAnUnreadableImageBeforeTraining(@TempDir Path dir) throws IOException {
+        Path data = dir.resolve("data");
+        new DemoChestDataset(16, 32, 1).writeTo(data);
+        Files.writeString(data.resolve("viral").resolve("zz-notes.png"), "not an image");
+        Path o = dir.resolve("o");
+        Run r = pulmo("train", "--model", "resnet18", "--data", data.toString(), "--image-size", "32", "--batch-size", "2",
+            "--epochs", "1", "--strict", "--out", o.toString());
+        assertEquals(2, r.code(), r.out() + r.err());
+        String last = r.err().strip().lines().toList().getLast();   // after the data's own warnings (this tiny split's validation classes)
+        for (String part : new String[] {"pulmo train: --strict: 1 unreadable image(s)", "zz-notes.png: not an image", "nothing was trained"})
+            assertTrue(last.contains(part), part + " in " + r.err());
+        assertFalse(r.out().contains("epoch 1/"), "refused only after training began:\n" + r.out());
+        assertFalse(Files.exists(o.resolve("last.safetensors")), "a checkpoint was written");
+    }
+
     @Test void anEmptyValidationPartIsRefused(@TempDir Path dir) throws IOException {
         Path data = dir.resolve("data");
         new DemoChestDataset(16, 32, 1).writeTo(data);
