@@ -147,7 +147,17 @@ public final class RunFolder {
             }
             List<Path> stale = new ArrayList<>();
             for (String f : RUN_FILES) if (isRunFile(out.resolve(f))) stale.add(out.resolve(f));
-            return new Choice(out, List.of("--overwrite: removing the earlier run's files in " + out), stale);
+            List<String> notes = new ArrayList<>(List.of("--overwrite: removing the earlier run's files in " + out));
+            // evaluate numbers past a run's test/ report (test2, test3, ...): reports the user asked for, maybe of other
+            // checkpoints, so they are kept, but said, since they may describe the run being replaced
+            try (var in = Files.list(out)) {
+                List<String> kept = in.filter(p -> p.getFileName().toString().matches("test-?\\d+") && isReport(p))
+                    .map(p -> p.getFileName().toString()).sorted().toList();
+                if (!kept.isEmpty())
+                    notes.add("--overwrite: keeping " + String.join(", ", kept) + " in " + out + ", evaluations numbered past the run's test/ report;"
+                        + " remove them if they describe the run being replaced");
+            }
+            return new Choice(out, notes, stale);
         }
         Path next = nextFree(out, RunFolder::holdsRun, "a run");
         return new Choice(next, List.of(out + " holds an earlier run, so this one goes to " + next

@@ -522,7 +522,8 @@ public final class Trainer {
         if (planned != null && !planned.equals(Integer.toString(s.epochs())))
             notes.add("--resume: the run planned " + planned + (planned.equals("1") ? " epoch" : " epochs") + " when it last trained; this one goes on to " + s.epochs()
                 + (s.schedule().toLowerCase(Locale.ROOT).startsWith("cosine") ? " (the cosine schedule is stretched to the new length from here on)" : ""));
-        if (s.epochs() == done) notes.add("--resume: " + (done == 1 ? "its one epoch is" : "all " + done + " epochs are") + " done; nothing to train");
+        if (s.epochs() == done) notes.add("--resume: " + (done == 1 ? "its one epoch is" : "all " + done + " epochs are") + " done; nothing to train"
+            + " (a larger --epochs trains it further; below, the run as it stands)");
         String dev = meta.get("device");
         if (dev != null && s.device() != null && !dev.equals(s.device().toString()))
             notes.add("--resume: the first run trained on " + dev + ", this one on " + s.device() + " (the last bits of the results may differ)");

@@ -94,8 +94,13 @@ class TrainCommandTest {
         assertEquals("a table written there", Files.readString(out.resolve("test").resolve("table.md")));
         assertTrue(Files.exists(out.resolve("interrupted.safetensors")));
         Files.delete(out.resolve("test").resolve("table.md"));
+        // an evaluation numbered past the run's test/ report (evaluate --out RUN/test of another checkpoint) is kept, and said
+        Files.createDirectories(out.resolve("test2"));
+        Files.writeString(out.resolve("test2").resolve("report.txt"), "another checkpoint's report");
         Run r = pulmo(train(out, "--epochs", "1", "--demo-images", "8", "--batch-size", "4", "--no-evaluate", "--overwrite"));
         assertEquals(0, r.code(), r.out() + r.err());
+        assertEquals("another checkpoint's report", Files.readString(out.resolve("test2").resolve("report.txt")));
+        assertTrue(r.out().contains("--overwrite: keeping test2 in " + out), r.out());
         assertFalse(Files.exists(out.resolve("test")), "the old test/ report was left beside the new run");
         assertFalse(Files.exists(out.resolve("interrupted.safetensors")));
         assertTrue(Files.size(out.resolve("last.safetensors")) > 100);
