@@ -78,9 +78,10 @@ final class CpuFused {
                     FloatVector e = exp(FloatVector.fromArray(V, Y, o + i).sub(m));
                     e.intoArray(Y, o + i);
                     vs = vs.add(e);
-                    if (++k == BLOCK) { sum += Lanes.sumInLaneOrder(vs, lanes); vs = FloatVector.zero(V); k = 0; }
+                    if (++k == BLOCK) { vs.intoArray(lanes, 0); sum += Lanes.sumInLaneOrder(lanes); vs = FloatVector.zero(V); k = 0; }
                 }
-                sum += Lanes.sumInLaneOrder(vs, lanes);
+                vs.intoArray(lanes, 0);
+                sum += Lanes.sumInLaneOrder(lanes);
                 for (; i < hw; i++) {
                     float e = (float) Math.exp(Y[o + i] - m);
                     Y[o + i] = e;
@@ -148,9 +149,10 @@ final class CpuFused {
                     pr.intoArray(DA, o + i);
                     vmax = vmax.max(pr);
                     vd = pr.mul(FloatVector.fromArray(V, G, go + o + i)).fma(bv, vd);
-                    if (++k == BLOCK) { dot += Lanes.sumInLaneOrder(vd, lanes); vd = FloatVector.zero(V); k = 0; }
+                    if (++k == BLOCK) { vd.intoArray(lanes, 0); dot += Lanes.sumInLaneOrder(lanes); vd = FloatVector.zero(V); k = 0; }
                 }
-                dot += Lanes.sumInLaneOrder(vd, lanes);
+                vd.intoArray(lanes, 0);
+                dot += Lanes.sumInLaneOrder(lanes);
                 float maxP = vmax.reduceLanes(VectorOperators.MAX);
                 for (; i < hw; i++) {
                     float t = A[ao + o + i] - B[bo + o + i];
@@ -227,6 +229,7 @@ final class CpuFused {
     static void seScaleBackward(float[] X, int xo, float[] S, int so, float[] G, int go, int planes, int hw, float[] DX, float[] DS) {
         int lanes = V.length();
         Parallel.forRange(planes, 3L * hw, (p0, p1) -> {
+            float[] stored = new float[lanes];
             for (int p = p0; p < p1; p++) {
                 int o = p * hw;
                 float sc = S[so + p];
@@ -241,7 +244,8 @@ final class CpuFused {
                             g.mul(sc).intoArray(DX, o + i);
                             sum = sum.add(g.mul(FloatVector.fromArray(V, X, xo + o + i)));
                         }
-                        part = Lanes.sum(sum);
+                        sum.intoArray(stored, 0);
+                        part = Lanes.sum(stored, 0, lanes);
                     }
                     for (; i < e1; i++) {
                         float g = G[go + o + i];

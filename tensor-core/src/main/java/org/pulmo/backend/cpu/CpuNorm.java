@@ -15,8 +15,10 @@ import org.pulmo.tensor.HostArrays;
  * Statistics are accumulated in double (one pass of sum and sum of squares would lose digits): a double vector's
  * worth of floats at a time is widened exactly to doubles (with AVX-512: 8 floats, a 256-bit float load and a 512-bit
  * double add; with AVX2 4 and 256 bits), since a scalar double sum is one dependent add per element and the JIT does not
- * vectorise reductions. A run too short for the vector loop is summed by the scalar tail alone, which gives the same
- * bits (the vector part would contribute an exact zero) without setting up vectors for a plane of 1 or 4 values.
+ * vectorise reductions. A channel's planes are summed in one call: each plane's vector-wide chunks add into lanes
+ * that run on across the planes, each plane's tail (all of a plane too short for the vector loop) into a scalar, and
+ * the lanes are added to it once per channel, not once per plane (a 4 x 4 plane is one or two vectors, and adding
+ * lanes across a vector costs more than the vector's own adds).
  */
 final class CpuNorm {
     private CpuNorm() {}
@@ -26,60 +28,80 @@ final class CpuNorm {
     /** Floats of as many lanes as D: the half-width shape, widened exactly by F2D. */
     private static final VectorSpecies<Float> FD = VectorSpecies.of(float.class, VectorShape.forBitSize(D.vectorBitSize() / 2));
 
-    private static DoubleVector widen(float[] x, int at) {
-        return (DoubleVector) FloatVector.fromArray(FD, x, at).convertShape(VectorOperators.F2D, D, 0);
-    }
+    // The channel sums below take every plane of a channel in one call and widen floats to doubles in place, with the
+    // Vector API's own (always inlined) methods only: a helper of ours that took or returned a vector was not inlined
+    // where C2 judged its call site cold (a batch norm whose first planes were too short for the vector loop), and
+    // then every vector it passed was allocated and every operation ran as a Java loop, in every later step too.
+    // Each plane's vectors add into lanes that run on across the planes, and the lanes are added once per channel.
 
-    /** sum of x[p .. p+len) in double. */
-    static double sum(float[] x, int p, int len) {
-        double s = 0;
-        int i = 0;
-        if (len >= 2 * DL) {
-            DoubleVector a0 = DoubleVector.zero(D), a1 = a0;
-            for (; i + 2 * DL <= len; i += 2 * DL) {
-                a0 = a0.add(widen(x, p + i));
-                a1 = a1.add(widen(x, p + i + DL));
+    /**
+     * The sum in double of {@code planes} runs of {@code len} floats, run k at x[p + k * stride]: the lanes of two
+     * double accumulators take each run's values {@code 2 * DL} at a time, a scalar takes each run's tail (all of a
+     * run shorter than that), and the lanes are added to it once at the end.
+     */
+    static double sum(float[] x, int p, int stride, int planes, int len) {
+        int vec = len - len % (2 * DL);
+        DoubleVector a0 = DoubleVector.zero(D), a1 = a0;
+        double t = 0;
+        for (int k = 0, q = p; k < planes; k++, q += stride) {
+            int i = 0;
+            for (; i < vec; i += 2 * DL) {
+                a0 = a0.add((DoubleVector) FloatVector.fromArray(FD, x, q + i).convertShape(VectorOperators.F2D, D, 0));
+                a1 = a1.add((DoubleVector) FloatVector.fromArray(FD, x, q + i + DL).convertShape(VectorOperators.F2D, D, 0));
             }
-            s = Lanes.sum(a0.add(a1));
+            for (; i < len; i++) t += x[q + i];
         }
-        for (; i < len; i++) s += x[p + i];
-        return s;
+        if (vec == 0) return t;
+        double[] lanes = new double[DL];
+        a0.add(a1).intoArray(lanes, 0);
+        return Lanes.sum(lanes, 0, DL) + t;
     }
 
-    /** sum of (x - mu)^2 over x[p .. p+len) in double. */
-    static double sumSquaredDeviations(float[] x, int p, int len, double mu) {
-        double s = 0;
-        int i = 0;
-        if (len >= 2 * DL) {
-            DoubleVector a0 = DoubleVector.zero(D), a1 = a0;
-            for (; i + 2 * DL <= len; i += 2 * DL) {
-                DoubleVector v0 = widen(x, p + i).sub(mu), v1 = widen(x, p + i + DL).sub(mu);
+    /** The sum of (x - mu)^2 over the same runs as {@link #sum}, in double, in the same order. */
+    static double sumSquaredDeviations(float[] x, int p, int stride, int planes, int len, double mu) {
+        int vec = len - len % (2 * DL);
+        DoubleVector a0 = DoubleVector.zero(D), a1 = a0;
+        double t = 0;
+        for (int k = 0, q = p; k < planes; k++, q += stride) {
+            int i = 0;
+            for (; i < vec; i += 2 * DL) {
+                DoubleVector v0 = ((DoubleVector) FloatVector.fromArray(FD, x, q + i).convertShape(VectorOperators.F2D, D, 0)).sub(mu);
+                DoubleVector v1 = ((DoubleVector) FloatVector.fromArray(FD, x, q + i + DL).convertShape(VectorOperators.F2D, D, 0)).sub(mu);
                 a0 = v0.fma(v0, a0);
                 a1 = v1.fma(v1, a1);
             }
-            s = Lanes.sum(a0.add(a1));
+            for (; i < len; i++) { double v = x[q + i] - mu; t += v * v; }
         }
-        for (; i < len; i++) { double v = x[p + i] - mu; s += v * v; }
-        return s;
+        if (vec == 0) return t;
+        double[] lanes = new double[DL];
+        a0.add(a1).intoArray(lanes, 0);
+        return Lanes.sum(lanes, 0, DL) + t;
     }
 
-    /** {sum of g, sum of g * (x - mu)} over g[gp ..], x[xp ..] of length len, in double. */
-    static void sumsForBackward(float[] g, int gp, float[] x, int xp, int len, double mu, double[] out) {
+    /**
+     * {sum of g, sum of g * (x - mu)} in double over {@code planes} runs of {@code len} values (run k of g at
+     * g[gp + k * gStride], of x at x[xp + k * xStride]) into out[0] and out[1]: lanes {@code DL} values at a time
+     * across the runs, each run's tail in scalars, the lanes added once at the end.
+     */
+    static void sumsForBackward(float[] g, int gp, int gStride, float[] x, int xp, int xStride, int planes, int len, double mu, double[] out) {
+        int vec = len - len % DL;
+        DoubleVector sg = DoubleVector.zero(D), sgx = sg;
         double a = 0, b = 0;
-        int i = 0;
-        if (len >= DL) {
-            DoubleVector sg = DoubleVector.zero(D), sgx = sg;
-            for (; i + DL <= len; i += DL) {
-                DoubleVector gv = widen(g, gp + i);
+        for (int k = 0, gq = gp, xq = xp; k < planes; k++, gq += gStride, xq += xStride) {
+            int i = 0;
+            for (; i < vec; i += DL) {
+                DoubleVector gv = (DoubleVector) FloatVector.fromArray(FD, g, gq + i).convertShape(VectorOperators.F2D, D, 0);
                 sg = sg.add(gv);
-                sgx = gv.fma(widen(x, xp + i).sub(mu), sgx);
+                sgx = gv.fma(((DoubleVector) FloatVector.fromArray(FD, x, xq + i).convertShape(VectorOperators.F2D, D, 0)).sub(mu), sgx);
             }
-            a = Lanes.sum(sg);
-            b = Lanes.sum(sgx);
+            for (; i < len; i++) { a += g[gq + i]; b += g[gq + i] * (x[xq + i] - mu); }
         }
-        for (; i < len; i++) { a += g[gp + i]; b += g[gp + i] * (x[xp + i] - mu); }
-        out[0] += a;
-        out[1] += b;
+        if (vec == 0) { out[0] = a; out[1] = b; return; }
+        double[] lanes = new double[2 * DL];
+        sg.intoArray(lanes, 0);
+        sgx.intoArray(lanes, DL);
+        out[0] = Lanes.sum(lanes, 0, DL) + a;
+        out[1] = Lanes.sum(lanes, DL, DL) + b;
     }
 
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -136,10 +158,8 @@ final class CpuNorm {
         long m = (long) d.n * d.s;
         Parallel.forRange(d.c, 2 * m, (s0, e0) -> {
             for (int c = s0; c < e0; c++) {
-                double sum = 0;
-                for (int n = 0; n < d.n; n++) sum += sum(xs, xb + (n * d.c + c) * d.s, d.s);
-                double mu = sum / m, sq = 0;
-                for (int n = 0; n < d.n; n++) sq += sumSquaredDeviations(xs, xb + (n * d.c + c) * d.s, d.s, mu);
+                double mu = sum(xs, xb + c * d.s, d.c * d.s, d.n, d.s) / m;
+                double sq = sumSquaredDeviations(xs, xb + c * d.s, d.c * d.s, d.n, d.s, mu);
                 mean[c] = (float) mu;
                 var[c] = (float) (sq / m);
             }
@@ -250,17 +270,12 @@ final class CpuNorm {
             double[] sums = new double[2];
             float[] gm = relu ? masked(d.n * d.s) : null, g = relu ? gm : gs; // dy of sample n: gm[n*s ..] or gs[gb + p ..]
             for (int c = s0; c < e0; c++) {
-                sums[0] = 0;
-                sums[1] = 0;
                 if (relu)
                     for (int n = 0; n < d.n; n++) {
                         int p = (n * d.c + c) * d.s;
                         reluMaskRow(xs, xb + p, gs, gb + p, gm, n * d.s, d.s, ss[0][c], ss[1][c]);
                     }
-                for (int n = 0; n < d.n; n++) {
-                    int p = (n * d.c + c) * d.s;
-                    sumsForBackward(g, relu ? n * d.s : gb + p, xs, xb + p, d.s, mu[c], sums);
-                }
+                sumsForBackward(g, relu ? 0 : gb + c * d.s, relu ? d.s : d.c * d.s, xs, xb + c * d.s, d.c * d.s, d.n, d.s, mu[c], sums);
                 double sg = sums[0], sgx = sums[1];
                 float dbias = (float) sg, dweight = (float) (sgx * is[c]);
                 db[c] = dbias;

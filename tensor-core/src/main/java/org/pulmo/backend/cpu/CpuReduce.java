@@ -40,6 +40,7 @@ final class CpuReduce {
         int oInner = outer.inner(), oStride = outer.innerStride(0);
         int base = x.offset();
         Parallel.forRange(outN, redN, (s, e) -> {
+            float[] lanes = new float[S.length()];
             for (int o = s; o < e; o++) {
                 int ob = base + outer.rowOffset(0, o / oInner) + (o % oInner) * oStride;
                 double acc = op == ReduceOp.SUM ? 0 : op == ReduceOp.MAX ? Double.NEGATIVE_INFINITY : Double.POSITIVE_INFINITY;
@@ -49,7 +50,7 @@ final class CpuReduce {
                         case SUM -> {
                             // float partials over blocks of 256, added in double: after coalescing a row can be
                             // the whole tensor, and one float running sum over millions of values drifts by %
-                            if (innerStride == 1) { acc += sumContiguous(xs, p, innerLen); continue; }
+                            if (innerStride == 1) { acc += sumContiguous(xs, p, innerLen, lanes); continue; }
                             for (int i0 = 0; i0 < innerLen; i0 += 256) {
                                 float part = 0f;
                                 for (int i = i0, e1 = Math.min(innerLen, i0 + 256); i < e1; i++) part += xs[p + i * innerStride];
@@ -71,11 +72,11 @@ final class CpuReduce {
     /**
      * The sum of xs[p, p + n) as {@link #reduce} sums a row, blocks of 256 added in double, each block's float partial
      * taken one vector at a time (lane l sums elements l, l + L, ...; the lanes then added in {@link Lanes#sum}'s fixed
-     * order). A running float sum waits on each add before the next (about 4 cycles an element); the vector has L
+     * order; {@code lanes} holds one vector's floats for that). A running float sum waits on each add before the next (about 4 cycles an element); the vector has L
      * independent sums, so a sum over a channel plane runs at memory speed (SE's squeeze over DPN-92's [8, 1048, 14, 14]
      * in a training step: 548 to 187 us a call on 2 threads).
      */
-    static double sumContiguous(float[] xs, int p, int n) {
+    static double sumContiguous(float[] xs, int p, int n, float[] lanes) {
         double acc = 0;
         for (int i0 = 0; i0 < n; i0 += 256) {
             int e1 = Math.min(n, i0 + 256), i = i0;
@@ -83,7 +84,8 @@ final class CpuReduce {
             if (e1 - i0 >= 2 * S.length()) { // under two vectors the plain loop is as fast (16 values: 5.6 against 7.1 ns)
                 FloatVector v = FloatVector.zero(S);
                 for (int vEnd = i0 + S.loopBound(e1 - i0); i < vEnd; i += S.length()) v = v.add(FloatVector.fromArray(S, xs, p + i));
-                part = Lanes.sum(v);
+                v.intoArray(lanes, 0);
+                part = Lanes.sum(lanes, 0, lanes.length);
             }
             for (; i < e1; i++) part += xs[p + i];
             acc += part;

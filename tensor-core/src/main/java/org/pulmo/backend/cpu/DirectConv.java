@@ -180,7 +180,7 @@ final class DirectConv {
         Parallel.forRange(d.groups(), d.flopsPerItem() * d.n(), (s, e) -> {
             float[] xp = new float[pad.length];
             float[] dyp = new float[d.og() * vecs * L];
-            float[] sums = new float[12];
+            float[] sums = new float[12], lanes = new float[12 * L];
             for (int g = s; g < e; g++) {
                 for (int k = 0; k < blocks; k++) {
                     int b0 = k * pad.sb, ns = pad.samples(d, k);
@@ -200,10 +200,10 @@ final class DirectConv {
                             int t = tb * 3;
                             int o0 = tapOff[t], o1 = tapOff[t + 1], o2 = tapOff[t + 2];
                             switch (cb) {
-                                case 4 -> DirectConvKernels.bww4(xp, o0, o1, o2, dyp, o * vecs * L, vecs * L, vecs, sums);
-                                case 3 -> DirectConvKernels.bww3(xp, o0, o1, o2, dyp, o * vecs * L, vecs * L, vecs, sums);
-                                case 2 -> DirectConvKernels.bww2(xp, o0, o1, o2, dyp, o * vecs * L, vecs * L, vecs, sums);
-                                default -> DirectConvKernels.bww1(xp, o0, o1, o2, dyp, o * vecs * L, vecs * L, vecs, sums);
+                                case 4 -> DirectConvKernels.bww4(xp, o0, o1, o2, dyp, o * vecs * L, vecs * L, vecs, sums, lanes);
+                                case 3 -> DirectConvKernels.bww3(xp, o0, o1, o2, dyp, o * vecs * L, vecs * L, vecs, sums, lanes);
+                                case 2 -> DirectConvKernels.bww2(xp, o0, o1, o2, dyp, o * vecs * L, vecs * L, vecs, sums, lanes);
+                                default -> DirectConvKernels.bww1(xp, o0, o1, o2, dyp, o * vecs * L, vecs * L, vecs, sums, lanes);
                             }
                             for (int oo = 0; oo < cb; oo++)
                                 for (int kk = 0; kk < 3 && t + kk < taps; kk++)

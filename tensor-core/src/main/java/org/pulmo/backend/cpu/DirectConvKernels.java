@@ -13,7 +13,8 @@ import jdk.incubator.vector.VectorSpecies;
  *   yp[y0 + o*ys ..]. Used by forward and, on dy with the flipped weight, by backwardInput.</li>
  * <li>{@code bwwN} reduces N rows of dy (dyp[d0 + o*ds ..], o < N) against 3 shifted runs of the input
  *   (xp[o0 ..], xp[o1 ..], xp[o2 ..]) over vecs vectors: sums[o*3 + k] = sum_q dy[o, q] * xp[ok + q],
- *   3 taps of dW for N output channels per pass; lanes summed in a fixed order by {@link Lanes#sum}.</li>
+ *   3 taps of dW for N output channels per pass; each sum's vector stored in lanes (3N vectors' floats) and its
+ *   lanes added in a fixed order by {@link Lanes#sums}.</li>
  * </ul>
  */
 final class DirectConvKernels {
@@ -132,7 +133,7 @@ final class DirectConvKernels {
         a03.intoArray(yp, y0 + 3 * L);
     }
 
-    static void bww4(float[] xp, int o0, int o1, int o2, float[] dyp, int d0, int ds, int vecs, float[] sums) {
+    static void bww4(float[] xp, int o0, int o1, int o2, float[] dyp, int d0, int ds, int vecs, float[] sums, float[] lanes) {
         FloatVector s00 = FloatVector.zero(S), s01 = s00, s02 = s00, s10 = s00, s11 = s00, s12 = s00, s20 = s00, s21 = s00, s22 = s00, s30 = s00, s31 = s00, s32 = s00;
         for (int v = 0, q = 0; v < vecs; v++, q += L) {
             FloatVector x0 = FloatVector.fromArray(S, xp, o0 + q);
@@ -147,21 +148,22 @@ final class DirectConvKernels {
             g = FloatVector.fromArray(S, dyp, d0 + 3 * ds + q);
             s30 = x0.fma(g, s30); s31 = x1.fma(g, s31); s32 = x2.fma(g, s32);
         }
-        sums[0] = Lanes.sum(s00);
-        sums[1] = Lanes.sum(s01);
-        sums[2] = Lanes.sum(s02);
-        sums[3] = Lanes.sum(s10);
-        sums[4] = Lanes.sum(s11);
-        sums[5] = Lanes.sum(s12);
-        sums[6] = Lanes.sum(s20);
-        sums[7] = Lanes.sum(s21);
-        sums[8] = Lanes.sum(s22);
-        sums[9] = Lanes.sum(s30);
-        sums[10] = Lanes.sum(s31);
-        sums[11] = Lanes.sum(s32);
+        s00.intoArray(lanes, 0 * L);
+        s01.intoArray(lanes, 1 * L);
+        s02.intoArray(lanes, 2 * L);
+        s10.intoArray(lanes, 3 * L);
+        s11.intoArray(lanes, 4 * L);
+        s12.intoArray(lanes, 5 * L);
+        s20.intoArray(lanes, 6 * L);
+        s21.intoArray(lanes, 7 * L);
+        s22.intoArray(lanes, 8 * L);
+        s30.intoArray(lanes, 9 * L);
+        s31.intoArray(lanes, 10 * L);
+        s32.intoArray(lanes, 11 * L);
+        Lanes.sums(lanes, 12, L, sums);
     }
 
-    static void bww3(float[] xp, int o0, int o1, int o2, float[] dyp, int d0, int ds, int vecs, float[] sums) {
+    static void bww3(float[] xp, int o0, int o1, int o2, float[] dyp, int d0, int ds, int vecs, float[] sums, float[] lanes) {
         FloatVector s00 = FloatVector.zero(S), s01 = s00, s02 = s00, s10 = s00, s11 = s00, s12 = s00, s20 = s00, s21 = s00, s22 = s00;
         for (int v = 0, q = 0; v < vecs; v++, q += L) {
             FloatVector x0 = FloatVector.fromArray(S, xp, o0 + q);
@@ -174,18 +176,19 @@ final class DirectConvKernels {
             g = FloatVector.fromArray(S, dyp, d0 + 2 * ds + q);
             s20 = x0.fma(g, s20); s21 = x1.fma(g, s21); s22 = x2.fma(g, s22);
         }
-        sums[0] = Lanes.sum(s00);
-        sums[1] = Lanes.sum(s01);
-        sums[2] = Lanes.sum(s02);
-        sums[3] = Lanes.sum(s10);
-        sums[4] = Lanes.sum(s11);
-        sums[5] = Lanes.sum(s12);
-        sums[6] = Lanes.sum(s20);
-        sums[7] = Lanes.sum(s21);
-        sums[8] = Lanes.sum(s22);
+        s00.intoArray(lanes, 0 * L);
+        s01.intoArray(lanes, 1 * L);
+        s02.intoArray(lanes, 2 * L);
+        s10.intoArray(lanes, 3 * L);
+        s11.intoArray(lanes, 4 * L);
+        s12.intoArray(lanes, 5 * L);
+        s20.intoArray(lanes, 6 * L);
+        s21.intoArray(lanes, 7 * L);
+        s22.intoArray(lanes, 8 * L);
+        Lanes.sums(lanes, 9, L, sums);
     }
 
-    static void bww2(float[] xp, int o0, int o1, int o2, float[] dyp, int d0, int ds, int vecs, float[] sums) {
+    static void bww2(float[] xp, int o0, int o1, int o2, float[] dyp, int d0, int ds, int vecs, float[] sums, float[] lanes) {
         FloatVector s00 = FloatVector.zero(S), s01 = s00, s02 = s00, s10 = s00, s11 = s00, s12 = s00;
         for (int v = 0, q = 0; v < vecs; v++, q += L) {
             FloatVector x0 = FloatVector.fromArray(S, xp, o0 + q);
@@ -196,15 +199,16 @@ final class DirectConvKernels {
             g = FloatVector.fromArray(S, dyp, d0 + 1 * ds + q);
             s10 = x0.fma(g, s10); s11 = x1.fma(g, s11); s12 = x2.fma(g, s12);
         }
-        sums[0] = Lanes.sum(s00);
-        sums[1] = Lanes.sum(s01);
-        sums[2] = Lanes.sum(s02);
-        sums[3] = Lanes.sum(s10);
-        sums[4] = Lanes.sum(s11);
-        sums[5] = Lanes.sum(s12);
+        s00.intoArray(lanes, 0 * L);
+        s01.intoArray(lanes, 1 * L);
+        s02.intoArray(lanes, 2 * L);
+        s10.intoArray(lanes, 3 * L);
+        s11.intoArray(lanes, 4 * L);
+        s12.intoArray(lanes, 5 * L);
+        Lanes.sums(lanes, 6, L, sums);
     }
 
-    static void bww1(float[] xp, int o0, int o1, int o2, float[] dyp, int d0, int ds, int vecs, float[] sums) {
+    static void bww1(float[] xp, int o0, int o1, int o2, float[] dyp, int d0, int ds, int vecs, float[] sums, float[] lanes) {
         FloatVector s00 = FloatVector.zero(S), s01 = s00, s02 = s00;
         for (int v = 0, q = 0; v < vecs; v++, q += L) {
             FloatVector x0 = FloatVector.fromArray(S, xp, o0 + q);
@@ -213,8 +217,9 @@ final class DirectConvKernels {
             FloatVector g = FloatVector.fromArray(S, dyp, d0 + q);
             s00 = x0.fma(g, s00); s01 = x1.fma(g, s01); s02 = x2.fma(g, s02);
         }
-        sums[0] = Lanes.sum(s00);
-        sums[1] = Lanes.sum(s01);
-        sums[2] = Lanes.sum(s02);
+        s00.intoArray(lanes, 0 * L);
+        s01.intoArray(lanes, 1 * L);
+        s02.intoArray(lanes, 2 * L);
+        Lanes.sums(lanes, 3, L, sums);
     }
 }

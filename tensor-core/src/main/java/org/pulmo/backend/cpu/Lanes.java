@@ -37,25 +37,36 @@ final class Lanes {
         return out;
     }
 
-    static float sum(FloatVector v) {
-        for (VectorShuffle<Float> s : F_SWAPS) v = v.add(v.rearrange(s));
-        return v.lane(0);
-    }
-
     /**
-     * As the float sum; its last step (h = 1) adds lanes 0 and 1 as scalars, since a two-lane shuffle of doubles is not
-     * compiled everywhere (x86 with 128-bit vectors).
+     * The {@code lanes} floats at a[at ..], a vector's lanes that the caller stored there, added in the butterfly order
+     * (a[at + i] + a[at + i + h] for h = lanes/2, ..., 1; a[at ..] is overwritten): the bits a vector butterfly of
+     * shuffles and adds gives. Scalar code on purpose: a method of ours that takes a vector is compiled into its caller
+     * only where C2 finds the call site hot enough (or the caller small enough), and elsewhere every vector passed to it
+     * is allocated and each operation inside runs as a Java loop, hundreds of times slower, for as long as the program
+     * runs. So the callers store the vector (the Vector API's own methods are always compiled in) and call this.
      */
-    static double sum(DoubleVector v) {
-        for (int k = 0; k < D_SWAPS.length - 1; k++) v = v.add(v.rearrange(D_SWAPS[k]));
-        return v.lane(0) + v.lane(1);
+    static float sum(float[] a, int at, int lanes) {
+        for (int h = lanes / 2; h >= 1; h /= 2)
+            for (int i = 0; i < h; i++) a[at + i] += a[at + i + h];
+        return a[at];
     }
 
-    /** The lanes of v added one after another in lane order, in double; scratch holds one vector's floats. */
-    static double sumInLaneOrder(FloatVector v, float[] scratch) {
-        v.intoArray(scratch, 0);
+    /** As the float sum, for a double vector's lanes stored at a[at ..] (a[at ..] overwritten). */
+    static double sum(double[] a, int at, int lanes) {
+        for (int h = lanes / 2; h >= 1; h /= 2)
+            for (int i = 0; i < h; i++) a[at + i] += a[at + i + h];
+        return a[at];
+    }
+
+    /** Runs of {@code lanes} floats stored one after another at a[0 ..]: out[k] = the sum of run k, for k < count. */
+    static void sums(float[] a, int count, int lanes, float[] out) {
+        for (int k = 0; k < count; k++) out[k] = sum(a, k * lanes, lanes);
+    }
+
+    /** The lanes of a vector stored in a[0 .. a.length) added one after another in lane order, in double. */
+    static double sumInLaneOrder(float[] a) {
         double s = 0;
-        for (int l = 0; l < scratch.length; l++) s += scratch[l];
+        for (float v : a) s += v;
         return s;
     }
 }

@@ -42,7 +42,8 @@ public final class DirectConvKernelsGenerator {
                  *   yp[y0 + o*ys ..]. Used by forward and, on dy with the flipped weight, by backwardInput.</li>
                  * <li>{@code bwwN} reduces N rows of dy (dyp[d0 + o*ds ..], o < N) against 3 shifted runs of the input
                  *   (xp[o0 ..], xp[o1 ..], xp[o2 ..]) over vecs vectors: sums[o*3 + k] = sum_q dy[o, q] * xp[ok + q],
-                 *   3 taps of dW for N output channels per pass; lanes summed in a fixed order by {@link Lanes#sum}.</li>
+                 *   3 taps of dW for N output channels per pass; each sum's vector stored in lanes (3N vectors' floats) and its
+                 *   lanes added in a fixed order by {@link Lanes#sums}.</li>
                  * </ul>
                  */
                 final class DirectConvKernels {
@@ -89,7 +90,7 @@ public final class DirectConvKernelsGenerator {
 
     static String bww(int n) {
         StringBuilder s = new StringBuilder();
-        s.append("    static void bww").append(n).append("(float[] xp, int o0, int o1, int o2, float[] dyp, int d0, int ds, int vecs, float[] sums) {\n");
+        s.append("    static void bww").append(n).append("(float[] xp, int o0, int o1, int o2, float[] dyp, int d0, int ds, int vecs, float[] sums, float[] lanes) {\n");
         s.append("        FloatVector s00 = FloatVector.zero(S)");
         for (int o = 0; o < n; o++)
             for (int k = 0; k < 3; k++) if (o + k > 0) s.append(", s").append(o).append(k).append(" = s00");
@@ -107,7 +108,8 @@ public final class DirectConvKernelsGenerator {
         s.append("        }\n");
         for (int o = 0; o < n; o++)
             for (int k = 0; k < 3; k++)
-                s.append("        sums[").append(o * 3 + k).append("] = Lanes.sum(s").append(o).append(k).append(");\n");
+                s.append("        s").append(o).append(k).append(".intoArray(lanes, ").append(o * 3 + k).append(" * L);\n");
+        s.append("        Lanes.sums(lanes, ").append(n * 3).append(", L, sums);\n");
         return s.append("    }\n").toString();
     }
 }
