@@ -119,7 +119,13 @@ public final class TrainCommand implements Callable<Integer> {
         if (resume) claim = RunFolder.claim(folder.dir(), System.out);   // the run's own folder: refused before anything is said of it
 
         Splits.Split split = data.load(size);
-        checkData(s, split);
+        try {
+            checkData(s, split);
+        } catch (IllegalArgumentException e) {
+            // a run resumed on other images: that is what to name, not what those images lack
+            if (continuing) DataOptions.checkResume(Safetensors.read(folder.dir().resolve(Trainer.LAST)).metadata(), data.splitRecord(split));
+            throw e;
+        }
         if (s.strict()) checkEveryImage(split);
         split.train().requireClassCount(split.train().numClasses());
         s = withClasses(s, split, folder.dir(), continuing);

@@ -228,6 +228,15 @@ class DataSplitCliTest {
         assertEquals(2, added.code(), added.out() + added.err());
         assertTrue(added.err().contains("the images in the data folder changed"), added.err());
         Files.delete(data.resolve("a/extra.png"));
+        // other images that could not train a run anyway (one class): the difference is named, not what they lack
+        Path single = dir.resolve("single");
+        copy(data, single);
+        try (var classes = Files.list(single)) {
+            for (Path c : classes.filter(Files::isDirectory).sorted().skip(1).toList()) TestFiles.deleteTree(c);
+        }
+        Run other = pulmo(train(r, single, "--split-seed", "3", "--resume", "--epochs", "2"));
+        assertEquals(2, other.code(), other.out() + other.err());
+        assertTrue(other.err().contains("--resume: ") && other.err().contains("differs from the first run's"), other.err());
         assertTrue(java.util.Arrays.equals(last, Files.readAllBytes(r.resolve("last.safetensors"))), "refused runs leave the checkpoint alone");
 
         Path moved = dir.resolve("moved");
