@@ -18,7 +18,9 @@ import org.pulmo.tensor.HostArrays;
  * vectorise reductions. A channel's planes are summed in one call: each plane's vector-wide chunks add into lanes
  * that run on across the planes, each plane's tail (all of a plane too short for the vector loop) into a scalar, and
  * the lanes are added to it once per channel, not once per plane (a 4 x 4 plane is one or two vectors, and adding
- * lanes across a vector costs more than the vector's own adds).
+ * lanes across a vector costs more than the vector's own adds). Planes shorter than a vector are summed the other
+ * way round: each sample's run of a thread's channels adds into one double per position, and a channel's positions
+ * are added at the end ({@link #smallPlaneStats}, {@link #smallPlaneBackwardSums}).
  */
 final class CpuNorm {
     private CpuNorm() {}
@@ -157,6 +159,7 @@ final class CpuNorm {
         Dims d = Dims.of(shape);
         long m = (long) d.n * d.s;
         Parallel.forRange(d.c, 2 * m, (s0, e0) -> {
+            if (d.s < F.length()) { smallPlaneStats(xs, xb, d, s0, e0, mean, var); return; }
             for (int c = s0; c < e0; c++) {
                 double mu = sum(xs, xb + c * d.s, d.c * d.s, d.n, d.s) / m;
                 double sq = sumSquaredDeviations(xs, xb + c * d.s, d.c * d.s, d.n, d.s, mu);
@@ -267,6 +270,11 @@ final class CpuNorm {
         long m = (long) d.n * d.s;
         boolean small = d.s < F.length();
         Parallel.forRange(d.c, 3 * m, (s0, e0) -> {
+            if (small) {
+                smallPlaneBackwardSums(gs, gb, xs, xb, d, s0, e0, mu, is, ss, dw, db);
+                dxSmallPlanes(gs, gb, xs, xb, d, s0, e0, mu, is, w, ss, dx, dxb, dw, db);
+                return;
+            }
             double[] sums = new double[2];
             float[] gm = relu ? masked(d.n * d.s) : null, g = relu ? gm : gs; // dy of sample n: gm[n*s ..] or gs[gb + p ..]
             for (int c = s0; c < e0; c++) {
@@ -280,15 +288,102 @@ final class CpuNorm {
                 float dbias = (float) sg, dweight = (float) (sgx * is[c]);
                 db[c] = dbias;
                 dw[c] = dweight;
-                if (small) continue; // dx below, once the sums of this thread's channels are known
                 float k = w[c] * is[c] / m, mf = m, muc = mu[c], isc = is[c];
                 for (int n = 0; n < d.n; n++) {
                     int p = (n * d.c + c) * d.s;
                     dxRow(xs, xb + p, g, relu ? n * d.s : gb + p, dx, dxb + p, d.s, muc, isc, k, mf, dbias, dweight);
                 }
             }
-            if (small) dxSmallPlanes(gs, gb, xs, xb, d, s0, e0, mu, is, w, ss, dx, dxb, dw, db);
         });
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Planes shorter than a vector (DPN-92's last stages at small inputs: 4 x 4 down to 1 x 1): a channel's sums
+    // taken plane by plane would add 1 to 15 values a plane in a scalar chain. Instead each sample's run of the
+    // thread's channels, (c1 - c0) * S contiguous values, adds into a double accumulator per position, DL positions
+    // a vector; the S positions of a channel are then added in order. Vector code inline, no vector crossing a call.
+
+    /** Mean and biased variance of channels c0 .. c1 - 1, planes shorter than a vector. */
+    private static void smallPlaneStats(float[] xs, int xb, Dims d, int c0, int c1, float[] mean, float[] var) {
+        int run = (c1 - c0) * d.s, vec = run - run % DL;
+        long m = (long) d.n * d.s;
+        double[] acc = new double[run];
+        for (int n = 0; n < d.n; n++) {
+            int xp = xb + (n * d.c + c0) * d.s, i = 0;
+            for (; i < vec; i += DL)
+                DoubleVector.fromArray(D, acc, i).add((DoubleVector) FloatVector.fromArray(FD, xs, xp + i).convertShape(VectorOperators.F2D, D, 0))
+                    .intoArray(acc, i);
+            for (; i < run; i++) acc[i] += xs[xp + i];
+        }
+        double[] mu = new double[run];
+        for (int c = c0; c < c1; c++) {
+            double sum = 0;
+            for (int j = 0, at = (c - c0) * d.s; j < d.s; j++) sum += acc[at + j];
+            double mc = sum / m;
+            mean[c] = (float) mc;
+            java.util.Arrays.fill(mu, (c - c0) * d.s, (c - c0 + 1) * d.s, mc);
+        }
+        java.util.Arrays.fill(acc, 0);
+        for (int n = 0; n < d.n; n++) {
+            int xp = xb + (n * d.c + c0) * d.s, i = 0;
+            for (; i < vec; i += DL) {
+                DoubleVector v = ((DoubleVector) FloatVector.fromArray(FD, xs, xp + i).convertShape(VectorOperators.F2D, D, 0))
+                    .sub(DoubleVector.fromArray(D, mu, i));
+                v.fma(v, DoubleVector.fromArray(D, acc, i)).intoArray(acc, i);
+            }
+            for (; i < run; i++) { double v = xs[xp + i] - mu[i]; acc[i] += v * v; }
+        }
+        for (int c = c0; c < c1; c++) {
+            double sq = 0;
+            for (int j = 0, at = (c - c0) * d.s; j < d.s; j++) sq += acc[at + j];
+            var[c] = (float) (sq / m);
+        }
+    }
+
+    /**
+     * db[c] = sum of g' and dw[c] = invStd * sum of g' * (x - mean) for channels c0 .. c1 - 1, planes shorter than a
+     * vector; g' = g where the forward's x * scale + shift was > 0 (ss, with the ReLU) or g itself (ss null).
+     */
+    private static void smallPlaneBackwardSums(float[] gs, int gb, float[] xs, int xb, Dims d, int c0, int c1, float[] mean, float[] is,
+                                               float[][] ss, float[] dw, float[] db) {
+        int run = (c1 - c0) * d.s, vec = run - run % DL;
+        double[] ag = new double[run], agx = new double[run], mu = new double[run];
+        for (int c = c0; c < c1; c++) java.util.Arrays.fill(mu, (c - c0) * d.s, (c - c0 + 1) * d.s, mean[c]);
+        float[] eSc = ss == null ? null : perValue(ss[0], c0, c1, d.s), eSh = ss == null ? null : perValue(ss[1], c0, c1, d.s);
+        float[] gm = ss == null ? null : new float[run];
+        FloatVector zero = FloatVector.zero(F);
+        for (int n = 0; n < d.n; n++) {
+            int at = (n * d.c + c0) * d.s, xp = xb + at, i = 0;
+            float[] g = gs;
+            int gp = gb + at;
+            if (eSc != null) {   // ReLU's mask as the forward computed it, x * scale + shift > 0 in float, at the full float width
+                for (int vl = F.length(); i + vl <= run; i += vl)
+                    zero.blend(FloatVector.fromArray(F, gs, gp + i), FloatVector.fromArray(F, xs, xp + i).mul(FloatVector.fromArray(F, eSc, i))
+                        .add(FloatVector.fromArray(F, eSh, i)).compare(VectorOperators.GT, 0f)).intoArray(gm, i);
+                for (; i < run; i++) gm[i] = xs[xp + i] * eSc[i] + eSh[i] > 0f ? gs[gp + i] : 0f;
+                g = gm;
+                gp = 0;
+                i = 0;
+            }
+            for (; i < vec; i += DL) {
+                DoubleVector gv = (DoubleVector) FloatVector.fromArray(FD, g, gp + i).convertShape(VectorOperators.F2D, D, 0);
+                DoubleVector xm = ((DoubleVector) FloatVector.fromArray(FD, xs, xp + i).convertShape(VectorOperators.F2D, D, 0))
+                    .sub(DoubleVector.fromArray(D, mu, i));
+                DoubleVector.fromArray(D, ag, i).add(gv).intoArray(ag, i);
+                gv.fma(xm, DoubleVector.fromArray(D, agx, i)).intoArray(agx, i);
+            }
+            for (; i < run; i++) {
+                float gi = g[gp + i];
+                ag[i] += gi;
+                agx[i] += gi * (xs[xp + i] - mu[i]);
+            }
+        }
+        for (int c = c0; c < c1; c++) {
+            double sg = 0, sgx = 0;
+            for (int j = 0, at = (c - c0) * d.s; j < d.s; j++) { sg += ag[at + j]; sgx += agx[at + j]; }
+            db[c] = (float) sg;
+            dw[c] = (float) (sgx * is[c]);
+        }
     }
 
     /** v[c0 .. c1) spread out to s copies each: the per-value operand of the small-plane loops. */
