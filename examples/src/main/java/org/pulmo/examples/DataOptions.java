@@ -297,8 +297,8 @@ final class DataOptions {
 
     /**
      * The three parts at a demo image size of {@code demoSize} (ignored for folders), validation and test put
-     * onto the training part's classes by name. A validation or test part may lack a class (a warning names
-     * it); a class the training part lacks is an error.
+     * onto the training part's classes by name. A validation or test part may lack a class ({@link
+     * #warnOfMissingValidationClasses}, once the parts are known to train); a class the training part lacks is an error.
      */
     Splits.Split load(int demoSize) {
         Splits.Split s = loadParts(demoSize);
@@ -310,11 +310,15 @@ final class DataOptions {
         if (!untrained.isEmpty())
             throw new DatasetException("class " + ClassMap.quotedNames(untrained) + " has no training image in " + where("train")
                 + " (classes " + train.classes() + "); every class the model predicts needs training images");
-        List<String> noVal = ClassMap.missing(val);
-        if (val.size() > 0 && !noVal.isEmpty())
+        return new Splits.Split(train, val, test);
+    }
+
+    /** Names the classes {@code s}'s validation part lacks, if any: said after the checks that could refuse the run. */
+    void warnOfMissingValidationClasses(Splits.Split s) {
+        List<String> noVal = ClassMap.missing(s.val());
+        if (s.val().size() > 0 && !noVal.isEmpty())
             System.err.println("warning: no validation image of class " + ClassMap.quotedNames(noVal) + " in " + where("val")
                 + "; the given validation images are kept, and validation accuracy covers the other classes");
-        return new Splits.Split(train, val, test);
     }
 
     /**

@@ -127,6 +127,7 @@ public final class TrainCommand implements Callable<Integer> {
             throw e;
         }
         if (s.strict()) checkEveryImage(split);
+        data.warnOfMissingValidationClasses(split);
         split.train().requireClassCount(split.train().numClasses());
         s = withClasses(s, split, folder.dir(), continuing);
         Map<String, String> splitRecord = data.splitRecord(split);

@@ -158,6 +158,20 @@ class TrainCommandTest {
             "--epochs", "1", "--out", o.toString()), o, "the training images hold only one class (covid19): a classifier needs at least two");
     }
 
+    /**
+     * A class whose files are none of them images is refused in one line, without the warning about validation classes
+     * before it (before: "no validation image of class 'viral'", then the refusal).
+     */
+    @Test void aClassOfNoImagesIsRefusedWithoutAWarningFirst(@TempDir Path dir) throws IOException {
+        Path data = dir.resolve("data");
+        ClassNamesCliTest.classes(data, List.of("a"), 8);
+        Files.createDirectories(data.resolve("b"));
+        Files.writeString(data.resolve("b").resolve("note.png"), "not an image");
+        Path o = dir.resolve("o");
+        refused(pulmo("train", "--model", "resnet18", "--data", data.toString(), "--image-size", "32", "--batch-size", "2",
+            "--epochs", "1", "--out", o.toString()), o, "'b' has 1 file(s), none of them an image");
+    }
+
     /** --strict reads every training and validation image first: an unreadable one stops the run before its first step. */
     @Test void strictStopsOnAnUnreadableImageBeforeTraining(@TempDir Path dir) throws IOException {
         Path data = dir.resolve("data");
