@@ -128,7 +128,7 @@ final class CpuNorm {
 
     private static final ThreadLocal<float[][]> MASKED = ThreadLocal.withInitial(() -> new float[1][0]);
 
-    /** This thread's buffer for one channel's masked dy, at least len floats, reused across calls. */
+    /** This thread's buffer for masked dy (one channel's, or on small planes its channels' runs), at least len floats, reused across calls. */
     private static float[] masked(int len) {
         float[][] b = MASKED.get();
         if (b[0].length < len) b[0] = new float[len];
@@ -271,8 +271,18 @@ final class CpuNorm {
         boolean small = d.s < F.length();
         Parallel.forRange(d.c, 3 * m, (s0, e0) -> {
             if (small) {
-                smallPlaneBackwardSums(gs, gb, xs, xb, d, s0, e0, mu, is, ss, dw, db);
-                dxSmallPlanes(gs, gb, xs, xb, d, s0, e0, mu, is, w, ss, dx, dxb, dw, db);
+                // sample n's run of these channels' dy at g[g0 + n * gStride ..]: dy itself, or masked by the ReLU once
+                // into this thread's buffer, which both passes then read
+                float[] g = gs;
+                int g0 = gb + s0 * d.s, gStride = d.c * d.s;
+                if (relu) {
+                    g = masked(d.n * (e0 - s0) * d.s);
+                    reluMaskSmallPlanes(gs, gb, xs, xb, d, s0, e0, ss, g);
+                    g0 = 0;
+                    gStride = (e0 - s0) * d.s;
+                }
+                smallPlaneBackwardSums(g, g0, gStride, xs, xb, d, s0, e0, mu, is, dw, db);
+                dxSmallPlanes(g, g0, gStride, xs, xb, d, s0, e0, mu, is, w, dx, dxb, dw, db);
                 return;
             }
             double[] sums = new double[2];
@@ -317,9 +327,7 @@ final class CpuNorm {
         }
         double[] mu = new double[run];
         for (int c = c0; c < c1; c++) {
-            double sum = 0;
-            for (int j = 0, at = (c - c0) * d.s; j < d.s; j++) sum += acc[at + j];
-            double mc = sum / m;
+            double mc = positionsTotal(acc, (c - c0) * d.s, d.s) / m;
             mean[c] = (float) mc;
             java.util.Arrays.fill(mu, (c - c0) * d.s, (c - c0 + 1) * d.s, mc);
         }
@@ -333,38 +341,44 @@ final class CpuNorm {
             }
             for (; i < run; i++) { double v = xs[xp + i] - mu[i]; acc[i] += v * v; }
         }
-        for (int c = c0; c < c1; c++) {
-            double sq = 0;
-            for (int j = 0, at = (c - c0) * d.s; j < d.s; j++) sq += acc[at + j];
-            var[c] = (float) (sq / m);
+        for (int c = c0; c < c1; c++) var[c] = (float) (positionsTotal(acc, (c - c0) * d.s, d.s) / m);
+    }
+
+    /** a[at] + a[at + 1] + ... + a[at + s - 1], in that order: one channel's positions of a small-plane accumulator. */
+    private static double positionsTotal(double[] a, int at, int s) {
+        double t = 0;
+        for (int j = 0; j < s; j++) t += a[at + j];
+        return t;
+    }
+
+    /**
+     * gm [N, (c1 - c0) * S] = dy where the forward's x * scale + shift was > 0, else 0, for channels c0 .. c1 - 1 on planes
+     * shorter than a vector: ReLU's backward from batch norm's input, with the float operations of the forward.
+     */
+    private static void reluMaskSmallPlanes(float[] gs, int gb, float[] xs, int xb, Dims d, int c0, int c1, float[][] ss, float[] gm) {
+        int run = (c1 - c0) * d.s;
+        float[] eSc = perValue(ss[0], c0, c1, d.s), eSh = perValue(ss[1], c0, c1, d.s);
+        FloatVector zero = FloatVector.zero(F);
+        for (int n = 0; n < d.n; n++) {
+            int at = (n * d.c + c0) * d.s, xp = xb + at, gp = gb + at, mp = n * run, i = 0;
+            for (int vl = F.length(); i + vl <= run; i += vl)
+                zero.blend(FloatVector.fromArray(F, gs, gp + i), FloatVector.fromArray(F, xs, xp + i).mul(FloatVector.fromArray(F, eSc, i))
+                    .add(FloatVector.fromArray(F, eSh, i)).compare(VectorOperators.GT, 0f)).intoArray(gm, mp + i);
+            for (; i < run; i++) gm[mp + i] = xs[xp + i] * eSc[i] + eSh[i] > 0f ? gs[gp + i] : 0f;
         }
     }
 
     /**
-     * db[c] = sum of g' and dw[c] = invStd * sum of g' * (x - mean) for channels c0 .. c1 - 1, planes shorter than a
-     * vector; g' = g where the forward's x * scale + shift was > 0 (ss, with the ReLU) or g itself (ss null).
+     * db[c] = sum of g and dw[c] = invStd * sum of g * (x - mean) for channels c0 .. c1 - 1, planes shorter than a vector;
+     * sample n's run of these channels' g (dy, or dy masked by the ReLU) at g[g0 + n * gStride ..].
      */
-    private static void smallPlaneBackwardSums(float[] gs, int gb, float[] xs, int xb, Dims d, int c0, int c1, float[] mean, float[] is,
-                                               float[][] ss, float[] dw, float[] db) {
+    private static void smallPlaneBackwardSums(float[] g, int g0, int gStride, float[] xs, int xb, Dims d, int c0, int c1, float[] mean,
+                                               float[] is, float[] dw, float[] db) {
         int run = (c1 - c0) * d.s, vec = run - run % DL;
         double[] ag = new double[run], agx = new double[run], mu = new double[run];
         for (int c = c0; c < c1; c++) java.util.Arrays.fill(mu, (c - c0) * d.s, (c - c0 + 1) * d.s, mean[c]);
-        float[] eSc = ss == null ? null : perValue(ss[0], c0, c1, d.s), eSh = ss == null ? null : perValue(ss[1], c0, c1, d.s);
-        float[] gm = ss == null ? null : new float[run];
-        FloatVector zero = FloatVector.zero(F);
         for (int n = 0; n < d.n; n++) {
-            int at = (n * d.c + c0) * d.s, xp = xb + at, i = 0;
-            float[] g = gs;
-            int gp = gb + at;
-            if (eSc != null) {   // ReLU's mask as the forward computed it, x * scale + shift > 0 in float, at the full float width
-                for (int vl = F.length(); i + vl <= run; i += vl)
-                    zero.blend(FloatVector.fromArray(F, gs, gp + i), FloatVector.fromArray(F, xs, xp + i).mul(FloatVector.fromArray(F, eSc, i))
-                        .add(FloatVector.fromArray(F, eSh, i)).compare(VectorOperators.GT, 0f)).intoArray(gm, i);
-                for (; i < run; i++) gm[i] = xs[xp + i] * eSc[i] + eSh[i] > 0f ? gs[gp + i] : 0f;
-                g = gm;
-                gp = 0;
-                i = 0;
-            }
+            int xp = xb + (n * d.c + c0) * d.s, gp = g0 + n * gStride, i = 0;
             for (; i < vec; i += DL) {
                 DoubleVector gv = (DoubleVector) FloatVector.fromArray(FD, g, gp + i).convertShape(VectorOperators.F2D, D, 0);
                 DoubleVector xm = ((DoubleVector) FloatVector.fromArray(FD, xs, xp + i).convertShape(VectorOperators.F2D, D, 0))
@@ -379,10 +393,8 @@ final class CpuNorm {
             }
         }
         for (int c = c0; c < c1; c++) {
-            double sg = 0, sgx = 0;
-            for (int j = 0, at = (c - c0) * d.s; j < d.s; j++) { sg += ag[at + j]; sgx += agx[at + j]; }
-            db[c] = (float) sg;
-            dw[c] = (float) (sgx * is[c]);
+            db[c] = (float) positionsTotal(ag, (c - c0) * d.s, d.s);
+            dw[c] = (float) (positionsTotal(agx, (c - c0) * d.s, d.s) * is[c]);
         }
     }
 
@@ -396,35 +408,29 @@ final class CpuNorm {
     /**
      * The dx pass of {@link #backward} on planes shorter than a vector, for the channels c0 .. c1 - 1 whose sums this
      * thread has just taken, as {@link #applySmallPlanes}: each sample's (c1 - c0) * S values in one run against the
-     * per-channel values spread out to one per value; the ReLU's mask recomputed from x as the sums' pass computed it
-     * (ss null: no ReLU). The same operations per value as {@link #dxRow}.
+     * per-channel values spread out to one per value; g as the sums' pass read it (dy, or dy masked by the ReLU), sample
+     * n's run at g[g0 + n * gStride ..]. The same operations per value as {@link #dxRow}.
      */
-    private static void dxSmallPlanes(float[] gs, int gb, float[] xs, int xb, Dims d, int c0, int c1, float[] mu, float[] is, float[] w,
-                                      float[][] ss, float[] dx, int dxb, float[] dw, float[] db) {
+    private static void dxSmallPlanes(float[] g, int g0, int gStride, float[] xs, int xb, Dims d, int c0, int c1, float[] mu, float[] is,
+                                      float[] w, float[] dx, int dxb, float[] dw, float[] db) {
         int run = (c1 - c0) * d.s;
         long m = (long) d.n * d.s;
         float mf = m;
         float[] k = new float[c1];
         for (int c = c0; c < c1; c++) k[c] = w[c] * is[c] / m;
         float[] eMu = perValue(mu, c0, c1, d.s), eIs = perValue(is, c0, c1, d.s), eK = perValue(k, c0, c1, d.s),
-            eDb = perValue(db, c0, c1, d.s), eDw = perValue(dw, c0, c1, d.s),
-            eSc = ss == null ? null : perValue(ss[0], c0, c1, d.s), eSh = ss == null ? null : perValue(ss[1], c0, c1, d.s);
-        FloatVector zero = FloatVector.zero(F);
+            eDb = perValue(db, c0, c1, d.s), eDw = perValue(dw, c0, c1, d.s);
         for (int n = 0; n < d.n; n++) {
-            int at = (n * d.c + c0) * d.s, xp = xb + at, gp = gb + at, p = dxb + at, i = 0;
+            int at = (n * d.c + c0) * d.s, xp = xb + at, gp = g0 + n * gStride, p = dxb + at, i = 0;
             for (int vl = F.length(); i + vl <= run; i += vl) {
-                FloatVector x = FloatVector.fromArray(F, xs, xp + i), g = FloatVector.fromArray(F, gs, gp + i);
-                if (eSc != null)
-                    g = zero.blend(g, x.mul(FloatVector.fromArray(F, eSc, i)).add(FloatVector.fromArray(F, eSh, i)).compare(VectorOperators.GT, 0f));
+                FloatVector x = FloatVector.fromArray(F, xs, xp + i);
                 FloatVector xhat = x.sub(FloatVector.fromArray(F, eMu, i)).mul(FloatVector.fromArray(F, eIs, i));
-                g.mul(mf).sub(FloatVector.fromArray(F, eDb, i)).sub(xhat.mul(FloatVector.fromArray(F, eDw, i)))
+                FloatVector.fromArray(F, g, gp + i).mul(mf).sub(FloatVector.fromArray(F, eDb, i)).sub(xhat.mul(FloatVector.fromArray(F, eDw, i)))
                     .mul(FloatVector.fromArray(F, eK, i)).intoArray(dx, p + i);
             }
             for (; i < run; i++) {
-                float x = xs[xp + i], g = gs[gp + i];
-                if (eSc != null && !(x * eSc[i] + eSh[i] > 0f)) g = 0f;
-                float xhat = (x - eMu[i]) * eIs[i];
-                dx[p + i] = eK[i] * (mf * g - eDb[i] - xhat * eDw[i]);
+                float xhat = (xs[xp + i] - eMu[i]) * eIs[i];
+                dx[p + i] = eK[i] * (mf * g[gp + i] - eDb[i] - xhat * eDw[i]);
             }
         }
     }
