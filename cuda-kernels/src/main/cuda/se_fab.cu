@@ -6,9 +6,9 @@
 // the gradient there; fab_squeeze gives it to the first): they are kept for their parity tests and benchmarks.
 // Names here against the paper's: z1, z2 = eq. 9's M, N; x1, x2 = F_am, F_rem; alpha = eq. 10's a.
 //
-// SE squeeze   s[n,c] = mean_hw x[n,c,h,w]                    (the paper's eq. 2, F_sq)
+// SE squeeze   z[n,c] = mean_hw x[n,c,h,w]                    (Hu et al. eq. 2, F_sq)
 //              one block per plane, reads H*W floats, writes 1: 4 B and 1 FLOP per element.
-// SE scale     y = x * s[n,c]                                 (eq. 4, F_scale)
+// SE scale     y = x * s[n,c], s the gate sigmoid(W2 ReLU(W1 z)) (Hu et al. eq. 3-4, F_ex and F_scale)
 //              grid-stride, one thread per element: 8 B and 1 FLOP per element.
 // SE scale bwd dx = dy * s[n,c];  ds[n,c] = sum_hw dy * x     one block per plane: 12 B, 3 FLOPs.
 //
@@ -26,13 +26,13 @@
 
 #include "common.cuh"
 
-extern "C" __global__ void se_squeeze(int hw, const float* __restrict__ x, float* __restrict__ s) {
+extern "C" __global__ void se_squeeze(int hw, const float* __restrict__ x, float* __restrict__ z) {
     __shared__ float ss[32];
     const float* p = x + (long long)blockIdx.x * hw;
     float acc = 0.f;
     for (int i = threadIdx.x; i < hw; i += blockDim.x) acc += p[i];
     acc = block_sum(acc, ss);
-    if (threadIdx.x == 0) s[blockIdx.x] = acc / hw;
+    if (threadIdx.x == 0) z[blockIdx.x] = acc / hw;
 }
 
 extern "C" __global__ void se_scale_forward(long long n, int hw, const float* __restrict__ x, const float* __restrict__ s,

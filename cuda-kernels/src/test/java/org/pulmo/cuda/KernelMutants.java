@@ -164,7 +164,7 @@ public final class KernelMutants {
         bug("M12", "mab.cu", "MAB backward (warp): two sums per lane only",
             "for (int j = 0; j < 3; j++) sums[j] = warp_sum(sums[j]);", "for (int j = 0; j < 1; j++) sums[j] = warp_sum(sums[j]);"),
         bug("S01", "se_fab.cu", "SE squeeze divides by hw + 1",
-            "if (threadIdx.x == 0) s[blockIdx.x] = acc / hw;", "if (threadIdx.x == 0) s[blockIdx.x] = acc / (hw + 1);"),
+            "if (threadIdx.x == 0) z[blockIdx.x] = acc / hw;", "if (threadIdx.x == 0) z[blockIdx.x] = acc / (hw + 1);"),
         bug("S02", "se_fab.cu", "SE scale: a plane's last element takes the next plane's scale",
             "y[i] = x[i] * s[idx_div(i, hw)];", "y[i] = x[i] * s[idx_div(i + 1, hw) < n / hw ? idx_div(i + 1, hw) : idx_div(i, hw)];"),
         bug("S03", "se_fab.cu", "SE scale backward: ds times the scale",

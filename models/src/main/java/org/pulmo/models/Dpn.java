@@ -41,7 +41,9 @@ import org.pulmo.tensor.Tensor;
 public final class Dpn extends Module {
 
     /**
-     * Table 1 of the paper. {@code small}: DPN-68's 3x3 stem and residual widths 64, 128, 256, 512 (the others
+     * DPN-92 and DPN-98 as Table 1 of the paper lays them out (per stage: the blocks, the 1x1-3x3-1x1 widths, the
+     * groups G and the dense increment "(+k)"); DPN-68, DPN-107 and DPN-131, and the names k_r, k_sec and inc_sec,
+     * as the authors' released code (which timm follows) has them. {@code small}: DPN-68's 3x3 stem and residual widths 64, 128, 256, 512 (the others
      * use a 7x7 stem and 256, 512, 1024, 2048). Bottleneck width of stage s (0..3) is {@code kR * 2^s}; each
      * block adds {@code incSec[s]} dense channels; stage s has {@code kSec[s]} blocks.
      */
@@ -125,7 +127,7 @@ public final class Dpn extends Module {
 
     /**
      * One dual path block; input channels {@code in} = resid + dense, output bw + (dense + inc); {@code width} is the
-     * bottleneck's channels (the 1x1 reduce and the grouped 3x3: k_r x 2^stage of the DPN paper's Table 1), not SE's ratio r.
+     * bottleneck's channels (the 1x1 reduce and the grouped 3x3: k_r x 2^stage, k_r the released code's name for Table 1's conv2 width), not SE's ratio r.
      */
     static final class DualPathBlock extends Module {
         final int bw, inc;
@@ -201,7 +203,7 @@ public final class Dpn extends Module {
             int in = c.initFeatures;
             for (int s = 0; s < 4; s++) {
                 int bw = (c.small ? 64 : 256) << s;  // residual width: 256, 512, 1024, 2048 (64.. for DPN-68)
-                int width = c.kR << s;                // bottleneck width: k_r * 2^s (Table 1's k_r at conv2, doubled per stage)
+                int width = c.kR << s;                // bottleneck width: k_r * 2^s (Table 1's conv2 width, doubled per stage)
                 int inc = c.incSec[s];
                 List<DualPathBlock> blocks = new ArrayList<>();
                 for (int b = 1; b <= c.kSec[s]; b++) {

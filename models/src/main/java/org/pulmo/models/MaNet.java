@@ -23,8 +23,7 @@ import org.pulmo.tensor.Tensor;
  *
  * <p>Notation: x and X in the code ({@code logitsX}, {@code featX}, {@code yX}; also {@code fI}) are the paper's
  * subscript i, the input image's path (F_i, F_rei, y_i, V^i), and m and M its mutex partner's (F_m, F_rem, y_m,
- * V^m). A stage's index is s in this Javadoc; the {@code int i} of {@link #forwardPair}'s loop and of
- * {@link #mutexPath} is that stage index, not the paper's subscript.
+ * V^m). A stage's index is s ({@link #forwardPair}'s loop, {@link #mutexPath}'s first argument).
  *
  * <p>Shapes (ResNet-50, 224 x 224): stage outputs [N, 64, 56, 56], [N, 256, 56, 56], [N, 512, 28, 28],
  * [N, 1024, 14, 14], [N, 2048, 7, 7] on both paths; MAB and FAB keep the shape. Parameters: backbone
@@ -263,20 +262,20 @@ public final class MaNet extends Module {
         int n = x.shape()[0];
         boolean asOneBatch = paired(x);
         Tensor both = asOneBatch ? Tensor.cat(0, x, m) : null;   // [F_i; F_m]
-        for (int i = 0; i < backbone.stageCount(); i++) {
+        for (int s = 0; s < backbone.stageCount(); s++) {
             Tensor fRei, fRem;
             if (asOneBatch) {                       // eq. 1 on [F_i; F_m] at once, each path with its own BN statistics
                 Tensor out;
-                try (var halves = org.pulmo.nn.BatchNorm.pairedBatches(!options.mutexRunningStats())) { out = backbone.stage(i, both); }
+                try (var halves = org.pulmo.nn.BatchNorm.pairedBatches(!options.mutexRunningStats())) { out = backbone.stage(s, both); }
                 fRei = out.narrow(0, 0, n);
                 fRem = out.narrow(0, n, n);
             } else {
-                fRei = backbone.stage(i, fI);            // eq. 1: this stage's Res-Layer, shared weights on both paths
-                try (var stats = mutexStatistics()) { fRem = backbone.stage(i, fM); }
+                fRei = backbone.stage(s, fI);            // eq. 1: this stage's Res-Layer, shared weights on both paths
+                try (var stats = mutexStatistics()) { fRem = backbone.stage(s, fM); }
             }
             fI = fRei;                                   // eq. 2: F_o = F_rei, the main path unchanged
-            fM = mutexPath(i, fRei, fRem);               // eq. 2: F_om = FAB(MAB(F_rei, F_rem), F_rem)
-            if (asOneBatch && i + 1 < backbone.stageCount()) both = Tensor.cat(0, fI, fM);
+            fM = mutexPath(s, fRei, fRem);               // eq. 2: F_om = FAB(MAB(F_rei, F_rem), F_rem)
+            if (asOneBatch && s + 1 < backbone.stageCount()) both = Tensor.cat(0, fI, fM);
         }                                                // ResNet-50: [N, 2048, 7, 7] on both paths
         Tensor logitsM;
         // The head runs under the mutex path's batch-norm rule too: ResNet's and DenseNet's heads have no batch norm,
@@ -295,7 +294,7 @@ public final class MaNet extends Module {
     }
 
     /**
-     * The mutex path's continuation after stage s (eq. 2), passed as {@code i} (0 = the stem): F_om =
+     * The mutex path's continuation after stage {@code s} (eq. 2; 0 = the stem): F_om =
      * FAB_s(MAB(F_rei, F_rem), F_rem), or what the ablation switches leave of it.
      */
     // Departure: the paper does not say whether MAB is differentiated through its attention map. By default it is
@@ -305,13 +304,13 @@ public final class MaNet extends Module {
     // seeds against ResNet-50's 78-82 %; 82-85 % with the map constant); its float32 gradients are also mostly rounding
     // error at 224 x 224. Evidence:
     // docs/REPRODUCTION.md "MA-Net on the CPU", benchmarks/RESULTS.md (float64 check), docs/FIDELITY.md.
-    public Tensor mutexPath(int i, Tensor fRei, Tensor fRem) {
+    public Tensor mutexPath(int s, Tensor fRei, Tensor fRem) {
         // Departure: Table 8 has no FAB-only row, so with MAB off and FAB on (our extension) FAB fuses the main path's
         // own map F_rei with F_rem in place of F_am. It trains badly: the mutex path then carries the other class's
         // features at every stage (docs/FIDELITY.md, docs/REPRODUCTION.md).
         Tensor fAm = !options.mab() ? fRei                           // MAB off: fuse the main map itself
             : options.attentionGradient() ? mab.forward(fRei, fRem) : mab.forwardConstantMap(fRei, fRem);
-        if (fab != null) return fab.fabs[i].forward(fAm, fRem);
+        if (fab != null) return fab.fabs[s].forward(fAm, fRem);
         // Departure: Table 8's "MAB only" row does not say what replaces FAB. Eq. 2 without it would read F_om = F_am, but
         // each plane of A_D sums to 1, so F_am = A_D (.) F_rem is about 1 / (H W) of F_rem and would shrink the mutex path
         // at every stage; we keep eq. 6's sum F_am + F_rem, FAB with both weights 1 (docs/FIDELITY.md).
@@ -337,7 +336,8 @@ public final class MaNet extends Module {
         // eq. 15's a1, a2 depend on L_CE's size, and a batch sum would make it N times larger.
         Tensor lCe = Losses.crossEntropy(out.logitsX(), yX).add(Losses.crossEntropy(out.logitsM(), yM)); // eq. 12-13
         // Departure: eq. (14) is the cosine of one pair; the batch's pairs are averaged (the paper names no reduction), as
-        // L1 and L2 above.
+        // L1 and L2 above. Departure: the text speaks of "three losses" weighted adaptively and of a cosine "distance";
+        // we follow eq. 13-16 as printed: two weighted terms, L_CE = L1 + L2 and L_CS = cos θ, the similarity.
         Tensor lCs = Losses.cosineSimilarity(out.featX(), out.featM());                                   // eq. 14
         Tensor ce = lCe.detach(), cs = lCs.detach();
         org.pulmo.tensor.Device dev = lCe.device();

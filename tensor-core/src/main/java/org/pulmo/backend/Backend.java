@@ -507,7 +507,7 @@ public interface Backend {
 
     /**
      * MA-Net's FAB fusion ({@link org.pulmo.ops.FabFuse}, eq. 10-11): a = e^M / (e^M + e^N) = sigmoid(M - N) per
-     * (n, c), and F_fm = a F_am + (1 - a) F_rem. F_am, F_rem [N, C, H, W]; M, N [N, C]. The default composes
+     * (n, c), and F_fm = a F_am + (1 - a) F_rem. F_am, F_rem [B, C, H, W]; M, N [B, C] (B the batch). The default composes
      * primitives, for a backend without a fused kernel; the reference is {@link org.pulmo.ops.FabFuse#referenceForward}.
      */
     default Tensor fabFuseForward(Tensor fAm, Tensor fRem, Tensor m, Tensor n) {

@@ -57,7 +57,7 @@ import org.pulmo.tensor.Tensor;
 public final class FabFuse {
     private FabFuse() {}
 
-    /** F_fm [N, C, H, W] of eq. 10-11 from F_am, F_rem [N, C, H, W] and M, N [N, C] (any views, one device), with its backward. */
+    /** F_fm [B, C, H, W] of eq. 10-11 from F_am, F_rem [B, C, H, W] and M, N [B, C] (B the batch) (any views, one device), with its backward. */
     public static Tensor fabFuse(Tensor fAm, Tensor fRem, Tensor m, Tensor n) {
         AttentionChecks.requireMaps("fabFuse", fAm, fRem);
         AttentionChecks.requirePerChannel("fabFuse", fAm, m);

@@ -115,10 +115,10 @@ public final class Mab {
         for (int p = 0; p < planes; p++) {
             int o = p * hw;
             double m = Double.NEGATIVE_INFINITY;
-            for (int i = 0; i < hw; i++) { double t = fRei[o + i] - fRem[o + i]; m = Math.max(m, t * t); }
+            for (int i = 0; i < hw; i++) { double t = (double) fRei[o + i] - fRem[o + i]; m = Math.max(m, t * t); }
             double s = 0;
-            for (int i = 0; i < hw; i++) { double t = fRei[o + i] - fRem[o + i]; s += Math.exp(t * t - m); }
-            for (int i = 0; i < hw; i++) { double t = fRei[o + i] - fRem[o + i]; fAm[o + i] = (float) (Math.exp(t * t - m) / s * fRem[o + i]); }
+            for (int i = 0; i < hw; i++) { double t = (double) fRei[o + i] - fRem[o + i]; s += Math.exp(t * t - m); }
+            for (int i = 0; i < hw; i++) { double t = (double) fRei[o + i] - fRem[o + i]; fAm[o + i] = (float) (Math.exp(t * t - m) / s * fRem[o + i]); }
             lse[p] = (float) (m + Math.log(s));
         }
         return new float[][] {fAm, lse};

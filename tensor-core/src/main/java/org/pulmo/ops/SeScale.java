@@ -33,10 +33,11 @@ import org.pulmo.tensor.Tensor;
  * <li>Reference: {@link #referenceForward} and {@link #referenceBackward} below, the one ground truth of every test
  *   listed here.</li>
  * <li>Backend contract: {@link Backend#seScaleForward} and {@link Backend#seScaleBackward} (record
- *   {@link Backend.SeScaleGrads}); the forward's default, one broadcasting multiply, is what the CPU runs; the
- *   backward's default is the composed path of a backend without a fused kernel.</li>
- * <li>Fast CPU kernel: the forward is {@code CpuElementwise}'s broadcast multiply; the backward
- *   {@code org.pulmo.backend.cpu.CpuFused.seScaleBackward} (one pass per plane), adapted by {@code CpuBackend}.</li>
+ *   {@link Backend.SeScaleGrads}); the defaults (the forward one broadcasting multiply) are the composed path of a
+ *   backend without a fused kernel.</li>
+ * <li>Fast CPU kernel: {@code org.pulmo.backend.cpu.CpuFused.seScaleForward} (each plane times its channel's scale: the
+ *   broadcasting multiply's bits, without its strided row walk) and {@code CpuFused.seScaleBackward} (one pass per
+ *   plane), adapted by {@code CpuBackend}.</li>
  * <li>CUDA: {@code cuda-kernels/src/main/cuda/se_fab.cu} ({@code se_scale_forward}, {@code se_scale_backward};
  *   {@code se_squeeze} beside them, which no model runs: {@code SqueezeExcitation} squeezes with the generic
  *   {@code globalAvgPool}; it is kept for its parity test and benchmark), launched by {@code org.pulmo.cuda.SeFabKernels}.</li>
