@@ -3,7 +3,8 @@
 //                    the reduced dims last and copies first). Sum accumulates in double, like the CPU
 //                    reference's blocked double sum. One block per row, of the row's size in whole warps
 //                    up to 256 threads (CudaBackend.rowThreads). 4 B, 1 FLOP per element.
-//   arg_reduce_rows  index of the first max (min) of each row, as a float. One block per row.
+//   arg_reduce_rows  index of the first max (min) of each row, as a float; NaN passed over, a row of NaN alone
+//                    gives NaN. One block per row.
 //   softmax_*        along the middle axis of [outer, D, inner]: one thread per (outer, inner) line,
 //                    max-subtracted; log-softmax as (x - max) - log(sum). 8 B fwd, 12 B bwd per element.
 //   ce_forward       softmax cross-entropy of logits [N, C] with labels [N] (class indices as floats) and
@@ -56,7 +57,7 @@ extern "C" __global__ void arg_reduce_rows(int isMax, long long cols, const floa
     long long bi = -1;
     for (long long i = threadIdx.x; i < cols; i += blockDim.x) {
         float v = row[i];
-        if (bi < 0 || (isMax ? v > best : v < best)) { best = v; bi = i; }
+        if (v == v && (bi < 0 || (isMax ? v > best : v < best))) { best = v; bi = i; }
     }
     for (int o = 16; o > 0; o >>= 1) {
         float v2 = __shfl_xor_sync(0xffffffffu, best, o);
@@ -76,7 +77,7 @@ extern "C" __global__ void arg_reduce_rows(int isMax, long long cols, const floa
             bool better = i2 >= 0 && (bi < 0 || (isMax ? v2 > best : v2 < best) || (v2 == best && i2 < bi));
             if (better) { best = v2; bi = i2; }
         }
-        if (lane == 0) y[blockIdx.x] = (float)bi;
+        if (lane == 0) y[blockIdx.x] = bi < 0 ? NAN : (float)bi;
     }
 }
 

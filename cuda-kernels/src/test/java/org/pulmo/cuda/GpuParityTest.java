@@ -774,6 +774,22 @@ class GpuParityTest {
             String at = (op == ReduceOp.MAX ? "argmax " : "argmin ") + "[1, 1000] dim 1 with ties";
             m.run(at, () -> m.close(cpu.argReduce(op, tied, 1, false), be.argReduce(op, dev(tied), 1, false), 0, 0, at));
         }
+        // NaN passed over, a row of NaN alone giving NaN (rows of 1000, 256 threads): row 0 NaN at every thread's first
+        // element (0..255), row 1 all NaN, row 2 NaN in every other position, row 3 one NaN at the row's max and min
+        // positions' neighbours, row 4 all NaN but position 999 (thread 231's fourth element).
+        float[] w = distinct(rng, 5, 1000).toArray();
+        for (int i = 0; i < 256; i++) w[i] = Float.NaN;
+        for (int i = 1000; i < 2000; i++) w[i] = Float.NaN;
+        for (int i = 2000; i < 3000; i += 2) w[i] = Float.NaN;
+        w[3000] = Float.NaN; w[3999] = Float.NaN;
+        for (int i = 4000; i < 4999; i++) w[i] = Float.NaN;
+        Tensor withNan = Tensor.of(w, 5, 1000);
+        m.check(Float.isNaN(cpu.argReduce(ReduceOp.MAX, withNan, 1, false).toArray()[1])
+            && cpu.argReduce(ReduceOp.MIN, withNan, 1, false).toArray()[4] == 999, "the CPU backend passes NaN over");
+        for (ReduceOp op : new ReduceOp[] {ReduceOp.MAX, ReduceOp.MIN}) {
+            String at = (op == ReduceOp.MAX ? "argmax " : "argmin ") + "[5, 1000] dim 1 with NaN";
+            m.run(at, () -> m.close(cpu.argReduce(op, withNan, 1, false), be.argReduce(op, dev(withNan), 1, false), 0, 0, at));
+        }
         m.assertNone();
     }
 

@@ -117,7 +117,7 @@ final class StepReadings {
     /** How many of {@code predicted} (class indices as floats) equal {@code labels}. */
     static int correct(float[] predicted, int[] labels) {
         int c = 0;
-        for (int i = 0; i < labels.length; i++) if ((int) predicted[i] == labels[i]) c++;
+        for (int i = 0; i < labels.length; i++) if (predicted[i] == labels[i]) c++;   // NaN (a row of NaN logits) never counts
         return c;
     }
 

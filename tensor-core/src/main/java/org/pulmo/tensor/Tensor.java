@@ -465,10 +465,12 @@ public final class Tensor {
 
     /**
      * The index of the largest value along {@code dim} (the first on ties), as exact floats; not differentiable. A NaN
-     * is never the answer here (PyTorch's argmax picks it; {@link #max(int, boolean)} here returns it).
+     * is never the answer here (PyTorch's argmax picks it; {@link #max(int, boolean)} here returns it), and a row of
+     * NaN alone gives NaN, no index: a diverged model's logits never read as a class.
      */
     public Tensor argmax(int dim, boolean keepdim) { return Reductions.argmax(this, dim, keepdim); }
 
+    /** The index of the smallest value along {@code dim}, as {@link #argmax(int, boolean)} finds the largest. */
     public Tensor argmin(int dim, boolean keepdim) { return Reductions.argmin(this, dim, keepdim); }
 
     private int[] all() {

@@ -49,4 +49,22 @@ class ArgReduceAlongEveryDimTest {
             }
         }
     }
+
+    /**
+     * NaN is passed over wherever it stands (first, last, between), -inf is a value like any other, and a row of NaN
+     * alone gives NaN: a diverged model's logits must not read as class 0. Along the last dim and along the first (the
+     * strided walk).
+     */
+    @Test void nanIsNeverTheAnswerAndARowOfNanGivesNan() {
+        float nan = Float.NaN, inf = Float.POSITIVE_INFINITY;
+        float[][] rows = {{nan, 1, 5, 3}, {2, 7, nan, 7}, {nan, nan, nan, nan}, {-inf, -inf, nan, -inf}, {4, nan, -1, nan}};
+        float[] wantMax = {2, 1, nan, 0, 0}, wantMin = {1, 0, nan, 0, 2};
+        float[] flat = new float[20], flatT = new float[20];
+        for (int r = 0; r < 5; r++)
+            for (int i = 0; i < 4; i++) { flat[r * 4 + i] = rows[r][i]; flatT[i * 5 + r] = rows[r][i]; }
+        assertArrayEquals(wantMax, Tensor.of(flat, 5, 4).argmax(1, false).toArray(), "argmax along the last dim");
+        assertArrayEquals(wantMin, Tensor.of(flat, 5, 4).argmin(1, false).toArray(), "argmin along the last dim");
+        assertArrayEquals(wantMax, Tensor.of(flatT, 4, 5).argmax(0, false).toArray(), "argmax along the first dim");
+        assertArrayEquals(wantMin, Tensor.of(flatT, 4, 5).argmin(0, false).toArray(), "argmin along the first dim");
+    }
 }

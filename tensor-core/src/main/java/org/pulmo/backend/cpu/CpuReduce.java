@@ -118,7 +118,8 @@ final class CpuReduce {
 
     /**
      * The index (as a float) of the max (or min) along {@code dim} of a contiguous [shape] from xs[base], ties to the
-     * first; row-major over the other dims ({@link #reducedShape} with that dim dropped or kept as 1).
+     * first, NaN passed over (a row of NaN alone gives NaN, no index); row-major over the other dims
+     * ({@link #reducedShape} with that dim dropped or kept as 1).
      */
     static float[] argReduce(ReduceOp op, float[] xs, int base, int[] shape, int dim) {
         checkArgReduce(op, shape, dim);
@@ -132,13 +133,14 @@ final class CpuReduce {
         Parallel.forRange(outer * inner, len, (s, e) -> {
             for (int o = s; o < e; o++) {
                 int p = base + (o / fi) * len * fi + o % fi;
-                int best = 0;
-                float bv = xs[p];
-                for (int i = 1; i < len; i++) {
+                int best = -1;
+                float bv = 0;
+                for (int i = 0; i < len; i++) {
                     float v = xs[p + i * fi];
-                    if (max ? v > bv : v < bv) { bv = v; best = i; }
+                    if (v != v) continue;                                        // NaN: never the answer
+                    if (best < 0 || (max ? v > bv : v < bv)) { bv = v; best = i; }
                 }
-                out[o] = best;
+                out[o] = best < 0 ? Float.NaN : best;
             }
         });
         return out;
