@@ -59,6 +59,11 @@ public final class MaNet extends Module {
     public record Options(boolean mab, boolean fab, LossMode loss, int reduction, boolean mutexRunningStats, boolean attentionGradient) {
         public static final Options DEFAULT = new Options(true, true, LossMode.ADAPTIVE, 16, false, false);
 
+        public Options {
+            if (loss == null) throw new IllegalArgumentException("MA-Net options: no loss mode");
+            if (reduction < 1) throw new IllegalArgumentException("MA-Net options: FAB's reduction r (C' = C / r, eq. 8) must be at least 1, got " + reduction);
+        }
+
         public Options(boolean mab, boolean fab, LossMode loss, int reduction) { this(mab, fab, loss, reduction, false, false); }
 
         public Options(boolean mab, boolean fab, LossMode loss, int reduction, boolean mutexRunningStats) {
@@ -119,6 +124,8 @@ public final class MaNet extends Module {
         final BatchNorm1d bn1, bn2;
 
         public FusionAttention(int channels, int reduction, Rng rng) {
+            if (channels < 1 || reduction < 1)
+                throw new IllegalArgumentException("FusionAttention: channels and reduction must be at least 1, got " + channels + " and " + reduction);
             this.channels = channels;
             this.reduced = Math.max(1, channels / reduction);   // Departure: eq. 8's C' is not given; C / 16 by default, as SE's r
             fc1 = registerModule("fc1", new Linear(channels, channels, rng));

@@ -2,6 +2,7 @@ package org.pulmo.models;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
@@ -52,5 +53,13 @@ class MaNetDefaultOptionsTest {
         assertEquals(new Options(true, false, LossMode.ADAPTIVE, 16, true, true), all.withFab(false));
         assertEquals(new Options(true, true, LossMode.ADAPTIVE, 16, false, true), all.withMutexRunningStats(false));
         assertEquals(new Options(true, true, LossMode.ADAPTIVE, 16, true, false), all.withAttentionGradient(false));
+    }
+
+    /** A reduction of 0 divided by zero inside FAB's constructor; a negative one was taken as C' = 1. */
+    @Test void aReductionBelowOneIsRefusedInTheOptions() {
+        for (int r : new int[] {0, -4}) {
+            String m = assertThrows(IllegalArgumentException.class, () -> new MaNet.Options(true, true, MaNet.LossMode.ADAPTIVE, r)).getMessage();
+            assertTrue(m.contains("reduction") && m.contains("got " + r), m);
+        }
     }
 }

@@ -21,6 +21,12 @@ public abstract sealed class BatchNorm extends Module permits BatchNorm1d, Batch
 
     protected BatchNorm(int numFeatures, float eps, float momentum, boolean trackBatches) {
         if (numFeatures < 1) throw new IllegalArgumentException("BatchNorm needs at least one feature, got " + numFeatures);
+        // eps keeps 1 / sqrt(var + eps) finite on a constant channel; momentum blends the running statistics, so past 1
+        // they would leave the range of the batches' own
+        if (!(eps > 0) || Float.isInfinite(eps))
+            throw new IllegalArgumentException("BatchNorm(" + numFeatures + "): eps must be a positive number, got " + eps);
+        if (!(momentum >= 0 && momentum <= 1))
+            throw new IllegalArgumentException("BatchNorm(" + numFeatures + "): momentum must be in [0, 1], got " + momentum);
         this.numFeatures = numFeatures;
         this.eps = eps;
         this.momentum = momentum;

@@ -118,4 +118,19 @@ class LayerMessagesTest {
         again.backward();   // frozen: nothing moved
         assertTrue(x.grad() != null);
     }
+
+    /** eps <= 0 gave NaN on a constant channel, a momentum past 1 running statistics outside the batches' range. */
+    @Test void batchNormRefusesAnEpsOrMomentumItCannotUse() {
+        for (float eps : new float[] {0f, -2f, Float.NaN, Float.POSITIVE_INFINITY}) {
+            String m = assertThrows(IllegalArgumentException.class, () -> new BatchNorm2d(2, eps, 0.1f, true)).getMessage();
+            assertTrue(m.startsWith("BatchNorm(2): eps must be a positive number, got " + eps), m);
+        }
+        for (float momentum : new float[] {-0.1f, 1.5f, Float.NaN}) {
+            String m = assertThrows(IllegalArgumentException.class, () -> new BatchNorm1d(3, 1e-5f, momentum, true)).getMessage();
+            assertTrue(m.startsWith("BatchNorm(3): momentum must be in [0, 1], got " + momentum), m);
+        }
+        BatchNorm2d full = new BatchNorm2d(1, 1e-3f, 1f, false);   // momentum 1: the running statistics are the last batch's
+        full.forward(Tensor.of(new float[] {1, 3}, 2, 1, 1, 1));
+        assertEquals(2f, full.runningMean.item(), 1e-6);
+    }
 }

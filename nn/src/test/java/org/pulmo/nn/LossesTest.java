@@ -101,4 +101,21 @@ class LossesTest {
             assertEquals(1 - a1 + (v[0] - v[1]) * d2, cs.grad().item(), 1e-5 * Math.max(1, Math.abs(1 - a1 + (v[0] - v[1]) * d2)), at);
         }
     }
+
+    /** An empty batch, a negative or infinite class weight and weights that give a batch's labels 0 all made NaN (or a loss to raise). */
+    @Test void crossEntropyRefusesWhatHasNoWeightedMean() {
+        String empty = assertThrows(IllegalArgumentException.class, () -> Losses.crossEntropy(Tensor.zeros(0, 3), Tensor.zeros(0))).getMessage();
+        assertTrue(empty.contains("[0, 3]") && empty.contains("empty batch"), empty);
+        Tensor logits = Tensor.zeros(2, 3), labels = Tensor.of(new float[] {0, 2}, 2);
+        String neg = assertThrows(IllegalArgumentException.class,
+            () -> Losses.crossEntropy(logits, labels, Tensor.of(new float[] {-1, 1, 1}, 3))).getMessage();
+        assertTrue(neg.contains("-1.0") && neg.contains("class 0"), neg);
+        assertThrows(IllegalArgumentException.class, () -> Losses.crossEntropy(logits, labels, Tensor.of(new float[] {1, Float.POSITIVE_INFINITY, 1}, 3)));
+        assertThrows(IllegalArgumentException.class, () -> Losses.crossEntropy(logits, labels, Tensor.of(new float[] {1, 1, Float.NaN}, 3)));
+        String zero = assertThrows(IllegalArgumentException.class,
+            () -> Losses.crossEntropy(logits, labels, Tensor.of(new float[] {0, 5, 0}, 3))).getMessage();
+        assertTrue(zero.contains("total weight of 0"), zero);
+        // a zero weight on a class this batch does not hold is fine: the loss is the labelled classes' mean
+        assertEquals(Math.log(3), Losses.crossEntropy(logits, labels, Tensor.of(new float[] {1, 0, 1}, 3)).item(), 1e-6);
+    }
 }

@@ -90,8 +90,9 @@ public final class Node {
 
     private IllegalStateException changed(String what, Storage s) {
         return new IllegalStateException("backward through '" + op + "': " + what + " was changed in place (" + s.lastChange()
-            + ") after '" + op + "' used it, so the gradient would be computed from the new values; change a copy"
-            + " (Tensor.copy()), or make the change after backward()");
+            + ") after '" + op + "' read it; a graph any of whose tensors changed after the forward read them is refused,"
+            + " since a gradient computed from them would use the new values; change a copy (Tensor.copy()), or make the"
+            + " change after backward()");
     }
 
     /** Whether the op can add its gradient into its input's pending gradient in place ({@link Accumulate}). */

@@ -13,6 +13,14 @@ public record Conv2dParams(int strideH, int strideW, int padH, int padW, int dil
         if (groups < 1) throw new IllegalArgumentException("conv2d: groups must be >= 1, got " + groups);
     }
 
+    /** "stride 2, padding 1, dilation 1, groups 32" (each "HxW" where the two axes differ), for messages. */
+    public String describe() {
+        return "stride " + pair(strideH, strideW) + ", padding " + pair(padH, padW) + ", dilation " + pair(dilationH, dilationW)
+            + ", groups " + groups;
+    }
+
+    private static String pair(int h, int w) { return h == w ? Integer.toString(h) : h + "x" + w; }
+
     public static Conv2dParams of(int stride, int padding, int dilation, int groups) {
         return new Conv2dParams(stride, stride, padding, padding, dilation, dilation, groups);
     }

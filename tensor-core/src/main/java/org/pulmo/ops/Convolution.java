@@ -71,7 +71,8 @@ public final class Convolution {
                 + " do not agree for groups=" + p.groups() + " (need Cin = weight[1] * groups and Cout divisible by groups)");
         int oh = p.outH(xs[2], ws[2]), ow = p.outW(xs[3], ws[3]);
         if (oh < 1 || ow < 1)
-            throw new IllegalArgumentException("conv2d: input " + Shapes.str(xs) + " is too small for kernel " + ws[2] + "x" + ws[3] + " with " + p);
+            throw new IllegalArgumentException("conv2d: input " + Shapes.str(xs) + " is too small for kernel " + ws[2] + "x" + ws[3] + " with "
+                + p.describe() + " (a model's image smaller than it was built for ends here: check the image size)");
         if (bias != null && (bias.dim() != 1 || bias.shape()[0] != ws[0]))
             throw new IllegalArgumentException("conv2d: bias shape " + Shapes.str(bias.shape()) + " does not match " + ws[0] + " output channels");
         Tensor y = be.conv2d(x, w, p);

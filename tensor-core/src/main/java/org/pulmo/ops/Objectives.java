@@ -34,6 +34,9 @@ public final class Objectives {
         if (logits.dim() != 2)
             throw new IllegalArgumentException("crossEntropy needs logits [N, C], got " + Shapes.str(logits.shape()));
         int n = logits.shape()[0], c = logits.shape()[1];
+        if (n == 0 || c == 0)
+            throw new IllegalArgumentException("crossEntropy needs at least one sample and one class, got logits " + Shapes.str(logits.shape())
+                + (n == 0 ? " (an empty batch has no mean loss)" : ""));
         if (labels.dim() != 1 || labels.shape()[0] != n)
             throw new IllegalArgumentException("crossEntropy: labels must be [" + n + "] for logits " + Shapes.str(logits.shape())
                 + ", got " + Shapes.str(labels.shape()));

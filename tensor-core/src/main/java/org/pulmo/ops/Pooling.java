@@ -20,7 +20,7 @@ public final class Pooling {
         if (p.outH(xs[2]) < 1 || p.outW(xs[3]) < 1)
             throw new IllegalArgumentException(op + ": input " + Shapes.str(xs) + " is too small for a " + p.kH() + "x" + p.kW()
                 + " window with padding " + p.padH() + "x" + p.padW() + " (the padded plane is " + (xs[2] + 2 * p.padH()) + "x"
-                + (xs[3] + 2 * p.padW()) + ")");
+                + (xs[3] + 2 * p.padW()) + "; a model's image smaller than it was built for ends here: check the image size)");
     }
 
     // y = max over each window; forward keeps argmax (where each max came from) so backward routes g there

@@ -98,13 +98,18 @@ public final class Views {
     // ---- narrow / slice / select
 
     public static Tensor narrow(Tensor x, int dim, int start, int length) {
+        if (length < 0)
+            throw new IllegalArgumentException("narrow: length " + length + " is negative (start " + start + ", dimension " + dim
+                + " of shape " + Shapes.str(x.shape()) + ")");
         return slice(x, dim, start, start + length, 1);
     }
 
     public static Tensor slice(Tensor x, int dim, int start, int end, int step) {
         int d = Shapes.dim(dim, x.dim(), "slice");
         int size = x.shape()[d];
-        if (start < 0 || end > size || start > end || step < 1)
+        if (step < 1) throw new IllegalArgumentException("slice: step " + step + " must be at least 1 (dimension " + d + " of shape " + Shapes.str(x.shape()) + ")");
+        if (start > end) throw new IllegalArgumentException("slice: start " + start + " is past end " + end + " (dimension " + d + " of shape " + Shapes.str(x.shape()) + ")");
+        if (start < 0 || end > size)
             throw new IllegalArgumentException("slice: [" + start + ", " + end + ") step " + step + " is outside dimension "
                 + d + " of size " + size + " (shape " + Shapes.str(x.shape()) + ")");
         int[] shape = x.shape(), strides = x.strides();
@@ -234,8 +239,12 @@ public final class Views {
     /** Views of consecutive pieces of the given sizes along dim (they must add up to its size). */
     public static List<Tensor> split(Tensor x, int dim, int... sizes) {
         int d = Shapes.dim(dim, x.dim(), "split");
+        if (sizes.length == 0) throw new IllegalArgumentException("split: no sizes given (dimension " + d + " of shape " + Shapes.str(x.shape()) + ")");
         int total = 0;
-        for (int s : sizes) total += s;
+        for (int s : sizes) {
+            if (s < 0) throw new IllegalArgumentException("split: size " + s + " in " + Shapes.str(sizes) + " is negative");
+            total += s;
+        }
         if (total != x.shape()[d])
             throw new IllegalArgumentException("split: sizes " + Shapes.str(sizes) + " add up to " + total + ", but dim " + d + " of " + Shapes.str(x.shape()) + " is " + x.shape()[d]);
         List<Tensor> out = new ArrayList<>();

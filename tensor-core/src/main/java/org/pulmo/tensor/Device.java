@@ -12,6 +12,13 @@ public record Device(Kind kind, int index) {
 
     public static final Device CPU = new Device(Kind.CPU, 0);
 
+    public Device {
+        if (kind == null) throw new IllegalArgumentException("device: no kind (cpu or cuda)");
+        if (index < 0 || kind == Kind.CPU && index != 0)
+            throw new IllegalArgumentException("device " + kind.name().toLowerCase(java.util.Locale.ROOT) + ":" + index
+                + ": " + (kind == Kind.CPU ? "the CPU has only index 0" : "a GPU's number counts from 0"));
+    }
+
     public static Device cuda(int index) { return new Device(Kind.CUDA, index); }
 
     public boolean isCpu() { return kind == Kind.CPU; }

@@ -195,4 +195,16 @@ class ViewsTest {
         assertThrows(IllegalArgumentException.class, () -> x.sum(4, false));
         assertThrows(IllegalArgumentException.class, () -> x.permute(0, 1, 2, 2));
     }
+
+    /** Each misuse named for what it is, not as one range "outside" the dimension. */
+    @Test void sliceNarrowAndSplitNameWhatIsWrong() {
+        Tensor x = base();
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> x.narrow(0, 2, -1)).getMessage().startsWith("narrow: length -1 is negative"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> x.slice(0, 0, 3, 0)).getMessage().startsWith("slice: step 0 must be at least 1"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> x.slice(0, 2, 1, 1)).getMessage().startsWith("slice: start 2 is past end 1"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> x.slice(0, 0, 4, 1)).getMessage().contains("outside dimension 0 of size 3"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> x.split(1, 5, -1)).getMessage().startsWith("split: size -1 in [5, -1] is negative"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> x.split(1)).getMessage().startsWith("split: no sizes given"));
+        assertEquals(List.of(2, 2), x.split(1, 2, 2).stream().map(t -> t.shape()[1]).toList());
+    }
 }

@@ -167,4 +167,13 @@ class TensorTest {
         assertTrue(x.toString().contains("[2]"), x.toString());
         assertTrue(x.mul(2f).toString().contains("scale"), x.mul(2f).toString());
     }
+
+    /** cuda(-1) was taken and then blamed on the missing driver; parse already refused "cuda:-1". */
+    @Test void aDeviceIndexBelowZeroIsRefusedWhereItIsMade() {
+        assertEquals("device cuda:-1: a GPU's number counts from 0",
+            assertThrows(IllegalArgumentException.class, () -> Device.cuda(-1)).getMessage());
+        assertThrows(IllegalArgumentException.class, () -> new Device(Device.Kind.CPU, 1));
+        assertEquals(Device.cuda(1), Device.parse("cuda:1"));
+        assertThrows(IllegalArgumentException.class, () -> Device.parse("cuda:-1"));
+    }
 }

@@ -28,7 +28,11 @@ public final class Losses {
         // the training loop passes the host's labels, which move to the logits' device below, after the check. While a
         // step is captured as a graph nothing can be read back, and its labels are an input buffer refilled at every
         // replay: the training loop checks each batch's labels on the host (checkLabels) before they are copied in.
-        if (!labels.backend().capturing()) checkLabels("crossEntropy", labels.toArray(), c);
+        if (!labels.backend().capturing()) {
+            float[] y = labels.toArray();
+            checkLabels("crossEntropy", y, c);
+            if (classWeights != null && classWeights.device().isCpu()) checkClassWeights(classWeights.toArray(), y);
+        }
         // one op with its own backward: -(1/sum w) sum_i w[y_i] log_softmax(x_i)[y_i] (ce kernels on the GPU)
         Tensor idx = labels.detach().to(logits.device());
         Tensor w = classWeights == null ? null : classWeights.detach().to(logits.device()); // constants
@@ -46,6 +50,21 @@ public final class Losses {
             if (!(y >= 0 && y < classes && y == Math.rint(y)))
                 throw new IllegalArgumentException(who + ": label " + y + " at position " + i + " is not a class index in [0, " + classes + ")");
         }
+    }
+
+    /**
+     * Throws unless every class weight is a finite number >= 0 and the batch's labels {@code y} weigh more than 0 in
+     * all (the weighted mean divides by that sum: 0 would give NaN, a negative weight a loss that training raises).
+     */
+    static void checkClassWeights(float[] w, float[] y) {
+        for (int k = 0; k < w.length; k++)
+            if (!(w[k] >= 0) || Float.isInfinite(w[k]))
+                throw new IllegalArgumentException("crossEntropy: class weight " + w[k] + " of class " + k + " is not a finite number >= 0");
+        double sum = 0;
+        for (float label : y) sum += w[(int) label];
+        if (!(sum > 0))
+            throw new IllegalArgumentException("crossEntropy: the class weights " + java.util.Arrays.toString(w)
+                + " give this batch's labels a total weight of 0, so its weighted mean is undefined");
     }
 
     /** The eps that keeps a zero vector's norm from dividing by zero (PyTorch's cosine_similarity uses 1e-8). */
