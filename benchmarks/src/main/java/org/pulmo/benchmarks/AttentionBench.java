@@ -318,7 +318,38 @@ public class AttentionBench {
             interleaved(batch, rounds);
             return;
         }
-        Rates.run(AttentionBench.class, args, "GB/s", AttentionBench::gigaBytes);
+        Rates.run(AttentionBench.class, forShapes(args), AttentionBench::checkBatch, "GB/s", AttentionBench::gigaBytes);
+    }
+
+    /** {@code batch}: paper, small or a whole number of at least 1 ({@link MapShape#batch}). */
+    static boolean checkBatch(String name, String value) {
+        if (!name.equals("batch")) return false;
+        if (value.equals("paper") || value.equals("small")) return true;
+        try {
+            if (Integer.parseInt(value.trim()) >= 1) return true;
+        } catch (NumberFormatException e) {
+            // refused below
+        }
+        throw new IllegalArgumentException("batch must be paper, small or a whole number of at least 1");
+    }
+
+    /**
+     * {@code args} for a run of shapes of one model's op: MA-Net's shapes (MANET_*) reach the MAB and FAB benchmarks only,
+     * DPN-92-SE's (DPN92SE_*) the SE ones (the benchmarks share the parameter name {@code shape}, and a benchmark given the
+     * other model's shape fails in its set-up); both kinds in one run are refused. Without {@code -p shape}, or with
+     * benchmarks named, {@code args} as they are.
+     */
+    static String[] forShapes(String[] args) throws CommandLineOptionException {
+        var cli = new org.openjdk.jmh.runner.options.CommandLineOptions(args);
+        java.util.Collection<String> shapes = cli.getParameter("shape").orElse(List.of());
+        boolean manet = shapes.stream().anyMatch(s -> s.startsWith("MANET_")), dpn = shapes.stream().anyMatch(s -> s.startsWith("DPN92SE_"));
+        if (manet && dpn)
+            throw Mains.refuse("-p shape: MA-Net's shapes (MANET_*) and DPN-92-SE's (DPN92SE_*) in one run would give each benchmark the"
+                + " other model's shapes too; run them apart");
+        if (!cli.getIncludes().isEmpty() || !(manet || dpn)) return args;
+        List<String> out = new java.util.ArrayList<>(List.of(args));
+        out.add(java.util.regex.Pattern.quote(AttentionBench.class.getName() + ".") + (manet ? "(mab|fab)" : "se"));
+        return out.toArray(String[]::new);
     }
 
     /** The bytes one op of a result's benchmark moves at its shape and batch ({@link Traffic}), in GB (1e9 bytes). */

@@ -28,6 +28,10 @@ public final class CheckpointWriteBench {
     static final String USAGE = "usage: CheckpointWriteBench [MODEL [EPOCHS [TRAIN_MS [DIR]]]] (default resnet50 8 1000 and the temporary folder)";
 
     public static void main(String[] args) {
+        if (Mains.asksHelp(args)) {
+            System.out.println(USAGE);
+            return;
+        }
         Mains.run("CheckpointWriteBench", () -> measure(args));
     }
 

@@ -111,14 +111,8 @@ public class LayerOpsBench {
      */
     public static void main(String[] args) {
         Mains.run("LayerOpsBench", () -> {
-            for (String s : new org.openjdk.jmh.runner.options.CommandLineOptions(args).getParameter("shape").orElse(List.of())) {
-                try {
-                    shape(s);
-                } catch (IllegalArgumentException e) {
-                    throw Mains.refuse("-p " + e.getMessage());
-                }
-            }
-            if (Rates.run(LayerOpsBench.class, args, "GB/s", LayerOpsBench::gigabytes).isEmpty()) return;   // it listed or helped
+            Params.Open shapes = (name, value) -> { if (name.equals("shape")) shape(value); return name.equals("shape"); };
+            if (Rates.run(LayerOpsBench.class, args, shapes, "GB/s", LayerOpsBench::gigabytes).isEmpty()) return;   // it listed or helped
             String llc = lastLevelCache();
             System.out.println("Traffic per op: " + bytesPerOp() + " (B: one tensor of the shape, 4 bytes an element); last-level cache here: "
                 + (llc == null ? "unknown (Linux's /sys/devices/system/cpu/cpu0/cache is not readable)" : llc)

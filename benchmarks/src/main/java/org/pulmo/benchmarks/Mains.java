@@ -33,6 +33,9 @@ final class Mains {
     /** Arguments at fault (exit code 2). */
     static Refused refuse(String why) { return new Refused(why, 2); }
 
+    /** Whether {@code args} ask for help ({@code -h} or {@code --help} first), for the mains that are not JMH's. */
+    static boolean asksHelp(String[] args) { return args.length > 0 && (args[0].equals("-h") || args[0].equals("--help")); }
+
     /** Runs {@code body} as {@code name}'s main; see the class comment for how it ends when it cannot measure. */
     static void run(String name, Body body) {
         int code = outcome(name, body, System.err);
@@ -59,6 +62,9 @@ final class Mains {
         } catch (RunnerException e) {
             code = 1;
             line = "nothing measured: " + (e.getMessage() != null ? e.getMessage() : e.toString());
+            // JMH's own message can hide the value at fault ("Profilers failed to initialize"): its causes name it
+            for (Throwable c = e.getCause(); c != null && c != c.getCause(); c = c.getCause())
+                if (c.getMessage() != null && !line.contains(c.getMessage())) line += ": " + c.getMessage();
             cause = e;
         } catch (OutOfMemoryError e) {
             code = 1;

@@ -35,10 +35,10 @@ import org.pulmo.tensor.Device;
  * <p>Parameters: {@code model}; {@code device} cpu or cuda; {@code size} "small" (batch 4 at 112 x 112, for a
  * CPU) or "paper" (GPU: training batch 32 for DPN-92-SE and ResNet-50, 16 pairs for MA-Net; inference batch
  * 64; 224 x 224), or "BxS"; {@code precision} tf32 (the CUDA backend's default) or fp32 (strict), ignored on
- * the CPU; {@code recorded} false or true: the training step or the inference recorded once as a CUDA graph and
- * replayed ({@link org.pulmo.optim.CapturedStep}; where nothing can be recorded, as on the CPU, the step
- * runs as the ordinary one and the set-up line says why). Each op ends with a result read back to the host, so device
- * time is all in.
+ * the CPU (a cpu row's precision means nothing); {@code recorded} false or true: the training step or the inference
+ * recorded once as a CUDA graph and replayed ({@link org.pulmo.optim.CapturedStep}; cuda only: true with device=cpu is
+ * refused, since the CPU backend runs every op as it is called). Each op ends with a result read back to the host, so
+ * device time is all in. Every -p value is checked before JMH forks ({@link #OPEN}).
  *
  * <p>images/s: {@code java --add-modules jdk.incubator.vector -cp benchmarks/target/benchmarks.jar org.pulmo.benchmarks.ModelThroughputBench}
  * <br>GPU: {@code ... ModelThroughputBench -p device=cuda -p size=paper} (without a usable GPU the cuda runs are skipped with the reason)
@@ -118,6 +118,16 @@ public class ModelThroughputBench {
         return ms;
     }
 
+    /** The parameters whose values are not {@code @Param}'s list: any registered model, a device, a size, both precisions. */
+    static final Params.Open OPEN = (name, value) -> switch (name) {
+        case "model" -> { org.pulmo.models.ModelRegistry.entry(value); yield true; }
+        case "device" -> { Device.parse(value); yield true; }
+        case "size" -> { ModelWorkload.Size.of(value, "resnet50", ModelWorkload.Pass.TRAIN); yield true; }
+        case "precision" -> { if (!value.equals("tf32") && !value.equals("fp32")) throw new IllegalArgumentException("not tf32 or fp32"); yield true; }
+        case "recorded" -> { if (!value.equals("true") && !value.equals("false")) throw new IllegalArgumentException("not true or false"); yield true; }
+        default -> false;
+    };
+
     /** Images per op of a JMH result of this class (its benchmark method and @Params). */
     static double imagesPerOp(RunResult r) {
         var p = r.getParams();
@@ -145,7 +155,9 @@ public class ModelThroughputBench {
             System.out.println("ModelThroughputBench: cuda runs skipped, no usable GPU: " + why);
             args = withDevices(args, devices);
         }
-        if (Rates.run(ModelThroughputBench.class, args, "images/s", ModelThroughputBench::imagesPerOp).isEmpty()) return;   // it listed or helped
+        if (cli.getParameter("recorded").orElse(List.of()).contains("true") && devices.contains("cpu"))
+            throw Mains.refuse("-p recorded=true needs -p device=cuda alone: the CPU backend runs every op as it is called, so nothing is recorded");
+        if (Rates.run(ModelThroughputBench.class, args, OPEN, "images/s", ModelThroughputBench::imagesPerOp).isEmpty()) return;   // it listed or helped
         if (devices.contains("cuda") && Backends.of(Device.cuda(0)) instanceof CudaBackend cuda) {
             // with -f 0 the models ran in this JVM: the algorithms cuDNN chose for their convolutions (forked runs leave none here)
             var plans = cuda.convolutionAlgorithms();

@@ -61,9 +61,16 @@ final class ModelWorkload implements AutoCloseable {
                 case "small" -> new Size(4, 112);
                 case "paper" -> new Size(pass == Pass.INFER ? 64 : isPairModel(model) ? 16 : 32, 224);
                 default -> {
-                    String[] p = size.split("x");
-                    if (p.length != 2) throw new IllegalArgumentException("size must be small, paper or BATCHxSIDE (e.g. 8x224), got " + size);
-                    yield new Size(Integer.parseInt(p[0]), Integer.parseInt(p[1]));
+                    String[] p = size.split("x", -1);
+                    int b = 0, s = 0;
+                    try {
+                        if (p.length == 2) { b = Integer.parseInt(p[0].trim()); s = Integer.parseInt(p[1].trim()); }
+                    } catch (NumberFormatException e) {
+                        b = 0;
+                    }
+                    if (b < 1 || s < 1)
+                        throw new IllegalArgumentException("size must be small, paper or BATCHxSIDE, two whole numbers of at least 1 (e.g. 8x224), got '" + size + "'");
+                    yield new Size(b, s);
                 }
             };
         }

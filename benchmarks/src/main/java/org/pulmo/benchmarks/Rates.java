@@ -34,13 +34,69 @@ final class Rates {
      */
     static Collection<RunResult> run(Class<?> bench, String[] args, String unit, Work work)
             throws RunnerException, CommandLineOptionException {
-        Collection<RunResult> results = measure(bench, args);
+        return run(bench, args, Params.Open.NONE, unit, work);
+    }
+
+    /** {@link #run(Class, String[], String, Work)} with the class's own check of its open String parameters. */
+    static Collection<RunResult> run(Class<?> bench, String[] args, Params.Open open, String unit, Work work)
+            throws RunnerException, CommandLineOptionException {
+        Collection<RunResult> results = measure(bench, args, open);
         if (results.isEmpty()) return results;   // it listed or helped
         System.out.println();
         System.out.println("Time per op and " + unit + " (median of forks; forks in brackets):");
         boolean modes = results.stream().map(r -> r.getParams().getMode()).distinct().count() > 1;   // -bm thrpt,avgt: say which line is which
         for (RunResult r : results) System.out.println(line(r, unit, work::perOp, modes));
+        java.nio.file.Path ratesFile = ratesFile(new CommandLineOptions(args));
+        if (ratesFile != null) {
+            try {
+                org.pulmo.io.AtomicFiles.writeString(ratesFile, ratesJson(results, unit, work::perOp));
+            } catch (java.io.IOException e) {
+                throw new Mains.Refused("measured (above), but the rates could not be written to " + ratesFile + ": " + e, 1);
+            }
+            System.out.println(unit + " per result, as JSON: " + ratesFile);
+        }
         return results;
+    }
+
+    /**
+     * Where the rates go as JSON when JMH writes a result file ({@code -rf json}, {@code -rff FILE}): beside it, FILE's name
+     * with {@code .rates.json} for its extension; JMH's own file holds its scores only. Null without a result file.
+     */
+    static java.nio.file.Path ratesFile(CommandLineOptions cli) {
+        if (!cli.getResultFormat().hasValue() && !cli.getResult().hasValue()) return null;
+        String format = cli.getResultFormat().hasValue() ? cli.getResultFormat().get().toString().toLowerCase(Locale.ROOT) : "csv";
+        String file = cli.getResult().hasValue() ? cli.getResult().get() : "jmh-result." + format;
+        int dot = file.lastIndexOf('.'), slash = Math.max(file.lastIndexOf('/'), file.lastIndexOf(java.io.File.separatorChar));
+        return java.nio.file.Path.of((dot > slash ? file.substring(0, dot) : file) + ".rates.json");
+    }
+
+    /**
+     * One object per result: {benchmark, mode, params, unit, median, forks (each fork's rate), seconds_per_op (the
+     * median of the forks' times)}, the figures the printed lines show.
+     */
+    static String ratesJson(Collection<RunResult> results, String unit, ToDoubleFunction<RunResult> work) {
+        List<java.util.Map<String, Object>> rows = new ArrayList<>();
+        for (RunResult r : results) {
+            double perOp = work.applyAsDouble(r);
+            List<Double> rates = new ArrayList<>(), secs = new ArrayList<>();
+            for (BenchmarkResult fork : r.getBenchmarkResults()) {
+                double s = secondsPerOp(fork.getPrimaryResult().getScore(), fork.getPrimaryResult().getScoreUnit());
+                secs.add(s);
+                rates.add(perOp / s);
+            }
+            java.util.Map<String, Object> row = new java.util.LinkedHashMap<>();
+            row.put("benchmark", r.getParams().getBenchmark());
+            row.put("mode", r.getParams().getMode().shortLabel());
+            java.util.Map<String, String> params = new java.util.LinkedHashMap<>();
+            for (String k : r.getParams().getParamsKeys()) params.put(k, r.getParams().getParam(k));
+            row.put("params", params);
+            row.put("unit", unit);
+            row.put("median", median(rates));
+            row.put("forks", rates);
+            row.put("seconds_per_op", median(secs));
+            rows.add(row);
+        }
+        return new com.google.gson.GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues().create().toJson(rows) + "\n";
     }
 
     /** Whether the options only ask for an answer (-h, -l, -lp, -lprof, -lrf), with nothing to measure. */
@@ -55,9 +111,25 @@ final class Rates {
      * RunnerException.
      */
     static Collection<RunResult> measure(Class<?> bench, String[] args) throws RunnerException, CommandLineOptionException {
+        return measure(bench, args, Params.Open.NONE);
+    }
+
+    /**
+     * {@link #measure(Class, String[])}, the -p values first checked ({@link Params#check}, {@code open} the class's check of
+     * its open String parameters). A {@code -jvmArgsAppend} given on the command line is added after the class's own
+     * {@code @Fork(jvmArgsAppend)} (its heap and stack sizes, the Vector API module), where JMH would replace them.
+     */
+    static Collection<RunResult> measure(Class<?> bench, String[] args, Params.Open open) throws RunnerException, CommandLineOptionException {
         CommandLineOptions cli = new CommandLineOptions(args);
+        Params.check(bench, args, open);
         OptionsBuilder opts = new OptionsBuilder();
         opts.parent(cli);
+        org.openjdk.jmh.annotations.Fork fork = bench.getAnnotation(org.openjdk.jmh.annotations.Fork.class);
+        if (cli.getJvmArgsAppend().hasValue() && fork != null) {
+            List<String> both = new ArrayList<>(List.of(fork.jvmArgsAppend()));
+            both.addAll(cli.getJvmArgsAppend().get());
+            opts.jvmArgsAppend(both.toArray(String[]::new));
+        }
         if (cli.getIncludes().isEmpty()) opts.include(bench.getSimpleName());
         // a method named on the command line ("sgemm") is this class's, not every class's of that name in the jar (GPU ones)
         opts.exclude("^(?!" + java.util.regex.Pattern.quote(bench.getName() + ".") + ")");

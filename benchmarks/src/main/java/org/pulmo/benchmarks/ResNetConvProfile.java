@@ -67,6 +67,10 @@ public final class ResNetConvProfile {
     static final String USAGE = "usage: ResNetConvProfile [BATCH [SIZE [REPS [LAYER-NAME-FILTER]]]] (default 4 112 5, all layers)";
 
     public static void main(String[] args) {
+        if (Mains.asksHelp(args)) {
+            System.out.println(USAGE);
+            return;
+        }
         Mains.run("ResNetConvProfile", () -> profile(args));
     }
 

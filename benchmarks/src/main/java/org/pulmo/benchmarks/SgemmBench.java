@@ -39,7 +39,7 @@ import org.pulmo.backend.cpu.Sgemm;
 @Fork(value = 3, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector"})
 public class SgemmBench {
 
-    @State(Scope.Benchmark)
+    @State(Scope.Thread)   // each thread its own C: with -t 2 they would write one array
     public static class Matrices {
         @Param({"256", "512", "1024"})
         public int size;

@@ -53,7 +53,7 @@ public final class TrainingStepProfile {
     private static Mains.Refused refuse(String why) { return Mains.refuse(why + "; " + USAGE); }
 
     public static void main(String[] args) {
-        if (args.length > 0 && (args[0].equals("-h") || args[0].equals("--help"))) {
+        if (Mains.asksHelp(args)) {
             System.out.println(USAGE);
             return;
         }
@@ -89,7 +89,14 @@ public final class TrainingStepProfile {
             throw refuse(e.getMessage());
         }
         try (ModelWorkload w = made) {
-            for (int s = 0; s < warmup; s++) w.trainStep(); // warm-up: JIT and first-touch allocation
+            if (warmup > 0) {
+                try {
+                    w.trainStep();   // the first warm-up step: where the batch is too small for a batch norm, the arguments are at fault
+                } catch (IllegalArgumentException e) {
+                    throw refuse("BATCH " + batch + " x SIZE " + size + ": " + e.getMessage());
+                }
+            }
+            for (int s = 1; s < warmup; s++) w.trainStep(); // warm-up: JIT and first-touch allocation
             boolean byShape = Boolean.getBoolean("profile.byShape");
             ProfilingBackend profile = cpu ? Backends.startProfile(dev, byShape) : null;   // a device's: after the timed steps
             long[] gc0 = gcCountAndMillis();

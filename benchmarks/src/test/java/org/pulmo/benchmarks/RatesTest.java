@@ -59,4 +59,24 @@ class RatesTest {
         }
         assertEquals(7, Rates.threads(List.of("-Dpulmo.threads=3", "-Dpulmo.threads"), 7), "a bare one last: the property is \"\", as absent");
     }
+
+    /** JMH's result file holds its scores alone; the rates go beside it, named after it, with what the lines print. */
+    @Test void theRatesGoBesideJmhsResultFileAsJson() throws Exception {
+        var cli = new org.openjdk.jmh.runner.options.CommandLineOptions("-rf", "json", "-rff", "out/sgemm.json");
+        assertEquals(java.nio.file.Path.of("out/sgemm.rates.json"), Rates.ratesFile(cli));
+        assertEquals(java.nio.file.Path.of("jmh-result.rates.json"), Rates.ratesFile(new org.openjdk.jmh.runner.options.CommandLineOptions("-rf", "json")));
+        assertEquals(null, Rates.ratesFile(new org.openjdk.jmh.runner.options.CommandLineOptions("-f", "1")));
+        // 2 GFLOP an op, forks at 1000 and 4000 us: 2000 and 500 GFLOP/s, median 1250, median time 2500 us
+        var r = JmhRuns.averageTime("org.pulmo.benchmarks.SgemmBench.sgemm", Map.of("size", "1000"), List.of(), 1000, 4000);
+        @SuppressWarnings("unchecked")
+        var rows = (List<Map<String, Object>>) Json.parse(Rates.ratesJson(List.of(r), "GFLOP/s", x -> 2.0));
+        assertEquals(1, rows.size());
+        Map<String, Object> row = rows.get(0);
+        assertEquals("org.pulmo.benchmarks.SgemmBench.sgemm", row.get("benchmark"));
+        assertEquals(Map.of("size", "1000"), row.get("params"));
+        assertEquals("GFLOP/s", row.get("unit"));
+        assertEquals(1250.0, (Double) row.get("median"), 1e-9);
+        assertEquals(List.of(2000.0, 500.0), row.get("forks"));
+        assertEquals(2.5e-3, (Double) row.get("seconds_per_op"), 1e-12);
+    }
 }
