@@ -326,7 +326,7 @@ public class AttentionBench {
         if (!name.equals("batch")) return false;
         if (value.equals("paper") || value.equals("small")) return true;
         try {
-            if (Integer.parseInt(value.trim()) >= 1) return true;
+            if (Integer.parseInt(value) >= 1) return true;   // as MapShape.batch parses it
         } catch (NumberFormatException e) {
             // refused below
         }

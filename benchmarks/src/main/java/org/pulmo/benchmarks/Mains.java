@@ -63,7 +63,8 @@ final class Mains {
             code = 1;
             line = "nothing measured: " + (e.getMessage() != null ? e.getMessage() : e.toString());
             // JMH's own message can hide the value at fault ("Profilers failed to initialize"): its causes name it
-            for (Throwable c = e.getCause(); c != null && c != c.getCause(); c = c.getCause())
+            Throwable c = e.getCause();
+            for (int depth = 0; c != null && depth < 8; c = c.getCause(), depth++)
                 if (c.getMessage() != null && !line.contains(c.getMessage())) line += ": " + c.getMessage();
             cause = e;
         } catch (OutOfMemoryError e) {

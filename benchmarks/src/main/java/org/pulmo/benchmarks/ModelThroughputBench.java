@@ -121,7 +121,11 @@ public class ModelThroughputBench {
     /** The parameters whose values are not {@code @Param}'s list: any registered model, a device, a size, both precisions. */
     static final Params.Open OPEN = (name, value) -> switch (name) {
         case "model" -> { org.pulmo.models.ModelRegistry.entry(value); yield true; }
-        case "device" -> { Device.parse(value); yield true; }
+        case "device" -> {   // as main and the set-up compare it: "cpu", "cuda" or "cuda:N", lower case
+            Device d = Device.parse(value);
+            if (!value.equals(d.toString()) && !value.equals("cuda")) throw new IllegalArgumentException("write it " + d);
+            yield true;
+        }
         case "size" -> { ModelWorkload.Size.of(value, "resnet50", ModelWorkload.Pass.TRAIN); yield true; }
         case "precision" -> { if (!value.equals("tf32") && !value.equals("fp32")) throw new IllegalArgumentException("not tf32 or fp32"); yield true; }
         case "recorded" -> { if (!value.equals("true") && !value.equals("false")) throw new IllegalArgumentException("not true or false"); yield true; }

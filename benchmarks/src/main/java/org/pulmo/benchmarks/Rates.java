@@ -60,14 +60,14 @@ final class Rates {
 
     /**
      * Where the rates go as JSON when JMH writes a result file ({@code -rf json}, {@code -rff FILE}): beside it, FILE's name
-     * with {@code .rates.json} for its extension; JMH's own file holds its scores only. Null without a result file.
+     * with {@code .rates.json} for a {@code .json} extension and after any other ({@code out.csv.rates.json}, so that a CSV
+     * and a JSON result file of one name keep theirs apart); JMH's own file holds its scores only. Null without a result file.
      */
     static java.nio.file.Path ratesFile(CommandLineOptions cli) {
         if (!cli.getResultFormat().hasValue() && !cli.getResult().hasValue()) return null;
         String format = cli.getResultFormat().hasValue() ? cli.getResultFormat().get().toString().toLowerCase(Locale.ROOT) : "csv";
         String file = cli.getResult().hasValue() ? cli.getResult().get() : "jmh-result." + format;
-        int dot = file.lastIndexOf('.'), slash = Math.max(file.lastIndexOf('/'), file.lastIndexOf(java.io.File.separatorChar));
-        return java.nio.file.Path.of((dot > slash ? file.substring(0, dot) : file) + ".rates.json");
+        return java.nio.file.Path.of((file.endsWith(".json") ? file.substring(0, file.length() - 5) : file) + ".rates.json");
     }
 
     /**

@@ -51,6 +51,7 @@ class ParamsTest {
         assertTrue(refused(ModelThroughputBench.class, mt, "-p", "size=2xab").startsWith("-p size=2xab: size must be small, paper or BATCHxSIDE"));
         assertEquals("-p precision=fp16: not tf32 or fp32", refused(ModelThroughputBench.class, mt, "-p", "precision=fp16"));
         assertTrue(refused(ModelThroughputBench.class, mt, "-p", "device=gpu").startsWith("-p device=gpu: unknown device 'gpu'"));
+        assertEquals("-p device=CPU: write it cpu", refused(ModelThroughputBench.class, mt, "-p", "device=CPU"));
         assertEquals("-p batch=tiny: batch must be paper, small or a whole number of at least 1",
             refused(AttentionBench.class, AttentionBench::checkBatch, "-p", "batch=tiny"));
         assertEquals("-p impl=fused: not one of FUSED, COMPOSED", refused(AttentionBench.class, AttentionBench::checkBatch, "-p", "impl=fused"));

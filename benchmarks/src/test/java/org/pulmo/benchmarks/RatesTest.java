@@ -65,6 +65,8 @@ class RatesTest {
         var cli = new org.openjdk.jmh.runner.options.CommandLineOptions("-rf", "json", "-rff", "out/sgemm.json");
         assertEquals(java.nio.file.Path.of("out/sgemm.rates.json"), Rates.ratesFile(cli));
         assertEquals(java.nio.file.Path.of("jmh-result.rates.json"), Rates.ratesFile(new org.openjdk.jmh.runner.options.CommandLineOptions("-rf", "json")));
+        assertEquals(java.nio.file.Path.of("jmh-result.csv.rates.json"), Rates.ratesFile(new org.openjdk.jmh.runner.options.CommandLineOptions("-rf", "csv")));
+        assertEquals(java.nio.file.Path.of("out.csv.rates.json"), Rates.ratesFile(new org.openjdk.jmh.runner.options.CommandLineOptions("-rff", "out.csv")));
         assertEquals(null, Rates.ratesFile(new org.openjdk.jmh.runner.options.CommandLineOptions("-f", "1")));
         // 2 GFLOP an op, forks at 1000 and 4000 us: 2000 and 500 GFLOP/s, median 1250, median time 2500 us
         var r = JmhRuns.averageTime("org.pulmo.benchmarks.SgemmBench.sgemm", Map.of("size", "1000"), List.of(), 1000, 4000);

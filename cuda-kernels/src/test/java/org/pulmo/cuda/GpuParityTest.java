@@ -775,8 +775,8 @@ class GpuParityTest {
             m.run(at, () -> m.close(cpu.argReduce(op, tied, 1, false), be.argReduce(op, dev(tied), 1, false), 0, 0, at));
         }
         // NaN passed over, a row of NaN alone giving NaN (rows of 1000, 256 threads): row 0 NaN at every thread's first
-        // element (0..255), row 1 all NaN, row 2 NaN in every other position, row 3 one NaN at the row's max and min
-        // positions' neighbours, row 4 all NaN but position 999 (thread 231's fourth element).
+        // element (0..255), row 1 all NaN, row 2 NaN in every other position, row 3 NaN at its first and last positions,
+        // row 4 all NaN but position 999 (thread 231's fourth element).
         float[] w = distinct(rng, 5, 1000).toArray();
         for (int i = 0; i < 256; i++) w[i] = Float.NaN;
         for (int i = 1000; i < 2000; i++) w[i] = Float.NaN;

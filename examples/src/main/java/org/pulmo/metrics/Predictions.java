@@ -25,6 +25,9 @@ public record Predictions(List<String> classes, float[][] probabilities, int[] l
             if (probabilities[i].length != k)
                 throw new IllegalArgumentException("row " + i + " has " + probabilities[i].length + " probabilities for " + k + " classes");
             if (labels[i] < 0 || labels[i] >= k) throw new IllegalArgumentException("label " + labels[i] + " of image " + i + " outside " + k + " classes");
+            for (int c = 0; c < k; c++)   // a NaN would read as class 0 in the arg-max and rank nowhere in a ROC curve
+                if (!Float.isFinite(probabilities[i][c]))
+                    throw new IllegalArgumentException("image " + i + ": probability " + probabilities[i][c] + " of class " + classes.get(c) + " is not finite");
         }
     }
 

@@ -199,4 +199,11 @@ class MetricsTest {
         assertEquals(1, ClassificationReport.defaultPositiveClass(List.of("noncovid", "covid")));
         assertEquals(2, ClassificationReport.defaultPositiveClass(List.of("a", "b", "c")));
     }
+
+    /** A NaN probability read as class 0 in the arg-max (and ranked nowhere in a ROC curve); it is refused naming the image. */
+    @Test void aProbabilityThatIsNotFiniteIsRefusedNamingTheImage() {
+        float[][] p = {{0.2f, 0.8f}, {Float.NaN, Float.NaN}};
+        String m = assertThrows(IllegalArgumentException.class, () -> new Predictions(List.of("covid", "normal"), p, new int[] {1, 0}, null)).getMessage();
+        assertEquals("image 1: probability NaN of class covid is not finite", m);
+    }
 }

@@ -12,6 +12,10 @@ import org.pulmo.tensor.Tensor;
  * normalise. Parameters weight [C] (init 1) and bias [C] (init 0); buffers running_mean [C] (0),
  * running_var [C] (1) and, optionally, num_batches_tracked (a scalar count of training batches, kept so that
  * PyTorch state dicts load strictly; stored as float, exact up to 2^24 batches).
+ *
+ * <p>A NaN or infinity in a training batch reaches the running estimates, as in PyTorch (checking would read the
+ * device's statistics back in every step), and every later evaluation gives NaN: {@code org.pulmo.io.Checkpoint}
+ * refuses to save or load such buffers, naming the tensor, and the training loop stops on the batch's non-finite loss.
  */
 public abstract sealed class BatchNorm extends Module permits BatchNorm1d, BatchNorm2d {
     public final int numFeatures;

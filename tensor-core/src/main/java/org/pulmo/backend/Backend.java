@@ -171,7 +171,10 @@ public interface Backend {
     /** Reduces over {@code dims} (sorted, distinct, non-negative). */
     Tensor reduce(ReduceOp op, Tensor x, int[] dims, boolean keepdim);
 
-    /** Index of the max (or min) along {@code dim}; ties go to the first. */
+    /**
+     * Index of the max (or min) along {@code dim} (of at least one element), as exact floats; ties go to the first, NaN is
+     * passed over, and a run of NaN alone gives NaN.
+     */
     Tensor argReduce(ReduceOp op, Tensor x, int dim, boolean keepdim);
 
     // ---- linear algebra ----

@@ -64,7 +64,7 @@ public final class Reductions {
         }, x);
     }
 
-    /** Index of the maximum along dim (first on ties), as exact floats; not differentiable. */
+    /** Index of the maximum along dim (first on ties, NaN passed over, NaN for a run of NaN alone), as exact floats; not differentiable. */
     public static Tensor argmax(Tensor x, int dim, boolean keepdim) { return argReduce(ReduceOp.MAX, "argmax", x, dim, keepdim); }
 
     public static Tensor argmin(Tensor x, int dim, boolean keepdim) { return argReduce(ReduceOp.MIN, "argmin", x, dim, keepdim); }
@@ -72,6 +72,7 @@ public final class Reductions {
     /** The index of {@code op}'s pick along dim, refused where that index would not be exact as a float32. */
     private static Tensor argReduce(ReduceOp op, String name, Tensor x, int dim, boolean keepdim) {
         int d = Shapes.dim(dim, x.dim(), name);
+        if (x.shape()[d] == 0) throw new IllegalArgumentException(name + ": empty dimension " + d + " of shape " + Shapes.str(x.shape()));
         Shapes.checkIndexable(x.shape()[d], name + ": dim " + d + " of " + Shapes.str(x.shape()));
         return x.backend().argReduce(op, x, d, keepdim);
     }
