@@ -6,7 +6,7 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.pulmo.backend.BinaryOp;
 
-/** The stride-1 binary rows (vector ReLU backward, max, min) against the general strided loop. */
+/** The stride-1 rows (vector ReLU, STEP, ReLU backward, max, min) against plain loops. */
 class CpuElementwiseTest {
 
     @Test
@@ -18,6 +18,22 @@ class CpuElementwiseTest {
             float[] y = new float[n];
             CpuElementwise.unaryRow(org.pulmo.backend.UnaryOp.RELU, 0f, x, 1, y, 0, n);
             for (int i = 0; i < n; i++) assertEquals(Math.max(x[1 + i], 0f), y[i], "relu at " + i);
+        }
+    }
+
+    /** STEP by vectors and a scalar tail: 1 above zero, 0 at -0, 0 and below, and 0 for NaN; what lies past the row untouched. */
+    @Test
+    void vectorStepIsOneAboveZeroOnly() {
+        Random rng = new Random(33);
+        for (int n : new int[] {0, 3, 16, 33, 100}) {
+            float[] x = new float[n + 1];
+            for (int i = 0; i < x.length; i++)
+                x[i] = i % 9 == 4 ? Float.NaN : i % 7 == 0 ? -0f : i % 11 == 3 ? 0f : i % 13 == 5 ? Float.MIN_VALUE : (float) rng.nextGaussian();
+            float[] y = new float[n + 1];
+            y[n] = 7f;
+            CpuElementwise.unaryRow(org.pulmo.backend.UnaryOp.STEP, 0f, x, 1, y, 0, n);
+            for (int i = 0; i < n; i++) assertEquals(x[1 + i] > 0f ? 1f : 0f, y[i], "step at " + i + " of " + x[1 + i]);
+            assertEquals(7f, y[n], "past the row");
         }
     }
 
