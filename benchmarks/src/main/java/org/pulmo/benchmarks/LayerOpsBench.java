@@ -123,15 +123,30 @@ public class LayerOpsBench {
     /** The size of the largest CPU cache Linux lists (e.g. "32768K"), or null elsewhere. */
     static String lastLevelCache() {
         String best = null;
+        long bestBytes = -1;
         for (int i = 0; i < 8; i++) {
             java.nio.file.Path f = java.nio.file.Path.of("/sys/devices/system/cpu/cpu0/cache/index" + i + "/size");
             try {
-                if (java.nio.file.Files.exists(f)) best = java.nio.file.Files.readString(f).trim();
+                if (!java.nio.file.Files.exists(f)) continue;
+                String size = java.nio.file.Files.readString(f).trim();
+                long bytes = cacheBytes(size);
+                if (bytes > bestBytes) { best = size; bestBytes = bytes; }
             } catch (java.io.IOException e) {
                 return best;
             }
         }
         return best;
+    }
+
+    /** Linux's cache size text ("48K", "32768K", "1M") in bytes; -1 for anything else. */
+    static long cacheBytes(String size) {
+        try {
+            char unit = size.isEmpty() ? ' ' : Character.toUpperCase(size.charAt(size.length() - 1));
+            long scale = unit == 'K' ? 1L << 10 : unit == 'M' ? 1L << 20 : unit == 'G' ? 1L << 30 : 1;
+            return Long.parseLong(scale == 1 ? size : size.substring(0, size.length() - 1)) * scale;
+        } catch (NumberFormatException e) {
+            return -1;
+        }
     }
 
     @Benchmark public Tensor relu() { return Recycled.op(() -> cpu.unary(UnaryOp.RELU, x, 0)); }

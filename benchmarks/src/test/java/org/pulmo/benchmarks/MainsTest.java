@@ -87,4 +87,13 @@ class MainsTest {
         assertEquals(0, Mains.wholeNumber("WARMUP", "0", 0));
         assertEquals(1, Mains.wholeNumber("STEPS", "1", 1));
     }
+
+    /** The largest cache Linux lists is the last level's, whatever its index: sizes compared in bytes, not as text. */
+    @Test void cacheSizesAreReadInBytes() {
+        assertEquals(48L << 10, LayerOpsBench.cacheBytes("48K"));
+        assertEquals(32L << 20, LayerOpsBench.cacheBytes("32768K"));
+        assertEquals(1L << 20, LayerOpsBench.cacheBytes("1M"));
+        assertEquals(-1, LayerOpsBench.cacheBytes("big"));
+        assertTrue(LayerOpsBench.cacheBytes("1M") > LayerOpsBench.cacheBytes("512K"));
+    }
 }
