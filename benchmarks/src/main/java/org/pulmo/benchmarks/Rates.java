@@ -77,13 +77,8 @@ final class Rates {
     static String ratesJson(Collection<RunResult> results, String unit, ToDoubleFunction<RunResult> work) {
         List<java.util.Map<String, Object>> rows = new ArrayList<>();
         for (RunResult r : results) {
-            double perOp = work.applyAsDouble(r);
-            List<Double> rates = new ArrayList<>(), secs = new ArrayList<>();
-            for (BenchmarkResult fork : r.getBenchmarkResults()) {
-                double s = secondsPerOp(fork.getPrimaryResult().getScore(), fork.getPrimaryResult().getScoreUnit());
-                secs.add(s);
-                rates.add(perOp / s);
-            }
+            Forks f = forks(r, work);
+            List<Double> rates = f.rates(), secs = f.seconds();
             java.util.Map<String, Object> row = new java.util.LinkedHashMap<>();
             row.put("benchmark", r.getParams().getBenchmark());
             row.put("mode", r.getParams().getMode().shortLabel());
@@ -168,8 +163,10 @@ final class Rates {
         return results;
     }
 
-    /** A result's line: name (with its benchmark mode when {@code withMode}), parameters, time per op, rate, each fork's rate. */
-    static String line(RunResult r, String unit, ToDoubleFunction<RunResult> work, boolean withMode) {
+    /** Each fork's seconds per op and rate (work per op over those seconds), in fork order. */
+    record Forks(List<Double> seconds, List<Double> rates) {}
+
+    static Forks forks(RunResult r, ToDoubleFunction<RunResult> work) {
         double perOp = work.applyAsDouble(r);
         List<Double> rates = new ArrayList<>(), secs = new ArrayList<>();
         for (BenchmarkResult fork : r.getBenchmarkResults()) {
@@ -177,6 +174,13 @@ final class Rates {
             secs.add(s);
             rates.add(perOp / s);
         }
+        return new Forks(secs, rates);
+    }
+
+    /** A result's line: name (with its benchmark mode when {@code withMode}), parameters, time per op, rate, each fork's rate. */
+    static String line(RunResult r, String unit, ToDoubleFunction<RunResult> work, boolean withMode) {
+        Forks f = forks(r, work);
+        List<Double> rates = f.rates(), secs = f.seconds();
         StringBuilder forks = new StringBuilder();
         for (double v : rates) forks.append(forks.isEmpty() ? "" : ", ").append(String.format(Locale.ROOT, "%.1f", v));
         String name = r.getParams().getBenchmark();
