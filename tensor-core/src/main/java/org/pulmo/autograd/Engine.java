@@ -17,6 +17,23 @@ import org.pulmo.tensor.Tensor;
  * thousands of nodes deep), then hands each node the sum of the gradients of its output, in reverse order.
  * Leaves (tensors that require grad and were not computed) accumulate into {@code .grad}.
  *
+ * <p>The algorithm, step by step ({@link #backward}):
+ * <ol>
+ * <li>The order is a depth-first post-order from the root's node, reversed ({@link #topologicalOrder}): every node comes
+ *   after all the nodes that consumed its output, so its output's gradient is complete when its turn comes.</li>
+ * <li>Every node's inputs and output are checked for in-place changes ({@link Node#checkUnchanged}) before any gradient
+ *   is computed, so a refused backward changes nothing.</li>
+ * <li>Gradients wait in {@code pending}, one per node: a tensor used twice (z + z, a residual branch) gets the second
+ *   gradient added to the first before its node runs.</li>
+ * <li>A node's backward gives one gradient per input; those for computed tensors go to pending, those for leaves are
+ *   added into the leaf's {@code .grad} (kept across backward calls until {@code zeroGrad}), those for inputs that do
+ *   not require grad are dropped.</li>
+ * <li>Without {@code retainGraph} each node frees what it saved as soon as it has run; a second backward through it is
+ *   refused with a message saying so.</li>
+ * <li>The walk runs under {@link GradMode#noGrad()}: the gradients build no graph of their own, so there are no
+ *   second derivatives (no {@code create_graph}).</li>
+ * </ol>
+ *
  * <p>Memory: a gradient the walk made (a node's output gradient, a sum of two of them) is released as soon as it
  * has been consumed and nothing pending views its storage, instead of when the enclosing {@link MemoryScope} closes;
  * so the backward holds the frontier of gradients, not all of them (peak device memory of a training step at
@@ -57,10 +74,9 @@ public final class Engine {
             for (Node node : order) {
                 Tensor g = pending.remove(node);
                 if (g == null) continue;
-                if (node.retainedBy != null) {
-                    node.retainedBy.setGrad(g);
-                    retained.add(g.storage());
-                }
+                // a retained intermediate's gradient as a leaf's: a dense copy (g may be a broadcast view, or an array the
+                // walk goes on to add into), added to by each later backward() until zeroed, as PyTorch's retain_grad
+                if (node.retainedBy != null) accumulateLeaf(node.retainedBy, g);
                 Tensor[] inputs = node.inputs();
                 if (node.accumulates() && addedIntoPending(node, g, made, retained, pending)) {
                     if (!retainGraph) node.release();

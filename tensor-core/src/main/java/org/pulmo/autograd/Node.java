@@ -75,10 +75,13 @@ public final class Node {
     }
 
     /**
-     * Refuses to differentiate through values changed in place after the op read them (as PyTorch does): a batch buffer
-     * refilled, a parameter changed under noGrad(), a write through detach() before backward(). The op's inputs and
-     * output are checked, whether or not its backward happens to read them. The {@link Engine} checks every node of a
-     * graph before it computes any gradient.
+     * Refuses to differentiate through values changed in place after the op read them: a batch buffer refilled, a
+     * parameter changed under noGrad(), a write through detach() before backward(). Stricter than PyTorch, which checks
+     * only the tensors a node saved: here the op's inputs and output are checked, whether or not its backward happens to
+     * read them (so {@code w.add(1).sum()} refuses a change of w that PyTorch lets pass). What this check sees is the
+     * inputs and the output only: anything else a backward reads must be passed to {@link Graph#record} as an input (with
+     * a null gradient), as cross-entropy's labels and weights and batch norm's running statistics are. The
+     * {@link Engine} checks every node of a graph before it computes any gradient.
      */
     void checkUnchanged() {
         if (backward == null) return;   // freed by an earlier backward: apply says so

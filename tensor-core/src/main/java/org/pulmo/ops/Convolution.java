@@ -13,7 +13,8 @@ import org.pulmo.tensor.Tensor;
  *
  * <h2>Definition</h2>
  * x [N, C, H, W], w [Cout, C/groups, kH, kW], output channel o in group g(o) = o / (Cout/groups), whose input
- * channels are c in [g(o) C/groups, (g(o) + 1) C/groups):
+ * channels are c in [g(o) C/groups, (g(o) + 1) C/groups). Below, w[o, c, a, b] stands for w's element at
+ * [o, c - g(o) C/groups, a, b]: w's second axis counts the channels within the group (the same with groups = 1):
  * <pre>
  *   y[n, o, i, j] = sum_{c in g(o), a < kH, b < kW} w[o, c, a, b] x[n, c, i sH - pH + a dH, j sW - pW + b dW]   (+ bias[o])
  * </pre>

@@ -25,8 +25,10 @@ public final class Objectives {
         Backend be = logits.backend();
         Backend.CrossEntropyOut out = be.crossEntropy(logits, labels, classWeights);
         Tensor wsum = out.wsum();
-        // dx = g * w[y_i] / sum w * (softmax(x_i) - onehot(y_i))
-        return Graph.record("crossEntropy", out.loss(), g -> new Tensor[] {be.crossEntropyBackward(logits, labels, classWeights, wsum, g)}, logits);
+        // dx = g * w[y_i] / sum w * (softmax(x_i) - onehot(y_i)). The labels and weights are inputs too (no gradient): the
+        // backward reads them, so a label buffer refilled before backward() is refused (Storage.version), not differentiated
+        return Graph.record("crossEntropy", out.loss(),
+            g -> new Tensor[] {be.crossEntropyBackward(logits, labels, classWeights, wsum, g), null, null}, logits, labels, classWeights);
     }
 
     /** Refuses logits other than [N, C], labels other than [N] and class weights other than [C], naming the shapes. */
@@ -58,7 +60,7 @@ public final class Objectives {
         Backend be = a.backend();
         Backend.CosineOut out = be.cosine(a, b, eps);
         Tensor stats = out.stats();
-        // da_n = g/N (b_n / (|a_n| |b_n|) - c_n a_n / |a_n|^2), db symmetrically
+        // da_n = g/N (b_n / (na nb) - c_n a_n / na^2, that term only where |a_n| > eps), na = max(|a_n|, eps), nb likewise; db symmetrically
         return Graph.record("cosineSimilarity", out.c(), g -> {
             Backend.Grads d = be.cosineBackward(a, b, stats, g, eps);
             return new Tensor[] {a.requiresGrad() ? d.dA() : null, b.requiresGrad() ? d.dB() : null};

@@ -307,7 +307,10 @@ public final class Tensor {
         this.requiresGrad = true;
     }
 
-    /** Keep the gradient of this computed tensor in {@link #grad()} during backward. */
+    /**
+     * Keep the gradient of this computed tensor in {@link #grad()} during backward: a dense copy, which each later
+     * {@code backward()} through it adds to, as a leaf's (PyTorch's {@code retain_grad}).
+     */
     public Tensor retainGrad() {
         if (gradFn != null) gradFn.retain(this);
         return this;
@@ -333,7 +336,8 @@ public final class Tensor {
     /**
      * Backward from a one-element tensor (a loss): adds d this / d leaf into every leaf's {@link #grad()} that requires
      * grad, then frees the graph. Refused when a tensor the graph read was changed in place since (see
-     * {@link Storage#version()}).
+     * {@link Storage#version()}). It runs with gradient recording off: the gradients have no graph of their own, so
+     * there are no second derivatives. The walk itself: {@link org.pulmo.autograd.Engine}.
      */
     public void backward() { Engine.backward(this, null, false); }
 
@@ -447,6 +451,7 @@ public final class Tensor {
 
     public Tensor mean(int[] dims, boolean keepdim) { return Reductions.mean(this, dims, keepdim); }
 
+    /** The largest element, as a one-element tensor; ties share the gradient evenly, as in {@link #max(int, boolean)}. */
     public Tensor max() { return Reductions.max(this, all(), false); }
 
     /**
@@ -457,6 +462,7 @@ public final class Tensor {
 
     public Tensor max(int[] dims, boolean keepdim) { return Reductions.max(this, dims, keepdim); }
 
+    /** The smallest element; ties share the gradient evenly. */
     public Tensor min() { return Reductions.min(this, all(), false); }
 
     public Tensor min(int dim, boolean keepdim) { return Reductions.min(this, new int[] {dim}, keepdim); }
@@ -487,16 +493,36 @@ public final class Tensor {
      */
     public Tensor matmul(Tensor o) { return LinearAlgebra.matmul(this, o); }
 
+    /** e^x / sum e^x along {@code dim}, the maximum subtracted first (no overflow); same shape. */
     public Tensor softmax(int dim) { return Softmax.softmax(this, dim); }
 
+    /** (x - max) - log sum e^(x - max) along {@code dim}: the log of {@link #softmax} without its underflow to log(0). */
     public Tensor logSoftmax(int dim) { return Softmax.logSoftmax(this, dim); }
 
+    /**
+     * 2-D convolution (cross-correlation, as PyTorch's conv2d) of this [N, C, H, W] with weights w [Cout, C / groups, kH,
+     * kW] and an optional bias [Cout] (null: none); stride, zero padding and dilation apply to both axes. Output [N, Cout,
+     * outH, outW], outH = floor((H + 2 padding - dilation (kH - 1) - 1) / stride) + 1. Refused, naming the shapes: w's
+     * channels times groups other than C, a Cout that groups does not divide, a bias of another length, an input too small
+     * for the window.
+     * The equations, the backward and the kernels: {@link Convolution}.
+     */
     public Tensor conv2d(Tensor w, Tensor bias, int stride, int padding, int dilation, int groups) {
         return Convolution.conv2d(this, w, bias, org.pulmo.backend.Conv2dParams.of(stride, padding, dilation, groups));
     }
 
+    /**
+     * The maximum of each kernel x kernel window of this [N, C, H, W], padding (at most kernel / 2) never chosen; output
+     * size floor((H + 2 padding - kernel) / stride) + 1. Backward gives a window's whole gradient to one element: the
+     * first maximum in row-major order (PyTorch's rule; {@link #max(int, boolean)} and {@link #globalMaxPool} share ties
+     * evenly instead), and a NaN in a window is its maximum.
+     */
     public Tensor maxPool2d(int kernel, int stride, int padding) { return Pooling.maxPool2d(this, kernel, stride, padding); }
 
+    /**
+     * The mean of each kernel x kernel window of this [N, C, H, W]; padding (at most kernel / 2) counts as zeros in the
+     * mean (PyTorch's default count_include_pad); output size as {@link #maxPool2d}'s.
+     */
     public Tensor avgPool2d(int kernel, int stride, int padding) { return Pooling.avgPool2d(this, kernel, stride, padding); }
 
     public Tensor globalAvgPool() { return Pooling.globalAvgPool(this); }

@@ -79,13 +79,30 @@ class EngineTest {
             y.backward(Tensor.of(new float[] {1, 1, 1}, 3));
             assertArrayEquals(new float[] {128, 128, 128}, x.grad().toArray(), 0f, "2^7, unchanged by the releases");
             assertEquals(7, made.size());
-            // made in walk order: y's backward first (its output is h's gradient, retained), x's last (taken as x.grad)
-            assertFalse(made.get(0).storage().isReleased(), "the gradient retained for h stays");
-            for (Tensor d : made.subList(1, 6)) assertTrue(d.storage().isReleased(), "a consumed gradient is released");
+            // made in walk order: y's backward first (its output is h's gradient, copied into h.grad), x's last (taken as x.grad)
+            for (Tensor d : made.subList(0, 6)) assertTrue(d.storage().isReleased(), "a consumed gradient is released");
+            assertNotSame(made.get(0).storage(), kept.grad().storage(), "h keeps a copy");
             assertSame(made.get(6).storage(), x.grad().storage(), "x's gradient is the walk's own array, not a copy");
             assertFalse(x.grad().storage().isReleased());
             assertArrayEquals(new float[] {2, 2, 2}, kept.grad().toArray(), 0f);
         }
+    }
+
+    /**
+     * A retained intermediate's gradient is a leaf's: summed over backward calls (it was replaced by the last one's) and
+     * dense (it was the walk's own array, here sum's broadcast view of stride 0, which refused addInPlace).
+     */
+    @Test void aRetainedGradientAddsUpOverBackwardCallsAndIsDense() {
+        Tensor x = Tensor.of(new float[] {1, 2}, 2).requiresGrad(true);
+        Tensor h = x.mul(3f).retainGrad();
+        Tensor y = h.sum();
+        y.backward(null, true);
+        y.backward(null, true);
+        assertArrayEquals(new float[] {2, 2}, h.grad().toArray(), 0f, "1 + 1 from the two calls");
+        assertArrayEquals(new float[] {6, 6}, x.grad().toArray(), 0f);
+        assertArrayEquals(new int[] {1}, h.grad().strides(), "dense, not the broadcast view");
+        h.grad().addInPlace(Tensor.of(new float[] {1, 1}, 2), 1f);
+        assertArrayEquals(new float[] {3, 3}, h.grad().toArray(), 0f);
     }
 
     /**

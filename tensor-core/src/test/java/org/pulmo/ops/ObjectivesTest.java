@@ -2,6 +2,7 @@ package org.pulmo.ops;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.pulmo.autograd.GradCheck.assertGradients;
 import static org.pulmo.ops.OpPageChecks.close;
@@ -130,5 +131,27 @@ class ObjectivesTest {
         assertEquals(Reference.cosine(av, bv, n, d, eps), c.item(), 1e-6f, "cosine");
         close(grads[0], a.grad(), 1e-5, 1e-4, "cosine da");
         close(grads[1], b.grad(), 1e-5, 1e-4, "cosine db");
+    }
+
+    /**
+     * The backward reads the labels and the class weights: refilled in place between forward and backward (a batch buffer
+     * reused), they gave the gradient of the new labels without a word; now backward refuses, naming the op.
+     */
+    @Test void labelsOrWeightsChangedBeforeBackwardAreRefused() {
+        Tensor logits = Tensor.randn(new Rng(5), 2, 2).requiresGrad(true);
+        Tensor labels = Tensor.of(new float[] {0, 1}, 2);
+        Tensor loss = Objectives.crossEntropy(logits, labels, null);
+        try (var ignored = org.pulmo.autograd.GradMode.noGrad()) { labels.copyFrom(Tensor.of(new float[] {1, 0}, 2)); }
+        String m = assertThrows(IllegalStateException.class, loss::backward).getMessage();
+        assertTrue(m.startsWith("backward through 'crossEntropy': its input 1 of shape [2] was changed in place"), m);
+
+        Tensor weights = Tensor.of(new float[] {1, 2}, 2);
+        Tensor weighted = Objectives.crossEntropy(logits, Tensor.of(new float[] {0, 1}, 2), weights);
+        try (var ignored = org.pulmo.autograd.GradMode.noGrad()) { weights.fill(3f); }
+        assertThrows(IllegalStateException.class, weighted::backward);
+
+        Tensor untouched = Objectives.crossEntropy(logits, Tensor.of(new float[] {0, 1}, 2), null);
+        untouched.backward();   // nothing changed: the gradient as before
+        assertEquals(4, logits.grad().numel());
     }
 }
