@@ -52,8 +52,9 @@ public final class Normalization {
         Tensor meanV = mv.mean().detach();
         Tensor mean = Graph.record("bnMean", mv.mean(), g -> new Tensor[] {
             Views.expand(Views.reshape(Elementwise.scale(g, invM), cs), xs)}, x);
+        // the mean is an input of var's node too (no gradient): its backward reads it, and the caller holds it (the mean output)
         Tensor var = Graph.record("bnVar", mv.var(), g -> new Tensor[] {
-            Elementwise.mul(Elementwise.sub(x, Views.reshape(meanV, cs)), Views.reshape(Elementwise.scale(g, 2 * invM), cs))}, x);
+            Elementwise.mul(Elementwise.sub(x, Views.reshape(meanV, cs)), Views.reshape(Elementwise.scale(g, 2 * invM), cs)), null}, x, meanV);
         return new Backend.Moments(mean, var);
     }
 

@@ -239,6 +239,14 @@ class LayerOpsGradTest {
         }
     }
 
+    /** var's backward reads the mean, which the caller holds: changed through detach() before a backward of var alone, it is refused. */
+    @Test void batchNormStatsRefusesAMeanChangedBeforeBackward() {
+        Tensor x = randn(new Rng(43), 4, 3).requiresGrad(true);
+        var mv = x.batchNormStats();
+        mv.mean().detach().fill(5f);
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> mv.var().sum().backward());
+    }
+
     @Test void gather() {
         Rng rng = new Rng(50);
         Tensor x = randn(rng, 3, 5);
