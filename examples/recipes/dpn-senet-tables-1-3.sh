@@ -12,6 +12,9 @@
 # (demo training images, default 384), OUT (default runs/dpn-senet), SEEDS (default 42, the CLI's; several, e.g.
 # SEEDS="42 7 123", train every run once per seed into runs/dpn-senet/MODEL-AUG-sSEED, and the table gives each row's
 # mean and spread over the seeds and the differences seed by seed; the plots show the first seed's runs).
+# Run again (after Ctrl-C, a crash, or with a larger EPOCHS), the recipe keeps what is done: a finished run is kept
+# (only its test report is made again, from its best checkpoint), an interrupted one resumes where it stopped, and a
+# run in OUT trained with other settings is refused, naming them (give another OUT, or remove that run's folder).
 # A smoke run of the whole recipe:
 #   EPOCHS=1 DEMO_IMAGES=32 examples/recipes/dpn-senet-tables-1-3.sh
 set -euo pipefail
@@ -33,8 +36,10 @@ for seed in "${seeds[@]}"; do
   for model in dpn92 dpn92-se; do
     for aug in none dpn-senet; do
       run="$out/$model-$aug"; [ ${#seeds[@]} -gt 1 ] && run="$run-s$seed"
-      ./pulmo train --model "$model" "${dataopts[@]}" --augmentation "$aug" --epochs "$epochs" "${extra[@]}" --seed "$seed" --no-evaluate --overwrite --out "$run"
-      ./pulmo evaluate --checkpoint "$run/best.safetensors" "${dataopts[@]}" --out "$run/test"
+      resume=(); { [ -f "$run/last.safetensors" ] || [ -f "$run/run.json" ]; } && resume=(--resume)   # a run begun before: go on
+      ./pulmo train --model "$model" "${dataopts[@]}" --augmentation "$aug" --epochs "$epochs" "${extra[@]}" --seed "$seed" --no-evaluate \
+        ${resume[@]+"${resume[@]}"} --out "$run"
+      ./pulmo evaluate --checkpoint "$run/best.safetensors" "${dataopts[@]}" --out "$run/test" --overwrite   # the run's own report, renewed
       label="$model"; [ "$model" = dpn92-se ] && label="DPN-92-SE" || label="DPN-92"
       [ "$aug" = none ] && label="$label, no augmentation" || label="$label, augmentation"
       rows+=(--row "$label=$run/test")   # one label for every seed: the table summarises them

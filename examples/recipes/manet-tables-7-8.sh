@@ -15,7 +15,11 @@
 # Knobs from the environment: EPOCHS, IMAGE_SIZE (default: 224; 32 on the demo data), DEMO_IMAGES (demo training
 # images, default 128), OUT (default runs/manet), SEEDS (default 42, the CLI's; several, e.g. SEEDS="42 7 123", train
 # every run once per seed into runs/manet/NAME-sSEED, and the tables give each row's mean and spread over the seeds and
-# the differences seed by seed; the plots show the first seed's runs). A smoke run of the whole recipe:
+# the differences seed by seed; the plots show the first seed's runs). A DATA of other than two classes is refused
+# before anything trains (pulmo check-data --classes 2). Run again (after Ctrl-C, a crash, or with a larger EPOCHS),
+# the recipe keeps what is done: a finished run is kept (only its test report is made again, from its best
+# checkpoint), an interrupted one resumes where it stopped, and a run in OUT trained with other settings is refused,
+# naming them (give another OUT, or remove that run's folder). A smoke run of the whole recipe:
 #   EPOCHS=1 DEMO_IMAGES=32 examples/recipes/manet-tables-7-8.sh
 set -euo pipefail
 caller=$PWD   # DATA and OUT are read from where the recipe is called; the default OUT is in the repository
@@ -28,6 +32,8 @@ if [ "$data" = demo ]; then epochs="${2:-${EPOCHS:-3}}"; size="${IMAGE_SIZE:-32}
 extra=(); [ -n "$size" ] && extra+=(--image-size "$size")
 dataopts=(--data "$data"); [ "$data" = demo ] && dataopts+=(--demo-images "${DEMO_IMAGES:-128}")
 binary=(); [ "$data" = demo ] || binary=(--binary)
+# the tables are binary (covid against non-covid): a folder of other than two classes is refused before 6 x 120 epochs
+[ "$data" = demo ] || ./pulmo check-data --data "$data" --parts-only --classes 2 >/dev/null
 read -ra given <<<"${SEEDS:-42}"
 seeds=()   # each seed once, in the order given
 for s in "${given[@]}"; do case " ${seeds[*]-} " in *" $s "*) ;; *) seeds+=("$s") ;; esac; done
@@ -35,8 +41,10 @@ for s in "${given[@]}"; do case " ${seeds[*]-} " in *" $s "*) ;; *) seeds+=("$s"
 r() { if [ ${#seeds[@]} -gt 1 ]; then echo "$out/$1-s$2"; else echo "$out/$1"; fi; }   # a run's folder: name, seed
 run() { # name, seed, model, options...
   local dir; dir=$(r "$1" "$2"); local seed="$2" model="$3"; shift 3
-  ./pulmo train --model "$model" "${dataopts[@]}" --epochs "$epochs" "${extra[@]}" --seed "$seed" --no-evaluate --overwrite --out "$dir" "$@"
-  ./pulmo evaluate --checkpoint "$dir/best.safetensors" "${dataopts[@]}" --out "$dir/test"
+  local resume=(); { [ -f "$dir/last.safetensors" ] || [ -f "$dir/run.json" ]; } && resume=(--resume)   # a run begun before: go on
+  ./pulmo train --model "$model" "${dataopts[@]}" --epochs "$epochs" "${extra[@]}" --seed "$seed" --no-evaluate \
+    ${resume[@]+"${resume[@]}"} --out "$dir" "$@"
+  ./pulmo evaluate --checkpoint "$dir/best.safetensors" "${dataopts[@]}" --out "$dir/test" --overwrite   # the run's own report, renewed
 }
 t7=() t8=()
 for s in "${seeds[@]}"; do

@@ -36,6 +36,10 @@ public final class CheckDataCommand implements Callable<Integer> {
     @Option(names = "--out", paramLabel = "FILE", description = "Also write the pairs found as CSV (path_a,part_a,path_b,part_b,how);"
         + " an existing file is refused unless --overwrite is given.") Path out;
     @Option(names = "--overwrite", description = "Replace the --out file if it exists.") boolean overwrite;
+    @Option(names = "--parts-only", description = "Only the parts and their images per class (no image decoded, no pairs looked for): seconds.")
+    boolean partsOnly;
+    @Option(names = "--classes", paramLabel = "N", description = "Fail (exit code 2) unless the data has exactly N classes, e.g. 2 before"
+        + " the runs of a binary task such as MA-Net's tables.") Integer classes;
 
     @Override public Integer call() throws Exception {
         if (out != null) {
@@ -57,6 +61,13 @@ public final class CheckDataCommand implements Callable<Integer> {
             for (int k = 0; k < n.length; k++) counts.append(k == 0 ? "" : ", ").append(d.classes().get(k)).append(' ').append(n[k]);
             System.out.printf(Locale.ROOT, "  %-5s %s (%s)%n", e.getKey(), PartDigest.of(d, root), counts);
         }
+        List<String> names0 = s.train().classes();
+        if (classes != null && names0.size() != classes) {
+            System.err.println("pulmo check-data: " + (data.isDemo() ? "the demo data" : root) + " has " + names0.size() + " classes "
+                + names0 + ", not the " + classes + " of --classes");
+            return 2;
+        }
+        if (partsOnly) return 0;
 
         int total = parts.values().stream().mapToInt(Dataset::size).sum();
         AtomicInteger done = new AtomicInteger();

@@ -329,6 +329,13 @@ class DataSplitCliTest {
         List<String> csv = Files.readAllLines(dir.resolve("pairs.csv"));
         assertEquals("path_a,part_a,path_b,part_b,how", csv.getFirst());
         assertEquals(3, csv.size(), csv.toString());
+        // --parts-only: the parts alone, nothing decoded; --classes: a binary task's recipe refuses a folder of other classes
+        Run parts = pulmo("check-data", "--data", d.toString(), "--val-fraction", "0", "--parts-only", "--classes", "2");
+        assertEquals(0, parts.code(), parts.out() + parts.err());
+        assertTrue(parts.out().contains("  train ") && !parts.out().contains("Same picture") && !parts.out().contains("Unreadable"), parts.out());
+        Run three = pulmo("check-data", "--data", d.toString(), "--val-fraction", "0", "--parts-only", "--classes", "3");
+        assertEquals(2, three.code(), three.out() + three.err());
+        assertTrue(three.err().contains("has 2 classes [a, b], not the 3 of --classes"), three.err());
         Run again = pulmo("check-data", "--data", d.toString(), "--val-fraction", "0", "--out", dir.resolve("pairs.csv").toString());
         assertEquals(2, again.code(), "an existing --out file is kept: " + again.out());
         assertTrue(again.err().contains("exists; give --overwrite"), again.err());

@@ -120,6 +120,37 @@ class RecipesTest {
         assertTrue(tableCalls(s).stream().allMatch(c -> ((TableCommand) c.command()).binary), "a binary task's tables: covid against noncovid");
         assertEquals(List.of("ResNet-50", "CE", "CE + CS", "MAB only", "pair, no MAB or FAB", "MA-Net"), labels(s.compared()));
         assertEquals(6, s.trained().size(), "one training per configuration: the full MA-Net is a row of both tables");
+        assertTrue(s.calls().get(0).command() instanceof CheckDataCommand cd && cd.partsOnly && Integer.valueOf(2).equals(cd.classes),
+            "a folder of other than two classes is refused before anything trains: " + s.calls().get(0).args());
+    }
+
+    /**
+     * Run again into the same OUT (after Ctrl-C, or with a larger EPOCHS), a recipe keeps what is done: every run it
+     * finds goes on with --resume, none is trained over (--overwrite removed finished runs and the interrupted run's
+     * checkpoint), and each run's test report is made again from its best checkpoint.
+     */
+    @Test void aRecipeRunAgainResumesItsRunsAndRemovesNothing() throws Exception {
+        Path root = Children.projectRoot();
+        assertNotNull(root, "no pulmo root above " + System.getProperty("user.dir"));
+        for (String name : List.of("dpn-senet-tables-1-3.sh", "manet-tables-7-8.sh")) {
+            Path tree = Files.createTempDirectory(tmp, "repo");
+            Files.createDirectories(tree.resolve("examples/recipes"));
+            Path script = Files.copy(root.resolve("examples/recipes").resolve(name), tree.resolve("examples/recipes").resolve(name));
+            Path calls = standIn(tree.resolve("pulmo"));
+            run(script, List.of(), Map.of("EPOCHS", "1"), calls);
+            int first = read(calls).size();
+            run(script, List.of(), Map.of("EPOCHS", "1"), calls);
+            List<List<String>> all = read(calls);
+            assertEquals(2 * first, all.size(), name + ": the same calls again");
+            for (int i = 0; i < all.size(); i++) {
+                List<String> args = all.get(i);
+                if (args.get(0).equals("train")) {
+                    assertTrue(!args.contains("--overwrite"), name + ": " + args);
+                    assertEquals(i >= first, args.contains("--resume"), name + ": the second time, and only then, each run resumes: " + args);
+                }
+                if (args.get(0).equals("evaluate")) assertTrue(args.contains("--overwrite"), name + ": the run's own report is renewed: " + args);
+            }
+        }
     }
 
     @Test void maNetRecipeOnTheDemoDataRunsAtTheDemosSize() throws Exception {
@@ -300,6 +331,7 @@ class RecipesTest {
                     runOf(runs, cwd.resolve(x.checkpoint).normalize(), args);
                     assertEquals("gradcam", x.method, args.toString());
                 }
+                case CheckDataCommand cd -> assertTrue(runs.isEmpty(), args + ": the data is checked before anything trains");
                 default -> fail(args + ": a command the scripts do not run");
             }
         }
