@@ -215,21 +215,24 @@ public final class TableCommand implements Callable<Integer> {
     }
 
     /**
-     * One line per label: its runs' mean and sample standard deviation of accuracy, F1 and AUC, and the lowest and
-     * highest accuracy. Seeds move a small data set's numbers by several points; this says by how much.
+     * One line per label: its runs' mean and sample standard deviation of each column of the table above (accuracy,
+     * precision, recall, specificity, F1, AUC), and the lowest and highest accuracy. Seeds move a small data set's numbers
+     * by several points; this says by how much.
      */
     static String acrossRuns(Map<String, List<Entry>> byLabel, String p) {
         StringBuilder sb = new StringBuilder("\nAcross runs (rows of one label: mean ± standard deviation over its runs, n - 1; how far training with\n"
             + "another seed moves the numbers on the same test images, which the interval above does not count):\n\n"
-            + "| Model | Runs | Seeds | Accuracy | Lowest-highest accuracy | F1 | AUC |\n|---|---:|---|---:|---:|---:|---:|\n");
+            + "| Model | Runs | Seeds | Accuracy | Lowest-highest accuracy | Precision | Recall (sensitivity) | Specificity | F1 | AUC |\n"
+            + "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|\n");
         for (var g : byLabel.entrySet()) {
             List<Entry> runs = g.getValue();
             double[] acc = values(runs, "accuracy");
             sb.append("| ").append(g.getKey()).append(" | ").append(runs.size()).append(" | ")
                 .append(String.join(", ", runs.stream().map(Entry::seed).toList())).append(" | ").append(meanSd(acc)).append(" | ")
                 .append(percent(java.util.Arrays.stream(acc).min().orElse(Double.NaN))).append("-")
-                .append(percent(java.util.Arrays.stream(acc).max().orElse(Double.NaN))).append(" | ")
-                .append(meanSd(values(runs, p + "f1"))).append(" | ").append(meanSd(values(runs, p + "auc"))).append(" |\n");
+                .append(percent(java.util.Arrays.stream(acc).max().orElse(Double.NaN)));
+            for (String k : List.of("precision", "recall", "specificity", "f1", "auc")) sb.append(" | ").append(meanSd(values(runs, p + k)));
+            sb.append(" |\n");
         }
         return sb.toString();
     }

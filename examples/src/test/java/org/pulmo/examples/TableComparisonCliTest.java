@@ -103,9 +103,10 @@ class TableComparisonCliTest {
         String out = r.out();
         assertTrue(out.contains("| A (seed 42) | 90.00 |") && out.contains("| A (seed 123) | 95.00 |") && out.contains("| B (seed 7) | 70.00 |"), out);
         assertTrue(out.contains("| C (run 1) | 95.00 |") && out.contains("| C (run 2) | 95.00 |"), out);   // one seed twice: told apart by order
-        // mean and sample standard deviation: A (90, 80, 95): 88.33, sqrt(((5/3)^2 + (25/3)^2 + (20/3)^2) / 2) = 7.64; F1 10 points below
-        assertTrue(out.contains("| A | 3 | 42, 7, 123 | 88.33 ± 7.64 | 80.00-95.00 | 78.33 ± 7.64 | n/a |"), out);
-        assertTrue(out.contains("| B | 2 | 42, 7 | 77.50 ± 10.61 | 70.00-85.00 | 67.50 ± 10.61 | n/a |"), out);
+        // mean and sample standard deviation: A (90, 80, 95): 88.33, sqrt(((5/3)^2 + (25/3)^2 + (20/3)^2) / 2) = 7.64; precision 50 in
+        // every run, recall and specificity not in these reports; F1 10 points below accuracy
+        assertTrue(out.contains("| A | 3 | 42, 7, 123 | 88.33 ± 7.64 | 80.00-95.00 | 50.00 ± 0.00 | n/a | n/a | 78.33 ± 7.64 | n/a |"), out);
+        assertTrue(out.contains("| B | 2 | 42, 7 | 77.50 ± 10.61 | 70.00-85.00 | 50.00 ± 0.00 | n/a | n/a | 67.50 ± 10.61 | n/a |"), out);
         assertTrue(out.contains("| C | 2 | 5, 5 | 95.00 ± 0.00 | 95.00-95.00 |"), out);
         // seed by seed: A - B on 42 and 7; C shares no run with A or B by key (its runs are "run 1", "run 2")
         assertTrue(out.contains("| A vs B | seed 42, seed 7 | +5.00, +10.00 | +7.50 | 2 / 0 / 0 |"), out);
