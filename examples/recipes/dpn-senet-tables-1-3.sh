@@ -27,7 +27,7 @@ cd "$(dirname "$0")/../.."
 if [ "$data" = demo ]; then epochs="${2:-${EPOCHS:-5}}"; size="${IMAGE_SIZE:-32}"; else epochs="${2:-${EPOCHS:-100}}"; size="${IMAGE_SIZE:-}"; fi
 extra=(); [ -n "$size" ] && extra+=(--image-size "$size")
 dataopts=(--data "$data"); [ "$data" = demo ] && dataopts+=(--demo-images "${DEMO_IMAGES:-384}")
-read -ra given <<<"${SEEDS:-42}"
+read -ra given <<<"${SEEDS-42}"   # SEEDS="" is refused below, not taken for the default
 seeds=()   # each seed once, in the order given
 for s in "${given[@]}"; do case " ${seeds[*]-} " in *" $s "*) ;; *) seeds+=("$s") ;; esac; done
 [ ${#seeds[@]} -gt 0 ] || { echo "${0##*/}: SEEDS is empty; give one or more seeds, e.g. SEEDS=\"42 7 123\"" >&2; exit 2; }

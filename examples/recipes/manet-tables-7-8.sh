@@ -34,7 +34,7 @@ dataopts=(--data "$data"); [ "$data" = demo ] && dataopts+=(--demo-images "${DEM
 binary=(); [ "$data" = demo ] || binary=(--binary)
 # the tables are binary (covid against non-covid): a folder of other than two classes is refused before 6 x 120 epochs
 [ "$data" = demo ] || ./pulmo check-data --data "$data" --parts-only --classes 2 >/dev/null
-read -ra given <<<"${SEEDS:-42}"
+read -ra given <<<"${SEEDS-42}"   # SEEDS="" is refused below, not taken for the default
 seeds=()   # each seed once, in the order given
 for s in "${given[@]}"; do case " ${seeds[*]-} " in *" $s "*) ;; *) seeds+=("$s") ;; esac; done
 [ ${#seeds[@]} -gt 0 ] || { echo "${0##*/}: SEEDS is empty; give one or more seeds, e.g. SEEDS=\"42 7 123\"" >&2; exit 2; }
