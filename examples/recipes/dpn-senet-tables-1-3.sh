@@ -18,6 +18,8 @@
 # A smoke run of the whole recipe:
 #   EPOCHS=1 DEMO_IMAGES=32 examples/recipes/dpn-senet-tables-1-3.sh
 set -euo pipefail
+# a run begun in that folder before (the files train counts as a run's): it goes on with --resume, never into a <run>2
+ran() { local f; for f in last.safetensors best.safetensors interrupted.safetensors metrics.csv run.json; do [ -e "$1/$f" ] && return 0; done; return 1; }
 caller=$PWD   # DATA and OUT are read from where the recipe is called; the default OUT is in the repository
 data="${1:-demo}"
 case $data in demo | /*) ;; *) data="$caller/$data" ;; esac
@@ -36,7 +38,7 @@ for seed in "${seeds[@]}"; do
   for model in dpn92 dpn92-se; do
     for aug in none dpn-senet; do
       run="$out/$model-$aug"; [ ${#seeds[@]} -gt 1 ] && run="$run-s$seed"
-      resume=(); { [ -f "$run/last.safetensors" ] || [ -f "$run/run.json" ]; } && resume=(--resume)   # a run begun before: go on
+      resume=(); ran "$run" && resume=(--resume)   # a run begun before: go on
       ./pulmo train --model "$model" "${dataopts[@]}" --augmentation "$aug" --epochs "$epochs" "${extra[@]}" --seed "$seed" --no-evaluate \
         ${resume[@]+"${resume[@]}"} --out "$run"
       ./pulmo evaluate --checkpoint "$run/best.safetensors" "${dataopts[@]}" --out "$run/test" --overwrite   # the run's own report, renewed

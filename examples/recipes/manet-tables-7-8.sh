@@ -22,6 +22,8 @@
 # naming them (give another OUT, or remove that run's folder). A smoke run of the whole recipe:
 #   EPOCHS=1 DEMO_IMAGES=32 examples/recipes/manet-tables-7-8.sh
 set -euo pipefail
+# a run begun in that folder before (the files train counts as a run's): it goes on with --resume, never into a <run>2
+ran() { local f; for f in last.safetensors best.safetensors interrupted.safetensors metrics.csv run.json; do [ -e "$1/$f" ] && return 0; done; return 1; }
 caller=$PWD   # DATA and OUT are read from where the recipe is called; the default OUT is in the repository
 data="${1:-demo}"
 case $data in demo | /*) ;; *) data="$caller/$data" ;; esac
@@ -32,16 +34,16 @@ if [ "$data" = demo ]; then epochs="${2:-${EPOCHS:-3}}"; size="${IMAGE_SIZE:-32}
 extra=(); [ -n "$size" ] && extra+=(--image-size "$size")
 dataopts=(--data "$data"); [ "$data" = demo ] && dataopts+=(--demo-images "${DEMO_IMAGES:-128}")
 binary=(); [ "$data" = demo ] || binary=(--binary)
-# the tables are binary (covid against non-covid): a folder of other than two classes is refused before 6 x 120 epochs
-[ "$data" = demo ] || ./pulmo check-data --data "$data" --parts-only --classes 2 >/dev/null
 read -ra given <<<"${SEEDS-42}"   # SEEDS="" is refused below, not taken for the default
 seeds=()   # each seed once, in the order given
 for s in "${given[@]}"; do case " ${seeds[*]-} " in *" $s "*) ;; *) seeds+=("$s") ;; esac; done
 [ ${#seeds[@]} -gt 0 ] || { echo "${0##*/}: SEEDS is empty; give one or more seeds, e.g. SEEDS=\"42 7 123\"" >&2; exit 2; }
+# the tables are binary (covid against non-covid): a folder of other than two classes is refused before 6 x 120 epochs
+[ "$data" = demo ] || ./pulmo check-data --data "$data" --parts-only --classes 2 >/dev/null
 r() { if [ ${#seeds[@]} -gt 1 ]; then echo "$out/$1-s$2"; else echo "$out/$1"; fi; }   # a run's folder: name, seed
 run() { # name, seed, model, options...
   local dir; dir=$(r "$1" "$2"); local seed="$2" model="$3"; shift 3
-  local resume=(); { [ -f "$dir/last.safetensors" ] || [ -f "$dir/run.json" ]; } && resume=(--resume)   # a run begun before: go on
+  local resume=(); ran "$dir" && resume=(--resume)   # a run begun before: go on
   ./pulmo train --model "$model" "${dataopts[@]}" --epochs "$epochs" "${extra[@]}" --seed "$seed" --no-evaluate \
     ${resume[@]+"${resume[@]}"} --out "$dir" "$@"
   ./pulmo evaluate --checkpoint "$dir/best.safetensors" "${dataopts[@]}" --out "$dir/test" --overwrite   # the run's own report, renewed

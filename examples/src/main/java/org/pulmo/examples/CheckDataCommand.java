@@ -42,6 +42,9 @@ public final class CheckDataCommand implements Callable<Integer> {
         + " the runs of a binary task such as MA-Net's tables.") Integer classes;
 
     @Override public Integer call() throws Exception {
+        if (classes != null && classes < 1) throw new IllegalArgumentException("--classes must be at least 1, got " + classes);
+        if (partsOnly && out != null)
+            throw new IllegalArgumentException("--out writes the pairs found, which --parts-only does not look for: give one of them");
         if (out != null) {
             Cli.checkNewFile(out, overwrite, "--out");
             data.checkOutputOutsideTheImages(out, "--out");   // a file there would be counted as one of its images

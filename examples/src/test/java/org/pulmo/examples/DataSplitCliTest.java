@@ -336,6 +336,9 @@ class DataSplitCliTest {
         Run three = pulmo("check-data", "--data", d.toString(), "--val-fraction", "0", "--parts-only", "--classes", "3");
         assertEquals(2, three.code(), three.out() + three.err());
         assertTrue(three.err().contains("has 2 classes [a, b], not the 3 of --classes"), three.err());
+        Run both = pulmo("check-data", "--data", d.toString(), "--parts-only", "--out", dir.resolve("p2.csv").toString());
+        assertEquals(2, both.code(), both.out() + both.err());
+        assertTrue(both.err().contains("which --parts-only does not look for"), both.err());
         Run again = pulmo("check-data", "--data", d.toString(), "--val-fraction", "0", "--out", dir.resolve("pairs.csv").toString());
         assertEquals(2, again.code(), "an existing --out file is kept: " + again.out());
         assertTrue(again.err().contains("exists; give --overwrite"), again.err());

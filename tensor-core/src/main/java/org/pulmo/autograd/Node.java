@@ -80,7 +80,7 @@ public final class Node {
      * only the tensors a node saved: here the op's inputs and output are checked, whether or not its backward happens to
      * read them (so {@code w.add(1).sum()} refuses a change of w that PyTorch lets pass). What this check sees is the
      * inputs and the output only: anything else a backward reads must be passed to {@link Graph#record} as an input (with
-     * a null gradient), as cross-entropy's labels and weights and batch norm's running statistics are. The
+     * a null gradient), as cross-entropy's labels and weights, and batch norm's running statistics in evaluation, are. The
      * {@link Engine} checks every node of a graph before it computes any gradient.
      */
     void checkUnchanged() {
