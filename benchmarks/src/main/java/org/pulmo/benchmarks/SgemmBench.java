@@ -127,6 +127,35 @@ public class SgemmBench {
      */
     static java.util.Collection<RunResult> printGflops(Class<?> bench, String[] args, ToDoubleFunction<RunResult> flopsPerOp)
             throws RunnerException, CommandLineOptionException {
-        return Rates.run(bench, args, "GFLOP/s", r -> flopsPerOp.applyAsDouble(r) / 1e9);
+        java.util.Collection<RunResult> results = Rates.run(bench, args, "GFLOP/s", r -> flopsPerOp.applyAsDouble(r) / 1e9);
+        // a GFLOP/s figure means little without the machine's peak of the same moment: measured here unless the run did
+        if (!results.isEmpty() && results.stream().noneMatch(r -> r.getParams().getBenchmark().endsWith("fmaPeak")))
+            System.out.println(peakLine(peakHere(), Parallel.threads()));
+        return results;
+    }
+
+    /**
+     * The FMA peak of this JVM now, in GFLOP/s on {@link Parallel#threads()} threads: {@link #fmaPeak} called for 1.5 s
+     * untimed (the JIT compiles it in the background meanwhile; ten calls were not enough, 221 against JMH's 408), then
+     * for 1 s timed, the best call kept. No JMH fork.
+     */
+    static double peakHere() {
+        SgemmBench b = new SgemmBench();
+        long warm = System.nanoTime() + 1_500_000_000L;
+        while (System.nanoTime() < warm) b.fmaPeak();
+        double best = 0;
+        for (long end = System.nanoTime() + 1_000_000_000L; System.nanoTime() < end; ) {
+            long t0 = System.nanoTime();
+            b.fmaPeak();
+            best = Math.max(best, fmaPeakFlops(Parallel.threads()) / ((System.nanoTime() - t0) / 1e9) / 1e9);
+        }
+        return best;
+    }
+
+    /** The line that puts a run's GFLOP/s beside the peak measured right after it. */
+    static String peakLine(double gflops, int threads) {
+        return String.format(java.util.Locale.ROOT, "FMA peak of this JVM right after the run, %d thread%s: %.1f GFLOP/s (SgemmBench fmaPeak's"
+            + " loop, untimed by JMH; forks given other -Dpulmo.threads or vector flags than this JVM have another peak)",
+            threads, threads == 1 ? "" : "s", gflops);
     }
 }

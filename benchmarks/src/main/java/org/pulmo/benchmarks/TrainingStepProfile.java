@@ -160,6 +160,8 @@ public final class TrainingStepProfile {
                     plans.size(), limited.size());
                 limited.forEach(l -> System.out.println("  " + l));
             }
+            // the step's time is read beside what the machine could do in the same minute (a shared host varies twofold)
+            if (cpu) System.out.println(SgemmBench.peakLine(SgemmBench.peakHere(), org.pulmo.backend.cpu.Parallel.threads()));
         }
     }
 

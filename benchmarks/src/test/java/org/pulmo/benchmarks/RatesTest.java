@@ -81,4 +81,10 @@ class RatesTest {
         assertEquals(List.of(2000.0, 500.0), row.get("forks"));
         assertEquals(2.5e-3, (Double) row.get("seconds_per_op"), 1e-12);
     }
+
+    /** The peak printed beside a run's GFLOP/s says how many threads it counts and that it is this JVM's. */
+    @Test void thePeakLineNamesItsThreadsAndItsJvm() {
+        assertEquals(true, SgemmBench.peakLine(412.34, 2).startsWith("FMA peak of this JVM right after the run, 2 threads: 412.3 GFLOP/s"));
+        assertEquals(true, SgemmBench.peakLine(205, 1).contains(", 1 thread: 205.0 GFLOP/s"));
+    }
 }
