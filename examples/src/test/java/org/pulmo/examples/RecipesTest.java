@@ -130,17 +130,12 @@ class RecipesTest {
      * checkpoint), and each run's test report is made again from its best checkpoint.
      */
     @Test void aRecipeRunAgainResumesItsRunsAndRemovesNothing() throws Exception {
-        Path root = Children.projectRoot();
-        assertNotNull(root, "no pulmo root above " + System.getProperty("user.dir"));
         for (String name : List.of("dpn-senet-tables-1-3.sh", "manet-tables-7-8.sh")) {
-            Path tree = Files.createTempDirectory(tmp, "repo");
-            Files.createDirectories(tree.resolve("examples/recipes"));
-            Path script = Files.copy(root.resolve("examples/recipes").resolve(name), tree.resolve("examples/recipes").resolve(name));
-            Path calls = standIn(tree.resolve("pulmo"));
-            run(script, List.of(), Map.of("EPOCHS", "1"), calls);
-            int first = read(calls).size();
-            run(script, List.of(), Map.of("EPOCHS", "1"), calls);
-            List<List<String>> all = read(calls);
+            Staged st = staged(name);
+            run(st.script(), List.of(), Map.of("EPOCHS", "1"), st.calls());
+            int first = read(st.calls()).size();
+            run(st.script(), List.of(), Map.of("EPOCHS", "1"), st.calls());
+            List<List<String>> all = read(st.calls());
             assertEquals(2 * first, all.size(), name + ": the same calls again");
             for (int i = 0; i < all.size(); i++) {
                 List<String> args = all.get(i);
@@ -206,16 +201,23 @@ class RecipesTest {
 
     // ---- running a script against the stand-in ----
 
-    /** Runs {@code examples/recipes/NAME} from a copy beside a stand-in ./pulmo, as it runs in the repository. */
-    private Script recipe(String name, Map<String, String> env, String... args) throws Exception {
+    /** A copy of {@code examples/recipes/NAME} in a fresh tree beside a stand-in ./pulmo, and the stand-in's record of calls. */
+    private record Staged(Path tree, Path script, Path calls) {}
+
+    private Staged staged(String name) throws Exception {
         Path root = Children.projectRoot();
         assertNotNull(root, "no pulmo root above " + System.getProperty("user.dir"));
         Path tree = Files.createTempDirectory(tmp, "repo");
         Files.createDirectories(tree.resolve("examples/recipes"));
-        Files.copy(root.resolve("examples/recipes").resolve(name), tree.resolve("examples/recipes").resolve(name));
-        Path calls = standIn(tree.resolve("pulmo"));
-        run(tree.resolve("examples/recipes").resolve(name), List.of(args), env, calls);
-        return checked(read(calls), tree);
+        Path script = Files.copy(root.resolve("examples/recipes").resolve(name), tree.resolve("examples/recipes").resolve(name));
+        return new Staged(tree, script, standIn(tree.resolve("pulmo")));
+    }
+
+    /** Runs {@code examples/recipes/NAME} from a copy beside a stand-in ./pulmo, as it runs in the repository. */
+    private Script recipe(String name, Map<String, String> env, String... args) throws Exception {
+        Staged st = staged(name);
+        run(st.script(), List.of(args), env, st.calls());
+        return checked(read(st.calls()), st.tree());
     }
 
     /** Runs {@code script} with {@code args} and {@code env}, its stand-in recording into {@code calls}; it must exit 0. */
