@@ -181,7 +181,8 @@ public final class Transforms {
     /**
      * Rotation by an angle uniform in [-maxDegrees, maxDegrees] and scaling by a factor uniform in
      * [minScale, maxScale], about the image centre, as one affine map with bilinear sampling; positions that
-     * map outside the input are filled with 0 (black).
+     * map outside the input are filled with 0 (black). Departure: torchvision's {@code RandomAffine} samples the nearest
+     * pixel by default; bilinear sampling blurs a little (and does not antialias when scaling down by up to 0.9).
      */
     public static Transform randomAffine(double maxDegrees, double minScale, double maxScale) {
         if (maxDegrees < 0 || !(minScale > 0) || maxScale < minScale)

@@ -44,7 +44,7 @@ public final class ExplainCommand implements Callable<Integer> {
     @Parameters(arity = "0..*", paramLabel = "IMAGE", description = "Images (or 'demo:N' for demo image N), explained one after another"
         + " with the model loaded once; each writes NAME_input.png, NAME_gradcam.png, ... under --out. At least one, but for --layer list.") List<String> inputs = List.of();
     @Option(names = "--method", defaultValue = "both", description = "gradcam, lime or both (default: ${DEFAULT-VALUE}).") String method;
-    @Option(names = "--layer", description = "Grad-CAM target layer: stage0 (stem) .. stage4 (last stage), for DPN also conv5_bn_ac (default: the last; 'list' prints the choices).") String layer;
+    @Option(names = "--layer", description = "Grad-CAM target layer: stage0 (stem) .. stage4 (last stage), for DPN also conv5_bn_ac, for VGG pool1 .. pool5, for Inception-v3 stem, Mixed_5d, Mixed_6e, Mixed_7c (default: the last; 'list' prints the choices).") String layer;
     @Option(names = "--class", defaultValue = "-1", description = "Class to explain, by index or name (default: the predicted class).") String target;
     @Option(names = "--samples", defaultValue = "1000", description = "LIME perturbed samples, at least 1 (default: ${DEFAULT-VALUE}, as the lime package).") int samples;
     @Option(names = "--superpixels", defaultValue = "40", description = "LIME superpixels, about; at least 1 (default: ${DEFAULT-VALUE}). "
@@ -75,6 +75,8 @@ public final class ExplainCommand implements Callable<Integer> {
         }
         TrainedModel tm = TrainedModel.load(checkpoint, deviceOptions.resolve());
         if ("list".equals(layer)) { System.out.println(String.join("\n", GradCam.layers(tm.model()))); return 0; }
+        if (cam && GradCam.layers(tm.model()).isEmpty())
+            throw new IllegalArgumentException(tm.name() + " has no layer Grad-CAM knows; give --method lime");
         if (cam && layer != null && !GradCam.layers(tm.model()).contains(layer))
             throw new IllegalArgumentException("--layer " + layer + ": " + tm.name() + " has the Grad-CAM layers " + GradCam.layers(tm.model()));
         int cls = classIndex(tm);

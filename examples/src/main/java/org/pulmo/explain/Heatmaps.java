@@ -41,7 +41,8 @@ public final class Heatmaps {
      * Writes {@code img} (grey, [0, 1], [C, H, W] at its own resolution) with {@code heat} [H*W] blended on top,
      * a colour bar on the right and {@code title} above. {@code signed = false}: jet colours for a map in
      * [0, 1] (Grad-CAM); {@code signed = true}: green for positive, red for negative, scaled by the largest
-     * magnitude, which the colour bar prints (LIME). A NaN in {@code heat} marks a pixel the model did not see:
+     * magnitude, which the colour bar prints (LIME). Departure: green and red as the {@code lime} package draws them;
+     * the DPN-SENet paper's Fig. 7 marks the key features red and the rest blue (the overlay's title says which is which). A NaN in {@code heat} marks a pixel the model did not see:
      * it is drawn dimmed, with no colour. Where Java cannot draw text the overlay is written without the title
      * and labels, and one line on standard error says so.
      */

@@ -19,6 +19,13 @@ import org.pulmo.tensor.Rng;
  *       {@code Ridge(alpha=1)} on every superpixel).</li>
  * </ol>
  * The sample count is the caller's; {@code lime}'s default is 1000 ({@code pulmo explain}'s too).
+ *
+ * <p>Departure: these are the released {@code lime} package's choices, which differ from the paper's own text
+ * (docs/FIDELITY.md): the paper's kernel is exp(-D^2 / sigma^2) without the square root (Sec. 3.3; the root makes
+ * the effective width 0.25 * sqrt(2)), it draws how many features to keep uniformly and then which ones, it suggests
+ * an L2 distance for images, and its Algorithm 1 fits K-LASSO on K chosen features, where this fits ridge on every
+ * superpixel. Every superpixel's signed weight is returned and drawn; {@code lime}'s display keeps the top few
+ * ({@code get_image_and_mask(num_features=5)}).
  */
 public final class Lime {
     private Lime() {}
@@ -38,7 +45,8 @@ public final class Lime {
         if (superpixels < 1) throw new IllegalArgumentException("LIME needs at least 1 superpixel, got " + superpixels);
         int h = image.height(), w = image.width(), c = image.channels();
         // Departure: lime_image segments with quickshift (kernel_size 4, max_dist 200, ratio 0.2); we use SLIC with
-        // about `superpixels` segments, so that the count is chosen and the same on every image size.
+        // about `superpixels` segments, so that the count is chosen and the same on every image size (a grid of
+        // round(sqrt(HW / superpixels)) steps: 49 segments for the default 40 at 224 x 224; Result.count() says how many).
         int[] seg = Superpixels.slic(image, superpixels, 10, 8);
         int d = 0;
         for (int s : seg) d = Math.max(d, s + 1);

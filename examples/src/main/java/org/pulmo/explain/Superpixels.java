@@ -4,9 +4,12 @@ import org.pulmo.data.Image;
 
 /**
  * SLIC superpixels (Achanta et al., TPAMI 2012), simplified: k-means over (intensity, y, x) with centres
- * started on a regular grid, each pixel compared only with the centres within 2S (S = grid step), distance
- * D^2 = (dI / m)^2 + (d_xy / S)^2 with compactness m on the [0, 255] scale. Segments are then renumbered
- * 0..count-1 (no connectivity pass: a label may cover two nearby islands, harmless for LIME).
+ * started on a regular grid, each pixel compared only with the centres at most 2S away along each axis (a 4S x 4S
+ * window, as scikit-image searches; the paper's region is 2S x 2S), S = grid step, distance
+ * D^2 = (dI / m)^2 + (d_xy / S)^2 with compactness m on the [0, 255] scale of the grey value (the paper's m is for
+ * CIELAB's lightness, 0..100, so m = 10 here weighs intensity differences about 2.5 times more than the paper's m = 10).
+ * Segments are then renumbered 0..count-1 (no connectivity pass: a label may cover two nearby islands, harmless for
+ * LIME). The grid has ceil(H / S) x ceil(W / S) centres for S = round(sqrt(HW / k)): 49 for k = 40 at 224 x 224.
  */
 public final class Superpixels {
     private Superpixels() {}

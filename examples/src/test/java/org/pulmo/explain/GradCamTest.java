@@ -100,4 +100,61 @@ class GradCamTest {
             assertEquals(1f, max, 1e-6f, layers.get(i) + ": no gradient reached this layer for any class");
         }
     }
+
+    /**
+     * VGG-16 and Inception-v3 (two of the DPN-SENet paper's Table 1 networks): Grad-CAM runs their layers one by one
+     * to keep a feature map's gradient, which must give the model's own probabilities; each layer's map has that
+     * layer's resolution and gets a gradient for some class.
+     */
+    @Test void vggAndInceptionHaveMapsAtEveryLayerAndTheModelsProbabilities() {
+        Object[][] cases = {
+            {"vgg16-bn", 32, List.of("pool1", "pool2", "pool3", "pool4", "pool5"), new int[] {16, 8, 4, 2, 1}},
+            {"inception-v3", 75, List.of("stem", "Mixed_5d", "Mixed_6e", "Mixed_7c"), new int[] {7, 7, 3, 1}}};
+        for (Object[] c : cases) {
+            String name = (String) c[0];
+            int size = (Integer) c[1];
+            Module net = ModelRegistry.create(name, 4, size, 5);
+            net.eval();
+            Tensor x = Tensor.randn(new Rng(4), 1, 3, size, size);
+            float[] expected;
+            try (var ignored = GradMode.noGrad()) { expected = net.forward(x).softmax(1).toArray(); }
+            assertEquals(c[2], GradCam.layers(net), name);
+            assertEquals(((List<?>) c[2]).getLast(), GradCam.defaultLayer(net), name);
+            int[] side = (int[]) c[3];
+            for (int i = 0; i < side.length; i++) {
+                String layer = GradCam.layers(net).get(i);
+                float max = 0;
+                for (int target = 0; target < 4 && max < 1; target++) {   // the first class with positive evidence ends it
+                    GradCam.Result r = GradCam.compute(net, x, layer, target);
+                    assertArrayEquals(expected, r.probabilities(), 1e-5f, name + " " + layer);
+                    assertEquals(side[i], r.height(), name + " " + layer);
+                    assertEquals(side[i] * side[i], r.map().length, name + " " + layer);
+                    for (float v : r.map()) { assertTrue(v >= 0 && v <= 1); max = Math.max(max, v); }
+                }
+                assertEquals(1f, max, 1e-6f, name + " " + layer + ": no gradient reached this layer for any class");
+            }
+        }
+    }
+
+    /**
+     * A batch of two is refused (the map is of one image); afterwards each module is back in its own mode and each
+     * parameter holds its own gradient (a caller's, between its backward and its optimizer step), not Grad-CAM's.
+     */
+    @Test void oneImageAtATimeAndTheModelKeepsItsModesAndGradients() {
+        TwoRegions net = new TwoRegions();
+        net.train();
+        net.fc.eval();   // a caller's mixed modes, e.g. a frozen part
+        Tensor callers = Tensor.randn(new Rng(5), 2, 2);
+        net.fc.weight.setGrad(callers);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+            () -> GradCam.compute(net, Tensor.randn(new Rng(1), 2, 2, 8, 8), null, 0));
+        assertTrue(e.getMessage().contains("[2, 2, 8, 8]"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> GradCam.compute(net, Tensor.randn(new Rng(1), 1, 2, 8, 8), null, 2));
+        GradCam.compute(net, Tensor.randn(new Rng(1), 1, 2, 8, 8), null, 1);
+        assertTrue(net.isTraining());
+        assertTrue(net.conv.isTraining());
+        assertFalse(net.fc.isTraining());
+        assertSame(callers, net.fc.weight.grad());
+        assertNull(net.conv.weight.grad());
+    }
 }

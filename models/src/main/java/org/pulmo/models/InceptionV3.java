@@ -1,6 +1,7 @@
 package org.pulmo.models;
 
 import java.util.List;
+import java.util.function.UnaryOperator;
 import org.pulmo.autograd.GradMode;
 import org.pulmo.backend.Conv2dParams;
 import org.pulmo.nn.BatchNorm2d;
@@ -246,15 +247,37 @@ public final class InceptionV3 extends Module {
      * Both heads; the aux head runs only when it exists, the model is training (as torchvision) and the grid is
      * large enough for it (at least 17 x 17, from inputs of 299 x 299 up).
      */
-    public Outputs forwardWithAux(Tensor x) {
+    public Outputs forwardWithAux(Tensor x) { return run(x, null, null); }
+
+    /**
+     * The feature maps {@link #forward(Tensor, String, UnaryOperator)} can hand out, in the order they are made: the stem's
+     * output (after the second max pool, [N, 192, 35, 35] at 299) and the last module of each grid size (torchvision's
+     * names: Mixed_5d [N, 288, 35, 35], Mixed_6e [N, 768, 17, 17], Mixed_7c [N, 2048, 8, 8]).
+     */
+    public static final List<String> STAGES = List.of("stem", "Mixed_5d", "Mixed_6e", "Mixed_7c");
+
+    /**
+     * The main logits, with {@code tap} applied to the feature map {@code stage} (one of {@link #STAGES}) and the rest of
+     * the network run on what it returns: how Grad-CAM keeps a gradient of that map.
+     */
+    public Tensor forward(Tensor x, String stage, UnaryOperator<Tensor> tap) {
+        if (!STAGES.contains(stage)) throw new IllegalArgumentException("Inception-v3 has no stage '" + stage + "'; choose one of " + STAGES);
+        return run(x, stage, tap).logits();
+    }
+
+    private Outputs run(Tensor x, String stage, UnaryOperator<Tensor> tap) {
         x = conv2b.forward(conv2a.forward(conv1a.forward(x)));     // [N, 64, 147, 147] at 299
         x = x.maxPool2d(3, 2, 0);                                   // [N, 64, 73, 73]
         x = conv4a.forward(conv3b.forward(x));                      // [N, 192, 71, 71]
         x = x.maxPool2d(3, 2, 0);                                   // [N, 192, 35, 35]
+        if ("stem".equals(stage)) x = tap.apply(x);
         for (Module m : mixed5) x = m.forward(x);                   // [N, 288, 35, 35]
+        if ("Mixed_5d".equals(stage)) x = tap.apply(x);
         for (Module m : mixed6) x = m.forward(x);                   // [N, 768, 17, 17]
+        if ("Mixed_6e".equals(stage)) x = tap.apply(x);
         Tensor auxOut = aux != null && isTraining() && x.shape()[2] >= 17 && x.shape()[3] >= 17 ? aux.forward(x) : null;
         for (Module m : mixed7) x = m.forward(x);                   // [N, 2048, 8, 8]
+        if ("Mixed_7c".equals(stage)) x = tap.apply(x);
         x = dropout.forward(x.globalAvgPool());                     // [N, 2048]
         return new Outputs(fc.forward(x), auxOut);                  // [N, numClasses]
     }

@@ -8,7 +8,9 @@ import org.pulmo.tensor.Tensor;
 /**
  * 2-D convolution: x [N, inC, H, W] -> [N, outC, outH, outW], weight [outC, inC/groups, k, k] (OIHW, as
  * PyTorch stores it), optional bias [outC]. Weight: Kaiming normal (fan_out, ReLU) as torchvision's ResNet;
- * bias, when present, zero (torchvision's VGG/MobileNet init). The op's page (definition, backward, reference,
+ * bias, when present, zero (torchvision's VGG/MobileNet init). Departure: PyTorch's own {@code nn.Conv2d} starts from
+ * Kaiming uniform with a = sqrt(5) (weight std 1 / sqrt(3 fan_in)) and a uniform bias; a model ported from PyTorch code
+ * that keeps that default starts elsewhere here (docs/FIDELITY.md). The op's page (definition, backward, reference,
  * kernels, tests, benchmarks): {@link Convolution}.
  */
 public final class Conv2d extends Module {
