@@ -36,9 +36,10 @@ public final class CudaStorage extends Storage {
 
     @Override public Device device() { return device; }
 
-    /** The device address of element 0 (throws once released). */
+    /** The device address of element 0 (throws once released, and on another thread than the owning scope's). */
     public CUdeviceptr pointer() {
         if (refs <= 0) throw new IllegalStateException("use of a released CUDA storage of " + size() + " floats");
+        checkThread("CUDA tensor");
         return ptr;
     }
 

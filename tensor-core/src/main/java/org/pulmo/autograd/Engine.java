@@ -97,10 +97,14 @@ public final class Engine {
                         throw new IllegalStateException("backward of '" + node.op() + "' produced a gradient of shape "
                             + Arrays.toString(gi.shape()) + " for input " + i + " of shape " + Arrays.toString(in.shape()));
                     if (in.gradFn() == null) {
-                        if (in.grad() == null && ownedByWalk(gi, i, grads, made, retained, pending)) {
-                            in.setGrad(gi); // the walk's own array, viewed by nothing else: kept, not copied
-                            retained.add(gi.storage());
-                        } else accumulateLeaf(in, gi);
+                        // a leaf (a parameter) may be shared with graphs that other threads run backward on at the same
+                        // time: its gradient is read, set and added to under the leaf's lock (as PyTorch's AccumulateGrad)
+                        synchronized (in) {
+                            if (in.grad() == null && ownedByWalk(gi, i, grads, made, retained, pending)) {
+                                in.setGrad(gi); // the walk's own array, viewed by nothing else: kept, not copied
+                                retained.add(gi.storage());
+                            } else accumulateLeaf(in, gi);
+                        }
                     } else {
                         Tensor before = pending.get(in.gradFn());
                         if (before == null) pending.put(in.gradFn(), gi);
@@ -190,8 +194,10 @@ public final class Engine {
     }
 
     private static void accumulateLeaf(Tensor leaf, Tensor g) {
-        if (leaf.grad() == null) leaf.setGrad(g.copy());
-        else leaf.grad().addInPlace(g, 1f);
+        synchronized (leaf) {
+            if (leaf.grad() == null) leaf.setGrad(g.copy());
+            else leaf.grad().addInPlace(g, 1f);
+        }
     }
 
     /** Nodes in an order where every node comes before the nodes of its inputs. */

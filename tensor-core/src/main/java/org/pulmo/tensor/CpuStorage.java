@@ -29,12 +29,17 @@ public final class CpuStorage extends Storage {
     /** A pooled storage of {@code size} zeros. */
     public static CpuStorage zeroed(int size) { return pooled(HostArrays.zeroed(size)); }
 
-    /** The backing array, shared with every tensor viewing this storage. */
+    /**
+     * The backing array, shared with every tensor viewing this storage. Refused once released, and on any thread but
+     * the owning scope's (its array may go to another op when the scope closes, so another thread could read other
+     * values without a word).
+     */
     public float[] data() {
         float[] d = data;
         if (d == null)
             throw new IllegalStateException("this CPU tensor (" + size() + " floats) was released when the MemoryScope that "
                 + "created it closed (the end of its training step); keep() it, or list it in the training state, to use it afterwards");
+        checkThread("CPU tensor");
         return d;
     }
 

@@ -39,6 +39,11 @@ import java.util.function.Supplier;
  * </pre>
  * Using a tensor whose storage a scope released fails loudly on the device (a CUDA storage throws on use);
  * keep, or list in the state, anything that must outlive the step. Scopes are per thread and nest.
+ *
+ * <p><b>Threads.</b> A storage a scope owns is that thread's: the scope gives its memory back when it closes, and the
+ * next op of any thread may then be handed the same memory. So a tensor made inside a scope (host or device) is refused
+ * on any other thread (an {@link IllegalStateException} naming both threads) until {@link #keep} has moved it past the outermost
+ * scope; tensors made outside every scope, or from a caller's array, go to any thread.
  */
 public final class MemoryScope implements AutoCloseable {
     private static final ThreadLocal<MemoryScope> CURRENT = new ThreadLocal<>();
@@ -62,10 +67,16 @@ public final class MemoryScope implements AutoCloseable {
         return s;
     }
 
-    /** Called by device storages when created: the innermost open scope of this thread takes them over. */
+    /**
+     * Called by device storages when created: the innermost open scope of this thread takes them over, and only this
+     * thread may use them until one is kept past the outermost scope ({@link Storage#checkThread}).
+     */
     public static void register(Storage s) {
         MemoryScope c = CURRENT.get();
-        if (c != null) c.owned.put(s, Boolean.TRUE);
+        if (c != null) {
+            c.owned.put(s, Boolean.TRUE);
+            s.owner = Thread.currentThread();
+        }
         Set<Storage> r = RECORDING.get();
         if (r != null) r.add(s);
     }
@@ -102,7 +113,9 @@ public final class MemoryScope implements AutoCloseable {
     }
 
     private void keepStorage(Storage s) {
-        if (owned.remove(s) != null && parent != null) parent.owned.put(s, Boolean.TRUE);
+        if (owned.remove(s) == null) return;
+        if (parent != null) parent.owned.put(s, Boolean.TRUE);
+        else s.owner = null;   // nobody releases it now: any thread may use it
     }
 
     @Override public void close() {

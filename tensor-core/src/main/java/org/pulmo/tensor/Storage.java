@@ -41,4 +41,22 @@ public abstract class Storage {
 
     /** Whether {@link #release()} has given the memory back (always false for a host storage that is not pooled). */
     public boolean isReleased() { return false; }
+
+    /**
+     * The thread whose open {@link MemoryScope} owns this storage and will release it (set when a scope takes it over,
+     * cleared when one keeps it past the outermost scope); null when no scope will.
+     */
+    volatile Thread owner;
+
+    /**
+     * Refuses use on any thread but the owning scope's: when the scope closes, the memory goes to the next op of any
+     * thread, so another thread could read other values without a word. Called where an op takes the memory.
+     */
+    protected final void checkThread(String what) {
+        Thread o = owner;
+        if (o != null && o != Thread.currentThread())
+            throw new IllegalStateException("this " + what + " (" + size + " floats) belongs to a MemoryScope open on thread '" + o.getName()
+                + "', which gives its memory back when the scope closes; keep() it past the outermost scope on that thread (or make it"
+                + " outside any scope) before thread '" + Thread.currentThread().getName() + "' uses it");
+    }
 }

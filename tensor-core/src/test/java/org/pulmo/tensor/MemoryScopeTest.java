@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -128,5 +129,44 @@ class MemoryScopeTest {
         assertEquals(2, steps.heldCount());                      // grad and buf came from steps
         assertFalse(grad[0].storage().isReleased());
         assertTrue(!param.storage().isReleased() && !buf[0].storage().isReleased());
+    }
+
+    /**
+     * A host op's output made in a scope belongs to that thread: another thread is refused (naming both threads) while
+     * the scope may still hand its array to the next op, and may use it once kept past the outermost scope. Tensors
+     * made outside every scope go to any thread.
+     */
+    @Test void aScopedHostTensorIsRefusedOnOtherThreadsUntilKeptPastTheOutermostScope() throws Exception {
+        Tensor a = Tensor.randn(new Rng(2), 8), b = Tensor.ones(8);
+        float[] expected = a.add(b).toArray();
+        Tensor outside = a.add(b);   // no scope open: nobody releases it
+        assertArrayEquals(expected, onAnotherThread(outside::toArray));
+        Tensor y, kept;
+        try (MemoryScope outer = MemoryScope.open()) {
+            try (MemoryScope inner = MemoryScope.open()) {
+                y = a.add(b);
+                kept = inner.keep(a.add(b));   // to the outer scope: still this thread's
+                Tensor yy = y;
+                ExecutionException e = assertThrows(ExecutionException.class, () -> onAnotherThread(yy::toArray));
+                assertTrue(e.getCause() instanceof IllegalStateException
+                    && e.getCause().getMessage().contains("thread '" + Thread.currentThread().getName() + "'")
+                    && e.getCause().getMessage().contains("thread 'other'"), e.getCause().toString());
+            }
+            Tensor k = kept;
+            assertThrows(ExecutionException.class, () -> onAnotherThread(k::toArray));
+            outer.keep(kept);   // past the outermost scope: no scope will release it
+        }
+        assertArrayEquals(expected, onAnotherThread(kept::toArray));
+        assertArrayEquals(expected, kept.toArray());
+        assertTrue(y.storage().isReleased());
+    }
+
+    private static float[] onAnotherThread(java.util.concurrent.Callable<float[]> task) throws Exception {
+        var pool = java.util.concurrent.Executors.newSingleThreadExecutor(r -> new Thread(r, "other"));
+        try {
+            return pool.submit(task).get(30, java.util.concurrent.TimeUnit.SECONDS);
+        } finally {
+            pool.shutdownNow();
+        }
     }
 }
