@@ -321,7 +321,7 @@ public final class Cudnn implements AutoCloseable {
         }
 
         @Override public String toString() {
-            return direction.label + " " + direction.algoName(algo) + " (" + how + (timeMs >= 0 ? String.format(", %.3f ms", timeMs) : "")
+            return direction.label + " " + direction.algoName(algo) + " (" + how + (timeMs >= 0 ? String.format(java.util.Locale.ROOT, ", %.3f ms", timeMs) : "")
                 + ", workspace " + CudaAllocator.human(workspaceBytes) + ", " + mathName(mathType) + ")"
                 + (beyondLimit.isEmpty() ? "" : "; ranked ahead but beyond the workspace limit: " + beyondLimit);
         }

@@ -89,6 +89,9 @@ final class Cli {
             return f.getFile() + ": " + what + (f.getOtherFile() != null ? " (" + f.getOtherFile() + ")" : "");
         }
         String msg = e.getMessage() == null || e.getMessage().isBlank() ? e.getClass().getSimpleName() : oneLine(e.getMessage());
+        if (msg.contains("Malformed input or input contains unmappable characters"))   // java.nio's words for a file name
+            return msg + " (a file name that this locale's character set, " + System.getProperty("sun.jnu.encoding")
+                + ", cannot hold: run with a UTF-8 locale, e.g. LC_ALL=C.UTF-8, as ./pulmo does under LANG=C)";
         if (isUserError(e)) return msg;
         if ("1".equals(System.getenv("PULMO_STACKTRACE"))) e.printStackTrace();
         return "internal error: " + e.getClass().getName() + ": " + msg + " (PULMO_STACKTRACE=1 prints the stack trace for a bug report)";
@@ -116,9 +119,22 @@ final class Cli {
 
     /** The advice for a JVM that ran out of heap: how much it had and how to give it more. */
     static String outOfMemory(OutOfMemoryError e) {
-        long mb = Runtime.getRuntime().maxMemory() >> 20;
-        return "out of memory (" + oneLine(String.valueOf(e.getMessage())) + ", Java may use " + mb + " MB): give it more with"
-            + " PULMO_JAVA_OPTS=-Xmx<size> (e.g. -Xmx16g), or use smaller images or a smaller --batch-size";
+        long mb = Runtime.getRuntime().maxMemory() >> 20, machine = physicalMemoryMb();
+        String head = "out of memory (" + oneLine(String.valueOf(e.getMessage())) + ", Java may use " + mb + " MB";
+        long more = Math.min(2 * mb, machine * 3 / 4);   // a heap past three quarters of the machine invites the kernel's OOM killer
+        if (machine > 0 && more < mb + mb / 4)
+            return head + " of this machine's " + machine + " MB): use smaller images or a smaller --batch-size";
+        return head + (machine > 0 ? " of this machine's " + machine + " MB" : "") + "): give it more with PULMO_JAVA_OPTS=-Xmx<size>"
+            + " (e.g. -Xmx" + (machine > 0 ? more / 1024 >= 2 ? (more / 1024) + "g" : more + "m" : "16g") + "), or use smaller images or a smaller --batch-size";
+    }
+
+    /** The machine's physical memory in MB, or 0 where Java cannot tell. */
+    private static long physicalMemoryMb() {
+        try {
+            return java.lang.management.ManagementFactory.getPlatformMXBean(com.sun.management.OperatingSystemMXBean.class).getTotalMemorySize() >> 20;
+        } catch (RuntimeException | LinkageError unknown) {
+            return 0;
+        }
     }
 
     /** Several lines ("Unclosed group near index 1", the pattern, a caret) as one. */
@@ -320,16 +336,30 @@ final class Cli {
      * the error is printed. With the handler the JVM keeps running, the trainer saves and returns, and the
      * command exits normally.
      */
-    @SuppressWarnings("sunapi")
     static AutoCloseable onInterrupt(java.util.function.Consumer<String> stop, LastWord quit) {
+        return handleSignals(stop, quit, null);
+    }
+
+    /**
+     * Quits at the first Ctrl-C (SIGINT) or SIGTERM, for work that cannot stop half-way and save (a test-set evaluation):
+     * prints {@code line} on standard error, runs {@code quit} (a second at most: the run's record) and ends the JVM with
+     * 128 + the signal's number. Closing restores the previous handlers.
+     */
+    static AutoCloseable onInterruptQuit(String line, LastWord quit) {
+        return handleSignals(null, quit, line);
+    }
+
+    @SuppressWarnings("sunapi")
+    private static AutoCloseable handleSignals(java.util.function.Consumer<String> stop, LastWord quit, String quitLine) {
         AtomicBoolean asked = new AtomicBoolean();
         List<Runnable> restore = new ArrayList<>();
         for (String name : new String[] {"INT", "TERM"}) {
             try {
                 sun.misc.Signal signal = new sun.misc.Signal(name);
                 sun.misc.SignalHandler old = sun.misc.Signal.handle(signal, sig -> {
-                    if (asked.getAndSet(true)) {   // the second: quit now, saying so if that takes no more than a second
+                    if (stop == null || asked.getAndSet(true)) {   // quit now, saying so if that takes no more than a second
                         // (-Dpulmo.interrupt.lastWordMs: longer, for tests on a loaded machine whose disk may be slow)
+                        System.err.println("\npulmo: " + (quitLine != null ? quitLine : "quitting at once; run.json says which checkpoint holds the last finished epoch"));
                         within(() -> quit.say(name.equals("INT") ? "Ctrl-C" : "SIG" + name), Long.getLong("pulmo.interrupt.lastWordMs", 1000));
                         Runtime.getRuntime().halt(128 + sig.getNumber());
                     }

@@ -20,6 +20,9 @@ public final class Main implements Callable<Integer> {
         // One line per log record ("INFO: using the CPU: ..."), not java.util.logging's two.
         if (System.getProperty("java.util.logging.SimpleFormatter.format") == null)
             System.setProperty("java.util.logging.SimpleFormatter.format", "%4$s: %5$s%6$s%n");
+        // Numbers as files and scripts read them, whatever the machine's locale: "0.5", never "0,5" (plots' axes, tables,
+        // the progress lines); messages and the user's own text are not touched
+        java.util.Locale.setDefault(java.util.Locale.Category.FORMAT, java.util.Locale.ROOT);
         CommandLine cli = new CommandLine(new Main());
         cli.registerConverter(java.nio.file.Path.class, new Cli.NonEmptyPath());   // every command's Path options (registered on the subcommands too)
         // every command's -V / --version (mixinStandardHelpOptions gives each one) names the build, not only pulmo's
@@ -49,6 +52,7 @@ public final class Main implements Callable<Integer> {
         } catch (OutOfMemoryError e) {
             // picocli passes Errors through; a stack trace here would say nothing that the next line does not.
             System.err.println("pulmo: " + Cli.outOfMemory(e));
+            if ("1".equals(System.getenv("PULMO_STACKTRACE"))) e.printStackTrace();   // where the heap ran out, for a report
             return 1;
         }
     }

@@ -216,9 +216,13 @@ public final class TrainCommand implements Callable<Integer> {
             s.maNet() != null ? org.pulmo.train.Plots.listed("loss.png", "accuracy.png", "manet_weights.png") : org.pulmo.train.Plots.listed("loss.png", "accuracy.png"));
         // "finished" once the test report is written too: a process killed during the evaluation leaves the run "running"
         // (then unrecorded), and --resume, with every epoch done, writes the report
-        try {
+        try (AutoCloseable ctrlC = Cli.onInterruptQuit("stopped during the test-set evaluation; training is complete, and --resume (or"
+                 + " 'pulmo evaluate') writes the test report", signal -> record.end("interrupted", "stopped by " + signal
+                 + " during the test-set evaluation; training is complete: --resume writes the test report"))) {
             if (!noEvaluate && split.test().size() > 0) {
                 System.out.println("Test set, best checkpoint:");
+                long delayMs = Long.getLong("pulmo.test.evaluateDelayMs", 0);   // tests: a signal that lands during the evaluation
+                if (delayMs > 0) Thread.sleep(delayMs);
                 record.test(EvaluateCommand.evaluate(TrainedModel.load(dir.resolve(Trainer.BEST), dev), split.test(), "test", dir.resolve("test"),
                     s.batchSize(), data.strict, System.out).values());
             } else if (!noEvaluate) {

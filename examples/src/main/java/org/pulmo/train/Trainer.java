@@ -345,6 +345,7 @@ public final class Trainer {
                         step++;
                         epochSteps++;
                         if (stop.get()) { interrupted = true; break; }
+                        checkpoints.throwIfFailed();   // the last epoch's files could not be written (a full disk): stop now
                         if (readings.due()) diverged(readings.read(bar), bar, epoch, lr, last, checkpoints);
                     }
                     dataWait = batches.waitSeconds() + (mutexBatches == null ? 0 : mutexBatches.waitSeconds());

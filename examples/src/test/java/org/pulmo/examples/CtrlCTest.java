@@ -103,6 +103,31 @@ class CtrlCTest {
     }
 
     /**
+     * A signal during the test-set evaluation after the last epoch (which cannot stop half-way and save) quits at once,
+     * saying so, with 143; run.json says the run was interrupted there, not "running". The child's evaluation waits
+     * 20 s first ({@code -Dpulmo.test.evaluateDelayMs}), so the signal lands during it whatever the machine's speed.
+     */
+    @Test void aSignalDuringTheTestEvaluationQuitsAndTheRecordSaysWhere(@TempDir Path dir) throws Exception {
+        assumeTrue(!System.getProperty("os.name").toLowerCase().contains("win"), "SIGTERM needs a POSIX kill");
+        Path out = dir.resolve("run"), log = dir.resolve("child.log");
+        Process child = trainingChild(log, List.of("-Dpulmo.test.evaluateDelayMs=20000"), CliEndToEndTest.tinyTrain(out, "--epochs", "1"));
+        try {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(40);
+            while (!read(log).contains("Test set, best checkpoint:") && child.isAlive() && System.nanoTime() < deadline) Thread.sleep(50);
+            assertTrue(read(log).contains("Test set, best checkpoint:"), "the evaluation never began; output:\n" + read(log));
+            assertEquals(0, new ProcessBuilder("kill", "-TERM", Long.toString(child.pid())).inheritIO().start().waitFor(), "kill -TERM failed");
+            assertTrue(child.waitFor(15, TimeUnit.SECONDS), "the child did not exit within 15 s of SIGTERM; output:\n" + read(log));
+            assertEquals(143, child.exitValue(), "exit code after SIGTERM; output:\n" + read(log));
+            assertTrue(read(log).contains("stopped during the test-set evaluation"), read(log));
+            var record = CliEndToEndTest.runRecord(out);
+            assertEquals("interrupted", record.get("status").getAsString(), record.toString());
+            assertTrue(record.get("message").getAsString().contains("during the test-set evaluation"), record.toString());
+        } finally {
+            child.destroyForcibly();
+        }
+    }
+
+    /**
      * A second Ctrl-C while the first is still finishing its batch quits at once: exit 130 within seconds, run.json says
      * so and which checkpoint holds the last finished epoch, that checkpoint loads, and {@code --resume} goes on from it.
      * The child's first stop waits 3 s before saving ({@code -Dpulmo.interrupt.saveDelayMs}), so the second signal lands
@@ -126,6 +151,7 @@ class CtrlCTest {
             double took = (System.nanoTime() - t0) / 1e9;
             assertEquals(130, child.exitValue(), "exit code after a second Ctrl-C; output:\n" + read(log));
             assertTrue(took < 12, "quitting took " + took + " s");
+            assertTrue(read(log).contains("pulmo: quitting at once"), "the second Ctrl-C said nothing; output:\n" + read(log));
 
             var record = CliEndToEndTest.runRecord(out);
             assertEquals("interrupted", record.get("status").getAsString(), record.toString());

@@ -43,15 +43,15 @@ public final class ModelSummary {
             int w = Math.max(24, rows.stream().mapToInt(r -> r.name().length()).max().orElse(0) + 2);
             StringBuilder sb = new StringBuilder();
             sb.append(model).append("  input ").append(Arrays.toString(inputShape)).append('\n');
-            String head = String.format("%-" + w + "s %-20s %-22s %14s %18s%n", "Layer", "Type", "Output shape", "Params", "MACs");
+            String head = String.format(java.util.Locale.ROOT, "%-" + w + "s %-20s %-22s %14s %18s%n", "Layer", "Type", "Output shape", "Params", "MACs");
             sb.append(head).append("-".repeat(head.length() - 1)).append('\n');
             for (Row r : rows)
-                sb.append(String.format("%-" + w + "s %-20s %-22s %,14d %,18d%n", r.name(), r.type(),
+                sb.append(String.format(java.util.Locale.ROOT, "%-" + w + "s %-20s %-22s %,14d %,18d%n", r.name(), r.type(),
                     r.outputShape() == null ? "-" : Arrays.toString(r.outputShape()), r.params(), r.macs()));
             sb.append("-".repeat(head.length() - 1)).append('\n');
             sb.append("Total parameters: ").append(totalParams).append('\n');
-            sb.append(String.format("Trainable parameters: %d (%.2f M)%n", trainableParams, trainableParams / 1e6));
-            sb.append(String.format("Total MACs: %d (%.3f G per image)%n", totalMacs, totalMacs / 1e9));
+            sb.append(String.format(java.util.Locale.ROOT, "Trainable parameters: %d (%.2f M)%n", trainableParams, trainableParams / 1e6));
+            sb.append(String.format(java.util.Locale.ROOT, "Total MACs: %d (%.3f G per image)%n", totalMacs, totalMacs / 1e9));
             return sb.toString();
         }
     }

@@ -36,6 +36,15 @@ class ModelSummaryTest {
         assertEquals(s.totalMacs(), s.rows().stream().mapToLong(Row::macs).sum());
         String text = s.format();
         assertTrue(text.lines().anyMatch(l -> l.equals("Total parameters: 11689512")), text);
+        // the same text in a German locale (decimal comma, full stop between thousands): the table is read by scripts
+        java.util.Locale before = java.util.Locale.getDefault();
+        try {
+            java.util.Locale.setDefault(java.util.Locale.GERMANY);
+            assertEquals(text, s.format());
+        } finally {
+            java.util.Locale.setDefault(before);
+        }
+        assertTrue(text.contains("(11.69 M)"), text);
     }
 
     @Test void resnet50MacsEqualTorchvisionsPublishedFigure() {

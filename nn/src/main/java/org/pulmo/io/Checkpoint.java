@@ -105,8 +105,9 @@ public final class Checkpoint {
      * short epoch's training). {@link #saveEpoch} first waits for the previous epoch's files, then encodes the state
      * of this moment on the caller's thread (weights that are NaN or infinite are refused there, at once, as by
      * {@link Checkpoint#saveEpoch}), and hands the bytes to the writer; the files are written exactly as
-     * {@link Checkpoint#saveEpoch} writes them. A failed write is thrown by the next {@link #saveEpoch}, by
-     * {@link #await} or by {@link #close}, which waits for the last one. A process killed before a write ends leaves
+     * {@link Checkpoint#saveEpoch} writes them (at once, on the caller's thread's time, where the bytes take a quarter of
+     * the heap or more). A failed write is thrown by {@link #throwIfFailed} once it has failed, by the next
+     * {@link #saveEpoch}, by {@link #await} or by {@link #close}, which waits for the last one. A process killed before a write ends leaves
      * the previous epoch's complete files (a resume then trains that epoch again). {@code -Dpulmo.checkpoint.writeDelayMs=N}
      * makes every write start N ms late, for tests of what happens while one is still under way.
      */
@@ -150,6 +151,20 @@ public final class Checkpoint {
                 if (written != null) written.run();
                 return null;
             });
+            // bytes that take a quarter of the heap or more are written before training goes on: held through the next
+            // epoch beside the model, its gradients and momentum, they left a 1 GB heap (Java's default on a 4 GB
+            // machine) without room for DPN-92-SE's training (318 MB a checkpoint)
+            if (bytes.length >= Runtime.getRuntime().maxMemory() / 4) await();
+        }
+
+        /**
+         * Throws what writing the last {@link #saveEpoch}'s files threw, if that write has already failed; returns at once
+         * otherwise (still writing, or written). A training loop calls it every step, so that a full disk stops the run
+         * then, not an epoch later.
+         */
+        public void throwIfFailed() throws IOException {
+            java.util.concurrent.Future<?> f = pending;
+            if (f != null && f.isDone() && f.state() == java.util.concurrent.Future.State.FAILED) await();
         }
 
         /** Waits until the files of the last {@link #saveEpoch} are written; throws what writing them threw. */

@@ -51,7 +51,7 @@ final class Json {
         pos++;
     }
 
-    private static String printable(char c) { return c >= 0x20 && c < 0x7f ? String.valueOf(c) : String.format("\\u%04x", (int) c); }
+    private static String printable(char c) { return c >= 0x20 && c < 0x7f ? String.valueOf(c) : String.format(java.util.Locale.ROOT, "\\u%04x", (int) c); }
 
     /** s with every character outside printable ASCII written as a \\uXXXX escape, for messages. */
     static String ascii(String s) {
@@ -194,7 +194,7 @@ final class Json {
                 case '\r' -> sb.append("\\r");
                 case '\t' -> sb.append("\\t");
                 default -> {
-                    if (c < 0x20) sb.append(String.format("\\u%04x", (int) c));
+                    if (c < 0x20) sb.append(String.format(java.util.Locale.ROOT, "\\u%04x", (int) c));
                     else sb.append(c);
                 }
             }

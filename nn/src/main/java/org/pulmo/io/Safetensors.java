@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -20,6 +21,8 @@ import java.util.function.Predicate;
 import java.util.zip.CRC32C;
 import org.pulmo.nn.Module;
 import org.pulmo.nn.StateDictException;
+import org.pulmo.tensor.HostArrays;
+import org.pulmo.tensor.Shapes;
 import org.pulmo.tensor.Tensor;
 
 /**
@@ -99,7 +102,7 @@ public final class Safetensors {
     }
 
     private static byte[] encode(Map<String, Tensor> tensors, Map<String, String> metadata, boolean finiteOnly, Predicate<String> int64) {
-        List<float[]> data = new ArrayList<>();
+        List<Tensor> data = new ArrayList<>(tensors.values());
         List<Boolean> wide = new ArrayList<>(); // I64 (8 bytes) rather than F32 (4)
         List<int[]> shapes = new ArrayList<>();
         if (metadata != null)
@@ -107,10 +110,6 @@ public final class Safetensors {
         for (var e : tensors.entrySet()) {
             if (e.getKey().equals("__metadata__")) throw new IllegalArgumentException("a tensor may not be named __metadata__");
             notUnicode("tensor name", e.getKey());
-            float[] v = e.getValue().toArray();
-            String nonFinite = finiteOnly ? firstNonFinite(e.getKey(), v) : null;
-            if (nonFinite != null) throw new NonFiniteException(nonFinite);
-            data.add(v);
             shapes.add(e.getValue().shape());
             wide.add(int64.test(e.getKey()));
         }
@@ -118,24 +117,32 @@ public final class Safetensors {
         // the header is built once with zeros to size the file and again, same length, with the real values.
         String[] digests = new String[data.size()];
         Arrays.fill(digests, "00000000");
-        byte[] header = header(tensors.keySet(), shapes, data, wide, metadata, digests);
+        byte[] header = header(tensors.keySet(), shapes, wide, metadata, digests);
         int padded = (header.length + 7) / 8 * 8; // keep the data 8-byte aligned, as the reference writer does
         long dataBytes = 0;
-        for (int t = 0; t < data.size(); t++) dataBytes += (wide.get(t) ? 8L : 4L) * data.get(t).length;
+        for (int t = 0; t < data.size(); t++) dataBytes += (wide.get(t) ? 8L : 4L) * Shapes.numel(shapes.get(t));
         long total = 8L + padded + dataBytes;
         if (total > Integer.MAX_VALUE - 16) throw new IllegalArgumentException("safetensors: " + total + " bytes is more than one array holds");
-        ByteBuffer buf = ByteBuffer.allocate((int) total).order(ByteOrder.LITTLE_ENDIAN);
+        // the file's bytes are the one whole copy: each tensor is read into it and its own copy dropped before the next
+        // (a DPN-92-SE checkpoint, weights and momentum, is 318 MB: twice that would not fit a 1 GB heap beside the model)
+        ByteBuffer buf = HostArrays.withRoom(() -> ByteBuffer.allocate((int) total)).order(ByteOrder.LITTLE_ENDIAN);
         buf.position(8 + padded);
         CRC32C crc = new CRC32C();
+        Iterator<String> names = tensors.keySet().iterator();
         for (int t = 0; t < data.size(); t++) {
+            String name = names.next();
+            float[] v = data.get(t).toArray();
+            String nonFinite = finiteOnly ? firstNonFinite(name, v) : null;
+            if (nonFinite != null) throw new NonFiniteException(nonFinite);
             int begin = buf.position();
-            if (wide.get(t)) for (float x : data.get(t)) buf.putLong(Math.round((double) x));
-            else for (float x : data.get(t)) buf.putFloat(x);
+            if (wide.get(t)) for (float x : v) buf.putLong(Math.round((double) x));
+            else buf.asFloatBuffer().put(v);
+            buf.position(begin + (wide.get(t) ? 8 : 4) * v.length);
             crc.reset();
             crc.update(buf.array(), begin, buf.position() - begin);
             digests[t] = hex8(crc.getValue());
         }
-        byte[] finalHeader = header(tensors.keySet(), shapes, data, wide, metadata, digests);
+        byte[] finalHeader = header(tensors.keySet(), shapes, wide, metadata, digests);
         if (finalHeader.length != header.length) throw new AssertionError("digest text changed the header length");
         buf.position(0);
         buf.putLong(padded);
@@ -159,7 +166,7 @@ public final class Safetensors {
     }
 
     /** The JSON header: metadata (with the digests, in data order) first, then the tensors in map order. */
-    private static byte[] header(Iterable<String> names, List<int[]> shapes, List<float[]> data, List<Boolean> wide,
+    private static byte[] header(Iterable<String> names, List<int[]> shapes, List<Boolean> wide,
                                  Map<String, String> metadata, String[] digests) {
         Map<String, String> meta = new LinkedHashMap<>();
         if (metadata != null) meta.putAll(metadata);
@@ -178,7 +185,7 @@ public final class Safetensors {
             h.append(',').append(Json.quote(name)).append(":{\"dtype\":\"").append(wide.get(t) ? "I64" : "F32").append("\",\"shape\":[");
             int[] shape = shapes.get(t);
             for (int i = 0; i < shape.length; i++) h.append(i == 0 ? "" : ",").append(shape[i]);
-            long end = offset + (wide.get(t) ? 8L : 4L) * data.get(t).length;
+            long end = offset + (wide.get(t) ? 8L : 4L) * Shapes.numel(shape);
             h.append("],\"data_offsets\":[").append(offset).append(',').append(end).append("]}");
             offset = end;
             t++;
@@ -207,13 +214,14 @@ public final class Safetensors {
         readHeader(file, size); // a bogus header length is refused before the file is read whole
         if (size > Integer.MAX_VALUE - 16)
             throw new SafetensorsException(name, "file of " + size + " bytes is larger than Pulmo reads in one piece (2 GB)");
-        byte[] bytes;
-        try {
-            bytes = Files.readAllBytes(file);
-        } catch (OutOfMemoryError e) {
-            throw new SafetensorsException(name, "file of " + size + " bytes does not fit in the Java heap; raise it with -Xmx");
+        // the file mapped, not read into the heap: only the tensors' own arrays are made there (a 318 MB checkpoint read
+        // whole, beside the model it loads into, did not fit a 1 GB heap), and the digests are computed from the mapping
+        byte[] header = readHeader(file, size);
+        java.nio.MappedByteBuffer all;
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            all = ch.map(FileChannel.MapMode.READ_ONLY, 0, size);
         }
-        return decode(bytes, name);
+        return decode(header, all, name, size - header.length, true);
     }
 
     /**
@@ -223,7 +231,7 @@ public final class Safetensors {
     public static Map<String, String> readMetadata(Path file) throws IOException {
         long size = size(file);
         byte[] header = readHeader(file, size);
-        return decode(header, file.toString(), size - header.length, false).metadata();
+        return decode(header, null, file.toString(), size - header.length, false).metadata();
     }
 
     private static long size(Path file) throws IOException {
@@ -247,6 +255,11 @@ public final class Safetensors {
         }
     }
 
+    /** The header length field (the first 8 bytes, little-endian), unchecked; 0 where fewer than 8 bytes are given. */
+    private static long headerLengthField(byte[] first) {
+        return first.length < 8 ? 0 : ByteBuffer.wrap(first, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+    }
+
     /** N from the first 8 bytes, checked against the cap and against the {@code size} bytes of the file. */
     private static long headerLength(byte[] first, int available, long size, String name) throws SafetensorsException {
         if (available < 8) throw new SafetensorsException(name, "truncated: " + size + " bytes, fewer than the 8-byte header length");
@@ -262,15 +275,16 @@ public final class Safetensors {
     /** Parses a whole file's bytes; {@code name} is used in error messages. */
     public static Contents decode(byte[] bytes, String name) throws SafetensorsException {
         long n = headerLength(bytes, bytes.length, bytes.length, name);
-        return decode(bytes, name, bytes.length - 8 - n, true);
+        return decode(bytes, ByteBuffer.wrap(bytes), name, bytes.length - 8 - n, true);
     }
 
     /**
-     * {@code bytes} holds the length field and header, followed (when {@code withData}) by the
-     * {@code dataSize} data bytes; without data the layout is checked against {@code dataSize} alone.
+     * {@code bytes} holds the length field and header (and may hold more); {@code file} (when {@code withData}) the whole
+     * file, whose {@code dataSize} data bytes follow the header; without data the layout is checked against
+     * {@code dataSize} alone.
      */
-    private static Contents decode(byte[] bytes, String name, long dataSize, boolean withData) throws SafetensorsException {
-        long n = headerLength(bytes, bytes.length, bytes.length + (withData ? 0 : dataSize), name);
+    private static Contents decode(byte[] bytes, ByteBuffer file, String name, long dataSize, boolean withData) throws SafetensorsException {
+        long n = headerLength(bytes, bytes.length, 8 + headerLengthField(bytes) + dataSize, name);
         if (bytes[8] != '{') throw new SafetensorsException(name, "not a safetensors file: header does not start with '{'");
         String json;
         try {
@@ -358,7 +372,7 @@ public final class Safetensors {
             for (int t = 0; t < digests.length; t++) {
                 Entry en = sorted.get(t);
                 crc.reset();
-                crc.update(bytes, (int) (dataStart + en.begin()), (int) (en.end() - en.begin()));
+                crc.update(file.slice((int) (dataStart + en.begin()), (int) (en.end() - en.begin())));
                 if (!digests[t].equals(hex8(crc.getValue())))
                     throw new SafetensorsException(name, "tensor data does not match its recorded digest (first at tensor '" + en.name()
                         + "'): the file is corrupt (truncated or modified)");
@@ -367,9 +381,10 @@ public final class Safetensors {
 
         Map<String, Tensor> tensors = new LinkedHashMap<>();
         for (Entry en : list) {
-            ByteBuffer b = ByteBuffer.wrap(bytes, (int) (dataStart + en.begin()), (int) (en.end() - en.begin())).order(ByteOrder.LITTLE_ENDIAN);
+            ByteBuffer b = file.slice((int) (dataStart + en.begin()), (int) (en.end() - en.begin())).order(ByteOrder.LITTLE_ENDIAN);
             float[] v = new float[(int) ((en.end() - en.begin()) / en.dtype().bytes())];
-            for (int i = 0; i < v.length; i++) {
+            if (en.dtype().name().equals("F32")) b.asFloatBuffer().get(v);
+            else for (int i = 0; i < v.length; i++) {
                 v[i] = switch (en.dtype().name()) {
                     case "F32" -> b.getFloat();
                     case "F64" -> (float) b.getDouble();

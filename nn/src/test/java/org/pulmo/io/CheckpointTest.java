@@ -339,6 +339,34 @@ class CheckpointTest {
         }
     }
 
+    /**
+     * A training loop asks after every step whether the last write failed: nothing while it is under way or once it has
+     * succeeded; its error, naming the file, once it has failed (a full disk stops the run then, not an epoch later).
+     */
+    @Test void aFailedWriteIsThrownByTheNextAskOnceItHasFailed() throws Exception {
+        Run a = new Run(1);
+        try (Checkpoint.Writer w = new Checkpoint.Writer()) {
+            w.saveEpoch(dir.resolve("last.safetensors"), dir.resolve("best.safetensors"), 1, a.model, a.sgd, 1, 1, a.rngs(), Map.of());
+            w.throwIfFailed();
+            w.await();
+            w.throwIfFailed();
+        }
+        Path notAFolder = Files.writeString(dir.resolve("file"), "x");
+        Checkpoint.Writer w = new Checkpoint.Writer();
+        w.saveEpoch(notAFolder.resolve("last.safetensors"), notAFolder.resolve("best.safetensors"), 1, a.model, a.sgd, 1, 1, a.rngs(), Map.of());
+        IOException e = null;
+        for (long end = System.nanoTime() + 30_000_000_000L; e == null && System.nanoTime() < end; Thread.sleep(5)) {
+            try {
+                w.throwIfFailed();
+            } catch (IOException failed) {
+                e = failed;
+            }
+        }
+        assertNotNull(e, "the failed write was never reported");
+        assertTrue(e.toString().contains(notAFolder.toString()), e.toString());
+        w.close();   // said once: the failure is not thrown again
+    }
+
     /** What is to follow a write runs once both files are on disk, on the writer's thread; never after a failed write. */
     @Test void whatFollowsAWriteRunsOnlyOnceItsFilesAreOnDisk() throws Exception {
         Run a = new Run(1);

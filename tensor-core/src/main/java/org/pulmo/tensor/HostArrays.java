@@ -68,6 +68,19 @@ public final class HostArrays {
         }
     }
 
+    /**
+     * {@code allocate}'s result, for a large allocation outside the pool (a checkpoint's bytes): where the heap cannot
+     * hold it, the pool is emptied and it is tried once more, as the pool's own arrays are.
+     */
+    public static <T> T withRoom(java.util.function.Supplier<T> allocate) {
+        try {
+            return allocate.get();
+        } catch (OutOfMemoryError e) {
+            if (clear() == 0) throw e;
+            return allocate.get();
+        }
+    }
+
     /** Drops every pooled array for the garbage collector; returns the bytes dropped. */
     public static long clear() {
         synchronized (FREE) {
