@@ -186,9 +186,15 @@ public final class CudaRuntime {
     /**
      * Makes the context current on the calling thread. CUDA contexts are current per thread: a driver call on a
      * thread that never made it current fails with CUDA_ERROR_INVALID_CONTEXT (JMH's forked benchmark threads,
-     * a data-loader thread freeing a tensor). Cheap after the first call on a thread (one ThreadLocal read).
+     * a data-loader thread freeing a tensor). Cheap after the first call on a thread (one ThreadLocal read). A virtual
+     * thread is made current at every call: the context belongs to the carrier (the OS thread), and a virtual thread
+     * may run on another carrier after any pause, where a flag of its own would say "current" wrongly.
      */
     public void makeCurrent() {
+        if (Thread.currentThread().isVirtual()) {
+            check(cuCtxSetCurrent(context), "cuCtxSetCurrent");
+            return;
+        }
         if (currentOnThisThread.get()) return;
         check(cuCtxSetCurrent(context), "cuCtxSetCurrent");
         currentOnThisThread.set(Boolean.TRUE);

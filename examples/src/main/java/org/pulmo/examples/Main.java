@@ -23,6 +23,12 @@ public final class Main implements Callable<Integer> {
         // Numbers as files and scripts read them, whatever the machine's locale: "0.5", never "0,5" (plots' axes, tables,
         // the progress lines); messages and the user's own text are not touched
         java.util.Locale.setDefault(java.util.Locale.Category.FORMAT, java.util.Locale.ROOT);
+        try {
+            org.pulmo.backend.cpu.Parallel.Threads.property();   // a JVM option (PULMO_JAVA_OPTS) checked as the options are
+        } catch (IllegalArgumentException e) {
+            System.err.println("pulmo: " + e.getMessage());
+            return 2;
+        }
         CommandLine cli = new CommandLine(new Main());
         cli.registerConverter(java.nio.file.Path.class, new Cli.NonEmptyPath());   // every command's Path options (registered on the subcommands too)
         // every command's -V / --version (mixinStandardHelpOptions gives each one) names the build, not only pulmo's

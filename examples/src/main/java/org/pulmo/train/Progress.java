@@ -7,7 +7,8 @@ import java.util.Locale;
  * A progress bar for one epoch: {@code epoch 3/10 [=========>     ] 12/20  loss 0.6931  acc 51.2%  38.5 img/s  ETA 0:04}.
  * On a terminal it redraws one line, kept narrower than the terminal (the {@code COLUMNS} variable, else 80
  * columns: a line that wraps cannot be redrawn with a carriage return and would print a new line per batch); otherwise
- * (a log file, a test) it prints only the finished line.
+ * (a log file, a test) it prints the finished line, and before it, indented, the line so far once a minute
+ * ({@code -Dpulmo.progress.logSeconds}), so that a log of an epoch that takes hours on a CPU shows it going on.
  */
 public final class Progress {
     private final PrintStream out;
@@ -15,17 +16,23 @@ public final class Progress {
     private final String label;
     private final int total;
     private final long start = System.nanoTime();
-    private long lastDraw;
+    private final long logEveryNs;
+    private long lastDraw = start;
     private int done;
     private long images;
     private double lossSum;
     private long correct;
 
     public Progress(PrintStream out, boolean live, String label, int totalBatches) {
+        this(out, live, label, totalBatches, Math.max(1, Long.getLong("pulmo.progress.logSeconds", 60)) * 1_000_000_000L);
+    }
+
+    Progress(PrintStream out, boolean live, String label, int totalBatches, long logEveryNs) {
         this.out = out;
         this.live = live;
         this.label = label;
         this.total = Math.max(totalBatches, 1);
+        this.logEveryNs = logEveryNs;
     }
 
     public void step(int batchImages, double batchLoss, int batchCorrect) {
@@ -37,6 +44,10 @@ public final class Progress {
         if (live && (now - lastDraw > 200_000_000L || done == total)) {
             lastDraw = now;
             out.print("\r" + liveLine(COLUMNS));
+            out.flush();
+        } else if (!live && now - lastDraw >= logEveryNs && done < total) {   // a log: the line so far, indented
+            lastDraw = now;
+            out.println("  " + line());
             out.flush();
         }
     }

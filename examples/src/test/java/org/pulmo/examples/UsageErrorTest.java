@@ -13,6 +13,24 @@ import org.pulmo.examples.CliEndToEndTest.Run;
 /** Usage errors are one line and a hint, in every command; no stack trace, no page of help. */
 class UsageErrorTest {
 
+    /** A thread count that is not one (PULMO_JAVA_OPTS=-Dpulmo.threads=...) is a usage error, not the default in silence. */
+    @Test void aBadThreadCountIsRefusedNamingIt() {
+        String before = System.getProperty("pulmo.threads");
+        try {
+            for (String bad : new String[] {"0", "abc", "-2"}) {
+                System.setProperty("pulmo.threads", bad);
+                Run r = pulmo("summary", "resnet18");
+                assertEquals(2, r.code(), bad);
+                assertEquals("pulmo: -Dpulmo.threads=" + bad + ": give a whole number of CPU threads, at least 1", r.err().strip());
+            }
+            System.setProperty("pulmo.threads", "3");
+            assertEquals(0, pulmo("summary", "resnet18").code());
+        } finally {
+            if (before == null) System.clearProperty("pulmo.threads");
+            else System.setProperty("pulmo.threads", before);
+        }
+    }
+
     /** Before: the message and then the command's whole help (60 lines for train). */
     @Test void anUnknownOptionIsOneLineWithAHint() {
         Run r = pulmo("train", "--epoch", "3");

@@ -26,6 +26,27 @@ class ProgressTest {
         assertTrue(p.line().length() >= 80, "the finished line for logs keeps its full bar: " + p.line());
     }
 
+    /**
+     * Into a log (not a terminal) an epoch prints, indented, the line so far whenever the interval has passed, and
+     * never a carriage return; the finished line stays the one unindented line of the epoch.
+     */
+    @Test void aLogGetsTheLineSoFarOnceAnIntervalHasPassed() throws Exception {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        Progress p = new Progress(new PrintStream(bytes, true, java.nio.charset.StandardCharsets.UTF_8), false, "epoch 1/2", 4, 50_000_000L);
+        p.step(8, 0.7, 4);                       // at once: nothing yet
+        Thread.sleep(80);
+        p.step(8, 0.6, 5);                       // past the interval: the line so far
+        p.step(8, 0.5, 6);                       // right after it: nothing
+        Thread.sleep(80);
+        p.step(8, 0.4, 7);                       // the last batch: only the finished line
+        p.finish("  | val acc 50.0%");
+        String[] lines = bytes.toString(java.nio.charset.StandardCharsets.UTF_8).split("\n");
+        assertEquals(2, lines.length, String.join("\n", lines));
+        assertTrue(lines[0].startsWith("  epoch 1/2 [") && lines[0].contains(" 2/4 "), lines[0]);
+        assertTrue(lines[1].startsWith("epoch 1/2 [") && lines[1].contains(" 4/4 ") && lines[1].endsWith("val acc 50.0%"), lines[1]);
+        assertTrue(!bytes.toString(java.nio.charset.StandardCharsets.UTF_8).contains("\r"));
+    }
+
     @Test void columnsComeFromTheEnvironmentOrDefaultTo80() {
         assertEquals(132, Progress.columns("132"));
         assertEquals(80, Progress.columns(null));

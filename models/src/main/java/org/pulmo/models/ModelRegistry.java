@@ -75,8 +75,11 @@ public final class ModelRegistry {
 
     public static Entry entry(String name) {
         Entry e = ENTRIES.get(name);
-        if (e == null) throw new IllegalArgumentException("unknown model '" + name + "'; known: " + String.join(", ", ENTRIES.keySet()));
-        return e;
+        if (e != null) return e;
+        String lower = name.toLowerCase(java.util.Locale.ROOT);
+        if (ENTRIES.containsKey(lower))   // one spelling, so that a checkpoint, its run.json and --resume agree on the name
+            throw new IllegalArgumentException("unknown model '" + name + "': model names are lower case; did you mean '" + lower + "'?");
+        throw new IllegalArgumentException("unknown model '" + name + "'; known: " + String.join(", ", ENTRIES.keySet()));
     }
 
     /**

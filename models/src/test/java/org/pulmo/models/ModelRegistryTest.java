@@ -88,6 +88,8 @@ class ModelRegistryTest {
 
     @Test void refusesUnknownNamesAndTooSmallInputs() {
         assertThrows(IllegalArgumentException.class, () -> ModelRegistry.create("resnet51", 10));
+        IllegalArgumentException upper = assertThrows(IllegalArgumentException.class, () -> ModelRegistry.create("DPN92-SE", 4));
+        org.junit.jupiter.api.Assertions.assertTrue(upper.getMessage().endsWith("did you mean 'dpn92-se'?"), upper.getMessage());
         assertThrows(IllegalArgumentException.class, () -> ModelRegistry.create("inception-v3", 10, 64, 0));
         assertEquals(4, ModelRegistry.entry("dpn92-se").defaultClasses());
         assertEquals(299, ModelRegistry.entry("inception-v3").defaultSize());

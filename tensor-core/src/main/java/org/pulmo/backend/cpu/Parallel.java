@@ -16,7 +16,9 @@ import java.util.concurrent.locks.LockSupport;
  * the pool, run inline on the caller: correct, just not parallel. The first exception thrown by any chunk
  * is rethrown to the caller after every chunk has finished.
  *
- * <p>Thread count: {@code -Dpulmo.threads=N}, default {@code availableProcessors()}.
+ * <p>Thread count: {@code -Dpulmo.threads=N}, default {@code availableProcessors()}; a value that is not a whole number
+ * of at least 1 is refused by the command line ({@link Threads#property}) and, in a program, logged and replaced by the
+ * default.
  */
 public final class Parallel {
     private Parallel() {}
@@ -24,8 +26,37 @@ public final class Parallel {
     @FunctionalInterface
     public interface RangeBody { void run(int start, int end); }
 
-    private static final int THREADS = Math.max(1,
-            Integer.getInteger("pulmo.threads", Runtime.getRuntime().availableProcessors()));
+    private static final int THREADS = threadsOrDefault();
+
+    /** {@code -Dpulmo.threads}, read without starting the pool (this class's initialisation starts it). */
+    public static final class Threads {
+        private Threads() {}
+
+        /**
+         * {@code -Dpulmo.threads} as a thread count, or 0 when it is not set; an {@link IllegalArgumentException} naming
+         * the value when it is not a whole number of at least 1.
+         */
+        public static int property() {
+            String v = System.getProperty("pulmo.threads");
+            if (v == null) return 0;
+            try {
+                int n = Integer.parseInt(v.trim());
+                if (n >= 1) return n;
+            } catch (NumberFormatException notANumber) { /* said below */ }
+            throw new IllegalArgumentException("-Dpulmo.threads=" + v + ": give a whole number of CPU threads, at least 1");
+        }
+    }
+
+    private static int threadsOrDefault() {
+        int cores = Math.max(1, Runtime.getRuntime().availableProcessors());
+        try {
+            int n = Threads.property();
+            return n > 0 ? n : cores;
+        } catch (IllegalArgumentException e) {
+            java.util.logging.Logger.getLogger(Parallel.class.getName()).warning(e.getMessage() + "; using " + cores);
+            return cores;
+        }
+    }
     /** Below this much work (n * costPerItem, roughly "flops") a loop runs on the calling thread. */
     private static final long MIN_PARALLEL_WORK = 32_768;
     /** How long an idle worker spins before parking. Spinning makes the next hand-off cheap. */
