@@ -118,12 +118,6 @@ for tool in racecheck synccheck; do
   fi
 done
 
-# 05b: the kernel and whole-model parity again, asynchronous this time (02, 03 and 05 wait after every launch, 09 runs
-# under the sanitizer, in step, as the emulator computes each kernel at its launch), with every block handed
-# out filled with NaN: a buffer read back, reused or freed before the device is done with it shows here.
-step 05b-async-parity 150 env JAVA_OPTS=-Dpulmo.cuda.poison=true bash .gpu/test.sh --strict \
-  --select-class $CK.GpuParityTest --select-class $CK.WholeModelParityTest
-
 # 07: a short real training on the X-ray set at the paper's size (when .gpu-data/xray-4class travelled), then
 # evaluate and explain on cuda.
 if [ -f .gpu-data/xray-4class/split.csv ]; then
@@ -138,6 +132,12 @@ if [ -f .gpu-data/xray-4class/split.csv ]; then
     bash .gpu/java.sh org.pulmo.examples.Main explain -c "$r/best.safetensors" "$img" --samples 64 --device cuda --out "$OUT/explain"
     ls -la "$OUT/explain"'
 fi
+
+# 05b: the kernel and whole-model parity again, asynchronous this time (02, 03 and 05 wait after every launch, 09 runs
+# under the sanitizer, in step, as the emulator computes each kernel at its launch), with every block handed
+# out filled with NaN: a buffer read back, reused or freed before the device is done with it shows here.
+step 05b-async-parity 150 env JAVA_OPTS=-Dpulmo.cuda.poison=true bash .gpu/test.sh --strict \
+  --select-class $CK.GpuParityTest --select-class $CK.WholeModelParityTest
 
 # 08: throughput of the ResNet-50 training step (batch 32 at 224, TF32) in a forked JVM, ordinary and recorded as a
 # CUDA graph (CapturedStep), side by side in one run: what the host's launches cost the step. The recorded step has

@@ -200,20 +200,15 @@ final class Rates {
     }
 
     /**
-     * The last {@code -Dpulmo.threads=N} of {@code jvmArgs} (at least 1), else {@code processors}, read as {@code Parallel}
-     * reads it with Integer.getInteger: N decoded (octal {@code 010}, hex {@code 0x4} and {@code #6} too), a bad N counts as
-     * absent.
+     * The last {@code -Dpulmo.threads=N} of {@code jvmArgs}, else {@code processors}, read as {@code Parallel} reads it
+     * ({@link org.pulmo.backend.cpu.Parallel.Threads#parse}): a value that is not a count of at least 1 means the processors.
      */
     static int threads(java.util.Collection<String> jvmArgs, int processors) {
         int threads = processors;
         for (String a : jvmArgs)
             if (a.equals("-Dpulmo.threads") || a.startsWith("-Dpulmo.threads=")) {
-                String n = a.equals("-Dpulmo.threads") ? "" : a.substring("-Dpulmo.threads=".length());   // bare: the property is ""
-                try {
-                    threads = Math.max(1, Integer.decode(n));
-                } catch (NumberFormatException e) {
-                    threads = processors;
-                }
+                int n = org.pulmo.backend.cpu.Parallel.Threads.parse(a.equals("-Dpulmo.threads") ? "" : a.substring("-Dpulmo.threads=".length()));
+                threads = n >= 1 ? n : processors;
             }
         return threads;
     }

@@ -14,8 +14,8 @@ class RatesTest {
     @Test void theForksThreadsComeFromItsJvmArguments() {
         assertEquals(2, Rates.threads(List.of("-Xmx4g"), 2), "none given: the machine's processors");
         assertEquals(1, Rates.threads(List.of("-Dpulmo.threads=4", "-Xss4m", "-Dpulmo.threads=1"), 2), "the last one, as the JVM takes it");
-        assertEquals(2, Rates.threads(List.of("-Dpulmo.threads=x"), 2), "a bad value: the default, as Integer.getInteger");
-        assertEquals(1, Rates.threads(List.of("-Dpulmo.threads=0"), 2), "at least one, as Parallel");
+        assertEquals(2, Rates.threads(List.of("-Dpulmo.threads=x"), 2), "a bad value: the default, as Parallel");
+        assertEquals(2, Rates.threads(List.of("-Dpulmo.threads=0"), 2), "not a count of threads: the default, as Parallel");
         assertEquals(SgemmBench.fmaPeakFlops(2) / 2, SgemmBench.fmaPeakFlops(1), 0.0);
     }
 
@@ -42,20 +42,17 @@ class RatesTest {
     }
 
     /**
-     * Every spelling of N counts as many threads as Parallel starts for it: Integer.getInteger decodes the property
-     * (octal, hex, '#', a sign) and does not trim it. Measured against Integer.getInteger itself, on a property of this
-     * test's own.
+     * Every spelling of N counts as many threads as Parallel starts for it: a decimal count, blanks around it allowed;
+     * anything else (octal and hex spellings, 0, a negative count, too large a number) the processors.
      */
     @Test void theThreadCountIsReadAsParallelReadsIt() {
-        String property = "pulmo.ratesTest.threads";
-        for (String n : List.of("3", "010", "0x4", "#6", "+5", "-2", "0", " 4", "4 ", "x", "", "99999999999")) {
-            System.setProperty(property, n);
-            try {
-                int parallel = Math.max(1, Integer.getInteger(property, 7));
-                assertEquals(parallel, Rates.threads(List.of("-Dpulmo.threads=" + n), 7), () -> "-Dpulmo.threads=" + n);
-            } finally {
-                System.clearProperty(property);
-            }
+        String[] spelt = {"3", "010", "0x4", "#6", "+5", "-2", "0", " 4", "4 ", "x", "", "99999999999"};
+        int[] parallel = {3, 10, 7, 7, 5, 7, 7, 4, 4, 7, 7, 7};
+        for (int i = 0; i < spelt.length; i++) {
+            String n = spelt[i];
+            int p = org.pulmo.backend.cpu.Parallel.Threads.parse(n);
+            assertEquals(parallel[i], p >= 1 ? p : 7, () -> "Parallel, -Dpulmo.threads=" + n);
+            assertEquals(parallel[i], Rates.threads(List.of("-Dpulmo.threads=" + n), 7), () -> "-Dpulmo.threads=" + n);
         }
         assertEquals(7, Rates.threads(List.of("-Dpulmo.threads=3", "-Dpulmo.threads"), 7), "a bare one last: the property is \"\", as absent");
     }

@@ -54,26 +54,32 @@ class ThreadContextTest {
      * after any pause, to a carrier that has never had the context made current. Here each virtual thread, after its
      * first upload, leaves its carrier without a current context (cuCtxSetCurrent(null): what a fresh carrier is) and
      * must still compute; a flag per virtual thread that skipped cuCtxSetCurrent then failed with
-     * CUDA_ERROR_INVALID_CONTEXT. Eight of them, pausing between upload, kernels and download.
+     * CUDA_ERROR_INVALID_CONTEXT. Eight of them, one at a time (as the backend is used: one thread at a time), pausing
+     * between upload, kernels and download.
      */
     @Test void virtualThreadsOnCarriersWithoutTheContextKeepWorking() throws Exception {
         String why = CudaRuntime.probe();
         Assumptions.assumeTrue(why == null, () -> "no usable GPU: " + why);
         CudaBackend be = (CudaBackend) Backends.of(Device.cuda(0));
         Tensor onMain = Tensor.of(new float[] {1, 2, 3, 4}, 4).to(be.device());
+        var oneAtATime = new java.util.concurrent.locks.ReentrantLock();   // a virtual thread waiting on it unmounts
         try (var pool = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
             java.util.List<java.util.concurrent.Future<float[]>> results = new java.util.ArrayList<>();
             for (int v = 0; v < 8; v++)
                 results.add(pool.submit(() -> {
                     float[] last = null;
-                    for (int i = 0; i < 5; i++)
+                    for (int i = 0; i < 5; i++) {
+                        oneAtATime.lock();
                         try (MemoryScope scope = MemoryScope.open()) {
                             Tensor x = Tensor.of(new float[] {1, 2, 3, 4}, 4).to(be.device());
                             jcuda.driver.JCudaDriver.cuCtxSetCurrent(new jcuda.driver.CUcontext());   // as on a fresh carrier
                             Thread.sleep(2);   // unmounted: it may come back on another carrier
                             Tensor y = x.add(onMain).mul(x);
                             last = y.toArray();
+                        } finally {
+                            oneAtATime.unlock();
                         }
+                    }
                     return last;
                 }));
             for (var r : results) assertArrayEquals(new float[] {2, 8, 18, 32}, r.get(60, java.util.concurrent.TimeUnit.SECONDS));

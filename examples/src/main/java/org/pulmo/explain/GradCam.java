@@ -8,7 +8,6 @@ import org.pulmo.models.Dpn;
 import org.pulmo.models.InceptionV3;
 import org.pulmo.models.MaNet;
 import org.pulmo.models.Vgg;
-import org.pulmo.nn.MaxPool2d;
 import org.pulmo.nn.Module;
 import org.pulmo.tensor.Tensor;
 
@@ -44,11 +43,7 @@ public final class GradCam {
     public static List<String> layers(Module model) {
         if (model instanceof Dpn) return List.of("stage0", "stage1", "stage2", "stage3", "stage4", "conv5_bn_ac");
         if (model instanceof InceptionV3) return InceptionV3.STAGES;
-        if (model instanceof Vgg vgg) {
-            List<String> l = new ArrayList<>();
-            for (int i = 0; i < vgg.features.size(); i++) if (vgg.features.get(i) instanceof MaxPool2d) l.add("pool" + (l.size() + 1));
-            return l;
-        }
+        if (model instanceof Vgg vgg) return vgg.stages();
         if (backbone(model) != null) {
             List<String> l = new ArrayList<>();
             for (int i = 0; i < backbone(model).stageCount(); i++) l.add("stage" + i);
@@ -113,12 +108,7 @@ public final class GradCam {
         } else if (model instanceof InceptionV3 inception) {
             logits = inception.forward(x, layer, keep);
         } else if (model instanceof Vgg vgg) {
-            Tensor h = x;
-            for (int i = 0, pools = 0; i < vgg.features.size(); i++) {
-                h = vgg.features.get(i).forward(h);
-                if (vgg.features.get(i) instanceof MaxPool2d && layer.equals("pool" + ++pools)) h = keep.apply(h);
-            }
-            logits = vgg.classifier.forward(vgg.avgpool.forward(h).flatten(1));
+            logits = vgg.forward(x, layer, keep);
         } else {
             Backbone b = backbone(model);
             int stage = Integer.parseInt(layer.substring("stage".length()));

@@ -349,7 +349,7 @@ public final class Trainer {
                         if (readings.due()) diverged(readings.read(bar), bar, epoch, lr, last, checkpoints);
                     }
                     dataWait = batches.waitSeconds() + (mutexBatches == null ? 0 : mutexBatches.waitSeconds());
-                } catch (RuntimeException | Error e) {
+                } catch (RuntimeException | IOException | Error e) {   // IOException: a checkpoint write that failed
                     readings.release();
                     throw e;
                 }

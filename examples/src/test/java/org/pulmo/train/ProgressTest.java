@@ -27,24 +27,26 @@ class ProgressTest {
     }
 
     /**
-     * Into a log (not a terminal) an epoch prints, indented, the line so far whenever the interval has passed, and
-     * never a carriage return; the finished line stays the one unindented line of the epoch.
+     * Into a log (not a terminal) an epoch prints, indented, the line so far at a step once the interval has passed since
+     * the last line (every step here, at an interval of 1 ns; never at one of an hour), never at the epoch's last step,
+     * and never a carriage return; the finished line stays the one unindented line of the epoch.
      */
-    @Test void aLogGetsTheLineSoFarOnceAnIntervalHasPassed() throws Exception {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        Progress p = new Progress(new PrintStream(bytes, true, java.nio.charset.StandardCharsets.UTF_8), false, "epoch 1/2", 4, 50_000_000L);
-        p.step(8, 0.7, 4);                       // at once: nothing yet
-        Thread.sleep(80);
-        p.step(8, 0.6, 5);                       // past the interval: the line so far
-        p.step(8, 0.5, 6);                       // right after it: nothing
-        Thread.sleep(80);
-        p.step(8, 0.4, 7);                       // the last batch: only the finished line
-        p.finish("  | val acc 50.0%");
-        String[] lines = bytes.toString(java.nio.charset.StandardCharsets.UTF_8).split("\n");
-        assertEquals(2, lines.length, String.join("\n", lines));
-        assertTrue(lines[0].startsWith("  epoch 1/2 [") && lines[0].contains(" 2/4 "), lines[0]);
-        assertTrue(lines[1].startsWith("epoch 1/2 [") && lines[1].contains(" 4/4 ") && lines[1].endsWith("val acc 50.0%"), lines[1]);
-        assertTrue(!bytes.toString(java.nio.charset.StandardCharsets.UTF_8).contains("\r"));
+    @Test void aLogGetsTheLineSoFarOnceAnIntervalHasPassed() {
+        for (long interval : new long[] {1L, 3_600_000_000_000L}) {
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+            Progress p = new Progress(new PrintStream(bytes, true, java.nio.charset.StandardCharsets.UTF_8), false, "epoch 1/2", 4, interval);
+            for (int b = 0; b < 4; b++) p.step(8, 0.7 - 0.1 * b, 4 + b);
+            p.finish("  | val acc 50.0%");
+            String text = bytes.toString(java.nio.charset.StandardCharsets.UTF_8);
+            String[] lines = text.split("\n");
+            int interim = interval == 1L ? 3 : 0;
+            assertEquals(interim + 1, lines.length, text);
+            for (int i = 0; i < interim; i++)
+                assertTrue(lines[i].startsWith("  epoch 1/2 [") && lines[i].contains(" " + (i + 1) + "/4 "), lines[i]);
+            String last = lines[interim];
+            assertTrue(last.startsWith("epoch 1/2 [") && last.contains(" 4/4 ") && last.endsWith("val acc 50.0%"), last);
+            assertTrue(!text.contains("\r"), text);
+        }
     }
 
     @Test void columnsComeFromTheEnvironmentOrDefaultTo80() {

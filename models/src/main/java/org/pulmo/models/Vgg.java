@@ -1,5 +1,8 @@
 package org.pulmo.models;
 
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.UnaryOperator;
 import org.pulmo.autograd.GradMode;
 import org.pulmo.nn.BatchNorm2d;
 import org.pulmo.nn.Conv2d;
@@ -97,5 +100,28 @@ public final class Vgg extends Module {
         x = features.forward(x);          // [N, 512, 7, 7] at 224 x 224 (five 2x2 pools)
         x = avgpool.forward(x);           // [N, 512, 7, 7] whatever the input size
         return classifier.forward(x.flatten(1)); // [N, 25088] -> [N, numClasses]
+    }
+
+    /**
+     * The feature maps {@link #forward(Tensor, String, UnaryOperator)} can hand out: each block's output after its max
+     * pool, {@code pool1} .. {@code pool5} for VGG-16 ([N, 64, 112, 112] .. [N, 512, 7, 7] at 224 x 224).
+     */
+    public List<String> stages() {
+        List<String> names = new ArrayList<>();
+        for (int i = 0; i < features.size(); i++) if (features.get(i) instanceof MaxPool2d) names.add("pool" + (names.size() + 1));
+        return names;
+    }
+
+    /**
+     * The logits, with {@code tap} applied to the feature map {@code stage} (one of {@link #stages}) and the rest of the
+     * network run on what it returns: how Grad-CAM keeps a gradient of that map.
+     */
+    public Tensor forward(Tensor x, String stage, UnaryOperator<Tensor> tap) {
+        if (!stages().contains(stage)) throw new IllegalArgumentException("VGG has no stage '" + stage + "'; choose one of " + stages());
+        for (int i = 0, pools = 0; i < features.size(); i++) {
+            x = features.get(i).forward(x);
+            if (features.get(i) instanceof MaxPool2d && stage.equals("pool" + ++pools)) x = tap.apply(x);
+        }
+        return classifier.forward(avgpool.forward(x).flatten(1));
     }
 }

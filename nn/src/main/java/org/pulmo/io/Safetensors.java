@@ -211,17 +211,20 @@ public final class Safetensors {
     public static Contents read(Path file) throws IOException {
         String name = file.toString();
         long size = size(file);
-        readHeader(file, size); // a bogus header length is refused before the file is read whole
+        byte[] header = readHeader(file, size); // a bogus header length is refused before the file is read whole
         if (size > Integer.MAX_VALUE - 16)
             throw new SafetensorsException(name, "file of " + size + " bytes is larger than Pulmo reads in one piece (2 GB)");
         // the file mapped, not read into the heap: only the tensors' own arrays are made there (a 318 MB checkpoint read
         // whole, beside the model it loads into, did not fit a 1 GB heap), and the digests are computed from the mapping
-        byte[] header = readHeader(file, size);
         java.nio.MappedByteBuffer all;
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             all = ch.map(FileChannel.MapMode.READ_ONLY, 0, size);
         }
-        return decode(header, all, name, size - header.length, true);
+        try {
+            return decode(header, all, name, size - header.length, true);
+        } catch (InternalError e) {   // how Java reports a read past the end of a mapped file that shrank (SIGBUS)
+            throw new SafetensorsException(name, "the file changed while it was read (truncated by another program?): " + e.getMessage());
+        }
     }
 
     /**

@@ -58,14 +58,9 @@ public final class HostArrays {
 
     private static float[] fresh(int n) {
         synchronized (FREE) { created++; }
-        try {
-            return new float[n];
-        } catch (OutOfMemoryError e) {
-            // The pool may hold the memory this needs (arrays of other sizes, from a batch or image size no
-            // longer in use): hand all of it to the garbage collector and try once more before giving up.
-            if (clear() == 0) throw e;
-            return new float[n];
-        }
+        // The pool may hold the memory this needs (arrays of other sizes, from a batch or image size no longer in
+        // use): withRoom hands all of it to the garbage collector and tries once more before giving up.
+        return withRoom(() -> new float[n]);
     }
 
     /**

@@ -43,7 +43,8 @@ import java.util.function.Supplier;
  * <p><b>Threads.</b> A storage a scope owns is that thread's: the scope gives its memory back when it closes, and the
  * next op of any thread may then be handed the same memory. So a tensor made inside a scope (host or device) is refused
  * on any other thread (an {@link IllegalStateException} naming both threads) until {@link #keep} has moved it past the outermost
- * scope; tensors made outside every scope, or from a caller's array, go to any thread.
+ * scope, or a training loop's {@link Steps} has kept it as training state at the end of its step; tensors made outside
+ * every scope, or from a caller's array, go to any thread.
  */
 public final class MemoryScope implements AutoCloseable {
     private static final ThreadLocal<MemoryScope> CURRENT = new ThreadLocal<>();
@@ -153,8 +154,10 @@ public final class MemoryScope implements AutoCloseable {
             Set<Storage> live = Collections.newSetFromMap(new IdentityHashMap<>());
             for (Tensor t : state.get()) if (t != null) live.add(t.storage());
             for (Storage s : created) {
-                if (live.contains(s)) held.add(s);
-                else release(s);
+                if (live.contains(s)) {
+                    held.add(s);
+                    s.owner = null;   // the training state (gradients, momentum): any thread may read it, as a kept tensor
+                } else release(s);
             }
             for (var it = held.iterator(); it.hasNext(); ) {
                 Storage s = it.next();

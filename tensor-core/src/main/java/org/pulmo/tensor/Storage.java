@@ -56,7 +56,7 @@ public abstract class Storage {
         Thread o = owner;
         if (o != null && o != Thread.currentThread())
             throw new IllegalStateException("this " + what + " (" + size + " floats) belongs to a MemoryScope open on thread '" + o.getName()
-                + "', which gives its memory back when the scope closes; keep() it past the outermost scope on that thread (or make it"
-                + " outside any scope) before thread '" + Thread.currentThread().getName() + "' uses it");
+                + "', which gives its memory back when the scope closes; keep() it past the outermost scope on that thread, or list it in"
+                + " the training state of its MemoryScope.Steps (or make it outside any scope), before thread '" + Thread.currentThread().getName() + "' uses it");
     }
 }

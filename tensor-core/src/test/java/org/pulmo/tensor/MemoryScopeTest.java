@@ -161,6 +161,32 @@ class MemoryScopeTest {
         assertTrue(y.storage().isReleased());
     }
 
+    /**
+     * A training loop on its own thread: what its Steps keep as training state (a gradient, a momentum buffer made in
+     * a step) is readable on other threads after the step (a checkpoint saved by the caller, the gradient logged);
+     * what a step made and did not keep is released and refused.
+     */
+    @Test void whatStepsKeepAsStateIsReadableOnOtherThreads() throws Exception {
+        Tensor w = Tensor.of(new float[] {1, 2, 3}, 3).requiresGrad(true);
+        Tensor[] momentum = new Tensor[1], temporary = new Tensor[1];
+        MemoryScope.Steps steps = new MemoryScope.Steps(() -> java.util.Arrays.asList(w, w.grad(), momentum[0]));
+        Thread trainer = new Thread(() -> {
+            for (int step = 0; step < 3; step++)
+                try (MemoryScope s = steps.open()) {
+                    w.zeroGrad();
+                    w.mul(w).sum().backward();                                    // w.grad = 2w, made in the step
+                    momentum[0] = momentum[0] == null ? w.grad().mul(1f) : momentum[0].mul(0.9f).add(w.grad());
+                    temporary[0] = w.add(w);                                      // not state: released
+                }
+        }, "trainer");
+        trainer.start();
+        trainer.join();
+        assertArrayEquals(new float[] {2, 4, 6}, w.grad().toArray());
+        assertArrayEquals(new float[] {2 * 2.71f, 4 * 2.71f, 6 * 2.71f}, momentum[0].toArray(), 1e-5f);
+        assertTrue(temporary[0].storage().isReleased());
+        assertThrows(IllegalStateException.class, temporary[0]::toArray);
+    }
+
     private static float[] onAnotherThread(java.util.concurrent.Callable<float[]> task) throws Exception {
         var pool = java.util.concurrent.Executors.newSingleThreadExecutor(r -> new Thread(r, "other"));
         try {

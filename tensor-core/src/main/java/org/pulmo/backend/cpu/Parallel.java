@@ -39,11 +39,19 @@ public final class Parallel {
         public static int property() {
             String v = System.getProperty("pulmo.threads");
             if (v == null) return 0;
-            try {
-                int n = Integer.parseInt(v.trim());
-                if (n >= 1) return n;
-            } catch (NumberFormatException notANumber) { /* said below */ }
+            int n = parse(v);
+            if (n >= 1) return n;
             throw new IllegalArgumentException("-Dpulmo.threads=" + v + ": give a whole number of CPU threads, at least 1");
+        }
+
+        /** A value of {@code -Dpulmo.threads} as a count (surrounding blanks allowed), or 0 when it is not one. */
+        public static int parse(String value) {
+            try {
+                int n = Integer.parseInt(value.trim());
+                return Math.max(n, 0);
+            } catch (NumberFormatException notANumber) {
+                return 0;
+            }
         }
     }
 
