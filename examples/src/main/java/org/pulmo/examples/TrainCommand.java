@@ -262,7 +262,7 @@ public final class TrainCommand implements Callable<Integer> {
             lr != null ? lr : data.isDemo() ? DEMO_LR : d.lr(),
             momentum != null ? momentum : d.momentum(),
             weightDecay != null ? weightDecay : d.weightDecay(),
-            schedule != null ? schedule : d.schedule(), size,
+            schedule != null ? schedule.strip().toLowerCase(Locale.ROOT) : d.schedule(), size,   // one spelling in run.json and checkpoints
             augmentation != null ? Augmentation.parse(augmentation) : d.augmentation(),
             seed, out, resume, workers, data.strict,
             Models.isMaNet(model) ? new MaNet.Options(!noMab, !noFab, Models.lossMode(maNetLoss), 16,

@@ -53,7 +53,7 @@ public class CliEndToEndTest {
 
     @Test void demoTrainingWritesCheckpointsMetricsPlotsAndExplainPngs(@TempDir Path dir) throws Exception {
         Path out = dir.resolve("run");
-        Run r = pulmo(tinyTrain(out, "--epochs", "2", "--schedule", "step:1:0.5"));
+        Run r = pulmo(tinyTrain(out, "--epochs", "2", "--schedule", "Step:1:0.5"));   // recorded in one spelling: step:1:0.5
         assertEquals(0, r.code(), r.out() + r.err());
         for (String f : List.of("last.safetensors", "best.safetensors", "metrics.csv", "metrics.json", "loss.png", "accuracy.png",
                 "test/roc.png", "test/confusion_matrix.png", "test/report.txt"))
