@@ -100,7 +100,7 @@ public final class TrainCommand implements Callable<Integer> {
         Device dev = deviceOptions.resolve();
         Trainer.Settings s = settings(dev);
         int size = s.imageSize();
-        Models.schedule(s.schedule(), s.lr(), s.epochs()); // a bad --schedule fails before any image is read
+        Models.schedule(schedule != null ? schedule : s.schedule(), s.lr(), s.epochs()); // a bad --schedule fails before any image is read, named as typed
         data.checkOutputOutsideTheImages(out, "--out");
         RunFolder.Choice folder = RunFolder.choose(out, resume, overwrite);
         Cli.checkOutputFolder(folder.dir(), "--out");   // a folder that cannot be written is said before the data is read
