@@ -139,7 +139,6 @@ public final class Plots {
     /** One line per name over its own x values; non-finite values are left out, and a line with none at all. */
     private static XYChart linesEach(int width, String title, String x, String y, List<List<Double>> xs, List<String> names, List<List<Double>> ys) {
         XYChart c = new XYChartBuilder().width(width).height(420).title(title).xAxisTitle(x).yAxisTitle(y).build();
-        c.getStyler().setLocale(java.util.Locale.ROOT);   // axis numbers "0.5" in every locale, as the files and legends print them
         c.getStyler().setMarkerSize(5).setSeriesColors(PALETTE);
         for (int i = 0; i < names.size(); i++) {
             List<Double> fx = new ArrayList<>(), fy = new ArrayList<>();
@@ -202,7 +201,6 @@ public final class Plots {
         // 0.387-0.821)" left the plot a thin strip and cut its title and axis labels
         XYChart c = new XYChartBuilder().width(600).height(500 + 22 * (names.size() + 1)).title(title)
             .xAxisTitle("false positive rate (1 - specificity)").yAxisTitle("true positive rate (sensitivity)").build();
-        c.getStyler().setLocale(java.util.Locale.ROOT);
         c.getStyler().setXAxisMin(0.0).setXAxisMax(1.0).setYAxisMin(0.0).setYAxisMax(1.0).setSeriesColors(PALETTE)
             .setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.OutsideS).setLegendLayout(org.knowm.xchart.style.Styler.LegendLayout.Vertical);
         for (int k = 0; k < names.size(); k++) {
@@ -221,7 +219,6 @@ public final class Plots {
     public static void confusion(List<String> classes, long[][] m, Path file) throws IOException {
         int k = classes.size();
         HeatMapChart c = new HeatMapChartBuilder().width(140 + 110 * k).height(120 + 90 * k).title("Confusion matrix (rows: true, columns: predicted)").build();
-        c.getStyler().setLocale(java.util.Locale.ROOT);
         c.getStyler().setShowValue(true).setPlotContentSize(1.0);
         c.getStyler().setRangeColors(new java.awt.Color[] {new java.awt.Color(247, 251, 255), new java.awt.Color(8, 48, 107)});
         List<Number[]> cells = new ArrayList<>();
@@ -235,6 +232,8 @@ public final class Plots {
 
     private static void save(Chart<?, ?> chart, Path file) throws IOException {
         if (unavailable != null) return;
+        // axis numbers "0.5" in every locale, as the files and legends print them (every chart here has axes)
+        if (chart.getStyler() instanceof org.knowm.xchart.style.AxesChartStyler axes) axes.setLocale(java.util.Locale.ROOT);
         try {
             encoder.write(chart, file);
         } catch (IOException e) {

@@ -164,7 +164,7 @@ public final class Checkpoint {
          */
         public void throwIfFailed() throws IOException {
             java.util.concurrent.Future<?> f = pending;
-            if (f != null && f.isDone() && f.state() == java.util.concurrent.Future.State.FAILED) await();
+            if (f != null && f.state() == java.util.concurrent.Future.State.FAILED) await();
         }
 
         /** Waits until the files of the last {@link #saveEpoch} are written; throws what writing them threw. */

@@ -12,7 +12,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -102,7 +101,6 @@ public final class Safetensors {
     }
 
     private static byte[] encode(Map<String, Tensor> tensors, Map<String, String> metadata, boolean finiteOnly, Predicate<String> int64) {
-        List<Tensor> data = new ArrayList<>(tensors.values());
         List<Boolean> wide = new ArrayList<>(); // I64 (8 bytes) rather than F32 (4)
         List<int[]> shapes = new ArrayList<>();
         if (metadata != null)
@@ -115,12 +113,12 @@ public final class Safetensors {
         }
         // The digests come after the data is laid out, but their text has a fixed width (8 hex digits each), so
         // the header is built once with zeros to size the file and again, same length, with the real values.
-        String[] digests = new String[data.size()];
+        String[] digests = new String[tensors.size()];
         Arrays.fill(digests, "00000000");
         byte[] header = header(tensors.keySet(), shapes, wide, metadata, digests);
         int padded = (header.length + 7) / 8 * 8; // keep the data 8-byte aligned, as the reference writer does
         long dataBytes = 0;
-        for (int t = 0; t < data.size(); t++) dataBytes += (wide.get(t) ? 8L : 4L) * Shapes.numel(shapes.get(t));
+        for (int t = 0; t < shapes.size(); t++) dataBytes += (wide.get(t) ? 8L : 4L) * Shapes.numel(shapes.get(t));
         long total = 8L + padded + dataBytes;
         if (total > Integer.MAX_VALUE - 16) throw new IllegalArgumentException("safetensors: " + total + " bytes is more than one array holds");
         // the file's bytes are the one whole copy: each tensor is read into it and its own copy dropped before the next
@@ -128,11 +126,10 @@ public final class Safetensors {
         ByteBuffer buf = HostArrays.withRoom(() -> ByteBuffer.allocate((int) total)).order(ByteOrder.LITTLE_ENDIAN);
         buf.position(8 + padded);
         CRC32C crc = new CRC32C();
-        Iterator<String> names = tensors.keySet().iterator();
-        for (int t = 0; t < data.size(); t++) {
-            String name = names.next();
-            float[] v = data.get(t).toArray();
-            String nonFinite = finiteOnly ? firstNonFinite(name, v) : null;
+        int t = 0;
+        for (var e : tensors.entrySet()) {
+            float[] v = e.getValue().toArray();
+            String nonFinite = finiteOnly ? firstNonFinite(e.getKey(), v) : null;
             if (nonFinite != null) throw new NonFiniteException(nonFinite);
             int begin = buf.position();
             if (wide.get(t)) for (float x : v) buf.putLong(Math.round((double) x));
@@ -140,7 +137,7 @@ public final class Safetensors {
             buf.position(begin + (wide.get(t) ? 8 : 4) * v.length);
             crc.reset();
             crc.update(buf.array(), begin, buf.position() - begin);
-            digests[t] = hex8(crc.getValue());
+            digests[t++] = hex8(crc.getValue());
         }
         byte[] finalHeader = header(tensors.keySet(), shapes, wide, metadata, digests);
         if (finalHeader.length != header.length) throw new AssertionError("digest text changed the header length");
@@ -221,7 +218,7 @@ public final class Safetensors {
             all = ch.map(FileChannel.MapMode.READ_ONLY, 0, size);
         }
         try {
-            return decode(header, all, name, size - header.length, true);
+            return decode(header, all, name, size);
         } catch (InternalError e) {   // how Java reports a read past the end of a mapped file that shrank (SIGBUS)
             throw new SafetensorsException(name, "the file changed while it was read (truncated by another program?): " + e.getMessage());
         }
@@ -234,7 +231,7 @@ public final class Safetensors {
     public static Map<String, String> readMetadata(Path file) throws IOException {
         long size = size(file);
         byte[] header = readHeader(file, size);
-        return decode(header, null, file.toString(), size - header.length, false).metadata();
+        return decode(header, null, file.toString(), size).metadata();
     }
 
     private static long size(Path file) throws IOException {
@@ -258,11 +255,6 @@ public final class Safetensors {
         }
     }
 
-    /** The header length field (the first 8 bytes, little-endian), unchecked; 0 where fewer than 8 bytes are given. */
-    private static long headerLengthField(byte[] first) {
-        return first.length < 8 ? 0 : ByteBuffer.wrap(first, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
-    }
-
     /** N from the first 8 bytes, checked against the cap and against the {@code size} bytes of the file. */
     private static long headerLength(byte[] first, int available, long size, String name) throws SafetensorsException {
         if (available < 8) throw new SafetensorsException(name, "truncated: " + size + " bytes, fewer than the 8-byte header length");
@@ -277,17 +269,16 @@ public final class Safetensors {
 
     /** Parses a whole file's bytes; {@code name} is used in error messages. */
     public static Contents decode(byte[] bytes, String name) throws SafetensorsException {
-        long n = headerLength(bytes, bytes.length, bytes.length, name);
-        return decode(bytes, ByteBuffer.wrap(bytes), name, bytes.length - 8 - n, true);
+        return decode(bytes, ByteBuffer.wrap(bytes), name, bytes.length);
     }
 
     /**
-     * {@code bytes} holds the length field and header (and may hold more); {@code file} (when {@code withData}) the whole
-     * file, whose {@code dataSize} data bytes follow the header; without data the layout is checked against
-     * {@code dataSize} alone.
+     * A file of {@code size} bytes: {@code bytes} holds its length field and header (and may hold more); {@code file} the
+     * whole file, or null for the metadata alone, the layout then checked against the size only.
      */
-    private static Contents decode(byte[] bytes, ByteBuffer file, String name, long dataSize, boolean withData) throws SafetensorsException {
-        long n = headerLength(bytes, bytes.length, 8 + headerLengthField(bytes) + dataSize, name);
+    private static Contents decode(byte[] bytes, ByteBuffer file, String name, long size) throws SafetensorsException {
+        long n = headerLength(bytes, bytes.length, size, name);
+        long dataSize = size - 8 - n;
         if (bytes[8] != '{') throw new SafetensorsException(name, "not a safetensors file: header does not start with '{'");
         String json;
         try {
@@ -366,7 +357,7 @@ public final class Safetensors {
                 + " data bytes, file has " + dataSize + ")");
 
         String recorded = metadata.remove(DIGEST_KEY);
-        if (!withData) return new Contents(Map.of(), metadata);
+        if (file == null) return new Contents(Map.of(), metadata);
         if (recorded != null) {
             String[] digests = recorded.isEmpty() ? new String[0] : recorded.split(",", -1);
             if (digests.length != sorted.size())
