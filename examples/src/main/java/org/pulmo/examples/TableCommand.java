@@ -146,9 +146,10 @@ public final class TableCommand implements Callable<Integer> {
     /** The class --positive names, among the rows' classes ('auto': {@link ClassificationReport#defaultPositiveClass}). */
     private String positiveClass(List<String> classes) {
         if (positive.equalsIgnoreCase("auto")) return classes.get(ClassificationReport.defaultPositiveClass(classes));
-        if (!classes.contains(positive))
-            throw new IllegalArgumentException("--positive " + positive + ": the rows' classes are " + classes + " (or 'auto': the class named like COVID)");
-        return positive;
+        if (classes.contains(positive)) return positive;
+        List<String> alike = classes.stream().filter(positive::equalsIgnoreCase).toList();   // --positive COVID for a class covid
+        if (alike.size() == 1) return alike.getFirst();
+        throw new IllegalArgumentException("--positive " + positive + ": the rows' classes are " + classes + " (or 'auto': the class named like COVID)");
     }
 
     /** A parser's message, which may quote the whole file, cut to its first 120 characters. */

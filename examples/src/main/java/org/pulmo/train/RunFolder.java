@@ -145,8 +145,11 @@ public final class RunFolder {
                     throw new IllegalArgumentException("--overwrite: " + foreign + " holds files besides the run's test report (" + String.join(", ", others)
                         + "), which replacing the run would remove with it; move them elsewhere first");
             }
+            // the record goes first: a removal stopped part-way leaves loose files, not a run.json calling the run finished
+            // beside checkpoints that are gone (the next --overwrite removes what is left)
             List<Path> stale = new ArrayList<>();
-            for (String f : RUN_FILES) if (isRunFile(out.resolve(f))) stale.add(out.resolve(f));
+            if (Files.exists(out.resolve(RunRecord.FILE))) stale.add(out.resolve(RunRecord.FILE));
+            for (String f : RUN_FILES) if (!f.equals(RunRecord.FILE) && isRunFile(out.resolve(f))) stale.add(out.resolve(f));
             List<String> notes = new ArrayList<>(List.of("--overwrite: removing the earlier run's files in " + out));
             // evaluate numbers past a run's test/ report (test2, test3, ...): reports the user asked for, maybe of other
             // checkpoints, so they are kept, but said, since they may describe the run being replaced

@@ -32,12 +32,17 @@ class RunFolderTest {
         Files.writeString(out.resolve("best.safetensors"), "x");
         Files.writeString(out.resolve("test").resolve("report.txt"), "x");
         Files.writeString(out.resolve("mine.txt"), "x");
+        Files.writeString(out.resolve(RunRecord.FILE), "{\"status\": \"finished\"}");
         RunFolder.Choice c = RunFolder.choose(out, false, true);
         assertEquals(out, c.dir());
+        // the record is removed first, so that a removal stopped part-way leaves no "finished" beside missing files
+        assertEquals(out.resolve(RunRecord.FILE), c.stale().getFirst(), c.stale().toString());
+        assertEquals(3, c.stale().size(), c.stale().toString());
         assertTrue(Files.exists(out.resolve("best.safetensors")), "choose must not remove anything");
         c.clear();
         assertFalse(Files.exists(out.resolve("best.safetensors")));
         assertFalse(Files.exists(out.resolve("test")));
+        assertFalse(Files.exists(out.resolve(RunRecord.FILE)));
         assertTrue(Files.exists(out.resolve("mine.txt")));
     }
 

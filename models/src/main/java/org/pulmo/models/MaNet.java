@@ -333,7 +333,9 @@ public final class MaNet extends Module {
      * similarity of the two final feature maps (eq. 14); adaptive: L = a1 L_CE + a2 L_CS with a1 = e^(1/L_CE) / (e^(1/L_CE) +
      * e^(1/L_CS)), a2 = 1 - a1, treated as constants (eq. 15-16), or differentiated (ADAPTIVE_GRAD). Nothing is read
      * back to the host: the labels may be the host's (they are checked there, then moved to the logits' device), and
-     * the weights are computed on the device.
+     * the weights are computed on the device. The labels are not required to differ pair by pair: Sec. 3.2's pairs of
+     * opposite classes are the sampler's to make (org.pulmo.data.MutexPairSampler in the examples), and the PyTorch
+     * reference this loss is tested against draws y_m independently of y_x.
      */
     public LossValue loss(PairOutput out, Tensor yX, Tensor yM) {
         // Departure: eq. (12) prints binary cross-entropy on y' (with a sign typo: "-y log y' + (1 - y) log(1 - y')");
