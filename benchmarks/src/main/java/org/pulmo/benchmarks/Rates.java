@@ -46,6 +46,10 @@ final class Rates {
         System.out.println("Time per op and " + unit + " (median of forks; forks in brackets):");
         boolean modes = results.stream().map(r -> r.getParams().getMode()).distinct().count() > 1;   // -bm thrpt,avgt: say which line is which
         for (RunResult r : results) System.out.println(line(r, unit, work::perOp, modes));
+        // a rate means little without what the machine attains at the same moment: GB/s beside a plain copy's, images/s
+        // beside the FMA peak (GFLOP/s: SgemmBench prints its peak itself, or the run measured it)
+        if (unit.equals("GB/s")) System.out.println(copyLine(copyBandwidthHere(), org.pulmo.backend.cpu.Parallel.threads()));
+        if (unit.equals("images/s")) System.out.println(SgemmBench.peakLine(SgemmBench.peakHere(), org.pulmo.backend.cpu.Parallel.threads()));
         java.nio.file.Path ratesFile = ratesFile(new CommandLineOptions(args));
         if (ratesFile != null) {
             try {
@@ -56,6 +60,43 @@ final class Rates {
             System.out.println(unit + " per result, as JSON: " + ratesFile);
         }
         return results;
+    }
+
+    /** Floats in each of {@link #copyBandwidthHere}'s two arrays: 256 MiB, past any last-level cache, or an eighth of the heap. */
+    static int copyFloats(long maxHeap) {
+        return (int) Math.min(64L << 20, maxHeap / 8 / Float.BYTES);
+    }
+
+    /**
+     * This JVM's copy bandwidth now, in GB/s counted as the GB/s of the benchmarks are (bytes read once plus bytes written
+     * once): {@link #copyFloats} floats copied with System.arraycopy on {@link org.pulmo.backend.cpu.Parallel#threads()}
+     * threads, one contiguous part each, for 0.5 s untimed, then for 1 s timed, the best copy kept. No JMH fork.
+     */
+    static double copyBandwidthHere() {
+        return copyBandwidth(copyFloats(Runtime.getRuntime().maxMemory()), 500_000_000L, 1_000_000_000L);
+    }
+
+    /** The best GB/s of copying n floats, after warmNanos of untimed copies, over timedNanos of timed ones. */
+    static double copyBandwidth(int n, long warmNanos, long timedNanos) {
+        float[] from = new float[n], to = new float[n];
+        for (int i = 0; i < n; i++) from[i] = i;   // touched: the pages exist before the first timed copy
+        Runnable copy = () -> org.pulmo.backend.cpu.Parallel.forRange(n, Long.MAX_VALUE / n, (s, e) -> System.arraycopy(from, s, to, s, e - s));
+        for (long warm = System.nanoTime() + warmNanos; System.nanoTime() < warm; ) copy.run();
+        double best = 0;
+        for (long end = System.nanoTime() + timedNanos; best == 0 || System.nanoTime() < end; ) {
+            long t0 = System.nanoTime();
+            copy.run();
+            best = Math.max(best, 2.0 * n * Float.BYTES / ((System.nanoTime() - t0) / 1e9) / 1e9);
+        }
+        if (to[n - 1] != n - 1 || to[n / 2] != n / 2) throw new IllegalStateException("the copy of " + n + " floats did not reach every part");
+        return best;
+    }
+
+    /** The line that puts a run's GB/s beside the copy bandwidth measured right after it. */
+    static String copyLine(double gbs, int threads) {
+        return String.format(Locale.ROOT, "Copy bandwidth of this JVM right after the run, %d thread%s: %.1f GB/s (System.arraycopy of"
+            + " %d MiB, read and write counted as above; forks given other -Dpulmo.threads than this JVM have another)",
+            threads, threads == 1 ? "" : "s", gbs, copyFloats(Runtime.getRuntime().maxMemory()) * (long) Float.BYTES >> 20);
     }
 
     /**

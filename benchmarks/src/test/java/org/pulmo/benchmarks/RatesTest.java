@@ -79,6 +79,15 @@ class RatesTest {
         assertEquals(2.5e-3, (Double) row.get("seconds_per_op"), 1e-12);
     }
 
+    /** GB/s are printed beside a copy's, counted alike (read plus write), of arrays past the caches unless the heap is small. */
+    @Test void theCopyBesideGigabytesCountsAsTheyDo() {
+        assertEquals(64 << 20, Rates.copyFloats(16L << 30));
+        assertEquals((256 << 20) / 8 / 4, Rates.copyFloats(256L << 20), "an eighth of the heap in each array");
+        double gbs = Rates.copyBandwidth(1 << 20, 0, 50_000_000L);
+        assertEquals(true, gbs > 0.1 && gbs < 1e5, "8 MiB moved per copy: " + gbs + " GB/s");
+        assertEquals(true, Rates.copyLine(41.26, 2).startsWith("Copy bandwidth of this JVM right after the run, 2 threads: 41.3 GB/s"));
+    }
+
     /** The peak printed beside a run's GFLOP/s says how many threads it counts and that it is this JVM's. */
     @Test void thePeakLineNamesItsThreadsAndItsJvm() {
         assertEquals(true, SgemmBench.peakLine(412.34, 2).startsWith("FMA peak of this JVM right after the run, 2 threads: 412.3 GFLOP/s"));
