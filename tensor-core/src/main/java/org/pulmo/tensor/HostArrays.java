@@ -109,13 +109,25 @@ public final class HostArrays {
         }
     }
 
-    /** Called when a training step ends: drops the arrays that no step asked for since the one before. */
-    static void endStep() {
+    /** The loops ({@link MemoryScope.Steps}) that ended the last {@code RECENT.length} steps, most recent at {@code step % length}. */
+    private static final long[] RECENT = new long[16];
+
+    /**
+     * Called when a step of training loop {@code loop} ends: drops the arrays that no step asked for since the one
+     * before. Where k loops run at once in this JVM (two trainings on two threads), their steps interleave and each
+     * loop's step spans k of these calls; an array then waits 2k - 1 calls (one loop: the step it came back in and the
+     * next), which gives every loop its next step to ask for it. Counted in calls alone, an array a loop gave back was
+     * dropped before that loop came round again: 912 arrays made afresh a round of two loops against 142.
+     */
+    static void endStep(long loop) {
         synchronized (FREE) {
             step++;
+            RECENT[(int) (step % RECENT.length)] = loop;
+            int loops = (int) java.util.Arrays.stream(RECENT).filter(id -> id != 0).distinct().count();
+            long oldest = step - (2L * loops - 1);   // one loop: kept if it came back in the step just ended
             for (Iterator<ArrayDeque<Entry>> it = FREE.values().iterator(); it.hasNext(); ) {
                 ArrayDeque<Entry> q = it.next();
-                while (!q.isEmpty() && q.peekFirst().step() < step - 1) pooledBytes -= 4L * q.pollFirst().array().length;
+                while (!q.isEmpty() && q.peekFirst().step() < oldest) pooledBytes -= 4L * q.pollFirst().array().length;
                 if (q.isEmpty()) it.remove();
             }
         }

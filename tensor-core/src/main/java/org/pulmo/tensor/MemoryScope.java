@@ -141,6 +141,8 @@ public final class MemoryScope implements AutoCloseable {
     public static final class Steps {
         private final Supplier<? extends Iterable<Tensor>> state;
         private final Set<Storage> held = Collections.newSetFromMap(new IdentityHashMap<>());
+        private static final java.util.concurrent.atomic.AtomicLong LOOPS = new java.util.concurrent.atomic.AtomicLong();
+        private final long loop = LOOPS.incrementAndGet();   // for HostArrays, which counts the loops running at once
 
         public Steps(Supplier<? extends Iterable<Tensor>> state) { this.state = state; }
 
@@ -163,7 +165,7 @@ public final class MemoryScope implements AutoCloseable {
                 Storage s = it.next();
                 if (!live.contains(s)) { release(s); it.remove(); }
             }
-            HostArrays.endStep();
+            HostArrays.endStep(loop);
         }
     }
 }

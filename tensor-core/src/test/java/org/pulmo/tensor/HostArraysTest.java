@@ -30,10 +30,27 @@ class HostArraysTest {
     @Test void arraysNoStepAskedForAreDropped() {
         int n = 1291;
         float[] a = HostArrays.uninitialized(n);
+        for (int i = 0; i < 16; i++) HostArrays.endStep(-1);   // one loop running: the other tests' loops are forgotten
         HostArrays.giveBack(a);
-        HostArrays.endStep(); // the step it came back in ends
-        HostArrays.endStep(); // a whole step passes without asking for length n
+        HostArrays.endStep(-1); // the step it came back in ends
+        HostArrays.endStep(-1); // a whole step passes without asking for length n
         assertNotSame(a, HostArrays.uninitialized(n));
+    }
+
+    /** Two loops whose steps interleave: an array waits for the next step of each loop, and is dropped after. */
+    @Test void twoLoopsAtOnceKeepAnArrayUntilEachHasHadItsNextStep() {
+        int n = 1303;
+        for (int i = 0; i < 16; i++) HostArrays.endStep(i % 2 == 0 ? -2 : -3);
+        float[] a = HostArrays.uninitialized(n);
+        HostArrays.giveBack(a);   // in a step of loop -2
+        HostArrays.endStep(-2);   // the step it came back in
+        HostArrays.endStep(-3);   // one loop alone would drop it here: a whole step passed without asking
+        HostArrays.endStep(-2);   // loop -2's next step
+        float[] b = HostArrays.uninitialized(n);
+        assertTrue(a == b, "asked for in loop -3's next step");   // (assertSame would print both arrays)
+        HostArrays.giveBack(b);
+        for (int i = 0; i < 4; i++) HostArrays.endStep(i % 2 == 0 ? -3 : -2);
+        assertTrue(a != HostArrays.uninitialized(n), "neither loop asked for it in two steps of each");
     }
 
     /**
