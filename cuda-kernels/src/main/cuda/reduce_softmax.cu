@@ -130,7 +130,7 @@ extern "C" __global__ void ce_forward(int N, int C, const float* __restrict__ x,
     if (lane == 0) {
         int y = (int)labels[row];
         float w = weights ? weights[y] : 1.f;
-        rowLoss[row] = w * (m + logf(s) - xr[y]);
+        rowLoss[row] = w * ((m - xr[y]) + logf(s));   // not m + logf(s) - x: m + log s rounds log s to the spacing of large logits
         rowW[row] = w;
     }
 }

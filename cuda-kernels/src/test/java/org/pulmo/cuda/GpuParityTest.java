@@ -236,6 +236,13 @@ class GpuParityTest {
                 m.close(Reference.crossEntropyBackward(x.toArray(), labels, weights, n, c, 0.7f), dx.toArray(), 1e-6, 1e-4, "CE dx" + at);
             }
         }
+        // logits near 1e5 (a saturated network's): the row's loss is (m - x_y) + log s, m - x_y exact; m + log s - x_y rounded
+        // log s to the spacing of 1e5 (0.008), a loss off by 1e-3 (and MA-Net's adaptive weights with it)
+        Tensor big = Tensor.randn(rng, 37, 5).mul(2f).add(1e5f);
+        float[] bigLabels = indices(rng, 5, 37).toArray();
+        float[] bigRef = Reference.crossEntropy(big.toArray(), bigLabels, null, 37, 5);
+        m.close(new float[] {bigRef[0]}, new float[] {be.crossEntropy(dev(big), be.fromArray(bigLabels, new int[] {37}), null).loss().toArray()[0]},
+            1e-5, 1e-5, "CE loss of logits near 1e5");
 
         int rows = 5, d = 75;
         float eps = 0.05f;

@@ -28,7 +28,10 @@ import javax.imageio.stream.ImageInputStream;
  *   <li>Samples are read from the raster, not through {@code BufferedImage.getRGB()}: {@code getRGB()} treats
  *       Java's grey colour space as linear and brightens grey pictures (64 becomes 137). No colour management
  *       is applied; a sample of {@code v} out of {@code 2^bits - 1} becomes {@code v / (2^bits - 1)}, so 8-bit
- *       and 16-bit files of the same picture give the same floats (16-bit is not cut to its high byte).</li>
+ *       and 16-bit files of the same picture give the same floats (16-bit is not cut to its high byte). Signed
+ *       samples count out of the type's largest value (32767 for 16 bits) and float samples as they are; a signed
+ *       sample below 0 or a float sample outside [0, 1] (a CT slice stored in Hounsfield units) is refused with
+ *       its range, not clamped into a black picture.</li>
  *   <li>Grey (1 band) is replicated to 3 channels; RGB keeps its channels; palette images go through their
  *       palette. An alpha channel is dropped (the colour samples are kept as stored, not composited over a
  *       background; premultiplied samples are divided by alpha first). The medical sets this library targets
@@ -292,6 +295,9 @@ public final class ImageDecoder {
         boolean rgb = cs.getType() == ColorSpace.TYPE_RGB && colours == 3;
         if (!grey && !rgb) return viaRgb(img); // CMYK, YCCK, ...: let Java convert to sRGB
         boolean floating = r.getTransferType() == DataBuffer.TYPE_FLOAT || r.getTransferType() == DataBuffer.TYPE_DOUBLE;
+        // signed samples (a TIFF of 16-bit Hounsfield units) and float samples carry no intensity scale of their own
+        // (TYPE_INT is not among them: packed RGB pixels, whose colour model reads unsigned 8-bit samples out of them)
+        boolean signed = r.getTransferType() == DataBuffer.TYPE_SHORT;
         int alphaBand = cm.hasAlpha() ? colours : -1;
         float[] alpha = null;
         if (alphaBand >= 0 && cm.isAlphaPremultiplied()) {
@@ -301,7 +307,9 @@ public final class ImageDecoder {
         }
         for (int c = 0; c < colours; c++) {
             float[] s = r.getSamples(0, 0, w, h, c, (float[]) null); // unsigned sample values as floats
-            float scale = floating ? 1f : (float) (1.0 / ((1L << cm.getComponentSize(c)) - 1));
+            if (floating || signed) checkRange(s, floating, name);
+            // signed: out of the type's largest positive value (32767 for 16 bits), the samples being none below 0
+            float scale = floating ? 1f : (float) (1.0 / ((1L << (cm.getComponentSize(c) - (signed ? 1 : 0))) - 1));
             for (int i = 0; i < plane; i++) {
                 float v = s[i] * scale;
                 if (alpha != null) v = alpha[i] > 0 ? v / alpha[i] : 0f;
@@ -314,6 +322,26 @@ public final class ImageDecoder {
         }
         return new Image(3, h, w, out);
     }
+
+    /**
+     * Refuses float samples outside [0, 1] and signed samples below 0, naming the file and the samples' range: such a
+     * file (a CT slice in Hounsfield units, -1000 for air) has no intensity scale to read it by, and clamping it to
+     * [0, 1] turned every lung pixel black, or a float slice into a two-level mask.
+     */
+    private static void checkRange(float[] s, boolean floating, Path name) throws ImageDecodeException {
+        float lo = Float.POSITIVE_INFINITY, hi = Float.NEGATIVE_INFINITY;
+        boolean nan = false;
+        for (float v : s) {
+            if (Float.isNaN(v)) nan = true;
+            else { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+        }
+        if (nan || lo < 0 || (floating && hi > 1))
+            throw new ImageDecodeException(name, String.format(java.util.Locale.ROOT, "its %s samples run from %s to %s, not intensities in [0, %s]"
+                + " (a CT slice in Hounsfield units?): window it into an 8- or 16-bit unsigned grey image first, e.g. a lung window"
+                + " of -1000 to 400 HU", floating ? "floating-point" : "signed", nan ? "NaN" : fmt(lo), nan ? "NaN" : fmt(hi), floating ? "1" : "the type's maximum"));
+    }
+
+    private static String fmt(float v) { return v == Math.rint(v) && Math.abs(v) < 1e7 ? String.valueOf((long) v) : String.valueOf(v); }
 
     private static Image viaRgb(BufferedImage img) {
         int w = img.getWidth(), h = img.getHeight(), plane = w * h;

@@ -235,6 +235,10 @@ public final class Transforms {
     public static Transform normalize(float[] mean, float[] std) {
         float[] m = mean.clone(), s = std.clone();
         if (m.length != s.length) throw new IllegalArgumentException("mean and std lengths differ: " + Arrays.toString(m) + " " + Arrays.toString(s));
+        for (int c = 0; c < s.length; c++)   // as torchvision's Normalize: a std of 0 would make every pixel infinite
+            if (!(s[c] > 0 && Float.isFinite(s[c])) || !Float.isFinite(m[c]))
+                throw new IllegalArgumentException("normalize: channel " + c + " has mean " + m[c] + " and std " + s[c]
+                    + "; each std must be positive and finite, each mean finite");
         return (img, rng) -> {
             if (img.channels() != m.length)
                 throw new IllegalArgumentException("normalising a " + img.channels() + "-channel image with " + m.length + " means");

@@ -83,6 +83,36 @@ class ImageDecoderTest {
         for (int x = 0; x < 3; x++) assertEquals(v[x] / 65535f, im.get(1, 0, x), 1e-6f);
     }
 
+    /** A grey image of one sample type, 8 x 8: first, then step more at each pixel. */
+    private static BufferedImage greyOf(int dataType, float first, float step) {
+        var cm = new java.awt.image.ComponentColorModel(java.awt.color.ColorSpace.getInstance(java.awt.color.ColorSpace.CS_GRAY), false, false,
+            java.awt.Transparency.OPAQUE, dataType);
+        WritableRaster r = cm.createCompatibleWritableRaster(8, 8);
+        for (int i = 0; i < 64; i++) r.setSample(i % 8, i / 8, 0, first + step * i);
+        return new BufferedImage(cm, r, false, null);
+    }
+
+    /**
+     * A CT slice stored in Hounsfield units (signed 16-bit or float TIFF, -1000 for air) has no intensity scale: it is refused
+     * with its range, where clamping made every lung pixel black. Signed samples of 0 and above count out of 32767.
+     */
+    @Test void hounsfieldUnitsAreRefusedWithTheirRangeAndSignedSamplesCountOutOfTheirMaximum() throws IOException {
+        for (int type : new int[] {java.awt.image.DataBuffer.TYPE_SHORT, java.awt.image.DataBuffer.TYPE_FLOAT}) {
+            Path p = write("hu" + type + ".tif", encode(greyOf(type, -1000f, 50f), "tiff"));
+            ImageDecodeException e = assertThrows(ImageDecodeException.class, () -> ImageDecoder.decode(p));
+            assertTrue(e.getMessage().contains(p.toString()) && e.getMessage().contains("run from -1000 to 2150")
+                && e.getMessage().contains("window it"), e.getMessage());
+        }
+        Image signed = ImageDecoder.decode(write("s16.tif", encode(greyOf(java.awt.image.DataBuffer.TYPE_SHORT, 100f, 50f), "tiff")));
+        assertEquals(100 / 32767f, signed.get(0, 0, 0), 1e-7f);
+        assertEquals(3250 / 32767f, signed.get(2, 7, 7), 1e-7f);
+        Image floats = ImageDecoder.decode(write("f.tif", encode(greyOf(java.awt.image.DataBuffer.TYPE_FLOAT, 0.25f, 0.01f), "tiff")));
+        assertEquals(0.25f, floats.get(1, 0, 0), 0f);
+        assertEquals(0.25f + 0.63f, floats.get(1, 7, 7), 1e-6f);
+        assertThrows(ImageDecodeException.class, () -> ImageDecoder.decode(write("f2.tif", encode(greyOf(java.awt.image.DataBuffer.TYPE_FLOAT, 0.5f, 0.01f), "tiff"))),
+            "0.5 + 0.63 passes 1");
+    }
+
     @Test void rgbaDropsAlphaAndKeepsChannels() throws IOException {
         BufferedImage img = new BufferedImage(2, 1, BufferedImage.TYPE_INT_ARGB);
         img.setRGB(0, 0, 0xFF_FF_80_00); // opaque orange

@@ -149,6 +149,11 @@ class TransformsTest {
     @Test void normalizeUsesPerChannelMeanAndStd() {
         Image out = Transforms.imagenetNormalize().apply(new Image(3, 1, 1, new float[] {0.485f, 0.456f + 0.224f, 0}), new Rng(1));
         assertArrayEquals(new float[] {0, 1, -0.406f / 0.225f}, out.pixels(), 1e-6f);
+        // a std of 0 (a data set's statistics taken from one black image) would make every pixel infinite: refused, naming it
+        String e = assertThrows(IllegalArgumentException.class,
+            () -> Transforms.normalize(new float[] {0.5f, 0.5f}, new float[] {0.2f, 0f})).getMessage();
+        assertTrue(e.contains("channel 1") && e.contains("std 0.0"), e);
+        assertThrows(IllegalArgumentException.class, () -> Transforms.normalize(new float[] {Float.NaN}, new float[] {1f}));
     }
 
     @Test void presetsAreDeterministicPerSeedAndSample() {

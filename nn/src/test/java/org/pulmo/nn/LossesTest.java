@@ -84,6 +84,24 @@ class LossesTest {
     }
 
     /**
+     * Both losses 0, or both so small that 1/L overflows float: the tensor form gives the symmetric 0.5 as the double form
+     * does (inf - inf gave NaN, and a converged MA-Net stopped as diverged), its derivative finite.
+     */
+    @Test void bothLossesSolvedWeighHalfOnTheDeviceToo() {
+        assertEquals(0.5, AdaptiveWeightedLoss.weightOfFirst(1e-39, 1e-39));
+        for (float[] v : new float[][] {{0f, 0f}, {-0f, 0f}, {1e-39f, 1e-39f}, {2e-39f, 0f}}) {
+            String at = java.util.Arrays.toString(v);
+            assertEquals(0.5f, AdaptiveWeightedLoss.weightOfFirst(Tensor.scalar(v[0]), Tensor.scalar(v[1])).item(), at);
+            Tensor ce = Tensor.scalar(v[0]).requiresGrad(true), cs = Tensor.scalar(v[1]).requiresGrad(true);
+            Tensor total = AdaptiveWeightedLoss.combine(ce, cs, AdaptiveWeightedLoss.weightOfFirst(ce, cs));
+            total.backward();
+            assertTrue(Float.isFinite(total.item()) && Float.isFinite(ce.grad().item()) && Float.isFinite(cs.grad().item()),
+                at + ": " + total.item() + ", " + ce.grad().item() + ", " + cs.grad().item());
+        }
+        assertEquals(1f, AdaptiveWeightedLoss.weightOfFirst(Tensor.scalar(1e-20f), Tensor.scalar(0.5f)).item(), "a tiny loss is still the solved one");
+    }
+
+    /**
      * ADAPTIVE_GRAD at a loss of 0, or so small that 1/L^2 overflows: the gradient is the limit (the solved loss's
      * weight 1, the other's 0, the weights' own derivative 0), never NaN; and where nothing saturates, the same as
      * autograd's chain through 1/L.

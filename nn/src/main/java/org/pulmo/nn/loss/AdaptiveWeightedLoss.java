@@ -60,8 +60,8 @@ public final class AdaptiveWeightedLoss {
      * Of live losses it is differentiable, so gradients flow through the weights too; of detached ones it is the
      * constant weight of {@link #weightOfFirst(double, double)}, computed in float without reading the losses back
      * to the host. It agrees with the double version to float rounding, and in the limits of one loss at exactly 0
-     * (1/L infinite: sigmoid gives exactly 1 or 0); with both exactly 0 it is NaN (inf - inf) where the double version
-     * gives the symmetric 0.5, and the training loop reports that as a diverged loss.
+     * (1/L held at 1e30: sigmoid gives exactly 1 or 0), and with both at 0 (the symmetric 0.5). It departs from the
+     * double version only where both losses are below 1e-30 and differ (0.5 against 0 or 1).
      *
      * <p>Its derivatives, da1/dL_CE = -a1 a2 / L_CE^2 and da1/dL_CS = a1 a2 / L_CS^2, are given as constants k times
      * (L - L detached), which is 0 in value: autograd's own chain through 1/L would multiply a1 a2 = 0 (the sigmoid
@@ -71,8 +71,11 @@ public final class AdaptiveWeightedLoss {
      */
     public static Tensor weightOfFirst(Tensor lossCe, Tensor lossCs) {
         checkScalars(lossCe, lossCs);
-        // + 0: a loss of exactly 0 is the solved one whatever its sign bit (see weightOfFirst(double, double))
-        Tensor inv1 = lossCe.detach().add(0f).pow(-1f), inv2 = lossCs.detach().add(0f).pow(-1f);
+        // + 0: a loss of exactly 0 is the solved one whatever its sign bit (see weightOfFirst(double, double)); 1/L held
+        // within +-1e30, so that two losses of 0 (or under ~3e-39, where 1/L overflows float) give d = 0, the symmetric 0.5,
+        // not inf - inf: a converged MA-Net would otherwise stop as "diverged" on a NaN weight
+        Tensor big = Tensor.full(1e30f, lossCe.device()), negBig = Tensor.full(-1e30f, lossCe.device());
+        Tensor inv1 = lossCe.detach().add(0f).pow(-1f).minimum(big).maximum(negBig), inv2 = lossCs.detach().add(0f).pow(-1f).minimum(big).maximum(negBig);
         Tensor a1 = inv1.sub(inv2).sigmoid();
         if (!lossCe.requiresGrad() && !lossCs.requiresGrad()) return a1;
         Tensor a1a2 = a1.mul(a1.neg().add(1f)), bound = Tensor.full(1e36f, a1.device());
