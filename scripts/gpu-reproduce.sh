@@ -8,7 +8,7 @@
 #                SHORT_SIDE=224 scripts/gpu-data.sh ../shared/data/xray-4class                  (DPN rows)
 #   GPU machine: bash scripts/gpu-reproduce.sh ROW...   with .gpu and .gpu-data carried; OUT is where results go.
 #
-# Rows (224 x 224; DPN: the paper's 100 epochs, batch 32 (the paper gives none; the CLI's default and the CPU recipe's
+# Rows (224 x 224; DPN: the paper's 100 epochs, Departure: batch 32 (the paper gives none; the CLI's default and the CPU recipe's
 # is 16: 32 fills the GPU better, and every DPN row takes it, so the rows compare as trained alike); MA-Net: the
 # paper's 120 epochs, SGD 0.01, momentum 0.9, x0.5 every 30 epochs (our reading of eq. 17), batch 16 pairs):
 #   dpn92-none dpn92-aug dpn92se-none dpn92se-aug          DPN-SENet Tables 1-3 (xray-4class; aug = the paper's)

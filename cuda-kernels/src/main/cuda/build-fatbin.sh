@@ -5,9 +5,11 @@
 # Called by Maven (cuda-kernels/pom.xml, phase process-resources). Without nvcc it writes
 # org/pulmo/cuda/pulmo_kernels.absent with the reason, and the backend reports "kernels not built".
 #
-#   NVCC=/path/to/nvcc        use this nvcc (else: PATH, /usr/local/cuda/bin, /usr/local/bin)
-#   PULMO_CUDA_SKIP=1         do not compile, even where nvcc exists
-#   PULMO_CUDA_ARCHS="80 90"  SASS architectures; PULMO_CUDA_PTX=90 the PTX one
+# Maven sets these from its properties (so that a variable of the shell's is overridden: give the property):
+#   NVCC=/path/to/nvcc        -Dpulmo.nvcc=...: use this nvcc (else: PATH, /usr/local/cuda/bin, /usr/local/bin)
+#   PULMO_CUDA_SKIP=1         -Dpulmo.cuda.skip=1: do not compile, even where nvcc exists
+#   PULMO_CUDA_ARCHS="80 90"  -Dpulmo.cuda.archs="75 80": SASS architectures (the manifest's "targets" line records
+#   PULMO_CUDA_PTX=90         -Dpulmo.cuda.ptx=75: the PTX one       them; the runtime refuses a GPU none of them runs on)
 set -euo pipefail
 SRC_DIR=${1:?source dir}
 OUT_DIR=${2:?classes dir}
@@ -32,7 +34,7 @@ if [[ -z "$NVCC_BIN" ]]; then
   NVCC_BIN=$(command -v nvcc || true)
   for c in /usr/local/cuda/bin/nvcc /usr/local/bin/nvcc; do [[ -z "$NVCC_BIN" && -x $c ]] && NVCC_BIN=$c; done
 fi
-[[ -n "$NVCC_BIN" && -x "$NVCC_BIN" ]] || absent "nvcc was not found at build time (set NVCC=/path/to/nvcc)"
+[[ -n "$NVCC_BIN" && -x "$NVCC_BIN" ]] || absent "nvcc was not found at build time (put it on PATH, or build with mvn -Dpulmo.nvcc=/path/to/nvcc)"
 
 shopt -s nullglob
 SOURCES=("$SRC_DIR"/*.cu)

@@ -101,6 +101,15 @@ public final class CudaRuntime {
             st = cuDeviceGetCount(n);
             if (st != CUresult.CUDA_SUCCESS) return "no device: cuDeviceGetCount failed with " + CUresult.stringFor(st);
             if (n[0] == 0) return "no device: the driver reports 0 CUDA devices";
+            // a GPU the kernels were not built for fails at cuModuleLoadData, after --device auto has chosen it: said here
+            CUdevice d0 = new CUdevice();
+            int[] major = {0}, minor = {0};
+            if (cuDeviceGet(d0, 0) == CUresult.CUDA_SUCCESS
+                    && cuDeviceGetAttribute(major, jcuda.driver.CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, d0) == CUresult.CUDA_SUCCESS
+                    && cuDeviceGetAttribute(minor, jcuda.driver.CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, d0) == CUresult.CUDA_SUCCESS) {
+                String arch = archReason(major[0], minor[0], builtTargets());
+                if (arch != null) return arch;
+            }
         } catch (Throwable t) {
             return "no driver: JCuda natives failed to load (" + t + ")";
         }
@@ -442,6 +451,42 @@ public final class CudaRuntime {
 
     static void check(int status, String call) {
         if (status != CUresult.CUDA_SUCCESS) throw CudaException.of("CUDA", call, status, CUresult.stringFor(status));
+    }
+
+    /**
+     * The targets the fatbin was built for, from its manifest's "# targets:" line ({@code sm_80}, {@code sm_90},
+     * {@code compute_90} by default; -Dpulmo.cuda.archs and -Dpulmo.cuda.ptx at build time choose others); empty when unknown.
+     */
+    static List<String> builtTargets() {
+        try (InputStream in = CudaRuntime.class.getResourceAsStream(MANIFEST)) {
+            if (in == null) return List.of();
+            for (String line : new String(in.readAllBytes()).split("\n"))
+                if (line.startsWith("# targets:")) return List.of(line.substring("# targets:".length()).trim().split("\\s*,\\s*"));
+        } catch (IOException e) { throw new CudaException("cannot read " + MANIFEST, e); }
+        return List.of();
+    }
+
+    /**
+     * Null when a GPU of compute capability major.minor runs one of {@code targets}, else why not: machine code for
+     * sm_XY runs on X.Y and later minors of X (sm_80 on 8.6), PTX for compute_XY is compiled by the driver for X.Y and
+     * any later GPU. Unknown targets (no manifest line) are not held against the GPU.
+     */
+    static String archReason(int major, int minor, List<String> targets) {
+        if (targets.isEmpty()) return null;
+        int cc = 10 * major + minor;
+        for (String t : targets) {
+            try {
+                if (t.startsWith("sm_")) {
+                    int a = Integer.parseInt(t.substring(3));
+                    if (a / 10 == major && a % 10 <= minor) return null;
+                } else if (t.startsWith("compute_") && Integer.parseInt(t.substring(8)) <= cc) return null;
+            } catch (NumberFormatException e) {
+                return null;   // a target this check does not know (sm_90a): let the driver decide
+            }
+        }
+        String built = "GPU 0 has compute capability " + major + "." + minor + ", and the kernels were built for " + String.join(", ", targets) + " only";
+        return cc < 75 ? built + " (CUDA 13's nvcc builds for 7.5 and later, so this GPU cannot run them)"
+            : built + ": build them for it with mvn -Dpulmo.cuda.archs=" + cc + " -Dpulmo.cuda.ptx=" + cc + " -DskipTests install";
     }
 
     /** The kernel names the build validated into the fatbin (from its manifest); empty when not built. */

@@ -45,12 +45,33 @@ class AvailabilityTest {
         String why = Backends.unavailableReason(Device.cuda(0));
         if (why != null) {
             assertTrue(why.startsWith("no driver") || why.startsWith("no device") || why.startsWith("cuDNN missing")
-                || why.startsWith("kernels not built") || why.startsWith("CUDA probe failed"), "unclear reason: " + why);
+                || why.startsWith("kernels not built") || why.startsWith("CUDA probe failed") || why.startsWith("GPU 0 has compute capability"),
+                "unclear reason: " + why);
             assertEquals(Device.CPU, Backends.bestAvailable(), "falls back to the CPU");
         } else {
             assertEquals(Device.cuda(0), Backends.bestAvailable());
             assertNotNull(Backends.of(Device.cuda(0)));
         }
+    }
+
+    /**
+     * A GPU the kernels were not built for (a T4, a GTX 1070) is named by the probe, so that --device auto falls back to
+     * the CPU, where it used to be chosen and then fail loading the kernels: machine code runs on its major's later
+     * minors, PTX on any later GPU.
+     */
+    @Test void aGpuTheKernelsWereNotBuiltForIsNamedBeforeItIsChosen() {
+        List<String> built = List.of("sm_80", "sm_90", "compute_90");
+        if (CudaRuntime.kernelsReason() == null) assertEquals(built, CudaRuntime.builtTargets(), "the manifest's targets line, as built by default");
+        for (int[] runs : new int[][] {{8, 0}, {8, 6}, {8, 9}, {9, 0}, {10, 0}, {12, 0}})
+            assertEquals(null, CudaRuntime.archReason(runs[0], runs[1], built), runs[0] + "." + runs[1]);
+        String t4 = CudaRuntime.archReason(7, 5, built);
+        assertTrue(t4.startsWith("GPU 0 has compute capability 7.5") && t4.contains("sm_80, sm_90, compute_90")
+            && t4.contains("-Dpulmo.cuda.archs=75 -Dpulmo.cuda.ptx=75"), t4);
+        String pascal = CudaRuntime.archReason(6, 1, built);
+        assertTrue(pascal.contains("7.5 and later") && !pascal.contains("mvn"), pascal);
+        assertEquals(null, CudaRuntime.archReason(7, 5, List.of("sm_75")));
+        assertEquals(null, CudaRuntime.archReason(7, 5, List.of()), "no targets line: the driver decides");
+        assertTrue(CudaRuntime.archReason(9, 0, List.of("sm_80")) != null, "sm_80 machine code does not run on 9.0");
     }
 
     @Test void probeIsCachedAndCheap() {

@@ -68,7 +68,8 @@ final class DataOptions {
     @Option(names = "--split-seed", defaultValue = "7", description = "Seed of the stratified split (default: ${DEFAULT-VALUE}).")
     long splitSeed;
 
-    @Option(names = "--strict", description = "Stop at the first unreadable image instead of skipping it.")
+    @Option(names = "--strict", description = "An unreadable image is an error instead of being skipped (train decodes every training and validation image"
+        + " before its first step and names the first that fails; the other commands stop at it).")
     boolean strict;
 
     @Option(names = "--allow-leakage", description = "Go on (with a warning) when the same image is in two parts (train and test, ...); by default that is an error.")

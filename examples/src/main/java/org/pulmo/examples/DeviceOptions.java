@@ -7,7 +7,7 @@ import picocli.CommandLine.Option;
 
 /** {@code --device} and {@code --precision}, shared by the commands that run a model. */
 final class DeviceOptions {
-    @Option(names = "--device", defaultValue = "auto", description = "auto (a usable GPU, else the CPU), cpu or cuda[:N] (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--device", defaultValue = "auto", description = "auto (a usable GPU, else the CPU), cpu or cuda (GPU 0; CUDA_VISIBLE_DEVICES chooses which GPU that is) (default: ${DEFAULT-VALUE}).")
     String device;
 
     // Departure: the papers trained in float32 (MA-Net on a GTX 1070, without TF32); on cuda TF32 is the default, as for

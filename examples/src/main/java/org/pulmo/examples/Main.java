@@ -6,7 +6,8 @@ import picocli.CommandLine.Command;
 
 /** Pulmo's command line: {@code ./pulmo <command> [options]}; with no command it runs {@code train}. */
 @Command(name = "pulmo", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-    description = "Train and inspect Pulmo's COVID-19 models.",
+    description = {"Train and inspect Pulmo's COVID-19 models.",
+        "With no command it trains: 'pulmo' and 'pulmo --epochs 3' are 'pulmo train' and 'pulmo train --epochs 3'."},
     subcommands = {TrainCommand.class, EvaluateCommand.class, PredictCommand.class, ExplainCommand.class, ExportCommand.class,
         SummaryCommand.class, TableCommand.class, PlotCommand.class, ProbeCommand.class, CheckDataCommand.class})
 public final class Main implements Callable<Integer> {

@@ -29,7 +29,7 @@ import picocli.CommandLine.Option;
  * channels where one position takes more than half). Nothing is written; the checkpoint is unchanged.
  */
 @Command(name = "probe", mixinStandardHelpOptions = true, sortOptions = false,
-    description = "Measure an MA-Net checkpoint's training step on training pairs: loss terms, adaptive weights, per-term backbone gradients, mutex-attention peakedness.")
+    description = "Measure an MA-Net checkpoint's training step on training pairs: loss terms, adaptive weights, per-term backbone gradients, mutex-attention peakedness. Runs on the CPU.")
 public final class ProbeCommand implements Callable<Integer> {
     @Option(names = {"-c", "--checkpoint"}, required = true, description = "An MA-Net checkpoint written by 'pulmo train'.") java.nio.file.Path checkpoint;
     @Mixin DataOptions data;

@@ -66,7 +66,7 @@ public final class TrainCommand implements Callable<Integer> {
     @Mixin DeviceOptions deviceOptions;
     @Option(names = {"-o", "--out"}, defaultValue = "runs/train", description = "Output folder (default: ${DEFAULT-VALUE}); if it holds an earlier run, the next free <out>2, <out>3, ... is used instead.") Path out;
     @Option(names = "--resume", description = "Continue the run in <out> from its last.safetensors (same options; --epochs may grow, --device may change);"
-        + " a run stopped before its first epoch ended starts again, with the --init-from it began with, if any.") boolean resume;
+        + " a run stopped before its first epoch ended starts again (one begun with --init-from needs the same --init-from again).") boolean resume;
     @Option(names = "--init-from", paramLabel = "FILE", description = "Start from PyTorch weights: a torchvision or timm state dict saved as safetensors"
         + " (MA-Net: a ResNet-50 or DenseNet-169 file for its backbone), or a checkpoint of an earlier 'pulmo train' run (its model's"
         + " weights, a MA-Net's FAB included; the optimiser starts afresh); a classifier of another class count starts afresh.") Path initFrom;
