@@ -46,10 +46,6 @@ final class Rates {
         System.out.println("Time per op and " + unit + " (median of forks; forks in brackets):");
         boolean modes = results.stream().map(r -> r.getParams().getMode()).distinct().count() > 1;   // -bm thrpt,avgt: say which line is which
         for (RunResult r : results) System.out.println(line(r, unit, work::perOp, modes));
-        // a rate means little without what the machine attains at the same moment: GB/s beside a plain copy's, images/s
-        // beside the FMA peak (GFLOP/s: SgemmBench prints its peak itself, or the run measured it)
-        if (unit.equals("GB/s")) System.out.println(copyLine(copyBandwidthHere(), org.pulmo.backend.cpu.Parallel.threads()));
-        if (unit.equals("images/s")) System.out.println(SgemmBench.peakLine(SgemmBench.peakHere(), org.pulmo.backend.cpu.Parallel.threads()));
         java.nio.file.Path ratesFile = ratesFile(new CommandLineOptions(args));
         if (ratesFile != null) {
             try {
@@ -59,6 +55,15 @@ final class Rates {
             }
             System.out.println(unit + " per result, as JSON: " + ratesFile);
         }
+        // a rate means little without what the machine attains at the same moment: GB/s beside a plain copy's, images/s
+        // beside the FMA peak (GFLOP/s: SgemmBench prints its peak itself, or the run measured it); the CPU's, so not
+        // beside a GPU's figures; measured after the rates are written, which a failure here must not cost
+        boolean onGpu = results.stream().anyMatch(r -> {
+            String d = r.getParams().getParam("device");
+            return d != null && !d.equals("cpu");
+        });
+        if (!onGpu && unit.equals("GB/s")) System.out.println(copyLine(copyBandwidthHere(), org.pulmo.backend.cpu.Parallel.threads()));
+        if (!onGpu && unit.equals("images/s")) System.out.println(SgemmBench.peakLine(SgemmBench.peakHere(), org.pulmo.backend.cpu.Parallel.threads()));
         return results;
     }
 

@@ -36,7 +36,7 @@ public final class CudaBackend implements Backend {
     private boolean strictFp32;
 
     public CudaBackend(Device device) {
-        if (device.index() != 0) throw new IllegalArgumentException("only cuda:0 is supported, got " + device + " (CUDA_VISIBLE_DEVICES=" + device.index() + " makes that GPU cuda:0)");
+        if (device.index() != 0) throw new IllegalArgumentException("only cuda:0 is supported, got " + device + " (CUDA_VISIBLE_DEVICES chooses which GPU is cuda:0)");
         // the system properties first: a bad value is refused naming the property, before any device work
         Cudnn.AlgoSearch search = Cudnn.AlgoSearch.fromProperty();
         boolean deterministic = Cudnn.deterministicFromProperty();

@@ -12,7 +12,7 @@ public final class CudaBackendProvider implements BackendProvider {
     @Override public String unavailableReason(Device device) {
         if (device.kind() != Device.Kind.CUDA) return "not a CUDA device: " + device;
         String why = CudaRuntime.probe();
-        if (why == null && device.index() != 0) return "only cuda:0 is supported (CUDA_VISIBLE_DEVICES=" + device.index() + " makes that GPU cuda:0)";
+        if (why == null && device.index() != 0) return "only cuda:0 is supported (CUDA_VISIBLE_DEVICES chooses which GPU is cuda:0)";
         return why;   // said once by whoever falls back (Backends.bestAvailable) or refuses (--device cuda)
     }
 

@@ -485,8 +485,8 @@ public final class CudaRuntime {
             }
         }
         String built = "GPU 0 has compute capability " + major + "." + minor + ", and the kernels were built for " + String.join(", ", targets) + " only";
-        return cc < 75 ? built + " (CUDA 13's nvcc builds for 7.5 and later, so this GPU cannot run them)"
-            : built + ": build them for it with mvn -Dpulmo.cuda.archs=" + cc + " -Dpulmo.cuda.ptx=" + cc + " -DskipTests install";
+        return built + ": build them for it with mvn -Dpulmo.cuda.archs=" + cc + " -Dpulmo.cuda.ptx=" + cc + " -DskipTests install"
+            + (cc < 75 ? " and an nvcc that still targets " + major + "." + minor + " (CUDA 12's; CUDA 13 builds for 7.5 and later)" : "");
     }
 
     /** The kernel names the build validated into the fatbin (from its manifest); empty when not built. */

@@ -295,14 +295,16 @@ public final class ImageDecoder {
         boolean rgb = cs.getType() == ColorSpace.TYPE_RGB && colours == 3;
         if (!grey && !rgb) return viaRgb(img); // CMYK, YCCK, ...: let Java convert to sRGB
         boolean floating = r.getTransferType() == DataBuffer.TYPE_FLOAT || r.getTransferType() == DataBuffer.TYPE_DOUBLE;
-        // signed samples (a TIFF of 16-bit Hounsfield units) and float samples carry no intensity scale of their own
-        // (TYPE_INT is not among them: packed RGB pixels, whose colour model reads unsigned 8-bit samples out of them)
-        boolean signed = r.getTransferType() == DataBuffer.TYPE_SHORT;
+        // signed samples (a TIFF of 16- or 32-bit Hounsfield units) and float samples carry no intensity scale of their own
+        // (TYPE_INT counts only under a component colour model: packed RGB pixels are TYPE_INT too, and their colour model
+        // reads unsigned 8-bit samples out of them)
+        boolean signed = r.getTransferType() == DataBuffer.TYPE_SHORT
+            || r.getTransferType() == DataBuffer.TYPE_INT && cm instanceof java.awt.image.ComponentColorModel;
         int alphaBand = cm.hasAlpha() ? colours : -1;
         float[] alpha = null;
         if (alphaBand >= 0 && cm.isAlphaPremultiplied()) {
             alpha = r.getSamples(0, 0, w, h, alphaBand, (float[]) null);
-            float amax = floating ? 1f : (float) ((1L << cm.getComponentSize(alphaBand)) - 1);
+            float amax = floating ? 1f : (float) ((1L << (cm.getComponentSize(alphaBand) - (signed ? 1 : 0))) - 1);
             for (int i = 0; i < plane; i++) alpha[i] /= amax;
         }
         for (int c = 0; c < colours; c++) {
@@ -326,7 +328,8 @@ public final class ImageDecoder {
     /**
      * Refuses float samples outside [0, 1] and signed samples below 0, naming the file and the samples' range: such a
      * file (a CT slice in Hounsfield units, -1000 for air) has no intensity scale to read it by, and clamping it to
-     * [0, 1] turned every lung pixel black, or a float slice into a two-level mask.
+     * [0, 1] turned every lung pixel black, or a float slice into a two-level mask. Float samples within 0.05 of the
+     * range (a resampled picture's overshoot, rounding) are clamped as before.
      */
     private static void checkRange(float[] s, boolean floating, Path name) throws ImageDecodeException {
         float lo = Float.POSITIVE_INFINITY, hi = Float.NEGATIVE_INFINITY;
@@ -335,7 +338,7 @@ public final class ImageDecoder {
             if (Float.isNaN(v)) nan = true;
             else { lo = Math.min(lo, v); hi = Math.max(hi, v); }
         }
-        if (nan || lo < 0 || (floating && hi > 1))
+        if (nan || (floating ? lo < -0.05f || hi > 1.05f : lo < 0))
             throw new ImageDecodeException(name, String.format(java.util.Locale.ROOT, "its %s samples run from %s to %s, not intensities in [0, %s]"
                 + " (a CT slice in Hounsfield units?): window it into an 8- or 16-bit unsigned grey image first, e.g. a lung window"
                 + " of -1000 to 400 HU", floating ? "floating-point" : "signed", nan ? "NaN" : fmt(lo), nan ? "NaN" : fmt(hi), floating ? "1" : "the type's maximum"));

@@ -41,7 +41,7 @@ final class Cli {
     }
 
     /**
-     * auto (a usable GPU, else the CPU), cpu or cuda[:N]. Asking for a GPU that is not usable is an error that
+     * auto (a usable GPU, else the CPU), cpu or cuda (GPU 0). Asking for a GPU that is not usable is an error that
      * says why (no driver, no cuDNN, ...), not a silent fall back to the CPU.
      */
     static Device device(String name) {

@@ -97,7 +97,7 @@ class ImageDecoderTest {
      * with its range, where clamping made every lung pixel black. Signed samples of 0 and above count out of 32767.
      */
     @Test void hounsfieldUnitsAreRefusedWithTheirRangeAndSignedSamplesCountOutOfTheirMaximum() throws IOException {
-        for (int type : new int[] {java.awt.image.DataBuffer.TYPE_SHORT, java.awt.image.DataBuffer.TYPE_FLOAT}) {
+        for (int type : new int[] {java.awt.image.DataBuffer.TYPE_SHORT, java.awt.image.DataBuffer.TYPE_INT, java.awt.image.DataBuffer.TYPE_FLOAT}) {
             Path p = write("hu" + type + ".tif", encode(greyOf(type, -1000f, 50f), "tiff"));
             ImageDecodeException e = assertThrows(ImageDecodeException.class, () -> ImageDecoder.decode(p));
             assertTrue(e.getMessage().contains(p.toString()) && e.getMessage().contains("run from -1000 to 2150")
@@ -111,6 +111,15 @@ class ImageDecoderTest {
         assertEquals(0.25f + 0.63f, floats.get(1, 7, 7), 1e-6f);
         assertThrows(ImageDecodeException.class, () -> ImageDecoder.decode(write("f2.tif", encode(greyOf(java.awt.image.DataBuffer.TYPE_FLOAT, 0.5f, 0.01f), "tiff"))),
             "0.5 + 0.63 passes 1");
+        Image overshoot = ImageDecoder.decode(write("f3.tif", encode(greyOf(java.awt.image.DataBuffer.TYPE_FLOAT, -0.02f, 0.0165f), "tiff")));
+        assertEquals(0f, overshoot.get(0, 0, 0), 0f, "a resampled picture's overshoot (-0.02 to 1.0195) is clamped, not refused");
+        assertEquals(1f, overshoot.get(0, 7, 7), 0f);
+        Image int32 = ImageDecoder.decode(write("i32.tif", encode(greyOf(java.awt.image.DataBuffer.TYPE_INT, 100f, 50f), "tiff")));
+        assertEquals(3250 / 2147483647f, int32.get(0, 7, 7), 1e-12f, "32-bit samples of 0 and above count out of 2^31 - 1");
+        // packed RGB pixels are TYPE_INT too, under a direct colour model: 8-bit samples, as before
+        BufferedImage rgb = new BufferedImage(1, 1, BufferedImage.TYPE_INT_RGB);
+        rgb.setRGB(0, 0, 0x804020);
+        assertArrayEquals(new float[] {128 / 255f, 64 / 255f, 32 / 255f}, ImageDecoder.toImage(rgb, Path.of("rgb")).pixels(), 1e-7f);
     }
 
     @Test void rgbaDropsAlphaAndKeepsChannels() throws IOException {

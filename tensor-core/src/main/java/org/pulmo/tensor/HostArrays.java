@@ -21,9 +21,9 @@ import java.util.Map;
  * their arrays come back here ({@link #giveBack}); using such a tensor afterwards throws. Outside a scope
  * nothing is ever given back and the garbage collector reclaims arrays as before.
  *
- * <p><b>Bounds.</b> An array that waits through two whole steps without being asked for (the shapes
- * changed: a smaller last batch, evaluation at another size) is dropped for the garbage collector
- * ({@link #endStep}), and the pool never holds more than {@code pulmo.cpu.poolMiB} (default: 7/8 of the maximum
+ * <p><b>Bounds.</b> An array that waits through a whole step after the one it came back in without being asked for
+ * (the shapes changed: a smaller last batch, evaluation at another size) is dropped for the garbage collector
+ * ({@link #endStep}; with several training loops at once, counted in the steps of all of them), and the pool never holds more than {@code pulmo.cpu.poolMiB} (default: 7/8 of the maximum
  * heap). When the heap cannot hold a new array, the pool is emptied and the allocation tried once more, so
  * pooled arrays never cause an OutOfMemoryError that the same run without the pool would not have had. The cap is
  * high on purpose: a step needs all of its arrays again, and with a cap below its working set (it was half the
@@ -116,8 +116,10 @@ public final class HostArrays {
      * Called when a step of training loop {@code loop} ends: drops the arrays that no step asked for since the one
      * before. Where k loops run at once in this JVM (two trainings on two threads), their steps interleave and each
      * loop's step spans k of these calls; an array then waits 2k - 1 calls (one loop: the step it came back in and the
-     * next), which gives every loop its next step to ask for it. Counted in calls alone, an array a loop gave back was
-     * dropped before that loop came round again: 912 arrays made afresh a round of two loops against 142.
+     * next), which gives every loop its next step to ask for it where the loops take turns. Counted in calls alone, an
+     * array a loop gave back was dropped before that loop came round again: 912 arrays made afresh a round of two loops
+     * against 142. A loop several times faster than another still ends enough steps to expire the slow one's arrays
+     * (they are then made afresh, as before); a loop that has finished counts for its last 16 step ends.
      */
     static void endStep(long loop) {
         synchronized (FREE) {
