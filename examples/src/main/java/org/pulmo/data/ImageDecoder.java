@@ -102,7 +102,7 @@ public final class ImageDecoder {
         } catch (NoSuchFileException e) {
             throw new ImageDecodeException(file, "no such file", e);
         } catch (IOException e) {
-            throw new ImageDecodeException(file, "cannot read: " + e, e);
+            throw new ImageDecodeException(file, "cannot read: " + IoErrors.describe(e), e);
         }
         return decode(bytes, file);
     }

@@ -44,6 +44,10 @@ public final class ImageFileDataset implements Dataset {
         this.classes = List.copyOf(classes);
         this.entries = List.copyOf(entries);
         this.root = root;
+        for (String c : classes)   // a checkpoint records its classes one a line: "a\nb" would come back as two classes
+            if (c.indexOf('\n') >= 0 || c.indexOf('\r') >= 0)
+                throw new DatasetException("class name '" + c.replace("\n", "\\n").replace("\r", "\\r") + "' (of " + root
+                    + ") holds a line break; rename its folder or label");
         for (Entry e : entries)
             if (e.label < 0 || e.label >= classes.size())
                 throw new DatasetException(e.path + ": label " + e.label + " outside the " + classes.size() + " classes " + classes);
@@ -73,7 +77,7 @@ public final class ImageFileDataset implements Dataset {
                 listed.put(n, l);
             }
         } catch (IOException | UncheckedIOException e) {
-            throw new DatasetException("cannot list data folder " + root + ": " + e, e);
+            throw new DatasetException("cannot list data folder " + root + ": " + IoErrors.describe(e), e);
         }
         if (classes.isEmpty())
             throw new DatasetException("data folder " + root + " has no class folders; expected " + root + "/<class>/<image files>");

@@ -2,13 +2,8 @@ package org.pulmo.examples;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.AccessDeniedException;
-import java.nio.file.DirectoryNotEmptyException;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
-import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
 import picocli.CommandLine;
 import java.util.ArrayList;
@@ -77,17 +72,7 @@ final class Cli {
         String device = outOfDeviceMemory(e);
         if (device != null) return device;
         if (e instanceof UncheckedIOException u && u.getCause() != null) return describe(u.getCause());
-        if (e instanceof FileSystemException f) {
-            String what = f.getReason() != null ? f.getReason() : switch (f) {
-                case NoSuchFileException x -> "no such file or folder";
-                case AccessDeniedException x -> "permission denied";
-                case FileAlreadyExistsException x -> "already exists";
-                case NotDirectoryException x -> "not a folder";
-                case DirectoryNotEmptyException x -> "folder not empty";
-                default -> f.getClass().getSimpleName();
-            };
-            return f.getFile() + ": " + what + (f.getOtherFile() != null ? " (" + f.getOtherFile() + ")" : "");
-        }
+        if (e instanceof FileSystemException f) return org.pulmo.data.IoErrors.describe(f);
         String msg = e.getMessage() == null || e.getMessage().isBlank() ? e.getClass().getSimpleName() : oneLine(e.getMessage());
         if (msg.contains("Malformed input or input contains unmappable characters"))   // java.nio's words for a file name
             return msg + " (a file name that this locale's character set, " + System.getProperty("sun.jnu.encoding")

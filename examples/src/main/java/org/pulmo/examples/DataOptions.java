@@ -417,7 +417,7 @@ final class DataOptions {
                 .allMatch(p -> p.getFileName().toString().equals("val") || p.getFileName().toString().equals("test")
                     || holdsPulmoOutput(p));   // runs/ beside them; val/ and test/ are parts by name, never walked for it
         } catch (java.io.IOException e) {
-            throw new DatasetException("cannot list data folder " + root + ": " + e, e);
+            throw new DatasetException("cannot list data folder " + root + ": " + org.pulmo.data.IoErrors.describe(e), e);
         }
     }
 

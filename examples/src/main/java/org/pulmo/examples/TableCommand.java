@@ -181,6 +181,7 @@ public final class TableCommand implements Callable<Integer> {
             throw new IllegalArgumentException("no " + json + ": the evaluation in " + folder + " was stopped before its end (metrics.json is written"
                 + " last); run 'pulmo evaluate' with --out " + folder + " again, which replaces what it left");
         if (!Files.exists(json)) throw new IllegalArgumentException("no " + json + " (run 'pulmo evaluate' for that row first)" + hint);
+        if (Files.isDirectory(json)) throw new IllegalArgumentException(json + " is a folder, not the file 'pulmo evaluate' writes");
         JsonObject o;
         try {
             o = StrictJson.parse(Files.readString(json)).getAsJsonObject();

@@ -71,7 +71,7 @@ public final class CheckpointMetadata {
         if (s == null) return -1;
         long v;
         try {
-            v = Long.parseLong(s.strip());
+            v = Long.parseLong(s);   // as written: " 1" is no value pulmo train writes, and other readers take it as it is
         } catch (NumberFormatException e) {
             fail(file, key, s, what);
             return -1;

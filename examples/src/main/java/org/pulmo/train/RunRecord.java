@@ -255,6 +255,8 @@ public final class RunRecord {
 
     /** A run record as its file holds it; a JsonParseException where the file is not one (no list of invocations). */
     private static JsonObject parse(Path file) throws IOException {
+        // Java's error for a folder is "Is a directory", without its path
+        if (Files.isDirectory(file)) throw new java.nio.file.FileSystemException(file.toString(), null, "a folder, not a run record");
         try {
             JsonElement e = StrictJson.parse(Files.readString(file, StandardCharsets.UTF_8));
             if (e.isJsonObject() && e.getAsJsonObject().get("invocations") instanceof JsonArray) return e.getAsJsonObject();

@@ -106,6 +106,22 @@ class ImageFileDatasetTest {
         assertEquals("p1", explicit.withGroups(GroupIds.parentFolder()).group(2));
     }
 
+    /**
+     * A class whose name holds a line break would come back from its checkpoint as two classes (they are recorded one a
+     * line): refused, escaped in the message; a folder that cannot be listed is said in words, not by Java's class name.
+     */
+    @Test void aClassNameWithALineBreakIsRefusedAndIoErrorsAreWords() throws IOException {
+        Files.createDirectories(root.resolve("a\nb"));
+        Files.createDirectories(root.resolve("c"));
+        png(root.resolve("a\nb").resolve("1.png"), 10);
+        png(root.resolve("c").resolve("1.png"), 20);
+        DatasetException e = assertThrows(DatasetException.class, () -> ImageFileDataset.folder(root));
+        assertTrue(e.getMessage().contains("'a\\nb'") && e.getMessage().contains("line break"), e.getMessage());
+        String denied = IoErrors.describe(new java.nio.file.AccessDeniedException("/data/covid"));
+        assertEquals("/data/covid: permission denied", denied);
+        assertEquals("/x: a folder, not a run record", IoErrors.describe(new java.nio.file.FileSystemException("/x", null, "a folder, not a run record")));
+    }
+
     @Test void layoutErrorsAreClear() throws IOException {
         DatasetException missing = assertThrows(DatasetException.class, () -> ImageFileDataset.folder(root.resolve("nope")));
         assertTrue(missing.getMessage().contains("does not exist") && missing.getMessage().contains("nope"), missing.getMessage());

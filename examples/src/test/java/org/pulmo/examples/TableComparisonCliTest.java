@@ -191,6 +191,11 @@ class TableComparisonCliTest {
         assertTrue(unknown.err().contains("--positive covid: the rows' classes are [normal, covid19, viral]"), unknown.err());
         Run both = pulmo("table", "--positive", "auto", "--binary", "--row", "A=" + a);
         assertEquals(2, both.code(), both.out() + both.err());
+        // a metrics.json that is a folder: named, where Java's words were "Is a directory" alone
+        Path f = Files.createDirectories(dir.resolve("f").resolve("metrics.json"));
+        Run folder = pulmo("table", "--row", "F=" + f.getParent());
+        assertEquals(2, folder.code(), folder.out() + folder.err());
+        assertTrue(folder.err().contains(f + " is a folder"), folder.err());
     }
 
     @Test void theCaptionSaysWhichPartTheRowsScore(@TempDir Path dir) throws IOException {

@@ -26,6 +26,13 @@ class CheckpointMetadataRangesTest {
         assertTrue(e.getMessage().contains("'" + key + "'"), e.getMessage());
     }
 
+    /** A whole number as pulmo train writes it: " 1" passed here and then stopped a resume with "For input string". */
+    @Test void wholeNumbersAreTakenAsWritten() {
+        accepted("epoch", "1");
+        refused("epoch", " 1");
+        refused("epoch", "1 ");
+    }
+
     /** An image side is 1 to 4096 pixels: 0 would make every resize empty. */
     @Test void imageSideFromOneToTheLimit() {
         accepted("image_size", "1");
