@@ -80,6 +80,12 @@ public final class ImageDecoder {
      */
     public static final long MAX_PIXELS = 100_000_000L;
 
+    /**
+     * The most one side of an image may be, in multiples of the other: 32. Chest radiographs and CT slices are 1:1 to
+     * about 1:1.5; resized to 4096 on its short side (train --image-size's limit), a 1:32 image still fits a tensor.
+     */
+    public static final int MAX_ASPECT = 32;
+
     /** The largest image file read: 1 GiB (a 100-megapixel image stored without compression is 0.4 GB). */
     public static final long MAX_FILE_BYTES = 1L << 30;
 
@@ -161,6 +167,11 @@ public final class ImageDecoder {
             if (pixels > MAX_PIXELS)
                 throw new ImageDecodeException(name, reader.getWidth(0) + " x " + reader.getHeight(0) + " pixels, more than the " + MAX_PIXELS / 1_000_000
                     + " million an image may have here (decoded it would take " + pixels / (1L << 26) + " GiB); shrink it first");
+            int shortSide = Math.min(reader.getWidth(0), reader.getHeight(0)), longSide = Math.max(reader.getWidth(0), reader.getHeight(0));
+            if ((long) longSide > (long) MAX_ASPECT * shortSide)   // 1 x 700000 overflowed the resize's array, 1 x 10^7 ran for minutes
+                throw new ImageDecodeException(name, reader.getWidth(0) + " x " + reader.getHeight(0) + " pixels: one side more than " + MAX_ASPECT
+                    + " times the other, a strip rather than a picture (its short side resized to the model's input would make the long side "
+                    + MAX_ASPECT + " times that or more)");
             BufferedImage img = format.equals("jpeg") && plainCmykJpeg(bytes) ? plainCmyk(reader.readRaster(0, null)) : reader.read(0);
             for (String w : warnings) {
                 String lw = w.toLowerCase(Locale.ROOT);

@@ -122,6 +122,15 @@ class ImageDecoderTest {
         assertArrayEquals(new float[] {128 / 255f, 64 / 255f, 32 / 255f}, ImageDecoder.toImage(rgb, Path.of("rgb")).pixels(), 1e-7f);
     }
 
+    /** A strip (1 x 700000 overflowed the resize's array; 1 x 10^7 resized for minutes) is refused by its header; 1:32 is a picture. */
+    @Test void aStripIsRefusedBeforeItIsResized() throws IOException {
+        Image ok = ImageDecoder.decode(write("wide.png", encode(new BufferedImage(64, 2, BufferedImage.TYPE_BYTE_GRAY), "png")));
+        assertEquals(64, ok.width());
+        Path strip = write("strip.png", encode(new BufferedImage(1, 33, BufferedImage.TYPE_BYTE_GRAY), "png"));
+        ImageDecodeException e = assertThrows(ImageDecodeException.class, () -> ImageDecoder.decode(strip));
+        assertTrue(e.getMessage().contains(strip.toString()) && e.getMessage().contains("1 x 33 pixels") && e.getMessage().contains("32 times"), e.getMessage());
+    }
+
     @Test void rgbaDropsAlphaAndKeepsChannels() throws IOException {
         BufferedImage img = new BufferedImage(2, 1, BufferedImage.TYPE_INT_ARGB);
         img.setRGB(0, 0, 0xFF_FF_80_00); // opaque orange
