@@ -318,14 +318,16 @@ class DataSplitCliTest {
         org.pulmo.data.NearCopiesTest.scan(21, 50, 62, 0, 0, 1f, 0.05f).writePng(mkdirs(d.resolve("train/a/mislabelled.png")));
         Files.writeString(d.resolve("train/b/broken.png"), "not an image");
         Files.writeString(d.resolve("train/a/also-broken.jpg"), "nor this");
-        org.pulmo.data.Image.zeros(1, 2, 300).writePng(mkdirs(d.resolve("train/a/strip.png")));
+        org.pulmo.data.Image.zeros(1, 2, 30).writePng(mkdirs(d.resolve("train/a/strip.png")));
+        org.pulmo.data.Image.zeros(1, 2, 300).writePng(mkdirs(d.resolve("train/a/too-long.png")));   // over 1:32: not an image to train on
         Run c = pulmo("check-data", "--data", d.toString(), "--val-fraction", "0", "--out", dir.resolve("pairs.csv").toString());
         assertEquals(0, c.code(), c.out() + c.err());
         assertTrue(c.out().contains("train/a/0.png (train) ~ test/a/copy-of-0.png (test): near"), c.out());
         assertTrue(c.out().contains("Same picture in two parts: 1 pair(s)") && c.out().contains("Same picture under two labels: 1 pair(s)"), c.out());
-        assertTrue(c.out().contains("labels a and b") && c.out().contains("Unreadable: 2 file(s)"), c.out());
-        assertTrue(c.out().contains("broken.png\n") && c.out().contains("also-broken.jpg\n"), "each unreadable file named: " + c.out());
-        assertTrue(c.out().contains("Odd sizes: 1 image(s)") && c.out().contains("strip.png (300 x 2)"), c.out());
+        assertTrue(c.out().contains("labels a and b") && c.out().contains("Unreadable: 3 file(s)"), c.out());
+        assertTrue(c.out().contains("broken.png\n") && c.out().contains("also-broken.jpg\n") && c.out().contains("too-long.png\n"),
+            "each unreadable file named: " + c.out());
+        assertTrue(c.out().contains("Odd sizes: 1 image(s)") && c.out().contains("strip.png (30 x 2)"), c.out());
         List<String> csv = Files.readAllLines(dir.resolve("pairs.csv"));
         assertEquals("path_a,part_a,path_b,part_b,how", csv.getFirst());
         assertEquals(3, csv.size(), csv.toString());
@@ -346,7 +348,7 @@ class DataSplitCliTest {
         // --strict: the unreadable file is the check's verdict, exit 2 (it said "--strict stops on them" and exited 0)
         Run strict = pulmo("check-data", "--data", d.toString(), "--val-fraction", "0", "--strict");
         assertEquals(2, strict.code(), strict.out() + strict.err());
-        assertTrue(strict.err().contains("2 unreadable file(s), first ") && strict.err().contains("also-broken.jpg (--strict)"), strict.err());
+        assertTrue(strict.err().contains("3 unreadable file(s), first ") && strict.err().contains("also-broken.jpg (--strict)"), strict.err());
         // --out inside a folder of the images would be counted as one of them (a CSV named .png was; --overwrite replaced an image)
         Run inside = pulmo("check-data", "--data", d.toString(), "--val-fraction", "0", "--out", d.resolve("train/a/0.png").toString(), "--overwrite");
         assertEquals(2, inside.code(), inside.out() + inside.err());
